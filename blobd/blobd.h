@@ -1,0 +1,3 @@
+#ifndef BERTH_BLOBD_H
+#define BERTH_BLOBD_H
+#endif

@@ -1,0 +1,204 @@
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "digest.h"
+#include "error.h"
+#include "log.h"
+#include "util.h"
+
+struct digest_ctx {
+	enum digest_algo algo;
+	EVP_MD_CTX	*md;
+};
+
+size_t
+digest_raw_len(enum digest_algo algo)
+{
+	return algo == DIGEST_SHA512 ? 64 : 32;
+}
+
+const char *
+digest_algo_name(enum digest_algo algo)
+{
+	return algo == DIGEST_SHA512 ? "sha512" : "sha256";
+}
+
+enum digest_algo
+digest_algo_parse(const char *s, size_t n)
+{
+	if (n == 6 && memcmp(s, "sha256", 6) == 0)
+		return DIGEST_SHA256;
+	if (n == 6 && memcmp(s, "sha512", 6) == 0)
+		return DIGEST_SHA512;
+	return 0;
+}
+
+static int
+is_lower_hex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+}
+
+/* The OCI digest grammar's algorithm and encoded parts. */
+static int
+digest_wellformed(const char *s, size_t n, size_t *colon)
+{
+	size_t	 i;
+	int	 prev_sep = 1;
+
+	for (i = 0; i < n && s[i] != ':'; i++) {
+		char c = s[i];
+		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
+			prev_sep = 0;
+		else if (c == '+' || c == '.' || c == '_' || c == '-') {
+			if (prev_sep)
+				return 0;
+			prev_sep = 1;
+		} else
+			return 0;
+	}
+	if (i == 0 || i == n || prev_sep)
+		return 0;
+	*colon = i;
+	if (i + 1 == n)
+		return 0;
+	for (i = i + 1; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '=' || c == '_' ||
+		    c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+int
+digest_parse(const char *s, size_t n, struct digest *d)
+{
+	enum digest_algo algo;
+	size_t		 colon, i, hexlen;
+
+	if (n >= DIGEST_STR_MAX + 64 || !digest_wellformed(s, n, &colon))
+		return BERR_DIGEST_INVALID;
+	if ((algo = digest_algo_parse(s, colon)) == 0)
+		return BERR_DIGEST_UNSUPPORTED;
+	hexlen = n - colon - 1;
+	if (hexlen != 2 * digest_raw_len(algo))
+		return BERR_DIGEST_INVALID;
+	for (i = colon + 1; i < n; i++)
+		if (!is_lower_hex(s[i]))
+			return BERR_DIGEST_INVALID;
+	memset(d, 0, sizeof(*d));
+	d->algo = algo;
+	if (hex_decode(s + colon + 1, hexlen, d->raw) == -1)
+		return BERR_DIGEST_INVALID;
+	return 0;
+}
+
+int
+digest_parse_str(const char *s, struct digest *d)
+{
+	return digest_parse(s, strlen(s), d);
+}
+
+char *
+digest_hex(const struct digest *d, char *out)
+{
+	hex_encode(d->raw, digest_raw_len(d->algo), out);
+	return out;
+}
+
+char *
+digest_format(const struct digest *d, char *out)
+{
+	size_t	 n = strlen(digest_algo_name(d->algo));
+
+	memcpy(out, digest_algo_name(d->algo), n);
+	out[n] = ':';
+	hex_encode(d->raw, digest_raw_len(d->algo), out + n + 1);
+	return out;
+}
+
+int
+digest_eq(const struct digest *a, const struct digest *b)
+{
+	return a->algo == b->algo &&
+	    memcmp(a->raw, b->raw, digest_raw_len(a->algo)) == 0;
+}
+
+int
+digest_cmp(const struct digest *a, const struct digest *b)
+{
+	if (a->algo != b->algo)
+		return a->algo < b->algo ? -1 : 1;
+	return memcmp(a->raw, b->raw, digest_raw_len(a->algo));
+}
+
+static const EVP_MD *
+digest_md(enum digest_algo algo)
+{
+	return algo == DIGEST_SHA512 ? EVP_sha512() : EVP_sha256();
+}
+
+void
+digest_compute(enum digest_algo algo, const void *buf, size_t n,
+    struct digest *out)
+{
+	unsigned int	 len;
+
+	memset(out, 0, sizeof(*out));
+	out->algo = algo;
+	if (EVP_Digest(buf, n, out->raw, &len, digest_md(algo), NULL) != 1)
+		fatalx("EVP_Digest failed");
+}
+
+struct digest_ctx *
+digest_ctx_new(enum digest_algo algo)
+{
+	struct digest_ctx *ctx;
+
+	ctx = xcalloc(1, sizeof(*ctx));
+	ctx->algo = algo;
+	if ((ctx->md = EVP_MD_CTX_new()) == NULL)
+		fatalx("EVP_MD_CTX_new");
+	digest_ctx_reset(ctx);
+	return ctx;
+}
+
+void
+digest_ctx_reset(struct digest_ctx *ctx)
+{
+	if (EVP_DigestInit_ex(ctx->md, digest_md(ctx->algo), NULL) != 1)
+		fatalx("EVP_DigestInit_ex");
+}
+
+void
+digest_ctx_update(struct digest_ctx *ctx, const void *buf, size_t n)
+{
+	if (EVP_DigestUpdate(ctx->md, buf, n) != 1)
+		fatalx("EVP_DigestUpdate");
+}
+
+void
+digest_ctx_final(struct digest_ctx *ctx, struct digest *out)
+{
+	unsigned int	 len;
+
+	memset(out, 0, sizeof(*out));
+	out->algo = ctx->algo;
+	if (EVP_DigestFinal_ex(ctx->md, out->raw, &len) != 1)
+		fatalx("EVP_DigestFinal_ex");
+}
+
+void
+digest_ctx_free(struct digest_ctx *ctx)
+{
+	if (ctx == NULL)
+		return;
+	EVP_MD_CTX_free(ctx->md);
+	free(ctx);
+}

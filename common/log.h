@@ -1,0 +1,32 @@
+/*
+ * One logging interface for berthd and berth-blobd.  Every line carries the
+ * process name; output goes to stderr (journald adds time stamps) or to the
+ * file named by log_open_file(), which log_reopen() reopens after rotation.
+ */
+#ifndef BERTH_LOG_H
+#define BERTH_LOG_H
+
+#include <stdarg.h>
+
+enum log_level { LOG_LVL_WARN = 0, LOG_LVL_INFO = 1, LOG_LVL_DEBUG = 2 };
+
+void	log_init(const char *procname, int verbosity);
+void	log_set_verbosity(int verbosity);
+int	log_verbosity(void);
+/* Redirects stderr to path (opened O_APPEND); 0 or -1 with errno set. */
+int	log_open_file(const char *path);
+/* Reopens the file given to log_open_file(); a no-op without one. */
+int	log_reopen(void);
+/* Makes fd the new stderr (used by blobd when berthd hands it a new log). */
+int	log_adopt_fd(int fd);
+
+void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	fatal(const char *, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
+void	fatalx(const char *, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
+
+#endif

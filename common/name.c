@@ -1,0 +1,131 @@
+#include "config.h"
+
+#include <string.h>
+
+#include "error.h"
+#include "name.h"
+
+static int
+is_lower_alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+/*
+ * One path component.  With strict (ECR), a separator is exactly one of
+ * '.', '_', '-'; otherwise (OCI) '.', '_', '__' or one or more '-'.
+ */
+static int
+component_valid(const char *s, size_t n, int strict)
+{
+	size_t	 i = 0;
+
+	if (n == 0 || !is_lower_alnum(s[0]))
+		return 0;
+	while (i < n) {
+		if (is_lower_alnum(s[i])) {
+			i++;
+			continue;
+		}
+		if (s[i] == '.') {
+			i++;
+		} else if (s[i] == '_') {
+			i++;
+			if (!strict && i < n && s[i] == '_')
+				i++;
+		} else if (s[i] == '-') {
+			i++;
+			while (!strict && i < n && s[i] == '-')
+				i++;
+		} else
+			return 0;
+		if (i == n || !is_lower_alnum(s[i]))
+			return 0;
+	}
+	return 1;
+}
+
+static int
+repository_valid(const char *s, size_t n, int strict)
+{
+	size_t	 start = 0, i;
+
+	if (n == 0 || n > NAME_MAX_LEN)
+		return 0;
+	for (i = 0; i <= n; i++) {
+		if (i == n || s[i] == '/') {
+			if (!component_valid(s + start, i - start, strict))
+				return 0;
+			start = i + 1;
+		}
+	}
+	return 1;
+}
+
+int
+name_oci_repository_valid(const char *s, size_t n)
+{
+	return repository_valid(s, n, 0);
+}
+
+int
+name_ecr_repository_valid(const char *s, size_t n)
+{
+	return n >= 2 && repository_valid(s, n, 1);
+}
+
+int
+name_oci_tag_valid(const char *s, size_t n)
+{
+	size_t	 i;
+
+	if (n == 0 || n > TAG_MAX_LEN)
+		return 0;
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+		int word = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '_';
+		if (i == 0 ? !word : !(word || c == '.' || c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+int
+name_reference_parse(const char *s, size_t n, struct reference *ref)
+{
+	memset(ref, 0, sizeof(*ref));
+	if (memchr(s, ':', n) != NULL) {
+		ref->is_digest = 1;
+		return digest_parse(s, n, &ref->digest);
+	}
+	if (!name_oci_tag_valid(s, n))
+		return BERR_TAG_INVALID;
+	ref->tag = s;
+	ref->tag_len = n;
+	return 0;
+}
+
+int
+name_wildcard_match(const char *p, const char *s)
+{
+	const char	*star = NULL, *resume = NULL;
+
+	/* Greedy matching with one backtrack point: linear in practice. */
+	while (*s != '\0') {
+		if (*p == '*') {
+			star = p++;
+			resume = s;
+		} else if (*p == *s) {
+			p++;
+			s++;
+		} else if (star != NULL) {
+			p = star + 1;
+			s = ++resume;
+		} else
+			return 0;
+	}
+	while (*p == '*')
+		p++;
+	return *p == '\0';
+}

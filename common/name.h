@@ -1,0 +1,41 @@
+/*
+ * Grammar of repository names, tags and manifest references.
+ *
+ * OCI distribution-spec: a name is path components of
+ * [a-z0-9]+((\.|_|__|-+)[a-z0-9]+)* joined by "/"; a tag is
+ * [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}.  ECR (the AWS model's RepositoryName)
+ * is stricter: 2 to 256 characters, one separator character between
+ * alphanumeric runs.  A repository must satisfy both to be created.
+ */
+#ifndef BERTH_NAME_H
+#define BERTH_NAME_H
+
+#include <stddef.h>
+
+#include "digest.h"
+
+#define NAME_MAX_LEN		256
+#define TAG_MAX_LEN		128	/* OCI */
+#define ECR_TAG_MAX_LEN		300	/* the ECR model's ImageTag */
+
+int	name_oci_repository_valid(const char *, size_t);
+int	name_ecr_repository_valid(const char *, size_t);
+int	name_oci_tag_valid(const char *, size_t);
+
+/* A manifest reference: a tag, or a digest when it contains ':'. */
+struct reference {
+	int		 is_digest;
+	struct digest	 digest;	/* when is_digest */
+	const char	*tag;		/* points into the parsed string */
+	size_t		 tag_len;
+};
+
+/* 0, or BERR_DIGEST_INVALID / BERR_DIGEST_UNSUPPORTED / BERR_TAG_INVALID. */
+int	name_reference_parse(const char *, size_t, struct reference *);
+
+/* Matches s against a wildcard pattern in which '*' stands for any run of
+ * characters (ECR's tag mutability exclusion filters and lifecycle
+ * tagPatternList); the whole string must match. */
+int	name_wildcard_match(const char *pattern, const char *s);
+
+#endif

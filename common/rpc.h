@@ -1,0 +1,68 @@
+/*
+ * A framed message channel over a UNIX stream socket on libevent, with one
+ * descriptor per frame at most (see proto.h for the frame format).
+ *
+ * Each side gives the channel the table of frames it accepts: type, the
+ * payload length range and whether a descriptor must come with it.  A frame
+ * that breaks the table, a length over FRAME_MAX_PAYLOAD, unknown flags, or
+ * a descriptor that arrives with the wrong frame closes the channel with
+ * BERR_FRAME: the peer is broken and the caller decides what that means
+ * (berthd exits, blobd exits and is restarted).
+ */
+#ifndef BERTH_RPC_H
+#define BERTH_RPC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto.h"
+
+struct event_base;
+struct rpc_chan;
+
+enum rpc_fd_rule { RPC_FD_NONE, RPC_FD_REQUIRED, RPC_FD_OPTIONAL };
+
+struct rpc_rule {
+	uint32_t	 type;
+	uint32_t	 min_len;
+	uint32_t	 max_len;
+	enum rpc_fd_rule fd;
+};
+
+/* Decodes the header at buf (n >= FRAME_HDR_LEN); 0 or BERR_FRAME when
+ * the length is over the maximum or unknown flags are set. */
+int	frame_decode_hdr(const void *buf, size_t n, struct frame_hdr *);
+/* Checks a decoded header against the rule table; 0 or BERR_FRAME. */
+int	frame_check(const struct rpc_rule *, size_t nrules,
+	    const struct frame_hdr *, int has_fd);
+
+/* fd is -1 or a descriptor the callback now owns. */
+typedef void (*rpc_msg_cb)(struct rpc_chan *, const struct frame_hdr *,
+    const uint8_t *payload, int fd, void *arg);
+/* err: 0 when the peer closed, BERR_FRAME or BERR_IO otherwise.  The
+ * channel is dead but still allocated: the callback may rpc_free() it. */
+typedef void (*rpc_close_cb)(struct rpc_chan *, int err, void *arg);
+
+/* Takes ownership of sock (made non-blocking, closed by rpc_free). */
+struct rpc_chan *rpc_new(struct event_base *, int sock,
+	    const struct rpc_rule *rules, size_t nrules, rpc_msg_cb,
+	    rpc_close_cb, void *arg);
+void	rpc_free(struct rpc_chan *);
+
+/*
+ * Queues a frame whose payload is p1 then p2 (either may be NULL/0).  fd is
+ * -1 or a descriptor that the channel owns from now on (closed once sent,
+ * or on failure).  0, or BERR_FRAME for an oversized payload, BERR_IO when
+ * the channel is dead.
+ */
+int	rpc_send2(struct rpc_chan *, uint32_t type, uint32_t id,
+	    const void *p1, size_t n1, const void *p2, size_t n2, int fd);
+int	rpc_send(struct rpc_chan *, uint32_t type, uint32_t id,
+	    const void *payload, size_t len, int fd);
+/* Bytes queued and not yet written. */
+size_t	rpc_pending(const struct rpc_chan *);
+/* Writes everything queued, blocking; for shutdown and start-up paths. */
+int	rpc_flush(struct rpc_chan *);
+int	rpc_fd(const struct rpc_chan *);
+
+#endif

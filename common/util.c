@@ -1,0 +1,463 @@
+#include "config.h"
+
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/random.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "util.h"
+
+void *
+xmalloc(size_t n)
+{
+	void	*p;
+
+	if ((p = malloc(n == 0 ? 1 : n)) == NULL)
+		fatal("malloc %zu", n);
+	return p;
+}
+
+void *
+xcalloc(size_t n, size_t size)
+{
+	void	*p;
+
+	if ((p = calloc(n == 0 ? 1 : n, size == 0 ? 1 : size)) == NULL)
+		fatal("calloc %zu*%zu", n, size);
+	return p;
+}
+
+void *
+xreallocarray(void *p, size_t n, size_t size)
+{
+	void	*np;
+
+	if (size != 0 && n > SIZE_MAX / size)
+		fatalx("reallocarray overflow");
+	if ((np = realloc(p, n * size == 0 ? 1 : n * size)) == NULL)
+		fatal("realloc %zu*%zu", n, size);
+	return np;
+}
+
+char *
+xstrdup(const char *s)
+{
+	char	*p;
+
+	if ((p = strdup(s)) == NULL)
+		fatal("strdup");
+	return p;
+}
+
+char *
+xstrndup(const char *s, size_t n)
+{
+	char	*p;
+
+	if ((p = strndup(s, n)) == NULL)
+		fatal("strndup");
+	return p;
+}
+
+int
+xasprintf(char **ret, const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 n;
+
+	va_start(ap, fmt);
+	n = vasprintf(ret, fmt, ap);
+	va_end(ap);
+	if (n == -1)
+		fatal("asprintf");
+	return n;
+}
+
+int64_t
+now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t
+now_sec(void)
+{
+	return (int64_t)time(NULL);
+}
+
+int64_t
+mono_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+hex_encode(const uint8_t *in, size_t n, char *out)
+{
+	static const char	 digits[] = "0123456789abcdef";
+	size_t			 i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 0xf];
+	}
+	out[2 * n] = '\0';
+}
+
+static int
+hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+hex_decode(const char *in, size_t n, uint8_t *out)
+{
+	size_t	 i;
+	int	 hi, lo;
+
+	if (n % 2 != 0)
+		return -1;
+	for (i = 0; i < n; i += 2) {
+		if ((hi = hex_value(in[i])) < 0 ||
+		    (lo = hex_value(in[i + 1])) < 0)
+			return -1;
+		out[i / 2] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+static const char b64_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+size_t
+base64_encoded_len(size_t n)
+{
+	return (n + 2) / 3 * 4;
+}
+
+size_t
+base64_encode(const uint8_t *in, size_t n, char *out)
+{
+	size_t	 i, o = 0;
+	uint32_t v;
+
+	for (i = 0; i + 2 < n; i += 3) {
+		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+		out[o++] = b64_alphabet[v >> 18 & 63];
+		out[o++] = b64_alphabet[v >> 12 & 63];
+		out[o++] = b64_alphabet[v >> 6 & 63];
+		out[o++] = b64_alphabet[v & 63];
+	}
+	if (i < n) {
+		v = (uint32_t)in[i] << 16;
+		if (i + 1 < n)
+			v |= (uint32_t)in[i + 1] << 8;
+		out[o++] = b64_alphabet[v >> 18 & 63];
+		out[o++] = b64_alphabet[v >> 12 & 63];
+		out[o++] = i + 1 < n ? b64_alphabet[v >> 6 & 63] : '=';
+		out[o++] = '=';
+	}
+	out[o] = '\0';
+	return o;
+}
+
+static int
+b64_value(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+ssize_t
+base64_decode(const char *in, size_t n, uint8_t *out, size_t outsz)
+{
+	size_t	 i, o = 0, pad = 0;
+	uint32_t v;
+	int	 k, d;
+
+	if (n % 4 != 0)
+		return -1;
+	if (n > 0 && in[n - 1] == '=')
+		pad++;
+	if (n > 1 && in[n - 2] == '=')
+		pad++;
+	if (n / 4 * 3 - pad > outsz)
+		return -1;
+	for (i = 0; i < n; i += 4) {
+		v = 0;
+		for (k = 0; k < 4; k++) {
+			char c = in[i + k];
+			if (c == '=') {
+				/* Padding only in the last group's tail. */
+				if (i + 4 != n || k < 4 - (int)pad)
+					return -1;
+				d = 0;
+			} else if ((d = b64_value(c)) < 0)
+				return -1;
+			v = v << 6 | (uint32_t)d;
+		}
+		out[o++] = v >> 16 & 0xff;
+		if (i + 4 != n || pad < 2)
+			out[o++] = v >> 8 & 0xff;
+		if (i + 4 != n || pad < 1)
+			out[o++] = v & 0xff;
+	}
+	return (ssize_t)o;
+}
+
+static uint32_t	crc32c_table[256];
+
+uint32_t
+crc32c(uint32_t crc, const void *buf, size_t n)
+{
+	const uint8_t	*p = buf;
+	uint32_t	 c;
+	int		 i, k;
+
+	if (crc32c_table[1] == 0) {
+		for (i = 0; i < 256; i++) {
+			c = (uint32_t)i;
+			for (k = 0; k < 8; k++)
+				c = c & 1 ? (c >> 1) ^ 0x82f63b78 : c >> 1;
+			crc32c_table[i] = c;
+		}
+	}
+	crc = ~crc;
+	while (n-- > 0)
+		crc = crc32c_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
+	return ~crc;
+}
+
+int
+fd_set_nonblock(int fd)
+{
+	int	 flags;
+
+	if ((flags = fcntl(fd, F_GETFL)) == -1)
+		return -1;
+	return fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+}
+
+int
+fd_set_cloexec(int fd)
+{
+	int	 flags;
+
+	if ((flags = fcntl(fd, F_GETFD)) == -1)
+		return -1;
+	return fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+}
+
+int
+write_full(int fd, const void *buf, size_t n)
+{
+	const uint8_t	*p = buf;
+	ssize_t		 w;
+
+	while (n > 0) {
+		if ((w = write(fd, p, n)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int
+pwrite_full(int fd, const void *buf, size_t n, off_t off)
+{
+	const uint8_t	*p = buf;
+	ssize_t		 w;
+
+	while (n > 0) {
+		if ((w = pwrite(fd, p, n, off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+		off += w;
+	}
+	return 0;
+}
+
+ssize_t
+read_full(int fd, void *buf, size_t n)
+{
+	uint8_t	*p = buf;
+	size_t	 got = 0;
+	ssize_t	 r;
+
+	while (got < n) {
+		if ((r = read(fd, p + got, n - got)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	return (ssize_t)got;
+}
+
+ssize_t
+pread_full(int fd, void *buf, size_t n, off_t off)
+{
+	uint8_t	*p = buf;
+	size_t	 got = 0;
+	ssize_t	 r;
+
+	while (got < n) {
+		if ((r = pread(fd, p + got, n - got, off + (off_t)got)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	return (ssize_t)got;
+}
+
+int
+fsync_dirfd(int dfd)
+{
+	return fsync(dfd);
+}
+
+int
+fsync_dir(const char *path)
+{
+	int	 fd, rc;
+
+	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+int
+mkdir_p(const char *path, mode_t mode)
+{
+	char	 buf[PATH_MAX];
+	char	*p;
+
+	if (strlen(path) >= sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strcpy(buf, path);
+	for (p = buf + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, mode) == -1 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) == -1 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+int
+anon_file(const char *name)
+{
+	return memfd_create(name, MFD_CLOEXEC);
+}
+
+void
+random_bytes(void *buf, size_t n)
+{
+	uint8_t	*p = buf;
+	ssize_t	 r;
+
+	while (n > 0) {
+		if ((r = getrandom(p, n, 0)) == -1) {
+			if (errno == EINTR)
+				continue;
+			fatal("getrandom");
+		}
+		p += r;
+		n -= (size_t)r;
+	}
+}
+
+int
+parse_u64(const char *s, size_t n, uint64_t *out)
+{
+	uint64_t v = 0;
+	size_t	 i;
+
+	if (n == 0 || n > 20)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		if (v > (UINT64_MAX - (uint64_t)(s[i] - '0')) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+int64_t
+parse_duration(const char *s)
+{
+	size_t	 n = strlen(s);
+	uint64_t v;
+	int64_t	 mult = 1;
+
+	if (n == 0)
+		return -1;
+	switch (s[n - 1]) {
+	case 's': mult = 1; n--; break;
+	case 'm': mult = 60; n--; break;
+	case 'h': mult = 3600; n--; break;
+	case 'd': mult = 86400; n--; break;
+	default: break;
+	}
+	if (parse_u64(s, n, &v) == -1 || v > (uint64_t)INT64_MAX / 86400)
+		return -1;
+	return (int64_t)v * mult;
+}

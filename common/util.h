@@ -1,0 +1,63 @@
+/* Small helpers shared by both processes. */
+#ifndef BERTH_UTIL_H
+#define BERTH_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define nitems(a)	(sizeof(a) / sizeof((a)[0]))
+
+/* Allocation that cannot fail: fatal() on exhaustion. */
+void	*xmalloc(size_t);
+void	*xcalloc(size_t, size_t);
+void	*xreallocarray(void *, size_t, size_t);
+char	*xstrdup(const char *);
+char	*xstrndup(const char *, size_t);
+int	 xasprintf(char **, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+
+/* Wall clock in milliseconds and seconds since the epoch; monotonic ms. */
+int64_t	 now_ms(void);
+int64_t	 now_sec(void);
+int64_t	 mono_ms(void);
+
+/* Lower-case hex; hex_decode returns 0, or -1 on odd length or bad digit. */
+void	 hex_encode(const uint8_t *, size_t, char *out /* 2n+1 */);
+int	 hex_decode(const char *, size_t, uint8_t *out /* n/2 */);
+
+/* Standard base64 with padding.  b64 decode accepts no whitespace and
+ * returns the decoded length, or -1. */
+size_t	 base64_encoded_len(size_t);
+size_t	 base64_encode(const uint8_t *, size_t, char *out);
+ssize_t	 base64_decode(const char *, size_t, uint8_t *out, size_t outsz);
+
+/* CRC-32C (Castagnoli), as used for metadata log entries. */
+uint32_t crc32c(uint32_t crc, const void *, size_t);
+
+/* Descriptors. */
+int	 fd_set_nonblock(int);
+int	 fd_set_cloexec(int);
+/* Loops over short writes and EINTR; 0 or -1 with errno. */
+int	 write_full(int, const void *, size_t);
+int	 pwrite_full(int, const void *, size_t, off_t);
+/* Reads exactly n bytes unless EOF; returns bytes read or -1. */
+ssize_t	 read_full(int, void *, size_t);
+ssize_t	 pread_full(int, void *, size_t, off_t);
+/* fsync()s the directory at path (or the open directory fd). */
+int	 fsync_dir(const char *);
+int	 fsync_dirfd(int);
+/* mkdir -p with mode; 0 or -1. */
+int	 mkdir_p(const char *, mode_t);
+/* An anonymous, unlinked read/write file (memfd) for passing data. */
+int	 anon_file(const char *name);
+
+/* Random bytes from the kernel; fatal on failure. */
+void	 random_bytes(void *, size_t);
+
+/* Parses a decimal uint64 with no sign, spaces or overflow. */
+int	 parse_u64(const char *, size_t, uint64_t *);
+/* "10s", "5m", "2h", "1d" or plain seconds into seconds; -1 if invalid. */
+int64_t	 parse_duration(const char *);
+
+#endif

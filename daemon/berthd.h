@@ -1,0 +1,3 @@
+#ifndef BERTHD_H
+#define BERTHD_H
+#endif

@@ -1,0 +1,166 @@
+/*
+ * berthd's HTTP/1.1 server: connections on bufferevents, the wire format
+ * parsed by http-parser, request bodies streamed with bounded memory.
+ *
+ * One request per connection is handled at a time; pipelined requests wait
+ * in the input buffer and are answered in order.  The request callback runs
+ * when a request's headers are complete.  It must eventually answer with
+ * exactly one http_respond*() call, either at once or later (after RPCs).
+ * If it wants the body it calls http_request_read_body() (collect in memory
+ * up to a limit) or http_request_body_to_fd() (stream to a descriptor); a
+ * body nobody asked for is read and thrown away after the response when it
+ * is small and known, else the connection is closed after the response.
+ * "Expect: 100-continue" is answered when the body is asked for, so a
+ * request refused from its headers never sends its body.
+ *
+ * A request stays valid until its response has been queued, even when the
+ * client has gone: http_respond*() on such a request only frees it.
+ */
+#ifndef BERTH_HTTP_H
+#define BERTH_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct event_base;
+struct evbuffer;
+struct evbuffer_file_segment;
+struct http_server;
+struct http_request;
+
+struct http_limits {
+	size_t	 max_header_bytes;	/* request line + headers; 431 */
+	size_t	 max_headers;		/* header lines; 431 */
+	size_t	 max_uri;		/* 414 */
+	int	 idle_timeout;		/* s: keep-alive wait between requests */
+	int	 header_timeout;	/* s: first byte to end of headers; 408 */
+	int	 io_timeout;		/* s: no progress reading a body or
+					   writing a response */
+	int	 max_connections;	/* beyond: 503 and close */
+};
+
+/* Defaults: 64 KiB, 100 headers, 8 KiB URI, 60 s, 30 s, 120 s, 1024. */
+void	http_limits_default(struct http_limits *);
+
+typedef void (*http_request_cb)(struct http_request *, void *arg);
+
+/* Called once per finished request (also for requests the layer itself
+ * refused), for the access log and metrics. */
+struct http_request_summary {
+	const char	*method;
+	const char	*path;		/* as received, without the query */
+	int		 status;
+	uint64_t	 bytes_in;	/* body bytes received */
+	uint64_t	 bytes_out;	/* body bytes sent */
+	int64_t		 duration_us;
+	const char	*route_class;	/* set by http_request_set_class */
+};
+typedef void (*http_summary_cb)(const struct http_request_summary *,
+    void *arg);
+
+struct http_server *http_server_new(struct event_base *,
+	    const struct http_limits *, http_request_cb, void *arg);
+void	http_server_set_summary_cb(struct http_server *, http_summary_cb,
+	    void *arg);
+/* Listens on "ADDR:PORT" ("[v6]:port" for IPv6); 0, or -1 with a logged
+ * reason.  May be called more than once. */
+int	http_server_listen(struct http_server *, const char *addrport);
+/* The port actually bound by the first listener (for ":0"). */
+int	http_server_port(const struct http_server *);
+/* Graceful stop: stop accepting, close idle connections, let busy ones
+ * finish their current request (at most timeout seconds), then call
+ * done(arg). */
+void	http_server_drain(struct http_server *, int timeout,
+	    void (*done)(void *), void *arg);
+size_t	http_server_connections(const struct http_server *);
+void	http_server_free(struct http_server *);
+
+/* --- the request -------------------------------------------------------- */
+
+const char *http_request_method(const struct http_request *); /* "GET" */
+int	http_request_is_head(const struct http_request *);
+/* The percent-decoded path (no query).  The layer refuses paths that do
+ * not decode or contain NUL with 400 before the callback runs. */
+const char *http_request_path(const struct http_request *);
+/* The raw query string after '?', or NULL. */
+const char *http_request_query(const struct http_request *);
+/* The first value of a query parameter, percent-decoded ('+' is a space);
+ * NULL if absent.  Valid for the request's life. */
+const char *http_request_param(struct http_request *, const char *key);
+/* Every value of a repeated parameter, in order; returns how many (up to
+ * max are stored in vals). */
+size_t	http_request_params(struct http_request *, const char *key,
+	    const char **vals, size_t max);
+/* The first header of that name (case-insensitive), or NULL. */
+const char *http_request_header(const struct http_request *,
+	    const char *name);
+/* Every header line of that name, in order; returns how many. */
+size_t	http_request_headers(const struct http_request *, const char *name,
+	    const char **vals, size_t max);
+/* Content-Length, or -1 when absent or the body is chunked. */
+int64_t	http_request_content_length(const struct http_request *);
+int	http_request_is_chunked(const struct http_request *);
+/* Content-Length > 0 or chunked. */
+int	http_request_has_body(const struct http_request *);
+/* The peer came from 127.0.0.0/8 or ::1. */
+int	http_request_peer_is_loopback(const struct http_request *);
+const char *http_request_peer(const struct http_request *);	/* "ip:port" */
+/* The client has disconnected; a response will go nowhere. */
+int	http_request_gone(const struct http_request *);
+/* A label for metrics and the access log ("oci.blob", "ecr", ...). */
+void	http_request_set_class(struct http_request *, const char *);
+
+/* --- the body ------------------------------------------------------------- */
+
+/*
+ * err is 0 when the whole body arrived (or was written to the fd);
+ * BERR_TOO_LARGE when it exceeded the limit; BERR_IO when writing to the
+ * fd failed (its reader went away); BERR_BAD_REQUEST when the client's
+ * body was malformed or the client went away mid-body.  The callback then
+ * answers the request as it sees fit.
+ */
+typedef void (*http_body_cb)(struct http_request *, int err, void *arg);
+
+/* Collects the body in memory, at most limit bytes. */
+void	http_request_read_body(struct http_request *, size_t limit,
+	    http_body_cb, void *arg);
+/* The collected body, NUL-terminated (the NUL is not counted). */
+const char *http_request_body(const struct http_request *, size_t *len);
+/* Streams the decoded body into fd (a pipe; made non-blocking), pausing
+ * the client while fd is full.  The layer closes fd when the body ends or
+ * fails. */
+void	http_request_body_to_fd(struct http_request *, int fd,
+	    http_body_cb, void *arg);
+/* Body bytes received so far. */
+uint64_t http_request_body_received(const struct http_request *);
+
+/* --- the response --------------------------------------------------------- */
+
+/* Headers to send with the response; Content-Length, Connection, Date and
+ * Server are the layer's. */
+void	http_response_header(struct http_request *, const char *name,
+	    const char *value);
+void	http_response_headerf(struct http_request *, const char *name,
+	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Ask for the connection to close after this response. */
+void	http_response_close(struct http_request *);
+
+/* body may be NULL with len 0.  For HEAD the body is not sent but its
+ * length is.  1xx, 204 and 304 get neither. */
+void	http_respond(struct http_request *, int status,
+	    const char *content_type, const void *body, size_t len);
+/* Moves the contents of body into the response. */
+void	http_respond_evbuffer(struct http_request *, int status,
+	    const char *content_type, struct evbuffer *body);
+/* Sends length bytes of seg from offset with sendfile; takes a reference
+ * on seg. */
+void	http_respond_file(struct http_request *, int status,
+	    const char *content_type, struct evbuffer_file_segment *seg,
+	    off_t offset, off_t length);
+/* A response whose Content-Length is length with no body (HEAD, or when
+ * the entity is not at hand). */
+void	http_respond_length(struct http_request *, int status,
+	    const char *content_type, uint64_t length);
+
+#endif

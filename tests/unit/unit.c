@@ -1,0 +1,77 @@
+/*
+ * Runs every suite; the exit status is the number of failures, so that
+ * `make check` fails when any assertion does.
+ */
+#include "config.h"
+
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <CUnit/Basic.h>
+
+#include "log.h"
+#include "util.h"
+#include "unit.h"
+
+static int (*const suites[])(void) = {
+	test_buf_register,
+	test_digest_register,
+	test_frame_register,
+	test_name_register,
+	test_util_register,
+};
+
+char *
+unit_tmpdir(void)
+{
+	const char	*base = getenv("TMPDIR");
+	char		*dir;
+
+	xasprintf(&dir, "%s/berth-unit.XXXXXX", base != NULL ? base : "/tmp");
+	if (mkdtemp(dir) == NULL)
+		fatal("mkdtemp %s", dir);
+	return dir;
+}
+
+static int
+rmtree_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+void
+unit_rmtree(const char *dir)
+{
+	(void)nftw(dir, rmtree_cb, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int
+main(int argc, char **argv)
+{
+	unsigned int	 failures;
+	size_t		 i;
+
+	log_init("berth-unit", getenv("BERTH_UNIT_DEBUG") != NULL ?
+	    LOG_LVL_DEBUG : LOG_LVL_WARN);
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	for (i = 0; i < nitems(suites); i++)
+		if (suites[i]() != 0) {
+			fprintf(stderr, "cannot register suite %zu\n", i);
+			CU_cleanup_registry();
+			return 1;
+		}
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	if (argc > 1)
+		CU_basic_run_suite(CU_get_suite(argv[1]));
+	else
+		CU_basic_run_tests();
+	failures = CU_get_number_of_tests_failed();
+	printf("\n%u passed, %u failed\n",
+	    CU_get_number_of_tests_run() - failures, failures);
+	CU_cleanup_registry();
+	return failures > 255 ? 255 : (int)failures;
+}

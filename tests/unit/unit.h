@@ -1,0 +1,18 @@
+/* berth's CUnit test binary: every module registers one suite. */
+#ifndef BERTH_UNIT_H
+#define BERTH_UNIT_H
+
+#include <CUnit/CUnit.h>
+
+/* Each returns 0, or -1 if CUnit could not register the suite. */
+int	test_buf_register(void);
+int	test_digest_register(void);
+int	test_frame_register(void);
+int	test_name_register(void);
+int	test_util_register(void);
+
+/* A fresh temporary directory (mkdtemp under $TMPDIR) and its removal. */
+char	*unit_tmpdir(void);
+void	 unit_rmtree(const char *);
+
+#endif
