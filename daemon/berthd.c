@@ -1,2 +1,315 @@
+/*
+ * berthd: a local AWS Elastic Container Registry.  Parses its options,
+ * starts and supervises berth-blobd, loads the metadata, then serves the
+ * ECR API, the OCI distribution API and the admin API on one port.
+ */
 #include "config.h"
-int main(void) { return 1; }
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#ifdef HAVE_LIBSYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
+
+#include "berthd.h"
+#include "http.h"
+#include "log.h"
+#include "util.h"
+
+struct berthd_config	 conf;
+struct event_base	*ev_base;
+
+static struct http_server *berthd_http;
+static struct event	*ev_sigterm, *ev_sigint, *ev_sighup;
+static int		 berthd_draining;
+
+static const char berthd_synopsis[] =
+    "usage: berthd [-v] [--account-id id] [--blobd path] [--data-dir dir]\n"
+    "              [--gc-grace seconds] [--listen address:port]\n"
+    "              [--log-file file] [--region region]\n"
+    "              [--upload-ttl seconds]\n";
+
+static const char berthd_options[] =
+    "  --account-id id       account of requests that name none "
+    "(default 000000000000)\n"
+    "  --blobd path          the berth-blobd binary (default "
+    BERTH_LIBEXECDIR "/berth-blobd)\n"
+    "  --data-dir dir        where blobs and metadata live (default "
+    BERTH_DATADIR ")\n"
+    "  --gc-grace seconds    keep unreferenced blobs pushed this recently "
+    "(default 3600)\n"
+    "  --help                print this help and exit\n"
+    "  --listen address:port where to serve (default 127.0.0.1:4566)\n"
+    "  --log-file file       log there instead of stderr; reopened on "
+    "SIGHUP\n"
+    "  --region region       region of requests that name none "
+    "(default us-east-1)\n"
+    "  --upload-ttl seconds  drop uploads idle this long (default 86400)\n"
+    "  -v, --verbose         log more; repeat for debug output\n"
+    "  --version             print the version and exit\n";
+
+enum {
+	OPT_ACCOUNT_ID = 256,
+	OPT_BLOBD,
+	OPT_DATA_DIR,
+	OPT_GC_GRACE,
+	OPT_HELP,
+	OPT_LISTEN,
+	OPT_LOG_FILE,
+	OPT_REGION,
+	OPT_UPLOAD_TTL,
+	OPT_VERSION
+};
+
+static const struct option berthd_longopts[] = {
+	{ "account-id",	required_argument, NULL, OPT_ACCOUNT_ID },
+	{ "blobd",	required_argument, NULL, OPT_BLOBD },
+	{ "data-dir",	required_argument, NULL, OPT_DATA_DIR },
+	{ "gc-grace",	required_argument, NULL, OPT_GC_GRACE },
+	{ "help",	no_argument,	   NULL, OPT_HELP },
+	{ "listen",	required_argument, NULL, OPT_LISTEN },
+	{ "log-file",	required_argument, NULL, OPT_LOG_FILE },
+	{ "region",	required_argument, NULL, OPT_REGION },
+	{ "upload-ttl",	required_argument, NULL, OPT_UPLOAD_TTL },
+	{ "verbose",	no_argument,	   NULL, 'v' },
+	{ "version",	no_argument,	   NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 }
+};
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fputs(berthd_synopsis, stderr);
+	exit(2);
+}
+
+int
+berthd_port(void)
+{
+	return berthd_http != NULL ? http_server_port(berthd_http) : 0;
+}
+
+/* A region as AWS names them: lower-case letters, digits and dashes. */
+static int
+region_valid(const char *s)
+{
+	size_t	 i, n = strlen(s);
+
+	if (n == 0 || n > REGION_MAX)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+			return 0;
+	return 1;
+}
+
+static int
+account_valid(const char *s)
+{
+	size_t	 i;
+
+	if (strlen(s) != ACCOUNT_LEN)
+		return 0;
+	for (i = 0; i < ACCOUNT_LEN; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return 1;
+}
+
+/*
+ * Without --blobd: the installed worker, or, when berthd runs from its
+ * build tree (daemon/berthd), the worker built beside it.
+ */
+static const char *
+default_blobd_path(void)
+{
+	static char	 path[PATH_MAX];
+	char		 self[PATH_MAX];
+	ssize_t		 n;
+
+	snprintf(path, sizeof(path), "%s/berth-blobd", BERTH_LIBEXECDIR);
+	if (access(path, X_OK) == 0)
+		return path;
+	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) > 0) {
+		self[n] = '\0';
+		snprintf(path, sizeof(path), "%s/../blobd/berth-blobd",
+		    dirname(self));
+		if (access(path, X_OK) == 0)
+			return path;
+	}
+	snprintf(path, sizeof(path), "%s/berth-blobd", BERTH_LIBEXECDIR);
+	return path;
+}
+
+static void
+parse_options(int argc, char **argv)
+{
+	int64_t	 secs;
+	int	 ch;
+
+	memset(&conf, 0, sizeof(conf));
+	conf.listen = DEFAULT_LISTEN;
+	conf.data_dir = BERTH_DATADIR;
+	strcpy(conf.account_id, DEFAULT_ACCOUNT);
+	strcpy(conf.region, DEFAULT_REGION);
+	conf.upload_ttl = 86400;
+	conf.gc_grace = 3600;
+	conf.drain_timeout = 10;
+	http_limits_default(&conf.http);
+
+	while ((ch = getopt_long(argc, argv, "v", berthd_longopts, NULL)) !=
+	    -1) {
+		switch (ch) {
+		case OPT_ACCOUNT_ID:
+			if (!account_valid(optarg)) {
+				fprintf(stderr, "berthd: --account-id must be "
+				    "12 digits\n");
+				exit(2);
+			}
+			strcpy(conf.account_id, optarg);
+			break;
+		case OPT_BLOBD:
+			conf.blobd_path = optarg;
+			break;
+		case OPT_DATA_DIR:
+			conf.data_dir = optarg;
+			break;
+		case OPT_GC_GRACE:
+			if ((secs = parse_duration(optarg)) < 0) {
+				fprintf(stderr, "berthd: bad --gc-grace "
+				    "%s\n", optarg);
+				exit(2);
+			}
+			conf.gc_grace = secs;
+			break;
+		case OPT_HELP:
+			fputs(berthd_synopsis, stdout);
+			fputs("\n", stdout);
+			fputs(berthd_options, stdout);
+			exit(0);
+		case OPT_LISTEN:
+			conf.listen = optarg;
+			break;
+		case OPT_LOG_FILE:
+			conf.log_file = optarg;
+			break;
+		case OPT_REGION:
+			if (!region_valid(optarg)) {
+				fprintf(stderr, "berthd: bad --region %s\n",
+				    optarg);
+				exit(2);
+			}
+			strcpy(conf.region, optarg);
+			break;
+		case OPT_UPLOAD_TTL:
+			if ((secs = parse_duration(optarg)) <= 0) {
+				fprintf(stderr, "berthd: bad --upload-ttl "
+				    "%s\n", optarg);
+				exit(2);
+			}
+			conf.upload_ttl = secs;
+			break;
+		case 'v':
+			conf.verbose++;
+			break;
+		case OPT_VERSION:
+			printf("berthd %s\n", PACKAGE_VERSION);
+			exit(0);
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	if (conf.blobd_path == NULL)
+		conf.blobd_path = default_blobd_path();
+}
+
+static void
+berthd_drained_cb(void *arg)
+{
+	meta_flush_pulls();
+	proc_stop();
+	event_base_loopbreak(ev_base);
+}
+
+static void
+berthd_signal_cb(evutil_socket_t sig, short events, void *arg)
+{
+	switch (sig) {
+	case SIGHUP:
+		if (log_reopen() == -1)
+			log_warn("reopening %s", conf.log_file);
+		proc_reopen_log();
+		log_info("logs reopened");
+		break;
+	case SIGTERM:
+	case SIGINT:
+		if (berthd_draining)
+			break;
+		berthd_draining = 1;
+		log_info("stopping: finishing requests in flight");
+#ifdef HAVE_LIBSYSTEMD
+		sd_notify(0, "STOPPING=1");
+#endif
+		http_server_drain(berthd_http, conf.drain_timeout,
+		    berthd_drained_cb, NULL);
+		break;
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	parse_options(argc, argv);
+	log_init("berthd", LOG_LVL_INFO + conf.verbose);
+	if (conf.log_file != NULL && log_open_file(conf.log_file) == -1)
+		fatal("cannot open log file %s", conf.log_file);
+	signal(SIGPIPE, SIG_IGN);
+	if ((ev_base = event_base_new()) == NULL)
+		fatalx("event_base_new");
+	ev_sigterm = evsignal_new(ev_base, SIGTERM, berthd_signal_cb, NULL);
+	ev_sigint = evsignal_new(ev_base, SIGINT, berthd_signal_cb, NULL);
+	ev_sighup = evsignal_new(ev_base, SIGHUP, berthd_signal_cb, NULL);
+	if (ev_sigterm == NULL || ev_sigint == NULL || ev_sighup == NULL ||
+	    evsignal_add(ev_sigterm, NULL) == -1 ||
+	    evsignal_add(ev_sigint, NULL) == -1 ||
+	    evsignal_add(ev_sighup, NULL) == -1)
+		fatalx("cannot install signal handlers");
+
+	proc_start();
+
+	if ((berthd_http = http_server_new(ev_base, &conf.http,
+	    router_dispatch_cb, NULL)) == NULL)
+		fatalx("http_server_new");
+	if (http_server_listen(berthd_http, conf.listen) == -1)
+		fatalx("cannot listen on %s", conf.listen);
+	log_info("berthd %s serving on %s, data in %s", PACKAGE_VERSION,
+	    conf.listen, conf.data_dir);
+#ifdef HAVE_LIBSYSTEMD
+	sd_notify(0, "READY=1");
+#endif
+	event_base_dispatch(ev_base);
+
+	http_server_free(berthd_http);
+	event_free(ev_sigterm);
+	event_free(ev_sigint);
+	event_free(ev_sighup);
+	event_base_free(ev_base);
+	model_free(model);
+	log_info("stopped");
+	return 0;
+}

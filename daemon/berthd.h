@@ -1,3 +1,328 @@
+/*
+ * berthd: the network daemon.  It owns the listening socket, speaks HTTP,
+ * the ECR JSON API, the OCI distribution API and the admin API, holds the
+ * registry's metadata in memory, and supervises berth-blobd, which owns
+ * the disk.  Every change to the metadata is a record appended to blobd's
+ * durable log before the client hears of it.
+ *
+ * Rule for asynchronous code: nothing that waits on blobd keeps a pointer
+ * into the model (struct repository, struct image, ...) across the wait.
+ * The model may be rebuilt from disk when blobd restarts; callbacks look
+ * objects up again by name and digest.
+ */
 #ifndef BERTHD_H
 #define BERTHD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "digest.h"
+#include "http.h"
+#include "proto.h"
+#include "rpc.h"
+#include "sortvec.h"
+
+struct event_base;
+
+#define ACCOUNT_LEN		12
+#define REGION_MAX		32
+#define DEFAULT_ACCOUNT		"000000000000"
+#define DEFAULT_REGION		"us-east-1"
+#define DEFAULT_LISTEN		"127.0.0.1:4566"
+#define MANIFEST_MAX		(4 * 1024 * 1024)
+
+enum uri_style { URI_STYLE_PATH, URI_STYLE_HOST };
+
+struct berthd_config {
+	const char	*listen;
+	const char	*data_dir;
+	const char	*blobd_path;
+	char		 account_id[ACCOUNT_LEN + 1];
+	char		 region[REGION_MAX + 1];
+	int		 verbose;
+	const char	*log_file;
+	int		 create_on_push;
+	int		 require_auth;
+	const char	*credentials_file;
+	enum uri_style	 uri_style;
+	const char	*advertise_host;
+	const char	*admin_token;
+	int64_t		 upload_ttl;		/* seconds */
+	int64_t		 gc_grace;		/* seconds */
+	int		 drain_timeout;		/* seconds */
+	struct http_limits http;
+};
+
+/* berthd.c */
+extern struct berthd_config	 conf;
+extern struct event_base	*ev_base;
+/* The port berthd listens on (for URLs it hands out). */
+int	berthd_port(void);
+
+/* --- the model (registry.c) ---------------------------------------------- */
+
+enum tag_mutability {
+	MUT_MUTABLE = 0,
+	MUT_IMMUTABLE,
+	MUT_IMMUTABLE_WITH_EXCLUSION,
+	MUT_MUTABLE_WITH_EXCLUSION
+};
+
+struct kv {
+	char	*key;
+	char	*value;
+};
+
+/* A repository's configuration, written whole by REC_REPO_PUT. */
+struct repo_config {
+	enum tag_mutability mutability;
+	char		**mut_filters;		/* WILDCARD values */
+	size_t		  nmut_filters;
+	int		  scan_on_push;
+	char		 *encryption_type;	/* "AES256", "KMS", "KMS_DSSE" */
+	char		 *kms_key;		/* NULL unless KMS */
+	struct kv	 *tags;			/* resource tags, in order */
+	size_t		  ntags;
+	char		 *policy;		/* NULL: none */
+	char		 *lifecycle;		/* NULL: none */
+	int64_t		  lifecycle_evaluated_ms;
+};
+
+/* A stored blob, shared by every repository that links it. */
+struct blob {
+	struct digest	 digest;
+	uint64_t	 size;
+	uint32_t	 refs;		/* image references (config, layers) */
+	uint32_t	 links;		/* repositories it is visible in */
+	int64_t		 active_ms;	/* last push activity on it */
+	int64_t		 deref_ms;	/* when refs last fell to zero */
+};
+
+/* A blob visible in one repository. */
+struct link {
+	struct blob	*blob;
+	int64_t		 linked_ms;
+};
+
+enum image_ref_kind { REF_CONFIG = 1, REF_LAYER = 2, REF_MANIFEST = 3 };
+
+struct image_ref {
+	enum image_ref_kind kind;
+	struct digest	 digest;
+	uint64_t	 size;
+	char		*media_type;	/* may be NULL */
+};
+
+struct image {
+	struct repository *repo;
+	struct digest	 digest;
+	char		*media_type;	/* the manifest's */
+	char		*artifact_type;	/* NULL when a plain image */
+	uint8_t		*manifest;	/* the exact bytes pushed */
+	size_t		 manifest_len;
+	int64_t		 pushed_ms;
+	int64_t		 pulled_ms;	/* 0: never */
+	struct image_ref *refs;
+	size_t		 nrefs;
+	int		 has_subject;
+	struct digest	 subject;
+	uint64_t	 size;		/* imageSizeInBytes */
+	char		**tags;		/* sorted */
+	size_t		 ntags;
+};
+
+struct tag {
+	char		*name;
+	struct image	*image;
+};
+
+struct repository {
+	struct registry	*registry;
+	char		*name;
+	int64_t		 created_ms;
+	struct repo_config config;
+	struct sortvec	 images;	/* struct image, by digest */
+	struct sortvec	 tags;		/* struct tag, by name */
+	struct sortvec	 links;		/* struct link, by digest */
+};
+
+/* One account's registry in one region. */
+struct registry {
+	char		 account[ACCOUNT_LEN + 1];
+	char		 region[REGION_MAX + 1];
+	struct sortvec	 repositories;	/* by name */
+	struct sortvec	 settings;	/* struct kv, by key */
+};
+
+struct model {
+	struct sortvec	 registries;	/* by "account/region" */
+	struct sortvec	 blobs;		/* struct blob, by digest */
+	uint8_t		 secret[32];	/* signs auth tokens */
+	int		 have_secret;
+	uint64_t	 log_entries;	/* appended since the last snapshot */
+	uint64_t	 log_bytes;
+};
+
+extern struct model	*model;
+
+struct model	*model_new(void);
+void		 model_free(struct model *);
+/* Replaces the global model (the old one is freed). */
+void		 model_install(struct model *);
+
+struct registry	*registry_find(const char *account, const char *region);
+struct registry	*registry_get(const char *account, const char *region);
+struct repository *repository_find(const struct registry *, const char *);
+struct image	*image_find(const struct repository *, const struct digest *);
+struct tag	*tag_find(const struct repository *, const char *);
+struct link	*link_find(const struct repository *, const struct digest *);
+struct blob	*blob_find(const struct digest *);
+const char	*registry_setting(const struct registry *, const char *key);
+/* Marks push activity on a blob (GC keeps it for the grace period). */
+void		 blob_touch(struct blob *);
+/* Whether a tag may be moved (to another image) in this repository. */
+int		 repository_tag_is_immutable(const struct repository *,
+		    const char *tag);
+/* "<account>/<region>/<name>": upload owners and log keys. */
+void		 repository_owner(const struct repository *, char *out,
+		    size_t outsz);
+void		 repo_config_init(struct repo_config *);
+void		 repo_config_clear(struct repo_config *);
+void		 repo_config_copy(struct repo_config *dst,
+		    const struct repo_config *src);
+/* The images that name subject as their subject, in digest order. */
+size_t		 repository_referrers(const struct repository *,
+		    const struct digest *subject, struct image **out,
+		    size_t max);
+
+/* The model's primitive mutations, used only by record.c when applying a
+ * record (live or replayed).  They return 0 or a negative BERR code. */
+int	model_repo_put(const char *account, const char *region,
+	    const char *name, int64_t created_ms, struct repo_config *take);
+int	model_repo_delete(const char *account, const char *region,
+	    const char *name);
+int	model_image_put(struct repository *, struct image *take);
+int	model_image_delete(struct repository *, const struct digest *);
+int	model_tag_put(struct repository *, const char *tag,
+	    const struct digest *);
+int	model_tag_delete(struct repository *, const char *tag);
+int	model_link_put(struct repository *, const struct digest *,
+	    uint64_t size, int64_t linked_ms);
+int	model_link_delete(struct repository *, const struct digest *);
+int	model_blob_forget(const struct digest *);
+int	model_setting_put(struct registry *, const char *key,
+	    const char *value);
+int	model_setting_delete(struct registry *, const char *key);
+void	image_free(struct image *);
+
+/* --- durable changes (record.c) ------------------------------------------ */
+
+/*
+ * A transaction is a batch of records written as one log entry: all or
+ * nothing after a crash.  Each txn_* call encodes a record and applies it
+ * to the model at once, through the same code that replays the log, so
+ * that memory and disk cannot disagree.  A transaction is built and
+ * committed in one run of the event loop, never across a wait: snapshots
+ * assume every change in memory has had its entry sent.  txn_commit sends the entry to
+ * blobd and calls done once it is fsync'd (err 0) or failed (the model is
+ * then reloaded from disk, undoing the change).
+ */
+struct txn {
+	struct wbuf	 buf;
+	size_t		 nrecords;
+};
+
+void	txn_init(struct txn *);
+void	txn_clear(struct txn *);
+int	txn_repo_put(struct txn *, const char *account, const char *region,
+	    const char *name, int64_t created_ms, const struct repo_config *);
+int	txn_repo_delete(struct txn *, struct repository *);
+/* image->repo must be set; the image is copied. */
+int	txn_image_put(struct txn *, const struct image *);
+int	txn_image_delete(struct txn *, struct image *);
+int	txn_tag_put(struct txn *, struct repository *, const char *tag,
+	    const struct digest *);
+int	txn_tag_delete(struct txn *, struct repository *, const char *tag);
+int	txn_link_put(struct txn *, struct repository *,
+	    const struct digest *, uint64_t size);
+int	txn_link_delete(struct txn *, struct repository *,
+	    const struct digest *);
+int	txn_blob_forget(struct txn *, const struct digest *);
+int	txn_pull_time(struct txn *, struct image *, int64_t ms);
+int	txn_secret(struct txn *, const uint8_t *secret, size_t len);
+int	txn_setting_put(struct txn *, struct registry *, const char *key,
+	    const char *value);
+int	txn_setting_delete(struct txn *, struct registry *, const char *key);
+typedef void (*txn_done_cb)(int err, void *arg);
+/* Takes the transaction's contents (it is cleared).  With no records,
+ * done runs at once with 0. */
+void	txn_commit(struct txn *, txn_done_cb, void *arg);
+
+/* Applies one log entry (a batch of records) to the model; 0 or -1. */
+int	record_apply_entry(const uint8_t *, size_t);
+/* Serializes the whole model as log entries into fd (for compaction);
+ * returns the number of entries, or -1. */
+int64_t	record_snapshot(int fd, uint64_t *len);
+
+/* --- loading and compacting the metadata (meta.c) ----------------------- */
+
+typedef void (*meta_done_cb)(int err, void *arg);
+/* Asks blobd for the state, builds a new model and installs it. */
+void	meta_load(meta_done_cb, void *arg);
+/* Compacts the log when enough has been appended since the last time. */
+void	meta_maybe_compact(void);
+/* Records pull times gathered since the last flush (not per request). */
+void	meta_note_pull(struct image *);
+void	meta_flush_pulls(void);
+int	meta_loading(void);
+/* Keeps a copy of an entry sent while a load is in flight (txn_commit). */
+void	meta_sent_entry(const uint8_t *, size_t);
+
+/* --- the worker process (proc.c) ----------------------------------------- */
+
+/* Spawns berth-blobd and waits for its hello and the metadata; fatal if it
+ * cannot start (data directory locked, bad arguments). */
+void	proc_start(void);
+/* Closes blobd's socket and reaps it. */
+void	proc_stop(void);
+int	proc_blobd_up(void);
+uint64_t proc_restarts(void);
+/* Hands blobd a new stderr after berthd reopened its log. */
+void	proc_reopen_log(void);
+
+/* --- requests to blobd (blobc.c) ----------------------------------------- */
+
+/*
+ * err is 0 with the reply's payload (length already checked against
+ * the rule table) and its descriptor (fd >= 0, the callback owns it) when
+ * blobd answered with reply_type; a negative BERR code with the payload
+ * of MSG_ERROR (struct msg_error, or NULL) when blobd refused; and
+ * BERR_UNAVAILABLE with no payload when blobd is down or died.
+ */
+typedef void (*blobc_cb)(int err, const uint8_t *payload, size_t len,
+    int fd, void *arg);
+
+/* Sends a request whose payload is p1 then p2; fd (or -1) is handed over.
+ * The callback runs exactly once, never before blobc_call returns. */
+void	blobc_call(uint32_t type, const void *p1, size_t n1, const void *p2,
+	    size_t n2, int fd, uint32_t reply_type, blobc_cb, void *arg);
+/* Called by proc.c. */
+void	blobc_attach(struct rpc_chan *);
+void	blobc_detach(int err);
+void	blobc_dispatch(const struct frame_hdr *, const uint8_t *, int fd);
+size_t	blobc_in_flight(void);
+extern const struct rpc_rule	blobc_rules[];
+extern const size_t		blobc_nrules;
+
+/* --- routing (router.c) --------------------------------------------------- */
+
+void	router_dispatch_cb(struct http_request *, void *arg);
+/* A JSON error in the OCI shape. */
+void	router_oci_error(struct http_request *, int err, const char *detail);
+
+/* --- admin API (admin.c) -------------------------------------------------- */
+
+void	admin_dispatch(struct http_request *, const char *path);
+
 #endif

@@ -1,1 +1,828 @@
+/*
+ * Records: the durable form of every change to the model.  A log entry is
+ * a version byte and a batch of records; each record is a type byte, a u32
+ * body length and the body (see buf.h for the encoding).  Live changes and
+ * replay go through the same decoder and apply functions.
+ */
 #include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "berthd.h"
+#include "error.h"
+#include "log.h"
+#include "name.h"
+#include "util.h"
+
+#define ENTRY_VERSION		1
+#define SNAPSHOT_ENTRY_MAX	(1024 * 1024)
+
+enum record_type {
+	REC_REPO_PUT = 1,
+	REC_REPO_DELETE,
+	REC_IMAGE_PUT,
+	REC_IMAGE_DELETE,
+	REC_TAG_PUT,
+	REC_TAG_DELETE,
+	REC_LINK_PUT,
+	REC_LINK_DELETE,
+	REC_BLOB_FORGET,
+	REC_PULL_TIME,
+	REC_SECRET,
+	REC_SETTING_PUT,
+	REC_SETTING_DELETE
+};
+
+/* Bounds checked on decode; larger than any value the API accepts. */
+#define STR_SHORT		512
+#define STR_TEXT		(1024 * 1024)
+
+/* --- encoding ------------------------------------------------------------- */
+
+static size_t
+rec_begin(struct wbuf *w, enum record_type type)
+{
+	size_t	 off;
+
+	if (w->len == 0)
+		wbuf_put_u8(w, ENTRY_VERSION);
+	wbuf_put_u8(w, type);
+	off = w->len;
+	wbuf_put_u32(w, 0);
+	return off;
+}
+
+static void
+rec_end(struct wbuf *w, size_t off)
+{
+	wbuf_patch_u32(w, off, (uint32_t)(w->len - off - 4));
+}
+
+static void
+put_repo_key(struct wbuf *w, const struct repository *repo)
+{
+	wbuf_put_str(w, repo->registry->account);
+	wbuf_put_str(w, repo->registry->region);
+	wbuf_put_str(w, repo->name);
+}
+
+static void
+put_digest(struct wbuf *w, const struct digest *d)
+{
+	char	 s[DIGEST_STR_MAX];
+
+	wbuf_put_str(w, digest_format(d, s));
+}
+
+static void
+put_opt_str(struct wbuf *w, const char *s)
+{
+	wbuf_put_u8(w, s != NULL);
+	if (s != NULL)
+		wbuf_put_str(w, s);
+}
+
+static void
+put_repo_config(struct wbuf *w, const struct repo_config *c)
+{
+	size_t	 i;
+
+	wbuf_put_u8(w, (uint8_t)c->mutability);
+	wbuf_put_u32(w, (uint32_t)c->nmut_filters);
+	for (i = 0; i < c->nmut_filters; i++)
+		wbuf_put_str(w, c->mut_filters[i]);
+	wbuf_put_u8(w, (uint8_t)c->scan_on_push);
+	put_opt_str(w, c->encryption_type);
+	put_opt_str(w, c->kms_key);
+	wbuf_put_u32(w, (uint32_t)c->ntags);
+	for (i = 0; i < c->ntags; i++) {
+		wbuf_put_str(w, c->tags[i].key);
+		wbuf_put_str(w, c->tags[i].value);
+	}
+	put_opt_str(w, c->policy);
+	put_opt_str(w, c->lifecycle);
+	wbuf_put_i64(w, c->lifecycle_evaluated_ms);
+}
+
+static void
+put_image(struct wbuf *w, const struct image *img)
+{
+	size_t	 i;
+
+	put_repo_key(w, img->repo);
+	put_digest(w, &img->digest);
+	wbuf_put_str(w, img->media_type);
+	put_opt_str(w, img->artifact_type);
+	wbuf_put_i64(w, img->pushed_ms);
+	wbuf_put_i64(w, img->pulled_ms);
+	wbuf_put_u64(w, img->size);
+	wbuf_put_u8(w, (uint8_t)img->has_subject);
+	if (img->has_subject)
+		put_digest(w, &img->subject);
+	wbuf_put_u32(w, (uint32_t)img->nrefs);
+	for (i = 0; i < img->nrefs; i++) {
+		wbuf_put_u8(w, (uint8_t)img->refs[i].kind);
+		put_digest(w, &img->refs[i].digest);
+		wbuf_put_u64(w, img->refs[i].size);
+		put_opt_str(w, img->refs[i].media_type);
+	}
+	wbuf_put_bytes(w, img->manifest, img->manifest_len);
+}
+
+/* --- decoding and applying ------------------------------------------------- */
+
+static char *
+get_opt_str(struct rbuf *r, size_t max)
+{
+	if (rbuf_get_u8(r) == 0)
+		return NULL;
+	return rbuf_get_str(r, max);
+}
+
+static int
+get_digest(struct rbuf *r, struct digest *d)
+{
+	char	*s;
+	int	 rc;
+
+	if ((s = rbuf_get_str(r, DIGEST_STR_MAX)) == NULL)
+		return -1;
+	rc = digest_parse_str(s, d);
+	free(s);
+	return rc == 0 ? 0 : -1;
+}
+
+/* Reads account, region and name; the registry is created if needed. */
+struct repo_key {
+	char	*account;
+	char	*region;
+	char	*name;
+};
+
+static void
+repo_key_clear(struct repo_key *k)
+{
+	free(k->account);
+	free(k->region);
+	free(k->name);
+	memset(k, 0, sizeof(*k));
+}
+
+static int
+get_registry_key(struct rbuf *r, struct repo_key *k)
+{
+	size_t	 i;
+
+	memset(k, 0, sizeof(*k));
+	k->account = rbuf_get_str(r, ACCOUNT_LEN);
+	k->region = rbuf_get_str(r, REGION_MAX);
+	if (k->account == NULL || k->region == NULL ||
+	    strlen(k->account) != ACCOUNT_LEN || k->region[0] == '\0')
+		return -1;
+	for (i = 0; i < ACCOUNT_LEN; i++)
+		if (k->account[i] < '0' || k->account[i] > '9')
+			return -1;
+	return 0;
+}
+
+static int
+get_repo_key(struct rbuf *r, struct repo_key *k)
+{
+	if (get_registry_key(r, k) == -1)
+		return -1;
+	k->name = rbuf_get_str(r, NAME_MAX_LEN);
+	if (k->name == NULL || k->name[0] == '\0')
+		return -1;
+	return 0;
+}
+
+static struct repository *
+lookup_repo(const struct repo_key *k)
+{
+	return repository_find(registry_find(k->account, k->region), k->name);
+}
+
+static int
+get_repo_config(struct rbuf *r, struct repo_config *c)
+{
+	uint32_t n, i;
+
+	repo_config_init(c);
+	c->mutability = rbuf_get_u8(r);
+	if (c->mutability > MUT_MUTABLE_WITH_EXCLUSION)
+		return -1;
+	n = rbuf_get_u32(r);
+	if (n > 64)
+		return -1;
+	c->mut_filters = xcalloc(n, sizeof(char *));
+	for (i = 0; i < n; i++) {
+		if ((c->mut_filters[i] = rbuf_get_str(r, STR_SHORT)) == NULL)
+			return -1;
+		c->nmut_filters++;
+	}
+	c->scan_on_push = rbuf_get_u8(r) != 0;
+	c->encryption_type = get_opt_str(r, STR_SHORT);
+	c->kms_key = get_opt_str(r, 2048);
+	n = rbuf_get_u32(r);
+	if (n > 1000)
+		return -1;
+	c->tags = xcalloc(n, sizeof(struct kv));
+	for (i = 0; i < n; i++) {
+		c->tags[i].key = rbuf_get_str(r, STR_SHORT);
+		c->tags[i].value = rbuf_get_str(r, STR_SHORT);
+		c->ntags++;
+		if (c->tags[i].key == NULL || c->tags[i].value == NULL)
+			return -1;
+	}
+	c->policy = get_opt_str(r, STR_TEXT);
+	c->lifecycle = get_opt_str(r, STR_TEXT);
+	c->lifecycle_evaluated_ms = rbuf_get_i64(r);
+	return rbuf_ok(r) ? 0 : -1;
+}
+
+static struct image *
+get_image(struct rbuf *r, struct repo_key *k)
+{
+	struct image	*img;
+	const void	*p;
+	size_t		 n;
+	uint32_t	 i, nrefs;
+
+	if (get_repo_key(r, k) == -1)
+		return NULL;
+	img = xcalloc(1, sizeof(*img));
+	if (get_digest(r, &img->digest) == -1)
+		goto bad;
+	img->media_type = rbuf_get_str(r, STR_SHORT);
+	img->artifact_type = get_opt_str(r, STR_SHORT);
+	img->pushed_ms = rbuf_get_i64(r);
+	img->pulled_ms = rbuf_get_i64(r);
+	img->size = rbuf_get_u64(r);
+	img->has_subject = rbuf_get_u8(r) != 0;
+	if (img->media_type == NULL ||
+	    (img->has_subject && get_digest(r, &img->subject) == -1))
+		goto bad;
+	nrefs = rbuf_get_u32(r);
+	if (nrefs > 100000)
+		goto bad;
+	img->refs = xcalloc(nrefs, sizeof(*img->refs));
+	for (i = 0; i < nrefs; i++) {
+		struct image_ref *ref = &img->refs[i];
+		img->nrefs++;
+		ref->kind = rbuf_get_u8(r);
+		if (ref->kind < REF_CONFIG || ref->kind > REF_MANIFEST ||
+		    get_digest(r, &ref->digest) == -1)
+			goto bad;
+		ref->size = rbuf_get_u64(r);
+		ref->media_type = get_opt_str(r, STR_SHORT);
+	}
+	if ((p = rbuf_get_bytes(r, &n)) == NULL || n > MANIFEST_MAX)
+		goto bad;
+	img->manifest = xmalloc(n);
+	memcpy(img->manifest, p, n);
+	img->manifest_len = n;
+	if (!rbuf_ok(r))
+		goto bad;
+	return img;
+bad:
+	image_free(img);
+	return NULL;
+}
+
+/* Applies one record; 0, or a negative code when it cannot apply. */
+static int
+record_apply(enum record_type type, struct rbuf *r)
+{
+	struct repo_key	 k;
+	struct repository *repo = NULL;
+	struct repo_config cfg;
+	struct image	*img;
+	struct digest	 d;
+	char		*s = NULL, *v = NULL;
+	const void	*p;
+	size_t		 n;
+	int64_t		 ms;
+	uint64_t	 size;
+	int		 rc = BERR_FRAME;
+
+	memset(&k, 0, sizeof(k));
+	switch (type) {
+	case REC_REPO_PUT:
+		if (get_repo_key(r, &k) == -1)
+			break;
+		ms = rbuf_get_i64(r);
+		if (get_repo_config(r, &cfg) == -1 || r->left != 0) {
+			repo_config_clear(&cfg);
+			break;
+		}
+		rc = model_repo_put(k.account, k.region, k.name, ms, &cfg);
+		repo_config_clear(&cfg);
+		break;
+	case REC_REPO_DELETE:
+		if (get_repo_key(r, &k) == -1 || r->left != 0)
+			break;
+		rc = model_repo_delete(k.account, k.region, k.name);
+		break;
+	case REC_IMAGE_PUT:
+		if ((img = get_image(r, &k)) == NULL)
+			break;
+		if (r->left != 0 || (repo = lookup_repo(&k)) == NULL) {
+			image_free(img);
+			rc = repo == NULL ? BERR_NAME_UNKNOWN : BERR_FRAME;
+			break;
+		}
+		rc = model_image_put(repo, img);
+		break;
+	case REC_IMAGE_DELETE:
+	case REC_LINK_DELETE:
+		if (get_repo_key(r, &k) == -1 || get_digest(r, &d) == -1 ||
+		    r->left != 0)
+			break;
+		if ((repo = lookup_repo(&k)) == NULL) {
+			rc = BERR_NAME_UNKNOWN;
+			break;
+		}
+		rc = type == REC_IMAGE_DELETE ? model_image_delete(repo, &d) :
+		    model_link_delete(repo, &d);
+		break;
+	case REC_TAG_PUT:
+	case REC_TAG_DELETE:
+		if (get_repo_key(r, &k) == -1 ||
+		    (s = rbuf_get_str(r, ECR_TAG_MAX_LEN)) == NULL)
+			break;
+		if (type == REC_TAG_PUT && get_digest(r, &d) == -1)
+			break;
+		if (r->left != 0)
+			break;
+		if ((repo = lookup_repo(&k)) == NULL) {
+			rc = BERR_NAME_UNKNOWN;
+			break;
+		}
+		rc = type == REC_TAG_PUT ? model_tag_put(repo, s, &d) :
+		    model_tag_delete(repo, s);
+		break;
+	case REC_LINK_PUT:
+		if (get_repo_key(r, &k) == -1 || get_digest(r, &d) == -1)
+			break;
+		size = rbuf_get_u64(r);
+		ms = rbuf_get_i64(r);
+		if (!rbuf_ok(r) || r->left != 0)
+			break;
+		if ((repo = lookup_repo(&k)) == NULL) {
+			rc = BERR_NAME_UNKNOWN;
+			break;
+		}
+		rc = model_link_put(repo, &d, size, ms);
+		break;
+	case REC_BLOB_FORGET:
+		if (get_digest(r, &d) == -1 || r->left != 0)
+			break;
+		rc = model_blob_forget(&d);
+		break;
+	case REC_PULL_TIME:
+		if (get_repo_key(r, &k) == -1 || get_digest(r, &d) == -1)
+			break;
+		ms = rbuf_get_i64(r);
+		if (!rbuf_ok(r) || r->left != 0)
+			break;
+		if ((repo = lookup_repo(&k)) == NULL ||
+		    (img = image_find(repo, &d)) == NULL) {
+			rc = 0;		/* deleted since: nothing to record */
+			break;
+		}
+		if (ms > img->pulled_ms)
+			img->pulled_ms = ms;
+		rc = 0;
+		break;
+	case REC_SECRET:
+		if ((p = rbuf_get_bytes(r, &n)) == NULL ||
+		    n != sizeof(model->secret) || r->left != 0)
+			break;
+		memcpy(model->secret, p, n);
+		model->have_secret = 1;
+		rc = 0;
+		break;
+	case REC_SETTING_PUT:
+	case REC_SETTING_DELETE:
+		if (get_registry_key(r, &k) == -1 ||
+		    (s = rbuf_get_str(r, STR_SHORT)) == NULL)
+			break;
+		if (type == REC_SETTING_PUT &&
+		    (v = rbuf_get_str(r, STR_TEXT)) == NULL)
+			break;
+		if (r->left != 0)
+			break;
+		rc = type == REC_SETTING_PUT ?
+		    model_setting_put(registry_get(k.account, k.region), s, v) :
+		    model_setting_delete(registry_get(k.account, k.region), s);
+		break;
+	default:
+		break;
+	}
+	free(s);
+	free(v);
+	repo_key_clear(&k);
+	return rc;
+}
+
+int
+record_apply_entry(const uint8_t *p, size_t len)
+{
+	struct rbuf	 r, body;
+	const void	*b;
+	uint8_t		 type;
+	uint32_t	 n;
+	int		 rc;
+
+	rbuf_init(&r, p, len);
+	if (rbuf_get_u8(&r) != ENTRY_VERSION) {
+		log_warnx("metadata entry of unknown version");
+		return -1;
+	}
+	while (r.left > 0) {
+		type = rbuf_get_u8(&r);
+		n = rbuf_get_u32(&r);
+		if ((b = rbuf_get_raw(&r, n)) == NULL) {
+			log_warnx("metadata entry truncated");
+			return -1;
+		}
+		rbuf_init(&body, b, n);
+		if ((rc = record_apply(type, &body)) != 0) {
+			/* Replaying what was once valid: report and go on. */
+			log_warnx("metadata record type %u not applied: %s",
+			    type, berr_message(rc));
+			if (rc == BERR_FRAME)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* --- transactions ----------------------------------------------------------- */
+
+void
+txn_init(struct txn *t)
+{
+	wbuf_init(&t->buf);
+	t->nrecords = 0;
+}
+
+void
+txn_clear(struct txn *t)
+{
+	wbuf_clear(&t->buf);
+	t->nrecords = 0;
+}
+
+/* Applies the record just encoded at [start, end); undoes the encoding if
+ * it does not apply (the model is untouched then). */
+static int
+txn_apply_last(struct txn *t, size_t start)
+{
+	struct rbuf	 r;
+	size_t		 rec = start;
+	uint8_t		 type;
+	uint32_t	 n;
+	int		 rc;
+
+	if (start == 0)
+		rec = 1;	/* skip the version byte */
+	rbuf_init(&r, t->buf.data + rec, t->buf.len - rec);
+	type = rbuf_get_u8(&r);
+	n = rbuf_get_u32(&r);
+	rbuf_init(&r, rbuf_get_raw(&r, n), n);
+	if ((rc = record_apply(type, &r)) != 0) {
+		t->buf.len = start;
+		return rc;
+	}
+	t->nrecords++;
+	return 0;
+}
+
+int
+txn_repo_put(struct txn *t, const char *account, const char *region,
+    const char *name, int64_t created_ms, const struct repo_config *c)
+{
+	size_t	 start = t->buf.len, off;
+
+	off = rec_begin(&t->buf, REC_REPO_PUT);
+	wbuf_put_str(&t->buf, account);
+	wbuf_put_str(&t->buf, region);
+	wbuf_put_str(&t->buf, name);
+	wbuf_put_i64(&t->buf, created_ms);
+	put_repo_config(&t->buf, c);
+	rec_end(&t->buf, off);
+	return txn_apply_last(t, start);
+}
+
+int
+txn_repo_delete(struct txn *t, struct repository *repo)
+{
+	size_t	 start = t->buf.len, off;
+
+	off = rec_begin(&t->buf, REC_REPO_DELETE);
+	put_repo_key(&t->buf, repo);
+	rec_end(&t->buf, off);
+	return txn_apply_last(t, start);
+}
+
+int
+txn_image_put(struct txn *t, const struct image *img)
+{
+	size_t	 start = t->buf.len, off;
+
+	off = rec_begin(&t->buf, REC_IMAGE_PUT);
+	put_image(&t->buf, img);
+	rec_end(&t->buf, off);
+	return txn_apply_last(t, start);
+}
+
+int
+txn_image_delete(struct txn *t, struct image *img)
+{
+	size_t	 start = t->buf.len, off;
+
+	off = rec_begin(&t->buf, REC_IMAGE_DELETE);
+	put_repo_key(&t->buf, img->repo);
+	put_digest(&t->buf, &img->digest);
+	rec_end(&t->buf, off);
+	return txn_apply_last(t, start);
+}
+
+int
+txn_tag_put(struct txn *t, struct repository *repo, const char *tag,
+    const struct digest *d)
+{
+	size_t	 start = t->buf.len, off;
+
+	off = rec_begin(&t->buf, REC_TAG_PUT);
+	put_repo_key(&t->buf, repo);
+	wbuf_put_str(&t->buf, tag);
+	put_digest(&t->buf, d);
+	rec_end(&t->buf, off);
+	return txn_apply_last(t, start);
+}
+
+int
+txn_tag_delete(struct txn *t, struct repository *repo, const char *tag)
+{
+	size_t	 start = t->buf.len, off;
+
+	off = rec_begin(&t->buf, REC_TAG_DELETE);
+	put_repo_key(&t->buf, repo);
+	wbuf_put_str(&t->buf, tag);
+	rec_end(&t->buf, off);
+	return txn_apply_last(t, start);
+}
+
+int
+txn_link_put(struct txn *t, struct repository *repo, const struct digest *d,
+    uint64_t size)
+{
+	size_t	 start = t->buf.len, off;
+
+	off = rec_begin(&t->buf, REC_LINK_PUT);
+	put_repo_key(&t->buf, repo);
+	put_digest(&t->buf, d);
+	wbuf_put_u64(&t->buf, size);
+	wbuf_put_i64(&t->buf, now_ms());
+	rec_end(&t->buf, off);
+	return txn_apply_last(t, start);
+}
+
+int
+txn_link_delete(struct txn *t, struct repository *repo,
+    const struct digest *d)
+{
+	size_t	 start = t->buf.len, off;
+
+	off = rec_begin(&t->buf, REC_LINK_DELETE);
+	put_repo_key(&t->buf, repo);
+	put_digest(&t->buf, d);
+	rec_end(&t->buf, off);
+	return txn_apply_last(t, start);
+}
+
+int
+txn_blob_forget(struct txn *t, const struct digest *d)
+{
+	size_t	 start = t->buf.len, off;
+
+	off = rec_begin(&t->buf, REC_BLOB_FORGET);
+	put_digest(&t->buf, d);
+	rec_end(&t->buf, off);
+	return txn_apply_last(t, start);
+}
+
+int
+txn_pull_time(struct txn *t, struct image *img, int64_t ms)
+{
+	size_t	 start = t->buf.len, off;
+
+	off = rec_begin(&t->buf, REC_PULL_TIME);
+	put_repo_key(&t->buf, img->repo);
+	put_digest(&t->buf, &img->digest);
+	wbuf_put_i64(&t->buf, ms);
+	rec_end(&t->buf, off);
+	return txn_apply_last(t, start);
+}
+
+int
+txn_secret(struct txn *t, const uint8_t *secret, size_t len)
+{
+	size_t	 start = t->buf.len, off;
+
+	off = rec_begin(&t->buf, REC_SECRET);
+	wbuf_put_bytes(&t->buf, secret, len);
+	rec_end(&t->buf, off);
+	return txn_apply_last(t, start);
+}
+
+int
+txn_setting_put(struct txn *t, struct registry *reg, const char *key,
+    const char *value)
+{
+	size_t	 start = t->buf.len, off;
+
+	off = rec_begin(&t->buf, REC_SETTING_PUT);
+	wbuf_put_str(&t->buf, reg->account);
+	wbuf_put_str(&t->buf, reg->region);
+	wbuf_put_str(&t->buf, key);
+	wbuf_put_str(&t->buf, value);
+	rec_end(&t->buf, off);
+	return txn_apply_last(t, start);
+}
+
+int
+txn_setting_delete(struct txn *t, struct registry *reg, const char *key)
+{
+	size_t	 start = t->buf.len, off;
+
+	off = rec_begin(&t->buf, REC_SETTING_DELETE);
+	wbuf_put_str(&t->buf, reg->account);
+	wbuf_put_str(&t->buf, reg->region);
+	wbuf_put_str(&t->buf, key);
+	rec_end(&t->buf, off);
+	return txn_apply_last(t, start);
+}
+
+struct txn_commit_ctx {
+	txn_done_cb	 done;
+	void		*arg;
+	size_t		 len;
+};
+
+static void
+txn_commit_cb(int err, const uint8_t *payload, size_t len, int fd,
+    void *arg)
+{
+	struct txn_commit_ctx *ctx = arg;
+
+	if (fd != -1)
+		close(fd);
+	if (err != 0) {
+		/* The change is in memory but maybe not on disk: go back to
+		 * what the disk says, so that nothing unacknowledged shows. */
+		log_warnx("metadata append failed (%s); reloading state",
+		    berr_message(err));
+		if (err != BERR_UNAVAILABLE)
+			meta_load(NULL, NULL);
+	} else {
+		model->log_entries++;
+		model->log_bytes += ctx->len;
+	}
+	ctx->done(err, ctx->arg);
+	free(ctx);
+	if (err == 0)
+		meta_maybe_compact();
+}
+
+void
+txn_commit(struct txn *t, txn_done_cb done, void *arg)
+{
+	struct txn_commit_ctx *ctx;
+
+	ctx = xcalloc(1, sizeof(*ctx));
+	ctx->done = done;
+	ctx->arg = arg;
+	/*
+	 * An empty transaction still goes through the log as an entry with
+	 * no records: the change it found already made may belong to another
+	 * request whose entry is not fsync'd yet, and blobd acknowledges
+	 * entries in order.
+	 */
+	if (t->buf.len == 0)
+		wbuf_put_u8(&t->buf, ENTRY_VERSION);
+	ctx->len = t->buf.len;
+	meta_sent_entry(t->buf.data, t->buf.len);
+	blobc_call(MSG_META_APPEND, t->buf.data, t->buf.len, NULL, 0, -1,
+	    MSG_META_APPENDED, txn_commit_cb, ctx);
+	txn_clear(t);
+}
+
+/* --- snapshots ---------------------------------------------------------------- */
+
+struct snapshot_writer {
+	int		 fd;
+	struct wbuf	 entry;
+	uint64_t	 len;
+	int64_t		 entries;
+	int		 error;
+};
+
+static void
+snapshot_flush(struct snapshot_writer *sw)
+{
+	uint32_t n = (uint32_t)sw->entry.len;
+
+	if (sw->entry.len == 0 || sw->error)
+		return;
+	if (write_full(sw->fd, &n, sizeof(n)) == -1 ||
+	    write_full(sw->fd, sw->entry.data, sw->entry.len) == -1)
+		sw->error = 1;
+	sw->len += sizeof(n) + sw->entry.len;
+	sw->entries++;
+	wbuf_reset(&sw->entry);
+}
+
+static void
+snapshot_next(struct snapshot_writer *sw)
+{
+	if (sw->entry.len >= SNAPSHOT_ENTRY_MAX)
+		snapshot_flush(sw);
+}
+
+int64_t
+record_snapshot(int fd, uint64_t *len)
+{
+	struct snapshot_writer sw;
+	size_t		 i, j, k;
+	size_t		 off;
+
+	memset(&sw, 0, sizeof(sw));
+	sw.fd = fd;
+	wbuf_init(&sw.entry);
+	if (model->have_secret) {
+		off = rec_begin(&sw.entry, REC_SECRET);
+		wbuf_put_bytes(&sw.entry, model->secret,
+		    sizeof(model->secret));
+		rec_end(&sw.entry, off);
+	}
+	for (i = 0; i < model->registries.len; i++) {
+		struct registry *reg = model->registries.items[i];
+		for (j = 0; j < reg->settings.len; j++) {
+			struct kv *kv = reg->settings.items[j];
+			off = rec_begin(&sw.entry, REC_SETTING_PUT);
+			wbuf_put_str(&sw.entry, reg->account);
+			wbuf_put_str(&sw.entry, reg->region);
+			wbuf_put_str(&sw.entry, kv->key);
+			wbuf_put_str(&sw.entry, kv->value);
+			rec_end(&sw.entry, off);
+			snapshot_next(&sw);
+		}
+		for (j = 0; j < reg->repositories.len; j++) {
+			struct repository *repo = reg->repositories.items[j];
+			off = rec_begin(&sw.entry, REC_REPO_PUT);
+			put_repo_key(&sw.entry, repo);
+			wbuf_put_i64(&sw.entry, repo->created_ms);
+			put_repo_config(&sw.entry, &repo->config);
+			rec_end(&sw.entry, off);
+			for (k = 0; k < repo->links.len; k++) {
+				struct link *l = repo->links.items[k];
+				off = rec_begin(&sw.entry, REC_LINK_PUT);
+				put_repo_key(&sw.entry, repo);
+				put_digest(&sw.entry, &l->blob->digest);
+				wbuf_put_u64(&sw.entry, l->blob->size);
+				wbuf_put_i64(&sw.entry, l->linked_ms);
+				rec_end(&sw.entry, off);
+				snapshot_next(&sw);
+			}
+			for (k = 0; k < repo->images.len; k++) {
+				off = rec_begin(&sw.entry, REC_IMAGE_PUT);
+				put_image(&sw.entry, repo->images.items[k]);
+				rec_end(&sw.entry, off);
+				snapshot_next(&sw);
+			}
+			for (k = 0; k < repo->tags.len; k++) {
+				struct tag *tg = repo->tags.items[k];
+				off = rec_begin(&sw.entry, REC_TAG_PUT);
+				put_repo_key(&sw.entry, repo);
+				wbuf_put_str(&sw.entry, tg->name);
+				put_digest(&sw.entry, &tg->image->digest);
+				rec_end(&sw.entry, off);
+				snapshot_next(&sw);
+			}
+			/* Records of one repository may span entries; that is
+			 * fine because a snapshot is installed whole. */
+			snapshot_next(&sw);
+		}
+	}
+	snapshot_flush(&sw);
+	wbuf_clear(&sw.entry);
+	if (sw.error)
+		return -1;
+	*len = sw.len;
+	return sw.entries;
+}

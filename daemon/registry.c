@@ -1,1 +1,638 @@
+/*
+ * The in-memory model: registries (one per account and region), their
+ * repositories, images, tags and blob links, and the blobs they share.
+ * Only record.c changes it, by applying records; everything else reads.
+ */
 #include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "berthd.h"
+#include "error.h"
+#include "log.h"
+#include "name.h"
+#include "util.h"
+
+struct model	*model;
+
+struct registry_key {
+	const char	*account;
+	const char	*region;
+};
+
+static int
+registry_cmp(const void *key, const void *item)
+{
+	const struct registry_key *k = key;
+	const struct registry	*r = item;
+	int			 c;
+
+	if ((c = strcmp(k->account, r->account)) != 0)
+		return c;
+	return strcmp(k->region, r->region);
+}
+
+static int
+repository_cmp(const void *key, const void *item)
+{
+	return strcmp(key, ((const struct repository *)item)->name);
+}
+
+static int
+image_cmp(const void *key, const void *item)
+{
+	return digest_cmp(key, &((const struct image *)item)->digest);
+}
+
+static int
+tag_cmp(const void *key, const void *item)
+{
+	return strcmp(key, ((const struct tag *)item)->name);
+}
+
+static int
+link_cmp(const void *key, const void *item)
+{
+	return digest_cmp(key, &((const struct link *)item)->blob->digest);
+}
+
+static int
+blob_cmp(const void *key, const void *item)
+{
+	return digest_cmp(key, &((const struct blob *)item)->digest);
+}
+
+static int
+kv_cmp(const void *key, const void *item)
+{
+	return strcmp(key, ((const struct kv *)item)->key);
+}
+
+struct model *
+model_new(void)
+{
+	struct model	*m;
+
+	m = xcalloc(1, sizeof(*m));
+	sortvec_init(&m->registries, registry_cmp);
+	sortvec_init(&m->blobs, blob_cmp);
+	return m;
+}
+
+void
+repo_config_init(struct repo_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->mutability = MUT_MUTABLE;
+}
+
+void
+repo_config_clear(struct repo_config *c)
+{
+	size_t	 i;
+
+	for (i = 0; i < c->nmut_filters; i++)
+		free(c->mut_filters[i]);
+	free(c->mut_filters);
+	for (i = 0; i < c->ntags; i++) {
+		free(c->tags[i].key);
+		free(c->tags[i].value);
+	}
+	free(c->tags);
+	free(c->encryption_type);
+	free(c->kms_key);
+	free(c->policy);
+	free(c->lifecycle);
+	repo_config_init(c);
+}
+
+static char *
+strdup_or_null(const char *s)
+{
+	return s == NULL ? NULL : xstrdup(s);
+}
+
+void
+repo_config_copy(struct repo_config *dst, const struct repo_config *src)
+{
+	size_t	 i;
+
+	repo_config_init(dst);
+	dst->mutability = src->mutability;
+	dst->nmut_filters = src->nmut_filters;
+	dst->mut_filters = xcalloc(src->nmut_filters, sizeof(char *));
+	for (i = 0; i < src->nmut_filters; i++)
+		dst->mut_filters[i] = xstrdup(src->mut_filters[i]);
+	dst->scan_on_push = src->scan_on_push;
+	dst->encryption_type = strdup_or_null(src->encryption_type);
+	dst->kms_key = strdup_or_null(src->kms_key);
+	dst->ntags = src->ntags;
+	dst->tags = xcalloc(src->ntags, sizeof(struct kv));
+	for (i = 0; i < src->ntags; i++) {
+		dst->tags[i].key = xstrdup(src->tags[i].key);
+		dst->tags[i].value = xstrdup(src->tags[i].value);
+	}
+	dst->policy = strdup_or_null(src->policy);
+	dst->lifecycle = strdup_or_null(src->lifecycle);
+	dst->lifecycle_evaluated_ms = src->lifecycle_evaluated_ms;
+}
+
+void
+image_free(struct image *img)
+{
+	size_t	 i;
+
+	if (img == NULL)
+		return;
+	free(img->media_type);
+	free(img->artifact_type);
+	free(img->manifest);
+	for (i = 0; i < img->nrefs; i++)
+		free(img->refs[i].media_type);
+	free(img->refs);
+	for (i = 0; i < img->ntags; i++)
+		free(img->tags[i]);
+	free(img->tags);
+	free(img);
+}
+
+static void
+repository_free(struct repository *repo)
+{
+	size_t	 i;
+
+	for (i = 0; i < repo->images.len; i++)
+		image_free(repo->images.items[i]);
+	sortvec_clear(&repo->images);
+	for (i = 0; i < repo->tags.len; i++) {
+		struct tag *t = repo->tags.items[i];
+		free(t->name);
+		free(t);
+	}
+	sortvec_clear(&repo->tags);
+	for (i = 0; i < repo->links.len; i++)
+		free(repo->links.items[i]);
+	sortvec_clear(&repo->links);
+	repo_config_clear(&repo->config);
+	free(repo->name);
+	free(repo);
+}
+
+static void
+registry_free(struct registry *reg)
+{
+	size_t	 i;
+
+	for (i = 0; i < reg->repositories.len; i++)
+		repository_free(reg->repositories.items[i]);
+	sortvec_clear(&reg->repositories);
+	for (i = 0; i < reg->settings.len; i++) {
+		struct kv *kv = reg->settings.items[i];
+		free(kv->key);
+		free(kv->value);
+		free(kv);
+	}
+	sortvec_clear(&reg->settings);
+	free(reg);
+}
+
+void
+model_free(struct model *m)
+{
+	size_t	 i;
+
+	if (m == NULL)
+		return;
+	for (i = 0; i < m->registries.len; i++)
+		registry_free(m->registries.items[i]);
+	sortvec_clear(&m->registries);
+	for (i = 0; i < m->blobs.len; i++)
+		free(m->blobs.items[i]);
+	sortvec_clear(&m->blobs);
+	explicit_bzero(m->secret, sizeof(m->secret));
+	free(m);
+}
+
+void
+model_install(struct model *m)
+{
+	struct model	*old = model;
+
+	model = m;
+	model_free(old);
+}
+
+struct registry *
+registry_find(const char *account, const char *region)
+{
+	struct registry_key k = { account, region };
+
+	return sortvec_find(&model->registries, &k);
+}
+
+struct registry *
+registry_get(const char *account, const char *region)
+{
+	struct registry_key k = { account, region };
+	struct registry	*reg;
+
+	if ((reg = sortvec_find(&model->registries, &k)) != NULL)
+		return reg;
+	if (strlen(account) > ACCOUNT_LEN || strlen(region) > REGION_MAX)
+		fatalx("registry_get: bad key %s/%s", account, region);
+	reg = xcalloc(1, sizeof(*reg));
+	strcpy(reg->account, account);
+	strcpy(reg->region, region);
+	sortvec_init(&reg->repositories, repository_cmp);
+	sortvec_init(&reg->settings, kv_cmp);
+	k.account = reg->account;
+	k.region = reg->region;
+	(void)sortvec_insert(&model->registries, &k, reg);
+	return reg;
+}
+
+struct repository *
+repository_find(const struct registry *reg, const char *name)
+{
+	if (reg == NULL)
+		return NULL;
+	return sortvec_find(&reg->repositories, name);
+}
+
+struct image *
+image_find(const struct repository *repo, const struct digest *d)
+{
+	return sortvec_find(&repo->images, d);
+}
+
+struct tag *
+tag_find(const struct repository *repo, const char *name)
+{
+	return sortvec_find(&repo->tags, name);
+}
+
+struct link *
+link_find(const struct repository *repo, const struct digest *d)
+{
+	return sortvec_find(&repo->links, d);
+}
+
+struct blob *
+blob_find(const struct digest *d)
+{
+	return sortvec_find(&model->blobs, d);
+}
+
+const char *
+registry_setting(const struct registry *reg, const char *key)
+{
+	struct kv	*kv;
+
+	if (reg == NULL || (kv = sortvec_find(&reg->settings, key)) == NULL)
+		return NULL;
+	return kv->value;
+}
+
+void
+blob_touch(struct blob *b)
+{
+	b->active_ms = now_ms();
+}
+
+void
+repository_owner(const struct repository *repo, char *out, size_t outsz)
+{
+	snprintf(out, outsz, "%s/%s/%s", repo->registry->account,
+	    repo->registry->region, repo->name);
+}
+
+int
+repository_tag_is_immutable(const struct repository *repo, const char *tag)
+{
+	const struct repo_config *c = &repo->config;
+	size_t			 i;
+	int			 excluded = 0;
+
+	for (i = 0; i < c->nmut_filters; i++)
+		if (name_wildcard_match(c->mut_filters[i], tag)) {
+			excluded = 1;
+			break;
+		}
+	switch (c->mutability) {
+	case MUT_IMMUTABLE:
+		return 1;
+	case MUT_IMMUTABLE_WITH_EXCLUSION:
+		return !excluded;
+	case MUT_MUTABLE_WITH_EXCLUSION:
+		return excluded;
+	case MUT_MUTABLE:
+	default:
+		return 0;
+	}
+}
+
+size_t
+repository_referrers(const struct repository *repo,
+    const struct digest *subject, struct image **out, size_t max)
+{
+	size_t	 i, n = 0;
+
+	for (i = 0; i < repo->images.len; i++) {
+		struct image *img = repo->images.items[i];
+		if (!img->has_subject || !digest_eq(&img->subject, subject))
+			continue;
+		if (n < max)
+			out[n] = img;
+		n++;
+	}
+	return n;
+}
+
+/* --- primitive mutations (called from record.c only) -------------------- */
+
+static struct blob *
+blob_get(const struct digest *d, uint64_t size)
+{
+	struct blob	*b;
+
+	if ((b = sortvec_find(&model->blobs, d)) != NULL)
+		return b;
+	b = xcalloc(1, sizeof(*b));
+	b->digest = *d;
+	b->size = size;
+	(void)sortvec_insert(&model->blobs, d, b);
+	return b;
+}
+
+static void
+blob_deref(struct blob *b, int64_t when)
+{
+	if (b->refs > 0 && --b->refs == 0)
+		b->deref_ms = when;
+}
+
+int
+model_repo_put(const char *account, const char *region, const char *name,
+    int64_t created_ms, struct repo_config *take)
+{
+	struct registry	*reg = registry_get(account, region);
+	struct repository *repo;
+
+	if ((repo = repository_find(reg, name)) != NULL) {
+		repo_config_clear(&repo->config);
+		repo->config = *take;
+		repo_config_init(take);
+		return 0;
+	}
+	repo = xcalloc(1, sizeof(*repo));
+	repo->registry = reg;
+	repo->name = xstrdup(name);
+	repo->created_ms = created_ms;
+	repo->config = *take;
+	repo_config_init(take);
+	sortvec_init(&repo->images, image_cmp);
+	sortvec_init(&repo->tags, tag_cmp);
+	sortvec_init(&repo->links, link_cmp);
+	(void)sortvec_insert(&reg->repositories, repo->name, repo);
+	return 0;
+}
+
+int
+model_repo_delete(const char *account, const char *region, const char *name)
+{
+	struct registry	*reg = registry_find(account, region);
+	struct repository *repo;
+	int64_t		 now = now_ms();
+	size_t		 i, k;
+
+	if (reg == NULL ||
+	    (repo = sortvec_remove(&reg->repositories, name)) == NULL)
+		return BERR_NAME_UNKNOWN;
+	for (i = 0; i < repo->images.len; i++) {
+		struct image *img = repo->images.items[i];
+		for (k = 0; k < img->nrefs; k++) {
+			struct blob *b;
+			if (img->refs[k].kind == REF_MANIFEST)
+				continue;
+			if ((b = blob_find(&img->refs[k].digest)) != NULL)
+				blob_deref(b, now);
+		}
+	}
+	for (i = 0; i < repo->links.len; i++) {
+		struct link *l = repo->links.items[i];
+		if (l->blob->links > 0)
+			l->blob->links--;
+	}
+	repository_free(repo);
+	return 0;
+}
+
+int
+model_image_put(struct repository *repo, struct image *img)
+{
+	size_t	 i;
+
+	if (image_find(repo, &img->digest) != NULL) {
+		image_free(img);
+		return 0;
+	}
+	img->repo = repo;
+	for (i = 0; i < img->nrefs; i++) {
+		if (img->refs[i].kind == REF_MANIFEST)
+			continue;
+		blob_get(&img->refs[i].digest, img->refs[i].size)->refs++;
+	}
+	(void)sortvec_insert(&repo->images, &img->digest, img);
+	return 0;
+}
+
+static void
+image_drop_tag(struct image *img, const char *tag)
+{
+	size_t	 i;
+
+	for (i = 0; i < img->ntags; i++) {
+		if (strcmp(img->tags[i], tag) != 0)
+			continue;
+		free(img->tags[i]);
+		memmove(&img->tags[i], &img->tags[i + 1],
+		    (img->ntags - i - 1) * sizeof(char *));
+		img->ntags--;
+		return;
+	}
+}
+
+static void
+image_add_tag(struct image *img, const char *tag)
+{
+	size_t	 i;
+
+	for (i = 0; i < img->ntags; i++) {
+		int c = strcmp(img->tags[i], tag);
+		if (c == 0)
+			return;
+		if (c > 0)
+			break;
+	}
+	img->tags = xreallocarray(img->tags, img->ntags + 1, sizeof(char *));
+	memmove(&img->tags[i + 1], &img->tags[i],
+	    (img->ntags - i) * sizeof(char *));
+	img->tags[i] = xstrdup(tag);
+	img->ntags++;
+}
+
+int
+model_image_delete(struct repository *repo, const struct digest *d)
+{
+	struct image	*img;
+	int64_t		 now = now_ms();
+	size_t		 i;
+
+	if ((img = sortvec_remove(&repo->images, d)) == NULL)
+		return BERR_MANIFEST_UNKNOWN;
+	for (i = 0; i < img->ntags; i++) {
+		struct tag *t = sortvec_remove(&repo->tags, img->tags[i]);
+		if (t != NULL) {
+			free(t->name);
+			free(t);
+		}
+	}
+	for (i = 0; i < img->nrefs; i++) {
+		struct blob *b;
+		if (img->refs[i].kind == REF_MANIFEST)
+			continue;
+		if ((b = blob_find(&img->refs[i].digest)) != NULL)
+			blob_deref(b, now);
+	}
+	image_free(img);
+	return 0;
+}
+
+int
+model_tag_put(struct repository *repo, const char *name,
+    const struct digest *d)
+{
+	struct image	*img;
+	struct tag	*t;
+
+	if ((img = image_find(repo, d)) == NULL)
+		return BERR_MANIFEST_UNKNOWN;
+	if ((t = tag_find(repo, name)) != NULL) {
+		if (t->image == img)
+			return 0;
+		image_drop_tag(t->image, name);
+	} else {
+		t = xcalloc(1, sizeof(*t));
+		t->name = xstrdup(name);
+		(void)sortvec_insert(&repo->tags, t->name, t);
+	}
+	t->image = img;
+	image_add_tag(img, name);
+	return 0;
+}
+
+int
+model_tag_delete(struct repository *repo, const char *name)
+{
+	struct tag	*t;
+
+	if ((t = sortvec_remove(&repo->tags, name)) == NULL)
+		return BERR_MANIFEST_UNKNOWN;
+	image_drop_tag(t->image, name);
+	free(t->name);
+	free(t);
+	return 0;
+}
+
+int
+model_link_put(struct repository *repo, const struct digest *d,
+    uint64_t size, int64_t linked_ms)
+{
+	struct link	*l;
+	struct blob	*b;
+
+	b = blob_get(d, size);
+	if (linked_ms > b->active_ms)
+		b->active_ms = linked_ms;
+	if ((l = link_find(repo, d)) != NULL) {
+		l->linked_ms = linked_ms;
+		return 0;
+	}
+	l = xcalloc(1, sizeof(*l));
+	l->blob = b;
+	l->linked_ms = linked_ms;
+	b->links++;
+	(void)sortvec_insert(&repo->links, d, l);
+	return 0;
+}
+
+int
+model_link_delete(struct repository *repo, const struct digest *d)
+{
+	struct link	*l;
+
+	if ((l = sortvec_remove(&repo->links, d)) == NULL)
+		return BERR_BLOB_UNKNOWN;
+	if (l->blob->links > 0)
+		l->blob->links--;
+	free(l);
+	return 0;
+}
+
+int
+model_blob_forget(const struct digest *d)
+{
+	struct blob	*b;
+	size_t		 i, k;
+
+	if ((b = blob_find(d)) == NULL)
+		return 0;
+	if (b->refs > 0)
+		return BERR_INTERNAL;	/* GC never forgets a referenced blob */
+	for (i = 0; i < model->registries.len && b->links > 0; i++) {
+		struct registry *reg = model->registries.items[i];
+		for (k = 0; k < reg->repositories.len; k++) {
+			struct link *l = sortvec_remove(
+			    &((struct repository *)
+			    reg->repositories.items[k])->links, d);
+			if (l != NULL) {
+				b->links--;
+				free(l);
+			}
+		}
+	}
+	free(sortvec_remove(&model->blobs, d));
+	return 0;
+}
+
+int
+model_setting_put(struct registry *reg, const char *key, const char *value)
+{
+	struct kv	*kv;
+
+	if ((kv = sortvec_find(&reg->settings, key)) != NULL) {
+		free(kv->value);
+		kv->value = xstrdup(value);
+		return 0;
+	}
+	kv = xcalloc(1, sizeof(*kv));
+	kv->key = xstrdup(key);
+	kv->value = xstrdup(value);
+	(void)sortvec_insert(&reg->settings, kv->key, kv);
+	return 0;
+}
+
+int
+model_setting_delete(struct registry *reg, const char *key)
+{
+	struct kv	*kv;
+
+	if ((kv = sortvec_remove(&reg->settings, key)) == NULL)
+		return BERR_NOT_FOUND;
+	free(kv->key);
+	free(kv->value);
+	free(kv);
+	return 0;
+}

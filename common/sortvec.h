@@ -1,0 +1,33 @@
+/*
+ * A sorted array of pointers: O(log n) lookup, ordered iteration for
+ * paginated listings, O(n) insertion (a memmove, cheap at registry sizes).
+ * The comparator compares a search key with an item.
+ */
+#ifndef BERTH_SORTVEC_H
+#define BERTH_SORTVEC_H
+
+#include <stddef.h>
+
+typedef int (*sortvec_cmp)(const void *key, const void *item);
+
+struct sortvec {
+	void		**items;
+	size_t		  len;
+	size_t		  cap;
+	sortvec_cmp	  cmp;
+};
+
+void	 sortvec_init(struct sortvec *, sortvec_cmp);
+/* Frees the array, not the items. */
+void	 sortvec_clear(struct sortvec *);
+void	*sortvec_find(const struct sortvec *, const void *key);
+/* Index of the first item not less than key (len if none). */
+size_t	 sortvec_lower_bound(const struct sortvec *, const void *key);
+/* Index of the first item greater than key (len if none). */
+size_t	 sortvec_upper_bound(const struct sortvec *, const void *key);
+/* 0, or -1 if an item with that key exists already. */
+int	 sortvec_insert(struct sortvec *, const void *key, void *item);
+/* The removed item, or NULL. */
+void	*sortvec_remove(struct sortvec *, const void *key);
+
+#endif

@@ -1,0 +1,321 @@
+/*
+ * Loading the model from blobd's metadata log, compacting the log into a
+ * snapshot, and recording pull times in batches.
+ *
+ * A reload may be asked for while requests keep changing the model (blobd
+ * restarted, an append failed).  Entries sent after the load request are
+ * not in the state blobd returns, so they are kept and applied again on
+ * top of the loaded state.
+ */
+#include "config.h"
+
+#include <sys/mman.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "berthd.h"
+#include "error.h"
+#include "log.h"
+#include "util.h"
+
+#define COMPACT_BYTES		(64ull * 1024 * 1024)
+#define COMPACT_ENTRIES		100000
+#define PULL_FLUSH_SEC		10
+
+struct meta_load_ctx {
+	meta_done_cb	 done;
+	void		*arg;
+};
+
+struct pending_entry {
+	uint8_t		*data;
+	size_t		 len;
+};
+
+static int			 meta_nloads;	/* loads in flight */
+static struct pending_entry	*meta_pending;
+static size_t			 meta_npending;
+static int			 meta_compacting;
+
+struct pull_note {
+	char		 account[ACCOUNT_LEN + 1];
+	char		 region[REGION_MAX + 1];
+	char		*repo;
+	struct digest	 digest;
+	int64_t		 ms;
+};
+
+static struct pull_note	*meta_pulls;
+static size_t		 meta_npulls;
+static struct event	*meta_ev_pulls;
+
+int
+meta_loading(void)
+{
+	return meta_nloads > 0;
+}
+
+void
+meta_sent_entry(const uint8_t *data, size_t len)
+{
+	struct pending_entry *e;
+
+	if (meta_nloads == 0)
+		return;
+	meta_pending = xreallocarray(meta_pending, meta_npending + 1,
+	    sizeof(*meta_pending));
+	e = &meta_pending[meta_npending++];
+	e->data = xmalloc(len);
+	memcpy(e->data, data, len);
+	e->len = len;
+}
+
+static void
+meta_pending_clear(void)
+{
+	size_t	 i;
+
+	for (i = 0; i < meta_npending; i++)
+		free(meta_pending[i].data);
+	free(meta_pending);
+	meta_pending = NULL;
+	meta_npending = 0;
+}
+
+static void
+meta_secret_cb(int err, void *arg)
+{
+	if (err != 0)
+		log_warnx("cannot store the token signing key: %s",
+		    berr_message(err));
+}
+
+/* Replays the state in [p, p+len) into a new model; 0 or -1. */
+static int
+meta_replay(const uint8_t *p, size_t len, uint64_t entries)
+{
+	struct model	*old = model;
+	uint32_t	 n;
+	uint64_t	 count = 0;
+	size_t		 off = 0, i;
+
+	model = model_new();
+	while (off < len) {
+		if (len - off < sizeof(n))
+			goto bad;
+		memcpy(&n, p + off, sizeof(n));
+		off += sizeof(n);
+		if (n > len - off || n > FRAME_MAX_PAYLOAD)
+			goto bad;
+		if (record_apply_entry(p + off, n) == -1)
+			goto bad;
+		off += n;
+		count++;
+	}
+	if (count != entries)
+		goto bad;
+	/* Entries sent while this load was in flight come after it. */
+	for (i = 0; i < meta_npending; i++)
+		if (record_apply_entry(meta_pending[i].data,
+		    meta_pending[i].len) == -1)
+			goto bad;
+	model->log_entries = count;
+	model->log_bytes = len;
+	model_free(old);
+	return 0;
+bad:
+	model_free(model);
+	model = old;
+	return -1;
+}
+
+static void
+meta_state_cb(int err, const uint8_t *payload, size_t len, int fd,
+    void *arg)
+{
+	struct meta_load_ctx *ctx = arg;
+	struct msg_meta_state st;
+	struct txn	 t;
+	void		*map = NULL;
+	int		 rc = 0;
+
+	meta_nloads--;
+	if (err != 0) {
+		rc = err;
+		goto done;
+	}
+	memcpy(&st, payload, sizeof(st));
+	if (st.len > 0) {
+		map = mmap(NULL, st.len, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (map == MAP_FAILED) {
+			log_warn("mmap metadata state");
+			rc = BERR_IO;
+			goto done;
+		}
+	}
+	if (meta_replay(map, st.len, st.entries) == -1) {
+		/* blobd checked every entry's checksum: this is our bug or a
+		 * format we do not know.  Serving would lose data. */
+		fatalx("the metadata in %s does not replay; refusing to run",
+		    conf.data_dir);
+	}
+	log_info("loaded %llu metadata entries (%llu bytes)",
+	    (unsigned long long)st.entries, (unsigned long long)st.len);
+	if (map != NULL)
+		munmap(map, st.len);
+	if (!model->have_secret) {
+		uint8_t secret[32];
+		random_bytes(secret, sizeof(secret));
+		txn_init(&t);
+		if (txn_secret(&t, secret, sizeof(secret)) != 0)
+			fatalx("cannot record the token signing key");
+		txn_commit(&t, meta_secret_cb, NULL);
+		explicit_bzero(secret, sizeof(secret));
+	}
+done:
+	if (fd != -1)
+		close(fd);
+	if (meta_nloads == 0)
+		meta_pending_clear();
+	if (ctx->done != NULL)
+		ctx->done(rc, ctx->arg);
+	free(ctx);
+}
+
+void
+meta_load(meta_done_cb done, void *arg)
+{
+	struct meta_load_ctx *ctx;
+
+	ctx = xcalloc(1, sizeof(*ctx));
+	ctx->done = done;
+	ctx->arg = arg;
+	meta_nloads++;
+	blobc_call(MSG_META_LOAD, NULL, 0, NULL, 0, -1, MSG_META_STATE,
+	    meta_state_cb, ctx);
+}
+
+static void
+meta_compact_cb(int err, const uint8_t *payload, size_t len, int fd,
+    void *arg)
+{
+	meta_compacting = 0;
+	if (err != 0) {
+		log_warnx("metadata compaction failed: %s", berr_message(err));
+		return;
+	}
+	log_info("metadata log compacted");
+}
+
+void
+meta_maybe_compact(void)
+{
+	struct msg_meta_compact msg;
+	uint64_t	 len;
+	int64_t		 entries;
+	int		 fd;
+
+	if (meta_compacting || meta_loading() ||
+	    (model->log_bytes < COMPACT_BYTES &&
+	    model->log_entries < COMPACT_ENTRIES))
+		return;
+	if ((fd = anon_file("berth-snapshot")) == -1) {
+		log_warn("memfd for the snapshot");
+		return;
+	}
+	if ((entries = record_snapshot(fd, &len)) < 0) {
+		log_warn("writing the snapshot");
+		close(fd);
+		return;
+	}
+	memset(&msg, 0, sizeof(msg));
+	msg.len = len;
+	msg.entries = (uint64_t)entries;
+	meta_compacting = 1;
+	/* Counted from here: entries after this message go to the new log. */
+	model->log_entries = (uint64_t)entries;
+	model->log_bytes = len;
+	blobc_call(MSG_META_COMPACT, &msg, sizeof(msg), NULL, 0, fd, MSG_OK,
+	    meta_compact_cb, NULL);
+}
+
+/* --- pull times ------------------------------------------------------------- */
+
+static void
+meta_pulls_done_cb(int err, void *arg)
+{
+	if (err != 0)
+		log_debug("pull times not recorded: %s", berr_message(err));
+}
+
+void
+meta_flush_pulls(void)
+{
+	struct txn	 t;
+	struct repository *repo;
+	struct image	*img;
+	size_t		 i;
+
+	if (meta_npulls == 0)
+		return;
+	txn_init(&t);
+	for (i = 0; i < meta_npulls; i++) {
+		struct pull_note *pn = &meta_pulls[i];
+		repo = repository_find(registry_find(pn->account, pn->region),
+		    pn->repo);
+		if (repo != NULL && (img = image_find(repo, &pn->digest)) !=
+		    NULL)
+			(void)txn_pull_time(&t, img, pn->ms);
+		free(pn->repo);
+	}
+	meta_npulls = 0;
+	if (t.nrecords > 0)
+		txn_commit(&t, meta_pulls_done_cb, NULL);
+	else
+		txn_clear(&t);
+}
+
+static void
+meta_pulls_cb(evutil_socket_t fd, short events, void *arg)
+{
+	meta_flush_pulls();
+}
+
+void
+meta_note_pull(struct image *img)
+{
+	struct pull_note *pn;
+	struct timeval	 tv = { PULL_FLUSH_SEC, 0 };
+	size_t		 i;
+
+	img->pulled_ms = now_ms();
+	for (i = 0; i < meta_npulls; i++) {
+		pn = &meta_pulls[i];
+		if (digest_eq(&pn->digest, &img->digest) &&
+		    strcmp(pn->repo, img->repo->name) == 0 &&
+		    strcmp(pn->account, img->repo->registry->account) == 0 &&
+		    strcmp(pn->region, img->repo->registry->region) == 0) {
+			pn->ms = img->pulled_ms;
+			return;
+		}
+	}
+	meta_pulls = xreallocarray(meta_pulls, meta_npulls + 1,
+	    sizeof(*meta_pulls));
+	pn = &meta_pulls[meta_npulls++];
+	memset(pn, 0, sizeof(*pn));
+	strcpy(pn->account, img->repo->registry->account);
+	strcpy(pn->region, img->repo->registry->region);
+	pn->repo = xstrdup(img->repo->name);
+	pn->digest = img->digest;
+	pn->ms = img->pulled_ms;
+	if (meta_ev_pulls == NULL &&
+	    (meta_ev_pulls = evtimer_new(ev_base, meta_pulls_cb, NULL)) ==
+	    NULL)
+		fatalx("evtimer_new");
+	if (!evtimer_pending(meta_ev_pulls, NULL))
+		evtimer_add(meta_ev_pulls, &tv);
+}
