@@ -11,12 +11,9 @@ is_lower_alnum(char c)
 	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
 }
 
-/*
- * One path component.  With strict (ECR), a separator is exactly one of
- * '.', '_', '-'; otherwise (OCI) '.', '_', '__' or one or more '-'.
- */
+/* One path component: separators are '.', '_', '__' or a run of '-'. */
 static int
-component_valid(const char *s, size_t n, int strict)
+component_valid(const char *s, size_t n)
 {
 	size_t	 i = 0;
 
@@ -31,11 +28,11 @@ component_valid(const char *s, size_t n, int strict)
 			i++;
 		} else if (s[i] == '_') {
 			i++;
-			if (!strict && i < n && s[i] == '_')
+			if (i < n && s[i] == '_')
 				i++;
 		} else if (s[i] == '-') {
 			i++;
-			while (!strict && i < n && s[i] == '-')
+			while (i < n && s[i] == '-')
 				i++;
 		} else
 			return 0;
@@ -45,8 +42,8 @@ component_valid(const char *s, size_t n, int strict)
 	return 1;
 }
 
-static int
-repository_valid(const char *s, size_t n, int strict)
+int
+name_oci_repository_valid(const char *s, size_t n)
 {
 	size_t	 start = 0, i;
 
@@ -54,7 +51,7 @@ repository_valid(const char *s, size_t n, int strict)
 		return 0;
 	for (i = 0; i <= n; i++) {
 		if (i == n || s[i] == '/') {
-			if (!component_valid(s + start, i - start, strict))
+			if (!component_valid(s + start, i - start))
 				return 0;
 			start = i + 1;
 		}
@@ -63,15 +60,9 @@ repository_valid(const char *s, size_t n, int strict)
 }
 
 int
-name_oci_repository_valid(const char *s, size_t n)
-{
-	return repository_valid(s, n, 0);
-}
-
-int
 name_ecr_repository_valid(const char *s, size_t n)
 {
-	return n >= 2 && repository_valid(s, n, 1);
+	return n >= 2 && name_oci_repository_valid(s, n);
 }
 
 int

@@ -4,8 +4,8 @@
  * OCI distribution-spec: a name is path components of
  * [a-z0-9]+((\.|_|__|-+)[a-z0-9]+)* joined by "/"; a tag is
  * [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}.  ECR (the AWS model's RepositoryName)
- * is stricter: 2 to 256 characters, one separator character between
- * alphanumeric runs.  A repository must satisfy both to be created.
+ * uses the same grammar with 2 to 256 characters; ECR's ImageTag is any
+ * string of 1 to 300 characters.
  */
 #ifndef BERTH_NAME_H
 #define BERTH_NAME_H
