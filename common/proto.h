@@ -93,6 +93,8 @@ struct msg_error {
 
 struct msg_upload_create {
 	char		owner[OWNER_MAX];
+	uint32_t	algo;		/* enum digest_algo hint; 0: sha256 */
+	uint32_t	pad;
 };
 
 struct msg_upload_created {

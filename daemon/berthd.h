@@ -21,6 +21,7 @@
 #include "http.h"
 #include "proto.h"
 #include "rpc.h"
+#include "name.h"
 #include "sortvec.h"
 
 struct event_base;
@@ -279,6 +280,112 @@ int	meta_loading(void);
 /* Keeps a copy of an entry sent while a load is in flight (txn_commit). */
 void	meta_sent_entry(const uint8_t *, size_t);
 
+/* --- manifests (manifest.c) ------------------------------------------------ */
+
+#define MT_OCI_MANIFEST	"application/vnd.oci.image.manifest.v1+json"
+#define MT_OCI_INDEX	"application/vnd.oci.image.index.v1+json"
+#define MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
+#define MT_DOCKER_LIST	"application/vnd.docker.distribution.manifest.list.v2+json"
+
+struct json_object;
+
+struct manifest_info {
+	char		*media_type;
+	char		*artifact_type;		/* the manifest's artifactType */
+	const char	*config_media_type;	/* in refs[0]; image manifests */
+	int		 is_index;
+	struct image_ref *refs;			/* config first, then layers */
+	size_t		 nrefs;
+	uint8_t		*foreign;		/* per ref: may live elsewhere */
+	uint64_t	 layers_size;
+	int		 has_subject;
+	struct digest	 subject;
+	char		 error[256];		/* why it is invalid */
+};
+
+int	manifest_type_known(const char *);
+int	manifest_type_is_index(const char *);
+/*
+ * Parses a manifest.  content_type (the HTTP Content-Type or ECR's
+ * imageManifestMediaType, may be NULL) names the type when the body has
+ * no mediaType.  0, or BERR_MANIFEST_INVALID with mi->error set.
+ */
+int	manifest_parse(const char *, size_t, const char *content_type,
+	    struct manifest_info *);
+void	manifest_info_clear(struct manifest_info *);
+/* A deep copy of the manifest's annotations object, or NULL. */
+struct json_object *manifest_annotations(const struct image *);
+/* One JSON value, strictly, with a nesting limit; NULL if invalid. */
+struct json_object *json_parse_strict(const char *, size_t, int depth);
+
+/* --- pushing images (image.c) ----------------------------------------------- */
+
+struct image_push {
+	/* in */
+	const char	*account;
+	const char	*region;
+	const char	*repository;
+	const uint8_t	*manifest;
+	size_t		 len;
+	const char	*content_type;
+	const struct digest *expected;	/* by digest / ECR imageDigest */
+	char		**tags;
+	size_t		 ntags;
+	int		 ecr;		/* an unchanged push is an error */
+	/* out */
+	struct digest	 digest;
+	int		 created;
+	int		 has_subject;
+	struct digest	 subject;
+	struct digest	 missing;	/* with BERR_MANIFEST_BLOB_UNKNOWN */
+	int		 missing_is_manifest;
+	char		 detail[512];
+};
+
+/*
+ * Validates and records an image and its tags.  Returns a negative BERR
+ * code at once when it is refused (nothing changed, done not called):
+ * BERR_NAME_UNKNOWN, BERR_MANIFEST_INVALID, BERR_TOO_LARGE,
+ * BERR_DIGEST_INVALID (not the expected digest), BERR_MANIFEST_BLOB_UNKNOWN
+ * (p->missing), BERR_TAG_IMMUTABLE, BERR_EXISTS (ECR, nothing to change).
+ * Otherwise 0, and done runs when the change is durable.
+ */
+int	image_push(struct image_push *, txn_done_cb done, void *arg);
+/* Adds a repository with the default configuration to t unless it exists;
+ * 0 or BERR_NAME_INVALID. */
+int	repository_ensure(const char *account, const char *region,
+	    const char *name, struct txn *);
+
+/* --- garbage collection (gc.c) ---------------------------------------------- */
+
+struct gc_result {
+	int		 dry_run;
+	uint64_t	 examined;
+	uint64_t	 blobs;
+	uint64_t	 bytes;
+	int64_t		 duration_ms;
+};
+
+struct gc_stats {
+	uint64_t	 runs;
+	uint64_t	 blobs;
+	uint64_t	 bytes;
+};
+
+typedef void (*gc_done_cb)(int err, const struct gc_result *, void *arg);
+/* Queues a run; runs are serialized. */
+void	gc_run(int dry_run, gc_done_cb, void *arg);
+int	gc_running(void);
+const struct gc_stats *gc_stats(void);
+/*
+ * The marking rule.  b is the model's blob (NULL if the metadata does not
+ * know it); a blob is kept while an image references it, or while push
+ * activity on it (upload, mount, existence check) newer than its last
+ * dereference is within the grace period.
+ */
+int	gc_blob_is_garbage(const struct blob *b, int64_t mtime_ms,
+	    int64_t now_ms, int64_t grace_ms);
+
 /* --- the worker process (proc.c) ----------------------------------------- */
 
 /* Spawns berth-blobd and waits for its hello and the metadata; fatal if it
@@ -314,6 +421,90 @@ void	blobc_dispatch(const struct frame_hdr *, const uint8_t *, int fd);
 size_t	blobc_in_flight(void);
 extern const struct rpc_rule	blobc_rules[];
 extern const size_t		blobc_nrules;
+
+/* --- the OCI distribution API (oci*.c) -------------------------------------- */
+
+/* Whose registry a request addresses. */
+struct oci_ident {
+	char		 account[ACCOUNT_LEN + 1];
+	char		 region[REGION_MAX + 1];
+	int		 authenticated;
+};
+
+enum oci_route_kind {
+	OCI_BASE, OCI_CATALOG, OCI_TAGS, OCI_MANIFEST, OCI_BLOB,
+	OCI_UPLOAD_NEW, OCI_UPLOAD, OCI_REFERRERS
+};
+
+struct oci_route {
+	enum oci_route_kind kind;
+	char		 name[NAME_MAX_LEN + 1];
+	char		 arg[513];	/* reference, digest or upload id */
+};
+
+/* oci.c */
+void	oci_dispatch(struct http_request *, const char *path);
+/* 0, BERR_UNAUTHORIZED (bad or, with --require-auth, missing token) or
+ * BERR_DENIED (a token for another registry than the host names). */
+int	oci_identity(struct http_request *, struct oci_ident *);
+/* 0 and the parts of <account>.dkr.ecr.<region>.localhost[:port], or -1. */
+int	oci_host_identity(const char *host, char *account, char *region);
+void	oci_challenge(struct http_request *);
+void	oci_error(struct http_request *, int err, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+void	oci_location(struct http_request *, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	oci_json(struct http_request *, int status, struct json_object *);
+int	oci_page_params(struct http_request *, long *n, const char **last);
+
+/* oci_manifest.c */
+void	oci_manifest_get(struct http_request *, const struct oci_ident *,
+	    const char *name, const char *ref);
+void	oci_manifest_put(struct http_request *, const struct oci_ident *,
+	    const char *name, const char *ref);
+void	oci_manifest_delete(struct http_request *, const struct oci_ident *,
+	    const char *name, const char *ref);
+void	oci_tags_list(struct http_request *, const struct oci_ident *,
+	    const char *name);
+void	oci_referrers(struct http_request *, const struct oci_ident *,
+	    const char *name, const char *digest);
+
+/* oci_blob.c */
+void	oci_blob_get(struct http_request *, const struct oci_ident *,
+	    const char *name, const char *digest);
+void	oci_blob_delete(struct http_request *, const struct oci_ident *,
+	    const char *name, const char *digest);
+/* 1 and the range for a satisfiable single Range, 0 to serve it all,
+ * BERR_RANGE_UNSATISFIABLE. */
+int	oci_parse_range(const char *, uint64_t size, uint64_t *off,
+	    uint64_t *len);
+/* Drops cached blob descriptors (after GC deleted files). */
+void	blob_cache_forget_all(void);
+
+/* oci_upload.c */
+void	oci_upload_start(struct http_request *, const struct oci_ident *,
+	    const char *name);
+void	oci_upload_patch(struct http_request *, const struct oci_ident *,
+	    const char *name, const char *uuid);
+void	oci_upload_finish(struct http_request *, const struct oci_ident *,
+	    const char *name, const char *uuid);
+void	oci_upload_status(struct http_request *, const struct oci_ident *,
+	    const char *name, const char *uuid);
+void	oci_upload_cancel(struct http_request *, const struct oci_ident *,
+	    const char *name, const char *uuid);
+int	upload_id_parse(const char *, uint8_t id[UPLOAD_ID_LEN]);
+
+/* --- registry passwords (auth.c) -------------------------------------------- */
+
+/* A password for account/region until expires (epoch seconds); free it. */
+char	*auth_token_issue(const char *account, const char *region,
+	    int64_t expires);
+/* 0 with the token's account and region, or BERR_UNAUTHORIZED. */
+int	auth_token_verify(const char *, size_t, char *account, char *region,
+	    int64_t *expires);
+/* From an Authorization header: 1 when there is none, 0 with account and
+ * region of a valid "Basic AWS:<password>", BERR_UNAUTHORIZED otherwise. */
+int	auth_basic_identity(const char *header, char *account, char *region);
 
 /* --- routing (router.c) --------------------------------------------------- */
 

@@ -51,6 +51,10 @@ router_dispatch_cb(struct http_request *req, void *arg)
 		admin_dispatch(req, path + 8);
 		return;
 	}
+	if (strcmp(path, "/v2") == 0 || strncmp(path, "/v2/", 4) == 0) {
+		oci_dispatch(req, path);
+		return;
+	}
 	http_request_set_class(req, "other");
 	router_oci_error(req, BERR_NOT_FOUND, "no such route");
 }

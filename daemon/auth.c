@@ -1,0 +1,137 @@
+/*
+ * Registry passwords, as GetAuthorizationToken hands them out and the
+ * registry side accepts them in Basic auth ("AWS:<password>").  A password
+ * names its account, region and expiry and carries an HMAC-SHA256 over
+ * them under the key kept in the metadata, so berthd verifies it alone and
+ * it stays valid across restarts.
+ *
+ *   berth1.<hex of "account:region:expires">.<hex of the HMAC>
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "berthd.h"
+#include "error.h"
+#include "log.h"
+#include "util.h"
+
+#define AUTH_PREFIX	"berth1."
+#define AUTH_MAC_LEN	32
+#define AUTH_PAYLOAD_MAX (ACCOUNT_LEN + 1 + REGION_MAX + 1 + 20)
+
+static void
+auth_mac(const char *payload, size_t len, uint8_t mac[AUTH_MAC_LEN])
+{
+	unsigned int	 maclen = AUTH_MAC_LEN;
+
+	if (!model->have_secret)
+		fatalx("auth: no signing key loaded");
+	if (HMAC(EVP_sha256(), model->secret, sizeof(model->secret),
+	    (const unsigned char *)payload, len, mac, &maclen) == NULL)
+		fatalx("HMAC");
+}
+
+char *
+auth_token_issue(const char *account, const char *region, int64_t expires)
+{
+	char	 payload[AUTH_PAYLOAD_MAX + 1];
+	char	 hexp[2 * AUTH_PAYLOAD_MAX + 1], hexm[2 * AUTH_MAC_LEN + 1];
+	uint8_t	 mac[AUTH_MAC_LEN];
+	char	*out;
+	int	 n;
+
+	n = snprintf(payload, sizeof(payload), "%s:%s:%lld", account, region,
+	    (long long)expires);
+	if (n < 0 || (size_t)n >= sizeof(payload))
+		fatalx("auth_token_issue: payload too long");
+	auth_mac(payload, (size_t)n, mac);
+	hex_encode((const uint8_t *)payload, (size_t)n, hexp);
+	hex_encode(mac, sizeof(mac), hexm);
+	xasprintf(&out, "%s%s.%s", AUTH_PREFIX, hexp, hexm);
+	return out;
+}
+
+int
+auth_token_verify(const char *token, size_t len, char *account,
+    char *region, int64_t *expires)
+{
+	char		 payload[AUTH_PAYLOAD_MAX + 1], *p, *q;
+	uint8_t		 mac[AUTH_MAC_LEN], want[AUTH_MAC_LEN];
+	const char	*dot;
+	size_t		 plen, hexlen, preflen = strlen(AUTH_PREFIX);
+	uint64_t	 exp;
+
+	if (!model->have_secret || len <= preflen ||
+	    memcmp(token, AUTH_PREFIX, preflen) != 0)
+		return BERR_UNAUTHORIZED;
+	token += preflen;
+	len -= preflen;
+	if ((dot = memchr(token, '.', len)) == NULL)
+		return BERR_UNAUTHORIZED;
+	hexlen = (size_t)(dot - token);
+	if (hexlen % 2 != 0 || hexlen / 2 > AUTH_PAYLOAD_MAX ||
+	    len - hexlen - 1 != 2 * AUTH_MAC_LEN)
+		return BERR_UNAUTHORIZED;
+	plen = hexlen / 2;
+	if (hex_decode(token, hexlen, (uint8_t *)payload) == -1 ||
+	    hex_decode(dot + 1, 2 * AUTH_MAC_LEN, mac) == -1)
+		return BERR_UNAUTHORIZED;
+	payload[plen] = '\0';
+	auth_mac(payload, plen, want);
+	if (CRYPTO_memcmp(mac, want, sizeof(mac)) != 0)
+		return BERR_UNAUTHORIZED;
+	/* Signed by us: the fields are ours, but check them anyway. */
+	if (strlen(payload) != plen || (p = strchr(payload, ':')) == NULL ||
+	    (q = strchr(p + 1, ':')) == NULL ||
+	    (size_t)(p - payload) != ACCOUNT_LEN ||
+	    (size_t)(q - p - 1) > REGION_MAX || q == p + 1 ||
+	    parse_u64(q + 1, strlen(q + 1), &exp) == -1)
+		return BERR_UNAUTHORIZED;
+	if ((int64_t)exp <= now_sec())
+		return BERR_UNAUTHORIZED;
+	memcpy(account, payload, ACCOUNT_LEN);
+	account[ACCOUNT_LEN] = '\0';
+	memcpy(region, p + 1, (size_t)(q - p - 1));
+	region[q - p - 1] = '\0';
+	if (expires != NULL)
+		*expires = (int64_t)exp;
+	return 0;
+}
+
+int
+auth_basic_identity(const char *header, char *account, char *region)
+{
+	uint8_t		 buf[1024];
+	const char	*b64, *colon;
+	ssize_t		 n;
+	size_t		 len;
+
+	if (header == NULL)
+		return 1;
+	if (strncasecmp(header, "Basic ", 6) != 0)
+		return BERR_UNAUTHORIZED;
+	b64 = header + 6;
+	while (*b64 == ' ')
+		b64++;
+	len = strlen(b64);
+	while (len > 0 && b64[len - 1] == ' ')
+		len--;
+	if ((n = base64_decode(b64, len, buf, sizeof(buf) - 1)) < 0)
+		return BERR_UNAUTHORIZED;
+	buf[n] = '\0';
+	if ((colon = memchr(buf, ':', (size_t)n)) == NULL)
+		return BERR_UNAUTHORIZED;
+	/* ECR's user name is always AWS. */
+	if ((const uint8_t *)colon - buf != 3 || memcmp(buf, "AWS", 3) != 0)
+		return BERR_UNAUTHORIZED;
+	return auth_token_verify(colon + 1,
+	    (size_t)n - (size_t)((const uint8_t *)colon + 1 - buf), account,
+	    region, NULL);
+}

@@ -1,0 +1,275 @@
+/*
+ * Garbage collection.  berthd knows what references what; blobd knows what
+ * is stored.  A run:
+ *  1. asks blobd for every stored blob (digest, size, mtime);
+ *  2. marks: a blob is kept if an image references it, or if a push may be
+ *     about to reference it (see gc_blob_is_garbage);
+ *  3. durably forgets the garbage in the metadata (its links disappear, so
+ *     no new manifest can reference it from here on);
+ *  4. asks blobd to delete exactly those files, skipping any stored again
+ *     since the listing (blobd bumps the mtime of a blob pushed again).
+ * Runs are serialized; the registry keeps serving throughout.
+ */
+#include "config.h"
+
+#include <sys/mman.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "berthd.h"
+#include "error.h"
+#include "log.h"
+#include "util.h"
+
+/* Forget records per log entry: well under FRAME_MAX_PAYLOAD. */
+#define GC_FORGETS_PER_TXN	10000
+
+struct gc_waiter {
+	int		 dry_run;
+	gc_done_cb	 done;
+	void		*arg;
+	struct gc_waiter *next;
+};
+
+struct gc_run {
+	struct gc_waiter *waiter;
+	int64_t		 started_mono;
+	int64_t		 not_after_ms;
+	struct gc_result result;
+	struct gc_blob	*garbage;
+	size_t		 ngarbage;
+	size_t		 commits_pending;
+	int		 commit_err;
+};
+
+static struct gc_waiter	*gc_queue, **gc_queue_tail = &gc_queue;
+static struct gc_run	*gc_current;
+static struct gc_stats	 gc_totals;
+
+static void	gc_start_next(void);
+
+const struct gc_stats *
+gc_stats(void)
+{
+	return &gc_totals;
+}
+
+int
+gc_blob_is_garbage(const struct blob *b, int64_t mtime_ms, int64_t now,
+    int64_t grace_ms)
+{
+	int64_t	 horizon = now - grace_ms;
+
+	if (b == NULL) {
+		/* Stored but unknown to the metadata: a commit whose link
+		 * never became durable.  Old enough means abandoned. */
+		return mtime_ms < horizon;
+	}
+	if (b->refs > 0)
+		return 0;
+	/*
+	 * Unreferenced.  Push activity (an upload, a mount, an existence
+	 * check) after it lost its last reference, or since it was stored
+	 * if it never had one, means a push may be about to reference it.
+	 */
+	if (b->active_ms > b->deref_ms && b->active_ms >= horizon)
+		return 0;
+	return 1;
+}
+
+static void
+gc_finish(struct gc_run *run, int err)
+{
+	struct gc_waiter *w = run->waiter;
+
+	run->result.duration_ms = mono_ms() - run->started_mono;
+	if (err == 0 && !run->result.dry_run) {
+		gc_totals.runs++;
+		gc_totals.blobs += run->result.blobs;
+		gc_totals.bytes += run->result.bytes;
+	}
+	if (err == 0)
+		log_info("gc%s: %llu blobs, %llu bytes %s in %lld ms",
+		    run->result.dry_run ? " (dry run)" : "",
+		    (unsigned long long)run->result.blobs,
+		    (unsigned long long)run->result.bytes,
+		    run->result.dry_run ? "would be reclaimed" : "reclaimed",
+		    (long long)run->result.duration_ms);
+	else
+		log_warnx("gc failed: %s", berr_message(err));
+	w->done(err, &run->result, w->arg);
+	free(w);
+	free(run->garbage);
+	free(run);
+	gc_current = NULL;
+	gc_start_next();
+}
+
+static void
+gc_swept_cb(int err, const uint8_t *payload, size_t len, int fd, void *arg)
+{
+	struct gc_run	*run = arg;
+	struct msg_gc_swept swept;
+
+	if (fd != -1)
+		close(fd);
+	if (err == 0) {
+		memcpy(&swept, payload, sizeof(swept));
+		run->result.blobs = swept.blobs;
+		run->result.bytes = swept.bytes;
+		blob_cache_forget_all();
+	}
+	gc_finish(run, err);
+}
+
+static void
+gc_sweep(struct gc_run *run)
+{
+	struct msg_gc_sweep msg;
+	int		 fd;
+
+	if ((fd = anon_file("berth-gc-sweep")) == -1 ||
+	    write_full(fd, run->garbage, run->ngarbage *
+	    sizeof(struct gc_blob)) == -1) {
+		log_warn("gc sweep list");
+		if (fd != -1)
+			close(fd);
+		gc_finish(run, BERR_IO);
+		return;
+	}
+	memset(&msg, 0, sizeof(msg));
+	msg.count = run->ngarbage;
+	msg.not_after_ms = run->not_after_ms;
+	msg.dry_run = 0;
+	blobc_call(MSG_GC_SWEEP, &msg, sizeof(msg), NULL, 0, fd, MSG_GC_SWEPT,
+	    gc_swept_cb, run);
+}
+
+static void
+gc_forgotten_cb(int err, void *arg)
+{
+	struct gc_run	*run = arg;
+
+	if (err != 0 && run->commit_err == 0)
+		run->commit_err = err;
+	if (--run->commits_pending > 0)
+		return;
+	/* Delete files only once the metadata no longer names them. */
+	if (run->commit_err != 0)
+		gc_finish(run, run->commit_err);
+	else
+		gc_sweep(run);
+}
+
+static void
+gc_listing_cb(int err, const uint8_t *payload, size_t len, int fd,
+    void *arg)
+{
+	struct gc_run	*run = arg;
+	struct msg_gc_listing lst;
+	struct gc_blob	*list = NULL;
+	struct digest	 d;
+	struct blob	*b;
+	struct txn	 t;
+	int64_t		 now = now_ms(), grace = conf.gc_grace * 1000;
+	size_t		 i, mapped = 0, in_txn = 0;
+
+	if (err != 0) {
+		gc_finish(run, err);
+		return;
+	}
+	memcpy(&lst, payload, sizeof(lst));
+	if (lst.count > 0) {
+		mapped = lst.count * sizeof(struct gc_blob);
+		list = mmap(NULL, mapped, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (list == MAP_FAILED) {
+			log_warn("gc listing");
+			close(fd);
+			gc_finish(run, BERR_IO);
+			return;
+		}
+	}
+	close(fd);
+	run->garbage = xcalloc(lst.count, sizeof(struct gc_blob));
+	txn_init(&t);
+	for (i = 0; i < lst.count; i++) {
+		struct gc_blob *gb = &list[i];
+		if (memchr(gb->digest, '\0', sizeof(gb->digest)) == NULL ||
+		    digest_parse_str(gb->digest, &d) != 0)
+			fatalx("berth-blobd listed a malformed digest");
+		run->result.examined++;
+		b = blob_find(&d);
+		if (!gc_blob_is_garbage(b, gb->mtime_ms, now, grace))
+			continue;
+		run->garbage[run->ngarbage++] = *gb;
+		if (run->result.dry_run) {
+			run->result.blobs++;
+			run->result.bytes += gb->size;
+			continue;
+		}
+		if (b != NULL) {
+			if (txn_blob_forget(&t, &d) != 0)
+				fatalx("gc: cannot forget %s", gb->digest);
+			if (++in_txn == GC_FORGETS_PER_TXN) {
+				run->commits_pending++;
+				txn_commit(&t, gc_forgotten_cb, run);
+				txn_init(&t);
+				in_txn = 0;
+			}
+		}
+	}
+	if (list != NULL)
+		munmap(list, mapped);
+	if (run->result.dry_run) {
+		txn_clear(&t);
+		gc_finish(run, 0);
+		return;
+	}
+	/* Always one last commit: it also orders the sweep after every
+	 * entry sent before it. */
+	run->commits_pending++;
+	txn_commit(&t, gc_forgotten_cb, run);
+}
+
+static void
+gc_start_next(void)
+{
+	struct gc_waiter *w;
+	struct gc_run	*run;
+
+	if (gc_current != NULL || (w = gc_queue) == NULL)
+		return;
+	if ((gc_queue = w->next) == NULL)
+		gc_queue_tail = &gc_queue;
+	w->next = NULL;
+	run = xcalloc(1, sizeof(*run));
+	run->waiter = w;
+	run->started_mono = mono_ms();
+	run->not_after_ms = now_ms();
+	run->result.dry_run = w->dry_run;
+	gc_current = run;
+	blobc_call(MSG_GC_LIST, NULL, 0, NULL, 0, -1, MSG_GC_LISTING,
+	    gc_listing_cb, run);
+}
+
+void
+gc_run(int dry_run, gc_done_cb done, void *arg)
+{
+	struct gc_waiter *w;
+
+	w = xcalloc(1, sizeof(*w));
+	w->dry_run = dry_run;
+	w->done = done;
+	w->arg = arg;
+	*gc_queue_tail = w;
+	gc_queue_tail = &w->next;
+	gc_start_next();
+}
+
+int
+gc_running(void)
+{
+	return gc_current != NULL;
+}

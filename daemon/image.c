@@ -1,0 +1,185 @@
+/*
+ * Pushing an image: the one path behind OCI manifest PUT and ECR PutImage,
+ * so that both APIs see one model with one set of rules (blobs present in
+ * the repository, index children present, digests of the exact bytes, tag
+ * immutability with its exclusion filters).
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "berthd.h"
+#include "error.h"
+#include "log.h"
+#include "name.h"
+#include "util.h"
+
+static void __attribute__((format(printf, 2, 3)))
+image_fail_detail(struct image_push *p, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(p->detail, sizeof(p->detail), fmt, ap);
+	va_end(ap);
+}
+
+/* Checks that what the manifest references is in the repository. */
+static int
+image_check_refs(struct repository *repo, const struct manifest_info *mi,
+    struct image_push *p, uint64_t *index_size)
+{
+	char	 ds[DIGEST_STR_MAX];
+	size_t	 i;
+
+	*index_size = 0;
+	for (i = 0; i < mi->nrefs; i++) {
+		const struct image_ref *ref = &mi->refs[i];
+		if (ref->kind == REF_MANIFEST) {
+			struct image *child = image_find(repo, &ref->digest);
+			if (child == NULL) {
+				p->missing_is_manifest = 1;
+				p->missing = ref->digest;
+				image_fail_detail(p, "manifest %s is not in the "
+				    "repository", digest_format(&ref->digest,
+				    ds));
+				return BERR_MANIFEST_BLOB_UNKNOWN;
+			}
+			if (child->size > *index_size)
+				*index_size = child->size;
+			continue;
+		}
+		if (mi->foreign != NULL && mi->foreign[i])
+			continue;
+		if (link_find(repo, &ref->digest) == NULL) {
+			p->missing = ref->digest;
+			image_fail_detail(p, "blob %s is not in the repository",
+			    digest_format(&ref->digest, ds));
+			return BERR_MANIFEST_BLOB_UNKNOWN;
+		}
+	}
+	return 0;
+}
+
+int
+image_push(struct image_push *p, txn_done_cb done, void *arg)
+{
+	struct manifest_info mi;
+	struct repository *repo;
+	struct image	*img, *existing;
+	struct txn	 t;
+	struct tag	*tg;
+	uint64_t	 index_size;
+	size_t		 i;
+	int		 rc, changes = 0;
+
+	p->detail[0] = '\0';
+	p->missing_is_manifest = 0;
+	repo = repository_find(registry_find(p->account, p->region),
+	    p->repository);
+	if (repo == NULL) {
+		image_fail_detail(p, "repository %s does not exist",
+		    p->repository);
+		return BERR_NAME_UNKNOWN;
+	}
+	if (p->len == 0 || p->len > MANIFEST_MAX)
+		return p->len == 0 ? BERR_MANIFEST_INVALID : BERR_TOO_LARGE;
+	digest_compute(p->expected != NULL ? p->expected->algo :
+	    DIGEST_SHA256, p->manifest, p->len, &p->digest);
+	if (p->expected != NULL && !digest_eq(p->expected, &p->digest)) {
+		char ds[DIGEST_STR_MAX];
+		image_fail_detail(p, "the manifest's digest is %s",
+		    digest_format(&p->digest, ds));
+		return BERR_DIGEST_INVALID;
+	}
+	if ((rc = manifest_parse((const char *)p->manifest, p->len,
+	    p->content_type, &mi)) != 0) {
+		snprintf(p->detail, sizeof(p->detail), "%s", mi.error);
+		return rc;
+	}
+	if ((rc = image_check_refs(repo, &mi, p, &index_size)) != 0) {
+		manifest_info_clear(&mi);
+		return rc;
+	}
+	existing = image_find(repo, &p->digest);
+	for (i = 0; i < p->ntags; i++) {
+		tg = tag_find(repo, p->tags[i]);
+		if (tg != NULL && tg->image == existing)
+			continue;
+		if (tg != NULL && repository_tag_is_immutable(repo,
+		    p->tags[i])) {
+			snprintf(p->detail, sizeof(p->detail), "The image tag "
+			    "'%.128s' already exists in the '%.256s' repository "
+			    "and cannot be overwritten because the tag is "
+			    "immutable.", p->tags[i], repo->name);
+			manifest_info_clear(&mi);
+			return BERR_TAG_IMMUTABLE;
+		}
+		changes++;
+	}
+	if (existing != NULL && changes == 0 && p->ecr) {
+		/* ECR: "no changes to the manifest or image tag". */
+		manifest_info_clear(&mi);
+		return BERR_EXISTS;
+	}
+
+	txn_init(&t);
+	if (existing == NULL) {
+		img = xcalloc(1, sizeof(*img));
+		img->repo = repo;
+		img->digest = p->digest;
+		img->media_type = mi.media_type;
+		mi.media_type = NULL;
+		if (mi.artifact_type != NULL)
+			img->artifact_type = xstrdup(mi.artifact_type);
+		else if (mi.config_media_type != NULL)
+			img->artifact_type = xstrdup(mi.config_media_type);
+		img->manifest = xmalloc(p->len);
+		memcpy(img->manifest, p->manifest, p->len);
+		img->manifest_len = p->len;
+		img->pushed_ms = now_ms();
+		img->refs = mi.refs;
+		img->nrefs = mi.nrefs;
+		mi.refs = NULL;
+		mi.nrefs = 0;
+		img->has_subject = mi.has_subject;
+		img->subject = mi.subject;
+		img->size = mi.is_index ? index_size : mi.layers_size;
+		rc = txn_image_put(&t, img);
+		image_free(img);
+		if (rc != 0)
+			fatalx("image_push: the image record does not apply: "
+			    "%s", berr_message(rc));
+	}
+	p->has_subject = mi.has_subject;
+	p->subject = mi.subject;
+	manifest_info_clear(&mi);
+	for (i = 0; i < p->ntags; i++)
+		if ((rc = txn_tag_put(&t, repo, p->tags[i], &p->digest)) != 0)
+			fatalx("image_push: the tag record does not apply: %s",
+			    berr_message(rc));
+	p->created = existing == NULL;
+	txn_commit(&t, done, arg);
+	return 0;
+}
+
+int
+repository_ensure(const char *account, const char *region, const char *name,
+    struct txn *t)
+{
+	struct repo_config cfg;
+	int		 rc;
+
+	if (repository_find(registry_find(account, region), name) != NULL)
+		return 0;
+	if (!name_ecr_repository_valid(name, strlen(name)))
+		return BERR_NAME_INVALID;
+	repo_config_init(&cfg);
+	cfg.encryption_type = xstrdup("AES256");
+	rc = txn_repo_put(t, account, region, name, now_ms(), &cfg);
+	repo_config_clear(&cfg);
+	return rc;
+}

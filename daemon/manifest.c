@@ -1,0 +1,315 @@
+/*
+ * Manifests as the OCI image spec and Docker's schema 2 define them: image
+ * manifests (config + layers), indexes and manifest lists, and OCI 1.1
+ * artifacts (artifactType, subject).  Parsing extracts what the registry
+ * needs; the bytes themselves are stored and served untouched.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "berthd.h"
+#include "error.h"
+#include "log.h"
+#include "util.h"
+
+#define MANIFEST_JSON_DEPTH	64
+#define MANIFEST_MAX_REFS	10000
+
+static const char *const manifest_types[] = {
+	MT_OCI_MANIFEST, MT_OCI_INDEX, MT_DOCKER_MANIFEST, MT_DOCKER_LIST
+};
+
+int
+manifest_type_known(const char *mt)
+{
+	size_t	 i;
+
+	for (i = 0; i < nitems(manifest_types); i++)
+		if (strcmp(mt, manifest_types[i]) == 0)
+			return 1;
+	return 0;
+}
+
+int
+manifest_type_is_index(const char *mt)
+{
+	return strcmp(mt, MT_OCI_INDEX) == 0 || strcmp(mt, MT_DOCKER_LIST) == 0;
+}
+
+/* Parses text as one JSON value with nothing but white space after it. */
+struct json_object *
+json_parse_strict(const char *text, size_t len, int depth)
+{
+	struct json_tokener *tok;
+	struct json_object *obj;
+	size_t		 off;
+
+	if ((tok = json_tokener_new_ex(depth)) == NULL)
+		return NULL;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	obj = json_tokener_parse_ex(tok, text, (int)len);
+	if (obj == NULL || json_tokener_get_error(tok) != json_tokener_success) {
+		json_object_put(obj);
+		json_tokener_free(tok);
+		return NULL;
+	}
+	off = json_tokener_get_parse_end(tok);
+	json_tokener_free(tok);
+	for (; off < len; off++)
+		if (text[off] != ' ' && text[off] != '\t' &&
+		    text[off] != '\n' && text[off] != '\r') {
+			json_object_put(obj);
+			return NULL;
+		}
+	return obj;
+}
+
+static const char *
+json_str(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static int
+manifest_fail(struct manifest_info *mi, int err, const char *why)
+{
+	snprintf(mi->error, sizeof(mi->error), "%s", why);
+	return err;
+}
+
+/* A descriptor: mediaType, digest and size are required. */
+static int
+parse_descriptor(struct json_object *o, struct image_ref *ref,
+    enum image_ref_kind kind, struct manifest_info *mi, const char *what)
+{
+	struct json_object *v;
+	const char	*mt, *dg;
+	int64_t		 size;
+
+	if (!json_object_is_type(o, json_type_object))
+		return manifest_fail(mi, BERR_MANIFEST_INVALID, what);
+	mt = json_str(o, "mediaType");
+	dg = json_str(o, "digest");
+	if (mt == NULL || dg == NULL || !json_object_object_get_ex(o, "size",
+	    &v) || !json_object_is_type(v, json_type_int)) {
+		snprintf(mi->error, sizeof(mi->error),
+		    "%s needs mediaType, digest and size", what);
+		return BERR_MANIFEST_INVALID;
+	}
+	errno = 0;
+	size = json_object_get_int64(v);
+	if (size < 0 || errno != 0) {
+		snprintf(mi->error, sizeof(mi->error), "%s has a bad size",
+		    what);
+		return BERR_MANIFEST_INVALID;
+	}
+	memset(ref, 0, sizeof(*ref));
+	if (digest_parse_str(dg, &ref->digest) != 0) {
+		snprintf(mi->error, sizeof(mi->error),
+		    "%s has an invalid digest %.200s", what, dg);
+		return BERR_MANIFEST_INVALID;
+	}
+	ref->kind = kind;
+	ref->size = (uint64_t)size;
+	ref->media_type = xstrdup(mt);
+	return 0;
+}
+
+void
+manifest_info_clear(struct manifest_info *mi)
+{
+	size_t	 i;
+
+	for (i = 0; i < mi->nrefs; i++)
+		free(mi->refs[i].media_type);
+	free(mi->refs);
+	free(mi->media_type);
+	free(mi->artifact_type);
+	free(mi->foreign);
+	memset(mi, 0, sizeof(*mi));	/* config_media_type pointed into refs */
+}
+
+/* Foreign and non-distributable layers may live elsewhere. */
+static int
+layer_is_foreign(struct json_object *o, const char *mt)
+{
+	struct json_object *urls;
+
+	if (!json_object_object_get_ex(o, "urls", &urls) ||
+	    !json_object_is_type(urls, json_type_array) ||
+	    json_object_array_length(urls) == 0)
+		return 0;
+	return strstr(mt, "foreign") != NULL ||
+	    strstr(mt, "nondistributable") != NULL;
+}
+
+int
+manifest_parse(const char *body, size_t len, const char *content_type,
+    struct manifest_info *mi)
+{
+	struct json_object *root, *v, *arr, *cfg;
+	const char	*mt, *at;
+	size_t		 i, n;
+	int		 rc, is_index;
+
+	memset(mi, 0, sizeof(*mi));
+	if ((root = json_parse_strict(body, len, MANIFEST_JSON_DEPTH)) ==
+	    NULL)
+		return manifest_fail(mi, BERR_MANIFEST_INVALID,
+		    "manifest is not valid JSON");
+	rc = BERR_MANIFEST_INVALID;
+	if (!json_object_is_type(root, json_type_object)) {
+		manifest_fail(mi, rc, "manifest is not a JSON object");
+		goto out;
+	}
+	if (!json_object_object_get_ex(root, "schemaVersion", &v) ||
+	    !json_object_is_type(v, json_type_int) ||
+	    json_object_get_int(v) != 2) {
+		manifest_fail(mi, rc, "schemaVersion must be 2");
+		goto out;
+	}
+	/* The body's mediaType wins; a Content-Type that contradicts it is
+	 * an error, one that is absent or generic is ignored. */
+	mt = json_str(root, "mediaType");
+	if (json_object_object_get_ex(root, "mediaType", &v) && mt == NULL) {
+		manifest_fail(mi, rc, "mediaType must be a string");
+		goto out;
+	}
+	if (mt != NULL && content_type != NULL && content_type[0] != '\0' &&
+	    manifest_type_known(content_type) &&
+	    strcmp(mt, content_type) != 0) {
+		snprintf(mi->error, sizeof(mi->error), "mediaType %.100s does "
+		    "not match Content-Type %.100s", mt, content_type);
+		goto out;
+	}
+	if (mt == NULL && content_type != NULL &&
+	    manifest_type_known(content_type))
+		mt = content_type;
+	if (mt == NULL) {
+		/* Neither says: infer from the structure, as OCI allows. */
+		if (json_object_object_get_ex(root, "manifests", &v))
+			mt = MT_OCI_INDEX;
+		else if (json_object_object_get_ex(root, "config", &v))
+			mt = MT_OCI_MANIFEST;
+	}
+	if (mt == NULL || !manifest_type_known(mt)) {
+		snprintf(mi->error, sizeof(mi->error), "unsupported manifest "
+		    "media type %.200s", mt != NULL ? mt : content_type != NULL ?
+		    content_type : "(none)");
+		goto out;
+	}
+	mi->media_type = xstrdup(mt);
+	is_index = manifest_type_is_index(mt);
+	mi->is_index = is_index;
+
+	if ((at = json_str(root, "artifactType")) != NULL)
+		mi->artifact_type = xstrdup(at);
+	else if (json_object_object_get_ex(root, "artifactType", &v)) {
+		manifest_fail(mi, rc, "artifactType must be a string");
+		goto out;
+	}
+	if (json_object_object_get_ex(root, "subject", &v)) {
+		struct image_ref sref;
+		if ((rc = parse_descriptor(v, &sref, REF_MANIFEST, mi,
+		    "subject")) != 0)
+			goto out;
+		free(sref.media_type);
+		mi->has_subject = 1;
+		mi->subject = sref.digest;
+		rc = BERR_MANIFEST_INVALID;
+	}
+
+	if (is_index) {
+		if (!json_object_object_get_ex(root, "manifests", &arr) ||
+		    !json_object_is_type(arr, json_type_array)) {
+			manifest_fail(mi, rc, "an index needs a manifests "
+			    "array");
+			goto out;
+		}
+		n = json_object_array_length(arr);
+		if (n > MANIFEST_MAX_REFS) {
+			manifest_fail(mi, rc, "too many manifests");
+			goto out;
+		}
+		mi->refs = xcalloc(n, sizeof(*mi->refs));
+		for (i = 0; i < n; i++) {
+			if ((rc = parse_descriptor(json_object_array_get_idx(
+			    arr, i), &mi->refs[i], REF_MANIFEST, mi,
+			    "manifests entry")) != 0)
+				goto out;
+			mi->nrefs++;
+		}
+		rc = 0;
+		goto out;
+	}
+
+	if (!json_object_object_get_ex(root, "config", &cfg)) {
+		manifest_fail(mi, rc, "an image manifest needs a config");
+		goto out;
+	}
+	if (!json_object_object_get_ex(root, "layers", &arr) ||
+	    !json_object_is_type(arr, json_type_array)) {
+		manifest_fail(mi, rc, "an image manifest needs a layers array");
+		goto out;
+	}
+	n = json_object_array_length(arr);
+	if (n >= MANIFEST_MAX_REFS) {
+		manifest_fail(mi, rc, "too many layers");
+		goto out;
+	}
+	mi->refs = xcalloc(n + 1, sizeof(*mi->refs));
+	mi->foreign = xcalloc(n + 1, sizeof(*mi->foreign));
+	if ((rc = parse_descriptor(cfg, &mi->refs[0], REF_CONFIG, mi,
+	    "config")) != 0)
+		goto out;
+	mi->nrefs = 1;
+	if (mi->artifact_type == NULL)
+		mi->config_media_type = mi->refs[0].media_type;
+	for (i = 0; i < n; i++) {
+		struct json_object *lo = json_object_array_get_idx(arr, i);
+		if ((rc = parse_descriptor(lo, &mi->refs[i + 1], REF_LAYER, mi,
+		    "layer")) != 0)
+			goto out;
+		mi->foreign[i + 1] = layer_is_foreign(lo,
+		    mi->refs[i + 1].media_type);
+		mi->nrefs++;
+		mi->layers_size += mi->refs[i + 1].size;
+	}
+	rc = 0;
+out:
+	json_object_put(root);
+	if (rc != 0) {
+		char saved[sizeof(mi->error)];
+		memcpy(saved, mi->error, sizeof(saved));
+		manifest_info_clear(mi);
+		memcpy(mi->error, saved, sizeof(saved));
+	}
+	return rc;
+}
+
+/* The annotations object of a manifest, for the referrers API. */
+struct json_object *
+manifest_annotations(const struct image *img)
+{
+	struct json_object *root, *ann, *copy = NULL;
+
+	if ((root = json_parse_strict((const char *)img->manifest,
+	    img->manifest_len, MANIFEST_JSON_DEPTH)) == NULL)
+		return NULL;
+	if (json_object_object_get_ex(root, "annotations", &ann) &&
+	    json_object_is_type(ann, json_type_object))
+		json_object_deep_copy(ann, &copy, NULL);
+	json_object_put(root);
+	return copy;
+}

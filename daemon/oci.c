@@ -1,0 +1,395 @@
+/*
+ * The OCI distribution API under /v2/: routing, whose registry a request
+ * addresses, and the pieces every route shares (errors, Location URLs).
+ *
+ * Account and region come from the host name when it is
+ * <account>.dkr.ecr.<region>.localhost (or .amazonaws.com) with or without
+ * a port, else from the login token (Basic "AWS:<password>"), else from
+ * --account-id and --region.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "berthd.h"
+#include "error.h"
+#include "http.h"
+#include "log.h"
+#include "name.h"
+#include "util.h"
+
+static int
+all_digits(const char *s, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return n > 0;
+}
+
+/* Parses "<account>.dkr.ecr.<region>.<localhost|amazonaws.com>[:port]". */
+int
+oci_host_identity(const char *host, char *account, char *region)
+{
+	static const char *const suffixes[] = { ".localhost",
+	    ".amazonaws.com", ".localhost.", ".amazonaws.com." };
+	const char	*p, *end, *colon;
+	size_t		 len, i, slen;
+
+	if (host == NULL)
+		return -1;
+	len = strlen(host);
+	if ((colon = strrchr(host, ':')) != NULL && strchr(host, ']') == NULL)
+		len = (size_t)(colon - host);
+	for (i = 0; i < nitems(suffixes); i++) {
+		slen = strlen(suffixes[i]);
+		if (len > slen && strncasecmp(host + len - slen, suffixes[i],
+		    slen) == 0)
+			break;
+	}
+	if (i == nitems(suffixes))
+		return -1;
+	end = host + len - slen;
+	if (len < ACCOUNT_LEN + 9 || !all_digits(host, ACCOUNT_LEN) ||
+	    strncasecmp(host + ACCOUNT_LEN, ".dkr.ecr.", 9) != 0)
+		return -1;
+	p = host + ACCOUNT_LEN + 9;
+	if (end <= p || (size_t)(end - p) > REGION_MAX)
+		return -1;
+	for (i = 0; p + i < end; i++) {
+		char c = p[i];
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    c == '-'))
+			return -1;
+		region[i] = c;
+	}
+	region[i] = '\0';
+	memcpy(account, host, ACCOUNT_LEN);
+	account[ACCOUNT_LEN] = '\0';
+	return 0;
+}
+
+void
+oci_challenge(struct http_request *req)
+{
+	const char	*host = http_request_header(req, "Host");
+
+	http_response_headerf(req, "WWW-Authenticate",
+	    "Basic realm=\"http://%s/\",service=\"ecr.amazonaws.com\"",
+	    host != NULL ? host : "localhost");
+}
+
+int
+oci_identity(struct http_request *req, struct oci_ident *id)
+{
+	char	 hacct[ACCOUNT_LEN + 1], hregion[REGION_MAX + 1];
+	char	 tacct[ACCOUNT_LEN + 1], tregion[REGION_MAX + 1];
+	int	 have_host, tok;
+
+	have_host = oci_host_identity(http_request_header(req, "Host"), hacct,
+	    hregion) == 0;
+	tok = auth_basic_identity(http_request_header(req, "Authorization"),
+	    tacct, tregion);
+	if (tok < 0)
+		return BERR_UNAUTHORIZED;
+	if (tok == 1 && conf.require_auth)
+		return BERR_UNAUTHORIZED;
+	if (have_host) {
+		if (tok == 0 && (strcmp(hacct, tacct) != 0 ||
+		    strcmp(hregion, tregion) != 0))
+			return BERR_DENIED;
+		strcpy(id->account, hacct);
+		strcpy(id->region, hregion);
+	} else if (tok == 0) {
+		strcpy(id->account, tacct);
+		strcpy(id->region, tregion);
+	} else {
+		strcpy(id->account, conf.account_id);
+		strcpy(id->region, conf.region);
+	}
+	id->authenticated = tok == 0;
+	return 0;
+}
+
+void
+oci_error(struct http_request *req, int err, const char *fmt, ...)
+{
+	char	 detail[512];
+	va_list	 ap;
+
+	if (err == BERR_UNAUTHORIZED)
+		oci_challenge(req);
+	if (fmt == NULL) {
+		router_oci_error(req, err, NULL);
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	router_oci_error(req, err, detail);
+}
+
+/* Absolute URLs from the Host the client used, so port forwards work. */
+void
+oci_location(struct http_request *req, const char *fmt, ...)
+{
+	const char	*host = http_request_header(req, "Host");
+	const char	*proto = http_request_header(req, "X-Forwarded-Proto");
+	char		 path[1024];
+	va_list		 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(path, sizeof(path), fmt, ap);
+	va_end(ap);
+	if (host == NULL || strpbrk(host, " \r\n/\\") != NULL)
+		http_response_header(req, "Location", path);
+	else
+		http_response_headerf(req, "Location", "%s://%s%s",
+		    proto != NULL && strcmp(proto, "https") == 0 ? "https" :
+		    "http", host, path);
+}
+
+void
+oci_json(struct http_request *req, int status, struct json_object *body)
+{
+	const char	*s;
+
+	s = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN);
+	http_response_header(req, "Docker-Distribution-API-Version",
+	    "registry/2.0");
+	http_respond(req, status, "application/json", s, strlen(s));
+	json_object_put(body);
+}
+
+/* Parses the page parameters of tags/list and _catalog. */
+int
+oci_page_params(struct http_request *req, long *n, const char **last)
+{
+	const char	*ns = http_request_param(req, "n");
+	uint64_t	 v;
+
+	*n = -1;
+	*last = http_request_param(req, "last");
+	if (ns == NULL)
+		return 0;
+	if (parse_u64(ns, strlen(ns), &v) == -1 || v > 100000)
+		return BERR_BAD_REQUEST;
+	*n = (long)v;
+	return 0;
+}
+
+static void
+oci_catalog(struct http_request *req, const struct oci_ident *id)
+{
+	struct registry	*reg = registry_find(id->account, id->region);
+	struct json_object *body, *arr;
+	const char	*last;
+	size_t		 i = 0;
+	long		 n, count = 0;
+
+	if (oci_page_params(req, &n, &last) != 0) {
+		oci_error(req, BERR_BAD_REQUEST, "n must be a number");
+		return;
+	}
+	body = json_object_new_object();
+	arr = json_object_new_array();
+	if (reg != NULL) {
+		if (last != NULL)
+			i = sortvec_upper_bound(&reg->repositories, last);
+		for (; i < reg->repositories.len && (n < 0 || count < n);
+		    i++, count++) {
+			struct repository *repo = reg->repositories.items[i];
+			json_object_array_add(arr,
+			    json_object_new_string(repo->name));
+		}
+		if (n > 0 && i < reg->repositories.len) {
+			struct repository *prev =
+			    reg->repositories.items[i - 1];
+			http_response_headerf(req, "Link",
+			    "</v2/_catalog?n=%ld&last=%s>; rel=\"next\"", n,
+			    prev->name);
+		}
+	}
+	json_object_object_add(body, "repositories", arr);
+	oci_json(req, 200, body);
+}
+
+/* Splits /v2/<name>/<route>/<arg> into its parts; see oci_route_kind. */
+static int
+oci_parse_route(const char *rest, struct oci_route *r)
+{
+	const char	*slash, *last;
+	size_t		 prefix_len, name_len;
+
+	memset(r, 0, sizeof(*r));
+	if (rest[0] == '\0') {
+		r->kind = OCI_BASE;
+		return 0;
+	}
+	if (strcmp(rest, "_catalog") == 0) {
+		r->kind = OCI_CATALOG;
+		return 0;
+	}
+	if ((slash = strrchr(rest, '/')) == NULL)
+		return BERR_NOT_FOUND;
+	last = slash + 1;
+	prefix_len = (size_t)(slash - rest);
+#define ENDS(s)	(prefix_len > strlen(s) && \
+	    memcmp(rest + prefix_len - strlen(s), s, strlen(s)) == 0)
+	if (prefix_len > 5 && strcmp(last, "list") == 0 && ENDS("/tags")) {
+		r->kind = OCI_TAGS;
+		name_len = prefix_len - 5;
+	} else if (ENDS("/manifests")) {
+		r->kind = OCI_MANIFEST;
+		name_len = prefix_len - 10;
+	} else if (ENDS("/referrers")) {
+		r->kind = OCI_REFERRERS;
+		name_len = prefix_len - 10;
+	} else if (ENDS("/blobs/uploads")) {
+		r->kind = last[0] == '\0' ? OCI_UPLOAD_NEW : OCI_UPLOAD;
+		name_len = prefix_len - 14;
+	} else if (ENDS("/blobs") && strcmp(last, "uploads") == 0) {
+		r->kind = OCI_UPLOAD_NEW;
+		name_len = prefix_len - 6;
+	} else if (ENDS("/blobs")) {
+		r->kind = OCI_BLOB;
+		name_len = prefix_len - 6;
+	} else
+		return BERR_NOT_FOUND;
+#undef ENDS
+	if (name_len == 0 || name_len > NAME_MAX_LEN)
+		return BERR_NAME_INVALID;
+	memcpy(r->name, rest, name_len);
+	r->name[name_len] = '\0';
+	if (!name_oci_repository_valid(r->name, name_len))
+		return BERR_NAME_INVALID;
+	if (strlen(last) > 512)
+		return BERR_NOT_FOUND;
+	strcpy(r->arg, last);
+	if ((r->kind == OCI_MANIFEST || r->kind == OCI_BLOB ||
+	    r->kind == OCI_REFERRERS || r->kind == OCI_UPLOAD) &&
+	    r->arg[0] == '\0')
+		return BERR_NOT_FOUND;
+	return 0;
+}
+
+static int
+method_is(struct http_request *req, const char *m)
+{
+	return strcmp(http_request_method(req), m) == 0;
+}
+
+static void
+oci_unsupported(struct http_request *req, const char *allow)
+{
+	http_response_header(req, "Allow", allow);
+	oci_error(req, BERR_UNSUPPORTED, "method not allowed here; use %s",
+	    allow);
+}
+
+void
+oci_dispatch(struct http_request *req, const char *path)
+{
+	struct oci_route r;
+	struct oci_ident id;
+	const char	*rest = path[3] == '\0' ? "" : path + 4;
+	int		 err, get, head;
+
+	http_request_set_class(req, "oci");
+	if ((err = oci_identity(req, &id)) != 0) {
+		oci_error(req, err, err == BERR_DENIED ? "the login token is "
+		    "for another registry" : NULL);
+		return;
+	}
+	if ((err = oci_parse_route(rest, &r)) != 0) {
+		oci_error(req, err, err == BERR_NAME_INVALID ?
+		    "invalid repository name" : "no such route");
+		return;
+	}
+	get = method_is(req, "GET");
+	head = method_is(req, "HEAD");
+	switch (r.kind) {
+	case OCI_BASE:
+		if (!get && !head) {
+			oci_unsupported(req, "GET, HEAD");
+			return;
+		}
+		http_response_header(req, "Docker-Distribution-API-Version",
+		    "registry/2.0");
+		http_respond(req, 200, "application/json", "{}", 2);
+		return;
+	case OCI_CATALOG:
+		if (!get && !head) {
+			oci_unsupported(req, "GET, HEAD");
+			return;
+		}
+		http_request_set_class(req, "oci.catalog");
+		oci_catalog(req, &id);
+		return;
+	case OCI_TAGS:
+		if (!get && !head) {
+			oci_unsupported(req, "GET, HEAD");
+			return;
+		}
+		http_request_set_class(req, "oci.tags");
+		oci_tags_list(req, &id, r.name);
+		return;
+	case OCI_REFERRERS:
+		if (!get && !head) {
+			oci_unsupported(req, "GET, HEAD");
+			return;
+		}
+		http_request_set_class(req, "oci.referrers");
+		oci_referrers(req, &id, r.name, r.arg);
+		return;
+	case OCI_MANIFEST:
+		http_request_set_class(req, "oci.manifest");
+		if (get || head)
+			oci_manifest_get(req, &id, r.name, r.arg);
+		else if (method_is(req, "PUT"))
+			oci_manifest_put(req, &id, r.name, r.arg);
+		else if (method_is(req, "DELETE"))
+			oci_manifest_delete(req, &id, r.name, r.arg);
+		else
+			oci_unsupported(req, "GET, HEAD, PUT, DELETE");
+		return;
+	case OCI_BLOB:
+		http_request_set_class(req, "oci.blob");
+		if (get || head)
+			oci_blob_get(req, &id, r.name, r.arg);
+		else if (method_is(req, "DELETE"))
+			oci_blob_delete(req, &id, r.name, r.arg);
+		else
+			oci_unsupported(req, "GET, HEAD, DELETE");
+		return;
+	case OCI_UPLOAD_NEW:
+		http_request_set_class(req, "oci.upload");
+		if (method_is(req, "POST"))
+			oci_upload_start(req, &id, r.name);
+		else
+			oci_unsupported(req, "POST");
+		return;
+	case OCI_UPLOAD:
+		http_request_set_class(req, "oci.upload");
+		if (method_is(req, "PATCH"))
+			oci_upload_patch(req, &id, r.name, r.arg);
+		else if (method_is(req, "PUT"))
+			oci_upload_finish(req, &id, r.name, r.arg);
+		else if (get)
+			oci_upload_status(req, &id, r.name, r.arg);
+		else if (method_is(req, "DELETE"))
+			oci_upload_cancel(req, &id, r.name, r.arg);
+		else
+			oci_unsupported(req, "GET, PATCH, PUT, DELETE");
+		return;
+	}
+}
