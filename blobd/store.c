@@ -220,6 +220,7 @@ store_commit(struct store *st, int fd, int srcdir, const char *srcname,
 	}
 	if (rc != BERR_BLOB_UNKNOWN)
 		return rc;
+	rc = 0;
 
 	if (fdatasync(fd) == -1) {
 		log_warn("fdatasync %s", srcname);
