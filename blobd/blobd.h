@@ -230,9 +230,10 @@ int		 upload_append_begin(struct upload *, uint64_t offset);
 int		 upload_write(struct upload *, const void *, size_t);
 void		 upload_append_end(struct upload *);
 /*
- * Appends what can be read from pipe until EOF, in the event loop; takes
- * pipe (closed when done or on error).  done_cb is called once, never from
- * within this call, unless an error is returned (then it is not called).
+ * Appends what can be read from pipe (a pipe or socket, else
+ * BERR_BAD_REQUEST) until EOF, in the event loop; takes pipe (closed when
+ * done or on error).  done_cb is called once, never from within this call,
+ * unless an error is returned (then it is not called).
  */
 int		 upload_append_pipe(struct upload *, uint64_t offset,
 		    int pipe, upload_done_cb, void *arg);

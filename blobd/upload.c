@@ -547,11 +547,18 @@ int
 upload_append_pipe(struct upload *u, uint64_t offset, int pipe,
     upload_done_cb cb, void *arg)
 {
-	int	 rc;
+	struct stat	 sb;
+	int		 rc;
 
 	if (u->table->base == NULL) {
 		close(pipe);
 		return BERR_INTERNAL;
+	}
+	/* Only what the event loop can wait on. */
+	if (fstat(pipe, &sb) == -1 || !(S_ISFIFO(sb.st_mode) ||
+	    S_ISSOCK(sb.st_mode))) {
+		close(pipe);
+		return BERR_BAD_REQUEST;
 	}
 	if ((rc = upload_append_begin(u, offset)) != 0) {
 		close(pipe);
@@ -570,8 +577,16 @@ upload_append_pipe(struct upload *u, uint64_t offset, int pipe,
 	u->done_arg = arg;
 	u->ev = event_new(u->table->base, pipe, EV_READ | EV_PERSIST,
 	    upload_pipe_cb, u);
-	if (u->ev == NULL || event_add(u->ev, NULL) == -1)
-		fatalx("event_new");
+	if (u->ev == NULL || event_add(u->ev, NULL) == -1) {
+		log_warnx("upload %s: cannot wait on the pipe", u->name);
+		if (u->ev != NULL)
+			event_free(u->ev);
+		u->ev = NULL;
+		close(pipe);
+		u->pipe = -1;
+		upload_append_end(u);
+		return BERR_INTERNAL;
+	}
 	return 0;
 }
 

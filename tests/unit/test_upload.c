@@ -536,6 +536,11 @@ test_pipes(void)
 	    NULL), BERR_UPLOAD_BUSY);
 	CU_ASSERT_EQUAL(fcntl(p[0], F_GETFD), -1);	/* it was closed */
 	close(p[1]);
+	/* Not a pipe: refused, never fatal. */
+	p[0] = open(f.dir, O_RDONLY | O_DIRECTORY);
+	CU_ASSERT_EQUAL(upload_append_pipe(u[1], UINT64_MAX, p[0],
+	    feeder_done_cb, NULL), BERR_BAD_REQUEST);
+	CU_ASSERT_EQUAL(fcntl(p[0], F_GETFD), -1);
 
 	event_base_dispatch(f.base);
 	for (i = 0; i < 3; i++) {
