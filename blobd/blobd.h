@@ -41,8 +41,8 @@ struct rpc_chan;
 
 /* The size of every read, write and hash buffer. */
 #define BLOBD_IO_SIZE		(1024 * 1024)
-/* Upload data is pushed to the disk (not waited for) in steps this big,
- * so that the fsync at commit has little left to do. */
+/* Upload data is pushed to the disk in steps this big as it arrives, so
+ * that the fsync at commit has little left to do. */
 #define UPLOAD_SYNC_STEP	(8ULL * 1024 * 1024)
 /* Bytes hashed per loop iteration when an upload is re-read at commit. */
 #define UPLOAD_HASH_STEP	(8ULL * 1024 * 1024)
@@ -91,7 +91,8 @@ struct upload {
 	 */
 	struct digest_ctx	*ctx;
 	uint64_t		 hashed;
-	uint64_t		 synced;	/* pushed with sync_file_range */
+	uint64_t		 synced;	/* writeback started up to here */
+	uint64_t		 waited;	/* and finished up to here */
 	enum upload_state	 state;
 	int			 fd;		/* data file, while busy */
 	int			 pipe;		/* an append being read, or -1 */

@@ -252,7 +252,7 @@ upload_load_one(struct upload_table *t, const char *name)
 	}
 	if (upload_lookup(t, u->id) != NULL)
 		goto bad;
-	u->size = u->synced = (uint64_t)sb.st_size;
+	u->size = u->synced = u->waited = (uint64_t)sb.st_size;
 	u->touched = sb.st_mtim.tv_sec;
 	/* ctx stays NULL: the commit hashes the file from the start. */
 	upload_insert(t, u);
@@ -481,9 +481,19 @@ upload_write(struct upload *u, const void *buf, size_t n)
 	}
 	u->size += n;
 	if (u->size - u->synced >= UPLOAD_SYNC_STEP) {
-		/* Start the writeback; commit's fdatasync waits for it. */
+		/*
+		 * Start writing this step back and wait for the step before:
+		 * however fast data comes, the fdatasync at commit (which
+		 * blocks the loop) finds at most two steps left to write.
+		 */
 		(void)sync_file_range(u->fd, (off_t)u->synced,
 		    (off_t)(u->size - u->synced), SYNC_FILE_RANGE_WRITE);
+		if (u->waited < u->synced)
+			(void)sync_file_range(u->fd, (off_t)u->waited,
+			    (off_t)(u->synced - u->waited),
+			    SYNC_FILE_RANGE_WAIT_BEFORE |
+			    SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+		u->waited = u->synced;
 		u->synced = u->size;
 	}
 	return 0;
