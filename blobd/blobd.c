@@ -149,7 +149,12 @@ blobd_upload_create(struct blobd *env, uint32_t id, const uint8_t *payload)
 		blobd_error(env, id, BERR_BAD_REQUEST, 0);
 		return;
 	}
-	if ((rc = upload_create(env->uploads, m.owner, m.algo, &u)) != 0) {
+	if (m.algo != 0 && m.algo != DIGEST_SHA256 && m.algo != DIGEST_SHA512) {
+		blobd_error(env, id, BERR_DIGEST_UNSUPPORTED, 0);
+		return;
+	}
+	if ((rc = upload_create(env->uploads, m.owner,
+	    (enum digest_algo)m.algo, &u)) != 0) {
 		blobd_error(env, id, rc, 0);
 		return;
 	}
