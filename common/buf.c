@@ -99,7 +99,7 @@ wbuf_put_str(struct wbuf *w, const char *s)
 void
 wbuf_patch_u32(struct wbuf *w, size_t off, uint32_t v)
 {
-	if (off + 4 > w->len)
+	if (w->len < 4 || off > w->len - 4)
 		fatalx("wbuf_patch_u32 out of range");
 	w->data[off] = v;
 	w->data[off + 1] = v >> 8;
