@@ -452,7 +452,7 @@ rpc_send2(struct rpc_chan *c, uint32_t type, uint32_t id, const void *p1,
 			close(fd);
 		return BERR_IO;
 	}
-	if (n1 + n2 > FRAME_MAX_PAYLOAD) {
+	if (n1 > FRAME_MAX_PAYLOAD || n2 > FRAME_MAX_PAYLOAD - n1) {
 		if (fd != -1)
 			close(fd);
 		return BERR_FRAME;
