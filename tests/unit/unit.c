@@ -20,6 +20,7 @@ static int (*const suites[])(void) = {
 	test_buf_register,
 	test_digest_register,
 	test_frame_register,
+	test_http_register,
 	test_name_register,
 	test_util_register,
 };

@@ -8,6 +8,7 @@
 int	test_buf_register(void);
 int	test_digest_register(void);
 int	test_frame_register(void);
+int	test_http_register(void);
 int	test_name_register(void);
 int	test_util_register(void);
 
