@@ -22,6 +22,7 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -158,6 +159,7 @@ struct http_conn {
 	int			 timer_dirty;
 	int			 read_timeout;
 	int			 reading;
+	int			 writing;	/* EV_WRITE on: output blocked */
 	int			 read_eof;
 	int			 lingering;
 	int			 refused;
@@ -183,6 +185,9 @@ struct http_conn {
 	size_t			 params_size;
 
 	struct http_buf		 rhdr;
+	char			*rbuf;		/* bulk reads, lent to the input */
+	size_t			 rbuf_used;
+	int			 rbuf_refs;
 	struct evbuffer		*body;
 	char			*pending;
 	size_t			 pending_off;
@@ -525,6 +530,17 @@ conn_summary_req(struct http_conn *conn, int status)
 	    req->body_received, req->bytes_out, req->start_us);
 }
 
+/* Returns what the input holds of conn->rbuf before the bufferevent goes,
+ * whose freeing may be deferred past conn's. */
+static void
+conn_drop_input(struct http_conn *conn)
+{
+	struct evbuffer	*in = bufferevent_get_input(conn->bev);
+
+	if (evbuffer_get_length(in) != 0)
+		evbuffer_drain(in, evbuffer_get_length(in));
+}
+
 static void
 conn_free(struct http_conn *conn)
 {
@@ -554,6 +570,7 @@ conn_free(struct http_conn *conn)
 	free(conn->headers);
 	free(conn->params);
 	free(conn->pending);
+	free(conn->rbuf);
 	free(conn);
 }
 
@@ -570,6 +587,7 @@ conn_close_socket(struct http_conn *conn)
 
 	if (conn->bev == NULL)
 		return;
+	conn_drop_input(conn);
 	bufferevent_free(conn->bev);
 	conn->bev = NULL;
 	if (conn->timer != NULL)
@@ -1018,13 +1036,51 @@ conn_update_io(struct http_conn *conn)
 	}
 }
 
+/*
+ * Writes queued output straight away: arming the write event for every
+ * response would cost two epoll_ctl()s and a loop iteration each.  Only
+ * output the socket does not take goes to the bufferevent.  Returns 1
+ * when the output was emptied (the state may move on), else 0.
+ */
+static int
+conn_flush(struct http_conn *conn)
+{
+	struct evbuffer	*out = bufferevent_get_output(conn->bev);
+	int		 n;
+
+	if (conn->writing || evbuffer_get_length(out) == 0)
+		return 0;
+	/* The bufferevent keeps its output's start frozen but for its own
+	 * writes; so do we. */
+	evbuffer_unfreeze(out, 1);
+	errno = 0;
+	n = evbuffer_write(out, bufferevent_getfd(conn->bev));
+	evbuffer_freeze(out, 1);
+	if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK &&
+	    errno != EINTR) {
+		log_debug("http: %s: write: %s", conn->peer, strerror(errno));
+		conn_close_socket(conn);
+		return 1;
+	}
+	if (evbuffer_get_length(out) != 0) {
+		bufferevent_enable(conn->bev, EV_WRITE);
+		conn->writing = 1;
+		return 0;
+	}
+	if (conn->phase == PHASE_CLOSING)
+		conn_linger(conn);
+	return 1;
+}
+
 /* Acts on everything that has happened; may free conn. */
 static void
 conn_process(struct http_conn *conn)
 {
 	conn->in_process++;
-	while (conn_step(conn))
-		;
+	do {
+		while (conn_step(conn))
+			;
+	} while (conn->bev != NULL && conn_flush(conn));
 	if (--conn->in_process != 0)
 		return;
 	if (conn->bev == NULL) {
@@ -1036,9 +1092,71 @@ conn_process(struct http_conn *conn)
 }
 
 static void
+conn_rbuf_release_cb(const void *data, size_t len, void *arg)
+{
+	struct http_conn	*conn = arg;
+
+	if (--conn->rbuf_refs == 0)
+		conn->rbuf_used = 0;
+}
+
+/*
+ * libevent 2.1 reads at most 4 KiB at a time (EVBUFFER_MAX_READ), one read
+ * per loop iteration: fine for requests, far too slow for a body streaming
+ * at a gigabyte a second.  While a body is read, top the input up with
+ * bigger reads of our own into a buffer of the connection's, lent to the
+ * input by reference: allocating and freeing chains of that size makes
+ * malloc give memory back and fault it in again.  End of file and errors
+ * are left for the bufferevent to find.
+ */
+static void
+conn_read_more(struct http_conn *conn)
+{
+	struct evbuffer	*in = bufferevent_get_input(conn->bev);
+	size_t		 len, room;
+	ssize_t		 n;
+
+	if (conn->rbuf == NULL)
+		conn->rbuf = xmalloc(HTTP_READ_HIGH);
+	evbuffer_unfreeze(in, 0);
+	while ((len = evbuffer_get_length(in)) < HTTP_READ_HIGH) {
+		room = HTTP_READ_HIGH - conn->rbuf_used;
+		if (room > HTTP_READ_HIGH - len)
+			room = HTTP_READ_HIGH - len;
+		if (room < HTTP_READ_HIGH / 8)
+			break;
+		n = read(bufferevent_getfd(conn->bev),
+		    conn->rbuf + conn->rbuf_used, room);
+		if (n <= 0)
+			break;
+		if (evbuffer_add_reference(in, conn->rbuf + conn->rbuf_used,
+		    n, conn_rbuf_release_cb, conn) == -1)
+			fatalx("http: evbuffer_add_reference");
+		conn->rbuf_refs++;
+		conn->rbuf_used += n;
+		if ((size_t)n < room)
+			break;
+	}
+	evbuffer_freeze(in, 0);
+}
+
+static void
 conn_read_cb(struct bufferevent *bev, void *arg)
 {
-	conn_process(arg);
+	struct http_conn	*conn = arg;
+
+	if (conn->phase == PHASE_REQUEST) {
+		switch (conn->req.body_state) {
+		case BODY_MEMORY:
+		case BODY_FD:
+		case BODY_DISCARD:
+			conn_read_more(conn);
+			break;
+		default:
+			break;
+		}
+	}
+	conn_process(conn);
 }
 
 static void
@@ -1046,6 +1164,8 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct http_conn	*conn = arg;
 
+	bufferevent_disable(bev, EV_WRITE);
+	conn->writing = 0;
 	if (conn->phase == PHASE_CLOSING)
 		conn_linger(conn);
 	conn_process(conn);
@@ -1167,7 +1287,8 @@ server_add_conn(struct http_server *srv, evutil_socket_t fd,
 	bufferevent_setwatermark(conn->bev, EV_READ, 0, HTTP_READ_HIGH);
 	bufferevent_set_max_single_read(conn->bev, HTTP_READ_MAX);
 	bufferevent_set_timeouts(conn->bev, NULL, srv->io_tv);
-	bufferevent_enable(conn->bev, EV_READ | EV_WRITE);
+	bufferevent_enable(conn->bev, EV_READ);
+	bufferevent_disable(conn->bev, EV_WRITE);
 	conn->reading = 1;
 	conn->phase = PHASE_IDLE;
 	conn->timer_dirty = 1;
@@ -1898,6 +2019,7 @@ http_server_free(struct http_server *srv)
 		req_body_end(req, 0, 0);
 		req->body_cb_due = 0;
 		if (conn->bev != NULL) {
+			conn_drop_input(conn);
 			bufferevent_free(conn->bev);
 			conn->bev = NULL;
 		}
