@@ -36,7 +36,8 @@ static struct event	*ev_sigterm, *ev_sigint, *ev_sighup;
 static int		 berthd_draining;
 
 static const char berthd_synopsis[] =
-    "usage: berthd [-v] [--account-id id] [--blobd path] [--create-on-push]\n"
+    "usage: berthd [-v] [--account-id id] [--admin-token token] [--blobd path]\n"
+    "              [--create-on-push]\n"
     "              [--data-dir dir] [--gc-grace seconds] [--listen address:port]\n"
     "              [--log-file file] [--region region]\n"
     "              [--upload-ttl seconds]\n";
@@ -44,6 +45,8 @@ static const char berthd_synopsis[] =
 static const char berthd_options[] =
     "  --account-id id       account of requests that name none "
     "(default 000000000000)\n"
+    "  --admin-token token   require Authorization: Bearer token on /_berth/\n"
+    "                        (then from any address, else loopback only)\n"
     "  --blobd path          the berth-blobd binary (default "
     BERTH_LIBEXECDIR "/berth-blobd)\n"
     "  --create-on-push      a push to a missing repository creates it\n"
@@ -63,6 +66,7 @@ static const char berthd_options[] =
 
 enum {
 	OPT_ACCOUNT_ID = 256,
+	OPT_ADMIN_TOKEN,
 	OPT_BLOBD,
 	OPT_CREATE_ON_PUSH,
 	OPT_DATA_DIR,
@@ -77,6 +81,7 @@ enum {
 
 static const struct option berthd_longopts[] = {
 	{ "account-id",	required_argument, NULL, OPT_ACCOUNT_ID },
+	{ "admin-token", required_argument, NULL, OPT_ADMIN_TOKEN },
 	{ "blobd",	required_argument, NULL, OPT_BLOBD },
 	{ "create-on-push", no_argument,   NULL, OPT_CREATE_ON_PUSH },
 	{ "data-dir",	required_argument, NULL, OPT_DATA_DIR },
@@ -183,6 +188,14 @@ parse_options(int argc, char **argv)
 				exit(2);
 			}
 			strcpy(conf.account_id, optarg);
+			break;
+		case OPT_ADMIN_TOKEN:
+			if (strlen(optarg) < 16) {
+				fprintf(stderr, "berthd: --admin-token needs at "
+				    "least 16 characters\n");
+				exit(2);
+			}
+			conf.admin_token = optarg;
 			break;
 		case OPT_BLOBD:
 			conf.blobd_path = optarg;
@@ -301,6 +314,7 @@ main(int argc, char **argv)
 	if ((berthd_http = http_server_new(ev_base, &conf.http,
 	    router_dispatch_cb, NULL)) == NULL)
 		fatalx("http_server_new");
+	http_server_set_summary_cb(berthd_http, metrics_request_cb, NULL);
 	if (http_server_listen(berthd_http, conf.listen) == -1)
 		fatalx("cannot listen on %s", conf.listen);
 	log_info("berthd %s serving on %s, data in %s", PACKAGE_VERSION,

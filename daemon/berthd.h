@@ -373,8 +373,9 @@ struct gc_stats {
 };
 
 typedef void (*gc_done_cb)(int err, const struct gc_result *, void *arg);
-/* Queues a run; runs are serialized. */
-void	gc_run(int dry_run, gc_done_cb, void *arg);
+/* Queues a run; runs are serialized.  With ignore_grace, unreferenced
+ * blobs go however recently a push touched them (after a reset). */
+void	gc_run(int dry_run, int ignore_grace, gc_done_cb, void *arg);
 int	gc_running(void);
 const struct gc_stats *gc_stats(void);
 /*
@@ -511,6 +512,14 @@ int	auth_basic_identity(const char *header, char *account, char *region);
 void	router_dispatch_cb(struct http_request *, void *arg);
 /* A JSON error in the OCI shape. */
 void	router_oci_error(struct http_request *, int err, const char *detail);
+
+/* --- metrics (metrics.c) --------------------------------------------------- */
+
+struct evbuffer;
+/* The HTTP layer's summary callback: counts and writes the access log. */
+void	metrics_request_cb(const struct http_request_summary *, void *);
+/* Prometheus text; st is blobd's statistics or NULL when it is down. */
+void	metrics_render(struct evbuffer *, const struct msg_stats_reply *st);
 
 /* --- admin API (admin.c) -------------------------------------------------- */
 

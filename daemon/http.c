@@ -513,6 +513,7 @@ conn_summary(struct http_conn *conn, const char *method, const char *path,
 	s.duration_us = start_us != 0 ? mono_us() - start_us : 0;
 	s.route_class = conn->req.route_class != NULL ?
 	    conn->req.route_class : "";
+	s.peer = conn->peer;
 	if (srv->summary_cb != NULL)
 		srv->summary_cb(&s, srv->summary_arg);
 	else if (log_verbosity() >= LOG_LVL_INFO)

@@ -56,6 +56,7 @@ struct http_request_summary {
 	uint64_t	 bytes_out;	/* body bytes sent */
 	int64_t		 duration_us;
 	const char	*route_class;	/* set by http_request_set_class */
+	const char	*peer;		/* "ip:port" */
 };
 typedef void (*http_summary_cb)(const struct http_request_summary *,
     void *arg);
