@@ -712,6 +712,7 @@ main(int argc, char **argv)
 		{ "debug-socket",	required_argument, NULL, 's' },
 		{ "help",		no_argument,	   NULL, 'h' },
 		{ "upload-ttl",		required_argument, NULL, 't' },
+		{ "verbose",		no_argument,	   NULL, 'v' },
 		{ "version",		no_argument,	   NULL, 'V' },
 		{ NULL,			0,		   NULL, 0 }
 	};

@@ -32,6 +32,7 @@ for prog in berthd:"$BERTHD" berth-blobd:"$BLOBD"; do
 	check "$name: $page lints clean" mandoc -Tlint -Wwarning "$page"
 	check "$name: -v is documented" \
 	    grep -q '^\.It Fl v , Fl Fl verbose' "$page"
+	check "$name: --verbose is accepted" sh -c "\"$bin\" --verbose --help >/dev/null"
 	"$bin" --no-such-flag >/dev/null 2>"$T_TMP/usage"
 	rc=$?
 	check "$name: an unknown flag is a usage error (exit 2)" test "$rc" = 2
