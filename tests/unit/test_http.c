@@ -101,6 +101,7 @@ static struct {
 	char			 last_path[256];
 	int			 drained;
 	char			*big;
+	struct evbuffer_file_segment *seg;
 } T;
 
 static uint8_t
@@ -199,6 +200,15 @@ test_handler(struct http_request *req, void *arg)
 	if (strcmp(path, "/length") == 0) {
 		http_respond_length(req, 200, "application/octet-stream",
 		    123456789);
+		return;
+	}
+	if (strcmp(path, "/file") == 0) {
+		http_respond_file(req, 206, "application/octet-stream", T.seg,
+		    1000, 5000);
+		return;
+	}
+	if (strcmp(path, "/status1xx") == 0) {
+		http_respond(req, 101, NULL, NULL, 0);
 		return;
 	}
 	if (strcmp(path, "/empty") == 0) {
@@ -750,6 +760,57 @@ test_http_head(void)
 	CU_ASSERT_STRING_EQUAL(c->r[4].body, "evbuffer body\n");
 	CU_ASSERT_EQUAL(c->eof, 0);
 	client_free(c);
+	srv_stop();
+}
+
+static void
+test_http_file(void)
+{
+	struct tclient	*c;
+	char		*dir, path[512], data[8192];
+	size_t		 i;
+	int		 fd, ok = 1;
+
+	srv_start(NULL);
+	dir = unit_tmpdir();
+	snprintf(path, sizeof(path), "%s/blob", dir);
+	for (i = 0; i < sizeof(data); i++)
+		data[i] = (char)pattern(i);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	CU_ASSERT_FATAL(fd != -1);
+	CU_ASSERT_FATAL(write_full(fd, data, sizeof(data)) == 0);
+	T.seg = evbuffer_file_segment_new(fd, 0, sizeof(data),
+	    EVBUF_FS_CLOSE_ON_FREE);
+	CU_ASSERT_FATAL(T.seg != NULL);
+	c = client_new();
+	client_send(c, "GET /file HTTP/1.1\r\nHost: x\r\n\r\n");
+	c->head[1] = 1;
+	client_send(c, "HEAD /file HTTP/1.1\r\nHost: x\r\n\r\n");
+	client_send(c, "GET /file HTTP/1.1\r\nHost: x\r\n\r\n");
+	CU_ASSERT_FATAL(client_wait(c, 3, 5000));
+	/* The layer holds its own reference: ours can go now. */
+	evbuffer_file_segment_free(T.seg);
+	T.seg = NULL;
+	CU_ASSERT_EQUAL(c->r[0].status, 206);
+	CU_ASSERT(resp_header_is(&c->r[0], "Content-Length", "5000"));
+	CU_ASSERT_EQUAL_FATAL(c->r[0].blen, 5000);
+	for (i = 0; i < 5000; i++)
+		if (c->r[0].body[i] != data[1000 + i])
+			ok = 0;
+	CU_ASSERT(ok);
+	CU_ASSERT(resp_header_is(&c->r[1], "Content-Length", "5000"));
+	CU_ASSERT_EQUAL(c->r[1].blen, 0);
+	CU_ASSERT_EQUAL(c->r[2].blen, 5000);
+	CU_ASSERT(memcmp(c->r[2].body, c->r[0].body, 5000) == 0);
+	CU_ASSERT_EQUAL(T.last_out, 5000);
+
+	/* A handler cannot send a 1xx as its answer. */
+	client_send(c, "GET /status1xx HTTP/1.1\r\nHost: x\r\n\r\n");
+	CU_ASSERT_FATAL(client_wait(c, 4, 5000));
+	CU_ASSERT_EQUAL(c->r[3].status, 500);
+	client_free(c);
+	unit_rmtree(dir);
+	free(dir);
 	srv_stop();
 }
 
@@ -1428,6 +1489,7 @@ test_http_listen(void)
 {
 	struct http_server	*srv;
 	struct event_base	*base = event_base_new();
+	int			 fd;
 
 	srv = http_server_new(base, NULL, test_handler, NULL);
 	CU_ASSERT_EQUAL(http_server_listen(srv, "nonsense"), -1);
@@ -1437,6 +1499,11 @@ test_http_listen(void)
 	CU_ASSERT_EQUAL(http_server_port(srv), 0);
 	CU_ASSERT_EQUAL(http_server_listen(srv, "localhost:0"), 0);
 	CU_ASSERT(http_server_port(srv) > 0);
+	/* Where the host has IPv6 at all. */
+	if ((fd = socket(AF_INET6, SOCK_STREAM, 0)) != -1) {
+		close(fd);
+		CU_ASSERT_EQUAL(http_server_listen(srv, "[::1]:0"), 0);
+	}
 	http_server_free(srv);
 	event_base_free(base);
 }
@@ -1457,6 +1524,7 @@ test_http_register(void)
 	} tests[] = {
 		{ "get", test_http_get },
 		{ "head", test_http_head },
+		{ "file", test_http_file },
 		{ "keepalive", test_http_keepalive },
 		{ "pipeline", test_http_pipeline },
 		{ "multi_headers", test_http_multi_headers },
