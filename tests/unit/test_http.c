@@ -1303,6 +1303,45 @@ test_http_header_timeout(void)
 }
 
 static void
+test_http_io_timeout(void)
+{
+	struct http_limits	 l;
+	struct tclient		*c;
+	int64_t			 t0;
+
+	http_limits_default(&l);
+	l.io_timeout = 1;
+	srv_start(&l);
+	/* The client stops halfway through its body. */
+	c = client_new();
+	t0 = mono_ms();
+	client_send(c, "PUT /body HTTP/1.1\r\nHost: x\r\n"
+	    "Content-Length: 100\r\n\r\n0123456789");
+	CU_ASSERT(run_until(cond_eof, c, 5000));
+	CU_ASSERT(ms_since(t0) >= 900 && ms_since(t0) < 3000);
+	CU_ASSERT_EQUAL(T.body_calls, 1);
+	CU_ASSERT_EQUAL(T.body_err, BERR_BAD_REQUEST);
+	CU_ASSERT_EQUAL(c->nresp, 0);
+	client_free(c);
+
+	/* The descriptor's reader stops. */
+	pipe_open();
+	c = client_new();
+	t0 = mono_ms();
+	client_send(c, "PUT /fd HTTP/1.1\r\nHost: x\r\n"
+	    "Content-Length: 1048576\r\n\r\n");
+	client_upload(c, 1048576, 0);
+	CU_ASSERT_FATAL(client_wait(c, 1, 5000));
+	CU_ASSERT(ms_since(t0) >= 900 && ms_since(t0) < 3000);
+	CU_ASSERT_EQUAL(c->r[0].status, 500);
+	CU_ASSERT_EQUAL(T.fd_calls, 1);
+	CU_ASSERT_EQUAL(T.fd_err, BERR_IO);
+	CU_ASSERT(run_until(cond_eof, c, 5000));
+	client_free(c);
+	srv_stop();
+}
+
+static void
 test_http_async(void)
 {
 	struct tclient	*c;
@@ -1508,6 +1547,35 @@ test_http_listen(void)
 	event_base_free(base);
 }
 
+/* An IPv4 client of a dual-stack listener is ::ffff:127.0.0.1. */
+static void
+test_http_mapped_loopback(void)
+{
+	struct http_limits	 l;
+	struct tclient		*c;
+	int			 fd;
+
+	if ((fd = socket(AF_INET6, SOCK_STREAM, 0)) == -1)
+		return;
+	close(fd);
+	http_limits_default(&l);
+	memset(&T, 0, sizeof(T));
+	T.pipe_r = T.pipe_w = -1;
+	T.big = xmalloc(TEST_BIG);
+	T.base = event_base_new();
+	T.srv = http_server_new(T.base, &l, test_handler, NULL);
+	if (http_server_listen(T.srv, "[::]:0") == -1) {
+		srv_stop();
+		return;
+	}
+	T.port = http_server_port(T.srv);
+	c = simple("GET /echo HTTP/1.1\r\nHost: x\r\n\r\n", 1);
+	CU_ASSERT_EQUAL_FATAL(c->nresp, 1);
+	CU_ASSERT(resp_header_is(&c->r[0], "X-Loopback", "1"));
+	client_free(c);
+	srv_stop();
+}
+
 static int
 suite_init(void)
 {
@@ -1539,12 +1607,14 @@ test_http_register(void)
 		{ "max_connections", test_http_max_connections },
 		{ "idle_timeout", test_http_idle_timeout },
 		{ "header_timeout", test_http_header_timeout },
+		{ "io_timeout", test_http_io_timeout },
 		{ "async", test_http_async },
 		{ "client_vanished", test_http_client_vanished },
 		{ "drain", test_http_drain },
 		{ "drain_timeout", test_http_drain_timeout },
 		{ "memory_bound", test_http_memory_bound },
 		{ "listen", test_http_listen },
+		{ "mapped_loopback", test_http_mapped_loopback },
 	};
 	CU_pSuite	 s;
 	size_t		 i;
