@@ -15,6 +15,9 @@
  *
  * A request stays valid until its response has been queued, even when the
  * client has gone: http_respond*() on such a request only frees it.
+ *
+ * The process must ignore SIGPIPE: sockets and body descriptors are
+ * written with plain write(2)s whose readers may be gone.
  */
 #ifndef BERTH_HTTP_H
 #define BERTH_HTTP_H
