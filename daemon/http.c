@@ -2444,7 +2444,8 @@ req_respond_start(struct http_request *req, int *status)
 		conn_release(conn);
 		return 1;
 	}
-	if (*status < 100 || *status > 999) {
+	/* 1xx are the layer's (100 Continue); a handler's answer is final. */
+	if (*status < 200 || *status > 999) {
 		log_warnx("http: %s %s: invalid status %d", req->method,
 		    req->raw_path, *status);
 		*status = 500;
