@@ -3,7 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "digest.h"
 #include "error.h"
@@ -142,6 +144,23 @@ static const EVP_MD *
 digest_md(enum digest_algo algo)
 {
 	return algo == DIGEST_SHA512 ? EVP_sha512() : EVP_sha256();
+}
+
+void
+digest_library_init(void)
+{
+	struct digest	 d;
+	unsigned char	 mac[EVP_MAX_MD_SIZE];
+	unsigned int	 maclen;
+
+	if (OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, NULL) != 1)
+		fatalx("cannot initialise libcrypto");
+	/* The first use of each algorithm fetches it from its provider. */
+	digest_compute(DIGEST_SHA256, "", 0, &d);
+	digest_compute(DIGEST_SHA512, "", 0, &d);
+	if (HMAC(EVP_sha256(), "k", 1, (const unsigned char *)"", 0, mac,
+	    &maclen) == NULL)
+		fatalx("HMAC-SHA256 is not available");
 }
 
 void

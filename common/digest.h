@@ -35,6 +35,12 @@ const char	*digest_algo_name(enum digest_algo);
 enum digest_algo digest_algo_parse(const char *, size_t);
 int		 digest_eq(const struct digest *, const struct digest *);
 int		 digest_cmp(const struct digest *, const struct digest *);
+/*
+ * Loads libcrypto's configuration and the SHA-256, SHA-512 and
+ * HMAC-SHA256 implementations now: libcrypto reads its configuration file
+ * on first use, and a process must not need files once it is confined.
+ */
+void		 digest_library_init(void);
 /* One-shot. */
 void		 digest_compute(enum digest_algo, const void *, size_t,
 		    struct digest *);

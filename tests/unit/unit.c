@@ -25,6 +25,7 @@ static int (*const suites[])(void) = {
 	test_metalog_register,
 	test_http_register,
 	test_name_register,
+	test_sandbox_register,
 	test_store_register,
 	test_upload_register,
 	test_util_register,

@@ -13,6 +13,7 @@ int	test_gc_register(void);
 int	test_metalog_register(void);
 int	test_http_register(void);
 int	test_name_register(void);
+int	test_sandbox_register(void);
 int	test_store_register(void);
 int	test_upload_register(void);
 int	test_util_register(void);
