@@ -219,6 +219,7 @@ struct http_server {
 	struct timeval		 tv_store[3];
 	struct event		*accept_ev;
 	int			 draining;
+	int			 paused;
 	struct event		*drain_ev;
 	void			(*drain_done)(void *);
 	void			*drain_arg;
@@ -1824,8 +1825,24 @@ server_accept_resume_cb(evutil_socket_t fd, short what, void *arg)
 	struct http_server	*srv = arg;
 	size_t			 i;
 
+	if (srv->paused)
+		return;
 	for (i = 0; i < srv->nlisteners; i++)
 		evconnlistener_enable(srv->listeners[i]);
+}
+
+void
+http_server_pause(struct http_server *srv, int paused)
+{
+	size_t	 i;
+
+	srv->paused = paused;
+	for (i = 0; i < srv->nlisteners; i++) {
+		if (paused)
+			evconnlistener_disable(srv->listeners[i]);
+		else
+			evconnlistener_enable(srv->listeners[i]);
+	}
 }
 
 /* Out of descriptors: stop accepting for a second rather than spin. */
@@ -1909,6 +1926,8 @@ http_server_listen(struct http_server *srv, const char *addrport)
 		return -1;
 	}
 	evconnlistener_set_error_cb(l, server_accept_error_cb);
+	if (srv->paused)
+		evconnlistener_disable(l);
 	if (srv->accept_ev == NULL && (srv->accept_ev = evtimer_new(srv->base,
 	    server_accept_resume_cb, srv)) == NULL)
 		fatalx("http: evtimer_new");
