@@ -120,6 +120,9 @@ admin_stats_cb(int err, const uint8_t *payload, size_t len, int fd,
 	    json_object_new_boolean(st.writable));
 	json_object_object_add(body, "blobd_restarts",
 	    json_object_new_int64((int64_t)proc_restarts()));
+	if (err == 0 && proc_blobd_pid() > 0)
+		json_object_object_add(body, "blobd_pid",
+		    json_object_new_int64((int64_t)proc_blobd_pid()));
 	if (!ok)
 		http_response_header(req, "Retry-After", "1");
 	admin_json(req, ok ? 200 : 503, body);

@@ -1,7 +1,8 @@
 /*
  * berthd: a local AWS Elastic Container Registry.  Parses its options,
- * starts and supervises berth-blobd, loads the metadata, then serves the
- * ECR API, the OCI distribution API and the admin API on one port.
+ * forks the spawner, has berth-blobd started and supervises it, loads the
+ * metadata, then serves the ECR API, the OCI distribution API and the
+ * admin API on one port.
  */
 #include "config.h"
 
@@ -34,6 +35,7 @@ struct event_base	*ev_base;
 static struct http_server *berthd_http;
 static struct event	*ev_sigterm, *ev_sigint, *ev_sighup;
 static int		 berthd_draining;
+static int		 berthd_serving;
 
 static const char berthd_synopsis[] =
     "usage: berthd [-v] [--account-id id] [--admin-token token] [--blobd path]\n"
@@ -262,7 +264,23 @@ berthd_drained_cb(void *arg)
 {
 	meta_flush_pulls();
 	proc_stop();
+	spawner_stop();
 	event_base_loopbreak(ev_base);
+}
+
+/* The spawner opens the log for berthd, which will soon confine itself. */
+static void
+berthd_log_opened_cb(int err, int fd, void *arg)
+{
+	if (err != 0) {
+		log_warnx("reopening %s: %s", conf.log_file, strerror(err));
+		return;
+	}
+	if (log_adopt_fd(fd) == -1)
+		log_warn("cannot use the reopened %s", conf.log_file);
+	close(fd);
+	proc_reopen_log();
+	log_info("logs reopened");
 }
 
 static void
@@ -270,13 +288,21 @@ berthd_signal_cb(evutil_socket_t sig, short events, void *arg)
 {
 	switch (sig) {
 	case SIGHUP:
-		if (log_reopen() == -1)
-			log_warn("reopening %s", conf.log_file);
-		proc_reopen_log();
-		log_info("logs reopened");
+		if (conf.log_file != NULL)
+			spawner_open(SPAWN_FILE_LOG, berthd_log_opened_cb, NULL);
+		else {
+			proc_reopen_log();
+			log_info("logs reopened");
+		}
 		break;
 	case SIGTERM:
 	case SIGINT:
+		if (!berthd_serving) {
+			/* Nothing was acknowledged yet; the spawner and
+			 * the worker follow when berthd's sockets close. */
+			log_info("stopping during start-up");
+			exit(0);
+		}
 		if (berthd_draining)
 			break;
 		berthd_draining = 1;
@@ -300,6 +326,8 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if ((ev_base = event_base_new()) == NULL)
 		fatalx("event_base_new");
+	/* Before any signal event: the spawner starts every worker. */
+	spawner_start();
 	ev_sigterm = evsignal_new(ev_base, SIGTERM, berthd_signal_cb, NULL);
 	ev_sigint = evsignal_new(ev_base, SIGINT, berthd_signal_cb, NULL);
 	ev_sighup = evsignal_new(ev_base, SIGHUP, berthd_signal_cb, NULL);
@@ -317,6 +345,7 @@ main(int argc, char **argv)
 	http_server_set_summary_cb(berthd_http, metrics_request_cb, NULL);
 	if (http_server_listen(berthd_http, conf.listen) == -1)
 		fatalx("cannot listen on %s", conf.listen);
+	berthd_serving = 1;
 	log_info("berthd %s serving on %s, data in %s", PACKAGE_VERSION,
 	    conf.listen, conf.data_dir);
 #ifdef HAVE_LIBSYSTEMD

@@ -13,6 +13,8 @@
 #ifndef BERTHD_H
 #define BERTHD_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -389,15 +391,91 @@ int	gc_blob_is_garbage(const struct blob *b, int64_t mtime_ms,
 
 /* --- the worker process (proc.c) ----------------------------------------- */
 
-/* Spawns berth-blobd and waits for its hello and the metadata; fatal if it
- * cannot start (data directory locked, bad arguments). */
+/* Has the spawner start berth-blobd and waits for its hello and the
+ * metadata; fatal if it cannot start (data directory locked, bad
+ * arguments). */
 void	proc_start(void);
-/* Closes blobd's socket and reaps it. */
+/* Closes blobd's socket; the spawner then reaps it (spawner_stop). */
 void	proc_stop(void);
 int	proc_blobd_up(void);
+/* The running worker's process id, or -1. */
+pid_t	proc_blobd_pid(void);
 uint64_t proc_restarts(void);
 /* Hands blobd a new stderr after berthd reopened its log. */
 void	proc_reopen_log(void);
+/* The spawner's answers (spawner.c): a worker started, with berthd's end
+ * of its socket; could not be started (an errno); exited (a waitpid()
+ * status). */
+void	proc_worker_started(pid_t, int fd);
+void	proc_worker_failed(int err);
+void	proc_worker_exited(pid_t, int status);
+
+/* --- the spawner (spawner.c) ---------------------------------------------- */
+
+/*
+ * berthd and its spawner talk in the frames of proto.h over their own
+ * socketpair.  Both ends are this binary, so there is no hello and
+ * PROTOCOL_VERSION does not cover these messages.  The spawner answers
+ * MSG_SPAWN_WORKER with exactly one MSG_SPAWN_STARTED (with berthd's end of
+ * the worker's socketpair) or MSG_SPAWN_FAILED; reports every worker that
+ * exits with MSG_SPAWN_EXITED; kills on MSG_SPAWN_KILL only the worker it
+ * has running; and answers MSG_SPAWN_OPEN with MSG_SPAWN_OPENED, with a
+ * descriptor exactly when err is 0.  Ids are 0.
+ */
+enum msg_spawn_type {
+	MSG_SPAWN_WORKER = 64,	/* d->s: no payload */
+	MSG_SPAWN_STARTED,	/* s->d: struct msg_spawn_worker + socket */
+	MSG_SPAWN_FAILED,	/* s->d: struct msg_spawn_failed */
+	MSG_SPAWN_EXITED,	/* s->d: struct msg_spawn_exited */
+	MSG_SPAWN_KILL,		/* d->s: struct msg_spawn_worker */
+	MSG_SPAWN_OPEN,		/* d->s: struct msg_spawn_open */
+	MSG_SPAWN_OPENED	/* s->d: struct msg_spawn_opened (+ fd) */
+};
+
+struct msg_spawn_worker {
+	int32_t		 pid;
+	uint32_t	 pad;
+};
+
+struct msg_spawn_failed {
+	int32_t		 err;		/* an errno */
+	uint32_t	 pad;
+};
+
+struct msg_spawn_exited {
+	int32_t		 pid;
+	int32_t		 status;	/* as waitpid() gives it */
+};
+
+/* The files berthd needs after it has confined itself, by name: the
+ * spawner opens the paths given on the command line, nothing else. */
+enum spawn_file {
+	SPAWN_FILE_LOG = 1,		/* --log-file, to append */
+	SPAWN_FILE_CREDENTIALS,		/* --credentials, to read */
+	SPAWN_FILE__MAX
+};
+
+struct msg_spawn_open {
+	uint32_t	 file;		/* enum spawn_file */
+	uint32_t	 pad;
+};
+
+struct msg_spawn_opened {
+	uint32_t	 file;
+	int32_t		 err;		/* 0, or an errno */
+};
+
+/* Forks the spawner; before berthd drops its privileges or confines
+ * itself, after event_base_new() and before any signal event. */
+void	spawner_start(void);
+void	spawner_request_worker(void);
+void	spawner_kill_worker(pid_t);
+/* fd is the open file (the callback owns it) when err is 0. */
+typedef void (*spawner_opened_cb)(int err, int fd, void *arg);
+void	spawner_open(enum spawn_file, spawner_opened_cb, void *arg);
+/* Closes the spawner's socket (it ends its worker and exits) and waits
+ * for it, at most ten seconds. */
+void	spawner_stop(void);
 
 /* --- requests to blobd (blobc.c) ----------------------------------------- */
 

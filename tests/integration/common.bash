@@ -83,9 +83,16 @@ start_berthd() {
 	wait_for 20 curl -sf -o /dev/null "$URL/_berth/health"
 }
 
-# The berth-blobd child of a berthd.
+# berthd's spawner: its only child, which starts every berth-blobd.
+spawner_pid() {
+	pgrep -P "$1" | head -1
+}
+
+# The berth-blobd of a berthd: a child of its spawner.
 blobd_pid() {
-	pgrep -P "$1" -f berth-blobd | head -1
+	local s
+	s=$(spawner_pid "$1")
+	[ -n "$s" ] && pgrep -P "$s" -f berth-blobd | head -1
 }
 
 http_status() {

@@ -49,14 +49,18 @@ check "manifest push is 201" test "$(http_status -X PUT \
     --data-binary @"$T_TMP/manifest" "$URL/v2/it/app/manifests/v1")" = 201
 
 # --- kill -9 the worker: berthd restarts it and goes on ----------------------
+spid=$(spawner_pid "$BERTHD_PID")
 bpid=$(blobd_pid "$BERTHD_PID")
-check "berthd has a berth-blobd child" test -n "$bpid"
+check "berthd has a spawner child, and it a berth-blobd child" test -n "$bpid"
+check "health names the worker's pid" \
+    sh -c "curl -s '$URL/_berth/health' | grep -q '\"blobd_pid\":$bpid[,}]'"
 kill -9 "$bpid"
 check "health comes back 200 after kill -9 of berth-blobd" \
     wait_for 20 sh -c "test \"\$(curl -s -o /dev/null -w '%{http_code}' '$URL/_berth/health')\" = 200"
-check "same berthd, new worker" sh -c "kill -0 $BERTHD_PID && \
-    test -n \"\$(pgrep -P $BERTHD_PID -f berth-blobd)\" && \
-    test \"\$(pgrep -P $BERTHD_PID -f berth-blobd)\" != $bpid"
+nbpid=$(blobd_pid "$BERTHD_PID")
+check "same berthd and spawner, new worker" sh -c "kill -0 $BERTHD_PID && \
+    test '$(spawner_pid "$BERTHD_PID")' = '$spid' && \
+    test -n '$nbpid' && test '$nbpid' != '$bpid'"
 check "the restart is counted" \
     sh -c "curl -s '$URL/_berth/health' | grep -q '\"blobd_restarts\":1'"
 check "the blob is still served after the restart" \
@@ -76,11 +80,14 @@ curl -s -o /dev/null -X PATCH -H 'Transfer-Encoding: chunked' \
     -T - "$loc" <"$T_TMP/slow" &
 T_PIDS+=($!)
 old_blobd=$(blobd_pid "$BERTHD_PID")
+old_spawner=$(spawner_pid "$BERTHD_PID")
 # Wait until the first 4 MiB are in, so that berthd dies mid-body.
 wait_for 10 sh -c "test \$(stat -c %s '$D'/uploads/*/data 2>/dev/null | sort -n | tail -1) -ge 4194304"
 kill -9 "$BERTHD_PID"
 check "berth-blobd exits when berthd is killed" \
     wait_for 10 sh -c "! kill -0 $old_blobd 2>/dev/null"
+check "and so does the spawner" \
+    wait_for 10 sh -c "! kill -0 $old_spawner 2>/dev/null"
 start_berthd "$D" --create-on-push
 check "berthd restarts on the same data directory" test $? = 0
 check "committed blob intact after kill -9 of berthd" \
@@ -141,11 +148,14 @@ check "one access line per request" \
 
 # --- SIGTERM: clean exit, no worker left ----------------------------------------
 bpid=$(blobd_pid "$BERTHD_PID")
+spid=$(spawner_pid "$BERTHD_PID")
 kill -TERM "$BERTHD_PID"
 wait "$BERTHD_PID"
 rc=$?
 check "SIGTERM: berthd exits 0" test "$rc" = 0
 check "SIGTERM: no berth-blobd remains" \
-    wait_for 5 sh -c "! kill -0 $bpid 2>/dev/null"
+    sh -c "! kill -0 $bpid 2>/dev/null"
+check "SIGTERM: no spawner remains" \
+    sh -c "! kill -0 $spid 2>/dev/null"
 
 t_summary
