@@ -1,8 +1,8 @@
 /*
  * berthd: a local AWS Elastic Container Registry.  Parses its options,
- * forks the spawner, has berth-blobd started and supervises it, loads the
- * metadata, then serves the ECR API, the OCI distribution API and the
- * admin API on one port.
+ * forks the spawner, binds its port, drops its privileges, has berth-blobd
+ * started and loads the metadata, then serves the ECR API, the OCI
+ * distribution API and the admin API on one port.
  */
 #include "config.h"
 
@@ -42,7 +42,7 @@ static const char berthd_synopsis[] =
     "              [--create-on-push]\n"
     "              [--data-dir dir] [--gc-grace seconds] [--listen address:port]\n"
     "              [--log-file file] [--region region]\n"
-    "              [--upload-ttl seconds]\n";
+    "              [--upload-ttl seconds] [--user user]\n";
 
 static const char berthd_options[] =
     "  --account-id id       account of requests that name none "
@@ -63,6 +63,8 @@ static const char berthd_options[] =
     "  --region region       region of requests that name none "
     "(default us-east-1)\n"
     "  --upload-ttl seconds  drop uploads idle this long (default 86400)\n"
+    "  --user user           started as root: run as this user after "
+    "binding\n"
     "  -v, --verbose         log more; repeat for debug output\n"
     "  --version             print the version and exit\n";
 
@@ -78,6 +80,7 @@ enum {
 	OPT_LOG_FILE,
 	OPT_REGION,
 	OPT_UPLOAD_TTL,
+	OPT_USER,
 	OPT_VERSION
 };
 
@@ -93,6 +96,7 @@ static const struct option berthd_longopts[] = {
 	{ "log-file",	required_argument, NULL, OPT_LOG_FILE },
 	{ "region",	required_argument, NULL, OPT_REGION },
 	{ "upload-ttl",	required_argument, NULL, OPT_UPLOAD_TTL },
+	{ "user",	required_argument, NULL, OPT_USER },
 	{ "verbose",	no_argument,	   NULL, 'v' },
 	{ "version",	no_argument,	   NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 }
@@ -243,6 +247,9 @@ parse_options(int argc, char **argv)
 			}
 			conf.upload_ttl = secs;
 			break;
+		case OPT_USER:
+			conf.user = optarg;
+			break;
 		case 'v':
 			conf.verbose++;
 			break;
@@ -273,7 +280,9 @@ static void
 berthd_log_opened_cb(int err, int fd, void *arg)
 {
 	if (err != 0) {
-		log_warnx("reopening %s: %s", conf.log_file, strerror(err));
+		log_warnx("reopening %s: %s%s%s", conf.log_file, strerror(err),
+		    priv_user() != NULL ? "; it is opened as " : "",
+		    priv_user() != NULL ? priv_user() : "");
 		return;
 	}
 	if (log_adopt_fd(fd) == -1)
@@ -319,11 +328,20 @@ berthd_signal_cb(evutil_socket_t sig, short events, void *arg)
 int
 main(int argc, char **argv)
 {
+	int	 log_created = 0;
+
 	parse_options(argc, argv);
 	log_init("berthd", LOG_LVL_INFO + conf.verbose);
-	if (conf.log_file != NULL && log_open_file(conf.log_file) == -1)
-		fatal("cannot open log file %s", conf.log_file);
+	if (conf.log_file != NULL) {
+		log_created = access(conf.log_file, F_OK) == -1;
+		if (log_open_file(conf.log_file) == -1)
+			fatal("cannot open log file %s", conf.log_file);
+	}
 	signal(SIGPIPE, SIG_IGN);
+	priv_init(conf.user);
+	if (log_created)
+		priv_give_file(STDERR_FILENO);
+	priv_prepare_datadir(conf.data_dir);
 	if ((ev_base = event_base_new()) == NULL)
 		fatalx("event_base_new");
 	/* Before any signal event: the spawner starts every worker. */
@@ -337,14 +355,19 @@ main(int argc, char **argv)
 	    evsignal_add(ev_sighup, NULL) == -1)
 		fatalx("cannot install signal handlers");
 
-	proc_start();
-
+	/* Bound now, with the privileges a low port needs; connections wait
+	 * in the backlog until the metadata is loaded. */
 	if ((berthd_http = http_server_new(ev_base, &conf.http,
 	    router_dispatch_cb, NULL)) == NULL)
 		fatalx("http_server_new");
 	http_server_set_summary_cb(berthd_http, metrics_request_cb, NULL);
+	http_server_pause(berthd_http, 1);
 	if (http_server_listen(berthd_http, conf.listen) == -1)
 		fatalx("cannot listen on %s", conf.listen);
+	priv_drop();
+
+	proc_start();
+	http_server_pause(berthd_http, 0);
 	berthd_serving = 1;
 	log_info("berthd %s serving on %s, data in %s", PACKAGE_VERSION,
 	    conf.listen, conf.data_dir);

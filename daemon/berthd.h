@@ -51,6 +51,7 @@ struct berthd_config {
 	enum uri_style	 uri_style;
 	const char	*advertise_host;
 	const char	*admin_token;
+	const char	*user;			/* --user, or NULL */
 	int64_t		 upload_ttl;		/* seconds */
 	int64_t		 gc_grace;		/* seconds */
 	int		 drain_timeout;		/* seconds */
@@ -476,6 +477,25 @@ void	spawner_open(enum spawn_file, spawner_opened_cb, void *arg);
 /* Closes the spawner's socket (it ends its worker and exits) and waits
  * for it, at most ten seconds. */
 void	spawner_stop(void);
+
+/* --- users and privileges (priv.c) ---------------------------------------- */
+
+/* Resolves --user (NULL: none); exits 2 when the user is unknown, or when
+ * berthd is not root and the user is not the one it runs as.  Warns when
+ * berthd runs as root without --user. */
+void	priv_init(const char *user);
+/* As root with --user: creates the data directory (and its missing
+ * parents, 0755) and gives it, and what is beneath it, to the user
+ * unless it is theirs already.  Otherwise nothing: blobd creates it. */
+void	priv_prepare_datadir(const char *dir);
+/* As root with --user: gives an open file berthd created (the log file)
+ * to the user, so that the spawner can reopen it. */
+void	priv_give_file(int fd);
+/* Becomes the --user (groups, gid, uid; checked) when not that user
+ * already, and drops every capability.  fatal() when it cannot. */
+void	priv_drop(void);
+/* The --user name, or NULL. */
+const char *priv_user(void);
 
 /* --- requests to blobd (blobc.c) ----------------------------------------- */
 

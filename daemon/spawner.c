@@ -3,8 +3,8 @@
  * privileges and confines itself, and from then on the only process that
  * starts berth-blobd.  Confinement is inherited and can only shrink: a
  * worker forked by a confined berthd would inherit "no filesystem" and
- * could not work.  The spawner stays outside berthd's sandbox; it sets
- * no_new_privs, and holds nothing but its socket to
+ * could not work.  The spawner stays outside berthd's sandbox; it becomes
+ * the same user, sets no_new_privs, and holds nothing but its socket to
  * berthd (no listening socket, no model, no other descriptor).
  *
  * berthd asks, the spawner checks (the messages are in berthd.h): one
@@ -360,6 +360,8 @@ spawner_main(int sock, pid_t berthd)
 	if (fd_set_cloexec(SPAWNER_FD) == -1)
 		fatal("spawner: socket");
 	closefrom(SPAWNER_FD + 1);
+	priv_drop();
+	/* After priv_drop: a change of credentials clears the setting. */
 	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != berthd)
 		_exit(0);
