@@ -26,6 +26,7 @@
 #include "log.h"
 #include "proto.h"
 #include "rpc.h"
+#include "sandbox.h"
 #include "util.h"
 
 /* An asynchronous reply: an append from a pipe or a commit that hashes. */
@@ -67,6 +68,8 @@ static const char blobd_options[] =
     "  --debug-socket path   debugging by hand: serve the first connection\n"
     "                        on a UNIX socket at path as if from berthd\n"
     "  --help                print this help and exit\n"
+    "  --no-seccomp          do not install the seccomp filter that "
+    "refuses sockets\n"
     "  --upload-ttl seconds  remove uploads idle this long (default 86400)\n"
     "  -v, --verbose         log more; repeat for debug output\n"
     "  --version             print the version and exit\n";
@@ -75,7 +78,8 @@ static void __attribute__((noreturn))
 usage(int status)
 {
 	fprintf(status == 0 ? stdout : stderr, "usage: berth-blobd [-v] "
-	    "[--debug-socket path] [--upload-ttl seconds] --data-dir dir\n");
+	    "[--debug-socket path] [--no-seccomp] [--upload-ttl seconds]\n"
+	    "                   --data-dir dir\n");
 	if (status == 0)
 		fprintf(stdout, "\n%s", blobd_options);
 	exit(status);
@@ -692,6 +696,27 @@ blobd_open_datadir(const char *dir)
 	return fd;
 }
 
+/*
+ * From now on blobd reaches files only beneath its data directory, binds
+ * and connects no TCP socket, makes no socket at all (the seccomp filter),
+ * and signals no process outside itself.  What it serves comes from
+ * berthd: requests on the socket, pipes and files with SCM_RIGHTS.
+ */
+static void
+blobd_confine(int dirfd, int seccomp)
+{
+	struct sandbox_policy	 p;
+
+	memset(&p, 0, sizeof(p));
+	p.rw_dirfd = dirfd;
+	p.deny_tcp = 1;
+	p.scope_signals = 1;
+	p.scope_abstract_unix = 1;
+	p.deny_sockets = seccomp;
+	if (sandbox_apply(&p) == -1)
+		fatalx("cannot confine berth-blobd");
+}
+
 static void
 blobd_raise_nofile(void)
 {
@@ -711,6 +736,7 @@ main(int argc, char **argv)
 		{ "data-dir",		required_argument, NULL, 'd' },
 		{ "debug-socket",	required_argument, NULL, 's' },
 		{ "help",		no_argument,	   NULL, 'h' },
+		{ "no-seccomp",		no_argument,	   NULL, 'S' },
 		{ "upload-ttl",		required_argument, NULL, 't' },
 		{ "verbose",		no_argument,	   NULL, 'v' },
 		{ "version",		no_argument,	   NULL, 'V' },
@@ -721,7 +747,7 @@ main(int argc, char **argv)
 	const char	*datadir = NULL, *debug_socket = NULL;
 	int64_t		 ttl = UPLOAD_TTL_DEFAULT;
 	struct timeval	 tv;
-	int		 ch, verbose = 0, sock, dirfd;
+	int		 ch, verbose = 0, seccomp = 1, sock, dirfd;
 
 	log_init("berth-blobd", 0);
 	while ((ch = getopt_long(argc, argv, "v", longopts, NULL)) != -1) {
@@ -731,6 +757,9 @@ main(int argc, char **argv)
 			break;
 		case 's':
 			debug_socket = optarg;
+			break;
+		case 'S':
+			seccomp = 0;
 			break;
 		case 't':
 			if ((ttl = parse_duration(optarg)) <= 0) {
@@ -766,6 +795,7 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	umask(027);
 	blobd_raise_nofile();
+	digest_library_init();
 
 	memset(&env, 0, sizeof(env));
 	dirfd = blobd_open_datadir(datadir);
@@ -779,10 +809,11 @@ main(int argc, char **argv)
 		log_warnx("cannot use the data directory %s", datadir);
 		exit(BLOBD_EXIT_CONFIG);
 	}
-	close(dirfd);
 
 	sock = debug_socket != NULL ? blobd_debug_accept(debug_socket) :
 	    BLOBD_SOCKET_FD;
+	blobd_confine(dirfd, seccomp);
+	close(dirfd);
 	env.chan = rpc_new(env.base, sock, blobd_rules, nitems(blobd_rules),
 	    blobd_dispatch_berthd, blobd_close_cb, &env);
 	if ((env.ev_meta_sync = event_new(env.base, -1, 0, blobd_meta_sync_cb,

@@ -1,8 +1,8 @@
 /*
  * berthd: a local AWS Elastic Container Registry.  Parses its options,
- * forks the spawner, binds its port, drops its privileges, has berth-blobd
- * started and loads the metadata, then serves the ECR API, the OCI
- * distribution API and the admin API on one port.
+ * forks the spawner, binds its port, drops its privileges and confines
+ * itself, has berth-blobd started and loads the metadata, then serves the
+ * ECR API, the OCI distribution API and the admin API on one port.
  */
 #include "config.h"
 
@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -25,8 +26,10 @@
 #endif
 
 #include "berthd.h"
+#include "digest.h"
 #include "http.h"
 #include "log.h"
+#include "sandbox.h"
 #include "util.h"
 
 struct berthd_config	 conf;
@@ -41,7 +44,7 @@ static const char berthd_synopsis[] =
     "usage: berthd [-v] [--account-id id] [--admin-token token] [--blobd path]\n"
     "              [--create-on-push]\n"
     "              [--data-dir dir] [--gc-grace seconds] [--listen address:port]\n"
-    "              [--log-file file] [--region region]\n"
+    "              [--log-file file] [--no-seccomp] [--region region]\n"
     "              [--upload-ttl seconds] [--user user]\n";
 
 static const char berthd_options[] =
@@ -60,6 +63,7 @@ static const char berthd_options[] =
     "  --listen address:port where to serve (default 127.0.0.1:4566)\n"
     "  --log-file file       log there instead of stderr; reopened on "
     "SIGHUP\n"
+    "  --no-seccomp          start berth-blobd without its seccomp filter\n"
     "  --region region       region of requests that name none "
     "(default us-east-1)\n"
     "  --upload-ttl seconds  drop uploads idle this long (default 86400)\n"
@@ -78,6 +82,7 @@ enum {
 	OPT_HELP,
 	OPT_LISTEN,
 	OPT_LOG_FILE,
+	OPT_NO_SECCOMP,
 	OPT_REGION,
 	OPT_UPLOAD_TTL,
 	OPT_USER,
@@ -94,6 +99,7 @@ static const struct option berthd_longopts[] = {
 	{ "help",	no_argument,	   NULL, OPT_HELP },
 	{ "listen",	required_argument, NULL, OPT_LISTEN },
 	{ "log-file",	required_argument, NULL, OPT_LOG_FILE },
+	{ "no-seccomp",	no_argument,	   NULL, OPT_NO_SECCOMP },
 	{ "region",	required_argument, NULL, OPT_REGION },
 	{ "upload-ttl",	required_argument, NULL, OPT_UPLOAD_TTL },
 	{ "user",	required_argument, NULL, OPT_USER },
@@ -231,6 +237,9 @@ parse_options(int argc, char **argv)
 		case OPT_LOG_FILE:
 			conf.log_file = optarg;
 			break;
+		case OPT_NO_SECCOMP:
+			conf.no_seccomp = 1;
+			break;
 		case OPT_REGION:
 			if (!region_valid(optarg)) {
 				fprintf(stderr, "berthd: bad --region %s\n",
@@ -275,7 +284,7 @@ berthd_drained_cb(void *arg)
 	event_base_loopbreak(ev_base);
 }
 
-/* The spawner opens the log for berthd, which will soon confine itself. */
+/* berthd cannot open files any more: the spawner opens the log for it. */
 static void
 berthd_log_opened_cb(int err, int fd, void *arg)
 {
@@ -325,6 +334,29 @@ berthd_signal_cb(evutil_socket_t sig, short events, void *arg)
 	}
 }
 
+/*
+ * From now on berthd opens no file, makes or removes nothing by path,
+ * executes nothing, binds and connects no TCP socket (it keeps the ones it
+ * listens on) and signals no process outside itself.
+ */
+static void
+berthd_confine(void)
+{
+	struct sandbox_policy	 p;
+	const char		*notify = getenv("NOTIFY_SOCKET");
+
+	memset(&p, 0, sizeof(p));
+	p.rw_dirfd = -1;
+	p.deny_tcp = 1;
+	p.scope_signals = 1;
+	/* sd_notify() may have to reach an abstract socket systemd made. */
+	p.scope_abstract_unix = notify == NULL || notify[0] != '@';
+	/* Accepting connections and making pipes are berthd's job. */
+	p.deny_sockets = 0;
+	if (sandbox_apply(&p) == -1)
+		fatalx("cannot confine berthd");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -342,9 +374,15 @@ main(int argc, char **argv)
 	if (log_created)
 		priv_give_file(STDERR_FILENO);
 	priv_prepare_datadir(conf.data_dir);
+	/*
+	 * Whatever would read files later on, now: libcrypto's configuration,
+	 * and the time zone, which glibc's gmtime_r() loads on first use.
+	 */
+	digest_library_init();
+	tzset();
 	if ((ev_base = event_base_new()) == NULL)
 		fatalx("event_base_new");
-	/* Before any signal event: the spawner starts every worker. */
+	/* Unconfined, before any signal event: it must start every worker. */
 	spawner_start();
 	ev_sigterm = evsignal_new(ev_base, SIGTERM, berthd_signal_cb, NULL);
 	ev_sigint = evsignal_new(ev_base, SIGINT, berthd_signal_cb, NULL);
@@ -365,6 +403,7 @@ main(int argc, char **argv)
 	if (http_server_listen(berthd_http, conf.listen) == -1)
 		fatalx("cannot listen on %s", conf.listen);
 	priv_drop();
+	berthd_confine();
 
 	proc_start();
 	http_server_pause(berthd_http, 0);

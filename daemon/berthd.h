@@ -52,6 +52,7 @@ struct berthd_config {
 	const char	*advertise_host;
 	const char	*admin_token;
 	const char	*user;			/* --user, or NULL */
+	int		 no_seccomp;
 	int64_t		 upload_ttl;		/* seconds */
 	int64_t		 gc_grace;		/* seconds */
 	int		 drain_timeout;		/* seconds */

@@ -97,6 +97,7 @@ spawner_exec_worker(int sock, pid_t spawner)
 	/* Writable copies: execv takes char *const[]. */
 	char		 a_name[] = "berth-blobd", a_v[] = "-v";
 	char		 a_ttl[] = "--upload-ttl", a_dir[] = "--data-dir";
+	char		 a_noseccomp[] = "--no-seccomp";
 	char		 ttl[32], dir[PATH_MAX], *argv[16];
 	sigset_t	 none;
 	int		 argc = 0, i;
@@ -120,6 +121,8 @@ spawner_exec_worker(int sock, pid_t spawner)
 	argv[argc++] = a_name;
 	for (i = 0; i < conf.verbose && i < 3; i++)
 		argv[argc++] = a_v;
+	if (conf.no_seccomp)
+		argv[argc++] = a_noseccomp;
 	argv[argc++] = a_ttl;
 	argv[argc++] = ttl;
 	argv[argc++] = a_dir;
