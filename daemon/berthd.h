@@ -506,6 +506,75 @@ int	auth_token_verify(const char *, size_t, char *account, char *region,
  * region of a valid "Basic AWS:<password>", BERR_UNAUTHORIZED otherwise. */
 int	auth_basic_identity(const char *header, char *account, char *region);
 
+/* --- the ECR API model (ecr_model.c, generated; ecr_validate.c) ----------- */
+
+enum ecr_type {
+	ECR_T_STRING, ECR_T_INTEGER, ECR_T_LONG, ECR_T_BOOLEAN, ECR_T_LIST,
+	ECR_T_MAP, ECR_T_STRUCTURE, ECR_T_BLOB, ECR_T_TIMESTAMP, ECR_T_DOUBLE
+};
+
+struct ecr_member {
+	const char	*name;
+	int		 shape;		/* index into ecr_shapes */
+	int		 required;
+};
+
+/* A shape of the AWS model reachable from an operation's input. */
+struct ecr_shape {
+	const char	*name;
+	enum ecr_type	 type;
+	int		 has_min;
+	int		 has_max;
+	long long	 min;		/* length, value or list size */
+	long long	 max;
+	const char	*pattern;	/* the model's text, or NULL */
+	const char *const *enums;
+	size_t		 nenums;
+	const struct ecr_member *members;	/* structures */
+	size_t		 nmembers;
+	int		 member;	/* lists: element; maps: key */
+	int		 value;		/* maps: value */
+};
+
+struct ecr_operation {
+	const char	*name;
+	int		 input;		/* shape index, or -1 */
+	int		 validation_exception; /* its errors name it */
+	int		 paginated;	/* 2: in paginators-1.json; 1: tokens */
+	int		 page_default;	/* maxResults when absent */
+	int		 page_max;
+	size_t		 body_max;	/* request body limit */
+};
+
+/* ecr_model.c */
+extern const char		 ecr_model_botocore_version[];
+extern const char		 ecr_model_target_prefix[];
+extern const struct ecr_shape	 ecr_shapes[];
+extern const size_t		 ecr_nshapes;
+extern const struct ecr_operation ecr_operations[];
+extern const size_t		 ecr_noperations;
+
+/* ecr_validate.c */
+/* Compiles every pattern of the model once; 0, or -1 if one does not
+ * translate or compile (a bug in the translation: fatal at start). */
+int	ecr_validate_init(void);
+/* The operation of that name, or NULL. */
+const struct ecr_operation *ecr_operation_find(const char *, size_t);
+/* The model's (Java) pattern as a POSIX ERE anchored for a full match;
+ * NULL when it uses a construct the translation does not know. */
+char	*ecr_pattern_to_ere(const char *);
+/* Whether s[0..len) matches shape's pattern in full (1) or not (0). */
+int	ecr_pattern_match(int shape, const char *s, size_t len);
+/*
+ * Checks a request against op's input shape as AWS does: unknown members
+ * are ignored, null is absent.  Returns NULL when it is valid, else the
+ * exception to answer ("SerializationException" for a JSON value of the
+ * wrong type; InvalidParameterException or ValidationException for a
+ * constraint) with its message in msg.
+ */
+const char *ecr_validate(const struct ecr_operation *op,
+	    struct json_object *in, char *msg, size_t msgsz);
+
 /* --- routing (router.c) --------------------------------------------------- */
 
 void	router_dispatch_cb(struct http_request *, void *arg);

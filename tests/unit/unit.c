@@ -19,6 +19,7 @@
 static int (*const suites[])(void) = {
 	test_buf_register,
 	test_digest_register,
+	test_ecr_validate_register,
 	test_frame_register,
 	test_model_register,
 	test_name_register,

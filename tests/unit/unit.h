@@ -7,6 +7,7 @@
 /* Each returns 0, or -1 if CUnit could not register the suite. */
 int	test_buf_register(void);
 int	test_digest_register(void);
+int	test_ecr_validate_register(void);
 int	test_frame_register(void);
 int	test_model_register(void);
 int	test_name_register(void);
