@@ -575,6 +575,64 @@ int	ecr_pattern_match(int shape, const char *s, size_t len);
 const char *ecr_validate(const struct ecr_operation *op,
 	    struct json_object *in, char *msg, size_t msgsz);
 
+/* --- AWS Signature Version 4 (sigv4.c) ------------------------------------- */
+
+/* The parts of an "AWS4-HMAC-SHA256 Credential=..., SignedHeaders=...,
+ * Signature=..." header. */
+struct sigv4_auth {
+	char	 credential[512];
+	char	 access_key[129];
+	char	 date[9];
+	char	 region[64];
+	char	 service[64];
+	char	 terminator[64];
+	char	 signed_headers[1024];
+	char	 signature[129];
+};
+
+/* What a request is signed over. */
+struct sigv4_request {
+	const char	*method;
+	const char	*path;		/* percent-decoded */
+	const char	*query;		/* raw, or NULL */
+	/* Every value of a header (case-insensitive name), in order; returns
+	 * how many there are (vals holds at most max). */
+	size_t		(*headers)(void *arg, const char *name,
+			    const char **vals, size_t max);
+	void		*arg;
+	const void	*body;
+	size_t		 body_len;
+};
+
+struct sigv4_identity {
+	char	 account[ACCOUNT_LEN + 1];
+	char	 region[REGION_MAX + 1];
+	char	 access_key[129];
+};
+
+/* Reads a credentials file ("ACCESS_KEY SECRET [ACCOUNT]" lines, '#'
+ * comments) and turns verification on; 0, or -1 (logged) leaving the keys
+ * in force unchanged. */
+int	sigv4_credentials_load(const char *path);
+int	sigv4_verifying(void);
+/* 0, or -1 with IncompleteSignatureException's message in why. */
+int	sigv4_parse(const char *, struct sigv4_auth *, char *why,
+	    size_t whysz);
+/* The canonical request (free it). */
+char	*sigv4_canonical_request(const struct sigv4_request *,
+	    const struct sigv4_auth *, const char *payload_hash);
+/* The hex signature of a canonical request. */
+void	sigv4_signature(const char *secret, const char *amz_date,
+	    const struct sigv4_auth *, const char *canonical, char out[65]);
+/*
+ * The identity of a request: account and region from the credential
+ * scope, else --account-id and --region.  With verification on, the
+ * signature is checked as AWS does (now: epoch seconds); returns NULL
+ * when the request may go on, else the exception with its message.
+ */
+const char *sigv4_check(const struct sigv4_request *, int64_t now,
+	    struct sigv4_identity *, char *msg, size_t msgsz);
+
 /* --- routing (router.c) --------------------------------------------------- */
 
 void	router_dispatch_cb(struct http_request *, void *arg);

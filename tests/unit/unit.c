@@ -23,6 +23,7 @@ static int (*const suites[])(void) = {
 	test_frame_register,
 	test_model_register,
 	test_name_register,
+	test_sigv4_register,
 	test_util_register,
 };
 

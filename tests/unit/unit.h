@@ -11,6 +11,7 @@ int	test_ecr_validate_register(void);
 int	test_frame_register(void);
 int	test_model_register(void);
 int	test_name_register(void);
+int	test_sigv4_register(void);
 int	test_util_register(void);
 
 /* A fresh temporary directory (mkdtemp under $TMPDIR) and its removal. */
