@@ -633,6 +633,106 @@ void	sigv4_signature(const char *secret, const char *amz_date,
 const char *sigv4_check(const struct sigv4_request *, int64_t now,
 	    struct sigv4_identity *, char *msg, size_t msgsz);
 
+/* --- the ECR API (ecr*.c) ------------------------------------------------ */
+
+/* One ECR request, from its headers to its response. */
+struct ecr_req {
+	struct http_request *req;
+	const struct ecr_operation *op;
+	struct json_object *in;		/* the request's JSON object */
+	struct sigv4_identity caller;
+	/* The registry addressed: registryId, else the caller's account,
+	 * in the caller's region. */
+	char		 account[ACCOUNT_LEN + 1];
+	char		 region[REGION_MAX + 1];
+	char		 request_id[37];
+};
+
+/* ecr.c */
+/* Compiles the model's patterns, loads --credentials; 0 or -1. */
+int	ecr_init(void);
+/* Reads --credentials again (SIGHUP); 0, or -1 keeping the old keys. */
+int	ecr_credentials_reload(void);
+int	ecr_implemented(const char *operation);
+void	ecr_dispatch(struct http_request *);
+/* Each of these answers the request and frees r. */
+void	ecr_respond(struct ecr_req *, struct json_object *out);
+void	ecr_error(struct ecr_req *, const char *exception, const char *fmt,
+	    ...) __attribute__((format(printf, 3, 4)));
+/* With the exception's extra members (fields is taken, may be NULL). */
+void	ecr_error_fields(struct ecr_req *, const char *exception,
+	    struct json_object *fields, const char *fmt, ...)
+	    __attribute__((format(printf, 4, 5)));
+/* A BERR code: ServerException (500) for what the client cannot fix. */
+void	ecr_fail(struct ecr_req *, int err);
+void	ecr_repository_not_found(struct ecr_req *, const char *name);
+struct repository *ecr_repository_find(struct ecr_req *, const char *name);
+void	ecr_bad_token(struct ecr_req *);
+/* Members of the input (validated already); NULL or dflt when absent. */
+struct json_object *ecr_member(const struct ecr_req *, const char *name);
+const char *ecr_str(const struct ecr_req *, const char *name);
+int	ecr_bool(const struct ecr_req *, const char *name, int dflt);
+int64_t	ecr_int(const struct ecr_req *, const char *name, int64_t dflt);
+void	ecr_add_str(struct json_object *, const char *key, const char *);
+/* Epoch seconds with milliseconds; nothing when ms <= 0. */
+void	ecr_add_time(struct json_object *, const char *key, int64_t ms);
+/* maxResults, or the operation's default; clamped to its maximum. */
+int	ecr_page_size(const struct ecr_req *);
+/* An opaque nextToken for cursor, bound to the operation, the registry
+ * and scope (a repository name, or ""); free it.  Parsing returns 0 with
+ * the cursor, or -1 for a token that is not one of ours for this call. */
+char	*ecr_token_make(const struct ecr_req *, const char *scope,
+	    const char *cursor);
+int	ecr_token_parse(const struct ecr_req *, const char *scope,
+	    const char *token, char *cursor, size_t cursorsz);
+/* The host put into repository URIs and proxyEndpoint. */
+const char *ecr_advertise_host(void);
+/* "host:port" of the registry of account/region, as URIs name it. */
+void	ecr_registry_host(const char *account, const char *region,
+	    char *out, size_t outsz);
+
+/* ecr_repository.c */
+struct json_object *ecr_repository_json(const struct repository *);
+void	ecr_repository_create(struct ecr_req *);
+void	ecr_repository_describe(struct ecr_req *);
+void	ecr_repository_delete(struct ecr_req *);
+void	ecr_repository_put_mutability(struct ecr_req *);
+void	ecr_repository_put_scanning(struct ecr_req *);
+/* Answers a txn commit: done(err) calls respond with r unless err. */
+void	ecr_commit(struct ecr_req *, struct txn *, struct json_object *out);
+
+/* ecr_image.c */
+void	ecr_image_put(struct ecr_req *);
+void	ecr_image_batch_get(struct ecr_req *);
+void	ecr_image_describe(struct ecr_req *);
+void	ecr_image_list(struct ecr_req *);
+void	ecr_image_batch_delete(struct ecr_req *);
+
+/* ecr_layer.c */
+void	ecr_layer_check(struct ecr_req *);
+void	ecr_layer_initiate(struct ecr_req *);
+void	ecr_layer_upload_part(struct ecr_req *);
+void	ecr_layer_complete(struct ecr_req *);
+void	ecr_layer_download_url(struct ecr_req *);
+
+/* ecr_auth.c */
+void	ecr_auth_token(struct ecr_req *);
+
+/* ecr_policy.c */
+void	ecr_policy_set(struct ecr_req *);
+void	ecr_policy_get(struct ecr_req *);
+void	ecr_policy_delete(struct ecr_req *);
+void	ecr_policy_tag(struct ecr_req *);
+void	ecr_policy_untag(struct ecr_req *);
+void	ecr_policy_list_tags(struct ecr_req *);
+void	ecr_policy_describe_registry(struct ecr_req *);
+/* Whether text is an IAM policy document fit for a repository. */
+int	ecr_policy_valid(const char *text, size_t len);
+/* Merges a request's [{"Key","Value"}] into c's tags with ECR's limits;
+ * 0, or -1 when r was answered with the error. */
+int	ecr_tags_merge(struct ecr_req *, struct repo_config *c,
+	    struct json_object *tags);
+
 /* --- routing (router.c) --------------------------------------------------- */
 
 void	router_dispatch_cb(struct http_request *, void *arg);
