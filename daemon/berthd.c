@@ -356,6 +356,7 @@ main(int argc, char **argv)
 		fatalx("http_server_new");
 	if (http_server_listen(berthd_http, conf.listen) == -1)
 		fatalx("cannot listen on %s", conf.listen);
+	conf.port = http_server_port(berthd_http);
 	log_info("berthd %s serving on %s, data in %s", PACKAGE_VERSION,
 	    conf.listen, conf.data_dir);
 #ifdef HAVE_LIBSYSTEMD

@@ -48,6 +48,7 @@ struct berthd_config {
 	const char	*credentials_file;
 	enum uri_style	 uri_style;
 	const char	*advertise_host;
+	int		 port;			/* bound, once listening */
 	const char	*admin_token;
 	int64_t		 upload_ttl;		/* seconds */
 	int64_t		 gc_grace;		/* seconds */

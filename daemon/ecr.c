@@ -391,10 +391,10 @@ ecr_registry_host(const char *account, const char *region, char *out,
 {
 	if (conf.uri_style == URI_STYLE_HOST)
 		snprintf(out, outsz, "%s.dkr.ecr.%s.localhost:%d", account,
-		    region, berthd_port());
+		    region, conf.port);
 	else
 		snprintf(out, outsz, "%s:%d", ecr_advertise_host(),
-		    berthd_port());
+		    conf.port);
 }
 
 /* --- the request ------------------------------------------------------------ */
