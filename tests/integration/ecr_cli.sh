@@ -72,7 +72,7 @@ expect_error() {
 
 jqcheck() {
 	local name=$1 filter=$2 json=$3
-	if jq -e "$filter" >/dev/null 2>&1 <<<"$json"; then
+	if [ -n "$json" ] && jq -e "$filter" >/dev/null 2>&1 <<<"$json"; then
 		passed=$((passed + 1))
 	else
 		failed=$((failed + 1))
@@ -118,7 +118,7 @@ done
 out=$(ecr describe-repositories --max-results 5 --no-paginate)
 jqcheck "describe page" '(.repositories | length) == 5 and .nextToken' "$out"
 token=$(jq -r .nextToken <<<"$out")
-out=$(ecr describe-repositories --max-results 5 --starting-token "$token" \
+out=$(ecr describe-repositories --max-results 5 --next-token "$token" \
     --no-paginate)
 jqcheck "describe next page" '(.repositories | length) == 5 and
     .repositories[0].repositoryName == "page/r05"' "$out"
