@@ -121,7 +121,7 @@ token=$(jq -r .nextToken <<<"$out")
 out=$(ecr describe-repositories --max-results 5 --next-token "$token" \
     --no-paginate)
 jqcheck "describe next page" '(.repositories | length) == 5 and
-    .repositories[0].repositoryName == "page/r05"' "$out"
+    .repositories[0].repositoryName == "page/r06"' "$out"
 out=$(ecr describe-repositories)
 jqcheck "describe all" '(.repositories | length) == 13' "$out"
 expect_error "describe missing" RepositoryNotFoundException \
