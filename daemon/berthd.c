@@ -101,7 +101,6 @@ enum {
 static const struct option berthd_longopts[] = {
 	{ "account-id",	required_argument, NULL, OPT_ACCOUNT_ID },
 	{ "admin-token", required_argument, NULL, OPT_ADMIN_TOKEN },
-			break;
 	{ "advertise-host", required_argument, NULL, OPT_ADVERTISE_HOST },
 	{ "blobd",	required_argument, NULL, OPT_BLOBD },
 	{ "create-on-push", no_argument,   NULL, OPT_CREATE_ON_PUSH },
@@ -220,6 +219,7 @@ parse_options(int argc, char **argv)
 				exit(2);
 			}
 			conf.admin_token = optarg;
+			break;
 		case OPT_ADVERTISE_HOST:
 			if (optarg[0] == '\0' || strlen(optarg) > 253 ||
 			    strpbrk(optarg, "/ \t:@") != NULL) {
