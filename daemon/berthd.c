@@ -36,8 +36,8 @@ static struct event	*ev_sigterm, *ev_sigint, *ev_sighup;
 static int		 berthd_draining;
 
 static const char berthd_synopsis[] =
-    "usage: berthd [-v] [--account-id id] [--blobd path] [--data-dir dir]\n"
-    "              [--gc-grace seconds] [--listen address:port]\n"
+    "usage: berthd [-v] [--account-id id] [--blobd path] [--create-on-push]\n"
+    "              [--data-dir dir] [--gc-grace seconds] [--listen address:port]\n"
     "              [--log-file file] [--region region]\n"
     "              [--upload-ttl seconds]\n";
 
@@ -46,6 +46,7 @@ static const char berthd_options[] =
     "(default 000000000000)\n"
     "  --blobd path          the berth-blobd binary (default "
     BERTH_LIBEXECDIR "/berth-blobd)\n"
+    "  --create-on-push      a push to a missing repository creates it\n"
     "  --data-dir dir        where blobs and metadata live (default "
     BERTH_DATADIR ")\n"
     "  --gc-grace seconds    keep unreferenced blobs pushed this recently "
@@ -63,6 +64,7 @@ static const char berthd_options[] =
 enum {
 	OPT_ACCOUNT_ID = 256,
 	OPT_BLOBD,
+	OPT_CREATE_ON_PUSH,
 	OPT_DATA_DIR,
 	OPT_GC_GRACE,
 	OPT_HELP,
@@ -76,6 +78,7 @@ enum {
 static const struct option berthd_longopts[] = {
 	{ "account-id",	required_argument, NULL, OPT_ACCOUNT_ID },
 	{ "blobd",	required_argument, NULL, OPT_BLOBD },
+	{ "create-on-push", no_argument,   NULL, OPT_CREATE_ON_PUSH },
 	{ "data-dir",	required_argument, NULL, OPT_DATA_DIR },
 	{ "gc-grace",	required_argument, NULL, OPT_GC_GRACE },
 	{ "help",	no_argument,	   NULL, OPT_HELP },
@@ -183,6 +186,9 @@ parse_options(int argc, char **argv)
 			break;
 		case OPT_BLOBD:
 			conf.blobd_path = optarg;
+			break;
+		case OPT_CREATE_ON_PUSH:
+			conf.create_on_push = 1;
 			break;
 		case OPT_DATA_DIR:
 			conf.data_dir = optarg;

@@ -20,7 +20,12 @@ static int (*const suites[])(void) = {
 	test_buf_register,
 	test_digest_register,
 	test_frame_register,
+	test_model_register,
+	test_gc_register,
+	test_metalog_register,
 	test_name_register,
+	test_store_register,
+	test_upload_register,
 	test_util_register,
 };
 
