@@ -919,6 +919,9 @@ def push_chunked_out_of_order_416():
                    ("Content-Range", D.blob_b_chunk2_range)],
           body=D.blob_b_chunk2)
     eq(r.status, 416, "status (%s)" % short(r.body))
+    # The 416 tells where the upload stands, so that the client can resume.
+    assert_range(r, 0)
+    loc_path(REG, r)
 
 
 @case
@@ -945,6 +948,8 @@ def push_chunked_retry_previous_chunk_416():
                    ("Content-Range", D.blob_b_chunk1_range)],
           body=D.blob_b_chunk1)
     eq(r.status, 416, "status (%s)" % short(r.body))
+    eq(r.h("Range"), D.blob_b_chunk1_range, "Range of the 416")
+    loc_path(REG, r)
 
 
 @case
@@ -1320,6 +1325,10 @@ def discovery_references_teardown():
         delete_ok(v2(NAME, "blobs", sha256(b)))
     assert_error(R("GET", v2(NAME, "blobs", sha256(D.ref_blob_a))), 404,
                  "BLOB_UNKNOWN")
+    # the deleted referrers are no longer listed
+    for subject in (D.manifests[4], D.manifests[3]):
+        r, manifests = referrers(sha256(subject))
+        eq(manifests, [], "referrers after their deletion")
 
 
 # === 04 content management ===================================================
@@ -1576,6 +1585,12 @@ def extra_crossmount_201_and_202_fallback():
     eq(loc_path(REG, r), v2(dst, "blobs", sha256(blob)), "Location")
     eq(r.h("Docker-Content-Digest"), sha256(blob), "Docker-Content-Digest")
     assert_blob_response(R("GET", v2(dst, "blobs", sha256(blob))), blob)
+    # The mounted blob is the destination's own: deleting it from the
+    # source leaves it there.
+    delete_ok(v2(src, "blobs", sha256(blob)))
+    assert_blob_response(R("GET", v2(dst, "blobs", sha256(blob))), blob)
+    eq(R("HEAD", v2(src, "blobs", sha256(blob))).status, 404,
+       "HEAD in the source after its deletion")
     # The source does not have this one: 202, a session that works.
     other = rand_bytes(4096, D.seed + 15)
     q = urllib.parse.urlencode([("from", src), ("mount", sha256(other))])
@@ -1857,6 +1872,12 @@ def extra_docker_schema2_and_manifest_list():
     assert_manifest_response(r, idx, MT_OCI_INDEX, head=True)
 
 
+def oci_tags(r):
+    """The tags of OCI-Tag headers (one per header or comma-separated)."""
+    return [t.strip() for v in r.hall("OCI-Tag") for t in v.split(",")
+            if t.strip()]
+
+
 @case
 def extra_put_by_digest_with_tag_params():
     name = "extra/tagparams"
@@ -1866,7 +1887,7 @@ def extra_put_by_digest_with_tag_params():
     eq(r.status, 201, "status (%s)" % short(r.body))
     eq(r.h("Docker-Content-Digest"), sha256(m), "Docker-Content-Digest")
     eq(loc_path(REG, r), v2(name, "manifests", sha256(m)), "Location")
-    eq(sorted(r.hall("OCI-Tag")), ["a", "b"], "OCI-Tag headers")
+    eq(sorted(oci_tags(r)), ["a", "b"], "OCI-Tag headers")
     for t in ("a", "b"):
         r = R("HEAD", v2(name, "manifests", t))
         assert_manifest_response(r, m, MT_OCI_MANIFEST, head=True)
@@ -1984,6 +2005,183 @@ def extra_error_codes():
                  "BLOB_UPLOAD_UNKNOWN")
     assert_error(R("PATCH", v2(X, "blobs/uploads", "not-a-session"),
                    body=b"x"), 404, "BLOB_UPLOAD_UNKNOWN")
+
+
+@case
+def extra_put_by_digest_tag_limit():
+    # spec (main): a registry that supports ?tag= SHOULD accept at least
+    # 10 tags per request, MAY answer 414 when there are too many, and
+    # MUST list each accepted tag in OCI-Tag.
+    name = "extra/tagparams"
+    m, _, _ = setup_image(name, seed=6)
+    ten = ["t%02d" % i for i in range(10)]
+    r = R("PUT", v2(name, "manifests", sha256(m)) + "?" +
+          urllib.parse.urlencode([("tag", t) for t in ten]),
+          headers=[("Content-Type", MT_OCI_MANIFEST)], body=m)
+    eq(r.status, 201, "10 tags: status (%s)" % short(r.body))
+    eq(sorted(oci_tags(r)), ten, "OCI-Tag for 10 tags")
+    many = ["m%02d" % i for i in range(40)]
+    r = R("PUT", v2(name, "manifests", sha256(m)) + "?" +
+          urllib.parse.urlencode([("tag", t) for t in many]),
+          headers=[("Content-Type", MT_OCI_MANIFEST)], body=m)
+    # Either all accepted, or 414 Request-URI Too Long (the spec's status
+    # for too many tags; 413 would say the body is too large, which it
+    # is not).
+    if r.status == 201:
+        eq(sorted(oci_tags(r)), many, "OCI-Tag for 40 tags")
+    else:
+        eq(r.status, 414, "status for 40 tags (%s)" % short(r.body))
+        r, tags = tag_list(name)
+        check(not any(t in tags for t in many), "tags of a refused PUT "
+              "were created")
+
+
+@case
+def extra_manifest_by_sha512_digest_with_tag():
+    # The ?tag= use case the spec names: a manifest pushed by a sha512
+    # digest, tagged in the same request; pulled back by tag and digest.
+    name = "extra/sha512"
+    m, _, _ = setup_image(name, seed=7)
+    d = sha512(m)
+    r = R("PUT", v2(name, "manifests", d) + "?tag=v512",
+          headers=[("Content-Type", MT_OCI_MANIFEST)], body=m)
+    eq(r.status, 201, "status (%s)" % short(r.body))
+    eq(r.h("Docker-Content-Digest"), d, "Docker-Content-Digest")
+    eq(loc_path(REG, r), v2(name, "manifests", d), "Location")
+    eq(oci_tags(r), ["v512"], "OCI-Tag")
+    for ref in ("v512", d):
+        r = R("GET", v2(name, "manifests", ref))
+        eq(r.status, 200, "GET %s (%s)" % (ref, short(r.body)))
+        check(r.body == m, "manifest bytes by %s" % ref)
+        eq(r.h("Docker-Content-Digest"), d, "Docker-Content-Digest by %s"
+           % ref)
+    # a sha512 digest of other bytes is refused
+    assert_error(put_manifest(sha512(m + b" "), m, name=name, status=None),
+                 400, "DIGEST_INVALID")
+
+
+@case
+def extra_upload_session_gone_after_completion():
+    blob = rand_bytes(500, D.seed + 26)
+    r1 = start_upload(X)
+    r2 = start_upload(X)
+    check(loc_path(REG, r1) != loc_path(REG, r2), "two sessions share a "
+          "Location")
+    loc = loc_path(REG, r1)
+    r = R("PUT", with_query(loc, digest=sha256(blob)), body=blob)
+    eq(r.status, 201, "PUT status (%s)" % short(r.body))
+    assert_error(R("GET", loc), 404, "BLOB_UPLOAD_UNKNOWN")
+    assert_error(R("PATCH", loc, body=b"more"), 404, "BLOB_UPLOAD_UNKNOWN")
+    assert_error(R("PUT", with_query(loc, digest=sha256(blob)), body=blob),
+                 404, "BLOB_UPLOAD_UNKNOWN")
+    r = R("DELETE", loc_path(REG, r2))
+    eq(r.status, 204, "cancelling the other session")
+
+
+@case
+def extra_tag_moves_to_another_manifest():
+    name = "extra/tagmove"
+    m1, _, _ = setup_image(name, "moving", seed=8)
+    m2, _, _ = setup_image(name, seed=9)
+    put_manifest("moving", m2, name=name)
+    r = R("GET", v2(name, "manifests", "moving"))
+    assert_manifest_response(r, m2, MT_OCI_MANIFEST)
+    r = R("GET", v2(name, "manifests", sha256(m1)))
+    assert_manifest_response(r, m1, MT_OCI_MANIFEST)
+    r, tags = tag_list(name)
+    eq(tags, ["moving"], "tags")
+
+
+@case
+def extra_base_endpoint_head():
+    r = R("HEAD", "/v2/", check_head_body=True)
+    eq(r.status, 200, "status")
+    eq(r.body + r.stray, b"", "HEAD body")
+    eq(r.h("Docker-Distribution-API-Version"), "registry/2.0",
+       "Docker-Distribution-API-Version")
+
+
+def read_responses(sock, methods, timeout=10):
+    """Reads one response per request method from a raw socket, in order;
+    stops early when the server closes.  Returns a list of Resp."""
+    sock.settimeout(timeout)
+    buf = b""
+    out = []
+
+    def fill(n):
+        nonlocal buf
+        while len(buf) < n:
+            d = sock.recv(65536)
+            if not d:
+                raise EOFError
+            buf += d
+
+    for method in methods:
+        try:
+            while b"\r\n\r\n" not in buf:
+                d = sock.recv(65536)
+                if not d:
+                    raise EOFError
+                buf += d
+            head, _, buf = buf.partition(b"\r\n\r\n")
+            lines = head.decode("latin-1").split("\r\n")
+            status = int(lines[0].split(" ")[1])
+            hdrs = []
+            for line in lines[1:]:
+                k, _, v = line.partition(":")
+                hdrs.append((k.strip(), v.strip()))
+            r = Resp(status, "", hdrs, b"", method)
+            n = 0
+            if method != "HEAD" and status not in (204, 304) and \
+                    status >= 200:
+                n = int(r.h("Content-Length") or 0)
+            fill(n)
+            r.body, buf = buf[:n], buf[n:]
+            out.append(r)
+            if (r.h("Connection") or "").lower() == "close":
+                break
+        except (EOFError, socket.timeout):
+            break
+    return out
+
+
+@case
+def extra_keepalive_pipelined_requests():
+    # Several requests on one connection, sent at once, including refusals
+    # whose request bodies the server must consume, and a HEAD.
+    blob = rand_bytes(300, D.seed + 27)
+    h = "%s:%d" % (REG.host, REG.port)
+    bad = b"blablabla"
+    reqs = [
+        ("GET", "GET /v2/ HTTP/1.1\r\nHost: %s\r\n\r\n" % h, b""),
+        ("PUT", "PUT %s HTTP/1.1\r\nHost: %s\r\nContent-Type: %s\r\n"
+         "Content-Length: %d\r\n\r\n" % (v2(X, "manifests", "bad"), h,
+                                         MT_OCI_MANIFEST, len(bad)), bad),
+        ("HEAD", "HEAD %s HTTP/1.1\r\nHost: %s\r\n\r\n" %
+         (v2(X, "blobs", D.dummy_digest), h), b""),
+        ("PATCH", "PATCH %s HTTP/1.1\r\nHost: %s\r\nContent-Length: 4"
+         "\r\n\r\n" % (v2(X, "blobs/uploads",
+                           "00000000-0000-0000-0000-000000000001"), h),
+         b"abcd"),
+        ("POST", "POST %s?digest=%s HTTP/1.1\r\nHost: %s\r\n"
+         "Content-Length: %d\r\n\r\n" % (v2(X, "blobs/uploads/"),
+                                         sha256(blob), h, len(blob)), blob),
+        ("GET", "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n" %
+         (v2(X, "blobs", sha256(blob)), h), b""),
+    ]
+    s = socket.create_connection((REG.host, REG.port), timeout=10)
+    try:
+        s.sendall(b"".join(head.encode() + body for _, head, body in reqs))
+        rs = read_responses(s, [m for m, _, _ in reqs])
+    finally:
+        s.close()
+    eq([r.status for r in rs], [200, 400, 404, 404, 201, 200],
+       "statuses of the pipelined requests")
+    assert_error(rs[1], 400, "MANIFEST_INVALID")
+    eq(rs[2].body, b"", "HEAD body")
+    assert_error(rs[3], 404, "BLOB_UPLOAD_UNKNOWN")
+    eq(rs[4].h("Docker-Content-Digest"), sha256(blob), "Docker-Content-Digest")
+    check(rs[5].body == blob, "blob bytes on the kept-alive connection")
 
 
 @case(needs_berthd=True)
@@ -2122,8 +2320,9 @@ def main():
                 break
     finally:
         if failed and isinstance(REG, Berthd):
-            sys.stderr.write("--- berthd log (last lines) ---\n%s\n" %
-                             REG.log_tail())
+            print("# berthd log, last lines:")
+            for line in REG.log_tail(15).splitlines():
+                print("#   " + line)
         REG.stop()
         if getattr(S, "strict", None) is not None:
             S.strict.stop()
