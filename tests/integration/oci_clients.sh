@@ -595,6 +595,15 @@ check_multi() {	# REPO LISTTYPE CHILDTYPE
 		extract_dir_layers "$out.$a" "$out.$a.root"
 		same_tree "$SRC/$a" "$out.$a.root/arch"
 	done
+	# podman picks the platform out of the list
+	local mnt
+	for a in amd64 arm64; do
+		podman2 pull --tls-verify=false --arch "$a" "$REG/$1:v1"
+		mnt=$(podman2 image mount "$REG/$1:v1")
+		same_tree "$SRC/$a" "$mnt/arch"
+		podman2 image unmount "$REG/$1:v1"
+		podman2 rmi -f "$REG/$1:v1" >/dev/null
+	done
 }
 
 t_multiarch_oci_index() {

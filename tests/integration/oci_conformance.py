@@ -1274,6 +1274,16 @@ def referrers_filtered_by_artifact_type_200():
        "filtered referrers")
     for d in manifests:
         check_referrer_descriptor(d)
+    # the other types, and one nothing has
+    for t, want in ((D.type_b, [D.refs_b_config, D.refs_b_layer]),
+                    (D.type_index, [D.refs_index]),
+                    ("application/vnd.example.none", [])):
+        r, manifests = referrers(sha256(D.manifests[4]),
+                                 "?artifactType=" + urllib.parse.quote(t))
+        eq(r.h("OCI-Filters-Applied"), "artifactType",
+           "OCI-Filters-Applied for %s" % t)
+        eq(sorted(d.get("digest") for d in manifests),
+           sorted(sha256(c) for c in want), "referrers of type %s" % t)
 
 
 @case
@@ -1991,6 +2001,13 @@ def extra_error_codes():
     assert_error(R("GET", v2("no/such/repo", "blobs", D.dummy_digest)), 404,
                  "NAME_UNKNOWN")
     assert_error(R("GET", v2("Upper/Case", "tags/list")), 400, "NAME_INVALID")
+    assert_error(R("GET", v2("a" * 257, "tags/list")), 400, "NAME_INVALID")
+    for bad_tag in ("-bad", "a" * 129):
+        doc = assert_error(put_manifest(bad_tag, D.manifests[0], name=X,
+                                        status=None), 400)
+        check(doc["errors"][0]["code"] in ("TAG_INVALID", "MANIFEST_INVALID"),
+              "code for the invalid tag %r: %s" % (bad_tag,
+                                                   doc["errors"][0]["code"]))
     assert_error(R("GET", v2(X, "blobs", "sha256:xyz")), 400,
                  "DIGEST_INVALID")
     assert_error(R("GET", v2(X, "referrers", "notadigest")), 400)
