@@ -360,15 +360,22 @@ t_kill9_blobd_mid_streamed_upload() {
 	# podman does); a writer feeds it 200 of the 300 MiB, and blobd is
 	# killed once curl has read 64 MiB of them: bytes are in flight.
 	mkfifo "$W/fifo"
-	curl -sS -X PATCH -H 'Content-Type: application/octet-stream' \
+	curl -sS --max-time 120 -X PATCH \
+	    -H 'Content-Type: application/octet-stream' \
 	    -H 'Expect:' -T - -o "$W/patch.body" -D "$W/patch.h" \
 	    -w '%{http_code}' "$loc" <"$W/fifo" >"$W/patch.code" \
 	    2>"$W/patch.err" &
 	CURL_PID=$!
 	exec 3>"$W/fifo"
-	timeout 120 head -c $((200 * 1024 * 1024)) "$W/big" >&3 &
-	local writer=$! sent=0
+	# The writer keeps the FIFO open after its 200 MiB (exec sleep), so
+	# that the request cannot end before blobd is killed, however fast.
+	(timeout 120 head -c $((200 * 1024 * 1024)) "$W/big"; exec sleep 120) \
+	    >&3 &
+	WRITER=$!
+	local sent=0
 	exec 3>&-
+	# this case runs in a subshell: whatever happens, no writer outlives it
+	trap 'kill "${WRITER:-}" 2>/dev/null || true' EXIT
 	for i in $(seq 1200); do
 		sent=$(awk '$1 == "rchar:" { print $2 }' "/proc/$CURL_PID/io" \
 		    2>/dev/null || echo 0)
@@ -398,7 +405,8 @@ t_kill9_blobd_mid_streamed_upload() {
 	echo "health answered 503 during the outage: $saw503" >&2
 	wait "$CURL_PID" || true
 	CURL_PID=
-	wait "$writer" || true
+	kill "$WRITER" 2>/dev/null || true
+	wait "$WRITER" 2>/dev/null || true
 	# The upload in flight is refused with 503 and Retry-After.
 	[ "$(cat "$W/patch.code")" = 503 ] ||
 	    { echo "PATCH in flight: $(cat "$W/patch.code") $(cat "$W/patch.err") $(head -c 300 "$W/patch.body")"; return 1; }
