@@ -2297,6 +2297,8 @@ def main():
     url = os.environ.get("OCI_CONFORMANCE_URL")
     REG = External(url) if url else Berthd(create_on_push=True)
     build_data()
+    print("# registry under test: %s; data seed %d (OCI_CONFORMANCE_SEED)" %
+          ("berthd" if not url else url, D.seed))
     passed = failed = skipped = 0
     try:
         REG.start()
