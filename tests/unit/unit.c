@@ -23,6 +23,7 @@ static int (*const suites[])(void) = {
 	test_model_register,
 	test_gc_register,
 	test_metalog_register,
+	test_http_register,
 	test_name_register,
 	test_store_register,
 	test_upload_register,

@@ -11,6 +11,7 @@ int	test_frame_register(void);
 int	test_model_register(void);
 int	test_gc_register(void);
 int	test_metalog_register(void);
+int	test_http_register(void);
 int	test_name_register(void);
 int	test_store_register(void);
 int	test_upload_register(void);
