@@ -17,6 +17,12 @@
 # exits 1 if a case failed, 77 if a tool is missing.
 set -euo pipefail
 
+# Without BERTHD: the build tree in the current directory, else build/.
+if [ -z "${BERTHD:-}" ] && [ ! -x daemon/berthd ] && [ -x build/daemon/berthd ]
+then
+	BERTHD=build/daemon/berthd
+	BLOBD=${BLOBD:-build/blobd/berth-blobd}
+fi
 BERTHD=$(realpath -m "${BERTHD:-daemon/berthd}")
 BLOBD=$(realpath -m "${BLOBD:-blobd/berth-blobd}")
 export BERTHD BLOBD

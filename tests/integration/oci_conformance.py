@@ -130,9 +130,15 @@ class Berthd:
         self.port = None
 
     def start(self):
-        berthd = os.path.abspath(os.environ.get("BERTHD", "daemon/berthd"))
-        blobd = os.path.abspath(os.environ.get("BLOBD",
-                                               "blobd/berth-blobd"))
+        top = "."
+        if "BERTHD" not in os.environ and \
+                not os.access("daemon/berthd", os.X_OK) and \
+                os.access("build/daemon/berthd", os.X_OK):
+            top = "build"       # run from a source tree built in build/
+        berthd = os.path.abspath(os.environ.get(
+            "BERTHD", os.path.join(top, "daemon/berthd")))
+        blobd = os.path.abspath(os.environ.get(
+            "BLOBD", os.path.join(top, "blobd/berth-blobd")))
         for path in (berthd, blobd):
             if not os.access(path, os.X_OK):
                 raise RuntimeError("%s is not an executable (set BERTHD "

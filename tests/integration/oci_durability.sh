@@ -16,6 +16,12 @@
 # "FAIL NAME: why" per case, then "N passed, N failed".
 set -euo pipefail
 
+# Without BERTHD: the build tree in the current directory, else build/.
+if [ -z "${BERTHD:-}" ] && [ ! -x daemon/berthd ] && [ -x build/daemon/berthd ]
+then
+	BERTHD=build/daemon/berthd
+	BLOBD=${BLOBD:-build/blobd/berth-blobd}
+fi
 BERTHD=$(realpath -m "${BERTHD:-daemon/berthd}")
 BLOBD=$(realpath -m "${BLOBD:-blobd/berth-blobd}")
 for tool in curl python3 sha256sum pgrep; do
