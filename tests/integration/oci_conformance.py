@@ -1806,9 +1806,30 @@ def extra_manifest_digest_mismatch_400():
 @case
 def extra_manifest_invalid_400():
     for body in (D.invalid_manifest, b"{}", b'{"schemaVersion": 2}',
-                 b"[1, 2]"):
+                 b"[1, 2]", D.manifests[0][:-1]):
         assert_error(put_manifest("invalid", body, name=X, status=None), 400,
                      "MANIFEST_INVALID")
+    # not a schema berth knows: Docker schema 1, an unknown media type
+    s1 = jdump({"schemaVersion": 1, "name": X, "tag": "invalid",
+                "architecture": "amd64", "fsLayers": [], "history": []})
+    assert_error(put_manifest("invalid", s1, mt=MT_SCHEMA1, name=X,
+                              status=None), 400, "MANIFEST_INVALID")
+    odd = jdump({"schemaVersion": 2,
+                 "mediaType": "application/vnd.example.unknown+json",
+                 "config": descriptor(MT_OCI_CONFIG, D.configs[0]),
+                 "layers": []})
+    assert_error(put_manifest("invalid", odd,
+                              mt="application/vnd.example.unknown+json",
+                              name=X, status=None), 400, "MANIFEST_INVALID")
+    # a descriptor without its size
+    nosize = jdump({"schemaVersion": 2, "mediaType": MT_OCI_MANIFEST,
+                    "config": {"mediaType": MT_OCI_CONFIG,
+                               "digest": sha256(D.configs[0])},
+                    "layers": []})
+    assert_error(put_manifest("invalid", nosize, name=X, status=None), 400,
+                 "MANIFEST_INVALID")
+    assert_error(R("GET", v2(X, "manifests", "invalid")), 404,
+                 "MANIFEST_UNKNOWN")
 
 
 @case
@@ -2250,6 +2271,44 @@ def ecr_call(srv, target, payload):
         body=json.dumps(payload).encode())
 
 
+def aws_cli():
+    for path in ("/usr/bin/aws", shutil.which("aws")):
+        if path and os.access(path, os.X_OK):
+            return path
+    return None
+
+
+def need_ecr_api(srv):
+    """Skips unless this berthd has the ECR API and the AWS CLI is here."""
+    aws = aws_cli()
+    if aws is None:
+        raise Skip("no aws CLI")
+    probe = ecr_call(srv, "DescribeRepositories", {})
+    if probe.status == 404:
+        raise Skip("no ECR API in this berthd yet (DescribeRepositories "
+                   "answered 404)")
+    return aws
+
+
+def aws_ecr(srv, *args):
+    """Runs aws ecr ARGS against srv with throwaway credentials; returns
+    the parsed JSON output (None when there is none)."""
+    env = dict(os.environ, AWS_ACCESS_KEY_ID="AKIDBERTHTEST",
+               AWS_SECRET_ACCESS_KEY="berth-test-secret",
+               AWS_REGION="us-east-1", AWS_DEFAULT_REGION="us-east-1",
+               AWS_PAGER="", AWS_MAX_ATTEMPTS="1",
+               AWS_CONFIG_FILE=os.devnull,
+               AWS_SHARED_CREDENTIALS_FILE=os.devnull)
+    p = subprocess.run([aws_cli(), "ecr"] + list(args) + [
+        "--endpoint-url", "http://%s:%d" % (srv.host, srv.port),
+        "--output", "json"], env=env, stdin=subprocess.DEVNULL,
+        capture_output=True, timeout=120)
+    eq(p.returncode, 0, "aws ecr %s (%s)" % (args[0],
+                                             short(p.stderr + p.stdout)))
+    out = p.stdout.decode().strip()
+    return json.loads(out) if out else None
+
+
 @case(needs_berthd=True)
 def extra_push_after_create_repository():
     # The same berthd: once the repository exists (ECR CreateRepository
@@ -2257,27 +2316,10 @@ def extra_push_after_create_repository():
     strict = getattr(S, "strict", None)
     check(strict is not None, "the berthd of the previous case is gone")
     try:
-        aws = shutil.which("aws")
-        probe = ecr_call(strict, "DescribeRepositories", {})
-        if aws is None or probe.status == 404:
-            raise Skip("no ECR API in this berthd yet (DescribeRepositories "
-                       "answered %d)" % probe.status if aws else
-                       "no aws CLI")
+        need_ecr_api(strict)
         name = "team/missing-repo"
         blob = rand_bytes(100, D.seed + 25)
-        env = dict(os.environ, AWS_ACCESS_KEY_ID="AKIDBERTHTEST",
-                   AWS_SECRET_ACCESS_KEY="berth-test-secret",
-                   AWS_REGION="us-east-1", AWS_DEFAULT_REGION="us-east-1",
-                   AWS_PAGER="", AWS_MAX_ATTEMPTS="1",
-                   AWS_CONFIG_FILE=os.devnull,
-                   AWS_SHARED_CREDENTIALS_FILE=os.devnull)
-        p = subprocess.run([aws, "ecr", "create-repository",
-                            "--repository-name", name, "--endpoint-url",
-                            "http://%s:%d" % (strict.host, strict.port)],
-                           env=env, stdin=subprocess.DEVNULL,
-                           capture_output=True, timeout=120)
-        eq(p.returncode, 0, "aws ecr create-repository (%s)" %
-           short(p.stderr + p.stdout))
+        aws_ecr(strict, "create-repository", "--repository-name", name)
         r = request(strict, "POST", v2(name, "blobs/uploads/") + "?digest=" +
                     sha256(blob), body=blob)
         eq(r.status, 201, "blob push after create-repository (%s)" %
@@ -2294,6 +2336,52 @@ def extra_push_after_create_repository():
         if strict is not None:
             strict.stop()
         S.strict = None
+
+
+@case(needs_berthd=True)
+def extra_one_store_for_oci_and_ecr():
+    # What /v2/ pushes the ECR API reads (with push and pull times), and
+    # what the ECR API writes /v2/ serves, byte for byte.
+    need_ecr_api(REG)
+    name = "extra/ecr-shared"
+    m, cfg, layers = setup_image(name, "v1", nlayers=2, seed=10)
+    r = R("GET", v2(name, "manifests", "v1"))
+    assert_manifest_response(r, m, MT_OCI_MANIFEST)
+    out = aws_ecr(REG, "describe-images", "--repository-name", name)
+    details = out.get("imageDetails", [])
+    eq(len(details), 1, "images described")
+    d = details[0]
+    eq(d.get("imageDigest"), sha256(m), "imageDigest")
+    eq(d.get("imageTags"), ["v1"], "imageTags")
+    eq(d.get("imageManifestMediaType"), MT_OCI_MANIFEST,
+       "imageManifestMediaType")
+    eq(d.get("imageSizeInBytes"), sum(len(l) for l in layers),
+       "imageSizeInBytes (the layers)")
+    check(d.get("imagePushedAt") is not None, "no imagePushedAt")
+    check(d.get("lastRecordedPullTime") is not None,
+          "no lastRecordedPullTime after a pull: %s" % d)
+    out = aws_ecr(REG, "batch-get-image", "--repository-name", name,
+                  "--image-ids", "imageTag=v1")
+    eq(len(out.get("images", [])), 1, "images got")
+    check(out["images"][0].get("imageManifest", "").encode() == m,
+          "BatchGetImage's manifest differs from the bytes pushed")
+    # ECR PutImage, then /v2/
+    m2 = jdump({"schemaVersion": 2, "mediaType": MT_OCI_MANIFEST,
+                "config": descriptor(MT_OCI_CONFIG, cfg),
+                "layers": [descriptor(MT_OCI_LAYER, layers[0])],
+                "annotations": {"via": "ecr"}})
+    aws_ecr(REG, "put-image", "--repository-name", name, "--image-tag",
+            "v2", "--image-manifest", m2.decode(),
+            "--image-manifest-media-type", MT_OCI_MANIFEST)
+    r = R("GET", v2(name, "manifests", "v2"))
+    assert_manifest_response(r, m2, MT_OCI_MANIFEST)
+    r, tags = tag_list(name)
+    eq(tags, ["v1", "v2"], "tags")
+    # ECR BatchDeleteImage, then /v2/
+    aws_ecr(REG, "batch-delete-image", "--repository-name", name,
+            "--image-ids", "imageTag=v2")
+    assert_error(R("GET", v2(name, "manifests", "v2")), 404,
+                 "MANIFEST_UNKNOWN")
 
 
 # --- the runner ---------------------------------------------------------------
