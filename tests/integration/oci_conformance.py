@@ -2145,6 +2145,30 @@ def extra_base_endpoint_head():
        "Docker-Distribution-API-Version")
 
 
+@case
+def extra_expect_100_continue():
+    # curl sends Expect: 100-continue with large bodies: the body goes
+    # after the 100.  A PATCH to an unknown session is refused; berthd
+    # learns that from blobd while the body streams, so a 100 may come
+    # first (HTTP allows either).
+    blob = rand_bytes(2 * 1024 * 1024, D.seed + 28)
+    r = start_upload(X)
+    interim, r = raw_request_expect(REG, "PATCH", loc_path(REG, r),
+                                    [("Content-Type",
+                                      "application/octet-stream")], blob)
+    eq(interim, [100], "interim responses")
+    eq(r.status, 202, "PATCH status (%s)" % short(r.body))
+    assert_range(r, len(blob) - 1)
+    r = R("PUT", with_query(loc_path(REG, r), digest=sha256(blob)))
+    eq(r.status, 201, "PUT status (%s)" % short(r.body))
+    assert_blob_response(R("GET", v2(X, "blobs", sha256(blob))), blob)
+    interim, r = raw_request_expect(
+        REG, "PATCH", v2(X, "blobs/uploads",
+                         "00000000-0000-0000-0000-000000000002"), [], blob)
+    check(interim in ([], [100]), "interim responses %r" % interim)
+    assert_error(r, 404, "BLOB_UPLOAD_UNKNOWN")
+
+
 def read_responses(sock, methods, timeout=10):
     """Reads one response per request method from a raw socket, in order;
     stops early when the server closes.  Returns a list of Resp."""
