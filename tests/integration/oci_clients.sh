@@ -676,5 +676,25 @@ run_case multiarch_docker_manifest_list t_multiarch_docker_list
 run_case skopeo_list_tags t_skopeo_list_tags
 run_case skopeo_delete t_skopeo_delete
 
+# berthd ends cleanly on SIGTERM: status 0, no failed metadata record, no
+# sanitizer report (with an --enable-asan build).
+if [ -z "${OCI_CLIENTS_REGISTRY:-}" ]; then
+	kill -TERM "$BERTHD_PID"
+	set +e
+	wait "$BERTHD_PID"
+	rc=$?
+	set -e
+	BERTHD_PID=
+	bad=$(grep -E 'metadata append failed|Sanitizer|runtime error:' \
+	    "$TMP/logs/berthd.log" | head -3 || true)
+	if [ $rc = 0 ] && [ -z "$bad" ]; then
+		passed=$((passed + 1))
+		echo "ok berthd_exits_cleanly"
+	else
+		failed=$((failed + 1))
+		echo "FAIL berthd_exits_cleanly: exit status $rc; $bad"
+	fi
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

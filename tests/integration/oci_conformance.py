@@ -191,17 +191,44 @@ class Berthd:
             return "(no log)"
 
     def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        """SIGTERM; returns what was wrong with the way berthd ended (not
+        exiting within 20 s, a non-zero status, sanitizer reports)."""
+        problems = []
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self.proc.terminate()
+                try:
+                    self.proc.wait(20)
+                except subprocess.TimeoutExpired:
+                    problems.append("still running 20 s after SIGTERM")
+                    self.proc.kill()
+                    self.proc.wait()
+            if self.proc.returncode != 0 and not problems:
+                problems.append("exit status %d after SIGTERM" %
+                                self.proc.returncode)
         self.proc = None
         if self.tmp is not None:
+            try:
+                with open(self.logpath, "rb") as f:
+                    log = f.read().decode("utf-8", "replace")
+            except OSError:
+                log = ""
+            for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                           "runtime error:", "WARNING: ThreadSanitizer"):
+                if marker in log:
+                    i = log.index(marker)
+                    problems.append("sanitizer report: " +
+                                    log[i:i + 1500].strip())
+                    break
+            # Nothing here makes blobd fail, so no metadata record may fail
+            # to be stored, not even while stopping.
+            for line in log.splitlines():
+                if "metadata append failed" in line:
+                    problems.append("logged: " + line.strip())
+                    break
             shutil.rmtree(self.tmp, ignore_errors=True)
             self.tmp = None
+        return problems
 
 
 class External:
@@ -217,7 +244,7 @@ class External:
         pass
 
     def stop(self):
-        pass
+        return []
 
     def log_tail(self, n=40):
         return "(external registry)"
@@ -2357,9 +2384,10 @@ def extra_push_after_create_repository():
         r = request(strict, "GET", "/v2/_catalog")
         eq(r.json().get("repositories"), [name], "catalog")
     finally:
-        if strict is not None:
-            strict.stop()
+        problems = strict.stop() if strict is not None else []
         S.strict = None
+    check(not problems, "the berthd without --create-on-push: %s" %
+          "; ".join(problems))
 
 
 @case(needs_berthd=True)
@@ -2460,9 +2488,18 @@ def main():
             print("# berthd log, last lines:")
             for line in REG.log_tail(15).splitlines():
                 print("#   " + line)
-        REG.stop()
         if getattr(S, "strict", None) is not None:
             S.strict.stop()
+        problems = REG.stop()
+    if isinstance(REG, Berthd):
+        # berthd ends cleanly on SIGTERM: status 0, no sanitizer report
+        # (run the test against an --enable-asan build to make it count).
+        if problems:
+            print("FAIL berthd_exits_cleanly: %s" % "; ".join(problems))
+            failed += 1
+        else:
+            print("ok berthd_exits_cleanly")
+            passed += 1
     if skipped:
         print("(%d skipped)" % skipped)
     print("%d passed, %d failed" % (passed, failed))

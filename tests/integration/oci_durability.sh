@@ -477,8 +477,13 @@ t_kill9_blobd_between_chunks() {
 
 t_sigterm_clean_exit() {
 	load_state
-	local blobd rc=0
+	local blobd rc=0 logsize
 	blobd=$(blobd_pid)
+	# a pull just before: its time is among what berthd stores on the way
+	# out, and that must be acknowledged before blobd is let go
+	req "$URL/v2/dur/img/manifests/v1"
+	expect 200 "GET manifest before SIGTERM"
+	logsize=$(stat -c %s "$TMP/logs/berthd.log")
 	# an idle keep-alive connection must not hold the exit up
 	python3 - "$PORT" <<'EOF' &
 import socket, sys, time
@@ -504,6 +509,11 @@ EOF
 	local status
 	status=$(berthd_status "$BERTHD_PID" 10)
 	[ "$status" = 0 ] || { echo "berthd exited with status $status"; return 1; }
+	if tail -c +$((logsize + 1)) "$TMP/logs/berthd.log" |
+	    grep -E 'metadata append failed|Sanitizer|runtime error:'; then
+		echo "berthd's shutdown lost or failed a metadata record (above)"
+		return 1
+	fi
 	wait_gone "$blobd" 10 ||
 	    { echo "berth-blobd $blobd outlived berthd"; return 1; }
 	if pgrep -f -- "$DATA" >/dev/null; then
