@@ -485,17 +485,22 @@ t_sigterm_clean_exit() {
 	expect 200 "GET manifest before SIGTERM"
 	logsize=$(stat -c %s "$TMP/logs/berthd.log")
 	# an idle keep-alive connection must not hold the exit up
-	python3 - "$PORT" <<'EOF' &
+	python3 - "$PORT" "$W/idle.ready" <<'EOF' &
 import socket, sys, time
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
 s.sendall(b"GET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n")
 s.recv(4096)
+open(sys.argv[2], "w").close()
 time.sleep(30)
 EOF
-	local idle=$!
-	sleep 0.2
+	local idle=$! i
+	for i in $(seq 200); do
+		[ -e "$W/idle.ready" ] && break
+		sleep 0.05
+	done
+	[ -e "$W/idle.ready" ] ||
+	    { echo "the idle connection never opened"; return 1; }
 	kill -TERM "$BERTHD_PID"
-	local i
 	for i in $(seq 300); do
 		kill -0 "$BERTHD_PID" 2>/dev/null || break
 		sleep 0.1
@@ -534,5 +539,15 @@ run_case kill9_blobd_mid_streamed_upload_then_resume \
 run_case kill9_blobd_between_chunks_keeps_acknowledged_bytes \
     t_kill9_blobd_between_chunks
 run_case sigterm_exits_0_without_blobd_left t_sigterm_clean_exit
+
+# With an --enable-asan build: no memory error or undefined behaviour in
+# any berthd or blobd of this run, crashes and restarts included.
+t_no_sanitizer_reports() {
+	if grep -E -A12 'ERROR: AddressSanitizer|runtime error:' \
+	    "$TMP/logs/berthd.log"; then
+		return 1
+	fi
+}
+run_case no_sanitizer_reports t_no_sanitizer_reports
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]
