@@ -25,6 +25,7 @@ then "N passed, N failed"; the exit status is 1 if any case failed.
 """
 
 import base64
+import ctypes
 import gzip
 import hashlib
 import http.client
@@ -33,6 +34,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -118,6 +120,15 @@ def free_port():
 
 # --- the registry under test -------------------------------------------------
 
+def die_with_parent():
+    """In the child before exec: SIGTERM when this test process dies, so
+    that no berthd outlives a test that was killed."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
 class Berthd:
     """A berthd with its own data directory on a free port."""
 
@@ -157,7 +168,8 @@ class Berthd:
                 args.append("--create-on-push")
             log = open(self.logpath, "ab")
             self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL,
-                                         stdout=log, stderr=log)
+                                         stdout=log, stderr=log,
+                                         preexec_fn=die_with_parent)
             log.close()
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline:
@@ -2507,4 +2519,7 @@ def main():
 
 
 if __name__ == "__main__":
+    # SIGTERM (a CI timeout) unwinds like Ctrl-C: berthd is stopped and the
+    # temporary directories are removed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     sys.exit(main())
