@@ -513,6 +513,7 @@ conn_summary(struct http_conn *conn, const char *method, const char *path,
 	s.duration_us = start_us != 0 ? mono_us() - start_us : 0;
 	s.route_class = conn->req.route_class != NULL ?
 	    conn->req.route_class : "";
+	s.peer = conn->peer;
 	if (srv->summary_cb != NULL)
 		srv->summary_cb(&s, srv->summary_arg);
 	else if (log_verbosity() >= LOG_LVL_INFO)
@@ -2443,7 +2444,8 @@ req_respond_start(struct http_request *req, int *status)
 		conn_release(conn);
 		return 1;
 	}
-	if (*status < 100 || *status > 999) {
+	/* 1xx are the layer's (100 Continue); a handler's answer is final. */
+	if (*status < 200 || *status > 999) {
 		log_warnx("http: %s %s: invalid status %d", req->method,
 		    req->raw_path, *status);
 		*status = 500;

@@ -15,6 +15,9 @@
  *
  * A request stays valid until its response has been queued, even when the
  * client has gone: http_respond*() on such a request only frees it.
+ *
+ * The process must ignore SIGPIPE: sockets and body descriptors are
+ * written with plain write(2)s whose readers may be gone.
  */
 #ifndef BERTH_HTTP_H
 #define BERTH_HTTP_H
@@ -47,15 +50,17 @@ void	http_limits_default(struct http_limits *);
 typedef void (*http_request_cb)(struct http_request *, void *arg);
 
 /* Called once per finished request (also for requests the layer itself
- * refused), for the access log and metrics. */
+ * refused), for the access log and metrics.  Without a callback the layer
+ * logs an ACCESS line with log_info(). */
 struct http_request_summary {
-	const char	*method;
-	const char	*path;		/* as received, without the query */
-	int		 status;
+	const char	*method;	/* "-" if refused before it was read */
+	const char	*path;		/* as received, without the query; "-" */
+	int		 status;	/* 499: the client left unanswered */
 	uint64_t	 bytes_in;	/* body bytes received */
 	uint64_t	 bytes_out;	/* body bytes sent */
 	int64_t		 duration_us;
-	const char	*route_class;	/* set by http_request_set_class */
+	const char	*route_class;	/* set by http_request_set_class, or "" */
+	const char	*peer;		/* "ip:port" */
 };
 typedef void (*http_summary_cb)(const struct http_request_summary *,
     void *arg);

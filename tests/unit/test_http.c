@@ -101,6 +101,7 @@ static struct {
 	char			 last_path[256];
 	int			 drained;
 	char			*big;
+	struct evbuffer_file_segment *seg;
 } T;
 
 static uint8_t
@@ -199,6 +200,15 @@ test_handler(struct http_request *req, void *arg)
 	if (strcmp(path, "/length") == 0) {
 		http_respond_length(req, 200, "application/octet-stream",
 		    123456789);
+		return;
+	}
+	if (strcmp(path, "/file") == 0) {
+		http_respond_file(req, 206, "application/octet-stream", T.seg,
+		    1000, 5000);
+		return;
+	}
+	if (strcmp(path, "/status1xx") == 0) {
+		http_respond(req, 101, NULL, NULL, 0);
 		return;
 	}
 	if (strcmp(path, "/empty") == 0) {
@@ -754,6 +764,57 @@ test_http_head(void)
 }
 
 static void
+test_http_file(void)
+{
+	struct tclient	*c;
+	char		*dir, path[512], data[8192];
+	size_t		 i;
+	int		 fd, ok = 1;
+
+	srv_start(NULL);
+	dir = unit_tmpdir();
+	snprintf(path, sizeof(path), "%s/blob", dir);
+	for (i = 0; i < sizeof(data); i++)
+		data[i] = (char)pattern(i);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	CU_ASSERT_FATAL(fd != -1);
+	CU_ASSERT_FATAL(write_full(fd, data, sizeof(data)) == 0);
+	T.seg = evbuffer_file_segment_new(fd, 0, sizeof(data),
+	    EVBUF_FS_CLOSE_ON_FREE);
+	CU_ASSERT_FATAL(T.seg != NULL);
+	c = client_new();
+	client_send(c, "GET /file HTTP/1.1\r\nHost: x\r\n\r\n");
+	c->head[1] = 1;
+	client_send(c, "HEAD /file HTTP/1.1\r\nHost: x\r\n\r\n");
+	client_send(c, "GET /file HTTP/1.1\r\nHost: x\r\n\r\n");
+	CU_ASSERT_FATAL(client_wait(c, 3, 5000));
+	/* The layer holds its own reference: ours can go now. */
+	evbuffer_file_segment_free(T.seg);
+	T.seg = NULL;
+	CU_ASSERT_EQUAL(c->r[0].status, 206);
+	CU_ASSERT(resp_header_is(&c->r[0], "Content-Length", "5000"));
+	CU_ASSERT_EQUAL_FATAL(c->r[0].blen, 5000);
+	for (i = 0; i < 5000; i++)
+		if (c->r[0].body[i] != data[1000 + i])
+			ok = 0;
+	CU_ASSERT(ok);
+	CU_ASSERT(resp_header_is(&c->r[1], "Content-Length", "5000"));
+	CU_ASSERT_EQUAL(c->r[1].blen, 0);
+	CU_ASSERT_EQUAL(c->r[2].blen, 5000);
+	CU_ASSERT(memcmp(c->r[2].body, c->r[0].body, 5000) == 0);
+	CU_ASSERT_EQUAL(T.last_out, 5000);
+
+	/* A handler cannot send a 1xx as its answer. */
+	client_send(c, "GET /status1xx HTTP/1.1\r\nHost: x\r\n\r\n");
+	CU_ASSERT_FATAL(client_wait(c, 4, 5000));
+	CU_ASSERT_EQUAL(c->r[3].status, 500);
+	client_free(c);
+	unit_rmtree(dir);
+	free(dir);
+	srv_stop();
+}
+
+static void
 test_http_keepalive(void)
 {
 	struct tclient	*c;
@@ -1242,6 +1303,45 @@ test_http_header_timeout(void)
 }
 
 static void
+test_http_io_timeout(void)
+{
+	struct http_limits	 l;
+	struct tclient		*c;
+	int64_t			 t0;
+
+	http_limits_default(&l);
+	l.io_timeout = 1;
+	srv_start(&l);
+	/* The client stops halfway through its body. */
+	c = client_new();
+	t0 = mono_ms();
+	client_send(c, "PUT /body HTTP/1.1\r\nHost: x\r\n"
+	    "Content-Length: 100\r\n\r\n0123456789");
+	CU_ASSERT(run_until(cond_eof, c, 5000));
+	CU_ASSERT(ms_since(t0) >= 900 && ms_since(t0) < 3000);
+	CU_ASSERT_EQUAL(T.body_calls, 1);
+	CU_ASSERT_EQUAL(T.body_err, BERR_BAD_REQUEST);
+	CU_ASSERT_EQUAL(c->nresp, 0);
+	client_free(c);
+
+	/* The descriptor's reader stops. */
+	pipe_open();
+	c = client_new();
+	t0 = mono_ms();
+	client_send(c, "PUT /fd HTTP/1.1\r\nHost: x\r\n"
+	    "Content-Length: 1048576\r\n\r\n");
+	client_upload(c, 1048576, 0);
+	CU_ASSERT_FATAL(client_wait(c, 1, 5000));
+	CU_ASSERT(ms_since(t0) >= 900 && ms_since(t0) < 3000);
+	CU_ASSERT_EQUAL(c->r[0].status, 500);
+	CU_ASSERT_EQUAL(T.fd_calls, 1);
+	CU_ASSERT_EQUAL(T.fd_err, BERR_IO);
+	CU_ASSERT(run_until(cond_eof, c, 5000));
+	client_free(c);
+	srv_stop();
+}
+
+static void
 test_http_async(void)
 {
 	struct tclient	*c;
@@ -1428,6 +1528,7 @@ test_http_listen(void)
 {
 	struct http_server	*srv;
 	struct event_base	*base = event_base_new();
+	int			 fd;
 
 	srv = http_server_new(base, NULL, test_handler, NULL);
 	CU_ASSERT_EQUAL(http_server_listen(srv, "nonsense"), -1);
@@ -1437,8 +1538,42 @@ test_http_listen(void)
 	CU_ASSERT_EQUAL(http_server_port(srv), 0);
 	CU_ASSERT_EQUAL(http_server_listen(srv, "localhost:0"), 0);
 	CU_ASSERT(http_server_port(srv) > 0);
+	/* Where the host has IPv6 at all. */
+	if ((fd = socket(AF_INET6, SOCK_STREAM, 0)) != -1) {
+		close(fd);
+		CU_ASSERT_EQUAL(http_server_listen(srv, "[::1]:0"), 0);
+	}
 	http_server_free(srv);
 	event_base_free(base);
+}
+
+/* An IPv4 client of a dual-stack listener is ::ffff:127.0.0.1. */
+static void
+test_http_mapped_loopback(void)
+{
+	struct http_limits	 l;
+	struct tclient		*c;
+	int			 fd;
+
+	if ((fd = socket(AF_INET6, SOCK_STREAM, 0)) == -1)
+		return;
+	close(fd);
+	http_limits_default(&l);
+	memset(&T, 0, sizeof(T));
+	T.pipe_r = T.pipe_w = -1;
+	T.big = xmalloc(TEST_BIG);
+	T.base = event_base_new();
+	T.srv = http_server_new(T.base, &l, test_handler, NULL);
+	if (http_server_listen(T.srv, "[::]:0") == -1) {
+		srv_stop();
+		return;
+	}
+	T.port = http_server_port(T.srv);
+	c = simple("GET /echo HTTP/1.1\r\nHost: x\r\n\r\n", 1);
+	CU_ASSERT_EQUAL_FATAL(c->nresp, 1);
+	CU_ASSERT(resp_header_is(&c->r[0], "X-Loopback", "1"));
+	client_free(c);
+	srv_stop();
 }
 
 static int
@@ -1457,6 +1592,7 @@ test_http_register(void)
 	} tests[] = {
 		{ "get", test_http_get },
 		{ "head", test_http_head },
+		{ "file", test_http_file },
 		{ "keepalive", test_http_keepalive },
 		{ "pipeline", test_http_pipeline },
 		{ "multi_headers", test_http_multi_headers },
@@ -1471,12 +1607,14 @@ test_http_register(void)
 		{ "max_connections", test_http_max_connections },
 		{ "idle_timeout", test_http_idle_timeout },
 		{ "header_timeout", test_http_header_timeout },
+		{ "io_timeout", test_http_io_timeout },
 		{ "async", test_http_async },
 		{ "client_vanished", test_http_client_vanished },
 		{ "drain", test_http_drain },
 		{ "drain_timeout", test_http_drain_timeout },
 		{ "memory_bound", test_http_memory_bound },
 		{ "listen", test_http_listen },
+		{ "mapped_loopback", test_http_mapped_loopback },
 	};
 	CU_pSuite	 s;
 	size_t		 i;
