@@ -2448,6 +2448,55 @@ def extra_one_store_for_oci_and_ecr():
                  "MANIFEST_UNKNOWN")
 
 
+@case(needs_berthd=True)
+def extra_login_token_names_an_account_and_region():
+    # A login token (ECR GetAuthorizationToken) addresses its own account
+    # and region; one for another registry than the host names is denied,
+    # a bad one is challenged the way ECR does.
+    need_ecr_api(REG)
+    env_region = "eu-west-1"
+    aws = aws_cli()
+    env = dict(os.environ, AWS_ACCESS_KEY_ID="AKIDBERTHTEST",
+               AWS_SECRET_ACCESS_KEY="berth-test-secret",
+               AWS_REGION=env_region, AWS_DEFAULT_REGION=env_region,
+               AWS_PAGER="", AWS_MAX_ATTEMPTS="1",
+               AWS_CONFIG_FILE=os.devnull,
+               AWS_SHARED_CREDENTIALS_FILE=os.devnull)
+    p = subprocess.run([aws, "ecr", "get-login-password", "--endpoint-url",
+                        "http://%s:%d" % (REG.host, REG.port)], env=env,
+                       stdin=subprocess.DEVNULL, capture_output=True,
+                       timeout=120)
+    eq(p.returncode, 0, "aws ecr get-login-password (%s)" % short(p.stderr))
+    token = p.stdout.decode().strip()
+    basic = "Basic " + base64.b64encode(("AWS:" + token).encode()).decode()
+    blob = rand_bytes(64, D.seed + 29)
+    r = R("POST", v2("tok/repo", "blobs/uploads/") + "?digest=" +
+          sha256(blob), headers=[("Authorization", basic)], body=blob)
+    eq(r.status, 201, "push with the token (%s)" % short(r.body))
+    r = R("GET", "/v2/_catalog", headers=[("Authorization", basic)])
+    eq(r.json().get("repositories"), ["tok/repo"], "catalog with the token")
+    r = R("GET", "/v2/_catalog")
+    check("tok/repo" not in r.json().get("repositories"),
+          "the token's repository shows in the default registry")
+    acct = "000000000000"
+    r = request(REG, "GET", v2("tok/repo", "blobs", sha256(blob)),
+                host_header="%s.dkr.ecr.%s.localhost:%d" % (acct, env_region,
+                                                            REG.port))
+    eq(r.status, 200, "the same registry by host name (%s)" % short(r.body))
+    r = request(REG, "GET", "/v2/_catalog", headers=[("Authorization",
+                                                       basic)],
+                host_header="111111111111.dkr.ecr.%s.localhost:%d" %
+                (env_region, REG.port))
+    assert_error(r, 403, "DENIED")
+    bad = "Basic " + base64.b64encode(b"AWS:not-a-token").decode()
+    r = R("GET", "/v2/_catalog", headers=[("Authorization", bad)])
+    assert_error(r, 401, "UNAUTHORIZED")
+    chal = r.h("WWW-Authenticate") or ""
+    check(chal.startswith("Basic realm=") and
+          'service="ecr.amazonaws.com"' in chal,
+          "challenge %r is not ECR's" % chal)
+
+
 # --- the runner ---------------------------------------------------------------
 
 def main():
