@@ -677,7 +677,10 @@ run_case skopeo_list_tags t_skopeo_list_tags
 run_case skopeo_delete t_skopeo_delete
 
 # berthd ends cleanly on SIGTERM: status 0, no failed metadata record, no
-# sanitizer report (with an --enable-asan build).
+# sanitizer report (with an --enable-asan build).  KNOWN BUG when written:
+# the pull times flushed at shutdown fail ("metadata append failed (server
+# is shutting down...)") because berthd_drained_cb detaches blobd without
+# waiting for their acknowledgement.
 if [ -z "${OCI_CLIENTS_REGISTRY:-}" ]; then
 	kill -TERM "$BERTHD_PID"
 	set +e
