@@ -276,7 +276,9 @@ void	meta_load(meta_done_cb, void *arg);
 void	meta_maybe_compact(void);
 /* Records pull times gathered since the last flush (not per request). */
 void	meta_note_pull(struct image *);
-void	meta_flush_pulls(void);
+/* Writes the pull times noted so far; done (may be NULL) runs when they
+ * are durable, at once when there were none. */
+void	meta_flush_pulls(meta_done_cb done, void *arg);
 int	meta_loading(void);
 /* Keeps a copy of an entry sent while a load is in flight (txn_commit). */
 void	meta_sent_entry(const uint8_t *, size_t);

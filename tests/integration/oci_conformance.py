@@ -2109,10 +2109,7 @@ def extra_put_by_digest_tag_limit():
           headers=[("Content-Type", MT_OCI_MANIFEST)], body=m)
     # Either all accepted, or 414 Request-URI Too Long (the spec's status
     # for too many tags; 413 would say the body is too large, which it
-    # is not).  KNOWN DEVIATION when written: berthd answers 413
-    # SIZE_INVALID "at most 10 tags per request" (oci_manifest_put,
-    # TAGS_PER_PUT_MAX and BERR_TOO_LARGE); this case fails until it
-    # answers 414 or accepts them.
+    # is not).
     if r.status == 201:
         eq(sorted(oci_tags(r)), many, "OCI-Tag for 40 tags")
     else:
@@ -2557,12 +2554,8 @@ def main():
         problems = REG.stop()
     if isinstance(REG, Berthd):
         # berthd ends cleanly on SIGTERM: status 0, no sanitizer report
-        # (run the test against an --enable-asan build to make it count).
-        # KNOWN BUG when written: after a pull in the last 10 s,
-        # berthd_drained_cb flushes the pull times and calls proc_stop()
-        # at once, so the record fails ("metadata append failed (server is
-        # shutting down...)"), meta_load() is attempted on the detached
-        # channel and, under ASan, leaks (LeakSanitizer, status 1).
+        # (run the test against an --enable-asan build to make it count),
+        # with the pull times of the last seconds written first.
         if problems:
             print("FAIL berthd_exits_cleanly: %s" % "; ".join(problems))
             failed += 1
