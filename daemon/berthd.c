@@ -41,20 +41,31 @@ static int		 berthd_draining;
 static int		 berthd_serving;
 
 static const char berthd_synopsis[] =
-    "usage: berthd [-v] [--account-id id] [--admin-token token] [--blobd path]\n"
-    "              [--create-on-push]\n"
+    "usage: berthd [-v] [--account-id id] [--admin-token token]\n"
+    "              [--advertise-host host] [--blobd path] [--create-on-push]\n"
+    "              [--credentials file]\n"
     "              [--data-dir dir] [--gc-grace seconds] [--listen address:port]\n"
     "              [--log-file file] [--no-seccomp] [--region region]\n"
-    "              [--upload-ttl seconds] [--user user]\n";
+    "              [--require-auth] [--upload-ttl seconds]\n"
+    "              [--uri-style path | host] [--user user]\n";
 
 static const char berthd_options[] =
     "  --account-id id       account of requests that name none "
     "(default 000000000000)\n"
     "  --admin-token token   require Authorization: Bearer token on /_berth/\n"
     "                        (then from any address, else loopback only)\n"
+    "  --advertise-host host the host put into repository URIs and login\n"
+    "                        endpoints (default: the --listen address, "
+    "localhost\n"
+    "                        for a wildcard one)\n"
     "  --blobd path          the berth-blobd binary (default "
     BERTH_LIBEXECDIR "/berth-blobd)\n"
     "  --create-on-push      a push to a missing repository creates it\n"
+    "  --credentials file    verify ECR request signatures with the access "
+    "keys\n"
+    "                        in file (ACCESS_KEY SECRET [ACCOUNT] lines); "
+    "reread\n"
+    "                        on SIGHUP\n"
     "  --data-dir dir        where blobs and metadata live (default "
     BERTH_DATADIR ")\n"
     "  --gc-grace seconds    keep unreferenced blobs pushed this recently "
@@ -66,7 +77,12 @@ static const char berthd_options[] =
     "  --no-seccomp          start berth-blobd without its seccomp filter\n"
     "  --region region       region of requests that name none "
     "(default us-east-1)\n"
+    "  --require-auth        refuse anonymous registry (/v2/) requests\n"
     "  --upload-ttl seconds  drop uploads idle this long (default 86400)\n"
+    "  --uri-style style     path: host:port/name in repository URIs "
+    "(default);\n"
+    "                        host: account.dkr.ecr.region.localhost:port/"
+    "name\n"
     "  --user user           started as root: run as this user after "
     "binding\n"
     "  -v, --verbose         log more; repeat for debug output\n"
@@ -75,8 +91,10 @@ static const char berthd_options[] =
 enum {
 	OPT_ACCOUNT_ID = 256,
 	OPT_ADMIN_TOKEN,
+	OPT_ADVERTISE_HOST,
 	OPT_BLOBD,
 	OPT_CREATE_ON_PUSH,
+	OPT_CREDENTIALS,
 	OPT_DATA_DIR,
 	OPT_GC_GRACE,
 	OPT_HELP,
@@ -84,7 +102,9 @@ enum {
 	OPT_LOG_FILE,
 	OPT_NO_SECCOMP,
 	OPT_REGION,
+	OPT_REQUIRE_AUTH,
 	OPT_UPLOAD_TTL,
+	OPT_URI_STYLE,
 	OPT_USER,
 	OPT_VERSION
 };
@@ -92,8 +112,10 @@ enum {
 static const struct option berthd_longopts[] = {
 	{ "account-id",	required_argument, NULL, OPT_ACCOUNT_ID },
 	{ "admin-token", required_argument, NULL, OPT_ADMIN_TOKEN },
+	{ "advertise-host", required_argument, NULL, OPT_ADVERTISE_HOST },
 	{ "blobd",	required_argument, NULL, OPT_BLOBD },
 	{ "create-on-push", no_argument,   NULL, OPT_CREATE_ON_PUSH },
+	{ "credentials", required_argument, NULL, OPT_CREDENTIALS },
 	{ "data-dir",	required_argument, NULL, OPT_DATA_DIR },
 	{ "gc-grace",	required_argument, NULL, OPT_GC_GRACE },
 	{ "help",	no_argument,	   NULL, OPT_HELP },
@@ -101,7 +123,9 @@ static const struct option berthd_longopts[] = {
 	{ "log-file",	required_argument, NULL, OPT_LOG_FILE },
 	{ "no-seccomp",	no_argument,	   NULL, OPT_NO_SECCOMP },
 	{ "region",	required_argument, NULL, OPT_REGION },
+	{ "require-auth", no_argument,	   NULL, OPT_REQUIRE_AUTH },
 	{ "upload-ttl",	required_argument, NULL, OPT_UPLOAD_TTL },
+	{ "uri-style",	required_argument, NULL, OPT_URI_STYLE },
 	{ "user",	required_argument, NULL, OPT_USER },
 	{ "verbose",	no_argument,	   NULL, 'v' },
 	{ "version",	no_argument,	   NULL, OPT_VERSION },
@@ -209,11 +233,23 @@ parse_options(int argc, char **argv)
 			}
 			conf.admin_token = optarg;
 			break;
+		case OPT_ADVERTISE_HOST:
+			if (optarg[0] == '\0' || strlen(optarg) > 253 ||
+			    strpbrk(optarg, "/ \t:@") != NULL) {
+				fprintf(stderr, "berthd: bad --advertise-host "
+				    "%s\n", optarg);
+				exit(2);
+			}
+			conf.advertise_host = optarg;
+			break;
 		case OPT_BLOBD:
 			conf.blobd_path = optarg;
 			break;
 		case OPT_CREATE_ON_PUSH:
 			conf.create_on_push = 1;
+			break;
+		case OPT_CREDENTIALS:
+			conf.credentials_file = optarg;
 			break;
 		case OPT_DATA_DIR:
 			conf.data_dir = optarg;
@@ -248,6 +284,20 @@ parse_options(int argc, char **argv)
 			}
 			strcpy(conf.region, optarg);
 			break;
+		case OPT_REQUIRE_AUTH:
+			conf.require_auth = 1;
+			break;
+		case OPT_URI_STYLE:
+			if (strcmp(optarg, "path") == 0)
+				conf.uri_style = URI_STYLE_PATH;
+			else if (strcmp(optarg, "host") == 0)
+				conf.uri_style = URI_STYLE_HOST;
+			else {
+				fprintf(stderr, "berthd: --uri-style is path or "
+				    "host\n");
+				exit(2);
+			}
+			break;
 		case OPT_UPLOAD_TTL:
 			if ((secs = parse_duration(optarg)) <= 0) {
 				fprintf(stderr, "berthd: bad --upload-ttl "
@@ -276,9 +326,8 @@ parse_options(int argc, char **argv)
 }
 
 static void
-berthd_drained_cb(void *arg)
+berthd_pulls_flushed_cb(int err, void *arg)
 {
-	meta_flush_pulls();
 	proc_stop();
 	spawner_stop();
 	event_base_loopbreak(ev_base);
@@ -302,6 +351,23 @@ berthd_log_opened_cb(int err, int fd, void *arg)
 }
 
 static void
+berthd_credentials_opened_cb(int err, int fd, void *arg)
+{
+	if (err != 0)
+		log_warnx("reading %s: %s; keeping the access keys loaded "
+		    "before", conf.credentials_file, strerror(err));
+	else if (ecr_credentials_reload(fd) == -1)
+		log_warnx("keeping the access keys loaded before");
+}
+
+static void
+berthd_drained_cb(void *arg)
+{
+	/* The last pull times must reach the disk before the worker goes. */
+	meta_flush_pulls(berthd_pulls_flushed_cb, NULL);
+}
+
+static void
 berthd_signal_cb(evutil_socket_t sig, short events, void *arg)
 {
 	switch (sig) {
@@ -312,6 +378,9 @@ berthd_signal_cb(evutil_socket_t sig, short events, void *arg)
 			proc_reopen_log();
 			log_info("logs reopened");
 		}
+		if (conf.credentials_file != NULL)
+			spawner_open(SPAWN_FILE_CREDENTIALS,
+			    berthd_credentials_opened_cb, NULL);
 		break;
 	case SIGTERM:
 	case SIGINT:
@@ -393,6 +462,10 @@ main(int argc, char **argv)
 	    evsignal_add(ev_sighup, NULL) == -1)
 		fatalx("cannot install signal handlers");
 
+	/* Reads --credentials: before berthd loses the filesystem. */
+	if (ecr_init() == -1)
+		fatalx("cannot start the ECR API (see above)");
+
 	/* Bound now, with the privileges a low port needs; connections wait
 	 * in the backlog until the metadata is loaded. */
 	if ((berthd_http = http_server_new(ev_base, &conf.http,
@@ -402,6 +475,7 @@ main(int argc, char **argv)
 	http_server_pause(berthd_http, 1);
 	if (http_server_listen(berthd_http, conf.listen) == -1)
 		fatalx("cannot listen on %s", conf.listen);
+	conf.port = http_server_port(berthd_http);
 	priv_drop();
 	berthd_confine();
 

@@ -147,6 +147,8 @@ check "one access line per request" \
     grep -q "ACCESS 127.0.0.1:[0-9]* \"GET /_berth/health\" 200" "$D.log"
 
 # --- SIGTERM: clean exit, no worker left ----------------------------------------
+# A pull just before the stop: its time is written before the worker goes.
+curl -sf -o /dev/null "$URL/v2/it/app/manifests/v1"
 bpid=$(blobd_pid "$BERTHD_PID")
 spid=$(spawner_pid "$BERTHD_PID")
 kill -TERM "$BERTHD_PID"
@@ -157,5 +159,12 @@ check "SIGTERM: no berth-blobd remains" \
     sh -c "! kill -0 $bpid 2>/dev/null"
 check "SIGTERM: no spawner remains" \
     sh -c "! kill -0 $spid 2>/dev/null"
+check "SIGTERM: the stop said nothing failed" \
+    sh -c "! grep -q 'append failed' '$D.log'"
+start_berthd "$D"
+check "the last pull time survived the stop" \
+    sh -c "curl -s '$URL/_berth/images?repository=it/app' | grep -q lastPulledAt"
+kill -TERM "$BERTHD_PID"
+wait "$BERTHD_PID"
 
 t_summary

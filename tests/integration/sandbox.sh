@@ -162,7 +162,9 @@ push() {
 
 # --- as root without --user ----------------------------------------------------
 D=$T_TMP/data
-start_berthd "$D" -v --create-on-push --log-file "$T_TMP/berthd.log" ||
+printf 'AKIDONE secretone\n' >"$T_TMP/credentials"
+start_berthd "$D" -v --create-on-push --log-file "$T_TMP/berthd.log" \
+    --credentials "$T_TMP/credentials" ||
     { fail "berthd starts"; t_summary; exit 1; }
 ok "berthd starts"
 check "as root without --user, berthd warns" \
@@ -206,6 +208,13 @@ check "SIGHUP: a new log file is created by the spawner for berthd" \
 curl -s -o /dev/null "$URL/_berth/health"
 check "and berthd writes its access log there" \
     wait_for 5 grep -q 'GET /_berth/health' "$T_TMP/berthd.log"
+check "SIGHUP: the --credentials file is read again, through the spawner" \
+    grep -q '1 access keys loaded from' "$T_TMP/berthd.log"
+printf 'AKIDONE secretone\nAKIDTWO secrettwo\n' >"$T_TMP/credentials.new"
+mv "$T_TMP/credentials.new" "$T_TMP/credentials"
+kill -HUP "$BERTHD_PID"
+check "and a replaced file too" \
+    wait_for 5 grep -q '2 access keys loaded from' "$T_TMP/berthd.log"
 
 kill -TERM "$BERTHD_PID"
 wait "$BERTHD_PID"

@@ -19,6 +19,7 @@
 static int (*const suites[])(void) = {
 	test_buf_register,
 	test_digest_register,
+	test_ecr_validate_register,
 	test_frame_register,
 	test_model_register,
 	test_gc_register,
@@ -26,6 +27,7 @@ static int (*const suites[])(void) = {
 	test_http_register,
 	test_name_register,
 	test_sandbox_register,
+	test_sigv4_register,
 	test_store_register,
 	test_upload_register,
 	test_util_register,
