@@ -68,11 +68,17 @@ in_proc() {
 }
 
 # The result and errno of opening a path read-only in the process (a
-# descriptor it gets is closed again).
+# descriptor it gets is closed again).  The path is copied into memory the
+# process allocates and frees: a string literal would make gdb allocate
+# it there and leave it (a leak under AddressSanitizer).
 open_in() {
-	in_proc "$1" "set \$fd = (int)open(\"$2\", 0)" \
+	local n=$((${#2} + 1))
+	in_proc "$1" "set \$p = (char *)malloc($n)" \
+	    "set {char[$n]}\$p = \"$2\"" \
+	    'set $fd = (int)open($p, 0)' \
 	    'print $fd' 'print $fd < 0 ? (int)*__errno_location() : 0' \
-	    'print $fd < 0 ? 0 : (int)close($fd)' | cut -d' ' -f1,2
+	    'print $fd < 0 ? 0 : (int)close($fd)' 'call (void)free($p)' |
+	    cut -d' ' -f1,2
 }
 
 # socket(AF_INET, SOCK_STREAM, 0) in the process: "result errno".
