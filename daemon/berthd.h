@@ -164,6 +164,8 @@ struct model {
 	int		 have_secret;
 	uint64_t	 log_entries;	/* appended since the last snapshot */
 	uint64_t	 log_bytes;
+	uint64_t	 snapshot_entries; /* in the last snapshot written */
+	uint64_t	 snapshot_bytes;
 };
 
 extern struct model	*model;
@@ -274,6 +276,9 @@ typedef void (*meta_done_cb)(int err, void *arg);
 void	meta_load(meta_done_cb, void *arg);
 /* Compacts the log when enough has been appended since the last time. */
 void	meta_maybe_compact(void);
+/* Compacts now: the snapshot replaces the log; done may be NULL.
+ * BERR_UNAVAILABLE when a compaction or a load is already running. */
+void	meta_compact(meta_done_cb done, void *arg);
 /* Records pull times gathered since the last flush (not per request). */
 void	meta_note_pull(struct image *);
 /* Writes the pull times noted so far; done (may be NULL) runs when they
