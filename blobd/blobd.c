@@ -1,2 +1,800 @@
 #include "config.h"
-int main(void) { return 1; }
+
+#include <sys/types.h>
+#include <sys/file.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "blobd.h"
+#include "digest.h"
+#include "error.h"
+#include "log.h"
+#include "proto.h"
+#include "rpc.h"
+#include "util.h"
+
+/* An asynchronous reply: an append from a pipe or a commit that hashes. */
+struct blobd_req {
+	struct blobd	*env;
+	uint32_t	 id;
+	struct digest	 digest;
+	uint64_t	 size;
+};
+
+static const struct rpc_rule blobd_rules[] = {
+	{ MSG_UPLOAD_CREATE, sizeof(struct msg_upload_create),
+	    sizeof(struct msg_upload_create), RPC_FD_NONE },
+	{ MSG_UPLOAD_APPEND, sizeof(struct msg_upload_append),
+	    sizeof(struct msg_upload_append), RPC_FD_REQUIRED },
+	{ MSG_UPLOAD_STAT, sizeof(struct msg_upload_ref),
+	    sizeof(struct msg_upload_ref), RPC_FD_NONE },
+	{ MSG_UPLOAD_CANCEL, sizeof(struct msg_upload_ref),
+	    sizeof(struct msg_upload_ref), RPC_FD_NONE },
+	{ MSG_UPLOAD_COMMIT, sizeof(struct msg_upload_commit),
+	    sizeof(struct msg_upload_commit), RPC_FD_NONE },
+	{ MSG_BLOB_WRITE, sizeof(struct msg_blob_write),
+	    sizeof(struct msg_blob_write) + BLOB_WRITE_MAX, RPC_FD_NONE },
+	{ MSG_BLOB_OPEN, sizeof(struct msg_blob_ref),
+	    sizeof(struct msg_blob_ref), RPC_FD_NONE },
+	{ MSG_META_APPEND, 1, FRAME_MAX_PAYLOAD, RPC_FD_NONE },
+	{ MSG_META_LOAD, 0, 0, RPC_FD_NONE },
+	{ MSG_META_COMPACT, sizeof(struct msg_meta_compact),
+	    sizeof(struct msg_meta_compact), RPC_FD_REQUIRED },
+	{ MSG_GC_LIST, 0, 0, RPC_FD_NONE },
+	{ MSG_GC_SWEEP, sizeof(struct msg_gc_sweep),
+	    sizeof(struct msg_gc_sweep), RPC_FD_REQUIRED },
+	{ MSG_STATS, 0, 0, RPC_FD_NONE },
+	{ MSG_LOG_REOPEN, 0, 0, RPC_FD_REQUIRED },
+};
+
+static void __attribute__((noreturn))
+usage(int status)
+{
+	fprintf(status == 0 ? stdout : stderr, "usage: berth-blobd [-v] "
+	    "[--debug-socket path] [--upload-ttl seconds] --data-dir dir\n");
+	exit(status);
+}
+
+static void
+blobd_reply(struct blobd *env, uint32_t type, uint32_t id, const void *p,
+    size_t n, int fd)
+{
+	/* A dead channel ends the process from its close callback. */
+	(void)rpc_send(env->chan, type, id, p, n, fd);
+}
+
+static void
+blobd_error(struct blobd *env, uint32_t id, int err, uint64_t size)
+{
+	struct msg_error m;
+
+	memset(&m, 0, sizeof(m));
+	m.code = err < 0 ? err : BERR_INTERNAL;
+	m.size = size;
+	blobd_reply(env, MSG_ERROR, id, &m, sizeof(m), -1);
+}
+
+static void
+blobd_committed(struct blobd *env, uint32_t id, const struct digest *d,
+    uint64_t size, int created)
+{
+	struct msg_blob_committed m;
+
+	memset(&m, 0, sizeof(m));
+	digest_format(d, m.digest);
+	m.size = size;
+	m.created = created ? 1 : 0;
+	blobd_reply(env, MSG_BLOB_COMMITTED, id, &m, sizeof(m), -1);
+}
+
+/* A string in a fixed array: NUL-terminated inside it and not empty. */
+static int
+blobd_str_ok(const char *s, size_t size)
+{
+	return s[0] != '\0' && memchr(s, '\0', size) != NULL;
+}
+
+/* Parses a digest in a fixed array; 0 or a negative berr. */
+static int
+blobd_digest(const char *s, size_t size, struct digest *d)
+{
+	const char	*nul;
+
+	if ((nul = memchr(s, '\0', size)) == NULL || nul == s)
+		return BERR_DIGEST_INVALID;
+	return digest_parse(s, (size_t)(nul - s), d);
+}
+
+/* The session a request names, or NULL (and an error reply sent). */
+static struct upload *
+blobd_upload(struct blobd *env, uint32_t id, const uint8_t *uid,
+    const char *owner)
+{
+	struct upload	*u;
+
+	if (!blobd_str_ok(owner, OWNER_MAX)) {
+		blobd_error(env, id, BERR_BAD_REQUEST, 0);
+		return NULL;
+	}
+	if ((u = upload_find(env->uploads, uid, owner)) == NULL)
+		blobd_error(env, id, BERR_UPLOAD_UNKNOWN, 0);
+	return u;
+}
+
+static void
+blobd_upload_create(struct blobd *env, uint32_t id, const uint8_t *payload)
+{
+	struct msg_upload_create	 m;
+	struct msg_upload_created	 r;
+	struct upload			*u;
+	int				 rc;
+
+	memcpy(&m, payload, sizeof(m));
+	if (!blobd_str_ok(m.owner, sizeof(m.owner))) {
+		blobd_error(env, id, BERR_BAD_REQUEST, 0);
+		return;
+	}
+	if (m.algo != 0 && m.algo != DIGEST_SHA256 && m.algo != DIGEST_SHA512) {
+		blobd_error(env, id, BERR_DIGEST_UNSUPPORTED, 0);
+		return;
+	}
+	if ((rc = upload_create(env->uploads, m.owner,
+	    (enum digest_algo)m.algo, &u)) != 0) {
+		blobd_error(env, id, rc, 0);
+		return;
+	}
+	log_debug("upload %s created for %s", u->name, u->owner);
+	memcpy(r.id, u->id, sizeof(r.id));
+	blobd_reply(env, MSG_UPLOAD_CREATED, id, &r, sizeof(r), -1);
+}
+
+static void
+blobd_append_done_cb(struct upload *u, int err, void *arg)
+{
+	struct blobd_req	*req = arg;
+	struct msg_upload_status r;
+
+	if (err != 0)
+		blobd_error(req->env, req->id, err, u->size);
+	else {
+		r.size = u->size;
+		blobd_reply(req->env, MSG_UPLOAD_STATUS, req->id, &r,
+		    sizeof(r), -1);
+	}
+	free(req);
+}
+
+static void
+blobd_upload_append(struct blobd *env, uint32_t id, const uint8_t *payload,
+    int fd)
+{
+	struct msg_upload_append m;
+	struct blobd_req	*req;
+	struct upload		*u;
+	int			 rc;
+
+	memcpy(&m, payload, sizeof(m));
+	if ((u = blobd_upload(env, id, m.id, m.owner)) == NULL) {
+		close(fd);
+		return;
+	}
+	req = xcalloc(1, sizeof(*req));
+	req->env = env;
+	req->id = id;
+	if ((rc = upload_append_pipe(u, m.offset, fd, blobd_append_done_cb,
+	    req)) != 0) {
+		free(req);
+		blobd_error(env, id, rc, u->size);
+	}
+}
+
+static void
+blobd_upload_stat(struct blobd *env, uint32_t id, const uint8_t *payload)
+{
+	struct msg_upload_ref	 m;
+	struct msg_upload_status r;
+	struct upload		*u;
+
+	memcpy(&m, payload, sizeof(m));
+	if ((u = blobd_upload(env, id, m.id, m.owner)) == NULL)
+		return;
+	r.size = u->size;
+	blobd_reply(env, MSG_UPLOAD_STATUS, id, &r, sizeof(r), -1);
+}
+
+static void
+blobd_upload_cancel(struct blobd *env, uint32_t id, const uint8_t *payload)
+{
+	struct msg_upload_ref	 m;
+	struct upload		*u;
+	uint64_t		 size;
+	int			 rc;
+
+	memcpy(&m, payload, sizeof(m));
+	if ((u = blobd_upload(env, id, m.id, m.owner)) == NULL)
+		return;
+	size = u->size;
+	if ((rc = upload_cancel(u)) != 0)
+		blobd_error(env, id, rc, size);
+	else
+		blobd_reply(env, MSG_OK, id, NULL, 0, -1);
+}
+
+static void
+blobd_commit(struct blobd *env, uint32_t id, struct upload *u,
+    const struct digest *d, uint64_t size)
+{
+	uint64_t	 now = u->size;
+	int		 rc, created;
+
+	if ((rc = upload_commit(u, d, size, &created)) != 0) {
+		/* The session may be gone: report the size it had. */
+		blobd_error(env, id, rc, now);
+		return;
+	}
+	blobd_committed(env, id, d, now, created);
+}
+
+static void
+blobd_commit_hashed_cb(struct upload *u, int err, void *arg)
+{
+	struct blobd_req	*req = arg;
+
+	if (err != 0)
+		blobd_error(req->env, req->id, err, u->size);
+	else
+		blobd_commit(req->env, req->id, u, &req->digest, req->size);
+	free(req);
+}
+
+static void
+blobd_upload_commit(struct blobd *env, uint32_t id, const uint8_t *payload)
+{
+	struct msg_upload_commit m;
+	struct blobd_req	*req;
+	struct upload		*u;
+	struct digest		 d;
+	int			 rc;
+
+	memcpy(&m, payload, sizeof(m));
+	if ((u = blobd_upload(env, id, m.id, m.owner)) == NULL)
+		return;
+	if ((rc = blobd_digest(m.digest, sizeof(m.digest), &d)) != 0) {
+		blobd_error(env, id, rc, u->size);
+		return;
+	}
+	if (u->state != UPLOAD_IDLE) {
+		blobd_error(env, id, BERR_UPLOAD_BUSY, u->size);
+		return;
+	}
+	if (m.size != UINT64_MAX && m.size != u->size) {
+		blobd_error(env, id, BERR_SIZE_INVALID, u->size);
+		return;
+	}
+	/* Re-reading a large upload takes many loop iterations. */
+	if (upload_hash_pending(u, d.algo) > UPLOAD_HASH_STEP) {
+		req = xcalloc(1, sizeof(*req));
+		req->env = env;
+		req->id = id;
+		req->digest = d;
+		req->size = m.size;
+		if ((rc = upload_hash_start(u, d.algo, blobd_commit_hashed_cb,
+		    req)) != 0) {
+			free(req);
+			blobd_error(env, id, rc, u->size);
+		}
+		return;
+	}
+	blobd_commit(env, id, u, &d, m.size);
+}
+
+static void
+blobd_blob_write(struct blobd *env, uint32_t id, const uint8_t *payload,
+    uint32_t len)
+{
+	struct msg_blob_write	 m;
+	struct digest		 d;
+	int			 rc, created;
+
+	memcpy(&m, payload, sizeof(m));
+	if ((rc = blobd_digest(m.digest, sizeof(m.digest), &d)) != 0) {
+		blobd_error(env, id, rc, 0);
+		return;
+	}
+	if (m.size != len - sizeof(m)) {
+		blobd_error(env, id, BERR_SIZE_INVALID, 0);
+		return;
+	}
+	if ((rc = store_write(env->store, &d, payload + sizeof(m),
+	    (size_t)m.size, &created)) != 0) {
+		blobd_error(env, id, rc, 0);
+		return;
+	}
+	blobd_committed(env, id, &d, m.size, created);
+}
+
+static void
+blobd_blob_open(struct blobd *env, uint32_t id, const uint8_t *payload)
+{
+	struct msg_blob_ref	 m;
+	struct msg_blob_opened	 r;
+	struct digest		 d;
+	int			 rc, fd;
+
+	memcpy(&m, payload, sizeof(m));
+	if ((rc = blobd_digest(m.digest, sizeof(m.digest), &d)) != 0 ||
+	    (rc = store_open_blob(env->store, &d, &fd, &r.size)) != 0) {
+		blobd_error(env, id, rc, 0);
+		return;
+	}
+	blobd_reply(env, MSG_BLOB_OPENED, id, &r, sizeof(r), fd);
+}
+
+/* Syncs the metadata log once for every append since the last sync and
+ * answers them all. */
+static void
+blobd_meta_flush(struct blobd *env)
+{
+	struct msg_meta_appended r;
+	size_t			 i;
+	int			 rc;
+
+	if (env->nmeta_waits == 0)
+		return;
+	rc = metalog_sync(env->metalog);
+	for (i = 0; i < env->nmeta_waits; i++) {
+		if (rc != 0)
+			blobd_error(env, env->meta_waits[i].id, rc, 0);
+		else {
+			r.seq = env->meta_waits[i].seq;
+			blobd_reply(env, MSG_META_APPENDED,
+			    env->meta_waits[i].id, &r, sizeof(r), -1);
+		}
+	}
+	env->nmeta_waits = 0;
+}
+
+static void
+blobd_meta_sync_cb(evutil_socket_t fd, short events, void *arg)
+{
+	blobd_meta_flush(arg);
+}
+
+static void
+blobd_meta_append(struct blobd *env, uint32_t id, const uint8_t *payload,
+    uint32_t len)
+{
+	uint64_t	 seq;
+	int		 rc;
+
+	if ((rc = metalog_append(env->metalog, payload, len, &seq)) != 0) {
+		blobd_error(env, id, rc, 0);
+		return;
+	}
+	if (env->nmeta_waits == env->meta_waits_cap) {
+		env->meta_waits_cap = env->meta_waits_cap == 0 ? 64 :
+		    env->meta_waits_cap * 2;
+		env->meta_waits = xreallocarray(env->meta_waits,
+		    env->meta_waits_cap, sizeof(*env->meta_waits));
+	}
+	env->meta_waits[env->nmeta_waits].id = id;
+	env->meta_waits[env->nmeta_waits].seq = seq;
+	env->nmeta_waits++;
+	/*
+	 * Group commit: the sync runs once the frames already read have been
+	 * dispatched, so that they share one fdatasync.
+	 */
+	if (env->nmeta_waits == 1)
+		event_active(env->ev_meta_sync, EV_TIMEOUT, 0);
+}
+
+static void
+blobd_meta_load(struct blobd *env, uint32_t id)
+{
+	struct msg_meta_state	 r;
+	int			 rc, fd;
+
+	blobd_meta_flush(env);
+	if ((rc = metalog_load(env->metalog, &fd, &r.len, &r.entries)) != 0) {
+		blobd_error(env, id, rc, 0);
+		return;
+	}
+	blobd_reply(env, MSG_META_STATE, id, &r, sizeof(r), fd);
+}
+
+static void
+blobd_meta_compact(struct blobd *env, uint32_t id, const uint8_t *payload,
+    int fd)
+{
+	struct msg_meta_compact	 m;
+	int			 rc;
+
+	memcpy(&m, payload, sizeof(m));
+	blobd_meta_flush(env);
+	rc = metalog_compact(env->metalog, fd, m.len, m.entries);
+	close(fd);
+	if (rc != 0)
+		blobd_error(env, id, rc, 0);
+	else
+		blobd_reply(env, MSG_OK, id, NULL, 0, -1);
+}
+
+static void
+blobd_gc_list(struct blobd *env, uint32_t id)
+{
+	struct msg_gc_listing	 r;
+	int			 rc, fd;
+
+	if ((rc = gc_list(env->store, &fd, &r.count)) != 0) {
+		blobd_error(env, id, rc, 0);
+		return;
+	}
+	blobd_reply(env, MSG_GC_LISTING, id, &r, sizeof(r), fd);
+}
+
+static void
+blobd_gc_sweep(struct blobd *env, uint32_t id, const uint8_t *payload,
+    int fd)
+{
+	struct msg_gc_sweep	 m;
+	struct msg_gc_swept	 r;
+	int			 rc;
+
+	memcpy(&m, payload, sizeof(m));
+	rc = gc_sweep(env->store, fd, m.count, m.not_after_ms, m.dry_run != 0,
+	    &r.blobs, &r.bytes);
+	close(fd);
+	if (rc != 0)
+		blobd_error(env, id, rc, 0);
+	else
+		blobd_reply(env, MSG_GC_SWEPT, id, &r, sizeof(r), -1);
+}
+
+static void
+blobd_stats(struct blobd *env, uint32_t id)
+{
+	struct msg_stats_reply	 r;
+
+	memset(&r, 0, sizeof(r));
+	r.blobs = env->store->blobs;
+	r.bytes = env->store->bytes;
+	r.uploads = env->uploads->count;
+	r.meta_log_bytes = metalog_log_bytes(env->metalog);
+	r.writable = (uint32_t)store_probe(env->store);
+	blobd_reply(env, MSG_STATS_REPLY, id, &r, sizeof(r), -1);
+}
+
+void
+blobd_dispatch_berthd(struct rpc_chan *chan, const struct frame_hdr *h,
+    const uint8_t *payload, int fd, void *arg)
+{
+	struct blobd	*env = arg;
+
+	if (h->type == MSG_LOG_REOPEN) {
+		if (log_adopt_fd(fd) == -1)
+			log_warn("cannot adopt the new log descriptor");
+		close(fd);
+		return;
+	}
+	/* Replies carry the request's id; 0 is the hello's. */
+	if (h->id == 0) {
+		log_warnx("berthd sent request type %u with id 0", h->type);
+		exit(1);
+	}
+	switch (h->type) {
+	case MSG_UPLOAD_CREATE:
+		blobd_upload_create(env, h->id, payload);
+		break;
+	case MSG_UPLOAD_APPEND:
+		blobd_upload_append(env, h->id, payload, fd);
+		break;
+	case MSG_UPLOAD_STAT:
+		blobd_upload_stat(env, h->id, payload);
+		break;
+	case MSG_UPLOAD_CANCEL:
+		blobd_upload_cancel(env, h->id, payload);
+		break;
+	case MSG_UPLOAD_COMMIT:
+		blobd_upload_commit(env, h->id, payload);
+		break;
+	case MSG_BLOB_WRITE:
+		blobd_blob_write(env, h->id, payload, h->len);
+		break;
+	case MSG_BLOB_OPEN:
+		blobd_blob_open(env, h->id, payload);
+		break;
+	case MSG_META_APPEND:
+		blobd_meta_append(env, h->id, payload, h->len);
+		break;
+	case MSG_META_LOAD:
+		blobd_meta_load(env, h->id);
+		break;
+	case MSG_META_COMPACT:
+		blobd_meta_compact(env, h->id, payload, fd);
+		break;
+	case MSG_GC_LIST:
+		blobd_gc_list(env, h->id);
+		break;
+	case MSG_GC_SWEEP:
+		blobd_gc_sweep(env, h->id, payload, fd);
+		break;
+	case MSG_STATS:
+		blobd_stats(env, h->id);
+		break;
+	default:
+		/* The rule table lets nothing else through. */
+		fatalx("unexpected message type %u", h->type);
+	}
+}
+
+static void
+blobd_close_cb(struct rpc_chan *chan, int err, void *arg)
+{
+	/* Never outlive berthd. */
+	if (err == 0) {
+		log_info("berthd closed the channel; exiting");
+		exit(0);
+	}
+	log_warnx("channel to berthd failed: %s; exiting", berr_message(err));
+	exit(1);
+}
+
+static void
+blobd_signal_cb(evutil_socket_t sig, short events, void *arg)
+{
+	struct blobd	*env = arg;
+
+	log_info("signal %d; exiting", (int)sig);
+	event_base_loopbreak(env->base);
+}
+
+static void
+blobd_expire_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct blobd	*env = arg;
+
+	(void)upload_expire(env->uploads, now_sec());
+}
+
+/* 1 if fd is a connected UNIX stream socket. */
+static int
+blobd_is_socket(int fd)
+{
+	struct stat		 sb;
+	struct sockaddr_storage	 ss;
+	socklen_t		 len;
+	int			 type;
+
+	if (fstat(fd, &sb) == -1 || !S_ISSOCK(sb.st_mode))
+		return 0;
+	len = sizeof(type);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == -1 ||
+	    type != SOCK_STREAM)
+		return 0;
+	len = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1 ||
+	    ss.ss_family != AF_UNIX)
+		return 0;
+	return 1;
+}
+
+/* Waits for one connection on a UNIX socket at path and returns it. */
+static int
+blobd_debug_accept(const char *path)
+{
+	struct sockaddr_un	 sun;
+	struct stat		 sb;
+	int			 s, c;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		log_warnx("--debug-socket: %s: path too long", path);
+		exit(BLOBD_EXIT_CONFIG);
+	}
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if (lstat(path, &sb) == 0 && S_ISSOCK(sb.st_mode))
+		(void)unlink(path);
+	if ((s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+	    bind(s, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
+	    listen(s, 1) == -1) {
+		log_warn("--debug-socket %s", path);
+		exit(BLOBD_EXIT_CONFIG);
+	}
+	log_info("waiting for a connection on %s", path);
+	while ((c = accept4(s, NULL, NULL, SOCK_CLOEXEC)) == -1)
+		if (errno != EINTR && errno != ECONNABORTED)
+			fatal("accept %s", path);
+	close(s);
+	(void)unlink(path);
+	return c;
+}
+
+/* Locks DIR/lock and writes our pid in it; returns the lock's fd. */
+static int
+blobd_lock(int dirfd, const char *dir)
+{
+	char	 buf[32];
+	ssize_t	 n;
+	int	 fd;
+
+	if ((fd = openat(dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC |
+	    O_NOFOLLOW, 0640)) == -1) {
+		log_warn("%s/lock", dir);
+		exit(BLOBD_EXIT_CONFIG);
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno != EWOULDBLOCK) {
+			log_warn("flock %s/lock", dir);
+			exit(BLOBD_EXIT_CONFIG);
+		}
+		n = pread(fd, buf, sizeof(buf) - 1, 0);
+		buf[n > 0 ? n : 0] = '\0';
+		buf[strcspn(buf, "\n")] = '\0';
+		log_warnx("data directory %s is in use by another berth "
+		    "process (pid %s)", dir, buf[0] != '\0' ? buf : "unknown");
+		exit(BLOBD_EXIT_LOCKED);
+	}
+	n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+	if (ftruncate(fd, 0) == -1 || pwrite(fd, buf, (size_t)n, 0) != n)
+		log_warn("%s/lock: cannot write the pid", dir);
+	return fd;
+}
+
+/* Creates the data directory if needed and opens it. */
+static int
+blobd_open_datadir(const char *dir)
+{
+	struct stat	 sb;
+	char		*copy;
+	int		 fd, created;
+
+	created = stat(dir, &sb) == -1 && errno == ENOENT;
+	if (created && mkdir_p(dir, 0750) == -1) {
+		log_warn("cannot create the data directory %s", dir);
+		exit(BLOBD_EXIT_CONFIG);
+	}
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		log_warn("cannot open the data directory %s", dir);
+		exit(BLOBD_EXIT_CONFIG);
+	}
+	if (created) {
+		copy = xstrdup(dir);
+		(void)fsync_dir(dirname(copy));
+		free(copy);
+	}
+	return fd;
+}
+
+static void
+blobd_raise_nofile(void)
+{
+	struct rlimit	 rl;
+
+	/* Each streaming upload holds a pipe and a file. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "data-dir",		required_argument, NULL, 'd' },
+		{ "debug-socket",	required_argument, NULL, 's' },
+		{ "help",		no_argument,	   NULL, 'h' },
+		{ "upload-ttl",		required_argument, NULL, 't' },
+		{ "version",		no_argument,	   NULL, 'V' },
+		{ NULL,			0,		   NULL, 0 }
+	};
+	struct blobd	 env;
+	struct msg_hello hello;
+	const char	*datadir = NULL, *debug_socket = NULL;
+	int64_t		 ttl = UPLOAD_TTL_DEFAULT;
+	struct timeval	 tv;
+	int		 ch, verbose = 0, sock, dirfd;
+
+	log_init("berth-blobd", 0);
+	while ((ch = getopt_long(argc, argv, "v", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'd':
+			datadir = optarg;
+			break;
+		case 's':
+			debug_socket = optarg;
+			break;
+		case 't':
+			if ((ttl = parse_duration(optarg)) <= 0) {
+				fprintf(stderr, "berth-blobd: --upload-ttl: "
+				    "%s: not a positive number of seconds\n",
+				    optarg);
+				exit(BLOBD_EXIT_CONFIG);
+			}
+			break;
+		case 'v':
+			verbose++;
+			break;
+		case 'V':
+			printf("berth-blobd %s\n", PACKAGE_VERSION);
+			exit(0);
+		case 'h':
+			usage(0);
+		default:
+			usage(BLOBD_EXIT_CONFIG);
+		}
+	}
+	if (optind != argc || datadir == NULL)
+		usage(BLOBD_EXIT_CONFIG);
+	log_init("berth-blobd", verbose);
+
+	if (debug_socket == NULL && !blobd_is_socket(BLOBD_SOCKET_FD)) {
+		fprintf(stderr, "berth-blobd is started by berthd; to run it "
+		    "by hand for debugging use --debug-socket PATH\n");
+		exit(BLOBD_EXIT_CONFIG);
+	}
+	if (debug_socket == NULL)
+		(void)fd_set_cloexec(BLOBD_SOCKET_FD);
+	signal(SIGPIPE, SIG_IGN);
+	umask(027);
+	blobd_raise_nofile();
+
+	memset(&env, 0, sizeof(env));
+	dirfd = blobd_open_datadir(datadir);
+	(void)blobd_lock(dirfd, datadir);
+	if ((env.base = event_base_new()) == NULL)
+		fatalx("event_base_new");
+	if ((env.store = store_new(dirfd, datadir)) == NULL ||
+	    (env.uploads = upload_table_new(env.store, dirfd, env.base,
+	    ttl)) == NULL ||
+	    (env.metalog = metalog_new(dirfd)) == NULL) {
+		log_warnx("cannot use the data directory %s", datadir);
+		exit(BLOBD_EXIT_CONFIG);
+	}
+	close(dirfd);
+
+	sock = debug_socket != NULL ? blobd_debug_accept(debug_socket) :
+	    BLOBD_SOCKET_FD;
+	env.chan = rpc_new(env.base, sock, blobd_rules, nitems(blobd_rules),
+	    blobd_dispatch_berthd, blobd_close_cb, &env);
+	if ((env.ev_meta_sync = event_new(env.base, -1, 0, blobd_meta_sync_cb,
+	    &env)) == NULL ||
+	    (env.ev_expire = event_new(env.base, -1, EV_PERSIST,
+	    blobd_expire_cb, &env)) == NULL ||
+	    (env.ev_sigterm = evsignal_new(env.base, SIGTERM, blobd_signal_cb,
+	    &env)) == NULL ||
+	    (env.ev_sigint = evsignal_new(env.base, SIGINT, blobd_signal_cb,
+	    &env)) == NULL)
+		fatalx("event_new");
+	tv.tv_sec = ttl < 60 ? ttl : 60;
+	tv.tv_usec = 0;
+	evtimer_add(env.ev_expire, &tv);
+	evsignal_add(env.ev_sigterm, NULL);
+	evsignal_add(env.ev_sigint, NULL);
+
+	hello.version = PROTOCOL_VERSION;
+	hello.pid = (uint32_t)getpid();
+	if (rpc_send(env.chan, MSG_HELLO, 0, &hello, sizeof(hello), -1) != 0)
+		exit(1);
+	log_info("ready: data directory %s, upload ttl %" PRId64 " s",
+	    datadir, ttl);
+
+	event_base_dispatch(env.base);
+	exit(0);
+}

@@ -1,1 +1,752 @@
 #include "config.h"
+
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "blobd.h"
+#include "buf.h"
+#include "digest.h"
+#include "error.h"
+#include "log.h"
+#include "util.h"
+
+#define UPLOAD_INFO_MAGIC	"BERTHUPL"
+#define UPLOAD_INFO_VERSION	1
+#define UPLOAD_INFO_MAX		4096
+/* "<uuid>/info" */
+#define UPLOAD_PATH_MAX		(UPLOAD_NAME_LEN + 8)
+
+static void	upload_unlink(struct upload *);
+
+static void
+upload_format_name(const uint8_t *id, char *out)
+{
+	char	 hex[2 * UPLOAD_ID_LEN + 1];
+
+	hex_encode(id, UPLOAD_ID_LEN, hex);
+	snprintf(out, UPLOAD_NAME_LEN, "%.8s-%.4s-%.4s-%.4s-%.12s", hex,
+	    hex + 8, hex + 12, hex + 16, hex + 20);
+}
+
+static int
+upload_parse_name(const char *s, uint8_t *id)
+{
+	char	 hex[2 * UPLOAD_ID_LEN];
+	size_t	 i, n = 0;
+
+	if (strlen(s) != UPLOAD_NAME_LEN - 1)
+		return -1;
+	for (i = 0; s[i] != '\0'; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return -1;
+			continue;
+		}
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		    (s[i] >= 'a' && s[i] <= 'f')))
+			return -1;
+		hex[n++] = s[i];
+	}
+	return hex_decode(hex, sizeof(hex), id);
+}
+
+static void
+upload_path(const struct upload *u, const char *file, char *out)
+{
+	snprintf(out, UPLOAD_PATH_MAX, "%s/%s", u->name, file);
+}
+
+static size_t
+upload_bucket(const struct upload_table *t, const uint8_t *id)
+{
+	uint64_t h;
+
+	/* Ids are random, but those read back from disk need not be. */
+	memcpy(&h, id, sizeof(h));
+	h ^= h >> 31;
+	h *= 0x9e3779b97f4a7c15ULL;
+	h ^= h >> 29;
+	return (size_t)h & (t->nbuckets - 1);
+}
+
+static struct upload *
+upload_lookup(const struct upload_table *t, const uint8_t *id)
+{
+	struct upload	*u;
+
+	for (u = t->buckets[upload_bucket(t, id)]; u != NULL; u = u->next)
+		if (memcmp(u->id, id, UPLOAD_ID_LEN) == 0)
+			return u;
+	return NULL;
+}
+
+static void
+upload_insert(struct upload_table *t, struct upload *u)
+{
+	struct upload	**old, *v, *next;
+	size_t		 i, n, b;
+
+	if (t->count >= t->nbuckets) {
+		old = t->buckets;
+		n = t->nbuckets;
+		t->nbuckets *= 2;
+		t->buckets = xcalloc(t->nbuckets, sizeof(*t->buckets));
+		for (i = 0; i < n; i++)
+			for (v = old[i]; v != NULL; v = next) {
+				next = v->next;
+				b = upload_bucket(t, v->id);
+				v->next = t->buckets[b];
+				t->buckets[b] = v;
+			}
+		free(old);
+	}
+	b = upload_bucket(t, u->id);
+	u->next = t->buckets[b];
+	t->buckets[b] = u;
+	u->table = t;
+	t->count++;
+}
+
+static void
+upload_free(struct upload *u)
+{
+	if (u->ev != NULL)
+		event_free(u->ev);
+	if (u->pipe != -1)
+		close(u->pipe);
+	if (u->fd != -1)
+		close(u->fd);
+	digest_ctx_free(u->ctx);
+	free(u->owner);
+	free(u);
+}
+
+/* Removes a session directory and what it holds; best effort. */
+static void
+upload_remove_dir(int dir_fd, const char *name)
+{
+	int	 fd;
+
+	if ((fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
+	    O_NOFOLLOW)) != -1) {
+		(void)store_empty_dir(fd);
+		close(fd);
+	}
+	if (unlinkat(dir_fd, name, AT_REMOVEDIR) == -1 && errno != ENOENT)
+		log_warn("cannot remove uploads/%s", name);
+}
+
+/* Forgets the session and removes it from disk. */
+static void
+upload_unlink(struct upload *u)
+{
+	struct upload_table	 *t = u->table;
+	struct upload		**pp;
+
+	for (pp = &t->buckets[upload_bucket(t, u->id)]; *pp != NULL;
+	    pp = &(*pp)->next)
+		if (*pp == u) {
+			*pp = u->next;
+			t->count--;
+			break;
+		}
+	upload_remove_dir(t->dir_fd, u->name);
+	upload_free(u);
+}
+
+static void
+upload_info_encode(const struct upload *u, struct wbuf *w)
+{
+	wbuf_put(w, UPLOAD_INFO_MAGIC, 8);
+	wbuf_put_u32(w, UPLOAD_INFO_VERSION);
+	wbuf_put_u32(w, (uint32_t)u->algo);
+	wbuf_put_i64(w, u->created);
+	wbuf_put_str(w, u->owner);
+	wbuf_put_u32(w, crc32c(0, w->data, w->len));
+}
+
+/* Fills owner, algo and created from an info file's bytes; 0 or -1. */
+static int
+upload_info_decode(struct upload *u, const uint8_t *p, size_t n)
+{
+	struct rbuf	 r;
+	const void	*magic;
+	uint32_t	 version, algo;
+
+	if (n < 4)
+		return -1;
+	rbuf_init(&r, p + n - 4, 4);
+	if (rbuf_get_u32(&r) != crc32c(0, p, n - 4))
+		return -1;
+	rbuf_init(&r, p, n - 4);
+	magic = rbuf_get_raw(&r, 8);
+	version = rbuf_get_u32(&r);
+	algo = rbuf_get_u32(&r);
+	u->created = rbuf_get_i64(&r);
+	u->owner = rbuf_get_str(&r, OWNER_MAX - 1);
+	if (!rbuf_ok(&r) || r.left != 0 ||
+	    memcmp(magic, UPLOAD_INFO_MAGIC, 8) != 0 ||
+	    version != UPLOAD_INFO_VERSION ||
+	    (algo != DIGEST_SHA256 && algo != DIGEST_SHA512) ||
+	    u->owner[0] == '\0')
+		return -1;
+	u->algo = (enum digest_algo)algo;
+	return 0;
+}
+
+static struct upload *
+upload_alloc(void)
+{
+	struct upload	*u;
+
+	u = xcalloc(1, sizeof(*u));
+	u->fd = u->pipe = -1;
+	u->state = UPLOAD_IDLE;
+	return u;
+}
+
+/* Loads the session in directory name; -1 if it is not a valid one. */
+static int
+upload_load_one(struct upload_table *t, const char *name)
+{
+	struct upload	*u;
+	struct stat	 sb;
+	uint8_t		 info[UPLOAD_INFO_MAX];
+	char		 path[UPLOAD_PATH_MAX];
+	ssize_t		 n;
+	int		 fd;
+
+	u = upload_alloc();
+	if (upload_parse_name(name, u->id) == -1)
+		goto bad;
+	memcpy(u->name, name, UPLOAD_NAME_LEN);
+	upload_path(u, "info", path);
+	if ((fd = openat(t->dir_fd, path, O_RDONLY | O_CLOEXEC |
+	    O_NOFOLLOW)) == -1) {
+		log_warn("uploads/%s", path);
+		goto bad;
+	}
+	n = read_full(fd, info, sizeof(info));
+	close(fd);
+	if (n <= 0 || (size_t)n == sizeof(info) ||
+	    upload_info_decode(u, info, (size_t)n) == -1) {
+		log_warnx("uploads/%s: corrupt", path);
+		goto bad;
+	}
+	upload_path(u, "data", path);
+	if (fstatat(t->dir_fd, path, &sb, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    !S_ISREG(sb.st_mode)) {
+		log_warnx("uploads/%s: missing", path);
+		goto bad;
+	}
+	if (upload_lookup(t, u->id) != NULL)
+		goto bad;
+	u->size = u->synced = u->waited = (uint64_t)sb.st_size;
+	u->touched = sb.st_mtim.tv_sec;
+	/* ctx stays NULL: the commit hashes the file from the start. */
+	upload_insert(t, u);
+	return 0;
+bad:
+	upload_free(u);
+	return -1;
+}
+
+static int
+upload_load(struct upload_table *t)
+{
+	DIR		*dir;
+	struct dirent	*de;
+	uint8_t		 id[UPLOAD_ID_LEN];
+	int		 fd;
+
+	if ((fd = openat(t->dir_fd, ".", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1)
+		return -1;
+	if ((dir = fdopendir(fd)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	while ((de = readdir(dir)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (upload_parse_name(de->d_name, id) == -1) {
+			log_warnx("uploads/%s: not an upload session, ignored",
+			    de->d_name);
+			continue;
+		}
+		if (upload_load_one(t, de->d_name) == -1) {
+			log_warnx("removing broken upload session %s",
+			    de->d_name);
+			upload_remove_dir(t->dir_fd, de->d_name);
+		}
+	}
+	closedir(dir);
+	return 0;
+}
+
+struct upload_table *
+upload_table_new(struct store *st, int datadir_fd, struct event_base *base,
+    int64_t ttl)
+{
+	struct upload_table	*t;
+
+	t = xcalloc(1, sizeof(*t));
+	t->store = st;
+	t->base = base;
+	t->ttl = ttl;
+	t->nbuckets = 64;
+	t->buckets = xcalloc(t->nbuckets, sizeof(*t->buckets));
+	t->buf = xmalloc(BLOBD_IO_SIZE);
+	if ((t->dir_fd = store_subdir(datadir_fd, "uploads")) == -1) {
+		log_warn("%s/uploads", st->path);
+		upload_table_free(t);
+		return NULL;
+	}
+	if (upload_load(t) == -1) {
+		log_warn("cannot read %s/uploads", st->path);
+		upload_table_free(t);
+		return NULL;
+	}
+	log_info("%zu upload sessions", t->count);
+	return t;
+}
+
+void
+upload_table_free(struct upload_table *t)
+{
+	struct upload	*u, *next;
+	size_t		 i;
+
+	if (t == NULL)
+		return;
+	for (i = 0; i < t->nbuckets; i++)
+		for (u = t->buckets[i]; u != NULL; u = next) {
+			next = u->next;
+			upload_free(u);
+		}
+	if (t->dir_fd != -1)
+		close(t->dir_fd);
+	free(t->buckets);
+	free(t->buf);
+	free(t);
+}
+
+int
+upload_create(struct upload_table *t, const char *owner,
+    enum digest_algo algo, struct upload **up)
+{
+	struct upload	*u;
+	struct wbuf	 w;
+	char		 path[UPLOAD_PATH_MAX];
+	int		 fd, tries, rc;
+
+	if (algo == 0)
+		algo = DIGEST_SHA256;
+	if (algo != DIGEST_SHA256 && algo != DIGEST_SHA512)
+		return BERR_DIGEST_UNSUPPORTED;
+	if (owner[0] == '\0' || strlen(owner) >= OWNER_MAX)
+		return BERR_BAD_REQUEST;
+
+	u = upload_alloc();
+	for (tries = 0;; tries++) {
+		random_bytes(u->id, sizeof(u->id));
+		/* An RFC 4122 version 4 UUID, as clients are used to. */
+		u->id[6] = (u->id[6] & 0x0f) | 0x40;
+		u->id[8] = (u->id[8] & 0x3f) | 0x80;
+		upload_format_name(u->id, u->name);
+		if (upload_lookup(t, u->id) != NULL)
+			continue;
+		if (mkdirat(t->dir_fd, u->name, 0750) == 0)
+			break;
+		if (errno != EEXIST || tries > 8) {
+			log_warn("%s/uploads/%s", t->store->path, u->name);
+			rc = berr_from_errno(errno);
+			upload_free(u);
+			return rc;
+		}
+	}
+	u->owner = xstrdup(owner);
+	u->algo = algo;
+	u->created = u->touched = now_sec();
+	u->ctx = digest_ctx_new(algo);
+
+	/* No fsync: a session lost to a crash is restarted by the client. */
+	wbuf_init(&w);
+	upload_info_encode(u, &w);
+	upload_path(u, "info", path);
+	fd = openat(t->dir_fd, path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+	    O_NOFOLLOW, 0640);
+	if (fd == -1 || write_full(fd, w.data, w.len) == -1)
+		goto fail;
+	close(fd);
+	upload_path(u, "data", path);
+	if ((fd = openat(t->dir_fd, path, O_WRONLY | O_CREAT | O_EXCL |
+	    O_CLOEXEC | O_NOFOLLOW, 0640)) == -1)
+		goto fail;
+	close(fd);
+	wbuf_clear(&w);
+	upload_insert(t, u);
+	*up = u;
+	return 0;
+fail:
+	rc = berr_from_errno(errno);
+	log_warn("%s/uploads/%s", t->store->path, path);
+	if (fd != -1)
+		close(fd);
+	wbuf_clear(&w);
+	upload_remove_dir(t->dir_fd, u->name);
+	upload_free(u);
+	return rc;
+}
+
+struct upload *
+upload_find(struct upload_table *t, const uint8_t *id, const char *owner)
+{
+	struct upload	*u;
+
+	if ((u = upload_lookup(t, id)) == NULL || strcmp(u->owner, owner) != 0)
+		return NULL;
+	u->touched = now_sec();
+	return u;
+}
+
+int
+upload_cancel(struct upload *u)
+{
+	if (u->state != UPLOAD_IDLE)
+		return BERR_UPLOAD_BUSY;
+	upload_unlink(u);
+	return 0;
+}
+
+static int
+upload_open_data(struct upload *u)
+{
+	char	 path[UPLOAD_PATH_MAX];
+	int	 fd;
+
+	upload_path(u, "data", path);
+	if ((fd = openat(u->table->dir_fd, path, O_RDWR | O_CLOEXEC |
+	    O_NOFOLLOW)) == -1)
+		log_warn("%s/uploads/%s", u->table->store->path, path);
+	return fd;
+}
+
+int
+upload_append_begin(struct upload *u, uint64_t offset)
+{
+	if (u->state != UPLOAD_IDLE)
+		return BERR_UPLOAD_BUSY;
+	if (offset != UINT64_MAX && offset != u->size)
+		return BERR_RANGE_INVALID;
+	if ((u->fd = upload_open_data(u)) == -1)
+		return berr_from_errno(errno);
+	u->state = UPLOAD_APPENDING;
+	u->touched = now_sec();
+	return 0;
+}
+
+int
+upload_write(struct upload *u, const void *buf, size_t n)
+{
+	int	 rc;
+
+	if (u->state != UPLOAD_APPENDING)
+		return BERR_INTERNAL;
+	if (n > (uint64_t)INT64_MAX - u->size)
+		return BERR_TOO_LARGE;
+	if (pwrite_full(u->fd, buf, n, (off_t)u->size) == -1) {
+		rc = berr_from_errno(errno);
+		log_warn("write to upload %s", u->name);
+		/* Keep the file as long as the size we report. */
+		if (ftruncate(u->fd, (off_t)u->size) == -1)
+			log_warn("truncate upload %s", u->name);
+		return rc;
+	}
+	if (u->ctx != NULL && u->hashed == u->size) {
+		digest_ctx_update(u->ctx, buf, n);
+		u->hashed += n;
+	}
+	u->size += n;
+	if (u->size - u->synced >= UPLOAD_SYNC_STEP) {
+		/*
+		 * Start writing this step back and wait for the step before:
+		 * however fast data comes, the fdatasync at commit (which
+		 * blocks the loop) finds at most two steps left to write.
+		 */
+		(void)sync_file_range(u->fd, (off_t)u->synced,
+		    (off_t)(u->size - u->synced), SYNC_FILE_RANGE_WRITE);
+		if (u->waited < u->synced)
+			(void)sync_file_range(u->fd, (off_t)u->waited,
+			    (off_t)(u->synced - u->waited),
+			    SYNC_FILE_RANGE_WAIT_BEFORE |
+			    SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+		u->waited = u->synced;
+		u->synced = u->size;
+	}
+	return 0;
+}
+
+void
+upload_append_end(struct upload *u)
+{
+	if (u->fd != -1) {
+		close(u->fd);
+		u->fd = -1;
+	}
+	u->state = UPLOAD_IDLE;
+	u->touched = now_sec();
+}
+
+/* Ends an append from a pipe or a re-hash and calls its callback. */
+static void
+upload_finish(struct upload *u, int err)
+{
+	upload_done_cb	 cb = u->done_cb;
+	void		*arg = u->done_arg;
+
+	event_free(u->ev);
+	u->ev = NULL;
+	if (u->pipe != -1) {
+		close(u->pipe);
+		u->pipe = -1;
+	}
+	upload_append_end(u);
+	u->done_cb = NULL;
+	u->done_arg = NULL;
+	cb(u, err, arg);
+}
+
+static void
+upload_pipe_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct upload	*u = arg;
+	ssize_t		 n;
+	int		 rc;
+
+	/* One read per event, so that every pipe gets its turn. */
+	n = read(u->pipe, u->table->buf, BLOBD_IO_SIZE);
+	if (n == -1) {
+		if (errno == EAGAIN || errno == EINTR)
+			return;
+		log_warn("read upload %s", u->name);
+		upload_finish(u, berr_from_errno(errno));
+		return;
+	}
+	if (n == 0) {
+		upload_finish(u, 0);
+		return;
+	}
+	if ((rc = upload_write(u, u->table->buf, (size_t)n)) != 0)
+		upload_finish(u, rc);
+}
+
+int
+upload_append_pipe(struct upload *u, uint64_t offset, int pipe,
+    upload_done_cb cb, void *arg)
+{
+	struct stat	 sb;
+	int		 rc;
+
+	if (u->table->base == NULL) {
+		close(pipe);
+		return BERR_INTERNAL;
+	}
+	/* Only what the event loop can wait on. */
+	if (fstat(pipe, &sb) == -1 || !(S_ISFIFO(sb.st_mode) ||
+	    S_ISSOCK(sb.st_mode))) {
+		close(pipe);
+		return BERR_BAD_REQUEST;
+	}
+	if ((rc = upload_append_begin(u, offset)) != 0) {
+		close(pipe);
+		return rc;
+	}
+	if (fd_set_nonblock(pipe) == -1) {
+		rc = berr_from_errno(errno);
+		close(pipe);
+		upload_append_end(u);
+		return rc;
+	}
+	/* Fewer, larger reads; the system may refuse, which is fine. */
+	(void)fcntl(pipe, F_SETPIPE_SZ, BLOBD_IO_SIZE);
+	u->pipe = pipe;
+	u->done_cb = cb;
+	u->done_arg = arg;
+	u->ev = event_new(u->table->base, pipe, EV_READ | EV_PERSIST,
+	    upload_pipe_cb, u);
+	if (u->ev == NULL || event_add(u->ev, NULL) == -1) {
+		log_warnx("upload %s: cannot wait on the pipe", u->name);
+		if (u->ev != NULL)
+			event_free(u->ev);
+		u->ev = NULL;
+		close(pipe);
+		u->pipe = -1;
+		upload_append_end(u);
+		return BERR_INTERNAL;
+	}
+	return 0;
+}
+
+uint64_t
+upload_hash_pending(const struct upload *u, enum digest_algo algo)
+{
+	if (u->ctx == NULL || u->algo != algo)
+		return u->size;
+	return u->size - u->hashed;
+}
+
+int
+upload_hash_step(struct upload *u, enum digest_algo algo, uint64_t max)
+{
+	uint8_t	*buf = u->table->buf;
+	size_t	 n;
+	ssize_t	 r;
+	int	 fd, rc = 0;
+
+	if (u->ctx == NULL || u->algo != algo) {
+		digest_ctx_free(u->ctx);
+		u->ctx = digest_ctx_new(algo);
+		u->algo = algo;
+		u->hashed = 0;
+	}
+	if (max == 0 || u->hashed == u->size)
+		return 0;
+	if ((fd = u->fd) == -1 && (fd = upload_open_data(u)) == -1)
+		return berr_from_errno(errno);
+	while (max > 0 && u->hashed < u->size) {
+		n = BLOBD_IO_SIZE;
+		if (n > u->size - u->hashed)
+			n = (size_t)(u->size - u->hashed);
+		if (n > max)
+			n = (size_t)max;
+		if ((r = pread_full(fd, buf, n, (off_t)u->hashed)) == -1) {
+			log_warn("read upload %s", u->name);
+			rc = berr_from_errno(errno);
+			break;
+		}
+		if ((size_t)r != n) {
+			log_warnx("upload %s: data file is shorter than "
+			    "%" PRIu64 " bytes", u->name, u->size);
+			rc = BERR_IO;
+			break;
+		}
+		digest_ctx_update(u->ctx, buf, n);
+		u->hashed += n;
+		max -= n;
+	}
+	if (fd != u->fd)
+		close(fd);
+	return rc;
+}
+
+static void
+upload_hash_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct upload	*u = arg;
+	struct timeval	 now = { 0, 0 };
+	int		 rc;
+
+	rc = upload_hash_step(u, u->algo, UPLOAD_HASH_STEP);
+	if (rc == 0 && u->hashed < u->size) {
+		evtimer_add(u->ev, &now);
+		return;
+	}
+	upload_finish(u, rc);
+}
+
+int
+upload_hash_start(struct upload *u, enum digest_algo algo,
+    upload_done_cb cb, void *arg)
+{
+	struct timeval	 now = { 0, 0 };
+
+	if (u->state != UPLOAD_IDLE)
+		return BERR_UPLOAD_BUSY;
+	if (u->table->base == NULL)
+		return BERR_INTERNAL;
+	if ((u->fd = upload_open_data(u)) == -1)
+		return berr_from_errno(errno);
+	(void)upload_hash_step(u, algo, 0);	/* picks the algorithm */
+	u->state = UPLOAD_HASHING;
+	u->done_cb = cb;
+	u->done_arg = arg;
+	/* A zero timeout runs once per loop iteration, after the I/O. */
+	if ((u->ev = evtimer_new(u->table->base, upload_hash_cb, u)) == NULL)
+		fatalx("evtimer_new");
+	evtimer_add(u->ev, &now);
+	return 0;
+}
+
+int
+upload_commit(struct upload *u, const struct digest *d, uint64_t size,
+    int *created)
+{
+	struct upload_table	*t = u->table;
+	struct digest		 got;
+	struct stat		 sb;
+	char			 path[UPLOAD_PATH_MAX];
+	int			 fd, rc;
+
+	*created = 0;
+	if (u->state != UPLOAD_IDLE)
+		return BERR_UPLOAD_BUSY;
+	if (size != UINT64_MAX && size != u->size)
+		return BERR_SIZE_INVALID;
+	if ((rc = upload_hash_step(u, d->algo, UINT64_MAX)) != 0)
+		return rc;
+	digest_ctx_final(u->ctx, &got);
+	digest_ctx_reset(u->ctx);
+	u->hashed = 0;
+	if (!digest_eq(&got, d))
+		return BERR_DIGEST_INVALID;
+
+	if ((fd = upload_open_data(u)) == -1)
+		return berr_from_errno(errno);
+	if (fstat(fd, &sb) == -1 || (uint64_t)sb.st_size < u->size ||
+	    ((uint64_t)sb.st_size > u->size &&
+	    ftruncate(fd, (off_t)u->size) == -1)) {
+		log_warn("upload %s: data file", u->name);
+		close(fd);
+		return BERR_IO;
+	}
+	upload_path(u, "data", path);
+	rc = store_commit(t->store, fd, t->dir_fd, path, d, u->size, created);
+	close(fd);
+	if (rc == 0 || faccessat(t->dir_fd, path, F_OK,
+	    AT_SYMLINK_NOFOLLOW) == -1)
+		upload_unlink(u);
+	return rc;
+}
+
+size_t
+upload_expire(struct upload_table *t, int64_t now)
+{
+	struct upload	*u, *next;
+	size_t		 i, n = 0;
+
+	for (i = 0; i < t->nbuckets; i++)
+		for (u = t->buckets[i]; u != NULL; u = next) {
+			next = u->next;
+			if (u->state != UPLOAD_IDLE ||
+			    now - u->touched < t->ttl)
+				continue;
+			log_info("upload %s of %s expired after %" PRId64
+			    " s unused", u->name, u->owner, now - u->touched);
+			upload_unlink(u);
+			n++;
+		}
+	return n;
+}

@@ -91,9 +91,13 @@ struct msg_error {
 	uint64_t	size;		/* uploads: the session's size now */
 };
 
+/*
+ * algo is the enum digest_algo the client is expected to commit with
+ * (0: sha256), so that blobd can hash the data as it arrives.
+ */
 struct msg_upload_create {
 	char		owner[OWNER_MAX];
-	uint32_t	algo;		/* enum digest_algo hint; 0: sha256 */
+	uint32_t	algo;
 	uint32_t	pad;
 };
 

@@ -247,7 +247,9 @@ gc_start_next(void)
 	run = xcalloc(1, sizeof(*run));
 	run->waiter = w;
 	run->started_mono = mono_ms();
-	run->not_after_ms = now_ms();
+	/* blobd deletes blobs with mtime <= not_after: one stored again in
+	 * this very millisecond must survive. */
+	run->not_after_ms = now_ms() - 1;
 	run->result.dry_run = w->dry_run;
 	gc_current = run;
 	blobc_call(MSG_GC_LIST, NULL, 0, NULL, 0, -1, MSG_GC_LISTING,

@@ -21,7 +21,11 @@ static int (*const suites[])(void) = {
 	test_digest_register,
 	test_frame_register,
 	test_model_register,
+	test_gc_register,
+	test_metalog_register,
 	test_name_register,
+	test_store_register,
+	test_upload_register,
 	test_util_register,
 };
 

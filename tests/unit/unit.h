@@ -9,7 +9,11 @@ int	test_buf_register(void);
 int	test_digest_register(void);
 int	test_frame_register(void);
 int	test_model_register(void);
+int	test_gc_register(void);
+int	test_metalog_register(void);
 int	test_name_register(void);
+int	test_store_register(void);
+int	test_upload_register(void);
 int	test_util_register(void);
 
 /* A fresh temporary directory (mkdtemp under $TMPDIR) and its removal. */

@@ -1,0 +1,501 @@
+#!/usr/bin/env python3
+"""End-to-end check of berth-blobd over its real socket protocol.
+
+Starts berth-blobd with --debug-socket in a temporary data directory, acts
+as berthd (frames, request ids, descriptors over SCM_RIGHTS) and checks
+every reply.  Message numbers and error codes are read from common/proto.h
+and common/error.h so that the script follows the headers.
+
+usage: blobd_rpc.py [path/to/berth-blobd]   (default: $BLOBD, then
+       build/blobd/berth-blobd, then blobd/berth-blobd)
+"""
+
+import hashlib
+import os
+import re
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+TOP = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def enum_values(header, enum, prefix):
+    text = open(os.path.join(TOP, "common", header)).read()
+    body = re.search(r"enum %s \{(.*?)\};" % enum, text, re.S).group(1)
+    values, nxt = {}, 0
+    for m in re.finditer(r"\b(%s\w+)\s*(?:=\s*(-?\d+))?\s*,?" % prefix,
+                         re.sub(r"/\*.*?\*/", "", body, flags=re.S)):
+        nxt = int(m.group(2)) if m.group(2) is not None else nxt
+        values[m.group(1)] = nxt
+        nxt += 1
+    return values
+
+
+MSG = enum_values("proto.h", "msg_type", "MSG_")
+BERR = enum_values("error.h", "berr", "BERR_")
+M = type("M", (), {k[4:]: v for k, v in MSG.items()})
+E = type("E", (), {k[5:]: v for k, v in BERR.items()})
+
+HDR = struct.Struct("=IIII")
+OWNER = b"123456789012/us-east-1/team/app"
+U64_MAX = 2**64 - 1
+FD_FLAG = 1
+
+
+def z(b, n):
+    return b.ljust(n, b"\0")
+
+
+def sha256(b):
+    return "sha256:" + hashlib.sha256(b).hexdigest()
+
+
+class Blobd:
+    def __init__(self, binary, datadir, *args):
+        self.sockpath = os.path.join(os.path.dirname(datadir), "blobd.sock")
+        self.proc = subprocess.Popen(
+            [binary, "--data-dir", datadir, "--debug-socket", self.sockpath,
+             *args], stderr=subprocess.PIPE)
+        self.stderr = []
+        threading.Thread(target=self._drain, daemon=True).start()
+        deadline = time.time() + 10
+        while True:
+            try:
+                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                self.sock.connect(self.sockpath)
+                break
+            except OSError:
+                self.sock.close()
+                if time.time() > deadline or self.proc.poll() is not None:
+                    raise RuntimeError("berth-blobd did not start: %s"
+                                       % "".join(self.stderr))
+                time.sleep(0.02)
+        self.buf = b""
+        self.fds = []
+        self.next_id = 1
+        t, rid, payload, fd = self.recv()
+        assert t == M.HELLO and rid == 0, (t, rid)
+        version, pid = struct.unpack("=II", payload)
+        assert version == 1 and pid == self.proc.pid, (version, pid)
+
+    def _drain(self):
+        for line in self.proc.stderr:
+            self.stderr.append(line.decode(errors="replace"))
+
+    def send(self, t, payload=b"", fd=None, rid=None):
+        if rid is None:
+            rid = self.next_id
+            self.next_id += 1
+        frame = HDR.pack(t, len(payload), rid, FD_FLAG if fd is not None
+                         else 0) + payload
+        if fd is None:
+            self.sock.sendall(frame)
+        else:
+            n = self.sock.sendmsg([frame], [(socket.SOL_SOCKET,
+                                  socket.SCM_RIGHTS, struct.pack("i", fd))])
+            self.sock.sendall(frame[n:])
+        return rid
+
+    def recv(self):
+        while True:
+            if len(self.buf) >= HDR.size:
+                t, n, rid, flags = HDR.unpack_from(self.buf)
+                if len(self.buf) >= HDR.size + n:
+                    payload = self.buf[HDR.size:HDR.size + n]
+                    self.buf = self.buf[HDR.size + n:]
+                    fd = self.fds.pop(0) if flags & FD_FLAG else None
+                    return t, rid, payload, fd
+            data, fds, _, _ = socket.recv_fds(self.sock, 1 << 20, 4)
+            if not data:
+                raise EOFError("berth-blobd closed the socket")
+            self.buf += data
+            self.fds += fds
+
+    def call(self, t, payload=b"", fd=None):
+        rid = self.send(t, payload, fd)
+        if fd is not None:
+            os.close(fd)
+        rt, rrid, rp, rfd = self.recv()
+        assert rrid == rid, (rrid, rid)
+        return rt, rp, rfd
+
+    def close(self):
+        self.sock.close()
+        return self.proc.wait(timeout=10)
+
+
+def expect_error(reply, code, size=None):
+    t, p, fd = reply
+    assert t == M.ERROR, ("expected an error", t)
+    got, _, gsize = struct.unpack("=iIQ", p)
+    assert got == code, ("error", got, "expected", code)
+    if size is not None:
+        assert gsize == size, ("error size", gsize, size)
+
+
+def committed(reply):
+    t, p, fd = reply
+    assert t == M.BLOB_COMMITTED, (t, p[:16])
+    d, size, created, _ = struct.unpack("=136sQII", p)
+    return d.rstrip(b"\0").decode(), size, created
+
+
+def blob_write(b, data, digest=None, size=None):
+    digest = digest or sha256(data)
+    size = len(data) if size is None else size
+    return b.call(M.BLOB_WRITE, struct.pack("=136sQ", z(digest.encode(), 136),
+                                            size) + data)
+
+
+def upload_create(b, owner=OWNER, algo=0):
+    t, p, _ = b.call(M.UPLOAD_CREATE, struct.pack("=320sII", z(owner, 320),
+                                                  algo, 0))
+    assert t == M.UPLOAD_CREATED, t
+    return p
+
+
+def upload_append(b, uid, data, offset=U64_MAX, owner=OWNER, chunk=65536):
+    r, w = os.pipe()
+    rid = b.send(M.UPLOAD_APPEND, struct.pack(
+        "=16s320sQQ", uid, z(owner, 320), offset, len(data)), fd=r)
+    os.close(r)
+
+    def feed():
+        try:
+            for i in range(0, len(data), chunk):
+                os.write(w, data[i:i + chunk])
+        except BrokenPipeError:
+            pass
+        os.close(w)
+    th = threading.Thread(target=feed)
+    th.start()
+    t, rrid, p, _ = b.recv()
+    th.join()
+    assert rrid == rid
+    return t, p, None
+
+
+def status_size(reply):
+    t, p, _ = reply
+    assert t == M.UPLOAD_STATUS, t
+    return struct.unpack("=Q", p)[0]
+
+
+def upload_commit(b, uid, digest, size=U64_MAX, owner=OWNER):
+    return b.call(M.UPLOAD_COMMIT, struct.pack(
+        "=16s320s136sQ", uid, z(owner, 320), z(digest.encode(), 136), size))
+
+
+def blob_read(b, digest):
+    t, p, fd = b.call(M.BLOB_OPEN, z(digest.encode(), 136))
+    assert t == M.BLOB_OPENED and fd is not None, t
+    size = struct.unpack("=Q", p)[0]
+    with os.fdopen(fd, "rb") as f:
+        data = f.read()
+    assert len(data) == size
+    return data
+
+
+def stats(b):
+    t, p, _ = b.call(M.STATS)
+    assert t == M.STATS_REPLY
+    return dict(zip(("blobs", "bytes", "uploads", "meta_log_bytes",
+                     "writable"), struct.unpack("=QQQQII", p)[:5]))
+
+
+def check_blobs(b):
+    data = os.urandom(5000)
+    d, size, created = committed(blob_write(b, data))
+    assert (d, size, created) == (sha256(data), 5000, 1)
+    assert committed(blob_write(b, data))[2] == 0
+    assert blob_read(b, d) == data
+    expect_error(blob_write(b, data + b"x", digest=sha256(data)),
+                 E.DIGEST_INVALID)
+    expect_error(blob_write(b, data, size=4999), E.SIZE_INVALID)
+    expect_error(blob_write(b, b"abc", digest="sha384:" + "0" * 96),
+                 E.DIGEST_UNSUPPORTED)
+    expect_error(blob_write(b, b"abc", digest="nonsense"), E.DIGEST_INVALID)
+    expect_error(b.call(M.BLOB_OPEN, z(sha256(b"none").encode(), 136)),
+                 E.BLOB_UNKNOWN)
+    expect_error(b.call(M.BLOB_OPEN, b"x" * 136), E.DIGEST_INVALID)
+    data = os.urandom(1 << 20)
+    d512 = "sha512:" + hashlib.sha512(data).hexdigest()
+    assert committed(blob_write(b, data, digest=d512))[2] == 1
+    assert blob_read(b, d512) == data
+
+
+def check_upload(b):
+    uid = upload_create(b)
+    data = os.urandom(3 * 1024 * 1024 + 11)
+    assert status_size(upload_append(b, uid, data[:1000000], 0)) == 1000000
+    expect_error(upload_append(b, uid, b"zzz", 5), E.RANGE_INVALID, 1000000)
+    assert status_size(upload_append(b, uid, data[1000000:],
+                                     1000000)) == len(data)
+    assert status_size(b.call(M.UPLOAD_STAT, uid + z(OWNER, 320))) == \
+        len(data)
+    expect_error(b.call(M.UPLOAD_STAT, uid + z(b"someone/else/repo", 320)),
+                 E.UPLOAD_UNKNOWN)
+    expect_error(b.call(M.UPLOAD_STAT, uid + b"\0" * 320), E.BAD_REQUEST)
+    expect_error(upload_commit(b, uid, sha256(data[1:])), E.DIGEST_INVALID)
+    expect_error(upload_commit(b, uid, sha256(data), len(data) + 1),
+                 E.SIZE_INVALID, len(data))
+    d, size, created = committed(upload_commit(b, uid, sha256(data),
+                                               len(data)))
+    assert (d, size, created) == (sha256(data), len(data), 1)
+    assert blob_read(b, d) == data
+    expect_error(b.call(M.UPLOAD_STAT, uid + z(OWNER, 320)),
+                 E.UPLOAD_UNKNOWN)
+
+    uid = upload_create(b)
+    assert b.call(M.UPLOAD_CANCEL, uid + z(OWNER, 320))[0] == M.OK
+    expect_error(b.call(M.UPLOAD_CANCEL, uid + z(OWNER, 320)),
+                 E.UPLOAD_UNKNOWN)
+
+
+def check_concurrent_uploads(b, n=4, size=8 * 1024 * 1024):
+    """n appends in flight at once on one channel, fed in small pieces."""
+    sessions = []
+    for i in range(n):
+        uid = upload_create(b)
+        data = os.urandom(size + i)
+        r, w = os.pipe()
+        rid = b.send(M.UPLOAD_APPEND, struct.pack(
+            "=16s320sQQ", uid, z(OWNER, 320), 0, U64_MAX), fd=r)
+        os.close(r)
+        sessions.append((uid, data, w, rid))
+    # A second append on a busy session is refused while the first runs.
+    expect_error(upload_append(b, sessions[0][0], b"x", 0), E.UPLOAD_BUSY)
+
+    def feed(w, data):
+        for i in range(0, len(data), 40000):
+            os.write(w, data[i:i + 40000])
+        os.close(w)
+    threads = [threading.Thread(target=feed, args=(w, data))
+               for _, data, w, _ in sessions]
+    for th in threads:
+        th.start()
+    sizes = {}
+    for _ in sessions:
+        t, rid, p, _ = b.recv()
+        assert t == M.UPLOAD_STATUS, t
+        sizes[rid] = struct.unpack("=Q", p)[0]
+    for th in threads:
+        th.join()
+    for uid, data, _, rid in sessions:
+        assert sizes[rid] == len(data)
+        assert committed(upload_commit(b, uid, sha256(data)))[1] == len(data)
+
+
+def check_meta(b):
+    entries = [os.urandom(20 + i) for i in range(200)]
+    frames, rids = b"", []
+    for e in entries:
+        rid = b.next_id
+        b.next_id += 1
+        rids.append(rid)
+        frames += HDR.pack(M.META_APPEND, len(e), rid, 0) + e
+    b.sock.sendall(frames)          # one burst: group commit
+    seqs = {}
+    for _ in entries:
+        t, rid, p, _ = b.recv()
+        assert t == M.META_APPENDED, t
+        seqs[rid] = struct.unpack("=Q", p)[0]
+    assert [seqs[r] for r in rids] == list(range(1, len(entries) + 1))
+    assert load_state(b) == entries
+
+    snap = [b"snapshot-%d" % i for i in range(3)]
+    payload = b"".join(struct.pack("=I", len(e)) + e for e in snap)
+    fd = os.memfd_create("snap")
+    os.write(fd, payload)
+    t, p, _ = b.call(M.META_COMPACT, struct.pack("=QQ", len(payload),
+                                                 len(snap)), fd=fd)
+    assert t == M.OK, t
+    fd = os.memfd_create("snap")
+    os.write(fd, payload)
+    expect_error(b.call(M.META_COMPACT, struct.pack("=QQ", len(payload),
+                                                    len(snap) + 1), fd=fd),
+                 E.BAD_REQUEST)
+    t, p, _ = b.call(M.META_APPEND, b"after")
+    assert t == M.META_APPENDED and struct.unpack("=Q", p)[0] == 201
+    assert load_state(b) == snap + [b"after"]
+    return snap + [b"after"]
+
+
+def load_state(b):
+    t, p, fd = b.call(M.META_LOAD)
+    assert t == M.META_STATE and fd is not None, t
+    length, count = struct.unpack("=QQ", p)
+    with os.fdopen(fd, "rb") as f:
+        raw = f.read()
+    assert len(raw) == length
+    out, off = [], 0
+    while off < len(raw):
+        n = struct.unpack_from("=I", raw, off)[0]
+        out.append(raw[off + 4:off + 4 + n])
+        off += 4 + n
+    assert len(out) == count
+    return out
+
+
+def gc_records(b):
+    t, p, fd = b.call(M.GC_LIST)
+    assert t == M.GC_LISTING and fd is not None, t
+    count = struct.unpack("=Q", p)[0]
+    with os.fdopen(fd, "rb") as f:
+        raw = f.read()
+    assert len(raw) == count * 152
+    return [struct.unpack_from("=136sQq", raw, i * 152) for i in range(count)]
+
+
+def check_gc(b):
+    recs = gc_records(b)
+    before = stats(b)
+    assert len(recs) == before["blobs"]
+    assert sum(r[1] for r in recs) == before["bytes"]
+    keep = sha256(b"keep me")
+    committed(blob_write(b, b"keep me"))
+    recs = gc_records(b)
+    not_after = max(r[2] for r in recs)
+    time.sleep(0.01)
+    committed(blob_write(b, b"keep me"))        # stored again: spared
+    raw = b"".join(struct.pack("=136sQq", *r) for r in recs)
+
+    def sweep(dry):
+        fd = os.memfd_create("sweep")
+        os.write(fd, raw)
+        t, p, _ = b.call(M.GC_SWEEP, struct.pack("=QqII", len(recs),
+                                                 not_after, dry, 0), fd=fd)
+        assert t == M.GC_SWEPT, t
+        return struct.unpack("=QQ", p)
+    dry = sweep(1)
+    assert stats(b)["blobs"] == len(recs)
+    real = sweep(0)
+    assert dry == real and real[0] == len(recs) - 1, (dry, real)
+    s = stats(b)
+    assert s["blobs"] == 1 and s["bytes"] == 7
+    assert blob_read(b, keep) == b"keep me"
+
+
+def check_log_reopen(b, path):
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    b.send(M.LOG_REOPEN, fd=fd, rid=0)
+    os.close(fd)
+    assert stats(b)["writable"] == 1        # no reply came for the reopen
+
+
+def perf(b):
+    big = os.urandom(64 * 1024 * 1024)
+    uid = upload_create(b)
+    t0 = time.time()
+    assert status_size(upload_append(b, uid, big, 0,
+                                     chunk=1 << 20)) == len(big)
+    t1 = time.time()
+    committed(upload_commit(b, uid, sha256(big)))
+    t2 = time.time()
+    hashlib.sha256(big).digest()
+    t3 = time.time()
+    print("  64 MiB upload: append %.0f MiB/s, commit %.0f ms; "
+          "sha256 alone %.0f MiB/s" % (64 / (t1 - t0), (t2 - t1) * 1000,
+                                       64 / (t3 - t2)))
+
+    n = 1000
+    frames = b""
+    for i in range(n):
+        data = os.urandom(4096)
+        frames += HDR.pack(M.BLOB_WRITE, 144 + 4096, 100000 + i, 0) + \
+            struct.pack("=136sQ", z(sha256(data).encode(), 136), 4096) + data
+    t0 = time.time()
+    b.sock.sendall(frames)
+    for _ in range(n):
+        t, rid, p, _ = b.recv()
+        assert t == M.BLOB_COMMITTED and \
+            struct.unpack("=136sQII", p)[2] == 1
+    print("  %d blob writes of 4 KiB: %.0f/s" % (n, n / (time.time() - t0)))
+
+
+def main():
+    binary = (sys.argv[1] if len(sys.argv) > 1 else os.environ.get("BLOBD")
+              or next((p for p in (os.path.join(TOP, "build/blobd/berth-blobd"),
+                                   os.path.join(TOP, "blobd/berth-blobd"))
+                       if os.path.exists(p)), None))
+    if binary is None:
+        sys.exit("no berth-blobd binary: build it or pass its path")
+    tmp = tempfile.mkdtemp(prefix="blobd-rpc.")
+    datadir = os.path.join(tmp, "data")
+    b = None
+    try:
+        b = Blobd(binary, datadir)
+        check_blobs(b)
+        print("ok blobs")
+        check_upload(b)
+        print("ok uploads")
+        check_concurrent_uploads(b)
+        print("ok concurrent uploads")
+        state = check_meta(b)
+        print("ok metadata")
+        check_gc(b)
+        print("ok gc")
+
+        uid = upload_create(b)
+        part = os.urandom(12 * 1024 * 1024)
+        status_size(upload_append(b, uid, part, 0))
+        check_log_reopen(b, os.path.join(tmp, "blobd.log"))
+        print("ok log reopen")
+
+        # A second blobd on the same directory is refused.
+        r = subprocess.run([binary, "--data-dir", datadir, "--debug-socket",
+                            os.path.join(tmp, "x.sock")],
+                           capture_output=True, text=True, timeout=10)
+        assert r.returncode == 3 and "in use by another berth process " \
+            "(pid %d)" % b.proc.pid in r.stderr, (r.returncode, r.stderr)
+        print("ok lock")
+
+        # Peer EOF: exit 0 at once.
+        assert b.close() == 0
+        print("ok exit on close")
+
+        # Restart: state, blobs and the upload are still there; the upload
+        # resumes and its commit re-hashes the file (in steps).
+        b = Blobd(binary, datadir)
+        assert load_state(b) == state
+        s = stats(b)
+        assert s["blobs"] == 1 and s["uploads"] == 1, s
+        assert status_size(b.call(M.UPLOAD_STAT, uid + z(OWNER, 320))) == \
+            len(part)
+        more = os.urandom(1000)
+        assert status_size(upload_append(b, uid, more, len(part))) == \
+            len(part) + 1000
+        assert committed(upload_commit(b, uid, sha256(part + more)))[2] == 1
+        print("ok restart and resume")
+
+        perf(b)
+
+        # A malformed frame is fatal: exit 1, berthd restarts us.
+        b.sock.sendall(HDR.pack(999, 0, 5, 0))
+        assert b.proc.wait(timeout=10) == 1
+        b.sock.close()
+        print("ok malformed frame")
+
+        b = Blobd(binary, datadir)
+        b.proc.terminate()
+        assert b.proc.wait(timeout=10) == 0
+        print("ok SIGTERM")
+    except Exception:
+        if b is not None:
+            sys.stderr.write("berth-blobd said:\n" + "".join(b.stderr))
+        raise
+    finally:
+        if b is not None and b.proc.poll() is None:
+            b.proc.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("all ok")
+
+
+if __name__ == "__main__":
+    main()
