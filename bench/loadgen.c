@@ -98,6 +98,7 @@ struct conn {
 	enum step	 step;
 	uint64_t	 blob;
 	uint64_t	 op_start;	/* us */
+	uint64_t	 req_start;	/* us, this step's request */
 
 	/* Request: head, then a generated body. */
 	char		 head[HDR_MAX];
@@ -166,6 +167,8 @@ static uint64_t		 errors;
 static uint64_t		 reconnects;
 static int		 measuring;
 static struct hist	 hist;
+static struct hist	 step_hist[STEP_PUT_EMPTY + 1];
+static const char	*step_name[] = { "get", "post", "put", "patch", "put0" };
 
 /* CPU time in clock ticks, at the start and the end of the measurement. */
 struct cpu_snap {
@@ -571,6 +574,7 @@ conn_send_request(struct conn *c)
 	c->send_len = c->send_off = 0;
 	c->have_head = 0;
 	c->kicked = 1;
+	c->req_start = now_us();
 	loc = location_path(c->location);
 	sep = strchr(loc, '?') != NULL ? "&" : "?";
 
@@ -795,7 +799,7 @@ op_done(struct conn *c)
 		hist_add(&hist, now - c->op_start);
 		ops_done++;
 		if (opt.verbose)
-			fprintf(stderr, "op %" PRIu64 ": %.3f ms\n", c->blob,
+			printf("OP %" PRIu64 " %.3f\n", c->blob,
 			    (double)(now - c->op_start) / 1000);
 	}
 	if (opt.print_digests && c->step != STEP_GET)
@@ -809,6 +813,9 @@ conn_response(struct conn *c, const char *snippet, size_t snippet_len)
 {
 	if (c->status >= 100 && c->status < 200)
 		return 0;
+	if (measuring && c->op_start >= t_start &&
+	    c->status == expected_status(c->step))
+		hist_add(&step_hist[c->step], now_us() - c->req_start);
 	if (c->status != expected_status(c->step)) {
 		conn_error(c, "step %d: status %d: %.*s", (int)c->step,
 		    c->status, (int)(snippet_len > 200 ? 200 : snippet_len),
@@ -1094,6 +1101,7 @@ report(uint64_t elapsed_us)
 	double	 med_mbps = 0, best_mbps = 0, op_bytes = 0;
 	double	 hz = (double)sysconf(_SC_CLK_TCK);
 	double	 c_srv, c_cli, c_oth, c_steal, srv_us_op = 0;
+	int	 i;
 
 	/* In CPUs (1.0 = one core busy for the whole measurement). */
 	c_srv = secs > 0 ? (double)(cpu1.server - cpu0.server) / hz / secs : 0;
@@ -1123,6 +1131,18 @@ report(uint64_t elapsed_us)
 		printf("  %.1f ops/s, %.2f MB/s\n", rps, mbps);
 		printf("  latency ms: min %.3f p50 %.3f p90 %.3f p99 %.3f "
 		    "max %.3f\n", min, p50, p90, p99, max);
+		if (opt.mode >= MODE_PUSH)
+			for (i = STEP_POST; i <= STEP_PUT_EMPTY; i++)
+				if (step_hist[i].count > 0)
+					printf("  %-5s ms: p50 %.3f p90 %.3f "
+					    "p99 %.3f max %.3f\n", step_name[i],
+					    (double)hist_percentile(&step_hist[i],
+					    50) / 1000,
+					    (double)hist_percentile(&step_hist[i],
+					    90) / 1000,
+					    (double)hist_percentile(&step_hist[i],
+					    99) / 1000,
+					    (double)step_hist[i].max / 1000);
 		if (op_bytes > 0)
 			printf("  per op: median %.1f MB/s, best %.1f MB/s\n",
 			    med_mbps, best_mbps);
@@ -1141,6 +1161,10 @@ report(uint64_t elapsed_us)
 	    "median_mbps=%.1f best_mbps=%.1f errors=%" PRIu64
 	    " reconnects=%" PRIu64, opt.mode_name, ops_done, secs, rps, mbps,
 	    p50, p90, p99, max, min, med_mbps, best_mbps, errors, reconnects);
+	for (i = STEP_POST; i <= STEP_PUT_EMPTY; i++)
+		if (step_hist[i].count > 0)
+			printf(" %s_p50_ms=%.3f", step_name[i],
+			    (double)hist_percentile(&step_hist[i], 50) / 1000);
 	printf(" cpu_client=%.2f cpu_other=%.2f cpu_steal=%.2f", c_cli, c_oth,
 	    c_steal);
 	if (opt.npids > 0)
@@ -1259,6 +1283,7 @@ main(int argc, char *argv[])
 			measuring = 1;
 			cpu_snapshot(&cpu0);
 			memset(&hist, 0, sizeof(hist));
+			memset(step_hist, 0, sizeof(step_hist));
 			ops_done = bytes_moved = 0;
 		}
 		rss_sample(now);

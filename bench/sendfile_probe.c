@@ -4,10 +4,11 @@
  *
  * Writes SIZE random bytes to an unlinked file in DIR (so it sits in the
  * page cache like a freshly pushed blob), listens on 127.0.0.1, prints
- * "PORT <n>" and answers every request on one keep-alive connection with
- * a minimal HTTP/1.1 200 whose body goes out with one sendfile() loop.
- * It exits when that connection closes.  Drive it with "loadgen pull" so
- * the client side is exactly the one that measures the registries.
+ * "PORT <n>" and answers every request on a keep-alive connection with
+ * a minimal HTTP/1.1 200 whose body goes out with one sendfile() loop,
+ * one connection at a time, until it is killed.  Drive it with "loadgen
+ * pull" so the client side is exactly the one that measures the
+ * registries.
  */
 #include "config.h"
 
@@ -196,12 +197,14 @@ main(int argc, char *argv[])
 	printf("PORT %d\n", ntohs(sin.sin_port));
 	fflush(stdout);
 
-	if ((s = accept(ls, NULL, NULL)) == -1)
-		die("accept: %s", strerror(errno));
-	setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	close(ls);
-	serve(s, fd, size);
-	close(s);
-	close(fd);
-	return 0;
+	for (;;) {
+		if ((s = accept(ls, NULL, NULL)) == -1) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			die("accept: %s", strerror(errno));
+		}
+		setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		serve(s, fd, size);
+		close(s);
+	}
 }
