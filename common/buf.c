@@ -99,7 +99,7 @@ wbuf_put_str(struct wbuf *w, const char *s)
 void
 wbuf_patch_u32(struct wbuf *w, size_t off, uint32_t v)
 {
-	if (off + 4 > w->len)
+	if (w->len < 4 || off > w->len - 4)
 		fatalx("wbuf_patch_u32 out of range");
 	w->data[off] = v;
 	w->data[off + 1] = v >> 8;
@@ -158,9 +158,16 @@ rbuf_get_u32(struct rbuf *r)
 uint64_t
 rbuf_get_u64(struct rbuf *r)
 {
-	uint64_t lo = rbuf_get_u32(r);
+	const uint8_t	*p = rbuf_get_raw(r, 8);
+	uint64_t	 v = 0;
+	int		 i;
 
-	return lo | (uint64_t)rbuf_get_u32(r) << 32;
+	/* All eight bytes or none: a short read yields 0, not a half. */
+	if (p == NULL)
+		return 0;
+	for (i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
 }
 
 int64_t

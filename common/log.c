@@ -68,6 +68,9 @@ log_reopen(void)
 	return log_open_file(log_path);
 }
 
+static void	log_vwrite(const char *, const char *, va_list, int)
+		    __attribute__((format(printf, 2, 0)));
+
 static void
 log_vwrite(const char *level, const char *fmt, va_list ap, int errnum)
 {

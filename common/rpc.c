@@ -178,8 +178,20 @@ rpc_dispatch(struct rpc_chan *c)
 	int		 fd, has_fd, fd_here;
 
 	c->in_dispatch = 1;
-	while (!c->dead && !c->free_pending &&
-	    evbuffer_get_length(c->in) >= FRAME_HDR_LEN) {
+	while (!c->dead && !c->free_pending) {
+		/*
+		 * Every frame that starts before fdend has been dispatched
+		 * and none claimed the descriptor: it belongs to no frame.
+		 * Checked before waiting for more bytes, which may never come.
+		 */
+		fd = fdq_peek(&c->in_fds, &fdoff, &fdend);
+		if (fd != -1 && fdend <= c->in_off) {
+			log_warnx("rpc: descriptor sent without a frame");
+			rpc_die(c, BERR_FRAME);
+			break;
+		}
+		if (evbuffer_get_length(c->in) < FRAME_HDR_LEN)
+			break;
 		evbuffer_copyout(c->in, hb, sizeof(hb));
 		if (frame_decode_hdr(hb, sizeof(hb), &h) != 0) {
 			rpc_die(c, BERR_FRAME);
@@ -188,11 +200,6 @@ rpc_dispatch(struct rpc_chan *c)
 		if (evbuffer_get_length(c->in) < FRAME_HDR_LEN + h.len)
 			break;
 		/* A descriptor must ride on this frame's first byte. */
-		fd = fdq_peek(&c->in_fds, &fdoff, &fdend);
-		if (fd != -1 && fdend <= c->in_off) {
-			rpc_die(c, BERR_FRAME);	/* nobody claimed it */
-			break;
-		}
 		fd_here = fd != -1 && fdoff <= c->in_off;
 		has_fd = (h.flags & FRAME_F_FD) != 0;
 		if (has_fd && !fd_here) {
@@ -445,7 +452,7 @@ rpc_send2(struct rpc_chan *c, uint32_t type, uint32_t id, const void *p1,
 			close(fd);
 		return BERR_IO;
 	}
-	if (n1 + n2 > FRAME_MAX_PAYLOAD) {
+	if (n1 > FRAME_MAX_PAYLOAD || n2 > FRAME_MAX_PAYLOAD - n1) {
 		if (fd != -1)
 			close(fd);
 		return BERR_FRAME;

@@ -378,9 +378,14 @@ fsync_dir(const char *path)
 int
 mkdir_p(const char *path, mode_t mode)
 {
-	char	 buf[PATH_MAX];
-	char	*p;
+	struct stat	 st;
+	char		 buf[PATH_MAX];
+	char		*p;
 
+	if (*path == '\0') {
+		errno = ENOENT;
+		return -1;
+	}
 	if (strlen(path) >= sizeof(buf)) {
 		errno = ENAMETOOLONG;
 		return -1;
@@ -394,8 +399,17 @@ mkdir_p(const char *path, mode_t mode)
 			return -1;
 		*p = '/';
 	}
-	if (mkdir(buf, mode) == -1 && errno != EEXIST)
+	if (mkdir(buf, mode) == 0)
+		return 0;
+	if (errno != EEXIST)
 		return -1;
+	/* Something is there already: fine only if it is a directory. */
+	if (stat(buf, &st) == -1)
+		return -1;
+	if (!S_ISDIR(st.st_mode)) {
+		errno = EEXIST;
+		return -1;
+	}
 	return 0;
 }
 
