@@ -483,6 +483,33 @@ printf "$fmt" "  (that push, MB/s)" "$b" "$r" "$(ratio "$b" "$r")x" "" "" \
 		    "$(field cpu_steal berth $n)/$(field cpu_steal docker-registry $n)"
 	done
 } >>"$table"
+{
+	echo
+	echo "Push steps, p50 ms: POST (open a session), PUT (with the body," \
+	    "or closing), PATCH (the body)."
+	pfmt='%-18s %23s %23s\n'
+	printf "$pfmt" measurement "berth post/patch/put" "d-r post/patch/put"
+	for n in push64 push64patch push1m push4k push4k16 big; do
+		steps() {
+			echo "$(field post_p50_ms "$1" $n)/$(field patch_p50_ms \
+			    "$1" $n)/$(field put_p50_ms "$1" $n)/$(field \
+			    put0_p50_ms "$1" $n)" | sed 's|/-||g; s|^-/||'
+		}
+		printf "$pfmt" "$n" "$(steps berth)" "$(steps docker-registry)"
+	done
+} >>"$table"
+busy=$(awk '{ for (i = 3; i <= NF; i++) if ($i ~ /^cpu_other=/) {
+	split($i, a, "="); t += a[2]; n++ } }
+    END { if (n) printf "%.2f", t / n; else print 0 }' "$raw")
+{
+	echo
+	echo "Other load on the machine during the measurements: $busy CPUs" \
+	    "on average (of $(nproc))."
+	if awk -v b="$busy" 'BEGIN { exit !(b > 0.5) }'; then
+		echo "WARNING: the machine was busy with other work; these" \
+		    "numbers are noisy. Re-run when it is idle."
+	fi
+} >>"$table"
 errs=$(awk '{for (i = 3; i <= NF; i++) if ($i ~ /^errors=/ &&
     $i != "errors=0") n++} END {print n + 0}' "$raw")
 if [ "$errs" != 0 ]; then
