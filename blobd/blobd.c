@@ -62,11 +62,22 @@ static const struct rpc_rule blobd_rules[] = {
 	{ MSG_LOG_REOPEN, 0, 0, RPC_FD_REQUIRED },
 };
 
+static const char blobd_options[] =
+    "  --data-dir dir        the data directory (created if missing)\n"
+    "  --debug-socket path   debugging by hand: serve the first connection\n"
+    "                        on a UNIX socket at path as if from berthd\n"
+    "  --help                print this help and exit\n"
+    "  --upload-ttl seconds  remove uploads idle this long (default 86400)\n"
+    "  -v, --verbose         log more; repeat for debug output\n"
+    "  --version             print the version and exit\n";
+
 static void __attribute__((noreturn))
 usage(int status)
 {
 	fprintf(status == 0 ? stdout : stderr, "usage: berth-blobd [-v] "
 	    "[--debug-socket path] [--upload-ttl seconds] --data-dir dir\n");
+	if (status == 0)
+		fprintf(stdout, "\n%s", blobd_options);
 	exit(status);
 }
 
@@ -701,6 +712,7 @@ main(int argc, char **argv)
 		{ "debug-socket",	required_argument, NULL, 's' },
 		{ "help",		no_argument,	   NULL, 'h' },
 		{ "upload-ttl",		required_argument, NULL, 't' },
+		{ "verbose",		no_argument,	   NULL, 'v' },
 		{ "version",		no_argument,	   NULL, 'V' },
 		{ NULL,			0,		   NULL, 0 }
 	};

@@ -1,15 +1,22 @@
 /*
- * The admin API under /_berth/: health for supervisors and load
- * balancers.  It answers only on loopback connections.
+ * The admin API under /_berth/: health, Prometheus metrics, garbage
+ * collection by hand, reset, and read-only introspection.
+ *
+ * Access: loopback connections only, unless --admin-token is set; then a
+ * request from anywhere must carry "Authorization: Bearer <token>".
  */
 #include "config.h"
+
+#include <sys/mman.h>
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
 #include <json-c/json.h>
+#include <openssl/crypto.h>
 
 #include "berthd.h"
 #include "error.h"
@@ -37,13 +44,55 @@ admin_error(struct http_request *req, int status, const char *message)
 	admin_json(req, status, body);
 }
 
+static int
+admin_authorized(struct http_request *req)
+{
+	const char	*h;
+	size_t		 n;
+
+	if (conf.admin_token == NULL)
+		return http_request_peer_is_loopback(req);
+	h = http_request_header(req, "Authorization");
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+		return 0;
+	h += 7;
+	n = strlen(conf.admin_token);
+	return strlen(h) == n && CRYPTO_memcmp(h, conf.admin_token, n) == 0;
+}
+
+static int
+admin_method(struct http_request *req, const char *want)
+{
+	const char	*m = http_request_method(req);
+
+	if (strcmp(m, want) == 0 ||
+	    (strcmp(want, "GET") == 0 && strcmp(m, "HEAD") == 0))
+		return 1;
+	http_response_header(req, "Allow", strcmp(want, "GET") == 0 ?
+	    "GET, HEAD" : want);
+	admin_error(req, 405, strcmp(want, "GET") == 0 ? "use GET" :
+	    "use POST");
+	return 0;
+}
+
+/* --- health and metrics: both need blobd's statistics ------------------- */
+
+enum admin_stats_use { STATS_HEALTH, STATS_METRICS };
+
+struct admin_stats_req {
+	struct http_request	*req;
+	enum admin_stats_use	 use;
+};
+
 static void
-admin_health_cb(int err, const uint8_t *payload, size_t len, int fd,
+admin_stats_cb(int err, const uint8_t *payload, size_t len, int fd,
     void *arg)
 {
-	struct http_request *req = arg;
-	struct json_object *body;
+	struct admin_stats_req *ar = arg;
+	struct http_request *req = ar->req;
 	struct msg_stats_reply st;
+	struct json_object *body;
+	struct evbuffer	*b;
 	int		 ok;
 
 	if (fd != -1)
@@ -51,6 +100,16 @@ admin_health_cb(int err, const uint8_t *payload, size_t len, int fd,
 	memset(&st, 0, sizeof(st));
 	if (err == 0)
 		memcpy(&st, payload, sizeof(st));
+	if (ar->use == STATS_METRICS) {
+		if ((b = evbuffer_new()) == NULL)
+			fatalx("evbuffer_new");
+		metrics_render(b, err == 0 ? &st : NULL);
+		http_respond_evbuffer(req, 200,
+		    "text/plain; version=0.0.4; charset=utf-8", b);
+		evbuffer_free(b);
+		free(ar);
+		return;
+	}
 	ok = err == 0 && st.writable;
 	body = json_object_new_object();
 	json_object_object_add(body, "status",
@@ -64,32 +123,329 @@ admin_health_cb(int err, const uint8_t *payload, size_t len, int fd,
 	if (!ok)
 		http_response_header(req, "Retry-After", "1");
 	admin_json(req, ok ? 200 : 503, body);
+	free(ar);
 }
 
 static void
-admin_health(struct http_request *req)
+admin_stats(struct http_request *req, enum admin_stats_use use)
 {
+	struct admin_stats_req *ar;
+
+	ar = xcalloc(1, sizeof(*ar));
+	ar->req = req;
+	ar->use = use;
 	blobc_call(MSG_STATS, NULL, 0, NULL, 0, -1, MSG_STATS_REPLY,
-	    admin_health_cb, req);
+	    admin_stats_cb, ar);
+}
+
+/* --- garbage collection and reset ----------------------------------------- */
+
+static struct json_object *
+admin_gc_json(const struct gc_result *r)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "dry_run",
+	    json_object_new_boolean(r->dry_run));
+	json_object_object_add(o, "blobs_examined",
+	    json_object_new_int64((int64_t)r->examined));
+	json_object_object_add(o, "blobs_reclaimed",
+	    json_object_new_int64((int64_t)r->blobs));
+	json_object_object_add(o, "bytes_reclaimed",
+	    json_object_new_int64((int64_t)r->bytes));
+	json_object_object_add(o, "duration_ms",
+	    json_object_new_int64(r->duration_ms));
+	return o;
+}
+
+static void
+admin_gc_done_cb(int err, const struct gc_result *r, void *arg)
+{
+	struct http_request *req = arg;
+
+	if (err != 0) {
+		admin_error(req, berr_http_status(err), berr_message(err));
+		return;
+	}
+	admin_json(req, 200, admin_gc_json(r));
+}
+
+static int
+param_true(const char *v)
+{
+	return v != NULL && (strcmp(v, "1") == 0 || strcmp(v, "true") == 0 ||
+	    strcmp(v, "yes") == 0);
+}
+
+static void
+admin_gc(struct http_request *req)
+{
+	gc_run(param_true(http_request_param(req, "dry_run")), 0,
+	    admin_gc_done_cb, req);
+}
+
+struct admin_reset {
+	struct http_request *req;
+	uint64_t	 repositories;
+};
+
+static void
+admin_reset_gc_cb(int err, const struct gc_result *r, void *arg)
+{
+	struct admin_reset *ar = arg;
+	struct json_object *body;
+
+	if (err != 0) {
+		admin_error(ar->req, berr_http_status(err), berr_message(err));
+		free(ar);
+		return;
+	}
+	body = json_object_new_object();
+	json_object_object_add(body, "repositories_deleted",
+	    json_object_new_int64((int64_t)ar->repositories));
+	json_object_object_add(body, "gc", admin_gc_json(r));
+	admin_json(ar->req, 200, body);
+	free(ar);
+}
+
+static void
+admin_reset_done_cb(int err, void *arg)
+{
+	struct admin_reset *ar = arg;
+
+	if (err != 0) {
+		admin_error(ar->req, berr_http_status(err), berr_message(err));
+		free(ar);
+		return;
+	}
+	/* What the deleted repositories held is garbage now, however new. */
+	gc_run(0, 1, admin_reset_gc_cb, ar);
+}
+
+static void
+admin_reset(struct http_request *req)
+{
+	const char	*account = http_request_param(req, "account");
+	const char	*region = http_request_param(req, "region");
+	struct admin_reset *ar;
+	struct txn	 t;
+	size_t		 i;
+
+	if ((account == NULL) != (region == NULL)) {
+		admin_error(req, 400, "give both account and region, or "
+		    "neither");
+		return;
+	}
+	ar = xcalloc(1, sizeof(*ar));
+	ar->req = req;
+	txn_init(&t);
+	for (i = 0; i < model->registries.len; i++) {
+		struct registry *reg = model->registries.items[i];
+		if (account != NULL && (strcmp(reg->account, account) != 0 ||
+		    strcmp(reg->region, region) != 0))
+			continue;
+		while (reg->repositories.len > 0) {
+			if (txn_repo_delete(&t, reg->repositories.items[0]) != 0)
+				fatalx("reset: a repository delete does not "
+				    "apply");
+			ar->repositories++;
+		}
+		while (reg->settings.len > 0) {
+			struct kv *kv = reg->settings.items[0];
+			if (txn_setting_delete(&t, reg, kv->key) != 0)
+				fatalx("reset: a setting delete does not "
+				    "apply");
+		}
+	}
+	txn_commit(&t, admin_reset_done_cb, ar);
+}
+
+/* --- introspection -------------------------------------------------------- */
+
+static struct json_object *
+json_time(int64_t ms)
+{
+	return json_object_new_double((double)ms / 1000.0);
+}
+
+static void
+admin_repositories(struct http_request *req)
+{
+	struct json_object *body, *arr, *o;
+	size_t		 i, k;
+
+	body = json_object_new_object();
+	arr = json_object_new_array();
+	for (i = 0; i < model->registries.len; i++) {
+		struct registry *reg = model->registries.items[i];
+		for (k = 0; k < reg->repositories.len; k++) {
+			struct repository *repo = reg->repositories.items[k];
+			o = json_object_new_object();
+			json_object_object_add(o, "account",
+			    json_object_new_string(reg->account));
+			json_object_object_add(o, "region",
+			    json_object_new_string(reg->region));
+			json_object_object_add(o, "name",
+			    json_object_new_string(repo->name));
+			json_object_object_add(o, "createdAt",
+			    json_time(repo->created_ms));
+			json_object_object_add(o, "images",
+			    json_object_new_int64((int64_t)repo->images.len));
+			json_object_object_add(o, "tags",
+			    json_object_new_int64((int64_t)repo->tags.len));
+			json_object_object_add(o, "blobs",
+			    json_object_new_int64((int64_t)repo->links.len));
+			json_object_array_add(arr, o);
+		}
+	}
+	json_object_object_add(body, "repositories", arr);
+	admin_json(req, 200, body);
+}
+
+static void
+admin_images(struct http_request *req)
+{
+	const char	*name = http_request_param(req, "repository");
+	const char	*account = http_request_param(req, "account");
+	const char	*region = http_request_param(req, "region");
+	struct repository *repo;
+	struct json_object *body, *arr, *o, *tags;
+	char		 ds[DIGEST_STR_MAX];
+	size_t		 i, k;
+
+	if (name == NULL) {
+		admin_error(req, 400, "the repository parameter is required");
+		return;
+	}
+	repo = repository_find(registry_find(account != NULL ? account :
+	    conf.account_id, region != NULL ? region : conf.region), name);
+	if (repo == NULL) {
+		admin_error(req, 404, "no such repository");
+		return;
+	}
+	body = json_object_new_object();
+	arr = json_object_new_array();
+	for (i = 0; i < repo->images.len; i++) {
+		struct image *img = repo->images.items[i];
+		o = json_object_new_object();
+		json_object_object_add(o, "digest",
+		    json_object_new_string(digest_format(&img->digest, ds)));
+		json_object_object_add(o, "mediaType",
+		    json_object_new_string(img->media_type));
+		if (img->artifact_type != NULL)
+			json_object_object_add(o, "artifactType",
+			    json_object_new_string(img->artifact_type));
+		json_object_object_add(o, "size",
+		    json_object_new_int64((int64_t)img->size));
+		tags = json_object_new_array();
+		for (k = 0; k < img->ntags; k++)
+			json_object_array_add(tags,
+			    json_object_new_string(img->tags[k]));
+		json_object_object_add(o, "tags", tags);
+		json_object_object_add(o, "pushedAt", json_time(img->pushed_ms));
+		if (img->pulled_ms != 0)
+			json_object_object_add(o, "lastPulledAt",
+			    json_time(img->pulled_ms));
+		if (img->has_subject)
+			json_object_object_add(o, "subject",
+			    json_object_new_string(digest_format(&img->subject,
+			    ds)));
+		json_object_array_add(arr, o);
+	}
+	json_object_object_add(body, "images", arr);
+	admin_json(req, 200, body);
+}
+
+static void
+admin_blobs_cb(int err, const uint8_t *payload, size_t len, int fd,
+    void *arg)
+{
+	struct http_request *req = arg;
+	struct msg_gc_listing lst;
+	struct json_object *body, *arr, *o;
+	struct gc_blob	*list = NULL;
+	struct digest	 d;
+	struct blob	*b;
+	size_t		 i, mapped = 0;
+
+	if (err != 0) {
+		admin_error(req, berr_http_status(err), berr_message(err));
+		return;
+	}
+	memcpy(&lst, payload, sizeof(lst));
+	if (lst.count > 0) {
+		mapped = lst.count * sizeof(*list);
+		list = mmap(NULL, mapped, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (list == MAP_FAILED) {
+			close(fd);
+			admin_error(req, 500, "cannot read the blob list");
+			return;
+		}
+	}
+	close(fd);
+	body = json_object_new_object();
+	arr = json_object_new_array();
+	for (i = 0; i < lst.count; i++) {
+		if (memchr(list[i].digest, '\0', sizeof(list[i].digest)) ==
+		    NULL || digest_parse_str(list[i].digest, &d) != 0)
+			continue;
+		b = blob_find(&d);
+		o = json_object_new_object();
+		json_object_object_add(o, "digest",
+		    json_object_new_string(list[i].digest));
+		json_object_object_add(o, "size",
+		    json_object_new_int64((int64_t)list[i].size));
+		json_object_object_add(o, "storedAt",
+		    json_time(list[i].mtime_ms));
+		json_object_object_add(o, "references",
+		    json_object_new_int64(b != NULL ? b->refs : 0));
+		json_object_object_add(o, "repositories",
+		    json_object_new_int64(b != NULL ? b->links : 0));
+		json_object_array_add(arr, o);
+	}
+	if (list != NULL)
+		munmap(list, mapped);
+	json_object_object_add(body, "blobs", arr);
+	admin_json(req, 200, body);
+}
+
+static void
+admin_blobs(struct http_request *req)
+{
+	blobc_call(MSG_GC_LIST, NULL, 0, NULL, 0, -1, MSG_GC_LISTING,
+	    admin_blobs_cb, req);
 }
 
 void
 admin_dispatch(struct http_request *req, const char *path)
 {
-	const char	*method = http_request_method(req);
-
-	if (!http_request_peer_is_loopback(req)) {
-		admin_error(req, 403, "the admin API answers only on loopback");
+	if (!admin_authorized(req)) {
+		admin_error(req, 403, conf.admin_token != NULL ?
+		    "the admin API needs Authorization: Bearer <admin token>" :
+		    "the admin API answers only on loopback connections");
 		return;
 	}
 	if (strcmp(path, "health") == 0) {
-		if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
-			http_response_header(req, "Allow", "GET, HEAD");
-			admin_error(req, 405, "use GET");
-			return;
-		}
-		admin_health(req);
-		return;
-	}
-	admin_error(req, 404, "no such admin endpoint");
+		if (admin_method(req, "GET"))
+			admin_stats(req, STATS_HEALTH);
+	} else if (strcmp(path, "metrics") == 0) {
+		if (admin_method(req, "GET"))
+			admin_stats(req, STATS_METRICS);
+	} else if (strcmp(path, "gc") == 0) {
+		if (admin_method(req, "POST"))
+			admin_gc(req);
+	} else if (strcmp(path, "reset") == 0) {
+		if (admin_method(req, "POST"))
+			admin_reset(req);
+	} else if (strcmp(path, "repositories") == 0) {
+		if (admin_method(req, "GET"))
+			admin_repositories(req);
+	} else if (strcmp(path, "images") == 0) {
+		if (admin_method(req, "GET"))
+			admin_images(req);
+	} else if (strcmp(path, "blobs") == 0) {
+		if (admin_method(req, "GET"))
+			admin_blobs(req);
+	} else
+		admin_error(req, 404, "no such admin endpoint");
 }

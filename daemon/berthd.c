@@ -36,17 +36,30 @@ static struct event	*ev_sigterm, *ev_sigint, *ev_sighup;
 static int		 berthd_draining;
 
 static const char berthd_synopsis[] =
-    "usage: berthd [-v] [--account-id id] [--blobd path] [--create-on-push]\n"
+    "usage: berthd [-v] [--account-id id] [--admin-token token]\n"
+    "              [--advertise-host host] [--blobd path] [--create-on-push]\n"
+    "              [--credentials file]\n"
     "              [--data-dir dir] [--gc-grace seconds] [--listen address:port]\n"
-    "              [--log-file file] [--region region]\n"
-    "              [--upload-ttl seconds]\n";
+    "              [--log-file file] [--region region] [--require-auth]\n"
+    "              [--upload-ttl seconds] [--uri-style path | host]\n";
 
 static const char berthd_options[] =
     "  --account-id id       account of requests that name none "
     "(default 000000000000)\n"
+    "  --admin-token token   require Authorization: Bearer token on /_berth/\n"
+    "                        (then from any address, else loopback only)\n"
+    "  --advertise-host host the host put into repository URIs and login\n"
+    "                        endpoints (default: the --listen address, "
+    "localhost\n"
+    "                        for a wildcard one)\n"
     "  --blobd path          the berth-blobd binary (default "
     BERTH_LIBEXECDIR "/berth-blobd)\n"
     "  --create-on-push      a push to a missing repository creates it\n"
+    "  --credentials file    verify ECR request signatures with the access "
+    "keys\n"
+    "                        in file (ACCESS_KEY SECRET [ACCOUNT] lines); "
+    "reread\n"
+    "                        on SIGHUP\n"
     "  --data-dir dir        where blobs and metadata live (default "
     BERTH_DATADIR ")\n"
     "  --gc-grace seconds    keep unreferenced blobs pushed this recently "
@@ -57,35 +70,50 @@ static const char berthd_options[] =
     "SIGHUP\n"
     "  --region region       region of requests that name none "
     "(default us-east-1)\n"
+    "  --require-auth        refuse anonymous registry (/v2/) requests\n"
     "  --upload-ttl seconds  drop uploads idle this long (default 86400)\n"
+    "  --uri-style style     path: host:port/name in repository URIs "
+    "(default);\n"
+    "                        host: account.dkr.ecr.region.localhost:port/"
+    "name\n"
     "  -v, --verbose         log more; repeat for debug output\n"
     "  --version             print the version and exit\n";
 
 enum {
 	OPT_ACCOUNT_ID = 256,
+	OPT_ADMIN_TOKEN,
+	OPT_ADVERTISE_HOST,
 	OPT_BLOBD,
 	OPT_CREATE_ON_PUSH,
+	OPT_CREDENTIALS,
 	OPT_DATA_DIR,
 	OPT_GC_GRACE,
 	OPT_HELP,
 	OPT_LISTEN,
 	OPT_LOG_FILE,
 	OPT_REGION,
+	OPT_REQUIRE_AUTH,
 	OPT_UPLOAD_TTL,
+	OPT_URI_STYLE,
 	OPT_VERSION
 };
 
 static const struct option berthd_longopts[] = {
 	{ "account-id",	required_argument, NULL, OPT_ACCOUNT_ID },
+	{ "admin-token", required_argument, NULL, OPT_ADMIN_TOKEN },
+	{ "advertise-host", required_argument, NULL, OPT_ADVERTISE_HOST },
 	{ "blobd",	required_argument, NULL, OPT_BLOBD },
 	{ "create-on-push", no_argument,   NULL, OPT_CREATE_ON_PUSH },
+	{ "credentials", required_argument, NULL, OPT_CREDENTIALS },
 	{ "data-dir",	required_argument, NULL, OPT_DATA_DIR },
 	{ "gc-grace",	required_argument, NULL, OPT_GC_GRACE },
 	{ "help",	no_argument,	   NULL, OPT_HELP },
 	{ "listen",	required_argument, NULL, OPT_LISTEN },
 	{ "log-file",	required_argument, NULL, OPT_LOG_FILE },
 	{ "region",	required_argument, NULL, OPT_REGION },
+	{ "require-auth", no_argument,	   NULL, OPT_REQUIRE_AUTH },
 	{ "upload-ttl",	required_argument, NULL, OPT_UPLOAD_TTL },
+	{ "uri-style",	required_argument, NULL, OPT_URI_STYLE },
 	{ "verbose",	no_argument,	   NULL, 'v' },
 	{ "version",	no_argument,	   NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 }
@@ -184,11 +212,31 @@ parse_options(int argc, char **argv)
 			}
 			strcpy(conf.account_id, optarg);
 			break;
+		case OPT_ADMIN_TOKEN:
+			if (strlen(optarg) < 16) {
+				fprintf(stderr, "berthd: --admin-token needs at "
+				    "least 16 characters\n");
+				exit(2);
+			}
+			conf.admin_token = optarg;
+			break;
+		case OPT_ADVERTISE_HOST:
+			if (optarg[0] == '\0' || strlen(optarg) > 253 ||
+			    strpbrk(optarg, "/ \t:@") != NULL) {
+				fprintf(stderr, "berthd: bad --advertise-host "
+				    "%s\n", optarg);
+				exit(2);
+			}
+			conf.advertise_host = optarg;
+			break;
 		case OPT_BLOBD:
 			conf.blobd_path = optarg;
 			break;
 		case OPT_CREATE_ON_PUSH:
 			conf.create_on_push = 1;
+			break;
+		case OPT_CREDENTIALS:
+			conf.credentials_file = optarg;
 			break;
 		case OPT_DATA_DIR:
 			conf.data_dir = optarg;
@@ -219,6 +267,20 @@ parse_options(int argc, char **argv)
 				exit(2);
 			}
 			strcpy(conf.region, optarg);
+			break;
+		case OPT_REQUIRE_AUTH:
+			conf.require_auth = 1;
+			break;
+		case OPT_URI_STYLE:
+			if (strcmp(optarg, "path") == 0)
+				conf.uri_style = URI_STYLE_PATH;
+			else if (strcmp(optarg, "host") == 0)
+				conf.uri_style = URI_STYLE_HOST;
+			else {
+				fprintf(stderr, "berthd: --uri-style is path or "
+				    "host\n");
+				exit(2);
+			}
 			break;
 		case OPT_UPLOAD_TTL:
 			if ((secs = parse_duration(optarg)) <= 0) {
@@ -261,6 +323,8 @@ berthd_signal_cb(evutil_socket_t sig, short events, void *arg)
 			log_warn("reopening %s", conf.log_file);
 		proc_reopen_log();
 		log_info("logs reopened");
+		if (ecr_credentials_reload() == -1)
+			log_warnx("keeping the access keys loaded before");
 		break;
 	case SIGTERM:
 	case SIGINT:
@@ -296,13 +360,17 @@ main(int argc, char **argv)
 	    evsignal_add(ev_sighup, NULL) == -1)
 		fatalx("cannot install signal handlers");
 
+	if (ecr_init() == -1)
+		fatalx("cannot start the ECR API (see above)");
 	proc_start();
 
 	if ((berthd_http = http_server_new(ev_base, &conf.http,
 	    router_dispatch_cb, NULL)) == NULL)
 		fatalx("http_server_new");
+	http_server_set_summary_cb(berthd_http, metrics_request_cb, NULL);
 	if (http_server_listen(berthd_http, conf.listen) == -1)
 		fatalx("cannot listen on %s", conf.listen);
+	conf.port = http_server_port(berthd_http);
 	log_info("berthd %s serving on %s, data in %s", PACKAGE_VERSION,
 	    conf.listen, conf.data_dir);
 #ifdef HAVE_LIBSYSTEMD

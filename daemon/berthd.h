@@ -48,6 +48,7 @@ struct berthd_config {
 	const char	*credentials_file;
 	enum uri_style	 uri_style;
 	const char	*advertise_host;
+	int		 port;			/* bound, once listening */
 	const char	*admin_token;
 	int64_t		 upload_ttl;		/* seconds */
 	int64_t		 gc_grace;		/* seconds */
@@ -373,8 +374,9 @@ struct gc_stats {
 };
 
 typedef void (*gc_done_cb)(int err, const struct gc_result *, void *arg);
-/* Queues a run; runs are serialized. */
-void	gc_run(int dry_run, gc_done_cb, void *arg);
+/* Queues a run; runs are serialized.  With ignore_grace, unreferenced
+ * blobs go however recently a push touched them (after a reset). */
+void	gc_run(int dry_run, int ignore_grace, gc_done_cb, void *arg);
 int	gc_running(void);
 const struct gc_stats *gc_stats(void);
 /*
@@ -506,11 +508,246 @@ int	auth_token_verify(const char *, size_t, char *account, char *region,
  * region of a valid "Basic AWS:<password>", BERR_UNAUTHORIZED otherwise. */
 int	auth_basic_identity(const char *header, char *account, char *region);
 
+/* --- the ECR API model (ecr_model.c, generated; ecr_validate.c) ----------- */
+
+enum ecr_type {
+	ECR_T_STRING, ECR_T_INTEGER, ECR_T_LONG, ECR_T_BOOLEAN, ECR_T_LIST,
+	ECR_T_MAP, ECR_T_STRUCTURE, ECR_T_BLOB, ECR_T_TIMESTAMP, ECR_T_DOUBLE
+};
+
+struct ecr_member {
+	const char	*name;
+	int		 shape;		/* index into ecr_shapes */
+	int		 required;
+};
+
+/* A shape of the AWS model reachable from an operation's input. */
+struct ecr_shape {
+	const char	*name;
+	enum ecr_type	 type;
+	int		 has_min;
+	int		 has_max;
+	long long	 min;		/* length, value or list size */
+	long long	 max;
+	const char	*pattern;	/* the model's text, or NULL */
+	const char *const *enums;
+	size_t		 nenums;
+	const struct ecr_member *members;	/* structures */
+	size_t		 nmembers;
+	int		 member;	/* lists: element; maps: key */
+	int		 value;		/* maps: value */
+};
+
+struct ecr_operation {
+	const char	*name;
+	int		 input;		/* shape index, or -1 */
+	int		 validation_exception; /* its errors name it */
+	int		 paginated;	/* 2: in paginators-1.json; 1: tokens */
+	int		 page_default;	/* maxResults when absent */
+	int		 page_max;
+	size_t		 body_max;	/* request body limit */
+};
+
+/* ecr_model.c */
+extern const char		 ecr_model_botocore_version[];
+extern const char		 ecr_model_target_prefix[];
+extern const struct ecr_shape	 ecr_shapes[];
+extern const size_t		 ecr_nshapes;
+extern const struct ecr_operation ecr_operations[];
+extern const size_t		 ecr_noperations;
+
+/* ecr_validate.c */
+/* Compiles every pattern of the model once; 0, or -1 if one does not
+ * translate or compile (a bug in the translation: fatal at start). */
+int	ecr_validate_init(void);
+/* The operation of that name, or NULL. */
+const struct ecr_operation *ecr_operation_find(const char *, size_t);
+/* The model's (Java) pattern as a POSIX ERE anchored for a full match;
+ * NULL when it uses a construct the translation does not know. */
+char	*ecr_pattern_to_ere(const char *);
+/* Whether s[0..len) matches shape's pattern in full (1) or not (0). */
+int	ecr_pattern_match(int shape, const char *s, size_t len);
+/*
+ * Checks a request against op's input shape as AWS does: unknown members
+ * are ignored, null is absent.  Returns NULL when it is valid, else the
+ * exception to answer ("SerializationException" for a JSON value of the
+ * wrong type; InvalidParameterException or ValidationException for a
+ * constraint) with its message in msg.
+ */
+const char *ecr_validate(const struct ecr_operation *op,
+	    struct json_object *in, char *msg, size_t msgsz);
+
+/* --- AWS Signature Version 4 (sigv4.c) ------------------------------------- */
+
+/* The parts of an "AWS4-HMAC-SHA256 Credential=..., SignedHeaders=...,
+ * Signature=..." header. */
+struct sigv4_auth {
+	char	 credential[512];
+	char	 access_key[129];
+	char	 date[9];
+	char	 region[64];
+	char	 service[64];
+	char	 terminator[64];
+	char	 signed_headers[1024];
+	char	 signature[129];
+};
+
+/* What a request is signed over. */
+struct sigv4_request {
+	const char	*method;
+	const char	*path;		/* percent-decoded */
+	const char	*query;		/* raw, or NULL */
+	/* Every value of a header (case-insensitive name), in order; returns
+	 * how many there are (vals holds at most max). */
+	size_t		(*headers)(void *arg, const char *name,
+			    const char **vals, size_t max);
+	void		*arg;
+	const void	*body;
+	size_t		 body_len;
+};
+
+struct sigv4_identity {
+	char	 account[ACCOUNT_LEN + 1];
+	char	 region[REGION_MAX + 1];
+	char	 access_key[129];
+};
+
+/* Reads a credentials file ("ACCESS_KEY SECRET [ACCOUNT]" lines, '#'
+ * comments) and turns verification on; 0, or -1 (logged) leaving the keys
+ * in force unchanged. */
+int	sigv4_credentials_load(const char *path);
+int	sigv4_verifying(void);
+/* 0, or -1 with IncompleteSignatureException's message in why. */
+int	sigv4_parse(const char *, struct sigv4_auth *, char *why,
+	    size_t whysz);
+/* The canonical request (free it). */
+char	*sigv4_canonical_request(const struct sigv4_request *,
+	    const struct sigv4_auth *, const char *payload_hash);
+/* The hex signature of a canonical request. */
+void	sigv4_signature(const char *secret, const char *amz_date,
+	    const struct sigv4_auth *, const char *canonical, char out[65]);
+/*
+ * The identity of a request: account and region from the credential
+ * scope, else --account-id and --region.  With verification on, the
+ * signature is checked as AWS does (now: epoch seconds); returns NULL
+ * when the request may go on, else the exception with its message.
+ */
+const char *sigv4_check(const struct sigv4_request *, int64_t now,
+	    struct sigv4_identity *, char *msg, size_t msgsz);
+
+/* --- the ECR API (ecr*.c) ------------------------------------------------ */
+
+/* One ECR request, from its headers to its response. */
+struct ecr_req {
+	struct http_request *req;
+	const struct ecr_operation *op;
+	struct json_object *in;		/* the request's JSON object */
+	struct sigv4_identity caller;
+	/* The registry addressed: registryId, else the caller's account,
+	 * in the caller's region. */
+	char		 account[ACCOUNT_LEN + 1];
+	char		 region[REGION_MAX + 1];
+	char		 request_id[37];
+};
+
+/* ecr.c */
+/* Compiles the model's patterns, loads --credentials; 0 or -1. */
+int	ecr_init(void);
+/* Reads --credentials again (SIGHUP); 0, or -1 keeping the old keys. */
+int	ecr_credentials_reload(void);
+int	ecr_implemented(const char *operation);
+void	ecr_dispatch(struct http_request *);
+/* Each of these answers the request and frees r. */
+void	ecr_respond(struct ecr_req *, struct json_object *out);
+void	ecr_error(struct ecr_req *, const char *exception, const char *fmt,
+	    ...) __attribute__((format(printf, 3, 4)));
+/* With the exception's extra members (fields is taken, may be NULL). */
+void	ecr_error_fields(struct ecr_req *, const char *exception,
+	    struct json_object *fields, const char *fmt, ...)
+	    __attribute__((format(printf, 4, 5)));
+/* A BERR code: ServerException (500) for what the client cannot fix. */
+void	ecr_fail(struct ecr_req *, int err);
+void	ecr_repository_not_found(struct ecr_req *, const char *name);
+struct repository *ecr_repository_find(struct ecr_req *, const char *name);
+void	ecr_bad_token(struct ecr_req *);
+/* Members of the input (validated already); NULL or dflt when absent. */
+struct json_object *ecr_member(const struct ecr_req *, const char *name);
+const char *ecr_str(const struct ecr_req *, const char *name);
+int	ecr_bool(const struct ecr_req *, const char *name, int dflt);
+int64_t	ecr_int(const struct ecr_req *, const char *name, int64_t dflt);
+void	ecr_add_str(struct json_object *, const char *key, const char *);
+/* Epoch seconds with milliseconds; nothing when ms <= 0. */
+void	ecr_add_time(struct json_object *, const char *key, int64_t ms);
+/* maxResults, or the operation's default; clamped to its maximum. */
+int	ecr_page_size(const struct ecr_req *);
+/* An opaque nextToken for cursor, bound to the operation, the registry
+ * and scope (a repository name, or ""); free it.  Parsing returns 0 with
+ * the cursor, or -1 for a token that is not one of ours for this call. */
+char	*ecr_token_make(const struct ecr_req *, const char *scope,
+	    const char *cursor);
+int	ecr_token_parse(const struct ecr_req *, const char *scope,
+	    const char *token, char *cursor, size_t cursorsz);
+/* The host put into repository URIs and proxyEndpoint. */
+const char *ecr_advertise_host(void);
+/* "host:port" of the registry of account/region, as URIs name it. */
+void	ecr_registry_host(const char *account, const char *region,
+	    char *out, size_t outsz);
+
+/* ecr_repository.c */
+struct json_object *ecr_repository_json(const struct repository *);
+void	ecr_repository_create(struct ecr_req *);
+void	ecr_repository_describe(struct ecr_req *);
+void	ecr_repository_delete(struct ecr_req *);
+void	ecr_repository_put_mutability(struct ecr_req *);
+void	ecr_repository_put_scanning(struct ecr_req *);
+/* Answers a txn commit: done(err) calls respond with r unless err. */
+void	ecr_commit(struct ecr_req *, struct txn *, struct json_object *out);
+
+/* ecr_image.c */
+void	ecr_image_put(struct ecr_req *);
+void	ecr_image_batch_get(struct ecr_req *);
+void	ecr_image_describe(struct ecr_req *);
+void	ecr_image_list(struct ecr_req *);
+void	ecr_image_batch_delete(struct ecr_req *);
+
+/* ecr_layer.c */
+void	ecr_layer_check(struct ecr_req *);
+void	ecr_layer_initiate(struct ecr_req *);
+void	ecr_layer_upload_part(struct ecr_req *);
+void	ecr_layer_complete(struct ecr_req *);
+void	ecr_layer_download_url(struct ecr_req *);
+
+/* ecr_auth.c */
+void	ecr_auth_token(struct ecr_req *);
+
+/* ecr_policy.c */
+void	ecr_policy_set(struct ecr_req *);
+void	ecr_policy_get(struct ecr_req *);
+void	ecr_policy_delete(struct ecr_req *);
+void	ecr_policy_tag(struct ecr_req *);
+void	ecr_policy_untag(struct ecr_req *);
+void	ecr_policy_list_tags(struct ecr_req *);
+void	ecr_policy_describe_registry(struct ecr_req *);
+/* Whether text is an IAM policy document fit for a repository. */
+int	ecr_policy_valid(const char *text, size_t len);
+/* Merges a request's [{"Key","Value"}] into c's tags with ECR's limits;
+ * 0, or -1 when r was answered with the error. */
+int	ecr_tags_merge(struct ecr_req *, struct repo_config *c,
+	    struct json_object *tags);
+
 /* --- routing (router.c) --------------------------------------------------- */
 
 void	router_dispatch_cb(struct http_request *, void *arg);
 /* A JSON error in the OCI shape. */
 void	router_oci_error(struct http_request *, int err, const char *detail);
+
+/* --- metrics (metrics.c) --------------------------------------------------- */
+
+struct evbuffer;
+/* The HTTP layer's summary callback: counts and writes the access log. */
+void	metrics_request_cb(const struct http_request_summary *, void *);
+/* Prometheus text; st is blobd's statistics or NULL when it is down. */
+void	metrics_render(struct evbuffer *, const struct msg_stats_reply *st);
 
 /* --- admin API (admin.c) -------------------------------------------------- */
 

@@ -28,12 +28,13 @@
 
 struct gc_waiter {
 	int		 dry_run;
+	int		 ignore_grace;
 	gc_done_cb	 done;
 	void		*arg;
 	struct gc_waiter *next;
 };
 
-struct gc_run {
+struct gc_pass {
 	struct gc_waiter *waiter;
 	int64_t		 started_mono;
 	int64_t		 not_after_ms;
@@ -45,7 +46,7 @@ struct gc_run {
 };
 
 static struct gc_waiter	*gc_queue, **gc_queue_tail = &gc_queue;
-static struct gc_run	*gc_current;
+static struct gc_pass	*gc_current;
 static struct gc_stats	 gc_totals;
 
 static void	gc_start_next(void);
@@ -80,7 +81,7 @@ gc_blob_is_garbage(const struct blob *b, int64_t mtime_ms, int64_t now,
 }
 
 static void
-gc_finish(struct gc_run *run, int err)
+gc_finish(struct gc_pass *run, int err)
 {
 	struct gc_waiter *w = run->waiter;
 
@@ -110,7 +111,7 @@ gc_finish(struct gc_run *run, int err)
 static void
 gc_swept_cb(int err, const uint8_t *payload, size_t len, int fd, void *arg)
 {
-	struct gc_run	*run = arg;
+	struct gc_pass	*run = arg;
 	struct msg_gc_swept swept;
 
 	if (fd != -1)
@@ -125,7 +126,7 @@ gc_swept_cb(int err, const uint8_t *payload, size_t len, int fd, void *arg)
 }
 
 static void
-gc_sweep(struct gc_run *run)
+gc_sweep(struct gc_pass *run)
 {
 	struct msg_gc_sweep msg;
 	int		 fd;
@@ -150,7 +151,7 @@ gc_sweep(struct gc_run *run)
 static void
 gc_forgotten_cb(int err, void *arg)
 {
-	struct gc_run	*run = arg;
+	struct gc_pass	*run = arg;
 
 	if (err != 0 && run->commit_err == 0)
 		run->commit_err = err;
@@ -167,13 +168,15 @@ static void
 gc_listing_cb(int err, const uint8_t *payload, size_t len, int fd,
     void *arg)
 {
-	struct gc_run	*run = arg;
+	struct gc_pass	*run = arg;
 	struct msg_gc_listing lst;
 	struct gc_blob	*list = NULL;
 	struct digest	 d;
 	struct blob	*b;
 	struct txn	 t;
-	int64_t		 now = now_ms(), grace = conf.gc_grace * 1000;
+	int64_t		 now = now_ms();
+	int64_t		 grace = run->waiter->ignore_grace ? 0 :
+			    conf.gc_grace * 1000;
 	size_t		 i, mapped = 0, in_txn = 0;
 
 	if (err != 0) {
@@ -237,7 +240,7 @@ static void
 gc_start_next(void)
 {
 	struct gc_waiter *w;
-	struct gc_run	*run;
+	struct gc_pass	*run;
 
 	if (gc_current != NULL || (w = gc_queue) == NULL)
 		return;
@@ -257,12 +260,13 @@ gc_start_next(void)
 }
 
 void
-gc_run(int dry_run, gc_done_cb done, void *arg)
+gc_run(int dry_run, int ignore_grace, gc_done_cb done, void *arg)
 {
 	struct gc_waiter *w;
 
 	w = xcalloc(1, sizeof(*w));
 	w->dry_run = dry_run;
+	w->ignore_grace = ignore_grace;
 	w->done = done;
 	w->arg = arg;
 	*gc_queue_tail = w;

@@ -15,6 +15,9 @@
  *
  * A request stays valid until its response has been queued, even when the
  * client has gone: http_respond*() on such a request only frees it.
+ *
+ * The process must ignore SIGPIPE: sockets and body descriptors are
+ * written with plain write(2)s whose readers may be gone.
  */
 #ifndef BERTH_HTTP_H
 #define BERTH_HTTP_H
@@ -22,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/socket.h>
 
 struct event_base;
 struct evbuffer;
@@ -46,15 +50,17 @@ void	http_limits_default(struct http_limits *);
 typedef void (*http_request_cb)(struct http_request *, void *arg);
 
 /* Called once per finished request (also for requests the layer itself
- * refused), for the access log and metrics. */
+ * refused), for the access log and metrics.  Without a callback the layer
+ * logs an ACCESS line with log_info(). */
 struct http_request_summary {
-	const char	*method;
-	const char	*path;		/* as received, without the query */
-	int		 status;
+	const char	*method;	/* "-" if refused before it was read */
+	const char	*path;		/* as received, without the query; "-" */
+	int		 status;	/* 499: the client left unanswered */
 	uint64_t	 bytes_in;	/* body bytes received */
 	uint64_t	 bytes_out;	/* body bytes sent */
 	int64_t		 duration_us;
-	const char	*route_class;	/* set by http_request_set_class */
+	const char	*route_class;	/* set by http_request_set_class, or "" */
+	const char	*peer;		/* "ip:port" */
 };
 typedef void (*http_summary_cb)(const struct http_request_summary *,
     void *arg);
@@ -63,8 +69,9 @@ struct http_server *http_server_new(struct event_base *,
 	    const struct http_limits *, http_request_cb, void *arg);
 void	http_server_set_summary_cb(struct http_server *, http_summary_cb,
 	    void *arg);
-/* Listens on "ADDR:PORT" ("[v6]:port" for IPv6); 0, or -1 with a logged
- * reason.  May be called more than once. */
+/* Listens on "ADDR:PORT" ("[v6]:port" for IPv6, ":PORT" for every IPv4
+ * address; ADDR may be a name); 0, or -1 with a logged reason.  May be
+ * called more than once. */
 int	http_server_listen(struct http_server *, const char *addrport);
 /* The port actually bound by the first listener (for ":0"). */
 int	http_server_port(const struct http_server *);
@@ -74,7 +81,15 @@ int	http_server_port(const struct http_server *);
 void	http_server_drain(struct http_server *, int timeout,
 	    void (*done)(void *), void *arg);
 size_t	http_server_connections(const struct http_server *);
+/* Closes every connection at once; not from within one of its callbacks.
+ * No callback runs afterwards; a request still with its handler stays
+ * valid (and gone) until answered. */
 void	http_server_free(struct http_server *);
+
+/* For tests and fuzzing: serves an already connected stream socket as if
+ * it had been accepted (peer may be NULL).  0, or -1. */
+int	http_server_adopt(struct http_server *, int fd,
+	    const struct sockaddr *peer, socklen_t peerlen);
 
 /* --- the request -------------------------------------------------------- */
 
@@ -106,9 +121,12 @@ int	http_request_has_body(const struct http_request *);
 /* The peer came from 127.0.0.0/8 or ::1. */
 int	http_request_peer_is_loopback(const struct http_request *);
 const char *http_request_peer(const struct http_request *);	/* "ip:port" */
-/* The client has disconnected; a response will go nowhere. */
+/* The client has disconnected (input ended while the handler held the
+ * request, with no further request buffered); a response will go
+ * nowhere. */
 int	http_request_gone(const struct http_request *);
-/* A label for metrics and the access log ("oci.blob", "ecr", ...). */
+/* A label for metrics and the access log ("oci.blob", "ecr", ...); the
+ * string is not copied and must outlive the request (a literal). */
 void	http_request_set_class(struct http_request *, const char *);
 
 /* --- the body ------------------------------------------------------------- */
@@ -117,19 +135,24 @@ void	http_request_set_class(struct http_request *, const char *);
  * err is 0 when the whole body arrived (or was written to the fd);
  * BERR_TOO_LARGE when it exceeded the limit; BERR_IO when writing to the
  * fd failed (its reader went away); BERR_BAD_REQUEST when the client's
- * body was malformed or the client went away mid-body.  The callback then
- * answers the request as it sees fit.
+ * body was malformed or the client went away mid-body (the request is then
+ * gone; the layer has answered 400 if it still could).  The callback then
+ * answers the request as it sees fit.  It never runs before the call that
+ * asked for the body has returned.  Answering before it ran cancels the
+ * read: it will not run, and a descriptor is closed.
  */
 typedef void (*http_body_cb)(struct http_request *, int err, void *arg);
 
 /* Collects the body in memory, at most limit bytes. */
 void	http_request_read_body(struct http_request *, size_t limit,
 	    http_body_cb, void *arg);
-/* The collected body, NUL-terminated (the NUL is not counted). */
+/* The collected body, NUL-terminated (the NUL is not counted); NULL until
+ * the callback reported success. */
 const char *http_request_body(const struct http_request *, size_t *len);
 /* Streams the decoded body into fd (a pipe; made non-blocking), pausing
  * the client while fd is full.  The layer closes fd when the body ends or
- * fails. */
+ * fails, in every case exactly once.  A reader that takes no data for
+ * io_timeout counts as failed (BERR_IO). */
 void	http_request_body_to_fd(struct http_request *, int fd,
 	    http_body_cb, void *arg);
 /* Body bytes received so far. */

@@ -1,7 +1,7 @@
 /*
- * The first look at a request: which API it belongs to.  POST / with an
- * X-Amz-Target is the ECR API, /v2/ is the OCI distribution API and
- * /_berth/ the admin API.
+ * The first look at a request: which API it belongs to.  "/" is the ECR
+ * API (POST with an X-Amz-Target; anything else gets its error shape),
+ * /v2/ is the OCI distribution API and /_berth/ the admin API.
  */
 #include "config.h"
 
@@ -49,6 +49,10 @@ router_dispatch_cb(struct http_request *req, void *arg)
 	if (strncmp(path, "/_berth/", 8) == 0) {
 		http_request_set_class(req, "admin");
 		admin_dispatch(req, path + 8);
+		return;
+	}
+	if (strcmp(path, "/") == 0) {
+		ecr_dispatch(req);
 		return;
 	}
 	if (strcmp(path, "/v2") == 0 || strncmp(path, "/v2/", 4) == 0) {

@@ -91,7 +91,14 @@ fuzz() {
 if [ $install_deps = 1 ]; then
 	step "install dependencies" install || exit 1
 fi
-step "autoreconf" autoreconf -fi >/dev/null 2>&1 || exit 1
+quiet() {
+	local log
+	log=$(mktemp)
+	"$@" >"$log" 2>&1 || { tail -60 "$log"; rm -f "$log"; return 1; }
+	rm -f "$log"
+}
+
+step "autoreconf" quiet autoreconf -fi || exit 1
 step "build" configure_build build || exit 1
 step "build with ASan and UBSan" configure_build build-asan --enable-asan
 step "build fuzz targets" configure_build build-fuzz CC=clang --enable-fuzzing
@@ -109,7 +116,7 @@ if [ -d build-fuzz/tests/fuzz ]; then
 		step "fuzz: ${target##*/} for ${FUZZ_SECONDS}s" fuzz "${target##*/}"
 	done
 fi
-step "make distcheck" make -C build -s distcheck >/dev/null
+step "make distcheck" quiet make -C build distcheck
 
 printf '\n'
 for f in "${failures[@]}"; do

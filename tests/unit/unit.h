@@ -7,11 +7,14 @@
 /* Each returns 0, or -1 if CUnit could not register the suite. */
 int	test_buf_register(void);
 int	test_digest_register(void);
+int	test_ecr_validate_register(void);
 int	test_frame_register(void);
 int	test_model_register(void);
 int	test_gc_register(void);
 int	test_metalog_register(void);
+int	test_http_register(void);
 int	test_name_register(void);
+int	test_sigv4_register(void);
 int	test_store_register(void);
 int	test_upload_register(void);
 int	test_util_register(void);

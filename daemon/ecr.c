@@ -1,0 +1,537 @@
+/*
+ * The ECR API over AWS JSON 1.1: POST / with X-Amz-Target
+ * "AmazonEC2ContainerRegistry_V20150921.<Operation>".  This file is the
+ * protocol: target, content type, body limits, JSON, the caller's identity
+ * (SigV4), validation from the model, the registry addressed, and the
+ * response and error envelopes.  The operations live in ecr_*.c.
+ *
+ * Choices where AWS gives no single answer:
+ * - An operation of the model that berth does not implement yet answers
+ *   400 UnknownOperationException "berth does not implement <Op> yet":
+ *   what a client sees from an AWS endpoint that lacks the operation,
+ *   never a fake success.
+ * - A Content-Type other than the AWS JSON ones (1.1, 1.0) or
+ *   application/json answers 400 SerializationException; a missing one is
+ *   taken as JSON, as the SDKs always send it.
+ * - A body over the operation's limit answers 413 with __type
+ *   RequestEntityTooLargeException.
+ * - A nextToken is the base64 of the cursor and an HMAC (under the
+ *   registry's token key) binding it to the operation, the registry and
+ *   the repository; anything else answers InvalidParameterException.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <json-c/json.h>
+
+#include "berthd.h"
+#include "error.h"
+#include "http.h"
+#include "log.h"
+#include "util.h"
+
+#define ECR_JSON_DEPTH		32
+#define ECR_TOKEN_MAC_LEN	16
+#define ECR_TOKEN_MAX		1024
+
+struct ecr_handler {
+	const char	*operation;
+	void		(*fn)(struct ecr_req *);
+};
+
+/* Sorted by name. */
+static const struct ecr_handler ecr_handlers[] = {
+	{ "BatchCheckLayerAvailability", ecr_layer_check },
+	{ "BatchDeleteImage", ecr_image_batch_delete },
+	{ "BatchGetImage", ecr_image_batch_get },
+	{ "CompleteLayerUpload", ecr_layer_complete },
+	{ "CreateRepository", ecr_repository_create },
+	{ "DeleteRepository", ecr_repository_delete },
+	{ "DeleteRepositoryPolicy", ecr_policy_delete },
+	{ "DescribeImages", ecr_image_describe },
+	{ "DescribeRegistry", ecr_policy_describe_registry },
+	{ "DescribeRepositories", ecr_repository_describe },
+	{ "GetAuthorizationToken", ecr_auth_token },
+	{ "GetDownloadUrlForLayer", ecr_layer_download_url },
+	{ "GetRepositoryPolicy", ecr_policy_get },
+	{ "InitiateLayerUpload", ecr_layer_initiate },
+	{ "ListImages", ecr_image_list },
+	{ "ListTagsForResource", ecr_policy_list_tags },
+	{ "PutImage", ecr_image_put },
+	{ "PutImageScanningConfiguration", ecr_repository_put_scanning },
+	{ "PutImageTagMutability", ecr_repository_put_mutability },
+	{ "SetRepositoryPolicy", ecr_policy_set },
+	{ "TagResource", ecr_policy_tag },
+	{ "UntagResource", ecr_policy_untag },
+	{ "UploadLayerPart", ecr_layer_upload_part },
+};
+
+int
+ecr_init(void)
+{
+	if (ecr_validate_init() == -1)
+		return -1;
+	if (conf.credentials_file != NULL &&
+	    sigv4_credentials_load(conf.credentials_file) == -1)
+		return -1;
+	return 0;
+}
+
+int
+ecr_credentials_reload(void)
+{
+	if (conf.credentials_file == NULL)
+		return 0;
+	return sigv4_credentials_load(conf.credentials_file);
+}
+
+int
+ecr_implemented(const char *operation)
+{
+	size_t	 i;
+
+	for (i = 0; i < nitems(ecr_handlers); i++)
+		if (strcmp(ecr_handlers[i].operation, operation) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+ecr_req_free(struct ecr_req *r)
+{
+	json_object_put(r->in);
+	free(r);
+}
+
+static void
+request_id(char out[37])
+{
+	uint8_t	 b[16];
+	char	 hex[33];
+
+	random_bytes(b, sizeof(b));
+	b[6] = (b[6] & 0x0f) | 0x40;
+	b[8] = (b[8] & 0x3f) | 0x80;
+	hex_encode(b, sizeof(b), hex);
+	snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12,
+	    hex + 16, hex + 20);
+}
+
+static void
+ecr_send(struct ecr_req *r, int status, struct json_object *body)
+{
+	const char	*s;
+
+	s = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE);
+	http_response_header(r->req, "x-amzn-RequestId", r->request_id);
+	http_respond(r->req, status, "application/x-amz-json-1.1", s,
+	    strlen(s));
+	json_object_put(body);
+	ecr_req_free(r);
+}
+
+void
+ecr_respond(struct ecr_req *r, struct json_object *out)
+{
+	if (out == NULL)
+		out = json_object_new_object();
+	ecr_send(r, 200, out);
+}
+
+void
+ecr_error_fields(struct ecr_req *r, const char *exception,
+    struct json_object *fields, const char *fmt, ...)
+{
+	struct json_object *body;
+	char		 msg[2048];
+	va_list		 ap;
+	int		 status;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	body = fields != NULL ? fields : json_object_new_object();
+	json_object_object_add(body, "__type",
+	    json_object_new_string(exception));
+	json_object_object_add(body, "message", json_object_new_string(msg));
+	status = strcmp(exception, "ServerException") == 0 ? 500 :
+	    strcmp(exception, "RequestEntityTooLargeException") == 0 ? 413 :
+	    400;
+	http_response_header(r->req, "X-Amzn-ErrorType", exception);
+	if (status == 500)
+		http_response_header(r->req, "Retry-After", "1");
+	ecr_send(r, status, body);
+}
+
+void
+ecr_error(struct ecr_req *r, const char *exception, const char *fmt, ...)
+{
+	char	 msg[2048];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	ecr_error_fields(r, exception, NULL, "%s", msg);
+}
+
+void
+ecr_fail(struct ecr_req *r, int err)
+{
+	if (berr_http_status(err) >= 500 || err == BERR_UNAVAILABLE)
+		ecr_error(r, "ServerException", "%s", berr_message(err));
+	else
+		ecr_error(r, berr_ecr_exception(err), "%s", berr_message(err));
+}
+
+void
+ecr_repository_not_found(struct ecr_req *r, const char *name)
+{
+	ecr_error(r, "RepositoryNotFoundException", "The repository with name "
+	    "'%s' does not exist in the registry with id '%s'", name,
+	    r->account);
+}
+
+struct repository *
+ecr_repository_find(struct ecr_req *r, const char *name)
+{
+	return repository_find(registry_find(r->account, r->region), name);
+}
+
+/* --- reading the input ----------------------------------------------------- */
+
+struct json_object *
+ecr_member(const struct ecr_req *r, const char *name)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(r->in, name, &v))
+		return NULL;
+	return v;
+}
+
+const char *
+ecr_str(const struct ecr_req *r, const char *name)
+{
+	struct json_object *v = ecr_member(r, name);
+
+	if (v == NULL || !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+int
+ecr_bool(const struct ecr_req *r, const char *name, int dflt)
+{
+	struct json_object *v = ecr_member(r, name);
+
+	if (v == NULL || !json_object_is_type(v, json_type_boolean))
+		return dflt;
+	return json_object_get_boolean(v);
+}
+
+int64_t
+ecr_int(const struct ecr_req *r, const char *name, int64_t dflt)
+{
+	struct json_object *v = ecr_member(r, name);
+
+	if (v == NULL || !json_object_is_type(v, json_type_int))
+		return dflt;
+	return json_object_get_int64(v);
+}
+
+/* --- writing the output ---------------------------------------------------- */
+
+void
+ecr_add_str(struct json_object *o, const char *key, const char *value)
+{
+	if (value != NULL)
+		json_object_object_add(o, key, json_object_new_string(value));
+}
+
+/* Epoch seconds with the milliseconds, written as such. */
+void
+ecr_add_time(struct json_object *o, const char *key, int64_t ms)
+{
+	char	 s[32];
+
+	if (ms <= 0)
+		return;
+	snprintf(s, sizeof(s), "%lld.%03lld", (long long)(ms / 1000),
+	    (long long)(ms % 1000));
+	json_object_object_add(o, key, json_object_new_double_s(
+	    (double)ms / 1000.0, s));
+}
+
+/* --- pagination ---------------------------------------------------------- */
+
+int
+ecr_page_size(const struct ecr_req *r)
+{
+	int64_t	 n = ecr_int(r, "maxResults", 0);
+
+	if (n <= 0)
+		return r->op->page_default;
+	if (n > r->op->page_max)
+		return r->op->page_max;
+	return (int)n;
+}
+
+static void
+token_mac(const struct ecr_req *r, const char *scope, const uint8_t *cursor,
+    size_t len, uint8_t mac[ECR_TOKEN_MAC_LEN])
+{
+	struct wbuf	 w;
+	uint8_t		 full[32];
+	unsigned int	 flen = sizeof(full);
+
+	/* The model's key also signs registry passwords: a distinct label
+	 * keeps the two uses apart. */
+	wbuf_init(&w);
+	wbuf_put_str(&w, "ecr-next-token");
+	wbuf_put_str(&w, r->op->name);
+	wbuf_put_str(&w, r->account);
+	wbuf_put_str(&w, r->region);
+	wbuf_put_str(&w, scope);
+	wbuf_put_bytes(&w, cursor, len);
+	if (HMAC(EVP_sha256(), model->secret, sizeof(model->secret), w.data,
+	    w.len, full, &flen) == NULL)
+		fatalx("HMAC");
+	wbuf_clear(&w);
+	memcpy(mac, full, ECR_TOKEN_MAC_LEN);
+}
+
+char *
+ecr_token_make(const struct ecr_req *r, const char *scope,
+    const char *cursor)
+{
+	uint8_t		 raw[ECR_TOKEN_MAX];
+	size_t		 len = strlen(cursor);
+	char		*out;
+
+	if (len + ECR_TOKEN_MAC_LEN > sizeof(raw))
+		fatalx("ecr_token_make: cursor too long");
+	memcpy(raw, cursor, len);
+	token_mac(r, scope, raw, len, raw + len);
+	out = xmalloc(base64_encoded_len(len + ECR_TOKEN_MAC_LEN) + 1);
+	base64_encode(raw, len + ECR_TOKEN_MAC_LEN, out);
+	return out;
+}
+
+int
+ecr_token_parse(const struct ecr_req *r, const char *scope,
+    const char *token, char *cursor, size_t cursorsz)
+{
+	uint8_t		 raw[ECR_TOKEN_MAX], mac[ECR_TOKEN_MAC_LEN];
+	ssize_t		 n;
+	size_t		 len;
+
+	if ((n = base64_decode(token, strlen(token), raw, sizeof(raw))) < 0 ||
+	    (size_t)n <= ECR_TOKEN_MAC_LEN)
+		return -1;
+	len = (size_t)n - ECR_TOKEN_MAC_LEN;
+	token_mac(r, scope, raw, len, mac);
+	if (CRYPTO_memcmp(mac, raw + len, sizeof(mac)) != 0 ||
+	    len >= cursorsz || memchr(raw, '\0', len) != NULL)
+		return -1;
+	memcpy(cursor, raw, len);
+	cursor[len] = '\0';
+	return 0;
+}
+
+void
+ecr_bad_token(struct ecr_req *r)
+{
+	ecr_error(r, "InvalidParameterException", "Invalid parameter at "
+	    "'nextToken' failed to satisfy constraint: 'Invalid token'");
+}
+
+/* --- URIs -------------------------------------------------------------- */
+
+const char *
+ecr_advertise_host(void)
+{
+	static char	 host[256];
+	const char	*l = conf.listen, *colon;
+	size_t		 n;
+
+	if (conf.advertise_host != NULL)
+		return conf.advertise_host;
+	if (l[0] == '[') {
+		colon = strstr(l, "]:");
+		n = colon != NULL ? (size_t)(colon - l) + 1 : strlen(l);
+	} else {
+		colon = strrchr(l, ':');
+		n = colon != NULL ? (size_t)(colon - l) : strlen(l);
+	}
+	/* A wildcard address: clients on this machine reach it as
+	 * localhost. */
+	if (n == 0 || (n == 7 && memcmp(l, "0.0.0.0", 7) == 0) ||
+	    (n == 4 && memcmp(l, "[::]", 4) == 0) || n >= sizeof(host))
+		return "localhost";
+	memcpy(host, l, n);
+	host[n] = '\0';
+	return host;
+}
+
+/* The registry host clients push to: "host:port". */
+void
+ecr_registry_host(const char *account, const char *region, char *out,
+    size_t outsz)
+{
+	if (conf.uri_style == URI_STYLE_HOST)
+		snprintf(out, outsz, "%s.dkr.ecr.%s.localhost:%d", account,
+		    region, conf.port);
+	else
+		snprintf(out, outsz, "%s:%d", ecr_advertise_host(),
+		    conf.port);
+}
+
+/* --- the request ------------------------------------------------------------ */
+
+static size_t
+ecr_headers_cb(void *arg, const char *name, const char **vals, size_t max)
+{
+	return http_request_headers(arg, name, vals, max);
+}
+
+static const struct ecr_handler *
+handler_find(const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < nitems(ecr_handlers); i++)
+		if (strcmp(ecr_handlers[i].operation, name) == 0)
+			return &ecr_handlers[i];
+	return NULL;
+}
+
+static void
+ecr_body_cb(struct http_request *req, int err, void *arg)
+{
+	struct ecr_req	*r = arg;
+	struct sigv4_request sr;
+	const struct ecr_handler *h;
+	const char	*body, *exc, *rid;
+	char		 msg[4096];
+	size_t		 len, i;
+
+	if (err != 0) {
+		if (err == BERR_TOO_LARGE)
+			ecr_error(r, "RequestEntityTooLargeException", "Request "
+			    "body of %s is limited to %zu bytes", r->op->name,
+			    r->op->body_max);
+		else
+			ecr_error(r, "SerializationException",
+			    "The request body was not received whole");
+		return;
+	}
+	body = http_request_body(req, &len);
+	for (i = 0; i < len && (body[i] == ' ' || body[i] == '\n' ||
+	    body[i] == '\r' || body[i] == '\t'); i++)
+		;
+	if (i == len)
+		r->in = json_object_new_object();
+	else if ((r->in = json_parse_strict(body, len, ECR_JSON_DEPTH)) ==
+	    NULL) {
+		ecr_error(r, "SerializationException", "Could not parse the "
+		    "request body as JSON");
+		return;
+	}
+
+	memset(&sr, 0, sizeof(sr));
+	sr.method = http_request_method(req);
+	sr.path = http_request_path(req);
+	sr.query = http_request_query(req);
+	sr.headers = ecr_headers_cb;
+	sr.arg = req;
+	sr.body = body;
+	sr.body_len = len;
+	if ((exc = sigv4_check(&sr, now_sec(), &r->caller, msg,
+	    sizeof(msg))) != NULL) {
+		ecr_error(r, exc, "%s", msg);
+		return;
+	}
+	if ((exc = ecr_validate(r->op, r->in, msg, sizeof(msg))) != NULL) {
+		ecr_error(r, exc, "%s", msg);
+		return;
+	}
+	strcpy(r->account, r->caller.account);
+	strcpy(r->region, r->caller.region);
+	if ((rid = ecr_str(r, "registryId")) != NULL)
+		snprintf(r->account, sizeof(r->account), "%s", rid);
+	if ((h = handler_find(r->op->name)) == NULL) {
+		ecr_error(r, "UnknownOperationException", "berth does not "
+		    "implement %s yet", r->op->name);
+		return;
+	}
+	if (!proc_blobd_up() || meta_loading()) {
+		ecr_fail(r, BERR_UNAVAILABLE);
+		return;
+	}
+	h->fn(r);
+}
+
+static int
+content_type_ok(const char *ct)
+{
+	static const char *const types[] = { "application/x-amz-json-1.1",
+	    "application/x-amz-json-1.0", "application/json" };
+	size_t	 i, n;
+
+	if (ct == NULL)
+		return 1;
+	n = strcspn(ct, ";");
+	while (n > 0 && ct[n - 1] == ' ')
+		n--;
+	for (i = 0; i < nitems(types); i++)
+		if (n == strlen(types[i]) && strncasecmp(ct, types[i], n) == 0)
+			return 1;
+	return 0;
+}
+
+void
+ecr_dispatch(struct http_request *req)
+{
+	struct ecr_req	*r;
+	const char	*target, *ct;
+	size_t		 plen = strlen(ecr_model_target_prefix);
+
+	http_request_set_class(req, "ecr");
+	r = xcalloc(1, sizeof(*r));
+	r->req = req;
+	request_id(r->request_id);
+	if (strcmp(http_request_method(req), "POST") != 0) {
+		http_response_header(req, "Allow", "POST");
+		ecr_error(r, "UnknownOperationException", "The ECR API is served "
+		    "by POST / with an X-Amz-Target header");
+		return;
+	}
+	target = http_request_header(req, "X-Amz-Target");
+	if (target == NULL || strncmp(target, ecr_model_target_prefix,
+	    plen) != 0 || target[plen] != '.' ||
+	    (r->op = ecr_operation_find(target + plen + 1,
+	    strlen(target + plen + 1))) == NULL) {
+		ecr_error(r, "UnknownOperationException", "%s",
+		    target == NULL ? "The request has no X-Amz-Target header" :
+		    "Unknown operation");
+		return;
+	}
+	ct = http_request_header(req, "Content-Type");
+	if (!content_type_ok(ct)) {
+		ecr_error(r, "SerializationException", "Content-Type %.100s is "
+		    "not supported; use application/x-amz-json-1.1", ct);
+		return;
+	}
+	http_request_read_body(req, r->op->body_max, ecr_body_cb, r);
+}
