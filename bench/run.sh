@@ -248,7 +248,8 @@ lg() {
 field() {	# key server name
 	local line=${res[$2.$3]:-}
 	[ -n "$line" ] || { echo "-"; return; }
-	echo "$line" | tr ' ' '\n' | awk -F= -v k="$1" '$1==k{print $2}'
+	echo "$line" | tr ' ' '\n' |
+	    awk -F= -v k="$1" '$1 == k { print $2; f = 1 } END { if (!f) print "-" }'
 }
 
 # Dirty pages one server left behind must not be written back while the
@@ -485,17 +486,21 @@ printf "$fmt" "  (that push, MB/s)" "$b" "$r" "$(ratio "$b" "$r")x" "" "" \
 } >>"$table"
 {
 	echo
-	echo "Push steps, p50 ms: POST (open a session), PUT (with the body," \
-	    "or closing), PATCH (the body)."
-	pfmt='%-18s %23s %23s\n'
-	printf "$pfmt" measurement "berth post/patch/put" "d-r post/patch/put"
+	echo "Push steps, p50 ms: POST opens a session; PATCH sends the body;" \
+	    "PUT closes it (with the body in the push rows, empty after a PATCH)."
+	pfmt='%-12s %9s %9s %9s   %9s %9s %9s\n'
+	printf "$pfmt" "" "berth" "" "" "d-r" "" ""
+	printf "$pfmt" measurement POST PATCH PUT POST PATCH PUT
 	for n in push64 push64patch push1m push4k push4k16 big; do
-		steps() {
-			echo "$(field post_p50_ms "$1" $n)/$(field patch_p50_ms \
-			    "$1" $n)/$(field put_p50_ms "$1" $n)/$(field \
-			    put0_p50_ms "$1" $n)" | sed 's|/-||g; s|^-/||'
-		}
-		printf "$pfmt" "$n" "$(steps berth)" "$(steps docker-registry)"
+		printf "$pfmt" "$n" \
+		    "$(field post_p50_ms berth $n)" \
+		    "$(field patch_p50_ms berth $n)" \
+		    "$(field put_p50_ms berth $n | sed "s/^-$/$(field \
+			put0_p50_ms berth $n)/")" \
+		    "$(field post_p50_ms docker-registry $n)" \
+		    "$(field patch_p50_ms docker-registry $n)" \
+		    "$(field put_p50_ms docker-registry $n | sed "s/^-$/$(field \
+			put0_p50_ms docker-registry $n)/")"
 	done
 } >>"$table"
 busy=$(awk '{ for (i = 3; i <= NF; i++) if ($i ~ /^cpu_other=/) {
