@@ -3,9 +3,10 @@
 # distribution 2.8.2) and prints a table with the targets of the
 # performance issue.  See bench/README.md.
 #
-# Usage: bench/run.sh [-q] [-o berth|docker-registry]
+# Usage: bench/run.sh [-q] [-o berth|docker-registry] [-r reps]
 #   -q   quick: shorter durations and counts (for trying the script out)
 #   -o   measure only one of the two servers
+#   -r   repetitions of the push and 1 MiB GET measurements (default 3)
 # Environment: BENCH_TMPDIR (default /var/tmp), BENCH_PIN (1: servers on
 # CPU 0, load generator on CPU 1; 0: no pinning), REGISTRY (docker-registry
 # binary), BERTHD, BLOBD.
@@ -24,23 +25,30 @@ RESULTS=$here/results
 
 quick=0
 only=
-while getopts qo: ch; do
+reps=
+while getopts qo:r: ch; do
 	case $ch in
 	q) quick=1 ;;
 	o) only=$OPTARG ;;
-	*) echo "usage: bench/run.sh [-q] [-o berth|docker-registry]" >&2
+	r) reps=$OPTARG ;;
+	*) echo "usage: bench/run.sh [-q] [-o berth|docker-registry]" \
+	       "[-r reps]" >&2
 	   exit 2 ;;
 	esac
 done
 
 # Counts and durations (the issue's numbers; -q shrinks them).
 N_PUSH64=5 N_PUSH1M=200 N_PUSH4K=2000 PULL_ROUNDS=5 PULL_PER_ROUND=3
-D_MANIFEST=10 D_GET1M=5 WARMUP=1 BIG=2G
+D_MANIFEST=10 D_GET1M=3 WARMUP=1 BIG=2G REPS=3
 if [ $quick = 1 ]; then
 	N_PUSH64=3 N_PUSH1M=50 N_PUSH4K=300 PULL_ROUNDS=2 PULL_PER_ROUND=2
-	D_MANIFEST=2 D_GET1M=2 WARMUP=0.5 BIG=256M
+	D_MANIFEST=2 D_GET1M=2 WARMUP=0.5 BIG=256M REPS=1
 fi
 
+[ -n "$reps" ] && REPS=$reps
+case $REPS in
+''|*[!0-9]*|0) echo "run.sh: -r takes a positive count" >&2; exit 2 ;;
+esac
 servers="berth docker-registry"
 case $only in
 '') ;;
@@ -124,6 +132,15 @@ rss_kb() {	# pid...
 	local p sum=0 v
 	for p in "$@"; do
 		v=$(awk '/^VmRSS:/{print $2}' "/proc/$p/status" 2>/dev/null)
+		sum=$((sum + ${v:-0}))
+	done
+	echo "$sum"
+}
+
+pss_kb() {	# pid...: proportional set size, shared pages split
+	local p sum=0 v
+	for p in "$@"; do
+		v=$(awk '/^Pss:/{print $2}' "/proc/$p/smaps_rollup" 2>/dev/null)
 		sum=$((sum + ${v:-0}))
 	done
 	echo "$sum"
@@ -252,6 +269,12 @@ field() {	# key server name
 	    awk -F= -v k="$1" '$1 == k { print $2; f = 1 } END { if (!f) print "-" }'
 }
 
+# fmtn decimals value: a number rounded for the table, "-" left alone.
+fmtn() {
+	awk -v d="$1" -v v="$2" 'BEGIN {
+		if (v == "-" || v == "") print "-"; else printf "%.*f\n", d, v }'
+}
+
 # Dirty pages one server left behind must not be written back while the
 # other one is measured.
 settle() {
@@ -275,6 +298,7 @@ done
 sleep 1
 for s in $servers; do
 	res[$s.rss_idle]=$(rss_kb ${pidlist[$s]})
+	res[$s.pss_idle]=$(pss_kb ${pidlist[$s]})
 	echo "  $s: 127.0.0.1:${port[$s]}, pids ${pidlist[$s]}," \
 	    "idle RSS ${res[$s.rss_idle]} KiB"
 	setup_manifest "$s"
@@ -288,26 +312,64 @@ for s in $servers; do
 	lg big "$s" push-chunked -n 1 -s "$BIG" -r bench
 done
 
-echo "push"
-for s in $servers; do
-	settle
-	lg push64 "$s" push -n "$N_PUSH64" -s 64M -r bench
+# Medians over repetitions: res[S.NAME] gets, for every key of the RESULT
+# lines res[S.NAME.1] .. res[S.NAME.N], the median of its values.
+median_of() {	# server name reps
+	local k lines=
+	for k in $(seq 1 "$3"); do
+		lines="$lines${res[$1.$2.$k]:-}
+"
+	done
+	res[$1.$2]=$(printf '%s' "$lines" | awk 'NF {
+		for (i = 2; i <= NF; i++) {
+			split($i, a, "=")
+			if (a[2] !~ /^-?[0-9.]+$/) continue
+			if (!(a[1] in n)) keys[++nk] = a[1]
+			v[a[1], ++n[a[1]]] = a[2] + 0
+		} }
+	    END {
+		if (nk == 0) exit
+		printf "RESULT reps=%d", NR
+		for (j = 1; j <= nk; j++) {
+			k = keys[j]; m = n[k]
+			for (x = 1; x <= m; x++) s[x] = v[k, x]
+			for (x = 2; x <= m; x++)	# insertion sort
+				for (y = x; y > 1 && s[y - 1] > s[y]; y--) {
+					t = s[y]; s[y] = s[y - 1]; s[y - 1] = t
+				}
+			med = (m % 2) ? s[(m + 1) / 2] : (s[m / 2] + s[m / 2 + 1]) / 2
+			printf " %s=%s", k, med
+		}
+		printf "\n" }')
+	[ -n "${res[$1.$2]}" ] || res[$1.$2]=
+	echo "$1 $2 ${res[$1.$2]}" >>"$raw"
+}
+
+# Each repetition measures every push once on each server, the servers'
+# order alternating, so that a burst of background load falls on one
+# repetition of one server rather than on all of them.
+echo "push ($REPS repetitions)"
+order=$servers
+for k in $(seq 1 "$REPS"); do
+	for s in $order; do
+		settle
+		lg "push64.$k" "$s" push -n "$N_PUSH64" -s 64M -r bench
+		settle
+		lg "push64patch.$k" "$s" push-patch -n "$N_PUSH64" -s 64M \
+		    -r bench
+		settle
+		lg "push1m.$k" "$s" push -n "$N_PUSH1M" -s 1M -r bench
+		settle
+		lg "push4k.$k" "$s" push -n "$N_PUSH4K" -s 4K -r bench
+		settle
+		lg "push4k16.$k" "$s" push -c 16 -n "$N_PUSH4K" -s 4K -r bench
+	done
+	order=$(echo $order | awk '{ for (i = NF; i > 0; i--) printf "%s ", $i }')
 done
 for s in $servers; do
-	settle
-	lg push64patch "$s" push-patch -n "$N_PUSH64" -s 64M -r bench
-done
-for s in $servers; do
-	settle
-	lg push1m "$s" push -n "$N_PUSH1M" -s 1M -r bench
-done
-for s in $servers; do
-	settle
-	lg push4k "$s" push -n "$N_PUSH4K" -s 4K -r bench
-done
-for s in $servers; do
-	settle
-	lg push4k16 "$s" push -c 16 -n "$N_PUSH4K" -s 4K -r bench
+	for n in push64 push64patch push1m push4k push4k16; do
+		median_of "$s" "$n" "$REPS"
+	done
 done
 
 echo "pull"
@@ -354,11 +416,22 @@ for s in sendfile $servers; do
 	echo "$s pull64 ${res[$s.pull64]}" >>"$raw"
 	printf '  %-16s %-16s %s\n' "$s" pull64 "${res[$s.pull64]#RESULT }"
 done
+declare -A get1mpath
 for s in $servers; do
 	d=$($LOADGEN -q -P -t "127.0.0.1:${port[$s]}" push -n 1 -s 1M \
 	    -r bench | awk '/^DIGEST/{print $2}')
-	lg get1m "$s" get -c 16 -d "$D_GET1M" -w "$WARMUP" \
-	    "/v2/bench/blobs/$d"
+	get1mpath[$s]=/v2/bench/blobs/$d
+done
+order=$servers
+for k in $(seq 1 "$REPS"); do
+	for s in $order; do
+		lg "get1m.$k" "$s" get -c 16 -d "$D_GET1M" -w "$WARMUP" \
+		    "${get1mpath[$s]}"
+	done
+	order=$(echo $order | awk '{ for (i = NF; i > 0; i--) printf "%s ", $i }')
+done
+for s in $servers; do
+	median_of "$s" get1m "$REPS"
 done
 
 echo "manifests"
@@ -381,6 +454,8 @@ table=$RESULTS/latest.txt
 	    "$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo '?')"
 	echo "$(nproc) CPUs shared by both servers and the load generator;" \
 	    "$pin_note."
+	echo "Push and 1 MiB GET rows: the median of $REPS repetitions," \
+	    "each server's turns alternating; pulls: $PULL_ROUNDS rounds."
 	echo "Data directories on $fstype (same disk as /work), not tmpfs." \
 	    "berth fsyncs every blob before acknowledging it; docker-registry" \
 	    "does not."
@@ -406,10 +481,10 @@ judge() {	# value op limit -> met / MISSED / -
 		print ok ? "met" : "MISSED" }'
 }
 
-row_ratio() {	# label key name target-ratio [unit-scale]
+row_ratio() {	# label key name target-ratio
 	local b r q
-	b=$(field "$2" berth "$3")
-	r=$(field "$2" docker-registry "$3")
+	b=$(fmtn 1 "$(field "$2" berth "$3")")
+	r=$(fmtn 1 "$(field "$2" docker-registry "$3")")
 	q=$(ratio "$b" "$r")
 	printf "$fmt" "$1" "$b" "$r" "${q}x" ">= ${4}x" \
 	    "$(judge "$q" '>=' "$4")" >>"$table"
@@ -417,8 +492,8 @@ row_ratio() {	# label key name target-ratio [unit-scale]
 
 row_p99() {	# label name
 	local b r
-	b=$(field p99_ms berth "$2")
-	r=$(field p99_ms docker-registry "$2")
+	b=$(fmtn 2 "$(field p99_ms berth "$2")")
+	r=$(fmtn 2 "$(field p99_ms docker-registry "$2")")
 	printf "$fmt" "$1" "$b" "$r" "" "<= 10 ms" \
 	    "$(judge "$b" '<=' 10)" >>"$table"
 }
@@ -441,6 +516,11 @@ b=$(field best_mbps berth pull64)
 r=$(field best_mbps docker-registry pull64)
 printf "$fmt" "  (best pull, MB/s)" "$b" "$r" "$(ratio "$b" "$sf")sf" "" "" \
     >>"$table"
+sfm=$(fmtn 1 "$(field median_mbps sendfile pull64)")
+b=$(fmtn 1 "$(field median_mbps berth pull64)")
+r=$(fmtn 1 "$(field median_mbps docker-registry pull64)")
+printf "$fmt" "  (median vs sendfile median $sfm)" "$b" "$r" \
+    "$(ratio "$b" "$sfm")sf" "" "" >>"$table"
 row_ratio "GET 1 MiB blob, 16 conns, MB/s" mbps get1m 4
 for m in get head; do
 	M=$(echo $m | tr a-z A-Z)
@@ -456,6 +536,9 @@ b=$(mib "${res[berth.rss_idle]:-}")
 r=$(mib "${res[docker-registry.rss_idle]:-}")
 printf "$fmt" "RSS idle, MiB (all processes)" "$b" "$r" "" "<= 8 MiB" \
     "$(judge "$b" '<=' 8)" >>"$table"
+printf "$fmt" "  (PSS idle: shared pages split, MiB)" \
+    "$(mib "${res[berth.pss_idle]:-}")" \
+    "$(mib "${res[docker-registry.pss_idle]:-}")" "" "" "" >>"$table"
 b=$(mib "$(field rss_delta_kb berth big)")
 r=$(mib "$(field rss_delta_kb docker-registry big)")
 printf "$fmt" "RSS increase, $BIG chunked push, MiB" "$b" "$r" "" \
@@ -476,12 +559,15 @@ printf "$fmt" "  (that push, MB/s)" "$b" "$r" "$(ratio "$b" "$r")x" "" "" \
 	for n in push64 push64patch push1m push4k push4k16 pull64 get1m \
 	    manifest_get_16 manifest_get_64 manifest_head_16 \
 	    manifest_head_64 big; do
-		printf "$cfmt" "$n" "$(field server_us_op berth $n)" \
-		    "$(field server_us_op docker-registry $n)" \
-		    "$(field cpu_server berth $n)" \
-		    "$(field cpu_server docker-registry $n)" \
-		    "$(field cpu_other berth $n)/$(field cpu_other docker-registry $n)" \
-		    "$(field cpu_steal berth $n)/$(field cpu_steal docker-registry $n)"
+		printf "$cfmt" "$n" \
+		    "$(fmtn 1 "$(field server_us_op berth $n)")" \
+		    "$(fmtn 1 "$(field server_us_op docker-registry $n)")" \
+		    "$(fmtn 2 "$(field cpu_server berth $n)")" \
+		    "$(fmtn 2 "$(field cpu_server docker-registry $n)")" \
+		    "$(fmtn 2 "$(field cpu_other berth $n)")/$(fmtn 2 \
+			"$(field cpu_other docker-registry $n)")" \
+		    "$(fmtn 2 "$(field cpu_steal berth $n)")/$(fmtn 2 \
+			"$(field cpu_steal docker-registry $n)")"
 	done
 } >>"$table"
 {
@@ -492,15 +578,14 @@ printf "$fmt" "  (that push, MB/s)" "$b" "$r" "$(ratio "$b" "$r")x" "" "" \
 	printf "$pfmt" "" "berth" "" "" "d-r" "" ""
 	printf "$pfmt" measurement POST PATCH PUT POST PATCH PUT
 	for n in push64 push64patch push1m push4k push4k16 big; do
-		printf "$pfmt" "$n" \
-		    "$(field post_p50_ms berth $n)" \
-		    "$(field patch_p50_ms berth $n)" \
-		    "$(field put_p50_ms berth $n | sed "s/^-$/$(field \
-			put0_p50_ms berth $n)/")" \
-		    "$(field post_p50_ms docker-registry $n)" \
-		    "$(field patch_p50_ms docker-registry $n)" \
-		    "$(field put_p50_ms docker-registry $n | sed "s/^-$/$(field \
-			put0_p50_ms docker-registry $n)/")"
+		printf "$pfmt" "$n" $(for sv in berth docker-registry; do
+			put=$(field put_p50_ms $sv $n)
+			[ "$put" = - ] && put=$(field put0_p50_ms $sv $n)
+			for v in "$(field post_p50_ms $sv $n)" \
+			    "$(field patch_p50_ms $sv $n)" "$put"; do
+				fmtn 2 "$v"
+			done
+		done)
 	done
 } >>"$table"
 busy=$(awk '{ for (i = 3; i <= NF; i++) if ($i ~ /^cpu_other=/) {
