@@ -471,6 +471,10 @@ conn_open(struct conn *c)
 		die("socket: %s", strerror(errno));
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->connecting = 1;
+	c->in_len = 0;
+	c->have_head = 0;
+	c->head_len = c->head_off = 0;
+	c->send_len = c->send_off = 0;
 	if (connect(c->fd, (struct sockaddr *)&target, target_len) == -1) {
 		if (errno != EINPROGRESS)
 			die("connect: %s", strerror(errno));
@@ -807,7 +811,7 @@ op_done(struct conn *c)
 	c->busy = 0;
 }
 
-/* A whole response is in; -1 when the connection must be dropped. */
+/* A whole response is in; -1 when the connection was replaced. */
 static int
 conn_response(struct conn *c, const char *snippet, size_t snippet_len)
 {
@@ -855,6 +859,8 @@ conn_response(struct conn *c, const char *snippet, size_t snippet_len)
 		conn_close(c);
 		reconnects++;
 		conn_open(c);
+		conn_start_op(c);
+		return -1;	/* a new connection: stop reading the old */
 	}
 	conn_start_op(c);
 	return 0;
