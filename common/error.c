@@ -71,16 +71,18 @@ static const struct berr_entry berr_table[] = {
 	    "UNSUPPORTED", "UnsupportedCommandException" },
 	[-BERR_EXISTS] = { "already exists", 409, "UNSUPPORTED",
 	    "InvalidParameterException" },
-	[-BERR_NOT_FOUND] = { "not found", 404, "NOT_FOUND",
+	[-BERR_NOT_FOUND] = { "not found", 404, "UNSUPPORTED",
 	    "UnknownOperationException" },
 	[-BERR_RANGE_UNSATISFIABLE] = { "requested range not satisfiable",
-	    416, "BLOB_UNKNOWN", "InvalidParameterException" },
+	    416, "UNSUPPORTED", "InvalidParameterException" },
 	[-BERR_TOO_MANY_REQUESTS] = { "too many requests", 429,
 	    "TOOMANYREQUESTS", "ThrottlingException" },
 	[-BERR_TIMEOUT] = { "timed out", 504, "UNAVAILABLE",
 	    "ServerException" },
 	[-BERR_SHUTTING_DOWN] = { "server is shutting down; retry", 503,
 	    "UNAVAILABLE", "ServerException" },
+	[-BERR_TOO_MANY_TAGS] = { "too many tags in one request", 414,
+	    "TAG_INVALID", "InvalidParameterException" },
 };
 
 static const struct berr_entry *

@@ -41,7 +41,8 @@ enum berr {
 	BERR_TOO_MANY_REQUESTS = -31,
 	BERR_TIMEOUT = -32,
 	BERR_SHUTTING_DOWN = -33,
-	BERR__LAST = -34
+	BERR_TOO_MANY_TAGS = -34,	/* tags of one manifest PUT: 414 */
+	BERR__LAST = -35
 };
 
 /* A person-readable message; never NULL. */

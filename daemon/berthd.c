@@ -307,11 +307,17 @@ parse_options(int argc, char **argv)
 }
 
 static void
-berthd_drained_cb(void *arg)
+berthd_pulls_flushed_cb(int err, void *arg)
 {
-	meta_flush_pulls();
 	proc_stop();
 	event_base_loopbreak(ev_base);
+}
+
+static void
+berthd_drained_cb(void *arg)
+{
+	/* The last pull times must reach the disk before the worker goes. */
+	meta_flush_pulls(berthd_pulls_flushed_cb, NULL);
 }
 
 static void

@@ -276,7 +276,9 @@ void	meta_load(meta_done_cb, void *arg);
 void	meta_maybe_compact(void);
 /* Records pull times gathered since the last flush (not per request). */
 void	meta_note_pull(struct image *);
-void	meta_flush_pulls(void);
+/* Writes the pull times noted so far; done (may be NULL) runs when they
+ * are durable, at once when there were none. */
+void	meta_flush_pulls(meta_done_cb done, void *arg);
 int	meta_loading(void);
 /* Keeps a copy of an entry sent while a load is in flight (txn_commit). */
 void	meta_sent_entry(const uint8_t *, size_t);
@@ -476,10 +478,6 @@ void	oci_blob_get(struct http_request *, const struct oci_ident *,
 	    const char *name, const char *digest);
 void	oci_blob_delete(struct http_request *, const struct oci_ident *,
 	    const char *name, const char *digest);
-/* 1 and the range for a satisfiable single Range, 0 to serve it all,
- * BERR_RANGE_UNSATISFIABLE. */
-int	oci_parse_range(const char *, uint64_t size, uint64_t *off,
-	    uint64_t *len);
 /* Drops cached blob descriptors (after GC deleted files). */
 void	blob_cache_forget_all(void);
 
@@ -495,6 +493,16 @@ void	oci_upload_status(struct http_request *, const struct oci_ident *,
 void	oci_upload_cancel(struct http_request *, const struct oci_ident *,
 	    const char *name, const char *uuid);
 int	upload_id_parse(const char *, uint8_t id[UPLOAD_ID_LEN]);
+
+/* --- byte ranges (range.c) -------------------------------------------------- */
+
+/* A Range header against an entity of size bytes: 1 with the range for a
+ * satisfiable single range, 0 to serve it all (absent, malformed or
+ * several ranges), BERR_RANGE_UNSATISFIABLE. */
+int	range_parse(const char *, uint64_t size, uint64_t *off, uint64_t *len);
+/* A chunk's Content-Range: "first-last", "bytes first-last/total" or
+ * "bytes=first-last"; 0, or -1 when malformed or last < first. */
+int	content_range_parse(const char *, uint64_t *first, uint64_t *last);
 
 /* --- registry passwords (auth.c) -------------------------------------------- */
 

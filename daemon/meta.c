@@ -245,23 +245,32 @@ meta_maybe_compact(void)
 
 /* --- pull times ------------------------------------------------------------- */
 
+struct meta_flush_ctx {
+	meta_done_cb	 done;
+	void		*arg;
+};
+
 static void
 meta_pulls_done_cb(int err, void *arg)
 {
+	struct meta_flush_ctx *ctx = arg;
+
 	if (err != 0)
 		log_debug("pull times not recorded: %s", berr_message(err));
+	if (ctx->done != NULL)
+		ctx->done(err, ctx->arg);
+	free(ctx);
 }
 
 void
-meta_flush_pulls(void)
+meta_flush_pulls(meta_done_cb done, void *arg)
 {
+	struct meta_flush_ctx *ctx;
 	struct txn	 t;
 	struct repository *repo;
 	struct image	*img;
 	size_t		 i;
 
-	if (meta_npulls == 0)
-		return;
 	txn_init(&t);
 	for (i = 0; i < meta_npulls; i++) {
 		struct pull_note *pn = &meta_pulls[i];
@@ -273,16 +282,24 @@ meta_flush_pulls(void)
 		free(pn->repo);
 	}
 	meta_npulls = 0;
-	if (t.nrecords > 0)
-		txn_commit(&t, meta_pulls_done_cb, NULL);
-	else
+	if (meta_ev_pulls != NULL)
+		evtimer_del(meta_ev_pulls);
+	if (t.nrecords == 0) {
 		txn_clear(&t);
+		if (done != NULL)
+			done(0, arg);
+		return;
+	}
+	ctx = xcalloc(1, sizeof(*ctx));
+	ctx->done = done;
+	ctx->arg = arg;
+	txn_commit(&t, meta_pulls_done_cb, ctx);
 }
 
 static void
 meta_pulls_cb(evutil_socket_t fd, short events, void *arg)
 {
-	meta_flush_pulls();
+	meta_flush_pulls(NULL, NULL);
 }
 
 void

@@ -82,54 +82,6 @@ blob_cache_forget_all(void)
 	blob_cache_len = 0;
 }
 
-/*
- * Parses a single "bytes=first-last", "bytes=first-" or "bytes=-suffix"
- * range against size.  Returns 1 with [*off, *off+*len) for a satisfiable
- * range, 0 when the header is absent or to be ignored (malformed, several
- * ranges), and BERR_RANGE_UNSATISFIABLE.
- */
-int
-oci_parse_range(const char *h, uint64_t size, uint64_t *off, uint64_t *len)
-{
-	const char	*dash, *p;
-	uint64_t	 first, last;
-
-	if (h == NULL)
-		return 0;
-	while (*h == ' ')
-		h++;
-	if (strncmp(h, "bytes=", 6) != 0)
-		return 0;
-	p = h + 6;
-	if (strchr(p, ',') != NULL || (dash = strchr(p, '-')) == NULL)
-		return 0;
-	if (dash == p) {
-		if (parse_u64(dash + 1, strlen(dash + 1), &last) == -1)
-			return 0;
-		if (last == 0 || size == 0)
-			return BERR_RANGE_UNSATISFIABLE;
-		if (last > size)
-			last = size;
-		*off = size - last;
-		*len = last;
-		return 1;
-	}
-	if (parse_u64(p, (size_t)(dash - p), &first) == -1)
-		return 0;
-	if (dash[1] == '\0')
-		last = size == 0 ? 0 : size - 1;
-	else if (parse_u64(dash + 1, strlen(dash + 1), &last) == -1 ||
-	    last < first)
-		return 0;
-	if (first >= size)
-		return BERR_RANGE_UNSATISFIABLE;
-	if (last >= size)
-		last = size - 1;
-	*off = first;
-	*len = last - first + 1;
-	return 1;
-}
-
 struct blob_get {
 	struct http_request *req;
 	struct digest	 digest;
@@ -150,7 +102,7 @@ blob_respond(struct http_request *req, const struct digest *d,
 	http_response_header(req, "Accept-Ranges", "bytes");
 	http_response_header(req, "Docker-Distribution-API-Version",
 	    "registry/2.0");
-	r = oci_parse_range(http_request_header(req, "Range"), size, &off,
+	r = range_parse(http_request_header(req, "Range"), size, &off,
 	    &len);
 	if (r == BERR_RANGE_UNSATISFIABLE) {
 		http_response_headerf(req, "Content-Range", "bytes */%llu",

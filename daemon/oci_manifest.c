@@ -16,7 +16,7 @@
 #include "name.h"
 #include "util.h"
 
-#define TAGS_PER_PUT_MAX	10
+#define TAGS_PER_PUT_MAX	64
 
 static struct repository *
 oci_repo(const struct oci_ident *id, const char *name)
@@ -275,7 +275,7 @@ oci_manifest_put(struct http_request *req, const struct oci_ident *id,
 		/* distribution-spec (main): PUT by digest with ?tag=. */
 		n = http_request_params(req, "tag", extra, nitems(extra));
 		if (n > TAGS_PER_PUT_MAX) {
-			oci_error(req, BERR_TOO_LARGE, "at most %d tags per "
+			oci_error(req, BERR_TOO_MANY_TAGS, "at most %d tags per "
 			    "request", TAGS_PER_PUT_MAX);
 			manifest_put_free(mp);
 			return;

@@ -326,30 +326,6 @@ upload_append(struct upload_op *op)
 	http_request_body_to_fd(op->req, p[1], upload_body_cb, op);
 }
 
-/*
- * Content-Range of a chunk: the spec's "first-last", also "bytes first-
- * last/total" and "bytes=first-last" that some tools send.
- */
-static int
-upload_content_range(const char *h, uint64_t *first, uint64_t *last)
-{
-	const char	*dash, *end;
-
-	if (strncmp(h, "bytes", 5) == 0) {
-		h += 5;
-		if (*h == '=' || *h == ' ')
-			h++;
-	}
-	if ((dash = strchr(h, '-')) == NULL)
-		return -1;
-	end = dash + 1 + strcspn(dash + 1, "/");
-	if (parse_u64(h, (size_t)(dash - h), first) == -1 ||
-	    parse_u64(dash + 1, (size_t)(end - dash - 1), last) == -1 ||
-	    *last < *first)
-		return -1;
-	return 0;
-}
-
 /* Sets op's offset and length from the request; 0 or a BERR code. */
 static int
 upload_chunk_params(struct upload_op *op)
@@ -362,7 +338,7 @@ upload_chunk_params(struct upload_op *op)
 		op->length = (uint64_t)cl;
 	if (cr == NULL)
 		return 0;
-	if (upload_content_range(cr, &first, &last) == -1)
+	if (content_range_parse(cr, &first, &last) == -1)
 		return BERR_RANGE_INVALID;
 	if (cl >= 0 && (uint64_t)cl != last - first + 1)
 		return BERR_RANGE_INVALID;

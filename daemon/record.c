@@ -687,7 +687,7 @@ txn_commit_cb(int err, const uint8_t *payload, size_t len, int fd,
 		 * what the disk says, so that nothing unacknowledged shows. */
 		log_warnx("metadata append failed (%s); reloading state",
 		    berr_message(err));
-		if (err != BERR_UNAVAILABLE)
+		if (err != BERR_UNAVAILABLE && err != BERR_SHUTTING_DOWN)
 			meta_load(NULL, NULL);
 	} else {
 		model->log_entries++;

@@ -140,6 +140,8 @@ check "one access line per request" \
     grep -q "ACCESS 127.0.0.1:[0-9]* \"GET /_berth/health\" 200" "$D.log"
 
 # --- SIGTERM: clean exit, no worker left ----------------------------------------
+# A pull just before the stop: its time is written before the worker goes.
+curl -sf -o /dev/null "$URL/v2/it/app/manifests/v1"
 bpid=$(blobd_pid "$BERTHD_PID")
 kill -TERM "$BERTHD_PID"
 wait "$BERTHD_PID"
@@ -147,5 +149,12 @@ rc=$?
 check "SIGTERM: berthd exits 0" test "$rc" = 0
 check "SIGTERM: no berth-blobd remains" \
     wait_for 5 sh -c "! kill -0 $bpid 2>/dev/null"
+check "SIGTERM: the stop said nothing failed" \
+    sh -c "! grep -q 'append failed' '$D.log'"
+start_berthd "$D"
+check "the last pull time survived the stop" \
+    sh -c "curl -s '$URL/_berth/images?repository=it/app' | grep -q lastPulledAt"
+kill -TERM "$BERTHD_PID"
+wait "$BERTHD_PID"
 
 t_summary

@@ -1,0 +1,67 @@
+/*
+ * The small parsers of the registry API on arbitrary strings: manifest
+ * references (tag or digest), digests, repository names, wildcard tag
+ * filters, and the Range and Content-Range headers.  Results are checked
+ * for consistency, not only for crashes.
+ */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "berthd.h"
+#include "digest.h"
+#include "error.h"
+#include "log.h"
+#include "name.h"
+
+int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct reference ref;
+	struct digest	 d, back;
+	char		*s, buf[DIGEST_STR_MAX], *split;
+	uint64_t	 off, len, first, last, entity;
+	int		 rc;
+
+	log_init("fuzz", LOG_LVL_WARN);
+	if ((s = malloc(size + 1)) == NULL)
+		return 0;
+	memcpy(s, data, size);
+	s[size] = '\0';
+
+	/* A parsed digest formats back to itself. */
+	if (digest_parse(s, size, &d) == 0) {
+		digest_format(&d, buf);
+		if (strlen(buf) != size || memcmp(buf, s, size) != 0 ||
+		    digest_parse_str(buf, &back) != 0 || !digest_eq(&d, &back))
+			abort();
+	}
+	rc = name_reference_parse(s, size, &ref);
+	if (rc == 0 && !ref.is_digest && !name_oci_tag_valid(s, size))
+		abort();
+	if (name_ecr_repository_valid(s, size) &&
+	    !name_oci_repository_valid(s, size))
+		abort();
+	/* A pattern always matches itself once its stars are taken out. */
+	if (strchr(s, '*') == NULL && !name_wildcard_match(s, s))
+		abort();
+	if ((split = memchr(s, '\n', size)) != NULL) {
+		*split = '\0';
+		(void)name_wildcard_match(s, split + 1);
+	}
+
+	entity = size > 8 ? (uint64_t)data[0] << 8 | data[1] : size;
+	rc = range_parse(s, entity, &off, &len);
+	if (rc == 1 && (len == 0 || off >= entity || len > entity - off))
+		abort();
+	if (rc != 0 && rc != 1 && rc != BERR_RANGE_UNSATISFIABLE)
+		abort();
+	if (content_range_parse(s, &first, &last) == 0 && last < first)
+		abort();
+	free(s);
+	return 0;
+}
