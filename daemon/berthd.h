@@ -762,6 +762,11 @@ void	metrics_request_cb(const struct http_request_summary *, void *);
 /* Prometheus text; st is blobd's statistics or NULL when it is down. */
 void	metrics_render(struct evbuffer *, const struct msg_stats_reply *st);
 
+/* --- the service manager (notify.c) ---------------------------------------- */
+
+/* Sends state ("READY=1", "STOPPING=1") to $NOTIFY_SOCKET if set. */
+void	notify_service(const char *state);
+
 /* --- admin API (admin.c) -------------------------------------------------- */
 
 void	admin_dispatch(struct http_request *, const char *path);
