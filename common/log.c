@@ -11,6 +11,7 @@
 
 static const char	*log_procname = "berth";
 static int		 log_level = LOG_LVL_INFO;
+static pid_t		 log_pid;
 static char		*log_path;
 
 void
@@ -18,6 +19,7 @@ log_init(const char *procname, int verbosity)
 {
 	log_procname = procname;
 	log_level = verbosity;
+	log_pid = getpid();
 }
 
 void
@@ -78,7 +80,7 @@ log_vwrite(const char *level, const char *fmt, va_list ap, int errnum)
 	int	 n;
 
 	n = snprintf(msg, sizeof(msg), "%s[%d]: %s", log_procname,
-	    (int)getpid(), level);
+	    (int)(log_pid != 0 ? log_pid : getpid()), level);
 	if (n < 0 || (size_t)n >= sizeof(msg))
 		n = 0;
 	vsnprintf(msg + n, sizeof(msg) - n, fmt, ap);

@@ -10,6 +10,8 @@
 
 enum log_level { LOG_LVL_WARN = 0, LOG_LVL_INFO = 1, LOG_LVL_DEBUG = 2 };
 
+/* Also records the process id for log lines: a forked child that logs
+ * calls it again. */
 void	log_init(const char *procname, int verbosity);
 void	log_set_verbosity(int verbosity);
 int	log_verbosity(void);

@@ -263,6 +263,24 @@ admin_reset(struct http_request *req)
 	txn_commit(&t, admin_reset_done_cb, ar);
 }
 
+static void
+admin_compacted_cb(int err, void *arg)
+{
+	struct http_request *req = arg;
+	struct json_object *body;
+
+	if (err != 0) {
+		admin_error(req, berr_http_status(err), berr_message(err));
+		return;
+	}
+	body = json_object_new_object();
+	json_object_object_add(body, "snapshot_entries",
+	    json_object_new_int64((int64_t)model->snapshot_entries));
+	json_object_object_add(body, "snapshot_bytes",
+	    json_object_new_int64((int64_t)model->snapshot_bytes));
+	admin_json(req, 200, body);
+}
+
 /* --- introspection -------------------------------------------------------- */
 
 static struct json_object *
@@ -440,6 +458,9 @@ admin_dispatch(struct http_request *req, const char *path)
 	} else if (strcmp(path, "reset") == 0) {
 		if (admin_method(req, "POST"))
 			admin_reset(req);
+	} else if (strcmp(path, "compact") == 0) {
+		if (admin_method(req, "POST"))
+			meta_compact(admin_compacted_cb, req);
 	} else if (strcmp(path, "repositories") == 0) {
 		if (admin_method(req, "GET"))
 			admin_repositories(req);

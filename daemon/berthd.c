@@ -21,9 +21,6 @@
 
 #include <event2/event.h>
 
-#ifdef HAVE_LIBSYSTEMD
-#include <systemd/sd-daemon.h>
-#endif
 
 #include "berthd.h"
 #include "digest.h"
@@ -394,9 +391,7 @@ berthd_signal_cb(evutil_socket_t sig, short events, void *arg)
 			break;
 		berthd_draining = 1;
 		log_info("stopping: finishing requests in flight");
-#ifdef HAVE_LIBSYSTEMD
-		sd_notify(0, "STOPPING=1");
-#endif
+		notify_service("STOPPING=1");
 		http_server_drain(berthd_http, conf.drain_timeout,
 		    berthd_drained_cb, NULL);
 		break;
@@ -484,9 +479,7 @@ main(int argc, char **argv)
 	berthd_serving = 1;
 	log_info("berthd %s serving on %s, data in %s", PACKAGE_VERSION,
 	    conf.listen, conf.data_dir);
-#ifdef HAVE_LIBSYSTEMD
-	sd_notify(0, "READY=1");
-#endif
+	notify_service("READY=1");
 	event_base_dispatch(ev_base);
 
 	http_server_free(berthd_http);

@@ -168,6 +168,8 @@ struct model {
 	int		 have_secret;
 	uint64_t	 log_entries;	/* appended since the last snapshot */
 	uint64_t	 log_bytes;
+	uint64_t	 snapshot_entries; /* in the last snapshot written */
+	uint64_t	 snapshot_bytes;
 };
 
 extern struct model	*model;
@@ -278,6 +280,9 @@ typedef void (*meta_done_cb)(int err, void *arg);
 void	meta_load(meta_done_cb, void *arg);
 /* Compacts the log when enough has been appended since the last time. */
 void	meta_maybe_compact(void);
+/* Compacts now: the snapshot replaces the log; done may be NULL.
+ * BERR_UNAVAILABLE when a compaction or a load is already running. */
+void	meta_compact(meta_done_cb done, void *arg);
 /* Records pull times gathered since the last flush (not per request). */
 void	meta_note_pull(struct image *);
 /* Writes the pull times noted so far; done (may be NULL) runs when they
@@ -859,6 +864,11 @@ struct evbuffer;
 void	metrics_request_cb(const struct http_request_summary *, void *);
 /* Prometheus text; st is blobd's statistics or NULL when it is down. */
 void	metrics_render(struct evbuffer *, const struct msg_stats_reply *st);
+
+/* --- the service manager (notify.c) ---------------------------------------- */
+
+/* Sends state ("READY=1", "STOPPING=1") to $NOTIFY_SOCKET if set. */
+void	notify_service(const char *state);
 
 /* --- admin API (admin.c) -------------------------------------------------- */
 

@@ -199,37 +199,49 @@ meta_load(meta_done_cb done, void *arg)
 	    meta_state_cb, ctx);
 }
 
+struct meta_compact_ctx {
+	meta_done_cb	 done;
+	void		*arg;
+};
+
 static void
 meta_compact_cb(int err, const uint8_t *payload, size_t len, int fd,
     void *arg)
 {
+	struct meta_compact_ctx *ctx = arg;
+
 	meta_compacting = 0;
-	if (err != 0) {
+	if (err != 0)
 		log_warnx("metadata compaction failed: %s", berr_message(err));
-		return;
-	}
-	log_info("metadata log compacted");
+	else
+		log_info("metadata log compacted");
+	if (ctx->done != NULL)
+		ctx->done(err, ctx->arg);
+	free(ctx);
 }
 
 void
-meta_maybe_compact(void)
+meta_compact(meta_done_cb done, void *arg)
 {
+	struct meta_compact_ctx *ctx;
 	struct msg_meta_compact msg;
 	uint64_t	 len;
 	int64_t		 entries;
-	int		 fd;
+	int		 fd, err = 0;
 
-	if (meta_compacting || meta_loading() ||
-	    (model->log_bytes < COMPACT_BYTES &&
-	    model->log_entries < COMPACT_ENTRIES))
-		return;
-	if ((fd = anon_file("berth-snapshot")) == -1) {
+	if (meta_compacting || meta_loading())
+		err = BERR_UNAVAILABLE;
+	else if ((fd = anon_file("berth-snapshot")) == -1) {
 		log_warn("memfd for the snapshot");
-		return;
-	}
-	if ((entries = record_snapshot(fd, &len)) < 0) {
+		err = BERR_IO;
+	} else if ((entries = record_snapshot(fd, &len)) < 0) {
 		log_warn("writing the snapshot");
 		close(fd);
+		err = BERR_IO;
+	}
+	if (err != 0) {
+		if (done != NULL)
+			done(err, arg);
 		return;
 	}
 	memset(&msg, 0, sizeof(msg));
@@ -237,10 +249,37 @@ meta_maybe_compact(void)
 	msg.entries = (uint64_t)entries;
 	meta_compacting = 1;
 	/* Counted from here: entries after this message go to the new log. */
-	model->log_entries = (uint64_t)entries;
-	model->log_bytes = len;
+	model->log_entries = 0;
+	model->log_bytes = 0;
+	model->snapshot_entries = (uint64_t)entries;
+	model->snapshot_bytes = len;
+	ctx = xcalloc(1, sizeof(*ctx));
+	ctx->done = done;
+	ctx->arg = arg;
 	blobc_call(MSG_META_COMPACT, &msg, sizeof(msg), NULL, 0, fd, MSG_OK,
-	    meta_compact_cb, NULL);
+	    meta_compact_cb, ctx);
+}
+
+/*
+ * Compact when the log since the last snapshot has grown past a floor and
+ * past the snapshot itself, so that rewriting the whole state costs no
+ * more than the changes that made it necessary.
+ */
+void
+meta_maybe_compact(void)
+{
+	uint64_t limit = COMPACT_BYTES;
+
+	if (model->snapshot_bytes > limit)
+		limit = model->snapshot_bytes;
+	if (meta_compacting || meta_loading())
+		return;
+	/* Many small entries replay slowly too, but a big state is not
+	 * rewritten for a tail that is small beside it. */
+	if (model->log_bytes < limit && (model->log_entries < COMPACT_ENTRIES ||
+	    model->log_bytes < model->snapshot_bytes / 4))
+		return;
+	meta_compact(NULL, NULL);
 }
 
 /* --- pull times ------------------------------------------------------------- */

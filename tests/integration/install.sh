@@ -48,13 +48,9 @@ T_PIDS+=("$pid")
 check "installed berthd serves without --blobd" \
     wait_for 20 curl -sf -o /dev/null "http://127.0.0.1:$port/_berth/health"
 wait "$npid"
-if grep -q '^#define HAVE_LIBSYSTEMD 1' "$build/config.h"; then
-	check "readiness is signalled with sd_notify (READY=1)" \
-	    grep -q 'READY=1' "$T_TMP/notify/got"
-	check "the unit is Type=notify" grep -q '^Type=notify$' "$unit"
-else
-	check "the unit is Type=exec without libsystemd" grep -q '^Type=exec$' "$unit"
-fi
+check "readiness is signalled to \$NOTIFY_SOCKET (READY=1)" \
+    grep -q 'READY=1' "$T_TMP/notify/got"
+check "the unit is Type=notify" grep -q '^Type=notify$' "$unit"
 kill -TERM "$pid"
 wait "$pid"
 check "installed berthd exits 0 on SIGTERM" test $? = 0

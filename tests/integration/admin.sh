@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# The admin API: metrics, GC with dry runs and concurrent requests, forced
+# compaction surviving kill -9, reset of one registry or all, introspection,
+# SIGHUP log reopening, and access control (loopback only; --admin-token
+# from anywhere, checked from a test host in a network namespace).
+here=$(cd "$(dirname "$0")" && pwd)
+cd "$here/../.." || exit 1
+. "$here/common.bash"
+
+D=$T_TMP/data
+LOG=$T_TMP/berthd.log
+start_berthd "$D" -v --create-on-push --log-file "$LOG" ||
+    { fail "berthd starts"; t_summary; exit 1; }
+
+json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+push_image() {	# REPO TAG [HOST]: one config, one layer, one manifest
+	local repo=$1 tag=$2 host=${3:-} h=() c l m
+	[ -n "$host" ] && h=(-H "Host: $host")
+	printf '{"tag":"%s"}' "$tag" >"$T_TMP/c-$tag"
+	head -c 5000 /dev/urandom >"$T_TMP/l-$tag"
+	c=sha256:$(sha256_of "$T_TMP/c-$tag")
+	l=sha256:$(sha256_of "$T_TMP/l-$tag")
+	curl -sf -o /dev/null "${h[@]}" -X POST --data-binary @"$T_TMP/c-$tag" \
+	    "$URL/v2/$repo/blobs/uploads/?digest=$c" &&
+	curl -sf -o /dev/null "${h[@]}" -X POST --data-binary @"$T_TMP/l-$tag" \
+	    "$URL/v2/$repo/blobs/uploads/?digest=$l" || return 1
+	printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"%s","size":5000}]}' \
+	    "$c" "$(stat -c %s "$T_TMP/c-$tag")" "$l" >"$T_TMP/m-$tag"
+	curl -sf -o /dev/null "${h[@]}" -X PUT \
+	    -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
+	    --data-binary @"$T_TMP/m-$tag" "$URL/v2/$repo/manifests/$tag"
+}
+
+check "push into the default registry" push_image adm/one v1
+check "push into account 111111111111 in eu-west-1 (host name)" \
+    push_image adm/one w1 "111111111111.dkr.ecr.eu-west-1.localhost:$PORT"
+
+# --- metrics ----------------------------------------------------------------------
+m=$(curl -s -D "$T_TMP/mh" "$URL/_berth/metrics")
+check "metrics are Prometheus text" \
+    grep -qi '^Content-Type: text/plain; version=0.0.4' "$T_TMP/mh"
+for name in berth_http_requests_total berth_http_request_duration_seconds_bucket \
+    berth_http_received_bytes_total berth_http_sent_bytes_total berth_blobs_stored \
+    berth_blobs_stored_bytes berth_uploads_in_progress berth_blobd_restarts_total \
+    berth_gc_runs_total berth_gc_reclaimed_bytes_total berth_repositories; do
+	check "metric $name" sh -c "printf '%s' \"\$1\" | grep -q '^$name'" _ "$m"
+done
+check "manifest PUTs are counted by class and status" \
+    sh -c "printf '%s' \"\$1\" | grep -q '^berth_http_requests_total{class=\"oci.manifest\",code=\"201\"} 2$'" _ "$m"
+check "two repositories in two registries" \
+    sh -c "printf '%s' \"\$1\" | grep -q '^berth_repositories 2$'" _ "$m"
+check "four blobs stored" \
+    sh -c "printf '%s' \"\$1\" | grep -q '^berth_blobs_stored 4$'" _ "$m"
+
+# --- introspection ------------------------------------------------------------------
+r=$(curl -s "$URL/_berth/repositories")
+check "/_berth/repositories lists both registries' repositories" \
+    test "$(printf '%s' "$r" | json 'sorted(x["account"]+"/"+x["region"]+"/"+x["name"] for x in d["repositories"])')" = \
+    "['000000000000/us-east-1/adm/one', '111111111111/eu-west-1/adm/one']"
+r=$(curl -s "$URL/_berth/images?repository=adm/one")
+check "/_berth/images shows the image, its tag and its digest" \
+    test "$(printf '%s' "$r" | json '(d["images"][0]["tags"], d["images"][0]["digest"])')" = \
+    "(['v1'], 'sha256:$(sha256_of "$T_TMP/m-v1")')"
+check "/_berth/images of a missing repository is 404" \
+    test "$(http_status "$URL/_berth/images?repository=nope")" = 404
+r=$(curl -s "$URL/_berth/blobs")
+check "/_berth/blobs lists 4 blobs, each referenced" \
+    test "$(printf '%s' "$r" | json '(len(d["blobs"]), all(b["references"] == 1 for b in d["blobs"]))')" = "(4, True)"
+
+# --- GC: dry runs, concurrent requests serialized ---------------------------------------
+curl -sf -o /dev/null -X DELETE "$URL/v2/adm/one/manifests/sha256:$(sha256_of "$T_TMP/m-v1")"
+r=$(curl -s -X POST "$URL/_berth/gc?dry_run=1")
+check "GC dry run reports 2 blobs" test "$(printf '%s' "$r" | json '(d["blobs_reclaimed"], d["dry_run"])')" = "(2, True)"
+check "and deletes nothing" \
+    test "$(curl -s "$URL/_berth/blobs" | json 'len(d["blobs"])')" = 4
+for i in 1 2 3; do
+	curl -s -X POST "$URL/_berth/gc" >"$T_TMP/gc$i" &
+	gpids+=($!)
+done
+for p in "${gpids[@]}"; do wait "$p"; done
+total=0
+for i in 1 2 3; do
+	n=$(json 'd["blobs_reclaimed"]' <"$T_TMP/gc$i")
+	total=$((total + n))
+done
+check "three concurrent GCs: serialized, 2 blobs reclaimed in all" test "$total" = 2
+check "GC is POST only" test "$(http_status "$URL/_berth/gc")" = 405
+
+# --- compaction, then kill -9: the state comes back from the snapshot -------------------
+for i in $(seq 1 20); do push_image adm/many "t$i" >/dev/null || break; done
+r=$(curl -s -X POST "$URL/_berth/compact")
+check "POST /_berth/compact writes a snapshot" \
+    test "$(printf '%s' "$r" | json 'd["snapshot_entries"] > 0')" = True
+logsize=$(stat -c %s "$D/meta/log")
+check "the log starts over after compaction ($logsize bytes)" test "$logsize" -lt 100
+push_image adm/many after >/dev/null
+kill -9 "$BERTHD_PID"
+wait_for 10 sh -c "! pgrep -f 'berth-blobd.*--data-dir $D\$' >/dev/null"
+start_berthd "$D" -v --create-on-push --log-file "$LOG"
+check "after kill -9: the 21 tags from snapshot and log are all there" \
+    test "$(curl -s "$URL/v2/adm/many/tags/list" | json 'len(d["tags"])')" = 21
+
+# --- SIGHUP reopens the log file ---------------------------------------------------------
+mv "$LOG" "$LOG.1"
+kill -HUP "$BERTHD_PID"
+check "after SIGHUP berthd writes to a new log file" \
+    wait_for 5 grep -q 'logs reopened' "$LOG"
+curl -sf -o /dev/null "$URL/v2/"
+check "access lines go to the new file" wait_for 5 grep -q '"GET /v2/"' "$LOG"
+# The worker was not restarted: it got the new file over its socket.
+curl -sf -o /dev/null -X POST "$URL/_berth/gc"
+check "and berth-blobd's lines too, without a restart" \
+    wait_for 10 grep -q 'berth-blobd\[[0-9]*\]: gc:' "$LOG"
+
+# --- reset -----------------------------------------------------------------------------
+r=$(curl -s -X POST "$URL/_berth/reset?account=111111111111&region=eu-west-1")
+check "reset of one registry deletes its repository" \
+    test "$(printf '%s' "$r" | json 'd["repositories_deleted"]')" = 1
+check "the other registries keep theirs" \
+    test "$(curl -s "$URL/_berth/repositories" | json 'len(d["repositories"])')" = 2
+check "reset needs both account and region or neither" \
+    test "$(http_status -X POST "$URL/_berth/reset?account=111111111111")" = 400
+r=$(curl -s -X POST "$URL/_berth/reset")
+check "reset of everything" \
+    test "$(curl -s "$URL/_berth/repositories" | json 'len(d["repositories"])')" = 0
+check "and its blobs are reclaimed" \
+    test "$(curl -s "$URL/_berth/blobs" | json 'len(d["blobs"])')" = 0
+kill -TERM "$BERTHD_PID"
+wait "$BERTHD_PID"
+
+# --- access control from another host -----------------------------------------------
+ns=berth-t$$
+vh=bth$$
+vn=btn$$
+if ip netns add "$ns" 2>/dev/null; then
+	cleanup_ns() { ip netns del "$ns" 2>/dev/null; ip link del "$vh" 2>/dev/null; }
+	ip link add "$vh" type veth peer name "$vn" &&
+	    ip link set "$vn" netns "$ns" &&
+	    ip addr add 10.231.77.1/24 dev "$vh" && ip link set "$vh" up &&
+	    ip netns exec "$ns" ip addr add 10.231.77.2/24 dev "$vn" &&
+	    ip netns exec "$ns" ip link set "$vn" up &&
+	    ip netns exec "$ns" ip link set lo up
+	check "a test host in a network namespace" test $? = 0
+	port=$(free_port)
+	remote() { ip netns exec "$ns" curl -s -o /dev/null -w '%{http_code}' "$@"; }
+	"$BERTHD" --blobd "$BLOBD" --listen "10.231.77.1:$port" \
+	    --data-dir "$T_TMP/d2" >>"$T_TMP/d2.log" 2>&1 &
+	p=$!
+	T_PIDS+=("$p")
+	wait_for 20 sh -c "test \"\$(ip netns exec $ns curl -s -o /dev/null -w '%{http_code}' http://10.231.77.1:$port/v2/)\" = 200"
+	check "the registry answers the other host" \
+	    test "$(remote "http://10.231.77.1:$port/v2/")" = 200
+	check "the admin API refuses it (403) without --admin-token" \
+	    test "$(remote "http://10.231.77.1:$port/_berth/health")" = 403
+	kill -TERM "$p"
+	wait "$p"
+	tok=0123456789abcdef-test
+	"$BERTHD" --blobd "$BLOBD" --listen "10.231.77.1:$port" \
+	    --data-dir "$T_TMP/d2" --admin-token "$tok" >>"$T_TMP/d2.log" 2>&1 &
+	p=$!
+	T_PIDS+=("$p")
+	wait_for 20 sh -c "test \"\$(ip netns exec $ns curl -s -o /dev/null -w '%{http_code}' http://10.231.77.1:$port/v2/)\" = 200"
+	check "with --admin-token: the other host with the token gets 200" \
+	    test "$(remote -H "Authorization: Bearer $tok" "http://10.231.77.1:$port/_berth/health")" = 200
+	check "with --admin-token: a wrong token gets 403" \
+	    test "$(remote -H "Authorization: Bearer nope$tok" "http://10.231.77.1:$port/_berth/health")" = 403
+	check "with --admin-token: no token gets 403 with a JSON error" \
+	    sh -c "ip netns exec $ns curl -s http://10.231.77.1:$port/_berth/gc -X POST | grep -q '\"error\"'"
+	kill -TERM "$p"
+	wait "$p"
+	cleanup_ns
+else
+	printf 'skip access from another host: cannot create a network namespace\n'
+fi
+port=$(free_port)
+"$BERTHD" --blobd "$BLOBD" --listen "127.0.0.1:$port" --data-dir "$T_TMP/d3" \
+    --admin-token 0123456789abcdef-test >>"$T_TMP/d3.log" 2>&1 &
+p=$!
+T_PIDS+=("$p")
+wait_for 20 curl -sf -o /dev/null "http://127.0.0.1:$port/v2/"
+check "with --admin-token, loopback needs the token too" \
+    test "$(http_status "http://127.0.0.1:$port/_berth/health")" = 403
+check "--admin-token shorter than 16 characters is refused" \
+    sh -c "! '$BERTHD' --admin-token short --help >/dev/null 2>&1"
+kill -TERM "$p"
+wait "$p"
+t_summary
