@@ -144,6 +144,51 @@ def wrk_rate(port, seconds, op, body):
     raise RuntimeError("wrk: " + out)
 
 
+def wrk_put_rate(port, seconds, digests):
+    """PutImage with wrk: every request a new manifest under a new tag.
+
+    Each wrk thread numbers its requests; the number goes into the
+    manifest's annotations (so each manifest is a new image) and into the
+    tag."""
+    template = json.dumps({
+        "repositoryName": "bench/app", "imageTag": "w__N__",
+        "imageManifest": manifest(digests, "__N__")})
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write("local template = %s\n" % json.dumps(template))
+        f.write("local counter = 0\n")
+        f.write("local threads = 0\n")
+        f.write("setup = function(t) threads = threads + 1; "
+                "t:set('tid', threads) end\n")
+        f.write("init = function(args) base = tonumber(wrk.thread:get("
+                "'tid') or 0) * 100000000 end\n")
+        f.write("request = function()\n"
+                "  counter = counter + 1\n"
+                "  local body = string.gsub(template, '__N__', "
+                "tostring(base + counter))\n"
+                "  return wrk.format('POST', '/', {\n")
+        f.write("    ['X-Amz-Target'] = '%sPutImage',\n" % TARGET)
+        f.write("    ['Content-Type'] = 'application/x-amz-json-1.1',\n")
+        f.write("    ['X-Amz-Date'] = '20250101T000000Z',\n")
+        f.write("    ['Authorization'] = '%s'}, body)\nend\n" % AUTH)
+        script = f.name
+    try:
+        out = subprocess.run(
+            ["wrk", "-t2", "-c16", "-d%ds" % max(1, int(seconds)), "-s",
+             script, "http://127.0.0.1:%d/" % port],
+            capture_output=True, text=True, check=True).stdout
+    finally:
+        os.unlink(script)
+    errors = 0
+    for line in out.splitlines():
+        if "Non-2xx" in line:
+            errors = int(line.split()[-1])
+        if line.startswith("Requests/sec:"):
+            rps = float(line.split()[1])
+    if errors:
+        raise RuntimeError("wrk PutImage: %d errors\n%s" % (errors, out))
+    return rps
+
+
 def run(port, seconds, threads):
     digests = setup(port)
     out = {}
@@ -172,6 +217,7 @@ def run(port, seconds, threads):
         out["ListImages (wrk)"] = wrk_rate(
             port, seconds, "ListImages", {"repositoryName": "bench/app",
                                           "maxResults": 100})
+        out["PutImage (wrk)"] = wrk_put_rate(port, seconds, digests)
     # 10,000 repositories.
     c = Conn(port)
     for i in range(10000):
