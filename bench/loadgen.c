@@ -186,7 +186,7 @@ static uint64_t		 rss_next;
 static void conn_start_op(struct conn *);
 static void conn_send_request(struct conn *);
 
-static void
+static void __attribute__((format(printf, 1, 2), noreturn))
 die(const char *fmt, ...)
 {
 	va_list	 ap;
@@ -327,8 +327,9 @@ blob_digest(uint64_t blob, uint64_t size, char *out)
 	size_t		 n;
 	int		 i;
 
-	if ((buf = malloc(POOL_SIZE)) == NULL || (ctx = EVP_MD_CTX_new()) ==
-	    NULL)
+	if ((buf = malloc(POOL_SIZE)) == NULL)
+		die("out of memory");
+	if ((ctx = EVP_MD_CTX_new()) == NULL)
 		die("out of memory");
 	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
 		die("EVP_DigestInit_ex failed");
@@ -487,7 +488,7 @@ conn_open(struct conn *c)
 		die("epoll_ctl: %s", strerror(errno));
 }
 
-static void
+static void __attribute__((format(printf, 2, 3)))
 conn_error(struct conn *c, const char *fmt, ...)
 {
 	va_list	 ap;
@@ -551,7 +552,7 @@ location_path(const char *loc)
 	return loc;
 }
 
-static void
+static void __attribute__((format(printf, 2, 3)))
 head_printf(struct conn *c, const char *fmt, ...)
 {
 	va_list	 ap;

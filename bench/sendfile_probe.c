@@ -34,7 +34,7 @@
 #define REQ_MAX		8192
 #define FILL_SIZE	(1024 * 1024)
 
-static void
+static void __attribute__((format(printf, 1, 2), noreturn))
 die(const char *fmt, ...)
 {
 	va_list	 ap;
