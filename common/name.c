@@ -83,6 +83,33 @@ name_oci_tag_valid(const char *s, size_t n)
 }
 
 int
+name_account_valid(const char *s, size_t n)
+{
+	size_t	 i;
+
+	if (n != 12)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return 1;
+}
+
+int
+name_region_valid(const char *s, size_t n)
+{
+	size_t	 i;
+
+	if (n == 0 || n > 32)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+			return 0;
+	return 1;
+}
+
+int
 name_reference_parse(const char *s, size_t n, struct reference *ref)
 {
 	memset(ref, 0, sizeof(*ref));

@@ -22,6 +22,11 @@ int	name_oci_repository_valid(const char *, size_t);
 int	name_ecr_repository_valid(const char *, size_t);
 int	name_oci_tag_valid(const char *, size_t);
 
+/* An AWS account id: exactly 12 digits. */
+int	name_account_valid(const char *, size_t);
+/* An AWS region name as berth accepts it: 1 to 32 of [a-z0-9-]. */
+int	name_region_valid(const char *, size_t);
+
 /* A manifest reference: a tag, or a digest when it contains ':'. */
 struct reference {
 	int		 is_digest;

@@ -120,8 +120,8 @@ hex_encode(const uint8_t *in, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
-static int
-hex_value(char c)
+int
+hex_digit_value(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -141,8 +141,8 @@ hex_decode(const char *in, size_t n, uint8_t *out)
 	if (n % 2 != 0)
 		return -1;
 	for (i = 0; i < n; i += 2) {
-		if ((hi = hex_value(in[i])) < 0 ||
-		    (lo = hex_value(in[i + 1])) < 0)
+		if ((hi = hex_digit_value((unsigned char)in[i])) < 0 ||
+		    (lo = hex_digit_value((unsigned char)in[i + 1])) < 0)
 			return -1;
 		out[i / 2] = (uint8_t)(hi << 4 | lo);
 	}

@@ -22,6 +22,8 @@ int64_t	 now_ms(void);
 int64_t	 now_sec(void);
 int64_t	 mono_ms(void);
 
+/* The value of a hex digit of either case, or -1. */
+int	 hex_digit_value(int);
 /* Lower-case hex; hex_decode returns 0, or -1 on odd length or bad digit. */
 void	 hex_encode(const uint8_t *, size_t, char *out /* 2n+1 */);
 int	 hex_decode(const char *, size_t, uint8_t *out /* n/2 */);

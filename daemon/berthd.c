@@ -142,34 +142,6 @@ berthd_port(void)
 	return berthd_http != NULL ? http_server_port(berthd_http) : 0;
 }
 
-/* A region as AWS names them: lower-case letters, digits and dashes. */
-static int
-region_valid(const char *s)
-{
-	size_t	 i, n = strlen(s);
-
-	if (n == 0 || n > REGION_MAX)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') ||
-		    (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
-			return 0;
-	return 1;
-}
-
-static int
-account_valid(const char *s)
-{
-	size_t	 i;
-
-	if (strlen(s) != ACCOUNT_LEN)
-		return 0;
-	for (i = 0; i < ACCOUNT_LEN; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return 0;
-	return 1;
-}
-
 /*
  * Without --blobd: the installed worker, or, when berthd runs from its
  * build tree (daemon/berthd), the worker built beside it.
@@ -215,7 +187,7 @@ parse_options(int argc, char **argv)
 	    -1) {
 		switch (ch) {
 		case OPT_ACCOUNT_ID:
-			if (!account_valid(optarg)) {
+			if (!name_account_valid(optarg, strlen(optarg))) {
 				fprintf(stderr, "berthd: --account-id must be "
 				    "12 digits\n");
 				exit(2);
@@ -274,7 +246,7 @@ parse_options(int argc, char **argv)
 			conf.no_seccomp = 1;
 			break;
 		case OPT_REGION:
-			if (!region_valid(optarg)) {
+			if (!name_region_valid(optarg, strlen(optarg))) {
 				fprintf(stderr, "berthd: bad --region %s\n",
 				    optarg);
 				exit(2);

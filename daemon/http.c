@@ -318,18 +318,6 @@ put(char *p, const char *s, size_t len)
 	return p + len;
 }
 
-static int
-unhex(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Percent-decodes src into dst (at most len bytes); '+' becomes a space if
  * plus is set.  Returns the decoded length, or -1 on a malformed escape or
@@ -343,8 +331,8 @@ http_unescape(char *dst, const char *src, size_t len, int plus)
 
 	for (i = 0; i < len; i++) {
 		if (src[i] == '%') {
-			if (len - i < 3 || (hi = unhex((unsigned char)src[i + 1])) < 0 ||
-			    (lo = unhex((unsigned char)src[i + 2])) < 0)
+			if (len - i < 3 || (hi = hex_digit_value((unsigned char)src[i + 1])) < 0 ||
+			    (lo = hex_digit_value((unsigned char)src[i + 2])) < 0)
 				return -1;
 			if (hi == 0 && lo == 0)
 				return -1;

@@ -23,17 +23,6 @@
 #include "name.h"
 #include "util.h"
 
-static int
-all_digits(const char *s, size_t n)
-{
-	size_t	 i;
-
-	for (i = 0; i < n; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return 0;
-	return n > 0;
-}
-
 /* Parses "<account>.dkr.ecr.<region>.<localhost|amazonaws.com>[:port]". */
 int
 oci_host_identity(const char *host, char *account, char *region)
@@ -57,7 +46,7 @@ oci_host_identity(const char *host, char *account, char *region)
 	if (i == nitems(suffixes))
 		return -1;
 	end = host + len - slen;
-	if (len < ACCOUNT_LEN + 9 || !all_digits(host, ACCOUNT_LEN) ||
+	if (len < ACCOUNT_LEN + 9 || !name_account_valid(host, ACCOUNT_LEN) ||
 	    strncasecmp(host + ACCOUNT_LEN, ".dkr.ecr.", 9) != 0)
 		return -1;
 	p = host + ACCOUNT_LEN + 9;

@@ -173,17 +173,13 @@ repo_key_clear(struct repo_key *k)
 static int
 get_registry_key(struct rbuf *r, struct repo_key *k)
 {
-	size_t	 i;
-
 	memset(k, 0, sizeof(*k));
 	k->account = rbuf_get_str(r, ACCOUNT_LEN);
 	k->region = rbuf_get_str(r, REGION_MAX);
 	if (k->account == NULL || k->region == NULL ||
-	    strlen(k->account) != ACCOUNT_LEN || k->region[0] == '\0')
+	    !name_account_valid(k->account, strlen(k->account)) ||
+	    !name_region_valid(k->region, strlen(k->region)))
 		return -1;
-	for (i = 0; i < ACCOUNT_LEN; i++)
-		if (k->account[i] < '0' || k->account[i] > '9')
-			return -1;
 	return 0;
 }
 

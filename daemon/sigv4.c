@@ -66,17 +66,6 @@ creds_free(struct sigv4_credential *c, size_t n)
 	free(c);
 }
 
-static int
-all_digits(const char *s, size_t n)
-{
-	size_t	 i;
-
-	for (i = 0; i < n; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return 0;
-	return n > 0;
-}
-
 static int	sigv4_credentials_read(FILE *, const char *);
 
 int
@@ -129,7 +118,7 @@ sigv4_credentials_read(FILE *f, const char *path)
 		if (nf < 2 || nf > 3 || strlen(fields[0]) > 128 ||
 		    strlen(fields[1]) > 128 || (nf == 3 &&
 		    (strlen(fields[2]) != ACCOUNT_LEN ||
-		    !all_digits(fields[2], ACCOUNT_LEN)))) {
+		    !name_account_valid(fields[2], ACCOUNT_LEN)))) {
 			log_warnx("%s:%zu: want ACCESS_KEY SECRET [12-digit "
 			    "ACCOUNT]", path, lineno);
 			goto out;
@@ -189,20 +178,6 @@ credential_find(const char *access_key)
 }
 
 /* --- the Authorization header -------------------------------------------- */
-
-static int
-region_ok(const char *s)
-{
-	size_t	 i, n = strlen(s);
-
-	if (n == 0 || n > REGION_MAX)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') ||
-		    (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
-			return 0;
-	return 1;
-}
 
 /* Copies [p, p+n) into out (outsz) unless too long; 0 or -1. */
 static int
@@ -355,18 +330,6 @@ uri_encode(struct wbuf *w, const char *s, size_t n, int keep_slash)
 	}
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Percent-decodes s[0..n) into a new string (bad escapes kept as is). */
 static char *
 pct_decode(const char *s, size_t n, size_t *outlen)
@@ -376,10 +339,10 @@ pct_decode(const char *s, size_t n, size_t *outlen)
 
 	for (i = 0; i < n; i++) {
 		if (s[i] == '%' && i + 2 < n &&
-		    hexval((unsigned char)s[i + 1]) >= 0 &&
-		    hexval((unsigned char)s[i + 2]) >= 0) {
-			out[o++] = (char)(hexval((unsigned char)s[i + 1]) * 16 +
-			    hexval((unsigned char)s[i + 2]));
+		    hex_digit_value((unsigned char)s[i + 1]) >= 0 &&
+		    hex_digit_value((unsigned char)s[i + 2]) >= 0) {
+			out[o++] = (char)(hex_digit_value((unsigned char)s[i + 1]) * 16 +
+			    hex_digit_value((unsigned char)s[i + 2]));
 			i += 2;
 		} else
 			out[o++] = s[i];
@@ -665,14 +628,14 @@ sigv4_check(const struct sigv4_request *r, int64_t now,
 	}
 	snprintf(id->access_key, sizeof(id->access_key), "%s", a.access_key);
 	if (strlen(a.access_key) == ACCOUNT_LEN &&
-	    all_digits(a.access_key, ACCOUNT_LEN))
+	    name_account_valid(a.access_key, strlen(a.access_key)))
 		strcpy(id->account, a.access_key);
-	if (region_ok(a.region))
+	if (name_region_valid(a.region, strlen(a.region)))
 		strcpy(id->region, a.region);
 	if (!verify)
 		return NULL;
 
-	if (!region_ok(a.region))
+	if (!name_region_valid(a.region, strlen(a.region)))
 		return fail(msg, msgsz, "InvalidSignatureException",
 		    "Credential should be scoped to a valid region. ");
 	if (strcmp(a.service, SIGV4_SERVICE) != 0)
