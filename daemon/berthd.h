@@ -563,6 +563,8 @@ void	oci_error(struct http_request *, int err, const char *fmt, ...)
 void	oci_location(struct http_request *, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	oci_json(struct http_request *, int status, struct json_object *);
+/* A txn_done_cb answering 202 Accepted once a deletion is durable. */
+void	oci_accepted_cb(int err, void *arg);
 int	oci_page_params(struct http_request *, long *n, const char **last);
 
 /* oci_manifest.c */

@@ -148,13 +148,23 @@ oci_location(struct http_request *req, const char *fmt, ...)
 }
 
 void
+oci_accepted_cb(int err, void *arg)
+{
+	struct http_request *req = arg;
+
+	if (err != 0) {
+		oci_error(req, err, "the change could not be stored");
+		return;
+	}
+	http_respond(req, 202, NULL, NULL, 0);
+}
+
+void
 oci_json(struct http_request *req, int status, struct json_object *body)
 {
 	const char	*s;
 
 	s = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN);
-	http_response_header(req, "Docker-Distribution-API-Version",
-	    "registry/2.0");
 	http_respond(req, status, "application/json", s, strlen(s));
 	json_object_put(body);
 }
@@ -294,6 +304,10 @@ oci_dispatch(struct http_request *req, const char *path)
 	int		 err, get, head;
 
 	http_request_set_class(req, "oci");
+	/* Every answer under /v2/, errors included, as distribution and ECR
+	 * send it. */
+	http_response_header(req, "Docker-Distribution-API-Version",
+	    "registry/2.0");
 	if ((err = oci_identity(req, &id)) != 0) {
 		oci_error(req, err, err == BERR_DENIED ? "the login token is "
 		    "for another registry" : NULL);
@@ -312,8 +326,6 @@ oci_dispatch(struct http_request *req, const char *path)
 			oci_unsupported(req, "GET, HEAD");
 			return;
 		}
-		http_response_header(req, "Docker-Distribution-API-Version",
-		    "registry/2.0");
 		http_respond(req, 200, "application/json", "{}", 2);
 		return;
 	case OCI_CATALOG:

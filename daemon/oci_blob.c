@@ -100,8 +100,6 @@ blob_respond(struct http_request *req, const struct digest *d,
 	http_response_header(req, "Docker-Content-Digest", ds);
 	http_response_headerf(req, "ETag", "\"%s\"", ds);
 	http_response_header(req, "Accept-Ranges", "bytes");
-	http_response_header(req, "Docker-Distribution-API-Version",
-	    "registry/2.0");
 	r = range_parse(http_request_header(req, "Range"), size, &off,
 	    &len);
 	if (r == BERR_RANGE_UNSATISFIABLE) {
@@ -199,20 +197,6 @@ oci_blob_get(struct http_request *req, const struct oci_ident *id,
 	    MSG_BLOB_OPENED, blob_opened_cb, bg);
 }
 
-static void
-blob_deleted_cb(int err, void *arg)
-{
-	struct http_request *req = arg;
-
-	if (err != 0) {
-		oci_error(req, err, "the deletion could not be stored");
-		return;
-	}
-	http_response_header(req, "Docker-Distribution-API-Version",
-	    "registry/2.0");
-	http_respond(req, 202, NULL, NULL, 0);
-}
-
 void
 oci_blob_delete(struct http_request *req, const struct oci_ident *id,
     const char *name, const char *dstr)
@@ -244,5 +228,5 @@ oci_blob_delete(struct http_request *req, const struct oci_ident *id,
 		oci_error(req, rc, NULL);
 		return;
 	}
-	txn_commit(&t, blob_deleted_cb, req);
+	txn_commit(&t, oci_accepted_cb, req);
 }

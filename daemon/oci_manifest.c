@@ -96,8 +96,6 @@ oci_manifest_get(struct http_request *req, const struct oci_ident *id,
 	digest_format(&img->digest, ds);
 	http_response_header(req, "Docker-Content-Digest", ds);
 	http_response_headerf(req, "ETag", "\"%s\"", ds);
-	http_response_header(req, "Docker-Distribution-API-Version",
-	    "registry/2.0");
 	if (!http_request_is_head(req))
 		meta_note_pull(img);
 	http_respond(req, 200, img->media_type, img->manifest,
@@ -150,8 +148,6 @@ manifest_put_done_cb(int err, void *arg)
 	if (mp->parsed.is_digest)
 		for (i = 0; i < mp->ntags; i++)
 			http_response_header(req, "OCI-Tag", mp->tags[i]);
-	http_response_header(req, "Docker-Distribution-API-Version",
-	    "registry/2.0");
 	http_respond(req, 201, NULL, NULL, 0);
 	manifest_put_free(mp);
 }
@@ -293,24 +289,6 @@ oci_manifest_put(struct http_request *req, const struct oci_ident *id,
 	http_request_read_body(req, MANIFEST_MAX, manifest_put_body_cb, mp);
 }
 
-struct manifest_delete {
-	struct http_request *req;
-};
-
-static void
-manifest_delete_done_cb(int err, void *arg)
-{
-	struct http_request *req = arg;
-
-	if (err != 0) {
-		oci_error(req, err, "the deletion could not be stored");
-		return;
-	}
-	http_response_header(req, "Docker-Distribution-API-Version",
-	    "registry/2.0");
-	http_respond(req, 202, NULL, NULL, 0);
-}
-
 void
 oci_manifest_delete(struct http_request *req, const struct oci_ident *id,
     const char *name, const char *refstr)
@@ -352,7 +330,7 @@ oci_manifest_delete(struct http_request *req, const struct oci_ident *id,
 		oci_error(req, rc, NULL);
 		return;
 	}
-	txn_commit(&t, manifest_delete_done_cb, req);
+	txn_commit(&t, oci_accepted_cb, req);
 }
 
 void
@@ -449,8 +427,6 @@ oci_referrers(struct http_request *req, const struct oci_ident *id,
 		http_response_header(req, "OCI-Filters-Applied",
 		    "artifactType");
 	s = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN);
-	http_response_header(req, "Docker-Distribution-API-Version",
-	    "registry/2.0");
 	http_respond(req, 200, MT_OCI_INDEX, s, strlen(s));
 	json_object_put(body);
 }

@@ -124,8 +124,6 @@ upload_session_headers(struct upload_op *op, uint64_t size)
 	    op->uuid_str);
 	upload_range_header(op->req, size);
 	http_response_header(op->req, "Docker-Upload-UUID", op->uuid_str);
-	http_response_header(op->req, "Docker-Distribution-API-Version",
-	    "registry/2.0");
 }
 
 static void
@@ -169,8 +167,6 @@ upload_linked_cb(int err, void *arg)
 	digest_format(&op->digest, ds);
 	oci_location(op->req, "/v2/%s/blobs/%s", op->name, ds);
 	http_response_header(op->req, "Docker-Content-Digest", ds);
-	http_response_header(op->req, "Docker-Distribution-API-Version",
-	    "registry/2.0");
 	http_respond(op->req, 201, NULL, NULL, 0);
 	free(op);
 }
@@ -468,8 +464,6 @@ upload_cancelled_cb(int err, const uint8_t *payload, size_t len, int fd,
 		upload_fail(op, err, 0);
 		return;
 	}
-	http_response_header(op->req, "Docker-Distribution-API-Version",
-	    "registry/2.0");
 	http_respond(op->req, 204, NULL, NULL, 0);
 	free(op);
 }

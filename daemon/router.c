@@ -35,8 +35,6 @@ router_oci_error(struct http_request *req, int err, const char *detail)
 	s = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN);
 	if (status == 503 || status == 429)
 		http_response_header(req, "Retry-After", "1");
-	http_response_header(req, "Docker-Distribution-API-Version",
-	    "registry/2.0");
 	http_respond(req, status, "application/json", s, strlen(s));
 	json_object_put(body);
 }
