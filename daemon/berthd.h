@@ -820,6 +820,19 @@ void	ecr_repository_put_mutability(struct ecr_req *);
 void	ecr_repository_put_scanning(struct ecr_req *);
 /* Answers a txn commit: done(err) calls respond with r unless err. */
 void	ecr_commit(struct ecr_req *, struct txn *, struct json_object *out);
+/* The answer to r, out, sent once a change is durable: ecr_reply_cb is a
+ * txn_done_cb whose argument comes from ecr_reply_new (out may be set
+ * later, before the loop runs again). */
+struct ecr_reply {
+	struct ecr_req	*r;
+	struct json_object *out;
+};
+struct ecr_reply *ecr_reply_new(struct ecr_req *, struct json_object *out);
+void	ecr_reply_cb(int err, void *arg);
+/* Writes repo's configuration as changed in cfg (which it clears) and
+ * answers r with out once durable. */
+void	ecr_repository_update(struct ecr_req *, struct repository *,
+	    struct repo_config *cfg, struct json_object *out);
 
 /* ecr_image.c */
 void	ecr_image_put(struct ecr_req *);

@@ -138,24 +138,6 @@ id_failure(struct json_object *failures, enum id_result rc,
 
 /* --- PutImage --------------------------------------------------------------- */
 
-struct put_ctx {
-	struct ecr_req	*r;
-	struct json_object *out;
-};
-
-static void
-put_done_cb(int err, void *arg)
-{
-	struct put_ctx	*c = arg;
-
-	if (err != 0) {
-		json_object_put(c->out);
-		ecr_fail(c->r, err);
-	} else
-		ecr_respond(c->r, c->out);
-	free(c);
-}
-
 void
 ecr_image_put(struct ecr_req *r)
 {
@@ -169,7 +151,7 @@ ecr_image_put(struct ecr_req *r)
 	struct repository *repo;
 	struct image	*img;
 	struct digest	 expected;
-	struct put_ctx	*c;
+	struct ecr_reply *c;
 	char		 dstr[DIGEST_STR_MAX], *tags[1];
 	size_t		 len = strlen(manifest);
 	int		 rc, has_mt = 0;
@@ -218,9 +200,8 @@ ecr_image_put(struct ecr_req *r)
 		p.ntags = 1;
 	}
 	p.ecr = 1;
-	c = xcalloc(1, sizeof(*c));
-	c->r = r;
-	if ((rc = image_push(&p, put_done_cb, c)) == 0) {
+	c = ecr_reply_new(r, NULL);
+	if ((rc = image_push(&p, ecr_reply_cb, c)) == 0) {
 		/* Applied: the output comes from the model as it is now. */
 		digest_format(&p.digest, dstr);
 		img = image_find(repo, &p.digest);

@@ -180,23 +180,11 @@ policy_write(struct ecr_req *r, struct repository *repo, const char *text,
     struct json_object *out)
 {
 	struct repo_config cfg;
-	struct txn	 t;
-	int		 rc;
 
 	repo_config_copy(&cfg, &repo->config);
 	free(cfg.policy);
 	cfg.policy = text != NULL ? xstrdup(text) : NULL;
-	txn_init(&t);
-	rc = txn_repo_put(&t, r->account, r->region, repo->name,
-	    repo->created_ms, &cfg);
-	repo_config_clear(&cfg);
-	if (rc != 0) {
-		txn_clear(&t);
-		json_object_put(out);
-		ecr_fail(r, rc);
-		return;
-	}
-	ecr_commit(r, &t, out);
+	ecr_repository_update(r, repo, &cfg, out);
 }
 
 void
@@ -396,19 +384,7 @@ static void
 tags_write(struct ecr_req *r, struct repository *repo,
     struct repo_config *cfg)
 {
-	struct txn	 t;
-	int		 rc;
-
-	txn_init(&t);
-	rc = txn_repo_put(&t, r->account, r->region, repo->name,
-	    repo->created_ms, cfg);
-	repo_config_clear(cfg);
-	if (rc != 0) {
-		txn_clear(&t);
-		ecr_fail(r, rc);
-		return;
-	}
-	ecr_commit(r, &t, json_object_new_object());
+	ecr_repository_update(r, repo, cfg, json_object_new_object());
 }
 
 void

@@ -23,15 +23,21 @@ static const char *const mutability_names[] = {
 	[MUT_MUTABLE_WITH_EXCLUSION] = "MUTABLE_WITH_EXCLUSION",
 };
 
-struct ecr_commit_ctx {
-	struct ecr_req	*r;
-	struct json_object *out;
-};
-
-static void
-ecr_commit_cb(int err, void *arg)
+struct ecr_reply *
+ecr_reply_new(struct ecr_req *r, struct json_object *out)
 {
-	struct ecr_commit_ctx *c = arg;
+	struct ecr_reply *c;
+
+	c = xcalloc(1, sizeof(*c));
+	c->r = r;
+	c->out = out;
+	return c;
+}
+
+void
+ecr_reply_cb(int err, void *arg)
+{
+	struct ecr_reply *c = arg;
 
 	if (err != 0) {
 		json_object_put(c->out);
@@ -44,12 +50,7 @@ ecr_commit_cb(int err, void *arg)
 void
 ecr_commit(struct ecr_req *r, struct txn *t, struct json_object *out)
 {
-	struct ecr_commit_ctx *c;
-
-	c = xcalloc(1, sizeof(*c));
-	c->r = r;
-	c->out = out;
-	txn_commit(t, ecr_commit_cb, c);
+	txn_commit(t, ecr_reply_cb, ecr_reply_new(r, out));
 }
 
 static void
@@ -326,9 +327,8 @@ ecr_repository_delete(struct ecr_req *r)
 	ecr_commit(r, &t, out);
 }
 
-/* Writes repo's configuration as changed in cfg; answers r. */
-static void
-repository_update(struct ecr_req *r, struct repository *repo,
+void
+ecr_repository_update(struct ecr_req *r, struct repository *repo,
     struct repo_config *cfg, struct json_object *out)
 {
 	struct txn	 t;
@@ -368,7 +368,7 @@ ecr_repository_put_mutability(struct ecr_req *r)
 	ecr_add_str(out, "registryId", r->account);
 	ecr_add_str(out, "repositoryName", repo->name);
 	add_mutability(out, &cfg);
-	repository_update(r, repo, &cfg, out);
+	ecr_repository_update(r, repo, &cfg, out);
 }
 
 void
@@ -392,5 +392,5 @@ ecr_repository_put_scanning(struct ecr_req *r)
 	ecr_add_str(out, "repositoryName", repo->name);
 	json_object_object_add(out, "imageScanningConfiguration",
 	    scanning_json(&cfg));
-	repository_update(r, repo, &cfg, out);
+	ecr_repository_update(r, repo, &cfg, out);
 }
