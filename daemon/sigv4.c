@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -587,6 +588,23 @@ first_header(const struct sigv4_request *r, const char *name)
 	return r->headers(r->arg, name, v, 1) > 0 ? v[0] : NULL;
 }
 
+/* Whether NAME is one of the ';'-separated lower-case SignedHeaders. */
+static int
+signed_header_listed(const char *list, const char *name)
+{
+	size_t	 n = strlen(name);
+	const char *p = list;
+
+	while (*p != '\0') {
+		if (strncmp(p, name, n) == 0 && (p[n] == ';' || p[n] == '\0'))
+			return 1;
+		if ((p = strchr(p, ';')) == NULL)
+			break;
+		p++;
+	}
+	return 0;
+}
+
 static const char * __attribute__((format(printf, 4, 5)))
 fail(char *msg, size_t msgsz, const char *exception, const char *fmt, ...)
 {
@@ -646,6 +664,10 @@ sigv4_check(const struct sigv4_request *r, int64_t now,
 		return fail(msg, msgsz, "InvalidSignatureException",
 		    "Credential should be scoped with a valid terminator: "
 		    "'aws4_request', not '%s'. ", a.terminator);
+	if (!signed_header_listed(a.signed_headers, "host"))
+		return fail(msg, msgsz, "IncompleteSignatureException",
+		    "'Host' or ':authority' must be a 'SignedHeader' in the "
+		    "AWS Authorization.");
 	xdate = first_header(r, "X-Amz-Date");
 	hdate = first_header(r, "Date");
 	if (xdate != NULL) {
@@ -686,11 +708,19 @@ sigv4_check(const struct sigv4_request *r, int64_t now,
 		    "The security token included in the request is invalid.");
 	if (cred->account[0] != '\0')
 		strcpy(id->account, cred->account);
-	if ((ph = first_header(r, "X-Amz-Content-Sha256")) == NULL) {
-		sha256_hex(r->body, r->body_len, hash);
-		ph = hash;
-	}
-	canonical = sigv4_canonical_request(r, &a, ph);
+	/*
+	 * The payload hash is always the body's: a client-supplied
+	 * X-Amz-Content-Sha256 that names another body (or
+	 * UNSIGNED-PAYLOAD, which only S3 accepts) would let a captured
+	 * signature carry a different body.
+	 */
+	sha256_hex(r->body, r->body_len, hash);
+	if ((ph = first_header(r, "X-Amz-Content-Sha256")) != NULL &&
+	    strcasecmp(ph, hash) != 0)
+		return fail(msg, msgsz, "InvalidSignatureException", "The "
+		    "provided 'x-amz-content-sha256' header does not match "
+		    "what was computed.");
+	canonical = sigv4_canonical_request(r, &a, hash);
 	sigv4_signature(cred->secret, amz_date, &a, canonical, want);
 	free(canonical);
 	ok = strlen(a.signature) == 64 &&

@@ -6,11 +6,14 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+
+#include <openssl/sha.h>
 
 #include "berthd.h"
 #include "unit.h"
@@ -238,7 +241,9 @@ test_verify(void)
 	struct sigv4_identity id;
 	struct vec	 v;
 	const char	*exc;
-	char		 msg[1024], *path;
+	char		 msg[1024], *path, hash[65], upper[65];
+	unsigned char	 md[32];
+	size_t		 i;
 
 	xasprintf(&path, "%s/credentials", creds_dir);
 	CU_ASSERT_EQUAL_FATAL(sigv4_credentials_load(path), 0);
@@ -263,16 +268,51 @@ test_verify(void)
 	    "does not match the signature you provided. Check your AWS Secret "
 	    "Access Key and signing method. Consult the service documentation "
 	    "for details.");
-	/* A signed header changed; the payload hash header is honoured. */
+	/* A signed header changed. */
 	v = vec_create;
 	v.h[1].value = "AmazonEC2ContainerRegistry_V20150921.DeleteRepository";
 	CU_ASSERT_STRING_EQUAL(check(&v, VEC_NOW, &id, msg, sizeof(msg)),
 	    "InvalidSignatureException");
+	/*
+	 * X-Amz-Content-Sha256 must name the body that came: the body's
+	 * own hash (either case) passes, another hash or UNSIGNED-PAYLOAD
+	 * does not, and a swapped body with the original's hash does not.
+	 */
 	v = vec_create;
 	v.h[5].name = "X-Amz-Content-Sha256";
+	SHA256((const unsigned char *)v.body, strlen(v.body), md);
+	for (i = 0; i < sizeof(md); i++)
+		snprintf(hash + 2 * i, 3, "%02x", md[i]);
+	v.h[5].value = hash;
+	CU_ASSERT_PTR_NULL(check(&v, VEC_NOW, &id, msg, sizeof(msg)));
+	for (i = 0; hash[i] != '\0'; i++)
+		upper[i] = (char)toupper((unsigned char)hash[i]);
+	upper[i] = '\0';
+	v.h[5].value = upper;
+	CU_ASSERT_PTR_NULL(check(&v, VEC_NOW, &id, msg, sizeof(msg)));
 	v.h[5].value = "0000";
 	CU_ASSERT_STRING_EQUAL(check(&v, VEC_NOW, &id, msg, sizeof(msg)),
 	    "InvalidSignatureException");
+	CU_ASSERT_STRING_EQUAL(msg, "The provided 'x-amz-content-sha256' "
+	    "header does not match what was computed.");
+	v.h[5].value = "UNSIGNED-PAYLOAD";
+	CU_ASSERT_STRING_EQUAL(check(&v, VEC_NOW, &id, msg, sizeof(msg)),
+	    "InvalidSignatureException");
+	v.h[5].value = hash;
+	v.body = "{\"repositoryName\":\"team/apq\"}";
+	CU_ASSERT_STRING_EQUAL(check(&v, VEC_NOW, &id, msg, sizeof(msg)),
+	    "InvalidSignatureException");
+
+	/* Host must be signed (before anything else is checked). */
+	v = vec_create;
+	v.h[4].value = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20250115/"
+	    "us-east-1/ecr/aws4_request, SignedHeaders=content-type;"
+	    "x-amz-date;x-amz-host;x-amz-target, Signature=af6b7d25f70c38c8"
+	    "307aad7e18a282a7a816243758a398c11e93b7156de019a3";
+	CU_ASSERT_STRING_EQUAL(check(&v, VEC_NOW, &id, msg, sizeof(msg)),
+	    "IncompleteSignatureException");
+	CU_ASSERT_STRING_EQUAL(msg, "'Host' or ':authority' must be a "
+	    "'SignedHeader' in the AWS Authorization.");
 
 	/* Clock skew. */
 	exc = check(&vec_create, VEC_NOW + 901, &id, msg, sizeof(msg));
