@@ -440,6 +440,26 @@ ecr_body_cb(struct http_request *req, int err, void *arg)
 		return;
 	}
 	body = http_request_body(req, &len);
+	memset(&sr, 0, sizeof(sr));
+	sr.method = http_request_method(req);
+	sr.path = http_request_path(req);
+	sr.query = http_request_query(req);
+	sr.headers = ecr_headers_cb;
+	sr.arg = req;
+	sr.body = body;
+	sr.body_len = len;
+	/* As AWS: who is asking before what is asked; the signature covers
+	 * the raw body, parsed only once it is known to be the caller's. */
+	if ((exc = sigv4_check(&sr, now_sec(), &r->caller, msg,
+	    sizeof(msg))) != NULL) {
+		ecr_error(r, exc, "%s", msg);
+		return;
+	}
+	if ((h = handler_find(r->op->name)) == NULL) {
+		ecr_error(r, "UnknownOperationException", "berth does not "
+		    "implement %s yet", r->op->name);
+		return;
+	}
 	for (i = 0; i < len && (body[i] == ' ' || body[i] == '\n' ||
 	    body[i] == '\r' || body[i] == '\t'); i++)
 		;
@@ -451,20 +471,6 @@ ecr_body_cb(struct http_request *req, int err, void *arg)
 		    "request body as JSON");
 		return;
 	}
-
-	memset(&sr, 0, sizeof(sr));
-	sr.method = http_request_method(req);
-	sr.path = http_request_path(req);
-	sr.query = http_request_query(req);
-	sr.headers = ecr_headers_cb;
-	sr.arg = req;
-	sr.body = body;
-	sr.body_len = len;
-	if ((exc = sigv4_check(&sr, now_sec(), &r->caller, msg,
-	    sizeof(msg))) != NULL) {
-		ecr_error(r, exc, "%s", msg);
-		return;
-	}
 	if ((exc = ecr_validate(r->op, r->in, msg, sizeof(msg))) != NULL) {
 		ecr_error(r, exc, "%s", msg);
 		return;
@@ -473,11 +479,6 @@ ecr_body_cb(struct http_request *req, int err, void *arg)
 	strcpy(r->region, r->caller.region);
 	if ((rid = ecr_str(r, "registryId")) != NULL)
 		snprintf(r->account, sizeof(r->account), "%s", rid);
-	if ((h = handler_find(r->op->name)) == NULL) {
-		ecr_error(r, "UnknownOperationException", "berth does not "
-		    "implement %s yet", r->op->name);
-		return;
-	}
 	if (!proc_blobd_up() || meta_loading()) {
 		ecr_fail(r, BERR_UNAVAILABLE);
 		return;
