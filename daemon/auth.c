@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include "berthd.h"
 #include "error.h"
 #include "log.h"
+#include "name.h"
 #include "util.h"
 
 #define AUTH_PREFIX	"berth1."
@@ -134,4 +136,73 @@ auth_basic_identity(const char *header, char *account, char *region)
 	return auth_token_verify(colon + 1,
 	    (size_t)n - (size_t)((const uint8_t *)colon + 1 - buf), account,
 	    region, NULL);
+}
+
+/*
+ * Download URLs (GetDownloadUrlForLayer) work without credentials, as
+ * ECR's pre-signed URLs do: the URL carries
+ * "<account>.<region>.<expires>.<hex HMAC>", the HMAC over a payload that
+ * also names the repository and the digest and cannot be mistaken for a
+ * password's (a password's payload starts with the account).
+ */
+static void
+auth_download_mac(const char *account, const char *region,
+    const char *repository, const char *digest, int64_t expires,
+    uint8_t mac[AUTH_MAC_LEN])
+{
+	char	*payload;
+	int	 n;
+
+	n = xasprintf(&payload, "download\n%s\n%s\n%s\n%s\n%lld", account,
+	    region, repository, digest, (long long)expires);
+	auth_mac(payload, (size_t)n, mac);
+	free(payload);
+}
+
+char *
+auth_download_issue(const char *account, const char *region,
+    const char *repository, const char *digest, int64_t expires)
+{
+	uint8_t	 mac[AUTH_MAC_LEN];
+	char	 hexm[2 * AUTH_MAC_LEN + 1], *out;
+
+	auth_download_mac(account, region, repository, digest, expires, mac);
+	hex_encode(mac, sizeof(mac), hexm);
+	xasprintf(&out, "%s.%s.%lld.%s", account, region, (long long)expires,
+	    hexm);
+	return out;
+}
+
+int
+auth_download_verify(const char *param, const char *repository,
+    const char *digest, char *account, char *region)
+{
+	char		 acct[ACCOUNT_LEN + 1], reg[REGION_MAX + 1];
+	uint8_t		 mac[AUTH_MAC_LEN], want[AUTH_MAC_LEN];
+	const char	*p, *q, *r;
+	uint64_t	 exp;
+
+	if (!model->have_secret || (p = strchr(param, '.')) == NULL ||
+	    (q = strchr(p + 1, '.')) == NULL ||
+	    (r = strchr(q + 1, '.')) == NULL)
+		return BERR_DENIED;
+	if ((size_t)(p - param) != ACCOUNT_LEN ||
+	    !name_account_valid(param, ACCOUNT_LEN) ||
+	    (size_t)(q - p - 1) > REGION_MAX ||
+	    !name_region_valid(p + 1, (size_t)(q - p - 1)) ||
+	    parse_u64(q + 1, (size_t)(r - q - 1), &exp) == -1 ||
+	    exp > INT64_MAX || strlen(r + 1) != 2 * AUTH_MAC_LEN ||
+	    hex_decode(r + 1, 2 * AUTH_MAC_LEN, mac) == -1)
+		return BERR_DENIED;
+	memcpy(acct, param, ACCOUNT_LEN);
+	acct[ACCOUNT_LEN] = '\0';
+	memcpy(reg, p + 1, (size_t)(q - p - 1));
+	reg[q - p - 1] = '\0';
+	auth_download_mac(acct, reg, repository, digest, (int64_t)exp, want);
+	if (CRYPTO_memcmp(mac, want, sizeof(mac)) != 0 ||
+	    (int64_t)exp <= now_sec())
+		return BERR_DENIED;
+	strcpy(account, acct);
+	strcpy(region, reg);
+	return 0;
 }

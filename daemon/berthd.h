@@ -532,6 +532,12 @@ extern const size_t		blobc_nrules;
 
 /* --- the OCI distribution API (oci*.c) -------------------------------------- */
 
+/* The query parameter that makes a GetDownloadUrlForLayer URL its own
+ * credential (auth_download_verify). */
+#define OCI_DOWNLOAD_PARAM	"X-Berth-Download"
+/* How long such a URL works, in seconds. */
+#define OCI_DOWNLOAD_TTL	3600
+
 /* Whose registry a request addresses. */
 struct oci_ident {
 	char		 account[ACCOUNT_LEN + 1];
@@ -621,6 +627,14 @@ int	auth_token_verify(const char *, size_t, char *account, char *region,
 /* From an Authorization header: 1 when there is none, 0 with account and
  * region of a valid "Basic AWS:<password>", BERR_UNAUTHORIZED otherwise. */
 int	auth_basic_identity(const char *header, char *account, char *region);
+/* The X-Berth-Download parameter of a download URL for the blob digest
+ * of repository in account/region, valid until expires; free it. */
+char	*auth_download_issue(const char *account, const char *region,
+	    const char *repository, const char *digest, int64_t expires);
+/* 0 with the account and region the parameter grants this blob in, or
+ * BERR_DENIED (forged, for another blob, or expired). */
+int	auth_download_verify(const char *param, const char *repository,
+	    const char *digest, char *account, char *region);
 
 /* --- the ECR API model (ecr_model.c, generated; ecr_validate.c) ----------- */
 

@@ -577,7 +577,7 @@ ecr_layer_download_url(struct ecr_req *r)
 	struct repository *repo;
 	struct json_object *out;
 	struct digest	 d;
-	char		 host[384], *url;
+	char		 host[384], *url, *grant;
 
 	if ((repo = ecr_repository_find(r, name)) == NULL) {
 		ecr_repository_not_found(r, name);
@@ -596,11 +596,16 @@ ecr_layer_download_url(struct ecr_req *r)
 		    ds, name, r->account);
 		return;
 	}
+	/* Like ECR's pre-signed URL: usable without a login, for a while. */
 	ecr_registry_host(r->account, r->region, host, sizeof(host));
-	xasprintf(&url, "http://%s/v2/%s/blobs/%s", host, name, ds);
+	grant = auth_download_issue(r->account, r->region, name, ds,
+	    now_sec() + OCI_DOWNLOAD_TTL);
+	xasprintf(&url, "http://%s/v2/%s/blobs/%s?%s=%s", host, name, ds,
+	    OCI_DOWNLOAD_PARAM, grant);
 	out = json_object_new_object();
 	ecr_add_str(out, "downloadUrl", url);
 	ecr_add_str(out, "layerDigest", ds);
+	free(grant);
 	free(url);
 	ecr_respond(r, out);
 }

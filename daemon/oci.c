@@ -300,26 +300,37 @@ oci_dispatch(struct http_request *req, const char *path)
 {
 	struct oci_route r;
 	struct oci_ident id;
-	const char	*rest = path[3] == '\0' ? "" : path + 4;
-	int		 err, get, head;
+	const char	*rest = path[3] == '\0' ? "" : path + 4, *dl;
+	int		 err, route_err, get, head;
 
 	http_request_set_class(req, "oci");
 	/* Every answer under /v2/, errors included, as distribution and ECR
 	 * send it. */
 	http_response_header(req, "Docker-Distribution-API-Version",
 	    "registry/2.0");
-	if ((err = oci_identity(req, &id)) != 0) {
+	get = method_is(req, "GET");
+	head = method_is(req, "HEAD");
+	route_err = oci_parse_route(rest, &r);
+	if ((dl = http_request_param(req, OCI_DOWNLOAD_PARAM)) != NULL) {
+		/* A URL from GetDownloadUrlForLayer: it is the credential. */
+		if (route_err != 0 || r.kind != OCI_BLOB || (!get && !head) ||
+		    auth_download_verify(dl, r.name, r.arg, id.account,
+		    id.region) != 0) {
+			oci_error(req, BERR_DENIED, "the download URL is not "
+			    "valid for this blob, or it has expired");
+			return;
+		}
+		id.authenticated = 1;
+	} else if ((err = oci_identity(req, &id)) != 0) {
 		oci_error(req, err, err == BERR_DENIED ? "the login token is "
 		    "for another registry" : NULL);
 		return;
 	}
-	if ((err = oci_parse_route(rest, &r)) != 0) {
+	if ((err = route_err) != 0) {
 		oci_error(req, err, err == BERR_NAME_INVALID ?
 		    "invalid repository name" : "no such route");
 		return;
 	}
-	get = method_is(req, "GET");
-	head = method_is(req, "HEAD");
 	switch (r.kind) {
 	case OCI_BASE:
 		if (!get && !head) {

@@ -223,5 +223,45 @@ check "pull with login" skopeo inspect --raw --tls-verify=false \
 check "wrong password refused" test "$(curl -s -o /dev/null -w '%{http_code}' \
     -u AWS:berth1.00.00 "http://$areg/v2/")" = 401
 
+# --- GetDownloadUrlForLayer: the URL is its own credential ----------------
+# As ECR's pre-signed URLs: no login, any account, and only for that blob.
+aecr() {	# account region args...: the ECR API of the --require-auth berthd
+	local acct=$1 region=$2
+	shift 2
+	AWS_ACCESS_KEY_ID=$acct AWS_REGION=$region AWS_DEFAULT_REGION=$region \
+	    "$AWS" --endpoint-url "http://$areg" --output json ecr "$@"
+}
+aecr 123456789012 eu-west-3 create-repository --repository-name dl/app \
+    >/dev/null
+login=$(aecr 123456789012 eu-west-3 get-login-password)
+blob_of() { jq -r ".layers[$1].digest" "$2"; }
+bmf=$layout/blobs/sha256/$(jq -r '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == "second") | .digest' "$layout/index.json" | cut -d: -f2)
+check "push into another account (auth)" skopeo copy -q \
+    --dest-tls-verify=false --dest-creds "AWS:$login" "oci:$layout:second" \
+    "docker://$areg/dl/app:v1"
+l0=$(blob_of 0 "$bmf")
+l1=$(blob_of 1 "$bmf")
+dl0=$(aecr 123456789012 eu-west-3 get-download-url-for-layer \
+    --repository-name dl/app --layer-digest "$l0" | jq -r .downloadUrl)
+check "download URL names the registry" grep -q "^http://$areg/v2/dl/app/blobs/$l0?" <<<"$dl0"
+curl -s -o "$tmp/dl0" "$dl0"
+check "download URL serves the layer without a login" cmp "$tmp/dl0" \
+    "$layout/blobs/sha256/${l0#sha256:}"
+check "download URL honours Range" test "$(curl -s -r 0-9 "$dl0" | wc -c)" = 10
+check "without its parameter the blob needs a login" test "$(curl -s \
+    -o /dev/null -w '%{http_code}' "${dl0%%\?*}")" = 401
+other=${dl0/blobs\/$l0/blobs\/$l1}
+check "a download URL is for one blob only" test "$(curl -s -o /dev/null \
+    -w '%{http_code}' "$other")" = 403
+forged=${dl0%?}0
+[ "$forged" = "$dl0" ] && forged=${dl0%?}1
+check "a forged download URL is refused" test "$(curl -s -o /dev/null \
+    -w '%{http_code}' "$forged")" = 403
+check "a download URL does not upload" test "$(curl -s -o /dev/null \
+    -w '%{http_code}' -X POST "http://$areg/v2/dl/app/blobs/uploads/?${dl0#*\?}")" = 403
+grant=${dl0#*=}
+check "a download URL is not a password" test "$(curl -s -o /dev/null \
+    -w '%{http_code}' -u "AWS:$grant" "http://$areg/v2/")" = 401
+
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]
