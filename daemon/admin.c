@@ -41,7 +41,41 @@ admin_error(struct http_request *req, int status, const char *message)
 
 	json_object_object_add(body, "error",
 	    json_object_new_string(message));
+	if (status == 503)
+		http_response_header(req, "Retry-After", "1");
 	admin_json(req, status, body);
+}
+
+/*
+ * Until berth-blobd said hello and the metadata is loaded from it, the
+ * model in memory is the one from before the restart (or the failed
+ * append that started a reload): it may show changes the disk never got,
+ * and entries made from it are replayed on top of what the disk says.
+ * Nothing is read from it or done with it until then.
+ */
+static int
+admin_model_ready(void)
+{
+	return proc_blobd_up() && !meta_loading();
+}
+
+static const char *
+admin_unready_reason(void)
+{
+	if (!proc_blobd_up() && strcmp(proc_blobd_state(), "loading") != 0)
+		return "berth-blobd, the storage worker, is not running; it is "
+		    "being restarted: retry";
+	return "the metadata is being loaded from berth-blobd: retry";
+}
+
+/* 1 if the model may be used; else answers 503 and returns 0. */
+static int
+admin_require_ready(struct http_request *req)
+{
+	if (admin_model_ready())
+		return 1;
+	admin_error(req, 503, admin_unready_reason());
+	return 0;
 }
 
 static int
@@ -91,9 +125,9 @@ admin_stats_cb(int err, const uint8_t *payload, size_t len, int fd,
 	struct admin_stats_req *ar = arg;
 	struct http_request *req = ar->req;
 	struct msg_stats_reply st;
-	struct json_object *body;
+	struct json_object *body, *down;
 	struct evbuffer	*b;
-	int		 ok;
+	int		 ok, blobd_up, loaded, writable;
 
 	if (fd != -1)
 		close(fd);
@@ -110,21 +144,42 @@ admin_stats_cb(int err, const uint8_t *payload, size_t len, int fd,
 		free(ar);
 		return;
 	}
-	ok = err == 0 && st.writable;
+	/* Judged now, when the answer goes: not when it was asked. */
+	blobd_up = proc_blobd_up();
+	loaded = admin_model_ready();
+	writable = err == 0 && st.writable;
+	ok = blobd_up && loaded && writable;
 	body = json_object_new_object();
 	json_object_object_add(body, "status",
 	    json_object_new_string(ok ? "ok" : "unavailable"));
 	json_object_object_add(body, "blobd",
-	    json_object_new_string(err == 0 ? "up" : "down"));
-	json_object_object_add(body, "storage_writable",
-	    json_object_new_boolean(st.writable));
+	    json_object_new_string(proc_blobd_state()));
+	json_object_object_add(body, "metadata", json_object_new_string(
+	    loaded ? "loaded" : meta_loading() ? "loading" : "not loaded"));
+	json_object_object_add(body, "storage_writable", err == 0 ?
+	    json_object_new_boolean(st.writable) : NULL);
 	json_object_object_add(body, "blobd_restarts",
 	    json_object_new_int64((int64_t)proc_restarts()));
 	if (err == 0 && proc_blobd_pid() > 0)
 		json_object_object_add(body, "blobd_pid",
 		    json_object_new_int64((int64_t)proc_blobd_pid()));
-	if (!ok)
+	if (!ok) {
+		down = json_object_new_array();
+		if (!blobd_up)
+			json_object_array_add(down,
+			    json_object_new_string("blobd"));
+		if (!loaded)
+			json_object_array_add(down,
+			    json_object_new_string("metadata"));
+		if (!writable)
+			json_object_array_add(down,
+			    json_object_new_string("storage"));
+		json_object_object_add(body, "unavailable", down);
+		json_object_object_add(body, "message", json_object_new_string(
+		    !loaded ? admin_unready_reason() : err != 0 ?
+		    berr_message(err) : "the storage is not writable"));
 		http_response_header(req, "Retry-After", "1");
+	}
 	admin_json(req, ok ? 200 : 503, body);
 	free(ar);
 }
@@ -183,6 +238,8 @@ param_true(const char *v)
 static void
 admin_gc(struct http_request *req)
 {
+	if (!admin_require_ready(req))
+		return;
 	gc_run(param_true(http_request_param(req, "dry_run")), 0,
 	    admin_gc_done_cb, req);
 }
@@ -190,7 +247,49 @@ admin_gc(struct http_request *req)
 struct admin_reset {
 	struct http_request *req;
 	uint64_t	 repositories;
+	int		 everything;
+	struct digest	*released;	/* what the deleted ones held */
+	size_t		 nreleased;
+	size_t		 released_cap;
 };
+
+static void
+admin_reset_free(struct admin_reset *ar)
+{
+	free(ar->released);
+	free(ar);
+}
+
+static void
+admin_reset_release(struct admin_reset *ar, const struct digest *d)
+{
+	if (ar->nreleased == ar->released_cap) {
+		ar->released_cap = ar->released_cap == 0 ? 64 :
+		    ar->released_cap * 2;
+		ar->released = xreallocarray(ar->released, ar->released_cap,
+		    sizeof(*ar->released));
+	}
+	ar->released[ar->nreleased++] = *d;
+}
+
+/* Notes every blob the repository references or links. */
+static void
+admin_reset_note_repository(struct admin_reset *ar,
+    const struct repository *repo)
+{
+	size_t	 i, k;
+
+	for (i = 0; i < repo->images.len; i++) {
+		const struct image *img = repo->images.items[i];
+		for (k = 0; k < img->nrefs; k++)
+			if (img->refs[k].kind != REF_MANIFEST)
+				admin_reset_release(ar, &img->refs[k].digest);
+	}
+	for (i = 0; i < repo->links.len; i++) {
+		const struct link *l = repo->links.items[i];
+		admin_reset_release(ar, &l->blob->digest);
+	}
+}
 
 static void
 admin_reset_gc_cb(int err, const struct gc_result *r, void *arg)
@@ -200,7 +299,7 @@ admin_reset_gc_cb(int err, const struct gc_result *r, void *arg)
 
 	if (err != 0) {
 		admin_error(ar->req, berr_http_status(err), berr_message(err));
-		free(ar);
+		admin_reset_free(ar);
 		return;
 	}
 	body = json_object_new_object();
@@ -208,7 +307,7 @@ admin_reset_gc_cb(int err, const struct gc_result *r, void *arg)
 	    json_object_new_int64((int64_t)ar->repositories));
 	json_object_object_add(body, "gc", admin_gc_json(r));
 	admin_json(ar->req, 200, body);
-	free(ar);
+	admin_reset_free(ar);
 }
 
 static void
@@ -218,11 +317,22 @@ admin_reset_done_cb(int err, void *arg)
 
 	if (err != 0) {
 		admin_error(ar->req, berr_http_status(err), berr_message(err));
-		free(ar);
+		admin_reset_free(ar);
 		return;
 	}
-	/* What the deleted repositories held is garbage now, however new. */
-	gc_run(0, 1, admin_reset_gc_cb, ar);
+	/*
+	 * With every registry gone, whatever is stored is garbage, however
+	 * new.  After a reset of one, only what it held and no repository
+	 * has any more goes at once: other registries' pushes in progress,
+	 * and files the metadata does not know, keep the grace rule.
+	 */
+	if (ar->everything) {
+		gc_run(0, 1, admin_reset_gc_cb, ar);
+		return;
+	}
+	gc_run_released(ar->released, ar->nreleased, admin_reset_gc_cb, ar);
+	ar->released = NULL;
+	ar->nreleased = 0;
 }
 
 static void
@@ -239,8 +349,11 @@ admin_reset(struct http_request *req)
 		    "neither");
 		return;
 	}
+	if (!admin_require_ready(req))
+		return;
 	ar = xcalloc(1, sizeof(*ar));
 	ar->req = req;
+	ar->everything = account == NULL;
 	txn_init(&t);
 	for (i = 0; i < model->registries.len; i++) {
 		struct registry *reg = model->registries.items[i];
@@ -248,6 +361,9 @@ admin_reset(struct http_request *req)
 		    strcmp(reg->region, region) != 0))
 			continue;
 		while (reg->repositories.len > 0) {
+			if (!ar->everything)
+				admin_reset_note_repository(ar,
+				    reg->repositories.items[0]);
 			if (txn_repo_delete(&t, reg->repositories.items[0]) != 0)
 				fatalx("reset: a repository delete does not "
 				    "apply");
@@ -389,6 +505,11 @@ admin_blobs_cb(int err, const uint8_t *payload, size_t len, int fd,
 	struct blob	*b;
 	size_t		 i, mapped = 0;
 
+	if (err == 0 && !admin_model_ready()) {
+		close(fd);
+		admin_error(req, 503, admin_unready_reason());
+		return;
+	}
 	if (err != 0) {
 		admin_error(req, berr_http_status(err), berr_message(err));
 		return;
@@ -459,16 +580,16 @@ admin_dispatch(struct http_request *req, const char *path)
 		if (admin_method(req, "POST"))
 			admin_reset(req);
 	} else if (strcmp(path, "compact") == 0) {
-		if (admin_method(req, "POST"))
+		if (admin_method(req, "POST") && admin_require_ready(req))
 			meta_compact(admin_compacted_cb, req);
 	} else if (strcmp(path, "repositories") == 0) {
-		if (admin_method(req, "GET"))
+		if (admin_method(req, "GET") && admin_require_ready(req))
 			admin_repositories(req);
 	} else if (strcmp(path, "images") == 0) {
-		if (admin_method(req, "GET"))
+		if (admin_method(req, "GET") && admin_require_ready(req))
 			admin_images(req);
 	} else if (strcmp(path, "blobs") == 0) {
-		if (admin_method(req, "GET"))
+		if (admin_method(req, "GET") && admin_require_ready(req))
 			admin_blobs(req);
 	} else
 		admin_error(req, 404, "no such admin endpoint");

@@ -386,8 +386,16 @@ struct gc_stats {
 
 typedef void (*gc_done_cb)(int err, const struct gc_result *, void *arg);
 /* Queues a run; runs are serialized.  With ignore_grace, unreferenced
- * blobs go however recently a push touched them (after a reset). */
+ * blobs go however recently a push touched them (after a reset of every
+ * registry).  A run fails with BERR_UNAVAILABLE unless blobd is up and the
+ * metadata loaded when it starts and when it marks. */
 void	gc_run(int dry_run, int ignore_grace, gc_done_cb, void *arg);
+/* Queues a run after a reset of some registries: a blob in released (what
+ * they referenced or linked; the run takes the array) goes however new if
+ * nothing references or links it now; every other blob keeps the grace
+ * rule. */
+void	gc_run_released(struct digest *released, size_t n, gc_done_cb,
+	    void *arg);
 int	gc_running(void);
 const struct gc_stats *gc_stats(void);
 /*
@@ -407,7 +415,10 @@ int	gc_blob_is_garbage(const struct blob *b, int64_t mtime_ms,
 void	proc_start(void);
 /* Closes blobd's socket; the spawner then reaps it (spawner_stop). */
 void	proc_stop(void);
+/* Said hello and the metadata is loaded: the model is the disk's. */
 int	proc_blobd_up(void);
+/* "down", "starting" (no hello yet), "loading" (the metadata) or "up". */
+const char *proc_blobd_state(void);
 /* The running worker's process id, or -1. */
 pid_t	proc_blobd_pid(void);
 uint64_t proc_restarts(void);

@@ -3,7 +3,9 @@
  * is stored.  A run:
  *  1. asks blobd for every stored blob (digest, size, mtime);
  *  2. marks: a blob is kept if an image references it, or if a push may be
- *     about to reference it (see gc_blob_is_garbage);
+ *     about to reference it (see gc_blob_is_garbage); after a reset of some
+ *     registries, what they left that no repository has any more goes at
+ *     once;
  *  3. durably forgets the garbage in the metadata (its links disappear, so
  *     no new manifest can reference it from here on);
  *  4. asks blobd to delete exactly those files, skipping any stored again
@@ -29,6 +31,8 @@
 struct gc_waiter {
 	int		 dry_run;
 	int		 ignore_grace;
+	struct digest	*released;	/* sorted; see gc_run_released */
+	size_t		 nreleased;
 	gc_done_cb	 done;
 	void		*arg;
 	struct gc_waiter *next;
@@ -50,6 +54,34 @@ static struct gc_pass	*gc_current;
 static struct gc_stats	 gc_totals;
 
 static void	gc_start_next(void);
+
+/* The model is the disk's: not the one from before a restart or a reload,
+ * which may hold changes the disk never got. */
+static int
+gc_model_ready(void)
+{
+	return proc_blobd_up() && !meta_loading();
+}
+
+static int
+gc_digest_cmp(const void *a, const void *b)
+{
+	return digest_cmp(a, b);
+}
+
+static int
+gc_is_released(const struct gc_waiter *w, const struct digest *d)
+{
+	return w->nreleased > 0 && bsearch(d, w->released, w->nreleased,
+	    sizeof(*w->released), gc_digest_cmp) != NULL;
+}
+
+static void
+gc_waiter_free(struct gc_waiter *w)
+{
+	free(w->released);
+	free(w);
+}
 
 const struct gc_stats *
 gc_stats(void)
@@ -101,7 +133,7 @@ gc_finish(struct gc_pass *run, int err)
 	else
 		log_warnx("gc failed: %s", berr_message(err));
 	w->done(err, &run->result, w->arg);
-	free(w);
+	gc_waiter_free(w);
 	free(run->garbage);
 	free(run);
 	gc_current = NULL;
@@ -179,6 +211,11 @@ gc_listing_cb(int err, const uint8_t *payload, size_t len, int fd,
 			    conf.gc_grace * 1000;
 	size_t		 i, mapped = 0, in_txn = 0;
 
+	if (err == 0 && !gc_model_ready()) {
+		/* A reload began while the listing was on its way. */
+		close(fd);
+		err = BERR_UNAVAILABLE;
+	}
 	if (err != 0) {
 		gc_finish(run, err);
 		return;
@@ -204,7 +241,12 @@ gc_listing_cb(int err, const uint8_t *payload, size_t len, int fd,
 			fatalx("berth-blobd listed a malformed digest");
 		run->result.examined++;
 		b = blob_find(&d);
-		if (!gc_blob_is_garbage(b, gb->mtime_ms, now, grace))
+		if (b != NULL && gc_is_released(run->waiter, &d)) {
+			/* Left by a reset: gone unless another repository
+			 * still has it (its pushes keep the grace rule). */
+			if (b->refs > 0 || b->links > 0)
+				continue;
+		} else if (!gc_blob_is_garbage(b, gb->mtime_ms, now, grace))
 			continue;
 		run->garbage[run->ngarbage++] = *gb;
 		if (run->result.dry_run) {
@@ -247,6 +289,17 @@ gc_start_next(void)
 	if ((gc_queue = w->next) == NULL)
 		gc_queue_tail = &gc_queue;
 	w->next = NULL;
+	if (!gc_model_ready()) {
+		struct gc_result r;
+
+		memset(&r, 0, sizeof(r));
+		r.dry_run = w->dry_run;
+		log_warnx("gc not run: %s", berr_message(BERR_UNAVAILABLE));
+		w->done(BERR_UNAVAILABLE, &r, w->arg);
+		gc_waiter_free(w);
+		gc_start_next();
+		return;
+	}
 	run = xcalloc(1, sizeof(*run));
 	run->waiter = w;
 	run->started_mono = mono_ms();
@@ -259,6 +312,14 @@ gc_start_next(void)
 	    gc_listing_cb, run);
 }
 
+static void
+gc_enqueue(struct gc_waiter *w)
+{
+	*gc_queue_tail = w;
+	gc_queue_tail = &w->next;
+	gc_start_next();
+}
+
 void
 gc_run(int dry_run, int ignore_grace, gc_done_cb done, void *arg)
 {
@@ -269,9 +330,23 @@ gc_run(int dry_run, int ignore_grace, gc_done_cb done, void *arg)
 	w->ignore_grace = ignore_grace;
 	w->done = done;
 	w->arg = arg;
-	*gc_queue_tail = w;
-	gc_queue_tail = &w->next;
-	gc_start_next();
+	gc_enqueue(w);
+}
+
+void
+gc_run_released(struct digest *released, size_t n, gc_done_cb done,
+    void *arg)
+{
+	struct gc_waiter *w;
+
+	w = xcalloc(1, sizeof(*w));
+	if (n > 0)
+		qsort(released, n, sizeof(*released), gc_digest_cmp);
+	w->released = released;
+	w->nreleased = n;
+	w->done = done;
+	w->arg = arg;
+	gc_enqueue(w);
 }
 
 int

@@ -51,6 +51,22 @@ proc_blobd_up(void)
 	return proc_state == PROC_UP;
 }
 
+const char *
+proc_blobd_state(void)
+{
+	switch (proc_state) {
+	case PROC_STARTING:
+		return "starting";
+	case PROC_LOADING:
+		return "loading";
+	case PROC_UP:
+		return "up";
+	case PROC_DOWN:
+	default:
+		return "down";
+	}
+}
+
 pid_t
 proc_blobd_pid(void)
 {
@@ -70,7 +86,12 @@ proc_loaded_cb(int err, void *arg)
 		if (proc_first_start)
 			fatalx("cannot load the metadata: %s",
 			    berr_message(err));
-		log_warnx("cannot load the metadata: %s", berr_message(err));
+		/* Never serve a model that is not the disk's: start over with
+		 * a new worker, after the usual delay. */
+		log_warnx("cannot load the metadata: %s; restarting "
+		    "berth-blobd", berr_message(err));
+		if (proc_pid > 0)
+			spawner_kill_worker(proc_pid);
 		return;
 	}
 	if (proc_state == PROC_LOADING)

@@ -68,9 +68,26 @@ check "/_berth/blobs lists 4 blobs, each referenced" \
     test "$(printf '%s' "$r" | json '(len(d["blobs"]), all(b["references"] == 1 for b in d["blobs"]))')" = "(4, True)"
 
 # --- GC: dry runs, concurrent requests serialized ---------------------------------------
+blob_list() { curl -s "$URL/_berth/blobs" | json '" ".join(sorted(b["digest"] for b in d["blobs"]))'; }
+# duration_ms: an integer, and no longer than the request took as a whole.
+duration_ok() {	# GC-JSON CURL-SECONDS
+	printf '%s' "$1" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+ms = d["duration_ms"]
+sys.exit(0 if type(ms) is int and 0 <= ms <= float(sys.argv[1]) * 1000 + 1 else 1)' "$2"
+}
+v1_bytes=$(( $(stat -c %s "$T_TMP/c-v1") + 5000 ))
+v1_gone=$(for f in c-v1 l-v1; do printf 'sha256:%s\n' "$(sha256_of "$T_TMP/$f")"; done | sort)
+before=$(blob_list)
 curl -sf -o /dev/null -X DELETE "$URL/v2/adm/one/manifests/sha256:$(sha256_of "$T_TMP/m-v1")"
-r=$(curl -s -X POST "$URL/_berth/gc?dry_run=1")
+curl -s -o "$T_TMP/dry" -w '%{time_total}' -X POST "$URL/_berth/gc?dry_run=1" >"$T_TMP/dry.t"
+r=$(cat "$T_TMP/dry")
 check "GC dry run reports 2 blobs" test "$(printf '%s' "$r" | json '(d["blobs_reclaimed"], d["dry_run"])')" = "(2, True)"
+check "GC dry run reports their bytes ($v1_bytes: v1's config and layer)" \
+    test "$(printf '%s' "$r" | json 'd["bytes_reclaimed"]')" = "$v1_bytes"
+check "GC dry run: duration_ms is an integer within the request's time" \
+    duration_ok "$r" "$(cat "$T_TMP/dry.t")"
 check "and deletes nothing" \
     test "$(curl -s "$URL/_berth/blobs" | json 'len(d["blobs"])')" = 4
 for i in 1 2 3; do
@@ -84,6 +101,19 @@ for i in 1 2 3; do
 	total=$((total + n))
 done
 check "three concurrent GCs: serialized, 2 blobs reclaimed in all" test "$total" = 2
+bytes=0
+for i in 1 2 3; do
+	bytes=$((bytes + $(json 'd["bytes_reclaimed"]' <"$T_TMP/gc$i")))
+done
+check "the real runs free the bytes the dry run reported ($bytes)" \
+    test "$bytes" = "$v1_bytes"
+check "and exactly v1's config and layer, the blobs the dry run counted" \
+    test "$(blob_list)" = "$(python3 -c 'import sys; print(" ".join(sorted(set(sys.argv[1].split()) - set(sys.argv[2].split()))))' "$before" "$v1_gone")"
+check "every GC answer has an integer duration_ms" \
+    sh -c 'for f in "$@"; do python3 -c "import json,sys; sys.exit(0 if type(json.load(open(sys.argv[1]))[\"duration_ms\"]) is int else 1)" "$f" || exit 1; done' _ "$T_TMP/gc1" "$T_TMP/gc2" "$T_TMP/gc3"
+curl -s -o "$T_TMP/gc4" -w '%{time_total}' -X POST "$URL/_berth/gc" >"$T_TMP/gc4.t"
+check "a real GC's duration_ms is within the request's time" \
+    duration_ok "$(cat "$T_TMP/gc4")" "$(cat "$T_TMP/gc4.t")"
 check "GC is POST only" test "$(http_status "$URL/_berth/gc")" = 405
 
 # --- compaction, then kill -9: the state comes back from the snapshot -------------------
@@ -112,10 +142,86 @@ curl -sf -o /dev/null -X POST "$URL/_berth/gc"
 check "and berth-blobd's lines too, without a restart" \
     wait_for 10 grep -q 'berth-blobd\[[0-9]*\]: gc:' "$LOG"
 
+# --- blobd down: health and every endpoint that needs the model answer 503 -------------
+# Killed again as soon as it is back, the worker is restarted after a growing
+# delay (100 ms, doubling); after the sixth kill it stays down for 3.2 s.
+health_code() { http_status "$URL/_berth/health"; }
+health_up() { test "$(health_code)" = 200; }
+gone_or_zombie() { ! kill -0 "$1" 2>/dev/null || grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
+repos_before=$(curl -s "$URL/_berth/repositories" | json 'len(d["repositories"])')
+pids_ok=1
+for i in 1 2 3 4 5 6; do
+	wait_for 20 health_up
+	bp=$(blobd_pid "$BERTHD_PID")
+	hp=$(curl -s "$URL/_berth/health" | json 'd.get("blobd_pid", "")')
+	[ -n "$bp" ] && [ "$hp" = "$bp" ] || pids_ok=0
+	kill -9 "$bp"
+	wait_for 5 gone_or_zombie "$bp"
+done
+curl -s -D "$T_TMP/hh" -o "$T_TMP/hb" "$URL/_berth/health"
+eps=("GET repositories" "GET images?repository=adm/one" "GET blobs" \
+    "POST gc" "POST gc?dry_run=1" "POST compact" \
+    "POST reset?account=000000000000&region=us-east-1" "POST reset")
+for i in "${!eps[@]}"; do
+	ep=${eps[$i]}
+	curl -s -D "$T_TMP/eh$i" -o "$T_TMP/eb$i" -X "${ep%% *}" "$URL/_berth/${ep#* }"
+done
+curl -s -o "$T_TMP/mb" "$URL/_berth/metrics"
+check "berth-blobd, the grandchild of berthd, is the blobd_pid health reports" \
+    test "$pids_ok" = 1
+check "right after a kill: health is 503" grep -q '^HTTP/1.1 503' "$T_TMP/hh"
+check "with Retry-After" grep -qi '^Retry-After: [0-9]' "$T_TMP/hh"
+check "and a body saying blobd and the metadata are down" \
+    test "$(json '(d["status"], d["blobd"], d["metadata"], "blobd" in d["unavailable"], "metadata" in d["unavailable"], len(d["message"]) > 0)' <"$T_TMP/hb")" = \
+    "('unavailable', 'down', 'not loaded', True, True, True)"
+for i in "${!eps[@]}"; do
+	check "while blobd is down: ${eps[$i]} is 503 with Retry-After and a JSON error" \
+	    sh -c "grep -q '^HTTP/1.1 503' '$T_TMP/eh$i' && grep -qi '^Retry-After: ' '$T_TMP/eh$i' && python3 -c 'import json,sys; sys.exit(0 if json.load(open(sys.argv[1]))[\"error\"] else 1)' '$T_TMP/eb$i'"
+done
+check "the metrics still answer, with berth_blobd_up 0" \
+    grep -q '^berth_blobd_up 0$' "$T_TMP/mb"
+check "health is 200 again once blobd is back" wait_for 20 health_up
+check "with blobd up, the metadata loaded and storage writable" \
+    test "$(curl -s "$URL/_berth/health" | json '(d["status"], d["blobd"], d["metadata"], d["storage_writable"], "unavailable" in d)')" = \
+    "('ok', 'up', 'loaded', True, False)"
+check "the reset asked for while blobd was down did nothing" \
+    test "$(curl -s "$URL/_berth/repositories" | json 'len(d["repositories"])')" = "$repos_before"
+
 # --- reset -----------------------------------------------------------------------------
+# A push in progress in the default registry: its layer uploaded (POST, then
+# PUT with the digest), no manifest yet.  A reset of another registry must
+# not take it, nor take more than that registry's own blobs.
+head -c 7000 /dev/urandom >"$T_TMP/pending"
+pending=sha256:$(sha256_of "$T_TMP/pending")
+loc=$(curl -s -D - -o /dev/null -X POST "$URL/v2/adm/one/blobs/uploads/" | tr -d '\r' | sed -n 's/^[Ll]ocation: //p')
+case $loc in /*) loc=$URL$loc ;; esac
+case $loc in *\?*) sep='&' ;; *) sep='?' ;; esac
+check "account 000000000000 uploads a layer (POST, PUT), no manifest yet" \
+    test "$(http_status -X PUT -H 'Content-Type: application/octet-stream' \
+    --data-binary @"$T_TMP/pending" "$loc${sep}digest=$pending")" = 201
+w1_blobs=$(for f in c-w1 l-w1; do printf 'sha256:%s\n' "$(sha256_of "$T_TMP/$f")"; done)
+before=$(blob_list)
 r=$(curl -s -X POST "$URL/_berth/reset?account=111111111111&region=eu-west-1")
 check "reset of one registry deletes its repository" \
     test "$(printf '%s' "$r" | json 'd["repositories_deleted"]')" = 1
+check "its GC reclaims exactly that registry's 2 blobs" \
+    test "$(printf '%s' "$r" | json '(d["gc"]["blobs_reclaimed"], d["gc"]["bytes_reclaimed"])')" = \
+    "(2, $(( $(stat -c %s "$T_TMP/c-w1") + 5000 )))"
+check "they are gone from disk, and nothing else is" \
+    test "$(blob_list)" = "$(python3 -c 'import sys; print(" ".join(sorted(set(sys.argv[1].split()) - set(sys.argv[2].split()))))' "$before" "$w1_blobs")"
+check "the other account's pending layer is still there (HEAD 200)" \
+    test "$(http_status -I "$URL/v2/adm/one/blobs/$pending")" = 200
+printf '{"tag":"pending"}' >"$T_TMP/c-pending"
+pc=sha256:$(sha256_of "$T_TMP/c-pending")
+curl -sf -o /dev/null -X POST --data-binary @"$T_TMP/c-pending" \
+    "$URL/v2/adm/one/blobs/uploads/?digest=$pc"
+printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"%s","size":7000}]}' \
+    "$pc" "$(stat -c %s "$T_TMP/c-pending")" "$pending" >"$T_TMP/m-pending"
+check "and its push completes: the manifest using it is accepted" \
+    test "$(http_status -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
+    --data-binary @"$T_TMP/m-pending" "$URL/v2/adm/one/manifests/pending")" = 201
+check "and the layer pulls byte for byte" \
+    sh -c "curl -sf '$URL/v2/adm/one/blobs/$pending' | cmp -s - '$T_TMP/pending'"
 check "the other registries keep theirs" \
     test "$(curl -s "$URL/_berth/repositories" | json 'len(d["repositories"])')" = 2
 check "reset needs both account and region or neither" \

@@ -183,4 +183,108 @@ check "a blob pushed moments ago with no manifest yet survives GC" \
     test "$(http_status -I "$URL/v2/gc/a/blobs/$d")" = 200
 check "GC runs are counted in the metrics" \
     sh -c "curl -s '$URL/_berth/metrics' | grep -q '^berth_gc_runs_total [1-9]'"
+
+# --- the race the issue names: GC frees a layer while a push reuses it ------------
+# Image X references layer L and config CX, and nothing else references them.
+# X is deleted; then a GC and a push of Y (config CY, layer L) run at once,
+# the push as clients do it: HEAD L, upload it only if that is 404, PUT the
+# manifest, and on MANIFEST_BLOB_UNKNOWN upload L again and PUT again.
+oci_put() {	# REPO TAG FILE -> prints the status, the body in FILE.out
+	curl -s -o "$3.out" -w '%{http_code}' -X PUT \
+	    -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
+	    --data-binary @"$3" "$URL/v2/$1/manifests/$2"
+}
+one_layer_manifest() {	# CONFIGNAME LAYERNAME OUT
+	printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"%s","size":%s}]}' \
+	    "${!1}" "$(stat -c %s "$T_TMP/$1")" "${!2}" "$(stat -c %s "$T_TMP/$2")" >"$3"
+}
+# make_x N: pushes X_N = cx_N + l_N into gc/race and deletes it again.
+make_x() {
+	local x
+	mk "cx_$1" 100; mk "l_$1" 70000
+	local cx=cx_$1 l=l_$1
+	push_blob gc/race "$cx" "${!cx}" && push_blob gc/race "$l" "${!l}" || return 1
+	one_layer_manifest "$cx" "$l" "$T_TMP/mx_$1"
+	test "$(oci_put gc/race "x$1" "$T_TMP/mx_$1")" = 201 || return 1
+	x=sha256:$(sha256_of "$T_TMP/mx_$1")
+	test "$(http_status -X DELETE "$URL/v2/gc/race/manifests/$x")" = 202
+}
+
+# First with no push racing: the GC frees exactly CX and L.
+make_x 0
+check "X0 = cx_0 + l_0 pushed to gc/race and deleted" test $? = 0
+before=$(stored)
+r=$(gc)
+check "with no push racing, GC reports exactly 2 blobs and their bytes" \
+    test "$(printf '%s' "$r" | field blobs_reclaimed) $(printf '%s' "$r" | field bytes_reclaimed)" = \
+    "2 $((100 + 70000))"
+check "and frees exactly cx_0 and l_0" test "$(stored)" = \
+    "$(for d in $before; do [ "$d" = "$cx_0" ] || [ "$d" = "$l_0" ] || printf '%s\n' "$d"; done | sort | tr '\n' ' ' | sed 's/ $//')"
+
+race_bad=()
+race_kept=0
+race_head_ok=0
+race_reuploaded=0
+for i in $(seq 1 20); do
+	make_x "$i" || { race_bad+=("$i: X not pushed"); continue; }
+	mk "cy_$i" 120
+	cy=cy_$i l=l_$i
+	push_blob gc/race "$cy" "${!cy}" || { race_bad+=("$i: CY not pushed"); continue; }
+	one_layer_manifest "$cy" "$l" "$T_TMP/my_$i"
+	# Both orders: the existence check first, or the GC first.
+	if [ $((i % 2)) = 0 ]; then
+		head=$(http_status -I "$URL/v2/gc/race/blobs/${!l}")
+		gc >"$T_TMP/race-gc$i" &
+		gp=$!
+	else
+		# The GC first, the check up to 40 ms behind it: some rounds
+		# find L gone (404) and upload it again.
+		gc >"$T_TMP/race-gc$i" &
+		gp=$!
+		sleep "0.0$(( (i / 2) % 5 * 10 ))"
+		head=$(http_status -I "$URL/v2/gc/race/blobs/${!l}")
+	fi
+	if [ "$head" = 200 ]; then
+		race_head_ok=$((race_head_ok + 1))
+	else
+		push_blob gc/race "$l" "${!l}" ||
+		    race_bad+=("$i: upload after HEAD $head failed")
+	fi
+	st=$(oci_put gc/race "y$i" "$T_TMP/my_$i")
+	if [ "$st" = 201 ]; then
+		race_kept=$((race_kept + 1))
+	elif [ "$st" = 400 ] && grep -q MANIFEST_BLOB_UNKNOWN "$T_TMP/my_$i.out"; then
+		race_reuploaded=$((race_reuploaded + 1))
+		push_blob gc/race "$l" "${!l}" &&
+		    st=$(oci_put gc/race "y$i" "$T_TMP/my_$i")
+		[ "$st" = 201 ] || race_bad+=("$i: PUT after the re-upload: $st")
+	else
+		race_bad+=("$i: manifest PUT answered $st: $(cat "$T_TMP/my_$i.out")")
+	fi
+	wait "$gp"
+	grep -q '"blobs_reclaimed"' "$T_TMP/race-gc$i" ||
+	    race_bad+=("$i: GC answered $(cat "$T_TMP/race-gc$i")")
+	# Whatever happened, the stored Y pulls whole, layer byte for byte.
+	[ "$(http_status "$URL/v2/gc/race/manifests/y$i")" = 200 ] ||
+	    race_bad+=("$i: Y is not stored")
+	[ "$(curl -sf "$URL/v2/gc/race/blobs/${!l}" | sha256sum | cut -d' ' -f1)" = "${!l#sha256:}" ] ||
+	    race_bad+=("$i: Y's layer does not pull byte for byte")
+	[ "$(curl -sf "$URL/v2/gc/race/blobs/${!cy}" | sha256sum | cut -d' ' -f1)" = "${!cy#sha256:}" ] ||
+	    race_bad+=("$i: Y's config does not pull byte for byte")
+done
+printf '# race rounds: HEAD 200 in %d, manifest PUT at once in %d, after a re-upload in %d\n' \
+    "$race_head_ok" "$race_kept" "$race_reuploaded"
+check "20 rounds of GC against a push reusing a freed layer: every Y stored intact${race_bad:+ (${race_bad[*]})}" \
+    test "${#race_bad[@]}" = 0
+# A later GC (the grace rule ignored nothing) must find every Y whole.
+gc >/dev/null
+missing=0
+for i in $(seq 1 20); do
+	l=l_$i cy=cy_$i
+	for d in "${!l}" "${!cy}"; do
+		[ "$(http_status -I "$URL/v2/gc/race/blobs/$d")" = 200 ] || missing=$((missing + 1))
+	done
+done
+check "after one more GC, no stored manifest points at a missing blob ($missing missing)" \
+    test "$missing" = 0
 t_summary
