@@ -280,6 +280,12 @@ typedef void (*meta_done_cb)(int err, void *arg);
 void	meta_load(meta_done_cb, void *arg);
 /* Compacts the log when enough has been appended since the last time. */
 void	meta_maybe_compact(void);
+/* Whether a log of log_bytes in log_entries since a snapshot of
+ * snapshot_bytes is due for compaction: when it outgrows the snapshot and
+ * 64 MiB, or has 100,000 entries and a quarter of the snapshot's size.
+ * Start-up thus replays at most about twice the state. */
+int	meta_compaction_due(uint64_t snapshot_bytes, uint64_t log_bytes,
+	    uint64_t log_entries);
 /* Compacts now: the snapshot replaces the log; done may be NULL.
  * BERR_UNAVAILABLE when a compaction or a load is already running. */
 void	meta_compact(meta_done_cb done, void *arg);

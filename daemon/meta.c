@@ -265,21 +265,29 @@ meta_compact(meta_done_cb done, void *arg)
  * past the snapshot itself, so that rewriting the whole state costs no
  * more than the changes that made it necessary.
  */
-void
-meta_maybe_compact(void)
+int
+meta_compaction_due(uint64_t snapshot_bytes, uint64_t log_bytes,
+    uint64_t log_entries)
 {
 	uint64_t limit = COMPACT_BYTES;
 
-	if (model->snapshot_bytes > limit)
-		limit = model->snapshot_bytes;
-	if (meta_compacting || meta_loading())
-		return;
+	if (snapshot_bytes > limit)
+		limit = snapshot_bytes;
+	if (log_bytes >= limit)
+		return 1;
 	/* Many small entries replay slowly too, but a big state is not
 	 * rewritten for a tail that is small beside it. */
-	if (model->log_bytes < limit && (model->log_entries < COMPACT_ENTRIES ||
-	    model->log_bytes < model->snapshot_bytes / 4))
+	return log_entries >= COMPACT_ENTRIES && log_bytes >= snapshot_bytes / 4;
+}
+
+void
+meta_maybe_compact(void)
+{
+	if (meta_compacting || meta_loading())
 		return;
-	meta_compact(NULL, NULL);
+	if (meta_compaction_due(model->snapshot_bytes, model->log_bytes,
+	    model->log_entries))
+		meta_compact(NULL, NULL);
 }
 
 /* --- pull times ------------------------------------------------------------- */

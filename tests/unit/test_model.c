@@ -464,6 +464,43 @@ test_image_push_validation(void)
 	wbuf_clear(&fx.entries);
 }
 
+/* Compaction keeps start-up bounded by the state, not by its history. */
+static void
+test_compaction_due(void)
+{
+	const uint64_t MiB = 1024 * 1024;
+
+	/* A small log beside a small snapshot: not yet. */
+	CU_ASSERT_FALSE(meta_compaction_due(0, 0, 0));
+	CU_ASSERT_FALSE(meta_compaction_due(1 * MiB, 10 * MiB, 99999));
+	/* The 64 MiB floor. */
+	CU_ASSERT_FALSE(meta_compaction_due(1 * MiB, 64 * MiB - 1, 10));
+	CU_ASSERT_TRUE(meta_compaction_due(1 * MiB, 64 * MiB, 10));
+	/* A big state: the log must outgrow the snapshot. */
+	CU_ASSERT_FALSE(meta_compaction_due(500 * MiB, 499 * MiB, 10));
+	CU_ASSERT_TRUE(meta_compaction_due(500 * MiB, 500 * MiB, 10));
+	/* Many entries: once they are a quarter of the snapshot. */
+	CU_ASSERT_TRUE(meta_compaction_due(1 * MiB, 1 * MiB, 100000));
+	CU_ASSERT_FALSE(meta_compaction_due(400 * MiB, 99 * MiB, 100000));
+	CU_ASSERT_TRUE(meta_compaction_due(400 * MiB, 100 * MiB, 100000));
+	/* Whatever the history, what start-up replays is bounded: after
+	 * any number of appends the log stays below the limit it triggers
+	 * at, and the snapshot is the state. */
+	{
+		uint64_t snap = 2 * MiB, log = 0, entries = 0, i, worst = 0;
+
+		for (i = 0; i < 3000000; i++) {
+			log += 100;
+			entries++;
+			if (log > worst)
+				worst = log;
+			if (meta_compaction_due(snap, log, entries))
+				log = entries = 0;
+		}
+		CU_ASSERT(worst <= 64 * MiB);
+	}
+}
+
 int
 test_model_register(void)
 {
@@ -482,7 +519,8 @@ test_model_register(void)
 	    CU_add_test(s, "gc marking", test_gc_marking) == NULL ||
 	    CU_add_test(s, "manifest parse", test_manifest_parse) == NULL ||
 	    CU_add_test(s, "image push validation",
-	    test_image_push_validation) == NULL)
+	    test_image_push_validation) == NULL ||
+	    CU_add_test(s, "compaction due", test_compaction_due) == NULL)
 		return -1;
 	return 0;
 }
