@@ -37,32 +37,6 @@ struct blobd_req {
 	uint64_t	 size;
 };
 
-static const struct rpc_rule blobd_rules[] = {
-	{ MSG_UPLOAD_CREATE, sizeof(struct msg_upload_create),
-	    sizeof(struct msg_upload_create), RPC_FD_NONE },
-	{ MSG_UPLOAD_APPEND, sizeof(struct msg_upload_append),
-	    sizeof(struct msg_upload_append), RPC_FD_REQUIRED },
-	{ MSG_UPLOAD_STAT, sizeof(struct msg_upload_ref),
-	    sizeof(struct msg_upload_ref), RPC_FD_NONE },
-	{ MSG_UPLOAD_CANCEL, sizeof(struct msg_upload_ref),
-	    sizeof(struct msg_upload_ref), RPC_FD_NONE },
-	{ MSG_UPLOAD_COMMIT, sizeof(struct msg_upload_commit),
-	    sizeof(struct msg_upload_commit), RPC_FD_NONE },
-	{ MSG_BLOB_WRITE, sizeof(struct msg_blob_write),
-	    sizeof(struct msg_blob_write) + BLOB_WRITE_MAX, RPC_FD_NONE },
-	{ MSG_BLOB_OPEN, sizeof(struct msg_blob_ref),
-	    sizeof(struct msg_blob_ref), RPC_FD_NONE },
-	{ MSG_META_APPEND, 1, FRAME_MAX_PAYLOAD, RPC_FD_NONE },
-	{ MSG_META_LOAD, 0, 0, RPC_FD_NONE },
-	{ MSG_META_COMPACT, sizeof(struct msg_meta_compact),
-	    sizeof(struct msg_meta_compact), RPC_FD_REQUIRED },
-	{ MSG_GC_LIST, 0, 0, RPC_FD_NONE },
-	{ MSG_GC_SWEEP, sizeof(struct msg_gc_sweep),
-	    sizeof(struct msg_gc_sweep), RPC_FD_REQUIRED },
-	{ MSG_STATS, 0, 0, RPC_FD_NONE },
-	{ MSG_LOG_REOPEN, 0, 0, RPC_FD_REQUIRED },
-};
-
 static const char blobd_options[] =
     "  --data-dir dir        the data directory (created if missing)\n"
     "  --debug-socket path   debugging by hand: serve the first connection\n"
@@ -327,12 +301,15 @@ blobd_blob_write(struct blobd *env, uint32_t id, const uint8_t *payload,
 	int			 rc, created;
 
 	memcpy(&m, payload, sizeof(m));
+	/* proto.h: the data must be exactly size bytes.  A frame that
+	 * says otherwise is malformed, and fatal like any other. */
+	if (m.size != len - sizeof(m)) {
+		log_warnx("berthd sent a blob write of %" PRIu64 " bytes in "
+		    "a frame of %u; exiting", m.size, len);
+		exit(1);
+	}
 	if ((rc = blobd_digest(m.digest, sizeof(m.digest), &d)) != 0) {
 		blobd_error(env, id, rc, 0);
-		return;
-	}
-	if (m.size != len - sizeof(m)) {
-		blobd_error(env, id, BERR_SIZE_INVALID, 0);
 		return;
 	}
 	if ((rc = store_write(env->store, &d, payload + sizeof(m),
@@ -501,6 +478,12 @@ blobd_dispatch_berthd(struct rpc_chan *chan, const struct frame_hdr *h,
 	struct blobd	*env = arg;
 
 	if (h->type == MSG_LOG_REOPEN) {
+		/* proto.h: id 0, and no reply. */
+		if (h->id != 0) {
+			log_warnx("berthd sent a log reopen with id %u; "
+			    "exiting", h->id);
+			exit(1);
+		}
 		if (log_adopt_fd(fd) == -1)
 			log_warn("cannot adopt the new log descriptor");
 		close(fd);
@@ -814,7 +797,7 @@ main(int argc, char **argv)
 	    BLOBD_SOCKET_FD;
 	blobd_confine(dirfd, seccomp);
 	close(dirfd);
-	env.chan = rpc_new(env.base, sock, blobd_rules, nitems(blobd_rules),
+	env.chan = rpc_new(env.base, sock, blobd_rules, blobd_nrules,
 	    blobd_dispatch_berthd, blobd_close_cb, &env);
 	if ((env.ev_meta_sync = event_new(env.base, -1, 0, blobd_meta_sync_cb,
 	    &env)) == NULL ||

@@ -34,6 +34,7 @@
 
 #include "digest.h"
 #include "proto.h"
+#include "rpc.h"
 
 struct event;
 struct event_base;
@@ -307,6 +308,10 @@ int		 gc_list(struct store *, int *fd, uint64_t *count);
 int		 gc_sweep(struct store *, int fd, uint64_t count,
 		    int64_t not_after_ms, int dry_run, uint64_t *blobs,
 		    uint64_t *bytes);
+
+/* rules.c: the frames blobd accepts from berthd, for rpc_new(). */
+extern const struct rpc_rule	blobd_rules[];
+extern const size_t		blobd_nrules;
 
 /* blobd.c */
 void		 blobd_dispatch_berthd(struct rpc_chan *,

@@ -10,7 +10,11 @@
  * though not necessarily in request order.  Payloads are the fixed structs
  * below; where a struct says "followed by", the trailing bytes' length is
  * given by a field of the struct and the frame length must match exactly.
- * Strings in fixed arrays are NUL-terminated within the array.
+ * Strings in fixed arrays are NUL-terminated within the array.  A frame
+ * that breaks these rules (a length or a descriptor its type does not
+ * allow, a length that disagrees with its size field, an id other than 0
+ * where the type says id 0) is malformed and ends the channel: it gets no
+ * MSG_ERROR.
  */
 #ifndef BERTH_PROTO_H
 #define BERTH_PROTO_H
@@ -139,7 +143,8 @@ struct msg_upload_commit {
 	uint64_t	size;
 };
 
-/* Store a small blob in one step; followed by size bytes of content. */
+/* Store a small blob in one step; followed by exactly size bytes of
+ * content (at most BLOB_WRITE_MAX). */
 struct msg_blob_write {
 	char		digest[DIGEST_STR_MAX];
 	uint64_t	size;

@@ -1,15 +1,18 @@
 /*
  * libFuzzer target for the rpc frame decoder.  A peer writes the input into
- * a socketpair whose other end is a receiving rpc_chan with blobd's table
- * of accepted frames; the loop runs until the channel has read everything
- * and closed.  Nothing may crash, hang or leak memory or descriptors.
+ * a socketpair whose other end is a receiving rpc_chan with one side's
+ * real table of accepted frames (blobd/rules.c, daemon/blobc.c); the loop
+ * runs until the channel has read everything and closed.  Nothing may
+ * crash, hang or leak memory or descriptors.
  *
- * Input: byte 0 holds the number of descriptors to pass (bits 0-1) and
- * when to let the receiver read (bits 2-3: never until the end, after
- * every write, after every other write); then a little-endian u16 stream
- * offset per descriptor; then the stream.  The stream is written in
- * pieces cut at those offsets, each piece that starts at one carrying
- * its descriptor(s), so the kernel glues and splits in different ways.
+ * Input: byte 0 holds the number of descriptors to pass (bits 0-1), when
+ * to let the receiver read (bits 2-3: never until the end, after every
+ * write, after every other write) and whose table the receiver has (bit
+ * 4: clear, blobd's, what berthd sends; set, berthd's, what blobd sends);
+ * then a little-endian u16 stream offset per descriptor; then the stream.
+ * The stream is written in pieces cut at those offsets, each piece that
+ * starts at one carrying its descriptor(s), so the kernel glues and
+ * splits in different ways.
  *
  * rpc.c logs each refused frame: run with -close_fd_mask=2 for quiet.
  */
@@ -27,6 +30,8 @@
 
 #include <event2/event.h>
 
+#include "berthd.h"
+#include "blobd.h"
 #include "error.h"
 #include "log.h"
 #include "proto.h"
@@ -35,32 +40,8 @@
 
 #define MAX_FDS		3
 
-/* The frames blobd accepts from berthd. */
-static const struct rpc_rule fuzz_rules[] = {
-	{ MSG_UPLOAD_CREATE, sizeof(struct msg_upload_create),
-	    sizeof(struct msg_upload_create), RPC_FD_NONE },
-	{ MSG_UPLOAD_APPEND, sizeof(struct msg_upload_append),
-	    sizeof(struct msg_upload_append), RPC_FD_REQUIRED },
-	{ MSG_UPLOAD_STAT, sizeof(struct msg_upload_ref),
-	    sizeof(struct msg_upload_ref), RPC_FD_NONE },
-	{ MSG_UPLOAD_CANCEL, sizeof(struct msg_upload_ref),
-	    sizeof(struct msg_upload_ref), RPC_FD_NONE },
-	{ MSG_UPLOAD_COMMIT, sizeof(struct msg_upload_commit),
-	    sizeof(struct msg_upload_commit), RPC_FD_NONE },
-	{ MSG_BLOB_WRITE, sizeof(struct msg_blob_write),
-	    sizeof(struct msg_blob_write) + BLOB_WRITE_MAX, RPC_FD_NONE },
-	{ MSG_BLOB_OPEN, sizeof(struct msg_blob_ref),
-	    sizeof(struct msg_blob_ref), RPC_FD_NONE },
-	{ MSG_META_APPEND, 1, FRAME_MAX_PAYLOAD, RPC_FD_NONE },
-	{ MSG_META_LOAD, 0, 0, RPC_FD_NONE },
-	{ MSG_META_COMPACT, sizeof(struct msg_meta_compact),
-	    sizeof(struct msg_meta_compact), RPC_FD_REQUIRED },
-	{ MSG_GC_LIST, 0, 0, RPC_FD_NONE },
-	{ MSG_GC_SWEEP, sizeof(struct msg_gc_sweep),
-	    sizeof(struct msg_gc_sweep), RPC_FD_REQUIRED },
-	{ MSG_STATS, 0, 0, RPC_FD_NONE },
-	{ MSG_LOG_REOPEN, 0, 0, RPC_FD_REQUIRED },
-};
+/* blobc.c's, unused here: it defers callbacks on berthd's loop. */
+struct event_base	*ev_base;
 
 struct fuzz_state {
 	struct rpc_chan	*chan;
@@ -194,12 +175,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fuzz_state st;
 	size_t		 off[MAX_FDS], tmp, cut, pos, n, i, j;
 	const uint8_t	*stream;
+	const struct rpc_rule *rules;
+	size_t		 nrules;
 	int		 sv[2], nfds, mode, before, rounds, k, at;
 
 	if (size < 1)
 		return 0;
 	nfds = data[0] & 0x3;
 	mode = (data[0] >> 2) & 0x3;
+	if (data[0] & 0x10) {
+		rules = blobc_rules;
+		nrules = blobc_nrules;
+	} else {
+		rules = blobd_rules;
+		nrules = blobd_nrules;
+	}
 	if (size < 1 + 2 * (size_t)nfds)
 		return 0;
 	stream = data + 1 + 2 * nfds;
@@ -218,8 +208,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == -1)
 		abort();
 	memset(&st, 0, sizeof(st));
-	st.chan = rpc_new(fuzz_base, sv[0], fuzz_rules,
-	    sizeof(fuzz_rules) / sizeof(fuzz_rules[0]), fuzz_msg_cb,
+	st.chan = rpc_new(fuzz_base, sv[0], rules, nrules, fuzz_msg_cb,
 	    fuzz_close_cb, &st);
 
 	/* Pieces from one offset to the next; the descriptors of equal

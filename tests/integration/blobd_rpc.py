@@ -217,7 +217,6 @@ def check_blobs(b):
     assert blob_read(b, d) == data
     expect_error(blob_write(b, data + b"x", digest=sha256(data)),
                  E.DIGEST_INVALID)
-    expect_error(blob_write(b, data, size=4999), E.SIZE_INVALID)
     expect_error(blob_write(b, b"abc", digest="sha384:" + "0" * 96),
                  E.DIGEST_UNSUPPORTED)
     expect_error(blob_write(b, b"abc", digest="nonsense"), E.DIGEST_INVALID)
@@ -389,6 +388,53 @@ def check_log_reopen(b, path):
     assert stats(b)["writable"] == 1        # no reply came for the reopen
 
 
+def expect_fatal(binary, datadir, what, frame, fd=None):
+    """A frame that breaks proto.h ends blobd with status 1 and no reply.
+
+    A STATS request rides in the same write right behind it: an answer to
+    it would mean that the frame was let through."""
+    b = Blobd(binary, datadir)
+    try:
+        assert stats(b)["writable"] == 1
+        data = frame + HDR.pack(M.STATS, 0, 4242, 0)
+        anc = [] if fd is None else [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
+                                      struct.pack("i", fd))]
+        n = b.sock.sendmsg([data], anc)
+        b.sock.sendall(data[n:])
+        try:
+            t, rid, _, rfd = b.recv()
+            if rfd is not None:
+                os.close(rfd)
+            raise AssertionError("%s: berth-blobd answered type %d id %d"
+                                 % (what, t, rid))
+        except (EOFError, ConnectionResetError):
+            pass
+        assert b.proc.wait(timeout=10) == 1, what
+    finally:
+        if fd is not None:
+            os.close(fd)
+        b.sock.close()
+        if b.proc.poll() is None:
+            b.proc.kill()
+            b.proc.wait()
+
+
+def check_strictness(binary, datadir, logpath):
+    """proto.h's rules that the frame table cannot express."""
+    data = b"strict" * 100
+    head = z(sha256(data).encode(), 136)
+    # MSG_BLOB_WRITE: size must equal the bytes that follow.
+    for size in (len(data) - 1, len(data) + 1, 0, U64_MAX):
+        payload = struct.pack("=136sQ", head, size) + data
+        expect_fatal(binary, datadir, "blob write of size %d" % size,
+                     HDR.pack(M.BLOB_WRITE, len(payload), 77, 0) + payload)
+    # MSG_LOG_REOPEN: id 0 (check_log_reopen shows that one is taken).
+    for rid in (1, 0xffffffff):
+        fd = os.open(logpath, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        expect_fatal(binary, datadir, "log reopen with id %d" % rid,
+                     HDR.pack(M.LOG_REOPEN, 0, rid, FD_FLAG), fd=fd)
+
+
 def perf(b):
     big = os.urandom(64 * 1024 * 1024)
     uid = upload_create(b)
@@ -481,6 +527,10 @@ def main():
         assert b.proc.wait(timeout=10) == 1
         b.sock.close()
         print("ok malformed frame")
+
+        b = None
+        check_strictness(binary, datadir, os.path.join(tmp, "strict.log"))
+        print("ok size and id strictness")
 
         b = Blobd(binary, datadir)
         b.proc.terminate()

@@ -14,12 +14,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 
+#include "berthd.h"
+#include "blobd.h"
 #include "error.h"
 #include "rpc.h"
 #include "util.h"
@@ -1131,6 +1134,169 @@ test_chan_free_in_callback(void)
 	CU_ASSERT_EQUAL(count_fds(), nfd);
 }
 
+/* ---- the real tables: blobd/rules.c and daemon/blobc.c --------------- */
+
+/* A frame as proto.h says its sender writes it. */
+struct sent_frame {
+	uint32_t	 type;
+	uint32_t	 min_len;
+	uint32_t	 max_len;
+	int		 fd;		/* always carries one (1) or never (0) */
+};
+
+#define SENT(t, s, fd)	{ t, sizeof(s), sizeof(s), fd }
+
+/* berthd to blobd: requests, and the log descriptor. */
+static const struct sent_frame berthd_sends[] = {
+	SENT(MSG_UPLOAD_CREATE, struct msg_upload_create, 0),
+	SENT(MSG_UPLOAD_APPEND, struct msg_upload_append, 1),
+	SENT(MSG_UPLOAD_STAT, struct msg_upload_ref, 0),
+	SENT(MSG_UPLOAD_CANCEL, struct msg_upload_ref, 0),
+	SENT(MSG_UPLOAD_COMMIT, struct msg_upload_commit, 0),
+	{ MSG_BLOB_WRITE, sizeof(struct msg_blob_write),
+	    sizeof(struct msg_blob_write) + BLOB_WRITE_MAX, 0 },
+	SENT(MSG_BLOB_OPEN, struct msg_blob_ref, 0),
+	{ MSG_META_APPEND, 1, FRAME_MAX_PAYLOAD, 0 },	/* one entry */
+	{ MSG_META_LOAD, 0, 0, 0 },
+	SENT(MSG_META_COMPACT, struct msg_meta_compact, 1),
+	{ MSG_GC_LIST, 0, 0, 0 },
+	SENT(MSG_GC_SWEEP, struct msg_gc_sweep, 1),
+	{ MSG_STATS, 0, 0, 0 },
+	{ MSG_LOG_REOPEN, 0, 0, 1 },
+};
+
+/* blobd to berthd: the hello and replies. */
+static const struct sent_frame blobd_sends[] = {
+	SENT(MSG_HELLO, struct msg_hello, 0),
+	{ MSG_OK, 0, 0, 0 },
+	SENT(MSG_ERROR, struct msg_error, 0),
+	SENT(MSG_UPLOAD_CREATED, struct msg_upload_created, 0),
+	SENT(MSG_UPLOAD_STATUS, struct msg_upload_status, 0),
+	SENT(MSG_BLOB_COMMITTED, struct msg_blob_committed, 0),
+	SENT(MSG_BLOB_OPENED, struct msg_blob_opened, 1),
+	SENT(MSG_META_APPENDED, struct msg_meta_appended, 0),
+	SENT(MSG_META_STATE, struct msg_meta_state, 1),
+	SENT(MSG_GC_LISTING, struct msg_gc_listing, 1),
+	SENT(MSG_GC_SWEPT, struct msg_gc_swept, 0),
+	SENT(MSG_STATS_REPLY, struct msg_stats_reply, 0),
+};
+
+static const struct sent_frame *
+sent_find(const struct sent_frame *sent, size_t nsent, uint32_t type)
+{
+	size_t	 i;
+
+	for (i = 0; i < nsent; i++)
+		if (sent[i].type == type)
+			return &sent[i];
+	return NULL;
+}
+
+/* frame_check() of one frame against a real table, named on failure. */
+static void
+expect_frame(const char *table, const struct rpc_rule *rules, size_t nrules,
+    uint32_t type, uint32_t len, int has_fd, int want)
+{
+	struct frame_hdr h = { type, len, 1, has_fd ? FRAME_F_FD : 0 };
+	int		 got;
+
+	got = frame_check(rules, nrules, &h, has_fd);
+	if (got != want)
+		fprintf(stderr, "\n%s: type %u len %u%s: %s, expected %s\n",
+		    table, type, len, has_fd ? " with fd" : "",
+		    got == 0 ? "accepted" : "refused",
+		    want == 0 ? "accepted" : "refused");
+	CU_ASSERT_EQUAL(got, want);
+}
+
+static void
+check_real_table(const char *table, const struct rpc_rule *rules,
+    size_t nrules, const struct sent_frame *sent, size_t nsent)
+{
+	static const uint32_t lens[] = { 0, 1, 7, 8, 16, 136, 144, 152,
+	    320, 336, 352, 480, 488, FRAME_MAX_PAYLOAD };
+	static const uint32_t odd_types[] = { MSG__MAX, MSG__MAX + 1, 999,
+	    0x80000000u, UINT32_MAX };
+	const struct sent_frame *e;
+	size_t		 i, j;
+	uint32_t	 type;
+
+	/* What the peer sends passes at the bounds of its length and with
+	 * (only) the descriptor it carries. */
+	for (i = 0; i < nsent; i++) {
+		e = &sent[i];
+		expect_frame(table, rules, nrules, e->type, e->min_len, e->fd,
+		    0);
+		expect_frame(table, rules, nrules, e->type, e->max_len, e->fd,
+		    0);
+		expect_frame(table, rules, nrules, e->type,
+		    e->min_len + (e->max_len - e->min_len) / 2, e->fd, 0);
+		if (e->min_len > 0)
+			expect_frame(table, rules, nrules, e->type,
+			    e->min_len - 1, e->fd, BERR_FRAME);
+		expect_frame(table, rules, nrules, e->type, e->max_len + 1,
+		    e->fd, BERR_FRAME);
+		expect_frame(table, rules, nrules, e->type, e->min_len,
+		    !e->fd, BERR_FRAME);
+		expect_frame(table, rules, nrules, e->type, e->max_len,
+		    !e->fd, BERR_FRAME);
+	}
+
+	/* The table names nothing else, and each type once (a second rule
+	 * for a type would never be consulted). */
+	for (i = 0; i < nrules; i++) {
+		if (sent_find(sent, nsent, rules[i].type) == NULL) {
+			fprintf(stderr, "\n%s: accepts type %u, which the "
+			    "peer never sends\n", table, rules[i].type);
+			CU_FAIL("rule for a type the peer does not send");
+		}
+		for (j = i + 1; j < nrules; j++)
+			CU_ASSERT_NOT_EQUAL(rules[i].type, rules[j].type);
+	}
+	CU_ASSERT_EQUAL(nrules, nsent);
+
+	/* Every other type is refused whatever its length. */
+	for (type = 0; type < MSG__MAX + 2; type++) {
+		if (sent_find(sent, nsent, type) != NULL)
+			continue;
+		for (i = 0; i < nitems(lens); i++) {
+			expect_frame(table, rules, nrules, type, lens[i], 0,
+			    BERR_FRAME);
+			expect_frame(table, rules, nrules, type, lens[i], 1,
+			    BERR_FRAME);
+		}
+	}
+	for (i = 0; i < nitems(odd_types); i++) {
+		expect_frame(table, rules, nrules, odd_types[i], 0, 0,
+		    BERR_FRAME);
+		expect_frame(table, rules, nrules, odd_types[i], 0, 1,
+		    BERR_FRAME);
+	}
+}
+
+static void
+test_real_tables(void)
+{
+	uint32_t	 type;
+	int		 n;
+
+	/* Every message of proto.h has exactly one sender. */
+	for (type = MSG_HELLO; type < MSG__MAX; type++) {
+		n = (sent_find(berthd_sends, nitems(berthd_sends), type) !=
+		    NULL) + (sent_find(blobd_sends, nitems(blobd_sends),
+		    type) != NULL);
+		if (n != 1)
+			fprintf(stderr, "\nmessage type %u has %d senders\n",
+			    type, n);
+		CU_ASSERT_EQUAL(n, 1);
+	}
+	/* blobd accepts what berthd sends, berthd what blobd sends. */
+	check_real_table("blobd_rules", blobd_rules, blobd_nrules,
+	    berthd_sends, nitems(berthd_sends));
+	check_real_table("blobc_rules", blobc_rules, blobc_nrules,
+	    blobd_sends, nitems(blobd_sends));
+}
+
 int
 test_frame_register(void)
 {
@@ -1157,7 +1323,8 @@ test_frame_register(void)
 	    CU_add_test(s, "raw stray descriptors", test_raw_stray_fd) ==
 	    NULL ||
 	    CU_add_test(s, "free in callback", test_chan_free_in_callback) ==
-	    NULL)
+	    NULL ||
+	    CU_add_test(s, "real rule tables", test_real_tables) == NULL)
 		return -1;
 	return 0;
 }

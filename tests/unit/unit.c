@@ -17,10 +17,13 @@
 #include "unit.h"
 
 static int (*const suites[])(void) = {
+	test_auth_register,
 	test_buf_register,
 	test_digest_register,
 	test_ecr_validate_register,
+	test_error_register,
 	test_frame_register,
+	test_log_register,
 	test_model_register,
 	test_gc_register,
 	test_metalog_register,
@@ -28,6 +31,7 @@ static int (*const suites[])(void) = {
 	test_name_register,
 	test_sandbox_register,
 	test_sigv4_register,
+	test_sortvec_register,
 	test_store_register,
 	test_upload_register,
 	test_util_register,

@@ -5,10 +5,13 @@
 #include <CUnit/CUnit.h>
 
 /* Each returns 0, or -1 if CUnit could not register the suite. */
+int	test_auth_register(void);
 int	test_buf_register(void);
 int	test_digest_register(void);
 int	test_ecr_validate_register(void);
+int	test_error_register(void);
 int	test_frame_register(void);
+int	test_log_register(void);
 int	test_model_register(void);
 int	test_gc_register(void);
 int	test_metalog_register(void);
@@ -16,6 +19,7 @@ int	test_http_register(void);
 int	test_name_register(void);
 int	test_sandbox_register(void);
 int	test_sigv4_register(void);
+int	test_sortvec_register(void);
 int	test_store_register(void);
 int	test_upload_register(void);
 int	test_util_register(void);
