@@ -45,7 +45,7 @@ static const char blobd_options[] =
     "  --no-seccomp          do not install the seccomp filter that "
     "refuses sockets\n"
     "  --upload-ttl seconds  remove uploads idle this long (default 86400)\n"
-    "  -v, --verbose         log more; repeat for debug output\n"
+    "  -v, --verbose         log debugging output too\n"
     "  --version             print the version and exit\n";
 
 static void __attribute__((noreturn))
@@ -627,31 +627,18 @@ blobd_debug_accept(const char *path)
 static int
 blobd_lock(int dirfd, const char *dir)
 {
-	char	 buf[32];
-	ssize_t	 n;
+	char	 holder[32];
 	int	 fd;
 
-	if ((fd = openat(dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC |
-	    O_NOFOLLOW, 0640)) == -1) {
+	if ((fd = lockfile_take(dirfd, "lock", holder, sizeof(holder))) != -1)
+		return fd;
+	if (errno != EWOULDBLOCK) {
 		log_warn("%s/lock", dir);
 		exit(BLOBD_EXIT_CONFIG);
 	}
-	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
-		if (errno != EWOULDBLOCK) {
-			log_warn("flock %s/lock", dir);
-			exit(BLOBD_EXIT_CONFIG);
-		}
-		n = pread(fd, buf, sizeof(buf) - 1, 0);
-		buf[n > 0 ? n : 0] = '\0';
-		buf[strcspn(buf, "\n")] = '\0';
-		log_warnx("data directory %s is in use by another berth "
-		    "process (pid %s)", dir, buf[0] != '\0' ? buf : "unknown");
-		exit(BLOBD_EXIT_LOCKED);
-	}
-	n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
-	if (ftruncate(fd, 0) == -1 || pwrite(fd, buf, (size_t)n, 0) != n)
-		log_warn("%s/lock: cannot write the pid", dir);
-	return fd;
+	log_warnx("data directory %s is in use by another berth process "
+	    "(pid %s)", dir, holder);
+	exit(BLOBD_EXIT_LOCKED);
 }
 
 /* Creates the data directory if needed and opens it. */
@@ -766,7 +753,7 @@ main(int argc, char **argv)
 	}
 	if (optind != argc || datadir == NULL)
 		usage(BLOBD_EXIT_CONFIG);
-	log_init("berth-blobd", verbose);
+	log_init("berth-blobd", LOG_LVL_INFO + verbose);
 
 	if (debug_socket == NULL && !blobd_is_socket(BLOBD_SOCKET_FD)) {
 		fprintf(stderr, "berth-blobd is started by berthd; to run it "

@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/random.h>
@@ -474,4 +475,31 @@ parse_duration(const char *s)
 	if (parse_u64(s, n, &v) == -1 || v > (uint64_t)INT64_MAX / 86400)
 		return -1;
 	return (int64_t)v * mult;
+}
+
+int
+lockfile_take(int dirfd, const char *name, char *holder, size_t holdersz)
+{
+	char	 buf[32];
+	ssize_t	 n;
+	int	 fd, saved;
+
+	if ((fd = openat(dirfd, name, O_RDWR | O_CREAT | O_CLOEXEC |
+	    O_NOFOLLOW, 0640)) == -1)
+		return -1;
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		saved = errno;
+		n = pread(fd, buf, sizeof(buf) - 1, 0);
+		buf[n > 0 ? n : 0] = '\0';
+		buf[strcspn(buf, "\n")] = '\0';
+		snprintf(holder, holdersz, "%s", buf[0] != '\0' ? buf :
+		    "unknown");
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+	if (ftruncate(fd, 0) == -1 || pwrite(fd, buf, (size_t)n, 0) != n)
+		log_warn("%s: cannot write the pid", name);
+	return fd;
 }

@@ -51,6 +51,14 @@ int	 fsync_dir(const char *);
 int	 fsync_dirfd(int);
 /* mkdir -p with mode; 0 or -1. */
 int	 mkdir_p(const char *, mode_t);
+/*
+ * Opens (creating it) name beneath dirfd, takes an exclusive flock on it
+ * without waiting and writes our pid in it: the descriptor, held for as
+ * long as the lock is.  -1 with errno; EWOULDBLOCK when another process
+ * holds it, with its pid (as written there, or "unknown") in holder.
+ */
+int	 lockfile_take(int dirfd, const char *name, char *holder,
+	    size_t holdersz);
 /* An anonymous, unlinked read/write file (memfd) for passing data. */
 int	 anon_file(const char *name);
 

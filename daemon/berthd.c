@@ -6,9 +6,11 @@
  */
 #include "config.h"
 
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
@@ -82,7 +84,7 @@ static const char berthd_options[] =
     "name\n"
     "  --user user           started as root: run as this user after "
     "binding\n"
-    "  -v, --verbose         log more; repeat for debug output\n"
+    "  -v, --verbose         log debugging output too\n"
     "  --version             print the version and exit\n";
 
 enum {
@@ -371,6 +373,41 @@ berthd_signal_cb(evutil_socket_t sig, short events, void *arg)
 }
 
 /*
+ * One berthd per data directory, whatever its worker is doing: the
+ * worker's own lock (data-dir/lock) is free while berthd waits to restart
+ * a dead worker, so berthd holds data-dir/berthd.lock for its whole life
+ * (the spawner, forked from it, shares the lock; workers do not inherit
+ * it).
+ */
+static void
+berthd_lock(const char *dir)
+{
+	struct stat	 sb;
+	char		*copy, holder[32];
+	int		 dirfd, fd;
+
+	if (stat(dir, &sb) == -1 && errno == ENOENT) {
+		if (mkdir_p(dir, 0750) == -1)
+			fatal("cannot create the data directory %s", dir);
+		copy = xstrdup(dir);
+		(void)fsync_dir(dirname(copy));
+		free(copy);
+	}
+	if ((dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		fatal("data directory %s", dir);
+	if ((fd = lockfile_take(dirfd, "berthd.lock", holder,
+	    sizeof(holder))) == -1) {
+		if (errno != EWOULDBLOCK)
+			fatal("%s/berthd.lock", dir);
+		fatalx("data directory %s is in use by another berthd (pid %s)",
+		    dir, holder);
+	}
+	close(dirfd);
+	priv_give_file(fd);
+	/* fd stays open, and locked, until berthd exits. */
+}
+
+/*
  * From now on berthd opens no file, makes or removes nothing by path,
  * executes nothing, binds and connects no TCP socket (it keeps the ones it
  * listens on) and signals no process outside itself.
@@ -410,6 +447,7 @@ main(int argc, char **argv)
 	if (log_created)
 		priv_give_file(STDERR_FILENO);
 	priv_prepare_datadir(conf.data_dir);
+	berthd_lock(conf.data_dir);
 	/*
 	 * Whatever would read files later on, now: libcrypto's configuration,
 	 * and the time zone, which glibc's gmtime_r() loads on first use.
@@ -433,8 +471,8 @@ main(int argc, char **argv)
 	if (ecr_init() == -1)
 		fatalx("cannot start the ECR API (see above)");
 
-	/* Bound now, with the privileges a low port needs; connections wait
-	 * in the backlog until the metadata is loaded. */
+	/* Bound now, with the privileges a low port needs; it listens only
+	 * once the worker said hello and the metadata is loaded. */
 	if ((berthd_http = http_server_new(ev_base, &conf.http,
 	    router_dispatch_cb, NULL)) == NULL)
 		fatalx("http_server_new");

@@ -200,6 +200,8 @@ struct http_conn {
 
 TAILQ_HEAD(http_conns, http_conn);
 
+#define HTTP_BACKLOG	1024
+
 struct http_server {
 	struct event_base	*base;
 	struct http_limits	 limits;
@@ -220,6 +222,7 @@ struct http_server {
 	struct event		*accept_ev;
 	int			 draining;
 	int			 paused;
+	int			 unlistened;	/* bound, listen() not yet called */
 	struct event		*drain_ev;
 	void			(*drain_done)(void *);
 	void			*drain_arg;
@@ -1826,11 +1829,17 @@ http_server_pause(struct http_server *srv, int paused)
 
 	srv->paused = paused;
 	for (i = 0; i < srv->nlisteners; i++) {
+		if (!paused && srv->unlistened &&
+		    listen(evconnlistener_get_fd(srv->listeners[i]),
+		    HTTP_BACKLOG) == -1)
+			fatal("http: listen");
 		if (paused)
 			evconnlistener_disable(srv->listeners[i]);
 		else
 			evconnlistener_enable(srv->listeners[i]);
 	}
+	if (!paused)
+		srv->unlistened = 0;
 }
 
 /* Out of descriptors: stop accepting for a second rather than spin. */
@@ -1857,6 +1866,33 @@ server_close_listeners(struct http_server *srv)
 	srv->nlisteners = 0;
 	if (srv->accept_ev != NULL)
 		evtimer_del(srv->accept_ev);
+}
+
+/* A bound socket that does not listen yet (libevent's _new_bind always
+ * listens); http_server_pause() calls listen(2) on it. */
+static struct evconnlistener *
+server_bind_unlistened(struct http_server *srv, const struct sockaddr *sa,
+    socklen_t salen)
+{
+	struct evconnlistener	*l;
+	int			 fd, on = 1, saved;
+
+	if ((fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0)) == -1)
+		return NULL;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||
+	    bind(fd, sa, salen) == -1)
+		goto fail;
+	/* A backlog of 0: libevent does not call listen() itself. */
+	if ((l = evconnlistener_new(srv->base, server_accept_cb, srv,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd)) == NULL)
+		goto fail;
+	return l;
+ fail:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return NULL;
 }
 
 int
@@ -1905,9 +1941,22 @@ http_server_listen(struct http_server *srv, const char *addrport)
 		log_warnx("http: %s: %s", addrport, gai_strerror(error));
 		return -1;
 	}
-	l = evconnlistener_new_bind(srv->base, server_accept_cb, srv,
-	    LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
-	    1024, res->ai_addr, (int)res->ai_addrlen);
+	/*
+	 * Paused from the start: bound (a low port needs the privileges
+	 * berthd has now) but not listening, so that clients are refused
+	 * rather than queued until the server may answer.  A backlog of 0
+	 * tells libevent not to call listen().
+	 */
+	if (srv->paused && srv->nlisteners == 0)
+		srv->unlistened = 1;
+	if (srv->unlistened)
+		l = server_bind_unlistened(srv, res->ai_addr,
+		    res->ai_addrlen);
+	else
+		l = evconnlistener_new_bind(srv->base, server_accept_cb, srv,
+		    LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE |
+		    LEV_OPT_CLOSE_ON_EXEC, HTTP_BACKLOG, res->ai_addr,
+		    (int)res->ai_addrlen);
 	freeaddrinfo(res);
 	if (l == NULL) {
 		log_warn("http: cannot listen on %s", addrport);

@@ -73,9 +73,10 @@ void	http_server_set_summary_cb(struct http_server *, http_summary_cb,
  * address; ADDR may be a name); 0, or -1 with a logged reason.  May be
  * called more than once. */
 int	http_server_listen(struct http_server *, const char *addrport);
-/* While paused, the listening sockets stay bound but take no connections
- * (they wait in the backlog): for start-up, before the server may answer.
- * Not while draining. */
+/* While paused, the listening sockets take no connections (they wait in
+ * the backlog).  Listeners added while the server is paused from the start
+ * are bound but do not listen until the first unpause, so that clients are
+ * refused until the server may answer (start-up).  Not while draining. */
 void	http_server_pause(struct http_server *, int paused);
 /* The port actually bound by the first listener (for ":0"). */
 int	http_server_port(const struct http_server *);

@@ -178,7 +178,7 @@ priv_give_file(int fd)
 {
 	if (priv_switching() && geteuid() == 0 &&
 	    fchown(fd, priv_uid, priv_gid) == -1)
-		log_warn("cannot give the log file to %s", priv_name);
+		log_warn("cannot give a file to %s", priv_name);
 }
 
 static int
