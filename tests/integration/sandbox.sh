@@ -377,6 +377,41 @@ if command -v runuser >/dev/null; then
 	kill -TERM "$self_pid" 2>/dev/null
 	wait "$self_pid"
 fi
+# A port below 1024 as the unit's documented drop-in gives it: an
+# unprivileged user with CAP_NET_BIND_SERVICE in its ambient set.  berthd
+# binds, then none of the three processes keeps the capability.
+if command -v setpriv >/dev/null; then
+	low=
+	for p in 981 982 983 984 985 986 987 988 989; do
+		if ! python3 -c "import socket,sys; s=socket.socket(); s.bind(('127.0.0.1',$p))" 2>/dev/null; then continue; fi
+		low=$p
+		break
+	done
+	mkdir -p "$T_TMP/low"
+	chown "$uid:$gid" "$T_TMP/low"
+	setpriv --reuid "$uid" --regid "$gid" --clear-groups \
+	    --inh-caps +net_bind_service --ambient-caps +net_bind_service \
+	    --bounding-set -all,+net_bind_service -- "$BERTHD" --blobd "$BLOBD" \
+	    --listen "127.0.0.1:$low" --data-dir "$T_TMP/low/data" \
+	    >>"$T_TMP/low.log" 2>&1 &
+	low_pid=$!
+	T_PIDS+=("$low_pid")
+	check "CAP_NET_BIND_SERVICE only: berthd serves port $low" \
+	    wait_for 20 curl -sf -o /dev/null "http://127.0.0.1:$low/_berth/health"
+	check "and no process keeps it once bound" sh -c "
+	for p in $low_pid \$(pgrep -P $low_pid) \$(pgrep -P \$(pgrep -P $low_pid | head -1)); do
+		grep -q '^CapEff:[[:space:]]*0000000000000000\$' /proc/\$p/status &&
+		grep -q '^CapPrm:[[:space:]]*0000000000000000\$' /proc/\$p/status &&
+		grep -q '^CapAmb:[[:space:]]*0000000000000000\$' /proc/\$p/status || exit 1
+	done"
+	kill -TERM "$low_pid" 2>/dev/null
+	wait "$low_pid"
+	check "without the capability the same port is refused" sh -c "
+	! setpriv --reuid $uid --regid $gid --clear-groups -- '$BERTHD' \
+	    --blobd '$BLOBD' --listen 127.0.0.1:$low --data-dir '$T_TMP/low/data' \
+	    >>'$T_TMP/low.log' 2>&1"
+fi
+
 out=$("$BERTHD" --user no-such-user-here --data-dir "$T_TMP/x" 2>&1)
 rc=$?
 check "an unknown --user is a usage error (exit 2)" test "$rc" = 2
