@@ -149,7 +149,7 @@ pss_kb() {	# pid...: proportional set size, shared pages split
 declare -A port pidlist res
 
 start_berth() {
-	local p bpid child
+	local p bpid spawner worker
 	p=$(free_port)
 	mkdir -p "$tmp/berth"
 	$PIN_SERVER "$BERTHD" --blobd "$BLOBD" --listen "127.0.0.1:$p" \
@@ -162,10 +162,15 @@ start_berth() {
 		tail -20 "$tmp/berthd.log" >&2
 		exit 1
 	}
-	child=$(pgrep -P "$bpid" | tr '\n' ' ')
-	[ -n "$child" ] || { echo "run.sh: no berth-blobd child" >&2; exit 1; }
+	# berthd -> its spawner -> berth-blobd: all three are berth.
+	spawner=$(pgrep -P "$bpid" | head -1)
+	worker=
+	[ -n "$spawner" ] && worker=$(pgrep -P "$spawner" -f berth-blobd |
+	    head -1)
+	[ -n "$worker" ] || { echo "run.sh: no berth-blobd under berthd" >&2
+		exit 1; }
 	port[berth]=$p
-	pidlist[berth]="$bpid $child"
+	pidlist[berth]="$bpid $spawner $worker"
 }
 
 start_registry() {
