@@ -626,8 +626,9 @@ int	upload_id_parse(const char *, uint8_t id[UPLOAD_ID_LEN]);
 /* --- byte ranges (range.c) -------------------------------------------------- */
 
 /* A Range header against an entity of size bytes: 1 with the range for a
- * satisfiable single range, 0 to serve it all (absent, malformed or
- * several ranges), BERR_RANGE_UNSATISFIABLE. */
+ * satisfiable single range, 0 to serve it all (absent, another unit, or
+ * several ranges), BERR_RANGE_UNSATISFIABLE for a range past the end or a
+ * bytes range that is not valid syntax (RFC 9110 14.2). */
 int	range_parse(const char *, uint64_t size, uint64_t *off, uint64_t *len);
 /* A chunk's Content-Range: "first-last", "bytes first-last/total" or
  * "bytes=first-last"; 0, or -1 when malformed or last < first. */

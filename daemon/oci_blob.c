@@ -105,8 +105,9 @@ blob_respond(struct http_request *req, const struct digest *d,
 	if (r == BERR_RANGE_UNSATISFIABLE) {
 		http_response_headerf(req, "Content-Range", "bytes */%llu",
 		    (unsigned long long)size);
-		oci_error(req, BERR_RANGE_UNSATISFIABLE, "the blob has %llu "
-		    "bytes", (unsigned long long)size);
+		oci_error(req, BERR_RANGE_UNSATISFIABLE, "the Range is not "
+		    "valid or lies past the end of the blob's %llu bytes",
+		    (unsigned long long)size);
 		return;
 	}
 	if (r == 1)

@@ -7,8 +7,10 @@
 #include "config.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "berthd.h"
 #include "digest.h"
@@ -23,8 +25,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct reference ref;
 	struct digest	 d, back;
-	char		*s, buf[DIGEST_STR_MAX], *split;
-	uint64_t	 off, len, first, last, entity;
+	char		*s, buf[DIGEST_STR_MAX], *split, rbuf[64];
+	uint64_t	 off, len, off2, len2, first, last, entity;
+	size_t		 skip;
 	int		 rc;
 
 	log_init("fuzz", LOG_LVL_WARN);
@@ -60,6 +63,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (rc != 0 && rc != 1 && rc != BERR_RANGE_UNSATISFIABLE)
 		abort();
+	/* Units other than bytes are ignored, never refused. */
+	skip = strspn(s, " \t");
+	if (rc != 0 && strncasecmp(s + skip, "bytes", 5) != 0)
+		abort();
+	/* The range found, written as first-last, is found again. */
+	if (rc == 1) {
+		snprintf(rbuf, sizeof(rbuf), "bytes=%llu-%llu",
+		    (unsigned long long)off,
+		    (unsigned long long)(off + len - 1));
+		if (range_parse(rbuf, entity, &off2, &len2) != 1 ||
+		    off2 != off || len2 != len)
+			abort();
+	}
 	if (content_range_parse(s, &first, &last) == 0 && last < first)
 		abort();
 	free(s);
