@@ -194,6 +194,35 @@ upload_link(struct upload_op *op, uint64_t size)
 }
 
 static void
+upload_discarded_cb(int err, const uint8_t *payload, size_t len, int fd,
+    void *arg)
+{
+	struct upload_op *op = arg;
+
+	if (err != 0 && err != BERR_UPLOAD_UNKNOWN)
+		log_warnx("upload %s: not discarded after a digest mismatch: "
+		    "%s", op->uuid_str, berr_message(err));
+	upload_fail(op, BERR_DIGEST_INVALID, 0);
+}
+
+/*
+ * Bytes that do not match their digest cannot become that blob, and no
+ * resumption can fix them: the session goes, as distribution's does, and
+ * its disk with it, rather than waiting for --upload-ttl.
+ */
+static void
+upload_discard(struct upload_op *op)
+{
+	struct msg_upload_ref msg;
+
+	memset(&msg, 0, sizeof(msg));
+	memcpy(msg.id, op->uuid, UPLOAD_ID_LEN);
+	strcpy(msg.owner, op->owner);
+	blobc_call(MSG_UPLOAD_CANCEL, &msg, sizeof(msg), NULL, 0, -1, MSG_OK,
+	    upload_discarded_cb, op);
+}
+
+static void
 upload_committed_cb(int err, const uint8_t *payload, size_t len, int fd,
     void *arg)
 {
@@ -201,6 +230,10 @@ upload_committed_cb(int err, const uint8_t *payload, size_t len, int fd,
 	struct msg_blob_committed msg;
 	struct msg_error e;
 
+	if (err == BERR_DIGEST_INVALID && op->uuid_str[0] != '\0') {
+		upload_discard(op);
+		return;
+	}
 	if (err != 0) {
 		memset(&e, 0, sizeof(e));
 		if (payload != NULL)
