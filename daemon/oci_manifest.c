@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <json-c/json.h>
 
@@ -24,34 +25,148 @@ oci_repo(const struct oci_ident *id, const char *name)
 	return repository_find(registry_find(id->account, id->region), name);
 }
 
-/* Whether any Accept entry admits media type mt (no Accept: anything). */
+/*
+ * Content negotiation (RFC 9110 12.5.1) for a manifest GET by tag: the
+ * most specific media range that matches the stored type decides (the
+ * type itself, then a wildcard subtype of its type such as application's,
+ * then the any-type wildcard or the bare star containerd sends), and a
+ * weight of q=0 there means "not acceptable".  Parameters other than q
+ * are ignored: manifest types carry none.
+ */
+enum accept_match {
+	ACCEPT_NONE,
+	ACCEPT_ANY,		/* any type, or "*" */
+	ACCEPT_TYPE,		/* any subtype of the type */
+	ACCEPT_EXACT
+};
+
+struct accept_verdict {
+	enum accept_match best;		/* the most specific match */
+	int		 acceptable;	/* a weight above 0 there */
+	size_t		 ranges;	/* media ranges named */
+};
+
+static enum accept_match
+accept_range_match(const char *range, size_t len, const char *mt)
+{
+	size_t	 tlen = strcspn(mt, "/");
+
+	if ((len == 1 && range[0] == '*') ||
+	    (len == 3 && memcmp(range, "*/*", 3) == 0))
+		return ACCEPT_ANY;
+	if (mt[tlen] == '/' && len == tlen + 2 && range[tlen] == '/' &&
+	    range[tlen + 1] == '*' && strncasecmp(range, mt, tlen) == 0)
+		return ACCEPT_TYPE;
+	if (len == strlen(mt) && strncasecmp(range, mt, len) == 0)
+		return ACCEPT_EXACT;
+	return ACCEPT_NONE;
+}
+
+/* Whether a qvalue is zero: "0", "0.", "0.000" (RFC 9110 12.4.2). */
+static int
+accept_q_is_zero(const char *q, size_t len)
+{
+	size_t	 i;
+
+	if (len == 0 || q[0] != '0')
+		return 0;
+	if (len == 1)
+		return 1;
+	if (q[1] != '.')
+		return 0;
+	for (i = 2; i < len; i++)
+		if (q[i] != '0')
+			return 0;
+	return 1;
+}
+
+static size_t
+accept_trim(const char *s, size_t len)
+{
+	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+		len--;
+	return len;
+}
+
+/*
+ * One element of an Accept list at p: a media range, then parameters
+ * whose values may be quoted strings (with commas inside).  Returns
+ * where the element ends: at a comma or at the end of the line.
+ */
+static const char *
+accept_element(const char *p, const char *mt, struct accept_verdict *v)
+{
+	const char	*range, *name, *val;
+	size_t		 rlen, nlen, vlen;
+	enum accept_match m;
+	int		 zero = 0;
+
+	p += strspn(p, " \t");
+	range = p;
+	p += strcspn(p, ";,");
+	rlen = accept_trim(range, (size_t)(p - range));
+	while (*p == ';') {
+		p++;
+		p += strspn(p, " \t");
+		name = p;
+		p += strcspn(p, "=;,");
+		nlen = accept_trim(name, (size_t)(p - name));
+		val = p;
+		vlen = 0;
+		if (*p == '=') {
+			val = ++p;
+			if (*p == '"') {
+				for (p++; *p != '\0' && *p != '"'; p++)
+					if (*p == '\\' && p[1] != '\0')
+						p++;
+				p += strcspn(p, ";,");
+			} else {
+				p += strcspn(p, ";,");
+				vlen = accept_trim(val, (size_t)(p - val));
+			}
+		}
+		if (nlen == 1 && (name[0] == 'q' || name[0] == 'Q'))
+			zero = accept_q_is_zero(val, vlen);
+	}
+	if (rlen == 0)
+		return p;		/* an empty list element */
+	v->ranges++;
+	m = accept_range_match(range, rlen, mt);
+	if (m > v->best) {
+		v->best = m;
+		v->acceptable = !zero;
+	} else if (m == v->best && m != ACCEPT_NONE && !zero)
+		v->acceptable = 1;
+	return p;
+}
+
+/*
+ * Whether the Accept header lines admit media type mt.  Every line
+ * counts (the HTTP layer bounds how many there are); no Accept, or one
+ * that names nothing, admits anything.
+ */
 static int
 oci_accepts(struct http_request *req, const char *mt)
 {
-	const char	*lines[32], *p, *end;
-	size_t		 n, i, len, mtlen = strlen(mt);
+	const char	*some[16], **lines = some, *p;
+	struct accept_verdict v;
+	size_t		 n, i;
 
-	if ((n = http_request_headers(req, "Accept", lines, nitems(lines))) ==
+	if ((n = http_request_headers(req, "Accept", some, nitems(some))) ==
 	    0)
 		return 1;
-	if (n > nitems(lines))
-		n = nitems(lines);
-	for (i = 0; i < n; i++) {
-		for (p = lines[i]; *p != '\0'; p = *end == ',' ? end + 1 : end) {
-			while (*p == ' ' || *p == '\t')
-				p++;
-			end = p + strcspn(p, ",");
-			len = strcspn(p, ";,");
-			while (len > 0 && (p[len - 1] == ' ' ||
-			    p[len - 1] == '\t'))
-				len--;
-			if ((len == 1 && p[0] == '*') ||
-			    (len == 3 && memcmp(p, "*/*", 3) == 0) ||
-			    (len == mtlen && strncasecmp(p, mt, len) == 0))
-				return 1;
-		}
+	if (n > nitems(some)) {
+		lines = xcalloc(n, sizeof(*lines));
+		n = http_request_headers(req, "Accept", lines, n);
 	}
-	return 0;
+	memset(&v, 0, sizeof(v));
+	for (i = 0; i < n; i++)
+		for (p = lines[i];; p++)
+			if (*(p = accept_element(p, mt, &v)) == '\0')
+				break;
+	if (lines != some)
+		free(lines);
+	return v.ranges == 0 || v.acceptable;
 }
 
 void
