@@ -483,11 +483,11 @@ t_sigterm_clean_exit() {
 	local blobd rc=0 logsize
 	blobd=$(blobd_pid)
 	# a pull just before: its time is among what berthd stores on the way
-	# out, and that must be acknowledged before blobd is let go.  KNOWN
-	# BUG when written: berthd_drained_cb calls proc_stop() right after
-	# meta_flush_pulls(), the record fails with "server is shutting down"
-	# and berthd logs "metadata append failed"; this case fails until it
-	# waits for the acknowledgement.
+	# out, and that must be acknowledged before blobd is let go.  berthd
+	# stops blobd only in berthd_pulls_flushed_cb, once the record is
+	# acknowledged; had it stopped it sooner, the record would fail with
+	# "server is shutting down" and berthd would log "metadata append
+	# failed", which this case looks for.
 	req "$URL/v2/dur/img/manifests/v1"
 	expect 200 "GET manifest before SIGTERM"
 	logsize=$(stat -c %s "$TMP/logs/berthd.log")
