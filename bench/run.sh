@@ -14,10 +14,13 @@ set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
-LOADGEN=$top/bench/loadgen
-PROBE=$top/bench/sendfile_probe
-BERTHD=${BERTHD:-$top/daemon/berthd}
-BLOBD=${BLOBD:-$top/blobd/berth-blobd}
+# The build tree: build/ (as the README builds), else the source tree.
+bt=$top/build
+[ -x "$bt/daemon/berthd" ] || bt=$top
+LOADGEN=$bt/bench/loadgen
+PROBE=$bt/bench/sendfile_probe
+BERTHD=${BERTHD:-$bt/daemon/berthd}
+BLOBD=${BLOBD:-$bt/blobd/berth-blobd}
 REGISTRY=${REGISTRY:-/usr/bin/docker-registry}
 BENCH_TMPDIR=${BENCH_TMPDIR:-/var/tmp}
 BENCH_PIN=${BENCH_PIN:-1}
