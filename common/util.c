@@ -110,6 +110,15 @@ now_ms(void)
 }
 
 int64_t
+mono_us(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t
 now_sec(void)
 {
 	return (int64_t)time(NULL);

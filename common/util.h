@@ -33,10 +33,12 @@ char	*xstrndup(const char *, size_t);
 int	 xasprintf(char **, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 
-/* Wall clock in milliseconds and seconds since the epoch; monotonic ms. */
+/* Wall clock in milliseconds and seconds since the epoch; monotonic ms
+ * and microseconds. */
 int64_t	 now_ms(void);
 int64_t	 now_sec(void);
 int64_t	 mono_ms(void);
+int64_t	 mono_us(void);
 
 /* The value of a hex digit of either case, or -1. */
 int	 hex_digit_value(int);

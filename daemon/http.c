@@ -305,15 +305,6 @@ hbuf_free(struct http_buf *b)
 	b->len = b->size = 0;
 }
 
-static int64_t
-mono_us(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static size_t
 u64_format(char *out, uint64_t v)
 {
