@@ -49,17 +49,22 @@ struct evbuffer_file_segment;
 struct http_server;
 struct http_request;
 
+/*
+ * Request line and headers: max_header_bytes in all and max_headers lines
+ * (431), max_uri for the target (414).  Timeouts in seconds: idle_timeout
+ * between requests, header_timeout from a request's first byte to the end
+ * of its headers (408), io_timeout without progress reading a body or
+ * writing a response.  Beyond max_connections: 503 and close.
+ */
 struct http_limits {
-	size_t	 max_header_bytes;	/* request line + headers; 431 */
-	size_t	 max_headers;		/* header lines; 431 */
-	size_t	 max_uri;		/* 414 */
-	int	 idle_timeout;		/* s: keep-alive wait between requests */
-	int	 header_timeout;	/* s: first byte to end of headers; 408 */
-	int	 io_timeout;		/* s: no progress reading a body or
-					   writing a response */
-	int	 max_connections;	/* beyond: 503 and close */
+	size_t	 max_header_bytes;
+	size_t	 max_headers;
+	size_t	 max_uri;
+	int	 idle_timeout;
+	int	 header_timeout;
+	int	 io_timeout;
+	int	 max_connections;
 };
-
 /* Defaults: 64 KiB, 100 headers, 8 KiB URI, 60 s, 30 s, 120 s, 1024. */
 void	http_limits_default(struct http_limits *);
 
@@ -69,13 +74,13 @@ typedef void (*http_request_cb)(struct http_request *, void *arg);
  * refused), for the access log and metrics.  Without a callback the layer
  * logs an ACCESS line with log_info(). */
 struct http_request_summary {
-	const char	*method;	/* "-" if refused before it was read */
-	const char	*path;		/* as received, without the query; "-" */
+	const char	*method;	/* "-": refused before it was read */
+	const char	*path;		/* as received, no query; or "-" */
 	int		 status;	/* 499: the client left unanswered */
 	uint64_t	 bytes_in;	/* body bytes received */
 	uint64_t	 bytes_out;	/* body bytes sent */
 	int64_t		 duration_us;
-	const char	*route_class;	/* set by http_request_set_class, or "" */
+	const char	*route_class;	/* http_request_set_class's, or "" */
 	const char	*peer;		/* "ip:port" */
 };
 typedef void (*http_summary_cb)(const struct http_request_summary *,
@@ -136,12 +141,12 @@ size_t	http_request_headers(const struct http_request *, const char *name,
 	    const char **vals, size_t max);
 /* Content-Length, or -1 when absent or the body is chunked. */
 int64_t	http_request_content_length(const struct http_request *);
-int	http_request_is_chunked(const struct http_request *);
 /* Content-Length > 0 or chunked. */
 int	http_request_has_body(const struct http_request *);
 /* The peer came from 127.0.0.0/8 or ::1. */
 int	http_request_peer_is_loopback(const struct http_request *);
-const char *http_request_peer(const struct http_request *);	/* "ip:port" */
+/* "ip:port" */
+const char *http_request_peer(const struct http_request *);
 /* The client has disconnected (input ended while the handler held the
  * request, with no further request buffered); a response will go
  * nowhere. */
