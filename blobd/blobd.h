@@ -140,7 +140,7 @@ struct metalog {
 	uint64_t	 snap_count;	/* entries in the snapshot */
 };
 
-/* blobd.c: one pending reply to a META_APPEND (sent after the sync). */
+/* serve.c: one pending reply to a META_APPEND (sent after the sync). */
 struct blobd_meta_wait {
 	uint32_t	 id;
 	uint64_t	 seq;
@@ -325,12 +325,11 @@ int		 gc_sweep(struct store *, int fd, uint64_t count,
 		    int64_t not_after_ms, int dry_run, uint64_t *blobs,
 		    uint64_t *bytes);
 
-/* rules.c: the frames blobd accepts from berthd, for rpc_new(). */
-extern const struct rpc_rule	blobd_rules[];
-extern const size_t		blobd_nrules;
-
-/* blobd.c */
-void		 blobd_dispatch_berthd(struct rpc_chan *,
-		    const struct frame_hdr *, const uint8_t *, int, void *);
+/* serve.c */
+/* The frames blobd accepts from berthd, each with its handler. */
+extern const struct rpc_rule	serve_rules[];
+extern const size_t		serve_nrules;
+/* Serves berthd on sock (taken) from env's event loop, and says hello. */
+void		 serve_start(struct blobd *, int sock);
 
 #endif
