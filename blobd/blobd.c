@@ -14,10 +14,15 @@
  * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
  */
 
+/*
+ * berth-blobd's main: options, the data directory and its lock, the
+ * confinement, and the event loop.  It serves berthd on BLOBD_SOCKET_FD
+ * (serve.c), or on the first connection to --debug-socket when run by hand,
+ * expires idle uploads and exits on SIGTERM or when berthd goes away.
+ */
 #include "config.h"
 
 #include <sys/types.h>
-#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -38,10 +43,8 @@
 
 #include "blobd.h"
 #include "digest.h"
-#include "error.h"
 #include "log.h"
 #include "proto.h"
-#include "rpc.h"
 #include "sandbox.h"
 #include "util.h"
 

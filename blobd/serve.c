@@ -69,6 +69,20 @@ serve_error(struct blobd *env, uint32_t id, int err, uint64_t size)
 	serve_reply(env, MSG_ERROR, id, &m, sizeof(m), -1);
 }
 
+/* The reply when rc is 0, else MSG_ERROR (and fd, if any, is closed). */
+static void
+serve_answer(struct blobd *env, uint32_t id, int rc, uint32_t type,
+    const void *p, size_t n, int fd)
+{
+	if (rc == 0)
+		serve_reply(env, type, id, p, n, fd);
+	else {
+		if (fd != -1)
+			close(fd);
+		serve_error(env, id, rc, 0);
+	}
+}
+
 static void
 serve_committed(struct blobd *env, uint32_t id, const struct digest *d,
     uint64_t size, int created)
@@ -332,15 +346,12 @@ serve_blob_open(struct rpc_chan *chan, const struct frame_hdr *h,
 	struct msg_blob_ref	 m;
 	struct msg_blob_opened	 r;
 	struct digest		 d;
-	int			 rc, bfd;
+	int			 rc, bfd = -1;
 
 	memcpy(&m, payload, sizeof(m));
-	if ((rc = serve_digest(m.digest, sizeof(m.digest), &d)) != 0 ||
-	    (rc = store_open_blob(env->store, &d, &bfd, &r.size)) != 0) {
-		serve_error(env, h->id, rc, 0);
-		return;
-	}
-	serve_reply(env, MSG_BLOB_OPENED, h->id, &r, sizeof(r), bfd);
+	if ((rc = serve_digest(m.digest, sizeof(m.digest), &d)) == 0)
+		rc = store_open_blob(env->store, &d, &bfd, &r.size);
+	serve_answer(env, h->id, rc, MSG_BLOB_OPENED, &r, sizeof(r), bfd);
 }
 
 /* Syncs the metadata log once for every append since the last sync and
@@ -408,14 +419,11 @@ serve_meta_load(struct rpc_chan *chan, const struct frame_hdr *h,
 {
 	struct blobd		*env = arg;
 	struct msg_meta_state	 r;
-	int			 rc, sfd;
+	int			 rc, sfd = -1;
 
 	serve_meta_flush(env);
-	if ((rc = metalog_load(env->metalog, &sfd, &r.len, &r.entries)) != 0) {
-		serve_error(env, h->id, rc, 0);
-		return;
-	}
-	serve_reply(env, MSG_META_STATE, h->id, &r, sizeof(r), sfd);
+	rc = metalog_load(env->metalog, &sfd, &r.len, &r.entries);
+	serve_answer(env, h->id, rc, MSG_META_STATE, &r, sizeof(r), sfd);
 }
 
 static void
@@ -430,10 +438,7 @@ serve_meta_compact(struct rpc_chan *chan, const struct frame_hdr *h,
 	serve_meta_flush(env);
 	rc = metalog_compact(env->metalog, fd, m.len, m.entries);
 	close(fd);
-	if (rc != 0)
-		serve_error(env, h->id, rc, 0);
-	else
-		serve_reply(env, MSG_OK, h->id, NULL, 0, -1);
+	serve_answer(env, h->id, rc, MSG_OK, NULL, 0, -1);
 }
 
 static void
@@ -442,13 +447,10 @@ serve_gc_list(struct rpc_chan *chan, const struct frame_hdr *h,
 {
 	struct blobd		*env = arg;
 	struct msg_gc_listing	 r;
-	int			 rc, lfd;
+	int			 rc, lfd = -1;
 
-	if ((rc = gc_list(env->store, &lfd, &r.count)) != 0) {
-		serve_error(env, h->id, rc, 0);
-		return;
-	}
-	serve_reply(env, MSG_GC_LISTING, h->id, &r, sizeof(r), lfd);
+	rc = gc_list(env->store, &lfd, &r.count);
+	serve_answer(env, h->id, rc, MSG_GC_LISTING, &r, sizeof(r), lfd);
 }
 
 static void
@@ -464,10 +466,7 @@ serve_gc_sweep(struct rpc_chan *chan, const struct frame_hdr *h,
 	rc = gc_sweep(env->store, fd, m.count, m.not_after_ms, m.dry_run != 0,
 	    &r.blobs, &r.bytes);
 	close(fd);
-	if (rc != 0)
-		serve_error(env, h->id, rc, 0);
-	else
-		serve_reply(env, MSG_GC_SWEPT, h->id, &r, sizeof(r), -1);
+	serve_answer(env, h->id, rc, MSG_GC_SWEPT, &r, sizeof(r), -1);
 }
 
 static void

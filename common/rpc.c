@@ -14,6 +14,13 @@
  * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
  */
 
+/*
+ * The framed channel of rpc.h on libevent: recvmsg(2) and sendmsg(2)
+ * through a pair of evbuffers, descriptors matched to the byte they ride
+ * on in each direction, every frame checked against the receiver's table
+ * before its handler runs, and a channel that may be freed from inside its
+ * own callbacks.
+ */
 #include "config.h"
 
 #include <sys/socket.h>
@@ -56,9 +63,9 @@ struct rpc_chan {
 	struct event		*ev_write;
 	struct evbuffer		*in;
 	struct evbuffer		*out;
-	uint64_t		 in_off;	/* stream offset of in's head */
+	uint64_t		 in_off;	/* stream offset of in[0] */
 	uint64_t		 in_total;	/* bytes received */
-	uint64_t		 out_off;	/* stream offset of out's head */
+	uint64_t		 out_off;	/* stream offset of out[0] */
 	uint64_t		 out_total;	/* bytes queued */
 	struct rpc_fdq		 in_fds;
 	struct rpc_fdq		 out_fds;
@@ -542,10 +549,4 @@ rpc_flush(struct rpc_chan *c)
 	if (c->dead)
 		return BERR_IO;
 	return rpc_write_some(c, 1) == -1 ? BERR_IO : 0;
-}
-
-int
-rpc_fd(const struct rpc_chan *c)
-{
-	return c->sock;
 }

@@ -93,10 +93,9 @@ int	rpc_send2(struct rpc_chan *, uint32_t type, uint32_t id,
 	    const void *p1, size_t n1, const void *p2, size_t n2, int fd);
 int	rpc_send(struct rpc_chan *, uint32_t type, uint32_t id,
 	    const void *payload, size_t len, int fd);
-/* Bytes queued and not yet written. */
+/* Bytes queued and not yet written (the unit tests watch backpressure). */
 size_t	rpc_pending(const struct rpc_chan *);
 /* Writes everything queued, blocking; for shutdown and start-up paths. */
 int	rpc_flush(struct rpc_chan *);
-int	rpc_fd(const struct rpc_chan *);
 
 #endif
