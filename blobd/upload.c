@@ -14,6 +14,14 @@
  * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
  */
 
+/*
+ * Upload sessions: DIR/uploads/<uuid>/info (owner, algorithm, creation
+ * time, with a CRC) and .../data (the bytes so far), kept in a hash table.
+ * Data arrives from a pipe in the event loop, is hashed as it comes and
+ * pushed to the disk in steps; a commit checks the digest (re-reading what
+ * was not hashed, in steps, after a restart), then hands the file to the
+ * store.  Idle sessions expire after --upload-ttl.
+ */
 #include "config.h"
 
 #include <sys/types.h>
@@ -284,15 +292,9 @@ upload_load(struct upload_table *t)
 	DIR		*dir;
 	struct dirent	*de;
 	uint8_t		 id[UPLOAD_ID_LEN];
-	int		 fd;
 
-	if ((fd = openat(t->dir_fd, ".", O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC)) == -1)
+	if ((dir = store_opendir(t->dir_fd, ".")) == NULL)
 		return -1;
-	if ((dir = fdopendir(fd)) == NULL) {
-		close(fd);
-		return -1;
-	}
 	while ((de = readdir(dir)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0)
@@ -624,7 +626,9 @@ upload_hash_pending(const struct upload *u, enum digest_algo algo)
 	return u->size - u->hashed;
 }
 
-int
+/* Hashes up to max more of the bytes upload_hash_pending() counts.  0 or
+ * a negative berr. */
+static int
 upload_hash_step(struct upload *u, enum digest_algo algo, uint64_t max)
 {
 	uint8_t	*buf = u->table->buf;

@@ -14,6 +14,10 @@
  * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
  */
 
+/*
+ * The table behind error.h: for each berr, its message, HTTP status, OCI
+ * error code and ECR exception; and the mapping of storage errno values.
+ */
 #include "config.h"
 
 #include <errno.h>

@@ -14,6 +14,10 @@
  * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
  */
 
+/*
+ * The grammars of name.h: OCI and ECR repository names, OCI tags, AWS
+ * account ids and regions, manifest references, ECR's wildcard filters.
+ */
 #include "config.h"
 
 #include <string.h>

@@ -239,7 +239,7 @@ struct msg_stats_reply {
 	uint64_t	bytes;
 	uint64_t	uploads;
 	uint64_t	meta_log_bytes;
-	uint32_t	writable;	/* a probe write to the data dir worked */
+	uint32_t	writable;	/* a probe write to DIR works */
 	uint32_t	pad;
 };
 

@@ -14,6 +14,12 @@
  * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
  */
 
+/*
+ * Helpers both processes share: allocation that cannot fail, clocks, hex
+ * and base64, CRC-32C, descriptor I/O that loops over short transfers,
+ * directories, the data directory's lock file, randomness and parsing of
+ * numbers and durations.
+ */
 #include "config.h"
 
 #include <sys/file.h>
@@ -191,7 +197,8 @@ base64_encode(const uint8_t *in, size_t n, char *out)
 	uint32_t v;
 
 	for (i = 0; i + 2 < n; i += 3) {
-		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 |
+		    in[i + 2];
 		out[o++] = b64_alphabet[v >> 18 & 63];
 		out[o++] = b64_alphabet[v >> 12 & 63];
 		out[o++] = b64_alphabet[v >> 6 & 63];
@@ -306,81 +313,73 @@ fd_set_cloexec(int fd)
 	return fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
 }
 
-int
-write_full(int fd, const void *buf, size_t n)
+/* write(2) (off < 0) or pwrite(2) until all n bytes are written. */
+static int
+write_loop(int fd, const void *buf, size_t n, off_t off)
 {
 	const uint8_t	*p = buf;
 	ssize_t		 w;
 
 	while (n > 0) {
-		if ((w = write(fd, p, n)) == -1) {
+		w = off < 0 ? write(fd, p, n) : pwrite(fd, p, n, off);
+		if (w == -1) {
 			if (errno == EINTR)
 				continue;
 			return -1;
 		}
 		p += w;
 		n -= (size_t)w;
+		if (off >= 0)
+			off += w;
 	}
 	return 0;
+}
+
+int
+write_full(int fd, const void *buf, size_t n)
+{
+	return write_loop(fd, buf, n, -1);
 }
 
 int
 pwrite_full(int fd, const void *buf, size_t n, off_t off)
 {
-	const uint8_t	*p = buf;
-	ssize_t		 w;
+	return write_loop(fd, buf, n, off);
+}
 
-	while (n > 0) {
-		if ((w = pwrite(fd, p, n, off)) == -1) {
+/* read(2) (off < 0) or pread(2) until n bytes, EOF or an error. */
+static ssize_t
+read_loop(int fd, void *buf, size_t n, off_t off)
+{
+	uint8_t	*p = buf;
+	size_t	 got = 0;
+	ssize_t	 r;
+
+	while (got < n) {
+		r = off < 0 ? read(fd, p + got, n - got) :
+		    pread(fd, p + got, n - got, off + (off_t)got);
+		if (r == -1) {
 			if (errno == EINTR)
 				continue;
 			return -1;
 		}
-		p += w;
-		n -= (size_t)w;
-		off += w;
+		if (r == 0)
+			break;
+		got += (size_t)r;
 	}
-	return 0;
+	return (ssize_t)got;
 }
 
 ssize_t
 read_full(int fd, void *buf, size_t n)
 {
-	uint8_t	*p = buf;
-	size_t	 got = 0;
-	ssize_t	 r;
-
-	while (got < n) {
-		if ((r = read(fd, p + got, n - got)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (r == 0)
-			break;
-		got += (size_t)r;
-	}
-	return (ssize_t)got;
+	return read_loop(fd, buf, n, -1);
 }
 
 ssize_t
 pread_full(int fd, void *buf, size_t n, off_t off)
 {
-	uint8_t	*p = buf;
-	size_t	 got = 0;
-	ssize_t	 r;
-
-	while (got < n) {
-		if ((r = pread(fd, p + got, n - got, off + (off_t)got)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (r == 0)
-			break;
-		got += (size_t)r;
-	}
-	return (ssize_t)got;
+	return read_loop(fd, buf, n, off);
 }
 
 int

@@ -58,10 +58,10 @@ uint32_t crc32c(uint32_t crc, const void *, size_t);
 /* Descriptors. */
 int	 fd_set_nonblock(int);
 int	 fd_set_cloexec(int);
-/* Loops over short writes and EINTR; 0 or -1 with errno. */
+/* Loop over short writes and EINTR (off >= 0); 0 or -1 with errno. */
 int	 write_full(int, const void *, size_t);
 int	 pwrite_full(int, const void *, size_t, off_t);
-/* Reads exactly n bytes unless EOF; returns bytes read or -1. */
+/* Read exactly n bytes unless EOF (off >= 0); the bytes read or -1. */
 ssize_t	 read_full(int, void *, size_t);
 ssize_t	 pread_full(int, void *, size_t, off_t);
 /* fsync()s the directory at path (or the open directory fd). */

@@ -420,7 +420,7 @@ def expect_fatal(binary, datadir, what, frame, fd=None):
 
 
 def check_strictness(binary, datadir, logpath):
-    """proto.h's rules that the frame table cannot express."""
+    """proto.h's rules beyond a frame's type and length: ids, size fields."""
     data = b"strict" * 100
     head = z(sha256(data).encode(), 136)
     # MSG_BLOB_WRITE: size must equal the bytes that follow.
@@ -428,6 +428,11 @@ def check_strictness(binary, datadir, logpath):
         payload = struct.pack("=136sQ", head, size) + data
         expect_fatal(binary, datadir, "blob write of size %d" % size,
                      HDR.pack(M.BLOB_WRITE, len(payload), 77, 0) + payload)
+    # A request: an id other than 0, which would get no reply.
+    expect_fatal(binary, datadir, "stats with id 0", HDR.pack(M.STATS, 0, 0, 0))
+    owner = struct.pack("=320sII", z(OWNER, 320), 0, 0)
+    expect_fatal(binary, datadir, "upload create with id 0",
+                 HDR.pack(M.UPLOAD_CREATE, len(owner), 0, 0) + owner)
     # MSG_LOG_REOPEN: id 0 (check_log_reopen shows that one is taken).
     for rid in (1, 0xffffffff):
         fd = os.open(logpath, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)

@@ -23,8 +23,8 @@
 #include "name.h"
 #include "unit.h"
 
-#define SHA256_ABC \
-	"sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+#define SHA256_ABC "sha256:" \
+	"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
 
 /* A string of n copies of c (n < sizeof buf). */
 static char *
@@ -101,8 +101,8 @@ test_name_repository(void)
 		CU_ASSERT_EQUAL(oci, repo_cases[i].oci);
 		CU_ASSERT_EQUAL(ecr, repo_cases[i].ecr);
 		if (oci != repo_cases[i].oci || ecr != repo_cases[i].ecr)
-			fprintf(stderr, "\n  repository \"%s\": oci %d ecr %d\n",
-			    s, oci, ecr);
+			fprintf(stderr, "\n  repository \"%s\": oci %d "
+			    "ecr %d\n", s, oci, ecr);
 	}
 
 	/* 256 characters are allowed, 257 are not. */
