@@ -1,0 +1,310 @@
+/*
+ * Copyright (c) 2026 The berth authors
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHORS DISCLAIM ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHORS BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * The HTTP layer's limits and refusals against real sockets: header and
+ * target sizes, malformed requests, broken bodies, the connection table
+ * and the timeouts.
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include <http_parser.h>
+
+#include "error.h"
+#include "util.h"
+#include "unit.h"
+#include "http_harness.h"
+
+static void
+expect_refusal(const char *request, int status)
+{
+	struct tclient	*c;
+
+	c = simple(request, 1);
+	CU_ASSERT_EQUAL_FATAL(c->nresp, 1);
+	CU_ASSERT_EQUAL(c->r[0].status, status);
+	CU_ASSERT(resp_header_is(&c->r[0], "Content-Type", "text/plain"));
+	CU_ASSERT(resp_header_is(&c->r[0], "Connection", "close"));
+	CU_ASSERT(run_until(cond_eof, c, 5000));
+	CU_ASSERT_EQUAL(T.last_status, status);
+	client_free(c);
+}
+
+static void
+test_http_refusals(void)
+{
+	struct evbuffer	*b;
+	char		*s;
+	int		 i;
+
+	srv_start(NULL);
+	b = evbuffer_new();
+
+	/* 70 KiB of headers. */
+	evbuffer_add_printf(b, "GET / HTTP/1.1\r\nHost: x\r\n");
+	for (i = 0; i < 70; i++) {
+		evbuffer_add_printf(b, "X-H%d: ", i);
+		while (evbuffer_get_length(b) % 1024 != 1022)
+			evbuffer_add(b, "v", 1);
+		evbuffer_add(b, "\r\n", 2);
+	}
+	evbuffer_add(b, "\r\n\0", 3);
+	s = (char *)evbuffer_pullup(b, -1);
+	expect_refusal(s, 431);
+	evbuffer_drain(b, evbuffer_get_length(b));
+
+	/* 101 header lines. */
+	evbuffer_add_printf(b, "GET / HTTP/1.1\r\n");
+	for (i = 0; i < 101; i++)
+		evbuffer_add_printf(b, "X-H%d: v\r\n", i);
+	evbuffer_add(b, "\r\n\0", 3);
+	expect_refusal((char *)evbuffer_pullup(b, -1), 431);
+	evbuffer_drain(b, evbuffer_get_length(b));
+	/* 100 are fine. */
+	evbuffer_add_printf(b, "GET /echo HTTP/1.1\r\n");
+	for (i = 0; i < 100; i++)
+		evbuffer_add_printf(b, "X-H%d: v\r\n", i);
+	evbuffer_add(b, "\r\n\0", 3);
+	{
+		struct tclient *c = simple((char *)evbuffer_pullup(b, -1), 1);
+
+		CU_ASSERT_EQUAL(c->r[0].status, 200);
+		client_free(c);
+	}
+	evbuffer_drain(b, evbuffer_get_length(b));
+
+	/* A 9 KiB URI. */
+	evbuffer_add_printf(b, "GET /");
+	for (i = 0; i < 9 * 1024; i++)
+		evbuffer_add(b, "a", 1);
+	evbuffer_add_printf(b, " HTTP/1.1\r\nHost: x\r\n\r\n");
+	evbuffer_add(b, "", 1);
+	expect_refusal((char *)evbuffer_pullup(b, -1), 414);
+	evbuffer_free(b);
+
+	expect_refusal("GET /a%zzb HTTP/1.1\r\nHost: x\r\n\r\n", 400);
+	expect_refusal("GET /a%2 HTTP/1.1\r\nHost: x\r\n\r\n", 400);
+	expect_refusal("GET /a%00b HTTP/1.1\r\nHost: x\r\n\r\n", 400);
+	expect_refusal("POST /body HTTP/1.1\r\nHost: x\r\n"
+	    "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"
+	    "0\r\n\r\n", 400);
+	expect_refusal("POST /body HTTP/1.1\r\nHost: x\r\n"
+	    "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n"
+	    "0\r\n\r\n", 400);
+	expect_refusal("POST /body HTTP/1.1\r\nHost: x\r\n"
+	    "Content-Length: 5\r\nContent-Length: 6\r\n\r\nhello", 400);
+	expect_refusal("POST /body HTTP/1.1\r\nHost: x\r\n"
+	    "Content-Length: +5\r\n\r\nhello", 400);
+	expect_refusal("POST /body HTTP/1.1\r\nHost: x\r\n"
+	    "Transfer-Encoding: gzip\r\n\r\nhello", 400);
+	expect_refusal("GET / HTTP/2.0\r\nHost: x\r\n\r\n", 505);
+	expect_refusal("GET / HTTP/1.2\r\nHost: x\r\n\r\n", 505);
+	expect_refusal("GET /\r\n\r\n", 505);
+	expect_refusal("\x01\x02 nonsense\r\n\r\n", 400);
+	expect_refusal("GET / HTTP/1.1\r\nBad Header: x\r\n\r\n", 400);
+	expect_refusal("GET / HTTP/1.1\r\nX-Ctl: a\x01b\r\n\r\n", 400);
+	CU_ASSERT_EQUAL(T.nreq, 1);
+	srv_stop();
+}
+
+static void
+test_http_bad_chunk(void)
+{
+	struct tclient	*c;
+
+	srv_start(NULL);
+	c = client_new();
+	client_send(c, "POST /body HTTP/1.1\r\nHost: x\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\n");
+	CU_ASSERT_FATAL(client_wait(c, 1, 5000));
+	/* The layer answers; the handler's answer to a gone request is
+	 * dropped. */
+	CU_ASSERT_EQUAL(c->r[0].status, 400);
+	CU_ASSERT(run_until(cond_eof, c, 5000));
+	CU_ASSERT_EQUAL(T.body_calls, 1);
+	CU_ASSERT_EQUAL(T.body_err, BERR_BAD_REQUEST);
+	CU_ASSERT_EQUAL(c->nresp, 1);
+	CU_ASSERT_EQUAL(T.last_status, 400);
+	client_free(c);
+	srv_stop();
+}
+
+static void
+test_http_max_connections(void)
+{
+	struct http_limits	 l;
+	struct tclient		*c1, *c2;
+
+	http_limits_default(&l);
+	l.max_connections = 1;
+	srv_start(&l);
+	c1 = simple("GET /echo HTTP/1.1\r\nHost: x\r\n\r\n", 1);
+	CU_ASSERT_EQUAL(c1->r[0].status, 200);
+	c2 = simple("GET /echo HTTP/1.1\r\nHost: x\r\n\r\n", 1);
+	CU_ASSERT_EQUAL_FATAL(c2->nresp, 1);
+	CU_ASSERT_EQUAL(c2->r[0].status, 503);
+	CU_ASSERT(resp_header_is(&c2->r[0], "Retry-After", "1"));
+	CU_ASSERT(resp_header_is(&c2->r[0], "Connection", "close"));
+	CU_ASSERT(run_until(cond_eof, c2, 5000));
+	CU_ASSERT_EQUAL(T.nreq, 1);
+	CU_ASSERT_EQUAL(http_server_connections(T.srv), 1);
+	client_send(c1, "GET /echo HTTP/1.1\r\nHost: x\r\n\r\n");
+	CU_ASSERT(client_wait(c1, 2, 5000));
+	client_free(c2);
+	client_free(c1);
+	srv_stop();
+}
+
+static void
+test_http_idle_timeout(void)
+{
+	struct http_limits	 l;
+	struct tclient		*c;
+	int64_t			 t0;
+
+	http_limits_default(&l);
+	l.idle_timeout = 1;
+	srv_start(&l);
+	c = client_new();
+	t0 = mono_ms();
+	CU_ASSERT(run_until(cond_eof, c, 5000));
+	CU_ASSERT(ms_since(t0) >= 900 && ms_since(t0) < 3000);
+	CU_ASSERT_EQUAL(c->rx, 0);
+	client_free(c);
+
+	/* And between requests. */
+	c = simple("GET /echo HTTP/1.1\r\nHost: x\r\n\r\n", 1);
+	t0 = mono_ms();
+	CU_ASSERT(run_until(cond_eof, c, 5000));
+	CU_ASSERT(ms_since(t0) >= 900 && ms_since(t0) < 3000);
+	CU_ASSERT_EQUAL(c->nresp, 1);
+	client_free(c);
+	CU_ASSERT_EQUAL(http_server_connections(T.srv), 0);
+	srv_stop();
+}
+
+static void
+test_http_header_timeout(void)
+{
+	struct http_limits	 l;
+	struct tclient		*c;
+	int64_t			 t0;
+	int			 i;
+
+	http_limits_default(&l);
+	l.header_timeout = 1;
+	srv_start(&l);
+	c = client_new();
+	t0 = mono_ms();
+	client_send(c, "GET /echo HTTP/1.1\r\n");
+	for (i = 0; i < 20 && c->nresp == 0 && !c->eof; i++) {
+		client_wait(c, 1, 200);
+		if (c->nresp == 0 && !c->eof)
+			client_send(c, "X-Slow: 1\r\n");
+	}
+	CU_ASSERT_EQUAL_FATAL(c->nresp, 1);
+	CU_ASSERT_EQUAL(c->r[0].status, 408);
+	CU_ASSERT(ms_since(t0) >= 900 && ms_since(t0) < 3000);
+	CU_ASSERT(run_until(cond_eof, c, 5000));
+	CU_ASSERT_EQUAL(T.nreq, 0);
+	client_free(c);
+	srv_stop();
+}
+
+static void
+test_http_io_timeout(void)
+{
+	struct http_limits	 l;
+	struct tclient		*c;
+	int64_t			 t0;
+
+	http_limits_default(&l);
+	l.io_timeout = 1;
+	srv_start(&l);
+	/* The client stops halfway through its body. */
+	c = client_new();
+	t0 = mono_ms();
+	client_send(c, "PUT /body HTTP/1.1\r\nHost: x\r\n"
+	    "Content-Length: 100\r\n\r\n0123456789");
+	CU_ASSERT(run_until(cond_eof, c, 5000));
+	CU_ASSERT(ms_since(t0) >= 900 && ms_since(t0) < 3000);
+	CU_ASSERT_EQUAL(T.body_calls, 1);
+	CU_ASSERT_EQUAL(T.body_err, BERR_BAD_REQUEST);
+	CU_ASSERT_EQUAL(c->nresp, 0);
+	client_free(c);
+
+	/* The descriptor's reader stops. */
+	pipe_open();
+	c = client_new();
+	t0 = mono_ms();
+	client_send(c, "PUT /fd HTTP/1.1\r\nHost: x\r\n"
+	    "Content-Length: 1048576\r\n\r\n");
+	client_upload(c, 1048576, 0);
+	CU_ASSERT_FATAL(client_wait(c, 1, 5000));
+	CU_ASSERT(ms_since(t0) >= 900 && ms_since(t0) < 3000);
+	CU_ASSERT_EQUAL(c->r[0].status, 500);
+	CU_ASSERT_EQUAL(T.fd_calls, 1);
+	CU_ASSERT_EQUAL(T.fd_err, BERR_IO);
+	CU_ASSERT(run_until(cond_eof, c, 5000));
+	client_free(c);
+	srv_stop();
+}
+
+int
+test_http_limits_register(void)
+{
+	static const struct {
+		const char	*name;
+		void		(*fn)(void);
+	} tests[] = {
+		{ "refusals", test_http_refusals },
+		{ "bad_chunk", test_http_bad_chunk },
+		{ "max_connections", test_http_max_connections },
+		{ "idle_timeout", test_http_idle_timeout },
+		{ "header_timeout", test_http_header_timeout },
+		{ "io_timeout", test_http_io_timeout },
+	};
+	CU_pSuite	 s;
+	size_t		 i;
+
+	if ((s = CU_add_suite("http_limits", harness_suite_init, NULL)) == NULL)
+		return -1;
+	for (i = 0; i < nitems(tests); i++)
+		if (CU_add_test(s, tests[i].name, tests[i].fn) == NULL)
+			return -1;
+	return 0;
+}
