@@ -86,9 +86,26 @@ struct http_request_summary {
 typedef void (*http_summary_cb)(const struct http_request_summary *,
     void *arg);
 
+/*
+ * The layer's own refusals of a request whose method and target it has
+ * read (a malformed or missing header, a bad Host, a limit: 400, 408,
+ * 414, 431, 505) go to this callback, so that they can be answered in
+ * the protocol the path belongs to.  err is a BERR_* (error.h) whose
+ * status is the one to send, reason says what was wrong.  The callback
+ * must answer at once with one http_respond*() call; it cannot read a
+ * body, and of the request only the method and the path are known (the
+ * path as received, up to its query, when it was not parsed).  The
+ * connection closes after the answer.  Without a callback, and for what
+ * is refused before the target is read, the answer is a line of text.
+ */
+typedef void (*http_refusal_cb)(struct http_request *, int err,
+    const char *reason, void *arg);
+
 struct http_server *http_server_new(struct event_base *,
 	    const struct http_limits *, http_request_cb, void *arg);
 void	http_server_set_summary_cb(struct http_server *, http_summary_cb,
+	    void *arg);
+void	http_server_set_refusal_cb(struct http_server *, http_refusal_cb,
 	    void *arg);
 /* Listens on "ADDR:PORT" ("[v6]:port" for IPv6, ":PORT" for every IPv4
  * address; ADDR may be a name); 0, or -1 with a logged reason.  May be

@@ -88,13 +88,14 @@ conn_reset_request(struct http_conn *conn)
 	conn->head_bytes = HTTP_LINE_OVERHEAD;
 	conn->url_len = 0;
 	conn->url_done = 0;
+	conn->url_complete = 0;
 	conn->hstate = HSTATE_URL;
 	conn->nheaders = 0;
 	conn->trailer_bytes = 0;
 	conn->nparams = 0;
 	conn->rhdr.len = 0;
 	conn->pending_len = 0;
-	conn->error_status = 0;
+	conn->error = 0;
 	conn->error_reason = NULL;
 	if (conn->body != NULL && evbuffer_get_length(conn->body) != 0)
 		evbuffer_drain(conn->body, evbuffer_get_length(conn->body));
@@ -349,30 +350,71 @@ conn_write_error(struct http_conn *conn, int status, const char *reason,
 		evbuffer_add(bufferevent_get_output(conn->bev), body, n);
 }
 
-void
-http_conn_refuse(struct http_conn *conn, int status, const char *reason,
-    const char *extra)
+/*
+ * Gives a request the layer refuses the method and path it has read:
+ * the decoded path when the target was parsed, else the target as it
+ * came (for one too long, what arrived of it) up to its query.  Its
+ * headers are hidden: they may be incomplete.  0, or -1 when the request
+ * line is not that far.
+ */
+static int
+conn_refused_target(struct http_conn *conn, int err)
 {
-	const char	*method = "-", *path = "-";
-	char		*q;
+	struct http_request	*req = &conn->req;
+	char			*q;
+
+	if (conn->phase != PHASE_HEAD || conn->url_len == 0 ||
+	    (!conn->url_complete && err != BERR_URI_TOO_LONG))
+		return -1;
+	if (!conn->url_done) {
+		hbuf_add(&conn->head, "", 1);
+		conn->url_done = 1;
+	}
+	req->method = http_method_str(conn->parser.method);
+	req->is_head = conn->parser.method == HTTP_HEAD;
+	if (req->path == NULL) {
+		if ((q = strchr(conn->head.p, '?')) != NULL)
+			*q = '\0';
+		req->raw_path = req->path = conn->head.p;
+	}
+	conn->nheaders = 0;
+	return 0;
+}
+
+void
+http_conn_refuse(struct http_conn *conn, int err, const char *reason)
+{
+	struct http_server	*srv = conn->srv;
+	struct http_request	*req = &conn->req;
+	int			 status = berr_http_status(err);
 
 	if (conn->bev == NULL)
 		return;
-	if (conn->phase == PHASE_HEAD && conn->url_done) {
-		method = http_method_str(conn->parser.method);
-		path = conn->head.p;
-		if ((q = strchr(conn->head.p, '?')) != NULL)
-			*q = '\0';
+	log_debug("http: %s: refused with %d: %s", conn->peer, status,
+	    reason);
+	req->close = 1;
+	if (conn_refused_target(conn, err) == 0 && srv->refusal_cb != NULL) {
+		req->refused = 1;
+		srv->refusal_cb(req, err, reason, srv->refusal_arg);
+		if (!req->responded)
+			log_warnx("http: %s %s: refusal left unanswered",
+			    req->method, req->raw_path);
 	}
-	conn_write_error(conn, status, reason, extra);
-	conn_summary(conn, method, path, status, 0,
-	    conn->req.is_head ? 0 : strlen(reason) + 1, conn->req.start_us);
+	if (!req->responded) {
+		conn_write_error(conn, status, reason,
+		    status == 503 ? "Retry-After: 1\r\n" : NULL);
+		req->status = status;
+		req->bytes_out = req->is_head ? 0 : strlen(reason) + 1;
+	}
+	conn_summary(conn, req->method != NULL ? req->method : "-",
+	    req->raw_path != NULL ? req->raw_path : "-", req->status, 0,
+	    req->bytes_out, req->start_us);
 	conn_closing(conn);
 }
 
-/* A request the handler has answered is over; next one, or close. */
 /* --- the state machine ---------------------------------------------------- */
 
+/* A request the handler has answered is over; next one, or close. */
 static void
 conn_finish(struct http_conn *conn)
 {
@@ -423,22 +465,16 @@ http_conn_release(struct http_conn *conn)
 static void
 conn_head_error(struct http_conn *conn)
 {
-	enum http_errno	 err = HTTP_PARSER_ERRNO(&conn->parser);
-	const char	*reason;
-	int		 status;
+	enum http_errno	 perr = HTTP_PARSER_ERRNO(&conn->parser);
 
-	if (conn->error_status != 0) {
-		status = conn->error_status;
-		reason = conn->error_reason;
-	} else if (err == HPE_HEADER_OVERFLOW) {
-		status = 431;
-		reason = "request header fields too large";
-	} else {
-		status = 400;
-		reason = http_errno_description(err);
-	}
-	log_debug("http: %s: refused with %d: %s", conn->peer, status, reason);
-	http_conn_refuse(conn, status, reason, NULL);
+	if (conn->error != 0)
+		http_conn_refuse(conn, conn->error, conn->error_reason);
+	else if (perr == HPE_HEADER_OVERFLOW)
+		http_conn_refuse(conn, BERR_HEADERS_TOO_LARGE,
+		    "request header fields too large");
+	else
+		http_conn_refuse(conn, BERR_BAD_REQUEST,
+		    http_errno_description(perr));
 }
 
 static int
@@ -797,9 +833,12 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 			conn_close_socket(conn);
 		break;
 	case TIMER_HEADER:
-		if (conn->phase == PHASE_HEAD)
-			http_conn_refuse(conn, 408,
-			    "request headers took too long", NULL);
+		if (conn->phase != PHASE_HEAD)
+			break;
+		(void)snprintf(conn->error_text, sizeof(conn->error_text),
+		    "the request's header fields did not arrive within %d s",
+		    conn->srv->limits.header_timeout);
+		http_conn_refuse(conn, BERR_REQUEST_TIMEOUT, conn->error_text);
 		break;
 	case TIMER_LINGER:
 		conn_close_socket(conn);

@@ -25,7 +25,9 @@
 
 #include <sys/types.h>
 
+#include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -35,10 +37,13 @@
 
 #include <http_parser.h>
 
+#include "error.h"
 #include "util.h"
 #include "http.h"
 #include "http_priv.h"
 
+static int	parse_fail(struct http_conn *, int, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
 static int	parse_begin_cb(http_parser *);
 static int	parse_url_cb(http_parser *, const char *, size_t);
 static int	parse_field_cb(http_parser *, const char *, size_t);
@@ -104,6 +109,7 @@ http_parse_feed(struct http_conn *conn)
 		len = v[i].iov_len > HTTP_FEED_MAX ? HTTP_FEED_MAX :
 		    v[i].iov_len;
 		http_parser_pause(&conn->parser, 0);
+		conn->feed_end = (const char *)v[i].iov_base + len;
 		used = http_parser_execute(&conn->parser, &http_settings,
 		    v[i].iov_base, len);
 		if (used != 0)
@@ -119,11 +125,17 @@ http_parse_feed(struct http_conn *conn)
 	return 0;
 }
 
+/* Records why the request is refused; returns -1 for the callback. */
 static int
-parse_fail(struct http_conn *conn, int status, const char *reason)
+parse_fail(struct http_conn *conn, int err, const char *fmt, ...)
 {
-	conn->error_status = status;
-	conn->error_reason = reason;
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(conn->error_text, sizeof(conn->error_text), fmt, ap);
+	va_end(ap);
+	conn->error = err;
+	conn->error_reason = conn->error_text;
 	return -1;
 }
 
@@ -132,8 +144,9 @@ parse_head_count(struct http_conn *conn, size_t len)
 {
 	conn->head_bytes += len;
 	if (conn->head_bytes > conn->srv->limits.max_header_bytes)
-		return parse_fail(conn, 431,
-		    "request header fields too large");
+		return parse_fail(conn, BERR_HEADERS_TOO_LARGE,
+		    "the request line and header fields exceed %zu bytes",
+		    conn->srv->limits.max_header_bytes);
 	return 0;
 }
 
@@ -147,7 +160,7 @@ parse_end_item(struct http_conn *conn)
 	case HSTATE_URL:
 		if (!conn->url_done) {
 			hbuf_add(&conn->head, "", 1);
-			conn->url_done = 1;
+			conn->url_done = conn->url_complete = 1;
 		}
 		break;
 	case HSTATE_FIELD:
@@ -194,12 +207,22 @@ parse_url_cb(http_parser *p, const char *at, size_t len)
 
 	if (conn->url_done)
 		return -1;
-	if (conn->url_len + len > conn->srv->limits.max_uri)
-		return parse_fail(conn, 414, "request URI too long");
+	if (conn->url_len + len > conn->srv->limits.max_uri) {
+		/* What fits is kept: it names the API to answer for. */
+		len = conn->srv->limits.max_uri - conn->url_len;
+		hbuf_add(&conn->head, at, len);
+		conn->url_len += len;
+		return parse_fail(conn, BERR_URI_TOO_LONG,
+		    "the request target exceeds %zu bytes",
+		    conn->srv->limits.max_uri);
+	}
 	if (parse_head_count(conn, len) == -1)
 		return -1;
 	hbuf_add(&conn->head, at, len);
 	conn->url_len += len;
+	/* Mid-input, the parser reports the target only at its end. */
+	if (at + len < conn->feed_end)
+		conn->url_complete = 1;
 	return 0;
 }
 
@@ -214,8 +237,9 @@ parse_field_cb(http_parser *p, const char *at, size_t len)
 	if (conn->hstate != HSTATE_FIELD) {
 		parse_end_item(conn);
 		if (conn->nheaders >= conn->srv->limits.max_headers)
-			return parse_fail(conn, 431,
-			    "too many header fields");
+			return parse_fail(conn, BERR_HEADERS_TOO_LARGE,
+			    "more than %zu header fields",
+			    conn->srv->limits.max_headers);
 		if (conn->nheaders == conn->headers_size) {
 			conn->headers_size = conn->headers_size == 0 ? 16 :
 			    conn->headers_size * 2;
@@ -299,7 +323,7 @@ parse_check_headers(struct http_conn *conn)
 		name = conn->head.p + h->name;
 		value = conn->head.p + h->value;
 		if (!http_header_valid(name, h->name_len, value))
-			return parse_fail(conn, 400,
+			return parse_fail(conn, BERR_BAD_REQUEST,
 			    "malformed header field");
 		switch (h->name_len) {
 		case 14:
@@ -307,10 +331,10 @@ parse_check_headers(struct http_conn *conn)
 				break;
 			if (parse_u64(value, strlen(value), &v) == -1 ||
 			    v > INT64_MAX)
-				return parse_fail(conn, 400,
+				return parse_fail(conn, BERR_BAD_REQUEST,
 				    "invalid Content-Length");
 			if (have_cl && v != cl)
-				return parse_fail(conn, 400,
+				return parse_fail(conn, BERR_BAD_REQUEST,
 				    "conflicting Content-Length headers");
 			cl = v;
 			have_cl = 1;
@@ -328,10 +352,10 @@ parse_check_headers(struct http_conn *conn)
 	}
 	req->chunked = (conn->parser.flags & F_CHUNKED) != 0;
 	if (have_te && have_cl)
-		return parse_fail(conn, 400,
+		return parse_fail(conn, BERR_BAD_REQUEST,
 		    "both Content-Length and Transfer-Encoding");
 	if (have_te && !req->chunked)
-		return parse_fail(conn, 400,
+		return parse_fail(conn, BERR_BAD_REQUEST,
 		    "unsupported Transfer-Encoding");
 	req->content_length = have_cl ? (int64_t)cl : -1;
 	req->expect_continue = expect && conn->parser.http_minor == 1;
@@ -352,7 +376,8 @@ parse_target(struct http_conn *conn)
 	http_parser_url_init(&u);
 	if (http_parser_parse_url(conn->head.p, conn->url_len,
 	    conn->parser.method == HTTP_CONNECT, &u) != 0)
-		return parse_fail(conn, 400, "malformed request target");
+		return parse_fail(conn, BERR_BAD_REQUEST,
+		    "malformed request target");
 	if (u.field_set & (1 << UF_PATH)) {
 		poff = u.field_data[UF_PATH].off;
 		plen = u.field_data[UF_PATH].len;
@@ -378,7 +403,7 @@ parse_target(struct http_conn *conn)
 	n = http_parse_unescape(conn->head.p + path, conn->head.p + raw,
 	    rawlen, 0);
 	if (n < 0)
-		return parse_fail(conn, 400,
+		return parse_fail(conn, BERR_BAD_REQUEST,
 		    "malformed percent-encoding in the path");
 	conn->head.len += n;
 	hbuf_add(&conn->head, "", 1);
@@ -399,15 +424,19 @@ parse_headers_done_cb(http_parser *p)
 	parse_end_item(conn);
 	if (!conn->url_done) {
 		hbuf_add(&conn->head, "", 1);
-		conn->url_done = 1;
+		conn->url_done = conn->url_complete = 1;
 	}
 	req->method = http_method_str(p->method);
 	req->is_head = p->method == HTTP_HEAD;
 	req->http_minor = p->http_minor;
+	/* The target first: a refusal can then answer in its API's shape. */
+	if (parse_target(conn) == -1)
+		return -1;
 	if (p->http_major != 1 || p->http_minor > 1)
-		return parse_fail(conn, 505,
-		    "HTTP version not supported");
-	if (parse_check_headers(conn) == -1 || parse_target(conn) == -1)
+		return parse_fail(conn, BERR_HTTP_VERSION,
+		    "HTTP/%d.%d is not supported; use HTTP/1.1", p->http_major,
+		    p->http_minor);
+	if (parse_check_headers(conn) == -1)
 		return -1;
 	conn->keep_alive = http_should_keep_alive(p) && !p->upgrade;
 	conn->phase = PHASE_REQUEST;

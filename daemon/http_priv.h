@@ -140,6 +140,7 @@ struct http_request {
 	int			 gone;
 	int			 close;
 	int			 params_parsed;
+	int			 refused;	/* by the layer itself */
 
 	enum http_body_state	 body_state;
 	http_body_cb		 body_cb;
@@ -172,13 +173,16 @@ struct http_conn {
 	int			 close_after;
 	int			 keep_alive;
 	int			 in_process;
-	int			 error_status;
+	int			 error;		/* BERR_*, of the parse */
 	const char		*error_reason;
+	char			 error_text[128];
 
 	struct http_buf		 head;
 	size_t			 head_bytes;
 	size_t			 url_len;
-	int			 url_done;
+	int			 url_done;	/* NUL-terminated in head */
+	int			 url_complete;	/* its end was seen */
+	const char		*feed_end;	/* of what the parser is fed */
 	enum http_hstate	 hstate;
 	struct http_header	*headers;
 	size_t			 nheaders;
@@ -213,6 +217,8 @@ struct http_server {
 	void			*arg;
 	http_summary_cb		 summary_cb;
 	void			*summary_arg;
+	http_refusal_cb		 refusal_cb;
+	void			*refusal_arg;
 	struct evconnlistener	**listeners;
 	size_t			 nlisteners;
 	int			 port;
@@ -279,10 +285,11 @@ struct http_conn *http_conn_new(struct http_server *, int fd,
 void	http_conn_process(struct http_conn *);
 /* Runs http_conn_process() from the event loop, unless it runs now. */
 void	http_conn_schedule(struct http_conn *);
-/* Refuses a request before it reached the handler: the layer's own error
- * response, then close. */
-void	http_conn_refuse(struct http_conn *, int status, const char *reason,
-	    const char *extra);
+/* Refuses a request before it reached the handler (err is a BERR_*, reason
+ * says what was wrong): in its API's shape once its target is known,
+ * through the server's refusal callback, else a line of text; then
+ * close. */
+void	http_conn_refuse(struct http_conn *, int err, const char *reason);
 /* Queues a status line and headers; clen < 0 sends no Content-Length.
  * with_rhdr adds the handler's headers; extra holds complete header
  * lines of the layer's own. */
@@ -303,7 +310,7 @@ void	http_conn_detach(struct http_conn *);
 /* http_parse.c */
 /* Runs the parser over the buffered input.  Returns 1 when it paused
  * (there is something to act on), 0 when it used up the input, -1 on an
- * error (conn->error_status, or the parser's errno, says which). */
+ * error (conn->error, or the parser's errno, says which). */
 int	http_parse_feed(struct http_conn *);
 /* Percent-decodes src into dst (at most len bytes); '+' becomes a space
  * if plus is set.  Returns the decoded length, or -1 on a malformed

@@ -43,6 +43,7 @@
 #include <event2/listener.h>
 #include <event2/util.h>
 
+#include "error.h"
 #include "log.h"
 #include "util.h"
 #include "http.h"
@@ -124,6 +125,14 @@ http_server_set_summary_cb(struct http_server *srv, http_summary_cb cb,
 	srv->summary_arg = arg;
 }
 
+void
+http_server_set_refusal_cb(struct http_server *srv, http_refusal_cb cb,
+    void *arg)
+{
+	srv->refusal_cb = cb;
+	srv->refusal_arg = arg;
+}
+
 static void
 server_add_conn(struct http_server *srv, evutil_socket_t fd,
     const struct sockaddr *sa, socklen_t salen)
@@ -144,8 +153,8 @@ server_add_conn(struct http_server *srv, evutil_socket_t fd,
 	if (refused) {
 		srv->nrefused++;
 		log_debug("http: %s: too many connections", conn->peer);
-		http_conn_refuse(conn, 503, "too many connections",
-		    "Retry-After: 1\r\n");
+		http_conn_refuse(conn, BERR_UNAVAILABLE,
+		    "too many connections");
 	} else
 		srv->nconns++;
 	http_conn_process(conn);

@@ -101,6 +101,10 @@ struct http_test {
 	char			 last_method[32];
 	char			 last_path[256];
 	int			 drained;
+	int			 nrefusal;
+	int			 refusal_err;
+	char			 refusal_method[16];
+	char			 refusal_path[10240];
 	char			*big;
 	struct evbuffer_file_segment *seg;
 };

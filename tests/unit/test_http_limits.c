@@ -284,6 +284,137 @@ test_http_io_timeout(void)
 	srv_stop();
 }
 
+/* Answers a refusal in a shape of its own, except on /silent. */
+static void
+refusal_cb(struct http_request *req, int err, const char *reason, void *arg)
+{
+	const char	*path = http_request_path(req);
+	char		 body[256];
+	int		 n;
+
+	T.nrefusal++;
+	T.refusal_err = err;
+	snprintf(T.refusal_method, sizeof(T.refusal_method), "%s",
+	    http_request_method(req));
+	snprintf(T.refusal_path, sizeof(T.refusal_path), "%s", path);
+	/* Headers may be incomplete: none are shown. */
+	CU_ASSERT_PTR_NULL(http_request_header(req, "Host"));
+	if (strcmp(path, "/silent") == 0)
+		return;
+	http_response_header(req, "X-Refused", "yes");
+	n = snprintf(body, sizeof(body), "{\"refused\":\"%s\"}", reason);
+	http_respond(req, berr_http_status(err), "application/json", body, n);
+}
+
+/* Refused once the target is read: the callback answers. */
+static void
+expect_shaped(const char *request, int head, int status, int err,
+    const char *path)
+{
+	struct tclient	*c;
+	int		 n = T.nrefusal;
+
+	c = client_new();
+	c->head[0] = head;
+	client_send(c, request);
+	CU_ASSERT_FATAL(client_wait(c, 1, 5000));
+	CU_ASSERT_EQUAL(c->r[0].status, status);
+	CU_ASSERT(resp_header_is(&c->r[0], "Content-Type",
+	    "application/json"));
+	CU_ASSERT(resp_header_is(&c->r[0], "X-Refused", "yes"));
+	CU_ASSERT(resp_header_is(&c->r[0], "Connection", "close"));
+	if (head) {
+		CU_ASSERT_EQUAL(c->r[0].blen, 0);
+	} else {
+		CU_ASSERT(strncmp(c->r[0].body, "{\"refused\":\"", 12) == 0);
+	}
+	CU_ASSERT(run_until(cond_eof, c, 5000));
+	CU_ASSERT_EQUAL(T.nrefusal, n + 1);
+	CU_ASSERT_EQUAL(T.refusal_err, err);
+	CU_ASSERT_STRING_EQUAL(T.refusal_path, path);
+	CU_ASSERT_EQUAL(T.last_status, status);
+	client_free(c);
+}
+
+static void
+test_http_refusal_cb(void)
+{
+	struct http_limits	 l;
+	struct evbuffer		*b;
+	struct tclient		*c;
+	char			 path[600];
+	int			 i, j;
+
+	http_limits_default(&l);
+	l.max_uri = 512;
+	l.header_timeout = 1;
+	srv_start(&l);
+	http_server_set_refusal_cb(T.srv, refusal_cb, NULL);
+	b = evbuffer_new();
+
+	/* A target too long: what arrived of it, up to the limit. */
+	evbuffer_add_printf(b, "GET /v2/");
+	for (i = 0; i < 600; i++)
+		evbuffer_add(b, "a", 1);
+	evbuffer_add_printf(b, " HTTP/1.1\r\nHost: x\r\n\r\n");
+	evbuffer_add(b, "", 1);
+	memset(path, 'a', sizeof(path));
+	memcpy(path, "/v2/", 4);
+	path[512] = '\0';
+	expect_shaped((char *)evbuffer_pullup(b, -1), 0, 414,
+	    BERR_URI_TOO_LONG, path);
+	evbuffer_drain(b, evbuffer_get_length(b));
+	CU_ASSERT_STRING_EQUAL(T.refusal_method, "GET");
+
+	/* 101 header lines, and the same for HEAD: no body. */
+	for (i = 0; i < 2; i++) {
+		evbuffer_add_printf(b, "%s /v2/x?q=1 HTTP/1.1\r\n",
+		    i == 0 ? "GET" : "HEAD");
+		for (j = 0; j < 101; j++)
+			evbuffer_add_printf(b, "X-H%d: v\r\n", j);
+		evbuffer_add(b, "\r\n\0", 3);
+		expect_shaped((char *)evbuffer_pullup(b, -1), i, 431,
+		    BERR_HEADERS_TOO_LARGE, "/v2/x");
+		evbuffer_drain(b, evbuffer_get_length(b));
+	}
+	evbuffer_free(b);
+
+	expect_shaped("POST / HTTP/1.1\r\nHost: x\r\nBad Header: x\r\n\r\n",
+	    0, 400, BERR_BAD_REQUEST, "/");
+	CU_ASSERT_STRING_EQUAL(T.refusal_method, "POST");
+	expect_shaped("GET /a%zzb?x HTTP/1.1\r\nHost: x\r\n\r\n", 0, 400,
+	    BERR_BAD_REQUEST, "/a%zzb");
+	expect_shaped("GET /v2/ HTTP/2.0\r\nHost: x\r\n\r\n", 0, 505,
+	    BERR_HTTP_VERSION, "/v2/");
+
+	/* The header timeout, once the target is in. */
+	c = client_new();
+	client_send(c, "GET /v2/slow HTTP/1.1\r\n");
+	CU_ASSERT_FATAL(client_wait(c, 1, 5000));
+	CU_ASSERT_EQUAL(c->r[0].status, 408);
+	CU_ASSERT(resp_header_is(&c->r[0], "X-Refused", "yes"));
+	CU_ASSERT_EQUAL(T.refusal_err, BERR_REQUEST_TIMEOUT);
+	CU_ASSERT_STRING_EQUAL(T.refusal_path, "/v2/slow");
+	client_free(c);
+
+	/* Before the target is known, and when the callback does not
+	 * answer: a line of text. */
+	i = T.nrefusal;
+	expect_refusal("\x01\x02 nonsense\r\n\r\n", 400);
+	CU_ASSERT_EQUAL(T.nrefusal, i);
+	c = client_new();
+	client_send(c, "GET /v2/sl");
+	CU_ASSERT_FATAL(client_wait(c, 1, 5000));
+	CU_ASSERT_EQUAL(c->r[0].status, 408);
+	CU_ASSERT(resp_header_is(&c->r[0], "Content-Type", "text/plain"));
+	CU_ASSERT_EQUAL(T.nrefusal, i);
+	client_free(c);
+	expect_refusal("GET /silent HTTP/1.1\r\nBad Header: x\r\n\r\n", 400);
+	CU_ASSERT_EQUAL(T.nrefusal, i + 1);
+	CU_ASSERT_EQUAL(T.nreq, 0);
+	srv_stop();
+}
+
 int
 test_http_limits_register(void)
 {
@@ -297,6 +428,7 @@ test_http_limits_register(void)
 		{ "idle_timeout", test_http_idle_timeout },
 		{ "header_timeout", test_http_header_timeout },
 		{ "io_timeout", test_http_io_timeout },
+		{ "refusal_cb", test_http_refusal_cb },
 	};
 	CU_pSuite	 s;
 	size_t		 i;
