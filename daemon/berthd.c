@@ -493,6 +493,7 @@ main(int argc, char **argv)
 	    router_dispatch_cb, NULL)) == NULL)
 		fatalx("http_server_new");
 	http_server_set_summary_cb(berthd_http, metrics_request_cb, NULL);
+	http_server_set_refusal_cb(berthd_http, router_refusal_cb, NULL);
 	http_server_pause(berthd_http, 1);
 	if (http_server_listen(berthd_http, conf.listen) == -1)
 		fatalx("cannot listen on %s", conf.listen);

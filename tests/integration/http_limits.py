@@ -1,0 +1,319 @@
+#!/usr/bin/python3
+"""berthd's HTTP layer from the wire, with raw sockets where a client
+library would not send the bytes: limit errors in the shape of the API
+the path belongs to (an OCI JSON error under /v2/, an ECR __type error
+with x-amzn-RequestId on POST /, the admin API's own), plain text only
+before the target is known, and boto3 reading the ECR shape.
+
+BERTHD and BLOBD name the binaries (default: build/daemon/berthd and
+build/blobd/berth-blobd under the top of the tree).  Prints
+"N passed, N failed" and exits non-zero on any failure.
+"""
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import boto3
+import botocore.exceptions
+from botocore.config import Config
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))))
+BERTHD = os.environ.get("BERTHD", os.path.join(TOP, "build/daemon/berthd"))
+BLOBD = os.environ.get("BLOBD", os.path.join(TOP, "build/blobd/berth-blobd"))
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-"
+                  r"[0-9a-f]{12}$")
+
+passed = 0
+failed = 0
+lock = threading.Lock()
+
+
+def ok(name, cond, detail=""):
+    global passed, failed
+    with lock:
+        if cond:
+            passed += 1
+            print("ok %s" % name, flush=True)
+        else:
+            failed += 1
+            print("FAIL %s %s" % (name, detail), flush=True)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Berthd:
+    def __init__(self, *args):
+        self.dir = tempfile.mkdtemp(prefix="berth-http.")
+        self.port = free_port()
+        self.endpoint = "http://127.0.0.1:%d" % self.port
+        self.log = open(os.path.join(self.dir, "berthd.log"), "w")
+        self.proc = subprocess.Popen(
+            [BERTHD, "--blobd", BLOBD, "--listen",
+             "127.0.0.1:%d" % self.port, "--data-dir",
+             os.path.join(self.dir, "data")] + list(args),
+            stdout=self.log, stderr=subprocess.STDOUT)
+        for _ in range(400):
+            try:
+                urllib.request.urlopen(self.endpoint + "/_berth/health",
+                                       timeout=1)
+                return
+            except (urllib.error.URLError, ConnectionError, OSError):
+                time.sleep(0.05)
+        raise RuntimeError("berthd did not start")
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        ok("berthd stops cleanly", self.proc.wait(timeout=30) == 0)
+        self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def connect(self, timeout=60):
+        return socket.create_connection(("127.0.0.1", self.port),
+                                        timeout=timeout)
+
+
+class Resp:
+    """One response read off a socket, and whether the server closed."""
+
+    def __init__(self, status, reason, headers, body, closed):
+        self.status = status
+        self.reason = reason
+        self.headers = headers
+        self.body = body
+        self.closed = closed
+
+    def header(self, name):
+        return self.headers.get(name.lower())
+
+    def json(self):
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            return None
+
+
+def read_response(s, head=False):
+    """Reads one response; None when the connection ends before one."""
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        try:
+            d = s.recv(65536)
+        except (ConnectionResetError, socket.timeout):
+            d = b""
+        if not d:
+            return None
+        buf += d
+    top, _, rest = buf.partition(b"\r\n\r\n")
+    lines = top.decode("latin-1").split("\r\n")
+    parts = lines[0].split(" ", 2)
+    headers = {}
+    for line in lines[1:]:
+        k, _, v = line.partition(":")
+        headers[k.strip().lower()] = v.strip()
+    n = 0 if head else int(headers.get("content-length", "0"))
+    while len(rest) < n:
+        d = s.recv(65536)
+        if not d:
+            break
+        rest += d
+    return Resp(int(parts[1]), parts[2] if len(parts) > 2 else "", headers,
+                rest[:n], closed_after(s))
+
+
+def closed_after(s):
+    """Whether the server closes the connection (EOF, or a reset)."""
+    s.settimeout(10)
+    try:
+        while True:
+            d = s.recv(65536)
+            if not d:
+                return True
+    except ConnectionResetError:
+        return True
+    except socket.timeout:
+        return False
+
+
+def exchange(srv, data, head=False):
+    s = srv.connect()
+    try:
+        try:
+            s.sendall(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        return read_response(s, head)
+    finally:
+        s.close()
+
+
+def headers_block(n):
+    return "".join("X-Filler-%d: v\r\n" % i for i in range(n))
+
+
+# --- each API answers the layer's refusals in its own shape ---------------
+
+def check_oci_error(name, r, status, code="UNSUPPORTED", v2=True):
+    ok(name + ": status %d" % status, r is not None and r.status == status,
+       r and r.status)
+    if r is None:
+        return
+    body = r.json()
+    ok(name + ": an OCI error body",
+       r.header("content-type") == "application/json" and
+       isinstance(body, dict) and body["errors"][0]["code"] == code and
+       body["errors"][0]["message"] and body["errors"][0]["detail"],
+       r.body[:200])
+    if v2:
+        ok(name + ": Docker-Distribution-API-Version",
+           r.header("docker-distribution-api-version") == "registry/2.0")
+    ok(name + ": the connection closes", r.closed)
+
+
+def check_ecr_error(name, r, status, exception):
+    ok(name + ": status %d" % status, r is not None and r.status == status,
+       r and r.status)
+    if r is None:
+        return
+    body = r.json()
+    ok(name + ": an ECR error body",
+       r.header("content-type") == "application/x-amz-json-1.1" and
+       isinstance(body, dict) and body.get("__type") == exception and
+       body.get("message"), r.body[:200])
+    ok(name + ": x-amzn-RequestId and X-Amzn-ErrorType",
+       UUID.match(r.header("x-amzn-requestid") or "") is not None and
+       r.header("x-amzn-errortype") == exception)
+    ok(name + ": the connection closes", r.closed)
+
+
+def slow_head(srv, request, results, key):
+    """Sends a request line and headers that never end: the 408."""
+    s = srv.connect(timeout=90)
+    try:
+        s.sendall(request)
+        results[key] = read_response(s)
+    finally:
+        s.close()
+
+
+def test_limit_shapes(srv):
+    # The header timeout is 30 s: both 408s wait in the background.
+    slow = {}
+    threads = [threading.Thread(target=slow_head, args=(
+        srv, b"GET /v2/ HTTP/1.1\r\nHost: x\r\nX-Slow: 1\r\n", slow,
+        "oci")), threading.Thread(target=slow_head, args=(
+            srv, b"POST / HTTP/1.1\r\nHost: x\r\n", slow, "ecr"))]
+    for t in threads:
+        t.start()
+
+    long_target = "a" * 9000
+    r = exchange(srv, ("GET /v2/%s/manifests/x HTTP/1.1\r\nHost: x\r\n\r\n"
+                       % long_target).encode())
+    check_oci_error("414 on /v2/", r, 414)
+    ok("414 on /v2/: the detail names the limit",
+       r is not None and "8192" in r.json()["errors"][0]["detail"])
+    r = exchange(srv, ("POST /?%s HTTP/1.1\r\nHost: x\r\n\r\n" %
+                       long_target).encode())
+    check_ecr_error("414 on POST /", r, 414, "ValidationException")
+
+    r = exchange(srv, ("GET /v2/ HTTP/1.1\r\nHost: x\r\n%s\r\n" %
+                       headers_block(101)).encode())
+    check_oci_error("431 (header lines) on /v2/", r, 431)
+    big = "X-Big: %s\r\n" % ("b" * 70000)
+    r = exchange(srv, ("POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: "
+                       "AmazonEC2ContainerRegistry_V20150921."
+                       "DescribeRepositories\r\n%s\r\n" % big).encode())
+    check_ecr_error("431 (header bytes) on POST /", r, 431,
+                    "ValidationException")
+    r = exchange(srv, ("HEAD /v2/ HTTP/1.1\r\nHost: x\r\n%s\r\n" %
+                       headers_block(101)).encode(), head=True)
+    ok("431 on HEAD /v2/: the status and no body", r is not None and
+       r.status == 431 and r.header("content-type") == "application/json")
+
+    r = exchange(srv, ("GET /_berth/health HTTP/1.1\r\nHost: x\r\n%s\r\n" %
+                       headers_block(101)).encode())
+    ok("431 on /_berth/: the admin API's shape", r is not None and
+       r.status == 431 and r.json() is not None and
+       r.json().get("error"), r and r.body[:200])
+    r = exchange(srv, ("GET /elsewhere HTTP/1.1\r\nHost: x\r\n%s\r\n" %
+                       headers_block(101)).encode())
+    check_oci_error("431 off every API: the fallback route's shape", r, 431,
+                    v2=False)
+
+    r = exchange(srv, b"GET /v2/ HTTP/1.1\r\nHost: x\r\nBad Header: 1\r\n\r\n")
+    check_oci_error("400 for a malformed header on /v2/", r, 400)
+    r = exchange(srv, b"GET /v2/ HTTP/2.0\r\nHost: x\r\n\r\n")
+    check_oci_error("505 on /v2/", r, 505)
+
+    # Before the target is known, there is no API to answer for.
+    r = exchange(srv, b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n")
+    ok("garbage (a TLS hello): 400 in plain text", r is not None and
+       r.status == 400 and r.header("content-type") == "text/plain" and
+       r.closed)
+
+    for t in threads:
+        t.join(90)
+    check_oci_error("408 on /v2/ after 30 s", slow.get("oci"), 408)
+    check_ecr_error("408 on POST / after 30 s", slow.get("ecr"), 408,
+                    "RequestTimeoutException")
+
+
+def test_boto3_reads_the_shape(srv):
+    """botocore sees the 431 as a modeled error, not a parse failure."""
+    client = boto3.client(
+        "ecr", endpoint_url=srv.endpoint, region_name="us-east-1",
+        aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="secret",
+        config=Config(retries={"max_attempts": 1}))
+
+    def add_headers(request, **kw):
+        for i in range(120):
+            request.headers["X-Filler-%d" % i] = "v"
+    client.meta.events.register("before-sign.ecr.DescribeRepositories",
+                                add_headers)
+    try:
+        client.describe_repositories()
+        ok("boto3: 431 raises ClientError", False, "no error")
+    except botocore.exceptions.ClientError as e:
+        err = e.response["Error"]
+        meta = e.response["ResponseMetadata"]
+        ok("boto3: 431 raises ClientError ValidationException",
+           err.get("Code") == "ValidationException" and
+           meta.get("HTTPStatusCode") == 431 and
+           "100 header fields" in err.get("Message", ""), e.response)
+        ok("boto3: the request id is read", UUID.match(
+            meta.get("RequestId", "")) is not None, meta)
+
+
+def main():
+    srv = Berthd()
+    try:
+        for test in (test_limit_shapes, test_boto3_reads_the_shape):
+            try:
+                test(srv)
+            except Exception as e:
+                ok(test.__name__, False, repr(e))
+    finally:
+        srv.stop()
+    print("%d passed, %d failed" % (passed, failed))
+    return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
