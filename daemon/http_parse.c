@@ -24,7 +24,12 @@
 #include "config.h"
 
 #include <sys/types.h>
+#include <sys/socket.h>
 
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -307,7 +312,77 @@ http_header_valid(const char *name, size_t name_len, const char *value)
 	return 1;
 }
 
-/* Content-Length, Transfer-Encoding and Expect, strictly. */
+/* RFC 3986 3.2.2's reg-name characters: unreserved and sub-delims. */
+static int
+parse_reg_name_char(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') ||
+	    (c != '\0' && strchr("-._~!$&'()*+,;=", c) != NULL);
+}
+
+/* "[" ( IPv6address / IPvFuture ) "]", at most len bytes long. */
+static int
+parse_ip_literal_valid(const char *s, size_t len)
+{
+	char		 addr[INET6_ADDRSTRLEN];
+	struct in6_addr	 in6;
+	size_t		 i;
+
+	if (len > 0 && (s[0] == 'v' || s[0] == 'V')) {
+		for (i = 1; i < len && isxdigit((unsigned char)s[i]); i++)
+			;
+		if (i == 1 || i + 1 >= len || s[i] != '.')
+			return 0;
+		for (i++; i < len; i++)
+			if (!parse_reg_name_char((unsigned char)s[i]) &&
+			    s[i] != ':')
+				return 0;
+		return 1;
+	}
+	if (len == 0 || len >= sizeof(addr))
+		return 0;
+	memcpy(addr, s, len);
+	addr[len] = '\0';
+	return inet_pton(AF_INET6, addr, &in6) == 1;
+}
+
+/* RFC 9110 7.2: uri-host [ ":" port ], as RFC 3986 3.2.2 and 3.2.3 write
+ * them (an empty reg-name and an empty port are allowed); a port fits in
+ * 16 bits. */
+static int
+parse_host_valid(const char *v)
+{
+	const char	*p = v, *end;
+	unsigned long	 port = 0;
+
+	if (*p == '[') {
+		if ((end = strchr(p, ']')) == NULL ||
+		    !parse_ip_literal_valid(p + 1, end - p - 1))
+			return 0;
+		p = end + 1;
+	} else {
+		for (; *p != '\0' && *p != ':'; p++) {
+			if (*p == '%') {
+				if (!isxdigit((unsigned char)p[1]) ||
+				    !isxdigit((unsigned char)p[2]))
+					return 0;
+				p += 2;
+			} else if (!parse_reg_name_char((unsigned char)*p))
+				return 0;
+		}
+	}
+	if (*p == '\0')
+		return 1;
+	if (*p++ != ':')
+		return 0;
+	for (; *p >= '0' && *p <= '9'; p++)
+		if ((port = port * 10 + (unsigned long)(*p - '0')) > 65535)
+			return 0;
+	return *p == '\0';
+}
+
+/* Host, Content-Length, Transfer-Encoding and Expect, strictly. */
 static int
 parse_check_headers(struct http_conn *conn)
 {
@@ -316,7 +391,7 @@ parse_check_headers(struct http_conn *conn)
 	const char		*name, *value;
 	uint64_t		 v, cl = 0;
 	size_t			 i;
-	int			 have_cl = 0, have_te = 0, expect = 0;
+	int			 have_cl = 0, have_te = 0, expect = 0, hosts = 0;
 
 	for (i = 0; i < conn->nheaders; i++) {
 		h = &conn->headers[i];
@@ -348,8 +423,23 @@ parse_check_headers(struct http_conn *conn)
 			    strcasecmp(value, "100-continue") == 0)
 				expect = 1;
 			break;
+		case 4:
+			if (strcasecmp(name, "Host") != 0)
+				break;
+			/* RFC 9112 3.2: one Host, a valid one. */
+			if (hosts++ > 0)
+				return parse_fail(conn, BERR_BAD_REQUEST,
+				    "more than one Host header field");
+			if (!parse_host_valid(value))
+				return parse_fail(conn, BERR_BAD_REQUEST,
+				    "the Host header field is not a valid "
+				    "host[:port]");
+			break;
 		}
 	}
+	if (hosts == 0 && conn->parser.http_minor == 1)
+		return parse_fail(conn, BERR_BAD_REQUEST,
+		    "an HTTP/1.1 request needs a Host header field");
 	req->chunked = (conn->parser.flags & F_CHUNKED) != 0;
 	if (have_te && have_cl)
 		return parse_fail(conn, BERR_BAD_REQUEST,

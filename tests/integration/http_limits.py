@@ -3,7 +3,8 @@
 library would not send the bytes: limit errors in the shape of the API
 the path belongs to (an OCI JSON error under /v2/, an ECR __type error
 with x-amzn-RequestId on POST /, the admin API's own), plain text only
-before the target is known, and boto3 reading the ECR shape.
+before the target is known, and boto3 reading the ECR shape; the Host
+rules of RFC 9112 3.2.
 
 BERTHD and BLOBD name the binaries (default: build/daemon/berthd and
 build/blobd/berth-blobd under the top of the tree).  Prints
@@ -275,6 +276,38 @@ def test_limit_shapes(srv):
                     "RequestTimeoutException")
 
 
+def test_host(srv):
+    """RFC 9112 3.2: 400 without Host on HTTP/1.1, for two, for a bad one."""
+    r = exchange(srv, b"GET /v2/ HTTP/1.1\r\n\r\n")
+    check_oci_error("HTTP/1.1 without Host", r, 400)
+    r = exchange(srv, b"POST / HTTP/1.1\r\nX-Amz-Target: "
+                 b"AmazonEC2ContainerRegistry_V20150921.DescribeRepositories"
+                 b"\r\nContent-Type: application/x-amz-json-1.1\r\n"
+                 b"Content-Length: 2\r\n\r\n{}")
+    check_ecr_error("ECR without Host", r, 400, "InvalidParameterException")
+    # The first Host used to decide the account: now neither does.
+    r = exchange(srv, ("GET /v2/_catalog HTTP/1.1\r\n"
+                       "Host: 111111111111.dkr.ecr.eu-west-1.localhost:%d\r\n"
+                       "Host: 127.0.0.1:%d\r\n\r\n" %
+                       (srv.port, srv.port)).encode())
+    check_oci_error("two Host lines", r, 400)
+    ok("two Host lines: the message says so", r is not None and
+       "more than one Host" in r.body.decode())
+    for bad in ("evil.example.com/x", "a b", "[::1", "x:65536", "x:1:2"):
+        r = exchange(srv, ("GET /v2/ HTTP/1.1\r\nHost: %s\r\n\r\n" %
+                           bad).encode())
+        check_oci_error("Host %r" % bad, r, 400)
+    for good in ("localhost:%d" % srv.port, "[::1]:%d" % srv.port,
+                 "127.0.0.1", "111111111111.dkr.ecr.eu-west-1.localhost"):
+        r = exchange(srv, ("GET /v2/ HTTP/1.1\r\nHost: %s\r\n"
+                           "Connection: close\r\n\r\n" % good).encode())
+        ok("Host %r is served" % good, r is not None and r.status == 200,
+           r and r.status)
+    r = exchange(srv, b"GET /v2/ HTTP/1.0\r\n\r\n")
+    ok("HTTP/1.0 without Host is served", r is not None and r.status == 200,
+       r and r.status)
+
+
 def test_boto3_reads_the_shape(srv):
     """botocore sees the 431 as a modeled error, not a parse failure."""
     client = boto3.client(
@@ -304,7 +337,8 @@ def test_boto3_reads_the_shape(srv):
 def main():
     srv = Berthd()
     try:
-        for test in (test_limit_shapes, test_boto3_reads_the_shape):
+        for test in (test_limit_shapes, test_boto3_reads_the_shape,
+                     test_host):
             try:
                 test(srv)
             except Exception as e:

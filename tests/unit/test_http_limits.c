@@ -95,8 +95,8 @@ test_http_refusals(void)
 	expect_refusal((char *)evbuffer_pullup(b, -1), 431);
 	evbuffer_drain(b, evbuffer_get_length(b));
 	/* 100 are fine. */
-	evbuffer_add_printf(b, "GET /echo HTTP/1.1\r\n");
-	for (i = 0; i < 100; i++)
+	evbuffer_add_printf(b, "GET /echo HTTP/1.1\r\nHost: x\r\n");
+	for (i = 0; i < 99; i++)
 		evbuffer_add_printf(b, "X-H%d: v\r\n", i);
 	evbuffer_add(b, "\r\n\0", 3);
 	{
@@ -284,6 +284,56 @@ test_http_io_timeout(void)
 	srv_stop();
 }
 
+/* RFC 9112 3.2: exactly one Host, a valid host[:port], on HTTP/1.1. */
+static void
+test_http_host(void)
+{
+	static const char *const good[] = {
+		"localhost", "localhost:4566", "127.0.0.1:1", "[::1]",
+		"[::1]:4566", "[v1.x:y]", "111111111111.dkr.ecr.eu-west-1."
+		"localhost:4566", "a_b~c-d.e!$&'()*+,;=", "%41b", "x:",
+		"x:65535", "",
+	};
+	static const char *const bad[] = {
+		"a b", "a/b", "a@b", "a?b", "a#b", "[::1", "[::1]x", "[zz]",
+		"[::1]:x", "x:65536", "x:1:2", "x:-1", "%4", "%zz", "\"x\"",
+		"a\\b", "[v.x]", "[1.2.3.4]", "x:99999999999999999999",
+	};
+	char		 req[256];
+	struct tclient	*c;
+	size_t		 i;
+
+	srv_start(NULL);
+	for (i = 0; i < nitems(good); i++) {
+		snprintf(req, sizeof(req), "GET /echo HTTP/1.1\r\n"
+		    "Host: %s\r\n\r\n", good[i]);
+		c = simple(req, 1);
+		if (c->nresp != 1 || c->r[0].status != 200)
+			fprintf(stderr, "\nHost: %s refused\n", good[i]);
+		CU_ASSERT(c->nresp == 1 && c->r[0].status == 200);
+		client_free(c);
+	}
+	for (i = 0; i < nitems(bad); i++) {
+		snprintf(req, sizeof(req), "GET /echo HTTP/1.1\r\n"
+		    "Host: %s\r\n\r\n", bad[i]);
+		expect_refusal(req, 400);
+	}
+	expect_refusal("GET /echo HTTP/1.1\r\n\r\n", 400);
+	expect_refusal("GET /echo HTTP/1.1\r\nX-Host: x\r\n\r\n", 400);
+	expect_refusal("GET /echo HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n",
+	    400);
+	expect_refusal("GET /echo HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n",
+	    400);
+	expect_refusal("GET /echo HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n",
+	    400);
+	CU_ASSERT_EQUAL(T.nreq, (int)nitems(good));
+	/* HTTP/1.0 may leave it out. */
+	c = simple("GET /echo HTTP/1.0\r\n\r\n", 1);
+	CU_ASSERT(c->nresp == 1 && c->r[0].status == 200);
+	client_free(c);
+	srv_stop();
+}
+
 /* Answers a refusal in a shape of its own, except on /silent. */
 static void
 refusal_cb(struct http_request *req, int err, const char *reason, void *arg)
@@ -429,6 +479,7 @@ test_http_limits_register(void)
 		{ "header_timeout", test_http_header_timeout },
 		{ "io_timeout", test_http_io_timeout },
 		{ "refusal_cb", test_http_refusal_cb },
+		{ "host", test_http_host },
 	};
 	CU_pSuite	 s;
 	size_t		 i;
