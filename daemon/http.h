@@ -178,11 +178,12 @@ void	http_request_set_class(struct http_request *, const char *);
  * err is 0 when the whole body arrived (or was written to the fd);
  * BERR_TOO_LARGE when it exceeded the limit; BERR_IO when writing to the
  * fd failed (its reader went away); BERR_BAD_REQUEST when the client's
- * body was malformed or the client went away mid-body (the request is then
- * gone; the layer has answered 400 if it still could).  The callback then
- * answers the request as it sees fit.  It never runs before the call that
- * asked for the body has returned.  Answering before it ran cancels the
- * read: it will not run, and a descriptor is closed.
+ * body was malformed (its framing broken) or ended early: the connection
+ * then closes after the answer, which goes nowhere if the client has
+ * gone.  The callback then answers the request as it sees fit.  It never
+ * runs before the call that asked for the body has returned.  Answering
+ * before it ran cancels the read: it will not run, and a descriptor is
+ * closed.
  */
 typedef void (*http_body_cb)(struct http_request *, int err, void *arg);
 

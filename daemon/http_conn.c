@@ -431,23 +431,23 @@ conn_finish(struct http_conn *conn)
 	conn->timer_dirty = 1;
 }
 
-/* The client broke off or garbled a body: answer 400 and close. */
+/*
+ * The client broke off or garbled a body.  Its reader is told so
+ * (BERR_BAD_REQUEST) and the handler answers, in its API's shape; nothing
+ * more is read, and the connection closes after the answer.
+ */
 static void
 conn_body_error(struct http_conn *conn)
 {
 	struct http_request	*req = &conn->req;
 
+	req->close = 1;
 	if (req->responded) {
 		req->body_state = BODY_ABANDONED;
-		req->close = 1;
 		return;
 	}
 	http_request_body_end(req, BERR_BAD_REQUEST, 1);
-	req->gone = 1;
-	req->status = 400;
-	conn_write_error(conn, 400, "malformed or incomplete request body",
-	    NULL);
-	conn_closing(conn);
+	req->body_broken = 1;
 }
 
 void

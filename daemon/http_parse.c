@@ -97,6 +97,7 @@ http_parse_feed(struct http_conn *conn)
 	struct evbuffer		*in = bufferevent_get_input(conn->bev);
 	struct evbuffer_iovec	 v[4];
 	enum http_errno		 err;
+	const char		*data;
 	size_t			 len, used;
 	int			 i, n;
 
@@ -111,14 +112,29 @@ http_parse_feed(struct http_conn *conn)
 			v[0].iov_len = evbuffer_get_length(in);
 			i = 0;
 		}
+		data = v[i].iov_base;
 		len = v[i].iov_len > HTTP_FEED_MAX ? HTTP_FEED_MAX :
 		    v[i].iov_len;
+		/* The parser gets only what the strict framing check passed;
+		 * at its end of a head, it waits for the parser's verdict. */
+		if (conn->framed < len)
+			conn->framed += http_framing_scan(&conn->framing,
+			    data + conn->framed, len - conn->framed);
+		if (len > conn->framed)
+			len = conn->framed;
+		if (len == 0)
+			return parse_fail(conn, BERR_BAD_REQUEST,
+			    "malformed HTTP framing: %s",
+			    conn->framing.error != NULL ?
+			    conn->framing.error : "out of step");
 		http_parser_pause(&conn->parser, 0);
-		conn->feed_end = (const char *)v[i].iov_base + len;
-		used = http_parser_execute(&conn->parser, &http_settings,
-		    v[i].iov_base, len);
-		if (used != 0)
+		conn->feed_end = data + len;
+		used = http_parser_execute(&conn->parser, &http_settings, data,
+		    len);
+		if (used != 0) {
 			evbuffer_drain(in, used);
+			conn->framed -= used;
+		}
 		err = HTTP_PARSER_ERRNO(&conn->parser);
 		if (err == HPE_PAUSED)
 			return 1;
@@ -391,7 +407,8 @@ parse_check_headers(struct http_conn *conn)
 	const char		*name, *value;
 	uint64_t		 v, cl = 0;
 	size_t			 i;
-	int			 have_cl = 0, have_te = 0, expect = 0, hosts = 0;
+	int			 have_cl = 0, have_te = 0, expect = 0;
+	int			 hosts = 0;
 
 	for (i = 0; i < conn->nheaders; i++) {
 		h = &conn->headers[i];
@@ -404,19 +421,25 @@ parse_check_headers(struct http_conn *conn)
 		case 14:
 			if (strcasecmp(name, "Content-Length") != 0)
 				break;
+			/* One, a number (RFC 9112 6.3: a list of equal
+			 * values may be taken; we do not). */
+			if (have_cl++)
+				return parse_fail(conn, BERR_BAD_REQUEST,
+				    "two Content-Length header fields");
 			if (parse_u64(value, strlen(value), &v) == -1 ||
 			    v > INT64_MAX)
 				return parse_fail(conn, BERR_BAD_REQUEST,
 				    "invalid Content-Length");
-			if (have_cl && v != cl)
-				return parse_fail(conn, BERR_BAD_REQUEST,
-				    "conflicting Content-Length headers");
 			cl = v;
-			have_cl = 1;
 			break;
 		case 17:
-			if (strcasecmp(name, "Transfer-Encoding") == 0)
-				have_te = 1;
+			if (strcasecmp(name, "Transfer-Encoding") != 0)
+				break;
+			/* "chunked" alone: no other coding is supported. */
+			if (have_te++ || strcasecmp(value, "chunked") != 0)
+				return parse_fail(conn, BERR_BAD_REQUEST,
+				    "unsupported Transfer-Encoding; only "
+				    "\"chunked\" is");
 			break;
 		case 6:
 			if (strcasecmp(name, "Expect") == 0 &&
@@ -440,13 +463,18 @@ parse_check_headers(struct http_conn *conn)
 	if (hosts == 0 && conn->parser.http_minor == 1)
 		return parse_fail(conn, BERR_BAD_REQUEST,
 		    "an HTTP/1.1 request needs a Host header field");
-	req->chunked = (conn->parser.flags & F_CHUNKED) != 0;
+	/* RFC 9112 6.1 and 6.3: either may frame a body, never both; and
+	 * HTTP/1.0 has no transfer codings. */
 	if (have_te && have_cl)
 		return parse_fail(conn, BERR_BAD_REQUEST,
 		    "both Content-Length and Transfer-Encoding");
-	if (have_te && !req->chunked)
+	if (have_te && conn->parser.http_minor == 0)
 		return parse_fail(conn, BERR_BAD_REQUEST,
-		    "unsupported Transfer-Encoding");
+		    "Transfer-Encoding in an HTTP/1.0 request");
+	req->chunked = have_te;
+	if (req->chunked != ((conn->parser.flags & F_CHUNKED) != 0))
+		return parse_fail(conn, BERR_BAD_REQUEST,
+		    "the body's framing is ambiguous");
 	req->content_length = have_cl ? (int64_t)cl : -1;
 	req->expect_continue = expect && conn->parser.http_minor == 1;
 	return 0;
@@ -528,6 +556,17 @@ parse_headers_done_cb(http_parser *p)
 		    p->http_minor);
 	if (parse_check_headers(conn) == -1)
 		return -1;
+	/* http-parser reads nothing after the head of an Upgrade or CONNECT
+	 * request, which berthd answers as a plain request: a body would be
+	 * left for the next request to be read from. */
+	if (p->upgrade && (req->chunked || req->content_length > 0))
+		return parse_fail(conn, BERR_BAD_REQUEST,
+		    "a request with Upgrade or CONNECT cannot have a body");
+	http_framing_body(&conn->framing, req->chunked,
+	    req->content_length > 0 ? (uint64_t)req->content_length : 0);
+	if (http_framing_state(&conn->framing) == HTTP_FRAMING_BAD)
+		return parse_fail(conn, BERR_BAD_REQUEST,
+		    "malformed HTTP framing: %s", conn->framing.error);
 	conn->keep_alive = http_should_keep_alive(p) && !p->upgrade;
 	conn->phase = PHASE_REQUEST;
 	req->body_state = BODY_IDLE;

@@ -99,6 +99,24 @@ enum http_hstate {
 	HSTATE_VALUE
 };
 
+/* The strict framing check of a connection's stream (http_framing.c); a
+ * zeroed one is at the start of a stream. */
+struct http_framing {
+	int		 state;
+	int		 trailer;	/* in a trailer section */
+	uint64_t	 left;		/* a chunk's size, or bytes to pass */
+	size_t		 line;		/* bytes of the chunk-size line */
+	const char	*error;		/* why the stream was refused */
+};
+
+/* What http_framing_state() says. */
+enum {
+	HTTP_FRAMING_BETWEEN,		/* between requests */
+	HTTP_FRAMING_IN_MESSAGE,
+	HTTP_FRAMING_HEAD_END,		/* waits for http_framing_body() */
+	HTTP_FRAMING_BAD		/* refused: f->error says why */
+};
+
 struct http_buf {
 	char		*p;
 	size_t		 len;
@@ -141,6 +159,7 @@ struct http_request {
 	int			 close;
 	int			 params_parsed;
 	int			 refused;	/* by the layer itself */
+	int			 body_broken;	/* malformed, or cut short */
 
 	enum http_body_state	 body_state;
 	http_body_cb		 body_cb;
@@ -202,6 +221,9 @@ struct http_conn {
 	char			*pending;
 	size_t			 pending_off;
 	size_t			 pending_len;
+
+	struct http_framing	 framing;
+	size_t			 framed;	/* input bytes it passed */
 
 	struct sockaddr_storage	 ss;
 	char			 peer[INET6_ADDRSTRLEN + 8];
@@ -306,6 +328,18 @@ void	http_conn_abort(struct http_conn *);
 /* The server is freed: no callback runs again; a request still with its
  * handler stays (gone) until answered, the rest is freed now. */
 void	http_conn_detach(struct http_conn *);
+
+/* http_framing.c */
+/* Checks the next len bytes of the stream; returns how many passed: len,
+ * or fewer where it stopped, at the end of a request head (until
+ * http_framing_body()) or at a byte that breaks the framing (the state is
+ * then HTTP_FRAMING_BAD). */
+size_t	http_framing_scan(struct http_framing *, const char *, size_t);
+/* How the body of the request whose head ended is framed: chunked, else
+ * length bytes (0: none). */
+void	http_framing_body(struct http_framing *, int chunked,
+	    uint64_t length);
+int	http_framing_state(const struct http_framing *);
 
 /* http_parse.c */
 /* Runs the parser over the buffered input.  Returns 1 when it paused

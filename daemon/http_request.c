@@ -602,7 +602,8 @@ req_settle_body(struct http_conn *conn)
 	default:
 		return;
 	}
-	if (!req->chunked && !(req->expect_continue && !req->sent_continue) &&
+	if (!req->body_broken && !req->chunked &&
+	    !(req->expect_continue && !req->sent_continue) &&
 	    conn->parser.content_length <= HTTP_DISCARD_MAX)
 		req->body_state = BODY_DISCARD;
 	else {

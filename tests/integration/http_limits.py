@@ -4,7 +4,9 @@ library would not send the bytes: limit errors in the shape of the API
 the path belongs to (an OCI JSON error under /v2/, an ECR __type error
 with x-amzn-RequestId on POST /, the admin API's own), plain text only
 before the target is known, and boto3 reading the ECR shape; the Host
-rules of RFC 9112 3.2.
+rules of RFC 9112 3.2; strict framing against request smuggling (chunk
+data not followed by CRLF, Content-Length with Transfer-Encoding, two
+Content-Lengths, obs-fold, bare LF), each refused with 400 and a close.
 
 BERTHD and BLOBD name the binaries (default: build/daemon/berthd and
 build/blobd/berth-blobd under the top of the tree).  Prints
@@ -308,6 +310,90 @@ def test_host(srv):
        r and r.status)
 
 
+def start_upload(srv, repo):
+    s = srv.connect()
+    try:
+        s.sendall(("POST /v2/%s/blobs/uploads/ HTTP/1.1\r\nHost: x\r\n"
+                   "Content-Length: 0\r\n\r\n" % repo).encode())
+        r = read_response(s)
+    finally:
+        s.close()
+    return r.header("location") if r is not None and r.status == 202 \
+        else None
+
+
+def test_chunk_framing(srv):
+    """Issue 15's reproduction: 'XX' in place of the CRLF after chunk
+    data used to pass, and 'abcdefg' was stored."""
+    loc = start_upload(srv, "smuggle/one")
+    ok("an upload starts", loc is not None)
+    if loc is None:
+        return
+    path = loc.split("://", 1)[-1]
+    path = path[path.index("/"):]
+    r = exchange(srv, ("PATCH %s HTTP/1.1\r\nHost: x\r\n"
+                       "Content-Type: application/octet-stream\r\n"
+                       "Transfer-Encoding: chunked\r\n\r\n" % path).encode() +
+                 b"3\r\nabcXX4\r\ndefg\r\n0\r\n\r\n")
+    check_oci_error("chunk data followed by XX", r, 400,
+                    code="BLOB_UPLOAD_INVALID")
+    ok("chunk data followed by XX: the upload holds 3 bytes, it says",
+       r is not None and "holds 3 bytes" in r.body.decode(), r and r.body)
+    # What arrived before the bad bytes stays in the upload, as after a
+    # client that broke off; "defg" never arrives.
+    s = srv.connect()
+    try:
+        s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path).encode())
+        st = read_response(s)
+    finally:
+        s.close()
+    ok("the upload holds 'abc' only (Range 0-2)", st is not None and
+       st.status == 204 and st.header("range") == "0-2",
+       st and (st.status, st.header("range")))
+
+
+def test_smuggling(srv):
+    cases = [
+        ("Content-Length with Transfer-Encoding",
+         b"POST /v2/smuggle/two/blobs/uploads/ HTTP/1.1\r\nHost: x\r\n"
+         b"Content-Length: 40\r\nTransfer-Encoding: chunked\r\n\r\n"
+         b"0\r\n\r\nGET /v2/_catalog HTTP/1.1\r\nHost: x\r\n\r\n"),
+        ("two Content-Lengths",
+         b"POST /v2/smuggle/two/blobs/uploads/ HTTP/1.1\r\nHost: x\r\n"
+         b"Content-Length: 0\r\nContent-Length: 0\r\n\r\n"),
+        ("conflicting Content-Lengths",
+         b"POST /v2/smuggle/two/blobs/uploads/ HTTP/1.1\r\nHost: x\r\n"
+         b"Content-Length: 0\r\nContent-Length: 44\r\n\r\n"
+         b"GET /v2/_catalog HTTP/1.1\r\nHost: x\r\n\r\n"),
+        ("a Transfer-Encoding other than chunked",
+         b"POST /v2/smuggle/two/blobs/uploads/ HTTP/1.1\r\nHost: x\r\n"
+         b"Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n"),
+        ("Transfer-Encoding in HTTP/1.0",
+         b"POST /v2/smuggle/two/blobs/uploads/ HTTP/1.0\r\n"
+         b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
+        ("obs-fold",
+         b"GET /v2/ HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n X-B: 2\r\n\r\n"),
+        ("a bare LF",
+         b"GET /v2/ HTTP/1.1\nHost: x\n\n"),
+        ("a CR that ends the head on its own",
+         b"GET /v2/ HTTP/1.1\r\nHost: x\r\n\rGET /v2/_catalog HTTP/1.1"
+         b"\r\nHost: x\r\n\r\n"),
+    ]
+    for name, wire in cases:
+        s = srv.connect()
+        try:
+            s.sendall(wire)
+            r = read_response(s)
+            if r is not None and r.closed:
+                more = None
+            else:
+                more = read_response(s)
+        finally:
+            s.close()
+        check_oci_error(name, r, 400)
+        ok(name + ": nothing else is answered", more is None)
+
+
 def test_boto3_reads_the_shape(srv):
     """botocore sees the 431 as a modeled error, not a parse failure."""
     client = boto3.client(
@@ -335,10 +421,10 @@ def test_boto3_reads_the_shape(srv):
 
 
 def main():
-    srv = Berthd()
+    srv = Berthd("--create-on-push")
     try:
         for test in (test_limit_shapes, test_boto3_reads_the_shape,
-                     test_host):
+                     test_host, test_chunk_framing, test_smuggling):
             try:
                 test(srv)
             except Exception as e:

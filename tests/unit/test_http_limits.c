@@ -151,14 +151,87 @@ test_http_bad_chunk(void)
 	client_send(c, "POST /body HTTP/1.1\r\nHost: x\r\n"
 	    "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\n");
 	CU_ASSERT_FATAL(client_wait(c, 1, 5000));
-	/* The layer answers; the handler's answer to a gone request is
-	 * dropped. */
+	/* The handler learns of it and answers; then the connection
+	 * closes. */
 	CU_ASSERT_EQUAL(c->r[0].status, 400);
+	CU_ASSERT_STRING_EQUAL(c->r[0].body, "no\n");
+	CU_ASSERT(resp_header_is(&c->r[0], "Connection", "close"));
 	CU_ASSERT(run_until(cond_eof, c, 5000));
 	CU_ASSERT_EQUAL(T.body_calls, 1);
 	CU_ASSERT_EQUAL(T.body_err, BERR_BAD_REQUEST);
 	CU_ASSERT_EQUAL(c->nresp, 1);
 	CU_ASSERT_EQUAL(T.last_status, 400);
+	client_free(c);
+	srv_stop();
+}
+
+/*
+ * Request-smuggling defences: framing that http-parser (built without
+ * HTTP_PARSER_STRICT) would take, and header combinations that make the
+ * body's length ambiguous, are refused with 400 and a close.
+ */
+static void
+test_http_smuggling(void)
+{
+	static const char *const refused[] = {
+		"GET /echo HTTP/1.1\nHost: x\n\n",
+		"GET /echo HTTP/1.1\r\nHost: x\nX: y\r\n\r\n",
+		"GET /echo HTTP/1.1\r\nHost: x\r\n\r\r\n",
+		"GET /echo HTTP/1.1\r\nHost: x\rX: y\r\n\r\n",
+		"GET /echo HTTP/1.1\r\nHost: x\r\nX: a\r\n b\r\n\r\n",
+		"GET /echo HTTP/1.1\r\n Host: x\r\n\r\n",
+		"POST /body HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+		    "Content-Length: 5\r\n\r\nhello",
+		"POST /body HTTP/1.1\r\nHost: x\r\nContent-Length: 5, 5\r\n"
+		    "\r\nhello",
+		"POST /body HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+		    "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+		"POST /body HTTP/1.1\r\nHost: x\r\n"
+		    "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
+		"POST /body HTTP/1.1\r\nHost: x\r\n"
+		    "Transfer-Encoding: chunked\r\n"
+		    "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+		"POST /body HTTP/1.1\r\nHost: x\r\n"
+		    "Transfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n",
+		"POST /body HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n"
+		    "0\r\n\r\n",
+		"POST /body HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n"
+		    "Upgrade: x\r\nContent-Length: 5\r\n\r\nhello",
+	};
+	struct tclient	*c;
+	size_t		 i;
+
+	srv_start(NULL);
+	for (i = 0; i < nitems(refused); i++)
+		expect_refusal(refused[i], 400);
+	CU_ASSERT_EQUAL(T.nreq, 0);
+
+	/* A good request, then a bad one on the same connection: the first
+	 * is answered, the second refused when the parser gets to it. */
+	c = simple("GET /echo HTTP/1.1\r\nHost: x\r\n\r\n"
+	    "GET /echo HTTP/1.1\nHost: x\n\n", 2);
+	CU_ASSERT_EQUAL_FATAL(c->nresp, 2);
+	CU_ASSERT_EQUAL(c->r[0].status, 200);
+	CU_ASSERT_EQUAL(c->r[1].status, 400);
+	CU_ASSERT(run_until(cond_eof, c, 5000));
+	CU_ASSERT_EQUAL(T.nreq, 1);
+	client_free(c);
+
+	/* Two bytes that are not CRLF after chunk data: the body stops
+	 * before them, its reader is told, the handler answers. */
+	pipe_open();
+	T.pipe_const = 1;
+	pipe_start_reading();
+	c = simple("PUT /fd HTTP/1.1\r\nHost: x\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n"
+	    "3\r\nabcXX4\r\ndefg\r\n0\r\n\r\n", 1);
+	CU_ASSERT_EQUAL_FATAL(c->nresp, 1);
+	CU_ASSERT_EQUAL(c->r[0].status, 500);
+	CU_ASSERT(run_until(cond_eof, c, 5000));
+	CU_ASSERT(run_until(cond_pipe_eof, NULL, 5000));
+	CU_ASSERT_EQUAL(T.fd_calls, 1);
+	CU_ASSERT_EQUAL(T.fd_err, BERR_BAD_REQUEST);
+	CU_ASSERT_EQUAL(T.pipe_pos, 3);
 	client_free(c);
 	srv_stop();
 }
@@ -480,6 +553,7 @@ test_http_limits_register(void)
 		{ "io_timeout", test_http_io_timeout },
 		{ "refusal_cb", test_http_refusal_cb },
 		{ "host", test_http_host },
+		{ "smuggling", test_http_smuggling },
 	};
 	CU_pSuite	 s;
 	size_t		 i;

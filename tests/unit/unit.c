@@ -45,6 +45,7 @@ static int (*const suites[])(void) = {
 	test_metalog_register,
 	test_http_register,
 	test_http_limits_register,
+	test_http_framing_register,
 	test_name_register,
 	test_sandbox_register,
 	test_sigv4_register,
