@@ -54,7 +54,10 @@ struct http_request;
  * (431), max_uri for the target (414).  Timeouts in seconds: idle_timeout
  * between requests, header_timeout from a request's first byte to the end
  * of its headers (408), io_timeout without progress reading a body or
- * writing a response.  Beyond max_connections: 503 and close.
+ * writing a response.  At max_connections, the connection idle the
+ * longest (between requests, or not yet used) is closed for a new one;
+ * with none idle, the new one gets 503 and a close.  http_server_new()
+ * raises the descriptor limit to fit, as far as the hard limit allows.
  */
 struct http_limits {
 	size_t	 max_header_bytes;

@@ -25,6 +25,7 @@
 #include "config.h"
 
 #include <sys/types.h>
+#include <sys/ioctl.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -429,6 +430,11 @@ conn_finish(struct http_conn *conn)
 	conn_reset_request(conn);
 	conn->phase = PHASE_IDLE;
 	conn->timer_dirty = 1;
+	/* The table is kept in the order connections went idle. */
+	if (conn->srv != NULL) {
+		TAILQ_REMOVE(&conn->srv->conns, conn, entry);
+		TAILQ_INSERT_TAIL(&conn->srv->conns, conn, entry);
+	}
 }
 
 /*
@@ -922,6 +928,21 @@ http_conn_new(struct http_server *srv, int fd, const struct sockaddr *sa,
 	conn->phase = PHASE_IDLE;
 	conn->timer_dirty = 1;
 	return conn;
+}
+
+int
+http_conn_idle(const struct http_conn *conn)
+{
+	int	 pending;
+
+	if (conn->bev == NULL || conn->phase != PHASE_IDLE || conn->refused ||
+	    conn->in_process ||
+	    evbuffer_get_length(bufferevent_get_input(conn->bev)) != 0 ||
+	    evbuffer_get_length(bufferevent_get_output(conn->bev)) != 0)
+		return 0;
+	/* Nor a request in the socket, not yet read. */
+	return ioctl(bufferevent_getfd(conn->bev), FIONREAD, &pending) == 0 &&
+	    pending == 0;
 }
 
 void

@@ -232,6 +232,7 @@ struct http_conn {
 
 TAILQ_HEAD(http_conns, http_conn);
 
+/* conns is in the order connections were accepted or last went idle. */
 struct http_server {
 	struct event_base	*base;
 	struct http_limits	 limits;
@@ -320,6 +321,9 @@ void	http_conn_write_head(struct http_conn *, int status,
 	    const char *extra);
 /* A gone request was answered: it needs nothing more. */
 void	http_conn_release(struct http_conn *);
+/* Waiting for a request with nothing of one read, queued or answered:
+ * closing it loses nothing (RFC 9112 9.6). */
+int	http_conn_idle(const struct http_conn *);
 /* The server drains: idle connections close, busy ones after their
  * current request. */
 void	http_conn_drain(struct http_conn *);

@@ -6,7 +6,10 @@ with x-amzn-RequestId on POST /, the admin API's own), plain text only
 before the target is known, and boto3 reading the ECR shape; the Host
 rules of RFC 9112 3.2; strict framing against request smuggling (chunk
 data not followed by CRLF, Content-Length with Transfer-Encoding, two
-Content-Lengths, obs-fold, bare LF), each refused with 400 and a close.
+Content-Lengths, obs-fold, bare LF), each refused with 400 and a close;
+a full connection table (--max-connections) that closes the connection
+idle the longest for a new client, and answers 503 only when all are
+busy.
 
 BERTHD and BLOBD name the binaries (default: build/daemon/berthd and
 build/blobd/berth-blobd under the top of the tree).  Prints
@@ -394,6 +397,77 @@ def test_smuggling(srv):
         ok(name + ": nothing else is answered", more is None)
 
 
+def request_on(s, path="/v2/"):
+    s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path).encode())
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        d = s.recv(65536)
+        if not d:
+            return None
+        buf += d
+    head, _, rest = buf.partition(b"\r\n\r\n")
+    n = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
+    while len(rest) < n:
+        rest += s.recv(65536)
+    return int(head.split(b" ")[1])
+
+
+def closed_by_server(s):
+    s.settimeout(10)
+    try:
+        return s.recv(1) == b""
+    except ConnectionResetError:
+        return True
+    except socket.timeout:
+        return False
+
+
+def test_connection_table():
+    """Issue 15: 3,000 idle keep-alive connections held the table and a
+    new client got 503 for a minute."""
+    srv = Berthd("--max-connections", "8")
+    conns = []
+    try:
+        for _ in range(8):
+            s = srv.connect()
+            conns.append(s)
+            ok("a keep-alive connection is served",
+               request_on(s) == 200)
+        # The first is used again: the second is now idle the longest.
+        ok("the first is used again", request_on(conns[0]) == 200)
+        r = exchange(srv, b"GET /v2/ HTTP/1.1\r\nHost: x\r\n"
+                     b"Connection: close\r\n\r\n")
+        ok("at the limit, a new client is served", r is not None and
+           r.status == 200, r and r.status)
+        ok("the connection idle the longest was closed for it",
+           closed_by_server(conns[1]))
+        ok("the others are still served",
+           request_on(conns[0]) == 200 and request_on(conns[7]) == 200)
+    finally:
+        for s in conns:
+            s.close()
+        srv.stop()
+
+    # All busy (their heads unfinished): 503 with Retry-After, and close.
+    srv = Berthd("--max-connections", "4")
+    conns = []
+    try:
+        for _ in range(4):
+            s = srv.connect()
+            s.sendall(b"GET /v2/ HTTP/1.1\r\nHost: x\r\n")
+            conns.append(s)
+        r = exchange(srv, b"GET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n")
+        ok("all busy: 503 with Retry-After, then close", r is not None and
+           r.status == 503 and r.header("retry-after") == "1" and
+           r.closed, r and (r.status, r.headers))
+        conns[0].sendall(b"\r\n")
+        ok("a busy one goes on", read_response(conns[0]) is not None)
+    finally:
+        for s in conns:
+            s.close()
+        srv.stop()
+
+
 def test_boto3_reads_the_shape(srv):
     """botocore sees the 431 as a modeled error, not a parse failure."""
     client = boto3.client(
@@ -431,6 +505,10 @@ def main():
                 ok(test.__name__, False, repr(e))
     finally:
         srv.stop()
+    try:
+        test_connection_table()
+    except Exception as e:
+        ok("test_connection_table", False, repr(e))
     print("%d passed, %d failed" % (passed, failed))
     return 0 if failed == 0 else 1
 

@@ -121,7 +121,10 @@ test_handler(struct http_request *req, void *arg)
 		return;
 	}
 	if (strcmp(path, "/hold") == 0) {
-		T.held = req;
+		if (T.held == NULL)
+			T.held = req;
+		else
+			T.held2 = req;
 		return;
 	}
 	if (strcmp(path, "/twice") == 0) {

@@ -93,7 +93,8 @@ struct http_test {
 	int			 pipe_eof;
 	int			 pipe_const;
 	struct http_request	*cur;
-	struct http_request	*held;
+	struct http_request	*held;	/* the first /hold, and a second */
+	struct http_request	*held2;
 	int			 nsummary;
 	int			 last_status;
 	uint64_t		 last_in;

@@ -236,27 +236,59 @@ test_http_smuggling(void)
 	srv_stop();
 }
 
+static int
+cond_held2(void *arg)
+{
+	return T.held2 != NULL;
+}
+
+/*
+ * At the limit, the connection idle the longest is closed to take a new
+ * one; only with none idle is the new one refused (503).
+ */
 static void
 test_http_max_connections(void)
 {
 	struct http_limits	 l;
-	struct tclient		*c1, *c2;
+	struct tclient		*c1, *c2, *c3;
 
 	http_limits_default(&l);
-	l.max_connections = 1;
+	l.max_connections = 2;
 	srv_start(&l);
 	c1 = simple("GET /echo HTTP/1.1\r\nHost: x\r\n\r\n", 1);
-	CU_ASSERT_EQUAL(c1->r[0].status, 200);
+	c2 = simple("GET /echo HTTP/1.1\r\nHost: x\r\n\r\n", 1);
+	CU_ASSERT(c1->nresp == 1 && c2->nresp == 1);
+	/* c1 was idle first, but has been used since: c2 goes. */
+	client_send(c1, "GET /echo HTTP/1.1\r\nHost: x\r\n\r\n");
+	CU_ASSERT(client_wait(c1, 2, 5000));
+	c3 = simple("GET /echo HTTP/1.1\r\nHost: x\r\n\r\n", 1);
+	CU_ASSERT_EQUAL_FATAL(c3->nresp, 1);
+	CU_ASSERT_EQUAL(c3->r[0].status, 200);
+	CU_ASSERT(run_until(cond_eof, c2, 5000));
+	CU_ASSERT_EQUAL(c2->nresp, 1);
+	CU_ASSERT_EQUAL(http_server_connections(T.srv), 2);
+	client_send(c1, "GET /echo HTTP/1.1\r\nHost: x\r\n\r\n");
+	CU_ASSERT(client_wait(c1, 3, 5000));
+	CU_ASSERT_EQUAL(c1->eof, 0);
+	client_free(c2);
+
+	/* Both busy with a request: 503 and close. */
+	client_send(c1, "GET /hold HTTP/1.1\r\nHost: x\r\n\r\n");
+	client_send(c3, "GET /hold HTTP/1.1\r\nHost: x\r\n\r\n");
+	CU_ASSERT_FATAL(run_until(cond_held2, NULL, 5000));
 	c2 = simple("GET /echo HTTP/1.1\r\nHost: x\r\n\r\n", 1);
 	CU_ASSERT_EQUAL_FATAL(c2->nresp, 1);
 	CU_ASSERT_EQUAL(c2->r[0].status, 503);
 	CU_ASSERT(resp_header_is(&c2->r[0], "Retry-After", "1"));
 	CU_ASSERT(resp_header_is(&c2->r[0], "Connection", "close"));
 	CU_ASSERT(run_until(cond_eof, c2, 5000));
-	CU_ASSERT_EQUAL(T.nreq, 1);
-	CU_ASSERT_EQUAL(http_server_connections(T.srv), 1);
-	client_send(c1, "GET /echo HTTP/1.1\r\nHost: x\r\n\r\n");
-	CU_ASSERT(client_wait(c1, 2, 5000));
+	CU_ASSERT_EQUAL(http_server_connections(T.srv), 2);
+	CU_ASSERT(c1->eof == 0 && c3->eof == 0);
+	http_respond(T.held, 200, NULL, NULL, 0);
+	http_respond(T.held2, 200, NULL, NULL, 0);
+	CU_ASSERT(client_wait(c1, 4, 5000));
+	CU_ASSERT(client_wait(c3, 2, 5000));
+	client_free(c3);
 	client_free(c2);
 	client_free(c1);
 	srv_stop();
