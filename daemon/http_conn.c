@@ -866,29 +866,21 @@ conn_defer_cb(evutil_socket_t fd, short what, void *arg)
 static void
 conn_format_peer(struct http_conn *conn)
 {
-	char	 addr[INET6_ADDRSTRLEN];
+	const struct sockaddr_in	*sin = (void *)&conn->ss;
+	const struct sockaddr_in6	*sin6 = (void *)&conn->ss;
+	const void			*addr;
+	char				 text[INET6_ADDRSTRLEN];
+	int				 v6 = conn->ss.ss_family == AF_INET6;
 
-	switch (conn->ss.ss_family) {
-	case AF_INET: {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&conn->ss;
-
-		inet_ntop(AF_INET, &sin->sin_addr, addr, sizeof(addr));
-		snprintf(conn->peer, sizeof(conn->peer), "%s:%u", addr,
-		    ntohs(sin->sin_port));
-		break;
-	}
-	case AF_INET6: {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&conn->ss;
-
-		inet_ntop(AF_INET6, &sin6->sin6_addr, addr, sizeof(addr));
-		snprintf(conn->peer, sizeof(conn->peer), "[%s]:%u", addr,
-		    ntohs(sin6->sin6_port));
-		break;
-	}
-	default:
+	if (conn->ss.ss_family != AF_INET && !v6) {
 		snprintf(conn->peer, sizeof(conn->peer), "local");
-		break;
+		return;
 	}
+	addr = v6 ? (const void *)&sin6->sin6_addr :
+	    (const void *)&sin->sin_addr;
+	inet_ntop(conn->ss.ss_family, addr, text, sizeof(text));
+	snprintf(conn->peer, sizeof(conn->peer), "%s%s%s:%u", v6 ? "[" : "",
+	    text, v6 ? "]" : "", ntohs(v6 ? sin6->sin6_port : sin->sin_port));
 }
 
 struct http_conn *

@@ -36,6 +36,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "util.h"
 #include "http.h"
 #include "http_priv.h"
 
@@ -66,18 +67,6 @@ framing_fail(struct http_framing *f, const char *why)
 {
 	f->state = FR_BAD;
 	f->error = why;
-	return -1;
-}
-
-static int
-framing_hex(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
 	return -1;
 }
 
@@ -126,7 +115,7 @@ framing_chunk_line(struct http_framing *f, unsigned char c)
 		return framing_fail(f, "chunk-size line too long");
 	if (c == '\n')
 		return framing_fail(f, "a bare LF");
-	if (f->state == FR_CHUNK_SIZE && (d = framing_hex(c)) != -1) {
+	if (f->state == FR_CHUNK_SIZE && (d = hex_digit_value(c)) != -1) {
 		if (f->left > (uint64_t)INT64_MAX >> 4)
 			return framing_fail(f, "chunk size too large");
 		f->left = f->left << 4 | (uint64_t)d;

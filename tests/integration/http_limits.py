@@ -176,37 +176,36 @@ def headers_block(n):
 
 # --- each API answers the layer's refusals in its own shape ---------------
 
-def check_oci_error(name, r, status, code="UNSUPPORTED", v2=True):
+def check_error(name, r, status, api, content_type, shape_ok):
+    """A refusal: its status, a body of its API's shape, then a close."""
     ok(name + ": status %d" % status, r is not None and r.status == status,
        r and r.status)
     if r is None:
-        return
+        return False
     body = r.json()
-    ok(name + ": an OCI error body",
-       r.header("content-type") == "application/json" and
-       isinstance(body, dict) and body["errors"][0]["code"] == code and
-       body["errors"][0]["message"] and body["errors"][0]["detail"],
-       r.body[:200])
-    if v2:
+    ok(name + ": an %s error body" % api,
+       r.header("content-type") == content_type and
+       isinstance(body, dict) and shape_ok(body), r.body[:200])
+    ok(name + ": the connection closes", r.closed)
+    return True
+
+
+def check_oci_error(name, r, status, code="UNSUPPORTED", v2=True):
+    if check_error(name, r, status, "OCI", "application/json",
+                   lambda b: b["errors"][0]["code"] == code and
+                   b["errors"][0]["message"] and
+                   b["errors"][0]["detail"]) and v2:
         ok(name + ": Docker-Distribution-API-Version",
            r.header("docker-distribution-api-version") == "registry/2.0")
-    ok(name + ": the connection closes", r.closed)
 
 
 def check_ecr_error(name, r, status, exception):
-    ok(name + ": status %d" % status, r is not None and r.status == status,
-       r and r.status)
-    if r is None:
-        return
-    body = r.json()
-    ok(name + ": an ECR error body",
-       r.header("content-type") == "application/x-amz-json-1.1" and
-       isinstance(body, dict) and body.get("__type") == exception and
-       body.get("message"), r.body[:200])
-    ok(name + ": x-amzn-RequestId and X-Amzn-ErrorType",
-       UUID.match(r.header("x-amzn-requestid") or "") is not None and
-       r.header("x-amzn-errortype") == exception)
-    ok(name + ": the connection closes", r.closed)
+    if check_error(name, r, status, "ECR", "application/x-amz-json-1.1",
+                   lambda b: b.get("__type") == exception and
+                   b.get("message")):
+        ok(name + ": x-amzn-RequestId and X-Amzn-ErrorType",
+           UUID.match(r.header("x-amzn-requestid") or "") is not None and
+           r.header("x-amzn-errortype") == exception)
 
 
 def slow_head(srv, request, results, key):
