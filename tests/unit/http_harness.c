@@ -626,9 +626,24 @@ cond_pipe_eof(void *arg)
 	return T.pipe_eof;
 }
 
-int
+static int
 harness_suite_init(void)
 {
 	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
+
+int
+harness_register(const char *suite, const struct harness_test *tests,
+    size_t n)
+{
+	CU_pSuite	 s;
+	size_t		 i;
+
+	if ((s = CU_add_suite(suite, harness_suite_init, NULL)) == NULL)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (CU_add_test(s, tests[i].name, tests[i].fn) == NULL)
+			return -1;
 	return 0;
 }

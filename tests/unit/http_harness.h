@@ -151,7 +151,11 @@ void	 pipe_open(void);
 void	 pipe_start_reading(void);
 int	 cond_pipe_eof(void *);
 
-/* The suites' init: SIGPIPE ignored. */
-int	 harness_suite_init(void);
+/* Registers a suite of the tests (SIGPIPE ignored); 0, or -1. */
+struct harness_test {
+	const char	*name;
+	void		(*fn)(void);
+};
+int	 harness_register(const char *, const struct harness_test *, size_t);
 
 #endif

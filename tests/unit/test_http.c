@@ -715,10 +715,7 @@ test_http_mapped_loopback(void)
 int
 test_http_register(void)
 {
-	static const struct {
-		const char	*name;
-		void		(*fn)(void);
-	} tests[] = {
+	static const struct harness_test tests[] = {
 		{ "get", test_http_get },
 		{ "head", test_http_head },
 		{ "file", test_http_file },
@@ -739,13 +736,5 @@ test_http_register(void)
 		{ "listen", test_http_listen },
 		{ "mapped_loopback", test_http_mapped_loopback },
 	};
-	CU_pSuite	 s;
-	size_t		 i;
-
-	if ((s = CU_add_suite("http", harness_suite_init, NULL)) == NULL)
-		return -1;
-	for (i = 0; i < nitems(tests); i++)
-		if (CU_add_test(s, tests[i].name, tests[i].fn) == NULL)
-			return -1;
-	return 0;
+	return harness_register("http", tests, nitems(tests));
 }

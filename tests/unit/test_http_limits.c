@@ -573,10 +573,7 @@ test_http_refusal_cb(void)
 int
 test_http_limits_register(void)
 {
-	static const struct {
-		const char	*name;
-		void		(*fn)(void);
-	} tests[] = {
+	static const struct harness_test tests[] = {
 		{ "refusals", test_http_refusals },
 		{ "bad_chunk", test_http_bad_chunk },
 		{ "max_connections", test_http_max_connections },
@@ -587,13 +584,5 @@ test_http_limits_register(void)
 		{ "host", test_http_host },
 		{ "smuggling", test_http_smuggling },
 	};
-	CU_pSuite	 s;
-	size_t		 i;
-
-	if ((s = CU_add_suite("http_limits", harness_suite_init, NULL)) == NULL)
-		return -1;
-	for (i = 0; i < nitems(tests); i++)
-		if (CU_add_test(s, tests[i].name, tests[i].fn) == NULL)
-			return -1;
-	return 0;
+	return harness_register("http_limits", tests, nitems(tests));
 }
