@@ -190,11 +190,19 @@ def check_error(name, r, status, api, content_type, shape_ok):
     return True
 
 
+def oci_error_of(r):
+    """The first error of an OCI error body, or {}."""
+    body = r.json() if r is not None else None
+    errors = body.get("errors") if isinstance(body, dict) else None
+    return errors[0] if isinstance(errors, list) and errors and \
+        isinstance(errors[0], dict) else {}
+
+
 def check_oci_error(name, r, status, code="UNSUPPORTED", v2=True):
+    e = oci_error_of(r)
     if check_error(name, r, status, "OCI", "application/json",
-                   lambda b: b["errors"][0]["code"] == code and
-                   b["errors"][0]["message"] and
-                   b["errors"][0]["detail"]) and v2:
+                   lambda b: e.get("code") == code and e.get("message") and
+                   e.get("detail")) and v2:
         ok(name + ": Docker-Distribution-API-Version",
            r.header("docker-distribution-api-version") == "registry/2.0")
 
@@ -233,7 +241,7 @@ def test_limit_shapes(srv):
                        % long_target).encode())
     check_oci_error("414 on /v2/", r, 414)
     ok("414 on /v2/: the detail names the limit",
-       r is not None and "8192" in r.json()["errors"][0]["detail"])
+       "8192" in (oci_error_of(r).get("detail") or ""))
     r = exchange(srv, ("POST /?%s HTTP/1.1\r\nHost: x\r\n\r\n" %
                        long_target).encode())
     check_ecr_error("414 on POST /", r, 414, "ValidationException")
