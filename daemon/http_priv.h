@@ -15,15 +15,16 @@
  */
 
 /*
- * What the HTTP layer's four files share; the rest of berthd sees http.h
- * only.  http_server.c holds the listeners, accepting and the connection
- * table; http_conn.c one connection's state machine, its I/O and timers;
+ * What the HTTP layer's files share; the rest of berthd sees http.h only.
+ * http_server.c holds the listeners, accepting and the connection table;
+ * http_conn.c one connection's state machine, its I/O and timers;
  * http_parse.c http-parser's callbacks and the checks of the request line
- * and headers; http_request.c the request's accessors, its body and the
+ * and headers; http_framing.c the strict framing check run ahead of the
+ * parser; http_request.c the request's accessors, its body and the
  * response.
  *
  * Each connection owns one http_parser, fed straight from the segments of
- * its bufferevent's input.  The parser is paused wherever the layer has to
+ * its bufferevent's input, as far as the framing check has passed them.  The parser is paused wherever the layer has to
  * wait: after the headers of a request with a body (until someone asks for
  * the body), at the end of every message (until its response is queued),
  * and when the descriptor a body streams into is full.  Parser callbacks
