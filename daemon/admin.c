@@ -50,7 +50,7 @@ admin_json(struct http_request *req, int status, struct json_object *body)
 	json_object_put(body);
 }
 
-static void
+void
 admin_error(struct http_request *req, int status, const char *message)
 {
 	struct json_object *body = json_object_new_object();

@@ -60,7 +60,8 @@ static const char berthd_synopsis[] =
     "              [--advertise-host host] [--blobd path] [--create-on-push]\n"
     "              [--credentials file]\n"
     "              [--data-dir dir] [--gc-grace seconds] [--listen address:port]\n"
-    "              [--log-file file] [--no-seccomp] [--region region]\n"
+    "              [--log-file file] [--max-connections number]\n"
+    "              [--no-seccomp] [--region region]\n"
     "              [--require-auth] [--upload-ttl seconds]\n"
     "              [--uri-style path | host] [--user user]\n";
 
@@ -89,6 +90,11 @@ static const char berthd_options[] =
     "  --listen address:port where to serve (default 127.0.0.1:4566)\n"
     "  --log-file file       log there instead of stderr; reopened on "
     "SIGHUP\n"
+    "  --max-connections number\n"
+    "                        connections at once (default 1024); at the "
+    "limit the\n"
+    "                        one idle the longest is closed for a new "
+    "client\n"
     "  --no-seccomp          start berth-blobd without its seccomp filter\n"
     "  --region region       region of requests that name none "
     "(default us-east-1)\n"
@@ -115,6 +121,7 @@ enum {
 	OPT_HELP,
 	OPT_LISTEN,
 	OPT_LOG_FILE,
+	OPT_MAX_CONNECTIONS,
 	OPT_NO_SECCOMP,
 	OPT_REGION,
 	OPT_REQUIRE_AUTH,
@@ -136,6 +143,7 @@ static const struct option berthd_longopts[] = {
 	{ "help",	no_argument,	   NULL, OPT_HELP },
 	{ "listen",	required_argument, NULL, OPT_LISTEN },
 	{ "log-file",	required_argument, NULL, OPT_LOG_FILE },
+	{ "max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS },
 	{ "no-seccomp",	no_argument,	   NULL, OPT_NO_SECCOMP },
 	{ "region",	required_argument, NULL, OPT_REGION },
 	{ "require-auth", no_argument,	   NULL, OPT_REQUIRE_AUTH },
@@ -188,6 +196,7 @@ default_blobd_path(void)
 static void
 parse_options(int argc, char **argv)
 {
+	uint64_t count;
 	int64_t	 secs;
 	int	 ch;
 
@@ -259,6 +268,15 @@ parse_options(int argc, char **argv)
 			break;
 		case OPT_LOG_FILE:
 			conf.log_file = optarg;
+			break;
+		case OPT_MAX_CONNECTIONS:
+			if (parse_u64(optarg, strlen(optarg), &count) == -1 ||
+			    count < 1 || count > 1000000) {
+				fprintf(stderr, "berthd: --max-connections "
+				    "is a number from 1 to 1000000\n");
+				exit(2);
+			}
+			conf.http.max_connections = (int)count;
 			break;
 		case OPT_NO_SECCOMP:
 			conf.no_seccomp = 1;
@@ -493,6 +511,7 @@ main(int argc, char **argv)
 	    router_dispatch_cb, NULL)) == NULL)
 		fatalx("http_server_new");
 	http_server_set_summary_cb(berthd_http, metrics_request_cb, NULL);
+	http_server_set_refusal_cb(berthd_http, router_refusal_cb, NULL);
 	http_server_pause(berthd_http, 1);
 	if (http_server_listen(berthd_http, conf.listen) == -1)
 		fatalx("cannot listen on %s", conf.listen);

@@ -823,6 +823,9 @@ int	ecr_init(void);
 int	ecr_credentials_reload(int fd);
 int	ecr_implemented(const char *operation);
 void	ecr_dispatch(struct http_request *);
+/* Answers a refusal of the HTTP layer (router_refusal_cb) as ECR does an
+ * error: err's status and exception, reason as the message. */
+void	ecr_refuse(struct http_request *, int err, const char *reason);
 /* Each of these answers the request and frees r. */
 void	ecr_respond(struct ecr_req *, struct json_object *out);
 void	ecr_error(struct ecr_req *, const char *exception, const char *fmt,
@@ -917,6 +920,9 @@ int	ecr_tags_merge(struct ecr_req *, struct repo_config *c,
 /* --- routing (router.c) --------------------------------------------------- */
 
 void	router_dispatch_cb(struct http_request *, void *arg);
+/* The HTTP layer's refusals, in the shape of the API of the path. */
+void	router_refusal_cb(struct http_request *, int err, const char *reason,
+	    void *arg);
 /* A JSON error in the OCI shape. */
 void	router_oci_error(struct http_request *, int err, const char *detail);
 
@@ -936,5 +942,7 @@ void	notify_service(const char *state);
 /* --- admin API (admin.c) -------------------------------------------------- */
 
 void	admin_dispatch(struct http_request *, const char *path);
+/* {"error": message} with that status. */
+void	admin_error(struct http_request *, int status, const char *message);
 
 #endif

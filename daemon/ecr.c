@@ -167,11 +167,27 @@ ecr_respond(struct ecr_req *r, struct json_object *out)
 	ecr_send(r, 200, out);
 }
 
+/* The error envelope, with the exception's extra members if any. */
+static void
+ecr_send_error(struct ecr_req *r, int status, const char *exception,
+    struct json_object *fields, const char *msg)
+{
+	struct json_object *body;
+
+	body = fields != NULL ? fields : json_object_new_object();
+	json_object_object_add(body, "__type",
+	    json_object_new_string(exception));
+	json_object_object_add(body, "message", json_object_new_string(msg));
+	http_response_header(r->req, "X-Amzn-ErrorType", exception);
+	if (status == 500)
+		http_response_header(r->req, "Retry-After", "1");
+	ecr_send(r, status, body);
+}
+
 void
 ecr_error_fields(struct ecr_req *r, const char *exception,
     struct json_object *fields, const char *fmt, ...)
 {
-	struct json_object *body;
 	char		 msg[2048];
 	va_list		 ap;
 	int		 status;
@@ -179,17 +195,23 @@ ecr_error_fields(struct ecr_req *r, const char *exception,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	body = fields != NULL ? fields : json_object_new_object();
-	json_object_object_add(body, "__type",
-	    json_object_new_string(exception));
-	json_object_object_add(body, "message", json_object_new_string(msg));
 	status = strcmp(exception, "ServerException") == 0 ? 500 :
 	    strcmp(exception, "RequestEntityTooLargeException") == 0 ? 413 :
 	    400;
-	http_response_header(r->req, "X-Amzn-ErrorType", exception);
-	if (status == 500)
-		http_response_header(r->req, "Retry-After", "1");
-	ecr_send(r, status, body);
+	ecr_send_error(r, status, exception, fields, msg);
+}
+
+void
+ecr_refuse(struct http_request *req, int err, const char *reason)
+{
+	struct ecr_req	*r;
+
+	http_request_set_class(req, "ecr");
+	r = xcalloc(1, sizeof(*r));
+	r->req = req;
+	request_id(r->request_id);
+	ecr_send_error(r, berr_http_status(err), berr_ecr_exception(err),
+	    NULL, reason);
 }
 
 void

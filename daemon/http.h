@@ -54,7 +54,10 @@ struct http_request;
  * (431), max_uri for the target (414).  Timeouts in seconds: idle_timeout
  * between requests, header_timeout from a request's first byte to the end
  * of its headers (408), io_timeout without progress reading a body or
- * writing a response.  Beyond max_connections: 503 and close.
+ * writing a response.  At max_connections, the connection idle the
+ * longest (between requests, or not yet used) is closed for a new one;
+ * with none idle, the new one gets 503 and a close.  http_server_new()
+ * raises the descriptor limit to fit, as far as the hard limit allows.
  */
 struct http_limits {
 	size_t	 max_header_bytes;
@@ -86,9 +89,26 @@ struct http_request_summary {
 typedef void (*http_summary_cb)(const struct http_request_summary *,
     void *arg);
 
+/*
+ * The layer's own refusals of a request whose method and target it has
+ * read (a malformed or missing header, a bad Host, a limit: 400, 408,
+ * 414, 431, 505) go to this callback, so that they can be answered in
+ * the protocol the path belongs to.  err is a BERR_* (error.h) whose
+ * status is the one to send, reason says what was wrong.  The callback
+ * must answer at once with one http_respond*() call; it cannot read a
+ * body, and of the request only the method and the path are known (the
+ * path as received, up to its query, when it was not parsed).  The
+ * connection closes after the answer.  Without a callback, and for what
+ * is refused before the target is read, the answer is a line of text.
+ */
+typedef void (*http_refusal_cb)(struct http_request *, int err,
+    const char *reason, void *arg);
+
 struct http_server *http_server_new(struct event_base *,
 	    const struct http_limits *, http_request_cb, void *arg);
 void	http_server_set_summary_cb(struct http_server *, http_summary_cb,
+	    void *arg);
+void	http_server_set_refusal_cb(struct http_server *, http_refusal_cb,
 	    void *arg);
 /* Listens on "ADDR:PORT" ("[v6]:port" for IPv6, ":PORT" for every IPv4
  * address; ADDR may be a name); 0, or -1 with a logged reason.  May be
@@ -161,11 +181,12 @@ void	http_request_set_class(struct http_request *, const char *);
  * err is 0 when the whole body arrived (or was written to the fd);
  * BERR_TOO_LARGE when it exceeded the limit; BERR_IO when writing to the
  * fd failed (its reader went away); BERR_BAD_REQUEST when the client's
- * body was malformed or the client went away mid-body (the request is then
- * gone; the layer has answered 400 if it still could).  The callback then
- * answers the request as it sees fit.  It never runs before the call that
- * asked for the body has returned.  Answering before it ran cancels the
- * read: it will not run, and a descriptor is closed.
+ * body was malformed (its framing broken) or ended early: the connection
+ * then closes after the answer, which goes nowhere if the client has
+ * gone.  The callback then answers the request as it sees fit.  It never
+ * runs before the call that asked for the body has returned.  Answering
+ * before it ran cancels the read: it will not run, and a descriptor is
+ * closed.
  */
 typedef void (*http_body_cb)(struct http_request *, int err, void *arg);
 

@@ -25,6 +25,7 @@
 #include "config.h"
 
 #include <sys/types.h>
+#include <sys/ioctl.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -88,13 +89,14 @@ conn_reset_request(struct http_conn *conn)
 	conn->head_bytes = HTTP_LINE_OVERHEAD;
 	conn->url_len = 0;
 	conn->url_done = 0;
+	conn->url_complete = 0;
 	conn->hstate = HSTATE_URL;
 	conn->nheaders = 0;
 	conn->trailer_bytes = 0;
 	conn->nparams = 0;
 	conn->rhdr.len = 0;
 	conn->pending_len = 0;
-	conn->error_status = 0;
+	conn->error = 0;
 	conn->error_reason = NULL;
 	if (conn->body != NULL && evbuffer_get_length(conn->body) != 0)
 		evbuffer_drain(conn->body, evbuffer_get_length(conn->body));
@@ -349,30 +351,71 @@ conn_write_error(struct http_conn *conn, int status, const char *reason,
 		evbuffer_add(bufferevent_get_output(conn->bev), body, n);
 }
 
-void
-http_conn_refuse(struct http_conn *conn, int status, const char *reason,
-    const char *extra)
+/*
+ * Gives a request the layer refuses the method and path it has read:
+ * the decoded path when the target was parsed, else the target as it
+ * came (for one too long, what arrived of it) up to its query.  Its
+ * headers are hidden: they may be incomplete.  0, or -1 when the request
+ * line is not that far.
+ */
+static int
+conn_refused_target(struct http_conn *conn, int err)
 {
-	const char	*method = "-", *path = "-";
-	char		*q;
+	struct http_request	*req = &conn->req;
+	char			*q;
+
+	if (conn->phase != PHASE_HEAD || conn->url_len == 0 ||
+	    (!conn->url_complete && err != BERR_URI_TOO_LONG))
+		return -1;
+	if (!conn->url_done) {
+		hbuf_add(&conn->head, "", 1);
+		conn->url_done = 1;
+	}
+	req->method = http_method_str(conn->parser.method);
+	req->is_head = conn->parser.method == HTTP_HEAD;
+	if (req->path == NULL) {
+		if ((q = strchr(conn->head.p, '?')) != NULL)
+			*q = '\0';
+		req->raw_path = req->path = conn->head.p;
+	}
+	conn->nheaders = 0;
+	return 0;
+}
+
+void
+http_conn_refuse(struct http_conn *conn, int err, const char *reason)
+{
+	struct http_server	*srv = conn->srv;
+	struct http_request	*req = &conn->req;
+	int			 status = berr_http_status(err);
 
 	if (conn->bev == NULL)
 		return;
-	if (conn->phase == PHASE_HEAD && conn->url_done) {
-		method = http_method_str(conn->parser.method);
-		path = conn->head.p;
-		if ((q = strchr(conn->head.p, '?')) != NULL)
-			*q = '\0';
+	log_debug("http: %s: refused with %d: %s", conn->peer, status,
+	    reason);
+	req->close = 1;
+	if (conn_refused_target(conn, err) == 0 && srv->refusal_cb != NULL) {
+		req->refused = 1;
+		srv->refusal_cb(req, err, reason, srv->refusal_arg);
+		if (!req->responded)
+			log_warnx("http: %s %s: refusal left unanswered",
+			    req->method, req->raw_path);
 	}
-	conn_write_error(conn, status, reason, extra);
-	conn_summary(conn, method, path, status, 0,
-	    conn->req.is_head ? 0 : strlen(reason) + 1, conn->req.start_us);
+	if (!req->responded) {
+		conn_write_error(conn, status, reason,
+		    status == 503 ? "Retry-After: 1\r\n" : NULL);
+		req->status = status;
+		req->bytes_out = req->is_head ? 0 : strlen(reason) + 1;
+	}
+	conn_summary(conn, req->method != NULL ? req->method : "-",
+	    req->raw_path != NULL ? req->raw_path : "-", req->status, 0,
+	    req->bytes_out, req->start_us);
 	conn_closing(conn);
 }
 
-/* A request the handler has answered is over; next one, or close. */
 /* --- the state machine ---------------------------------------------------- */
 
+/* A request the handler has answered is over; next one, or close. */
 static void
 conn_finish(struct http_conn *conn)
 {
@@ -387,25 +430,30 @@ conn_finish(struct http_conn *conn)
 	conn_reset_request(conn);
 	conn->phase = PHASE_IDLE;
 	conn->timer_dirty = 1;
+	/* The table is kept in the order connections went idle. */
+	if (conn->srv != NULL) {
+		TAILQ_REMOVE(&conn->srv->conns, conn, entry);
+		TAILQ_INSERT_TAIL(&conn->srv->conns, conn, entry);
+	}
 }
 
-/* The client broke off or garbled a body: answer 400 and close. */
+/*
+ * The client broke off or garbled a body.  Its reader is told so
+ * (BERR_BAD_REQUEST) and the handler answers, in its API's shape; nothing
+ * more is read, and the connection closes after the answer.
+ */
 static void
 conn_body_error(struct http_conn *conn)
 {
 	struct http_request	*req = &conn->req;
 
+	req->close = 1;
 	if (req->responded) {
 		req->body_state = BODY_ABANDONED;
-		req->close = 1;
 		return;
 	}
 	http_request_body_end(req, BERR_BAD_REQUEST, 1);
-	req->gone = 1;
-	req->status = 400;
-	conn_write_error(conn, 400, "malformed or incomplete request body",
-	    NULL);
-	conn_closing(conn);
+	req->body_broken = 1;
 }
 
 void
@@ -423,22 +471,16 @@ http_conn_release(struct http_conn *conn)
 static void
 conn_head_error(struct http_conn *conn)
 {
-	enum http_errno	 err = HTTP_PARSER_ERRNO(&conn->parser);
-	const char	*reason;
-	int		 status;
+	enum http_errno	 perr = HTTP_PARSER_ERRNO(&conn->parser);
 
-	if (conn->error_status != 0) {
-		status = conn->error_status;
-		reason = conn->error_reason;
-	} else if (err == HPE_HEADER_OVERFLOW) {
-		status = 431;
-		reason = "request header fields too large";
-	} else {
-		status = 400;
-		reason = http_errno_description(err);
-	}
-	log_debug("http: %s: refused with %d: %s", conn->peer, status, reason);
-	http_conn_refuse(conn, status, reason, NULL);
+	if (conn->error != 0)
+		http_conn_refuse(conn, conn->error, conn->error_reason);
+	else if (perr == HPE_HEADER_OVERFLOW)
+		http_conn_refuse(conn, BERR_HEADERS_TOO_LARGE,
+		    "request header fields too large");
+	else
+		http_conn_refuse(conn, BERR_BAD_REQUEST,
+		    http_errno_description(perr));
 }
 
 static int
@@ -797,9 +839,12 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 			conn_close_socket(conn);
 		break;
 	case TIMER_HEADER:
-		if (conn->phase == PHASE_HEAD)
-			http_conn_refuse(conn, 408,
-			    "request headers took too long", NULL);
+		if (conn->phase != PHASE_HEAD)
+			break;
+		(void)snprintf(conn->error_text, sizeof(conn->error_text),
+		    "the request's header fields did not arrive within %d s",
+		    conn->srv->limits.header_timeout);
+		http_conn_refuse(conn, BERR_REQUEST_TIMEOUT, conn->error_text);
 		break;
 	case TIMER_LINGER:
 		conn_close_socket(conn);
@@ -821,29 +866,21 @@ conn_defer_cb(evutil_socket_t fd, short what, void *arg)
 static void
 conn_format_peer(struct http_conn *conn)
 {
-	char	 addr[INET6_ADDRSTRLEN];
+	const struct sockaddr_in	*sin = (void *)&conn->ss;
+	const struct sockaddr_in6	*sin6 = (void *)&conn->ss;
+	const void			*addr;
+	char				 text[INET6_ADDRSTRLEN];
+	int				 v6 = conn->ss.ss_family == AF_INET6;
 
-	switch (conn->ss.ss_family) {
-	case AF_INET: {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&conn->ss;
-
-		inet_ntop(AF_INET, &sin->sin_addr, addr, sizeof(addr));
-		snprintf(conn->peer, sizeof(conn->peer), "%s:%u", addr,
-		    ntohs(sin->sin_port));
-		break;
-	}
-	case AF_INET6: {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&conn->ss;
-
-		inet_ntop(AF_INET6, &sin6->sin6_addr, addr, sizeof(addr));
-		snprintf(conn->peer, sizeof(conn->peer), "[%s]:%u", addr,
-		    ntohs(sin6->sin6_port));
-		break;
-	}
-	default:
+	if (conn->ss.ss_family != AF_INET && !v6) {
 		snprintf(conn->peer, sizeof(conn->peer), "local");
-		break;
+		return;
 	}
+	addr = v6 ? (const void *)&sin6->sin6_addr :
+	    (const void *)&sin->sin_addr;
+	inet_ntop(conn->ss.ss_family, addr, text, sizeof(text));
+	snprintf(conn->peer, sizeof(conn->peer), "%s%s%s:%u", v6 ? "[" : "",
+	    text, v6 ? "]" : "", ntohs(v6 ? sin6->sin6_port : sin->sin_port));
 }
 
 struct http_conn *
@@ -883,6 +920,21 @@ http_conn_new(struct http_server *srv, int fd, const struct sockaddr *sa,
 	conn->phase = PHASE_IDLE;
 	conn->timer_dirty = 1;
 	return conn;
+}
+
+int
+http_conn_idle(const struct http_conn *conn)
+{
+	int	 pending;
+
+	if (conn->bev == NULL || conn->phase != PHASE_IDLE || conn->refused ||
+	    conn->in_process ||
+	    evbuffer_get_length(bufferevent_get_input(conn->bev)) != 0 ||
+	    evbuffer_get_length(bufferevent_get_output(conn->bev)) != 0)
+		return 0;
+	/* Nor a request in the socket, not yet read. */
+	return ioctl(bufferevent_getfd(conn->bev), FIONREAD, &pending) == 0 &&
+	    pending == 0;
 }
 
 void

@@ -15,15 +15,16 @@
  */
 
 /*
- * What the HTTP layer's four files share; the rest of berthd sees http.h
- * only.  http_server.c holds the listeners, accepting and the connection
- * table; http_conn.c one connection's state machine, its I/O and timers;
+ * What the HTTP layer's files share; the rest of berthd sees http.h only.
+ * http_server.c holds the listeners, accepting and the connection table;
+ * http_conn.c one connection's state machine, its I/O and timers;
  * http_parse.c http-parser's callbacks and the checks of the request line
- * and headers; http_request.c the request's accessors, its body and the
+ * and headers; http_framing.c the strict framing check run ahead of the
+ * parser; http_request.c the request's accessors, its body and the
  * response.
  *
  * Each connection owns one http_parser, fed straight from the segments of
- * its bufferevent's input.  The parser is paused wherever the layer has to
+ * its bufferevent's input, as far as the framing check has passed them.  The parser is paused wherever the layer has to
  * wait: after the headers of a request with a body (until someone asks for
  * the body), at the end of every message (until its response is queued),
  * and when the descriptor a body streams into is full.  Parser callbacks
@@ -99,6 +100,24 @@ enum http_hstate {
 	HSTATE_VALUE
 };
 
+/* The strict framing check of a connection's stream (http_framing.c); a
+ * zeroed one is at the start of a stream. */
+struct http_framing {
+	int		 state;
+	int		 trailer;	/* in a trailer section */
+	uint64_t	 left;		/* a chunk's size, or bytes to pass */
+	size_t		 line;		/* bytes of the chunk-size line */
+	const char	*error;		/* why the stream was refused */
+};
+
+/* What http_framing_state() says. */
+enum {
+	HTTP_FRAMING_BETWEEN,		/* between requests */
+	HTTP_FRAMING_IN_MESSAGE,
+	HTTP_FRAMING_HEAD_END,		/* waits for http_framing_body() */
+	HTTP_FRAMING_BAD		/* refused: f->error says why */
+};
+
 struct http_buf {
 	char		*p;
 	size_t		 len;
@@ -140,6 +159,8 @@ struct http_request {
 	int			 gone;
 	int			 close;
 	int			 params_parsed;
+	int			 refused;	/* by the layer itself */
+	int			 body_broken;	/* malformed, or cut short */
 
 	enum http_body_state	 body_state;
 	http_body_cb		 body_cb;
@@ -172,13 +193,16 @@ struct http_conn {
 	int			 close_after;
 	int			 keep_alive;
 	int			 in_process;
-	int			 error_status;
+	int			 error;		/* BERR_*, of the parse */
 	const char		*error_reason;
+	char			 error_text[128];
 
 	struct http_buf		 head;
 	size_t			 head_bytes;
 	size_t			 url_len;
-	int			 url_done;
+	int			 url_done;	/* NUL-terminated in head */
+	int			 url_complete;	/* its end was seen */
+	const char		*feed_end;	/* of what the parser is fed */
 	enum http_hstate	 hstate;
 	struct http_header	*headers;
 	size_t			 nheaders;
@@ -199,6 +223,9 @@ struct http_conn {
 	size_t			 pending_off;
 	size_t			 pending_len;
 
+	struct http_framing	 framing;
+	size_t			 framed;	/* input bytes it passed */
+
 	struct sockaddr_storage	 ss;
 	char			 peer[INET6_ADDRSTRLEN + 8];
 	struct http_request	 req;
@@ -206,6 +233,7 @@ struct http_conn {
 
 TAILQ_HEAD(http_conns, http_conn);
 
+/* conns is in the order connections were accepted or last went idle. */
 struct http_server {
 	struct event_base	*base;
 	struct http_limits	 limits;
@@ -213,6 +241,8 @@ struct http_server {
 	void			*arg;
 	http_summary_cb		 summary_cb;
 	void			*summary_arg;
+	http_refusal_cb		 refusal_cb;
+	void			*refusal_arg;
 	struct evconnlistener	**listeners;
 	size_t			 nlisteners;
 	int			 port;
@@ -279,10 +309,11 @@ struct http_conn *http_conn_new(struct http_server *, int fd,
 void	http_conn_process(struct http_conn *);
 /* Runs http_conn_process() from the event loop, unless it runs now. */
 void	http_conn_schedule(struct http_conn *);
-/* Refuses a request before it reached the handler: the layer's own error
- * response, then close. */
-void	http_conn_refuse(struct http_conn *, int status, const char *reason,
-	    const char *extra);
+/* Refuses a request before it reached the handler (err is a BERR_*, reason
+ * says what was wrong): in its API's shape once its target is known,
+ * through the server's refusal callback, else a line of text; then
+ * close. */
+void	http_conn_refuse(struct http_conn *, int err, const char *reason);
 /* Queues a status line and headers; clen < 0 sends no Content-Length.
  * with_rhdr adds the handler's headers; extra holds complete header
  * lines of the layer's own. */
@@ -291,6 +322,9 @@ void	http_conn_write_head(struct http_conn *, int status,
 	    const char *extra);
 /* A gone request was answered: it needs nothing more. */
 void	http_conn_release(struct http_conn *);
+/* Waiting for a request with nothing of one read, queued or answered:
+ * closing it loses nothing (RFC 9112 9.6). */
+int	http_conn_idle(const struct http_conn *);
 /* The server drains: idle connections close, busy ones after their
  * current request. */
 void	http_conn_drain(struct http_conn *);
@@ -300,10 +334,22 @@ void	http_conn_abort(struct http_conn *);
  * handler stays (gone) until answered, the rest is freed now. */
 void	http_conn_detach(struct http_conn *);
 
+/* http_framing.c */
+/* Checks the next len bytes of the stream; returns how many passed: len,
+ * or fewer where it stopped, at the end of a request head (until
+ * http_framing_body()) or at a byte that breaks the framing (the state is
+ * then HTTP_FRAMING_BAD). */
+size_t	http_framing_scan(struct http_framing *, const char *, size_t);
+/* How the body of the request whose head ended is framed: chunked, else
+ * length bytes (0: none). */
+void	http_framing_body(struct http_framing *, int chunked,
+	    uint64_t length);
+int	http_framing_state(const struct http_framing *);
+
 /* http_parse.c */
 /* Runs the parser over the buffered input.  Returns 1 when it paused
  * (there is something to act on), 0 when it used up the input, -1 on an
- * error (conn->error_status, or the parser's errno, says which). */
+ * error (conn->error, or the parser's errno, says which). */
 int	http_parse_feed(struct http_conn *);
 /* Percent-decodes src into dst (at most len bytes); '+' becomes a space
  * if plus is set.  Returns the decoded length, or -1 on a malformed

@@ -265,10 +265,10 @@ http_request_body_end(struct http_request *req, int err, int notify)
 static int
 req_body_claim(struct http_request *req, http_body_cb cb, void *arg)
 {
-	if (req->body_cb != NULL || req->responded) {
+	if (req->body_cb != NULL || req->responded || req->refused) {
 		log_warnx("http: %s %s: body asked for %s", req->method,
 		    req->raw_path, req->responded ? "after the response" :
-		    "twice");
+		    req->refused ? "by a refusal" : "twice");
 		return -1;
 	}
 	req->body_cb = cb;
@@ -602,7 +602,8 @@ req_settle_body(struct http_conn *conn)
 	default:
 		return;
 	}
-	if (!req->chunked && !(req->expect_continue && !req->sent_continue) &&
+	if (!req->body_broken && !req->chunked &&
+	    !(req->expect_continue && !req->sent_continue) &&
 	    conn->parser.content_length <= HTTP_DISCARD_MAX)
 		req->body_state = BODY_DISCARD;
 	else {

@@ -25,6 +25,7 @@
 
 #include <sys/types.h>
 #include <sys/queue.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
@@ -43,6 +44,7 @@
 #include <event2/listener.h>
 #include <event2/util.h>
 
+#include "error.h"
 #include "log.h"
 #include "util.h"
 #include "http.h"
@@ -81,6 +83,30 @@ server_timeout(struct http_server *srv, int seconds, struct timeval *store)
 	return store;
 }
 
+/* Raises the descriptor limit to fit the connections, as far as the hard
+ * limit lets it. */
+static void
+server_fd_limit(const struct http_server *srv)
+{
+	struct rlimit	 rl;
+	rlim_t		 need;
+
+	if (srv->limits.max_connections <= 0 ||
+	    getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return;
+	/* A connection may hold a blob's descriptor or a body's pipe. */
+	need = (rlim_t)srv->limits.max_connections * 2 + HTTP_REFUSED_MAX +
+	    64;
+	if (rl.rlim_cur >= need)
+		return;
+	rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need ?
+	    rl.rlim_max : need;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur < need)
+		log_warnx("http: %d connections may need %llu descriptors, "
+		    "more than the limit", srv->limits.max_connections,
+		    (unsigned long long)need);
+}
+
 struct http_server *
 http_server_new(struct event_base *base, const struct http_limits *limits,
     http_request_cb cb, void *arg)
@@ -102,6 +128,7 @@ http_server_new(struct event_base *base, const struct http_limits *limits,
 	    srv->limits.max_header_bytes < UINT32_MAX - 1024)
 		http_parser_set_max_header_size(
 		    (uint32_t)srv->limits.max_header_bytes + 1024);
+	server_fd_limit(srv);
 	srv->cb = cb;
 	srv->arg = arg;
 	srv->idle_tv = server_timeout(srv, srv->limits.idle_timeout,
@@ -124,6 +151,30 @@ http_server_set_summary_cb(struct http_server *srv, http_summary_cb cb,
 	srv->summary_arg = arg;
 }
 
+void
+http_server_set_refusal_cb(struct http_server *srv, http_refusal_cb cb,
+    void *arg)
+{
+	srv->refusal_cb = cb;
+	srv->refusal_arg = arg;
+}
+
+/* At the limit, the connection idle the longest makes room. */
+static void
+server_close_idle(struct http_server *srv)
+{
+	struct http_conn	*conn;
+
+	TAILQ_FOREACH(conn, &srv->conns, entry) {
+		if (!http_conn_idle(conn))
+			continue;
+		log_debug("http: %s: idle, closed for a new connection",
+		    conn->peer);
+		http_conn_abort(conn);
+		return;
+	}
+}
+
 static void
 server_add_conn(struct http_server *srv, evutil_socket_t fd,
     const struct sockaddr *sa, socklen_t salen)
@@ -131,6 +182,9 @@ server_add_conn(struct http_server *srv, evutil_socket_t fd,
 	struct http_conn	*conn;
 	int			 refused;
 
+	if (srv->limits.max_connections > 0 &&
+	    srv->nconns >= (size_t)srv->limits.max_connections)
+		server_close_idle(srv);
 	refused = srv->limits.max_connections > 0 &&
 	    srv->nconns >= (size_t)srv->limits.max_connections;
 	if (refused && srv->nrefused >= HTTP_REFUSED_MAX) {
@@ -143,9 +197,10 @@ server_add_conn(struct http_server *srv, evutil_socket_t fd,
 	TAILQ_INSERT_TAIL(&srv->conns, conn, entry);
 	if (refused) {
 		srv->nrefused++;
-		log_debug("http: %s: too many connections", conn->peer);
-		http_conn_refuse(conn, 503, "too many connections",
-		    "Retry-After: 1\r\n");
+		log_debug("http: %s: too many connections, none idle",
+		    conn->peer);
+		http_conn_refuse(conn, BERR_UNAVAILABLE,
+		    "too many connections");
 	} else
 		srv->nconns++;
 	http_conn_process(conn);

@@ -17,7 +17,8 @@
 /*
  * The first look at a request: which API it belongs to.  "/" is the ECR
  * API (POST with an X-Amz-Target; anything else gets its error shape),
- * /v2/ is the OCI distribution API and /_berth/ the admin API.
+ * /v2/ is the OCI distribution API and /_berth/ the admin API.  The HTTP
+ * layer's own refusals take the same routes, to answer in their shape.
  */
 #include "config.h"
 
@@ -75,4 +76,29 @@ router_dispatch_cb(struct http_request *req, void *arg)
 	}
 	http_request_set_class(req, "other");
 	router_oci_error(req, BERR_NOT_FOUND, "no such route");
+}
+
+/* The same routes as router_dispatch_cb's, for the layer's refusals. */
+void
+router_refusal_cb(struct http_request *req, int err, const char *reason,
+    void *arg)
+{
+	const char	*path = http_request_path(req);
+
+	if (strncmp(path, "/_berth/", 8) == 0) {
+		http_request_set_class(req, "admin");
+		admin_error(req, berr_http_status(err), reason);
+		return;
+	}
+	if (strcmp(path, "/") == 0) {
+		ecr_refuse(req, err, reason);
+		return;
+	}
+	if (strcmp(path, "/v2") == 0 || strncmp(path, "/v2/", 4) == 0) {
+		http_request_set_class(req, "oci");
+		http_response_header(req, "Docker-Distribution-API-Version",
+		    "registry/2.0");
+	} else
+		http_request_set_class(req, "other");
+	oci_error(req, err, "%s", reason);
 }
