@@ -166,6 +166,35 @@ hex_decode(const char *in, size_t n, uint8_t *out)
 	return 0;
 }
 
+void
+uuid_format(const uint8_t b[UUID_LEN], char out[UUID_STR_LEN])
+{
+	char	 hex[2 * UUID_LEN + 1];
+
+	hex_encode(b, UUID_LEN, hex);
+	snprintf(out, UUID_STR_LEN, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8,
+	    hex + 12, hex + 16, hex + 20);
+}
+
+int
+uuid_parse(const char *s, uint8_t b[UUID_LEN])
+{
+	char	 hex[2 * UUID_LEN];
+	size_t	 i, n = 0;
+
+	if (strlen(s) != UUID_STR_LEN - 1)
+		return -1;
+	for (i = 0; i < UUID_STR_LEN - 1; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return -1;
+			continue;
+		}
+		hex[n++] = s[i];
+	}
+	return hex_decode(hex, sizeof(hex), b);
+}
+
 static const char b64_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 

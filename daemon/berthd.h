@@ -41,6 +41,7 @@
 #include "rpc.h"
 #include "name.h"
 #include "sortvec.h"
+#include "util.h"
 
 struct event_base;
 
@@ -208,9 +209,6 @@ void		 blob_touch(struct blob *);
 /* Whether a tag may be moved (to another image) in this repository. */
 int		 repository_tag_is_immutable(const struct repository *,
 		    const char *tag);
-/* "<account>/<region>/<name>": upload owners and log keys. */
-void		 repository_owner(const struct repository *, char *out,
-		    size_t outsz);
 void		 repo_config_init(struct repo_config *);
 void		 repo_config_clear(struct repo_config *);
 void		 repo_config_copy(struct repo_config *dst,
@@ -637,7 +635,6 @@ void	oci_upload_status(struct http_request *, const struct oci_ident *,
 	    const char *name, const char *uuid);
 void	oci_upload_cancel(struct http_request *, const struct oci_ident *,
 	    const char *name, const char *uuid);
-int	upload_id_parse(const char *, uint8_t id[UPLOAD_ID_LEN]);
 
 /* --- byte ranges (range.c) -------------------------------------------------- */
 
@@ -811,7 +808,7 @@ struct ecr_req {
 	 * in the caller's region. */
 	char		 account[ACCOUNT_LEN + 1];
 	char		 region[REGION_MAX + 1];
-	char		 request_id[37];
+	char		 request_id[UUID_STR_LEN];
 };
 
 /* ecr.c */

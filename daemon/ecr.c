@@ -132,17 +132,15 @@ ecr_req_free(struct ecr_req *r)
 }
 
 static void
-request_id(char out[37])
+request_id(char out[UUID_STR_LEN])
 {
-	uint8_t	 b[16];
-	char	 hex[33];
+	uint8_t	 b[UUID_LEN];
 
+	/* A version 4 (random) UUID, as AWS's are. */
 	random_bytes(b, sizeof(b));
 	b[6] = (b[6] & 0x0f) | 0x40;
 	b[8] = (b[8] & 0x3f) | 0x80;
-	hex_encode(b, sizeof(b), hex);
-	snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12,
-	    hex + 16, hex + 20);
+	uuid_format(b, out);
 }
 
 static void

@@ -37,6 +37,7 @@
 #include "berthd.h"
 #include "error.h"
 #include "log.h"
+#include "name.h"
 #include "util.h"
 
 /* What ECR answers for partSize (10 MiB; the documented part size). */
@@ -47,7 +48,7 @@ struct layer_op {
 	char		 name[NAME_MAX_LEN + 1];
 	char		 owner[OWNER_MAX];
 	uint8_t		 uuid[UPLOAD_ID_LEN];
-	char		 uuid_str[37];
+	char		 uuid_str[UUID_STR_LEN];
 	struct digest	 digest;
 	/* UploadLayerPart */
 	uint8_t		*data;
@@ -70,7 +71,7 @@ layer_op_new(struct ecr_req *r, const char *name)
 	op->r = r;
 	op->wfd = -1;
 	snprintf(op->name, sizeof(op->name), "%s", name);
-	snprintf(op->owner, sizeof(op->owner), "%s/%s/%s", r->account,
+	(void)name_owner_format(op->owner, sizeof(op->owner), r->account,
 	    r->region, name);
 	return op;
 }
@@ -84,16 +85,6 @@ layer_op_free(struct layer_op *op)
 		close(op->wfd);
 	free(op->data);
 	free(op);
-}
-
-static void
-uuid_format(const uint8_t id[UPLOAD_ID_LEN], char out[37])
-{
-	char	 hex[2 * UPLOAD_ID_LEN + 1];
-
-	hex_encode(id, UPLOAD_ID_LEN, hex);
-	snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8,
-	    hex + 12, hex + 16, hex + 20);
 }
 
 static void
@@ -118,7 +109,7 @@ layer_session(struct ecr_req *r)
 	}
 	op = layer_op_new(r, name);
 	snprintf(op->uuid_str, sizeof(op->uuid_str), "%s", uid);
-	if (upload_id_parse(uid, op->uuid) == -1) {
+	if (uuid_parse(uid, op->uuid) == -1) {
 		upload_not_found(op);
 		layer_op_free(op);
 		return NULL;

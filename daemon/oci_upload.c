@@ -37,6 +37,7 @@
 #include "error.h"
 #include "http.h"
 #include "log.h"
+#include "name.h"
 #include "util.h"
 
 enum upload_step {
@@ -52,7 +53,7 @@ struct upload_op {
 	char		 name[NAME_MAX_LEN + 1];
 	char		 owner[OWNER_MAX];
 	uint8_t		 uuid[UPLOAD_ID_LEN];
-	char		 uuid_str[37];
+	char		 uuid_str[UUID_STR_LEN];
 	struct digest	 digest;
 	int		 have_digest;
 	uint64_t	 offset;	/* UINT64_MAX: at the end */
@@ -66,41 +67,6 @@ struct upload_op {
 
 static void	upload_commit(struct upload_op *);
 
-static void
-upload_owner(const struct oci_ident *id, const char *name, char *out)
-{
-	snprintf(out, OWNER_MAX, "%s/%s/%s", id->account, id->region, name);
-}
-
-static void
-uuid_format(const uint8_t id[UPLOAD_ID_LEN], char out[37])
-{
-	char	 hex[2 * UPLOAD_ID_LEN + 1];
-
-	hex_encode(id, UPLOAD_ID_LEN, hex);
-	snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8,
-	    hex + 12, hex + 16, hex + 20);
-}
-
-int
-upload_id_parse(const char *s, uint8_t id[UPLOAD_ID_LEN])
-{
-	char	 hex[2 * UPLOAD_ID_LEN];
-	size_t	 i, o = 0;
-
-	if (strlen(s) != 36)
-		return -1;
-	for (i = 0; i < 36; i++) {
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (s[i] != '-')
-				return -1;
-			continue;
-		}
-		hex[o++] = s[i];
-	}
-	return hex_decode(hex, sizeof(hex), id);
-}
-
 static struct upload_op *
 upload_op_new(struct http_request *req, const struct oci_ident *id,
     const char *name, enum upload_step step)
@@ -112,7 +78,8 @@ upload_op_new(struct http_request *req, const struct oci_ident *id,
 	op->step = step;
 	op->id = *id;
 	strcpy(op->name, name);
-	upload_owner(id, name, op->owner);
+	(void)name_owner_format(op->owner, sizeof(op->owner), id->account,
+	    id->region, name);
 	op->offset = UINT64_MAX;
 	op->length = UINT64_MAX;
 	return op;
@@ -401,7 +368,7 @@ upload_lookup(struct http_request *req, const struct oci_ident *id,
 		    name);
 		return -1;
 	}
-	if (upload_id_parse(uuid, op->uuid) == -1) {
+	if (uuid_parse(uuid, op->uuid) == -1) {
 		oci_error(req, BERR_UPLOAD_UNKNOWN, "upload %s not found",
 		    uuid);
 		return -1;

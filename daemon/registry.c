@@ -317,13 +317,6 @@ blob_touch(struct blob *b)
 	b->active_ms = now_ms();
 }
 
-void
-repository_owner(const struct repository *repo, char *out, size_t outsz)
-{
-	snprintf(out, outsz, "%s/%s/%s", repo->registry->account,
-	    repo->registry->region, repo->name);
-}
-
 int
 repository_tag_is_immutable(const struct repository *repo, const char *tag)
 {
