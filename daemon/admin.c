@@ -72,13 +72,13 @@ admin_error(struct http_request *req, int status, const char *message)
 static int
 admin_model_ready(void)
 {
-	return proc_blobd_up() && !meta_loading();
+	return worker_up() && !meta_loading();
 }
 
 static const char *
 admin_unready_reason(void)
 {
-	if (!proc_blobd_up() && strcmp(proc_blobd_state(), "loading") != 0)
+	if (!worker_up() && strcmp(worker_state(), "loading") != 0)
 		return "berth-blobd, the storage worker, is not running; it is "
 		    "being restarted: retry";
 	return "the metadata is being loaded from berth-blobd: retry";
@@ -161,7 +161,7 @@ admin_stats_cb(int err, const uint8_t *payload, size_t len, int fd,
 		return;
 	}
 	/* Judged now, when the answer goes: not when it was asked. */
-	blobd_up = proc_blobd_up();
+	blobd_up = worker_up();
 	loaded = admin_model_ready();
 	writable = err == 0 && st.writable;
 	ok = blobd_up && loaded && writable;
@@ -169,16 +169,16 @@ admin_stats_cb(int err, const uint8_t *payload, size_t len, int fd,
 	json_object_object_add(body, "status",
 	    json_object_new_string(ok ? "ok" : "unavailable"));
 	json_object_object_add(body, "blobd",
-	    json_object_new_string(proc_blobd_state()));
+	    json_object_new_string(worker_state()));
 	json_object_object_add(body, "metadata", json_object_new_string(
 	    loaded ? "loaded" : meta_loading() ? "loading" : "not loaded"));
 	json_object_object_add(body, "storage_writable", err == 0 ?
 	    json_object_new_boolean(st.writable) : NULL);
 	json_object_object_add(body, "blobd_restarts",
-	    json_object_new_int64((int64_t)proc_restarts()));
-	if (err == 0 && proc_blobd_pid() > 0)
+	    json_object_new_int64((int64_t)worker_restarts()));
+	if (err == 0 && worker_pid() > 0)
 		json_object_object_add(body, "blobd_pid",
-		    json_object_new_int64((int64_t)proc_blobd_pid()));
+		    json_object_new_int64((int64_t)worker_pid()));
 	if (!ok) {
 		down = json_object_new_array();
 		if (!blobd_up)

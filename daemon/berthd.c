@@ -315,7 +315,7 @@ parse_options(int argc, char **argv)
 static void
 berthd_pulls_flushed_cb(int err, void *arg)
 {
-	proc_stop();
+	worker_stop();
 	spawner_stop();
 	event_base_loopbreak(ev_base);
 }
@@ -333,7 +333,7 @@ berthd_log_opened_cb(int err, int fd, void *arg)
 	if (log_adopt_fd(fd) == -1)
 		log_warn("cannot use the reopened %s", conf.log_file);
 	close(fd);
-	proc_reopen_log();
+	worker_reopen_log();
 	log_info("logs reopened");
 }
 
@@ -362,7 +362,7 @@ berthd_signal_cb(evutil_socket_t sig, short events, void *arg)
 		if (conf.log_file != NULL)
 			spawner_open(SPAWN_FILE_LOG, berthd_log_opened_cb, NULL);
 		else {
-			proc_reopen_log();
+			worker_reopen_log();
 			log_info("logs reopened");
 		}
 		if (conf.credentials_file != NULL)
@@ -500,7 +500,7 @@ main(int argc, char **argv)
 	priv_drop();
 	berthd_confine();
 
-	proc_start();
+	worker_start();
 	http_server_pause(berthd_http, 0);
 	berthd_serving = 1;
 	log_info("berthd %s serving on %s, data in %s", PACKAGE_VERSION,

@@ -83,7 +83,7 @@ extern struct event_base	*ev_base;
 /* The port berthd listens on (for URLs it hands out). */
 int	berthd_port(void);
 
-/* --- the model (registry.c) ---------------------------------------------- */
+/* --- the model (model.c) ------------------------------------------------- */
 
 enum tag_mutability {
 	MUT_MUTABLE = 0,
@@ -427,29 +427,29 @@ const struct gc_stats *gc_stats(void);
 int	gc_blob_is_garbage(const struct blob *b, int64_t mtime_ms,
 	    int64_t now_ms, int64_t grace_ms);
 
-/* --- the worker process (proc.c) ----------------------------------------- */
+/* --- the worker process (worker.c) --------------------------------------- */
 
 /* Has the spawner start berth-blobd and waits for its hello and the
  * metadata; fatal if it cannot start (data directory locked, bad
  * arguments). */
-void	proc_start(void);
+void	worker_start(void);
 /* Closes blobd's socket; the spawner then reaps it (spawner_stop). */
-void	proc_stop(void);
+void	worker_stop(void);
 /* Said hello and the metadata is loaded: the model is the disk's. */
-int	proc_blobd_up(void);
+int	worker_up(void);
 /* "down", "starting" (no hello yet), "loading" (the metadata) or "up". */
-const char *proc_blobd_state(void);
+const char *worker_state(void);
 /* The running worker's process id, or -1. */
-pid_t	proc_blobd_pid(void);
-uint64_t proc_restarts(void);
+pid_t	worker_pid(void);
+uint64_t worker_restarts(void);
 /* Hands blobd a new stderr after berthd reopened its log. */
-void	proc_reopen_log(void);
+void	worker_reopen_log(void);
 /* The spawner's answers (spawner.c): a worker started, with berthd's end
  * of its socket; could not be started (an errno); exited (a waitpid()
  * status). */
-void	proc_worker_started(pid_t, int fd);
-void	proc_worker_failed(int err);
-void	proc_worker_exited(pid_t, int status);
+void	worker_started(pid_t, int fd);
+void	worker_failed(int err);
+void	worker_exited(pid_t, int status);
 
 /* --- the spawner (spawner.c) ---------------------------------------------- */
 
@@ -553,7 +553,7 @@ typedef void (*blobc_cb)(int err, const uint8_t *payload, size_t len,
  * The callback runs exactly once, never before blobc_call returns. */
 void	blobc_call(uint32_t type, const void *p1, size_t n1, const void *p2,
 	    size_t n2, int fd, uint32_t reply_type, blobc_cb, void *arg);
-/* Called by proc.c. */
+/* Called by worker.c. */
 void	blobc_attach(struct rpc_chan *);
 void	blobc_detach(int err);
 void	blobc_dispatch(const struct frame_hdr *, const uint8_t *, int fd);

@@ -76,7 +76,7 @@ static void	gc_start_next(void);
 static int
 gc_model_ready(void)
 {
-	return proc_blobd_up() && !meta_loading();
+	return worker_up() && !meta_loading();
 }
 
 static int

@@ -183,11 +183,11 @@ metrics_render(struct evbuffer *b, const struct msg_stats_reply *st)
 	}
 	metric_head(b, "berth_blobd_up", "gauge",
 	    "1 when the storage worker is serving.");
-	evbuffer_add_printf(b, "berth_blobd_up %d\n", proc_blobd_up());
+	evbuffer_add_printf(b, "berth_blobd_up %d\n", worker_up());
 	metric_head(b, "berth_blobd_restarts_total", "counter",
 	    "Restarts of the storage worker.");
 	evbuffer_add_printf(b, "berth_blobd_restarts_total %llu\n",
-	    (unsigned long long)proc_restarts());
+	    (unsigned long long)worker_restarts());
 	metric_head(b, "berth_gc_runs_total", "counter",
 	    "Garbage collections that deleted (not dry runs).");
 	evbuffer_add_printf(b, "berth_gc_runs_total %llu\n",

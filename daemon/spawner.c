@@ -435,15 +435,15 @@ spawner_msg_cb(struct rpc_chan *chan, const struct frame_hdr *h,
 	switch (h->type) {
 	case MSG_SPAWN_STARTED:
 		memcpy(&w, payload, sizeof(w));
-		proc_worker_started(w.pid, fd);
+		worker_started(w.pid, fd);
 		break;
 	case MSG_SPAWN_FAILED:
 		memcpy(&f, payload, sizeof(f));
-		proc_worker_failed(f.err);
+		worker_failed(f.err);
 		break;
 	case MSG_SPAWN_EXITED:
 		memcpy(&x, payload, sizeof(x));
-		proc_worker_exited(x.pid, x.status);
+		worker_exited(x.pid, x.status);
 		break;
 	case MSG_SPAWN_OPENED:
 		memcpy(&o, payload, sizeof(o));

@@ -41,127 +41,127 @@
 #include "rpc.h"
 #include "util.h"
 
-#define PROC_BACKOFF_MIN_MS	100
-#define PROC_BACKOFF_MAX_MS	10000
-#define PROC_STABLE_MS		30000
-#define PROC_HELLO_TIMEOUT_MS	30000
+#define WORKER_BACKOFF_MIN_MS	100
+#define WORKER_BACKOFF_MAX_MS	10000
+#define WORKER_STABLE_MS		30000
+#define WORKER_HELLO_TIMEOUT_MS	30000
 
-enum proc_state { PROC_DOWN, PROC_STARTING, PROC_LOADING, PROC_UP };
+enum worker_status { WORKER_DOWN, WORKER_STARTING, WORKER_LOADING, WORKER_UP };
 
-static enum proc_state	 proc_state = PROC_DOWN;
-static pid_t		 proc_pid = -1;
-static struct rpc_chan	*proc_chan;
-static struct event	*proc_ev_restart;
-static int64_t		 proc_backoff_ms = PROC_BACKOFF_MIN_MS;
-static int64_t		 proc_up_since;
-static uint64_t		 proc_nrestarts;
-static int		 proc_first_start = 1;
-static int		 proc_stopping;
+static enum worker_status	 worker_status = WORKER_DOWN;
+static pid_t		 worker_child = -1;
+static struct rpc_chan	*worker_chan;
+static struct event	*worker_ev_restart;
+static int64_t		 worker_backoff_ms = WORKER_BACKOFF_MIN_MS;
+static int64_t		 worker_up_since;
+static uint64_t		 worker_nrestarts;
+static int		 worker_first_start = 1;
+static int		 worker_stopping;
 
-static void	proc_spawn(void);
-static void	proc_schedule_restart(const char *);
+static void	worker_spawn(void);
+static void	worker_schedule_restart(const char *);
 
 int
-proc_blobd_up(void)
+worker_up(void)
 {
-	return proc_state == PROC_UP;
+	return worker_status == WORKER_UP;
 }
 
 const char *
-proc_blobd_state(void)
+worker_state(void)
 {
-	switch (proc_state) {
-	case PROC_STARTING:
+	switch (worker_status) {
+	case WORKER_STARTING:
 		return "starting";
-	case PROC_LOADING:
+	case WORKER_LOADING:
 		return "loading";
-	case PROC_UP:
+	case WORKER_UP:
 		return "up";
-	case PROC_DOWN:
+	case WORKER_DOWN:
 	default:
 		return "down";
 	}
 }
 
 pid_t
-proc_blobd_pid(void)
+worker_pid(void)
 {
-	return proc_state == PROC_UP ? proc_pid : -1;
+	return worker_status == WORKER_UP ? worker_child : -1;
 }
 
 uint64_t
-proc_restarts(void)
+worker_restarts(void)
 {
-	return proc_nrestarts;
+	return worker_nrestarts;
 }
 
 static void
-proc_loaded_cb(int err, void *arg)
+worker_loaded_cb(int err, void *arg)
 {
 	if (err != 0) {
-		if (proc_first_start)
+		if (worker_first_start)
 			fatalx("cannot load the metadata: %s",
 			    berr_message(err));
 		/* Never serve a model that is not the disk's: start over with
 		 * a new worker, after the usual delay. */
 		log_warnx("cannot load the metadata: %s; restarting "
 		    "berth-blobd", berr_message(err));
-		if (proc_pid > 0)
-			spawner_kill_worker(proc_pid);
+		if (worker_child > 0)
+			spawner_kill_worker(worker_child);
 		return;
 	}
-	if (proc_state == PROC_LOADING)
-		proc_state = PROC_UP;
+	if (worker_status == WORKER_LOADING)
+		worker_status = WORKER_UP;
 }
 
 static void
-proc_msg_cb(struct rpc_chan *chan, const struct frame_hdr *h,
+worker_msg_cb(struct rpc_chan *chan, const struct frame_hdr *h,
     const uint8_t *payload, int fd, void *arg)
 {
 	struct msg_hello hello;
 
 	if (h->type != MSG_HELLO) {
-		if (proc_state == PROC_STARTING)
+		if (worker_status == WORKER_STARTING)
 			fatalx("berth-blobd sent message %u before hello",
 			    h->type);
 		blobc_dispatch(h, payload, fd);
 		return;
 	}
-	if (proc_state != PROC_STARTING || h->id != 0)
+	if (worker_status != WORKER_STARTING || h->id != 0)
 		fatalx("berth-blobd sent a second hello");
 	memcpy(&hello, payload, sizeof(hello));
 	if (hello.version != PROTOCOL_VERSION)
 		fatalx("berth-blobd speaks protocol %u, berthd %u: install "
 		    "matching binaries", hello.version, PROTOCOL_VERSION);
 	log_debug("berth-blobd %u ready", hello.pid);
-	proc_state = PROC_LOADING;
-	proc_up_since = mono_ms();
-	blobc_attach(proc_chan);
-	meta_load(proc_loaded_cb, NULL);
+	worker_status = WORKER_LOADING;
+	worker_up_since = mono_ms();
+	blobc_attach(worker_chan);
+	meta_load(worker_loaded_cb, NULL);
 }
 
 static void
-proc_close_cb(struct rpc_chan *chan, int err, void *arg)
+worker_close_cb(struct rpc_chan *chan, int err, void *arg)
 {
 	if (err == BERR_FRAME)
 		fatalx("berth-blobd sent a malformed message");
 	/* The worker is going away; its exit status, which the spawner
 	 * reports, does the rest. */
 	blobc_detach(BERR_UNAVAILABLE);
-	if (proc_pid > 0)
-		spawner_kill_worker(proc_pid);
-	proc_state = PROC_DOWN;
+	if (worker_child > 0)
+		spawner_kill_worker(worker_child);
+	worker_status = WORKER_DOWN;
 }
 
 static void
-proc_restart_cb(evutil_socket_t fd, short events, void *arg)
+worker_restart_cb(evutil_socket_t fd, short events, void *arg)
 {
-	if (!proc_stopping)
-		proc_spawn();
+	if (!worker_stopping)
+		worker_spawn();
 }
 
 static void
-proc_exited(int status)
+worker_ended(int status)
 {
 	char		 how[64];
 
@@ -171,16 +171,16 @@ proc_exited(int status)
 	else
 		snprintf(how, sizeof(how), "was killed by signal %d",
 		    WTERMSIG(status));
-	if (proc_chan != NULL) {
+	if (worker_chan != NULL) {
 		blobc_detach(BERR_UNAVAILABLE);
-		rpc_free(proc_chan);
-		proc_chan = NULL;
+		rpc_free(worker_chan);
+		worker_chan = NULL;
 	}
-	proc_pid = -1;
-	proc_state = PROC_DOWN;
-	if (proc_stopping)
+	worker_child = -1;
+	worker_status = WORKER_DOWN;
+	if (worker_stopping)
 		return;
-	if (proc_first_start && WIFEXITED(status)) {
+	if (worker_first_start && WIFEXITED(status)) {
 		switch (WEXITSTATUS(status)) {
 		case BLOBD_EXIT_LOCKED:
 			fatalx("data directory %s is in use by another berth "
@@ -192,116 +192,116 @@ proc_exited(int status)
 			break;
 		}
 	}
-	proc_schedule_restart(how);
+	worker_schedule_restart(how);
 }
 
 static void
-proc_schedule_restart(const char *how)
+worker_schedule_restart(const char *how)
 {
 	struct timeval	 tv;
 
-	if (proc_up_since != 0 && mono_ms() - proc_up_since >= PROC_STABLE_MS)
-		proc_backoff_ms = PROC_BACKOFF_MIN_MS;
+	if (worker_up_since != 0 && mono_ms() - worker_up_since >= WORKER_STABLE_MS)
+		worker_backoff_ms = WORKER_BACKOFF_MIN_MS;
 	log_warnx("berth-blobd %s; restarting in %lld ms", how,
-	    (long long)proc_backoff_ms);
-	tv.tv_sec = proc_backoff_ms / 1000;
-	tv.tv_usec = (proc_backoff_ms % 1000) * 1000;
-	evtimer_add(proc_ev_restart, &tv);
-	proc_backoff_ms *= 2;
-	if (proc_backoff_ms > PROC_BACKOFF_MAX_MS)
-		proc_backoff_ms = PROC_BACKOFF_MAX_MS;
+	    (long long)worker_backoff_ms);
+	tv.tv_sec = worker_backoff_ms / 1000;
+	tv.tv_usec = (worker_backoff_ms % 1000) * 1000;
+	evtimer_add(worker_ev_restart, &tv);
+	worker_backoff_ms *= 2;
+	if (worker_backoff_ms > WORKER_BACKOFF_MAX_MS)
+		worker_backoff_ms = WORKER_BACKOFF_MAX_MS;
 }
 
 void
-proc_worker_exited(pid_t pid, int status)
+worker_exited(pid_t pid, int status)
 {
-	if (pid == proc_pid)
-		proc_exited(status);
+	if (pid == worker_child)
+		worker_ended(status);
 }
 
 void
-proc_worker_started(pid_t pid, int fd)
+worker_started(pid_t pid, int fd)
 {
-	if (proc_state != PROC_STARTING || proc_pid != -1)
+	if (worker_status != WORKER_STARTING || worker_child != -1)
 		fatalx("the spawner started a worker nobody asked for");
-	proc_pid = pid;
-	proc_chan = rpc_new(ev_base, fd, blobc_rules, blobc_nrules,
-	    proc_msg_cb, proc_close_cb, NULL);
+	worker_child = pid;
+	worker_chan = rpc_new(ev_base, fd, blobc_rules, blobc_nrules,
+	    worker_msg_cb, worker_close_cb, NULL);
 }
 
 void
-proc_worker_failed(int err)
+worker_failed(int err)
 {
 	char	 how[128];
 
-	proc_state = PROC_DOWN;
-	if (proc_stopping)
+	worker_status = WORKER_DOWN;
+	if (worker_stopping)
 		return;
 	snprintf(how, sizeof(how), "could not be started (%s)",
 	    strerror(err));
-	proc_schedule_restart(how);
+	worker_schedule_restart(how);
 }
 
 static void
-proc_spawn(void)
+worker_spawn(void)
 {
-	proc_pid = -1;
-	proc_state = PROC_STARTING;
-	proc_up_since = 0;
-	if (!proc_first_start)
-		proc_nrestarts++;
+	worker_child = -1;
+	worker_status = WORKER_STARTING;
+	worker_up_since = 0;
+	if (!worker_first_start)
+		worker_nrestarts++;
 	spawner_request_worker();
 }
 
 void
-proc_start(void)
+worker_start(void)
 {
 	int64_t	 deadline;
 
-	if ((proc_ev_restart = evtimer_new(ev_base, proc_restart_cb,
+	if ((worker_ev_restart = evtimer_new(ev_base, worker_restart_cb,
 	    NULL)) == NULL)
 		fatalx("cannot set up the worker's events");
-	proc_spawn();
-	deadline = mono_ms() + PROC_HELLO_TIMEOUT_MS;
-	while (proc_state != PROC_UP) {
+	worker_spawn();
+	deadline = mono_ms() + WORKER_HELLO_TIMEOUT_MS;
+	while (worker_status != WORKER_UP) {
 		if (mono_ms() > deadline)
 			fatalx("berth-blobd did not start within %d s",
-			    PROC_HELLO_TIMEOUT_MS / 1000);
+			    WORKER_HELLO_TIMEOUT_MS / 1000);
 		/* Down and reaped: the exit status has been looked at. */
-		if (proc_state == PROC_DOWN && proc_pid == -1)
+		if (worker_status == WORKER_DOWN && worker_child == -1)
 			fatalx("berth-blobd could not be started");
 		event_base_loop(ev_base, EVLOOP_ONCE);
 	}
-	proc_first_start = 0;
+	worker_first_start = 0;
 }
 
 void
-proc_stop(void)
+worker_stop(void)
 {
-	proc_stopping = 1;
-	if (proc_ev_restart != NULL)
-		evtimer_del(proc_ev_restart);
+	worker_stopping = 1;
+	if (worker_ev_restart != NULL)
+		evtimer_del(worker_ev_restart);
 	/* blobd exits when its socket closes; the spawner reaps it. */
-	if (proc_chan != NULL) {
-		(void)rpc_flush(proc_chan);
+	if (worker_chan != NULL) {
+		(void)rpc_flush(worker_chan);
 		blobc_detach(BERR_SHUTTING_DOWN);
-		rpc_free(proc_chan);
-		proc_chan = NULL;
+		rpc_free(worker_chan);
+		worker_chan = NULL;
 	}
-	proc_pid = -1;
-	proc_state = PROC_DOWN;
+	worker_child = -1;
+	worker_status = WORKER_DOWN;
 }
 
 void
-proc_reopen_log(void)
+worker_reopen_log(void)
 {
 	int	 fd;
 
-	if (proc_chan == NULL)
+	if (worker_chan == NULL)
 		return;
 	if ((fd = dup(STDERR_FILENO)) == -1) {
 		log_warn("dup");
 		return;
 	}
-	(void)rpc_send(proc_chan, MSG_LOG_REOPEN, 0, NULL, 0, fd);
+	(void)rpc_send(worker_chan, MSG_LOG_REOPEN, 0, NULL, 0, fd);
 }
