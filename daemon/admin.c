@@ -470,8 +470,8 @@ admin_images(struct http_request *req)
 		admin_error(req, 400, "the repository parameter is required");
 		return;
 	}
-	repo = repository_find(registry_find(account != NULL ? account :
-	    conf.account_id, region != NULL ? region : conf.region), name);
+	repo = repository_lookup(account != NULL ? account :
+	    conf.account_id, region != NULL ? region : conf.region, name);
 	if (repo == NULL) {
 		admin_error(req, 404, "no such repository");
 		return;

@@ -199,6 +199,9 @@ void		 model_install(struct model *);
 struct registry	*registry_find(const char *account, const char *region);
 struct registry	*registry_get(const char *account, const char *region);
 struct repository *repository_find(const struct registry *, const char *);
+/* The repository of that name in account's registry in region, or NULL. */
+struct repository *repository_lookup(const char *account, const char *region,
+		    const char *name);
 struct image	*image_find(const struct repository *, const struct digest *);
 struct tag	*tag_find(const struct repository *, const char *);
 struct link	*link_find(const struct repository *, const struct digest *);
@@ -238,27 +241,70 @@ int	model_setting_put(struct registry *, const char *key,
 int	model_setting_delete(struct registry *, const char *key);
 void	image_free(struct image *);
 
-/* --- durable changes (record.c) ------------------------------------------ */
+/* --- records (record.c) ------------------------------------------------- */
+
+/*
+ * A record is the durable form of one change to the model; a log entry is
+ * a version byte and a batch of records.  The record_* encoders append one
+ * record to the entry in w, starting the entry when w is empty.
+ */
+void	record_entry_begin(struct wbuf *);
+void	record_repo_put(struct wbuf *, const char *account,
+	    const char *region, const char *name, int64_t created_ms,
+	    const struct repo_config *);
+void	record_repo_delete(struct wbuf *, const struct repository *);
+void	record_image_put(struct wbuf *, const struct image *);
+void	record_image_delete(struct wbuf *, const struct image *);
+void	record_tag_put(struct wbuf *, const struct repository *,
+	    const char *tag, const struct digest *);
+void	record_tag_delete(struct wbuf *, const struct repository *,
+	    const char *tag);
+void	record_link_put(struct wbuf *, const struct repository *,
+	    const struct digest *, uint64_t size, int64_t linked_ms);
+void	record_link_delete(struct wbuf *, const struct repository *,
+	    const struct digest *);
+void	record_blob_forget(struct wbuf *, const struct digest *);
+void	record_pull_time(struct wbuf *, const struct image *, int64_t ms);
+void	record_secret(struct wbuf *, const uint8_t *, size_t);
+void	record_setting_put(struct wbuf *, const struct registry *,
+	    const char *key, const char *value);
+void	record_setting_delete(struct wbuf *, const struct registry *,
+	    const char *key);
+/* Applies the one record at [p, p+len) to the model: 0, or a negative BERR
+ * code and the model unchanged. */
+int	record_apply(const uint8_t *p, size_t len);
+/* Applies one log entry (a batch of records) to the model; 0 or -1. */
+int	record_apply_entry(const uint8_t *, size_t);
+/* Serializes the whole model as log entries into fd (for compaction);
+ * returns the number of entries, or -1. */
+int64_t	record_snapshot(int fd, uint64_t *len);
+
+/* --- transactions (txn.c) ------------------------------------------------ */
 
 /*
  * A transaction is a batch of records written as one log entry: all or
  * nothing after a crash.  Each txn_* call encodes a record and applies it
  * to the model at once, through the same code that replays the log, so
- * that memory and disk cannot disagree.  A transaction is built and
- * committed in one run of the event loop, never across a wait: snapshots
- * assume every change in memory has had its entry sent.  txn_commit sends the entry to
- * blobd and calls done once it is fsync'd (err 0) or failed (the model is
- * then reloaded from disk, undoing the change).
+ * that memory and disk cannot disagree.  The first record that does not
+ * apply is the transaction's error (err), which the txn_* calls return;
+ * after it they do nothing.  A transaction is built and committed in one
+ * run of the event loop, never across a wait: snapshots assume every
+ * change in memory has had its entry sent.
  */
 struct txn {
 	struct wbuf	 buf;
 	size_t		 nrecords;
+	int		 err;
 };
 
 void	txn_init(struct txn *);
 void	txn_clear(struct txn *);
 int	txn_repo_put(struct txn *, const char *account, const char *region,
 	    const char *name, int64_t created_ms, const struct repo_config *);
+/* A repository with the default configuration unless it exists;
+ * BERR_NAME_INVALID when name is not one ECR allows. */
+int	txn_repo_ensure(struct txn *, const char *account, const char *region,
+	    const char *name);
 int	txn_repo_delete(struct txn *, struct repository *);
 /* image->repo must be set; the image is copied. */
 int	txn_image_put(struct txn *, const struct image *);
@@ -277,15 +323,16 @@ int	txn_setting_put(struct txn *, struct registry *, const char *key,
 	    const char *value);
 int	txn_setting_delete(struct txn *, struct registry *, const char *key);
 typedef void (*txn_done_cb)(int err, void *arg);
-/* Takes the transaction's contents (it is cleared).  With no records,
- * done runs at once with 0. */
+/*
+ * Takes the transaction's contents (it is cleared) and sends them to
+ * blobd as one entry, even when it has no records (it then orders the
+ * answer after every entry sent before it).  done runs, never before
+ * txn_commit returns, with the transaction's error, else with 0 once the
+ * entry is fsync'd, else with the append's error (the model is then
+ * reloaded from disk, undoing the change).  A transaction whose error
+ * came before any record applied sends nothing.
+ */
 void	txn_commit(struct txn *, txn_done_cb, void *arg);
-
-/* Applies one log entry (a batch of records) to the model; 0 or -1. */
-int	record_apply_entry(const uint8_t *, size_t);
-/* Serializes the whole model as log entries into fd (for compaction);
- * returns the number of entries, or -1. */
-int64_t	record_snapshot(int fd, uint64_t *len);
 
 /* --- loading and compacting the metadata (meta.c) ----------------------- */
 
@@ -383,10 +430,6 @@ struct image_push {
  * Otherwise 0, and done runs when the change is durable.
  */
 int	image_push(struct image_push *, txn_done_cb done, void *arg);
-/* Adds a repository with the default configuration to t unless it exists;
- * 0 or BERR_NAME_INVALID. */
-int	repository_ensure(const char *account, const char *region,
-	    const char *name, struct txn *);
 
 /* --- garbage collection (gc.c) ---------------------------------------------- */
 

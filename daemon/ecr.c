@@ -222,7 +222,7 @@ ecr_repository_not_found(struct ecr_req *r, const char *name)
 struct repository *
 ecr_repository_find(struct ecr_req *r, const char *name)
 {
-	return repository_find(registry_find(r->account, r->region), name);
+	return repository_lookup(r->account, r->region, name);
 }
 
 /* --- reading the input ----------------------------------------------------- */

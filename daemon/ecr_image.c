@@ -715,10 +715,9 @@ ecr_image_batch_delete(struct ecr_req *r)
 	}
 	json_object_object_add(out, "imageIds", deleted);
 	json_object_object_add(out, "failures", failures);
-	if (err != 0) {
-		/* A record that does not apply is a bug: commit what did,
-		 * then report. */
+	/* A record that does not apply is a bug: what did is committed, and
+	 * the error answered. */
+	if (err != 0)
 		log_warnx("BatchDeleteImage: %s", berr_message(err));
-	}
 	ecr_commit(r, &t, out);
 }

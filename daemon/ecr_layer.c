@@ -463,7 +463,6 @@ complete_committed_cb(int err, const uint8_t *payload, size_t len, int fd,
 	struct repository *repo;
 	struct txn	 t;
 	char		 ds[DIGEST_STR_MAX];
-	int		 rc;
 
 	if (fd != -1)
 		close(fd);
@@ -481,8 +480,7 @@ complete_committed_cb(int err, const uint8_t *payload, size_t len, int fd,
 	}
 	memcpy(&msg, payload, sizeof(msg));
 	/* Looked up again: the model may have changed during the wait. */
-	repo = repository_find(registry_find(op->r->account, op->r->region),
-	    op->name);
+	repo = repository_lookup(op->r->account, op->r->region, op->name);
 	if (repo == NULL) {
 		ecr_repository_not_found(op->r, op->name);
 		layer_op_free(op);
@@ -494,12 +492,7 @@ complete_committed_cb(int err, const uint8_t *payload, size_t len, int fd,
 		return;
 	}
 	txn_init(&t);
-	if ((rc = txn_link_put(&t, repo, &op->digest, msg.size)) != 0) {
-		txn_clear(&t);
-		ecr_fail(op->r, rc);
-		layer_op_free(op);
-		return;
-	}
+	(void)txn_link_put(&t, repo, &op->digest, msg.size);
 	txn_commit(&t, complete_linked_cb, op);
 }
 

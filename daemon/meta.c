@@ -337,8 +337,7 @@ meta_flush_pulls(meta_done_cb done, void *arg)
 	txn_init(&t);
 	for (i = 0; i < meta_npulls; i++) {
 		struct pull_note *pn = &meta_pulls[i];
-		repo = repository_find(registry_find(pn->account, pn->region),
-		    pn->repo);
+		repo = repository_lookup(pn->account, pn->region, pn->repo);
 		if (repo != NULL && (img = image_find(repo, &pn->digest)) !=
 		    NULL)
 			(void)txn_pull_time(&t, img, pn->ms);

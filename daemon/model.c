@@ -277,6 +277,12 @@ repository_find(const struct registry *reg, const char *name)
 	return sortvec_find(&reg->repositories, name);
 }
 
+struct repository *
+repository_lookup(const char *account, const char *region, const char *name)
+{
+	return repository_find(registry_find(account, region), name);
+}
+
 struct image *
 image_find(const struct repository *repo, const struct digest *d)
 {

@@ -38,7 +38,7 @@
 static struct repository *
 oci_repo(const struct oci_ident *id, const char *name)
 {
-	return repository_find(registry_find(id->account, id->region), name);
+	return repository_lookup(id->account, id->region, name);
 }
 
 /*
@@ -329,7 +329,8 @@ manifest_put_repo_cb(int err, void *arg)
 	struct manifest_put *mp = arg;
 
 	if (err != 0) {
-		oci_error(mp->req, err, "the repository could not be created");
+		oci_error(mp->req, err, "cannot create repository %s",
+		    mp->name);
 		manifest_put_free(mp);
 		return;
 	}
@@ -341,7 +342,6 @@ manifest_put_body_cb(struct http_request *req, int err, void *arg)
 {
 	struct manifest_put *mp = arg;
 	struct txn	 t;
-	int		 rc;
 
 	if (err != 0) {
 		if (err == BERR_TOO_LARGE)
@@ -355,14 +355,8 @@ manifest_put_body_cb(struct http_request *req, int err, void *arg)
 	}
 	if (oci_repo(&mp->id, mp->name) == NULL && conf.create_on_push) {
 		txn_init(&t);
-		if ((rc = repository_ensure(mp->id.account, mp->id.region,
-		    mp->name, &t)) != 0) {
-			txn_clear(&t);
-			oci_error(req, rc, "cannot create repository %s",
-			    mp->name);
-			manifest_put_free(mp);
-			return;
-		}
+		(void)txn_repo_ensure(&t, mp->id.account, mp->id.region,
+		    mp->name);
 		txn_commit(&t, manifest_put_repo_cb, mp);
 		return;
 	}
@@ -426,7 +420,7 @@ oci_manifest_delete(struct http_request *req, const struct oci_ident *id,
 {
 	struct repository *repo;
 	struct reference ref;
-	struct image	*img;
+	struct image	*img = NULL;
 	struct txn	 t;
 	int		 rc;
 
@@ -440,27 +434,21 @@ oci_manifest_delete(struct http_request *req, const struct oci_ident *id,
 		    "invalid reference %s", refstr);
 		return;
 	}
-	txn_init(&t);
-	if (ref.is_digest) {
-		if ((img = image_find(repo, &ref.digest)) == NULL) {
-			oci_error(req, BERR_MANIFEST_UNKNOWN, "manifest %s not "
-			    "found in %s", refstr, name);
-			return;
-		}
-		rc = txn_image_delete(&t, img);
-	} else {
-		if (tag_find(repo, refstr) == NULL) {
-			oci_error(req, BERR_MANIFEST_UNKNOWN, "tag %s not found "
-			    "in %s", refstr, name);
-			return;
-		}
-		rc = txn_tag_delete(&t, repo, refstr);
-	}
-	if (rc != 0) {
-		txn_clear(&t);
-		oci_error(req, rc, NULL);
+	if (ref.is_digest && (img = image_find(repo, &ref.digest)) == NULL) {
+		oci_error(req, BERR_MANIFEST_UNKNOWN, "manifest %s not found in "
+		    "%s", refstr, name);
 		return;
 	}
+	if (!ref.is_digest && tag_find(repo, refstr) == NULL) {
+		oci_error(req, BERR_MANIFEST_UNKNOWN, "tag %s not found in %s",
+		    refstr, name);
+		return;
+	}
+	txn_init(&t);
+	if (ref.is_digest)
+		(void)txn_image_delete(&t, img);
+	else
+		(void)txn_tag_delete(&t, repo, refstr);
 	txn_commit(&t, oci_accepted_cb, req);
 }
 

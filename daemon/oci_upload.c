@@ -88,8 +88,7 @@ upload_op_new(struct http_request *req, const struct oci_ident *id,
 static int
 upload_repo_exists(const struct upload_op *op)
 {
-	return repository_find(registry_find(op->id.account, op->id.region),
-	    op->name) != NULL;
+	return repository_lookup(op->id.account, op->id.region, op->name) != NULL;
 }
 
 /* Range: 0-<last byte>, and "0-0" for an empty session, as clients expect. */
@@ -159,20 +158,14 @@ upload_link(struct upload_op *op, uint64_t size)
 {
 	struct repository *repo;
 	struct txn	 t;
-	int		 rc;
 
-	repo = repository_find(registry_find(op->id.account, op->id.region),
-	    op->name);
+	repo = repository_lookup(op->id.account, op->id.region, op->name);
 	if (repo == NULL) {
 		upload_fail(op, BERR_NAME_UNKNOWN, 0);
 		return;
 	}
 	txn_init(&t);
-	if ((rc = txn_link_put(&t, repo, &op->digest, size)) != 0) {
-		txn_clear(&t);
-		upload_fail(op, rc, 0);
-		return;
-	}
+	(void)txn_link_put(&t, repo, &op->digest, size);
 	txn_commit(&t, upload_linked_cb, op);
 }
 
@@ -579,20 +572,15 @@ upload_mount(struct upload_op *op, const char *mount, const char *from)
 
 	if (from == NULL || digest_parse_str(mount, &d) != 0)
 		return 0;
-	src = repository_find(registry_find(op->id.account, op->id.region),
-	    from);
-	dst = repository_find(registry_find(op->id.account, op->id.region),
-	    op->name);
+	src = repository_lookup(op->id.account, op->id.region, from);
+	dst = repository_lookup(op->id.account, op->id.region, op->name);
 	if (src == NULL || dst == NULL || (l = link_find(src, &d)) == NULL)
 		return 0;
 	blob_touch(l->blob);
 	op->digest = d;
 	op->have_digest = 1;
 	txn_init(&t);
-	if (txn_link_put(&t, dst, &d, l->blob->size) != 0) {
-		txn_clear(&t);
-		return 0;
-	}
+	(void)txn_link_put(&t, dst, &d, l->blob->size);
 	txn_commit(&t, upload_linked_cb, op);
 	return 1;
 }
@@ -644,7 +632,9 @@ upload_repo_created_cb(int err, void *arg)
 	struct upload_op *op = arg;
 
 	if (err != 0) {
-		upload_fail(op, err, 0);
+		oci_error(op->req, err, "cannot create repository %s",
+		    op->name);
+		free(op);
 		return;
 	}
 	upload_start(op);
@@ -656,7 +646,6 @@ oci_upload_start(struct http_request *req, const struct oci_ident *id,
 {
 	struct upload_op *op;
 	struct txn	 t;
-	int		 rc;
 
 	op = upload_op_new(req, id, name, STEP_PATCH);
 	if (upload_repo_exists(op)) {
@@ -671,12 +660,6 @@ oci_upload_start(struct http_request *req, const struct oci_ident *id,
 		return;
 	}
 	txn_init(&t);
-	if ((rc = repository_ensure(id->account, id->region, name, &t)) !=
-	    0) {
-		txn_clear(&t);
-		oci_error(req, rc, "cannot create repository %s", name);
-		free(op);
-		return;
-	}
+	(void)txn_repo_ensure(&t, id->account, id->region, name);
 	txn_commit(&t, upload_repo_created_cb, op);
 }
