@@ -333,7 +333,7 @@ berthd_log_opened_cb(int err, int fd, void *arg)
 	if (log_adopt_fd(fd) == -1)
 		log_warn("cannot use the reopened %s", conf.log_file);
 	close(fd);
-	worker_reopen_log();
+	blobc_reopen_log();
 	log_info("logs reopened");
 }
 
@@ -362,7 +362,7 @@ berthd_signal_cb(evutil_socket_t sig, short events, void *arg)
 		if (conf.log_file != NULL)
 			spawner_open(SPAWN_FILE_LOG, berthd_log_opened_cb, NULL);
 		else {
-			worker_reopen_log();
+			blobc_reopen_log();
 			log_info("logs reopened");
 		}
 		if (conf.credentials_file != NULL)

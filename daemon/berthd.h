@@ -485,8 +485,6 @@ const char *worker_state(void);
 /* The running worker's process id, or -1. */
 pid_t	worker_pid(void);
 uint64_t worker_restarts(void);
-/* Hands blobd a new stderr after berthd reopened its log. */
-void	worker_reopen_log(void);
 /* The spawner's answers (spawner.c): a worker started, with berthd's end
  * of its socket; could not be started (an errno); exited (a waitpid()
  * status). */
@@ -580,27 +578,108 @@ void	priv_drop(void);
 /* The --user name, or NULL. */
 const char *priv_user(void);
 
-/* --- requests to blobd (blobc.c) ----------------------------------------- */
+/* --- the storage client (blobc.c) -------------------------------------- */
 
 /*
- * err is 0 with the reply's payload (length already checked against
- * the rule table) and its descriptor (fd >= 0, the callback owns it) when
- * blobd answered with reply_type; a negative BERR code with the payload
- * of MSG_ERROR (struct msg_error, or NULL) when blobd refused; and
- * BERR_UNAVAILABLE with no payload when blobd is down or died.
+ * One function per request to berth-blobd, each calling its callback
+ * exactly once and never before it returns.  err is 0; a negative BERR
+ * code blobd answered with; or BERR_UNAVAILABLE when blobd is not up or
+ * died (BERR_SHUTTING_DOWN at the end).  A descriptor passed in is the
+ * client's from then on; one a callback receives is the callback's.
  */
-typedef void (*blobc_cb)(int err, const uint8_t *payload, size_t len,
-    int fd, void *arg);
+typedef void (*blobc_done_cb)(int err, void *arg);
+/* size: a session's size, also after an error of an append, a stat or a
+ * commit (the bytes it holds); or, after a commit or a write, the stored
+ * blob's. */
+typedef void (*blobc_size_cb)(int err, uint64_t size, void *arg);
+typedef void (*blobc_upload_created_cb)(int err,
+    const uint8_t id[UPLOAD_ID_LEN], void *arg);
+typedef void (*blobc_blob_opened_cb)(int err, int fd, uint64_t size,
+    void *arg);
+/* fd holds the state: len bytes of entries, each a u32 length and the
+ * entry, as many as entries. */
+typedef void (*blobc_meta_state_cb)(int err, int fd, uint64_t len,
+    uint64_t entries, void *arg);
 
-/* Sends a request whose payload is p1 then p2; fd (or -1) is handed over.
- * The callback runs exactly once, never before blobc_call returns. */
-void	blobc_call(uint32_t type, const void *p1, size_t n1, const void *p2,
-	    size_t n2, int fd, uint32_t reply_type, blobc_cb, void *arg);
-/* Called by worker.c. */
-void	blobc_attach(struct rpc_chan *);
-void	blobc_detach(int err);
-void	blobc_dispatch(const struct frame_hdr *, const uint8_t *, int fd);
-size_t	blobc_in_flight(void);
+/* A blob in the store, as GC lists and sweeps them. */
+struct blobc_stored {
+	struct digest	 digest;
+	uint64_t	 size;
+	int64_t		 mtime_ms;
+};
+/* list (n blobs) is valid during the callback. */
+typedef void (*blobc_gc_listed_cb)(int err, const struct blobc_stored *list,
+    size_t n, void *arg);
+typedef void (*blobc_gc_swept_cb)(int err, uint64_t blobs, uint64_t bytes,
+    void *arg);
+
+struct blobc_stats {
+	uint64_t	 blobs;
+	uint64_t	 bytes;
+	uint64_t	 uploads;	/* sessions open */
+	uint64_t	 meta_log_bytes;
+	int		 writable;	/* a probe write to the data dir worked */
+};
+/* st is NULL unless err is 0. */
+typedef void (*blobc_stats_cb)(int err, const struct blobc_stats *st,
+    void *arg);
+
+/* An upload session owned by owner (name_owner_format), whose bytes blobd
+ * hashes with algo as they arrive. */
+void	blobc_upload_create(const char *owner, enum digest_algo,
+	    blobc_upload_created_cb, void *arg);
+/* Appends what blobd reads from fd (a pipe) until EOF; offset must be the
+ * session's size (else BERR_RANGE_INVALID and nothing is read); length is
+ * what will be written, UINT64_MAX when unknown.  The reply comes after
+ * EOF. */
+void	blobc_upload_append(const char *owner, const uint8_t id[UPLOAD_ID_LEN],
+	    uint64_t offset, uint64_t length, int fd, blobc_size_cb,
+	    void *arg);
+void	blobc_upload_stat(const char *owner, const uint8_t id[UPLOAD_ID_LEN],
+	    blobc_size_cb, void *arg);
+void	blobc_upload_cancel(const char *owner, const uint8_t id[UPLOAD_ID_LEN],
+	    blobc_done_cb, void *arg);
+/* Verifies the session's content against the digest and stores it as that
+ * blob, ending the session; on a mismatch (BERR_DIGEST_INVALID) the
+ * session stays. */
+void	blobc_upload_commit(const char *owner, const uint8_t id[UPLOAD_ID_LEN],
+	    const struct digest *, blobc_size_cb, void *arg);
+/* Stores len bytes (at most BLOB_WRITE_MAX) as the blob the digest
+ * names, verifying them. */
+void	blobc_blob_write(const struct digest *, const void *, size_t len,
+	    blobc_size_cb, void *arg);
+/* A read-only descriptor of the blob's file. */
+void	blobc_blob_open(const struct digest *, blobc_blob_opened_cb,
+	    void *arg);
+/* Appends one log entry; done once it is fsync'd.  Only txn_commit
+ * writes the log. */
+void	blobc_meta_append(const void *entry, size_t len, blobc_done_cb,
+	    void *arg);
+void	blobc_meta_load(blobc_meta_state_cb, void *arg);
+/* fd holds a snapshot in the form of the state; it replaces every entry
+ * appended before this request. */
+void	blobc_meta_compact(int fd, uint64_t len, uint64_t entries,
+	    blobc_done_cb, void *arg);
+/* Every stored blob. */
+void	blobc_gc_list(blobc_gc_listed_cb, void *arg);
+/* Deletes the blobs of list, but not one stored again after
+ * not_after_ms. */
+void	blobc_gc_sweep(const struct blobc_stored *list, size_t n,
+	    int64_t not_after_ms, blobc_gc_swept_cb, void *arg);
+void	blobc_stats(blobc_stats_cb, void *arg);
+
+/* The worker's socket (worker.c): blobc reads its hello, then requests go
+ * over it until it closes (closed runs) or blobc_close, which fails the
+ * requests in flight with err (after sending what is queued when err is
+ * BERR_SHUTTING_DOWN). */
+typedef void (*blobc_hello_cb)(void *arg);
+typedef void (*blobc_closed_cb)(void *arg);
+void	blobc_open(int fd, blobc_hello_cb hello, blobc_closed_cb closed,
+	    void *arg);
+void	blobc_close(int err);
+/* Hands blobd a new stderr after berthd reopened its log. */
+void	blobc_reopen_log(void);
+/* What berthd accepts from blobd (the tests check it against blobd's). */
 extern const struct rpc_rule	blobc_rules[];
 extern const size_t		blobc_nrules;
 
@@ -966,7 +1045,7 @@ struct evbuffer;
 /* The HTTP layer's summary callback: counts and writes the access log. */
 void	metrics_request_cb(const struct http_request_summary *, void *);
 /* Prometheus text; st is blobd's statistics or NULL when it is down. */
-void	metrics_render(struct evbuffer *, const struct msg_stats_reply *st);
+void	metrics_render(struct evbuffer *, const struct blobc_stats *st);
 
 /* --- the service manager (notify.c) ---------------------------------------- */
 

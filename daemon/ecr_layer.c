@@ -204,21 +204,17 @@ ecr_layer_check(struct ecr_req *r)
 /* --- InitiateLayerUpload -------------------------------------------------- */
 
 static void
-initiate_cb(int err, const uint8_t *payload, size_t len, int fd, void *arg)
+initiate_cb(int err, const uint8_t id[UPLOAD_ID_LEN], void *arg)
 {
 	struct layer_op	*op = arg;
-	struct msg_upload_created msg;
 	struct json_object *out;
 
-	if (fd != -1)
-		close(fd);
 	if (err != 0) {
 		ecr_fail(op->r, err);
 		layer_op_free(op);
 		return;
 	}
-	memcpy(&msg, payload, sizeof(msg));
-	uuid_format(msg.id, op->uuid_str);
+	uuid_format(id, op->uuid_str);
 	out = json_object_new_object();
 	ecr_add_str(out, "uploadId", op->uuid_str);
 	json_object_object_add(out, "partSize",
@@ -231,7 +227,6 @@ void
 ecr_layer_initiate(struct ecr_req *r)
 {
 	const char	*name = ecr_str(r, "repositoryName");
-	struct msg_upload_create msg;
 	struct layer_op	*op;
 
 	if (ecr_repository_find(r, name) == NULL) {
@@ -239,11 +234,7 @@ ecr_layer_initiate(struct ecr_req *r)
 		return;
 	}
 	op = layer_op_new(r, name);
-	memset(&msg, 0, sizeof(msg));
-	strcpy(msg.owner, op->owner);
-	msg.algo = DIGEST_SHA256;
-	blobc_call(MSG_UPLOAD_CREATE, &msg, sizeof(msg), NULL, 0, -1,
-	    MSG_UPLOAD_CREATED, initiate_cb, op);
+	blobc_upload_create(op->owner, DIGEST_SHA256, initiate_cb, op);
 }
 
 /* --- UploadLayerPart ------------------------------------------------------ */
@@ -343,25 +334,14 @@ part_write_cb(evutil_socket_t fd, short events, void *arg)
 }
 
 static void
-part_reply_cb(int err, const uint8_t *payload, size_t len, int fd,
-    void *arg)
+part_reply_cb(int err, uint64_t size, void *arg)
 {
 	struct layer_op	*op = arg;
-	struct msg_upload_status st;
-	struct msg_error e;
 
-	if (fd != -1)
-		close(fd);
 	op->reply_pending = 0;
 	op->err = err;
-	if (err == 0) {
-		memcpy(&st, payload, sizeof(st));
-		op->size = st.size;
-	} else if (payload != NULL) {
-		memcpy(&e, payload, sizeof(e));
-		op->size = e.size;
-		part_stop_writing(op);
-	} else
+	op->size = size;
+	if (err != 0)
 		part_stop_writing(op);
 	part_finish(op);
 }
@@ -370,7 +350,6 @@ void
 ecr_layer_upload_part(struct ecr_req *r)
 {
 	const char	*b64 = ecr_str(r, "layerPartBlob");
-	struct msg_upload_append msg;
 	struct layer_op	*op;
 	int64_t		 first = ecr_int(r, "partFirstByte", -1);
 	int64_t		 last = ecr_int(r, "partLastByte", -1);
@@ -409,16 +388,11 @@ ecr_layer_upload_part(struct ecr_req *r)
 	if ((op->ev = event_new(ev_base, p[1], EV_WRITE | EV_PERSIST,
 	    part_write_cb, op)) == NULL)
 		fatalx("event_new");
-	memset(&msg, 0, sizeof(msg));
-	memcpy(msg.id, op->uuid, UPLOAD_ID_LEN);
-	strcpy(msg.owner, op->owner);
-	msg.offset = op->first;
-	msg.length = op->len;
 	op->reply_pending = 1;
 	op->write_pending = 1;
 	/* blobd reads the pipe until EOF; p[0] goes with the request. */
-	blobc_call(MSG_UPLOAD_APPEND, &msg, sizeof(msg), NULL, 0, p[0],
-	    MSG_UPLOAD_STATUS, part_reply_cb, op);
+	blobc_upload_append(op->owner, op->uuid, op->first, op->len, p[0],
+	    part_reply_cb, op);
 	if (op->write_pending && op->ev != NULL)
 		event_add(op->ev, NULL);
 }
@@ -455,17 +429,13 @@ layer_exists(struct layer_op *op)
 }
 
 static void
-complete_committed_cb(int err, const uint8_t *payload, size_t len, int fd,
-    void *arg)
+complete_committed_cb(int err, uint64_t size, void *arg)
 {
 	struct layer_op	*op = arg;
-	struct msg_blob_committed msg;
 	struct repository *repo;
 	struct txn	 t;
 	char		 ds[DIGEST_STR_MAX];
 
-	if (fd != -1)
-		close(fd);
 	if (err != 0) {
 		if (err == BERR_UPLOAD_UNKNOWN)
 			upload_not_found(op);
@@ -478,7 +448,6 @@ complete_committed_cb(int err, const uint8_t *payload, size_t len, int fd,
 		layer_op_free(op);
 		return;
 	}
-	memcpy(&msg, payload, sizeof(msg));
 	/* Looked up again: the model may have changed during the wait. */
 	repo = repository_lookup(op->r->account, op->r->region, op->name);
 	if (repo == NULL) {
@@ -492,20 +461,15 @@ complete_committed_cb(int err, const uint8_t *payload, size_t len, int fd,
 		return;
 	}
 	txn_init(&t);
-	(void)txn_link_put(&t, repo, &op->digest, msg.size);
+	(void)txn_link_put(&t, repo, &op->digest, size);
 	txn_commit(&t, complete_linked_cb, op);
 }
 
 static void
-complete_stat_cb(int err, const uint8_t *payload, size_t len, int fd,
-    void *arg)
+complete_stat_cb(int err, uint64_t size, void *arg)
 {
 	struct layer_op	*op = arg;
-	struct msg_upload_status st;
-	struct msg_upload_commit msg;
 
-	if (fd != -1)
-		close(fd);
 	if (err != 0) {
 		if (err == BERR_UPLOAD_UNKNOWN)
 			upload_not_found(op);
@@ -514,27 +478,20 @@ complete_stat_cb(int err, const uint8_t *payload, size_t len, int fd,
 		layer_op_free(op);
 		return;
 	}
-	memcpy(&st, payload, sizeof(st));
-	if (st.size == 0) {
+	if (size == 0) {
 		ecr_error(op->r, "EmptyUploadException", "The upload with id "
 		    "'%s' contains no layer parts", op->uuid_str);
 		layer_op_free(op);
 		return;
 	}
-	memset(&msg, 0, sizeof(msg));
-	memcpy(msg.id, op->uuid, UPLOAD_ID_LEN);
-	strcpy(msg.owner, op->owner);
-	digest_format(&op->digest, msg.digest);
-	msg.size = UINT64_MAX;
-	blobc_call(MSG_UPLOAD_COMMIT, &msg, sizeof(msg), NULL, 0, -1,
-	    MSG_BLOB_COMMITTED, complete_committed_cb, op);
+	blobc_upload_commit(op->owner, op->uuid, &op->digest,
+	    complete_committed_cb, op);
 }
 
 void
 ecr_layer_complete(struct ecr_req *r)
 {
 	struct json_object *digests = ecr_member(r, "layerDigests");
-	struct msg_upload_ref msg;
 	struct repository *repo;
 	struct layer_op	*op;
 	const char	*ds;
@@ -555,11 +512,7 @@ ecr_layer_complete(struct ecr_req *r)
 		layer_op_free(op);
 		return;
 	}
-	memset(&msg, 0, sizeof(msg));
-	memcpy(msg.id, op->uuid, UPLOAD_ID_LEN);
-	strcpy(msg.owner, op->owner);
-	blobc_call(MSG_UPLOAD_STAT, &msg, sizeof(msg), NULL, 0, -1,
-	    MSG_UPLOAD_STATUS, complete_stat_cb, op);
+	blobc_upload_stat(op->owner, op->uuid, complete_stat_cb, op);
 }
 
 /* --- GetDownloadUrlForLayer -------------------------------------------------- */

@@ -103,7 +103,7 @@ metric_head(struct evbuffer *b, const char *name, const char *type,
 }
 
 void
-metrics_render(struct evbuffer *b, const struct msg_stats_reply *st)
+metrics_render(struct evbuffer *b, const struct blobc_stats *st)
 {
 	const struct gc_stats *gs = gc_stats();
 	uint64_t	 repos = 0, images = 0, cum;

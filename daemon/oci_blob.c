@@ -140,11 +140,9 @@ blob_respond(struct http_request *req, const struct digest *d,
 }
 
 static void
-blob_opened_cb(int err, const uint8_t *payload, size_t plen, int fd,
-    void *arg)
+blob_opened_cb(int err, int fd, uint64_t size, void *arg)
 {
 	struct blob_get	*bg = arg;
-	struct msg_blob_opened msg;
 	struct evbuffer_file_segment *seg;
 	struct blob_cache_entry *e;
 
@@ -154,8 +152,7 @@ blob_opened_cb(int err, const uint8_t *payload, size_t plen, int fd,
 		free(bg);
 		return;
 	}
-	memcpy(&msg, payload, sizeof(msg));
-	seg = evbuffer_file_segment_new(fd, 0, (ev_off_t)msg.size,
+	seg = evbuffer_file_segment_new(fd, 0, (ev_off_t)size,
 	    EVBUF_FS_CLOSE_ON_FREE | EVBUF_FS_DISABLE_LOCKING);
 	if (seg == NULL) {
 		close(fd);
@@ -163,7 +160,7 @@ blob_opened_cb(int err, const uint8_t *payload, size_t plen, int fd,
 		free(bg);
 		return;
 	}
-	e = blob_cache_add(&bg->digest, seg, msg.size);
+	e = blob_cache_add(&bg->digest, seg, size);
 	blob_respond(bg->req, &bg->digest, e->seg, e->size);
 	free(bg);
 }
@@ -177,7 +174,6 @@ oci_blob_get(struct http_request *req, const struct oci_ident *id,
 	struct blob_get	*bg;
 	struct digest	 d;
 	struct link	*l;
-	struct msg_blob_ref msg;
 	int		 rc;
 
 	if ((rc = digest_parse_str(dstr, &d)) != 0) {
@@ -208,10 +204,7 @@ oci_blob_get(struct http_request *req, const struct oci_ident *id,
 	bg = xcalloc(1, sizeof(*bg));
 	bg->req = req;
 	bg->digest = d;
-	memset(&msg, 0, sizeof(msg));
-	digest_format(&d, msg.digest);
-	blobc_call(MSG_BLOB_OPEN, &msg, sizeof(msg), NULL, 0, -1,
-	    MSG_BLOB_OPENED, blob_opened_cb, bg);
+	blobc_blob_open(&d, blob_opened_cb, bg);
 }
 
 void

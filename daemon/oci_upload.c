@@ -170,8 +170,7 @@ upload_link(struct upload_op *op, uint64_t size)
 }
 
 static void
-upload_discarded_cb(int err, const uint8_t *payload, size_t len, int fd,
-    void *arg)
+upload_discarded_cb(int err, void *arg)
 {
 	struct upload_op *op = arg;
 
@@ -189,50 +188,30 @@ upload_discarded_cb(int err, const uint8_t *payload, size_t len, int fd,
 static void
 upload_discard(struct upload_op *op)
 {
-	struct msg_upload_ref msg;
-
-	memset(&msg, 0, sizeof(msg));
-	memcpy(msg.id, op->uuid, UPLOAD_ID_LEN);
-	strcpy(msg.owner, op->owner);
-	blobc_call(MSG_UPLOAD_CANCEL, &msg, sizeof(msg), NULL, 0, -1, MSG_OK,
-	    upload_discarded_cb, op);
+	blobc_upload_cancel(op->owner, op->uuid, upload_discarded_cb, op);
 }
 
 static void
-upload_committed_cb(int err, const uint8_t *payload, size_t len, int fd,
-    void *arg)
+upload_committed_cb(int err, uint64_t size, void *arg)
 {
 	struct upload_op *op = arg;
-	struct msg_blob_committed msg;
-	struct msg_error e;
 
 	if (err == BERR_DIGEST_INVALID && op->uuid_str[0] != '\0') {
 		upload_discard(op);
 		return;
 	}
 	if (err != 0) {
-		memset(&e, 0, sizeof(e));
-		if (payload != NULL)
-			memcpy(&e, payload, sizeof(e));
-		upload_fail(op, err, e.size);
+		upload_fail(op, err, size);
 		return;
 	}
-	memcpy(&msg, payload, sizeof(msg));
-	upload_link(op, msg.size);
+	upload_link(op, size);
 }
 
 static void
 upload_commit(struct upload_op *op)
 {
-	struct msg_upload_commit msg;
-
-	memset(&msg, 0, sizeof(msg));
-	memcpy(msg.id, op->uuid, UPLOAD_ID_LEN);
-	strcpy(msg.owner, op->owner);
-	digest_format(&op->digest, msg.digest);
-	msg.size = UINT64_MAX;
-	blobc_call(MSG_UPLOAD_COMMIT, &msg, sizeof(msg), NULL, 0, -1,
-	    MSG_BLOB_COMMITTED, upload_committed_cb, op);
+	blobc_upload_commit(op->owner, op->uuid, &op->digest,
+	    upload_committed_cb, op);
 }
 
 /* --- appending: the body streams into a pipe that blobd reads --------- */
@@ -275,24 +254,13 @@ upload_append_done(struct upload_op *op)
 }
 
 static void
-upload_append_reply_cb(int err, const uint8_t *payload, size_t len, int fd,
-    void *arg)
+upload_append_reply_cb(int err, uint64_t size, void *arg)
 {
 	struct upload_op *op = arg;
-	struct msg_upload_status st;
-	struct msg_error e;
 
 	op->reply_pending = 0;
-	if (err == 0) {
-		memcpy(&st, payload, sizeof(st));
-		op->size = st.size;
-	} else {
-		op->reply_err = err;
-		if (payload != NULL) {
-			memcpy(&e, payload, sizeof(e));
-			op->size = e.size;
-		}
-	}
+	op->reply_err = err;
+	op->size = size;
 	upload_append_done(op);
 }
 
@@ -309,7 +277,6 @@ upload_body_cb(struct http_request *req, int err, void *arg)
 static void
 upload_append(struct upload_op *op)
 {
-	struct msg_upload_append msg;
 	int		 p[2];
 
 	if (pipe2(p, O_CLOEXEC) == -1) {
@@ -319,15 +286,10 @@ upload_append(struct upload_op *op)
 	}
 	/* Bigger pipes mean fewer wake-ups on both sides. */
 	(void)fcntl(p[1], F_SETPIPE_SZ, 1024 * 1024);
-	memset(&msg, 0, sizeof(msg));
-	memcpy(msg.id, op->uuid, UPLOAD_ID_LEN);
-	strcpy(msg.owner, op->owner);
-	msg.offset = op->offset;
-	msg.length = op->length;
 	op->body_pending = 1;
 	op->reply_pending = 1;
-	blobc_call(MSG_UPLOAD_APPEND, &msg, sizeof(msg), NULL, 0, p[0],
-	    MSG_UPLOAD_STATUS, upload_append_reply_cb, op);
+	blobc_upload_append(op->owner, op->uuid, op->offset, op->length, p[0],
+	    upload_append_reply_cb, op);
 	http_request_body_to_fd(op->req, p[1], upload_body_cb, op);
 }
 
@@ -428,18 +390,15 @@ oci_upload_finish(struct http_request *req, const struct oci_ident *id,
 }
 
 static void
-upload_status_cb(int err, const uint8_t *payload, size_t len, int fd,
-    void *arg)
+upload_status_cb(int err, uint64_t size, void *arg)
 {
 	struct upload_op *op = arg;
-	struct msg_upload_status st;
 
 	if (err != 0) {
 		upload_fail(op, err, 0);
 		return;
 	}
-	memcpy(&st, payload, sizeof(st));
-	upload_session_headers(op, st.size);
+	upload_session_headers(op, size);
 	http_respond(op->req, 204, NULL, NULL, 0);
 	free(op);
 }
@@ -449,23 +408,17 @@ oci_upload_status(struct http_request *req, const struct oci_ident *id,
     const char *name, const char *uuid)
 {
 	struct upload_op *op;
-	struct msg_upload_ref msg;
 
 	op = upload_op_new(req, id, name, STEP_PATCH);
 	if (upload_lookup(req, id, name, uuid, op) == -1) {
 		free(op);
 		return;
 	}
-	memset(&msg, 0, sizeof(msg));
-	memcpy(msg.id, op->uuid, UPLOAD_ID_LEN);
-	strcpy(msg.owner, op->owner);
-	blobc_call(MSG_UPLOAD_STAT, &msg, sizeof(msg), NULL, 0, -1,
-	    MSG_UPLOAD_STATUS, upload_status_cb, op);
+	blobc_upload_stat(op->owner, op->uuid, upload_status_cb, op);
 }
 
 static void
-upload_cancelled_cb(int err, const uint8_t *payload, size_t len, int fd,
-    void *arg)
+upload_cancelled_cb(int err, void *arg)
 {
 	struct upload_op *op = arg;
 
@@ -482,35 +435,27 @@ oci_upload_cancel(struct http_request *req, const struct oci_ident *id,
     const char *name, const char *uuid)
 {
 	struct upload_op *op;
-	struct msg_upload_ref msg;
 
 	op = upload_op_new(req, id, name, STEP_PATCH);
 	if (upload_lookup(req, id, name, uuid, op) == -1) {
 		free(op);
 		return;
 	}
-	memset(&msg, 0, sizeof(msg));
-	memcpy(msg.id, op->uuid, UPLOAD_ID_LEN);
-	strcpy(msg.owner, op->owner);
-	blobc_call(MSG_UPLOAD_CANCEL, &msg, sizeof(msg), NULL, 0, -1, MSG_OK,
-	    upload_cancelled_cb, op);
+	blobc_upload_cancel(op->owner, op->uuid, upload_cancelled_cb, op);
 }
 
 /* --- starting: sessions, monolithic uploads and mounts ------------------- */
 
 static void
-upload_created_cb(int err, const uint8_t *payload, size_t len, int fd,
-    void *arg)
+upload_created_cb(int err, const uint8_t id[UPLOAD_ID_LEN], void *arg)
 {
 	struct upload_op *op = arg;
-	struct msg_upload_created msg;
 
 	if (err != 0) {
 		upload_fail(op, err, 0);
 		return;
 	}
-	memcpy(&msg, payload, sizeof(msg));
-	memcpy(op->uuid, msg.id, UPLOAD_ID_LEN);
+	memcpy(op->uuid, id, UPLOAD_ID_LEN);
 	uuid_format(op->uuid, op->uuid_str);
 	if (op->step == STEP_MONOLITHIC) {
 		op->offset = 0;
@@ -525,27 +470,13 @@ upload_created_cb(int err, const uint8_t *payload, size_t len, int fd,
 static void
 upload_create(struct upload_op *op, enum digest_algo algo)
 {
-	struct msg_upload_create msg;
-
-	memset(&msg, 0, sizeof(msg));
-	strcpy(msg.owner, op->owner);
-	msg.algo = algo;
-	blobc_call(MSG_UPLOAD_CREATE, &msg, sizeof(msg), NULL, 0, -1,
-	    MSG_UPLOAD_CREATED, upload_created_cb, op);
-}
-
-static void
-upload_written_cb(int err, const uint8_t *payload, size_t len, int fd,
-    void *arg)
-{
-	upload_committed_cb(err, payload, len, fd, arg);
+	blobc_upload_create(op->owner, algo, upload_created_cb, op);
 }
 
 static void
 upload_small_body_cb(struct http_request *req, int err, void *arg)
 {
 	struct upload_op *op = arg;
-	struct msg_blob_write msg;
 	const char	*body;
 	size_t		 blen;
 
@@ -555,11 +486,7 @@ upload_small_body_cb(struct http_request *req, int err, void *arg)
 		return;
 	}
 	body = http_request_body(req, &blen);
-	memset(&msg, 0, sizeof(msg));
-	digest_format(&op->digest, msg.digest);
-	msg.size = blen;
-	blobc_call(MSG_BLOB_WRITE, &msg, sizeof(msg), body, blen, -1,
-	    MSG_BLOB_COMMITTED, upload_written_cb, op);
+	blobc_blob_write(&op->digest, body, blen, upload_committed_cb, op);
 }
 
 static int

@@ -30,7 +30,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -277,14 +276,6 @@ txn_appended_cb(int err, void *arg)
 }
 
 static void
-txn_reply_cb(int err, const uint8_t *payload, size_t len, int fd, void *arg)
-{
-	if (fd != -1)
-		close(fd);
-	txn_appended_cb(err, arg);
-}
-
-static void
 txn_refused_cb(evutil_socket_t fd, short events, void *arg)
 {
 	txn_done(arg, 0);
@@ -318,7 +309,6 @@ txn_commit(struct txn *t, txn_done_cb done, void *arg)
 	record_entry_begin(&t->buf);
 	ctx->len = t->buf.len;
 	meta_sent_entry(t->buf.data, t->buf.len);
-	blobc_call(MSG_META_APPEND, t->buf.data, t->buf.len, NULL, 0, -1,
-	    MSG_META_APPENDED, txn_reply_cb, ctx);
+	blobc_meta_append(t->buf.data, t->buf.len, txn_appended_cb, ctx);
 	txn_clear(t);
 }

@@ -17,11 +17,12 @@
 /*
  * Supervising berth-blobd.  The spawner (spawner.c) starts it: a socketpair,
  * fork, the worker's end on BLOBD_SOCKET_FD, exec; berthd gets the other
- * end and the worker's pid, and later its exit status.  The worker says
- * hello with its protocol version; then berthd loads the metadata through
- * it.  If the worker dies, requests in flight fail with BERR_UNAVAILABLE
- * and it is started again with exponential backoff; the model is reloaded
- * from disk because entries in flight may or may not have reached it.
+ * end and the worker's pid, and later its exit status.  The storage client
+ * (blobc.c) takes the socket; once the worker said hello, berthd loads the
+ * metadata through it.  If the worker dies, requests in flight fail with
+ * BERR_UNAVAILABLE and it is started again with exponential backoff; the
+ * model is reloaded from disk because entries in flight may or may not
+ * have reached it.
  */
 #include "config.h"
 
@@ -38,7 +39,6 @@
 #include "berthd.h"
 #include "error.h"
 #include "log.h"
-#include "rpc.h"
 #include "util.h"
 
 #define WORKER_BACKOFF_MIN_MS	100
@@ -50,7 +50,6 @@ enum worker_status { WORKER_DOWN, WORKER_STARTING, WORKER_LOADING, WORKER_UP };
 
 static enum worker_status	 worker_status = WORKER_DOWN;
 static pid_t		 worker_child = -1;
-static struct rpc_chan	*worker_chan;
 static struct event	*worker_ev_restart;
 static int64_t		 worker_backoff_ms = WORKER_BACKOFF_MIN_MS;
 static int64_t		 worker_up_since;
@@ -115,39 +114,18 @@ worker_loaded_cb(int err, void *arg)
 }
 
 static void
-worker_msg_cb(struct rpc_chan *chan, const struct frame_hdr *h,
-    const uint8_t *payload, int fd, void *arg)
+worker_hello_cb(void *arg)
 {
-	struct msg_hello hello;
-
-	if (h->type != MSG_HELLO) {
-		if (worker_status == WORKER_STARTING)
-			fatalx("berth-blobd sent message %u before hello",
-			    h->type);
-		blobc_dispatch(h, payload, fd);
-		return;
-	}
-	if (worker_status != WORKER_STARTING || h->id != 0)
-		fatalx("berth-blobd sent a second hello");
-	memcpy(&hello, payload, sizeof(hello));
-	if (hello.version != PROTOCOL_VERSION)
-		fatalx("berth-blobd speaks protocol %u, berthd %u: install "
-		    "matching binaries", hello.version, PROTOCOL_VERSION);
-	log_debug("berth-blobd %u ready", hello.pid);
 	worker_status = WORKER_LOADING;
 	worker_up_since = mono_ms();
-	blobc_attach(worker_chan);
 	meta_load(worker_loaded_cb, NULL);
 }
 
 static void
-worker_close_cb(struct rpc_chan *chan, int err, void *arg)
+worker_closed_cb(void *arg)
 {
-	if (err == BERR_FRAME)
-		fatalx("berth-blobd sent a malformed message");
 	/* The worker is going away; its exit status, which the spawner
 	 * reports, does the rest. */
-	blobc_detach(BERR_UNAVAILABLE);
 	if (worker_child > 0)
 		spawner_kill_worker(worker_child);
 	worker_status = WORKER_DOWN;
@@ -171,11 +149,7 @@ worker_ended(int status)
 	else
 		snprintf(how, sizeof(how), "was killed by signal %d",
 		    WTERMSIG(status));
-	if (worker_chan != NULL) {
-		blobc_detach(BERR_UNAVAILABLE);
-		rpc_free(worker_chan);
-		worker_chan = NULL;
-	}
+	blobc_close(BERR_UNAVAILABLE);
 	worker_child = -1;
 	worker_status = WORKER_DOWN;
 	if (worker_stopping)
@@ -225,8 +199,7 @@ worker_started(pid_t pid, int fd)
 	if (worker_status != WORKER_STARTING || worker_child != -1)
 		fatalx("the spawner started a worker nobody asked for");
 	worker_child = pid;
-	worker_chan = rpc_new(ev_base, fd, blobc_rules, blobc_nrules,
-	    worker_msg_cb, worker_close_cb, NULL);
+	blobc_open(fd, worker_hello_cb, worker_closed_cb, NULL);
 }
 
 void
@@ -282,26 +255,7 @@ worker_stop(void)
 	if (worker_ev_restart != NULL)
 		evtimer_del(worker_ev_restart);
 	/* blobd exits when its socket closes; the spawner reaps it. */
-	if (worker_chan != NULL) {
-		(void)rpc_flush(worker_chan);
-		blobc_detach(BERR_SHUTTING_DOWN);
-		rpc_free(worker_chan);
-		worker_chan = NULL;
-	}
+	blobc_close(BERR_SHUTTING_DOWN);
 	worker_child = -1;
 	worker_status = WORKER_DOWN;
-}
-
-void
-worker_reopen_log(void)
-{
-	int	 fd;
-
-	if (worker_chan == NULL)
-		return;
-	if ((fd = dup(STDERR_FILENO)) == -1) {
-		log_warn("dup");
-		return;
-	}
-	(void)rpc_send(worker_chan, MSG_LOG_REOPEN, 0, NULL, 0, fd);
 }
