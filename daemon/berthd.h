@@ -43,6 +43,7 @@
 #include "sortvec.h"
 #include "util.h"
 
+struct event;
 struct event_base;
 
 #define ACCOUNT_LEN		12
@@ -430,6 +431,86 @@ struct image_push {
  * Otherwise 0, and done runs when the change is durable.
  */
 int	image_push(struct image_push *, txn_done_cb done, void *arg);
+
+/* --- blob uploads (blob_upload.c) ---------------------------------------- */
+
+/*
+ * One blob upload into a repository, for the OCI routes and ECR's layer
+ * operations alike.  Each operation below calls cb exactly once, never
+ * before it returns, with 0 or a negative BERR code and a size as
+ * blobc_size_cb has it; one operation at a time, and the struct stays put
+ * until its callback ran.
+ */
+typedef void (*blob_upload_cb)(int err, uint64_t size, void *arg);
+
+struct blob_upload {
+	char		 account[ACCOUNT_LEN + 1];
+	char		 region[REGION_MAX + 1];
+	char		 repository[NAME_MAX_LEN + 1];
+	char		 owner[OWNER_MAX];
+	uint8_t		 id[UPLOAD_ID_LEN];
+	char		 id_str[UUID_STR_LEN];	/* "" until there is one */
+
+	/* The operation running: blob_upload.c's own. */
+	blob_upload_cb	 cb;
+	void		*arg;
+	int		 flags;
+	struct digest	 digest;
+	uint64_t	 size;
+	uint64_t	 length;		/* of an append; UINT64_MAX */
+	int		 source_pending;
+	int		 reply_pending;
+	int		 source_err;
+	int		 reply_err;
+	struct http_request *req;		/* a body being streamed */
+	uint8_t		*data;			/* bytes being written */
+	size_t		 len;
+	size_t		 off;
+	int		 wfd;
+	struct event	*ev;
+};
+
+/* The session of repository in account/region (none yet). */
+void	blob_upload_init(struct blob_upload *, const char *account,
+	    const char *region, const char *repository);
+/* The session a client names by its id; 0, or BERR_UPLOAD_UNKNOWN when
+ * the text is not an upload id. */
+int	blob_upload_set_id(struct blob_upload *, const char *);
+/* A new session (u->id, u->id_str), whose bytes blobd hashes with algo. */
+void	blob_upload_create(struct blob_upload *, enum digest_algo,
+	    blob_upload_cb, void *arg);
+/* The session's size. */
+void	blob_upload_stat(struct blob_upload *, blob_upload_cb, void *arg);
+void	blob_upload_cancel(struct blob_upload *, blob_upload_cb, void *arg);
+/*
+ * Appends a request's body (length bytes, UINT64_MAX when unknown) at
+ * offset, which must be the session's size.  err is blobd's, else
+ * BERR_UPLOAD_INVALID when the body was cut short (blobd kept what came),
+ * else BERR_RANGE_INVALID when it was not length bytes.  Returns 0, or
+ * BERR_IO when nothing could be started (cb does not run then).
+ */
+int	blob_upload_append_body(struct blob_upload *, struct http_request *,
+	    uint64_t offset, uint64_t length, blob_upload_cb, void *arg);
+/* The same for len bytes of data, which it takes. */
+int	blob_upload_append_bytes(struct blob_upload *, uint8_t *data,
+	    size_t len, uint64_t offset, blob_upload_cb, void *arg);
+
+/* A digest mismatch at commit ends the session (OCI). */
+#define BLOB_UPLOAD_DISCARD	0x1
+/* BERR_EXISTS when the repository has the blob already (ECR). */
+#define BLOB_UPLOAD_LINK_NEW	0x2
+/* Commits the session as the blob d names (blobd verifies it), then
+ * links the blob in the repository: size is the blob's.  BERR_NAME_UNKNOWN
+ * when the repository went meanwhile. */
+void	blob_upload_commit(struct blob_upload *, const struct digest *d,
+	    int flags, blob_upload_cb, void *arg);
+/* Stores len bytes (at most BLOB_WRITE_MAX) as the blob d names, then
+ * links it; no session. */
+void	blob_upload_write(struct blob_upload *, const struct digest *d,
+	    const void *data, size_t len, blob_upload_cb, void *arg);
+/* Links a stored blob of size bytes in the repository, durably. */
+void	blob_upload_link(struct blob_upload *, const struct digest *d,
+	    uint64_t size, int flags, blob_upload_cb, void *arg);
 
 /* --- garbage collection (gc.c) ---------------------------------------------- */
 

@@ -17,49 +17,32 @@
 /*
  * ECR's layer API: BatchCheckLayerAvailability, InitiateLayerUpload,
  * UploadLayerPart, CompleteLayerUpload, GetDownloadUrlForLayer.  Uploads
- * are blobd's sessions, the same as /v2/ uploads: a part's decoded bytes
- * go to blobd through a pipe written as it drains (never blocking the
- * loop); blobd checks the offset and, at completion, the digest.
+ * go through upload.c as /v2/ uploads do: a part's decoded bytes go to
+ * blobd through a pipe written as it drains; blobd checks the offset and,
+ * at completion, the digest.
  */
 #include "config.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include <event2/event.h>
 #include <json-c/json.h>
 
 #include "berthd.h"
 #include "error.h"
-#include "log.h"
-#include "name.h"
 #include "util.h"
 
 /* What ECR answers for partSize (10 MiB; the documented part size). */
 #define ECR_PART_SIZE		10485760
 
+/* One of the upload operations: its request and its session. */
 struct layer_op {
 	struct ecr_req	*r;
-	char		 name[NAME_MAX_LEN + 1];
-	char		 owner[OWNER_MAX];
-	uint8_t		 uuid[UPLOAD_ID_LEN];
-	char		 uuid_str[UUID_STR_LEN];
+	struct blob_upload	 u;
 	struct digest	 digest;
-	/* UploadLayerPart */
-	uint8_t		*data;
-	size_t		 len, off;
-	uint64_t	 first;
-	int		 wfd;
-	struct event	*ev;
-	int		 reply_pending;
-	int		 write_pending;
-	int		 err;
-	uint64_t	 size;		/* the session's size from blobd */
+	uint64_t	 first;		/* UploadLayerPart's first byte */
 };
 
 static struct layer_op *
@@ -69,30 +52,16 @@ layer_op_new(struct ecr_req *r, const char *name)
 
 	op = xcalloc(1, sizeof(*op));
 	op->r = r;
-	op->wfd = -1;
-	snprintf(op->name, sizeof(op->name), "%s", name);
-	(void)name_owner_format(op->owner, sizeof(op->owner), r->account,
-	    r->region, name);
+	blob_upload_init(&op->u, r->account, r->region, name);
 	return op;
 }
 
 static void
-layer_op_free(struct layer_op *op)
-{
-	if (op->ev != NULL)
-		event_free(op->ev);
-	if (op->wfd != -1)
-		close(op->wfd);
-	free(op->data);
-	free(op);
-}
-
-static void
-upload_not_found(struct layer_op *op)
+upload_not_found(struct layer_op *op, const char *id)
 {
 	ecr_error(op->r, "UploadNotFoundException", "The upload with id '%s' "
 	    "does not exist for the repository with name '%s' in the registry "
-	    "with id '%s'", op->uuid_str, op->name, op->r->account);
+	    "with id '%s'", id, op->u.repository, op->r->account);
 }
 
 /* The repository and the upload id of a request; NULL once answered. */
@@ -108,13 +77,11 @@ layer_session(struct ecr_req *r)
 		return NULL;
 	}
 	op = layer_op_new(r, name);
-	snprintf(op->uuid_str, sizeof(op->uuid_str), "%s", uid);
-	if (uuid_parse(uid, op->uuid) == -1) {
-		upload_not_found(op);
-		layer_op_free(op);
+	if (blob_upload_set_id(&op->u, uid) != 0) {
+		upload_not_found(op, uid);
+		free(op);
 		return NULL;
 	}
-	uuid_format(op->uuid, op->uuid_str);
 	return op;
 }
 
@@ -124,8 +91,8 @@ session_out(struct layer_op *op)
 	struct json_object *out = json_object_new_object();
 
 	ecr_add_str(out, "registryId", op->r->account);
-	ecr_add_str(out, "repositoryName", op->name);
-	ecr_add_str(out, "uploadId", op->uuid_str);
+	ecr_add_str(out, "repositoryName", op->u.repository);
+	ecr_add_str(out, "uploadId", op->u.id_str);
 	return out;
 }
 
@@ -204,23 +171,22 @@ ecr_layer_check(struct ecr_req *r)
 /* --- InitiateLayerUpload -------------------------------------------------- */
 
 static void
-initiate_cb(int err, const uint8_t id[UPLOAD_ID_LEN], void *arg)
+initiate_cb(int err, uint64_t size, void *arg)
 {
 	struct layer_op	*op = arg;
 	struct json_object *out;
 
 	if (err != 0) {
 		ecr_fail(op->r, err);
-		layer_op_free(op);
+		free(op);
 		return;
 	}
-	uuid_format(id, op->uuid_str);
 	out = json_object_new_object();
-	ecr_add_str(out, "uploadId", op->uuid_str);
+	ecr_add_str(out, "uploadId", op->u.id_str);
 	json_object_object_add(out, "partSize",
 	    json_object_new_int64(ECR_PART_SIZE));
 	ecr_respond(op->r, out);
-	layer_op_free(op);
+	free(op);
 }
 
 void
@@ -234,7 +200,7 @@ ecr_layer_initiate(struct ecr_req *r)
 		return;
 	}
 	op = layer_op_new(r, name);
-	blobc_upload_create(op->owner, DIGEST_SHA256, initiate_cb, op);
+	blob_upload_create(&op->u, DIGEST_SHA256, initiate_cb, op);
 }
 
 /* --- UploadLayerPart ------------------------------------------------------ */
@@ -261,89 +227,35 @@ invalid_part(struct layer_op *op, uint64_t size, const char *fmt, ...)
 }
 
 static void
-part_finish(struct layer_op *op)
+part_cb(int err, uint64_t size, void *arg)
 {
+	struct layer_op	*op = arg;
 	struct json_object *out;
 
-	if (op->reply_pending || op->write_pending)
-		return;
-	switch (op->err) {
+	switch (err) {
 	case 0:
 		out = session_out(op);
 		json_object_object_add(out, "lastByteReceived",
-		    json_object_new_int64(op->size > 0 ?
-		    (int64_t)op->size - 1 : 0));
+		    json_object_new_int64(size > 0 ? (int64_t)size - 1 : 0));
 		ecr_respond(op->r, out);
 		break;
 	case BERR_UPLOAD_UNKNOWN:
-		upload_not_found(op);
+		upload_not_found(op, op->u.id_str);
 		break;
 	case BERR_RANGE_INVALID:
-		invalid_part(op, op->size, "The part's first byte %llu is not "
-		    "the next byte of the upload, which holds %llu bytes",
-		    (unsigned long long)op->first,
-		    (unsigned long long)op->size);
+		invalid_part(op, size, "The part's first byte %llu is not the "
+		    "next byte of the upload, which holds %llu bytes",
+		    (unsigned long long)op->first, (unsigned long long)size);
 		break;
 	case BERR_UPLOAD_BUSY:
-		invalid_part(op, op->size, "Another part of this upload is "
-		    "being received");
+		invalid_part(op, size, "Another part of this upload is being "
+		    "received");
 		break;
 	default:
-		ecr_fail(op->r, op->err);
+		ecr_fail(op->r, err);
 		break;
 	}
-	layer_op_free(op);
-}
-
-static void
-part_stop_writing(struct layer_op *op)
-{
-	if (op->ev != NULL) {
-		event_free(op->ev);
-		op->ev = NULL;
-	}
-	if (op->wfd != -1) {
-		close(op->wfd);
-		op->wfd = -1;
-	}
-	op->write_pending = 0;
-}
-
-static void
-part_write_cb(evutil_socket_t fd, short events, void *arg)
-{
-	struct layer_op	*op = arg;
-	ssize_t		 n;
-
-	while (op->off < op->len) {
-		n = write(op->wfd, op->data + op->off, op->len - op->off);
-		if (n > 0) {
-			op->off += (size_t)n;
-			continue;
-		}
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && errno == EAGAIN)
-			return;		/* the event calls again */
-		/* blobd closed its end: it refused the part, and says
-		 * why in its reply. */
-		break;
-	}
-	part_stop_writing(op);
-	part_finish(op);
-}
-
-static void
-part_reply_cb(int err, uint64_t size, void *arg)
-{
-	struct layer_op	*op = arg;
-
-	op->reply_pending = 0;
-	op->err = err;
-	op->size = size;
-	if (err != 0)
-		part_stop_writing(op);
-	part_finish(op);
+	free(op);
 }
 
 void
@@ -353,116 +265,77 @@ ecr_layer_upload_part(struct ecr_req *r)
 	struct layer_op	*op;
 	int64_t		 first = ecr_int(r, "partFirstByte", -1);
 	int64_t		 last = ecr_int(r, "partLastByte", -1);
-	size_t		 blen = strlen(b64);
+	size_t		 blen = strlen(b64), len;
+	uint8_t		*data;
 	ssize_t		 n;
-	int		 p[2];
+	int		 rc;
 
 	if ((op = layer_session(r)) == NULL)
 		return;
-	op->data = xmalloc(blen / 4 * 3 + 3);
-	if ((n = base64_decode(b64, blen, op->data, blen / 4 * 3 + 3)) < 0) {
+	data = xmalloc(blen / 4 * 3 + 3);
+	if ((n = base64_decode(b64, blen, data, blen / 4 * 3 + 3)) < 0) {
 		ecr_error(r, "InvalidParameterException", "Invalid parameter at "
 		    "'layerPartBlob' failed to satisfy constraint: 'must be "
 		    "base64'");
-		layer_op_free(op);
+		free(data);
+		free(op);
 		return;
 	}
-	op->len = (size_t)n;
-	op->first = (uint64_t)first;
-	if (first < 0 || last < first || (uint64_t)(last - first) + 1 !=
-	    op->len) {
+	len = (size_t)n;
+	if (first < 0 || last < first || (uint64_t)(last - first) + 1 != len) {
 		invalid_part(op, (uint64_t)(first > 0 ? first : 0),
 		    "The part's byte range %lld-%lld does not match its %zu "
-		    "bytes", (long long)first, (long long)last, op->len);
-		layer_op_free(op);
+		    "bytes", (long long)first, (long long)last, len);
+		free(data);
+		free(op);
 		return;
 	}
-	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) == -1) {
-		log_warn("pipe");
-		ecr_fail(r, BERR_IO);
-		layer_op_free(op);
-		return;
+	op->first = (uint64_t)first;
+	if ((rc = blob_upload_append_bytes(&op->u, data, len, op->first,
+	    part_cb, op)) != 0) {
+		ecr_fail(r, rc);
+		free(op);
 	}
-	(void)fcntl(p[1], F_SETPIPE_SZ, 1024 * 1024);
-	op->wfd = p[1];
-	if ((op->ev = event_new(ev_base, p[1], EV_WRITE | EV_PERSIST,
-	    part_write_cb, op)) == NULL)
-		fatalx("event_new");
-	op->reply_pending = 1;
-	op->write_pending = 1;
-	/* blobd reads the pipe until EOF; p[0] goes with the request. */
-	blobc_upload_append(op->owner, op->uuid, op->first, op->len, p[0],
-	    part_reply_cb, op);
-	if (op->write_pending && op->ev != NULL)
-		event_add(op->ev, NULL);
 }
 
 /* --- CompleteLayerUpload -------------------------------------------------- */
 
 static void
-complete_linked_cb(int err, void *arg)
+complete_cb(int err, uint64_t size, void *arg)
 {
 	struct layer_op	*op = arg;
 	struct json_object *out;
 	char		 ds[DIGEST_STR_MAX];
 
-	if (err != 0)
-		ecr_fail(op->r, err);
-	else {
+	digest_format(&op->digest, ds);
+	switch (err) {
+	case 0:
 		out = session_out(op);
-		ecr_add_str(out, "layerDigest", digest_format(&op->digest,
-		    ds));
+		ecr_add_str(out, "layerDigest", ds);
 		ecr_respond(op->r, out);
+		break;
+	case BERR_UPLOAD_UNKNOWN:
+		upload_not_found(op, op->u.id_str);
+		break;
+	case BERR_DIGEST_INVALID:
+	case BERR_SIZE_INVALID:
+		ecr_error(op->r, "InvalidLayerException", "The layer uploaded "
+		    "does not have the digest %s", ds);
+		break;
+	case BERR_NAME_UNKNOWN:
+		ecr_repository_not_found(op->r, op->u.repository);
+		break;
+	case BERR_EXISTS:
+		ecr_error(op->r, "LayerAlreadyExistsException", "The layer "
+		    "with digest '%s' already exists in the repository with "
+		    "name '%s' in the registry with id '%s'", ds,
+		    op->u.repository, op->r->account);
+		break;
+	default:
+		ecr_fail(op->r, err);
+		break;
 	}
-	layer_op_free(op);
-}
-
-static void
-layer_exists(struct layer_op *op)
-{
-	char	 ds[DIGEST_STR_MAX];
-
-	ecr_error(op->r, "LayerAlreadyExistsException", "The layer with digest "
-	    "'%s' already exists in the repository with name '%s' in the "
-	    "registry with id '%s'", digest_format(&op->digest, ds), op->name,
-	    op->r->account);
-}
-
-static void
-complete_committed_cb(int err, uint64_t size, void *arg)
-{
-	struct layer_op	*op = arg;
-	struct repository *repo;
-	struct txn	 t;
-	char		 ds[DIGEST_STR_MAX];
-
-	if (err != 0) {
-		if (err == BERR_UPLOAD_UNKNOWN)
-			upload_not_found(op);
-		else if (err == BERR_DIGEST_INVALID || err == BERR_SIZE_INVALID)
-			ecr_error(op->r, "InvalidLayerException", "The layer "
-			    "uploaded does not have the digest %s",
-			    digest_format(&op->digest, ds));
-		else
-			ecr_fail(op->r, err);
-		layer_op_free(op);
-		return;
-	}
-	/* Looked up again: the model may have changed during the wait. */
-	repo = repository_lookup(op->r->account, op->r->region, op->name);
-	if (repo == NULL) {
-		ecr_repository_not_found(op->r, op->name);
-		layer_op_free(op);
-		return;
-	}
-	if (link_find(repo, &op->digest) != NULL) {
-		layer_exists(op);
-		layer_op_free(op);
-		return;
-	}
-	txn_init(&t);
-	(void)txn_link_put(&t, repo, &op->digest, size);
-	txn_commit(&t, complete_linked_cb, op);
+	free(op);
 }
 
 static void
@@ -470,22 +343,18 @@ complete_stat_cb(int err, uint64_t size, void *arg)
 {
 	struct layer_op	*op = arg;
 
-	if (err != 0) {
-		if (err == BERR_UPLOAD_UNKNOWN)
-			upload_not_found(op);
-		else
-			ecr_fail(op->r, err);
-		layer_op_free(op);
-		return;
-	}
-	if (size == 0) {
+	if (err == 0 && size == 0) {
 		ecr_error(op->r, "EmptyUploadException", "The upload with id "
-		    "'%s' contains no layer parts", op->uuid_str);
-		layer_op_free(op);
+		    "'%s' contains no layer parts", op->u.id_str);
+		free(op);
 		return;
 	}
-	blobc_upload_commit(op->owner, op->uuid, &op->digest,
-	    complete_committed_cb, op);
+	if (err != 0) {
+		complete_cb(err, size, op);
+		return;
+	}
+	blob_upload_commit(&op->u, &op->digest, BLOB_UPLOAD_LINK_NEW,
+	    complete_cb, op);
 }
 
 void
@@ -503,16 +372,15 @@ ecr_layer_complete(struct ecr_req *r)
 	if (digest_parse_str(ds, &op->digest) != 0) {
 		ecr_error(r, "InvalidLayerException", "The layer digest '%s' is "
 		    "not a sha256 or sha512 digest", ds);
-		layer_op_free(op);
+		free(op);
 		return;
 	}
-	repo = ecr_repository_find(r, op->name);
+	repo = repository_lookup(r->account, r->region, op->u.repository);
 	if (repo != NULL && link_find(repo, &op->digest) != NULL) {
-		layer_exists(op);
-		layer_op_free(op);
+		complete_cb(BERR_EXISTS, 0, op);
 		return;
 	}
-	blobc_upload_stat(op->owner, op->uuid, complete_stat_cb, op);
+	blob_upload_stat(&op->u, complete_stat_cb, op);
 }
 
 /* --- GetDownloadUrlForLayer -------------------------------------------------- */
