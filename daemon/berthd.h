@@ -395,7 +395,11 @@ int	manifest_parse(const char *, size_t, const char *content_type,
 void	manifest_info_clear(struct manifest_info *);
 /* A deep copy of the manifest's annotations object, or NULL. */
 struct json_object *manifest_annotations(const struct image *);
-/* One JSON value, strictly, with a nesting limit; NULL if invalid. */
+
+/* --- JSON from clients (json.c) ------------------------------------------ */
+
+/* One JSON value, strictly, nested at most depth deep, with nothing but
+ * white space after it; a new object, or NULL if invalid. */
 struct json_object *json_parse_strict(const char *, size_t, int depth);
 
 /* --- pushing images (image.c) ----------------------------------------------- */
@@ -764,6 +768,21 @@ void	blobc_reopen_log(void);
 extern const struct rpc_rule	blobc_rules[];
 extern const size_t		blobc_nrules;
 
+/* --- the blob descriptor cache (blob_cache.c) ----------------------------- */
+
+struct evbuffer_file_segment;
+/* seg (NULL unless err is 0) is the cache's: a response takes its own
+ * reference. */
+typedef void (*blob_cache_cb)(int err, const struct digest *,
+    struct evbuffer_file_segment *seg, uint64_t size, void *arg);
+/* The cached segment of the blob and its size, or NULL. */
+struct evbuffer_file_segment *blob_cache_get(const struct digest *,
+	    uint64_t *size);
+/* Has blobd open the blob and caches it; cb runs after this returns. */
+void	blob_cache_open(const struct digest *, blob_cache_cb, void *arg);
+/* Drops every cached descriptor (after GC deleted files). */
+void	blob_cache_forget_all(void);
+
 /* --- the OCI distribution API (oci*.c) -------------------------------------- */
 
 /* The query parameter that makes a GetDownloadUrlForLayer URL its own
@@ -824,8 +843,6 @@ void	oci_blob_get(struct http_request *, const struct oci_ident *,
 	    const char *name, const char *digest);
 void	oci_blob_delete(struct http_request *, const struct oci_ident *,
 	    const char *name, const char *digest);
-/* Drops cached blob descriptors (after GC deleted files). */
-void	blob_cache_forget_all(void);
 
 /* oci_upload.c */
 void	oci_upload_start(struct http_request *, const struct oci_ident *,
@@ -1053,19 +1070,6 @@ char	*ecr_token_make(const struct ecr_req *, const char *scope,
 	    const char *cursor);
 int	ecr_token_parse(const struct ecr_req *, const char *scope,
 	    const char *token, char *cursor, size_t cursorsz);
-/* The host put into repository URIs and proxyEndpoint. */
-const char *ecr_advertise_host(void);
-/* "host:port" of the registry of account/region, as URIs name it. */
-void	ecr_registry_host(const char *account, const char *region,
-	    char *out, size_t outsz);
-
-/* ecr_repository.c */
-struct json_object *ecr_repository_json(const struct repository *);
-void	ecr_repository_create(struct ecr_req *);
-void	ecr_repository_describe(struct ecr_req *);
-void	ecr_repository_delete(struct ecr_req *);
-void	ecr_repository_put_mutability(struct ecr_req *);
-void	ecr_repository_put_scanning(struct ecr_req *);
 /* Answers a txn commit: done(err) calls respond with r unless err. */
 void	ecr_commit(struct ecr_req *, struct txn *, struct json_object *out);
 /* The answer to r, out, sent once a change is durable: ecr_reply_cb is a
@@ -1081,6 +1085,19 @@ void	ecr_reply_cb(int err, void *arg);
  * answers r with out once durable. */
 void	ecr_repository_update(struct ecr_req *, struct repository *,
 	    struct repo_config *cfg, struct json_object *out);
+
+/* ecr_registry.c */
+void	ecr_registry_describe(struct ecr_req *);
+/* "host:port" of the registry of account/region, as URIs name it. */
+void	ecr_registry_host(const char *account, const char *region,
+	    char *out, size_t outsz);
+
+/* ecr_repository.c */
+void	ecr_repository_create(struct ecr_req *);
+void	ecr_repository_describe(struct ecr_req *);
+void	ecr_repository_delete(struct ecr_req *);
+void	ecr_repository_put_mutability(struct ecr_req *);
+void	ecr_repository_put_scanning(struct ecr_req *);
 
 /* ecr_image.c */
 void	ecr_image_put(struct ecr_req *);
@@ -1103,22 +1120,19 @@ void	ecr_auth_token(struct ecr_req *);
 void	ecr_policy_set(struct ecr_req *);
 void	ecr_policy_get(struct ecr_req *);
 void	ecr_policy_delete(struct ecr_req *);
-void	ecr_policy_tag(struct ecr_req *);
-void	ecr_policy_untag(struct ecr_req *);
-void	ecr_policy_list_tags(struct ecr_req *);
-void	ecr_policy_describe_registry(struct ecr_req *);
-/* Whether text is an IAM policy document fit for a repository. */
-int	ecr_policy_valid(const char *text, size_t len);
+
+/* ecr_tag.c */
+void	ecr_tag_resource(struct ecr_req *);
+void	ecr_tag_untag_resource(struct ecr_req *);
+void	ecr_tag_list(struct ecr_req *);
 /* Merges a request's [{"Key","Value"}] into c's tags with ECR's limits;
  * 0, or -1 when r was answered with the error. */
-int	ecr_tags_merge(struct ecr_req *, struct repo_config *c,
+int	ecr_tag_merge(struct ecr_req *, struct repo_config *c,
 	    struct json_object *tags);
 
 /* --- routing (router.c) --------------------------------------------------- */
 
 void	router_dispatch_cb(struct http_request *, void *arg);
-/* A JSON error in the OCI shape. */
-void	router_oci_error(struct http_request *, int err, const char *detail);
 
 /* --- metrics (metrics.c) --------------------------------------------------- */
 

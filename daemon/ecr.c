@@ -18,8 +18,9 @@
  * The ECR API over AWS JSON 1.1: POST / with X-Amz-Target
  * "AmazonEC2ContainerRegistry_V20150921.<Operation>".  This file is the
  * protocol: target, content type, body limits, JSON, the caller's identity
- * (SigV4), validation from the model, the registry addressed, and the
- * response and error envelopes.  The operations live in ecr_*.c.
+ * (SigV4), validation from the model, the registry addressed, the
+ * response and error envelopes (also once a change is durable), and
+ * pagination tokens.  The operations live in ecr_*.c.
  *
  * Choices where AWS gives no single answer:
  * - An operation of the model that berth does not implement yet answers
@@ -75,20 +76,20 @@ static const struct ecr_handler ecr_handlers[] = {
 	{ "DeleteRepository", ecr_repository_delete },
 	{ "DeleteRepositoryPolicy", ecr_policy_delete },
 	{ "DescribeImages", ecr_image_describe },
-	{ "DescribeRegistry", ecr_policy_describe_registry },
+	{ "DescribeRegistry", ecr_registry_describe },
 	{ "DescribeRepositories", ecr_repository_describe },
 	{ "GetAuthorizationToken", ecr_auth_token },
 	{ "GetDownloadUrlForLayer", ecr_layer_download_url },
 	{ "GetRepositoryPolicy", ecr_policy_get },
 	{ "InitiateLayerUpload", ecr_layer_initiate },
 	{ "ListImages", ecr_image_list },
-	{ "ListTagsForResource", ecr_policy_list_tags },
+	{ "ListTagsForResource", ecr_tag_list },
 	{ "PutImage", ecr_image_put },
 	{ "PutImageScanningConfiguration", ecr_repository_put_scanning },
 	{ "PutImageTagMutability", ecr_repository_put_mutability },
 	{ "SetRepositoryPolicy", ecr_policy_set },
-	{ "TagResource", ecr_policy_tag },
-	{ "UntagResource", ecr_policy_untag },
+	{ "TagResource", ecr_tag_resource },
+	{ "UntagResource", ecr_tag_untag_resource },
 	{ "UploadLayerPart", ecr_layer_upload_part },
 };
 
@@ -223,6 +224,51 @@ struct repository *
 ecr_repository_find(struct ecr_req *r, const char *name)
 {
 	return repository_lookup(r->account, r->region, name);
+}
+
+/* --- answering once a change is durable -------------------------------- */
+
+struct ecr_reply *
+ecr_reply_new(struct ecr_req *r, struct json_object *out)
+{
+	struct ecr_reply *c;
+
+	c = xcalloc(1, sizeof(*c));
+	c->r = r;
+	c->out = out;
+	return c;
+}
+
+void
+ecr_reply_cb(int err, void *arg)
+{
+	struct ecr_reply *c = arg;
+
+	if (err != 0) {
+		json_object_put(c->out);
+		ecr_fail(c->r, err);
+	} else
+		ecr_respond(c->r, c->out);
+	free(c);
+}
+
+void
+ecr_commit(struct ecr_req *r, struct txn *t, struct json_object *out)
+{
+	txn_commit(t, ecr_reply_cb, ecr_reply_new(r, out));
+}
+
+void
+ecr_repository_update(struct ecr_req *r, struct repository *repo,
+    struct repo_config *cfg, struct json_object *out)
+{
+	struct txn	 t;
+
+	txn_init(&t);
+	(void)txn_repo_put(&t, r->account, r->region, repo->name,
+	    repo->created_ms, cfg);
+	repo_config_clear(cfg);
+	ecr_commit(r, &t, out);
 }
 
 /* --- reading the input ----------------------------------------------------- */
@@ -371,47 +417,6 @@ ecr_bad_token(struct ecr_req *r)
 {
 	ecr_error(r, "InvalidParameterException", "Invalid parameter at "
 	    "'nextToken' failed to satisfy constraint: 'Invalid token'");
-}
-
-/* --- URIs -------------------------------------------------------------- */
-
-const char *
-ecr_advertise_host(void)
-{
-	static char	 host[256];
-	const char	*l = conf.listen, *colon;
-	size_t		 n;
-
-	if (conf.advertise_host != NULL)
-		return conf.advertise_host;
-	if (l[0] == '[') {
-		colon = strstr(l, "]:");
-		n = colon != NULL ? (size_t)(colon - l) + 1 : strlen(l);
-	} else {
-		colon = strrchr(l, ':');
-		n = colon != NULL ? (size_t)(colon - l) : strlen(l);
-	}
-	/* A wildcard address: clients on this machine reach it as
-	 * localhost. */
-	if (n == 0 || (n == 7 && memcmp(l, "0.0.0.0", 7) == 0) ||
-	    (n == 4 && memcmp(l, "[::]", 4) == 0) || n >= sizeof(host))
-		return "localhost";
-	memcpy(host, l, n);
-	host[n] = '\0';
-	return host;
-}
-
-/* The registry host clients push to: "host:port". */
-void
-ecr_registry_host(const char *account, const char *region, char *out,
-    size_t outsz)
-{
-	if (conf.uri_style == URI_STYLE_HOST)
-		snprintf(out, outsz, "%s.dkr.ecr.%s.localhost:%d", account,
-		    region, conf.port);
-	else
-		snprintf(out, outsz, "%s:%d", ecr_advertise_host(),
-		    conf.port);
 }
 
 /* --- the request ------------------------------------------------------------ */

@@ -39,36 +39,6 @@ static const char *const mutability_names[] = {
 	[MUT_MUTABLE_WITH_EXCLUSION] = "MUTABLE_WITH_EXCLUSION",
 };
 
-struct ecr_reply *
-ecr_reply_new(struct ecr_req *r, struct json_object *out)
-{
-	struct ecr_reply *c;
-
-	c = xcalloc(1, sizeof(*c));
-	c->r = r;
-	c->out = out;
-	return c;
-}
-
-void
-ecr_reply_cb(int err, void *arg)
-{
-	struct ecr_reply *c = arg;
-
-	if (err != 0) {
-		json_object_put(c->out);
-		ecr_fail(c->r, err);
-	} else
-		ecr_respond(c->r, c->out);
-	free(c);
-}
-
-void
-ecr_commit(struct ecr_req *r, struct txn *t, struct json_object *out)
-{
-	txn_commit(t, ecr_reply_cb, ecr_reply_new(r, out));
-}
-
 static void
 add_mutability(struct json_object *o, const struct repo_config *c)
 {
@@ -99,8 +69,8 @@ scanning_json(const struct repo_config *c)
 	return o;
 }
 
-struct json_object *
-ecr_repository_json(const struct repository *repo)
+static struct json_object *
+repository_json(const struct repository *repo)
 {
 	struct json_object *o, *enc;
 	const struct registry *reg = repo->registry;
@@ -225,7 +195,7 @@ ecr_repository_create(struct ecr_req *r)
 	repo_config_init(&cfg);
 	if (parse_mutability(r, &cfg, 0) == -1 ||
 	    parse_encryption(r, &cfg) == -1 ||
-	    ecr_tags_merge(r, &cfg, ecr_member(r, "tags")) == -1) {
+	    ecr_tag_merge(r, &cfg, ecr_member(r, "tags")) == -1) {
 		repo_config_clear(&cfg);
 		return;
 	}
@@ -239,7 +209,7 @@ ecr_repository_create(struct ecr_req *r)
 	if ((repo = ecr_repository_find(r, name)) != NULL) {
 		out = json_object_new_object();
 		json_object_object_add(out, "repository",
-		    ecr_repository_json(repo));
+		    repository_json(repo));
 	}
 	ecr_commit(r, &t, out);
 }
@@ -277,7 +247,7 @@ ecr_repository_describe(struct ecr_req *r)
 				ecr_repository_not_found(r, name);
 				return;
 			}
-			json_object_array_add(arr, ecr_repository_json(repo));
+			json_object_array_add(arr, repository_json(repo));
 		}
 		ecr_respond(r, out);
 		return;
@@ -300,7 +270,7 @@ ecr_repository_describe(struct ecr_req *r)
 	for (i = start; i < reg->repositories.len &&
 	    i - start < (size_t)page; i++)
 		json_object_array_add(arr,
-		    ecr_repository_json(reg->repositories.items[i]));
+		    repository_json(reg->repositories.items[i]));
 	if (i < reg->repositories.len) {
 		repo = reg->repositories.items[i - 1];
 		next = ecr_token_make(r, "", repo->name);
@@ -329,22 +299,9 @@ ecr_repository_delete(struct ecr_req *r)
 		return;
 	}
 	out = json_object_new_object();
-	json_object_object_add(out, "repository", ecr_repository_json(repo));
+	json_object_object_add(out, "repository", repository_json(repo));
 	txn_init(&t);
 	(void)txn_repo_delete(&t, repo);
-	ecr_commit(r, &t, out);
-}
-
-void
-ecr_repository_update(struct ecr_req *r, struct repository *repo,
-    struct repo_config *cfg, struct json_object *out)
-{
-	struct txn	 t;
-
-	txn_init(&t);
-	(void)txn_repo_put(&t, r->account, r->region, repo->name,
-	    repo->created_ms, cfg);
-	repo_config_clear(cfg);
 	ecr_commit(r, &t, out);
 }
 

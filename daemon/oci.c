@@ -125,22 +125,37 @@ oci_identity(struct http_request *req, struct oci_ident *id)
 	return 0;
 }
 
+/* {"errors":[{"code","message","detail"}]}: the error's code and message
+ * from the one table, the detail (or null) from the caller. */
 void
 oci_error(struct http_request *req, int err, const char *fmt, ...)
 {
-	char	 detail[512];
-	va_list	 ap;
+	struct json_object *body, *errors, *e;
+	char		 detail[512];
+	va_list		 ap;
+	int		 status = berr_http_status(err);
 
 	if (err == BERR_UNAUTHORIZED)
 		oci_challenge(req);
-	if (fmt == NULL) {
-		router_oci_error(req, err, NULL);
-		return;
+	if (fmt != NULL) {
+		va_start(ap, fmt);
+		vsnprintf(detail, sizeof(detail), fmt, ap);
+		va_end(ap);
 	}
-	va_start(ap, fmt);
-	vsnprintf(detail, sizeof(detail), fmt, ap);
-	va_end(ap);
-	router_oci_error(req, err, detail);
+	e = json_object_new_object();
+	json_object_object_add(e, "code",
+	    json_object_new_string(berr_oci_code(err)));
+	json_object_object_add(e, "message",
+	    json_object_new_string(berr_message(err)));
+	json_object_object_add(e, "detail", fmt != NULL ?
+	    json_object_new_string(detail) : NULL);
+	errors = json_object_new_array();
+	json_object_array_add(errors, e);
+	body = json_object_new_object();
+	json_object_object_add(body, "errors", errors);
+	if (status == 503 || status == 429)
+		http_response_header(req, "Retry-After", "1");
+	oci_json(req, status, body);
 }
 
 /* Absolute URLs from the Host the client used, so port forwards work. */

@@ -16,92 +16,16 @@
 
 /*
  * Blobs: existence checks answered from memory, downloads sent with
- * sendfile from a descriptor blobd opened.  Descriptors of recently read
- * blobs are kept (blob content never changes under a digest) so that hot
- * blobs cost no round trip to blobd; GC empties the cache.
+ * sendfile from a descriptor blobd opened (through the blob descriptor
+ * cache, blob_cache.c), deletions of a blob's link to the repository.
  */
 #include "config.h"
 
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
-#include <event2/buffer.h>
+#include <sys/types.h>
 
 #include "berthd.h"
 #include "error.h"
 #include "http.h"
-#include "log.h"
-#include "util.h"
-
-#define BLOB_CACHE_MAX	128
-
-struct blob_cache_entry {
-	struct digest	 digest;
-	struct evbuffer_file_segment *seg;
-	uint64_t	 size;
-	uint64_t	 used;
-};
-
-static struct blob_cache_entry	blob_cache[BLOB_CACHE_MAX];
-static size_t			blob_cache_len;
-static uint64_t			blob_cache_clock;
-
-static struct blob_cache_entry *
-blob_cache_find(const struct digest *d)
-{
-	size_t	 i;
-
-	for (i = 0; i < blob_cache_len; i++)
-		if (digest_eq(&blob_cache[i].digest, d)) {
-			blob_cache[i].used = ++blob_cache_clock;
-			return &blob_cache[i];
-		}
-	return NULL;
-}
-
-static struct blob_cache_entry *
-blob_cache_add(const struct digest *d, struct evbuffer_file_segment *seg,
-    uint64_t size)
-{
-	struct blob_cache_entry *e;
-	size_t	 i, victim = 0;
-
-	if ((e = blob_cache_find(d)) != NULL) {
-		evbuffer_file_segment_free(seg);
-		return e;
-	}
-	if (blob_cache_len < BLOB_CACHE_MAX)
-		victim = blob_cache_len++;
-	else {
-		for (i = 1; i < BLOB_CACHE_MAX; i++)
-			if (blob_cache[i].used < blob_cache[victim].used)
-				victim = i;
-		/* Responses in flight hold their own reference. */
-		evbuffer_file_segment_free(blob_cache[victim].seg);
-	}
-	e = &blob_cache[victim];
-	e->digest = *d;
-	e->seg = seg;
-	e->size = size;
-	e->used = ++blob_cache_clock;
-	return e;
-}
-
-void
-blob_cache_forget_all(void)
-{
-	size_t	 i;
-
-	for (i = 0; i < blob_cache_len; i++)
-		evbuffer_file_segment_free(blob_cache[i].seg);
-	blob_cache_len = 0;
-}
-
-struct blob_get {
-	struct http_request *req;
-	struct digest	 digest;
-};
 
 /* Headers and body of a blob response, the range decided here. */
 static void
@@ -140,40 +64,28 @@ blob_respond(struct http_request *req, const struct digest *d,
 }
 
 static void
-blob_opened_cb(int err, int fd, uint64_t size, void *arg)
+blob_opened_cb(int err, const struct digest *d,
+    struct evbuffer_file_segment *seg, uint64_t size, void *arg)
 {
-	struct blob_get	*bg = arg;
-	struct evbuffer_file_segment *seg;
-	struct blob_cache_entry *e;
+	struct http_request *req = arg;
 
 	if (err != 0) {
-		oci_error(bg->req, err, err == BERR_BLOB_UNKNOWN ?
+		oci_error(req, err, err == BERR_BLOB_UNKNOWN ?
 		    "the blob's file is missing" : NULL);
-		free(bg);
 		return;
 	}
-	seg = evbuffer_file_segment_new(fd, 0, (ev_off_t)size,
-	    EVBUF_FS_CLOSE_ON_FREE | EVBUF_FS_DISABLE_LOCKING);
-	if (seg == NULL) {
-		close(fd);
-		oci_error(bg->req, BERR_IO, NULL);
-		free(bg);
-		return;
-	}
-	e = blob_cache_add(&bg->digest, seg, size);
-	blob_respond(bg->req, &bg->digest, e->seg, e->size);
-	free(bg);
+	blob_respond(req, d, seg, size);
 }
 
 void
 oci_blob_get(struct http_request *req, const struct oci_ident *id,
     const char *name, const char *dstr)
 {
+	struct evbuffer_file_segment *seg;
 	struct repository *repo;
-	struct blob_cache_entry *e;
-	struct blob_get	*bg;
 	struct digest	 d;
 	struct link	*l;
+	uint64_t	 size;
 	int		 rc;
 
 	if ((rc = digest_parse_str(dstr, &d)) != 0) {
@@ -197,14 +109,11 @@ oci_blob_get(struct http_request *req, const struct oci_ident *id,
 		blob_respond(req, &d, NULL, l->blob->size);
 		return;
 	}
-	if ((e = blob_cache_find(&d)) != NULL) {
-		blob_respond(req, &d, e->seg, e->size);
+	if ((seg = blob_cache_get(&d, &size)) != NULL) {
+		blob_respond(req, &d, seg, size);
 		return;
 	}
-	bg = xcalloc(1, sizeof(*bg));
-	bg->req = req;
-	bg->digest = d;
-	blobc_blob_open(&d, blob_opened_cb, bg);
+	blob_cache_open(&d, blob_opened_cb, req);
 }
 
 void
