@@ -154,12 +154,6 @@ usage(void)
 	exit(2);
 }
 
-int
-berthd_port(void)
-{
-	return berthd_http != NULL ? http_server_port(berthd_http) : 0;
-}
-
 /*
  * Without --blobd: the installed worker, or, when berthd runs from its
  * build tree (daemon/berthd), the worker built beside it.

@@ -81,8 +81,6 @@ struct berthd_config {
 /* berthd.c */
 extern struct berthd_config	 conf;
 extern struct event_base	*ev_base;
-/* The port berthd listens on (for URLs it hands out). */
-int	berthd_port(void);
 
 /* --- the model (model.c) ------------------------------------------------- */
 
@@ -384,7 +382,6 @@ struct manifest_info {
 };
 
 int	manifest_type_known(const char *);
-int	manifest_type_is_index(const char *);
 /*
  * Parses a manifest.  content_type (the HTTP Content-Type or ECR's
  * imageManifestMediaType, may be NULL) names the type when the body has
@@ -544,7 +541,6 @@ void	gc_run(int dry_run, int ignore_grace, gc_done_cb, void *arg);
  * rule. */
 void	gc_run_released(struct digest *released, size_t n, gc_done_cb,
 	    void *arg);
-int	gc_running(void);
 const struct gc_stats *gc_stats(void);
 /*
  * The marking rule.  b is the model's blob (NULL if the metadata does not
@@ -811,12 +807,6 @@ struct oci_route {
 
 /* oci.c */
 void	oci_dispatch(struct http_request *, const char *path);
-/* 0, BERR_UNAUTHORIZED (bad or, with --require-auth, missing token) or
- * BERR_DENIED (a token for another registry than the host names). */
-int	oci_identity(struct http_request *, struct oci_ident *);
-/* 0 and the parts of <account>.dkr.ecr.<region>.localhost[:port], or -1. */
-int	oci_host_identity(const char *host, char *account, char *region);
-void	oci_challenge(struct http_request *);
 void	oci_error(struct http_request *, int err, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 void	oci_location(struct http_request *, const char *fmt, ...)
@@ -1004,9 +994,6 @@ int	sigv4_parse(const char *, struct sigv4_auth *, char *why,
 /* The canonical request (free it). */
 char	*sigv4_canonical_request(const struct sigv4_request *,
 	    const struct sigv4_auth *, const char *payload_hash);
-/* The hex signature of a canonical request. */
-void	sigv4_signature(const char *secret, const char *amz_date,
-	    const struct sigv4_auth *, const char *canonical, char out[65]);
 /*
  * The identity of a request: account and region from the credential
  * scope, else --account-id and --region.  With verification on, the
@@ -1032,13 +1019,14 @@ struct ecr_req {
 };
 
 /* ecr.c */
-/* Compiles the model's patterns, loads --credentials; 0 or -1. */
+/* Compiles the model's patterns, binds the handlers to the model's
+ * operations (fatal if one names an operation the model lacks), loads
+ * --credentials; 0 or -1. */
 int	ecr_init(void);
 /* Reads --credentials again (SIGHUP) from fd, which the spawner opened
  * (berthd cannot open files once confined) and which is closed; 0, or -1
  * keeping the old keys. */
 int	ecr_credentials_reload(int fd);
-int	ecr_implemented(const char *operation);
 void	ecr_dispatch(struct http_request *);
 /* Each of these answers the request and frees r. */
 void	ecr_respond(struct ecr_req *, struct json_object *out);
@@ -1051,6 +1039,8 @@ void	ecr_error_fields(struct ecr_req *, const char *exception,
 /* A BERR code: ServerException (500) for what the client cannot fix. */
 void	ecr_fail(struct ecr_req *, int err);
 void	ecr_repository_not_found(struct ecr_req *, const char *name);
+/* The repository of that name in the registry addressed; NULL when there
+ * is none, and r was answered RepositoryNotFoundException. */
 struct repository *ecr_repository_find(struct ecr_req *, const char *name);
 void	ecr_bad_token(struct ecr_req *);
 /* Members of the input (validated already); NULL or dflt when absent. */

@@ -61,12 +61,18 @@
 #define ECR_TOKEN_MAC_LEN	16
 #define ECR_TOKEN_MAX		1024
 
+typedef void (*ecr_handler_fn)(struct ecr_req *);
+
 struct ecr_handler {
-	const char	*operation;
-	void		(*fn)(struct ecr_req *);
+	const char	*operation;	/* as the model names it */
+	ecr_handler_fn	 fn;
 };
 
-/* Sorted by name. */
+/*
+ * The operations berth implements, one row each, by the model's name:
+ * ecr_init binds them to ecr_operations[], so that dispatch is an index.
+ * An operation of the model with no row answers UnknownOperationException.
+ */
 static const struct ecr_handler ecr_handlers[] = {
 	{ "BatchCheckLayerAvailability", ecr_layer_check },
 	{ "BatchDeleteImage", ecr_image_batch_delete },
@@ -93,11 +99,36 @@ static const struct ecr_handler ecr_handlers[] = {
 	{ "UploadLayerPart", ecr_layer_upload_part },
 };
 
+/* ecr_handlers by the index of their operation in ecr_operations[]. */
+static ecr_handler_fn	*ecr_bound;
+
+/* A row that names no operation of the model is a bug: fatal at start. */
+static void
+ecr_bind_handlers(void)
+{
+	const struct ecr_operation *op;
+	size_t		 i;
+
+	ecr_bound = xcalloc(ecr_noperations, sizeof(*ecr_bound));
+	for (i = 0; i < nitems(ecr_handlers); i++) {
+		op = ecr_operation_find(ecr_handlers[i].operation,
+		    strlen(ecr_handlers[i].operation));
+		if (op == NULL)
+			fatalx("ECR handler for %s, which the API model (botocore "
+			    "%s) lacks", ecr_handlers[i].operation,
+			    ecr_model_botocore_version);
+		if (ecr_bound[op - ecr_operations] != NULL)
+			fatalx("two ECR handlers for %s", op->name);
+		ecr_bound[op - ecr_operations] = ecr_handlers[i].fn;
+	}
+}
+
 int
 ecr_init(void)
 {
 	if (ecr_validate_init() == -1)
 		return -1;
+	ecr_bind_handlers();
 	if (conf.credentials_file != NULL &&
 	    sigv4_credentials_load(conf.credentials_file) == -1)
 		return -1;
@@ -112,17 +143,6 @@ ecr_credentials_reload(int fd)
 		return 0;
 	}
 	return sigv4_credentials_load_fd(fd, conf.credentials_file);
-}
-
-int
-ecr_implemented(const char *operation)
-{
-	size_t	 i;
-
-	for (i = 0; i < nitems(ecr_handlers); i++)
-		if (strcmp(ecr_handlers[i].operation, operation) == 0)
-			return 1;
-	return 0;
 }
 
 static void
@@ -223,7 +243,11 @@ ecr_repository_not_found(struct ecr_req *r, const char *name)
 struct repository *
 ecr_repository_find(struct ecr_req *r, const char *name)
 {
-	return repository_lookup(r->account, r->region, name);
+	struct repository *repo;
+
+	if ((repo = repository_lookup(r->account, r->region, name)) == NULL)
+		ecr_repository_not_found(r, name);
+	return repo;
 }
 
 /* --- answering once a change is durable -------------------------------- */
@@ -427,23 +451,12 @@ ecr_headers_cb(void *arg, const char *name, const char **vals, size_t max)
 	return http_request_headers(arg, name, vals, max);
 }
 
-static const struct ecr_handler *
-handler_find(const char *name)
-{
-	size_t	 i;
-
-	for (i = 0; i < nitems(ecr_handlers); i++)
-		if (strcmp(ecr_handlers[i].operation, name) == 0)
-			return &ecr_handlers[i];
-	return NULL;
-}
-
 static void
 ecr_body_cb(struct http_request *req, int err, void *arg)
 {
 	struct ecr_req	*r = arg;
 	struct sigv4_request sr;
-	const struct ecr_handler *h;
+	ecr_handler_fn	 fn;
 	const char	*body, *exc, *rid;
 	char		 msg[4096];
 	size_t		 len, i;
@@ -474,7 +487,7 @@ ecr_body_cb(struct http_request *req, int err, void *arg)
 		ecr_error(r, exc, "%s", msg);
 		return;
 	}
-	if ((h = handler_find(r->op->name)) == NULL) {
+	if ((fn = ecr_bound[r->op - ecr_operations]) == NULL) {
 		ecr_error(r, "UnknownOperationException", "berth does not "
 		    "implement %s yet", r->op->name);
 		return;
@@ -502,7 +515,7 @@ ecr_body_cb(struct http_request *req, int err, void *arg)
 		ecr_fail(r, BERR_UNAVAILABLE);
 		return;
 	}
-	h->fn(r);
+	fn(r);
 }
 
 static int

@@ -172,10 +172,8 @@ ecr_image_put(struct ecr_req *r)
 	size_t		 len = strlen(manifest);
 	int		 rc, has_mt = 0;
 
-	if ((repo = ecr_repository_find(r, name)) == NULL) {
-		ecr_repository_not_found(r, name);
+	if ((repo = ecr_repository_find(r, name)) == NULL)
 		return;
-	}
 	if (ds != NULL && digest_parse_str(ds, &expected) != 0) {
 		ecr_error(r, "InvalidParameterException", "Invalid parameter at "
 		    "'imageDigest' failed to satisfy constraint: 'must be a "
@@ -317,10 +315,8 @@ ecr_image_batch_get(struct ecr_req *r)
 	char		 dstr[DIGEST_STR_MAX];
 	size_t		 i, n;
 
-	if ((repo = ecr_repository_find(r, name)) == NULL) {
-		ecr_repository_not_found(r, name);
+	if ((repo = ecr_repository_find(r, name)) == NULL)
 		return;
-	}
 	out = json_object_new_object();
 	images = json_object_new_array();
 	failures = json_object_new_array();
@@ -446,10 +442,8 @@ ecr_image_describe(struct ecr_req *r)
 	size_t		 i, k, n, nseen = 0, start = 0;
 	int		 page, active;
 
-	if ((repo = ecr_repository_find(r, name)) == NULL) {
-		ecr_repository_not_found(r, name);
+	if ((repo = ecr_repository_find(r, name)) == NULL)
 		return;
-	}
 	out = json_object_new_object();
 	arr = json_object_new_array();
 	json_object_object_add(out, "imageDetails", arr);
@@ -548,10 +542,8 @@ ecr_image_list(struct ecr_req *r)
 	size_t		 i, k = 0, n = 0, start = 0;
 	int		 page, active, full = 0;
 
-	if ((repo = ecr_repository_find(r, name)) == NULL) {
-		ecr_repository_not_found(r, name);
+	if ((repo = ecr_repository_find(r, name)) == NULL)
 		return;
-	}
 	ts = filter_tag_status(r, &active);
 	page = ecr_page_size(r);
 	if (token != NULL) {
@@ -672,10 +664,8 @@ ecr_image_batch_delete(struct ecr_req *r)
 	size_t		 i, k, n, ntags;
 	int		 err = 0;
 
-	if ((repo = ecr_repository_find(r, name)) == NULL) {
-		ecr_repository_not_found(r, name);
+	if ((repo = ecr_repository_find(r, name)) == NULL)
 		return;
-	}
 	out = json_object_new_object();
 	deleted = json_object_new_array();
 	failures = json_object_new_array();

@@ -72,10 +72,8 @@ layer_session(struct ecr_req *r)
 	const char	*uid = ecr_str(r, "uploadId");
 	struct layer_op	*op;
 
-	if (ecr_repository_find(r, name) == NULL) {
-		ecr_repository_not_found(r, name);
+	if (ecr_repository_find(r, name) == NULL)
 		return NULL;
-	}
 	op = layer_op_new(r, name);
 	if (blob_upload_set_id(&op->u, uid) != 0) {
 		upload_not_found(op, uid);
@@ -126,10 +124,8 @@ ecr_layer_check(struct ecr_req *r)
 	struct link	*l;
 	size_t		 i, n;
 
-	if ((repo = ecr_repository_find(r, name)) == NULL) {
-		ecr_repository_not_found(r, name);
+	if ((repo = ecr_repository_find(r, name)) == NULL)
 		return;
-	}
 	out = json_object_new_object();
 	layers = json_object_new_array();
 	failures = json_object_new_array();
@@ -195,10 +191,8 @@ ecr_layer_initiate(struct ecr_req *r)
 	const char	*name = ecr_str(r, "repositoryName");
 	struct layer_op	*op;
 
-	if (ecr_repository_find(r, name) == NULL) {
-		ecr_repository_not_found(r, name);
+	if (ecr_repository_find(r, name) == NULL)
 		return;
-	}
 	op = layer_op_new(r, name);
 	blob_upload_create(&op->u, DIGEST_SHA256, initiate_cb, op);
 }
@@ -400,10 +394,8 @@ ecr_layer_download_url(struct ecr_req *r)
 	struct digest	 d;
 	char		 host[384], *url, *grant;
 
-	if ((repo = ecr_repository_find(r, name)) == NULL) {
-		ecr_repository_not_found(r, name);
+	if ((repo = ecr_repository_find(r, name)) == NULL)
 		return;
-	}
 	if (digest_parse_str(ds, &d) != 0 || link_find(repo, &d) == NULL) {
 		ecr_error(r, "LayersNotFoundException", "The layer with digest "
 		    "'%s' does not exist in the repository with name '%s' in "

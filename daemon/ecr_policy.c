@@ -199,10 +199,8 @@ ecr_policy_set(struct ecr_req *r)
 	const char	*text = ecr_str(r, "policyText");
 	struct repository *repo;
 
-	if ((repo = ecr_repository_find(r, name)) == NULL) {
-		ecr_repository_not_found(r, name);
+	if ((repo = ecr_repository_find(r, name)) == NULL)
 		return;
-	}
 	if (!policy_valid(text, strlen(text))) {
 		ecr_error(r, "InvalidParameterException", "Invalid parameter at "
 		    "'PolicyText' failed to satisfy constraint: 'Invalid "
@@ -212,41 +210,40 @@ ecr_policy_set(struct ecr_req *r)
 	policy_write(r, repo, text, policy_out(r, repo, text));
 }
 
-static int
-policy_missing(struct ecr_req *r, const char *name,
-    const struct repository *repo)
+/* The repository the request names, if it has a policy; else NULL, and
+ * the request was answered. */
+static struct repository *
+policy_repository(struct ecr_req *r)
 {
-	if (repo == NULL) {
-		ecr_repository_not_found(r, name);
-		return 1;
-	}
+	const char	*name = ecr_str(r, "repositoryName");
+	struct repository *repo;
+
+	if ((repo = ecr_repository_find(r, name)) == NULL)
+		return NULL;
 	if (repo->config.policy == NULL) {
 		ecr_error(r, "RepositoryPolicyNotFoundException", "Repository "
 		    "policy does not exist for the repository with name '%s' "
 		    "in the registry with id '%s'", name, r->account);
-		return 1;
+		return NULL;
 	}
-	return 0;
+	return repo;
 }
 
 void
 ecr_policy_get(struct ecr_req *r)
 {
-	const char	*name = ecr_str(r, "repositoryName");
-	struct repository *repo = ecr_repository_find(r, name);
+	struct repository *repo;
 
-	if (policy_missing(r, name, repo))
-		return;
-	ecr_respond(r, policy_out(r, repo, repo->config.policy));
+	if ((repo = policy_repository(r)) != NULL)
+		ecr_respond(r, policy_out(r, repo, repo->config.policy));
 }
 
 void
 ecr_policy_delete(struct ecr_req *r)
 {
-	const char	*name = ecr_str(r, "repositoryName");
-	struct repository *repo = ecr_repository_find(r, name);
+	struct repository *repo;
 
-	if (policy_missing(r, name, repo))
-		return;
-	policy_write(r, repo, NULL, policy_out(r, repo, repo->config.policy));
+	if ((repo = policy_repository(r)) != NULL)
+		policy_write(r, repo, NULL, policy_out(r, repo,
+		    repo->config.policy));
 }

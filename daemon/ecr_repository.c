@@ -186,7 +186,7 @@ ecr_repository_create(struct ecr_req *r)
 	struct json_object *out, *scan, *v;
 	struct txn	 t;
 
-	if (ecr_repository_find(r, name) != NULL) {
+	if (repository_lookup(r->account, r->region, name) != NULL) {
 		ecr_error(r, "RepositoryAlreadyExistsException", "The repository "
 		    "with name '%s' already exists in the registry with id "
 		    "'%s'", name, r->account);
@@ -206,7 +206,7 @@ ecr_repository_create(struct ecr_req *r)
 	(void)txn_repo_put(&t, r->account, r->region, name, now_ms(), &cfg);
 	repo_config_clear(&cfg);
 	out = NULL;
-	if ((repo = ecr_repository_find(r, name)) != NULL) {
+	if ((repo = repository_lookup(r->account, r->region, name)) != NULL) {
 		out = json_object_new_object();
 		json_object_object_add(out, "repository",
 		    repository_json(repo));
@@ -242,9 +242,8 @@ ecr_repository_describe(struct ecr_req *r)
 		for (i = 0; i < n; i++) {
 			const char *name = json_object_get_string(
 			    json_object_array_get_idx(names, i));
-			if ((repo = repository_find(reg, name)) == NULL) {
+			if ((repo = ecr_repository_find(r, name)) == NULL) {
 				json_object_put(out);
-				ecr_repository_not_found(r, name);
 				return;
 			}
 			json_object_array_add(arr, repository_json(repo));
@@ -288,10 +287,8 @@ ecr_repository_delete(struct ecr_req *r)
 	struct json_object *out;
 	struct txn	 t;
 
-	if ((repo = ecr_repository_find(r, name)) == NULL) {
-		ecr_repository_not_found(r, name);
+	if ((repo = ecr_repository_find(r, name)) == NULL)
 		return;
-	}
 	if (repo->images.len > 0 && !ecr_bool(r, "force", 0)) {
 		ecr_error(r, "RepositoryNotEmptyException", "The repository with "
 		    "name '%s' in registry with id '%s' cannot be deleted "
@@ -313,10 +310,8 @@ ecr_repository_put_mutability(struct ecr_req *r)
 	struct repo_config cfg;
 	struct json_object *out;
 
-	if ((repo = ecr_repository_find(r, name)) == NULL) {
-		ecr_repository_not_found(r, name);
+	if ((repo = ecr_repository_find(r, name)) == NULL)
 		return;
-	}
 	repo_config_copy(&cfg, &repo->config);
 	if (parse_mutability(r, &cfg, 1) == -1) {
 		repo_config_clear(&cfg);
@@ -337,10 +332,8 @@ ecr_repository_put_scanning(struct ecr_req *r)
 	struct repo_config cfg;
 	struct json_object *out, *scan, *v;
 
-	if ((repo = ecr_repository_find(r, name)) == NULL) {
-		ecr_repository_not_found(r, name);
+	if ((repo = ecr_repository_find(r, name)) == NULL)
 		return;
-	}
 	repo_config_copy(&cfg, &repo->config);
 	scan = ecr_member(r, "imageScanningConfiguration");
 	cfg.scan_on_push = scan != NULL && json_object_object_get_ex(scan,

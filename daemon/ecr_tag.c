@@ -164,8 +164,7 @@ arn_repository(struct ecr_req *r)
 		    "ARN: %.300s'", arn);
 		return NULL;
 	}
-	if ((repo = ecr_repository_find(r, f[4] + 11)) == NULL)
-		ecr_repository_not_found(r, f[4] + 11);
+	repo = ecr_repository_find(r, f[4] + 11);
 	return repo;
 }
 

@@ -314,9 +314,3 @@ gc_run_released(struct digest *released, size_t n, gc_done_cb done,
 	w->arg = arg;
 	gc_enqueue(w);
 }
-
-int
-gc_running(void)
-{
-	return gc_current != NULL;
-}

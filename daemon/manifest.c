@@ -52,7 +52,7 @@ manifest_type_known(const char *mt)
 	return 0;
 }
 
-int
+static int
 manifest_type_is_index(const char *mt)
 {
 	return strcmp(mt, MT_OCI_INDEX) == 0 || strcmp(mt, MT_DOCKER_LIST) == 0;

@@ -39,8 +39,9 @@
 #include "name.h"
 #include "util.h"
 
-/* Parses "<account>.dkr.ecr.<region>.<localhost|amazonaws.com>[:port]". */
-int
+/* Parses "<account>.dkr.ecr.<region>.<localhost|amazonaws.com>[:port]":
+ * 0 with account and region, or -1. */
+static int
 oci_host_identity(const char *host, char *account, char *region)
 {
 	static const char *const suffixes[] = { ".localhost",
@@ -83,7 +84,7 @@ oci_host_identity(const char *host, char *account, char *region)
 	return 0;
 }
 
-void
+static void
 oci_challenge(struct http_request *req)
 {
 	const char	*host = http_request_header(req, "Host");
@@ -93,7 +94,9 @@ oci_challenge(struct http_request *req)
 	    host != NULL ? host : "localhost");
 }
 
-int
+/* 0, BERR_UNAUTHORIZED (bad or, with --require-auth, missing token) or
+ * BERR_DENIED (a token for another registry than the host names). */
+static int
 oci_identity(struct http_request *req, struct oci_ident *id)
 {
 	char	 hacct[ACCOUNT_LEN + 1], hregion[REGION_MAX + 1];

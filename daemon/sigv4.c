@@ -526,7 +526,8 @@ hmac256(const void *key, size_t klen, const char *msg, uint8_t out[32])
 		fatalx("HMAC");
 }
 
-void
+/* The hex signature of a canonical request. */
+static void
 sigv4_signature(const char *secret, const char *amz_date,
     const struct sigv4_auth *a, const char *canonical, char out[65])
 {
