@@ -59,35 +59,14 @@ admin_error(struct http_request *req, int status, const char *message)
 	admin_json(req, status, body);
 }
 
-/*
- * Until berth-blobd said hello and the metadata is loaded from it, the
- * model in memory is the one from before the restart (or the failed
- * append that started a reload): it may show changes the disk never got,
- * and entries made from it are replayed on top of what the disk says.
- * Nothing is read from it or done with it until then.
- */
-static int
-admin_model_ready(void)
-{
-	return worker_up() && !meta_loading();
-}
-
-static const char *
-admin_unready_reason(void)
-{
-	if (!worker_up() && strcmp(worker_state(), "loading") != 0)
-		return "berth-blobd, the storage worker, is not running; it is "
-		    "being restarted: retry";
-	return "the metadata is being loaded from berth-blobd: retry";
-}
-
-/* 1 if the model may be used; else answers 503 and returns 0. */
+/* 1 if the model may be used (worker_ready); else answers 503 and
+ * returns 0. */
 static int
 admin_require_ready(struct http_request *req)
 {
-	if (admin_model_ready())
+	if (worker_ready())
 		return 1;
-	admin_error(req, 503, admin_unready_reason());
+	admin_error(req, 503, worker_unready_reason());
 	return 0;
 }
 
@@ -147,7 +126,7 @@ admin_health_cb(int err, const struct blobc_stats *st, void *arg)
 
 	/* Judged now, when the answer goes: not when it was asked. */
 	blobd_up = worker_up();
-	loaded = admin_model_ready();
+	loaded = worker_ready();
 	writable = st != NULL && st->writable;
 	ok = blobd_up && loaded && writable;
 	body = json_object_new_object();
@@ -177,7 +156,7 @@ admin_health_cb(int err, const struct blobc_stats *st, void *arg)
 			    json_object_new_string("storage"));
 		json_object_object_add(body, "unavailable", down);
 		json_object_object_add(body, "message", json_object_new_string(
-		    !loaded ? admin_unready_reason() : err != 0 ?
+		    !loaded ? worker_unready_reason() : err != 0 ?
 		    berr_message(err) : "the storage is not writable"));
 		http_response_header(req, "Retry-After", "1");
 	}
@@ -491,8 +470,8 @@ admin_blobs_cb(int err, const struct blobc_stored *list, size_t n,
 	char		 ds[DIGEST_STR_MAX];
 	size_t		 i;
 
-	if (err == 0 && !admin_model_ready()) {
-		admin_error(req, 503, admin_unready_reason());
+	if (err == 0 && !worker_ready()) {
+		admin_error(req, 503, worker_unready_reason());
 		return;
 	}
 	if (err != 0) {

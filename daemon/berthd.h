@@ -559,8 +559,14 @@ int	gc_blob_is_garbage(const struct blob *b, int64_t mtime_ms,
 void	worker_start(void);
 /* Closes blobd's socket; the spawner then reaps it (spawner_stop). */
 void	worker_stop(void);
-/* Said hello and the metadata is loaded: the model is the disk's. */
+/* Said hello and the metadata is loaded. */
 int	worker_up(void);
+/* The readiness rule of every API: the worker is up and no reload of the
+ * metadata is under way, so the model is the disk's.  Until then requests
+ * that read or change the model answer 503 (ECR: ServerException) with
+ * Retry-After, and worker_unready_reason says why. */
+int	worker_ready(void);
+const char *worker_unready_reason(void);
 /* "down", "starting" (no hello yet), "loading" (the metadata) or "up". */
 const char *worker_state(void);
 /* The running worker's process id, or -1. */

@@ -511,7 +511,7 @@ ecr_body_cb(struct http_request *req, int err, void *arg)
 	strcpy(r->region, r->caller.region);
 	if ((rid = ecr_str(r, "registryId")) != NULL)
 		snprintf(r->account, sizeof(r->account), "%s", rid);
-	if (!worker_up() || meta_loading()) {
+	if (!worker_ready()) {
 		ecr_fail(r, BERR_UNAVAILABLE);
 		return;
 	}

@@ -69,14 +69,6 @@ static struct gc_stats	 gc_totals;
 
 static void	gc_start_next(void);
 
-/* The model is the disk's: not the one from before a restart or a reload,
- * which may hold changes the disk never got. */
-static int
-gc_model_ready(void)
-{
-	return worker_up() && !meta_loading();
-}
-
 static int
 gc_digest_cmp(const void *a, const void *b)
 {
@@ -198,7 +190,7 @@ gc_listing_cb(int err, const struct blobc_stored *list, size_t n,
 	size_t		 i, in_txn = 0;
 
 	/* A reload may have begun while the listing was on its way. */
-	if (err == 0 && !gc_model_ready())
+	if (err == 0 && !worker_ready())
 		err = BERR_UNAVAILABLE;
 	if (err != 0) {
 		gc_finish(run, err);
@@ -256,7 +248,7 @@ gc_start_next(void)
 	if ((gc_queue = w->next) == NULL)
 		gc_queue_tail = &gc_queue;
 	w->next = NULL;
-	if (!gc_model_ready()) {
+	if (!worker_ready()) {
 		struct gc_result r;
 
 		memset(&r, 0, sizeof(r));

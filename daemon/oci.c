@@ -342,6 +342,11 @@ oci_dispatch(struct http_request *req, const char *path)
 	 * send it. */
 	http_response_header(req, "Docker-Distribution-API-Version",
 	    "registry/2.0");
+	/* Tokens and download URLs are checked with the model's key. */
+	if (!worker_ready()) {
+		oci_error(req, BERR_UNAVAILABLE, "%s", worker_unready_reason());
+		return;
+	}
 	get = method_is(req, "GET");
 	head = method_is(req, "HEAD");
 	route_err = oci_parse_route(rest, &r);

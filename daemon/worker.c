@@ -82,6 +82,28 @@ worker_state(void)
 	}
 }
 
+/*
+ * Until berth-blobd said hello and the metadata is loaded from it, the
+ * model in memory is the one from before the restart (or the failed
+ * append that started a reload): it may show changes the disk never got,
+ * and entries made from it are replayed on top of what the disk says.
+ * Nothing is read from it or done with it until then.
+ */
+int
+worker_ready(void)
+{
+	return worker_up() && !meta_loading();
+}
+
+const char *
+worker_unready_reason(void)
+{
+	if (!worker_up() && worker_status != WORKER_LOADING)
+		return "berth-blobd, the storage worker, is not running; it is "
+		    "being restarted: retry";
+	return "the metadata is being loaded from berth-blobd: retry";
+}
+
 pid_t
 worker_pid(void)
 {
