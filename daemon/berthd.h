@@ -854,11 +854,18 @@ void	oci_upload_cancel(struct http_request *, const struct oci_ident *,
 
 /* --- byte ranges (range.c) -------------------------------------------------- */
 
-/* A Range header against an entity of size bytes: 1 with the range for a
- * satisfiable single range, 0 to serve it all (absent, another unit, or
- * several ranges), BERR_RANGE_UNSATISFIABLE for a range past the end or a
- * bytes range that is not valid syntax (RFC 9110 14.2). */
-int	range_parse(const char *, uint64_t size, uint64_t *off, uint64_t *len);
+/* What of an entity a response sends. */
+struct byte_range {
+	uint64_t	 off;
+	uint64_t	 len;
+	int		 partial;	/* one range of it: 206 */
+};
+/* A Range header (or NULL) against an entity of size bytes: 0 with the
+ * range to send, partial for a satisfiable single range, else the whole
+ * entity (absent, another unit, or several ranges);
+ * BERR_RANGE_UNSATISFIABLE for a range past the end or a bytes range that
+ * is not valid syntax (RFC 9110 14.2). */
+int	range_parse(const char *, uint64_t size, struct byte_range *);
 /* A chunk's Content-Range: "first-last", "bytes first-last/total" or
  * "bytes=first-last"; 0, or -1 when malformed or last < first. */
 int	content_range_parse(const char *, uint64_t *first, uint64_t *last);
@@ -871,8 +878,8 @@ char	*auth_token_issue(const char *account, const char *region,
 /* 0 with the token's account and region, or BERR_UNAUTHORIZED. */
 int	auth_token_verify(const char *, size_t, char *account, char *region,
 	    int64_t *expires);
-/* From an Authorization header: 1 when there is none, 0 with account and
- * region of a valid "Basic AWS:<password>", BERR_UNAUTHORIZED otherwise. */
+/* From an Authorization header: 0 with account and region of a valid
+ * "Basic AWS:<password>", BERR_UNAUTHORIZED otherwise (none included). */
 int	auth_basic_identity(const char *header, char *account, char *region);
 /* The X-Berth-Download parameter of a download URL for the blob digest
  * of repository in account/region, valid until expires; free it. */
@@ -944,13 +951,13 @@ char	*ecr_pattern_to_ere(const char *);
 int	ecr_pattern_match(int shape, const char *s, size_t len);
 /*
  * Checks a request against op's input shape as AWS does: unknown members
- * are ignored, null is absent.  Returns NULL when it is valid, else the
- * exception to answer ("SerializationException" for a JSON value of the
- * wrong type; InvalidParameterException or ValidationException for a
- * constraint) with its message in msg.
+ * are ignored, null is absent.  0 when it is valid, else -1 with the
+ * exception to answer in *exc ("SerializationException" for a JSON value
+ * of the wrong type; InvalidParameterException or ValidationException for
+ * a constraint) and its message in msg.
  */
-const char *ecr_validate(const struct ecr_operation *op,
-	    struct json_object *in, char *msg, size_t msgsz);
+int	ecr_validate(const struct ecr_operation *op, struct json_object *in,
+	    const char **exc, char *msg, size_t msgsz);
 
 /* --- AWS Signature Version 4 (sigv4.c) ------------------------------------- */
 
@@ -1003,11 +1010,13 @@ char	*sigv4_canonical_request(const struct sigv4_request *,
 /*
  * The identity of a request: account and region from the credential
  * scope, else --account-id and --region.  With verification on, the
- * signature is checked as AWS does (now: epoch seconds); returns NULL
- * when the request may go on, else the exception with its message.
+ * signature is checked as AWS does (now: epoch seconds).  0 when the
+ * request may go on, else -1 with the exception to answer in *exc and its
+ * message in msg.
  */
-const char *sigv4_check(const struct sigv4_request *, int64_t now,
-	    struct sigv4_identity *, char *msg, size_t msgsz);
+int	sigv4_check(const struct sigv4_request *, int64_t now,
+	    struct sigv4_identity *, const char **exc, char *msg,
+	    size_t msgsz);
 
 /* --- the ECR API (ecr*.c) ------------------------------------------------ */
 

@@ -482,8 +482,8 @@ ecr_body_cb(struct http_request *req, int err, void *arg)
 	sr.body_len = len;
 	/* As AWS: who is asking before what is asked; the signature covers
 	 * the raw body, parsed only once it is known to be the caller's. */
-	if ((exc = sigv4_check(&sr, now_sec(), &r->caller, msg,
-	    sizeof(msg))) != NULL) {
+	if (sigv4_check(&sr, now_sec(), &r->caller, &exc, msg,
+	    sizeof(msg)) != 0) {
 		ecr_error(r, exc, "%s", msg);
 		return;
 	}
@@ -503,7 +503,7 @@ ecr_body_cb(struct http_request *req, int err, void *arg)
 		    "request body as JSON");
 		return;
 	}
-	if ((exc = ecr_validate(r->op, r->in, msg, sizeof(msg))) != NULL) {
+	if (ecr_validate(r->op, r->in, &exc, msg, sizeof(msg)) != 0) {
 		ecr_error(r, exc, "%s", msg);
 		return;
 	}

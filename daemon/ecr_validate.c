@@ -717,9 +717,9 @@ validate_value(struct vctx *v, int shape, struct json_object *o, int depth)
 	}
 }
 
-const char *
+int
 ecr_validate(const struct ecr_operation *op, struct json_object *in,
-    char *msg, size_t msgsz)
+    const char **exc, char *msg, size_t msgsz)
 {
 	struct vctx	 v;
 	char		 head[64];
@@ -731,18 +731,23 @@ ecr_validate(const struct ecr_operation *op, struct json_object *in,
 	v.msgsz = msgsz;
 	msg[0] = '\0';
 	if (op->input < 0)
-		return NULL;
+		return 0;
 	if (in == NULL || !json_object_is_type(in, json_type_object)) {
 		snprintf(msg, msgsz, "Start of structure or map expected");
-		return "SerializationException";
+		*exc = "SerializationException";
+		return -1;
 	}
 	validate_value(&v, op->input, in, 0);
-	if (v.serialization)
-		return "SerializationException";
+	if (v.serialization) {
+		*exc = "SerializationException";
+		return -1;
+	}
 	if (v.count == 0)
-		return NULL;
-	if (!v.generic)
-		return "InvalidParameterException";
+		return 0;
+	if (!v.generic) {
+		*exc = "InvalidParameterException";
+		return -1;
+	}
 	/* Put the count in front of what was written. */
 	hlen = (size_t)snprintf(head, sizeof(head), "%d validation error%s "
 	    "detected: ", v.count, v.count > 1 ? "s" : "");
@@ -751,5 +756,6 @@ ecr_validate(const struct ecr_operation *op, struct json_object *in,
 	memmove(msg + hlen, msg, v.used);
 	memcpy(msg, head, hlen);
 	msg[hlen + v.used] = '\0';
-	return "ValidationException";
+	*exc = "ValidationException";
+	return -1;
 }

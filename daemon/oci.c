@@ -99,32 +99,30 @@ oci_challenge(struct http_request *req)
 static int
 oci_identity(struct http_request *req, struct oci_ident *id)
 {
-	char	 hacct[ACCOUNT_LEN + 1], hregion[REGION_MAX + 1];
-	char	 tacct[ACCOUNT_LEN + 1], tregion[REGION_MAX + 1];
-	int	 have_host, tok;
+	const char	*auth = http_request_header(req, "Authorization");
+	char		 hacct[ACCOUNT_LEN + 1], hregion[REGION_MAX + 1];
+	char		 tacct[ACCOUNT_LEN + 1], tregion[REGION_MAX + 1];
+	int		 have_host;
 
 	have_host = oci_host_identity(http_request_header(req, "Host"), hacct,
 	    hregion) == 0;
-	tok = auth_basic_identity(http_request_header(req, "Authorization"),
-	    tacct, tregion);
-	if (tok < 0)
-		return BERR_UNAUTHORIZED;
-	if (tok == 1 && conf.require_auth)
+	if ((auth == NULL && conf.require_auth) || (auth != NULL &&
+	    auth_basic_identity(auth, tacct, tregion) != 0))
 		return BERR_UNAUTHORIZED;
 	if (have_host) {
-		if (tok == 0 && (strcmp(hacct, tacct) != 0 ||
+		if (auth != NULL && (strcmp(hacct, tacct) != 0 ||
 		    strcmp(hregion, tregion) != 0))
 			return BERR_DENIED;
 		strcpy(id->account, hacct);
 		strcpy(id->region, hregion);
-	} else if (tok == 0) {
+	} else if (auth != NULL) {
 		strcpy(id->account, tacct);
 		strcpy(id->region, tregion);
 	} else {
 		strcpy(id->account, conf.account_id);
 		strcpy(id->region, conf.region);
 	}
-	id->authenticated = tok == 0;
+	id->authenticated = auth != NULL;
 	return 0;
 }
 

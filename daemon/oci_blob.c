@@ -32,17 +32,15 @@ static void
 blob_respond(struct http_request *req, const struct digest *d,
     struct evbuffer_file_segment *seg, uint64_t size)
 {
+	struct byte_range br;
 	char	 ds[DIGEST_STR_MAX];
-	uint64_t off = 0, len = size;
-	int	 r;
+	int	 status;
 
 	digest_format(d, ds);
 	http_response_header(req, "Docker-Content-Digest", ds);
 	http_response_headerf(req, "ETag", "\"%s\"", ds);
 	http_response_header(req, "Accept-Ranges", "bytes");
-	r = range_parse(http_request_header(req, "Range"), size, &off,
-	    &len);
-	if (r == BERR_RANGE_UNSATISFIABLE) {
+	if (range_parse(http_request_header(req, "Range"), size, &br) != 0) {
 		http_response_headerf(req, "Content-Range", "bytes */%llu",
 		    (unsigned long long)size);
 		oci_error(req, BERR_RANGE_UNSATISFIABLE, "the Range is not "
@@ -50,17 +48,18 @@ blob_respond(struct http_request *req, const struct digest *d,
 		    (unsigned long long)size);
 		return;
 	}
-	if (r == 1)
+	if (br.partial)
 		http_response_headerf(req, "Content-Range",
-		    "bytes %llu-%llu/%llu", (unsigned long long)off,
-		    (unsigned long long)(off + len - 1),
+		    "bytes %llu-%llu/%llu", (unsigned long long)br.off,
+		    (unsigned long long)(br.off + br.len - 1),
 		    (unsigned long long)size);
+	status = br.partial ? 206 : 200;
 	if (seg == NULL)
-		http_respond_length(req, r == 1 ? 206 : 200,
-		    "application/octet-stream", len);
+		http_respond_length(req, status, "application/octet-stream",
+		    br.len);
 	else
-		http_respond_file(req, r == 1 ? 206 : 200,
-		    "application/octet-stream", seg, (off_t)off, (off_t)len);
+		http_respond_file(req, status, "application/octet-stream", seg,
+		    (off_t)br.off, (off_t)br.len);
 }
 
 static void
