@@ -101,7 +101,7 @@ admin_method(struct http_request *req, const char *want)
 	return 0;
 }
 
-/* --- health and metrics: both need blobd's statistics ------------------- */
+/* --- health and metrics: both need blobd's statistics -------------------- */
 
 static void
 admin_metrics_cb(int err, const struct blobc_stats *st, void *arg)
@@ -163,7 +163,7 @@ admin_health_cb(int err, const struct blobc_stats *st, void *arg)
 	admin_json(req, ok ? 200 : 503, body);
 }
 
-/* --- garbage collection and reset ----------------------------------------- */
+/* --- garbage collection and reset ---------------------------------------- */
 
 static struct json_object *
 admin_gc_json(const struct gc_result *r)
@@ -331,7 +331,8 @@ admin_reset(struct http_request *req)
 			if (!ar->everything)
 				admin_reset_note_repository(ar,
 				    reg->repositories.items[0]);
-			if (txn_repo_delete(&t, reg->repositories.items[0]) != 0)
+			if (txn_repo_delete(&t,
+			    reg->repositories.items[0]) != 0)
 				fatalx("reset: a repository delete does not "
 				    "apply");
 			ar->repositories++;
@@ -364,7 +365,7 @@ admin_compacted_cb(int err, void *arg)
 	admin_json(req, 200, body);
 }
 
-/* --- introspection -------------------------------------------------------- */
+/* --- introspection ------------------------------------------------------- */
 
 static struct json_object *
 json_time(int64_t ms)
@@ -446,7 +447,8 @@ admin_images(struct http_request *req)
 			json_object_array_add(tags,
 			    json_object_new_string(img->tags[k]));
 		json_object_object_add(o, "tags", tags);
-		json_object_object_add(o, "pushedAt", json_time(img->pushed_ms));
+		json_object_object_add(o, "pushedAt",
+		    json_time(img->pushed_ms));
 		if (img->pulled_ms != 0)
 			json_object_object_add(o, "lastPulledAt",
 			    json_time(img->pulled_ms));

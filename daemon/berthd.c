@@ -59,7 +59,8 @@ static const char berthd_synopsis[] =
     "usage: berthd [-v] [--account-id id] [--admin-token token]\n"
     "              [--advertise-host host] [--blobd path] [--create-on-push]\n"
     "              [--credentials file]\n"
-    "              [--data-dir dir] [--gc-grace seconds] [--listen address:port]\n"
+    "              [--data-dir dir] [--gc-grace seconds] "
+    "[--listen address:port]\n"
     "              [--log-file file] [--no-seccomp] [--region region]\n"
     "              [--require-auth] [--upload-ttl seconds]\n"
     "              [--uri-style path | host] [--user user]\n";
@@ -208,8 +209,8 @@ parse_options(int argc, char **argv)
 			break;
 		case OPT_ADMIN_TOKEN:
 			if (strlen(optarg) < 16) {
-				fprintf(stderr, "berthd: --admin-token needs at "
-				    "least 16 characters\n");
+				fprintf(stderr, "berthd: --admin-token needs "
+				    "at least 16 characters\n");
 				exit(2);
 			}
 			conf.admin_token = optarg;
@@ -274,8 +275,8 @@ parse_options(int argc, char **argv)
 			else if (strcmp(optarg, "host") == 0)
 				conf.uri_style = URI_STYLE_HOST;
 			else {
-				fprintf(stderr, "berthd: --uri-style is path or "
-				    "host\n");
+				fprintf(stderr, "berthd: --uri-style is path "
+				    "or host\n");
 				exit(2);
 			}
 			break;
@@ -354,7 +355,8 @@ berthd_signal_cb(evutil_socket_t sig, short events, void *arg)
 	switch (sig) {
 	case SIGHUP:
 		if (conf.log_file != NULL)
-			spawner_open(SPAWN_FILE_LOG, berthd_log_opened_cb, NULL);
+			spawner_open(SPAWN_FILE_LOG, berthd_log_opened_cb,
+			    NULL);
 		else {
 			blobc_reopen_log();
 			log_info("logs reopened");

@@ -81,7 +81,7 @@ blob_upload_done(struct blob_upload *u, int err, uint64_t size)
 	u->cb(err, size, u->arg);
 }
 
-/* --- sessions ----------------------------------------------------------- */
+/* --- sessions ------------------------------------------------------------ */
 
 static void
 blob_upload_created_cb(int err, const uint8_t id[UPLOAD_ID_LEN], void *arg)
@@ -129,7 +129,7 @@ blob_upload_cancel(struct blob_upload *u, blob_upload_cb cb, void *arg)
 	blobc_upload_cancel(u->owner, u->id, blob_upload_cancelled_cb, u);
 }
 
-/* --- appending ------------------------------------------------------------ */
+/* --- appending ----------------------------------------------------------- */
 
 /* The bytes source's writer stops (blobd refused, or all was written). */
 static void
@@ -276,7 +276,7 @@ blob_upload_append_bytes(struct blob_upload *u, uint8_t *data, size_t len,
 	return 0;
 }
 
-/* --- committing and linking ----------------------------------------------- */
+/* --- committing and linking ---------------------------------------------- */
 
 static void
 blob_upload_linked_cb(int err, void *arg)

@@ -292,7 +292,7 @@ blobc_reopen_log(void)
 	(void)rpc_send(blobc_chan, MSG_LOG_REOPEN, 0, NULL, 0, fd);
 }
 
-/* --- replies ------------------------------------------------------------ */
+/* --- replies ------------------------------------------------------------- */
 
 static void
 blobc_reply_done(int err, const uint8_t *payload, int fd, void *arg)
@@ -343,7 +343,7 @@ blobc_reply_committed(int err, const uint8_t *payload, int fd, void *arg)
 	req->cb.size(0, c.size, req->arg);
 }
 
-/* --- uploads ------------------------------------------------------------ */
+/* --- uploads ------------------------------------------------------------- */
 
 static void
 blobc_reply_created(int err, const uint8_t *payload, int fd, void *arg)
@@ -434,7 +434,7 @@ blobc_upload_commit(const char *owner, const uint8_t id[UPLOAD_ID_LEN],
 	    arg);
 }
 
-/* --- blobs -------------------------------------------------------------- */
+/* --- blobs --------------------------------------------------------------- */
 
 void
 blobc_blob_write(const struct digest *d, const void *data, size_t len,
@@ -473,7 +473,7 @@ blobc_blob_open(const struct digest *d, blobc_blob_opened_cb cb, void *arg)
 	    MSG_BLOB_OPENED, blobc_reply_opened, CB(opened), arg);
 }
 
-/* --- the metadata log ----------------------------------------------------- */
+/* --- the metadata log ---------------------------------------------------- */
 
 void
 blobc_meta_append(const void *entry, size_t len, blobc_done_cb cb,
@@ -516,7 +516,7 @@ blobc_meta_compact(int fd, uint64_t len, uint64_t entries, blobc_done_cb cb,
 	    blobc_reply_done, CB(done), arg);
 }
 
-/* --- garbage collection and statistics ------------------------------------ */
+/* --- garbage collection and statistics ----------------------------------- */
 
 /* The listing in fd as an array (free it); n is its length.  A record
  * that does not name a digest is a broken worker: fatal. */

@@ -52,6 +52,7 @@
 #include <json-c/json.h>
 
 #include "berthd.h"
+#include "ecr.h"
 #include "error.h"
 #include "http.h"
 #include "log.h"
@@ -114,8 +115,8 @@ ecr_bind_handlers(void)
 		op = ecr_operation_find(ecr_handlers[i].operation,
 		    strlen(ecr_handlers[i].operation));
 		if (op == NULL)
-			fatalx("ECR handler for %s, which the API model (botocore "
-			    "%s) lacks", ecr_handlers[i].operation,
+			fatalx("ECR handler for %s, which the API model "
+			    "(botocore %s) lacks", ecr_handlers[i].operation,
 			    ecr_model_botocore_version);
 		if (ecr_bound[op - ecr_operations] != NULL)
 			fatalx("two ECR handlers for %s", op->name);
@@ -250,7 +251,7 @@ ecr_repository_find(struct ecr_req *r, const char *name)
 	return repo;
 }
 
-/* --- answering once a change is durable -------------------------------- */
+/* --- answering once a change is durable ---------------------------------- */
 
 struct ecr_reply *
 ecr_reply_new(struct ecr_req *r, struct json_object *out)
@@ -295,7 +296,7 @@ ecr_repository_update(struct ecr_req *r, struct repository *repo,
 	ecr_commit(r, &t, out);
 }
 
-/* --- reading the input ----------------------------------------------------- */
+/* --- reading the input --------------------------------------------------- */
 
 struct json_object *
 ecr_member(const struct ecr_req *r, const char *name)
@@ -337,7 +338,7 @@ ecr_int(const struct ecr_req *r, const char *name, int64_t dflt)
 	return json_object_get_int64(v);
 }
 
-/* --- writing the output ---------------------------------------------------- */
+/* --- writing the output -------------------------------------------------- */
 
 void
 ecr_add_str(struct json_object *o, const char *key, const char *value)
@@ -443,7 +444,7 @@ ecr_bad_token(struct ecr_req *r)
 	    "'nextToken' failed to satisfy constraint: 'Invalid token'");
 }
 
-/* --- the request ------------------------------------------------------------ */
+/* --- the request --------------------------------------------------------- */
 
 static size_t
 ecr_headers_cb(void *arg, const char *name, const char **vals, size_t max)
@@ -463,9 +464,9 @@ ecr_body_cb(struct http_request *req, int err, void *arg)
 
 	if (err != 0) {
 		if (err == BERR_TOO_LARGE)
-			ecr_error(r, "RequestEntityTooLargeException", "Request "
-			    "body of %s is limited to %zu bytes", r->op->name,
-			    r->op->body_max);
+			ecr_error(r, "RequestEntityTooLargeException",
+			    "Request body of %s is limited to %zu bytes",
+			    r->op->name, r->op->body_max);
 		else
 			ecr_error(r, "SerializationException",
 			    "The request body was not received whole");
@@ -549,8 +550,8 @@ ecr_dispatch(struct http_request *req)
 	request_id(r->request_id);
 	if (strcmp(http_request_method(req), "POST") != 0) {
 		http_response_header(req, "Allow", "POST");
-		ecr_error(r, "UnknownOperationException", "The ECR API is served "
-		    "by POST / with an X-Amz-Target header");
+		ecr_error(r, "UnknownOperationException", "The ECR API is "
+		    "served by POST / with an X-Amz-Target header");
 		return;
 	}
 	target = http_request_header(req, "X-Amz-Target");

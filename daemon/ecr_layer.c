@@ -31,6 +31,7 @@
 #include <json-c/json.h>
 
 #include "berthd.h"
+#include "ecr.h"
 #include "error.h"
 #include "util.h"
 
@@ -164,7 +165,7 @@ ecr_layer_check(struct ecr_req *r)
 	ecr_respond(r, out);
 }
 
-/* --- InitiateLayerUpload -------------------------------------------------- */
+/* --- InitiateLayerUpload ------------------------------------------------- */
 
 static void
 initiate_cb(int err, uint64_t size, void *arg)
@@ -197,7 +198,7 @@ ecr_layer_initiate(struct ecr_req *r)
 	blob_upload_create(&op->u, DIGEST_SHA256, initiate_cb, op);
 }
 
-/* --- UploadLayerPart ------------------------------------------------------ */
+/* --- UploadLayerPart ----------------------------------------------------- */
 
 static void
 invalid_part(struct layer_op *op, uint64_t size, const char *fmt, ...)
@@ -268,9 +269,9 @@ ecr_layer_upload_part(struct ecr_req *r)
 		return;
 	data = xmalloc(blen / 4 * 3 + 3);
 	if ((n = base64_decode(b64, blen, data, blen / 4 * 3 + 3)) < 0) {
-		ecr_error(r, "InvalidParameterException", "Invalid parameter at "
-		    "'layerPartBlob' failed to satisfy constraint: 'must be "
-		    "base64'");
+		ecr_error(r, "InvalidParameterException", "Invalid parameter "
+		    "at 'layerPartBlob' failed to satisfy constraint: 'must "
+		    "be base64'");
 		free(data);
 		free(op);
 		return;
@@ -292,7 +293,7 @@ ecr_layer_upload_part(struct ecr_req *r)
 	}
 }
 
-/* --- CompleteLayerUpload -------------------------------------------------- */
+/* --- CompleteLayerUpload ------------------------------------------------- */
 
 static void
 complete_cb(int err, uint64_t size, void *arg)
@@ -364,8 +365,8 @@ ecr_layer_complete(struct ecr_req *r)
 	/* ECR takes the layer's digest from the list's first entry. */
 	ds = json_object_get_string(json_object_array_get_idx(digests, 0));
 	if (digest_parse_str(ds, &op->digest) != 0) {
-		ecr_error(r, "InvalidLayerException", "The layer digest '%s' is "
-		    "not a sha256 or sha512 digest", ds);
+		ecr_error(r, "InvalidLayerException", "The layer digest '%s' "
+		    "is not a sha256 or sha512 digest", ds);
 		free(op);
 		return;
 	}
@@ -377,7 +378,7 @@ ecr_layer_complete(struct ecr_req *r)
 	blob_upload_stat(&op->u, complete_stat_cb, op);
 }
 
-/* --- GetDownloadUrlForLayer -------------------------------------------------- */
+/* --- GetDownloadUrlForLayer ---------------------------------------------- */
 
 /*
  * AWS: LayersNotFoundException when the repository has no such layer;

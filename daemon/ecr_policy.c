@@ -29,6 +29,7 @@
 #include <json-c/json.h>
 
 #include "berthd.h"
+#include "ecr.h"
 #include "error.h"
 #include "log.h"
 #include "util.h"
@@ -202,8 +203,8 @@ ecr_policy_set(struct ecr_req *r)
 	if ((repo = ecr_repository_find(r, name)) == NULL)
 		return;
 	if (!policy_valid(text, strlen(text))) {
-		ecr_error(r, "InvalidParameterException", "Invalid parameter at "
-		    "'PolicyText' failed to satisfy constraint: 'Invalid "
+		ecr_error(r, "InvalidParameterException", "Invalid parameter "
+		    "at 'PolicyText' failed to satisfy constraint: 'Invalid "
 		    "repository policy provided'");
 		return;
 	}

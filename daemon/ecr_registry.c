@@ -28,6 +28,7 @@
 #include <json-c/json.h>
 
 #include "berthd.h"
+#include "ecr.h"
 
 /* The host put into repository URIs and proxyEndpoint. */
 static const char *

@@ -28,6 +28,7 @@
 #include <json-c/json.h>
 
 #include "berthd.h"
+#include "ecr.h"
 #include "error.h"
 #include "log.h"
 #include "util.h"
@@ -131,10 +132,10 @@ parse_mutability(struct ecr_req *r, struct repo_config *c, int required)
 		return 0;
 	}
 	if (n == 0) {
-		ecr_error(r, "InvalidParameterException", "Invalid parameter at "
-		    "'imageTagMutabilityExclusionFilters' failed to satisfy "
-		    "constraint: '%s requires at least one exclusion filter'",
-		    mutability_names[c->mutability]);
+		ecr_error(r, "InvalidParameterException", "Invalid parameter "
+		    "at 'imageTagMutabilityExclusionFilters' failed to "
+		    "satisfy constraint: '%s requires at least one exclusion "
+		    "filter'", mutability_names[c->mutability]);
 		return -1;
 	}
 	for (i = 0; i < c->nmut_filters; i++)
@@ -166,10 +167,10 @@ parse_encryption(struct ecr_req *r, struct repo_config *c)
 			key = json_object_get_string(v);
 	}
 	if (key != NULL && strcmp(type, "AES256") == 0) {
-		ecr_error(r, "InvalidParameterException", "Invalid parameter at "
-		    "'encryptionConfiguration.kmsKey' failed to satisfy "
-		    "constraint: 'A KMS key can only be specified with the KMS "
-		    "or KMS_DSSE encryption type'");
+		ecr_error(r, "InvalidParameterException", "Invalid parameter "
+		    "at 'encryptionConfiguration.kmsKey' failed to satisfy "
+		    "constraint: 'A KMS key can only be specified with the "
+		    "KMS or KMS_DSSE encryption type'");
 		return -1;
 	}
 	c->encryption_type = xstrdup(type);
@@ -187,9 +188,9 @@ ecr_repository_create(struct ecr_req *r)
 	struct txn	 t;
 
 	if (repository_lookup(r->account, r->region, name) != NULL) {
-		ecr_error(r, "RepositoryAlreadyExistsException", "The repository "
-		    "with name '%s' already exists in the registry with id "
-		    "'%s'", name, r->account);
+		ecr_error(r, "RepositoryAlreadyExistsException", "The "
+		    "repository with name '%s' already exists in the registry "
+		    "with id '%s'", name, r->account);
 		return;
 	}
 	repo_config_init(&cfg);
@@ -290,9 +291,10 @@ ecr_repository_delete(struct ecr_req *r)
 	if ((repo = ecr_repository_find(r, name)) == NULL)
 		return;
 	if (repo->images.len > 0 && !ecr_bool(r, "force", 0)) {
-		ecr_error(r, "RepositoryNotEmptyException", "The repository with "
-		    "name '%s' in registry with id '%s' cannot be deleted "
-		    "because it still contains images", name, r->account);
+		ecr_error(r, "RepositoryNotEmptyException", "The repository "
+		    "with name '%s' in registry with id '%s' cannot be "
+		    "deleted because it still contains images", name,
+		    r->account);
 		return;
 	}
 	out = json_object_new_object();

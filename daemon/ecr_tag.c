@@ -31,6 +31,7 @@
 #include <json-c/json.h>
 
 #include "berthd.h"
+#include "ecr.h"
 #include "util.h"
 
 #define TAGS_MAX		50
@@ -67,10 +68,10 @@ tag_key_ok(struct ecr_req *r, const char *key)
 {
 	if (chars(key) == 0 || chars(key) > TAG_KEY_MAX || !tag_chars_ok(key) ||
 	    strncasecmp(key, "aws:", 4) == 0) {
-		ecr_error(r, "InvalidTagParameterException", "The tag key '%.*s' "
-		    "is invalid: a key has 1 to %d letters, digits, spaces or "
-		    "_.:/=+-@ and may not begin with 'aws:'", TAG_KEY_MAX + 8,
-		    key, TAG_KEY_MAX);
+		ecr_error(r, "InvalidTagParameterException", "The tag key "
+		    "'%.*s' is invalid: a key has 1 to %d letters, digits, "
+		    "spaces or _.:/=+-@ and may not begin with 'aws:'",
+		    TAG_KEY_MAX + 8, key, TAG_KEY_MAX);
 		return 0;
 	}
 	return 1;
@@ -97,8 +98,8 @@ ecr_tag_merge(struct ecr_req *r, struct repo_config *c,
 			return -1;
 		if (chars(value) > TAG_VALUE_MAX || !tag_chars_ok(value)) {
 			ecr_error(r, "InvalidTagParameterException", "The tag "
-			    "value for key '%s' is invalid: a value has at most "
-			    "%d letters, digits, spaces or _.:/=+-@", key,
+			    "value for key '%s' is invalid: a value has at "
+			    "most %d letters, digits, spaces or _.:/=+-@", key,
 			    TAG_VALUE_MAX);
 			return -1;
 		}
@@ -146,8 +147,8 @@ arn_repository(struct ecr_req *r)
 	    (n = (size_t)(f[3] - f[2] - 1)) == 0 || n > REGION_MAX ||
 	    f[4] - f[3] - 1 != ACCOUNT_LEN ||
 	    strncmp(f[4], "repository/", 11) != 0) {
-		ecr_error(r, "InvalidParameterException", "Invalid parameter at "
-		    "'resourceArn' failed to satisfy constraint: 'Invalid "
+		ecr_error(r, "InvalidParameterException", "Invalid parameter "
+		    "at 'resourceArn' failed to satisfy constraint: 'Invalid "
 		    "ARN: %.300s'", arn);
 		return NULL;
 	}
@@ -159,8 +160,8 @@ arn_repository(struct ecr_req *r)
 		if (r->account[i] < '0' || r->account[i] > '9')
 			break;
 	if (i < ACCOUNT_LEN) {
-		ecr_error(r, "InvalidParameterException", "Invalid parameter at "
-		    "'resourceArn' failed to satisfy constraint: 'Invalid "
+		ecr_error(r, "InvalidParameterException", "Invalid parameter "
+		    "at 'resourceArn' failed to satisfy constraint: 'Invalid "
 		    "ARN: %.300s'", arn);
 		return NULL;
 	}

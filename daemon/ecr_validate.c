@@ -50,6 +50,7 @@
 #include <json-c/json.h>
 
 #include "berthd.h"
+#include "ecr.h"
 #include "log.h"
 #include "util.h"
 
@@ -59,7 +60,7 @@
 static regex_t	*ecr_regex;	/* per shape; compiled when it has a pattern */
 static uint8_t	*ecr_regex_ok;
 
-/* --- patterns --------------------------------------------------------------- */
+/* --- patterns ------------------------------------------------------------ */
 
 struct ere {
 	char	*s;
@@ -126,7 +127,8 @@ bracket_parse(const char **pp, uint8_t set[256], int *negate)
 				if ((*p >= 'a' && *p <= 'z') ||
 				    (*p >= 'A' && *p <= 'Z') ||
 				    (*p >= '0' && *p <= '9'))
-					return -1;	/* \S, \n ...: unknown */
+					/* \S, \n ...: unknown */
+					return -1;
 				c = (unsigned char)*p++;
 				break;
 			}
@@ -338,7 +340,7 @@ ecr_operation_find(const char *name, size_t len)
 	    sizeof(ecr_operations[0]), operation_cmp);
 }
 
-/* --- validation ----------------------------------------------------------- */
+/* --- validation ---------------------------------------------------------- */
 
 struct vctx {
 	int		 generic;	/* ValidationException form */
@@ -629,8 +631,8 @@ validate_string(struct vctx *v, int shape, const struct ecr_shape *sh,
 				break;
 		if (i == sh->nenums) {
 			enum_text(sh, set, sizeof(set));
-			violation(v, o, "Member must satisfy enum value set: %s",
-			    set);
+			violation(v, o, "Member must satisfy enum value set: "
+			    "%s", set);
 		}
 	}
 	if (sh->pattern != NULL && !ecr_pattern_match(shape, s, len)) {

@@ -59,9 +59,9 @@ image_check_refs(struct repository *repo, const struct manifest_info *mi,
 			if (child == NULL) {
 				p->missing_is_manifest = 1;
 				p->missing = ref->digest;
-				image_fail_detail(p, "manifest %s is not in the "
-				    "repository", digest_format(&ref->digest,
-				    ds));
+				image_fail_detail(p, "manifest %s is not in "
+				    "the repository",
+				    digest_format(&ref->digest, ds));
 				return BERR_MANIFEST_BLOB_UNKNOWN;
 			}
 			if (child->size > *index_size)
@@ -127,9 +127,9 @@ image_push(struct image_push *p, txn_done_cb done, void *arg)
 		if (tg != NULL && repository_tag_is_immutable(repo,
 		    p->tags[i])) {
 			snprintf(p->detail, sizeof(p->detail), "The image tag "
-			    "'%.128s' already exists in the '%.256s' repository "
-			    "and cannot be overwritten because the tag is "
-			    "immutable.", p->tags[i], repo->name);
+			    "'%.128s' already exists in the '%.256s' "
+			    "repository and cannot be overwritten because the "
+			    "tag is immutable.", p->tags[i], repo->name);
 			manifest_info_clear(&mi);
 			return BERR_TAG_IMMUTABLE;
 		}

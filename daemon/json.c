@@ -38,7 +38,8 @@ json_parse_strict(const char *text, size_t len, int depth)
 		return NULL;
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
 	obj = json_tokener_parse_ex(tok, text, (int)len);
-	if (obj == NULL || json_tokener_get_error(tok) != json_tokener_success) {
+	if (obj == NULL ||
+	    json_tokener_get_error(tok) != json_tokener_success) {
 		json_object_put(obj);
 		json_tokener_free(tok);
 		return NULL;

@@ -125,7 +125,8 @@ manifest_info_clear(struct manifest_info *mi)
 	free(mi->media_type);
 	free(mi->artifact_type);
 	free(mi->foreign);
-	memset(mi, 0, sizeof(*mi));	/* config_media_type pointed into refs */
+	/* config_media_type pointed into refs */
+	memset(mi, 0, sizeof(*mi));
 }
 
 /* Foreign and non-distributable layers may live elsewhere. */
@@ -193,8 +194,9 @@ manifest_parse(const char *body, size_t len, const char *content_type,
 	}
 	if (mt == NULL || !manifest_type_known(mt)) {
 		snprintf(mi->error, sizeof(mi->error), "unsupported manifest "
-		    "media type %.200s", mt != NULL ? mt : content_type != NULL ?
-		    content_type : "(none)");
+		    "media type %.200s",
+		    mt != NULL ? mt : content_type != NULL ? content_type :
+		    "(none)");
 		goto out;
 	}
 	mi->media_type = xstrdup(mt);

@@ -290,7 +290,8 @@ meta_compaction_due(uint64_t snapshot_bytes, uint64_t log_bytes,
 		return 1;
 	/* Many small entries replay slowly too, but a big state is not
 	 * rewritten for a tail that is small beside it. */
-	return log_entries >= COMPACT_ENTRIES && log_bytes >= snapshot_bytes / 4;
+	return log_entries >= COMPACT_ENTRIES &&
+	    log_bytes >= snapshot_bytes / 4;
 }
 
 void
@@ -303,7 +304,7 @@ meta_maybe_compact(void)
 		meta_compact(NULL, NULL);
 }
 
-/* --- pull times ------------------------------------------------------------- */
+/* --- pull times ---------------------------------------------------------- */
 
 static void
 meta_pulls_done_cb(int err, void *arg)

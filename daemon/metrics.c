@@ -114,7 +114,8 @@ metrics_render(struct evbuffer *b, const struct blobc_stats *st)
 	for (i = 0; i < metrics_nclasses; i++)
 		for (code = 100; code < 600; code++)
 			if (metrics_classes[i].by_status[code] > 0)
-				evbuffer_add_printf(b, "berth_http_requests_total"
+				evbuffer_add_printf(b,
+				    "berth_http_requests_total"
 				    "{class=\"%s\",code=\"%zu\"} %llu\n",
 				    metrics_classes[i].name, code,
 				    (unsigned long long)

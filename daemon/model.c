@@ -365,7 +365,7 @@ repository_referrers(const struct repository *repo,
 	return n;
 }
 
-/* --- primitive mutations (called from record.c only) -------------------- */
+/* --- primitive mutations (called from record.c only) --------------------- */
 
 static struct blob *
 blob_get(const struct digest *d, uint64_t size)

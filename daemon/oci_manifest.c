@@ -396,8 +396,8 @@ oci_manifest_put(struct http_request *req, const struct oci_ident *id,
 		/* distribution-spec (main): PUT by digest with ?tag=. */
 		n = http_request_params(req, "tag", extra, nitems(extra));
 		if (n > TAGS_PER_PUT_MAX) {
-			oci_error(req, BERR_TOO_MANY_TAGS, "at most %d tags per "
-			    "request", TAGS_PER_PUT_MAX);
+			oci_error(req, BERR_TOO_MANY_TAGS, "at most %d tags "
+			    "per request", TAGS_PER_PUT_MAX);
 			manifest_put_free(mp);
 			return;
 		}
@@ -435,8 +435,8 @@ oci_manifest_delete(struct http_request *req, const struct oci_ident *id,
 		return;
 	}
 	if (ref.is_digest && (img = image_find(repo, &ref.digest)) == NULL) {
-		oci_error(req, BERR_MANIFEST_UNKNOWN, "manifest %s not found in "
-		    "%s", refstr, name);
+		oci_error(req, BERR_MANIFEST_UNKNOWN, "manifest %s not found "
+		    "in %s", refstr, name);
 		return;
 	}
 	if (!ref.is_digest && tag_find(repo, refstr) == NULL) {

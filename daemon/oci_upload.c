@@ -87,7 +87,8 @@ oci_upload_fail(struct oci_upload_op *op, int err, uint64_t size)
 		oci_upload_headers(op, size);
 	switch (err) {
 	case BERR_DIGEST_INVALID:
-		oci_error(op->req, err, "the content does not match the digest");
+		oci_error(op->req, err, "the content does not match the "
+		    "digest");
 		break;
 	case BERR_SIZE_INVALID:
 		oci_error(op->req, err, "the content is not of the given size");

@@ -57,7 +57,7 @@ enum record_type {
 #define STR_SHORT		512
 #define STR_TEXT		(1024 * 1024)
 
-/* --- encoding ------------------------------------------------------------- */
+/* --- encoding ------------------------------------------------------------ */
 
 void
 record_entry_begin(struct wbuf *w)
@@ -298,7 +298,7 @@ record_setting_delete(struct wbuf *w, const struct registry *reg,
 	rec_end(w, off);
 }
 
-/* --- decoding and applying ------------------------------------------------- */
+/* --- decoding and applying ----------------------------------------------- */
 
 static char *
 get_opt_str(struct rbuf *r, size_t max)
@@ -640,7 +640,7 @@ record_apply_entry(const uint8_t *p, size_t len)
 	return 0;
 }
 
-/* --- snapshots ---------------------------------------------------------------- */
+/* --- snapshots ----------------------------------------------------------- */
 
 struct snapshot_writer {
 	int		 fd;

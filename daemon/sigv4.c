@@ -48,6 +48,7 @@
 #include <openssl/sha.h>
 
 #include "berthd.h"
+#include "ecr.h"
 #include "log.h"
 #include "util.h"
 
@@ -66,7 +67,7 @@ static struct sigv4_credential	*sigv4_creds;
 static size_t			 sigv4_ncreds;
 static int			 sigv4_loaded;
 
-/* --- the credentials file ---------------------------------------------- */
+/* --- the credentials file ------------------------------------------------ */
 
 static void
 creds_free(struct sigv4_credential *c, size_t n)
@@ -313,7 +314,7 @@ toolong:
 	return -1;
 }
 
-/* --- the canonical request ------------------------------------------------ */
+/* --- the canonical request ----------------------------------------------- */
 
 static void
 sha256_hex(const void *p, size_t n, char out[65])
@@ -551,7 +552,7 @@ sigv4_signature(const char *secret, const char *amz_date,
 	hex_encode(sig, sizeof(sig), out);
 }
 
-/* --- the check ---------------------------------------------------------- */
+/* --- the check ----------------------------------------------------------- */
 
 /* "20250101T000000Z" into epoch seconds; -1 if malformed. */
 static int64_t

@@ -245,7 +245,7 @@ txn_setting_delete(struct txn *t, struct registry *reg, const char *key)
 	return txn_add(t, start);
 }
 
-/* --- committing --------------------------------------------------------- */
+/* --- committing ---------------------------------------------------------- */
 
 static void
 txn_done(struct txn_commit_ctx *ctx, int err)

@@ -196,7 +196,8 @@ worker_schedule_restart(const char *how)
 {
 	struct timeval	 tv;
 
-	if (worker_up_since != 0 && mono_ms() - worker_up_since >= WORKER_STABLE_MS)
+	if (worker_up_since != 0 &&
+	    mono_ms() - worker_up_since >= WORKER_STABLE_MS)
 		worker_backoff_ms = WORKER_BACKOFF_MIN_MS;
 	log_warnx("berth-blobd %s; restarting in %lld ms", how,
 	    (long long)worker_backoff_ms);

@@ -29,6 +29,7 @@
 #include <json-c/json.h>
 
 #include "berthd.h"
+#include "ecr.h"
 #include "log.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);

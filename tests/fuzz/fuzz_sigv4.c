@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "berthd.h"
+#include "ecr.h"
 #include "log.h"
 
 struct berthd_config	 conf;

@@ -29,6 +29,7 @@
 #include <json-c/json.h>
 
 #include "berthd.h"
+#include "ecr.h"
 #include "unit.h"
 #include "util.h"
 

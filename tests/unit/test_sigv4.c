@@ -32,6 +32,7 @@
 #include <openssl/sha.h>
 
 #include "berthd.h"
+#include "ecr.h"
 #include "unit.h"
 #include "util.h"
 
