@@ -100,13 +100,19 @@ xasprintf(char **ret, const char *fmt, ...)
 	return n;
 }
 
-int64_t
-now_ms(void)
+static int64_t
+clock_ms(clockid_t clock)
 {
 	struct timespec	 ts;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
+	clock_gettime(clock, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t
+now_ms(void)
+{
+	return clock_ms(CLOCK_REALTIME);
 }
 
 int64_t
@@ -118,10 +124,7 @@ now_sec(void)
 int64_t
 mono_ms(void)
 {
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return clock_ms(CLOCK_MONOTONIC);
 }
 
 void
@@ -326,81 +329,72 @@ fd_set_cloexec(int fd)
 	return fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
 }
 
-int
-write_full(int fd, const void *buf, size_t n)
+/* Without a position (off < 0) the descriptor's own offset is used. */
+static int
+write_at(int fd, const void *buf, size_t n, off_t off)
 {
 	const uint8_t	*p = buf;
 	ssize_t		 w;
 
 	while (n > 0) {
-		if ((w = write(fd, p, n)) == -1) {
+		w = off < 0 ? write(fd, p, n) : pwrite(fd, p, n, off);
+		if (w == -1) {
 			if (errno == EINTR)
 				continue;
 			return -1;
 		}
 		p += w;
 		n -= (size_t)w;
+		if (off >= 0)
+			off += w;
 	}
 	return 0;
+}
+
+int
+write_full(int fd, const void *buf, size_t n)
+{
+	return write_at(fd, buf, n, -1);
 }
 
 int
 pwrite_full(int fd, const void *buf, size_t n, off_t off)
 {
-	const uint8_t	*p = buf;
-	ssize_t		 w;
+	return write_at(fd, buf, n, off);
+}
 
-	while (n > 0) {
-		if ((w = pwrite(fd, p, n, off)) == -1) {
+static ssize_t
+read_at(int fd, void *buf, size_t n, off_t off)
+{
+	uint8_t	*p = buf;
+	size_t	 got = 0;
+	ssize_t	 r;
+
+	while (got < n) {
+		r = off < 0 ? read(fd, p + got, n - got) :
+		    pread(fd, p + got, n - got, off + (off_t)got);
+		if (r == -1) {
 			if (errno == EINTR)
 				continue;
 			return -1;
 		}
-		p += w;
-		n -= (size_t)w;
-		off += w;
+		if (r == 0)
+			break;
+		got += (size_t)r;
 	}
-	return 0;
+	return (ssize_t)got;
 }
 
 ssize_t
 read_full(int fd, void *buf, size_t n)
 {
-	uint8_t	*p = buf;
-	size_t	 got = 0;
-	ssize_t	 r;
-
-	while (got < n) {
-		if ((r = read(fd, p + got, n - got)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (r == 0)
-			break;
-		got += (size_t)r;
-	}
-	return (ssize_t)got;
+	return read_at(fd, buf, n, -1);
 }
 
 ssize_t
 pread_full(int fd, void *buf, size_t n, off_t off)
 {
-	uint8_t	*p = buf;
-	size_t	 got = 0;
-	ssize_t	 r;
-
-	while (got < n) {
-		if ((r = pread(fd, p + got, n - got, off + (off_t)got)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (r == 0)
-			break;
-		got += (size_t)r;
-	}
-	return (ssize_t)got;
+	return read_at(fd, buf, n, off);
 }
 
 int

@@ -65,6 +65,7 @@ int	 fd_set_nonblock(int);
 int	 fd_set_cloexec(int);
 /* Loops over short writes and EINTR; 0 or -1 with errno. */
 int	 write_full(int, const void *, size_t);
+/* At an offset (>= 0), leaving the descriptor's own. */
 int	 pwrite_full(int, const void *, size_t, off_t);
 /* Reads exactly n bytes unless EOF; returns bytes read or -1. */
 ssize_t	 read_full(int, void *, size_t);

@@ -749,6 +749,10 @@ struct oci_route {
 
 /* oci.c */
 void	oci_dispatch(struct http_request *, const char *path);
+/* The repository of that name in id's registry; NULL when there is none,
+ * and req was answered NAME_UNKNOWN. */
+struct repository *oci_repository(struct http_request *,
+	    const struct oci_ident *, const char *name);
 void	oci_error(struct http_request *, int err, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 void	oci_location(struct http_request *, const char *fmt, ...)
@@ -783,9 +787,8 @@ void	oci_upload_patch(struct http_request *, const struct oci_ident *,
 	    const char *name, const char *uuid);
 void	oci_upload_finish(struct http_request *, const struct oci_ident *,
 	    const char *name, const char *uuid);
-void	oci_upload_status(struct http_request *, const struct oci_ident *,
-	    const char *name, const char *uuid);
-void	oci_upload_cancel(struct http_request *, const struct oci_ident *,
+/* GET: the session's status; DELETE: cancels it. */
+void	oci_upload_query(struct http_request *, const struct oci_ident *,
 	    const char *name, const char *uuid);
 
 /* --- the ECR API (ecr.c; the rest in ecr.h) ------------------------------ */

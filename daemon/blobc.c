@@ -294,6 +294,19 @@ blobc_reopen_log(void)
 
 /* --- replies ------------------------------------------------------------- */
 
+/* A reply's payload into out (len bytes; zeros unless err is 0); a
+ * descriptor that came with it is closed. */
+static void
+blobc_reply_copy(int err, const uint8_t *payload, int fd, void *out,
+    size_t len)
+{
+	if (fd != -1)
+		close(fd);
+	memset(out, 0, len);
+	if (err == 0)
+		memcpy(out, payload, len);
+}
+
 static void
 blobc_reply_done(int err, const uint8_t *payload, int fd, void *arg)
 {
@@ -351,11 +364,7 @@ blobc_reply_created(int err, const uint8_t *payload, int fd, void *arg)
 	struct blobc_req *req = arg;
 	struct msg_upload_created c;
 
-	if (fd != -1)
-		close(fd);
-	memset(&c, 0, sizeof(c));
-	if (err == 0)
-		memcpy(&c, payload, sizeof(c));
+	blobc_reply_copy(err, payload, fd, &c, sizeof(c));
 	req->cb.created(err, c.id, req->arg);
 }
 
@@ -456,9 +465,8 @@ blobc_reply_opened(int err, const uint8_t *payload, int fd, void *arg)
 	struct blobc_req *req = arg;
 	struct msg_blob_opened o;
 
-	memset(&o, 0, sizeof(o));
-	if (err == 0)
-		memcpy(&o, payload, sizeof(o));
+	/* The descriptor is the callback's. */
+	blobc_reply_copy(err, payload, -1, &o, sizeof(o));
 	req->cb.opened(err, fd, o.size, req->arg);
 }
 
@@ -489,11 +497,9 @@ blobc_reply_state(int err, const uint8_t *payload, int fd, void *arg)
 	struct blobc_req *req = arg;
 	struct msg_meta_state st;
 
-	memset(&st, 0, sizeof(st));
-	if (err == 0)
-		memcpy(&st, payload, sizeof(st));
-	req->cb.state(err, fd, st.len, st.entries,
-	    req->arg);
+	/* The descriptor is the callback's. */
+	blobc_reply_copy(err, payload, -1, &st, sizeof(st));
+	req->cb.state(err, fd, st.len, st.entries, req->arg);
 }
 
 void
@@ -585,11 +591,7 @@ blobc_reply_swept(int err, const uint8_t *payload, int fd, void *arg)
 	struct blobc_req *req = arg;
 	struct msg_gc_swept s;
 
-	if (fd != -1)
-		close(fd);
-	memset(&s, 0, sizeof(s));
-	if (err == 0)
-		memcpy(&s, payload, sizeof(s));
+	blobc_reply_copy(err, payload, fd, &s, sizeof(s));
 	req->cb.swept(err, s.blobs, s.bytes, req->arg);
 }
 

@@ -60,6 +60,18 @@ add_mutability(struct json_object *o, const struct repo_config *c)
 	json_object_object_add(o, "imageTagMutabilityExclusionFilters", arr);
 }
 
+/* imageScanningConfiguration.scanOnPush of the request: false unless
+ * given as true. */
+static int
+scan_on_push(struct ecr_req *r)
+{
+	struct json_object *scan = ecr_member(r, "imageScanningConfiguration");
+	struct json_object *v;
+
+	return scan != NULL && json_object_object_get_ex(scan, "scanOnPush",
+	    &v) && v != NULL && json_object_get_boolean(v);
+}
+
 static struct json_object *
 scanning_json(const struct repo_config *c)
 {
@@ -184,7 +196,7 @@ ecr_repository_create(struct ecr_req *r)
 	const char	*name = ecr_str(r, "repositoryName");
 	struct repository *repo;
 	struct repo_config cfg;
-	struct json_object *out, *scan, *v;
+	struct json_object *out;
 	struct txn	 t;
 
 	if (repository_lookup(r->account, r->region, name) != NULL) {
@@ -200,9 +212,7 @@ ecr_repository_create(struct ecr_req *r)
 		repo_config_clear(&cfg);
 		return;
 	}
-	if ((scan = ecr_member(r, "imageScanningConfiguration")) != NULL &&
-	    json_object_object_get_ex(scan, "scanOnPush", &v) && v != NULL)
-		cfg.scan_on_push = json_object_get_boolean(v);
+	cfg.scan_on_push = scan_on_push(r);
 	txn_init(&t);
 	(void)txn_repo_put(&t, r->account, r->region, name, now_ms(), &cfg);
 	repo_config_clear(&cfg);
@@ -304,24 +314,45 @@ ecr_repository_delete(struct ecr_req *r)
 	ecr_commit(r, &t, out);
 }
 
+/* The repository whose setting a request changes, with a copy of its
+ * configuration in cfg; NULL when there is none (r was answered). */
+static struct repository *
+setting_begin(struct ecr_req *r, struct repo_config *cfg)
+{
+	struct repository *repo;
+
+	if ((repo = ecr_repository_find(r, ecr_str(r, "repositoryName"))) ==
+	    NULL)
+		return NULL;
+	repo_config_copy(cfg, &repo->config);
+	return repo;
+}
+
+/* The answer to a change of a setting starts with whose it is. */
+static struct json_object *
+setting_out(struct ecr_req *r, const struct repository *repo)
+{
+	struct json_object *out = json_object_new_object();
+
+	ecr_add_str(out, "registryId", r->account);
+	ecr_add_str(out, "repositoryName", repo->name);
+	return out;
+}
+
 void
 ecr_repository_put_mutability(struct ecr_req *r)
 {
-	const char	*name = ecr_str(r, "repositoryName");
 	struct repository *repo;
 	struct repo_config cfg;
 	struct json_object *out;
 
-	if ((repo = ecr_repository_find(r, name)) == NULL)
+	if ((repo = setting_begin(r, &cfg)) == NULL)
 		return;
-	repo_config_copy(&cfg, &repo->config);
 	if (parse_mutability(r, &cfg, 1) == -1) {
 		repo_config_clear(&cfg);
 		return;
 	}
-	out = json_object_new_object();
-	ecr_add_str(out, "registryId", r->account);
-	ecr_add_str(out, "repositoryName", repo->name);
+	out = setting_out(r, repo);
 	add_mutability(out, &cfg);
 	ecr_repository_update(r, repo, &cfg, out);
 }
@@ -329,20 +360,14 @@ ecr_repository_put_mutability(struct ecr_req *r)
 void
 ecr_repository_put_scanning(struct ecr_req *r)
 {
-	const char	*name = ecr_str(r, "repositoryName");
 	struct repository *repo;
 	struct repo_config cfg;
-	struct json_object *out, *scan, *v;
+	struct json_object *out;
 
-	if ((repo = ecr_repository_find(r, name)) == NULL)
+	if ((repo = setting_begin(r, &cfg)) == NULL)
 		return;
-	repo_config_copy(&cfg, &repo->config);
-	scan = ecr_member(r, "imageScanningConfiguration");
-	cfg.scan_on_push = scan != NULL && json_object_object_get_ex(scan,
-	    "scanOnPush", &v) && v != NULL && json_object_get_boolean(v);
-	out = json_object_new_object();
-	ecr_add_str(out, "registryId", r->account);
-	ecr_add_str(out, "repositoryName", repo->name);
+	cfg.scan_on_push = scan_on_push(r);
+	out = setting_out(r, repo);
 	json_object_object_add(out, "imageScanningConfiguration",
 	    scanning_json(&cfg));
 	ecr_repository_update(r, repo, &cfg, out);

@@ -126,6 +126,18 @@ oci_identity(struct http_request *req, struct oci_ident *id)
 	return 0;
 }
 
+struct repository *
+oci_repository(struct http_request *req, const struct oci_ident *id,
+    const char *name)
+{
+	struct repository *repo;
+
+	if ((repo = repository_lookup(id->account, id->region, name)) == NULL)
+		oci_error(req, BERR_NAME_UNKNOWN, "repository %s not found",
+		    name);
+	return repo;
+}
+
 /* {"errors":[{"code","message","detail"}]}: the error's code and message
  * from the one table, the detail (or null) from the caller. */
 void
@@ -433,10 +445,8 @@ oci_dispatch(struct http_request *req, const char *path)
 			oci_upload_patch(req, &id, r.name, r.arg);
 		else if (method_is(req, "PUT"))
 			oci_upload_finish(req, &id, r.name, r.arg);
-		else if (get)
-			oci_upload_status(req, &id, r.name, r.arg);
-		else if (method_is(req, "DELETE"))
-			oci_upload_cancel(req, &id, r.name, r.arg);
+		else if (get || method_is(req, "DELETE"))
+			oci_upload_query(req, &id, r.name, r.arg);
 		else
 			oci_unsupported(req, "GET, PATCH, PUT, DELETE");
 		return;

@@ -76,6 +76,32 @@ blob_opened_cb(int err, const struct digest *d,
 	blob_respond(req, d, seg, size);
 }
 
+/* The blob a route names (d set), in its repository (*repop); NULL when
+ * the request was answered. */
+static struct link *
+oci_blob_link(struct http_request *req, const struct oci_ident *id,
+    const char *name, const char *dstr, struct digest *d,
+    struct repository **repop)
+{
+	struct repository *repo;
+	struct link	*l;
+	int		 rc;
+
+	if ((rc = digest_parse_str(dstr, d)) != 0) {
+		oci_error(req, rc, "invalid digest %s", dstr);
+		return NULL;
+	}
+	if ((repo = oci_repository(req, id, name)) == NULL)
+		return NULL;
+	if ((l = link_find(repo, d)) == NULL) {
+		oci_error(req, BERR_BLOB_UNKNOWN, "blob %s is not in %s", dstr,
+		    name);
+		return NULL;
+	}
+	*repop = repo;
+	return l;
+}
+
 void
 oci_blob_get(struct http_request *req, const struct oci_ident *id,
     const char *name, const char *dstr)
@@ -85,23 +111,9 @@ oci_blob_get(struct http_request *req, const struct oci_ident *id,
 	struct digest	 d;
 	struct link	*l;
 	uint64_t	 size;
-	int		 rc;
 
-	if ((rc = digest_parse_str(dstr, &d)) != 0) {
-		oci_error(req, rc, "invalid digest %s", dstr);
+	if ((l = oci_blob_link(req, id, name, dstr, &d, &repo)) == NULL)
 		return;
-	}
-	repo = repository_lookup(id->account, id->region, name);
-	if (repo == NULL) {
-		oci_error(req, BERR_NAME_UNKNOWN, "repository %s not found",
-		    name);
-		return;
-	}
-	if ((l = link_find(repo, &d)) == NULL) {
-		oci_error(req, BERR_BLOB_UNKNOWN, "blob %s is not in %s", dstr,
-		    name);
-		return;
-	}
 	/* A push checks existence before it references: GC must wait. */
 	blob_touch(l->blob);
 	if (http_request_is_head(req)) {
@@ -122,23 +134,9 @@ oci_blob_delete(struct http_request *req, const struct oci_ident *id,
 	struct repository *repo;
 	struct digest	 d;
 	struct txn	 t;
-	int		 rc;
 
-	if ((rc = digest_parse_str(dstr, &d)) != 0) {
-		oci_error(req, rc, "invalid digest %s", dstr);
+	if (oci_blob_link(req, id, name, dstr, &d, &repo) == NULL)
 		return;
-	}
-	repo = repository_lookup(id->account, id->region, name);
-	if (repo == NULL) {
-		oci_error(req, BERR_NAME_UNKNOWN, "repository %s not found",
-		    name);
-		return;
-	}
-	if (link_find(repo, &d) == NULL) {
-		oci_error(req, BERR_BLOB_UNKNOWN, "blob %s is not in %s", dstr,
-		    name);
-		return;
-	}
 	/* Only the link goes; the bytes are GC's once nothing needs them. */
 	txn_init(&t);
 	(void)txn_link_delete(&t, repo, &d);

@@ -35,12 +35,6 @@
 
 #define TAGS_PER_PUT_MAX	64
 
-static struct repository *
-oci_repo(const struct oci_ident *id, const char *name)
-{
-	return repository_lookup(id->account, id->region, name);
-}
-
 /*
  * Content negotiation (RFC 9110 12.5.1) for a manifest GET by tag: the
  * most specific media range that matches the stored type decides (the
@@ -196,11 +190,8 @@ oci_manifest_get(struct http_request *req, const struct oci_ident *id,
 	char		 ds[DIGEST_STR_MAX];
 	int		 rc;
 
-	if ((repo = oci_repo(id, name)) == NULL) {
-		oci_error(req, BERR_NAME_UNKNOWN, "repository %s not found",
-		    name);
+	if ((repo = oci_repository(req, id, name)) == NULL)
 		return;
-	}
 	if ((rc = name_reference_parse(refstr, strlen(refstr), &ref)) != 0) {
 		if (ref.is_digest)
 			oci_error(req, rc, "invalid digest %s", refstr);
@@ -353,7 +344,8 @@ manifest_put_body_cb(struct http_request *req, int err, void *arg)
 		manifest_put_free(mp);
 		return;
 	}
-	if (oci_repo(&mp->id, mp->name) == NULL && conf.create_on_push) {
+	if (repository_lookup(mp->id.account, mp->id.region,
+	    mp->name) == NULL && conf.create_on_push) {
 		txn_init(&t);
 		(void)txn_repo_ensure(&t, mp->id.account, mp->id.region,
 		    mp->name);
@@ -372,7 +364,8 @@ oci_manifest_put(struct http_request *req, const struct oci_ident *id,
 	size_t		 n, i;
 	int		 rc;
 
-	if (oci_repo(id, name) == NULL && !conf.create_on_push) {
+	if (repository_lookup(id->account, id->region, name) == NULL &&
+	    !conf.create_on_push) {
 		oci_error(req, BERR_NAME_UNKNOWN, "repository %s does not "
 		    "exist; create it first (or run berthd --create-on-push)",
 		    name);
@@ -424,11 +417,8 @@ oci_manifest_delete(struct http_request *req, const struct oci_ident *id,
 	struct txn	 t;
 	int		 rc;
 
-	if ((repo = oci_repo(id, name)) == NULL) {
-		oci_error(req, BERR_NAME_UNKNOWN, "repository %s not found",
-		    name);
+	if ((repo = oci_repository(req, id, name)) == NULL)
 		return;
-	}
 	if ((rc = name_reference_parse(refstr, strlen(refstr), &ref)) != 0) {
 		oci_error(req, ref.is_digest ? rc : BERR_MANIFEST_UNKNOWN,
 		    "invalid reference %s", refstr);
@@ -462,11 +452,8 @@ oci_tags_list(struct http_request *req, const struct oci_ident *id,
 	size_t		 i = 0;
 	long		 n, count = 0;
 
-	if ((repo = oci_repo(id, name)) == NULL) {
-		oci_error(req, BERR_NAME_UNKNOWN, "repository %s not found",
-		    name);
+	if ((repo = oci_repository(req, id, name)) == NULL)
 		return;
-	}
 	if (oci_page_params(req, &n, &last) != 0) {
 		oci_error(req, BERR_BAD_REQUEST, "n must be a number");
 		return;
@@ -507,11 +494,8 @@ oci_referrers(struct http_request *req, const struct oci_ident *id,
 		oci_error(req, rc, "invalid digest %s", dstr);
 		return;
 	}
-	if ((repo = oci_repo(id, name)) == NULL) {
-		oci_error(req, BERR_NAME_UNKNOWN, "repository %s not found",
-		    name);
+	if ((repo = oci_repository(req, id, name)) == NULL)
 		return;
-	}
 	filter = http_request_param(req, "artifactType");
 	n = repository_referrers(repo, &subject, NULL, 0);
 	imgs = xcalloc(n, sizeof(*imgs));

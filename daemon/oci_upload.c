@@ -168,9 +168,10 @@ oci_upload_append(struct oci_upload_op *op)
 		oci_upload_fail(op, rc, 0);
 }
 
-/* Sets op's offset and length from the request; 0 or a BERR code. */
-static int
-oci_upload_chunk(struct oci_upload_op *op)
+/* Appends the request's body as the chunk its Content-Range (optional)
+ * and Content-Length say it is. */
+static void
+oci_upload_append_chunk(struct oci_upload_op *op)
 {
 	const char	*cr = http_request_header(op->req, "Content-Range");
 	int64_t		 cl = http_request_content_length(op->req);
@@ -178,15 +179,18 @@ oci_upload_chunk(struct oci_upload_op *op)
 
 	if (cl >= 0)
 		op->length = (uint64_t)cl;
-	if (cr == NULL)
-		return 0;
-	if (content_range_parse(cr, &first, &last) == -1)
-		return BERR_RANGE_INVALID;
-	if (cl >= 0 && (uint64_t)cl != last - first + 1)
-		return BERR_RANGE_INVALID;
-	op->offset = first;
-	op->length = last - first + 1;
-	return 0;
+	if (cr != NULL) {
+		if (content_range_parse(cr, &first, &last) == -1 ||
+		    (cl >= 0 && (uint64_t)cl != last - first + 1)) {
+			oci_error(op->req, BERR_RANGE_INVALID,
+			    "bad Content-Range");
+			free(op);
+			return;
+		}
+		op->offset = first;
+		op->length = last - first + 1;
+	}
+	oci_upload_append(op);
 }
 
 /* The session a route names, or NULL when the request was answered. */
@@ -196,11 +200,8 @@ oci_upload_session(struct http_request *req, const struct oci_ident *id,
 {
 	struct oci_upload_op *op;
 
-	if (repository_lookup(id->account, id->region, name) == NULL) {
-		oci_error(req, BERR_NAME_UNKNOWN, "repository %s not found",
-		    name);
+	if (oci_repository(req, id, name) == NULL)
 		return NULL;
-	}
 	op = oci_upload_op_new(req, id, name, step);
 	if (blob_upload_set_id(&op->u, uuid) != 0) {
 		oci_error(req, BERR_UPLOAD_UNKNOWN, "upload %s not found",
@@ -216,17 +217,10 @@ oci_upload_patch(struct http_request *req, const struct oci_ident *id,
     const char *name, const char *uuid)
 {
 	struct oci_upload_op *op;
-	int		 rc;
 
-	if ((op = oci_upload_session(req, id, name, uuid, STEP_PATCH)) ==
+	if ((op = oci_upload_session(req, id, name, uuid, STEP_PATCH)) !=
 	    NULL)
-		return;
-	if ((rc = oci_upload_chunk(op)) != 0) {
-		oci_error(req, rc, "bad Content-Range");
-		free(op);
-		return;
-	}
-	oci_upload_append(op);
+		oci_upload_append_chunk(op);
 }
 
 void
@@ -251,21 +245,19 @@ oci_upload_finish(struct http_request *req, const struct oci_ident *id,
 		free(op);
 		return;
 	}
-	if (!http_request_has_body(req)) {
+	if (!http_request_has_body(req))
 		oci_upload_commit(op);
-		return;
-	}
-	if ((rc = oci_upload_chunk(op)) != 0) {
-		oci_error(req, rc, "bad Content-Range");
-		free(op);
-		return;
-	}
-	oci_upload_append(op);
+	else
+		oci_upload_append_chunk(op);
 }
 
-/* 204 after a status or a cancel. */
+/*
+ * A session's request is done: 204 after a status (with its headers) or a
+ * cancel, 202 after a new session, and for a monolithic upload the body
+ * goes to it.
+ */
 static void
-oci_upload_answered_cb(int err, uint64_t size, void *arg)
+oci_upload_session_cb(int err, uint64_t size, void *arg)
 {
 	struct oci_upload_op *op = arg;
 
@@ -273,54 +265,43 @@ oci_upload_answered_cb(int err, uint64_t size, void *arg)
 		oci_upload_fail(op, err, 0);
 		return;
 	}
-	if (op->step == STEP_STATUS)
-		oci_upload_headers(op, size);
-	http_respond(op->req, 204, NULL, NULL, 0);
-	free(op);
-}
-
-void
-oci_upload_status(struct http_request *req, const struct oci_ident *id,
-    const char *name, const char *uuid)
-{
-	struct oci_upload_op *op;
-
-	if ((op = oci_upload_session(req, id, name, uuid, STEP_STATUS)) !=
-	    NULL)
-		blob_upload_stat(&op->u, oci_upload_answered_cb, op);
-}
-
-void
-oci_upload_cancel(struct http_request *req, const struct oci_ident *id,
-    const char *name, const char *uuid)
-{
-	struct oci_upload_op *op;
-
-	if ((op = oci_upload_session(req, id, name, uuid, STEP_CANCEL)) !=
-	    NULL)
-		blob_upload_cancel(&op->u, oci_upload_answered_cb, op);
-}
-
-/* --- starting: sessions, monolithic uploads and mounts ------------------- */
-
-static void
-oci_upload_created_cb(int err, uint64_t size, void *arg)
-{
-	struct oci_upload_op *op = arg;
-
-	if (err != 0) {
-		oci_upload_fail(op, err, 0);
-		return;
-	}
-	if (op->step == STEP_MONOLITHIC) {
+	switch (op->step) {
+	case STEP_MONOLITHIC:
 		op->offset = 0;
 		oci_upload_append(op);
 		return;
+	case STEP_START:
+		oci_upload_headers(op, 0);
+		http_respond(op->req, 202, NULL, NULL, 0);
+		break;
+	default:		/* a status or a cancel */
+		if (op->step == STEP_STATUS)
+			oci_upload_headers(op, size);
+		http_respond(op->req, 204, NULL, NULL, 0);
+		break;
 	}
-	oci_upload_headers(op, 0);
-	http_respond(op->req, 202, NULL, NULL, 0);
 	free(op);
 }
+
+/* GET (its status) or DELETE (a cancel) of a session. */
+void
+oci_upload_query(struct http_request *req, const struct oci_ident *id,
+    const char *name, const char *uuid)
+{
+	struct oci_upload_op *op;
+	int		 cancel;
+
+	cancel = strcmp(http_request_method(req), "DELETE") == 0;
+	if ((op = oci_upload_session(req, id, name, uuid, cancel ?
+	    STEP_CANCEL : STEP_STATUS)) == NULL)
+		return;
+	if (cancel)
+		blob_upload_cancel(&op->u, oci_upload_session_cb, op);
+	else
+		blob_upload_stat(&op->u, oci_upload_session_cb, op);
+}
+
+/* --- starting: sessions, monolithic uploads and mounts ------------------- */
 
 static void
 oci_upload_small_body_cb(struct http_request *req, int err, void *arg)
@@ -384,7 +365,7 @@ oci_upload_begin(struct oci_upload_op *op)
 		return;
 	}
 	if ((ds = http_request_param(req, "digest")) == NULL || mount != NULL) {
-		blob_upload_create(&op->u, algo, oci_upload_created_cb, op);
+		blob_upload_create(&op->u, algo, oci_upload_session_cb, op);
 		return;
 	}
 	if ((rc = digest_parse_str(ds, &op->digest)) != 0) {
@@ -399,7 +380,7 @@ oci_upload_begin(struct oci_upload_op *op)
 		    oci_upload_small_body_cb, op);
 		return;
 	}
-	blob_upload_create(&op->u, op->digest.algo, oci_upload_created_cb, op);
+	blob_upload_create(&op->u, op->digest.algo, oci_upload_session_cb, op);
 }
 
 static void
