@@ -25,6 +25,11 @@
  * into the model (struct repository, struct image, ...) across the wait.
  * The model may be rebuilt from disk when blobd restarts; callbacks look
  * objects up again by name and digest.
+ *
+ * The sections go up berthd's layers (ARCHITECTURE.md has the map): the
+ * model and its durable changes, the storage client, what the APIs share,
+ * the APIs, routing, the process.  The ECR API's own declarations are in
+ * ecr.h, the transport's in http.h.
  */
 #ifndef BERTHD_H
 #define BERTHD_H
