@@ -17,9 +17,9 @@
 /*
  * ECR's layer API: BatchCheckLayerAvailability, InitiateLayerUpload,
  * UploadLayerPart, CompleteLayerUpload, GetDownloadUrlForLayer.  Uploads
- * go through upload.c as /v2/ uploads do: a part's decoded bytes go to
- * blobd through a pipe written as it drains; blobd checks the offset and,
- * at completion, the digest.
+ * go through blob_upload.c as /v2/ uploads do: a part's decoded bytes go
+ * to blobd through a pipe written as it drains; blobd checks the offset
+ * and, at completion, the digest.
  */
 #include "config.h"
 

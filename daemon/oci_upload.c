@@ -20,8 +20,8 @@
  * style clients use (POST then PATCH+PUT; POST then one PUT with the
  * body; monolithic POST ?digest=; streamed chunked PATCH with no
  * Content-Range; Content-Range chunks; cross-repository mounts).  The flow
- * itself, shared with ECR's layer operations, is upload.c's: berthd never
- * buffers an upload, and blobd checks offsets and verifies digests.
+ * itself, shared with ECR's layer operations, is blob_upload.c's: berthd
+ * never buffers an upload, and blobd checks offsets and verifies digests.
  */
 #include "config.h"
 
