@@ -166,6 +166,12 @@ for i in "${!eps[@]}"; do
 	ep=${eps[$i]}
 	curl -s -D "$T_TMP/eh$i" -o "$T_TMP/eb$i" -X "${ep%% *}" "$URL/_berth/${ep#* }"
 done
+# The registry API under /v2/ follows the same rule, in its own error shape.
+v2eps=("/v2/" "/v2/adm/one/tags/list" "/v2/adm/one/manifests/v1")
+for i in "${!v2eps[@]}"; do
+	curl -s -D "$T_TMP/vh$i" -o "$T_TMP/vb$i" "$URL${v2eps[$i]}"
+done
+curl -s -I -o "$T_TMP/vhh" "$URL/v2/adm/one/manifests/v1"
 curl -s -o "$T_TMP/mb" "$URL/_berth/metrics"
 check "berth-blobd, the grandchild of berthd, is the blobd_pid health reports" \
     test "$pids_ok" = 1
@@ -178,6 +184,11 @@ for i in "${!eps[@]}"; do
 	check "while blobd is down: ${eps[$i]} is 503 with Retry-After and a JSON error" \
 	    sh -c "grep -q '^HTTP/1.1 503' '$T_TMP/eh$i' && grep -qi '^Retry-After: ' '$T_TMP/eh$i' && python3 -c 'import json,sys; sys.exit(0 if json.load(open(sys.argv[1]))[\"error\"] else 1)' '$T_TMP/eb$i'"
 done
+for i in "${!v2eps[@]}"; do
+	check "while blobd is down: GET ${v2eps[$i]} is 503 with Retry-After and an OCI error" \
+	    sh -c "grep -q '^HTTP/1.1 503' '$T_TMP/vh$i' && grep -qi '^Retry-After: [0-9]' '$T_TMP/vh$i' && python3 -c 'import json,sys; e=json.load(open(sys.argv[1]))[\"errors\"][0]; sys.exit(0 if e[\"code\"] == \"UNAVAILABLE\" and e[\"detail\"] else 1)' '$T_TMP/vb$i'"
+done
+check "and HEAD too" sh -c "grep -q '^HTTP/1.1 503' '$T_TMP/vhh' && grep -qi '^Retry-After: [0-9]' '$T_TMP/vhh'"
 check "the metrics still answer, with berth_blobd_up 0" \
     grep -q '^berth_blobd_up 0$' "$T_TMP/mb"
 check "health is 200 again once blobd is back" wait_for 20 health_up
