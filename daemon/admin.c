@@ -37,15 +37,6 @@
 #include "log.h"
 #include "util.h"
 
-static void
-admin_json(struct http_request *req, int status, struct json_object *body)
-{
-	const char	*s;
-
-	s = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN);
-	http_respond(req, status, "application/json", s, strlen(s));
-	json_object_put(body);
-}
 
 void
 admin_error(struct http_request *req, int status, const char *message)
@@ -56,7 +47,7 @@ admin_error(struct http_request *req, int status, const char *message)
 	    json_object_new_string(message));
 	if (status == 503)
 		http_response_header(req, "Retry-After", "1");
-	admin_json(req, status, body);
+	router_json(req, status, body);
 }
 
 /* 1 if the model may be used (worker_ready); else answers 503 and
@@ -160,7 +151,7 @@ admin_health_cb(int err, const struct blobc_stats *st, void *arg)
 		    berr_message(err) : "the storage is not writable"));
 		http_response_header(req, "Retry-After", "1");
 	}
-	admin_json(req, ok ? 200 : 503, body);
+	router_json(req, ok ? 200 : 503, body);
 }
 
 /* --- garbage collection and reset ---------------------------------------- */
@@ -192,7 +183,7 @@ admin_gc_done_cb(int err, const struct gc_result *r, void *arg)
 		admin_error(req, berr_http_status(err), berr_message(err));
 		return;
 	}
-	admin_json(req, 200, admin_gc_json(r));
+	router_json(req, 200, admin_gc_json(r));
 }
 
 static int
@@ -273,7 +264,7 @@ admin_reset_gc_cb(int err, const struct gc_result *r, void *arg)
 	json_object_object_add(body, "repositories_deleted",
 	    json_object_new_int64((int64_t)ar->repositories));
 	json_object_object_add(body, "gc", admin_gc_json(r));
-	admin_json(ar->req, 200, body);
+	router_json(ar->req, 200, body);
 	admin_reset_free(ar);
 }
 
@@ -362,7 +353,7 @@ admin_compacted_cb(int err, void *arg)
 	    json_object_new_int64((int64_t)model->snapshot_entries));
 	json_object_object_add(body, "snapshot_bytes",
 	    json_object_new_int64((int64_t)model->snapshot_bytes));
-	admin_json(req, 200, body);
+	router_json(req, 200, body);
 }
 
 /* --- introspection ------------------------------------------------------- */
@@ -404,7 +395,7 @@ admin_repositories(struct http_request *req)
 		}
 	}
 	json_object_object_add(body, "repositories", arr);
-	admin_json(req, 200, body);
+	router_json(req, 200, body);
 }
 
 static void
@@ -459,7 +450,7 @@ admin_images(struct http_request *req)
 		json_object_array_add(arr, o);
 	}
 	json_object_object_add(body, "images", arr);
-	admin_json(req, 200, body);
+	router_json(req, 200, body);
 }
 
 static void
@@ -498,7 +489,7 @@ admin_blobs_cb(int err, const struct blobc_stored *list, size_t n,
 		json_object_array_add(arr, o);
 	}
 	json_object_object_add(body, "blobs", arr);
-	admin_json(req, 200, body);
+	router_json(req, 200, body);
 }
 
 void

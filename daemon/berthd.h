@@ -762,7 +762,6 @@ void	oci_error(struct http_request *, int err, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 void	oci_location(struct http_request *, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
-void	oci_json(struct http_request *, int status, struct json_object *);
 /* A txn_done_cb answering 202 Accepted once a deletion is durable. */
 void	oci_accepted_cb(int err, void *arg);
 int	oci_page_params(struct http_request *, long *n, const char **last);
@@ -822,6 +821,8 @@ void	admin_error(struct http_request *, int status, const char *message);
 /* --- routing (router.c) -------------------------------------------------- */
 
 void	router_dispatch_cb(struct http_request *, void *arg);
+/* Answers req with body as application/json, and frees body. */
+void	router_json(struct http_request *, int status, struct json_object *);
 /* The HTTP layer's refusals, in the shape of the API of the path. */
 void	router_refusal_cb(struct http_request *, int err, const char *reason,
 	    void *arg);

@@ -168,7 +168,7 @@ oci_error(struct http_request *req, int err, const char *fmt, ...)
 	json_object_object_add(body, "errors", errors);
 	if (status == 503 || status == 429)
 		http_response_header(req, "Retry-After", "1");
-	oci_json(req, status, body);
+	router_json(req, status, body);
 }
 
 /* Absolute URLs from the Host the client used, so port forwards work. */
@@ -203,15 +203,6 @@ oci_accepted_cb(int err, void *arg)
 	http_respond(req, 202, NULL, NULL, 0);
 }
 
-void
-oci_json(struct http_request *req, int status, struct json_object *body)
-{
-	const char	*s;
-
-	s = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN);
-	http_respond(req, status, "application/json", s, strlen(s));
-	json_object_put(body);
-}
 
 /* Parses the page parameters of tags/list and _catalog. */
 int
@@ -263,7 +254,7 @@ oci_catalog(struct http_request *req, const struct oci_ident *id)
 		}
 	}
 	json_object_object_add(body, "repositories", arr);
-	oci_json(req, 200, body);
+	router_json(req, 200, body);
 }
 
 /* Splits /v2/<name>/<route>/<arg> into its parts; see oci_route_kind. */

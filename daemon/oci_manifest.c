@@ -474,7 +474,7 @@ oci_tags_list(struct http_request *req, const struct oci_ident *id,
 	}
 	json_object_object_add(body, "name", json_object_new_string(name));
 	json_object_object_add(body, "tags", arr);
-	oci_json(req, 200, body);
+	router_json(req, 200, body);
 }
 
 void

@@ -18,11 +18,14 @@
  * The first look at a request: which API it belongs to.  "/" is the ECR
  * API (POST with an X-Amz-Target; anything else gets its error shape),
  * /v2/ is the OCI distribution API and /_berth/ the admin API.  The HTTP
- * layer's own refusals take the same routes, to answer in their shape.
+ * layer's own refusals take the same routes, to answer in their shape;
+ * the plain JSON answer of the OCI and admin APIs is here too.
  */
 #include "config.h"
 
 #include <string.h>
+
+#include <json-c/json.h>
 
 #include "berthd.h"
 #include "error.h"
@@ -74,4 +77,15 @@ router_refusal_cb(struct http_request *req, int err, const char *reason,
 	} else
 		http_request_set_class(req, "other");
 	oci_error(req, err, "%s", reason);
+}
+
+/* The plain JSON answer of the OCI and admin APIs. */
+void
+router_json(struct http_request *req, int status, struct json_object *body)
+{
+	const char	*s;
+
+	s = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN);
+	http_respond(req, status, "application/json", s, strlen(s));
+	json_object_put(body);
 }
