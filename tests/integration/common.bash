@@ -80,7 +80,7 @@ start_berthd() {
 	    "$@" >>"$dir.log" 2>&1 &
 	BERTHD_PID=$!
 	T_PIDS+=("$BERTHD_PID")
-	wait_for 20 curl -sf -o /dev/null "$URL/_berth/health"
+	wait_for 30 curl -sf -o /dev/null "$URL/_berth/health"
 }
 
 # berthd's spawner: its only child, which starts every berth-blobd.
@@ -93,6 +93,20 @@ blobd_pid() {
 	local s
 	s=$(spawner_pid "$1")
 	[ -n "$s" ] && pgrep -P "$s" -f berth-blobd | head -1
+}
+
+# worker_restarted OLD_PID: true once /_berth/health answers 200 naming a
+# worker other than OLD_PID.  Right after a kill -9 of the worker, health
+# may still answer 200 for the old one (berthd has not read the socket's
+# end yet), so "health is 200" alone does not mean the new one serves.
+worker_restarted() {
+	local h
+	h=$(curl -s -w ' %{http_code}' "$URL/_berth/health") || return 1
+	case $h in
+	*"\"blobd_pid\":$1,"* | *"\"blobd_pid\":$1}"*) return 1 ;;
+	*'"blobd_pid":'*' 200') return 0 ;;
+	*) return 1 ;;
+	esac
 }
 
 http_status() {
