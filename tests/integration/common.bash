@@ -56,6 +56,15 @@ t_summary() {
 	[ "$T_FAILED" = 0 ]
 }
 
+# need_root WHAT: unless this runs as root, says that WHAT is skipped and
+# ends the script.
+need_root() {
+	[ "$(id -u)" = 0 ] && return 0
+	printf 'skip %s: it needs root\n' "$1"
+	t_summary
+	exit
+}
+
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }

@@ -16,11 +16,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/../.." || exit 1
 . "$here/common.bash"
 
-if [ "$(id -u)" != 0 ]; then
-	printf 'skip the Debian package: a throwaway root needs root\n'
-	t_summary
-	exit
-fi
+need_root "the Debian package (a throwaway root)"
 
 version=$(sed -n 's/^AC_INIT(\[berth\], \[\([^]]*\)\].*/\1/p' configure.ac)
 arch=$(dpkg --print-architecture)

@@ -15,11 +15,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/../.." || exit 1
 . "$here/common.bash"
 
-if [ "$(id -u)" != 0 ]; then
-	printf 'skip the README in a root shell: a throwaway root needs root\n'
-	t_summary
-	exit
-fi
+need_root "the README in a root shell (a throwaway root)"
 
 line=$(readme_command 'berthd --data-dir')
 check "README.md has one quick-start line that runs berthd" \
