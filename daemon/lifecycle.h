@@ -85,7 +85,7 @@ struct lifecycle_policy {
 	size_t			 nrules;	/* 1 to LIFECYCLE_RULES_MAX */
 };
 
-/* --- lifecycle_policy.c ---------------------------------------------------- */
+/* --- lifecycle_policy.c --------------------------------------------------- */
 
 /*
  * Parses and validates a lifecycle policy's text as ECR does.  Returns 0,
@@ -105,7 +105,7 @@ void	 lifecycle_policy_free(struct lifecycle_policy *);
 int	 lifecycle_rule_selects_tags(const struct lifecycle_rule *,
 	    const char *const *tags, size_t ntags);
 
-/* --- lifecycle_eval.c ------------------------------------------------------ */
+/* --- lifecycle_eval.c ----------------------------------------------------- */
 
 #define LIFECYCLE_NO_SUBJECT	(-1)	/* not a referrer */
 #define LIFECYCLE_SUBJECT_GONE	(-2)	/* a referrer whose subject is not

@@ -269,6 +269,20 @@ want_enum(struct parse *p, struct json_object *v, const char *const *values,
 	return rc;
 }
 
+/* Member key of o as an enum: 1 (*out set), 0 if absent, -1 if invalid. */
+static int
+enum_member(struct parse *p, struct json_object *o, const char *path,
+    const char *key, const char *const *values, size_t n, int *out)
+{
+	struct json_object *v;
+	char		 sub[96];
+
+	if (!get(o, key, &v))
+		return 0;
+	snprintf(sub, sizeof(sub), "%s/%s", path, key);
+	return want_enum(p, v, values, n, sub, out) == -1 ? -1 : 1;
+}
+
 static int
 pattern_compile(struct lifecycle_pattern *pat, const char *text, int prefix)
 {
@@ -327,9 +341,9 @@ parse_tag_list(struct parse *p, struct json_object *v, const char *path,
 		/* lifecycle_policy_parameters.html, "Tag pattern list":
 		 * "a maximum limit of four wildcards (*) per string". */
 		if (rc == -1)
-			return fail(p, "A tagPatternList entry may contain at "
-			    "most four wildcards (*): %s has more (rulePriority "
-			    "%d)", json_text(s), r->priority);
+			return fail(p, "A tagPatternList entry may contain "
+			    "at most four wildcards (*): %s has more "
+			    "(rulePriority %d)", json_text(s), r->priority);
 	}
 	return 0;
 }
@@ -351,35 +365,26 @@ parse_selection(struct parse *p, struct json_object *o, const char *rpath,
 	if (check_object(p, o, path, keys, nitems(keys), need,
 	    nitems(need)) == -1)
 		return -1;
-	snprintf(sub, sizeof(sub), "%s/tagStatus", path);
-	get(o, "tagStatus", &v);
-	if (want_enum(p, v, tag_statuses, nitems(tag_statuses), sub, &n) == -1)
+	if (enum_member(p, o, path, "tagStatus", tag_statuses,
+	    nitems(tag_statuses), &n) == -1)
 		return -1;
 	r->tag_status = (enum lifecycle_tag_status)n;
-	snprintf(sub, sizeof(sub), "%s/countType", path);
-	get(o, "countType", &v);
-	if (want_enum(p, v, count_types, nitems(count_types), sub, &n) == -1)
+	if (enum_member(p, o, path, "countType", count_types,
+	    nitems(count_types), &n) == -1)
 		return -1;
 	r->count_type = (enum lifecycle_count_type)n;
 	snprintf(sub, sizeof(sub), "%s/countNumber", path);
 	get(o, "countNumber", &v);
 	if (want_int(p, v, 1, sub, &r->count_number) == -1)
 		return -1;
-	if ((f->has_count_unit = get(o, "countUnit", &v))) {
-		snprintf(sub, sizeof(sub), "%s/countUnit", path);
-		if (want_enum(p, v, count_units, nitems(count_units), sub,
-		    &n) == -1)
-			return -1;
-	}
-	r->storage_class = LIFECYCLE_STANDARD;
-	if ((f->has_storage_class = get(o, "storageClass", &v))) {
-		snprintf(sub, sizeof(sub), "%s/storageClass", path);
-		if (want_enum(p, v, storage_classes, nitems(storage_classes),
-		    sub, &n) == -1)
-			return -1;
-		r->storage_class = n == 0 ? LIFECYCLE_STANDARD :
-		    LIFECYCLE_ARCHIVE;
-	}
+	if ((f->has_count_unit = enum_member(p, o, path, "countUnit",
+	    count_units, nitems(count_units), &n)) == -1)
+		return -1;
+	n = 0;
+	if ((f->has_storage_class = enum_member(p, o, path, "storageClass",
+	    storage_classes, nitems(storage_classes), &n)) == -1)
+		return -1;
+	r->storage_class = n == 0 ? LIFECYCLE_STANDARD : LIFECYCLE_ARCHIVE;
 	if ((f->has_prefixes = get(o, "tagPrefixList", &v))) {
 		snprintf(sub, sizeof(sub), "%s/tagPrefixList", path);
 		if (parse_tag_list(p, v, sub, r, 1) == -1)
@@ -399,26 +404,20 @@ parse_action(struct parse *p, struct json_object *o, const char *rpath,
 {
 	static const char *const keys[] = { "targetStorageClass", "type" };
 	static const char *const need[] = { "type" };
-	struct json_object *v;
-	char		 path[64], sub[96];
+	char		 path[64];
 	int		 n;
 
 	snprintf(path, sizeof(path), "%s/action", rpath);
 	if (check_object(p, o, path, keys, nitems(keys), need,
 	    nitems(need)) == -1)
 		return -1;
-	snprintf(sub, sizeof(sub), "%s/type", path);
-	get(o, "type", &v);
-	if (want_enum(p, v, action_types, nitems(action_types), sub, &n) == -1)
+	if (enum_member(p, o, path, "type", action_types,
+	    nitems(action_types), &n) == -1)
 		return -1;
 	r->action = n == 0 ? LIFECYCLE_EXPIRE : LIFECYCLE_TRANSITION;
-	if ((f->has_target = get(o, "targetStorageClass", &v))) {
-		snprintf(sub, sizeof(sub), "%s/targetStorageClass", path);
-		if (want_enum(p, v, target_classes, nitems(target_classes),
-		    sub, &n) == -1)
-			return -1;
-	}
-	return 0;
+	f->has_target = enum_member(p, o, path, "targetStorageClass",
+	    target_classes, nitems(target_classes), &n);
+	return f->has_target == -1 ? -1 : 0;
 }
 
 /* The combinations lifecycle_policy_parameters.html allows. */
@@ -456,8 +455,8 @@ check_rule(struct parse *p, const struct lifecycle_rule *r,
 	 * images, and only after 90 days in the archive. */
 	if (r->count_type == LIFECYCLE_SINCE_IMAGE_PULLED &&
 	    r->action != LIFECYCLE_TRANSITION)
-		return fail(p, "countType=sinceImagePulled must be used with the "
-		    "transition action. (rulePriority %d)", r->priority);
+		return fail(p, "countType=sinceImagePulled must be used with "
+		    "the transition action. (rulePriority %d)", r->priority);
 	if (r->count_type == LIFECYCLE_SINCE_IMAGE_TRANSITIONED) {
 		if (r->storage_class != LIFECYCLE_ARCHIVE)
 			return fail(p, "countType=sinceImageTransitioned "
@@ -468,9 +467,9 @@ check_rule(struct parse *p, const struct lifecycle_rule *r,
 			    "be used with the expire action. (rulePriority %d)",
 			    r->priority);
 		if (r->count_number < LIFECYCLE_ARCHIVE_DAYS)
-			return fail(p, "Images must be in archive storage for a "
-			    "minimum of %d days before deletion: countNumber "
-			    "%d is too small. (rulePriority %d)",
+			return fail(p, "Images must be in archive storage for "
+			    "a minimum of %d days before deletion: "
+			    "countNumber %d is too small. (rulePriority %d)",
 			    LIFECYCLE_ARCHIVE_DAYS, r->count_number,
 			    r->priority);
 	} else if (r->storage_class == LIFECYCLE_ARCHIVE)

@@ -34,31 +34,12 @@
 #include <string.h>
 
 #include "lifecycle.h"
+#include "test_lifecycle.h"
 #include "unit.h"
 #include "util.h"
 
 #define NOW		1750000000000LL
 #define AGO(days)	(NOW - (int64_t)((days) * LIFECYCLE_DAY_MS))
-
-#define RULE(prio, sel, act)						\
-	"{\"rulePriority\": " #prio ", \"selection\": {" sel "},"	\
-	" \"action\": {" act "}}"
-#define POLICY(rules)	"{\"rules\": [" rules "]}"
-#define EXPIRE		"\"type\": \"expire\""
-#define ARCHIVE		"\"type\": \"transition\", " \
-			"\"targetStorageClass\": \"archive\""
-#define COUNT(n)	"\"countType\": \"imageCountMoreThan\", " \
-			"\"countNumber\": " #n
-#define DAYS(type, n)	"\"countType\": \"" type "\", " \
-			"\"countUnit\": \"days\", \"countNumber\": " #n
-#define UNTAGGED	"\"tagStatus\": \"untagged\", "
-#define ANY		"\"tagStatus\": \"any\", "
-#define PATTERNS(l)	"\"tagStatus\": \"tagged\", \"tagPatternList\": " l ", "
-#define IN_ARCHIVE	"\"storageClass\": \"archive\", "
-
-#define TAGS(...)	(const char *const []){ __VA_ARGS__ }, \
-	nitems(((const char *const []){ __VA_ARGS__ }))
-#define NOTAGS		NULL, 0
 
 static struct lifecycle_image
 image(int64_t pushed, const char *const *tags, size_t ntags)
@@ -72,20 +53,6 @@ image(int64_t pushed, const char *const *tags, size_t ntags)
 	im.storage = LIFECYCLE_STANDARD;
 	im.subject = LIFECYCLE_NO_SUBJECT;
 	return im;
-}
-
-static struct lifecycle_policy *
-policy(const char *text)
-{
-	struct lifecycle_policy *pol = NULL;
-	char	*message = NULL;
-
-	if (lifecycle_policy_parse(text, strlen(text), "LifecyclePolicyText",
-	    &pol, &message) != 0) {
-		fprintf(stderr, "\n%s\n", message);
-		free(message);
-	}
-	return pol;
 }
 
 /* The outcome as a string (see the top of the file). */
@@ -123,7 +90,7 @@ evaluate_at(const char *text, const struct lifecycle_image *images, size_t n,
 	struct lifecycle_eval *ev;
 	size_t		 nacted;
 
-	if ((pol = policy(text)) == NULL)
+	if ((pol = test_lifecycle_parse(text)) == NULL)
 		return "(policy refused)";
 	ev = lifecycle_eval_new();
 	nacted = lifecycle_eval_run(ev, pol, images, n, now);
@@ -444,6 +411,10 @@ test_referrers(void)
 	    RULE(1, PATTERNS("[\"v*\"]") DAYS("sinceImagePushed", 5),
 	    EXPIRE) ","
 	    RULE(2, UNTAGGED COUNT(1), EXPIRE));
+	const char	*archive_old_v = POLICY(RULE(1, PATTERNS("[\"v*\"]")
+	    DAYS("sinceImagePushed", 5), ARCHIVE));
+	const char	*expire_untagged = POLICY(RULE(1, UNTAGGED
+	    DAYS("sinceImagePushed", 1), EXPIRE));
 	struct lifecycle_image repo[] = {
 		image(AGO(10), TAGS("v1")),	/* expired by rule 1 */
 		image(AGO(1), NOTAGS),		/* its signature */
@@ -475,16 +446,13 @@ test_referrers(void)
 
 	/* Archival: now, or already done. */
 	arch[1].subject = 0;
-	CU_ASSERT_TRUE(same(evaluate(POLICY(RULE(1, PATTERNS("[\"v*\"]")
-	    DAYS("sinceImagePushed", 5), ARCHIVE)), arch), "Bt1^ At1"));
+	CU_ASSERT_TRUE(same(evaluate(archive_old_v, arch), "Bt1^ At1"));
 	arch[0].storage = LIFECYCLE_ARCHIVE;
 	arch[0].archived_ms = AGO(2);
-	CU_ASSERT_TRUE(same(evaluate(POLICY(RULE(1, PATTERNS("[\"v*\"]")
-	    DAYS("sinceImagePushed", 5), ARCHIVE)), arch), "Bt0^"));
+	CU_ASSERT_TRUE(same(evaluate(archive_old_v, arch), "Bt0^"));
 	/* An archived referrer of an archived subject stays as it is. */
 	arch[1].storage = LIFECYCLE_ARCHIVE;
-	CU_ASSERT_TRUE(same(evaluate(POLICY(RULE(1, PATTERNS("[\"v*\"]")
-	    DAYS("sinceImagePushed", 5), ARCHIVE)), arch), ""));
+	CU_ASSERT_TRUE(same(evaluate(archive_old_v, arch), ""));
 	/* Now A is a young index listing B, and C refers to B: B, kept by
 	 * A, keeps C. */
 	arch[0].storage = arch[1].storage = LIFECYCLE_STANDARD;
@@ -494,12 +462,10 @@ test_referrers(void)
 	arch[1].subject = LIFECYCLE_NO_SUBJECT;
 	arch[1].pushed_ms = AGO(3);
 	arch[2].subject = 1;
-	CU_ASSERT_TRUE(same(evaluate(POLICY(RULE(1, UNTAGGED
-	    DAYS("sinceImagePushed", 1), EXPIRE)), arch), ""));
+	CU_ASSERT_TRUE(same(evaluate(expire_untagged, arch), ""));
 	/* Without A, B goes and C with it. */
 	arch[0].nchildren = 0;
-	CU_ASSERT_TRUE(same(evaluate(POLICY(RULE(1, UNTAGGED
-	    DAYS("sinceImagePushed", 1), EXPIRE)), arch), "Ce1^ Be1"));
+	CU_ASSERT_TRUE(same(evaluate(expire_untagged, arch), "Ce1^ Be1"));
 }
 
 /* Inputs no real repository has: a cycle, a child out of range. */
@@ -535,7 +501,7 @@ test_reuse(void)
 	struct lifecycle_image *many;
 	size_t		 i;
 
-	pol = policy(POLICY(RULE(1, ANY COUNT(10), EXPIRE)));
+	pol = test_lifecycle_parse(POLICY(RULE(1, ANY COUNT(10), EXPIRE)));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(pol);
 	ev = lifecycle_eval_new();
 	many = xcalloc(1000, sizeof(*many));
@@ -708,7 +674,8 @@ random_image(struct lifecycle_image *im, const char **tags, unsigned *seed)
 	if (rand_r(seed) % 8 == 0)
 		im->pushed_ms = AGO(7);		/* ties now and then */
 	for (t = rand_r(seed) % 4; t > 0; t--)
-		tags[im->ntags++] = vocabulary[rand_r(seed) % nitems(vocabulary)];
+		tags[im->ntags++] = vocabulary[rand_r(seed) %
+		    nitems(vocabulary)];
 	if (rand_r(seed) % 3 == 0)
 		im->pulled_ms = im->pushed_ms + rand_r(seed) % 20 *
 		    LIFECYCLE_DAY_MS;
