@@ -108,6 +108,7 @@ repo_make(struct repo *r, size_t n)
 	struct lifecycle_image *im;
 	char		*t;
 	size_t		 i, ntags = 0;
+	uint32_t	 kind;
 
 	r->n = n;
 	r->images = xcalloc(n, sizeof(*r->images));
@@ -131,22 +132,20 @@ repo_make(struct repo *r, size_t n)
 			r->children[2 * i + 1] = (uint32_t)(i + 2);
 		} else if (i % 20 == 1 || i % 20 == 2)
 			goto times;	/* an index's children */
-		switch (next(4)) {
-		case 0:
+		/* A release tag on a quarter, a commit tag on half (the
+		 * releases among them), a pull request's on a quarter. */
+		kind = next(4);
+		if (kind == 0) {
 			r->tags[ntags++] = t;
 			t += sprintf(t, "v%zu.%zu", i / 1000, i % 1000) + 1;
-			/* FALLTHROUGH */
-		case 1:
+		}
+		if (kind <= 1) {
 			r->tags[ntags++] = t;
 			t += sprintf(t, "main-sha-%08x", next(0xffffffff)) + 1;
-			break;
-		case 2:
+		} else if (kind == 2) {
 			r->tags[ntags++] = t;
 			t += sprintf(t, "pr-%u-sha-%06x", next(9000),
 			    next(0xffffff)) + 1;
-			break;
-		default:
-			break;
 		}
 		im->ntags = (size_t)(r->tags + ntags - im->tags);
 		if (im->children != NULL)
