@@ -105,7 +105,8 @@ step "build fuzz targets" configure_build build-fuzz CC=clang --enable-fuzzing
 
 step "unit tests" unit build
 step "unit tests under ASan and UBSan" unit build-asan
-step "man pages lint" mandoc -Tlint -Wwarning man/berthd.8 man/berth-blobd.8
+step "man pages lint" mandoc -Tlint -Wwarning man/berthd.8 man/berth-blobd.8 \
+    man/berth-lifecycle.7
 for script in tests/integration/*.sh tests/integration/*.py; do
 	[ -e "$script" ] || continue
 	step "integration: ${script##*/}" integration "${script##*/}"
