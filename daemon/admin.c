@@ -16,7 +16,8 @@
 
 /*
  * The admin API under /_berth/: health, Prometheus metrics, garbage
- * collection by hand, reset, and read-only introspection.
+ * collection by hand, reset, and read-only introspection; the lifecycle
+ * run and the test clock are in admin_lifecycle.c.
  *
  * Access: loopback connections only, unless --admin-token is set; then a
  * request from anywhere must carry "Authorization: Bearer <token>".
@@ -516,6 +517,13 @@ admin_dispatch(struct http_request *req, const char *path)
 	} else if (strcmp(path, "compact") == 0) {
 		if (admin_method(req, "POST") && admin_require_ready(req))
 			meta_compact(admin_compacted_cb, req);
+	} else if (strcmp(path, "lifecycle/run") == 0) {
+		if (admin_method(req, "POST") && admin_require_ready(req))
+			admin_lifecycle_run(req);
+	} else if (strcmp(path, "clock") == 0) {
+		if ((strcmp(http_request_method(req), "POST") == 0 ||
+		    admin_method(req, "GET")) && admin_require_ready(req))
+			admin_clock(req);
 	} else if (strcmp(path, "repositories") == 0) {
 		if (admin_method(req, "GET") && admin_require_ready(req))
 			admin_repositories(req);

@@ -144,6 +144,14 @@ struct image_ref {
 	char		*media_type;	/* may be NULL */
 };
 
+/* imageStatus: an archived image is kept but neither listed by default
+ * nor served; ACTIVATING is one on its way back to ACTIVE. */
+enum image_status {
+	IMAGE_ACTIVE = 0,
+	IMAGE_ARCHIVED,
+	IMAGE_ACTIVATING
+};
+
 struct image {
 	struct repository *repo;
 	struct digest	 digest;
@@ -160,6 +168,9 @@ struct image {
 	uint64_t	 size;		/* imageSizeInBytes */
 	char		**tags;		/* sorted */
 	size_t		 ntags;
+	enum image_status status;
+	int64_t		 archived_ms;	/* lastArchivedAt, 0: never */
+	int64_t		 activated_ms;	/* lastActivatedAt, 0: never */
 };
 
 struct tag {
@@ -175,6 +186,10 @@ struct repository {
 	struct sortvec	 images;	/* struct image, by digest */
 	struct sortvec	 tags;		/* struct tag, by name */
 	struct sortvec	 links;		/* struct link, by digest */
+	/* Changes with every change to its images, tags, pull times or
+	 * configuration; never reused, even across a reload of the model,
+	 * so a lifecycle run sees whether what it evaluated still holds. */
+	uint64_t	 generation;
 };
 
 /* One account's registry in one region. */
@@ -189,6 +204,7 @@ struct model {
 	struct sortvec	 registries;	/* by "account/region" */
 	struct sortvec	 blobs;		/* struct blob, by digest */
 	uint8_t		 secret[32];	/* signs auth tokens */
+	int64_t		 clock_offset_ms; /* the test clock (testclock.c) */
 	int		 have_secret;
 	uint64_t	 log_entries;	/* appended since the last snapshot */
 	uint64_t	 log_bytes;
@@ -198,6 +214,8 @@ struct model {
 
 extern struct model	*model;
 
+/* Now for the model: the real clock moved by the test clock's offset. */
+int64_t		 model_now_ms(void);
 struct model	*model_new(void);
 void		 model_free(struct model *);
 /* Replaces the global model (the old one is freed). */
@@ -245,6 +263,10 @@ int	model_link_delete(struct repository *, const struct digest *);
 int	model_blob_forget(const struct digest *);
 int	model_setting_put(struct registry *, const char *key,
 	    const char *value);
+int	model_image_status(struct repository *, const struct digest *,
+	    enum image_status, int64_t archived_ms, int64_t activated_ms);
+/* Marks a change to repo (its generation). */
+void	model_repo_changed(struct repository *);
 int	model_setting_delete(struct registry *, const char *key);
 void	image_free(struct image *);
 
@@ -273,6 +295,9 @@ void	record_link_delete(struct wbuf *, const struct repository *,
 void	record_blob_forget(struct wbuf *, const struct digest *);
 void	record_pull_time(struct wbuf *, const struct image *, int64_t ms);
 void	record_secret(struct wbuf *, const uint8_t *, size_t);
+void	record_image_status(struct wbuf *, const struct image *,
+	    enum image_status, int64_t archived_ms, int64_t activated_ms);
+void	record_clock(struct wbuf *, int64_t offset_ms);
 void	record_setting_put(struct wbuf *, const struct registry *,
 	    const char *key, const char *value);
 void	record_setting_delete(struct wbuf *, const struct registry *,
@@ -326,6 +351,9 @@ int	txn_link_delete(struct txn *, struct repository *,
 int	txn_blob_forget(struct txn *, const struct digest *);
 int	txn_pull_time(struct txn *, struct image *, int64_t ms);
 int	txn_secret(struct txn *, const uint8_t *secret, size_t len);
+int	txn_image_status(struct txn *, struct image *, enum image_status,
+	    int64_t archived_ms, int64_t activated_ms);
+int	txn_clock(struct txn *, int64_t offset_ms);
 int	txn_setting_put(struct txn *, struct registry *, const char *key,
 	    const char *value);
 int	txn_setting_delete(struct txn *, struct registry *, const char *key);
@@ -403,6 +431,53 @@ const struct gc_stats *gc_stats(void);
  */
 int	gc_blob_is_garbage(const struct blob *b, int64_t mtime_ms,
 	    int64_t now_ms, int64_t grace_ms);
+
+/* --- image lifecycle runs (lifecycle_run.c) ----------------------------- */
+
+struct lifecycle_image;
+struct lifecycle_policy;
+struct lifecycle_eval;
+struct json_object;
+
+/* A repository's images as lifecycle.h's evaluator takes them, in the
+ * repository's (digest) order; valid while the model does not change. */
+struct lifecycle_input {
+	struct lifecycle_image *images;
+	uint32_t	*children;
+	size_t		 n;
+};
+void	lifecycle_input_build(struct lifecycle_input *,
+	    const struct repository *);
+void	lifecycle_input_clear(struct lifecycle_input *);
+/* Evaluates policy over repo's images at now_ms with the one shared
+ * evaluator: its verdicts are valid until the next call; *nacted is how
+ * many images it acts on. */
+struct lifecycle_eval *lifecycle_evaluate(const struct repository *,
+	    const struct lifecycle_policy *, int64_t now_ms, size_t *nacted);
+
+/* report (the callback's) is NULL unless err is 0: {"repositories": [{
+ * "account", "region", "repository", "images", "expired", "transitioned",
+ * "rules": [{"rulePriority", "expired", "transitioned"}]}], "expired",
+ * "transitioned"}. */
+typedef void (*lifecycle_run_cb)(int err, struct json_object *report,
+    void *arg);
+/*
+ * Queues a run over the repositories with a lifecycle policy, all of them
+ * or those of account, region and repository (each NULL for any); cb
+ * (may be NULL) runs when it is done.  Runs are serialized and act in
+ * slices, each durable before the next.  0, or BERR_UNAVAILABLE when the
+ * model is not ready (cb does not run then).
+ */
+int	lifecycle_run_start(const char *account, const char *region,
+	    const char *repository, lifecycle_run_cb cb, void *arg);
+struct lifecycle_stats {
+	uint64_t	 runs;
+	uint64_t	 repositories;	/* evaluated */
+	uint64_t	 images;	/* evaluated */
+	uint64_t	 expired;
+	uint64_t	 transitioned;
+};
+const struct lifecycle_stats *lifecycle_stats(void);
 
 /* ==== the storage client ================================================= */
 
@@ -815,6 +890,9 @@ void	ecr_refuse(struct http_request *, int err, const char *reason);
 void	admin_dispatch(struct http_request *, const char *path);
 /* {"error": message} with that status. */
 void	admin_error(struct http_request *, int status, const char *message);
+/* admin_lifecycle.c: POST lifecycle/run; GET and POST clock. */
+void	admin_lifecycle_run(struct http_request *);
+void	admin_clock(struct http_request *);
 
 /* ==== routing ============================================================ */
 

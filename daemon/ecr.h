@@ -249,6 +249,14 @@ void	ecr_layer_download_url(struct ecr_req *);
 /* ecr_auth.c */
 void	ecr_auth_token(struct ecr_req *);
 
+/* ecr_lifecycle.c */
+void	ecr_lifecycle_put(struct ecr_req *);
+void	ecr_lifecycle_get(struct ecr_req *);
+void	ecr_lifecycle_delete(struct ecr_req *);
+/* The repository the request names, if it has a lifecycle policy; else
+ * NULL, and r was answered. */
+struct repository *ecr_lifecycle_repository(struct ecr_req *);
+
 /* ecr_policy.c */
 void	ecr_policy_set(struct ecr_req *);
 void	ecr_policy_get(struct ecr_req *);

@@ -214,7 +214,8 @@ ecr_repository_create(struct ecr_req *r)
 	}
 	cfg.scan_on_push = scan_on_push(r);
 	txn_init(&t);
-	(void)txn_repo_put(&t, r->account, r->region, name, now_ms(), &cfg);
+	(void)txn_repo_put(&t, r->account, r->region, name, model_now_ms(),
+	    &cfg);
 	repo_config_clear(&cfg);
 	out = NULL;
 	if ((repo = repository_lookup(r->account, r->region, name)) != NULL) {

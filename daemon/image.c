@@ -135,7 +135,8 @@ image_push(struct image_push *p, txn_done_cb done, void *arg)
 		}
 		changes++;
 	}
-	if (existing != NULL && changes == 0 && p->ecr) {
+	if (existing != NULL && changes == 0 && p->ecr &&
+	    existing->status == IMAGE_ACTIVE) {
 		/* ECR: "no changes to the manifest or image tag". */
 		manifest_info_clear(&mi);
 		return BERR_EXISTS;
@@ -155,7 +156,7 @@ image_push(struct image_push *p, txn_done_cb done, void *arg)
 		img->manifest = xmalloc(p->len);
 		memcpy(img->manifest, p->manifest, p->len);
 		img->manifest_len = p->len;
-		img->pushed_ms = now_ms();
+		img->pushed_ms = model_now_ms();
 		img->refs = mi.refs;
 		img->nrefs = mi.nrefs;
 		mi.refs = NULL;
@@ -169,6 +170,13 @@ image_push(struct image_push *p, txn_done_cb done, void *arg)
 			fatalx("image_push: the image record does not apply: "
 			    "%s", berr_message(rc));
 	}
+	/* Pushing an archived image again restores it at once
+	 * (userguide/archive-image.html). */
+	if (existing != NULL && existing->status != IMAGE_ACTIVE &&
+	    (rc = txn_image_status(&t, existing, IMAGE_ACTIVE,
+	    existing->archived_ms, model_now_ms())) != 0)
+		fatalx("image_push: the status record does not apply: %s",
+		    berr_message(rc));
 	p->has_subject = mi.has_subject;
 	p->subject = mi.subject;
 	manifest_info_clear(&mi);

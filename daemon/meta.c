@@ -360,7 +360,8 @@ meta_note_pull(struct image *img)
 	struct timeval	 tv = { PULL_FLUSH_SEC, 0 };
 	size_t		 i;
 
-	img->pulled_ms = now_ms();
+	img->pulled_ms = model_now_ms();
+	model_repo_changed(img->repo);
 	for (i = 0; i < meta_npulls; i++) {
 		pn = &meta_pulls[i];
 		if (digest_eq(&pn->digest, &img->digest) &&

@@ -86,6 +86,30 @@ kv_cmp(const void *key, const void *item)
 	return strcmp(key, ((const struct kv *)item)->key);
 }
 
+/*
+ * The test clock: berth's "now" for every time the model records or
+ * compares (push, pull, archive and evaluation times, repository
+ * creation, lifecycle ages) is the real clock plus an offset that POST
+ * /_berth/clock moves; the offset is a record (REC_CLOCK), so it survives
+ * restarts.  What must follow the real clock keeps now_ms()/now_sec():
+ * SigV4's skew check, login tokens and download URLs (clients stay logged
+ * in), and GC's grace, which it compares with the files' own mtimes.
+ */
+int64_t
+model_now_ms(void)
+{
+	return now_ms() + (model != NULL ? model->clock_offset_ms : 0);
+}
+
+/* Never reset: a reloaded model's repositories get new generations. */
+static uint64_t	 model_generation;
+
+void
+model_repo_changed(struct repository *repo)
+{
+	repo->generation = ++model_generation;
+}
+
 struct model *
 model_new(void)
 {
@@ -399,6 +423,7 @@ model_repo_put(const char *account, const char *region, const char *name,
 		repo_config_clear(&repo->config);
 		repo->config = *take;
 		repo_config_init(take);
+		model_repo_changed(repo);
 		return 0;
 	}
 	repo = xcalloc(1, sizeof(*repo));
@@ -410,6 +435,7 @@ model_repo_put(const char *account, const char *region, const char *name,
 	sortvec_init(&repo->images, image_cmp);
 	sortvec_init(&repo->tags, tag_cmp);
 	sortvec_init(&repo->links, link_cmp);
+	model_repo_changed(repo);
 	(void)sortvec_insert(&reg->repositories, repo->name, repo);
 	return 0;
 }
@@ -460,6 +486,7 @@ model_image_put(struct repository *repo, struct image *img)
 		blob_get(&img->refs[i].digest, img->refs[i].size)->refs++;
 	}
 	(void)sortvec_insert(&repo->images, &img->digest, img);
+	model_repo_changed(repo);
 	return 0;
 }
 
@@ -522,6 +549,7 @@ model_image_delete(struct repository *repo, const struct digest *d)
 			blob_deref(b, now);
 	}
 	image_free(img);
+	model_repo_changed(repo);
 	return 0;
 }
 
@@ -545,6 +573,7 @@ model_tag_put(struct repository *repo, const char *name,
 	}
 	t->image = img;
 	image_add_tag(img, name);
+	model_repo_changed(repo);
 	return 0;
 }
 
@@ -558,6 +587,24 @@ model_tag_delete(struct repository *repo, const char *name)
 	image_drop_tag(t->image, name);
 	free(t->name);
 	free(t);
+	model_repo_changed(repo);
+	return 0;
+}
+
+int
+model_image_status(struct repository *repo, const struct digest *d,
+    enum image_status status, int64_t archived_ms, int64_t activated_ms)
+{
+	struct image	*img;
+
+	if (status > IMAGE_ACTIVATING)
+		return BERR_FRAME;
+	if ((img = image_find(repo, d)) == NULL)
+		return BERR_MANIFEST_UNKNOWN;
+	img->status = status;
+	img->archived_ms = archived_ms;
+	img->activated_ms = activated_ms;
+	model_repo_changed(repo);
 	return 0;
 }
 

@@ -116,7 +116,8 @@ txn_repo_ensure(struct txn *t, const char *account, const char *region,
 		return t->err = BERR_NAME_INVALID;
 	repo_config_init(&cfg);
 	cfg.encryption_type = xstrdup("AES256");
-	rc = txn_repo_put(t, account, region, name, now_ms(), &cfg);
+	rc = txn_repo_put(t, account, region, name, model_now_ms(),
+	    &cfg);
 	repo_config_clear(&cfg);
 	return rc;
 }
@@ -221,6 +222,28 @@ txn_secret(struct txn *t, const uint8_t *secret, size_t len)
 
 	if (t->err == 0)
 		record_secret(&t->buf, secret, len);
+	return txn_add(t, start);
+}
+
+int
+txn_image_status(struct txn *t, struct image *img, enum image_status status,
+    int64_t archived_ms, int64_t activated_ms)
+{
+	size_t	 start = txn_begin(t);
+
+	if (t->err == 0)
+		record_image_status(&t->buf, img, status, archived_ms,
+		    activated_ms);
+	return txn_add(t, start);
+}
+
+int
+txn_clock(struct txn *t, int64_t offset_ms)
+{
+	size_t	 start = txn_begin(t);
+
+	if (t->err == 0)
+		record_clock(&t->buf, offset_ms);
 	return txn_add(t, start);
 }
 
