@@ -214,6 +214,13 @@ struct model {
 
 extern struct model	*model;
 
+/* How long a restore from the archive takes (ACTIVATING), by the model's
+ * clock: AWS says up to 20 minutes (userguide/restore-image.html). */
+#define IMAGE_RESTORE_MS	(20 * 60 * 1000LL)
+/* The image's status now: a restore whose time has come is ACTIVE. */
+enum image_status image_status_now(const struct image *);
+/* Whether the image may be pulled (it is not archived or restoring). */
+int		 image_is_pullable(const struct image *);
 /* Now for the model: the real clock moved by the test clock's offset. */
 int64_t		 model_now_ms(void);
 struct model	*model_new(void);

@@ -100,6 +100,7 @@ static const struct ecr_handler ecr_handlers[] = {
 	{ "SetRepositoryPolicy", ecr_policy_set },
 	{ "TagResource", ecr_tag_resource },
 	{ "UntagResource", ecr_tag_untag_resource },
+	{ "UpdateImageStorageClass", ecr_image_update_storage_class },
 	{ "UploadLayerPart", ecr_layer_upload_part },
 };
 

@@ -238,6 +238,7 @@ void	ecr_image_batch_get(struct ecr_req *);
 void	ecr_image_describe(struct ecr_req *);
 void	ecr_image_list(struct ecr_req *);
 void	ecr_image_batch_delete(struct ecr_req *);
+void	ecr_image_update_storage_class(struct ecr_req *);
 
 /* ecr_layer.c */
 void	ecr_layer_check(struct ecr_req *);

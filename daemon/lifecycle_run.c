@@ -125,7 +125,7 @@ lifecycle_schedule_slice(void)
 static enum lifecycle_storage
 lifecycle_storage_of(const struct image *img)
 {
-	switch (img->status) {
+	switch (image_status_now(img)) {
 	case IMAGE_ARCHIVED:
 		return LIFECYCLE_ARCHIVE;
 	case IMAGE_ACTIVATING:
@@ -175,7 +175,8 @@ lifecycle_input_build(struct lifecycle_input *in,
 		li->pushed_ms = img->pushed_ms;
 		li->pulled_ms = img->pulled_ms;
 		li->archived_ms = img->archived_ms;
-		li->activated_ms = img->activated_ms;
+		li->activated_ms = img->activated_ms <= model_now_ms() ?
+		    img->activated_ms : 0;
 		li->storage = lifecycle_storage_of(img);
 		li->children = &in->children[c];
 		for (k = 0; k < img->nrefs; k++) {

@@ -101,6 +101,26 @@ model_now_ms(void)
 	return now_ms() + (model != NULL ? model->clock_offset_ms : 0);
 }
 
+/*
+ * A restore is recorded once, as ACTIVATING with activated_ms the time it
+ * completes; from then on the image is ACTIVE, with no second record to
+ * write and none to lose.
+ */
+enum image_status
+image_status_now(const struct image *img)
+{
+	if (img->status == IMAGE_ACTIVATING &&
+	    model_now_ms() >= img->activated_ms)
+		return IMAGE_ACTIVE;
+	return img->status;
+}
+
+int
+image_is_pullable(const struct image *img)
+{
+	return image_status_now(img) == IMAGE_ACTIVE;
+}
+
 /* Never reset: a reloaded model's repositories get new generations. */
 static uint64_t	 model_generation;
 

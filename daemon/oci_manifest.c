@@ -209,6 +209,14 @@ oci_manifest_get(struct http_request *req, const struct oci_ident *id,
 		    "in %s", refstr, name);
 		return;
 	}
+	/* "Requests to pull the archived image will fail with a 404 error"
+	 * (userguide/archive-image.html). */
+	if (!image_is_pullable(img)) {
+		oci_error(req, BERR_MANIFEST_UNKNOWN, "manifest %s in %s is "
+		    "archived: restore it with UpdateImageStorageClass "
+		    "(targetStorageClass STANDARD) first", refstr, name);
+		return;
+	}
 	/* By digest the bytes are what was asked for, whatever Accept says. */
 	if (!ref.is_digest && !oci_accepts(req, img->media_type)) {
 		oci_error(req, BERR_MANIFEST_UNKNOWN, "the manifest is %s, "
