@@ -414,8 +414,7 @@ expect_error "policy invalid" InvalidParameterException set-repository-policy \
 out=$(ecr describe-registry)
 jqcheck "describe registry" '.registryId == "000000000000" and
     .replicationConfiguration.rules == []' "$out"
-expect_error "unimplemented" UnknownOperationException get-lifecycle-policy \
-    --repository-name team/app
+expect_error "unimplemented" UnknownOperationException get-registry-policy
 
 # --- login password -----------------------------------------------------------
 pw=$(ecr get-login-password)
