@@ -258,6 +258,10 @@ void	ecr_lifecycle_delete(struct ecr_req *);
  * NULL, and r was answered. */
 struct repository *ecr_lifecycle_repository(struct ecr_req *);
 
+/* ecr_lifecycle_preview.c */
+void	ecr_lifecycle_preview_start(struct ecr_req *);
+void	ecr_lifecycle_preview_get(struct ecr_req *);
+
 /* ecr_policy.c */
 void	ecr_policy_set(struct ecr_req *);
 void	ecr_policy_get(struct ecr_req *);

@@ -370,6 +370,87 @@ def test_archive(b, c):
        "imageStatus"] == "ACTIVE")
 
 
+def test_preview(b, c):
+    """The preview, its waiter and paginator, then the real run doing
+    exactly what it showed.  Rule 3 counts every image, those of rules 1
+    and 2 too ("still see them"), so it marks all but the 10 newest (dev)
+    images; rule 1 governs the release images (2 archived) and rule 2 the
+    untagged (3 expired): 113 expired, 2 archived."""
+    c.create_repository(repositoryName="pre")
+    ok("preview without policy", err(c.start_lifecycle_policy_preview,
+       repositoryName="pre") == "LifecyclePolicyNotFoundException")
+    ok("no preview yet", err(c.get_lifecycle_policy_preview,
+       repositoryName="pre") == "LifecyclePolicyPreviewNotFoundException")
+    ok("preview of an invalid policy", err(
+       c.start_lifecycle_policy_preview, repositoryName="pre",
+       lifecyclePolicyText='{"rules": []}' + " " * 100) ==
+       "InvalidParameterException")
+    p = Pusher(c, "pre")
+    untagged = [p.push("u%d" % i) for i in range(3)]
+    b.advance(DAY)
+    rel = [p.push("r%d" % i, "release-%d" % i) for i in range(5)]
+    b.advance(DAY)
+    dev = [p.push("d%d" % i, "dev-%d" % i) for i in range(120)]
+    b.advance(30 * DAY)
+    text = policy(
+        rule(1, {"tagStatus": "tagged", "tagPatternList": ["release-*"],
+                 "countType": "imageCountMoreThan", "countNumber": 3},
+             "transition"),
+        rule(2, {"tagStatus": "untagged", "countType": "sinceImagePushed",
+                 "countUnit": "days", "countNumber": 7}),
+        rule(3, {"tagStatus": "any", "countType": "imageCountMoreThan",
+                 "countNumber": 10}))
+    r = c.start_lifecycle_policy_preview(repositoryName="pre",
+                                         lifecyclePolicyText=text)
+    ok("preview started", r["status"] in ("IN_PROGRESS", "COMPLETE") and
+       r["lifecyclePolicyText"] == text, r)
+    c.get_waiter("lifecycle_policy_preview_complete").wait(
+        repositoryName="pre", WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+    results = []
+    pages = 0
+    for page in c.get_paginator("get_lifecycle_policy_preview").paginate(
+            repositoryName="pre", PaginationConfig={"PageSize": 50}):
+        pages += 1
+        results += page["previewResults"]
+        summary = page["summary"]
+    ok("preview paginated", pages == 3 and len(results) == 115,
+       (pages, len(results)))
+    by = {x["imageDigest"]: x for x in results}
+    ok("preview actions", all(
+        by[d]["action"] == {"type": "TRANSITION",
+                            "targetStorageClass": "ARCHIVE"} and
+        by[d]["appliedRulePriority"] == 1 for d in rel[:2]) and all(
+        by[d]["action"]["type"] == "EXPIRE" and
+        by[d]["appliedRulePriority"] == 2 for d in untagged) and
+        sum(1 for d in dev if d in by) == 110, results[:3])
+    ok("preview summary", summary["expiringImageTotalCount"] == 113 and
+       summary["transitioningImageTotalCounts"] == [
+           {"targetStorageClass": "ARCHIVE", "imageTotalCount": 2}],
+       summary)
+    f = c.get_lifecycle_policy_preview(repositoryName="pre",
+                                       filter={"tagStatus": "UNTAGGED"})
+    ok("preview filter", sorted(x["imageDigest"] for x in
+       f["previewResults"]) == sorted(untagged), f["previewResults"])
+    f = c.get_lifecycle_policy_preview(repositoryName="pre",
+                                       imageIds=[{"imageTag": "release-0"}])
+    ok("preview imageIds", [x["imageDigest"] for x in
+       f["previewResults"]] == [rel[0]], f["previewResults"])
+    ok("preview installs nothing", err(c.get_lifecycle_policy,
+       repositoryName="pre") == "LifecyclePolicyNotFoundException" and
+       len(images(c, "pre")) == 128)
+    c.put_lifecycle_policy(repositoryName="pre", lifecyclePolicyText=text)
+    run = b.run(repository="pre")
+    left = images(c, "pre")
+    gone = {d for d in by if by[d]["action"]["type"] == "EXPIRE"}
+    archived = {d for d in left if left[d]["imageStatus"] == "ARCHIVED"}
+    ok("the run does what the preview showed",
+       set(left) == set(untagged + rel + dev) - gone and
+       archived == {d for d in by if by[d]["action"]["type"] ==
+                    "TRANSITION"} and
+       run["expired"] == 113 and run["transitioned"] == 2,
+       (len(left), len(archived), run))
+
+
 def test_clock_restart(b, c):
     off = b.admin("GET", "clock")["offset_seconds"]
     b.stop()
@@ -444,7 +525,7 @@ def main():
     b.start()
     try:
         for t in (test_policy_operations, test_expiry, test_archive,
-                  test_clock_restart, test_kill_berthd, test_kill_blobd):
+                  test_preview, test_clock_restart, test_kill_berthd, test_kill_blobd):
             try:
                 t(b, b.client())
             except Exception:
