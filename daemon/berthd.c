@@ -60,8 +60,8 @@ static const char berthd_synopsis[] =
     "usage: berthd [-v] [--account-id id] [--admin-token token]\n"
     "              [--advertise-host host] [--blobd path] [--create-on-push]\n"
     "              [--credentials file]\n"
-    "              [--data-dir dir] [--gc-grace seconds] "
-    "[--listen address:port]\n"
+    "              [--data-dir dir] [--gc-grace seconds]\n"
+    "              [--lifecycle-interval seconds] [--listen address:port]\n"
     "              [--log-file file] [--max-connections number]\n"
     "              [--no-seccomp] [--region region]\n"
     "              [--require-auth] [--upload-ttl seconds]\n"
@@ -89,6 +89,10 @@ static const char berthd_options[] =
     "  --gc-grace seconds    keep unreferenced blobs pushed this recently "
     "(default 3600)\n"
     "  --help                print this help and exit\n"
+    "  --lifecycle-interval seconds\n"
+    "                        run lifecycle policies this often "
+    "(default 86400;\n"
+    "                        0: only by POST /_berth/lifecycle/run)\n"
     "  --listen address:port where to serve (default 127.0.0.1:4566)\n"
     "  --log-file file       log there instead of stderr; reopened on "
     "SIGHUP\n"
@@ -121,6 +125,7 @@ enum {
 	OPT_DATA_DIR,
 	OPT_GC_GRACE,
 	OPT_HELP,
+	OPT_LIFECYCLE_INTERVAL,
 	OPT_LISTEN,
 	OPT_LOG_FILE,
 	OPT_MAX_CONNECTIONS,
@@ -143,6 +148,8 @@ static const struct option berthd_longopts[] = {
 	{ "data-dir",	required_argument, NULL, OPT_DATA_DIR },
 	{ "gc-grace",	required_argument, NULL, OPT_GC_GRACE },
 	{ "help",	no_argument,	   NULL, OPT_HELP },
+	{ "lifecycle-interval", required_argument, NULL,
+	    OPT_LIFECYCLE_INTERVAL },
 	{ "listen",	required_argument, NULL, OPT_LISTEN },
 	{ "log-file",	required_argument, NULL, OPT_LOG_FILE },
 	{ "max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS },
@@ -217,6 +224,7 @@ parse_options(int argc, char **argv)
 	strcpy(conf.region, DEFAULT_REGION);
 	conf.upload_ttl = 86400;
 	conf.gc_grace = 3600;
+	conf.lifecycle_interval = 86400;
 	conf.drain_timeout = 10;
 	http_limits_default(&conf.http);
 
@@ -256,6 +264,12 @@ parse_options(int argc, char **argv)
 			if ((secs = parse_duration(optarg)) < 0)
 				bad_option("bad --gc-grace %s", optarg);
 			conf.gc_grace = secs;
+			break;
+		case OPT_LIFECYCLE_INTERVAL:
+			if ((secs = parse_duration(optarg)) < 0)
+				bad_option("bad --lifecycle-interval %s",
+				    optarg);
+			conf.lifecycle_interval = secs;
 			break;
 		case OPT_HELP:
 			fputs(berthd_synopsis, stdout);
@@ -511,6 +525,7 @@ main(int argc, char **argv)
 	berthd_confine();
 
 	worker_start();
+	lifecycle_schedule(conf.lifecycle_interval);
 	http_server_pause(berthd_http, 0);
 	berthd_serving = 1;
 	log_info("berthd %s serving on %s, data in %s", PACKAGE_VERSION,

@@ -79,6 +79,7 @@ struct berthd_config {
 	int		 no_seccomp;
 	int64_t		 upload_ttl;		/* seconds */
 	int64_t		 gc_grace;		/* seconds */
+	int64_t		 lifecycle_interval;	/* seconds, 0: none */
 	int		 drain_timeout;		/* seconds */
 	struct http_limits http;
 };
@@ -485,6 +486,9 @@ struct lifecycle_stats {
 	uint64_t	 transitioned;
 };
 const struct lifecycle_stats *lifecycle_stats(void);
+/* Runs every repository's policy every interval seconds of the real
+ * clock (AWS: "within 24 hours"); 0: never by itself. */
+void	lifecycle_schedule(int64_t interval);
 
 /* ==== the storage client ================================================= */
 

@@ -552,3 +552,45 @@ lifecycle_stats(void)
 {
 	return &lifecycle_totals;
 }
+
+static int	 lifecycle_scheduled_pending;
+
+static void
+lifecycle_scheduled_done_cb(int err, struct json_object *report, void *arg)
+{
+	lifecycle_scheduled_pending = 0;
+	if (err != 0)
+		log_warnx("scheduled lifecycle run: %s", berr_message(err));
+	else
+		log_info("scheduled lifecycle run: %lld expired, %lld archived",
+		    (long long)json_object_get_int64(json_object_object_get(
+		    report, "expired")),
+		    (long long)json_object_get_int64(json_object_object_get(
+		    report, "transitioned")));
+	json_object_put(report);
+}
+
+static void
+lifecycle_timer_cb(evutil_socket_t fd, short events, void *arg)
+{
+	/* One scheduled run at a time: a slow one is not queued twice. */
+	if (lifecycle_scheduled_pending)
+		return;
+	if (lifecycle_run_start(NULL, NULL, NULL, lifecycle_scheduled_done_cb,
+	    NULL) == 0)
+		lifecycle_scheduled_pending = 1;
+}
+
+void
+lifecycle_schedule(int64_t interval)
+{
+	static struct event *timer;
+	struct timeval	 tv = { (time_t)interval, 0 };
+
+	if (interval <= 0)
+		return;
+	if ((timer = event_new(ev_base, -1, EV_PERSIST, lifecycle_timer_cb,
+	    NULL)) == NULL)
+		fatalx("event_new");
+	evtimer_add(timer, &tv);
+}
