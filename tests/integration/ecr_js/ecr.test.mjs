@@ -1,7 +1,8 @@
 // The ECR API driven by @aws-sdk/client-ecr (Smithy-based: it reads the
 // X-Amzn-ErrorType header and needs epoch-number timestamps) against a real
 // berthd from the build tree, including the SDK's paginators, the layer
-// and image error cases, tags and policies, and signature verification
+// and image error cases, tags and policies, lifecycle policies with the
+// preview waiter and paginator, and signature verification
 // (a second berthd with --credentials).  BERTHD and BLOBD name the binaries.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -496,3 +497,79 @@ test("signature verification with --credentials", async () => {
     rmSync(d, { recursive: true, force: true });
   }
 });
+
+test("lifecycle: policy, preview waiter and paginator, run, archive",
+  async () => {
+    const repositoryName = "js/life";
+    await client.send(new ecr.CreateRepositoryCommand({ repositoryName }));
+    const cfg = Buffer.from('{"architecture":"arm64","os":"linux"}');
+    const layer = Buffer.alloc(3000, 9);
+    const cd = await uploadLayer(repositoryName, cfg);
+    const ld = await uploadLayer(repositoryName, layer);
+    const admin = async (path, body) => {
+      const r = await fetch(`${endpoint}/_berth/${path}`, { method: "POST",
+        body: body === undefined ? undefined : JSON.stringify(body) });
+      assert.equal(r.status, 200);
+      return r.json();
+    };
+    const digests = [];
+    for (let i = 0; i < 7; i++) {
+      const { image } = await client.send(new ecr.PutImageCommand({
+        repositoryName, imageTag: `build-${i}`,
+        imageManifest: JSON.stringify({ schemaVersion: 2,
+          mediaType: "application/vnd.oci.image.manifest.v1+json",
+          config: { mediaType: "application/vnd.oci.image.config.v1+json",
+            digest: cd, size: cfg.length },
+          layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar",
+            digest: ld, size: layer.length }],
+          annotations: { n: String(i) } }) }));
+      digests.push(image.imageId.imageDigest);
+      await admin("clock", { advance_seconds: 3600 });
+    }
+    const lifecyclePolicyText = JSON.stringify({ rules: [
+      { rulePriority: 1, selection: { tagStatus: "tagged",
+        tagPrefixList: ["build-"], countType: "imageCountMoreThan",
+        countNumber: 2 }, action: { type: "expire" } }] });
+    assert.equal(await errorName(client.send(
+      new ecr.GetLifecyclePolicyCommand({ repositoryName }))),
+    "LifecyclePolicyNotFoundException");
+    assert.equal(await errorName(client.send(
+      new ecr.PutLifecyclePolicyCommand({ repositoryName,
+        lifecyclePolicyText: '{"rules":"no"}' + " ".repeat(90) }))),
+    "InvalidParameterException");
+    await client.send(new ecr.PutLifecyclePolicyCommand(
+      { repositoryName, lifecyclePolicyText }));
+    await client.send(new ecr.StartLifecyclePolicyPreviewCommand(
+      { repositoryName }));
+    const w = await ecr.waitUntilLifecyclePolicyPreviewComplete(
+      { client, maxWaitTime: 60, minDelay: 1, maxDelay: 2 },
+      { repositoryName });
+    assert.equal(w.state, "SUCCESS");
+    const previewed = [];
+    let pages = 0;
+    for await (const page of ecr.paginateGetLifecyclePolicyPreview(
+      { client, pageSize: 2 }, { repositoryName })) {
+      pages++;
+      previewed.push(...page.previewResults.map((x) => x.imageDigest));
+      assert.equal(page.summary.expiringImageTotalCount, 5);
+    }
+    assert.equal(pages, 3);
+    assert.deepEqual(previewed.sort(), digests.slice(0, 5).sort());
+    const run = await admin("lifecycle/run?repository=js/life");
+    assert.equal(run.expired, 5);
+    const left = await client.send(new ecr.DescribeImagesCommand(
+      { repositoryName }));
+    assert.deepEqual(left.imageDetails.map((d) => d.imageDigest).sort(),
+      digests.slice(5).sort());
+    const got = await client.send(new ecr.GetLifecyclePolicyCommand(
+      { repositoryName }));
+    assert.ok(got.lastEvaluatedAt instanceof Date);
+    const arc = await client.send(new ecr.UpdateImageStorageClassCommand({
+      repositoryName, imageId: { imageTag: "build-5" },
+      targetStorageClass: "ARCHIVE" }));
+    assert.equal(arc.imageStatus, "ARCHIVED");
+    const archived = await client.send(new ecr.ListImagesCommand(
+      { repositoryName, filter: { imageStatus: "ARCHIVED" } }));
+    assert.deepEqual(archived.imageIds.map((x) => x.imageTag), ["build-5"]);
+    await admin("clock", { reset: true });
+  });
