@@ -61,7 +61,8 @@ static const char berthd_synopsis[] =
     "              [--advertise-host host] [--blobd path] [--create-on-push]\n"
     "              [--credentials file]\n"
     "              [--data-dir dir] [--gc-grace seconds] "
-    "[--listen address:port]\n"
+    "[--lenient-images]\n"
+    "              [--listen address:port]\n"
     "              [--log-file file] [--max-connections number]\n"
     "              [--no-seccomp] [--region region]\n"
     "              [--require-auth] [--upload-ttl seconds]\n"
@@ -89,6 +90,11 @@ static const char berthd_options[] =
     "  --gc-grace seconds    keep unreferenced blobs pushed this recently "
     "(default 3600)\n"
     "  --help                print this help and exit\n"
+    "  --lenient-images      PutImage accepts what in-process fakes do: "
+    "layers\n"
+    "                        and config never uploaded, a manifest "
+    "without\n"
+    "                        mediaType (then Docker's); ECR refuses both\n"
     "  --listen address:port where to serve (default 127.0.0.1:4566)\n"
     "  --log-file file       log there instead of stderr; reopened on "
     "SIGHUP\n"
@@ -121,6 +127,7 @@ enum {
 	OPT_DATA_DIR,
 	OPT_GC_GRACE,
 	OPT_HELP,
+	OPT_LENIENT_IMAGES,
 	OPT_LISTEN,
 	OPT_LOG_FILE,
 	OPT_MAX_CONNECTIONS,
@@ -143,6 +150,7 @@ static const struct option berthd_longopts[] = {
 	{ "data-dir",	required_argument, NULL, OPT_DATA_DIR },
 	{ "gc-grace",	required_argument, NULL, OPT_GC_GRACE },
 	{ "help",	no_argument,	   NULL, OPT_HELP },
+	{ "lenient-images", no_argument,   NULL, OPT_LENIENT_IMAGES },
 	{ "listen",	required_argument, NULL, OPT_LISTEN },
 	{ "log-file",	required_argument, NULL, OPT_LOG_FILE },
 	{ "max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS },
@@ -262,6 +270,9 @@ parse_options(int argc, char **argv)
 			fputs("\n", stdout);
 			fputs(berthd_options, stdout);
 			exit(0);
+		case OPT_LENIENT_IMAGES:
+			conf.lenient_images = 1;
+			break;
 		case OPT_LISTEN:
 			conf.listen = optarg;
 			break;
