@@ -60,8 +60,10 @@ static const char berthd_synopsis[] =
     "usage: berthd [-v] [--account-id id] [--admin-token token]\n"
     "              [--advertise-host host] [--blobd path] [--create-on-push]\n"
     "              [--credentials file]\n"
-    "              [--data-dir dir] [--gc-grace seconds]\n"
-    "              [--lifecycle-interval seconds] [--listen address:port]\n"
+    "              [--data-dir dir] [--gc-grace seconds] "
+    "[--lenient-images]\n"
+    "              [--lifecycle-interval seconds] "
+    "[--listen address:port]\n"
     "              [--log-file file] [--max-connections number]\n"
     "              [--no-seccomp] [--region region]\n"
     "              [--require-auth] [--upload-ttl seconds]\n"
@@ -89,6 +91,11 @@ static const char berthd_options[] =
     "  --gc-grace seconds    keep unreferenced blobs pushed this recently "
     "(default 3600)\n"
     "  --help                print this help and exit\n"
+    "  --lenient-images      PutImage accepts what in-process fakes do: "
+    "layers\n"
+    "                        and config never uploaded, a manifest "
+    "without\n"
+    "                        mediaType (then Docker's); ECR refuses both\n"
     "  --lifecycle-interval seconds\n"
     "                        run lifecycle policies this often "
     "(default 86400;\n"
@@ -125,6 +132,7 @@ enum {
 	OPT_DATA_DIR,
 	OPT_GC_GRACE,
 	OPT_HELP,
+	OPT_LENIENT_IMAGES,
 	OPT_LIFECYCLE_INTERVAL,
 	OPT_LISTEN,
 	OPT_LOG_FILE,
@@ -148,6 +156,7 @@ static const struct option berthd_longopts[] = {
 	{ "data-dir",	required_argument, NULL, OPT_DATA_DIR },
 	{ "gc-grace",	required_argument, NULL, OPT_GC_GRACE },
 	{ "help",	no_argument,	   NULL, OPT_HELP },
+	{ "lenient-images", no_argument,   NULL, OPT_LENIENT_IMAGES },
 	{ "lifecycle-interval", required_argument, NULL,
 	    OPT_LIFECYCLE_INTERVAL },
 	{ "listen",	required_argument, NULL, OPT_LISTEN },
@@ -276,6 +285,9 @@ parse_options(int argc, char **argv)
 			fputs("\n", stdout);
 			fputs(berthd_options, stdout);
 			exit(0);
+		case OPT_LENIENT_IMAGES:
+			conf.lenient_images = 1;
+			break;
 		case OPT_LISTEN:
 			conf.listen = optarg;
 			break;

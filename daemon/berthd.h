@@ -69,6 +69,7 @@ struct berthd_config {
 	int		 verbose;
 	const char	*log_file;
 	int		 create_on_push;
+	int		 lenient_images;	/* PutImage as fakes take it */
 	int		 require_auth;
 	const char	*credentials_file;
 	enum uri_style	 uri_style;
@@ -670,13 +671,15 @@ struct manifest_info {
 };
 
 int	manifest_type_known(const char *);
+/* manifest_parse() flags. */
+#define MANIFEST_LENIENT	0x1	/* --lenient-images: see manifest.c */
 /*
  * Parses a manifest.  content_type (the HTTP Content-Type or ECR's
  * imageManifestMediaType, may be NULL) names the type when the body has
  * no mediaType.  0, or BERR_MANIFEST_INVALID with mi->error set.
  */
 int	manifest_parse(const char *, size_t, const char *content_type,
-	    struct manifest_info *);
+	    int flags, struct manifest_info *);
 void	manifest_info_clear(struct manifest_info *);
 /* A deep copy of the manifest's annotations object, or NULL. */
 struct json_object *manifest_annotations(const struct image *);
@@ -695,6 +698,8 @@ struct image_push {
 	char		**tags;
 	size_t		 ntags;
 	int		 ecr;		/* an unchanged push is an error */
+	int		 lenient;	/* blobs need not be in the repository;
+					 * MANIFEST_LENIENT parsing */
 	/* out */
 	struct digest	 digest;
 	int		 created;

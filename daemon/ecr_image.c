@@ -182,7 +182,7 @@ ecr_image_put(struct ecr_req *r)
 		return;
 	}
 	/* As ECR: a manifest that does not name its media type needs
-	 * imageManifestMediaType. */
+	 * imageManifestMediaType (--lenient-images: it is Docker's). */
 	if ((doc = json_parse_strict(manifest, len, 64)) != NULL) {
 		has_mt = json_object_is_type(doc, json_type_object) &&
 		    json_object_object_get_ex(doc, "mediaType", &v);
@@ -194,7 +194,7 @@ ecr_image_put(struct ecr_req *r)
 		    "'Invalid JSON syntax'");
 		return;
 	}
-	if (!has_mt && mt == NULL) {
+	if (!has_mt && mt == NULL && !conf.lenient_images) {
 		ecr_error(r, "InvalidParameterException", "Invalid parameter "
 		    "at 'imageManifestMediaType' failed to satisfy "
 		    "constraint: 'the manifest has no mediaType, so "
@@ -215,6 +215,7 @@ ecr_image_put(struct ecr_req *r)
 		p.ntags = 1;
 	}
 	p.ecr = 1;
+	p.lenient = conf.lenient_images;
 	c = ecr_reply_new(r, NULL);
 	if ((rc = image_push(&p, ecr_reply_cb, c)) == 0) {
 		/* Applied: the output comes from the model as it is now. */

@@ -43,7 +43,11 @@ image_fail_detail(struct image_push *p, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Checks that what the manifest references is in the repository. */
+/*
+ * Checks that what the manifest references is in the repository: the
+ * images an index names always, blobs unless the push is lenient (they
+ * are then pullable once pushed).
+ */
 static int
 image_check_refs(struct repository *repo, const struct manifest_info *mi,
     struct image_push *p, uint64_t *index_size)
@@ -68,7 +72,7 @@ image_check_refs(struct repository *repo, const struct manifest_info *mi,
 				*index_size = child->size;
 			continue;
 		}
-		if (mi->foreign != NULL && mi->foreign[i])
+		if ((mi->foreign != NULL && mi->foreign[i]) || p->lenient)
 			continue;
 		if (link_find(repo, &ref->digest) == NULL) {
 			p->missing = ref->digest;
@@ -111,7 +115,7 @@ image_push(struct image_push *p, txn_done_cb done, void *arg)
 		return BERR_DIGEST_INVALID;
 	}
 	if ((rc = manifest_parse((const char *)p->manifest, p->len,
-	    p->content_type, &mi)) != 0) {
+	    p->content_type, p->lenient ? MANIFEST_LENIENT : 0, &mi)) != 0) {
 		snprintf(p->detail, sizeof(p->detail), "%s", mi.error);
 		return rc;
 	}

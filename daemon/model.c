@@ -636,6 +636,10 @@ model_link_put(struct repository *repo, const struct digest *d,
 	struct blob	*b;
 
 	b = blob_get(d, size);
+	/* Its first link carries the stored size; the one a lenient image's
+	 * manifest declared for it before (see image_push) may be wrong. */
+	if (b->links == 0)
+		b->size = size;
 	if (linked_ms > b->active_ms)
 		b->active_ms = linked_ms;
 	if ((l = link_find(repo, d)) != NULL) {

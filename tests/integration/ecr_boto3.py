@@ -941,23 +941,28 @@ def test_signatures():
         shutil.rmtree(d, ignore_errors=True)
 
 
-def main():
-    b = Berthd()
+def run_tests(b, tests, keep=False):
+    """Runs each test(b, client) against berthd b, then stops it; its
+    directory goes, unless a test failed or keep is set."""
     try:
         c = b.client()
-        for t in (test_repositories, test_layers, test_images, test_auth,
-                  test_tags_policies, test_isolation, test_protocol,
-                  test_default_page):
+        for t in tests:
             try:
                 t(b, c)
             except Exception:
                 ok(t.__name__, False, traceback.format_exc())
     finally:
         b.stop()
-        if failed == 0:
-            shutil.rmtree(b.dir, ignore_errors=True)
-        else:
+        if failed != 0:
             print("berthd log and data kept in", b.dir)
+        elif not keep:
+            shutil.rmtree(b.dir, ignore_errors=True)
+
+
+def main():
+    run_tests(Berthd(), (test_repositories, test_layers, test_images,
+                         test_auth, test_tags_policies, test_isolation,
+                         test_protocol, test_default_page))
     for t in (test_signatures, test_uri_styles):
         try:
             t()

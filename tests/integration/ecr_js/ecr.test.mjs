@@ -2,8 +2,9 @@
 // X-Amzn-ErrorType header and needs epoch-number timestamps) against a real
 // berthd from the build tree, including the SDK's paginators, the layer
 // and image error cases, tags and policies, lifecycle policies with the
-// preview waiter and paginator, and signature verification
-// (a second berthd with --credentials).  BERTHD and BLOBD name the binaries.
+// preview waiter and paginator, signature verification (a second
+// berthd with --credentials), and the fakes' PutImage example with and
+// without --lenient-images.  BERTHD and BLOBD name the binaries.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -572,4 +573,38 @@ test("lifecycle: policy, preview waiter and paginator, run, archive",
       { repositoryName, filter: { imageStatus: "ARCHIVED" } }));
     assert.deepEqual(archived.imageIds.map((x) => x.imageTag), ["build-5"]);
     await admin("clock", { reset: true });
+  });
+
+// The in-process fakes' own example.  berth refuses it as ECR does, and
+// accepts it with --lenient-images: the digest of the exact bytes, the media
+// type a fake assumes, and AWS's answers for the rest.
+test("the fakes' PutImage example: refused, and kept with --lenient-images",
+  async () => {
+    const example = { repositoryName: "my-app",
+      imageManifest: '{"schemaVersion":2}', imageTag: "v1" };
+    await client.send(new ecr.CreateRepositoryCommand(
+      { repositoryName: "my-app" }));
+    const e = await caught(client.send(new ecr.PutImageCommand(example)));
+    assert.equal(e?.name, "InvalidParameterException");
+    const b = await startBerthd(["--lenient-images"]);
+    try {
+      const lenient = mkclient("AKIDEXAMPLE", "us-east-1", "secret",
+        b.endpoint);
+      await lenient.send(new ecr.CreateRepositoryCommand(
+        { repositoryName: "my-app" }));
+      const { image } = await lenient.send(new ecr.PutImageCommand(example));
+      assert.deepEqual(image.imageId, { imageTag: "v1",
+        imageDigest: sha(example.imageManifest) });
+      assert.equal(image.imageManifest, example.imageManifest);
+      assert.equal(image.imageManifestMediaType,
+        "application/vnd.docker.distribution.manifest.v2+json");
+      const got = await lenient.send(new ecr.BatchGetImageCommand({
+        repositoryName: "my-app", imageIds: [{ imageTag: "v1" }] }));
+      assert.deepEqual(got.images.map((i) => i.imageManifest),
+        [example.imageManifest]);
+      assert.equal(await errorName(lenient.send(
+        new ecr.PutImageCommand(example))), "ImageAlreadyExistsException");
+    } finally {
+      await stopBerthd(b);
+    }
   });
