@@ -203,6 +203,11 @@ struct tag	*tag_find(const struct repository *, const char *);
 struct link	*link_find(const struct repository *, const struct digest *);
 struct blob	*blob_find(const struct digest *);
 const char	*registry_setting(const struct registry *, const char *key);
+/* A registry's account setting (PutAccountSetting), or AWS's default for
+ * a name AWS knows (BASIC_SCAN_TYPE_VERSION AWS_NATIVE, REGISTRY_POLICY_SCOPE
+ * V2, BLOB_MOUNTING DISABLED); NULL for any other name. */
+const char	*registry_account_setting(const struct registry *,
+		    const char *name);
 /* Marks push activity on a blob (GC keeps it for the grace period). */
 void		 blob_touch(struct blob *);
 /* Whether a tag may be moved (to another image) in this repository. */
@@ -366,6 +371,9 @@ struct image_push {
 	char		**tags;
 	size_t		 ntags;
 	int		 ecr;		/* an unchanged push is an error */
+	/* Adds records to the push's transaction (may be NULL). */
+	void		(*extra)(struct txn *, void *);
+	void		*extra_arg;
 	/* out */
 	struct digest	 digest;
 	int		 created;
@@ -385,10 +393,6 @@ struct image_push {
  * Otherwise 0, and done runs when the change is durable.
  */
 int	image_push(struct image_push *, txn_done_cb done, void *arg);
-/* Adds a repository with the default configuration to t unless it exists;
- * 0 or BERR_NAME_INVALID. */
-int	repository_ensure(const char *account, const char *region,
-	    const char *name, struct txn *);
 
 /* --- garbage collection (gc.c) ---------------------------------------------- */
 
@@ -866,6 +870,12 @@ void	ecr_repository_describe(struct ecr_req *);
 void	ecr_repository_delete(struct ecr_req *);
 void	ecr_repository_put_mutability(struct ecr_req *);
 void	ecr_repository_put_scanning(struct ecr_req *);
+/* imageTagMutability and its exclusion filters, or encryptionConfiguration,
+ * from r into c (CreateRepository's rules; the creation templates' too);
+ * 0, or -1 when r was answered with the error. */
+int	ecr_repository_parse_mutability(struct ecr_req *, struct repo_config *,
+	    int required);
+int	ecr_repository_parse_encryption(struct ecr_req *, struct repo_config *);
 /* Answers a txn commit: done(err) calls respond with r unless err. */
 void	ecr_commit(struct ecr_req *, struct txn *, struct json_object *out);
 /* The answer to r, out, sent once a change is durable: ecr_reply_cb is a
@@ -888,6 +898,34 @@ void	ecr_image_batch_get(struct ecr_req *);
 void	ecr_image_describe(struct ecr_req *);
 void	ecr_image_list(struct ecr_req *);
 void	ecr_image_batch_delete(struct ecr_req *);
+/* The image r's ImageIdentifier id names in repo; NULL when r was
+ * answered (InvalidParameterException, ImageNotFoundException). */
+struct image *ecr_image_resolve(struct ecr_req *, struct repository *,
+	    struct json_object *id);
+/* {imageDigest, imageTag} of img as r's imageId named it. */
+struct json_object *ecr_image_id_json(struct ecr_req *, const struct image *);
+
+/* ecr_registry.c */
+void	ecr_registry_describe(struct ecr_req *);
+void	ecr_registry_put_replication(struct ecr_req *);
+void	ecr_registry_replication_status(struct ecr_req *);
+void	ecr_registry_put_policy(struct ecr_req *);
+void	ecr_registry_get_policy(struct ecr_req *);
+void	ecr_registry_delete_policy(struct ecr_req *);
+void	ecr_registry_put_setting(struct ecr_req *);
+void	ecr_registry_get_setting(struct ecr_req *);
+
+/* ecr_template.c */
+void	ecr_template_create(struct ecr_req *);
+void	ecr_template_describe(struct ecr_req *);
+void	ecr_template_update(struct ecr_req *);
+void	ecr_template_delete(struct ecr_req *);
+
+/* ecr_signing.c */
+void	ecr_signing_put(struct ecr_req *);
+void	ecr_signing_get(struct ecr_req *);
+void	ecr_signing_delete(struct ecr_req *);
+void	ecr_signing_status(struct ecr_req *);
 
 /* ecr_layer.c */
 void	ecr_layer_check(struct ecr_req *);
@@ -906,13 +944,135 @@ void	ecr_policy_delete(struct ecr_req *);
 void	ecr_policy_tag(struct ecr_req *);
 void	ecr_policy_untag(struct ecr_req *);
 void	ecr_policy_list_tags(struct ecr_req *);
-void	ecr_policy_describe_registry(struct ecr_req *);
 /* Whether text is an IAM policy document fit for a repository. */
 int	ecr_policy_valid(const char *text, size_t len);
 /* Merges a request's [{"Key","Value"}] into c's tags with ECR's limits;
  * 0, or -1 when r was answered with the error. */
 int	ecr_tags_merge(struct ecr_req *, struct repo_config *c,
 	    struct json_object *tags);
+
+/* --- IAM policy documents (iam.c) ----------------------------------------- */
+
+enum iam_decision { IAM_IMPLICIT_DENY, IAM_ALLOW, IAM_EXPLICIT_DENY };
+struct iam_policy;
+
+/* Parses and checks a policy document; NULL with the reason in why. */
+struct iam_policy *iam_policy_parse(const char *, size_t, char *why,
+	    size_t whysz);
+void	iam_policy_free(struct iam_policy *);
+/* Whether s matches an IAM pattern ('*', '?'), in full. */
+int	iam_match(const char *pattern, const char *s, int nocase);
+/* What the policy decides for account doing action on resource (an ARN). */
+enum iam_decision iam_policy_evaluate(const struct iam_policy *,
+	    const char *account, const char *action, const char *resource);
+/* 0 when every Action or NotAction entry matches one of known; else -1
+ * with the entry named in why. */
+int	iam_policy_actions_within(const struct iam_policy *,
+	    const char *const *known, size_t nknown, char *why, size_t whysz);
+
+/* --- Notary Project signatures (notary.c) ---------------------------------- */
+
+#define NOTARY_ARTIFACT_TYPE	"application/vnd.cncf.notary.signature"
+#define NOTARY_ENVELOPE_TYPE	"application/jose+json"
+#define NOTARY_PAYLOAD_TYPE	"application/vnd.cncf.notary.payload.v1+json"
+
+struct notary_key;
+/* A new EC P-256 key and its self-signed code-signing certificate, as PEM
+ * text (key then certificate); free it. */
+char	*notary_key_generate(const char *common_name);
+/* A private key and its certificate chain (leaf first) from PEM text;
+ * NULL with the reason in why. */
+struct notary_key *notary_key_load(const char *pem, size_t len, char *why,
+	    size_t whysz);
+void	notary_key_free(struct notary_key *);
+/* The chain as PEM certificates, leaf first; free it. */
+char	*notary_chain_pem(const struct notary_key *);
+/* The JWS envelope signing the descriptor of target; free it. */
+char	*notary_envelope(const struct notary_key *, const char *media_type,
+	    const struct digest *target, uint64_t size, int64_t signing_time);
+/* The signature manifest for an envelope blob and its subject; free it. */
+char	*notary_manifest(const struct notary_key *,
+	    const struct digest *envelope, uint64_t envelope_size,
+	    const char *subject_type, const struct digest *subject,
+	    uint64_t subject_size, const char *profile);
+
+/* --- repository creation templates (template.c) ---------------------------- */
+
+/* The uses a template is applied for (its appliedFor values). */
+#define TEMPLATE_FOR_REPLICATION	"REPLICATION"
+#define TEMPLATE_FOR_PULL_THROUGH_CACHE	"PULL_THROUGH_CACHE"
+#define TEMPLATE_FOR_CREATE_ON_PUSH	"CREATE_ON_PUSH"
+/* Registry settings keys: "template/<prefix>" holds a template as its
+ * RepositoryCreationTemplate JSON. */
+#define TEMPLATE_KEY_PREFIX		"template/"
+
+/* The JSON text of the template applied when ECR creates repository name
+ * in reg for use: among the templates whose appliedFor lists use, the one
+ * with the longest prefix that name falls under (prefix "p" covers "p" and
+ * "p/..."), else the ROOT template; NULL when none applies. */
+const char *template_for(const struct registry *, const char *name,
+	    const char *use);
+/* Checks a lifecycle policy text for a template; 0, or -1 with why. */
+int	template_lifecycle_check(const char *text, char *why, size_t whysz);
+/* A repository configuration from a template's JSON (AWS's defaults for
+ * what it leaves out); 0 or -1 if it does not parse. */
+int	template_config(const char *json, struct repo_config *);
+/* Whether a push into the missing repository name of account/region may
+ * create it: --create-on-push, or a CREATE_ON_PUSH template applies. */
+int	template_create_on_push(const char *account, const char *region,
+	    const char *name);
+/* Adds repository name to t, configured by the template for use if one
+ * applies, else with AWS's defaults; 0, or a BERR code. */
+int	template_create(const char *account, const char *region,
+	    const char *name, const char *use, struct txn *t);
+
+/* --- cross-account permissions (registry policy, ecr_registry.c) --------- */
+
+/* Registry settings keys of the registry-wide configurations. */
+#define REGISTRY_KEY_POLICY		"registry.policy"
+#define REGISTRY_KEY_REPLICATION	"registry.replication"
+#define REGISTRY_KEY_SIGNING		"registry.signing"
+#define REGISTRY_KEY_SIGNING_KEY	"registry.signing-key"
+#define REGISTRY_KEY_ACCOUNT		"account."
+
+/* Whether account may do action ("ecr:ReplicateImage") on the repository
+ * name (which may not exist) of registry dst: always in its own registry;
+ * across accounts only when dst's registry policy allows it. */
+int	registry_policy_allows(const char *account, const char *action,
+	    const struct registry *dst, const char *dst_account,
+	    const char *dst_region, const char *name);
+
+/* --- replication and signing after a push (replication.c, signing.c) ----- */
+
+/* Registry settings keys of the per-image state:
+ * "replication/<repository>@<digest>" and "signing/<repository>@<digest>". */
+#define REPLICATION_KEY_PREFIX		"replication/"
+#define SIGNING_KEY_PREFIX		"signing/"
+
+/* Called by image_push with the push's transaction: records, in it, the
+ * replication and signing the push calls for (IN_PROGRESS), so that they
+ * are as durable as the push.  replica: the push is itself a replica (ECR
+ * replicates one hop) or a signature (signatures are not signed). */
+void	replication_plan(struct txn *, struct repository *,
+	    const struct image *, char **tags, size_t ntags);
+void	signing_plan(struct txn *, struct repository *, const struct image *);
+/* Runs what is pending (after an acknowledged push, after a load). */
+void	replication_kick(void);
+void	signing_kick(void);
+/* Forgets the in-memory queues and rebuilds them from the model. */
+void	replication_reload(void);
+void	signing_reload(void);
+/* The statuses JSON of an image's replication or signing, or NULL. */
+struct json_object *replication_status(const struct repository *,
+	    const struct digest *);
+struct json_object *signing_status(const struct repository *,
+	    const struct digest *);
+/* Repository filters: PREFIX_MATCH (replication), WILDCARD_MATCH. */
+int	replication_rule_matches(struct json_object *rule, const char *name);
+/* The certificate chain (PEM) of the key that signs in reg, or NULL. */
+char	*signing_certificate(const struct registry *);
+/* --signing-key: the PEM text of a key and its chain (taken). */
+void	signing_key_set(char *pem);
 
 /* --- routing (router.c) --------------------------------------------------- */
 

@@ -722,3 +722,46 @@ ecr_image_batch_delete(struct ecr_req *r)
 	}
 	ecr_commit(r, &t, out);
 }
+
+/* --- one image by its ImageIdentifier --------------------------------------- */
+
+struct image *
+ecr_image_resolve(struct ecr_req *r, struct repository *repo,
+    struct json_object *id)
+{
+	struct image	*img;
+	const char	*tag, *ds;
+	enum id_result	 rc;
+
+	rc = resolve_id(repo, id, &img, &tag, &ds);
+	if (rc == ID_MISSING_BOTH || rc == ID_BAD_DIGEST) {
+		ecr_error(r, "InvalidParameterException", "Invalid parameter at "
+		    "'imageId' failed to satisfy constraint: '%s'",
+		    rc == ID_MISSING_BOTH ? "both tag and digest cannot be "
+		    "null" : "image digest should satisfy the regex '"
+		    DIGEST_REGEX "'");
+		return NULL;
+	}
+	if (rc != ID_FOUND) {
+		ecr_error(r, "ImageNotFoundException", "The image with imageId "
+		    "{imageDigest:'%s', imageTag:'%s'} does not exist within the "
+		    "repository with name '%s' in the registry with id '%s'",
+		    ds != NULL ? ds : "null", tag != NULL ? tag : "null",
+		    repo->name, r->account);
+		return NULL;
+	}
+	return img;
+}
+
+struct json_object *
+ecr_image_id_json(struct ecr_req *r, const struct image *img)
+{
+	struct json_object *id = ecr_member(r, "imageId"), *v;
+	char		 ds[DIGEST_STR_MAX];
+	const char	*tag = NULL;
+
+	if (id != NULL && json_object_object_get_ex(id, "imageTag", &v) &&
+	    v != NULL)
+		tag = json_object_get_string(v);
+	return id_json(digest_format(&img->digest, ds), tag);
+}

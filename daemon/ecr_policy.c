@@ -16,7 +16,7 @@
 
 /*
  * Repository policies (Set/Get/DeleteRepositoryPolicy), resource tags
- * (TagResource, UntagResource, ListTagsForResource) and DescribeRegistry.
+ * (TagResource, UntagResource, ListTagsForResource).
  *
  * Policies are checked as IAM policy documents (the grammar's required
  * elements and known keys); berth stores them and hands them back, it
@@ -471,21 +471,5 @@ ecr_policy_list_tags(struct ecr_req *r)
 		json_object_array_add(arr, t);
 	}
 	json_object_object_add(out, "tags", arr);
-	ecr_respond(r, out);
-}
-
-/* --- the registry ----------------------------------------------------------- */
-
-void
-ecr_policy_describe_registry(struct ecr_req *r)
-{
-	struct json_object *out, *rc;
-
-	/* berth replicates nothing: the configuration has no rules. */
-	out = json_object_new_object();
-	ecr_add_str(out, "registryId", r->account);
-	rc = json_object_new_object();
-	json_object_object_add(rc, "rules", json_object_new_array());
-	json_object_object_add(out, "replicationConfiguration", rc);
 	ecr_respond(r, out);
 }

@@ -181,6 +181,9 @@ meta_state_cb(int err, const uint8_t *payload, size_t len, int fd,
 	}
 	log_info("loaded %llu metadata entries (%llu bytes)",
 	    (unsigned long long)st.entries, (unsigned long long)st.len);
+	/* Work a crash interrupted resumes from what the disk says. */
+	replication_reload();
+	signing_reload();
 	if (map != NULL)
 		munmap(map, st.len);
 	if (!model->have_secret) {

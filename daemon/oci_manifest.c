@@ -353,10 +353,11 @@ manifest_put_body_cb(struct http_request *req, int err, void *arg)
 		manifest_put_free(mp);
 		return;
 	}
-	if (oci_repo(&mp->id, mp->name) == NULL && conf.create_on_push) {
+	if (oci_repo(&mp->id, mp->name) == NULL &&
+	    template_create_on_push(mp->id.account, mp->id.region, mp->name)) {
 		txn_init(&t);
-		if ((rc = repository_ensure(mp->id.account, mp->id.region,
-		    mp->name, &t)) != 0) {
+		if ((rc = template_create(mp->id.account, mp->id.region,
+		    mp->name, TEMPLATE_FOR_CREATE_ON_PUSH, &t)) != 0) {
 			txn_clear(&t);
 			oci_error(req, rc, "cannot create repository %s",
 			    mp->name);
@@ -378,9 +379,11 @@ oci_manifest_put(struct http_request *req, const struct oci_ident *id,
 	size_t		 n, i;
 	int		 rc;
 
-	if (oci_repo(id, name) == NULL && !conf.create_on_push) {
+	if (oci_repo(id, name) == NULL &&
+	    !template_create_on_push(id->account, id->region, name)) {
 		oci_error(req, BERR_NAME_UNKNOWN, "repository %s does not "
-		    "exist; create it first (or run berthd --create-on-push)",
+		    "exist; create it first, add a CREATE_ON_PUSH repository "
+		    "creation template, or run berthd --create-on-push",
 		    name);
 		return;
 	}

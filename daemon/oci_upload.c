@@ -696,16 +696,17 @@ oci_upload_start(struct http_request *req, const struct oci_ident *id,
 		upload_start(op);
 		return;
 	}
-	if (!conf.create_on_push) {
+	if (!template_create_on_push(id->account, id->region, name)) {
 		oci_error(req, BERR_NAME_UNKNOWN, "repository %s does not "
-		    "exist; create it first (or run berthd --create-on-push)",
+		    "exist; create it first, add a CREATE_ON_PUSH repository "
+		    "creation template, or run berthd --create-on-push",
 		    name);
 		free(op);
 		return;
 	}
 	txn_init(&t);
-	if ((rc = repository_ensure(id->account, id->region, name, &t)) !=
-	    0) {
+	if ((rc = template_create(id->account, id->region, name,
+	    TEMPLATE_FOR_CREATE_ON_PUSH, &t)) != 0) {
 		txn_clear(&t);
 		oci_error(req, rc, "cannot create repository %s", name);
 		free(op);
