@@ -574,6 +574,29 @@ admin_blobs(struct http_request *req)
 	    admin_blobs_cb, req);
 }
 
+/* The certificate chain that verifies the registry's managed signatures. */
+static void
+admin_signing_certificate(struct http_request *req)
+{
+	const char	*account = http_request_param(req, "account");
+	const char	*region = http_request_param(req, "region");
+	char		*pem;
+
+	if (account == NULL)
+		account = conf.account_id;
+	if (region == NULL)
+		region = conf.region;
+	if ((pem = signing_certificate(registry_find(account, region))) ==
+	    NULL) {
+		admin_error(req, 404, "this registry has no signing key yet: "
+		    "one is made when it signs its first image (or give "
+		    "berthd --signing-key)");
+		return;
+	}
+	http_respond(req, 200, "application/x-pem-file", pem, strlen(pem));
+	free(pem);
+}
+
 void
 admin_dispatch(struct http_request *req, const char *path)
 {
@@ -604,6 +627,9 @@ admin_dispatch(struct http_request *req, const char *path)
 	} else if (strcmp(path, "images") == 0) {
 		if (admin_method(req, "GET") && admin_require_ready(req))
 			admin_images(req);
+	} else if (strcmp(path, "signing-certificate") == 0) {
+		if (admin_method(req, "GET") && admin_require_ready(req))
+			admin_signing_certificate(req);
 	} else if (strcmp(path, "blobs") == 0) {
 		if (admin_method(req, "GET") && admin_require_ready(req))
 			admin_blobs(req);

@@ -64,6 +64,7 @@ struct berthd_config {
 	int		 create_on_push;
 	int		 require_auth;
 	const char	*credentials_file;
+	const char	*signing_key_file;	/* --signing-key */
 	enum uri_style	 uri_style;
 	const char	*advertise_host;
 	int		 port;			/* bound, once listening */
@@ -1071,8 +1072,9 @@ struct json_object *signing_status(const struct repository *,
 int	replication_rule_matches(struct json_object *rule, const char *name);
 /* The certificate chain (PEM) of the key that signs in reg, or NULL. */
 char	*signing_certificate(const struct registry *);
-/* --signing-key: the PEM text of a key and its chain (taken). */
-void	signing_key_set(char *pem);
+/* Reads --signing-key (a PEM private key and its certificate chain, leaf
+ * first) once, before berthd confines itself; 0, or -1 (logged). */
+int	signing_key_load_file(const char *path);
 
 /* --- routing (router.c) --------------------------------------------------- */
 

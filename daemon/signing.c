@@ -43,6 +43,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -78,11 +79,36 @@ static char		*flag_key_pem;	/* --signing-key */
 
 static void	sign_next(void);
 
-void
-signing_key_set(char *pem)
+int
+signing_key_load_file(const char *path)
 {
+	struct notary_key *k;
+	char		 buf[65536], why[256];
+	ssize_t		 n;
+	int		 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		log_warn("%s", path);
+		return -1;
+	}
+	n = read_full(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0 || n == (ssize_t)sizeof(buf) - 1) {
+		log_warnx("%s: cannot read it whole (at most %zu bytes)", path,
+		    sizeof(buf) - 2);
+		return -1;
+	}
+	buf[n] = '\0';
+	if ((k = notary_key_load(buf, (size_t)n, why, sizeof(why))) == NULL) {
+		log_warnx("%s: %s", path, why);
+		explicit_bzero(buf, sizeof(buf));
+		return -1;
+	}
+	notary_key_free(k);
 	free(flag_key_pem);
-	flag_key_pem = pem;
+	flag_key_pem = xstrdup(buf);
+	explicit_bzero(buf, sizeof(buf));
+	return 0;
 }
 
 static void
