@@ -1068,8 +1068,15 @@ struct json_object *replication_status(const struct repository *,
 	    const struct digest *);
 struct json_object *signing_status(const struct repository *,
 	    const struct digest *);
-/* Repository filters: PREFIX_MATCH (replication), WILDCARD_MATCH. */
+/* Whether a replication rule's PREFIX_MATCH filters (none: all) take name. */
 int	replication_rule_matches(struct json_object *rule, const char *name);
+/* The destinations (IN_PROGRESS statuses, once each) of the rules of a
+ * replication configuration's JSON that match name; an empty array for
+ * none or for text that is not such a configuration. */
+struct json_object *replication_match(const char *config, const char *name);
+/* The signing profile ARNs of the rules of a signing configuration's JSON
+ * that match name (WILDCARD_MATCH filters, none: all), once each. */
+struct json_object *signing_match(const char *config, const char *name);
 /* The certificate chain (PEM) of the key that signs in reg, or NULL. */
 char	*signing_certificate(const struct registry *);
 /* Reads --signing-key (a PEM private key and its certificate chain, leaf

@@ -105,55 +105,75 @@ status_key(const char *prefix, const char *name, const struct digest *d)
 	return key;
 }
 
+static const char *
+member_str(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (!json_object_is_type(o, json_type_object) ||
+	    !json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static struct json_object *
+member_array(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (!json_object_is_type(o, json_type_object) ||
+	    !json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_array))
+		return NULL;
+	return v;
+}
+
 int
 replication_rule_matches(struct json_object *rule, const char *name)
 {
-	struct json_object *filters, *f, *v;
-	size_t	 i, n;
+	struct json_object *filters;
+	const char	*f;
+	size_t		 i, n;
 
-	if (!json_object_object_get_ex(rule, "repositoryFilters", &filters) ||
+	if ((filters = member_array(rule, "repositoryFilters")) == NULL ||
 	    (n = json_object_array_length(filters)) == 0)
 		return 1;
-	for (i = 0; i < n; i++) {
-		f = json_object_array_get_idx(filters, i);
-		if (json_object_object_get_ex(f, "filter", &v) &&
-		    strncmp(name, json_object_get_string(v),
-		    (size_t)json_object_get_string_len(v)) == 0)
+	for (i = 0; i < n; i++)
+		if ((f = member_str(json_object_array_get_idx(filters, i),
+		    "filter")) != NULL && strncmp(name, f, strlen(f)) == 0)
 			return 1;
-	}
 	return 0;
 }
 
-/* Adds the destinations of the rules matching name to dests, once each. */
-static void
-matching_destinations(struct json_object *config, const char *name,
-    struct json_object *dests)
+struct json_object *
+replication_match(const char *config, const char *name)
 {
-	struct json_object *rules, *rule, *list, *d, *o, *v, *w;
+	struct json_object *doc, *rules, *rule, *list, *d, *o, *dests;
 	const char	*region, *registry;
 	size_t		 i, j, k, n;
 
-	if (!json_object_object_get_ex(config, "rules", &rules) ||
-	    !json_object_is_type(rules, json_type_array))
-		return;
+	dests = json_object_new_array();
+	if (config == NULL || (doc = json_parse_strict(config, strlen(config),
+	    REPLICATION_JSON_DEPTH)) == NULL)
+		return dests;
+	if ((rules = member_array(doc, "rules")) == NULL)
+		goto out;
 	for (i = 0; i < json_object_array_length(rules); i++) {
 		rule = json_object_array_get_idx(rules, i);
 		if (!replication_rule_matches(rule, name) ||
-		    !json_object_object_get_ex(rule, "destinations", &list))
+		    (list = member_array(rule, "destinations")) == NULL)
 			continue;
 		for (j = 0; j < json_object_array_length(list); j++) {
 			d = json_object_array_get_idx(list, j);
-			json_object_object_get_ex(d, "region", &v);
-			json_object_object_get_ex(d, "registryId", &w);
-			region = json_object_get_string(v);
-			registry = json_object_get_string(w);
+			if ((region = member_str(d, "region")) == NULL ||
+			    (registry = member_str(d, "registryId")) == NULL)
+				continue;
 			n = json_object_array_length(dests);
 			for (k = 0; k < n; k++) {
 				o = json_object_array_get_idx(dests, k);
-				json_object_object_get_ex(o, "region", &v);
-				json_object_object_get_ex(o, "registryId", &w);
-				if (strcmp(json_object_get_string(v), region) ==
-				    0 && strcmp(json_object_get_string(w),
+				if (strcmp(member_str(o, "region"), region) ==
+				    0 && strcmp(member_str(o, "registryId"),
 				    registry) == 0)
 					break;
 			}
@@ -166,6 +186,9 @@ matching_destinations(struct json_object *config, const char *name,
 			json_object_array_add(dests, o);
 		}
 	}
+out:
+	json_object_put(doc);
+	return dests;
 }
 
 static void
@@ -209,16 +232,12 @@ replication_plan(struct txn *t, struct repository *repo,
     const struct image *img, char **tags, size_t ntags)
 {
 	struct registry	*reg = repo->registry;
-	struct json_object *config, *job, *dests, *jtags, *old, *v;
+	struct json_object *job, *dests, *jtags, *old, *v;
 	char		*key;
 	size_t		 i;
 
-	if ((config = parse_value(registry_setting(reg,
-	    REGISTRY_KEY_REPLICATION))) == NULL)
-		return;
-	dests = json_object_new_array();
-	matching_destinations(config, repo->name, dests);
-	json_object_put(config);
+	dests = replication_match(registry_setting(reg,
+	    REGISTRY_KEY_REPLICATION), repo->name);
 	if (json_object_array_length(dests) == 0) {
 		json_object_put(dests);
 		return;

@@ -140,18 +140,56 @@ parse_object(const char *text)
 static int
 rule_matches(struct json_object *rule, const char *name)
 {
-	struct json_object *filters, *v;
+	struct json_object *filters, *f, *v;
 	size_t	 i, n;
 
 	if (!json_object_object_get_ex(rule, "repositoryFilters", &filters) ||
+	    !json_object_is_type(filters, json_type_array) ||
 	    (n = json_object_array_length(filters)) == 0)
 		return 1;
-	for (i = 0; i < n; i++)
-		if (json_object_object_get_ex(json_object_array_get_idx(filters,
-		    i), "filter", &v) &&
+	for (i = 0; i < n; i++) {
+		f = json_object_array_get_idx(filters, i);
+		if (json_object_is_type(f, json_type_object) &&
+		    json_object_object_get_ex(f, "filter", &v) &&
+		    json_object_is_type(v, json_type_string) &&
 		    name_wildcard_match(json_object_get_string(v), name))
 			return 1;
+	}
 	return 0;
+}
+
+struct json_object *
+signing_match(const char *config, const char *name)
+{
+	struct json_object *doc, *rules, *rule, *v, *out;
+	const char	*profile;
+	size_t		 i, j;
+
+	out = json_object_new_array();
+	if ((doc = parse_object(config)) == NULL)
+		return out;
+	if (!json_object_object_get_ex(doc, "rules", &rules) ||
+	    !json_object_is_type(rules, json_type_array))
+		goto done;
+	for (i = 0; i < json_object_array_length(rules); i++) {
+		rule = json_object_array_get_idx(rules, i);
+		if (!json_object_is_type(rule, json_type_object) ||
+		    !rule_matches(rule, name) ||
+		    !json_object_object_get_ex(rule, "signingProfileArn", &v) ||
+		    !json_object_is_type(v, json_type_string))
+			continue;
+		profile = json_object_get_string(v);
+		for (j = 0; j < json_object_array_length(out); j++)
+			if (strcmp(json_object_get_string(
+			    json_object_array_get_idx(out, j)), profile) == 0)
+				break;
+		if (j == json_object_array_length(out))
+			json_object_array_add(out,
+			    json_object_new_string(profile));
+	}
+done:
+	json_object_put(doc);
+	return out;
 }
 
 static char *
@@ -204,8 +242,8 @@ void
 signing_plan(struct txn *t, struct repository *repo, const struct image *img)
 {
 	struct registry	*reg = repo->registry;
-	struct json_object *config, *rules, *rule, *v, *doc, *statuses, *s;
-	const char	*profile, *status;
+	struct json_object *profiles, *doc, *statuses, *s, *v;
+	const char	*profile;
 	char		*key;
 	size_t		 i;
 	int		 added = 0;
@@ -213,9 +251,12 @@ signing_plan(struct txn *t, struct repository *repo, const struct image *img)
 	if (img->artifact_type != NULL &&
 	    strcmp(img->artifact_type, NOTARY_ARTIFACT_TYPE) == 0)
 		return;
-	if ((config = parse_object(registry_setting(reg,
-	    REGISTRY_KEY_SIGNING))) == NULL)
+	profiles = signing_match(registry_setting(reg, REGISTRY_KEY_SIGNING),
+	    repo->name);
+	if (json_object_array_length(profiles) == 0) {
+		json_object_put(profiles);
 		return;
+	}
 	key = status_key(repo->name, &img->digest);
 	if ((doc = parse_object(registry_setting(reg, key))) == NULL ||
 	    !json_object_object_get_ex(doc, "statuses", &statuses)) {
@@ -224,36 +265,30 @@ signing_plan(struct txn *t, struct repository *repo, const struct image *img)
 		statuses = json_object_new_array();
 		json_object_object_add(doc, "statuses", statuses);
 	}
-	if (json_object_object_get_ex(config, "rules", &rules))
-		for (i = 0; i < json_object_array_length(rules); i++) {
-			rule = json_object_array_get_idx(rules, i);
-			if (!rule_matches(rule, repo->name) ||
-			    !json_object_object_get_ex(rule,
-			    "signingProfileArn", &v))
+	for (i = 0; i < json_object_array_length(profiles); i++) {
+		profile = json_object_get_string(json_object_array_get_idx(
+		    profiles, i));
+		/* An image signed with a profile stays signed. */
+		if ((s = find_status(statuses, profile)) != NULL) {
+			if (!json_object_object_get_ex(s, "status", &v) ||
+			    strcmp(json_object_get_string(v), "FAILED") != 0)
 				continue;
-			profile = json_object_get_string(v);
-			/* An image signed with a profile stays signed. */
-			if ((s = find_status(statuses, profile)) != NULL) {
-				json_object_object_get_ex(s, "status", &v);
-				status = json_object_get_string(v);
-				if (strcmp(status, "FAILED") != 0)
-					continue;
-				json_object_object_del(s, "failureCode");
-				json_object_object_del(s, "failureReason");
-			} else {
-				s = json_object_new_object();
-				ecr_add_str(s, "signingProfileArn", profile);
-				json_object_array_add(statuses, s);
-			}
-			ecr_add_str(s, "status", "IN_PROGRESS");
-			added++;
+			json_object_object_del(s, "failureCode");
+			json_object_object_del(s, "failureReason");
+		} else {
+			s = json_object_new_object();
+			ecr_add_str(s, "signingProfileArn", profile);
+			json_object_array_add(statuses, s);
 		}
+		ecr_add_str(s, "status", "IN_PROGRESS");
+		added++;
+	}
 	if (added > 0) {
 		put_statuses(t, reg, key, doc);
 		queue_job(reg->account, reg->region, key);
 	}
 	json_object_put(doc);
-	json_object_put(config);
+	json_object_put(profiles);
 	free(key);
 }
 

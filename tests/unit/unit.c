@@ -44,6 +44,7 @@ static int (*const suites[])(void) = {
 	test_gc_register,
 	test_metalog_register,
 	test_http_register,
+	test_iam_register,
 	test_name_register,
 	test_sandbox_register,
 	test_sigv4_register,

@@ -32,6 +32,7 @@ int	test_model_register(void);
 int	test_gc_register(void);
 int	test_metalog_register(void);
 int	test_http_register(void);
+int	test_iam_register(void);
 int	test_name_register(void);
 int	test_sandbox_register(void);
 int	test_sigv4_register(void);
