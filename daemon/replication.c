@@ -55,7 +55,7 @@
 #include "util.h"
 
 #define REPLICATION_JSON_DEPTH	16
-#define REPLICATION_BATCH	64
+#define REPLICATION_BATCH	16
 #define REPLICATION_INDEX_DEPTH	4
 
 struct pending {
