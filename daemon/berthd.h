@@ -204,6 +204,10 @@ struct tag	*tag_find(const struct repository *, const char *);
 struct link	*link_find(const struct repository *, const struct digest *);
 struct blob	*blob_find(const struct digest *);
 const char	*registry_setting(const struct registry *, const char *key);
+/* A registry setting whose value is a JSON object, parsed (put it); NULL
+ * when it is missing or not an object. */
+struct json_object *registry_setting_json(const struct registry *,
+		    const char *key);
 /* A registry's account setting (PutAccountSetting), or AWS's default for
  * a name AWS knows (BASIC_SCAN_TYPE_VERSION AWS_NATIVE, REGISTRY_POLICY_SCOPE
  * V2, BLOB_MOUNTING DISABLED); NULL for any other name. */
@@ -915,6 +919,19 @@ void	ecr_registry_get_policy(struct ecr_req *);
 void	ecr_registry_delete_policy(struct ecr_req *);
 void	ecr_registry_put_setting(struct ecr_req *);
 void	ecr_registry_get_setting(struct ecr_req *);
+/* The registry setting key of r's registry; NULL when it is missing and r
+ * was answered with exception ("<what> does not exist in the registry with
+ * id ..."). */
+const char *ecr_registry_setting_find(struct ecr_req *, const char *key,
+	    const char *exception, const char *what);
+/* Answers r with an image's statuses (status(), under member, with the
+ * registryId too when with_registry): the Describe*Status operations. */
+void	ecr_registry_image_status(struct ecr_req *,
+	    struct json_object *(*status)(const struct repository *,
+	    const struct digest *), const char *member, int with_registry);
+/* Deletes the setting key of r's registry; answers out once durable. */
+void	ecr_registry_setting_delete(struct ecr_req *, const char *key,
+	    struct json_object *out);
 
 /* ecr_template.c */
 void	ecr_template_create(struct ecr_req *);

@@ -252,44 +252,51 @@ invalid:
 	    "policy provided' (%s)", why);
 }
 
-static const char *
-policy_or_error(struct ecr_req *r, struct registry **regp)
+const char *
+ecr_registry_setting_find(struct ecr_req *r, const char *key,
+    const char *exception, const char *what)
 {
 	const char	*text;
 
-	*regp = registry_find(r->account, r->region);
-	if ((text = registry_setting(*regp, REGISTRY_KEY_POLICY)) == NULL)
-		ecr_error(r, "RegistryPolicyNotFoundException", "Registry "
-		    "policy does not exist in the registry with id '%s'",
-		    r->account);
+	text = registry_setting(registry_find(r->account, r->region), key);
+	if (text == NULL)
+		ecr_error(r, exception, "%s does not exist in the registry with "
+		    "id '%s'", what, r->account);
 	return text;
+}
+
+void
+ecr_registry_setting_delete(struct ecr_req *r, const char *key,
+    struct json_object *out)
+{
+	struct txn	 t;
+
+	txn_init(&t);
+	if (txn_setting_delete(&t, registry_find(r->account, r->region),
+	    key) != 0)
+		fatalx("%s: the setting's record does not apply", key);
+	ecr_commit(r, &t, out);
 }
 
 void
 ecr_registry_get_policy(struct ecr_req *r)
 {
-	struct registry	*reg;
 	const char	*text;
 
-	if ((text = policy_or_error(r, &reg)) != NULL)
+	if ((text = ecr_registry_setting_find(r, REGISTRY_KEY_POLICY,
+	    "RegistryPolicyNotFoundException", "Registry policy")) != NULL)
 		ecr_respond(r, policy_out(r, text));
 }
 
 void
 ecr_registry_delete_policy(struct ecr_req *r)
 {
-	struct registry	*reg;
 	const char	*text;
-	struct json_object *out;
-	struct txn	 t;
 
-	if ((text = policy_or_error(r, &reg)) == NULL)
-		return;
-	out = policy_out(r, text);
-	txn_init(&t);
-	if (txn_setting_delete(&t, reg, REGISTRY_KEY_POLICY) != 0)
-		fatalx("registry policy record does not apply");
-	ecr_commit(r, &t, out);
+	if ((text = ecr_registry_setting_find(r, REGISTRY_KEY_POLICY,
+	    "RegistryPolicyNotFoundException", "Registry policy")) != NULL)
+		ecr_registry_setting_delete(r, REGISTRY_KEY_POLICY,
+		    policy_out(r, text));
 }
 
 /* --- replication configuration ------------------------------------------------ */
@@ -444,7 +451,9 @@ ecr_registry_put_replication(struct ecr_req *r)
 }
 
 void
-ecr_registry_replication_status(struct ecr_req *r)
+ecr_registry_image_status(struct ecr_req *r,
+    struct json_object *(*status)(const struct repository *,
+    const struct digest *), const char *member, int with_registry)
 {
 	const char	*name = ecr_str(r, "repositoryName");
 	struct repository *repo;
@@ -458,11 +467,20 @@ ecr_registry_replication_status(struct ecr_req *r)
 	if ((img = ecr_image_resolve(r, repo, ecr_member(r, "imageId"))) ==
 	    NULL)
 		return;
-	statuses = replication_status(repo, &img->digest);
+	statuses = status(repo, &img->digest);
 	out = json_object_new_object();
 	ecr_add_str(out, "repositoryName", repo->name);
 	json_object_object_add(out, "imageId", ecr_image_id_json(r, img));
-	json_object_object_add(out, "replicationStatuses", statuses != NULL ?
-	    statuses : json_object_new_array());
+	if (with_registry)
+		ecr_add_str(out, "registryId", r->account);
+	json_object_object_add(out, member, statuses != NULL ? statuses :
+	    json_object_new_array());
 	ecr_respond(r, out);
+}
+
+void
+ecr_registry_replication_status(struct ecr_req *r)
+{
+	ecr_registry_image_status(r, replication_status, "replicationStatuses",
+	    0);
 }

@@ -93,13 +93,6 @@ signing_canonical(struct ecr_req *r, struct json_object *in)
 	return out;
 }
 
-static const char *
-config_text(struct ecr_req *r, struct registry **regp)
-{
-	*regp = registry_find(r->account, r->region);
-	return registry_setting(*regp, REGISTRY_KEY_SIGNING);
-}
-
 static struct json_object *
 config_out(struct ecr_req *r, const char *text)
 {
@@ -132,65 +125,34 @@ ecr_signing_put(struct ecr_req *r)
 }
 
 static const char *
-config_or_error(struct ecr_req *r, struct registry **regp)
+config_or_error(struct ecr_req *r)
 {
-	const char	*text;
-
-	if ((text = config_text(r, regp)) == NULL)
-		ecr_error(r, "SigningConfigurationNotFoundException", "The "
-		    "signing configuration does not exist in the registry with "
-		    "id '%s'", r->account);
-	return text;
+	return ecr_registry_setting_find(r, REGISTRY_KEY_SIGNING,
+	    "SigningConfigurationNotFoundException", "The signing "
+	    "configuration");
 }
 
 void
 ecr_signing_get(struct ecr_req *r)
 {
-	struct registry	*reg;
 	const char	*text;
 
-	if ((text = config_or_error(r, &reg)) != NULL)
+	if ((text = config_or_error(r)) != NULL)
 		ecr_respond(r, config_out(r, text));
 }
 
 void
 ecr_signing_delete(struct ecr_req *r)
 {
-	struct registry	*reg;
 	const char	*text;
-	struct json_object *out;
-	struct txn	 t;
 
-	if ((text = config_or_error(r, &reg)) == NULL)
-		return;
-	out = config_out(r, text);
-	txn_init(&t);
-	if (txn_setting_delete(&t, reg, REGISTRY_KEY_SIGNING) != 0)
-		fatalx("signing configuration record does not apply");
-	ecr_commit(r, &t, out);
+	if ((text = config_or_error(r)) != NULL)
+		ecr_registry_setting_delete(r, REGISTRY_KEY_SIGNING,
+		    config_out(r, text));
 }
 
 void
 ecr_signing_status(struct ecr_req *r)
 {
-	const char	*name = ecr_str(r, "repositoryName");
-	struct repository *repo;
-	struct image	*img;
-	struct json_object *out, *statuses;
-
-	if ((repo = ecr_repository_find(r, name)) == NULL) {
-		ecr_repository_not_found(r, name);
-		return;
-	}
-	if ((img = ecr_image_resolve(r, repo, ecr_member(r, "imageId"))) ==
-	    NULL)
-		return;
-	statuses = signing_status(repo, &img->digest);
-	out = json_object_new_object();
-	ecr_add_str(out, "repositoryName", repo->name);
-	json_object_object_add(out, "imageId", ecr_image_id_json(r, img));
-	ecr_add_str(out, "registryId", r->account);
-	json_object_object_add(out, "signingStatuses", statuses != NULL ?
-	    statuses : json_object_new_array());
-	ecr_respond(r, out);
+	ecr_registry_image_status(r, signing_status, "signingStatuses", 1);
 }

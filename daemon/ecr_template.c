@@ -378,7 +378,6 @@ ecr_template_delete(struct ecr_req *r)
 	const char	*prefix = ecr_str(r, "prefix");
 	const char	*text;
 	struct json_object *out;
-	struct txn	 t;
 	char		*key;
 
 	if ((text = template_or_error(r, prefix)) == NULL)
@@ -388,12 +387,8 @@ ecr_template_delete(struct ecr_req *r)
 	json_object_object_add(out, "repositoryCreationTemplate",
 	    template_out(text));
 	key = template_key(prefix);
-	txn_init(&t);
-	if (txn_setting_delete(&t, registry_find(r->account, r->region),
-	    key) != 0)
-		fatalx("template record does not apply");
+	ecr_registry_setting_delete(r, key, out);
 	free(key);
-	ecr_commit(r, &t, out);
 }
 
 void

@@ -33,7 +33,6 @@
  */
 #include "config.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +40,7 @@
 #include <json-c/json.h>
 
 #include "berthd.h"
+#include "name.h"
 #include "util.h"
 
 #define IAM_JSON_DEPTH		16
@@ -316,31 +316,12 @@ out:
 }
 
 /* IAM's wildcards: '*' any run of characters, '?' any one; the whole
- * string must match.  Greedy with one backtrack point. */
+ * string must match. */
 int
 iam_match(const char *p, const char *s, int nocase)
 {
-	const char	*star = NULL, *resume = NULL;
-
-#define SAME(a, b)	((a) == (b) || (nocase && \
-	    tolower((unsigned char)(a)) == tolower((unsigned char)(b))))
-	while (*s != '\0') {
-		if (*p == '*') {
-			star = p++;
-			resume = s;
-		} else if (*p != '\0' && (*p == '?' || SAME(*p, *s))) {
-			p++;
-			s++;
-		} else if (star != NULL) {
-			p = star + 1;
-			s = ++resume;
-		} else
-			return 0;
-	}
-#undef SAME
-	while (*p == '*')
-		p++;
-	return *p == '\0';
+	return name_wildcard_match_flags(p, s, NAME_WILD_QUESTION |
+	    (nocase ? NAME_WILD_NOCASE : 0));
 }
 
 static int

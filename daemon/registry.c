@@ -25,11 +25,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
 #include "berthd.h"
 #include "error.h"
 #include "log.h"
 #include "name.h"
 #include "util.h"
+
+/* JSON nesting allowed in a registry setting's value. */
+#define REGISTRY_SETTING_DEPTH	16
 
 struct model	*model;
 
@@ -309,6 +314,22 @@ registry_setting(const struct registry *reg, const char *key)
 	if (reg == NULL || (kv = sortvec_find(&reg->settings, key)) == NULL)
 		return NULL;
 	return kv->value;
+}
+
+struct json_object *
+registry_setting_json(const struct registry *reg, const char *key)
+{
+	struct json_object *o;
+	const char	*text;
+
+	if ((text = registry_setting(reg, key)) == NULL)
+		return NULL;
+	o = json_parse_strict(text, strlen(text), REGISTRY_SETTING_DEPTH);
+	if (o != NULL && !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		o = NULL;
+	}
+	return o;
 }
 
 void

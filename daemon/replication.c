@@ -203,21 +203,6 @@ add_tag_once(struct json_object *tags, const char *tag)
 	json_object_array_add(tags, json_object_new_string(tag));
 }
 
-static struct json_object *
-parse_value(const char *text)
-{
-	struct json_object *o;
-
-	if (text == NULL)
-		return NULL;
-	o = json_parse_strict(text, strlen(text), REPLICATION_JSON_DEPTH);
-	if (o != NULL && !json_object_is_type(o, json_type_object)) {
-		json_object_put(o);
-		o = NULL;
-	}
-	return o;
-}
-
 static void
 put_value(struct txn *t, struct registry *reg, const char *key,
     struct json_object *o)
@@ -245,7 +230,7 @@ replication_plan(struct txn *t, struct repository *repo,
 	key = status_key(REPLICATION_KEY_PREFIX, repo->name, &img->digest);
 	jtags = json_object_new_array();
 	/* Tags of a job not yet run go with this one. */
-	if ((old = parse_value(registry_setting(reg, key))) != NULL) {
+	if ((old = registry_setting_json(reg, key)) != NULL) {
 		if (json_object_object_get_ex(old, "tags", &v))
 			for (i = 0; i < json_object_array_length(v); i++)
 				add_tag_once(jtags, json_object_get_string(
@@ -354,7 +339,7 @@ replication_run_one(struct txn *t, const struct pending *p)
 	char		*name, *at;
 	size_t		 i;
 
-	if ((job = parse_value(registry_setting(reg, p->key))) == NULL)
+	if ((job = registry_setting_json(reg, p->key)) == NULL)
 		return;
 	name = xstrdup(p->key + strlen(REPLICATION_KEY_PREFIX));
 	repo = NULL;
@@ -460,7 +445,7 @@ replication_reload(void)
 			const struct kv *kv = reg->settings.items[j];
 
 			if (strncmp(kv->key, REPLICATION_KEY_PREFIX, plen) != 0 ||
-			    (job = parse_value(kv->value)) == NULL)
+			    (job = registry_setting_json(reg, kv->key)) == NULL)
 				continue;
 			if (json_object_object_get_ex(job, "destinations",
 			    &dests))
@@ -488,7 +473,7 @@ replication_status(const struct repository *repo, const struct digest *d)
 	struct json_object *job, *dests, *out = NULL;
 	char		*key = status_key(REPLICATION_KEY_PREFIX, repo->name, d);
 
-	if ((job = parse_value(registry_setting(repo->registry, key))) !=
+	if ((job = registry_setting_json(repo->registry, key)) !=
 	    NULL) {
 		if (json_object_object_get_ex(job, "destinations", &dests))
 			out = json_object_get(dests);

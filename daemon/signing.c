@@ -122,21 +122,6 @@ job_free(struct sign_job *j)
 	free(j);
 }
 
-static struct json_object *
-parse_object(const char *text)
-{
-	struct json_object *o;
-
-	if (text == NULL)
-		return NULL;
-	o = json_parse_strict(text, strlen(text), SIGNING_JSON_DEPTH);
-	if (o != NULL && !json_object_is_type(o, json_type_object)) {
-		json_object_put(o);
-		o = NULL;
-	}
-	return o;
-}
-
 static int
 rule_matches(struct json_object *rule, const char *name)
 {
@@ -166,7 +151,8 @@ signing_match(const char *config, const char *name)
 	size_t		 i, j;
 
 	out = json_object_new_array();
-	if ((doc = parse_object(config)) == NULL)
+	if (config == NULL || (doc = json_parse_strict(config, strlen(config),
+	    SIGNING_JSON_DEPTH)) == NULL)
 		return out;
 	if (!json_object_object_get_ex(doc, "rules", &rules) ||
 	    !json_object_is_type(rules, json_type_array))
@@ -258,7 +244,7 @@ signing_plan(struct txn *t, struct repository *repo, const struct image *img)
 		return;
 	}
 	key = status_key(repo->name, &img->digest);
-	if ((doc = parse_object(registry_setting(reg, key))) == NULL ||
+	if ((doc = registry_setting_json(reg, key)) == NULL ||
 	    !json_object_object_get_ex(doc, "statuses", &statuses)) {
 		json_object_put(doc);
 		doc = json_object_new_object();
@@ -300,7 +286,7 @@ set_status(struct txn *t, const struct sign_job *j, const char *failure,
 	struct registry	*reg = registry_find(j->account, j->region);
 	struct json_object *doc, *statuses, *s;
 
-	if ((doc = parse_object(registry_setting(reg, j->key))) == NULL)
+	if ((doc = registry_setting_json(reg, j->key)) == NULL)
 		return;
 	if (json_object_object_get_ex(doc, "statuses", &statuses) &&
 	    (s = find_status(statuses, j->profile)) != NULL) {
@@ -522,7 +508,7 @@ sign_job_step(struct sign_job *j)
 		*at = '\0';
 	}
 	if ((img = job_image(j, NULL)) == NULL ||
-	    (doc = parse_object(registry_setting(reg, j->key))) == NULL)
+	    (doc = registry_setting_json(reg, j->key)) == NULL)
 		return 1;
 	free(j->profile);
 	j->profile = NULL;
@@ -614,7 +600,7 @@ signing_status(const struct repository *repo, const struct digest *d)
 	struct json_object *doc, *statuses, *out = NULL;
 	char		*key = status_key(repo->name, d);
 
-	if ((doc = parse_object(registry_setting(repo->registry, key))) !=
+	if ((doc = registry_setting_json(repo->registry, key)) !=
 	    NULL) {
 		if (json_object_object_get_ex(doc, "statuses", &statuses))
 			out = json_object_get(statuses);

@@ -974,18 +974,42 @@ def blobd_pid(b):
     return None
 
 
-def tag_again(b, repo, digest, tag, account=A, region="us-east-1"):
-    """Puts the manifest of digest again under a new tag: one append."""
-    m = b.get("/v2/%s/manifests/%s" % (repo, digest), account, region,
-              OCI_MANIFEST)
+def oci_put(b, path, data, ctype, account=A, region="us-east-1",
+            method="PUT"):
     tok = b.client(account, region).get_authorization_token()[
         "authorizationData"][0]["authorizationToken"]
-    r = urllib.request.Request(
-        "%s/v2/%s/manifests/%s" % (b.endpoint, repo, tag), data=m,
-        method="PUT", headers={"Authorization": "Basic " + tok,
-                               "Content-Type": OCI_MANIFEST})
+    r = urllib.request.Request(b.endpoint + path, data=data, method=method,
+                               headers={"Authorization": "Basic " + tok,
+                                        "Content-Type": ctype})
     with urllib.request.urlopen(r) as resp:
         return resp.status
+
+
+def oci_image(b, repo, tag, seed):
+    """An image pushed by the OCI API; (digest, manifest bytes), so that
+    nothing needs to be pulled (a pull's time is written later, an append
+    of its own)."""
+    layer = tar_layer("f", seed.encode())
+    cfg = json.dumps({"architecture": "amd64", "os": "linux",
+                      "seed": seed}).encode()
+    for blob in (layer, cfg):
+        oci_put(b, "/v2/%s/blobs/uploads/?digest=sha256:%s" % (
+            repo, hashlib.sha256(blob).hexdigest()), blob,
+            "application/octet-stream", method="POST")
+    m = json.dumps({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
+                    "config": {"mediaType":
+                               "application/vnd.oci.image.config.v1+json",
+                               "digest": "sha256:" +
+                               hashlib.sha256(cfg).hexdigest(),
+                               "size": len(cfg)},
+                    "layers": [{"mediaType":
+                                "application/vnd.oci.image.layer.v1.tar",
+                                "digest": "sha256:" +
+                                hashlib.sha256(layer).hexdigest(),
+                                "size": len(layer)}]}).encode()
+    ok("OCI push %s:%s" % (repo, tag), oci_put(
+        b, "/v2/%s/manifests/%s" % (repo, tag), m, OCI_MANIFEST) == 201)
+    return "sha256:" + hashlib.sha256(m).hexdigest(), m
 
 
 def test_durability():
@@ -1004,9 +1028,12 @@ def test_durability():
         a.create_repository(repositoryName="dur/app")
         a2 = b.client(A, "sa-east-1")
         for victim in ("blobd", "berthd", "both"):
-            d = push(b, "dur/app", "base-" + victim, seed=victim)
-            settled(a, "dur/app", d)
+            d, manifest = oci_image(b, "dur/app", "base-" + victim, victim)
             settled(a, "dur/app", d, "signing")
+            # Every image, the signatures too, replicated: nothing else
+            # is left to append before the watched push.
+            for _, digest in images(a, "dur/app"):
+                settled(a, "dur/app", digest)
             pid = blobd_pid(b)
             ok("found berth-blobd", pid is not None)
             cmds = ["break metalog_append", "ignore 1 1", "echo READY\\n",
@@ -1027,8 +1054,9 @@ def test_durability():
                 out += line
                 if "READY" in line:
                     break
-            ok("tag pushed while blobd is watched", tag_again(
-                b, "dur/app", d, victim) == 201)
+            ok("tag pushed while blobd is watched", oci_put(
+                b, "/v2/dur/app/manifests/" + victim, manifest,
+                OCI_MANIFEST) == 201)
             out += g.communicate(timeout=60)[0]
             ok("blobd stopped at the next append (%s)" % victim,
                "Breakpoint 1," in out, out[-400:])
