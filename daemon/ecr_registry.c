@@ -15,7 +15,9 @@
  */
 
 /*
- * The registry-wide ECR operations: DescribeRegistry and
+ * The registry as a whole: the host names under which clients reach a
+ * registry (repository URIs, proxyEndpoint, layer download URLs), and the
+ * registry-wide ECR operations: DescribeRegistry and
  * PutReplicationConfiguration, DescribeImageReplicationStatus, the
  * registry policy (Put/Get/DeleteRegistryPolicy) and the account settings
  * (Put/GetAccountSetting).  Each configuration is one registry setting
@@ -42,6 +44,8 @@
 #include <json-c/json.h>
 
 #include "berthd.h"
+#include "registry.h"
+#include "ecr.h"
 #include "error.h"
 #include "log.h"
 #include "name.h"
@@ -72,6 +76,48 @@ static const struct account_setting account_settings[] = {
 	{ "REGISTRY_POLICY_SCOPE", "V2", { "V1", "V2" } },
 	{ "BLOB_MOUNTING", "DISABLED", { "ENABLED", "DISABLED" } },
 };
+
+/* --- host names ------------------------------------------------------------ */
+
+/* The host put into repository URIs and proxyEndpoint. */
+static const char *
+advertise_host(void)
+{
+	static char	 host[256];
+	const char	*l = conf.listen, *colon;
+	size_t		 n;
+
+	if (conf.advertise_host != NULL)
+		return conf.advertise_host;
+	if (l[0] == '[') {
+		colon = strstr(l, "]:");
+		n = colon != NULL ? (size_t)(colon - l) + 1 : strlen(l);
+	} else {
+		colon = strrchr(l, ':');
+		n = colon != NULL ? (size_t)(colon - l) : strlen(l);
+	}
+	/* A wildcard address: clients on this machine reach it as
+	 * localhost. */
+	if (n == 0 || (n == 7 && memcmp(l, "0.0.0.0", 7) == 0) ||
+	    (n == 4 && memcmp(l, "[::]", 4) == 0) || n >= sizeof(host))
+		return "localhost";
+	memcpy(host, l, n);
+	host[n] = '\0';
+	return host;
+}
+
+/* The registry host clients push to: "host:port". */
+void
+ecr_registry_host(const char *account, const char *region, char *out,
+    size_t outsz)
+{
+	if (conf.uri_style == URI_STYLE_HOST)
+		snprintf(out, outsz, "%s.dkr.ecr.%s.localhost:%d", account,
+		    region, conf.port);
+	else
+		snprintf(out, outsz, "%s:%d", advertise_host(),
+		    conf.port);
+}
 
 /* --- account settings ----------------------------------------------------- */
 
@@ -460,10 +506,8 @@ ecr_registry_image_status(struct ecr_req *r,
 	struct image	*img;
 	struct json_object *out, *statuses;
 
-	if ((repo = ecr_repository_find(r, name)) == NULL) {
-		ecr_repository_not_found(r, name);
+	if ((repo = ecr_repository_find(r, name)) == NULL)
 		return;
-	}
 	if ((img = ecr_image_resolve(r, repo, ecr_member(r, "imageId"))) ==
 	    NULL)
 		return;

@@ -31,6 +31,8 @@
 #include <json-c/json.h>
 
 #include "berthd.h"
+#include "registry.h"
+#include "ecr.h"
 #include "error.h"
 #include "log.h"
 #include "util.h"

@@ -20,7 +20,8 @@
  * are validated as the operations that set them on a repository validate
  * them (CreateRepository for tag mutability, its exclusion filters and the
  * encryption; TagResource for resource tags; SetRepositoryPolicy and
- * PutLifecyclePolicy for the policy texts).  customRoleArn must be an IAM
+ * PutLifecyclePolicy, through lifecycle_policy_parse, for the policy
+ * texts).  customRoleArn must be an IAM
  * role of the registry's own account (API_CreateRepositoryCreationTemplate:
  * "This role must be in the same account as the registry").  Update
  * changes only the members the request names.  The model layer that
@@ -35,6 +36,9 @@
 #include <json-c/json.h>
 
 #include "berthd.h"
+#include "registry.h"
+#include "ecr.h"
+#include "lifecycle.h"
 #include "error.h"
 #include "log.h"
 #include "util.h"
@@ -190,7 +194,7 @@ template_apply_request(struct ecr_req *r, struct repo_config *c,
 {
 	struct json_object *v, *arr;
 	const char	*s, *colon;
-	char		 why[256];
+	char		*msg;
 	size_t		 i, j, n;
 
 	if ((v = ecr_member(r, "appliedFor")) != NULL) {
@@ -258,7 +262,7 @@ template_apply_request(struct ecr_req *r, struct repo_config *c,
 			free(c->tags[i].value);
 		}
 		c->ntags = 0;
-		if (ecr_tags_merge(r, c, v) == -1)
+		if (ecr_tag_merge(r, c, v) == -1)
 			return -1;
 	}
 	if ((s = ecr_str(r, "repositoryPolicy")) != NULL) {
@@ -272,12 +276,11 @@ template_apply_request(struct ecr_req *r, struct repo_config *c,
 		c->policy = *s != '\0' ? xstrdup(s) : NULL;
 	}
 	if ((s = ecr_str(r, "lifecyclePolicy")) != NULL) {
-		if (*s != '\0' && template_lifecycle_check(s, why,
-		    sizeof(why)) == -1) {
-			ecr_error(r, "InvalidParameterException", "Invalid "
-			    "parameter at 'lifecyclePolicy' failed to satisfy "
-			    "constraint: 'Lifecycle policy validation failure: "
-			    "%s'", why);
+		/* As PutLifecyclePolicy validates it (lifecycle_policy.c). */
+		if (*s != '\0' && lifecycle_policy_parse(s, strlen(s),
+		    "lifecyclePolicy", NULL, &msg) == -1) {
+			ecr_error(r, "InvalidParameterException", "%s", msg);
+			free(msg);
 			return -1;
 		}
 		free(c->lifecycle);

@@ -40,6 +40,7 @@
 #include <json-c/json.h>
 
 #include "berthd.h"
+#include "registry.h"
 #include "name.h"
 #include "util.h"
 

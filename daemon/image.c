@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "berthd.h"
+#include "registry.h"
 #include "error.h"
 #include "log.h"
 #include "name.h"
@@ -59,9 +60,9 @@ image_check_refs(struct repository *repo, const struct manifest_info *mi,
 			if (child == NULL) {
 				p->missing_is_manifest = 1;
 				p->missing = ref->digest;
-				image_fail_detail(p, "manifest %s is not in the "
-				    "repository", digest_format(&ref->digest,
-				    ds));
+				image_fail_detail(p, "manifest %s is not in "
+				    "the repository",
+				    digest_format(&ref->digest, ds));
 				return BERR_MANIFEST_BLOB_UNKNOWN;
 			}
 			if (child->size > *index_size)
@@ -114,8 +115,7 @@ image_push(struct image_push *p, txn_done_cb done, void *arg)
 
 	p->detail[0] = '\0';
 	p->missing_is_manifest = 0;
-	repo = repository_find(registry_find(p->account, p->region),
-	    p->repository);
+	repo = repository_lookup(p->account, p->region, p->repository);
 	if (repo == NULL) {
 		image_fail_detail(p, "repository %s does not exist",
 		    p->repository);
@@ -148,9 +148,9 @@ image_push(struct image_push *p, txn_done_cb done, void *arg)
 		if (tg != NULL && repository_tag_is_immutable(repo,
 		    p->tags[i])) {
 			snprintf(p->detail, sizeof(p->detail), "The image tag "
-			    "'%.128s' already exists in the '%.256s' repository "
-			    "and cannot be overwritten because the tag is "
-			    "immutable.", p->tags[i], repo->name);
+			    "'%.128s' already exists in the '%.256s' "
+			    "repository and cannot be overwritten because the "
+			    "tag is immutable.", p->tags[i], repo->name);
 			manifest_info_clear(&mi);
 			return BERR_TAG_IMMUTABLE;
 		}

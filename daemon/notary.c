@@ -52,6 +52,7 @@
 #include <openssl/x509v3.h>
 
 #include "berthd.h"
+#include "registry.h"
 #include "error.h"
 #include "log.h"
 #include "util.h"

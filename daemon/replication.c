@@ -50,6 +50,8 @@
 #include <json-c/json.h>
 
 #include "berthd.h"
+#include "registry.h"
+#include "ecr.h"
 #include "error.h"
 #include "log.h"
 #include "util.h"
@@ -305,9 +307,9 @@ replicate_to(struct txn *t, struct repository *src, const struct image *img,
 		if (!registry_policy_allows(sreg->account,
 		    "ecr:CreateRepository", dreg, account, region, src->name))
 			return "REPOSITORY_NOT_FOUND";
-		if (template_create(account, region, src->name,
-		    TEMPLATE_FOR_REPLICATION, t) != 0)
-			return "REPOSITORY_NOT_FOUND";
+		if (template_create(t, account, region, src->name,
+		    TEMPLATE_FOR_REPLICATION) != 0)
+			fatalx("replica repository record does not apply");
 		dst = repository_find(registry_find(account, region),
 		    src->name);
 		if (dst == NULL)
@@ -405,7 +407,7 @@ replication_run_cb(evutil_socket_t fd, short events, void *arg)
 	struct txn	 t;
 	size_t		 i, n;
 
-	if (running || nqueue == 0 || !proc_blobd_up())
+	if (running || nqueue == 0 || !worker_ready())
 		return;
 	n = nqueue < REPLICATION_BATCH ? nqueue : REPLICATION_BATCH;
 	txn_init(&t);

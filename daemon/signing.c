@@ -50,6 +50,8 @@
 #include <json-c/json.h>
 
 #include "berthd.h"
+#include "registry.h"
+#include "ecr.h"
 #include "error.h"
 #include "log.h"
 #include "name.h"
@@ -395,15 +397,12 @@ sign_linked_cb(int err, void *arg)
 }
 
 static void
-sign_envelope_cb(int err, const uint8_t *payload, size_t len, int fd,
-    void *arg)
+sign_envelope_cb(int err, uint64_t size, void *arg)
 {
 	struct sign_job	*j = arg;
 	struct repository *repo;
 	struct txn	 t;
 
-	if (fd != -1)
-		close(fd);
 	if (err != 0 || job_image(j, &repo) == NULL) {
 		if (err != 0 && err != BERR_UNAVAILABLE)
 			job_fail(j, berr_message(err));
@@ -422,33 +421,17 @@ sign_envelope_cb(int err, const uint8_t *payload, size_t len, int fd,
 }
 
 static void
-blob_write(const void *data, size_t len, const struct digest *d,
-    blobc_cb cb, void *arg)
-{
-	struct msg_blob_write msg;
-
-	memset(&msg, 0, sizeof(msg));
-	digest_format(d, msg.digest);
-	msg.size = len;
-	blobc_call(MSG_BLOB_WRITE, &msg, sizeof(msg), data, len, -1,
-	    MSG_BLOB_COMMITTED, cb, arg);
-}
-
-static void
-sign_config_cb(int err, const uint8_t *payload, size_t len, int fd,
-    void *arg)
+sign_config_cb(int err, uint64_t size, void *arg)
 {
 	struct sign_job	*j = arg;
 
-	if (fd != -1)
-		close(fd);
 	if (err != 0) {
 		if (err != BERR_UNAVAILABLE)
 			job_fail(j, berr_message(err));
 		job_done(j);
 		return;
 	}
-	blob_write(j->envelope, strlen(j->envelope), &j->envelope_digest,
+	blobc_blob_write(&j->envelope_digest, j->envelope, strlen(j->envelope),
 	    sign_envelope_cb, j);
 }
 
@@ -485,7 +468,7 @@ sign_start(struct sign_job *j, const struct image *img)
 	digest_compute(DIGEST_SHA256, j->envelope, strlen(j->envelope),
 	    &j->envelope_digest);
 	digest_compute(DIGEST_SHA256, "{}", 2, &j->config_digest);
-	blob_write("{}", 2, &j->config_digest, sign_config_cb, j);
+	blobc_blob_write(&j->config_digest, "{}", 2, sign_config_cb, j);
 	return 0;
 }
 
@@ -535,7 +518,7 @@ sign_next(void)
 	struct sign_job	*j;
 	int		 rc;
 
-	while (!running && jobs != NULL && proc_blobd_up()) {
+	while (!running && jobs != NULL && worker_ready()) {
 		j = jobs;
 		if ((jobs = j->next) == NULL)
 			jobs_tail = &jobs;

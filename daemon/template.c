@@ -43,6 +43,7 @@
 #include <json-c/json.h>
 
 #include "berthd.h"
+#include "registry.h"
 #include "error.h"
 #include "log.h"
 #include "name.h"
@@ -202,64 +203,24 @@ template_create_on_push(const char *account, const char *region,
 }
 
 int
-template_create(const char *account, const char *region, const char *name,
-    const char *use, struct txn *t)
+template_create(struct txn *t, const char *account, const char *region,
+    const char *name, const char *use)
 {
-	struct registry	*reg = registry_find(account, region);
 	struct repo_config cfg;
 	const char	*tpl;
 	int		 rc;
 
-	if (repository_find(reg, name) != NULL)
-		return 0;
+	tpl = template_for(registry_find(account, region), name, use);
+	if (t->err != 0 || tpl == NULL ||
+	    repository_lookup(account, region, name) != NULL)
+		return txn_repo_ensure(t, account, region, name);
 	if (!name_ecr_repository_valid(name, strlen(name)))
-		return BERR_NAME_INVALID;
-	if ((tpl = template_for(reg, name, use)) == NULL ||
-	    template_config(tpl, &cfg) == -1) {
-		if (tpl != NULL)
-			repo_config_clear(&cfg);
-		repo_config_init(&cfg);
-		cfg.encryption_type = xstrdup("AES256");
+		return t->err = BERR_NAME_INVALID;
+	if (template_config(tpl, &cfg) == -1) {
+		repo_config_clear(&cfg);
+		return txn_repo_ensure(t, account, region, name);
 	}
 	rc = txn_repo_put(t, account, region, name, now_ms(), &cfg);
 	repo_config_clear(&cfg);
-	return rc;
-}
-
-/*
- * A template's lifecycle policy.  The full grammar (rule priorities,
- * selections, counts, actions) is the lifecycle parser's; until it is
- * linked here this checks the document's frame: a JSON object whose
- * "rules" is a non-empty array of objects.
- */
-int
-template_lifecycle_check(const char *text, char *why, size_t whysz)
-{
-	struct json_object *doc, *rules;
-	size_t	 i, n;
-	int	 rc = -1;
-
-	if ((doc = json_parse_strict(text, strlen(text),
-	    TEMPLATE_JSON_DEPTH)) == NULL) {
-		snprintf(why, whysz, "the policy is not valid JSON");
-		return -1;
-	}
-	if (!json_object_is_type(doc, json_type_object) ||
-	    !json_object_object_get_ex(doc, "rules", &rules) ||
-	    !json_object_is_type(rules, json_type_array) ||
-	    (n = json_object_array_length(rules)) == 0) {
-		snprintf(why, whysz, "the policy needs a non-empty rules array");
-		goto out;
-	}
-	for (i = 0; i < n; i++)
-		if (!json_object_is_type(json_object_array_get_idx(rules, i),
-		    json_type_object)) {
-			snprintf(why, whysz, "rule %zu is not an object",
-			    i + 1);
-			goto out;
-		}
-	rc = 0;
-out:
-	json_object_put(doc);
 	return rc;
 }

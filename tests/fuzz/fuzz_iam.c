@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "berthd.h"
+#include "registry.h"
 #include "log.h"
 #include "util.h"
 

@@ -30,6 +30,7 @@
 #include <json-c/json.h>
 
 #include "berthd.h"
+#include "registry.h"
 #include "util.h"
 #include "unit.h"
 
