@@ -522,48 +522,18 @@ def blob_count(b):
 
 def index_push(b, a, a2):
     """An index of two images, pushed by the OCI API."""
-    tok = a.get_authorization_token()["authorizationData"][0][
-        "authorizationToken"]
-    h = {"Authorization": "Basic " + tok}
-
-    def req(method, path, data=None, ctype=None):
-        hh = dict(h)
-        if ctype:
-            hh["Content-Type"] = ctype
-        r = urllib.request.Request(b.endpoint + path, data=data,
-                                   headers=hh, method=method)
-        with urllib.request.urlopen(r) as resp:
-            return resp.headers
-
     a.create_repository(repositoryName="rep/multi")
     children = []
     for arch in ("amd64", "arm64"):
-        layer = tar_layer("a", arch.encode())
-        cfg = json.dumps({"architecture": arch, "os": "linux"}).encode()
-        for blob in (layer, cfg):
-            req("POST", "/v2/rep/multi/blobs/uploads/?digest=sha256:" +
-                hashlib.sha256(blob).hexdigest(), blob,
-                "application/octet-stream")
-        m = json.dumps({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
-                        "config": {"mediaType":
-                                   "application/vnd.oci.image.config.v1+json",
-                                   "digest": "sha256:" +
-                                   hashlib.sha256(cfg).hexdigest(),
-                                   "size": len(cfg)},
-                        "layers": [{"mediaType":
-                                    "application/vnd.oci.image.layer.v1.tar",
-                                    "digest": "sha256:" +
-                                    hashlib.sha256(layer).hexdigest(),
-                                    "size": len(layer)}]}).encode()
-        d = "sha256:" + hashlib.sha256(m).hexdigest()
-        req("PUT", "/v2/rep/multi/manifests/" + d, m, OCI_MANIFEST)
+        d, m = oci_image(b, "rep/multi", None, arch)
         children.append({"mediaType": OCI_MANIFEST, "digest": d,
                          "size": len(m),
                          "platform": {"architecture": arch, "os": "linux"}})
     idx = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX,
                       "manifests": children}).encode()
     d = "sha256:" + hashlib.sha256(idx).hexdigest()
-    req("PUT", "/v2/rep/multi/manifests/latest", idx, OCI_INDEX)
+    ok("index pushed", oci_put(b, "/v2/rep/multi/manifests/latest", idx,
+                               OCI_INDEX) == 201)
     st = settled(a, "rep/multi", d)
     ok("index replicated", any(s["registryId"] == A and s["status"] ==
                                "COMPLETE" for s in st), st)
@@ -986,9 +956,9 @@ def oci_put(b, path, data, ctype, account=A, region="us-east-1",
 
 
 def oci_image(b, repo, tag, seed):
-    """An image pushed by the OCI API; (digest, manifest bytes), so that
-    nothing needs to be pulled (a pull's time is written later, an append
-    of its own)."""
+    """An image pushed by the OCI API (by digest when tag is None);
+    (digest, manifest bytes), so that nothing needs to be pulled (a pull's
+    time is written later, an append of its own)."""
     layer = tar_layer("f", seed.encode())
     cfg = json.dumps({"architecture": "amd64", "os": "linux",
                       "seed": seed}).encode()
@@ -1007,9 +977,10 @@ def oci_image(b, repo, tag, seed):
                                 "digest": "sha256:" +
                                 hashlib.sha256(layer).hexdigest(),
                                 "size": len(layer)}]}).encode()
-    ok("OCI push %s:%s" % (repo, tag), oci_put(
-        b, "/v2/%s/manifests/%s" % (repo, tag), m, OCI_MANIFEST) == 201)
-    return "sha256:" + hashlib.sha256(m).hexdigest(), m
+    d = "sha256:" + hashlib.sha256(m).hexdigest()
+    ok("OCI push %s:%s" % (repo, tag or d), oci_put(
+        b, "/v2/%s/manifests/%s" % (repo, tag or d), m, OCI_MANIFEST) == 201)
+    return d, m
 
 
 def test_durability():
