@@ -42,6 +42,7 @@
 
 
 #include "berthd.h"
+#include "registry.h"
 #include "digest.h"
 #include "http.h"
 #include "log.h"
@@ -66,7 +67,8 @@ static const char berthd_synopsis[] =
     "[--listen address:port]\n"
     "              [--log-file file] [--max-connections number]\n"
     "              [--no-seccomp] [--region region]\n"
-    "              [--require-auth] [--upload-ttl seconds]\n"
+    "              [--require-auth] [--signing-key file] "
+    "[--upload-ttl seconds]\n"
     "              [--uri-style path | host] [--user user]\n";
 
 static const char berthd_options[] =
@@ -112,6 +114,11 @@ static const char berthd_options[] =
     "  --region region       region of requests that name none "
     "(default us-east-1)\n"
     "  --require-auth        refuse anonymous registry (/v2/) requests\n"
+    "  --signing-key file    managed signing signs with the PEM private key "
+    "and\n"
+    "                        certificate chain in file (default: a key made "
+    "per\n"
+    "                        registry and kept in its metadata)\n"
     "  --upload-ttl seconds  drop uploads idle this long (default 86400)\n"
     "  --uri-style style     path: host:port/name in repository URIs "
     "(default);\n"
@@ -140,6 +147,7 @@ enum {
 	OPT_NO_SECCOMP,
 	OPT_REGION,
 	OPT_REQUIRE_AUTH,
+	OPT_SIGNING_KEY,
 	OPT_UPLOAD_TTL,
 	OPT_URI_STYLE,
 	OPT_USER,
@@ -164,6 +172,7 @@ static const struct option berthd_longopts[] = {
 	{ "max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS },
 	{ "no-seccomp",	no_argument,	   NULL, OPT_NO_SECCOMP },
 	{ "region",	required_argument, NULL, OPT_REGION },
+	{ "signing-key", required_argument, NULL, OPT_SIGNING_KEY },
 	{ "require-auth", no_argument,	   NULL, OPT_REQUIRE_AUTH },
 	{ "upload-ttl",	required_argument, NULL, OPT_UPLOAD_TTL },
 	{ "uri-style",	required_argument, NULL, OPT_URI_STYLE },
@@ -313,6 +322,9 @@ parse_options(int argc, char **argv)
 			break;
 		case OPT_REQUIRE_AUTH:
 			conf.require_auth = 1;
+			break;
+		case OPT_SIGNING_KEY:
+			conf.signing_key_file = optarg;
 			break;
 		case OPT_URI_STYLE:
 			if (strcmp(optarg, "path") == 0)
@@ -521,6 +533,10 @@ main(int argc, char **argv)
 	/* Reads --credentials: before berthd loses the filesystem. */
 	if (ecr_init() == -1)
 		fatalx("cannot start the ECR API (see above)");
+	if (conf.signing_key_file != NULL &&
+	    signing_key_load_file(conf.signing_key_file) == -1)
+		fatalx("cannot use --signing-key %s (see above)",
+		    conf.signing_key_file);
 
 	/* Bound now, with the privileges a low port needs; it listens only
 	 * once the worker said hello and the metadata is loaded. */

@@ -72,6 +72,7 @@ struct berthd_config {
 	int		 lenient_images;	/* PutImage as fakes take it */
 	int		 require_auth;
 	const char	*credentials_file;
+	const char	*signing_key_file;	/* --signing-key */
 	enum uri_style	 uri_style;
 	const char	*advertise_host;
 	int		 port;			/* bound, once listening */
@@ -241,6 +242,15 @@ struct tag	*tag_find(const struct repository *, const char *);
 struct link	*link_find(const struct repository *, const struct digest *);
 struct blob	*blob_find(const struct digest *);
 const char	*registry_setting(const struct registry *, const char *key);
+/* A registry setting whose value is a JSON object, parsed (put it); NULL
+ * when it is missing or not an object. */
+struct json_object *registry_setting_json(const struct registry *,
+		    const char *key);
+/* A registry's account setting (PutAccountSetting), or AWS's default for
+ * a name AWS knows (BASIC_SCAN_TYPE_VERSION AWS_NATIVE, REGISTRY_POLICY_SCOPE
+ * V2, BLOB_MOUNTING DISABLED); NULL for any other name. */
+const char	*registry_account_setting(const struct registry *,
+		    const char *name);
 /* Marks push activity on a blob (GC keeps it for the grace period). */
 void		 blob_touch(struct blob *);
 /* Whether a tag may be moved (to another image) in this repository. */
@@ -700,6 +710,9 @@ struct image_push {
 	int		 ecr;		/* an unchanged push is an error */
 	int		 lenient;	/* blobs need not be in the repository;
 					 * MANIFEST_LENIENT parsing */
+	/* Adds records to the push's transaction (may be NULL). */
+	void		(*extra)(struct txn *, void *);
+	void		*extra_arg;
 	/* out */
 	struct digest	 digest;
 	int		 created;

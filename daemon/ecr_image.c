@@ -747,6 +747,49 @@ ecr_image_batch_delete(struct ecr_req *r)
 	ecr_commit(r, &t, out);
 }
 
+/* --- one image by its ImageIdentifier --------------------------------------- */
+
+struct image *
+ecr_image_resolve(struct ecr_req *r, struct repository *repo,
+    struct json_object *id)
+{
+	struct image	*img;
+	const char	*tag, *ds;
+	enum id_result	 rc;
+
+	rc = resolve_id(repo, id, &img, &tag, &ds);
+	if (rc == ID_MISSING_BOTH || rc == ID_BAD_DIGEST) {
+		ecr_error(r, "InvalidParameterException", "Invalid parameter at "
+		    "'imageId' failed to satisfy constraint: '%s'",
+		    rc == ID_MISSING_BOTH ? "both tag and digest cannot be "
+		    "null" : "image digest should satisfy the regex '"
+		    DIGEST_REGEX "'");
+		return NULL;
+	}
+	if (rc != ID_FOUND) {
+		ecr_error(r, "ImageNotFoundException", "The image with imageId "
+		    "{imageDigest:'%s', imageTag:'%s'} does not exist within the "
+		    "repository with name '%s' in the registry with id '%s'",
+		    ds != NULL ? ds : "null", tag != NULL ? tag : "null",
+		    repo->name, r->account);
+		return NULL;
+	}
+	return img;
+}
+
+struct json_object *
+ecr_image_id_json(struct ecr_req *r, const struct image *img)
+{
+	struct json_object *id = ecr_member(r, "imageId"), *v;
+	char		 ds[DIGEST_STR_MAX];
+	const char	*tag = NULL;
+
+	if (id != NULL && json_object_object_get_ex(id, "imageTag", &v) &&
+	    v != NULL)
+		tag = json_object_get_string(v);
+	return id_json(digest_format(&img->digest, ds), tag);
+}
+
 /* --- UpdateImageStorageClass --------------------------------------------- */
 
 /*
@@ -761,36 +804,21 @@ ecr_image_batch_delete(struct ecr_req *r)
 void
 ecr_image_update_storage_class(struct ecr_req *r)
 {
-	const char	*name = ecr_str(r, "repositoryName"), *tag, *ds;
+	const char	*name = ecr_str(r, "repositoryName");
 	const char	*target = ecr_str(r, "targetStorageClass");
 	struct json_object *out;
 	struct repository *repo;
 	struct image	*img;
 	enum image_status now_status, status;
-	enum id_result	 rc;
 	struct txn	 t;
 	char		 dstr[DIGEST_STR_MAX];
 	int64_t		 now = model_now_ms(), archived_ms, activated_ms;
 
 	if ((repo = ecr_repository_find(r, name)) == NULL)
 		return;
-	rc = resolve_id(repo, ecr_member(r, "imageId"), &img, &tag, &ds);
-	if (rc == ID_MISSING_BOTH || rc == ID_BAD_DIGEST) {
-		ecr_error(r, "InvalidParameterException", "Invalid parameter "
-		    "at 'imageId' failed to satisfy constraint: '%s'",
-		    rc == ID_MISSING_BOTH ? "both tag and digest cannot be "
-		    "null" : "image digest should satisfy the regex '"
-		    DIGEST_REGEX "'");
+	if ((img = ecr_image_resolve(r, repo, ecr_member(r, "imageId"))) ==
+	    NULL)
 		return;
-	}
-	if (rc != ID_FOUND) {
-		ecr_error(r, "ImageNotFoundException", "The image with imageId "
-		    "{imageDigest:'%s', imageTag:'%s'} does not exist within "
-		    "the repository with name '%s' in the registry with id "
-		    "'%s'", ds != NULL ? ds : "null", tag != NULL ? tag :
-		    "null", name, r->account);
-		return;
-	}
 	now_status = image_status_now(img);
 	archived_ms = img->archived_ms;
 	activated_ms = img->activated_ms;
@@ -812,8 +840,7 @@ ecr_image_update_storage_class(struct ecr_req *r)
 	out = json_object_new_object();
 	ecr_add_str(out, "registryId", r->account);
 	ecr_add_str(out, "repositoryName", repo->name);
-	json_object_object_add(out, "imageId",
-	    id_json(digest_format(&img->digest, dstr), tag));
+	json_object_object_add(out, "imageId", ecr_image_id_json(r, img));
 	ecr_add_str(out, "imageStatus", image_status_names[status]);
 	txn_init(&t);
 	(void)txn_image_status(&t, img, status, archived_ms, activated_ms);

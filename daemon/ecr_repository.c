@@ -112,10 +112,9 @@ repository_json(const struct repository *repo)
 	return o;
 }
 
-/* imageTagMutability and its exclusion filters from the request into c;
- * 0, or -1 when the request was answered with an error. */
-static int
-parse_mutability(struct ecr_req *r, struct repo_config *c, int required)
+int
+ecr_repository_parse_mutability(struct ecr_req *r, struct repo_config *c,
+    int required)
 {
 	struct json_object *filters, *f, *v;
 	const char	*m = ecr_str(r, "imageTagMutability");
@@ -165,8 +164,8 @@ parse_mutability(struct ecr_req *r, struct repo_config *c, int required)
 	return 0;
 }
 
-static int
-parse_encryption(struct ecr_req *r, struct repo_config *c)
+int
+ecr_repository_parse_encryption(struct ecr_req *r, struct repo_config *c)
 {
 	struct json_object *enc = ecr_member(r, "encryptionConfiguration"), *v;
 	const char	*type = "AES256", *key = NULL;
@@ -206,8 +205,8 @@ ecr_repository_create(struct ecr_req *r)
 		return;
 	}
 	repo_config_init(&cfg);
-	if (parse_mutability(r, &cfg, 0) == -1 ||
-	    parse_encryption(r, &cfg) == -1 ||
+	if (ecr_repository_parse_mutability(r, &cfg, 0) == -1 ||
+	    ecr_repository_parse_encryption(r, &cfg) == -1 ||
 	    ecr_tag_merge(r, &cfg, ecr_member(r, "tags")) == -1) {
 		repo_config_clear(&cfg);
 		return;
@@ -349,7 +348,7 @@ ecr_repository_put_mutability(struct ecr_req *r)
 
 	if ((repo = setting_begin(r, &cfg)) == NULL)
 		return;
-	if (parse_mutability(r, &cfg, 1) == -1) {
+	if (ecr_repository_parse_mutability(r, &cfg, 1) == -1) {
 		repo_config_clear(&cfg);
 		return;
 	}

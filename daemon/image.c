@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "berthd.h"
+#include "registry.h"
 #include "error.h"
 #include "log.h"
 #include "name.h"
@@ -84,9 +85,29 @@ image_check_refs(struct repository *repo, const struct manifest_info *mi,
 	return 0;
 }
 
+struct image_pushed {
+	txn_done_cb	 done;
+	void		*arg;
+};
+
+/* Once a push is durable, what it set in motion may run. */
+static void
+image_pushed_cb(int err, void *arg)
+{
+	struct image_pushed *ipd = arg;
+
+	ipd->done(err, ipd->arg);
+	free(ipd);
+	if (err == 0) {
+		replication_kick();
+		signing_kick();
+	}
+}
+
 int
 image_push(struct image_push *p, txn_done_cb done, void *arg)
 {
+	struct image_pushed *ipd;
 	struct manifest_info mi;
 	struct repository *repo;
 	struct image	*img, *existing;
@@ -189,6 +210,15 @@ image_push(struct image_push *p, txn_done_cb done, void *arg)
 			fatalx("image_push: the tag record does not apply: %s",
 			    berr_message(rc));
 	p->created = existing == NULL;
-	txn_commit(&t, done, arg);
+	if ((img = image_find(repo, &p->digest)) == NULL)
+		fatalx("image_push: the image is not in the model");
+	replication_plan(&t, repo, img, p->tags, p->ntags);
+	signing_plan(&t, repo, img);
+	if (p->extra != NULL)
+		p->extra(&t, p->extra_arg);
+	ipd = xcalloc(1, sizeof(*ipd));
+	ipd->done = done;
+	ipd->arg = arg;
+	txn_commit(&t, image_pushed_cb, ipd);
 	return 0;
 }

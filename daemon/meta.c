@@ -34,6 +34,7 @@
 #include <event2/event.h>
 
 #include "berthd.h"
+#include "registry.h"
 #include "error.h"
 #include "log.h"
 #include "util.h"
@@ -198,6 +199,9 @@ meta_state_cb(int err, int fd, uint64_t len, uint64_t entries, void *arg)
 	}
 	log_info("loaded %llu metadata entries (%llu bytes)",
 	    (unsigned long long)entries, (unsigned long long)len);
+	/* Work a crash interrupted resumes from what the disk says. */
+	replication_reload();
+	signing_reload();
 	if (map != NULL)
 		munmap(map, len);
 	if (!model->have_secret) {

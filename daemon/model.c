@@ -25,11 +25,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
 #include "berthd.h"
+#include "registry.h"
 #include "error.h"
 #include "log.h"
 #include "name.h"
 #include "util.h"
+
+/* JSON nesting allowed in a registry setting's value. */
+#define REGISTRY_SETTING_DEPTH	16
 
 struct model	*model;
 
@@ -361,6 +367,22 @@ registry_setting(const struct registry *reg, const char *key)
 	return kv->value;
 }
 
+struct json_object *
+registry_setting_json(const struct registry *reg, const char *key)
+{
+	struct json_object *o;
+	const char	*text;
+
+	if ((text = registry_setting(reg, key)) == NULL)
+		return NULL;
+	o = json_parse_strict(text, strlen(text), REGISTRY_SETTING_DEPTH);
+	if (o != NULL && !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		o = NULL;
+	}
+	return o;
+}
+
 void
 blob_touch(struct blob *b)
 {
@@ -460,6 +482,44 @@ model_repo_put(const char *account, const char *region, const char *name,
 	return 0;
 }
 
+/*
+ * The per-image registry settings (the replication and signing statuses)
+ * go with their image or repository.  This happens here, in the model,
+ * rather than as records of their own: replay deletes them exactly as the
+ * live change did.  d NULL: every image of the repository name.
+ */
+static void
+image_state_forget(struct registry *reg, const char *name,
+    const struct digest *d)
+{
+	static const char *const prefixes[] = { REPLICATION_KEY_PREFIX,
+	    SIGNING_KEY_PREFIX };
+	char		 ds[DIGEST_STR_MAX], *key;
+	size_t		 i, j, n;
+
+	for (i = 0; i < nitems(prefixes); i++) {
+		if (d != NULL) {
+			xasprintf(&key, "%s%s@%s", prefixes[i], name,
+			    digest_format(d, ds));
+			(void)model_setting_delete(reg, key);
+			free(key);
+			continue;
+		}
+		xasprintf(&key, "%s%s@", prefixes[i], name);
+		n = strlen(key);
+		for (j = 0; j < reg->settings.len;) {
+			struct kv *kv = reg->settings.items[j];
+
+			if (strncmp(kv->key, key, n) == 0 &&
+			    strchr(kv->key + n, '@') == NULL)
+				(void)model_setting_delete(reg, kv->key);
+			else
+				j++;
+		}
+		free(key);
+	}
+}
+
 int
 model_repo_delete(const char *account, const char *region, const char *name)
 {
@@ -486,6 +546,7 @@ model_repo_delete(const char *account, const char *region, const char *name)
 		if (l->blob->links > 0)
 			l->blob->links--;
 	}
+	image_state_forget(reg, repo->name, NULL);
 	repository_free(repo);
 	return 0;
 }
@@ -554,6 +615,7 @@ model_image_delete(struct repository *repo, const struct digest *d)
 
 	if ((img = sortvec_remove(&repo->images, d)) == NULL)
 		return BERR_MANIFEST_UNKNOWN;
+	image_state_forget(repo->registry, repo->name, d);
 	for (i = 0; i < img->ntags; i++) {
 		struct tag *t = sortvec_remove(&repo->tags, img->tags[i]);
 		if (t != NULL) {

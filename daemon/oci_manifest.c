@@ -27,6 +27,7 @@
 #include <json-c/json.h>
 
 #include "berthd.h"
+#include "registry.h"
 #include "error.h"
 #include "http.h"
 #include "log.h"
@@ -353,10 +354,11 @@ manifest_put_body_cb(struct http_request *req, int err, void *arg)
 		return;
 	}
 	if (repository_lookup(mp->id.account, mp->id.region,
-	    mp->name) == NULL && conf.create_on_push) {
+	    mp->name) == NULL && template_create_on_push(mp->id.account,
+	    mp->id.region, mp->name)) {
 		txn_init(&t);
-		(void)txn_repo_ensure(&t, mp->id.account, mp->id.region,
-		    mp->name);
+		(void)template_create(&t, mp->id.account, mp->id.region,
+		    mp->name, TEMPLATE_FOR_CREATE_ON_PUSH);
 		txn_commit(&t, manifest_put_repo_cb, mp);
 		return;
 	}
@@ -373,9 +375,10 @@ oci_manifest_put(struct http_request *req, const struct oci_ident *id,
 	int		 rc;
 
 	if (repository_lookup(id->account, id->region, name) == NULL &&
-	    !conf.create_on_push) {
+	    !template_create_on_push(id->account, id->region, name)) {
 		oci_error(req, BERR_NAME_UNKNOWN, "repository %s does not "
-		    "exist; create it first (or run berthd --create-on-push)",
+		    "exist; create it first, add a CREATE_ON_PUSH repository "
+		    "creation template, or run berthd --create-on-push",
 		    name);
 		return;
 	}

@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "berthd.h"
+#include "registry.h"
 #include "error.h"
 #include "http.h"
 #include "log.h"
@@ -409,14 +410,16 @@ oci_upload_start(struct http_request *req, const struct oci_ident *id,
 		oci_upload_begin(op);
 		return;
 	}
-	if (!conf.create_on_push) {
+	if (!template_create_on_push(id->account, id->region, name)) {
 		oci_error(req, BERR_NAME_UNKNOWN, "repository %s does not "
-		    "exist; create it first (or run berthd --create-on-push)",
+		    "exist; create it first, add a CREATE_ON_PUSH repository "
+		    "creation template, or run berthd --create-on-push",
 		    name);
 		free(op);
 		return;
 	}
 	txn_init(&t);
-	(void)txn_repo_ensure(&t, id->account, id->region, name);
+	(void)template_create(&t, id->account, id->region, name,
+	    TEMPLATE_FOR_CREATE_ON_PUSH);
 	txn_commit(&t, oci_upload_repo_created_cb, op);
 }

@@ -18,8 +18,9 @@ install_deps=1
 build_pkgs="build-essential autoconf automake pkg-config libevent-dev
 libjson-c-dev libssl-dev libhttp-parser-dev libcunit1-dev
 clang libclang-rt-14-dev mandoc"
-test_pkgs="curl jq python3 python3-boto3 awscli skopeo podman buildah umoci
-systemd uidmap docker-registry gdb docker.io debhelper lintian git"
+test_pkgs="curl jq python3 python3-boto3 python3-cryptography awscli skopeo
+podman buildah umoci systemd uidmap docker-registry gdb docker.io debhelper
+lintian git"
 
 sudo_cmd=()
 if [ "$(id -u)" != 0 ]; then

@@ -415,7 +415,7 @@ expect_error "policy invalid" InvalidParameterException set-repository-policy \
 out=$(ecr describe-registry)
 jqcheck "describe registry" '.registryId == "000000000000" and
     .replicationConfiguration.rules == []' "$out"
-expect_error "unimplemented" UnknownOperationException get-registry-policy
+expect_error "unimplemented" UnknownOperationException describe-pull-through-cache-rules
 
 # --- lifecycle policies and their preview -------------------------------------
 life='{"rules":[{"rulePriority":1,"selection":{"tagStatus":"any","countType":"imageCountMoreThan","countNumber":1000},"action":{"type":"expire"}}]}'

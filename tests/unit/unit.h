@@ -34,6 +34,7 @@ int	test_metalog_register(void);
 int	test_http_register(void);
 int	test_http_limits_register(void);
 int	test_http_framing_register(void);
+int	test_iam_register(void);
 int	test_lifecycle_eval_register(void);
 int	test_lifecycle_policy_register(void);
 int	test_name_register(void);

@@ -264,8 +264,9 @@ test("auth token, tags, policies, registry, errors", async () => {
   assert.equal(set.policyText, policyText);
   const reg = await client.send(new ecr.DescribeRegistryCommand({}));
   assert.equal(reg.registryId, "000000000000");
-  assert.equal(await errorName(client.send(new ecr.GetRegistryPolicyCommand(
-    {}))), "UnknownOperationException");
+  assert.equal(await errorName(client.send(
+    new ecr.DescribePullThroughCacheRulesCommand({}))),
+  "UnknownOperationException");
   const other = mkclient("444444444444", "ap-south-1");
   const o = await other.send(new ecr.CreateRepositoryCommand(
     { repositoryName: "js/app" }));
