@@ -285,10 +285,19 @@ main(int argc, char **argv)
 	digest_library_init();
 
 	memset(&env, 0, sizeof(env));
+	env.durable = 1;
 	dirfd = blobd_open_datadir(datadir);
 	(void)blobd_lock(dirfd, datadir);
 	if ((env.base = event_base_new()) == NULL)
 		fatalx("event_base_new");
+	/* From now on SIGTERM ends the loop, even one not started yet. */
+	if ((env.ev_sigterm = evsignal_new(env.base, SIGTERM, blobd_signal_cb,
+	    &env)) == NULL ||
+	    (env.ev_sigint = evsignal_new(env.base, SIGINT, blobd_signal_cb,
+	    &env)) == NULL)
+		fatalx("event_new");
+	evsignal_add(env.ev_sigterm, NULL);
+	evsignal_add(env.ev_sigint, NULL);
 	if ((env.store = store_new(dirfd, datadir)) == NULL ||
 	    (env.uploads = upload_table_new(env.store, dirfd, env.base,
 	    ttl)) == NULL ||
@@ -303,17 +312,11 @@ main(int argc, char **argv)
 	close(dirfd);
 	serve_start(&env, sock);
 	if ((env.ev_expire = event_new(env.base, -1, EV_PERSIST,
-	    blobd_expire_cb, &env)) == NULL ||
-	    (env.ev_sigterm = evsignal_new(env.base, SIGTERM, blobd_signal_cb,
-	    &env)) == NULL ||
-	    (env.ev_sigint = evsignal_new(env.base, SIGINT, blobd_signal_cb,
-	    &env)) == NULL)
+	    blobd_expire_cb, &env)) == NULL)
 		fatalx("event_new");
 	tv.tv_sec = ttl < 60 ? ttl : 60;
 	tv.tv_usec = 0;
 	evtimer_add(env.ev_expire, &tv);
-	evsignal_add(env.ev_sigterm, NULL);
-	evsignal_add(env.ev_sigint, NULL);
 
 	log_info("ready: data directory %s, upload ttl %" PRId64 " s",
 	    datadir, ttl);

@@ -65,6 +65,8 @@ struct rpc_chan;
 
 /* The size of every read, write and hash buffer. */
 #define BLOBD_IO_SIZE		(1024 * 1024)
+/* Names of files that become blobs, relative to their directory. */
+#define COMMIT_NAME_MAX		64
 /* Upload data is pushed to the disk in steps this big as it arrives, so
  * that the fsync at commit has little left to do. */
 #define UPLOAD_SYNC_STEP	(8ULL * 1024 * 1024)
@@ -87,7 +89,8 @@ struct store {
 enum upload_state {
 	UPLOAD_IDLE,
 	UPLOAD_APPENDING,	/* data file open, maybe a pipe being read */
-	UPLOAD_HASHING		/* data file being re-read for the digest */
+	UPLOAD_HASHING,		/* data file being re-read for the digest */
+	UPLOAD_COMMITTING	/* in a commit round (commit.c) */
 };
 
 struct upload;
@@ -137,6 +140,7 @@ struct upload_table {
 };
 
 struct metalog {
+	int		 durable;	/* 0: --durability relaxed */
 	int		 dir_fd;	/* DIR/meta */
 	int		 log_fd;
 	uint64_t	 log_end;	/* bytes written to the log */
@@ -147,10 +151,30 @@ struct metalog {
 	uint64_t	 snap_count;	/* entries in the snapshot */
 };
 
-/* serve.c: one pending reply to a META_APPEND (sent after the sync). */
-struct blobd_meta_wait {
-	uint32_t	 id;
-	uint64_t	 seq;
+struct commit;
+typedef void (*commit_done_cb)(struct commit *, void *);
+
+/*
+ * One change to put on disk before it is acknowledged (commit.c): a file
+ * that becomes a blob (fd != -1), or a point in the metadata log that must
+ * be synced (log_end != 0), or neither (it is answered after every change
+ * before it is on disk).
+ */
+struct commit {
+	struct commit	*next;
+	int		 fd;		/* the file (commit_clear closes) */
+	int		 src_dir;	/* where it is now (not owned) */
+	char		 src_name[COMMIT_NAME_MAX];
+	int		 dst_dir;	/* its fan-out dir (commit_clear) */
+	char		 dst_name[2 * DIGEST_RAW_MAX + 1];
+	unsigned int	 dir_id;	/* the fan-out dir: one fsync each */
+	int		 parent_dir;	/* -1, or dst_dir is new: fsync this */
+	uint64_t	 log_end;	/* the log is synced past here */
+	int		 err;		/* the outcome: 0 or a negative berr */
+	int		 created;	/* the file became the blob (1) or the
+					   blob was there (0) */
+	commit_done_cb	 done_cb;	/* in the loop: on disk, or failed */
+	void		*done_arg;
 };
 
 /* blobd.c: the process. */
@@ -160,13 +184,11 @@ struct blobd {
 	struct store		*store;
 	struct upload_table	*uploads;
 	struct metalog		*metalog;
-	struct event		*ev_meta_sync;
+	struct committer	*committer;
+	int			 durable;	/* 0: --durability relaxed */
 	struct event		*ev_expire;
 	struct event		*ev_sigterm;
 	struct event		*ev_sigint;
-	struct blobd_meta_wait	*meta_waits;
-	size_t			 nmeta_waits;
-	size_t			 meta_waits_cap;
 };
 
 /* store.c */
@@ -178,24 +200,29 @@ struct blobd {
 struct store	*store_new(int datadir_fd, const char *path);
 void		 store_free(struct store *);
 /*
- * Stores size bytes of data as the blob d after checking that they hash to
- * d.  *created is 1 for a new blob, 0 when it existed (its mtime is then
- * set to now, which tells a GC sweep in progress to spare it).  0 or
- * BERR_DIGEST_INVALID, BERR_IO, BERR_NOSPACE.
+ * Checks that size bytes of data hash to d and, unless the blob is stored
+ * already (its mtime is then set to now, which tells a GC sweep in
+ * progress to spare it), writes them to a temporary file and prepares c
+ * (store_commit) to make it the blob.  0 or BERR_DIGEST_INVALID, BERR_IO,
+ * BERR_NOSPACE.
  */
 int		 store_write(struct store *, const struct digest *,
-		    const void *data, size_t size, int *created);
+		    const void *data, size_t size, struct commit *);
 /*
- * Moves the file srcname (relative to srcdir; fd is it, open) into the
- * store as the blob d, whose content the caller has verified: fdatasync,
- * rename, fsync of the directory.  If the blob exists, srcname is removed
- * and the blob's mtime set to now.  On error srcname stays where it was,
- * unless it was already renamed (then the blob exists but may not be
- * durable).  0 or a negative berr.
+ * Prepares c to move the file srcname (relative to srcdir; fd is it, open,
+ * and c owns it now) into the store as the blob d, whose content the
+ * caller has verified.  The round that runs c fdatasyncs it, renames it
+ * (or removes it and sets the blob's mtime to now if the blob is there
+ * already) and fsyncs the directory.  If c fails, srcname stays where it
+ * was unless it was renamed (then the blob exists but may not be
+ * durable).  0 or a negative berr (c then owns nothing).
  */
 int		 store_commit(struct store *, int fd, int srcdir,
-		    const char *srcname, const struct digest *, uint64_t size,
-		    int *created);
+		    const char *srcname, const struct digest *,
+		    struct commit *);
+/* Counts the blob of size bytes if c, done, created it. */
+void		 store_committed(struct store *, const struct commit *,
+		    uint64_t size);
 /* A read-only descriptor of the blob, and its size; BERR_BLOB_UNKNOWN. */
 int		 store_open_blob(struct store *, const struct digest *,
 		    int *fd, uint64_t *size);
@@ -272,13 +299,15 @@ uint64_t	 upload_hash_pending(const struct upload *, enum digest_algo);
 int		 upload_hash_start(struct upload *, enum digest_algo,
 		    upload_done_cb, void *arg);
 /*
- * Checks the session's content against d (and size unless UINT64_MAX),
- * stores it as a blob and removes the session.  On BERR_SIZE_INVALID,
- * BERR_DIGEST_INVALID and storage errors the session stays (unless its
- * data has already been moved into the store).
+ * Checks the session's content against d (and size unless UINT64_MAX) and
+ * prepares c to store it as the blob; the session is busy until
+ * upload_committed().  On an error nothing changes.
  */
 int		 upload_commit(struct upload *, const struct digest *,
-		    uint64_t size, int *created);
+		    uint64_t size, struct commit *);
+/* The end of the commit: the session goes unless c failed with its data
+ * still in place (then it is idle again).  u must not be used after. */
+void		 upload_committed(struct upload *, const struct commit *);
 /* Removes the idle sessions unused since now - ttl; returns how many. */
 size_t		 upload_expire(struct upload_table *, int64_t now);
 
@@ -292,7 +321,7 @@ size_t		 upload_expire(struct upload_table *, int64_t now);
 struct metalog	*metalog_new(int datadir_fd);
 void		 metalog_free(struct metalog *);
 /* Writes one entry (1..FRAME_MAX_PAYLOAD bytes) and gives its seq; it is
- * durable only after metalog_sync().  0 or a negative berr. */
+ * durable only once synced.  0 or a negative berr. */
 int		 metalog_append(struct metalog *, const void *, size_t,
 		    uint64_t *seq);
 /*
@@ -301,6 +330,18 @@ int		 metalog_append(struct metalog *, const void *, size_t,
  * returned.
  */
 int		 metalog_sync(struct metalog *);
+/* The same in two steps, for a sync that runs elsewhere (commit.c): where
+ * the log ends now and the seq that follows, then the outcome of an
+ * fdatasync begun after metalog_sync_point(). */
+void		 metalog_sync_point(const struct metalog *, uint64_t *end,
+		    uint64_t *seq);
+void		 metalog_synced(struct metalog *, uint64_t end, uint64_t seq,
+		    int err);
+/* 1 if entries wait for a sync; the log's descriptor; where the synced
+ * part ends. */
+int		 metalog_dirty(const struct metalog *);
+int		 metalog_fd(const struct metalog *);
+uint64_t	 metalog_synced_end(const struct metalog *);
 /* An anonymous file at offset 0 with the snapshot's entries, then the
  * log's newer ones, each a u32 length and the bytes (MSG_META_STATE). */
 int		 metalog_load(struct metalog *, int *fd, uint64_t *len,
@@ -328,6 +369,25 @@ int		 gc_list(struct store *, int *fd, uint64_t *count);
 int		 gc_sweep(struct store *, int fd, uint64_t count,
 		    int64_t not_after_ms, int dry_run, uint64_t *blobs,
 		    uint64_t *bytes);
+
+/* commit.c */
+/* A committer whose rounds run on a thread of its own (threaded) or in the
+ * loop; durable 0 skips every fsync (--durability relaxed).  metalog may
+ * be NULL (tests of the store alone). */
+struct committer *committer_new(struct event_base *, struct metalog *,
+		    int durable, int threaded);
+/* Drains, then stops the thread. */
+void		 committer_free(struct committer *);
+void		 commit_init(struct commit *, commit_done_cb, void *);
+/* Closes the commit's descriptors. */
+void		 commit_clear(struct commit *);
+/* Joins the next round, which starts once the frames already read have
+ * been dispatched (or when the running one is over). */
+void		 commit_add(struct committer *, struct commit *);
+/* The same for what metalog_append() wrote without a commit of its own. */
+void		 committer_schedule(struct committer *);
+/* Runs every round until nothing is pending, answering each; blocks. */
+void		 committer_drain(struct committer *);
 
 /* serve.c */
 /* The frames blobd accepts from berthd, each with its handler. */

@@ -513,6 +513,7 @@ metalog_new(int datadir_fd)
 
 	ml = xcalloc(1, sizeof(*ml));
 	ml->log_fd = -1;
+	ml->durable = 1;
 	if ((ml->dir_fd = store_subdir(datadir_fd, "meta")) == -1) {
 		log_warn("meta");
 		goto fail;
@@ -614,32 +615,63 @@ metalog_append(struct metalog *ml, const void *p, size_t n, uint64_t *seq)
 	return 0;
 }
 
-/* 1 if entries wait for metalog_sync(). */
-static int
+int
 metalog_dirty(const struct metalog *ml)
 {
 	return ml->log_end != ml->synced_end;
 }
 
 int
+metalog_fd(const struct metalog *ml)
+{
+	return ml->log_fd;
+}
+
+void
+metalog_sync_point(const struct metalog *ml, uint64_t *end, uint64_t *seq)
+{
+	*end = ml->log_end;
+	*seq = ml->next_seq;
+}
+
+uint64_t
+metalog_synced_end(const struct metalog *ml)
+{
+	return ml->synced_end;
+}
+
+void
+metalog_synced(struct metalog *ml, uint64_t end, uint64_t seq, int err)
+{
+	if (err == 0) {
+		if (end > ml->synced_end) {
+			ml->synced_end = end;
+			ml->synced_seq = seq;
+		}
+		return;
+	}
+	/* Whatever follows the last good sync is unknown now: cut it. */
+	if (ftruncate(ml->log_fd, (off_t)ml->synced_end) == -1)
+		fatal("metadata log: cannot undo a failed sync");
+	ml->log_end = ml->synced_end;
+	ml->next_seq = ml->synced_seq;
+}
+
+int
 metalog_sync(struct metalog *ml)
 {
-	int	 rc;
+	uint64_t end, seq;
+	int	 rc = 0;
 
 	if (!metalog_dirty(ml))
 		return 0;
-	if (fdatasync(ml->log_fd) == -1) {
+	metalog_sync_point(ml, &end, &seq);
+	if (ml->durable && fdatasync(ml->log_fd) == -1) {
 		rc = berr_from_errno(errno);
 		log_warn("metadata log: fdatasync");
-		if (ftruncate(ml->log_fd, (off_t)ml->synced_end) == -1)
-			fatal("metadata log: cannot undo a failed sync");
-		ml->log_end = ml->synced_end;
-		ml->next_seq = ml->synced_seq;
-		return rc;
 	}
-	ml->synced_end = ml->log_end;
-	ml->synced_seq = ml->next_seq;
-	return 0;
+	metalog_synced(ml, end, seq, rc);
+	return rc;
 }
 
 uint64_t

@@ -42,13 +42,38 @@
 #include "rpc.h"
 #include "util.h"
 
-/* An asynchronous reply: an append from a pipe or a commit that hashes. */
+/*
+ * A request answered later: an append from a pipe, a commit that hashes,
+ * anything that waits for a commit round.
+ */
 struct serve_req {
 	struct blobd	*env;
 	uint32_t	 id;
 	struct digest	 digest;
-	uint64_t	 size;
+	uint64_t	 size;		/* of the blob; or the upload's */
+	uint64_t	 seq;		/* of a metadata log entry */
+	struct upload	*upload;	/* being committed */
+	struct commit	 commit;
 };
+
+static struct serve_req *
+serve_req_new(struct blobd *env, uint32_t id, commit_done_cb cb)
+{
+	struct serve_req	*req;
+
+	req = xcalloc(1, sizeof(*req));
+	req->env = env;
+	req->id = id;
+	commit_init(&req->commit, cb, req);
+	return req;
+}
+
+static void
+serve_req_free(struct serve_req *req)
+{
+	commit_clear(&req->commit);
+	free(req);
+}
 
 static void
 serve_reply(struct blobd *env, uint32_t type, uint32_t id, const void *p,
@@ -237,18 +262,36 @@ serve_upload_cancel(struct rpc_chan *chan, const struct frame_hdr *h,
 }
 
 static void
-serve_commit(struct blobd *env, uint32_t id, struct upload *u,
-    const struct digest *d, uint64_t size)
+serve_upload_committed_cb(struct commit *c, void *arg)
 {
-	uint64_t	 now = u->size;
-	int		 rc, created;
+	struct serve_req	*req = arg;
+	struct blobd		*env = req->env;
 
-	if ((rc = upload_commit(u, d, size, &created)) != 0) {
+	store_committed(env->store, c, req->size);
+	upload_committed(req->upload, c);
+	if (c->err != 0)
 		/* The session may be gone: report the size it had. */
-		serve_error(env, id, rc, now);
+		serve_error(env, req->id, c->err, req->size);
+	else
+		serve_committed(env, req->id, &req->digest, req->size,
+		    c->created);
+	serve_req_free(req);
+}
+
+/* Verifies the session (hashed by now) and puts it in the next round. */
+static void
+serve_commit(struct serve_req *req, struct upload *u, uint64_t size)
+{
+	int	 rc;
+
+	req->upload = u;
+	req->size = u->size;
+	if ((rc = upload_commit(u, &req->digest, size, &req->commit)) != 0) {
+		serve_error(req->env, req->id, rc, u->size);
+		serve_req_free(req);
 		return;
 	}
-	serve_committed(env, id, d, now, created);
+	commit_add(req->env->committer, &req->commit);
 }
 
 static void
@@ -256,11 +299,12 @@ serve_commit_hashed_cb(struct upload *u, int err, void *arg)
 {
 	struct serve_req	*req = arg;
 
-	if (err != 0)
+	if (err != 0) {
 		serve_error(req->env, req->id, err, u->size);
-	else
-		serve_commit(req->env, req->id, u, &req->digest, req->size);
-	free(req);
+		serve_req_free(req);
+		return;
+	}
+	serve_commit(req, u, req->size);
 }
 
 static void
@@ -289,21 +333,19 @@ serve_upload_commit(struct rpc_chan *chan, const struct frame_hdr *h,
 		serve_error(env, h->id, BERR_SIZE_INVALID, u->size);
 		return;
 	}
+	req = serve_req_new(env, h->id, serve_upload_committed_cb);
+	req->digest = d;
 	/* Re-reading a large upload takes many loop iterations. */
 	if (upload_hash_pending(u, d.algo) > UPLOAD_HASH_STEP) {
-		req = xcalloc(1, sizeof(*req));
-		req->env = env;
-		req->id = h->id;
-		req->digest = d;
 		req->size = m.size;
 		if ((rc = upload_hash_start(u, d.algo, serve_commit_hashed_cb,
 		    req)) != 0) {
-			free(req);
+			serve_req_free(req);
 			serve_error(env, h->id, rc, u->size);
 		}
 		return;
 	}
-	serve_commit(env, h->id, u, &d, m.size);
+	serve_commit(req, u, m.size);
 }
 
 /* proto.h: the data that follows is exactly size bytes. */
@@ -317,25 +359,41 @@ serve_check_blob_write(const struct frame_hdr *h, const uint8_t *payload)
 }
 
 static void
+serve_blob_written_cb(struct commit *c, void *arg)
+{
+	struct serve_req	*req = arg;
+
+	store_committed(req->env->store, c, req->size);
+	if (c->err != 0) {
+		if (c->fd != -1 && !c->created)
+			(void)unlinkat(c->src_dir, c->src_name, 0);
+		serve_error(req->env, req->id, c->err, 0);
+	} else
+		serve_committed(req->env, req->id, &req->digest, req->size,
+		    c->created);
+	serve_req_free(req);
+}
+
+static void
 serve_blob_write(struct rpc_chan *chan, const struct frame_hdr *h,
     const uint8_t *payload, int fd, void *arg)
 {
 	struct blobd		*env = arg;
 	struct msg_blob_write	 m;
-	struct digest		 d;
-	int			 rc, created;
+	struct serve_req	*req;
+	int			 rc;
 
 	memcpy(&m, payload, sizeof(m));
-	if ((rc = serve_digest(m.digest, sizeof(m.digest), &d)) != 0) {
+	req = serve_req_new(env, h->id, serve_blob_written_cb);
+	req->size = m.size;
+	if ((rc = serve_digest(m.digest, sizeof(m.digest), &req->digest)) !=
+	    0 || (rc = store_write(env->store, &req->digest,
+	    payload + sizeof(m), (size_t)m.size, &req->commit)) != 0) {
 		serve_error(env, h->id, rc, 0);
+		serve_req_free(req);
 		return;
 	}
-	if ((rc = store_write(env->store, &d, payload + sizeof(m),
-	    (size_t)m.size, &created)) != 0) {
-		serve_error(env, h->id, rc, 0);
-		return;
-	}
-	serve_committed(env, h->id, &d, m.size, created);
+	commit_add(env->committer, &req->commit);
 }
 
 static void
@@ -354,63 +412,41 @@ serve_blob_open(struct rpc_chan *chan, const struct frame_hdr *h,
 	serve_answer(env, h->id, rc, MSG_BLOB_OPENED, &r, sizeof(r), bfd);
 }
 
-/* Syncs the metadata log once for every append since the last sync and
- * answers them all. */
 static void
-serve_meta_flush(struct blobd *env)
+serve_meta_appended_cb(struct commit *c, void *arg)
 {
+	struct serve_req	*req = arg;
 	struct msg_meta_appended r;
-	size_t			 i;
-	int			 rc;
 
-	if (env->nmeta_waits == 0)
-		return;
-	rc = metalog_sync(env->metalog);
-	for (i = 0; i < env->nmeta_waits; i++) {
-		if (rc != 0)
-			serve_error(env, env->meta_waits[i].id, rc, 0);
-		else {
-			r.seq = env->meta_waits[i].seq;
-			serve_reply(env, MSG_META_APPENDED,
-			    env->meta_waits[i].id, &r, sizeof(r), -1);
-		}
+	if (c->err != 0)
+		serve_error(req->env, req->id, c->err, 0);
+	else {
+		r.seq = req->seq;
+		serve_reply(req->env, MSG_META_APPENDED, req->id, &r,
+		    sizeof(r), -1);
 	}
-	env->nmeta_waits = 0;
-}
-
-static void
-serve_meta_sync_cb(evutil_socket_t fd, short events, void *arg)
-{
-	serve_meta_flush(arg);
+	serve_req_free(req);
 }
 
 static void
 serve_meta_append(struct rpc_chan *chan, const struct frame_hdr *h,
     const uint8_t *payload, int fd, void *arg)
 {
-	struct blobd	*env = arg;
-	uint64_t	 seq;
-	int		 rc;
+	struct blobd		*env = arg;
+	struct serve_req	*req;
+	uint64_t		 seq;
+	int			 rc;
 
 	if ((rc = metalog_append(env->metalog, payload, h->len, &seq)) != 0) {
 		serve_error(env, h->id, rc, 0);
 		return;
 	}
-	if (env->nmeta_waits == env->meta_waits_cap) {
-		env->meta_waits_cap = env->meta_waits_cap == 0 ? 64 :
-		    env->meta_waits_cap * 2;
-		env->meta_waits = xreallocarray(env->meta_waits,
-		    env->meta_waits_cap, sizeof(*env->meta_waits));
-	}
-	env->meta_waits[env->nmeta_waits].id = h->id;
-	env->meta_waits[env->nmeta_waits].seq = seq;
-	env->nmeta_waits++;
-	/*
-	 * Group commit: the sync runs once the frames already read have been
-	 * dispatched, so that they share one fdatasync.
-	 */
-	if (env->nmeta_waits == 1)
-		event_active(env->ev_meta_sync, EV_TIMEOUT, 0);
+	/* Group commit: entries appended before the next round starts
+	 * share its one fdatasync. */
+	req = serve_req_new(env, h->id, serve_meta_appended_cb);
+	req->seq = seq;
+	metalog_sync_point(env->metalog, &req->commit.log_end, &seq);
+	commit_add(env->committer, &req->commit);
 }
 
 static void
@@ -421,7 +457,7 @@ serve_meta_load(struct rpc_chan *chan, const struct frame_hdr *h,
 	struct msg_meta_state	 r;
 	int			 rc, sfd = -1;
 
-	serve_meta_flush(env);
+	committer_drain(env->committer);
 	rc = metalog_load(env->metalog, &sfd, &r.len, &r.entries);
 	serve_answer(env, h->id, rc, MSG_META_STATE, &r, sizeof(r), sfd);
 }
@@ -435,7 +471,7 @@ serve_meta_compact(struct rpc_chan *chan, const struct frame_hdr *h,
 	int			 rc;
 
 	memcpy(&m, payload, sizeof(m));
-	serve_meta_flush(env);
+	committer_drain(env->committer);
 	rc = metalog_compact(env->metalog, fd, m.len, m.entries);
 	close(fd);
 	serve_answer(env, h->id, rc, MSG_OK, NULL, 0, -1);
@@ -449,6 +485,8 @@ serve_gc_list(struct rpc_chan *chan, const struct frame_hdr *h,
 	struct msg_gc_listing	 r;
 	int			 rc, lfd = -1;
 
+	/* A listing and a sweep see no rename in progress. */
+	committer_drain(env->committer);
 	rc = gc_list(env->store, &lfd, &r.count);
 	serve_answer(env, h->id, rc, MSG_GC_LISTING, &r, sizeof(r), lfd);
 }
@@ -463,6 +501,7 @@ serve_gc_sweep(struct rpc_chan *chan, const struct frame_hdr *h,
 	int			 rc;
 
 	memcpy(&m, payload, sizeof(m));
+	committer_drain(env->committer);
 	rc = gc_sweep(env->store, fd, m.count, m.not_after_ms, m.dry_run != 0,
 	    &r.blobs, &r.bytes);
 	close(fd);
@@ -550,9 +589,10 @@ serve_start(struct blobd *env, int sock)
 
 	env->chan = rpc_new(env->base, sock, serve_rules, serve_nrules, NULL,
 	    serve_close_cb, env);
-	if ((env->ev_meta_sync = event_new(env->base, -1, 0,
-	    serve_meta_sync_cb, env)) == NULL)
-		fatalx("event_new");
+	/* After the confinement, which a thread started earlier would
+	 * escape. */
+	env->committer = committer_new(env->base, env->metalog, env->durable,
+	    1);
 	hello.version = PROTOCOL_VERSION;
 	hello.pid = (uint32_t)getpid();
 	if (rpc_send(env->chan, MSG_HELLO, 0, &hello, sizeof(hello), -1) != 0)

@@ -243,67 +243,60 @@ store_sync_fanout(struct store *st, enum digest_algo algo,
 
 int
 store_commit(struct store *st, int fd, int srcdir, const char *srcname,
-    const struct digest *d, uint64_t size, int *created)
+    const struct digest *d, struct commit *c)
 {
-	struct stat	 sb;
-	char		 rel[STORE_REL_MAX], fan[3];
-	int		 algo_fd, fan_fd, rc;
+	char		 rel[STORE_REL_MAX];
+	int		 algo_fd;
 
-	*created = 0;
-	if ((rc = store_stat_blob(st, d, &sb)) == 0) {
-		if (unlinkat(srcdir, srcname, 0) == -1)
-			log_warn("unlink %s", srcname);
-		return store_touch(st, d);
-	}
-	if (rc != BERR_BLOB_UNKNOWN)
-		return rc;
-	rc = 0;
-
-	if (fdatasync(fd) == -1) {
-		log_warn("fdatasync %s", srcname);
-		return berr_from_errno(errno);
-	}
 	algo_fd = st->algo_fd[store_algo_index(d->algo)];
 	store_rel_path(d, rel);
-	memcpy(fan, rel, 2);
-	fan[2] = '\0';
-	if ((fan_fd = store_subdir(algo_fd, fan)) == -1) {
+	rel[2] = '\0';
+	if (mkdirat(algo_fd, rel, 0750) == 0)
+		/* New: its name in the algorithm's directory must last. */
+		c->parent_dir = algo_fd;
+	else if (errno != EEXIST) {
 		log_warn("%s/blobs/%s/%s", st->path,
-		    digest_algo_name(d->algo), fan);
+		    digest_algo_name(d->algo), rel);
 		return berr_from_errno(errno);
 	}
-	if (renameat(srcdir, srcname, fan_fd, rel + 3) == -1) {
-		log_warn("rename %s to %s", srcname, rel);
-		rc = berr_from_errno(errno);
-		close(fan_fd);
-		return rc;
+	if ((c->dst_dir = openat(algo_fd, rel, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC | O_NOFOLLOW)) == -1) {
+		log_warn("%s/blobs/%s/%s", st->path,
+		    digest_algo_name(d->algo), rel);
+		return berr_from_errno(errno);
 	}
-	st->blobs++;
-	st->bytes += size;
-	*created = 1;
-	if (fsync(fan_fd) == -1) {
-		log_warn("fsync %s/blobs/%s/%s", st->path,
-		    digest_algo_name(d->algo), fan);
-		rc = berr_from_errno(errno);
+	snprintf(c->dst_name, sizeof(c->dst_name), "%s", rel + 3);
+	snprintf(c->src_name, sizeof(c->src_name), "%s", srcname);
+	c->src_dir = srcdir;
+	c->dir_id = (unsigned int)store_algo_index(d->algo) << 8 |
+	    store_fanout(d);
+	c->fd = fd;
+	return 0;
+}
+
+void
+store_committed(struct store *st, const struct commit *c, uint64_t size)
+{
+	if (c->err == 0 && c->created) {
+		st->blobs++;
+		st->bytes += size;
 	}
-	close(fan_fd);
-	return rc;
 }
 
 int
 store_write(struct store *st, const struct digest *d, const void *data,
-    size_t size, int *created)
+    size_t size, struct commit *c)
 {
 	struct digest	 got;
 	struct stat	 sb;
-	char		 name[64];
+	char		 name[COMMIT_NAME_MAX];
 	int		 fd, rc;
 
-	*created = 0;
 	digest_compute(d->algo, data, size, &got);
 	if (!digest_eq(&got, d))
 		return BERR_DIGEST_INVALID;
-	/* Stored already: no file to write, nothing to sync. */
+	/* Stored already: no file to write; the commit, with nothing of its
+	 * own, is answered once whatever stored the blob is on disk. */
 	if ((rc = store_stat_blob(st, d, &sb)) == 0)
 		return store_touch(st, d);
 	if (rc != BERR_BLOB_UNKNOWN)
@@ -319,10 +312,12 @@ store_write(struct store *st, const struct digest *d, const void *data,
 		log_warn("write %s/tmp/%s", st->path, name);
 		rc = berr_from_errno(errno);
 	} else
-		rc = store_commit(st, fd, st->tmp_fd, name, d, size, created);
-	close(fd);
-	if (rc != 0 && !*created)
+		rc = store_commit(st, fd, st->tmp_fd, name, d, c);
+	if (rc != 0) {
+		close(fd);
+		c->fd = -1;
 		(void)unlinkat(st->tmp_fd, name, 0);
+	}
 	return rc;
 }
 

@@ -712,7 +712,7 @@ upload_hash_start(struct upload *u, enum digest_algo algo,
 
 int
 upload_commit(struct upload *u, const struct digest *d, uint64_t size,
-    int *created)
+    struct commit *c)
 {
 	struct upload_table	*t = u->table;
 	struct digest		 got;
@@ -720,7 +720,6 @@ upload_commit(struct upload *u, const struct digest *d, uint64_t size,
 	char			 path[UPLOAD_PATH_MAX];
 	int			 fd, rc;
 
-	*created = 0;
 	if (u->state != UPLOAD_IDLE)
 		return BERR_UPLOAD_BUSY;
 	if (size != UINT64_MAX && size != u->size)
@@ -743,12 +742,25 @@ upload_commit(struct upload *u, const struct digest *d, uint64_t size,
 		return BERR_IO;
 	}
 	upload_path(u, "data", path);
-	rc = store_commit(t->store, fd, t->dir_fd, path, d, u->size, created);
-	close(fd);
-	if (rc == 0 || faccessat(t->dir_fd, path, F_OK,
+	if ((rc = store_commit(t->store, fd, t->dir_fd, path, d, c)) != 0) {
+		close(fd);
+		return rc;
+	}
+	u->state = UPLOAD_COMMITTING;
+	return 0;
+}
+
+void
+upload_committed(struct upload *u, const struct commit *c)
+{
+	char	 path[UPLOAD_PATH_MAX];
+
+	u->state = UPLOAD_IDLE;
+	upload_path(u, "data", path);
+	/* Gone unless the data is still where it was. */
+	if (c->err == 0 || faccessat(u->table->dir_fd, path, F_OK,
 	    AT_SYMLINK_NOFOLLOW) == -1)
 		upload_unlink(u);
-	return rc;
 }
 
 size_t

@@ -61,7 +61,7 @@ setup(struct fixture *f)
 			f->data[i][j] = (uint8_t)(j * 7 + (size_t)i);
 		digest_compute(i == NBLOBS - 1 ? DIGEST_SHA512 : DIGEST_SHA256,
 		    f->data[i], f->size[i], &f->d[i]);
-		CU_ASSERT_FATAL(store_write(f->st, &f->d[i], f->data[i],
+		CU_ASSERT_FATAL(unit_store_write(f->st, &f->d[i], f->data[i],
 		    f->size[i], &created) == 0);
 	}
 }
@@ -205,7 +205,7 @@ test_stored_again(void)
 	age_all(&f, 600);
 	/* The listing is taken; then a push stores blob 3 again. */
 	not_after = now_ms() - 300 * 1000;
-	CU_ASSERT_EQUAL(store_write(f.st, &f.d[3], f.data[3], f.size[3],
+	CU_ASSERT_EQUAL(unit_store_write(f.st, &f.d[3], f.data[3], f.size[3],
 	    &created), 0);
 	CU_ASSERT_EQUAL(created, 0);
 	fd = sweep_file(&f, (1u << NBLOBS) - 1, &count);

@@ -107,7 +107,7 @@ commit_algo(enum digest_algo algo)
 
 	setup(&f);
 	digest_compute(algo, data, 5000, &d);
-	CU_ASSERT_EQUAL(store_write(f.st, &d, data, 5000, &created), 0);
+	CU_ASSERT_EQUAL(unit_store_write(f.st, &d, data, 5000, &created), 0);
 	CU_ASSERT_EQUAL(created, 1);
 	CU_ASSERT_EQUAL(f.st->blobs, 1);
 	CU_ASSERT_EQUAL(f.st->bytes, 5000);
@@ -148,13 +148,13 @@ test_exists(void)
 
 	setup(&f);
 	digest_compute(DIGEST_SHA256, data, 100, &d);
-	CU_ASSERT_EQUAL(store_write(f.st, &d, data, 100, &created), 0);
+	CU_ASSERT_EQUAL(unit_store_write(f.st, &d, data, 100, &created), 0);
 	path = blob_path(f.dir, &d);
 	old[0].tv_sec = old[1].tv_sec = time(NULL) - 3600;
 	old[0].tv_nsec = old[1].tv_nsec = 0;
 	CU_ASSERT_EQUAL(utimensat(AT_FDCWD, path, old, 0), 0);
 
-	CU_ASSERT_EQUAL(store_write(f.st, &d, data, 100, &created), 0);
+	CU_ASSERT_EQUAL(unit_store_write(f.st, &d, data, 100, &created), 0);
 	CU_ASSERT_EQUAL(created, 0);
 	CU_ASSERT_EQUAL(f.st->blobs, 1);
 	CU_ASSERT_EQUAL(f.st->bytes, 100);
@@ -167,7 +167,7 @@ test_exists(void)
 	fd = open(tmp, O_RDWR | O_CREAT | O_EXCL, 0640);
 	CU_ASSERT_FATAL(fd != -1);
 	CU_ASSERT_EQUAL(write_full(fd, data, 100), 0);
-	CU_ASSERT_EQUAL(store_commit(f.st, fd, f.st->tmp_fd, "copy", &d, 100,
+	CU_ASSERT_EQUAL(unit_store_commit(f.st, fd, f.st->tmp_fd, "copy", &d, 100,
 	    &created), 0);
 	close(fd);
 	CU_ASSERT_EQUAL(created, 0);
@@ -192,7 +192,7 @@ test_open_read_back(void)
 
 	setup(&f);
 	digest_compute(DIGEST_SHA512, data, BLOB_WRITE_MAX, &d);
-	CU_ASSERT_EQUAL(store_write(f.st, &d, data, BLOB_WRITE_MAX,
+	CU_ASSERT_EQUAL(unit_store_write(f.st, &d, data, BLOB_WRITE_MAX,
 	    &created), 0);
 	CU_ASSERT_EQUAL(store_open_blob(f.st, &d, &fd, &size), 0);
 	CU_ASSERT_EQUAL(size, BLOB_WRITE_MAX);
@@ -221,14 +221,14 @@ test_mismatch(void)
 	setup(&f);
 	digest_compute(DIGEST_SHA256, data, 300, &d);
 	data[299] ^= 1;
-	CU_ASSERT_EQUAL(store_write(f.st, &d, data, 300, &created),
+	CU_ASSERT_EQUAL(unit_store_write(f.st, &d, data, 300, &created),
 	    BERR_DIGEST_INVALID);
 	CU_ASSERT_EQUAL(created, 0);
 	CU_ASSERT_EQUAL(f.st->blobs, 0);
 	/* A sha256 digest over sha512 content does not match either. */
 	digest_compute(DIGEST_SHA512, data, 300, &d);
 	d.algo = DIGEST_SHA256;
-	CU_ASSERT_EQUAL(store_write(f.st, &d, data, 300, &created),
+	CU_ASSERT_EQUAL(unit_store_write(f.st, &d, data, 300, &created),
 	    BERR_DIGEST_INVALID);
 	xasprintf(&tmp, "%s/tmp", f.dir);
 	CU_ASSERT_EQUAL(dir_entries(tmp), 0);
@@ -269,7 +269,7 @@ test_reopen_counts(void)
 		data = pattern(1000 + i, i);
 		digest_compute(i % 2 ? DIGEST_SHA512 : DIGEST_SHA256, data,
 		    1000 + i, &d);
-		CU_ASSERT_EQUAL(store_write(f.st, &d, data, 1000 + i,
+		CU_ASSERT_EQUAL(unit_store_write(f.st, &d, data, 1000 + i,
 		    &created), 0);
 		free(data);
 	}

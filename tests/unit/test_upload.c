@@ -162,7 +162,7 @@ test_append_commit(void)
 	/* Hashed on the way in: nothing to read back. */
 	CU_ASSERT_EQUAL(upload_hash_pending(u, DIGEST_SHA256), 0);
 	memcpy(name, u->name, sizeof(name));
-	CU_ASSERT_EQUAL(upload_commit(u, &d, n, &created), 0);
+	CU_ASSERT_EQUAL(unit_upload_commit(u, &d, n, &created), 0);
 	CU_ASSERT_EQUAL(created, 1);
 	CU_ASSERT_EQUAL(f.t->count, 0);
 	CU_ASSERT(blob_matches(&f, &d, data, n));
@@ -186,7 +186,7 @@ test_sha512_and_existing(void)
 	append(u, data, 70000, 4096);
 	digest_compute(DIGEST_SHA512, data, 70000, &d);
 	CU_ASSERT_EQUAL(upload_hash_pending(u, DIGEST_SHA512), 0);
-	CU_ASSERT_EQUAL(upload_commit(u, &d, UINT64_MAX, &created), 0);
+	CU_ASSERT_EQUAL(unit_upload_commit(u, &d, UINT64_MAX, &created), 0);
 	CU_ASSERT_EQUAL(created, 1);
 
 	/* The same content again, committed as sha256 this time: the
@@ -195,13 +195,13 @@ test_sha512_and_existing(void)
 	append(u, data, 70000, 65536);
 	digest_compute(DIGEST_SHA256, data, 70000, &d);
 	CU_ASSERT_EQUAL(upload_hash_pending(u, DIGEST_SHA256), 70000);
-	CU_ASSERT_EQUAL(upload_commit(u, &d, 70000, &created), 0);
+	CU_ASSERT_EQUAL(unit_upload_commit(u, &d, 70000, &created), 0);
 	CU_ASSERT_EQUAL(created, 1);
 
 	/* And once more: the blob exists already. */
 	CU_ASSERT_FATAL(upload_create(f.t, OWNER, 0, &u) == 0);
 	append(u, data, 70000, 70000);
-	CU_ASSERT_EQUAL(upload_commit(u, &d, 70000, &created), 0);
+	CU_ASSERT_EQUAL(unit_upload_commit(u, &d, 70000, &created), 0);
 	CU_ASSERT_EQUAL(created, 0);
 	CU_ASSERT_EQUAL(f.t->count, 0);
 	CU_ASSERT_EQUAL(f.st->blobs, 2);
@@ -247,11 +247,11 @@ test_busy(void)
 	CU_ASSERT_EQUAL(upload_append_begin(u, 0), BERR_UPLOAD_BUSY);
 	CU_ASSERT_EQUAL(upload_cancel(u), BERR_UPLOAD_BUSY);
 	digest_compute(DIGEST_SHA256, "", 0, &d);
-	CU_ASSERT_EQUAL(upload_commit(u, &d, 0, &created), BERR_UPLOAD_BUSY);
+	CU_ASSERT_EQUAL(unit_upload_commit(u, &d, 0, &created), BERR_UPLOAD_BUSY);
 	CU_ASSERT_EQUAL(upload_expire(f.t, now_sec() + 10 * TTL), 0);
 	upload_append_end(u);
 	/* An empty blob is a blob. */
-	CU_ASSERT_EQUAL(upload_commit(u, &d, 0, &created), 0);
+	CU_ASSERT_EQUAL(unit_upload_commit(u, &d, 0, &created), 0);
 	CU_ASSERT_EQUAL(created, 1);
 	teardown(&f);
 }
@@ -292,13 +292,13 @@ test_wrong_digest_retry(void)
 	append(u, data, 200000, 65536);
 	digest_compute(DIGEST_SHA256, data, 200000, &d);
 	digest_compute(DIGEST_SHA256, data, 199999, &bad);
-	CU_ASSERT_EQUAL(upload_commit(u, &bad, 200000, &created),
+	CU_ASSERT_EQUAL(unit_upload_commit(u, &bad, 200000, &created),
 	    BERR_DIGEST_INVALID);
 	CU_ASSERT_PTR_EQUAL(upload_find(f.t, u->id, OWNER), u);
 	CU_ASSERT_EQUAL(u->size, 200000);
 	CU_ASSERT(session_exists(&f, u));
 	CU_ASSERT_EQUAL(f.st->blobs, 0);
-	CU_ASSERT_EQUAL(upload_commit(u, &d, 200000, &created), 0);
+	CU_ASSERT_EQUAL(unit_upload_commit(u, &d, 200000, &created), 0);
 	CU_ASSERT_EQUAL(created, 1);
 	CU_ASSERT(blob_matches(&f, &d, data, 200000));
 	free(data);
@@ -317,10 +317,10 @@ test_size_mismatch(void)
 	CU_ASSERT_FATAL(upload_create(f.t, OWNER, 0, &u) == 0);
 	append(u, (const uint8_t *)"hello", 5, 5);
 	digest_compute(DIGEST_SHA256, "hello", 5, &d);
-	CU_ASSERT_EQUAL(upload_commit(u, &d, 6, &created), BERR_SIZE_INVALID);
-	CU_ASSERT_EQUAL(upload_commit(u, &d, 4, &created), BERR_SIZE_INVALID);
+	CU_ASSERT_EQUAL(unit_upload_commit(u, &d, 6, &created), BERR_SIZE_INVALID);
+	CU_ASSERT_EQUAL(unit_upload_commit(u, &d, 4, &created), BERR_SIZE_INVALID);
 	CU_ASSERT_EQUAL(f.t->count, 1);
-	CU_ASSERT_EQUAL(upload_commit(u, &d, 5, &created), 0);
+	CU_ASSERT_EQUAL(unit_upload_commit(u, &d, 5, &created), 0);
 	teardown(&f);
 }
 
@@ -369,7 +369,7 @@ test_resume_after_restart(void)
 	CU_ASSERT_EQUAL(done, 1);
 	CU_ASSERT_EQUAL(u->state, UPLOAD_IDLE);
 	CU_ASSERT_EQUAL(upload_hash_pending(u, DIGEST_SHA256), 0);
-	CU_ASSERT_EQUAL(upload_commit(u, &d, n, &created), 0);
+	CU_ASSERT_EQUAL(unit_upload_commit(u, &d, n, &created), 0);
 	CU_ASSERT_EQUAL(created, 1);
 	CU_ASSERT(blob_matches(&f, &d, data, n));
 
@@ -383,7 +383,7 @@ test_resume_after_restart(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(u);
 	append(u, data + 1000, 1000, 1000);
 	digest_compute(DIGEST_SHA256, data, 2000, &d);
-	CU_ASSERT_EQUAL(upload_commit(u, &d, 2000, &created), 0);
+	CU_ASSERT_EQUAL(unit_upload_commit(u, &d, 2000, &created), 0);
 	free(data);
 	teardown(&f);
 }
@@ -565,7 +565,7 @@ test_pipes(void)
 		CU_ASSERT_EQUAL(u[i]->state, UPLOAD_IDLE);
 		CU_ASSERT_EQUAL(upload_hash_pending(u[i], DIGEST_SHA256), 0);
 		digest_compute(DIGEST_SHA256, data[i], sizes[i], &d);
-		CU_ASSERT_EQUAL(upload_commit(u[i], &d, sizes[i], &created),
+		CU_ASSERT_EQUAL(unit_upload_commit(u[i], &d, sizes[i], &created),
 		    0);
 		CU_ASSERT(blob_matches(&f, &d, data[i], sizes[i]));
 		event_free(fe[i].ev);

@@ -44,4 +44,21 @@ int	test_util_register(void);
 char	*unit_tmpdir(void);
 void	 unit_rmtree(const char *);
 
+/*
+ * blobd's store_write(), store_commit() and upload_commit(), each with its
+ * commit round run at once (commit.c), as blobd answers them: 0 or a
+ * negative berr, and *created from the commit.  unit_store_commit() keeps
+ * the caller's fd.
+ */
+struct digest;
+struct store;
+struct upload;
+int	 unit_store_write(struct store *, const struct digest *, const void *,
+	    size_t, int *created);
+int	 unit_store_commit(struct store *, int fd, int srcdir,
+	    const char *srcname, const struct digest *, unsigned long long size,
+	    int *created);
+int	 unit_upload_commit(struct upload *, const struct digest *,
+	    unsigned long long size, int *created);
+
 #endif
