@@ -34,10 +34,12 @@
  *
  * Durability: a blob is fsync'd, renamed into place and its directory
  * fsync'd before it is acknowledged; a metadata entry is fdatasync'd before
- * it is acknowledged.  Upload data is not synced as it arrives: after a
- * power loss an upload may be shorter than berthd was told, and
- * MSG_UPLOAD_STAT says where the client must resume.  Whatever the upload
- * holds, the digest is checked when it is committed.
+ * it is acknowledged (commit.c groups all of these into rounds).  Upload
+ * data is written with O_DIRECT where the file system allows, a buffer at
+ * a time, and not synced as it arrives: after a crash an upload may be
+ * shorter than berthd was told, and MSG_UPLOAD_STAT says where the client
+ * must resume.  Whatever the upload holds, the digest is checked when it
+ * is committed.
  *
  * Returns: functions return 0 or a negative enum berr (error.h), which
  * serve.c passes to berthd as it is; constructors return NULL with the
@@ -70,6 +72,11 @@ struct rpc_chan;
 /* Upload data is pushed to the disk in steps this big as it arrives, so
  * that the fsync at commit has little left to do. */
 #define UPLOAD_SYNC_STEP	(8ULL * 1024 * 1024)
+/* Direct writes of upload data: alignment, the size of each write (and of
+ * the buffer an append has), and how many appends have one at once. */
+#define UPLOAD_DIO_ALIGN	4096
+#define UPLOAD_DIO_CHUNK	BLOBD_IO_SIZE
+#define UPLOAD_DIO_MAX		16
 /* Bytes hashed per loop iteration when an upload is re-read at commit. */
 #define UPLOAD_HASH_STEP	(8ULL * 1024 * 1024)
 #define UPLOAD_TTL_DEFAULT	86400
@@ -122,6 +129,11 @@ struct upload {
 	uint64_t		 waited;	/* and finished to here */
 	enum upload_state	 state;
 	int			 fd;		/* data file, while busy */
+	int			 dio_fd;	/* the same with O_DIRECT, or -1 */
+	uint8_t			*dio_buf;	/* UPLOAD_DIO_CHUNK, aligned */
+	size_t			 dio_fill;	/* bytes in dio_buf */
+	uint64_t		 dio_off;	/* file offset of dio_buf[0] */
+	uint64_t		 dio_disk;	/* bytes in the file itself */
 	int			 pipe;		/* an append being read */
 	struct event		*ev;		/* pipe reader or hash step */
 	upload_done_cb		 done_cb;
@@ -137,6 +149,9 @@ struct upload_table {
 	size_t			 nbuckets;	/* a power of two */
 	size_t			 count;
 	uint8_t			*buf;		/* BLOBD_IO_SIZE */
+	size_t			 dio_count;	/* sessions with a dio_buf */
+	size_t			 dio_max;	/* UPLOAD_DIO_MAX */
+	int			 no_dio;	/* the file system has none */
 };
 
 struct metalog {

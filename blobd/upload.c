@@ -151,6 +151,12 @@ upload_free(struct upload *u)
 		close(u->pipe);
 	if (u->fd != -1)
 		close(u->fd);
+	if (u->dio_fd != -1)
+		close(u->dio_fd);
+	if (u->dio_buf != NULL) {
+		free(u->dio_buf);
+		u->table->dio_count--;
+	}
 	digest_ctx_free(u->ctx);
 	free(u->owner);
 	free(u);
@@ -235,7 +241,7 @@ upload_alloc(void)
 	struct upload	*u;
 
 	u = xcalloc(1, sizeof(*u));
-	u->fd = u->pipe = -1;
+	u->fd = u->pipe = u->dio_fd = -1;
 	u->state = UPLOAD_IDLE;
 	return u;
 }
@@ -325,6 +331,7 @@ upload_table_new(struct store *st, int datadir_fd, struct event_base *base,
 	t->base = base;
 	t->ttl = ttl;
 	t->nbuckets = 64;
+	t->dio_max = UPLOAD_DIO_MAX;
 	t->buckets = xcalloc(t->nbuckets, sizeof(*t->buckets));
 	t->buf = xmalloc(BLOBD_IO_SIZE);
 	if ((t->dir_fd = store_subdir(datadir_fd, "uploads")) == -1) {
@@ -528,6 +535,144 @@ upload_append_end(struct upload *u)
 	u->touched = now_sec();
 }
 
+/*
+ * Direct writes.  Data read from a pipe collects in an aligned buffer and
+ * goes to the file with O_DIRECT a whole buffer at a time, bypassing the
+ * page cache: copying into new page-cache pages costs more than hashing,
+ * and what a commit's fdatasync then waits for is the journal, not a
+ * write-back.  A file system without O_DIRECT (tmpfs) gets buffered
+ * writes; so does the tail that does not fill a block, written at the end
+ * of the append.
+ */
+static void
+upload_dio_end(struct upload *u)
+{
+	if (u->dio_fd != -1) {
+		close(u->dio_fd);
+		u->dio_fd = -1;
+	}
+	if (u->dio_buf != NULL) {
+		free(u->dio_buf);
+		u->dio_buf = NULL;
+		u->table->dio_count--;
+	}
+	u->dio_fill = 0;
+}
+
+/* Sets up direct writes for an append, if the file system has them and a
+ * buffer is free; the append is buffered otherwise. */
+static void
+upload_dio_begin(struct upload *u)
+{
+	struct upload_table	*t = u->table;
+	char			 path[UPLOAD_PATH_MAX];
+	size_t			 head;
+
+	if (t->no_dio || t->dio_count >= t->dio_max)
+		return;
+	upload_path(u, "data", path);
+	if ((u->dio_fd = openat(t->dir_fd, path, O_WRONLY | O_DIRECT |
+	    O_CLOEXEC | O_NOFOLLOW)) == -1) {
+		if (errno == EINVAL) {
+			log_info("no direct I/O in %s/uploads: uploads are "
+			    "written through the page cache", t->store->path);
+			t->no_dio = 1;
+		}
+		return;
+	}
+	if (posix_memalign((void **)&u->dio_buf, UPLOAD_DIO_ALIGN,
+	    UPLOAD_DIO_CHUNK) != 0)
+		fatalx("posix_memalign");
+	t->dio_count++;
+	/* A last block written in part is written again, whole. */
+	u->dio_off = u->size & ~(uint64_t)(UPLOAD_DIO_ALIGN - 1);
+	u->dio_disk = u->size;
+	head = (size_t)(u->size - u->dio_off);
+	if (head > 0 && pread_full(u->fd, u->dio_buf, head,
+	    (off_t)u->dio_off) != (ssize_t)head) {
+		log_warn("upload %s: data file", u->name);
+		upload_dio_end(u);
+		return;
+	}
+	u->dio_fill = head;
+}
+
+/*
+ * Writes the buffer's whole blocks (all of it when last: the tail through
+ * the page cache).  A direct write that fails or stops short is finished
+ * through the page cache, and the session writes that way from then on.
+ * 0, or a negative berr with the session cut back to what is on disk.
+ */
+static int
+upload_dio_flush(struct upload *u, int last)
+{
+	size_t	 whole = u->dio_fill & ~(size_t)(UPLOAD_DIO_ALIGN - 1);
+	size_t	 done = 0, rest;
+	ssize_t	 n;
+	int	 rc;
+
+	if (whole > 0) {
+		if ((n = pwrite(u->dio_fd, u->dio_buf, whole,
+		    (off_t)u->dio_off)) > 0)
+			done = (size_t)n;
+		if (done < whole) {
+			log_warn("upload %s: direct write", u->name);
+			if (pwrite_full(u->fd, u->dio_buf + done, whole - done,
+			    (off_t)(u->dio_off + done)) == -1)
+				goto fail;
+			u->table->no_dio = 1;
+		}
+	}
+	rest = u->dio_fill - whole;
+	if (last && rest > 0 && pwrite_full(u->fd, u->dio_buf + whole, rest,
+	    (off_t)(u->dio_off + whole)) == -1)
+		goto fail;
+	if (!last && rest > 0)
+		memmove(u->dio_buf, u->dio_buf + whole, rest);
+	u->dio_off += whole;
+	u->dio_fill = rest;
+	u->dio_disk = u->dio_off + (last ? rest : 0);
+	if (u->table->no_dio && !last) {
+		/* Direct writes stopped working: buffered from here on. */
+		if ((rc = upload_dio_flush(u, 1)) != 0)
+			return rc;
+		upload_dio_end(u);
+	}
+	return 0;
+fail:
+	rc = berr_from_errno(errno);
+	log_warn("write to upload %s", u->name);
+	/* Keep the file as long as the size we report; the bytes hashed
+	 * beyond it are hashed again from the file at commit. */
+	if (ftruncate(u->fd, (off_t)u->dio_disk) == -1)
+		log_warn("truncate upload %s", u->name);
+	u->size = u->dio_disk;
+	digest_ctx_free(u->ctx);
+	u->ctx = NULL;
+	u->hashed = 0;
+	upload_dio_end(u);
+	return rc;
+}
+
+/* Takes n bytes just read into the buffer. */
+static int
+upload_dio_take(struct upload *u, size_t n)
+{
+	const uint8_t	*p = u->dio_buf + u->dio_fill;
+
+	if (n > (uint64_t)INT64_MAX - u->size)
+		return BERR_TOO_LARGE;
+	if (u->ctx != NULL && u->hashed == u->size) {
+		digest_ctx_update(u->ctx, p, n);
+		u->hashed += n;
+	}
+	u->size += n;
+	u->dio_fill += n;
+	if (u->dio_fill == UPLOAD_DIO_CHUNK)
+		return upload_dio_flush(u, 0);
+	return 0;
+}
+
 /* Ends an append from a pipe or a re-hash and calls its callback. */
 static void
 upload_finish(struct upload *u, int err)
@@ -535,6 +680,12 @@ upload_finish(struct upload *u, int err)
 	upload_done_cb	 cb = u->done_cb;
 	void		*arg = u->done_arg;
 
+	if (u->dio_buf != NULL) {
+		/* What was read is the session's, even after an error. */
+		if (upload_dio_flush(u, 1) != 0 && err == 0)
+			err = BERR_IO;
+		upload_dio_end(u);
+	}
 	event_free(u->ev);
 	u->ev = NULL;
 	if (u->pipe != -1) {
@@ -555,7 +706,11 @@ upload_pipe_cb(evutil_socket_t fd, short events, void *arg)
 	int		 rc;
 
 	/* One read per event, so that every pipe gets its turn. */
-	n = read(u->pipe, u->table->buf, BLOBD_IO_SIZE);
+	if (u->dio_buf != NULL)
+		n = read(u->pipe, u->dio_buf + u->dio_fill,
+		    UPLOAD_DIO_CHUNK - u->dio_fill);
+	else
+		n = read(u->pipe, u->table->buf, BLOBD_IO_SIZE);
 	if (n == -1) {
 		if (errno == EAGAIN || errno == EINTR)
 			return;
@@ -567,7 +722,11 @@ upload_pipe_cb(evutil_socket_t fd, short events, void *arg)
 		upload_finish(u, 0);
 		return;
 	}
-	if ((rc = upload_write(u, u->table->buf, (size_t)n)) != 0)
+	if (u->dio_buf != NULL)
+		rc = upload_dio_take(u, (size_t)n);
+	else
+		rc = upload_write(u, u->table->buf, (size_t)n);
+	if (rc != 0)
 		upload_finish(u, rc);
 }
 
@@ -600,6 +759,7 @@ upload_append_pipe(struct upload *u, uint64_t offset, int pipe,
 	}
 	/* Fewer, larger reads; the system may refuse, which is fine. */
 	(void)fcntl(pipe, F_SETPIPE_SZ, BLOBD_IO_SIZE);
+	upload_dio_begin(u);
 	u->pipe = pipe;
 	u->done_cb = cb;
 	u->done_arg = arg;
@@ -612,6 +772,7 @@ upload_append_pipe(struct upload *u, uint64_t offset, int pipe,
 		u->ev = NULL;
 		close(pipe);
 		u->pipe = -1;
+		upload_dio_end(u);
 		upload_append_end(u);
 		return BERR_INTERNAL;
 	}

@@ -574,6 +574,111 @@ test_pipes(void)
 	teardown(&f);
 }
 
+/* One append from a pipe, fed from the loop; its outcome. */
+static int
+pipe_append(struct fixture *f, struct upload *u, const uint8_t *p, size_t n)
+{
+	struct feeder	 fe;
+	int		 fds[2];
+
+	memset(&fe, 0, sizeof(fe));
+	if (pipe(fds) == -1 || fd_set_nonblock(fds[1]) == -1)
+		return BERR_INTERNAL;
+	fe.fd = fds[1];
+	fe.p = p;
+	fe.n = n;
+	fe.ev = event_new(f->base, fds[1], EV_WRITE | EV_PERSIST, feeder_cb,
+	    &fe);
+	event_add(fe.ev, NULL);
+	if (upload_append_pipe(u, u->size, fds[0], feeder_done_cb, &fe) !=
+	    0) {
+		event_free(fe.ev);
+		close(fds[1]);
+		return BERR_INTERNAL;
+	}
+	/* An empty body closes the pipe before the reader waits on it. */
+	if (n == 0) {
+		event_del(fe.ev);
+		close(fe.fd);
+		fe.fd = -1;
+	}
+	event_base_dispatch(f->base);
+	event_free(fe.ev);
+	return fe.result == 1 ? 0 : fe.result;
+}
+
+static off_t
+data_size(struct fixture *f, const struct upload *u)
+{
+	struct stat	 sb;
+	char		*path;
+	off_t		 size;
+
+	xasprintf(&path, "%s/uploads/%s/data", f->dir, u->name);
+	size = stat(path, &sb) == 0 ? sb.st_size : -1;
+	free(path);
+	return size;
+}
+
+/*
+ * Appends that start and end anywhere: direct writes of whole blocks, the
+ * partly written last block read back and written again whole, the tail
+ * through the page cache; what the file holds is always the session.
+ */
+static void
+check_odd_appends(struct fixture *f)
+{
+	static const size_t pieces[] = { 5000, 2 * UPLOAD_DIO_CHUNK + 4097,
+	    1, 0, 3 * UPLOAD_DIO_ALIGN, UPLOAD_DIO_CHUNK - 1, 777 };
+	struct upload	*u;
+	struct digest	 d;
+	uint8_t		*data;
+	size_t		 total = 0, i, off = 0;
+	int		 created;
+
+	for (i = 0; i < nitems(pieces); i++)
+		total += pieces[i];
+	data = pattern(total, 77);
+	CU_ASSERT_FATAL(upload_create(f->t, OWNER, 0, &u) == 0);
+	for (i = 0; i < nitems(pieces); i++) {
+		CU_ASSERT_EQUAL(pipe_append(f, u, data + off, pieces[i]), 0);
+		off += pieces[i];
+		CU_ASSERT_EQUAL(u->size, off);
+		CU_ASSERT_EQUAL(data_size(f, u), (off_t)off);
+		CU_ASSERT_EQUAL(u->state, UPLOAD_IDLE);
+		CU_ASSERT_PTR_NULL(u->dio_buf);
+	}
+	CU_ASSERT_EQUAL(f->t->dio_count, 0);
+	CU_ASSERT_EQUAL(upload_hash_pending(u, DIGEST_SHA256), 0);
+	digest_compute(DIGEST_SHA256, data, total, &d);
+	CU_ASSERT_EQUAL(unit_upload_commit(u, &d, total, &created), 0);
+	CU_ASSERT(blob_matches(f, &d, data, total));
+	free(data);
+}
+
+static void
+test_direct_writes(void)
+{
+	struct fixture	 f;
+
+	setup(&f);
+	check_odd_appends(&f);
+	teardown(&f);
+}
+
+/* The same through the page cache, as when no direct buffer is free or
+ * the file system has no O_DIRECT. */
+static void
+test_buffered_fallback(void)
+{
+	struct fixture	 f;
+
+	setup(&f);
+	f.t->dio_max = 0;
+	check_odd_appends(&f);
+	teardown(&f);
+}
+
 int
 test_upload_register(void)
 {
@@ -594,6 +699,9 @@ test_upload_register(void)
 		{ "cancel", test_cancel },
 		{ "expiry", test_expiry },
 		{ "streaming from pipes", test_pipes },
+		{ "direct writes at odd offsets", test_direct_writes },
+		{ "buffered writes without a direct buffer",
+		    test_buffered_fallback },
 	};
 	CU_pSuite	 s;
 	size_t		 i;
