@@ -129,7 +129,7 @@ struct upload {
 	uint64_t		 waited;	/* and finished to here */
 	enum upload_state	 state;
 	int			 fd;		/* data file, while busy */
-	int			 dio_fd;	/* the same with O_DIRECT, or -1 */
+	int			 dio_fd;	/* the same, O_DIRECT (or -1) */
 	uint8_t			*dio_buf;	/* UPLOAD_DIO_CHUNK, aligned */
 	size_t			 dio_fill;	/* bytes in dio_buf */
 	uint64_t		 dio_off;	/* file offset of dio_buf[0] */
@@ -288,24 +288,9 @@ struct upload	*upload_find(struct upload_table *, const uint8_t *id,
 		    const char *owner);
 /* Removes an idle session; BERR_UPLOAD_BUSY otherwise. */
 int		 upload_cancel(struct upload *);
-/*
- * Starts an append at offset, which must be the session's size or
- * UINT64_MAX.  0, BERR_UPLOAD_BUSY, BERR_RANGE_INVALID (nothing changed),
- * or an I/O error.  The session is busy until upload_append_end().
- */
-int		 upload_append_begin(struct upload *, uint64_t offset);
-/* Writes n bytes at the end of an appending session and feeds the hash.
- * 0, or a negative berr with the session's size unchanged. */
-int		 upload_write(struct upload *, const void *, size_t);
-void		 upload_append_end(struct upload *);
-/*
- * Appends what can be read from pipe (a pipe or socket, else
- * BERR_BAD_REQUEST) until EOF, in the event loop; takes pipe (closed when
- * done or on error).  done_cb is called once, never from within this call,
- * unless an error is returned (then it is not called).
- */
-int		 upload_append_pipe(struct upload *, uint64_t offset,
-		    int pipe, upload_done_cb, void *arg);
+/* The session's data file opened with flags (O_RDWR...); -1 and errno
+ * (logged, but for O_DIRECT that the file system does not have). */
+int		 upload_open_data(struct upload *, int flags);
 /* Bytes a commit with this algorithm would have to read back and hash. */
 uint64_t	 upload_hash_pending(const struct upload *, enum digest_algo);
 /* Hashes what is pending in UPLOAD_HASH_STEP pieces, one per loop
@@ -325,6 +310,26 @@ int		 upload_commit(struct upload *, const struct digest *,
 void		 upload_committed(struct upload *, const struct commit *);
 /* Removes the idle sessions unused since now - ttl; returns how many. */
 size_t		 upload_expire(struct upload_table *, int64_t now);
+
+/* upload_append.c */
+/*
+ * Starts an append at offset, which must be the session's size or
+ * UINT64_MAX.  0, BERR_UPLOAD_BUSY, BERR_RANGE_INVALID (nothing changed),
+ * or an I/O error.  The session is busy until upload_append_end().
+ */
+int		 upload_append_begin(struct upload *, uint64_t offset);
+/* Writes n bytes at the end of an appending session and feeds the hash.
+ * 0, or a negative berr with the session's size unchanged. */
+int		 upload_append_write(struct upload *, const void *, size_t);
+void		 upload_append_end(struct upload *);
+/*
+ * Appends what can be read from pipe (a pipe or socket, else
+ * BERR_BAD_REQUEST) until EOF, in the event loop; takes pipe (closed when
+ * done or on error).  done_cb is called once, never from within this call,
+ * unless an error is returned (then it is not called).
+ */
+int		 upload_append_pipe(struct upload *, uint64_t offset,
+		    int pipe, upload_done_cb, void *arg);
 
 /* metalog.c */
 /*

@@ -17,10 +17,10 @@
 /*
  * Upload sessions: DIR/uploads/<uuid>/info (owner, algorithm, creation
  * time, with a CRC) and .../data (the bytes so far), kept in a hash table.
- * Data arrives from a pipe in the event loop, is hashed as it comes and
- * pushed to the disk in steps; a commit checks the digest (re-reading what
- * was not hashed, in steps, after a restart), then hands the file to the
- * store.  Idle sessions expire after --upload-ttl.
+ * Data arrives through upload_append.c, hashed as it comes; a commit
+ * checks the digest (re-reading what was not hashed, in steps, after a
+ * restart), then hands the file to the store.  Idle sessions expire after
+ * --upload-ttl.
  */
 #include "config.h"
 
@@ -456,327 +456,17 @@ upload_cancel(struct upload *u)
 	return 0;
 }
 
-static int
-upload_open_data(struct upload *u)
+int
+upload_open_data(struct upload *u, int flags)
 {
 	char	 path[UPLOAD_PATH_MAX];
 	int	 fd;
 
 	upload_path(u, "data", path);
-	if ((fd = openat(u->table->dir_fd, path, O_RDWR | O_CLOEXEC |
-	    O_NOFOLLOW)) == -1)
+	if ((fd = openat(u->table->dir_fd, path, flags | O_CLOEXEC |
+	    O_NOFOLLOW)) == -1 && !((flags & O_DIRECT) && errno == EINVAL))
 		log_warn("%s/uploads/%s", u->table->store->path, path);
 	return fd;
-}
-
-int
-upload_append_begin(struct upload *u, uint64_t offset)
-{
-	if (u->state != UPLOAD_IDLE)
-		return BERR_UPLOAD_BUSY;
-	if (offset != UINT64_MAX && offset != u->size)
-		return BERR_RANGE_INVALID;
-	if ((u->fd = upload_open_data(u)) == -1)
-		return berr_from_errno(errno);
-	u->state = UPLOAD_APPENDING;
-	u->touched = now_sec();
-	return 0;
-}
-
-int
-upload_write(struct upload *u, const void *buf, size_t n)
-{
-	int	 rc;
-
-	if (u->state != UPLOAD_APPENDING)
-		return BERR_INTERNAL;
-	if (n > (uint64_t)INT64_MAX - u->size)
-		return BERR_TOO_LARGE;
-	if (pwrite_full(u->fd, buf, n, (off_t)u->size) == -1) {
-		rc = berr_from_errno(errno);
-		log_warn("write to upload %s", u->name);
-		/* Keep the file as long as the size we report. */
-		if (ftruncate(u->fd, (off_t)u->size) == -1)
-			log_warn("truncate upload %s", u->name);
-		return rc;
-	}
-	if (u->ctx != NULL && u->hashed == u->size) {
-		digest_ctx_update(u->ctx, buf, n);
-		u->hashed += n;
-	}
-	u->size += n;
-	if (u->size - u->synced >= UPLOAD_SYNC_STEP) {
-		/*
-		 * Start writing this step back and wait for the step before:
-		 * however fast data comes, the fdatasync at commit (which
-		 * blocks the loop) finds at most two steps left to write.
-		 */
-		(void)sync_file_range(u->fd, (off_t)u->synced,
-		    (off_t)(u->size - u->synced), SYNC_FILE_RANGE_WRITE);
-		if (u->waited < u->synced)
-			(void)sync_file_range(u->fd, (off_t)u->waited,
-			    (off_t)(u->synced - u->waited),
-			    SYNC_FILE_RANGE_WAIT_BEFORE |
-			    SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
-		u->waited = u->synced;
-		u->synced = u->size;
-	}
-	return 0;
-}
-
-void
-upload_append_end(struct upload *u)
-{
-	if (u->fd != -1) {
-		close(u->fd);
-		u->fd = -1;
-	}
-	u->state = UPLOAD_IDLE;
-	u->touched = now_sec();
-}
-
-/*
- * Direct writes.  Data read from a pipe collects in an aligned buffer and
- * goes to the file with O_DIRECT a whole buffer at a time, bypassing the
- * page cache: copying into new page-cache pages costs more than hashing,
- * and what a commit's fdatasync then waits for is the journal, not a
- * write-back.  A file system without O_DIRECT (tmpfs) gets buffered
- * writes; so does the tail that does not fill a block, written at the end
- * of the append.
- */
-static void
-upload_dio_end(struct upload *u)
-{
-	if (u->dio_fd != -1) {
-		close(u->dio_fd);
-		u->dio_fd = -1;
-	}
-	if (u->dio_buf != NULL) {
-		free(u->dio_buf);
-		u->dio_buf = NULL;
-		u->table->dio_count--;
-	}
-	u->dio_fill = 0;
-}
-
-/* Sets up direct writes for an append, if the file system has them and a
- * buffer is free; the append is buffered otherwise. */
-static void
-upload_dio_begin(struct upload *u)
-{
-	struct upload_table	*t = u->table;
-	char			 path[UPLOAD_PATH_MAX];
-	size_t			 head;
-
-	if (t->no_dio || t->dio_count >= t->dio_max)
-		return;
-	upload_path(u, "data", path);
-	if ((u->dio_fd = openat(t->dir_fd, path, O_WRONLY | O_DIRECT |
-	    O_CLOEXEC | O_NOFOLLOW)) == -1) {
-		if (errno == EINVAL) {
-			log_info("no direct I/O in %s/uploads: uploads are "
-			    "written through the page cache", t->store->path);
-			t->no_dio = 1;
-		}
-		return;
-	}
-	if (posix_memalign((void **)&u->dio_buf, UPLOAD_DIO_ALIGN,
-	    UPLOAD_DIO_CHUNK) != 0)
-		fatalx("posix_memalign");
-	t->dio_count++;
-	/* A last block written in part is written again, whole. */
-	u->dio_off = u->size & ~(uint64_t)(UPLOAD_DIO_ALIGN - 1);
-	u->dio_disk = u->size;
-	head = (size_t)(u->size - u->dio_off);
-	if (head > 0 && pread_full(u->fd, u->dio_buf, head,
-	    (off_t)u->dio_off) != (ssize_t)head) {
-		log_warn("upload %s: data file", u->name);
-		upload_dio_end(u);
-		return;
-	}
-	u->dio_fill = head;
-}
-
-/*
- * Writes the buffer's whole blocks (all of it when last: the tail through
- * the page cache).  A direct write that fails or stops short is finished
- * through the page cache, and the session writes that way from then on.
- * 0, or a negative berr with the session cut back to what is on disk.
- */
-static int
-upload_dio_flush(struct upload *u, int last)
-{
-	size_t	 whole = u->dio_fill & ~(size_t)(UPLOAD_DIO_ALIGN - 1);
-	size_t	 done = 0, rest;
-	ssize_t	 n;
-	int	 rc;
-
-	if (whole > 0) {
-		if ((n = pwrite(u->dio_fd, u->dio_buf, whole,
-		    (off_t)u->dio_off)) > 0)
-			done = (size_t)n;
-		if (done < whole) {
-			log_warn("upload %s: direct write", u->name);
-			if (pwrite_full(u->fd, u->dio_buf + done, whole - done,
-			    (off_t)(u->dio_off + done)) == -1)
-				goto fail;
-			u->table->no_dio = 1;
-		}
-	}
-	rest = u->dio_fill - whole;
-	if (last && rest > 0 && pwrite_full(u->fd, u->dio_buf + whole, rest,
-	    (off_t)(u->dio_off + whole)) == -1)
-		goto fail;
-	if (!last && rest > 0)
-		memmove(u->dio_buf, u->dio_buf + whole, rest);
-	u->dio_off += whole;
-	u->dio_fill = rest;
-	u->dio_disk = u->dio_off + (last ? rest : 0);
-	if (u->table->no_dio && !last) {
-		/* Direct writes stopped working: buffered from here on. */
-		if ((rc = upload_dio_flush(u, 1)) != 0)
-			return rc;
-		upload_dio_end(u);
-	}
-	return 0;
-fail:
-	rc = berr_from_errno(errno);
-	log_warn("write to upload %s", u->name);
-	/* Keep the file as long as the size we report; the bytes hashed
-	 * beyond it are hashed again from the file at commit. */
-	if (ftruncate(u->fd, (off_t)u->dio_disk) == -1)
-		log_warn("truncate upload %s", u->name);
-	u->size = u->dio_disk;
-	digest_ctx_free(u->ctx);
-	u->ctx = NULL;
-	u->hashed = 0;
-	upload_dio_end(u);
-	return rc;
-}
-
-/* Takes n bytes just read into the buffer. */
-static int
-upload_dio_take(struct upload *u, size_t n)
-{
-	const uint8_t	*p = u->dio_buf + u->dio_fill;
-
-	if (n > (uint64_t)INT64_MAX - u->size)
-		return BERR_TOO_LARGE;
-	if (u->ctx != NULL && u->hashed == u->size) {
-		digest_ctx_update(u->ctx, p, n);
-		u->hashed += n;
-	}
-	u->size += n;
-	u->dio_fill += n;
-	if (u->dio_fill == UPLOAD_DIO_CHUNK)
-		return upload_dio_flush(u, 0);
-	return 0;
-}
-
-/* Ends an append from a pipe or a re-hash and calls its callback. */
-static void
-upload_finish(struct upload *u, int err)
-{
-	upload_done_cb	 cb = u->done_cb;
-	void		*arg = u->done_arg;
-
-	if (u->dio_buf != NULL) {
-		/* What was read is the session's, even after an error. */
-		if (upload_dio_flush(u, 1) != 0 && err == 0)
-			err = BERR_IO;
-		upload_dio_end(u);
-	}
-	event_free(u->ev);
-	u->ev = NULL;
-	if (u->pipe != -1) {
-		close(u->pipe);
-		u->pipe = -1;
-	}
-	upload_append_end(u);
-	u->done_cb = NULL;
-	u->done_arg = NULL;
-	cb(u, err, arg);
-}
-
-static void
-upload_pipe_cb(evutil_socket_t fd, short events, void *arg)
-{
-	struct upload	*u = arg;
-	ssize_t		 n;
-	int		 rc;
-
-	/* One read per event, so that every pipe gets its turn. */
-	if (u->dio_buf != NULL)
-		n = read(u->pipe, u->dio_buf + u->dio_fill,
-		    UPLOAD_DIO_CHUNK - u->dio_fill);
-	else
-		n = read(u->pipe, u->table->buf, BLOBD_IO_SIZE);
-	if (n == -1) {
-		if (errno == EAGAIN || errno == EINTR)
-			return;
-		log_warn("read upload %s", u->name);
-		upload_finish(u, berr_from_errno(errno));
-		return;
-	}
-	if (n == 0) {
-		upload_finish(u, 0);
-		return;
-	}
-	if (u->dio_buf != NULL)
-		rc = upload_dio_take(u, (size_t)n);
-	else
-		rc = upload_write(u, u->table->buf, (size_t)n);
-	if (rc != 0)
-		upload_finish(u, rc);
-}
-
-int
-upload_append_pipe(struct upload *u, uint64_t offset, int pipe,
-    upload_done_cb cb, void *arg)
-{
-	struct stat	 sb;
-	int		 rc;
-
-	if (u->table->base == NULL) {
-		close(pipe);
-		return BERR_INTERNAL;
-	}
-	/* Only what the event loop can wait on. */
-	if (fstat(pipe, &sb) == -1 || !(S_ISFIFO(sb.st_mode) ||
-	    S_ISSOCK(sb.st_mode))) {
-		close(pipe);
-		return BERR_BAD_REQUEST;
-	}
-	if ((rc = upload_append_begin(u, offset)) != 0) {
-		close(pipe);
-		return rc;
-	}
-	if (fd_set_nonblock(pipe) == -1) {
-		rc = berr_from_errno(errno);
-		close(pipe);
-		upload_append_end(u);
-		return rc;
-	}
-	/* Fewer, larger reads; the system may refuse, which is fine. */
-	(void)fcntl(pipe, F_SETPIPE_SZ, BLOBD_IO_SIZE);
-	upload_dio_begin(u);
-	u->pipe = pipe;
-	u->done_cb = cb;
-	u->done_arg = arg;
-	u->ev = event_new(u->table->base, pipe, EV_READ | EV_PERSIST,
-	    upload_pipe_cb, u);
-	if (u->ev == NULL || event_add(u->ev, NULL) == -1) {
-		log_warnx("upload %s: cannot wait on the pipe", u->name);
-		if (u->ev != NULL)
-			event_free(u->ev);
-		u->ev = NULL;
-		close(pipe);
-		u->pipe = -1;
-		upload_dio_end(u);
-		upload_append_end(u);
-		return BERR_INTERNAL;
-	}
-	return 0;
 }
 
 uint64_t
@@ -805,7 +495,7 @@ upload_hash_step(struct upload *u, enum digest_algo algo, uint64_t max)
 	}
 	if (max == 0 || u->hashed == u->size)
 		return 0;
-	if ((fd = u->fd) == -1 && (fd = upload_open_data(u)) == -1)
+	if ((fd = u->fd) == -1 && (fd = upload_open_data(u, O_RDWR)) == -1)
 		return berr_from_errno(errno);
 	while (max > 0 && u->hashed < u->size) {
 		n = BLOBD_IO_SIZE;
@@ -833,6 +523,21 @@ upload_hash_step(struct upload *u, enum digest_algo algo, uint64_t max)
 	return rc;
 }
 
+/* Ends a re-hash and calls its callback. */
+static void
+upload_hash_finish(struct upload *u, int err)
+{
+	upload_done_cb	 cb = u->done_cb;
+	void		*arg = u->done_arg;
+
+	event_free(u->ev);
+	u->ev = NULL;
+	upload_append_end(u);
+	u->done_cb = NULL;
+	u->done_arg = NULL;
+	cb(u, err, arg);
+}
+
 static void
 upload_hash_cb(evutil_socket_t fd, short events, void *arg)
 {
@@ -845,7 +550,7 @@ upload_hash_cb(evutil_socket_t fd, short events, void *arg)
 		evtimer_add(u->ev, &now);
 		return;
 	}
-	upload_finish(u, rc);
+	upload_hash_finish(u, rc);
 }
 
 int
@@ -858,7 +563,7 @@ upload_hash_start(struct upload *u, enum digest_algo algo,
 		return BERR_UPLOAD_BUSY;
 	if (u->table->base == NULL)
 		return BERR_INTERNAL;
-	if ((u->fd = upload_open_data(u)) == -1)
+	if ((u->fd = upload_open_data(u, O_RDWR)) == -1)
 		return berr_from_errno(errno);
 	(void)upload_hash_step(u, algo, 0);	/* picks the algorithm */
 	u->state = UPLOAD_HASHING;
@@ -893,7 +598,7 @@ upload_commit(struct upload *u, const struct digest *d, uint64_t size,
 	if (!digest_eq(&got, d))
 		return BERR_DIGEST_INVALID;
 
-	if ((fd = upload_open_data(u)) == -1)
+	if ((fd = upload_open_data(u, O_RDWR)) == -1)
 		return berr_from_errno(errno);
 	if (fstat(fd, &sb) == -1 || (uint64_t)sb.st_size < u->size ||
 	    ((uint64_t)sb.st_size > u->size &&

@@ -267,7 +267,7 @@ test_uploads_untouched(void)
 	CU_ASSERT_FATAL(t != NULL);
 	CU_ASSERT_FATAL(upload_create(t, "o/r/n", 0, &u) == 0);
 	CU_ASSERT_FATAL(upload_append_begin(u, 0) == 0);
-	CU_ASSERT(upload_write(u, f.data[0], f.size[0]) == 0);
+	CU_ASSERT(upload_append_write(u, f.data[0], f.size[0]) == 0);
 	/* In flight: the append has not ended. */
 	age_all(&f, 600);
 	CU_ASSERT_FATAL(gc_list(f.st, &fd, &count) == 0);
@@ -281,7 +281,7 @@ test_uploads_untouched(void)
 	CU_ASSERT_EQUAL(u->size, f.size[0]);
 	xasprintf(&path, "%s/uploads/%s/data", f.dir, u->name);
 	CU_ASSERT_EQUAL(access(path, F_OK), 0);
-	CU_ASSERT(upload_write(u, f.data[0], 10) == 0);
+	CU_ASSERT(upload_append_write(u, f.data[0], 10) == 0);
 	upload_append_end(u);
 	CU_ASSERT_EQUAL(u->size, f.size[0] + 10);
 	free(path);

@@ -167,8 +167,8 @@ test_exists(void)
 	fd = open(tmp, O_RDWR | O_CREAT | O_EXCL, 0640);
 	CU_ASSERT_FATAL(fd != -1);
 	CU_ASSERT_EQUAL(write_full(fd, data, 100), 0);
-	CU_ASSERT_EQUAL(unit_store_commit(f.st, fd, f.st->tmp_fd, "copy", &d, 100,
-	    &created), 0);
+	CU_ASSERT_EQUAL(unit_store_commit(f.st, fd, f.st->tmp_fd, "copy", &d,
+	    100, &created), 0);
 	close(fd);
 	CU_ASSERT_EQUAL(created, 0);
 	CU_ASSERT_EQUAL(access(tmp, F_OK), -1);

@@ -103,7 +103,7 @@ append(struct upload *u, const uint8_t *p, size_t n, size_t piece)
 	CU_ASSERT_FATAL(upload_append_begin(u, u->size) == 0);
 	for (off = 0; off < n; off += k) {
 		k = n - off < piece ? n - off : piece;
-		CU_ASSERT_FATAL(upload_write(u, p + off, k) == 0);
+		CU_ASSERT_FATAL(upload_append_write(u, p + off, k) == 0);
 	}
 	upload_append_end(u);
 }
@@ -225,7 +225,7 @@ test_out_of_order(void)
 	CU_ASSERT_EQUAL(u->state, UPLOAD_IDLE);
 	/* UINT64_MAX: wherever it ends. */
 	CU_ASSERT_EQUAL(upload_append_begin(u, UINT64_MAX), 0);
-	CU_ASSERT_EQUAL(upload_write(u, "abcdefghij", 10), 0);
+	CU_ASSERT_EQUAL(upload_append_write(u, "abcdefghij", 10), 0);
 	upload_append_end(u);
 	CU_ASSERT_EQUAL(u->size, 20);
 	CU_ASSERT_EQUAL(upload_append_begin(u, 20), 0);
@@ -247,7 +247,8 @@ test_busy(void)
 	CU_ASSERT_EQUAL(upload_append_begin(u, 0), BERR_UPLOAD_BUSY);
 	CU_ASSERT_EQUAL(upload_cancel(u), BERR_UPLOAD_BUSY);
 	digest_compute(DIGEST_SHA256, "", 0, &d);
-	CU_ASSERT_EQUAL(unit_upload_commit(u, &d, 0, &created), BERR_UPLOAD_BUSY);
+	CU_ASSERT_EQUAL(unit_upload_commit(u, &d, 0, &created),
+	    BERR_UPLOAD_BUSY);
 	CU_ASSERT_EQUAL(upload_expire(f.t, now_sec() + 10 * TTL), 0);
 	upload_append_end(u);
 	/* An empty blob is a blob. */
@@ -317,8 +318,10 @@ test_size_mismatch(void)
 	CU_ASSERT_FATAL(upload_create(f.t, OWNER, 0, &u) == 0);
 	append(u, (const uint8_t *)"hello", 5, 5);
 	digest_compute(DIGEST_SHA256, "hello", 5, &d);
-	CU_ASSERT_EQUAL(unit_upload_commit(u, &d, 6, &created), BERR_SIZE_INVALID);
-	CU_ASSERT_EQUAL(unit_upload_commit(u, &d, 4, &created), BERR_SIZE_INVALID);
+	CU_ASSERT_EQUAL(unit_upload_commit(u, &d, 6, &created),
+	    BERR_SIZE_INVALID);
+	CU_ASSERT_EQUAL(unit_upload_commit(u, &d, 4, &created),
+	    BERR_SIZE_INVALID);
 	CU_ASSERT_EQUAL(f.t->count, 1);
 	CU_ASSERT_EQUAL(unit_upload_commit(u, &d, 5, &created), 0);
 	teardown(&f);
@@ -565,8 +568,8 @@ test_pipes(void)
 		CU_ASSERT_EQUAL(u[i]->state, UPLOAD_IDLE);
 		CU_ASSERT_EQUAL(upload_hash_pending(u[i], DIGEST_SHA256), 0);
 		digest_compute(DIGEST_SHA256, data[i], sizes[i], &d);
-		CU_ASSERT_EQUAL(unit_upload_commit(u[i], &d, sizes[i], &created),
-		    0);
+		CU_ASSERT_EQUAL(unit_upload_commit(u[i], &d, sizes[i],
+		    &created), 0);
 		CU_ASSERT(blob_matches(&f, &d, data[i], sizes[i]));
 		event_free(fe[i].ev);
 		free(data[i]);
