@@ -301,7 +301,9 @@ main(int argc, char **argv)
 	if ((env.store = store_new(dirfd, datadir)) == NULL ||
 	    (env.uploads = upload_table_new(env.store, dirfd, env.base,
 	    ttl)) == NULL ||
-	    (env.metalog = metalog_new(dirfd)) == NULL) {
+	    (env.metalog = metalog_new(dirfd, store_found_cb, store_cut_cb,
+	    env.store)) == NULL ||
+	    store_attach(env.store, env.metalog, PACK_BLOB_MAX) != 0) {
 		log_warnx("cannot use the data directory %s", datadir);
 		exit(BLOBD_EXIT_CONFIG);
 	}

@@ -67,6 +67,13 @@ struct rpc_chan;
 
 /* The size of every read, write and hash buffer. */
 #define BLOBD_IO_SIZE		(1024 * 1024)
+/*
+ * Blobs up to this size are packed (kept in the metadata log's files).
+ * 0 until berthd sends blobs from MSG_BLOB_OPENED's offset.
+ */
+#define PACK_BLOB_MAX		0
+/* The log closes into a segment when it grows past this. */
+#define METALOG_SEGMENT_MAX	(64ULL * 1024 * 1024)
 /* Names of files that become blobs, relative to their directory. */
 #define COMMIT_NAME_MAX		64
 /* Upload data is pushed to the disk in steps this big as it arrives, so
@@ -83,15 +90,24 @@ struct rpc_chan;
 /* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" and a NUL. */
 #define UPLOAD_NAME_LEN		37
 
+struct pack;
+
 struct store {
 	char		*path;		/* the data directory, for messages */
 	int		 blobs_fd;	/* DIR/blobs */
 	int		 algo_fd[2];	/* DIR/blobs/sha256, DIR/blobs/sha512 */
 	int		 tmp_fd;	/* DIR/tmp */
-	uint64_t	 blobs;		/* files in the store */
+	uint64_t	 blobs;		/* files and packed blobs */
 	uint64_t	 bytes;		/* and their sizes */
 	uint64_t	 tmp_seq;	/* names temporary files */
+	struct pack	*pack;		/* the small blobs in the log */
+	struct metalog	*metalog;	/* where they are (store_attach) */
+	size_t		 pack_max;	/* blobs up to this size go there */
 };
+
+/* Called for each blob: its size and mtime (packed: when stored). */
+typedef int (*store_walk_cb)(const struct digest *, uint64_t size,
+    int64_t mtime_ms, void *);
 
 enum upload_state {
 	UPLOAD_IDLE,
@@ -154,16 +170,88 @@ struct upload_table {
 	int			 no_dio;	/* the file system has none */
 };
 
+/* logfile.c: the log's files.  See logfile.c for the entries. */
+#define LOG_MAGIC		"BERTHLOG"
+#define LOG_VERSION		2	/* 1: without blob entries */
+#define LOG_HDR_LEN		12
+#define LOG_ENTRY_HDR_LEN	16
+#define LOG_F_BLOB		0x80000000u
+#define LOG_F_DEAD		0x40000000u
+#define LOG_LEN_MASK		0x0fffffffu
+#define LOG_ENTRY_MAX		FRAME_MAX_PAYLOAD
+/* A blob entry's payload before the raw digest. */
+#define LOG_BLOB_HDR_LEN	16
+
+/* Sequential reads of [off, end) of a file through a buffer. */
+struct logfile_reader {
+	int		 fd;
+	uint64_t	 off;		/* file offset of buf[0] */
+	uint64_t	 end;
+	uint8_t		*buf;
+	size_t		 cap;
+	size_t		 pos;		/* next byte to consume */
+	size_t		 len;		/* bytes in buf */
+};
+
+/* Buffered writes to a file. */
+struct logfile_writer {
+	int		 fd;
+	uint8_t		*buf;
+	size_t		 len;
+	uint64_t	 total;
+	int		 error;		/* errno of the first failure */
+};
+
+/* An entry of a log file, as a scan finds it. */
+struct logfile_entry {
+	uint64_t	 off;		/* of its header in the file */
+	uint32_t	 flags;		/* LOG_F_* */
+	uint32_t	 len;		/* of the payload */
+	uint64_t	 seq;		/* 0 for a blob */
+	const uint8_t	*payload;	/* a blob's may be its head only */
+	struct digest	 digest;	/* blobs: */
+	int64_t		 stored_ms;
+	uint64_t	 data_off;	/* of the blob's bytes in the file */
+	uint32_t	 data_len;
+};
+
+/* metalog.c: a closed segment of the log, DIR/meta/log.<n>. */
+struct metalog_seg {
+	uint64_t	 n;
+	uint64_t	 size;
+	uint64_t	 last_seq;	/* of its last berthd entry, 0: none */
+	uint64_t	 blobs;		/* its live blob entries */
+	int		 wr_fd;		/* open while dead marks wait */
+	int		 dead;		/* a dead mark waits for a sync */
+};
+
+/* Called for every live blob entry found at start-up, in log order; and
+ * when a failed sync cut the log back to end. */
+typedef void (*metalog_blob_cb)(uint64_t file, const struct logfile_entry *,
+    void *arg);
+typedef void (*metalog_cut_cb)(uint64_t file, uint64_t end, void *arg);
+
 struct metalog {
 	int		 durable;	/* 0: --durability relaxed */
 	int		 dir_fd;	/* DIR/meta */
 	int		 log_fd;
+	uint32_t	 version;	/* of the log's header */
+	uint64_t	 log_n;		/* the number the log takes closed */
 	uint64_t	 log_end;	/* bytes written to the log */
 	uint64_t	 synced_end;	/* of which fdatasync'd */
 	uint64_t	 next_seq;	/* of the next entry appended */
 	uint64_t	 synced_seq;	/* next_seq at the last sync */
 	uint64_t	 snap_seq;	/* last seq in the snapshot, 0: none */
 	uint64_t	 snap_count;	/* entries in the snapshot */
+	uint64_t	 log_last_seq;	/* of the log's last berthd entry */
+	uint64_t	 log_blobs;	/* the log's live blob entries */
+	int		 log_dead;	/* a dead mark in the log waits */
+	uint64_t	 seg_max;	/* METALOG_SEGMENT_MAX */
+	struct metalog_seg *segs;	/* the closed segments, in order */
+	size_t		 nsegs;
+	metalog_blob_cb	 blob_cb;
+	metalog_cut_cb	 cut_cb;
+	void		*blob_arg;
 };
 
 struct commit;
@@ -214,14 +302,32 @@ struct blobd {
  */
 struct store	*store_new(int datadir_fd, const char *path);
 void		 store_free(struct store *);
+/* metalog_new()'s callbacks: the packed blobs it finds, a cut log. */
+void		 store_found_cb(uint64_t file, const struct logfile_entry *,
+		    void *store);
+void		 store_cut_cb(uint64_t file, uint64_t end, void *store);
 /*
- * Checks that size bytes of data hash to d and, unless the blob is stored
- * already (its mtime is then set to now, which tells a GC sweep in
- * progress to spare it), writes them to a temporary file and prepares c
- * (store_commit) to make it the blob.  0 or BERR_DIGEST_INVALID, BERR_IO,
- * BERR_NOSPACE.
+ * Takes the metadata log whose files hold the packed blobs (after
+ * metalog_new), counts them, and packs blobs up to pack_max bytes from
+ * now on (0: none).  0 or a negative berr.
+ */
+int		 store_attach(struct store *, struct metalog *,
+		    size_t pack_max);
+/*
+ * Checks that size bytes of data hash to d and stores them (store_put).
+ * 0 or BERR_DIGEST_INVALID, BERR_IO, BERR_NOSPACE.
  */
 int		 store_write(struct store *, const struct digest *,
+		    const void *data, size_t size, struct commit *);
+/*
+ * Stores size bytes of data, which hash to d, as that blob, durably once
+ * the commit c prepared here is done: in the pack (appended to the log;
+ * c->created set), or written to a temporary file that c moves into the
+ * store (store_commit).  A blob stored already gets its mtime set to now
+ * (which tells a GC sweep in progress to spare it) and c nothing to do.
+ * 0 or a negative berr.
+ */
+int		 store_put(struct store *, const struct digest *,
 		    const void *data, size_t size, struct commit *);
 /*
  * Prepares c to move the file srcname (relative to srcdir; fd is it, open,
@@ -238,26 +344,28 @@ int		 store_commit(struct store *, int fd, int srcdir,
 /* Counts the blob of size bytes if c, done, created it. */
 void		 store_committed(struct store *, const struct commit *,
 		    uint64_t size);
-/* A read-only descriptor of the blob, and its size; BERR_BLOB_UNKNOWN. */
+/* A read-only descriptor of the file that holds the blob, where the blob
+ * starts there (0 unless packed) and its size; BERR_BLOB_UNKNOWN. */
 int		 store_open_blob(struct store *, const struct digest *,
-		    int *fd, uint64_t *size);
-/* lstat of the blob: 0, BERR_BLOB_UNKNOWN or BERR_IO. */
+		    int *fd, uint64_t *offset, uint64_t *size);
+/* A blob's size and mtime: 0, BERR_BLOB_UNKNOWN or BERR_IO. */
 int		 store_stat_blob(struct store *, const struct digest *,
-		    struct stat *);
-/* Unlinks the blob (no fsync: see store_sync_fanout) and updates the
- * counters with sb, its stat. */
+		    uint64_t *size, int64_t *mtime_ms);
+/* Removes the blob (size bytes) without syncing: a file's directory with
+ * store_sync_fanout, a packed blob (*packed) with store_sync_pack. */
 int		 store_remove_blob(struct store *, const struct digest *,
-		    const struct stat *sb);
+		    uint64_t size, int *packed);
 /* fsyncs the directory DIR/blobs/<algo>/<fanout>; 0 or a negative berr. */
 int		 store_sync_fanout(struct store *, enum digest_algo,
 		    unsigned int fanout);
+/* Makes the removals of packed blobs durable and drops segments left
+ * empty; 0 or a negative berr. */
+int		 store_sync_pack(struct store *);
 /* The fan-out directory's index (0..255) of a digest. */
 unsigned int	 store_fanout(const struct digest *);
 /* Calls cb for every blob in the store until it returns non-zero, which
  * store_walk then returns; BERR_IO if a directory cannot be read. */
-int		 store_walk(struct store *,
-		    int (*cb)(const struct digest *, const struct stat *,
-		    void *), void *arg);
+int		 store_walk(struct store *, store_walk_cb, void *arg);
 /* 1 if a file can be created, written and removed in DIR/tmp now. */
 int		 store_probe(struct store *);
 /* mkdirat (0750) that fsyncs dirfd when the directory is new, then opens
@@ -267,6 +375,36 @@ int		 store_subdir(int dirfd, const char *name);
 DIR		*store_opendir(int dirfd, const char *name);
 /* Unlinks every file in the directory dfd; -1 if it cannot be read. */
 int		 store_empty_dir(int dfd);
+
+/* pack.c */
+struct pack	*pack_new(void);
+void		 pack_free(struct pack *);
+/* A live blob entry found in segment file at start-up. */
+void		 pack_found(struct pack *, uint64_t file,
+		    const struct logfile_entry *);
+/* Marks dead the older copies of blobs found twice; syncs the log. */
+int		 pack_kill_stale(struct pack *, struct metalog *);
+/* A packed blob's size and time stored; BERR_BLOB_UNKNOWN. */
+int		 pack_stat(struct pack *, const struct digest *,
+		    uint64_t *size, int64_t *mtime_ms);
+/* Sets the time stored of a packed blob to now (see gc_sweep). */
+void		 pack_touch(struct pack *, const struct digest *);
+/* Appends the blob (verified) to the log; durable once the log is
+ * synced.  0 or a negative berr. */
+int		 pack_put(struct pack *, struct metalog *,
+		    const struct digest *, const void *, size_t);
+/* Forgets the blobs of segment file at or past end (a cut log). */
+void		 pack_truncated(struct pack *, uint64_t file, uint64_t end);
+/* Marks the blob's entry dead; durable after metalog_sync(). */
+int		 pack_remove(struct pack *, struct metalog *,
+		    const struct digest *);
+/* A read-only descriptor of the segment, the blob's offset and size. */
+int		 pack_open(struct pack *, struct metalog *,
+		    const struct digest *, int *fd, uint64_t *offset,
+		    uint64_t *size);
+int		 pack_walk(struct pack *, store_walk_cb, void *arg);
+size_t		 pack_count(const struct pack *);
+uint64_t	 pack_bytes(const struct pack *);
 
 /* upload.c */
 /*
@@ -331,14 +469,68 @@ void		 upload_append_end(struct upload *);
 int		 upload_append_pipe(struct upload *, uint64_t offset,
 		    int pipe, upload_done_cb, void *arg);
 
+/* logfile.c */
+void		 le32enc(uint8_t *, uint32_t);
+void		 le64enc(uint8_t *, uint64_t);
+uint32_t	 le32dec(const uint8_t *);
+uint64_t	 le64dec(const uint8_t *);
+void		 logfile_reader_init(struct logfile_reader *, int fd,
+		    uint64_t off, uint64_t end);
+void		 logfile_reader_clear(struct logfile_reader *);
+uint64_t	 logfile_reader_offset(const struct logfile_reader *);
+/* Makes n bytes available at buf + pos: 0, 1 when the range ends first,
+ * -1 on a read error. */
+int		 logfile_reader_fill(struct logfile_reader *, size_t n);
+void		 logfile_writer_init(struct logfile_writer *, int fd);
+void		 logfile_writer_put(struct logfile_writer *, const void *,
+		    size_t);
+/* Flushes; 0, or -1 with errno from the first failure. */
+int		 logfile_writer_finish(struct logfile_writer *);
+/* CRC-32C over an entry's seq and payload. */
+uint32_t	 logfile_entry_crc(uint64_t seq, const uint8_t *, size_t);
+/* A blob entry's payload head (LOG_BLOB_HDR_LEN + the raw digest). */
+void		 logfile_blob_header(uint8_t *, const struct digest *,
+		    int64_t stored_ms);
+typedef int (*logfile_entry_cb)(const struct logfile_entry *, void *);
+/*
+ * Reads the entries in [LOG_HDR_LEN, end) of fd, calling cb for each.
+ * With whole, every byte is read and checked; otherwise a blob entry's
+ * bytes are skipped (a closed segment, synced when it closed).  Stops at
+ * the first entry that is incomplete or fails its check, or when cb
+ * returns non-zero: *valid_end is where the entries before it end.  0, -1
+ * on a read error, or cb's return.
+ */
+int		 logfile_scan(int fd, uint64_t end, int whole,
+		    logfile_entry_cb, void *, uint64_t *valid_end);
+
+/* snapshot.c */
+/* An entry of a snapshot or of a compaction file (seq 0). */
+typedef int (*snapshot_entry_cb)(uint64_t seq, const uint8_t *, size_t,
+    void *);
+/* Reads and checks a whole snapshot, calling cb (if not NULL) for each
+ * entry.  0, or -1 with *why set. */
+int		 snapshot_scan(int fd, snapshot_entry_cb, void *arg,
+		    uint64_t *seq, uint64_t *count, const char **why);
+/*
+ * Writes DIR/meta/snapshot (through snapshot.tmp, synced unless !durable)
+ * from the entries in fd, in the MSG_META_COMPACT format, replacing every
+ * log entry up to seq; the caller fsyncs the directory.  0,
+ * BERR_BAD_REQUEST for content that does not hold len bytes and entries
+ * entries, or a storage error.
+ */
+int		 snapshot_write(int dir_fd, int fd, uint64_t len,
+		    uint64_t entries, uint64_t seq, int durable);
+
 /* metalog.c */
 /*
- * Opens DIR/meta (created if missing) and checks the snapshot and the log.
- * A torn log tail is copied to meta/log.torn-<epoch>, cut off and logged.
+ * Opens DIR/meta (created if missing) and checks the snapshot, the closed
+ * segments and the log, calling blob_cb for every live blob entry.  A
+ * torn log tail is copied to meta/log.torn-<epoch>, cut off and logged.
  * NULL, with the reason logged, when the data cannot be trusted (a corrupt
- * snapshot, a gap in the sequence) or read.
+ * snapshot or segment, a gap in the sequence) or read.
  */
-struct metalog	*metalog_new(int datadir_fd);
+struct metalog	*metalog_new(int datadir_fd, metalog_blob_cb, metalog_cut_cb,
+		    void *blob_arg);
 void		 metalog_free(struct metalog *);
 /* Writes one entry (1..FRAME_MAX_PAYLOAD bytes) and gives its seq; it is
  * durable only once synced.  0 or a negative berr. */
@@ -353,15 +545,33 @@ int		 metalog_sync(struct metalog *);
 /* The same in two steps, for a sync that runs elsewhere (commit.c): where
  * the log ends now and the seq that follows, then the outcome of an
  * fdatasync begun after metalog_sync_point(). */
-void		 metalog_sync_point(const struct metalog *, uint64_t *end,
+void		 metalog_sync_point(struct metalog *, uint64_t *end,
 		    uint64_t *seq);
 void		 metalog_synced(struct metalog *, uint64_t end, uint64_t seq,
 		    int err);
-/* 1 if entries wait for a sync; the log's descriptor; where the synced
- * part ends. */
+/* 1 if entries (or dead marks) wait for a sync; the log's descriptor;
+ * where the log, and its synced part, end. */
 int		 metalog_dirty(const struct metalog *);
 int		 metalog_fd(const struct metalog *);
+uint64_t	 metalog_end(const struct metalog *);
 uint64_t	 metalog_synced_end(const struct metalog *);
+/*
+ * Writes a blob entry (durable only once synced): *file is the segment
+ * number it is in and *data_off where its bytes start there.  0 or a
+ * negative berr.
+ */
+int		 metalog_append_blob(struct metalog *, const struct digest *,
+		    int64_t stored_ms, const void *, size_t, uint64_t *file,
+		    uint64_t *data_off);
+/* Marks the blob entry at entry_off of segment file dead, in place; the
+ * mark is durable after metalog_sync().  0 or a negative berr. */
+int		 metalog_kill_blob(struct metalog *, uint64_t file,
+		    uint64_t entry_off);
+/* A new read-only descriptor of segment file (the log's too). */
+int		 metalog_file_fd(struct metalog *, uint64_t file);
+/* When nothing waits for a sync: closes an outgrown log into a segment,
+ * removes segments that hold nothing needed.  0 or a negative berr. */
+int		 metalog_maintain(struct metalog *);
 /* An anonymous file at offset 0 with the snapshot's entries, then the
  * log's newer ones, each a u32 length and the bytes (MSG_META_STATE). */
 int		 metalog_load(struct metalog *, int *fd, uint64_t *len,

@@ -298,6 +298,7 @@ committer_done_cb(evutil_socket_t fd, short events, void *arg)
 {
 	struct committer	*cm = arg;
 	uint64_t		 n;
+	int			 rc;
 
 	(void)!read(cm->done_fd, &n, sizeof(n));
 	if (!cm->busy)
@@ -311,6 +312,9 @@ committer_done_cb(evutil_socket_t fd, short events, void *arg)
 	/* What arrived while that round was on disk goes now. */
 	if (committer_has_work(cm))
 		committer_start_cb(-1, 0, cm);
+	else if (cm->metalog != NULL &&
+	    (rc = metalog_maintain(cm->metalog)) != 0)
+		log_warnx("metadata log: %s", berr_message(rc));
 }
 
 struct committer *
@@ -354,7 +358,6 @@ commit_add(struct committer *cm, struct commit *c)
 {
 	c->next = NULL;
 	c->err = 0;
-	c->created = 0;
 	*cm->pending.tail = c;
 	cm->pending.tail = &c->next;
 	committer_schedule(cm);

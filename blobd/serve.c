@@ -408,7 +408,8 @@ serve_blob_open(struct rpc_chan *chan, const struct frame_hdr *h,
 
 	memcpy(&m, payload, sizeof(m));
 	if ((rc = serve_digest(m.digest, sizeof(m.digest), &d)) == 0)
-		rc = store_open_blob(env->store, &d, &bfd, &r.size);
+		rc = store_open_blob(env->store, &d, &bfd, &r.offset,
+		    &r.size);
 	serve_answer(env, h->id, rc, MSG_BLOB_OPENED, &r, sizeof(r), bfd);
 }
 
@@ -445,7 +446,7 @@ serve_meta_append(struct rpc_chan *chan, const struct frame_hdr *h,
 	 * share its one fdatasync. */
 	req = serve_req_new(env, h->id, serve_meta_appended_cb);
 	req->seq = seq;
-	metalog_sync_point(env->metalog, &req->commit.log_end, &seq);
+	req->commit.log_end = metalog_end(env->metalog);
 	commit_add(env->committer, &req->commit);
 }
 

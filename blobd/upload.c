@@ -576,6 +576,29 @@ upload_hash_start(struct upload *u, enum digest_algo algo,
 	return 0;
 }
 
+/* A small session's bytes go to the pack: the log's next sync makes them
+ * durable, and the session's file is removed after (no sync for that).
+ * Takes fd on success. */
+static int
+upload_commit_packed(struct upload *u, int fd, const struct digest *d,
+    struct commit *c)
+{
+	uint8_t	*data;
+	int	 rc;
+
+	data = xmalloc(u->size == 0 ? 1 : (size_t)u->size);
+	if (pread_full(fd, data, (size_t)u->size, 0) != (ssize_t)u->size) {
+		log_warn("upload %s: data file", u->name);
+		free(data);
+		return BERR_IO;
+	}
+	if ((rc = store_put(u->table->store, d, data, (size_t)u->size, c)) ==
+	    0)
+		close(fd);
+	free(data);
+	return rc;
+}
+
 int
 upload_commit(struct upload *u, const struct digest *d, uint64_t size,
     struct commit *c)
@@ -607,8 +630,13 @@ upload_commit(struct upload *u, const struct digest *d, uint64_t size,
 		close(fd);
 		return BERR_IO;
 	}
-	upload_path(u, "data", path);
-	if ((rc = store_commit(t->store, fd, t->dir_fd, path, d, c)) != 0) {
+	if (u->size <= t->store->pack_max)
+		rc = upload_commit_packed(u, fd, d, c);
+	else {
+		upload_path(u, "data", path);
+		rc = store_commit(t->store, fd, t->dir_fd, path, d, c);
+	}
+	if (rc != 0) {
 		close(fd);
 		return rc;
 	}

@@ -177,9 +177,11 @@ struct msg_blob_ref {
 	char		digest[DIGEST_STR_MAX];
 };
 
-/* The fd is a read-only descriptor of the blob file. */
+/* The fd is a read-only descriptor of the file the blob is in, from
+ * offset on (small blobs share a file). */
 struct msg_blob_opened {
 	uint64_t	size;
+	uint64_t	offset;
 };
 
 /* The entry is durable (fsync'd) when this reply is sent. */

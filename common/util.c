@@ -26,6 +26,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/random.h>
+#include <sys/uio.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -372,6 +373,32 @@ pread_full(int fd, void *buf, size_t n, off_t off)
 {
 	return read_loop(fd, buf, n, off);
 }
+
+int
+pwritev_full(int fd, struct iovec *iov, int iovcnt, off_t off)
+{
+	ssize_t	 n;
+
+	while (iovcnt > 0) {
+		if ((n = pwritev(fd, iov, iovcnt, off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		off += n;
+		while (iovcnt > 0 && (size_t)n >= iov->iov_len) {
+			n -= (ssize_t)iov->iov_len;
+			iov++;
+			iovcnt--;
+		}
+		if (iovcnt > 0) {
+			iov->iov_base = (uint8_t *)iov->iov_base + n;
+			iov->iov_len -= (size_t)n;
+		}
+	}
+	return 0;
+}
+
 
 int
 fsync_dirfd(int dfd)

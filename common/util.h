@@ -62,6 +62,9 @@ int	 pwrite_full(int, const void *, size_t, off_t);
 /* Read exactly n bytes unless EOF (off >= 0); the bytes read or -1. */
 ssize_t	 read_full(int, void *, size_t);
 ssize_t	 pread_full(int, void *, size_t, off_t);
+/* pwritev(2) until every byte is written (iov is changed); 0 or -1. */
+struct iovec;
+int	 pwritev_full(int, struct iovec *, int, off_t);
 /* fsync()s the directory at path (or the open directory fd). */
 int	 fsync_dir(const char *);
 int	 fsync_dirfd(int);

@@ -82,9 +82,10 @@ teardown(struct fixture *f)
 static int
 exists(struct fixture *f, int i)
 {
-	struct stat	 sb;
+	uint64_t	 size;
+	int64_t		 mtime_ms;
 
-	return store_stat_blob(f->st, &f->d[i], &sb) == 0;
+	return store_stat_blob(f->st, &f->d[i], &size, &mtime_ms) == 0;
 }
 
 /* Sets every blob's mtime to `ago` seconds in the past. */

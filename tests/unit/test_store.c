@@ -187,14 +187,14 @@ test_open_read_back(void)
 	struct fixture	 f;
 	struct digest	 d;
 	uint8_t		*data = pattern(BLOB_WRITE_MAX, 3), *back;
-	uint64_t	 size;
+	uint64_t	 size, off;
 	int		 created, fd, flags;
 
 	setup(&f);
 	digest_compute(DIGEST_SHA512, data, BLOB_WRITE_MAX, &d);
 	CU_ASSERT_EQUAL(unit_store_write(f.st, &d, data, BLOB_WRITE_MAX,
 	    &created), 0);
-	CU_ASSERT_EQUAL(store_open_blob(f.st, &d, &fd, &size), 0);
+	CU_ASSERT_EQUAL(store_open_blob(f.st, &d, &fd, &off, &size), 0);
 	CU_ASSERT_EQUAL(size, BLOB_WRITE_MAX);
 	flags = fcntl(fd, F_GETFL);
 	CU_ASSERT_EQUAL(flags & O_ACCMODE, O_RDONLY);
@@ -242,16 +242,17 @@ test_unknown(void)
 {
 	struct fixture	 f;
 	struct digest	 d;
-	struct stat	 sb;
-	uint64_t	 size;
+	uint64_t	 size, off;
+	int64_t		 mtime_ms;
 	int		 fd = -1;
 
 	setup(&f);
 	digest_compute(DIGEST_SHA256, "nothing", 7, &d);
-	CU_ASSERT_EQUAL(store_open_blob(f.st, &d, &fd, &size),
+	CU_ASSERT_EQUAL(store_open_blob(f.st, &d, &fd, &off, &size),
 	    BERR_BLOB_UNKNOWN);
 	CU_ASSERT_EQUAL(fd, -1);
-	CU_ASSERT_EQUAL(store_stat_blob(f.st, &d, &sb), BERR_BLOB_UNKNOWN);
+	CU_ASSERT_EQUAL(store_stat_blob(f.st, &d, &size, &mtime_ms),
+	    BERR_BLOB_UNKNOWN);
 	teardown(&f);
 }
 

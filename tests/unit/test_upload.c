@@ -126,13 +126,13 @@ blob_matches(struct fixture *f, const struct digest *d, const uint8_t *p,
     size_t n)
 {
 	uint8_t	*back;
-	uint64_t size;
+	uint64_t size, off;
 	int	 fd, ok;
 
-	if (store_open_blob(f->st, d, &fd, &size) != 0)
+	if (store_open_blob(f->st, d, &fd, &off, &size) != 0)
 		return 0;
 	back = xmalloc(n + 1);
-	ok = size == n && read_full(fd, back, n + 1) == (ssize_t)n &&
+	ok = size == n && pread_full(fd, back, n, (off_t)off) == (ssize_t)n &&
 	    memcmp(back, p, n) == 0;
 	close(fd);
 	free(back);

@@ -48,6 +48,7 @@ static int (*const suites[])(void) = {
 	test_metalog_register,
 	test_http_register,
 	test_name_register,
+	test_pack_register,
 	test_sandbox_register,
 	test_sigv4_register,
 	test_sortvec_register,
@@ -114,16 +115,17 @@ unit_commit_done_cb(struct commit *c, void *arg)
 	*(int *)arg = 1;
 }
 
-/* Runs c's round now; c->err and c->created tell the outcome. */
+/* Runs c's round now (syncing the log of a store that packs); c->err and
+ * c->created tell the outcome. */
 static void
-unit_run_commit(struct commit *c)
+unit_run_commit(struct store *st, struct commit *c)
 {
 	struct event_base	*base;
 	struct committer	*cm;
 
 	if ((base = event_base_new()) == NULL)
 		fatalx("event_base_new");
-	cm = committer_new(base, NULL, 1, 0);
+	cm = committer_new(base, st->metalog, 1, 0);
 	commit_add(cm, c);
 	committer_drain(cm);
 	committer_free(cm);
@@ -141,7 +143,7 @@ unit_store_write(struct store *st, const struct digest *d, const void *data,
 	commit_init(&c, unit_commit_done_cb, &done);
 	if ((rc = store_write(st, d, data, size, &c)) != 0)
 		return rc;
-	unit_run_commit(&c);
+	unit_run_commit(st, &c);
 	store_committed(st, &c, size);
 	if (c.err != 0 && c.fd != -1 && !c.created)
 		(void)unlinkat(c.src_dir, c.src_name, 0);
@@ -166,7 +168,7 @@ unit_store_commit(struct store *st, int fd, int srcdir, const char *srcname,
 		close(own);
 		return rc;
 	}
-	unit_run_commit(&c);
+	unit_run_commit(st, &c);
 	store_committed(st, &c, size);
 	*created = c.created;
 	rc = done ? c.err : BERR_INTERNAL;
@@ -187,7 +189,7 @@ unit_upload_commit(struct upload *u, const struct digest *d,
 	commit_init(&c, unit_commit_done_cb, &done);
 	if ((rc = upload_commit(u, d, size, &c)) != 0)
 		return rc;
-	unit_run_commit(&c);
+	unit_run_commit(st, &c);
 	store_committed(st, &c, had);
 	upload_committed(u, &c);
 	*created = c.created;

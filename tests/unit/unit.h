@@ -33,6 +33,7 @@ int	test_gc_register(void);
 int	test_metalog_register(void);
 int	test_http_register(void);
 int	test_name_register(void);
+int	test_pack_register(void);
 int	test_sandbox_register(void);
 int	test_sigv4_register(void);
 int	test_sortvec_register(void);
