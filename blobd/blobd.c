@@ -235,6 +235,7 @@ main(int argc, char **argv)
 	int64_t		 ttl = UPLOAD_TTL_DEFAULT;
 	struct timeval	 tv;
 	int		 ch, verbose = 0, seccomp = 1, sock, dirfd;
+	int		 new_dirs = 0;
 
 	log_init("berth-blobd", 0);
 	while ((ch = getopt_long(argc, argv, "v", longopts, NULL)) != -1) {
@@ -298,12 +299,13 @@ main(int argc, char **argv)
 		fatalx("event_new");
 	evsignal_add(env.ev_sigterm, NULL);
 	evsignal_add(env.ev_sigint, NULL);
-	if ((env.store = store_new(dirfd, datadir)) == NULL ||
+	if ((env.store = store_new(dirfd, datadir, &new_dirs)) == NULL ||
 	    (env.uploads = upload_table_new(env.store, dirfd, env.base,
-	    ttl)) == NULL ||
-	    (env.metalog = metalog_new(dirfd, store_found_cb, store_cut_cb,
-	    env.store)) == NULL ||
-	    store_attach(env.store, env.metalog, PACK_BLOB_MAX) != 0) {
+	    ttl, &new_dirs)) == NULL ||
+	    (env.metalog = metalog_new(dirfd, &new_dirs, store_found_cb,
+	    store_cut_cb, env.store)) == NULL ||
+	    store_attach(env.store, env.metalog, PACK_BLOB_MAX) != 0 ||
+	    (new_dirs && fsync_dirfd(dirfd) == -1)) {
 		log_warnx("cannot use the data directory %s", datadir);
 		exit(BLOBD_EXIT_CONFIG);
 	}

@@ -97,6 +97,7 @@ struct store {
 	int		 blobs_fd;	/* DIR/blobs */
 	int		 algo_fd[2];	/* DIR/blobs/sha256, DIR/blobs/sha512 */
 	int		 tmp_fd;	/* DIR/tmp */
+	int		 counted;	/* blobs and bytes are known */
 	uint64_t	 blobs;		/* files and packed blobs */
 	uint64_t	 bytes;		/* and their sizes */
 	uint64_t	 tmp_seq;	/* names temporary files */
@@ -297,11 +298,15 @@ struct blobd {
 /* store.c */
 /*
  * Creates DIR/blobs/{sha256,sha512} and DIR/tmp under datadir_fd (which is
- * not kept), empties DIR/tmp and counts the stored blobs.  NULL, with the
+ * not kept) and empties DIR/tmp.  *new_dirs is
+ * set if DIR got a new directory: the caller fsyncs DIR.  NULL, with the
  * reason logged, when the directory is unusable.
  */
-struct store	*store_new(int datadir_fd, const char *path);
+struct store	*store_new(int datadir_fd, const char *path, int *new_dirs);
 void		 store_free(struct store *);
+/* The blobs stored and their bytes (counted when first asked); 0 or a
+ * negative berr. */
+int		 store_counts(struct store *, uint64_t *blobs, uint64_t *bytes);
 /* metalog_new()'s callbacks: the packed blobs it finds, a cut log. */
 void		 store_found_cb(uint64_t file, const struct logfile_entry *,
 		    void *store);
@@ -368,9 +373,9 @@ unsigned int	 store_fanout(const struct digest *);
 int		 store_walk(struct store *, store_walk_cb, void *arg);
 /* 1 if a file can be created, written and removed in DIR/tmp now. */
 int		 store_probe(struct store *);
-/* mkdirat (0750) that fsyncs dirfd when the directory is new, then opens
- * it; the directory's fd or -1 with errno. */
-int		 store_subdir(int dirfd, const char *name);
+/* mkdirat (0750), setting *created if the directory is new (the caller
+ * fsyncs dirfd), then opens it; the directory's fd or -1 with errno. */
+int		 store_subdir(int dirfd, const char *name, int *created);
 /* opendir of name beneath dirfd, not following a link; NULL with errno. */
 DIR		*store_opendir(int dirfd, const char *name);
 /* Unlinks every file in the directory dfd; -1 if it cannot be read. */
@@ -408,13 +413,14 @@ uint64_t	 pack_bytes(const struct pack *);
 
 /* upload.c */
 /*
- * Loads the sessions in DIR/uploads (created if missing); those whose info
+ * Loads the sessions in DIR/uploads (created if missing: *new_dirs is
+ * set, as store_new does); those whose info
  * is missing or corrupt are removed.  base may be NULL when nothing is
  * streamed from pipes (tests).  ttl is --upload-ttl in seconds.  NULL, with
  * the reason logged, if the directory is unusable.
  */
 struct upload_table *upload_table_new(struct store *, int datadir_fd,
-		    struct event_base *, int64_t ttl);
+		    struct event_base *, int64_t ttl, int *new_dirs);
 /* Stops appends and hashing in progress without calling their callbacks. */
 void		 upload_table_free(struct upload_table *);
 /* A new, empty session; algo 0 means sha256.  0 or a negative berr. */
@@ -523,14 +529,15 @@ int		 snapshot_write(int dir_fd, int fd, uint64_t len,
 
 /* metalog.c */
 /*
- * Opens DIR/meta (created if missing) and checks the snapshot, the closed
+ * Opens DIR/meta (created if missing: *new_dirs is set, as store_new
+ * does) and checks the snapshot, the closed
  * segments and the log, calling blob_cb for every live blob entry.  A
  * torn log tail is copied to meta/log.torn-<epoch>, cut off and logged.
  * NULL, with the reason logged, when the data cannot be trusted (a corrupt
  * snapshot or segment, a gap in the sequence) or read.
  */
-struct metalog	*metalog_new(int datadir_fd, metalog_blob_cb, metalog_cut_cb,
-		    void *blob_arg);
+struct metalog	*metalog_new(int datadir_fd, int *new_dirs, metalog_blob_cb,
+		    metalog_cut_cb, void *blob_arg);
 void		 metalog_free(struct metalog *);
 /* Writes one entry (1..FRAME_MAX_PAYLOAD bytes) and gives its seq; it is
  * durable only once synced.  0 or a negative berr. */

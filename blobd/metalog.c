@@ -378,8 +378,8 @@ metalog_open_log(struct metalog *ml, int have_snapshot,
 }
 
 struct metalog *
-metalog_new(int datadir_fd, metalog_blob_cb blob_cb, metalog_cut_cb cut_cb,
-    void *blob_arg)
+metalog_new(int datadir_fd, int *new_dirs, metalog_blob_cb blob_cb,
+    metalog_cut_cb cut_cb, void *blob_arg)
 {
 	struct metalog		*ml;
 	struct metalog_scan	 s;
@@ -394,7 +394,7 @@ metalog_new(int datadir_fd, metalog_blob_cb blob_cb, metalog_cut_cb cut_cb,
 	ml->blob_cb = blob_cb;
 	ml->cut_cb = cut_cb;
 	ml->blob_arg = blob_arg;
-	if ((ml->dir_fd = store_subdir(datadir_fd, "meta")) == -1) {
+	if ((ml->dir_fd = store_subdir(datadir_fd, "meta", new_dirs)) == -1) {
 		log_warn("meta");
 		goto fail;
 	}

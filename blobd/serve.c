@@ -517,8 +517,10 @@ serve_stats(struct rpc_chan *chan, const struct frame_hdr *h,
 	struct msg_stats_reply	 r;
 
 	memset(&r, 0, sizeof(r));
-	r.blobs = env->store->blobs;
-	r.bytes = env->store->bytes;
+	/* The first count walks the store: no rename may be in progress. */
+	if (!env->store->counted)
+		committer_drain(env->committer);
+	(void)store_counts(env->store, &r.blobs, &r.bytes);
 	r.uploads = env->uploads->count;
 	r.meta_log_bytes = metalog_log_bytes(env->metalog);
 	r.writable = (uint32_t)store_probe(env->store);

@@ -70,15 +70,13 @@ store_fanout(const struct digest *d)
 }
 
 int
-store_subdir(int dirfd, const char *name)
+store_subdir(int dirfd, const char *name, int *created)
 {
 	int	 fd;
 
-	if (mkdirat(dirfd, name, 0750) == 0) {
-		/* A new directory exists only once its parent says so. */
-		if (fsync_dirfd(dirfd) == -1)
-			return -1;
-	} else if (errno != EEXIST)
+	if (mkdirat(dirfd, name, 0750) == 0)
+		*created = 1;
+	else if (errno != EEXIST)
 		return -1;
 	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
 	    O_NOFOLLOW);
@@ -139,37 +137,62 @@ store_count_cb(const struct digest *d, uint64_t size, int64_t mtime_ms,
 	return 0;
 }
 
+int
+store_counts(struct store *st, uint64_t *blobs, uint64_t *bytes)
+{
+	int	 rc;
+
+	/* Counted when first asked rather than at every start. */
+	if (!st->counted) {
+		st->blobs = st->bytes = 0;
+		if ((rc = store_walk(st, store_count_cb, st)) != 0) {
+			log_warnx("cannot read the blob store in %s/blobs",
+			    st->path);
+			return rc;
+		}
+		st->counted = 1;
+	}
+	*blobs = st->blobs;
+	*bytes = st->bytes;
+	return 0;
+}
+
 struct store *
-store_new(int datadir_fd, const char *path)
+store_new(int datadir_fd, const char *path, int *new_dirs)
 {
 	struct store	*st;
 	size_t		 i;
+	int		 algo_new = 0;
 
 	st = xcalloc(1, sizeof(*st));
 	st->path = xstrdup(path);
 	st->blobs_fd = st->algo_fd[0] = st->algo_fd[1] = st->tmp_fd = -1;
 	st->pack = pack_new();
-	if ((st->blobs_fd = store_subdir(datadir_fd, "blobs")) == -1) {
+	if ((st->blobs_fd = store_subdir(datadir_fd, "blobs",
+	    new_dirs)) == -1) {
 		log_warn("%s/blobs", path);
 		goto fail;
 	}
 	for (i = 0; i < nitems(store_algos); i++) {
 		const char *name = digest_algo_name(store_algos[i]);
-		if ((st->algo_fd[i] = store_subdir(st->blobs_fd, name)) == -1) {
+		if ((st->algo_fd[i] = store_subdir(st->blobs_fd, name,
+		    &algo_new)) == -1) {
 			log_warn("%s/blobs/%s", path, name);
 			goto fail;
 		}
 	}
-	if ((st->tmp_fd = store_subdir(datadir_fd, "tmp")) == -1) {
+	/* New directories exist only once their parents say so: one fsync
+	 * for both algorithms here, one for DIR by the caller. */
+	if (algo_new && fsync_dirfd(st->blobs_fd) == -1) {
+		log_warn("%s/blobs", path);
+		goto fail;
+	}
+	if ((st->tmp_fd = store_subdir(datadir_fd, "tmp", new_dirs)) == -1) {
 		log_warn("%s/tmp", path);
 		goto fail;
 	}
 	if (store_empty_dir(st->tmp_fd) == -1) {
 		log_warn("cannot empty %s/tmp", path);
-		goto fail;
-	}
-	if (store_walk(st, store_count_cb, st) != 0) {
-		log_warnx("cannot read the blob store in %s/blobs", path);
 		goto fail;
 	}
 	return st;
@@ -212,8 +235,10 @@ store_cut_cb(uint64_t file, uint64_t end, void *arg)
 	uint64_t	 n = pack_count(st->pack), b = pack_bytes(st->pack);
 
 	pack_truncated(st->pack, file, end);
-	st->blobs -= n - pack_count(st->pack);
-	st->bytes -= b - pack_bytes(st->pack);
+	if (st->counted) {
+		st->blobs -= n - pack_count(st->pack);
+		st->bytes -= b - pack_bytes(st->pack);
+	}
 }
 
 int
@@ -225,10 +250,8 @@ store_attach(struct store *st, struct metalog *ml, size_t pack_max)
 	st->pack_max = pack_max;
 	if ((rc = pack_kill_stale(st->pack, ml)) != 0)
 		return rc;
-	st->blobs += pack_count(st->pack);
-	st->bytes += pack_bytes(st->pack);
-	log_info("blob store %s: %" PRIu64 " blobs (%zu packed), %" PRIu64
-	    " bytes", st->path, st->blobs, pack_count(st->pack), st->bytes);
+	log_info("blob store %s: %zu blobs packed, %" PRIu64 " bytes",
+	    st->path, pack_count(st->pack), pack_bytes(st->pack));
 	return 0;
 }
 
@@ -336,7 +359,7 @@ store_commit(struct store *st, int fd, int srcdir, const char *srcname,
 void
 store_committed(struct store *st, const struct commit *c, uint64_t size)
 {
-	if (c->err == 0 && c->created) {
+	if (st->counted && c->err == 0 && c->created) {
 		st->blobs++;
 		st->bytes += size;
 	}
@@ -458,9 +481,10 @@ store_remove_blob(struct store *st, const struct digest *d, uint64_t size,
 			return st->metalog == NULL ? BERR_BLOB_UNKNOWN : rc;
 		*packed = 1;
 	}
-	if (st->blobs > 0)
+	if (st->counted && st->blobs > 0)
 		st->blobs--;
-	st->bytes -= size < st->bytes ? size : st->bytes;
+	if (st->counted)
+		st->bytes -= size < st->bytes ? size : st->bytes;
 	return 0;
 }
 

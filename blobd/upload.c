@@ -322,7 +322,7 @@ upload_load(struct upload_table *t)
 
 struct upload_table *
 upload_table_new(struct store *st, int datadir_fd, struct event_base *base,
-    int64_t ttl)
+    int64_t ttl, int *new_dirs)
 {
 	struct upload_table	*t;
 
@@ -334,7 +334,8 @@ upload_table_new(struct store *st, int datadir_fd, struct event_base *base,
 	t->dio_max = UPLOAD_DIO_MAX;
 	t->buckets = xcalloc(t->nbuckets, sizeof(*t->buckets));
 	t->buf = xmalloc(BLOBD_IO_SIZE);
-	if ((t->dir_fd = store_subdir(datadir_fd, "uploads")) == -1) {
+	if ((t->dir_fd = store_subdir(datadir_fd, "uploads", new_dirs)) ==
+	    -1) {
 		log_warn("%s/uploads", st->path);
 		upload_table_free(t);
 		return NULL;

@@ -522,9 +522,10 @@ parse_duration(const char *s)
 int
 lockfile_take(int dirfd, const char *name, char *holder, size_t holdersz)
 {
-	char	 buf[32];
-	ssize_t	 n;
-	int	 fd, saved;
+	struct stat	 sb;
+	char		 buf[32];
+	ssize_t		 n;
+	int		 fd, saved;
 
 	if ((fd = openat(dirfd, name, O_RDWR | O_CREAT | O_CLOEXEC |
 	    O_NOFOLLOW, 0640)) == -1)
@@ -540,8 +541,10 @@ lockfile_take(int dirfd, const char *name, char *holder, size_t holdersz)
 		errno = saved;
 		return -1;
 	}
+	/* Truncating first would cost a journal commit at every start. */
 	n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
-	if (ftruncate(fd, 0) == -1 || pwrite(fd, buf, (size_t)n, 0) != n)
+	if (pwrite(fd, buf, (size_t)n, 0) != n ||
+	    (fstat(fd, &sb) == 0 && sb.st_size > n && ftruncate(fd, n) == -1))
 		log_warn("%s: cannot write the pid", name);
 	return fd;
 }

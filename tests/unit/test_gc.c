@@ -52,7 +52,7 @@ setup(struct fixture *f)
 	f->dir = unit_tmpdir();
 	f->dirfd = open(f->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	CU_ASSERT_FATAL(f->dirfd != -1);
-	f->st = store_new(f->dirfd, f->dir);
+	f->st = store_new(f->dirfd, f->dir, &unit_new_dirs);
 	CU_ASSERT_FATAL(f->st != NULL);
 	for (i = 0; i < NBLOBS; i++) {
 		f->size[i] = 1000 * (size_t)(i + 1) + (size_t)i;
@@ -171,7 +171,7 @@ test_sweep(void)
 
 	setup(&f);
 	age_all(&f, 600);
-	before = f.st->bytes;
+	before = unit_bytes(f.st);
 	/* Blobs 0, 2 and 5 (sha512) go. */
 	fd = sweep_file(&f, 1u << 0 | 1u << 2 | 1u << 5, &count);
 	CU_ASSERT_EQUAL(gc_sweep(f.st, fd, count, now_ms(), 0, &blobs,
@@ -181,8 +181,8 @@ test_sweep(void)
 	CU_ASSERT_EQUAL(bytes, f.size[0] + f.size[2] + f.size[5]);
 	for (i = 0; i < NBLOBS; i++)
 		CU_ASSERT_EQUAL(exists(&f, i), i != 0 && i != 2 && i != 5);
-	CU_ASSERT_EQUAL(f.st->blobs, NBLOBS - 3);
-	CU_ASSERT_EQUAL(f.st->bytes, before - bytes);
+	CU_ASSERT_EQUAL(unit_blobs(f.st), NBLOBS - 3);
+	CU_ASSERT_EQUAL(unit_bytes(f.st), before - bytes);
 
 	/* Gone already: not counted again. */
 	fd = sweep_file(&f, 1u << 0 | 1u << 1, &count);
@@ -216,8 +216,8 @@ test_stored_again(void)
 	CU_ASSERT_EQUAL(blobs, NBLOBS - 1);
 	CU_ASSERT(exists(&f, 3));
 	CU_ASSERT(!exists(&f, 0));
-	CU_ASSERT_EQUAL(f.st->blobs, 1);
-	CU_ASSERT_EQUAL(f.st->bytes, f.size[3]);
+	CU_ASSERT_EQUAL(unit_blobs(f.st), 1);
+	CU_ASSERT_EQUAL(unit_bytes(f.st), f.size[3]);
 	teardown(&f);
 }
 
@@ -242,7 +242,7 @@ test_dry_run(void)
 	    &dbytes), 0);
 	for (i = 0; i < NBLOBS; i++)
 		CU_ASSERT(exists(&f, i));
-	CU_ASSERT_EQUAL(f.st->blobs, NBLOBS);
+	CU_ASSERT_EQUAL(unit_blobs(f.st), NBLOBS);
 	CU_ASSERT_EQUAL(gc_sweep(f.st, fd, count, now_ms(), 0, &blobs,
 	    &bytes), 0);
 	close(fd);
@@ -264,7 +264,7 @@ test_uploads_untouched(void)
 	int			 fd;
 
 	setup(&f);
-	t = upload_table_new(f.st, f.dirfd, NULL, 3600);
+	t = upload_table_new(f.st, f.dirfd, NULL, 3600, &unit_new_dirs);
 	CU_ASSERT_FATAL(t != NULL);
 	CU_ASSERT_FATAL(upload_create(t, "o/r/n", 0, &u) == 0);
 	CU_ASSERT_FATAL(upload_append_begin(u, 0) == 0);

@@ -50,7 +50,7 @@ setup(struct fixture *f)
 	f->dir = unit_tmpdir();
 	f->dirfd = open(f->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	CU_ASSERT_FATAL(f->dirfd != -1);
-	f->ml = metalog_new(f->dirfd, NULL, NULL, NULL);
+	f->ml = metalog_new(f->dirfd, &unit_new_dirs, NULL, NULL, NULL);
 	CU_ASSERT_FATAL(f->ml != NULL);
 	xasprintf(&f->log, "%s/meta/log", f->dir);
 }
@@ -69,7 +69,7 @@ static void
 reopen(struct fixture *f)
 {
 	metalog_free(f->ml);
-	f->ml = metalog_new(f->dirfd, NULL, NULL, NULL);
+	f->ml = metalog_new(f->dirfd, &unit_new_dirs, NULL, NULL, NULL);
 	CU_ASSERT_FATAL(f->ml != NULL);
 }
 
@@ -505,10 +505,12 @@ test_refuse_untrusted(void)
 	saved = read_file(snapshot, &n);
 	saved[n - 1] ^= 1;
 	write_file(snapshot, saved, n);
-	CU_ASSERT_PTR_NULL(metalog_new(f.dirfd, NULL, NULL, NULL));
+	CU_ASSERT_PTR_NULL(metalog_new(f.dirfd, &unit_new_dirs, NULL, NULL,
+	    NULL));
 	saved[n - 1] ^= 1;
 	write_file(snapshot, saved, n - 1);
-	CU_ASSERT_PTR_NULL(metalog_new(f.dirfd, NULL, NULL, NULL));
+	CU_ASSERT_PTR_NULL(metalog_new(f.dirfd, &unit_new_dirs, NULL, NULL,
+	    NULL));
 	write_file(snapshot, saved, n);
 	reopen(&f);
 	metalog_free(f.ml);
@@ -516,7 +518,8 @@ test_refuse_untrusted(void)
 
 	/* Without the snapshot, the log starts at 3: entries are missing. */
 	CU_ASSERT_EQUAL(unlink(snapshot), 0);
-	CU_ASSERT_PTR_NULL(metalog_new(f.dirfd, NULL, NULL, NULL));
+	CU_ASSERT_PTR_NULL(metalog_new(f.dirfd, &unit_new_dirs, NULL, NULL,
+	    NULL));
 	free(saved);
 	free(snapshot);
 	state_clear(&snap);

@@ -52,9 +52,10 @@ struct fixture {
 static void
 engine_open(struct fixture *f)
 {
-	f->st = store_new(f->dirfd, f->dir);
+	f->st = store_new(f->dirfd, f->dir, &unit_new_dirs);
 	CU_ASSERT_FATAL(f->st != NULL);
-	f->ml = metalog_new(f->dirfd, store_found_cb, store_cut_cb, f->st);
+	f->ml = metalog_new(f->dirfd, &unit_new_dirs, store_found_cb,
+	    store_cut_cb, f->st);
 	CU_ASSERT_FATAL(f->ml != NULL);
 	CU_ASSERT_FATAL(store_attach(f->st, f->ml, PACK_MAX) == 0);
 }
@@ -195,8 +196,8 @@ test_put_read_reopen(void)
 	CU_ASSERT_EQUAL(put(&f, 2, PACK_MAX, &d[2]), 1);
 	/* One byte more: a file of its own. */
 	CU_ASSERT_EQUAL(put(&f, 3, PACK_MAX + 1, &big), 1);
-	CU_ASSERT_EQUAL(f.st->blobs, 4);
-	CU_ASSERT_EQUAL(f.st->bytes, 4096 + 1 + PACK_MAX + PACK_MAX + 1);
+	CU_ASSERT_EQUAL(unit_blobs(f.st), 4);
+	CU_ASSERT_EQUAL(unit_bytes(f.st), 4096 + 1 + PACK_MAX + PACK_MAX + 1);
 	CU_ASSERT(reads_back(&f, 0, 4096, &d[0]));
 	CU_ASSERT(reads_back(&f, 1, 1, &d[1]));
 	CU_ASSERT(reads_back(&f, 2, PACK_MAX, &d[2]));
@@ -212,10 +213,10 @@ test_put_read_reopen(void)
 	CU_ASSERT_EQUAL(store_stat_blob(f.st, &d[0], &size, &mtime_ms), 0);
 	CU_ASSERT_EQUAL(size, 4096);
 	CU_ASSERT_EQUAL(put(&f, 0, 4096, &d[0]), 0);
-	CU_ASSERT_EQUAL(f.st->blobs, 4);
+	CU_ASSERT_EQUAL(unit_blobs(f.st), 4);
 
 	reopen(&f);
-	CU_ASSERT_EQUAL(f.st->blobs, 4);
+	CU_ASSERT_EQUAL(unit_blobs(f.st), 4);
 	CU_ASSERT_EQUAL(pack_count(f.st->pack), 3);
 	CU_ASSERT(reads_back(&f, 0, 4096, &d[0]));
 	CU_ASSERT(reads_back(&f, 1, 1, &d[1]));
@@ -295,16 +296,16 @@ test_segments(void)
 	CU_ASSERT_EQUAL(sweep(&f, &d[0], 1), 1);
 	CU_ASSERT(!exists(&f, "log.1"));
 	CU_ASSERT(exists(&f, "log.2"));
-	CU_ASSERT_EQUAL(f.st->blobs, 1);
+	CU_ASSERT_EQUAL(unit_blobs(f.st), 1);
 	reopen(&f);
-	CU_ASSERT_EQUAL(f.st->blobs, 1);
+	CU_ASSERT_EQUAL(unit_blobs(f.st), 1);
 	CU_ASSERT(!reads_back(&f, 0, 3000, &d[0]));
 	CU_ASSERT(reads_back(&f, 1, 2000, &d[1]));
 	/* Segment 2 still holds "f", newer than the snapshot. */
 	CU_ASSERT_EQUAL(sweep(&f, &d[1], 1), 1);
 	CU_ASSERT(exists(&f, "log.2"));
 	reopen(&f);
-	CU_ASSERT_EQUAL(f.st->blobs, 0);
+	CU_ASSERT_EQUAL(unit_blobs(f.st), 0);
 	CU_ASSERT_EQUAL(metalog_load(f.ml, &fd, &len, &entries), 0);
 	CU_ASSERT_EQUAL(entries, 1);
 	close(fd);
@@ -323,10 +324,10 @@ test_sweep_durable(void)
 	for (i = 0; i < 3; i++)
 		CU_ASSERT_EQUAL(put(&f, i, 1000 + i, &d[i]), 1);
 	CU_ASSERT_EQUAL(sweep(&f, &d[1], 1), 1);
-	CU_ASSERT_EQUAL(f.st->blobs, 2);
+	CU_ASSERT_EQUAL(unit_blobs(f.st), 2);
 	CU_ASSERT(!reads_back(&f, 1, 1001, &d[1]));
 	reopen(&f);
-	CU_ASSERT_EQUAL(f.st->blobs, 2);
+	CU_ASSERT_EQUAL(unit_blobs(f.st), 2);
 	CU_ASSERT(reads_back(&f, 0, 1000, &d[0]));
 	CU_ASSERT(!reads_back(&f, 1, 1001, &d[1]));
 	CU_ASSERT(reads_back(&f, 2, 1002, &d[2]));
@@ -334,7 +335,7 @@ test_sweep_durable(void)
 	CU_ASSERT_EQUAL(put(&f, 1, 1001, &d[1]), 1);
 	reopen(&f);
 	CU_ASSERT(reads_back(&f, 1, 1001, &d[1]));
-	CU_ASSERT_EQUAL(f.st->blobs, 3);
+	CU_ASSERT_EQUAL(unit_blobs(f.st), 3);
 	teardown(&f);
 }
 
@@ -357,7 +358,7 @@ test_torn_blob(void)
 	engine_open(&f);
 	CU_ASSERT(reads_back(&f, 0, 3000, &d[0]));
 	CU_ASSERT(!reads_back(&f, 1, 3000, &d[1]));
-	CU_ASSERT_EQUAL(f.st->blobs, 1);
+	CU_ASSERT_EQUAL(unit_blobs(f.st), 1);
 	/* The log goes on after the cut. */
 	CU_ASSERT_EQUAL(put(&f, 1, 3000, &d[1]), 1);
 	reopen(&f);
@@ -415,14 +416,14 @@ test_twice(void)
 	    &file, &off), 0);
 	CU_ASSERT_EQUAL(metalog_sync(f.ml), 0);
 	reopen(&f);
-	CU_ASSERT_EQUAL(f.st->blobs, 1);
+	CU_ASSERT_EQUAL(unit_blobs(f.st), 1);
 	CU_ASSERT_EQUAL(f.ml->log_blobs, 1);
 	CU_ASSERT(reads_back(&f, 5, 700, &d));
 	reopen(&f);
 	CU_ASSERT_EQUAL(f.ml->log_blobs, 1);
 	CU_ASSERT_EQUAL(sweep(&f, &d, 1), 1);
 	reopen(&f);
-	CU_ASSERT_EQUAL(f.st->blobs, 0);
+	CU_ASSERT_EQUAL(unit_blobs(f.st), 0);
 	free(data);
 	teardown(&f);
 }
@@ -441,7 +442,7 @@ test_upload_packed(void)
 
 	setup(&f);
 	base = event_base_new();
-	t = upload_table_new(f.st, f.dirfd, base, 3600);
+	t = upload_table_new(f.st, f.dirfd, base, 3600, &unit_new_dirs);
 	CU_ASSERT_FATAL(t != NULL);
 	CU_ASSERT_FATAL(upload_create(t, "123456789012/r/x", 0, &u) == 0);
 	CU_ASSERT_FATAL(upload_append_begin(u, 0) == 0);

@@ -43,7 +43,7 @@ setup(struct fixture *f)
 	f->dir = unit_tmpdir();
 	f->dirfd = open(f->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	CU_ASSERT_FATAL(f->dirfd != -1);
-	f->st = store_new(f->dirfd, f->dir);
+	f->st = store_new(f->dirfd, f->dir, &unit_new_dirs);
 	CU_ASSERT_FATAL(f->st != NULL);
 }
 
@@ -109,8 +109,8 @@ commit_algo(enum digest_algo algo)
 	digest_compute(algo, data, 5000, &d);
 	CU_ASSERT_EQUAL(unit_store_write(f.st, &d, data, 5000, &created), 0);
 	CU_ASSERT_EQUAL(created, 1);
-	CU_ASSERT_EQUAL(f.st->blobs, 1);
-	CU_ASSERT_EQUAL(f.st->bytes, 5000);
+	CU_ASSERT_EQUAL(unit_blobs(f.st), 1);
+	CU_ASSERT_EQUAL(unit_bytes(f.st), 5000);
 	path = blob_path(f.dir, &d);
 	CU_ASSERT_EQUAL(stat(path, &sb), 0);
 	CU_ASSERT_EQUAL(sb.st_size, 5000);
@@ -156,8 +156,8 @@ test_exists(void)
 
 	CU_ASSERT_EQUAL(unit_store_write(f.st, &d, data, 100, &created), 0);
 	CU_ASSERT_EQUAL(created, 0);
-	CU_ASSERT_EQUAL(f.st->blobs, 1);
-	CU_ASSERT_EQUAL(f.st->bytes, 100);
+	CU_ASSERT_EQUAL(unit_blobs(f.st), 1);
+	CU_ASSERT_EQUAL(unit_bytes(f.st), 100);
 	CU_ASSERT_EQUAL(stat(path, &sb), 0);
 	CU_ASSERT(sb.st_mtime >= time(NULL) - 5);
 
@@ -174,7 +174,7 @@ test_exists(void)
 	CU_ASSERT_EQUAL(access(tmp, F_OK), -1);
 	CU_ASSERT_EQUAL(stat(path, &sb), 0);
 	CU_ASSERT(sb.st_mtime >= time(NULL) - 5);
-	CU_ASSERT_EQUAL(f.st->blobs, 1);
+	CU_ASSERT_EQUAL(unit_blobs(f.st), 1);
 	free(tmp);
 	free(path);
 	free(data);
@@ -224,7 +224,7 @@ test_mismatch(void)
 	CU_ASSERT_EQUAL(unit_store_write(f.st, &d, data, 300, &created),
 	    BERR_DIGEST_INVALID);
 	CU_ASSERT_EQUAL(created, 0);
-	CU_ASSERT_EQUAL(f.st->blobs, 0);
+	CU_ASSERT_EQUAL(unit_blobs(f.st), 0);
 	/* A sha256 digest over sha512 content does not match either. */
 	digest_compute(DIGEST_SHA512, data, 300, &d);
 	d.algo = DIGEST_SHA256;
@@ -279,10 +279,10 @@ test_reopen_counts(void)
 	CU_ASSERT(fd != -1);
 	close(fd);
 	store_free(f.st);
-	f.st = store_new(f.dirfd, f.dir);
+	f.st = store_new(f.dirfd, f.dir, &unit_new_dirs);
 	CU_ASSERT_FATAL(f.st != NULL);
-	CU_ASSERT_EQUAL(f.st->blobs, 10);
-	CU_ASSERT_EQUAL(f.st->bytes, 10 * 1000 + 45);
+	CU_ASSERT_EQUAL(unit_blobs(f.st), 10);
+	CU_ASSERT_EQUAL(unit_bytes(f.st), 10 * 1000 + 45);
 	CU_ASSERT_EQUAL(access(stray, F_OK), -1);
 	CU_ASSERT_EQUAL(store_probe(f.st), 1);
 	free(stray);

@@ -47,9 +47,9 @@ struct fixture {
 static void
 engine_open(struct fixture *f)
 {
-	f->st = store_new(f->dirfd, f->dir);
+	f->st = store_new(f->dirfd, f->dir, &unit_new_dirs);
 	CU_ASSERT_FATAL(f->st != NULL);
-	f->t = upload_table_new(f->st, f->dirfd, f->base, TTL);
+	f->t = upload_table_new(f->st, f->dirfd, f->base, TTL, &unit_new_dirs);
 	CU_ASSERT_FATAL(f->t != NULL);
 }
 
@@ -166,8 +166,8 @@ test_append_commit(void)
 	CU_ASSERT_EQUAL(created, 1);
 	CU_ASSERT_EQUAL(f.t->count, 0);
 	CU_ASSERT(blob_matches(&f, &d, data, n));
-	CU_ASSERT_EQUAL(f.st->blobs, 1);
-	CU_ASSERT_EQUAL(f.st->bytes, n);
+	CU_ASSERT_EQUAL(unit_blobs(f.st), 1);
+	CU_ASSERT_EQUAL(unit_bytes(f.st), n);
 	free(data);
 	teardown(&f);
 }
@@ -204,7 +204,7 @@ test_sha512_and_existing(void)
 	CU_ASSERT_EQUAL(unit_upload_commit(u, &d, 70000, &created), 0);
 	CU_ASSERT_EQUAL(created, 0);
 	CU_ASSERT_EQUAL(f.t->count, 0);
-	CU_ASSERT_EQUAL(f.st->blobs, 2);
+	CU_ASSERT_EQUAL(unit_blobs(f.st), 2);
 	free(data);
 	teardown(&f);
 }
@@ -298,7 +298,7 @@ test_wrong_digest_retry(void)
 	CU_ASSERT_PTR_EQUAL(upload_find(f.t, u->id, OWNER), u);
 	CU_ASSERT_EQUAL(u->size, 200000);
 	CU_ASSERT(session_exists(&f, u));
-	CU_ASSERT_EQUAL(f.st->blobs, 0);
+	CU_ASSERT_EQUAL(unit_blobs(f.st), 0);
 	CU_ASSERT_EQUAL(unit_upload_commit(u, &d, 200000, &created), 0);
 	CU_ASSERT_EQUAL(created, 1);
 	CU_ASSERT(blob_matches(&f, &d, data, 200000));

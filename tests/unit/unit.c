@@ -35,6 +35,8 @@
 #include "util.h"
 #include "unit.h"
 
+int unit_new_dirs;
+
 static int (*const suites[])(void) = {
 	test_auth_register,
 	test_buf_register,
@@ -196,4 +198,20 @@ unit_upload_commit(struct upload *u, const struct digest *d,
 	rc = done ? c.err : BERR_INTERNAL;
 	commit_clear(&c);
 	return rc;
+}
+
+unsigned long long
+unit_blobs(struct store *st)
+{
+	uint64_t blobs, bytes;
+
+	return store_counts(st, &blobs, &bytes) == 0 ? blobs : ~0ULL;
+}
+
+unsigned long long
+unit_bytes(struct store *st)
+{
+	uint64_t blobs, bytes;
+
+	return store_counts(st, &blobs, &bytes) == 0 ? bytes : ~0ULL;
 }

@@ -41,6 +41,9 @@ int	test_store_register(void);
 int	test_upload_register(void);
 int	test_util_register(void);
 
+/* Where tests let store_new() and friends say they made directories. */
+extern int unit_new_dirs;
+
 /* A fresh temporary directory (mkdtemp under $TMPDIR) and its removal. */
 char	*unit_tmpdir(void);
 void	 unit_rmtree(const char *);
@@ -54,6 +57,9 @@ void	 unit_rmtree(const char *);
 struct digest;
 struct store;
 struct upload;
+/* store_counts() */
+unsigned long long unit_blobs(struct store *);
+unsigned long long unit_bytes(struct store *);
 int	 unit_store_write(struct store *, const struct digest *, const void *,
 	    size_t, int *created);
 int	 unit_store_commit(struct store *, int fd, int srcdir,
