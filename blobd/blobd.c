@@ -52,6 +52,10 @@ static const char blobd_options[] =
     "  --data-dir dir        the data directory (created if missing)\n"
     "  --debug-socket path   debugging by hand: serve the first connection\n"
     "                        on a UNIX socket at path as if from berthd\n"
+    "  --durability full|relaxed\n"
+    "                        relaxed: changes are acknowledged without an\n"
+    "                        fsync, and a power cut loses recent ones\n"
+    "                        (default full)\n"
     "  --help                print this help and exit\n"
     "  --no-seccomp          do not install the seccomp filter that "
     "refuses sockets\n"
@@ -63,8 +67,9 @@ static void __attribute__((noreturn))
 usage(int status)
 {
 	fprintf(status == 0 ? stdout : stderr, "usage: berth-blobd [-v] "
-	    "[--debug-socket path] [--no-seccomp] [--upload-ttl seconds]\n"
-	    "                   --data-dir dir\n");
+	    "[--debug-socket path] [--durability full | relaxed]\n"
+	    "                   [--no-seccomp] [--upload-ttl seconds] "
+	    "--data-dir dir\n");
 	if (status == 0)
 		fprintf(stdout, "\n%s", blobd_options);
 	exit(status);
@@ -223,6 +228,7 @@ main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "data-dir",		required_argument, NULL, 'd' },
 		{ "debug-socket",	required_argument, NULL, 's' },
+		{ "durability",		required_argument, NULL, 'D' },
 		{ "help",		no_argument,	   NULL, 'h' },
 		{ "no-seccomp",		no_argument,	   NULL, 'S' },
 		{ "upload-ttl",		required_argument, NULL, 't' },
@@ -235,7 +241,7 @@ main(int argc, char **argv)
 	int64_t		 ttl = UPLOAD_TTL_DEFAULT;
 	struct timeval	 tv;
 	int		 ch, verbose = 0, seccomp = 1, sock, dirfd;
-	int		 new_dirs = 0;
+	int		 new_dirs = 0, durable = 1;
 
 	log_init("berth-blobd", 0);
 	while ((ch = getopt_long(argc, argv, "v", longopts, NULL)) != -1) {
@@ -245,6 +251,17 @@ main(int argc, char **argv)
 			break;
 		case 's':
 			debug_socket = optarg;
+			break;
+		case 'D':
+			if (strcmp(optarg, "full") == 0)
+				durable = 1;
+			else if (strcmp(optarg, "relaxed") == 0)
+				durable = 0;
+			else {
+				fprintf(stderr, "berth-blobd: --durability: "
+				    "%s: not full or relaxed\n", optarg);
+				exit(BLOBD_EXIT_CONFIG);
+			}
 			break;
 		case 'S':
 			seccomp = 0;
@@ -286,7 +303,7 @@ main(int argc, char **argv)
 	digest_library_init();
 
 	memset(&env, 0, sizeof(env));
-	env.durable = 1;
+	env.durable = durable;
 	dirfd = blobd_open_datadir(datadir);
 	(void)blobd_lock(dirfd, datadir);
 	if ((env.base = event_base_new()) == NULL)
@@ -309,6 +326,7 @@ main(int argc, char **argv)
 		log_warnx("cannot use the data directory %s", datadir);
 		exit(BLOBD_EXIT_CONFIG);
 	}
+	env.store->durable = env.metalog->durable = durable;
 
 	sock = debug_socket != NULL ? blobd_debug_accept(debug_socket) :
 	    BLOBD_SOCKET_FD;
@@ -322,8 +340,9 @@ main(int argc, char **argv)
 	tv.tv_usec = 0;
 	evtimer_add(env.ev_expire, &tv);
 
-	log_info("ready: data directory %s, upload ttl %" PRId64 " s",
-	    datadir, ttl);
+	log_info("ready: data directory %s, upload ttl %" PRId64 " s%s",
+	    datadir, ttl, durable ? "" : ", durability relaxed: nothing is "
+	    "fsync'd");
 
 	event_base_dispatch(env.base);
 	exit(0);

@@ -97,6 +97,7 @@ struct store {
 	int		 blobs_fd;	/* DIR/blobs */
 	int		 algo_fd[2];	/* DIR/blobs/sha256, DIR/blobs/sha512 */
 	int		 tmp_fd;	/* DIR/tmp */
+	int		 durable;	/* 0: --durability relaxed */
 	int		 counted;	/* blobs and bytes are known */
 	uint64_t	 blobs;		/* files and packed blobs */
 	uint64_t	 bytes;		/* and their sizes */

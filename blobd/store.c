@@ -167,6 +167,7 @@ store_new(int datadir_fd, const char *path, int *new_dirs)
 	st = xcalloc(1, sizeof(*st));
 	st->path = xstrdup(path);
 	st->blobs_fd = st->algo_fd[0] = st->algo_fd[1] = st->tmp_fd = -1;
+	st->durable = 1;
 	st->pack = pack_new();
 	if ((st->blobs_fd = store_subdir(datadir_fd, "blobs",
 	    new_dirs)) == -1) {
@@ -311,6 +312,8 @@ store_sync_fanout(struct store *st, enum digest_algo algo,
 	char	 name[3];
 	int	 fd, rc = 0;
 
+	if (!st->durable)
+		return 0;
 	snprintf(name, sizeof(name), "%02x", fanout & 0xff);
 	if ((fd = openat(st->algo_fd[store_algo_index(algo)], name,
 	    O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 || fsync(fd) == -1) {
