@@ -469,12 +469,13 @@ int		 upload_append_write(struct upload *, const void *, size_t);
 void		 upload_append_end(struct upload *);
 /*
  * Appends what can be read from pipe (a pipe or socket, else
- * BERR_BAD_REQUEST) until EOF, in the event loop; takes pipe (closed when
+ * BERR_BAD_REQUEST) until EOF, in the event loop; length is what berthd
+ * expects to send (UINT64_MAX: not known).  Takes pipe (closed when
  * done or on error).  done_cb is called once, never from within this call,
  * unless an error is returned (then it is not called).
  */
 int		 upload_append_pipe(struct upload *, uint64_t offset,
-		    int pipe, upload_done_cb, void *arg);
+		    uint64_t length, int pipe, upload_done_cb, void *arg);
 
 /* logfile.c */
 void		 le32enc(uint8_t *, uint32_t);

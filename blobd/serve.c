@@ -218,8 +218,8 @@ serve_upload_append(struct rpc_chan *chan, const struct frame_hdr *h,
 	req = xcalloc(1, sizeof(*req));
 	req->env = env;
 	req->id = h->id;
-	if ((rc = upload_append_pipe(u, m.offset, fd, serve_append_done_cb,
-	    req)) != 0) {
+	if ((rc = upload_append_pipe(u, m.offset, m.length, fd,
+	    serve_append_done_cb, req)) != 0) {
 		free(req);
 		serve_error(env, h->id, rc, u->size);
 	}

@@ -128,15 +128,19 @@ upload_append_dio_end(struct upload *u)
 	u->dio_fill = 0;
 }
 
-/* Sets up direct writes for an append, if the file system has them and a
- * buffer is free; the append is buffered otherwise. */
+/*
+ * Sets up direct writes for an append of length bytes (UINT64_MAX: not
+ * known) if it can fill a buffer, the file system has them and a buffer
+ * is free; the append is buffered otherwise.
+ */
 static void
-upload_append_dio_begin(struct upload *u)
+upload_append_dio_begin(struct upload *u, uint64_t length)
 {
 	struct upload_table	*t = u->table;
 	size_t			 head;
 
-	if (t->no_dio || t->dio_count >= t->dio_max)
+	if (t->no_dio || t->dio_count >= t->dio_max ||
+	    (length != UINT64_MAX && length < UPLOAD_DIO_CHUNK))
 		return;
 	if ((u->dio_fd = upload_open_data(u, O_WRONLY | O_DIRECT)) == -1) {
 		if (errno == EINVAL) {
@@ -164,60 +168,49 @@ upload_append_dio_begin(struct upload *u)
 }
 
 /*
- * Writes the buffer's whole blocks (all of it when last: the tail through
- * the page cache).  A direct write that fails or stops short is finished
- * through the page cache, and the session writes that way from then on.
- * 0, or a negative berr with the session cut back to what is on disk.
+ * Writes the buffer: a full one directly, the last of an append through
+ * the page cache (a small one is read back from there if it is packed;
+ * the commit's fdatasync writes a large one's tail).  A direct write that
+ * fails or stops short is finished through the page cache, and the append
+ * is buffered from then on.  0, or a negative berr with the session cut
+ * back to what is on disk.
  */
 static int
 upload_append_dio_flush(struct upload *u, int last)
 {
-	size_t	 whole = u->dio_fill & ~(size_t)(UPLOAD_DIO_ALIGN - 1);
-	size_t	 done = 0, rest;
+	size_t	 done = 0;
 	ssize_t	 n;
 	int	 rc;
 
-	if (whole > 0) {
-		if ((n = pwrite(u->dio_fd, u->dio_buf, whole,
-		    (off_t)u->dio_off)) > 0)
-			done = (size_t)n;
-		if (done < whole) {
-			log_warn("upload %s: direct write", u->name);
-			if (pwrite_full(u->fd, u->dio_buf + done, whole - done,
-			    (off_t)(u->dio_off + done)) == -1)
-				goto fail;
-			u->table->no_dio = 1;
-		}
+	if (!last && (n = pwrite(u->dio_fd, u->dio_buf, u->dio_fill,
+	    (off_t)u->dio_off)) > 0)
+		done = (size_t)n;
+	if (!last && done < u->dio_fill) {
+		log_warn("upload %s: direct write", u->name);
+		u->table->no_dio = 1;
 	}
-	rest = u->dio_fill - whole;
-	if (last && rest > 0 && pwrite_full(u->fd, u->dio_buf + whole, rest,
-	    (off_t)(u->dio_off + whole)) == -1)
-		goto fail;
-	if (!last && rest > 0)
-		memmove(u->dio_buf, u->dio_buf + whole, rest);
-	u->dio_off += whole;
-	u->dio_fill = rest;
-	u->dio_disk = u->dio_off + (last ? rest : 0);
-	if (u->table->no_dio && !last) {
-		/* Direct writes stopped working: buffered from here on. */
-		if ((rc = upload_append_dio_flush(u, 1)) != 0)
-			return rc;
+	if (done < u->dio_fill && pwrite_full(u->fd, u->dio_buf + done,
+	    u->dio_fill - done, (off_t)(u->dio_off + done)) == -1) {
+		rc = berr_from_errno(errno);
+		log_warn("write to upload %s", u->name);
+		/* Keep the file as long as the size we report; the bytes
+		 * hashed beyond it are hashed again from the file. */
+		if (ftruncate(u->fd, (off_t)u->dio_disk) == -1)
+			log_warn("truncate upload %s", u->name);
+		u->size = u->dio_disk;
+		digest_ctx_free(u->ctx);
+		u->ctx = NULL;
+		u->hashed = 0;
 		upload_append_dio_end(u);
+		return rc;
 	}
+	u->dio_off += u->dio_fill;
+	u->dio_disk = u->dio_off;
+	u->dio_fill = 0;
+	/* Direct writes stopped working: buffered from here on. */
+	if (u->table->no_dio && !last)
+		upload_append_dio_end(u);
 	return 0;
-fail:
-	rc = berr_from_errno(errno);
-	log_warn("write to upload %s", u->name);
-	/* Keep the file as long as the size we report; the bytes hashed
-	 * beyond it are hashed again from the file at commit. */
-	if (ftruncate(u->fd, (off_t)u->dio_disk) == -1)
-		log_warn("truncate upload %s", u->name);
-	u->size = u->dio_disk;
-	digest_ctx_free(u->ctx);
-	u->ctx = NULL;
-	u->hashed = 0;
-	upload_append_dio_end(u);
-	return rc;
 }
 
 /* Takes n bytes just read into the buffer. */
@@ -297,8 +290,8 @@ upload_append_pipe_cb(evutil_socket_t fd, short events, void *arg)
 }
 
 int
-upload_append_pipe(struct upload *u, uint64_t offset, int pipe,
-    upload_done_cb cb, void *arg)
+upload_append_pipe(struct upload *u, uint64_t offset, uint64_t length,
+    int pipe, upload_done_cb cb, void *arg)
 {
 	struct stat	 sb;
 	int		 rc;
@@ -325,7 +318,7 @@ upload_append_pipe(struct upload *u, uint64_t offset, int pipe,
 	}
 	/* Fewer, larger reads; the system may refuse, which is fine. */
 	(void)fcntl(pipe, F_SETPIPE_SZ, BLOBD_IO_SIZE);
-	upload_append_dio_begin(u);
+	upload_append_dio_begin(u, length);
 	u->pipe = pipe;
 	u->done_cb = cb;
 	u->done_arg = arg;

@@ -546,18 +546,18 @@ test_pipes(void)
 		fe[i].ev = event_new(f.base, p[1], EV_WRITE | EV_PERSIST,
 		    feeder_cb, &fe[i]);
 		event_add(fe[i].ev, NULL);
-		CU_ASSERT_EQUAL(upload_append_pipe(u[i], 0, p[0],
+		CU_ASSERT_EQUAL(upload_append_pipe(u[i], 0, UINT64_MAX, p[0],
 		    feeder_done_cb, &fe[i]), 0);
 	}
 	/* A second append on a busy session is refused at once. */
 	CU_ASSERT_FATAL(pipe(p) == 0);
-	CU_ASSERT_EQUAL(upload_append_pipe(u[0], 0, p[0], feeder_done_cb,
-	    NULL), BERR_UPLOAD_BUSY);
+	CU_ASSERT_EQUAL(upload_append_pipe(u[0], 0, UINT64_MAX, p[0],
+	    feeder_done_cb, NULL), BERR_UPLOAD_BUSY);
 	CU_ASSERT_EQUAL(fcntl(p[0], F_GETFD), -1);	/* it was closed */
 	close(p[1]);
 	/* Not a pipe: refused, never fatal. */
 	p[0] = open(f.dir, O_RDONLY | O_DIRECTORY);
-	CU_ASSERT_EQUAL(upload_append_pipe(u[1], UINT64_MAX, p[0],
+	CU_ASSERT_EQUAL(upload_append_pipe(u[1], UINT64_MAX, UINT64_MAX, p[0],
 	    feeder_done_cb, NULL), BERR_BAD_REQUEST);
 	CU_ASSERT_EQUAL(fcntl(p[0], F_GETFD), -1);
 
@@ -593,8 +593,8 @@ pipe_append(struct fixture *f, struct upload *u, const uint8_t *p, size_t n)
 	fe.ev = event_new(f->base, fds[1], EV_WRITE | EV_PERSIST, feeder_cb,
 	    &fe);
 	event_add(fe.ev, NULL);
-	if (upload_append_pipe(u, u->size, fds[0], feeder_done_cb, &fe) !=
-	    0) {
+	if (upload_append_pipe(u, u->size, UINT64_MAX, fds[0], feeder_done_cb,
+	    &fe) != 0) {
 		event_free(fe.ev);
 		close(fds[1]);
 		return BERR_INTERNAL;
