@@ -241,7 +241,7 @@ main(int argc, char **argv)
 	int64_t		 ttl = UPLOAD_TTL_DEFAULT;
 	struct timeval	 tv;
 	int		 ch, verbose = 0, seccomp = 1, sock, dirfd;
-	int		 new_dirs = 0, durable = 1;
+	int		 new_dirs = 0, durable = 1, datadir_new = -1;
 
 	log_init("berth-blobd", 0);
 	while ((ch = getopt_long(argc, argv, "v", longopts, NULL)) != -1) {
@@ -321,17 +321,29 @@ main(int argc, char **argv)
 	    ttl, &new_dirs)) == NULL ||
 	    (env.metalog = metalog_new(dirfd, &new_dirs, store_found_cb,
 	    store_cut_cb, env.store)) == NULL ||
-	    store_attach(env.store, env.metalog, PACK_BLOB_MAX) != 0 ||
-	    (new_dirs && fsync_dirfd(dirfd) == -1)) {
+	    store_attach(env.store, env.metalog, PACK_BLOB_MAX) != 0) {
 		log_warnx("cannot use the data directory %s", datadir);
 		exit(BLOBD_EXIT_CONFIG);
 	}
 	env.store->durable = env.metalog->durable = durable;
+	/* The directories made by this start: their parents are fsync'd
+	 * by the first commit round, not before the hello. */
+	if (new_dirs && (datadir_new = dup(dirfd)) == -1)
+		fatal("dup");
 
 	sock = debug_socket != NULL ? blobd_debug_accept(debug_socket) :
 	    BLOBD_SOCKET_FD;
 	blobd_confine(dirfd, seccomp);
 	close(dirfd);
+	/* After the confinement, which a thread started earlier would
+	 * escape. */
+	env.committer = committer_new(env.base, env.metalog, durable, 1);
+	if (datadir_new != -1)
+		committer_sync_dir(env.committer, datadir_new);
+	if (env.store->new_algo)
+		committer_sync_dir(env.committer, dup(env.store->blobs_fd));
+	if (env.metalog->fresh)
+		committer_sync_dir(env.committer, dup(env.metalog->dir_fd));
 	serve_start(&env, sock);
 	if ((env.ev_expire = event_new(env.base, -1, EV_PERSIST,
 	    blobd_expire_cb, &env)) == NULL)

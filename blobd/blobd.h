@@ -99,6 +99,7 @@ struct store {
 	int		 tmp_fd;	/* DIR/tmp */
 	int		 durable;	/* 0: --durability relaxed */
 	int		 counted;	/* blobs and bytes are known */
+	int		 new_algo;	/* DIR/blobs waits for an fsync */
 	uint64_t	 blobs;		/* files and packed blobs */
 	uint64_t	 bytes;		/* and their sizes */
 	uint64_t	 tmp_seq;	/* names temporary files */
@@ -249,6 +250,8 @@ struct metalog {
 	uint64_t	 log_blobs;	/* the log's live blob entries */
 	int		 log_dead;	/* a dead mark in the log waits */
 	uint64_t	 seg_max;	/* METALOG_SEGMENT_MAX */
+	int		 fresh;		/* the log was made by this start:
+					   DIR/meta waits for an fsync */
 	struct metalog_seg *segs;	/* the closed segments, in order */
 	size_t		 nsegs;
 	metalog_blob_cb	 blob_cb;
@@ -617,6 +620,9 @@ struct committer *committer_new(struct event_base *, struct metalog *,
 		    int durable, int threaded);
 /* Drains, then stops the thread. */
 void		 committer_free(struct committer *);
+/* fsyncs the directory fd (taken) in the next round, before anything is
+ * answered: the directories a start made. */
+void		 committer_sync_dir(struct committer *, int fd);
 void		 commit_init(struct commit *, commit_done_cb, void *);
 /* Closes the commit's descriptors. */
 void		 commit_clear(struct commit *);
@@ -632,7 +638,8 @@ void		 committer_drain(struct committer *);
 /* The frames blobd accepts from berthd, each with its handler. */
 extern const struct rpc_rule	serve_rules[];
 extern const size_t		serve_nrules;
-/* Serves berthd on sock (taken) from env's event loop, and says hello. */
+/* Serves berthd on sock (taken) from env's event loop, and says hello;
+ * env->committer must be there. */
 void		 serve_start(struct blobd *, int sock);
 
 #endif

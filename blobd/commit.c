@@ -55,6 +55,9 @@ struct commit_round {
 	uint64_t	 log_end;	/* the entries before here */
 	uint64_t	 log_seq;	/* the seq that follows them */
 	int		 log_err;
+	int		 dirs[4];	/* new directories, fsync'd first */
+	size_t		 ndirs;
+	int		 dirs_err;
 };
 
 struct committer {
@@ -84,6 +87,8 @@ commit_round_init(struct commit_round *r)
 	r->log_fd = -1;
 	r->log_end = r->log_seq = 0;
 	r->log_err = 0;
+	r->ndirs = 0;
+	r->dirs_err = 0;
 }
 
 /* fsync, or fdatasync, that only --durability relaxed skips. */
@@ -159,6 +164,14 @@ static void
 commit_round_run(struct commit_round *r, int durable)
 {
 	struct commit	*c;
+	size_t		 i;
+
+	/* 0: directories a start made, on which everything depends. */
+	for (i = 0; i < r->ndirs; i++)
+		if (commit_sync(r->dirs[i], 0, durable) == -1) {
+			log_warn("fsync of a new directory");
+			r->dirs_err = berr_from_errno(errno);
+		}
 
 	/* 1: the bytes of every file, unless its blob is there already. */
 	for (c = r->head; c != NULL; c = c->next) {
@@ -214,6 +227,7 @@ committer_finish(struct committer *cm, struct commit_round *r)
 {
 	struct commit	*c, *next;
 	uint64_t	 synced;
+	size_t		 i;
 
 	if (r->log_fd != -1) {
 		metalog_synced(cm->metalog, r->log_end, r->log_seq,
@@ -224,8 +238,12 @@ committer_finish(struct committer *cm, struct commit_round *r)
 			if (c->log_end > synced && c->err == 0)
 				c->err = r->log_err;
 	}
+	for (i = 0; i < r->ndirs; i++)
+		close(r->dirs[i]);
 	for (c = r->head; c != NULL; c = next) {
 		next = c->next;
+		if (r->dirs_err != 0 && c->err == 0)
+			c->err = r->dirs_err;
 		if (c->log_end != 0 && r->log_err != 0 && c->err == 0)
 			c->err = r->log_err;
 		c->next = NULL;
@@ -252,7 +270,7 @@ committer_take(struct committer *cm)
 static int
 committer_has_work(const struct committer *cm)
 {
-	return cm->pending.head != NULL ||
+	return cm->pending.head != NULL || cm->pending.ndirs > 0 ||
 	    (cm->metalog != NULL && metalog_dirty(cm->metalog));
 }
 
@@ -360,6 +378,17 @@ commit_add(struct committer *cm, struct commit *c)
 	c->err = 0;
 	*cm->pending.tail = c;
 	cm->pending.tail = &c->next;
+	committer_schedule(cm);
+}
+
+void
+committer_sync_dir(struct committer *cm, int fd)
+{
+	if (fd == -1)
+		fatal("dup");
+	if (cm->pending.ndirs == nitems(cm->pending.dirs))
+		fatalx("committer: too many new directories");
+	cm->pending.dirs[cm->pending.ndirs++] = fd;
 	committer_schedule(cm);
 }
 

@@ -156,9 +156,14 @@ metalog_fsync_dir(struct metalog *ml)
 	return 0;
 }
 
-/* Starts an empty log through log.tmp and makes it the current one. */
+/*
+ * Starts an empty log through log.tmp and makes it the current one: on
+ * disk at once with now, else with the first sync of the log and of DIR/meta
+ * (blobd's start: ml->fresh).  A log whose header never reached the disk
+ * holds zeros there, and is taken for a missing one.
+ */
 static int
-metalog_fresh_log(struct metalog *ml)
+metalog_fresh_log(struct metalog *ml, int now)
 {
 	uint8_t	 hdr[LOG_HDR_LEN];
 	int	 fd;
@@ -171,7 +176,7 @@ metalog_fresh_log(struct metalog *ml)
 		return berr_from_errno(errno);
 	}
 	if (write_full(fd, hdr, sizeof(hdr)) == -1 ||
-	    (ml->durable && fdatasync(fd) == -1) ||
+	    (now && ml->durable && fdatasync(fd) == -1) ||
 	    renameat(ml->dir_fd, "log.tmp", ml->dir_fd, "log") == -1) {
 		log_warn("meta/log.tmp");
 		close(fd);
@@ -187,6 +192,11 @@ metalog_fresh_log(struct metalog *ml)
 	ml->log_last_seq = 0;
 	ml->log_blobs = 0;
 	ml->log_dead = 0;
+	if (!now) {
+		ml->synced_end = 0;	/* the header waits for a sync */
+		ml->fresh = 1;
+		return 0;
+	}
 	return metalog_fsync_dir(ml);
 }
 
@@ -242,6 +252,24 @@ metalog_header(int fd)
 		return 0;
 	version = le32dec(hdr + 8);
 	return version == 1 || version == LOG_VERSION ? version : 0;
+}
+
+/* 1 if a log's header is missing or all zeros: it never reached the
+ * disk, so neither did anything after it. */
+static int
+metalog_header_unwritten(int fd, uint64_t size)
+{
+	uint8_t	 hdr[LOG_HDR_LEN];
+	size_t	 i;
+
+	if (size < LOG_HDR_LEN)
+		return 1;
+	if (pread_full(fd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr))
+		return 0;
+	for (i = 0; i < sizeof(hdr); i++)
+		if (hdr[i] != 0)
+			return 0;
+	return 1;
 }
 
 static int
@@ -344,11 +372,18 @@ metalog_open_log(struct metalog *ml, int have_snapshot,
 		if (have_snapshot && ml->nsegs == 0)
 			log_warnx("metadata log meta/log is missing; "
 			    "starting a new one after the snapshot");
-		return metalog_fresh_log(ml) == 0 ? 0 : -1;
+		return metalog_fresh_log(ml, 0) == 0 ? 0 : -1;
 	}
 	if (fstat(ml->log_fd, &sb) == -1) {
 		log_warn("meta/log");
 		return -1;
+	}
+	if (metalog_header_unwritten(ml->log_fd, (uint64_t)sb.st_size)) {
+		/* Created by a start that stopped before its first sync:
+		 * nothing in it was ever acknowledged. */
+		close(ml->log_fd);
+		ml->log_fd = -1;
+		return metalog_fresh_log(ml, 0) == 0 ? 0 : -1;
 	}
 	if ((ml->version = metalog_header(ml->log_fd)) == 0) {
 		log_warnx("meta/log is not a berth metadata log (version %d); "
@@ -648,6 +683,8 @@ metalog_synced(struct metalog *ml, uint64_t end, uint64_t seq, int err)
 		return;
 	}
 	/* Whatever follows the last good sync is unknown now: cut it. */
+	if (ml->synced_end < LOG_HDR_LEN)
+		fatalx("metadata log: the new log cannot be synced");
 	if (ftruncate(ml->log_fd, (off_t)ml->synced_end) == -1)
 		fatal("metadata log: cannot undo a failed sync");
 	ml->log_end = ml->synced_end;
@@ -723,7 +760,7 @@ metalog_roll(struct metalog *ml)
 	seg->blobs = ml->log_blobs;
 	if ((rc = metalog_fsync_dir(ml)) != 0)
 		return rc;
-	return metalog_fresh_log(ml);
+	return metalog_fresh_log(ml, 1);
 }
 
 /* Removes the closed segments that hold nothing needed any more. */

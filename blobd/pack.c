@@ -185,7 +185,7 @@ int
 pack_kill_stale(struct pack *p, struct metalog *ml)
 {
 	struct pack_blob *b;
-	int		 rc = 0;
+	int		 rc = 0, any = p->stale != NULL;
 
 	while ((b = p->stale) != NULL) {
 		p->stale = b->next;
@@ -194,7 +194,7 @@ pack_kill_stale(struct pack *p, struct metalog *ml)
 			    pack_entry_off(b));
 		free(b);
 	}
-	return rc != 0 ? rc : metalog_sync(ml);
+	return rc != 0 || !any ? rc : metalog_sync(ml);
 }
 
 int

@@ -592,10 +592,6 @@ serve_start(struct blobd *env, int sock)
 
 	env->chan = rpc_new(env->base, sock, serve_rules, serve_nrules, NULL,
 	    serve_close_cb, env);
-	/* After the confinement, which a thread started earlier would
-	 * escape. */
-	env->committer = committer_new(env->base, env->metalog, env->durable,
-	    1);
 	hello.version = PROTOCOL_VERSION;
 	hello.pid = (uint32_t)getpid();
 	if (rpc_send(env->chan, MSG_HELLO, 0, &hello, sizeof(hello), -1) != 0)

@@ -182,12 +182,9 @@ store_new(int datadir_fd, const char *path, int *new_dirs)
 			goto fail;
 		}
 	}
-	/* New directories exist only once their parents say so: one fsync
-	 * for both algorithms here, one for DIR by the caller. */
-	if (algo_new && fsync_dirfd(st->blobs_fd) == -1) {
-		log_warn("%s/blobs", path);
-		goto fail;
-	}
+	/* New directories exist only once their parents say so: the first
+	 * commit round fsyncs DIR/blobs, and DIR. */
+	st->new_algo = algo_new;
 	if ((st->tmp_fd = store_subdir(datadir_fd, "tmp", new_dirs)) == -1) {
 		log_warn("%s/tmp", path);
 		goto fail;

@@ -14,8 +14,11 @@ as it would have to be if the power went the instant after:
   - an entry: its pwritev to the metadata log, then a sync of the log;
   - a blob in a file of its own: the writes to that file, then its
     fdatasync, then the rename into blobs/, then an fsync of the fan-out
-    directory (and of its parent when the fan-out directory is new);
-  - a small blob in the log: its entry's write, then a sync of the log.
+    directory;
+  - a small blob in the log: its entry's write, then a sync of the log;
+  - and for each, every directory on the way made during the trace (the
+    trace starts on an empty data directory), and the log's own rename
+    into place, fsync'd in its parent.
 
 A blob stored already is checked against the store that first made it.
 The check is then run on the same trace with every sync removed, and must
@@ -127,6 +130,27 @@ class Checker:
     def fail(self, what):
         self.problems.append(what)
 
+    def names_durable(self, path, ack, what):
+        """Every name on the way to path made during the trace (a mkdir, a
+        rename into place) was fsync'd in its directory before ack."""
+        while path.count("/") > 1:
+            parent = path.rsplit("/", 1)[0]
+            made = None
+            for c in self.calls:
+                if c.start >= ack:
+                    break
+                if c.name == "mkdirat" and c.strings() and \
+                        c.fd_path() + "/" + c.strings()[0] == path:
+                    made = c
+                elif c.name == "renameat" and len(c.strings()) == 2 and \
+                        c.fd_path(1) + "/" + c.strings()[1] == path:
+                    made = c
+            if made is not None and not self.synced(parent, made.end, ack,
+                                                    data_only=False):
+                self.fail("%s acknowledged before %s was in %s"
+                          % (what, path, parent))
+            path = parent
+
     def log_entry(self, pred, before):
         """The last pwritev to a metadata log file whose first buffer
         satisfies pred, before `before`."""
@@ -148,9 +172,11 @@ class Checker:
                            not (b[0][3] & 0x80), ack)
         if w is None:
             self.fail("entry %d: no write to the log found" % seq)
-        elif not self.synced(w.fd_path(), w.end, ack):
+            return
+        if not self.synced(w.fd_path(), w.end, ack):
             self.fail("entry %d acknowledged before the log was synced"
                       % seq)
+        self.names_durable(w.fd_path(), ack, "entry %d" % seq)
 
     def check_blob(self, digest, ack):
         algo, hexd = digest.split(":")
@@ -171,6 +197,7 @@ class Checker:
             if not self.synced(packed.fd_path(), packed.end, ack):
                 self.fail("%s acknowledged before its log entry was synced"
                           % digest)
+            self.names_durable(packed.fd_path(), ack, digest)
             return
         if rename is None:
             return      # stored before the trace began
@@ -183,16 +210,7 @@ class Checker:
                                       rename.start):
             self.fail("%s renamed into the store before its bytes were "
                       "synced" % digest)
-        if not self.synced(fan, rename.end, ack, data_only=False):
-            self.fail("%s acknowledged before %s was fsync'd"
-                      % (digest, fan))
-        for c in self.calls:
-            if c.name == "mkdirat" and c.start < rename.start and \
-                    c.fd_path() + "/" + c.strings()[0] == fan and \
-                    not self.synced(c.fd_path(), c.end, ack,
-                                    data_only=False):
-                self.fail("%s acknowledged before the new %s was in its "
-                          "parent" % (digest, fan))
+        self.names_durable(fan + "/" + hexd, ack, digest)
 
     def run(self):
         acks = 0
@@ -211,8 +229,8 @@ class Checker:
 
 
 def workload(binary, tmp, trace):
+    # A fresh data directory: the directories a start makes count too.
     datadir = os.path.join(tmp, "data")
-    rpc.Blobd(binary, datadir).close()
     b = rpc.Blobd(binary, datadir, wrapper=(
         "strace", "-f", "-tt", "-T", "-y", "-xx", "-s", "400", "-o", trace,
         "-e", "trace=" + ",".join(SYSCALLS)))
