@@ -308,7 +308,9 @@ metalog_list_segs(struct metalog *ml)
 		ml->segs[ml->nsegs++].n = n;
 	}
 	closedir(dir);
-	qsort(ml->segs, ml->nsegs, sizeof(*ml->segs), metalog_seg_cmp);
+	if (ml->nsegs > 1)
+		qsort(ml->segs, ml->nsegs, sizeof(*ml->segs),
+		    metalog_seg_cmp);
 	return 0;
 }
 

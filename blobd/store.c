@@ -476,9 +476,10 @@ store_remove_blob(struct store *st, const struct digest *d, uint64_t size,
 			log_warn("unlink %s", rel);
 			return berr_from_errno(errno);
 		}
-		if (st->metalog == NULL || (rc = pack_remove(st->pack,
-		    st->metalog, d)) != 0)
-			return st->metalog == NULL ? BERR_BLOB_UNKNOWN : rc;
+		if (st->metalog == NULL)
+			return BERR_BLOB_UNKNOWN;
+		if ((rc = pack_remove(st->pack, st->metalog, d)) != 0)
+			return rc;
 		*packed = 1;
 	}
 	if (st->counted && st->blobs > 0)

@@ -59,9 +59,14 @@ def sha256(b):
 class Blobd:
     def __init__(self, binary, datadir, *args, wrapper=()):
         self.sockpath = os.path.join(os.path.dirname(datadir), "blobd.sock")
+        env = dict(os.environ)
+        if wrapper:
+            # LeakSanitizer cannot work under ptrace (strace).
+            env["ASAN_OPTIONS"] = (env.get("ASAN_OPTIONS", "") +
+                                   ":detect_leaks=0").lstrip(":")
         self.proc = subprocess.Popen(
             [*wrapper, binary, "--data-dir", datadir, "--debug-socket",
-             self.sockpath, *args], stderr=subprocess.PIPE)
+             self.sockpath, *args], stderr=subprocess.PIPE, env=env)
         self.stderr = []
         threading.Thread(target=self._drain, daemon=True).start()
         deadline = time.time() + 10
