@@ -121,6 +121,20 @@ enum upload_state {
 
 struct upload;
 struct upload_table;
+struct write_job;
+
+/* writer.c: a direct write; the buffer stays the caller's meanwhile. */
+struct write_job {
+	struct write_job	*next;
+	int			 fd;
+	const void		*buf;
+	size_t			 len;
+	uint64_t		 off;
+	size_t			 done;		/* bytes written */
+	int			 err;		/* errno, if it failed */
+	void			(*done_cb)(struct write_job *, void *);
+	void			*done_arg;
+};
 
 /* The end of an append from a pipe or of a re-hash: err is 0 or a
  * negative berr; the session is idle again and still exists. */
@@ -149,10 +163,18 @@ struct upload {
 	enum upload_state	 state;
 	int			 fd;		/* data file, while busy */
 	int			 dio_fd;	/* the same, O_DIRECT (or -1) */
-	uint8_t			*dio_buf;	/* UPLOAD_DIO_CHUNK, aligned */
-	size_t			 dio_fill;	/* bytes in dio_buf */
-	uint64_t		 dio_off;	/* file offset of dio_buf[0] */
+	/* Direct writes: one buffer fills while the writer takes the other
+	 * (UPLOAD_DIO_CHUNK each, aligned). */
+	uint8_t			*dio_buf[2];
+	int			 dio_cur;	/* the one filling */
+	size_t			 dio_fill;	/* bytes in it */
+	uint64_t		 dio_off;	/* its file offset */
 	uint64_t		 dio_disk;	/* bytes in the file itself */
+	struct write_job	 dio_job;	/* the other one's write */
+	int			 dio_busy;	/* dio_job is with the writer */
+	int			 dio_stalled;	/* reading waits for it */
+	int			 dio_ended;	/* so does the end */
+	int			 dio_end_err;
 	int			 pipe;		/* an append being read */
 	struct event		*ev;		/* pipe reader or hash step */
 	upload_done_cb		 done_cb;
@@ -168,9 +190,10 @@ struct upload_table {
 	size_t			 nbuckets;	/* a power of two */
 	size_t			 count;
 	uint8_t			*buf;		/* BLOBD_IO_SIZE */
-	size_t			 dio_count;	/* sessions with a dio_buf */
+	size_t			 dio_count;	/* sessions with dio_bufs */
 	size_t			 dio_max;	/* UPLOAD_DIO_MAX */
 	int			 no_dio;	/* the file system has none */
+	struct writer		*writer;	/* started by the first */
 };
 
 /* logfile.c: the log's files.  See logfile.c for the entries. */
@@ -633,6 +656,14 @@ void		 commit_add(struct committer *, struct commit *);
 void		 committer_schedule(struct committer *);
 /* Runs every round until nothing is pending, answering each; blocks. */
 void		 committer_drain(struct committer *);
+
+/* writer.c */
+/* A thread that writes jobs in order; their callbacks run on base. */
+struct writer	*writer_new(struct event_base *);
+void		 writer_submit(struct writer *, struct write_job *);
+/* Stops the thread once the jobs queued are written (their callbacks do
+ * not run). */
+void		 writer_free(struct writer *);
 
 /* serve.c */
 /* The frames blobd accepts from berthd, each with its handler. */

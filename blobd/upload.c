@@ -153,8 +153,9 @@ upload_free(struct upload *u)
 		close(u->fd);
 	if (u->dio_fd != -1)
 		close(u->dio_fd);
-	if (u->dio_buf != NULL) {
-		free(u->dio_buf);
+	if (u->dio_buf[0] != NULL) {
+		free(u->dio_buf[0]);
+		free(u->dio_buf[1]);
 		u->table->dio_count--;
 	}
 	digest_ctx_free(u->ctx);
@@ -357,6 +358,8 @@ upload_table_free(struct upload_table *t)
 
 	if (t == NULL)
 		return;
+	/* No direct write may still be on its way into a buffer. */
+	writer_free(t->writer);
 	for (i = 0; i < t->nbuckets; i++)
 		for (u = t->buckets[i]; u != NULL; u = next) {
 			next = u->next;

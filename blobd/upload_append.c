@@ -116,13 +116,17 @@ upload_append_end(struct upload *u)
 static void
 upload_append_dio_end(struct upload *u)
 {
+	size_t	 i;
+
 	if (u->dio_fd != -1) {
 		close(u->dio_fd);
 		u->dio_fd = -1;
 	}
-	if (u->dio_buf != NULL) {
-		free(u->dio_buf);
-		u->dio_buf = NULL;
+	if (u->dio_buf[0] != NULL) {
+		for (i = 0; i < nitems(u->dio_buf); i++) {
+			free(u->dio_buf[i]);
+			u->dio_buf[i] = NULL;
+		}
 		u->table->dio_count--;
 	}
 	u->dio_fill = 0;
@@ -130,14 +134,14 @@ upload_append_dio_end(struct upload *u)
 
 /*
  * Sets up direct writes for an append of length bytes (UINT64_MAX: not
- * known) if it can fill a buffer, the file system has them and a buffer
- * is free; the append is buffered otherwise.
+ * known) if it can fill a buffer, the file system has them and buffers
+ * are free; the append is buffered otherwise.
  */
 static void
 upload_append_dio_begin(struct upload *u, uint64_t length)
 {
 	struct upload_table	*t = u->table;
-	size_t			 head;
+	size_t			 head, i;
 
 	if (t->no_dio || t->dio_count >= t->dio_max ||
 	    (length != UINT64_MAX && length < UPLOAD_DIO_CHUNK))
@@ -150,15 +154,21 @@ upload_append_dio_begin(struct upload *u, uint64_t length)
 		}
 		return;
 	}
-	if (posix_memalign((void **)&u->dio_buf, UPLOAD_DIO_ALIGN,
-	    UPLOAD_DIO_CHUNK) != 0)
-		fatalx("posix_memalign");
+	for (i = 0; i < nitems(u->dio_buf); i++)
+		if (posix_memalign((void **)&u->dio_buf[i], UPLOAD_DIO_ALIGN,
+		    UPLOAD_DIO_CHUNK) != 0)
+			fatalx("posix_memalign");
 	t->dio_count++;
+	/* Started here, after the confinement, which it inherits. */
+	if (t->writer == NULL)
+		t->writer = writer_new(t->base);
+	u->dio_cur = 0;
+	u->dio_busy = u->dio_stalled = u->dio_ended = 0;
 	/* A last block written in part is written again, whole. */
 	u->dio_off = u->size & ~(uint64_t)(UPLOAD_DIO_ALIGN - 1);
 	u->dio_disk = u->size;
 	head = (size_t)(u->size - u->dio_off);
-	if (head > 0 && pread_full(u->fd, u->dio_buf, head,
+	if (head > 0 && pread_full(u->fd, u->dio_buf[0], head,
 	    (off_t)u->dio_off) != (ssize_t)head) {
 		log_warn("upload %s: data file", u->name);
 		upload_append_dio_end(u);
@@ -167,57 +177,107 @@ upload_append_dio_begin(struct upload *u, uint64_t length)
 	u->dio_fill = head;
 }
 
-/*
- * Writes the buffer: a full one directly, the last of an append through
- * the page cache (a small one is read back from there if it is packed;
- * the commit's fdatasync writes a large one's tail).  A direct write that
- * fails or stops short is finished through the page cache, and the append
- * is buffered from then on.  0, or a negative berr with the session cut
- * back to what is on disk.
- */
+/* After a failed write: the session is what its file holds, and the bytes
+ * hashed beyond it are hashed again from the file at commit. */
 static int
-upload_append_dio_flush(struct upload *u, int last)
+upload_append_dio_fail(struct upload *u, int errnum)
 {
-	size_t	 done = 0;
-	ssize_t	 n;
-	int	 rc;
+	errno = errnum;
+	log_warn("write to upload %s", u->name);
+	if (ftruncate(u->fd, (off_t)u->dio_disk) == -1)
+		log_warn("truncate upload %s", u->name);
+	u->size = u->dio_disk;
+	digest_ctx_free(u->ctx);
+	u->ctx = NULL;
+	u->hashed = 0;
+	u->dio_fill = 0;
+	return berr_from_errno(errnum);
+}
 
-	if (!last && (n = pwrite(u->dio_fd, u->dio_buf, u->dio_fill,
-	    (off_t)u->dio_off)) > 0)
-		done = (size_t)n;
-	if (!last && done < u->dio_fill) {
-		log_warn("upload %s: direct write", u->name);
-		u->table->no_dio = 1;
-	}
-	if (done < u->dio_fill && pwrite_full(u->fd, u->dio_buf + done,
-	    u->dio_fill - done, (off_t)(u->dio_off + done)) == -1) {
-		rc = berr_from_errno(errno);
-		log_warn("write to upload %s", u->name);
-		/* Keep the file as long as the size we report; the bytes
-		 * hashed beyond it are hashed again from the file. */
-		if (ftruncate(u->fd, (off_t)u->dio_disk) == -1)
-			log_warn("truncate upload %s", u->name);
-		u->size = u->dio_disk;
-		digest_ctx_free(u->ctx);
-		u->ctx = NULL;
-		u->hashed = 0;
-		upload_append_dio_end(u);
-		return rc;
-	}
+/* Writes the buffer being filled through the page cache: the last one of
+ * an append, or each one once direct writes failed. */
+static int
+upload_append_dio_buffered(struct upload *u)
+{
+	if (pwrite_full(u->fd, u->dio_buf[u->dio_cur], u->dio_fill,
+	    (off_t)u->dio_off) == -1)
+		return upload_append_dio_fail(u, errno);
 	u->dio_off += u->dio_fill;
 	u->dio_disk = u->dio_off;
 	u->dio_fill = 0;
-	/* Direct writes stopped working: buffered from here on. */
-	if (u->table->no_dio && !last)
-		upload_append_dio_end(u);
 	return 0;
+}
+
+static void	upload_append_dio_done_cb(struct write_job *, void *);
+
+/* Hands the full buffer to the writer and goes on with the other one. */
+static int
+upload_append_dio_submit(struct upload *u)
+{
+	struct write_job *j = &u->dio_job;
+
+	if (u->table->no_dio)
+		return upload_append_dio_buffered(u);
+	j->fd = u->dio_fd;
+	j->buf = u->dio_buf[u->dio_cur];
+	j->len = u->dio_fill;
+	j->off = u->dio_off;
+	j->done_cb = upload_append_dio_done_cb;
+	j->done_arg = u;
+	u->dio_busy = 1;
+	writer_submit(u->table->writer, j);
+	u->dio_cur ^= 1;
+	u->dio_off += u->dio_fill;
+	u->dio_fill = 0;
+	return 0;
+}
+
+static void	upload_append_finish(struct upload *, int);
+
+/*
+ * A buffer is on disk.  A direct write that failed or stopped short is
+ * finished through the page cache, and the appends are buffered from then
+ * on.  Reading goes on if it waited for the buffer; an append whose pipe
+ * ended meanwhile ends now.
+ */
+static void
+upload_append_dio_done_cb(struct write_job *j, void *arg)
+{
+	struct upload	*u = arg;
+	int		 rc = 0;
+
+	u->dio_busy = 0;
+	if (j->done < j->len) {
+		errno = j->err;
+		log_warn("upload %s: direct write", u->name);
+		u->table->no_dio = 1;
+		if (pwrite_full(u->fd, (const uint8_t *)j->buf + j->done,
+		    j->len - j->done, (off_t)(j->off + j->done)) == -1) {
+			rc = upload_append_dio_fail(u, errno);
+			upload_append_finish(u, rc);
+			return;
+		}
+	}
+	u->dio_disk = j->off + j->len;
+	if (u->dio_stalled) {
+		u->dio_stalled = 0;
+		if ((rc = upload_append_dio_submit(u)) != 0) {
+			upload_append_finish(u, rc);
+			return;
+		}
+		if (event_add(u->ev, NULL) == -1)
+			upload_append_finish(u, BERR_INTERNAL);
+		return;
+	}
+	if (u->dio_ended)
+		upload_append_finish(u, u->dio_end_err);
 }
 
 /* Takes n bytes just read into the buffer. */
 static int
 upload_append_dio_take(struct upload *u, size_t n)
 {
-	const uint8_t	*p = u->dio_buf + u->dio_fill;
+	const uint8_t	*p = u->dio_buf[u->dio_cur] + u->dio_fill;
 
 	if (n > (uint64_t)INT64_MAX - u->size)
 		return BERR_TOO_LARGE;
@@ -227,9 +287,15 @@ upload_append_dio_take(struct upload *u, size_t n)
 	}
 	u->size += n;
 	u->dio_fill += n;
-	if (u->dio_fill == UPLOAD_DIO_CHUNK)
-		return upload_append_dio_flush(u, 0);
-	return 0;
+	if (u->dio_fill < UPLOAD_DIO_CHUNK)
+		return 0;
+	/* Both buffers full: the pipe waits for the disk. */
+	if (u->dio_busy) {
+		event_del(u->ev);
+		u->dio_stalled = 1;
+		return 0;
+	}
+	return upload_append_dio_submit(u);
 }
 
 /* Ends an append from a pipe or a re-hash and calls its callback. */
@@ -239,9 +305,9 @@ upload_append_finish(struct upload *u, int err)
 	upload_done_cb	 cb = u->done_cb;
 	void		*arg = u->done_arg;
 
-	if (u->dio_buf != NULL) {
+	if (u->dio_buf[0] != NULL) {
 		/* What was read is the session's, even after an error. */
-		if (upload_append_dio_flush(u, 1) != 0 && err == 0)
+		if (upload_append_dio_buffered(u) != 0 && err == 0)
 			err = BERR_IO;
 		upload_append_dio_end(u);
 	}
@@ -265,23 +331,28 @@ upload_append_pipe_cb(evutil_socket_t fd, short events, void *arg)
 	int		 rc;
 
 	/* One read per event, so that every pipe gets its turn. */
-	if (u->dio_buf != NULL)
-		n = read(u->pipe, u->dio_buf + u->dio_fill,
+	if (u->dio_buf[0] != NULL)
+		n = read(u->pipe, u->dio_buf[u->dio_cur] + u->dio_fill,
 		    UPLOAD_DIO_CHUNK - u->dio_fill);
 	else
 		n = read(u->pipe, u->table->buf, BLOBD_IO_SIZE);
-	if (n == -1) {
-		if (errno == EAGAIN || errno == EINTR)
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		rc = n == 0 ? 0 : berr_from_errno(errno);
+		if (n == -1)
+			log_warn("read upload %s", u->name);
+		/* A buffer still on its way to the disk: the end waits. */
+		if (u->dio_busy) {
+			event_del(u->ev);
+			u->dio_ended = 1;
+			u->dio_end_err = rc;
 			return;
-		log_warn("read upload %s", u->name);
-		upload_append_finish(u, berr_from_errno(errno));
+		}
+		upload_append_finish(u, rc);
 		return;
 	}
-	if (n == 0) {
-		upload_append_finish(u, 0);
-		return;
-	}
-	if (u->dio_buf != NULL)
+	if (u->dio_buf[0] != NULL)
 		rc = upload_append_dio_take(u, (size_t)n);
 	else
 		rc = upload_append_write(u, u->table->buf, (size_t)n);

@@ -649,7 +649,7 @@ check_odd_appends(struct fixture *f)
 		CU_ASSERT_EQUAL(u->size, off);
 		CU_ASSERT_EQUAL(data_size(f, u), (off_t)off);
 		CU_ASSERT_EQUAL(u->state, UPLOAD_IDLE);
-		CU_ASSERT_PTR_NULL(u->dio_buf);
+		CU_ASSERT_PTR_NULL(u->dio_buf[0]);
 	}
 	CU_ASSERT_EQUAL(f->t->dio_count, 0);
 	CU_ASSERT_EQUAL(upload_hash_pending(u, DIGEST_SHA256), 0);
