@@ -103,6 +103,16 @@ static const struct berr_entry berr_table[] = {
 	    "UNAVAILABLE", "ServerException" },
 	[-BERR_TOO_MANY_TAGS] = { "too many tags in one request", 414,
 	    "TAG_INVALID", "InvalidParameterException" },
+	/* The HTTP layer's own refusals.  RequestTimeoutException is a
+	 * transient error to the SDKs (botocore's standard retry mode). */
+	[-BERR_URI_TOO_LONG] = { "request URI too long", 414, "UNSUPPORTED",
+	    "ValidationException" },
+	[-BERR_HEADERS_TOO_LARGE] = { "request header fields too large", 431,
+	    "UNSUPPORTED", "ValidationException" },
+	[-BERR_REQUEST_TIMEOUT] = { "the request did not arrive in time",
+	    408, "UNSUPPORTED", "RequestTimeoutException" },
+	[-BERR_HTTP_VERSION] = { "HTTP version not supported", 505,
+	    "UNSUPPORTED", "ValidationException" },
 };
 
 static const struct berr_entry *

@@ -20,6 +20,7 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "error.h"
@@ -127,6 +128,16 @@ name_region_valid(const char *s, size_t n)
 		    (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
 			return 0;
 	return 1;
+}
+
+int
+name_owner_format(char *out, size_t outsz, const char *account,
+    const char *region, const char *repository)
+{
+	int	 n;
+
+	n = snprintf(out, outsz, "%s/%s/%s", account, region, repository);
+	return n < 0 || (size_t)n >= outsz ? -1 : 0;
 }
 
 int
