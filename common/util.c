@@ -305,10 +305,10 @@ base64_decode(const char *in, size_t n, uint8_t *out, size_t outsz)
 
 static uint32_t	crc32c_table[256];
 
-uint32_t
-crc32c(uint32_t crc, const void *buf, size_t n)
+/* A byte at a time, crc inverted (and returned so). */
+static uint32_t
+crc32c_sw(uint32_t crc, const uint8_t *p, size_t n)
 {
-	const uint8_t	*p = buf;
 	uint32_t	 c;
 	int		 i, k;
 
@@ -320,10 +320,41 @@ crc32c(uint32_t crc, const void *buf, size_t n)
 			crc32c_table[i] = c;
 		}
 	}
-	crc = ~crc;
 	while (n-- > 0)
 		crc = crc32c_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
-	return ~crc;
+	return crc;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+/*
+ * SSE 4.2's crc32 instruction computes this very CRC, eight bytes a cycle
+ * or so: a packed blob's entry is checksummed as it is written, and a
+ * byte at a time that was a third of blobd's time storing 1 MiB blobs.
+ */
+__attribute__((target("sse4.2")))
+static uint32_t
+crc32c_hw(uint32_t crc, const uint8_t *p, size_t n)
+{
+	uint64_t	 c = crc, v;
+
+	for (; n >= 8; n -= 8, p += 8) {
+		memcpy(&v, p, sizeof(v));
+		c = __builtin_ia32_crc32di(c, v);
+	}
+	for (; n > 0; n--)
+		c = __builtin_ia32_crc32qi((uint32_t)c, *p++);
+	return (uint32_t)c;
+}
+#endif
+
+uint32_t
+crc32c(uint32_t crc, const void *buf, size_t n)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+	if (__builtin_cpu_supports("sse4.2"))
+		return ~crc32c_hw(~crc, buf, n);
+#endif
+	return ~crc32c_sw(~crc, buf, n);
 }
 
 int
