@@ -68,11 +68,8 @@ struct rpc_chan;
 
 /* The size of every read, write and hash buffer. */
 #define BLOBD_IO_SIZE		(1024 * 1024)
-/*
- * Blobs up to this size are packed (kept in the metadata log's files).
- * 0 until berthd sends blobs from MSG_BLOB_OPENED's offset.
- */
-#define PACK_BLOB_MAX		0
+/* Blobs up to this size are packed (kept in the metadata log's files). */
+#define PACK_BLOB_MAX		BLOB_WRITE_MAX
 /* The log closes into a segment when it grows past this. */
 #define METALOG_SEGMENT_MAX	(64ULL * 1024 * 1024)
 /* Names of files that become blobs, relative to their directory. */
@@ -477,9 +474,10 @@ int		 upload_hash_start(struct upload *, enum digest_algo,
  */
 int		 upload_commit(struct upload *, const struct digest *,
 		    uint64_t size, struct commit *);
-/* The end of the commit: the session goes unless c failed with its data
- * still in place (then it is idle again).  u must not be used after. */
-void		 upload_committed(struct upload *, const struct commit *);
+/* The end of the commit, which failed with err or not: the session goes
+ * unless its data is still in place after a failure (then it is idle
+ * again).  u must not be used after. */
+void		 upload_committed(struct upload *, int err);
 /* Removes the idle sessions unused since now - ttl; returns how many. */
 size_t		 upload_expire(struct upload_table *, int64_t now);
 

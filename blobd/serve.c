@@ -53,6 +53,10 @@ struct serve_req {
 	uint64_t	 size;		/* of the blob; or the upload's */
 	uint64_t	 seq;		/* of a metadata log entry */
 	struct upload	*upload;	/* being committed */
+	uint8_t		*entry;		/* to append once the blob is */
+	size_t		 entry_len;
+	int		 created;	/* the blob is new */
+	int		 from_tmp;	/* its file was written to DIR/tmp */
 	struct commit	 commit;
 };
 
@@ -72,6 +76,7 @@ static void
 serve_req_free(struct serve_req *req)
 {
 	commit_clear(&req->commit);
+	free(req->entry);
 	free(req);
 }
 
@@ -109,16 +114,85 @@ serve_answer(struct blobd *env, uint32_t id, int rc, uint32_t type,
 }
 
 static void
-serve_committed(struct blobd *env, uint32_t id, const struct digest *d,
-    uint64_t size, int created)
+serve_committed(struct serve_req *req)
 {
 	struct msg_blob_committed m;
 
 	memset(&m, 0, sizeof(m));
-	digest_format(d, m.digest);
-	m.size = size;
-	m.created = created ? 1 : 0;
-	serve_reply(env, MSG_BLOB_COMMITTED, id, &m, sizeof(m), -1);
+	digest_format(&req->digest, m.digest);
+	m.size = req->size;
+	m.created = req->created ? 1 : 0;
+	m.seq = req->seq;
+	serve_reply(req->env, MSG_BLOB_COMMITTED, req->id, &m, sizeof(m), -1);
+}
+
+/* The entry that rides with a blob (proto.h), kept until the blob is. */
+static void
+serve_req_entry(struct serve_req *req, const uint8_t *p, size_t n)
+{
+	if (n == 0)
+		return;
+	req->entry = xmalloc(n);
+	memcpy(req->entry, p, n);
+	req->entry_len = n;
+}
+
+static void
+serve_linked_cb(struct commit *c, void *arg)
+{
+	struct serve_req	*req = arg;
+
+	if (c->err != 0)
+		serve_error(req->env, req->id, c->err, 0);
+	else
+		serve_committed(req);
+	serve_req_free(req);
+}
+
+/*
+ * Appends the request's entry to the log; the commit c (the blob's, when
+ * it has no file of its own: packed, or stored already) is answered once
+ * the log is synced past it.  0 or a negative berr.
+ */
+static int
+serve_link(struct serve_req *req, struct commit *c)
+{
+	int	 rc;
+
+	if (req->entry == NULL)
+		return 0;
+	if ((rc = metalog_append(req->env->metalog, req->entry,
+	    req->entry_len, &req->seq)) != 0)
+		return rc;
+	c->log_end = metalog_end(req->env->metalog);
+	return 0;
+}
+
+/*
+ * A blob's round is done (c): the answer, with size after an error, and
+ * req freed; or, when its entry had to wait for the blob's own file, the
+ * entry appended and answered with the next round.
+ */
+static void
+serve_stored(struct serve_req *req, struct commit *c, uint64_t size)
+{
+	int	 rc;
+
+	req->created = c->created;
+	if (c->err == 0 && req->entry != NULL && req->seq == 0) {
+		commit_clear(c);
+		commit_init(c, serve_linked_cb, req);
+		if ((rc = serve_link(req, c)) == 0) {
+			commit_add(req->env->committer, c);
+			return;
+		}
+		c->err = rc;
+	}
+	if (c->err != 0)
+		serve_error(req->env, req->id, c->err, size);
+	else
+		serve_committed(req);
+	serve_req_free(req);
 }
 
 /* A string in a fixed array: NUL-terminated inside it and not empty. */
@@ -267,15 +341,16 @@ serve_upload_committed_cb(struct commit *c, void *arg)
 	struct serve_req	*req = arg;
 	struct blobd		*env = req->env;
 
+	struct upload		*u = req->upload;
+	int			 err = c->err;
+
 	store_committed(env->store, c, req->size);
-	upload_committed(req->upload, c);
-	if (c->err != 0)
-		/* The session may be gone: report the size it had. */
-		serve_error(env, req->id, c->err, req->size);
-	else
-		serve_committed(env, req->id, &req->digest, req->size,
-		    c->created);
-	serve_req_free(req);
+	if (err != 0 && req->from_tmp && c->fd != -1 && !c->created)
+		(void)unlinkat(c->src_dir, c->src_name, 0);
+	/* The session may be gone: an error reports the size it had.  Its
+	 * files go after the answer. */
+	serve_stored(req, c, req->size);
+	upload_committed(u, err);
 }
 
 /* Verifies the session (hashed by now) and puts it in the next round. */
@@ -286,7 +361,11 @@ serve_commit(struct serve_req *req, struct upload *u, uint64_t size)
 
 	req->upload = u;
 	req->size = u->size;
-	if ((rc = upload_commit(u, &req->digest, size, &req->commit)) != 0) {
+	if ((rc = upload_commit(u, &req->digest, size, &req->commit)) != 0 ||
+	    (req->commit.fd == -1 && (rc = serve_link(req, &req->commit)) !=
+	    0)) {
+		if (u->state == UPLOAD_COMMITTING)
+			upload_committed(u, rc);	/* the session stays */
 		serve_error(req->env, req->id, rc, u->size);
 		serve_req_free(req);
 		return;
@@ -307,6 +386,62 @@ serve_commit_hashed_cb(struct upload *u, int err, void *arg)
 	serve_commit(req, u, req->size);
 }
 
+/* proto.h: data_len bytes of data, then entry_len of an entry, follow. */
+static int
+serve_check_upload_commit(const struct frame_hdr *h, const uint8_t *payload)
+{
+	struct msg_upload_commit m;
+
+	memcpy(&m, payload, sizeof(m));
+	return m.data_len <= BLOB_WRITE_MAX && m.entry_len <= LINK_ENTRY_MAX &&
+	    h->len == sizeof(m) + (size_t)m.data_len + m.entry_len ? 0 : -1;
+}
+
+/*
+ * A session whose bytes all came with its commit: they are verified and
+ * stored from memory, its data file never written.  0 or a negative berr
+ * (the session is unchanged then).
+ */
+static int
+serve_commit_inline(struct serve_req *req, struct upload *u,
+    const uint8_t *data, size_t n)
+{
+	struct digest	 got;
+	int		 rc;
+
+	digest_compute(req->digest.algo, data, n, &got);
+	if (!digest_eq(&got, &req->digest))
+		return BERR_DIGEST_INVALID;
+	if ((rc = store_put(req->env->store, &req->digest, data, n,
+	    &req->commit)) != 0)
+		return rc;
+	req->upload = u;
+	req->size = n;
+	req->from_tmp = req->commit.fd != -1;
+	u->state = UPLOAD_COMMITTING;
+	if (req->commit.fd == -1 && (rc = serve_link(req, &req->commit)) !=
+	    0) {
+		upload_committed(u, rc);	/* the session stays */
+		return rc;
+	}
+	commit_add(req->env->committer, &req->commit);
+	return 0;
+}
+
+/* Appends bytes that came with a commit to the session's file. */
+static int
+serve_append_inline(struct upload *u, uint64_t offset, const uint8_t *data,
+    size_t n)
+{
+	int	 rc;
+
+	if ((rc = upload_append_begin(u, offset)) != 0)
+		return rc;
+	rc = upload_append_write(u, data, n);
+	upload_append_end(u);
+	return rc;
+}
+
 static void
 serve_upload_commit(struct rpc_chan *chan, const struct frame_hdr *h,
     const uint8_t *payload, int fd, void *arg)
@@ -316,6 +451,7 @@ serve_upload_commit(struct rpc_chan *chan, const struct frame_hdr *h,
 	struct serve_req	*req;
 	struct upload		*u;
 	struct digest		 d;
+	const uint8_t		*data = payload + sizeof(m);
 	int			 rc;
 
 	memcpy(&m, payload, sizeof(m));
@@ -325,16 +461,34 @@ serve_upload_commit(struct rpc_chan *chan, const struct frame_hdr *h,
 		serve_error(env, h->id, rc, u->size);
 		return;
 	}
-	if (u->state != UPLOAD_IDLE) {
-		serve_error(env, h->id, BERR_UPLOAD_BUSY, u->size);
-		return;
-	}
-	if (m.size != UINT64_MAX && m.size != u->size) {
-		serve_error(env, h->id, BERR_SIZE_INVALID, u->size);
+	/* Refused before anything is appended: berthd may try again. */
+	if (u->state != UPLOAD_IDLE)
+		rc = BERR_UPLOAD_BUSY;
+	else if (m.offset != UINT64_MAX && m.offset != u->size)
+		rc = BERR_RANGE_INVALID;
+	else if (m.size != UINT64_MAX && m.size != u->size + m.data_len)
+		rc = BERR_SIZE_INVALID;
+	if (rc != 0) {
+		serve_error(env, h->id, rc, u->size);
 		return;
 	}
 	req = serve_req_new(env, h->id, serve_upload_committed_cb);
 	req->digest = d;
+	serve_req_entry(req, data + m.data_len, m.entry_len);
+	if (m.data_len > 0 && u->size == 0) {
+		if ((rc = serve_commit_inline(req, u, data, m.data_len)) !=
+		    0) {
+			serve_error(env, h->id, rc, u->size);
+			serve_req_free(req);
+		}
+		return;
+	}
+	if (m.data_len > 0 && (rc = serve_append_inline(u, m.offset, data,
+	    m.data_len)) != 0) {
+		serve_error(env, h->id, rc, u->size);
+		serve_req_free(req);
+		return;
+	}
 	/* Re-reading a large upload takes many loop iterations. */
 	if (upload_hash_pending(u, d.algo) > UPLOAD_HASH_STEP) {
 		req->size = m.size;
@@ -348,14 +502,15 @@ serve_upload_commit(struct rpc_chan *chan, const struct frame_hdr *h,
 	serve_commit(req, u, m.size);
 }
 
-/* proto.h: the data that follows is exactly size bytes. */
+/* proto.h: size bytes of data, then entry_len of an entry, follow. */
 static int
 serve_check_blob_write(const struct frame_hdr *h, const uint8_t *payload)
 {
 	struct msg_blob_write	 m;
 
 	memcpy(&m, payload, sizeof(m));
-	return m.size == h->len - sizeof(m) ? 0 : -1;
+	return m.size <= BLOB_WRITE_MAX && m.entry_len <= LINK_ENTRY_MAX &&
+	    h->len == sizeof(m) + m.size + m.entry_len ? 0 : -1;
 }
 
 static void
@@ -364,14 +519,9 @@ serve_blob_written_cb(struct commit *c, void *arg)
 	struct serve_req	*req = arg;
 
 	store_committed(req->env->store, c, req->size);
-	if (c->err != 0) {
-		if (c->fd != -1 && !c->created)
-			(void)unlinkat(c->src_dir, c->src_name, 0);
-		serve_error(req->env, req->id, c->err, 0);
-	} else
-		serve_committed(req->env, req->id, &req->digest, req->size,
-		    c->created);
-	serve_req_free(req);
+	if (c->err != 0 && c->fd != -1 && !c->created)
+		(void)unlinkat(c->src_dir, c->src_name, 0);
+	serve_stored(req, c, 0);
 }
 
 static void
@@ -386,9 +536,12 @@ serve_blob_write(struct rpc_chan *chan, const struct frame_hdr *h,
 	memcpy(&m, payload, sizeof(m));
 	req = serve_req_new(env, h->id, serve_blob_written_cb);
 	req->size = m.size;
+	serve_req_entry(req, payload + sizeof(m) + m.size, m.entry_len);
 	if ((rc = serve_digest(m.digest, sizeof(m.digest), &req->digest)) !=
 	    0 || (rc = store_write(env->store, &req->digest,
-	    payload + sizeof(m), (size_t)m.size, &req->commit)) != 0) {
+	    payload + sizeof(m), (size_t)m.size, &req->commit)) != 0 ||
+	    (req->commit.fd == -1 && (rc = serve_link(req, &req->commit)) !=
+	    0)) {
 		serve_error(env, h->id, rc, 0);
 		serve_req_free(req);
 		return;
@@ -548,11 +701,14 @@ const struct rpc_rule serve_rules[] = {
 	    RPC_ID_REQUEST, NULL, serve_upload_stat },
 	{ MSG_UPLOAD_CANCEL, FIXED(struct msg_upload_ref), RPC_FD_NONE,
 	    RPC_ID_REQUEST, NULL, serve_upload_cancel },
-	{ MSG_UPLOAD_COMMIT, FIXED(struct msg_upload_commit), RPC_FD_NONE,
-	    RPC_ID_REQUEST, NULL, serve_upload_commit },
+	{ MSG_UPLOAD_COMMIT, sizeof(struct msg_upload_commit),
+	    sizeof(struct msg_upload_commit) + BLOB_WRITE_MAX + LINK_ENTRY_MAX,
+	    RPC_FD_NONE, RPC_ID_REQUEST, serve_check_upload_commit,
+	    serve_upload_commit },
 	{ MSG_BLOB_WRITE, sizeof(struct msg_blob_write),
-	    sizeof(struct msg_blob_write) + BLOB_WRITE_MAX, RPC_FD_NONE,
-	    RPC_ID_REQUEST, serve_check_blob_write, serve_blob_write },
+	    sizeof(struct msg_blob_write) + BLOB_WRITE_MAX + LINK_ENTRY_MAX,
+	    RPC_FD_NONE, RPC_ID_REQUEST, serve_check_blob_write,
+	    serve_blob_write },
 	{ MSG_BLOB_OPEN, FIXED(struct msg_blob_ref), RPC_FD_NONE,
 	    RPC_ID_REQUEST, NULL, serve_blob_open },
 	{ MSG_META_APPEND, 1, FRAME_MAX_PAYLOAD, RPC_FD_NONE,

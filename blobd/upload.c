@@ -629,14 +629,14 @@ upload_commit(struct upload *u, const struct digest *d, uint64_t size,
 }
 
 void
-upload_committed(struct upload *u, const struct commit *c)
+upload_committed(struct upload *u, int err)
 {
 	char	 path[UPLOAD_PATH_MAX];
 
 	u->state = UPLOAD_IDLE;
 	upload_path(u, "data", path);
 	/* Gone unless the data is still where it was. */
-	if (c->err == 0 || faccessat(u->table->dir_fd, path, F_OK,
+	if (err == 0 || faccessat(u->table->dir_fd, path, F_OK,
 	    AT_SYMLINK_NOFOLLOW) == -1)
 		upload_unlink(u);
 }

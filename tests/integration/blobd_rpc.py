@@ -45,6 +45,7 @@ E = type("E", (), {k[5:]: v for k, v in BERR.items()})
 HDR = struct.Struct("=IIII")
 OWNER = b"123456789012/us-east-1/team/app"
 U64_MAX = 2**64 - 1
+BLOB_WRITE_MAX = 1024 * 1024   # proto.h
 FD_FLAG = 1
 
 
@@ -95,7 +96,7 @@ class Blobd:
         t, rid, payload, fd = self.recv()
         assert t == M.HELLO and rid == 0, (t, rid)
         version, pid = struct.unpack("=II", payload)
-        assert version == 1 and (wrapper or pid == self.proc.pid), \
+        assert version == 2 and (wrapper or pid == self.proc.pid), \
             (version, pid)
 
     def _drain(self):
@@ -153,18 +154,23 @@ def expect_error(reply, code, size=None):
         assert gsize == size, ("error size", gsize, size)
 
 
-def committed(reply):
+def committed(reply, seq=False):
+    """A MSG_BLOB_COMMITTED's digest, size, created (and its entry's seq)."""
     t, p, fd = reply
     assert t == M.BLOB_COMMITTED, (t, p[:16])
-    d, size, created, _ = struct.unpack("=136sQII", p)
-    return d.rstrip(b"\0").decode(), size, created
+    d, size, created, _, s = struct.unpack("=136sQIIQ", p)
+    return (d.rstrip(b"\0").decode(), size, created) + ((s,) if seq else ())
 
 
-def blob_write(b, data, digest=None, size=None):
+def blob_write_frame(data, digest=None, size=None, entry=b""):
     digest = digest or sha256(data)
     size = len(data) if size is None else size
-    return b.call(M.BLOB_WRITE, struct.pack("=136sQ", z(digest.encode(), 136),
-                                            size) + data)
+    return struct.pack("=136sQII", z(digest.encode(), 136), size,
+                       len(entry), 0) + data + entry
+
+
+def blob_write(b, data, digest=None, size=None, entry=b""):
+    return b.call(M.BLOB_WRITE, blob_write_frame(data, digest, size, entry))
 
 
 def upload_create(b, owner=OWNER, algo=0):
@@ -201,9 +207,16 @@ def status_size(reply):
     return struct.unpack("=Q", p)[0]
 
 
-def upload_commit(b, uid, digest, size=U64_MAX, owner=OWNER):
-    return b.call(M.UPLOAD_COMMIT, struct.pack(
-        "=16s320s136sQ", uid, z(owner, 320), z(digest.encode(), 136), size))
+def upload_commit_frame(uid, digest, size=U64_MAX, owner=OWNER,
+                        offset=U64_MAX, data=b"", entry=b""):
+    return struct.pack("=16s320s136sQQII", uid, z(owner, 320),
+                       z(digest.encode(), 136), size, offset, len(data),
+                       len(entry)) + data + entry
+
+
+def upload_commit(b, uid, digest, size=U64_MAX, owner=OWNER, **kw):
+    return b.call(M.UPLOAD_COMMIT, upload_commit_frame(uid, digest, size,
+                                                       owner, **kw))
 
 
 def blob_read(b, digest):
@@ -341,6 +354,67 @@ def check_meta(b):
     return snap + [b"after"]
 
 
+def check_links(b, state):
+    """A link entry rides with its blob: blobd appends it once the blob is
+    stored (packed, stored before, or a file of its own), and never for a
+    blob it refuses; a commit may carry the session's last bytes, or all of
+    them.  Returns the state with the entries that went in."""
+    data = os.urandom(3000)
+    d, size, created, seq = committed(blob_write(b, data, entry=b"link-1"),
+                                      seq=True)
+    assert (d, size, created) == (sha256(data), 3000, 1) and seq > 0
+    expect_error(blob_write(b, data + b"x", digest=sha256(data),
+                            entry=b"refused"), E.DIGEST_INVALID)
+    assert committed(blob_write(b, data, entry=b"link-2"), seq=True)[2:] == \
+        (0, seq + 1)
+
+    # Too big to pack: the entry follows the blob's own file.
+    uid = upload_create(b)
+    big = os.urandom(2 * 1024 * 1024 + 5)
+    assert status_size(upload_append(b, uid, big, 0)) == len(big)
+    expect_error(upload_commit(b, uid, sha256(big), len(big) + 1,
+                               entry=b"refused"), E.SIZE_INVALID, len(big))
+    assert committed(upload_commit(b, uid, sha256(big), len(big),
+                                   entry=b"link-3"))[2] == 1
+    assert blob_read(b, sha256(big)) == big
+
+    # The whole blob with the commit: refusals leave the session as it
+    # was (empty), then it is stored from memory and the session ends.
+    uid = upload_create(b)
+    small = os.urandom(10000)
+    expect_error(upload_commit(b, uid, sha256(small), offset=5, data=small,
+                               entry=b"refused"), E.RANGE_INVALID, 0)
+    expect_error(upload_commit(b, uid, sha256(small), len(small) - 1,
+                               data=small, entry=b"refused"),
+                 E.SIZE_INVALID, 0)
+    expect_error(upload_commit(b, uid, sha256(small + b"y"), data=small,
+                               entry=b"refused"), E.DIGEST_INVALID, 0)
+    assert status_size(b.call(M.UPLOAD_STAT, uid + z(OWNER, 320))) == 0
+    assert committed(upload_commit(b, uid, sha256(small), len(small),
+                                   offset=0, data=small,
+                                   entry=b"link-4"))[1:] == (len(small), 1)
+    expect_error(b.call(M.UPLOAD_STAT, uid + z(OWNER, 320)),
+                 E.UPLOAD_UNKNOWN)
+    assert blob_read(b, sha256(small)) == small
+
+    # The last bytes with the commit, after those appended before.
+    uid = upload_create(b)
+    first, last = os.urandom(70000), os.urandom(BLOB_WRITE_MAX)
+    whole = first + last
+    assert status_size(upload_append(b, uid, first, 0)) == len(first)
+    expect_error(upload_commit(b, uid, sha256(whole), len(whole) + 1,
+                               data=last, entry=b"refused"),
+                 E.SIZE_INVALID, len(first))
+    assert committed(upload_commit(b, uid, sha256(whole), len(whole),
+                                   offset=len(first), data=last,
+                                   entry=b"link-5"))[1:] == (len(whole), 1)
+    assert blob_read(b, sha256(whole)) == whole
+
+    state = state + [b"link-%d" % i for i in range(1, 6)]
+    assert load_state(b) == state
+    return state
+
+
 def load_state(b):
     t, p, fd = b.call(M.META_LOAD)
     assert t == M.META_STATE and fd is not None, t
@@ -458,9 +532,18 @@ def check_strictness(binary, datadir, logpath):
     head = z(sha256(data).encode(), 136)
     # MSG_BLOB_WRITE: size must equal the bytes that follow.
     for size in (len(data) - 1, len(data) + 1, 0, U64_MAX):
-        payload = struct.pack("=136sQ", head, size) + data
+        payload = blob_write_frame(data, size=size)
         expect_fatal(binary, datadir, "blob write of size %d" % size,
                      HDR.pack(M.BLOB_WRITE, len(payload), 77, 0) + payload)
+    # MSG_UPLOAD_COMMIT: data_len and entry_len say what follows.
+    uid = b"u" * 16
+    good = upload_commit_frame(uid, sha256(data), data=data, entry=b"e" * 9)
+    for what, payload in (("a byte short", good[:-1]),
+                          ("a byte over", good + b"x"),
+                          ("no data", good[:520])):
+        expect_fatal(binary, datadir, "upload commit " + what,
+                     HDR.pack(M.UPLOAD_COMMIT, len(payload), 78, 0) +
+                     payload)
     # A request: an id other than 0, which would get no reply.
     expect_fatal(binary, datadir, "stats with id 0", HDR.pack(M.STATS, 0, 0, 0))
     owner = struct.pack("=320sII", z(OWNER, 320), 0, 0)
@@ -527,14 +610,14 @@ def perf(b):
     frames = b""
     for i in range(n):
         data = os.urandom(4096)
-        frames += HDR.pack(M.BLOB_WRITE, 144 + 4096, 100000 + i, 0) + \
-            struct.pack("=136sQ", z(sha256(data).encode(), 136), 4096) + data
+        payload = blob_write_frame(data)
+        frames += HDR.pack(M.BLOB_WRITE, len(payload), 100000 + i, 0) + \
+            payload
     t0 = time.time()
     b.sock.sendall(frames)
     for _ in range(n):
         t, rid, p, _ = b.recv()
-        assert t == M.BLOB_COMMITTED and \
-            struct.unpack("=136sQII", p)[2] == 1
+        assert committed((t, p, None))[2] == 1
     print("  %d blob writes of 4 KiB: %.0f/s" % (n, n / (time.time() - t0)))
 
 
@@ -558,6 +641,8 @@ def main():
         print("ok concurrent uploads")
         state = check_meta(b)
         print("ok metadata")
+        state = check_links(b, state)
+        print("ok link entries with blobs")
         check_gc(b)
         print("ok gc")
 

@@ -18,7 +18,11 @@ as it would have to be if the power went the instant after:
   - a small blob in the log: its entry's write, then a sync of the log;
   - and for each, every directory on the way made during the trace (the
     trace starts on an empty data directory), and the log's own rename
-    into place, fsync'd in its parent.
+    into place, fsync'd in its parent;
+  - a link entry that rode with a blob (MSG_BLOB_COMMITTED's seq): as an
+    entry, and written to the log only once the blob was durable (after
+    the blob's own entry, or after the fsync that made its name durable),
+    so that no power cut leaves a record naming a blob that is not there.
 
 A blob stored already is checked against the store that first made it.
 The check is then run on the same trace with every sync removed, and must
@@ -179,6 +183,10 @@ class Checker:
         self.names_durable(w.fd_path(), ack, "entry %d" % seq)
 
     def check_blob(self, digest, ack):
+        """Checks the blob; returns when it was durable: the start of its
+        log entry's write, the end of the fsync that made its name
+        durable, or 0 when it was stored before the trace; None if
+        never."""
         algo, hexd = digest.split(":")
         raw = bytes.fromhex(hexd)
         packed = self.log_entry(lambda b: len(b) >= 2 and b[0][3] & 0x80 and
@@ -198,9 +206,9 @@ class Checker:
                 self.fail("%s acknowledged before its log entry was synced"
                           % digest)
             self.names_durable(packed.fd_path(), ack, digest)
-            return
+            return packed.start
         if rename is None:
-            return      # stored before the trace began
+            return 0    # stored before the trace began
         src = rename.fd_path(0) + "/" + rename.strings()[0]
         fan = rename.fd_path(1)
         writes = [c for c in self.calls if c.start < rename.start and
@@ -211,6 +219,19 @@ class Checker:
             self.fail("%s renamed into the store before its bytes were "
                       "synced" % digest)
         self.names_durable(fan + "/" + hexd, ack, digest)
+        return min((c.end for c in self.calls if c.name == "fsync" and
+                    c.fd_path() == fan and c.start >= rename.end),
+                   default=None)
+
+    def check_link(self, seq, digest, durable, ack):
+        """The entry that rode with a blob durable at `durable`."""
+        self.check_entry(seq, ack)
+        w = self.log_entry(lambda b: len(b[0]) >= 16 and
+                           struct.unpack_from("<Q", b[0], 8)[0] == seq and
+                           not (b[0][3] & 0x80), ack)
+        if w is not None and (durable is None or w.start < durable):
+            self.fail("entry %d written before its blob %s was durable"
+                      % (seq, digest))
 
     def run(self):
         acks = 0
@@ -223,8 +244,12 @@ class Checker:
                     acks += 1
                 elif t == rpc.M.BLOB_COMMITTED:
                     d = p[:136].split(b"\0")[0].decode()
-                    self.check_blob(d, c.start)
+                    durable = self.check_blob(d, c.start)
                     acks += 1
+                    seq = struct.unpack_from("=Q", p, 152)[0]
+                    if seq != 0:
+                        self.check_link(seq, d, durable, c.start)
+                        acks += 1
         return acks
 
 
@@ -234,14 +259,15 @@ def workload(binary, tmp, trace):
     b = rpc.Blobd(binary, datadir, wrapper=(
         "strace", "-f", "-tt", "-T", "-y", "-xx", "-s", "400", "-o", trace,
         "-e", "trace=" + ",".join(SYSCALLS)))
-    # Pipelined: blob writes (one twice), entries between them.
+    # Pipelined: blob writes (one twice; some with their link entry),
+    # entries between them.
     frames_out, want, blobs = b"", [], []
     for i in range(40):
         data = os.urandom(300 + 37 * i) if i != 7 else blobs[3][1]
         d = rpc.sha256(data)
         blobs.append((d, data))
-        payload = struct.pack("=136sQ", rpc.z(d.encode(), 136),
-                              len(data)) + data
+        payload = rpc.blob_write_frame(data, entry=os.urandom(40)
+                                       if i % 3 == 0 else b"")
         frames_out += rpc.HDR.pack(rpc.M.BLOB_WRITE, len(payload),
                                    b.next_id, 0) + payload
         want.append(b.next_id)
@@ -255,13 +281,26 @@ def workload(binary, tmp, trace):
     for _ in want:
         t, rid, p, fd = b.recv()
         assert t in (rpc.M.BLOB_COMMITTED, rpc.M.META_APPENDED), t
-    # Uploads, small and large.
+    # Uploads, small and large, linked after the commit or with it.
     for size in (1000, 70000, 3 * 1024 * 1024 + 5):
+        for ride in (False, True):
+            uid = rpc.upload_create(b)
+            data = os.urandom(size)
+            rpc.status_size(rpc.upload_append(b, uid, data, 0))
+            rpc.committed(rpc.upload_commit(b, uid, rpc.sha256(data),
+                                            entry=b"link" if ride else b""))
+            if not ride:
+                assert b.call(rpc.M.META_APPEND, b"link")[0] == \
+                    rpc.M.META_APPENDED
+    # The blob's bytes with the commit: all of them, or the last.
+    for first, last in ((0, 5000), (0, 1024 * 1024), (2 * 1024 * 1024, 9)):
         uid = rpc.upload_create(b)
-        data = os.urandom(size)
-        rpc.status_size(rpc.upload_append(b, uid, data, 0))
-        rpc.committed(rpc.upload_commit(b, uid, rpc.sha256(data)))
-        assert b.call(rpc.M.META_APPEND, b"link")[0] == rpc.M.META_APPENDED
+        data = os.urandom(first + last)
+        if first:
+            rpc.status_size(rpc.upload_append(b, uid, data[:first], 0))
+        rpc.committed(rpc.upload_commit(b, uid, rpc.sha256(data),
+                                        offset=first, data=data[first:],
+                                        entry=b"link"))
     rpc.gc_sweep(b, [blobs[0][0]])
     assert b.close() == 0
 
@@ -281,7 +320,7 @@ def main():
         acks = checker.run()
         for p in checker.problems:
             print("FAIL " + p)
-        assert acks >= 80, acks
+        assert acks >= 110, acks
         assert not checker.problems
         print("ok %d acknowledgements, each durable before it left" % acks)
         # The same trace without its syncs must fail the check.

@@ -197,7 +197,7 @@ unit_upload_commit(struct upload *u, const struct digest *d,
 		return rc;
 	unit_run_commit(st, &c);
 	store_committed(st, &c, had);
-	upload_committed(u, &c);
+	upload_committed(u, c.err);
 	*created = c.created;
 	rc = done ? c.err : BERR_INTERNAL;
 	commit_clear(&c);
