@@ -148,6 +148,7 @@ struct upload {
 	int64_t			 created;	/* epoch seconds */
 	int64_t			 touched;	/* last use, epoch seconds */
 	uint64_t		 size;		/* bytes in the data file */
+	int			 on_disk;	/* its directory is written */
 	/*
 	 * ctx has seen the first `hashed` bytes of the data.  While
 	 * hashed == size, appends feed it and commit needs no re-read;
@@ -457,8 +458,9 @@ struct upload	*upload_find(struct upload_table *, const uint8_t *id,
 		    const char *owner);
 /* Removes an idle session; BERR_UPLOAD_BUSY otherwise. */
 int		 upload_cancel(struct upload *);
-/* The session's data file opened with flags (O_RDWR...); -1 and errno
- * (logged, but for O_DIRECT that the file system does not have). */
+/* The session's data file opened with flags (O_RDWR...), the session
+ * written to disk first if it was not; -1 and errno (logged, but for
+ * O_DIRECT that the file system does not have). */
 int		 upload_open_data(struct upload *, int flags);
 /* Bytes a commit with this algorithm would have to read back and hash. */
 uint64_t	 upload_hash_pending(const struct upload *, enum digest_algo);

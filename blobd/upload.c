@@ -17,6 +17,9 @@
 /*
  * Upload sessions: DIR/uploads/<uuid>/info (owner, algorithm, creation
  * time, with a CRC) and .../data (the bytes so far), kept in a hash table.
+ * A session is written to disk only when it first needs its file: one
+ * whose bytes all come with its commit never is (nor its removal), and an
+ * empty one is forgotten by a crash, as one not yet fsync'd always was.
  * Data arrives through upload_append.c, hashed as it comes; a commit
  * checks the digest (re-reading what was not hashed, in steps, after a
  * restart), then hands the file to the store.  Idle sessions expire after
@@ -172,7 +175,8 @@ upload_unlink(struct upload *u)
 			t->count--;
 			break;
 		}
-	upload_remove_dir(t->dir_fd, u->name);
+	if (u->on_disk)
+		upload_remove_dir(t->dir_fd, u->name);
 	upload_free(u);
 }
 
@@ -265,6 +269,7 @@ upload_load_one(struct upload_table *t, const char *name)
 		goto bad;
 	u->size = u->synced = u->waited = (uint64_t)sb.st_size;
 	u->touched = sb.st_mtim.tv_sec;
+	u->on_disk = 1;
 	/* ctx stays NULL: the commit hashes the file from the start. */
 	upload_insert(t, u);
 	return 0;
@@ -357,9 +362,6 @@ upload_create(struct upload_table *t, const char *owner,
     enum digest_algo algo, struct upload **up)
 {
 	struct upload	*u;
-	struct wbuf	 w;
-	char		 path[UPLOAD_PATH_MAX];
-	int		 fd, tries, rc;
 
 	if (algo == 0)
 		algo = DIGEST_SHA256;
@@ -369,28 +371,36 @@ upload_create(struct upload_table *t, const char *owner,
 		return BERR_BAD_REQUEST;
 
 	u = upload_alloc();
-	for (tries = 0;; tries++) {
+	do {
 		random_bytes(u->id, sizeof(u->id));
 		/* An RFC 4122 version 4 UUID, as clients are used to. */
 		u->id[6] = (u->id[6] & 0x0f) | 0x40;
 		u->id[8] = (u->id[8] & 0x3f) | 0x80;
-		uuid_format(u->id, u->name);
-		if (upload_lookup(t, u->id) != NULL)
-			continue;
-		if (mkdirat(t->dir_fd, u->name, 0750) == 0)
-			break;
-		if (errno != EEXIST || tries > 8) {
-			log_warn("%s/uploads/%s", t->store->path, u->name);
-			rc = berr_from_errno(errno);
-			upload_free(u);
-			return rc;
-		}
-	}
+	} while (upload_lookup(t, u->id) != NULL);
+	uuid_format(u->id, u->name);
 	u->owner = xstrdup(owner);
 	u->algo = algo;
 	u->created = u->touched = now_sec();
 	u->ctx = digest_ctx_new(algo);
+	upload_insert(t, u);
+	*up = u;
+	return 0;
+}
 
+/* Writes the session's directory, its info and an empty data file; 0, or
+ * -1 with errno set (nothing is left behind). */
+static int
+upload_write_dir(struct upload *u)
+{
+	struct upload_table	*t = u->table;
+	struct wbuf		 w;
+	char			 path[UPLOAD_PATH_MAX];
+	int			 fd = -1, saved;
+
+	if (mkdirat(t->dir_fd, u->name, 0750) == -1) {
+		log_warn("%s/uploads/%s", t->store->path, u->name);
+		return -1;
+	}
 	/* No fsync: a session lost to a crash is restarted by the client. */
 	wbuf_init(&w);
 	upload_info_encode(u, &w);
@@ -406,18 +416,17 @@ upload_create(struct upload_table *t, const char *owner,
 		goto fail;
 	close(fd);
 	wbuf_clear(&w);
-	upload_insert(t, u);
-	*up = u;
+	u->on_disk = 1;
 	return 0;
 fail:
-	rc = berr_from_errno(errno);
+	saved = errno;
 	log_warn("%s/uploads/%s", t->store->path, path);
 	if (fd != -1)
 		close(fd);
 	wbuf_clear(&w);
 	upload_remove_dir(t->dir_fd, u->name);
-	upload_free(u);
-	return rc;
+	errno = saved;
+	return -1;
 }
 
 struct upload *
@@ -446,6 +455,8 @@ upload_open_data(struct upload *u, int flags)
 	char	 path[UPLOAD_PATH_MAX];
 	int	 fd;
 
+	if (!u->on_disk && upload_write_dir(u) == -1)
+		return -1;
 	upload_path(u, "data", path);
 	if ((fd = openat(u->table->dir_fd, path, flags | O_CLOEXEC |
 	    O_NOFOLLOW)) == -1 && !((flags & O_DIRECT) && errno == EINVAL))
@@ -636,8 +647,8 @@ upload_committed(struct upload *u, int err)
 	u->state = UPLOAD_IDLE;
 	upload_path(u, "data", path);
 	/* Gone unless the data is still where it was. */
-	if (err == 0 || faccessat(u->table->dir_fd, path, F_OK,
-	    AT_SYMLINK_NOFOLLOW) == -1)
+	if (err == 0 || (u->on_disk && faccessat(u->table->dir_fd, path,
+	    F_OK, AT_SYMLINK_NOFOLLOW) == -1))
 		upload_unlink(u);
 }
 

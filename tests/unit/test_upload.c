@@ -18,6 +18,7 @@
 
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -154,9 +155,10 @@ test_append_commit(void)
 	CU_ASSERT_FATAL(upload_create(f.t, OWNER, 0, &u) == 0);
 	CU_ASSERT_EQUAL(strlen(u->name), 36);
 	CU_ASSERT_EQUAL(u->name[14], '4');	/* a version 4 UUID */
-	CU_ASSERT(session_exists(&f, u));
+	CU_ASSERT(!session_exists(&f, u));	/* until its first bytes */
 	CU_ASSERT_EQUAL(f.t->count, 1);
 	append(u, data, n, 100 * 1024 + 3);
+	CU_ASSERT(session_exists(&f, u));
 	CU_ASSERT_EQUAL(u->size, n);
 	digest_compute(DIGEST_SHA256, data, n, &d);
 	/* Hashed on the way in: nothing to read back. */
@@ -403,6 +405,9 @@ test_broken_sessions(void)
 	CU_ASSERT_FATAL(upload_create(f.t, OWNER, 0, &u1) == 0);
 	CU_ASSERT_FATAL(upload_create(f.t, OWNER, 0, &u2) == 0);
 	CU_ASSERT_FATAL(upload_create(f.t, OWNER, 0, &u3) == 0);
+	append(u1, (const uint8_t *)"1", 1, 1);
+	append(u2, (const uint8_t *)"2", 1, 1);
+	append(u3, (const uint8_t *)"3", 1, 1);
 	xasprintf(&p1, "%s/uploads/%s", f.dir, u1->name);
 	xasprintf(&p2, "%s/uploads/%s", f.dir, u2->name);
 	xasprintf(&p3, "%s/uploads/%s", f.dir, u3->name);
@@ -453,6 +458,58 @@ test_cancel(void)
 	CU_ASSERT_PTR_NULL(upload_find(f.t, id, OWNER));
 	CU_ASSERT_EQUAL(f.t->count, 0);
 	free(path);
+	teardown(&f);
+}
+
+/* The entries of a directory but . and .. */
+static int
+dir_entries(const char *path)
+{
+	DIR		*d;
+	struct dirent	*de;
+	int		 n = 0;
+
+	if ((d = opendir(path)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* A session that never had bytes is never written: cancelled, committed
+ * as the empty blob, or forgotten by a restart, it leaves nothing. */
+static void
+test_empty_in_memory(void)
+{
+	struct fixture	 f;
+	struct upload	*u;
+	struct digest	 d;
+	uint8_t		 id[UPLOAD_ID_LEN];
+	char		*dir;
+	int		 created;
+
+	setup(&f);
+	xasprintf(&dir, "%s/uploads", f.dir);
+	CU_ASSERT_FATAL(upload_create(f.t, OWNER, 0, &u) == 0);
+	CU_ASSERT_EQUAL(upload_cancel(u), 0);
+	CU_ASSERT_EQUAL(f.t->count, 0);
+	CU_ASSERT_FATAL(upload_create(f.t, OWNER, 0, &u) == 0);
+	digest_compute(DIGEST_SHA256, "", 0, &d);
+	CU_ASSERT_EQUAL(unit_upload_commit(u, &d, 0, &created), 0);
+	CU_ASSERT(blob_matches(&f, &d, (const uint8_t *)"", 0));
+	CU_ASSERT_EQUAL(f.t->count, 0);
+	CU_ASSERT_FATAL(upload_create(f.t, OWNER, 0, &u) == 0);
+	memcpy(id, u->id, sizeof(id));
+	CU_ASSERT(!session_exists(&f, u));
+	CU_ASSERT_EQUAL(dir_entries(dir), 0);
+	engine_close(&f);
+	engine_open(&f);
+	CU_ASSERT_PTR_NULL(upload_find(f.t, id, OWNER));
+	CU_ASSERT_EQUAL(f.t->count, 0);
+	free(dir);
 	teardown(&f);
 }
 
@@ -700,6 +757,7 @@ test_upload_register(void)
 		{ "resume after restart", test_resume_after_restart },
 		{ "broken sessions removed at load", test_broken_sessions },
 		{ "cancel", test_cancel },
+		{ "an empty session stays in memory", test_empty_in_memory },
 		{ "expiry", test_expiry },
 		{ "streaming from pipes", test_pipes },
 		{ "direct writes at odd offsets", test_direct_writes },
