@@ -244,6 +244,7 @@ main(int argc, char **argv)
 	int		 new_dirs = 0, durable = 1, datadir_new = -1;
 
 	log_init("berth-blobd", 0);
+	malloc_keep();
 	while ((ch = getopt_long(argc, argv, "v", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'd':

@@ -31,6 +31,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#ifdef HAVE_MALLOPT
+#include <malloc.h>
+#endif
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -548,6 +551,22 @@ random_bytes(void *buf, size_t n)
 		p += r;
 		n -= (size_t)r;
 	}
+}
+
+/*
+ * A 1 MiB body is copied through buffers of its size (the request's, a
+ * frame's), and glibc gave those back to the kernel when freed, so that
+ * every push faulted them in and cleared them again: a third of berthd's
+ * time pushing 1 MiB blobs, and 40% more server CPU per push.  Up to
+ * 4 MiB comes from the heap, which keeps 8 MiB free before it shrinks.
+ */
+void
+malloc_keep(void)
+{
+#ifdef HAVE_MALLOPT
+	(void)mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024);
+	(void)mallopt(M_TRIM_THRESHOLD, 8 * 1024 * 1024);
+#endif
 }
 
 int

@@ -93,6 +93,9 @@ int	 anon_file(const char *name);
 
 /* Random bytes from the kernel; fatal on failure. */
 void	 random_bytes(void *, size_t);
+/* Keeps freed buffers of a few MiB for reuse (glibc), rather than giving
+ * them back to the kernel and faulting them in again. */
+void	 malloc_keep(void);
 
 /* Parses a decimal uint64 with no sign, spaces or overflow. */
 int	 parse_u64(const char *, size_t, uint64_t *);

@@ -461,6 +461,7 @@ main(int argc, char **argv)
 	int	 log_created = 0;
 
 	parse_options(argc, argv);
+	malloc_keep();
 	log_init("berthd", LOG_LVL_INFO + conf.verbose);
 	if (conf.log_file != NULL) {
 		log_created = access(conf.log_file, F_OK) == -1;
