@@ -494,6 +494,9 @@ int		 upload_append_begin(struct upload *, uint64_t offset);
  * 0, or a negative berr with the session's size unchanged. */
 int		 upload_append_write(struct upload *, const void *, size_t);
 void		 upload_append_end(struct upload *);
+/* Ends an append from a pipe or a re-hash (upload_hash_start) and calls
+ * its callback. */
+void		 upload_finish(struct upload *, int err);
 /*
  * Appends what can be read from pipe (a pipe or socket, else
  * BERR_BAD_REQUEST) until EOF, in the event loop; length is what berthd

@@ -518,21 +518,6 @@ upload_hash_step(struct upload *u, enum digest_algo algo, uint64_t max)
 	return rc;
 }
 
-/* Ends a re-hash and calls its callback. */
-static void
-upload_hash_finish(struct upload *u, int err)
-{
-	upload_done_cb	 cb = u->done_cb;
-	void		*arg = u->done_arg;
-
-	event_free(u->ev);
-	u->ev = NULL;
-	upload_append_end(u);
-	u->done_cb = NULL;
-	u->done_arg = NULL;
-	cb(u, err, arg);
-}
-
 static void
 upload_hash_cb(evutil_socket_t fd, short events, void *arg)
 {
@@ -545,7 +530,7 @@ upload_hash_cb(evutil_socket_t fd, short events, void *arg)
 		evtimer_add(u->ev, &now);
 		return;
 	}
-	upload_hash_finish(u, rc);
+	upload_finish(u, rc);
 }
 
 int

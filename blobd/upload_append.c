@@ -232,7 +232,6 @@ upload_append_dio_submit(struct upload *u)
 	return 0;
 }
 
-static void	upload_append_finish(struct upload *, int);
 
 /*
  * A buffer is on disk.  A direct write that failed or stopped short is
@@ -254,7 +253,7 @@ upload_append_dio_done_cb(struct write_job *j, void *arg)
 		if (pwrite_full(u->fd, (const uint8_t *)j->buf + j->done,
 		    j->len - j->done, (off_t)(j->off + j->done)) == -1) {
 			rc = upload_append_dio_fail(u, errno);
-			upload_append_finish(u, rc);
+			upload_finish(u, rc);
 			return;
 		}
 	}
@@ -262,15 +261,15 @@ upload_append_dio_done_cb(struct write_job *j, void *arg)
 	if (u->dio_stalled) {
 		u->dio_stalled = 0;
 		if ((rc = upload_append_dio_submit(u)) != 0) {
-			upload_append_finish(u, rc);
+			upload_finish(u, rc);
 			return;
 		}
 		if (event_add(u->ev, NULL) == -1)
-			upload_append_finish(u, BERR_INTERNAL);
+			upload_finish(u, BERR_INTERNAL);
 		return;
 	}
 	if (u->dio_ended)
-		upload_append_finish(u, u->dio_end_err);
+		upload_finish(u, u->dio_end_err);
 }
 
 /* Takes n bytes just read into the buffer. */
@@ -298,9 +297,8 @@ upload_append_dio_take(struct upload *u, size_t n)
 	return upload_append_dio_submit(u);
 }
 
-/* Ends an append from a pipe or a re-hash and calls its callback. */
-static void
-upload_append_finish(struct upload *u, int err)
+void
+upload_finish(struct upload *u, int err)
 {
 	upload_done_cb	 cb = u->done_cb;
 	void		*arg = u->done_arg;
@@ -349,7 +347,7 @@ upload_append_pipe_cb(evutil_socket_t fd, short events, void *arg)
 			u->dio_end_err = rc;
 			return;
 		}
-		upload_append_finish(u, rc);
+		upload_finish(u, rc);
 		return;
 	}
 	if (u->dio_buf[0] != NULL)
@@ -357,7 +355,7 @@ upload_append_pipe_cb(evutil_socket_t fd, short events, void *arg)
 	else
 		rc = upload_append_write(u, u->table->buf, (size_t)n);
 	if (rc != 0)
-		upload_append_finish(u, rc);
+		upload_finish(u, rc);
 }
 
 int

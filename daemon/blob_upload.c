@@ -20,8 +20,10 @@
  * operations alike: a session of blobd's; bytes appended through a pipe
  * whose other end blobd reads, hashes and writes, fed from a request's
  * body or from memory as the pipe drains (never blocking the loop, never
- * buffering a body); the commit, where blobd verifies the digest; and the
- * link that makes the blob visible in the repository, durably.
+ * buffering a body but a small last one, which goes inside the commit);
+ * the commit, where blobd verifies the digest; and the link that makes
+ * the blob visible in the repository, durably, riding with the commit
+ * when it can (txn_link_ride).
  */
 #include "config.h"
 
@@ -407,8 +409,10 @@ blob_upload_sized_cb(int err, uint64_t size, void *arg)
 	blob_upload_store(u);
 }
 
-void
-blob_upload_commit(struct blob_upload *u, const struct digest *d,
+/* The operation stores the blob d names, of size bytes (UINT64_MAX: not
+ * known yet). */
+static void
+blob_upload_start_blob(struct blob_upload *u, const struct digest *d,
     uint64_t size, int flags, blob_upload_cb cb, void *arg)
 {
 	blob_upload_start(u, cb, arg);
@@ -417,6 +421,13 @@ blob_upload_commit(struct blob_upload *u, const struct digest *d,
 	memset(&u->blob, 0, sizeof(u->blob));
 	u->blob.offset = UINT64_MAX;
 	u->blob.size = size;
+}
+
+void
+blob_upload_commit(struct blob_upload *u, const struct digest *d,
+    uint64_t size, int flags, blob_upload_cb cb, void *arg)
+{
+	blob_upload_start_blob(u, d, size, flags, cb, arg);
 	/* Its size first, for the link record (no sync, unlike a link). */
 	if (size == UINT64_MAX)
 		blobc_upload_stat(u->owner, u->id, blob_upload_sized_cb, u);
@@ -428,15 +439,11 @@ void
 blob_upload_finish(struct blob_upload *u, const struct digest *d,
     const void *data, size_t len, int flags, blob_upload_cb cb, void *arg)
 {
-	blob_upload_start(u, cb, arg);
-	u->digest = *d;
-	u->flags = flags;
-	memset(&u->blob, 0, sizeof(u->blob));
-	u->blob.data = data;
-	u->blob.len = len;
 	/* Most often the whole blob: if not, blobd says so and it goes as
 	 * the session's last bytes. */
+	blob_upload_start_blob(u, d, len, flags, cb, arg);
+	u->blob.data = data;
+	u->blob.len = len;
 	u->blob.offset = 0;
-	u->blob.size = len;
 	blob_upload_store(u);
 }

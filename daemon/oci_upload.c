@@ -21,7 +21,8 @@
  * body; monolithic POST ?digest=; streamed chunked PATCH with no
  * Content-Range; Content-Range chunks; cross-repository mounts).  The flow
  * itself, shared with ECR's layer operations, is blob_upload.c's: berthd
- * never buffers an upload, and blobd checks offsets and verifies digests.
+ * buffers no upload but a body of at most 1 MiB that ends one (sent with
+ * the commit), and blobd checks offsets and verifies digests.
  */
 #include "config.h"
 

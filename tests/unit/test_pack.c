@@ -94,22 +94,11 @@ reopen(struct fixture *f)
 	engine_open(f);
 }
 
-static uint8_t *
-pattern(size_t n, unsigned int seed)
-{
-	uint8_t	*p = xmalloc(n);
-	size_t	 i;
-
-	for (i = 0; i < n; i++)
-		p[i] = (uint8_t)(i * 29 + seed * 7 + (i >> 9));
-	return p;
-}
-
 /* Stores blob number i (of size n); its digest in *d. */
 static int
 put(struct fixture *f, unsigned int i, size_t n, struct digest *d)
 {
-	uint8_t	*data = pattern(n, i);
+	uint8_t	*data = unit_pattern(n, i);
 	int	 created, rc;
 
 	digest_compute(DIGEST_SHA256, data, n, d);
@@ -123,7 +112,7 @@ static int
 reads_back(struct fixture *f, unsigned int i, size_t n,
     const struct digest *d)
 {
-	uint8_t	*want = pattern(n, i), *got = xmalloc(n + 1);
+	uint8_t	*want = unit_pattern(n, i), *got = xmalloc(n + 1);
 	uint64_t size, off;
 	int	 fd, ok;
 
@@ -407,7 +396,7 @@ test_twice(void)
 {
 	struct fixture	 f;
 	struct digest	 d;
-	uint8_t		*data = pattern(700, 5);
+	uint8_t		*data = unit_pattern(700, 5);
 	uint64_t	 file, off;
 
 	setup(&f);
@@ -437,7 +426,7 @@ test_upload_packed(void)
 	struct upload_table	*t;
 	struct upload		*u;
 	struct digest		 d;
-	uint8_t			*data = pattern(9000, 9);
+	uint8_t			*data = unit_pattern(9000, 9);
 	int			 created;
 
 	setup(&f);

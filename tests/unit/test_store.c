@@ -56,17 +56,6 @@ teardown(struct fixture *f)
 	free(f->dir);
 }
 
-static uint8_t *
-pattern(size_t n, unsigned int seed)
-{
-	uint8_t	*p = xmalloc(n);
-	size_t	 i;
-
-	for (i = 0; i < n; i++)
-		p[i] = (uint8_t)(i * 31 + seed + (i >> 12));
-	return p;
-}
-
 static char *
 blob_path(const char *dir, const struct digest *d)
 {
@@ -101,7 +90,7 @@ commit_algo(enum digest_algo algo)
 	struct fixture	 f;
 	struct digest	 d;
 	struct stat	 sb;
-	uint8_t		*data = pattern(5000, algo);
+	uint8_t		*data = unit_pattern(5000, algo);
 	char		*path, *tmp;
 	int		 created = -1;
 
@@ -142,7 +131,7 @@ test_exists(void)
 	struct digest	 d;
 	struct timespec	 old[2];
 	struct stat	 sb;
-	uint8_t		*data = pattern(100, 7);
+	uint8_t		*data = unit_pattern(100, 7);
 	char		*path, *tmp;
 	int		 created, fd;
 
@@ -186,7 +175,7 @@ test_open_read_back(void)
 {
 	struct fixture	 f;
 	struct digest	 d;
-	uint8_t		*data = pattern(BLOB_WRITE_MAX, 3), *back;
+	uint8_t		*data = unit_pattern(BLOB_WRITE_MAX, 3), *back;
 	uint64_t	 size, off;
 	int		 created, fd, flags;
 
@@ -214,7 +203,7 @@ test_mismatch(void)
 {
 	struct fixture	 f;
 	struct digest	 d;
-	uint8_t		*data = pattern(300, 1);
+	uint8_t		*data = unit_pattern(300, 1);
 	char		*tmp;
 	int		 created = -1;
 
@@ -267,7 +256,7 @@ test_reopen_counts(void)
 
 	setup(&f);
 	for (i = 0; i < 10; i++) {
-		data = pattern(1000 + i, i);
+		data = unit_pattern(1000 + i, i);
 		digest_compute(i % 2 ? DIGEST_SHA512 : DIGEST_SHA256, data,
 		    1000 + i, &d);
 		CU_ASSERT_EQUAL(unit_store_write(f.st, &d, data, 1000 + i,

@@ -84,17 +84,6 @@ teardown(struct fixture *f)
 	free(f->dir);
 }
 
-static uint8_t *
-pattern(size_t n, unsigned int seed)
-{
-	uint8_t	*p = xmalloc(n);
-	size_t	 i;
-
-	for (i = 0; i < n; i++)
-		p[i] = (uint8_t)(i * 131 + seed + (i >> 16));
-	return p;
-}
-
 /* Appends through the functions the pipe reader uses, in pieces. */
 static void
 append(struct upload *u, const uint8_t *p, size_t n, size_t piece)
@@ -147,7 +136,7 @@ test_append_commit(void)
 	struct upload	*u;
 	struct digest	 d;
 	size_t		 n = 3 * 1024 * 1024 + 17;
-	uint8_t		*data = pattern(n, 1);
+	uint8_t		*data = unit_pattern(n, 1);
 	char		 name[UPLOAD_NAME_LEN];
 	int		 created;
 
@@ -180,7 +169,7 @@ test_sha512_and_existing(void)
 	struct fixture	 f;
 	struct upload	*u;
 	struct digest	 d;
-	uint8_t		*data = pattern(70000, 2);
+	uint8_t		*data = unit_pattern(70000, 2);
 	int		 created;
 
 	setup(&f);
@@ -287,7 +276,7 @@ test_wrong_digest_retry(void)
 	struct fixture	 f;
 	struct upload	*u;
 	struct digest	 d, bad;
-	uint8_t		*data = pattern(200000, 4);
+	uint8_t		*data = unit_pattern(200000, 4);
 	int		 created;
 
 	setup(&f);
@@ -345,7 +334,7 @@ test_resume_after_restart(void)
 	struct digest	 d;
 	uint8_t		 id[UPLOAD_ID_LEN];
 	size_t		 n = 20 * 1024 * 1024 + 5, first = 12 * 1024 * 1024;
-	uint8_t		*data = pattern(n, 5);
+	uint8_t		*data = unit_pattern(n, 5);
 	int		 created, done = 0;
 
 	setup(&f);
@@ -592,7 +581,7 @@ test_pipes(void)
 
 	setup(&f);
 	for (i = 0; i < 3; i++) {
-		data[i] = pattern(sizes[i], 10 + i);
+		data[i] = unit_pattern(sizes[i], 10 + i);
 		CU_ASSERT_FATAL(upload_create(f.t, OWNER, 0, &u[i]) == 0);
 		CU_ASSERT_FATAL(pipe(p) == 0);
 		memset(&fe[i], 0, sizeof(fe[i]));
@@ -698,7 +687,7 @@ check_odd_appends(struct fixture *f)
 
 	for (i = 0; i < nitems(pieces); i++)
 		total += pieces[i];
-	data = pattern(total, 77);
+	data = unit_pattern(total, 77);
 	CU_ASSERT_FATAL(upload_create(f->t, OWNER, 0, &u) == 0);
 	for (i = 0; i < nitems(pieces); i++) {
 		CU_ASSERT_EQUAL(pipe_append(f, u, data + off, pieces[i]), 0);

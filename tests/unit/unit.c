@@ -75,6 +75,17 @@ unit_tmpdir(void)
 	return dir;
 }
 
+unsigned char *
+unit_pattern(size_t n, unsigned int seed)
+{
+	unsigned char	*p = xmalloc(n);
+	size_t		 i;
+
+	for (i = 0; i < n; i++)
+		p[i] = (unsigned char)(i * 131 + seed + (i >> 16));
+	return p;
+}
+
 static int
 rmtree_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {

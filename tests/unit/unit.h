@@ -51,6 +51,8 @@ extern int unit_new_dirs;
 /* A fresh temporary directory (mkdtemp under $TMPDIR) and its removal. */
 char	*unit_tmpdir(void);
 void	 unit_rmtree(const char *);
+/* n bytes (to free) that differ with seed and along the buffer. */
+unsigned char *unit_pattern(size_t n, unsigned int seed);
 
 /*
  * blobd's store_write(), store_commit() and upload_commit(), each with its
