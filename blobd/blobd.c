@@ -32,7 +32,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <libgen.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -169,22 +168,18 @@ static int
 blobd_open_datadir(const char *dir)
 {
 	struct stat	 sb;
-	char		*copy;
-	int		 fd, created;
+	int		 fd;
 
-	created = stat(dir, &sb) == -1 && errno == ENOENT;
-	if (created && mkdir_p(dir, 0750) == -1) {
+	/* Its name is made durable by the first commit round, with the
+	 * directories made in it. */
+	if (stat(dir, &sb) == -1 && errno == ENOENT &&
+	    mkdir_p(dir, 0750) == -1) {
 		log_warn("cannot create the data directory %s", dir);
 		exit(BLOBD_EXIT_CONFIG);
 	}
 	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
 		log_warn("cannot open the data directory %s", dir);
 		exit(BLOBD_EXIT_CONFIG);
-	}
-	if (created) {
-		copy = xstrdup(dir);
-		(void)fsync_dir(dirname(copy));
-		free(copy);
 	}
 	return fd;
 }
@@ -242,6 +237,7 @@ main(int argc, char **argv)
 	struct timeval	 tv;
 	int		 ch, verbose = 0, seccomp = 1, sock, dirfd;
 	int		 new_dirs = 0, durable = 1, datadir_new = -1;
+	int		 parent_new = -1;
 
 	log_init("berth-blobd", 0);
 	malloc_keep();
@@ -327,10 +323,16 @@ main(int argc, char **argv)
 		exit(BLOBD_EXIT_CONFIG);
 	}
 	env.store->durable = env.metalog->durable = durable;
-	/* The directories made by this start: their parents are fsync'd
-	 * by the first commit round, not before the hello. */
-	if (new_dirs && (datadir_new = dup(dirfd)) == -1)
-		fatal("dup");
+	/*
+	 * The directories made by this start: their parents are fsync'd by
+	 * the first commit round, not before the hello.  A data directory
+	 * that needed its own is likely new too (berthd makes it, and leaves
+	 * its name to this round): its parent goes in the round as well.
+	 */
+	if (new_dirs && ((datadir_new = dup(dirfd)) == -1 ||
+	    (parent_new = openat(dirfd, "..", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1))
+		fatal("%s/..", datadir);
 
 	sock = debug_socket != NULL ? blobd_debug_accept(debug_socket) :
 	    BLOBD_SOCKET_FD;
@@ -339,8 +341,10 @@ main(int argc, char **argv)
 	/* After the confinement, which a thread started earlier would
 	 * escape. */
 	env.committer = committer_new(env.base, env.metalog, durable, 1);
-	if (datadir_new != -1)
+	if (datadir_new != -1) {
 		committer_sync_dir(env.committer, datadir_new);
+		committer_sync_dir(env.committer, parent_new);
+	}
 	if (env.store->new_algo)
 		committer_sync_dir(env.committer, dup(env.store->blobs_fd));
 	if (env.metalog->fresh)

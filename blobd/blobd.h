@@ -591,6 +591,9 @@ void		 metalog_synced(struct metalog *, uint64_t end, uint64_t seq,
 /* 1 if entries (or dead marks) wait for a sync; the log's descriptor;
  * where the log, and its synced part, end. */
 int		 metalog_dirty(const struct metalog *);
+/* 1 if entries were appended since the last sync (a fresh log's header
+ * is none). */
+int		 metalog_pending(const struct metalog *);
 int		 metalog_fd(const struct metalog *);
 uint64_t	 metalog_end(const struct metalog *);
 uint64_t	 metalog_synced_end(const struct metalog *);

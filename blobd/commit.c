@@ -55,7 +55,7 @@ struct commit_round {
 	uint64_t	 log_end;	/* the entries before here */
 	uint64_t	 log_seq;	/* the seq that follows them */
 	int		 log_err;
-	int		 dirs[4];	/* new directories, fsync'd first */
+	int		 dirs[8];	/* new directories, fsync'd first */
 	size_t		 ndirs;
 	int		 dirs_err;
 };

@@ -648,6 +648,13 @@ metalog_dirty(const struct metalog *ml)
 }
 
 int
+metalog_pending(const struct metalog *ml)
+{
+	return ml->log_end > (ml->synced_end > LOG_HDR_LEN ? ml->synced_end :
+	    LOG_HDR_LEN);
+}
+
+int
 metalog_fd(const struct metalog *ml)
 {
 	return ml->log_fd;

@@ -611,7 +611,11 @@ serve_meta_load(struct rpc_chan *chan, const struct frame_hdr *h,
 	struct msg_meta_state	 r;
 	int			 rc, sfd = -1;
 
-	committer_drain(env->committer);
+	/* The state holds only durable entries, as berthd expects: those on
+	 * their way to the disk are waited for.  Nothing else is (at a start,
+	 * the fsyncs of new directories). */
+	if (metalog_pending(env->metalog))
+		committer_drain(env->committer);
 	rc = metalog_load(env->metalog, &sfd, &r.len, &r.entries);
 	serve_answer(env, h->id, rc, MSG_META_STATE, &r, sizeof(r), sfd);
 }

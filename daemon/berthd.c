@@ -408,16 +408,14 @@ static void
 berthd_lock(const char *dir)
 {
 	struct stat	 sb;
-	char		*copy, holder[32];
+	char		 holder[32];
 	int		 dirfd, fd;
 
-	if (stat(dir, &sb) == -1 && errno == ENOENT) {
-		if (mkdir_p(dir, 0750) == -1)
-			fatal("cannot create the data directory %s", dir);
-		copy = xstrdup(dir);
-		(void)fsync_dir(dirname(copy));
-		free(copy);
-	}
+	/* Its name is made durable by berth-blobd's first commit round,
+	 * before anything in it is acknowledged. */
+	if (stat(dir, &sb) == -1 && errno == ENOENT &&
+	    mkdir_p(dir, 0750) == -1)
+		fatal("cannot create the data directory %s", dir);
 	if ((dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
 		fatal("data directory %s", dir);
 	if ((fd = lockfile_take(dirfd, "berthd.lock", holder,

@@ -17,8 +17,8 @@ as it would have to be if the power went the instant after:
     directory;
   - a small blob in the log: its entry's write, then a sync of the log;
   - and for each, every directory on the way made during the trace (the
-    trace starts on an empty data directory), and the log's own rename
-    into place, fsync'd in its parent;
+    trace starts before the data directory exists), and the log's own
+    rename into place, fsync'd in its parent;
   - a link entry that rode with a blob (MSG_BLOB_COMMITTED's seq): as an
     entry, and written to the log only once the blob was durable (after
     the blob's own entry, or after the fsync that made its name durable),
@@ -41,8 +41,8 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import blobd_rpc as rpc  # noqa: E402
 
-SYSCALLS = ("pwritev", "pwrite64", "write", "renameat", "mkdirat", "fsync",
-            "fdatasync", "sendmsg")
+SYSCALLS = ("pwritev", "pwrite64", "write", "renameat", "mkdirat", "mkdir",
+            "fsync", "fdatasync", "sendmsg")
 LINE = re.compile(r"^(\d+)\s+(\d+):(\d+):([\d.]+)\s+(.*)$")
 HEX = re.compile(r"\\x([0-9a-f]{2})")
 
@@ -145,6 +145,9 @@ class Checker:
                     break
                 if c.name == "mkdirat" and c.strings() and \
                         c.fd_path() + "/" + c.strings()[0] == path:
+                    made = c
+                elif c.name == "mkdir" and c.strings() and \
+                        c.strings()[0] == path:
                     made = c
                 elif c.name == "renameat" and len(c.strings()) == 2 and \
                         c.fd_path(1) + "/" + c.strings()[1] == path:
