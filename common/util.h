@@ -72,6 +72,9 @@ int	 pwrite_full(int, const void *, size_t, off_t);
 /* Read exactly n bytes unless EOF (off >= 0); the bytes read or -1. */
 ssize_t	 read_full(int, void *, size_t);
 ssize_t	 pread_full(int, void *, size_t, off_t);
+/* pwritev(2) until every byte is written (iov is changed); 0 or -1. */
+struct iovec;
+int	 pwritev_full(int, struct iovec *, int, off_t);
 /* fsync()s the directory at path (or the open directory fd). */
 int	 fsync_dir(const char *);
 int	 fsync_dirfd(int);
@@ -90,6 +93,9 @@ int	 anon_file(const char *name);
 
 /* Random bytes from the kernel; fatal on failure. */
 void	 random_bytes(void *, size_t);
+/* Keeps freed buffers of a few MiB for reuse (glibc), rather than giving
+ * them back to the kernel and faulting them in again. */
+void	 malloc_keep(void);
 
 /* Parses a decimal uint64 with no sign, spaces or overflow. */
 int	 parse_u64(const char *, size_t, uint64_t *);

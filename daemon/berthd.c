@@ -446,16 +446,14 @@ static void
 berthd_lock(const char *dir)
 {
 	struct stat	 sb;
-	char		*copy, holder[32];
+	char		 holder[32];
 	int		 dirfd, fd;
 
-	if (stat(dir, &sb) == -1 && errno == ENOENT) {
-		if (mkdir_p(dir, 0750) == -1)
-			fatal("cannot create the data directory %s", dir);
-		copy = xstrdup(dir);
-		(void)fsync_dir(dirname(copy));
-		free(copy);
-	}
+	/* Its name is made durable by berth-blobd's first commit round,
+	 * before anything in it is acknowledged. */
+	if (stat(dir, &sb) == -1 && errno == ENOENT &&
+	    mkdir_p(dir, 0750) == -1)
+		fatal("cannot create the data directory %s", dir);
 	if ((dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
 		fatal("data directory %s", dir);
 	if ((fd = lockfile_take(dirfd, "berthd.lock", holder,
@@ -499,6 +497,7 @@ main(int argc, char **argv)
 	int	 log_created = 0;
 
 	parse_options(argc, argv);
+	malloc_keep();
 	log_init("berthd", LOG_LVL_INFO + conf.verbose);
 	if (conf.log_file != NULL) {
 		log_created = access(conf.log_file, F_OK) == -1;

@@ -387,6 +387,17 @@ typedef void (*txn_done_cb)(int err, void *arg);
  * came before any record applied sends nothing.
  */
 void	txn_commit(struct txn *, txn_done_cb, void *arg);
+/*
+ * A link record that rides with its blob (blobc_blob's entry): encoded in
+ * an empty t but not applied; 0, or -1 when it cannot ride now (the
+ * caller links once the blob is stored instead).  txn_link_landed says
+ * how the commit went (err 0: the blob and the record are durable) and
+ * applies the record then; it returns err, or the record's own error,
+ * and clears t.
+ */
+int	txn_link_ride(struct txn *, struct repository *,
+	    const struct digest *, uint64_t size);
+int	txn_link_landed(struct txn *, int err);
 
 /* --- loading and compacting the metadata (meta.c) ------------------------ */
 
@@ -401,9 +412,15 @@ void	meta_maybe_compact(void);
  * Start-up thus replays at most about twice the state. */
 int	meta_compaction_due(uint64_t snapshot_bytes, uint64_t log_bytes,
 	    uint64_t log_entries);
-/* Compacts now: the snapshot replaces the log; done may be NULL.
- * BERR_UNAVAILABLE when a compaction or a load is already running. */
+/* Compacts now (once the link records riding with blobs landed): the
+ * snapshot replaces the log; done may be NULL.  BERR_UNAVAILABLE when a
+ * compaction or a load is already running. */
 void	meta_compact(meta_done_cb done, void *arg);
+/* A link record is to ride with its blob (txn_link_ride): 0, or -1 when
+ * a compaction waits for those in flight.  meta_ride_end when it landed
+ * or failed. */
+int	meta_ride_begin(void);
+void	meta_ride_end(void);
 /* Records pull times gathered since the last flush (not per request). */
 void	meta_note_pull(struct image *);
 /* Writes the pull times noted so far; done (may be NULL) runs when they
@@ -519,8 +536,10 @@ typedef void (*blobc_done_cb)(int err, void *arg);
 typedef void (*blobc_size_cb)(int err, uint64_t size, void *arg);
 typedef void (*blobc_upload_created_cb)(int err,
     const uint8_t id[UPLOAD_ID_LEN], void *arg);
-typedef void (*blobc_blob_opened_cb)(int err, int fd, uint64_t size,
-    void *arg);
+/* The blob is size bytes of fd from offset on (small blobs share a
+ * file). */
+typedef void (*blobc_blob_opened_cb)(int err, int fd, uint64_t offset,
+    uint64_t size, void *arg);
 /* fd holds the state: len bytes of entries, each a u32 length and the
  * entry, as many as entries. */
 typedef void (*blobc_meta_state_cb)(int err, int fd, uint64_t len,
@@ -565,16 +584,32 @@ void	blobc_upload_stat(const char *owner, const uint8_t id[UPLOAD_ID_LEN],
 	    blobc_size_cb, void *arg);
 void	blobc_upload_cancel(const char *owner, const uint8_t id[UPLOAD_ID_LEN],
 	    blobc_done_cb, void *arg);
-/* Verifies the session's content against the digest and stores it as that
- * blob, ending the session; on a mismatch (BERR_DIGEST_INVALID) the
- * session stays. */
+/*
+ * A blob to store.  len bytes of data (at most BLOB_WRITE_MAX) go first:
+ * appended to the session at offset (its size, or UINT64_MAX), or, for a
+ * write, the whole blob.  entry_len bytes of entry (at most
+ * LINK_ENTRY_MAX; 0: none) are a metadata log entry that blobd appends
+ * once the blob is stored, and makes durable with it: the reply comes
+ * when both are on disk, and neither is written if the blob is refused.
+ */
+struct blobc_blob {
+	struct digest	 digest;
+	uint64_t	 size;		/* UINT64_MAX: whatever it is */
+	uint64_t	 offset;
+	const void	*data;
+	size_t		 len;
+	const void	*entry;
+	size_t		 entry_len;
+};
+/* Verifies the session's content (after b's data) against b's digest and
+ * size, and stores it as that blob, ending the session; on a mismatch
+ * (BERR_DIGEST_INVALID, BERR_SIZE_INVALID) the session stays. */
 void	blobc_upload_commit(const char *owner, const uint8_t id[UPLOAD_ID_LEN],
-	    const struct digest *, blobc_size_cb, void *arg);
-/* Stores len bytes (at most BLOB_WRITE_MAX) as the blob the digest
- * names, verifying them. */
-void	blobc_blob_write(const struct digest *, const void *, size_t len,
-	    blobc_size_cb, void *arg);
-/* A read-only descriptor of the blob's file. */
+	    const struct blobc_blob *b, blobc_size_cb, void *arg);
+/* Stores b's data as the blob its digest names, verifying them. */
+void	blobc_blob_write(const struct blobc_blob *b, blobc_size_cb,
+	    void *arg);
+/* A read-only descriptor of the file that holds the blob. */
 void	blobc_blob_open(const struct digest *, blobc_blob_opened_cb,
 	    void *arg);
 /* Appends one log entry; done once it is fsync'd.  Only txn_commit
@@ -769,6 +804,8 @@ struct blob_upload {
 	size_t		 off;
 	int		 wfd;
 	struct event	*ev;
+	struct blobc_blob blob;			/* being stored */
+	struct txn	 link;			/* its link record */
 };
 
 /* The session of repository in account/region (none yet). */
@@ -800,15 +837,20 @@ int	blob_upload_append_bytes(struct blob_upload *, uint8_t *data,
 #define BLOB_UPLOAD_DISCARD	0x1
 /* BERR_EXISTS when the repository has the blob already (ECR). */
 #define BLOB_UPLOAD_LINK_NEW	0x2
-/* Commits the session as the blob d names (blobd verifies it), then
- * links the blob in the repository: size is the blob's.  BERR_NAME_UNKNOWN
- * when the repository went meanwhile. */
+/*
+ * Commits the session as the blob d names (blobd verifies it and its
+ * size, UINT64_MAX when not known), and links the blob in the repository:
+ * the callback's size is the blob's.  BERR_NAME_UNKNOWN when the
+ * repository went meanwhile.
+ */
 void	blob_upload_commit(struct blob_upload *, const struct digest *d,
-	    int flags, blob_upload_cb, void *arg);
-/* Stores len bytes (at most BLOB_WRITE_MAX) as the blob d names, then
- * links it; no session. */
-void	blob_upload_write(struct blob_upload *, const struct digest *d,
-	    const void *data, size_t len, blob_upload_cb, void *arg);
+	    uint64_t size, int flags, blob_upload_cb, void *arg);
+/* The same after appending len bytes of data (at most BLOB_WRITE_MAX,
+ * kept until cb runs) to the session; with no session (u has no id), the
+ * data are the whole blob. */
+void	blob_upload_finish(struct blob_upload *, const struct digest *d,
+	    const void *data, size_t len, int flags, blob_upload_cb,
+	    void *arg);
 /* Links a stored blob of size bytes in the repository, durably. */
 void	blob_upload_link(struct blob_upload *, const struct digest *d,
 	    uint64_t size, int flags, blob_upload_cb, void *arg);

@@ -24,7 +24,8 @@
  * a caller adds its records, then commits and reports once.  txn_commit
  * is the one writer of the metadata log: it sends the entry to blobd,
  * tells meta.c of entries sent while a load is in flight, and has the
- * model reloaded from disk when an append fails.
+ * model reloaded from disk when an append fails.  A link record may
+ * instead ride with its blob's commit, applied once both are durable.
  */
 #include "config.h"
 
@@ -269,6 +270,37 @@ txn_setting_delete(struct txn *t, struct registry *reg, const char *key)
 }
 
 /* --- committing ---------------------------------------------------------- */
+
+int
+txn_link_ride(struct txn *t, struct repository *repo, const struct digest *d,
+    uint64_t size)
+{
+	if (t->buf.len != 0 || meta_ride_begin() == -1)
+		return -1;
+	record_link_put(&t->buf, repo, d, size, now_ms());
+	t->nrecords = 1;
+	return 0;
+}
+
+int
+txn_link_landed(struct txn *t, int err)
+{
+	int	 landed = err == 0;
+
+	if (landed) {
+		/* Past the entry's version byte: its one record. */
+		err = record_apply(t->buf.data + 1, t->buf.len - 1);
+		/* A load in flight may not have seen the entry. */
+		meta_sent_entry(t->buf.data, t->buf.len);
+		model->log_entries++;
+		model->log_bytes += t->buf.len;
+	}
+	txn_clear(t);
+	meta_ride_end();
+	if (landed)
+		meta_maybe_compact();
+	return err;
+}
 
 static void
 txn_done(struct txn_commit_ctx *ctx, int err)
