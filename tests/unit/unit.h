@@ -41,6 +41,7 @@ int	test_sortvec_register(void);
 int	test_store_register(void);
 int	test_upload_register(void);
 int	test_util_register(void);
+int	test_wwwauth_register(void);
 
 /* A fresh temporary directory (mkdtemp under $TMPDIR) and its removal. */
 char	*unit_tmpdir(void);
