@@ -60,9 +60,11 @@ static const char berthd_synopsis[] =
     "              [--advertise-host host] [--blobd path] [--create-on-push]\n"
     "              [--credentials file]\n"
     "              [--data-dir dir] [--gc-grace seconds] [--listen address:port]\n"
-    "              [--log-file file] [--max-connections number]\n"
-    "              [--no-seccomp] [--region region]\n"
+    "              [--fetchd path] [--log-file file]\n"
+    "              [--max-connections number] [--no-seccomp]\n"
+    "              [--region region]\n"
     "              [--require-auth] [--upload-ttl seconds]\n"
+    "              [--upstream-map from=to[,ca-file]] ...\n"
     "              [--uri-style path | host] [--user user]\n";
 
 static const char berthd_options[] =
@@ -84,6 +86,8 @@ static const char berthd_options[] =
     "                        on SIGHUP\n"
     "  --data-dir dir        where blobs and metadata live (default "
     BERTH_DATADIR ")\n"
+    "  --fetchd path         the berth-fetchd binary (default "
+    BERTH_LIBEXECDIR "/berth-fetchd)\n"
     "  --gc-grace seconds    keep unreferenced blobs pushed this recently "
     "(default 3600)\n"
     "  --help                print this help and exit\n"
@@ -96,10 +100,17 @@ static const char berthd_options[] =
     "                        one idle the longest is closed for a new "
     "client\n"
     "  --no-seccomp          start berth-blobd without its seccomp filter\n"
+
     "  --region region       region of requests that name none "
     "(default us-east-1)\n"
     "  --require-auth        refuse anonymous registry (/v2/) requests\n"
     "  --upload-ttl seconds  drop uploads idle this long (default 86400)\n"
+    "  --upstream-map from=to[,ca-file]\n"
+    "                        fetch what pull through cache rules ask of "
+    "the\n"
+    "                        upstream origin from from to instead, "
+    "trusting\n"
+    "                        ca-file too (repeatable)\n"
     "  --uri-style style     path: host:port/name in repository URIs "
     "(default);\n"
     "                        host: account.dkr.ecr.region.localhost:port/"
@@ -117,6 +128,7 @@ enum {
 	OPT_CREATE_ON_PUSH,
 	OPT_CREDENTIALS,
 	OPT_DATA_DIR,
+	OPT_FETCHD,
 	OPT_GC_GRACE,
 	OPT_HELP,
 	OPT_LISTEN,
@@ -126,6 +138,7 @@ enum {
 	OPT_REGION,
 	OPT_REQUIRE_AUTH,
 	OPT_UPLOAD_TTL,
+	OPT_UPSTREAM_MAP,
 	OPT_URI_STYLE,
 	OPT_USER,
 	OPT_VERSION
@@ -139,6 +152,7 @@ static const struct option berthd_longopts[] = {
 	{ "create-on-push", no_argument,   NULL, OPT_CREATE_ON_PUSH },
 	{ "credentials", required_argument, NULL, OPT_CREDENTIALS },
 	{ "data-dir",	required_argument, NULL, OPT_DATA_DIR },
+	{ "fetchd",	required_argument, NULL, OPT_FETCHD },
 	{ "gc-grace",	required_argument, NULL, OPT_GC_GRACE },
 	{ "help",	no_argument,	   NULL, OPT_HELP },
 	{ "listen",	required_argument, NULL, OPT_LISTEN },
@@ -148,6 +162,7 @@ static const struct option berthd_longopts[] = {
 	{ "region",	required_argument, NULL, OPT_REGION },
 	{ "require-auth", no_argument,	   NULL, OPT_REQUIRE_AUTH },
 	{ "upload-ttl",	required_argument, NULL, OPT_UPLOAD_TTL },
+	{ "upstream-map", required_argument, NULL, OPT_UPSTREAM_MAP },
 	{ "uri-style",	required_argument, NULL, OPT_URI_STYLE },
 	{ "user",	required_argument, NULL, OPT_USER },
 	{ "verbose",	no_argument,	   NULL, 'v' },
@@ -169,27 +184,28 @@ berthd_port(void)
 }
 
 /*
- * Without --blobd: the installed worker, or, when berthd runs from its
- * build tree (daemon/berthd), the worker built beside it.
+ * Without --blobd or --fetchd: the installed program, or, when berthd
+ * runs from its build tree (daemon/berthd), the one built beside it (in
+ * dir/).  A new string.
  */
 static const char *
-default_blobd_path(void)
+default_libexec_path(const char *dir, const char *name)
 {
-	static char	 path[PATH_MAX];
-	char		 self[PATH_MAX];
+	char		*path, self[PATH_MAX];
 	ssize_t		 n;
 
-	snprintf(path, sizeof(path), "%s/berth-blobd", BERTH_LIBEXECDIR);
+	xasprintf(&path, "%s/%s", BERTH_LIBEXECDIR, name);
 	if (access(path, X_OK) == 0)
 		return path;
 	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) > 0) {
 		self[n] = '\0';
-		snprintf(path, sizeof(path), "%s/../blobd/berth-blobd",
-		    dirname(self));
+		free(path);
+		xasprintf(&path, "%s/../%s/%s", dirname(self), dir, name);
 		if (access(path, X_OK) == 0)
 			return path;
 	}
-	snprintf(path, sizeof(path), "%s/berth-blobd", BERTH_LIBEXECDIR);
+	free(path);
+	xasprintf(&path, "%s/%s", BERTH_LIBEXECDIR, name);
 	return path;
 }
 
@@ -207,6 +223,7 @@ parse_options(int argc, char **argv)
 	strcpy(conf.region, DEFAULT_REGION);
 	conf.upload_ttl = 86400;
 	conf.gc_grace = 3600;
+	conf.ptc_refresh = 86400;
 	conf.drain_timeout = 10;
 	http_limits_default(&conf.http);
 
@@ -249,6 +266,9 @@ parse_options(int argc, char **argv)
 			break;
 		case OPT_DATA_DIR:
 			conf.data_dir = optarg;
+			break;
+		case OPT_FETCHD:
+			conf.fetchd_path = optarg;
 			break;
 		case OPT_GC_GRACE:
 			if ((secs = parse_duration(optarg)) < 0) {
@@ -311,6 +331,19 @@ parse_options(int argc, char **argv)
 			}
 			conf.upload_ttl = secs;
 			break;
+		case OPT_UPSTREAM_MAP:
+			if (strchr(optarg, '=') == NULL ||
+			    strstr(optarg, "=http") == NULL) {
+				fprintf(stderr, "berthd: --upstream-map %s: not "
+				    "FROM=TO[,CA_FILE] with an http or https "
+				    "TO\n", optarg);
+				exit(2);
+			}
+			conf.upstream_maps = xreallocarray(conf.upstream_maps,
+			    conf.nupstream_maps + 1,
+			    sizeof(*conf.upstream_maps));
+			conf.upstream_maps[conf.nupstream_maps++] = optarg;
+			break;
 		case OPT_USER:
 			conf.user = optarg;
 			break;
@@ -327,12 +360,16 @@ parse_options(int argc, char **argv)
 	if (optind != argc)
 		usage();
 	if (conf.blobd_path == NULL)
-		conf.blobd_path = default_blobd_path();
+		conf.blobd_path = default_libexec_path("blobd", "berth-blobd");
+	if (conf.fetchd_path == NULL)
+		conf.fetchd_path = default_libexec_path("fetchd",
+		    "berth-fetchd");
 }
 
 static void
 berthd_pulls_flushed_cb(int err, void *arg)
 {
+	fetchc_stop();
 	proc_stop();
 	spawner_stop();
 	event_base_loopbreak(ev_base);
@@ -352,6 +389,7 @@ berthd_log_opened_cb(int err, int fd, void *arg)
 		log_warn("cannot use the reopened %s", conf.log_file);
 	close(fd);
 	proc_reopen_log();
+	fetchc_reopen_log();
 	log_info("logs reopened");
 }
 
@@ -381,6 +419,7 @@ berthd_signal_cb(evutil_socket_t sig, short events, void *arg)
 			spawner_open(SPAWN_FILE_LOG, berthd_log_opened_cb, NULL);
 		else {
 			proc_reopen_log();
+			fetchc_reopen_log();
 			log_info("logs reopened");
 		}
 		if (conf.credentials_file != NULL)
@@ -520,6 +559,7 @@ main(int argc, char **argv)
 	berthd_confine();
 
 	proc_start();
+	fetchc_start();
 	http_server_pause(berthd_http, 0);
 	berthd_serving = 1;
 	log_info("berthd %s serving on %s, data in %s", PACKAGE_VERSION,

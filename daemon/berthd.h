@@ -57,6 +57,9 @@ struct berthd_config {
 	const char	*listen;
 	const char	*data_dir;
 	const char	*blobd_path;
+	const char	*fetchd_path;
+	const char	**upstream_maps;	/* --upstream-map, as given */
+	size_t		 nupstream_maps;
 	char		 account_id[ACCOUNT_LEN + 1];
 	char		 region[REGION_MAX + 1];
 	int		 verbose;
@@ -72,6 +75,8 @@ struct berthd_config {
 	int		 no_seccomp;
 	int64_t		 upload_ttl;		/* seconds */
 	int64_t		 gc_grace;		/* seconds */
+	const char	*ptc_secrets_file;	/* --pull-through-secrets */
+	int64_t		 ptc_refresh;		/* seconds */
 	int		 drain_timeout;		/* seconds */
 	struct http_limits http;
 };
@@ -453,6 +458,53 @@ void	proc_worker_started(pid_t, int fd);
 void	proc_worker_failed(int err);
 void	proc_worker_exited(pid_t, int status);
 
+/* --- the upstream client's process (fetchc.c) ---------------------------- */
+
+/* A request to berth-fetchd (see fetch_proto.h); strings may be NULL. */
+struct fetchc_request {
+	uint32_t	 method;	/* enum fetch_method */
+	uint32_t	 flags;		/* FETCH_F_* */
+	uint64_t	 max_bytes;
+	const char	*url;
+	const char	*accept;
+	const char	*user;		/* NULL: anonymous */
+	const char	*secret;
+	const char	*headers;	/* "Name: value\n" lines */
+	const uint8_t	*body;
+	size_t		 body_len;
+	int		 pipe;		/* the body's write end (taken), or -1 */
+};
+
+struct msg_fetch_headers;
+struct msg_fetch_done;
+typedef void (*fetchc_headers_cb)(const struct msg_fetch_headers *,
+    void *arg);
+/* d->result is an enum fetch_result; body is an inline answer's. */
+typedef void (*fetchc_done_cb)(const struct msg_fetch_done *d,
+    const uint8_t *body, size_t len, void *arg);
+
+/* Has the spawner start berth-fetchd (it is restarted when it dies). */
+void	fetchc_start(void);
+void	fetchc_stop(void);
+/*
+ * Fetches rq->url: headers (may be NULL) runs when the upstream's final
+ * answer is a 2xx, done exactly once, never before this returns.
+ * Returns the fetch's id for fetchc_cancel().
+ */
+uint32_t fetchc_fetch(const struct fetchc_request *, fetchc_headers_cb,
+	    fetchc_done_cb, void *arg);
+/* Stops a fetch; its callbacks are not called any more. */
+void	fetchc_cancel(uint32_t id);
+/* berth-fetchd's pid once it said hello, or -1. */
+pid_t	fetchc_pid(void);
+uint64_t fetchc_restarts(void);
+void	fetchc_reopen_log(void);
+/* The spawner's answers (spawner.c); fetchc_exited returns 1 when pid
+ * was the fetcher's. */
+void	fetchc_started(pid_t, int fd);
+void	fetchc_failed(int err);
+int	fetchc_exited(pid_t, int status);
+
 /* --- the spawner (spawner.c) ---------------------------------------------- */
 
 /*
@@ -472,7 +524,11 @@ enum msg_spawn_type {
 	MSG_SPAWN_EXITED,	/* s->d: struct msg_spawn_exited */
 	MSG_SPAWN_KILL,		/* d->s: struct msg_spawn_worker */
 	MSG_SPAWN_OPEN,		/* d->s: struct msg_spawn_open */
-	MSG_SPAWN_OPENED	/* s->d: struct msg_spawn_opened (+ fd) */
+	MSG_SPAWN_OPENED,	/* s->d: struct msg_spawn_opened (+ fd) */
+	/* The same as WORKER, STARTED and FAILED, for berth-fetchd. */
+	MSG_SPAWN_FETCHER,	/* d->s: no payload */
+	MSG_SPAWN_FETCHER_STARTED, /* s->d: struct msg_spawn_worker + socket */
+	MSG_SPAWN_FETCHER_FAILED /* s->d: struct msg_spawn_failed */
 };
 
 struct msg_spawn_worker {
@@ -512,6 +568,8 @@ struct msg_spawn_opened {
  * itself, after event_base_new() and before any signal event. */
 void	spawner_start(void);
 void	spawner_request_worker(void);
+void	spawner_request_fetcher(void);
+/* Kills the worker or the fetcher of that pid. */
 void	spawner_kill_worker(pid_t);
 /* fd is the open file (the callback owns it) when err is 0. */
 typedef void (*spawner_opened_cb)(int err, int fd, void *arg);
