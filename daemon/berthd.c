@@ -62,7 +62,8 @@ static const char berthd_synopsis[] =
     "              [--data-dir dir] [--gc-grace seconds] [--listen address:port]\n"
     "              [--fetchd path] [--log-file file]\n"
     "              [--max-connections number] [--no-seccomp]\n"
-    "              [--region region]\n"
+    "              [--pull-through-refresh seconds]\n"
+    "              [--pull-through-secrets file] [--region region]\n"
     "              [--require-auth] [--upload-ttl seconds]\n"
     "              [--upstream-map from=to[,ca-file]] ...\n"
     "              [--uri-style path | host] [--user user]\n";
@@ -100,6 +101,15 @@ static const char berthd_options[] =
     "                        one idle the longest is closed for a new "
     "client\n"
     "  --no-seccomp          start berth-blobd without its seccomp filter\n"
+    "  --pull-through-refresh seconds\n"
+    "                        check the upstream of a cached tag again after "
+    "this\n"
+    "                        long (default 86400, as ECR)\n"
+    "  --pull-through-secrets file\n"
+    "                        upstream credentials of pull through cache "
+    "rules:\n"
+    "                        ARN USERNAME ACCESS_TOKEN lines; reread on "
+    "SIGHUP\n"
 
     "  --region region       region of requests that name none "
     "(default us-east-1)\n"
@@ -135,6 +145,8 @@ enum {
 	OPT_LOG_FILE,
 	OPT_MAX_CONNECTIONS,
 	OPT_NO_SECCOMP,
+	OPT_PTC_REFRESH,
+	OPT_PTC_SECRETS,
 	OPT_REGION,
 	OPT_REQUIRE_AUTH,
 	OPT_UPLOAD_TTL,
@@ -159,6 +171,8 @@ static const struct option berthd_longopts[] = {
 	{ "log-file",	required_argument, NULL, OPT_LOG_FILE },
 	{ "max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS },
 	{ "no-seccomp",	no_argument,	   NULL, OPT_NO_SECCOMP },
+	{ "pull-through-refresh", required_argument, NULL, OPT_PTC_REFRESH },
+	{ "pull-through-secrets", required_argument, NULL, OPT_PTC_SECRETS },
 	{ "region",	required_argument, NULL, OPT_REGION },
 	{ "require-auth", no_argument,	   NULL, OPT_REQUIRE_AUTH },
 	{ "upload-ttl",	required_argument, NULL, OPT_UPLOAD_TTL },
@@ -301,6 +315,17 @@ parse_options(int argc, char **argv)
 		case OPT_NO_SECCOMP:
 			conf.no_seccomp = 1;
 			break;
+		case OPT_PTC_REFRESH:
+			if ((secs = parse_duration(optarg)) < 0) {
+				fprintf(stderr, "berthd: bad "
+				    "--pull-through-refresh %s\n", optarg);
+				exit(2);
+			}
+			conf.ptc_refresh = secs;
+			break;
+		case OPT_PTC_SECRETS:
+			conf.ptc_secrets_file = optarg;
+			break;
 		case OPT_REGION:
 			if (!name_region_valid(optarg, strlen(optarg))) {
 				fprintf(stderr, "berthd: bad --region %s\n",
@@ -404,6 +429,17 @@ berthd_credentials_opened_cb(int err, int fd, void *arg)
 }
 
 static void
+berthd_secrets_opened_cb(int err, int fd, void *arg)
+{
+	if (err != 0)
+		log_warnx("reading %s: %s; keeping the secrets loaded before",
+		    conf.ptc_secrets_file, strerror(err));
+	else if (ptc_secrets_load_fd(fd, conf.ptc_secrets_file) == -1)
+		log_warnx("keeping the pull through cache secrets loaded "
+		    "before");
+}
+
+static void
 berthd_drained_cb(void *arg)
 {
 	/* The last pull times must reach the disk before the worker goes. */
@@ -425,6 +461,9 @@ berthd_signal_cb(evutil_socket_t sig, short events, void *arg)
 		if (conf.credentials_file != NULL)
 			spawner_open(SPAWN_FILE_CREDENTIALS,
 			    berthd_credentials_opened_cb, NULL);
+		if (conf.ptc_secrets_file != NULL)
+			spawner_open(SPAWN_FILE_PTC_SECRETS,
+			    berthd_secrets_opened_cb, NULL);
 		break;
 	case SIGTERM:
 	case SIGINT:
@@ -543,6 +582,15 @@ main(int argc, char **argv)
 	/* Reads --credentials: before berthd loses the filesystem. */
 	if (ecr_init() == -1)
 		fatalx("cannot start the ECR API (see above)");
+	if (conf.ptc_secrets_file != NULL) {
+		int fd = open(conf.ptc_secrets_file, O_RDONLY | O_CLOEXEC |
+		    O_NOCTTY);
+		if (fd == -1 || ptc_secrets_load_fd(fd,
+		    conf.ptc_secrets_file) == -1)
+			fatalx("cannot read --pull-through-secrets %s%s%s",
+			    conf.ptc_secrets_file, fd == -1 ? ": " : " (see "
+			    "above)", fd == -1 ? strerror(errno) : "");
+	}
 
 	/* Bound now, with the privileges a low port needs; it listens only
 	 * once the worker said hello and the metadata is loaded. */

@@ -551,6 +551,7 @@ struct msg_spawn_exited {
 enum spawn_file {
 	SPAWN_FILE_LOG = 1,		/* --log-file, to append */
 	SPAWN_FILE_CREDENTIALS,		/* --credentials, to read */
+	SPAWN_FILE_PTC_SECRETS,		/* --pull-through-secrets, to read */
 	SPAWN_FILE__MAX
 };
 
@@ -974,6 +975,74 @@ int	ecr_policy_valid(const char *text, size_t len);
  * 0, or -1 when r was answered with the error. */
 int	ecr_tags_merge(struct ecr_req *, struct repo_config *c,
 	    struct json_object *tags);
+
+/* --- the pull-through cache (ptc.c, ecr_ptc.c, ptc_pull.c) ---------------- */
+
+/* Registry settings keys: "ptc/<ecrRepositoryPrefix>" holds a rule. */
+#define PTC_KEY_PREFIX		"ptc/"
+/* Rules per registry, as ECR's service quota. */
+#define PTC_RULES_MAX		50
+
+enum ptc_auth {
+	PTC_AUTH_OPTIONAL,	/* anonymous, or a secret if one is given */
+	PTC_AUTH_SECRET,	/* credentialArn required */
+	PTC_AUTH_ROLE		/* an upstream ECR: customRoleArn */
+};
+
+struct ptc_upstream {
+	const char	*name;		/* upstreamRegistry */
+	const char	*url;		/* upstreamRegistryUrl, '*': a label */
+	enum ptc_auth	 auth;
+};
+
+struct ptc_rule {
+	char		 prefix[32];	/* ecrRepositoryPrefix, no '/' at the end */
+	char		 url[256];	/* upstreamRegistryUrl */
+	char		 kind[32];	/* upstreamRegistry */
+	char		*credential_arn;	/* or NULL */
+	char		*custom_role_arn;	/* or NULL */
+	char		 upstream_prefix[32];	/* "" for ROOT */
+	int64_t		 created_ms;
+	int64_t		 updated_ms;
+};
+
+/* ptc.c */
+const struct ptc_upstream *ptc_upstream_for_url(const char *);
+const struct ptc_upstream *ptc_upstream_named(const char *);
+/* 0 with the rule of that prefix, or -1. */
+int	ptc_rule_find(const struct registry *, const char *prefix,
+	    struct ptc_rule *);
+void	ptc_rule_clear(struct ptc_rule *);
+size_t	ptc_rule_count(const struct registry *);
+/* The prefix of the i-th rule in prefix order (i < ptc_rule_count). */
+const char *ptc_rule_key_at(const struct registry *, size_t i);
+/* The rule repository name falls under and the upstream repository it
+ * stands for; 0, or -1 when no rule covers it. */
+int	ptc_match(const struct registry *, const char *name,
+	    struct ptc_rule *, char *upstream, size_t upstreamsz);
+/* The stored JSON (free it), and the API's PullThroughCacheRule. */
+char	*ptc_rule_text(const struct ptc_rule *);
+struct json_object *ptc_rule_json(const struct ptc_rule *,
+	    const char *registry_id);
+/* Reads --pull-through-secrets from fd (closed); refused, keeping what
+ * was loaded before, when others may read it.  0 or -1 (logged). */
+int	ptc_secrets_load_fd(int fd, const char *path);
+#define PTC_SECRET_NOT_FOUND	1
+#define PTC_SECRET_UNREADABLE	2	/* no file, or it could not be read */
+#define PTC_SECRET_MALFORMED	3	/* not USERNAME ACCESS_TOKEN */
+/* 0 with the secret's username and token (valid until the next load),
+ * or a PTC_SECRET_* code. */
+int	ptc_secret_lookup(const char *arn, const char **user,
+	    const char **token);
+/* The ECR exception for a PTC_SECRET_* code. */
+const char *ptc_secret_exception(int);
+
+/* ecr_ptc.c */
+void	ecr_ptc_create(struct ecr_req *);
+void	ecr_ptc_describe(struct ecr_req *);
+void	ecr_ptc_update(struct ecr_req *);
+void	ecr_ptc_delete(struct ecr_req *);
+void	ecr_ptc_validate(struct ecr_req *);
 
 /* --- routing (router.c) --------------------------------------------------- */
 

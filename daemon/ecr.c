@@ -71,10 +71,13 @@ static const struct ecr_handler ecr_handlers[] = {
 	{ "BatchDeleteImage", ecr_image_batch_delete },
 	{ "BatchGetImage", ecr_image_batch_get },
 	{ "CompleteLayerUpload", ecr_layer_complete },
+	{ "CreatePullThroughCacheRule", ecr_ptc_create },
 	{ "CreateRepository", ecr_repository_create },
+	{ "DeletePullThroughCacheRule", ecr_ptc_delete },
 	{ "DeleteRepository", ecr_repository_delete },
 	{ "DeleteRepositoryPolicy", ecr_policy_delete },
 	{ "DescribeImages", ecr_image_describe },
+	{ "DescribePullThroughCacheRules", ecr_ptc_describe },
 	{ "DescribeRegistry", ecr_policy_describe_registry },
 	{ "DescribeRepositories", ecr_repository_describe },
 	{ "GetAuthorizationToken", ecr_auth_token },
@@ -89,7 +92,9 @@ static const struct ecr_handler ecr_handlers[] = {
 	{ "SetRepositoryPolicy", ecr_policy_set },
 	{ "TagResource", ecr_policy_tag },
 	{ "UntagResource", ecr_policy_untag },
+	{ "UpdatePullThroughCacheRule", ecr_ptc_update },
 	{ "UploadLayerPart", ecr_layer_upload_part },
+	{ "ValidatePullThroughCacheRule", ecr_ptc_validate },
 };
 
 int

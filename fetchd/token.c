@@ -300,7 +300,10 @@ token_fetch(struct token_request *tr, const struct wwwauth_challenge *ch,
 	if ((realm = wwwauth_param(ch, "realm")) == NULL)
 		return -1;
 	service = wwwauth_param(ch, "service");
-	if ((scope = wwwauth_param(ch, "scope")) == NULL) {
+	/* A challenge without a scope (to /v2/ itself) gets one only for a
+	 * repository's request. */
+	if ((scope = wwwauth_param(ch, "scope")) == NULL &&
+	    tr->repository[0] != '\0') {
 		xasprintf(&dflt_scope, "repository:%s:pull", tr->repository);
 		scope = dflt_scope;
 	}
@@ -308,10 +311,12 @@ token_fetch(struct token_request *tr, const struct wwwauth_challenge *ch,
 		fatalx("curl_easy_init");
 	if (service != NULL)
 		esc_service = curl_easy_escape(tr->easy, service, 0);
-	esc_scope = curl_easy_escape(tr->easy, scope, 0);
-	xasprintf(&url, "%s%sscope=%s%s%s", realm, strchr(realm, '?') ?
-	    "&" : "?", esc_scope, esc_service != NULL ? "&service=" : "",
-	    esc_service != NULL ? esc_service : "");
+	esc_scope = scope != NULL ? curl_easy_escape(tr->easy, scope, 0) :
+	    NULL;
+	xasprintf(&url, "%s%s%s%s%s%s", realm, strchr(realm, '?') ? "&" : "?",
+	    esc_scope != NULL ? "scope=" : "", esc_scope != NULL ? esc_scope :
+	    "", esc_service != NULL ? "&service=" : "", esc_service != NULL ?
+	    esc_service : "");
 	curl_free(esc_service);
 	curl_free(esc_scope);
 	free(dflt_scope);
