@@ -371,6 +371,8 @@ struct image_push {
 	char		**tags;
 	size_t		 ntags;
 	int		 ecr;		/* an unchanged push is an error */
+	int		 cache;		/* the pull-through cache: blobs and
+					 * children need not be there yet */
 	/* out */
 	struct digest	 digest;
 	int		 created;
@@ -1036,6 +1038,14 @@ int	ptc_secret_lookup(const char *arn, const char **user,
 	    const char **token);
 /* The ECR exception for a PTC_SECRET_* code. */
 const char *ptc_secret_exception(int);
+
+/* ptc_pull.c: called first by the OCI manifest and blob GET and HEAD;
+ * 1 when the request was taken (fetched from the upstream, then served),
+ * 0 when it goes on as usual. */
+int	ptc_manifest_intercept(struct http_request *,
+	    const struct oci_ident *, const char *name, const char *ref);
+int	ptc_blob_intercept(struct http_request *, const struct oci_ident *,
+	    const char *name, const char *digest);
 
 /* ecr_ptc.c */
 void	ecr_ptc_create(struct ecr_req *);

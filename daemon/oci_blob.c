@@ -184,6 +184,8 @@ oci_blob_get(struct http_request *req, const struct oci_ident *id,
 		oci_error(req, rc, "invalid digest %s", dstr);
 		return;
 	}
+	if (ptc_blob_intercept(req, id, name, dstr))
+		return;
 	repo = repository_find(registry_find(id->account, id->region), name);
 	if (repo == NULL) {
 		oci_error(req, BERR_NAME_UNKNOWN, "repository %s not found",

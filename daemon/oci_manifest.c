@@ -196,6 +196,8 @@ oci_manifest_get(struct http_request *req, const struct oci_ident *id,
 	char		 ds[DIGEST_STR_MAX];
 	int		 rc;
 
+	if (ptc_manifest_intercept(req, id, name, refstr))
+		return;
 	if ((repo = oci_repo(id, name)) == NULL) {
 		oci_error(req, BERR_NAME_UNKNOWN, "repository %s not found",
 		    name);
