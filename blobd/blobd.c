@@ -301,19 +301,22 @@ main(int argc, char **argv)
 	    BLOBD_SOCKET_FD;
 	blobd_confine(dirfd, seccomp);
 	close(dirfd);
-	serve_start(&env, sock);
-	if ((env.ev_expire = event_new(env.base, -1, EV_PERSIST,
-	    blobd_expire_cb, &env)) == NULL ||
-	    (env.ev_sigterm = evsignal_new(env.base, SIGTERM, blobd_signal_cb,
+	/* Before the hello: once berthd (or a test) hears from us, a SIGTERM
+	 * is a clean exit, never the default action. */
+	if ((env.ev_sigterm = evsignal_new(env.base, SIGTERM, blobd_signal_cb,
 	    &env)) == NULL ||
 	    (env.ev_sigint = evsignal_new(env.base, SIGINT, blobd_signal_cb,
 	    &env)) == NULL)
+		fatalx("evsignal_new");
+	evsignal_add(env.ev_sigterm, NULL);
+	evsignal_add(env.ev_sigint, NULL);
+	serve_start(&env, sock);
+	if ((env.ev_expire = event_new(env.base, -1, EV_PERSIST,
+	    blobd_expire_cb, &env)) == NULL)
 		fatalx("event_new");
 	tv.tv_sec = ttl < 60 ? ttl : 60;
 	tv.tv_usec = 0;
 	evtimer_add(env.ev_expire, &tv);
-	evsignal_add(env.ev_sigterm, NULL);
-	evsignal_add(env.ev_sigint, NULL);
 
 	log_info("ready: data directory %s, upload ttl %" PRId64 " s",
 	    datadir, ttl);

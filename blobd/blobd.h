@@ -58,6 +58,7 @@
 #include "digest.h"
 #include "proto.h"
 #include "rpc.h"
+#include "util.h"
 
 struct event;
 struct event_base;
@@ -71,8 +72,8 @@ struct rpc_chan;
 /* Bytes hashed per loop iteration when an upload is re-read at commit. */
 #define UPLOAD_HASH_STEP	(8ULL * 1024 * 1024)
 #define UPLOAD_TTL_DEFAULT	86400
-/* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" and a NUL. */
-#define UPLOAD_NAME_LEN		37
+/* A session's directory: its id's UUID form (uuid_format). */
+#define UPLOAD_NAME_LEN		UUID_STR_LEN
 
 struct store {
 	char		*path;		/* the data directory, for messages */

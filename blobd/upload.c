@@ -53,36 +53,16 @@
 
 static void	upload_unlink(struct upload *);
 
-static void
-upload_format_name(const uint8_t *id, char *out)
-{
-	char	 hex[2 * UPLOAD_ID_LEN + 1];
-
-	hex_encode(id, UPLOAD_ID_LEN, hex);
-	snprintf(out, UPLOAD_NAME_LEN, "%.8s-%.4s-%.4s-%.4s-%.12s", hex,
-	    hex + 8, hex + 12, hex + 16, hex + 20);
-}
-
+/* A session's directory name: its id's UUID form exactly as written. */
 static int
 upload_parse_name(const char *s, uint8_t *id)
 {
-	char	 hex[2 * UPLOAD_ID_LEN];
-	size_t	 i, n = 0;
+	char	 again[UPLOAD_NAME_LEN];
 
-	if (strlen(s) != UPLOAD_NAME_LEN - 1)
+	if (uuid_parse(s, id) == -1)
 		return -1;
-	for (i = 0; s[i] != '\0'; i++) {
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (s[i] != '-')
-				return -1;
-			continue;
-		}
-		if (!((s[i] >= '0' && s[i] <= '9') ||
-		    (s[i] >= 'a' && s[i] <= 'f')))
-			return -1;
-		hex[n++] = s[i];
-	}
-	return hex_decode(hex, sizeof(hex), id);
+	uuid_format(id, again);
+	return strcmp(s, again) == 0 ? 0 : -1;
 }
 
 static void
@@ -383,7 +363,7 @@ upload_create(struct upload_table *t, const char *owner,
 		/* An RFC 4122 version 4 UUID, as clients are used to. */
 		u->id[6] = (u->id[6] & 0x0f) | 0x40;
 		u->id[8] = (u->id[8] & 0x3f) | 0x80;
-		upload_format_name(u->id, u->name);
+		uuid_format(u->id, u->name);
 		if (upload_lookup(t, u->id) != NULL)
 			continue;
 		if (mkdirat(t->dir_fd, u->name, 0750) == 0)

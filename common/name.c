@@ -20,6 +20,8 @@
  */
 #include "config.h"
 
+#include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "error.h"
@@ -130,6 +132,16 @@ name_region_valid(const char *s, size_t n)
 }
 
 int
+name_owner_format(char *out, size_t outsz, const char *account,
+    const char *region, const char *repository)
+{
+	int	 n;
+
+	n = snprintf(out, outsz, "%s/%s/%s", account, region, repository);
+	return n < 0 || (size_t)n >= outsz ? -1 : 0;
+}
+
+int
 name_reference_parse(const char *s, size_t n, struct reference *ref)
 {
 	memset(ref, 0, sizeof(*ref));
@@ -147,14 +159,23 @@ name_reference_parse(const char *s, size_t n, struct reference *ref)
 int
 name_wildcard_match(const char *p, const char *s)
 {
+	return name_wildcard_match_flags(p, s, 0);
+}
+
+int
+name_wildcard_match_flags(const char *p, const char *s, int flags)
+{
 	const char	*star = NULL, *resume = NULL;
 
+#define SAME(a, b)	((a) == (b) || ((flags & NAME_WILD_NOCASE) && \
+	    tolower((unsigned char)(a)) == tolower((unsigned char)(b))))
 	/* Greedy matching with one backtrack point: linear in practice. */
 	while (*s != '\0') {
 		if (*p == '*') {
 			star = p++;
 			resume = s;
-		} else if (*p == *s) {
+		} else if (*p != '\0' && (SAME(*p, *s) ||
+		    (*p == '?' && (flags & NAME_WILD_QUESTION)))) {
 			p++;
 			s++;
 		} else if (star != NULL) {
@@ -163,6 +184,7 @@ name_wildcard_match(const char *p, const char *s)
 		} else
 			return 0;
 	}
+#undef SAME
 	while (*p == '*')
 		p++;
 	return *p == '\0';

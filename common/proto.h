@@ -60,6 +60,7 @@ struct frame_hdr {
 
 /* "<account>/<region>/<repository>": who an upload belongs to. */
 #define OWNER_MAX		320
+/* Clients see upload ids as UUIDs (uuid_format in util.h). */
 #define UPLOAD_ID_LEN		16
 /* Data written inline with MSG_BLOB_WRITE at most. */
 #define BLOB_WRITE_MAX		(1024 * 1024)

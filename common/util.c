@@ -106,13 +106,19 @@ xasprintf(char **ret, const char *fmt, ...)
 	return n;
 }
 
-int64_t
-now_ms(void)
+static int64_t
+clock_ms(clockid_t clock)
 {
 	struct timespec	 ts;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
+	clock_gettime(clock, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t
+now_ms(void)
+{
+	return clock_ms(CLOCK_REALTIME);
 }
 
 int64_t
@@ -133,10 +139,7 @@ now_sec(void)
 int64_t
 mono_ms(void)
 {
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return clock_ms(CLOCK_MONOTONIC);
 }
 
 void
@@ -179,6 +182,35 @@ hex_decode(const char *in, size_t n, uint8_t *out)
 		out[i / 2] = (uint8_t)(hi << 4 | lo);
 	}
 	return 0;
+}
+
+void
+uuid_format(const uint8_t b[UUID_LEN], char out[UUID_STR_LEN])
+{
+	char	 hex[2 * UUID_LEN + 1];
+
+	hex_encode(b, UUID_LEN, hex);
+	snprintf(out, UUID_STR_LEN, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8,
+	    hex + 12, hex + 16, hex + 20);
+}
+
+int
+uuid_parse(const char *s, uint8_t b[UUID_LEN])
+{
+	char	 hex[2 * UUID_LEN];
+	size_t	 i, n = 0;
+
+	if (strlen(s) != UUID_STR_LEN - 1)
+		return -1;
+	for (i = 0; i < UUID_STR_LEN - 1; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return -1;
+			continue;
+		}
+		hex[n++] = s[i];
+	}
+	return hex_decode(hex, sizeof(hex), b);
 }
 
 static const char b64_alphabet[] =
@@ -313,9 +345,9 @@ fd_set_cloexec(int fd)
 	return fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
 }
 
-/* write(2) (off < 0) or pwrite(2) until all n bytes are written. */
+/* Without a position (off < 0) the descriptor's own offset is used. */
 static int
-write_loop(int fd, const void *buf, size_t n, off_t off)
+write_at(int fd, const void *buf, size_t n, off_t off)
 {
 	const uint8_t	*p = buf;
 	ssize_t		 w;
@@ -338,18 +370,17 @@ write_loop(int fd, const void *buf, size_t n, off_t off)
 int
 write_full(int fd, const void *buf, size_t n)
 {
-	return write_loop(fd, buf, n, -1);
+	return write_at(fd, buf, n, -1);
 }
 
 int
 pwrite_full(int fd, const void *buf, size_t n, off_t off)
 {
-	return write_loop(fd, buf, n, off);
+	return write_at(fd, buf, n, off);
 }
 
-/* read(2) (off < 0) or pread(2) until n bytes, EOF or an error. */
 static ssize_t
-read_loop(int fd, void *buf, size_t n, off_t off)
+read_at(int fd, void *buf, size_t n, off_t off)
 {
 	uint8_t	*p = buf;
 	size_t	 got = 0;
@@ -373,13 +404,13 @@ read_loop(int fd, void *buf, size_t n, off_t off)
 ssize_t
 read_full(int fd, void *buf, size_t n)
 {
-	return read_loop(fd, buf, n, -1);
+	return read_at(fd, buf, n, -1);
 }
 
 ssize_t
 pread_full(int fd, void *buf, size_t n, off_t off)
 {
-	return read_loop(fd, buf, n, off);
+	return read_at(fd, buf, n, off);
 }
 
 int

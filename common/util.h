@@ -46,6 +46,13 @@ int	 hex_digit_value(int);
 void	 hex_encode(const uint8_t *, size_t, char *out /* 2n+1 */);
 int	 hex_decode(const char *, size_t, uint8_t *out /* n/2 */);
 
+/* 16 bytes in the 8-4-4-4-12 form of UUIDs, lower-case: upload ids and
+ * request ids.  uuid_parse takes hex digits of either case; 0 or -1. */
+#define UUID_LEN	16
+#define UUID_STR_LEN	37
+void	 uuid_format(const uint8_t b[UUID_LEN], char out[UUID_STR_LEN]);
+int	 uuid_parse(const char *, uint8_t b[UUID_LEN]);
+
 /* Standard base64 with padding.  b64 decode accepts no whitespace and
  * returns the decoded length, or -1. */
 size_t	 base64_encoded_len(size_t);
@@ -60,6 +67,7 @@ int	 fd_set_nonblock(int);
 int	 fd_set_cloexec(int);
 /* Loop over short writes and EINTR (off >= 0); 0 or -1 with errno. */
 int	 write_full(int, const void *, size_t);
+/* At an offset (>= 0), leaving the descriptor's own. */
 int	 pwrite_full(int, const void *, size_t, off_t);
 /* Read exactly n bytes unless EOF (off >= 0); the bytes read or -1. */
 ssize_t	 read_full(int, void *, size_t);

@@ -31,6 +31,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,8 @@
 
 
 #include "berthd.h"
+#include "ptc.h"
+#include "registry.h"
 #include "digest.h"
 #include "http.h"
 #include "log.h"
@@ -59,12 +62,14 @@ static const char berthd_synopsis[] =
     "usage: berthd [-v] [--account-id id] [--admin-token token]\n"
     "              [--advertise-host host] [--blobd path] [--create-on-push]\n"
     "              [--credentials file]\n"
-    "              [--data-dir dir] [--gc-grace seconds] [--listen address:port]\n"
-    "              [--fetchd path] [--log-file file]\n"
+    "              [--data-dir dir] [--fetchd path] [--gc-grace seconds]\n"
+    "              [--lenient-images] [--lifecycle-interval seconds]\n"
+    "              [--listen address:port] [--log-file file]\n"
     "              [--max-connections number] [--no-seccomp]\n"
     "              [--pull-through-refresh seconds]\n"
     "              [--pull-through-secrets file] [--region region]\n"
-    "              [--require-auth] [--upload-ttl seconds]\n"
+    "              [--require-auth] [--signing-key file] "
+    "[--upload-ttl seconds]\n"
     "              [--upstream-map from=to[,ca-file]] ...\n"
     "              [--uri-style path | host] [--user user]\n";
 
@@ -92,6 +97,15 @@ static const char berthd_options[] =
     "  --gc-grace seconds    keep unreferenced blobs pushed this recently "
     "(default 3600)\n"
     "  --help                print this help and exit\n"
+    "  --lenient-images      PutImage accepts what in-process fakes do: "
+    "layers\n"
+    "                        and config never uploaded, a manifest "
+    "without\n"
+    "                        mediaType (then Docker's); ECR refuses both\n"
+    "  --lifecycle-interval seconds\n"
+    "                        run lifecycle policies this often "
+    "(default 86400;\n"
+    "                        0: only by POST /_berth/lifecycle/run)\n"
     "  --listen address:port where to serve (default 127.0.0.1:4566)\n"
     "  --log-file file       log there instead of stderr; reopened on "
     "SIGHUP\n"
@@ -114,6 +128,11 @@ static const char berthd_options[] =
     "  --region region       region of requests that name none "
     "(default us-east-1)\n"
     "  --require-auth        refuse anonymous registry (/v2/) requests\n"
+    "  --signing-key file    managed signing signs with the PEM private key "
+    "and\n"
+    "                        certificate chain in file (default: a key made "
+    "per\n"
+    "                        registry and kept in its metadata)\n"
     "  --upload-ttl seconds  drop uploads idle this long (default 86400)\n"
     "  --upstream-map from=to[,ca-file]\n"
     "                        fetch what pull through cache rules ask of "
@@ -141,6 +160,8 @@ enum {
 	OPT_FETCHD,
 	OPT_GC_GRACE,
 	OPT_HELP,
+	OPT_LENIENT_IMAGES,
+	OPT_LIFECYCLE_INTERVAL,
 	OPT_LISTEN,
 	OPT_LOG_FILE,
 	OPT_MAX_CONNECTIONS,
@@ -149,6 +170,7 @@ enum {
 	OPT_PTC_SECRETS,
 	OPT_REGION,
 	OPT_REQUIRE_AUTH,
+	OPT_SIGNING_KEY,
 	OPT_UPLOAD_TTL,
 	OPT_UPSTREAM_MAP,
 	OPT_URI_STYLE,
@@ -167,6 +189,9 @@ static const struct option berthd_longopts[] = {
 	{ "fetchd",	required_argument, NULL, OPT_FETCHD },
 	{ "gc-grace",	required_argument, NULL, OPT_GC_GRACE },
 	{ "help",	no_argument,	   NULL, OPT_HELP },
+	{ "lenient-images", no_argument,   NULL, OPT_LENIENT_IMAGES },
+	{ "lifecycle-interval", required_argument, NULL,
+	    OPT_LIFECYCLE_INTERVAL },
 	{ "listen",	required_argument, NULL, OPT_LISTEN },
 	{ "log-file",	required_argument, NULL, OPT_LOG_FILE },
 	{ "max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS },
@@ -174,6 +199,7 @@ static const struct option berthd_longopts[] = {
 	{ "pull-through-refresh", required_argument, NULL, OPT_PTC_REFRESH },
 	{ "pull-through-secrets", required_argument, NULL, OPT_PTC_SECRETS },
 	{ "region",	required_argument, NULL, OPT_REGION },
+	{ "signing-key", required_argument, NULL, OPT_SIGNING_KEY },
 	{ "require-auth", no_argument,	   NULL, OPT_REQUIRE_AUTH },
 	{ "upload-ttl",	required_argument, NULL, OPT_UPLOAD_TTL },
 	{ "upstream-map", required_argument, NULL, OPT_UPSTREAM_MAP },
@@ -184,17 +210,25 @@ static const struct option berthd_longopts[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
+/* A bad option: says so, and exits 2 as usage() does. */
+static void __attribute__((noreturn, format(printf, 1, 2)))
+bad_option(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	fputs("berthd: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(2);
+}
+
 static void __attribute__((noreturn))
 usage(void)
 {
 	fputs(berthd_synopsis, stderr);
 	exit(2);
-}
-
-int
-berthd_port(void)
-{
-	return berthd_http != NULL ? http_server_port(berthd_http) : 0;
 }
 
 /*
@@ -238,6 +272,7 @@ parse_options(int argc, char **argv)
 	conf.upload_ttl = 86400;
 	conf.gc_grace = 3600;
 	conf.ptc_refresh = 86400;
+	conf.lifecycle_interval = 86400;
 	conf.drain_timeout = 10;
 	http_limits_default(&conf.http);
 
@@ -245,28 +280,20 @@ parse_options(int argc, char **argv)
 	    -1) {
 		switch (ch) {
 		case OPT_ACCOUNT_ID:
-			if (!name_account_valid(optarg, strlen(optarg))) {
-				fprintf(stderr, "berthd: --account-id must be "
-				    "12 digits\n");
-				exit(2);
-			}
+			if (!name_account_valid(optarg, strlen(optarg)))
+				bad_option("--account-id must be 12 digits");
 			strcpy(conf.account_id, optarg);
 			break;
 		case OPT_ADMIN_TOKEN:
-			if (strlen(optarg) < 16) {
-				fprintf(stderr, "berthd: --admin-token needs at "
-				    "least 16 characters\n");
-				exit(2);
-			}
+			if (strlen(optarg) < 16)
+				bad_option("--admin-token needs at least 16 "
+				    "characters");
 			conf.admin_token = optarg;
 			break;
 		case OPT_ADVERTISE_HOST:
 			if (optarg[0] == '\0' || strlen(optarg) > 253 ||
-			    strpbrk(optarg, "/ \t:@") != NULL) {
-				fprintf(stderr, "berthd: bad --advertise-host "
-				    "%s\n", optarg);
-				exit(2);
-			}
+			    strpbrk(optarg, "/ \t:@") != NULL)
+				bad_option("bad --advertise-host %s", optarg);
 			conf.advertise_host = optarg;
 			break;
 		case OPT_BLOBD:
@@ -285,18 +312,24 @@ parse_options(int argc, char **argv)
 			conf.fetchd_path = optarg;
 			break;
 		case OPT_GC_GRACE:
-			if ((secs = parse_duration(optarg)) < 0) {
-				fprintf(stderr, "berthd: bad --gc-grace "
-				    "%s\n", optarg);
-				exit(2);
-			}
+			if ((secs = parse_duration(optarg)) < 0)
+				bad_option("bad --gc-grace %s", optarg);
 			conf.gc_grace = secs;
+			break;
+		case OPT_LIFECYCLE_INTERVAL:
+			if ((secs = parse_duration(optarg)) < 0)
+				bad_option("bad --lifecycle-interval %s",
+				    optarg);
+			conf.lifecycle_interval = secs;
 			break;
 		case OPT_HELP:
 			fputs(berthd_synopsis, stdout);
 			fputs("\n", stdout);
 			fputs(berthd_options, stdout);
 			exit(0);
+		case OPT_LENIENT_IMAGES:
+			conf.lenient_images = 1;
+			break;
 		case OPT_LISTEN:
 			conf.listen = optarg;
 			break;
@@ -316,54 +349,44 @@ parse_options(int argc, char **argv)
 			conf.no_seccomp = 1;
 			break;
 		case OPT_PTC_REFRESH:
-			if ((secs = parse_duration(optarg)) < 0) {
-				fprintf(stderr, "berthd: bad "
-				    "--pull-through-refresh %s\n", optarg);
-				exit(2);
-			}
+			if ((secs = parse_duration(optarg)) < 0)
+				bad_option("bad --pull-through-refresh %s",
+				    optarg);
 			conf.ptc_refresh = secs;
 			break;
 		case OPT_PTC_SECRETS:
 			conf.ptc_secrets_file = optarg;
 			break;
 		case OPT_REGION:
-			if (!name_region_valid(optarg, strlen(optarg))) {
-				fprintf(stderr, "berthd: bad --region %s\n",
-				    optarg);
-				exit(2);
-			}
+			if (!name_region_valid(optarg, strlen(optarg)))
+				bad_option("bad --region %s", optarg);
 			strcpy(conf.region, optarg);
 			break;
 		case OPT_REQUIRE_AUTH:
 			conf.require_auth = 1;
+			break;
+		case OPT_SIGNING_KEY:
+			conf.signing_key_file = optarg;
 			break;
 		case OPT_URI_STYLE:
 			if (strcmp(optarg, "path") == 0)
 				conf.uri_style = URI_STYLE_PATH;
 			else if (strcmp(optarg, "host") == 0)
 				conf.uri_style = URI_STYLE_HOST;
-			else {
-				fprintf(stderr, "berthd: --uri-style is path or "
-				    "host\n");
-				exit(2);
-			}
+			else
+				bad_option("--uri-style is path or host");
 			break;
 		case OPT_UPLOAD_TTL:
-			if ((secs = parse_duration(optarg)) <= 0) {
-				fprintf(stderr, "berthd: bad --upload-ttl "
-				    "%s\n", optarg);
-				exit(2);
-			}
+			if ((secs = parse_duration(optarg)) <= 0)
+				bad_option("bad --upload-ttl %s", optarg);
 			conf.upload_ttl = secs;
 			break;
 		case OPT_UPSTREAM_MAP:
 			if (strchr(optarg, '=') == NULL ||
-			    strstr(optarg, "=http") == NULL) {
-				fprintf(stderr, "berthd: --upstream-map %s: not "
+			    strstr(optarg, "=http") == NULL)
+				bad_option("--upstream-map %s: not "
 				    "FROM=TO[,CA_FILE] with an http or https "
-				    "TO\n", optarg);
-				exit(2);
-			}
+				    "TO", optarg);
 			conf.upstream_maps = xreallocarray(conf.upstream_maps,
 			    conf.nupstream_maps + 1,
 			    sizeof(*conf.upstream_maps));
@@ -395,7 +418,7 @@ static void
 berthd_pulls_flushed_cb(int err, void *arg)
 {
 	fetchc_stop();
-	proc_stop();
+	worker_stop();
 	spawner_stop();
 	event_base_loopbreak(ev_base);
 }
@@ -413,7 +436,7 @@ berthd_log_opened_cb(int err, int fd, void *arg)
 	if (log_adopt_fd(fd) == -1)
 		log_warn("cannot use the reopened %s", conf.log_file);
 	close(fd);
-	proc_reopen_log();
+	blobc_reopen_log();
 	fetchc_reopen_log();
 	log_info("logs reopened");
 }
@@ -452,9 +475,10 @@ berthd_signal_cb(evutil_socket_t sig, short events, void *arg)
 	switch (sig) {
 	case SIGHUP:
 		if (conf.log_file != NULL)
-			spawner_open(SPAWN_FILE_LOG, berthd_log_opened_cb, NULL);
+			spawner_open(SPAWN_FILE_LOG, berthd_log_opened_cb,
+			    NULL);
 		else {
-			proc_reopen_log();
+			blobc_reopen_log();
 			fetchc_reopen_log();
 			log_info("logs reopened");
 		}
@@ -591,6 +615,10 @@ main(int argc, char **argv)
 			    conf.ptc_secrets_file, fd == -1 ? ": " : " (see "
 			    "above)", fd == -1 ? strerror(errno) : "");
 	}
+	if (conf.signing_key_file != NULL &&
+	    signing_key_load_file(conf.signing_key_file) == -1)
+		fatalx("cannot use --signing-key %s (see above)",
+		    conf.signing_key_file);
 
 	/* Bound now, with the privileges a low port needs; it listens only
 	 * once the worker said hello and the metadata is loaded. */
@@ -606,8 +634,9 @@ main(int argc, char **argv)
 	priv_drop();
 	berthd_confine();
 
-	proc_start();
+	worker_start();
 	fetchc_start();
+	lifecycle_schedule(conf.lifecycle_interval);
 	http_server_pause(berthd_http, 0);
 	berthd_serving = 1;
 	log_info("berthd %s serving on %s, data in %s", PACKAGE_VERSION,

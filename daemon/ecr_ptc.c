@@ -35,9 +35,11 @@
 #include <json-c/json.h>
 
 #include "berthd.h"
+#include "ecr.h"
 #include "error.h"
 #include "fetch_proto.h"
 #include "log.h"
+#include "ptc.h"
 #include "util.h"
 
 /* "prefix" of "prefix/": ECR assumes the '/' either way. */

@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "berthd.h"
+#include "registry.h"
 #include "error.h"
 #include "log.h"
 #include "name.h"
@@ -43,7 +44,11 @@ image_fail_detail(struct image_push *p, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Checks that what the manifest references is in the repository. */
+/*
+ * Checks that what the manifest references is in the repository: the
+ * images an index names always, blobs unless the push is lenient (they
+ * are then pullable once pushed).
+ */
 static int
 image_check_refs(struct repository *repo, const struct manifest_info *mi,
     struct image_push *p, uint64_t *index_size)
@@ -59,16 +64,16 @@ image_check_refs(struct repository *repo, const struct manifest_info *mi,
 			if (child == NULL) {
 				p->missing_is_manifest = 1;
 				p->missing = ref->digest;
-				image_fail_detail(p, "manifest %s is not in the "
-				    "repository", digest_format(&ref->digest,
-				    ds));
+				image_fail_detail(p, "manifest %s is not in "
+				    "the repository",
+				    digest_format(&ref->digest, ds));
 				return BERR_MANIFEST_BLOB_UNKNOWN;
 			}
 			if (child->size > *index_size)
 				*index_size = child->size;
 			continue;
 		}
-		if (mi->foreign != NULL && mi->foreign[i])
+		if ((mi->foreign != NULL && mi->foreign[i]) || p->lenient)
 			continue;
 		if (link_find(repo, &ref->digest) == NULL) {
 			p->missing = ref->digest;
@@ -80,9 +85,29 @@ image_check_refs(struct repository *repo, const struct manifest_info *mi,
 	return 0;
 }
 
+struct image_pushed {
+	txn_done_cb	 done;
+	void		*arg;
+};
+
+/* Once a push is durable, what it set in motion may run. */
+static void
+image_pushed_cb(int err, void *arg)
+{
+	struct image_pushed *ipd = arg;
+
+	ipd->done(err, ipd->arg);
+	free(ipd);
+	if (err == 0) {
+		replication_kick();
+		signing_kick();
+	}
+}
+
 int
 image_push(struct image_push *p, txn_done_cb done, void *arg)
 {
+	struct image_pushed *ipd;
 	struct manifest_info mi;
 	struct repository *repo;
 	struct image	*img, *existing;
@@ -94,8 +119,7 @@ image_push(struct image_push *p, txn_done_cb done, void *arg)
 
 	p->detail[0] = '\0';
 	p->missing_is_manifest = 0;
-	repo = repository_find(registry_find(p->account, p->region),
-	    p->repository);
+	repo = repository_lookup(p->account, p->region, p->repository);
 	if (repo == NULL) {
 		image_fail_detail(p, "repository %s does not exist",
 		    p->repository);
@@ -112,7 +136,7 @@ image_push(struct image_push *p, txn_done_cb done, void *arg)
 		return BERR_DIGEST_INVALID;
 	}
 	if ((rc = manifest_parse((const char *)p->manifest, p->len,
-	    p->content_type, &mi)) != 0) {
+	    p->content_type, p->lenient ? MANIFEST_LENIENT : 0, &mi)) != 0) {
 		snprintf(p->detail, sizeof(p->detail), "%s", mi.error);
 		return rc;
 	}
@@ -130,15 +154,16 @@ image_push(struct image_push *p, txn_done_cb done, void *arg)
 		if (tg != NULL && repository_tag_is_immutable(repo,
 		    p->tags[i])) {
 			snprintf(p->detail, sizeof(p->detail), "The image tag "
-			    "'%.128s' already exists in the '%.256s' repository "
-			    "and cannot be overwritten because the tag is "
-			    "immutable.", p->tags[i], repo->name);
+			    "'%.128s' already exists in the '%.256s' "
+			    "repository and cannot be overwritten because the "
+			    "tag is immutable.", p->tags[i], repo->name);
 			manifest_info_clear(&mi);
 			return BERR_TAG_IMMUTABLE;
 		}
 		changes++;
 	}
-	if (existing != NULL && changes == 0 && p->ecr) {
+	if (existing != NULL && changes == 0 && p->ecr &&
+	    existing->status == IMAGE_ACTIVE) {
 		/* ECR: "no changes to the manifest or image tag". */
 		manifest_info_clear(&mi);
 		return BERR_EXISTS;
@@ -158,7 +183,7 @@ image_push(struct image_push *p, txn_done_cb done, void *arg)
 		img->manifest = xmalloc(p->len);
 		memcpy(img->manifest, p->manifest, p->len);
 		img->manifest_len = p->len;
-		img->pushed_ms = now_ms();
+		img->pushed_ms = model_now_ms();
 		img->refs = mi.refs;
 		img->nrefs = mi.nrefs;
 		mi.refs = NULL;
@@ -172,6 +197,13 @@ image_push(struct image_push *p, txn_done_cb done, void *arg)
 			fatalx("image_push: the image record does not apply: "
 			    "%s", berr_message(rc));
 	}
+	/* Pushing an archived image again restores it at once
+	 * (userguide/archive-image.html). */
+	if (existing != NULL && existing->status != IMAGE_ACTIVE &&
+	    (rc = txn_image_status(&t, existing, IMAGE_ACTIVE,
+	    existing->archived_ms, model_now_ms())) != 0)
+		fatalx("image_push: the status record does not apply: %s",
+		    berr_message(rc));
 	p->has_subject = mi.has_subject;
 	p->subject = mi.subject;
 	manifest_info_clear(&mi);
@@ -180,24 +212,15 @@ image_push(struct image_push *p, txn_done_cb done, void *arg)
 			fatalx("image_push: the tag record does not apply: %s",
 			    berr_message(rc));
 	p->created = existing == NULL;
-	txn_commit(&t, done, arg);
+	if ((img = image_find(repo, &p->digest)) == NULL)
+		fatalx("image_push: the image is not in the model");
+	replication_plan(&t, repo, img, p->tags, p->ntags);
+	signing_plan(&t, repo, img);
+	if (p->extra != NULL)
+		p->extra(&t, p->extra_arg);
+	ipd = xcalloc(1, sizeof(*ipd));
+	ipd->done = done;
+	ipd->arg = arg;
+	txn_commit(&t, image_pushed_cb, ipd);
 	return 0;
-}
-
-int
-repository_ensure(const char *account, const char *region, const char *name,
-    struct txn *t)
-{
-	struct repo_config cfg;
-	int		 rc;
-
-	if (repository_find(registry_find(account, region), name) != NULL)
-		return 0;
-	if (!name_ecr_repository_valid(name, strlen(name)))
-		return BERR_NAME_INVALID;
-	repo_config_init(&cfg);
-	cfg.encryption_type = xstrdup("AES256");
-	rc = txn_repo_put(t, account, region, name, now_ms(), &cfg);
-	repo_config_clear(&cfg);
-	return rc;
 }

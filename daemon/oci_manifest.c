@@ -27,19 +27,15 @@
 #include <json-c/json.h>
 
 #include "berthd.h"
+#include "registry.h"
 #include "error.h"
 #include "http.h"
 #include "log.h"
 #include "name.h"
+#include "ptc.h"
 #include "util.h"
 
 #define TAGS_PER_PUT_MAX	64
-
-static struct repository *
-oci_repo(const struct oci_ident *id, const char *name)
-{
-	return repository_find(registry_find(id->account, id->region), name);
-}
 
 /*
  * Content negotiation (RFC 9110 12.5.1) for a manifest GET by tag: the
@@ -198,11 +194,8 @@ oci_manifest_get(struct http_request *req, const struct oci_ident *id,
 
 	if (ptc_manifest_intercept(req, id, name, refstr))
 		return;
-	if ((repo = oci_repo(id, name)) == NULL) {
-		oci_error(req, BERR_NAME_UNKNOWN, "repository %s not found",
-		    name);
+	if ((repo = oci_repository(req, id, name)) == NULL)
 		return;
-	}
 	if ((rc = name_reference_parse(refstr, strlen(refstr), &ref)) != 0) {
 		if (ref.is_digest)
 			oci_error(req, rc, "invalid digest %s", refstr);
@@ -218,6 +211,14 @@ oci_manifest_get(struct http_request *req, const struct oci_ident *id,
 	if (img == NULL) {
 		oci_error(req, BERR_MANIFEST_UNKNOWN, "manifest %s not found "
 		    "in %s", refstr, name);
+		return;
+	}
+	/* "Requests to pull the archived image will fail with a 404 error"
+	 * (userguide/archive-image.html). */
+	if (!image_is_pullable(img)) {
+		oci_error(req, BERR_MANIFEST_UNKNOWN, "manifest %s in %s is "
+		    "archived: restore it with UpdateImageStorageClass "
+		    "(targetStorageClass STANDARD) first", refstr, name);
 		return;
 	}
 	/* By digest the bytes are what was asked for, whatever Accept says. */
@@ -331,7 +332,8 @@ manifest_put_repo_cb(int err, void *arg)
 	struct manifest_put *mp = arg;
 
 	if (err != 0) {
-		oci_error(mp->req, err, "the repository could not be created");
+		oci_error(mp->req, err, "cannot create repository %s",
+		    mp->name);
 		manifest_put_free(mp);
 		return;
 	}
@@ -343,7 +345,6 @@ manifest_put_body_cb(struct http_request *req, int err, void *arg)
 {
 	struct manifest_put *mp = arg;
 	struct txn	 t;
-	int		 rc;
 
 	if (err != 0) {
 		if (err == BERR_TOO_LARGE)
@@ -355,16 +356,12 @@ manifest_put_body_cb(struct http_request *req, int err, void *arg)
 		manifest_put_free(mp);
 		return;
 	}
-	if (oci_repo(&mp->id, mp->name) == NULL && conf.create_on_push) {
+	if (repository_lookup(mp->id.account, mp->id.region,
+	    mp->name) == NULL && template_create_on_push(mp->id.account,
+	    mp->id.region, mp->name)) {
 		txn_init(&t);
-		if ((rc = repository_ensure(mp->id.account, mp->id.region,
-		    mp->name, &t)) != 0) {
-			txn_clear(&t);
-			oci_error(req, rc, "cannot create repository %s",
-			    mp->name);
-			manifest_put_free(mp);
-			return;
-		}
+		(void)template_create(&t, mp->id.account, mp->id.region,
+		    mp->name, TEMPLATE_FOR_CREATE_ON_PUSH);
 		txn_commit(&t, manifest_put_repo_cb, mp);
 		return;
 	}
@@ -380,9 +377,11 @@ oci_manifest_put(struct http_request *req, const struct oci_ident *id,
 	size_t		 n, i;
 	int		 rc;
 
-	if (oci_repo(id, name) == NULL && !conf.create_on_push) {
+	if (repository_lookup(id->account, id->region, name) == NULL &&
+	    !template_create_on_push(id->account, id->region, name)) {
 		oci_error(req, BERR_NAME_UNKNOWN, "repository %s does not "
-		    "exist; create it first (or run berthd --create-on-push)",
+		    "exist; create it first, add a CREATE_ON_PUSH repository "
+		    "creation template, or run berthd --create-on-push",
 		    name);
 		return;
 	}
@@ -404,8 +403,8 @@ oci_manifest_put(struct http_request *req, const struct oci_ident *id,
 		/* distribution-spec (main): PUT by digest with ?tag=. */
 		n = http_request_params(req, "tag", extra, nitems(extra));
 		if (n > TAGS_PER_PUT_MAX) {
-			oci_error(req, BERR_TOO_MANY_TAGS, "at most %d tags per "
-			    "request", TAGS_PER_PUT_MAX);
+			oci_error(req, BERR_TOO_MANY_TAGS, "at most %d tags "
+			    "per request", TAGS_PER_PUT_MAX);
 			manifest_put_free(mp);
 			return;
 		}
@@ -428,41 +427,32 @@ oci_manifest_delete(struct http_request *req, const struct oci_ident *id,
 {
 	struct repository *repo;
 	struct reference ref;
-	struct image	*img;
+	struct image	*img = NULL;
 	struct txn	 t;
 	int		 rc;
 
-	if ((repo = oci_repo(id, name)) == NULL) {
-		oci_error(req, BERR_NAME_UNKNOWN, "repository %s not found",
-		    name);
+	if ((repo = oci_repository(req, id, name)) == NULL)
 		return;
-	}
 	if ((rc = name_reference_parse(refstr, strlen(refstr), &ref)) != 0) {
 		oci_error(req, ref.is_digest ? rc : BERR_MANIFEST_UNKNOWN,
 		    "invalid reference %s", refstr);
 		return;
 	}
-	txn_init(&t);
-	if (ref.is_digest) {
-		if ((img = image_find(repo, &ref.digest)) == NULL) {
-			oci_error(req, BERR_MANIFEST_UNKNOWN, "manifest %s not "
-			    "found in %s", refstr, name);
-			return;
-		}
-		rc = txn_image_delete(&t, img);
-	} else {
-		if (tag_find(repo, refstr) == NULL) {
-			oci_error(req, BERR_MANIFEST_UNKNOWN, "tag %s not found "
-			    "in %s", refstr, name);
-			return;
-		}
-		rc = txn_tag_delete(&t, repo, refstr);
-	}
-	if (rc != 0) {
-		txn_clear(&t);
-		oci_error(req, rc, NULL);
+	if (ref.is_digest && (img = image_find(repo, &ref.digest)) == NULL) {
+		oci_error(req, BERR_MANIFEST_UNKNOWN, "manifest %s not found "
+		    "in %s", refstr, name);
 		return;
 	}
+	if (!ref.is_digest && tag_find(repo, refstr) == NULL) {
+		oci_error(req, BERR_MANIFEST_UNKNOWN, "tag %s not found in %s",
+		    refstr, name);
+		return;
+	}
+	txn_init(&t);
+	if (ref.is_digest)
+		(void)txn_image_delete(&t, img);
+	else
+		(void)txn_tag_delete(&t, repo, refstr);
 	txn_commit(&t, oci_accepted_cb, req);
 }
 
@@ -476,11 +466,8 @@ oci_tags_list(struct http_request *req, const struct oci_ident *id,
 	size_t		 i = 0;
 	long		 n, count = 0;
 
-	if ((repo = oci_repo(id, name)) == NULL) {
-		oci_error(req, BERR_NAME_UNKNOWN, "repository %s not found",
-		    name);
+	if ((repo = oci_repository(req, id, name)) == NULL)
 		return;
-	}
 	if (oci_page_params(req, &n, &last) != 0) {
 		oci_error(req, BERR_BAD_REQUEST, "n must be a number");
 		return;
@@ -501,7 +488,7 @@ oci_tags_list(struct http_request *req, const struct oci_ident *id,
 	}
 	json_object_object_add(body, "name", json_object_new_string(name));
 	json_object_object_add(body, "tags", arr);
-	oci_json(req, 200, body);
+	router_json(req, 200, body);
 }
 
 void
@@ -521,11 +508,8 @@ oci_referrers(struct http_request *req, const struct oci_ident *id,
 		oci_error(req, rc, "invalid digest %s", dstr);
 		return;
 	}
-	if ((repo = oci_repo(id, name)) == NULL) {
-		oci_error(req, BERR_NAME_UNKNOWN, "repository %s not found",
-		    name);
+	if ((repo = oci_repository(req, id, name)) == NULL)
 		return;
-	}
 	filter = http_request_param(req, "artifactType");
 	n = repository_referrers(repo, &subject, NULL, 0);
 	imgs = xcalloc(n, sizeof(*imgs));

@@ -42,9 +42,11 @@
 #include <json-c/json.h>
 
 #include "berthd.h"
+#include "ecr.h"
 #include "error.h"
 #include "log.h"
 #include "name.h"
+#include "ptc.h"
 #include "util.h"
 
 #define PTC_SECRET_FIELD_MAX	4096

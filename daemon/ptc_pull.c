@@ -24,32 +24,40 @@
  *   with its tag through image_push in cache mode (its blobs come later,
  *   when clients ask for them), in a repository created first if needed;
  * - a blob goes from berth-fetchd's pipe straight into a blobd upload
- *   session (berthd copies no byte), is committed against its digest by
- *   blobd, which verifies it, and linked into the repository.  Concurrent
- *   requests for one blob wait on one fetch.  A fetch that fails or is
- *   cut leaves only an upload session, which is cancelled (or expires
- *   after a crash): nothing partly fetched is ever visible.
+ *   session through the one upload flow (blob_upload.c; berthd copies no
+ *   byte), is committed against its digest by blobd, which verifies it,
+ *   and linked into the repository.  Concurrent pulls of one blob wait on
+ *   one fetch.  A fetch that fails or is cut leaves only an upload
+ *   session, which is cancelled (or expires after a crash): nothing
+ *   partly fetched is ever visible.
  *
- * Then the request is served again as if the content had been pushed.  A
- * tag is checked upstream again once the last check is --pull-through-
- * refresh old; when the upstream fails, a cached copy is served.
+ * A missing repository is created as ECR creates it, with a
+ * PULL_THROUGH_CACHE creation template when one applies; a caller of
+ * another account needs the registry policy's ecr:BatchImportUpstreamImage
+ * (and ecr:CreateRepository for a new repository).  Then the pull goes on
+ * as if the content had been pushed.  A tag is checked upstream again once
+ * the last check is --pull-through-refresh old (the times are kept in
+ * memory: after a restart the first pull of a tag checks it); when the
+ * upstream fails, a cached copy is served.
  */
 #include "config.h"
 
 #include <sys/queue.h>
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+#include <strings.h>
+
+#include <event2/event.h>
 
 #include "berthd.h"
 #include "error.h"
 #include "fetch_proto.h"
 #include "log.h"
 #include "name.h"
+#include "ptc.h"
+#include "registry.h"
 #include "util.h"
 
 /* The Accept header of a manifest fetch: every type berth stores. */
@@ -57,9 +65,7 @@
 	MT_DOCKER_LIST ", " MT_DOCKER_MANIFEST
 /* A layer larger than this is refused (the store's limit is the disk). */
 #define PTC_BLOB_MAX	(64ULL * 1024 * 1024 * 1024)
-
-/* Set while a request is served again after a fetch: no second fetch. */
-static int	ptc_bypass;
+#define PTC_WHY_MAX	512
 
 /* When a tag was last checked upstream: "account/region/name:tag". */
 struct ptc_check {
@@ -69,39 +75,42 @@ struct ptc_check {
 static struct sortvec	 ptc_checks;
 static int		 ptc_checks_ready;
 
-struct ptc_target {
-	struct http_request *req;
-	struct oci_ident id;
+/* Where a pull goes: the registry and repository, copied. */
+struct ptc_where {
+	char		 caller[ACCOUNT_LEN + 1];
+	char		 account[ACCOUNT_LEN + 1];
+	char		 region[REGION_MAX + 1];
 	char		 name[NAME_MAX_LEN + 1];
-	char		 ref[DIGEST_STR_MAX + ECR_TAG_MAX_LEN];
 };
 
 struct ptc_mfetch {
-	struct ptc_target t;
+	struct ptc_where w;
+	char		 ref[DIGEST_STR_MAX + ECR_TAG_MAX_LEN];
 	int		 cached;	/* a copy to serve if the fetch fails */
 	int		 is_digest;
 	char		 key[NAME_MAX_LEN + 64 + ECR_TAG_MAX_LEN];
 	struct msg_fetch_headers hd;
-	int		 have_headers;
 	uint8_t		*manifest;
 	size_t		 len;
+	int		 err;		/* refused before any fetch */
+	char		 why[PTC_WHY_MAX];
+	ptc_done_cb	 cb;
+	void		*arg;
+};
+
+struct ptc_waiter {
+	ptc_done_cb	 cb;
+	void		*arg;
 };
 
 struct ptc_bfetch {
 	TAILQ_ENTRY(ptc_bfetch) entry;
-	char		 account[ACCOUNT_LEN + 1];
-	char		 region[REGION_MAX + 1];
-	char		 name[NAME_MAX_LEN + 1];
+	struct ptc_where w;
 	struct digest	 digest;
-	char		 owner[OWNER_MAX];
-	uint8_t		 upload[UPLOAD_ID_LEN];
-	uint32_t	 fetch_id;
-	int		 appended;	/* blobd read the pipe to its end */
-	int		 fetched;	/* berth-fetchd said how it ended */
-	int		 append_err;
-	struct msg_fetch_done done;
-	int		 err;		/* the outcome for the waiters */
-	struct ptc_target *waiters;
+	struct blob_upload u;
+	int		 fetch_err;	/* how berth-fetchd's side ended */
+	char		 why[PTC_WHY_MAX];
+	struct ptc_waiter *waiters;
 	size_t		 nwaiters;
 };
 
@@ -131,7 +140,16 @@ ptc_check_get(const char *key)
 	return c;
 }
 
-/* The URL of path (after /v2/) at the rule's upstream. */
+static void
+ptc_where_set(struct ptc_where *w, const struct ptc_pull *p)
+{
+	snprintf(w->caller, sizeof(w->caller), "%s", p->caller);
+	snprintf(w->account, sizeof(w->account), "%s", p->account);
+	snprintf(w->region, sizeof(w->region), "%s", p->region);
+	snprintf(w->name, sizeof(w->name), "%s", p->name);
+}
+
+/* The URL of kind/ref at the rule's upstream repository. */
 static char *
 ptc_url(const struct ptc_rule *rule, const char *upstream, const char *kind,
     const char *ref)
@@ -144,22 +162,49 @@ ptc_url(const struct ptc_rule *rule, const char *upstream, const char *kind,
 	return url;
 }
 
-/* The rule's credentials: 0, or -1 when its secret cannot be read. */
+/*
+ * The fetch of kind/ref from the upstream of the rule covering w's
+ * repository, as far as the rule and its secret go: 0 with rq set and
+ * *url its URL (free it), or a BERR code with why.
+ */
 static int
-ptc_credentials(const struct ptc_rule *rule, const char **user,
-    const char **secret)
+ptc_request(const struct ptc_where *w, const char *kind, const char *ref,
+    struct fetchc_request *rq, char **url, char *why, size_t whysz)
 {
-	*user = *secret = NULL;
-	if (rule->credential_arn == NULL)
-		return 0;
-	return ptc_secret_lookup(rule->credential_arn, user, secret) == 0 ?
-	    0 : -1;
+	struct ptc_rule	 rule;
+	const char	*user = NULL, *secret = NULL;
+	char		 upstream[NAME_MAX_LEN + 1];
+
+	if (ptc_match(registry_find(w->account, w->region), w->name, &rule,
+	    upstream, sizeof(upstream)) != 0) {
+		snprintf(why, whysz, "no pull through cache rule covers the "
+		    "repository any more");
+		return BERR_NAME_UNKNOWN;
+	}
+	if (rule.credential_arn != NULL && ptc_secret_lookup(
+	    rule.credential_arn, &user, &secret) != 0) {
+		snprintf(why, whysz, "the secret %s of the rule cannot be "
+		    "read", rule.credential_arn);
+		ptc_rule_clear(&rule);
+		return BERR_DENIED;
+	}
+	memset(rq, 0, sizeof(*rq));
+	rq->method = FETCH_GET;
+	rq->flags = FETCH_F_REGISTRY;
+	rq->url = *url = ptc_url(&rule, upstream, kind, ref);
+	rq->user = user;
+	rq->secret = secret;
+	rq->pipe = -1;
+	ptc_rule_clear(&rule);
+	return 0;
 }
 
 static int
 ptc_fetch_err(const struct msg_fetch_done *d, int not_found)
 {
 	switch (d->result) {
+	case FETCH_OK:
+		return 0;
 	case FETCH_ERR_NOT_FOUND:
 		return not_found;
 	case FETCH_ERR_DENIED:
@@ -171,51 +216,64 @@ ptc_fetch_err(const struct msg_fetch_done *d, int not_found)
 	}
 }
 
-/* --- manifests ------------------------------------------------------------- */
+/*
+ * Whether w's caller may import into w's repository: always in its own
+ * registry; from another account only as the registry policy allows
+ * ecr:BatchImportUpstreamImage, and ecr:CreateRepository when the
+ * repository is missing (AWS's pull-through-cache-iam page).
+ */
+static int
+ptc_import_allowed(const struct ptc_where *w, char *why, size_t whysz)
+{
+	const struct registry *reg = registry_find(w->account, w->region);
+	const char	*action = "ecr:BatchImportUpstreamImage";
+
+	if (registry_policy_allows(w->caller, action, reg, w->account,
+	    w->region, w->name) && (repository_lookup(w->account, w->region,
+	    w->name) != NULL || registry_policy_allows(w->caller,
+	    action = "ecr:CreateRepository", reg, w->account, w->region,
+	    w->name)))
+		return 1;
+	snprintf(why, whysz, "the registry policy of %s does not allow "
+	    "account %s %s on %s", w->account, w->caller, action, w->name);
+	return 0;
+}
+
+/* Adds w's repository to t unless it exists, as ECR creates a repository
+ * for a pull through cache rule. */
+static int
+ptc_repo_ensure(const struct ptc_where *w, struct txn *t)
+{
+	if (repository_lookup(w->account, w->region, w->name) == NULL)
+		log_info("pull through cache: creating repository %s",
+		    w->name);
+	return template_create(t, w->account, w->region, w->name,
+	    TEMPLATE_FOR_PULL_THROUGH_CACHE);
+}
+
+/* --- manifests ------------------------------------------------------------ */
 
 static void
-ptc_mfetch_free(struct ptc_mfetch *m)
+ptc_mfetch_end(struct ptc_mfetch *m, int err, const char *why)
 {
+	if (err != 0 && m->cached) {
+		log_warnx("pull through cache: %s:%s: %s; serving the cached "
+		    "copy", m->w.name, m->ref, why);
+		err = 0;
+	} else if (err != 0)
+		log_warnx("pull through cache: %s:%s: %s", m->w.name, m->ref,
+		    why);
+	else
+		ptc_check_get(m->key)->ms = mono_ms();
+	m->cb(err, why, m->arg);
 	free(m->manifest);
 	free(m);
-}
-
-/* Serves the request again, now from what berth holds. */
-static void
-ptc_manifest_serve(struct ptc_mfetch *m)
-{
-	ptc_bypass = 1;
-	oci_manifest_get(m->t.req, &m->t.id, m->t.name, m->t.ref);
-	ptc_bypass = 0;
-	ptc_mfetch_free(m);
-}
-
-static void
-ptc_manifest_fail(struct ptc_mfetch *m, int err, const char *why)
-{
-	if (m->cached) {
-		log_warnx("pull through cache: %s:%s: %s; serving the cached "
-		    "copy", m->t.name, m->t.ref, why);
-		ptc_manifest_serve(m);
-		return;
-	}
-	log_warnx("pull through cache: %s:%s: %s", m->t.name, m->t.ref, why);
-	oci_error(m->t.req, err, "%s:%s from the upstream: %s", m->t.name,
-	    m->t.ref, why);
-	ptc_mfetch_free(m);
 }
 
 static void
 ptc_manifest_stored_cb(int err, void *arg)
 {
-	struct ptc_mfetch *m = arg;
-
-	if (err != 0) {
-		ptc_manifest_fail(m, err, berr_message(err));
-		return;
-	}
-	ptc_check_get(m->key)->ms = mono_ms();
-	ptc_manifest_serve(m);
+	ptc_mfetch_end(arg, err, err != 0 ? berr_message(err) : NULL);
 }
 
 static void
@@ -227,27 +285,29 @@ ptc_manifest_push(struct ptc_mfetch *m)
 	int		 rc;
 
 	memset(&p, 0, sizeof(p));
-	p.account = m->t.id.account;
-	p.region = m->t.id.region;
-	p.repository = m->t.name;
+	p.account = m->w.account;
+	p.region = m->w.region;
+	p.repository = m->w.name;
 	p.manifest = m->manifest;
 	p.len = m->len;
 	p.content_type = m->hd.content_type[0] != '\0' ? m->hd.content_type :
 	    NULL;
 	p.cache = 1;
 	if (m->is_digest) {
-		(void)digest_parse_str(m->t.ref, &expected);
+		(void)digest_parse_str(m->ref, &expected);
 		p.expected = &expected;
 	} else {
 		if (m->hd.digest[0] != '\0' &&
 		    digest_parse_str(m->hd.digest, &expected) == 0)
 			p.expected = &expected;
-		tags[0] = m->t.ref;
+		tags[0] = m->ref;
 		p.tags = tags;
 		p.ntags = 1;
 	}
+	/* A manifest that is not the one its digest names is the
+	 * upstream's fault, not the client's. */
 	if ((rc = image_push(&p, ptc_manifest_stored_cb, m)) != 0)
-		ptc_manifest_fail(m, rc == BERR_DIGEST_INVALID ? BERR_UPSTREAM :
+		ptc_mfetch_end(m, rc == BERR_DIGEST_INVALID ? BERR_UPSTREAM :
 		    rc, p.detail[0] != '\0' ? p.detail : berr_message(rc));
 }
 
@@ -256,11 +316,10 @@ ptc_repo_created_cb(int err, void *arg)
 {
 	struct ptc_mfetch *m = arg;
 
-	if (err != 0) {
-		ptc_manifest_fail(m, err, berr_message(err));
-		return;
-	}
-	ptc_manifest_push(m);
+	if (err != 0)
+		ptc_mfetch_end(m, err, berr_message(err));
+	else
+		ptc_manifest_push(m);
 }
 
 static void
@@ -269,7 +328,6 @@ ptc_manifest_headers_cb(const struct msg_fetch_headers *h, void *arg)
 	struct ptc_mfetch *m = arg;
 
 	m->hd = *h;
-	m->have_headers = 1;
 }
 
 static void
@@ -281,225 +339,179 @@ ptc_manifest_fetched_cb(const struct msg_fetch_done *d, const uint8_t *body,
 	int		 rc;
 
 	if (d->result != FETCH_OK) {
-		ptc_manifest_fail(m, ptc_fetch_err(d, BERR_MANIFEST_UNKNOWN),
-		    d->message[0] != '\0' ? d->message : "fetch failed");
+		ptc_mfetch_end(m, ptc_fetch_err(d, BERR_MANIFEST_UNKNOWN),
+		    d->message[0] != '\0' ? d->message : "the fetch failed");
 		return;
 	}
 	m->manifest = xmalloc(len > 0 ? len : 1);
 	memcpy(m->manifest, body, len);
 	m->len = len;
-	if (repository_find(registry_find(m->t.id.account, m->t.id.region),
-	    m->t.name) != NULL) {
-		ptc_manifest_push(m);
-		return;
-	}
 	txn_init(&t);
-	if ((rc = repository_ensure(m->t.id.account, m->t.id.region,
-	    m->t.name, &t)) != 0) {
+	if ((rc = ptc_repo_ensure(&m->w, &t)) != 0) {
 		txn_clear(&t);
-		ptc_manifest_fail(m, rc, berr_message(rc));
+		ptc_mfetch_end(m, rc, berr_message(rc));
 		return;
 	}
-	log_info("pull through cache: created repository %s", m->t.name);
 	txn_commit(&t, ptc_repo_created_cb, m);
 }
 
+static void
+ptc_mfetch_refused_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ptc_mfetch *m = arg;
+
+	m->cached = 0;
+	ptc_mfetch_end(m, m->err, m->why);
+}
+
+/* Ends m with m->err from the loop: a callback never runs before its call
+ * returns. */
+static void
+ptc_mfetch_refuse(struct ptc_mfetch *m)
+{
+	struct timeval	 tv = { 0, 0 };
+
+	if (event_base_once(ev_base, -1, EV_TIMEOUT, ptc_mfetch_refused_cb, m,
+	    &tv) == -1)
+		fatalx("event_base_once");
+}
+
+/* Whether a pull through cache rule covers repository name of reg. */
+static int
+ptc_covered(const struct registry *reg, const char *name)
+{
+	struct ptc_rule	 rule;
+	char		 upstream[NAME_MAX_LEN + 1];
+
+	if (ptc_match(reg, name, &rule, upstream, sizeof(upstream)) != 0)
+		return 0;
+	ptc_rule_clear(&rule);
+	return 1;
+}
+
 int
-ptc_manifest_intercept(struct http_request *req, const struct oci_ident *id,
-    const char *name, const char *refstr)
+ptc_manifest_ensure(const struct ptc_pull *p, const char *ref,
+    ptc_done_cb cb, void *arg)
 {
 	struct registry	*reg;
 	struct repository *repo;
-	struct reference ref;
-	struct ptc_rule	 rule;
+	struct reference r;
 	struct ptc_mfetch *m;
 	struct ptc_check *c;
 	struct fetchc_request rq;
-	const char	*user, *secret;
-	char		 upstream[NAME_MAX_LEN + 1], *url;
+	char		*url;
 	int		 cached = 0;
 
-	if (ptc_bypass || (reg = registry_find(id->account, id->region)) ==
-	    NULL || name_reference_parse(refstr, strlen(refstr), &ref) != 0)
+	if ((reg = registry_find(p->account, p->region)) == NULL ||
+	    name_reference_parse(ref, strlen(ref), &r) != 0 ||
+	    !ptc_covered(reg, p->name))
 		return 0;
-	if (ptc_match(reg, name, &rule, upstream, sizeof(upstream)) != 0)
-		return 0;
-	if ((repo = repository_find(reg, name)) != NULL) {
-		if (ref.is_digest)
-			cached = image_find(repo, &ref.digest) != NULL;
-		else
-			cached = tag_find(repo, refstr) != NULL;
-	}
+	if ((repo = repository_find(reg, p->name)) != NULL)
+		cached = r.is_digest ? image_find(repo, &r.digest) != NULL :
+		    tag_find(repo, ref) != NULL;
 	m = xcalloc(1, sizeof(*m));
-	snprintf(m->key, sizeof(m->key), "%s/%s/%s:%s", id->account,
-	    id->region, name, refstr);
+	snprintf(m->key, sizeof(m->key), "%s/%s/%s:%s", p->account,
+	    p->region, p->name, ref);
 	if (cached) {
 		/* Digests never change; a tag is checked again when due. */
 		c = ptc_check_get(m->key);
-		if (ref.is_digest || (c->ms != 0 &&
+		if (r.is_digest || (c->ms != 0 &&
 		    mono_ms() - c->ms < conf.ptc_refresh * 1000)) {
 			if (c->ms == 0)
 				c->ms = mono_ms();
 			free(m);
-			ptc_rule_clear(&rule);
 			return 0;
 		}
 	}
-	m->t.req = req;
-	m->t.id = *id;
-	snprintf(m->t.name, sizeof(m->t.name), "%s", name);
-	snprintf(m->t.ref, sizeof(m->t.ref), "%s", refstr);
+	ptc_where_set(&m->w, p);
+	snprintf(m->ref, sizeof(m->ref), "%s", ref);
 	m->cached = cached;
-	m->is_digest = ref.is_digest;
-	if (ptc_credentials(&rule, &user, &secret) != 0) {
-		ptc_rule_clear(&rule);
-		ptc_manifest_fail(m, BERR_DENIED, "the rule's secret cannot be "
-		    "read");
+	m->is_digest = r.is_digest;
+	m->cb = cb;
+	m->arg = arg;
+	if (!ptc_import_allowed(&m->w, m->why, sizeof(m->why)))
+		m->err = BERR_DENIED;
+	else
+		m->err = ptc_request(&m->w, "manifests", ref, &rq, &url,
+		    m->why, sizeof(m->why));
+	if (m->err != 0) {
+		ptc_mfetch_refuse(m);
 		return 1;
 	}
-	url = ptc_url(&rule, upstream, "manifests", refstr);
-	ptc_rule_clear(&rule);
-	memset(&rq, 0, sizeof(rq));
-	rq.method = FETCH_GET;
-	rq.flags = FETCH_F_REGISTRY;
 	rq.max_bytes = MANIFEST_MAX;
-	rq.url = url;
 	rq.accept = PTC_ACCEPT;
-	rq.user = user;
-	rq.secret = secret;
-	rq.pipe = -1;
-	log_debug("pull through cache: %s:%s from %s", name, refstr, url);
+	log_debug("pull through cache: %s:%s from %s", p->name, ref, rq.url);
 	(void)fetchc_fetch(&rq, ptc_manifest_headers_cb,
 	    ptc_manifest_fetched_cb, m);
 	free(url);
 	return 1;
 }
 
-/* --- blobs ----------------------------------------------------------------- */
+/* --- blobs ---------------------------------------------------------------- */
 
 static void
-ptc_bfetch_end(struct ptc_bfetch *b)
+ptc_bfetch_end(struct ptc_bfetch *b, int err)
 {
+	char	 ds[DIGEST_STR_MAX];
 	size_t	 i;
 
 	TAILQ_REMOVE(&ptc_bfetches, b, entry);
-	for (i = 0; i < b->nwaiters; i++) {
-		struct ptc_target *w = &b->waiters[i];
-		char ds[DIGEST_STR_MAX];
-		if (b->err != 0) {
-			oci_error(w->req, b->err, "blob %s from the upstream: "
-			    "%s", digest_format(&b->digest, ds),
-			    b->done.message[0] != '\0' ? b->done.message :
-			    berr_message(b->err));
-			continue;
-		}
-		ptc_bypass = 1;
-		oci_blob_get(w->req, &w->id, w->name, w->ref);
-		ptc_bypass = 0;
+	if (err != 0) {
+		if (b->why[0] == '\0')
+			snprintf(b->why, sizeof(b->why), "%s",
+			    berr_message(err));
+		log_warnx("pull through cache: %s@%s: %s", b->w.name,
+		    digest_format(&b->digest, ds), b->why);
 	}
+	for (i = 0; i < b->nwaiters; i++)
+		b->waiters[i].cb(err, err != 0 ? b->why : NULL,
+		    b->waiters[i].arg);
 	free(b->waiters);
 	free(b);
 }
 
 static void
-ptc_bfetch_cancelled_cb(int err, const uint8_t *payload, size_t len, int fd,
-    void *arg)
-{
-	ptc_bfetch_end(arg);
-}
-
-static void
-ptc_bfetch_fail(struct ptc_bfetch *b, int err)
-{
-	struct msg_upload_ref msg;
-	char	 ds[DIGEST_STR_MAX];
-
-	b->err = err;
-	log_warnx("pull through cache: %s@%s: %s", b->name,
-	    digest_format(&b->digest, ds), b->done.message[0] != '\0' ?
-	    b->done.message : berr_message(err));
-	memset(&msg, 0, sizeof(msg));
-	memcpy(msg.id, b->upload, UPLOAD_ID_LEN);
-	strcpy(msg.owner, b->owner);
-	/* What was received is never committed: the session goes. */
-	blobc_call(MSG_UPLOAD_CANCEL, &msg, sizeof(msg), NULL, 0, -1, MSG_OK,
-	    ptc_bfetch_cancelled_cb, b);
-}
-
-static void
-ptc_bfetch_linked_cb(int err, void *arg)
+ptc_bfetch_cancelled_cb(int err, uint64_t size, void *arg)
 {
 	struct ptc_bfetch *b = arg;
 
-	b->err = err;
-	ptc_bfetch_end(b);
+	ptc_bfetch_end(b, b->fetch_err != 0 ? b->fetch_err : BERR_UPSTREAM);
 }
 
 static void
-ptc_bfetch_committed_cb(int err, const uint8_t *payload, size_t len, int fd,
-    void *arg)
-{
-	struct ptc_bfetch *b = arg;
-	struct msg_blob_committed c;
-	struct repository *repo;
-	struct txn	 t;
-	int		 rc;
-
-	if (err != 0) {
-		/* A digest mismatch leaves the session: cancel it. */
-		snprintf(b->done.message, sizeof(b->done.message), "the "
-		    "upstream sent other content than the digest names");
-		ptc_bfetch_fail(b, BERR_UPSTREAM);
-		return;
-	}
-	memcpy(&c, payload, sizeof(c));
-	txn_init(&t);
-	if ((rc = repository_ensure(b->account, b->region, b->name, &t)) !=
-	    0) {
-		txn_clear(&t);
-		b->err = rc;
-		ptc_bfetch_end(b);
-		return;
-	}
-	repo = repository_find(registry_find(b->account, b->region), b->name);
-	if (repo != NULL && link_find(repo, &b->digest) == NULL &&
-	    txn_link_put(&t, repo, &b->digest, c.size) != 0)
-		fatalx("pull through cache: the link record does not apply");
-	txn_commit(&t, ptc_bfetch_linked_cb, b);
-}
-
-/* Both the pipe's end (blobd) and the fetch's outcome are known. */
-static void
-ptc_bfetch_settle(struct ptc_bfetch *b)
-{
-	struct msg_upload_commit msg;
-
-	if (!b->appended || !b->fetched)
-		return;
-	if (b->done.result != FETCH_OK || b->append_err != 0) {
-		ptc_bfetch_fail(b, b->done.result != FETCH_OK ?
-		    ptc_fetch_err(&b->done, BERR_BLOB_UNKNOWN) :
-		    b->append_err);
-		return;
-	}
-	memset(&msg, 0, sizeof(msg));
-	memcpy(msg.id, b->upload, UPLOAD_ID_LEN);
-	strcpy(msg.owner, b->owner);
-	digest_format(&b->digest, msg.digest);
-	msg.size = UINT64_MAX;
-	blobc_call(MSG_UPLOAD_COMMIT, &msg, sizeof(msg), NULL, 0, -1,
-	    MSG_BLOB_COMMITTED, ptc_bfetch_committed_cb, b);
-}
-
-static void
-ptc_bfetch_appended_cb(int err, const uint8_t *payload, size_t len, int fd,
-    void *arg)
+ptc_bfetch_committed_cb(int err, uint64_t size, void *arg)
 {
 	struct ptc_bfetch *b = arg;
 
-	b->appended = 1;
-	b->append_err = err;
-	ptc_bfetch_settle(b);
+	/* BLOB_UPLOAD_DISCARD ended the session of a mismatch. */
+	if (err == BERR_DIGEST_INVALID) {
+		snprintf(b->why, sizeof(b->why), "the upstream sent other "
+		    "content than the digest names");
+		err = BERR_UPSTREAM;
+	}
+	ptc_bfetch_end(b, err);
+}
+
+/* Both blobd (the pipe's end) and berth-fetchd (the fetch's outcome)
+ * have answered. */
+static void
+ptc_bfetch_appended_cb(int err, uint64_t size, void *arg)
+{
+	struct ptc_bfetch *b = arg;
+
+	if (b->fetch_err != 0 || err != 0) {
+		if (b->fetch_err == 0) {
+			b->fetch_err = err;
+			snprintf(b->why, sizeof(b->why), "%s",
+			    berr_message(err));
+		}
+		/* What was received is never committed: the session
+		 * goes. */
+		blob_upload_cancel(&b->u, ptc_bfetch_cancelled_cb, b);
+		return;
+	}
+	blob_upload_commit(&b->u, &b->digest, BLOB_UPLOAD_DISCARD,
+	    ptc_bfetch_committed_cb, b);
 }
 
 static void
@@ -508,120 +520,169 @@ ptc_bfetch_fetched_cb(const struct msg_fetch_done *d, const uint8_t *body,
 {
 	struct ptc_bfetch *b = arg;
 
-	b->fetched = 1;
-	b->done = *d;
-	ptc_bfetch_settle(b);
+	if ((b->fetch_err = ptc_fetch_err(d, BERR_BLOB_UNKNOWN)) != 0)
+		snprintf(b->why, sizeof(b->why), "%s", d->message[0] != '\0' ?
+		    d->message : "the fetch failed");
+	blob_upload_source_end(&b->u, b->fetch_err);
 }
 
 /* The upload session exists: the pipe goes to blobd and to fetchd. */
 static void
-ptc_bfetch_created_cb(int err, const uint8_t *payload, size_t len, int fd,
-    void *arg)
+ptc_bfetch_created_cb(int err, uint64_t size, void *arg)
 {
 	struct ptc_bfetch *b = arg;
-	struct msg_upload_created c;
-	struct msg_upload_append msg;
 	struct fetchc_request rq;
-	struct ptc_rule	 rule;
-	const char	*user, *secret;
-	char		 upstream[NAME_MAX_LEN + 1], ds[DIGEST_STR_MAX], *url;
-	int		 p[2];
+	char		 ds[DIGEST_STR_MAX], *url;
+	int		 rc, wfd;
 
 	if (err != 0) {
-		b->err = err;
-		ptc_bfetch_end(b);
+		ptc_bfetch_end(b, err);
 		return;
 	}
-	memcpy(&c, payload, sizeof(c));
-	memcpy(b->upload, c.id, UPLOAD_ID_LEN);
-	if (ptc_match(registry_find(b->account, b->region), b->name, &rule,
-	    upstream, sizeof(upstream)) != 0 ||
-	    ptc_credentials(&rule, &user, &secret) != 0) {
-		ptc_rule_clear(&rule);
-		snprintf(b->done.message, sizeof(b->done.message), "the rule "
-		    "is gone or its secret cannot be read");
-		ptc_bfetch_fail(b, BERR_DENIED);
+	if ((rc = ptc_request(&b->w, "blobs", digest_format(&b->digest, ds),
+	    &rq, &url, b->why, sizeof(b->why))) == 0 &&
+	    (rc = blob_upload_append_pipe(&b->u, 0, &wfd,
+	    ptc_bfetch_appended_cb, b)) != 0)
+		free(url);
+	if (rc != 0) {
+		b->fetch_err = rc;
+		blob_upload_cancel(&b->u, ptc_bfetch_cancelled_cb, b);
 		return;
 	}
-	if (pipe2(p, O_CLOEXEC) == -1) {
-		ptc_rule_clear(&rule);
-		ptc_bfetch_fail(b, berr_from_errno(errno));
-		return;
-	}
-	/* Larger writes, fewer wake-ups (the default is 64 KiB). */
-	(void)fcntl(p[1], F_SETPIPE_SZ, 1024 * 1024);
-	memset(&msg, 0, sizeof(msg));
-	memcpy(msg.id, b->upload, UPLOAD_ID_LEN);
-	strcpy(msg.owner, b->owner);
-	msg.offset = 0;
-	msg.length = UINT64_MAX;
-	blobc_call(MSG_UPLOAD_APPEND, &msg, sizeof(msg), NULL, 0, p[0],
-	    MSG_UPLOAD_STATUS, ptc_bfetch_appended_cb, b);
-	url = ptc_url(&rule, upstream, "blobs", digest_format(&b->digest,
-	    ds));
-	ptc_rule_clear(&rule);
-	memset(&rq, 0, sizeof(rq));
-	rq.method = FETCH_GET;
-	rq.flags = FETCH_F_REGISTRY;
 	rq.max_bytes = PTC_BLOB_MAX;
-	rq.url = url;
-	rq.user = user;
-	rq.secret = secret;
-	rq.pipe = p[1];
-	log_debug("pull through cache: blob %s from %s", ds, url);
-	b->fetch_id = fetchc_fetch(&rq, NULL, ptc_bfetch_fetched_cb, b);
+	rq.pipe = wfd;
+	log_debug("pull through cache: blob %s from %s", ds, rq.url);
+	(void)fetchc_fetch(&rq, NULL, ptc_bfetch_fetched_cb, b);
 	free(url);
+}
+
+static void
+ptc_bfetch_repo_cb(int err, void *arg)
+{
+	struct ptc_bfetch *b = arg;
+
+	if (err != 0)
+		ptc_bfetch_end(b, err);
+	else
+		blob_upload_create(&b->u, b->digest.algo,
+		    ptc_bfetch_created_cb, b);
+}
+
+int
+ptc_blob_ensure(const struct ptc_pull *p, const struct digest *d,
+    ptc_done_cb cb, void *arg)
+{
+	struct registry	*reg;
+	struct repository *repo;
+	struct ptc_bfetch *b;
+	struct txn	 t;
+
+	if ((reg = registry_find(p->account, p->region)) == NULL)
+		return 0;
+	if ((repo = repository_find(reg, p->name)) != NULL &&
+	    link_find(repo, d) != NULL)
+		return 0;
+	if (!ptc_covered(reg, p->name))
+		return 0;
+	TAILQ_FOREACH(b, &ptc_bfetches, entry)
+		if (digest_eq(&b->digest, d) &&
+		    strcmp(b->w.name, p->name) == 0 &&
+		    strcmp(b->w.account, p->account) == 0 &&
+		    strcmp(b->w.region, p->region) == 0)
+			break;
+	if (b == NULL) {
+		b = xcalloc(1, sizeof(*b));
+		ptc_where_set(&b->w, p);
+		b->digest = *d;
+		blob_upload_init(&b->u, p->account, p->region, p->name);
+		TAILQ_INSERT_TAIL(&ptc_bfetches, b, entry);
+		/* An empty transaction when nothing is missing: its answer
+		 * comes from the loop either way. */
+		txn_init(&t);
+		if (!ptc_import_allowed(&b->w, b->why, sizeof(b->why)))
+			t.err = BERR_DENIED;
+		else
+			(void)ptc_repo_ensure(&b->w, &t);
+		txn_commit(&t, ptc_bfetch_repo_cb, b);
+	}
+	b->waiters = xreallocarray(b->waiters, b->nwaiters + 1,
+	    sizeof(*b->waiters));
+	b->waiters[b->nwaiters].cb = cb;
+	b->waiters[b->nwaiters++].arg = arg;
+	return 1;
+}
+
+/* --- the OCI routes -------------------------------------------------------- */
+
+/* An OCI request waiting for the cache, then served again. */
+struct ptc_oci {
+	struct http_request *req;
+	struct oci_ident id;
+	char		 name[NAME_MAX_LEN + 1];
+	char		 ref[DIGEST_STR_MAX + ECR_TAG_MAX_LEN];
+	int		 blob;
+};
+
+/* Set while a request is served again after a fetch: no second fetch. */
+static int	ptc_bypass;
+
+static void
+ptc_oci_done_cb(int err, const char *why, void *arg)
+{
+	struct ptc_oci	*o = arg;
+
+	if (err != 0)
+		oci_error(o->req, err, "%s%s%s from the upstream: %s", o->name,
+		    o->blob ? "@" : ":", o->ref, why);
+	else {
+		ptc_bypass = 1;
+		if (o->blob)
+			oci_blob_get(o->req, &o->id, o->name, o->ref);
+		else
+			oci_manifest_get(o->req, &o->id, o->name, o->ref);
+		ptc_bypass = 0;
+	}
+	free(o);
+}
+
+static int
+ptc_oci_intercept(struct http_request *req, const struct oci_ident *id,
+    const char *name, const char *ref, int blob)
+{
+	struct ptc_pull	 p;
+	struct ptc_oci	*o;
+	struct digest	 d;
+	int		 taken;
+
+	if (ptc_bypass || (blob && digest_parse_str(ref, &d) != 0))
+		return 0;
+	o = xcalloc(1, sizeof(*o));
+	o->req = req;
+	o->id = *id;
+	snprintf(o->name, sizeof(o->name), "%s", name);
+	snprintf(o->ref, sizeof(o->ref), "%s", ref);
+	o->blob = blob;
+	/* The registry API's caller is the registry's own account. */
+	p.caller = p.account = id->account;
+	p.region = id->region;
+	p.name = name;
+	taken = blob ? ptc_blob_ensure(&p, &d, ptc_oci_done_cb, o) :
+	    ptc_manifest_ensure(&p, ref, ptc_oci_done_cb, o);
+	if (!taken)
+		free(o);
+	return taken;
+}
+
+int
+ptc_manifest_intercept(struct http_request *req, const struct oci_ident *id,
+    const char *name, const char *ref)
+{
+	return ptc_oci_intercept(req, id, name, ref, 0);
 }
 
 int
 ptc_blob_intercept(struct http_request *req, const struct oci_ident *id,
     const char *name, const char *dstr)
 {
-	struct registry	*reg;
-	struct repository *repo;
-	struct ptc_rule	 rule;
-	struct ptc_bfetch *b;
-	struct ptc_target *w;
-	struct msg_upload_create msg;
-	struct digest	 d;
-	char		 upstream[NAME_MAX_LEN + 1];
-
-	if (ptc_bypass || digest_parse_str(dstr, &d) != 0 ||
-	    (reg = registry_find(id->account, id->region)) == NULL)
-		return 0;
-	if ((repo = repository_find(reg, name)) != NULL &&
-	    link_find(repo, &d) != NULL)
-		return 0;
-	if (ptc_match(reg, name, &rule, upstream, sizeof(upstream)) != 0)
-		return 0;
-	ptc_rule_clear(&rule);
-	TAILQ_FOREACH(b, &ptc_bfetches, entry)
-		if (digest_eq(&b->digest, &d) && strcmp(b->name, name) == 0 &&
-		    strcmp(b->account, id->account) == 0 &&
-		    strcmp(b->region, id->region) == 0)
-			break;
-	if (b == NULL) {
-		b = xcalloc(1, sizeof(*b));
-		snprintf(b->account, sizeof(b->account), "%s", id->account);
-		snprintf(b->region, sizeof(b->region), "%s", id->region);
-		snprintf(b->name, sizeof(b->name), "%s", name);
-		b->digest = d;
-		snprintf(b->owner, sizeof(b->owner), "%s/%s/%s", id->account,
-		    id->region, name);
-		TAILQ_INSERT_TAIL(&ptc_bfetches, b, entry);
-		memset(&msg, 0, sizeof(msg));
-		strcpy(msg.owner, b->owner);
-		msg.algo = d.algo;
-		blobc_call(MSG_UPLOAD_CREATE, &msg, sizeof(msg), NULL, 0, -1,
-		    MSG_UPLOAD_CREATED, ptc_bfetch_created_cb, b);
-	}
-	b->waiters = xreallocarray(b->waiters, b->nwaiters + 1,
-	    sizeof(*b->waiters));
-	w = &b->waiters[b->nwaiters++];
-	memset(w, 0, sizeof(*w));
-	w->req = req;
-	w->id = *id;
-	snprintf(w->name, sizeof(w->name), "%s", name);
-	snprintf(w->ref, sizeof(w->ref), "%s", dstr);
-	return 1;
+	return ptc_oci_intercept(req, id, name, dstr, 1);
 }

@@ -281,6 +281,21 @@ test_name_wildcard(void)
 	}
 }
 
+static void
+test_name_owner(void)
+{
+	char	 out[32];
+
+	CU_ASSERT_EQUAL(name_owner_format(out, sizeof(out), "123456789012",
+	    "eu-west-1", "team/app"), 0);
+	CU_ASSERT_STRING_EQUAL(out, "123456789012/eu-west-1/team/app");
+	/* What does not fit is refused, not cut short. */
+	CU_ASSERT_EQUAL(name_owner_format(out, sizeof(out), "123456789012",
+	    "eu-west-1", "team/application"), -1);
+	CU_ASSERT_EQUAL(name_owner_format(out, 31, "123456789012",
+	    "eu-west-1", "team/app"), -1);
+}
+
 int
 test_name_register(void)
 {
@@ -291,7 +306,8 @@ test_name_register(void)
 	if (CU_add_test(s, "repository names", test_name_repository) == NULL ||
 	    CU_add_test(s, "tags", test_name_tag) == NULL ||
 	    CU_add_test(s, "references", test_name_reference) == NULL ||
-	    CU_add_test(s, "wildcards", test_name_wildcard) == NULL)
+	    CU_add_test(s, "wildcards", test_name_wildcard) == NULL ||
+	    CU_add_test(s, "upload owners", test_name_owner) == NULL)
 		return -1;
 	return 0;
 }

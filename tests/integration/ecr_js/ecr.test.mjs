@@ -1,8 +1,10 @@
 // The ECR API driven by @aws-sdk/client-ecr (Smithy-based: it reads the
 // X-Amzn-ErrorType header and needs epoch-number timestamps) against a real
 // berthd from the build tree, including the SDK's paginators, the layer
-// and image error cases, tags and policies, and signature verification
-// (a second berthd with --credentials).  BERTHD and BLOBD name the binaries.
+// and image error cases, tags and policies, lifecycle policies with the
+// preview waiter and paginator, signature verification (a second
+// berthd with --credentials), and the fakes' PutImage example with and
+// without --lenient-images.  BERTHD and BLOBD name the binaries.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -67,16 +69,24 @@ async function startBerthd(args) {
     `127.0.0.1:${p}`, "--data-dir", join(d, "data"), ...args],
   { stdio: "ignore" });
   const at = `http://127.0.0.1:${p}`;
-  for (let i = 0; i < 200; i++) {
+  if (await answers(at))
+    return { proc: child, dir: d, endpoint: at };
+  child.kill("SIGKILL");
+  throw new Error("berthd did not start");
+}
+
+// Whether berthd answers at `at` within 30 s (however loaded the machine).
+async function answers(at) {
+  const deadline = Date.now() + 30000;
+  while (Date.now() < deadline) {
     try {
       await fetch(at + "/v2/");
-      return { proc: child, dir: d, endpoint: at };
+      return true;
     } catch {
       await new Promise((r) => setTimeout(r, 50));
     }
   }
-  child.kill("SIGKILL");
-  throw new Error("berthd did not start");
+  return false;
 }
 
 async function stopBerthd(b) {
@@ -118,14 +128,8 @@ before(async () => {
   endpoint = `http://127.0.0.1:${port}`;
   proc = spawn(BERTHD, ["--blobd", BLOBD, "--listen", `127.0.0.1:${port}`,
     "--data-dir", join(dir, "data")], { stdio: "ignore" });
-  for (let i = 0; i < 100; i++) {
-    try {
-      await fetch(endpoint + "/v2/");
-      break;
-    } catch {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
+  if (!(await answers(endpoint)))
+    throw new Error("berthd did not start");
   client = mkclient();
 });
 
@@ -260,8 +264,9 @@ test("auth token, tags, policies, registry, errors", async () => {
   assert.equal(set.policyText, policyText);
   const reg = await client.send(new ecr.DescribeRegistryCommand({}));
   assert.equal(reg.registryId, "000000000000");
-  assert.equal(await errorName(client.send(new ecr.GetLifecyclePolicyCommand(
-    { repositoryName: "js/app" }))), "UnknownOperationException");
+  assert.equal(await errorName(client.send(
+    new ecr.ListPullTimeUpdateExclusionsCommand({}))),
+  "UnknownOperationException");
   const other = mkclient("444444444444", "ap-south-1");
   const o = await other.send(new ecr.CreateRepositoryCommand(
     { repositoryName: "js/app" }));
@@ -494,3 +499,113 @@ test("signature verification with --credentials", async () => {
     rmSync(d, { recursive: true, force: true });
   }
 });
+
+test("lifecycle: policy, preview waiter and paginator, run, archive",
+  async () => {
+    const repositoryName = "js/life";
+    await client.send(new ecr.CreateRepositoryCommand({ repositoryName }));
+    const cfg = Buffer.from('{"architecture":"arm64","os":"linux"}');
+    const layer = Buffer.alloc(3000, 9);
+    const cd = await uploadLayer(repositoryName, cfg);
+    const ld = await uploadLayer(repositoryName, layer);
+    const admin = async (path, body) => {
+      const r = await fetch(`${endpoint}/_berth/${path}`, { method: "POST",
+        body: body === undefined ? undefined : JSON.stringify(body) });
+      assert.equal(r.status, 200);
+      return r.json();
+    };
+    const digests = [];
+    for (let i = 0; i < 7; i++) {
+      const { image } = await client.send(new ecr.PutImageCommand({
+        repositoryName, imageTag: `build-${i}`,
+        imageManifest: JSON.stringify({ schemaVersion: 2,
+          mediaType: "application/vnd.oci.image.manifest.v1+json",
+          config: { mediaType: "application/vnd.oci.image.config.v1+json",
+            digest: cd, size: cfg.length },
+          layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar",
+            digest: ld, size: layer.length }],
+          annotations: { n: String(i) } }) }));
+      digests.push(image.imageId.imageDigest);
+      await admin("clock", { advance_seconds: 3600 });
+    }
+    const lifecyclePolicyText = JSON.stringify({ rules: [
+      { rulePriority: 1, selection: { tagStatus: "tagged",
+        tagPrefixList: ["build-"], countType: "imageCountMoreThan",
+        countNumber: 2 }, action: { type: "expire" } }] });
+    assert.equal(await errorName(client.send(
+      new ecr.GetLifecyclePolicyCommand({ repositoryName }))),
+    "LifecyclePolicyNotFoundException");
+    assert.equal(await errorName(client.send(
+      new ecr.PutLifecyclePolicyCommand({ repositoryName,
+        lifecyclePolicyText: '{"rules":"no"}' + " ".repeat(90) }))),
+    "InvalidParameterException");
+    await client.send(new ecr.PutLifecyclePolicyCommand(
+      { repositoryName, lifecyclePolicyText }));
+    await client.send(new ecr.StartLifecyclePolicyPreviewCommand(
+      { repositoryName }));
+    const w = await ecr.waitUntilLifecyclePolicyPreviewComplete(
+      { client, maxWaitTime: 60, minDelay: 1, maxDelay: 2 },
+      { repositoryName });
+    assert.equal(w.state, "SUCCESS");
+    const previewed = [];
+    let pages = 0;
+    for await (const page of ecr.paginateGetLifecyclePolicyPreview(
+      { client, pageSize: 2 }, { repositoryName })) {
+      pages++;
+      previewed.push(...page.previewResults.map((x) => x.imageDigest));
+      assert.equal(page.summary.expiringImageTotalCount, 5);
+    }
+    assert.equal(pages, 3);
+    assert.deepEqual(previewed.sort(), digests.slice(0, 5).sort());
+    const run = await admin("lifecycle/run?repository=js/life");
+    assert.equal(run.expired, 5);
+    const left = await client.send(new ecr.DescribeImagesCommand(
+      { repositoryName }));
+    assert.deepEqual(left.imageDetails.map((d) => d.imageDigest).sort(),
+      digests.slice(5).sort());
+    const got = await client.send(new ecr.GetLifecyclePolicyCommand(
+      { repositoryName }));
+    assert.ok(got.lastEvaluatedAt instanceof Date);
+    const arc = await client.send(new ecr.UpdateImageStorageClassCommand({
+      repositoryName, imageId: { imageTag: "build-5" },
+      targetStorageClass: "ARCHIVE" }));
+    assert.equal(arc.imageStatus, "ARCHIVED");
+    const archived = await client.send(new ecr.ListImagesCommand(
+      { repositoryName, filter: { imageStatus: "ARCHIVED" } }));
+    assert.deepEqual(archived.imageIds.map((x) => x.imageTag), ["build-5"]);
+    await admin("clock", { reset: true });
+  });
+
+// The in-process fakes' own example.  berth refuses it as ECR does, and
+// accepts it with --lenient-images: the digest of the exact bytes, the media
+// type a fake assumes, and AWS's answers for the rest.
+test("the fakes' PutImage example: refused, and kept with --lenient-images",
+  async () => {
+    const example = { repositoryName: "my-app",
+      imageManifest: '{"schemaVersion":2}', imageTag: "v1" };
+    await client.send(new ecr.CreateRepositoryCommand(
+      { repositoryName: "my-app" }));
+    const e = await caught(client.send(new ecr.PutImageCommand(example)));
+    assert.equal(e?.name, "InvalidParameterException");
+    const b = await startBerthd(["--lenient-images"]);
+    try {
+      const lenient = mkclient("AKIDEXAMPLE", "us-east-1", "secret",
+        b.endpoint);
+      await lenient.send(new ecr.CreateRepositoryCommand(
+        { repositoryName: "my-app" }));
+      const { image } = await lenient.send(new ecr.PutImageCommand(example));
+      assert.deepEqual(image.imageId, { imageTag: "v1",
+        imageDigest: sha(example.imageManifest) });
+      assert.equal(image.imageManifest, example.imageManifest);
+      assert.equal(image.imageManifestMediaType,
+        "application/vnd.docker.distribution.manifest.v2+json");
+      const got = await lenient.send(new ecr.BatchGetImageCommand({
+        repositoryName: "my-app", imageIds: [{ imageTag: "v1" }] }));
+      assert.deepEqual(got.images.map((i) => i.imageManifest),
+        [example.imageManifest]);
+      assert.equal(await errorName(lenient.send(
+        new ecr.PutImageCommand(example))), "ImageAlreadyExistsException");
+    } finally {
+      await stopBerthd(b);
+    }
+  });
