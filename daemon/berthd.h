@@ -986,6 +986,27 @@ void	worker_started(pid_t, int fd);
 void	worker_failed(int err);
 void	worker_exited(pid_t, int status);
 
+/* Restarting a child that died (blobd, fetchd) after a backoff of 100 ms
+ * doubling to 10 s, back to 100 ms once it had been up 30 s. */
+struct restart {
+	const char	*name;		/* for the log */
+	void		(*cb)(void);	/* starts the child again */
+	struct event	*ev;
+	int64_t		 backoff_ms;
+	int64_t		 up_since;	/* mono_ms() of its hello, or 0 */
+	uint64_t	 restarts;	/* counted by the owner */
+};
+void	restart_init(struct restart *, const char *name, void (*cb)(void));
+/* Logs that the child how ("exited with status 1") and calls cb later. */
+void	restart_schedule(struct restart *, const char *how);
+int	restart_pending(const struct restart *);
+void	restart_cancel(struct restart *);
+/* A waitpid() status as restart_schedule's how. */
+void	restart_describe_exit(int status, char *how, size_t howsz);
+/* Sends the child, over chan (may be NULL), a copy of berthd's stderr in
+ * a frame of type, after berthd reopened its log. */
+void	restart_send_stderr(struct rpc_chan *chan, uint32_t type);
+
 /* --- the upstream client's process (fetchc.c) ---------------------------- */
 
 /* A request to berth-fetchd (see fetch_proto.h); strings may be NULL. */

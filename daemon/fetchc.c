@@ -16,7 +16,8 @@
 
 /*
  * berthd's side of berth-fetchd: supervising it (the spawner starts it,
- * as it starts berth-blobd; a dead one is started again with backoff) and
+ * as it starts berth-blobd; a dead one is started again with worker.c's
+ * backoff) and
  * the requests to it.  A request names a URL and gets the answer's
  * headers, then its body in a pipe berthd made or inline, then the
  * outcome.  Requests made while berth-fetchd is starting wait for it; when
@@ -42,10 +43,6 @@
 #include "rpc.h"
 #include "util.h"
 
-#define FETCHC_BACKOFF_MIN_MS	100
-#define FETCHC_BACKOFF_MAX_MS	10000
-#define FETCHC_STABLE_MS	30000
-
 struct fetchc_call {
 	TAILQ_ENTRY(fetchc_call) entry;
 	uint32_t	 id;
@@ -65,10 +62,7 @@ static int		 fetchc_starting;
 static int		 fetchc_hello;
 static int		 fetchc_stopping;
 static uint32_t		 fetchc_next_id;
-static struct event	*fetchc_ev_restart;
-static int64_t		 fetchc_backoff_ms = FETCHC_BACKOFF_MIN_MS;
-static int64_t		 fetchc_up_since;
-static uint64_t		 fetchc_nrestarts;
+static struct restart	 fetchc_restart;
 
 static int	fetchc_check_done(const struct frame_hdr *, const uint8_t *);
 
@@ -166,7 +160,7 @@ fetchc_msg_cb(struct rpc_chan *chan, const struct frame_hdr *h,
 			    "install matching binaries", hello.version,
 			    FETCH_PROTOCOL_VERSION);
 		fetchc_hello = 1;
-		fetchc_up_since = mono_ms();
+		fetchc_restart.up_since = mono_ms();
 		log_debug("berth-fetchd %u ready", hello.pid);
 		return;
 	case MSG_FETCH_HEADERS:
@@ -222,7 +216,7 @@ fetchc_spawn(void)
 }
 
 static void
-fetchc_restart_cb(evutil_socket_t fd, short events, void *arg)
+fetchc_restart_cb(void)
 {
 	if (!fetchc_stopping)
 		fetchc_spawn();
@@ -231,7 +225,6 @@ fetchc_restart_cb(evutil_socket_t fd, short events, void *arg)
 static void
 fetchc_schedule_restart(const char *how)
 {
-	struct timeval	 tv;
 	struct fetchc_call *c, *next;
 
 	/* What waits for a start fails now rather than after the delay. */
@@ -241,18 +234,8 @@ fetchc_schedule_restart(const char *how)
 	}
 	if (fetchc_stopping)
 		return;
-	if (fetchc_up_since != 0 &&
-	    mono_ms() - fetchc_up_since >= FETCHC_STABLE_MS)
-		fetchc_backoff_ms = FETCHC_BACKOFF_MIN_MS;
-	log_warnx("berth-fetchd %s; restarting in %lld ms", how,
-	    (long long)fetchc_backoff_ms);
-	tv.tv_sec = fetchc_backoff_ms / 1000;
-	tv.tv_usec = (fetchc_backoff_ms % 1000) * 1000;
-	evtimer_add(fetchc_ev_restart, &tv);
-	fetchc_backoff_ms *= 2;
-	if (fetchc_backoff_ms > FETCHC_BACKOFF_MAX_MS)
-		fetchc_backoff_ms = FETCHC_BACKOFF_MAX_MS;
-	fetchc_nrestarts++;
+	restart_schedule(&fetchc_restart, how);
+	fetchc_restart.restarts++;
 }
 
 void
@@ -264,7 +247,7 @@ fetchc_started(pid_t pid, int fd)
 		fatalx("the spawner started a fetcher nobody asked for");
 	fetchc_starting = 0;
 	fetchc_child = pid;
-	fetchc_up_since = 0;
+	fetchc_restart.up_since = 0;
 	fetchc_chan = rpc_new(ev_base, fd, fetchc_rules, nitems(fetchc_rules),
 	    fetchc_msg_cb, fetchc_close_cb, NULL);
 	TAILQ_FOREACH(c, &fetchc_calls, entry)
@@ -290,12 +273,7 @@ fetchc_exited(pid_t pid, int status)
 
 	if (pid != fetchc_child || pid <= 0)
 		return 0;
-	if (WIFEXITED(status))
-		snprintf(how, sizeof(how), "exited with status %d",
-		    WEXITSTATUS(status));
-	else
-		snprintf(how, sizeof(how), "was killed by signal %d",
-		    WTERMSIG(status));
+	restart_describe_exit(status, how, sizeof(how));
 	/* A bad --upstream-map or CA file: nothing would ever work. */
 	if (!fetchc_hello && WIFEXITED(status) &&
 	    WEXITSTATUS(status) == FETCHD_EXIT_CONFIG)
@@ -314,9 +292,7 @@ fetchc_exited(pid_t pid, int status)
 void
 fetchc_start(void)
 {
-	if ((fetchc_ev_restart = evtimer_new(ev_base, fetchc_restart_cb,
-	    NULL)) == NULL)
-		fatalx("cannot set up the fetcher's events");
+	restart_init(&fetchc_restart, "berth-fetchd", fetchc_restart_cb);
 	fetchc_spawn();
 }
 
@@ -324,8 +300,7 @@ void
 fetchc_stop(void)
 {
 	fetchc_stopping = 1;
-	if (fetchc_ev_restart != NULL)
-		evtimer_del(fetchc_ev_restart);
+	restart_cancel(&fetchc_restart);
 	fetchc_fail_all("berthd is stopping");
 	if (fetchc_chan != NULL) {
 		rpc_free(fetchc_chan);
@@ -342,21 +317,13 @@ fetchc_pid(void)
 uint64_t
 fetchc_restarts(void)
 {
-	return fetchc_nrestarts;
+	return fetchc_restart.restarts;
 }
 
 void
 fetchc_reopen_log(void)
 {
-	int	 fd;
-
-	if (fetchc_chan == NULL)
-		return;
-	if ((fd = dup(STDERR_FILENO)) == -1) {
-		log_warn("dup");
-		return;
-	}
-	(void)rpc_send(fetchc_chan, MSG_FETCH_LOG_REOPEN, 0, NULL, 0, fd);
+	restart_send_stderr(fetchc_chan, MSG_FETCH_LOG_REOPEN);
 }
 
 static void
@@ -424,8 +391,8 @@ fetchc_fetch(const struct fetchc_request *rq, fetchc_headers_cb headers,
 	}
 	if (fetchc_chan != NULL)
 		fetchc_send(c);
-	else if (!fetchc_starting && !evtimer_pending(fetchc_ev_restart,
-	    NULL) && !fetchc_stopping)
+	else if (!fetchc_starting && !restart_pending(&fetchc_restart) &&
+	    !fetchc_stopping)
 		fetchc_spawn();
 	return c->id;
 }

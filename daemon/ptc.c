@@ -325,15 +325,46 @@ ptc_secrets_free(struct ptc_secret *s, size_t n)
 	free(s);
 }
 
+struct ptc_secrets_read {
+	const char	*path;
+	struct ptc_secret *s;
+	size_t		 n;
+};
+
+static int
+ptc_secrets_line(char **fields, size_t nf, size_t lineno, void *arg)
+{
+	struct ptc_secrets_read *sr = arg;
+	struct ptc_secret *s;
+
+	if (strncmp(fields[0], "arn:", 4) != 0 || strlen(fields[0]) > 2048) {
+		log_warnx("%s:%zu: want ARN USERNAME ACCESS_TOKEN", sr->path,
+		    lineno);
+		return -1;
+	}
+	sr->s = xreallocarray(sr->s, sr->n + 1, sizeof(*sr->s));
+	s = &sr->s[sr->n++];
+	memset(s, 0, sizeof(*s));
+	s->arn = xstrdup(fields[0]);
+	/* Kept, so that a pull can say the secret is unreadable. */
+	if (nf != 3 || strlen(fields[1]) > PTC_SECRET_FIELD_MAX ||
+	    strlen(fields[2]) > PTC_SECRET_FIELD_MAX)
+		log_warnx("%s:%zu: the value of %s is not USERNAME "
+		    "ACCESS_TOKEN", sr->path, lineno, fields[0]);
+	else {
+		s->user = xstrdup(fields[1]);
+		s->token = xstrdup(fields[2]);
+	}
+	return 0;
+}
+
 int
 ptc_secrets_load_fd(int fd, const char *path)
 {
-	struct ptc_secret *s = NULL;
+	struct ptc_secrets_read sr = { path, NULL, 0 };
 	struct stat	 sb;
 	FILE		*f;
-	char		*line = NULL, *fields[4], *p, *save;
-	size_t		 cap = 0, n = 0, nf, lineno = 0;
-	int		 rc = -1;
+	int		 rc;
 
 	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
 		log_warnx("%s: not a regular file", path);
@@ -355,59 +386,19 @@ ptc_secrets_load_fd(int fd, const char *path)
 		ptc_secrets_readable = 0;
 		return -1;
 	}
-	while (getline(&line, &cap, f) != -1) {
-		lineno++;
-		if (line[0] == '#')
-			continue;
-		nf = 0;
-		for (p = strtok_r(line, " \t\r\n", &save); p != NULL;
-		    p = strtok_r(NULL, " \t\r\n", &save)) {
-			if (nf == nitems(fields))
-				break;
-			fields[nf++] = p;
-		}
-		if (nf == 0)
-			continue;
-		if (strncmp(fields[0], "arn:", 4) != 0 ||
-		    strlen(fields[0]) > 2048) {
-			log_warnx("%s:%zu: want ARN USERNAME ACCESS_TOKEN", path,
-			    lineno);
-			goto out;
-		}
-		s = xreallocarray(s, n + 1, sizeof(*s));
-		memset(&s[n], 0, sizeof(s[n]));
-		s[n].arn = xstrdup(fields[0]);
-		/* Kept, so that a pull can say the secret is unreadable. */
-		if (nf != 3 || strlen(fields[1]) > PTC_SECRET_FIELD_MAX ||
-		    strlen(fields[2]) > PTC_SECRET_FIELD_MAX)
-			log_warnx("%s:%zu: the value of %s is not USERNAME "
-			    "ACCESS_TOKEN", path, lineno, fields[0]);
-		else {
-			s[n].user = xstrdup(fields[1]);
-			s[n].token = xstrdup(fields[2]);
-		}
-		n++;
-	}
-	if (ferror(f)) {
-		log_warn("reading %s", path);
-		goto out;
+	rc = fields_read(f, path, 0, 3, ptc_secrets_line, &sr);
+	fclose(f);
+	if (rc != 0) {
+		ptc_secrets_free(sr.s, sr.n);
+		return -1;
 	}
 	ptc_secrets_free(ptc_secrets, ptc_nsecrets);
-	ptc_secrets = s;
-	ptc_nsecrets = n;
+	ptc_secrets = sr.s;
+	ptc_nsecrets = sr.n;
 	ptc_secrets_readable = 1;
-	s = NULL;
-	n = 0;
-	rc = 0;
 	log_info("%zu pull through cache secrets loaded from %s",
 	    ptc_nsecrets, path);
-out:
-	if (line != NULL)
-		explicit_bzero(line, cap);
-	free(line);
-	fclose(f);
-	ptc_secrets_free(s, n);
-	return rc;
+	return 0;
 }
 
 int

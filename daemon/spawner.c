@@ -160,11 +160,40 @@ struct spawner {
 
 static void	spawner_main(int sock, pid_t berthd) __attribute__((noreturn));
 
+_Static_assert(FETCHD_SOCKET_FD == BLOBD_SOCKET_FD,
+    "spawner_exec puts every child's socket on one descriptor");
+
 /*
- * Runs in the worker between fork and exec: berth-blobd's end of the
- * socketpair on BLOBD_SOCKET_FD, nothing else open but stdio, the
- * spawner's signal settings undone.
+ * Runs in a child between fork and exec: its end of the socketpair on
+ * descriptor 3 (BLOBD_SOCKET_FD, FETCHD_SOCKET_FD), nothing else open
+ * but stdio, the spawner's signal settings undone; then runs path with
+ * argv.
  */
+static void __attribute__((noreturn))
+spawner_exec(int sock, pid_t spawner, const char *path, char **argv)
+{
+	sigset_t	 none;
+
+	sigemptyset(&none);
+	(void)sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGPIPE, SIG_DFL);
+	/* A child must never outlive the spawner. */
+	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != spawner)
+		_exit(127);
+	/* This replaces the spawner's own socket, which is on fd 3 too. */
+	if (dup2(sock, BLOBD_SOCKET_FD) == -1)
+		_exit(127);
+	closefrom(BLOBD_SOCKET_FD + 1);
+	execv(path, argv);
+	fprintf(stderr, "berthd: cannot run %s: %s\n", path, strerror(errno));
+	_exit(127);
+}
+
+/* berth-blobd, with -v as often as berthd's and the worker's flags. */
 static void __attribute__((noreturn))
 spawner_exec_worker(int sock, pid_t spawner)
 {
@@ -173,23 +202,8 @@ spawner_exec_worker(int sock, pid_t spawner)
 	char		 a_ttl[] = "--upload-ttl", a_dir[] = "--data-dir";
 	char		 a_noseccomp[] = "--no-seccomp";
 	char		 ttl[32], dir[PATH_MAX], *argv[16];
-	sigset_t	 none;
 	int		 argc = 0, i;
 
-	sigemptyset(&none);
-	(void)sigprocmask(SIG_SETMASK, &none, NULL);
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGINT, SIG_DFL);
-	signal(SIGHUP, SIG_DFL);
-	signal(SIGPIPE, SIG_DFL);
-	/* A worker must never outlive the spawner. */
-	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != spawner)
-		_exit(127);
-	/* This replaces the spawner's own socket, which is on fd 3 too. */
-	if (dup2(sock, BLOBD_SOCKET_FD) == -1)
-		_exit(127);
-	closefrom(BLOBD_SOCKET_FD + 1);
 	snprintf(ttl, sizeof(ttl), "%lld", (long long)conf.upload_ttl);
 	snprintf(dir, sizeof(dir), "%s", conf.data_dir);
 	argv[argc++] = a_name;
@@ -202,16 +216,12 @@ spawner_exec_worker(int sock, pid_t spawner)
 	argv[argc++] = a_dir;
 	argv[argc++] = dir;
 	argv[argc] = NULL;
-	execv(conf.blobd_path, argv);
-	fprintf(stderr, "berthd: cannot run %s: %s\n", conf.blobd_path,
-	    strerror(errno));
-	_exit(127);
+	spawner_exec(sock, spawner, conf.blobd_path, argv);
 }
 
 /*
- * The same for berth-fetchd: its socket on FETCHD_SOCKET_FD, -v as often
- * as berthd's, and every --upstream-map.  It inherits the environment,
- * so HTTPS_PROXY and NO_PROXY reach libcurl.
+ * berth-fetchd, with -v as often as berthd's and every --upstream-map.
+ * It inherits the environment, so HTTPS_PROXY and NO_PROXY reach libcurl.
  */
 static void __attribute__((noreturn))
 spawner_exec_fetcher(int sock, pid_t spawner)
@@ -219,21 +229,8 @@ spawner_exec_fetcher(int sock, pid_t spawner)
 	char		 a_name[] = "berth-fetchd", a_v[] = "-v";
 	char		 a_map[] = "--upstream-map";
 	char		**argv;
-	sigset_t	 none;
 	size_t		 argc = 0, i;
 
-	sigemptyset(&none);
-	(void)sigprocmask(SIG_SETMASK, &none, NULL);
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGINT, SIG_DFL);
-	signal(SIGHUP, SIG_DFL);
-	signal(SIGPIPE, SIG_DFL);
-	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != spawner)
-		_exit(127);
-	if (dup2(sock, FETCHD_SOCKET_FD) == -1)
-		_exit(127);
-	closefrom(FETCHD_SOCKET_FD + 1);
 	argv = xcalloc(2 * conf.nupstream_maps + 8, sizeof(*argv));
 	argv[argc++] = a_name;
 	for (i = 0; i < (size_t)conf.verbose && i < 3; i++)
@@ -243,10 +240,7 @@ spawner_exec_fetcher(int sock, pid_t spawner)
 		argv[argc++] = (char *)(uintptr_t)conf.upstream_maps[i];
 	}
 	argv[argc] = NULL;
-	execv(conf.fetchd_path, argv);
-	fprintf(stderr, "berthd: cannot run %s: %s\n", conf.fetchd_path,
-	    strerror(errno));
-	_exit(127);
+	spawner_exec(sock, spawner, conf.fetchd_path, argv);
 }
 
 /* Sends one frame to berthd, blocking; fd (or -1) is closed after. */
