@@ -638,3 +638,37 @@ lockfile_take(int dirfd, const char *name, char *holder, size_t holdersz)
 		log_warn("%s: cannot write the pid", name);
 	return fd;
 }
+
+int
+fields_read(FILE *f, const char *path, int flags, size_t maxfields,
+    int (*cb)(char **, size_t, size_t, void *), void *arg)
+{
+	char		*line = NULL, *fields[16], *p, *save;
+	size_t		 cap = 0, nf, lineno = 0;
+	int		 rc = 0;
+
+	if (maxfields >= nitems(fields))
+		maxfields = nitems(fields) - 1;
+	while (rc == 0 && getline(&line, &cap, f) != -1) {
+		lineno++;
+		if ((flags & FIELDS_HASH_ANYWHERE) &&
+		    (p = strchr(line, '#')) != NULL)
+			*p = '\0';
+		if (line[0] == '#')
+			continue;
+		nf = 0;
+		for (p = strtok_r(line, " \t\r\n", &save); p != NULL &&
+		    nf <= maxfields; p = strtok_r(NULL, " \t\r\n", &save))
+			fields[nf++] = p;
+		if (nf > 0)
+			rc = cb(fields, nf, lineno, arg);
+	}
+	if (rc == 0 && ferror(f)) {
+		log_warn("reading %s", path);
+		rc = -1;
+	}
+	if (line != NULL)
+		explicit_bzero(line, cap);
+	free(line);
+	return rc;
+}

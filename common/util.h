@@ -20,6 +20,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
@@ -101,5 +102,18 @@ void	 malloc_keep(void);
 int	 parse_u64(const char *, size_t, uint64_t *);
 /* "10s", "5m", "2h", "1d" or plain seconds into seconds; -1 if invalid. */
 int64_t	 parse_duration(const char *);
+
+/*
+ * Reads a file of secrets, a record a line of fields separated by blanks
+ * (at most maxfields are passed on; more count as maxfields + 1), skipping
+ * empty lines and comments: from '#' on with FIELDS_HASH_ANYWHERE, else
+ * only lines that start with it.  cb returns 0, or -1 to stop (it logged
+ * why).  The line buffer is wiped.  0, or -1 (logged) when cb stopped or
+ * f could not be read; f stays open.
+ */
+#define FIELDS_HASH_ANYWHERE	0x1
+int	 fields_read(FILE *f, const char *path, int flags, size_t maxfields,
+	    int (*cb)(char **fields, size_t nf, size_t lineno, void *arg),
+	    void *arg);
 
 #endif

@@ -64,6 +64,9 @@ struct berthd_config {
 	const char	*listen;
 	const char	*data_dir;
 	const char	*blobd_path;
+	const char	*fetchd_path;
+	const char	**upstream_maps;	/* --upstream-map, as given */
+	size_t		 nupstream_maps;
 	char		 account_id[ACCOUNT_LEN + 1];
 	char		 region[REGION_MAX + 1];
 	int		 verbose;
@@ -81,6 +84,8 @@ struct berthd_config {
 	int		 no_seccomp;
 	int64_t		 upload_ttl;		/* seconds */
 	int64_t		 gc_grace;		/* seconds */
+	const char	*ptc_secrets_file;	/* --pull-through-secrets */
+	int64_t		 ptc_refresh;		/* seconds */
 	int64_t		 lifecycle_interval;	/* seconds, 0: none */
 	int		 drain_timeout;		/* seconds */
 	struct http_limits http;
@@ -743,6 +748,8 @@ struct image_push {
 	char		**tags;
 	size_t		 ntags;
 	int		 ecr;		/* an unchanged push is an error */
+	int		 cache;		/* the pull-through cache: blobs and
+					 * children need not be there yet */
 	int		 lenient;	/* blobs need not be in the repository;
 					 * MANIFEST_LENIENT parsing */
 	/* Adds records to the push's transaction (may be NULL). */
@@ -832,6 +839,13 @@ int	blob_upload_append_body(struct blob_upload *, struct http_request *,
 /* The same for len bytes of data, which it takes. */
 int	blob_upload_append_bytes(struct blob_upload *, uint8_t *data,
 	    size_t len, uint64_t offset, blob_upload_cb, void *arg);
+/* The same for what another process writes into *wfd, a pipe's write end
+ * the caller hands on; the caller reports how the writer ended with
+ * blob_upload_source_end (0, or the BERR code of its failure, which makes
+ * err BERR_UPLOAD_INVALID), and cb runs once blobd has answered too. */
+int	blob_upload_append_pipe(struct blob_upload *, uint64_t offset,
+	    int *wfd, blob_upload_cb, void *arg);
+void	blob_upload_source_end(struct blob_upload *, int err);
 
 /* A digest mismatch at commit ends the session (OCI). */
 #define BLOB_UPLOAD_DISCARD	0x1
@@ -1014,6 +1028,74 @@ void	worker_started(pid_t, int fd);
 void	worker_failed(int err);
 void	worker_exited(pid_t, int status);
 
+/* Restarting a child that died (blobd, fetchd) after a backoff of 100 ms
+ * doubling to 10 s, back to 100 ms once it had been up 30 s. */
+struct restart {
+	const char	*name;		/* for the log */
+	void		(*cb)(void);	/* starts the child again */
+	struct event	*ev;
+	int64_t		 backoff_ms;
+	int64_t		 up_since;	/* mono_ms() of its hello, or 0 */
+	uint64_t	 restarts;	/* counted by the owner */
+};
+void	restart_init(struct restart *, const char *name, void (*cb)(void));
+/* Logs that the child how ("exited with status 1") and calls cb later. */
+void	restart_schedule(struct restart *, const char *how);
+int	restart_pending(const struct restart *);
+void	restart_cancel(struct restart *);
+/* A waitpid() status as restart_schedule's how. */
+void	restart_describe_exit(int status, char *how, size_t howsz);
+/* Sends the child, over chan (may be NULL), a copy of berthd's stderr in
+ * a frame of type, after berthd reopened its log. */
+void	restart_send_stderr(struct rpc_chan *chan, uint32_t type);
+
+/* --- the upstream client's process (fetchc.c) ---------------------------- */
+
+/* A request to berth-fetchd (see fetch_proto.h); strings may be NULL. */
+struct fetchc_request {
+	uint32_t	 method;	/* enum fetch_method */
+	uint32_t	 flags;		/* FETCH_F_* */
+	uint64_t	 max_bytes;
+	const char	*url;
+	const char	*accept;
+	const char	*user;		/* NULL: anonymous */
+	const char	*secret;
+	const char	*headers;	/* "Name: value\n" lines */
+	const uint8_t	*body;
+	size_t		 body_len;
+	int		 pipe;		/* the body's write end (taken), or -1 */
+};
+
+struct msg_fetch_headers;
+struct msg_fetch_done;
+typedef void (*fetchc_headers_cb)(const struct msg_fetch_headers *,
+    void *arg);
+/* d->result is an enum fetch_result; body is an inline answer's. */
+typedef void (*fetchc_done_cb)(const struct msg_fetch_done *d,
+    const uint8_t *body, size_t len, void *arg);
+
+/* Has the spawner start berth-fetchd (it is restarted when it dies). */
+void	fetchc_start(void);
+void	fetchc_stop(void);
+/*
+ * Fetches rq->url: headers (may be NULL) runs when the upstream's final
+ * answer is a 2xx, done exactly once, never before this returns.
+ * Returns the fetch's id for fetchc_cancel().
+ */
+uint32_t fetchc_fetch(const struct fetchc_request *, fetchc_headers_cb,
+	    fetchc_done_cb, void *arg);
+/* Stops a fetch; its callbacks are not called any more. */
+void	fetchc_cancel(uint32_t id);
+/* berth-fetchd's pid once it said hello, or -1. */
+pid_t	fetchc_pid(void);
+uint64_t fetchc_restarts(void);
+void	fetchc_reopen_log(void);
+/* The spawner's answers (spawner.c); fetchc_exited returns 1 when pid
+ * was the fetcher's. */
+void	fetchc_started(pid_t, int fd);
+void	fetchc_failed(int err);
+int	fetchc_exited(pid_t, int status);
+
 /* --- the spawner (spawner.c) --------------------------------------------- */
 
 /* The files berthd needs after it has confined itself, by name: the
@@ -1021,6 +1103,7 @@ void	worker_exited(pid_t, int status);
 enum spawn_file {
 	SPAWN_FILE_LOG = 1,		/* --log-file, to append */
 	SPAWN_FILE_CREDENTIALS,		/* --credentials, to read */
+	SPAWN_FILE_PTC_SECRETS,		/* --pull-through-secrets, to read */
 	SPAWN_FILE__MAX
 };
 
@@ -1028,6 +1111,8 @@ enum spawn_file {
  * itself, after event_base_new() and before any signal event. */
 void	spawner_start(void);
 void	spawner_request_worker(void);
+void	spawner_request_fetcher(void);
+/* Kills the worker or the fetcher of that pid. */
 void	spawner_kill_worker(pid_t);
 /* fd is the open file (the callback owns it) when err is 0. */
 typedef void (*spawner_opened_cb)(int err, int fd, void *arg);

@@ -162,7 +162,7 @@ blob_upload_appended(struct blob_upload *u)
 	if (err == 0 && u->source_err != 0) {
 		/* blobd kept what arrived; the client may resume from it.  A
 		 * malformed body leaves the connection unusable. */
-		if (u->source_err == BERR_BAD_REQUEST)
+		if (u->source_err == BERR_BAD_REQUEST && u->req != NULL)
 			http_response_close(u->req);
 		err = BERR_UPLOAD_INVALID;
 	}
@@ -181,8 +181,9 @@ blob_upload_append_reply_cb(int err, uint64_t size, void *arg)
 	u->reply_pending = 0;
 	u->reply_err = err;
 	u->size = size;
-	/* blobd closed its end: what is left to write goes nowhere. */
-	if (err != 0 && u->req == NULL)
+	/* blobd closed its end: what is left to write goes nowhere (a
+	 * body's reader and another process's writer find out alone). */
+	if (err != 0 && u->ev != NULL)
 		blob_upload_stop_writing(u);
 	blob_upload_appended(u);
 }
@@ -277,6 +278,26 @@ blob_upload_append_bytes(struct blob_upload *u, uint8_t *data, size_t len,
 		fatalx("event_new");
 	event_add(u->ev, NULL);
 	return 0;
+}
+
+int
+blob_upload_append_pipe(struct blob_upload *u, uint64_t offset, int *wfd,
+    blob_upload_cb cb, void *arg)
+{
+	blob_upload_start(u, cb, arg);
+	if ((*wfd = blob_upload_pipe(u, offset, UINT64_MAX, 0)) == -1)
+		return BERR_IO;
+	return 0;
+}
+
+void
+blob_upload_source_end(struct blob_upload *u, int err)
+{
+	if (!u->source_pending)
+		return;
+	u->source_pending = 0;
+	u->source_err = err;
+	blob_upload_appended(u);
 }
 
 /* --- committing and linking ---------------------------------------------- */

@@ -294,15 +294,7 @@ blobc_close(int err)
 void
 blobc_reopen_log(void)
 {
-	int	 fd;
-
-	if (blobc_chan == NULL)
-		return;
-	if ((fd = dup(STDERR_FILENO)) == -1) {
-		log_warn("dup");
-		return;
-	}
-	(void)rpc_send(blobc_chan, MSG_LOG_REOPEN, 0, NULL, 0, fd);
+	restart_send_stderr(blobc_chan, MSG_LOG_REOPEN);
 }
 
 /* --- replies ------------------------------------------------------------- */

@@ -56,6 +56,7 @@
 #include "error.h"
 #include "http.h"
 #include "log.h"
+#include "ptc.h"
 #include "util.h"
 
 #define ECR_JSON_DEPTH		32
@@ -79,9 +80,11 @@ static const struct ecr_handler ecr_handlers[] = {
 	{ "BatchDeleteImage", ecr_image_batch_delete },
 	{ "BatchGetImage", ecr_image_batch_get },
 	{ "CompleteLayerUpload", ecr_layer_complete },
+	{ "CreatePullThroughCacheRule", ecr_ptc_create },
 	{ "CreateRepository", ecr_repository_create },
 	{ "CreateRepositoryCreationTemplate", ecr_template_create },
 	{ "DeleteLifecyclePolicy", ecr_lifecycle_delete },
+	{ "DeletePullThroughCacheRule", ecr_ptc_delete },
 	{ "DeleteRegistryPolicy", ecr_registry_delete_policy },
 	{ "DeleteRepository", ecr_repository_delete },
 	{ "DeleteRepositoryCreationTemplate", ecr_template_delete },
@@ -90,6 +93,7 @@ static const struct ecr_handler ecr_handlers[] = {
 	{ "DescribeImageReplicationStatus", ecr_registry_replication_status },
 	{ "DescribeImageSigningStatus", ecr_signing_status },
 	{ "DescribeImages", ecr_image_describe },
+	{ "DescribePullThroughCacheRules", ecr_ptc_describe },
 	{ "DescribeRegistry", ecr_registry_describe },
 	{ "DescribeRepositories", ecr_repository_describe },
 	{ "DescribeRepositoryCreationTemplates", ecr_template_describe },
@@ -117,8 +121,10 @@ static const struct ecr_handler ecr_handlers[] = {
 	{ "TagResource", ecr_tag_resource },
 	{ "UntagResource", ecr_tag_untag_resource },
 	{ "UpdateImageStorageClass", ecr_image_update_storage_class },
+	{ "UpdatePullThroughCacheRule", ecr_ptc_update },
 	{ "UpdateRepositoryCreationTemplate", ecr_template_update },
 	{ "UploadLayerPart", ecr_layer_upload_part },
+	{ "ValidatePullThroughCacheRule", ecr_ptc_validate },
 };
 
 /* ecr_handlers by the index of their operation in ecr_operations[]. */

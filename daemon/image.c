@@ -140,7 +140,9 @@ image_push(struct image_push *p, txn_done_cb done, void *arg)
 		snprintf(p->detail, sizeof(p->detail), "%s", mi.error);
 		return rc;
 	}
-	if ((rc = image_check_refs(repo, &mi, p, &index_size)) != 0) {
+	if (p->cache)
+		index_size = 0;
+	else if ((rc = image_check_refs(repo, &mi, p, &index_size)) != 0) {
 		manifest_info_clear(&mi);
 		return rc;
 	}

@@ -32,6 +32,7 @@
 #include "http.h"
 #include "log.h"
 #include "name.h"
+#include "ptc.h"
 #include "util.h"
 
 #define TAGS_PER_PUT_MAX	64
@@ -191,6 +192,8 @@ oci_manifest_get(struct http_request *req, const struct oci_ident *id,
 	char		 ds[DIGEST_STR_MAX];
 	int		 rc;
 
+	if (ptc_manifest_intercept(req, id, name, refstr))
+		return;
 	if ((repo = oci_repository(req, id, name)) == NULL)
 		return;
 	if ((rc = name_reference_parse(refstr, strlen(refstr), &ref)) != 0) {

@@ -111,71 +111,61 @@ sigv4_credentials_load_fd(int fd, const char *path)
 	return sigv4_credentials_read(f, path);
 }
 
+struct creds_read {
+	const char	*path;
+	struct sigv4_credential *c;
+	size_t		 n;
+};
+
+static int
+creds_line(char **fields, size_t nf, size_t lineno, void *arg)
+{
+	struct creds_read *cr = arg;
+	size_t		 i;
+
+	if (nf < 2 || nf > 3 || strlen(fields[0]) > 128 ||
+	    strlen(fields[1]) > 128 || (nf == 3 &&
+	    (strlen(fields[2]) != ACCOUNT_LEN ||
+	    !name_account_valid(fields[2], ACCOUNT_LEN)))) {
+		log_warnx("%s:%zu: want ACCESS_KEY SECRET [12-digit ACCOUNT]",
+		    cr->path, lineno);
+		return -1;
+	}
+	for (i = 0; i < cr->n; i++)
+		if (strcmp(cr->c[i].access_key, fields[0]) == 0) {
+			log_warnx("%s:%zu: access key %s given twice",
+			    cr->path, lineno, fields[0]);
+			return -1;
+		}
+	cr->c = xreallocarray(cr->c, cr->n + 1, sizeof(*cr->c));
+	memset(&cr->c[cr->n], 0, sizeof(cr->c[cr->n]));
+	cr->c[cr->n].access_key = xstrdup(fields[0]);
+	cr->c[cr->n].secret = xstrdup(fields[1]);
+	if (nf == 3)
+		strcpy(cr->c[cr->n].account, fields[2]);
+	cr->n++;
+	return 0;
+}
+
 /* Reads the credentials from f, which is closed. */
 static int
 sigv4_credentials_read(FILE *f, const char *path)
 {
-	struct sigv4_credential *c = NULL;
-	char		*line = NULL, *fields[4], *p, *save;
-	size_t		 cap = 0, n = 0, nf, lineno = 0, i;
-	int		 rc = -1;
+	struct creds_read cr = { path, NULL, 0 };
+	int		 rc;
 
-	while (getline(&line, &cap, f) != -1) {
-		lineno++;
-		if ((p = strchr(line, '#')) != NULL)
-			*p = '\0';
-		nf = 0;
-		for (p = strtok_r(line, " \t\r\n", &save); p != NULL;
-		    p = strtok_r(NULL, " \t\r\n", &save)) {
-			if (nf == nitems(fields))
-				break;
-			fields[nf++] = p;
-		}
-		if (nf == 0)
-			continue;
-		if (nf < 2 || nf > 3 || strlen(fields[0]) > 128 ||
-		    strlen(fields[1]) > 128 || (nf == 3 &&
-		    (strlen(fields[2]) != ACCOUNT_LEN ||
-		    !name_account_valid(fields[2], ACCOUNT_LEN)))) {
-			log_warnx("%s:%zu: want ACCESS_KEY SECRET [12-digit "
-			    "ACCOUNT]", path, lineno);
-			goto out;
-		}
-		for (i = 0; i < n; i++)
-			if (strcmp(c[i].access_key, fields[0]) == 0)
-				break;
-		if (i < n) {
-			log_warnx("%s:%zu: access key %s given twice", path,
-			    lineno, fields[0]);
-			goto out;
-		}
-		c = xreallocarray(c, n + 1, sizeof(*c));
-		memset(&c[n], 0, sizeof(c[n]));
-		c[n].access_key = xstrdup(fields[0]);
-		c[n].secret = xstrdup(fields[1]);
-		if (nf == 3)
-			strcpy(c[n].account, fields[2]);
-		n++;
-	}
-	if (ferror(f)) {
-		log_warn("reading %s", path);
-		goto out;
+	rc = fields_read(f, path, FIELDS_HASH_ANYWHERE, 3, creds_line, &cr);
+	fclose(f);
+	if (rc != 0) {
+		creds_free(cr.c, cr.n);
+		return -1;
 	}
 	creds_free(sigv4_creds, sigv4_ncreds);
-	sigv4_creds = c;
-	sigv4_ncreds = n;
+	sigv4_creds = cr.c;
+	sigv4_ncreds = cr.n;
 	sigv4_loaded = 1;
-	c = NULL;
-	n = 0;
-	rc = 0;
 	log_info("%zu access keys loaded from %s", sigv4_ncreds, path);
-out:
-	if (line != NULL)
-		explicit_bzero(line, cap);
-	free(line);
-	fclose(f);
-	creds_free(c, n);
-	return rc;
+	return 0;
 }
 
 int

@@ -689,7 +689,7 @@ def test_isolation(b, c):
 
 
 def test_protocol(b, c):
-    st, h, body = b.raw("DescribePullThroughCacheRules", {})
+    st, h, body = b.raw("ListPullTimeUpdateExclusions", {})
     ok("unimplemented op", st == 400 and body["__type"] ==
        "UnknownOperationException" and "does not implement" in
        body["message"], body)

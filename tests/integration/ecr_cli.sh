@@ -415,7 +415,9 @@ expect_error "policy invalid" InvalidParameterException set-repository-policy \
 out=$(ecr describe-registry)
 jqcheck "describe registry" '.registryId == "000000000000" and
     .replicationConfiguration.rules == []' "$out"
-expect_error "unimplemented" UnknownOperationException describe-pull-through-cache-rules
+# Debian's CLI knows no operation berth lacks but the scanning ones.
+expect_error "unimplemented" UnknownOperationException \
+    batch-get-repository-scanning-configuration --repository-names team/app
 
 # --- lifecycle policies and their preview -------------------------------------
 life='{"rules":[{"rulePriority":1,"selection":{"tagStatus":"any","countType":"imageCountMoreThan","countNumber":1000},"action":{"type":"expire"}}]}'

@@ -132,7 +132,8 @@ blobd_pid() {
 	# berthd's only child is its spawner, which starts the worker.
 	s=$(pgrep -P "$BERTHD_PID" || true)
 	[ "$(wc -w <<<"$s")" = 1 ] || { echo "berthd children: '$s'" >&2; return 1; }
-	p=$(pgrep -P "$s" || true)
+	# The spawner's other child is berth-fetchd.
+	p=$(pgrep -P "$s" -f berth-blobd || true)
 	[ "$(wc -w <<<"$p")" = 1 ] || { echo "blobd children: '$p'" >&2; return 1; }
 	echo "$p"
 }

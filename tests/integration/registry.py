@@ -937,8 +937,9 @@ def blobd_pid(b):
                          capture_output=True, text=True).stdout.split()
     # berthd's child is the spawner; the worker is the spawner's child.
     for spawner in out:
-        kids = subprocess.run(["pgrep", "-P", spawner], capture_output=True,
-                              text=True).stdout.split()
+        # Its other child is berth-fetchd.
+        kids = subprocess.run(["pgrep", "-P", spawner, "-f", "berth-blobd"],
+                              capture_output=True, text=True).stdout.split()
         if kids:
             return int(kids[0])
     return None

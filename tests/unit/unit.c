@@ -62,6 +62,7 @@ static int (*const suites[])(void) = {
 	test_store_register,
 	test_upload_register,
 	test_util_register,
+	test_wwwauth_register,
 };
 
 char *

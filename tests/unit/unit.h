@@ -45,6 +45,7 @@ int	test_sortvec_register(void);
 int	test_store_register(void);
 int	test_upload_register(void);
 int	test_util_register(void);
+int	test_wwwauth_register(void);
 
 /* Where tests let store_new() and friends say they made directories. */
 extern int unit_new_dirs;

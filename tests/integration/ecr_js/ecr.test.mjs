@@ -265,7 +265,7 @@ test("auth token, tags, policies, registry, errors", async () => {
   const reg = await client.send(new ecr.DescribeRegistryCommand({}));
   assert.equal(reg.registryId, "000000000000");
   assert.equal(await errorName(client.send(
-    new ecr.DescribePullThroughCacheRulesCommand({}))),
+    new ecr.ListPullTimeUpdateExclusionsCommand({}))),
   "UnknownOperationException");
   const other = mkclient("444444444444", "ap-south-1");
   const o = await other.send(new ecr.CreateRepositoryCommand(
