@@ -83,6 +83,7 @@ static const struct ecr_handler ecr_handlers[] = {
 	{ "DeleteLifecyclePolicy", ecr_lifecycle_delete },
 	{ "DeleteRepository", ecr_repository_delete },
 	{ "DeleteRepositoryPolicy", ecr_policy_delete },
+	{ "DeregisterPullTimeUpdateExclusion", ecr_pull_exclusion_deregister },
 	{ "DescribeImages", ecr_image_describe },
 	{ "DescribeRegistry", ecr_registry_describe },
 	{ "DescribeRepositories", ecr_repository_describe },
@@ -93,11 +94,13 @@ static const struct ecr_handler ecr_handlers[] = {
 	{ "GetRepositoryPolicy", ecr_policy_get },
 	{ "InitiateLayerUpload", ecr_layer_initiate },
 	{ "ListImages", ecr_image_list },
+	{ "ListPullTimeUpdateExclusions", ecr_pull_exclusion_list },
 	{ "ListTagsForResource", ecr_tag_list },
 	{ "PutImage", ecr_image_put },
 	{ "PutImageScanningConfiguration", ecr_repository_put_scanning },
 	{ "PutImageTagMutability", ecr_repository_put_mutability },
 	{ "PutLifecyclePolicy", ecr_lifecycle_put },
+	{ "RegisterPullTimeUpdateExclusion", ecr_pull_exclusion_register },
 	{ "SetRepositoryPolicy", ecr_policy_set },
 	{ "StartLifecyclePolicyPreview", ecr_lifecycle_preview_start },
 	{ "TagResource", ecr_tag_resource },
@@ -516,6 +519,9 @@ ecr_body_cb(struct http_request *req, int err, void *arg)
 		ecr_error(r, exc, "%s", msg);
 		return;
 	}
+	if (r->caller.principal[0] == '\0')
+		auth_principal_default(r->caller.account, r->caller.principal,
+		    sizeof(r->caller.principal));
 	if ((fn = ecr_bound[r->op - ecr_operations]) == NULL) {
 		ecr_error(r, "UnknownOperationException", "berth does not "
 		    "implement %s yet", r->op->name);

@@ -20,9 +20,11 @@
  * verification AWS does (canonical request, string to sign, signing key,
  * a 15-minute clock skew), answered with AWS's exceptions.
  *
- * The credentials file maps access keys to secrets (and accounts):
+ * The credentials file maps access keys to secrets (and accounts, and
+ * the IAM principals they stand for):
  *   # comment
- *   ACCESS_KEY_ID  SECRET_ACCESS_KEY  [ACCOUNT_ID]
+ *   ACCESS_KEY_ID  SECRET_ACCESS_KEY  [ACCOUNT_ID] [PRINCIPAL_ARN]
+ * A principal's ARN names its account; with both, they must agree.
  * berthd reads it at start and again on SIGHUP (a file that does not
  * load leaves the previous keys in force).
  *
@@ -61,6 +63,7 @@ struct sigv4_credential {
 	char	*access_key;
 	char	*secret;
 	char	 account[ACCOUNT_LEN + 1];	/* "" when not given */
+	char	 principal[PRINCIPAL_MAX + 1];	/* "" when not given */
 };
 
 static struct sigv4_credential	*sigv4_creds;
@@ -85,6 +88,32 @@ creds_free(struct sigv4_credential *c, size_t n)
 }
 
 static int	sigv4_credentials_read(FILE *, const char *);
+
+/*
+ * Whether s is a principal the credentials file may name: an ARN
+ * RegisterPullTimeUpdateExclusion accepts (an IAM user or role, the
+ * model's PrincipalArn), of account when that is not NULL.
+ */
+static int
+sigv4_principal_valid(const char *s, const char *account)
+{
+	static int	 shape = -1;
+	const char	*acct;
+	size_t		 i;
+
+	if (shape == -1) {
+		for (i = 0; i < ecr_nshapes; i++)
+			if (strcmp(ecr_shapes[i].name, "PrincipalArn") == 0)
+				shape = (int)i;
+		if (shape == -1)
+			fatalx("the API model has no PrincipalArn");
+	}
+	if (strlen(s) > PRINCIPAL_MAX || !ecr_pattern_match(shape, s,
+	    strlen(s)) || (acct = strstr(s, ":iam::")) == NULL)
+		return 0;
+	return account == NULL || strncmp(acct + 6, account,
+	    ACCOUNT_LEN) == 0;
+}
 
 int
 sigv4_credentials_load(const char *path)
@@ -116,7 +145,8 @@ static int
 sigv4_credentials_read(FILE *f, const char *path)
 {
 	struct sigv4_credential *c = NULL;
-	char		*line = NULL, *fields[4], *p, *save;
+	char		*line = NULL, *fields[5], *p, *save;
+	const char	*account, *principal;
 	size_t		 cap = 0, n = 0, nf, lineno = 0, i;
 	int		 rc = -1;
 
@@ -133,12 +163,28 @@ sigv4_credentials_read(FILE *f, const char *path)
 		}
 		if (nf == 0)
 			continue;
-		if (nf < 2 || nf > 3 || strlen(fields[0]) > 128 ||
-		    strlen(fields[1]) > 128 || (nf == 3 &&
-		    (strlen(fields[2]) != ACCOUNT_LEN ||
-		    !name_account_valid(fields[2], ACCOUNT_LEN)))) {
+		account = principal = NULL;
+		if (nf >= 3 && strncmp(fields[2], "arn:", 4) == 0)
+			principal = fields[2];
+		else if (nf >= 3) {
+			account = fields[2];
+			principal = nf == 4 ? fields[3] : NULL;
+		}
+		if (nf < 2 || nf > 4 || (nf == 4 && account == NULL) ||
+		    strlen(fields[0]) > 128 || strlen(fields[1]) > 128 ||
+		    (account != NULL && (strlen(account) != ACCOUNT_LEN ||
+		    !name_account_valid(account, ACCOUNT_LEN)))) {
 			log_warnx("%s:%zu: want ACCESS_KEY SECRET [12-digit "
-			    "ACCOUNT]", path, lineno);
+			    "ACCOUNT] [PRINCIPAL_ARN]", path, lineno);
+			goto out;
+		}
+		if (principal != NULL && !sigv4_principal_valid(principal,
+		    account)) {
+			log_warnx("%s:%zu: %.*s is not the ARN of an IAM user "
+			    "or role%s (arn:aws:iam::ACCOUNT:user/NAME or "
+			    "role/NAME)", path, lineno, PRINCIPAL_MAX,
+			    principal, account != NULL ? " of that account" :
+			    "");
 			goto out;
 		}
 		for (i = 0; i < n; i++)
@@ -153,8 +199,13 @@ sigv4_credentials_read(FILE *f, const char *path)
 		memset(&c[n], 0, sizeof(c[n]));
 		c[n].access_key = xstrdup(fields[0]);
 		c[n].secret = xstrdup(fields[1]);
-		if (nf == 3)
-			strcpy(c[n].account, fields[2]);
+		if (principal != NULL) {
+			strcpy(c[n].principal, principal);
+			/* arn:PARTITION:iam::ACCOUNT:... */
+			memcpy(c[n].account, strstr(principal, ":iam::") + 6,
+			    ACCOUNT_LEN);
+		} else if (account != NULL)
+			strcpy(c[n].account, account);
 		n++;
 	}
 	if (ferror(f)) {
@@ -653,6 +704,7 @@ sigv4_check(const struct sigv4_request *r, int64_t now,
 	strcpy(id->account, conf.account_id);
 	strcpy(id->region, conf.region);
 	id->access_key[0] = '\0';
+	id->principal[0] = '\0';
 	msg[0] = '\0';
 	if ((auth = first_header(r, "Authorization")) == NULL) {
 		if (!verify)
@@ -731,6 +783,7 @@ sigv4_check(const struct sigv4_request *r, int64_t now,
 		    "The security token included in the request is invalid.");
 	if (cred->account[0] != '\0')
 		strcpy(id->account, cred->account);
+	strcpy(id->principal, cred->principal);
 	/*
 	 * The payload hash is always the body's: a client-supplied
 	 * X-Amz-Content-Sha256 that names another body (or

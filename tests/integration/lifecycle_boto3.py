@@ -61,9 +61,10 @@ def free_port():
 class Berthd:
     """berthd on a private port; start() again reuses the data."""
 
-    def __init__(self):
+    def __init__(self, args=()):
         self.dir = tempfile.mkdtemp(prefix="berth-lifecycle.")
         self.proc = None
+        self.args = list(args)
 
     def start(self):
         self.port = free_port()
@@ -72,7 +73,7 @@ class Berthd:
         self.proc = subprocess.Popen(
             [BERTHD, "--blobd", BLOBD, "--listen",
              "127.0.0.1:%d" % self.port, "--data-dir",
-             os.path.join(self.dir, "data")],
+             os.path.join(self.dir, "data")] + self.args,
             stdout=self.log, stderr=subprocess.STDOUT)
         self.wait_healthy()
 
@@ -94,10 +95,10 @@ class Berthd:
         self.proc.wait(timeout=20)
         self.log.close()
 
-    def client(self):
+    def client(self, key="AKIDEXAMPLE", secret="secret"):
         return boto3.client(
             "ecr", endpoint_url=self.endpoint, region_name="us-east-1",
-            aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="secret",
+            aws_access_key_id=key, aws_secret_access_key=secret,
             config=Config(retries={"max_attempts": 1}))
 
     def admin(self, method, path, body=None, timeout=120):
