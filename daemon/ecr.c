@@ -93,6 +93,7 @@ static const struct ecr_handler ecr_handlers[] = {
 	{ "GetLifecyclePolicyPreview", ecr_lifecycle_preview_get },
 	{ "GetRepositoryPolicy", ecr_policy_get },
 	{ "InitiateLayerUpload", ecr_layer_initiate },
+	{ "ListImageReferrers", ecr_referrer_list },
 	{ "ListImages", ecr_image_list },
 	{ "ListPullTimeUpdateExclusions", ecr_pull_exclusion_list },
 	{ "ListTagsForResource", ecr_tag_list },

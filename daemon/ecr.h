@@ -265,6 +265,9 @@ struct repository *ecr_lifecycle_repository(struct ecr_req *);
 void	ecr_lifecycle_preview_start(struct ecr_req *);
 void	ecr_lifecycle_preview_get(struct ecr_req *);
 
+/* ecr_referrer.c */
+void	ecr_referrer_list(struct ecr_req *);
+
 /* ecr_pull_exclusion.c */
 void	ecr_pull_exclusion_register(struct ecr_req *);
 void	ecr_pull_exclusion_deregister(struct ecr_req *);

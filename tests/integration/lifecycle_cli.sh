@@ -2,7 +2,8 @@
 # The lifecycle operations added after the first ones, driven by the AWS
 # CLI v2 (Debian's awscli) against a real berthd with --credentials naming
 # each key's principal: pull time update exclusions and their effect on
-# lastRecordedPullTime.  Debian's CLI (2.9) predates these operations, so
+# lastRecordedPullTime, and ListImageReferrers over artifacts pushed with
+# curl through the registry API.  Debian's CLI (2.9) predates these operations, so
 # it is given the API model of the machine's newer botocore through
 # AWS_DATA_PATH, as a user with an older CLI would.
 # BERTHD and BLOBD name the binaries.
@@ -113,5 +114,61 @@ scanner batch-get-image --repository-name pulls --image-ids imageTag=v1 \
 check "scanner's pull not recorded" test "$(pulled)" = never
 dev batch-get-image --repository-name pulls --image-ids imageTag=v1 >/dev/null
 check "developer's pull recorded" test "$(pulled)" != never
+
+# --- ListImageReferrers --------------------------------------------------------
+# The developer's registry password: the repository is in its account.
+basic="Authorization: Basic $(dev get-authorization-token |
+    jq -r '.authorizationData[0].authorizationToken')"
+# push_blob REPO FILE: a monolithic upload through /v2/; prints the digest.
+push_blob() {
+	local d loc
+	d=sha256:$(sha256_of "$2")
+	loc=$(curl -sf -D - -o /dev/null -H "$basic" -X POST \
+	    "$URL/v2/$1/blobs/uploads/" |
+	    tr -d '\r' | sed -n 's/^[Ll]ocation: //p')
+	case $loc in *\?*) loc="$loc&" ;; *) loc="$loc?" ;; esac
+	curl -sf -X PUT -H "$basic" -H 'Content-Type: application/octet-stream' \
+	    --data-binary "@$2" "${loc}digest=$d" -o /dev/null && echo "$d"
+}
+printf '{}' >"$T_TMP/empty"
+empty=$(push_blob pulls "$T_TMP/empty")
+for kind in sbom signature; do
+	printf '%s of v1\n' "$kind" >"$T_TMP/$kind"
+	blob=$(push_blob pulls "$T_TMP/$kind")
+	jq -cn --arg e "$empty" --arg b "$blob" --arg s "$image" \
+	    --arg t "application/vnd.example.$kind" --argjson n \
+	    "$(stat -c %s "$T_TMP/$kind")" --argjson m "${#manifest}" '{
+	    schemaVersion: 2,
+	    mediaType: "application/vnd.oci.image.manifest.v1+json",
+	    artifactType: $t, config: {mediaType:
+	    "application/vnd.oci.empty.v1+json", digest: $e, size: 2},
+	    layers: [{mediaType: "text/plain", digest: $b, size: $n}],
+	    subject: {mediaType: "application/vnd.oci.image.manifest.v1+json",
+	    digest: $s, size: $m}, annotations: {kind: $t}}' |
+	    tr -d '\n' >"$T_TMP/$kind.json"
+	check "push $kind" curl -sf -X PUT -o /dev/null -H "$basic" -H \
+	    'Content-Type: application/vnd.oci.image.manifest.v1+json' \
+	    --data-binary "@$T_TMP/$kind.json" \
+	    "$URL/v2/pulls/manifests/$kind"
+done
+out=$(dev list-image-referrers --repository-name pulls \
+    --subject-id "imageDigest=$image")
+jqcheck "both referrers" '[.referrers[].artifactType] | sort ==
+    ["application/vnd.example.sbom", "application/vnd.example.signature"]' \
+    "$out"
+jqcheck "descriptor" ".referrers[] | select(.artifactType |
+    endswith(\"sbom\")) | .size == $(stat -c %s "$T_TMP/sbom.json") and
+    .artifactStatus == \"ACTIVE\" and
+    .annotations.kind == \"application/vnd.example.sbom\"" "$out"
+out=$(dev list-image-referrers --repository-name pulls \
+    --subject-id "imageDigest=$image" \
+    --filter 'artifactTypes=application/vnd.example.signature')
+jqcheck "type filter" '(.referrers | length) == 1' "$out"
+out=$(dev list-image-referrers --repository-name pulls \
+    --subject-id "imageDigest=$image" --max-results 1)
+jqcheck "a page" '(.referrers | length) == 1 and .nextToken != null' "$out"
+fails_with "referrers of a missing repository" RepositoryNotFoundException \
+    dev list-image-referrers --repository-name nope \
+    --subject-id "imageDigest=$image"
 
 t_summary

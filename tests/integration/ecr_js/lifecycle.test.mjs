@@ -1,7 +1,8 @@
 // The lifecycle operations added after the first ones, driven by
 // @aws-sdk/client-ecr against berthds of their own: pull time update
 // exclusions (with --credentials naming each key's principal) and their
-// effect on lastRecordedPullTime.  BERTHD and BLOBD name the binaries.
+// effect on lastRecordedPullTime, and ListImageReferrers over artifacts
+// pushed through the registry API.  BERTHD and BLOBD name the binaries.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -9,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as ecr from "@aws-sdk/client-ecr";
 import { mkclient, errorName, startBerthd, stopBerthd, manifestOf,
-  uploadLayer } from "./harness.mjs";
+  uploadLayer, sha } from "./harness.mjs";
 
 const ACCOUNT = "111122223333";
 const SCANNER = `arn:aws:iam::${ACCOUNT}:role/scanner`;
@@ -85,5 +86,71 @@ test("pull time update exclusions", async () => {
   } finally {
     await stopBerthd(c);
     rmSync(keys, { recursive: true, force: true });
+  }
+});
+
+// Pushes an artifact naming subject through /v2/ (a monolithic blob
+// upload, then the manifest); resolves to its digest.
+async function pushArtifact(at, repo, subject, artifactType, note) {
+  const blob = Buffer.from(`${artifactType} ${note} of ${subject.digest}`);
+  const start = await fetch(`${at}/v2/${repo}/blobs/uploads/`,
+    { method: "POST" });
+  const loc = new URL(start.headers.get("location"), at);
+  loc.searchParams.set("digest", sha(blob));
+  assert.equal((await fetch(loc, { method: "PUT", body: blob })).status, 201);
+  const m = Buffer.from(JSON.stringify({ schemaVersion: 2,
+    mediaType: "application/vnd.oci.image.manifest.v1+json", artifactType,
+    config: { mediaType: "application/vnd.oci.empty.v1+json",
+      digest: sha(blob), size: blob.length },
+    layers: [{ mediaType: "text/plain", digest: sha(blob),
+      size: blob.length }], subject }));
+  const put = await fetch(`${at}/v2/${repo}/manifests/${sha(m)}`, {
+    method: "PUT", body: m,
+    headers: { "content-type": "application/vnd.oci.image.manifest.v1+json" },
+  });
+  assert.equal(put.status, 201);
+  return sha(m);
+}
+
+test("ListImageReferrers", async () => {
+  const b = await startBerthd([]);
+  try {
+    const client = mkclient("AKIDEXAMPLE", "us-east-1", "secret", b.endpoint);
+    const repositoryName = "refs";
+    await client.send(new ecr.CreateRepositoryCommand({ repositoryName }));
+    const imageDigest = await pushImage(client, repositoryName, "app");
+    const image = (await client.send(new ecr.BatchGetImageCommand({
+      repositoryName, imageIds: [{ imageDigest }] }))).images[0];
+    const subject = { mediaType: image.imageManifestMediaType,
+      digest: imageDigest, size: Buffer.byteLength(image.imageManifest) };
+    const digests = [];
+    for (const t of ["application/vnd.example.sbom",
+      "application/vnd.example.sig", "application/vnd.example.sbom"])
+      digests.push(await pushArtifact(b.endpoint, repositoryName, subject, t,
+        `#${digests.length}`));
+    const list = (extra) => client.send(new ecr.ListImageReferrersCommand({
+      repositoryName, subjectId: { imageDigest }, ...extra }));
+    const all = await list({});
+    assert.deepEqual(all.referrers.map((r) => r.digest), [...digests].sort());
+    assert.ok(all.referrers.every((r) => r.artifactStatus === "ACTIVE" &&
+      typeof r.size === "number"));
+    const sigs = await list({ filter: {
+      artifactTypes: ["application/vnd.example.sig"] } });
+    assert.equal(sigs.referrers.length, 1);
+    const seen = [];
+    let nextToken;
+    do {
+      const page = await list({ maxResults: 1, nextToken });
+      seen.push(...page.referrers.map((r) => r.digest));
+      nextToken = page.nextToken;
+    } while (nextToken);
+    assert.deepEqual(seen, all.referrers.map((r) => r.digest));
+    assert.equal(await errorName(client.send(
+      new ecr.ListImageReferrersCommand({ repositoryName: "nope",
+        subjectId: { imageDigest } }))), "RepositoryNotFoundException");
+    assert.equal(await errorName(list({ maxResults: 51 })),
+      "ValidationException");
+  } finally {
+    await stopBerthd(b);
   }
 });
