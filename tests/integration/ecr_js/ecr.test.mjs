@@ -168,8 +168,17 @@ test("auth token, tags, policies, registry, errors", async () => {
   assert.equal(set.policyText, policyText);
   const reg = await client.send(new ecr.DescribeRegistryCommand({}));
   assert.equal(reg.registryId, "000000000000");
-  assert.equal(await errorName(client.send(new ecr.GetRegistryPolicyCommand(
-    {}))), "UnknownOperationException");
+  // A target the model does not have (a command whose X-Amz-Target is
+  // rewritten before signing): UnknownOperationException, as AWS answers.
+  const unknown = mkclient();
+  unknown.middlewareStack.add((next) => (args) => {
+    args.request.headers["x-amz-target"] =
+      "AmazonEC2ContainerRegistry_V20150921.BerthNoSuchOperation";
+    return next(args);
+  }, { step: "build" });
+  const e = await caught(unknown.send(new ecr.DescribeRegistryCommand({})));
+  assert.equal(e?.name, "UnknownOperationException");
+  assert.equal(e.$metadata.httpStatusCode, 400);
   const other = mkclient("444444444444", "ap-south-1");
   const o = await other.send(new ecr.CreateRepositoryCommand(
     { repositoryName: "js/app" }));
