@@ -264,6 +264,9 @@ struct repository *ecr_lifecycle_repository(struct ecr_req *);
 /* ecr_lifecycle_preview.c */
 void	ecr_lifecycle_preview_start(struct ecr_req *);
 void	ecr_lifecycle_preview_get(struct ecr_req *);
+/* Adds to t the removal of repo's preview, if it has one (its repository
+ * is going); 0 or the txn's error. */
+int	ecr_lifecycle_preview_forget(struct txn *, struct repository *);
 
 /* ecr_referrer.c */
 void	ecr_referrer_list(struct ecr_req *);

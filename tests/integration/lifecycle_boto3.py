@@ -451,6 +451,19 @@ def test_preview(b, c):
        run["expired"] == 113 and run["transitioned"] == 2,
        (len(left), len(archived), run))
 
+    # The preview goes with its repository: after a compaction nothing
+    # of it is left in the metadata.
+    c.delete_repository(repositoryName="pre", force=True)
+    b.admin("POST", "compact")
+    meta = os.path.join(b.dir, "data", "meta")
+    left = [f for f in os.listdir(meta) if b"lifecycle-preview/pre" in
+            open(os.path.join(meta, f), "rb").read()]
+    ok("preview deleted with its repository", left == [], left)
+    c.create_repository(repositoryName="pre")
+    ok("no preview for a new repository", err(
+       c.get_lifecycle_policy_preview, repositoryName="pre") ==
+       "LifecyclePolicyPreviewNotFoundException")
+
 
 def test_clock_restart(b, c):
     off = b.admin("GET", "clock")["offset_seconds"]
