@@ -534,14 +534,13 @@ def test_kill_blobd(b, c):
     crash_case(b, c, "crash-blobd", kill)
 
 
-def main():
-    b = Berthd()
-    b.start()
+def run_suite(b, tests, clients):
+    """Runs each test(b, *clients()) on the started berthd b, stops it,
+    prints the counts and exits with the outcome."""
     try:
-        for t in (test_policy_operations, test_expiry, test_archive,
-                  test_preview, test_clock_restart, test_kill_berthd, test_kill_blobd):
+        for t in tests:
             try:
-                t(b, b.client())
+                t(b, *clients())
             except Exception:
                 ok(t.__name__, False, traceback.format_exc())
     finally:
@@ -552,6 +551,14 @@ def main():
             print("berthd log and data kept in", b.dir)
     print("%d passed, %d failed" % (passed, failed))
     sys.exit(1 if failed else 0)
+
+
+def main():
+    b = Berthd()
+    b.start()
+    run_suite(b, (test_policy_operations, test_expiry, test_archive,
+                  test_preview, test_clock_restart, test_kill_berthd,
+                  test_kill_blobd), lambda: (b.client(),))
 
 
 if __name__ == "__main__":

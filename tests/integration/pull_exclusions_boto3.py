@@ -10,11 +10,7 @@ Uses lifecycle_boto3's harness.  BERTHD and BLOBD name the binaries.
 Prints "N passed, N failed", exits non-zero on any failure.
 """
 
-import base64
 import os
-import shutil
-import sys
-import traceback
 import urllib.request
 
 import lifecycle_boto3 as lb
@@ -156,23 +152,10 @@ def main():
         f.write(CREDENTIALS)
     b.args = ["--credentials", creds]
     b.start()
-    try:
-        for t in (test_operations, test_pulls):
-            try:
-                t(b, b.client("AKIDSCANNER", "scannersecret"),
-                  b.client("AKIDDEV", "devsecret"),
-                  b.client("AKIDPLAIN", "plainsecret"))
-            except Exception:
-                ok(t.__name__, False, traceback.format_exc())
-    finally:
-        b.stop()
-        if lb.failed == 0:
-            shutil.rmtree(b.dir, ignore_errors=True)
-        else:
-            print("berthd log and data kept in", b.dir)
-    print("%d passed, %d failed" % (lb.passed, lb.failed))
-    sys.exit(1 if lb.failed else 0)
-
+    lb.run_suite(b, (test_operations, test_pulls), lambda: (
+        b.client("AKIDSCANNER", "scannersecret"),
+        b.client("AKIDDEV", "devsecret"),
+        b.client("AKIDPLAIN", "plainsecret")))
 
 if __name__ == "__main__":
     main()

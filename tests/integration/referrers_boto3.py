@@ -11,9 +11,6 @@ Prints "N passed, N failed", exits non-zero on any failure.
 """
 
 import json
-import shutil
-import sys
-import traceback
 import urllib.request
 
 import lifecycle_boto3 as lb
@@ -170,20 +167,7 @@ def test_referrers(b, c):
 def main():
     b = lb.Berthd()
     b.start()
-    try:
-        try:
-            test_referrers(b, b.client())
-        except Exception:
-            ok("test_referrers", False, traceback.format_exc())
-    finally:
-        b.stop()
-        if lb.failed == 0:
-            shutil.rmtree(b.dir, ignore_errors=True)
-        else:
-            print("berthd log and data kept in", b.dir)
-    print("%d passed, %d failed" % (lb.passed, lb.failed))
-    sys.exit(1 if lb.failed else 0)
-
+    lb.run_suite(b, (test_referrers,), lambda: (b.client(),))
 
 if __name__ == "__main__":
     main()

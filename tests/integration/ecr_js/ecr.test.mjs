@@ -89,14 +89,7 @@ test("layers, images and their paginators", async () => {
   const ld = await uploadLayer(repositoryName, layer);
   const digests = [];
   for (let i = 0; i < 5; i++) {
-    const manifest = JSON.stringify({
-      schemaVersion: 2,
-      mediaType: "application/vnd.oci.image.manifest.v1+json",
-      config: { mediaType: "application/vnd.oci.image.config.v1+json",
-        digest: cd, size: cfg.length },
-      layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar",
-        digest: ld, size: layer.length }],
-      annotations: { n: String(i) } });
+    const manifest = manifestOf(cd, cfg, ld, layer, { n: String(i) });
     const { image } = await client.send(new ecr.PutImageCommand({
       repositoryName, imageManifest: manifest, imageTag: `t${i}` }));
     assert.equal(image.imageId.imageDigest, sha(manifest));
