@@ -53,6 +53,7 @@ struct event_base;
 
 #define ACCOUNT_LEN		12
 #define REGION_MAX		32
+#define PRINCIPAL_MAX		200	/* an IAM principal's ARN */
 #define DEFAULT_ACCOUNT		"000000000000"
 #define DEFAULT_REGION		"us-east-1"
 #define DEFAULT_LISTEN		"127.0.0.1:4566"
@@ -256,6 +257,10 @@ struct json_object *registry_setting_json(const struct registry *,
  * V2, BLOB_MOUNTING DISABLED); NULL for any other name. */
 const char	*registry_account_setting(const struct registry *,
 		    const char *name);
+/* The setting that excludes a principal's pulls from moving pull times
+ * (RegisterPullTimeUpdateExclusion): this prefix and the ARN, the value
+ * its creation time in milliseconds. */
+#define PULL_EXCLUSION_KEY	"pull-time-exclusion/"
 /* Marks push activity on a blob (GC keeps it for the grace period). */
 void		 blob_touch(struct blob *);
 /* Whether a tag may be moved (to another image) in this repository. */
@@ -426,8 +431,10 @@ void	meta_compact(meta_done_cb done, void *arg);
  * or failed. */
 int	meta_ride_begin(void);
 void	meta_ride_end(void);
-/* Records pull times gathered since the last flush (not per request). */
-void	meta_note_pull(struct image *);
+/* Notes a pull of the image by principal (an ARN): its pull time moves
+ * unless the registry excludes the principal (PULL_EXCLUSION_KEY); the
+ * times are written in batches, not per request. */
+void	meta_note_pull(struct image *, const char *principal);
 /* Writes the pull times noted so far; done (may be NULL) runs when they
  * are durable, at once when there were none. */
 void	meta_flush_pulls(meta_done_cb done, void *arg);
@@ -653,15 +660,22 @@ extern const size_t		blobc_nrules;
 
 /* --- registry passwords (auth.c) ----------------------------------------- */
 
-/* A password for account/region until expires (epoch seconds); free it. */
+/* The principal of a caller the credentials do not name one for: the
+ * account's root, "arn:aws:iam::<account>:root". */
+void	auth_principal_default(const char *account, char *out, size_t outsz);
+/* A password for account/region until expires (epoch seconds), for the
+ * principal (an ARN) whose pulls it makes; free it. */
 char	*auth_token_issue(const char *account, const char *region,
-	    int64_t expires);
-/* 0 with the token's account and region, or BERR_UNAUTHORIZED. */
+	    const char *principal, int64_t expires);
+/* 0 with the token's account, region and principal (PRINCIPAL_MAX + 1
+ * bytes, may be NULL), or BERR_UNAUTHORIZED. */
 int	auth_token_verify(const char *, size_t, char *account, char *region,
-	    int64_t *expires);
-/* From an Authorization header: 0 with account and region of a valid
- * "Basic AWS:<password>", BERR_UNAUTHORIZED otherwise (none included). */
-int	auth_basic_identity(const char *header, char *account, char *region);
+	    char *principal, int64_t *expires);
+/* From an Authorization header: 0 with account, region and principal of
+ * a valid "Basic AWS:<password>", BERR_UNAUTHORIZED otherwise (none
+ * included). */
+int	auth_basic_identity(const char *header, char *account, char *region,
+	    char *principal);
 /* The X-Berth-Download parameter of a download URL for the blob digest
  * of repository in account/region, valid until expires; free it. */
 char	*auth_download_issue(const char *account, const char *region,
@@ -898,6 +912,7 @@ void	blob_cache_forget_all(void);
 struct oci_ident {
 	char		 account[ACCOUNT_LEN + 1];
 	char		 region[REGION_MAX + 1];
+	char		 principal[PRINCIPAL_MAX + 1];	/* whose pulls */
 	int		 authenticated;
 };
 

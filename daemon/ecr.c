@@ -92,6 +92,7 @@ static const struct ecr_handler ecr_handlers[] = {
 	{ "DeleteSigningConfiguration", ecr_signing_delete },
 	{ "DescribeImageReplicationStatus", ecr_registry_replication_status },
 	{ "DescribeImageSigningStatus", ecr_signing_status },
+	{ "DeregisterPullTimeUpdateExclusion", ecr_pull_exclusion_deregister },
 	{ "DescribeImages", ecr_image_describe },
 	{ "DescribePullThroughCacheRules", ecr_ptc_describe },
 	{ "DescribeRegistry", ecr_registry_describe },
@@ -106,7 +107,9 @@ static const struct ecr_handler ecr_handlers[] = {
 	{ "GetRepositoryPolicy", ecr_policy_get },
 	{ "GetSigningConfiguration", ecr_signing_get },
 	{ "InitiateLayerUpload", ecr_layer_initiate },
+	{ "ListImageReferrers", ecr_referrer_list },
 	{ "ListImages", ecr_image_list },
+	{ "ListPullTimeUpdateExclusions", ecr_pull_exclusion_list },
 	{ "ListTagsForResource", ecr_tag_list },
 	{ "PutAccountSetting", ecr_registry_put_setting },
 	{ "PutImage", ecr_image_put },
@@ -116,6 +119,7 @@ static const struct ecr_handler ecr_handlers[] = {
 	{ "PutRegistryPolicy", ecr_registry_put_policy },
 	{ "PutReplicationConfiguration", ecr_registry_put_replication },
 	{ "PutSigningConfiguration", ecr_signing_put },
+	{ "RegisterPullTimeUpdateExclusion", ecr_pull_exclusion_register },
 	{ "SetRepositoryPolicy", ecr_policy_set },
 	{ "StartLifecyclePolicyPreview", ecr_lifecycle_preview_start },
 	{ "TagResource", ecr_tag_resource },
@@ -537,6 +541,9 @@ ecr_body_cb(struct http_request *req, int err, void *arg)
 		ecr_error(r, exc, "%s", msg);
 		return;
 	}
+	if (r->caller.principal[0] == '\0')
+		auth_principal_default(r->caller.account, r->caller.principal,
+		    sizeof(r->caller.principal));
 	if ((fn = ecr_bound[r->op - ecr_operations]) == NULL) {
 		ecr_error(r, "UnknownOperationException", "berth does not "
 		    "implement %s yet", r->op->name);

@@ -129,11 +129,14 @@ struct sigv4_identity {
 	char	 account[ACCOUNT_LEN + 1];
 	char	 region[REGION_MAX + 1];
 	char	 access_key[129];
+	/* The key's principal from the credentials file, else "" (ecr.c
+	 * then names the account's default, auth_principal_default). */
+	char	 principal[PRINCIPAL_MAX + 1];
 };
 
-/* Reads a credentials file ("ACCESS_KEY SECRET [ACCOUNT]" lines, '#'
- * comments) and turns verification on; 0, or -1 (logged) leaving the keys
- * in force unchanged. */
+/* Reads a credentials file ("ACCESS_KEY SECRET [ACCOUNT] [PRINCIPAL_ARN]"
+ * lines, '#' comments) and turns verification on; 0, or -1 (logged)
+ * leaving the keys in force unchanged. */
 int	sigv4_credentials_load(const char *path);
 /* The same from an open descriptor (closed); path names it in messages. */
 int	sigv4_credentials_load_fd(int fd, const char *path);
@@ -305,6 +308,17 @@ struct repository *ecr_lifecycle_repository(struct ecr_req *);
 /* ecr_lifecycle_preview.c */
 void	ecr_lifecycle_preview_start(struct ecr_req *);
 void	ecr_lifecycle_preview_get(struct ecr_req *);
+/* Adds to t the removal of repo's preview, if it has one (its repository
+ * is going); 0 or the txn's error. */
+int	ecr_lifecycle_preview_forget(struct txn *, struct repository *);
+
+/* ecr_referrer.c */
+void	ecr_referrer_list(struct ecr_req *);
+
+/* ecr_pull_exclusion.c */
+void	ecr_pull_exclusion_register(struct ecr_req *);
+void	ecr_pull_exclusion_deregister(struct ecr_req *);
+void	ecr_pull_exclusion_list(struct ecr_req *);
 
 /* ecr_policy.c */
 void	ecr_policy_set(struct ecr_req *);

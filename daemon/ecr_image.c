@@ -352,7 +352,7 @@ ecr_image_batch_get(struct ecr_req *r)
 		    (int)img->manifest_len));
 		ecr_add_str(o, "imageManifestMediaType", img->media_type);
 		json_object_array_add(images, o);
-		meta_note_pull(img);
+		meta_note_pull(img, r->caller.principal);
 	}
 	json_object_object_add(out, "images", images);
 	json_object_object_add(out, "failures", failures);

@@ -115,6 +115,17 @@ preview_put(struct txn *t, struct repository *repo, const struct preview *p)
 	return rc;
 }
 
+int
+ecr_lifecycle_preview_forget(struct txn *t, struct repository *repo)
+{
+	char	 key[NAME_MAX_LEN + sizeof(PREVIEW_KEY)];
+
+	preview_key(repo, key, sizeof(key));
+	if (registry_setting(repo->registry, key) == NULL)
+		return 0;
+	return txn_setting_delete(t, repo->registry, key);
+}
+
 /* --- completing a preview on a later turn of the loop -------------------- */
 
 struct preview_job {

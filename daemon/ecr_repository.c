@@ -310,6 +310,8 @@ ecr_repository_delete(struct ecr_req *r)
 	out = json_object_new_object();
 	json_object_object_add(out, "repository", repository_json(repo));
 	txn_init(&t);
+	/* Its preview (a registry setting) goes with it, in the same entry. */
+	(void)ecr_lifecycle_preview_forget(&t, repo);
 	(void)txn_repo_delete(&t, repo);
 	ecr_commit(r, &t, out);
 }

@@ -32,6 +32,7 @@
 
 #include <sys/mman.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -414,12 +415,18 @@ meta_pulls_cb(evutil_socket_t fd, short events, void *arg)
 }
 
 void
-meta_note_pull(struct image *img)
+meta_note_pull(struct image *img, const char *principal)
 {
 	struct pull_note *pn;
 	struct timeval	 tv = { PULL_FLUSH_SEC, 0 };
+	char		 key[sizeof(PULL_EXCLUSION_KEY) + PRINCIPAL_MAX];
 	size_t		 i;
 
+	if (img->repo->registry->settings.len > 0) {
+		snprintf(key, sizeof(key), PULL_EXCLUSION_KEY "%s", principal);
+		if (registry_setting(img->repo->registry, key) != NULL)
+			return;
+	}
 	img->pulled_ms = model_now_ms();
 	model_repo_changed(img->repo);
 	for (i = 0; i < meta_npulls; i++) {

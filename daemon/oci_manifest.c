@@ -231,7 +231,7 @@ oci_manifest_get(struct http_request *req, const struct oci_ident *id,
 	http_response_header(req, "Docker-Content-Digest", ds);
 	http_response_headerf(req, "ETag", "\"%s\"", ds);
 	if (!http_request_is_head(req))
-		meta_note_pull(img);
+		meta_note_pull(img, id->principal);
 	http_respond(req, 200, img->media_type, img->manifest,
 	    img->manifest_len);
 }

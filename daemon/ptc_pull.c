@@ -510,7 +510,7 @@ ptc_bfetch_appended_cb(int err, uint64_t size, void *arg)
 		blob_upload_cancel(&b->u, ptc_bfetch_cancelled_cb, b);
 		return;
 	}
-	blob_upload_commit(&b->u, &b->digest, BLOB_UPLOAD_DISCARD,
+	blob_upload_commit(&b->u, &b->digest, UINT64_MAX, BLOB_UPLOAD_DISCARD,
 	    ptc_bfetch_committed_cb, b);
 }
 

@@ -420,6 +420,21 @@ sign_envelope_cb(int err, uint64_t size, void *arg)
 	txn_commit(&t, sign_linked_cb, j);
 }
 
+/* Stores a small blob of the signature (no link record rides with it). */
+static void
+sign_blob_write(const struct digest *d, const void *data, size_t len,
+    blobc_size_cb cb, void *arg)
+{
+	struct blobc_blob b;
+
+	memset(&b, 0, sizeof(b));
+	b.digest = *d;
+	b.size = len;
+	b.data = data;
+	b.len = len;
+	blobc_blob_write(&b, cb, arg);
+}
+
 static void
 sign_config_cb(int err, uint64_t size, void *arg)
 {
@@ -431,7 +446,7 @@ sign_config_cb(int err, uint64_t size, void *arg)
 		job_done(j);
 		return;
 	}
-	blobc_blob_write(&j->envelope_digest, j->envelope, strlen(j->envelope),
+	sign_blob_write(&j->envelope_digest, j->envelope, strlen(j->envelope),
 	    sign_envelope_cb, j);
 }
 
@@ -468,7 +483,7 @@ sign_start(struct sign_job *j, const struct image *img)
 	digest_compute(DIGEST_SHA256, j->envelope, strlen(j->envelope),
 	    &j->envelope_digest);
 	digest_compute(DIGEST_SHA256, "{}", 2, &j->config_digest);
-	blobc_blob_write(&j->config_digest, "{}", 2, sign_config_cb, j);
+	sign_blob_write(&j->config_digest, "{}", 2, sign_config_cb, j);
 	return 0;
 }
 

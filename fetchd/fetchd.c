@@ -24,6 +24,7 @@
 
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 
 #include <errno.h>
 #include <getopt.h>
@@ -84,9 +85,16 @@ void
 fetchd_send_done(uint32_t id, const struct msg_fetch_done *d,
     const void *body, size_t len)
 {
-	if (fetchd_chan != NULL)
-		(void)rpc_send2(fetchd_chan, MSG_FETCH_DONE, id, d, sizeof(*d),
-		    body, len, -1);
+	struct iovec	 iov[2];
+
+	if (fetchd_chan == NULL)
+		return;
+	iov[0].iov_base = (void *)(uintptr_t)d;
+	iov[0].iov_len = sizeof(*d);
+	iov[1].iov_base = (void *)(uintptr_t)body;
+	iov[1].iov_len = len;
+	(void)rpc_sendv(fetchd_chan, MSG_FETCH_DONE, id, iov, len > 0 ? 2 : 1,
+	    -1);
 }
 
 /* The strings after struct msg_fetch_start add up to the frame. */

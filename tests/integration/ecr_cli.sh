@@ -415,9 +415,19 @@ expect_error "policy invalid" InvalidParameterException set-repository-policy \
 out=$(ecr describe-registry)
 jqcheck "describe registry" '.registryId == "000000000000" and
     .replicationConfiguration.rules == []' "$out"
-# Debian's CLI knows no operation berth lacks but the scanning ones.
-expect_error "unimplemented" UnknownOperationException \
-    batch-get-repository-scanning-configuration --repository-names team/app
+# An operation the API model lacks: the CLI is given its own model plus one
+# (AWS_DATA_PATH), and berth answers AWS's UnknownOperationException.
+mkdir -p "$tmp/models/ecr/2015-09-21"
+python3 - "$tmp/models/ecr/2015-09-21/service-2.json" <<'PY'
+import json, sys
+d = "/usr/lib/python3/dist-packages/awscli/botocore/data/ecr/2015-09-21/"
+m = json.load(open(d + "service-2.json"))
+m["operations"]["DescribeBerthNothing"] = dict(
+    m["operations"]["DescribeRegistry"], name="DescribeBerthNothing")
+json.dump(m, open(sys.argv[1], "w"))
+PY
+AWS_DATA_PATH=$tmp/models expect_error "an operation not in the model" \
+    UnknownOperationException describe-berth-nothing
 
 # --- lifecycle policies and their preview -------------------------------------
 life='{"rules":[{"rulePriority":1,"selection":{"tagStatus":"any","countType":"imageCountMoreThan","countNumber":1000},"action":{"type":"expire"}}]}'

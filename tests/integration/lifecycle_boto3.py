@@ -61,9 +61,10 @@ def free_port():
 class Berthd:
     """berthd on a private port; start() again reuses the data."""
 
-    def __init__(self):
+    def __init__(self, args=()):
         self.dir = tempfile.mkdtemp(prefix="berth-lifecycle.")
         self.proc = None
+        self.args = list(args)
 
     def start(self):
         self.port = free_port()
@@ -72,7 +73,7 @@ class Berthd:
         self.proc = subprocess.Popen(
             [BERTHD, "--blobd", BLOBD, "--listen",
              "127.0.0.1:%d" % self.port, "--data-dir",
-             os.path.join(self.dir, "data")],
+             os.path.join(self.dir, "data")] + self.args,
             stdout=self.log, stderr=subprocess.STDOUT)
         self.wait_healthy()
 
@@ -94,10 +95,10 @@ class Berthd:
         self.proc.wait(timeout=20)
         self.log.close()
 
-    def client(self):
+    def client(self, key="AKIDEXAMPLE", secret="secret"):
         return boto3.client(
             "ecr", endpoint_url=self.endpoint, region_name="us-east-1",
-            aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="secret",
+            aws_access_key_id=key, aws_secret_access_key=secret,
             config=Config(retries={"max_attempts": 1}))
 
     def admin(self, method, path, body=None, timeout=120):
@@ -450,6 +451,19 @@ def test_preview(b, c):
        run["expired"] == 113 and run["transitioned"] == 2,
        (len(left), len(archived), run))
 
+    # The preview goes with its repository: after a compaction nothing
+    # of it is left in the metadata.
+    c.delete_repository(repositoryName="pre", force=True)
+    b.admin("POST", "compact")
+    meta = os.path.join(b.dir, "data", "meta")
+    left = [f for f in os.listdir(meta) if b"lifecycle-preview/pre" in
+            open(os.path.join(meta, f), "rb").read()]
+    ok("preview deleted with its repository", left == [], left)
+    c.create_repository(repositoryName="pre")
+    ok("no preview for a new repository", err(
+       c.get_lifecycle_policy_preview, repositoryName="pre") ==
+       "LifecyclePolicyPreviewNotFoundException")
+
 
 def test_clock_restart(b, c):
     off = b.admin("GET", "clock")["offset_seconds"]
@@ -520,14 +534,13 @@ def test_kill_blobd(b, c):
     crash_case(b, c, "crash-blobd", kill)
 
 
-def main():
-    b = Berthd()
-    b.start()
+def run_suite(b, tests, clients):
+    """Runs each test(b, *clients()) on the started berthd b, stops it,
+    prints the counts and exits with the outcome."""
     try:
-        for t in (test_policy_operations, test_expiry, test_archive,
-                  test_preview, test_clock_restart, test_kill_berthd, test_kill_blobd):
+        for t in tests:
             try:
-                t(b, b.client())
+                t(b, *clients())
             except Exception:
                 ok(t.__name__, False, traceback.format_exc())
     finally:
@@ -538,6 +551,14 @@ def main():
             print("berthd log and data kept in", b.dir)
     print("%d passed, %d failed" % (passed, failed))
     sys.exit(1 if failed else 0)
+
+
+def main():
+    b = Berthd()
+    b.start()
+    run_suite(b, (test_policy_operations, test_expiry, test_archive,
+                  test_preview, test_clock_restart, test_kill_berthd,
+                  test_kill_blobd), lambda: (b.client(),))
 
 
 if __name__ == "__main__":

@@ -8,119 +8,23 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join, resolve, dirname } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import * as ecr from "@aws-sdk/client-ecr";
-
-const top = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
-const BERTHD = process.env.BERTHD || join(top, "build/daemon/berthd");
-const BLOBD = process.env.BLOBD || join(top, "build/blobd/berth-blobd");
+import * as h from "./harness.mjs";
+import { BERTHD, BLOBD, freePort, errorName, caught, answers, startBerthd,
+  stopBerthd, manifestOf, sha } from "./harness.mjs";
 
 let proc, dir, endpoint, client, port;
 
-function freePort() {
-  return new Promise((res) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const p = s.address().port;
-      s.close(() => res(p));
-    });
-  });
+// A client of the berthd every test shares (the harness's for others).
+function mkclient(accessKeyId, region, secretAccessKey, at = endpoint) {
+  return h.mkclient(accessKeyId, region, secretAccessKey, at);
 }
 
-function mkclient(accessKeyId = "AKIDEXAMPLE", region = "us-east-1",
-  secretAccessKey = "secret", at = endpoint) {
-  return new ecr.ECRClient({
-    endpoint: at,
-    region,
-    maxAttempts: 1,
-    credentials: { accessKeyId, secretAccessKey },
-  });
-}
-
-async function errorName(promise) {
-  try {
-    await promise;
-  } catch (e) {
-    return e.name;
-  }
-  return null;
-}
-
-// The exception a call raises (null when it succeeds), for its members.
-async function caught(promise) {
-  try {
-    await promise;
-  } catch (e) {
-    return e;
-  }
-  return null;
-}
-
-// Starts a berthd of its own (args added); resolves when it answers.
-async function startBerthd(args) {
-  const d = mkdtempSync(join(tmpdir(), "berth-js."));
-  const p = await freePort();
-  const child = spawn(BERTHD, ["--blobd", BLOBD, "--listen",
-    `127.0.0.1:${p}`, "--data-dir", join(d, "data"), ...args],
-  { stdio: "ignore" });
-  const at = `http://127.0.0.1:${p}`;
-  if (await answers(at))
-    return { proc: child, dir: d, endpoint: at };
-  child.kill("SIGKILL");
-  throw new Error("berthd did not start");
-}
-
-// Whether berthd answers at `at` within 30 s (however loaded the machine).
-async function answers(at) {
-  const deadline = Date.now() + 30000;
-  while (Date.now() < deadline) {
-    try {
-      await fetch(at + "/v2/");
-      return true;
-    } catch {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  return false;
-}
-
-async function stopBerthd(b) {
-  const exited = new Promise((r) => b.proc.once("exit", r));
-  b.proc.kill("SIGTERM");
-  await exited;
-  rmSync(b.dir, { recursive: true, force: true });
-}
-
-function manifestOf(cd, cfg, ld, layer, annotations) {
-  return JSON.stringify({
-    schemaVersion: 2,
-    mediaType: "application/vnd.oci.image.manifest.v1+json",
-    config: { mediaType: "application/vnd.oci.image.config.v1+json",
-      digest: cd, size: cfg.length },
-    layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar",
-      digest: ld, size: layer.length }],
-    annotations });
-}
-
-const sha = (b) => "sha256:" + createHash("sha256").update(b).digest("hex");
-
-async function uploadLayer(repositoryName, data) {
-  const { uploadId, partSize } = await client.send(
-    new ecr.InitiateLayerUploadCommand({ repositoryName }));
-  assert.equal(partSize, 10485760);
-  await client.send(new ecr.UploadLayerPartCommand({
-    repositoryName, uploadId, partFirstByte: 0,
-    partLastByte: data.length - 1, layerPartBlob: data }));
-  const done = await client.send(new ecr.CompleteLayerUploadCommand({
-    repositoryName, uploadId, layerDigests: [sha(data)] }));
-  assert.equal(done.layerDigest, sha(data));
-  return sha(data);
-}
+const uploadLayer = (repositoryName, data) =>
+  h.uploadLayer(client, repositoryName, data);
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), "berth-js."));
@@ -185,14 +89,7 @@ test("layers, images and their paginators", async () => {
   const ld = await uploadLayer(repositoryName, layer);
   const digests = [];
   for (let i = 0; i < 5; i++) {
-    const manifest = JSON.stringify({
-      schemaVersion: 2,
-      mediaType: "application/vnd.oci.image.manifest.v1+json",
-      config: { mediaType: "application/vnd.oci.image.config.v1+json",
-        digest: cd, size: cfg.length },
-      layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar",
-        digest: ld, size: layer.length }],
-      annotations: { n: String(i) } });
+    const manifest = manifestOf(cd, cfg, ld, layer, { n: String(i) });
     const { image } = await client.send(new ecr.PutImageCommand({
       repositoryName, imageManifest: manifest, imageTag: `t${i}` }));
     assert.equal(image.imageId.imageDigest, sha(manifest));
@@ -264,9 +161,17 @@ test("auth token, tags, policies, registry, errors", async () => {
   assert.equal(set.policyText, policyText);
   const reg = await client.send(new ecr.DescribeRegistryCommand({}));
   assert.equal(reg.registryId, "000000000000");
-  assert.equal(await errorName(client.send(
-    new ecr.ListPullTimeUpdateExclusionsCommand({}))),
-  "UnknownOperationException");
+  // A target the model does not have (a command whose X-Amz-Target is
+  // rewritten before signing): UnknownOperationException, as AWS answers.
+  const unknown = mkclient();
+  unknown.middlewareStack.add((next) => (args) => {
+    args.request.headers["x-amz-target"] =
+      "AmazonEC2ContainerRegistry_V20150921.BerthNoSuchOperation";
+    return next(args);
+  }, { step: "build" });
+  const e = await caught(unknown.send(new ecr.DescribeRegistryCommand({})));
+  assert.equal(e?.name, "UnknownOperationException");
+  assert.equal(e.$metadata.httpStatusCode, 400);
   const other = mkclient("444444444444", "ap-south-1");
   const o = await other.send(new ecr.CreateRepositoryCommand(
     { repositoryName: "js/app" }));
