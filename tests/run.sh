@@ -5,12 +5,13 @@
 #
 #   tests/run.sh            everything
 #   tests/run.sh --no-deps  skip the apt-get/npm installs (already done)
-#   FUZZ_SECONDS=N          how long each fuzz target runs (default 45)
+#   FUZZ_SECONDS=N          how long each fuzz target runs (default 25; raise
+#                           it for a long fuzzing run)
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-FUZZ_SECONDS=${FUZZ_SECONDS:-45}
+FUZZ_SECONDS=${FUZZ_SECONDS:-25}
 install_deps=1
 [ "${1:-}" = "--no-deps" ] && install_deps=0
 
