@@ -376,8 +376,7 @@ ptc_mfetch_refuse(struct ptc_mfetch *m)
 		fatalx("event_base_once");
 }
 
-/* Whether a pull through cache rule covers repository name of reg. */
-static int
+int
 ptc_covered(const struct registry *reg, const char *name)
 {
 	struct ptc_rule	 rule;
