@@ -229,10 +229,10 @@ ptc_import_allowed(const struct ptc_where *w, char *why, size_t whysz)
 	const char	*action = "ecr:BatchImportUpstreamImage";
 
 	if (registry_policy_allows(w->caller, action, reg, w->account,
-	    w->region, w->name) && (repository_lookup(w->account, w->region,
-	    w->name) != NULL || registry_policy_allows(w->caller,
+	    w->region, w->name, NULL) && (repository_lookup(w->account,
+	    w->region, w->name) != NULL || registry_policy_allows(w->caller,
 	    action = "ecr:CreateRepository", reg, w->account, w->region,
-	    w->name)))
+	    w->name, NULL)))
 		return 1;
 	snprintf(why, whysz, "the registry policy of %s does not allow "
 	    "account %s %s on %s", w->account, w->caller, action, w->name);

@@ -298,14 +298,23 @@ replicate_to(struct txn *t, struct repository *src, const struct image *img,
 	struct repository *dst = repository_find(dreg, src->name);
 	struct tag	*tg;
 	const char	*tag;
+	char		*source_arn;
 	size_t		 i;
+	int		 may_replicate, may_create;
 
-	if (!registry_policy_allows(sreg->account, "ecr:ReplicateImage", dreg,
-	    account, region, src->name))
+	xasprintf(&source_arn, "arn:aws:ecr:%s:%s:repository/%s",
+	    sreg->region, sreg->account, src->name);
+	may_replicate = registry_policy_allows(sreg->account,
+	    "ecr:ReplicateImage", dreg, account, region, src->name,
+	    source_arn);
+	may_create = dst != NULL || registry_policy_allows(sreg->account,
+	    "ecr:CreateRepository", dreg, account, region, src->name,
+	    source_arn);
+	free(source_arn);
+	if (!may_replicate)
 		return "ACCESS_DENIED";
 	if (dst == NULL) {
-		if (!registry_policy_allows(sreg->account,
-		    "ecr:CreateRepository", dreg, account, region, src->name))
+		if (!may_create)
 			return "REPOSITORY_NOT_FOUND";
 		if (template_create(t, account, region, src->name,
 		    TEMPLATE_FOR_REPLICATION) != 0)

@@ -445,7 +445,7 @@ def test_replication(b):
         "status") == "COMPLETE", st)
     ok("replicated across accounts", ("v3", d3) in images(bb, "rep/app"))
 
-    # A Deny wins; a Condition grants nothing.
+    # A Deny wins.
     bb.put_registry_policy(policyText=json.dumps({
         "Version": "2012-10-17", "Statement": [
             {"Effect": "Allow", "Principal": {"AWS": A},
@@ -458,6 +458,31 @@ def test_replication(b):
         a, "rep/app", d4)}
     ok("explicit deny", st.get((B, "us-east-1"), {}).get("failureCode") ==
        "ACCESS_DENIED", st)
+
+    # Conditions are evaluated against the replication's context: the
+    # source account and repository; an operator berth cannot evaluate
+    # grants nothing.
+    def cond_push(cond, seed):
+        bb.put_registry_policy(policyText=policy(
+            A, ["ecr:ReplicateImage"], cond=cond))
+        d = push(b, "rep/app", seed, seed=seed)
+        return {(s["registryId"], s["region"]): s for s in settled(
+            a, "rep/app", d)}.get((B, "us-east-1"), {})
+    st = cond_push({"StringEquals": {"aws:SourceAccount": A},
+                    "ArnLike": {"aws:SourceArn": "arn:aws:ecr:us-east-1:%s:"
+                                "repository/rep/*" % A}}, "cond1")
+    ok("Allow under conditions that hold: COMPLETE",
+       st.get("status") == "COMPLETE", st)
+    st = cond_push({"StringEquals": {"aws:SourceAccount": C}}, "cond2")
+    ok("Allow under a condition that fails: ACCESS_DENIED",
+       st.get("failureCode") == "ACCESS_DENIED", st)
+    st = cond_push({"StringNotEquals": {"aws:SourceAccount": C},
+                    "Null": {"aws:SourceArn": "false"}}, "cond3")
+    ok("StringNotEquals and Null hold: COMPLETE",
+       st.get("status") == "COMPLETE", st)
+    st = cond_push({"NumericLessThan": {"aws:SourceAccount": "1"}}, "cond4")
+    ok("an operator berth cannot evaluate grants nothing",
+       st.get("failureCode") == "ACCESS_DENIED", st)
 
     # Full policy, and a REPLICATION template in B: the new repository
     # takes its settings; an immutable tag in the destination stays.
