@@ -687,6 +687,55 @@ def test_create_on_push(b):
     good, why = skopeo_push(b, oci_layout("cop3")[0], "repl/app", "v1", A,
                             "ap-south-1")
     ok("only for the uses appliedFor names", not good, why)
+    # Through the ECR API (boto3): InitiateLayerUpload, the first write of
+    # a push, creates the repository; PutImage then completes the push.
+    def api_upload(repo, data):
+        up = c.initiate_layer_upload(repositoryName=repo)
+        c.upload_layer_part(repositoryName=repo, uploadId=up["uploadId"],
+                            partFirstByte=0, partLastByte=len(data) - 1,
+                            layerPartBlob=data)
+        d = "sha256:" + hashlib.sha256(data).hexdigest()
+        c.complete_layer_upload(repositoryName=repo, uploadId=up["uploadId"],
+                                layerDigests=[d])
+        return {"mediaType": "application/vnd.oci.image.layer.v1.tar",
+                "digest": d, "size": len(data)}
+    layer = api_upload("team/api", b"an API layer")
+    config = api_upload("team/api", b"{}")
+    config["mediaType"] = "application/vnd.oci.image.config.v1+json"
+    manifest = json.dumps({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": config, "layers": [layer]})
+    put = c.put_image(repositoryName="team/api", imageTag="v1",
+                      imageManifest=manifest)
+    ok("ECR API push into a missing repository", put["image"]["imageId"][
+        "imageTag"] == "v1", put)
+    ok("InitiateLayerUpload created it from the template",
+       c.describe_repositories(repositoryNames=["team/api"])[
+           "repositories"][0]["imageTagMutability"] == "IMMUTABLE")
+    index = json.dumps({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": []})
+    c.put_image(repositoryName="team/index", imageTag="v1",
+                imageManifest=index)
+    ok("PutImage creates it too", c.describe_repositories(
+        repositoryNames=["team/index"])["repositories"][0][
+        "imageTagMutability"] == "IMMUTABLE")
+    ok("PutImage refused before the repository is created", err(
+        c.put_image, repositoryName="team/bad", imageTag="v1",
+        imageManifest="{not json") == "InvalidParameterException" and err(
+        c.describe_repositories, repositoryNames=["team/bad"]) ==
+        "RepositoryNotFoundException")
+    ok("InitiateLayerUpload without a template", err(
+        c.initiate_layer_upload, repositoryName="nope/api") ==
+        "RepositoryNotFoundException")
+    ok("PutImage without a template", err(
+        c.put_image, repositoryName="nope/index", imageTag="v1",
+        imageManifest=index) == "RepositoryNotFoundException")
+    ok("a REPLICATION template does not create on push", err(
+        c.initiate_layer_upload, repositoryName="repl/api") ==
+        "RepositoryNotFoundException")
     # podman too, into a name only ROOT covers.
     c.create_repository_creation_template(prefix="ROOT",
                                           appliedFor=["CREATE_ON_PUSH"])
