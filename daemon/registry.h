@@ -178,7 +178,8 @@ struct json_object *signing_match(const char *config, const char *name);
 /* The certificate chain (PEM) of the key that signs in reg, or NULL. */
 char	*signing_certificate(const struct registry *);
 /* Reads --signing-key (a PEM private key and its certificate chain, leaf
- * first) once, before berthd confines itself; 0, or -1 (logged). */
-int	signing_key_load_file(const char *path);
+ * first) from fd, which it closes: at start-up, and on SIGHUP from the
+ * spawner.  0, or -1 (logged) keeping the key loaded before. */
+int	signing_key_load_fd(int fd, const char *path);
 
 #endif

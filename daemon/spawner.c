@@ -376,6 +376,13 @@ spawner_open_file(struct spawner *s, uint32_t file)
 		    O_CLOEXEC | O_NOCTTY)) == -1)
 			r.err = errno;
 		break;
+	case SPAWN_FILE_SIGNING_KEY:
+		if (conf.signing_key_file == NULL)
+			r.err = ENOENT;
+		else if ((fd = open(conf.signing_key_file, O_RDONLY |
+		    O_CLOEXEC | O_NOCTTY)) == -1)
+			r.err = errno;
+		break;
 	default:
 		r.err = EINVAL;
 		break;

@@ -946,33 +946,44 @@ def test_signing(b):
         imageId={"imageTag": "v1"}) == "RepositoryNotFoundException")
 
 
-def test_signing_key_flag():
-    key = os.path.join(TMP, "signing.pem")
-    cert = os.path.join(TMP, "signing.crt")
+def make_signing_key(name, curve, cn):
+    """A key and a code-signing certificate: (key path, cert path)."""
+    key = os.path.join(TMP, name + ".pem")
+    cert = os.path.join(TMP, name + ".crt")
     ext = os.path.join(TMP, "ext.cnf")
     with open(ext, "w") as f:
         f.write("[v3]\nbasicConstraints=critical,CA:FALSE\n"
                 "keyUsage=critical,digitalSignature\n"
                 "extendedKeyUsage=codeSigning\n")
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec",
-                    "-pkeyopt", "ec_paramgen_curve:P-384", "-nodes",
+                    "-pkeyopt", "ec_paramgen_curve:" + curve, "-nodes",
                     "-keyout", key, "-out", cert, "-days", "30",
-                    "-subj", "/O=test/CN=given key", "-config", "/dev/null",
+                    "-subj", "/O=test/CN=" + cn, "-config", "/dev/null",
                     "-extensions", "v3", "-addext",
                     "keyUsage=critical,digitalSignature"],
                    check=False, capture_output=True)
     if not os.path.exists(cert):
         subprocess.run(["openssl", "req", "-x509", "-newkey", "ec",
-                        "-pkeyopt", "ec_paramgen_curve:P-384", "-nodes",
+                        "-pkeyopt", "ec_paramgen_curve:" + curve, "-nodes",
                         "-keyout", key, "-out", cert, "-days", "30",
-                        "-subj", "/O=test/CN=given key",
+                        "-subj", "/O=test/CN=" + cn,
                         "-addext", "basicConstraints=critical,CA:FALSE",
                         "-addext", "keyUsage=critical,digitalSignature",
                         "-addext", "extendedKeyUsage=codeSigning"],
                        check=True, capture_output=True)
+    return key, cert
+
+
+def write_atomically(path, data):
+    with open(path + ".new", "wb") as f:
+        f.write(data)
+    os.rename(path + ".new", path)
+
+
+def test_signing_key_flag():
+    key, cert = make_signing_key("signing", "P-384", "given key")
     both = os.path.join(TMP, "both.pem")
-    with open(both, "wb") as f:
-        f.write(open(key, "rb").read() + open(cert, "rb").read())
+    write_atomically(both, open(key, "rb").read() + open(cert, "rb").read())
     bad = os.path.join(TMP, "bad.pem")
     with open(bad, "w") as f:
         f.write("not a key\n")
@@ -1000,6 +1011,37 @@ def test_signing_key_flag():
         res = verify_signature(b, A, "us-east-1", "given/app", d, pem)
         ok("verified against the given certificate (ES384)", len(res) == 1
            and res[0][0] and "ES384" in res[0][1], res and res[0][1])
+
+        # SIGHUP rereads the file (through the spawner: berthd itself has
+        # no filesystem): a new key signs from then on.
+        key2, cert2 = make_signing_key("signing2", "P-256", "second key")
+        pem2 = open(cert2, "rb").read()
+        write_atomically(both, open(key2, "rb").read() + pem2)
+        b.proc.send_signal(signal.SIGHUP)
+        ok("SIGHUP: the new chain is published", wait_until(
+            lambda: admin_cert(b, A, "us-east-1")[1].strip() ==
+            pem2.strip()))
+        d2 = push(b, "given/app", "v2", seed="after-hup")
+        st = settled(c, "given/app", d2, "signing")
+        ok("signed after SIGHUP", st and st[0]["status"] == "COMPLETE", st)
+        res = verify_signature(b, A, "us-east-1", "given/app", d2, pem2)
+        ok("verified against the new certificate (ES256)", len(res) == 1
+           and res[0][0] and "ES256" in res[0][1], res and res[0][1])
+        # A file that no longer holds a key: the one loaded stays.
+        write_atomically(both, b"not a key\n")
+        b.proc.send_signal(signal.SIGHUP)
+
+        def kept():
+            with open(b.dir + ".log") as f:
+                return "keeping the signing key loaded before" in f.read()
+        ok("SIGHUP with a bad file: logged", wait_until(kept))
+        ok("... and the key loaded before stays", admin_cert(
+            b, A, "us-east-1")[1].strip() == pem2.strip())
+        d3 = push(b, "given/app", "v3", seed="after-bad-hup")
+        settled(c, "given/app", d3, "signing")
+        res = verify_signature(b, A, "us-east-1", "given/app", d3, pem2)
+        ok("... and still signs", len(res) == 1 and res[0][0],
+           res and res[0][1])
     finally:
         b.stop()
 
