@@ -650,6 +650,32 @@ def test_templates(b):
     ok("not applied to CreateRepository", c.create_repository(
         repositoryName="team/manual")["repository"][
         "imageTagMutability"] == "MUTABLE")
+    # ECR assumes a '/' after every prefix: "slashed/" and "slashed" are one
+    # template, stored and reported without the slash.
+    t = c.create_repository_creation_template(
+        prefix="slashed/", appliedFor=["CREATE_ON_PUSH"],
+        imageTagMutability="IMMUTABLE")["repositoryCreationTemplate"]
+    ok("a trailing slash is dropped", t["prefix"] == "slashed", t)
+    ok("... so the prefix without it exists already", err(
+        c.create_repository_creation_template, prefix="slashed",
+        appliedFor=["REPLICATION"]) == "TemplateAlreadyExistsException")
+    ok("... and the other way round", c.create_repository_creation_template(
+        prefix="plain", appliedFor=["REPLICATION"]) and err(
+        c.create_repository_creation_template, prefix="plain/",
+        appliedFor=["REPLICATION"]) == "TemplateAlreadyExistsException")
+    ok("described by either form", [
+        [x["prefix"] for x in c.describe_repository_creation_templates(
+            prefixes=[p])["repositoryCreationTemplates"]]
+        for p in ("slashed", "slashed/")] == [["slashed"], ["slashed"]])
+    ok("updated by either form", c.update_repository_creation_template(
+        prefix="slashed", description="either")[
+        "repositoryCreationTemplate"]["description"] == "either")
+    c.initiate_layer_upload(repositoryName="slashed/app")
+    ok("applied to the names under it", c.describe_repositories(
+        repositoryNames=["slashed/app"])["repositories"][0][
+        "imageTagMutability"] == "IMMUTABLE")
+    ok("deleted by either form", c.delete_repository_creation_template(
+        prefix="plain/")["repositoryCreationTemplate"]["prefix"] == "plain")
 
 
 def test_create_on_push(b):
