@@ -288,7 +288,13 @@ copy_image(struct txn *t, struct repository *src, struct repository *dst,
 		fatalx("replica image record does not apply");
 }
 
-/* Replicates img of src to one destination; NULL, or the failure code. */
+/*
+ * Replicates img of src to one destination; NULL, or the failure code.
+ * ImageReplicationStatus.failureCode is a free string in ECR's model
+ * (ReplicationError) and neither the API reference nor the user guide
+ * names a value, so ACCESS_DENIED and REPOSITORY_NOT_FOUND are berth's
+ * own, documented in berthd(8).
+ */
 static const char *
 replicate_to(struct txn *t, struct repository *src, const struct image *img,
     struct json_object *tags, const char *account, const char *region)
