@@ -476,6 +476,22 @@ berthd_signing_key_opened_cb(int err, int fd, void *arg)
 		    conf.signing_key_file);
 }
 
+/* Reads a file an option names (if given) before berthd loses the
+ * filesystem; one it cannot use stops it. */
+static void
+berthd_load_at_start(const char *path, const char *option,
+    int (*load)(int, const char *))
+{
+	int	 fd;
+
+	if (path == NULL)
+		return;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
+		fatal("cannot read %s %s", option, path);
+	if (load(fd, path) == -1)
+		fatalx("cannot use %s %s (see above)", option, path);
+}
+
 static void
 berthd_drained_cb(void *arg)
 {
@@ -622,24 +638,10 @@ main(int argc, char **argv)
 	/* Reads --credentials: before berthd loses the filesystem. */
 	if (ecr_init() == -1)
 		fatalx("cannot start the ECR API (see above)");
-	if (conf.ptc_secrets_file != NULL) {
-		int fd = open(conf.ptc_secrets_file, O_RDONLY | O_CLOEXEC |
-		    O_NOCTTY);
-		if (fd == -1 || ptc_secrets_load_fd(fd,
-		    conf.ptc_secrets_file) == -1)
-			fatalx("cannot read --pull-through-secrets %s%s%s",
-			    conf.ptc_secrets_file, fd == -1 ? ": " : " (see "
-			    "above)", fd == -1 ? strerror(errno) : "");
-	}
-	if (conf.signing_key_file != NULL) {
-		int fd = open(conf.signing_key_file, O_RDONLY | O_CLOEXEC |
-		    O_NOCTTY);
-		if (fd == -1 || signing_key_load_fd(fd,
-		    conf.signing_key_file) == -1)
-			fatalx("cannot use --signing-key %s%s%s",
-			    conf.signing_key_file, fd == -1 ? ": " : " (see "
-			    "above)", fd == -1 ? strerror(errno) : "");
-	}
+	berthd_load_at_start(conf.ptc_secrets_file, "--pull-through-secrets",
+	    ptc_secrets_load_fd);
+	berthd_load_at_start(conf.signing_key_file, "--signing-key",
+	    signing_key_load_fd);
 
 	/* Bound now, with the privileges a low port needs; it listens only
 	 * once the worker said hello and the metadata is loaded. */
