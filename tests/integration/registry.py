@@ -444,6 +444,18 @@ def test_replication(b):
     ok("existing repository: COMPLETE", st.get((B, "us-east-1"), {}).get(
         "status") == "COMPLETE", st)
     ok("replicated across accounts", ("v3", d3) in images(bb, "rep/app"))
+    # A push through the ECR API's PutImage replicates too.
+    put = a.put_image(repositoryName="rep/app", imageTag="api",
+                      imageManifest=json.dumps({
+                          "schemaVersion": 2, "mediaType":
+                          "application/vnd.oci.image.index.v1+json",
+                          "manifests": []}))
+    dp = put["image"]["imageId"]["imageDigest"]
+    st = settled(a, "rep/app", dp)
+    ok("PutImage: replicated everywhere", len(st) == 2 and all(
+        s["status"] == "COMPLETE" for s in st), st)
+    ok("PutImage: the replicas have its tag", ("api", dp) in images(
+        a2, "rep/app") and ("api", dp) in images(bb, "rep/app"))
 
     # A Deny wins.
     bb.put_registry_policy(policyText=json.dumps({
