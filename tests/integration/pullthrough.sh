@@ -6,7 +6,8 @@
 # it), the second is local, digests match byte for byte; with the upstream
 # stopped the cached image is still served and an uncached one fails with
 # the OCI error; concurrent pulls of one new image fetch each blob once;
-# blobs never mount from or into a cached repository.
+# blobs never mount from or into a cached repository; a PULL_THROUGH_CACHE
+# creation template configures the repository the first pull creates.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/common.bash"
 
@@ -117,6 +118,13 @@ aws_ecr() { aws --endpoint-url "$URL" ecr "$@"; }
 check "CreatePullThroughCacheRule for quay.io" \
     aws_ecr create-pull-through-cache-rule --ecr-repository-prefix quay \
     --upstream-registry-url quay.io --output text --query ecrRepositoryPrefix
+# A PULL_THROUGH_CACHE creation template configures the repositories the
+# cache creates (and a CREATE_ON_PUSH one does not).
+check "a PULL_THROUGH_CACHE creation template for quay" \
+    aws_ecr create-repository-creation-template --prefix quay \
+    --applied-for PULL_THROUGH_CACHE --image-tag-mutability IMMUTABLE \
+    --resource-tags Key=from,Value=template --output text \
+    --query repositoryCreationTemplate.prefix
 check "ValidatePullThroughCacheRule reaches the mapped upstream" \
     test "$(aws_ecr validate-pull-through-cache-rule \
     --ecr-repository-prefix quay --query isValid --output text)" = True
@@ -147,6 +155,13 @@ check "every blob pulled through is the upstream's, byte for byte" \
     test "$ok_blobs" = 1
 check "the repository was created by the pull" \
     aws_ecr describe-repositories --repository-names quay/library/app
+check "... with the PULL_THROUGH_CACHE template's settings" test "$(aws_ecr \
+    describe-repositories --repository-names quay/library/app --output text \
+    --query 'repositories[0].imageTagMutability')" = IMMUTABLE
+check "... and its tags" test "$(aws_ecr list-tags-for-resource \
+    --resource-arn "$(aws_ecr describe-repositories --repository-names \
+    quay/library/app --output text --query 'repositories[0].repositoryArn')" \
+    --output text --query 'tags[0].Value')" = template
 first=$(echo "$blobs" | cut -d' ' -f2 | cut -d: -f2)
 # berth's GETs, not the test's own (curl) nor skopeo's.
 upstream_blob_gets() {
