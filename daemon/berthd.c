@@ -132,7 +132,8 @@ static const char berthd_options[] =
     "and\n"
     "                        certificate chain in file (default: a key made "
     "per\n"
-    "                        registry and kept in its metadata)\n"
+    "                        registry and kept in its metadata); reread "
+    "on SIGHUP\n"
     "  --upload-ttl seconds  drop uploads idle this long (default 86400)\n"
     "  --upstream-map from=to[,ca-file]\n"
     "                        fetch what pull through cache rules ask of "
@@ -463,6 +464,35 @@ berthd_secrets_opened_cb(int err, int fd, void *arg)
 }
 
 static void
+berthd_signing_key_opened_cb(int err, int fd, void *arg)
+{
+	if (err != 0)
+		log_warnx("reading %s: %s; keeping the signing key loaded "
+		    "before", conf.signing_key_file, strerror(err));
+	else if (signing_key_load_fd(fd, conf.signing_key_file) == -1)
+		log_warnx("keeping the signing key loaded before");
+	else
+		log_info("signing key reloaded from %s",
+		    conf.signing_key_file);
+}
+
+/* Reads a file an option names (if given) before berthd loses the
+ * filesystem; one it cannot use stops it. */
+static void
+berthd_load_at_start(const char *path, const char *option,
+    int (*load)(int, const char *))
+{
+	int	 fd;
+
+	if (path == NULL)
+		return;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
+		fatal("cannot read %s %s", option, path);
+	if (load(fd, path) == -1)
+		fatalx("cannot use %s %s (see above)", option, path);
+}
+
+static void
 berthd_drained_cb(void *arg)
 {
 	/* The last pull times must reach the disk before the worker goes. */
@@ -488,6 +518,9 @@ berthd_signal_cb(evutil_socket_t sig, short events, void *arg)
 		if (conf.ptc_secrets_file != NULL)
 			spawner_open(SPAWN_FILE_PTC_SECRETS,
 			    berthd_secrets_opened_cb, NULL);
+		if (conf.signing_key_file != NULL)
+			spawner_open(SPAWN_FILE_SIGNING_KEY,
+			    berthd_signing_key_opened_cb, NULL);
 		break;
 	case SIGTERM:
 	case SIGINT:
@@ -605,19 +638,10 @@ main(int argc, char **argv)
 	/* Reads --credentials: before berthd loses the filesystem. */
 	if (ecr_init() == -1)
 		fatalx("cannot start the ECR API (see above)");
-	if (conf.ptc_secrets_file != NULL) {
-		int fd = open(conf.ptc_secrets_file, O_RDONLY | O_CLOEXEC |
-		    O_NOCTTY);
-		if (fd == -1 || ptc_secrets_load_fd(fd,
-		    conf.ptc_secrets_file) == -1)
-			fatalx("cannot read --pull-through-secrets %s%s%s",
-			    conf.ptc_secrets_file, fd == -1 ? ": " : " (see "
-			    "above)", fd == -1 ? strerror(errno) : "");
-	}
-	if (conf.signing_key_file != NULL &&
-	    signing_key_load_file(conf.signing_key_file) == -1)
-		fatalx("cannot use --signing-key %s (see above)",
-		    conf.signing_key_file);
+	berthd_load_at_start(conf.ptc_secrets_file, "--pull-through-secrets",
+	    ptc_secrets_load_fd);
+	berthd_load_at_start(conf.signing_key_file, "--signing-key",
+	    signing_key_load_fd);
 
 	/* Bound now, with the privileges a low port needs; it listens only
 	 * once the worker said hello and the metadata is loaded. */

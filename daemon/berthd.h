@@ -1119,6 +1119,7 @@ enum spawn_file {
 	SPAWN_FILE_LOG = 1,		/* --log-file, to append */
 	SPAWN_FILE_CREDENTIALS,		/* --credentials, to read */
 	SPAWN_FILE_PTC_SECRETS,		/* --pull-through-secrets, to read */
+	SPAWN_FILE_SIGNING_KEY,		/* --signing-key, to read */
 	SPAWN_FILE__MAX
 };
 

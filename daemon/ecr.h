@@ -188,6 +188,11 @@ void	ecr_repository_not_found(struct ecr_req *, const char *name);
 /* The repository of that name in the registry addressed; NULL when there
  * is none, and r was answered RepositoryNotFoundException. */
 struct repository *ecr_repository_find(struct ecr_req *, const char *name);
+/* Runs cont(r) once repository name exists: at once, or after creating it
+ * when a push may (a CREATE_ON_PUSH template, --create-on-push); else r is
+ * answered RepositoryNotFoundException (ecr_repository.c). */
+void	ecr_push_repository(struct ecr_req *, const char *name,
+	    void (*cont)(struct ecr_req *));
 void	ecr_bad_token(struct ecr_req *);
 /* Members of the input (validated already); NULL or dflt when absent. */
 struct json_object *ecr_member(const struct ecr_req *, const char *name);

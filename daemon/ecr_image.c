@@ -155,35 +155,26 @@ id_failure(struct json_object *failures, enum id_result rc,
 
 /* --- PutImage ------------------------------------------------------------ */
 
-void
-ecr_image_put(struct ecr_req *r)
+/* What PutImage refuses before it looks at the repository: 0, or -1 when r
+ * was answered. */
+static int
+image_put_check(struct ecr_req *r)
 {
-	const char	*name = ecr_str(r, "repositoryName");
 	const char	*manifest = ecr_str(r, "imageManifest");
-	const char	*mt = ecr_str(r, "imageManifestMediaType");
-	const char	*tag = ecr_str(r, "imageTag");
 	const char	*ds = ecr_str(r, "imageDigest");
-	struct json_object *doc, *v, *out, *image;
-	struct image_push p;
-	struct repository *repo;
-	struct image	*img;
+	struct json_object *doc, *v;
 	struct digest	 expected;
-	struct ecr_reply *c;
-	char		 dstr[DIGEST_STR_MAX], *tags[1];
-	size_t		 len = strlen(manifest);
-	int		 rc, has_mt = 0;
+	int		 has_mt = 0;
 
-	if ((repo = ecr_repository_find(r, name)) == NULL)
-		return;
 	if (ds != NULL && digest_parse_str(ds, &expected) != 0) {
 		ecr_error(r, "InvalidParameterException", "Invalid parameter "
 		    "at 'imageDigest' failed to satisfy constraint: 'must be "
 		    "a sha256 or sha512 digest'");
-		return;
+		return -1;
 	}
 	/* As ECR: a manifest that does not name its media type needs
 	 * imageManifestMediaType (--lenient-images: it is Docker's). */
-	if ((doc = json_parse_strict(manifest, len, 64)) != NULL) {
+	if ((doc = json_parse_strict(manifest, strlen(manifest), 64)) != NULL) {
 		has_mt = json_object_is_type(doc, json_type_object) &&
 		    json_object_object_get_ex(doc, "mediaType", &v);
 		json_object_put(doc);
@@ -192,15 +183,41 @@ ecr_image_put(struct ecr_req *r)
 		ecr_error(r, "InvalidParameterException", "Invalid parameter "
 		    "at 'ImageManifest' failed to satisfy constraint: "
 		    "'Invalid JSON syntax'");
-		return;
+		return -1;
 	}
-	if (!has_mt && mt == NULL && !conf.lenient_images) {
+	if (!has_mt && ecr_str(r, "imageManifestMediaType") == NULL &&
+	    !conf.lenient_images) {
 		ecr_error(r, "InvalidParameterException", "Invalid parameter "
 		    "at 'imageManifestMediaType' failed to satisfy "
 		    "constraint: 'the manifest has no mediaType, so "
 		    "imageManifestMediaType is required'");
-		return;
+		return -1;
 	}
+	return 0;
+}
+
+static void
+image_put_go(struct ecr_req *r)
+{
+	const char	*name = ecr_str(r, "repositoryName");
+	const char	*manifest = ecr_str(r, "imageManifest");
+	const char	*mt = ecr_str(r, "imageManifestMediaType");
+	const char	*tag = ecr_str(r, "imageTag");
+	const char	*ds = ecr_str(r, "imageDigest");
+	struct json_object *out, *image;
+	struct image_push p;
+	struct repository *repo;
+	struct image	*img;
+	struct digest	 expected;
+	struct ecr_reply *c;
+	char		 dstr[DIGEST_STR_MAX], *tags[1];
+	size_t		 len = strlen(manifest);
+	int		 rc;
+
+	if ((repo = ecr_repository_find(r, name)) == NULL)
+		return;
+	if (ds != NULL)
+		(void)digest_parse_str(ds, &expected);	/* checked */
 	memset(&p, 0, sizeof(p));
 	p.account = r->account;
 	p.region = r->region;
@@ -285,6 +302,14 @@ ecr_image_put(struct ecr_req *r)
 		ecr_fail(r, rc);
 		break;
 	}
+}
+
+void
+ecr_image_put(struct ecr_req *r)
+{
+	if (image_put_check(r) == 0)
+		ecr_push_repository(r, ecr_str(r, "repositoryName"),
+		    image_put_go);
 }
 
 /* --- BatchGetImage ------------------------------------------------------- */

@@ -186,16 +186,19 @@ initiate_cb(int err, uint64_t size, void *arg)
 	free(op);
 }
 
+static void
+initiate_go(struct ecr_req *r)
+{
+	struct layer_op	*op;
+
+	op = layer_op_new(r, ecr_str(r, "repositoryName"));
+	blob_upload_create(&op->u, DIGEST_SHA256, initiate_cb, op);
+}
+
 void
 ecr_layer_initiate(struct ecr_req *r)
 {
-	const char	*name = ecr_str(r, "repositoryName");
-	struct layer_op	*op;
-
-	if (ecr_repository_find(r, name) == NULL)
-		return;
-	op = layer_op_new(r, name);
-	blob_upload_create(&op->u, DIGEST_SHA256, initiate_cb, op);
+	ecr_push_repository(r, ecr_str(r, "repositoryName"), initiate_go);
 }
 
 /* --- UploadLayerPart ----------------------------------------------------- */

@@ -216,14 +216,55 @@ ecr_registry_put_setting(struct ecr_req *r)
 
 /* --- the registry policy ----------------------------------------------------- */
 
+/* The context of a cross-account request: kv holds at most 6 keys plus
+ * two per resource tag of the repository; strings to free go in own. */
+static size_t
+policy_context(struct iam_kv *kv, char **own, const char *account,
+    const struct repository *repo, const char *dst_account,
+    const char *dst_region, const char *source_arn)
+{
+	size_t		 n = 0, i;
+
+	kv[n].key = "aws:PrincipalAccount";
+	kv[n++].value = account;
+	xasprintf(&own[0], "arn:aws:iam::%s:root", account);
+	kv[n].key = "aws:PrincipalArn";
+	kv[n++].value = own[0];
+	kv[n].key = "aws:RequestedRegion";
+	kv[n++].value = dst_region;
+	kv[n].key = "aws:ResourceAccount";
+	kv[n++].value = dst_account;
+	if (source_arn != NULL) {
+		kv[n].key = "aws:SourceAccount";
+		kv[n++].value = account;
+		kv[n].key = "aws:SourceArn";
+		kv[n++].value = source_arn;
+	}
+	for (i = 0; repo != NULL && i < repo->config.ntags; i++) {
+		xasprintf(&own[1 + 2 * i], "aws:ResourceTag/%s",
+		    repo->config.tags[i].key);
+		xasprintf(&own[2 + 2 * i], "ecr:ResourceTag/%s",
+		    repo->config.tags[i].key);
+		kv[n].key = own[1 + 2 * i];
+		kv[n++].value = repo->config.tags[i].value;
+		kv[n].key = own[2 + 2 * i];
+		kv[n++].value = repo->config.tags[i].value;
+	}
+	return n;
+}
+
 int
 registry_policy_allows(const char *account, const char *action,
     const struct registry *dst, const char *dst_account,
-    const char *dst_region, const char *name)
+    const char *dst_region, const char *name, const char *source_arn)
 {
+	const struct repository *repo;
 	struct iam_policy *p;
+	struct iam_context ctx;
+	struct iam_kv	*kv;
 	const char	*text;
-	char		*arn;
+	char		*arn, **own;
+	size_t		 i, ntags;
 	int		 ok;
 
 	if (strcmp(account, dst_account) == 0)
@@ -231,10 +272,21 @@ registry_policy_allows(const char *account, const char *action,
 	if ((text = registry_setting(dst, REGISTRY_KEY_POLICY)) == NULL ||
 	    (p = iam_policy_parse(text, strlen(text), NULL, 0)) == NULL)
 		return 0;
+	repo = repository_find(dst, name);
+	ntags = repo != NULL ? repo->config.ntags : 0;
+	kv = xcalloc(6 + 2 * ntags, sizeof(*kv));
+	own = xcalloc(1 + 2 * ntags, sizeof(*own));
+	ctx.kv = kv;
+	ctx.nkv = policy_context(kv, own, account, repo, dst_account,
+	    dst_region, source_arn);
 	xasprintf(&arn, "arn:aws:ecr:%s:%s:repository/%s", dst_region,
 	    dst_account, name);
-	ok = iam_policy_evaluate(p, account, action, arn) == IAM_ALLOW;
+	ok = iam_policy_evaluate(p, account, action, arn, &ctx) == IAM_ALLOW;
 	free(arn);
+	for (i = 0; i < 1 + 2 * ntags; i++)
+		free(own[i]);
+	free(own);
+	free(kv);
 	iam_policy_free(p);
 	return ok;
 }

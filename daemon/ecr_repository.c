@@ -31,6 +31,7 @@
 #include "ecr.h"
 #include "error.h"
 #include "log.h"
+#include "registry.h"
 #include "util.h"
 
 static const char *const mutability_names[] = {
@@ -373,4 +374,54 @@ ecr_repository_put_scanning(struct ecr_req *r)
 	json_object_object_add(out, "imageScanningConfiguration",
 	    scanning_json(&cfg));
 	ecr_repository_update(r, repo, &cfg, out);
+}
+
+/* --- create on push through the API -------------------------------------- */
+
+struct push_repo {
+	struct ecr_req	*r;
+	void		(*cont)(struct ecr_req *);
+};
+
+static void
+push_repo_created_cb(int err, void *arg)
+{
+	struct push_repo *pr = arg;
+
+	if (err != 0)
+		ecr_fail(pr->r, err);
+	else
+		pr->cont(pr->r);
+	free(pr);
+}
+
+/*
+ * ECR creates a repository a push names when a CREATE_ON_PUSH creation
+ * template covers it (userguide/repository-creation-templates.html: the
+ * repositories ECR creates on your behalf on push), and a push through
+ * the API is InitiateLayerUpload, then PutImage: either creates it, as the
+ * OCI blob POST and manifest PUT do.
+ */
+void
+ecr_push_repository(struct ecr_req *r, const char *name,
+    void (*cont)(struct ecr_req *))
+{
+	struct push_repo *pr;
+	struct txn	 t;
+
+	if (repository_lookup(r->account, r->region, name) != NULL) {
+		cont(r);
+		return;
+	}
+	if (!template_create_on_push(r->account, r->region, name)) {
+		ecr_repository_not_found(r, name);
+		return;
+	}
+	pr = xcalloc(1, sizeof(*pr));
+	pr->r = r;
+	pr->cont = cont;
+	txn_init(&t);
+	(void)template_create(&t, r->account, r->region, name,
+	    TEMPLATE_FOR_CREATE_ON_PUSH);
+	txn_commit(&t, push_repo_created_cb, pr);
 }

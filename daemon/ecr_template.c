@@ -44,6 +44,7 @@
 #include "util.h"
 
 #define TEMPLATE_JSON_DEPTH	16
+#define TEMPLATE_PREFIX_MAX	256	/* the model's Prefix */
 
 static const char *const mutability_names[] = {
 	"MUTABLE", "IMMUTABLE", "IMMUTABLE_WITH_EXCLUSION",
@@ -67,12 +68,32 @@ meta_clear(struct template_meta *m)
 	memset(m, 0, sizeof(*m));
 }
 
+/*
+ * A prefix as templates are stored and matched: without its trailing '/'.
+ * ECR always assumes a '/' after the prefix ("ecr-public" is treated as
+ * "ecr-public/", CreateRepositoryCreationTemplate's prefix in the API
+ * reference), so "prod" and "prod/" name one template.
+ */
+static void
+prefix_canon(const char *prefix, char out[TEMPLATE_PREFIX_MAX + 1])
+{
+	size_t	 n = strlen(prefix);
+
+	if (n > 1 && prefix[n - 1] == '/')
+		n--;
+	if (n > TEMPLATE_PREFIX_MAX)
+		n = TEMPLATE_PREFIX_MAX;
+	memcpy(out, prefix, n);
+	out[n] = '\0';
+}
+
 static char *
 template_key(const char *prefix)
 {
-	char	*key;
+	char	 canon[TEMPLATE_PREFIX_MAX + 1], *key;
 
-	xasprintf(&key, "%s%s", TEMPLATE_KEY_PREFIX, prefix);
+	prefix_canon(prefix, canon);
+	xasprintf(&key, "%s%s", TEMPLATE_KEY_PREFIX, canon);
 	return key;
 }
 
@@ -295,9 +316,10 @@ template_write(struct ecr_req *r, const char *prefix, struct repo_config *c,
 {
 	struct json_object *out;
 	struct txn	 t;
-	char		*text, *key;
+	char		*text, *key, canon[TEMPLATE_PREFIX_MAX + 1];
 
-	text = template_serialize(prefix, c, m, now_ms());
+	prefix_canon(prefix, canon);
+	text = template_serialize(canon, c, m, now_ms());
 	key = template_key(prefix);
 	txn_init(&t);
 	if (txn_setting_put(&t, registry_get(r->account, r->region), key,

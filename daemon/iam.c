@@ -27,15 +27,26 @@
  * case-sensitively, both with the '*' and '?' wildcards.  An AWS principal
  * names an account as its id, its root ARN or any ARN of that account
  * (an IAM role such as ECR's replication service-linked role); "*" is
- * everyone.  berth cannot evaluate IAM condition keys, so a statement with
- * a Condition is taken conservatively: an Allow under a condition grants
- * nothing, a Deny under one always applies.
+ * everyone.
+ *
+ * A Condition is evaluated against the request context the caller gives
+ * (IAM_User Guide, reference_policies_elements_condition_operators.html
+ * and reference_policies_multi-value-conditions.html): operators are
+ * ANDed, the keys under one operator are ANDed, the values of one key are
+ * ORed (NORed for a negated operator); a key absent from the context fails
+ * a positive operator and passes a negated one, passes an ...IfExists form
+ * and ForAllValues:, fails ForAnyValue:, and is what Null asks about.  The
+ * string, ARN, Bool and Null operators are evaluated.  A condition berth
+ * cannot decide (another operator, a key its requests never carry, a policy
+ * variable) makes its statement undecidable, which is taken deny-safe: such
+ * an Allow grants nothing, such a Deny applies.
  */
 #include "config.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <json-c/json.h>
 
@@ -45,6 +56,44 @@
 #include "util.h"
 
 #define IAM_JSON_DEPTH		16
+
+/* The condition keys berth's requests can carry (a name ending in '/'
+ * stands for every key under it); any other key is undecidable. */
+static const char *const iam_known_keys[] = {
+	"aws:PrincipalAccount", "aws:PrincipalArn", "aws:SourceAccount",
+	"aws:SourceArn", "aws:RequestedRegion", "aws:ResourceAccount",
+	"aws:ResourceTag/", "ecr:ResourceTag/"
+};
+
+enum cond_kind { COND_STRING, COND_STRING_NOCASE, COND_LIKE, COND_ARN,
+    COND_BOOL, COND_NULL };
+
+static const struct cond_op {
+	const char	*name;
+	enum cond_kind	 kind;
+	int		 negated;
+} cond_ops[] = {
+	{ "StringEquals",		COND_STRING,		0 },
+	{ "StringNotEquals",		COND_STRING,		1 },
+	{ "StringEqualsIgnoreCase",	COND_STRING_NOCASE,	0 },
+	{ "StringNotEqualsIgnoreCase",	COND_STRING_NOCASE,	1 },
+	{ "StringLike",			COND_LIKE,		0 },
+	{ "StringNotLike",		COND_LIKE,		1 },
+	{ "ArnEquals",			COND_ARN,		0 },
+	{ "ArnLike",			COND_ARN,		0 },
+	{ "ArnNotEquals",		COND_ARN,		1 },
+	{ "ArnNotLike",			COND_ARN,		1 },
+	{ "Bool",			COND_BOOL,		0 },
+	{ "Null",			COND_NULL,		0 }
+};
+
+/* One key under one operator, with its values. */
+struct iam_condition {
+	char		*op;
+	char		*key;
+	char		**values;
+	size_t		 nvalues;
+};
 
 struct iam_statement {
 	int		 allow;
@@ -57,7 +106,8 @@ struct iam_statement {
 	int		 not_resource;
 	char		**resources;		/* none: every resource */
 	size_t		 nresources;
-	int		 conditional;
+	struct iam_condition *conditions;
+	size_t		 nconditions;
 };
 
 struct iam_policy {
@@ -78,9 +128,18 @@ strings_free(char **v, size_t n)
 static void
 statement_clear(struct iam_statement *s)
 {
+	size_t	 i;
+
 	strings_free(s->principals, s->nprincipals);
 	strings_free(s->actions, s->nactions);
 	strings_free(s->resources, s->nresources);
+	for (i = 0; i < s->nconditions; i++) {
+		free(s->conditions[i].op);
+		free(s->conditions[i].key);
+		strings_free(s->conditions[i].values,
+		    s->conditions[i].nvalues);
+	}
+	free(s->conditions);
 }
 
 void
@@ -173,6 +232,70 @@ principal_take(struct json_object *v, struct iam_statement *s)
 	return rc;
 }
 
+/* A condition value: a string, a number or a boolean, as its text. */
+static int
+cond_value_take(struct json_object *v, struct iam_condition *c)
+{
+	if (!json_object_is_type(v, json_type_string) &&
+	    !json_object_is_type(v, json_type_boolean) &&
+	    !json_object_is_type(v, json_type_int) &&
+	    !json_object_is_type(v, json_type_double))
+		return -1;
+	c->values = xreallocarray(c->values, c->nvalues + 1,
+	    sizeof(*c->values));
+	c->values[c->nvalues++] = xstrdup(json_object_get_string(v));
+	return 0;
+}
+
+/* Condition: an object of operators, each an object of keys, each a value
+ * or a non-empty array of values.  Operators are checked at evaluation. */
+static int
+condition_take(struct json_object *cond, struct iam_statement *s)
+{
+	struct json_object_iterator it, end, kit, kend;
+	struct json_object *keys, *v;
+	struct iam_condition *c;
+	size_t		 i, n;
+
+	if (!json_object_is_type(cond, json_type_object))
+		return -1;
+	it = json_object_iter_begin(cond);
+	end = json_object_iter_end(cond);
+	for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
+		keys = json_object_iter_peek_value(&it);
+		if (!json_object_is_type(keys, json_type_object) ||
+		    json_object_object_length(keys) == 0 ||
+		    json_object_iter_peek_name(&it)[0] == '\0')
+			return -1;
+		kit = json_object_iter_begin(keys);
+		kend = json_object_iter_end(keys);
+		for (; !json_object_iter_equal(&kit, &kend);
+		    json_object_iter_next(&kit)) {
+			if (json_object_iter_peek_name(&kit)[0] == '\0')
+				return -1;
+			s->conditions = xreallocarray(s->conditions,
+			    s->nconditions + 1, sizeof(*s->conditions));
+			c = &s->conditions[s->nconditions++];
+			memset(c, 0, sizeof(*c));
+			c->op = xstrdup(json_object_iter_peek_name(&it));
+			c->key = xstrdup(json_object_iter_peek_name(&kit));
+			v = json_object_iter_peek_value(&kit);
+			if (!json_object_is_type(v, json_type_array)) {
+				if (cond_value_take(v, c) == -1)
+					return -1;
+				continue;
+			}
+			if ((n = json_object_array_length(v)) == 0)
+				return -1;
+			for (i = 0; i < n; i++)
+				if (cond_value_take(json_object_array_get_idx(v,
+				    i), c) == -1)
+					return -1;
+		}
+	}
+	return 0;
+}
+
 static int
 statement_parse(struct json_object *o, struct iam_statement *s, char *why,
     size_t whysz)
@@ -241,11 +364,10 @@ statement_parse(struct json_object *o, struct iam_statement *s, char *why,
 	if ((res != NULL || nres != NULL) && strings_take(res != NULL ? res :
 	    nres, &s->resources, &s->nresources) == -1)
 		return fail(why, whysz, "a resource is not valid");
-	if (json_object_object_get_ex(o, "Condition", &v)) {
-		if (!json_object_is_type(v, json_type_object))
-			return fail(why, whysz, "Condition is not an object");
-		s->conditional = json_object_object_length(v) > 0;
-	}
+	if (json_object_object_get_ex(o, "Condition", &v) &&
+	    condition_take(v, s) == -1)
+		return fail(why, whysz, "Condition is not an object of "
+		    "operators, each an object of condition keys and values");
 	return 0;
 }
 
@@ -373,23 +495,181 @@ statement_applies(const struct iam_statement *s, const char *account,
 	return 1;
 }
 
+/* --- conditions ------------------------------------------------------------ */
+
+enum { COND_FALSE, COND_TRUE, COND_UNDECIDED };
+
+static int
+key_known(const char *key)
+{
+	size_t	 i, n;
+
+	for (i = 0; i < nitems(iam_known_keys); i++) {
+		n = strlen(iam_known_keys[i]);
+		if (iam_known_keys[i][n - 1] == '/' ?
+		    strncasecmp(key, iam_known_keys[i], n) == 0 &&
+		    key[n] != '\0' : strcasecmp(key, iam_known_keys[i]) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* The context's value of key (condition keys ignore case), or NULL. */
+static const char *
+context_get(const struct iam_context *ctx, const char *key)
+{
+	size_t	 i;
+
+	for (i = 0; ctx != NULL && i < ctx->nkv; i++)
+		if (strcasecmp(ctx->kv[i].key, key) == 0)
+			return ctx->kv[i].value;
+	return NULL;
+}
+
+/* ArnEquals and ArnLike: each of the six colon-separated parts matched on
+ * its own, with wildcards. */
+static int
+arn_match(const char *pattern, const char *arn)
+{
+	const char	*pe, *ae;
+	char		*ps, *as;
+	int		 part, ok = 1;
+
+	for (part = 0; ok && part < 6; part++) {
+		pe = part < 5 ? strchr(pattern, ':') : NULL;
+		ae = part < 5 ? strchr(arn, ':') : NULL;
+		if (part < 5 && (pe == NULL || ae == NULL))
+			return 0;
+		ps = pe != NULL ? xstrndup(pattern, pe - pattern) :
+		    xstrdup(pattern);
+		as = ae != NULL ? xstrndup(arn, ae - arn) : xstrdup(arn);
+		ok = iam_match(ps, as, 0);
+		free(ps);
+		free(as);
+		if (pe != NULL) {
+			pattern = pe + 1;
+			arn = ae + 1;
+		}
+	}
+	return ok;
+}
+
+static int
+value_matches(enum cond_kind kind, const char *want, const char *have)
+{
+	switch (kind) {
+	case COND_STRING:
+		return strcmp(want, have) == 0;
+	case COND_STRING_NOCASE:
+	case COND_BOOL:
+		return strcasecmp(want, have) == 0;
+	case COND_LIKE:
+		return iam_match(want, have, 0);
+	case COND_ARN:
+		return arn_match(want, have);
+	default:
+		return 0;
+	}
+}
+
+/* Whether the context has what Null's values ask (true: the key absent). */
+static int
+null_holds(const struct iam_condition *c, const char *have)
+{
+	size_t	 i;
+	int	 m = 0;
+
+	for (i = 0; i < c->nvalues; i++) {
+		if (strcasecmp(c->values[i], "true") == 0)
+			m |= have == NULL;
+		else if (strcasecmp(c->values[i], "false") == 0)
+			m |= have != NULL;
+		else
+			return COND_UNDECIDED;
+	}
+	return m ? COND_TRUE : COND_FALSE;
+}
+
+static int
+condition_holds(const struct iam_condition *c, const struct iam_context *ctx)
+{
+	const struct cond_op *o = NULL;
+	const char	*op = c->op, *have;
+	size_t		 i, n;
+	int		 forall = 0, forany = 0, ifexists = 0, m = 0;
+
+	if (strncmp(op, "ForAnyValue:", 12) == 0) {
+		forany = 1;
+		op += 12;
+	} else if (strncmp(op, "ForAllValues:", 13) == 0) {
+		forall = 1;
+		op += 13;
+	}
+	n = strlen(op);
+	if (n > 8 && strcmp(op + n - 8, "IfExists") == 0) {
+		ifexists = 1;
+		n -= 8;
+	}
+	for (i = 0; i < nitems(cond_ops) && o == NULL; i++)
+		if (strlen(cond_ops[i].name) == n &&
+		    strncmp(cond_ops[i].name, op, n) == 0)
+			o = &cond_ops[i];
+	if (o == NULL || !key_known(c->key) || (o->kind == COND_NULL &&
+	    (ifexists || forany || forall)))
+		return COND_UNDECIDED;
+	for (i = 0; i < c->nvalues; i++)
+		if (strstr(c->values[i], "${") != NULL)
+			return COND_UNDECIDED;	/* a policy variable */
+	have = context_get(ctx, c->key);
+	if (o->kind == COND_NULL)
+		return null_holds(c, have);
+	if (have == NULL) {
+		if (ifexists || forall)
+			return COND_TRUE;
+		return !forany && o->negated ? COND_TRUE : COND_FALSE;
+	}
+	for (i = 0; i < c->nvalues && !m; i++)
+		m = value_matches(o->kind, c->values[i], have);
+	return m != o->negated ? COND_TRUE : COND_FALSE;
+}
+
+/* All of a statement's conditions: COND_TRUE, COND_FALSE, or undecided
+ * when none is false and one cannot be decided. */
+static int
+conditions_hold(const struct iam_statement *s, const struct iam_context *ctx)
+{
+	size_t	 i;
+	int	 r = COND_TRUE, h;
+
+	for (i = 0; i < s->nconditions; i++) {
+		if ((h = condition_holds(&s->conditions[i], ctx)) ==
+		    COND_FALSE)
+			return COND_FALSE;
+		if (h == COND_UNDECIDED)
+			r = COND_UNDECIDED;
+	}
+	return r;
+}
+
 enum iam_decision
 iam_policy_evaluate(const struct iam_policy *p, const char *account,
-    const char *action, const char *resource)
+    const char *action, const char *resource, const struct iam_context *ctx)
 {
 	enum iam_decision d = IAM_IMPLICIT_DENY;
 	size_t	 i;
+	int	 c;
 
 	if (p == NULL)
 		return d;
 	for (i = 0; i < p->nstatements; i++) {
 		const struct iam_statement *s = &p->statements[i];
 
-		if (!statement_applies(s, account, action, resource))
+		if (!statement_applies(s, account, action, resource) ||
+		    (c = conditions_hold(s, ctx)) == COND_FALSE)
 			continue;
 		if (!s->allow)
 			return IAM_EXPLICIT_DENY;
-		if (!s->conditional)
+		if (c == COND_TRUE)
 			d = IAM_ALLOW;
 	}
 	return d;

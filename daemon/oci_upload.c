@@ -34,6 +34,7 @@
 #include "error.h"
 #include "http.h"
 #include "log.h"
+#include "ptc.h"
 #include "util.h"
 
 enum oci_upload_step {
@@ -332,8 +333,31 @@ oci_upload_query(struct http_request *req, const struct oci_ident *id,
 
 /* --- starting: sessions, monolithic uploads and mounts ------------------- */
 
-/* A mount of a blob the source repository has: 1 when it is under way,
- * 0 to open a session instead (as the spec says). */
+/* Whether two repositories are encrypted alike (no type: AES256; no key:
+ * the AWS managed key). */
+static int
+same_encryption(const struct repo_config *a, const struct repo_config *b)
+{
+	const char	*ta = a->encryption_type, *tb = b->encryption_type;
+
+	if (strcmp(ta != NULL ? ta : "AES256", tb != NULL ? tb : "AES256") !=
+	    0)
+		return 0;
+	return a->kms_key == b->kms_key || (a->kms_key != NULL &&
+	    b->kms_key != NULL && strcmp(a->kms_key, b->kms_key) == 0);
+}
+
+/*
+ * A mount of a blob the source repository has: 1 when it is under way,
+ * 0 to open a session instead (as the OCI spec allows).  ECR mounts only
+ * when the registry's BLOB_MOUNTING account setting is ENABLED (DISABLED
+ * by default), only when the POST names both mount and from, only within
+ * one registry, and only between repositories of the same encryption type
+ * and key (userguide/blob-mounting.html).  Turning the setting off later
+ * leaves the links already made, as ECR keeps mounted layers working.
+ * Nor from or into a repository of a pull through cache rule: the page
+ * excludes the images such a rule creates.
+ */
 static int
 oci_upload_mount(struct oci_upload_op *op, const char *mount,
     const char *from)
@@ -347,6 +371,11 @@ oci_upload_mount(struct oci_upload_op *op, const char *mount,
 	dst = repository_lookup(op->u.account, op->u.region,
 	    op->u.repository);
 	if (src == NULL || dst == NULL ||
+	    strcmp(registry_account_setting(dst->registry, "BLOB_MOUNTING"),
+	    "ENABLED") != 0 ||
+	    !same_encryption(&src->config, &dst->config) ||
+	    ptc_covered(src->registry, src->name) ||
+	    ptc_covered(dst->registry, dst->name) ||
 	    (l = link_find(src, &op->digest)) == NULL)
 		return 0;
 	blob_touch(l->blob);

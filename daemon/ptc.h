@@ -105,6 +105,10 @@ struct ptc_pull {
 	const char	*name;
 };
 
+/* Whether a rule covers repository name of reg (its images come through
+ * the cache). */
+int	ptc_covered(const struct registry *, const char *name);
+
 /* err is 0 when what was asked is held now (or a cached copy stands in
  * for an upstream that failed), else a BERR code; why says what went
  * wrong, for the client. */

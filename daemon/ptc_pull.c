@@ -229,10 +229,10 @@ ptc_import_allowed(const struct ptc_where *w, char *why, size_t whysz)
 	const char	*action = "ecr:BatchImportUpstreamImage";
 
 	if (registry_policy_allows(w->caller, action, reg, w->account,
-	    w->region, w->name) && (repository_lookup(w->account, w->region,
-	    w->name) != NULL || registry_policy_allows(w->caller,
+	    w->region, w->name, NULL) && (repository_lookup(w->account,
+	    w->region, w->name) != NULL || registry_policy_allows(w->caller,
 	    action = "ecr:CreateRepository", reg, w->account, w->region,
-	    w->name)))
+	    w->name, NULL)))
 		return 1;
 	snprintf(why, whysz, "the registry policy of %s does not allow "
 	    "account %s %s on %s", w->account, w->caller, action, w->name);
@@ -376,8 +376,7 @@ ptc_mfetch_refuse(struct ptc_mfetch *m)
 		fatalx("event_base_once");
 }
 
-/* Whether a pull through cache rule covers repository name of reg. */
-static int
+int
 ptc_covered(const struct registry *reg, const char *name)
 {
 	struct ptc_rule	 rule;

@@ -46,9 +46,22 @@ struct iam_policy *iam_policy_parse(const char *, size_t, char *why,
 void	iam_policy_free(struct iam_policy *);
 /* Whether s matches an IAM pattern ('*', '?'), in full. */
 int	iam_match(const char *pattern, const char *s, int nocase);
-/* What the policy decides for account doing action on resource (an ARN). */
+/* The request context conditions are evaluated against: condition keys
+ * (case does not matter) with one value each; a key berth's requests can
+ * carry but this one does not is absent. */
+struct iam_kv {
+	const char	*key;
+	const char	*value;
+};
+struct iam_context {
+	const struct iam_kv *kv;
+	size_t		 nkv;
+};
+/* What the policy decides for account doing action on resource (an ARN)
+ * in the context ctx (NULL: no keys). */
 enum iam_decision iam_policy_evaluate(const struct iam_policy *,
-	    const char *account, const char *action, const char *resource);
+	    const char *account, const char *action, const char *resource,
+	    const struct iam_context *ctx);
 /* 0 when every Action or NotAction entry matches one of known; else -1
  * with the entry named in why. */
 int	iam_policy_actions_within(const struct iam_policy *,
@@ -120,10 +133,13 @@ int	template_create(struct txn *, const char *account, const char *region,
 
 /* Whether account may do action ("ecr:ReplicateImage") on the repository
  * name (which may not exist) of registry dst: always in its own registry;
- * across accounts only when dst's registry policy allows it. */
+ * across accounts only when dst's registry policy allows it.  source_arn
+ * is the resource ECR acts for (replication: the source repository), or
+ * NULL when account's principal asks itself; with the accounts, the
+ * region and the repository's tags it makes the conditions' context. */
 int	registry_policy_allows(const char *account, const char *action,
 	    const struct registry *dst, const char *dst_account,
-	    const char *dst_region, const char *name);
+	    const char *dst_region, const char *name, const char *source_arn);
 
 /* --- replication and signing after a push (replication.c, signing.c) ----- */
 
@@ -162,7 +178,8 @@ struct json_object *signing_match(const char *config, const char *name);
 /* The certificate chain (PEM) of the key that signs in reg, or NULL. */
 char	*signing_certificate(const struct registry *);
 /* Reads --signing-key (a PEM private key and its certificate chain, leaf
- * first) once, before berthd confines itself; 0, or -1 (logged). */
-int	signing_key_load_file(const char *path);
+ * first) from fd, which it closes: at start-up, and on SIGHUP from the
+ * spawner.  0, or -1 (logged) keeping the key loaded before. */
+int	signing_key_load_fd(int fd, const char *path);
 
 #endif

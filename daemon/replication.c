@@ -288,7 +288,13 @@ copy_image(struct txn *t, struct repository *src, struct repository *dst,
 		fatalx("replica image record does not apply");
 }
 
-/* Replicates img of src to one destination; NULL, or the failure code. */
+/*
+ * Replicates img of src to one destination; NULL, or the failure code.
+ * ImageReplicationStatus.failureCode is a free string in ECR's model
+ * (ReplicationError) and neither the API reference nor the user guide
+ * names a value, so ACCESS_DENIED and REPOSITORY_NOT_FOUND are berth's
+ * own, documented in berthd(8).
+ */
 static const char *
 replicate_to(struct txn *t, struct repository *src, const struct image *img,
     struct json_object *tags, const char *account, const char *region)
@@ -298,14 +304,23 @@ replicate_to(struct txn *t, struct repository *src, const struct image *img,
 	struct repository *dst = repository_find(dreg, src->name);
 	struct tag	*tg;
 	const char	*tag;
+	char		*source_arn;
 	size_t		 i;
+	int		 may_replicate, may_create;
 
-	if (!registry_policy_allows(sreg->account, "ecr:ReplicateImage", dreg,
-	    account, region, src->name))
+	xasprintf(&source_arn, "arn:aws:ecr:%s:%s:repository/%s",
+	    sreg->region, sreg->account, src->name);
+	may_replicate = registry_policy_allows(sreg->account,
+	    "ecr:ReplicateImage", dreg, account, region, src->name,
+	    source_arn);
+	may_create = dst != NULL || registry_policy_allows(sreg->account,
+	    "ecr:CreateRepository", dreg, account, region, src->name,
+	    source_arn);
+	free(source_arn);
+	if (!may_replicate)
 		return "ACCESS_DENIED";
 	if (dst == NULL) {
-		if (!registry_policy_allows(sreg->account,
-		    "ecr:CreateRepository", dreg, account, region, src->name))
+		if (!may_create)
 			return "REPOSITORY_NOT_FOUND";
 		if (template_create(t, account, region, src->name,
 		    TEMPLATE_FOR_REPLICATION) != 0)

@@ -43,7 +43,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -82,17 +81,12 @@ static char		*flag_key_pem;	/* --signing-key */
 static void	sign_next(void);
 
 int
-signing_key_load_file(const char *path)
+signing_key_load_fd(int fd, const char *path)
 {
 	struct notary_key *k;
 	char		 buf[65536], why[256];
 	ssize_t		 n;
-	int		 fd;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		log_warn("%s", path);
-		return -1;
-	}
 	n = read_full(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n < 0 || n == (ssize_t)sizeof(buf) - 1) {
@@ -107,6 +101,8 @@ signing_key_load_file(const char *path)
 		return -1;
 	}
 	notary_key_free(k);
+	if (flag_key_pem != NULL)
+		explicit_bzero(flag_key_pem, strlen(flag_key_pem));
 	free(flag_key_pem);
 	flag_key_pem = xstrdup(buf);
 	explicit_bzero(buf, sizeof(buf));

@@ -345,6 +345,22 @@ spawner_start_child(struct spawner *s, int fetcher)
 	spawner_send(s, started, &m, sizeof(m), sv[0]);
 }
 
+/* A file given on the command line, opened to read: its descriptor, or -1
+ * with the errno in *err (ENOENT when the option was not given). */
+static int
+spawner_open_read(const char *path, int32_t *err)
+{
+	int	 fd;
+
+	if (path == NULL) {
+		*err = ENOENT;
+		return -1;
+	}
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
+		*err = errno;
+	return fd;
+}
+
 static void
 spawner_open_file(struct spawner *s, uint32_t file)
 {
@@ -363,18 +379,13 @@ spawner_open_file(struct spawner *s, uint32_t file)
 			r.err = errno;
 		break;
 	case SPAWN_FILE_CREDENTIALS:
-		if (conf.credentials_file == NULL)
-			r.err = ENOENT;
-		else if ((fd = open(conf.credentials_file, O_RDONLY |
-		    O_CLOEXEC | O_NOCTTY)) == -1)
-			r.err = errno;
+		fd = spawner_open_read(conf.credentials_file, &r.err);
 		break;
 	case SPAWN_FILE_PTC_SECRETS:
-		if (conf.ptc_secrets_file == NULL)
-			r.err = ENOENT;
-		else if ((fd = open(conf.ptc_secrets_file, O_RDONLY |
-		    O_CLOEXEC | O_NOCTTY)) == -1)
-			r.err = errno;
+		fd = spawner_open_read(conf.ptc_secrets_file, &r.err);
+		break;
+	case SPAWN_FILE_SIGNING_KEY:
+		fd = spawner_open_read(conf.signing_key_file, &r.err);
 		break;
 	default:
 		r.err = EINVAL;

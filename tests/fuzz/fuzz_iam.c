@@ -17,7 +17,8 @@
 /*
  * IAM policy documents (daemon/iam.c) on arbitrary bytes: a document is
  * refused with a reason or parsed, and a parsed one is evaluated for a few
- * accounts, actions and resources, the same question always getting the
+ * accounts, actions and resources, with and without a request context for
+ * its conditions, the same question always getting the
  * same answer, and checked against a list of actions.  The wildcard
  * matcher must take "*" for anything and a string without wildcards for
  * itself.
@@ -38,6 +39,14 @@ int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 static const char *const accounts[] = { "111111111111", "222222222222", "*" };
 static const char *const actions[] = { "ecr:ReplicateImage",
     "ecr:CreateRepository", "ecr:PutImage", "s3:GetObject" };
+static const struct iam_kv context[] = {
+	{ "aws:PrincipalAccount", "111111111111" },
+	{ "aws:PrincipalArn", "arn:aws:iam::111111111111:root" },
+	{ "aws:SourceAccount", "111111111111" },
+	{ "aws:SourceArn", "arn:aws:ecr:eu-west-1:111111111111:repository/x" },
+	{ "ecr:ResourceTag/team", "blue" }
+};
+static const struct iam_context ctx = { context, nitems(context) };
 static const char *const resources[] = {
     "arn:aws:ecr:us-east-1:222222222222:repository/prod/app",
     "arn:aws:ecr:eu-west-1:111111111111:repository/x", "" };
@@ -61,11 +70,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			for (j = 0; j < nitems(actions); j++)
 				for (k = 0; k < nitems(resources); k++) {
 					d = iam_policy_evaluate(p, accounts[i],
-					    actions[j], resources[k]);
+					    actions[j], resources[k], &ctx);
 					if (d != iam_policy_evaluate(p,
 					    accounts[i], actions[j],
-					    resources[k]))
+					    resources[k], &ctx))
 						abort();
+					/* No context: the source keys are
+					 * absent, and nothing crashes. */
+					(void)iam_policy_evaluate(p,
+					    accounts[i], actions[j],
+					    resources[k], NULL);
 				}
 		(void)iam_policy_actions_within(p, actions, nitems(actions),
 		    why, sizeof(why));

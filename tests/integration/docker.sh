@@ -5,9 +5,10 @@
 # with the legacy builder and with BuildKit (the 20.10 CLI has BuildKit
 # built in and builds FROM scratch offline), push, pull by tag and by
 # digest after rmi, digests equal to DescribeImages' and BatchGetImage's,
-# a second tag, a cross-repository mount ("Mounted from"), a two-platform
-# index made with `docker manifest create/push` and pulled with
-# --platform, parallel pushes, a 200 MiB layer, and an image deleted
+# a second tag, a push into another repository that uploads while the
+# BLOB_MOUNTING setting is DISABLED and mounts ("Mounted from") once it is
+# ENABLED, a two-platform index made with `docker manifest create/push`
+# and pulled with --platform, parallel pushes, a 200 MiB layer, and an image deleted
 # through the ECR API that no longer pulls.
 #
 # It starts a private dockerd (data root, exec root, pidfile and socket in
@@ -145,7 +146,7 @@ manifest_sha() {	# REPO REF: sha256 of BatchGetImage's manifest bytes
 	    jq -j '.images[0].imageManifest' | sha256sum | cut -d' ' -f1
 }
 
-for r in team/app team/other team/par team/big; do
+for r in team/app team/other team/third team/par team/big; do
 	ecr create-repository --repository-name "$r" >/dev/null
 done
 uri=$(ecr describe-repositories --repository-names team/app |
@@ -223,11 +224,24 @@ d tag "$app_id" "$uri:v2"
 pushed_again "push a second tag" "$uri:v2" 'Layer already exists'
 check "DescribeImages: one image with both tags" test "$(describe team/app \
     "$app_digest" | jq -c '.imageTags | sort')" = '["v1","v2"]'
+# ECR mounts only when the registry's BLOB_MOUNTING setting is ENABLED
+# (DISABLED by default): until then docker's mount attempt opens an upload.
 other=$reg/team/other
 d tag "$app_id" "$other:v1"
-pushed_again "push into another repository (a mount)" "$other:v1" \
-    'Mounted from team/app'
+pushed_again "push into another repository (BLOB_MOUNTING DISABLED)" \
+    "$other:v1" 'Pushed'
 check "DescribeImages in the other repository" test "$(describe team/other \
+    v1 | jq -r .imageDigest)" = "$app_digest"
+# (PutAccountSetting by hand: Debian's AWS CLI 2.9 predates it.)
+run "PutAccountSetting BLOB_MOUNTING ENABLED" curl -sf -X POST \
+    -H 'X-Amz-Target: AmazonEC2ContainerRegistry_V20150921.PutAccountSetting' \
+    -H 'Content-Type: application/x-amz-json-1.1' \
+    -d '{"name":"BLOB_MOUNTING","value":"ENABLED"}' "$URL/"
+third=$reg/team/third
+d tag "$app_id" "$third:v1"
+pushed_again "push into a third repository (a mount)" "$third:v1" \
+    'Mounted from team/'
+check "DescribeImages in the third repository" test "$(describe team/third \
     v1 | jq -r .imageDigest)" = "$app_digest"
 
 # --- a two-platform index: docker manifest create/push, pull --platform ------

@@ -5,7 +5,9 @@
 # through berth; the first pull fetches (the upstream's access log shows
 # it), the second is local, digests match byte for byte; with the upstream
 # stopped the cached image is still served and an uncached one fails with
-# the OCI error; concurrent pulls of one new image fetch each blob once.
+# the OCI error; concurrent pulls of one new image fetch each blob once;
+# blobs never mount from or into a cached repository; a PULL_THROUGH_CACHE
+# creation template configures the repository the first pull creates.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/common.bash"
 
@@ -116,6 +118,13 @@ aws_ecr() { aws --endpoint-url "$URL" ecr "$@"; }
 check "CreatePullThroughCacheRule for quay.io" \
     aws_ecr create-pull-through-cache-rule --ecr-repository-prefix quay \
     --upstream-registry-url quay.io --output text --query ecrRepositoryPrefix
+# A PULL_THROUGH_CACHE creation template configures the repositories the
+# cache creates (and a CREATE_ON_PUSH one does not).
+check "a PULL_THROUGH_CACHE creation template for quay" \
+    aws_ecr create-repository-creation-template --prefix quay \
+    --applied-for PULL_THROUGH_CACHE --image-tag-mutability IMMUTABLE \
+    --resource-tags Key=from,Value=template --output text \
+    --query repositoryCreationTemplate.prefix
 check "ValidatePullThroughCacheRule reaches the mapped upstream" \
     test "$(aws_ecr validate-pull-through-cache-rule \
     --ecr-repository-prefix quay --query isValid --output text)" = True
@@ -146,6 +155,13 @@ check "every blob pulled through is the upstream's, byte for byte" \
     test "$ok_blobs" = 1
 check "the repository was created by the pull" \
     aws_ecr describe-repositories --repository-names quay/library/app
+check "... with the PULL_THROUGH_CACHE template's settings" test "$(aws_ecr \
+    describe-repositories --repository-names quay/library/app --output text \
+    --query 'repositories[0].imageTagMutability')" = IMMUTABLE
+check "... and its tags" test "$(aws_ecr list-tags-for-resource \
+    --resource-arn "$(aws_ecr describe-repositories --repository-names \
+    quay/library/app --output text --query 'repositories[0].repositoryArn')" \
+    --output text --query 'tags[0].Value')" = template
 first=$(echo "$blobs" | cut -d' ' -f2 | cut -d: -f2)
 # berth's GETs, not the test's own (curl) nor skopeo's.
 upstream_blob_gets() {
@@ -179,6 +195,30 @@ print(" ".join([m["config"]["digest"]] + [l["digest"] for l in m["layers"]]))' \
 	[ "$(upstream_blob_gets library/app "$d")" = 1 ] || once=0
 done
 check "the upstream served each blob of it once" test "$once" = 1
+
+# Blob mounting (userguide/blob-mounting.html) is not for images a pull
+# through cache created: even with BLOB_MOUNTING ENABLED a mount from a
+# cached repository opens an upload, while one between two repositories
+# no rule covers mounts.
+check "put-account-setting BLOB_MOUNTING ENABLED" \
+    aws_ecr put-account-setting --name BLOB_MOUNTING --value ENABLED
+for r in plain/one plain/two; do
+	aws_ecr create-repository --repository-name "$r" >/dev/null
+done
+post_mount() {	# REPO FROM DIGEST: the POST's status
+	http_status -X POST "$URL/v2/$1/blobs/uploads/?mount=$3&from=$2"
+}
+check "no mount from a pull through cache repository (202)" \
+    test "$(post_mount plain/one quay/library/app "sha256:$first")" = 202
+head -c 3000 /dev/urandom >"$T_TMP/mblob"
+md=sha256:$(sha256_of "$T_TMP/mblob")
+check "a blob pushed into plain/one" test "$(http_status -X POST \
+    --data-binary @"$T_TMP/mblob" -H 'Content-Type: application/octet-stream' \
+    "$URL/v2/plain/one/blobs/uploads/?digest=$md")" = 201
+check "no mount into a pull through cache repository (202)" \
+    test "$(post_mount quay/library/app plain/one "$md")" = 202
+check "a mount between repositories no rule covers (201)" \
+    test "$(post_mount plain/two plain/one "$md")" = 201
 
 if command -v podman >/dev/null; then
 	check "podman pulls through berth" podman --root "$T_TMP/pr" \

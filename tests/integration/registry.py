@@ -444,8 +444,20 @@ def test_replication(b):
     ok("existing repository: COMPLETE", st.get((B, "us-east-1"), {}).get(
         "status") == "COMPLETE", st)
     ok("replicated across accounts", ("v3", d3) in images(bb, "rep/app"))
+    # A push through the ECR API's PutImage replicates too.
+    put = a.put_image(repositoryName="rep/app", imageTag="api",
+                      imageManifest=json.dumps({
+                          "schemaVersion": 2, "mediaType":
+                          "application/vnd.oci.image.index.v1+json",
+                          "manifests": []}))
+    dp = put["image"]["imageId"]["imageDigest"]
+    st = settled(a, "rep/app", dp)
+    ok("PutImage: replicated everywhere", len(st) == 2 and all(
+        s["status"] == "COMPLETE" for s in st), st)
+    ok("PutImage: the replicas have its tag", ("api", dp) in images(
+        a2, "rep/app") and ("api", dp) in images(bb, "rep/app"))
 
-    # A Deny wins; a Condition grants nothing.
+    # A Deny wins.
     bb.put_registry_policy(policyText=json.dumps({
         "Version": "2012-10-17", "Statement": [
             {"Effect": "Allow", "Principal": {"AWS": A},
@@ -458,6 +470,31 @@ def test_replication(b):
         a, "rep/app", d4)}
     ok("explicit deny", st.get((B, "us-east-1"), {}).get("failureCode") ==
        "ACCESS_DENIED", st)
+
+    # Conditions are evaluated against the replication's context: the
+    # source account and repository; an operator berth cannot evaluate
+    # grants nothing.
+    def cond_push(cond, seed):
+        bb.put_registry_policy(policyText=policy(
+            A, ["ecr:ReplicateImage"], cond=cond))
+        d = push(b, "rep/app", seed, seed=seed)
+        return {(s["registryId"], s["region"]): s for s in settled(
+            a, "rep/app", d)}.get((B, "us-east-1"), {})
+    st = cond_push({"StringEquals": {"aws:SourceAccount": A},
+                    "ArnLike": {"aws:SourceArn": "arn:aws:ecr:us-east-1:%s:"
+                                "repository/rep/*" % A}}, "cond1")
+    ok("Allow under conditions that hold: COMPLETE",
+       st.get("status") == "COMPLETE", st)
+    st = cond_push({"StringEquals": {"aws:SourceAccount": C}}, "cond2")
+    ok("Allow under a condition that fails: ACCESS_DENIED",
+       st.get("failureCode") == "ACCESS_DENIED", st)
+    st = cond_push({"StringNotEquals": {"aws:SourceAccount": C},
+                    "Null": {"aws:SourceArn": "false"}}, "cond3")
+    ok("StringNotEquals and Null hold: COMPLETE",
+       st.get("status") == "COMPLETE", st)
+    st = cond_push({"NumericLessThan": {"aws:SourceAccount": "1"}}, "cond4")
+    ok("an operator berth cannot evaluate grants nothing",
+       st.get("failureCode") == "ACCESS_DENIED", st)
 
     # Full policy, and a REPLICATION template in B: the new repository
     # takes its settings; an immutable tag in the destination stays.
@@ -625,6 +662,32 @@ def test_templates(b):
     ok("not applied to CreateRepository", c.create_repository(
         repositoryName="team/manual")["repository"][
         "imageTagMutability"] == "MUTABLE")
+    # ECR assumes a '/' after every prefix: "slashed/" and "slashed" are one
+    # template, stored and reported without the slash.
+    t = c.create_repository_creation_template(
+        prefix="slashed/", appliedFor=["CREATE_ON_PUSH"],
+        imageTagMutability="IMMUTABLE")["repositoryCreationTemplate"]
+    ok("a trailing slash is dropped", t["prefix"] == "slashed", t)
+    ok("... so the prefix without it exists already", err(
+        c.create_repository_creation_template, prefix="slashed",
+        appliedFor=["REPLICATION"]) == "TemplateAlreadyExistsException")
+    ok("... and the other way round", c.create_repository_creation_template(
+        prefix="plain", appliedFor=["REPLICATION"]) and err(
+        c.create_repository_creation_template, prefix="plain/",
+        appliedFor=["REPLICATION"]) == "TemplateAlreadyExistsException")
+    ok("described by either form", [
+        [x["prefix"] for x in c.describe_repository_creation_templates(
+            prefixes=[p])["repositoryCreationTemplates"]]
+        for p in ("slashed", "slashed/")] == [["slashed"], ["slashed"]])
+    ok("updated by either form", c.update_repository_creation_template(
+        prefix="slashed", description="either")[
+        "repositoryCreationTemplate"]["description"] == "either")
+    c.initiate_layer_upload(repositoryName="slashed/app")
+    ok("applied to the names under it", c.describe_repositories(
+        repositoryNames=["slashed/app"])["repositories"][0][
+        "imageTagMutability"] == "IMMUTABLE")
+    ok("deleted by either form", c.delete_repository_creation_template(
+        prefix="plain/")["repositoryCreationTemplate"]["prefix"] == "plain")
 
 
 def test_create_on_push(b):
@@ -662,6 +725,55 @@ def test_create_on_push(b):
     good, why = skopeo_push(b, oci_layout("cop3")[0], "repl/app", "v1", A,
                             "ap-south-1")
     ok("only for the uses appliedFor names", not good, why)
+    # Through the ECR API (boto3): InitiateLayerUpload, the first write of
+    # a push, creates the repository; PutImage then completes the push.
+    def api_upload(repo, data):
+        up = c.initiate_layer_upload(repositoryName=repo)
+        c.upload_layer_part(repositoryName=repo, uploadId=up["uploadId"],
+                            partFirstByte=0, partLastByte=len(data) - 1,
+                            layerPartBlob=data)
+        d = "sha256:" + hashlib.sha256(data).hexdigest()
+        c.complete_layer_upload(repositoryName=repo, uploadId=up["uploadId"],
+                                layerDigests=[d])
+        return {"mediaType": "application/vnd.oci.image.layer.v1.tar",
+                "digest": d, "size": len(data)}
+    layer = api_upload("team/api", b"an API layer")
+    config = api_upload("team/api", b"{}")
+    config["mediaType"] = "application/vnd.oci.image.config.v1+json"
+    manifest = json.dumps({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": config, "layers": [layer]})
+    put = c.put_image(repositoryName="team/api", imageTag="v1",
+                      imageManifest=manifest)
+    ok("ECR API push into a missing repository", put["image"]["imageId"][
+        "imageTag"] == "v1", put)
+    ok("InitiateLayerUpload created it from the template",
+       c.describe_repositories(repositoryNames=["team/api"])[
+           "repositories"][0]["imageTagMutability"] == "IMMUTABLE")
+    index = json.dumps({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": []})
+    c.put_image(repositoryName="team/index", imageTag="v1",
+                imageManifest=index)
+    ok("PutImage creates it too", c.describe_repositories(
+        repositoryNames=["team/index"])["repositories"][0][
+        "imageTagMutability"] == "IMMUTABLE")
+    ok("PutImage refused before the repository is created", err(
+        c.put_image, repositoryName="team/bad", imageTag="v1",
+        imageManifest="{not json") == "InvalidParameterException" and err(
+        c.describe_repositories, repositoryNames=["team/bad"]) ==
+        "RepositoryNotFoundException")
+    ok("InitiateLayerUpload without a template", err(
+        c.initiate_layer_upload, repositoryName="nope/api") ==
+        "RepositoryNotFoundException")
+    ok("PutImage without a template", err(
+        c.put_image, repositoryName="nope/index", imageTag="v1",
+        imageManifest=index) == "RepositoryNotFoundException")
+    ok("a REPLICATION template does not create on push", err(
+        c.initiate_layer_upload, repositoryName="repl/api") ==
+        "RepositoryNotFoundException")
     # podman too, into a name only ROOT covers.
     c.create_repository_creation_template(prefix="ROOT",
                                           appliedFor=["CREATE_ON_PUSH"])
@@ -872,33 +984,44 @@ def test_signing(b):
         imageId={"imageTag": "v1"}) == "RepositoryNotFoundException")
 
 
-def test_signing_key_flag():
-    key = os.path.join(TMP, "signing.pem")
-    cert = os.path.join(TMP, "signing.crt")
+def make_signing_key(name, curve, cn):
+    """A key and a code-signing certificate: (key path, cert path)."""
+    key = os.path.join(TMP, name + ".pem")
+    cert = os.path.join(TMP, name + ".crt")
     ext = os.path.join(TMP, "ext.cnf")
     with open(ext, "w") as f:
         f.write("[v3]\nbasicConstraints=critical,CA:FALSE\n"
                 "keyUsage=critical,digitalSignature\n"
                 "extendedKeyUsage=codeSigning\n")
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec",
-                    "-pkeyopt", "ec_paramgen_curve:P-384", "-nodes",
+                    "-pkeyopt", "ec_paramgen_curve:" + curve, "-nodes",
                     "-keyout", key, "-out", cert, "-days", "30",
-                    "-subj", "/O=test/CN=given key", "-config", "/dev/null",
+                    "-subj", "/O=test/CN=" + cn, "-config", "/dev/null",
                     "-extensions", "v3", "-addext",
                     "keyUsage=critical,digitalSignature"],
                    check=False, capture_output=True)
     if not os.path.exists(cert):
         subprocess.run(["openssl", "req", "-x509", "-newkey", "ec",
-                        "-pkeyopt", "ec_paramgen_curve:P-384", "-nodes",
+                        "-pkeyopt", "ec_paramgen_curve:" + curve, "-nodes",
                         "-keyout", key, "-out", cert, "-days", "30",
-                        "-subj", "/O=test/CN=given key",
+                        "-subj", "/O=test/CN=" + cn,
                         "-addext", "basicConstraints=critical,CA:FALSE",
                         "-addext", "keyUsage=critical,digitalSignature",
                         "-addext", "extendedKeyUsage=codeSigning"],
                        check=True, capture_output=True)
+    return key, cert
+
+
+def write_atomically(path, data):
+    with open(path + ".new", "wb") as f:
+        f.write(data)
+    os.rename(path + ".new", path)
+
+
+def test_signing_key_flag():
+    key, cert = make_signing_key("signing", "P-384", "given key")
     both = os.path.join(TMP, "both.pem")
-    with open(both, "wb") as f:
-        f.write(open(key, "rb").read() + open(cert, "rb").read())
+    write_atomically(both, open(key, "rb").read() + open(cert, "rb").read())
     bad = os.path.join(TMP, "bad.pem")
     with open(bad, "w") as f:
         f.write("not a key\n")
@@ -926,6 +1049,37 @@ def test_signing_key_flag():
         res = verify_signature(b, A, "us-east-1", "given/app", d, pem)
         ok("verified against the given certificate (ES384)", len(res) == 1
            and res[0][0] and "ES384" in res[0][1], res and res[0][1])
+
+        # SIGHUP rereads the file (through the spawner: berthd itself has
+        # no filesystem): a new key signs from then on.
+        key2, cert2 = make_signing_key("signing2", "P-256", "second key")
+        pem2 = open(cert2, "rb").read()
+        write_atomically(both, open(key2, "rb").read() + pem2)
+        b.proc.send_signal(signal.SIGHUP)
+        ok("SIGHUP: the new chain is published", wait_until(
+            lambda: admin_cert(b, A, "us-east-1")[1].strip() ==
+            pem2.strip()))
+        d2 = push(b, "given/app", "v2", seed="after-hup")
+        st = settled(c, "given/app", d2, "signing")
+        ok("signed after SIGHUP", st and st[0]["status"] == "COMPLETE", st)
+        res = verify_signature(b, A, "us-east-1", "given/app", d2, pem2)
+        ok("verified against the new certificate (ES256)", len(res) == 1
+           and res[0][0] and "ES256" in res[0][1], res and res[0][1])
+        # A file that no longer holds a key: the one loaded stays.
+        write_atomically(both, b"not a key\n")
+        b.proc.send_signal(signal.SIGHUP)
+
+        def kept():
+            with open(b.dir + ".log") as f:
+                return "keeping the signing key loaded before" in f.read()
+        ok("SIGHUP with a bad file: logged", wait_until(kept))
+        ok("... and the key loaded before stays", admin_cert(
+            b, A, "us-east-1")[1].strip() == pem2.strip())
+        d3 = push(b, "given/app", "v3", seed="after-bad-hup")
+        settled(c, "given/app", d3, "signing")
+        res = verify_signature(b, A, "us-east-1", "given/app", d3, pem2)
+        ok("... and still signs", len(res) == 1 and res[0][0],
+           res and res[0][1])
     finally:
         b.stop()
 

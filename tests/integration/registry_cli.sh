@@ -196,6 +196,19 @@ check "a push under the template creates the repository" test -n "$d"
 out=$(ecr $A us-east-1 describe-repositories --repository-names auto/app)
 jqok "created with the template's settings" \
     '.repositories[0].imageTagMutability == "IMMUTABLE"' "$out"
+# PutImage through the API creates the repository too (an empty index
+# needs no layers); not without a template.
+idx='{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}'
+out=$(ecr $A us-east-1 put-image --repository-name auto/index \
+    --image-tag v1 --image-manifest "$idx")
+jqok "put-image under the template creates the repository" \
+    '.image.imageId.imageTag == "v1"' "$out"
+out=$(ecr $A us-east-1 describe-repositories --repository-names auto/index)
+jqok "... with the template's settings" \
+    '.repositories[0].imageTagMutability == "IMMUTABLE"' "$out"
+expect_error "put-image without a template" RepositoryNotFoundException \
+    $A us-east-1 put-image --repository-name nowhere/index \
+    --image-tag v1 --image-manifest "$idx"
 
 # --- managed signing ------------------------------------------------------------
 expect_error "no signing configuration" SigningConfigurationNotFoundException \

@@ -18,7 +18,9 @@
  * IAM policy documents (daemon/iam.c) and the registry configurations'
  * matching (replication.c, signing.c): which documents parse, what they
  * decide for an account, an action and a resource (explicit deny first,
- * conditions taken conservatively, principals by account), IAM's
+ * principals by account), conditions against a request context (the
+ * operators berth evaluates, absent keys, undecidable conditions taken
+ * deny-safe), IAM's
  * wildcards, and which destinations and signing profiles a repository name
  * gets.
  */
@@ -63,7 +65,7 @@ decide(const char *text, const char *account, const char *action,
 	enum iam_decision d;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
-	d = iam_policy_evaluate(p, account, action, resource);
+	d = iam_policy_evaluate(p, account, action, resource, NULL);
 	iam_policy_free(p);
 	return d;
 }
@@ -144,6 +146,135 @@ test_evaluation(void)
 	    IAM_IMPLICIT_DENY);
 	CU_ASSERT_EQUAL(decide(notaction, SRC, "ecr:ReplicateImage",
 	    RES "s"), IAM_IMPLICIT_DENY);
+}
+
+/* A policy allowing SRC everything under condition C, and one allowing
+ * everyone everything but denying under C. */
+#define ALLOW_IF(c)	"{\"Statement\":{\"Effect\":\"Allow\",\"Principal\":" \
+	"{\"AWS\":\"" SRC "\"},\"Action\":\"ecr:*\",\"Condition\":" c "}}"
+#define DENY_IF(c)	"{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":" \
+	"\"*\",\"Action\":\"ecr:*\"},{\"Effect\":\"Deny\",\"Principal\":" \
+	"\"*\",\"Action\":\"ecr:*\",\"Condition\":" c "}]}"
+#define SRC_ARN	"arn:aws:ecr:eu-west-1:" SRC ":repository/prod/app"
+
+/* What text decides for SRC replicating into RES, with the source keys
+ * (replication) or without them (a principal's own request). */
+static enum iam_decision
+decide_in(const char *text, int with_source)
+{
+	static const struct iam_kv kv[] = {
+		{ "aws:PrincipalAccount", SRC },
+		{ "aws:PrincipalArn", "arn:aws:iam::" SRC ":root" },
+		{ "ecr:ResourceTag/flag", "true" },
+		{ "aws:SourceAccount", SRC },
+		{ "aws:SourceArn", SRC_ARN }
+	};
+	struct iam_context ctx = { kv, with_source ? 5 : 3 };
+	struct iam_policy *p = parse(text);
+	enum iam_decision d;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	d = iam_policy_evaluate(p, SRC, "ecr:ReplicateImage", RES, &ctx);
+	iam_policy_free(p);
+	return d;
+}
+
+static void
+test_conditions(void)
+{
+	const enum iam_decision A = IAM_ALLOW, N = IAM_IMPLICIT_DENY,
+	    D = IAM_EXPLICIT_DENY;
+
+	/* Strings: case-sensitive values, keys in any case, values ORed,
+	 * NORed when negated. */
+	CU_ASSERT_EQUAL(decide_in(ALLOW_IF("{\"StringEquals\":"
+	    "{\"aws:SourceAccount\":\"" SRC "\"}}"), 1), A);
+	CU_ASSERT_EQUAL(decide_in(ALLOW_IF("{\"StringEquals\":"
+	    "{\"AWS:sourceaccount\":[\"3\",\"" SRC "\"]}}"), 1), A);
+	CU_ASSERT_EQUAL(decide_in(ALLOW_IF("{\"StringEquals\":"
+	    "{\"aws:SourceAccount\":\"3\"}}"), 1), N);
+	CU_ASSERT_EQUAL(decide_in(ALLOW_IF("{\"StringNotEquals\":"
+	    "{\"aws:SourceAccount\":[\"3\",\"" SRC "\"]}}"), 1), N);
+	CU_ASSERT_EQUAL(decide_in(ALLOW_IF("{\"StringNotEquals\":"
+	    "{\"aws:SourceAccount\":[\"3\",\"4\"]}}"), 1), A);
+	CU_ASSERT_EQUAL(decide_in(ALLOW_IF("{\"StringEquals\":"
+	    "{\"aws:PrincipalArn\":\"ARN:aws:iam::" SRC ":root\"}}"), 1), N);
+	CU_ASSERT_EQUAL(decide_in(ALLOW_IF("{\"StringEqualsIgnoreCase\":"
+	    "{\"aws:PrincipalArn\":\"ARN:aws:iam::" SRC ":ROOT\"}}"), 1), A);
+	CU_ASSERT_EQUAL(decide_in(ALLOW_IF("{\"StringLike\":"
+	    "{\"aws:SourceArn\":\"arn:aws:ecr:*:" SRC ":repository/prod/*\"}}"),
+	    1), A);
+	CU_ASSERT_EQUAL(decide_in(ALLOW_IF("{\"StringNotLike\":"
+	    "{\"aws:SourceArn\":\"*/prod/*\"}}"), 1), N);
+	/* ARNs: six parts, each matched with its own wildcards. */
+	CU_ASSERT_EQUAL(decide_in(ALLOW_IF("{\"ArnLike\":"
+	    "{\"aws:SourceArn\":\"arn:aws:ecr:*:*:repository/prod/*\"}}"), 1),
+	    A);
+	CU_ASSERT_EQUAL(decide_in(ALLOW_IF("{\"ArnEquals\":"
+	    "{\"aws:SourceArn\":\"" SRC_ARN "\"}}"), 1), A);
+	CU_ASSERT_EQUAL(decide_in(ALLOW_IF("{\"ArnLike\":"
+	    "{\"aws:SourceArn\":\"arn:aws:*:repository/prod/app\"}}"), 1), N);
+	CU_ASSERT_EQUAL(decide_in(ALLOW_IF("{\"ArnNotLike\":"
+	    "{\"aws:SourceArn\":\"arn:aws:ecr:us-*:*:*\"}}"), 1), A);
+	CU_ASSERT_EQUAL(decide_in(ALLOW_IF("{\"Bool\":"
+	    "{\"ecr:ResourceTag/flag\":true}}"), 1), A);
+	/* Absent keys: positive operators fail, negated ones, IfExists and
+	 * ForAllValues: pass, ForAnyValue: fails; Null asks about them. */
+	CU_ASSERT_EQUAL(decide_in(ALLOW_IF("{\"StringEquals\":"
+	    "{\"aws:SourceAccount\":\"" SRC "\"}}"), 0), N);
+	CU_ASSERT_EQUAL(decide_in(ALLOW_IF("{\"StringNotEquals\":"
+	    "{\"aws:SourceAccount\":\"3\"}}"), 0), A);
+	CU_ASSERT_EQUAL(decide_in(ALLOW_IF("{\"StringEqualsIfExists\":"
+	    "{\"aws:SourceAccount\":\"3\"}}"), 0), A);
+	CU_ASSERT_EQUAL(decide_in(ALLOW_IF("{\"StringEqualsIfExists\":"
+	    "{\"aws:SourceAccount\":\"3\"}}"), 1), N);
+	CU_ASSERT_EQUAL(decide_in(ALLOW_IF("{\"ForAllValues:StringEquals\":"
+	    "{\"aws:SourceAccount\":\"3\"}}"), 0), A);
+	CU_ASSERT_EQUAL(decide_in(ALLOW_IF("{\"ForAnyValue:StringNotEquals\":"
+	    "{\"aws:SourceAccount\":\"3\"}}"), 0), N);
+	CU_ASSERT_EQUAL(decide_in(ALLOW_IF("{\"Null\":"
+	    "{\"aws:SourceArn\":\"true\"}}"), 0), A);
+	CU_ASSERT_EQUAL(decide_in(ALLOW_IF("{\"Null\":"
+	    "{\"aws:SourceArn\":\"true\"}}"), 1), N);
+	CU_ASSERT_EQUAL(decide_in(ALLOW_IF("{\"Null\":"
+	    "{\"aws:SourceArn\":false}}"), 1), A);
+	/* Operators and keys ANDed. */
+	CU_ASSERT_EQUAL(decide_in(ALLOW_IF("{\"StringEquals\":"
+	    "{\"aws:SourceAccount\":\"" SRC "\",\"aws:PrincipalAccount\":"
+	    "\"" SRC "\"},\"ArnLike\":{\"aws:PrincipalArn\":"
+	    "\"arn:aws:iam::*:root\"}}"), 1), A);
+	CU_ASSERT_EQUAL(decide_in(ALLOW_IF("{\"StringEquals\":"
+	    "{\"aws:SourceAccount\":\"" SRC "\",\"aws:PrincipalAccount\":"
+	    "\"3\"}}"), 1), N);
+	/* Deny under a condition: only when it holds. */
+	CU_ASSERT_EQUAL(decide_in(DENY_IF("{\"StringEquals\":"
+	    "{\"aws:SourceAccount\":\"" SRC "\"}}"), 1), D);
+	CU_ASSERT_EQUAL(decide_in(DENY_IF("{\"StringEquals\":"
+	    "{\"aws:SourceAccount\":\"3\"}}"), 1), A);
+	/* Undecidable (an operator berth does not evaluate, a key its
+	 * requests never carry, a policy variable): deny-safe, unless
+	 * another condition of the statement is false. */
+	CU_ASSERT_EQUAL(decide_in(ALLOW_IF("{\"NumericLessThan\":"
+	    "{\"aws:SourceAccount\":\"5\"}}"), 1), N);
+	CU_ASSERT_EQUAL(decide_in(DENY_IF("{\"NumericLessThan\":"
+	    "{\"aws:SourceAccount\":\"5\"}}"), 1), D);
+	CU_ASSERT_EQUAL(decide_in(DENY_IF("{\"Bool\":"
+	    "{\"aws:SecureTransport\":\"false\"}}"), 1), D);
+	CU_ASSERT_EQUAL(decide_in(ALLOW_IF("{\"StringEquals\":"
+	    "{\"aws:SourceAccount\":\"${aws:PrincipalAccount}\"}}"), 1), N);
+	CU_ASSERT_EQUAL(decide_in(DENY_IF("{\"stringequals\":"
+	    "{\"aws:SourceAccount\":\"3\"}}"), 1), D);
+	CU_ASSERT_EQUAL(decide_in(DENY_IF("{\"NumericLessThan\":"
+	    "{\"aws:SourceAccount\":\"5\"},\"StringEquals\":"
+	    "{\"aws:SourceAccount\":\"3\"}}"), 1), A);
+	/* The grammar of Condition. */
+	CU_ASSERT(invalid(ALLOW_IF("[]")));
+	CU_ASSERT(invalid(ALLOW_IF("{\"StringEquals\":\"x\"}")));
+	CU_ASSERT(invalid(ALLOW_IF("{\"StringEquals\":{}}")));
+	CU_ASSERT(invalid(ALLOW_IF("{\"StringEquals\":{\"k\":[]}}")));
+	CU_ASSERT(invalid(ALLOW_IF("{\"StringEquals\":{\"k\":{\"a\":1}}}")));
+	CU_ASSERT(invalid(ALLOW_IF("{\"StringEquals\":{\"k\":[null]}}")));
+	CU_ASSERT(!invalid(ALLOW_IF("{\"NumericEquals\":{\"k\":[1,2.5]}}")));
 }
 
 static void
@@ -251,6 +382,7 @@ test_iam_register(void)
 	if (s == NULL ||
 	    CU_add_test(s, "policy grammar", test_grammar) == NULL ||
 	    CU_add_test(s, "policy evaluation", test_evaluation) == NULL ||
+	    CU_add_test(s, "policy conditions", test_conditions) == NULL ||
 	    CU_add_test(s, "wildcards", test_match) == NULL ||
 	    CU_add_test(s, "actions a scope allows", test_actions_within) ==
 	    NULL ||

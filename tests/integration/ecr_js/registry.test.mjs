@@ -171,6 +171,23 @@ test("registry policy and replication", async () => {
     (s) => s.registryId === B);
   assert.deepEqual([failed.status, failed.failureCode],
     ["FAILED", "ACCESS_DENIED"]);
+  // A conditional Allow counts when its conditions hold for the replication.
+  const conditional = (account) => JSON.stringify({ Version: "2012-10-17",
+    Statement: [{ Effect: "Allow", Principal: { AWS: A },
+      Action: "ecr:ReplicateImage",
+      Condition: { StringEquals: { "aws:SourceAccount": account },
+        ArnLike: { "aws:SourceArn": `arn:aws:ecr:*:${A}:repository/js/*` } },
+    }] });
+  await b.send(new ecr.PutRegistryPolicyCommand(
+    { policyText: conditional(B) }));
+  const d3 = await push(A, "us-east-1", "js/app", "v3", "three");
+  assert.equal((await settled(a, "js/app", d3)).find(
+    (s) => s.registryId === B).failureCode, "ACCESS_DENIED");
+  await b.send(new ecr.PutRegistryPolicyCommand(
+    { policyText: conditional(A) }));
+  const d4 = await push(A, "us-east-1", "js/app", "v4", "four");
+  assert.equal((await settled(a, "js/app", d4)).find(
+    (s) => s.registryId === B).status, "COMPLETE");
 });
 
 test("repository creation templates", async () => {
@@ -202,6 +219,21 @@ test("repository creation templates", async () => {
   const repo = await c.send(new ecr.DescribeRepositoriesCommand(
     { repositoryNames: ["made/app"] }));
   assert.equal(repo.repositories[0].imageTagMutability, "IMMUTABLE");
+  // "made/" is "made": ECR assumes a slash after every prefix.
+  assert.equal(await errorName(c.send(
+    new ecr.CreateRepositoryCreationTemplateCommand({ prefix: "made/",
+      appliedFor: ["REPLICATION"] }))), "TemplateAlreadyExistsException");
+  // PutImage through the API creates the repository too.
+  const index = JSON.stringify({ schemaVersion: 2,
+    mediaType: "application/vnd.oci.image.index.v1+json", manifests: [] });
+  await c.send(new ecr.PutImageCommand({ repositoryName: "made/index",
+    imageTag: "v1", imageManifest: index }));
+  const idx = await c.send(new ecr.DescribeRepositoriesCommand(
+    { repositoryNames: ["made/index"] }));
+  assert.equal(idx.repositories[0].imageTagMutability, "IMMUTABLE");
+  assert.equal(await errorName(c.send(new ecr.PutImageCommand({
+    repositoryName: "elsewhere/index", imageTag: "v1",
+    imageManifest: index }))), "RepositoryNotFoundException");
 });
 
 test("managed signing", async () => {
