@@ -4,7 +4,9 @@ build tree: PutLifecyclePolicy / GetLifecyclePolicy / DeleteLifecyclePolicy
 and their errors, real expiry and archiving by POST /_berth/lifecycle/run
 with images pushed by PutImage at times set with the test clock (POST
 /_berth/clock), the clock surviving a restart, and kill -9 of berthd and
-of berth-blobd during a run losing nothing and doing nothing twice.
+of berth-blobd during a run losing nothing and doing nothing twice, and
+leaving each image, tagged ones pushed through /v2/ included, expired or
+archived whole or not at all.
 
 It needs a botocore with the lifecycle and archive operations (the
 machine's default python3; Debian's 1.26 lacks them).  BERTHD and BLOBD
@@ -13,6 +15,7 @@ failure.
 """
 
 import hashlib
+import http.client
 import json
 import os
 import shutil
@@ -534,6 +537,115 @@ def test_kill_blobd(b, c):
     crash_case(b, c, "crash-blobd", kill)
 
 
+def put_manifests(b, repo, pusher, tags_of):
+    """Pushes one image per entry of tags_of (a list of tag lists) the way
+    a registry client does, PUT /v2/<repo>/manifests/<tag> on one
+    keep-alive connection; returns their digests."""
+    conn = http.client.HTTPConnection("127.0.0.1", b.port, timeout=60)
+    out = []
+    for i, tags in enumerate(tags_of):
+        m = json.dumps({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": pusher.config, "layers": pusher.layers,
+            "annotations": {"name": "%s-%s" % (repo, tags[0])}}).encode()
+        for t in tags:
+            conn.request("PUT", "/v2/%s/manifests/%s" % (repo, t), m, {
+                "Content-Type":
+                "application/vnd.oci.image.manifest.v1+json"})
+            r = conn.getresponse()
+            r.read()
+            if r.status != 201:
+                raise RuntimeError("PUT %s: %d" % (t, r.status))
+        out.append(sha(m))
+    conn.close()
+    return out
+
+
+def whole_or_gone(c, repo, expected, statuses):
+    """Every image of expected ({digest: tags}) is there with all its tags
+    and a status in statuses, or gone with every tag; no tag names an
+    image that is gone.  Returns the digests left."""
+    d = images(c, repo)
+    listed = set()
+    for page in c.get_paginator("list_images").paginate(
+            repositoryName=repo, filter={"tagStatus": "TAGGED"}):
+        for i in page["imageIds"]:
+            listed.add((i["imageDigest"], i["imageTag"]))
+    half = []
+    for digest, tags in expected.items():
+        pairs = {(digest, t) for t in tags}
+        if digest in d:
+            if set(d[digest].get("imageTags", [])) != set(tags) or \
+                    d[digest]["imageStatus"] not in statuses:
+                half.append((digest, d[digest]))
+        elif pairs & listed:
+            half.append((digest, "gone, tags left"))
+    ok(repo + ": every image whole or gone", half == [], half[:3])
+    return set(expected) & set(d)
+
+
+def crash_mixed(b, c, repo, kill):
+    """Expiry and archiving of tagged images pushed through /v2/, cut by
+    kill: each image was expired (with all its tags) or archived, or not
+    at all, never half; the next run does the rest and nothing twice."""
+    c.create_repository(repositoryName=repo)
+    p = Pusher(c, repo)
+    n = 400
+    exp = put_manifests(b, repo, p, [["exp-%d" % i, "x-%d" % i]
+                                     for i in range(n)])
+    arc = put_manifests(b, repo, p, [["arc-%d" % i] for i in range(n)])
+    b.advance(30 * DAY)
+    new = put_manifests(b, repo, p, [["exp-new-%d" % i] for i in range(3)])
+    expected = dict(zip(exp, [["exp-%d" % i, "x-%d" % i] for i in range(n)]))
+    expected.update(zip(arc, [["arc-%d" % i] for i in range(n)]))
+    expected.update(zip(new, [["exp-new-%d" % i] for i in range(3)]))
+    c.put_lifecycle_policy(repositoryName=repo, lifecyclePolicyText=policy(
+        rule(1, {"tagStatus": "tagged", "tagPrefixList": ["exp-"],
+                 "countType": "sinceImagePushed", "countUnit": "days",
+                 "countNumber": 7}),
+        rule(2, {"tagStatus": "tagged", "tagPatternList": ["arc-*"],
+                 "countType": "sinceImagePushed", "countUnit": "days",
+                 "countNumber": 7}, "transition")))
+    t = threading.Thread(target=lambda: http_error(
+        lambda: b.run(repository=repo)))
+    t.start()
+    kill()
+    t.join(120)
+    c = b.client()
+    left = whole_or_gone(c, repo, expected, ("ACTIVE", "ARCHIVED"))
+    d = images(c, repo)
+    ok(repo + ": the new are never touched", set(new) <= left and all(
+       d[x]["imageStatus"] == "ACTIVE" for x in new))
+    ok(repo + ": archived, never expired", set(arc) <= left)
+    active = {x for x in arc if d[x]["imageStatus"] == "ACTIVE"}
+    r = b.run(repository=repo)
+    d = images(c, repo)
+    ok(repo + ": the next run does the rest, nothing twice",
+       set(d) == set(arc) | set(new) and
+       all(d[x]["imageStatus"] == "ARCHIVED" for x in arc) and
+       r["expired"] == len(left & set(exp)) and
+       r["transitioned"] == len(active), (len(left), len(active), r))
+    whole_or_gone(c, repo, expected, ("ACTIVE", "ARCHIVED"))
+
+
+def test_kill_berthd_mixed(b, c):
+    def kill():
+        time.sleep(0.02)
+        b.stop(signal.SIGKILL)
+        b.start()
+    crash_mixed(b, b.client(), "mixed-berthd", kill)
+
+
+def test_kill_blobd_mixed(b, c):
+    def kill():
+        time.sleep(0.02)
+        pid = b.admin("GET", "health")["blobd_pid"]
+        os.kill(pid, signal.SIGKILL)
+        b.wait_healthy(old_blobd=pid)
+    crash_mixed(b, c, "mixed-blobd", kill)
+
+
 def run_suite(b, tests, clients):
     """Runs each test(b, *clients()) on the started berthd b, stops it,
     prints the counts and exits with the outcome."""
@@ -558,7 +670,8 @@ def main():
     b.start()
     run_suite(b, (test_policy_operations, test_expiry, test_archive,
                   test_preview, test_clock_restart, test_kill_berthd,
-                  test_kill_blobd), lambda: (b.client(),))
+                  test_kill_blobd, test_kill_berthd_mixed,
+                  test_kill_blobd_mixed), lambda: (b.client(),))
 
 
 if __name__ == "__main__":
