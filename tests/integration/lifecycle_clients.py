@@ -189,6 +189,19 @@ def test_untagged(b, c, pod):
        set(left(c, "cl-untagged")) == {second, third}, r)
 
 
+def archive_after(c, repo, prefixes):
+    """Archives what the prefixes select 30 days after its push, expires
+    what has been in the archive 90 days."""
+    c.put_lifecycle_policy(
+        repositoryName=repo, lifecyclePolicyText=policy(
+            rule(1, {"tagStatus": "tagged", "tagPrefixList": prefixes,
+                     "countType": "sinceImagePushed", "countUnit": "days",
+                     "countNumber": 30}, "transition"),
+            rule(2, {"tagStatus": "any", "storageClass": "archive",
+                     "countType": "sinceImageTransitioned",
+                     "countUnit": "days", "countNumber": 90})))
+
+
 def test_archive(b, c, pod):
     """transition to the archive after sinceImagePushed, then expiry
     after sinceImageTransitioned; an archived image refuses a pull by
@@ -198,26 +211,12 @@ def test_archive(b, c, pod):
     old2 = skopeo(b, "cl-archive", "old-2", "arc2")
     b.advance(40 * DAY)
     new = skopeo(b, "cl-archive", "new-1", "arc3")
-    c.put_lifecycle_policy(
-        repositoryName="cl-archive", lifecyclePolicyText=policy(
-            rule(1, {"tagStatus": "tagged", "tagPrefixList": ["old-", "new-"],
-                     "countType": "sinceImagePushed", "countUnit": "days",
-                     "countNumber": 30}, "transition"),
-            rule(2, {"tagStatus": "any", "storageClass": "archive",
-                     "countType": "sinceImageTransitioned",
-                     "countUnit": "days", "countNumber": 90})))
+    archive_after(c, "cl-archive", ["old-", "new-"])
     # tagPrefixList ["old-", "new-"] needs both prefixes on one image:
     # none has them, so nothing is selected.
     r = b.run(repository="cl-archive")
     ok("archive: both prefixes are needed", r["transitioned"] == 0, r)
-    c.put_lifecycle_policy(
-        repositoryName="cl-archive", lifecyclePolicyText=policy(
-            rule(1, {"tagStatus": "tagged", "tagPrefixList": ["old-"],
-                     "countType": "sinceImagePushed", "countUnit": "days",
-                     "countNumber": 30}, "transition"),
-            rule(2, {"tagStatus": "any", "storageClass": "archive",
-                     "countType": "sinceImageTransitioned",
-                     "countUnit": "days", "countNumber": 90})))
+    archive_after(c, "cl-archive", ["old-"])
     r = b.run(repository="cl-archive")
     ok("archive: the old are archived", r["transitioned"] == 2 and left(
        c, "cl-archive") == {old1: ("ARCHIVED", ["old-1"]),

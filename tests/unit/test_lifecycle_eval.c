@@ -706,6 +706,33 @@ random_image(struct lifecycle_image *im, const char **tags, unsigned *seed)
 	}
 }
 
+/* A random policy of nrules rules (the k-th of priority k * 3 + 1, plus
+ * 0 to 2 if spread), its text in text[4096], parsed; NULL when the parser
+ * refuses it. */
+static struct lifecycle_policy *
+random_policy(char *text, int nrules, int spread, unsigned *seed)
+{
+	struct lifecycle_policy *pol;
+	char		*p, *message = NULL;
+	int		 k;
+
+	p = text + sprintf(text, "{\"rules\": [");
+	for (k = 0; k < nrules; k++) {
+		if (k > 0)
+			*p++ = ',';
+		random_rule(p, 4096 - (size_t)(p - text) - 4,
+		    k * 3 + 1 + (spread ? rand_r(seed) % 3 : 0), seed);
+		p += strlen(p);
+	}
+	strcpy(p, "]}");
+	if (lifecycle_policy_parse(text, strlen(text), "x", &pol,
+	    &message) == -1) {
+		free(message);
+		return NULL;
+	}
+	return pol;
+}
+
 /* Random repositories and policies: the evaluator and the reference
  * agree on every image. */
 static void
@@ -717,28 +744,15 @@ test_against_reference(void)
 	const struct lifecycle_verdict *got;
 	struct lifecycle_policy *pol;
 	struct lifecycle_eval *ev = lifecycle_eval_new();
-	char		 text[4096], *p, *message;
+	char		 text[4096];
 	unsigned	 seed = 20260101;
 	size_t		 n, i, tried, checked = 0, acted = 0, wrong = 0;
-	int		 nrules, k;
+	int		 nrules;
 
 	for (tried = 0; tried < 3000; tried++) {
 		nrules = 1 + rand_r(&seed) % 4;
-		p = text + sprintf(text, "{\"rules\": [");
-		for (k = 0; k < nrules; k++) {
-			if (k > 0)
-				*p++ = ',';
-			random_rule(p, sizeof(text) - (size_t)(p - text) - 4,
-			    k * 3 + 1 + rand_r(&seed) % 3, &seed);
-			p += strlen(p);
-		}
-		strcpy(p, "]}");
-		message = NULL;
-		if (lifecycle_policy_parse(text, strlen(text), "x", &pol,
-		    &message) == -1) {
-			free(message);
+		if ((pol = random_policy(text, nrules, 1, &seed)) == NULL)
 			continue;
-		}
 		n = 1 + rand_r(&seed) % nitems(images);
 		for (i = 0; i < n; i++)
 			random_image(&images[i], tags[i], &seed);
@@ -786,7 +800,7 @@ test_large_in_steps(void)
 	const struct lifecycle_rule *r;
 	struct lifecycle_policy *pol;
 	struct lifecycle_eval *ev = lifecycle_eval_new();
-	char		 text[4096], *p, *message;
+	char		 text[4096];
 	unsigned	 seed = 20261207;
 	size_t		 i, k, nacted, tried, checked = 0, wrong = 0;
 	int64_t		 t, last;
@@ -794,21 +808,8 @@ test_large_in_steps(void)
 	for (i = 0; i < N; i++)
 		random_image(&images[i], tags[i], &seed);
 	for (tried = 0; checked < 12 && tried < 200; tried++) {
-		p = text + sprintf(text, "{\"rules\": [");
-		for (k = 0; k < 3; k++) {
-			if (k > 0)
-				*p++ = ',';
-			random_rule(p, sizeof(text) - (size_t)(p - text) - 4,
-			    (int)k * 3 + 1, &seed);
-			p += strlen(p);
-		}
-		strcpy(p, "]}");
-		message = NULL;
-		if (lifecycle_policy_parse(text, strlen(text), "x", &pol,
-		    &message) == -1) {
-			free(message);
+		if ((pol = random_policy(text, 3, 0, &seed)) == NULL)
 			continue;
-		}
 		checked++;
 		reference(pol, images, N, NOW, want);
 		nacted = lifecycle_eval_run(ev, pol, images, N, NOW);
