@@ -497,7 +497,8 @@ struct lifecycle_eval *lifecycle_evaluate(const struct repository *,
 /* report (the callback's) is NULL unless err is 0: {"repositories": [{
  * "account", "region", "repository", "images", "expired", "transitioned",
  * "rules": [{"rulePriority", "expired", "transitioned"}]}], "expired",
- * "transitioned"}. */
+ * "transitioned", "commits"}, commits being the durable transactions it
+ * wrote. */
 typedef void (*lifecycle_run_cb)(int err, struct json_object *report,
     void *arg);
 /*

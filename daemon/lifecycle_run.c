@@ -64,6 +64,7 @@
 
 #define SLICE_ACTIONS		128
 #define SLICE_US		5000
+#define ACT_CHUNK		8	/* actions between clock reads */
 #define PLAN_WORK		4096	/* images' worth, between clock reads */
 
 /* One repository to evaluate. */
@@ -101,6 +102,7 @@ enum lifecycle_plan_state {
 	PLAN_NONE,
 	PLAN_INPUT,			/* building the evaluator's input */
 	PLAN_EVAL,			/* evaluating */
+	PLAN_STEPS,			/* writing the verdicts down as steps */
 	PLAN_READY			/* acting on the steps */
 };
 
@@ -120,7 +122,11 @@ struct lifecycle_run {
 	size_t		 job;		/* the one being run */
 	/* Its plan and how far it went. */
 	enum lifecycle_plan_state plan;
+	/* The last policy parsed and its text: repositories made from one
+	 * template share theirs, and a parse costs more than evaluating a
+	 * small repository. */
 	struct lifecycle_policy *policy;
+	char		*policy_text;
 	struct lifecycle_input in;
 	struct lifecycle_step *steps;
 	size_t		 nsteps;
@@ -133,6 +139,7 @@ struct lifecycle_run {
 	struct json_object *report;	/* per repository */
 	uint64_t	 expired;
 	uint64_t	 transitioned;
+	uint64_t	 commits;
 };
 
 static struct lifecycle_run *lifecycle_queue;
@@ -282,8 +289,6 @@ lifecycle_evaluate(const struct repository *repo,
 static void
 lifecycle_plan_reset(struct lifecycle_run *run)
 {
-	lifecycle_policy_free(run->policy);
-	run->policy = NULL;
 	lifecycle_input_clear(&run->in);
 	free(run->steps);
 	run->steps = NULL;
@@ -300,6 +305,8 @@ lifecycle_run_free(struct lifecycle_run *run)
 		free(run->jobs[i].name);
 	free(run->jobs);
 	lifecycle_plan_reset(run);
+	lifecycle_policy_free(run->policy);
+	free(run->policy_text);
 	free(run->counts);
 	json_object_put(run->report);
 	free(run);
@@ -325,6 +332,8 @@ lifecycle_run_end(int err)
 		    json_object_new_int64((int64_t)run->expired));
 		json_object_object_add(out, "transitioned",
 		    json_object_new_int64((int64_t)run->transitioned));
+		json_object_object_add(out, "commits",
+		    json_object_new_int64((int64_t)run->commits));
 	}
 	lifecycle_totals.runs++;
 	if (run->cb != NULL)
@@ -420,18 +429,25 @@ lifecycle_job_done(struct lifecycle_run *run, int evaluated)
 static int
 lifecycle_plan_start(struct lifecycle_run *run, struct repository *repo)
 {
+	const char *text = repo->config.lifecycle;
 	char	*msg = NULL;
 
-	if (repo->config.lifecycle == NULL)
+	if (text == NULL)
 		return -1;
-	if (lifecycle_policy_parse(repo->config.lifecycle,
-	    strlen(repo->config.lifecycle), "lifecyclePolicyText",
-	    &run->policy, &msg) == -1) {
-		/* Accepted once, so refused only by a newer berth. */
-		log_warnx("lifecycle: %s: stored policy refused: %s",
-		    repo->name, msg);
-		free(msg);
-		return -1;
+	if (run->policy_text == NULL || strcmp(run->policy_text, text) != 0) {
+		lifecycle_policy_free(run->policy);
+		free(run->policy_text);
+		run->policy = NULL;
+		run->policy_text = NULL;
+		if (lifecycle_policy_parse(text, strlen(text),
+		    "lifecyclePolicyText", &run->policy, &msg) == -1) {
+			/* Accepted once, so refused only by a newer berth. */
+			log_warnx("lifecycle: %s: stored policy refused: %s",
+			    repo->name, msg);
+			free(msg);
+			return -1;
+		}
+		run->policy_text = xstrdup(text);
 	}
 	run->now_ms = model_now_ms();
 	lifecycle_input_start(&run->in, repo);
@@ -442,8 +458,9 @@ lifecycle_plan_start(struct lifecycle_run *run, struct repository *repo)
 
 /*
  * Goes on with the plan for about PLAN_WORK images: the input, then the
- * evaluation, then the steps, in the evaluator's safe order.  The
- * repository has not changed since the plan started.
+ * evaluation, then the steps, in the evaluator's safe order (run->step
+ * counts those written until the plan is ready).  The repository has not
+ * changed since the plan started.
  */
 static void
 lifecycle_plan_step(struct lifecycle_run *run, struct repository *repo)
@@ -464,23 +481,28 @@ lifecycle_plan_step(struct lifecycle_run *run, struct repository *repo)
 		}
 		return;
 	}
-	if (!lifecycle_eval_step(lifecycle_run_evaluator, PLAN_WORK))
-		return;
-	n = lifecycle_eval_acted(lifecycle_run_evaluator);
+	if (run->plan == PLAN_EVAL) {
+		if (!lifecycle_eval_step(lifecycle_run_evaluator, PLAN_WORK))
+			return;
+		run->nsteps = lifecycle_eval_acted(lifecycle_run_evaluator);
+		run->steps = xcalloc(run->nsteps, sizeof(*run->steps));
+		run->step = 0;
+		run->plan = PLAN_STEPS;
+	}
 	v = lifecycle_eval_verdicts(lifecycle_run_evaluator);
 	order = lifecycle_eval_order(lifecycle_run_evaluator);
-	run->steps = xcalloc(n, sizeof(*run->steps));
-	for (i = 0; i < n; i++) {
+	n = run->nsteps - run->step < PLAN_WORK ? run->nsteps - run->step :
+	    PLAN_WORK;
+	for (i = run->step; i < run->step + n; i++) {
 		img = repo->images.items[order[i]];
 		run->steps[i].digest = img->digest;
 		run->steps[i].action = v[order[i]].action;
 		run->steps[i].rule = v[order[i]].rule_priority;
 	}
-	run->nsteps = n;
+	if ((run->step += n) < run->nsteps)
+		return;
 	run->step = 0;
 	run->nimages = repo->images.len;
-	lifecycle_policy_free(run->policy);
-	run->policy = NULL;
 	lifecycle_input_clear(&run->in);
 	run->plan = PLAN_READY;
 	lifecycle_totals.images += repo->images.len;
@@ -593,9 +615,12 @@ lifecycle_slice_cb(evutil_socket_t fd, short events, void *arg)
 		if (run->plan != PLAN_READY)
 			lifecycle_plan_step(run, repo);
 		else
-			n += lifecycle_act(run, repo, &t, SLICE_ACTIONS - n);
+			n += lifecycle_act(run, repo, &t,
+			    SLICE_ACTIONS - n < ACT_CHUNK ?
+			    SLICE_ACTIONS - n : ACT_CHUNK);
 	}
 	if (t.nrecords > 0) {
+		run->commits++;
 		txn_commit(&t, lifecycle_slice_done_cb, run);
 		return;
 	}
