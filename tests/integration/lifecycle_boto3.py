@@ -2,7 +2,7 @@
 """Image lifecycle driven by boto3 against a real berthd started from the
 build tree: PutLifecyclePolicy / GetLifecyclePolicy / DeleteLifecyclePolicy
 and their errors, real expiry and archiving by POST /_berth/lifecycle/run
-with images pushed by PutImage at times set with the test clock (POST
+and on a schedule (--lifecycle-interval), with images pushed by PutImage at times set with the test clock (POST
 /_berth/clock), the clock surviving a restart, and kill -9 of berthd and
 of berth-blobd during a run losing nothing and doing nothing twice, and
 leaving each image, tagged ones pushed through /v2/ included, expired or
@@ -311,6 +311,34 @@ def test_expiry(b, c):
     left = images(c, "exp")
     ok("beta after 30 days", beta not in left and r["expired"] == 1 and
        set(left) == {prod[2], prod[3], new_untagged}, (r, sorted(left)))
+
+
+def test_schedule(b, c):
+    """--lifecycle-interval: berthd runs the policies by itself (polled,
+    with a bound, for the real second it waits)."""
+    s = Berthd(["--lifecycle-interval", "1"])
+    s.start()
+    try:
+        c = s.client()
+        c.create_repository(repositoryName="sched")
+        p = Pusher(c, "sched")
+        old = p.push("old")
+        s.advance(10 * DAY)
+        new = p.push("new")
+        c.put_lifecycle_policy(repositoryName="sched",
+                               lifecyclePolicyText=policy(rule(1, {
+                                   "tagStatus": "untagged",
+                                   "countType": "sinceImagePushed",
+                                   "countUnit": "days", "countNumber": 5})))
+        deadline = time.monotonic() + 60
+        while old in images(c, "sched") and time.monotonic() < deadline:
+            time.sleep(0.2)
+        ok("a scheduled run expires", set(images(c, "sched")) == {new})
+        ok("and sets lastEvaluatedAt", "lastEvaluatedAt" in
+           c.get_lifecycle_policy(repositoryName="sched"))
+    finally:
+        s.stop()
+        shutil.rmtree(s.dir, ignore_errors=True)
 
 
 def test_archive(b, c):
@@ -674,7 +702,8 @@ def run_suite(b, tests, clients):
 def main():
     b = Berthd()
     b.start()
-    run_suite(b, (test_policy_operations, test_expiry, test_archive,
+    run_suite(b, (test_policy_operations, test_expiry, test_schedule,
+                  test_archive,
                   test_preview, test_clock_restart, test_kill_berthd,
                   test_kill_blobd, test_kill_berthd_mixed,
                   test_kill_blobd_mixed), lambda: (b.client(),))
