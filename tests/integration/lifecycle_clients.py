@@ -17,7 +17,8 @@ and podman, with tags that move and leave untagged images behind.  Each
 selection rule (tagPrefixList, tagPatternList, untagged, sinceImagePushed,
 imageCountMoreThan, sinceImageTransitioned) and both actions (expire, and
 transition to the archive) are run by POST /_berth/lifecycle/run at times
-set with the test clock; the preview (boto3's waiter) shows what the run
+set with the test clock, and an index with its children and a signature
+(a referrer) go together; the preview (boto3's waiter) shows what the run
 then does; an archived image refuses a pull by skopeo and podman.
 
 BERTHD and BLOBD name the binaries.  Prints "N passed, N failed", exits
@@ -25,6 +26,8 @@ non-zero on any failure.
 """
 
 import base64
+import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -33,11 +36,13 @@ import tempfile
 import lifecycle_boto3 as lc
 from lifecycle_boto3 import DAY, ok, policy, rule
 
-# registry.py's image layouts and skopeo push; it makes a directory of its
-# own on import, which this script replaces with its own.
+# registry.py's image layouts, skopeo and OCI pushes; it makes a directory
+# of its own on import, which this script replaces with its own, and its
+# checks count here.
 import registry
 shutil.rmtree(registry.TMP, ignore_errors=True)
 TMP = registry.TMP = tempfile.mkdtemp(prefix="berth-lifecycle-clients.")
+registry.ok = ok
 ACCOUNT = "000000000000"
 
 
@@ -236,13 +241,69 @@ def test_archive(b, c, pod):
        set(left(c, "cl-archive")) == {new}, r)
 
 
+def test_index_and_referrer(b, c, pod):
+    """An index's children go only with the index, and a referrer (a
+    signature, untagged) follows its subject: an untagged rule alone
+    touches none of them; once a rule expires the index, all four go.
+    Pushed through /v2/ (registry.py's helpers, in its account A)."""
+    ca = b.client(registry.A)
+    repo = "cl-index"
+    ca.create_repository(repositoryName=repo)
+    children = []
+    for arch in ("amd64", "arm64"):
+        d, m = registry.oci_image(b, repo, None, "index-" + arch)
+        children.append({"mediaType": registry.OCI_MANIFEST, "digest": d,
+                         "size": len(m),
+                         "platform": {"architecture": arch, "os": "linux"}})
+    idx = json.dumps({"schemaVersion": 2, "mediaType": registry.OCI_INDEX,
+                      "manifests": children}).encode()
+    empty = b"{}"
+    e = {"mediaType": "application/vnd.oci.empty.v1+json",
+         "digest": "sha256:" + hashlib.sha256(empty).hexdigest(), "size": 2}
+    sig = json.dumps({"schemaVersion": 2,
+                      "mediaType": registry.OCI_MANIFEST,
+                      "artifactType": "application/vnd.example.signature",
+                      "config": e, "layers": [e],
+                      "subject": {"mediaType": registry.OCI_INDEX,
+                                  "digest": "sha256:" + hashlib.sha256(
+                                      idx).hexdigest(),
+                                  "size": len(idx)}}).encode()
+    ok("index and signature pushed", registry.oci_put(
+       b, "/v2/%s/manifests/multi" % repo, idx, registry.OCI_INDEX) ==
+       201 and registry.oci_put(
+       b, "/v2/%s/blobs/uploads/?digest=%s" % (repo, e["digest"]), empty,
+       "application/octet-stream", method="POST") == 201 and
+       registry.oci_put(b, "/v2/%s/manifests/sha256:%s" % (
+           repo, hashlib.sha256(sig).hexdigest()), sig,
+           registry.OCI_MANIFEST) == 201)
+    ok("four images", len(left(ca, repo)) == 4)
+    b.advance(10 * DAY)
+    untagged = rule(1, {"tagStatus": "untagged",
+                        "countType": "sinceImagePushed",
+                        "countUnit": "days", "countNumber": 5})
+    ca.put_lifecycle_policy(repositoryName=repo,
+                            lifecyclePolicyText=policy(untagged))
+    r = b.run(repository=repo)
+    ok("index: children and signature stay with their index",
+       r["expired"] == 0 and len(left(ca, repo)) == 4, r)
+    untagged["rulePriority"] = 2
+    ca.put_lifecycle_policy(repositoryName=repo, lifecyclePolicyText=policy(
+        rule(1, {"tagStatus": "tagged", "tagPrefixList": ["multi"],
+                 "countType": "sinceImagePushed", "countUnit": "days",
+                 "countNumber": 5}), untagged))
+    r = b.run(repository=repo)
+    ok("index: expired with its children and signature",
+       r["expired"] == 4 and left(ca, repo) == {}, r)
+
+
 def main():
     b = Berthd()
     b.start()
     pod = Podman(b)
     try:
         lc.run_suite(b, (test_prefix_and_count, test_pattern_and_age,
-                         test_untagged, test_archive),
+                         test_untagged, test_archive,
+                         test_index_and_referrer),
                      lambda: (b.client(), pod))
     finally:
         shutil.rmtree(TMP, ignore_errors=True)
