@@ -90,21 +90,27 @@ class Podman:
                   b.password(), self.host])
 
     def run(self, args):
+        """(success, standard output, or the error output on failure);
+        podman may warn on its error output when it succeeds."""
         r = subprocess.run(self.pod + args, env=self.env,
                            capture_output=True, text=True)
-        return r.returncode == 0, r.stdout + r.stderr
+        return r.returncode == 0, r.stdout if r.returncode == 0 else \
+            r.stdout + r.stderr
 
     def push(self, repo, tags, seed):
         """A new image (from seed) pushed under each of tags; its
         digest."""
         layout, _ = registry.oci_layout(seed)
         good, out = self.run(["pull", "-q", "oci:%s:x" % layout])
-        image = out.strip().splitlines()[-1] if good else ""
+        ok("podman pull of %s" % seed, good and out.strip(), out)
+        image = out.strip().splitlines()[-1] if good and out.strip() else ""
         for t in tags:
             dest = "%s/%s:%s" % (self.host, repo, t)
-            good = good and self.run(["tag", image, dest])[0]
-            g, why = self.run(["push", "-q", "--tls-verify=false", dest])
-            ok("podman push %s:%s" % (repo, t), good and g, why)
+            g, why = self.run(["tag", image, dest])
+            if g:
+                g, why = self.run(["push", "-q", "--tls-verify=false",
+                                   dest])
+            ok("podman push %s:%s" % (repo, t), g, why)
         return digest_of(self.b, repo, tags[0])
 
     def pull(self, repo, tag):
