@@ -35,6 +35,9 @@
  * Latencies are recorded per operation (a request; for pushes the whole
  * POST..PUT sequence) in a log-linear histogram (relative error < 0.8%).
  * The last line of output is machine-readable: "RESULT key=value ...".
+ * With -v, each operation is also an "OP blob ms start" line, start in us
+ * of CLOCK_MONOTONIC.  SIGINT ends a run by duration early, with its
+ * figures.
  */
 #include "config.h"
 
@@ -175,6 +178,7 @@ static unsigned char	 discard[DISCARD_SIZE];
 /* Run state. */
 static uint64_t		 t_start;	/* us, measurement start */
 static uint64_t		 t_end;		/* us, duration mode: stop */
+static volatile sig_atomic_t stop_now;	/* SIGINT: end a duration run */
 static uint64_t		 ops_started;
 static uint64_t		 ops_done;	/* measured */
 static uint64_t		 ops_total;	/* including warm-up */
@@ -525,6 +529,12 @@ conn_error(struct conn *c, const char *fmt, ...)
 	conn_start_op(c);
 }
 
+static void
+stop_cb(int sig)
+{
+	stop_now = 1;
+}
+
 static int
 run_over(uint64_t now)
 {
@@ -820,8 +830,8 @@ op_done(struct conn *c)
 		hist_add(&hist, now - c->op_start);
 		ops_done++;
 		if (opt.verbose)
-			printf("OP %" PRIu64 " %.3f\n", c->blob,
-			    (double)(now - c->op_start) / 1000);
+			printf("OP %" PRIu64 " %.3f %" PRIu64 "\n", c->blob,
+			    (double)(now - c->op_start) / 1000, c->op_start);
 	}
 	if (opt.print_digests && c->step != STEP_GET)
 		printf("DIGEST %s\n", digests[c->blob]);
@@ -1274,6 +1284,7 @@ main(int argc, char *argv[])
 	if (opt.count > 0 && opt.warmup > 0)
 		die("-w works with a duration, not a count");
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGINT, stop_cb);
 
 	prepare_blobs();
 	if ((epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
@@ -1316,6 +1327,8 @@ main(int argc, char *argv[])
 				busy = 1;
 		if (opt.count > 0 && !busy && ops_started >= opt.count)
 			break;
+		if (opt.count == 0 && stop_now && now < t_end)
+			t_end = now > t_start ? now : t_start;
 		if (opt.count == 0 && now >= t_end)
 			break;
 		if (!busy && opt.count == 0)

@@ -195,9 +195,10 @@ struct repository {
 	struct sortvec	 images;	/* struct image, by digest */
 	struct sortvec	 tags;		/* struct tag, by name */
 	struct sortvec	 links;		/* struct link, by digest */
-	/* Changes with every change to its images, tags, pull times or
-	 * configuration; never reused, even across a reload of the model,
-	 * so a lifecycle run sees whether what it evaluated still holds. */
+	/* Changes with every change to its images, tags or configuration
+	 * (not with a pull); never reused, even across a reload of the
+	 * model, so a lifecycle run sees whether what it evaluated still
+	 * holds. */
 	uint64_t	 generation;
 };
 
@@ -294,7 +295,7 @@ int	model_setting_put(struct registry *, const char *key,
 	    const char *value);
 int	model_image_status(struct repository *, const struct digest *,
 	    enum image_status, int64_t archived_ms, int64_t activated_ms);
-/* Marks a change to repo (its generation). */
+/* Marks a change to repo (its generation); a pull is none. */
 void	model_repo_changed(struct repository *);
 int	model_setting_delete(struct registry *, const char *key);
 void	image_free(struct image *);
@@ -487,16 +488,6 @@ struct lifecycle_policy;
 struct lifecycle_eval;
 struct json_object;
 
-/* A repository's images as lifecycle.h's evaluator takes them, in the
- * repository's (digest) order; valid while the model does not change. */
-struct lifecycle_input {
-	struct lifecycle_image *images;
-	uint32_t	*children;
-	size_t		 n;
-};
-void	lifecycle_input_build(struct lifecycle_input *,
-	    const struct repository *);
-void	lifecycle_input_clear(struct lifecycle_input *);
 /* Evaluates policy over repo's images at now_ms with the one shared
  * evaluator: its verdicts are valid until the next call; *nacted is how
  * many images it acts on. */
@@ -506,7 +497,8 @@ struct lifecycle_eval *lifecycle_evaluate(const struct repository *,
 /* report (the callback's) is NULL unless err is 0: {"repositories": [{
  * "account", "region", "repository", "images", "expired", "transitioned",
  * "rules": [{"rulePriority", "expired", "transitioned"}]}], "expired",
- * "transitioned"}. */
+ * "transitioned", "commits"}, commits being the durable transactions it
+ * wrote. */
 typedef void (*lifecycle_run_cb)(int err, struct json_object *report,
     void *arg);
 /*

@@ -152,6 +152,20 @@ void	 lifecycle_eval_free(struct lifecycle_eval *);
 size_t	 lifecycle_eval_run(struct lifecycle_eval *,
 	    const struct lifecycle_policy *, const struct lifecycle_image *,
 	    size_t nimages, int64_t now_ms);
+/*
+ * The same evaluation in steps, for a caller that must not be held long:
+ * lifecycle_eval_start, then lifecycle_eval_step until it returns 1, each
+ * call doing about work images' worth of it (a pass over that many, a run
+ * of a sort or a merge pass; the index and referrer graph, when there is
+ * one, is one step the size of the repository).  policy and images must
+ * stay valid and unchanged until then.  lifecycle_eval_acted is then what
+ * lifecycle_eval_run returns.
+ */
+void	 lifecycle_eval_start(struct lifecycle_eval *,
+	    const struct lifecycle_policy *, const struct lifecycle_image *,
+	    size_t nimages, int64_t now_ms);
+int	 lifecycle_eval_step(struct lifecycle_eval *, size_t work);
+size_t	 lifecycle_eval_acted(const struct lifecycle_eval *);
 const struct lifecycle_verdict *lifecycle_eval_verdicts(
 	    const struct lifecycle_eval *);
 /*

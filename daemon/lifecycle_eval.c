@@ -40,6 +40,13 @@
  * The cost is a pass over the images per rule for the tag selection, one
  * sort by push time when a rule counts images, and a pass over the graph
  * when the repository has indexes or referrers.
+ *
+ * An evaluation can be done in steps (lifecycle_eval_step), so that a
+ * caller on an event loop never holds it for long: every pass goes over
+ * at most the work it is given, and the sorts are merge sorts of runs of
+ * SORT_RUN keys whose runs and merge passes are steps of their own.  Only
+ * the graph's passes are not cut: each is a few simple sweeps over the
+ * images, its cost counted as theirs.
  */
 #include "config.h"
 
@@ -62,15 +69,56 @@ struct order_key {
 	uint32_t	 image;
 };
 
+#define SORT_RUN	2048	/* keys sorted at once */
+
+/* A merge sort that can stop between runs and between merge passes. */
+struct eval_sort {
+	void		*keys;
+	void		*tmp;		/* as many */
+	size_t		 n;
+	size_t		 size;
+	int		(*cmp)(const void *, const void *);
+	size_t		 pos;		/* the next run to sort */
+	size_t		 width;		/* of the sorted runs, once all are */
+};
+
+enum eval_phase {
+	PHASE_SELECT,
+	PHASE_COUNT_COLLECT,
+	PHASE_COUNT_SORT,
+	PHASE_COUNT_APPLY,
+	PHASE_GRAPH,
+	PHASE_ORDER_COLLECT,
+	PHASE_ORDER_SORT,
+	PHASE_ORDER_OUT,
+	PHASE_DONE
+};
+
 struct lifecycle_eval {
+	/* The evaluation under way and how far it went. */
+	const struct lifecycle_policy *pol;
+	const struct lifecycle_image *images;
+	size_t		 n;
+	int64_t		 now;
+	enum eval_phase	 phase;
+	size_t		 pos;
+	uint64_t	 count_rules;
+	uint64_t	 counted;
+	int		 graph;
+	uint32_t	 seen[LIFECYCLE_RULES_MAX];
+	size_t		 nby_push;
+	struct eval_sort sort;
+
 	size_t		 cap;
 	uint64_t	*mask;		/* rules selecting each image */
 	int8_t		*rule;		/* the rule acting on it, or -1 */
 	struct lifecycle_verdict *verdicts;
 	struct push_key	*by_push;
+	struct push_key	*by_push_tmp;
 	uint32_t	*order;
 	size_t		 norder;
 	struct order_key *keys;
+	struct order_key *keys_tmp;
 	/* The graph: index -> listed image, subject -> referrer. */
 	uint32_t	*out_start;	/* cap + 1 */
 	uint32_t	*parent_start;	/* cap + 1 */
@@ -98,8 +146,10 @@ lifecycle_eval_free(struct lifecycle_eval *ev)
 	free(ev->rule);
 	free(ev->verdicts);
 	free(ev->by_push);
+	free(ev->by_push_tmp);
 	free(ev->order);
 	free(ev->keys);
+	free(ev->keys_tmp);
 	free(ev->out_start);
 	free(ev->parent_start);
 	free(ev->indegree);
@@ -134,8 +184,11 @@ grow(struct lifecycle_eval *ev, size_t n)
 	ev->rule = xreallocarray(ev->rule, n, sizeof(*ev->rule));
 	ev->verdicts = xreallocarray(ev->verdicts, n, sizeof(*ev->verdicts));
 	ev->by_push = xreallocarray(ev->by_push, n, sizeof(*ev->by_push));
+	ev->by_push_tmp = xreallocarray(ev->by_push_tmp, n,
+	    sizeof(*ev->by_push_tmp));
 	ev->order = xreallocarray(ev->order, n, sizeof(*ev->order));
 	ev->keys = xreallocarray(ev->keys, n, sizeof(*ev->keys));
+	ev->keys_tmp = xreallocarray(ev->keys_tmp, n, sizeof(*ev->keys_tmp));
 	ev->out_start = xreallocarray(ev->out_start, n + 1,
 	    sizeof(*ev->out_start));
 	ev->parent_start = xreallocarray(ev->parent_start, n + 1,
@@ -252,33 +305,21 @@ push_cmp(const void *a, const void *b)
  * imageCountMoreThan: "images are sorted from youngest to oldest based on
  * pushed_at_time and then all images greater than the specified count
  * are expired or archived" -- counting every image the rule selects.
+ * This is one image of that walk, youngest first.
  */
 static void
-apply_counts(struct lifecycle_eval *ev, const struct lifecycle_policy *pol,
-    const struct lifecycle_image *images, size_t n, uint64_t count_rules)
+count_image(struct lifecycle_eval *ev, uint32_t x)
 {
-	uint32_t	 seen[LIFECYCLE_RULES_MAX];
+	const struct lifecycle_policy *pol = ev->pol;
 	uint64_t	 m;
-	size_t		 i, k = 0;
-	uint32_t	 x;
 	int		 b, governing;
 
-	for (i = 0; i < n; i++)
-		if (ev->mask[i] & count_rules) {
-			ev->by_push[k].time = pushed_time(&images[i]);
-			ev->by_push[k++].image = (uint32_t)i;
-		}
-	qsort(ev->by_push, k, sizeof(*ev->by_push), push_cmp);
-	memset(seen, 0, sizeof(seen));
-	for (i = 0; i < k; i++) {
-		x = ev->by_push[i].image;
-		governing = __builtin_ctzll(ev->mask[x]);
-		for (m = ev->mask[x] & count_rules; m != 0; m &= m - 1) {
-			b = __builtin_ctzll(m);
-			if (++seen[b] > (uint32_t)pol->rules[b].count_number &&
-			    b == governing)
-				act(ev, x, pol, b);
-		}
+	governing = __builtin_ctzll(ev->mask[x]);
+	for (m = ev->mask[x] & ev->count_rules; m != 0; m &= m - 1) {
+		b = __builtin_ctzll(m);
+		if (++ev->seen[b] > (uint32_t)pol->rules[b].count_number &&
+		    b == governing)
+			act(ev, x, pol, b);
 	}
 }
 
@@ -461,27 +502,245 @@ order_cmp(const void *a, const void *b)
 /* "Expiration is always ordered by pushed_at_time or transitioned_at_time
  * and always expires older images before newer ones." */
 static void
-build_order(struct lifecycle_eval *ev, const struct lifecycle_policy *pol,
-    const struct lifecycle_image *images, size_t n)
+order_image(struct lifecycle_eval *ev, uint32_t i)
 {
 	struct order_key *k;
-	size_t		 i;
 
-	ev->norder = 0;
-	for (i = 0; i < n; i++) {
-		if (ev->verdicts[i].action == LIFECYCLE_KEEP)
-			continue;
-		k = &ev->keys[ev->norder++];
-		k->depth = ev->depth[i];
-		k->referrers = ev->referrers[i];
-		k->time = ev->rule[i] >= 0 ?
-		    rule_time(&pol->rules[ev->rule[i]], &images[i]) :
-		    pushed_time(&images[i]);
-		k->image = (uint32_t)i;
+	if (ev->verdicts[i].action == LIFECYCLE_KEEP)
+		return;
+	k = &ev->keys[ev->norder++];
+	k->depth = ev->depth[i];
+	k->referrers = ev->referrers[i];
+	k->time = ev->rule[i] >= 0 ?
+	    rule_time(&ev->pol->rules[ev->rule[i]], &ev->images[i]) :
+	    pushed_time(&ev->images[i]);
+	k->image = i;
+}
+
+/* The rules selecting image i; acts on it if its governing rule is one
+ * of age and finds it old enough. */
+static void
+select_image(struct lifecycle_eval *ev, uint32_t i)
+{
+	const struct lifecycle_image *im = &ev->images[i];
+	const struct lifecycle_rule *r;
+	int		 g;
+
+	memset(&ev->verdicts[i], 0, sizeof(ev->verdicts[i]));
+	ev->rule[i] = -1;
+	ev->depth[i] = 0;
+	ev->referrers[i] = 0;
+	ev->mask[i] = 0;
+	if (im->nchildren > 0)
+		ev->graph = 1;
+	if (im->subject != LIFECYCLE_NO_SUBJECT) {
+		ev->graph = 1;
+		return;
 	}
-	qsort(ev->keys, ev->norder, sizeof(*ev->keys), order_cmp);
-	for (i = 0; i < ev->norder; i++)
-		ev->order[i] = ev->keys[i].image;
+	if ((ev->mask[i] = rules_selecting(ev->pol, im)) == 0)
+		return;
+	ev->counted |= ev->mask[i];
+	g = __builtin_ctzll(ev->mask[i]);
+	r = &ev->pol->rules[g];
+	if (r->count_type != LIFECYCLE_IMAGE_COUNT_MORE_THAN &&
+	    rule_aged(r, im, ev->now))
+		act(ev, i, ev->pol, g);
+}
+
+static void
+charge(size_t *work, size_t n)
+{
+	*work = *work > n ? *work - n : 0;
+}
+
+static void
+sort_init(struct eval_sort *s, void *keys, void *tmp, size_t n, size_t size,
+    int (*cmp)(const void *, const void *))
+{
+	s->keys = keys;
+	s->tmp = tmp;
+	s->n = n;
+	s->size = size;
+	s->cmp = cmp;
+	s->pos = 0;
+	s->width = 0;
+}
+
+/*
+ * One step of a sort: a run of SORT_RUN keys, or a merge pass over all of
+ * them (the keys move between the two arrays; s->keys is where they are).
+ * Returns 1 once they are sorted.  The orders are total (ties go by image
+ * index), so the merge's own stability does not matter.
+ */
+static int
+sort_step(struct eval_sort *s, size_t *work)
+{
+	unsigned char	*src = s->keys, *dst = s->tmp, *end, *a, *ae, *b, *be;
+	size_t		 m, i, size = s->size, span;
+
+	if (s->pos < s->n) {
+		m = s->n - s->pos < SORT_RUN ? s->n - s->pos : SORT_RUN;
+		qsort(src + s->pos * size, m, size, s->cmp);
+		s->pos += m;
+		charge(work, m);
+		if (s->pos < s->n)
+			return 0;
+		s->width = SORT_RUN;
+	}
+	if (s->width >= s->n)
+		return 1;
+	end = src + s->n * size;
+	span = s->width * size;
+	for (i = 0; i < s->n; i += 2 * s->width) {
+		a = src + i * size;
+		ae = b = (size_t)(end - a) > span ? a + span : end;
+		be = (size_t)(end - b) > span ? b + span : end;
+		while (a < ae && b < be) {
+			if (s->cmp(b, a) < 0) {
+				memcpy(dst, b, size);
+				b += size;
+			} else {
+				memcpy(dst, a, size);
+				a += size;
+			}
+			dst += size;
+		}
+		memcpy(dst, a, (size_t)(ae - a));
+		dst += ae - a;
+		memcpy(dst, b, (size_t)(be - b));
+		dst += be - b;
+	}
+	s->tmp = s->keys;
+	s->keys = dst - s->n * size;
+	s->width *= 2;
+	charge(work, s->n);
+	return s->width >= s->n;
+}
+
+void
+lifecycle_eval_start(struct lifecycle_eval *ev,
+    const struct lifecycle_policy *pol, const struct lifecycle_image *images,
+    size_t n, int64_t now)
+{
+	size_t	 i;
+
+	grow(ev, n);
+	ev->pol = pol;
+	ev->images = images;
+	ev->n = n;
+	ev->now = now;
+	ev->phase = PHASE_SELECT;
+	ev->pos = 0;
+	ev->count_rules = ev->counted = 0;
+	ev->graph = 0;
+	ev->nby_push = ev->norder = 0;
+	memset(ev->seen, 0, sizeof(ev->seen));
+	for (i = 0; i < pol->nrules; i++)
+		if (pol->rules[i].count_type == LIFECYCLE_IMAGE_COUNT_MORE_THAN)
+			ev->count_rules |= 1ULL << i;
+}
+
+/* The end of the pass over ev->pos .. ev->n that work allows. */
+static size_t
+pass_end(struct lifecycle_eval *ev, size_t n, size_t *work)
+{
+	size_t	 end = n - ev->pos > *work ? ev->pos + *work : n;
+
+	charge(work, end - ev->pos);
+	return end;
+}
+
+static void
+next_phase(struct lifecycle_eval *ev, enum eval_phase phase)
+{
+	ev->phase = phase;
+	ev->pos = 0;
+}
+
+int
+lifecycle_eval_step(struct lifecycle_eval *ev, size_t work)
+{
+	const struct push_key *pk;
+	const struct order_key *ok;
+	size_t		 end;
+
+	while (ev->phase != PHASE_DONE && work > 0) {
+		switch (ev->phase) {
+		case PHASE_SELECT:
+			for (end = pass_end(ev, ev->n, &work); ev->pos < end;
+			    ev->pos++)
+				select_image(ev, (uint32_t)ev->pos);
+			if (ev->pos == ev->n)
+				next_phase(ev, ev->counted & ev->count_rules ?
+				    PHASE_COUNT_COLLECT : PHASE_GRAPH);
+			break;
+		case PHASE_COUNT_COLLECT:
+			for (end = pass_end(ev, ev->n, &work); ev->pos < end;
+			    ev->pos++)
+				if (ev->mask[ev->pos] & ev->count_rules) {
+					ev->by_push[ev->nby_push].time =
+					    pushed_time(&ev->images[ev->pos]);
+					ev->by_push[ev->nby_push++].image =
+					    (uint32_t)ev->pos;
+				}
+			if (ev->pos < ev->n)
+				break;
+			sort_init(&ev->sort, ev->by_push, ev->by_push_tmp,
+			    ev->nby_push, sizeof(*ev->by_push), push_cmp);
+			next_phase(ev, PHASE_COUNT_SORT);
+			break;
+		case PHASE_COUNT_SORT:
+			if (sort_step(&ev->sort, &work))
+				next_phase(ev, PHASE_COUNT_APPLY);
+			break;
+		case PHASE_COUNT_APPLY:
+			pk = ev->sort.keys;
+			for (end = pass_end(ev, ev->nby_push, &work);
+			    ev->pos < end; ev->pos++)
+				count_image(ev, pk[ev->pos].image);
+			if (ev->pos == ev->nby_push)
+				next_phase(ev, PHASE_GRAPH);
+			break;
+		case PHASE_GRAPH:
+			if (ev->graph) {
+				resolve_graph(ev, ev->images, ev->n);
+				charge(&work, ev->n);
+			}
+			next_phase(ev, PHASE_ORDER_COLLECT);
+			break;
+		case PHASE_ORDER_COLLECT:
+			for (end = pass_end(ev, ev->n, &work); ev->pos < end;
+			    ev->pos++)
+				order_image(ev, (uint32_t)ev->pos);
+			if (ev->pos < ev->n)
+				break;
+			sort_init(&ev->sort, ev->keys, ev->keys_tmp,
+			    ev->norder, sizeof(*ev->keys), order_cmp);
+			next_phase(ev, PHASE_ORDER_SORT);
+			break;
+		case PHASE_ORDER_SORT:
+			if (sort_step(&ev->sort, &work))
+				next_phase(ev, PHASE_ORDER_OUT);
+			break;
+		case PHASE_ORDER_OUT:
+			ok = ev->sort.keys;
+			for (end = pass_end(ev, ev->norder, &work);
+			    ev->pos < end; ev->pos++)
+				ev->order[ev->pos] = ok[ev->pos].image;
+			if (ev->pos == ev->norder)
+				next_phase(ev, PHASE_DONE);
+			break;
+		case PHASE_DONE:
+			break;
+		}
+	}
+	return ev->phase == PHASE_DONE;
+}
+
+size_t
+lifecycle_eval_acted(const struct lifecycle_eval *ev)
+{
+	return ev->norder;
 }
 
 size_t
@@ -489,40 +748,7 @@ lifecycle_eval_run(struct lifecycle_eval *ev,
     const struct lifecycle_policy *pol, const struct lifecycle_image *images,
     size_t n, int64_t now)
 {
-	const struct lifecycle_rule *r;
-	uint64_t	 count_rules = 0, counted = 0;
-	size_t		 i;
-	int		 graph = 0, g;
-
-	grow(ev, n);
-	for (i = 0; i < pol->nrules; i++)
-		if (pol->rules[i].count_type == LIFECYCLE_IMAGE_COUNT_MORE_THAN)
-			count_rules |= 1ULL << i;
-	memset(ev->verdicts, 0, n * sizeof(*ev->verdicts));
-	memset(ev->rule, -1, n * sizeof(*ev->rule));
-	memset(ev->depth, 0, n * sizeof(*ev->depth));
-	memset(ev->referrers, 0, n * sizeof(*ev->referrers));
-	for (i = 0; i < n; i++) {
-		ev->mask[i] = 0;
-		if (images[i].nchildren > 0)
-			graph = 1;
-		if (images[i].subject != LIFECYCLE_NO_SUBJECT) {
-			graph = 1;
-			continue;
-		}
-		if ((ev->mask[i] = rules_selecting(pol, &images[i])) == 0)
-			continue;
-		counted |= ev->mask[i];
-		g = __builtin_ctzll(ev->mask[i]);
-		r = &pol->rules[g];
-		if (r->count_type != LIFECYCLE_IMAGE_COUNT_MORE_THAN &&
-		    rule_aged(r, &images[i], now))
-			act(ev, (uint32_t)i, pol, g);
-	}
-	if (counted & count_rules)
-		apply_counts(ev, pol, images, n, count_rules);
-	if (graph)
-		resolve_graph(ev, images, n);
-	build_order(ev, pol, images, n);
+	lifecycle_eval_start(ev, pol, images, n, now);
+	(void)lifecycle_eval_step(ev, SIZE_MAX);
 	return ev->norder;
 }

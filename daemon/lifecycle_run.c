@@ -17,13 +17,16 @@
 /*
  * Lifecycle runs: the real expiry and archiving that repositories'
  * lifecycle policies ask for, on a schedule and on demand (POST
- * /_berth/lifecycle/run).  A run evaluates one repository at a time with
- * the pure evaluator (lifecycle_eval.c) at the model's now (the test
- * clock), then acts in slices: each slice is one transaction of at most
- * SLICE_ACTIONS expiries (exactly what BatchDeleteImage writes: the image
- * and its tags go, its blobs stay for GC) and archivals (a status
- * record), and the event loop runs between slices, so no request waits
- * behind more than one.
+ * /_berth/lifecycle/run).  A run takes one repository at a time, at the
+ * model's now (the test clock), in slices of at most SLICE_US of the
+ * event loop, so that no request waits long behind it: it builds the
+ * evaluator's input and evaluates (lifecycle_eval.c) a few thousand
+ * images at a time, then acts.  Each slice's actions are one transaction
+ * of at most SLICE_ACTIONS expiries (exactly what BatchDeleteImage
+ * writes: the image and its tags go, its blobs stay for GC) and archivals
+ * (a status record), across as many repositories as the slice reaches,
+ * so a run over many small repositories makes one durable commit per
+ * slice, not one per repository.
  *
  * Crash safety: every slice is durable before the next starts, and the
  * repository's lastEvaluatedAt is written with its last slice.  A run cut
@@ -32,8 +35,13 @@
  * that remain and the clock, it finds the rest of the same work and
  * nothing already done: nothing is lost and nothing happens twice.  Should
  * anything else change the repository between slices (a push, a tag, a
- * pull, a new policy), its generation moves and the run evaluates again
- * rather than act on a stale verdict.
+ * deletion, a new policy), its generation moves and the run plans again
+ * from the start rather than act on a stale verdict, or read tags that
+ * are gone.  A pull does not move it: it only makes its own image less
+ * idle, and the run judges the repository as it was when its plan
+ * started, a pull after that counting as after the run (AWS acts "within
+ * 24 hours" too); a repository pulled without pause is thus still
+ * evaluated.
  *
  * Runs are queued and done one at a time.  What is reported for each
  * repository: how many images it had, and per rule how many it expired
@@ -56,6 +64,8 @@
 
 #define SLICE_ACTIONS		128
 #define SLICE_US		5000
+#define ACT_CHUNK		8	/* actions between clock reads */
+#define PLAN_WORK		4096	/* images' worth, between clock reads */
 
 /* One repository to evaluate. */
 struct lifecycle_job {
@@ -69,6 +79,31 @@ struct lifecycle_step {
 	struct digest	 digest;
 	enum lifecycle_action action;
 	int		 rule;
+};
+
+/*
+ * A repository's images as lifecycle.h's evaluator takes them, in the
+ * repository's (digest) order, built a slice at a time: a pass counting
+ * the indexes' children, then one filling.  The tags are the model's:
+ * valid while the repository's generation does not move.
+ */
+struct lifecycle_input {
+	struct lifecycle_image *images;
+	uint32_t	*children;
+	size_t		 n;
+	size_t		 nchildren;
+	int		 counted;	/* the first pass is over */
+	size_t		 pos;		/* the next image of the pass */
+	size_t		 c;		/* children filled */
+};
+
+/* How far the plan of the repository being run is. */
+enum lifecycle_plan_state {
+	PLAN_NONE,
+	PLAN_INPUT,			/* building the evaluator's input */
+	PLAN_EVAL,			/* evaluating */
+	PLAN_STEPS,			/* writing the verdicts down as steps */
+	PLAN_READY			/* acting on the steps */
 };
 
 /* Per rule counts of the repository being run. */
@@ -86,10 +121,16 @@ struct lifecycle_run {
 	size_t		 njobs;
 	size_t		 job;		/* the one being run */
 	/* Its plan and how far it went. */
+	enum lifecycle_plan_state plan;
+	/* The last policy parsed and its text: repositories made from one
+	 * template share theirs, and a parse costs more than evaluating a
+	 * small repository. */
+	struct lifecycle_policy *policy;
+	char		*policy_text;
+	struct lifecycle_input in;
 	struct lifecycle_step *steps;
 	size_t		 nsteps;
 	size_t		 step;
-	int		 planned;
 	uint64_t	 generation;
 	int64_t		 now_ms;
 	size_t		 nimages;
@@ -98,12 +139,14 @@ struct lifecycle_run {
 	struct json_object *report;	/* per repository */
 	uint64_t	 expired;
 	uint64_t	 transitioned;
+	uint64_t	 commits;
 };
 
 static struct lifecycle_run *lifecycle_queue;
 static struct lifecycle_run *lifecycle_tail;
 static struct event	*lifecycle_ev;
-static struct lifecycle_eval *lifecycle_evaluator;
+static struct lifecycle_eval *lifecycle_evaluator;	/* previews' */
+static struct lifecycle_eval *lifecycle_run_evaluator;
 static struct lifecycle_stats lifecycle_totals;
 
 static void	lifecycle_slice_cb(evutil_socket_t, short, void *);
@@ -149,53 +192,74 @@ lifecycle_image_index(const struct repository *repo, const struct digest *d)
 	return -1;
 }
 
-void
-lifecycle_input_build(struct lifecycle_input *in,
+static void
+lifecycle_input_start(struct lifecycle_input *in,
     const struct repository *repo)
 {
-	struct lifecycle_image *li;
-	const struct image *img;
-	size_t		 i, k, nchildren = 0, c = 0;
-	int64_t		 j;
-
 	memset(in, 0, sizeof(*in));
 	in->n = repo->images.len;
 	in->images = xcalloc(in->n, sizeof(*in->images));
-	for (i = 0; i < in->n; i++) {
-		img = repo->images.items[i];
-		for (k = 0; k < img->nrefs; k++)
-			nchildren += img->refs[k].kind == REF_MANIFEST;
+}
+
+static void
+lifecycle_input_fill(struct lifecycle_input *in,
+    const struct repository *repo, size_t i)
+{
+	const struct image *img = repo->images.items[i];
+	struct lifecycle_image *li = &in->images[i];
+	size_t		 k;
+	int64_t		 j;
+
+	li->tags = (const char *const *)img->tags;
+	li->ntags = img->ntags;
+	li->pushed_ms = img->pushed_ms;
+	li->pulled_ms = img->pulled_ms;
+	li->archived_ms = img->archived_ms;
+	li->activated_ms = img->activated_ms <= model_now_ms() ?
+	    img->activated_ms : 0;
+	li->storage = lifecycle_storage_of(img);
+	li->children = &in->children[in->c];
+	for (k = 0; k < img->nrefs; k++) {
+		if (img->refs[k].kind != REF_MANIFEST ||
+		    (j = lifecycle_image_index(repo, &img->refs[k].digest)) < 0)
+			continue;
+		in->children[in->c++] = (uint32_t)j;
+		li->nchildren++;
 	}
-	in->children = xcalloc(nchildren, sizeof(*in->children));
-	for (i = 0; i < in->n; i++) {
-		img = repo->images.items[i];
-		li = &in->images[i];
-		li->tags = (const char *const *)img->tags;
-		li->ntags = img->ntags;
-		li->pushed_ms = img->pushed_ms;
-		li->pulled_ms = img->pulled_ms;
-		li->archived_ms = img->archived_ms;
-		li->activated_ms = img->activated_ms <= model_now_ms() ?
-		    img->activated_ms : 0;
-		li->storage = lifecycle_storage_of(img);
-		li->children = &in->children[c];
-		for (k = 0; k < img->nrefs; k++) {
-			if (img->refs[k].kind != REF_MANIFEST ||
-			    (j = lifecycle_image_index(repo,
-			    &img->refs[k].digest)) < 0)
-				continue;
-			in->children[c++] = (uint32_t)j;
-			li->nchildren++;
-		}
-		li->subject = LIFECYCLE_NO_SUBJECT;
-		if (img->has_subject) {
-			j = lifecycle_image_index(repo, &img->subject);
-			li->subject = j >= 0 ? j : LIFECYCLE_SUBJECT_GONE;
-		}
+	li->subject = LIFECYCLE_NO_SUBJECT;
+	if (img->has_subject) {
+		j = lifecycle_image_index(repo, &img->subject);
+		li->subject = j >= 0 ? j : LIFECYCLE_SUBJECT_GONE;
 	}
 }
 
-void
+/* Builds up to work images more of in; 1 once it is whole.  The
+ * repository must not have changed since lifecycle_input_start. */
+static int
+lifecycle_input_step(struct lifecycle_input *in,
+    const struct repository *repo, size_t work)
+{
+	const struct image *img;
+	size_t		 k;
+
+	for (; !in->counted && work > 0 && in->pos < in->n; in->pos++, work--) {
+		img = repo->images.items[in->pos];
+		for (k = 0; k < img->nrefs; k++)
+			in->nchildren += img->refs[k].kind == REF_MANIFEST;
+	}
+	if (!in->counted) {
+		if (in->pos < in->n)
+			return 0;
+		in->children = xcalloc(in->nchildren, sizeof(*in->children));
+		in->counted = 1;
+		in->pos = 0;
+	}
+	for (; work > 0 && in->pos < in->n; in->pos++, work--)
+		lifecycle_input_fill(in, repo, in->pos);
+	return in->pos == in->n;
+}
+
+static void
 lifecycle_input_clear(struct lifecycle_input *in)
 {
 	free(in->images);
@@ -211,7 +275,8 @@ lifecycle_evaluate(const struct repository *repo,
 
 	if (lifecycle_evaluator == NULL)
 		lifecycle_evaluator = lifecycle_eval_new();
-	lifecycle_input_build(&in, repo);
+	lifecycle_input_start(&in, repo);
+	(void)lifecycle_input_step(&in, repo, SIZE_MAX);
 	*nacted = lifecycle_eval_run(lifecycle_evaluator, policy, in.images,
 	    in.n, now_ms);
 	lifecycle_input_clear(&in);
@@ -219,6 +284,17 @@ lifecycle_evaluate(const struct repository *repo,
 }
 
 /* --- a run --------------------------------------------------------------- */
+
+/* Drops the plan: the repository is evaluated again from the start. */
+static void
+lifecycle_plan_reset(struct lifecycle_run *run)
+{
+	lifecycle_input_clear(&run->in);
+	free(run->steps);
+	run->steps = NULL;
+	run->nsteps = run->step = 0;
+	run->plan = PLAN_NONE;
+}
 
 static void
 lifecycle_run_free(struct lifecycle_run *run)
@@ -228,7 +304,9 @@ lifecycle_run_free(struct lifecycle_run *run)
 	for (i = 0; i < run->njobs; i++)
 		free(run->jobs[i].name);
 	free(run->jobs);
-	free(run->steps);
+	lifecycle_plan_reset(run);
+	lifecycle_policy_free(run->policy);
+	free(run->policy_text);
 	free(run->counts);
 	json_object_put(run->report);
 	free(run);
@@ -254,6 +332,8 @@ lifecycle_run_end(int err)
 		    json_object_new_int64((int64_t)run->expired));
 		json_object_object_add(out, "transitioned",
 		    json_object_new_int64((int64_t)run->transitioned));
+		json_object_object_add(out, "commits",
+		    json_object_new_int64((int64_t)run->commits));
 	}
 	lifecycle_totals.runs++;
 	if (run->cb != NULL)
@@ -334,63 +414,98 @@ lifecycle_job_done(struct lifecycle_run *run, int evaluated)
 		lifecycle_totals.expired += expired;
 		lifecycle_totals.transitioned += transitioned;
 	}
-	free(run->steps);
-	run->steps = NULL;
-	run->nsteps = run->step = 0;
+	lifecycle_plan_reset(run);
 	free(run->counts);
 	run->counts = NULL;
 	run->ncounts = 0;
-	run->planned = 0;
 	run->job++;
 }
 
 /*
- * Evaluates the job's repository and plans what to do, in the
- * evaluator's safe order.  0, or -1 when there is nothing to do (no such
- * repository or no policy any more).
+ * Starts planning the job's repository: its policy, the time the run
+ * judges it at.  0, or -1 when there is nothing to do (no policy any
+ * more).
  */
 static int
-lifecycle_plan(struct lifecycle_run *run, struct repository *repo)
+lifecycle_plan_start(struct lifecycle_run *run, struct repository *repo)
+{
+	const char *text = repo->config.lifecycle;
+	char	*msg = NULL;
+
+	if (text == NULL)
+		return -1;
+	if (run->policy_text == NULL || strcmp(run->policy_text, text) != 0) {
+		lifecycle_policy_free(run->policy);
+		free(run->policy_text);
+		run->policy = NULL;
+		run->policy_text = NULL;
+		if (lifecycle_policy_parse(text, strlen(text),
+		    "lifecyclePolicyText", &run->policy, &msg) == -1) {
+			/* Accepted once, so refused only by a newer berth. */
+			log_warnx("lifecycle: %s: stored policy refused: %s",
+			    repo->name, msg);
+			free(msg);
+			return -1;
+		}
+		run->policy_text = xstrdup(text);
+	}
+	run->now_ms = model_now_ms();
+	lifecycle_input_start(&run->in, repo);
+	run->generation = repo->generation;
+	run->plan = PLAN_INPUT;
+	return 0;
+}
+
+/*
+ * Goes on with the plan for about PLAN_WORK images: the input, then the
+ * evaluation, then the steps, in the evaluator's safe order (run->step
+ * counts those written until the plan is ready).  The repository has not
+ * changed since the plan started.
+ */
+static void
+lifecycle_plan_step(struct lifecycle_run *run, struct repository *repo)
 {
 	const struct lifecycle_verdict *v;
 	const uint32_t	*order;
-	struct lifecycle_policy *policy;
-	struct lifecycle_eval *ev;
 	const struct image *img;
-	char		*msg = NULL;
 	size_t		 i, n;
 
-	if (repo->config.lifecycle == NULL)
-		return -1;
-	if (lifecycle_policy_parse(repo->config.lifecycle,
-	    strlen(repo->config.lifecycle), "lifecyclePolicyText", &policy,
-	    &msg) == -1) {
-		/* Accepted once, so refused only by a newer berth. */
-		log_warnx("lifecycle: %s: stored policy refused: %s",
-		    repo->name, msg);
-		free(msg);
-		return -1;
+	if (lifecycle_run_evaluator == NULL)
+		lifecycle_run_evaluator = lifecycle_eval_new();
+	if (run->plan == PLAN_INPUT) {
+		if (lifecycle_input_step(&run->in, repo, PLAN_WORK)) {
+			lifecycle_eval_start(lifecycle_run_evaluator,
+			    run->policy, run->in.images, run->in.n,
+			    run->now_ms);
+			run->plan = PLAN_EVAL;
+		}
+		return;
 	}
-	run->now_ms = model_now_ms();
-	ev = lifecycle_evaluate(repo, policy, run->now_ms, &n);
-	lifecycle_policy_free(policy);
-	v = lifecycle_eval_verdicts(ev);
-	order = lifecycle_eval_order(ev);
-	free(run->steps);
-	run->steps = xcalloc(n, sizeof(*run->steps));
-	for (i = 0; i < n; i++) {
+	if (run->plan == PLAN_EVAL) {
+		if (!lifecycle_eval_step(lifecycle_run_evaluator, PLAN_WORK))
+			return;
+		run->nsteps = lifecycle_eval_acted(lifecycle_run_evaluator);
+		run->steps = xcalloc(run->nsteps, sizeof(*run->steps));
+		run->step = 0;
+		run->plan = PLAN_STEPS;
+	}
+	v = lifecycle_eval_verdicts(lifecycle_run_evaluator);
+	order = lifecycle_eval_order(lifecycle_run_evaluator);
+	n = run->nsteps - run->step < PLAN_WORK ? run->nsteps - run->step :
+	    PLAN_WORK;
+	for (i = run->step; i < run->step + n; i++) {
 		img = repo->images.items[order[i]];
 		run->steps[i].digest = img->digest;
 		run->steps[i].action = v[order[i]].action;
 		run->steps[i].rule = v[order[i]].rule_priority;
 	}
-	run->nsteps = n;
+	if ((run->step += n) < run->nsteps)
+		return;
 	run->step = 0;
 	run->nimages = repo->images.len;
-	run->generation = repo->generation;
-	run->planned = 1;
+	lifecycle_input_clear(&run->in);
+	run->plan = PLAN_READY;
 	lifecycle_totals.images += repo->images.len;
-	return 0;
 }
 
 /*
@@ -487,14 +602,25 @@ lifecycle_slice_cb(evutil_socket_t fd, short events, void *arg)
 			lifecycle_job_done(run, 0);
 			continue;
 		}
-		if ((!run->planned || repo->generation != run->generation) &&
-		    lifecycle_plan(run, repo) == -1) {
+		/* A change since the plan started: it may be stale, and
+		 * the input's tags may be gone. */
+		if (run->plan != PLAN_NONE &&
+		    repo->generation != run->generation)
+			lifecycle_plan_reset(run);
+		if (run->plan == PLAN_NONE &&
+		    lifecycle_plan_start(run, repo) == -1) {
 			lifecycle_job_done(run, 0);
 			continue;
 		}
-		n += lifecycle_act(run, repo, &t, SLICE_ACTIONS - n);
+		if (run->plan != PLAN_READY)
+			lifecycle_plan_step(run, repo);
+		else
+			n += lifecycle_act(run, repo, &t,
+			    SLICE_ACTIONS - n < ACT_CHUNK ?
+			    SLICE_ACTIONS - n : ACT_CHUNK);
 	}
 	if (t.nrecords > 0) {
+		run->commits++;
 		txn_commit(&t, lifecycle_slice_done_cb, run);
 		return;
 	}

@@ -427,8 +427,8 @@ meta_note_pull(struct image *img, const char *principal)
 		if (registry_setting(img->repo->registry, key) != NULL)
 			return;
 	}
+	/* Not a change of the repository's generation: see lifecycle_run.c. */
 	img->pulled_ms = model_now_ms();
-	model_repo_changed(img->repo);
 	for (i = 0; i < meta_npulls; i++) {
 		pn = &meta_pulls[i];
 		if (digest_eq(&pn->digest, &img->digest) &&

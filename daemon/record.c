@@ -581,10 +581,8 @@ record_apply_body(enum record_type type, struct rbuf *r)
 			rc = 0;		/* deleted since: nothing to record */
 			break;
 		}
-		if (ms > img->pulled_ms) {
+		if (ms > img->pulled_ms)
 			img->pulled_ms = ms;
-			model_repo_changed(repo);
-		}
 		rc = 0;
 		break;
 	case REC_IMAGE_STATUS:

@@ -118,6 +118,8 @@ check_evaluation(const struct lifecycle_policy *pol,
 	struct lifecycle_eval *ev = lifecycle_eval_new();
 	const struct lifecycle_verdict *v;
 	const uint32_t	*order;
+	struct lifecycle_verdict whole[16];
+	uint32_t	 whole_order[16];
 	uint8_t		 listed[16];
 	size_t		 nacted, acted = 0, i, j;
 
@@ -153,6 +155,17 @@ check_evaluation(const struct lifecycle_policy *pol,
 			abort();
 	}
 	if (acted != nacted)
+		abort();
+	/* In steps of one image's work: the same verdicts, the same order. */
+	memcpy(whole, v, n * sizeof(*v));
+	memcpy(whole_order, order, nacted * sizeof(*order));
+	lifecycle_eval_start(ev, pol, im, n, NOW);
+	while (!lifecycle_eval_step(ev, 1))
+		continue;
+	if (lifecycle_eval_acted(ev) != nacted ||
+	    memcmp(lifecycle_eval_verdicts(ev), whole, n * sizeof(*v)) != 0 ||
+	    memcmp(lifecycle_eval_order(ev), whole_order,
+	    nacted * sizeof(*order)) != 0)
 		abort();
 	lifecycle_eval_free(ev);
 }

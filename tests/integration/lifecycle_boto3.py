@@ -2,9 +2,11 @@
 """Image lifecycle driven by boto3 against a real berthd started from the
 build tree: PutLifecyclePolicy / GetLifecyclePolicy / DeleteLifecyclePolicy
 and their errors, real expiry and archiving by POST /_berth/lifecycle/run
-with images pushed by PutImage at times set with the test clock (POST
+and on a schedule (--lifecycle-interval), with images pushed by PutImage at times set with the test clock (POST
 /_berth/clock), the clock surviving a restart, and kill -9 of berthd and
-of berth-blobd during a run losing nothing and doing nothing twice.
+of berth-blobd during a run losing nothing and doing nothing twice, and
+leaving each image, tagged ones pushed through /v2/ included, expired or
+archived whole or not at all.
 
 It needs a botocore with the lifecycle and archive operations (the
 machine's default python3; Debian's 1.26 lacks them).  BERTHD and BLOBD
@@ -13,6 +15,7 @@ failure.
 """
 
 import hashlib
+import http.client
 import json
 import os
 import shutil
@@ -310,6 +313,34 @@ def test_expiry(b, c):
        set(left) == {prod[2], prod[3], new_untagged}, (r, sorted(left)))
 
 
+def test_schedule(b, c):
+    """--lifecycle-interval: berthd runs the policies by itself (polled,
+    with a bound, for the real second it waits)."""
+    s = Berthd(["--lifecycle-interval", "1"])
+    s.start()
+    try:
+        c = s.client()
+        c.create_repository(repositoryName="sched")
+        p = Pusher(c, "sched")
+        old = p.push("old")
+        s.advance(10 * DAY)
+        new = p.push("new")
+        c.put_lifecycle_policy(repositoryName="sched",
+                               lifecyclePolicyText=policy(rule(1, {
+                                   "tagStatus": "untagged",
+                                   "countType": "sinceImagePushed",
+                                   "countUnit": "days", "countNumber": 5})))
+        deadline = time.monotonic() + 60
+        while old in images(c, "sched") and time.monotonic() < deadline:
+            time.sleep(0.2)
+        ok("a scheduled run expires", set(images(c, "sched")) == {new})
+        ok("and sets lastEvaluatedAt", "lastEvaluatedAt" in
+           c.get_lifecycle_policy(repositoryName="sched"))
+    finally:
+        s.stop()
+        shutil.rmtree(s.dir, ignore_errors=True)
+
+
 def test_archive(b, c):
     c.create_repository(repositoryName="arc")
     p = Pusher(c, "arc")
@@ -451,17 +482,19 @@ def test_preview(b, c):
        run["expired"] == 113 and run["transitioned"] == 2,
        (len(left), len(archived), run))
 
-    # The preview goes with its repository: after a compaction nothing
-    # of it is left in what a start replays (the snapshot and the live
-    # log; a closed segment, meta/log.<n>, stays only for the small blobs
-    # packed in it, and its records are the snapshot's).
+    # The preview goes with its repository: after a compaction the
+    # snapshot (what a start replays, the log's older segments being
+    # skipped; a segment that holds live small blobs stays on disk) has
+    # nothing of it, and after a restart a new repository of that name
+    # has no preview.
     c.delete_repository(repositoryName="pre", force=True)
     b.admin("POST", "compact")
-    meta = os.path.join(b.dir, "data", "meta")
-    left = [f for f in os.listdir(meta) if f in ("snapshot", "log") and
-            b"lifecycle-preview/pre" in
-            open(os.path.join(meta, f), "rb").read()]
-    ok("preview deleted with its repository", left == [], left)
+    with open(os.path.join(b.dir, "data", "meta", "snapshot"), "rb") as f:
+        ok("preview deleted with its repository",
+           b"lifecycle-preview/pre" not in f.read())
+    b.stop()
+    b.start()
+    c = b.client()
     c.create_repository(repositoryName="pre")
     ok("no preview for a new repository", err(
        c.get_lifecycle_policy_preview, repositoryName="pre") ==
@@ -520,21 +553,131 @@ def crash_case(b, c, repo, kill):
        r["expired"] == len(left) - len(new), (len(left), r))
 
 
-def test_kill_berthd(b, c):
+def kill_berthd(b, delay):
+    """kill -9 of berthd after delay seconds, and a restart."""
     def kill():
-        time.sleep(0.05)
+        time.sleep(delay)
         b.stop(signal.SIGKILL)
         b.start()
-    crash_case(b, b.client(), "crash-berthd", kill)
+    return kill
 
 
-def test_kill_blobd(b, c):
+def kill_blobd(b, delay):
+    """kill -9 of berth-blobd after delay seconds; berthd restarts it."""
     def kill():
-        time.sleep(0.05)
+        time.sleep(delay)
         pid = b.admin("GET", "health")["blobd_pid"]
         os.kill(pid, signal.SIGKILL)
         b.wait_healthy(old_blobd=pid)
-    crash_case(b, c, "crash-blobd", kill)
+    return kill
+
+
+def test_kill_berthd(b, c):
+    crash_case(b, b.client(), "crash-berthd", kill_berthd(b, 0.05))
+
+
+def test_kill_blobd(b, c):
+    crash_case(b, c, "crash-blobd", kill_blobd(b, 0.05))
+
+
+def put_manifests(b, repo, pusher, tags_of):
+    """Pushes one image per entry of tags_of (a list of tag lists) the way
+    a registry client does, PUT /v2/<repo>/manifests/<tag> on one
+    keep-alive connection; returns their digests."""
+    conn = http.client.HTTPConnection("127.0.0.1", b.port, timeout=60)
+    out = []
+    for i, tags in enumerate(tags_of):
+        m = json.dumps({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": pusher.config, "layers": pusher.layers,
+            "annotations": {"name": "%s-%s" % (repo, tags[0])}}).encode()
+        for t in tags:
+            conn.request("PUT", "/v2/%s/manifests/%s" % (repo, t), m, {
+                "Content-Type":
+                "application/vnd.oci.image.manifest.v1+json"})
+            r = conn.getresponse()
+            r.read()
+            if r.status != 201:
+                raise RuntimeError("PUT %s: %d" % (t, r.status))
+        out.append(sha(m))
+    conn.close()
+    return out
+
+
+def whole_or_gone(c, repo, expected, statuses):
+    """Every image of expected ({digest: tags}) is there with all its tags
+    and a status in statuses, or gone with every tag; no tag names an
+    image that is gone.  Returns the digests left."""
+    d = images(c, repo)
+    listed = set()
+    for page in c.get_paginator("list_images").paginate(
+            repositoryName=repo, filter={"tagStatus": "TAGGED"}):
+        for i in page["imageIds"]:
+            listed.add((i["imageDigest"], i["imageTag"]))
+    half = []
+    for digest, tags in expected.items():
+        pairs = {(digest, t) for t in tags}
+        if digest in d:
+            if set(d[digest].get("imageTags", [])) != set(tags) or \
+                    d[digest]["imageStatus"] not in statuses:
+                half.append((digest, d[digest]))
+        elif pairs & listed:
+            half.append((digest, "gone, tags left"))
+    ok(repo + ": every image whole or gone", half == [], half[:3])
+    return set(expected) & set(d)
+
+
+def crash_mixed(b, c, repo, kill):
+    """Expiry and archiving of tagged images pushed through /v2/, cut by
+    kill: each image was expired (with all its tags) or archived, or not
+    at all, never half; the next run does the rest and nothing twice."""
+    c.create_repository(repositoryName=repo)
+    p = Pusher(c, repo)
+    n = 400
+    exp = put_manifests(b, repo, p, [["exp-%d" % i, "x-%d" % i]
+                                     for i in range(n)])
+    arc = put_manifests(b, repo, p, [["arc-%d" % i] for i in range(n)])
+    b.advance(30 * DAY)
+    new = put_manifests(b, repo, p, [["exp-new-%d" % i] for i in range(3)])
+    expected = dict(zip(exp, [["exp-%d" % i, "x-%d" % i] for i in range(n)]))
+    expected.update(zip(arc, [["arc-%d" % i] for i in range(n)]))
+    expected.update(zip(new, [["exp-new-%d" % i] for i in range(3)]))
+    c.put_lifecycle_policy(repositoryName=repo, lifecyclePolicyText=policy(
+        rule(1, {"tagStatus": "tagged", "tagPrefixList": ["exp-"],
+                 "countType": "sinceImagePushed", "countUnit": "days",
+                 "countNumber": 7}),
+        rule(2, {"tagStatus": "tagged", "tagPatternList": ["arc-*"],
+                 "countType": "sinceImagePushed", "countUnit": "days",
+                 "countNumber": 7}, "transition")))
+    t = threading.Thread(target=lambda: http_error(
+        lambda: b.run(repository=repo)))
+    t.start()
+    kill()
+    t.join(120)
+    c = b.client()
+    left = whole_or_gone(c, repo, expected, ("ACTIVE", "ARCHIVED"))
+    d = images(c, repo)
+    ok(repo + ": the new are never touched", set(new) <= left and all(
+       d[x]["imageStatus"] == "ACTIVE" for x in new))
+    ok(repo + ": archived, never expired", set(arc) <= left)
+    active = {x for x in arc if d[x]["imageStatus"] == "ACTIVE"}
+    r = b.run(repository=repo)
+    d = images(c, repo)
+    ok(repo + ": the next run does the rest, nothing twice",
+       set(d) == set(arc) | set(new) and
+       all(d[x]["imageStatus"] == "ARCHIVED" for x in arc) and
+       r["expired"] == len(left & set(exp)) and
+       r["transitioned"] == len(active), (len(left), len(active), r))
+    whole_or_gone(c, repo, expected, ("ACTIVE", "ARCHIVED"))
+
+
+def test_kill_berthd_mixed(b, c):
+    crash_mixed(b, b.client(), "mixed-berthd", kill_berthd(b, 0.02))
+
+
+def test_kill_blobd_mixed(b, c):
+    crash_mixed(b, c, "mixed-blobd", kill_blobd(b, 0.02))
 
 
 def run_suite(b, tests, clients):
@@ -559,9 +702,11 @@ def run_suite(b, tests, clients):
 def main():
     b = Berthd()
     b.start()
-    run_suite(b, (test_policy_operations, test_expiry, test_archive,
+    run_suite(b, (test_policy_operations, test_expiry, test_schedule,
+                  test_archive,
                   test_preview, test_clock_restart, test_kill_berthd,
-                  test_kill_blobd), lambda: (b.client(),))
+                  test_kill_blobd, test_kill_berthd_mixed,
+                  test_kill_blobd_mixed), lambda: (b.client(),))
 
 
 if __name__ == "__main__":

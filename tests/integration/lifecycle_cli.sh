@@ -2,10 +2,11 @@
 # The lifecycle operations added after the first ones, driven by the AWS
 # CLI v2 (Debian's awscli) against a real berthd with --credentials naming
 # each key's principal: pull time update exclusions and their effect on
-# lastRecordedPullTime, and ListImageReferrers over artifacts pushed with
-# curl through the registry API.  Debian's CLI (2.9) predates these operations, so
-# it is given the API model of the machine's newer botocore through
-# AWS_DATA_PATH, as a user with an older CLI would.
+# lastRecordedPullTime, ListImageReferrers over artifacts pushed with
+# curl through the registry API, and UpdateImageStorageClass.  Debian's
+# CLI (2.9) predates these operations, so it is given the API model of
+# the machine's newer botocore through AWS_DATA_PATH, as a user with an
+# older CLI would.
 # BERTHD and BLOBD name the binaries.
 . "$(dirname "$0")/common.bash"
 
@@ -170,5 +171,32 @@ jqcheck "a page" '(.referrers | length) == 1 and .nextToken != null' "$out"
 fails_with "referrers of a missing repository" RepositoryNotFoundException \
     dev list-image-referrers --repository-name nope \
     --subject-id "imageDigest=$image"
+
+# --- UpdateImageStorageClass: to the archive and back ----------------------
+fails_with "restore an active image" \
+    ImageStorageClassUpdateNotSupportedException \
+    dev update-image-storage-class --repository-name pulls \
+    --image-id "imageDigest=$image" --target-storage-class STANDARD
+out=$(dev update-image-storage-class --repository-name pulls \
+    --image-id "imageDigest=$image" --target-storage-class ARCHIVE)
+jqcheck "archive" ".imageStatus == \"ARCHIVED\" and
+    .imageId.imageDigest == \"$image\"" "$out"
+out=$(dev describe-images --repository-name pulls \
+    --filter imageStatus=ARCHIVED)
+jqcheck "listed as archived" "[.imageDetails[].imageDigest] == [\"$image\"]" \
+    "$out"
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "$basic" \
+    -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+    "$URL/v2/pulls/manifests/$image")
+check "an archived image is not pulled" test "$code" = 404
+fails_with "archive it again" ImageStorageClassUpdateNotSupportedException \
+    dev update-image-storage-class --repository-name pulls \
+    --image-id "imageDigest=$image" --target-storage-class ARCHIVE
+out=$(dev update-image-storage-class --repository-name pulls \
+    --image-id "imageDigest=$image" --target-storage-class STANDARD)
+jqcheck "restore" '.imageStatus == "ACTIVATING"' "$out"
+fails_with "storage class of nothing" ImageNotFoundException \
+    dev update-image-storage-class --repository-name pulls \
+    --image-id imageTag=nope --target-storage-class ARCHIVE
 
 t_summary

@@ -95,6 +95,13 @@ evaluate_at(const char *text, const struct lifecycle_image *images, size_t n,
 	ev = lifecycle_eval_new();
 	nacted = lifecycle_eval_run(ev, pol, images, n, now);
 	snprintf(buf, sizeof(buf), "%s", outcome(ev, nacted, n));
+	/* In steps of one image's work, the same outcome. */
+	lifecycle_eval_start(ev, pol, images, n, now);
+	while (!lifecycle_eval_step(ev, 1))
+		continue;
+	if (strcmp(outcome(ev, lifecycle_eval_acted(ev), n), buf) != 0)
+		snprintf(buf, sizeof(buf), "(in steps: %s)",
+		    outcome(ev, lifecycle_eval_acted(ev), n));
 	lifecycle_eval_free(ev);
 	lifecycle_policy_free(pol);
 	return buf;
@@ -699,6 +706,33 @@ random_image(struct lifecycle_image *im, const char **tags, unsigned *seed)
 	}
 }
 
+/* A random policy of nrules rules (the k-th of priority k * 3 + 1, plus
+ * 0 to 2 if spread), its text in text[4096], parsed; NULL when the parser
+ * refuses it. */
+static struct lifecycle_policy *
+random_policy(char *text, int nrules, int spread, unsigned *seed)
+{
+	struct lifecycle_policy *pol;
+	char		*p, *message = NULL;
+	int		 k;
+
+	p = text + sprintf(text, "{\"rules\": [");
+	for (k = 0; k < nrules; k++) {
+		if (k > 0)
+			*p++ = ',';
+		random_rule(p, 4096 - (size_t)(p - text) - 4,
+		    k * 3 + 1 + (spread ? rand_r(seed) % 3 : 0), seed);
+		p += strlen(p);
+	}
+	strcpy(p, "]}");
+	if (lifecycle_policy_parse(text, strlen(text), "x", &pol,
+	    &message) == -1) {
+		free(message);
+		return NULL;
+	}
+	return pol;
+}
+
 /* Random repositories and policies: the evaluator and the reference
  * agree on every image. */
 static void
@@ -710,28 +744,15 @@ test_against_reference(void)
 	const struct lifecycle_verdict *got;
 	struct lifecycle_policy *pol;
 	struct lifecycle_eval *ev = lifecycle_eval_new();
-	char		 text[4096], *p, *message;
+	char		 text[4096];
 	unsigned	 seed = 20260101;
 	size_t		 n, i, tried, checked = 0, acted = 0, wrong = 0;
-	int		 nrules, k;
+	int		 nrules;
 
 	for (tried = 0; tried < 3000; tried++) {
 		nrules = 1 + rand_r(&seed) % 4;
-		p = text + sprintf(text, "{\"rules\": [");
-		for (k = 0; k < nrules; k++) {
-			if (k > 0)
-				*p++ = ',';
-			random_rule(p, sizeof(text) - (size_t)(p - text) - 4,
-			    k * 3 + 1 + rand_r(&seed) % 3, &seed);
-			p += strlen(p);
-		}
-		strcpy(p, "]}");
-		message = NULL;
-		if (lifecycle_policy_parse(text, strlen(text), "x", &pol,
-		    &message) == -1) {
-			free(message);
+		if ((pol = random_policy(text, nrules, 1, &seed)) == NULL)
 			continue;
-		}
 		n = 1 + rand_r(&seed) % nitems(images);
 		for (i = 0; i < n; i++)
 			random_image(&images[i], tags[i], &seed);
@@ -761,6 +782,79 @@ test_against_reference(void)
 	lifecycle_eval_free(ev);
 }
 
+/*
+ * Repositories larger than a sort's run (so that merge passes happen),
+ * evaluated whole and in steps of random sizes: both agree with the
+ * reference, with each other, and act oldest first.
+ */
+static void
+test_large_in_steps(void)
+{
+	enum { N = 5000 };
+	struct lifecycle_image *images = xcalloc(N, sizeof(*images));
+	const char	*(*tags)[4] = xcalloc(N, sizeof(*tags));
+	struct lifecycle_verdict *want = xcalloc(N, sizeof(*want));
+	struct lifecycle_verdict *whole = xcalloc(N, sizeof(*whole));
+	uint32_t	*order = xcalloc(N, sizeof(*order));
+	const struct lifecycle_verdict *got;
+	const struct lifecycle_rule *r;
+	struct lifecycle_policy *pol;
+	struct lifecycle_eval *ev = lifecycle_eval_new();
+	char		 text[4096];
+	unsigned	 seed = 20261207;
+	size_t		 i, k, nacted, tried, checked = 0, wrong = 0;
+	int64_t		 t, last;
+
+	for (i = 0; i < N; i++)
+		random_image(&images[i], tags[i], &seed);
+	for (tried = 0; checked < 12 && tried < 200; tried++) {
+		if ((pol = random_policy(text, 3, 0, &seed)) == NULL)
+			continue;
+		checked++;
+		reference(pol, images, N, NOW, want);
+		nacted = lifecycle_eval_run(ev, pol, images, N, NOW);
+		memcpy(whole, lifecycle_eval_verdicts(ev), N * sizeof(*whole));
+		memcpy(order, lifecycle_eval_order(ev), nacted *
+		    sizeof(*order));
+		lifecycle_eval_start(ev, pol, images, N, NOW);
+		while (!lifecycle_eval_step(ev, 1 + rand_r(&seed) % 3000))
+			continue;
+		got = lifecycle_eval_verdicts(ev);
+		for (i = 0; i < N; i++)
+			if (got[i].action != want[i].action ||
+			    got[i].rule_priority != want[i].rule_priority ||
+			    whole[i].action != want[i].action ||
+			    whole[i].rule_priority != want[i].rule_priority)
+				wrong++;
+		if (lifecycle_eval_acted(ev) != nacted ||
+		    memcmp(lifecycle_eval_order(ev), order, nacted *
+		    sizeof(*order)) != 0)
+			wrong++;
+		/* Plain images only here: oldest first, by the time of the
+		 * rule that acts. */
+		for (i = 0, last = INT64_MIN; i < nacted; i++) {
+			for (k = 0, r = NULL; k < pol->nrules; k++)
+				if (pol->rules[k].priority ==
+				    whole[order[i]].rule_priority)
+					r = &pol->rules[k];
+			if (r == NULL || (t = ref_time(r, &images[order[i]])) <
+			    last)
+				wrong++;
+			else
+				last = t;
+		}
+		lifecycle_policy_free(pol);
+	}
+	CU_ASSERT_EQUAL(wrong, 0);
+	CU_ASSERT_EQUAL(checked, 12);
+	lifecycle_eval_free(ev);
+	free(images);
+	free(tags);
+	free(want);
+	free(whole);
+	free(order);
+}
+
 int
 test_lifecycle_eval_register(void)
 {
@@ -782,7 +876,8 @@ test_lifecycle_eval_register(void)
 	    CU_add_test(s, "odd graphs", test_odd_graphs) == NULL ||
 	    CU_add_test(s, "reuse", test_reuse) == NULL ||
 	    CU_add_test(s, "against the reference", test_against_reference) ==
-	    NULL)
+	    NULL ||
+	    CU_add_test(s, "large, in steps", test_large_in_steps) == NULL)
 		return -1;
 	return 0;
 }

@@ -1,8 +1,9 @@
 // The lifecycle operations added after the first ones, driven by
 // @aws-sdk/client-ecr against berthds of their own: pull time update
 // exclusions (with --credentials naming each key's principal) and their
-// effect on lastRecordedPullTime, and ListImageReferrers over artifacts
-// pushed through the registry API.  BERTHD and BLOBD name the binaries.
+// effect on lastRecordedPullTime, ListImageReferrers over artifacts
+// pushed through the registry API, and UpdateImageStorageClass.  BERTHD
+// and BLOBD name the binaries.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -150,6 +151,39 @@ test("ListImageReferrers", async () => {
         subjectId: { imageDigest } }))), "RepositoryNotFoundException");
     assert.equal(await errorName(list({ maxResults: 51 })),
       "ValidationException");
+  } finally {
+    await stopBerthd(b);
+  }
+});
+
+test("UpdateImageStorageClass", async () => {
+  const b = await startBerthd([]);
+  try {
+    const client = mkclient("AKIDEXAMPLE", "us-east-1", "secret", b.endpoint);
+    const repositoryName = "store";
+    await client.send(new ecr.CreateRepositoryCommand({ repositoryName }));
+    const imageDigest = await pushImage(client, repositoryName, "app");
+    const update = (targetStorageClass, imageId = { imageDigest }) =>
+      client.send(new ecr.UpdateImageStorageClassCommand({ repositoryName,
+        imageId, targetStorageClass }));
+    assert.equal(await errorName(update("STANDARD")),
+      "ImageStorageClassUpdateNotSupportedException");
+    const archived = await update("ARCHIVE");
+    assert.equal(archived.imageStatus, "ARCHIVED");
+    assert.equal(archived.imageId.imageDigest, imageDigest);
+    const listed = await client.send(new ecr.DescribeImagesCommand({
+      repositoryName, filter: { imageStatus: "ARCHIVED" } }));
+    assert.deepEqual(listed.imageDetails.map((d) => d.imageDigest),
+      [imageDigest]);
+    const got = await client.send(new ecr.BatchGetImageCommand({
+      repositoryName, imageIds: [{ imageDigest }] }));
+    assert.equal(got.images.length, 0);
+    assert.equal(got.failures[0].failureCode, "ImageNotFound");
+    assert.equal(await errorName(update("ARCHIVE")),
+      "ImageStorageClassUpdateNotSupportedException");
+    assert.equal((await update("STANDARD")).imageStatus, "ACTIVATING");
+    assert.equal(await errorName(update("ARCHIVE", { imageTag: "nope" })),
+      "ImageNotFoundException");
   } finally {
     await stopBerthd(b);
   }
