@@ -91,7 +91,8 @@ sandbox_child(int out, const char *dir, int rw, int sockets)
 
 	memset(r, 0, sizeof(r));
 	if ((dirfd = open(dir, O_RDONLY | O_DIRECTORY)) == -1 ||
-	    mkdirat(dirfd, "a", 0700) == -1 || mkdirat(dirfd, "b", 0700) == -1 ||
+	    mkdirat(dirfd, "a", 0700) == -1 ||
+	    mkdirat(dirfd, "b", 0700) == -1 ||
 	    (before = open("/proc/self/stat", O_RDONLY)) == -1)
 		_exit(2);
 	memset(&p, 0, sizeof(p));
