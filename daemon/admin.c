@@ -19,7 +19,9 @@
  * collection by hand, reset, and read-only introspection.
  *
  * Access: loopback connections only, unless --admin-token is set; then a
- * request from anywhere must carry "Authorization: Bearer <token>".
+ * request from anywhere must carry "Authorization: Bearer <token>".  What
+ * a web page could send (a rebound Host, a cross-site POST) never gets
+ * here: the router refuses it first (origin.c).
  */
 #include "config.h"
 

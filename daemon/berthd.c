@@ -507,6 +507,7 @@ main(int argc, char **argv)
 	if (http_server_listen(berthd_http, conf.listen) == -1)
 		fatalx("cannot listen on %s", conf.listen);
 	conf.port = http_server_port(berthd_http);
+	origin_set_loopback_listener(http_server_loopback(berthd_http));
 	priv_drop();
 	berthd_confine();
 

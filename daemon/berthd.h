@@ -754,6 +754,9 @@ struct oci_route {
 
 /* oci.c */
 void	oci_dispatch(struct http_request *, const char *path);
+/* Parses "<account>.dkr.ecr.<region>.<localhost|amazonaws.com>[:port]":
+ * 0 with account and region, or -1. */
+int	oci_host_identity(const char *host, char *account, char *region);
 /* The repository of that name in id's registry; NULL when there is none,
  * and req was answered NAME_UNKNOWN. */
 struct repository *oci_repository(struct http_request *,
@@ -806,6 +809,10 @@ int	ecr_init(void);
  * keeping the old keys. */
 int	ecr_credentials_reload(int fd);
 void	ecr_dispatch(struct http_request *);
+/* The host put into repository URIs, proxyEndpoint and download URLs:
+ * --advertise-host, else the host of --listen (localhost for a wildcard
+ * address). */
+const char *ecr_advertise_host(void);
 /* Answers a refusal of the HTTP layer (router_refusal_cb) as ECR does an
  * error: err's status and exception, reason as the message. */
 void	ecr_refuse(struct http_request *, int err, const char *reason);
@@ -826,6 +833,21 @@ void	router_json(struct http_request *, int status, struct json_object *);
 /* The HTTP layer's refusals, in the shape of the API of the path. */
 void	router_refusal_cb(struct http_request *, int err, const char *reason,
 	    void *arg);
+
+/* --- requests from web pages (origin.c) --------------------------------- */
+
+/* Says whether berthd listens on loopback addresses only (then every
+ * route, not only the admin API, checks Host). */
+void	origin_set_loopback_listener(int);
+/* Whether a Host value names this registry as a browser would only if no
+ * DNS rebinding is at play: localhost, *.localhost, an address, an ECR
+ * registry name, the advertised host; or absent (HTTP/1.0). */
+int	origin_host_allowed(const char *host);
+/* 1 with the reason in why when req must be refused as a web page's
+ * (a Host the rule above refuses, for the admin API or a loopback
+ * listener; a change sent by a page of another origin); else 0. */
+int	origin_refusal(struct http_request *, int admin, char *why,
+	    size_t whysz);
 
 /* --- metrics (metrics.c) ------------------------------------------------- */
 

@@ -30,9 +30,8 @@
 #include "berthd.h"
 #include "ecr.h"
 
-/* The host put into repository URIs and proxyEndpoint. */
-static const char *
-advertise_host(void)
+const char *
+ecr_advertise_host(void)
 {
 	static char	 host[256];
 	const char	*l = conf.listen, *colon;
@@ -66,7 +65,7 @@ ecr_registry_host(const char *account, const char *region, char *out,
 		snprintf(out, outsz, "%s.dkr.ecr.%s.localhost:%d", account,
 		    region, conf.port);
 	else
-		snprintf(out, outsz, "%s:%d", advertise_host(),
+		snprintf(out, outsz, "%s:%d", ecr_advertise_host(),
 		    conf.port);
 }
 

@@ -121,6 +121,9 @@ int	http_server_listen(struct http_server *, const char *addrport);
 void	http_server_pause(struct http_server *, int paused);
 /* The port actually bound by the first listener (for ":0"). */
 int	http_server_port(const struct http_server *);
+/* Whether every listener is bound to a loopback address (127.0.0.0/8,
+ * ::1): no other machine can connect. */
+int	http_server_loopback(const struct http_server *);
 /* Graceful stop: stop accepting, close idle connections, let busy ones
  * finish their current request (at most timeout seconds), then call
  * done(arg). */

@@ -358,6 +358,8 @@ ssize_t	http_parse_unescape(char *dst, const char *src, size_t len,
 	    int plus);
 
 /* http_request.c */
+/* Whether an address is in 127.0.0.0/8 or ::1 (or v4-mapped 127/8). */
+int	http_addr_is_loopback(const struct sockaddr *);
 /* Ends an active body reader: closes its descriptor and, if notify is
  * set, arranges for its callback to run with err. */
 void	http_request_body_end(struct http_request *, int err, int notify);

@@ -196,23 +196,28 @@ http_request_has_body(const struct http_request *req)
 }
 
 int
-http_request_peer_is_loopback(const struct http_request *req)
+http_addr_is_loopback(const struct sockaddr *sa)
 {
-	const struct sockaddr_storage	*ss = &req->conn->ss;
 	const struct sockaddr_in	*sin;
 	const struct sockaddr_in6	*sin6;
 
-	switch (ss->ss_family) {
+	switch (sa->sa_family) {
 	case AF_INET:
-		sin = (const struct sockaddr_in *)ss;
+		sin = (const struct sockaddr_in *)sa;
 		return (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
 	case AF_INET6:
-		sin6 = (const struct sockaddr_in6 *)ss;
+		sin6 = (const struct sockaddr_in6 *)sa;
 		return IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr) ||
 		    (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr) &&
 		    sin6->sin6_addr.s6_addr[12] == 127);
 	}
 	return 0;
+}
+
+int
+http_request_peer_is_loopback(const struct http_request *req)
+{
+	return http_addr_is_loopback((const struct sockaddr *)&req->conn->ss);
 }
 
 const char *

@@ -39,9 +39,7 @@
 #include "name.h"
 #include "util.h"
 
-/* Parses "<account>.dkr.ecr.<region>.<localhost|amazonaws.com>[:port]":
- * 0 with account and region, or -1. */
-static int
+int
 oci_host_identity(const char *host, char *account, char *region)
 {
 	static const char *const suffixes[] = { ".localhost",

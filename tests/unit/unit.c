@@ -54,6 +54,7 @@ static int (*const suites[])(void) = {
 	test_sortvec_register,
 	test_store_register,
 	test_upload_register,
+	test_utf8_register,
 	test_util_register,
 };
 

@@ -42,6 +42,7 @@ int	test_sigv4_register(void);
 int	test_sortvec_register(void);
 int	test_store_register(void);
 int	test_upload_register(void);
+int	test_utf8_register(void);
 int	test_util_register(void);
 
 /* A fresh temporary directory (mkdtemp under $TMPDIR) and its removal. */
