@@ -37,6 +37,7 @@
 #include "error.h"
 #include "http.h"
 #include "log.h"
+#include "utf8.h"
 #include "util.h"
 
 
@@ -44,9 +45,12 @@ void
 admin_error(struct http_request *req, int status, const char *message)
 {
 	struct json_object *body = json_object_new_object();
+	char		 msg[1024];
 
+	/* It may quote the client. */
+	snprintf(msg, sizeof(msg), "%s", message);
 	json_object_object_add(body, "error",
-	    json_object_new_string(message));
+	    json_object_new_string(utf8_scrub(msg)));
 	if (status == 503)
 		http_response_header(req, "Retry-After", "1");
 	router_json(req, status, body);

@@ -555,8 +555,13 @@ int	content_range_parse(const char *, uint64_t *first, uint64_t *last);
 /* --- JSON from clients (json.c) ------------------------------------------ */
 
 /* One JSON value, strictly, nested at most depth deep, with nothing but
- * white space after it; a new object, or NULL if invalid. */
-struct json_object *json_parse_strict(const char *, size_t, int depth);
+ * white space after it, in UTF-8, no member name holding a NUL; a new
+ * object, or NULL with why (if not NULL) saying what was wrong ("it is
+ * not valid UTF-8", ...). */
+struct json_object *json_parse_strict(const char *, size_t, int depth,
+	    const char **why);
+/* Whether a string anywhere in o (a parsed value) holds a NUL. */
+int	json_has_nul(struct json_object *o);
 
 /* --- manifests (manifest.c) ---------------------------------------------- */
 

@@ -56,6 +56,7 @@
 #include "error.h"
 #include "http.h"
 #include "log.h"
+#include "utf8.h"
 #include "util.h"
 
 #define ECR_JSON_DEPTH		32
@@ -193,11 +194,16 @@ ecr_send_error(struct ecr_req *r, int status, const char *exception,
     struct json_object *fields, const char *msg)
 {
 	struct json_object *body;
+	char		 text[2048];
 
+	/* Messages quote what clients sent, cut at a byte count: every
+	 * SDK decodes the answer as UTF-8. */
+	snprintf(text, sizeof(text), "%s", msg);
 	body = fields != NULL ? fields : json_object_new_object();
 	json_object_object_add(body, "__type",
 	    json_object_new_string(exception));
-	json_object_object_add(body, "message", json_object_new_string(msg));
+	json_object_object_add(body, "message",
+	    json_object_new_string(utf8_scrub(text)));
 	http_response_header(r->req, "X-Amzn-ErrorType", exception);
 	if (status == 500)
 		http_response_header(r->req, "Retry-After", "1");
@@ -480,7 +486,7 @@ ecr_body_cb(struct http_request *req, int err, void *arg)
 	struct ecr_req	*r = arg;
 	struct sigv4_request sr;
 	ecr_handler_fn	 fn;
-	const char	*body, *exc, *rid;
+	const char	*body, *exc, *rid, *why;
 	char		 msg[4096];
 	size_t		 len, i;
 
@@ -520,10 +526,10 @@ ecr_body_cb(struct http_request *req, int err, void *arg)
 		;
 	if (i == len)
 		r->in = json_object_new_object();
-	else if ((r->in = json_parse_strict(body, len, ECR_JSON_DEPTH)) ==
-	    NULL) {
+	else if ((r->in = json_parse_strict(body, len, ECR_JSON_DEPTH,
+	    &why)) == NULL) {
 		ecr_error(r, "SerializationException", "Could not parse the "
-		    "request body as JSON");
+		    "request body as JSON: %s", why);
 		return;
 	}
 	if (ecr_validate(r->op, r->in, &exc, msg, sizeof(msg)) != 0) {

@@ -183,7 +183,7 @@ ecr_image_put(struct ecr_req *r)
 	}
 	/* As ECR: a manifest that does not name its media type needs
 	 * imageManifestMediaType. */
-	if ((doc = json_parse_strict(manifest, len, 64)) != NULL) {
+	if ((doc = json_parse_strict(manifest, len, 64, NULL)) != NULL) {
 		has_mt = json_object_is_type(doc, json_type_object) &&
 		    json_object_object_get_ex(doc, "mediaType", &v);
 		json_object_put(doc);

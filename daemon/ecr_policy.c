@@ -134,7 +134,7 @@ policy_valid(const char *text, size_t len)
 	size_t		 i, n;
 	int		 ok = 0;
 
-	if ((doc = json_parse_strict(text, len, POLICY_JSON_DEPTH)) == NULL)
+	if ((doc = json_parse_strict(text, len, POLICY_JSON_DEPTH, NULL)) == NULL)
 		return 0;
 	if (!json_object_is_type(doc, json_type_object))
 		goto out;

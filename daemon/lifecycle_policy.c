@@ -630,8 +630,8 @@ parse_policy(struct parse *p, const char *text, size_t len,
 	if ((nchars = utf8_chars(text, len)) > LIFECYCLE_TEXT_MAX)
 		return fail(p, "A lifecycle policy has at most %d characters; "
 		    "this one has %zu.", LIFECYCLE_TEXT_MAX, nchars);
-	if ((doc = json_parse_strict(text, len, POLICY_JSON_DEPTH)) == NULL ||
-	    !json_object_is_type(doc, json_type_object)) {
+	if ((doc = json_parse_strict(text, len, POLICY_JSON_DEPTH,
+	    NULL)) == NULL || !json_object_is_type(doc, json_type_object)) {
 		json_object_put(doc);
 		return fail(p, "Could not map policyString into "
 		    "LifecyclePolicy.");

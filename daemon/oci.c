@@ -37,6 +37,7 @@
 #include "http.h"
 #include "log.h"
 #include "name.h"
+#include "utf8.h"
 #include "util.h"
 
 int
@@ -152,6 +153,7 @@ oci_error(struct http_request *req, int err, const char *fmt, ...)
 		va_start(ap, fmt);
 		vsnprintf(detail, sizeof(detail), fmt, ap);
 		va_end(ap);
+		utf8_scrub(detail);	/* it may quote the client */
 	}
 	e = json_object_new_object();
 	json_object_object_add(e, "code",
