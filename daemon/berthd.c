@@ -39,7 +39,9 @@
 #include <unistd.h>
 
 #include <event2/event.h>
-
+#ifdef HAVE_MALLOC_H
+#include <malloc.h>
+#endif
 
 #include "berthd.h"
 #include "digest.h"
@@ -52,7 +54,7 @@ struct berthd_config	 conf;
 struct event_base	*ev_base;
 
 static struct http_server *berthd_http;
-static struct event	*ev_sigterm, *ev_sigint, *ev_sighup;
+static struct event	*ev_sigterm, *ev_sigint, *ev_sighup, *ev_trim;
 static int		 berthd_draining;
 static int		 berthd_serving;
 
@@ -455,6 +457,41 @@ berthd_confine(void)
 		fatalx("cannot confine berthd");
 }
 
+/*
+ * Memory that bursts of requests used goes back to the system.  glibc's
+ * malloc raises its mmap threshold after each large free (so that later
+ * large buffers come from the heap) and returns heap pages only from the
+ * top: after many parallel uploads the heap stays as large as their peak.
+ * A fixed threshold keeps the HTTP layer's 64 KiB read buffers in mmaps,
+ * which free() unmaps, and a trim every few seconds, when enough of the
+ * heap is free, returns the pages in between.
+ */
+#define BERTHD_MMAP_THRESHOLD	(64 * 1024)
+#define BERTHD_TRIM_FREE	(1024 * 1024)	/* bytes free in the heap */
+#define BERTHD_TRIM_SEC		5
+
+static void
+berthd_trim_cb(evutil_socket_t fd, short what, void *arg)
+{
+#if defined(HAVE_MALLINFO2) && defined(HAVE_MALLOC_TRIM)
+	if (mallinfo2().fordblks > BERTHD_TRIM_FREE)
+		(void)malloc_trim(0);
+#endif
+}
+
+static void
+berthd_memory_init(void)
+{
+	static const struct timeval tv = { BERTHD_TRIM_SEC, 0 };
+
+#ifdef HAVE_MALLOPT
+	(void)mallopt(M_MMAP_THRESHOLD, BERTHD_MMAP_THRESHOLD);
+#endif
+	if ((ev_trim = event_new(ev_base, -1, EV_PERSIST, berthd_trim_cb,
+	    NULL)) == NULL || event_add(ev_trim, &tv) == -1)
+		fatalx("cannot set the memory trim timer");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -481,6 +518,7 @@ main(int argc, char **argv)
 	tzset();
 	if ((ev_base = event_base_new()) == NULL)
 		fatalx("event_base_new");
+	berthd_memory_init();
 	/* Unconfined, before any signal event: it must start every worker. */
 	spawner_start();
 	ev_sigterm = evsignal_new(ev_base, SIGTERM, berthd_signal_cb, NULL);
@@ -523,6 +561,7 @@ main(int argc, char **argv)
 	event_free(ev_sigterm);
 	event_free(ev_sigint);
 	event_free(ev_sighup);
+	event_free(ev_trim);
 	event_base_free(ev_base);
 	model_free(model);
 	log_info("stopped");

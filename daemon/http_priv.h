@@ -64,8 +64,9 @@ struct event_base;
 struct evbuffer;
 struct evconnlistener;
 
-/* At most this much goes into one http_parser_execute(). */
-#define HTTP_FEED_MAX		(64 * 1024)
+/* At most this much goes into one http_parser_execute(): also the most a
+ * connection keeps of a body its descriptor did not take yet. */
+#define HTTP_FEED_MAX		(16 * 1024)
 #define HTTP_BUF_MIN		512
 
 enum http_phase {
@@ -360,6 +361,8 @@ ssize_t	http_parse_unescape(char *dst, const char *src, size_t len,
 /* http_request.c */
 /* Whether an address is in 127.0.0.0/8 or ::1 (or v4-mapped 127/8). */
 int	http_addr_is_loopback(const struct sockaddr *);
+/* Frees what a body's descriptor had not taken (conn->pending). */
+void	http_request_pending_free(struct http_conn *);
 /* Ends an active body reader: closes its descriptor and, if notify is
  * set, arranges for its callback to run with err. */
 void	http_request_body_end(struct http_request *, int err, int notify);

@@ -241,6 +241,14 @@ http_request_set_class(struct http_request *req, const char *class)
 /* --- the body ---------------------------------------------------------- */
 
 void
+http_request_pending_free(struct http_conn *conn)
+{
+	free(conn->pending);
+	conn->pending = NULL;
+	conn->pending_len = 0;
+}
+
+void
 http_request_body_end(struct http_request *req, int err, int notify)
 {
 	struct http_conn	*conn = req->conn;
@@ -259,7 +267,7 @@ http_request_body_end(struct http_request *req, int err, int notify)
 		close(req->body_fd);
 		req->body_fd = -1;
 	}
-	conn->pending_len = 0;
+	http_request_pending_free(conn);
 	req->body_state = BODY_STOPPED;
 	if (notify) {
 		req->body_err = err;
@@ -376,6 +384,7 @@ req_body_fd_cb(evutil_socket_t fd, short what, void *arg)
 		http_request_body_end(req, BERR_IO, 1);
 		break;
 	}
+	http_request_pending_free(conn);
 	if (req->body_state == BODY_FD_BLOCKED)
 		req->body_state = BODY_FD;
 	http_conn_process(conn);

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# berthd's memory under many parallel pushes: 200 clients each pushing a
+# 1 MiB blob at once keep its resident set (the kernel's high-water mark,
+# VmHWM) within 32 MiB, and once they are gone it falls back to within
+# twice what it was idle; a second round does not raise the mark.  Sizes
+# only: how fast does not matter here (bench/ measures that).
+here=$(cd "$(dirname "$0")" && pwd)
+cd "$here/../.." || exit 1
+. "$here/common.bash"
+
+LOADGEN=${LOADGEN:-$(dirname "$(dirname "$BERTHD")")/bench/loadgen}
+if [ ! -x "$LOADGEN" ]; then
+	fail "bench/loadgen is built beside berthd ($LOADGEN)"
+	t_summary
+	exit 1
+fi
+LIMIT_KB=$((32 * 1024))
+
+start_berthd "$T_TMP/data" --create-on-push || { fail "berthd starts"; t_summary; exit 1; }
+kb() { awk -v f="$2:" '$1 == f {print $2}' "/proc/$1/status"; }
+sleep 1		# whatever start-up left behind is freed by now
+idle=$(kb "$BERTHD_PID" VmRSS)
+ok "idle: $idle KiB"
+
+round() {	# N: 200 parallel pushes of distinct 1 MiB blobs
+	"$LOADGEN" -q -c 200 -n 200 -s 1M -r "mem/round$1" -t "127.0.0.1:$PORT" \
+	    push >"$T_TMP/round$1" 2>&1
+	grep -q ' errors=0 ' "$T_TMP/round$1"
+}
+
+check "200 parallel 1 MiB pushes all succeed" round 1
+hwm=$(kb "$BERTHD_PID" VmHWM)
+check "berthd's resident set stayed within 32 MiB under them (peak $hwm KiB)" \
+    test "$hwm" -le "$LIMIT_KB"
+# Memory goes back when the connections have closed: poll, then judge.
+back() { test "$(kb "$BERTHD_PID" VmRSS)" -le $((2 * idle)); }
+wait_for 30 back
+check "afterwards it is back within twice the idle size ($(kb "$BERTHD_PID" VmRSS) KiB)" back
+check "a second round succeeds too" round 2
+check "and does not raise the peak past 32 MiB ($(kb "$BERTHD_PID" VmHWM) KiB)" \
+    test "$(kb "$BERTHD_PID" VmHWM)" -le "$LIMIT_KB"
+wait_for 30 back
+check "and memory comes back again ($(kb "$BERTHD_PID" VmRSS) KiB)" back
+check "every blob is there" \
+    test "$(curl -s "$URL/_berth/blobs" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["blobs"]))')" = 400
+kill -TERM "$BERTHD_PID"
+wait "$BERTHD_PID"
+t_summary
