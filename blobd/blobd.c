@@ -292,7 +292,9 @@ main(int argc, char **argv)
 	if ((env.store = store_new(dirfd, datadir)) == NULL ||
 	    (env.uploads = upload_table_new(env.store, dirfd, env.base,
 	    ttl)) == NULL ||
-	    (env.metalog = metalog_new(dirfd)) == NULL) {
+	    (env.metalog = metalog_new(dirfd)) == NULL ||
+	    (env.reserve = reserve_new(metalog_dir_fd(env.metalog))) ==
+	    NULL) {
 		log_warnx("cannot use the data directory %s", datadir);
 		exit(BLOBD_EXIT_CONFIG);
 	}

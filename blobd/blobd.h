@@ -155,12 +155,21 @@ struct blobd_meta_wait {
 };
 
 /* blobd.c: the process. */
+/* reserve.c: room kept on the disk for deletes (see reserve.c). */
+#define RESERVE_BYTES		(8 * 1024 * 1024)
+struct reserve {
+	int		 dir_fd;	/* DIR/meta */
+	int		 held;		/* meta/reserve is allocated */
+	int64_t		 tried_ms;	/* mono_ms() of the last failed try */
+};
+
 struct blobd {
 	struct event_base	*base;
 	struct rpc_chan		*chan;
 	struct store		*store;
 	struct upload_table	*uploads;
 	struct metalog		*metalog;
+	struct reserve		*reserve;
 	struct event		*ev_meta_sync;
 	struct event		*ev_expire;
 	struct event		*ev_sigterm;
@@ -282,6 +291,21 @@ int		 upload_commit(struct upload *, const struct digest *,
 		    uint64_t size, int *created);
 /* Removes the idle sessions unused since now - ttl; returns how many. */
 size_t		 upload_expire(struct upload_table *, int64_t now);
+
+/* reserve.c */
+/* Allocates meta/reserve unless the disk is full (then logs it); NULL
+ * only when meta_fd cannot be kept. */
+struct reserve	*reserve_new(int meta_fd);
+void		 reserve_free(struct reserve *);
+/* 1 when the reserve is allocated.  When it is not, tries to allocate it
+ * again if now is set or the last try was a second ago, else says 0:
+ * nothing that takes space may go on. */
+int		 reserve_ready(struct reserve *, int now);
+/* Frees the reserve for an append that only deletes; 0, or -1 when there
+ * was none to free. */
+int		 reserve_release(struct reserve *);
+/* The data directory's meta/ descriptor (for the reserve). */
+int		 metalog_dir_fd(const struct metalog *);
 
 /* metalog.c */
 /*

@@ -642,6 +642,12 @@ metalog_sync(struct metalog *ml)
 	return 0;
 }
 
+int
+metalog_dir_fd(const struct metalog *ml)
+{
+	return ml->dir_fd;
+}
+
 uint64_t
 metalog_log_bytes(const struct metalog *ml)
 {

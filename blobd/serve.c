@@ -130,6 +130,18 @@ serve_upload(struct blobd *env, uint32_t id, const uint8_t *uid,
 	return u;
 }
 
+/* Whether a request that takes space may go on; else answers it
+ * BERR_NOSPACE: the space reserve went to a delete and has not come back
+ * (reserve.c). */
+static int
+serve_room(struct blobd *env, uint32_t id)
+{
+	if (reserve_ready(env->reserve, 0))
+		return 1;
+	serve_error(env, id, BERR_NOSPACE, 0);
+	return 0;
+}
+
 static void
 serve_upload_create(struct rpc_chan *chan, const struct frame_hdr *h,
     const uint8_t *payload, int fd, void *arg)
@@ -145,6 +157,8 @@ serve_upload_create(struct rpc_chan *chan, const struct frame_hdr *h,
 		serve_error(env, h->id, BERR_BAD_REQUEST, 0);
 		return;
 	}
+	if (!serve_room(env, h->id))
+		return;
 	if (m.algo != 0 && m.algo != DIGEST_SHA256 && m.algo != DIGEST_SHA512) {
 		serve_error(env, h->id, BERR_DIGEST_UNSUPPORTED, 0);
 		return;
@@ -188,6 +202,11 @@ serve_upload_append(struct rpc_chan *chan, const struct frame_hdr *h,
 	memcpy(&m, payload, sizeof(m));
 	if ((u = serve_upload(env, h->id, m.id, m.owner)) == NULL) {
 		close(fd);
+		return;
+	}
+	if (!reserve_ready(env->reserve, 0)) {
+		close(fd);
+		serve_error(env, h->id, BERR_NOSPACE, u->size);
 		return;
 	}
 	req = xcalloc(1, sizeof(*req));
@@ -330,6 +349,8 @@ serve_blob_write(struct rpc_chan *chan, const struct frame_hdr *h,
 		serve_error(env, h->id, rc, 0);
 		return;
 	}
+	if (!serve_room(env, h->id))
+		return;
 	if ((rc = store_write(env->store, &d, payload + sizeof(m),
 	    (size_t)m.size, &created)) != 0) {
 		serve_error(env, h->id, rc, 0);
@@ -384,15 +405,22 @@ serve_meta_sync_cb(evutil_socket_t fd, short events, void *arg)
 	serve_meta_flush(arg);
 }
 
+/* Appends an entry; one that only deletes (releases) may use the space
+ * reserve when the disk is full. */
 static void
-serve_meta_append(struct rpc_chan *chan, const struct frame_hdr *h,
-    const uint8_t *payload, int fd, void *arg)
+serve_meta_entry(struct blobd *env, const struct frame_hdr *h,
+    const uint8_t *payload, int releases)
 {
-	struct blobd	*env = arg;
 	uint64_t	 seq;
 	int		 rc;
 
-	if ((rc = metalog_append(env->metalog, payload, h->len, &seq)) != 0) {
+	if (!releases && !serve_room(env, h->id))
+		return;
+	rc = metalog_append(env->metalog, payload, h->len, &seq);
+	if (rc == BERR_NOSPACE && releases &&
+	    reserve_release(env->reserve) == 0)
+		rc = metalog_append(env->metalog, payload, h->len, &seq);
+	if (rc != 0) {
 		serve_error(env, h->id, rc, 0);
 		return;
 	}
@@ -411,6 +439,20 @@ serve_meta_append(struct rpc_chan *chan, const struct frame_hdr *h,
 	 */
 	if (env->nmeta_waits == 1)
 		event_active(env->ev_meta_sync, EV_TIMEOUT, 0);
+}
+
+static void
+serve_meta_append(struct rpc_chan *chan, const struct frame_hdr *h,
+    const uint8_t *payload, int fd, void *arg)
+{
+	serve_meta_entry(arg, h, payload, 0);
+}
+
+static void
+serve_meta_release(struct rpc_chan *chan, const struct frame_hdr *h,
+    const uint8_t *payload, int fd, void *arg)
+{
+	serve_meta_entry(arg, h, payload, 1);
 }
 
 static void
@@ -435,6 +477,10 @@ serve_meta_compact(struct rpc_chan *chan, const struct frame_hdr *h,
 	int			 rc;
 
 	memcpy(&m, payload, sizeof(m));
+	if (!serve_room(env, h->id)) {
+		close(fd);
+		return;
+	}
 	serve_meta_flush(env);
 	rc = metalog_compact(env->metalog, fd, m.len, m.entries);
 	close(fd);
@@ -466,6 +512,9 @@ serve_gc_sweep(struct rpc_chan *chan, const struct frame_hdr *h,
 	rc = gc_sweep(env->store, fd, m.count, m.not_after_ms, m.dry_run != 0,
 	    &r.blobs, &r.bytes);
 	close(fd);
+	/* What it freed goes to a spent space reserve first. */
+	if (rc == 0 && r.blobs > 0)
+		(void)reserve_ready(env->reserve, 1);
 	serve_answer(env, h->id, rc, MSG_GC_SWEPT, &r, sizeof(r), -1);
 }
 
@@ -515,6 +564,8 @@ const struct rpc_rule serve_rules[] = {
 	    RPC_ID_REQUEST, NULL, serve_blob_open },
 	{ MSG_META_APPEND, 1, FRAME_MAX_PAYLOAD, RPC_FD_NONE,
 	    RPC_ID_REQUEST, NULL, serve_meta_append },
+	{ MSG_META_RELEASE, 1, FRAME_MAX_PAYLOAD, RPC_FD_NONE,
+	    RPC_ID_REQUEST, NULL, serve_meta_release },
 	{ MSG_META_LOAD, 0, 0, RPC_FD_NONE,
 	    RPC_ID_REQUEST, NULL, serve_meta_load },
 	{ MSG_META_COMPACT, FIXED(struct msg_meta_compact), RPC_FD_REQUIRED,

@@ -40,8 +40,11 @@ static const struct berr_entry berr_table[] = {
 	[-BERR_NOMEM] = { "out of memory", 500, "UNKNOWN", "ServerException" },
 	[-BERR_IO] = { "storage input/output error", 500, "UNKNOWN",
 	    "ServerException" },
-	[-BERR_NOSPACE] = { "no space left on the storage device", 507,
-	    "UNKNOWN", "ServerException" },
+	/* ServerException: the model's one server fault, which the SDKs
+	 * retry; the message says what frees the disk. */
+	[-BERR_NOSPACE] = { "no space left on the registry's disk: delete "
+	    "images and collect garbage (POST /_berth/gc)", 507, "UNKNOWN",
+	    "ServerException" },
 	[-BERR_UNAVAILABLE] = { "the storage worker is restarting; retry the "
 	    "request", 503, "UNAVAILABLE", "ServerException" },
 	[-BERR_FRAME] = { "malformed internal message", 500, "UNKNOWN",

@@ -39,7 +39,7 @@
 
 #include "digest.h"
 
-#define PROTOCOL_VERSION	1
+#define PROTOCOL_VERSION	2
 
 /* blobd's end of the socketpair, as berthd execs it. */
 #define BLOBD_SOCKET_FD		3
@@ -98,6 +98,10 @@ enum msg_type {
 	MSG_STATS_REPLY,	/* reply: struct msg_stats_reply */
 
 	MSG_LOG_REOPEN,		/* d->b, id 0, no reply: new stderr fd */
+
+	/* d->b: a log entry that only deletes, answered as MSG_META_APPEND
+	 * is; on a full disk it may use the space reserve (berth-blobd(8)). */
+	MSG_META_RELEASE,
 	MSG__MAX
 };
 

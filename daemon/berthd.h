@@ -301,6 +301,7 @@ int64_t	record_snapshot(int fd, uint64_t *len);
 struct txn {
 	struct wbuf	 buf;
 	size_t		 nrecords;
+	int		 adds;		/* a record that is not a deletion */
 	int		 err;
 };
 
@@ -481,9 +482,10 @@ void	blobc_blob_write(const struct digest *, const void *, size_t len,
 void	blobc_blob_open(const struct digest *, blobc_blob_opened_cb,
 	    void *arg);
 /* Appends one log entry; done once it is fsync'd.  Only txn_commit
- * writes the log. */
-void	blobc_meta_append(const void *entry, size_t len, blobc_done_cb,
-	    void *arg);
+ * writes the log.  An entry that only deletes (releases) may use blobd's
+ * space reserve on a full disk. */
+void	blobc_meta_append(const void *entry, size_t len, int releases,
+	    blobc_done_cb, void *arg);
 void	blobc_meta_load(blobc_meta_state_cb, void *arg);
 /* fd holds a snapshot in the form of the state; it replaces every entry
  * appended before this request. */

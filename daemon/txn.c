@@ -51,6 +51,7 @@ txn_init(struct txn *t)
 {
 	wbuf_init(&t->buf);
 	t->nrecords = 0;
+	t->adds = 0;
 	t->err = 0;
 }
 
@@ -59,6 +60,7 @@ txn_clear(struct txn *t)
 {
 	wbuf_clear(&t->buf);
 	t->nrecords = 0;
+	t->adds = 0;
 	t->err = 0;
 }
 
@@ -76,7 +78,7 @@ txn_begin(struct txn *t)
  * error becomes the transaction's.
  */
 static int
-txn_add(struct txn *t, size_t start)
+txn_add(struct txn *t, size_t start, int adds)
 {
 	int	 rc;
 
@@ -89,6 +91,7 @@ txn_add(struct txn *t, size_t start)
 		return rc;
 	}
 	t->nrecords++;
+	t->adds |= adds;
 	return 0;
 }
 
@@ -100,7 +103,7 @@ txn_repo_put(struct txn *t, const char *account, const char *region,
 
 	if (t->err == 0)
 		record_repo_put(&t->buf, account, region, name, created_ms, c);
-	return txn_add(t, start);
+	return txn_add(t, start, 1);
 }
 
 int
@@ -128,7 +131,7 @@ txn_repo_delete(struct txn *t, struct repository *repo)
 
 	if (t->err == 0)
 		record_repo_delete(&t->buf, repo);
-	return txn_add(t, start);
+	return txn_add(t, start, 0);
 }
 
 int
@@ -138,7 +141,7 @@ txn_image_put(struct txn *t, const struct image *img)
 
 	if (t->err == 0)
 		record_image_put(&t->buf, img);
-	return txn_add(t, start);
+	return txn_add(t, start, 1);
 }
 
 int
@@ -148,7 +151,7 @@ txn_image_delete(struct txn *t, struct image *img)
 
 	if (t->err == 0)
 		record_image_delete(&t->buf, img);
-	return txn_add(t, start);
+	return txn_add(t, start, 0);
 }
 
 int
@@ -159,7 +162,7 @@ txn_tag_put(struct txn *t, struct repository *repo, const char *tag,
 
 	if (t->err == 0)
 		record_tag_put(&t->buf, repo, tag, d);
-	return txn_add(t, start);
+	return txn_add(t, start, 1);
 }
 
 int
@@ -169,7 +172,7 @@ txn_tag_delete(struct txn *t, struct repository *repo, const char *tag)
 
 	if (t->err == 0)
 		record_tag_delete(&t->buf, repo, tag);
-	return txn_add(t, start);
+	return txn_add(t, start, 0);
 }
 
 int
@@ -180,7 +183,7 @@ txn_link_put(struct txn *t, struct repository *repo, const struct digest *d,
 
 	if (t->err == 0)
 		record_link_put(&t->buf, repo, d, size, now_ms());
-	return txn_add(t, start);
+	return txn_add(t, start, 1);
 }
 
 int
@@ -191,7 +194,7 @@ txn_link_delete(struct txn *t, struct repository *repo,
 
 	if (t->err == 0)
 		record_link_delete(&t->buf, repo, d);
-	return txn_add(t, start);
+	return txn_add(t, start, 0);
 }
 
 int
@@ -201,7 +204,7 @@ txn_blob_forget(struct txn *t, const struct digest *d)
 
 	if (t->err == 0)
 		record_blob_forget(&t->buf, d);
-	return txn_add(t, start);
+	return txn_add(t, start, 0);
 }
 
 int
@@ -211,7 +214,7 @@ txn_pull_time(struct txn *t, struct image *img, int64_t ms)
 
 	if (t->err == 0)
 		record_pull_time(&t->buf, img, ms);
-	return txn_add(t, start);
+	return txn_add(t, start, 1);
 }
 
 int
@@ -221,7 +224,7 @@ txn_secret(struct txn *t, const uint8_t *secret, size_t len)
 
 	if (t->err == 0)
 		record_secret(&t->buf, secret, len);
-	return txn_add(t, start);
+	return txn_add(t, start, 1);
 }
 
 int
@@ -232,7 +235,7 @@ txn_setting_put(struct txn *t, struct registry *reg, const char *key,
 
 	if (t->err == 0)
 		record_setting_put(&t->buf, reg, key, value);
-	return txn_add(t, start);
+	return txn_add(t, start, 1);
 }
 
 int
@@ -242,7 +245,7 @@ txn_setting_delete(struct txn *t, struct registry *reg, const char *key)
 
 	if (t->err == 0)
 		record_setting_delete(&t->buf, reg, key);
-	return txn_add(t, start);
+	return txn_add(t, start, 0);
 }
 
 /* --- committing ---------------------------------------------------------- */
@@ -309,6 +312,9 @@ txn_commit(struct txn *t, txn_done_cb done, void *arg)
 	record_entry_begin(&t->buf);
 	ctx->len = t->buf.len;
 	meta_sent_entry(t->buf.data, t->buf.len);
-	blobc_meta_append(t->buf.data, t->buf.len, txn_appended_cb, ctx);
+	/* One that only deletes may use blobd's space reserve: deletes and
+	 * GC work on a full disk. */
+	blobc_meta_append(t->buf.data, t->buf.len, !t->adds, txn_appended_cb,
+	    ctx);
 	txn_clear(t);
 }

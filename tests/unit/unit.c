@@ -49,6 +49,7 @@ static int (*const suites[])(void) = {
 	test_lifecycle_eval_register,
 	test_lifecycle_policy_register,
 	test_name_register,
+	test_reserve_register,
 	test_sandbox_register,
 	test_sigv4_register,
 	test_sortvec_register,

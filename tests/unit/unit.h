@@ -37,6 +37,7 @@ int	test_http_framing_register(void);
 int	test_lifecycle_eval_register(void);
 int	test_lifecycle_policy_register(void);
 int	test_name_register(void);
+int	test_reserve_register(void);
 int	test_sandbox_register(void);
 int	test_sigv4_register(void);
 int	test_sortvec_register(void);
