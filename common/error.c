@@ -116,6 +116,9 @@ static const struct berr_entry berr_table[] = {
 	    408, "UNSUPPORTED", "RequestTimeoutException" },
 	[-BERR_HTTP_VERSION] = { "HTTP version not supported", 505,
 	    "UNSUPPORTED", "ValidationException" },
+	/* ECR's registry answers a quota on /v2/ with 403 DENIED. */
+	[-BERR_LIMIT_EXCEEDED] = { "a service quota of ECR would be exceeded",
+	    403, "DENIED", "LimitExceededException" },
 };
 
 static const struct berr_entry *

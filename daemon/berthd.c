@@ -65,7 +65,9 @@ static const char berthd_synopsis[] =
     "              [--data-dir dir] [--gc-grace seconds] "
     "[--listen address:port]\n"
     "              [--log-file file] [--max-connections number]\n"
-    "              [--no-seccomp] [--region region]\n"
+    "              [--max-images-per-repository number]\n"
+    "              [--max-repositories number] [--no-seccomp] "
+    "[--region region]\n"
     "              [--require-auth] [--upload-ttl seconds]\n"
     "              [--uri-style path | host] [--user user]\n";
 
@@ -99,6 +101,12 @@ static const char berthd_options[] =
     "limit the\n"
     "                        one idle the longest is closed for a new "
     "client\n"
+    "  --max-images-per-repository number\n"
+    "                        images in one repository (default 100000, "
+    "ECR's)\n"
+    "  --max-repositories number\n"
+    "                        repositories in one registry (default 100000, "
+    "ECR's)\n"
     "  --no-seccomp          start berth-blobd without its seccomp filter\n"
     "  --region region       region of requests that name none "
     "(default us-east-1)\n"
@@ -126,6 +134,8 @@ enum {
 	OPT_LISTEN,
 	OPT_LOG_FILE,
 	OPT_MAX_CONNECTIONS,
+	OPT_MAX_IMAGES,
+	OPT_MAX_REPOSITORIES,
 	OPT_NO_SECCOMP,
 	OPT_REGION,
 	OPT_REQUIRE_AUTH,
@@ -148,6 +158,9 @@ static const struct option berthd_longopts[] = {
 	{ "listen",	required_argument, NULL, OPT_LISTEN },
 	{ "log-file",	required_argument, NULL, OPT_LOG_FILE },
 	{ "max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS },
+	{ "max-images-per-repository", required_argument, NULL,
+	    OPT_MAX_IMAGES },
+	{ "max-repositories", required_argument, NULL, OPT_MAX_REPOSITORIES },
 	{ "no-seccomp",	no_argument,	   NULL, OPT_NO_SECCOMP },
 	{ "region",	required_argument, NULL, OPT_REGION },
 	{ "require-auth", no_argument,	   NULL, OPT_REQUIRE_AUTH },
@@ -171,6 +184,19 @@ bad_option(const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	exit(2);
+}
+
+/* A number from 1 to max for flag, else a bad option. */
+static uint64_t
+option_count(const char *flag, const char *arg, uint64_t max)
+{
+	uint64_t count;
+
+	if (parse_u64(arg, strlen(arg), &count) == -1 || count < 1 ||
+	    count > max)
+		bad_option("%s is a number from 1 to %llu", flag,
+		    (unsigned long long)max);
+	return count;
 }
 
 static void __attribute__((noreturn))
@@ -208,7 +234,6 @@ default_blobd_path(void)
 static void
 parse_options(int argc, char **argv)
 {
-	uint64_t count;
 	int64_t	 secs;
 	int	 ch;
 
@@ -220,6 +245,8 @@ parse_options(int argc, char **argv)
 	conf.upload_ttl = 86400;
 	conf.gc_grace = 3600;
 	conf.drain_timeout = 10;
+	conf.max_images = ECR_IMAGES_MAX;
+	conf.max_repositories = ECR_REPOSITORIES_MAX;
 	http_limits_default(&conf.http);
 
 	while ((ch = getopt_long(argc, argv, "v", berthd_longopts, NULL)) !=
@@ -271,13 +298,16 @@ parse_options(int argc, char **argv)
 			conf.log_file = optarg;
 			break;
 		case OPT_MAX_CONNECTIONS:
-			if (parse_u64(optarg, strlen(optarg), &count) == -1 ||
-			    count < 1 || count > 1000000) {
-				fprintf(stderr, "berthd: --max-connections "
-				    "is a number from 1 to 1000000\n");
-				exit(2);
-			}
-			conf.http.max_connections = (int)count;
+			conf.http.max_connections = (int)option_count(
+			    "--max-connections", optarg, 1000000);
+			break;
+		case OPT_MAX_IMAGES:
+			conf.max_images = option_count(
+			    "--max-images-per-repository", optarg, 100000000);
+			break;
+		case OPT_MAX_REPOSITORIES:
+			conf.max_repositories = option_count(
+			    "--max-repositories", optarg, 100000000);
 			break;
 		case OPT_NO_SECCOMP:
 			conf.no_seccomp = 1;

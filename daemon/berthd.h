@@ -57,6 +57,10 @@ struct event_base;
 #define DEFAULT_REGION		"us-east-1"
 #define DEFAULT_LISTEN		"127.0.0.1:4566"
 #define MANIFEST_MAX		(4 * 1024 * 1024)
+/* ECR's service quotas: the adjustable ones are flags' defaults. */
+#define ECR_IMAGES_MAX		100000	/* per repository */
+#define ECR_REPOSITORIES_MAX	100000	/* per registry (region) */
+#define ECR_IMAGE_TAGS_MAX	1000	/* per image; not adjustable */
 
 enum uri_style { URI_STYLE_PATH, URI_STYLE_HOST };
 
@@ -80,6 +84,8 @@ struct berthd_config {
 	int64_t		 upload_ttl;		/* seconds */
 	int64_t		 gc_grace;		/* seconds */
 	int		 drain_timeout;		/* seconds */
+	uint64_t	 max_images;		/* per repository */
+	uint64_t	 max_repositories;	/* per registry */
 	struct http_limits http;
 };
 
@@ -167,6 +173,20 @@ struct tag {
 	struct image	*image;
 };
 
+/*
+ * What the images of one repository name, by digest: so that "does an
+ * image here use this layer", "is this image an index's child" and "which
+ * images refer to this subject" are lookups, not scans of every image.
+ */
+struct repo_ref {
+	struct digest	 digest;
+	uint32_t	 blob_refs;	/* images naming it as config or layer */
+	uint32_t	 index_refs;	/* indexes naming it as a manifest */
+	char		*media_type;	/* of a blob reference, or NULL */
+	struct sortvec	 referrers;	/* struct image naming it as subject,
+					   by digest */
+};
+
 struct repository {
 	struct registry	*registry;
 	char		*name;
@@ -175,6 +195,7 @@ struct repository {
 	struct sortvec	 images;	/* struct image, by digest */
 	struct sortvec	 tags;		/* struct tag, by name */
 	struct sortvec	 links;		/* struct link, by digest */
+	struct sortvec	 refs;		/* struct repo_ref, by digest */
 };
 
 /* One account's registry in one region. */
@@ -205,6 +226,9 @@ void		 model_install(struct model *);
 
 struct registry	*registry_find(const char *account, const char *region);
 struct registry	*registry_get(const char *account, const char *region);
+/* Whether the registry may hold one more repository
+ * (--max-repositories). */
+int		 registry_has_room(const char *account, const char *region);
 struct repository *repository_find(const struct registry *, const char *);
 /* The repository of that name in account's registry in region, or NULL. */
 struct repository *repository_lookup(const char *account, const char *region,
@@ -224,6 +248,9 @@ void		 repo_config_clear(struct repo_config *);
 void		 repo_config_copy(struct repo_config *dst,
 		    const struct repo_config *src);
 /* The images that name subject as their subject, in digest order. */
+/* What the repository's images name of that digest, or NULL. */
+const struct repo_ref *repo_ref_find(const struct repository *,
+		    const struct digest *);
 size_t		 repository_referrers(const struct repository *,
 		    const struct digest *subject, struct image **out,
 		    size_t max);
@@ -310,7 +337,8 @@ void	txn_clear(struct txn *);
 int	txn_repo_put(struct txn *, const char *account, const char *region,
 	    const char *name, int64_t created_ms, const struct repo_config *);
 /* A repository with the default configuration unless it exists;
- * BERR_NAME_INVALID when name is not one ECR allows. */
+ * BERR_NAME_INVALID when name is not one ECR allows, BERR_LIMIT_EXCEEDED
+ * when the registry has no room for it (registry_has_room). */
 int	txn_repo_ensure(struct txn *, const char *account, const char *region,
 	    const char *name);
 int	txn_repo_delete(struct txn *, struct repository *);
@@ -647,6 +675,10 @@ int	image_push(struct image_push *, txn_done_cb done, void *arg);
  */
 typedef void (*blob_upload_cb)(int err, uint64_t size, void *arg);
 
+/* The largest layer ECR takes (its service quotas: 52,000 MiB), on both
+ * APIs. */
+#define LAYER_MAX		(52000ULL * 1024 * 1024)
+
 struct blob_upload {
 	char		 account[ACCOUNT_LEN + 1];
 	char		 region[REGION_MAX + 1];
@@ -688,9 +720,11 @@ void	blob_upload_stat(struct blob_upload *, blob_upload_cb, void *arg);
 void	blob_upload_cancel(struct blob_upload *, blob_upload_cb, void *arg);
 /*
  * Appends a request's body (length bytes, UINT64_MAX when unknown) at
- * offset, which must be the session's size.  err is blobd's, else
- * BERR_UPLOAD_INVALID when the body was cut short (blobd kept what came),
- * else BERR_RANGE_INVALID when it was not length bytes.  Returns 0, or
+ * offset, which must be the session's size (UINT64_MAX: whatever it is).
+ * err is blobd's, else BERR_UPLOAD_INVALID when the body was cut short
+ * (blobd kept what came), else BERR_RANGE_INVALID when it was not length
+ * bytes, else BERR_TOO_LARGE when it took the layer past LAYER_MAX.
+ * Returns 0, or BERR_TOO_LARGE when length or offset say it would, or
  * BERR_IO when nothing could be started (cb does not run then).
  */
 int	blob_upload_append_body(struct blob_upload *, struct http_request *,
@@ -768,6 +802,9 @@ int	oci_host_identity(const char *host, char *account, char *region);
  * and req was answered NAME_UNKNOWN. */
 struct repository *oci_repository(struct http_request *,
 	    const struct oci_ident *, const char *name);
+/* Answers a create-on-push that failed (a txn_repo_ensure's error). */
+void	oci_repository_create_failed(struct http_request *, int err,
+	    const char *account, const char *name);
 void	oci_error(struct http_request *, int err, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 void	oci_location(struct http_request *, const char *fmt, ...)

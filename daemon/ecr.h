@@ -239,6 +239,31 @@ void	ecr_image_describe(struct ecr_req *);
 void	ecr_image_list(struct ecr_req *);
 void	ecr_image_batch_delete(struct ecr_req *);
 
+/* ecr_layer_part.c: the layer part quotas */
+#define ECR_PART_MAX		(10 * 1024 * 1024)	/* a part: at most */
+#define ECR_PART_MIN		(5 * 1024 * 1024)	/* but the last: least */
+#define ECR_PARTS_MAX		4200			/* per upload */
+
+/* What an upload has received, as far as berthd saw it. */
+struct layer_parts {
+	uint8_t		 id[UPLOAD_ID_LEN];
+	uint32_t	 parts;		/* received */
+	uint64_t	 last_len;	/* the last one's length */
+	int		 small;		/* one before the last was short */
+	int64_t		 used_ms;
+};
+
+/* The record of an upload whose size is size, made if there is none. */
+struct layer_parts *layer_parts_get(const uint8_t id[UPLOAD_ID_LEN],
+	    uint64_t size);
+void	layer_parts_forget(const uint8_t id[UPLOAD_ID_LEN]);
+/* The exception a part of len bytes at first breaks a quota with (its
+ * message in msg), or NULL. */
+const char *layer_part_check(const struct layer_parts *, uint64_t first,
+	    uint64_t len, char *msg, size_t msgsz);
+/* Counts a part the upload took. */
+void	layer_part_note(struct layer_parts *, uint64_t len);
+
 /* ecr_layer.c */
 void	ecr_layer_check(struct ecr_req *);
 void	ecr_layer_initiate(struct ecr_req *);

@@ -274,6 +274,9 @@ ecr_image_put(struct ecr_req *r)
 			    "repository with name '%s' in the registry with id "
 			    "'%s' do not exist", dstr, name, r->account);
 		break;
+	case BERR_LIMIT_EXCEEDED:
+		ecr_error(r, "LimitExceededException", "%s", p.detail);
+		break;
 	case BERR_MANIFEST_INVALID:
 	case BERR_TOO_LARGE:
 		ecr_error(r, "InvalidParameterException", "Invalid parameter "
@@ -627,16 +630,9 @@ ecr_image_list(struct ecr_req *r)
 static int
 image_referenced(const struct repository *repo, const struct image *img)
 {
-	size_t	 i, k;
+	const struct repo_ref *ref = repo_ref_find(repo, &img->digest);
 
-	for (i = 0; i < repo->images.len; i++) {
-		const struct image *other = repo->images.items[i];
-		for (k = 0; k < other->nrefs; k++)
-			if (other->refs[k].kind == REF_MANIFEST &&
-			    digest_eq(&other->refs[k].digest, &img->digest))
-				return 1;
-	}
-	return 0;
+	return ref != NULL && ref->index_refs > 0;
 }
 
 static void

@@ -202,8 +202,10 @@ const char *http_request_body(const struct http_request *, size_t *len);
 /* Streams the decoded body into fd (a pipe; made non-blocking), pausing
  * the client while fd is full.  The layer closes fd when the body ends or
  * fails, in every case exactly once.  A reader that takes no data for
- * io_timeout counts as failed (BERR_IO). */
-void	http_request_body_to_fd(struct http_request *, int fd,
+ * io_timeout counts as failed (BERR_IO).  A body of more than limit bytes
+ * (SIZE_MAX: none) fails with BERR_TOO_LARGE, refused at once when its
+ * Content-Length says so, else once limit bytes went to fd. */
+void	http_request_body_to_fd(struct http_request *, int fd, size_t limit,
 	    http_body_cb, void *arg);
 /* Body bytes received so far. */
 uint64_t http_request_body_received(const struct http_request *);

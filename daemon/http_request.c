@@ -391,8 +391,8 @@ req_body_fd_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 void
-http_request_body_to_fd(struct http_request *req, int fd, http_body_cb cb,
-    void *arg)
+http_request_body_to_fd(struct http_request *req, int fd, size_t limit,
+    http_body_cb cb, void *arg)
 {
 	struct http_conn	*conn = req->conn;
 
@@ -400,12 +400,18 @@ http_request_body_to_fd(struct http_request *req, int fd, http_body_cb cb,
 		close(fd);
 		return;
 	}
+	req->body_limit = limit;
 	if (req->gone) {
 		close(fd);
 		req_body_due(req, BERR_BAD_REQUEST);
 	} else if (req->body_state == BODY_DONE) {
 		close(fd);
 		req_body_due(req, 0);
+	} else if (req->content_length > 0 &&
+	    (uint64_t)req->content_length > limit) {
+		close(fd);
+		req->body_state = BODY_STOPPED;
+		req_body_due(req, BERR_TOO_LARGE);
 	} else if (fd_set_nonblock(fd) == -1) {
 		log_warn("http: body descriptor");
 		close(fd);
@@ -475,15 +481,16 @@ http_request_body_data(struct http_request *req, const char *at, size_t len)
 	req->body_received += len;
 	switch (req->body_state) {
 	case BODY_MEMORY:
+	case BODY_FD:
 		if (req->body_received > req->body_limit) {
 			http_request_body_end(req, BERR_TOO_LARGE, 1);
 			http_parser_pause(&conn->parser, 1);
 			break;
 		}
-		evbuffer_add(conn->body, at, len);
-		break;
-	case BODY_FD:
-		req_body_write(conn, at, len);
+		if (req->body_state == BODY_MEMORY)
+			evbuffer_add(conn->body, at, len);
+		else
+			req_body_write(conn, at, len);
 		break;
 	default:
 		break;

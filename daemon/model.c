@@ -75,6 +75,12 @@ link_cmp(const void *key, const void *item)
 }
 
 static int
+repo_ref_cmp(const void *key, const void *item)
+{
+	return digest_cmp(key, &((const struct repo_ref *)item)->digest);
+}
+
+static int
 blob_cmp(const void *key, const void *item)
 {
 	return digest_cmp(key, &((const struct blob *)item)->digest);
@@ -191,6 +197,13 @@ repository_free(struct repository *repo)
 	for (i = 0; i < repo->links.len; i++)
 		free(repo->links.items[i]);
 	sortvec_clear(&repo->links);
+	for (i = 0; i < repo->refs.len; i++) {
+		struct repo_ref *ref = repo->refs.items[i];
+		sortvec_clear(&ref->referrers);
+		free(ref->media_type);
+		free(ref);
+	}
+	sortvec_clear(&repo->refs);
 	repo_config_clear(&repo->config);
 	free(repo->name);
 	free(repo);
@@ -267,6 +280,14 @@ registry_get(const char *account, const char *region)
 	k.region = reg->region;
 	(void)sortvec_insert(&model->registries, &k, reg);
 	return reg;
+}
+
+int
+registry_has_room(const char *account, const char *region)
+{
+	const struct registry *reg = registry_find(account, region);
+
+	return reg == NULL || reg->repositories.len < conf.max_repositories;
 }
 
 struct repository *
@@ -348,20 +369,24 @@ repository_tag_is_immutable(const struct repository *repo, const char *tag)
 	}
 }
 
+const struct repo_ref *
+repo_ref_find(const struct repository *repo, const struct digest *d)
+{
+	return sortvec_find(&repo->refs, d);
+}
+
 size_t
 repository_referrers(const struct repository *repo,
     const struct digest *subject, struct image **out, size_t max)
 {
-	size_t	 i, n = 0;
+	const struct repo_ref *ref = repo_ref_find(repo, subject);
+	size_t		 i, n;
 
-	for (i = 0; i < repo->images.len; i++) {
-		struct image *img = repo->images.items[i];
-		if (!img->has_subject || !digest_eq(&img->subject, subject))
-			continue;
-		if (n < max)
-			out[n] = img;
-		n++;
-	}
+	if (ref == NULL)
+		return 0;
+	n = ref->referrers.len;
+	for (i = 0; i < n && i < max; i++)
+		out[i] = ref->referrers.items[i];
 	return n;
 }
 
@@ -410,6 +435,7 @@ model_repo_put(const char *account, const char *region, const char *name,
 	sortvec_init(&repo->images, image_cmp);
 	sortvec_init(&repo->tags, tag_cmp);
 	sortvec_init(&repo->links, link_cmp);
+	sortvec_init(&repo->refs, repo_ref_cmp);
 	(void)sortvec_insert(&reg->repositories, repo->name, repo);
 	return 0;
 }
@@ -444,6 +470,67 @@ model_repo_delete(const char *account, const char *region, const char *name)
 	return 0;
 }
 
+static struct repo_ref *
+repo_ref_get(struct repository *repo, const struct digest *d)
+{
+	struct repo_ref	*ref;
+
+	if ((ref = sortvec_find(&repo->refs, d)) != NULL)
+		return ref;
+	ref = xcalloc(1, sizeof(*ref));
+	ref->digest = *d;
+	sortvec_init(&ref->referrers, image_cmp);
+	(void)sortvec_insert(&repo->refs, &ref->digest, ref);
+	return ref;
+}
+
+/* Counts what img names in its repository's index (delta 1), or takes it
+ * out again (-1). */
+static void
+repo_refs_note(struct repository *repo, struct image *img, int delta)
+{
+	struct repo_ref	*ref;
+	size_t		 i;
+
+	for (i = 0; i < img->nrefs; i++) {
+		ref = repo_ref_get(repo, &img->refs[i].digest);
+		if (img->refs[i].kind == REF_MANIFEST)
+			ref->index_refs += delta;
+		else {
+			ref->blob_refs += delta;
+			if (ref->media_type == NULL &&
+			    img->refs[i].media_type != NULL)
+				ref->media_type =
+				    xstrdup(img->refs[i].media_type);
+		}
+	}
+	if (img->has_subject) {
+		ref = repo_ref_get(repo, &img->subject);
+		if (delta > 0)
+			(void)sortvec_insert(&ref->referrers, &img->digest,
+			    img);
+		else
+			(void)sortvec_remove(&ref->referrers, &img->digest);
+	}
+	if (delta > 0)
+		return;
+	/* Entries nothing names any more go. */
+	for (i = 0; i <= img->nrefs; i++) {
+		const struct digest *d = i < img->nrefs ?
+		    &img->refs[i].digest : &img->subject;
+		if (i == img->nrefs && !img->has_subject)
+			break;
+		if ((ref = sortvec_find(&repo->refs, d)) == NULL ||
+		    ref->blob_refs > 0 || ref->index_refs > 0 ||
+		    ref->referrers.len > 0)
+			continue;
+		(void)sortvec_remove(&repo->refs, d);
+		sortvec_clear(&ref->referrers);
+		free(ref->media_type);
+		free(ref);
+	}
+}
+
 int
 model_image_put(struct repository *repo, struct image *img)
 {
@@ -460,6 +547,7 @@ model_image_put(struct repository *repo, struct image *img)
 		blob_get(&img->refs[i].digest, img->refs[i].size)->refs++;
 	}
 	(void)sortvec_insert(&repo->images, &img->digest, img);
+	repo_refs_note(repo, img, 1);
 	return 0;
 }
 
@@ -507,6 +595,7 @@ model_image_delete(struct repository *repo, const struct digest *d)
 
 	if ((img = sortvec_remove(&repo->images, d)) == NULL)
 		return BERR_MANIFEST_UNKNOWN;
+	repo_refs_note(repo, img, -1);
 	for (i = 0; i < img->ntags; i++) {
 		struct tag *t = sortvec_remove(&repo->tags, img->tags[i]);
 		if (t != NULL) {

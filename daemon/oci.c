@@ -171,6 +171,19 @@ oci_error(struct http_request *req, int err, const char *fmt, ...)
 	router_json(req, status, body);
 }
 
+void
+oci_repository_create_failed(struct http_request *req, int err,
+    const char *account, const char *name)
+{
+	if (err == BERR_LIMIT_EXCEEDED)
+		oci_error(req, err, "cannot create repository %s: the "
+		    "registry with id '%s' already has the maximum allowed "
+		    "number of repositories which is '%llu'", name, account,
+		    (unsigned long long)conf.max_repositories);
+	else
+		oci_error(req, err, "cannot create repository %s", name);
+}
+
 /* Absolute URLs from the Host the client used, so port forwards work. */
 void
 oci_location(struct http_request *req, const char *fmt, ...)

@@ -100,6 +100,10 @@ oci_upload_fail(struct oci_upload_op *op, int err, uint64_t size)
 	case BERR_UPLOAD_UNKNOWN:
 		oci_error(op->req, err, "upload %s not found", op->u.id_str);
 		break;
+	case BERR_TOO_LARGE:
+		oci_error(op->req, err, "a layer holds at most %llu MiB",
+		    LAYER_MAX >> 20);
+		break;
 	default:
 		oci_error(op->req, err, NULL);
 		break;
@@ -389,7 +393,7 @@ oci_upload_repo_created_cb(int err, void *arg)
 	struct oci_upload_op *op = arg;
 
 	if (err != 0) {
-		oci_error(op->req, err, "cannot create repository %s",
+		oci_repository_create_failed(op->req, err, op->u.account,
 		    op->u.repository);
 		free(op);
 		return;

@@ -117,6 +117,8 @@ txn_repo_ensure(struct txn *t, const char *account, const char *region,
 		return t->err;
 	if (!name_ecr_repository_valid(name, strlen(name)))
 		return t->err = BERR_NAME_INVALID;
+	if (!registry_has_room(account, region))
+		return t->err = BERR_LIMIT_EXCEEDED;
 	repo_config_init(&cfg);
 	cfg.encryption_type = xstrdup("AES256");
 	rc = txn_repo_put(t, account, region, name, now_ms(), &cfg);

@@ -36,6 +36,7 @@ static int (*const suites[])(void) = {
 	test_auth_register,
 	test_buf_register,
 	test_digest_register,
+	test_ecr_layer_part_register,
 	test_ecr_validate_register,
 	test_error_register,
 	test_frame_register,

@@ -24,6 +24,7 @@
 int	test_auth_register(void);
 int	test_buf_register(void);
 int	test_digest_register(void);
+int	test_ecr_layer_part_register(void);
 int	test_ecr_validate_register(void);
 int	test_error_register(void);
 int	test_frame_register(void);
