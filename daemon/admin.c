@@ -192,20 +192,10 @@ admin_gc_done_cb(int err, const struct gc_result *r, void *arg)
 	router_json(req, 200, admin_gc_json(r));
 }
 
-static int
-param_true(const char *v)
-{
-	return v != NULL && (strcmp(v, "1") == 0 || strcmp(v, "true") == 0 ||
-	    strcmp(v, "yes") == 0);
-}
-
 static void
-admin_gc(struct http_request *req)
+admin_gc(struct http_request *req, const struct admin_query *q)
 {
-	if (!admin_require_ready(req))
-		return;
-	gc_run(param_true(http_request_param(req, "dry_run")), 0,
-	    admin_gc_done_cb, req);
+	gc_run(q->dry_run, 0, admin_gc_done_cb, req);
 }
 
 struct admin_reset {
@@ -300,10 +290,9 @@ admin_reset_done_cb(int err, void *arg)
 }
 
 static void
-admin_reset(struct http_request *req)
+admin_reset(struct http_request *req, const struct admin_query *q)
 {
-	const char	*account = http_request_param(req, "account");
-	const char	*region = http_request_param(req, "region");
+	const char	*account = q->account, *region = q->region;
 	struct admin_reset *ar;
 	struct txn	 t;
 	size_t		 i;
@@ -313,8 +302,6 @@ admin_reset(struct http_request *req)
 		    "neither");
 		return;
 	}
-	if (!admin_require_ready(req))
-		return;
 	ar = xcalloc(1, sizeof(*ar));
 	ar->req = req;
 	ar->everything = account == NULL;
@@ -371,7 +358,7 @@ json_time(int64_t ms)
 }
 
 static void
-admin_repositories(struct http_request *req)
+admin_repositories(struct http_request *req, const struct admin_query *q)
 {
 	struct json_object *body, *arr, *o;
 	size_t		 i, k;
@@ -405,11 +392,10 @@ admin_repositories(struct http_request *req)
 }
 
 static void
-admin_images(struct http_request *req)
+admin_images(struct http_request *req, const struct admin_query *q)
 {
-	const char	*name = http_request_param(req, "repository");
-	const char	*account = http_request_param(req, "account");
-	const char	*region = http_request_param(req, "region");
+	const char	*name = q->repository;
+	const char	*account = q->account, *region = q->region;
 	struct repository *repo;
 	struct json_object *body, *arr, *o, *tags;
 	char		 ds[DIGEST_STR_MAX];
@@ -498,39 +484,79 @@ admin_blobs_cb(int err, const struct blobc_stored *list, size_t n,
 	router_json(req, 200, body);
 }
 
+static void
+admin_health(struct http_request *req, const struct admin_query *q)
+{
+	blobc_stats(admin_health_cb, req);
+}
+
+static void
+admin_metrics(struct http_request *req, const struct admin_query *q)
+{
+	blobc_stats(admin_metrics_cb, req);
+}
+
+static void
+admin_compact(struct http_request *req, const struct admin_query *q)
+{
+	meta_compact(admin_compacted_cb, req);
+}
+
+static void
+admin_blobs(struct http_request *req, const struct admin_query *q)
+{
+	blobc_gc_list(admin_blobs_cb, req);
+}
+
+/* The endpoints: each with its method, whether it needs the model (see
+ * admin_require_ready) and the parameters it takes. */
+static const struct {
+	const char	*path;
+	const char	*method;
+	int		 ready;
+	unsigned int	 params;
+	void		(*fn)(struct http_request *,
+			    const struct admin_query *);
+} admin_endpoints[] = {
+	{ "health", "GET", 0, 0, admin_health },
+	{ "metrics", "GET", 0, 0, admin_metrics },
+	{ "gc", "POST", 1, ADMIN_Q_DRY_RUN, admin_gc },
+	{ "reset", "POST", 1, ADMIN_Q_REGISTRY, admin_reset },
+	{ "compact", "POST", 1, 0, admin_compact },
+	{ "repositories", "GET", 1, 0, admin_repositories },
+	{ "images", "GET", 1, ADMIN_Q_REPOSITORY | ADMIN_Q_REGISTRY,
+	    admin_images },
+	{ "blobs", "GET", 1, 0, admin_blobs },
+};
+
 void
 admin_dispatch(struct http_request *req, const char *path)
 {
+	struct admin_query q;
+	char		 why[256];
+	size_t		 i;
+
 	if (!admin_authorized(req)) {
 		admin_error(req, 403, conf.admin_token != NULL ?
 		    "the admin API needs Authorization: Bearer <admin token>" :
 		    "the admin API answers only on loopback connections");
 		return;
 	}
-	if (strcmp(path, "health") == 0) {
-		if (admin_method(req, "GET"))
-			blobc_stats(admin_health_cb, req);
-	} else if (strcmp(path, "metrics") == 0) {
-		if (admin_method(req, "GET"))
-			blobc_stats(admin_metrics_cb, req);
-	} else if (strcmp(path, "gc") == 0) {
-		if (admin_method(req, "POST"))
-			admin_gc(req);
-	} else if (strcmp(path, "reset") == 0) {
-		if (admin_method(req, "POST"))
-			admin_reset(req);
-	} else if (strcmp(path, "compact") == 0) {
-		if (admin_method(req, "POST") && admin_require_ready(req))
-			meta_compact(admin_compacted_cb, req);
-	} else if (strcmp(path, "repositories") == 0) {
-		if (admin_method(req, "GET") && admin_require_ready(req))
-			admin_repositories(req);
-	} else if (strcmp(path, "images") == 0) {
-		if (admin_method(req, "GET") && admin_require_ready(req))
-			admin_images(req);
-	} else if (strcmp(path, "blobs") == 0) {
-		if (admin_method(req, "GET") && admin_require_ready(req))
-			blobc_gc_list(admin_blobs_cb, req);
-	} else
+	for (i = 0; i < nitems(admin_endpoints); i++)
+		if (strcmp(path, admin_endpoints[i].path) == 0)
+			break;
+	if (i == nitems(admin_endpoints)) {
 		admin_error(req, 404, "no such admin endpoint");
+		return;
+	}
+	if (!admin_method(req, admin_endpoints[i].method))
+		return;
+	if (admin_query_parse(req, admin_endpoints[i].params, &q, why,
+	    sizeof(why)) == -1) {
+		admin_error(req, 400, why);
+		return;
+	}
+	if (admin_endpoints[i].ready && !admin_require_ready(req))
+		return;
+	admin_endpoints[i].fn(req, &q);
 }

@@ -864,6 +864,24 @@ void	ecr_refuse(struct http_request *, int err, const char *reason);
 /* --- admin API (admin.c) ------------------------------------------------- */
 
 void	admin_dispatch(struct http_request *, const char *path);
+
+/* admin_query.c: an admin request's query, read strictly. */
+#define ADMIN_Q_DRY_RUN		0x1	/* dry_run=1|true|yes|0|false|no */
+#define ADMIN_Q_REGISTRY	0x2	/* account=ID, region=REGION */
+#define ADMIN_Q_REPOSITORY	0x4	/* repository=NAME */
+
+struct admin_query {
+	int		 dry_run;	/* 0 when absent */
+	const char	*account;	/* NULL when absent; the request's */
+	const char	*region;
+	const char	*repository;
+};
+
+/* Reads the query of req for an endpoint taking the parameters allowed:
+ * 0, or -1 with why set for an unknown or repeated parameter, one that
+ * does not decode, or a value that is not one. */
+int	admin_query_parse(struct http_request *, unsigned int allowed,
+	    struct admin_query *, char *why, size_t whysz);
 /* {"error": message} with that status. */
 void	admin_error(struct http_request *, int status, const char *message);
 

@@ -156,6 +156,13 @@ const char *http_request_param(struct http_request *, const char *key);
  * max are stored in vals). */
 size_t	http_request_params(struct http_request *, const char *key,
 	    const char **vals, size_t max);
+/* The i-th parameter of the query, percent-decoded: 1 with its key and
+ * value (valid for the request's life), 0 when there are fewer. */
+int	http_request_param_at(struct http_request *, size_t i,
+	    const char **key, const char **value);
+/* How many parameters of the query were left out because they do not
+ * decode (a malformed escape, an encoded NUL). */
+size_t	http_request_params_dropped(struct http_request *);
 /* The first header of that name (case-insensitive), or NULL. */
 const char *http_request_header(const struct http_request *,
 	    const char *name);

@@ -103,6 +103,7 @@ conn_reset_request(struct http_conn *conn)
 	conn->nheaders = 0;
 	conn->trailer_bytes = 0;
 	conn->nparams = 0;
+	conn->params_dropped = 0;
 	conn->rhdr.len = 0;
 	http_request_pending_free(conn);
 	conn->error = 0;

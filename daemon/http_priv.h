@@ -214,6 +214,7 @@ struct http_conn {
 	struct http_param	*params;
 	size_t			 nparams;
 	size_t			 params_size;
+	size_t			 params_dropped;	/* did not decode */
 
 	struct http_buf		 rhdr;
 	char			*rbuf;		/* bulk reads, lent */

@@ -89,6 +89,7 @@ req_parse_params(struct http_request *req)
 
 	req->params_parsed = 1;
 	conn->nparams = 0;
+	conn->params_dropped = 0;
 	conn->qbuf.len = 0;
 	if (q == NULL)
 		return;
@@ -104,8 +105,10 @@ req_parse_params(struct http_request *req)
 		klen = eq - q;
 		start = conn->qbuf.len;
 		if ((n = http_parse_unescape(conn->qbuf.p + start, q, klen,
-		    1)) < 0)
+		    1)) < 0) {
+			conn->params_dropped++;
 			continue;
+		}
 		conn->qbuf.len += n;
 		conn->qbuf.p[conn->qbuf.len++] = '\0';
 		if (conn->nparams == conn->params_size) {
@@ -120,6 +123,7 @@ req_parse_params(struct http_request *req)
 		if (eq < amp && (n = http_parse_unescape(conn->qbuf.p +
 		    conn->qbuf.len, eq + 1, amp - eq - 1, 1)) < 0) {
 			conn->qbuf.len = start;
+			conn->params_dropped++;
 			continue;
 		}
 		conn->qbuf.len += eq < amp ? (size_t)n : 0;
@@ -145,6 +149,29 @@ http_request_params(struct http_request *req, const char *key,
 		n++;
 	}
 	return n;
+}
+
+int
+http_request_param_at(struct http_request *req, size_t i, const char **key,
+    const char **value)
+{
+	struct http_conn	*conn = req->conn;
+
+	if (!req->params_parsed)
+		req_parse_params(req);
+	if (i >= conn->nparams)
+		return 0;
+	*key = conn->qbuf.p + conn->params[i].key;
+	*value = conn->qbuf.p + conn->params[i].value;
+	return 1;
+}
+
+size_t
+http_request_params_dropped(struct http_request *req)
+{
+	if (!req->params_parsed)
+		req_parse_params(req);
+	return req->conn->params_dropped;
 }
 
 const char *

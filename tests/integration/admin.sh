@@ -98,6 +98,22 @@ curl -s -o "$T_TMP/gc4" -w '%{time_total}' -X POST "$URL/_berth/gc" >"$T_TMP/gc4
 check "a real GC's duration_ms is within the request's time" \
     duration_ok "$(cat "$T_TMP/gc4")" "$(cat "$T_TMP/gc4.t")"
 check "GC is POST only" test "$(http_status "$URL/_berth/gc")" = 405
+# A query is read strictly: a typo must not make a dry run a real one.
+before=$(blob_list)
+for q in "dryrun=1" "dry_run=maybe" "dry_run=1&dry_run=0" "dry_run=%00" \
+    "dry_run=1&account=000000000000"; do
+	check "POST /_berth/gc?$q is refused (400)" \
+	    test "$(http_status -X POST "$URL/_berth/gc?$q")" = 400
+done
+check "... with a message saying what the endpoint takes" \
+    sh -c "curl -s -X POST '$URL/_berth/gc?dryrun=1' | grep -q \"unknown parameter 'dryrun': this endpoint takes dry_run\""
+check "... and none of them collected anything" test "$(blob_list)" = "$before"
+check "a reset of a malformed account is refused (400)" \
+    test "$(http_status -X POST "$URL/_berth/reset?account=12&region=us-east-1")" = 400
+check "an endpoint that takes no parameter refuses one (400)" \
+    test "$(http_status "$URL/_berth/health?verbose=1")" = 400
+check "images of a name that is not a repository name (400)" \
+    test "$(http_status "$URL/_berth/images?repository=Not%20One")" = 400
 
 # --- compaction, then kill -9: the state comes back from the snapshot -------------------
 for i in $(seq 1 20); do push_image adm/many "t$i" >/dev/null || break; done
