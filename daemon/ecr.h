@@ -168,6 +168,8 @@ struct ecr_req {
 	char		 account[ACCOUNT_LEN + 1];
 	char		 region[REGION_MAX + 1];
 	char		 request_id[UUID_STR_LEN];
+	size_t		 body_share;	/* of the memory bodies may take */
+	struct ecr_req	*next_waiting;	/* for that memory, in order */
 };
 
 /* ecr.c */
