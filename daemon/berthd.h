@@ -133,12 +133,15 @@ struct blob {
 	uint32_t	 links;		/* repositories it is visible in */
 	int64_t		 active_ms;	/* last push activity on it */
 	int64_t		 deref_ms;	/* when refs last fell to zero */
+	struct link	*link_list;	/* its links, for forgetting it */
 };
 
 /* A blob visible in one repository. */
 struct link {
 	struct blob	*blob;
 	int64_t		 linked_ms;
+	struct repository *repo;
+	struct link	*next, *prev;	/* the blob's other links */
 };
 
 enum image_ref_kind { REF_CONFIG = 1, REF_LAYER = 2, REF_MANIFEST = 3 };

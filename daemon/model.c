@@ -440,6 +440,22 @@ model_repo_put(const char *account, const char *region, const char *name,
 	return 0;
 }
 
+/* Takes a link off its blob's list (and count), before it is freed. */
+static void
+link_unlist(struct link *l)
+{
+	struct blob	*b = l->blob;
+
+	if (l->prev != NULL)
+		l->prev->next = l->next;
+	else
+		b->link_list = l->next;
+	if (l->next != NULL)
+		l->next->prev = l->prev;
+	if (b->links > 0)
+		b->links--;
+}
+
 int
 model_repo_delete(const char *account, const char *region, const char *name)
 {
@@ -461,11 +477,8 @@ model_repo_delete(const char *account, const char *region, const char *name)
 				blob_deref(b, now);
 		}
 	}
-	for (i = 0; i < repo->links.len; i++) {
-		struct link *l = repo->links.items[i];
-		if (l->blob->links > 0)
-			l->blob->links--;
-	}
+	for (i = 0; i < repo->links.len; i++)
+		link_unlist(repo->links.items[i]);
 	repository_free(repo);
 	return 0;
 }
@@ -667,6 +680,10 @@ model_link_put(struct repository *repo, const struct digest *d,
 	l = xcalloc(1, sizeof(*l));
 	l->blob = b;
 	l->linked_ms = linked_ms;
+	l->repo = repo;
+	if ((l->next = b->link_list) != NULL)
+		l->next->prev = l;
+	b->link_list = l;
 	b->links++;
 	(void)sortvec_insert(&repo->links, d, l);
 	return 0;
@@ -679,8 +696,7 @@ model_link_delete(struct repository *repo, const struct digest *d)
 
 	if ((l = sortvec_remove(&repo->links, d)) == NULL)
 		return BERR_BLOB_UNKNOWN;
-	if (l->blob->links > 0)
-		l->blob->links--;
+	link_unlist(l);
 	free(l);
 	return 0;
 }
@@ -689,23 +705,17 @@ int
 model_blob_forget(const struct digest *d)
 {
 	struct blob	*b;
-	size_t		 i, k;
+	struct link	*l;
 
 	if ((b = blob_find(d)) == NULL)
 		return 0;
 	if (b->refs > 0)
 		return BERR_INTERNAL;	/* GC never forgets a referenced blob */
-	for (i = 0; i < model->registries.len && b->links > 0; i++) {
-		struct registry *reg = model->registries.items[i];
-		for (k = 0; k < reg->repositories.len; k++) {
-			struct link *l = sortvec_remove(
-			    &((struct repository *)
-			    reg->repositories.items[k])->links, d);
-			if (l != NULL) {
-				b->links--;
-				free(l);
-			}
-		}
+	/* Its own list of links: not a scan of every repository. */
+	while ((l = b->link_list) != NULL) {
+		(void)sortvec_remove(&l->repo->links, d);
+		link_unlist(l);
+		free(l);
 	}
 	free(sortvec_remove(&model->blobs, d));
 	return 0;
