@@ -6,11 +6,14 @@ PutImage), delete images (OCI DELETE, ECR BatchDeleteImage) and collect
 garbage, while berthd, berth-blobd and the spawner are killed with SIGKILL
 at random moments, and berthd is started again whenever it is gone.
 
-Then, with everything stopped and berthd started once more: every image
-whose push was acknowledged (and not deleted) is there byte for byte, tags
-and blobs included; every acknowledged delete stuck; after a garbage
-collection the layers only deleted images held are gone; every stored blob
-hashes to its name; no temporary file is left; exactly one worker runs.
+After each kill, once berthd (restarted if need be) and its worker are
+back, with the clients held: every acknowledged image is there, every
+acknowledged delete stuck.  At the end, with everything stopped and
+berthd started once more: every image whose push was acknowledged (and
+not deleted) is there byte for byte, tags and blobs included; every
+acknowledged delete stuck; after a garbage collection the layers only
+deleted images held are gone; every stored blob hashes to its name; no
+temporary file is left; exactly one worker runs.
 
 What was in flight when a process died (no answer, or a 5xx) may or may
 not have happened: it is never counted either way.
@@ -254,11 +257,43 @@ OPS = [("mono", 4), ("chunked", 3), ("streamed", 3), ("ecr", 3),
        ("mount", 2), ("index", 1), ("delete", 3), ("gc", 1)]
 
 
-def worker(b, led, stop, seed, errors):
+class Gate:
+    """Lets the killer hold the workers between two operations."""
+
+    def __init__(self):
+        self.cv = threading.Condition()
+        self.closed = False
+        self.busy = 0
+
+    def enter(self):
+        with self.cv:
+            while self.closed:
+                self.cv.wait()
+            self.busy += 1
+
+    def leave(self):
+        with self.cv:
+            self.busy -= 1
+            self.cv.notify_all()
+
+    def close(self):
+        with self.cv:
+            self.closed = True
+            while self.busy:
+                self.cv.wait()
+
+    def open(self):
+        with self.cv:
+            self.closed = False
+            self.cv.notify_all()
+
+
+def worker(b, led, stop, gate, seed, errors):
     rnd = random.Random(seed)
     names = [n for n, w in OPS for _ in range(w)]
     while not stop.is_set():
         what = rnd.choice(names)
+        gate.enter()
         try:
             if what == "index":
                 push_index(b, led, rnd)
@@ -275,6 +310,8 @@ def worker(b, led, stop, seed, errors):
         except Exception as e:
             errors.append("%s: %r" % (what, e))
             led.count("refused")
+        finally:
+            gate.leave()
 
 
 def children(pid):
@@ -319,7 +356,29 @@ def ensure_running(b):
     b.start()
 
 
-def killer(b, led, rnd):
+def check_after_restart(b, led, gate, bad):
+    """With the workers held: every acknowledged image is there, every
+    acknowledged delete gone (the bytes are checked at the end)."""
+    gate.close()
+    try:
+        wait_until(lambda: b.request("GET", "/_berth/health").status ==
+                   200, 30)
+        for d, e in list(led.images.items()):
+            st = b.request("HEAD", "/v2/%s/manifests/%s" % (e["repo"], d),
+                           headers={"Accept": MT_OCI_MANIFEST + ", " +
+                                    MT_OCI_INDEX}).status
+            if st != 200:
+                bad.append("image %s: %d" % (d, st))
+        for d, e in list(led.deleted.items()):
+            st = b.request("HEAD", "/v2/%s/manifests/%s" % (e["repo"],
+                                                           d)).status
+            if st != 404:
+                bad.append("deleted %s: %d" % (d, st))
+    finally:
+        gate.open()
+
+
+def killer(b, led, gate, rnd, bad):
     for _ in range(KILLS):
         time.sleep(rnd.uniform(0.2, 2.5))
         ensure_running(b)
@@ -339,6 +398,7 @@ def killer(b, led, rnd):
         if victim != "blobd":
             b.proc.wait()
             ensure_running(b)
+        check_after_restart(b, led, gate, bad)
 
 
 def get_ok(b, path, headers=None):
@@ -410,13 +470,15 @@ def main():
     print("seed and kills:", rnd.random(), KILLS, flush=True)
     for repo in REPOS:      # the ECR API pushes only into existing ones
         ecr(b, "CreateRepository", {"repositoryName": repo})
-    threads = [threading.Thread(target=worker, args=(b, led, stop,
+    gate = Gate()
+    bad = []
+    threads = [threading.Thread(target=worker, args=(b, led, stop, gate,
                                                      rnd.random(), errors))
                for _ in range(WORKERS)]
     for t in threads:
         t.start()
     try:
-        killer(b, led, rnd)
+        killer(b, led, gate, rnd, bad)
     finally:
         stop.set()
         for t in threads:
@@ -426,6 +488,8 @@ def main():
        errors[:10])
     ok("pushes were acknowledged between the kills", len(led.images) +
        len(led.deleted) > KILLS)
+    ok("after each of the %d restarts, every acknowledged image was there "
+       "and every acknowledged delete gone" % KILLS, not bad, bad[:10])
     try:
         ensure_running(b)
         b.restart()
