@@ -35,31 +35,11 @@ import botocore
 import botocore.auth
 from botocore.config import Config
 
-TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
-    __file__))))
-BERTHD = os.environ.get("BERTHD", os.path.join(TOP, "build/daemon/berthd"))
-BLOBD = os.environ.get("BLOBD", os.path.join(TOP, "build/blobd/berth-blobd"))
-TARGET = "AmazonEC2ContainerRegistry_V20150921."
-
-passed = 0
-failed = 0
-
-
-def ok(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL: %s %s" % (name, detail), flush=True)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+sys.dont_write_bytecode = True    # nothing left in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "pylib"))
+import berth_it  # noqa: E402
+from berth_it import BERTHD, BLOBD, TARGET, free_port, ok  # noqa: E402
 
 
 class Berthd:
@@ -959,7 +939,7 @@ def main():
                 ok(t.__name__, False, traceback.format_exc())
     finally:
         b.stop()
-        if failed == 0:
+        if berth_it.failed == 0:
             shutil.rmtree(b.dir, ignore_errors=True)
         else:
             print("berthd log and data kept in", b.dir)
@@ -968,8 +948,7 @@ def main():
             t()
         except Exception:
             ok(t.__name__, False, traceback.format_exc())
-    print("%d passed, %d failed" % (passed, failed))
-    sys.exit(1 if failed else 0)
+    berth_it.summary()
 
 
 if __name__ == "__main__":

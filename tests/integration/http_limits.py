@@ -34,35 +34,14 @@ import boto3
 import botocore.exceptions
 from botocore.config import Config
 
-TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
-    __file__))))
-BERTHD = os.environ.get("BERTHD", os.path.join(TOP, "build/daemon/berthd"))
-BLOBD = os.environ.get("BLOBD", os.path.join(TOP, "build/blobd/berth-blobd"))
+sys.dont_write_bytecode = True    # nothing left in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "pylib"))
+import berth_it  # noqa: E402
+from berth_it import BERTHD, BLOBD, free_port, ok  # noqa: E402
+
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-"
                   r"[0-9a-f]{12}$")
-
-passed = 0
-failed = 0
-lock = threading.Lock()
-
-
-def ok(name, cond, detail=""):
-    global passed, failed
-    with lock:
-        if cond:
-            passed += 1
-            print("ok %s" % name, flush=True)
-        else:
-            failed += 1
-            print("FAIL %s %s" % (name, detail), flush=True)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class Berthd:
@@ -516,8 +495,8 @@ def main():
         test_connection_table()
     except Exception as e:
         ok("test_connection_table", False, repr(e))
-    print("%d passed, %d failed" % (passed, failed))
-    return 0 if failed == 0 else 1
+    print("%d passed, %d failed" % (berth_it.passed, berth_it.failed))
+    return 0 if berth_it.failed == 0 else 1
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 
@@ -31,17 +32,20 @@ MT_OCI_LAYER = "application/vnd.oci.image.layer.v1.tar"
 
 passed = 0
 failed = 0
+_lock = threading.Lock()
 
 
 def ok(name, cond, detail=""):
-    """Counts one check; prints it, and what went wrong when it failed."""
+    """Counts one check (from any thread); prints it, and what went wrong
+    when it failed."""
     global passed, failed
-    if cond:
-        passed += 1
-        print("ok %s" % name, flush=True)
-    else:
-        failed += 1
-        print("FAIL %s %s" % (name, detail), flush=True)
+    with _lock:
+        if cond:
+            passed += 1
+            print("ok %s" % name, flush=True)
+        else:
+            failed += 1
+            print("FAIL %s %s" % (name, detail), flush=True)
     return cond
 
 
