@@ -57,7 +57,7 @@ reserve_allocate(struct reserve *r)
 	    O_NOFOLLOW, 0640)) == -1)
 		return -1;
 	if ((err = posix_fallocate(fd, 0, RESERVE_BYTES)) != 0 ||
-	    fsync(fd) == -1) {
+	    (r->durable && fsync(fd) == -1)) {
 		if (err != 0)
 			errno = err;
 		err = errno;
@@ -71,11 +71,12 @@ reserve_allocate(struct reserve *r)
 }
 
 struct reserve *
-reserve_new(int meta_fd)
+reserve_new(int meta_fd, int durable)
 {
 	struct reserve	*r;
 
 	r = xcalloc(1, sizeof(*r));
+	r->durable = durable;
 	if ((r->dir_fd = dup(meta_fd)) == -1 || fd_set_cloexec(r->dir_fd)) {
 		log_warn("meta");
 		free(r);
@@ -130,7 +131,7 @@ reserve_release(struct reserve *r)
 	 * journal may not hand the blocks out again before that.
 	 */
 	if (unlinkat(r->dir_fd, "reserve", 0) == -1 ||
-	    fsync_dirfd(r->dir_fd) == -1) {
+	    (r->durable && fsync_dirfd(r->dir_fd) == -1)) {
 		log_warn("meta/reserve");
 		return -1;
 	}

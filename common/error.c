@@ -119,6 +119,9 @@ static const struct berr_entry berr_table[] = {
 	/* ECR's registry answers a quota on /v2/ with 403 DENIED. */
 	[-BERR_LIMIT_EXCEEDED] = { "a service quota of ECR would be exceeded",
 	    403, "DENIED", "LimitExceededException" },
+	/* An upstream that failed and no cached copy: a gateway's error. */
+	[-BERR_UPSTREAM] = { "the upstream registry could not be reached",
+	    502, "UNAVAILABLE", "UnableToGetUpstreamImageException" },
 };
 
 static const struct berr_entry *

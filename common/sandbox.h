@@ -40,8 +40,15 @@ struct sandbox_policy {
 	 * link.  Descriptors already open are not affected.
 	 */
 	int	 rw_dirfd;
+	/*
+	 * NULL, or files and directories (NULL-terminated) that may be read
+	 * besides, each beneath a directory; those missing are skipped.
+	 */
+	const char *const *ro_paths;
 	/* bind(2) and connect(2) of TCP sockets fail with EACCES. */
 	int	 deny_tcp;
+	/* bind(2) of TCP sockets fails with EACCES; connecting is allowed. */
+	int	 deny_tcp_bind;
 	/* No signals to processes outside the sandbox. */
 	int	 scope_signals;
 	/* No connecting to abstract UNIX sockets made outside it. */

@@ -16,7 +16,8 @@
 
 /*
  * The admin API under /_berth/: health, Prometheus metrics, garbage
- * collection by hand, reset, and read-only introspection.
+ * collection by hand, reset, and read-only introspection; the lifecycle
+ * run and the test clock are in admin_lifecycle.c.
  *
  * Access: loopback connections only, unless --admin-token is set; then a
  * request from anywhere must carry "Authorization: Bearer <token>".  What
@@ -34,6 +35,7 @@
 #include <openssl/crypto.h>
 
 #include "berthd.h"
+#include "registry.h"
 #include "error.h"
 #include "http.h"
 #include "log.h"
@@ -508,8 +510,43 @@ admin_blobs(struct http_request *req, const struct admin_query *q)
 	blobc_gc_list(admin_blobs_cb, req);
 }
 
-/* The endpoints: each with its method, whether it needs the model (see
- * admin_require_ready) and the parameters it takes. */
+static void
+admin_lifecycle(struct http_request *req, const struct admin_query *q)
+{
+	admin_lifecycle_run(req, q->account, q->region, q->repository);
+}
+
+static void
+admin_clock_endpoint(struct http_request *req, const struct admin_query *q)
+{
+	admin_clock(req);
+}
+
+/* The certificate chain that verifies the registry's managed signatures. */
+static void
+admin_signing_certificate(struct http_request *req,
+    const struct admin_query *q)
+{
+	const char	*account = q->account, *region = q->region;
+	char		*pem;
+
+	if (account == NULL)
+		account = conf.account_id;
+	if (region == NULL)
+		region = conf.region;
+	if ((pem = signing_certificate(registry_find(account, region))) ==
+	    NULL) {
+		admin_error(req, 404, "this registry has no signing key yet: "
+		    "one is made when it signs its first image (or give "
+		    "berthd --signing-key)");
+		return;
+	}
+	http_respond(req, 200, "application/x-pem-file", pem, strlen(pem));
+	free(pem);
+}
+
+/* The endpoints: each with its method (NULL: GET or POST), whether it
+ * needs the model (see admin_require_ready) and the parameters it takes. */
 static const struct {
 	const char	*path;
 	const char	*method;
@@ -523,9 +560,14 @@ static const struct {
 	{ "gc", "POST", 1, ADMIN_Q_DRY_RUN, admin_gc },
 	{ "reset", "POST", 1, ADMIN_Q_REGISTRY, admin_reset },
 	{ "compact", "POST", 1, 0, admin_compact },
+	{ "lifecycle/run", "POST", 1, ADMIN_Q_REGISTRY | ADMIN_Q_REPOSITORY,
+	    admin_lifecycle },
+	{ "clock", NULL, 1, 0, admin_clock_endpoint },
 	{ "repositories", "GET", 1, 0, admin_repositories },
 	{ "images", "GET", 1, ADMIN_Q_REPOSITORY | ADMIN_Q_REGISTRY,
 	    admin_images },
+	{ "signing-certificate", "GET", 1, ADMIN_Q_REGISTRY,
+	    admin_signing_certificate },
 	{ "blobs", "GET", 1, 0, admin_blobs },
 };
 
@@ -549,7 +591,9 @@ admin_dispatch(struct http_request *req, const char *path)
 		admin_error(req, 404, "no such admin endpoint");
 		return;
 	}
-	if (!admin_method(req, admin_endpoints[i].method))
+	if (admin_endpoints[i].method == NULL ? strcmp(http_request_method(
+	    req), "POST") != 0 && !admin_method(req, "GET") :
+	    !admin_method(req, admin_endpoints[i].method))
 		return;
 	if (admin_query_parse(req, admin_endpoints[i].params, &q, why,
 	    sizeof(why)) == -1) {

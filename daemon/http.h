@@ -203,6 +203,12 @@ typedef void (*http_body_cb)(struct http_request *, int err, void *arg);
 /* Collects the body in memory, at most limit bytes. */
 void	http_request_read_body(struct http_request *, size_t limit,
 	    http_body_cb, void *arg);
+/* Whether a body of n bytes may be read into memory now rather than
+ * streamed: the bodies held in memory (by their Content-Length) stay
+ * within HTTP_BODIES_SOFT unless there is none.  A caller that can stream
+ * instead asks; others take what they need. */
+#define HTTP_BODIES_SOFT	(4 * 1024 * 1024)
+int	http_bodies_room(uint64_t n);
 /* The collected body, NUL-terminated (the NUL is not counted); NULL until
  * the callback reported success. */
 const char *http_request_body(const struct http_request *, size_t *len);

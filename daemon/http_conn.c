@@ -90,6 +90,7 @@ conn_reset_request(struct http_conn *conn)
 {
 	struct http_request	*req = &conn->req;
 
+	http_request_body_release(req);
 	memset(req, 0, sizeof(*req));
 	req->conn = conn;
 	req->body_fd = -1;
@@ -189,6 +190,7 @@ conn_free(struct http_conn *conn)
 
 	if (conn->bev != NULL)
 		conn_close_socket(conn);
+	http_request_body_release(req);
 	if (req->body_fd != -1) {
 		if (conn->fd_ev != NULL)
 			event_del(conn->fd_ev);

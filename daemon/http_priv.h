@@ -167,6 +167,7 @@ struct http_request {
 	http_body_cb		 body_cb;
 	void			*body_arg;
 	size_t			 body_limit;
+	uint64_t		 body_share;	/* of http_bodies */
 	int			 body_fd;
 	int			 body_err;
 	int			 body_cb_due;
@@ -364,6 +365,8 @@ ssize_t	http_parse_unescape(char *dst, const char *src, size_t len,
 int	http_addr_is_loopback(const struct sockaddr *);
 /* Frees what a body's descriptor had not taken (conn->pending). */
 void	http_request_pending_free(struct http_conn *);
+/* Gives back the request's share of the memory bodies hold. */
+void	http_request_body_release(struct http_request *);
 /* Ends an active body reader: closes its descriptor and, if notify is
  * set, arranges for its callback to run with err. */
 void	http_request_body_end(struct http_request *, int err, int notify);

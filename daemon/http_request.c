@@ -336,6 +336,22 @@ req_body_due(struct http_request *req, int err)
 	http_conn_schedule(req->conn);
 }
 
+/* Bytes the bodies being read into memory say they hold. */
+static uint64_t	http_bodies;
+
+int
+http_bodies_room(uint64_t n)
+{
+	return http_bodies == 0 || http_bodies + n <= HTTP_BODIES_SOFT;
+}
+
+void
+http_request_body_release(struct http_request *req)
+{
+	http_bodies -= req->body_share;
+	req->body_share = 0;
+}
+
 void
 http_request_read_body(struct http_request *req, size_t limit,
     http_body_cb cb, void *arg)
@@ -360,6 +376,10 @@ http_request_read_body(struct http_request *req, size_t limit,
 			fatalx("http: evbuffer_new");
 		req_send_continue(req);
 		req->body_state = BODY_MEMORY;
+		if (req->content_length > 0) {
+			req->body_share = (uint64_t)req->content_length;
+			http_bodies += req->body_share;
+		}
 		http_conn_schedule(conn);
 	}
 }

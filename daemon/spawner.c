@@ -17,14 +17,15 @@
 /*
  * The spawner: a fork of berthd, made at start-up before berthd drops its
  * privileges and confines itself, and from then on the only process that
- * starts berth-blobd.  Confinement is inherited and can only shrink: a
- * worker forked by a confined berthd would inherit "no filesystem" and
- * could not work.  The spawner stays outside berthd's sandbox; it becomes
+ * starts berth-blobd and berth-fetchd.  Confinement is inherited and can
+ * only shrink: a worker forked by a confined berthd would inherit "no
+ * filesystem" (and the fetcher "no TCP") and could not work.  The spawner stays outside berthd's sandbox; it becomes
  * the same user, sets no_new_privs, and holds nothing but its socket to
  * berthd (no listening socket, no model, no other descriptor).
  *
  * berthd asks, the spawner checks (the messages are in berthd.h): one
- * worker at a time, a kill only for its own live worker, and files opened
+ * worker and one fetcher at a time, a kill only for its own live
+ * children, and files opened
  * only from its own copy of the command line, never from a path berthd
  * sends.  It reaps its workers and reports every exit status.  It exits,
  * ending its worker, as soon as berthd's end of the socket closes, and
@@ -46,6 +47,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +55,7 @@
 
 #include "berthd.h"
 #include "error.h"
+#include "fetch_proto.h"
 #include "log.h"
 #include "rpc.h"
 #include "sandbox.h"
@@ -82,7 +85,11 @@ enum msg_spawn_type {
 	MSG_SPAWN_EXITED,	/* s->d: struct msg_spawn_exited */
 	MSG_SPAWN_KILL,		/* d->s: struct msg_spawn_worker */
 	MSG_SPAWN_OPEN,		/* d->s: struct msg_spawn_open */
-	MSG_SPAWN_OPENED	/* s->d: struct msg_spawn_opened (+ fd) */
+	MSG_SPAWN_OPENED,	/* s->d: struct msg_spawn_opened (+ fd) */
+	/* The same as WORKER, STARTED and FAILED, for berth-fetchd. */
+	MSG_SPAWN_FETCHER,	/* d->s: no payload */
+	MSG_SPAWN_FETCHER_STARTED, /* s->d: struct msg_spawn_worker + socket */
+	MSG_SPAWN_FETCHER_FAILED /* s->d: struct msg_spawn_failed */
 };
 
 struct msg_spawn_worker {
@@ -121,6 +128,10 @@ static const struct rpc_rule spawner_reply_rules[] = {
 	    sizeof(struct msg_spawn_exited), RPC_FD_NONE },
 	{ MSG_SPAWN_OPENED, sizeof(struct msg_spawn_opened),
 	    sizeof(struct msg_spawn_opened), RPC_FD_OPTIONAL },
+	{ MSG_SPAWN_FETCHER_STARTED, sizeof(struct msg_spawn_worker),
+	    sizeof(struct msg_spawn_worker), RPC_FD_REQUIRED },
+	{ MSG_SPAWN_FETCHER_FAILED, sizeof(struct msg_spawn_failed),
+	    sizeof(struct msg_spawn_failed), RPC_FD_NONE },
 };
 
 static pid_t		 spawner_pid = -1;
@@ -137,21 +148,52 @@ static const struct rpc_rule spawner_request_rules[] = {
 	    sizeof(struct msg_spawn_worker), RPC_FD_NONE },
 	{ MSG_SPAWN_OPEN, sizeof(struct msg_spawn_open),
 	    sizeof(struct msg_spawn_open), RPC_FD_NONE },
+	{ MSG_SPAWN_FETCHER, 0, 0, RPC_FD_NONE },
 };
 
 struct spawner {
 	int	 sock;		/* to berthd */
 	int	 sigfd;		/* SIGCHLD */
 	pid_t	 worker;	/* -1: none alive */
+	pid_t	 fetcher;	/* berth-fetchd, or -1 */
 };
 
 static void	spawner_main(int sock, pid_t berthd) __attribute__((noreturn));
 
+_Static_assert(FETCHD_SOCKET_FD == BLOBD_SOCKET_FD,
+    "spawner_exec puts every child's socket on one descriptor");
+
 /*
- * Runs in the worker between fork and exec: berth-blobd's end of the
- * socketpair on BLOBD_SOCKET_FD, nothing else open but stdio, the
- * spawner's signal settings undone.
+ * Runs in a child between fork and exec: its end of the socketpair on
+ * descriptor 3 (BLOBD_SOCKET_FD, FETCHD_SOCKET_FD), nothing else open
+ * but stdio, the spawner's signal settings undone; then runs path with
+ * argv.
  */
+static void __attribute__((noreturn))
+spawner_exec(int sock, pid_t spawner, const char *path, char **argv)
+{
+	sigset_t	 none;
+
+	sigemptyset(&none);
+	(void)sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGPIPE, SIG_DFL);
+	/* A child must never outlive the spawner. */
+	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != spawner)
+		_exit(127);
+	/* This replaces the spawner's own socket, which is on fd 3 too. */
+	if (dup2(sock, BLOBD_SOCKET_FD) == -1)
+		_exit(127);
+	closefrom(BLOBD_SOCKET_FD + 1);
+	execv(path, argv);
+	fprintf(stderr, "berthd: cannot run %s: %s\n", path, strerror(errno));
+	_exit(127);
+}
+
+/* berth-blobd, with -v as often as berthd's and the worker's flags. */
 static void __attribute__((noreturn))
 spawner_exec_worker(int sock, pid_t spawner)
 {
@@ -160,23 +202,8 @@ spawner_exec_worker(int sock, pid_t spawner)
 	char		 a_ttl[] = "--upload-ttl", a_dir[] = "--data-dir";
 	char		 a_noseccomp[] = "--no-seccomp";
 	char		 ttl[32], dir[PATH_MAX], *argv[16];
-	sigset_t	 none;
 	int		 argc = 0, i;
 
-	sigemptyset(&none);
-	(void)sigprocmask(SIG_SETMASK, &none, NULL);
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGINT, SIG_DFL);
-	signal(SIGHUP, SIG_DFL);
-	signal(SIGPIPE, SIG_DFL);
-	/* A worker must never outlive the spawner. */
-	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != spawner)
-		_exit(127);
-	/* This replaces the spawner's own socket, which is on fd 3 too. */
-	if (dup2(sock, BLOBD_SOCKET_FD) == -1)
-		_exit(127);
-	closefrom(BLOBD_SOCKET_FD + 1);
 	snprintf(ttl, sizeof(ttl), "%lld", (long long)conf.upload_ttl);
 	snprintf(dir, sizeof(dir), "%s", conf.data_dir);
 	argv[argc++] = a_name;
@@ -189,10 +216,31 @@ spawner_exec_worker(int sock, pid_t spawner)
 	argv[argc++] = a_dir;
 	argv[argc++] = dir;
 	argv[argc] = NULL;
-	execv(conf.blobd_path, argv);
-	fprintf(stderr, "berthd: cannot run %s: %s\n", conf.blobd_path,
-	    strerror(errno));
-	_exit(127);
+	spawner_exec(sock, spawner, conf.blobd_path, argv);
+}
+
+/*
+ * berth-fetchd, with -v as often as berthd's and every --upstream-map.
+ * It inherits the environment, so HTTPS_PROXY and NO_PROXY reach libcurl.
+ */
+static void __attribute__((noreturn))
+spawner_exec_fetcher(int sock, pid_t spawner)
+{
+	char		 a_name[] = "berth-fetchd", a_v[] = "-v";
+	char		 a_map[] = "--upstream-map";
+	char		**argv;
+	size_t		 argc = 0, i;
+
+	argv = xcalloc(2 * conf.nupstream_maps + 8, sizeof(*argv));
+	argv[argc++] = a_name;
+	for (i = 0; i < (size_t)conf.verbose && i < 3; i++)
+		argv[argc++] = a_v;
+	for (i = 0; i < conf.nupstream_maps; i++) {
+		argv[argc++] = a_map;
+		argv[argc++] = (char *)(uintptr_t)conf.upstream_maps[i];
+	}
+	argv[argc] = NULL;
+	spawner_exec(sock, spawner, conf.fetchd_path, argv);
 }
 
 /* Sends one frame to berthd, blocking; fd (or -1) is closed after. */
@@ -249,24 +297,29 @@ spawner_send(struct spawner *s, uint32_t type, const void *p, size_t n,
 		close(fd);
 }
 
+/* Starts berth-blobd (fetcher 0) or berth-fetchd (1), one of each. */
 static void
-spawner_start_worker(struct spawner *s)
+spawner_start_child(struct spawner *s, int fetcher)
 {
 	struct msg_spawn_worker	 m;
 	struct msg_spawn_failed	 f;
-	pid_t			 pid, self = getpid();
+	pid_t			 pid, self = getpid(), *slot;
+	uint32_t		 started, failed;
 	int			 sv[2];
 
+	slot = fetcher ? &s->fetcher : &s->worker;
+	started = fetcher ? MSG_SPAWN_FETCHER_STARTED : MSG_SPAWN_STARTED;
+	failed = fetcher ? MSG_SPAWN_FETCHER_FAILED : MSG_SPAWN_FAILED;
 	memset(&f, 0, sizeof(f));
-	if (s->worker != -1) {
+	if (*slot != -1) {
 		f.err = EBUSY;
-		spawner_send(s, MSG_SPAWN_FAILED, &f, sizeof(f), -1);
+		spawner_send(s, failed, &f, sizeof(f), -1);
 		return;
 	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
 		f.err = errno;
 		log_warn("spawner: socketpair");
-		spawner_send(s, MSG_SPAWN_FAILED, &f, sizeof(f), -1);
+		spawner_send(s, failed, &f, sizeof(f), -1);
 		return;
 	}
 	switch ((pid = fork())) {
@@ -275,19 +328,21 @@ spawner_start_worker(struct spawner *s)
 		log_warn("spawner: fork");
 		close(sv[0]);
 		close(sv[1]);
-		spawner_send(s, MSG_SPAWN_FAILED, &f, sizeof(f), -1);
+		spawner_send(s, failed, &f, sizeof(f), -1);
 		return;
 	case 0:
 		close(sv[0]);
+		if (fetcher)
+			spawner_exec_fetcher(sv[1], self);
 		spawner_exec_worker(sv[1], self);
 	default:
 		break;
 	}
 	close(sv[1]);
-	s->worker = pid;
+	*slot = pid;
 	memset(&m, 0, sizeof(m));
 	m.pid = (int32_t)pid;
-	spawner_send(s, MSG_SPAWN_STARTED, &m, sizeof(m), sv[0]);
+	spawner_send(s, started, &m, sizeof(m), sv[0]);
 }
 
 static void
@@ -314,6 +369,13 @@ spawner_open_file(struct spawner *s, uint32_t file)
 		    O_CLOEXEC | O_NOCTTY)) == -1)
 			r.err = errno;
 		break;
+	case SPAWN_FILE_PTC_SECRETS:
+		if (conf.ptc_secrets_file == NULL)
+			r.err = ENOENT;
+		else if ((fd = open(conf.ptc_secrets_file, O_RDONLY |
+		    O_CLOEXEC | O_NOCTTY)) == -1)
+			r.err = errno;
+		break;
 	default:
 		r.err = EINVAL;
 		break;
@@ -331,6 +393,8 @@ spawner_reap(struct spawner *s)
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if (pid == s->worker)
 			s->worker = -1;
+		if (pid == s->fetcher)
+			s->fetcher = -1;
 		memset(&m, 0, sizeof(m));
 		m.pid = (int32_t)pid;
 		m.status = status;
@@ -347,6 +411,9 @@ spawner_exit(struct spawner *s)
 	int64_t			 deadline;
 	int			 status;
 
+	/* The fetcher holds nothing that needs a clean end. */
+	if (s->fetcher != -1)
+		(void)kill(s->fetcher, SIGKILL);
 	if (s->worker != -1 && waitpid(s->worker, &status, WNOHANG) == 0) {
 		(void)kill(s->worker, SIGTERM);
 		deadline = mono_ms() + SPAWNER_TERM_MS;
@@ -390,14 +457,19 @@ spawner_dispatch_berthd(struct spawner *s)
 		spawner_exit(s);
 	switch (h.type) {
 	case MSG_SPAWN_WORKER:
-		spawner_start_worker(s);
+		spawner_start_child(s, 0);
+		break;
+	case MSG_SPAWN_FETCHER:
+		spawner_start_child(s, 1);
 		break;
 	case MSG_SPAWN_KILL:
 		memcpy(&k, payload, sizeof(k));
-		/* Only our own worker, and only while it has not been
-		 * reaped: its pid cannot have been reused. */
+		/* Only our own children, and only while they have not been
+		 * reaped: their pids cannot have been reused. */
 		if (s->worker != -1 && k.pid == (int32_t)s->worker)
 			(void)kill(s->worker, SIGKILL);
+		if (s->fetcher != -1 && k.pid == (int32_t)s->fetcher)
+			(void)kill(s->fetcher, SIGKILL);
 		break;
 	case MSG_SPAWN_OPEN:
 		memcpy(&o, payload, sizeof(o));
@@ -442,6 +514,7 @@ spawner_main(int sock, pid_t berthd)
 	memset(&s, 0, sizeof(s));
 	s.sock = SPAWNER_FD;
 	s.worker = -1;
+	s.fetcher = -1;
 	if ((s.sigfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK)) == -1)
 		fatal("spawner: signalfd");
 
@@ -488,7 +561,16 @@ spawner_msg_cb(struct rpc_chan *chan, const struct frame_hdr *h,
 		break;
 	case MSG_SPAWN_EXITED:
 		memcpy(&x, payload, sizeof(x));
-		worker_exited(x.pid, x.status);
+		if (!fetchc_exited(x.pid, x.status))
+			worker_exited(x.pid, x.status);
+		break;
+	case MSG_SPAWN_FETCHER_STARTED:
+		memcpy(&w, payload, sizeof(w));
+		fetchc_started(w.pid, fd);
+		break;
+	case MSG_SPAWN_FETCHER_FAILED:
+		memcpy(&f, payload, sizeof(f));
+		fetchc_failed(f.err);
 		break;
 	case MSG_SPAWN_OPENED:
 		memcpy(&o, payload, sizeof(o));
@@ -551,6 +633,12 @@ void
 spawner_request_worker(void)
 {
 	spawner_request(MSG_SPAWN_WORKER, NULL, 0);
+}
+
+void
+spawner_request_fetcher(void)
+{
+	spawner_request(MSG_SPAWN_FETCHER, NULL, 0);
 }
 
 void

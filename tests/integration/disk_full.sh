@@ -26,7 +26,7 @@ mkdir -p "$DISK"
 mount -t tmpfs -o size=40m,mode=0755 tmpfs "$DISK" ||
     { fail "mount a 40 MiB tmpfs"; t_summary; exit 1; }
 D=$DISK/data
-LOG=$T_TMP/berthd.log		# not on the small disk
+LOG=${DISK_FULL_LOG:-$T_TMP/berthd.log}		# not on the small disk
 
 start() {
 	PORT=$(free_port)
@@ -103,8 +103,17 @@ check "ECR PutImage of a 512 KiB manifest is refused (500)" \
     test "$(ecr PutImage @"$T_TMP/big")" = 500
 check "... as ServerException saying there is no space" \
     test "$(json 'd["__type"], "no space" in d["message"]')" = "ServerException True"
-check "ECR InitiateLayerUpload is refused (500, no space)" \
-    sh -c "test \"\$(curl -s -o '$T_TMP/b2' -w '%{http_code}' -X POST -H 'X-Amz-Target: AmazonEC2ContainerRegistry_V20150921.InitiateLayerUpload' -H 'Content-Type: application/x-amz-json-1.1' -d '{\"repositoryName\":\"disk/app\"}' '$URL/')\" = 500 && grep -q 'no space' '$T_TMP/b2'"
+# A session takes no space until its first byte: its first part is refused.
+check "ECR InitiateLayerUpload answers (200)" \
+    test "$(ecr InitiateLayerUpload '{"repositoryName":"disk/app"}')" = 200
+uid=$(json 'd["uploadId"]')
+head -c 65536 /dev/urandom | base64 -w0 >"$T_TMP/part"
+printf '{"repositoryName":"disk/app","uploadId":"%s","partFirstByte":0,"partLastByte":65535,"layerPartBlob":"%s"}' \
+    "$uid" "$(cat "$T_TMP/part")" >"$T_TMP/partreq"
+check "ECR UploadLayerPart is refused (500)" \
+    test "$(ecr UploadLayerPart @"$T_TMP/partreq")" = 500
+check "... as ServerException saying there is no space" \
+    test "$(json 'd["__type"], "no space" in d["message"]')" = "ServerException True"
 
 # --- ... and what frees works ------------------------------------------------------------
 n=${#PUSHED[@]}

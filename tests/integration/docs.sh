@@ -17,7 +17,8 @@ man_flags() {
 	    awk '{print "--" $3}' | sort -u
 }
 
-for prog in berthd:"$BERTHD" berth-blobd:"$BLOBD"; do
+FETCHD=${FETCHD:-$(dirname "$BERTHD")/../fetchd/berth-fetchd}
+for prog in berthd:"$BERTHD" berth-blobd:"$BLOBD" berth-fetchd:"$FETCHD"; do
 	name=${prog%%:*}
 	bin=${prog#*:}
 	page=man/$name.8

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """ECR's service quotas that a local registry can meet, on both APIs: tags
 per image (1,000), images per repository and repositories per registry
-(adjustable: --max-images-per-repository, --max-repositories), the layer
+(adjustable: --max-images-per-repository, --max-repositories; also for a
+repository a creation template makes), the layer
 part sizes (at most 10 MiB; at least 5 MiB but for the last) and the layer
 size (52,000 MiB).  The ECR API answers LimitExceededException,
 InvalidLayerPartException or LayerPartTooSmallException as AWS does; /v2/
@@ -126,6 +127,12 @@ def test_repositories(b):
        r.body)
     m, r = b.push_image("q/r6", "v1", b"create on push")
     ok("/v2/: a push that would create one more is 403 DENIED",
+       r.status == 403 and oci_code(r) == "DENIED", (r.status, r.body))
+    r = b.ecr("CreateRepositoryCreationTemplate",
+              {"prefix": "q", "appliedFor": ["CREATE_ON_PUSH"]})
+    ok("a creation template for q/", r.status == 200, r.body)
+    m, r = b.push_image("q/r7", "v1", b"create on push by a template")
+    ok("/v2/: so is one a creation template would make",
        r.status == 403 and oci_code(r) == "DENIED", (r.status, r.body))
     r = eu(b, "CreateRepository", {"repositoryName": "q/r5"})
     ok("another region counts its own", r.status == 200, r.body)

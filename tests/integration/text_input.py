@@ -132,6 +132,33 @@ def test_nul_is_not_a_terminator(b):
        r.status == 400 and exc(r) == "InvalidParameterException", r.body)
 
 
+def test_newer_operations(b):
+    """The operations of the pull-through cache, creation templates,
+    lifecycle previews and pull time exclusions are validated alike."""
+    r = b.ecr("CreateRepository", {"repositoryName": "text/newer"})
+    ok("a repository for them", r.status == 200, r.body)
+    for op, body in [
+            ("CreatePullThroughCacheRule", {
+                "ecrRepositoryPrefix": "hub",
+                "upstreamRegistryUrl": "registry-1.docker.io\u0000x"}),
+            ("CreateRepositoryCreationTemplate", {
+                "prefix": "text", "appliedFor": ["CREATE_ON_PUSH"],
+                "description": "cut\u0000x"}),
+            ("StartLifecyclePolicyPreview", {
+                "repositoryName": "text/newer",
+                "lifecyclePolicyText": '{"rules":[]}\u0000x'}),
+            ("RegisterPullTimeUpdateExclusion", {
+                "principalArn": "arn:aws:iam::123456789012:role/a\u0000b"})]:
+        r = b.ecr(op, body)
+        ok("%s with a NUL in a string is refused (400)" % op,
+           r.status == 400 and exc(r) in (
+               "InvalidParameterException", "ValidationException"),
+           (r.status, r.body))
+    r = b.ecr("DescribeRepositoryCreationTemplates", {"prefixes": ["text"]})
+    ok("and no template came of it", r.status == 200 and
+       r.json()["repositoryCreationTemplates"] == [], r.body)
+
+
 def test_messages_are_utf8(b):
     r = b.request("POST", "/", b"{}", {
         "X-Amz-Target": "AmazonEC2ContainerRegistry_V20150921."
@@ -183,5 +210,5 @@ def test_manifests(b):
 
 
 if __name__ == "__main__":
-    run([test_tags, test_nul_is_not_a_terminator, test_messages_are_utf8,
-         test_manifests], "--create-on-push")
+    run([test_tags, test_nul_is_not_a_terminator, test_newer_operations,
+         test_messages_are_utf8, test_manifests], "--create-on-push")

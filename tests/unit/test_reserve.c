@@ -60,7 +60,7 @@ test_reserve_cycle(void)
 
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	CU_ASSERT_FATAL(fd != -1);
-	r = reserve_new(fd);
+	r = reserve_new(fd, 1);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	CU_ASSERT(r->held);
 	CU_ASSERT(reserve_allocated(dir, &size) >= RESERVE_BYTES);
@@ -80,7 +80,7 @@ test_reserve_cycle(void)
 	/* A crash left a short one: completed at start. */
 	xasprintf(&path, "%s/reserve", dir);
 	CU_ASSERT_EQUAL(truncate(path, 4096), 0);
-	r = reserve_new(fd);
+	r = reserve_new(fd, 1);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	CU_ASSERT(reserve_allocated(dir, &size) >= RESERVE_BYTES);
 	CU_ASSERT_EQUAL(size, RESERVE_BYTES);
