@@ -755,7 +755,8 @@ metalog_punch(struct metalog *ml, uint64_t n, uint64_t off, uint64_t len)
 		fd = ml->log_fd;
 	else if ((fd = openat(ml->dir_fd, name, O_RDWR | O_CLOEXEC |
 	    O_NOFOLLOW)) == -1) {
-		log_warn("meta/%s", name);
+		if (errno != ENOENT)	/* a segment that went since */
+			log_warn("meta/%s", name);
 		return;
 	}
 	if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,

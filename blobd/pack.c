@@ -291,15 +291,20 @@ pack_remove(struct pack *p, struct metalog *ml, const struct digest *d)
 	return 0;
 }
 
-void
-pack_punch(struct pack *p, struct metalog *ml)
+int
+pack_punch(struct pack *p, struct metalog *ml, int64_t until_us)
 {
 	struct pack_blob *b;
+	unsigned int	 n = 0;
 
-	for (b = p->dead; b != NULL; b = b->next)
+	while ((b = p->dead) != NULL) {
+		p->dead = b->next;
 		metalog_punch(ml, b->file, b->data_off, b->size);
-	pack_free_list(p->dead);
-	p->dead = NULL;
+		free(b);
+		if (++n % 64 == 0 && mono_us() >= until_us)
+			break;
+	}
+	return p->dead != NULL;
 }
 
 int

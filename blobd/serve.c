@@ -683,18 +683,106 @@ serve_meta_compact(struct rpc_chan *chan, const struct frame_hdr *h,
 	serve_answer(env, h->id, rc, MSG_OK, NULL, 0, -1);
 }
 
+/*
+ * GC's listing and sweep run in steps of GC_STEP_US, one per turn of the
+ * loop, so that blob I/O is served while they run (gc.c): a zero timeout
+ * lets the loop poll its descriptors between two steps.  One of each at a
+ * time; berthd runs one GC at a time anyway.
+ */
+#define GC_STEP_US	2000
+
+static const struct timeval serve_gc_now = { 0, 0 };
+
+struct serve_gc {
+	struct blobd		*env;
+	uint32_t		 id;
+	struct event		*ev;
+	struct gc_lister	*lister;	/* one of these two */
+	struct gc_sweep		*sweep;
+};
+
+static struct serve_gc *
+serve_gc_new(struct blobd *env, uint32_t id, event_callback_fn cb)
+{
+	struct serve_gc	*g;
+
+	g = xcalloc(1, sizeof(*g));
+	g->env = env;
+	g->id = id;
+	if ((g->ev = evtimer_new(env->base, cb, g)) == NULL)
+		fatalx("evtimer_new");
+	return g;
+}
+
+static void
+serve_gc_free(struct serve_gc *g)
+{
+	event_free(g->ev);
+	free(g);
+}
+
+static void
+serve_gc_list_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct serve_gc		*g = arg;
+	struct blobd		*env = g->env;
+	struct msg_gc_listing	 r;
+	int			 rc, lfd = -1;
+
+	if (gc_list_step(g->lister, mono_us() + GC_STEP_US, &rc)) {
+		evtimer_add(g->ev, &serve_gc_now);
+		return;
+	}
+	rc = gc_list_finish(g->lister, rc, &lfd, &r.count);
+	serve_answer(env, g->id, rc, MSG_GC_LISTING, &r, sizeof(r), lfd);
+	env->gc_list = NULL;
+	serve_gc_free(g);
+}
+
 static void
 serve_gc_list(struct rpc_chan *chan, const struct frame_hdr *h,
     const uint8_t *payload, int fd, void *arg)
 {
 	struct blobd		*env = arg;
-	struct msg_gc_listing	 r;
-	int			 rc, lfd = -1;
+	struct serve_gc		*g;
+	int			 rc;
 
-	/* A listing and a sweep see no rename in progress. */
+	if (env->gc_list != NULL) {
+		serve_error(env, h->id, BERR_TOO_MANY_REQUESTS, 0);
+		return;
+	}
+	g = serve_gc_new(env, h->id, serve_gc_list_cb);
+	if ((rc = gc_list_new(env->store, &g->lister)) != 0) {
+		serve_error(env, h->id, rc, 0);
+		serve_gc_free(g);
+		return;
+	}
+	env->gc_list = g;
+	evtimer_add(g->ev, &serve_gc_now);
+}
+
+static void
+serve_gc_sweep_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct serve_gc		*g = arg;
+	struct blobd		*env = g->env;
+	struct msg_gc_swept	 r;
+	int			 rc;
+
+	/* A step sees no rename in progress (a blob stored again while
+	 * its file is being removed would be lost). */
 	committer_drain(env->committer);
-	rc = gc_list(env->store, &lfd, &r.count);
-	serve_answer(env, h->id, rc, MSG_GC_LISTING, &r, sizeof(r), lfd);
+	if (gc_sweep_step(g->sweep, mono_us() + GC_STEP_US)) {
+		evtimer_add(g->ev, &serve_gc_now);
+		return;
+	}
+	rc = gc_sweep_finish(g->sweep, &r.blobs, &r.bytes);
+	/* What it freed goes to a spent space reserve first. */
+	if (rc == 0 && r.blobs > 0)
+		(void)reserve_ready(env->reserve, 1);
+	serve_answer(env, g->id, rc, MSG_GC_SWEPT, &r, sizeof(r), -1);
+	env->gc_sweep = NULL;
+	serve_gc_free(g);
 }
 
 static void
@@ -703,18 +791,24 @@ serve_gc_sweep(struct rpc_chan *chan, const struct frame_hdr *h,
 {
 	struct blobd		*env = arg;
 	struct msg_gc_sweep	 m;
-	struct msg_gc_swept	 r;
+	struct serve_gc		*g;
 	int			 rc;
 
 	memcpy(&m, payload, sizeof(m));
-	committer_drain(env->committer);
-	rc = gc_sweep(env->store, fd, m.count, m.not_after_ms, m.dry_run != 0,
-	    &r.blobs, &r.bytes);
-	close(fd);
-	/* What it freed goes to a spent space reserve first. */
-	if (rc == 0 && r.blobs > 0)
-		(void)reserve_ready(env->reserve, 1);
-	serve_answer(env, h->id, rc, MSG_GC_SWEPT, &r, sizeof(r), -1);
+	if (env->gc_sweep != NULL) {
+		close(fd);
+		serve_error(env, h->id, BERR_TOO_MANY_REQUESTS, 0);
+		return;
+	}
+	g = serve_gc_new(env, h->id, serve_gc_sweep_cb);
+	if ((rc = gc_sweep_new(env->store, fd, m.count, m.not_after_ms,
+	    m.dry_run != 0, &g->sweep)) != 0) {
+		serve_error(env, h->id, rc, 0);
+		serve_gc_free(g);
+		return;
+	}
+	env->gc_sweep = g;
+	evtimer_add(g->ev, &serve_gc_now);
 }
 
 static void

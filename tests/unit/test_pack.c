@@ -394,6 +394,60 @@ test_sweep_punches(void)
 	teardown(&f);
 }
 
+/*
+ * GC in steps, as blobd's loop runs it: the listing a part at a time finds
+ * every blob, and a blob stored again between two steps of a sweep stays.
+ */
+static void
+test_gc_steps(void)
+{
+	struct fixture	 f;
+	struct digest	 d[200];
+	struct gc_blob	*recs = xcalloc(200, sizeof(*recs));
+	struct gc_lister *l;
+	struct gc_sweep	*s;
+	uint64_t	 count, blobs, bytes;
+	int64_t		 not_after;
+	unsigned int	 i, steps = 0;
+	int		 fd, rc;
+
+	setup(&f);
+	for (i = 0; i < 200; i++)
+		CU_ASSERT_EQUAL(put(&f, i, 100 + i, &d[i]), 1);
+	CU_ASSERT_FATAL(gc_list_new(f.st, &l) == 0);
+	while (gc_list_step(l, 0, &rc))
+		steps++;
+	CU_ASSERT_EQUAL(rc, 0);
+	CU_ASSERT(steps >= STORE_WALK_PARTS - 1);
+	CU_ASSERT_FATAL(gc_list_finish(l, rc, &fd, &count) == 0);
+	CU_ASSERT_EQUAL(count, 200);
+	close(fd);
+
+	usleep(2000);
+	not_after = now_ms();
+	for (i = 0; i < 200; i++)
+		digest_format(&d[i], recs[i].digest);
+	fd = anon_file("berth-unit");
+	CU_ASSERT_FATAL(fd != -1 && write_full(fd, recs, 200 *
+	    sizeof(*recs)) == 0);
+	CU_ASSERT_FATAL(gc_sweep_new(f.st, fd, 200, not_after, 0, &s) == 0);
+	for (steps = 0; gc_sweep_step(s, 0); steps++)
+		if (steps == 0) {
+			usleep(2000);
+			CU_ASSERT_EQUAL(put(&f, 199, 299, &d[199]), 0);
+		}
+	CU_ASSERT(steps > 3);
+	CU_ASSERT_EQUAL(gc_sweep_finish(s, &blobs, &bytes), 0);
+	CU_ASSERT_EQUAL(blobs, 199);
+	CU_ASSERT(!reads_back(&f, 0, 100, &d[0]));
+	CU_ASSERT(reads_back(&f, 199, 299, &d[199]));
+	reopen(&f);
+	CU_ASSERT_EQUAL(unit_blobs(f.st), 1);
+	CU_ASSERT(reads_back(&f, 199, 299, &d[199]));
+	free(recs);
+	teardown(&f);
+}
+
 /* A crash in the middle of a blob entry: that blob, not the others. */
 static void
 test_torn_blob(void)
@@ -527,6 +581,7 @@ test_pack_register(void)
 		{ "write, read, reopen", test_put_read_reopen },
 		{ "a sweep punches holes; the log reads whole",
 		    test_sweep_punches },
+		{ "GC in steps", test_gc_steps },
 		{ "berthd's entries and blobs", test_meta_and_blobs },
 		{ "segments", test_segments },
 		{ "a sweep lasts", test_sweep_durable },
