@@ -2,7 +2,7 @@
 """ECR's service quotas that a local registry can meet, on both APIs: tags
 per image (1,000), images per repository and repositories per registry
 (adjustable: --max-images-per-repository, --max-repositories; also for a
-repository a creation template makes), the layer
+repository a creation template or replication makes), the layer
 part sizes (at most 10 MiB; at least 5 MiB but for the last) and the layer
 size (52,000 MiB).  The ECR API answers LimitExceededException,
 InvalidLayerPartException or LayerPartTooSmallException as AWS does; /v2/
@@ -15,6 +15,7 @@ import json
 import os
 import socket
 import sys
+import time
 
 sys.dont_write_bytecode = True    # nothing left in the source tree
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -236,8 +237,43 @@ def test_layer_size_oci(b):
     ok("/v2/: so is a monolithic upload of more", st == 413, st)
 
 
+def test_replication(b):
+    """A replica is refused a repository beyond the destination's quota:
+    its status says so, and berthd goes on."""
+    reg = b.ecr("DescribeRegistry", {}).json()["registryId"]
+    west = {"Authorization": EU["Authorization"].replace("eu-west-1",
+                                                         "us-west-2")}
+    for i in range(MAX_REPOS):
+        r = b.ecr("CreateRepository", {"repositoryName": "w/%d" % i},
+                  headers=west)
+        ok("us-west-2 repository %d" % i, r.status == 200, r.body)
+    r = b.ecr("PutReplicationConfiguration", {"replicationConfiguration": {
+        "rules": [{"destinations": [{"region": "us-west-2",
+                                     "registryId": reg}]}]}})
+    ok("replication to the full us-west-2", r.status == 200, r.body)
+    m, r = b.push_image("q/r5", "replicated", b"replicated layer")
+    ok("an image pushed", r.status == 201, (r.status, r.body))
+    st = []
+    for _ in range(200):
+        r = b.ecr("DescribeImageReplicationStatus", {
+            "repositoryName": "q/r5", "imageId": {"imageDigest": sha256(m)}})
+        st = r.json().get("replicationStatuses", []) if r.status == 200 \
+            else []
+        if st and st[0]["status"] != "IN_PROGRESS":
+            break
+        time.sleep(0.05)
+    ok("its replication FAILED with REPOSITORY_LIMIT_EXCEEDED",
+       [(s["status"], s.get("failureCode")) for s in st] ==
+       [("FAILED", "REPOSITORY_LIMIT_EXCEEDED")], st)
+    r = b.ecr("DescribeRepositories", {"repositoryNames": ["q/r5"]},
+              headers=west)
+    ok("and made no repository there",
+       exc(r) == "RepositoryNotFoundException", r.body)
+
+
 if __name__ == "__main__":
     run([test_tags_per_image, test_images_per_repository, test_repositories,
-         test_layer_parts, test_layer_size_oci], "--create-on-push",
+         test_layer_parts, test_layer_size_oci, test_replication],
+        "--create-on-push",
         "--max-images-per-repository", str(MAX_IMAGES), "--max-repositories",
         str(MAX_REPOS))
