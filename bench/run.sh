@@ -358,6 +358,20 @@ for s in $servers; do
 	settle
 	lg big "$s" push-chunked -n 1 -s "$BIG" -r bench
 done
+# Then a burst: 200 clients each pushing a 1 MiB blob at once.  The
+# front process's own peak (berthd alone: issue 15 bounds it at 32 MiB),
+# and what all the server's processes hold ten seconds after the burst.
+echo "burst"
+for s in $servers; do
+	settle
+	front=${pidlist[$s]%% *}
+	pidlist_all=${pidlist[$s]}
+	pidlist[$s]=$front
+	lg burst "$s" push -c 200 -n 200 -s 1M -r burst
+	pidlist[$s]=$pidlist_all
+	sleep 10
+	res[$s.rss_after_burst]=$(rss_kb ${pidlist[$s]})
+done
 
 # Medians over repetitions: res[S.NAME] gets, for every key of the RESULT
 # lines res[S.NAME.1] .. res[S.NAME.N], the median of its values.
@@ -609,6 +623,14 @@ printf "$fmt" "RSS increase, $BIG chunked push, MiB" "$b" "$r" "" \
 b=$(field median_mbps berth big)
 r=$(field median_mbps docker-registry big)
 printf "$fmt" "  (that push, MB/s)" "$b" "$r" "$(ratio "$b" "$r")x" "" "" \
+    >>"$table"
+b=$(mib "$(field rss_peak_kb berth burst)")
+r=$(mib "$(field rss_peak_kb docker-registry burst)")
+printf "$fmt" "RSS peak, 200x1 MiB at once, MiB (front)" "$b" "$r" "" \
+    "<= 32 MiB" "$(judge "$b" '<=' 32)" >>"$table"
+b=$(mib "${res[berth.rss_after_burst]:-}")
+r=$(mib "${res[docker-registry.rss_after_burst]:-}")
+printf "$fmt" "RSS 10 s after the burst, MiB (all)" "$b" "$r" "" "" "" \
     >>"$table"
 {
 	echo

@@ -318,7 +318,9 @@ main(int argc, char **argv)
 	    ttl, &new_dirs)) == NULL ||
 	    (env.metalog = metalog_new(dirfd, &new_dirs, store_found_cb,
 	    store_cut_cb, env.store)) == NULL ||
-	    store_attach(env.store, env.metalog, PACK_BLOB_MAX) != 0) {
+	    store_attach(env.store, env.metalog, PACK_BLOB_MAX) != 0 ||
+	    (env.reserve = reserve_new(metalog_dir_fd(env.metalog),
+	    durable)) == NULL) {
 		log_warnx("cannot use the data directory %s", datadir);
 		exit(BLOBD_EXIT_CONFIG);
 	}

@@ -308,14 +308,26 @@ struct commit {
 };
 
 /* blobd.c: the process. */
+/* reserve.c: room kept on the disk for deletes (see reserve.c). */
+#define RESERVE_BYTES		(8 * 1024 * 1024)
+struct reserve {
+	int		 dir_fd;	/* DIR/meta */
+	int		 held;		/* meta/reserve is allocated */
+	int		 durable;	/* 0: --durability relaxed */
+	int64_t		 tried_ms;	/* mono_ms() of the last failed try */
+};
+
 struct blobd {
 	struct event_base	*base;
 	struct rpc_chan		*chan;
 	struct store		*store;
 	struct upload_table	*uploads;
 	struct metalog		*metalog;
+	struct reserve		*reserve;
 	struct committer	*committer;
 	int			 durable;	/* 0: --durability relaxed */
+	struct serve_gc		*gc_list;	/* a listing in progress */
+	struct serve_gc		*gc_sweep;	/* a sweep in progress */
 	struct event		*ev_expire;
 	struct event		*ev_sigterm;
 	struct event		*ev_sigint;
@@ -397,6 +409,11 @@ unsigned int	 store_fanout(const struct digest *);
 /* Calls cb for every blob in the store until it returns non-zero, which
  * store_walk then returns; BERR_IO if a directory cannot be read. */
 int		 store_walk(struct store *, store_walk_cb, void *arg);
+/* store_walk in parts: part < STORE_WALK_PARTS is a fan-out directory of
+ * an algorithm (one that does not exist has nothing), the last the pack. */
+#define STORE_WALK_PARTS	(2 * 256 + 1)
+int		 store_walk_part(struct store *, unsigned int part,
+		    store_walk_cb, void *arg);
 /* 1 if a file can be created, written and removed in DIR/tmp now. */
 int		 store_probe(struct store *);
 /* mkdirat (0750), setting *created if the directory is new (the caller
@@ -426,9 +443,14 @@ int		 pack_put(struct pack *, struct metalog *,
 		    const struct digest *, const void *, size_t);
 /* Forgets the blobs of segment file at or past end (a cut log). */
 void		 pack_truncated(struct pack *, uint64_t file, uint64_t end);
-/* Marks the blob's entry dead; durable after metalog_sync(). */
+/* Marks the blob's entry dead; durable after metalog_sync(), and then
+ * pack_punch() gives its bytes back. */
 int		 pack_remove(struct pack *, struct metalog *,
 		    const struct digest *);
+/* Punches holes where the blobs marked dead since the last call were,
+ * until until_us (mono_us), and says whether some are left: call it once
+ * their marks are synced. */
+int		 pack_punch(struct pack *, struct metalog *, int64_t until_us);
 /* A read-only descriptor of the segment, the blob's offset and size. */
 int		 pack_open(struct pack *, struct metalog *,
 		    const struct digest *, int *fd, uint64_t *offset,
@@ -482,6 +504,26 @@ int		 upload_commit(struct upload *, const struct digest *,
 void		 upload_committed(struct upload *, int err);
 /* Removes the idle sessions unused since now - ttl; returns how many. */
 size_t		 upload_expire(struct upload_table *, int64_t now);
+
+/* reserve.c */
+/* Allocates meta/reserve unless the disk is full (then logs it), synced
+ * if durable; NULL only when meta_fd cannot be kept. */
+struct reserve	*reserve_new(int meta_fd, int durable);
+void		 reserve_free(struct reserve *);
+/* 1 when the reserve is allocated.  When it is not, tries to allocate it
+ * again if now is set or the last try was a second ago, else says 0:
+ * nothing that takes space may go on. */
+int		 reserve_ready(struct reserve *, int now);
+/* Frees the reserve for an append that only deletes; 0, or -1 when there
+ * was none to free. */
+int		 reserve_release(struct reserve *);
+/* The data directory's meta/ descriptor (for the reserve). */
+int		 metalog_dir_fd(const struct metalog *);
+/* Gives the space of len bytes at off in the log file n back to the file
+ * system (a hole: they read as zeros).  Best effort: a file system without
+ * holes keeps the space until the file goes. */
+void		 metalog_punch(struct metalog *, uint64_t n, uint64_t off,
+		    uint64_t len);
 
 /* upload_append.c */
 /*
@@ -630,8 +672,17 @@ int		 metalog_compact(struct metalog *, int fd, uint64_t len,
 uint64_t	 metalog_log_bytes(const struct metalog *);
 
 /* gc.c */
+struct gc_lister;
+struct gc_sweep;
 /* An anonymous file at offset 0 with a struct gc_blob per stored blob. */
 int		 gc_list(struct store *, int *fd, uint64_t *count);
+/* The same in steps: gc_list_step walks until until_us (mono_us) and
+ * says whether more is left, *rc set on an error (then it says 0); then
+ * gc_list_finish(rc) gives the file or returns the error, and frees. */
+int		 gc_list_new(struct store *, struct gc_lister **);
+int		 gc_list_step(struct gc_lister *, int64_t until_us, int *rc);
+int		 gc_list_finish(struct gc_lister *, int rc, int *fd,
+		    uint64_t *count);
 /*
  * Deletes the blobs named by the count struct gc_blob records in fd whose
  * mtime is not after not_after_ms (nothing with dry_run), and sums what was
@@ -640,6 +691,15 @@ int		 gc_list(struct store *, int *fd, uint64_t *count);
  */
 int		 gc_sweep(struct store *, int fd, uint64_t count,
 		    int64_t not_after_ms, int dry_run, uint64_t *blobs,
+		    uint64_t *bytes);
+/* gc_sweep in steps: gc_sweep_new takes fd (closed on error too);
+ * gc_sweep_step works until until_us and says whether more is left; no
+ * commit round may run during a step.  gc_sweep_finish is gc_sweep's
+ * return, and frees. */
+int		 gc_sweep_new(struct store *, int fd, uint64_t count,
+		    int64_t not_after_ms, int dry_run, struct gc_sweep **);
+int		 gc_sweep_step(struct gc_sweep *, int64_t until_us);
+int		 gc_sweep_finish(struct gc_sweep *, uint64_t *blobs,
 		    uint64_t *bytes);
 
 /* commit.c */

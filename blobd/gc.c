@@ -20,6 +20,14 @@
  * deletes the blobs berthd returns unless they were stored again since the
  * listing (a newer mtime).  Every record is checked before anything is
  * deleted; the fan-out directories touched are fsync'd once at the end.
+ *
+ * Both run in steps of bounded work (gc_list_step, gc_sweep_step) that
+ * blobd's loop takes turns with, serving blob I/O in between: a listing
+ * walks one fan-out directory a step, a sweep checks, deletes or fsyncs
+ * what a few milliseconds allow.  Between two steps anything may happen;
+ * each deletion checks the blob's mtime right before it, as it always
+ * did, and the caller makes sure that no commit round is renaming files
+ * while a sweep's step runs.
  */
 #include "config.h"
 
@@ -40,11 +48,17 @@
 
 #define GC_BATCH	(BLOBD_IO_SIZE / sizeof(struct gc_blob))
 
+/* Records read or written at once; how often a step looks at the clock. */
+#define GC_STEP_RECORDS	1024
+#define GC_CLOCK_EVERY	16
+
 struct gc_lister {
+	struct store	*st;
 	int		 fd;
 	struct gc_blob	*recs;
 	size_t		 n;
 	uint64_t	 count;
+	unsigned int	 part;		/* the next store_walk_part */
 };
 
 /* The digests a dry run has counted, so that a repeated record is not
@@ -82,29 +96,66 @@ gc_list_cb(const struct digest *d, uint64_t size, int64_t mtime_ms,
 }
 
 int
-gc_list(struct store *st, int *fdp, uint64_t *count)
+gc_list_new(struct store *st, struct gc_lister **out)
 {
-	struct gc_lister l;
-	int		 rc;
+	struct gc_lister *l;
+	int		 fd;
 
-	memset(&l, 0, sizeof(l));
-	if ((l.fd = anon_file("berth-gc-list")) == -1) {
+	if ((fd = anon_file("berth-gc-list")) == -1) {
 		log_warn("memfd");
 		return berr_from_errno(errno);
 	}
-	l.recs = xcalloc(GC_BATCH, sizeof(*l.recs));
-	rc = store_walk(st, gc_list_cb, &l);
-	if (rc == 0 && (gc_flush(&l) == -1 || lseek(l.fd, 0, SEEK_SET) == -1))
+	l = xcalloc(1, sizeof(*l));
+	l->st = st;
+	l->fd = fd;
+	l->recs = xcalloc(GC_BATCH, sizeof(*l->recs));
+	*out = l;
+	return 0;
+}
+
+int
+gc_list_step(struct gc_lister *l, int64_t until_us, int *rc)
+{
+	*rc = 0;
+	while (l->part < STORE_WALK_PARTS) {
+		if ((*rc = store_walk_part(l->st, l->part++, gc_list_cb, l)) !=
+		    0)
+			return 0;
+		if (mono_us() >= until_us)
+			break;
+	}
+	return l->part < STORE_WALK_PARTS;
+}
+
+int
+gc_list_finish(struct gc_lister *l, int rc, int *fdp, uint64_t *count)
+{
+	if (rc == 0 && (gc_flush(l) == -1 || lseek(l->fd, 0, SEEK_SET) ==
+	    -1))
 		rc = berr_from_errno(errno);
-	free(l.recs);
+	free(l->recs);
 	if (rc != 0) {
 		log_warnx("gc: cannot list the blob store");
-		close(l.fd);
-		return rc;
+		close(l->fd);
+	} else {
+		*fdp = l->fd;
+		*count = l->count;
 	}
-	*fdp = l.fd;
-	*count = l.count;
-	return 0;
+	free(l);
+	return rc;
+}
+
+int
+gc_list(struct store *st, int *fdp, uint64_t *count)
+{
+	struct gc_lister *l;
+	int		 rc;
+
+	if ((rc = gc_list_new(st, &l)) != 0)
+		return rc;
+	while (gc_list_step(l, INT64_MAX, &rc))
+		;
+	return gc_list_finish(l, rc, fdp, count);
 }
 
 /* The digest of a record, checked; 0 or -1. */
@@ -149,43 +200,30 @@ gc_seen_add(struct gc_seen *s, const struct digest *d)
 	}
 }
 
-/*
- * Reads the records in batches and calls fn on each; stops at the first
- * non-zero return.  -1 on a read error or a short file.
- */
 static int
-gc_each_record(int fd, uint64_t count, struct gc_blob *buf,
-    int (*fn)(const struct gc_blob *, void *), void *arg)
-{
-	uint64_t i = 0;
-	size_t	 n, k;
-	ssize_t	 r;
-	int	 rc;
-
-	while (i < count) {
-		n = count - i < GC_BATCH ? (size_t)(count - i) : GC_BATCH;
-		r = pread_full(fd, buf, n * sizeof(*buf),
-		    (off_t)(i * sizeof(*buf)));
-		if (r != (ssize_t)(n * sizeof(*buf)))
-			return -1;
-		for (k = 0; k < n; k++)
-			if ((rc = fn(&buf[k], arg)) != 0)
-				return rc;
-		i += n;
-	}
-	return 0;
-}
-
-static int
-gc_check_cb(const struct gc_blob *b, void *arg)
+gc_check_record(const struct gc_blob *b)
 {
 	struct digest	 d;
 
-	return gc_record_digest(b, &d) == 0 ? 0 : -1;
+	return gc_record_digest(b, &d);
 }
 
-struct gc_sweeper {
+enum gc_phase {
+	GC_CHECK,	/* every record valid before anything goes */
+	GC_DELETE,
+	GC_SYNC,	/* the fan-out directories touched, the dead marks */
+	GC_PUNCH,	/* the bytes of the packed blobs removed */
+	GC_DONE
+};
+
+struct gc_sweep {
 	struct store	*st;
+	int		 fd;		/* the records (owned) */
+	uint64_t	 count;
+	uint64_t	 next;		/* record of the phase */
+	enum gc_phase	 phase;
+	unsigned int	 sync_pos;	/* of 2 x 256 fan-out directories */
+	struct gc_blob	*buf;		/* GC_STEP_RECORDS */
 	int64_t		 not_after_ms;
 	int		 dry_run;
 	uint64_t	 blobs;
@@ -193,36 +231,35 @@ struct gc_sweeper {
 	uint8_t		 touched[2][256];	/* fan-out dirs to fsync */
 	int		 packed;		/* packed blobs removed */
 	struct gc_seen	 seen;
-	int		 error;
+	int		 rc;		/* BERR_BAD_REQUEST: nothing done */
+	int		 error;		/* the first storage error */
 };
 
-static int
-gc_sweep_cb(const struct gc_blob *b, void *arg)
+static void
+gc_delete_record(struct gc_sweep *s, const struct gc_blob *b)
 {
-	struct gc_sweeper	*s = arg;
 	struct digest		 d;
 	uint64_t		 size;
 	int64_t			 mtime_ms;
 	int			 rc, packed;
 
-	if (gc_record_digest(b, &d) == -1)
-		return -1;
+	(void)gc_record_digest(b, &d);
 	if ((rc = store_stat_blob(s->st, &d, &size, &mtime_ms)) != 0) {
 		if (rc != BERR_BLOB_UNKNOWN && s->error == 0)
 			s->error = rc;
-		return 0;
+		return;
 	}
 	/* Stored again since the listing: a push needs it. */
 	if (mtime_ms > s->not_after_ms)
-		return 0;
+		return;
 	if (s->dry_run) {
 		if (!gc_seen_add(&s->seen, &d))
-			return 0;
+			return;
 	} else {
 		if ((rc = store_remove_blob(s->st, &d, size, &packed)) != 0) {
 			if (rc != BERR_BLOB_UNKNOWN && s->error == 0)
 				s->error = rc;
-			return 0;
+			return;
 		}
 		if (packed)
 			s->packed = 1;
@@ -232,58 +269,169 @@ gc_sweep_cb(const struct gc_blob *b, void *arg)
 	}
 	s->blobs++;
 	s->bytes += size;
+}
+
+int
+gc_sweep_new(struct store *st, int fd, uint64_t count, int64_t not_after_ms,
+    int dry_run, struct gc_sweep **out)
+{
+	struct gc_sweep	*s;
+	struct stat	 sb;
+
+	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) ||
+	    count > (uint64_t)INT64_MAX / sizeof(struct gc_blob) ||
+	    (uint64_t)sb.st_size != count * sizeof(struct gc_blob)) {
+		log_warnx("gc: the sweep list does not hold %" PRIu64
+		    " records", count);
+		close(fd);
+		return BERR_BAD_REQUEST;
+	}
+	s = xcalloc(1, sizeof(*s));
+	s->st = st;
+	s->fd = fd;
+	s->count = count;
+	s->not_after_ms = not_after_ms;
+	s->dry_run = dry_run;
+	s->buf = xcalloc(GC_STEP_RECORDS, sizeof(*s->buf));
+	if (dry_run)
+		gc_seen_init(&s->seen, count);
+	*out = s;
 	return 0;
+}
+
+/* Reads the phase's next records into buf: how many, 0 at the end, -1. */
+static ssize_t
+gc_read_records(struct gc_sweep *s)
+{
+	size_t	 n;
+
+	if (s->next >= s->count)
+		return 0;
+	n = s->count - s->next < GC_STEP_RECORDS ?
+	    (size_t)(s->count - s->next) : GC_STEP_RECORDS;
+	if (pread_full(s->fd, s->buf, n * sizeof(*s->buf),
+	    (off_t)(s->next * sizeof(*s->buf))) != (ssize_t)(n *
+	    sizeof(*s->buf)))
+		return -1;
+	return (ssize_t)n;
+}
+
+/* One step of the check or the deletion; 1 when the phase is over. */
+static int
+gc_step_records(struct gc_sweep *s, int64_t until_us)
+{
+	ssize_t	 n, k;
+
+	while ((n = gc_read_records(s)) > 0) {
+		for (k = 0; k < n; k++) {
+			if (s->phase == GC_CHECK) {
+				if (gc_check_record(&s->buf[k]) == -1) {
+					log_warnx("gc: malformed record in "
+					    "the sweep list");
+					s->rc = BERR_BAD_REQUEST;
+					return 1;
+				}
+			} else
+				gc_delete_record(s, &s->buf[k]);
+			s->next++;
+			if ((k + 1) % GC_CLOCK_EVERY == 0 &&
+			    mono_us() >= until_us)
+				return 0;
+		}
+		if (mono_us() >= until_us)
+			return 0;
+	}
+	if (n == -1)
+		s->rc = BERR_BAD_REQUEST;
+	return 1;
+}
+
+static void
+gc_note_error(struct gc_sweep *s, int rc)
+{
+	if (rc != 0 && s->error == 0)
+		s->error = rc;
+}
+
+int
+gc_sweep_step(struct gc_sweep *s, int64_t until_us)
+{
+	unsigned int	 a, f;
+	int		 rc;
+
+	switch (s->phase) {
+	case GC_CHECK:
+	case GC_DELETE:
+		if (!gc_step_records(s, until_us))
+			return 1;
+		s->next = 0;
+		s->phase = s->rc != 0 ? GC_DONE : s->phase + 1;
+		return s->phase != GC_DONE;
+	case GC_SYNC:
+		for (; s->sync_pos < 2 * 256; s->sync_pos++) {
+			a = s->sync_pos / 256;
+			f = s->sync_pos % 256;
+			if (!s->touched[a][f])
+				continue;
+			s->touched[a][f] = 0;
+			gc_note_error(s, store_sync_fanout(s->st, a ?
+			    DIGEST_SHA512 : DIGEST_SHA256, f));
+			if (mono_us() >= until_us)
+				return 1;
+		}
+		s->phase = GC_DONE;
+		if (!s->packed)
+			return 0;
+		if ((rc = metalog_sync(s->st->metalog)) != 0) {
+			gc_note_error(s, rc);
+			return 0;
+		}
+		s->phase = GC_PUNCH;
+		return 1;
+	case GC_PUNCH:
+		if (pack_punch(s->st->pack, s->st->metalog, until_us))
+			return 1;
+		gc_note_error(s, metalog_maintain(s->st->metalog));
+		s->phase = GC_DONE;
+		return 0;
+	case GC_DONE:
+		break;
+	}
+	return 0;
+}
+
+int
+gc_sweep_finish(struct gc_sweep *s, uint64_t *blobs, uint64_t *bytes)
+{
+	int	 rc = s->rc != 0 ? s->rc : s->error;
+
+	*blobs = s->blobs;
+	*bytes = s->bytes;
+	if (s->rc == 0)
+		log_info("gc: %s %" PRIu64 " blobs, %" PRIu64 " bytes",
+		    s->dry_run ? "would delete" : "deleted", s->blobs,
+		    s->bytes);
+	close(s->fd);
+	free(s->seen.slots);
+	free(s->buf);
+	free(s);
+	return rc;
 }
 
 int
 gc_sweep(struct store *st, int fd, uint64_t count, int64_t not_after_ms,
     int dry_run, uint64_t *blobs, uint64_t *bytes)
 {
-	struct gc_sweeper *s;
-	struct gc_blob	*buf;
-	struct stat	 sb;
-	unsigned int	 a, f;
-	int		 rc, src;
+	struct gc_sweep	*s;
+	int		 rc, dfd;
 
 	*blobs = *bytes = 0;
-	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) ||
-	    count > (uint64_t)INT64_MAX / sizeof(struct gc_blob) ||
-	    (uint64_t)sb.st_size != count * sizeof(struct gc_blob)) {
-		log_warnx("gc: the sweep list does not hold %" PRIu64
-		    " records", count);
-		return BERR_BAD_REQUEST;
-	}
-	buf = xcalloc(GC_BATCH, sizeof(*buf));
-	/* Every record must be valid before anything is deleted. */
-	if (gc_each_record(fd, count, buf, gc_check_cb, NULL) != 0) {
-		log_warnx("gc: malformed record in the sweep list");
-		free(buf);
-		return BERR_BAD_REQUEST;
-	}
-	s = xcalloc(1, sizeof(*s));
-	s->st = st;
-	s->not_after_ms = not_after_ms;
-	s->dry_run = dry_run;
-	if (dry_run)
-		gc_seen_init(&s->seen, count);
-	rc = gc_each_record(fd, count, buf, gc_sweep_cb, s) == 0 ? 0 :
-	    BERR_BAD_REQUEST;
-	for (a = 0; a < 2; a++)
-		for (f = 0; f < 256; f++)
-			if (s->touched[a][f] && (src = store_sync_fanout(st,
-			    a ? DIGEST_SHA512 : DIGEST_SHA256, f)) != 0 &&
-			    s->error == 0)
-				s->error = src;
-	if (s->packed && (src = store_sync_pack(st)) != 0 && s->error == 0)
-		s->error = src;
-	if (rc == 0)
-		rc = s->error;
-	*blobs = s->blobs;
-	*bytes = s->bytes;
-	log_info("gc: %s %" PRIu64 " blobs, %" PRIu64 " bytes",
-	    dry_run ? "would delete" : "deleted", s->blobs, s->bytes);
-	free(s->seen.slots);
-	free(s);
-	free(buf);
-	return rc;
+	if ((dfd = dup(fd)) == -1)
+		return berr_from_errno(errno);
+	if ((rc = gc_sweep_new(st, dfd, count, not_after_ms, dry_run, &s)) !=
+	    0)
+		return rc;
+	while (gc_sweep_step(s, INT64_MAX))
+		;
+	return gc_sweep_finish(s, blobs, bytes);
 }

@@ -23,7 +23,8 @@
  * entry (LOG_F_BLOB, seq 0) holds a small blob: u8 algorithm, 7 bytes of
  * padding, i64 time stored (ms), the raw digest, the bytes.  LOG_F_DEAD
  * marks a blob entry that garbage collection removed; it is set in place,
- * outside the CRC.
+ * outside the CRC, and the bytes may be a hole since (pack.c), so a scan
+ * reads a dead entry's head only.
  */
 #include "config.h"
 
@@ -234,7 +235,7 @@ logfile_scan(int fd, uint64_t end, int whole, logfile_entry_cb cb,
 	struct logfile_entry	 e;
 	const uint8_t		*p;
 	uint32_t		 word, want;
-	int			 rc = 0;
+	int			 rc = 0, check;
 
 	logfile_reader_init(&r, fd, LOG_HDR_LEN, end);
 	while (logfile_reader_offset(&r) < end) {
@@ -252,11 +253,14 @@ logfile_scan(int fd, uint64_t end, int whole, logfile_entry_cb cb,
 		    e.len == 0 || e.len > LOG_ENTRY_MAX ||
 		    (e.seq == 0) != ((e.flags & LOG_F_BLOB) != 0))
 			break;
-		/* A closed file's blobs: their heads, not their bytes. */
+		/* A closed file's blobs and dead ones (their bytes may be
+		 * a hole now, pack.c): their heads, not their bytes. */
 		want = e.len;
-		if (!whole && (e.flags & LOG_F_BLOB) &&
+		if ((!whole || (e.flags & LOG_F_DEAD)) &&
+		    (e.flags & LOG_F_BLOB) &&
 		    want > LOG_BLOB_HDR_LEN + DIGEST_RAW_MAX)
 			want = LOG_BLOB_HDR_LEN + DIGEST_RAW_MAX;
+		check = want == e.len && !(e.flags & LOG_F_DEAD);
 		if (e.off + LOG_ENTRY_HDR_LEN + e.len > end) {
 			rc = 1;
 			break;
@@ -266,7 +270,7 @@ logfile_scan(int fd, uint64_t end, int whole, logfile_entry_cb cb,
 			break;
 		p = r.buf + r.pos;
 		e.payload = p + LOG_ENTRY_HDR_LEN;
-		if (want == e.len && logfile_entry_crc(e.seq, e.payload,
+		if (check && logfile_entry_crc(e.seq, e.payload,
 		    e.len) != le32dec(p + 4))
 			break;
 		if ((e.flags & LOG_F_BLOB) &&

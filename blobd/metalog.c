@@ -734,6 +734,46 @@ metalog_sync(struct metalog *ml)
 	return rc;
 }
 
+int
+metalog_dir_fd(const struct metalog *ml)
+{
+	return ml->dir_fd;
+}
+
+void
+metalog_punch(struct metalog *ml, uint64_t n, uint64_t off, uint64_t len)
+{
+#if defined(FALLOC_FL_PUNCH_HOLE) && defined(FALLOC_FL_KEEP_SIZE)
+	static int	 unsupported;
+	char		 name[METALOG_NAME_MAX];
+	int		 fd;
+
+	if (unsupported || len == 0)
+		return;
+	metalog_name(ml, n, name);
+	if (n == ml->log_n)
+		fd = ml->log_fd;
+	else if ((fd = openat(ml->dir_fd, name, O_RDWR | O_CLOEXEC |
+	    O_NOFOLLOW)) == -1) {
+		if (errno != ENOENT)	/* a segment that went since */
+			log_warn("meta/%s", name);
+		return;
+	}
+	if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+	    (off_t)off, (off_t)len) == -1) {
+		if (errno == EOPNOTSUPP) {
+			unsupported = 1;
+			log_info("meta/: the file system punches no holes; "
+			    "the space of collected small blobs comes back "
+			    "when their segment goes");
+		} else
+			log_warn("meta/%s: punching a hole", name);
+	}
+	if (fd != ml->log_fd)
+		close(fd);
+#endif
+}
+
 uint64_t
 metalog_log_bytes(const struct metalog *ml)
 {

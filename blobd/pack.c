@@ -22,8 +22,11 @@
  * is their index: where each one's bytes are (a segment of the log, an
  * offset), found again at start-up from the log's files.  A pull sends
  * them from the segment's file like any blob (MSG_BLOB_OPENED has the
- * offset).  Garbage collection marks an entry dead in place; a segment
- * whose blobs are all dead goes (metalog.c).
+ * offset).  Garbage collection marks an entry dead in place and, once
+ * the mark is on disk, punches a hole where the bytes were, so that the
+ * space comes back at once, not when the whole segment goes (metalog.c):
+ * a full disk is emptied through GC (reserve.c) whatever size its blobs
+ * are.
  */
 #include "config.h"
 
@@ -55,6 +58,8 @@ struct pack {
 	uint64_t		 bytes;
 	/* Older copies of a blob found at start-up, to mark dead. */
 	struct pack_blob	*stale;
+	/* Blobs marked dead whose bytes wait for the mark's sync. */
+	struct pack_blob	*dead;
 };
 
 static size_t
@@ -105,15 +110,33 @@ pack_insert(struct pack *p, struct pack_blob *b)
 	p->bytes += b->size;
 }
 
-static void
-pack_unlink(struct pack *p, struct pack_blob **pp)
+/* Takes the blob out of the index; it is the caller's. */
+static struct pack_blob *
+pack_detach(struct pack *p, struct pack_blob **pp)
 {
 	struct pack_blob *b = *pp;
 
 	*pp = b->next;
 	p->count--;
 	p->bytes -= b->size;
-	free(b);
+	return b;
+}
+
+static void
+pack_unlink(struct pack *p, struct pack_blob **pp)
+{
+	free(pack_detach(p, pp));
+}
+
+static void
+pack_free_list(struct pack_blob *b)
+{
+	struct pack_blob *next;
+
+	for (; b != NULL; b = next) {
+		next = b->next;
+		free(b);
+	}
 }
 
 struct pack *
@@ -140,10 +163,8 @@ pack_free(struct pack *p)
 			next = b->next;
 			free(b);
 		}
-	for (b = p->stale; b != NULL; b = next) {
-		next = b->next;
-		free(b);
-	}
+	pack_free_list(p->stale);
+	pack_free_list(p->dead);
 	free(p->buckets);
 	free(p);
 }
@@ -256,7 +277,7 @@ pack_truncated(struct pack *p, uint64_t file, uint64_t end)
 int
 pack_remove(struct pack *p, struct metalog *ml, const struct digest *d)
 {
-	struct pack_blob **pp;
+	struct pack_blob **pp, *b;
 	int		 rc;
 
 	if (*(pp = pack_slot(p, d)) == NULL)
@@ -264,8 +285,26 @@ pack_remove(struct pack *p, struct metalog *ml, const struct digest *d)
 	if ((rc = metalog_kill_blob(ml, (*pp)->file, pack_entry_off(*pp))) !=
 	    0)
 		return rc;
-	pack_unlink(p, pp);
+	b = pack_detach(p, pp);
+	b->next = p->dead;
+	p->dead = b;
 	return 0;
+}
+
+int
+pack_punch(struct pack *p, struct metalog *ml, int64_t until_us)
+{
+	struct pack_blob *b;
+	unsigned int	 n = 0;
+
+	while ((b = p->dead) != NULL) {
+		p->dead = b->next;
+		metalog_punch(ml, b->file, b->data_off, b->size);
+		free(b);
+		if (++n % 64 == 0 && mono_us() >= until_us)
+			break;
+	}
+	return p->dead != NULL;
 }
 
 int

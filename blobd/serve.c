@@ -229,6 +229,18 @@ serve_upload(struct blobd *env, uint32_t id, const uint8_t *uid,
 	return u;
 }
 
+/* Whether a request that takes space may go on; else answers it
+ * BERR_NOSPACE (with an upload's size): the space reserve went to a
+ * delete and has not come back (reserve.c). */
+static int
+serve_room(struct blobd *env, uint32_t id, uint64_t size)
+{
+	if (reserve_ready(env->reserve, 0))
+		return 1;
+	serve_error(env, id, BERR_NOSPACE, size);
+	return 0;
+}
+
 static void
 serve_upload_create(struct rpc_chan *chan, const struct frame_hdr *h,
     const uint8_t *payload, int fd, void *arg)
@@ -244,6 +256,8 @@ serve_upload_create(struct rpc_chan *chan, const struct frame_hdr *h,
 		serve_error(env, h->id, BERR_BAD_REQUEST, 0);
 		return;
 	}
+	if (!serve_room(env, h->id, 0))
+		return;
 	if (m.algo != 0 && m.algo != DIGEST_SHA256 && m.algo != DIGEST_SHA512) {
 		serve_error(env, h->id, BERR_DIGEST_UNSUPPORTED, 0);
 		return;
@@ -286,6 +300,10 @@ serve_upload_append(struct rpc_chan *chan, const struct frame_hdr *h,
 
 	memcpy(&m, payload, sizeof(m));
 	if ((u = serve_upload(env, h->id, m.id, m.owner)) == NULL) {
+		close(fd);
+		return;
+	}
+	if (!serve_room(env, h->id, u->size)) {
 		close(fd);
 		return;
 	}
@@ -457,6 +475,9 @@ serve_upload_commit(struct rpc_chan *chan, const struct frame_hdr *h,
 	memcpy(&m, payload, sizeof(m));
 	if ((u = serve_upload(env, h->id, m.id, m.owner)) == NULL)
 		return;
+	/* A commit may pack the blob into the log, and its link rides. */
+	if (!serve_room(env, h->id, u->size))
+		return;
 	if ((rc = serve_digest(m.digest, sizeof(m.digest), &d)) != 0) {
 		serve_error(env, h->id, rc, u->size);
 		return;
@@ -533,6 +554,8 @@ serve_blob_write(struct rpc_chan *chan, const struct frame_hdr *h,
 	struct serve_req	*req;
 	int			 rc;
 
+	if (!serve_room(env, h->id, 0))
+		return;
 	memcpy(&m, payload, sizeof(m));
 	req = serve_req_new(env, h->id, serve_blob_written_cb);
 	req->size = m.size;
@@ -582,16 +605,23 @@ serve_meta_appended_cb(struct commit *c, void *arg)
 	serve_req_free(req);
 }
 
+/* Appends an entry; one that only deletes (releases) may use the space
+ * reserve when the disk is full. */
 static void
-serve_meta_append(struct rpc_chan *chan, const struct frame_hdr *h,
-    const uint8_t *payload, int fd, void *arg)
+serve_meta_entry(struct blobd *env, const struct frame_hdr *h,
+    const uint8_t *payload, int releases)
 {
-	struct blobd		*env = arg;
 	struct serve_req	*req;
 	uint64_t		 seq;
 	int			 rc;
 
-	if ((rc = metalog_append(env->metalog, payload, h->len, &seq)) != 0) {
+	if (!releases && !serve_room(env, h->id, 0))
+		return;
+	rc = metalog_append(env->metalog, payload, h->len, &seq);
+	if (rc == BERR_NOSPACE && releases &&
+	    reserve_release(env->reserve) == 0)
+		rc = metalog_append(env->metalog, payload, h->len, &seq);
+	if (rc != 0) {
 		serve_error(env, h->id, rc, 0);
 		return;
 	}
@@ -601,6 +631,20 @@ serve_meta_append(struct rpc_chan *chan, const struct frame_hdr *h,
 	req->seq = seq;
 	req->commit.log_end = metalog_end(env->metalog);
 	commit_add(env->committer, &req->commit);
+}
+
+static void
+serve_meta_append(struct rpc_chan *chan, const struct frame_hdr *h,
+    const uint8_t *payload, int fd, void *arg)
+{
+	serve_meta_entry(arg, h, payload, 0);
+}
+
+static void
+serve_meta_release(struct rpc_chan *chan, const struct frame_hdr *h,
+    const uint8_t *payload, int fd, void *arg)
+{
+	serve_meta_entry(arg, h, payload, 1);
 }
 
 static void
@@ -629,10 +673,70 @@ serve_meta_compact(struct rpc_chan *chan, const struct frame_hdr *h,
 	int			 rc;
 
 	memcpy(&m, payload, sizeof(m));
+	if (!serve_room(env, h->id, 0)) {
+		close(fd);
+		return;
+	}
 	committer_drain(env->committer);
 	rc = metalog_compact(env->metalog, fd, m.len, m.entries);
 	close(fd);
 	serve_answer(env, h->id, rc, MSG_OK, NULL, 0, -1);
+}
+
+/*
+ * GC's listing and sweep run in steps of GC_STEP_US, one per turn of the
+ * loop, so that blob I/O is served while they run (gc.c): a zero timeout
+ * lets the loop poll its descriptors between two steps.  One of each at a
+ * time; berthd runs one GC at a time anyway.
+ */
+#define GC_STEP_US	2000
+
+static const struct timeval serve_gc_now = { 0, 0 };
+
+struct serve_gc {
+	struct blobd		*env;
+	uint32_t		 id;
+	struct event		*ev;
+	struct gc_lister	*lister;	/* one of these two */
+	struct gc_sweep		*sweep;
+};
+
+static struct serve_gc *
+serve_gc_new(struct blobd *env, uint32_t id, event_callback_fn cb)
+{
+	struct serve_gc	*g;
+
+	g = xcalloc(1, sizeof(*g));
+	g->env = env;
+	g->id = id;
+	if ((g->ev = evtimer_new(env->base, cb, g)) == NULL)
+		fatalx("evtimer_new");
+	return g;
+}
+
+static void
+serve_gc_free(struct serve_gc *g)
+{
+	event_free(g->ev);
+	free(g);
+}
+
+static void
+serve_gc_list_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct serve_gc		*g = arg;
+	struct blobd		*env = g->env;
+	struct msg_gc_listing	 r;
+	int			 rc, lfd = -1;
+
+	if (gc_list_step(g->lister, mono_us() + GC_STEP_US, &rc)) {
+		evtimer_add(g->ev, &serve_gc_now);
+		return;
+	}
+	rc = gc_list_finish(g->lister, rc, &lfd, &r.count);
+	serve_answer(env, g->id, rc, MSG_GC_LISTING, &r, sizeof(r), lfd);
+	env->gc_list = NULL;
+	serve_gc_free(g);
 }
 
 static void
@@ -640,13 +744,45 @@ serve_gc_list(struct rpc_chan *chan, const struct frame_hdr *h,
     const uint8_t *payload, int fd, void *arg)
 {
 	struct blobd		*env = arg;
-	struct msg_gc_listing	 r;
-	int			 rc, lfd = -1;
+	struct serve_gc		*g;
+	int			 rc;
 
-	/* A listing and a sweep see no rename in progress. */
+	if (env->gc_list != NULL) {
+		serve_error(env, h->id, BERR_TOO_MANY_REQUESTS, 0);
+		return;
+	}
+	g = serve_gc_new(env, h->id, serve_gc_list_cb);
+	if ((rc = gc_list_new(env->store, &g->lister)) != 0) {
+		serve_error(env, h->id, rc, 0);
+		serve_gc_free(g);
+		return;
+	}
+	env->gc_list = g;
+	evtimer_add(g->ev, &serve_gc_now);
+}
+
+static void
+serve_gc_sweep_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct serve_gc		*g = arg;
+	struct blobd		*env = g->env;
+	struct msg_gc_swept	 r;
+	int			 rc;
+
+	/* A step sees no rename in progress (a blob stored again while
+	 * its file is being removed would be lost). */
 	committer_drain(env->committer);
-	rc = gc_list(env->store, &lfd, &r.count);
-	serve_answer(env, h->id, rc, MSG_GC_LISTING, &r, sizeof(r), lfd);
+	if (gc_sweep_step(g->sweep, mono_us() + GC_STEP_US)) {
+		evtimer_add(g->ev, &serve_gc_now);
+		return;
+	}
+	rc = gc_sweep_finish(g->sweep, &r.blobs, &r.bytes);
+	/* What it freed goes to a spent space reserve first. */
+	if (rc == 0 && r.blobs > 0)
+		(void)reserve_ready(env->reserve, 1);
+	serve_answer(env, g->id, rc, MSG_GC_SWEPT, &r, sizeof(r), -1);
+	env->gc_sweep = NULL;
+	serve_gc_free(g);
 }
 
 static void
@@ -655,15 +791,24 @@ serve_gc_sweep(struct rpc_chan *chan, const struct frame_hdr *h,
 {
 	struct blobd		*env = arg;
 	struct msg_gc_sweep	 m;
-	struct msg_gc_swept	 r;
+	struct serve_gc		*g;
 	int			 rc;
 
 	memcpy(&m, payload, sizeof(m));
-	committer_drain(env->committer);
-	rc = gc_sweep(env->store, fd, m.count, m.not_after_ms, m.dry_run != 0,
-	    &r.blobs, &r.bytes);
-	close(fd);
-	serve_answer(env, h->id, rc, MSG_GC_SWEPT, &r, sizeof(r), -1);
+	if (env->gc_sweep != NULL) {
+		close(fd);
+		serve_error(env, h->id, BERR_TOO_MANY_REQUESTS, 0);
+		return;
+	}
+	g = serve_gc_new(env, h->id, serve_gc_sweep_cb);
+	if ((rc = gc_sweep_new(env->store, fd, m.count, m.not_after_ms,
+	    m.dry_run != 0, &g->sweep)) != 0) {
+		serve_error(env, h->id, rc, 0);
+		serve_gc_free(g);
+		return;
+	}
+	env->gc_sweep = g;
+	evtimer_add(g->ev, &serve_gc_now);
 }
 
 static void
@@ -717,6 +862,8 @@ const struct rpc_rule serve_rules[] = {
 	    RPC_ID_REQUEST, NULL, serve_blob_open },
 	{ MSG_META_APPEND, 1, FRAME_MAX_PAYLOAD, RPC_FD_NONE,
 	    RPC_ID_REQUEST, NULL, serve_meta_append },
+	{ MSG_META_RELEASE, 1, FRAME_MAX_PAYLOAD, RPC_FD_NONE,
+	    RPC_ID_REQUEST, NULL, serve_meta_release },
 	{ MSG_META_LOAD, 0, 0, RPC_FD_NONE,
 	    RPC_ID_REQUEST, NULL, serve_meta_load },
 	{ MSG_META_COMPACT, FIXED(struct msg_meta_compact), RPC_FD_REQUIRED,

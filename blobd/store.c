@@ -496,6 +496,9 @@ store_sync_pack(struct store *st)
 
 	if ((rc = metalog_sync(st->metalog)) != 0)
 		return rc;
+	/* The dead marks are on disk: the bytes may go. */
+	while (pack_punch(st->pack, st->metalog, INT64_MAX))
+		;
 	return metalog_maintain(st->metalog);
 }
 
@@ -593,6 +596,27 @@ store_walk(struct store *st, store_walk_cb cb, void *arg)
 	if (rc == 0 && st->metalog != NULL)
 		rc = pack_walk(st->pack, cb, arg);
 	return rc;
+}
+
+int
+store_walk_part(struct store *st, unsigned int part, store_walk_cb cb,
+    void *arg)
+{
+	struct stat	 sb;
+	char		 fan[3];
+	size_t		 a = part / 256;
+
+	if (part == STORE_WALK_PARTS - 1)
+		return st->metalog != NULL ? pack_walk(st->pack, cb, arg) : 0;
+	if (a >= nitems(store_algos))
+		return BERR_INTERNAL;
+	snprintf(fan, sizeof(fan), "%02x", part % 256);
+	/* A fan-out directory is made by the first blob it holds. */
+	if (fstatat(st->algo_fd[a], fan, &sb, AT_SYMLINK_NOFOLLOW) == -1 &&
+	    errno == ENOENT)
+		return 0;
+	return store_walk_fanout(st->algo_fd[a], store_algos[a], fan, cb,
+	    arg);
 }
 
 int

@@ -40,8 +40,11 @@ static const struct berr_entry berr_table[] = {
 	[-BERR_NOMEM] = { "out of memory", 500, "UNKNOWN", "ServerException" },
 	[-BERR_IO] = { "storage input/output error", 500, "UNKNOWN",
 	    "ServerException" },
-	[-BERR_NOSPACE] = { "no space left on the storage device", 507,
-	    "UNKNOWN", "ServerException" },
+	/* ServerException: the model's one server fault, which the SDKs
+	 * retry; the message says what frees the disk. */
+	[-BERR_NOSPACE] = { "no space left on the registry's disk: delete "
+	    "images and collect garbage (POST /_berth/gc)", 507, "UNKNOWN",
+	    "ServerException" },
 	[-BERR_UNAVAILABLE] = { "the storage worker is restarting; retry the "
 	    "request", 503, "UNAVAILABLE", "ServerException" },
 	[-BERR_FRAME] = { "malformed internal message", 500, "UNKNOWN",
@@ -113,6 +116,9 @@ static const struct berr_entry berr_table[] = {
 	    408, "UNSUPPORTED", "RequestTimeoutException" },
 	[-BERR_HTTP_VERSION] = { "HTTP version not supported", 505,
 	    "UNSUPPORTED", "ValidationException" },
+	/* ECR's registry answers a quota on /v2/ with 403 DENIED. */
+	[-BERR_LIMIT_EXCEEDED] = { "a service quota of ECR would be exceeded",
+	    403, "DENIED", "LimitExceededException" },
 	/* An upstream that failed and no cached copy: a gateway's error. */
 	[-BERR_UPSTREAM] = { "the upstream registry could not be reached",
 	    502, "UNAVAILABLE", "UnableToGetUpstreamImageException" },

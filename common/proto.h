@@ -39,7 +39,9 @@
 
 #include "digest.h"
 
-#define PROTOCOL_VERSION	2
+/* 3: link records riding with blob writes and MSG_META_RELEASE (each was
+ * a version 2, on two branches). */
+#define PROTOCOL_VERSION	3
 
 /* blobd's end of the socketpair, as berthd execs it. */
 #define BLOBD_SOCKET_FD		3
@@ -100,6 +102,10 @@ enum msg_type {
 	MSG_STATS_REPLY,	/* reply: struct msg_stats_reply */
 
 	MSG_LOG_REOPEN,		/* d->b, id 0, no reply: new stderr fd */
+
+	/* d->b: a log entry that only deletes, answered as MSG_META_APPEND
+	 * is; on a full disk it may use the space reserve (berth-blobd(8)). */
+	MSG_META_RELEASE,
 	MSG__MAX
 };
 

@@ -20,7 +20,9 @@
  * run and the test clock are in admin_lifecycle.c.
  *
  * Access: loopback connections only, unless --admin-token is set; then a
- * request from anywhere must carry "Authorization: Bearer <token>".
+ * request from anywhere must carry "Authorization: Bearer <token>".  What
+ * a web page could send (a rebound Host, a cross-site POST) never gets
+ * here: the router refuses it first (origin.c).
  */
 #include "config.h"
 
@@ -37,6 +39,7 @@
 #include "error.h"
 #include "http.h"
 #include "log.h"
+#include "utf8.h"
 #include "util.h"
 
 
@@ -44,9 +47,12 @@ void
 admin_error(struct http_request *req, int status, const char *message)
 {
 	struct json_object *body = json_object_new_object();
+	char		 msg[1024];
 
+	/* It may quote the client. */
+	snprintf(msg, sizeof(msg), "%s", message);
 	json_object_object_add(body, "error",
-	    json_object_new_string(message));
+	    json_object_new_string(utf8_scrub(msg)));
 	if (status == 503)
 		http_response_header(req, "Retry-After", "1");
 	router_json(req, status, body);
@@ -188,20 +194,10 @@ admin_gc_done_cb(int err, const struct gc_result *r, void *arg)
 	router_json(req, 200, admin_gc_json(r));
 }
 
-static int
-param_true(const char *v)
-{
-	return v != NULL && (strcmp(v, "1") == 0 || strcmp(v, "true") == 0 ||
-	    strcmp(v, "yes") == 0);
-}
-
 static void
-admin_gc(struct http_request *req)
+admin_gc(struct http_request *req, const struct admin_query *q)
 {
-	if (!admin_require_ready(req))
-		return;
-	gc_run(param_true(http_request_param(req, "dry_run")), 0,
-	    admin_gc_done_cb, req);
+	gc_run(q->dry_run, 0, admin_gc_done_cb, req);
 }
 
 struct admin_reset {
@@ -296,10 +292,9 @@ admin_reset_done_cb(int err, void *arg)
 }
 
 static void
-admin_reset(struct http_request *req)
+admin_reset(struct http_request *req, const struct admin_query *q)
 {
-	const char	*account = http_request_param(req, "account");
-	const char	*region = http_request_param(req, "region");
+	const char	*account = q->account, *region = q->region;
 	struct admin_reset *ar;
 	struct txn	 t;
 	size_t		 i;
@@ -309,8 +304,6 @@ admin_reset(struct http_request *req)
 		    "neither");
 		return;
 	}
-	if (!admin_require_ready(req))
-		return;
 	ar = xcalloc(1, sizeof(*ar));
 	ar->req = req;
 	ar->everything = account == NULL;
@@ -367,7 +360,7 @@ json_time(int64_t ms)
 }
 
 static void
-admin_repositories(struct http_request *req)
+admin_repositories(struct http_request *req, const struct admin_query *q)
 {
 	struct json_object *body, *arr, *o;
 	size_t		 i, k;
@@ -401,11 +394,10 @@ admin_repositories(struct http_request *req)
 }
 
 static void
-admin_images(struct http_request *req)
+admin_images(struct http_request *req, const struct admin_query *q)
 {
-	const char	*name = http_request_param(req, "repository");
-	const char	*account = http_request_param(req, "account");
-	const char	*region = http_request_param(req, "region");
+	const char	*name = q->repository;
+	const char	*account = q->account, *region = q->region;
 	struct repository *repo;
 	struct json_object *body, *arr, *o, *tags;
 	char		 ds[DIGEST_STR_MAX];
@@ -494,12 +486,48 @@ admin_blobs_cb(int err, const struct blobc_stored *list, size_t n,
 	router_json(req, 200, body);
 }
 
+static void
+admin_health(struct http_request *req, const struct admin_query *q)
+{
+	blobc_stats(admin_health_cb, req);
+}
+
+static void
+admin_metrics(struct http_request *req, const struct admin_query *q)
+{
+	blobc_stats(admin_metrics_cb, req);
+}
+
+static void
+admin_compact(struct http_request *req, const struct admin_query *q)
+{
+	meta_compact(admin_compacted_cb, req);
+}
+
+static void
+admin_blobs(struct http_request *req, const struct admin_query *q)
+{
+	blobc_gc_list(admin_blobs_cb, req);
+}
+
+static void
+admin_lifecycle(struct http_request *req, const struct admin_query *q)
+{
+	admin_lifecycle_run(req, q->account, q->region, q->repository);
+}
+
+static void
+admin_clock_endpoint(struct http_request *req, const struct admin_query *q)
+{
+	admin_clock(req);
+}
+
 /* The certificate chain that verifies the registry's managed signatures. */
 static void
-admin_signing_certificate(struct http_request *req)
+admin_signing_certificate(struct http_request *req,
+    const struct admin_query *q)
 {
-	const char	*account = http_request_param(req, "account");
-	const char	*region = http_request_param(req, "region");
+	const char	*account = q->account, *region = q->region;
 	char		*pem;
 
 	if (account == NULL)
@@ -517,49 +545,62 @@ admin_signing_certificate(struct http_request *req)
 	free(pem);
 }
 
+/* The endpoints: each with its method (NULL: GET or POST), whether it
+ * needs the model (see admin_require_ready) and the parameters it takes. */
+static const struct {
+	const char	*path;
+	const char	*method;
+	int		 ready;
+	unsigned int	 params;
+	void		(*fn)(struct http_request *,
+			    const struct admin_query *);
+} admin_endpoints[] = {
+	{ "health", "GET", 0, 0, admin_health },
+	{ "metrics", "GET", 0, 0, admin_metrics },
+	{ "gc", "POST", 1, ADMIN_Q_DRY_RUN, admin_gc },
+	{ "reset", "POST", 1, ADMIN_Q_REGISTRY, admin_reset },
+	{ "compact", "POST", 1, 0, admin_compact },
+	{ "lifecycle/run", "POST", 1, ADMIN_Q_REGISTRY | ADMIN_Q_REPOSITORY,
+	    admin_lifecycle },
+	{ "clock", NULL, 1, 0, admin_clock_endpoint },
+	{ "repositories", "GET", 1, 0, admin_repositories },
+	{ "images", "GET", 1, ADMIN_Q_REPOSITORY | ADMIN_Q_REGISTRY,
+	    admin_images },
+	{ "signing-certificate", "GET", 1, ADMIN_Q_REGISTRY,
+	    admin_signing_certificate },
+	{ "blobs", "GET", 1, 0, admin_blobs },
+};
+
 void
 admin_dispatch(struct http_request *req, const char *path)
 {
+	struct admin_query q;
+	char		 why[256];
+	size_t		 i;
+
 	if (!admin_authorized(req)) {
 		admin_error(req, 403, conf.admin_token != NULL ?
 		    "the admin API needs Authorization: Bearer <admin token>" :
 		    "the admin API answers only on loopback connections");
 		return;
 	}
-	if (strcmp(path, "health") == 0) {
-		if (admin_method(req, "GET"))
-			blobc_stats(admin_health_cb, req);
-	} else if (strcmp(path, "metrics") == 0) {
-		if (admin_method(req, "GET"))
-			blobc_stats(admin_metrics_cb, req);
-	} else if (strcmp(path, "gc") == 0) {
-		if (admin_method(req, "POST"))
-			admin_gc(req);
-	} else if (strcmp(path, "reset") == 0) {
-		if (admin_method(req, "POST"))
-			admin_reset(req);
-	} else if (strcmp(path, "compact") == 0) {
-		if (admin_method(req, "POST") && admin_require_ready(req))
-			meta_compact(admin_compacted_cb, req);
-	} else if (strcmp(path, "lifecycle/run") == 0) {
-		if (admin_method(req, "POST") && admin_require_ready(req))
-			admin_lifecycle_run(req);
-	} else if (strcmp(path, "clock") == 0) {
-		if ((strcmp(http_request_method(req), "POST") == 0 ||
-		    admin_method(req, "GET")) && admin_require_ready(req))
-			admin_clock(req);
-	} else if (strcmp(path, "repositories") == 0) {
-		if (admin_method(req, "GET") && admin_require_ready(req))
-			admin_repositories(req);
-	} else if (strcmp(path, "images") == 0) {
-		if (admin_method(req, "GET") && admin_require_ready(req))
-			admin_images(req);
-	} else if (strcmp(path, "signing-certificate") == 0) {
-		if (admin_method(req, "GET") && admin_require_ready(req))
-			admin_signing_certificate(req);
-	} else if (strcmp(path, "blobs") == 0) {
-		if (admin_method(req, "GET") && admin_require_ready(req))
-			blobc_gc_list(admin_blobs_cb, req);
-	} else
+	for (i = 0; i < nitems(admin_endpoints); i++)
+		if (strcmp(path, admin_endpoints[i].path) == 0)
+			break;
+	if (i == nitems(admin_endpoints)) {
 		admin_error(req, 404, "no such admin endpoint");
+		return;
+	}
+	if (admin_endpoints[i].method == NULL ? strcmp(http_request_method(
+	    req), "POST") != 0 && !admin_method(req, "GET") :
+	    !admin_method(req, admin_endpoints[i].method))
+		return;
+	if (admin_query_parse(req, admin_endpoints[i].params, &q, why,
+	    sizeof(why)) == -1) {
+		admin_error(req, 400, why);
+		return;
+	}
+	if (admin_endpoints[i].ready && !admin_require_ready(req))
+		return;
+	admin_endpoints[i].fn(req, &q);
 }

@@ -54,14 +54,13 @@ admin_lifecycle_run_cb(int err, struct json_object *report, void *arg)
 }
 
 void
-admin_lifecycle_run(struct http_request *req)
+admin_lifecycle_run(struct http_request *req, const char *account,
+    const char *region, const char *repository)
 {
 	int	 rc;
 
-	rc = lifecycle_run_start(http_request_param(req, "account"),
-	    http_request_param(req, "region"),
-	    http_request_param(req, "repository"), admin_lifecycle_run_cb,
-	    req);
+	rc = lifecycle_run_start(account, region, repository,
+	    admin_lifecycle_run_cb, req);
 	if (rc != 0)
 		admin_error(req, berr_http_status(rc), berr_message(rc));
 }
@@ -105,7 +104,7 @@ admin_clock_body_cb(struct http_request *req, int err, void *arg)
 		return;
 	}
 	body = http_request_body(req, &len);
-	doc = json_parse_strict(body, len, 4);
+	doc = json_parse_strict(body, len, 4, NULL);
 	if (doc == NULL || !json_object_is_type(doc, json_type_object)) {
 		json_object_put(doc);
 		admin_error(req, 400, "give {\"advance_seconds\": N} or "

@@ -39,7 +39,9 @@
 #include <unistd.h>
 
 #include <event2/event.h>
-
+#ifdef HAVE_MALLOC_H
+#include <malloc.h>
+#endif
 
 #include "berthd.h"
 #include "ptc.h"
@@ -54,7 +56,7 @@ struct berthd_config	 conf;
 struct event_base	*ev_base;
 
 static struct http_server *berthd_http;
-static struct event	*ev_sigterm, *ev_sigint, *ev_sighup;
+static struct event	*ev_sigterm, *ev_sigint, *ev_sighup, *ev_trim;
 static int		 berthd_draining;
 static int		 berthd_serving;
 
@@ -65,7 +67,9 @@ static const char berthd_synopsis[] =
     "              [--data-dir dir] [--fetchd path] [--gc-grace seconds]\n"
     "              [--lenient-images] [--lifecycle-interval seconds]\n"
     "              [--listen address:port] [--log-file file]\n"
-    "              [--max-connections number] [--no-seccomp]\n"
+    "              [--max-connections number]\n"
+    "              [--max-images-per-repository number]\n"
+    "              [--max-repositories number] [--no-seccomp]\n"
     "              [--pull-through-refresh seconds]\n"
     "              [--pull-through-secrets file] [--region region]\n"
     "              [--require-auth] [--signing-key file] "
@@ -114,6 +118,12 @@ static const char berthd_options[] =
     "limit the\n"
     "                        one idle the longest is closed for a new "
     "client\n"
+    "  --max-images-per-repository number\n"
+    "                        images in one repository (default 100000, "
+    "ECR's)\n"
+    "  --max-repositories number\n"
+    "                        repositories in one registry (default 100000, "
+    "ECR's)\n"
     "  --no-seccomp          start berth-blobd without its seccomp filter\n"
     "  --pull-through-refresh seconds\n"
     "                        check the upstream of a cached tag again after "
@@ -166,6 +176,8 @@ enum {
 	OPT_LISTEN,
 	OPT_LOG_FILE,
 	OPT_MAX_CONNECTIONS,
+	OPT_MAX_IMAGES,
+	OPT_MAX_REPOSITORIES,
 	OPT_NO_SECCOMP,
 	OPT_PTC_REFRESH,
 	OPT_PTC_SECRETS,
@@ -196,6 +208,9 @@ static const struct option berthd_longopts[] = {
 	{ "listen",	required_argument, NULL, OPT_LISTEN },
 	{ "log-file",	required_argument, NULL, OPT_LOG_FILE },
 	{ "max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS },
+	{ "max-images-per-repository", required_argument, NULL,
+	    OPT_MAX_IMAGES },
+	{ "max-repositories", required_argument, NULL, OPT_MAX_REPOSITORIES },
 	{ "no-seccomp",	no_argument,	   NULL, OPT_NO_SECCOMP },
 	{ "pull-through-refresh", required_argument, NULL, OPT_PTC_REFRESH },
 	{ "pull-through-secrets", required_argument, NULL, OPT_PTC_SECRETS },
@@ -223,6 +238,19 @@ bad_option(const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	exit(2);
+}
+
+/* A number from 1 to max for flag, else a bad option. */
+static uint64_t
+option_count(const char *flag, const char *arg, uint64_t max)
+{
+	uint64_t count;
+
+	if (parse_u64(arg, strlen(arg), &count) == -1 || count < 1 ||
+	    count > max)
+		bad_option("%s is a number from 1 to %llu", flag,
+		    (unsigned long long)max);
+	return count;
 }
 
 static void __attribute__((noreturn))
@@ -261,7 +289,6 @@ default_libexec_path(const char *dir, const char *name)
 static void
 parse_options(int argc, char **argv)
 {
-	uint64_t count;
 	int64_t	 secs;
 	int	 ch;
 
@@ -275,6 +302,8 @@ parse_options(int argc, char **argv)
 	conf.ptc_refresh = 86400;
 	conf.lifecycle_interval = 86400;
 	conf.drain_timeout = 10;
+	conf.max_images = ECR_IMAGES_MAX;
+	conf.max_repositories = ECR_REPOSITORIES_MAX;
 	http_limits_default(&conf.http);
 
 	while ((ch = getopt_long(argc, argv, "v", berthd_longopts, NULL)) !=
@@ -338,13 +367,16 @@ parse_options(int argc, char **argv)
 			conf.log_file = optarg;
 			break;
 		case OPT_MAX_CONNECTIONS:
-			if (parse_u64(optarg, strlen(optarg), &count) == -1 ||
-			    count < 1 || count > 1000000) {
-				fprintf(stderr, "berthd: --max-connections "
-				    "is a number from 1 to 1000000\n");
-				exit(2);
-			}
-			conf.http.max_connections = (int)count;
+			conf.http.max_connections = (int)option_count(
+			    "--max-connections", optarg, 1000000);
+			break;
+		case OPT_MAX_IMAGES:
+			conf.max_images = option_count(
+			    "--max-images-per-repository", optarg, 100000000);
+			break;
+		case OPT_MAX_REPOSITORIES:
+			conf.max_repositories = option_count(
+			    "--max-repositories", optarg, 100000000);
 			break;
 		case OPT_NO_SECCOMP:
 			conf.no_seccomp = 1;
@@ -597,6 +629,41 @@ berthd_confine(void)
 		fatalx("cannot confine berthd");
 }
 
+/*
+ * Memory that bursts of requests used goes back to the system.  glibc's
+ * malloc raises its mmap threshold after each large free (so that later
+ * large buffers come from the heap) and returns heap pages only from the
+ * top: after many parallel uploads the heap stays as large as their peak.
+ * A fixed threshold keeps the HTTP layer's 64 KiB read buffers in mmaps,
+ * which free() unmaps, and a trim every few seconds, when enough of the
+ * heap is free, returns the pages in between.
+ */
+#define BERTHD_MMAP_THRESHOLD	(64 * 1024)
+#define BERTHD_TRIM_FREE	(1024 * 1024)	/* bytes free in the heap */
+#define BERTHD_TRIM_SEC		5
+
+static void
+berthd_trim_cb(evutil_socket_t fd, short what, void *arg)
+{
+#if defined(HAVE_MALLINFO2) && defined(HAVE_MALLOC_TRIM)
+	if (mallinfo2().fordblks > BERTHD_TRIM_FREE)
+		(void)malloc_trim(0);
+#endif
+}
+
+static void
+berthd_memory_init(void)
+{
+	static const struct timeval tv = { BERTHD_TRIM_SEC, 0 };
+
+#ifdef HAVE_MALLOPT
+	(void)mallopt(M_MMAP_THRESHOLD, BERTHD_MMAP_THRESHOLD);
+#endif
+	if ((ev_trim = event_new(ev_base, -1, EV_PERSIST, berthd_trim_cb,
+	    NULL)) == NULL || event_add(ev_trim, &tv) == -1)
+		fatalx("cannot set the memory trim timer");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -624,6 +691,7 @@ main(int argc, char **argv)
 	tzset();
 	if ((ev_base = event_base_new()) == NULL)
 		fatalx("event_base_new");
+	berthd_memory_init();
 	/* Unconfined, before any signal event: it must start every worker. */
 	spawner_start();
 	ev_sigterm = evsignal_new(ev_base, SIGTERM, berthd_signal_cb, NULL);
@@ -654,6 +722,7 @@ main(int argc, char **argv)
 	if (http_server_listen(berthd_http, conf.listen) == -1)
 		fatalx("cannot listen on %s", conf.listen);
 	conf.port = http_server_port(berthd_http);
+	origin_set_loopback_listener(http_server_loopback(berthd_http));
 	priv_drop();
 	berthd_confine();
 
@@ -671,6 +740,7 @@ main(int argc, char **argv)
 	event_free(ev_sigterm);
 	event_free(ev_sigint);
 	event_free(ev_sighup);
+	event_free(ev_trim);
 	event_base_free(ev_base);
 	model_free(model);
 	log_info("stopped");

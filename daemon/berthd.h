@@ -58,6 +58,10 @@ struct event_base;
 #define DEFAULT_REGION		"us-east-1"
 #define DEFAULT_LISTEN		"127.0.0.1:4566"
 #define MANIFEST_MAX		(4 * 1024 * 1024)
+/* ECR's service quotas: the adjustable ones are flags' defaults. */
+#define ECR_IMAGES_MAX		100000	/* per repository */
+#define ECR_REPOSITORIES_MAX	100000	/* per registry (region) */
+#define ECR_IMAGE_TAGS_MAX	1000	/* per image; not adjustable */
 
 enum uri_style { URI_STYLE_PATH, URI_STYLE_HOST };
 
@@ -89,6 +93,8 @@ struct berthd_config {
 	int64_t		 ptc_refresh;		/* seconds */
 	int64_t		 lifecycle_interval;	/* seconds, 0: none */
 	int		 drain_timeout;		/* seconds */
+	uint64_t	 max_images;		/* per repository */
+	uint64_t	 max_repositories;	/* per registry */
 	struct http_limits http;
 };
 
@@ -136,12 +142,15 @@ struct blob {
 	uint32_t	 links;		/* repositories it is visible in */
 	int64_t		 active_ms;	/* last push activity on it */
 	int64_t		 deref_ms;	/* when refs last fell to zero */
+	struct link	*link_list;	/* its links, for forgetting it */
 };
 
 /* A blob visible in one repository. */
 struct link {
 	struct blob	*blob;
 	int64_t		 linked_ms;
+	struct repository *repo;
+	struct link	*next, *prev;	/* the blob's other links */
 };
 
 enum image_ref_kind { REF_CONFIG = 1, REF_LAYER = 2, REF_MANIFEST = 3 };
@@ -187,6 +196,20 @@ struct tag {
 	struct image	*image;
 };
 
+/*
+ * What the images of one repository name, by digest: so that "does an
+ * image here use this layer", "is this image an index's child" and "which
+ * images refer to this subject" are lookups, not scans of every image.
+ */
+struct repo_ref {
+	struct digest	 digest;
+	uint32_t	 blob_refs;	/* images naming it as config or layer */
+	uint32_t	 index_refs;	/* indexes naming it as a manifest */
+	char		*media_type;	/* of a blob reference, or NULL */
+	struct sortvec	 referrers;	/* struct image naming it as subject,
+					   by digest */
+};
+
 struct repository {
 	struct registry	*registry;
 	char		*name;
@@ -195,6 +218,7 @@ struct repository {
 	struct sortvec	 images;	/* struct image, by digest */
 	struct sortvec	 tags;		/* struct tag, by name */
 	struct sortvec	 links;		/* struct link, by digest */
+	struct sortvec	 refs;		/* struct repo_ref, by digest */
 	/* Changes with every change to its images, tags or configuration
 	 * (not with a pull); never reused, even across a reload of the
 	 * model, so a lifecycle run sees whether what it evaluated still
@@ -240,6 +264,9 @@ void		 model_install(struct model *);
 
 struct registry	*registry_find(const char *account, const char *region);
 struct registry	*registry_get(const char *account, const char *region);
+/* Whether the registry may hold one more repository
+ * (--max-repositories). */
+int		 registry_has_room(const char *account, const char *region);
 struct repository *repository_find(const struct registry *, const char *);
 /* The repository of that name in account's registry in region, or NULL. */
 struct repository *repository_lookup(const char *account, const char *region,
@@ -272,6 +299,9 @@ void		 repo_config_clear(struct repo_config *);
 void		 repo_config_copy(struct repo_config *dst,
 		    const struct repo_config *src);
 /* The images that name subject as their subject, in digest order. */
+/* What the repository's images name of that digest, or NULL. */
+const struct repo_ref *repo_ref_find(const struct repository *,
+		    const struct digest *);
 size_t		 repository_referrers(const struct repository *,
 		    const struct digest *subject, struct image **out,
 		    size_t max);
@@ -356,6 +386,7 @@ int64_t	record_snapshot(int fd, uint64_t *len);
 struct txn {
 	struct wbuf	 buf;
 	size_t		 nrecords;
+	int		 adds;		/* a record that is not a deletion */
 	int		 err;
 };
 
@@ -364,7 +395,8 @@ void	txn_clear(struct txn *);
 int	txn_repo_put(struct txn *, const char *account, const char *region,
 	    const char *name, int64_t created_ms, const struct repo_config *);
 /* A repository with the default configuration unless it exists;
- * BERR_NAME_INVALID when name is not one ECR allows. */
+ * BERR_NAME_INVALID when name is not one ECR allows, BERR_LIMIT_EXCEEDED
+ * when the registry has no room for it (registry_has_room). */
 int	txn_repo_ensure(struct txn *, const char *account, const char *region,
 	    const char *name);
 int	txn_repo_delete(struct txn *, struct repository *);
@@ -617,9 +649,10 @@ void	blobc_blob_write(const struct blobc_blob *b, blobc_size_cb,
 void	blobc_blob_open(const struct digest *, blobc_blob_opened_cb,
 	    void *arg);
 /* Appends one log entry; done once it is fsync'd.  Only txn_commit
- * writes the log. */
-void	blobc_meta_append(const void *entry, size_t len, blobc_done_cb,
-	    void *arg);
+ * writes the log.  An entry that only deletes (releases) may use blobd's
+ * space reserve on a full disk. */
+void	blobc_meta_append(const void *entry, size_t len, int releases,
+	    blobc_done_cb, void *arg);
 void	blobc_meta_load(blobc_meta_state_cb, void *arg);
 /* fd holds a snapshot in the form of the state; it replaces every entry
  * appended before this request. */
@@ -698,8 +731,13 @@ int	content_range_parse(const char *, uint64_t *first, uint64_t *last);
 /* --- JSON from clients (json.c) ------------------------------------------ */
 
 /* One JSON value, strictly, nested at most depth deep, with nothing but
- * white space after it; a new object, or NULL if invalid. */
-struct json_object *json_parse_strict(const char *, size_t, int depth);
+ * white space after it, in UTF-8, no member name holding a NUL; a new
+ * object, or NULL with why (if not NULL) saying what was wrong ("it is
+ * not valid UTF-8", ...). */
+struct json_object *json_parse_strict(const char *, size_t, int depth,
+	    const char **why);
+/* Whether a string anywhere in o (a parsed value) holds a NUL. */
+int	json_has_nul(struct json_object *o);
 
 /* --- manifests (manifest.c) ---------------------------------------------- */
 
@@ -792,6 +830,10 @@ int	image_push(struct image_push *, txn_done_cb done, void *arg);
  */
 typedef void (*blob_upload_cb)(int err, uint64_t size, void *arg);
 
+/* The largest layer ECR takes (its service quotas: 52,000 MiB), on both
+ * APIs. */
+#define LAYER_MAX		(52000ULL * 1024 * 1024)
+
 struct blob_upload {
 	char		 account[ACCOUNT_LEN + 1];
 	char		 region[REGION_MAX + 1];
@@ -835,9 +877,11 @@ void	blob_upload_stat(struct blob_upload *, blob_upload_cb, void *arg);
 void	blob_upload_cancel(struct blob_upload *, blob_upload_cb, void *arg);
 /*
  * Appends a request's body (length bytes, UINT64_MAX when unknown) at
- * offset, which must be the session's size.  err is blobd's, else
- * BERR_UPLOAD_INVALID when the body was cut short (blobd kept what came),
- * else BERR_RANGE_INVALID when it was not length bytes.  Returns 0, or
+ * offset, which must be the session's size (UINT64_MAX: whatever it is).
+ * err is blobd's, else BERR_UPLOAD_INVALID when the body was cut short
+ * (blobd kept what came), else BERR_RANGE_INVALID when it was not length
+ * bytes, else BERR_TOO_LARGE when it took the layer past LAYER_MAX.
+ * Returns 0, or BERR_TOO_LARGE when length or offset say it would, or
  * BERR_IO when nothing could be started (cb does not run then).
  */
 int	blob_upload_append_body(struct blob_upload *, struct http_request *,
@@ -921,10 +965,16 @@ struct oci_route {
 
 /* oci.c */
 void	oci_dispatch(struct http_request *, const char *path);
+/* Parses "<account>.dkr.ecr.<region>.<localhost|amazonaws.com>[:port]":
+ * 0 with account and region, or -1. */
+int	oci_host_identity(const char *host, char *account, char *region);
 /* The repository of that name in id's registry; NULL when there is none,
  * and req was answered NAME_UNKNOWN. */
 struct repository *oci_repository(struct http_request *,
 	    const struct oci_ident *, const char *name);
+/* Answers a create-on-push that failed (a txn_repo_ensure's error). */
+void	oci_repository_create_failed(struct http_request *, int err,
+	    const char *account, const char *name);
 void	oci_error(struct http_request *, int err, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 void	oci_location(struct http_request *, const char *fmt, ...)
@@ -973,6 +1023,10 @@ int	ecr_init(void);
  * keeping the old keys. */
 int	ecr_credentials_reload(int fd);
 void	ecr_dispatch(struct http_request *);
+/* The host put into repository URIs, proxyEndpoint and download URLs:
+ * --advertise-host, else the host of --listen (localhost for a wildcard
+ * address). */
+const char *ecr_advertise_host(void);
 /* Answers a refusal of the HTTP layer (router_refusal_cb) as ECR does an
  * error: err's status and exception, reason as the message. */
 void	ecr_refuse(struct http_request *, int err, const char *reason);
@@ -980,10 +1034,30 @@ void	ecr_refuse(struct http_request *, int err, const char *reason);
 /* --- admin API (admin.c) ------------------------------------------------- */
 
 void	admin_dispatch(struct http_request *, const char *path);
+
+/* admin_query.c: an admin request's query, read strictly. */
+#define ADMIN_Q_DRY_RUN		0x1	/* dry_run=1|true|yes|0|false|no */
+#define ADMIN_Q_REGISTRY	0x2	/* account=ID, region=REGION */
+#define ADMIN_Q_REPOSITORY	0x4	/* repository=NAME */
+
+struct admin_query {
+	int		 dry_run;	/* 0 when absent */
+	const char	*account;	/* NULL when absent; the request's */
+	const char	*region;
+	const char	*repository;
+};
+
+/* Reads the query of req for an endpoint taking the parameters allowed:
+ * 0, or -1 with why set for an unknown or repeated parameter, one that
+ * does not decode, or a value that is not one. */
+int	admin_query_parse(struct http_request *, unsigned int allowed,
+	    struct admin_query *, char *why, size_t whysz);
 /* {"error": message} with that status. */
 void	admin_error(struct http_request *, int status, const char *message);
-/* admin_lifecycle.c: POST lifecycle/run; GET and POST clock. */
-void	admin_lifecycle_run(struct http_request *);
+/* admin_lifecycle.c: POST lifecycle/run (of one repository or registry,
+ * or all: NULLs); GET and POST clock. */
+void	admin_lifecycle_run(struct http_request *, const char *account,
+	    const char *region, const char *repository);
 void	admin_clock(struct http_request *);
 
 /* ==== routing ============================================================ */
@@ -996,6 +1070,21 @@ void	router_json(struct http_request *, int status, struct json_object *);
 /* The HTTP layer's refusals, in the shape of the API of the path. */
 void	router_refusal_cb(struct http_request *, int err, const char *reason,
 	    void *arg);
+
+/* --- requests from web pages (origin.c) --------------------------------- */
+
+/* Says whether berthd listens on loopback addresses only (then every
+ * route, not only the admin API, checks Host). */
+void	origin_set_loopback_listener(int);
+/* Whether a Host value names this registry as a browser would only if no
+ * DNS rebinding is at play: localhost, *.localhost, an address, an ECR
+ * registry name, the advertised host; or absent (HTTP/1.0). */
+int	origin_host_allowed(const char *host);
+/* 1 with the reason in why when req must be refused as a web page's
+ * (a Host the rule above refuses, for the admin API or a loopback
+ * listener; a change sent by a page of another origin); else 0. */
+int	origin_refusal(struct http_request *, int admin, char *why,
+	    size_t whysz);
 
 /* --- metrics (metrics.c) ------------------------------------------------- */
 

@@ -164,7 +164,8 @@ blob_upload_appended(struct blob_upload *u)
 		 * malformed body leaves the connection unusable. */
 		if (u->source_err == BERR_BAD_REQUEST && u->req != NULL)
 			http_response_close(u->req);
-		err = BERR_UPLOAD_INVALID;
+		err = u->source_err == BERR_TOO_LARGE ? BERR_TOO_LARGE :
+		    BERR_UPLOAD_INVALID;
 	}
 	if (err == 0 && u->req != NULL && u->length != UINT64_MAX &&
 	    http_request_body_received(u->req) != u->length)
@@ -226,13 +227,20 @@ int
 blob_upload_append_body(struct blob_upload *u, struct http_request *req,
     uint64_t offset, uint64_t length, blob_upload_cb cb, void *arg)
 {
+	uint64_t room;
 	int	 wfd;
 
+	/* Without an offset, this request alone may not exceed it. */
+	room = offset == UINT64_MAX ? LAYER_MAX : offset >= LAYER_MAX ? 0 :
+	    LAYER_MAX - offset;
+	if (length != UINT64_MAX && length > room)
+		return BERR_TOO_LARGE;
 	blob_upload_start(u, cb, arg);
 	if ((wfd = blob_upload_pipe(u, offset, length, 0)) == -1)
 		return BERR_IO;
 	u->req = req;
-	http_request_body_to_fd(req, wfd, blob_upload_body_cb, u);
+	http_request_body_to_fd(req, wfd, (size_t)room, blob_upload_body_cb,
+	    u);
 	return 0;
 }
 

@@ -506,11 +506,11 @@ blobc_blob_open(const struct digest *d, blobc_blob_opened_cb cb, void *arg)
 /* --- the metadata log ---------------------------------------------------- */
 
 void
-blobc_meta_append(const void *entry, size_t len, blobc_done_cb cb,
-    void *arg)
+blobc_meta_append(const void *entry, size_t len, int releases,
+    blobc_done_cb cb, void *arg)
 {
-	blobc_call(MSG_META_APPEND, entry, len, -1,
-	    MSG_META_APPENDED, blobc_reply_done, CB(done), arg);
+	blobc_call(releases ? MSG_META_RELEASE : MSG_META_APPEND, entry, len,
+	    -1, MSG_META_APPENDED, blobc_reply_done, CB(done), arg);
 }
 
 static void

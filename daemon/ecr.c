@@ -57,6 +57,7 @@
 #include "http.h"
 #include "log.h"
 #include "ptc.h"
+#include "utf8.h"
 #include "util.h"
 
 #define ECR_JSON_DEPTH		32
@@ -177,11 +178,59 @@ ecr_credentials_reload(int fd)
 	return sigv4_credentials_load_fd(fd, conf.credentials_file);
 }
 
+/*
+ * ECR bodies are read whole into memory, and an UploadLayerPart's is about
+ * 13 MiB of base64 that becomes its JSON string and then 10 MiB of bytes:
+ * 30 of them at once took 650 MiB.  Requests share ECR_BODIES_MAX of what
+ * their bodies say they hold (else the operation's largest); one that
+ * does not fit waits, its body unread, until those before it are
+ * answered.  One alone always goes.
+ */
+#define ECR_BODIES_MAX		(32 * 1024 * 1024)
+
+static size_t		 ecr_bodies;		/* shares granted */
+static struct ecr_req	*ecr_waiting, **ecr_waiting_tail = &ecr_waiting;
+
+static void	ecr_body_cb(struct http_request *, int, void *);
+
+static void
+ecr_read_body(struct ecr_req *r)
+{
+	ecr_bodies += r->body_share;
+	http_request_read_body(r->req, r->op->body_max, ecr_body_cb, r);
+}
+
+/* Reads r's body when its share fits, else queues it. */
+static void
+ecr_body_admit(struct ecr_req *r)
+{
+	int64_t	 cl = http_request_content_length(r->req);
+
+	r->body_share = cl >= 0 && (uint64_t)cl < r->op->body_max ?
+	    (size_t)cl : r->op->body_max;
+	if (ecr_waiting == NULL && (ecr_bodies == 0 ||
+	    ecr_bodies + r->body_share <= ECR_BODIES_MAX)) {
+		ecr_read_body(r);
+		return;
+	}
+	*ecr_waiting_tail = r;
+	ecr_waiting_tail = &r->next_waiting;
+}
+
 static void
 ecr_req_free(struct ecr_req *r)
 {
+	struct ecr_req	*w;
+
 	json_object_put(r->in);
+	ecr_bodies -= r->body_share;
 	free(r);
+	while ((w = ecr_waiting) != NULL && (ecr_bodies == 0 ||
+	    ecr_bodies + w->body_share <= ECR_BODIES_MAX)) {
+		if ((ecr_waiting = w->next_waiting) == NULL)
+			ecr_waiting_tail = &ecr_waiting;
+		ecr_read_body(w);
+	}
 }
 
 static void
@@ -224,11 +273,16 @@ ecr_send_error(struct ecr_req *r, int status, const char *exception,
     struct json_object *fields, const char *msg)
 {
 	struct json_object *body;
+	char		 text[2048];
 
+	/* Messages quote what clients sent, cut at a byte count: every
+	 * SDK decodes the answer as UTF-8. */
+	snprintf(text, sizeof(text), "%s", msg);
 	body = fields != NULL ? fields : json_object_new_object();
 	json_object_object_add(body, "__type",
 	    json_object_new_string(exception));
-	json_object_object_add(body, "message", json_object_new_string(msg));
+	json_object_object_add(body, "message",
+	    json_object_new_string(utf8_scrub(text)));
 	http_response_header(r->req, "X-Amzn-ErrorType", exception);
 	if (status == 500)
 		http_response_header(r->req, "Retry-After", "1");
@@ -511,7 +565,7 @@ ecr_body_cb(struct http_request *req, int err, void *arg)
 	struct ecr_req	*r = arg;
 	struct sigv4_request sr;
 	ecr_handler_fn	 fn;
-	const char	*body, *exc, *rid;
+	const char	*body, *exc, *rid, *why;
 	char		 msg[4096];
 	size_t		 len, i;
 
@@ -554,10 +608,10 @@ ecr_body_cb(struct http_request *req, int err, void *arg)
 		;
 	if (i == len)
 		r->in = json_object_new_object();
-	else if ((r->in = json_parse_strict(body, len, ECR_JSON_DEPTH)) ==
-	    NULL) {
+	else if ((r->in = json_parse_strict(body, len, ECR_JSON_DEPTH,
+	    &why)) == NULL) {
 		ecr_error(r, "SerializationException", "Could not parse the "
-		    "request body as JSON");
+		    "request body as JSON: %s", why);
 		return;
 	}
 	if (ecr_validate(r->op, r->in, &exc, msg, sizeof(msg)) != 0) {
@@ -626,5 +680,5 @@ ecr_dispatch(struct http_request *req)
 		    "not supported; use application/x-amz-json-1.1", ct);
 		return;
 	}
-	http_request_read_body(req, r->op->body_max, ecr_body_cb, r);
+	ecr_body_admit(r);
 }

@@ -171,6 +171,8 @@ struct ecr_req {
 	char		 account[ACCOUNT_LEN + 1];
 	char		 region[REGION_MAX + 1];
 	char		 request_id[UUID_STR_LEN];
+	size_t		 body_share;	/* of the memory bodies may take */
+	struct ecr_req	*next_waiting;	/* for that memory, in order */
 };
 
 /* ecr.c */
@@ -291,6 +293,31 @@ struct image *ecr_image_resolve(struct ecr_req *, struct repository *,
 	    struct json_object *id);
 /* {imageDigest, imageTag} of img as r's imageId named it. */
 struct json_object *ecr_image_id_json(struct ecr_req *, const struct image *);
+
+/* ecr_layer_part.c: the layer part quotas */
+#define ECR_PART_MAX		(10 * 1024 * 1024)	/* a part: at most */
+#define ECR_PART_MIN		(5 * 1024 * 1024)	/* but the last: least */
+#define ECR_PARTS_MAX		4200			/* per upload */
+
+/* What an upload has received, as far as berthd saw it. */
+struct layer_parts {
+	uint8_t		 id[UPLOAD_ID_LEN];
+	uint32_t	 parts;		/* received */
+	uint64_t	 last_len;	/* the last one's length */
+	int		 small;		/* one before the last was short */
+	int64_t		 used_ms;
+};
+
+/* The record of an upload whose size is size, made if there is none. */
+struct layer_parts *layer_parts_get(const uint8_t id[UPLOAD_ID_LEN],
+	    uint64_t size);
+void	layer_parts_forget(const uint8_t id[UPLOAD_ID_LEN]);
+/* The exception a part of len bytes at first breaks a quota with (its
+ * message in msg), or NULL. */
+const char *layer_part_check(const struct layer_parts *, uint64_t first,
+	    uint64_t len, char *msg, size_t msgsz);
+/* Counts a part the upload took. */
+void	layer_part_note(struct layer_parts *, uint64_t len);
 
 /* ecr_layer.c */
 void	ecr_layer_check(struct ecr_req *);

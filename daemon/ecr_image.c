@@ -174,7 +174,7 @@ image_put_check(struct ecr_req *r)
 	}
 	/* As ECR: a manifest that does not name its media type needs
 	 * imageManifestMediaType (--lenient-images: it is Docker's). */
-	if ((doc = json_parse_strict(manifest, strlen(manifest), 64)) != NULL) {
+	if ((doc = json_parse_strict(manifest, strlen(manifest), 64, NULL)) != NULL) {
 		has_mt = json_object_is_type(doc, json_type_object) &&
 		    json_object_object_get_ex(doc, "mediaType", &v);
 		json_object_put(doc);
@@ -291,6 +291,9 @@ image_put_go(struct ecr_req *r)
 			    "digests '[%s]' required for pushing image into "
 			    "repository with name '%s' in the registry with id "
 			    "'%s' do not exist", dstr, name, r->account);
+		break;
+	case BERR_LIMIT_EXCEEDED:
+		ecr_error(r, "LimitExceededException", "%s", p.detail);
 		break;
 	case BERR_MANIFEST_INVALID:
 	case BERR_TOO_LARGE:
@@ -682,16 +685,9 @@ ecr_image_list(struct ecr_req *r)
 static int
 image_referenced(const struct repository *repo, const struct image *img)
 {
-	size_t	 i, k;
+	const struct repo_ref *ref = repo_ref_find(repo, &img->digest);
 
-	for (i = 0; i < repo->images.len; i++) {
-		const struct image *other = repo->images.items[i];
-		for (k = 0; k < other->nrefs; k++)
-			if (other->refs[k].kind == REF_MANIFEST &&
-			    digest_eq(&other->refs[k].digest, &img->digest))
-				return 1;
-	}
-	return 0;
+	return ref != NULL && ref->index_refs > 0;
 }
 
 static void

@@ -44,6 +44,7 @@ struct layer_op {
 	struct blob_upload	 u;
 	struct digest	 digest;
 	uint64_t	 first;		/* UploadLayerPart's first byte */
+	uint64_t	 len;		/* and its length */
 };
 
 static struct layer_op *
@@ -95,20 +96,14 @@ session_out(struct layer_op *op)
 	return out;
 }
 
-/* Whether an image of repo names the blob (config or layer). */
-static const struct image_ref *
-layer_ref(const struct repository *repo, const struct digest *d)
+/* The media type an image of repo gives the blob (config or layer), or
+ * NULL when none names it. */
+static const char *
+layer_media_type(const struct repository *repo, const struct digest *d)
 {
-	size_t	 i, k;
+	const struct repo_ref *ref = repo_ref_find(repo, d);
 
-	for (i = 0; i < repo->images.len; i++) {
-		const struct image *img = repo->images.items[i];
-		for (k = 0; k < img->nrefs; k++)
-			if (img->refs[k].kind != REF_MANIFEST &&
-			    digest_eq(&img->refs[k].digest, d))
-				return &img->refs[k];
-	}
-	return NULL;
+	return ref != NULL && ref->blob_refs > 0 ? ref->media_type : NULL;
 }
 
 /* --- BatchCheckLayerAvailability ----------------------------------------- */
@@ -119,10 +114,10 @@ ecr_layer_check(struct ecr_req *r)
 	const char	*name = ecr_str(r, "repositoryName"), *ds;
 	struct json_object *digests = ecr_member(r, "layerDigests");
 	struct json_object *out, *layers, *failures, *o;
-	const struct image_ref *ref;
 	struct repository *repo;
 	struct digest	 d;
 	struct link	*l;
+	const char	*mt;
 	size_t		 i, n;
 
 	if ((repo = ecr_repository_find(r, name)) == NULL)
@@ -156,8 +151,8 @@ ecr_layer_check(struct ecr_req *r)
 		ecr_add_str(o, "layerAvailability", "AVAILABLE");
 		json_object_object_add(o, "layerSize",
 		    json_object_new_int64((int64_t)l->blob->size));
-		if ((ref = layer_ref(repo, &d)) != NULL)
-			ecr_add_str(o, "mediaType", ref->media_type);
+		if ((mt = layer_media_type(repo, &d)) != NULL)
+			ecr_add_str(o, "mediaType", mt);
 		json_object_array_add(layers, o);
 	}
 	json_object_object_add(out, "layers", layers);
@@ -232,12 +227,14 @@ part_cb(int err, uint64_t size, void *arg)
 
 	switch (err) {
 	case 0:
+		layer_part_note(layer_parts_get(op->u.id, op->first), op->len);
 		out = session_out(op);
 		json_object_object_add(out, "lastByteReceived",
 		    json_object_new_int64(size > 0 ? (int64_t)size - 1 : 0));
 		ecr_respond(op->r, out);
 		break;
 	case BERR_UPLOAD_UNKNOWN:
+		layer_parts_forget(op->u.id);
 		upload_not_found(op, op->u.id_str);
 		break;
 	case BERR_RANGE_INVALID:
@@ -265,6 +262,8 @@ ecr_layer_upload_part(struct ecr_req *r)
 	int64_t		 last = ecr_int(r, "partLastByte", -1);
 	size_t		 blen = strlen(b64), len;
 	uint8_t		*data;
+	const char	*exc;
+	char		 msg[256];
 	ssize_t		 n;
 	int		 rc;
 
@@ -289,6 +288,17 @@ ecr_layer_upload_part(struct ecr_req *r)
 		return;
 	}
 	op->first = (uint64_t)first;
+	op->len = len;
+	if ((exc = layer_part_check(layer_parts_get(op->u.id, op->first),
+	    op->first, len, msg, sizeof(msg))) != NULL) {
+		if (strcmp(exc, "InvalidLayerPartException") == 0)
+			invalid_part(op, op->first, "%s", msg);
+		else
+			ecr_error(r, exc, "%s", msg);
+		free(data);
+		free(op);
+		return;
+	}
 	if ((rc = blob_upload_append_bytes(&op->u, data, len, op->first,
 	    part_cb, op)) != 0) {
 		ecr_fail(r, rc);
@@ -308,11 +318,13 @@ complete_cb(int err, uint64_t size, void *arg)
 	digest_format(&op->digest, ds);
 	switch (err) {
 	case 0:
+		layer_parts_forget(op->u.id);
 		out = session_out(op);
 		ecr_add_str(out, "layerDigest", ds);
 		ecr_respond(op->r, out);
 		break;
 	case BERR_UPLOAD_UNKNOWN:
+		layer_parts_forget(op->u.id);
 		upload_not_found(op, op->u.id_str);
 		break;
 	case BERR_DIGEST_INVALID:
@@ -349,6 +361,14 @@ complete_stat_cb(int err, uint64_t size, void *arg)
 	}
 	if (err != 0) {
 		complete_cb(err, size, op);
+		return;
+	}
+	if (layer_parts_get(op->u.id, size)->small) {
+		ecr_error(op->r, "LayerPartTooSmallException", "Layer parts "
+		    "must be at least %d bytes, all but the last one: a part "
+		    "before the last of the upload with id '%s' is shorter",
+		    ECR_PART_MIN, op->u.id_str);
+		free(op);
 		return;
 	}
 	blob_upload_commit(&op->u, &op->digest, size, BLOB_UPLOAD_LINK_NEW,
@@ -395,6 +415,7 @@ ecr_layer_download_url(struct ecr_req *r)
 	const char	*ds = ecr_str(r, "layerDigest");
 	struct repository *repo;
 	struct json_object *out;
+	const struct repo_ref *ref;
 	struct digest	 d;
 	char		 host[384], *url, *grant;
 
@@ -406,7 +427,7 @@ ecr_layer_download_url(struct ecr_req *r)
 		    "the registry with id '%s'", ds, name, r->account);
 		return;
 	}
-	if (layer_ref(repo, &d) == NULL) {
+	if ((ref = repo_ref_find(repo, &d)) == NULL || ref->blob_refs == 0) {
 		ecr_error(r, "LayerInaccessibleException", "The layer with "
 		    "digest '%s' is not associated with an image in the "
 		    "repository with name '%s' in the registry with id '%s'",

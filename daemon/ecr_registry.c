@@ -79,9 +79,8 @@ static const struct account_setting account_settings[] = {
 
 /* --- host names ------------------------------------------------------------ */
 
-/* The host put into repository URIs and proxyEndpoint. */
-static const char *
-advertise_host(void)
+const char *
+ecr_advertise_host(void)
 {
 	static char	 host[256];
 	const char	*l = conf.listen, *colon;
@@ -115,7 +114,7 @@ ecr_registry_host(const char *account, const char *region, char *out,
 		snprintf(out, outsz, "%s.dkr.ecr.%s.localhost:%d", account,
 		    region, conf.port);
 	else
-		snprintf(out, outsz, "%s:%d", advertise_host(),
+		snprintf(out, outsz, "%s:%d", ecr_advertise_host(),
 		    conf.port);
 }
 
@@ -407,7 +406,8 @@ replication_config(const struct registry *reg)
 
 	text = registry_setting(reg, REGISTRY_KEY_REPLICATION);
 	if (text != NULL)
-		o = json_parse_strict(text, strlen(text), REGISTRY_JSON_DEPTH);
+		o = json_parse_strict(text, strlen(text), REGISTRY_JSON_DEPTH,
+		    NULL);
 	if (o == NULL) {
 		o = json_object_new_object();
 		json_object_object_add(o, "rules", json_object_new_array());

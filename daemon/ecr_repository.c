@@ -205,6 +205,13 @@ ecr_repository_create(struct ecr_req *r)
 		    "with id '%s'", name, r->account);
 		return;
 	}
+	if (!registry_has_room(r->account, r->region)) {
+		ecr_error(r, "LimitExceededException", "The registry with id "
+		    "'%s' already has the maximum allowed number of "
+		    "repositories which is '%llu'", r->account,
+		    (unsigned long long)conf.max_repositories);
+		return;
+	}
 	repo_config_init(&cfg);
 	if (ecr_repository_parse_mutability(r, &cfg, 0) == -1 ||
 	    ecr_repository_parse_encryption(r, &cfg) == -1 ||

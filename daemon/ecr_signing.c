@@ -102,7 +102,7 @@ config_out(struct ecr_req *r, const char *text)
 
 	ecr_add_str(out, "registryId", r->account);
 	if ((c = json_parse_strict(text, strlen(text),
-	    SIGNING_JSON_DEPTH)) != NULL)
+	    SIGNING_JSON_DEPTH, NULL)) != NULL)
 		json_object_object_add(out, "signingConfiguration", c);
 	return out;
 }

@@ -32,41 +32,39 @@
 
 #include "berthd.h"
 #include "ecr.h"
+#include "utf8.h"
 #include "util.h"
 
 #define TAGS_MAX		50
 #define TAG_KEY_MAX		128
 #define TAG_VALUE_MAX		256
 
+/* Lengths, not C strings: a NUL is a character tags may not hold, not
+ * where they end. */
 static int
-tag_chars_ok(const char *s)
+tag_chars_ok(const char *s, size_t len)
 {
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
+	size_t	 i;
+
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
 		if (c >= 0x80 || (c >= 'a' && c <= 'z') ||
 		    (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		    strchr(" _.:/=+-@", c) != NULL)
+		    (c != '\0' && strchr(" _.:/=+-@", c) != NULL))
 			continue;
 		return 0;
 	}
 	return 1;
 }
 
-static size_t
-chars(const char *s)
-{
-	size_t	 n = 0;
-
-	for (; *s != '\0'; s++)
-		if (((unsigned char)*s & 0xc0) != 0x80)
-			n++;
-	return n;
-}
-
 static int
-tag_key_ok(struct ecr_req *r, const char *key)
+tag_key_ok(struct ecr_req *r, struct json_object *k)
 {
-	if (chars(key) == 0 || chars(key) > TAG_KEY_MAX || !tag_chars_ok(key) ||
+	const char	*key = json_object_get_string(k);
+	size_t		 len = (size_t)json_object_get_string_len(k);
+	size_t		 n = utf8_length(key, len);
+
+	if (n == 0 || n > TAG_KEY_MAX || !tag_chars_ok(key, len) ||
 	    strncasecmp(key, "aws:", 4) == 0) {
 		ecr_error(r, "InvalidTagParameterException", "The tag key "
 		    "'%.*s' is invalid: a key has 1 to %d letters, digits, "
@@ -83,7 +81,7 @@ ecr_tag_merge(struct ecr_req *r, struct repo_config *c,
 {
 	struct json_object *t, *k, *v;
 	const char	*key, *value;
-	size_t		 i, j, n;
+	size_t		 i, j, n, vlen;
 
 	n = tags != NULL ? json_object_array_length(tags) : 0;
 	for (i = 0; i < n; i++) {
@@ -92,11 +90,13 @@ ecr_tag_merge(struct ecr_req *r, struct repo_config *c,
 		    !json_object_object_get_ex(t, "Value", &v) || k == NULL ||
 		    v == NULL)
 			continue;	/* the validator requires both */
+		if (!tag_key_ok(r, k))
+			return -1;
 		key = json_object_get_string(k);
 		value = json_object_get_string(v);
-		if (!tag_key_ok(r, key))
-			return -1;
-		if (chars(value) > TAG_VALUE_MAX || !tag_chars_ok(value)) {
+		vlen = (size_t)json_object_get_string_len(v);
+		if (utf8_length(value, vlen) > TAG_VALUE_MAX ||
+		    !tag_chars_ok(value, vlen)) {
 			ecr_error(r, "InvalidTagParameterException", "The tag "
 			    "value for key '%s' is invalid: a value has at "
 			    "most %d letters, digits, spaces or _.:/=+-@", key,
@@ -205,8 +205,7 @@ ecr_tag_untag_resource(struct ecr_req *r)
 		return;
 	n = json_object_array_length(keys);
 	for (i = 0; i < n; i++)
-		if (!tag_key_ok(r, json_object_get_string(
-		    json_object_array_get_idx(keys, i))))
+		if (!tag_key_ok(r, json_object_array_get_idx(keys, i)))
 			return;
 	repo_config_copy(&cfg, &repo->config);
 	for (i = 0; i < n; i++) {

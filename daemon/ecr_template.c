@@ -170,7 +170,7 @@ template_out(const char *text)
 	int64_t		 created = 0, updated = 0;
 
 	if ((doc = json_parse_strict(text, strlen(text),
-	    TEMPLATE_JSON_DEPTH)) == NULL ||
+	    TEMPLATE_JSON_DEPTH, NULL)) == NULL ||
 	    !json_object_object_get_ex(doc, "template", &t)) {
 		json_object_put(doc);
 		return json_object_new_object();
@@ -193,7 +193,7 @@ meta_from_text(const char *text, struct template_meta *m)
 
 	memset(m, 0, sizeof(*m));
 	if ((doc = json_parse_strict(text, strlen(text),
-	    TEMPLATE_JSON_DEPTH)) == NULL)
+	    TEMPLATE_JSON_DEPTH, NULL)) == NULL)
 		return;
 	if (json_object_object_get_ex(doc, "template", &t)) {
 		if (json_object_object_get_ex(t, "description", &v))

@@ -52,6 +52,7 @@
 #include "berthd.h"
 #include "ecr.h"
 #include "log.h"
+#include "utf8.h"
 #include "util.h"
 
 #define VALIDATE_DEPTH		16
@@ -445,19 +446,6 @@ serialization(struct vctx *v, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Characters of a UTF-8 string (AWS counts characters, not bytes). */
-static long long
-utf8_length(const char *s, size_t len)
-{
-	long long n = 0;
-	size_t	 i;
-
-	for (i = 0; i < len; i++)
-		if (((unsigned char)s[i] & 0xc0) != 0x80)
-			n++;
-	return n;
-}
-
 /* Decoded size of a base64 text (validity is the operation's business). */
 static long long
 base64_length(const char *s, size_t len)
@@ -607,6 +595,16 @@ enum_text(const struct ecr_shape *sh, char *out, size_t outsz)
 		snprintf(out + used, outsz - used, "]");
 }
 
+/* Tag keys and values: their operations refuse NUL with AWS's own
+ * exception (InvalidTagParameterException) among the characters tags may
+ * not hold. */
+static int
+chars_checked_by_operation(const struct ecr_shape *sh)
+{
+	return strcmp(sh->name, "TagKey") == 0 ||
+	    strcmp(sh->name, "TagValue") == 0;
+}
+
 static void
 validate_string(struct vctx *v, int shape, const struct ecr_shape *sh,
     struct json_object *o)
@@ -617,7 +615,7 @@ validate_string(struct vctx *v, int shape, const struct ecr_shape *sh,
 	char		 set[600];
 
 	n = sh->type == ECR_T_BLOB ? base64_length(s, len) :
-	    utf8_length(s, len);
+	    (long long)utf8_length(s, len);
 	if (sh->has_min && n < sh->min)
 		violation(v, o, "Member must have length greater than or "
 		    "equal to %lld", sh->min);
@@ -642,7 +640,12 @@ validate_string(struct vctx *v, int shape, const struct ecr_shape *sh,
 		else
 			violation(v, o, "must satisfy regular expression '%s'",
 			    sh->pattern);
-	}
+	}	/* No pattern to fail: a NUL would cut the value short wherever it
+	 * is used as a C string, and AWS accepts no NUL in any of them. */
+	else if (sh->type == ECR_T_STRING && memchr(s, '\0', len) != NULL &&
+	    !chars_checked_by_operation(sh))
+		violation(v, o, v->generic ? "Member must not contain the NUL "
+		    "character" : "must not contain the NUL character");
 }
 
 static void

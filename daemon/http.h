@@ -121,6 +121,9 @@ int	http_server_listen(struct http_server *, const char *addrport);
 void	http_server_pause(struct http_server *, int paused);
 /* The port actually bound by the first listener (for ":0"). */
 int	http_server_port(const struct http_server *);
+/* Whether every listener is bound to a loopback address (127.0.0.0/8,
+ * ::1): no other machine can connect. */
+int	http_server_loopback(const struct http_server *);
 /* Graceful stop: stop accepting, close idle connections, let busy ones
  * finish their current request (at most timeout seconds), then call
  * done(arg). */
@@ -153,6 +156,13 @@ const char *http_request_param(struct http_request *, const char *key);
  * max are stored in vals). */
 size_t	http_request_params(struct http_request *, const char *key,
 	    const char **vals, size_t max);
+/* The i-th parameter of the query, percent-decoded: 1 with its key and
+ * value (valid for the request's life), 0 when there are fewer. */
+int	http_request_param_at(struct http_request *, size_t i,
+	    const char **key, const char **value);
+/* How many parameters of the query were left out because they do not
+ * decode (a malformed escape, an encoded NUL). */
+size_t	http_request_params_dropped(struct http_request *);
 /* The first header of that name (case-insensitive), or NULL. */
 const char *http_request_header(const struct http_request *,
 	    const char *name);
@@ -193,14 +203,22 @@ typedef void (*http_body_cb)(struct http_request *, int err, void *arg);
 /* Collects the body in memory, at most limit bytes. */
 void	http_request_read_body(struct http_request *, size_t limit,
 	    http_body_cb, void *arg);
+/* Whether a body of n bytes may be read into memory now rather than
+ * streamed: the bodies held in memory (by their Content-Length) stay
+ * within HTTP_BODIES_SOFT unless there is none.  A caller that can stream
+ * instead asks; others take what they need. */
+#define HTTP_BODIES_SOFT	(4 * 1024 * 1024)
+int	http_bodies_room(uint64_t n);
 /* The collected body, NUL-terminated (the NUL is not counted); NULL until
  * the callback reported success. */
 const char *http_request_body(const struct http_request *, size_t *len);
 /* Streams the decoded body into fd (a pipe; made non-blocking), pausing
  * the client while fd is full.  The layer closes fd when the body ends or
  * fails, in every case exactly once.  A reader that takes no data for
- * io_timeout counts as failed (BERR_IO). */
-void	http_request_body_to_fd(struct http_request *, int fd,
+ * io_timeout counts as failed (BERR_IO).  A body of more than limit bytes
+ * (SIZE_MAX: none) fails with BERR_TOO_LARGE, refused at once when its
+ * Content-Length says so, else once limit bytes went to fd. */
+void	http_request_body_to_fd(struct http_request *, int fd, size_t limit,
 	    http_body_cb, void *arg);
 /* Body bytes received so far. */
 uint64_t http_request_body_received(const struct http_request *);

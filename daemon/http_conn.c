@@ -52,8 +52,17 @@
 #include "http.h"
 #include "http_priv.h"
 
-#define HTTP_READ_HIGH		(256 * 1024)	/* input held per connection */
-#define HTTP_READ_MAX		(128 * 1024)	/* one read from the socket */
+/*
+ * What a connection holds while a body moves: at most HTTP_READ_HIGH of
+ * input, and what the body's descriptor did not take of one parser feed
+ * (HTTP_FEED_MAX).  Both are taken only while needed and given back as
+ * soon as they are not, keeping HTTP_RBUF_SPARE read buffers for the next
+ * body, so that 200 bodies at once stay within a few dozen MiB and idle
+ * keep-alive connections hold next to nothing.
+ */
+#define HTTP_READ_HIGH		(64 * 1024)	/* input held per connection */
+#define HTTP_READ_MAX		(64 * 1024)	/* one read from the socket */
+#define HTTP_RBUF_SPARE		8
 #define HTTP_OUT_PIPELINE	(64 * 1024)	/* parse on below this output */
 #define HTTP_LINGER		2		/* s: read on before close */
 #define HTTP_LINE_OVERHEAD	16		/* method, version, CRLF */
@@ -81,6 +90,7 @@ conn_reset_request(struct http_conn *conn)
 {
 	struct http_request	*req = &conn->req;
 
+	http_request_body_release(req);
 	memset(req, 0, sizeof(*req));
 	req->conn = conn;
 	req->body_fd = -1;
@@ -94,8 +104,9 @@ conn_reset_request(struct http_conn *conn)
 	conn->nheaders = 0;
 	conn->trailer_bytes = 0;
 	conn->nparams = 0;
+	conn->params_dropped = 0;
 	conn->rhdr.len = 0;
-	conn->pending_len = 0;
+	http_request_pending_free(conn);
 	conn->error = 0;
 	conn->error_reason = NULL;
 	if (conn->body != NULL && evbuffer_get_length(conn->body) != 0)
@@ -137,6 +148,28 @@ conn_summary_req(struct http_conn *conn, int status)
 	    req->body_received, req->bytes_out, req->start_us);
 }
 
+/* --- read buffers --------------------------------------------------------- */
+
+/* Read buffers nobody holds, for the next body to be read. */
+static char	*rbuf_spare[HTTP_RBUF_SPARE];
+static size_t	 rbuf_nspare;
+
+static char *
+rbuf_get(void)
+{
+	return rbuf_nspare > 0 ? rbuf_spare[--rbuf_nspare] :
+	    xmalloc(HTTP_READ_HIGH);
+}
+
+static void
+rbuf_put(char *b)
+{
+	if (rbuf_nspare < HTTP_RBUF_SPARE)
+		rbuf_spare[rbuf_nspare++] = b;
+	else
+		free(b);
+}
+
 /* --- ending a connection -------------------------------------------------- */
 
 /* Returns what the input holds of conn->rbuf before the bufferevent goes,
@@ -157,6 +190,7 @@ conn_free(struct http_conn *conn)
 
 	if (conn->bev != NULL)
 		conn_close_socket(conn);
+	http_request_body_release(req);
 	if (req->body_fd != -1) {
 		if (conn->fd_ev != NULL)
 			event_del(conn->fd_ev);
@@ -179,7 +213,8 @@ conn_free(struct http_conn *conn)
 	free(conn->headers);
 	free(conn->params);
 	free(conn->pending);
-	free(conn->rbuf);
+	if (conn->rbuf != NULL)		/* the input let go of it */
+		rbuf_put(conn->rbuf);
 	free(conn);
 }
 
@@ -729,23 +764,29 @@ http_conn_process(struct http_conn *conn)
 	conn_update_io(conn);
 }
 
+/* The input is done with the last piece of conn's read buffer: it goes
+ * back until the next read needs one. */
 static void
 conn_rbuf_release_cb(const void *data, size_t len, void *arg)
 {
 	struct http_conn	*conn = arg;
 
-	if (--conn->rbuf_refs == 0)
-		conn->rbuf_used = 0;
+	if (--conn->rbuf_refs != 0)
+		return;
+	conn->rbuf_used = 0;
+	rbuf_put(conn->rbuf);
+	conn->rbuf = NULL;
 }
 
 /*
  * libevent 2.1 reads at most 4 KiB at a time (EVBUFFER_MAX_READ), one read
  * per loop iteration: fine for requests, far too slow for a body streaming
  * at a gigabyte a second.  While a body is read, top the input up with
- * bigger reads of our own into a buffer of the connection's, lent to the
- * input by reference: allocating and freeing chains of that size makes
- * malloc give memory back and fault it in again.  End of file and errors
- * are left for the bufferevent to find.
+ * bigger reads of our own into a read buffer, lent to the input by
+ * reference and taken back when it is consumed (buffers are reused, not
+ * allocated per read: chains of that size make malloc give memory back
+ * and fault it in again).  End of file and errors are left for the
+ * bufferevent to find.
  */
 static void
 conn_read_more(struct http_conn *conn)
@@ -755,7 +796,7 @@ conn_read_more(struct http_conn *conn)
 	ssize_t		 n;
 
 	if (conn->rbuf == NULL)
-		conn->rbuf = xmalloc(HTTP_READ_HIGH);
+		conn->rbuf = rbuf_get();
 	evbuffer_unfreeze(in, 0);
 	while ((len = evbuffer_get_length(in)) < HTTP_READ_HIGH) {
 		room = HTTP_READ_HIGH - conn->rbuf_used;

@@ -64,8 +64,9 @@ struct event_base;
 struct evbuffer;
 struct evconnlistener;
 
-/* At most this much goes into one http_parser_execute(). */
-#define HTTP_FEED_MAX		(64 * 1024)
+/* At most this much goes into one http_parser_execute(): also the most a
+ * connection keeps of a body its descriptor did not take yet. */
+#define HTTP_FEED_MAX		(16 * 1024)
 #define HTTP_BUF_MIN		512
 
 enum http_phase {
@@ -166,6 +167,7 @@ struct http_request {
 	http_body_cb		 body_cb;
 	void			*body_arg;
 	size_t			 body_limit;
+	uint64_t		 body_share;	/* of http_bodies */
 	int			 body_fd;
 	int			 body_err;
 	int			 body_cb_due;
@@ -213,6 +215,7 @@ struct http_conn {
 	struct http_param	*params;
 	size_t			 nparams;
 	size_t			 params_size;
+	size_t			 params_dropped;	/* did not decode */
 
 	struct http_buf		 rhdr;
 	char			*rbuf;		/* bulk reads, lent */
@@ -358,6 +361,12 @@ ssize_t	http_parse_unescape(char *dst, const char *src, size_t len,
 	    int plus);
 
 /* http_request.c */
+/* Whether an address is in 127.0.0.0/8 or ::1 (or v4-mapped 127/8). */
+int	http_addr_is_loopback(const struct sockaddr *);
+/* Frees what a body's descriptor had not taken (conn->pending). */
+void	http_request_pending_free(struct http_conn *);
+/* Gives back the request's share of the memory bodies hold. */
+void	http_request_body_release(struct http_request *);
 /* Ends an active body reader: closes its descriptor and, if notify is
  * set, arranges for its callback to run with err. */
 void	http_request_body_end(struct http_request *, int err, int notify);

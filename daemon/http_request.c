@@ -89,6 +89,7 @@ req_parse_params(struct http_request *req)
 
 	req->params_parsed = 1;
 	conn->nparams = 0;
+	conn->params_dropped = 0;
 	conn->qbuf.len = 0;
 	if (q == NULL)
 		return;
@@ -104,8 +105,10 @@ req_parse_params(struct http_request *req)
 		klen = eq - q;
 		start = conn->qbuf.len;
 		if ((n = http_parse_unescape(conn->qbuf.p + start, q, klen,
-		    1)) < 0)
+		    1)) < 0) {
+			conn->params_dropped++;
 			continue;
+		}
 		conn->qbuf.len += n;
 		conn->qbuf.p[conn->qbuf.len++] = '\0';
 		if (conn->nparams == conn->params_size) {
@@ -120,6 +123,7 @@ req_parse_params(struct http_request *req)
 		if (eq < amp && (n = http_parse_unescape(conn->qbuf.p +
 		    conn->qbuf.len, eq + 1, amp - eq - 1, 1)) < 0) {
 			conn->qbuf.len = start;
+			conn->params_dropped++;
 			continue;
 		}
 		conn->qbuf.len += eq < amp ? (size_t)n : 0;
@@ -145,6 +149,29 @@ http_request_params(struct http_request *req, const char *key,
 		n++;
 	}
 	return n;
+}
+
+int
+http_request_param_at(struct http_request *req, size_t i, const char **key,
+    const char **value)
+{
+	struct http_conn	*conn = req->conn;
+
+	if (!req->params_parsed)
+		req_parse_params(req);
+	if (i >= conn->nparams)
+		return 0;
+	*key = conn->qbuf.p + conn->params[i].key;
+	*value = conn->qbuf.p + conn->params[i].value;
+	return 1;
+}
+
+size_t
+http_request_params_dropped(struct http_request *req)
+{
+	if (!req->params_parsed)
+		req_parse_params(req);
+	return req->conn->params_dropped;
 }
 
 const char *
@@ -196,23 +223,28 @@ http_request_has_body(const struct http_request *req)
 }
 
 int
-http_request_peer_is_loopback(const struct http_request *req)
+http_addr_is_loopback(const struct sockaddr *sa)
 {
-	const struct sockaddr_storage	*ss = &req->conn->ss;
 	const struct sockaddr_in	*sin;
 	const struct sockaddr_in6	*sin6;
 
-	switch (ss->ss_family) {
+	switch (sa->sa_family) {
 	case AF_INET:
-		sin = (const struct sockaddr_in *)ss;
+		sin = (const struct sockaddr_in *)sa;
 		return (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
 	case AF_INET6:
-		sin6 = (const struct sockaddr_in6 *)ss;
+		sin6 = (const struct sockaddr_in6 *)sa;
 		return IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr) ||
 		    (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr) &&
 		    sin6->sin6_addr.s6_addr[12] == 127);
 	}
 	return 0;
+}
+
+int
+http_request_peer_is_loopback(const struct http_request *req)
+{
+	return http_addr_is_loopback((const struct sockaddr *)&req->conn->ss);
 }
 
 const char *
@@ -236,6 +268,14 @@ http_request_set_class(struct http_request *req, const char *class)
 /* --- the body ---------------------------------------------------------- */
 
 void
+http_request_pending_free(struct http_conn *conn)
+{
+	free(conn->pending);
+	conn->pending = NULL;
+	conn->pending_len = 0;
+}
+
+void
 http_request_body_end(struct http_request *req, int err, int notify)
 {
 	struct http_conn	*conn = req->conn;
@@ -254,7 +294,7 @@ http_request_body_end(struct http_request *req, int err, int notify)
 		close(req->body_fd);
 		req->body_fd = -1;
 	}
-	conn->pending_len = 0;
+	http_request_pending_free(conn);
 	req->body_state = BODY_STOPPED;
 	if (notify) {
 		req->body_err = err;
@@ -296,6 +336,22 @@ req_body_due(struct http_request *req, int err)
 	http_conn_schedule(req->conn);
 }
 
+/* Bytes the bodies being read into memory say they hold. */
+static uint64_t	http_bodies;
+
+int
+http_bodies_room(uint64_t n)
+{
+	return http_bodies == 0 || http_bodies + n <= HTTP_BODIES_SOFT;
+}
+
+void
+http_request_body_release(struct http_request *req)
+{
+	http_bodies -= req->body_share;
+	req->body_share = 0;
+}
+
 void
 http_request_read_body(struct http_request *req, size_t limit,
     http_body_cb cb, void *arg)
@@ -320,6 +376,10 @@ http_request_read_body(struct http_request *req, size_t limit,
 			fatalx("http: evbuffer_new");
 		req_send_continue(req);
 		req->body_state = BODY_MEMORY;
+		if (req->content_length > 0) {
+			req->body_share = (uint64_t)req->content_length;
+			http_bodies += req->body_share;
+		}
 		http_conn_schedule(conn);
 	}
 }
@@ -371,14 +431,15 @@ req_body_fd_cb(evutil_socket_t fd, short what, void *arg)
 		http_request_body_end(req, BERR_IO, 1);
 		break;
 	}
+	http_request_pending_free(conn);
 	if (req->body_state == BODY_FD_BLOCKED)
 		req->body_state = BODY_FD;
 	http_conn_process(conn);
 }
 
 void
-http_request_body_to_fd(struct http_request *req, int fd, http_body_cb cb,
-    void *arg)
+http_request_body_to_fd(struct http_request *req, int fd, size_t limit,
+    http_body_cb cb, void *arg)
 {
 	struct http_conn	*conn = req->conn;
 
@@ -386,12 +447,18 @@ http_request_body_to_fd(struct http_request *req, int fd, http_body_cb cb,
 		close(fd);
 		return;
 	}
+	req->body_limit = limit;
 	if (req->gone) {
 		close(fd);
 		req_body_due(req, BERR_BAD_REQUEST);
 	} else if (req->body_state == BODY_DONE) {
 		close(fd);
 		req_body_due(req, 0);
+	} else if (req->content_length > 0 &&
+	    (uint64_t)req->content_length > limit) {
+		close(fd);
+		req->body_state = BODY_STOPPED;
+		req_body_due(req, BERR_TOO_LARGE);
 	} else if (fd_set_nonblock(fd) == -1) {
 		log_warn("http: body descriptor");
 		close(fd);
@@ -461,15 +528,16 @@ http_request_body_data(struct http_request *req, const char *at, size_t len)
 	req->body_received += len;
 	switch (req->body_state) {
 	case BODY_MEMORY:
+	case BODY_FD:
 		if (req->body_received > req->body_limit) {
 			http_request_body_end(req, BERR_TOO_LARGE, 1);
 			http_parser_pause(&conn->parser, 1);
 			break;
 		}
-		evbuffer_add(conn->body, at, len);
-		break;
-	case BODY_FD:
-		req_body_write(conn, at, len);
+		if (req->body_state == BODY_MEMORY)
+			evbuffer_add(conn->body, at, len);
+		else
+			req_body_write(conn, at, len);
 		break;
 	default:
 		break;

@@ -399,6 +399,23 @@ http_server_port(const struct http_server *srv)
 }
 
 int
+http_server_loopback(const struct http_server *srv)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	size_t			 i;
+
+	for (i = 0; i < srv->nlisteners; i++) {
+		sslen = sizeof(ss);
+		if (getsockname(evconnlistener_get_fd(srv->listeners[i]),
+		    (struct sockaddr *)&ss, &sslen) == -1 ||
+		    !http_addr_is_loopback((struct sockaddr *)&ss))
+			return 0;
+	}
+	return srv->nlisteners > 0;
+}
+
+int
 http_server_adopt(struct http_server *srv, int fd, const struct sockaddr *sa,
     socklen_t salen)
 {

@@ -380,7 +380,8 @@ iam_policy_parse(const char *text, size_t len, char *why, size_t whysz)
 	const char	*name;
 	size_t		 i, n;
 
-	if ((doc = json_parse_strict(text, len, IAM_JSON_DEPTH)) == NULL) {
+	if ((doc = json_parse_strict(text, len, IAM_JSON_DEPTH, NULL)) ==
+	    NULL) {
 		fail(why, whysz, "the policy is not valid JSON");
 		return NULL;
 	}

@@ -85,6 +85,27 @@ image_check_refs(struct repository *repo, const struct manifest_info *mi,
 	return 0;
 }
 
+/* The tags of p the image does not have yet, each counted once. */
+static size_t
+image_new_tags(const struct image_push *p, const struct repository *repo,
+    const struct image *existing)
+{
+	struct tag	*tg;
+	size_t		 i, j, n = 0;
+
+	for (i = 0; i < p->ntags; i++) {
+		tg = tag_find(repo, p->tags[i]);
+		if (tg != NULL && tg->image == existing && existing != NULL)
+			continue;
+		for (j = 0; j < i; j++)
+			if (strcmp(p->tags[j], p->tags[i]) == 0)
+				break;
+		if (j == i)
+			n++;
+	}
+	return n;
+}
+
 struct image_pushed {
 	txn_done_cb	 done;
 	void		*arg;
@@ -147,6 +168,15 @@ image_push(struct image_push *p, txn_done_cb done, void *arg)
 		return rc;
 	}
 	existing = image_find(repo, &p->digest);
+	if (existing == NULL && repo->images.len >= conf.max_images) {
+		snprintf(p->detail, sizeof(p->detail), "The repository with "
+		    "name '%s' in registry with id '%s' already has the "
+		    "maximum allowed number of images which is '%llu'",
+		    repo->name, p->account,
+		    (unsigned long long)conf.max_images);
+		manifest_info_clear(&mi);
+		return BERR_LIMIT_EXCEEDED;
+	}
 	for (i = 0; i < p->ntags; i++) {
 		tg = tag_find(repo, p->tags[i]);
 		if (tg != NULL && tg->image == existing)
@@ -161,6 +191,17 @@ image_push(struct image_push *p, txn_done_cb done, void *arg)
 			return BERR_TAG_IMMUTABLE;
 		}
 		changes++;
+	}
+	if ((existing != NULL ? existing->ntags : 0) + image_new_tags(p,
+	    repo, existing) > ECR_IMAGE_TAGS_MAX) {
+		char ds[DIGEST_STR_MAX];
+		snprintf(p->detail, sizeof(p->detail), "The image with digest "
+		    "'%s' in the repository with name '%s' in registry with "
+		    "id '%s' already has the maximum allowed number of tags "
+		    "which is '%d'", digest_format(&p->digest, ds), repo->name,
+		    p->account, ECR_IMAGE_TAGS_MAX);
+		manifest_info_clear(&mi);
+		return BERR_LIMIT_EXCEEDED;
 	}
 	if (existing != NULL && changes == 0 && p->ecr &&
 	    existing->status == IMAGE_ACTIVE) {

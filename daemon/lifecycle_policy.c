@@ -40,6 +40,7 @@
 #include "berthd.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "utf8.h"
 #include "util.h"
 
 #define POLICY_JSON_DEPTH	16
@@ -607,17 +608,6 @@ check_policy(struct parse *p, const struct lifecycle_policy *pol)
 	return 0;
 }
 
-static size_t
-utf8_chars(const char *s, size_t len)
-{
-	size_t	 i, n = 0;
-
-	for (i = 0; i < len; i++)
-		if (((unsigned char)s[i] & 0xc0) != 0x80)
-			n++;
-	return n;
-}
-
 static int
 parse_policy(struct parse *p, const char *text, size_t len,
     struct lifecycle_policy *pol)
@@ -627,11 +617,11 @@ parse_policy(struct parse *p, const char *text, size_t len,
 	size_t		 i, n, nchars;
 	int		 rc = -1;
 
-	if ((nchars = utf8_chars(text, len)) > LIFECYCLE_TEXT_MAX)
+	if ((nchars = utf8_length(text, len)) > LIFECYCLE_TEXT_MAX)
 		return fail(p, "A lifecycle policy has at most %d characters; "
 		    "this one has %zu.", LIFECYCLE_TEXT_MAX, nchars);
-	if ((doc = json_parse_strict(text, len, POLICY_JSON_DEPTH)) == NULL ||
-	    !json_object_is_type(doc, json_type_object)) {
+	if ((doc = json_parse_strict(text, len, POLICY_JSON_DEPTH,
+	    NULL)) == NULL || !json_object_is_type(doc, json_type_object)) {
 		json_object_put(doc);
 		return fail(p, "Could not map policyString into "
 		    "LifecyclePolicy.");

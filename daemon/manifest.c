@@ -151,19 +151,27 @@ manifest_parse(const char *body, size_t len, const char *content_type,
     int flags, struct manifest_info *mi)
 {
 	struct json_object *root, *v, *arr, *cfg;
-	const char	*mt, *at;
+	const char	*mt, *at, *why;
 	size_t		 i, n;
 	int		 rc, is_index, has_cfg, has_list;
 	int		 lenient = (flags & MANIFEST_LENIENT) != 0;
 
 	memset(mi, 0, sizeof(*mi));
-	if ((root = json_parse_strict(body, len, MANIFEST_JSON_DEPTH)) ==
-	    NULL)
-		return manifest_fail(mi, BERR_MANIFEST_INVALID,
-		    "manifest is not valid JSON");
+	if ((root = json_parse_strict(body, len, MANIFEST_JSON_DEPTH,
+	    &why)) == NULL) {
+		snprintf(mi->error, sizeof(mi->error), "manifest: %s", why);
+		return BERR_MANIFEST_INVALID;
+	}
 	rc = BERR_MANIFEST_INVALID;
 	if (!json_object_is_type(root, json_type_object)) {
 		manifest_fail(mi, rc, "manifest is not a JSON object");
+		goto out;
+	}
+	/* Other readers of these bytes see the whole string: a mediaType
+	 * or a digest cut at a NUL would be read as another. */
+	if (json_has_nul(root)) {
+		manifest_fail(mi, rc, "manifest has a string holding a NUL "
+		    "character (\\u0000)");
 		goto out;
 	}
 	if (!json_object_object_get_ex(root, "schemaVersion", &v) ||
@@ -315,7 +323,7 @@ manifest_annotations(const struct image *img)
 	struct json_object *root, *ann, *copy = NULL;
 
 	if ((root = json_parse_strict((const char *)img->manifest,
-	    img->manifest_len, MANIFEST_JSON_DEPTH)) == NULL)
+	    img->manifest_len, MANIFEST_JSON_DEPTH, NULL)) == NULL)
 		return NULL;
 	if (json_object_object_get_ex(root, "annotations", &ann) &&
 	    json_object_is_type(ann, json_type_object))

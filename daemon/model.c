@@ -81,6 +81,12 @@ link_cmp(const void *key, const void *item)
 }
 
 static int
+repo_ref_cmp(const void *key, const void *item)
+{
+	return digest_cmp(key, &((const struct repo_ref *)item)->digest);
+}
+
+static int
 blob_cmp(const void *key, const void *item)
 {
 	return digest_cmp(key, &((const struct blob *)item)->digest);
@@ -241,6 +247,13 @@ repository_free(struct repository *repo)
 	for (i = 0; i < repo->links.len; i++)
 		free(repo->links.items[i]);
 	sortvec_clear(&repo->links);
+	for (i = 0; i < repo->refs.len; i++) {
+		struct repo_ref *ref = repo->refs.items[i];
+		sortvec_clear(&ref->referrers);
+		free(ref->media_type);
+		free(ref);
+	}
+	sortvec_clear(&repo->refs);
 	repo_config_clear(&repo->config);
 	free(repo->name);
 	free(repo);
@@ -319,6 +332,14 @@ registry_get(const char *account, const char *region)
 	return reg;
 }
 
+int
+registry_has_room(const char *account, const char *region)
+{
+	const struct registry *reg = registry_find(account, region);
+
+	return reg == NULL || reg->repositories.len < conf.max_repositories;
+}
+
 struct repository *
 repository_find(const struct registry *reg, const char *name)
 {
@@ -375,7 +396,8 @@ registry_setting_json(const struct registry *reg, const char *key)
 
 	if ((text = registry_setting(reg, key)) == NULL)
 		return NULL;
-	o = json_parse_strict(text, strlen(text), REGISTRY_SETTING_DEPTH);
+	o = json_parse_strict(text, strlen(text), REGISTRY_SETTING_DEPTH,
+	    NULL);
 	if (o != NULL && !json_object_is_type(o, json_type_object)) {
 		json_object_put(o);
 		o = NULL;
@@ -414,20 +436,24 @@ repository_tag_is_immutable(const struct repository *repo, const char *tag)
 	}
 }
 
+const struct repo_ref *
+repo_ref_find(const struct repository *repo, const struct digest *d)
+{
+	return sortvec_find(&repo->refs, d);
+}
+
 size_t
 repository_referrers(const struct repository *repo,
     const struct digest *subject, struct image **out, size_t max)
 {
-	size_t	 i, n = 0;
+	const struct repo_ref *ref = repo_ref_find(repo, subject);
+	size_t		 i, n;
 
-	for (i = 0; i < repo->images.len; i++) {
-		struct image *img = repo->images.items[i];
-		if (!img->has_subject || !digest_eq(&img->subject, subject))
-			continue;
-		if (n < max)
-			out[n] = img;
-		n++;
-	}
+	if (ref == NULL)
+		return 0;
+	n = ref->referrers.len;
+	for (i = 0; i < n && i < max; i++)
+		out[i] = ref->referrers.items[i];
 	return n;
 }
 
@@ -477,9 +503,26 @@ model_repo_put(const char *account, const char *region, const char *name,
 	sortvec_init(&repo->images, image_cmp);
 	sortvec_init(&repo->tags, tag_cmp);
 	sortvec_init(&repo->links, link_cmp);
+	sortvec_init(&repo->refs, repo_ref_cmp);
 	model_repo_changed(repo);
 	(void)sortvec_insert(&reg->repositories, repo->name, repo);
 	return 0;
+}
+
+/* Takes a link off its blob's list (and count), before it is freed. */
+static void
+link_unlist(struct link *l)
+{
+	struct blob	*b = l->blob;
+
+	if (l->prev != NULL)
+		l->prev->next = l->next;
+	else
+		b->link_list = l->next;
+	if (l->next != NULL)
+		l->next->prev = l->prev;
+	if (b->links > 0)
+		b->links--;
 }
 
 /*
@@ -541,14 +584,72 @@ model_repo_delete(const char *account, const char *region, const char *name)
 				blob_deref(b, now);
 		}
 	}
-	for (i = 0; i < repo->links.len; i++) {
-		struct link *l = repo->links.items[i];
-		if (l->blob->links > 0)
-			l->blob->links--;
-	}
+	for (i = 0; i < repo->links.len; i++)
+		link_unlist(repo->links.items[i]);
 	image_state_forget(reg, repo->name, NULL);
 	repository_free(repo);
 	return 0;
+}
+
+static struct repo_ref *
+repo_ref_get(struct repository *repo, const struct digest *d)
+{
+	struct repo_ref	*ref;
+
+	if ((ref = sortvec_find(&repo->refs, d)) != NULL)
+		return ref;
+	ref = xcalloc(1, sizeof(*ref));
+	ref->digest = *d;
+	sortvec_init(&ref->referrers, image_cmp);
+	(void)sortvec_insert(&repo->refs, &ref->digest, ref);
+	return ref;
+}
+
+/* Counts what img names in its repository's index (delta 1), or takes it
+ * out again (-1). */
+static void
+repo_refs_note(struct repository *repo, struct image *img, int delta)
+{
+	struct repo_ref	*ref;
+	size_t		 i;
+
+	for (i = 0; i < img->nrefs; i++) {
+		ref = repo_ref_get(repo, &img->refs[i].digest);
+		if (img->refs[i].kind == REF_MANIFEST)
+			ref->index_refs += delta;
+		else {
+			ref->blob_refs += delta;
+			if (ref->media_type == NULL &&
+			    img->refs[i].media_type != NULL)
+				ref->media_type =
+				    xstrdup(img->refs[i].media_type);
+		}
+	}
+	if (img->has_subject) {
+		ref = repo_ref_get(repo, &img->subject);
+		if (delta > 0)
+			(void)sortvec_insert(&ref->referrers, &img->digest,
+			    img);
+		else
+			(void)sortvec_remove(&ref->referrers, &img->digest);
+	}
+	if (delta > 0)
+		return;
+	/* Entries nothing names any more go. */
+	for (i = 0; i <= img->nrefs; i++) {
+		const struct digest *d = i < img->nrefs ?
+		    &img->refs[i].digest : &img->subject;
+		if (i == img->nrefs && !img->has_subject)
+			break;
+		if ((ref = sortvec_find(&repo->refs, d)) == NULL ||
+		    ref->blob_refs > 0 || ref->index_refs > 0 ||
+		    ref->referrers.len > 0)
+			continue;
+		(void)sortvec_remove(&repo->refs, d);
+		sortvec_clear(&ref->referrers);
+		free(ref->media_type);
+		free(ref);
+	}
 }
 
 int
@@ -567,6 +668,7 @@ model_image_put(struct repository *repo, struct image *img)
 		blob_get(&img->refs[i].digest, img->refs[i].size)->refs++;
 	}
 	(void)sortvec_insert(&repo->images, &img->digest, img);
+	repo_refs_note(repo, img, 1);
 	model_repo_changed(repo);
 	return 0;
 }
@@ -615,6 +717,7 @@ model_image_delete(struct repository *repo, const struct digest *d)
 
 	if ((img = sortvec_remove(&repo->images, d)) == NULL)
 		return BERR_MANIFEST_UNKNOWN;
+	repo_refs_note(repo, img, -1);
 	image_state_forget(repo->registry, repo->name, d);
 	for (i = 0; i < img->ntags; i++) {
 		struct tag *t = sortvec_remove(&repo->tags, img->tags[i]);
@@ -711,6 +814,10 @@ model_link_put(struct repository *repo, const struct digest *d,
 	l = xcalloc(1, sizeof(*l));
 	l->blob = b;
 	l->linked_ms = linked_ms;
+	l->repo = repo;
+	if ((l->next = b->link_list) != NULL)
+		l->next->prev = l;
+	b->link_list = l;
 	b->links++;
 	(void)sortvec_insert(&repo->links, d, l);
 	return 0;
@@ -723,8 +830,7 @@ model_link_delete(struct repository *repo, const struct digest *d)
 
 	if ((l = sortvec_remove(&repo->links, d)) == NULL)
 		return BERR_BLOB_UNKNOWN;
-	if (l->blob->links > 0)
-		l->blob->links--;
+	link_unlist(l);
 	free(l);
 	return 0;
 }
@@ -733,23 +839,17 @@ int
 model_blob_forget(const struct digest *d)
 {
 	struct blob	*b;
-	size_t		 i, k;
+	struct link	*l;
 
 	if ((b = blob_find(d)) == NULL)
 		return 0;
 	if (b->refs > 0)
 		return BERR_INTERNAL;	/* GC never forgets a referenced blob */
-	for (i = 0; i < model->registries.len && b->links > 0; i++) {
-		struct registry *reg = model->registries.items[i];
-		for (k = 0; k < reg->repositories.len; k++) {
-			struct link *l = sortvec_remove(
-			    &((struct repository *)
-			    reg->repositories.items[k])->links, d);
-			if (l != NULL) {
-				b->links--;
-				free(l);
-			}
-		}
+	/* Its own list of links: not a scan of every repository. */
+	while ((l = b->link_list) != NULL) {
+		(void)sortvec_remove(&l->repo->links, d);
+		link_unlist(l);
+		free(l);
 	}
 	free(sortvec_remove(&model->blobs, d));
 	return 0;

@@ -37,11 +37,10 @@
 #include "http.h"
 #include "log.h"
 #include "name.h"
+#include "utf8.h"
 #include "util.h"
 
-/* Parses "<account>.dkr.ecr.<region>.<localhost|amazonaws.com>[:port]":
- * 0 with account and region, or -1. */
-static int
+int
 oci_host_identity(const char *host, char *account, char *region)
 {
 	static const char *const suffixes[] = { ".localhost",
@@ -158,6 +157,7 @@ oci_error(struct http_request *req, int err, const char *fmt, ...)
 		va_start(ap, fmt);
 		vsnprintf(detail, sizeof(detail), fmt, ap);
 		va_end(ap);
+		utf8_scrub(detail);	/* it may quote the client */
 	}
 	e = json_object_new_object();
 	json_object_object_add(e, "code",
@@ -173,6 +173,19 @@ oci_error(struct http_request *req, int err, const char *fmt, ...)
 	if (status == 503 || status == 429)
 		http_response_header(req, "Retry-After", "1");
 	router_json(req, status, body);
+}
+
+void
+oci_repository_create_failed(struct http_request *req, int err,
+    const char *account, const char *name)
+{
+	if (err == BERR_LIMIT_EXCEEDED)
+		oci_error(req, err, "cannot create repository %s: the "
+		    "registry with id '%s' already has the maximum allowed "
+		    "number of repositories which is '%llu'", name, account,
+		    (unsigned long long)conf.max_repositories);
+	else
+		oci_error(req, err, "cannot create repository %s", name);
 }
 
 /* Absolute URLs from the Host the client used, so port forwards work. */

@@ -332,7 +332,7 @@ manifest_put_repo_cb(int err, void *arg)
 	struct manifest_put *mp = arg;
 
 	if (err != 0) {
-		oci_error(mp->req, err, "cannot create repository %s",
+		oci_repository_create_failed(mp->req, err, mp->id.account,
 		    mp->name);
 		manifest_put_free(mp);
 		return;

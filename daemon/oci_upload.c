@@ -103,6 +103,10 @@ oci_upload_fail(struct oci_upload_op *op, int err, uint64_t size)
 	case BERR_UPLOAD_UNKNOWN:
 		oci_error(op->req, err, "upload %s not found", op->u.id_str);
 		break;
+	case BERR_TOO_LARGE:
+		oci_error(op->req, err, "a layer holds at most %llu MiB",
+		    LAYER_MAX >> 20);
+		break;
 	default:
 		oci_error(op->req, err, NULL);
 		break;
@@ -273,8 +277,10 @@ oci_upload_finish(struct http_request *req, const struct oci_ident *id,
 	if (!http_request_has_body(req))
 		oci_upload_commit(op, UINT64_MAX);
 	else if (cl >= 0 && cl <= BLOB_WRITE_MAX &&
-	    http_request_header(req, "Content-Range") == NULL)
-		/* Small enough to go with the commit, in one message. */
+	    http_request_header(req, "Content-Range") == NULL &&
+	    http_bodies_room((uint64_t)cl))
+		/* Small enough to go with the commit, in one message (and
+		 * few enough bodies in memory: else it streams). */
 		http_request_read_body(req, BLOB_WRITE_MAX,
 		    oci_upload_body_cb, op);
 	else
@@ -416,7 +422,8 @@ oci_upload_begin(struct oci_upload_op *op)
 	}
 	op->step = STEP_MONOLITHIC;
 	cl = http_request_content_length(req);
-	if (cl >= 0 && cl <= BLOB_WRITE_MAX) {
+	if (cl >= 0 && cl <= BLOB_WRITE_MAX &&
+	    http_bodies_room((uint64_t)cl)) {
 		http_request_read_body(req, BLOB_WRITE_MAX,
 		    oci_upload_body_cb, op);
 		return;
@@ -430,7 +437,7 @@ oci_upload_repo_created_cb(int err, void *arg)
 	struct oci_upload_op *op = arg;
 
 	if (err != 0) {
-		oci_error(op->req, err, "cannot create repository %s",
+		oci_repository_create_failed(op->req, err, op->u.account,
 		    op->u.repository);
 		free(op);
 		return;

@@ -173,7 +173,7 @@ ptc_rule_parse(const char *text, struct ptc_rule *r)
 	int		 rc = -1;
 
 	memset(r, 0, sizeof(*r));
-	if ((o = json_parse_strict(text, strlen(text), 4)) == NULL)
+	if ((o = json_parse_strict(text, strlen(text), 4, NULL)) == NULL)
 		return -1;
 	if (ptc_copy(r->prefix, sizeof(r->prefix), o,
 	    "ecrRepositoryPrefix") == 0 &&

@@ -157,7 +157,7 @@ replication_match(const char *config, const char *name)
 
 	dests = json_object_new_array();
 	if (config == NULL || (doc = json_parse_strict(config, strlen(config),
-	    REPLICATION_JSON_DEPTH)) == NULL)
+	    REPLICATION_JSON_DEPTH, NULL)) == NULL)
 		return dests;
 	if ((rules = member_array(doc, "rules")) == NULL)
 		goto out;
@@ -322,6 +322,10 @@ replicate_to(struct txn *t, struct repository *src, const struct image *img,
 	if (dst == NULL) {
 		if (!may_create)
 			return "REPOSITORY_NOT_FOUND";
+		/* ECR's quotas hold for replicas too (an error here would
+		 * spoil the transaction of every destination). */
+		if (!registry_has_room(account, region))
+			return "REPOSITORY_LIMIT_EXCEEDED";
 		if (template_create(t, account, region, src->name,
 		    TEMPLATE_FOR_REPLICATION) != 0)
 			fatalx("replica repository record does not apply");
@@ -330,6 +334,9 @@ replicate_to(struct txn *t, struct repository *src, const struct image *img,
 		if (dst == NULL)
 			fatalx("replica repository record does not apply");
 	}
+	if (image_find(dst, &img->digest) == NULL &&
+	    dst->images.len >= conf.max_images)
+		return "IMAGE_LIMIT_EXCEEDED";
 	copy_image(t, src, dst, img, 0);
 	for (i = 0; i < json_object_array_length(tags); i++) {
 		tag = json_object_get_string(json_object_array_get_idx(tags, i));

@@ -17,7 +17,8 @@
 /*
  * The first look at a request: which API it belongs to.  "/" is the ECR
  * API (POST with an X-Amz-Target; anything else gets its error shape),
- * /v2/ is the OCI distribution API and /_berth/ the admin API.  The HTTP
+ * /v2/ is the OCI distribution API and /_berth/ the admin API.  What a web
+ * page may not ask (origin.c) is refused before any of them.  The HTTP
  * layer's own refusals take the same routes, to answer in their shape;
  * the plain JSON answer of the OCI and admin APIs is here too.
  */
@@ -36,7 +37,13 @@ void
 router_dispatch_cb(struct http_request *req, void *arg)
 {
 	const char	*path = http_request_path(req);
+	char		 why[512];
 
+	if (origin_refusal(req, strncmp(path, "/_berth/", 8) == 0, why,
+	    sizeof(why))) {
+		router_refusal_cb(req, BERR_DENIED, why, arg);
+		return;
+	}
 	if (strncmp(path, "/_berth/", 8) == 0) {
 		http_request_set_class(req, "admin");
 		admin_dispatch(req, path + 8);

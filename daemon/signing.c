@@ -150,7 +150,7 @@ signing_match(const char *config, const char *name)
 
 	out = json_object_new_array();
 	if (config == NULL || (doc = json_parse_strict(config, strlen(config),
-	    SIGNING_JSON_DEPTH)) == NULL)
+	    SIGNING_JSON_DEPTH, NULL)) == NULL)
 		return out;
 	if (!json_object_object_get_ex(doc, "rules", &rules) ||
 	    !json_object_is_type(rules, json_type_array))

@@ -106,7 +106,7 @@ template_for(const struct registry *reg, const char *name, const char *use)
 		if (n > 0 && n <= best_len)
 			continue;
 		if ((doc = json_parse_strict(kv->value, strlen(kv->value),
-		    TEMPLATE_JSON_DEPTH)) == NULL)
+		    TEMPLATE_JSON_DEPTH, NULL)) == NULL)
 			continue;
 		if (json_object_object_get_ex(doc, "template", &tpl) &&
 		    applied_for(tpl, use)) {
@@ -145,7 +145,7 @@ template_config(const char *json, struct repo_config *c)
 	repo_config_init(c);
 	c->encryption_type = xstrdup("AES256");
 	if ((doc = json_parse_strict(json, strlen(json),
-	    TEMPLATE_JSON_DEPTH)) == NULL)
+	    TEMPLATE_JSON_DEPTH, NULL)) == NULL)
 		return -1;
 	if (!json_object_object_get_ex(doc, "template", &tpl)) {
 		json_object_put(doc);
@@ -216,6 +216,9 @@ template_create(struct txn *t, const char *account, const char *region,
 		return txn_repo_ensure(t, account, region, name);
 	if (!name_ecr_repository_valid(name, strlen(name)))
 		return t->err = BERR_NAME_INVALID;
+	/* Repositories per registry, for every way one is made. */
+	if (!registry_has_room(account, region))
+		return t->err = BERR_LIMIT_EXCEEDED;
 	if (template_config(tpl, &cfg) == -1) {
 		repo_config_clear(&cfg);
 		return txn_repo_ensure(t, account, region, name);

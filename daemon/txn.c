@@ -52,6 +52,7 @@ txn_init(struct txn *t)
 {
 	wbuf_init(&t->buf);
 	t->nrecords = 0;
+	t->adds = 0;
 	t->err = 0;
 }
 
@@ -60,6 +61,7 @@ txn_clear(struct txn *t)
 {
 	wbuf_clear(&t->buf);
 	t->nrecords = 0;
+	t->adds = 0;
 	t->err = 0;
 }
 
@@ -77,7 +79,7 @@ txn_begin(struct txn *t)
  * error becomes the transaction's.
  */
 static int
-txn_add(struct txn *t, size_t start)
+txn_add(struct txn *t, size_t start, int adds)
 {
 	int	 rc;
 
@@ -90,6 +92,7 @@ txn_add(struct txn *t, size_t start)
 		return rc;
 	}
 	t->nrecords++;
+	t->adds |= adds;
 	return 0;
 }
 
@@ -101,7 +104,7 @@ txn_repo_put(struct txn *t, const char *account, const char *region,
 
 	if (t->err == 0)
 		record_repo_put(&t->buf, account, region, name, created_ms, c);
-	return txn_add(t, start);
+	return txn_add(t, start, 1);
 }
 
 int
@@ -115,6 +118,8 @@ txn_repo_ensure(struct txn *t, const char *account, const char *region,
 		return t->err;
 	if (!name_ecr_repository_valid(name, strlen(name)))
 		return t->err = BERR_NAME_INVALID;
+	if (!registry_has_room(account, region))
+		return t->err = BERR_LIMIT_EXCEEDED;
 	repo_config_init(&cfg);
 	cfg.encryption_type = xstrdup("AES256");
 	rc = txn_repo_put(t, account, region, name, model_now_ms(),
@@ -130,7 +135,7 @@ txn_repo_delete(struct txn *t, struct repository *repo)
 
 	if (t->err == 0)
 		record_repo_delete(&t->buf, repo);
-	return txn_add(t, start);
+	return txn_add(t, start, 0);
 }
 
 int
@@ -140,7 +145,7 @@ txn_image_put(struct txn *t, const struct image *img)
 
 	if (t->err == 0)
 		record_image_put(&t->buf, img);
-	return txn_add(t, start);
+	return txn_add(t, start, 1);
 }
 
 int
@@ -150,7 +155,7 @@ txn_image_delete(struct txn *t, struct image *img)
 
 	if (t->err == 0)
 		record_image_delete(&t->buf, img);
-	return txn_add(t, start);
+	return txn_add(t, start, 0);
 }
 
 int
@@ -161,7 +166,7 @@ txn_tag_put(struct txn *t, struct repository *repo, const char *tag,
 
 	if (t->err == 0)
 		record_tag_put(&t->buf, repo, tag, d);
-	return txn_add(t, start);
+	return txn_add(t, start, 1);
 }
 
 int
@@ -171,7 +176,7 @@ txn_tag_delete(struct txn *t, struct repository *repo, const char *tag)
 
 	if (t->err == 0)
 		record_tag_delete(&t->buf, repo, tag);
-	return txn_add(t, start);
+	return txn_add(t, start, 0);
 }
 
 int
@@ -182,7 +187,7 @@ txn_link_put(struct txn *t, struct repository *repo, const struct digest *d,
 
 	if (t->err == 0)
 		record_link_put(&t->buf, repo, d, size, now_ms());
-	return txn_add(t, start);
+	return txn_add(t, start, 1);
 }
 
 int
@@ -193,7 +198,7 @@ txn_link_delete(struct txn *t, struct repository *repo,
 
 	if (t->err == 0)
 		record_link_delete(&t->buf, repo, d);
-	return txn_add(t, start);
+	return txn_add(t, start, 0);
 }
 
 int
@@ -203,7 +208,7 @@ txn_blob_forget(struct txn *t, const struct digest *d)
 
 	if (t->err == 0)
 		record_blob_forget(&t->buf, d);
-	return txn_add(t, start);
+	return txn_add(t, start, 0);
 }
 
 int
@@ -213,7 +218,7 @@ txn_pull_time(struct txn *t, struct image *img, int64_t ms)
 
 	if (t->err == 0)
 		record_pull_time(&t->buf, img, ms);
-	return txn_add(t, start);
+	return txn_add(t, start, 1);
 }
 
 int
@@ -223,7 +228,7 @@ txn_secret(struct txn *t, const uint8_t *secret, size_t len)
 
 	if (t->err == 0)
 		record_secret(&t->buf, secret, len);
-	return txn_add(t, start);
+	return txn_add(t, start, 1);
 }
 
 int
@@ -235,7 +240,7 @@ txn_image_status(struct txn *t, struct image *img, enum image_status status,
 	if (t->err == 0)
 		record_image_status(&t->buf, img, status, archived_ms,
 		    activated_ms);
-	return txn_add(t, start);
+	return txn_add(t, start, 1);
 }
 
 int
@@ -245,7 +250,7 @@ txn_clock(struct txn *t, int64_t offset_ms)
 
 	if (t->err == 0)
 		record_clock(&t->buf, offset_ms);
-	return txn_add(t, start);
+	return txn_add(t, start, 1);
 }
 
 int
@@ -256,7 +261,7 @@ txn_setting_put(struct txn *t, struct registry *reg, const char *key,
 
 	if (t->err == 0)
 		record_setting_put(&t->buf, reg, key, value);
-	return txn_add(t, start);
+	return txn_add(t, start, 1);
 }
 
 int
@@ -266,7 +271,7 @@ txn_setting_delete(struct txn *t, struct registry *reg, const char *key)
 
 	if (t->err == 0)
 		record_setting_delete(&t->buf, reg, key);
-	return txn_add(t, start);
+	return txn_add(t, start, 0);
 }
 
 /* --- committing ---------------------------------------------------------- */
@@ -364,6 +369,9 @@ txn_commit(struct txn *t, txn_done_cb done, void *arg)
 	record_entry_begin(&t->buf);
 	ctx->len = t->buf.len;
 	meta_sent_entry(t->buf.data, t->buf.len);
-	blobc_meta_append(t->buf.data, t->buf.len, txn_appended_cb, ctx);
+	/* One that only deletes may use blobd's space reserve: deletes and
+	 * GC work on a full disk. */
+	blobc_meta_append(t->buf.data, t->buf.len, !t->adds, txn_appended_cb,
+	    ctx);
 	txn_clear(t);
 }

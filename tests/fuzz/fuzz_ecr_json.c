@@ -58,7 +58,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(text, data + 1, size - 1);
 	text[size - 1] = '\0';
-	if ((in = json_parse_strict(text, size - 1, 32)) != NULL) {
+	if ((in = json_parse_strict(text, size - 1, 32, NULL)) != NULL) {
 		(void)ecr_validate(op, in, &exc, msg, sizeof(msg));
 		(void)ecr_validate(op, in, &exc, msg, 64);
 		json_object_put(in);

@@ -100,13 +100,13 @@ handler(struct http_request *req, void *arg)
 			close(pipe_r);
 		pipe_r = fds[0];
 		fd_set_nonblock(pipe_r);
-		http_request_body_to_fd(req, fds[1], body_cb, NULL);
+		http_request_body_to_fd(req, fds[1], SIZE_MAX, body_cb, NULL);
 		return;
 	case 'c':
 		if (pipe(fds) == -1)
 			abort();
 		close(fds[0]);
-		http_request_body_to_fd(req, fds[1], body_cb, NULL);
+		http_request_body_to_fd(req, fds[1], SIZE_MAX, body_cb, NULL);
 		return;
 	case 'l':
 		event_base_once(base, -1, EV_TIMEOUT, answer_later_cb, req,

@@ -14,23 +14,6 @@ start_berthd "$D" -v --create-on-push --log-file "$LOG" ||
     { fail "berthd starts"; t_summary; exit 1; }
 
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
-push_image() {	# REPO TAG [HOST]: one config, one layer, one manifest
-	local repo=$1 tag=$2 host=${3:-} h=() c l m
-	[ -n "$host" ] && h=(-H "Host: $host")
-	printf '{"tag":"%s"}' "$tag" >"$T_TMP/c-$tag"
-	head -c 5000 /dev/urandom >"$T_TMP/l-$tag"
-	c=sha256:$(sha256_of "$T_TMP/c-$tag")
-	l=sha256:$(sha256_of "$T_TMP/l-$tag")
-	curl -sf -o /dev/null "${h[@]}" -X POST --data-binary @"$T_TMP/c-$tag" \
-	    "$URL/v2/$repo/blobs/uploads/?digest=$c" &&
-	curl -sf -o /dev/null "${h[@]}" -X POST --data-binary @"$T_TMP/l-$tag" \
-	    "$URL/v2/$repo/blobs/uploads/?digest=$l" || return 1
-	printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"%s","size":5000}]}' \
-	    "$c" "$(stat -c %s "$T_TMP/c-$tag")" "$l" >"$T_TMP/m-$tag"
-	curl -sf -o /dev/null "${h[@]}" -X PUT \
-	    -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
-	    --data-binary @"$T_TMP/m-$tag" "$URL/v2/$repo/manifests/$tag"
-}
 
 check "push into the default registry" push_image adm/one v1
 check "push into account 111111111111 in eu-west-1 (host name)" \
@@ -116,6 +99,22 @@ curl -s -o "$T_TMP/gc4" -w '%{time_total}' -X POST "$URL/_berth/gc" >"$T_TMP/gc4
 check "a real GC's duration_ms is within the request's time" \
     duration_ok "$(cat "$T_TMP/gc4")" "$(cat "$T_TMP/gc4.t")"
 check "GC is POST only" test "$(http_status "$URL/_berth/gc")" = 405
+# A query is read strictly: a typo must not make a dry run a real one.
+before=$(blob_list)
+for q in "dryrun=1" "dry_run=maybe" "dry_run=1&dry_run=0" "dry_run=%00" \
+    "dry_run=1&account=000000000000"; do
+	check "POST /_berth/gc?$q is refused (400)" \
+	    test "$(http_status -X POST "$URL/_berth/gc?$q")" = 400
+done
+check "... with a message saying what the endpoint takes" \
+    sh -c "curl -s -X POST '$URL/_berth/gc?dryrun=1' | grep -q \"unknown parameter 'dryrun': this endpoint takes dry_run\""
+check "... and none of them collected anything" test "$(blob_list)" = "$before"
+check "a reset of a malformed account is refused (400)" \
+    test "$(http_status -X POST "$URL/_berth/reset?account=12&region=us-east-1")" = 400
+check "an endpoint that takes no parameter refuses one (400)" \
+    test "$(http_status "$URL/_berth/health?verbose=1")" = 400
+check "images of a name that is not a repository name (400)" \
+    test "$(http_status "$URL/_berth/images?repository=Not%20One")" = 400
 
 # --- compaction, then kill -9: the state comes back from the snapshot -------------------
 for i in $(seq 1 20); do push_image adm/many "t$i" >/dev/null || break; done

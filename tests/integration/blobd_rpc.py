@@ -38,6 +38,9 @@ def enum_values(header, enum, prefix):
 
 
 MSG = enum_values("proto.h", "msg_type", "MSG_")
+PROTOCOL_VERSION = int(re.search(
+    r"#define PROTOCOL_VERSION\s+(\d+)",
+    open(os.path.join(TOP, "common", "proto.h")).read()).group(1))
 BERR = enum_values("error.h", "berr", "BERR_")
 M = type("M", (), {k[4:]: v for k, v in MSG.items()})
 E = type("E", (), {k[5:]: v for k, v in BERR.items()})
@@ -96,8 +99,8 @@ class Blobd:
         t, rid, payload, fd = self.recv()
         assert t == M.HELLO and rid == 0, (t, rid)
         version, pid = struct.unpack("=II", payload)
-        assert version == 2 and (wrapper or pid == self.proc.pid), \
-            (version, pid)
+        assert version == PROTOCOL_VERSION and (
+            wrapper or pid == self.proc.pid), (version, pid)
 
     def _drain(self):
         for line in self.proc.stderr:

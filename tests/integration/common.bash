@@ -221,3 +221,24 @@ readme_command() {
 	    q && /^```sh$/ { b = 1; next } b && /^```$/ { b = 0; next }
 	    q && b' README.md | grep -F -- "$1"
 }
+
+# push_image REPO TAG [HOST]: pushes one config, one 5000-byte layer and an
+# OCI manifest naming them through /v2/; the files are $T_TMP/c-TAG,
+# $T_TMP/l-TAG and $T_TMP/m-TAG.
+push_image() {
+	local repo=$1 tag=$2 host=${3:-} h=() c l m
+	[ -n "$host" ] && h=(-H "Host: $host")
+	printf '{"tag":"%s"}' "$tag" >"$T_TMP/c-$tag"
+	head -c 5000 /dev/urandom >"$T_TMP/l-$tag"
+	c=sha256:$(sha256_of "$T_TMP/c-$tag")
+	l=sha256:$(sha256_of "$T_TMP/l-$tag")
+	curl -sf -o /dev/null "${h[@]}" -X POST --data-binary @"$T_TMP/c-$tag" \
+	    "$URL/v2/$repo/blobs/uploads/?digest=$c" &&
+	curl -sf -o /dev/null "${h[@]}" -X POST --data-binary @"$T_TMP/l-$tag" \
+	    "$URL/v2/$repo/blobs/uploads/?digest=$l" || return 1
+	printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"%s","size":5000}]}' \
+	    "$c" "$(stat -c %s "$T_TMP/c-$tag")" "$l" >"$T_TMP/m-$tag"
+	curl -sf -o /dev/null "${h[@]}" -X PUT \
+	    -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
+	    --data-binary @"$T_TMP/m-$tag" "$URL/v2/$repo/manifests/$tag"
+}

@@ -35,31 +35,11 @@ import botocore
 import botocore.auth
 from botocore.config import Config
 
-TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
-    __file__))))
-BERTHD = os.environ.get("BERTHD", os.path.join(TOP, "build/daemon/berthd"))
-BLOBD = os.environ.get("BLOBD", os.path.join(TOP, "build/blobd/berth-blobd"))
-TARGET = "AmazonEC2ContainerRegistry_V20150921."
-
-passed = 0
-failed = 0
-
-
-def ok(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL: %s %s" % (name, detail), flush=True)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+sys.dont_write_bytecode = True    # nothing left in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "pylib"))
+import berth_it  # noqa: E402
+from berth_it import BERTHD, BLOBD, TARGET, free_port, ok  # noqa: E402
 
 
 class Berthd:
@@ -138,9 +118,13 @@ def sha(b):
     return "sha256:" + hashlib.sha256(b).hexdigest()
 
 
+# ECR takes parts of at most 10 MiB, each but the last at least 5 MiB.
+MIN_PART = 5 * 1024 * 1024
+
+
 def upload_layer(c, repo, data, parts=1):
     up = c.initiate_layer_upload(repositoryName=repo)
-    step = max(1, (len(data) + parts - 1) // parts)
+    step = max(MIN_PART, (len(data) + parts - 1) // parts)
     for off in range(0, len(data), step):
         chunk = data[off:off + step]
         c.upload_layer_part(repositoryName=repo, uploadId=up["uploadId"],
@@ -284,11 +268,11 @@ def test_layers(b, c):
     up = c.initiate_layer_upload(repositoryName="layers")
     ok("initiate", up["partSize"] == 10485760 and len(up["uploadId"]) == 36,
        up)
-    data = os.urandom(100000)
+    data = os.urandom(MIN_PART + 40000)
     p = c.upload_layer_part(repositoryName="layers", uploadId=up["uploadId"],
-                            partFirstByte=0, partLastByte=59999,
-                            layerPartBlob=data[:60000])
-    ok("part", p["lastByteReceived"] == 59999 and
+                            partFirstByte=0, partLastByte=MIN_PART - 1,
+                            layerPartBlob=data[:MIN_PART])
+    ok("part", p["lastByteReceived"] == MIN_PART - 1 and
        p["uploadId"] == up["uploadId"] and p["registryId"] ==
        "000000000000", p)
     try:
@@ -304,17 +288,18 @@ def test_layers(b, c):
         "partFirstByte": 10, "partLastByte": 10,
         "layerPartBlob": base64.b64encode(b"x").decode()})
     ok("part exception members", st == 400 and
-       body.get("lastValidByteReceived") == 59999 and
+       body.get("lastValidByteReceived") == MIN_PART - 1 and
        body.get("uploadId") == up["uploadId"] and
        body.get("repositoryName") == "layers" and
        body.get("registryId") == "000000000000", body)
     ok("part range mismatch", err(
         c.upload_layer_part, repositoryName="layers",
-        uploadId=up["uploadId"], partFirstByte=60000, partLastByte=60009,
+        uploadId=up["uploadId"], partFirstByte=MIN_PART,
+        partLastByte=MIN_PART + 9,
         layerPartBlob=b"x") == "InvalidLayerPartException")
     c.upload_layer_part(repositoryName="layers", uploadId=up["uploadId"],
-                        partFirstByte=60000, partLastByte=99999,
-                        layerPartBlob=data[60000:])
+                        partFirstByte=MIN_PART, partLastByte=len(data) - 1,
+                        layerPartBlob=data[MIN_PART:])
     ok("complete wrong digest", err(
         c.complete_layer_upload, repositoryName="layers",
         uploadId=up["uploadId"], layerDigests=[sha(b"other")]) ==
@@ -955,7 +940,7 @@ def run_tests(b, tests, keep=False):
                 ok(t.__name__, False, traceback.format_exc())
     finally:
         b.stop()
-        if failed != 0:
+        if berth_it.failed != 0:
             print("berthd log and data kept in", b.dir)
         elif not keep:
             shutil.rmtree(b.dir, ignore_errors=True)
@@ -970,8 +955,7 @@ def main():
             t()
         except Exception:
             ok(t.__name__, False, traceback.format_exc())
-    print("%d passed, %d failed" % (passed, failed))
-    sys.exit(1 if failed else 0)
+    berth_it.summary()
 
 
 if __name__ == "__main__":

@@ -219,39 +219,46 @@ expect_error "index missing child" ReferencedImagesNotFoundException \
     put-image --repository-name team/app --image-tag idx \
     --image-manifest "file://$tmp/index.json"
 
-# Layer upload errors: parts out of order or of the wrong size, a wrong
-# digest, unknown and empty uploads, a layer no image uses.
-head -c 30 /dev/urandom >"$tmp/part.bin"
-head -c 10 "$tmp/part.bin" >"$tmp/part1"
-tail -c +11 "$tmp/part.bin" | head -c 10 >"$tmp/part2"
-tail -c +21 "$tmp/part.bin" >"$tmp/part3"
+# Layer upload errors: parts out of order or of the wrong size, a short
+# part before the last, a wrong digest, unknown and empty uploads, a layer
+# no image uses.  ECR takes parts of at least 5 MiB but for the last.
+head -c 5242900 /dev/urandom >"$tmp/part.bin"
+head -c 5242880 "$tmp/part.bin" >"$tmp/part1"
+tail -c +5242881 "$tmp/part.bin" >"$tmp/part2"
 id=$(ecr initiate-layer-upload --repository-name team/app | jq -r .uploadId)
 out=$(ecr upload-layer-part --repository-name team/app --upload-id "$id" \
-    --part-first-byte 0 --part-last-byte 9 \
+    --part-first-byte 0 --part-last-byte 5242879 \
     --layer-part-blob "fileb://$tmp/part1")
-jqcheck "part" ".lastByteReceived == 9 and .uploadId == \"$id\" and
+jqcheck "part" ".lastByteReceived == 5242879 and .uploadId == \"$id\" and
     .repositoryName == \"team/app\" and .registryId == \"000000000000\"" "$out"
 expect_error "part not contiguous" InvalidLayerPartException \
     upload-layer-part --repository-name team/app --upload-id "$id" \
-    --part-first-byte 20 --part-last-byte 29 \
-    --layer-part-blob "fileb://$tmp/part3"
+    --part-first-byte 5242890 --part-last-byte 5242909 \
+    --layer-part-blob "fileb://$tmp/part2"
 expect_error "part range mismatch" InvalidLayerPartException \
     upload-layer-part --repository-name team/app --upload-id "$id" \
-    --part-first-byte 10 --part-last-byte 14 \
+    --part-first-byte 5242880 --part-last-byte 5242884 \
     --layer-part-blob "fileb://$tmp/part2"
 out=$(ecr upload-layer-part --repository-name team/app --upload-id "$id" \
-    --part-first-byte 10 --part-last-byte 19 \
+    --part-first-byte 5242880 --part-last-byte 5242899 \
     --layer-part-blob "fileb://$tmp/part2")
-jqcheck "part after refused ones" '.lastByteReceived == 19' "$out"
-ecr upload-layer-part --repository-name team/app --upload-id "$id" \
-    --part-first-byte 20 --part-last-byte 29 \
-    --layer-part-blob "fileb://$tmp/part3" >/dev/null
+jqcheck "part after refused ones" '.lastByteReceived == 5242899' "$out"
 expect_error "complete wrong digest" InvalidLayerException \
     complete-layer-upload --repository-name team/app --upload-id "$id" \
     --layer-digests "$(sha "$tmp/part1")"
 out=$(ecr complete-layer-upload --repository-name team/app --upload-id "$id" \
     --layer-digests "$(sha "$tmp/part.bin")")
 jqcheck "complete after wrong digest" ".layerDigest == \"$(sha "$tmp/part.bin")\"" "$out"
+id=$(ecr initiate-layer-upload --repository-name team/app | jq -r .uploadId)
+ecr upload-layer-part --repository-name team/app --upload-id "$id" \
+    --part-first-byte 0 --part-last-byte 19 \
+    --layer-part-blob "fileb://$tmp/part2" >/dev/null
+ecr upload-layer-part --repository-name team/app --upload-id "$id" \
+    --part-first-byte 20 --part-last-byte 39 \
+    --layer-part-blob "fileb://$tmp/part2" >/dev/null
+expect_error "a short part before the last" LayerPartTooSmallException \
+    complete-layer-upload --repository-name team/app --upload-id "$id" \
+    --layer-digests "$(sha "$tmp/part2")"
 expect_error "layer not in an image" LayerInaccessibleException \
     get-download-url-for-layer --repository-name team/app \
     --layer-digest "$(sha "$tmp/part.bin")"
@@ -261,11 +268,11 @@ expect_error "layer unknown" LayersNotFoundException \
 ghost=0f3e4d5c-1a2b-4c3d-8e9f-0a1b2c3d4e5f
 expect_error "upload not found (part)" UploadNotFoundException \
     upload-layer-part --repository-name team/app --upload-id "$ghost" \
-    --part-first-byte 0 --part-last-byte 9 \
-    --layer-part-blob "fileb://$tmp/part1"
+    --part-first-byte 0 --part-last-byte 19 \
+    --layer-part-blob "fileb://$tmp/part2"
 expect_error "upload not found (complete)" UploadNotFoundException \
     complete-layer-upload --repository-name team/app --upload-id "$ghost" \
-    --layer-digests "$(sha "$tmp/part1")"
+    --layer-digests "$(sha "$tmp/part2")"
 id=$(ecr initiate-layer-upload --repository-name team/app | jq -r .uploadId)
 expect_error "empty upload" EmptyUploadException complete-layer-upload \
     --repository-name team/app --upload-id "$id" \

@@ -80,7 +80,7 @@ fake() {	# name python-body: writes a fake worker
 	chmod +x "$T_TMP/$1"
 }
 hello='os.write(3, struct.pack("<4I", 1, 8, 0, 0) + struct.pack("<2I", %s, os.getpid()))'
-proto=$(sed -n 's/^#define PROTOCOL_VERSION[[:space:]]*//p' common/proto.h)
+proto=$(awk '$1 == "#define" && $2 == "PROTOCOL_VERSION" { print $3 }' common/proto.h)
 fake badversion "$(printf "$hello" 99)"
 fake garbage "$(printf "$hello" "$proto")
 os.write(3, struct.pack('<4I', 9999, 0, 0, 0))"

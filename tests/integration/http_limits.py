@@ -34,35 +34,14 @@ import boto3
 import botocore.exceptions
 from botocore.config import Config
 
-TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
-    __file__))))
-BERTHD = os.environ.get("BERTHD", os.path.join(TOP, "build/daemon/berthd"))
-BLOBD = os.environ.get("BLOBD", os.path.join(TOP, "build/blobd/berth-blobd"))
+sys.dont_write_bytecode = True    # nothing left in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "pylib"))
+import berth_it  # noqa: E402
+from berth_it import BERTHD, BLOBD, free_port, ok  # noqa: E402
+
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-"
                   r"[0-9a-f]{12}$")
-
-passed = 0
-failed = 0
-lock = threading.Lock()
-
-
-def ok(name, cond, detail=""):
-    global passed, failed
-    with lock:
-        if cond:
-            passed += 1
-            print("ok %s" % name, flush=True)
-        else:
-            failed += 1
-            print("FAIL %s %s" % (name, detail), flush=True)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class Berthd:
@@ -230,49 +209,49 @@ def test_limit_shapes(srv):
     # The header timeout is 30 s: both 408s wait in the background.
     slow = {}
     threads = [threading.Thread(target=slow_head, args=(
-        srv, b"GET /v2/ HTTP/1.1\r\nHost: x\r\nX-Slow: 1\r\n", slow,
+        srv, b"GET /v2/ HTTP/1.1\r\nHost: localhost\r\nX-Slow: 1\r\n", slow,
         "oci")), threading.Thread(target=slow_head, args=(
-            srv, b"POST / HTTP/1.1\r\nHost: x\r\n", slow, "ecr"))]
+            srv, b"POST / HTTP/1.1\r\nHost: localhost\r\n", slow, "ecr"))]
     for t in threads:
         t.start()
 
     long_target = "a" * 9000
-    r = exchange(srv, ("GET /v2/%s/manifests/x HTTP/1.1\r\nHost: x\r\n\r\n"
+    r = exchange(srv, ("GET /v2/%s/manifests/x HTTP/1.1\r\nHost: localhost\r\n\r\n"
                        % long_target).encode())
     check_oci_error("414 on /v2/", r, 414)
     ok("414 on /v2/: the detail names the limit",
        "8192" in (oci_error_of(r).get("detail") or ""))
-    r = exchange(srv, ("POST /?%s HTTP/1.1\r\nHost: x\r\n\r\n" %
+    r = exchange(srv, ("POST /?%s HTTP/1.1\r\nHost: localhost\r\n\r\n" %
                        long_target).encode())
     check_ecr_error("414 on POST /", r, 414, "ValidationException")
 
-    r = exchange(srv, ("GET /v2/ HTTP/1.1\r\nHost: x\r\n%s\r\n" %
+    r = exchange(srv, ("GET /v2/ HTTP/1.1\r\nHost: localhost\r\n%s\r\n" %
                        headers_block(101)).encode())
     check_oci_error("431 (header lines) on /v2/", r, 431)
     big = "X-Big: %s\r\n" % ("b" * 70000)
-    r = exchange(srv, ("POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: "
+    r = exchange(srv, ("POST / HTTP/1.1\r\nHost: localhost\r\nX-Amz-Target: "
                        "AmazonEC2ContainerRegistry_V20150921."
                        "DescribeRepositories\r\n%s\r\n" % big).encode())
     check_ecr_error("431 (header bytes) on POST /", r, 431,
                     "ValidationException")
-    r = exchange(srv, ("HEAD /v2/ HTTP/1.1\r\nHost: x\r\n%s\r\n" %
+    r = exchange(srv, ("HEAD /v2/ HTTP/1.1\r\nHost: localhost\r\n%s\r\n" %
                        headers_block(101)).encode(), head=True)
     ok("431 on HEAD /v2/: the status and no body", r is not None and
        r.status == 431 and r.header("content-type") == "application/json")
 
-    r = exchange(srv, ("GET /_berth/health HTTP/1.1\r\nHost: x\r\n%s\r\n" %
+    r = exchange(srv, ("GET /_berth/health HTTP/1.1\r\nHost: localhost\r\n%s\r\n" %
                        headers_block(101)).encode())
     ok("431 on /_berth/: the admin API's shape", r is not None and
        r.status == 431 and r.json() is not None and
        r.json().get("error"), r and r.body[:200])
-    r = exchange(srv, ("GET /elsewhere HTTP/1.1\r\nHost: x\r\n%s\r\n" %
+    r = exchange(srv, ("GET /elsewhere HTTP/1.1\r\nHost: localhost\r\n%s\r\n" %
                        headers_block(101)).encode())
     check_oci_error("431 off every API: the fallback route's shape", r, 431,
                     v2=False)
 
-    r = exchange(srv, b"GET /v2/ HTTP/1.1\r\nHost: x\r\nBad Header: 1\r\n\r\n")
+    r = exchange(srv, b"GET /v2/ HTTP/1.1\r\nHost: localhost\r\nBad Header: 1\r\n\r\n")
     check_oci_error("400 for a malformed header on /v2/", r, 400)
-    r = exchange(srv, b"GET /v2/ HTTP/2.0\r\nHost: x\r\n\r\n")
+    r = exchange(srv, b"GET /v2/ HTTP/2.0\r\nHost: localhost\r\n\r\n")
     check_oci_error("505 on /v2/", r, 505)
 
     # Before the target is known, there is no API to answer for.
@@ -323,7 +302,7 @@ def test_host(srv):
 def start_upload(srv, repo):
     s = srv.connect()
     try:
-        s.sendall(("POST /v2/%s/blobs/uploads/ HTTP/1.1\r\nHost: x\r\n"
+        s.sendall(("POST /v2/%s/blobs/uploads/ HTTP/1.1\r\nHost: localhost\r\n"
                    "Content-Length: 0\r\n\r\n" % repo).encode())
         r = read_response(s)
     finally:
@@ -341,7 +320,7 @@ def test_chunk_framing(srv):
         return
     path = loc.split("://", 1)[-1]
     path = path[path.index("/"):]
-    r = exchange(srv, ("PATCH %s HTTP/1.1\r\nHost: x\r\n"
+    r = exchange(srv, ("PATCH %s HTTP/1.1\r\nHost: localhost\r\n"
                        "Content-Type: application/octet-stream\r\n"
                        "Transfer-Encoding: chunked\r\n\r\n" % path).encode() +
                  b"3\r\nabcXX4\r\ndefg\r\n0\r\n\r\n")
@@ -353,7 +332,7 @@ def test_chunk_framing(srv):
     # client that broke off; "defg" never arrives.
     s = srv.connect()
     try:
-        s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path).encode())
+        s.sendall(("GET %s HTTP/1.1\r\nHost: localhost\r\n\r\n" % path).encode())
         st = read_response(s)
     finally:
         s.close()
@@ -365,29 +344,29 @@ def test_chunk_framing(srv):
 def test_smuggling(srv):
     cases = [
         ("Content-Length with Transfer-Encoding",
-         b"POST /v2/smuggle/two/blobs/uploads/ HTTP/1.1\r\nHost: x\r\n"
+         b"POST /v2/smuggle/two/blobs/uploads/ HTTP/1.1\r\nHost: localhost\r\n"
          b"Content-Length: 40\r\nTransfer-Encoding: chunked\r\n\r\n"
-         b"0\r\n\r\nGET /v2/_catalog HTTP/1.1\r\nHost: x\r\n\r\n"),
+         b"0\r\n\r\nGET /v2/_catalog HTTP/1.1\r\nHost: localhost\r\n\r\n"),
         ("two Content-Lengths",
-         b"POST /v2/smuggle/two/blobs/uploads/ HTTP/1.1\r\nHost: x\r\n"
+         b"POST /v2/smuggle/two/blobs/uploads/ HTTP/1.1\r\nHost: localhost\r\n"
          b"Content-Length: 0\r\nContent-Length: 0\r\n\r\n"),
         ("conflicting Content-Lengths",
-         b"POST /v2/smuggle/two/blobs/uploads/ HTTP/1.1\r\nHost: x\r\n"
+         b"POST /v2/smuggle/two/blobs/uploads/ HTTP/1.1\r\nHost: localhost\r\n"
          b"Content-Length: 0\r\nContent-Length: 44\r\n\r\n"
-         b"GET /v2/_catalog HTTP/1.1\r\nHost: x\r\n\r\n"),
+         b"GET /v2/_catalog HTTP/1.1\r\nHost: localhost\r\n\r\n"),
         ("a Transfer-Encoding other than chunked",
-         b"POST /v2/smuggle/two/blobs/uploads/ HTTP/1.1\r\nHost: x\r\n"
+         b"POST /v2/smuggle/two/blobs/uploads/ HTTP/1.1\r\nHost: localhost\r\n"
          b"Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n"),
         ("Transfer-Encoding in HTTP/1.0",
          b"POST /v2/smuggle/two/blobs/uploads/ HTTP/1.0\r\n"
          b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
         ("obs-fold",
-         b"GET /v2/ HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n X-B: 2\r\n\r\n"),
+         b"GET /v2/ HTTP/1.1\r\nHost: localhost\r\nX-A: 1\r\n X-B: 2\r\n\r\n"),
         ("a bare LF",
          b"GET /v2/ HTTP/1.1\nHost: x\n\n"),
         ("a CR that ends the head on its own",
-         b"GET /v2/ HTTP/1.1\r\nHost: x\r\n\rGET /v2/_catalog HTTP/1.1"
-         b"\r\nHost: x\r\n\r\n"),
+         b"GET /v2/ HTTP/1.1\r\nHost: localhost\r\n\rGET /v2/_catalog HTTP/1.1"
+         b"\r\nHost: localhost\r\n\r\n"),
     ]
     for name, wire in cases:
         s = srv.connect()
@@ -405,7 +384,7 @@ def test_smuggling(srv):
 
 
 def request_on(s, path="/v2/"):
-    s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path).encode())
+    s.sendall(("GET %s HTTP/1.1\r\nHost: localhost\r\n\r\n" % path).encode())
     buf = b""
     while b"\r\n\r\n" not in buf:
         d = s.recv(65536)
@@ -442,7 +421,7 @@ def test_connection_table():
                request_on(s) == 200)
         # The first is used again: the second is now idle the longest.
         ok("the first is used again", request_on(conns[0]) == 200)
-        r = exchange(srv, b"GET /v2/ HTTP/1.1\r\nHost: x\r\n"
+        r = exchange(srv, b"GET /v2/ HTTP/1.1\r\nHost: localhost\r\n"
                      b"Connection: close\r\n\r\n")
         ok("at the limit, a new client is served", r is not None and
            r.status == 200, r and r.status)
@@ -461,9 +440,9 @@ def test_connection_table():
     try:
         for _ in range(4):
             s = srv.connect()
-            s.sendall(b"GET /v2/ HTTP/1.1\r\nHost: x\r\n")
+            s.sendall(b"GET /v2/ HTTP/1.1\r\nHost: localhost\r\n")
             conns.append(s)
-        r = exchange(srv, b"GET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n")
+        r = exchange(srv, b"GET /v2/ HTTP/1.1\r\nHost: localhost\r\n\r\n")
         ok("all busy: 503 with Retry-After, then close", r is not None and
            r.status == 503 and r.header("retry-after") == "1" and
            r.closed, r and (r.status, r.headers))
@@ -516,8 +495,8 @@ def main():
         test_connection_table()
     except Exception as e:
         ok("test_connection_table", False, repr(e))
-    print("%d passed, %d failed" % (passed, failed))
-    return 0 if failed == 0 else 1
+    print("%d passed, %d failed" % (berth_it.passed, berth_it.failed))
+    return 0 if berth_it.failed == 0 else 1
 
 
 if __name__ == "__main__":

@@ -48,6 +48,11 @@ import time
 import traceback
 import urllib.parse
 
+sys.dont_write_bytecode = True    # nothing left in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "pylib"))
+from berth_it import free_port  # noqa: E402
+
 # --- media types ----------------------------------------------------------
 
 MT_OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -112,14 +117,6 @@ def short(b, n=300):
 def jdump(obj):
     """Serializes like the suite does (Go's MarshalIndent with a tab)."""
     return json.dumps(obj, indent="\t").encode()
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 # --- the registry under test -------------------------------------------------

@@ -564,7 +564,7 @@ t_sigterm_clean_exit() {
 	python3 - "$PORT" "$W/idle.ready" <<'EOF' &
 import socket, sys, time
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
-s.sendall(b"GET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n")
+s.sendall(b"GET /v2/ HTTP/1.1\r\nHost: localhost\r\n\r\n")
 s.recv(4096)
 open(sys.argv[2], "w").close()
 time.sleep(30)

@@ -109,7 +109,7 @@ test_handler(struct http_request *req, void *arg)
 	if (strcmp(path, "/fd") == 0) {
 		fd = T.pipe_w;
 		T.pipe_w = -1;
-		http_request_body_to_fd(req, fd, fd_done_cb, NULL);
+		http_request_body_to_fd(req, fd, SIZE_MAX, fd_done_cb, NULL);
 		return;
 	}
 	if (strcmp(path, "/refuse") == 0) {

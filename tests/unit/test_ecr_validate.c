@@ -228,6 +228,54 @@ test_patterns(void)
 	CU_ASSERT_EQUAL(ecr_pattern_match(idx, "123456789012\0", 13), 0);
 }
 
+/* json_parse_strict: UTF-8 only, no NUL in a member name. */
+static void
+test_strict_json(void)
+{
+#define T(s)	s, sizeof(s) - 1
+	static const struct {
+		const char	*text;
+		size_t		 len;
+		const char	*why;		/* NULL: parsed */
+	} cases[] = {
+		{ T("{\"a\":\"caf\xc3\xa9\"}"), NULL },
+		{ T("{\"a\":\"k\xff\"}"), "not valid UTF-8" },
+		{ T("{\"a\":\"\xc0\x80\"}"), "not valid UTF-8" },
+		{ T("{\"a\":\"\xed\xa0\x80\"}"), "not valid UTF-8" },
+		{ T("{\"a\\u0000b\":1}"), "member name holds a NUL" },
+		{ T("{\"a\" : {\"b\\u0000\"\t:1}}"),
+		    "member name holds a NUL" },
+		{ T("{\"a\":\"b\\u0000\"}"), NULL },
+		{ T("{\"a\\\\u0000b\":1}"), NULL },	/* "a\\u0000b" */
+		{ T("[\"\\u0000\", \"x\"]"), NULL },
+		{ T("{\"a\":1} x"), "not valid JSON" },
+	};
+	struct json_object *o;
+	const char	*why;
+	size_t		 i;
+
+	for (i = 0; i < nitems(cases); i++) {
+		why = NULL;
+		o = json_parse_strict(cases[i].text, cases[i].len, 32, &why);
+		if ((o == NULL) != (cases[i].why != NULL) || (o == NULL &&
+		    strstr(why, cases[i].why) == NULL)) {
+			fprintf(stderr, "\ncase %zu: %s\n", i, o != NULL ?
+			    "parsed" : why);
+			CU_FAIL("strict JSON");
+		}
+		json_object_put(o);
+	}
+	o = json_parse_strict(T("{\"a\":[1,{\"b\":\"x\\u0000\"}]}"), 32, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+	CU_ASSERT(json_has_nul(o));
+	json_object_put(o);
+	o = json_parse_strict(T("{\"a\":[1,{\"b\":\"x\"}]}"), 32, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+	CU_ASSERT(!json_has_nul(o));
+	json_object_put(o);
+#undef T
+}
+
 static void
 test_validate(void)
 {
@@ -325,6 +373,21 @@ test_validate(void)
 		    "1 validation error detected: Value '' at 'name' failed to "
 		    "satisfy constraint: Member must have length greater than "
 		    "or equal to 1" },
+		/* A NUL is no terminator: refused, not read up to it. */
+		{ "PutImage", "{\"repositoryName\":\"ab\",\"imageManifest\":"
+		    "\"{}\",\"imageTag\":\"v1\\u0000x\"}",
+		    "InvalidParameterException", "Invalid parameter at "
+		    "'imageTag' failed to satisfy constraint: 'must not contain "
+		    "the NUL character'" },
+		{ "CreateRepository", "{\"repositoryName\":\"ab\\u0000c\"}",
+		    "InvalidParameterException", "must satisfy regular "
+		    "expression" },
+		{ "GetAccountSetting", "{\"name\":\"a\\u0000\"}",
+		    "ValidationException", "Member must not contain the NUL "
+		    "character" },
+		/* Tag keys and values: their operation's own exception. */
+		{ "TagResource", "{\"resourceArn\":\"arn\",\"tags\":[{\"Key\":"
+		    "\"k\\u0000\",\"Value\":\"v\\u0000\"}]}", NULL, NULL },
 	};
 	struct json_object *in;
 	const struct ecr_operation *op;
@@ -337,7 +400,7 @@ test_validate(void)
 		op = ecr_operation_find(cases[i].op, strlen(cases[i].op));
 		CU_ASSERT_PTR_NOT_NULL_FATAL(op);
 		in = json_parse_strict(cases[i].json, strlen(cases[i].json),
-		    32);
+		    32, NULL);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(in);
 		exc = NULL;
 		rc = ecr_validate(op, in, &exc, msg, sizeof(msg));
@@ -373,6 +436,7 @@ test_ecr_validate_register(void)
 	if (CU_add_test(s, "model tables", test_tables) == NULL ||
 	    CU_add_test(s, "pattern translation", test_translate) == NULL ||
 	    CU_add_test(s, "model patterns", test_patterns) == NULL ||
+	    CU_add_test(s, "strict JSON", test_strict_json) == NULL ||
 	    CU_add_test(s, "validation answers", test_validate) == NULL)
 		return -1;
 	return 0;

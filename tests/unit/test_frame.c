@@ -1306,6 +1306,7 @@ static const struct sent_frame berthd_sends[] = {
 	    0 },
 	SENT(MSG_BLOB_OPEN, struct msg_blob_ref, 0),
 	{ MSG_META_APPEND, 1, FRAME_MAX_PAYLOAD, 0 },	/* one entry */
+	{ MSG_META_RELEASE, 1, FRAME_MAX_PAYLOAD, 0 },	/* one that deletes */
 	{ MSG_META_LOAD, 0, 0, 0 },
 	SENT(MSG_META_COMPACT, struct msg_meta_compact, 1),
 	{ MSG_GC_LIST, 0, 0, 0 },

@@ -92,6 +92,8 @@ build_fixture(struct fixture *fx)
 	memset(fx, 0, sizeof(*fx));
 	wbuf_init(&fx->entries);
 	model_install(model_new());
+	conf.max_images = ECR_IMAGES_MAX;
+	conf.max_repositories = ECR_REPOSITORIES_MAX;
 	digest_of("config", &fx->config);
 	digest_of("layer", &fx->layer);
 
@@ -607,6 +609,79 @@ test_image_push_validation(void)
 	wbuf_clear(&fx.entries);
 }
 
+/* ECR's quotas on one push, and the index that answers "what names this
+ * digest" without a scan of the repository's images. */
+static void
+test_quotas_and_refs(void)
+{
+	struct fixture	 fx;
+	struct image_push p;
+	struct repository *repo;
+	const struct repo_ref *ref;
+	struct txn	 t;
+	char		*m, *tags[2], name[16];
+	size_t		 i;
+
+	build_fixture(&fx);
+	repo = repository_find(registry_find(ACCT, REGION), "team/app");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(repo);
+	ref = repo_ref_find(repo, &fx.layer);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ref);
+	CU_ASSERT_EQUAL(ref->blob_refs, 1);
+	CU_ASSERT_EQUAL(ref->index_refs, 0);
+	memset(&p, 0, sizeof(p));
+	p.account = ACCT;
+	p.region = REGION;
+	p.repository = "team/app";
+	/* The repository holds one image: with room for one, no other. */
+	conf.max_images = 1;
+	m = image_manifest(&fx.config, &fx.layer, ",\"annotations\":{}");
+	p.manifest = (const uint8_t *)m;
+	p.len = strlen(m);
+	CU_ASSERT_EQUAL(image_push(&p, NULL, NULL), BERR_LIMIT_EXCEEDED);
+	CU_ASSERT(strstr(p.detail, "maximum allowed number of images which "
+	    "is '1'") != NULL);
+	free(m);
+	conf.max_images = ECR_IMAGES_MAX;
+	/* 1000 tags on the image (it has v1 and latest), then no more. */
+	txn_init(&t);
+	for (i = 2; i < ECR_IMAGE_TAGS_MAX; i++) {
+		snprintf(name, sizeof(name), "t%zu", i);
+		CU_ASSERT_EQUAL(txn_tag_put(&t, repo, name, &fx.image), 0);
+	}
+	txn_clear(&t);
+	CU_ASSERT_EQUAL(image_find(repo, &fx.image)->ntags,
+	    ECR_IMAGE_TAGS_MAX);
+	m = image_manifest(&fx.config, &fx.layer, NULL);
+	p.manifest = (const uint8_t *)m;
+	p.len = strlen(m);
+	tags[0] = (char *)(uintptr_t)"one-more";
+	tags[1] = (char *)(uintptr_t)"v1";
+	p.tags = tags;
+	p.ntags = 2;
+	CU_ASSERT_EQUAL(image_push(&p, NULL, NULL), BERR_LIMIT_EXCEEDED);
+	CU_ASSERT(strstr(p.detail, "maximum allowed number of tags which is "
+	    "'1000'") != NULL);
+	free(m);
+	/* Repositories: room while under --max-repositories. */
+	CU_ASSERT(registry_has_room(ACCT, REGION));
+	conf.max_repositories = 1;
+	CU_ASSERT(!registry_has_room(ACCT, REGION));
+	CU_ASSERT(registry_has_room("999999999999", REGION));
+	txn_init(&t);
+	CU_ASSERT_EQUAL(txn_repo_ensure(&t, ACCT, REGION, "team/other"),
+	    BERR_LIMIT_EXCEEDED);
+	txn_clear(&t);
+	conf.max_repositories = ECR_REPOSITORIES_MAX;
+	/* The image goes, and its entries with it. */
+	txn_init(&t);
+	CU_ASSERT_EQUAL(txn_image_delete(&t, image_find(repo, &fx.image)), 0);
+	txn_clear(&t);
+	CU_ASSERT_PTR_NULL(repo_ref_find(repo, &fx.layer));
+	CU_ASSERT_PTR_NULL(repo_ref_find(repo, &fx.config));
+	wbuf_clear(&fx.entries);
+}
+
 /* Compaction keeps start-up bounded by the state, not by its history. */
 static void
 test_compaction_due(void)
@@ -667,6 +742,8 @@ test_model_register(void)
 	    test_lenient_blob_size) == NULL ||
 	    CU_add_test(s, "image push validation",
 	    test_image_push_validation) == NULL ||
+	    CU_add_test(s, "quotas and the reference index",
+	    test_quotas_and_refs) == NULL ||
 	    CU_add_test(s, "compaction due", test_compaction_due) == NULL)
 		return -1;
 	return 0;

@@ -18,9 +18,9 @@
  * blobd/pack.c with the store and the metadata log on a real directory:
  * small blobs written into the log, read back from their offsets, found
  * again after a restart and after the log closed into segments, removed
- * by a GC sweep for good, a torn blob entry dropped with the log's tail,
- * a log of version 1 taking blobs, a blob found twice kept once, and
- * small upload sessions committed into the pack.
+ * by a GC sweep for good (their bytes a hole), a torn blob entry dropped
+ * with the log's tail, a log of version 1 taking blobs, a blob found twice
+ * kept once, and small upload sessions committed into the pack.
  */
 #include "config.h"
 
@@ -328,6 +328,126 @@ test_sweep_durable(void)
 	teardown(&f);
 }
 
+/* The blocks meta/log takes on the disk. */
+static uint64_t
+log_blocks(struct fixture *f)
+{
+	struct stat	 sb;
+	char		*p = meta_path(f, "log");
+
+	CU_ASSERT_FATAL(stat(p, &sb) == 0);
+	free(p);
+	return (uint64_t)sb.st_blocks;
+}
+
+/* 1 if the file system of the fixture punches holes. */
+static int
+punches(struct fixture *f)
+{
+	char	*p = meta_path(f, "probe");
+	int	 fd, ok;
+
+	fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	CU_ASSERT_FATAL(fd != -1);
+	ok = posix_fallocate(fd, 0, 65536) == 0 &&
+	    fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
+	    65536) == 0;
+	close(fd);
+	unlink(p);
+	free(p);
+	return ok;
+}
+
+/*
+ * A swept blob's bytes go back to the disk at once (a hole in the log),
+ * and the log, whose dead entries no longer match their CRC, is read
+ * whole again: dead blobs big and small, live ones around them.
+ */
+static void
+test_sweep_punches(void)
+{
+	struct fixture	 f;
+	struct digest	 d[4];
+	static const size_t sizes[] = { 60000, 10, 60000, 10 };
+	uint64_t	 before;
+	unsigned int	 i;
+
+	setup(&f);
+	for (i = 0; i < 4; i++)
+		CU_ASSERT_EQUAL(put(&f, i, sizes[i], &d[i]), 1);
+	CU_ASSERT_EQUAL(store_sync_pack(f.st), 0);
+	before = log_blocks(&f);
+	CU_ASSERT_EQUAL(sweep(&f, &d[0], 2), 2);
+	if (punches(&f))
+		CU_ASSERT(log_blocks(&f) * 512 + 50000 <= before * 512);
+	reopen(&f);
+	CU_ASSERT_EQUAL(unit_blobs(f.st), 2);
+	CU_ASSERT(!reads_back(&f, 0, sizes[0], &d[0]));
+	CU_ASSERT(!reads_back(&f, 1, sizes[1], &d[1]));
+	CU_ASSERT(reads_back(&f, 2, sizes[2], &d[2]));
+	CU_ASSERT(reads_back(&f, 3, sizes[3], &d[3]));
+	/* What follows the holes is appended to, not cut as torn. */
+	CU_ASSERT_EQUAL(put(&f, 0, sizes[0], &d[0]), 1);
+	reopen(&f);
+	CU_ASSERT(reads_back(&f, 0, sizes[0], &d[0]));
+	CU_ASSERT_EQUAL(unit_blobs(f.st), 3);
+	teardown(&f);
+}
+
+/*
+ * GC in steps, as blobd's loop runs it: the listing a part at a time finds
+ * every blob, and a blob stored again between two steps of a sweep stays.
+ */
+static void
+test_gc_steps(void)
+{
+	struct fixture	 f;
+	struct digest	 d[200];
+	struct gc_blob	*recs = xcalloc(200, sizeof(*recs));
+	struct gc_lister *l;
+	struct gc_sweep	*s;
+	uint64_t	 count, blobs, bytes;
+	int64_t		 not_after;
+	unsigned int	 i, steps = 0;
+	int		 fd, rc;
+
+	setup(&f);
+	for (i = 0; i < 200; i++)
+		CU_ASSERT_EQUAL(put(&f, i, 100 + i, &d[i]), 1);
+	CU_ASSERT_FATAL(gc_list_new(f.st, &l) == 0);
+	while (gc_list_step(l, 0, &rc))
+		steps++;
+	CU_ASSERT_EQUAL(rc, 0);
+	CU_ASSERT(steps >= STORE_WALK_PARTS - 1);
+	CU_ASSERT_FATAL(gc_list_finish(l, rc, &fd, &count) == 0);
+	CU_ASSERT_EQUAL(count, 200);
+	close(fd);
+
+	usleep(2000);
+	not_after = now_ms();
+	for (i = 0; i < 200; i++)
+		digest_format(&d[i], recs[i].digest);
+	fd = anon_file("berth-unit");
+	CU_ASSERT_FATAL(fd != -1 && write_full(fd, recs, 200 *
+	    sizeof(*recs)) == 0);
+	CU_ASSERT_FATAL(gc_sweep_new(f.st, fd, 200, not_after, 0, &s) == 0);
+	for (steps = 0; gc_sweep_step(s, 0); steps++)
+		if (steps == 0) {
+			usleep(2000);
+			CU_ASSERT_EQUAL(put(&f, 199, 299, &d[199]), 0);
+		}
+	CU_ASSERT(steps > 3);
+	CU_ASSERT_EQUAL(gc_sweep_finish(s, &blobs, &bytes), 0);
+	CU_ASSERT_EQUAL(blobs, 199);
+	CU_ASSERT(!reads_back(&f, 0, 100, &d[0]));
+	CU_ASSERT(reads_back(&f, 199, 299, &d[199]));
+	reopen(&f);
+	CU_ASSERT_EQUAL(unit_blobs(f.st), 1);
+	CU_ASSERT(reads_back(&f, 199, 299, &d[199]));
+	free(recs);
+	teardown(&f);
+}
+
 /* A crash in the middle of a blob entry: that blob, not the others. */
 static void
 test_torn_blob(void)
@@ -459,6 +579,9 @@ test_pack_register(void)
 		void		(*fn)(void);
 	} tests[] = {
 		{ "write, read, reopen", test_put_read_reopen },
+		{ "a sweep punches holes; the log reads whole",
+		    test_sweep_punches },
+		{ "GC in steps", test_gc_steps },
 		{ "berthd's entries and blobs", test_meta_and_blobs },
 		{ "segments", test_segments },
 		{ "a sweep lasts", test_sweep_durable },

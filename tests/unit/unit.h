@@ -24,6 +24,7 @@
 int	test_auth_register(void);
 int	test_buf_register(void);
 int	test_digest_register(void);
+int	test_ecr_layer_part_register(void);
 int	test_ecr_validate_register(void);
 int	test_error_register(void);
 int	test_frame_register(void);
@@ -38,12 +39,14 @@ int	test_iam_register(void);
 int	test_lifecycle_eval_register(void);
 int	test_lifecycle_policy_register(void);
 int	test_name_register(void);
+int	test_reserve_register(void);
 int	test_pack_register(void);
 int	test_sandbox_register(void);
 int	test_sigv4_register(void);
 int	test_sortvec_register(void);
 int	test_store_register(void);
 int	test_upload_register(void);
+int	test_utf8_register(void);
 int	test_util_register(void);
 int	test_wwwauth_register(void);
 

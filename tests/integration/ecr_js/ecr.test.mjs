@@ -8,6 +8,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -182,29 +183,34 @@ test("auth token, tags, policies, registry, errors", async () => {
 test("layer uploads: errors, availability, download URLs", async () => {
   const repositoryName = "js/layers";
   await client.send(new ecr.CreateRepositoryCommand({ repositoryName }));
-  const data = Buffer.from("0123456789abcdefghijABCDEFGHIJ");
+  // ECR takes parts of at least 5 MiB but for the last: a first part of
+  // 5 MiB, then the last 30 bytes.
+  const min = 5 * 1024 * 1024;
+  const data = Buffer.concat([randomBytes(min),
+    Buffer.from("0123456789abcdefghijABCDEFGHIJ")]);
   const { uploadId } = await client.send(
     new ecr.InitiateLayerUploadCommand({ repositoryName }));
   const part = await client.send(new ecr.UploadLayerPartCommand({
-    repositoryName, uploadId, partFirstByte: 0, partLastByte: 9,
-    layerPartBlob: data.subarray(0, 10) }));
-  assert.equal(part.lastByteReceived, 9);
+    repositoryName, uploadId, partFirstByte: 0, partLastByte: min - 1,
+    layerPartBlob: data.subarray(0, min) }));
+  assert.equal(part.lastByteReceived, min - 1);
   assert.equal(part.uploadId, uploadId);
   assert.equal(part.registryId, "000000000000");
   const gap = await caught(client.send(new ecr.UploadLayerPartCommand({
-    repositoryName, uploadId, partFirstByte: 20, partLastByte: 29,
-    layerPartBlob: data.subarray(20) })));
+    repositoryName, uploadId, partFirstByte: min + 10,
+    partLastByte: min + 29, layerPartBlob: data.subarray(min + 10) })));
   assert.equal(gap?.name, "InvalidLayerPartException");
-  assert.equal(gap.lastValidByteReceived, 9);
+  assert.equal(gap.lastValidByteReceived, min - 1);
   assert.equal(gap.uploadId, uploadId);
   assert.equal(gap.repositoryName, repositoryName);
   assert.equal(gap.$metadata.httpStatusCode, 400);
   assert.equal(await errorName(client.send(new ecr.UploadLayerPartCommand({
-    repositoryName, uploadId, partFirstByte: 10, partLastByte: 14,
-    layerPartBlob: data.subarray(10, 20) }))), "InvalidLayerPartException");
+    repositoryName, uploadId, partFirstByte: min, partLastByte: min + 4,
+    layerPartBlob: data.subarray(min, min + 10) }))),
+  "InvalidLayerPartException");
   await client.send(new ecr.UploadLayerPartCommand({
-    repositoryName, uploadId, partFirstByte: 10, partLastByte: 29,
-    layerPartBlob: data.subarray(10) }));
+    repositoryName, uploadId, partFirstByte: min, partLastByte: min + 29,
+    layerPartBlob: data.subarray(min) }));
   assert.equal(await errorName(client.send(new ecr.CompleteLayerUploadCommand(
     { repositoryName, uploadId, layerDigests: [sha("other")] }))),
   "InvalidLayerException");
