@@ -63,7 +63,8 @@ enum berr {
 	BERR_REQUEST_TIMEOUT = -37,	/* the request's head came too slowly */
 	BERR_HTTP_VERSION = -38,	/* not HTTP/1.x: 505 */
 	BERR_UPSTREAM = -39,		/* the pull-through cache's upstream */
-	BERR__LAST = -40
+	BERR_UPSTREAM_SECRET = -40,	/* a rule's secret cannot be read */
+	BERR__LAST = -41
 };
 
 /* A person-readable message; never NULL. */

@@ -276,6 +276,15 @@ int	ecr_repository_parse_encryption(struct ecr_req *, struct repo_config *);
 /* ecr_image.c */
 void	ecr_image_put(struct ecr_req *);
 void	ecr_image_batch_get(struct ecr_req *);
+/* BatchGetImage of what berth holds, after the pull-through cache fetched
+ * what it could: upstream (NULL, or one per imageIds entry) gives the
+ * failure of the entries the upstream failed (code NULL for the rest). */
+struct ecr_upstream_failure {
+	const char	*code;		/* ImageFailureCode */
+	char		 reason[384];
+};
+void	ecr_image_batch_get_held(struct ecr_req *,
+	    const struct ecr_upstream_failure *upstream);
 void	ecr_image_describe(struct ecr_req *);
 void	ecr_image_list(struct ecr_req *);
 void	ecr_image_batch_delete(struct ecr_req *);
@@ -293,6 +302,8 @@ void	ecr_layer_initiate(struct ecr_req *);
 void	ecr_layer_upload_part(struct ecr_req *);
 void	ecr_layer_complete(struct ecr_req *);
 void	ecr_layer_download_url(struct ecr_req *);
+/* GetDownloadUrlForLayer of what berth holds (the cache fetched it). */
+void	ecr_layer_download_url_held(struct ecr_req *);
 
 /* ecr_auth.c */
 void	ecr_auth_token(struct ecr_req *);

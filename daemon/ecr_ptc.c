@@ -485,3 +485,151 @@ ecr_ptc_validate(struct ecr_req *r)
 	free(url);
 	ptc_rule_clear(&rule);
 }
+
+/* --- pulls through the ECR API ------------------------------------------- */
+
+/* A BatchGetImage or GetDownloadUrlForLayer waiting for the cache. */
+struct ecr_ptc_wait {
+	struct ecr_req	*r;
+	size_t		 pending;
+	int		 secret_err;	/* a rule's secret cannot be read */
+	char		 secret_why[384];
+	struct ecr_upstream_failure *failures;	/* per imageIds entry */
+};
+
+struct ecr_ptc_item {
+	struct ecr_ptc_wait *w;
+	size_t		 i;
+};
+
+/* The ImageFailureCode of an upstream's failure; NULL when the entry goes
+ * on as usual (fetched, or not found upstream either). */
+static const char *
+ecr_ptc_failure_code(int err)
+{
+	switch (err) {
+	case 0:
+	case BERR_MANIFEST_UNKNOWN:
+	case BERR_NAME_UNKNOWN:
+		return NULL;
+	case BERR_DENIED:
+		return "UpstreamAccessDenied";
+	case BERR_TOO_MANY_REQUESTS:
+		return "UpstreamTooManyRequests";
+	default:
+		return "UpstreamUnavailable";
+	}
+}
+
+static void
+ecr_ptc_wait_end(struct ecr_ptc_wait *w)
+{
+	if (w->secret_err)
+		ecr_error(w->r, "UnableToGetUpstreamImageException", "%s",
+		    w->secret_why);
+	else
+		ecr_image_batch_get_held(w->r, w->failures);
+	free(w->failures);
+	free(w);
+}
+
+static void
+ecr_ptc_image_cb(int err, const char *why, void *arg)
+{
+	struct ecr_ptc_item *it = arg;
+	struct ecr_ptc_wait *w = it->w;
+	struct ecr_upstream_failure *f = &w->failures[it->i];
+
+	if (err == BERR_UPSTREAM_SECRET) {
+		w->secret_err = 1;
+		snprintf(w->secret_why, sizeof(w->secret_why), "%s", why);
+	} else if ((f->code = ecr_ptc_failure_code(err)) != NULL)
+		snprintf(f->reason, sizeof(f->reason), "The image could not "
+		    "be pulled from the upstream registry: %s", why);
+	free(it);
+	if (--w->pending == 0)
+		ecr_ptc_wait_end(w);
+}
+
+static void
+ecr_ptc_pull_set(struct ecr_req *r, struct ptc_pull *p)
+{
+	p->caller = r->caller.account;
+	p->account = r->account;
+	p->region = r->region;
+	p->name = ecr_str(r, "repositoryName");
+}
+
+int
+ecr_ptc_batch_get(struct ecr_req *r)
+{
+	struct json_object *ids = ecr_member(r, "imageIds"), *id, *v;
+	struct ecr_ptc_wait *w;
+	struct ecr_ptc_item *it;
+	struct ptc_pull	 p;
+	const char	*ref;
+	size_t		 i, n = json_object_array_length(ids), started = 0;
+
+	ecr_ptc_pull_set(r, &p);
+	w = xcalloc(1, sizeof(*w));
+	w->r = r;
+	w->failures = xcalloc(n > 0 ? n : 1, sizeof(*w->failures));
+	/* Held until every entry has started, so that none ends it early. */
+	w->pending = 1;
+	for (i = 0; i < n; i++) {
+		/* A tag first: with a digest too, the tag fetched is then
+		 * checked against it (ImageTagDoesNotMatchDigest). */
+		id = json_object_array_get_idx(ids, i);
+		if (json_object_object_get_ex(id, "imageTag", &v) &&
+		    v != NULL)
+			ref = json_object_get_string(v);
+		else if (json_object_object_get_ex(id, "imageDigest", &v) &&
+		    v != NULL)
+			ref = json_object_get_string(v);
+		else
+			continue;
+		it = xcalloc(1, sizeof(*it));
+		it->w = w;
+		it->i = i;
+		if (ptc_manifest_ensure(&p, ref, ecr_ptc_image_cb, it)) {
+			w->pending++;
+			started++;
+		} else
+			free(it);
+	}
+	if (started == 0) {
+		/* Nothing to fetch: the usual answer, at once. */
+		free(w->failures);
+		free(w);
+		return 0;
+	}
+	if (--w->pending == 0)
+		ecr_ptc_wait_end(w);
+	return 1;
+}
+
+static void
+ecr_ptc_layer_cb(int err, const char *why, void *arg)
+{
+	struct ecr_req	*r = arg;
+
+	/* Not upstream either: LayersNotFoundException as usual. */
+	if (err == 0 || err == BERR_BLOB_UNKNOWN || err == BERR_NAME_UNKNOWN)
+		ecr_layer_download_url_held(r);
+	else
+		ecr_error(r, "UnableToGetUpstreamLayerException", "The layer "
+		    "'%s' could not be pulled from the upstream registry: %s",
+		    ecr_str(r, "layerDigest"), why);
+}
+
+int
+ecr_ptc_download_url(struct ecr_req *r)
+{
+	struct ptc_pull	 p;
+	struct digest	 d;
+
+	if (digest_parse_str(ecr_str(r, "layerDigest"), &d) != 0)
+		return 0;
+	ecr_ptc_pull_set(r, &p);
+	return ptc_blob_ensure(&p, &d, ecr_ptc_layer_cb, r);
+}

@@ -142,5 +142,10 @@ void	ecr_ptc_describe(struct ecr_req *);
 void	ecr_ptc_update(struct ecr_req *);
 void	ecr_ptc_delete(struct ecr_req *);
 void	ecr_ptc_validate(struct ecr_req *);
+/* BatchGetImage and GetDownloadUrlForLayer in a repository a rule covers:
+ * 1 when the request was taken (fetched, then answered by the _held
+ * handler or with UnableToGetUpstream*Exception), 0 when it goes on. */
+int	ecr_ptc_batch_get(struct ecr_req *);
+int	ecr_ptc_download_url(struct ecr_req *);
 
 #endif

@@ -186,7 +186,7 @@ ptc_request(const struct ptc_where *w, const char *kind, const char *ref,
 		snprintf(why, whysz, "the secret %s of the rule cannot be "
 		    "read", rule.credential_arn);
 		ptc_rule_clear(&rule);
-		return BERR_DENIED;
+		return BERR_UPSTREAM_SECRET;
 	}
 	memset(rq, 0, sizeof(*rq));
 	rq->method = FETCH_GET;

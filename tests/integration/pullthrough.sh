@@ -6,6 +6,8 @@
 # it), the second is local, digests match byte for byte; with the upstream
 # stopped the cached image is still served and an uncached one fails with
 # the OCI error; concurrent pulls of one new image fetch each blob once.
+# BatchGetImage and GetDownloadUrlForLayer pull through the cache too
+# (boto3: ptc/ecr_pull.py; the AWS CLI), with AWS's failure codes.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/common.bash"
 
@@ -105,10 +107,19 @@ make_image "$T_TMP/img1" v1 3
 make_image "$T_TMP/img2" v2 2
 push_upstream "$T_TMP/img1" v1 library/app
 push_upstream "$T_TMP/img2" v2 library/app
+make_image "$T_TMP/img3" v1 2
+make_image "$T_TMP/img4" v2 2
+push_upstream "$T_TMP/img3" v1 library/tools
+push_upstream "$T_TMP/img4" v2 library/tools
+push_upstream "$T_TMP/img3" v1 library/cli
 check "the upstream serves HTTPS with the test CA" test -n "$UPSTREAM_PID"
 
 mkdir -p "$T_TMP/data"
+secrets=$T_TMP/secrets
+(umask 077 && printf '%s user token\n' "arn:aws:secretsmanager:us-east-1:\
+000000000000:secret:ecr-pullthroughcache/quay-XyZ123" >"$secrets")
 start_berthd "$T_TMP/data" -v --pull-through-refresh 3600 \
+    --pull-through-secrets "$secrets" \
     --upstream-map "quay.io=https://127.0.0.1:$UPORT,$pki/ca.pem"
 export AWS_ACCESS_KEY_ID=000000000000 AWS_SECRET_ACCESS_KEY=x \
     AWS_DEFAULT_REGION=us-east-1
@@ -186,9 +197,27 @@ if command -v podman >/dev/null; then
 	    --tls-verify=false "$reg/quay/library/app:v1"
 fi
 
+digest=$(aws_ecr batch-get-image --repository-name quay/library/cli \
+    --image-ids imageTag=v1 --output text \
+    --query 'images[0].imageId.imageDigest')
+check "the AWS CLI's batch-get-image pulls an image through the cache" \
+    test "$digest" = "sha256:$(skopeo inspect --raw --cert-dir \
+    "$pki/certs.d" "docker://127.0.0.1:$UPORT/library/cli:v1" | sha256sum |
+    cut -d' ' -f1)"
+ecr_pull() {
+	ENDPOINT=$URL UPSTREAM=https://127.0.0.1:$UPORT CA=$pki/ca.pem \
+	    UPLOG=$T_TMP/upstream.log BERTHD_PID=$BERTHD_PID \
+	    BERTHD_LOG=$T_TMP/data.log SECRETS=$secrets STATE=$T_TMP/state \
+	    python3 "$here/ptc/ecr_pull.py" "$1"
+}
+check "BatchGetImage and GetDownloadUrlForLayer through the cache (boto3)" \
+    ecr_pull up
+
 # The upstream goes away: the cache serves what it has.
 kill "$UPSTREAM_PID"
 wait "$UPSTREAM_PID" 2>/dev/null
+check "the ECR API with the upstream down: what is held, AWS's failures" \
+    ecr_pull down
 check "with the upstream down the cached image is still served" \
     skopeo copy -q --src-tls-verify=false "docker://$reg/quay/library/app:v1" \
     "oci:$T_TMP/out2:v1"
