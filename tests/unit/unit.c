@@ -56,6 +56,7 @@ static int (*const suites[])(void) = {
 	test_lifecycle_policy_register,
 	test_name_register,
 	test_pack_register,
+	test_ptc_register,
 	test_sandbox_register,
 	test_sigv4_register,
 	test_sortvec_register,
