@@ -7,7 +7,9 @@
 # stopped the cached image is still served and an uncached one fails with
 # the OCI error; concurrent pulls of one new image fetch each blob once.
 # BatchGetImage and GetDownloadUrlForLayer pull through the cache too
-# (boto3: ptc/ecr_pull.py; the AWS CLI), with AWS's failure codes.
+# (boto3: ptc/ecr_pull.py; the AWS CLI), with AWS's failure codes; a
+# repository the cache creates gets a PULL_THROUGH_CACHE creation template;
+# another account imports only as the registry policy allows.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/common.bash"
 
@@ -156,7 +158,8 @@ done
 check "every blob pulled through is the upstream's, byte for byte" \
     test "$ok_blobs" = 1
 check "the repository was created by the pull" \
-    aws_ecr describe-repositories --repository-names quay/library/app
+    aws_ecr describe-repositories --repository-names quay/library/app \
+    --output text --query 'repositories[0].repositoryName'
 first=$(echo "$blobs" | cut -d' ' -f2 | cut -d: -f2)
 # berth's GETs, not the test's own (curl) nor skopeo's.
 upstream_blob_gets() {
@@ -197,6 +200,9 @@ if command -v podman >/dev/null; then
 	    --tls-verify=false "$reg/quay/library/app:v1"
 fi
 
+aws_ecr create-repository-creation-template --prefix quay/library/cli \
+    --applied-for PULL_THROUGH_CACHE --image-tag-mutability IMMUTABLE \
+    >/dev/null
 digest=$(aws_ecr batch-get-image --repository-name quay/library/cli \
     --image-ids imageTag=v1 --output text \
     --query 'images[0].imageId.imageDigest')
@@ -204,6 +210,14 @@ check "the AWS CLI's batch-get-image pulls an image through the cache" \
     test "$digest" = "sha256:$(skopeo inspect --raw --cert-dir \
     "$pki/certs.d" "docker://127.0.0.1:$UPORT/library/cli:v1" | sha256sum |
     cut -d' ' -f1)"
+mut() {
+	aws_ecr describe-repositories --repository-names "$1" --output text \
+	    --query 'repositories[0].imageTagMutability'
+}
+check "the repository got the PULL_THROUGH_CACHE creation template" \
+    test "$(mut quay/library/cli)" = IMMUTABLE
+check "... which one it covers not, AWS's defaults" \
+    test "$(mut quay/library/app)" = MUTABLE
 ecr_pull() {
 	ENDPOINT=$URL UPSTREAM=https://127.0.0.1:$UPORT CA=$pki/ca.pem \
 	    UPLOG=$T_TMP/upstream.log BERTHD_PID=$BERTHD_PID \

@@ -2,7 +2,9 @@
 """Pulls through the cache by the ECR API, driven by boto3: BatchGetImage
 and GetDownloadUrlForLayer of images berth does not hold fetch them from
 the upstream (a docker-registry over HTTPS that pullthrough.sh started),
-with AWS's failure codes and exceptions when the upstream fails.
+with AWS's failure codes and exceptions when the upstream fails; another
+account imports only as the registry policy allows
+(ecr:BatchImportUpstreamImage).
 
 Run by pullthrough.sh, not on its own (tests/run.sh runs only the
 top-level scripts): "up" while the upstream serves, "down" after it was
@@ -139,6 +141,28 @@ def phase_up(c, state):
        [f["failureCode"] for f in r["failures"]] ==
        ["ImageTagDoesNotMatchDigest"], r["failures"])
 
+    # Another account imports into this registry as its policy allows.
+    other = client("111111111111")
+    r = other.batch_get_image(registryId="000000000000", repositoryName=repo,
+                              imageIds=[{"imageTag": "v2"}])
+    ok("another account without the registry policy imports nothing",
+       [f["failureCode"] for f in r["failures"]] ==
+       ["UpstreamAccessDenied"] and "registry policy" in
+       r["failures"][0]["failureReason"] and
+       berth_fetches("library/tools/manifests/v2") == 0, r)
+    c.put_registry_policy(policyText=json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::111111111111:root"},
+            "Action": ["ecr:BatchImportUpstreamImage"],
+            "Resource": "arn:aws:ecr:us-east-1:000000000000:"
+                        "repository/quay/*"}]}))
+    r = other.batch_get_image(registryId="000000000000", repositoryName=repo,
+                              imageIds=[{"imageTag": "v2"}])
+    ok("... and imports once the registry policy allows it",
+       [i["imageManifest"].encode() for i in r["images"]] == [v2] and
+       berth_fetches("library/tools/manifests/v2") == 1, r)
+
     # A rule whose secret goes away: the exceptions AWS names for it.
     arn = ("arn:aws:secretsmanager:us-east-1:000000000000:secret:"
            "ecr-pullthroughcache/quay-XyZ123")
@@ -186,11 +210,15 @@ def phase_down(c, state):
        (code, msg))
 
 
+def client(account="000000000000"):
+    return boto3.client("ecr", endpoint_url=E["ENDPOINT"],
+                        region_name="us-east-1", aws_access_key_id=account,
+                        aws_secret_access_key="x",
+                        config=Config(retries={"max_attempts": 1}))
+
+
 def main():
-    c = boto3.client("ecr", endpoint_url=E["ENDPOINT"],
-                     region_name="us-east-1", aws_access_key_id="x",
-                     aws_secret_access_key="x",
-                     config=Config(retries={"max_attempts": 1}))
+    c = client()
     if sys.argv[1] == "up":
         phase_up(c, None)
     else:
