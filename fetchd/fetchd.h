@@ -83,6 +83,9 @@ int	upstream_load_cas(void);
  * URL berth-fetchd can parse.
  */
 char	*upstream_resolve(const char *url, const struct curl_blob **ca);
+/* The PEM certificates of the map of url's origin, or NULL when no map
+ * names it. */
+const struct curl_blob *upstream_map_ca(const char *url);
 /*
  * "scheme://host[:port]" of url, lower case, without the default port,
  * into out; *rest points past it (to the path, or to the end).  0, or -1
