@@ -24,33 +24,21 @@ start_berthd "$T_TMP/data" --pull-through-secrets "$T_TMP/secrets" \
 
 ecr() { aws --endpoint-url "$URL" --output json ecr "$@"; }
 
-# expect_error NAME EXCEPTION args...
+# expect_error NAME EXCEPTION args...: ecr args... fails with EXCEPTION.
 expect_error() {
-	local name=$1 exc=$2 out
+	local name=$1 exc=$2
 	shift 2
-	if out=$(ecr "$@" 2>&1); then
-		fail "$name: succeeded: $out"
-	elif grep -q "($exc)" <<<"$out"; then
-		ok "$name"
-	else
-		fail "$name: $out"
-	fi
-}
-
-# jqok NAME FILTER JSON
-jqok() {
-	if jq -e "$2" <<<"$3" >/dev/null 2>&1; then ok "$1"; else
-		fail "$1: $3"; fi
+	fails_with "$name" "$exc" ecr "$@"
 }
 
 out=$(ecr create-pull-through-cache-rule --ecr-repository-prefix hub \
     --upstream-registry-url registry-1.docker.io --credential-arn "$arn")
-jqok "create-pull-through-cache-rule for Docker Hub with a secret" \
+jqcheck "create-pull-through-cache-rule for Docker Hub with a secret" \
     ".ecrRepositoryPrefix == \"hub\" and .credentialArn == \"$arn\" and
     .upstreamRegistry == \"docker-hub\"" "$out"
 out=$(ecr create-pull-through-cache-rule --ecr-repository-prefix quay \
     --upstream-registry-url quay.io --upstream-registry quay)
-jqok "create-pull-through-cache-rule for quay.io without one" \
+jqcheck "create-pull-through-cache-rule for quay.io without one" \
     '.ecrRepositoryPrefix == "quay" and (has("credentialArn") | not)' "$out"
 expect_error "a second rule for a prefix" \
     PullThroughCacheRuleAlreadyExistsException \
@@ -64,16 +52,16 @@ expect_error "a secret the file lacks" SecretNotFoundException \
     --upstream-registry-url ghcr.io --credential-arn "${arn%hub-*}gh-Q1w2E3"
 
 out=$(ecr describe-pull-through-cache-rules)
-jqok "describe-pull-through-cache-rules lists both, in prefix order" \
+jqcheck "describe-pull-through-cache-rules lists both, in prefix order" \
     '[.pullThroughCacheRules[].ecrRepositoryPrefix] == ["hub", "quay"]' \
     "$out"
 out=$(ecr describe-pull-through-cache-rules --max-items 1)
-jqok "... --max-items 1: one, and a token for the rest" \
+jqcheck "... --max-items 1: one, and a token for the rest" \
     '(.pullThroughCacheRules | length) == 1 and has("NextToken")' "$out"
 tok=$(jq -r .NextToken <<<"$out")
 out=$(ecr describe-pull-through-cache-rules --max-items 1 \
     --starting-token "$tok")
-jqok "... the next page" \
+jqcheck "... the next page" \
     '[.pullThroughCacheRules[].ecrRepositoryPrefix] == ["quay"]' "$out"
 expect_error "describe of a prefix without a rule" \
     PullThroughCacheRuleNotFoundException \
@@ -81,26 +69,26 @@ expect_error "describe of a prefix without a rule" \
 
 out=$(ecr update-pull-through-cache-rule --ecr-repository-prefix hub \
     --credential-arn "$arn")
-jqok "update-pull-through-cache-rule answers updatedAt" \
+jqcheck "update-pull-through-cache-rule answers updatedAt" \
     'has("updatedAt") and .ecrRepositoryPrefix == "hub"' "$out"
 expect_error "update of a prefix without a rule" \
     PullThroughCacheRuleNotFoundException update-pull-through-cache-rule \
     --ecr-repository-prefix nope --credential-arn "$arn"
 
 out=$(ecr validate-pull-through-cache-rule --ecr-repository-prefix quay)
-jqok "validate-pull-through-cache-rule of an upstream not reached" \
+jqcheck "validate-pull-through-cache-rule of an upstream not reached" \
     '.isValid == false and (.failure | length) > 0' "$out"
 expect_error "validate of a prefix without a rule" \
     PullThroughCacheRuleNotFoundException validate-pull-through-cache-rule \
     --ecr-repository-prefix nope
 
 out=$(ecr delete-pull-through-cache-rule --ecr-repository-prefix hub)
-jqok "delete-pull-through-cache-rule answers the rule" \
+jqcheck "delete-pull-through-cache-rule answers the rule" \
     '.ecrRepositoryPrefix == "hub" and .upstreamRegistryUrl ==
     "registry-1.docker.io"' "$out"
 expect_error "delete again" PullThroughCacheRuleNotFoundException \
     delete-pull-through-cache-rule --ecr-repository-prefix hub
 out=$(ecr describe-pull-through-cache-rules)
-jqok "only quay's rule is left" \
+jqcheck "only quay's rule is left" \
     '[.pullThroughCacheRules[].ecrRepositoryPrefix] == ["quay"]' "$out"
 t_summary

@@ -90,30 +90,28 @@ socket_in() {
 	    'print $fd < 0 ? 0 : (int)close($fd)' | cut -d' ' -f1,2
 }
 
-# A TCP connect from inside the process to 127.0.0.1:PORT: "result errno".
-# connect is called through a plain prototype: glibc declares its address
-# argument as a transparent union, which gdb does not pass as C does.
-connect_in() {
-	local port=$2
+# FUNC(fd, 127.0.0.1:PORT) on a new TCP socket from inside the process,
+# FUNC connect or bind: "result errno close-result".  The call goes
+# through a plain prototype: glibc declares the address argument as a
+# transparent union, which gdb does not pass as C does.
+tcp_in() {
+	local port=$3
 	in_proc "$1" 'set $fd = (int)socket(2, 1, 0)' \
 	    'set $sa = (char *)calloc(1, 16)' \
 	    'set {short}$sa = 2' \
 	    "set {unsigned short}(\$sa + 2) = $(( (port >> 8) | ((port & 255) << 8) ))" \
 	    'set {int}($sa + 4) = 0x0100007f' \
-	    'print ((int (*)(int, void *, unsigned))connect)($fd, $sa, 16)' \
+	    "print ((int (*)(int, void *, unsigned))$2)(\$fd, \$sa, 16)" \
 	    'print (int)*__errno_location()' \
 	    'print (int)close($fd)' 'call (void)free($sa)'
 }
 
-# A TCP bind from inside the process to 127.0.0.1, any port: "result errno".
+# A TCP connect to 127.0.0.1:PORT, a bind to 127.0.0.1 (any port).
+connect_in() {
+	tcp_in "$1" connect "$2"
+}
 bind_in() {
-	in_proc "$1" 'set $fd = (int)socket(2, 1, 0)' \
-	    'set $sa = (char *)calloc(1, 16)' \
-	    'set {short}$sa = 2' \
-	    'set {int}($sa + 4) = 0x0100007f' \
-	    'print ((int (*)(int, void *, unsigned))bind)($fd, $sa, 16)' \
-	    'print (int)*__errno_location()' \
-	    'print (int)close($fd)' 'call (void)free($sa)' | cut -d' ' -f1,2
+	tcp_in "$1" bind 0 | cut -d' ' -f1,2
 }
 
 # A field of /proc/PID/status, its values separated by single spaces.
@@ -126,6 +124,35 @@ NOCAPS=0000000000000000
 
 EACCES=13
 EPERM=1
+
+# refused_open NAME PROGRAM PID PATH WHAT: Landlock keeps PROGRAM from
+# opening PATH (EACCES).
+refused_open() {
+	local r
+	r=$(open_in "$3" "$4")
+	llcheck 1 "$1: $2 cannot open $5 (EACCES: $r)" test "$r" = "-1 $EACCES"
+}
+
+# unprivileged NAME PROGRAM PID: no_new_privs and no capability.
+unprivileged() {
+	local name=$1 prog=$2 pid=$3
+	check "$name: $prog has no_new_privs" \
+	    test "$(status_field "$pid" NoNewPrivs)" = 1
+	check "$name: $prog has no capability" \
+	    test "$(status_field "$pid" CapEff)/$(status_field "$pid" CapPrm)" = \
+	    "$NOCAPS/$NOCAPS"
+}
+
+# confined_child NAME PROGRAM PID: what berthd's children share: no signal
+# to berthd, and no privilege.
+confined_child() {
+	local name=$1 prog=$2 pid=$3 r
+	r=$(in_proc "$pid" "print (int)kill($BERTHD_PID, 0)" \
+	    'print (int)*__errno_location()')
+	llcheck 6 "$name: $prog cannot signal berthd (EPERM: $r)" \
+	    test "$r" = "-1 $EPERM"
+	unprivileged "$name" "$prog" "$pid"
+}
 
 # confined_blobd NAME PID DATADIR: the worker's confinement.
 confined_blobd() {
@@ -143,15 +170,7 @@ confined_blobd() {
 		check "$name: berth-blobd has a seccomp filter" \
 		    test "$(status_field "$pid" Seccomp)" = 2
 	fi
-	r=$(in_proc "$pid" "print (int)kill($BERTHD_PID, 0)" \
-	    'print (int)*__errno_location()')
-	llcheck 6 "$name: berth-blobd cannot signal berthd (EPERM: $r)" \
-	    test "$r" = "-1 $EPERM"
-	check "$name: berth-blobd has no_new_privs" \
-	    test "$(status_field "$pid" NoNewPrivs)" = 1
-	check "$name: berth-blobd has no capability" \
-	    test "$(status_field "$pid" CapEff)/$(status_field "$pid" CapPrm)" = \
-	    "$NOCAPS/$NOCAPS"
+	confined_child "$name" berth-blobd "$pid"
 }
 
 # fetchd_pid BERTHD_PID: the berth-fetchd of a berthd, a child of its
@@ -169,46 +188,28 @@ confined_fetchd() {
 	r=$(open_in "$pid" /etc/hosts)
 	check "$name: berth-fetchd reads the resolver's /etc/hosts ($r)" \
 	    test "${r%% *}" -ge 0
-	r=$(open_in "$pid" /etc/hostname)
-	llcheck 1 "$name: berth-fetchd cannot open /etc/hostname (EACCES: $r)" \
-	    test "$r" = "-1 $EACCES"
-	r=$(open_in "$pid" "$dir/meta/log")
-	llcheck 1 "$name: berth-fetchd cannot open the data directory's log (EACCES: $r)" \
-	    test "$r" = "-1 $EACCES"
+	refused_open "$name" berth-fetchd "$pid" /etc/hostname /etc/hostname
+	refused_open "$name" berth-fetchd "$pid" "$dir/meta/log" \
+	    "the data directory's log"
 	r=$(connect_in "$pid" "$PORT")
 	check "$name: berth-fetchd connects over TCP ($r)" \
 	    test "${r%% *}" = 0
 	r=$(bind_in "$pid")
 	llcheck 4 "$name: berth-fetchd cannot bind a TCP port (EACCES: $r)" \
 	    test "$r" = "-1 $EACCES"
-	r=$(in_proc "$pid" "print (int)kill($BERTHD_PID, 0)" \
-	    'print (int)*__errno_location()')
-	llcheck 6 "$name: berth-fetchd cannot signal berthd (EPERM: $r)" \
-	    test "$r" = "-1 $EPERM"
-	check "$name: berth-fetchd has no_new_privs" \
-	    test "$(status_field "$pid" NoNewPrivs)" = 1
-	check "$name: berth-fetchd has no capability" \
-	    test "$(status_field "$pid" CapEff)/$(status_field "$pid" CapPrm)" = \
-	    "$NOCAPS/$NOCAPS"
+	confined_child "$name" berth-fetchd "$pid"
 }
 
 # confined_berthd NAME DATADIR: berthd's confinement.
 confined_berthd() {
 	local name=$1 dir=$2 r
-	r=$(open_in "$BERTHD_PID" "$dir/meta/log")
-	llcheck 1 "$name: berthd cannot open its data directory's log (EACCES: $r)" \
-	    test "$r" = "-1 $EACCES"
-	r=$(open_in "$BERTHD_PID" /etc/hostname)
-	llcheck 1 "$name: berthd cannot open /etc/hostname (EACCES: $r)" \
-	    test "$r" = "-1 $EACCES"
+	refused_open "$name" berthd "$BERTHD_PID" "$dir/meta/log" \
+	    "its data directory's log"
+	refused_open "$name" berthd "$BERTHD_PID" /etc/hostname /etc/hostname
 	r=$(connect_in "$BERTHD_PID" "$PORT")
 	llcheck 4 "$name: berthd cannot connect over TCP, even to itself (EACCES: $r)" \
 	    test "${r% *}" = "-1 $EACCES"
-	check "$name: berthd has no_new_privs" \
-	    test "$(status_field "$BERTHD_PID" NoNewPrivs)" = 1
-	check "$name: berthd has no capability" \
-	    test "$(status_field "$BERTHD_PID" CapEff)/$(status_field "$BERTHD_PID" CapPrm)" = \
-	    "$NOCAPS/$NOCAPS"
+	unprivileged "$name" berthd "$BERTHD_PID"
 }
 
 # push NAME FILE: a monolithic blob push; prints the status.
