@@ -141,6 +141,13 @@ int	sigv4_credentials_load(const char *path);
 /* The same from an open descriptor (closed); path names it in messages. */
 int	sigv4_credentials_load_fd(int fd, const char *path);
 int	sigv4_verifying(void);
+/* The Authorization header of r signed for region and service with
+ * access_key and secret at amz_date ("YYYYMMDDTHHMMSSZ"), over the headers
+ * signed_headers names ("host;x-amz-date", lower case, sorted), which r's
+ * headers() gives; free it.  What berthd asks of an upstream ECR. */
+char	*sigv4_sign(const struct sigv4_request *r, const char *signed_headers,
+	    const char *access_key, const char *secret, const char *region,
+	    const char *service, const char *amz_date);
 /* 0, or -1 with IncompleteSignatureException's message in why. */
 int	sigv4_parse(const char *, struct sigv4_auth *, char *why,
 	    size_t whysz);
