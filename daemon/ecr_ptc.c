@@ -402,77 +402,82 @@ ecr_ptc_delete(struct ecr_req *r)
 struct ecr_ptc_check {
 	struct ecr_req	*r;
 	struct json_object *out;
+	struct ptc_rule	 rule;
 };
+
+static void
+ecr_ptc_check_end(struct ecr_ptc_check *c)
+{
+	ecr_respond(c->r, c->out);
+	ptc_rule_clear(&c->rule);
+	free(c);
+}
+
+static void
+ecr_ptc_check_failed(struct ecr_ptc_check *c, const char *why)
+{
+	json_object_object_add(c->out, "isValid", json_object_new_boolean(0));
+	json_object_object_add(c->out, "failure", json_object_new_string(why));
+	log_info("pull through cache rule %s: %s", c->rule.prefix, why);
+	ecr_ptc_check_end(c);
+}
 
 static void
 ecr_ptc_validated_cb(const struct msg_fetch_done *d, const uint8_t *body,
     size_t len, void *arg)
 {
 	struct ecr_ptc_check *c = arg;
-	const char	*why;
 
-	json_object_object_add(c->out, "isValid",
-	    json_object_new_boolean(d->result == FETCH_OK));
-	if (d->result != FETCH_OK) {
-		switch (d->result) {
-		case FETCH_ERR_DENIED:
-			why = "authentication to the upstream registry failed";
-			break;
-		case FETCH_ERR_TOO_MANY:
-			why = "the upstream registry refused too many requests";
-			break;
-		default:
-			why = "the upstream registry could not be reached";
-			break;
-		}
-		json_object_object_add(c->out, "failure",
-		    json_object_new_string(d->message[0] != '\0' ?
-		    d->message : why));
-		log_info("pull through cache rule %s: %s (%s)",
-		    json_object_get_string(json_object_object_get(c->out,
-		    "ecrRepositoryPrefix")), why, d->message);
+	switch (d->result) {
+	case FETCH_OK:
+		json_object_object_add(c->out, "isValid",
+		    json_object_new_boolean(1));
+		ecr_ptc_check_end(c);
+		return;
+	case FETCH_ERR_DENIED:
+		ecr_ptc_check_failed(c, d->message[0] != '\0' ? d->message :
+		    "authentication to the upstream registry failed");
+		return;
+	case FETCH_ERR_TOO_MANY:
+		ecr_ptc_check_failed(c, d->message[0] != '\0' ? d->message :
+		    "the upstream registry refused too many requests");
+		return;
+	default:
+		ecr_ptc_check_failed(c, d->message[0] != '\0' ? d->message :
+		    "the upstream registry could not be reached");
+		return;
 	}
-	ecr_respond(c->r, c->out);
-	free(c);
 }
 
-void
-ecr_ptc_validate(struct ecr_req *r)
+/* GET /v2/ of the rule's upstream with its credentials. */
+static void
+ecr_ptc_check_fetch(struct ecr_ptc_check *c)
 {
-	struct registry	*reg = registry_find(r->account, r->region);
 	struct fetchc_request rq;
-	struct ecr_ptc_check *c;
-	struct ptc_rule	 rule;
 	const char	*user = NULL, *token = NULL;
-	char		 prefix[32], *url;
+	char		*url;
 	int		 rc;
 
-	ecr_ptc_prefix(ecr_str(r, "ecrRepositoryPrefix"), prefix,
-	    sizeof(prefix));
-	if (ptc_rule_find(reg, prefix, &rule) != 0) {
-		ecr_ptc_not_found(r, prefix);
-		return;
-	}
-	c = xcalloc(1, sizeof(*c));
-	c->r = r;
-	c->out = ptc_rule_json(&rule, r->account);
-	json_object_object_del(c->out, "createdAt");
-	json_object_object_del(c->out, "updatedAt");
-	json_object_object_del(c->out, "upstreamRegistry");
-	if (rule.credential_arn != NULL &&
-	    (rc = ptc_secret_lookup(rule.credential_arn, &user, &token)) !=
+	if (c->rule.credential_arn != NULL &&
+	    (rc = ptc_secret_lookup(c->rule.credential_arn, &user, &token)) !=
 	    0) {
-		json_object_object_add(c->out, "isValid",
-		    json_object_new_boolean(0));
-		json_object_object_add(c->out, "failure",
-		    json_object_new_string(ptc_secret_exception(rc)));
-		ecr_respond(r, c->out);
-		free(c);
-		ptc_rule_clear(&rule);
+		ecr_ptc_check_failed(c, ptc_secret_exception(rc));
 		return;
 	}
-	xasprintf(&url, "%s%s/v2/", strncasecmp(rule.url, "https://", 8) ==
-	    0 ? "" : "https://", rule.url);
+	if (c->rule.custom_role_arn != NULL) {
+		if ((token = ptc_login_password(c->r->account, c->r->region,
+		    &c->rule)) == NULL) {
+			ecr_ptc_check_failed(c, ptc_secret_lookup(
+			    c->rule.custom_role_arn, &user, &token) != 0 ?
+			    "the keys of the customRoleArn are not in the "
+			    "--pull-through-secrets file" : "no login to the "
+			    "upstream registry");
+			return;
+		}
+		user = "AWS";
+	}
+	xasprintf(&url, "%s%s/v2/", strncasecmp(c->rule.url, "https://", 8) ==
+	    0 ? "" : "https://", c->rule.url);
 	memset(&rq, 0, sizeof(rq));
 	rq.method = FETCH_GET;
 	rq.flags = FETCH_F_REGISTRY;
@@ -483,7 +488,43 @@ ecr_ptc_validate(struct ecr_req *r)
 	rq.pipe = -1;
 	(void)fetchc_fetch(&rq, NULL, ecr_ptc_validated_cb, c);
 	free(url);
-	ptc_rule_clear(&rule);
+}
+
+static void
+ecr_ptc_check_login_cb(int err, const char *why, void *arg)
+{
+	struct ecr_ptc_check *c = arg;
+
+	if (err != 0)
+		ecr_ptc_check_failed(c, why);
+	else
+		ecr_ptc_check_fetch(c);
+}
+
+void
+ecr_ptc_validate(struct ecr_req *r)
+{
+	struct registry	*reg = registry_find(r->account, r->region);
+	struct ecr_ptc_check *c;
+	char		 prefix[32];
+
+	ecr_ptc_prefix(ecr_str(r, "ecrRepositoryPrefix"), prefix,
+	    sizeof(prefix));
+	c = xcalloc(1, sizeof(*c));
+	if (ptc_rule_find(reg, prefix, &c->rule) != 0) {
+		free(c);
+		ecr_ptc_not_found(r, prefix);
+		return;
+	}
+	c->r = r;
+	c->out = ptc_rule_json(&c->rule, r->account);
+	json_object_object_del(c->out, "createdAt");
+	json_object_object_del(c->out, "updatedAt");
+	json_object_object_del(c->out, "upstreamRegistry");
+	/* An upstream ECR: GetAuthorizationToken with the role's keys. */
+	if (!ptc_login(r->account, r->region, &c->rule,
+	    ecr_ptc_check_login_cb, c))
+		ecr_ptc_check_fetch(c);
 }
 
 /* --- pulls through the ECR API ------------------------------------------- */

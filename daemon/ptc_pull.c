@@ -169,21 +169,20 @@ struct ptc_login {
 };
 
 static void
-ptc_login_key(const struct ptc_where *w, const struct ptc_rule *rule,
-    char *key, size_t keysz)
+ptc_login_key(const char *account, const char *region,
+    const struct ptc_rule *rule, char *key, size_t keysz)
 {
-	snprintf(key, keysz, "login:%s/%s/%s", w->account, w->region,
-	    rule->prefix);
+	snprintf(key, keysz, "login:%s/%s/%s", account, region, rule->prefix);
 }
 
-/* The password of a rule's login that has not expired, or NULL. */
-static const char *
-ptc_login_password(const struct ptc_where *w, const struct ptc_rule *rule)
+const char *
+ptc_login_password(const char *account, const char *region,
+    const struct ptc_rule *rule)
 {
 	struct ptc_check *c;
 	char		 key[ACCOUNT_LEN + REGION_MAX + 48];
 
-	ptc_login_key(w, rule, key, sizeof(key));
+	ptc_login_key(account, region, rule, key, sizeof(key));
 	c = ptc_check_get(key);
 	return c->secret != NULL && mono_ms() < c->ms ? c->secret : NULL;
 }
@@ -255,42 +254,29 @@ ptc_login_done_cb(const struct msg_fetch_done *d, const uint8_t *body,
 	free(l);
 }
 
-/*
- * Logs in to the upstream ECR of the rule covering w's repository when it
- * names a customRoleArn and has no login yet: GetAuthorizationToken on
- * the upstream's API, signed with the keys the secrets file gives for the
- * role (as ECR assumes the role).  0 when there is nothing to do (cb does
- * not run), 1 when cb runs later, exactly once.
- */
-static int
-ptc_login(const struct ptc_where *w, ptc_done_cb cb, void *arg)
+int
+ptc_login(const char *account, const char *region,
+    const struct ptc_rule *rule, ptc_done_cb cb, void *arg)
 {
 	struct fetchc_request rq;
 	struct ptc_login_headers h;
 	struct sigv4_request sr;
-	struct ptc_rule	 rule;
 	struct ptc_login *l;
 	const char	*access, *secret, *p;
-	char		 upstream[NAME_MAX_LEN + 1], region[REGION_MAX + 1];
+	char		 upregion[REGION_MAX + 1];
 	char		 host[REGION_MAX + 32], date[17], *auth, *url, *hdrs;
 	time_t		 now = time(NULL);
 	struct tm	 tm;
 
-	if (ptc_match(registry_find(w->account, w->region), w->name, &rule,
-	    upstream, sizeof(upstream)) != 0)
-		return 0;
 	/* <account>.dkr.ecr.<region>.amazonaws.com names the region. */
-	p = strstr(rule.url, ".dkr.ecr.");
-	if (rule.custom_role_arn == NULL || ptc_login_password(w, &rule) !=
-	    NULL || p == NULL || ptc_secret_lookup(rule.custom_role_arn,
-	    &access, &secret) != 0) {
-		/* ptc_request says what is missing. */
-		ptc_rule_clear(&rule);
-		return 0;
-	}
+	p = strstr(rule->url, ".dkr.ecr.");
+	if (rule->custom_role_arn == NULL || ptc_login_password(account,
+	    region, rule) != NULL || p == NULL ||
+	    ptc_secret_lookup(rule->custom_role_arn, &access, &secret) != 0)
+		return 0;	/* ptc_request says what is missing */
 	p += strlen(".dkr.ecr.");
-	snprintf(region, sizeof(region), "%.*s", (int)strcspn(p, "."), p);
-	snprintf(host, sizeof(host), "api.ecr.%s.amazonaws.com", region);
+	snprintf(upregion, sizeof(upregion), "%.*s", (int)strcspn(p, "."), p);
+	snprintf(host, sizeof(host), "api.ecr.%s.amazonaws.com", upregion);
 	gmtime_r(&now, &tm);
 	strftime(date, sizeof(date), "%Y%m%dT%H%M%SZ", &tm);
 	h.host = host;
@@ -303,13 +289,13 @@ ptc_login(const struct ptc_where *w, ptc_done_cb cb, void *arg)
 	sr.body = "{}";
 	sr.body_len = 2;
 	auth = sigv4_sign(&sr, "content-type;host;x-amz-date;x-amz-target",
-	    access, secret, region, "ecr", date);
+	    access, secret, upregion, "ecr", date);
 	xasprintf(&hdrs, "Content-Type: application/x-amz-json-1.1\n"
 	    "Host: %s\nX-Amz-Date: %s\nX-Amz-Target: %s\n"
 	    "Authorization: %s\n", host, date, PTC_ECR_TARGET, auth);
 	xasprintf(&url, "https://%s/", host);
 	l = xcalloc(1, sizeof(*l));
-	ptc_login_key(w, &rule, l->key, sizeof(l->key));
+	ptc_login_key(account, region, rule, l->key, sizeof(l->key));
 	l->cb = cb;
 	l->arg = arg;
 	memset(&rq, 0, sizeof(rq));
@@ -321,14 +307,29 @@ ptc_login(const struct ptc_where *w, ptc_done_cb cb, void *arg)
 	rq.body_len = 2;
 	rq.pipe = -1;
 	log_debug("pull through cache: GetAuthorizationToken at %s for %s",
-	    url, rule.custom_role_arn);
+	    url, rule->custom_role_arn);
 	(void)fetchc_fetch(&rq, NULL, ptc_login_done_cb, l);
 	explicit_bzero(hdrs, strlen(hdrs));
 	free(hdrs);
 	free(auth);
 	free(url);
-	ptc_rule_clear(&rule);
 	return 1;
+}
+
+/* ptc_login for the rule covering w's repository. */
+static int
+ptc_login_where(const struct ptc_where *w, ptc_done_cb cb, void *arg)
+{
+	struct ptc_rule	 rule;
+	char		 upstream[NAME_MAX_LEN + 1];
+	int		 rc;
+
+	if (ptc_match(registry_find(w->account, w->region), w->name, &rule,
+	    upstream, sizeof(upstream)) != 0)
+		return 0;
+	rc = ptc_login(w->account, w->region, &rule, cb, arg);
+	ptc_rule_clear(&rule);
+	return rc;
 }
 
 /* The URL of kind/ref at the rule's upstream repository. */
@@ -372,7 +373,8 @@ ptc_request(const struct ptc_where *w, const char *kind, const char *ref,
 	}
 	if (rule.custom_role_arn != NULL) {
 		/* ptc_login got it just before. */
-		if ((secret = ptc_login_password(w, &rule)) == NULL) {
+		if ((secret = ptc_login_password(w->account, w->region,
+		    &rule)) == NULL) {
 			snprintf(why, whysz, "no login to the upstream with "
 			    "the role %s", rule.custom_role_arn);
 			ptc_rule_clear(&rule);
@@ -654,7 +656,7 @@ ptc_manifest_ensure(const struct ptc_pull *p, const char *ref,
 	if (!ptc_import_allowed(&m->w, m->why, sizeof(m->why))) {
 		m->err = BERR_DENIED;
 		ptc_mfetch_refuse(m);
-	} else if (!ptc_login(&m->w, ptc_manifest_login_cb, m))
+	} else if (!ptc_login_where(&m->w, ptc_manifest_login_cb, m))
 		ptc_manifest_fetch(m);
 	return 1;
 }
@@ -788,7 +790,7 @@ ptc_bfetch_repo_cb(int err, void *arg)
 
 	if (err != 0)
 		ptc_bfetch_end(b, err);
-	else if (!ptc_login(&b->w, ptc_bfetch_login_cb, b))
+	else if (!ptc_login_where(&b->w, ptc_bfetch_login_cb, b))
 		ptc_bfetch_login_cb(0, NULL, b);
 }
 

@@ -5,7 +5,8 @@
 # with --upstream-map.  A rule with a customRoleArn pulls through it: berth
 # asks the upstream for GetAuthorizationToken, signed with the keys the
 # secrets file gives for the role, and fetches with that login; skopeo's
-# pull is the upstream's image byte for byte, and wrong keys are refused.
+# pull is the upstream's image byte for byte, ValidatePullThroughCacheRule
+# logs in the same way, and wrong keys are refused.
 # BERTHD and BLOBD name the binaries.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/common.bash"
@@ -76,6 +77,12 @@ check "... the upstream's manifest, byte for byte" sh -c \
 # The test's own get-login-password made one; berth's is the other.
 check "berth logged in with GetAuthorizationToken, signed for the role" \
     test "$(grep -c 'ACCESS .*"POST /" 200' "$T_TMP/up.log")" = 2
+check "ValidatePullThroughCacheRule logs in to the upstream ECR" test \
+    "$(ecr validate-pull-through-cache-rule --ecr-repository-prefix up \
+    --output text --query isValid)" = True
+check "... and says when the role's keys do not" test \
+    "$(ecr validate-pull-through-cache-rule --ecr-repository-prefix bad \
+    --output text --query isValid)" = False
 code=$(http_status "$URL/v2/bad/team/app/manifests/v1")
 check "wrong keys for the role: 403" test "$code" = 403
 t_summary
