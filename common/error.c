@@ -122,6 +122,9 @@ static const struct berr_entry berr_table[] = {
 	/* An upstream that failed and no cached copy: a gateway's error. */
 	[-BERR_UPSTREAM] = { "the upstream registry could not be reached",
 	    502, "UNAVAILABLE", "UnableToGetUpstreamImageException" },
+	[-BERR_UPSTREAM_SECRET] = { "the credentials of the pull through "
+	    "cache rule cannot be read", 403, "DENIED",
+	    "UnableToGetUpstreamImageException" },
 };
 
 static const struct berr_entry *

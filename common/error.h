@@ -64,7 +64,8 @@ enum berr {
 	BERR_HTTP_VERSION = -38,	/* not HTTP/1.x: 505 */
 	BERR_UPSTREAM = -39,		/* the pull-through cache's upstream */
 	BERR_LIMIT_EXCEEDED = -40,	/* an ECR service quota */
-	BERR__LAST = -41
+	BERR_UPSTREAM_SECRET = -41,	/* a rule's secret cannot be read */
+	BERR__LAST = -42
 };
 
 /* A person-readable message; never NULL. */

@@ -1170,6 +1170,10 @@ typedef void (*fetchc_headers_cb)(const struct msg_fetch_headers *,
 typedef void (*fetchc_done_cb)(const struct msg_fetch_done *d,
     const uint8_t *body, size_t len, void *arg);
 
+/* What berthd accepts from berth-fetchd (fuzz_frame checks frames against
+ * it): strings terminated, lengths that add up, known results. */
+extern const struct rpc_rule	fetchc_rules[];
+extern const size_t		fetchc_nrules;
 /* Has the spawner start berth-fetchd (it is restarted when it dies). */
 void	fetchc_start(void);
 void	fetchc_stop(void);

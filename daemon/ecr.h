@@ -141,6 +141,13 @@ int	sigv4_credentials_load(const char *path);
 /* The same from an open descriptor (closed); path names it in messages. */
 int	sigv4_credentials_load_fd(int fd, const char *path);
 int	sigv4_verifying(void);
+/* The Authorization header of r signed for region and service with
+ * access_key and secret at amz_date ("YYYYMMDDTHHMMSSZ"), over the headers
+ * signed_headers names ("host;x-amz-date", lower case, sorted), which r's
+ * headers() gives; free it.  What berthd asks of an upstream ECR. */
+char	*sigv4_sign(const struct sigv4_request *r, const char *signed_headers,
+	    const char *access_key, const char *secret, const char *region,
+	    const char *service, const char *amz_date);
 /* 0, or -1 with IncompleteSignatureException's message in why. */
 int	sigv4_parse(const char *, struct sigv4_auth *, char *why,
 	    size_t whysz);
@@ -283,6 +290,15 @@ int	ecr_repository_parse_encryption(struct ecr_req *, struct repo_config *);
 /* ecr_image.c */
 void	ecr_image_put(struct ecr_req *);
 void	ecr_image_batch_get(struct ecr_req *);
+/* BatchGetImage of what berth holds, after the pull-through cache fetched
+ * what it could: upstream (NULL, or one per imageIds entry) gives the
+ * failure of the entries the upstream failed (code NULL for the rest). */
+struct ecr_upstream_failure {
+	const char	*code;		/* ImageFailureCode */
+	char		 reason[384];
+};
+void	ecr_image_batch_get_held(struct ecr_req *,
+	    const struct ecr_upstream_failure *upstream);
 void	ecr_image_describe(struct ecr_req *);
 void	ecr_image_list(struct ecr_req *);
 void	ecr_image_batch_delete(struct ecr_req *);
@@ -325,6 +341,8 @@ void	ecr_layer_initiate(struct ecr_req *);
 void	ecr_layer_upload_part(struct ecr_req *);
 void	ecr_layer_complete(struct ecr_req *);
 void	ecr_layer_download_url(struct ecr_req *);
+/* GetDownloadUrlForLayer of what berth holds (the cache fetched it). */
+void	ecr_layer_download_url_held(struct ecr_req *);
 
 /* ecr_auth.c */
 void	ecr_auth_token(struct ecr_req *);

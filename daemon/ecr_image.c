@@ -32,6 +32,7 @@
 #include "error.h"
 #include "log.h"
 #include "name.h"
+#include "ptc.h"
 #include "util.h"
 
 #define DIGEST_REGEX	"[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+"
@@ -59,7 +60,8 @@ digest_regex_ok(const char *ds)
 	    strlen(colon + 1);
 }
 
-/* Resolves an ImageIdentifier {imageDigest, imageTag} in repo. */
+/* Resolves an ImageIdentifier {imageDigest, imageTag} in repo (NULL: none
+ * is found). */
 static enum id_result
 resolve_id(struct repository *repo, struct json_object *id,
     struct image **out, const char **tagp, const char **digestp)
@@ -83,10 +85,10 @@ resolve_id(struct repository *repo, struct json_object *id,
 		if (digest_parse_str(ds, &d) != 0)
 			return digest_regex_ok(ds) ? ID_NOT_FOUND :
 			    ID_BAD_DIGEST;
-		img = image_find(repo, &d);
+		img = repo != NULL ? image_find(repo, &d) : NULL;
 	}
 	if (tag != NULL) {
-		tg = tag_find(repo, tag);
+		tg = repo != NULL ? tag_find(repo, tag) : NULL;
 		if (tg == NULL)
 			return ID_NOT_FOUND;
 		if (img != NULL && tg->image != img)
@@ -335,6 +337,14 @@ media_type_accepted(struct json_object *accepted, const char *mt)
 void
 ecr_image_batch_get(struct ecr_req *r)
 {
+	if (!ecr_ptc_batch_get(r))
+		ecr_image_batch_get_held(r, NULL);
+}
+
+void
+ecr_image_batch_get_held(struct ecr_req *r,
+    const struct ecr_upstream_failure *upstream)
+{
 	const char	*name = ecr_str(r, "repositoryName"), *tag, *ds;
 	struct json_object *ids = ecr_member(r, "imageIds");
 	struct json_object *accepted = ecr_member(r, "acceptedMediaTypes");
@@ -345,15 +355,28 @@ ecr_image_batch_get(struct ecr_req *r)
 	char		 dstr[DIGEST_STR_MAX];
 	size_t		 i, n;
 
-	if ((repo = ecr_repository_find(r, name)) == NULL)
+	n = json_object_array_length(ids);
+	/* A repository the cache did not create because the upstream
+	 * failed: the failures say why rather than RepositoryNotFound. */
+	for (i = 0; upstream != NULL && i < n; i++)
+		if (upstream[i].code != NULL)
+			break;
+	if ((repo = repository_lookup(r->account, r->region, name)) == NULL &&
+	    (upstream == NULL || i == n)) {
+		ecr_repository_not_found(r, name);
 		return;
+	}
 	out = json_object_new_object();
 	images = json_object_new_array();
 	failures = json_object_new_array();
-	n = json_object_array_length(ids);
 	for (i = 0; i < n; i++) {
 		rc = resolve_id(repo, json_object_array_get_idx(ids, i), &img,
 		    &tag, &ds);
+		if (upstream != NULL && upstream[i].code != NULL) {
+			add_failure(failures, ds, tag, upstream[i].code,
+			    upstream[i].reason);
+			continue;
+		}
 		if (id_failure(failures, rc, ds, tag))
 			continue;
 		/* The model has no failure code for it; an archived image's

@@ -33,6 +33,7 @@
 #include "berthd.h"
 #include "ecr.h"
 #include "error.h"
+#include "ptc.h"
 #include "util.h"
 
 /* What ECR answers for partSize (10 MiB; the documented part size). */
@@ -410,6 +411,22 @@ ecr_layer_complete(struct ecr_req *r)
  */
 void
 ecr_layer_download_url(struct ecr_req *r)
+{
+	struct repository *repo;
+	struct digest	 d;
+
+	/* The cache fetches a layer that an image it holds names (the
+	 * client pulled the manifest first), never any digest asked for. */
+	if ((repo = repository_lookup(r->account, r->region,
+	    ecr_str(r, "repositoryName"))) != NULL &&
+	    digest_parse_str(ecr_str(r, "layerDigest"), &d) == 0 &&
+	    layer_ref(repo, &d) != NULL && ecr_ptc_download_url(r))
+		return;
+	ecr_layer_download_url_held(r);
+}
+
+void
+ecr_layer_download_url_held(struct ecr_req *r)
 {
 	const char	*name = ecr_str(r, "repositoryName");
 	const char	*ds = ecr_str(r, "layerDigest");

@@ -402,77 +402,82 @@ ecr_ptc_delete(struct ecr_req *r)
 struct ecr_ptc_check {
 	struct ecr_req	*r;
 	struct json_object *out;
+	struct ptc_rule	 rule;
 };
+
+static void
+ecr_ptc_check_end(struct ecr_ptc_check *c)
+{
+	ecr_respond(c->r, c->out);
+	ptc_rule_clear(&c->rule);
+	free(c);
+}
+
+static void
+ecr_ptc_check_failed(struct ecr_ptc_check *c, const char *why)
+{
+	json_object_object_add(c->out, "isValid", json_object_new_boolean(0));
+	json_object_object_add(c->out, "failure", json_object_new_string(why));
+	log_info("pull through cache rule %s: %s", c->rule.prefix, why);
+	ecr_ptc_check_end(c);
+}
 
 static void
 ecr_ptc_validated_cb(const struct msg_fetch_done *d, const uint8_t *body,
     size_t len, void *arg)
 {
 	struct ecr_ptc_check *c = arg;
-	const char	*why;
 
-	json_object_object_add(c->out, "isValid",
-	    json_object_new_boolean(d->result == FETCH_OK));
-	if (d->result != FETCH_OK) {
-		switch (d->result) {
-		case FETCH_ERR_DENIED:
-			why = "authentication to the upstream registry failed";
-			break;
-		case FETCH_ERR_TOO_MANY:
-			why = "the upstream registry refused too many requests";
-			break;
-		default:
-			why = "the upstream registry could not be reached";
-			break;
-		}
-		json_object_object_add(c->out, "failure",
-		    json_object_new_string(d->message[0] != '\0' ?
-		    d->message : why));
-		log_info("pull through cache rule %s: %s (%s)",
-		    json_object_get_string(json_object_object_get(c->out,
-		    "ecrRepositoryPrefix")), why, d->message);
+	switch (d->result) {
+	case FETCH_OK:
+		json_object_object_add(c->out, "isValid",
+		    json_object_new_boolean(1));
+		ecr_ptc_check_end(c);
+		return;
+	case FETCH_ERR_DENIED:
+		ecr_ptc_check_failed(c, d->message[0] != '\0' ? d->message :
+		    "authentication to the upstream registry failed");
+		return;
+	case FETCH_ERR_TOO_MANY:
+		ecr_ptc_check_failed(c, d->message[0] != '\0' ? d->message :
+		    "the upstream registry refused too many requests");
+		return;
+	default:
+		ecr_ptc_check_failed(c, d->message[0] != '\0' ? d->message :
+		    "the upstream registry could not be reached");
+		return;
 	}
-	ecr_respond(c->r, c->out);
-	free(c);
 }
 
-void
-ecr_ptc_validate(struct ecr_req *r)
+/* GET /v2/ of the rule's upstream with its credentials. */
+static void
+ecr_ptc_check_fetch(struct ecr_ptc_check *c)
 {
-	struct registry	*reg = registry_find(r->account, r->region);
 	struct fetchc_request rq;
-	struct ecr_ptc_check *c;
-	struct ptc_rule	 rule;
 	const char	*user = NULL, *token = NULL;
-	char		 prefix[32], *url;
+	char		*url;
 	int		 rc;
 
-	ecr_ptc_prefix(ecr_str(r, "ecrRepositoryPrefix"), prefix,
-	    sizeof(prefix));
-	if (ptc_rule_find(reg, prefix, &rule) != 0) {
-		ecr_ptc_not_found(r, prefix);
-		return;
-	}
-	c = xcalloc(1, sizeof(*c));
-	c->r = r;
-	c->out = ptc_rule_json(&rule, r->account);
-	json_object_object_del(c->out, "createdAt");
-	json_object_object_del(c->out, "updatedAt");
-	json_object_object_del(c->out, "upstreamRegistry");
-	if (rule.credential_arn != NULL &&
-	    (rc = ptc_secret_lookup(rule.credential_arn, &user, &token)) !=
+	if (c->rule.credential_arn != NULL &&
+	    (rc = ptc_secret_lookup(c->rule.credential_arn, &user, &token)) !=
 	    0) {
-		json_object_object_add(c->out, "isValid",
-		    json_object_new_boolean(0));
-		json_object_object_add(c->out, "failure",
-		    json_object_new_string(ptc_secret_exception(rc)));
-		ecr_respond(r, c->out);
-		free(c);
-		ptc_rule_clear(&rule);
+		ecr_ptc_check_failed(c, ptc_secret_exception(rc));
 		return;
 	}
-	xasprintf(&url, "%s%s/v2/", strncasecmp(rule.url, "https://", 8) ==
-	    0 ? "" : "https://", rule.url);
+	if (c->rule.custom_role_arn != NULL) {
+		if ((token = ptc_login_password(c->r->account, c->r->region,
+		    &c->rule)) == NULL) {
+			ecr_ptc_check_failed(c, ptc_secret_lookup(
+			    c->rule.custom_role_arn, &user, &token) != 0 ?
+			    "the keys of the customRoleArn are not in the "
+			    "--pull-through-secrets file" : "no login to the "
+			    "upstream registry");
+			return;
+		}
+		user = "AWS";
+	}
+	xasprintf(&url, "%s%s/v2/", strncasecmp(c->rule.url, "https://", 8) ==
+	    0 ? "" : "https://", c->rule.url);
 	memset(&rq, 0, sizeof(rq));
 	rq.method = FETCH_GET;
 	rq.flags = FETCH_F_REGISTRY;
@@ -483,5 +488,189 @@ ecr_ptc_validate(struct ecr_req *r)
 	rq.pipe = -1;
 	(void)fetchc_fetch(&rq, NULL, ecr_ptc_validated_cb, c);
 	free(url);
-	ptc_rule_clear(&rule);
+}
+
+static void
+ecr_ptc_check_login_cb(int err, const char *why, void *arg)
+{
+	struct ecr_ptc_check *c = arg;
+
+	if (err != 0)
+		ecr_ptc_check_failed(c, why);
+	else
+		ecr_ptc_check_fetch(c);
+}
+
+void
+ecr_ptc_validate(struct ecr_req *r)
+{
+	struct registry	*reg = registry_find(r->account, r->region);
+	struct ecr_ptc_check *c;
+	char		 prefix[32];
+
+	ecr_ptc_prefix(ecr_str(r, "ecrRepositoryPrefix"), prefix,
+	    sizeof(prefix));
+	c = xcalloc(1, sizeof(*c));
+	if (ptc_rule_find(reg, prefix, &c->rule) != 0) {
+		free(c);
+		ecr_ptc_not_found(r, prefix);
+		return;
+	}
+	c->r = r;
+	c->out = ptc_rule_json(&c->rule, r->account);
+	json_object_object_del(c->out, "createdAt");
+	json_object_object_del(c->out, "updatedAt");
+	json_object_object_del(c->out, "upstreamRegistry");
+	/* An upstream ECR: GetAuthorizationToken with the role's keys. */
+	if (!ptc_login(r->account, r->region, &c->rule,
+	    ecr_ptc_check_login_cb, c))
+		ecr_ptc_check_fetch(c);
+}
+
+/* --- pulls through the ECR API ------------------------------------------- */
+
+/* A BatchGetImage or GetDownloadUrlForLayer waiting for the cache. */
+struct ecr_ptc_wait {
+	struct ecr_req	*r;
+	size_t		 pending;
+	int		 secret_err;	/* a rule's secret cannot be read */
+	char		 secret_why[384];
+	struct ecr_upstream_failure *failures;	/* per imageIds entry */
+};
+
+struct ecr_ptc_item {
+	struct ecr_ptc_wait *w;
+	size_t		 i;
+};
+
+/* The ImageFailureCode of an upstream's failure; NULL when the entry goes
+ * on as usual (fetched, or not found upstream either). */
+static const char *
+ecr_ptc_failure_code(int err)
+{
+	switch (err) {
+	case 0:
+	case BERR_MANIFEST_UNKNOWN:
+	case BERR_NAME_UNKNOWN:
+		return NULL;
+	case BERR_DENIED:
+		return "UpstreamAccessDenied";
+	case BERR_TOO_MANY_REQUESTS:
+		return "UpstreamTooManyRequests";
+	default:
+		return "UpstreamUnavailable";
+	}
+}
+
+static void
+ecr_ptc_wait_end(struct ecr_ptc_wait *w)
+{
+	if (w->secret_err)
+		ecr_error(w->r, "UnableToGetUpstreamImageException", "%s",
+		    w->secret_why);
+	else
+		ecr_image_batch_get_held(w->r, w->failures);
+	free(w->failures);
+	free(w);
+}
+
+static void
+ecr_ptc_image_cb(int err, const char *why, void *arg)
+{
+	struct ecr_ptc_item *it = arg;
+	struct ecr_ptc_wait *w = it->w;
+	struct ecr_upstream_failure *f = &w->failures[it->i];
+
+	if (err == BERR_UPSTREAM_SECRET) {
+		w->secret_err = 1;
+		snprintf(w->secret_why, sizeof(w->secret_why), "%s", why);
+	} else if ((f->code = ecr_ptc_failure_code(err)) != NULL)
+		snprintf(f->reason, sizeof(f->reason), "The image could not "
+		    "be pulled from the upstream registry: %s", why);
+	free(it);
+	if (--w->pending == 0)
+		ecr_ptc_wait_end(w);
+}
+
+static void
+ecr_ptc_pull_set(struct ecr_req *r, struct ptc_pull *p)
+{
+	p->caller = r->caller.account;
+	p->account = r->account;
+	p->region = r->region;
+	p->name = ecr_str(r, "repositoryName");
+}
+
+int
+ecr_ptc_batch_get(struct ecr_req *r)
+{
+	struct json_object *ids = ecr_member(r, "imageIds"), *id, *v;
+	struct ecr_ptc_wait *w;
+	struct ecr_ptc_item *it;
+	struct ptc_pull	 p;
+	const char	*ref;
+	size_t		 i, n = json_object_array_length(ids), started = 0;
+
+	ecr_ptc_pull_set(r, &p);
+	w = xcalloc(1, sizeof(*w));
+	w->r = r;
+	w->failures = xcalloc(n > 0 ? n : 1, sizeof(*w->failures));
+	/* Held until every entry has started, so that none ends it early. */
+	w->pending = 1;
+	for (i = 0; i < n; i++) {
+		/* A tag first: with a digest too, the tag fetched is then
+		 * checked against it (ImageTagDoesNotMatchDigest). */
+		id = json_object_array_get_idx(ids, i);
+		if (json_object_object_get_ex(id, "imageTag", &v) &&
+		    v != NULL)
+			ref = json_object_get_string(v);
+		else if (json_object_object_get_ex(id, "imageDigest", &v) &&
+		    v != NULL)
+			ref = json_object_get_string(v);
+		else
+			continue;
+		it = xcalloc(1, sizeof(*it));
+		it->w = w;
+		it->i = i;
+		if (ptc_manifest_ensure(&p, ref, ecr_ptc_image_cb, it)) {
+			w->pending++;
+			started++;
+		} else
+			free(it);
+	}
+	if (started == 0) {
+		/* Nothing to fetch: the usual answer, at once. */
+		free(w->failures);
+		free(w);
+		return 0;
+	}
+	if (--w->pending == 0)
+		ecr_ptc_wait_end(w);
+	return 1;
+}
+
+static void
+ecr_ptc_layer_cb(int err, const char *why, void *arg)
+{
+	struct ecr_req	*r = arg;
+
+	/* Not upstream either: LayersNotFoundException as usual. */
+	if (err == 0 || err == BERR_BLOB_UNKNOWN || err == BERR_NAME_UNKNOWN)
+		ecr_layer_download_url_held(r);
+	else
+		ecr_error(r, "UnableToGetUpstreamLayerException", "The layer "
+		    "'%s' could not be pulled from the upstream registry: %s",
+		    ecr_str(r, "layerDigest"), why);
+}
+
+int
+ecr_ptc_download_url(struct ecr_req *r)
+{
+	struct ptc_pull	 p;
+	struct digest	 d;
+
+	if (digest_parse_str(ecr_str(r, "layerDigest"), &d) != 0)
+		return 0;
+	ecr_ptc_pull_set(r, &p);
+	return ptc_blob_ensure(&p, &d, ecr_ptc_layer_cb, r);
 }

@@ -64,19 +64,36 @@ static int		 fetchc_stopping;
 static uint32_t		 fetchc_next_id;
 static struct restart	 fetchc_restart;
 
+static int	fetchc_check_headers(const struct frame_hdr *,
+		    const uint8_t *);
 static int	fetchc_check_done(const struct frame_hdr *, const uint8_t *);
 
-static const struct rpc_rule fetchc_rules[] = {
+const struct rpc_rule fetchc_rules[] = {
 	{ MSG_FETCH_HELLO, sizeof(struct msg_fetch_hello),
 	    sizeof(struct msg_fetch_hello), RPC_FD_NONE, RPC_ID_ZERO, NULL,
 	    NULL },
 	{ MSG_FETCH_HEADERS, sizeof(struct msg_fetch_headers),
 	    sizeof(struct msg_fetch_headers), RPC_FD_NONE, RPC_ID_REQUEST,
-	    NULL, NULL },
+	    fetchc_check_headers, NULL },
 	{ MSG_FETCH_DONE, sizeof(struct msg_fetch_done),
 	    sizeof(struct msg_fetch_done) + FETCH_INLINE_MAX, RPC_FD_NONE,
 	    RPC_ID_REQUEST, fetchc_check_done, NULL },
 };
+const size_t fetchc_nrules = nitems(fetchc_rules);
+
+/* The headers' strings end within their fields: berthd uses them as C
+ * strings (the manifest's media type, the digest it is checked with). */
+static int
+fetchc_check_headers(const struct frame_hdr *h, const uint8_t *payload)
+{
+	struct msg_fetch_headers hd;
+
+	memcpy(&hd, payload, sizeof(hd));
+	if (memchr(hd.content_type, '\0', sizeof(hd.content_type)) == NULL ||
+	    memchr(hd.digest, '\0', sizeof(hd.digest)) == NULL)
+		return -1;
+	return 0;
+}
 
 static int
 fetchc_check_done(const struct frame_hdr *h, const uint8_t *payload)

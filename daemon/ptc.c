@@ -73,7 +73,8 @@ struct ptc_secret {
 
 static struct ptc_secret *ptc_secrets;
 static size_t		  ptc_nsecrets;
-static int		  ptc_secrets_readable;	/* the last read worked */
+static int		  ptc_secrets_readable;	/* a read worked: a refused
+						 * one keeps it */
 
 /* Whether host matches pattern, where '*' is one non-empty DNS label. */
 static int
@@ -369,7 +370,6 @@ ptc_secrets_load_fd(int fd, const char *path)
 	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
 		log_warnx("%s: not a regular file", path);
 		close(fd);
-		ptc_secrets_readable = 0;
 		return -1;
 	}
 	if ((sb.st_mode & 077) != 0) {
@@ -377,13 +377,11 @@ ptc_secrets_load_fd(int fd, const char *path)
 		    "readable by its owner only (chmod 600)", path,
 		    (unsigned)(sb.st_mode & 07777));
 		close(fd);
-		ptc_secrets_readable = 0;
 		return -1;
 	}
 	if ((f = fdopen(fd, "r")) == NULL) {
 		log_warn("%s", path);
 		close(fd);
-		ptc_secrets_readable = 0;
 		return -1;
 	}
 	rc = fields_read(f, path, 0, 3, ptc_secrets_line, &sr);

@@ -131,6 +131,20 @@ int	ptc_manifest_ensure(const struct ptc_pull *, const char *ref,
 int	ptc_blob_ensure(const struct ptc_pull *, const struct digest *,
 	    ptc_done_cb, void *arg);
 
+/*
+ * Logs in to the upstream ECR of a rule of account's registry in region
+ * when the rule names a customRoleArn and has no login yet:
+ * GetAuthorizationToken on the upstream's API, signed with the keys the
+ * secrets file gives for the role (as ECR assumes the role).  0 when
+ * there is nothing to do (cb does not run), 1 when cb runs later, exactly
+ * once.  Then ptc_login_password is the login's password ("AWS" is the
+ * user), or NULL when there is none that has not expired.
+ */
+int	ptc_login(const char *account, const char *region,
+	    const struct ptc_rule *, ptc_done_cb, void *arg);
+const char *ptc_login_password(const char *account, const char *region,
+	    const struct ptc_rule *);
+
 /* Called first by the OCI manifest and blob GET and HEAD; 1 when the
  * request was taken (fetched from the upstream, then served), 0 when it
  * goes on as usual. */
@@ -146,5 +160,10 @@ void	ecr_ptc_describe(struct ecr_req *);
 void	ecr_ptc_update(struct ecr_req *);
 void	ecr_ptc_delete(struct ecr_req *);
 void	ecr_ptc_validate(struct ecr_req *);
+/* BatchGetImage and GetDownloadUrlForLayer in a repository a rule covers:
+ * 1 when the request was taken (fetched, then answered by the _held
+ * handler or with UnableToGetUpstream*Exception), 0 when it goes on. */
+int	ecr_ptc_batch_get(struct ecr_req *);
+int	ecr_ptc_download_url(struct ecr_req *);
 
 #endif

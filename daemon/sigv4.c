@@ -590,6 +590,31 @@ sigv4_signature(const char *secret, const char *amz_date,
 	hex_encode(sig, sizeof(sig), out);
 }
 
+char *
+sigv4_sign(const struct sigv4_request *r, const char *signed_headers,
+    const char *access_key, const char *secret, const char *region,
+    const char *service, const char *amz_date)
+{
+	struct sigv4_auth a;
+	char		 hash[65], sig[65], *canonical, *out;
+
+	memset(&a, 0, sizeof(a));
+	snprintf(a.date, sizeof(a.date), "%.8s", amz_date);
+	snprintf(a.region, sizeof(a.region), "%s", region);
+	snprintf(a.service, sizeof(a.service), "%s", service);
+	snprintf(a.terminator, sizeof(a.terminator), "aws4_request");
+	snprintf(a.signed_headers, sizeof(a.signed_headers), "%s",
+	    signed_headers);
+	sha256_hex(r->body != NULL ? r->body : "", r->body_len, hash);
+	canonical = sigv4_canonical_request(r, &a, hash);
+	sigv4_signature(secret, amz_date, &a, canonical, sig);
+	free(canonical);
+	xasprintf(&out, "%s Credential=%s/%s/%s/%s/%s, SignedHeaders=%s, "
+	    "Signature=%s", SIGV4_ALGORITHM, access_key, a.date, a.region,
+	    a.service, a.terminator, a.signed_headers, sig);
+	return out;
+}
+
 /* --- the check ----------------------------------------------------------- */
 
 /* "20250101T000000Z" into epoch seconds; -1 if malformed. */

@@ -24,6 +24,9 @@
  * The pipe sets the pace: when it is full the transfer is paused
  * (CURL_WRITEFUNC_PAUSE) and resumed when it drains, so a slow store or
  * client slows the upstream down instead of filling memory here.
+ *
+ * The frames of berthd that start and cancel fetches are checked and
+ * taken here too (fetch_rules).
  */
 #include "config.h"
 
@@ -43,6 +46,7 @@
 #include "buf.h"
 #include "fetchd.h"
 #include "log.h"
+#include "rpc.h"
 #include "util.h"
 
 #define FETCH_MAX_CHALLENGES	8
@@ -622,3 +626,67 @@ fetch_cancel_all(void)
 		fetch_free(f);
 	}
 }
+
+/* --- the frames of berthd ------------------------------------------------ */
+
+/* The strings after struct msg_fetch_start add up to the frame. */
+static int
+fetch_check_start(const struct frame_hdr *h, const uint8_t *payload)
+{
+	struct msg_fetch_start	 m;
+	uint64_t		 sum;
+
+	memcpy(&m, payload, sizeof(m));
+	if (m.url_len == 0 || m.url_len > FETCH_URL_MAX ||
+	    m.accept_len > FETCH_FIELD_MAX || m.user_len > FETCH_FIELD_MAX ||
+	    m.secret_len > FETCH_FIELD_MAX ||
+	    m.headers_len > FETCH_FIELD_MAX || m.body_len > FETCH_BODY_MAX ||
+	    m.method < FETCH_GET || m.method > FETCH_POST ||
+	    (m.flags & ~(uint32_t)FETCH_F_REGISTRY) != 0)
+		return -1;
+	sum = sizeof(m) + (uint64_t)m.url_len + m.accept_len + m.user_len +
+	    m.secret_len + m.headers_len + m.body_len;
+	if (sum != h->len)
+		return -1;
+	/* Inline answers fit in one frame. */
+	if ((h->flags & FRAME_F_FD) == 0 && m.max_bytes > FETCH_INLINE_MAX)
+		return -1;
+	return 0;
+}
+
+static void
+fetch_start_cb(struct rpc_chan *chan, const struct frame_hdr *h,
+    const uint8_t *payload, int fd, void *arg)
+{
+	struct msg_fetch_start	 m;
+
+	memcpy(&m, payload, sizeof(m));
+	fetch_start(h->id, &m, payload + sizeof(m), fd);
+}
+
+static void
+fetch_cancel_cb(struct rpc_chan *chan, const struct frame_hdr *h,
+    const uint8_t *payload, int fd, void *arg)
+{
+	fetch_cancel(h->id);
+}
+
+static void
+fetch_log_cb(struct rpc_chan *chan, const struct frame_hdr *h,
+    const uint8_t *payload, int fd, void *arg)
+{
+	if (log_adopt_fd(fd) == -1)
+		log_warn("cannot adopt the new log descriptor");
+	close(fd);
+}
+
+const struct rpc_rule fetch_rules[] = {
+	{ MSG_FETCH_START, sizeof(struct msg_fetch_start),
+	    FRAME_MAX_PAYLOAD, RPC_FD_OPTIONAL, RPC_ID_REQUEST,
+	    fetch_check_start, fetch_start_cb },
+	{ MSG_FETCH_CANCEL, 0, 0, RPC_FD_NONE, RPC_ID_REQUEST, NULL,
+	    fetch_cancel_cb },
+	{ MSG_FETCH_LOG_REOPEN, 0, 0, RPC_FD_REQUIRED, RPC_ID_ZERO, NULL,
+	    fetch_log_cb },
+};
+const size_t fetch_nrules = nitems(fetch_rules);

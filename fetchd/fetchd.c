@@ -97,67 +97,6 @@ fetchd_send_done(uint32_t id, const struct msg_fetch_done *d,
 	    -1);
 }
 
-/* The strings after struct msg_fetch_start add up to the frame. */
-static int
-fetchd_check_start(const struct frame_hdr *h, const uint8_t *payload)
-{
-	struct msg_fetch_start	 m;
-	uint64_t		 sum;
-
-	memcpy(&m, payload, sizeof(m));
-	if (m.url_len == 0 || m.url_len > FETCH_URL_MAX ||
-	    m.accept_len > FETCH_FIELD_MAX || m.user_len > FETCH_FIELD_MAX ||
-	    m.secret_len > FETCH_FIELD_MAX ||
-	    m.headers_len > FETCH_FIELD_MAX || m.body_len > FETCH_BODY_MAX ||
-	    m.method < FETCH_GET || m.method > FETCH_POST ||
-	    (m.flags & ~(uint32_t)FETCH_F_REGISTRY) != 0)
-		return -1;
-	sum = sizeof(m) + (uint64_t)m.url_len + m.accept_len + m.user_len +
-	    m.secret_len + m.headers_len + m.body_len;
-	if (sum != h->len)
-		return -1;
-	/* Inline answers fit in one frame. */
-	if ((h->flags & FRAME_F_FD) == 0 && m.max_bytes > FETCH_INLINE_MAX)
-		return -1;
-	return 0;
-}
-
-static void
-fetchd_start_cb(struct rpc_chan *chan, const struct frame_hdr *h,
-    const uint8_t *payload, int fd, void *arg)
-{
-	struct msg_fetch_start	 m;
-
-	memcpy(&m, payload, sizeof(m));
-	fetch_start(h->id, &m, payload + sizeof(m), fd);
-}
-
-static void
-fetchd_cancel_cb(struct rpc_chan *chan, const struct frame_hdr *h,
-    const uint8_t *payload, int fd, void *arg)
-{
-	fetch_cancel(h->id);
-}
-
-static void
-fetchd_log_cb(struct rpc_chan *chan, const struct frame_hdr *h,
-    const uint8_t *payload, int fd, void *arg)
-{
-	if (log_adopt_fd(fd) == -1)
-		log_warn("cannot adopt the new log descriptor");
-	close(fd);
-}
-
-static const struct rpc_rule fetchd_rules[] = {
-	{ MSG_FETCH_START, sizeof(struct msg_fetch_start),
-	    FRAME_MAX_PAYLOAD, RPC_FD_OPTIONAL, RPC_ID_REQUEST,
-	    fetchd_check_start, fetchd_start_cb },
-	{ MSG_FETCH_CANCEL, 0, 0, RPC_FD_NONE, RPC_ID_REQUEST, NULL,
-	    fetchd_cancel_cb },
-	{ MSG_FETCH_LOG_REOPEN, 0, 0, RPC_FD_REQUIRED, RPC_ID_ZERO, NULL,
-	    fetchd_log_cb },
-};
-
 static void
 fetchd_close_cb(struct rpc_chan *chan, int err, void *arg)
 {
@@ -264,8 +203,8 @@ main(int argc, char **argv)
 	if (transfer_init(fetchd_base) != 0)
 		exit(1);
 	fetchd_confine();
-	fetchd_chan = rpc_new(fetchd_base, FETCHD_SOCKET_FD, fetchd_rules,
-	    nitems(fetchd_rules), NULL, fetchd_close_cb, NULL);
+	fetchd_chan = rpc_new(fetchd_base, FETCHD_SOCKET_FD, fetch_rules,
+	    fetch_nrules, NULL, fetchd_close_cb, NULL);
 	memset(&hello, 0, sizeof(hello));
 	hello.version = FETCH_PROTOCOL_VERSION;
 	hello.pid = (uint32_t)getpid();

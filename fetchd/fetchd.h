@@ -36,6 +36,7 @@
 #include <curl/curl.h>
 
 #include "fetch_proto.h"
+#include "rpc.h"
 
 struct event_base;
 
@@ -83,6 +84,9 @@ int	upstream_load_cas(void);
  * URL berth-fetchd can parse.
  */
 char	*upstream_resolve(const char *url, const struct curl_blob **ca);
+/* The PEM certificates of the map of url's origin, or NULL when no map
+ * names it. */
+const struct curl_blob *upstream_map_ca(const char *url);
 /*
  * "scheme://host[:port]" of url, lower case, without the default port,
  * into out; *rest points past it (to the path, or to the end).  0, or -1
@@ -96,6 +100,10 @@ void	upstream_easy_setup(CURL *, const struct curl_blob *ca);
 
 /* --- fetches berthd asked for (fetch.c) ----------------------------------- */
 
+/* The frames berth-fetchd accepts from berthd, with their payload checks
+ * and handlers (also fuzz_frame's, which checks frames against them). */
+extern const struct rpc_rule	fetch_rules[];
+extern const size_t		fetch_nrules;
 /* Starts the fetch of a MSG_FETCH_START (payload checked already); pipe
  * is the body's pipe or -1. */
 void	fetch_start(uint32_t id, const struct msg_fetch_start *,

@@ -321,6 +321,11 @@ token_fetch(struct token_request *tr, const struct wwwauth_challenge *ch,
 	curl_free(esc_scope);
 	free(dflt_scope);
 	target = upstream_resolve(url, &ca);
+	/* A realm no map names is verified as the upstream that named it
+	 * was: a mirror's token server under the mirror's CA. */
+	if (target != NULL && upstream_map_ca(url) == NULL &&
+	    upstream_map_ca(tr->origin) != NULL)
+		ca = upstream_map_ca(tr->origin);
 	free(url);
 	if (target == NULL) {
 		curl_easy_cleanup(tr->easy);

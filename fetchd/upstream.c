@@ -234,24 +234,53 @@ upstream_load_cas(void)
 	return 0;
 }
 
+/* The map of url's origin into *m (NULL when none maps it), *rest past
+ * the origin; 0, or -1 when url has no origin berth-fetchd can parse. */
+static int
+upstream_map_find(const char *url, struct upstream_map **m,
+    const char **rest)
+{
+	char		 origin[512];
+	size_t		 i;
+
+	*m = NULL;
+	if (upstream_origin(url, origin, sizeof(origin), rest) != 0)
+		return -1;
+	for (i = 0; i < upstream_nmaps; i++)
+		if (strcmp(upstream_maps[i].from, origin) == 0) {
+			*m = &upstream_maps[i];
+			break;
+		}
+	return 0;
+}
+
 char *
 upstream_resolve(const char *url, const struct curl_blob **ca)
 {
-	char		 origin[512], *out;
+	struct upstream_map *m;
 	const char	*rest;
-	size_t		 i;
+	char		*out;
 
-	if (upstream_origin(url, origin, sizeof(origin), &rest) != 0)
+	if (upstream_map_find(url, &m, &rest) != 0)
 		return NULL;
-	for (i = 0; i < upstream_nmaps; i++) {
-		if (strcmp(upstream_maps[i].from, origin) != 0)
-			continue;
-		*ca = &upstream_maps[i].ca;
-		xasprintf(&out, "%s%s", upstream_maps[i].to, rest);
-		return out;
+	if (m == NULL) {
+		*ca = &upstream_system_ca;
+		return xstrdup(url);
 	}
-	*ca = &upstream_system_ca;
-	return xstrdup(url);
+	*ca = &m->ca;
+	xasprintf(&out, "%s%s", m->to, rest);
+	return out;
+}
+
+const struct curl_blob *
+upstream_map_ca(const char *url)
+{
+	struct upstream_map *m;
+	const char	*rest;
+
+	if (upstream_map_find(url, &m, &rest) != 0 || m == NULL)
+		return NULL;
+	return &m->ca;
 }
 
 void

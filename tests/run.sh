@@ -21,7 +21,7 @@ libjson-c-dev libssl-dev libhttp-parser-dev libcurl4-openssl-dev libcunit1-dev
 clang libclang-rt-14-dev mandoc"
 test_pkgs="curl jq python3 python3-boto3 python3-cryptography awscli skopeo
 podman buildah umoci systemd uidmap docker-registry gdb docker.io debhelper
-lintian git"
+lintian git apache2-utils"
 
 sudo_cmd=()
 if [ "$(id -u)" != 0 ]; then

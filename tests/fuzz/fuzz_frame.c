@@ -15,19 +15,24 @@
  */
 
 /*
- * libFuzzer target for the rpc frame decoder.  A peer writes the input into
- * a socketpair whose other end is a receiving rpc_chan with one side's
- * real table of accepted frames (blobd/serve.c, daemon/blobc.c), its rows'
- * payload checks included; a callback of our own takes each frame in
- * place of the rows' handlers.  The loop runs until the channel has read
+ * libFuzzer target for the rpc frame decoder and both protocols' frames.
+ * A peer writes the input into a socketpair whose other end is a
+ * receiving rpc_chan with one side's real table of accepted frames
+ * (blobd/serve.c, daemon/blobc.c; fetchd/fetch.c, daemon/fetchc.c for the
+ * fetch protocol of fetch_proto.h), its rows' payload checks included; a
+ * callback of our own takes each frame in place of the rows' handlers and
+ * reads what the real handlers read (every byte; the fetch answers'
+ * strings as C strings).  The loop runs until the channel has read
  * everything and closed.  Nothing may crash, hang or leak memory or
  * descriptors.
  *
  * Input: byte 0 holds the number of descriptors to pass (bits 0-1), when
  * to let the receiver read (bits 2-3: never until the end, after every
- * write, after every other write) and whose table the receiver has (bit
- * 4: clear, blobd's, what berthd sends; set, berthd's, what blobd sends);
- * then a little-endian u16 stream offset per descriptor; then the stream.
+ * write, after every other write) and whose table the receiver has (bits
+ * 4-5: 0, blobd's, what berthd sends; 1, berthd's, what blobd sends; 2,
+ * berth-fetchd's, what berthd sends; 3, berthd's, what berth-fetchd
+ * sends); then a little-endian u16 stream offset per descriptor; then the
+ * stream.
  * The stream is written in pieces cut at those offsets, each piece that
  * starts at one carrying its descriptor(s), so the kernel glues and
  * splits in different ways.
@@ -51,6 +56,8 @@
 #include "berthd.h"
 #include "blobd.h"
 #include "error.h"
+#include "fetch_proto.h"
+#include "fetchd.h"
 #include "log.h"
 #include "proto.h"
 #include "rpc.h"
@@ -61,16 +68,78 @@
 /* blobc.c's, unused here: it defers callbacks on berthd's loop. */
 struct event_base	*ev_base;
 
-/* worker.c's, which blobc.c calls on SIGUSR1 only: not reached here. */
+/*
+ * worker.c's and spawner.c's, which blobc.c and fetchc.c call when their
+ * child starts, dies or is to reopen its log; fetchd.c's, which the
+ * handlers of fetch.c's rows call.  None is reached here: the tables'
+ * handlers do not run.
+ */
+struct event_base	*fetchd_base;
+
 void
 restart_send_stderr(struct rpc_chan *chan, uint32_t type)
 {
-	(void)chan;
-	(void)type;
+	abort();
+}
+
+void
+restart_init(struct restart *r, const char *name, void (*cb)(void))
+{
+	abort();
+}
+
+void
+restart_schedule(struct restart *r, const char *how)
+{
+	abort();
+}
+
+int
+restart_pending(const struct restart *r)
+{
+	abort();
+}
+
+void
+restart_cancel(struct restart *r)
+{
+	abort();
+}
+
+void
+restart_describe_exit(int status, char *how, size_t howsz)
+{
+	abort();
+}
+
+void
+spawner_request_fetcher(void)
+{
+	abort();
+}
+
+void
+spawner_kill_worker(pid_t pid)
+{
+	abort();
+}
+
+void
+fetchd_send_headers(uint32_t id, const struct msg_fetch_headers *h)
+{
+	abort();
+}
+
+void
+fetchd_send_done(uint32_t id, const struct msg_fetch_done *d,
+    const void *body, size_t len)
+{
+	abort();
 }
 
 struct fuzz_state {
 	struct rpc_chan	*chan;
+	int		 table;		/* bits 4-5 of byte 0 */
 	int		 closed;	/* the close callback ran */
 	int		 freed;		/* rpc_free'd from a callback */
 	uint32_t	 sum;
@@ -104,8 +173,19 @@ fuzz_msg_cb(struct rpc_chan *c, const struct frame_hdr *h,
 {
 	struct fuzz_state *st = arg;
 
+	struct msg_fetch_headers hd;
+	struct msg_fetch_done	 d;
+
 	/* Every payload byte must be readable (ASan checks). */
 	st->sum += crc32c(0, payload, h->len);
+	/* berthd takes these fields as C strings. */
+	if (st->table == 3 && h->type == MSG_FETCH_HEADERS) {
+		memcpy(&hd, payload, sizeof(hd));
+		st->sum += strlen(hd.content_type) + strlen(hd.digest);
+	} else if (st->table == 3 && h->type == MSG_FETCH_DONE) {
+		memcpy(&d, payload, sizeof(d));
+		st->sum += strlen(d.message);
+	}
 	if (fd != -1)
 		close(fd);
 	/* Answer as blobd would, so sending happens inside dispatch. */
@@ -209,12 +289,23 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	nfds = data[0] & 0x3;
 	mode = (data[0] >> 2) & 0x3;
-	if (data[0] & 0x10) {
-		rules = blobc_rules;
-		nrules = blobc_nrules;
-	} else {
+	switch ((data[0] >> 4) & 0x3) {
+	case 0:
 		rules = serve_rules;
 		nrules = serve_nrules;
+		break;
+	case 1:
+		rules = blobc_rules;
+		nrules = blobc_nrules;
+		break;
+	case 2:
+		rules = fetch_rules;
+		nrules = fetch_nrules;
+		break;
+	default:
+		rules = fetchc_rules;
+		nrules = fetchc_nrules;
+		break;
 	}
 	if (size < 1 + 2 * (size_t)nfds)
 		return 0;
@@ -234,6 +325,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == -1)
 		abort();
 	memset(&st, 0, sizeof(st));
+	st.table = (data[0] >> 4) & 0x3;
 	st.chan = rpc_new(fuzz_base, sv[0], rules, nrules, fuzz_msg_cb,
 	    fuzz_close_cb, &st);
 

@@ -51,6 +51,25 @@ check() {
 	if "$@"; then ok "$name"; else fail "$name"; fi
 }
 
+# fails_with NAME EXCEPTION command...: the command (an AWS CLI call)
+# fails with that exception.
+fails_with() {
+	local name=$1 exc=$2 out
+	shift 2
+	if out=$("$@" 2>&1); then
+		fail "$name: succeeded: $out"
+	elif grep -q "($exc)" <<<"$out"; then
+		ok "$name"
+	else
+		fail "$name: $out"
+	fi
+}
+
+# jqcheck NAME FILTER JSON: passes when jq's FILTER holds for JSON.
+jqcheck() {
+	if jq -e "$2" <<<"$3" >/dev/null; then ok "$1"; else fail "$1: $3"; fi
+}
+
 t_summary() {
 	printf '%d passed, %d failed\n' "$T_PASSED" "$T_FAILED"
 	[ "$T_FAILED" = 0 ]

@@ -42,23 +42,6 @@ as() {
 dev() { as AKIDDEV s2 "$@"; }
 scanner() { as AKIDSCANNER s1 "$@"; }
 
-# fails_with NAME EXCEPTION command...: the command fails with it.
-fails_with() {
-	local name=$1 exc=$2 out
-	shift 2
-	if out=$("$@" 2>&1); then
-		fail "$name: succeeded: $out"
-	elif grep -q "($exc)" <<<"$out"; then
-		ok "$name"
-	else
-		fail "$name: $out"
-	fi
-}
-
-# jqcheck NAME FILTER JSON
-jqcheck() {
-	if jq -e "$2" <<<"$3" >/dev/null; then ok "$1"; else fail "$1: $3"; fi
-}
 
 # --- pull time update exclusions ----------------------------------------------
 fails_with "root refused" ValidationException dev \

@@ -8,93 +8,30 @@
 # the OCI error; concurrent pulls of one new image fetch each blob once;
 # blobs never mount from or into a cached repository; a PULL_THROUGH_CACHE
 # creation template configures the repository the first pull creates.
+# BatchGetImage and GetDownloadUrlForLayer pull through the cache too
+# (boto3: ptc/ecr_pull.py; the AWS CLI), with AWS's failure codes;
+# another account imports only as the registry policy allows.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/common.bash"
+. "$here/ptc/upstream.bash"
 
-REGISTRY=${REGISTRY:-/usr/bin/docker-registry}
-if [ ! -x "$REGISTRY" ] || ! command -v skopeo >/dev/null; then
+if ! upstream_usable; then
 	echo "skip: docker-registry and skopeo are needed"
 	exit 0
 fi
 export XDG_RUNTIME_DIR=$T_TMP/run HOME=$T_TMP/home
 mkdir -p "$XDG_RUNTIME_DIR" "$HOME"
 
-# A CA and a certificate for 127.0.0.1 and localhost.
 pki=$T_TMP/pki
-mkdir -p "$pki"
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=berth-test-ca \
-    -keyout "$pki/ca.key" -out "$pki/ca.pem" >/dev/null 2>&1
-openssl req -newkey rsa:2048 -nodes -subj /CN=localhost \
-    -keyout "$pki/srv.key" -out "$pki/srv.csr" >/dev/null 2>&1
-printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$pki/ext"
-openssl x509 -req -in "$pki/srv.csr" -CA "$pki/ca.pem" -CAkey "$pki/ca.key" \
-    -CAcreateserial -days 2 -extfile "$pki/ext" -out "$pki/srv.pem" \
-    >/dev/null 2>&1
-mkdir -p "$pki/certs.d" && cp "$pki/ca.pem" "$pki/certs.d/ca.crt"
-
+make_pki "$pki"
 UPORT=$(free_port)
 start_upstream() {
-	cat >"$T_TMP/registry.yml" <<YML
-version: 0.1
-log:
-  level: info
-storage:
-  filesystem:
-    rootdirectory: $T_TMP/upstream
-  delete:
-    enabled: true
-http:
-  addr: 127.0.0.1:$UPORT
-  tls:
-    certificate: $pki/srv.pem
-    key: $pki/srv.key
-YML
-	"$REGISTRY" serve "$T_TMP/registry.yml" >>"$T_TMP/upstream.log" 2>&1 &
-	UPSTREAM_PID=$!
-	T_PIDS+=("$UPSTREAM_PID")
-	wait_for 20 curl -sf --cacert "$pki/ca.pem" -o /dev/null \
-	    "https://127.0.0.1:$UPORT/v2/"
-}
-
-# An OCI layout with one image of random layers: make_image DIR TAG N.
-make_image() {
-	python3 - "$1" "$2" "$3" <<'PY'
-import hashlib, io, json, os, sys, tarfile
-d, tag, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-def layer(i):
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as t:
-        data = os.urandom(300000 + i * 1000)
-        ti = tarfile.TarInfo("file%d" % i)
-        ti.size = len(data)
-        t.addfile(ti, io.BytesIO(data))
-    return buf.getvalue()
-os.makedirs(d + "/blobs/sha256", exist_ok=True)
-def put(b):
-    h = hashlib.sha256(b).hexdigest()
-    open(d + "/blobs/sha256/" + h, "wb").write(b)
-    return {"digest": "sha256:" + h, "size": len(b)}
-layers = []
-for i in range(n):
-    l = put(layer(i))
-    l["mediaType"] = "application/vnd.oci.image.layer.v1.tar"
-    layers.append(l)
-cfg = put(json.dumps({"architecture": "amd64", "os": "linux",
-    "rootfs": {"type": "layers", "diff_ids": [l["digest"] for l in layers]}}).encode())
-cfg["mediaType"] = "application/vnd.oci.image.config.v1+json"
-m = put(json.dumps({"schemaVersion": 2,
-    "mediaType": "application/vnd.oci.image.manifest.v1+json",
-    "config": cfg, "layers": layers}).encode())
-m["mediaType"] = "application/vnd.oci.image.manifest.v1+json"
-m["annotations"] = {"org.opencontainers.image.ref.name": tag}
-json.dump({"schemaVersion": 2, "manifests": [m]}, open(d + "/index.json", "w"))
-open(d + "/oci-layout", "w").write('{"imageLayoutVersion": "1.0.0"}')
-PY
+	start_registry upstream "$UPORT"
+	UPSTREAM_PID=$REGISTRY_PID
 }
 
 push_upstream() {	# layout tag repo
-	skopeo copy -q --dest-cert-dir "$pki/certs.d" "oci:$1:$2" \
-	    "docker://127.0.0.1:$UPORT/$3:$2" >/dev/null
+	push_image "$1" "$2" "127.0.0.1:$UPORT/$3"
 }
 
 # GETs of a blob the upstream served: its access log lines.
@@ -107,10 +44,19 @@ make_image "$T_TMP/img1" v1 3
 make_image "$T_TMP/img2" v2 2
 push_upstream "$T_TMP/img1" v1 library/app
 push_upstream "$T_TMP/img2" v2 library/app
+make_image "$T_TMP/img3" v1 2
+make_image "$T_TMP/img4" v2 2
+push_upstream "$T_TMP/img3" v1 library/tools
+push_upstream "$T_TMP/img4" v2 library/tools
+push_upstream "$T_TMP/img3" v1 library/cli
 check "the upstream serves HTTPS with the test CA" test -n "$UPSTREAM_PID"
 
 mkdir -p "$T_TMP/data"
+secrets=$T_TMP/secrets
+(umask 077 && printf '%s user token\n' "arn:aws:secretsmanager:us-east-1:\
+000000000000:secret:ecr-pullthroughcache/quay-XyZ123" >"$secrets")
 start_berthd "$T_TMP/data" -v --pull-through-refresh 3600 \
+    --pull-through-secrets "$secrets" \
     --upstream-map "quay.io=https://127.0.0.1:$UPORT,$pki/ca.pem"
 export AWS_ACCESS_KEY_ID=000000000000 AWS_SECRET_ACCESS_KEY=x \
     AWS_DEFAULT_REGION=us-east-1
@@ -226,9 +172,38 @@ if command -v podman >/dev/null; then
 	    --tls-verify=false "$reg/quay/library/app:v1"
 fi
 
+aws_ecr create-repository-creation-template --prefix quay/library/cli \
+    --applied-for PULL_THROUGH_CACHE --image-tag-mutability IMMUTABLE \
+    >/dev/null
+digest=$(aws_ecr batch-get-image --repository-name quay/library/cli \
+    --image-ids imageTag=v1 --output text \
+    --query 'images[0].imageId.imageDigest')
+check "the AWS CLI's batch-get-image pulls an image through the cache" \
+    test "$digest" = "sha256:$(skopeo inspect --raw --cert-dir \
+    "$pki/certs.d" "docker://127.0.0.1:$UPORT/library/cli:v1" | sha256sum |
+    cut -d' ' -f1)"
+mut() {
+	aws_ecr describe-repositories --repository-names "$1" --output text \
+	    --query 'repositories[0].imageTagMutability'
+}
+check "the repository got the PULL_THROUGH_CACHE creation template" \
+    test "$(mut quay/library/cli)" = IMMUTABLE
+check "... which one it covers not, AWS's defaults" \
+    test "$(mut quay/library/app)" = MUTABLE
+ecr_pull() {
+	ENDPOINT=$URL UPSTREAM=https://127.0.0.1:$UPORT CA=$pki/ca.pem \
+	    UPLOG=$T_TMP/upstream.log BERTHD_PID=$BERTHD_PID \
+	    BERTHD_LOG=$T_TMP/data.log SECRETS=$secrets STATE=$T_TMP/state \
+	    python3 "$here/ptc/ecr_pull.py" "$1"
+}
+check "BatchGetImage and GetDownloadUrlForLayer through the cache (boto3)" \
+    ecr_pull up
+
 # The upstream goes away: the cache serves what it has.
 kill "$UPSTREAM_PID"
 wait "$UPSTREAM_PID" 2>/dev/null
+check "the ECR API with the upstream down: what is held, AWS's failures" \
+    ecr_pull down
 check "with the upstream down the cached image is still served" \
     skopeo copy -q --src-tls-verify=false "docker://$reg/quay/library/app:v1" \
     "oci:$T_TMP/out2:v1"

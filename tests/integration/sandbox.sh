@@ -3,10 +3,12 @@
 # berth-blobd call open(2), socket(2), connect(2) and kill(2) from inside
 # and reads back what they got.  berthd reaches no file (not even its own
 # data directory) and connects nowhere; berth-blobd reaches its data
-# directory only, makes no socket and signals no one; a worker restarted
-# after kill -9 is confined the same way.  --user: all three processes run
-# as that user with no capability, a data directory left by a root run is
-# handed over, and only root may name another user.
+# directory only, makes no socket and signals no one; berth-fetchd reads
+# only the resolver's files, connects but binds no TCP port and signals no
+# one; a worker or berth-fetchd restarted after kill -9 is confined the
+# same way.  --user: all four processes run as that user with no
+# capability, a data directory left by a root run is handed over, and only
+# root may name another user.
 #
 # Needs root (gdb attaches to the daemons, --user changes users) and gdb.
 # Landlock checks are skipped, and say so, where the kernel has no Landlock.
@@ -88,19 +90,28 @@ socket_in() {
 	    'print $fd < 0 ? 0 : (int)close($fd)' | cut -d' ' -f1,2
 }
 
-# A TCP connect from inside the process to 127.0.0.1:PORT: "result errno".
-# connect is called through a plain prototype: glibc declares its address
-# argument as a transparent union, which gdb does not pass as C does.
-connect_in() {
-	local port=$2
+# FUNC(fd, 127.0.0.1:PORT) on a new TCP socket from inside the process,
+# FUNC connect or bind: "result errno close-result".  The call goes
+# through a plain prototype: glibc declares the address argument as a
+# transparent union, which gdb does not pass as C does.
+tcp_in() {
+	local port=$3
 	in_proc "$1" 'set $fd = (int)socket(2, 1, 0)' \
 	    'set $sa = (char *)calloc(1, 16)' \
 	    'set {short}$sa = 2' \
 	    "set {unsigned short}(\$sa + 2) = $(( (port >> 8) | ((port & 255) << 8) ))" \
 	    'set {int}($sa + 4) = 0x0100007f' \
-	    'print ((int (*)(int, void *, unsigned))connect)($fd, $sa, 16)' \
+	    "print ((int (*)(int, void *, unsigned))$2)(\$fd, \$sa, 16)" \
 	    'print (int)*__errno_location()' \
 	    'print (int)close($fd)' 'call (void)free($sa)'
+}
+
+# A TCP connect to 127.0.0.1:PORT, a bind to 127.0.0.1 (any port).
+connect_in() {
+	tcp_in "$1" connect "$2"
+}
+bind_in() {
+	tcp_in "$1" bind 0 | cut -d' ' -f1,2
 }
 
 # A field of /proc/PID/status, its values separated by single spaces.
@@ -113,6 +124,35 @@ NOCAPS=0000000000000000
 
 EACCES=13
 EPERM=1
+
+# refused_open NAME PROGRAM PID PATH WHAT: Landlock keeps PROGRAM from
+# opening PATH (EACCES).
+refused_open() {
+	local r
+	r=$(open_in "$3" "$4")
+	llcheck 1 "$1: $2 cannot open $5 (EACCES: $r)" test "$r" = "-1 $EACCES"
+}
+
+# unprivileged NAME PROGRAM PID: no_new_privs and no capability.
+unprivileged() {
+	local name=$1 prog=$2 pid=$3
+	check "$name: $prog has no_new_privs" \
+	    test "$(status_field "$pid" NoNewPrivs)" = 1
+	check "$name: $prog has no capability" \
+	    test "$(status_field "$pid" CapEff)/$(status_field "$pid" CapPrm)" = \
+	    "$NOCAPS/$NOCAPS"
+}
+
+# confined_child NAME PROGRAM PID: what berthd's children share: no signal
+# to berthd, and no privilege.
+confined_child() {
+	local name=$1 prog=$2 pid=$3 r
+	r=$(in_proc "$pid" "print (int)kill($BERTHD_PID, 0)" \
+	    'print (int)*__errno_location()')
+	llcheck 6 "$name: $prog cannot signal berthd (EPERM: $r)" \
+	    test "$r" = "-1 $EPERM"
+	unprivileged "$name" "$prog" "$pid"
+}
 
 # confined_blobd NAME PID DATADIR: the worker's confinement.
 confined_blobd() {
@@ -130,34 +170,46 @@ confined_blobd() {
 		check "$name: berth-blobd has a seccomp filter" \
 		    test "$(status_field "$pid" Seccomp)" = 2
 	fi
-	r=$(in_proc "$pid" "print (int)kill($BERTHD_PID, 0)" \
-	    'print (int)*__errno_location()')
-	llcheck 6 "$name: berth-blobd cannot signal berthd (EPERM: $r)" \
-	    test "$r" = "-1 $EPERM"
-	check "$name: berth-blobd has no_new_privs" \
-	    test "$(status_field "$pid" NoNewPrivs)" = 1
-	check "$name: berth-blobd has no capability" \
-	    test "$(status_field "$pid" CapEff)/$(status_field "$pid" CapPrm)" = \
-	    "$NOCAPS/$NOCAPS"
+	confined_child "$name" berth-blobd "$pid"
+}
+
+# fetchd_pid BERTHD_PID: the berth-fetchd of a berthd, a child of its
+# spawner.
+fetchd_pid() {
+	local s
+	s=$(spawner_pid "$1")
+	[ -n "$s" ] && pgrep -P "$s" -f berth-fetchd | head -1
+}
+
+# confined_fetchd NAME PID DATADIR: the upstream client's confinement: it
+# connects anywhere, reads the resolver's files and nothing else.
+confined_fetchd() {
+	local name=$1 pid=$2 dir=$3 r
+	r=$(open_in "$pid" /etc/hosts)
+	check "$name: berth-fetchd reads the resolver's /etc/hosts ($r)" \
+	    test "${r%% *}" -ge 0
+	refused_open "$name" berth-fetchd "$pid" /etc/hostname /etc/hostname
+	refused_open "$name" berth-fetchd "$pid" "$dir/meta/log" \
+	    "the data directory's log"
+	r=$(connect_in "$pid" "$PORT")
+	check "$name: berth-fetchd connects over TCP ($r)" \
+	    test "${r%% *}" = 0
+	r=$(bind_in "$pid")
+	llcheck 4 "$name: berth-fetchd cannot bind a TCP port (EACCES: $r)" \
+	    test "$r" = "-1 $EACCES"
+	confined_child "$name" berth-fetchd "$pid"
 }
 
 # confined_berthd NAME DATADIR: berthd's confinement.
 confined_berthd() {
 	local name=$1 dir=$2 r
-	r=$(open_in "$BERTHD_PID" "$dir/meta/log")
-	llcheck 1 "$name: berthd cannot open its data directory's log (EACCES: $r)" \
-	    test "$r" = "-1 $EACCES"
-	r=$(open_in "$BERTHD_PID" /etc/hostname)
-	llcheck 1 "$name: berthd cannot open /etc/hostname (EACCES: $r)" \
-	    test "$r" = "-1 $EACCES"
+	refused_open "$name" berthd "$BERTHD_PID" "$dir/meta/log" \
+	    "its data directory's log"
+	refused_open "$name" berthd "$BERTHD_PID" /etc/hostname /etc/hostname
 	r=$(connect_in "$BERTHD_PID" "$PORT")
 	llcheck 4 "$name: berthd cannot connect over TCP, even to itself (EACCES: $r)" \
 	    test "${r% *}" = "-1 $EACCES"
-	check "$name: berthd has no_new_privs" \
-	    test "$(status_field "$BERTHD_PID" NoNewPrivs)" = 1
-	check "$name: berthd has no capability" \
-	    test "$(status_field "$BERTHD_PID" CapEff)/$(status_field "$BERTHD_PID" CapPrm)" = \
-	    "$NOCAPS/$NOCAPS"
+	unprivileged "$name" berthd "$BERTHD_PID"
 }
 
 # push NAME FILE: a monolithic blob push; prints the status.
@@ -189,11 +241,23 @@ SPAWNER=$(spawner_pid "$BERTHD_PID")
 check "the spawner has no_new_privs and no capability" \
     test "$(status_field "$SPAWNER" NoNewPrivs) $(status_field "$SPAWNER" CapEff)" = \
     "1 $NOCAPS"
-check "the bounding set is empty in all three" sh -c "
-    for p in $BERTHD_PID $SPAWNER $(blobd_pid "$BERTHD_PID"); do
+check "the bounding set is empty in all four" sh -c "
+    for p in $BERTHD_PID $SPAWNER $(blobd_pid "$BERTHD_PID") \
+	$(fetchd_pid "$BERTHD_PID"); do
 	grep -q '^CapBnd:[[:space:]]*0000000000000000$' /proc/\$p/status || exit 1
     done"
 confined_blobd "root" "$(blobd_pid "$BERTHD_PID")" "$D"
+confined_fetchd "root" "$(fetchd_pid "$BERTHD_PID")" "$D"
+
+# So is a berth-fetchd the spawner starts again after a kill -9.
+old=$(fetchd_pid "$BERTHD_PID")
+kill -9 "$old"
+wait_for 30 sh -c "p=\$(pgrep -P $SPAWNER -f berth-fetchd) &&
+    [ -n \"\$p\" ] && [ \"\$p\" != $old ]"
+new=$(fetchd_pid "$BERTHD_PID")
+check "kill -9 of berth-fetchd: a new one ($new) runs" \
+    sh -c "test -n '$new' && test '$new' != '$old'"
+confined_fetchd "restarted" "$new" "$D"
 
 # A worker started after the confinement, by the spawner, is confined too.
 old=$(blobd_pid "$BERTHD_PID")
@@ -321,7 +385,9 @@ check "--user: the blob pushed as root is served" \
     sh -c "curl -sf '$URL/v2/sbx/a/blobs/sha256:$(sha256_of "$T_TMP/blob1")' | cmp -s - '$T_TMP/blob1'"
 SPAWNER=$(spawner_pid "$BERTHD_PID")
 W=$(blobd_pid "$BERTHD_PID")
-for p in "berthd:$BERTHD_PID" "spawner:$SPAWNER" "berth-blobd:$W"; do
+F=$(fetchd_pid "$BERTHD_PID")
+for p in "berthd:$BERTHD_PID" "spawner:$SPAWNER" "berth-blobd:$W" \
+    "berth-fetchd:$F"; do
 	n=${p%%:*}
 	pid=${p#*:}
 	check "--user: $n runs as $uid:$gid, in no other group" \
@@ -331,13 +397,14 @@ for p in "berthd:$BERTHD_PID" "spawner:$SPAWNER" "berth-blobd:$W"; do
 	    test "$(status_field "$pid" CapEff)/$(status_field "$pid" CapPrm)/$(status_field "$pid" CapBnd)/$(status_field "$pid" CapAmb)" = \
 	    "$NOCAPS/$NOCAPS/$NOCAPS/$NOCAPS"
 done
-# Over 1 MiB: a blob of its own, not packed in the metadata log.
-head -c 1100000 /dev/urandom >"$T_TMP/blob2"
+# Larger than the pack keeps in the metadata log: a file of its own.
+head -c $((2 * 1024 * 1024)) /dev/urandom >"$T_TMP/blob2"
 check "--user: a push works" test "$(push b "$T_TMP/blob2")" = 201
 check "--user: the new blob belongs to the user" \
     test "$(stat -c %u "$D/blobs/sha256/$(sha256_of "$T_TMP/blob2" | cut -c1-2)/$(sha256_of "$T_TMP/blob2")")" = "$uid"
 confined_berthd "--user" "$D"
 confined_blobd "--user" "$W" "$D"
+confined_fetchd "--user" "$F" "$D"
 kill -TERM "$BERTHD_PID"
 wait "$BERTHD_PID"
 check "--user: SIGTERM, exit 0" test $? = 0

@@ -211,6 +211,20 @@ test_canonical(void)
 	free(c);
 }
 
+/* berthd's own signature (for an upstream ECR) is the AWS CLI's. */
+static void
+test_sign(void)
+{
+	struct sigv4_request r;
+	char		*auth;
+
+	vec_request(&vec_create, &r);
+	auth = sigv4_sign(&r, "content-type;host;x-amz-date;x-amz-target",
+	    AKID, SECRET, "us-east-1", "ecr", "20250115T123045Z");
+	CU_ASSERT_STRING_EQUAL(auth, vec_create.h[4].value);
+	free(auth);
+}
+
 /* The exception sigv4_check answers, or NULL when it lets it go on. */
 static const char *
 check(const struct vec *v, int64_t now, struct sigv4_identity *id,
@@ -441,6 +455,7 @@ test_sigv4_register(void)
 		return -1;
 	if (CU_add_test(s, "header parser", test_parse) == NULL ||
 	    CU_add_test(s, "canonical request", test_canonical) == NULL ||
+	    CU_add_test(s, "signing", test_sign) == NULL ||
 	    CU_add_test(s, "identity without verification",
 	    test_identity_unverified) == NULL ||
 	    CU_add_test(s, "verification", test_verify) == NULL ||

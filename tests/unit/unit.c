@@ -58,6 +58,7 @@ static int (*const suites[])(void) = {
 	test_name_register,
 	test_reserve_register,
 	test_pack_register,
+	test_ptc_register,
 	test_sandbox_register,
 	test_sigv4_register,
 	test_sortvec_register,

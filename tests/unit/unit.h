@@ -41,6 +41,7 @@ int	test_lifecycle_policy_register(void);
 int	test_name_register(void);
 int	test_reserve_register(void);
 int	test_pack_register(void);
+int	test_ptc_register(void);
 int	test_sandbox_register(void);
 int	test_sigv4_register(void);
 int	test_sortvec_register(void);

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# The pull-through cache's speed (issue 12): a large blob (512 MiB by
+# default) on a local upstream (Debian's docker-registry over HTTPS with a
+# test CA) pulled with curl directly from the upstream, through berth the
+# first time (fetched, stored, verified, then served), through berth once
+# cached, and, for comparison, the same size pushed to berth and pulled
+# the normal way.  Each pull is timed by curl (time_total); the median of
+# -r runs (default 3) is reported, with MB/s (10^6 bytes).  A first pull
+# cannot be repeated on one repository, so each run pulls through its own
+# rule (q1, q2, ...) of the same upstream.
+#
+#   bench/pullthrough.sh [-s MiB] [-r runs]
+#
+# Uses tests/integration's helpers for the CA and the upstream; BERTHD,
+# BLOBD and REGISTRY override the binaries; BENCH_TMPDIR (default
+# /var/tmp) holds the data.
+top=$(cd "$(dirname "$0")/.." && pwd)
+size_mib=512
+runs=3
+while getopts s:r: o; do
+	case $o in
+	s) size_mib=$OPTARG ;;
+	r) runs=$OPTARG ;;
+	*) echo "usage: $0 [-s MiB] [-r runs]" >&2; exit 2 ;;
+	esac
+done
+export TMPDIR=${BENCH_TMPDIR:-/var/tmp}
+: "${BERTHD:=$top/build/daemon/berthd}" "${BLOBD:=$top/build/blobd/berth-blobd}"
+here=$top/tests/integration
+. "$here/common.bash"
+. "$here/ptc/upstream.bash"
+upstream_usable || { echo "docker-registry and skopeo are needed" >&2; exit 1; }
+
+pki=$T_TMP/pki
+make_pki "$pki"
+UP=$(free_port)
+start_registry upstream "$UP"
+up=https://127.0.0.1:$UP
+
+# push_blob BASE_URL REPO FILE [curl options]: a monolithic push.
+push_blob() {
+	local base=$1 repo=$2 file=$3 loc d
+	shift 3
+	d=sha256:$(sha256_of "$file")
+	loc=$(curl -s "$@" -D - -o /dev/null -X POST \
+	    "$base/v2/$repo/blobs/uploads/" | tr -d '\r' |
+	    sed -n 's/^[Ll]ocation: //p')
+	case $loc in http*) ;; *) loc=$base$loc ;; esac
+	case $loc in *\?*) loc="$loc&digest=$d" ;; *) loc="$loc?digest=$d" ;; esac
+	curl -sf "$@" -X PUT -H 'Content-Type: application/octet-stream' \
+	    --data-binary @"$file" -o /dev/null "$loc" && echo "$d"
+}
+
+head -c $((size_mib * 1024 * 1024)) /dev/urandom >"$T_TMP/blob"
+head -c $((size_mib * 1024 * 1024)) /dev/urandom >"$T_TMP/blob2"
+digest=$(push_blob "$up" bench/big "$T_TMP/blob" --cacert "$pki/ca.pem") ||
+    { echo "push to the upstream failed" >&2; exit 1; }
+bytes=$((size_mib * 1024 * 1024))
+
+mkdir -p "$T_TMP/data"
+start_berthd "$T_TMP/data" --create-on-push --upstream-map "quay.io=$up,$pki/ca.pem"
+export AWS_ACCESS_KEY_ID=000000000000 AWS_SECRET_ACCESS_KEY=x \
+    AWS_DEFAULT_REGION=us-east-1
+for i in $(seq "$runs"); do
+	aws --endpoint-url "$URL" ecr create-pull-through-cache-rule \
+	    --ecr-repository-prefix "q$i" --upstream-registry-url quay.io \
+	    >/dev/null
+done
+plain=$(push_blob "$URL" plain/big "$T_TMP/blob2") ||
+    { echo "push to berth failed" >&2; exit 1; }
+
+# pull URL [curl options]: seconds, after checking the size.
+pull() {
+	local out
+	out=$(curl -sf -o /dev/null -w '%{size_download} %{time_total}' "$@") ||
+	    return 1
+	[ "${out% *}" = "$bytes" ] || return 1
+	echo "${out#* }"
+}
+
+# row NAME TIMES...: the median and its MB/s.
+row() {
+	local name=$1 med
+	shift
+	med=$(printf '%s\n' "$@" | sort -g | sed -n "$(( ($# + 1) / 2 ))p")
+	printf '%-34s %8.3f s %9.1f MB/s   (%s)\n' "$name" "$med" \
+	    "$(echo "$bytes / $med / 1000000" | bc -l)" "$*"
+	eval "med_${name%% *}=$med"
+}
+
+direct=() first=() cached=() normal=()
+for i in $(seq "$runs"); do
+	direct+=("$(pull --cacert "$pki/ca.pem" "$up/v2/bench/big/blobs/$digest")")
+done
+for i in $(seq "$runs"); do
+	first+=("$(pull "$URL/v2/q$i/bench/big/blobs/$digest")")
+done
+for i in $(seq "$runs"); do
+	cached+=("$(pull "$URL/v2/q1/bench/big/blobs/$digest")")
+	normal+=("$(pull "$URL/v2/plain/big/blobs/$plain")")
+done
+printf '%s MiB blob, median of %s; load average %s\n' "$size_mib" "$runs" \
+    "$(cut -d' ' -f1-3 /proc/loadavg)"
+row "direct from the upstream" "${direct[@]}"
+row "first through berth" "${first[@]}"
+row "cached through berth" "${cached[@]}"
+row "normal berth pull" "${normal[@]}"
+printf 'first / direct throughput: %.0f%% (issue 12: at least 80%%)\n' \
+    "$(echo "100 * $med_direct / $med_first" | bc -l)"
+printf 'cached / normal throughput: %.0f%% (issue 12: as fast)\n' \
+    "$(echo "100 * $med_normal / $med_cached" | bc -l)"

@@ -1,0 +1,119 @@
+# Upstream registries for the pull-through cache tests, sourced by
+# pullthrough.sh and pullthrough_upstreams.sh after common.bash: a test CA
+# and a certificate for 127.0.0.1 and localhost (openssl), Debian's
+# docker-registry serving HTTPS with it (anonymous, Basic auth or behind a
+# token server), OCI layouts of random images and skopeo pushing them.
+
+REGISTRY=${REGISTRY:-/usr/bin/docker-registry}
+upstream_usable() {
+	[ -x "$REGISTRY" ] && command -v skopeo >/dev/null
+}
+
+# make_pki DIR: DIR/ca.pem signs DIR/srv.pem (key srv.key); DIR/certs.d
+# holds the CA as skopeo's --cert-dir wants it.
+make_pki() {
+	local pki=$1
+	mkdir -p "$pki/certs.d"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 \
+	    -subj /CN=berth-test-ca -keyout "$pki/ca.key" -out "$pki/ca.pem" \
+	    >/dev/null 2>&1
+	openssl req -newkey rsa:2048 -nodes -subj /CN=localhost \
+	    -keyout "$pki/srv.key" -out "$pki/srv.csr" >/dev/null 2>&1
+	printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$pki/ext"
+	openssl x509 -req -in "$pki/srv.csr" -CA "$pki/ca.pem" \
+	    -CAkey "$pki/ca.key" -CAcreateserial -days 2 -extfile "$pki/ext" \
+	    -out "$pki/srv.pem" >/dev/null 2>&1
+	cp "$pki/ca.pem" "$pki/certs.d/ca.crt"
+}
+
+# start_registry NAME PORT [AUTH_YAML]: docker-registry over HTTPS with
+# $pki's certificate, storing under $T_TMP/NAME, logging to
+# $T_TMP/NAME.log; AUTH_YAML is its "auth:" section.  Sets REGISTRY_PID.
+start_registry() {
+	local name=$1 port=$2 auth=${3:-}
+	cat >"$T_TMP/$name.yml" <<YML
+version: 0.1
+log:
+  level: info
+storage:
+  filesystem:
+    rootdirectory: $T_TMP/$name
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:$port
+  tls:
+    certificate: $pki/srv.pem
+    key: $pki/srv.key
+$auth
+YML
+	"$REGISTRY" serve "$T_TMP/$name.yml" >>"$T_TMP/$name.log" 2>&1 &
+	REGISTRY_PID=$!
+	T_PIDS+=("$REGISTRY_PID")
+	wait_for 20 sh -c "curl -s --cacert '$pki/ca.pem' -o /dev/null \
+	    -w '%{http_code}' 'https://127.0.0.1:$port/v2/' | grep -q '^[24]'"
+}
+
+# An OCI layout with one image of random layers: make_image DIR TAG N
+# [SIZE] (each layer's file about SIZE bytes, 300000 by default).
+make_image() {
+	python3 - "$1" "$2" "$3" "${4:-300000}" <<'PY'
+import hashlib, io, json, os, sys, tarfile
+d, tag, n, size = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+def layer(i):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as t:
+        data = os.urandom(size + i * 1000)
+        ti = tarfile.TarInfo("file%d" % i)
+        ti.size = len(data)
+        t.addfile(ti, io.BytesIO(data))
+    return buf.getvalue()
+os.makedirs(d + "/blobs/sha256", exist_ok=True)
+def put(b):
+    h = hashlib.sha256(b).hexdigest()
+    open(d + "/blobs/sha256/" + h, "wb").write(b)
+    return {"digest": "sha256:" + h, "size": len(b)}
+layers = []
+for i in range(n):
+    l = put(layer(i))
+    l["mediaType"] = "application/vnd.oci.image.layer.v1.tar"
+    layers.append(l)
+cfg = put(json.dumps({"architecture": "amd64", "os": "linux",
+    "rootfs": {"type": "layers", "diff_ids": [l["digest"] for l in layers]}}).encode())
+cfg["mediaType"] = "application/vnd.oci.image.config.v1+json"
+m = put(json.dumps({"schemaVersion": 2,
+    "mediaType": "application/vnd.oci.image.manifest.v1+json",
+    "config": cfg, "layers": layers}).encode())
+m["mediaType"] = "application/vnd.oci.image.manifest.v1+json"
+m["annotations"] = {"org.opencontainers.image.ref.name": tag}
+json.dump({"schemaVersion": 2, "manifests": [m]}, open(d + "/index.json", "w"))
+open(d + "/oci-layout", "w").write('{"imageLayoutVersion": "1.0.0"}')
+PY
+}
+
+# push_image LAYOUT TAG HOST:PORT/REPO [skopeo options]
+push_image() {
+	local layout=$1 tag=$2 dest=$3
+	shift 3
+	skopeo copy -q --dest-cert-dir "$pki/certs.d" "$@" "oci:$layout:$tag" \
+	    "docker://$dest:$tag" >/dev/null
+}
+
+# layout_blobs LAYOUT: the config's and layers' digests of its image.
+layout_blobs() {
+	python3 - "$1" <<'PY'
+import json, sys
+d = sys.argv[1]
+idx = json.load(open(d + "/index.json"))
+h = idx["manifests"][0]["digest"].split(":")[1]
+m = json.load(open(d + "/blobs/sha256/" + h))
+print(" ".join([m["config"]["digest"]] + [l["digest"] for l in m["layers"]]))
+PY
+}
+
+# layout_manifest LAYOUT: its image's manifest digest.
+layout_manifest() {
+	python3 -c 'import json,sys
+print(json.load(open(sys.argv[1] + "/index.json"))["manifests"][0]["digest"])' \
+	    "$1"
+}
