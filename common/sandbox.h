@@ -40,6 +40,12 @@ struct sandbox_policy {
 	 * link.  Descriptors already open are not affected.
 	 */
 	int	 rw_dirfd;
+	/*
+	 * -1 (or 0: stdin is never one) for none; otherwise a directory
+	 * beneath which files may also be read and directories listed,
+	 * and nothing more.
+	 */
+	int	 ro_dirfd;
 	/* bind(2) and connect(2) of TCP sockets fail with EACCES. */
 	int	 deny_tcp;
 	/* No signals to processes outside the sandbox. */

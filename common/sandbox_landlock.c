@@ -217,6 +217,18 @@ sandbox_landlock(const struct sandbox_policy *p, const char **what)
 			return -1;
 		}
 	}
+	if (p->ro_dirfd > 0 && attr.handled_access_fs != 0) {
+		memset(&pb, 0, sizeof(pb));
+		pb.allowed_access = (LANDLOCK_ACCESS_FS_READ_FILE |
+		    LANDLOCK_ACCESS_FS_READ_DIR) & attr.handled_access_fs;
+		pb.parent_fd = p->ro_dirfd;
+		if (syscall(__NR_landlock_add_rule, ruleset,
+		    LANDLOCK_RULE_PATH_BENEATH, &pb, 0) == -1) {
+			log_warn("sandbox: landlock_add_rule (read-only)");
+			close(ruleset);
+			return -1;
+		}
+	}
 #ifdef SANDBOX_SANITIZER
 	/* Sanitizer builds: the leak checker reads /proc/self at exit. */
 	if (attr.handled_access_fs != 0 && landlock_allow_read(ruleset,
@@ -233,8 +245,9 @@ sandbox_landlock(const struct sandbox_policy *p, const char **what)
 	close(ruleset);
 	snprintf(desc, sizeof(desc), "Landlock ABI %d: %s%s%s%s", abi,
 	    attr.handled_access_fs == 0 ? "filesystem unrestricted" :
-	    p->rw_dirfd == -1 ? "no filesystem" :
-	    "filesystem beneath one directory",
+	    p->rw_dirfd != -1 ? "filesystem beneath one directory" :
+	    p->ro_dirfd > 0 ? "reading beneath one directory only" :
+	    "no filesystem",
 	    attr.handled_access_net != 0 ? ", no TCP" : "",
 	    (attr.scoped & LANDLOCK_SCOPE_SIGNAL) ? ", signals scoped" : "",
 	    (attr.scoped & LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET) ?
