@@ -17,7 +17,8 @@ man_flags() {
 	    awk '{print "--" $3}' | sort -u
 }
 
-for prog in berthd:"$BERTHD" berth-blobd:"$BLOBD"; do
+SCAND=${SCAND:-$(dirname "$(dirname "$BLOBD")")/daemon/berth-scand}
+for prog in berthd:"$BERTHD" berth-blobd:"$BLOBD" berth-scand:"$SCAND"; do
 	name=${prog%%:*}
 	bin=${prog#*:}
 	page=man/$name.8
