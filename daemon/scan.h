@@ -109,6 +109,7 @@ int	scan_pkglist_add(struct scan_pkglist *, enum scan_eco,
 	    const char *name, const char *version, const char *source,
 	    const char *source_version, const char *arch);
 void	scan_pkglist_clear(struct scan_pkglist *);
+void	scan_inventory_clear(struct scan_inventory *);
 /* Sorts by ecosystem, name, version and drops exact duplicates. */
 void	scan_pkglist_sort(struct scan_pkglist *);
 const char *scan_eco_name(enum scan_eco);
@@ -167,7 +168,6 @@ struct scan_stats {
 int	scan_layers_read(const struct scan_layer *, size_t n,
 	    const struct scan_limits *, struct scan_inventory *,
 	    struct scan_stats *, char *why, size_t whysz);
-void	scan_inventory_clear(struct scan_inventory *);
 
 /* --- scan_report.c -------------------------------------------------------- */
 
@@ -203,6 +203,10 @@ int	scan_report_inventory(const uint8_t *, size_t,
 void	scan_report_child(struct wbuf *, int status,
 	    const struct scan_stats *, const char *why,
 	    const struct scan_inventory *inv);
+/* A copy of s (at most max bytes) that the decoder accepts in a field:
+ * bad UTF-8 as '?', control characters as spaces (tab and newline kept
+ * when multiline). */
+char	*scan_text_clean(const char *s, size_t max, int multiline);
 /* 0, or -1 when malformed (inv is then empty). */
 int	scan_report_child_decode(const uint8_t *, size_t, int *status,
 	    struct scan_stats *, char *why, size_t whysz,

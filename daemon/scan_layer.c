@@ -566,10 +566,3 @@ scan_layers_read(const struct scan_layer *layers, size_t n,
 	vfs_clear(&r.vfs);
 	return st;
 }
-
-void
-scan_inventory_clear(struct scan_inventory *inv)
-{
-	scan_pkglist_clear(&inv->packages);
-	memset(inv, 0, sizeof(*inv));
-}

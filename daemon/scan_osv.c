@@ -299,26 +299,6 @@ json_member(struct json_object *o, const char *key, enum json_type type)
 	return v;
 }
 
-/* A copy of s cut to at most max bytes at a UTF-8 character boundary,
- * with control characters other than tab and newline made spaces. */
-static char *
-text_copy(const char *s, size_t max)
-{
-	size_t	 n = strlen(s), i;
-	char	*c;
-
-	if (n > max) {
-		n = max;
-		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-			n--;
-	}
-	c = xstrndup(s, n);
-	for (i = 0; i < n; i++)
-		if ((unsigned char)c[i] < ' ' && c[i] != '\t' && c[i] != '\n')
-			c[i] = ' ';
-	return c;
-}
-
 /* RFC 3339 "2024-01-02T03:04:05[.frac](Z|+hh:mm)" to epoch seconds, or 0. */
 static int64_t
 rfc3339_parse(const char *s)
@@ -388,7 +368,7 @@ vuln_name(const char *id, struct json_object *doc)
 				return xstrndup(c, n);
 		}
 	}
-	return xstrdup(id);
+	return scan_text_clean(id, SCAN_FIELD_MAX, 0);
 }
 
 /* The advisory page: an ADVISORY reference, else the first one. */
@@ -409,11 +389,23 @@ vuln_uri(struct json_object *doc)
 			continue;
 		type = json_str(r, "type");
 		if (type != NULL && strcmp(type, "ADVISORY") == 0)
-			return text_copy(url, 2048);
+			return scan_text_clean(url, 2048, 0);
 		if (first == NULL)
 			first = url;
 	}
-	return xstrdup(first != NULL ? first : "");
+	return scan_text_clean(first != NULL ? first : "", 2048, 0);
+}
+
+/* A version or vector: printable ASCII without spaces, bounded. */
+static int
+version_ok(const char *s)
+{
+	size_t	 n;
+
+	for (n = 0; s[n] != '\0'; n++)
+		if (s[n] <= ' ' || s[n] > '~')
+			return 0;
+	return n > 0 && n < SCAN_FIELD_MAX;
 }
 
 /* The best CVSS v3 vector of a "severity" array: 0 and *vector, *score. */
@@ -433,6 +425,7 @@ severity_cvss(struct json_object *arr, char **vector, int *score10)
 		score = json_str(e, "score");
 		if (type == NULL || score == NULL ||
 		    strcmp(type, "CVSS_V3") != 0 || strlen(score) > 200 ||
+		    !version_ok(score) ||
 		    (s = cvss3_score(score)) < 0)
 			continue;
 		*vector = xstrdup(score);
@@ -450,17 +443,6 @@ severity_word(struct json_object *obj, const char *block)
 
 	w = json_str(json_member(obj, block, json_type_object), "severity");
 	return w != NULL ? scan_severity_from_word(w) : -1;
-}
-
-static int
-version_ok(const char *s)
-{
-	size_t	 n;
-
-	for (n = 0; s[n] != '\0'; n++)
-		if (s[n] <= ' ' || s[n] > '~')
-			return 0;
-	return n > 0 && n < SCAN_FIELD_MAX;
 }
 
 static enum scan_eco event_cmp_eco;
@@ -554,12 +536,12 @@ db_add_vuln(struct osv_db *db, struct json_object *doc, char *why,
 		return 0;
 
 	vuln = xcalloc(1, sizeof(*vuln));
-	vuln->id = text_copy(id, SCAN_FIELD_MAX);
+	vuln->id = scan_text_clean(id, SCAN_FIELD_MAX, 0);
 	vuln->name = vuln_name(id, doc);
 	if ((text = json_str(doc, "details")) == NULL || *text == '\0')
 		text = json_str(doc, "summary");
-	vuln->description = text_copy(text != NULL ? text : "",
-	    OSV_DESCRIPTION_MAX);
+	vuln->description = scan_text_clean(text != NULL ? text : "",
+	    OSV_DESCRIPTION_MAX, 1);
 	vuln->uri = vuln_uri(doc);
 	vuln->modified = rfc3339_parse(json_str(doc, "modified"));
 	vuln->cvss10 = -1;
@@ -581,7 +563,7 @@ db_add_vuln(struct osv_db *db, struct json_object *doc, char *why,
 		a.vuln = vuln;
 		a.family = fam->name;
 		a.eco = fam->eco;
-		a.ecosystem = text_copy(eco, 128);
+		a.ecosystem = scan_text_clean(eco, 128, 0);
 		a.package = xstrdup(name);
 		a.cvss10 = -1;
 		if ((a.severity = severity_word(e, "ecosystem_specific")) == -1)

@@ -100,6 +100,13 @@ scan_pkglist_clear(struct scan_pkglist *l)
 	memset(l, 0, sizeof(*l));
 }
 
+void
+scan_inventory_clear(struct scan_inventory *inv)
+{
+	scan_pkglist_clear(&inv->packages);
+	memset(inv, 0, sizeof(*inv));
+}
+
 static int
 strcmp_null(const char *a, const char *b)
 {

@@ -97,48 +97,92 @@ scan_report_finding(struct wbuf *b, const struct scan_finding *f)
 	put_field(b, f->ecosystem);
 }
 
-/* Well-formed UTF-8 (no overlongs, surrogates or values past U+10FFFF),
- * no NUL and no control character but tab and newline where allowed. */
-static int
-text_valid(const char *s, size_t n, int multiline)
+/*
+ * The length of the well-formed UTF-8 character at p (no overlongs,
+ * surrogates or values past U+10FFFF), or 0.
+ */
+static size_t
+utf8_char(const unsigned char *p, const unsigned char *e)
 {
 	static const uint32_t	 least[] = { 0, 0x80, 0x800, 0x10000 };
-	const unsigned char	*p = (const unsigned char *)s, *e = p + n;
 	uint32_t		 cp;
 	int			 more, len;
 
+	if (*p < 0x80)
+		return 1;
+	if (*p >= 0xc2 && *p <= 0xdf) {
+		cp = *p & 0x1f;
+		len = 1;
+	} else if (*p >= 0xe0 && *p <= 0xef) {
+		cp = *p & 0x0f;
+		len = 2;
+	} else if (*p >= 0xf0 && *p <= 0xf4) {
+		cp = *p & 0x07;
+		len = 3;
+	} else
+		return 0;
+	if (e - p <= len)
+		return 0;
+	for (more = 1; more <= len; more++) {
+		if ((p[more] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[more] & 0x3f);
+	}
+	if (cp < least[len] || (cp >= 0xd800 && cp <= 0xdfff) ||
+	    cp > 0x10ffff)
+		return 0;
+	return (size_t)len + 1;
+}
+
+static int
+ctl_ok(unsigned char c, int multiline)
+{
+	return (c >= ' ' && c != 0x7f) || (multiline && (c == '\t' ||
+	    c == '\n'));
+}
+
+/* No NUL and no control character but tab and newline where allowed. */
+static int
+text_valid(const char *s, size_t n, int multiline)
+{
+	const unsigned char	*p = (const unsigned char *)s, *e = p + n;
+	size_t			 len;
+
 	while (p < e) {
-		if (*p < 0x80) {
-			if ((*p < ' ' && !(multiline && (*p == '\t' ||
-			    *p == '\n'))) || *p == 0x7f)
-				return 0;
-			p++;
-			continue;
-		}
-		if (*p >= 0xc2 && *p <= 0xdf) {
-			cp = *p & 0x1f;
-			len = 1;
-		} else if (*p >= 0xe0 && *p <= 0xef) {
-			cp = *p & 0x0f;
-			len = 2;
-		} else if (*p >= 0xf0 && *p <= 0xf4) {
-			cp = *p & 0x07;
-			len = 3;
-		} else
+		if ((len = utf8_char(p, e)) == 0 ||
+		    (len == 1 && !ctl_ok(*p, multiline)))
 			return 0;
-		if (e - p <= len)
-			return 0;
-		for (p++, more = len; more > 0; more--, p++) {
-			if ((*p & 0xc0) != 0x80)
-				return 0;
-			cp = cp << 6 | (*p & 0x3f);
-		}
-		/* Overlong forms, surrogates, past Unicode. */
-		if (cp < least[len] || (cp >= 0xd800 && cp <= 0xdfff) ||
-		    cp > 0x10ffff)
-			return 0;
+		p += len;
 	}
 	return 1;
+}
+
+char *
+scan_text_clean(const char *s, size_t max, int multiline)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	const unsigned char	*e = p + strlen(s);
+	size_t			 len, o = 0;
+	char			*out;
+
+	out = xmalloc((size_t)(e - p) + 1);
+	while (p < e) {
+		len = utf8_char(p, e);
+		if (len == 0 || (len == 1 && !ctl_ok(*p, multiline))) {
+			len = len == 0 ? 1 : len;
+			if (o + 1 > max)
+				break;
+			out[o++] = len == 1 && *p < 0x80 ? ' ' : '?';
+		} else {
+			if (o + len > max)
+				break;
+			memcpy(out + o, p, len);
+			o += len;
+		}
+		p += len;
+	}
+	out[o] = '\0';
+	return out;
 }
 
 /* Fields that must not be empty, by kind. */

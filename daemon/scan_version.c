@@ -310,6 +310,25 @@ struct apk_cursor {
 	enum apk_token	 kind;		/* of the token at p */
 };
 
+/* A number at the cursor: 0 and *v (saturating), or -1 and the cursor
+ * made APK_INVALID when there is no digit. */
+static int
+apk_number(struct apk_cursor *c, int64_t *v)
+{
+	size_t	 n;
+
+	*v = 0;
+	for (n = 0; c->p < c->end && isdigit((unsigned char)*c->p);
+	    c->p++, n++)
+		if (*v < INT64_MAX / 10 - 10)
+			*v = *v * 10 + (*c->p - '0');
+	if (n == 0) {
+		c->kind = APK_INVALID;
+		return -1;
+	}
+	return 0;
+}
+
 /* Reads the token at the cursor: its value; moves to the next token and
  * sets its kind (APK_INVALID on a syntax error, APK_END at the end). */
 static int64_t
@@ -336,18 +355,14 @@ apk_token_next(struct apk_cursor *c)
 			}
 			break;
 		}
-		/* FALLTHROUGH */
+		if (apk_number(c, &v) == -1)
+			return 0;
+		break;
 	case APK_DIGIT:
 	case APK_SUFFIX_NO:
 	case APK_REVISION_NO:
-		for (n = 0; c->p < c->end && isdigit((unsigned char)*c->p);
-		    c->p++, n++)
-			if (v < INT64_MAX / 10 - 10)
-				v = v * 10 + (*c->p - '0');
-		if (n == 0) {
-			c->kind = APK_INVALID;
+		if (apk_number(c, &v) == -1)
 			return 0;
-		}
 		break;
 	case APK_LETTER:
 		v = (unsigned char)*c->p++;
