@@ -144,7 +144,9 @@ struct scan_limits {
 	uint64_t	 max_file;	/* one package database, bytes */
 	uint64_t	 max_unpacked;	/* all layers decompressed, bytes */
 	uint64_t	 max_entries;	/* tar entries over all layers */
+	int		 threads;	/* layers read at once */
 };
+#define SCAN_THREADS_MAX	8
 
 /* A layer to read: a descriptor open for reading and its media type. */
 struct scan_layer {
@@ -160,8 +162,10 @@ struct scan_stats {
 };
 
 /*
- * Reads the layers in order, lowest first, applies whiteouts and opaque
- * directories, and fills the inventory from the files that survive.
+ * Reads the layers (up to limits.threads at once, each into a list of the
+ * changes it makes), applies their changes lowest first, whiteouts and
+ * opaque directories included, and fills the inventory from the files
+ * that survive.
  * Returns SCAN_STATUS_COMPLETE, or SCAN_STATUS_FAILED /
  * SCAN_STATUS_UNSUPPORTED with a description for a person in why.
  */

@@ -35,6 +35,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,26 +96,54 @@ struct vfs {
 	uint64_t	 bytes;		/* data held */
 };
 
+/* One change a layer makes to the view, recorded as the layer is read
+ * and applied once every layer below it has been. */
+struct change {
+	char		*path;
+	enum wanted	 kind;		/* W_NONE: a removal */
+	int		 exact, under;	/* removals: the path, what is beneath */
+	uint8_t		*data;
+	size_t		 len;
+};
+
+/* One layer's reading, done by one thread. */
+struct layer_read {
+	struct change	*ch;
+	size_t		 nch, cap;
+	uint64_t	 compressed, unpacked;
+	int		 status;	/* 0, a scan status, or STOPPED */
+	char		 why[SCAN_DESCRIPTION_MAX];
+};
+/* A layer left unread because another one failed. */
+#define STOPPED		(-1)
+
+/* Shared by the threads; the counters are updated atomically. */
 struct reader {
 	const struct scan_limits *lim;
-	struct vfs	 vfs;
-	struct scan_stats *stats;
-	char		*why;
-	size_t		 whysz;
+	const struct scan_layer	*layers;
+	size_t			 n;
+	struct layer_read	*reads;
+	uint64_t		 unpacked;	/* all layers so far */
+	uint64_t		 entries;
+	uint64_t		 kept;		/* bytes of files kept */
+	size_t			 next;		/* the next layer to read */
+	int			 stop;		/* a layer failed */
 };
 
 static int
-reader_fail(struct reader *r, int status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+reader_fail(struct reader *r, struct layer_read *lr, int status,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 static int
-reader_fail(struct reader *r, int status, const char *fmt, ...)
+reader_fail(struct reader *r, struct layer_read *lr, int status,
+    const char *fmt, ...)
 {
 	va_list	 ap;
 
 	va_start(ap, fmt);
-	vsnprintf(r->why, r->whysz, fmt, ap);
+	vsnprintf(lr->why, sizeof(lr->why), fmt, ap);
 	va_end(ap);
+	__atomic_store_n(&r->stop, 1, __ATOMIC_RELAXED);
 	return status;
 }
 
@@ -268,24 +297,29 @@ path_clean(const char *in, char *out, size_t outsz)
 	return 0;
 }
 
-/* Checks the totals after each block; a status other than 0 on a breach. */
+/* Checks the totals after each block; a status other than 0 on a breach
+ * (STOPPED when another layer failed). */
 static int
-reader_check(struct reader *r, struct archive *a, uint64_t base_unpacked)
+reader_check(struct reader *r, struct layer_read *lr, struct archive *a)
 {
 	int64_t		 in = archive_filter_bytes(a, -1);
 	int64_t		 out = archive_filter_bytes(a, 0);
 	uint64_t	 total;
 
-	if (in < 0 || out < 0)
+	if (__atomic_load_n(&r->stop, __ATOMIC_RELAXED))
+		return STOPPED;
+	if (in < 0 || out < 0 || (uint64_t)out < lr->unpacked)
 		return 0;
-	total = base_unpacked + (uint64_t)out;
+	total = __atomic_add_fetch(&r->unpacked, (uint64_t)out - lr->unpacked,
+	    __ATOMIC_RELAXED);
+	lr->unpacked = (uint64_t)out;
 	if (total > r->lim->max_unpacked)
-		return reader_fail(r, SCAN_STATUS_FAILED, "The image's "
+		return reader_fail(r, lr, SCAN_STATUS_FAILED, "The image's "
 		    "layers unpack to more than %llu bytes, the scanner's "
 		    "limit.", (unsigned long long)r->lim->max_unpacked);
 	if ((uint64_t)out > BOMB_FLOOR &&
 	    (uint64_t)out / BOMB_RATIO > (uint64_t)(in > 0 ? in : 1))
-		return reader_fail(r, SCAN_STATUS_FAILED, "A layer "
+		return reader_fail(r, lr, SCAN_STATUS_FAILED, "A layer "
 		    "decompresses to over %d times its size: refused as a "
 		    "decompression bomb.", BOMB_RATIO);
 	return 0;
@@ -294,7 +328,7 @@ reader_check(struct reader *r, struct archive *a, uint64_t base_unpacked)
 /* Reads (keep) or skips the entry's data block by block, checking the
  * limits as it goes.  0, or a scan status. */
 static int
-reader_data(struct reader *r, struct archive *a, uint64_t base,
+reader_data(struct reader *r, struct layer_read *lr, struct archive *a,
     uint8_t **keep, size_t *keeplen, uint32_t layer)
 {
 	const void	*block;
@@ -309,12 +343,12 @@ reader_data(struct reader *r, struct archive *a, uint64_t base,
 			break;
 		if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) {
 			free(buf);
-			return reader_fail(r, SCAN_STATUS_FAILED, "Layer %u "
-			    "cannot be read: %s.", layer + 1,
+			return reader_fail(r, lr, SCAN_STATUS_FAILED, "Layer "
+			    "%u cannot be read: %s.", layer + 1,
 			    archive_error_string(a) != NULL ?
 			    archive_error_string(a) : "corrupt data");
 		}
-		if ((st = reader_check(r, a, base)) != 0) {
+		if ((st = reader_check(r, lr, a)) != 0) {
 			free(buf);
 			return st;
 		}
@@ -324,8 +358,8 @@ reader_data(struct reader *r, struct archive *a, uint64_t base,
 		if (off < 0 || (uint64_t)off > r->lim->max_file ||
 		    size > r->lim->max_file - (uint64_t)off) {
 			free(buf);
-			return reader_fail(r, SCAN_STATUS_FAILED, "A package "
-			    "database in layer %u is larger than the "
+			return reader_fail(r, lr, SCAN_STATUS_FAILED, "A "
+			    "package database in layer %u is larger than the "
 			    "scanner's limit of %llu bytes.", layer + 1,
 			    (unsigned long long)r->lim->max_file);
 		}
@@ -349,10 +383,29 @@ reader_data(struct reader *r, struct archive *a, uint64_t base,
 	return 0;
 }
 
-/* One entry of layer: its effect on the view.  0 or a scan status. */
+static void
+change_add(struct layer_read *lr, const char *path, enum wanted kind,
+    int exact, int under, uint8_t *data, size_t len)
+{
+	struct change	*c;
+
+	if (lr->nch == lr->cap) {
+		lr->cap = lr->cap == 0 ? 16 : lr->cap * 2;
+		lr->ch = xreallocarray(lr->ch, lr->cap, sizeof(*lr->ch));
+	}
+	c = &lr->ch[lr->nch++];
+	c->path = xstrdup(path);
+	c->kind = kind;
+	c->exact = exact;
+	c->under = under;
+	c->data = data;
+	c->len = len;
+}
+
+/* One entry of layer: the changes it makes to the view.  0 or a status. */
 static int
-reader_entry(struct reader *r, struct archive *a, struct archive_entry *e,
-    uint32_t layer, uint64_t base)
+reader_entry(struct reader *r, struct layer_read *lr, struct archive *a,
+    struct archive_entry *e, uint32_t layer)
 {
 	char		 path[4096], target[4096];
 	const char	*name, *base_name;
@@ -364,14 +417,14 @@ reader_entry(struct reader *r, struct archive *a, struct archive_entry *e,
 	int		 st;
 
 	if ((name = archive_entry_pathname(e)) == NULL)
-		return reader_fail(r, SCAN_STATUS_FAILED, "Layer %u has an "
-		    "entry without a path.", layer + 1);
+		return reader_fail(r, lr, SCAN_STATUS_FAILED, "Layer %u has "
+		    "an entry without a path.", layer + 1);
 	if (path_clean(name, path, sizeof(path)) == -1)
-		return reader_fail(r, SCAN_STATUS_FAILED, "Layer %u has an "
-		    "entry whose path leaves the root (\"..\") or is too "
+		return reader_fail(r, lr, SCAN_STATUS_FAILED, "Layer %u has "
+		    "an entry whose path leaves the root (\"..\") or is too "
 		    "long: refused.", layer + 1);
 	if (path[0] == '\0')
-		return reader_data(r, a, base, NULL, NULL, layer);
+		return reader_data(r, lr, a, NULL, NULL, layer);
 	slash = strrchr(path, '/');
 	base_name = slash != NULL ? slash + 1 : path;
 
@@ -382,63 +435,62 @@ reader_entry(struct reader *r, struct archive *a, struct archive_entry *e,
 				*slash = '\0';
 			else
 				path[0] = '\0';
-			vfs_remove(&r->vfs, path, layer, 0, 1);
+			change_add(lr, path, W_NONE, 0, 1, NULL, 0);
 		} else if (strncmp(base_name, ".wh..wh.", 8) != 0) {
 			snprintf(target, sizeof(target), "%.*s%s",
 			    (int)(base_name - path), path, base_name + 4);
 			if (path_covers_wanted(target))
-				vfs_remove(&r->vfs, target, layer, 1, 1);
+				change_add(lr, target, W_NONE, 1, 1, NULL, 0);
 		}
-		return reader_data(r, a, base, NULL, NULL, layer);
+		return reader_data(r, lr, a, NULL, NULL, layer);
 	}
 
 	kind = type == AE_IFREG && archive_entry_hardlink(e) == NULL ?
 	    wanted_kind(path) : W_NONE;
-	if (path_covers_wanted(path)) {
-		/* A directory replaces only a file at its path; anything
-		 * else replaces the path and what was beneath it. */
-		if (type == AE_IFDIR)
-			vfs_remove(&r->vfs, path, layer, 1, 0);
-		else
-			vfs_remove(&r->vfs, path, layer, 1, 1);
-	}
+	/* A directory replaces only a file at its path; anything else
+	 * replaces the path and what was beneath it. */
+	if (kind == W_NONE && path_covers_wanted(path))
+		change_add(lr, path, W_NONE, 1, type != AE_IFDIR, NULL, 0);
 	if (kind == W_NONE)
-		return reader_data(r, a, base, NULL, NULL, layer);
+		return reader_data(r, lr, a, NULL, NULL, layer);
 	if (kind == W_RPM_BDB || kind == W_RPM_NDB) {
-		vfs_put(&r->vfs, path, kind, layer, NULL, 0);
-		return reader_data(r, a, base, NULL, NULL, layer);
+		change_add(lr, path, kind, 1, 1, NULL, 0);
+		return reader_data(r, lr, a, NULL, NULL, layer);
 	}
 	if (archive_entry_size_is_set(e) &&
 	    (uint64_t)archive_entry_size(e) > r->lim->max_file)
-		return reader_fail(r, SCAN_STATUS_FAILED, "%s in layer %u is "
-		    "larger than the scanner's limit of %llu bytes.", path,
+		return reader_fail(r, lr, SCAN_STATUS_FAILED, "%s in layer %u "
+		    "is larger than the scanner's limit of %llu bytes.", path,
 		    layer + 1, (unsigned long long)r->lim->max_file);
-	if ((st = reader_data(r, a, base, &data, &len, layer)) != 0)
+	if ((st = reader_data(r, lr, a, &data, &len, layer)) != 0)
 		return st;
-	if (r->vfs.bytes + len > r->lim->max_file) {
+	if (__atomic_add_fetch(&r->kept, len, __ATOMIC_RELAXED) >
+	    r->lim->max_file) {
 		free(data);
-		return reader_fail(r, SCAN_STATUS_FAILED, "The image's "
+		return reader_fail(r, lr, SCAN_STATUS_FAILED, "The image's "
 		    "package databases together are larger than the "
 		    "scanner's limit of %llu bytes.",
 		    (unsigned long long)r->lim->max_file);
 	}
-	vfs_put(&r->vfs, path, kind, layer, data, len);
+	change_add(lr, path, kind, 1, 1, data, len);
 	return 0;
 }
 
 static int
-reader_layer(struct reader *r, const struct scan_layer *l, uint32_t layer)
+reader_layer(struct reader *r, uint32_t layer)
 {
+	const struct scan_layer	*l = &r->layers[layer];
+	struct layer_read	*lr = &r->reads[layer];
 	struct archive		*a;
 	struct archive_entry	*e;
-	uint64_t		 base = r->stats->unpacked;
 	int			 rc, st = 0;
 
 	if (l->media < SCAN_MEDIA_TAR || l->media >= SCAN_MEDIA__MAX)
-		return reader_fail(r, SCAN_STATUS_UNSUPPORTED, "Layer %u has "
-		    "a media type the scanner cannot read.", layer + 1);
+		return reader_fail(r, lr, SCAN_STATUS_UNSUPPORTED, "Layer %u "
+		    "has a media type the scanner cannot read.", layer + 1);
 	if ((a = archive_read_new()) == NULL)
-		return reader_fail(r, SCAN_STATUS_FAILED, "Out of memory.");
+		return reader_fail(r, lr, SCAN_STATUS_FAILED,
+		    "Out of memory.");
 	/* Only what layers are made of: less code facing the bytes. */
 	archive_read_support_filter_gzip(a);
 	archive_read_support_filter_zstd(a);
@@ -446,8 +498,8 @@ reader_layer(struct reader *r, const struct scan_layer *l, uint32_t layer)
 	archive_read_support_format_gnutar(a);
 	archive_read_support_format_empty(a);
 	if (archive_read_open_fd(a, l->fd, 256 * 1024) != ARCHIVE_OK) {
-		st = reader_fail(r, SCAN_STATUS_FAILED, "Layer %u is not a "
-		    "tar archive (plain, gzip or zstd): %s.", layer + 1,
+		st = reader_fail(r, lr, SCAN_STATUS_FAILED, "Layer %u is not "
+		    "a tar archive (plain, gzip or zstd): %s.", layer + 1,
 		    archive_error_string(a) != NULL ?
 		    archive_error_string(a) : "unrecognized data");
 		goto out;
@@ -457,86 +509,149 @@ reader_layer(struct reader *r, const struct scan_layer *l, uint32_t layer)
 		if (rc == ARCHIVE_EOF)
 			break;
 		if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) {
-			st = reader_fail(r, SCAN_STATUS_FAILED, "Layer %u "
+			st = reader_fail(r, lr, SCAN_STATUS_FAILED, "Layer %u "
 			    "cannot be read: %s.", layer + 1,
 			    archive_error_string(a) != NULL ?
 			    archive_error_string(a) : "corrupt archive");
 			goto out;
 		}
-		if (++r->stats->entries > r->lim->max_entries) {
-			st = reader_fail(r, SCAN_STATUS_FAILED, "The image's "
-			    "layers have more than %llu entries, the "
+		if (__atomic_add_fetch(&r->entries, 1, __ATOMIC_RELAXED) >
+		    r->lim->max_entries) {
+			st = reader_fail(r, lr, SCAN_STATUS_FAILED, "The "
+			    "image's layers have more than %llu entries, the "
 			    "scanner's limit.",
 			    (unsigned long long)r->lim->max_entries);
 			goto out;
 		}
-		if ((st = reader_entry(r, a, e, layer, base)) != 0)
+		if ((st = reader_entry(r, lr, a, e, layer)) != 0)
 			goto out;
 	}
 out:
 	if (archive_filter_bytes(a, -1) > 0)
-		r->stats->compressed += (uint64_t)archive_filter_bytes(a, -1);
+		lr->compressed = (uint64_t)archive_filter_bytes(a, -1);
 	if (archive_filter_bytes(a, 0) > 0)
-		r->stats->unpacked += (uint64_t)archive_filter_bytes(a, 0);
+		lr->unpacked = (uint64_t)archive_filter_bytes(a, 0);
 	archive_read_free(a);
 	return st;
 }
 
-/* The view into an inventory; a scan status. */
+/* A thread's loop: the next layer nobody has taken, until none is left. */
+static void *
+reader_thread(void *arg)
+{
+	struct reader	*r = arg;
+	size_t		 i;
+
+	while ((i = __atomic_fetch_add(&r->next, 1, __ATOMIC_RELAXED)) <
+	    r->n)
+		r->reads[i].status = reader_layer(r, (uint32_t)i);
+	return NULL;
+}
+
+/* The view into an inventory; a scan status and why. */
 static int
-reader_inventory(struct reader *r, struct scan_inventory *inv)
+reader_inventory(const struct vfs *vfs, struct scan_inventory *inv,
+    char *why, size_t whysz)
 {
 	const struct vfile *f;
 	size_t		 i;
 	int		 dbs = 0;
 
-	if ((f = vfs_find(&r->vfs, W_OS_ETC)) == NULL)
-		f = vfs_find(&r->vfs, W_OS_USR);
+	if ((f = vfs_find(vfs, W_OS_ETC)) == NULL)
+		f = vfs_find(vfs, W_OS_USR);
 	if (f != NULL && scan_os_release_parse((const char *)f->data, f->len,
 	    &inv->os) == 0)
 		inv->have_os = 1;
-	if ((f = vfs_find(&r->vfs, W_DPKG_STATUS)) != NULL) {
+	if ((f = vfs_find(vfs, W_DPKG_STATUS)) != NULL) {
 		dbs++;
 		if (scan_dpkg_parse((const char *)f->data, f->len,
-		    &inv->packages) == -1)
-			return reader_fail(r, SCAN_STATUS_FAILED, "The dpkg "
-			    "database (var/lib/dpkg/status) cannot be read.");
+		    &inv->packages) == -1) {
+			snprintf(why, whysz, "The dpkg database "
+			    "(var/lib/dpkg/status) cannot be read.");
+			return SCAN_STATUS_FAILED;
+		}
 	}
-	for (i = 0; i < r->vfs.len; i++) {
-		f = &r->vfs.v[i];
+	for (i = 0; i < vfs->len; i++) {
+		f = &vfs->v[i];
 		if (f->kind != W_DPKG_STATUS_D)
 			continue;
 		dbs++;
 		(void)scan_dpkg_parse((const char *)f->data, f->len,
 		    &inv->packages);
 	}
-	if ((f = vfs_find(&r->vfs, W_APK)) != NULL) {
+	if ((f = vfs_find(vfs, W_APK)) != NULL) {
 		dbs++;
 		if (scan_apk_parse((const char *)f->data, f->len,
-		    &inv->packages) == -1)
-			return reader_fail(r, SCAN_STATUS_FAILED, "The apk "
-			    "database (lib/apk/db/installed) cannot be read.");
+		    &inv->packages) == -1) {
+			snprintf(why, whysz, "The apk database "
+			    "(lib/apk/db/installed) cannot be read.");
+			return SCAN_STATUS_FAILED;
+		}
 	}
-	if ((f = vfs_find(&r->vfs, W_RPM_SQLITE)) == NULL)
-		f = vfs_find(&r->vfs, W_RPM_SQLITE_USR);
+	if ((f = vfs_find(vfs, W_RPM_SQLITE)) == NULL)
+		f = vfs_find(vfs, W_RPM_SQLITE_USR);
 	if (f != NULL) {
 		dbs++;
-		if (scan_rpmdb_parse(f->data, f->len, &inv->packages) == -1)
-			return reader_fail(r, SCAN_STATUS_FAILED, "The rpm "
-			    "database (%s) cannot be read.", f->path);
-	} else if (vfs_find(&r->vfs, W_RPM_BDB) != NULL ||
-	    vfs_find(&r->vfs, W_RPM_NDB) != NULL)
-		return reader_fail(r, SCAN_STATUS_UNSUPPORTED, "The image's "
-		    "rpm database is in a format the scanner does not read "
-		    "(Berkeley DB or ndb); only rpmdb.sqlite is supported.");
+		if (scan_rpmdb_parse(f->data, f->len, &inv->packages) == -1) {
+			snprintf(why, whysz, "The rpm database (%s) cannot be "
+			    "read.", f->path);
+			return SCAN_STATUS_FAILED;
+		}
+	} else if (vfs_find(vfs, W_RPM_BDB) != NULL ||
+	    vfs_find(vfs, W_RPM_NDB) != NULL) {
+		snprintf(why, whysz, "The image's rpm database is in a format "
+		    "the scanner does not read (Berkeley DB or ndb); only "
+		    "rpmdb.sqlite is supported.");
+		return SCAN_STATUS_UNSUPPORTED;
+	}
 	scan_pkglist_sort(&inv->packages);
-	if (dbs == 0)
-		return reader_fail(r, SCAN_STATUS_UNSUPPORTED, "%s",
-		    inv->have_os ? "The image's operating system has no "
-		    "package database the scanner reads (dpkg, apk or rpm "
-		    "with sqlite)." : "No operating system was found in the "
-		    "image (no os-release file and no package database).");
+	if (dbs == 0) {
+		snprintf(why, whysz, "%s", inv->have_os ? "The image's "
+		    "operating system has no package database the scanner "
+		    "reads (dpkg, apk or rpm with sqlite)." : "No operating "
+		    "system was found in the image (no os-release file and no "
+		    "package database).");
+		return SCAN_STATUS_UNSUPPORTED;
+	}
 	return SCAN_STATUS_COMPLETE;
+}
+
+/* Applies each layer's changes in order; the lowest layer that failed
+ * decides the status otherwise. */
+static int
+reader_merge(struct reader *r, struct vfs *vfs, struct scan_stats *stats,
+    char *why, size_t whysz)
+{
+	struct layer_read	*lr;
+	struct change		*c;
+	size_t			 i, j;
+	int			 st = 0;
+
+	for (i = 0; i < r->n; i++) {
+		lr = &r->reads[i];
+		stats->compressed += lr->compressed;
+		stats->unpacked += lr->unpacked;
+		if (st == 0 && lr->status > 0) {
+			st = lr->status;
+			snprintf(why, whysz, "%s", lr->why);
+		}
+		for (j = 0; j < lr->nch; j++) {
+			c = &lr->ch[j];
+			if (st == 0 && c->kind == W_NONE)
+				vfs_remove(vfs, c->path, (uint32_t)i, c->exact,
+				    c->under);
+			else if (st == 0) {
+				vfs_put(vfs, c->path, c->kind, (uint32_t)i,
+				    c->data, c->len);
+				c->data = NULL;
+			}
+			free(c->path);
+			free(c->data);
+		}
+		free(lr->ch);
+	}
+	stats->entries = r->entries;
+	return st;
 }
 
 int
@@ -545,24 +660,41 @@ scan_layers_read(const struct scan_layer *layers, size_t n,
     struct scan_stats *stats, char *why, size_t whysz)
 {
 	struct reader	 r;
-	size_t		 i;
-	int		 st = 0;
+	struct vfs	 vfs;
+	pthread_t	 tid[SCAN_THREADS_MAX];
+	size_t		 i, nthreads;
+	int		 st;
 
 	memset(&r, 0, sizeof(r));
+	memset(&vfs, 0, sizeof(vfs));
 	memset(inv, 0, sizeof(*inv));
 	memset(stats, 0, sizeof(*stats));
-	r.lim = lim;
-	r.stats = stats;
-	r.why = why;
-	r.whysz = whysz;
 	why[0] = '\0';
-	if (n == 0)
-		st = reader_fail(&r, SCAN_STATUS_UNSUPPORTED, "The image has "
-		    "no layers.");
-	for (i = 0; i < n && st == 0; i++)
-		st = reader_layer(&r, &layers[i], (uint32_t)i);
+	if (n == 0) {
+		snprintf(why, whysz, "The image has no layers.");
+		return SCAN_STATUS_UNSUPPORTED;
+	}
+	r.lim = lim;
+	r.layers = layers;
+	r.n = n;
+	r.reads = xcalloc(n, sizeof(*r.reads));
+	/* Layers are independent streams: read them side by side. */
+	nthreads = lim->threads < 1 ? 1 : (size_t)lim->threads;
+	if (nthreads > SCAN_THREADS_MAX)
+		nthreads = SCAN_THREADS_MAX;
+	if (nthreads > n)
+		nthreads = n;
+	for (i = 1; i < nthreads; i++)
+		if (pthread_create(&tid[i], NULL, reader_thread, &r) != 0)
+			break;
+	nthreads = i;
+	(void)reader_thread(&r);
+	for (i = 1; i < nthreads; i++)
+		pthread_join(tid[i], NULL);
+	st = reader_merge(&r, &vfs, stats, why, whysz);
+	free(r.reads);
 	if (st == 0)
-		st = reader_inventory(&r, inv);
-	vfs_clear(&r.vfs);
+		st = reader_inventory(&vfs, inv, why, whysz);
+	vfs_clear(&vfs);
 	return st;
 }

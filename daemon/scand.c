@@ -92,6 +92,7 @@ struct scand {
 	struct osv_db		*db;
 	uint64_t		 db_generation;
 	uint64_t		 db_skipped;
+	uint32_t		 db_load_ms;	/* the last load's time */
 	int			 db_loaded;
 	struct event		*ev_sigterm, *ev_sigint;
 };
@@ -155,7 +156,7 @@ scand_db_load(struct scand *env, uint32_t *ms)
 	env->db_generation++;
 	env->db_skipped = skipped;
 	env->db_loaded = 1;
-	*ms = (uint32_t)(mono_ms() - t0);
+	*ms = env->db_load_ms = (uint32_t)(mono_ms() - t0);
 	log_info("vulnerability database %s: %zu advisories (%zu files "
 	    "skipped), loaded in %u ms", env->db_path, osv_db_advisories(db),
 	    skipped, *ms);
@@ -163,7 +164,7 @@ scand_db_load(struct scand *env, uint32_t *ms)
 }
 
 static void
-scand_db_state(struct scand *env, uint32_t id, uint32_t ms)
+scand_db_state(struct scand *env, uint32_t id)
 {
 	struct msg_scan_db_state st;
 
@@ -173,7 +174,7 @@ scand_db_state(struct scand *env, uint32_t id, uint32_t ms)
 	st.generation = env->db_generation;
 	st.updated_at = env->db != NULL ? osv_db_updated_at(env->db) : 0;
 	st.loaded = env->db_loaded;
-	st.load_ms = ms;
+	st.load_ms = env->db_load_ms;
 	(void)rpc_send(env->chan, MSG_SCAN_DB_STATE, id, &st, sizeof(st), -1);
 }
 
@@ -528,7 +529,7 @@ scand_dispatch_berthd(struct rpc_chan *chan, const struct frame_hdr *h,
 		return;
 	case MSG_SCAN_DB_RELOAD:
 		(void)scand_db_load(env, &ms);
-		scand_db_state(env, h->id, ms);
+		scand_db_state(env, h->id);
 		return;
 	default:
 		if (fd != -1)
@@ -624,6 +625,7 @@ main(int argc, char **argv)
 	struct msg_scan_hello	 hello;
 	const char		*debug_socket = NULL;
 	uint32_t		 ms;
+	long			 np;
 	int			 ch, verbose = 0, sock;
 
 	log_init("berth-scand", 0);
@@ -637,6 +639,9 @@ main(int argc, char **argv)
 	env.cf.limits.max_file = 256ULL * 1024 * 1024;
 	env.cf.limits.max_unpacked = 65536ULL * 1024 * 1024;
 	env.cf.limits.max_entries = 10000000;
+	/* A scan reads its layers side by side, one per CPU (up to 4). */
+	np = sysconf(_SC_NPROCESSORS_ONLN);
+	env.cf.limits.threads = np < 1 ? 1 : np > 4 ? 4 : (int)np;
 	while ((ch = getopt_long(argc, argv, "hvV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'D':
@@ -720,7 +725,7 @@ main(int argc, char **argv)
 	if (rpc_send(env.chan, MSG_SCAN_HELLO, 0, &hello, sizeof(hello),
 	    -1) != 0)
 		exit(1);
-	scand_db_state(&env, 0, 0);
+	scand_db_state(&env, 0);
 	log_info("ready: %s, %d scan%s at once, %d s and %" PRIu64 " MiB "
 	    "per scan", env.db_path != NULL ? env.db_path :
 	    "no vulnerability database", env.cf.jobs,

@@ -112,6 +112,7 @@ static const struct scan_limits limits = {
 	.max_file = 1024 * 1024,
 	.max_unpacked = 64 * 1024 * 1024,
 	.max_entries = 10000,
+	.threads = 1,
 };
 
 struct image {
@@ -179,10 +180,18 @@ test_layers_debian(void)
 		    STANZA("zlib1g", "1:1.2.13.dfsg-1") STANZA("curl",
 		    "7.88.1-10+deb12u5"), NULL, 0 },
 	};
+	const struct entry l3[] = {
+		{ "bin/.wh.big", "", NULL, 0 },
+	};
 
+	struct scan_limits threaded = limits;
+
+	/* Read side by side, the layers' changes still apply in order. */
+	threaded.threads = 3;
 	image_add(&img, GZIP, l1, nitems(l1));
 	image_add(&img, ZSTD, l2, nitems(l2));
-	CU_ASSERT_EQUAL(image_scan(&img, &limits), SCAN_STATUS_COMPLETE);
+	image_add(&img, PLAIN, l3, nitems(l3));
+	CU_ASSERT_EQUAL(image_scan(&img, &threaded), SCAN_STATUS_COMPLETE);
 	CU_ASSERT(img.inv.have_os);
 	CU_ASSERT_STRING_EQUAL(img.inv.os.id, "debian");
 	CU_ASSERT_EQUAL(img.inv.packages.len, 3);
@@ -220,16 +229,37 @@ test_layers_whiteouts(void)
 		    "2.36-9+deb12u4"), NULL, 0 },
 	};
 
+	struct scan_limits threaded = limits;
+	int		 round;
+
+	threaded.threads = 2;
+	for (round = 0; round < 2; round++) {
+		img.n = 0;
+		image_add(&img, PLAIN, base, nitems(base));
+		image_add(&img, GZIP, opaque, nitems(opaque));
+		image_add(&img, PLAIN, again, nitems(again));
+		CU_ASSERT_EQUAL(image_scan(&img, round == 0 ? &limits :
+		    &threaded), SCAN_STATUS_COMPLETE);
+		CU_ASSERT(has(&img, "tzdata", NULL));
+		CU_ASSERT(has(&img, "libc6", "2.36-9+deb12u4"));
+		CU_ASSERT(!has(&img, "libc6", "2.36-9"));
+		CU_ASSERT(!has(&img, "base-files", NULL));
+		CU_ASSERT(!has(&img, "musl", NULL));
+		CU_ASSERT_EQUAL(img.inv.packages.len, 2);
+		scan_inventory_clear(&img.inv);
+	}
+}
+
+static void
+test_layers_no_database(void)
+{
+	struct image	 img = { 0 };
+	const struct entry base[] = {
+		{ "etc/os-release", DEBIAN, NULL, 0 },
+	};
+
 	image_add(&img, PLAIN, base, nitems(base));
-	image_add(&img, GZIP, opaque, nitems(opaque));
-	image_add(&img, PLAIN, again, nitems(again));
-	CU_ASSERT_EQUAL(image_scan(&img, &limits), SCAN_STATUS_COMPLETE);
-	CU_ASSERT(has(&img, "tzdata", NULL));
-	CU_ASSERT(has(&img, "libc6", "2.36-9+deb12u4"));
-	CU_ASSERT(!has(&img, "libc6", "2.36-9"));
-	CU_ASSERT(!has(&img, "base-files", NULL));
-	CU_ASSERT(!has(&img, "musl", NULL));
-	CU_ASSERT_EQUAL(img.inv.packages.len, 2);
+	CU_ASSERT_EQUAL(image_scan(&img, &limits), SCAN_STATUS_UNSUPPORTED);
 	scan_inventory_clear(&img.inv);
 }
 
@@ -358,6 +388,8 @@ test_scan_layer_register(void)
 		return -1;
 	if (CU_add_test(s, "debian layers", test_layers_debian) == NULL ||
 	    CU_add_test(s, "whiteouts", test_layers_whiteouts) == NULL ||
+	    CU_add_test(s, "no package database", test_layers_no_database) ==
+	    NULL ||
 	    CU_add_test(s, "links", test_layers_links) == NULL ||
 	    CU_add_test(s, "unsupported", test_layers_unsupported) == NULL ||
 	    CU_add_test(s, "hostile layers", test_layers_hostile) == NULL)
