@@ -333,6 +333,7 @@ scan_apk_parse(const char *buf, size_t len, struct scan_pkglist *l)
 	struct lines		 r = { buf, buf + len };
 	struct apk_stanza	 s;
 	const char		*line;
+	char			*dst;
 	size_t			 n;
 	int			 added = 0, fields = 0;
 
@@ -359,22 +360,23 @@ scan_apk_parse(const char *buf, size_t len, struct scan_pkglist *l)
 		s.any = 1;
 		switch (line[0]) {
 		case 'P':
-			value_copy(s.name, sizeof(s.name), line + 2, n - 2);
+			dst = s.name;
 			break;
 		case 'V':
-			value_copy(s.version, sizeof(s.version), line + 2,
-			    n - 2);
+			dst = s.version;
 			break;
 		case 'A':
-			value_copy(s.arch, sizeof(s.arch), line + 2, n - 2);
+			dst = s.arch;
 			break;
 		case 'o':
-			value_copy(s.origin, sizeof(s.origin), line + 2,
-			    n - 2);
+			dst = s.origin;
 			break;
 		default:
+			dst = NULL;
 			break;
 		}
+		if (dst != NULL)
+			value_copy(dst, SCAN_FIELD_MAX, line + 2, n - 2);
 	}
 	return fields == 0 && len > 0 ? -1 : added;
 }

@@ -94,54 +94,61 @@ dpkg_part_cmp(const char *a, const char *ae, const char *b, const char *be)
 	return 0;
 }
 
-struct dpkg_version {
+/*
+ * "[epoch:]version[-revision]", as dpkg and rpm both write it: a missing
+ * epoch is 0, the revision (rpm's release) follows the last '-', and a
+ * prefix before ':' that is not all digits is no epoch.
+ */
+struct evr {
 	uint64_t	 epoch;
-	const char	*up, *up_end;
-	const char	*rev, *rev_end;
+	const char	*v, *ve;	/* upstream version */
+	const char	*r, *re;	/* revision or release */
 };
 
 static void
-dpkg_version_split(const char *s, struct dpkg_version *v)
+evr_split(const char *s, struct evr *e)
 {
-	const char	*colon, *dash, *p;
-	size_t		 len = strlen(s);
+	const char	*p, *colon, *dash, *end = s + strlen(s);
 
-	v->epoch = 0;
-	colon = strchr(s, ':');
-	if (colon != NULL && colon > s) {
+	e->epoch = 0;
+	e->v = s;
+	if ((colon = strchr(s, ':')) != NULL && colon > s) {
 		for (p = s; p < colon && isdigit((unsigned char)*p); p++)
-			if (v->epoch < UINT32_MAX)
-				v->epoch = v->epoch * 10 + (uint64_t)(*p - '0');
-		/* Not an epoch after all: compare the whole string. */
-		if (p != colon)
-			v->epoch = 0, colon = NULL;
-	} else
-		colon = NULL;
-	v->up = colon != NULL ? colon + 1 : s;
-	dash = strrchr(v->up, '-');
-	if (dash != NULL) {
-		v->up_end = dash;
-		v->rev = dash + 1;
-	} else {
-		v->up_end = s + len;
-		v->rev = s + len;
+			if (e->epoch < UINT32_MAX)
+				e->epoch = e->epoch * 10 + (uint64_t)(*p - '0');
+		if (p == colon)
+			e->v = colon + 1;
+		else
+			e->epoch = 0;
 	}
-	v->rev_end = s + len;
+	dash = strrchr(e->v, '-');
+	e->ve = dash != NULL ? dash : end;
+	e->r = dash != NULL ? dash + 1 : end;
+	e->re = end;
+}
+
+typedef int (*part_cmp_fn)(const char *, const char *, const char *,
+    const char *);
+
+static int
+evr_cmp(const char *a, const char *b, part_cmp_fn part)
+{
+	struct evr	 ea, eb;
+	int		 rc;
+
+	evr_split(a, &ea);
+	evr_split(b, &eb);
+	if (ea.epoch != eb.epoch)
+		return ea.epoch < eb.epoch ? -1 : 1;
+	if ((rc = part(ea.v, ea.ve, eb.v, eb.ve)) != 0)
+		return rc;
+	return part(ea.r, ea.re, eb.r, eb.re);
 }
 
 int
 scan_dpkg_version_cmp(const char *a, const char *b)
 {
-	struct dpkg_version	 va, vb;
-	int			 rc;
-
-	dpkg_version_split(a, &va);
-	dpkg_version_split(b, &vb);
-	if (va.epoch != vb.epoch)
-		return va.epoch < vb.epoch ? -1 : 1;
-	if ((rc = dpkg_part_cmp(va.up, va.up_end, vb.up, vb.up_end)) != 0)
-		return rc;
-	return dpkg_part_cmp(va.rev, va.rev_end, vb.rev, vb.rev_end);
+	return evr_cmp(a, b, dpkg_part_cmp);
 }
 
 /* --- rpm ----------------------------------------------------------------- */
@@ -238,47 +245,10 @@ scan_rpm_vercmp(const char *a, const char *b)
 	return rpm_vercmp_n(a, a + strlen(a), b, b + strlen(b));
 }
 
-/* "[epoch:]version[-release]": a missing epoch is 0. */
-struct rpm_evr {
-	uint64_t	 epoch;
-	const char	*v, *ve, *r, *re;
-};
-
-static void
-rpm_evr_split(const char *s, struct rpm_evr *e)
-{
-	const char	*p, *colon, *dash, *end = s + strlen(s);
-
-	e->epoch = 0;
-	e->v = s;
-	if ((colon = strchr(s, ':')) != NULL) {
-		for (p = s; p < colon && isdigit((unsigned char)*p); p++)
-			if (e->epoch < UINT32_MAX)
-				e->epoch = e->epoch * 10 + (uint64_t)(*p - '0');
-		if (p == colon)
-			e->v = colon + 1;
-		else
-			e->epoch = 0;
-	}
-	dash = strrchr(e->v, '-');
-	e->ve = dash != NULL ? dash : end;
-	e->r = dash != NULL ? dash + 1 : end;
-	e->re = end;
-}
-
 int
 scan_rpm_evr_cmp(const char *a, const char *b)
 {
-	struct rpm_evr	 ea, eb;
-	int		 rc;
-
-	rpm_evr_split(a, &ea);
-	rpm_evr_split(b, &eb);
-	if (ea.epoch != eb.epoch)
-		return ea.epoch < eb.epoch ? -1 : 1;
-	if ((rc = rpm_vercmp_n(ea.v, ea.ve, eb.v, eb.ve)) != 0)
-		return rc;
-	return rpm_vercmp_n(ea.r, ea.re, eb.r, eb.re);
+	return evr_cmp(a, b, rpm_vercmp_n);
 }
 
 /* --- apk ----------------------------------------------------------------- */

@@ -58,31 +58,35 @@ def sha256(b):
 
 class Blobd:
     def __init__(self, binary, datadir, *args):
-        self.sockpath = os.path.join(os.path.dirname(datadir), "blobd.sock")
-        self.proc = subprocess.Popen(
-            [binary, "--data-dir", datadir, "--debug-socket", self.sockpath,
-             *args], stderr=subprocess.PIPE)
-        self.stderr = []
-        threading.Thread(target=self._drain, daemon=True).start()
-        deadline = time.time() + 10
-        while True:
-            try:
-                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                self.sock.connect(self.sockpath)
-                break
-            except OSError:
-                self.sock.close()
-                if time.time() > deadline or self.proc.poll() is not None:
-                    raise RuntimeError("berth-blobd did not start: %s"
-                                       % "".join(self.stderr))
-                time.sleep(0.02)
-        self.buf = b""
-        self.fds = []
-        self.next_id = 1
+        self.start([binary, "--data-dir", datadir, *args],
+                   os.path.join(os.path.dirname(datadir), "blobd.sock"))
         t, rid, payload, fd = self.recv()
         assert t == M.HELLO and rid == 0, (t, rid)
         version, pid = struct.unpack("=II", payload)
         assert version == 1 and pid == self.proc.pid, (version, pid)
+
+    def start(self, argv, sockpath, timeout=10):
+        """Runs a worker with --debug-socket and connects to it."""
+        self.sockpath = sockpath
+        self.proc = subprocess.Popen(argv + ["--debug-socket", sockpath],
+                                     stderr=subprocess.PIPE)
+        self.stderr = []
+        threading.Thread(target=self._drain, daemon=True).start()
+        deadline = time.time() + timeout
+        while True:
+            try:
+                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                self.sock.connect(sockpath)
+                break
+            except OSError:
+                self.sock.close()
+                if time.time() > deadline or self.proc.poll() is not None:
+                    raise RuntimeError("%s did not start: %s" % (
+                        os.path.basename(argv[0]), "".join(self.stderr)))
+                time.sleep(0.02)
+        self.buf = b""
+        self.fds = []
+        self.next_id = 1
 
     def _drain(self):
         for line in self.proc.stderr:

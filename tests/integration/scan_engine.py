@@ -30,13 +30,11 @@ import io
 import json
 import os
 import shutil
-import socket
 import struct
 import subprocess
 import sys
 import tarfile
 import tempfile
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -58,27 +56,8 @@ class Scand(blobd_rpc.Blobd):
     """berth-scand on a debug socket; the frame codec is blobd_rpc's."""
 
     def __init__(self, binary, tmp, *args):
-        self.sockpath = os.path.join(tmp, "scand-%d.sock" % time.time_ns())
-        self.proc = subprocess.Popen(
-            [binary, "--debug-socket", self.sockpath, *args],
-            stderr=subprocess.PIPE)
-        self.stderr = []
-        threading.Thread(target=self._drain, daemon=True).start()
-        deadline = time.time() + 20
-        while True:
-            try:
-                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                self.sock.connect(self.sockpath)
-                break
-            except OSError:
-                self.sock.close()
-                if time.time() > deadline or self.proc.poll() is not None:
-                    raise RuntimeError("berth-scand did not start: %s"
-                                       % "".join(self.stderr))
-                time.sleep(0.02)
-        self.buf = b""
-        self.fds = []
-        self.next_id = 1
+        self.start([binary, *args], os.path.join(
+            tmp, "scand-%d.sock" % time.time_ns()), timeout=20)
         t, rid, payload, _ = self.recv()
         assert t == MSG["MSG_SCAN_HELLO"] and rid == 0, (t, rid)
         assert struct.unpack("=II", payload) == (1, self.proc.pid)
