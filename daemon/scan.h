@@ -211,6 +211,9 @@ void	scan_report_child(struct wbuf *, int status,
  * bad UTF-8 as '?', control characters as spaces (tab and newline kept
  * when multiline). */
 char	*scan_text_clean(const char *s, size_t max, int multiline);
+/* The enum scan_media of a layer media type (OCI's and Docker's), or 0
+ * for one that is not a layer the scanner reads. */
+enum scan_media scan_media_from_type(const char *);
 /* 0, or -1 when malformed (inv is then empty). */
 int	scan_report_child_decode(const uint8_t *, size_t, int *status,
 	    struct scan_stats *, char *why, size_t whysz,

@@ -338,3 +338,36 @@ scan_report_child_decode(const uint8_t *buf, size_t len, int *status,
 	why[n] = '\0';
 	return scan_report_inventory(buf + (len - rb.left), rb.left, inv);
 }
+
+enum scan_media
+scan_media_from_type(const char *type)
+{
+	static const struct {
+		const char	*type;
+		enum scan_media	 media;
+	} types[] = {
+		{ "application/vnd.oci.image.layer.v1.tar", SCAN_MEDIA_TAR },
+		{ "application/vnd.oci.image.layer.v1.tar+gzip",
+		    SCAN_MEDIA_TAR_GZIP },
+		{ "application/vnd.oci.image.layer.v1.tar+zstd",
+		    SCAN_MEDIA_TAR_ZSTD },
+		{ "application/vnd.oci.image.layer.nondistributable.v1.tar",
+		    SCAN_MEDIA_TAR },
+		{ "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+		    SCAN_MEDIA_TAR_GZIP },
+		{ "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
+		    SCAN_MEDIA_TAR_ZSTD },
+		{ "application/vnd.docker.image.rootfs.diff.tar",
+		    SCAN_MEDIA_TAR },
+		{ "application/vnd.docker.image.rootfs.diff.tar.gzip",
+		    SCAN_MEDIA_TAR_GZIP },
+		{ "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
+		    SCAN_MEDIA_TAR_GZIP },
+	};
+	size_t	 i;
+
+	for (i = 0; i < nitems(types); i++)
+		if (strcmp(type, types[i].type) == 0)
+			return types[i].media;
+	return 0;
+}

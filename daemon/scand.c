@@ -276,7 +276,7 @@ scand_job_finish(struct scan_job *j, int wstatus)
 	struct scan_stats	 stats;
 	struct wbuf		 records;
 	char			 why[SCAN_DESCRIPTION_MAX];
-	int			 status, fd;
+	int			 status, fd, n;
 
 	memset(&res, 0, sizeof(res));
 	memset(&stats, 0, sizeof(stats));
@@ -313,6 +313,16 @@ scand_job_finish(struct scan_job *j, int wstatus)
 		res.unpacked_bytes = stats.unpacked;
 		if (status == SCAN_STATUS_COMPLETE)
 			scand_result_complete(env, &inv, &res, &records);
+		else if (status == SCAN_STATUS_UNSUPPORTED) {
+			/* ECR's error name and words, then ours (cut to
+			 * fit: a description is informative). */
+			n = snprintf(res.description, sizeof(res.description),
+			    "UnsupportedImageError: The operating system and/or "
+			    "package manager are not supported. ");
+			snprintf(res.description + n, sizeof(res.description) -
+			    (size_t)n, "%.*s", (int)(sizeof(res.description) -
+			    (size_t)n - 1), why);
+		}
 		else
 			snprintf(res.description, sizeof(res.description),
 			    "%s", why);

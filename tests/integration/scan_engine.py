@@ -389,6 +389,10 @@ def check_hostile(binary, tmp, s):
     def fails(layers, words, scand=s, want="FAILED"):
         r = scand.scan(layers)
         assert r["status"] == want and words in r["description"], r
+        if want == "UNSUPPORTED":
+            assert r["description"].startswith(
+                "UnsupportedImageError: The operating system and/or "
+                "package manager are not supported. "), r["description"]
         assert r["npackages"] == 0 and r["nfindings"] == 0, r
 
     fails([("TAR", tar_layer([("etc/os-release", os_release),

@@ -407,6 +407,26 @@ test_report(void)
 	scan_inventory_clear(&inv);
 }
 
+static void
+test_media_types(void)
+{
+	CU_ASSERT_EQUAL(scan_media_from_type(
+	    "application/vnd.oci.image.layer.v1.tar+gzip"), SCAN_MEDIA_TAR_GZIP);
+	CU_ASSERT_EQUAL(scan_media_from_type(
+	    "application/vnd.oci.image.layer.v1.tar+zstd"), SCAN_MEDIA_TAR_ZSTD);
+	CU_ASSERT_EQUAL(scan_media_from_type(
+	    "application/vnd.oci.image.layer.v1.tar"), SCAN_MEDIA_TAR);
+	CU_ASSERT_EQUAL(scan_media_from_type(
+	    "application/vnd.docker.image.rootfs.diff.tar.gzip"),
+	    SCAN_MEDIA_TAR_GZIP);
+	CU_ASSERT_EQUAL(scan_media_from_type(
+	    "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"),
+	    SCAN_MEDIA_TAR_GZIP);
+	CU_ASSERT_EQUAL(scan_media_from_type(
+	    "application/vnd.oci.image.config.v1+json"), 0);
+	CU_ASSERT_EQUAL(scan_media_from_type("application/x-tar"), 0);
+}
+
 int
 test_scan_osv_register(void)
 {
@@ -421,7 +441,8 @@ test_scan_osv_register(void)
 	    NULL ||
 	    CU_add_test(s, "a database directory", test_osv_dir) == NULL ||
 	    CU_add_test(s, "cvss v3", test_cvss) == NULL ||
-	    CU_add_test(s, "report records", test_report) == NULL)
+	    CU_add_test(s, "report records", test_report) == NULL ||
+	    CU_add_test(s, "layer media types", test_media_types) == NULL)
 		return -1;
 	return 0;
 }
