@@ -180,24 +180,33 @@ def main():
                 assert r["nfindings"] == AFFECTING * 2, r["nfindings"]
                 runs.append((wall, r))
             wall, r = sorted(runs, key=lambda x: x[0])[len(runs) // 2]
+            cpu = statistics.median(x[1]["cpu_ms"] for x in runs) / 1000
             mb = r["layer_bytes"] / 1e6
             print("%s: %.0f MB of layers (%.0f MB unpacked), %d packages, "
                   "%d findings: median scan %.2f s (of %d), %.0f MB/s of "
-                  "layers, %.0f MB/s unpacked; target <= 2 s: %s" % (
+                  "layers, %.0f MB/s unpacked; %.2f s of CPU (%.0f MB/s of "
+                  "layers per CPU second); target <= 2 s: %s" % (
                       name, mb, r["unpacked_bytes"] / 1e6, r["npackages"],
                       r["nfindings"], wall, len(runs), mb / wall,
-                      r["unpacked_bytes"] / 1e6 / wall,
+                      r["unpacked_bytes"] / 1e6 / wall, cpu, mb / cpu,
                       "met" if wall <= 2 else "NOT met"))
         for tool, args in (("gzip", ["gzip", "-dc"]),
                            ("zstd", ["zstd", "-dcq"])):
             paths = images[tool][1]
             t = time.time()
+            c0 = os.times()
             for p in paths:
                 with open(p, "rb") as f:
                     subprocess.run(args, stdin=f, stdout=subprocess.DEVNULL,
                                    check=True)
-            print("baseline: %s -d alone on the same layers: %.2f s" %
-                  (tool, time.time() - t))
+            c1 = os.times()
+            print("baseline: %s -d alone on the same layers, one after the "
+                  "other: %.2f s, %.2f s of CPU" % (
+                      tool, time.time() - t,
+                      (c1.children_user + c1.children_system) -
+                      (c0.children_user + c0.children_system)))
+        print("load average at the end: %.2f (this machine has %d CPUs)" %
+              (os.getloadavg()[0], os.cpu_count()))
     finally:
         if s is not None:
             s.close()

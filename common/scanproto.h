@@ -129,7 +129,9 @@ struct msg_scan_result {
 	uint32_t	npackages;
 	uint32_t	nfindings;
 	uint32_t	counts[SCAN_SEV__MAX];	/* findings per severity */
-	uint32_t	elapsed_ms;
+	uint32_t	elapsed_ms;	/* wall clock, layers in to result */
+	uint32_t	cpu_ms;		/* the scan process's CPU time */
+	uint32_t	pad;
 	int64_t		db_updated_at;	/* epoch seconds; 0: no database */
 	uint64_t	db_generation;	/* bumped by every load */
 	uint64_t	layer_bytes;	/* compressed bytes read */

@@ -173,6 +173,21 @@ int	scan_layers_read(const struct scan_layer *, size_t n,
 	    const struct scan_limits *, struct scan_inventory *,
 	    struct scan_stats *, char *why, size_t whysz);
 
+/* --- scan_gzip.c ----------------------------------------------------------- */
+
+struct archive;
+struct scan_gzip;
+
+/* A gzip reader for the layer at fd, or NULL when fd does not start with
+ * gzip's magic or cannot be peeked at (then libarchive's filters read
+ * it).  The reader reads fd from its current offset. */
+struct scan_gzip *scan_gzip_new(int fd);
+void	scan_gzip_free(struct scan_gzip *);
+/* Opens a with the decompressed stream (ARCHIVE_OK or an error). */
+int	scan_gzip_open(struct archive *, struct scan_gzip *);
+/* Compressed bytes read so far. */
+uint64_t scan_gzip_compressed(const struct scan_gzip *);
+
 /* --- scan_report.c -------------------------------------------------------- */
 
 /*

@@ -17,7 +17,7 @@
 /*
  * An image's layers, read with libarchive in the sandboxed child: tar,
  * gzip- or zstd-compressed (the only filters enabled, whatever the media
- * type claims), lowest layer first, keeping only the few files the
+ * type claims; gzip through ISA-L, scan_gzip.c), lowest layer first, keeping only the few files the
  * scanner wants (os-release and the package databases) in a small view
  * of the merged filesystem.  The OCI layer rules apply across layers: a
  * whiteout ".wh.<name>" removes <name> from the layers below, an opaque
@@ -110,6 +110,7 @@ struct change {
 struct layer_read {
 	struct change	*ch;
 	size_t		 nch, cap;
+	struct scan_gzip *gz;		/* or NULL: libarchive's filters */
 	uint64_t	 compressed, unpacked;
 	int		 status;	/* 0, a scan status, or STOPPED */
 	char		 why[SCAN_DESCRIPTION_MAX];
@@ -302,7 +303,9 @@ path_clean(const char *in, char *out, size_t outsz)
 static int
 reader_check(struct reader *r, struct layer_read *lr, struct archive *a)
 {
-	int64_t		 in = archive_filter_bytes(a, -1);
+	int64_t		 in = lr->gz != NULL ?
+			    (int64_t)scan_gzip_compressed(lr->gz) :
+			    archive_filter_bytes(a, -1);
 	int64_t		 out = archive_filter_bytes(a, 0);
 	uint64_t	 total;
 
@@ -492,12 +495,17 @@ reader_layer(struct reader *r, uint32_t layer)
 		return reader_fail(r, lr, SCAN_STATUS_FAILED,
 		    "Out of memory.");
 	/* Only what layers are made of: less code facing the bytes. */
-	archive_read_support_filter_gzip(a);
-	archive_read_support_filter_zstd(a);
 	archive_read_support_format_tar(a);
 	archive_read_support_format_gnutar(a);
 	archive_read_support_format_empty(a);
-	if (archive_read_open_fd(a, l->fd, 256 * 1024) != ARCHIVE_OK) {
+	if ((lr->gz = scan_gzip_new(l->fd)) != NULL)
+		rc = scan_gzip_open(a, lr->gz);
+	else {
+		archive_read_support_filter_gzip(a);
+		archive_read_support_filter_zstd(a);
+		rc = archive_read_open_fd(a, l->fd, 256 * 1024);
+	}
+	if (rc != ARCHIVE_OK) {
 		st = reader_fail(r, lr, SCAN_STATUS_FAILED, "Layer %u is not "
 		    "a tar archive (plain, gzip or zstd): %s.", layer + 1,
 		    archive_error_string(a) != NULL ?
@@ -527,11 +535,15 @@ reader_layer(struct reader *r, uint32_t layer)
 			goto out;
 	}
 out:
-	if (archive_filter_bytes(a, -1) > 0)
+	if (lr->gz != NULL)
+		lr->compressed = scan_gzip_compressed(lr->gz);
+	else if (archive_filter_bytes(a, -1) > 0)
 		lr->compressed = (uint64_t)archive_filter_bytes(a, -1);
 	if (archive_filter_bytes(a, 0) > 0)
 		lr->unpacked = (uint64_t)archive_filter_bytes(a, 0);
 	archive_read_free(a);
+	scan_gzip_free(lr->gz);
+	lr->gz = NULL;
 	return st;
 }
 

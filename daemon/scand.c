@@ -268,7 +268,7 @@ scand_result_complete(struct scand *env, const struct scan_inventory *inv,
 
 /* The child's report (or its absence) into MSG_SCAN_RESULT. */
 static void
-scand_job_finish(struct scan_job *j, int wstatus)
+scand_job_finish(struct scan_job *j, int wstatus, const struct rusage *ru)
 {
 	struct scand		*env = j->env;
 	struct msg_scan_result	 res;
@@ -329,11 +329,13 @@ scand_job_finish(struct scan_job *j, int wstatus)
 	}
 	scan_inventory_clear(&inv);
 	res.elapsed_ms = (uint32_t)(mono_ms() - j->started);
-	log_info("scan %u: %s in %u ms, %" PRIu64 " layer bytes, %u "
-	    "packages, %u findings%s%s", j->id,
+	res.cpu_ms = (uint32_t)((ru->ru_utime.tv_sec + ru->ru_stime.tv_sec) *
+	    1000 + (ru->ru_utime.tv_usec + ru->ru_stime.tv_usec) / 1000);
+	log_info("scan %u: %s in %u ms (%u ms of CPU), %" PRIu64 " layer "
+	    "bytes, %u packages, %u findings%s%s", j->id,
 	    res.status == SCAN_STATUS_COMPLETE ? "complete" :
 	    res.status == SCAN_STATUS_UNSUPPORTED ? "unsupported" : "failed",
-	    res.elapsed_ms, res.layer_bytes, res.npackages, res.nfindings,
+	    res.elapsed_ms, res.cpu_ms, res.layer_bytes, res.npackages, res.nfindings,
 	    res.status != SCAN_STATUS_COMPLETE ? ": " : "",
 	    res.status != SCAN_STATUS_COMPLETE ? res.description : "");
 
@@ -353,21 +355,23 @@ scand_job_finish(struct scan_job *j, int wstatus)
 static void
 scand_job_reap(struct scan_job *j)
 {
-	int	 wstatus = 0;
-	pid_t	 r;
+	struct rusage	 ru;
+	int		 wstatus = 0;
+	pid_t		 r;
 
+	memset(&ru, 0, sizeof(ru));
 	/* The pipe is closed: an honest child is exiting.  One that is
 	 * not has nothing more to say. */
-	if ((r = waitpid(j->pid, &wstatus, WNOHANG)) == 0) {
+	if ((r = wait4(j->pid, &wstatus, WNOHANG, &ru)) == 0) {
 		(void)kill(j->pid, SIGKILL);
-		r = waitpid(j->pid, &wstatus, 0);
+		r = wait4(j->pid, &wstatus, 0, &ru);
 		if (!j->timed_out && WIFSIGNALED(wstatus) &&
 		    WTERMSIG(wstatus) == SIGKILL)
 			wstatus = 0;
 	}
 	if (r == -1)
 		wstatus = 0;
-	scand_job_finish(j, wstatus);
+	scand_job_finish(j, wstatus, &ru);
 }
 
 static void

@@ -17,7 +17,7 @@ install_deps=1
 # Packages: the build, the clients the tests drive, the tools they use.
 build_pkgs="build-essential autoconf automake pkg-config libevent-dev
 libjson-c-dev libssl-dev libhttp-parser-dev libcunit1-dev
-libarchive-dev libsqlite3-dev clang libclang-rt-14-dev mandoc"
+libarchive-dev libsqlite3-dev libisal-dev clang libclang-rt-14-dev mandoc"
 test_pkgs="curl jq python3 python3-boto3 awscli skopeo podman buildah umoci
 systemd uidmap docker-registry gdb rpm zstd"
 

@@ -48,7 +48,7 @@ STATUS = {v: k[12:] for k, v in blobd_rpc.enum_values(
 BERR = blobd_rpc.BERR
 SEVERITIES = ["INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL",
               "UNDEFINED"]
-RESULT = struct.Struct("=10IqQQQ256s")
+RESULT = struct.Struct("=12IqQQQ256s")
 DB_STATE = struct.Struct("=QQQqiI")
 
 
@@ -93,9 +93,10 @@ class Scand(blobd_rpc.Blobd):
             "status": STATUS[f[0]],
             "npackages": f[1], "nfindings": f[2],
             "counts": dict(zip(SEVERITIES, f[3:9])),
-            "db_updated_at": f[10], "db_generation": f[11],
-            "layer_bytes": f[12], "unpacked_bytes": f[13],
-            "description": f[14].rstrip(b"\0").decode(),
+            "elapsed_ms": f[9], "cpu_ms": f[10],
+            "db_updated_at": f[12], "db_generation": f[13],
+            "layer_bytes": f[14], "unpacked_bytes": f[15],
+            "description": f[16].rstrip(b"\0").decode(),
             "os": [r for k, r in records if k == 1],
             "packages": [r for k, r in records if k == 2],
             "findings": [dict(zip(FINDING_FIELDS, r))

@@ -31,6 +31,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <isa-l.h>
 
 #include "scan.h"
 #include "util.h"
@@ -371,6 +372,75 @@ test_layers_hostile(void)
 	scan_inventory_clear(&img.inv);
 }
 
+/* One gzip member of [p, p + n) appended to fd. */
+static void
+gzip_member(int fd, const uint8_t *p, size_t n)
+{
+	struct isal_zstream	 z;
+	uint8_t			*out = xmalloc(n + 4096);
+
+	isal_deflate_init(&z);
+	z.gzip_flag = IGZIP_GZIP;
+	z.end_of_stream = 1;
+	z.next_in = (uint8_t *)(uintptr_t)p;
+	z.avail_in = (uint32_t)n;
+	z.next_out = out;
+	z.avail_out = (uint32_t)(n + 4096);
+	CU_ASSERT(isal_deflate(&z) == COMP_OK);
+	CU_ASSERT(write_full(fd, out, n + 4096 - z.avail_out) == 0);
+	free(out);
+}
+
+/* gzip as ISA-L reads it: several members, trailing zeros, and a member
+ * whose checksum is wrong. */
+static void
+test_layers_gzip(void)
+{
+	struct image	 img = { 0 };
+	const struct entry base[] = {
+		{ "etc/os-release", DEBIAN, NULL, 0 },
+		{ "var/lib/dpkg/status", STANZA("libc6", "2.36-9"), NULL, 0 },
+		{ "filler", "z", NULL, 300000 },
+	};
+	static const uint8_t zeros[1024];
+	struct stat	 sb;
+	uint8_t		*tar;
+	int		 plain, fd;
+
+	plain = layer_make(PLAIN, base, nitems(base));
+	CU_ASSERT_FATAL(fstat(plain, &sb) == 0);
+	tar = xmalloc((size_t)sb.st_size);
+	CU_ASSERT(read_full(plain, tar, (size_t)sb.st_size) == sb.st_size);
+	close(plain);
+
+	/* The tar cut in three members, then zeros. */
+	fd = anon_file("members");
+	gzip_member(fd, tar, 1000);
+	gzip_member(fd, tar + 1000, (size_t)sb.st_size / 2);
+	gzip_member(fd, tar + 1000 + sb.st_size / 2,
+	    (size_t)sb.st_size - 1000 - (size_t)sb.st_size / 2);
+	CU_ASSERT(write_full(fd, zeros, sizeof(zeros)) == 0);
+	lseek(fd, 0, SEEK_SET);
+	img.layers[0].fd = fd;
+	img.layers[0].media = SCAN_MEDIA_TAR_GZIP;
+	img.n = 1;
+	CU_ASSERT_EQUAL(image_scan(&img, &limits), SCAN_STATUS_COMPLETE);
+	CU_ASSERT(has(&img, "libc6", "2.36-9"));
+	CU_ASSERT(img.stats.unpacked == (uint64_t)sb.st_size);
+	scan_inventory_clear(&img.inv);
+
+	/* A wrong CRC in the last member's trailer. */
+	fd = anon_file("crc");
+	gzip_member(fd, tar, (size_t)sb.st_size);
+	CU_ASSERT(fstat(fd, &sb) == 0);
+	CU_ASSERT(pwrite(fd, "\xff", 1, sb.st_size - 8) == 1);
+	lseek(fd, 0, SEEK_SET);
+	img.layers[0].fd = fd;
+	img.n = 1;
+	expect(&img, &limits, SCAN_STATUS_FAILED, "checksum");
+	free(tar);
+}
+
 int
 test_scan_layer_register(void)
 {
@@ -384,7 +454,8 @@ test_scan_layer_register(void)
 	    NULL ||
 	    CU_add_test(s, "links", test_layers_links) == NULL ||
 	    CU_add_test(s, "unsupported", test_layers_unsupported) == NULL ||
-	    CU_add_test(s, "hostile layers", test_layers_hostile) == NULL)
+	    CU_add_test(s, "hostile layers", test_layers_hostile) == NULL ||
+	    CU_add_test(s, "gzip members", test_layers_gzip) == NULL)
 		return -1;
 	return 0;
 }
