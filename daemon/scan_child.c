@@ -115,6 +115,9 @@ child_confine(const struct scand_config *cf, int out,
 	uint64_t		 vsize;
 
 	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* A group of its own: scand kills the group, so that nothing the
+	 * scan might start outlives it. */
+	(void)setpgid(0, 0);
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
 	signal(SIGHUP, SIG_DFL);

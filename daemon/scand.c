@@ -363,7 +363,7 @@ scand_job_reap(struct scan_job *j)
 	/* The pipe is closed: an honest child is exiting.  One that is
 	 * not has nothing more to say. */
 	if ((r = wait4(j->pid, &wstatus, WNOHANG, &ru)) == 0) {
-		(void)kill(j->pid, SIGKILL);
+		(void)kill(-j->pid, SIGKILL);
 		r = wait4(j->pid, &wstatus, 0, &ru);
 		if (!j->timed_out && WIFSIGNALED(wstatus) &&
 		    WTERMSIG(wstatus) == SIGKILL)
@@ -390,7 +390,7 @@ scand_job_out_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (n > 0) {
 		/* Over the limit: stop listening, the child dies. */
-		(void)kill(j->pid, SIGKILL);
+		(void)kill(-j->pid, SIGKILL);
 	}
 	scand_job_reap(j);
 }
@@ -403,7 +403,7 @@ scand_job_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	log_warnx("scan %u: over %d seconds; killing pid %ld", j->id,
 	    j->env->cf.timeout_sec, (long)j->pid);
 	j->timed_out = 1;
-	(void)kill(j->pid, SIGKILL);
+	(void)kill(-j->pid, SIGKILL);
 }
 
 static void
@@ -422,6 +422,8 @@ scand_job_start(struct scand *env, struct scan_job *j)
 		close(p[0]);
 		scan_child_main(&env->cf, p[1], j->layers, j->nlayers);
 	}
+	/* Both sides set the group, so that a kill never misses it. */
+	(void)setpgid(j->pid, j->pid);
 	close(p[1]);
 	/* The child has its own copies. */
 	for (i = 0; i < j->nlayers; i++) {
