@@ -248,8 +248,9 @@ scand_result_complete(struct scand *env, const struct scan_inventory *inv,
 	if (env->db == NULL) {
 		snprintf(res->description, sizeof(res->description),
 		    "The scan was completed, but berth has no vulnerability "
-		    "database loaded (see --vuln-db): %u packages found, none "
-		    "checked.", res->npackages);
+		    "database loaded (see --vuln-db): %u package%s found, "
+		    "none checked.", res->npackages,
+		    res->npackages == 1 ? "" : "s");
 		return;
 	}
 	(void)osv_match(env->db, inv, scand_finding_cb, &ctx);
