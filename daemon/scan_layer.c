@@ -51,6 +51,9 @@
 #define BOMB_FLOOR	(1024ULL * 1024 * 1024)
 /* ...more than this many times its compressed size is a bomb. */
 #define BOMB_RATIO	1000
+/* Files kept over all layers (status.d/ has one per package; the view is
+ * searched linearly). */
+#define KEPT_FILES_MAX	10000
 
 enum wanted {
 	W_NONE = 0,
@@ -127,6 +130,7 @@ struct reader {
 	uint64_t		 unpacked;	/* all layers so far */
 	uint64_t		 entries;
 	uint64_t		 kept;		/* bytes of files kept */
+	uint64_t		 kept_files;
 	size_t			 next;		/* the next layer to read */
 	int			 stop;		/* a layer failed */
 };
@@ -467,6 +471,13 @@ reader_entry(struct reader *r, struct layer_read *lr, struct archive *a,
 		    layer + 1, (unsigned long long)r->lim->max_file);
 	if ((st = reader_data(r, lr, a, &data, &len, layer)) != 0)
 		return st;
+	if (__atomic_add_fetch(&r->kept_files, 1, __ATOMIC_RELAXED) >
+	    KEPT_FILES_MAX) {
+		free(data);
+		return reader_fail(r, lr, SCAN_STATUS_FAILED, "The image has "
+		    "more than %d package database files, the scanner's "
+		    "limit.", KEPT_FILES_MAX);
+	}
 	if (__atomic_add_fetch(&r->kept, len, __ATOMIC_RELAXED) >
 	    r->lim->max_file) {
 		free(data);

@@ -338,8 +338,10 @@ test_layers_hostile(void)
 		{ "var/lib/dpkg/status", STANZA("a", "1"), NULL, 0 },
 		{ "filler", "y", NULL, 100000 },
 	};
-	char		 junk[4096];
+	struct entry	*many;
+	char		 junk[4096], *names;
 	struct stat	 sb;
+	size_t		 i;
 	int		 fd;
 
 	image_add(&img, PLAIN, dotdot, nitems(dotdot));
@@ -360,6 +362,22 @@ test_layers_hostile(void)
 	CU_ASSERT(fstat(fd, &sb) == 0);
 	CU_ASSERT(ftruncate(fd, sb.st_size / 2) == 0);
 	expect(&img, &limits, SCAN_STATUS_FAILED, "Layer 1");
+
+	/* Too many package database files. */
+	many = xcalloc(10002, sizeof(*many));
+	names = xcalloc(10002, 48);
+	for (i = 0; i < 10002; i++) {
+		snprintf(names + i * 48, 48, "var/lib/dpkg/status.d/p%zu", i);
+		many[i].path = names + i * 48;
+		many[i].content = "Package: p\nVersion: 1\n";
+	}
+	small = limits;
+	small.max_entries = 20000;
+	small.max_file = 16 << 20;
+	image_add(&img, PLAIN, many, 10002);
+	expect(&img, &small, SCAN_STATUS_FAILED, "package database files");
+	free(many);
+	free(names);
 
 	/* Not an archive at all. */
 	memset(junk, 'A', sizeof(junk));
