@@ -38,6 +38,12 @@
  * power loss an upload may be shorter than berthd was told, and
  * MSG_UPLOAD_STAT says where the client must resume.  Whatever the upload
  * holds, the digest is checked when it is committed.
+ *
+ * Returns: functions return 0 or a negative enum berr (error.h), which
+ * serve.c passes to berthd as it is; constructors return NULL with the
+ * reason logged; the thin wrappers of system calls (store_subdir,
+ * store_opendir, store_empty_dir) return as the call does, -1 or NULL
+ * with errno.
  */
 #ifndef BERTH_BLOBD_H
 #define BERTH_BLOBD_H
@@ -45,12 +51,14 @@
 #include <sys/types.h>
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "digest.h"
 #include "proto.h"
 #include "rpc.h"
+#include "util.h"
 
 struct event;
 struct event_base;
@@ -64,8 +72,8 @@ struct rpc_chan;
 /* Bytes hashed per loop iteration when an upload is re-read at commit. */
 #define UPLOAD_HASH_STEP	(8ULL * 1024 * 1024)
 #define UPLOAD_TTL_DEFAULT	86400
-/* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" and a NUL. */
-#define UPLOAD_NAME_LEN		37
+/* A session's directory: its id's UUID form (uuid_format). */
+#define UPLOAD_NAME_LEN		UUID_STR_LEN
 
 struct store {
 	char		*path;		/* the data directory, for messages */
@@ -108,11 +116,11 @@ struct upload {
 	 */
 	struct digest_ctx	*ctx;
 	uint64_t		 hashed;
-	uint64_t		 synced;	/* writeback started up to here */
-	uint64_t		 waited;	/* and finished up to here */
+	uint64_t		 synced;	/* write-back started to here */
+	uint64_t		 waited;	/* and finished to here */
 	enum upload_state	 state;
 	int			 fd;		/* data file, while busy */
-	int			 pipe;		/* an append being read, or -1 */
+	int			 pipe;		/* an append being read */
 	struct event		*ev;		/* pipe reader or hash step */
 	upload_done_cb		 done_cb;
 	void			*done_arg;
@@ -140,7 +148,7 @@ struct metalog {
 	uint64_t	 snap_count;	/* entries in the snapshot */
 };
 
-/* blobd.c: one pending reply to a META_APPEND (sent after the sync). */
+/* serve.c: one pending reply to a META_APPEND (sent after the sync). */
 struct blobd_meta_wait {
 	uint32_t	 id;
 	uint64_t	 seq;
@@ -199,13 +207,13 @@ int		 store_stat_blob(struct store *, const struct digest *,
  * counters with sb, its stat. */
 int		 store_remove_blob(struct store *, const struct digest *,
 		    const struct stat *sb);
-/* fsyncs the directory DIR/blobs/<algo>/<fanout>. */
+/* fsyncs the directory DIR/blobs/<algo>/<fanout>; 0 or a negative berr. */
 int		 store_sync_fanout(struct store *, enum digest_algo,
 		    unsigned int fanout);
 /* The fan-out directory's index (0..255) of a digest. */
 unsigned int	 store_fanout(const struct digest *);
 /* Calls cb for every blob in the store until it returns non-zero, which
- * store_walk then returns; -1 if a directory cannot be read. */
+ * store_walk then returns; BERR_IO if a directory cannot be read. */
 int		 store_walk(struct store *,
 		    int (*cb)(const struct digest *, const struct stat *,
 		    void *), void *arg);
@@ -214,6 +222,8 @@ int		 store_probe(struct store *);
 /* mkdirat (0750) that fsyncs dirfd when the directory is new, then opens
  * it; the directory's fd or -1 with errno. */
 int		 store_subdir(int dirfd, const char *name);
+/* opendir of name beneath dirfd, not following a link; NULL with errno. */
+DIR		*store_opendir(int dirfd, const char *name);
 /* Unlinks every file in the directory dfd; -1 if it cannot be read. */
 int		 store_empty_dir(int dfd);
 
@@ -257,9 +267,6 @@ int		 upload_append_pipe(struct upload *, uint64_t offset,
 		    int pipe, upload_done_cb, void *arg);
 /* Bytes a commit with this algorithm would have to read back and hash. */
 uint64_t	 upload_hash_pending(const struct upload *, enum digest_algo);
-/* Hashes up to max more of those bytes.  0 or a negative berr. */
-int		 upload_hash_step(struct upload *, enum digest_algo,
-		    uint64_t max);
 /* Hashes what is pending in UPLOAD_HASH_STEP pieces, one per loop
  * iteration; the session is busy meanwhile.  Same contract as
  * upload_append_pipe(). */
@@ -295,8 +302,6 @@ int		 metalog_append(struct metalog *, const void *, size_t,
  * returned.
  */
 int		 metalog_sync(struct metalog *);
-/* 1 if entries wait for metalog_sync(). */
-int		 metalog_dirty(const struct metalog *);
 /* An anonymous file at offset 0 with the snapshot's entries, then the
  * log's newer ones, each a u32 length and the bytes (MSG_META_STATE). */
 int		 metalog_load(struct metalog *, int *fd, uint64_t *len,
@@ -325,12 +330,11 @@ int		 gc_sweep(struct store *, int fd, uint64_t count,
 		    int64_t not_after_ms, int dry_run, uint64_t *blobs,
 		    uint64_t *bytes);
 
-/* rules.c: the frames blobd accepts from berthd, for rpc_new(). */
-extern const struct rpc_rule	blobd_rules[];
-extern const size_t		blobd_nrules;
-
-/* blobd.c */
-void		 blobd_dispatch_berthd(struct rpc_chan *,
-		    const struct frame_hdr *, const uint8_t *, int, void *);
+/* serve.c */
+/* The frames blobd accepts from berthd, each with its handler. */
+extern const struct rpc_rule	serve_rules[];
+extern const size_t		serve_nrules;
+/* Serves berthd on sock (taken) from env's event loop, and says hello. */
+void		 serve_start(struct blobd *, int sock);
 
 #endif

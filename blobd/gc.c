@@ -14,6 +14,13 @@
  * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
  */
 
+/*
+ * The sweeping half of garbage collection: blobd lists every stored blob
+ * (digest, size, mtime) into an anonymous file for berthd, which marks, and
+ * deletes the blobs berthd returns unless they were stored again since the
+ * listing (a newer mtime).  Every record is checked before anything is
+ * deleted; the fan-out directories touched are fsync'd once at the end.
+ */
 #include "config.h"
 
 #include <sys/types.h>
@@ -99,7 +106,7 @@ gc_list(struct store *st, int *fdp, uint64_t *count)
 	if (rc != 0) {
 		log_warnx("gc: cannot list the blob store");
 		close(l.fd);
-		return rc < 0 ? rc : BERR_IO;
+		return rc;
 	}
 	*fdp = l.fd;
 	*count = l.count;
@@ -236,7 +243,7 @@ gc_sweep(struct store *st, int fd, uint64_t count, int64_t not_after_ms,
 	struct gc_blob	*buf;
 	struct stat	 sb;
 	unsigned int	 a, f;
-	int		 rc;
+	int		 rc, src;
 
 	*blobs = *bytes = 0;
 	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) ||
@@ -263,13 +270,10 @@ gc_sweep(struct store *st, int fd, uint64_t count, int64_t not_after_ms,
 	    BERR_BAD_REQUEST;
 	for (a = 0; a < 2; a++)
 		for (f = 0; f < 256; f++)
-			if (s->touched[a][f] && store_sync_fanout(st,
-			    a ? DIGEST_SHA512 : DIGEST_SHA256, f) == -1) {
-				log_warn("gc: fsync blobs/%s/%02x",
-				    a ? "sha512" : "sha256", f);
-				if (s->error == 0)
-					s->error = berr_from_errno(errno);
-			}
+			if (s->touched[a][f] && (src = store_sync_fanout(st,
+			    a ? DIGEST_SHA512 : DIGEST_SHA256, f)) != 0 &&
+			    s->error == 0)
+				s->error = src;
 	if (rc == 0)
 		rc = s->error;
 	*blobs = s->blobs;

@@ -614,7 +614,8 @@ metalog_append(struct metalog *ml, const void *p, size_t n, uint64_t *seq)
 	return 0;
 }
 
-int
+/* 1 if entries wait for metalog_sync(). */
+static int
 metalog_dirty(const struct metalog *ml)
 {
 	return ml->log_end != ml->synced_end;

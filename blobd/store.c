@@ -14,6 +14,14 @@
  * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
  */
 
+/*
+ * The content-addressed blob store: DIR/blobs/<algo>/<2 hex>/<hex>, one
+ * file per digest, written through DIR/tmp and renamed into place after an
+ * fdatasync, with the fan-out directory fsync'd before the blob counts as
+ * stored.  Storing a blob that exists only bumps its mtime, which tells a
+ * GC sweep to spare it.  Also the small directory helpers the other files
+ * of blobd share.
+ */
 #include "config.h"
 
 #include <sys/types.h>
@@ -77,19 +85,29 @@ store_subdir(int dirfd, const char *name)
 	return fd;
 }
 
+DIR *
+store_opendir(int dirfd, const char *name)
+{
+	DIR	*dir;
+	int	 fd;
+
+	if ((fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
+	    O_NOFOLLOW)) == -1)
+		return NULL;
+	if ((dir = fdopendir(fd)) == NULL)
+		close(fd);
+	return dir;
+}
+
 int
 store_empty_dir(int dfd)
 {
 	DIR		*dir;
 	struct dirent	*de;
-	int		 fd, rc = 0;
+	int		 rc = 0;
 
-	if ((fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+	if ((dir = store_opendir(dfd, ".")) == NULL)
 		return -1;
-	if ((dir = fdopendir(fd)) == NULL) {
-		close(fd);
-		return -1;
-	}
 	while ((de = readdir(dir)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0)
@@ -209,14 +227,17 @@ store_sync_fanout(struct store *st, enum digest_algo algo,
     unsigned int fanout)
 {
 	char	 name[3];
-	int	 fd, rc;
+	int	 fd, rc = 0;
 
 	snprintf(name, sizeof(name), "%02x", fanout & 0xff);
 	if ((fd = openat(st->algo_fd[store_algo_index(algo)], name,
-	    O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
+	    O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 || fsync(fd) == -1) {
+		log_warn("fsync %s/blobs/%s/%s", st->path,
+		    digest_algo_name(algo), name);
+		rc = berr_from_errno(errno);
+	}
+	if (fd != -1)
+		close(fd);
 	return rc;
 }
 
@@ -377,16 +398,11 @@ store_walk_fanout(int algo_fd, enum digest_algo algo, const char *fan,
 	struct digest	 d;
 	struct stat	 sb;
 	size_t		 hexlen = 2 * digest_raw_len(algo);
-	int		 fd, rc = 0;
+	int		 rc = 0;
 
-	if ((fd = openat(algo_fd, fan, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
-	    O_NOFOLLOW)) == -1) {
+	if ((dir = store_opendir(algo_fd, fan)) == NULL) {
 		log_warn("open blobs/%s/%s", digest_algo_name(algo), fan);
-		return -1;
-	}
-	if ((dir = fdopendir(fd)) == NULL) {
-		close(fd);
-		return -1;
+		return BERR_IO;
 	}
 	while (rc == 0 && (de = readdir(dir)) != NULL) {
 		if (de->d_name[0] == '.')
@@ -401,12 +417,13 @@ store_walk_fanout(int algo_fd, enum digest_algo algo, const char *fan,
 		memset(&d, 0, sizeof(d));
 		d.algo = algo;
 		(void)hex_decode(de->d_name, hexlen, d.raw);
-		if (fstatat(fd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) == -1) {
+		if (fstatat(dirfd(dir), de->d_name, &sb,
+		    AT_SYMLINK_NOFOLLOW) == -1) {
 			if (errno == ENOENT)
 				continue;
 			log_warn("stat blobs/%s/%s/%s",
 			    digest_algo_name(algo), fan, de->d_name);
-			rc = -1;
+			rc = BERR_IO;
 			break;
 		}
 		if (!S_ISREG(sb.st_mode)) {
@@ -428,15 +445,13 @@ store_walk(struct store *st, int (*cb)(const struct digest *,
 	DIR		*dir;
 	struct dirent	*de;
 	size_t		 i;
-	int		 fd, rc = 0;
+	int		 rc = 0;
 
 	for (i = 0; rc == 0 && i < nitems(store_algos); i++) {
-		if ((fd = openat(st->algo_fd[i], ".", O_RDONLY | O_DIRECTORY |
-		    O_CLOEXEC)) == -1)
-			return -1;
-		if ((dir = fdopendir(fd)) == NULL) {
-			close(fd);
-			return -1;
+		if ((dir = store_opendir(st->algo_fd[i], ".")) == NULL) {
+			log_warn("open %s/blobs/%s", st->path,
+			    digest_algo_name(store_algos[i]));
+			return BERR_IO;
 		}
 		while (rc == 0 && (de = readdir(dir)) != NULL) {
 			if (de->d_name[0] == '.')

@@ -14,6 +14,14 @@
  * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
  */
 
+/*
+ * Upload sessions: DIR/uploads/<uuid>/info (owner, algorithm, creation
+ * time, with a CRC) and .../data (the bytes so far), kept in a hash table.
+ * Data arrives from a pipe in the event loop, is hashed as it comes and
+ * pushed to the disk in steps; a commit checks the digest (re-reading what
+ * was not hashed, in steps, after a restart), then hands the file to the
+ * store.  Idle sessions expire after --upload-ttl.
+ */
 #include "config.h"
 
 #include <sys/types.h>
@@ -45,36 +53,16 @@
 
 static void	upload_unlink(struct upload *);
 
-static void
-upload_format_name(const uint8_t *id, char *out)
-{
-	char	 hex[2 * UPLOAD_ID_LEN + 1];
-
-	hex_encode(id, UPLOAD_ID_LEN, hex);
-	snprintf(out, UPLOAD_NAME_LEN, "%.8s-%.4s-%.4s-%.4s-%.12s", hex,
-	    hex + 8, hex + 12, hex + 16, hex + 20);
-}
-
+/* A session's directory name: its id's UUID form exactly as written. */
 static int
 upload_parse_name(const char *s, uint8_t *id)
 {
-	char	 hex[2 * UPLOAD_ID_LEN];
-	size_t	 i, n = 0;
+	char	 again[UPLOAD_NAME_LEN];
 
-	if (strlen(s) != UPLOAD_NAME_LEN - 1)
+	if (uuid_parse(s, id) == -1)
 		return -1;
-	for (i = 0; s[i] != '\0'; i++) {
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (s[i] != '-')
-				return -1;
-			continue;
-		}
-		if (!((s[i] >= '0' && s[i] <= '9') ||
-		    (s[i] >= 'a' && s[i] <= 'f')))
-			return -1;
-		hex[n++] = s[i];
-	}
-	return hex_decode(hex, sizeof(hex), id);
+	uuid_format(id, again);
+	return strcmp(s, again) == 0 ? 0 : -1;
 }
 
 static void
@@ -284,15 +272,9 @@ upload_load(struct upload_table *t)
 	DIR		*dir;
 	struct dirent	*de;
 	uint8_t		 id[UPLOAD_ID_LEN];
-	int		 fd;
 
-	if ((fd = openat(t->dir_fd, ".", O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC)) == -1)
+	if ((dir = store_opendir(t->dir_fd, ".")) == NULL)
 		return -1;
-	if ((dir = fdopendir(fd)) == NULL) {
-		close(fd);
-		return -1;
-	}
 	while ((de = readdir(dir)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0)
@@ -381,7 +363,7 @@ upload_create(struct upload_table *t, const char *owner,
 		/* An RFC 4122 version 4 UUID, as clients are used to. */
 		u->id[6] = (u->id[6] & 0x0f) | 0x40;
 		u->id[8] = (u->id[8] & 0x3f) | 0x80;
-		upload_format_name(u->id, u->name);
+		uuid_format(u->id, u->name);
 		if (upload_lookup(t, u->id) != NULL)
 			continue;
 		if (mkdirat(t->dir_fd, u->name, 0750) == 0)
@@ -624,7 +606,9 @@ upload_hash_pending(const struct upload *u, enum digest_algo algo)
 	return u->size - u->hashed;
 }
 
-int
+/* Hashes up to max more of the bytes upload_hash_pending() counts.  0 or
+ * a negative berr. */
+static int
 upload_hash_step(struct upload *u, enum digest_algo algo, uint64_t max)
 {
 	uint8_t	*buf = u->table->buf;

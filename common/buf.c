@@ -14,6 +14,10 @@
  * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
  */
 
+/*
+ * The bounded binary encoding of buf.h: a growable writer and a reader
+ * with a sticky error flag, little-endian integers and u32-length strings.
+ */
 #include "config.h"
 
 #include <stdlib.h>

@@ -14,6 +14,10 @@
  * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
  */
 
+/*
+ * Parsing, formatting and computing content digests (sha256, sha512) with
+ * libcrypto's EVP interface, one-shot and incremental.
+ */
 #include "config.h"
 
 #include <stdlib.h>

@@ -14,6 +14,10 @@
  * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
  */
 
+/*
+ * The table behind error.h: for each berr, its message, HTTP status, OCI
+ * error code and ECR exception; and the mapping of storage errno values.
+ */
 #include "config.h"
 
 #include <errno.h>
@@ -99,6 +103,16 @@ static const struct berr_entry berr_table[] = {
 	    "UNAVAILABLE", "ServerException" },
 	[-BERR_TOO_MANY_TAGS] = { "too many tags in one request", 414,
 	    "TAG_INVALID", "InvalidParameterException" },
+	/* The HTTP layer's own refusals.  RequestTimeoutException is a
+	 * transient error to the SDKs (botocore's standard retry mode). */
+	[-BERR_URI_TOO_LONG] = { "request URI too long", 414, "UNSUPPORTED",
+	    "ValidationException" },
+	[-BERR_HEADERS_TOO_LARGE] = { "request header fields too large", 431,
+	    "UNSUPPORTED", "ValidationException" },
+	[-BERR_REQUEST_TIMEOUT] = { "the request did not arrive in time",
+	    408, "UNSUPPORTED", "RequestTimeoutException" },
+	[-BERR_HTTP_VERSION] = { "HTTP version not supported", 505,
+	    "UNSUPPORTED", "ValidationException" },
 };
 
 static const struct berr_entry *

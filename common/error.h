@@ -58,7 +58,11 @@ enum berr {
 	BERR_TIMEOUT = -32,
 	BERR_SHUTTING_DOWN = -33,
 	BERR_TOO_MANY_TAGS = -34,	/* tags of one manifest PUT: 414 */
-	BERR__LAST = -35
+	BERR_URI_TOO_LONG = -35,	/* HTTP limits: 414 */
+	BERR_HEADERS_TOO_LARGE = -36,	/* 431 */
+	BERR_REQUEST_TIMEOUT = -37,	/* the request's head came too slowly */
+	BERR_HTTP_VERSION = -38,	/* not HTTP/1.x: 505 */
+	BERR__LAST = -39
 };
 
 /* A person-readable message; never NULL. */

@@ -14,6 +14,10 @@
  * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
  */
 
+/*
+ * The logging of log.h: one write(2) per line on stderr, prefixed with the
+ * process name and pid, filtered by level.
+ */
 #include "config.h"
 
 #include <errno.h>
@@ -28,7 +32,6 @@
 static const char	*log_procname = "berth";
 static int		 log_level = LOG_LVL_INFO;
 static pid_t		 log_pid;
-static char		*log_path;
 
 void
 log_init(const char *procname, int verbosity)
@@ -36,12 +39,6 @@ log_init(const char *procname, int verbosity)
 	log_procname = procname;
 	log_level = verbosity;
 	log_pid = getpid();
-}
-
-void
-log_set_verbosity(int verbosity)
-{
-	log_level = verbosity;
 }
 
 int
@@ -71,19 +68,7 @@ log_open_file(const char *path)
 		return -1;
 	}
 	close(fd);
-	if (log_path != path) {
-		free(log_path);
-		log_path = strdup(path);
-	}
 	return 0;
-}
-
-int
-log_reopen(void)
-{
-	if (log_path == NULL)
-		return 0;
-	return log_open_file(log_path);
 }
 
 static void	log_vwrite(const char *, const char *, va_list, int)

@@ -16,8 +16,9 @@
 
 /*
  * One logging interface for berthd and berth-blobd.  Every line carries the
- * process name; output goes to stderr (journald adds time stamps) or to the
- * file named by log_open_file(), which log_reopen() reopens after rotation.
+ * process name; output goes to stderr (journald adds time stamps), which
+ * log_open_file() and log_adopt_fd() point elsewhere (berthd's spawner
+ * opens the log file again after a rotation and hands it over).
  */
 #ifndef BERTH_LOG_H
 #define BERTH_LOG_H
@@ -29,12 +30,9 @@ enum log_level { LOG_LVL_WARN = 0, LOG_LVL_INFO = 1, LOG_LVL_DEBUG = 2 };
 /* Also records the process id for log lines: a forked child that logs
  * calls it again. */
 void	log_init(const char *procname, int verbosity);
-void	log_set_verbosity(int verbosity);
 int	log_verbosity(void);
 /* Redirects stderr to path (opened O_APPEND); 0 or -1 with errno set. */
 int	log_open_file(const char *path);
-/* Reopens the file given to log_open_file(); a no-op without one. */
-int	log_reopen(void);
 /* Makes fd the new stderr (used by blobd when berthd hands it a new log). */
 int	log_adopt_fd(int fd);
 

@@ -14,8 +14,13 @@
  * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
  */
 
+/*
+ * The grammars of name.h: OCI and ECR repository names, OCI tags, AWS
+ * account ids and regions, manifest references, ECR's wildcard filters.
+ */
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "error.h"
@@ -123,6 +128,16 @@ name_region_valid(const char *s, size_t n)
 		    (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
 			return 0;
 	return 1;
+}
+
+int
+name_owner_format(char *out, size_t outsz, const char *account,
+    const char *region, const char *repository)
+{
+	int	 n;
+
+	n = snprintf(out, outsz, "%s/%s/%s", account, region, repository);
+	return n < 0 || (size_t)n >= outsz ? -1 : 0;
 }
 
 int

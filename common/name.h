@@ -43,6 +43,11 @@ int	name_account_valid(const char *, size_t);
 /* An AWS region name as berth accepts it: 1 to 32 of [a-z0-9-]. */
 int	name_region_valid(const char *, size_t);
 
+/* "<account>/<region>/<repository>": whom an upload session belongs to
+ * (blobd compares it, never parses it).  0, or -1 when it does not fit. */
+int	name_owner_format(char *out, size_t outsz, const char *account,
+	    const char *region, const char *repository);
+
 /* A manifest reference: a tag, or a digest when it contains ':'. */
 struct reference {
 	int		 is_digest;

@@ -60,6 +60,7 @@ struct frame_hdr {
 
 /* "<account>/<region>/<repository>": who an upload belongs to. */
 #define OWNER_MAX		320
+/* Clients see upload ids as UUIDs (uuid_format in util.h). */
 #define UPLOAD_ID_LEN		16
 /* Data written inline with MSG_BLOB_WRITE at most. */
 #define BLOB_WRITE_MAX		(1024 * 1024)
@@ -239,7 +240,7 @@ struct msg_stats_reply {
 	uint64_t	bytes;
 	uint64_t	uploads;
 	uint64_t	meta_log_bytes;
-	uint32_t	writable;	/* a probe write to the data dir worked */
+	uint32_t	writable;	/* a probe write to DIR works */
 	uint32_t	pad;
 };
 

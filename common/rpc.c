@@ -14,6 +14,13 @@
  * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
  */
 
+/*
+ * The framed channel of rpc.h on libevent: recvmsg(2) and sendmsg(2)
+ * through a pair of evbuffers, descriptors matched to the byte they ride
+ * on in each direction, every frame checked against the receiver's table
+ * before its handler runs, and a channel that may be freed from inside its
+ * own callbacks.
+ */
 #include "config.h"
 
 #include <sys/socket.h>
@@ -58,9 +65,9 @@ struct rpc_chan {
 	struct event		*ev_write;
 	struct evbuffer		*in;
 	struct evbuffer		*out;
-	uint64_t		 in_off;	/* stream offset of in's head */
+	uint64_t		 in_off;	/* stream offset of in[0] */
 	uint64_t		 in_total;	/* bytes received */
-	uint64_t		 out_off;	/* stream offset of out's head */
+	uint64_t		 out_off;	/* stream offset of out[0] */
 	uint64_t		 out_total;	/* bytes queued */
 	struct rpc_fdq		 in_fds;
 	struct rpc_fdq		 out_fds;
@@ -153,24 +160,36 @@ frame_decode_hdr(const void *buf, size_t n, struct frame_hdr *h)
 	return 0;
 }
 
+/* The row of the table that admits the decoded header, or NULL. */
+static const struct rpc_rule *
+frame_rule(const struct rpc_rule *rules, size_t nrules,
+    const struct frame_hdr *h, int has_fd)
+{
+	const struct rpc_rule	*r;
+	size_t			 i;
+
+	for (i = 0; i < nrules; i++)
+		if (rules[i].type == h->type)
+			break;
+	if (i == nrules)
+		return NULL;
+	r = &rules[i];
+	if (h->len < r->min_len || h->len > r->max_len)
+		return NULL;
+	if ((r->fd == RPC_FD_REQUIRED && !has_fd) ||
+	    (r->fd == RPC_FD_NONE && has_fd))
+		return NULL;
+	if ((r->id == RPC_ID_REQUEST && h->id == 0) ||
+	    (r->id == RPC_ID_ZERO && h->id != 0))
+		return NULL;
+	return r;
+}
+
 int
 frame_check(const struct rpc_rule *rules, size_t nrules,
     const struct frame_hdr *h, int has_fd)
 {
-	size_t	 i;
-
-	for (i = 0; i < nrules; i++) {
-		if (rules[i].type != h->type)
-			continue;
-		if (h->len < rules[i].min_len || h->len > rules[i].max_len)
-			return BERR_FRAME;
-		if (rules[i].fd == RPC_FD_REQUIRED && !has_fd)
-			return BERR_FRAME;
-		if (rules[i].fd == RPC_FD_NONE && has_fd)
-			return BERR_FRAME;
-		return 0;
-	}
-	return BERR_FRAME;
+	return frame_rule(rules, nrules, h, has_fd) != NULL ? 0 : BERR_FRAME;
 }
 
 static void
@@ -190,6 +209,7 @@ static void
 rpc_dispatch(struct rpc_chan *c)
 {
 	struct frame_hdr h;
+	const struct rpc_rule *rule;
 	uint8_t		 hb[FRAME_HDR_LEN];
 	const uint8_t	*payload;
 	uint64_t	 fdoff, fdend;
@@ -224,15 +244,27 @@ rpc_dispatch(struct rpc_chan *c)
 			rpc_die(c, BERR_FRAME);
 			break;
 		}
-		if (frame_check(c->rules, c->nrules, &h, has_fd) != 0) {
-			log_warnx("rpc: refused frame type %u len %u%s",
-			    h.type, h.len, has_fd ? " with fd" : "");
+		if ((rule = frame_rule(c->rules, c->nrules, &h, has_fd)) ==
+		    NULL) {
+			log_warnx("rpc: refused frame type %u len %u id %u%s",
+			    h.type, h.len, h.id, has_fd ? " with fd" : "");
+			rpc_die(c, BERR_FRAME);
+			break;
+		}
+		payload = evbuffer_pullup(c->in, FRAME_HDR_LEN + h.len) +
+		    FRAME_HDR_LEN;
+		if (rule->check != NULL && rule->check(&h, payload) != 0) {
+			log_warnx("rpc: refused frame type %u len %u id %u: "
+			    "its payload breaks the rules of its type",
+			    h.type, h.len, h.id);
 			rpc_die(c, BERR_FRAME);
 			break;
 		}
 		fd = has_fd ? fdq_pop(&c->in_fds) : -1;
-		payload = evbuffer_pullup(c->in, FRAME_HDR_LEN + h.len);
-		c->msg_cb(c, &h, payload + FRAME_HDR_LEN, fd, c->arg);
+		if (c->msg_cb != NULL)
+			c->msg_cb(c, &h, payload, fd, c->arg);
+		else
+			rule->handler(c, &h, payload, fd, c->arg);
 		evbuffer_drain(c->in, FRAME_HDR_LEN + h.len);
 		c->in_off += FRAME_HDR_LEN + h.len;
 	}
@@ -410,8 +442,13 @@ rpc_new(struct event_base *base, int sock, const struct rpc_rule *rules,
     size_t nrules, rpc_msg_cb msg_cb, rpc_close_cb close_cb, void *arg)
 {
 	struct rpc_chan	*c;
+	size_t		 i;
 	int		 sz = 4 * 1024 * 1024;
 
+	for (i = 0; msg_cb == NULL && i < nrules; i++)
+		if (rules[i].handler == NULL)
+			fatalx("rpc: no handler for frame type %u",
+			    rules[i].type);
 	c = xcalloc(1, sizeof(*c));
 	c->base = base;
 	c->sock = sock;
@@ -514,12 +551,6 @@ rpc_flush(struct rpc_chan *c)
 	if (c->dead)
 		return BERR_IO;
 	return rpc_write_some(c, 1) == -1 ? BERR_IO : 0;
-}
-
-int
-rpc_fd(const struct rpc_chan *c)
-{
-	return c->sock;
 }
 
 /* --- a worker's socket --------------------------------------------------- */

@@ -14,6 +14,10 @@
  * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
  */
 
+/*
+ * The sorted pointer array of sortvec.h: binary search for lookups and
+ * bounds, memmove for insertion and removal.
+ */
 #include "config.h"
 
 #include <stdlib.h>

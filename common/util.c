@@ -14,6 +14,12 @@
  * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
  */
 
+/*
+ * Helpers both processes share: allocation that cannot fail, clocks, hex
+ * and base64, CRC-32C, descriptor I/O that loops over short transfers,
+ * directories, the data directory's lock file, randomness and parsing of
+ * numbers and durations.
+ */
 #include "config.h"
 
 #include <sys/file.h>
@@ -100,13 +106,28 @@ xasprintf(char **ret, const char *fmt, ...)
 	return n;
 }
 
-int64_t
-now_ms(void)
+static int64_t
+clock_ms(clockid_t clock)
 {
 	struct timespec	 ts;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
+	clock_gettime(clock, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t
+now_ms(void)
+{
+	return clock_ms(CLOCK_REALTIME);
+}
+
+int64_t
+mono_us(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 int64_t
@@ -118,10 +139,7 @@ now_sec(void)
 int64_t
 mono_ms(void)
 {
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return clock_ms(CLOCK_MONOTONIC);
 }
 
 void
@@ -166,6 +184,35 @@ hex_decode(const char *in, size_t n, uint8_t *out)
 	return 0;
 }
 
+void
+uuid_format(const uint8_t b[UUID_LEN], char out[UUID_STR_LEN])
+{
+	char	 hex[2 * UUID_LEN + 1];
+
+	hex_encode(b, UUID_LEN, hex);
+	snprintf(out, UUID_STR_LEN, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8,
+	    hex + 12, hex + 16, hex + 20);
+}
+
+int
+uuid_parse(const char *s, uint8_t b[UUID_LEN])
+{
+	char	 hex[2 * UUID_LEN];
+	size_t	 i, n = 0;
+
+	if (strlen(s) != UUID_STR_LEN - 1)
+		return -1;
+	for (i = 0; i < UUID_STR_LEN - 1; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return -1;
+			continue;
+		}
+		hex[n++] = s[i];
+	}
+	return hex_decode(hex, sizeof(hex), b);
+}
+
 static const char b64_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -182,7 +229,8 @@ base64_encode(const uint8_t *in, size_t n, char *out)
 	uint32_t v;
 
 	for (i = 0; i + 2 < n; i += 3) {
-		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 |
+		    in[i + 2];
 		out[o++] = b64_alphabet[v >> 18 & 63];
 		out[o++] = b64_alphabet[v >> 12 & 63];
 		out[o++] = b64_alphabet[v >> 6 & 63];
@@ -297,81 +345,72 @@ fd_set_cloexec(int fd)
 	return fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
 }
 
-int
-write_full(int fd, const void *buf, size_t n)
+/* Without a position (off < 0) the descriptor's own offset is used. */
+static int
+write_at(int fd, const void *buf, size_t n, off_t off)
 {
 	const uint8_t	*p = buf;
 	ssize_t		 w;
 
 	while (n > 0) {
-		if ((w = write(fd, p, n)) == -1) {
+		w = off < 0 ? write(fd, p, n) : pwrite(fd, p, n, off);
+		if (w == -1) {
 			if (errno == EINTR)
 				continue;
 			return -1;
 		}
 		p += w;
 		n -= (size_t)w;
+		if (off >= 0)
+			off += w;
 	}
 	return 0;
+}
+
+int
+write_full(int fd, const void *buf, size_t n)
+{
+	return write_at(fd, buf, n, -1);
 }
 
 int
 pwrite_full(int fd, const void *buf, size_t n, off_t off)
 {
-	const uint8_t	*p = buf;
-	ssize_t		 w;
+	return write_at(fd, buf, n, off);
+}
 
-	while (n > 0) {
-		if ((w = pwrite(fd, p, n, off)) == -1) {
+static ssize_t
+read_at(int fd, void *buf, size_t n, off_t off)
+{
+	uint8_t	*p = buf;
+	size_t	 got = 0;
+	ssize_t	 r;
+
+	while (got < n) {
+		r = off < 0 ? read(fd, p + got, n - got) :
+		    pread(fd, p + got, n - got, off + (off_t)got);
+		if (r == -1) {
 			if (errno == EINTR)
 				continue;
 			return -1;
 		}
-		p += w;
-		n -= (size_t)w;
-		off += w;
+		if (r == 0)
+			break;
+		got += (size_t)r;
 	}
-	return 0;
+	return (ssize_t)got;
 }
 
 ssize_t
 read_full(int fd, void *buf, size_t n)
 {
-	uint8_t	*p = buf;
-	size_t	 got = 0;
-	ssize_t	 r;
-
-	while (got < n) {
-		if ((r = read(fd, p + got, n - got)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (r == 0)
-			break;
-		got += (size_t)r;
-	}
-	return (ssize_t)got;
+	return read_at(fd, buf, n, -1);
 }
 
 ssize_t
 pread_full(int fd, void *buf, size_t n, off_t off)
 {
-	uint8_t	*p = buf;
-	size_t	 got = 0;
-	ssize_t	 r;
-
-	while (got < n) {
-		if ((r = pread(fd, p + got, n - got, off + (off_t)got)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (r == 0)
-			break;
-		got += (size_t)r;
-	}
-	return (ssize_t)got;
+	return read_at(fd, buf, n, off);
 }
 
 int

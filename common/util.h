@@ -33,16 +33,25 @@ char	*xstrndup(const char *, size_t);
 int	 xasprintf(char **, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 
-/* Wall clock in milliseconds and seconds since the epoch; monotonic ms. */
+/* Wall clock in milliseconds and seconds since the epoch; monotonic ms
+ * and microseconds. */
 int64_t	 now_ms(void);
 int64_t	 now_sec(void);
 int64_t	 mono_ms(void);
+int64_t	 mono_us(void);
 
 /* The value of a hex digit of either case, or -1. */
 int	 hex_digit_value(int);
 /* Lower-case hex; hex_decode returns 0, or -1 on odd length or bad digit. */
 void	 hex_encode(const uint8_t *, size_t, char *out /* 2n+1 */);
 int	 hex_decode(const char *, size_t, uint8_t *out /* n/2 */);
+
+/* 16 bytes in the 8-4-4-4-12 form of UUIDs, lower-case: upload ids and
+ * request ids.  uuid_parse takes hex digits of either case; 0 or -1. */
+#define UUID_LEN	16
+#define UUID_STR_LEN	37
+void	 uuid_format(const uint8_t b[UUID_LEN], char out[UUID_STR_LEN]);
+int	 uuid_parse(const char *, uint8_t b[UUID_LEN]);
 
 /* Standard base64 with padding.  b64 decode accepts no whitespace and
  * returns the decoded length, or -1. */
@@ -56,10 +65,11 @@ uint32_t crc32c(uint32_t crc, const void *, size_t);
 /* Descriptors. */
 int	 fd_set_nonblock(int);
 int	 fd_set_cloexec(int);
-/* Loops over short writes and EINTR; 0 or -1 with errno. */
+/* Loop over short writes and EINTR (off >= 0); 0 or -1 with errno. */
 int	 write_full(int, const void *, size_t);
+/* At an offset (>= 0), leaving the descriptor's own. */
 int	 pwrite_full(int, const void *, size_t, off_t);
-/* Reads exactly n bytes unless EOF; returns bytes read or -1. */
+/* Read exactly n bytes unless EOF (off >= 0); the bytes read or -1. */
 ssize_t	 read_full(int, void *, size_t);
 ssize_t	 pread_full(int, void *, size_t, off_t);
 /* fsync()s the directory at path (or the open directory fd). */

@@ -23,12 +23,9 @@
  */
 #include "config.h"
 
-#include <sys/mman.h>
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <json-c/json.h>
@@ -40,17 +37,8 @@
 #include "log.h"
 #include "util.h"
 
-static void
-admin_json(struct http_request *req, int status, struct json_object *body)
-{
-	const char	*s;
 
-	s = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN);
-	http_respond(req, status, "application/json", s, strlen(s));
-	json_object_put(body);
-}
-
-static void
+void
 admin_error(struct http_request *req, int status, const char *message)
 {
 	struct json_object *body = json_object_new_object();
@@ -59,38 +47,17 @@ admin_error(struct http_request *req, int status, const char *message)
 	    json_object_new_string(message));
 	if (status == 503)
 		http_response_header(req, "Retry-After", "1");
-	admin_json(req, status, body);
+	router_json(req, status, body);
 }
 
-/*
- * Until berth-blobd said hello and the metadata is loaded from it, the
- * model in memory is the one from before the restart (or the failed
- * append that started a reload): it may show changes the disk never got,
- * and entries made from it are replayed on top of what the disk says.
- * Nothing is read from it or done with it until then.
- */
-static int
-admin_model_ready(void)
-{
-	return proc_blobd_up() && !meta_loading();
-}
-
-static const char *
-admin_unready_reason(void)
-{
-	if (!proc_blobd_up() && strcmp(proc_blobd_state(), "loading") != 0)
-		return "berth-blobd, the storage worker, is not running; it is "
-		    "being restarted: retry";
-	return "the metadata is being loaded from berth-blobd: retry";
-}
-
-/* 1 if the model may be used; else answers 503 and returns 0. */
+/* 1 if the model may be used (worker_ready); else answers 503 and
+ * returns 0. */
 static int
 admin_require_ready(struct http_request *req)
 {
-	if (admin_model_ready())
+	if (worker_ready())
 		return 1;
-	admin_error(req, 503, admin_unready_reason());
+	admin_error(req, 503, worker_unready_reason());
 	return 0;
 }
 
@@ -125,60 +92,48 @@ admin_method(struct http_request *req, const char *want)
 	return 0;
 }
 
-/* --- health and metrics: both need blobd's statistics ------------------- */
-
-enum admin_stats_use { STATS_HEALTH, STATS_METRICS };
-
-struct admin_stats_req {
-	struct http_request	*req;
-	enum admin_stats_use	 use;
-};
+/* --- health and metrics: both need blobd's statistics -------------------- */
 
 static void
-admin_stats_cb(int err, const uint8_t *payload, size_t len, int fd,
-    void *arg)
+admin_metrics_cb(int err, const struct blobc_stats *st, void *arg)
 {
-	struct admin_stats_req *ar = arg;
-	struct http_request *req = ar->req;
-	struct msg_stats_reply st;
-	struct json_object *body, *down;
+	struct http_request *req = arg;
 	struct evbuffer	*b;
+
+	if ((b = evbuffer_new()) == NULL)
+		fatalx("evbuffer_new");
+	metrics_render(b, st);
+	http_respond_evbuffer(req, 200,
+	    "text/plain; version=0.0.4; charset=utf-8", b);
+	evbuffer_free(b);
+}
+
+static void
+admin_health_cb(int err, const struct blobc_stats *st, void *arg)
+{
+	struct http_request *req = arg;
+	struct json_object *body, *down;
 	int		 ok, blobd_up, loaded, writable;
 
-	if (fd != -1)
-		close(fd);
-	memset(&st, 0, sizeof(st));
-	if (err == 0)
-		memcpy(&st, payload, sizeof(st));
-	if (ar->use == STATS_METRICS) {
-		if ((b = evbuffer_new()) == NULL)
-			fatalx("evbuffer_new");
-		metrics_render(b, err == 0 ? &st : NULL);
-		http_respond_evbuffer(req, 200,
-		    "text/plain; version=0.0.4; charset=utf-8", b);
-		evbuffer_free(b);
-		free(ar);
-		return;
-	}
 	/* Judged now, when the answer goes: not when it was asked. */
-	blobd_up = proc_blobd_up();
-	loaded = admin_model_ready();
-	writable = err == 0 && st.writable;
+	blobd_up = worker_up();
+	loaded = worker_ready();
+	writable = st != NULL && st->writable;
 	ok = blobd_up && loaded && writable;
 	body = json_object_new_object();
 	json_object_object_add(body, "status",
 	    json_object_new_string(ok ? "ok" : "unavailable"));
 	json_object_object_add(body, "blobd",
-	    json_object_new_string(proc_blobd_state()));
+	    json_object_new_string(worker_state()));
 	json_object_object_add(body, "metadata", json_object_new_string(
 	    loaded ? "loaded" : meta_loading() ? "loading" : "not loaded"));
-	json_object_object_add(body, "storage_writable", err == 0 ?
-	    json_object_new_boolean(st.writable) : NULL);
+	json_object_object_add(body, "storage_writable", st != NULL ?
+	    json_object_new_boolean(st->writable) : NULL);
 	json_object_object_add(body, "blobd_restarts",
-	    json_object_new_int64((int64_t)proc_restarts()));
-	if (err == 0 && proc_blobd_pid() > 0)
+	    json_object_new_int64((int64_t)worker_restarts()));
+	if (st != NULL && worker_pid() > 0)
 		json_object_object_add(body, "blobd_pid",
-		    json_object_new_int64((int64_t)proc_blobd_pid()));
+		    json_object_new_int64((int64_t)worker_pid()));
 	if (!ok) {
 		down = json_object_new_array();
 		if (!blobd_up)
@@ -192,27 +147,14 @@ admin_stats_cb(int err, const uint8_t *payload, size_t len, int fd,
 			    json_object_new_string("storage"));
 		json_object_object_add(body, "unavailable", down);
 		json_object_object_add(body, "message", json_object_new_string(
-		    !loaded ? admin_unready_reason() : err != 0 ?
+		    !loaded ? worker_unready_reason() : err != 0 ?
 		    berr_message(err) : "the storage is not writable"));
 		http_response_header(req, "Retry-After", "1");
 	}
-	admin_json(req, ok ? 200 : 503, body);
-	free(ar);
+	router_json(req, ok ? 200 : 503, body);
 }
 
-static void
-admin_stats(struct http_request *req, enum admin_stats_use use)
-{
-	struct admin_stats_req *ar;
-
-	ar = xcalloc(1, sizeof(*ar));
-	ar->req = req;
-	ar->use = use;
-	blobc_call(MSG_STATS, NULL, 0, NULL, 0, -1, MSG_STATS_REPLY,
-	    admin_stats_cb, ar);
-}
-
-/* --- garbage collection and reset ----------------------------------------- */
+/* --- garbage collection and reset ---------------------------------------- */
 
 static struct json_object *
 admin_gc_json(const struct gc_result *r)
@@ -241,7 +183,7 @@ admin_gc_done_cb(int err, const struct gc_result *r, void *arg)
 		admin_error(req, berr_http_status(err), berr_message(err));
 		return;
 	}
-	admin_json(req, 200, admin_gc_json(r));
+	router_json(req, 200, admin_gc_json(r));
 }
 
 static int
@@ -322,7 +264,7 @@ admin_reset_gc_cb(int err, const struct gc_result *r, void *arg)
 	json_object_object_add(body, "repositories_deleted",
 	    json_object_new_int64((int64_t)ar->repositories));
 	json_object_object_add(body, "gc", admin_gc_json(r));
-	admin_json(ar->req, 200, body);
+	router_json(ar->req, 200, body);
 	admin_reset_free(ar);
 }
 
@@ -380,7 +322,8 @@ admin_reset(struct http_request *req)
 			if (!ar->everything)
 				admin_reset_note_repository(ar,
 				    reg->repositories.items[0]);
-			if (txn_repo_delete(&t, reg->repositories.items[0]) != 0)
+			if (txn_repo_delete(&t,
+			    reg->repositories.items[0]) != 0)
 				fatalx("reset: a repository delete does not "
 				    "apply");
 			ar->repositories++;
@@ -410,10 +353,10 @@ admin_compacted_cb(int err, void *arg)
 	    json_object_new_int64((int64_t)model->snapshot_entries));
 	json_object_object_add(body, "snapshot_bytes",
 	    json_object_new_int64((int64_t)model->snapshot_bytes));
-	admin_json(req, 200, body);
+	router_json(req, 200, body);
 }
 
-/* --- introspection -------------------------------------------------------- */
+/* --- introspection ------------------------------------------------------- */
 
 static struct json_object *
 json_time(int64_t ms)
@@ -452,7 +395,7 @@ admin_repositories(struct http_request *req)
 		}
 	}
 	json_object_object_add(body, "repositories", arr);
-	admin_json(req, 200, body);
+	router_json(req, 200, body);
 }
 
 static void
@@ -470,8 +413,8 @@ admin_images(struct http_request *req)
 		admin_error(req, 400, "the repository parameter is required");
 		return;
 	}
-	repo = repository_find(registry_find(account != NULL ? account :
-	    conf.account_id, region != NULL ? region : conf.region), name);
+	repo = repository_lookup(account != NULL ? account :
+	    conf.account_id, region != NULL ? region : conf.region, name);
 	if (repo == NULL) {
 		admin_error(req, 404, "no such repository");
 		return;
@@ -495,7 +438,8 @@ admin_images(struct http_request *req)
 			json_object_array_add(tags,
 			    json_object_new_string(img->tags[k]));
 		json_object_object_add(o, "tags", tags);
-		json_object_object_add(o, "pushedAt", json_time(img->pushed_ms));
+		json_object_object_add(o, "pushedAt",
+		    json_time(img->pushed_ms));
 		if (img->pulled_ms != 0)
 			json_object_object_add(o, "lastPulledAt",
 			    json_time(img->pulled_ms));
@@ -506,51 +450,34 @@ admin_images(struct http_request *req)
 		json_object_array_add(arr, o);
 	}
 	json_object_object_add(body, "images", arr);
-	admin_json(req, 200, body);
+	router_json(req, 200, body);
 }
 
 static void
-admin_blobs_cb(int err, const uint8_t *payload, size_t len, int fd,
+admin_blobs_cb(int err, const struct blobc_stored *list, size_t n,
     void *arg)
 {
 	struct http_request *req = arg;
-	struct msg_gc_listing lst;
 	struct json_object *body, *arr, *o;
-	struct gc_blob	*list = NULL;
-	struct digest	 d;
 	struct blob	*b;
-	size_t		 i, mapped = 0;
+	char		 ds[DIGEST_STR_MAX];
+	size_t		 i;
 
-	if (err == 0 && !admin_model_ready()) {
-		close(fd);
-		admin_error(req, 503, admin_unready_reason());
+	if (err == 0 && !worker_ready()) {
+		admin_error(req, 503, worker_unready_reason());
 		return;
 	}
 	if (err != 0) {
 		admin_error(req, berr_http_status(err), berr_message(err));
 		return;
 	}
-	memcpy(&lst, payload, sizeof(lst));
-	if (lst.count > 0) {
-		mapped = lst.count * sizeof(*list);
-		list = mmap(NULL, mapped, PROT_READ, MAP_PRIVATE, fd, 0);
-		if (list == MAP_FAILED) {
-			close(fd);
-			admin_error(req, 500, "cannot read the blob list");
-			return;
-		}
-	}
-	close(fd);
 	body = json_object_new_object();
 	arr = json_object_new_array();
-	for (i = 0; i < lst.count; i++) {
-		if (memchr(list[i].digest, '\0', sizeof(list[i].digest)) ==
-		    NULL || digest_parse_str(list[i].digest, &d) != 0)
-			continue;
-		b = blob_find(&d);
+	for (i = 0; i < n; i++) {
+		b = blob_find(&list[i].digest);
 		o = json_object_new_object();
-		json_object_object_add(o, "digest",
-		    json_object_new_string(list[i].digest));
+		json_object_object_add(o, "digest", json_object_new_string(
+		    digest_format(&list[i].digest, ds)));
 		json_object_object_add(o, "size",
 		    json_object_new_int64((int64_t)list[i].size));
 		json_object_object_add(o, "storedAt",
@@ -561,17 +488,8 @@ admin_blobs_cb(int err, const uint8_t *payload, size_t len, int fd,
 		    json_object_new_int64(b != NULL ? b->links : 0));
 		json_object_array_add(arr, o);
 	}
-	if (list != NULL)
-		munmap(list, mapped);
 	json_object_object_add(body, "blobs", arr);
-	admin_json(req, 200, body);
-}
-
-static void
-admin_blobs(struct http_request *req)
-{
-	blobc_call(MSG_GC_LIST, NULL, 0, NULL, 0, -1, MSG_GC_LISTING,
-	    admin_blobs_cb, req);
+	router_json(req, 200, body);
 }
 
 void
@@ -585,10 +503,10 @@ admin_dispatch(struct http_request *req, const char *path)
 	}
 	if (strcmp(path, "health") == 0) {
 		if (admin_method(req, "GET"))
-			admin_stats(req, STATS_HEALTH);
+			blobc_stats(admin_health_cb, req);
 	} else if (strcmp(path, "metrics") == 0) {
 		if (admin_method(req, "GET"))
-			admin_stats(req, STATS_METRICS);
+			blobc_stats(admin_metrics_cb, req);
 	} else if (strcmp(path, "gc") == 0) {
 		if (admin_method(req, "POST"))
 			admin_gc(req);
@@ -606,7 +524,7 @@ admin_dispatch(struct http_request *req, const char *path)
 			admin_images(req);
 	} else if (strcmp(path, "blobs") == 0) {
 		if (admin_method(req, "GET") && admin_require_ready(req))
-			admin_blobs(req);
+			blobc_gc_list(admin_blobs_cb, req);
 	} else
 		admin_error(req, 404, "no such admin endpoint");
 }

@@ -131,9 +131,7 @@ auth_basic_identity(const char *header, char *account, char *region)
 	ssize_t		 n;
 	size_t		 len;
 
-	if (header == NULL)
-		return 1;
-	if (strncasecmp(header, "Basic ", 6) != 0)
+	if (header == NULL || strncasecmp(header, "Basic ", 6) != 0)
 		return BERR_UNAUTHORIZED;
 	b64 = header + 6;
 	while (*b64 == ' ')

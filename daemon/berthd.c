@@ -31,6 +31,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,8 +60,10 @@ static const char berthd_synopsis[] =
     "usage: berthd [-v] [--account-id id] [--admin-token token]\n"
     "              [--advertise-host host] [--blobd path] [--create-on-push]\n"
     "              [--credentials file]\n"
-    "              [--data-dir dir] [--gc-grace seconds] [--listen address:port]\n"
-    "              [--log-file file] [--no-seccomp] [--region region]\n"
+    "              [--data-dir dir] [--gc-grace seconds] "
+    "[--listen address:port]\n"
+    "              [--log-file file] [--max-connections number]\n"
+    "              [--no-seccomp] [--region region]\n"
     "              [--require-auth] [--upload-ttl seconds]\n"
     "              [--uri-style path | host] [--user user]\n";
 
@@ -89,6 +92,11 @@ static const char berthd_options[] =
     "  --listen address:port where to serve (default 127.0.0.1:4566)\n"
     "  --log-file file       log there instead of stderr; reopened on "
     "SIGHUP\n"
+    "  --max-connections number\n"
+    "                        connections at once (default 1024); at the "
+    "limit the\n"
+    "                        one idle the longest is closed for a new "
+    "client\n"
     "  --no-seccomp          start berth-blobd without its seccomp filter\n"
     "  --region region       region of requests that name none "
     "(default us-east-1)\n"
@@ -115,6 +123,7 @@ enum {
 	OPT_HELP,
 	OPT_LISTEN,
 	OPT_LOG_FILE,
+	OPT_MAX_CONNECTIONS,
 	OPT_NO_SECCOMP,
 	OPT_REGION,
 	OPT_REQUIRE_AUTH,
@@ -136,6 +145,7 @@ static const struct option berthd_longopts[] = {
 	{ "help",	no_argument,	   NULL, OPT_HELP },
 	{ "listen",	required_argument, NULL, OPT_LISTEN },
 	{ "log-file",	required_argument, NULL, OPT_LOG_FILE },
+	{ "max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS },
 	{ "no-seccomp",	no_argument,	   NULL, OPT_NO_SECCOMP },
 	{ "region",	required_argument, NULL, OPT_REGION },
 	{ "require-auth", no_argument,	   NULL, OPT_REQUIRE_AUTH },
@@ -147,17 +157,25 @@ static const struct option berthd_longopts[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
+/* A bad option: says so, and exits 2 as usage() does. */
+static void __attribute__((noreturn, format(printf, 1, 2)))
+bad_option(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	fputs("berthd: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(2);
+}
+
 static void __attribute__((noreturn))
 usage(void)
 {
 	fputs(berthd_synopsis, stderr);
 	exit(2);
-}
-
-int
-berthd_port(void)
-{
-	return berthd_http != NULL ? http_server_port(berthd_http) : 0;
 }
 
 /*
@@ -188,6 +206,7 @@ default_blobd_path(void)
 static void
 parse_options(int argc, char **argv)
 {
+	uint64_t count;
 	int64_t	 secs;
 	int	 ch;
 
@@ -205,28 +224,20 @@ parse_options(int argc, char **argv)
 	    -1) {
 		switch (ch) {
 		case OPT_ACCOUNT_ID:
-			if (!name_account_valid(optarg, strlen(optarg))) {
-				fprintf(stderr, "berthd: --account-id must be "
-				    "12 digits\n");
-				exit(2);
-			}
+			if (!name_account_valid(optarg, strlen(optarg)))
+				bad_option("--account-id must be 12 digits");
 			strcpy(conf.account_id, optarg);
 			break;
 		case OPT_ADMIN_TOKEN:
-			if (strlen(optarg) < 16) {
-				fprintf(stderr, "berthd: --admin-token needs at "
-				    "least 16 characters\n");
-				exit(2);
-			}
+			if (strlen(optarg) < 16)
+				bad_option("--admin-token needs at least 16 "
+				    "characters");
 			conf.admin_token = optarg;
 			break;
 		case OPT_ADVERTISE_HOST:
 			if (optarg[0] == '\0' || strlen(optarg) > 253 ||
-			    strpbrk(optarg, "/ \t:@") != NULL) {
-				fprintf(stderr, "berthd: bad --advertise-host "
-				    "%s\n", optarg);
-				exit(2);
-			}
+			    strpbrk(optarg, "/ \t:@") != NULL)
+				bad_option("bad --advertise-host %s", optarg);
 			conf.advertise_host = optarg;
 			break;
 		case OPT_BLOBD:
@@ -242,11 +253,8 @@ parse_options(int argc, char **argv)
 			conf.data_dir = optarg;
 			break;
 		case OPT_GC_GRACE:
-			if ((secs = parse_duration(optarg)) < 0) {
-				fprintf(stderr, "berthd: bad --gc-grace "
-				    "%s\n", optarg);
-				exit(2);
-			}
+			if ((secs = parse_duration(optarg)) < 0)
+				bad_option("bad --gc-grace %s", optarg);
 			conf.gc_grace = secs;
 			break;
 		case OPT_HELP:
@@ -260,15 +268,21 @@ parse_options(int argc, char **argv)
 		case OPT_LOG_FILE:
 			conf.log_file = optarg;
 			break;
+		case OPT_MAX_CONNECTIONS:
+			if (parse_u64(optarg, strlen(optarg), &count) == -1 ||
+			    count < 1 || count > 1000000) {
+				fprintf(stderr, "berthd: --max-connections "
+				    "is a number from 1 to 1000000\n");
+				exit(2);
+			}
+			conf.http.max_connections = (int)count;
+			break;
 		case OPT_NO_SECCOMP:
 			conf.no_seccomp = 1;
 			break;
 		case OPT_REGION:
-			if (!name_region_valid(optarg, strlen(optarg))) {
-				fprintf(stderr, "berthd: bad --region %s\n",
-				    optarg);
-				exit(2);
-			}
+			if (!name_region_valid(optarg, strlen(optarg)))
+				bad_option("bad --region %s", optarg);
 			strcpy(conf.region, optarg);
 			break;
 		case OPT_REQUIRE_AUTH:
@@ -279,18 +293,12 @@ parse_options(int argc, char **argv)
 				conf.uri_style = URI_STYLE_PATH;
 			else if (strcmp(optarg, "host") == 0)
 				conf.uri_style = URI_STYLE_HOST;
-			else {
-				fprintf(stderr, "berthd: --uri-style is path or "
-				    "host\n");
-				exit(2);
-			}
+			else
+				bad_option("--uri-style is path or host");
 			break;
 		case OPT_UPLOAD_TTL:
-			if ((secs = parse_duration(optarg)) <= 0) {
-				fprintf(stderr, "berthd: bad --upload-ttl "
-				    "%s\n", optarg);
-				exit(2);
-			}
+			if ((secs = parse_duration(optarg)) <= 0)
+				bad_option("bad --upload-ttl %s", optarg);
 			conf.upload_ttl = secs;
 			break;
 		case OPT_USER:
@@ -315,7 +323,7 @@ parse_options(int argc, char **argv)
 static void
 berthd_pulls_flushed_cb(int err, void *arg)
 {
-	proc_stop();
+	worker_stop();
 	spawner_stop();
 	event_base_loopbreak(ev_base);
 }
@@ -333,7 +341,7 @@ berthd_log_opened_cb(int err, int fd, void *arg)
 	if (log_adopt_fd(fd) == -1)
 		log_warn("cannot use the reopened %s", conf.log_file);
 	close(fd);
-	proc_reopen_log();
+	blobc_reopen_log();
 	log_info("logs reopened");
 }
 
@@ -360,9 +368,10 @@ berthd_signal_cb(evutil_socket_t sig, short events, void *arg)
 	switch (sig) {
 	case SIGHUP:
 		if (conf.log_file != NULL)
-			spawner_open(SPAWN_FILE_LOG, berthd_log_opened_cb, NULL);
+			spawner_open(SPAWN_FILE_LOG, berthd_log_opened_cb,
+			    NULL);
 		else {
-			proc_reopen_log();
+			blobc_reopen_log();
 			log_info("logs reopened");
 		}
 		if (conf.credentials_file != NULL)
@@ -493,6 +502,7 @@ main(int argc, char **argv)
 	    router_dispatch_cb, NULL)) == NULL)
 		fatalx("http_server_new");
 	http_server_set_summary_cb(berthd_http, metrics_request_cb, NULL);
+	http_server_set_refusal_cb(berthd_http, router_refusal_cb, NULL);
 	http_server_pause(berthd_http, 1);
 	if (http_server_listen(berthd_http, conf.listen) == -1)
 		fatalx("cannot listen on %s", conf.listen);
@@ -500,7 +510,7 @@ main(int argc, char **argv)
 	priv_drop();
 	berthd_confine();
 
-	proc_start();
+	worker_start();
 	http_server_pause(berthd_http, 0);
 	berthd_serving = 1;
 	log_info("berthd %s serving on %s, data in %s", PACKAGE_VERSION,

@@ -25,6 +25,11 @@
  * into the model (struct repository, struct image, ...) across the wait.
  * The model may be rebuilt from disk when blobd restarts; callbacks look
  * objects up again by name and digest.
+ *
+ * The sections go up berthd's layers (ARCHITECTURE.md has the map): the
+ * model and its durable changes, the storage client, what the APIs share,
+ * the APIs, routing, the process.  The ECR API's own declarations are in
+ * ecr.h, the transport's in http.h.
  */
 #ifndef BERTHD_H
 #define BERTHD_H
@@ -41,7 +46,9 @@
 #include "rpc.h"
 #include "name.h"
 #include "sortvec.h"
+#include "util.h"
 
+struct event;
 struct event_base;
 
 #define ACCOUNT_LEN		12
@@ -79,10 +86,10 @@ struct berthd_config {
 /* berthd.c */
 extern struct berthd_config	 conf;
 extern struct event_base	*ev_base;
-/* The port berthd listens on (for URLs it hands out). */
-int	berthd_port(void);
 
-/* --- the model (registry.c) ---------------------------------------------- */
+/* ==== the model and its durable changes ================================== */
+
+/* --- the model (model.c) ------------------------------------------------- */
 
 enum tag_mutability {
 	MUT_MUTABLE = 0,
@@ -102,7 +109,8 @@ struct repo_config {
 	char		**mut_filters;		/* WILDCARD values */
 	size_t		  nmut_filters;
 	int		  scan_on_push;
-	char		 *encryption_type;	/* "AES256", "KMS", "KMS_DSSE" */
+	/* "AES256", "KMS", "KMS_DSSE" */
+	char		 *encryption_type;
 	char		 *kms_key;		/* NULL unless KMS */
 	struct kv	 *tags;			/* resource tags, in order */
 	size_t		  ntags;
@@ -198,6 +206,9 @@ void		 model_install(struct model *);
 struct registry	*registry_find(const char *account, const char *region);
 struct registry	*registry_get(const char *account, const char *region);
 struct repository *repository_find(const struct registry *, const char *);
+/* The repository of that name in account's registry in region, or NULL. */
+struct repository *repository_lookup(const char *account, const char *region,
+		    const char *name);
 struct image	*image_find(const struct repository *, const struct digest *);
 struct tag	*tag_find(const struct repository *, const char *);
 struct link	*link_find(const struct repository *, const struct digest *);
@@ -208,9 +219,6 @@ void		 blob_touch(struct blob *);
 /* Whether a tag may be moved (to another image) in this repository. */
 int		 repository_tag_is_immutable(const struct repository *,
 		    const char *tag);
-/* "<account>/<region>/<name>": upload owners and log keys. */
-void		 repository_owner(const struct repository *, char *out,
-		    size_t outsz);
 void		 repo_config_init(struct repo_config *);
 void		 repo_config_clear(struct repo_config *);
 void		 repo_config_copy(struct repo_config *dst,
@@ -240,27 +248,70 @@ int	model_setting_put(struct registry *, const char *key,
 int	model_setting_delete(struct registry *, const char *key);
 void	image_free(struct image *);
 
-/* --- durable changes (record.c) ------------------------------------------ */
+/* --- records (record.c) -------------------------------------------------- */
+
+/*
+ * A record is the durable form of one change to the model; a log entry is
+ * a version byte and a batch of records.  The record_* encoders append one
+ * record to the entry in w, starting the entry when w is empty.
+ */
+void	record_entry_begin(struct wbuf *);
+void	record_repo_put(struct wbuf *, const char *account,
+	    const char *region, const char *name, int64_t created_ms,
+	    const struct repo_config *);
+void	record_repo_delete(struct wbuf *, const struct repository *);
+void	record_image_put(struct wbuf *, const struct image *);
+void	record_image_delete(struct wbuf *, const struct image *);
+void	record_tag_put(struct wbuf *, const struct repository *,
+	    const char *tag, const struct digest *);
+void	record_tag_delete(struct wbuf *, const struct repository *,
+	    const char *tag);
+void	record_link_put(struct wbuf *, const struct repository *,
+	    const struct digest *, uint64_t size, int64_t linked_ms);
+void	record_link_delete(struct wbuf *, const struct repository *,
+	    const struct digest *);
+void	record_blob_forget(struct wbuf *, const struct digest *);
+void	record_pull_time(struct wbuf *, const struct image *, int64_t ms);
+void	record_secret(struct wbuf *, const uint8_t *, size_t);
+void	record_setting_put(struct wbuf *, const struct registry *,
+	    const char *key, const char *value);
+void	record_setting_delete(struct wbuf *, const struct registry *,
+	    const char *key);
+/* Applies the one record at [p, p+len) to the model: 0, or a negative BERR
+ * code and the model unchanged. */
+int	record_apply(const uint8_t *p, size_t len);
+/* Applies one log entry (a batch of records) to the model; 0 or -1. */
+int	record_apply_entry(const uint8_t *, size_t);
+/* Serializes the whole model as log entries into fd (for compaction);
+ * returns the number of entries, or -1. */
+int64_t	record_snapshot(int fd, uint64_t *len);
+
+/* --- transactions (txn.c) ------------------------------------------------ */
 
 /*
  * A transaction is a batch of records written as one log entry: all or
  * nothing after a crash.  Each txn_* call encodes a record and applies it
  * to the model at once, through the same code that replays the log, so
- * that memory and disk cannot disagree.  A transaction is built and
- * committed in one run of the event loop, never across a wait: snapshots
- * assume every change in memory has had its entry sent.  txn_commit sends the entry to
- * blobd and calls done once it is fsync'd (err 0) or failed (the model is
- * then reloaded from disk, undoing the change).
+ * that memory and disk cannot disagree.  The first record that does not
+ * apply is the transaction's error (err), which the txn_* calls return;
+ * after it they do nothing.  A transaction is built and committed in one
+ * run of the event loop, never across a wait: snapshots assume every
+ * change in memory has had its entry sent.
  */
 struct txn {
 	struct wbuf	 buf;
 	size_t		 nrecords;
+	int		 err;
 };
 
 void	txn_init(struct txn *);
 void	txn_clear(struct txn *);
 int	txn_repo_put(struct txn *, const char *account, const char *region,
 	    const char *name, int64_t created_ms, const struct repo_config *);
+/* A repository with the default configuration unless it exists;
+ * BERR_NAME_INVALID when name is not one ECR allows. */
+int	txn_repo_ensure(struct txn *, const char *account, const char *region,
+	    const char *name);
 int	txn_repo_delete(struct txn *, struct repository *);
 /* image->repo must be set; the image is copied. */
 int	txn_image_put(struct txn *, const struct image *);
@@ -279,17 +330,18 @@ int	txn_setting_put(struct txn *, struct registry *, const char *key,
 	    const char *value);
 int	txn_setting_delete(struct txn *, struct registry *, const char *key);
 typedef void (*txn_done_cb)(int err, void *arg);
-/* Takes the transaction's contents (it is cleared).  With no records,
- * done runs at once with 0. */
+/*
+ * Takes the transaction's contents (it is cleared) and sends them to
+ * blobd as one entry, even when it has no records (it then orders the
+ * answer after every entry sent before it).  done runs, never before
+ * txn_commit returns, with the transaction's error, else with 0 once the
+ * entry is fsync'd, else with the append's error (the model is then
+ * reloaded from disk, undoing the change).  A transaction whose error
+ * came before any record applied sends nothing.
+ */
 void	txn_commit(struct txn *, txn_done_cb, void *arg);
 
-/* Applies one log entry (a batch of records) to the model; 0 or -1. */
-int	record_apply_entry(const uint8_t *, size_t);
-/* Serializes the whole model as log entries into fd (for compaction);
- * returns the number of entries, or -1. */
-int64_t	record_snapshot(int fd, uint64_t *len);
-
-/* --- loading and compacting the metadata (meta.c) ----------------------- */
+/* --- loading and compacting the metadata (meta.c) ------------------------ */
 
 typedef void (*meta_done_cb)(int err, void *arg);
 /* Asks blobd for the state, builds a new model and installs it. */
@@ -314,23 +366,217 @@ int	meta_loading(void);
 /* Keeps a copy of an entry sent while a load is in flight (txn_commit). */
 void	meta_sent_entry(const uint8_t *, size_t);
 
-/* --- manifests (manifest.c) ------------------------------------------------ */
+/* --- garbage collection (gc.c) ------------------------------------------- */
+
+struct gc_result {
+	int		 dry_run;
+	uint64_t	 examined;
+	uint64_t	 blobs;
+	uint64_t	 bytes;
+	int64_t		 duration_ms;
+};
+
+struct gc_stats {
+	uint64_t	 runs;
+	uint64_t	 blobs;
+	uint64_t	 bytes;
+};
+
+typedef void (*gc_done_cb)(int err, const struct gc_result *, void *arg);
+/* Queues a run; runs are serialized.  With ignore_grace, unreferenced
+ * blobs go however recently a push touched them (after a reset of every
+ * registry).  A run fails with BERR_UNAVAILABLE unless blobd is up and the
+ * metadata loaded when it starts and when it marks. */
+void	gc_run(int dry_run, int ignore_grace, gc_done_cb, void *arg);
+/* Queues a run after a reset of some registries: a blob in released (what
+ * they referenced or linked; the run takes the array) goes however new if
+ * nothing references or links it now; every other blob keeps the grace
+ * rule. */
+void	gc_run_released(struct digest *released, size_t n, gc_done_cb,
+	    void *arg);
+const struct gc_stats *gc_stats(void);
+/*
+ * The marking rule.  b is the model's blob (NULL if the metadata does not
+ * know it); a blob is kept while an image references it, or while push
+ * activity on it (upload, mount, existence check) newer than its last
+ * dereference is within the grace period.
+ */
+int	gc_blob_is_garbage(const struct blob *b, int64_t mtime_ms,
+	    int64_t now_ms, int64_t grace_ms);
+
+/* ==== the storage client ================================================= */
+
+/* --- the storage client (blobc.c) ---------------------------------------- */
+
+/*
+ * One function per request to berth-blobd, each calling its callback
+ * exactly once and never before it returns.  err is 0; a negative BERR
+ * code blobd answered with; or BERR_UNAVAILABLE when blobd is not up or
+ * died (BERR_SHUTTING_DOWN at the end).  A descriptor passed in is the
+ * client's from then on; one a callback receives is the callback's.
+ */
+typedef void (*blobc_done_cb)(int err, void *arg);
+/* size: a session's size, also after an error of an append, a stat or a
+ * commit (the bytes it holds); or, after a commit or a write, the stored
+ * blob's. */
+typedef void (*blobc_size_cb)(int err, uint64_t size, void *arg);
+typedef void (*blobc_upload_created_cb)(int err,
+    const uint8_t id[UPLOAD_ID_LEN], void *arg);
+typedef void (*blobc_blob_opened_cb)(int err, int fd, uint64_t size,
+    void *arg);
+/* fd holds the state: len bytes of entries, each a u32 length and the
+ * entry, as many as entries. */
+typedef void (*blobc_meta_state_cb)(int err, int fd, uint64_t len,
+    uint64_t entries, void *arg);
+
+/* A blob in the store, as GC lists and sweeps them. */
+struct blobc_stored {
+	struct digest	 digest;
+	uint64_t	 size;
+	int64_t		 mtime_ms;
+};
+/* list (n blobs) is valid during the callback. */
+typedef void (*blobc_gc_listed_cb)(int err, const struct blobc_stored *list,
+    size_t n, void *arg);
+typedef void (*blobc_gc_swept_cb)(int err, uint64_t blobs, uint64_t bytes,
+    void *arg);
+
+struct blobc_stats {
+	uint64_t	 blobs;
+	uint64_t	 bytes;
+	uint64_t	 uploads;	/* sessions open */
+	uint64_t	 meta_log_bytes;
+	int		 writable;	/* a probe write to the data dir
+					   worked */
+};
+/* st is NULL unless err is 0. */
+typedef void (*blobc_stats_cb)(int err, const struct blobc_stats *st,
+    void *arg);
+
+/* An upload session owned by owner (name_owner_format), whose bytes blobd
+ * hashes with algo as they arrive. */
+void	blobc_upload_create(const char *owner, enum digest_algo,
+	    blobc_upload_created_cb, void *arg);
+/* Appends what blobd reads from fd (a pipe) until EOF; offset must be the
+ * session's size (else BERR_RANGE_INVALID and nothing is read); length is
+ * what will be written, UINT64_MAX when unknown.  The reply comes after
+ * EOF. */
+void	blobc_upload_append(const char *owner, const uint8_t id[UPLOAD_ID_LEN],
+	    uint64_t offset, uint64_t length, int fd, blobc_size_cb,
+	    void *arg);
+void	blobc_upload_stat(const char *owner, const uint8_t id[UPLOAD_ID_LEN],
+	    blobc_size_cb, void *arg);
+void	blobc_upload_cancel(const char *owner, const uint8_t id[UPLOAD_ID_LEN],
+	    blobc_done_cb, void *arg);
+/* Verifies the session's content against the digest and stores it as that
+ * blob, ending the session; on a mismatch (BERR_DIGEST_INVALID) the
+ * session stays. */
+void	blobc_upload_commit(const char *owner, const uint8_t id[UPLOAD_ID_LEN],
+	    const struct digest *, blobc_size_cb, void *arg);
+/* Stores len bytes (at most BLOB_WRITE_MAX) as the blob the digest
+ * names, verifying them. */
+void	blobc_blob_write(const struct digest *, const void *, size_t len,
+	    blobc_size_cb, void *arg);
+/* A read-only descriptor of the blob's file. */
+void	blobc_blob_open(const struct digest *, blobc_blob_opened_cb,
+	    void *arg);
+/* Appends one log entry; done once it is fsync'd.  Only txn_commit
+ * writes the log. */
+void	blobc_meta_append(const void *entry, size_t len, blobc_done_cb,
+	    void *arg);
+void	blobc_meta_load(blobc_meta_state_cb, void *arg);
+/* fd holds a snapshot in the form of the state; it replaces every entry
+ * appended before this request. */
+void	blobc_meta_compact(int fd, uint64_t len, uint64_t entries,
+	    blobc_done_cb, void *arg);
+/* Every stored blob. */
+void	blobc_gc_list(blobc_gc_listed_cb, void *arg);
+/* Deletes the blobs of list, but not one stored again after
+ * not_after_ms. */
+void	blobc_gc_sweep(const struct blobc_stored *list, size_t n,
+	    int64_t not_after_ms, blobc_gc_swept_cb, void *arg);
+void	blobc_stats(blobc_stats_cb, void *arg);
+
+/* The worker's socket (worker.c): blobc reads its hello, then requests go
+ * over it until it closes (closed runs) or blobc_close, which fails the
+ * requests in flight with err (after sending what is queued when err is
+ * BERR_SHUTTING_DOWN). */
+typedef void (*blobc_hello_cb)(void *arg);
+typedef void (*blobc_closed_cb)(void *arg);
+void	blobc_open(int fd, blobc_hello_cb hello, blobc_closed_cb closed,
+	    void *arg);
+void	blobc_close(int err);
+/* Hands blobd a new stderr after berthd reopened its log. */
+void	blobc_reopen_log(void);
+/* What berthd accepts from blobd (the tests check it against blobd's). */
+extern const struct rpc_rule	blobc_rules[];
+extern const size_t		blobc_nrules;
+
+/* ==== what the APIs share ================================================ */
+
+/* --- registry passwords (auth.c) ----------------------------------------- */
+
+/* A password for account/region until expires (epoch seconds); free it. */
+char	*auth_token_issue(const char *account, const char *region,
+	    int64_t expires);
+/* 0 with the token's account and region, or BERR_UNAUTHORIZED. */
+int	auth_token_verify(const char *, size_t, char *account, char *region,
+	    int64_t *expires);
+/* From an Authorization header: 0 with account and region of a valid
+ * "Basic AWS:<password>", BERR_UNAUTHORIZED otherwise (none included). */
+int	auth_basic_identity(const char *header, char *account, char *region);
+/* The X-Berth-Download parameter of a download URL for the blob digest
+ * of repository in account/region, valid until expires; free it. */
+char	*auth_download_issue(const char *account, const char *region,
+	    const char *repository, const char *digest, int64_t expires);
+/* 0 with the account and region the parameter grants this blob in, or
+ * BERR_DENIED (forged, for another blob, or expired). */
+int	auth_download_verify(const char *param, const char *repository,
+	    const char *digest, char *account, char *region);
+
+/* --- byte ranges (range.c) ----------------------------------------------- */
+
+/* What of an entity a response sends. */
+struct byte_range {
+	uint64_t	 off;
+	uint64_t	 len;
+	int		 partial;	/* one range of it: 206 */
+};
+/* A Range header (or NULL) against an entity of size bytes: 0 with the
+ * range to send, partial for a satisfiable single range, else the whole
+ * entity (absent, another unit, or several ranges);
+ * BERR_RANGE_UNSATISFIABLE for a range past the end or a bytes range that
+ * is not valid syntax (RFC 9110 14.2). */
+int	range_parse(const char *, uint64_t size, struct byte_range *);
+/* A chunk's Content-Range: "first-last", "bytes first-last/total" or
+ * "bytes=first-last"; 0, or -1 when malformed or last < first. */
+int	content_range_parse(const char *, uint64_t *first, uint64_t *last);
+
+/* --- JSON from clients (json.c) ------------------------------------------ */
+
+/* One JSON value, strictly, nested at most depth deep, with nothing but
+ * white space after it; a new object, or NULL if invalid. */
+struct json_object *json_parse_strict(const char *, size_t, int depth);
+
+/* --- manifests (manifest.c) ---------------------------------------------- */
 
 #define MT_OCI_MANIFEST	"application/vnd.oci.image.manifest.v1+json"
 #define MT_OCI_INDEX	"application/vnd.oci.image.index.v1+json"
-#define MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
-#define MT_DOCKER_LIST	"application/vnd.docker.distribution.manifest.list.v2+json"
+#define MT_DOCKER_MANIFEST \
+	"application/vnd.docker.distribution.manifest.v2+json"
+#define MT_DOCKER_LIST \
+	"application/vnd.docker.distribution.manifest.list.v2+json"
 
 struct json_object;
 
 struct manifest_info {
 	char		*media_type;
-	char		*artifact_type;		/* the manifest's artifactType */
-	const char	*config_media_type;	/* in refs[0]; image manifests */
+	char		*artifact_type;	/* the manifest's artifactType */
+	const char	*config_media_type; /* in refs[0]; image manifests */
 	int		 is_index;
 	struct image_ref *refs;			/* config first, then layers */
 	size_t		 nrefs;
-	uint8_t		*foreign;		/* per ref: may live elsewhere */
+	uint8_t		*foreign;	/* per ref: may live elsewhere */
 	uint64_t	 layers_size;
 	int		 has_subject;
 	struct digest	 subject;
@@ -338,7 +584,6 @@ struct manifest_info {
 };
 
 int	manifest_type_known(const char *);
-int	manifest_type_is_index(const char *);
 /*
  * Parses a manifest.  content_type (the HTTP Content-Type or ECR's
  * imageManifestMediaType, may be NULL) names the type when the body has
@@ -349,10 +594,8 @@ int	manifest_parse(const char *, size_t, const char *content_type,
 void	manifest_info_clear(struct manifest_info *);
 /* A deep copy of the manifest's annotations object, or NULL. */
 struct json_object *manifest_annotations(const struct image *);
-/* One JSON value, strictly, with a nesting limit; NULL if invalid. */
-struct json_object *json_parse_strict(const char *, size_t, int depth);
 
-/* --- pushing images (image.c) ----------------------------------------------- */
+/* --- pushing images (image.c) -------------------------------------------- */
 
 struct image_push {
 	/* in */
@@ -385,185 +628,105 @@ struct image_push {
  * Otherwise 0, and done runs when the change is durable.
  */
 int	image_push(struct image_push *, txn_done_cb done, void *arg);
-/* Adds a repository with the default configuration to t unless it exists;
- * 0 or BERR_NAME_INVALID. */
-int	repository_ensure(const char *account, const char *region,
-	    const char *name, struct txn *);
 
-/* --- garbage collection (gc.c) ---------------------------------------------- */
-
-struct gc_result {
-	int		 dry_run;
-	uint64_t	 examined;
-	uint64_t	 blobs;
-	uint64_t	 bytes;
-	int64_t		 duration_ms;
-};
-
-struct gc_stats {
-	uint64_t	 runs;
-	uint64_t	 blobs;
-	uint64_t	 bytes;
-};
-
-typedef void (*gc_done_cb)(int err, const struct gc_result *, void *arg);
-/* Queues a run; runs are serialized.  With ignore_grace, unreferenced
- * blobs go however recently a push touched them (after a reset of every
- * registry).  A run fails with BERR_UNAVAILABLE unless blobd is up and the
- * metadata loaded when it starts and when it marks. */
-void	gc_run(int dry_run, int ignore_grace, gc_done_cb, void *arg);
-/* Queues a run after a reset of some registries: a blob in released (what
- * they referenced or linked; the run takes the array) goes however new if
- * nothing references or links it now; every other blob keeps the grace
- * rule. */
-void	gc_run_released(struct digest *released, size_t n, gc_done_cb,
-	    void *arg);
-int	gc_running(void);
-const struct gc_stats *gc_stats(void);
-/*
- * The marking rule.  b is the model's blob (NULL if the metadata does not
- * know it); a blob is kept while an image references it, or while push
- * activity on it (upload, mount, existence check) newer than its last
- * dereference is within the grace period.
- */
-int	gc_blob_is_garbage(const struct blob *b, int64_t mtime_ms,
-	    int64_t now_ms, int64_t grace_ms);
-
-/* --- the worker process (proc.c) ----------------------------------------- */
-
-/* Has the spawner start berth-blobd and waits for its hello and the
- * metadata; fatal if it cannot start (data directory locked, bad
- * arguments). */
-void	proc_start(void);
-/* Closes blobd's socket; the spawner then reaps it (spawner_stop). */
-void	proc_stop(void);
-/* Said hello and the metadata is loaded: the model is the disk's. */
-int	proc_blobd_up(void);
-/* "down", "starting" (no hello yet), "loading" (the metadata) or "up". */
-const char *proc_blobd_state(void);
-/* The running worker's process id, or -1. */
-pid_t	proc_blobd_pid(void);
-uint64_t proc_restarts(void);
-/* Hands blobd a new stderr after berthd reopened its log. */
-void	proc_reopen_log(void);
-/* The spawner's answers (spawner.c): a worker started, with berthd's end
- * of its socket; could not be started (an errno); exited (a waitpid()
- * status). */
-void	proc_worker_started(pid_t, int fd);
-void	proc_worker_failed(int err);
-void	proc_worker_exited(pid_t, int status);
-
-/* --- the spawner (spawner.c) ---------------------------------------------- */
+/* --- blob uploads (blob_upload.c) ---------------------------------------- */
 
 /*
- * berthd and its spawner talk in the frames of proto.h over their own
- * socketpair.  Both ends are this binary, so there is no hello and
- * PROTOCOL_VERSION does not cover these messages.  The spawner answers
- * MSG_SPAWN_WORKER with exactly one MSG_SPAWN_STARTED (with berthd's end of
- * the worker's socketpair) or MSG_SPAWN_FAILED; reports every worker that
- * exits with MSG_SPAWN_EXITED; kills on MSG_SPAWN_KILL only the worker it
- * has running; and answers MSG_SPAWN_OPEN with MSG_SPAWN_OPENED, with a
- * descriptor exactly when err is 0.  Ids are 0.
+ * One blob upload into a repository, for the OCI routes and ECR's layer
+ * operations alike.  Each operation below calls cb exactly once, never
+ * before it returns, with 0 or a negative BERR code and a size as
+ * blobc_size_cb has it; one operation at a time, and the struct stays put
+ * until its callback ran.
  */
-enum msg_spawn_type {
-	MSG_SPAWN_WORKER = 64,	/* d->s: no payload */
-	MSG_SPAWN_STARTED,	/* s->d: struct msg_spawn_worker + socket */
-	MSG_SPAWN_FAILED,	/* s->d: struct msg_spawn_failed */
-	MSG_SPAWN_EXITED,	/* s->d: struct msg_spawn_exited */
-	MSG_SPAWN_KILL,		/* d->s: struct msg_spawn_worker */
-	MSG_SPAWN_OPEN,		/* d->s: struct msg_spawn_open */
-	MSG_SPAWN_OPENED	/* s->d: struct msg_spawn_opened (+ fd) */
+typedef void (*blob_upload_cb)(int err, uint64_t size, void *arg);
+
+struct blob_upload {
+	char		 account[ACCOUNT_LEN + 1];
+	char		 region[REGION_MAX + 1];
+	char		 repository[NAME_MAX_LEN + 1];
+	char		 owner[OWNER_MAX];
+	uint8_t		 id[UPLOAD_ID_LEN];
+	char		 id_str[UUID_STR_LEN];	/* "" until there is one */
+
+	/* The operation running: blob_upload.c's own. */
+	blob_upload_cb	 cb;
+	void		*arg;
+	int		 flags;
+	struct digest	 digest;
+	uint64_t	 size;
+	uint64_t	 length;		/* of an append; UINT64_MAX */
+	int		 source_pending;
+	int		 reply_pending;
+	int		 source_err;
+	int		 reply_err;
+	struct http_request *req;		/* a body being streamed */
+	uint8_t		*data;			/* bytes being written */
+	size_t		 len;
+	size_t		 off;
+	int		 wfd;
+	struct event	*ev;
 };
 
-struct msg_spawn_worker {
-	int32_t		 pid;
-	uint32_t	 pad;
-};
-
-struct msg_spawn_failed {
-	int32_t		 err;		/* an errno */
-	uint32_t	 pad;
-};
-
-struct msg_spawn_exited {
-	int32_t		 pid;
-	int32_t		 status;	/* as waitpid() gives it */
-};
-
-/* The files berthd needs after it has confined itself, by name: the
- * spawner opens the paths given on the command line, nothing else. */
-enum spawn_file {
-	SPAWN_FILE_LOG = 1,		/* --log-file, to append */
-	SPAWN_FILE_CREDENTIALS,		/* --credentials, to read */
-	SPAWN_FILE__MAX
-};
-
-struct msg_spawn_open {
-	uint32_t	 file;		/* enum spawn_file */
-	uint32_t	 pad;
-};
-
-struct msg_spawn_opened {
-	uint32_t	 file;
-	int32_t		 err;		/* 0, or an errno */
-};
-
-/* Forks the spawner; before berthd drops its privileges or confines
- * itself, after event_base_new() and before any signal event. */
-void	spawner_start(void);
-void	spawner_request_worker(void);
-void	spawner_kill_worker(pid_t);
-/* fd is the open file (the callback owns it) when err is 0. */
-typedef void (*spawner_opened_cb)(int err, int fd, void *arg);
-void	spawner_open(enum spawn_file, spawner_opened_cb, void *arg);
-/* Closes the spawner's socket (it ends its worker and exits) and waits
- * for it, at most ten seconds. */
-void	spawner_stop(void);
-
-/* --- users and privileges (priv.c) ---------------------------------------- */
-
-/* Resolves --user (NULL: none); exits 2 when the user is unknown, or when
- * berthd is not root and the user is not the one it runs as.  Warns when
- * berthd runs as root without --user. */
-void	priv_init(const char *user);
-/* As root with --user: creates the data directory (and its missing
- * parents, 0755) and gives it, and what is beneath it, to the user
- * unless it is theirs already.  Otherwise nothing: blobd creates it. */
-void	priv_prepare_datadir(const char *dir);
-/* As root with --user: gives an open file berthd created (the log file)
- * to the user, so that the spawner can reopen it. */
-void	priv_give_file(int fd);
-/* Becomes the --user (groups, gid, uid; checked) when not that user
- * already, and drops every capability.  fatal() when it cannot. */
-void	priv_drop(void);
-/* The --user name, or NULL. */
-const char *priv_user(void);
-
-/* --- requests to blobd (blobc.c) ----------------------------------------- */
-
+/* The session of repository in account/region (none yet). */
+void	blob_upload_init(struct blob_upload *, const char *account,
+	    const char *region, const char *repository);
+/* The session a client names by its id; 0, or BERR_UPLOAD_UNKNOWN when
+ * the text is not an upload id. */
+int	blob_upload_set_id(struct blob_upload *, const char *);
+/* A new session (u->id, u->id_str), whose bytes blobd hashes with algo. */
+void	blob_upload_create(struct blob_upload *, enum digest_algo,
+	    blob_upload_cb, void *arg);
+/* The session's size. */
+void	blob_upload_stat(struct blob_upload *, blob_upload_cb, void *arg);
+void	blob_upload_cancel(struct blob_upload *, blob_upload_cb, void *arg);
 /*
- * err is 0 with the reply's payload (length already checked against
- * the rule table) and its descriptor (fd >= 0, the callback owns it) when
- * blobd answered with reply_type; a negative BERR code with the payload
- * of MSG_ERROR (struct msg_error, or NULL) when blobd refused; and
- * BERR_UNAVAILABLE with no payload when blobd is down or died.
+ * Appends a request's body (length bytes, UINT64_MAX when unknown) at
+ * offset, which must be the session's size.  err is blobd's, else
+ * BERR_UPLOAD_INVALID when the body was cut short (blobd kept what came),
+ * else BERR_RANGE_INVALID when it was not length bytes.  Returns 0, or
+ * BERR_IO when nothing could be started (cb does not run then).
  */
-typedef void (*blobc_cb)(int err, const uint8_t *payload, size_t len,
-    int fd, void *arg);
+int	blob_upload_append_body(struct blob_upload *, struct http_request *,
+	    uint64_t offset, uint64_t length, blob_upload_cb, void *arg);
+/* The same for len bytes of data, which it takes. */
+int	blob_upload_append_bytes(struct blob_upload *, uint8_t *data,
+	    size_t len, uint64_t offset, blob_upload_cb, void *arg);
 
-/* Sends a request whose payload is p1 then p2; fd (or -1) is handed over.
- * The callback runs exactly once, never before blobc_call returns. */
-void	blobc_call(uint32_t type, const void *p1, size_t n1, const void *p2,
-	    size_t n2, int fd, uint32_t reply_type, blobc_cb, void *arg);
-/* Called by proc.c. */
-void	blobc_attach(struct rpc_chan *);
-void	blobc_detach(int err);
-void	blobc_dispatch(const struct frame_hdr *, const uint8_t *, int fd);
-size_t	blobc_in_flight(void);
-extern const struct rpc_rule	blobc_rules[];
-extern const size_t		blobc_nrules;
+/* A digest mismatch at commit ends the session (OCI). */
+#define BLOB_UPLOAD_DISCARD	0x1
+/* BERR_EXISTS when the repository has the blob already (ECR). */
+#define BLOB_UPLOAD_LINK_NEW	0x2
+/* Commits the session as the blob d names (blobd verifies it), then
+ * links the blob in the repository: size is the blob's.  BERR_NAME_UNKNOWN
+ * when the repository went meanwhile. */
+void	blob_upload_commit(struct blob_upload *, const struct digest *d,
+	    int flags, blob_upload_cb, void *arg);
+/* Stores len bytes (at most BLOB_WRITE_MAX) as the blob d names, then
+ * links it; no session. */
+void	blob_upload_write(struct blob_upload *, const struct digest *d,
+	    const void *data, size_t len, blob_upload_cb, void *arg);
+/* Links a stored blob of size bytes in the repository, durably. */
+void	blob_upload_link(struct blob_upload *, const struct digest *d,
+	    uint64_t size, int flags, blob_upload_cb, void *arg);
 
-/* --- the OCI distribution API (oci*.c) -------------------------------------- */
+/* --- the blob descriptor cache (blob_cache.c) ---------------------------- */
+
+struct evbuffer_file_segment;
+/* seg (NULL unless err is 0) is the cache's: a response takes its own
+ * reference. */
+typedef void (*blob_cache_cb)(int err, const struct digest *,
+    struct evbuffer_file_segment *seg, uint64_t size, void *arg);
+/* The cached segment of the blob and its size, or NULL. */
+struct evbuffer_file_segment *blob_cache_get(const struct digest *,
+	    uint64_t *size);
+/* Has blobd open the blob and caches it; cb runs after this returns. */
+void	blob_cache_open(const struct digest *, blob_cache_cb, void *arg);
+/* Drops every cached descriptor (after GC deleted files). */
+void	blob_cache_forget_all(void);
+
+/* ==== the APIs =========================================================== */
+
+/* --- the OCI distribution API (oci*.c) ----------------------------------- */
 
 /* The query parameter that makes a GetDownloadUrlForLayer URL its own
  * credential (auth_download_verify). */
@@ -591,17 +754,14 @@ struct oci_route {
 
 /* oci.c */
 void	oci_dispatch(struct http_request *, const char *path);
-/* 0, BERR_UNAUTHORIZED (bad or, with --require-auth, missing token) or
- * BERR_DENIED (a token for another registry than the host names). */
-int	oci_identity(struct http_request *, struct oci_ident *);
-/* 0 and the parts of <account>.dkr.ecr.<region>.localhost[:port], or -1. */
-int	oci_host_identity(const char *host, char *account, char *region);
-void	oci_challenge(struct http_request *);
+/* The repository of that name in id's registry; NULL when there is none,
+ * and req was answered NAME_UNKNOWN. */
+struct repository *oci_repository(struct http_request *,
+	    const struct oci_ident *, const char *name);
 void	oci_error(struct http_request *, int err, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 void	oci_location(struct http_request *, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
-void	oci_json(struct http_request *, int status, struct json_object *);
 /* A txn_done_cb answering 202 Accepted once a deletion is durable. */
 void	oci_accepted_cb(int err, void *arg);
 int	oci_page_params(struct http_request *, long *n, const char **last);
@@ -623,8 +783,6 @@ void	oci_blob_get(struct http_request *, const struct oci_ident *,
 	    const char *name, const char *digest);
 void	oci_blob_delete(struct http_request *, const struct oci_ident *,
 	    const char *name, const char *digest);
-/* Drops cached blob descriptors (after GC deleted files). */
-void	blob_cache_forget_all(void);
 
 /* oci_upload.c */
 void	oci_upload_start(struct http_request *, const struct oci_ident *,
@@ -633,308 +791,124 @@ void	oci_upload_patch(struct http_request *, const struct oci_ident *,
 	    const char *name, const char *uuid);
 void	oci_upload_finish(struct http_request *, const struct oci_ident *,
 	    const char *name, const char *uuid);
-void	oci_upload_status(struct http_request *, const struct oci_ident *,
+/* GET: the session's status; DELETE: cancels it. */
+void	oci_upload_query(struct http_request *, const struct oci_ident *,
 	    const char *name, const char *uuid);
-void	oci_upload_cancel(struct http_request *, const struct oci_ident *,
-	    const char *name, const char *uuid);
-int	upload_id_parse(const char *, uint8_t id[UPLOAD_ID_LEN]);
 
-/* --- byte ranges (range.c) -------------------------------------------------- */
+/* --- the ECR API (ecr.c; the rest in ecr.h) ------------------------------ */
 
-/* A Range header against an entity of size bytes: 1 with the range for a
- * satisfiable single range, 0 to serve it all (absent, another unit, or
- * several ranges), BERR_RANGE_UNSATISFIABLE for a range past the end or a
- * bytes range that is not valid syntax (RFC 9110 14.2). */
-int	range_parse(const char *, uint64_t size, uint64_t *off, uint64_t *len);
-/* A chunk's Content-Range: "first-last", "bytes first-last/total" or
- * "bytes=first-last"; 0, or -1 when malformed or last < first. */
-int	content_range_parse(const char *, uint64_t *first, uint64_t *last);
-
-/* --- registry passwords (auth.c) -------------------------------------------- */
-
-/* A password for account/region until expires (epoch seconds); free it. */
-char	*auth_token_issue(const char *account, const char *region,
-	    int64_t expires);
-/* 0 with the token's account and region, or BERR_UNAUTHORIZED. */
-int	auth_token_verify(const char *, size_t, char *account, char *region,
-	    int64_t *expires);
-/* From an Authorization header: 1 when there is none, 0 with account and
- * region of a valid "Basic AWS:<password>", BERR_UNAUTHORIZED otherwise. */
-int	auth_basic_identity(const char *header, char *account, char *region);
-/* The X-Berth-Download parameter of a download URL for the blob digest
- * of repository in account/region, valid until expires; free it. */
-char	*auth_download_issue(const char *account, const char *region,
-	    const char *repository, const char *digest, int64_t expires);
-/* 0 with the account and region the parameter grants this blob in, or
- * BERR_DENIED (forged, for another blob, or expired). */
-int	auth_download_verify(const char *param, const char *repository,
-	    const char *digest, char *account, char *region);
-
-/* --- the ECR API model (ecr_model.c, generated; ecr_validate.c) ----------- */
-
-enum ecr_type {
-	ECR_T_STRING, ECR_T_INTEGER, ECR_T_LONG, ECR_T_BOOLEAN, ECR_T_LIST,
-	ECR_T_MAP, ECR_T_STRUCTURE, ECR_T_BLOB, ECR_T_TIMESTAMP, ECR_T_DOUBLE
-};
-
-struct ecr_member {
-	const char	*name;
-	int		 shape;		/* index into ecr_shapes */
-	int		 required;
-};
-
-/* A shape of the AWS model reachable from an operation's input. */
-struct ecr_shape {
-	const char	*name;
-	enum ecr_type	 type;
-	int		 has_min;
-	int		 has_max;
-	long long	 min;		/* length, value or list size */
-	long long	 max;
-	const char	*pattern;	/* the model's text, or NULL */
-	const char *const *enums;
-	size_t		 nenums;
-	const struct ecr_member *members;	/* structures */
-	size_t		 nmembers;
-	int		 member;	/* lists: element; maps: key */
-	int		 value;		/* maps: value */
-};
-
-struct ecr_operation {
-	const char	*name;
-	int		 input;		/* shape index, or -1 */
-	int		 validation_exception; /* its errors name it */
-	int		 paginated;	/* 2: in paginators-1.json; 1: tokens */
-	int		 page_default;	/* maxResults when absent */
-	int		 page_max;
-	size_t		 body_max;	/* request body limit */
-};
-
-/* ecr_model.c */
-extern const char		 ecr_model_botocore_version[];
-extern const char		 ecr_model_target_prefix[];
-extern const struct ecr_shape	 ecr_shapes[];
-extern const size_t		 ecr_nshapes;
-extern const struct ecr_operation ecr_operations[];
-extern const size_t		 ecr_noperations;
-
-/* ecr_validate.c */
-/* Compiles every pattern of the model once; 0, or -1 if one does not
- * translate or compile (a bug in the translation: fatal at start). */
-int	ecr_validate_init(void);
-/* The operation of that name, or NULL. */
-const struct ecr_operation *ecr_operation_find(const char *, size_t);
-/* The model's (Java) pattern as a POSIX ERE anchored for a full match;
- * NULL when it uses a construct the translation does not know. */
-char	*ecr_pattern_to_ere(const char *);
-/* Whether s[0..len) matches shape's pattern in full (1) or not (0). */
-int	ecr_pattern_match(int shape, const char *s, size_t len);
-/*
- * Checks a request against op's input shape as AWS does: unknown members
- * are ignored, null is absent.  Returns NULL when it is valid, else the
- * exception to answer ("SerializationException" for a JSON value of the
- * wrong type; InvalidParameterException or ValidationException for a
- * constraint) with its message in msg.
- */
-const char *ecr_validate(const struct ecr_operation *op,
-	    struct json_object *in, char *msg, size_t msgsz);
-
-/* --- AWS Signature Version 4 (sigv4.c) ------------------------------------- */
-
-/* The parts of an "AWS4-HMAC-SHA256 Credential=..., SignedHeaders=...,
- * Signature=..." header. */
-struct sigv4_auth {
-	char	 credential[512];
-	char	 access_key[129];
-	char	 date[9];
-	char	 region[64];
-	char	 service[64];
-	char	 terminator[64];
-	char	 signed_headers[1024];
-	char	 signature[129];
-};
-
-/* What a request is signed over. */
-struct sigv4_request {
-	const char	*method;
-	const char	*path;		/* percent-decoded */
-	const char	*query;		/* raw, or NULL */
-	/* Every value of a header (case-insensitive name), in order; returns
-	 * how many there are (vals holds at most max). */
-	size_t		(*headers)(void *arg, const char *name,
-			    const char **vals, size_t max);
-	void		*arg;
-	const void	*body;
-	size_t		 body_len;
-};
-
-struct sigv4_identity {
-	char	 account[ACCOUNT_LEN + 1];
-	char	 region[REGION_MAX + 1];
-	char	 access_key[129];
-};
-
-/* Reads a credentials file ("ACCESS_KEY SECRET [ACCOUNT]" lines, '#'
- * comments) and turns verification on; 0, or -1 (logged) leaving the keys
- * in force unchanged. */
-int	sigv4_credentials_load(const char *path);
-/* The same from an open descriptor (closed); path names it in messages. */
-int	sigv4_credentials_load_fd(int fd, const char *path);
-int	sigv4_verifying(void);
-/* 0, or -1 with IncompleteSignatureException's message in why. */
-int	sigv4_parse(const char *, struct sigv4_auth *, char *why,
-	    size_t whysz);
-/* The canonical request (free it). */
-char	*sigv4_canonical_request(const struct sigv4_request *,
-	    const struct sigv4_auth *, const char *payload_hash);
-/* The hex signature of a canonical request. */
-void	sigv4_signature(const char *secret, const char *amz_date,
-	    const struct sigv4_auth *, const char *canonical, char out[65]);
-/*
- * The identity of a request: account and region from the credential
- * scope, else --account-id and --region.  With verification on, the
- * signature is checked as AWS does (now: epoch seconds); returns NULL
- * when the request may go on, else the exception with its message.
- */
-const char *sigv4_check(const struct sigv4_request *, int64_t now,
-	    struct sigv4_identity *, char *msg, size_t msgsz);
-
-/* --- the ECR API (ecr*.c) ------------------------------------------------ */
-
-/* One ECR request, from its headers to its response. */
-struct ecr_req {
-	struct http_request *req;
-	const struct ecr_operation *op;
-	struct json_object *in;		/* the request's JSON object */
-	struct sigv4_identity caller;
-	/* The registry addressed: registryId, else the caller's account,
-	 * in the caller's region. */
-	char		 account[ACCOUNT_LEN + 1];
-	char		 region[REGION_MAX + 1];
-	char		 request_id[37];
-};
-
-/* ecr.c */
-/* Compiles the model's patterns, loads --credentials; 0 or -1. */
+/* Compiles the model's patterns, binds the handlers to the model's
+ * operations (fatal if one names an operation the model lacks), loads
+ * --credentials; 0 or -1. */
 int	ecr_init(void);
 /* Reads --credentials again (SIGHUP) from fd, which the spawner opened
  * (berthd cannot open files once confined) and which is closed; 0, or -1
  * keeping the old keys. */
 int	ecr_credentials_reload(int fd);
-int	ecr_implemented(const char *operation);
 void	ecr_dispatch(struct http_request *);
-/* Each of these answers the request and frees r. */
-void	ecr_respond(struct ecr_req *, struct json_object *out);
-void	ecr_error(struct ecr_req *, const char *exception, const char *fmt,
-	    ...) __attribute__((format(printf, 3, 4)));
-/* With the exception's extra members (fields is taken, may be NULL). */
-void	ecr_error_fields(struct ecr_req *, const char *exception,
-	    struct json_object *fields, const char *fmt, ...)
-	    __attribute__((format(printf, 4, 5)));
-/* A BERR code: ServerException (500) for what the client cannot fix. */
-void	ecr_fail(struct ecr_req *, int err);
-void	ecr_repository_not_found(struct ecr_req *, const char *name);
-struct repository *ecr_repository_find(struct ecr_req *, const char *name);
-void	ecr_bad_token(struct ecr_req *);
-/* Members of the input (validated already); NULL or dflt when absent. */
-struct json_object *ecr_member(const struct ecr_req *, const char *name);
-const char *ecr_str(const struct ecr_req *, const char *name);
-int	ecr_bool(const struct ecr_req *, const char *name, int dflt);
-int64_t	ecr_int(const struct ecr_req *, const char *name, int64_t dflt);
-void	ecr_add_str(struct json_object *, const char *key, const char *);
-/* Epoch seconds with milliseconds; nothing when ms <= 0. */
-void	ecr_add_time(struct json_object *, const char *key, int64_t ms);
-/* maxResults, or the operation's default; clamped to its maximum. */
-int	ecr_page_size(const struct ecr_req *);
-/* An opaque nextToken for cursor, bound to the operation, the registry
- * and scope (a repository name, or ""); free it.  Parsing returns 0 with
- * the cursor, or -1 for a token that is not one of ours for this call. */
-char	*ecr_token_make(const struct ecr_req *, const char *scope,
-	    const char *cursor);
-int	ecr_token_parse(const struct ecr_req *, const char *scope,
-	    const char *token, char *cursor, size_t cursorsz);
-/* The host put into repository URIs and proxyEndpoint. */
-const char *ecr_advertise_host(void);
-/* "host:port" of the registry of account/region, as URIs name it. */
-void	ecr_registry_host(const char *account, const char *region,
-	    char *out, size_t outsz);
+/* Answers a refusal of the HTTP layer (router_refusal_cb) as ECR does an
+ * error: err's status and exception, reason as the message. */
+void	ecr_refuse(struct http_request *, int err, const char *reason);
 
-/* ecr_repository.c */
-struct json_object *ecr_repository_json(const struct repository *);
-void	ecr_repository_create(struct ecr_req *);
-void	ecr_repository_describe(struct ecr_req *);
-void	ecr_repository_delete(struct ecr_req *);
-void	ecr_repository_put_mutability(struct ecr_req *);
-void	ecr_repository_put_scanning(struct ecr_req *);
-/* Answers a txn commit: done(err) calls respond with r unless err. */
-void	ecr_commit(struct ecr_req *, struct txn *, struct json_object *out);
-/* The answer to r, out, sent once a change is durable: ecr_reply_cb is a
- * txn_done_cb whose argument comes from ecr_reply_new (out may be set
- * later, before the loop runs again). */
-struct ecr_reply {
-	struct ecr_req	*r;
-	struct json_object *out;
-};
-struct ecr_reply *ecr_reply_new(struct ecr_req *, struct json_object *out);
-void	ecr_reply_cb(int err, void *arg);
-/* Writes repo's configuration as changed in cfg (which it clears) and
- * answers r with out once durable. */
-void	ecr_repository_update(struct ecr_req *, struct repository *,
-	    struct repo_config *cfg, struct json_object *out);
+/* --- admin API (admin.c) ------------------------------------------------- */
 
-/* ecr_image.c */
-void	ecr_image_put(struct ecr_req *);
-void	ecr_image_batch_get(struct ecr_req *);
-void	ecr_image_describe(struct ecr_req *);
-void	ecr_image_list(struct ecr_req *);
-void	ecr_image_batch_delete(struct ecr_req *);
+void	admin_dispatch(struct http_request *, const char *path);
+/* {"error": message} with that status. */
+void	admin_error(struct http_request *, int status, const char *message);
 
-/* ecr_layer.c */
-void	ecr_layer_check(struct ecr_req *);
-void	ecr_layer_initiate(struct ecr_req *);
-void	ecr_layer_upload_part(struct ecr_req *);
-void	ecr_layer_complete(struct ecr_req *);
-void	ecr_layer_download_url(struct ecr_req *);
+/* ==== routing ============================================================ */
 
-/* ecr_auth.c */
-void	ecr_auth_token(struct ecr_req *);
-
-/* ecr_policy.c */
-void	ecr_policy_set(struct ecr_req *);
-void	ecr_policy_get(struct ecr_req *);
-void	ecr_policy_delete(struct ecr_req *);
-void	ecr_policy_tag(struct ecr_req *);
-void	ecr_policy_untag(struct ecr_req *);
-void	ecr_policy_list_tags(struct ecr_req *);
-void	ecr_policy_describe_registry(struct ecr_req *);
-/* Whether text is an IAM policy document fit for a repository. */
-int	ecr_policy_valid(const char *text, size_t len);
-/* Merges a request's [{"Key","Value"}] into c's tags with ECR's limits;
- * 0, or -1 when r was answered with the error. */
-int	ecr_tags_merge(struct ecr_req *, struct repo_config *c,
-	    struct json_object *tags);
-
-/* --- routing (router.c) --------------------------------------------------- */
+/* --- routing (router.c) -------------------------------------------------- */
 
 void	router_dispatch_cb(struct http_request *, void *arg);
-/* A JSON error in the OCI shape. */
-void	router_oci_error(struct http_request *, int err, const char *detail);
+/* Answers req with body as application/json, and frees body. */
+void	router_json(struct http_request *, int status, struct json_object *);
+/* The HTTP layer's refusals, in the shape of the API of the path. */
+void	router_refusal_cb(struct http_request *, int err, const char *reason,
+	    void *arg);
 
-/* --- metrics (metrics.c) --------------------------------------------------- */
+/* --- metrics (metrics.c) ------------------------------------------------- */
 
 struct evbuffer;
 /* The HTTP layer's summary callback: counts and writes the access log. */
 void	metrics_request_cb(const struct http_request_summary *, void *);
 /* Prometheus text; st is blobd's statistics or NULL when it is down. */
-void	metrics_render(struct evbuffer *, const struct msg_stats_reply *st);
+void	metrics_render(struct evbuffer *, const struct blobc_stats *st);
 
-/* --- the service manager (notify.c) ---------------------------------------- */
+/* ==== the process ======================================================== */
+
+/* --- the worker process (worker.c) --------------------------------------- */
+
+/* Has the spawner start berth-blobd and waits for its hello and the
+ * metadata; fatal if it cannot start (data directory locked, bad
+ * arguments). */
+void	worker_start(void);
+/* Closes blobd's socket; the spawner then reaps it (spawner_stop). */
+void	worker_stop(void);
+/* Said hello and the metadata is loaded. */
+int	worker_up(void);
+/* The readiness rule of every API: the worker is up and no reload of the
+ * metadata is under way, so the model is the disk's.  Until then requests
+ * that read or change the model answer 503 (ECR: ServerException) with
+ * Retry-After, and worker_unready_reason says why. */
+int	worker_ready(void);
+const char *worker_unready_reason(void);
+/* "down", "starting" (no hello yet), "loading" (the metadata) or "up". */
+const char *worker_state(void);
+/* The running worker's process id, or -1. */
+pid_t	worker_pid(void);
+uint64_t worker_restarts(void);
+/* The spawner's answers (spawner.c): a worker started, with berthd's end
+ * of its socket; could not be started (an errno); exited (a waitpid()
+ * status). */
+void	worker_started(pid_t, int fd);
+void	worker_failed(int err);
+void	worker_exited(pid_t, int status);
+
+/* --- the spawner (spawner.c) --------------------------------------------- */
+
+/* The files berthd needs after it has confined itself, by name: the
+ * spawner opens the paths given on the command line, nothing else. */
+enum spawn_file {
+	SPAWN_FILE_LOG = 1,		/* --log-file, to append */
+	SPAWN_FILE_CREDENTIALS,		/* --credentials, to read */
+	SPAWN_FILE__MAX
+};
+
+/* Forks the spawner; before berthd drops its privileges or confines
+ * itself, after event_base_new() and before any signal event. */
+void	spawner_start(void);
+void	spawner_request_worker(void);
+void	spawner_kill_worker(pid_t);
+/* fd is the open file (the callback owns it) when err is 0. */
+typedef void (*spawner_opened_cb)(int err, int fd, void *arg);
+void	spawner_open(enum spawn_file, spawner_opened_cb, void *arg);
+/* Closes the spawner's socket (it ends its worker and exits) and waits
+ * for it, at most ten seconds. */
+void	spawner_stop(void);
+
+/* --- users and privileges (priv.c) --------------------------------------- */
+
+/* Resolves --user (NULL: none); exits 2 when the user is unknown, or when
+ * berthd is not root and the user is not the one it runs as.  Warns when
+ * berthd runs as root without --user. */
+void	priv_init(const char *user);
+/* As root with --user: creates the data directory (and its missing
+ * parents, 0755) and gives it, and what is beneath it, to the user
+ * unless it is theirs already.  Otherwise nothing: blobd creates it. */
+void	priv_prepare_datadir(const char *dir);
+/* As root with --user: gives an open file berthd created (the log file)
+ * to the user, so that the spawner can reopen it. */
+void	priv_give_file(int fd);
+/* Becomes the --user (groups, gid, uid; checked) when not that user
+ * already, and drops every capability.  fatal() when it cannot. */
+void	priv_drop(void);
+/* The --user name, or NULL. */
+const char *priv_user(void);
+
+/* --- the service manager (notify.c) -------------------------------------- */
 
 /* Sends state ("READY=1", "STOPPING=1") to $NOTIFY_SOCKET if set. */
 void	notify_service(const char *state);
-
-/* --- admin API (admin.c) -------------------------------------------------- */
-
-void	admin_dispatch(struct http_request *, const char *path);
 
 #endif

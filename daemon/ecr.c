@@ -18,8 +18,9 @@
  * The ECR API over AWS JSON 1.1: POST / with X-Amz-Target
  * "AmazonEC2ContainerRegistry_V20150921.<Operation>".  This file is the
  * protocol: target, content type, body limits, JSON, the caller's identity
- * (SigV4), validation from the model, the registry addressed, and the
- * response and error envelopes.  The operations live in ecr_*.c.
+ * (SigV4), validation from the model, the registry addressed, the
+ * response and error envelopes (also once a change is durable), and
+ * pagination tokens.  The operations live in ecr_*.c.
  *
  * Choices where AWS gives no single answer:
  * - An operation of the model that berth does not implement yet answers
@@ -51,6 +52,7 @@
 #include <json-c/json.h>
 
 #include "berthd.h"
+#include "ecr.h"
 #include "error.h"
 #include "http.h"
 #include "log.h"
@@ -60,12 +62,18 @@
 #define ECR_TOKEN_MAC_LEN	16
 #define ECR_TOKEN_MAX		1024
 
+typedef void (*ecr_handler_fn)(struct ecr_req *);
+
 struct ecr_handler {
-	const char	*operation;
-	void		(*fn)(struct ecr_req *);
+	const char	*operation;	/* as the model names it */
+	ecr_handler_fn	 fn;
 };
 
-/* Sorted by name. */
+/*
+ * The operations berth implements, one row each, by the model's name:
+ * ecr_init binds them to ecr_operations[], so that dispatch is an index.
+ * An operation of the model with no row answers UnknownOperationException.
+ */
 static const struct ecr_handler ecr_handlers[] = {
 	{ "BatchCheckLayerAvailability", ecr_layer_check },
 	{ "BatchDeleteImage", ecr_image_batch_delete },
@@ -75,28 +83,53 @@ static const struct ecr_handler ecr_handlers[] = {
 	{ "DeleteRepository", ecr_repository_delete },
 	{ "DeleteRepositoryPolicy", ecr_policy_delete },
 	{ "DescribeImages", ecr_image_describe },
-	{ "DescribeRegistry", ecr_policy_describe_registry },
+	{ "DescribeRegistry", ecr_registry_describe },
 	{ "DescribeRepositories", ecr_repository_describe },
 	{ "GetAuthorizationToken", ecr_auth_token },
 	{ "GetDownloadUrlForLayer", ecr_layer_download_url },
 	{ "GetRepositoryPolicy", ecr_policy_get },
 	{ "InitiateLayerUpload", ecr_layer_initiate },
 	{ "ListImages", ecr_image_list },
-	{ "ListTagsForResource", ecr_policy_list_tags },
+	{ "ListTagsForResource", ecr_tag_list },
 	{ "PutImage", ecr_image_put },
 	{ "PutImageScanningConfiguration", ecr_repository_put_scanning },
 	{ "PutImageTagMutability", ecr_repository_put_mutability },
 	{ "SetRepositoryPolicy", ecr_policy_set },
-	{ "TagResource", ecr_policy_tag },
-	{ "UntagResource", ecr_policy_untag },
+	{ "TagResource", ecr_tag_resource },
+	{ "UntagResource", ecr_tag_untag_resource },
 	{ "UploadLayerPart", ecr_layer_upload_part },
 };
+
+/* ecr_handlers by the index of their operation in ecr_operations[]. */
+static ecr_handler_fn	*ecr_bound;
+
+/* A row that names no operation of the model is a bug: fatal at start. */
+static void
+ecr_bind_handlers(void)
+{
+	const struct ecr_operation *op;
+	size_t		 i;
+
+	ecr_bound = xcalloc(ecr_noperations, sizeof(*ecr_bound));
+	for (i = 0; i < nitems(ecr_handlers); i++) {
+		op = ecr_operation_find(ecr_handlers[i].operation,
+		    strlen(ecr_handlers[i].operation));
+		if (op == NULL)
+			fatalx("ECR handler for %s, which the API model "
+			    "(botocore %s) lacks", ecr_handlers[i].operation,
+			    ecr_model_botocore_version);
+		if (ecr_bound[op - ecr_operations] != NULL)
+			fatalx("two ECR handlers for %s", op->name);
+		ecr_bound[op - ecr_operations] = ecr_handlers[i].fn;
+	}
+}
 
 int
 ecr_init(void)
 {
 	if (ecr_validate_init() == -1)
 		return -1;
+	ecr_bind_handlers();
 	if (conf.credentials_file != NULL &&
 	    sigv4_credentials_load(conf.credentials_file) == -1)
 		return -1;
@@ -113,17 +146,6 @@ ecr_credentials_reload(int fd)
 	return sigv4_credentials_load_fd(fd, conf.credentials_file);
 }
 
-int
-ecr_implemented(const char *operation)
-{
-	size_t	 i;
-
-	for (i = 0; i < nitems(ecr_handlers); i++)
-		if (strcmp(ecr_handlers[i].operation, operation) == 0)
-			return 1;
-	return 0;
-}
-
 static void
 ecr_req_free(struct ecr_req *r)
 {
@@ -132,17 +154,15 @@ ecr_req_free(struct ecr_req *r)
 }
 
 static void
-request_id(char out[37])
+request_id(char out[UUID_STR_LEN])
 {
-	uint8_t	 b[16];
-	char	 hex[33];
+	uint8_t	 b[UUID_LEN];
 
+	/* A version 4 (random) UUID, as AWS's are. */
 	random_bytes(b, sizeof(b));
 	b[6] = (b[6] & 0x0f) | 0x40;
 	b[8] = (b[8] & 0x3f) | 0x80;
-	hex_encode(b, sizeof(b), hex);
-	snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12,
-	    hex + 16, hex + 20);
+	uuid_format(b, out);
 }
 
 static void
@@ -167,11 +187,27 @@ ecr_respond(struct ecr_req *r, struct json_object *out)
 	ecr_send(r, 200, out);
 }
 
+/* The error envelope, with the exception's extra members if any. */
+static void
+ecr_send_error(struct ecr_req *r, int status, const char *exception,
+    struct json_object *fields, const char *msg)
+{
+	struct json_object *body;
+
+	body = fields != NULL ? fields : json_object_new_object();
+	json_object_object_add(body, "__type",
+	    json_object_new_string(exception));
+	json_object_object_add(body, "message", json_object_new_string(msg));
+	http_response_header(r->req, "X-Amzn-ErrorType", exception);
+	if (status == 500)
+		http_response_header(r->req, "Retry-After", "1");
+	ecr_send(r, status, body);
+}
+
 void
 ecr_error_fields(struct ecr_req *r, const char *exception,
     struct json_object *fields, const char *fmt, ...)
 {
-	struct json_object *body;
 	char		 msg[2048];
 	va_list		 ap;
 	int		 status;
@@ -179,17 +215,23 @@ ecr_error_fields(struct ecr_req *r, const char *exception,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	body = fields != NULL ? fields : json_object_new_object();
-	json_object_object_add(body, "__type",
-	    json_object_new_string(exception));
-	json_object_object_add(body, "message", json_object_new_string(msg));
 	status = strcmp(exception, "ServerException") == 0 ? 500 :
 	    strcmp(exception, "RequestEntityTooLargeException") == 0 ? 413 :
 	    400;
-	http_response_header(r->req, "X-Amzn-ErrorType", exception);
-	if (status == 500)
-		http_response_header(r->req, "Retry-After", "1");
-	ecr_send(r, status, body);
+	ecr_send_error(r, status, exception, fields, msg);
+}
+
+void
+ecr_refuse(struct http_request *req, int err, const char *reason)
+{
+	struct ecr_req	*r;
+
+	http_request_set_class(req, "ecr");
+	r = xcalloc(1, sizeof(*r));
+	r->req = req;
+	request_id(r->request_id);
+	ecr_send_error(r, berr_http_status(err), berr_ecr_exception(err),
+	    NULL, reason);
 }
 
 void
@@ -224,10 +266,59 @@ ecr_repository_not_found(struct ecr_req *r, const char *name)
 struct repository *
 ecr_repository_find(struct ecr_req *r, const char *name)
 {
-	return repository_find(registry_find(r->account, r->region), name);
+	struct repository *repo;
+
+	if ((repo = repository_lookup(r->account, r->region, name)) == NULL)
+		ecr_repository_not_found(r, name);
+	return repo;
 }
 
-/* --- reading the input ----------------------------------------------------- */
+/* --- answering once a change is durable ---------------------------------- */
+
+struct ecr_reply *
+ecr_reply_new(struct ecr_req *r, struct json_object *out)
+{
+	struct ecr_reply *c;
+
+	c = xcalloc(1, sizeof(*c));
+	c->r = r;
+	c->out = out;
+	return c;
+}
+
+void
+ecr_reply_cb(int err, void *arg)
+{
+	struct ecr_reply *c = arg;
+
+	if (err != 0) {
+		json_object_put(c->out);
+		ecr_fail(c->r, err);
+	} else
+		ecr_respond(c->r, c->out);
+	free(c);
+}
+
+void
+ecr_commit(struct ecr_req *r, struct txn *t, struct json_object *out)
+{
+	txn_commit(t, ecr_reply_cb, ecr_reply_new(r, out));
+}
+
+void
+ecr_repository_update(struct ecr_req *r, struct repository *repo,
+    struct repo_config *cfg, struct json_object *out)
+{
+	struct txn	 t;
+
+	txn_init(&t);
+	(void)txn_repo_put(&t, r->account, r->region, repo->name,
+	    repo->created_ms, cfg);
+	repo_config_clear(cfg);
+	ecr_commit(r, &t, out);
+}
+
+/* --- reading the input --------------------------------------------------- */
 
 struct json_object *
 ecr_member(const struct ecr_req *r, const char *name)
@@ -269,7 +360,7 @@ ecr_int(const struct ecr_req *r, const char *name, int64_t dflt)
 	return json_object_get_int64(v);
 }
 
-/* --- writing the output ---------------------------------------------------- */
+/* --- writing the output -------------------------------------------------- */
 
 void
 ecr_add_str(struct json_object *o, const char *key, const char *value)
@@ -375,48 +466,7 @@ ecr_bad_token(struct ecr_req *r)
 	    "'nextToken' failed to satisfy constraint: 'Invalid token'");
 }
 
-/* --- URIs -------------------------------------------------------------- */
-
-const char *
-ecr_advertise_host(void)
-{
-	static char	 host[256];
-	const char	*l = conf.listen, *colon;
-	size_t		 n;
-
-	if (conf.advertise_host != NULL)
-		return conf.advertise_host;
-	if (l[0] == '[') {
-		colon = strstr(l, "]:");
-		n = colon != NULL ? (size_t)(colon - l) + 1 : strlen(l);
-	} else {
-		colon = strrchr(l, ':');
-		n = colon != NULL ? (size_t)(colon - l) : strlen(l);
-	}
-	/* A wildcard address: clients on this machine reach it as
-	 * localhost. */
-	if (n == 0 || (n == 7 && memcmp(l, "0.0.0.0", 7) == 0) ||
-	    (n == 4 && memcmp(l, "[::]", 4) == 0) || n >= sizeof(host))
-		return "localhost";
-	memcpy(host, l, n);
-	host[n] = '\0';
-	return host;
-}
-
-/* The registry host clients push to: "host:port". */
-void
-ecr_registry_host(const char *account, const char *region, char *out,
-    size_t outsz)
-{
-	if (conf.uri_style == URI_STYLE_HOST)
-		snprintf(out, outsz, "%s.dkr.ecr.%s.localhost:%d", account,
-		    region, conf.port);
-	else
-		snprintf(out, outsz, "%s:%d", ecr_advertise_host(),
-		    conf.port);
-}
-
-/* --- the request ------------------------------------------------------------ */
+/* --- the request --------------------------------------------------------- */
 
 static size_t
 ecr_headers_cb(void *arg, const char *name, const char **vals, size_t max)
@@ -424,32 +474,21 @@ ecr_headers_cb(void *arg, const char *name, const char **vals, size_t max)
 	return http_request_headers(arg, name, vals, max);
 }
 
-static const struct ecr_handler *
-handler_find(const char *name)
-{
-	size_t	 i;
-
-	for (i = 0; i < nitems(ecr_handlers); i++)
-		if (strcmp(ecr_handlers[i].operation, name) == 0)
-			return &ecr_handlers[i];
-	return NULL;
-}
-
 static void
 ecr_body_cb(struct http_request *req, int err, void *arg)
 {
 	struct ecr_req	*r = arg;
 	struct sigv4_request sr;
-	const struct ecr_handler *h;
+	ecr_handler_fn	 fn;
 	const char	*body, *exc, *rid;
 	char		 msg[4096];
 	size_t		 len, i;
 
 	if (err != 0) {
 		if (err == BERR_TOO_LARGE)
-			ecr_error(r, "RequestEntityTooLargeException", "Request "
-			    "body of %s is limited to %zu bytes", r->op->name,
-			    r->op->body_max);
+			ecr_error(r, "RequestEntityTooLargeException",
+			    "Request body of %s is limited to %zu bytes",
+			    r->op->name, r->op->body_max);
 		else
 			ecr_error(r, "SerializationException",
 			    "The request body was not received whole");
@@ -466,12 +505,12 @@ ecr_body_cb(struct http_request *req, int err, void *arg)
 	sr.body_len = len;
 	/* As AWS: who is asking before what is asked; the signature covers
 	 * the raw body, parsed only once it is known to be the caller's. */
-	if ((exc = sigv4_check(&sr, now_sec(), &r->caller, msg,
-	    sizeof(msg))) != NULL) {
+	if (sigv4_check(&sr, now_sec(), &r->caller, &exc, msg,
+	    sizeof(msg)) != 0) {
 		ecr_error(r, exc, "%s", msg);
 		return;
 	}
-	if ((h = handler_find(r->op->name)) == NULL) {
+	if ((fn = ecr_bound[r->op - ecr_operations]) == NULL) {
 		ecr_error(r, "UnknownOperationException", "berth does not "
 		    "implement %s yet", r->op->name);
 		return;
@@ -487,7 +526,7 @@ ecr_body_cb(struct http_request *req, int err, void *arg)
 		    "request body as JSON");
 		return;
 	}
-	if ((exc = ecr_validate(r->op, r->in, msg, sizeof(msg))) != NULL) {
+	if (ecr_validate(r->op, r->in, &exc, msg, sizeof(msg)) != 0) {
 		ecr_error(r, exc, "%s", msg);
 		return;
 	}
@@ -495,11 +534,11 @@ ecr_body_cb(struct http_request *req, int err, void *arg)
 	strcpy(r->region, r->caller.region);
 	if ((rid = ecr_str(r, "registryId")) != NULL)
 		snprintf(r->account, sizeof(r->account), "%s", rid);
-	if (!proc_blobd_up() || meta_loading()) {
+	if (!worker_ready()) {
 		ecr_fail(r, BERR_UNAVAILABLE);
 		return;
 	}
-	h->fn(r);
+	fn(r);
 }
 
 static int
@@ -533,8 +572,8 @@ ecr_dispatch(struct http_request *req)
 	request_id(r->request_id);
 	if (strcmp(http_request_method(req), "POST") != 0) {
 		http_response_header(req, "Allow", "POST");
-		ecr_error(r, "UnknownOperationException", "The ECR API is served "
-		    "by POST / with an X-Amz-Target header");
+		ecr_error(r, "UnknownOperationException", "The ECR API is "
+		    "served by POST / with an X-Amz-Target header");
 		return;
 	}
 	target = http_request_header(req, "X-Amz-Target");

@@ -30,6 +30,7 @@
 #include <json-c/json.h>
 
 #include "berthd.h"
+#include "ecr.h"
 #include "util.h"
 
 #define AUTH_TOKEN_TTL		(12 * 60 * 60)

@@ -28,6 +28,7 @@
 #include <json-c/json.h>
 
 #include "berthd.h"
+#include "ecr.h"
 #include "error.h"
 #include "log.h"
 #include "name.h"
@@ -35,7 +36,7 @@
 
 #define DIGEST_REGEX	"[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+"
 
-/* --- identifiers -------------------------------------------------------- */
+/* --- identifiers --------------------------------------------------------- */
 
 enum id_result {
 	ID_FOUND, ID_MISSING_BOTH, ID_BAD_DIGEST, ID_NOT_FOUND, ID_MISMATCH
@@ -152,7 +153,7 @@ id_failure(struct json_object *failures, enum id_result rc,
 	}
 }
 
-/* --- PutImage --------------------------------------------------------------- */
+/* --- PutImage ------------------------------------------------------------ */
 
 void
 ecr_image_put(struct ecr_req *r)
@@ -172,14 +173,12 @@ ecr_image_put(struct ecr_req *r)
 	size_t		 len = strlen(manifest);
 	int		 rc, has_mt = 0;
 
-	if ((repo = ecr_repository_find(r, name)) == NULL) {
-		ecr_repository_not_found(r, name);
+	if ((repo = ecr_repository_find(r, name)) == NULL)
 		return;
-	}
 	if (ds != NULL && digest_parse_str(ds, &expected) != 0) {
-		ecr_error(r, "InvalidParameterException", "Invalid parameter at "
-		    "'imageDigest' failed to satisfy constraint: 'must be a "
-		    "sha256 or sha512 digest'");
+		ecr_error(r, "InvalidParameterException", "Invalid parameter "
+		    "at 'imageDigest' failed to satisfy constraint: 'must be "
+		    "a sha256 or sha512 digest'");
 		return;
 	}
 	/* As ECR: a manifest that does not name its media type needs
@@ -190,16 +189,16 @@ ecr_image_put(struct ecr_req *r)
 		json_object_put(doc);
 	}
 	if (doc == NULL) {
-		ecr_error(r, "InvalidParameterException", "Invalid parameter at "
-		    "'ImageManifest' failed to satisfy constraint: 'Invalid "
-		    "JSON syntax'");
+		ecr_error(r, "InvalidParameterException", "Invalid parameter "
+		    "at 'ImageManifest' failed to satisfy constraint: "
+		    "'Invalid JSON syntax'");
 		return;
 	}
 	if (!has_mt && mt == NULL) {
-		ecr_error(r, "InvalidParameterException", "Invalid parameter at "
-		    "'imageManifestMediaType' failed to satisfy constraint: "
-		    "'the manifest has no mediaType, so imageManifestMediaType "
-		    "is required'");
+		ecr_error(r, "InvalidParameterException", "Invalid parameter "
+		    "at 'imageManifestMediaType' failed to satisfy "
+		    "constraint: 'the manifest has no mediaType, so "
+		    "imageManifestMediaType is required'");
 		return;
 	}
 	memset(&p, 0, sizeof(p));
@@ -246,15 +245,15 @@ ecr_image_put(struct ecr_req *r)
 		break;
 	case BERR_EXISTS:
 		if (tag != NULL)
-			ecr_error(r, "ImageAlreadyExistsException", "Image with "
-			    "digest '%s' and tag '%s' already exists in the "
-			    "repository with name '%s' in registry with id '%s'",
-			    dstr, tag, name, r->account);
+			ecr_error(r, "ImageAlreadyExistsException", "Image "
+			    "with digest '%s' and tag '%s' already exists in "
+			    "the repository with name '%s' in registry with "
+			    "id '%s'", dstr, tag, name, r->account);
 		else
-			ecr_error(r, "ImageAlreadyExistsException", "Image with "
-			    "digest '%s' already exists in the repository with "
-			    "name '%s' in registry with id '%s'", dstr, name,
-			    r->account);
+			ecr_error(r, "ImageAlreadyExistsException", "Image "
+			    "with digest '%s' already exists in the "
+			    "repository with name '%s' in registry with id "
+			    "'%s'", dstr, name, r->account);
 		break;
 	case BERR_TAG_IMMUTABLE:
 		ecr_error(r, "ImageTagAlreadyExistsException", "The image tag "
@@ -277,8 +276,8 @@ ecr_image_put(struct ecr_req *r)
 		break;
 	case BERR_MANIFEST_INVALID:
 	case BERR_TOO_LARGE:
-		ecr_error(r, "InvalidParameterException", "Invalid parameter at "
-		    "'ImageManifest' failed to satisfy constraint: '%s'",
+		ecr_error(r, "InvalidParameterException", "Invalid parameter "
+		    "at 'ImageManifest' failed to satisfy constraint: '%s'",
 		    p.detail[0] != '\0' ? p.detail : berr_message(rc));
 		break;
 	default:
@@ -287,7 +286,7 @@ ecr_image_put(struct ecr_req *r)
 	}
 }
 
-/* --- BatchGetImage ------------------------------------------------------ */
+/* --- BatchGetImage ------------------------------------------------------- */
 
 static int
 media_type_accepted(struct json_object *accepted, const char *mt)
@@ -317,10 +316,8 @@ ecr_image_batch_get(struct ecr_req *r)
 	char		 dstr[DIGEST_STR_MAX];
 	size_t		 i, n;
 
-	if ((repo = ecr_repository_find(r, name)) == NULL) {
-		ecr_repository_not_found(r, name);
+	if ((repo = ecr_repository_find(r, name)) == NULL)
 		return;
-	}
 	out = json_object_new_object();
 	images = json_object_new_array();
 	failures = json_object_new_array();
@@ -353,7 +350,7 @@ ecr_image_batch_get(struct ecr_req *r)
 	ecr_respond(r, out);
 }
 
-/* --- DescribeImages and ListImages ------------------------------------- */
+/* --- DescribeImages and ListImages --------------------------------------- */
 
 enum tag_status { TS_ANY, TS_TAGGED, TS_UNTAGGED };
 
@@ -446,10 +443,8 @@ ecr_image_describe(struct ecr_req *r)
 	size_t		 i, k, n, nseen = 0, start = 0;
 	int		 page, active;
 
-	if ((repo = ecr_repository_find(r, name)) == NULL) {
-		ecr_repository_not_found(r, name);
+	if ((repo = ecr_repository_find(r, name)) == NULL)
 		return;
-	}
 	out = json_object_new_object();
 	arr = json_object_new_array();
 	json_object_object_add(out, "imageDetails", arr);
@@ -467,22 +462,25 @@ ecr_image_describe(struct ecr_req *r)
 				free(seen);
 				json_object_put(out);
 				ecr_error(r, "InvalidParameterException",
-				    "Invalid parameter at 'imageIds.%zu.member' "
-				    "failed to satisfy constraint: '%s'", i + 1,
-				    rc == ID_MISSING_BOTH ? "both tag and digest "
-				    "cannot be null" : "image digest should "
-				    "satisfy the regex '" DIGEST_REGEX "'");
+				    "Invalid parameter at "
+				    "'imageIds.%zu.member' failed to satisfy "
+				    "constraint: '%s'", i + 1,
+				    rc == ID_MISSING_BOTH ? "both tag and "
+				    "digest cannot be null" : "image digest "
+				    "should satisfy the regex '"
+				    DIGEST_REGEX "'");
 				return;
 			}
 			if (rc != ID_FOUND) {
 				free(seen);
 				json_object_put(out);
-				ecr_error(r, "ImageNotFoundException", "The image "
-				    "with imageId {imageDigest:'%s', imageTag:'%s'}"
-				    " does not exist within the repository with "
-				    "name '%s' in the registry with id '%s'",
-				    ds != NULL ? ds : "null", tag != NULL ? tag :
-				    "null", name, r->account);
+				ecr_error(r, "ImageNotFoundException", "The "
+				    "image with imageId {imageDigest:'%s', "
+				    "imageTag:'%s'} does not exist within the "
+				    "repository with name '%s' in the "
+				    "registry with id '%s'", ds != NULL ? ds :
+				    "null", tag != NULL ? tag : "null", name,
+				    r->account);
 				return;
 			}
 			for (k = 0; k < nseen && seen[k] != img; k++)
@@ -500,7 +498,8 @@ ecr_image_describe(struct ecr_req *r)
 	page = ecr_page_size(r);
 	if (token != NULL) {
 		if (ecr_token_parse(r, repo->name, token, cursor,
-		    sizeof(cursor)) == -1 || digest_parse_str(cursor, &d) != 0) {
+		    sizeof(cursor)) == -1 ||
+		    digest_parse_str(cursor, &d) != 0) {
 			json_object_put(out);
 			ecr_bad_token(r);
 			return;
@@ -548,10 +547,8 @@ ecr_image_list(struct ecr_req *r)
 	size_t		 i, k = 0, n = 0, start = 0;
 	int		 page, active, full = 0;
 
-	if ((repo = ecr_repository_find(r, name)) == NULL) {
-		ecr_repository_not_found(r, name);
+	if ((repo = ecr_repository_find(r, name)) == NULL)
 		return;
-	}
 	ts = filter_tag_status(r, &active);
 	page = ecr_page_size(r);
 	if (token != NULL) {
@@ -672,10 +669,8 @@ ecr_image_batch_delete(struct ecr_req *r)
 	size_t		 i, k, n, ntags;
 	int		 err = 0;
 
-	if ((repo = ecr_repository_find(r, name)) == NULL) {
-		ecr_repository_not_found(r, name);
+	if ((repo = ecr_repository_find(r, name)) == NULL)
 		return;
-	}
 	out = json_object_new_object();
 	deleted = json_object_new_array();
 	failures = json_object_new_array();
@@ -715,10 +710,9 @@ ecr_image_batch_delete(struct ecr_req *r)
 	}
 	json_object_object_add(out, "imageIds", deleted);
 	json_object_object_add(out, "failures", failures);
-	if (err != 0) {
-		/* A record that does not apply is a bug: commit what did,
-		 * then report. */
+	/* A record that does not apply is a bug: what did is committed, and
+	 * the error answered. */
+	if (err != 0)
 		log_warnx("BatchDeleteImage: %s", berr_message(err));
-	}
 	ecr_commit(r, &t, out);
 }

@@ -17,48 +17,33 @@
 /*
  * ECR's layer API: BatchCheckLayerAvailability, InitiateLayerUpload,
  * UploadLayerPart, CompleteLayerUpload, GetDownloadUrlForLayer.  Uploads
- * are blobd's sessions, the same as /v2/ uploads: a part's decoded bytes
- * go to blobd through a pipe written as it drains (never blocking the
- * loop); blobd checks the offset and, at completion, the digest.
+ * go through blob_upload.c as /v2/ uploads do: a part's decoded bytes go
+ * to blobd through a pipe written as it drains; blobd checks the offset
+ * and, at completion, the digest.
  */
 #include "config.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include <event2/event.h>
 #include <json-c/json.h>
 
 #include "berthd.h"
+#include "ecr.h"
 #include "error.h"
-#include "log.h"
 #include "util.h"
 
 /* What ECR answers for partSize (10 MiB; the documented part size). */
 #define ECR_PART_SIZE		10485760
 
+/* One of the upload operations: its request and its session. */
 struct layer_op {
 	struct ecr_req	*r;
-	char		 name[NAME_MAX_LEN + 1];
-	char		 owner[OWNER_MAX];
-	uint8_t		 uuid[UPLOAD_ID_LEN];
-	char		 uuid_str[37];
+	struct blob_upload	 u;
 	struct digest	 digest;
-	/* UploadLayerPart */
-	uint8_t		*data;
-	size_t		 len, off;
-	uint64_t	 first;
-	int		 wfd;
-	struct event	*ev;
-	int		 reply_pending;
-	int		 write_pending;
-	int		 err;
-	uint64_t	 size;		/* the session's size from blobd */
+	uint64_t	 first;		/* UploadLayerPart's first byte */
 };
 
 static struct layer_op *
@@ -68,40 +53,16 @@ layer_op_new(struct ecr_req *r, const char *name)
 
 	op = xcalloc(1, sizeof(*op));
 	op->r = r;
-	op->wfd = -1;
-	snprintf(op->name, sizeof(op->name), "%s", name);
-	snprintf(op->owner, sizeof(op->owner), "%s/%s/%s", r->account,
-	    r->region, name);
+	blob_upload_init(&op->u, r->account, r->region, name);
 	return op;
 }
 
 static void
-layer_op_free(struct layer_op *op)
-{
-	if (op->ev != NULL)
-		event_free(op->ev);
-	if (op->wfd != -1)
-		close(op->wfd);
-	free(op->data);
-	free(op);
-}
-
-static void
-uuid_format(const uint8_t id[UPLOAD_ID_LEN], char out[37])
-{
-	char	 hex[2 * UPLOAD_ID_LEN + 1];
-
-	hex_encode(id, UPLOAD_ID_LEN, hex);
-	snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8,
-	    hex + 12, hex + 16, hex + 20);
-}
-
-static void
-upload_not_found(struct layer_op *op)
+upload_not_found(struct layer_op *op, const char *id)
 {
 	ecr_error(op->r, "UploadNotFoundException", "The upload with id '%s' "
 	    "does not exist for the repository with name '%s' in the registry "
-	    "with id '%s'", op->uuid_str, op->name, op->r->account);
+	    "with id '%s'", id, op->u.repository, op->r->account);
 }
 
 /* The repository and the upload id of a request; NULL once answered. */
@@ -112,18 +73,14 @@ layer_session(struct ecr_req *r)
 	const char	*uid = ecr_str(r, "uploadId");
 	struct layer_op	*op;
 
-	if (ecr_repository_find(r, name) == NULL) {
-		ecr_repository_not_found(r, name);
+	if (ecr_repository_find(r, name) == NULL)
 		return NULL;
-	}
 	op = layer_op_new(r, name);
-	snprintf(op->uuid_str, sizeof(op->uuid_str), "%s", uid);
-	if (upload_id_parse(uid, op->uuid) == -1) {
-		upload_not_found(op);
-		layer_op_free(op);
+	if (blob_upload_set_id(&op->u, uid) != 0) {
+		upload_not_found(op, uid);
+		free(op);
 		return NULL;
 	}
-	uuid_format(op->uuid, op->uuid_str);
 	return op;
 }
 
@@ -133,8 +90,8 @@ session_out(struct layer_op *op)
 	struct json_object *out = json_object_new_object();
 
 	ecr_add_str(out, "registryId", op->r->account);
-	ecr_add_str(out, "repositoryName", op->name);
-	ecr_add_str(out, "uploadId", op->uuid_str);
+	ecr_add_str(out, "repositoryName", op->u.repository);
+	ecr_add_str(out, "uploadId", op->u.id_str);
 	return out;
 }
 
@@ -168,10 +125,8 @@ ecr_layer_check(struct ecr_req *r)
 	struct link	*l;
 	size_t		 i, n;
 
-	if ((repo = ecr_repository_find(r, name)) == NULL) {
-		ecr_repository_not_found(r, name);
+	if ((repo = ecr_repository_find(r, name)) == NULL)
 		return;
-	}
 	out = json_object_new_object();
 	layers = json_object_new_array();
 	failures = json_object_new_array();
@@ -210,52 +165,40 @@ ecr_layer_check(struct ecr_req *r)
 	ecr_respond(r, out);
 }
 
-/* --- InitiateLayerUpload -------------------------------------------------- */
+/* --- InitiateLayerUpload ------------------------------------------------- */
 
 static void
-initiate_cb(int err, const uint8_t *payload, size_t len, int fd, void *arg)
+initiate_cb(int err, uint64_t size, void *arg)
 {
 	struct layer_op	*op = arg;
-	struct msg_upload_created msg;
 	struct json_object *out;
 
-	if (fd != -1)
-		close(fd);
 	if (err != 0) {
 		ecr_fail(op->r, err);
-		layer_op_free(op);
+		free(op);
 		return;
 	}
-	memcpy(&msg, payload, sizeof(msg));
-	uuid_format(msg.id, op->uuid_str);
 	out = json_object_new_object();
-	ecr_add_str(out, "uploadId", op->uuid_str);
+	ecr_add_str(out, "uploadId", op->u.id_str);
 	json_object_object_add(out, "partSize",
 	    json_object_new_int64(ECR_PART_SIZE));
 	ecr_respond(op->r, out);
-	layer_op_free(op);
+	free(op);
 }
 
 void
 ecr_layer_initiate(struct ecr_req *r)
 {
 	const char	*name = ecr_str(r, "repositoryName");
-	struct msg_upload_create msg;
 	struct layer_op	*op;
 
-	if (ecr_repository_find(r, name) == NULL) {
-		ecr_repository_not_found(r, name);
+	if (ecr_repository_find(r, name) == NULL)
 		return;
-	}
 	op = layer_op_new(r, name);
-	memset(&msg, 0, sizeof(msg));
-	strcpy(msg.owner, op->owner);
-	msg.algo = DIGEST_SHA256;
-	blobc_call(MSG_UPLOAD_CREATE, &msg, sizeof(msg), NULL, 0, -1,
-	    MSG_UPLOAD_CREATED, initiate_cb, op);
+	blob_upload_create(&op->u, DIGEST_SHA256, initiate_cb, op);
 }
 
-/* --- UploadLayerPart ------------------------------------------------------ */
+/* --- UploadLayerPart ----------------------------------------------------- */
 
 static void
 invalid_part(struct layer_op *op, uint64_t size, const char *fmt, ...)
@@ -279,278 +222,140 @@ invalid_part(struct layer_op *op, uint64_t size, const char *fmt, ...)
 }
 
 static void
-part_finish(struct layer_op *op)
+part_cb(int err, uint64_t size, void *arg)
 {
+	struct layer_op	*op = arg;
 	struct json_object *out;
 
-	if (op->reply_pending || op->write_pending)
-		return;
-	switch (op->err) {
+	switch (err) {
 	case 0:
 		out = session_out(op);
 		json_object_object_add(out, "lastByteReceived",
-		    json_object_new_int64(op->size > 0 ?
-		    (int64_t)op->size - 1 : 0));
+		    json_object_new_int64(size > 0 ? (int64_t)size - 1 : 0));
 		ecr_respond(op->r, out);
 		break;
 	case BERR_UPLOAD_UNKNOWN:
-		upload_not_found(op);
+		upload_not_found(op, op->u.id_str);
 		break;
 	case BERR_RANGE_INVALID:
-		invalid_part(op, op->size, "The part's first byte %llu is not "
-		    "the next byte of the upload, which holds %llu bytes",
-		    (unsigned long long)op->first,
-		    (unsigned long long)op->size);
+		invalid_part(op, size, "The part's first byte %llu is not the "
+		    "next byte of the upload, which holds %llu bytes",
+		    (unsigned long long)op->first, (unsigned long long)size);
 		break;
 	case BERR_UPLOAD_BUSY:
-		invalid_part(op, op->size, "Another part of this upload is "
-		    "being received");
+		invalid_part(op, size, "Another part of this upload is being "
+		    "received");
 		break;
 	default:
-		ecr_fail(op->r, op->err);
+		ecr_fail(op->r, err);
 		break;
 	}
-	layer_op_free(op);
-}
-
-static void
-part_stop_writing(struct layer_op *op)
-{
-	if (op->ev != NULL) {
-		event_free(op->ev);
-		op->ev = NULL;
-	}
-	if (op->wfd != -1) {
-		close(op->wfd);
-		op->wfd = -1;
-	}
-	op->write_pending = 0;
-}
-
-static void
-part_write_cb(evutil_socket_t fd, short events, void *arg)
-{
-	struct layer_op	*op = arg;
-	ssize_t		 n;
-
-	while (op->off < op->len) {
-		n = write(op->wfd, op->data + op->off, op->len - op->off);
-		if (n > 0) {
-			op->off += (size_t)n;
-			continue;
-		}
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && errno == EAGAIN)
-			return;		/* the event calls again */
-		/* blobd closed its end: it refused the part, and says
-		 * why in its reply. */
-		break;
-	}
-	part_stop_writing(op);
-	part_finish(op);
-}
-
-static void
-part_reply_cb(int err, const uint8_t *payload, size_t len, int fd,
-    void *arg)
-{
-	struct layer_op	*op = arg;
-	struct msg_upload_status st;
-	struct msg_error e;
-
-	if (fd != -1)
-		close(fd);
-	op->reply_pending = 0;
-	op->err = err;
-	if (err == 0) {
-		memcpy(&st, payload, sizeof(st));
-		op->size = st.size;
-	} else if (payload != NULL) {
-		memcpy(&e, payload, sizeof(e));
-		op->size = e.size;
-		part_stop_writing(op);
-	} else
-		part_stop_writing(op);
-	part_finish(op);
+	free(op);
 }
 
 void
 ecr_layer_upload_part(struct ecr_req *r)
 {
 	const char	*b64 = ecr_str(r, "layerPartBlob");
-	struct msg_upload_append msg;
 	struct layer_op	*op;
 	int64_t		 first = ecr_int(r, "partFirstByte", -1);
 	int64_t		 last = ecr_int(r, "partLastByte", -1);
-	size_t		 blen = strlen(b64);
+	size_t		 blen = strlen(b64), len;
+	uint8_t		*data;
 	ssize_t		 n;
-	int		 p[2];
+	int		 rc;
 
 	if ((op = layer_session(r)) == NULL)
 		return;
-	op->data = xmalloc(blen / 4 * 3 + 3);
-	if ((n = base64_decode(b64, blen, op->data, blen / 4 * 3 + 3)) < 0) {
-		ecr_error(r, "InvalidParameterException", "Invalid parameter at "
-		    "'layerPartBlob' failed to satisfy constraint: 'must be "
-		    "base64'");
-		layer_op_free(op);
+	data = xmalloc(blen / 4 * 3 + 3);
+	if ((n = base64_decode(b64, blen, data, blen / 4 * 3 + 3)) < 0) {
+		ecr_error(r, "InvalidParameterException", "Invalid parameter "
+		    "at 'layerPartBlob' failed to satisfy constraint: 'must "
+		    "be base64'");
+		free(data);
+		free(op);
 		return;
 	}
-	op->len = (size_t)n;
-	op->first = (uint64_t)first;
-	if (first < 0 || last < first || (uint64_t)(last - first) + 1 !=
-	    op->len) {
+	len = (size_t)n;
+	if (first < 0 || last < first || (uint64_t)(last - first) + 1 != len) {
 		invalid_part(op, (uint64_t)(first > 0 ? first : 0),
 		    "The part's byte range %lld-%lld does not match its %zu "
-		    "bytes", (long long)first, (long long)last, op->len);
-		layer_op_free(op);
+		    "bytes", (long long)first, (long long)last, len);
+		free(data);
+		free(op);
 		return;
 	}
-	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) == -1) {
-		log_warn("pipe");
-		ecr_fail(r, BERR_IO);
-		layer_op_free(op);
-		return;
+	op->first = (uint64_t)first;
+	if ((rc = blob_upload_append_bytes(&op->u, data, len, op->first,
+	    part_cb, op)) != 0) {
+		ecr_fail(r, rc);
+		free(op);
 	}
-	(void)fcntl(p[1], F_SETPIPE_SZ, 1024 * 1024);
-	op->wfd = p[1];
-	if ((op->ev = event_new(ev_base, p[1], EV_WRITE | EV_PERSIST,
-	    part_write_cb, op)) == NULL)
-		fatalx("event_new");
-	memset(&msg, 0, sizeof(msg));
-	memcpy(msg.id, op->uuid, UPLOAD_ID_LEN);
-	strcpy(msg.owner, op->owner);
-	msg.offset = op->first;
-	msg.length = op->len;
-	op->reply_pending = 1;
-	op->write_pending = 1;
-	/* blobd reads the pipe until EOF; p[0] goes with the request. */
-	blobc_call(MSG_UPLOAD_APPEND, &msg, sizeof(msg), NULL, 0, p[0],
-	    MSG_UPLOAD_STATUS, part_reply_cb, op);
-	if (op->write_pending && op->ev != NULL)
-		event_add(op->ev, NULL);
 }
 
-/* --- CompleteLayerUpload -------------------------------------------------- */
+/* --- CompleteLayerUpload ------------------------------------------------- */
 
 static void
-complete_linked_cb(int err, void *arg)
+complete_cb(int err, uint64_t size, void *arg)
 {
 	struct layer_op	*op = arg;
 	struct json_object *out;
 	char		 ds[DIGEST_STR_MAX];
 
-	if (err != 0)
-		ecr_fail(op->r, err);
-	else {
+	digest_format(&op->digest, ds);
+	switch (err) {
+	case 0:
 		out = session_out(op);
-		ecr_add_str(out, "layerDigest", digest_format(&op->digest,
-		    ds));
+		ecr_add_str(out, "layerDigest", ds);
 		ecr_respond(op->r, out);
+		break;
+	case BERR_UPLOAD_UNKNOWN:
+		upload_not_found(op, op->u.id_str);
+		break;
+	case BERR_DIGEST_INVALID:
+	case BERR_SIZE_INVALID:
+		ecr_error(op->r, "InvalidLayerException", "The layer uploaded "
+		    "does not have the digest %s", ds);
+		break;
+	case BERR_NAME_UNKNOWN:
+		ecr_repository_not_found(op->r, op->u.repository);
+		break;
+	case BERR_EXISTS:
+		ecr_error(op->r, "LayerAlreadyExistsException", "The layer "
+		    "with digest '%s' already exists in the repository with "
+		    "name '%s' in the registry with id '%s'", ds,
+		    op->u.repository, op->r->account);
+		break;
+	default:
+		ecr_fail(op->r, err);
+		break;
 	}
-	layer_op_free(op);
+	free(op);
 }
 
 static void
-layer_exists(struct layer_op *op)
-{
-	char	 ds[DIGEST_STR_MAX];
-
-	ecr_error(op->r, "LayerAlreadyExistsException", "The layer with digest "
-	    "'%s' already exists in the repository with name '%s' in the "
-	    "registry with id '%s'", digest_format(&op->digest, ds), op->name,
-	    op->r->account);
-}
-
-static void
-complete_committed_cb(int err, const uint8_t *payload, size_t len, int fd,
-    void *arg)
-{
-	struct layer_op	*op = arg;
-	struct msg_blob_committed msg;
-	struct repository *repo;
-	struct txn	 t;
-	char		 ds[DIGEST_STR_MAX];
-	int		 rc;
-
-	if (fd != -1)
-		close(fd);
-	if (err != 0) {
-		if (err == BERR_UPLOAD_UNKNOWN)
-			upload_not_found(op);
-		else if (err == BERR_DIGEST_INVALID || err == BERR_SIZE_INVALID)
-			ecr_error(op->r, "InvalidLayerException", "The layer "
-			    "uploaded does not have the digest %s",
-			    digest_format(&op->digest, ds));
-		else
-			ecr_fail(op->r, err);
-		layer_op_free(op);
-		return;
-	}
-	memcpy(&msg, payload, sizeof(msg));
-	/* Looked up again: the model may have changed during the wait. */
-	repo = repository_find(registry_find(op->r->account, op->r->region),
-	    op->name);
-	if (repo == NULL) {
-		ecr_repository_not_found(op->r, op->name);
-		layer_op_free(op);
-		return;
-	}
-	if (link_find(repo, &op->digest) != NULL) {
-		layer_exists(op);
-		layer_op_free(op);
-		return;
-	}
-	txn_init(&t);
-	if ((rc = txn_link_put(&t, repo, &op->digest, msg.size)) != 0) {
-		txn_clear(&t);
-		ecr_fail(op->r, rc);
-		layer_op_free(op);
-		return;
-	}
-	txn_commit(&t, complete_linked_cb, op);
-}
-
-static void
-complete_stat_cb(int err, const uint8_t *payload, size_t len, int fd,
-    void *arg)
+complete_stat_cb(int err, uint64_t size, void *arg)
 {
 	struct layer_op	*op = arg;
-	struct msg_upload_status st;
-	struct msg_upload_commit msg;
 
-	if (fd != -1)
-		close(fd);
-	if (err != 0) {
-		if (err == BERR_UPLOAD_UNKNOWN)
-			upload_not_found(op);
-		else
-			ecr_fail(op->r, err);
-		layer_op_free(op);
-		return;
-	}
-	memcpy(&st, payload, sizeof(st));
-	if (st.size == 0) {
+	if (err == 0 && size == 0) {
 		ecr_error(op->r, "EmptyUploadException", "The upload with id "
-		    "'%s' contains no layer parts", op->uuid_str);
-		layer_op_free(op);
+		    "'%s' contains no layer parts", op->u.id_str);
+		free(op);
 		return;
 	}
-	memset(&msg, 0, sizeof(msg));
-	memcpy(msg.id, op->uuid, UPLOAD_ID_LEN);
-	strcpy(msg.owner, op->owner);
-	digest_format(&op->digest, msg.digest);
-	msg.size = UINT64_MAX;
-	blobc_call(MSG_UPLOAD_COMMIT, &msg, sizeof(msg), NULL, 0, -1,
-	    MSG_BLOB_COMMITTED, complete_committed_cb, op);
+	if (err != 0) {
+		complete_cb(err, size, op);
+		return;
+	}
+	blob_upload_commit(&op->u, &op->digest, BLOB_UPLOAD_LINK_NEW,
+	    complete_cb, op);
 }
 
 void
 ecr_layer_complete(struct ecr_req *r)
 {
 	struct json_object *digests = ecr_member(r, "layerDigests");
-	struct msg_upload_ref msg;
 	struct repository *repo;
 	struct layer_op	*op;
 	const char	*ds;
@@ -560,25 +365,20 @@ ecr_layer_complete(struct ecr_req *r)
 	/* ECR takes the layer's digest from the list's first entry. */
 	ds = json_object_get_string(json_object_array_get_idx(digests, 0));
 	if (digest_parse_str(ds, &op->digest) != 0) {
-		ecr_error(r, "InvalidLayerException", "The layer digest '%s' is "
-		    "not a sha256 or sha512 digest", ds);
-		layer_op_free(op);
+		ecr_error(r, "InvalidLayerException", "The layer digest '%s' "
+		    "is not a sha256 or sha512 digest", ds);
+		free(op);
 		return;
 	}
-	repo = ecr_repository_find(r, op->name);
+	repo = repository_lookup(r->account, r->region, op->u.repository);
 	if (repo != NULL && link_find(repo, &op->digest) != NULL) {
-		layer_exists(op);
-		layer_op_free(op);
+		complete_cb(BERR_EXISTS, 0, op);
 		return;
 	}
-	memset(&msg, 0, sizeof(msg));
-	memcpy(msg.id, op->uuid, UPLOAD_ID_LEN);
-	strcpy(msg.owner, op->owner);
-	blobc_call(MSG_UPLOAD_STAT, &msg, sizeof(msg), NULL, 0, -1,
-	    MSG_UPLOAD_STATUS, complete_stat_cb, op);
+	blob_upload_stat(&op->u, complete_stat_cb, op);
 }
 
-/* --- GetDownloadUrlForLayer -------------------------------------------------- */
+/* --- GetDownloadUrlForLayer ---------------------------------------------- */
 
 /*
  * AWS: LayersNotFoundException when the repository has no such layer;
@@ -595,10 +395,8 @@ ecr_layer_download_url(struct ecr_req *r)
 	struct digest	 d;
 	char		 host[384], *url, *grant;
 
-	if ((repo = ecr_repository_find(r, name)) == NULL) {
-		ecr_repository_not_found(r, name);
+	if ((repo = ecr_repository_find(r, name)) == NULL)
 		return;
-	}
 	if (digest_parse_str(ds, &d) != 0 || link_find(repo, &d) == NULL) {
 		ecr_error(r, "LayersNotFoundException", "The layer with digest "
 		    "'%s' does not exist in the repository with name '%s' in "

@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "berthd.h"
+#include "ecr.h"
 
 const char ecr_model_botocore_version[] = "1.43.11";
 const char ecr_model_target_prefix[] = "AmazonEC2ContainerRegistry_V20150921";

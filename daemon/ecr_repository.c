@@ -28,6 +28,7 @@
 #include <json-c/json.h>
 
 #include "berthd.h"
+#include "ecr.h"
 #include "error.h"
 #include "log.h"
 #include "util.h"
@@ -38,36 +39,6 @@ static const char *const mutability_names[] = {
 	[MUT_IMMUTABLE_WITH_EXCLUSION] = "IMMUTABLE_WITH_EXCLUSION",
 	[MUT_MUTABLE_WITH_EXCLUSION] = "MUTABLE_WITH_EXCLUSION",
 };
-
-struct ecr_reply *
-ecr_reply_new(struct ecr_req *r, struct json_object *out)
-{
-	struct ecr_reply *c;
-
-	c = xcalloc(1, sizeof(*c));
-	c->r = r;
-	c->out = out;
-	return c;
-}
-
-void
-ecr_reply_cb(int err, void *arg)
-{
-	struct ecr_reply *c = arg;
-
-	if (err != 0) {
-		json_object_put(c->out);
-		ecr_fail(c->r, err);
-	} else
-		ecr_respond(c->r, c->out);
-	free(c);
-}
-
-void
-ecr_commit(struct ecr_req *r, struct txn *t, struct json_object *out)
-{
-	txn_commit(t, ecr_reply_cb, ecr_reply_new(r, out));
-}
 
 static void
 add_mutability(struct json_object *o, const struct repo_config *c)
@@ -89,6 +60,18 @@ add_mutability(struct json_object *o, const struct repo_config *c)
 	json_object_object_add(o, "imageTagMutabilityExclusionFilters", arr);
 }
 
+/* imageScanningConfiguration.scanOnPush of the request: false unless
+ * given as true. */
+static int
+scan_on_push(struct ecr_req *r)
+{
+	struct json_object *scan = ecr_member(r, "imageScanningConfiguration");
+	struct json_object *v;
+
+	return scan != NULL && json_object_object_get_ex(scan, "scanOnPush",
+	    &v) && v != NULL && json_object_get_boolean(v);
+}
+
 static struct json_object *
 scanning_json(const struct repo_config *c)
 {
@@ -99,8 +82,8 @@ scanning_json(const struct repo_config *c)
 	return o;
 }
 
-struct json_object *
-ecr_repository_json(const struct repository *repo)
+static struct json_object *
+repository_json(const struct repository *repo)
 {
 	struct json_object *o, *enc;
 	const struct registry *reg = repo->registry;
@@ -161,10 +144,10 @@ parse_mutability(struct ecr_req *r, struct repo_config *c, int required)
 		return 0;
 	}
 	if (n == 0) {
-		ecr_error(r, "InvalidParameterException", "Invalid parameter at "
-		    "'imageTagMutabilityExclusionFilters' failed to satisfy "
-		    "constraint: '%s requires at least one exclusion filter'",
-		    mutability_names[c->mutability]);
+		ecr_error(r, "InvalidParameterException", "Invalid parameter "
+		    "at 'imageTagMutabilityExclusionFilters' failed to "
+		    "satisfy constraint: '%s requires at least one exclusion "
+		    "filter'", mutability_names[c->mutability]);
 		return -1;
 	}
 	for (i = 0; i < c->nmut_filters; i++)
@@ -196,10 +179,10 @@ parse_encryption(struct ecr_req *r, struct repo_config *c)
 			key = json_object_get_string(v);
 	}
 	if (key != NULL && strcmp(type, "AES256") == 0) {
-		ecr_error(r, "InvalidParameterException", "Invalid parameter at "
-		    "'encryptionConfiguration.kmsKey' failed to satisfy "
-		    "constraint: 'A KMS key can only be specified with the KMS "
-		    "or KMS_DSSE encryption type'");
+		ecr_error(r, "InvalidParameterException", "Invalid parameter "
+		    "at 'encryptionConfiguration.kmsKey' failed to satisfy "
+		    "constraint: 'A KMS key can only be specified with the "
+		    "KMS or KMS_DSSE encryption type'");
 		return -1;
 	}
 	c->encryption_type = xstrdup(type);
@@ -213,36 +196,32 @@ ecr_repository_create(struct ecr_req *r)
 	const char	*name = ecr_str(r, "repositoryName");
 	struct repository *repo;
 	struct repo_config cfg;
-	struct json_object *out, *scan, *v;
+	struct json_object *out;
 	struct txn	 t;
-	int		 rc;
 
-	if (ecr_repository_find(r, name) != NULL) {
-		ecr_error(r, "RepositoryAlreadyExistsException", "The repository "
-		    "with name '%s' already exists in the registry with id "
-		    "'%s'", name, r->account);
+	if (repository_lookup(r->account, r->region, name) != NULL) {
+		ecr_error(r, "RepositoryAlreadyExistsException", "The "
+		    "repository with name '%s' already exists in the registry "
+		    "with id '%s'", name, r->account);
 		return;
 	}
 	repo_config_init(&cfg);
 	if (parse_mutability(r, &cfg, 0) == -1 ||
 	    parse_encryption(r, &cfg) == -1 ||
-	    ecr_tags_merge(r, &cfg, ecr_member(r, "tags")) == -1) {
+	    ecr_tag_merge(r, &cfg, ecr_member(r, "tags")) == -1) {
 		repo_config_clear(&cfg);
 		return;
 	}
-	if ((scan = ecr_member(r, "imageScanningConfiguration")) != NULL &&
-	    json_object_object_get_ex(scan, "scanOnPush", &v) && v != NULL)
-		cfg.scan_on_push = json_object_get_boolean(v);
+	cfg.scan_on_push = scan_on_push(r);
 	txn_init(&t);
-	rc = txn_repo_put(&t, r->account, r->region, name, now_ms(), &cfg);
+	(void)txn_repo_put(&t, r->account, r->region, name, now_ms(), &cfg);
 	repo_config_clear(&cfg);
-	if (rc != 0 || (repo = ecr_repository_find(r, name)) == NULL) {
-		txn_clear(&t);
-		ecr_fail(r, rc != 0 ? rc : BERR_INTERNAL);
-		return;
+	out = NULL;
+	if ((repo = repository_lookup(r->account, r->region, name)) != NULL) {
+		out = json_object_new_object();
+		json_object_object_add(out, "repository",
+		    repository_json(repo));
 	}
-	out = json_object_new_object();
-	json_object_object_add(out, "repository", ecr_repository_json(repo));
 	ecr_commit(r, &t, out);
 }
 
@@ -274,12 +253,11 @@ ecr_repository_describe(struct ecr_req *r)
 		for (i = 0; i < n; i++) {
 			const char *name = json_object_get_string(
 			    json_object_array_get_idx(names, i));
-			if ((repo = repository_find(reg, name)) == NULL) {
+			if ((repo = ecr_repository_find(r, name)) == NULL) {
 				json_object_put(out);
-				ecr_repository_not_found(r, name);
 				return;
 			}
-			json_object_array_add(arr, ecr_repository_json(repo));
+			json_object_array_add(arr, repository_json(repo));
 		}
 		ecr_respond(r, out);
 		return;
@@ -302,7 +280,7 @@ ecr_repository_describe(struct ecr_req *r)
 	for (i = start; i < reg->repositories.len &&
 	    i - start < (size_t)page; i++)
 		json_object_array_add(arr,
-		    ecr_repository_json(reg->repositories.items[i]));
+		    repository_json(reg->repositories.items[i]));
 	if (i < reg->repositories.len) {
 		repo = reg->repositories.items[i - 1];
 		next = ecr_token_make(r, "", repo->name);
@@ -319,70 +297,62 @@ ecr_repository_delete(struct ecr_req *r)
 	struct repository *repo;
 	struct json_object *out;
 	struct txn	 t;
-	int		 rc;
 
-	if ((repo = ecr_repository_find(r, name)) == NULL) {
-		ecr_repository_not_found(r, name);
+	if ((repo = ecr_repository_find(r, name)) == NULL)
 		return;
-	}
 	if (repo->images.len > 0 && !ecr_bool(r, "force", 0)) {
-		ecr_error(r, "RepositoryNotEmptyException", "The repository with "
-		    "name '%s' in registry with id '%s' cannot be deleted "
-		    "because it still contains images", name, r->account);
+		ecr_error(r, "RepositoryNotEmptyException", "The repository "
+		    "with name '%s' in registry with id '%s' cannot be "
+		    "deleted because it still contains images", name,
+		    r->account);
 		return;
 	}
 	out = json_object_new_object();
-	json_object_object_add(out, "repository", ecr_repository_json(repo));
+	json_object_object_add(out, "repository", repository_json(repo));
 	txn_init(&t);
-	if ((rc = txn_repo_delete(&t, repo)) != 0) {
-		txn_clear(&t);
-		json_object_put(out);
-		ecr_fail(r, rc);
-		return;
-	}
+	(void)txn_repo_delete(&t, repo);
 	ecr_commit(r, &t, out);
 }
 
-void
-ecr_repository_update(struct ecr_req *r, struct repository *repo,
-    struct repo_config *cfg, struct json_object *out)
+/* The repository whose setting a request changes, with a copy of its
+ * configuration in cfg; NULL when there is none (r was answered). */
+static struct repository *
+setting_begin(struct ecr_req *r, struct repo_config *cfg)
 {
-	struct txn	 t;
-	int		 rc;
+	struct repository *repo;
 
-	txn_init(&t);
-	rc = txn_repo_put(&t, r->account, r->region, repo->name,
-	    repo->created_ms, cfg);
-	repo_config_clear(cfg);
-	if (rc != 0) {
-		txn_clear(&t);
-		json_object_put(out);
-		ecr_fail(r, rc);
-		return;
-	}
-	ecr_commit(r, &t, out);
+	if ((repo = ecr_repository_find(r, ecr_str(r, "repositoryName"))) ==
+	    NULL)
+		return NULL;
+	repo_config_copy(cfg, &repo->config);
+	return repo;
+}
+
+/* The answer to a change of a setting starts with whose it is. */
+static struct json_object *
+setting_out(struct ecr_req *r, const struct repository *repo)
+{
+	struct json_object *out = json_object_new_object();
+
+	ecr_add_str(out, "registryId", r->account);
+	ecr_add_str(out, "repositoryName", repo->name);
+	return out;
 }
 
 void
 ecr_repository_put_mutability(struct ecr_req *r)
 {
-	const char	*name = ecr_str(r, "repositoryName");
 	struct repository *repo;
 	struct repo_config cfg;
 	struct json_object *out;
 
-	if ((repo = ecr_repository_find(r, name)) == NULL) {
-		ecr_repository_not_found(r, name);
+	if ((repo = setting_begin(r, &cfg)) == NULL)
 		return;
-	}
-	repo_config_copy(&cfg, &repo->config);
 	if (parse_mutability(r, &cfg, 1) == -1) {
 		repo_config_clear(&cfg);
 		return;
 	}
-	out = json_object_new_object();
-	ecr_add_str(out, "registryId", r->account);
-	ecr_add_str(out, "repositoryName", repo->name);
+	out = setting_out(r, repo);
 	add_mutability(out, &cfg);
 	ecr_repository_update(r, repo, &cfg, out);
 }
@@ -390,22 +360,14 @@ ecr_repository_put_mutability(struct ecr_req *r)
 void
 ecr_repository_put_scanning(struct ecr_req *r)
 {
-	const char	*name = ecr_str(r, "repositoryName");
 	struct repository *repo;
 	struct repo_config cfg;
-	struct json_object *out, *scan, *v;
+	struct json_object *out;
 
-	if ((repo = ecr_repository_find(r, name)) == NULL) {
-		ecr_repository_not_found(r, name);
+	if ((repo = setting_begin(r, &cfg)) == NULL)
 		return;
-	}
-	repo_config_copy(&cfg, &repo->config);
-	scan = ecr_member(r, "imageScanningConfiguration");
-	cfg.scan_on_push = scan != NULL && json_object_object_get_ex(scan,
-	    "scanOnPush", &v) && v != NULL && json_object_get_boolean(v);
-	out = json_object_new_object();
-	ecr_add_str(out, "registryId", r->account);
-	ecr_add_str(out, "repositoryName", repo->name);
+	cfg.scan_on_push = scan_on_push(r);
+	out = setting_out(r, repo);
 	json_object_object_add(out, "imageScanningConfiguration",
 	    scanning_json(&cfg));
 	ecr_repository_update(r, repo, &cfg, out);

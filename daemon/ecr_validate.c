@@ -50,6 +50,7 @@
 #include <json-c/json.h>
 
 #include "berthd.h"
+#include "ecr.h"
 #include "log.h"
 #include "util.h"
 
@@ -59,7 +60,7 @@
 static regex_t	*ecr_regex;	/* per shape; compiled when it has a pattern */
 static uint8_t	*ecr_regex_ok;
 
-/* --- patterns --------------------------------------------------------------- */
+/* --- patterns ------------------------------------------------------------ */
 
 struct ere {
 	char	*s;
@@ -126,7 +127,8 @@ bracket_parse(const char **pp, uint8_t set[256], int *negate)
 				if ((*p >= 'a' && *p <= 'z') ||
 				    (*p >= 'A' && *p <= 'Z') ||
 				    (*p >= '0' && *p <= '9'))
-					return -1;	/* \S, \n ...: unknown */
+					/* \S, \n ...: unknown */
+					return -1;
 				c = (unsigned char)*p++;
 				break;
 			}
@@ -338,7 +340,7 @@ ecr_operation_find(const char *name, size_t len)
 	    sizeof(ecr_operations[0]), operation_cmp);
 }
 
-/* --- validation ----------------------------------------------------------- */
+/* --- validation ---------------------------------------------------------- */
 
 struct vctx {
 	int		 generic;	/* ValidationException form */
@@ -629,8 +631,8 @@ validate_string(struct vctx *v, int shape, const struct ecr_shape *sh,
 				break;
 		if (i == sh->nenums) {
 			enum_text(sh, set, sizeof(set));
-			violation(v, o, "Member must satisfy enum value set: %s",
-			    set);
+			violation(v, o, "Member must satisfy enum value set: "
+			    "%s", set);
 		}
 	}
 	if (sh->pattern != NULL && !ecr_pattern_match(shape, s, len)) {
@@ -717,9 +719,9 @@ validate_value(struct vctx *v, int shape, struct json_object *o, int depth)
 	}
 }
 
-const char *
+int
 ecr_validate(const struct ecr_operation *op, struct json_object *in,
-    char *msg, size_t msgsz)
+    const char **exc, char *msg, size_t msgsz)
 {
 	struct vctx	 v;
 	char		 head[64];
@@ -731,18 +733,23 @@ ecr_validate(const struct ecr_operation *op, struct json_object *in,
 	v.msgsz = msgsz;
 	msg[0] = '\0';
 	if (op->input < 0)
-		return NULL;
+		return 0;
 	if (in == NULL || !json_object_is_type(in, json_type_object)) {
 		snprintf(msg, msgsz, "Start of structure or map expected");
-		return "SerializationException";
+		*exc = "SerializationException";
+		return -1;
 	}
 	validate_value(&v, op->input, in, 0);
-	if (v.serialization)
-		return "SerializationException";
+	if (v.serialization) {
+		*exc = "SerializationException";
+		return -1;
+	}
 	if (v.count == 0)
-		return NULL;
-	if (!v.generic)
-		return "InvalidParameterException";
+		return 0;
+	if (!v.generic) {
+		*exc = "InvalidParameterException";
+		return -1;
+	}
 	/* Put the count in front of what was written. */
 	hlen = (size_t)snprintf(head, sizeof(head), "%d validation error%s "
 	    "detected: ", v.count, v.count > 1 ? "s" : "");
@@ -751,5 +758,6 @@ ecr_validate(const struct ecr_operation *op, struct json_object *in,
 	memmove(msg + hlen, msg, v.used);
 	memcpy(msg, head, hlen);
 	msg[hlen + v.used] = '\0';
-	return "ValidationException";
+	*exc = "ValidationException";
+	return -1;
 }

@@ -30,8 +30,6 @@
  */
 #include "config.h"
 
-#include <sys/mman.h>
-
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -59,7 +57,7 @@ struct gc_pass {
 	int64_t		 started_mono;
 	int64_t		 not_after_ms;
 	struct gc_result result;
-	struct gc_blob	*garbage;
+	struct blobc_stored *garbage;
 	size_t		 ngarbage;
 	size_t		 commits_pending;
 	int		 commit_err;
@@ -70,14 +68,6 @@ static struct gc_pass	*gc_current;
 static struct gc_stats	 gc_totals;
 
 static void	gc_start_next(void);
-
-/* The model is the disk's: not the one from before a restart or a reload,
- * which may hold changes the disk never got. */
-static int
-gc_model_ready(void)
-{
-	return proc_blobd_up() && !meta_loading();
-}
 
 static int
 gc_digest_cmp(const void *a, const void *b)
@@ -157,43 +147,16 @@ gc_finish(struct gc_pass *run, int err)
 }
 
 static void
-gc_swept_cb(int err, const uint8_t *payload, size_t len, int fd, void *arg)
+gc_swept_cb(int err, uint64_t blobs, uint64_t bytes, void *arg)
 {
 	struct gc_pass	*run = arg;
-	struct msg_gc_swept swept;
 
-	if (fd != -1)
-		close(fd);
 	if (err == 0) {
-		memcpy(&swept, payload, sizeof(swept));
-		run->result.blobs = swept.blobs;
-		run->result.bytes = swept.bytes;
+		run->result.blobs = blobs;
+		run->result.bytes = bytes;
 		blob_cache_forget_all();
 	}
 	gc_finish(run, err);
-}
-
-static void
-gc_sweep(struct gc_pass *run)
-{
-	struct msg_gc_sweep msg;
-	int		 fd;
-
-	if ((fd = anon_file("berth-gc-sweep")) == -1 ||
-	    write_full(fd, run->garbage, run->ngarbage *
-	    sizeof(struct gc_blob)) == -1) {
-		log_warn("gc sweep list");
-		if (fd != -1)
-			close(fd);
-		gc_finish(run, BERR_IO);
-		return;
-	}
-	memset(&msg, 0, sizeof(msg));
-	msg.count = run->ngarbage;
-	msg.not_after_ms = run->not_after_ms;
-	msg.dry_run = 0;
-	blobc_call(MSG_GC_SWEEP, &msg, sizeof(msg), NULL, 0, fd, MSG_GC_SWEPT,
-	    gc_swept_cb, run);
 }
 
 static void
@@ -209,80 +172,60 @@ gc_forgotten_cb(int err, void *arg)
 	if (run->commit_err != 0)
 		gc_finish(run, run->commit_err);
 	else
-		gc_sweep(run);
+		blobc_gc_sweep(run->garbage, run->ngarbage, run->not_after_ms,
+		    gc_swept_cb, run);
 }
 
 static void
-gc_listing_cb(int err, const uint8_t *payload, size_t len, int fd,
+gc_listing_cb(int err, const struct blobc_stored *list, size_t n,
     void *arg)
 {
 	struct gc_pass	*run = arg;
-	struct msg_gc_listing lst;
-	struct gc_blob	*list = NULL;
-	struct digest	 d;
 	struct blob	*b;
 	struct txn	 t;
+	char		 ds[DIGEST_STR_MAX];
 	int64_t		 now = now_ms();
 	int64_t		 grace = run->waiter->ignore_grace ? 0 :
 			    conf.gc_grace * 1000;
-	size_t		 i, mapped = 0, in_txn = 0;
+	size_t		 i, in_txn = 0;
 
-	if (err == 0 && !gc_model_ready()) {
-		/* A reload began while the listing was on its way. */
-		close(fd);
+	/* A reload may have begun while the listing was on its way. */
+	if (err == 0 && !worker_ready())
 		err = BERR_UNAVAILABLE;
-	}
 	if (err != 0) {
 		gc_finish(run, err);
 		return;
 	}
-	memcpy(&lst, payload, sizeof(lst));
-	if (lst.count > 0) {
-		mapped = lst.count * sizeof(struct gc_blob);
-		list = mmap(NULL, mapped, PROT_READ, MAP_PRIVATE, fd, 0);
-		if (list == MAP_FAILED) {
-			log_warn("gc listing");
-			close(fd);
-			gc_finish(run, BERR_IO);
-			return;
-		}
-	}
-	close(fd);
-	run->garbage = xcalloc(lst.count, sizeof(struct gc_blob));
+	run->garbage = xcalloc(n > 0 ? n : 1, sizeof(*run->garbage));
 	txn_init(&t);
-	for (i = 0; i < lst.count; i++) {
-		struct gc_blob *gb = &list[i];
-		if (memchr(gb->digest, '\0', sizeof(gb->digest)) == NULL ||
-		    digest_parse_str(gb->digest, &d) != 0)
-			fatalx("berth-blobd listed a malformed digest");
+	for (i = 0; i < n; i++) {
 		run->result.examined++;
-		b = blob_find(&d);
-		if (b != NULL && gc_is_released(run->waiter, &d)) {
+		b = blob_find(&list[i].digest);
+		if (b != NULL && gc_is_released(run->waiter, &list[i].digest)) {
 			/* Left by a reset: gone unless another repository
 			 * still has it (its pushes keep the grace rule). */
 			if (b->refs > 0 || b->links > 0)
 				continue;
-		} else if (!gc_blob_is_garbage(b, gb->mtime_ms, now, grace))
+		} else if (!gc_blob_is_garbage(b, list[i].mtime_ms, now, grace))
 			continue;
-		run->garbage[run->ngarbage++] = *gb;
+		run->garbage[run->ngarbage++] = list[i];
 		if (run->result.dry_run) {
 			run->result.blobs++;
-			run->result.bytes += gb->size;
+			run->result.bytes += list[i].size;
 			continue;
 		}
-		if (b != NULL) {
-			if (txn_blob_forget(&t, &d) != 0)
-				fatalx("gc: cannot forget %s", gb->digest);
-			if (++in_txn == GC_FORGETS_PER_TXN) {
-				run->commits_pending++;
-				txn_commit(&t, gc_forgotten_cb, run);
-				txn_init(&t);
-				in_txn = 0;
-			}
+		if (b == NULL)
+			continue;
+		if (txn_blob_forget(&t, &list[i].digest) != 0)
+			fatalx("gc: cannot forget %s",
+			    digest_format(&list[i].digest, ds));
+		if (++in_txn == GC_FORGETS_PER_TXN) {
+			run->commits_pending++;
+			txn_commit(&t, gc_forgotten_cb, run);
+			txn_init(&t);
+			in_txn = 0;
 		}
 	}
-	if (list != NULL)
-		munmap(list, mapped);
 	if (run->result.dry_run) {
 		txn_clear(&t);
 		gc_finish(run, 0);
@@ -305,7 +248,7 @@ gc_start_next(void)
 	if ((gc_queue = w->next) == NULL)
 		gc_queue_tail = &gc_queue;
 	w->next = NULL;
-	if (!gc_model_ready()) {
+	if (!worker_ready()) {
 		struct gc_result r;
 
 		memset(&r, 0, sizeof(r));
@@ -324,8 +267,7 @@ gc_start_next(void)
 	run->not_after_ms = now_ms() - 1;
 	run->result.dry_run = w->dry_run;
 	gc_current = run;
-	blobc_call(MSG_GC_LIST, NULL, 0, NULL, 0, -1, MSG_GC_LISTING,
-	    gc_listing_cb, run);
+	blobc_gc_list(gc_listing_cb, run);
 }
 
 static void
@@ -363,10 +305,4 @@ gc_run_released(struct digest *released, size_t n, gc_done_cb done,
 	w->done = done;
 	w->arg = arg;
 	gc_enqueue(w);
-}
-
-int
-gc_running(void)
-{
-	return gc_current != NULL;
 }

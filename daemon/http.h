@@ -49,17 +49,25 @@ struct evbuffer_file_segment;
 struct http_server;
 struct http_request;
 
+/*
+ * Request line and headers: max_header_bytes in all and max_headers lines
+ * (431), max_uri for the target (414).  Timeouts in seconds: idle_timeout
+ * between requests, header_timeout from a request's first byte to the end
+ * of its headers (408), io_timeout without progress reading a body or
+ * writing a response.  At max_connections, the connection idle the
+ * longest (between requests, or not yet used) is closed for a new one;
+ * with none idle, the new one gets 503 and a close.  http_server_new()
+ * raises the descriptor limit to fit, as far as the hard limit allows.
+ */
 struct http_limits {
-	size_t	 max_header_bytes;	/* request line + headers; 431 */
-	size_t	 max_headers;		/* header lines; 431 */
-	size_t	 max_uri;		/* 414 */
-	int	 idle_timeout;		/* s: keep-alive wait between requests */
-	int	 header_timeout;	/* s: first byte to end of headers; 408 */
-	int	 io_timeout;		/* s: no progress reading a body or
-					   writing a response */
-	int	 max_connections;	/* beyond: 503 and close */
+	size_t	 max_header_bytes;
+	size_t	 max_headers;
+	size_t	 max_uri;
+	int	 idle_timeout;
+	int	 header_timeout;
+	int	 io_timeout;
+	int	 max_connections;
 };
-
 /* Defaults: 64 KiB, 100 headers, 8 KiB URI, 60 s, 30 s, 120 s, 1024. */
 void	http_limits_default(struct http_limits *);
 
@@ -69,21 +77,38 @@ typedef void (*http_request_cb)(struct http_request *, void *arg);
  * refused), for the access log and metrics.  Without a callback the layer
  * logs an ACCESS line with log_info(). */
 struct http_request_summary {
-	const char	*method;	/* "-" if refused before it was read */
-	const char	*path;		/* as received, without the query; "-" */
+	const char	*method;	/* "-": refused before it was read */
+	const char	*path;		/* as received, no query; or "-" */
 	int		 status;	/* 499: the client left unanswered */
 	uint64_t	 bytes_in;	/* body bytes received */
 	uint64_t	 bytes_out;	/* body bytes sent */
 	int64_t		 duration_us;
-	const char	*route_class;	/* set by http_request_set_class, or "" */
+	const char	*route_class;	/* http_request_set_class's, or "" */
 	const char	*peer;		/* "ip:port" */
 };
 typedef void (*http_summary_cb)(const struct http_request_summary *,
     void *arg);
 
+/*
+ * The layer's own refusals of a request whose method and target it has
+ * read (a malformed or missing header, a bad Host, a limit: 400, 408,
+ * 414, 431, 505) go to this callback, so that they can be answered in
+ * the protocol the path belongs to.  err is a BERR_* (error.h) whose
+ * status is the one to send, reason says what was wrong.  The callback
+ * must answer at once with one http_respond*() call; it cannot read a
+ * body, and of the request only the method and the path are known (the
+ * path as received, up to its query, when it was not parsed).  The
+ * connection closes after the answer.  Without a callback, and for what
+ * is refused before the target is read, the answer is a line of text.
+ */
+typedef void (*http_refusal_cb)(struct http_request *, int err,
+    const char *reason, void *arg);
+
 struct http_server *http_server_new(struct event_base *,
 	    const struct http_limits *, http_request_cb, void *arg);
 void	http_server_set_summary_cb(struct http_server *, http_summary_cb,
+	    void *arg);
+void	http_server_set_refusal_cb(struct http_server *, http_refusal_cb,
 	    void *arg);
 /* Listens on "ADDR:PORT" ("[v6]:port" for IPv6, ":PORT" for every IPv4
  * address; ADDR may be a name); 0, or -1 with a logged reason.  May be
@@ -136,12 +161,12 @@ size_t	http_request_headers(const struct http_request *, const char *name,
 	    const char **vals, size_t max);
 /* Content-Length, or -1 when absent or the body is chunked. */
 int64_t	http_request_content_length(const struct http_request *);
-int	http_request_is_chunked(const struct http_request *);
 /* Content-Length > 0 or chunked. */
 int	http_request_has_body(const struct http_request *);
 /* The peer came from 127.0.0.0/8 or ::1. */
 int	http_request_peer_is_loopback(const struct http_request *);
-const char *http_request_peer(const struct http_request *);	/* "ip:port" */
+/* "ip:port" */
+const char *http_request_peer(const struct http_request *);
 /* The client has disconnected (input ended while the handler held the
  * request, with no further request buffered); a response will go
  * nowhere. */
@@ -156,11 +181,12 @@ void	http_request_set_class(struct http_request *, const char *);
  * err is 0 when the whole body arrived (or was written to the fd);
  * BERR_TOO_LARGE when it exceeded the limit; BERR_IO when writing to the
  * fd failed (its reader went away); BERR_BAD_REQUEST when the client's
- * body was malformed or the client went away mid-body (the request is then
- * gone; the layer has answered 400 if it still could).  The callback then
- * answers the request as it sees fit.  It never runs before the call that
- * asked for the body has returned.  Answering before it ran cancels the
- * read: it will not run, and a descriptor is closed.
+ * body was malformed (its framing broken) or ended early: the connection
+ * then closes after the answer, which goes nowhere if the client has
+ * gone.  The callback then answers the request as it sees fit.  It never
+ * runs before the call that asked for the body has returned.  Answering
+ * before it ran cancels the read: it will not run, and a descriptor is
+ * closed.
  */
 typedef void (*http_body_cb)(struct http_request *, int err, void *arg);
 

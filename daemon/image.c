@@ -59,9 +59,9 @@ image_check_refs(struct repository *repo, const struct manifest_info *mi,
 			if (child == NULL) {
 				p->missing_is_manifest = 1;
 				p->missing = ref->digest;
-				image_fail_detail(p, "manifest %s is not in the "
-				    "repository", digest_format(&ref->digest,
-				    ds));
+				image_fail_detail(p, "manifest %s is not in "
+				    "the repository",
+				    digest_format(&ref->digest, ds));
 				return BERR_MANIFEST_BLOB_UNKNOWN;
 			}
 			if (child->size > *index_size)
@@ -94,8 +94,7 @@ image_push(struct image_push *p, txn_done_cb done, void *arg)
 
 	p->detail[0] = '\0';
 	p->missing_is_manifest = 0;
-	repo = repository_find(registry_find(p->account, p->region),
-	    p->repository);
+	repo = repository_lookup(p->account, p->region, p->repository);
 	if (repo == NULL) {
 		image_fail_detail(p, "repository %s does not exist",
 		    p->repository);
@@ -128,9 +127,9 @@ image_push(struct image_push *p, txn_done_cb done, void *arg)
 		if (tg != NULL && repository_tag_is_immutable(repo,
 		    p->tags[i])) {
 			snprintf(p->detail, sizeof(p->detail), "The image tag "
-			    "'%.128s' already exists in the '%.256s' repository "
-			    "and cannot be overwritten because the tag is "
-			    "immutable.", p->tags[i], repo->name);
+			    "'%.128s' already exists in the '%.256s' "
+			    "repository and cannot be overwritten because the "
+			    "tag is immutable.", p->tags[i], repo->name);
 			manifest_info_clear(&mi);
 			return BERR_TAG_IMMUTABLE;
 		}
@@ -180,22 +179,4 @@ image_push(struct image_push *p, txn_done_cb done, void *arg)
 	p->created = existing == NULL;
 	txn_commit(&t, done, arg);
 	return 0;
-}
-
-int
-repository_ensure(const char *account, const char *region, const char *name,
-    struct txn *t)
-{
-	struct repo_config cfg;
-	int		 rc;
-
-	if (repository_find(registry_find(account, region), name) != NULL)
-		return 0;
-	if (!name_ecr_repository_valid(name, strlen(name)))
-		return BERR_NAME_INVALID;
-	repo_config_init(&cfg);
-	cfg.encryption_type = xstrdup("AES256");
-	rc = txn_repo_put(t, account, region, name, now_ms(), &cfg);
-	repo_config_clear(&cfg);
-	return rc;
 }

@@ -52,38 +52,10 @@ manifest_type_known(const char *mt)
 	return 0;
 }
 
-int
+static int
 manifest_type_is_index(const char *mt)
 {
 	return strcmp(mt, MT_OCI_INDEX) == 0 || strcmp(mt, MT_DOCKER_LIST) == 0;
-}
-
-/* Parses text as one JSON value with nothing but white space after it. */
-struct json_object *
-json_parse_strict(const char *text, size_t len, int depth)
-{
-	struct json_tokener *tok;
-	struct json_object *obj;
-	size_t		 off;
-
-	if ((tok = json_tokener_new_ex(depth)) == NULL)
-		return NULL;
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-	obj = json_tokener_parse_ex(tok, text, (int)len);
-	if (obj == NULL || json_tokener_get_error(tok) != json_tokener_success) {
-		json_object_put(obj);
-		json_tokener_free(tok);
-		return NULL;
-	}
-	off = json_tokener_get_parse_end(tok);
-	json_tokener_free(tok);
-	for (; off < len; off++)
-		if (text[off] != ' ' && text[off] != '\t' &&
-		    text[off] != '\n' && text[off] != '\r') {
-			json_object_put(obj);
-			return NULL;
-		}
-	return obj;
 }
 
 static const char *
@@ -153,7 +125,8 @@ manifest_info_clear(struct manifest_info *mi)
 	free(mi->media_type);
 	free(mi->artifact_type);
 	free(mi->foreign);
-	memset(mi, 0, sizeof(*mi));	/* config_media_type pointed into refs */
+	/* config_media_type pointed into refs */
+	memset(mi, 0, sizeof(*mi));
 }
 
 /* Foreign and non-distributable layers may live elsewhere. */
@@ -221,8 +194,9 @@ manifest_parse(const char *body, size_t len, const char *content_type,
 	}
 	if (mt == NULL || !manifest_type_known(mt)) {
 		snprintf(mi->error, sizeof(mi->error), "unsupported manifest "
-		    "media type %.200s", mt != NULL ? mt : content_type != NULL ?
-		    content_type : "(none)");
+		    "media type %.200s",
+		    mt != NULL ? mt : content_type != NULL ? content_type :
+		    "(none)");
 		goto out;
 	}
 	mi->media_type = xstrdup(mt);

@@ -42,7 +42,8 @@
 #define COMPACT_ENTRIES		100000
 #define PULL_FLUSH_SEC		10
 
-struct meta_load_ctx {
+/* Whom a load, a compaction or a flush answers (done may be NULL). */
+struct meta_waiter {
 	meta_done_cb	 done;
 	void		*arg;
 };
@@ -73,6 +74,25 @@ int
 meta_loading(void)
 {
 	return meta_nloads > 0;
+}
+
+static struct meta_waiter *
+meta_waiter_new(meta_done_cb done, void *arg)
+{
+	struct meta_waiter *w;
+
+	w = xcalloc(1, sizeof(*w));
+	w->done = done;
+	w->arg = arg;
+	return w;
+}
+
+static void
+meta_waiter_done(struct meta_waiter *w, int err)
+{
+	if (w->done != NULL)
+		w->done(err, w->arg);
+	free(w);
 }
 
 void
@@ -150,11 +170,9 @@ bad:
 }
 
 static void
-meta_state_cb(int err, const uint8_t *payload, size_t len, int fd,
-    void *arg)
+meta_state_cb(int err, int fd, uint64_t len, uint64_t entries, void *arg)
 {
-	struct meta_load_ctx *ctx = arg;
-	struct msg_meta_state st;
+	struct meta_waiter *ctx = arg;
 	struct txn	 t;
 	void		*map = NULL;
 	int		 rc = 0;
@@ -164,25 +182,24 @@ meta_state_cb(int err, const uint8_t *payload, size_t len, int fd,
 		rc = err;
 		goto done;
 	}
-	memcpy(&st, payload, sizeof(st));
-	if (st.len > 0) {
-		map = mmap(NULL, st.len, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (len > 0) {
+		map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
 		if (map == MAP_FAILED) {
 			log_warn("mmap metadata state");
 			rc = BERR_IO;
 			goto done;
 		}
 	}
-	if (meta_replay(map, st.len, st.entries) == -1) {
+	if (meta_replay(map, len, entries) == -1) {
 		/* blobd checked every entry's checksum: this is our bug or a
 		 * format we do not know.  Serving would lose data. */
 		fatalx("the metadata in %s does not replay; refusing to run",
 		    conf.data_dir);
 	}
 	log_info("loaded %llu metadata entries (%llu bytes)",
-	    (unsigned long long)st.entries, (unsigned long long)st.len);
+	    (unsigned long long)entries, (unsigned long long)len);
 	if (map != NULL)
-		munmap(map, st.len);
+		munmap(map, len);
 	if (!model->have_secret) {
 		uint8_t secret[32];
 		random_bytes(secret, sizeof(secret));
@@ -197,50 +214,36 @@ done:
 		close(fd);
 	if (meta_nloads == 0)
 		meta_pending_clear();
-	if (ctx->done != NULL)
-		ctx->done(rc, ctx->arg);
-	free(ctx);
+	meta_waiter_done(ctx, rc);
 }
 
 void
 meta_load(meta_done_cb done, void *arg)
 {
-	struct meta_load_ctx *ctx;
+	struct meta_waiter *ctx;
 
-	ctx = xcalloc(1, sizeof(*ctx));
-	ctx->done = done;
-	ctx->arg = arg;
+	ctx = meta_waiter_new(done, arg);
 	meta_nloads++;
-	blobc_call(MSG_META_LOAD, NULL, 0, NULL, 0, -1, MSG_META_STATE,
-	    meta_state_cb, ctx);
+	blobc_meta_load(meta_state_cb, ctx);
 }
 
-struct meta_compact_ctx {
-	meta_done_cb	 done;
-	void		*arg;
-};
-
 static void
-meta_compact_cb(int err, const uint8_t *payload, size_t len, int fd,
-    void *arg)
+meta_compact_cb(int err, void *arg)
 {
-	struct meta_compact_ctx *ctx = arg;
+	struct meta_waiter *ctx = arg;
 
 	meta_compacting = 0;
 	if (err != 0)
 		log_warnx("metadata compaction failed: %s", berr_message(err));
 	else
 		log_info("metadata log compacted");
-	if (ctx->done != NULL)
-		ctx->done(err, ctx->arg);
-	free(ctx);
+	meta_waiter_done(ctx, err);
 }
 
 void
 meta_compact(meta_done_cb done, void *arg)
 {
-	struct meta_compact_ctx *ctx;
-	struct msg_meta_compact msg;
+	struct meta_waiter *ctx;
 	uint64_t	 len;
 	int64_t		 entries;
 	int		 fd, err = 0;
@@ -260,20 +263,14 @@ meta_compact(meta_done_cb done, void *arg)
 			done(err, arg);
 		return;
 	}
-	memset(&msg, 0, sizeof(msg));
-	msg.len = len;
-	msg.entries = (uint64_t)entries;
 	meta_compacting = 1;
 	/* Counted from here: entries after this message go to the new log. */
 	model->log_entries = 0;
 	model->log_bytes = 0;
 	model->snapshot_entries = (uint64_t)entries;
 	model->snapshot_bytes = len;
-	ctx = xcalloc(1, sizeof(*ctx));
-	ctx->done = done;
-	ctx->arg = arg;
-	blobc_call(MSG_META_COMPACT, &msg, sizeof(msg), NULL, 0, fd, MSG_OK,
-	    meta_compact_cb, ctx);
+	ctx = meta_waiter_new(done, arg);
+	blobc_meta_compact(fd, len, (uint64_t)entries, meta_compact_cb, ctx);
 }
 
 /*
@@ -293,7 +290,8 @@ meta_compaction_due(uint64_t snapshot_bytes, uint64_t log_bytes,
 		return 1;
 	/* Many small entries replay slowly too, but a big state is not
 	 * rewritten for a tail that is small beside it. */
-	return log_entries >= COMPACT_ENTRIES && log_bytes >= snapshot_bytes / 4;
+	return log_entries >= COMPACT_ENTRIES &&
+	    log_bytes >= snapshot_bytes / 4;
 }
 
 void
@@ -306,29 +304,22 @@ meta_maybe_compact(void)
 		meta_compact(NULL, NULL);
 }
 
-/* --- pull times ------------------------------------------------------------- */
-
-struct meta_flush_ctx {
-	meta_done_cb	 done;
-	void		*arg;
-};
+/* --- pull times ---------------------------------------------------------- */
 
 static void
 meta_pulls_done_cb(int err, void *arg)
 {
-	struct meta_flush_ctx *ctx = arg;
+	struct meta_waiter *ctx = arg;
 
 	if (err != 0)
 		log_debug("pull times not recorded: %s", berr_message(err));
-	if (ctx->done != NULL)
-		ctx->done(err, ctx->arg);
-	free(ctx);
+	meta_waiter_done(ctx, err);
 }
 
 void
 meta_flush_pulls(meta_done_cb done, void *arg)
 {
-	struct meta_flush_ctx *ctx;
+	struct meta_waiter *ctx;
 	struct txn	 t;
 	struct repository *repo;
 	struct image	*img;
@@ -337,8 +328,7 @@ meta_flush_pulls(meta_done_cb done, void *arg)
 	txn_init(&t);
 	for (i = 0; i < meta_npulls; i++) {
 		struct pull_note *pn = &meta_pulls[i];
-		repo = repository_find(registry_find(pn->account, pn->region),
-		    pn->repo);
+		repo = repository_lookup(pn->account, pn->region, pn->repo);
 		if (repo != NULL && (img = image_find(repo, &pn->digest)) !=
 		    NULL)
 			(void)txn_pull_time(&t, img, pn->ms);
@@ -353,9 +343,7 @@ meta_flush_pulls(meta_done_cb done, void *arg)
 			done(0, arg);
 		return;
 	}
-	ctx = xcalloc(1, sizeof(*ctx));
-	ctx->done = done;
-	ctx->arg = arg;
+	ctx = meta_waiter_new(done, arg);
 	txn_commit(&t, meta_pulls_done_cb, ctx);
 }
 

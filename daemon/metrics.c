@@ -102,8 +102,17 @@ metric_head(struct evbuffer *b, const char *name, const char *type,
 	    name, type);
 }
 
+/* A metric with one value and no labels. */
+static void
+metric_value(struct evbuffer *b, const char *name, const char *type,
+    const char *help, uint64_t value)
+{
+	metric_head(b, name, type, help);
+	evbuffer_add_printf(b, "%s %llu\n", name, (unsigned long long)value);
+}
+
 void
-metrics_render(struct evbuffer *b, const struct msg_stats_reply *st)
+metrics_render(struct evbuffer *b, const struct blobc_stats *st)
 {
 	const struct gc_stats *gs = gc_stats();
 	uint64_t	 repos = 0, images = 0, cum;
@@ -114,7 +123,8 @@ metrics_render(struct evbuffer *b, const struct msg_stats_reply *st)
 	for (i = 0; i < metrics_nclasses; i++)
 		for (code = 100; code < 600; code++)
 			if (metrics_classes[i].by_status[code] > 0)
-				evbuffer_add_printf(b, "berth_http_requests_total"
+				evbuffer_add_printf(b,
+				    "berth_http_requests_total"
 				    "{class=\"%s\",code=\"%zu\"} %llu\n",
 				    metrics_classes[i].name, code,
 				    (unsigned long long)
@@ -140,14 +150,10 @@ metrics_render(struct evbuffer *b, const struct msg_stats_reply *st)
 		    "count{class=\"%s\"} %llu\n", c->name,
 		    (unsigned long long)c->count);
 	}
-	metric_head(b, "berth_http_received_bytes_total", "counter",
-	    "Request body bytes received.");
-	evbuffer_add_printf(b, "berth_http_received_bytes_total %llu\n",
-	    (unsigned long long)metrics_bytes_in);
-	metric_head(b, "berth_http_sent_bytes_total", "counter",
-	    "Response body bytes sent.");
-	evbuffer_add_printf(b, "berth_http_sent_bytes_total %llu\n",
-	    (unsigned long long)metrics_bytes_out);
+	metric_value(b, "berth_http_received_bytes_total", "counter",
+	    "Request body bytes received.", metrics_bytes_in);
+	metric_value(b, "berth_http_sent_bytes_total", "counter",
+	    "Response body bytes sent.", metrics_bytes_out);
 
 	for (i = 0; i < model->registries.len; i++) {
 		struct registry *reg = model->registries.items[i];
@@ -156,48 +162,29 @@ metrics_render(struct evbuffer *b, const struct msg_stats_reply *st)
 			images += ((struct repository *)
 			    reg->repositories.items[k])->images.len;
 	}
-	metric_head(b, "berth_repositories", "gauge",
-	    "Repositories in every account and region.");
-	evbuffer_add_printf(b, "berth_repositories %llu\n",
-	    (unsigned long long)repos);
-	metric_head(b, "berth_images", "gauge", "Images (manifests) stored.");
-	evbuffer_add_printf(b, "berth_images %llu\n",
-	    (unsigned long long)images);
+	metric_value(b, "berth_repositories", "gauge",
+	    "Repositories in every account and region.", repos);
+	metric_value(b, "berth_images", "gauge",
+	    "Images (manifests) stored.", images);
 	if (st != NULL) {
-		metric_head(b, "berth_blobs_stored", "gauge",
-		    "Blobs in the store.");
-		evbuffer_add_printf(b, "berth_blobs_stored %llu\n",
-		    (unsigned long long)st->blobs);
-		metric_head(b, "berth_blobs_stored_bytes", "gauge",
-		    "Bytes of the blobs in the store.");
-		evbuffer_add_printf(b, "berth_blobs_stored_bytes %llu\n",
-		    (unsigned long long)st->bytes);
-		metric_head(b, "berth_uploads_in_progress", "gauge",
-		    "Blob upload sessions open.");
-		evbuffer_add_printf(b, "berth_uploads_in_progress %llu\n",
-		    (unsigned long long)st->uploads);
-		metric_head(b, "berth_metadata_log_bytes", "gauge",
-		    "Size of the metadata log since the last snapshot.");
-		evbuffer_add_printf(b, "berth_metadata_log_bytes %llu\n",
-		    (unsigned long long)st->meta_log_bytes);
+		metric_value(b, "berth_blobs_stored", "gauge",
+		    "Blobs in the store.", st->blobs);
+		metric_value(b, "berth_blobs_stored_bytes", "gauge",
+		    "Bytes of the blobs in the store.", st->bytes);
+		metric_value(b, "berth_uploads_in_progress", "gauge",
+		    "Blob upload sessions open.", st->uploads);
+		metric_value(b, "berth_metadata_log_bytes", "gauge",
+		    "Size of the metadata log since the last snapshot.",
+		    st->meta_log_bytes);
 	}
-	metric_head(b, "berth_blobd_up", "gauge",
-	    "1 when the storage worker is serving.");
-	evbuffer_add_printf(b, "berth_blobd_up %d\n", proc_blobd_up());
-	metric_head(b, "berth_blobd_restarts_total", "counter",
-	    "Restarts of the storage worker.");
-	evbuffer_add_printf(b, "berth_blobd_restarts_total %llu\n",
-	    (unsigned long long)proc_restarts());
-	metric_head(b, "berth_gc_runs_total", "counter",
-	    "Garbage collections that deleted (not dry runs).");
-	evbuffer_add_printf(b, "berth_gc_runs_total %llu\n",
-	    (unsigned long long)gs->runs);
-	metric_head(b, "berth_gc_reclaimed_blobs_total", "counter",
-	    "Blobs deleted by garbage collection.");
-	evbuffer_add_printf(b, "berth_gc_reclaimed_blobs_total %llu\n",
-	    (unsigned long long)gs->blobs);
-	metric_head(b, "berth_gc_reclaimed_bytes_total", "counter",
-	    "Bytes freed by garbage collection.");
-	evbuffer_add_printf(b, "berth_gc_reclaimed_bytes_total %llu\n",
-	    (unsigned long long)gs->bytes);
+	metric_value(b, "berth_blobd_up", "gauge",
+	    "1 when the storage worker is serving.", worker_up());
+	metric_value(b, "berth_blobd_restarts_total", "counter",
+	    "Restarts of the storage worker.", worker_restarts());
+	metric_value(b, "berth_gc_runs_total", "counter",
+	    "Garbage collections that deleted (not dry runs).", gs->runs);
+	metric_value(b, "berth_gc_reclaimed_blobs_total", "counter",
+	    "Blobs deleted by garbage collection.", gs->blobs);
+	metric_value(b, "berth_gc_reclaimed_bytes_total", "counter",
+	    "Bytes freed by garbage collection.", gs->bytes);
 }

@@ -39,8 +39,9 @@
 #include "name.h"
 #include "util.h"
 
-/* Parses "<account>.dkr.ecr.<region>.<localhost|amazonaws.com>[:port]". */
-int
+/* Parses "<account>.dkr.ecr.<region>.<localhost|amazonaws.com>[:port]":
+ * 0 with account and region, or -1. */
+static int
 oci_host_identity(const char *host, char *account, char *region)
 {
 	static const char *const suffixes[] = { ".localhost",
@@ -83,7 +84,7 @@ oci_host_identity(const char *host, char *account, char *region)
 	return 0;
 }
 
-void
+static void
 oci_challenge(struct http_request *req)
 {
 	const char	*host = http_request_header(req, "Host");
@@ -93,54 +94,81 @@ oci_challenge(struct http_request *req)
 	    host != NULL ? host : "localhost");
 }
 
-int
+/* 0, BERR_UNAUTHORIZED (bad or, with --require-auth, missing token) or
+ * BERR_DENIED (a token for another registry than the host names). */
+static int
 oci_identity(struct http_request *req, struct oci_ident *id)
 {
-	char	 hacct[ACCOUNT_LEN + 1], hregion[REGION_MAX + 1];
-	char	 tacct[ACCOUNT_LEN + 1], tregion[REGION_MAX + 1];
-	int	 have_host, tok;
+	const char	*auth = http_request_header(req, "Authorization");
+	char		 hacct[ACCOUNT_LEN + 1], hregion[REGION_MAX + 1];
+	char		 tacct[ACCOUNT_LEN + 1], tregion[REGION_MAX + 1];
+	int		 have_host;
 
 	have_host = oci_host_identity(http_request_header(req, "Host"), hacct,
 	    hregion) == 0;
-	tok = auth_basic_identity(http_request_header(req, "Authorization"),
-	    tacct, tregion);
-	if (tok < 0)
-		return BERR_UNAUTHORIZED;
-	if (tok == 1 && conf.require_auth)
+	if ((auth == NULL && conf.require_auth) || (auth != NULL &&
+	    auth_basic_identity(auth, tacct, tregion) != 0))
 		return BERR_UNAUTHORIZED;
 	if (have_host) {
-		if (tok == 0 && (strcmp(hacct, tacct) != 0 ||
+		if (auth != NULL && (strcmp(hacct, tacct) != 0 ||
 		    strcmp(hregion, tregion) != 0))
 			return BERR_DENIED;
 		strcpy(id->account, hacct);
 		strcpy(id->region, hregion);
-	} else if (tok == 0) {
+	} else if (auth != NULL) {
 		strcpy(id->account, tacct);
 		strcpy(id->region, tregion);
 	} else {
 		strcpy(id->account, conf.account_id);
 		strcpy(id->region, conf.region);
 	}
-	id->authenticated = tok == 0;
+	id->authenticated = auth != NULL;
 	return 0;
 }
 
+struct repository *
+oci_repository(struct http_request *req, const struct oci_ident *id,
+    const char *name)
+{
+	struct repository *repo;
+
+	if ((repo = repository_lookup(id->account, id->region, name)) == NULL)
+		oci_error(req, BERR_NAME_UNKNOWN, "repository %s not found",
+		    name);
+	return repo;
+}
+
+/* {"errors":[{"code","message","detail"}]}: the error's code and message
+ * from the one table, the detail (or null) from the caller. */
 void
 oci_error(struct http_request *req, int err, const char *fmt, ...)
 {
-	char	 detail[512];
-	va_list	 ap;
+	struct json_object *body, *errors, *e;
+	char		 detail[512];
+	va_list		 ap;
+	int		 status = berr_http_status(err);
 
 	if (err == BERR_UNAUTHORIZED)
 		oci_challenge(req);
-	if (fmt == NULL) {
-		router_oci_error(req, err, NULL);
-		return;
+	if (fmt != NULL) {
+		va_start(ap, fmt);
+		vsnprintf(detail, sizeof(detail), fmt, ap);
+		va_end(ap);
 	}
-	va_start(ap, fmt);
-	vsnprintf(detail, sizeof(detail), fmt, ap);
-	va_end(ap);
-	router_oci_error(req, err, detail);
+	e = json_object_new_object();
+	json_object_object_add(e, "code",
+	    json_object_new_string(berr_oci_code(err)));
+	json_object_object_add(e, "message",
+	    json_object_new_string(berr_message(err)));
+	json_object_object_add(e, "detail", fmt != NULL ?
+	    json_object_new_string(detail) : NULL);
+	errors = json_object_new_array();
+	json_object_array_add(errors, e);
+	body = json_object_new_object();
+	json_object_object_add(body, "errors", errors);
+	if (status == 503 || status == 429)
+		http_response_header(req, "Retry-After", "1");
+	router_json(req, status, body);
 }
 
 /* Absolute URLs from the Host the client used, so port forwards work. */
@@ -175,15 +203,6 @@ oci_accepted_cb(int err, void *arg)
 	http_respond(req, 202, NULL, NULL, 0);
 }
 
-void
-oci_json(struct http_request *req, int status, struct json_object *body)
-{
-	const char	*s;
-
-	s = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN);
-	http_respond(req, status, "application/json", s, strlen(s));
-	json_object_put(body);
-}
 
 /* Parses the page parameters of tags/list and _catalog. */
 int
@@ -235,7 +254,7 @@ oci_catalog(struct http_request *req, const struct oci_ident *id)
 		}
 	}
 	json_object_object_add(body, "repositories", arr);
-	oci_json(req, 200, body);
+	router_json(req, 200, body);
 }
 
 /* Splits /v2/<name>/<route>/<arg> into its parts; see oci_route_kind. */
@@ -324,6 +343,11 @@ oci_dispatch(struct http_request *req, const char *path)
 	 * send it. */
 	http_response_header(req, "Docker-Distribution-API-Version",
 	    "registry/2.0");
+	/* Tokens and download URLs are checked with the model's key. */
+	if (!worker_ready()) {
+		oci_error(req, BERR_UNAVAILABLE, "%s", worker_unready_reason());
+		return;
+	}
 	get = method_is(req, "GET");
 	head = method_is(req, "HEAD");
 	route_err = oci_parse_route(rest, &r);
@@ -412,10 +436,8 @@ oci_dispatch(struct http_request *req, const char *path)
 			oci_upload_patch(req, &id, r.name, r.arg);
 		else if (method_is(req, "PUT"))
 			oci_upload_finish(req, &id, r.name, r.arg);
-		else if (get)
-			oci_upload_status(req, &id, r.name, r.arg);
-		else if (method_is(req, "DELETE"))
-			oci_upload_cancel(req, &id, r.name, r.arg);
+		else if (get || method_is(req, "DELETE"))
+			oci_upload_query(req, &id, r.name, r.arg);
 		else
 			oci_unsupported(req, "GET, PATCH, PUT, DELETE");
 		return;

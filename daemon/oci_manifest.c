@@ -35,12 +35,6 @@
 
 #define TAGS_PER_PUT_MAX	64
 
-static struct repository *
-oci_repo(const struct oci_ident *id, const char *name)
-{
-	return repository_find(registry_find(id->account, id->region), name);
-}
-
 /*
  * Content negotiation (RFC 9110 12.5.1) for a manifest GET by tag: the
  * most specific media range that matches the stored type decides (the
@@ -196,11 +190,8 @@ oci_manifest_get(struct http_request *req, const struct oci_ident *id,
 	char		 ds[DIGEST_STR_MAX];
 	int		 rc;
 
-	if ((repo = oci_repo(id, name)) == NULL) {
-		oci_error(req, BERR_NAME_UNKNOWN, "repository %s not found",
-		    name);
+	if ((repo = oci_repository(req, id, name)) == NULL)
 		return;
-	}
 	if ((rc = name_reference_parse(refstr, strlen(refstr), &ref)) != 0) {
 		if (ref.is_digest)
 			oci_error(req, rc, "invalid digest %s", refstr);
@@ -329,7 +320,8 @@ manifest_put_repo_cb(int err, void *arg)
 	struct manifest_put *mp = arg;
 
 	if (err != 0) {
-		oci_error(mp->req, err, "the repository could not be created");
+		oci_error(mp->req, err, "cannot create repository %s",
+		    mp->name);
 		manifest_put_free(mp);
 		return;
 	}
@@ -341,7 +333,6 @@ manifest_put_body_cb(struct http_request *req, int err, void *arg)
 {
 	struct manifest_put *mp = arg;
 	struct txn	 t;
-	int		 rc;
 
 	if (err != 0) {
 		if (err == BERR_TOO_LARGE)
@@ -353,16 +344,11 @@ manifest_put_body_cb(struct http_request *req, int err, void *arg)
 		manifest_put_free(mp);
 		return;
 	}
-	if (oci_repo(&mp->id, mp->name) == NULL && conf.create_on_push) {
+	if (repository_lookup(mp->id.account, mp->id.region,
+	    mp->name) == NULL && conf.create_on_push) {
 		txn_init(&t);
-		if ((rc = repository_ensure(mp->id.account, mp->id.region,
-		    mp->name, &t)) != 0) {
-			txn_clear(&t);
-			oci_error(req, rc, "cannot create repository %s",
-			    mp->name);
-			manifest_put_free(mp);
-			return;
-		}
+		(void)txn_repo_ensure(&t, mp->id.account, mp->id.region,
+		    mp->name);
 		txn_commit(&t, manifest_put_repo_cb, mp);
 		return;
 	}
@@ -378,7 +364,8 @@ oci_manifest_put(struct http_request *req, const struct oci_ident *id,
 	size_t		 n, i;
 	int		 rc;
 
-	if (oci_repo(id, name) == NULL && !conf.create_on_push) {
+	if (repository_lookup(id->account, id->region, name) == NULL &&
+	    !conf.create_on_push) {
 		oci_error(req, BERR_NAME_UNKNOWN, "repository %s does not "
 		    "exist; create it first (or run berthd --create-on-push)",
 		    name);
@@ -402,8 +389,8 @@ oci_manifest_put(struct http_request *req, const struct oci_ident *id,
 		/* distribution-spec (main): PUT by digest with ?tag=. */
 		n = http_request_params(req, "tag", extra, nitems(extra));
 		if (n > TAGS_PER_PUT_MAX) {
-			oci_error(req, BERR_TOO_MANY_TAGS, "at most %d tags per "
-			    "request", TAGS_PER_PUT_MAX);
+			oci_error(req, BERR_TOO_MANY_TAGS, "at most %d tags "
+			    "per request", TAGS_PER_PUT_MAX);
 			manifest_put_free(mp);
 			return;
 		}
@@ -426,41 +413,32 @@ oci_manifest_delete(struct http_request *req, const struct oci_ident *id,
 {
 	struct repository *repo;
 	struct reference ref;
-	struct image	*img;
+	struct image	*img = NULL;
 	struct txn	 t;
 	int		 rc;
 
-	if ((repo = oci_repo(id, name)) == NULL) {
-		oci_error(req, BERR_NAME_UNKNOWN, "repository %s not found",
-		    name);
+	if ((repo = oci_repository(req, id, name)) == NULL)
 		return;
-	}
 	if ((rc = name_reference_parse(refstr, strlen(refstr), &ref)) != 0) {
 		oci_error(req, ref.is_digest ? rc : BERR_MANIFEST_UNKNOWN,
 		    "invalid reference %s", refstr);
 		return;
 	}
-	txn_init(&t);
-	if (ref.is_digest) {
-		if ((img = image_find(repo, &ref.digest)) == NULL) {
-			oci_error(req, BERR_MANIFEST_UNKNOWN, "manifest %s not "
-			    "found in %s", refstr, name);
-			return;
-		}
-		rc = txn_image_delete(&t, img);
-	} else {
-		if (tag_find(repo, refstr) == NULL) {
-			oci_error(req, BERR_MANIFEST_UNKNOWN, "tag %s not found "
-			    "in %s", refstr, name);
-			return;
-		}
-		rc = txn_tag_delete(&t, repo, refstr);
-	}
-	if (rc != 0) {
-		txn_clear(&t);
-		oci_error(req, rc, NULL);
+	if (ref.is_digest && (img = image_find(repo, &ref.digest)) == NULL) {
+		oci_error(req, BERR_MANIFEST_UNKNOWN, "manifest %s not found "
+		    "in %s", refstr, name);
 		return;
 	}
+	if (!ref.is_digest && tag_find(repo, refstr) == NULL) {
+		oci_error(req, BERR_MANIFEST_UNKNOWN, "tag %s not found in %s",
+		    refstr, name);
+		return;
+	}
+	txn_init(&t);
+	if (ref.is_digest)
+		(void)txn_image_delete(&t, img);
+	else
+		(void)txn_tag_delete(&t, repo, refstr);
 	txn_commit(&t, oci_accepted_cb, req);
 }
 
@@ -474,11 +452,8 @@ oci_tags_list(struct http_request *req, const struct oci_ident *id,
 	size_t		 i = 0;
 	long		 n, count = 0;
 
-	if ((repo = oci_repo(id, name)) == NULL) {
-		oci_error(req, BERR_NAME_UNKNOWN, "repository %s not found",
-		    name);
+	if ((repo = oci_repository(req, id, name)) == NULL)
 		return;
-	}
 	if (oci_page_params(req, &n, &last) != 0) {
 		oci_error(req, BERR_BAD_REQUEST, "n must be a number");
 		return;
@@ -499,7 +474,7 @@ oci_tags_list(struct http_request *req, const struct oci_ident *id,
 	}
 	json_object_object_add(body, "name", json_object_new_string(name));
 	json_object_object_add(body, "tags", arr);
-	oci_json(req, 200, body);
+	router_json(req, 200, body);
 }
 
 void
@@ -519,11 +494,8 @@ oci_referrers(struct http_request *req, const struct oci_ident *id,
 		oci_error(req, rc, "invalid digest %s", dstr);
 		return;
 	}
-	if ((repo = oci_repo(id, name)) == NULL) {
-		oci_error(req, BERR_NAME_UNKNOWN, "repository %s not found",
-		    name);
+	if ((repo = oci_repository(req, id, name)) == NULL)
 		return;
-	}
 	filter = http_request_param(req, "artifactType");
 	n = repository_referrers(repo, &subject, NULL, 0);
 	imgs = xcalloc(n, sizeof(*imgs));

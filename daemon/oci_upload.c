@@ -14,24 +14,19 @@
  * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
  */
 
+
 /*
- * Blob uploads: sessions, chunks streamed to blobd through a pipe, and the
- * final commit, in every style clients use (POST then PATCH+PUT; POST then
- * one PUT with the body; monolithic POST ?digest=; streamed chunked PATCH
- * with no Content-Range; Content-Range chunks; cross-repository mounts).
- *
- * berthd never buffers an upload: the body goes from the client's socket
- * into a pipe whose other end blobd reads, hashes and writes; blobd checks
- * the offset and verifies the digest itself.
+ * The OCI upload routes: sessions, chunks and the final PUT, in every
+ * style clients use (POST then PATCH+PUT; POST then one PUT with the
+ * body; monolithic POST ?digest=; streamed chunked PATCH with no
+ * Content-Range; Content-Range chunks; cross-repository mounts).  The flow
+ * itself, shared with ECR's layer operations, is blob_upload.c's: berthd
+ * never buffers an upload, and blobd checks offsets and verifies digests.
  */
 #include "config.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "berthd.h"
 #include "error.h"
@@ -39,117 +34,61 @@
 #include "log.h"
 #include "util.h"
 
-enum upload_step {
+enum oci_upload_step {
+	STEP_START,		/* create (or mount), then 202 (201) */
 	STEP_PATCH,		/* append, then 202 */
 	STEP_FINISH,		/* append (maybe nothing), commit, 201 */
-	STEP_MONOLITHIC		/* create, append, commit, 201 */
+	STEP_MONOLITHIC,	/* create, append, commit, 201 */
+	STEP_STATUS,		/* stat, 204 with the session's headers */
+	STEP_CANCEL		/* cancel, 204 */
 };
 
-struct upload_op {
+struct oci_upload_op {
 	struct http_request *req;
-	enum upload_step step;
-	struct oci_ident id;
-	char		 name[NAME_MAX_LEN + 1];
-	char		 owner[OWNER_MAX];
-	uint8_t		 uuid[UPLOAD_ID_LEN];
-	char		 uuid_str[37];
+	enum oci_upload_step step;
+	struct blob_upload	 u;
 	struct digest	 digest;
-	int		 have_digest;
 	uint64_t	 offset;	/* UINT64_MAX: at the end */
 	uint64_t	 length;	/* UINT64_MAX: unknown */
-	int		 body_pending;
-	int		 reply_pending;
-	int		 body_err;
-	int		 reply_err;
-	uint64_t	 size;		/* after the append */
 };
 
-static void	upload_commit(struct upload_op *);
-
-static void
-upload_owner(const struct oci_ident *id, const char *name, char *out)
+static struct oci_upload_op *
+oci_upload_op_new(struct http_request *req, const struct oci_ident *id,
+    const char *name, enum oci_upload_step step)
 {
-	snprintf(out, OWNER_MAX, "%s/%s/%s", id->account, id->region, name);
-}
-
-static void
-uuid_format(const uint8_t id[UPLOAD_ID_LEN], char out[37])
-{
-	char	 hex[2 * UPLOAD_ID_LEN + 1];
-
-	hex_encode(id, UPLOAD_ID_LEN, hex);
-	snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8,
-	    hex + 12, hex + 16, hex + 20);
-}
-
-int
-upload_id_parse(const char *s, uint8_t id[UPLOAD_ID_LEN])
-{
-	char	 hex[2 * UPLOAD_ID_LEN];
-	size_t	 i, o = 0;
-
-	if (strlen(s) != 36)
-		return -1;
-	for (i = 0; i < 36; i++) {
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (s[i] != '-')
-				return -1;
-			continue;
-		}
-		hex[o++] = s[i];
-	}
-	return hex_decode(hex, sizeof(hex), id);
-}
-
-static struct upload_op *
-upload_op_new(struct http_request *req, const struct oci_ident *id,
-    const char *name, enum upload_step step)
-{
-	struct upload_op *op;
+	struct oci_upload_op *op;
 
 	op = xcalloc(1, sizeof(*op));
 	op->req = req;
 	op->step = step;
-	op->id = *id;
-	strcpy(op->name, name);
-	upload_owner(id, name, op->owner);
+	blob_upload_init(&op->u, id->account, id->region, name);
 	op->offset = UINT64_MAX;
 	op->length = UINT64_MAX;
 	return op;
 }
 
-static int
-upload_repo_exists(const struct upload_op *op)
-{
-	return repository_find(registry_find(op->id.account, op->id.region),
-	    op->name) != NULL;
-}
-
-/* Range: 0-<last byte>, and "0-0" for an empty session, as clients expect. */
+/* Location, Range (0-<last byte>, and "0-0" for an empty session, as
+ * clients expect) and Docker-Upload-UUID of a session. */
 static void
-upload_range_header(struct http_request *req, uint64_t size)
+oci_upload_headers(struct oci_upload_op *op, uint64_t size)
 {
-	http_response_headerf(req, "Range", "0-%llu",
+	oci_location(op->req, "/v2/%s/blobs/uploads/%s", op->u.repository,
+	    op->u.id_str);
+	http_response_headerf(op->req, "Range", "0-%llu",
 	    (unsigned long long)(size > 0 ? size - 1 : 0));
+	http_response_header(op->req, "Docker-Upload-UUID", op->u.id_str);
 }
 
+/* Answers err (size: what the session holds) and frees op. */
 static void
-upload_session_headers(struct upload_op *op, uint64_t size)
+oci_upload_fail(struct oci_upload_op *op, int err, uint64_t size)
 {
-	oci_location(op->req, "/v2/%s/blobs/uploads/%s", op->name,
-	    op->uuid_str);
-	upload_range_header(op->req, size);
-	http_response_header(op->req, "Docker-Upload-UUID", op->uuid_str);
-}
-
-static void
-upload_fail(struct upload_op *op, int err, uint64_t size)
-{
-	if (err == BERR_RANGE_INVALID && op->uuid_str[0] != '\0')
-		upload_session_headers(op, size);
+	if (err == BERR_RANGE_INVALID && op->u.id_str[0] != '\0')
+		oci_upload_headers(op, size);
 	switch (err) {
 	case BERR_DIGEST_INVALID:
-		oci_error(op->req, err, "the content does not match the digest");
+		oci_error(op->req, err, "the content does not match the "
+		    "digest");
 		break;
 	case BERR_SIZE_INVALID:
 		oci_error(op->req, err, "the content is not of the given size");
@@ -159,7 +98,7 @@ upload_fail(struct upload_op *op, int err, uint64_t size)
 		    (unsigned long long)size);
 		break;
 	case BERR_UPLOAD_UNKNOWN:
-		oci_error(op->req, err, "upload %s not found", op->uuid_str);
+		oci_error(op->req, err, "upload %s not found", op->u.id_str);
 		break;
 	default:
 		oci_error(op->req, err, NULL);
@@ -168,212 +107,71 @@ upload_fail(struct upload_op *op, int err, uint64_t size)
 	free(op);
 }
 
-/* --- the commit: blobd verifies, then the blob is linked in the repo --- */
-
+/* Answers 201 for the blob, now in the repository. */
 static void
-upload_linked_cb(int err, void *arg)
+oci_upload_linked_cb(int err, uint64_t size, void *arg)
 {
-	struct upload_op *op = arg;
+	struct oci_upload_op *op = arg;
 	char		 ds[DIGEST_STR_MAX];
 
 	if (err != 0) {
-		upload_fail(op, err, 0);
+		oci_upload_fail(op, err, size);
 		return;
 	}
 	digest_format(&op->digest, ds);
-	oci_location(op->req, "/v2/%s/blobs/%s", op->name, ds);
+	oci_location(op->req, "/v2/%s/blobs/%s", op->u.repository, ds);
 	http_response_header(op->req, "Docker-Content-Digest", ds);
 	http_respond(op->req, 201, NULL, NULL, 0);
 	free(op);
 }
 
 static void
-upload_link(struct upload_op *op, uint64_t size)
+oci_upload_commit(struct oci_upload_op *op)
 {
-	struct repository *repo;
-	struct txn	 t;
-	int		 rc;
-
-	repo = repository_find(registry_find(op->id.account, op->id.region),
-	    op->name);
-	if (repo == NULL) {
-		upload_fail(op, BERR_NAME_UNKNOWN, 0);
-		return;
-	}
-	txn_init(&t);
-	if ((rc = txn_link_put(&t, repo, &op->digest, size)) != 0) {
-		txn_clear(&t);
-		upload_fail(op, rc, 0);
-		return;
-	}
-	txn_commit(&t, upload_linked_cb, op);
+	blob_upload_commit(&op->u, &op->digest, BLOB_UPLOAD_DISCARD,
+	    oci_upload_linked_cb, op);
 }
 
 static void
-upload_discarded_cb(int err, const uint8_t *payload, size_t len, int fd,
-    void *arg)
+oci_upload_appended_cb(int err, uint64_t size, void *arg)
 {
-	struct upload_op *op = arg;
+	struct oci_upload_op *op = arg;
 
-	if (err != 0 && err != BERR_UPLOAD_UNKNOWN)
-		log_warnx("upload %s: not discarded after a digest mismatch: "
-		    "%s", op->uuid_str, berr_message(err));
-	upload_fail(op, BERR_DIGEST_INVALID, 0);
-}
-
-/*
- * Bytes that do not match their digest cannot become that blob, and no
- * resumption can fix them: the session goes, as distribution's does, and
- * its disk with it, rather than waiting for --upload-ttl.
- */
-static void
-upload_discard(struct upload_op *op)
-{
-	struct msg_upload_ref msg;
-
-	memset(&msg, 0, sizeof(msg));
-	memcpy(msg.id, op->uuid, UPLOAD_ID_LEN);
-	strcpy(msg.owner, op->owner);
-	blobc_call(MSG_UPLOAD_CANCEL, &msg, sizeof(msg), NULL, 0, -1, MSG_OK,
-	    upload_discarded_cb, op);
-}
-
-static void
-upload_committed_cb(int err, const uint8_t *payload, size_t len, int fd,
-    void *arg)
-{
-	struct upload_op *op = arg;
-	struct msg_blob_committed msg;
-	struct msg_error e;
-
-	if (err == BERR_DIGEST_INVALID && op->uuid_str[0] != '\0') {
-		upload_discard(op);
-		return;
-	}
-	if (err != 0) {
-		memset(&e, 0, sizeof(e));
-		if (payload != NULL)
-			memcpy(&e, payload, sizeof(e));
-		upload_fail(op, err, e.size);
-		return;
-	}
-	memcpy(&msg, payload, sizeof(msg));
-	upload_link(op, msg.size);
-}
-
-static void
-upload_commit(struct upload_op *op)
-{
-	struct msg_upload_commit msg;
-
-	memset(&msg, 0, sizeof(msg));
-	memcpy(msg.id, op->uuid, UPLOAD_ID_LEN);
-	strcpy(msg.owner, op->owner);
-	digest_format(&op->digest, msg.digest);
-	msg.size = UINT64_MAX;
-	blobc_call(MSG_UPLOAD_COMMIT, &msg, sizeof(msg), NULL, 0, -1,
-	    MSG_BLOB_COMMITTED, upload_committed_cb, op);
-}
-
-/* --- appending: the body streams into a pipe that blobd reads --------- */
-
-static void
-upload_append_done(struct upload_op *op)
-{
-	if (op->body_pending || op->reply_pending)
-		return;
-	if (op->reply_err != 0) {
-		upload_fail(op, op->reply_err, op->size);
-		return;
-	}
-	if (op->body_err != 0) {
-		/* blobd kept what arrived; the client may resume from it. */
-		if (op->body_err == BERR_BAD_REQUEST)
-			http_response_close(op->req);
-		if (op->step == STEP_PATCH) {
-			upload_session_headers(op, op->size);
-			oci_error(op->req, BERR_UPLOAD_INVALID, "the body was "
-			    "cut short; the upload holds %llu bytes",
-			    (unsigned long long)op->size);
-			free(op);
-		} else
-			upload_fail(op, BERR_UPLOAD_INVALID, op->size);
-		return;
-	}
-	if (op->length != UINT64_MAX &&
-	    http_request_body_received(op->req) != op->length) {
-		upload_fail(op, BERR_RANGE_INVALID, op->size);
-		return;
-	}
-	if (op->step == STEP_PATCH) {
-		upload_session_headers(op, op->size);
-		http_respond(op->req, 202, NULL, NULL, 0);
+	if (err == BERR_UPLOAD_INVALID && op->step == STEP_PATCH) {
+		oci_upload_headers(op, size);
+		oci_error(op->req, err, "the body was cut short; the upload "
+		    "holds %llu bytes", (unsigned long long)size);
 		free(op);
 		return;
 	}
-	upload_commit(op);
-}
-
-static void
-upload_append_reply_cb(int err, const uint8_t *payload, size_t len, int fd,
-    void *arg)
-{
-	struct upload_op *op = arg;
-	struct msg_upload_status st;
-	struct msg_error e;
-
-	op->reply_pending = 0;
-	if (err == 0) {
-		memcpy(&st, payload, sizeof(st));
-		op->size = st.size;
-	} else {
-		op->reply_err = err;
-		if (payload != NULL) {
-			memcpy(&e, payload, sizeof(e));
-			op->size = e.size;
-		}
-	}
-	upload_append_done(op);
-}
-
-static void
-upload_body_cb(struct http_request *req, int err, void *arg)
-{
-	struct upload_op *op = arg;
-
-	op->body_pending = 0;
-	op->body_err = err;
-	upload_append_done(op);
-}
-
-static void
-upload_append(struct upload_op *op)
-{
-	struct msg_upload_append msg;
-	int		 p[2];
-
-	if (pipe2(p, O_CLOEXEC) == -1) {
-		log_warn("pipe");
-		upload_fail(op, BERR_IO, 0);
+	if (err != 0) {
+		oci_upload_fail(op, err, size);
 		return;
 	}
-	/* Bigger pipes mean fewer wake-ups on both sides. */
-	(void)fcntl(p[1], F_SETPIPE_SZ, 1024 * 1024);
-	memset(&msg, 0, sizeof(msg));
-	memcpy(msg.id, op->uuid, UPLOAD_ID_LEN);
-	strcpy(msg.owner, op->owner);
-	msg.offset = op->offset;
-	msg.length = op->length;
-	op->body_pending = 1;
-	op->reply_pending = 1;
-	blobc_call(MSG_UPLOAD_APPEND, &msg, sizeof(msg), NULL, 0, p[0],
-	    MSG_UPLOAD_STATUS, upload_append_reply_cb, op);
-	http_request_body_to_fd(op->req, p[1], upload_body_cb, op);
+	if (op->step != STEP_PATCH) {
+		oci_upload_commit(op);
+		return;
+	}
+	oci_upload_headers(op, size);
+	http_respond(op->req, 202, NULL, NULL, 0);
+	free(op);
 }
 
-/* Sets op's offset and length from the request; 0 or a BERR code. */
-static int
-upload_chunk_params(struct upload_op *op)
+/* The request's body goes to the session. */
+static void
+oci_upload_append(struct oci_upload_op *op)
+{
+	int	 rc;
+
+	if ((rc = blob_upload_append_body(&op->u, op->req, op->offset,
+	    op->length, oci_upload_appended_cb, op)) != 0)
+		oci_upload_fail(op, rc, 0);
+}
+
+/* Appends the request's body as the chunk its Content-Range (optional)
+ * and Content-Length say it is. */
+static void
+oci_upload_append_chunk(struct oci_upload_op *op)
 {
 	const char	*cr = http_request_header(op->req, "Content-Range");
 	int64_t		 cl = http_request_content_length(op->req);
@@ -381,68 +179,61 @@ upload_chunk_params(struct upload_op *op)
 
 	if (cl >= 0)
 		op->length = (uint64_t)cl;
-	if (cr == NULL)
-		return 0;
-	if (content_range_parse(cr, &first, &last) == -1)
-		return BERR_RANGE_INVALID;
-	if (cl >= 0 && (uint64_t)cl != last - first + 1)
-		return BERR_RANGE_INVALID;
-	op->offset = first;
-	op->length = last - first + 1;
-	return 0;
+	if (cr != NULL) {
+		if (content_range_parse(cr, &first, &last) == -1 ||
+		    (cl >= 0 && (uint64_t)cl != last - first + 1)) {
+			oci_error(op->req, BERR_RANGE_INVALID,
+			    "bad Content-Range");
+			free(op);
+			return;
+		}
+		op->offset = first;
+		op->length = last - first + 1;
+	}
+	oci_upload_append(op);
 }
 
-static int
-upload_lookup(struct http_request *req, const struct oci_ident *id,
-    const char *name, const char *uuid, struct upload_op *op)
+/* The session a route names, or NULL when the request was answered. */
+static struct oci_upload_op *
+oci_upload_session(struct http_request *req, const struct oci_ident *id,
+    const char *name, const char *uuid, enum oci_upload_step step)
 {
-	if (!upload_repo_exists(op)) {
-		oci_error(req, BERR_NAME_UNKNOWN, "repository %s not found",
-		    name);
-		return -1;
-	}
-	if (upload_id_parse(uuid, op->uuid) == -1) {
+	struct oci_upload_op *op;
+
+	if (oci_repository(req, id, name) == NULL)
+		return NULL;
+	op = oci_upload_op_new(req, id, name, step);
+	if (blob_upload_set_id(&op->u, uuid) != 0) {
 		oci_error(req, BERR_UPLOAD_UNKNOWN, "upload %s not found",
 		    uuid);
-		return -1;
+		free(op);
+		return NULL;
 	}
-	uuid_format(op->uuid, op->uuid_str);
-	return 0;
+	return op;
 }
 
 void
 oci_upload_patch(struct http_request *req, const struct oci_ident *id,
     const char *name, const char *uuid)
 {
-	struct upload_op *op;
-	int		 rc;
+	struct oci_upload_op *op;
 
-	op = upload_op_new(req, id, name, STEP_PATCH);
-	if (upload_lookup(req, id, name, uuid, op) == -1) {
-		free(op);
-		return;
-	}
-	if ((rc = upload_chunk_params(op)) != 0) {
-		oci_error(req, rc, "bad Content-Range");
-		free(op);
-		return;
-	}
-	upload_append(op);
+	if ((op = oci_upload_session(req, id, name, uuid, STEP_PATCH)) !=
+	    NULL)
+		oci_upload_append_chunk(op);
 }
 
 void
 oci_upload_finish(struct http_request *req, const struct oci_ident *id,
     const char *name, const char *uuid)
 {
-	struct upload_op *op;
+	struct oci_upload_op *op;
 	const char	*ds;
 	int		 rc;
 
-	op = upload_op_new(req, id, name, STEP_FINISH);
-	if (upload_lookup(req, id, name, uuid, op) == -1) {
-		free(op);
+	if ((op = oci_upload_session(req, id, name, uuid, STEP_FINISH)) ==
+	    NULL)
 		return;
-	}
 	if ((ds = http_request_param(req, "digest")) == NULL) {
 		oci_error(req, BERR_DIGEST_INVALID, "the digest parameter is "
 		    "required");
@@ -454,184 +245,106 @@ oci_upload_finish(struct http_request *req, const struct oci_ident *id,
 		free(op);
 		return;
 	}
-	op->have_digest = 1;
-	if (!http_request_has_body(req)) {
-		upload_commit(op);
-		return;
-	}
-	if ((rc = upload_chunk_params(op)) != 0) {
-		oci_error(req, rc, "bad Content-Range");
-		free(op);
-		return;
-	}
-	upload_append(op);
+	if (!http_request_has_body(req))
+		oci_upload_commit(op);
+	else
+		oci_upload_append_chunk(op);
 }
 
+/*
+ * A session's request is done: 204 after a status (with its headers) or a
+ * cancel, 202 after a new session, and for a monolithic upload the body
+ * goes to it.
+ */
 static void
-upload_status_cb(int err, const uint8_t *payload, size_t len, int fd,
-    void *arg)
+oci_upload_session_cb(int err, uint64_t size, void *arg)
 {
-	struct upload_op *op = arg;
-	struct msg_upload_status st;
+	struct oci_upload_op *op = arg;
 
 	if (err != 0) {
-		upload_fail(op, err, 0);
+		oci_upload_fail(op, err, 0);
 		return;
 	}
-	memcpy(&st, payload, sizeof(st));
-	upload_session_headers(op, st.size);
-	http_respond(op->req, 204, NULL, NULL, 0);
+	switch (op->step) {
+	case STEP_MONOLITHIC:
+		op->offset = 0;
+		oci_upload_append(op);
+		return;
+	case STEP_START:
+		oci_upload_headers(op, 0);
+		http_respond(op->req, 202, NULL, NULL, 0);
+		break;
+	default:		/* a status or a cancel */
+		if (op->step == STEP_STATUS)
+			oci_upload_headers(op, size);
+		http_respond(op->req, 204, NULL, NULL, 0);
+		break;
+	}
 	free(op);
 }
 
+/* GET (its status) or DELETE (a cancel) of a session. */
 void
-oci_upload_status(struct http_request *req, const struct oci_ident *id,
+oci_upload_query(struct http_request *req, const struct oci_ident *id,
     const char *name, const char *uuid)
 {
-	struct upload_op *op;
-	struct msg_upload_ref msg;
+	struct oci_upload_op *op;
+	int		 cancel;
 
-	op = upload_op_new(req, id, name, STEP_PATCH);
-	if (upload_lookup(req, id, name, uuid, op) == -1) {
-		free(op);
+	cancel = strcmp(http_request_method(req), "DELETE") == 0;
+	if ((op = oci_upload_session(req, id, name, uuid, cancel ?
+	    STEP_CANCEL : STEP_STATUS)) == NULL)
 		return;
-	}
-	memset(&msg, 0, sizeof(msg));
-	memcpy(msg.id, op->uuid, UPLOAD_ID_LEN);
-	strcpy(msg.owner, op->owner);
-	blobc_call(MSG_UPLOAD_STAT, &msg, sizeof(msg), NULL, 0, -1,
-	    MSG_UPLOAD_STATUS, upload_status_cb, op);
-}
-
-static void
-upload_cancelled_cb(int err, const uint8_t *payload, size_t len, int fd,
-    void *arg)
-{
-	struct upload_op *op = arg;
-
-	if (err != 0) {
-		upload_fail(op, err, 0);
-		return;
-	}
-	http_respond(op->req, 204, NULL, NULL, 0);
-	free(op);
-}
-
-void
-oci_upload_cancel(struct http_request *req, const struct oci_ident *id,
-    const char *name, const char *uuid)
-{
-	struct upload_op *op;
-	struct msg_upload_ref msg;
-
-	op = upload_op_new(req, id, name, STEP_PATCH);
-	if (upload_lookup(req, id, name, uuid, op) == -1) {
-		free(op);
-		return;
-	}
-	memset(&msg, 0, sizeof(msg));
-	memcpy(msg.id, op->uuid, UPLOAD_ID_LEN);
-	strcpy(msg.owner, op->owner);
-	blobc_call(MSG_UPLOAD_CANCEL, &msg, sizeof(msg), NULL, 0, -1, MSG_OK,
-	    upload_cancelled_cb, op);
+	if (cancel)
+		blob_upload_cancel(&op->u, oci_upload_session_cb, op);
+	else
+		blob_upload_stat(&op->u, oci_upload_session_cb, op);
 }
 
 /* --- starting: sessions, monolithic uploads and mounts ------------------- */
 
 static void
-upload_created_cb(int err, const uint8_t *payload, size_t len, int fd,
-    void *arg)
+oci_upload_small_body_cb(struct http_request *req, int err, void *arg)
 {
-	struct upload_op *op = arg;
-	struct msg_upload_created msg;
-
-	if (err != 0) {
-		upload_fail(op, err, 0);
-		return;
-	}
-	memcpy(&msg, payload, sizeof(msg));
-	memcpy(op->uuid, msg.id, UPLOAD_ID_LEN);
-	uuid_format(op->uuid, op->uuid_str);
-	if (op->step == STEP_MONOLITHIC) {
-		op->offset = 0;
-		upload_append(op);
-		return;
-	}
-	upload_session_headers(op, 0);
-	http_respond(op->req, 202, NULL, NULL, 0);
-	free(op);
-}
-
-static void
-upload_create(struct upload_op *op, enum digest_algo algo)
-{
-	struct msg_upload_create msg;
-
-	memset(&msg, 0, sizeof(msg));
-	strcpy(msg.owner, op->owner);
-	msg.algo = algo;
-	blobc_call(MSG_UPLOAD_CREATE, &msg, sizeof(msg), NULL, 0, -1,
-	    MSG_UPLOAD_CREATED, upload_created_cb, op);
-}
-
-static void
-upload_written_cb(int err, const uint8_t *payload, size_t len, int fd,
-    void *arg)
-{
-	upload_committed_cb(err, payload, len, fd, arg);
-}
-
-static void
-upload_small_body_cb(struct http_request *req, int err, void *arg)
-{
-	struct upload_op *op = arg;
-	struct msg_blob_write msg;
+	struct oci_upload_op *op = arg;
 	const char	*body;
 	size_t		 blen;
 
 	if (err != 0) {
-		upload_fail(op, err == BERR_TOO_LARGE ? BERR_SIZE_INVALID :
+		oci_upload_fail(op, err == BERR_TOO_LARGE ? BERR_SIZE_INVALID :
 		    BERR_UPLOAD_INVALID, 0);
 		return;
 	}
 	body = http_request_body(req, &blen);
-	memset(&msg, 0, sizeof(msg));
-	digest_format(&op->digest, msg.digest);
-	msg.size = blen;
-	blobc_call(MSG_BLOB_WRITE, &msg, sizeof(msg), body, blen, -1,
-	    MSG_BLOB_COMMITTED, upload_written_cb, op);
+	blob_upload_write(&op->u, &op->digest, body, blen, oci_upload_linked_cb,
+	    op);
 }
 
+/* A mount of a blob the source repository has: 1 when it is under way,
+ * 0 to open a session instead (as the spec says). */
 static int
-upload_mount(struct upload_op *op, const char *mount, const char *from)
+oci_upload_mount(struct oci_upload_op *op, const char *mount,
+    const char *from)
 {
 	struct repository *src, *dst;
 	struct link	*l;
-	struct txn	 t;
-	struct digest	 d;
 
-	if (from == NULL || digest_parse_str(mount, &d) != 0)
+	if (from == NULL || digest_parse_str(mount, &op->digest) != 0)
 		return 0;
-	src = repository_find(registry_find(op->id.account, op->id.region),
-	    from);
-	dst = repository_find(registry_find(op->id.account, op->id.region),
-	    op->name);
-	if (src == NULL || dst == NULL || (l = link_find(src, &d)) == NULL)
+	src = repository_lookup(op->u.account, op->u.region, from);
+	dst = repository_lookup(op->u.account, op->u.region,
+	    op->u.repository);
+	if (src == NULL || dst == NULL ||
+	    (l = link_find(src, &op->digest)) == NULL)
 		return 0;
 	blob_touch(l->blob);
-	op->digest = d;
-	op->have_digest = 1;
-	txn_init(&t);
-	if (txn_link_put(&t, dst, &d, l->blob->size) != 0) {
-		txn_clear(&t);
-		return 0;
-	}
-	txn_commit(&t, upload_linked_cb, op);
+	blob_upload_link(&op->u, &op->digest, l->blob->size, 0,
+	    oci_upload_linked_cb, op);
 	return 1;
 }
 
 static void
-upload_start(struct upload_op *op)
+oci_upload_begin(struct oci_upload_op *op)
 {
 	struct http_request *req = op->req;
 	const char	*mount, *ds, *algo_name;
@@ -640,7 +353,7 @@ upload_start(struct upload_op *op)
 	int		 rc;
 
 	mount = http_request_param(req, "mount");
-	if (mount != NULL && upload_mount(op, mount,
+	if (mount != NULL && oci_upload_mount(op, mount,
 	    http_request_param(req, "from")))
 		return;
 	if ((algo_name = http_request_param(req, "digest-algorithm")) !=
@@ -652,7 +365,7 @@ upload_start(struct upload_op *op)
 		return;
 	}
 	if ((ds = http_request_param(req, "digest")) == NULL || mount != NULL) {
-		upload_create(op, algo);
+		blob_upload_create(&op->u, algo, oci_upload_session_cb, op);
 		return;
 	}
 	if ((rc = digest_parse_str(ds, &op->digest)) != 0) {
@@ -660,40 +373,40 @@ upload_start(struct upload_op *op)
 		free(op);
 		return;
 	}
-	op->have_digest = 1;
 	op->step = STEP_MONOLITHIC;
 	cl = http_request_content_length(req);
 	if (cl >= 0 && cl <= BLOB_WRITE_MAX) {
 		http_request_read_body(req, BLOB_WRITE_MAX,
-		    upload_small_body_cb, op);
+		    oci_upload_small_body_cb, op);
 		return;
 	}
-	upload_create(op, op->digest.algo);
+	blob_upload_create(&op->u, op->digest.algo, oci_upload_session_cb, op);
 }
 
 static void
-upload_repo_created_cb(int err, void *arg)
+oci_upload_repo_created_cb(int err, void *arg)
 {
-	struct upload_op *op = arg;
+	struct oci_upload_op *op = arg;
 
 	if (err != 0) {
-		upload_fail(op, err, 0);
+		oci_error(op->req, err, "cannot create repository %s",
+		    op->u.repository);
+		free(op);
 		return;
 	}
-	upload_start(op);
+	oci_upload_begin(op);
 }
 
 void
 oci_upload_start(struct http_request *req, const struct oci_ident *id,
     const char *name)
 {
-	struct upload_op *op;
+	struct oci_upload_op *op;
 	struct txn	 t;
-	int		 rc;
 
-	op = upload_op_new(req, id, name, STEP_PATCH);
-	if (upload_repo_exists(op)) {
-		upload_start(op);
+	op = oci_upload_op_new(req, id, name, STEP_START);
+	if (repository_lookup(id->account, id->region, name) != NULL) {
+		oci_upload_begin(op);
 		return;
 	}
 	if (!conf.create_on_push) {
@@ -704,12 +417,6 @@ oci_upload_start(struct http_request *req, const struct oci_ident *id,
 		return;
 	}
 	txn_init(&t);
-	if ((rc = repository_ensure(id->account, id->region, name, &t)) !=
-	    0) {
-		txn_clear(&t);
-		oci_error(req, rc, "cannot create repository %s", name);
-		free(op);
-		return;
-	}
-	txn_commit(&t, upload_repo_created_cb, op);
+	(void)txn_repo_ensure(&t, id->account, id->region, name);
+	txn_commit(&t, oci_upload_repo_created_cb, op);
 }

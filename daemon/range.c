@@ -91,22 +91,25 @@ range_spec_parse(const char *s, size_t n, struct range_spec *rs)
 
 /*
  * Parses a Range header against an entity of size bytes (RFC 9110 14.2).
- * Returns 1 with [*off, *off+*len) for one satisfiable range, and 0 to
- * serve the whole entity: no header, a unit other than bytes (which a
- * server must ignore), several ranges (berth sends no multipart answers,
- * and a server may ignore Range), or a suffix range of an empty entity
- * (satisfiable, but no 206 can say so).  BERR_RANGE_UNSATISFIABLE for a
- * range past the end and for a bytes range that is not valid syntax,
- * such as "bytes=500-0": 14.2 lets the server answer 416 for an invalid
- * ranges-specifier, and the OCI conformance suite expects it.
+ * The whole entity is served (partial clear) without a header, for a unit
+ * other than bytes (which a server must ignore), for several ranges (berth
+ * sends no multipart answers, and a server may ignore Range), and for a
+ * suffix range of an empty entity (satisfiable, but no 206 can say so).
+ * BERR_RANGE_UNSATISFIABLE for a range past the end and for a bytes range
+ * that is not valid syntax, such as "bytes=500-0": 14.2 lets the server
+ * answer 416 for an invalid ranges-specifier, and the OCI conformance
+ * suite expects it.
  */
 int
-range_parse(const char *h, uint64_t size, uint64_t *off, uint64_t *len)
+range_parse(const char *h, uint64_t size, struct byte_range *br)
 {
 	struct range_spec rs, one;
 	const char	*p, *end;
 	size_t		 n, nspecs = 0;
 
+	br->off = 0;
+	br->len = size;
+	br->partial = 0;
 	if (h == NULL)
 		return 0;
 	memset(&one, 0, sizeof(one));
@@ -142,17 +145,19 @@ range_parse(const char *h, uint64_t size, uint64_t *off, uint64_t *len)
 			return BERR_RANGE_UNSATISFIABLE;
 		if (size == 0)
 			return 0;
-		*len = one.suffix < size ? one.suffix : size;
-		*off = size - *len;
-		return 1;
+		br->len = one.suffix < size ? one.suffix : size;
+		br->off = size - br->len;
+		br->partial = 1;
+		return 0;
 	}
 	if (one.first >= size)
 		return BERR_RANGE_UNSATISFIABLE;
 	if (one.last >= size)
 		one.last = size - 1;
-	*off = one.first;
-	*len = one.last - one.first + 1;
-	return 1;
+	br->off = one.first;
+	br->len = one.last - one.first + 1;
+	br->partial = 1;
+	return 0;
 }
 
 /*

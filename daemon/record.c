@@ -17,8 +17,10 @@
 /*
  * Records: the durable form of every change to the model.  A log entry is
  * a version byte and a batch of records; each record is a type byte, a u32
- * body length and the body (see buf.h for the encoding).  Live changes and
- * replay go through the same decoder and apply functions.
+ * body length and the body (see buf.h for the encoding).  This file
+ * encodes records, decodes and applies them (live changes, which txn.c
+ * builds, and replay go through the same code) and writes the whole model
+ * as records for a snapshot.
  */
 #include "config.h"
 
@@ -55,15 +57,21 @@ enum record_type {
 #define STR_SHORT		512
 #define STR_TEXT		(1024 * 1024)
 
-/* --- encoding ------------------------------------------------------------- */
+/* --- encoding ------------------------------------------------------------ */
+
+void
+record_entry_begin(struct wbuf *w)
+{
+	if (w->len == 0)
+		wbuf_put_u8(w, ENTRY_VERSION);
+}
 
 static size_t
 rec_begin(struct wbuf *w, enum record_type type)
 {
 	size_t	 off;
 
-	if (w->len == 0)
-		wbuf_put_u8(w, ENTRY_VERSION);
+	record_entry_begin(w);
 	wbuf_put_u8(w, type);
 	off = w->len;
 	wbuf_put_u32(w, 0);
@@ -77,10 +85,16 @@ rec_end(struct wbuf *w, size_t off)
 }
 
 static void
+put_registry_key(struct wbuf *w, const char *account, const char *region)
+{
+	wbuf_put_str(w, account);
+	wbuf_put_str(w, region);
+}
+
+static void
 put_repo_key(struct wbuf *w, const struct repository *repo)
 {
-	wbuf_put_str(w, repo->registry->account);
-	wbuf_put_str(w, repo->registry->region);
+	put_registry_key(w, repo->registry->account, repo->registry->region);
 	wbuf_put_str(w, repo->name);
 }
 
@@ -122,9 +136,32 @@ put_repo_config(struct wbuf *w, const struct repo_config *c)
 	wbuf_put_i64(w, c->lifecycle_evaluated_ms);
 }
 
-static void
-put_image(struct wbuf *w, const struct image *img)
+void
+record_repo_put(struct wbuf *w, const char *account, const char *region,
+    const char *name, int64_t created_ms, const struct repo_config *c)
 {
+	size_t	 off = rec_begin(w, REC_REPO_PUT);
+
+	put_registry_key(w, account, region);
+	wbuf_put_str(w, name);
+	wbuf_put_i64(w, created_ms);
+	put_repo_config(w, c);
+	rec_end(w, off);
+}
+
+void
+record_repo_delete(struct wbuf *w, const struct repository *repo)
+{
+	size_t	 off = rec_begin(w, REC_REPO_DELETE);
+
+	put_repo_key(w, repo);
+	rec_end(w, off);
+}
+
+void
+record_image_put(struct wbuf *w, const struct image *img)
+{
+	size_t	 off = rec_begin(w, REC_IMAGE_PUT);
 	size_t	 i;
 
 	put_repo_key(w, img->repo);
@@ -145,9 +182,123 @@ put_image(struct wbuf *w, const struct image *img)
 		put_opt_str(w, img->refs[i].media_type);
 	}
 	wbuf_put_bytes(w, img->manifest, img->manifest_len);
+	rec_end(w, off);
 }
 
-/* --- decoding and applying ------------------------------------------------- */
+/* The records naming a repository and a digest. */
+static void
+put_repo_digest(struct wbuf *w, enum record_type type,
+    const struct repository *repo, const struct digest *d)
+{
+	size_t	 off = rec_begin(w, type);
+
+	put_repo_key(w, repo);
+	put_digest(w, d);
+	rec_end(w, off);
+}
+
+void
+record_image_delete(struct wbuf *w, const struct image *img)
+{
+	put_repo_digest(w, REC_IMAGE_DELETE, img->repo, &img->digest);
+}
+
+void
+record_tag_put(struct wbuf *w, const struct repository *repo,
+    const char *tag, const struct digest *d)
+{
+	size_t	 off = rec_begin(w, REC_TAG_PUT);
+
+	put_repo_key(w, repo);
+	wbuf_put_str(w, tag);
+	put_digest(w, d);
+	rec_end(w, off);
+}
+
+void
+record_tag_delete(struct wbuf *w, const struct repository *repo,
+    const char *tag)
+{
+	size_t	 off = rec_begin(w, REC_TAG_DELETE);
+
+	put_repo_key(w, repo);
+	wbuf_put_str(w, tag);
+	rec_end(w, off);
+}
+
+void
+record_link_put(struct wbuf *w, const struct repository *repo,
+    const struct digest *d, uint64_t size, int64_t linked_ms)
+{
+	size_t	 off = rec_begin(w, REC_LINK_PUT);
+
+	put_repo_key(w, repo);
+	put_digest(w, d);
+	wbuf_put_u64(w, size);
+	wbuf_put_i64(w, linked_ms);
+	rec_end(w, off);
+}
+
+void
+record_link_delete(struct wbuf *w, const struct repository *repo,
+    const struct digest *d)
+{
+	put_repo_digest(w, REC_LINK_DELETE, repo, d);
+}
+
+void
+record_blob_forget(struct wbuf *w, const struct digest *d)
+{
+	size_t	 off = rec_begin(w, REC_BLOB_FORGET);
+
+	put_digest(w, d);
+	rec_end(w, off);
+}
+
+void
+record_pull_time(struct wbuf *w, const struct image *img, int64_t ms)
+{
+	size_t	 off = rec_begin(w, REC_PULL_TIME);
+
+	put_repo_key(w, img->repo);
+	put_digest(w, &img->digest);
+	wbuf_put_i64(w, ms);
+	rec_end(w, off);
+}
+
+void
+record_secret(struct wbuf *w, const uint8_t *secret, size_t len)
+{
+	size_t	 off = rec_begin(w, REC_SECRET);
+
+	wbuf_put_bytes(w, secret, len);
+	rec_end(w, off);
+}
+
+void
+record_setting_put(struct wbuf *w, const struct registry *reg,
+    const char *key, const char *value)
+{
+	size_t	 off = rec_begin(w, REC_SETTING_PUT);
+
+	put_registry_key(w, reg->account, reg->region);
+	wbuf_put_str(w, key);
+	wbuf_put_str(w, value);
+	rec_end(w, off);
+}
+
+void
+record_setting_delete(struct wbuf *w, const struct registry *reg,
+    const char *key)
+{
+	size_t	 off = rec_begin(w, REC_SETTING_DELETE);
+
+	put_registry_key(w, reg->account, reg->region);
+	wbuf_put_str(w, key);
+	rec_end(w, off);
+}
+
+/* --- decoding and applying ----------------------------------------------- */
 
 static char *
 get_opt_str(struct rbuf *r, size_t max)
@@ -213,7 +364,7 @@ get_repo_key(struct rbuf *r, struct repo_key *k)
 static struct repository *
 lookup_repo(const struct repo_key *k)
 {
-	return repository_find(registry_find(k->account, k->region), k->name);
+	return repository_lookup(k->account, k->region, k->name);
 }
 
 static int
@@ -303,9 +454,10 @@ bad:
 	return NULL;
 }
 
-/* Applies one record; 0, or a negative code when it cannot apply. */
+/* Applies one record's body; 0, or a negative code when it cannot apply
+ * (the model is unchanged then). */
 static int
-record_apply(enum record_type type, struct rbuf *r)
+record_apply_body(enum record_type type, struct rbuf *r)
 {
 	struct repo_key	 k;
 	struct repository *repo = NULL;
@@ -440,11 +592,27 @@ record_apply(enum record_type type, struct rbuf *r)
 }
 
 int
-record_apply_entry(const uint8_t *p, size_t len)
+record_apply(const uint8_t *p, size_t len)
 {
 	struct rbuf	 r, body;
 	const void	*b;
 	uint8_t		 type;
+	uint32_t	 n;
+
+	rbuf_init(&r, p, len);
+	type = rbuf_get_u8(&r);
+	n = rbuf_get_u32(&r);
+	if ((b = rbuf_get_raw(&r, n)) == NULL || r.left != 0)
+		return BERR_FRAME;
+	rbuf_init(&body, b, n);
+	return record_apply_body(type, &body);
+}
+
+int
+record_apply_entry(const uint8_t *p, size_t len)
+{
+	struct rbuf	 r;
+	const uint8_t	*rec;
 	uint32_t	 n;
 	int		 rc;
 
@@ -454,17 +622,17 @@ record_apply_entry(const uint8_t *p, size_t len)
 		return -1;
 	}
 	while (r.left > 0) {
-		type = rbuf_get_u8(&r);
+		rec = r.p;
+		(void)rbuf_get_u8(&r);
 		n = rbuf_get_u32(&r);
-		if ((b = rbuf_get_raw(&r, n)) == NULL) {
+		if (rbuf_get_raw(&r, n) == NULL) {
 			log_warnx("metadata entry truncated");
 			return -1;
 		}
-		rbuf_init(&body, b, n);
-		if ((rc = record_apply(type, &body)) != 0) {
+		if ((rc = record_apply(rec, (size_t)(r.p - rec))) != 0) {
 			/* Replaying what was once valid: report and go on. */
 			log_warnx("metadata record type %u not applied: %s",
-			    type, berr_message(rc));
+			    rec[0], berr_message(rc));
 			if (rc == BERR_FRAME)
 				return -1;
 		}
@@ -472,269 +640,7 @@ record_apply_entry(const uint8_t *p, size_t len)
 	return 0;
 }
 
-/* --- transactions ----------------------------------------------------------- */
-
-void
-txn_init(struct txn *t)
-{
-	wbuf_init(&t->buf);
-	t->nrecords = 0;
-}
-
-void
-txn_clear(struct txn *t)
-{
-	wbuf_clear(&t->buf);
-	t->nrecords = 0;
-}
-
-/* Applies the record just encoded at [start, end); undoes the encoding if
- * it does not apply (the model is untouched then). */
-static int
-txn_apply_last(struct txn *t, size_t start)
-{
-	struct rbuf	 r;
-	size_t		 rec = start;
-	uint8_t		 type;
-	uint32_t	 n;
-	int		 rc;
-
-	if (start == 0)
-		rec = 1;	/* skip the version byte */
-	rbuf_init(&r, t->buf.data + rec, t->buf.len - rec);
-	type = rbuf_get_u8(&r);
-	n = rbuf_get_u32(&r);
-	rbuf_init(&r, rbuf_get_raw(&r, n), n);
-	if ((rc = record_apply(type, &r)) != 0) {
-		t->buf.len = start;
-		return rc;
-	}
-	t->nrecords++;
-	return 0;
-}
-
-int
-txn_repo_put(struct txn *t, const char *account, const char *region,
-    const char *name, int64_t created_ms, const struct repo_config *c)
-{
-	size_t	 start = t->buf.len, off;
-
-	off = rec_begin(&t->buf, REC_REPO_PUT);
-	wbuf_put_str(&t->buf, account);
-	wbuf_put_str(&t->buf, region);
-	wbuf_put_str(&t->buf, name);
-	wbuf_put_i64(&t->buf, created_ms);
-	put_repo_config(&t->buf, c);
-	rec_end(&t->buf, off);
-	return txn_apply_last(t, start);
-}
-
-int
-txn_repo_delete(struct txn *t, struct repository *repo)
-{
-	size_t	 start = t->buf.len, off;
-
-	off = rec_begin(&t->buf, REC_REPO_DELETE);
-	put_repo_key(&t->buf, repo);
-	rec_end(&t->buf, off);
-	return txn_apply_last(t, start);
-}
-
-int
-txn_image_put(struct txn *t, const struct image *img)
-{
-	size_t	 start = t->buf.len, off;
-
-	off = rec_begin(&t->buf, REC_IMAGE_PUT);
-	put_image(&t->buf, img);
-	rec_end(&t->buf, off);
-	return txn_apply_last(t, start);
-}
-
-int
-txn_image_delete(struct txn *t, struct image *img)
-{
-	size_t	 start = t->buf.len, off;
-
-	off = rec_begin(&t->buf, REC_IMAGE_DELETE);
-	put_repo_key(&t->buf, img->repo);
-	put_digest(&t->buf, &img->digest);
-	rec_end(&t->buf, off);
-	return txn_apply_last(t, start);
-}
-
-int
-txn_tag_put(struct txn *t, struct repository *repo, const char *tag,
-    const struct digest *d)
-{
-	size_t	 start = t->buf.len, off;
-
-	off = rec_begin(&t->buf, REC_TAG_PUT);
-	put_repo_key(&t->buf, repo);
-	wbuf_put_str(&t->buf, tag);
-	put_digest(&t->buf, d);
-	rec_end(&t->buf, off);
-	return txn_apply_last(t, start);
-}
-
-int
-txn_tag_delete(struct txn *t, struct repository *repo, const char *tag)
-{
-	size_t	 start = t->buf.len, off;
-
-	off = rec_begin(&t->buf, REC_TAG_DELETE);
-	put_repo_key(&t->buf, repo);
-	wbuf_put_str(&t->buf, tag);
-	rec_end(&t->buf, off);
-	return txn_apply_last(t, start);
-}
-
-int
-txn_link_put(struct txn *t, struct repository *repo, const struct digest *d,
-    uint64_t size)
-{
-	size_t	 start = t->buf.len, off;
-
-	off = rec_begin(&t->buf, REC_LINK_PUT);
-	put_repo_key(&t->buf, repo);
-	put_digest(&t->buf, d);
-	wbuf_put_u64(&t->buf, size);
-	wbuf_put_i64(&t->buf, now_ms());
-	rec_end(&t->buf, off);
-	return txn_apply_last(t, start);
-}
-
-int
-txn_link_delete(struct txn *t, struct repository *repo,
-    const struct digest *d)
-{
-	size_t	 start = t->buf.len, off;
-
-	off = rec_begin(&t->buf, REC_LINK_DELETE);
-	put_repo_key(&t->buf, repo);
-	put_digest(&t->buf, d);
-	rec_end(&t->buf, off);
-	return txn_apply_last(t, start);
-}
-
-int
-txn_blob_forget(struct txn *t, const struct digest *d)
-{
-	size_t	 start = t->buf.len, off;
-
-	off = rec_begin(&t->buf, REC_BLOB_FORGET);
-	put_digest(&t->buf, d);
-	rec_end(&t->buf, off);
-	return txn_apply_last(t, start);
-}
-
-int
-txn_pull_time(struct txn *t, struct image *img, int64_t ms)
-{
-	size_t	 start = t->buf.len, off;
-
-	off = rec_begin(&t->buf, REC_PULL_TIME);
-	put_repo_key(&t->buf, img->repo);
-	put_digest(&t->buf, &img->digest);
-	wbuf_put_i64(&t->buf, ms);
-	rec_end(&t->buf, off);
-	return txn_apply_last(t, start);
-}
-
-int
-txn_secret(struct txn *t, const uint8_t *secret, size_t len)
-{
-	size_t	 start = t->buf.len, off;
-
-	off = rec_begin(&t->buf, REC_SECRET);
-	wbuf_put_bytes(&t->buf, secret, len);
-	rec_end(&t->buf, off);
-	return txn_apply_last(t, start);
-}
-
-int
-txn_setting_put(struct txn *t, struct registry *reg, const char *key,
-    const char *value)
-{
-	size_t	 start = t->buf.len, off;
-
-	off = rec_begin(&t->buf, REC_SETTING_PUT);
-	wbuf_put_str(&t->buf, reg->account);
-	wbuf_put_str(&t->buf, reg->region);
-	wbuf_put_str(&t->buf, key);
-	wbuf_put_str(&t->buf, value);
-	rec_end(&t->buf, off);
-	return txn_apply_last(t, start);
-}
-
-int
-txn_setting_delete(struct txn *t, struct registry *reg, const char *key)
-{
-	size_t	 start = t->buf.len, off;
-
-	off = rec_begin(&t->buf, REC_SETTING_DELETE);
-	wbuf_put_str(&t->buf, reg->account);
-	wbuf_put_str(&t->buf, reg->region);
-	wbuf_put_str(&t->buf, key);
-	rec_end(&t->buf, off);
-	return txn_apply_last(t, start);
-}
-
-struct txn_commit_ctx {
-	txn_done_cb	 done;
-	void		*arg;
-	size_t		 len;
-};
-
-static void
-txn_commit_cb(int err, const uint8_t *payload, size_t len, int fd,
-    void *arg)
-{
-	struct txn_commit_ctx *ctx = arg;
-
-	if (fd != -1)
-		close(fd);
-	if (err != 0) {
-		/* The change is in memory but maybe not on disk: go back to
-		 * what the disk says, so that nothing unacknowledged shows. */
-		log_warnx("metadata append failed (%s); reloading state",
-		    berr_message(err));
-		if (err != BERR_UNAVAILABLE && err != BERR_SHUTTING_DOWN)
-			meta_load(NULL, NULL);
-	} else {
-		model->log_entries++;
-		model->log_bytes += ctx->len;
-	}
-	ctx->done(err, ctx->arg);
-	free(ctx);
-	if (err == 0)
-		meta_maybe_compact();
-}
-
-void
-txn_commit(struct txn *t, txn_done_cb done, void *arg)
-{
-	struct txn_commit_ctx *ctx;
-
-	ctx = xcalloc(1, sizeof(*ctx));
-	ctx->done = done;
-	ctx->arg = arg;
-	/*
-	 * An empty transaction still goes through the log as an entry with
-	 * no records: the change it found already made may belong to another
-	 * request whose entry is not fsync'd yet, and blobd acknowledges
-	 * entries in order.
-	 */
-	if (t->buf.len == 0)
-		wbuf_put_u8(&t->buf, ENTRY_VERSION);
-	ctx->len = t->buf.len;
-	meta_sent_entry(t->buf.data, t->buf.len);
-	blobc_call(MSG_META_APPEND, t->buf.data, t->buf.len, NULL, 0, -1,
-	    MSG_META_APPENDED, txn_commit_cb, ctx);
-	txn_clear(t);
-}
-
-/* --- snapshots ---------------------------------------------------------------- */
+/* --- snapshots ----------------------------------------------------------- */
 
 struct snapshot_writer {
 	int		 fd;
@@ -771,59 +677,39 @@ record_snapshot(int fd, uint64_t *len)
 {
 	struct snapshot_writer sw;
 	size_t		 i, j, k;
-	size_t		 off;
 
 	memset(&sw, 0, sizeof(sw));
 	sw.fd = fd;
 	wbuf_init(&sw.entry);
-	if (model->have_secret) {
-		off = rec_begin(&sw.entry, REC_SECRET);
-		wbuf_put_bytes(&sw.entry, model->secret,
-		    sizeof(model->secret));
-		rec_end(&sw.entry, off);
-	}
+	if (model->have_secret)
+		record_secret(&sw.entry, model->secret, sizeof(model->secret));
 	for (i = 0; i < model->registries.len; i++) {
 		struct registry *reg = model->registries.items[i];
 		for (j = 0; j < reg->settings.len; j++) {
 			struct kv *kv = reg->settings.items[j];
-			off = rec_begin(&sw.entry, REC_SETTING_PUT);
-			wbuf_put_str(&sw.entry, reg->account);
-			wbuf_put_str(&sw.entry, reg->region);
-			wbuf_put_str(&sw.entry, kv->key);
-			wbuf_put_str(&sw.entry, kv->value);
-			rec_end(&sw.entry, off);
+			record_setting_put(&sw.entry, reg, kv->key, kv->value);
 			snapshot_next(&sw);
 		}
 		for (j = 0; j < reg->repositories.len; j++) {
 			struct repository *repo = reg->repositories.items[j];
-			off = rec_begin(&sw.entry, REC_REPO_PUT);
-			put_repo_key(&sw.entry, repo);
-			wbuf_put_i64(&sw.entry, repo->created_ms);
-			put_repo_config(&sw.entry, &repo->config);
-			rec_end(&sw.entry, off);
+			record_repo_put(&sw.entry, reg->account, reg->region,
+			    repo->name, repo->created_ms, &repo->config);
 			for (k = 0; k < repo->links.len; k++) {
 				struct link *l = repo->links.items[k];
-				off = rec_begin(&sw.entry, REC_LINK_PUT);
-				put_repo_key(&sw.entry, repo);
-				put_digest(&sw.entry, &l->blob->digest);
-				wbuf_put_u64(&sw.entry, l->blob->size);
-				wbuf_put_i64(&sw.entry, l->linked_ms);
-				rec_end(&sw.entry, off);
+				record_link_put(&sw.entry, repo,
+				    &l->blob->digest, l->blob->size,
+				    l->linked_ms);
 				snapshot_next(&sw);
 			}
 			for (k = 0; k < repo->images.len; k++) {
-				off = rec_begin(&sw.entry, REC_IMAGE_PUT);
-				put_image(&sw.entry, repo->images.items[k]);
-				rec_end(&sw.entry, off);
+				record_image_put(&sw.entry,
+				    repo->images.items[k]);
 				snapshot_next(&sw);
 			}
 			for (k = 0; k < repo->tags.len; k++) {
 				struct tag *tg = repo->tags.items[k];
-				off = rec_begin(&sw.entry, REC_TAG_PUT);
-				put_repo_key(&sw.entry, repo);
-				wbuf_put_str(&sw.entry, tg->name);
-				put_digest(&sw.entry, &tg->image->digest);
-				rec_end(&sw.entry, off);
+				record_tag_put(&sw.entry, repo, tg->name,
+				    &tg->image->digest);
 				snapshot_next(&sw);
 			}
 			/* Records of one repository may span entries; that is

@@ -17,7 +17,9 @@
 /*
  * The first look at a request: which API it belongs to.  "/" is the ECR
  * API (POST with an X-Amz-Target; anything else gets its error shape),
- * /v2/ is the OCI distribution API and /_berth/ the admin API.
+ * /v2/ is the OCI distribution API and /_berth/ the admin API.  The HTTP
+ * layer's own refusals take the same routes, to answer in their shape;
+ * the plain JSON answer of the OCI and admin APIs is here too.
  */
 #include "config.h"
 
@@ -29,31 +31,6 @@
 #include "error.h"
 #include "http.h"
 #include "log.h"
-
-void
-router_oci_error(struct http_request *req, int err, const char *detail)
-{
-	struct json_object *body, *errors, *e;
-	const char	*s;
-	int		 status = berr_http_status(err);
-
-	body = json_object_new_object();
-	errors = json_object_new_array();
-	e = json_object_new_object();
-	json_object_object_add(e, "code",
-	    json_object_new_string(berr_oci_code(err)));
-	json_object_object_add(e, "message",
-	    json_object_new_string(berr_message(err)));
-	json_object_object_add(e, "detail", detail != NULL ?
-	    json_object_new_string(detail) : NULL);
-	json_object_array_add(errors, e);
-	json_object_object_add(body, "errors", errors);
-	s = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN);
-	if (status == 503 || status == 429)
-		http_response_header(req, "Retry-After", "1");
-	http_respond(req, status, "application/json", s, strlen(s));
-	json_object_put(body);
-}
 
 void
 router_dispatch_cb(struct http_request *req, void *arg)
@@ -74,5 +51,41 @@ router_dispatch_cb(struct http_request *req, void *arg)
 		return;
 	}
 	http_request_set_class(req, "other");
-	router_oci_error(req, BERR_NOT_FOUND, "no such route");
+	oci_error(req, BERR_NOT_FOUND, "no such route");
+}
+
+/* The same routes as router_dispatch_cb's, for the layer's refusals. */
+void
+router_refusal_cb(struct http_request *req, int err, const char *reason,
+    void *arg)
+{
+	const char	*path = http_request_path(req);
+
+	if (strncmp(path, "/_berth/", 8) == 0) {
+		http_request_set_class(req, "admin");
+		admin_error(req, berr_http_status(err), reason);
+		return;
+	}
+	if (strcmp(path, "/") == 0) {
+		ecr_refuse(req, err, reason);
+		return;
+	}
+	if (strcmp(path, "/v2") == 0 || strncmp(path, "/v2/", 4) == 0) {
+		http_request_set_class(req, "oci");
+		http_response_header(req, "Docker-Distribution-API-Version",
+		    "registry/2.0");
+	} else
+		http_request_set_class(req, "other");
+	oci_error(req, err, "%s", reason);
+}
+
+/* The plain JSON answer of the OCI and admin APIs. */
+void
+router_json(struct http_request *req, int status, struct json_object *body)
+{
+	const char	*s;
+
+	s = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN);
+	http_respond(req, status, "application/json", s, strlen(s));
+	json_object_put(body);
 }

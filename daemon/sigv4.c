@@ -48,6 +48,7 @@
 #include <openssl/sha.h>
 
 #include "berthd.h"
+#include "ecr.h"
 #include "log.h"
 #include "util.h"
 
@@ -66,7 +67,7 @@ static struct sigv4_credential	*sigv4_creds;
 static size_t			 sigv4_ncreds;
 static int			 sigv4_loaded;
 
-/* --- the credentials file ---------------------------------------------- */
+/* --- the credentials file ------------------------------------------------ */
 
 static void
 creds_free(struct sigv4_credential *c, size_t n)
@@ -313,7 +314,7 @@ toolong:
 	return -1;
 }
 
-/* --- the canonical request ------------------------------------------------ */
+/* --- the canonical request ----------------------------------------------- */
 
 static void
 sha256_hex(const void *p, size_t n, char out[65])
@@ -358,7 +359,8 @@ pct_decode(const char *s, size_t n, size_t *outlen)
 		if (s[i] == '%' && i + 2 < n &&
 		    hex_digit_value((unsigned char)s[i + 1]) >= 0 &&
 		    hex_digit_value((unsigned char)s[i + 2]) >= 0) {
-			out[o++] = (char)(hex_digit_value((unsigned char)s[i + 1]) * 16 +
+			out[o++] = (char)(hex_digit_value(
+			    (unsigned char)s[i + 1]) * 16 +
 			    hex_digit_value((unsigned char)s[i + 2]));
 			i += 2;
 		} else
@@ -526,7 +528,8 @@ hmac256(const void *key, size_t klen, const char *msg, uint8_t out[32])
 		fatalx("HMAC");
 }
 
-void
+/* The hex signature of a canonical request. */
+static void
 sigv4_signature(const char *secret, const char *amz_date,
     const struct sigv4_auth *a, const char *canonical, char out[65])
 {
@@ -549,7 +552,7 @@ sigv4_signature(const char *secret, const char *amz_date,
 	hex_encode(sig, sizeof(sig), out);
 }
 
-/* --- the check -------------------------------------------------------------- */
+/* --- the check ----------------------------------------------------------- */
 
 /* "20250101T000000Z" into epoch seconds; -1 if malformed. */
 static int64_t
@@ -621,20 +624,23 @@ signed_header_listed(const char *list, const char *name)
 	return 0;
 }
 
-static const char * __attribute__((format(printf, 4, 5)))
-fail(char *msg, size_t msgsz, const char *exception, const char *fmt, ...)
+/* -1, with the exception to answer and its message. */
+static int __attribute__((format(printf, 5, 6)))
+fail(const char **exception, char *msg, size_t msgsz, const char *type,
+    const char *fmt, ...)
 {
 	va_list	 ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, msgsz, fmt, ap);
 	va_end(ap);
-	return exception;
+	*exception = type;
+	return -1;
 }
 
-const char *
+int
 sigv4_check(const struct sigv4_request *r, int64_t now,
-    struct sigv4_identity *id, char *msg, size_t msgsz)
+    struct sigv4_identity *id, const char **exc, char *msg, size_t msgsz)
 {
 	const struct sigv4_credential *cred;
 	struct sigv4_auth a;
@@ -650,15 +656,16 @@ sigv4_check(const struct sigv4_request *r, int64_t now,
 	msg[0] = '\0';
 	if ((auth = first_header(r, "Authorization")) == NULL) {
 		if (!verify)
-			return NULL;
-		return fail(msg, msgsz, "MissingAuthenticationTokenException",
+			return 0;
+		return fail(exc, msg, msgsz,
+		    "MissingAuthenticationTokenException",
 		    "Request is missing Authentication Token");
 	}
 	if (sigv4_parse(auth, &a, why, sizeof(why)) == -1) {
 		if (!verify)
-			return NULL;	/* not signed as we know: defaults */
-		return fail(msg, msgsz, "IncompleteSignatureException", "%s",
-		    why);
+			return 0;	/* not signed as we know: defaults */
+		return fail(exc, msg, msgsz, "IncompleteSignatureException",
+		    "%s", why);
 	}
 	snprintf(id->access_key, sizeof(id->access_key), "%s", a.access_key);
 	if (strlen(a.access_key) == ACCOUNT_LEN &&
@@ -667,60 +674,60 @@ sigv4_check(const struct sigv4_request *r, int64_t now,
 	if (name_region_valid(a.region, strlen(a.region)))
 		strcpy(id->region, a.region);
 	if (!verify)
-		return NULL;
+		return 0;
 
 	if (!name_region_valid(a.region, strlen(a.region)))
-		return fail(msg, msgsz, "InvalidSignatureException",
+		return fail(exc, msg, msgsz, "InvalidSignatureException",
 		    "Credential should be scoped to a valid region. ");
 	if (strcmp(a.service, SIGV4_SERVICE) != 0)
-		return fail(msg, msgsz, "InvalidSignatureException",
+		return fail(exc, msg, msgsz, "InvalidSignatureException",
 		    "Credential should be scoped to correct service: '%s'. ",
 		    SIGV4_SERVICE);
 	if (strcmp(a.terminator, "aws4_request") != 0)
-		return fail(msg, msgsz, "InvalidSignatureException",
+		return fail(exc, msg, msgsz, "InvalidSignatureException",
 		    "Credential should be scoped with a valid terminator: "
 		    "'aws4_request', not '%s'. ", a.terminator);
 	if (!signed_header_listed(a.signed_headers, "host"))
-		return fail(msg, msgsz, "IncompleteSignatureException",
+		return fail(exc, msg, msgsz, "IncompleteSignatureException",
 		    "'Host' or ':authority' must be a 'SignedHeader' in the "
 		    "AWS Authorization.");
 	xdate = first_header(r, "X-Amz-Date");
 	hdate = first_header(r, "Date");
 	if (xdate != NULL) {
 		if ((t = parse_amz_date(xdate)) == -1)
-			return fail(msg, msgsz, "IncompleteSignatureException",
-			    "Date must be in ISO-8601 'basic format'. Got "
-			    "'%.40s'. See http://en.wikipedia.org/wiki/"
-			    "ISO_8601", xdate);
+			return fail(exc, msg, msgsz,
+			    "IncompleteSignatureException", "Date must be in "
+			    "ISO-8601 'basic format'. Got '%.40s'. See "
+			    "http://en.wikipedia.org/wiki/ISO_8601", xdate);
 		snprintf(amz_date, sizeof(amz_date), "%s", xdate);
 	} else if (hdate != NULL && (t = parse_http_date(hdate)) != -1)
 		format_amz_date(t, amz_date);
 	else
-		return fail(msg, msgsz, "IncompleteSignatureException",
+		return fail(exc, msg, msgsz, "IncompleteSignatureException",
 		    "Authorization header requires existence of either a "
 		    "'X-Amz-Date' or a 'Date' header. Authorization=%.200s",
 		    auth);
 	if (strncmp(amz_date, a.date, 8) != 0 || strlen(a.date) != 8)
-		return fail(msg, msgsz, "InvalidSignatureException", "Date in "
-		    "Credential scope does not match YYYYMMDD from ISO-8601 "
-		    "version of date from HTTP: '%.8s' != '%.8s', from '%s'.",
-		    a.date, amz_date, amz_date);
+		return fail(exc, msg, msgsz, "InvalidSignatureException",
+		    "Date in Credential scope does not match YYYYMMDD from "
+		    "ISO-8601 version of date from HTTP: '%.8s' != '%.8s', "
+		    "from '%s'.", a.date, amz_date, amz_date);
 	if (t < now - SIGV4_SKEW_SEC) {
 		format_amz_date(now - SIGV4_SKEW_SEC, t1);
 		format_amz_date(now, t2);
-		return fail(msg, msgsz, "InvalidSignatureException", "Signature "
-		    "expired: %s is now earlier than %s (%s - 15 min.)",
-		    amz_date, t1, t2);
+		return fail(exc, msg, msgsz, "InvalidSignatureException",
+		    "Signature expired: %s is now earlier than %s (%s - 15 "
+		    "min.)", amz_date, t1, t2);
 	}
 	if (t > now + SIGV4_SKEW_SEC) {
 		format_amz_date(now + SIGV4_SKEW_SEC, t1);
 		format_amz_date(now, t2);
-		return fail(msg, msgsz, "InvalidSignatureException", "Signature "
-		    "not yet current: %s is still later than %s (%s + 15 "
-		    "min.)", amz_date, t1, t2);
+		return fail(exc, msg, msgsz, "InvalidSignatureException",
+		    "Signature not yet current: %s is still later than %s (%s "
+		    "+ 15 min.)", amz_date, t1, t2);
 	}
 	if ((cred = credential_find(a.access_key)) == NULL)
-		return fail(msg, msgsz, "UnrecognizedClientException",
+		return fail(exc, msg, msgsz, "UnrecognizedClientException",
 		    "The security token included in the request is invalid.");
 	if (cred->account[0] != '\0')
 		strcpy(id->account, cred->account);
@@ -733,7 +740,7 @@ sigv4_check(const struct sigv4_request *r, int64_t now,
 	sha256_hex(r->body, r->body_len, hash);
 	if ((ph = first_header(r, "X-Amz-Content-Sha256")) != NULL &&
 	    strcasecmp(ph, hash) != 0)
-		return fail(msg, msgsz, "InvalidSignatureException", "The "
+		return fail(exc, msg, msgsz, "InvalidSignatureException", "The "
 		    "provided 'x-amz-content-sha256' header does not match "
 		    "what was computed.");
 	canonical = sigv4_canonical_request(r, &a, hash);
@@ -743,10 +750,10 @@ sigv4_check(const struct sigv4_request *r, int64_t now,
 	    CRYPTO_memcmp(want, a.signature, 64) == 0;
 	explicit_bzero(want, sizeof(want));
 	if (!ok)
-		return fail(msg, msgsz, "InvalidSignatureException", "The "
+		return fail(exc, msg, msgsz, "InvalidSignatureException", "The "
 		    "request signature we calculated does not match the "
 		    "signature you provided. Check your AWS Secret Access Key "
 		    "and signing method. Consult the service documentation for "
 		    "details.");
-	return NULL;
+	return 0;
 }

@@ -65,7 +65,52 @@
 /* How long berthd waits for the spawner when it stops. */
 #define SPAWNER_STOP_MS		10000
 
-/* --- berthd's side -------------------------------------------------------- */
+/*
+ * berthd and its spawner talk in the frames of proto.h over their own
+ * socketpair.  Both ends are this binary, so there is no hello and
+ * PROTOCOL_VERSION does not cover these messages.  The spawner answers
+ * MSG_SPAWN_WORKER with exactly one MSG_SPAWN_STARTED (with berthd's end of
+ * the worker's socketpair) or MSG_SPAWN_FAILED; reports every worker that
+ * exits with MSG_SPAWN_EXITED; kills on MSG_SPAWN_KILL only the worker it
+ * has running; and answers MSG_SPAWN_OPEN with MSG_SPAWN_OPENED, with a
+ * descriptor exactly when err is 0.  Ids are 0.
+ */
+enum msg_spawn_type {
+	MSG_SPAWN_WORKER = 64,	/* d->s: no payload */
+	MSG_SPAWN_STARTED,	/* s->d: struct msg_spawn_worker + socket */
+	MSG_SPAWN_FAILED,	/* s->d: struct msg_spawn_failed */
+	MSG_SPAWN_EXITED,	/* s->d: struct msg_spawn_exited */
+	MSG_SPAWN_KILL,		/* d->s: struct msg_spawn_worker */
+	MSG_SPAWN_OPEN,		/* d->s: struct msg_spawn_open */
+	MSG_SPAWN_OPENED	/* s->d: struct msg_spawn_opened (+ fd) */
+};
+
+struct msg_spawn_worker {
+	int32_t		 pid;
+	uint32_t	 pad;
+};
+
+struct msg_spawn_failed {
+	int32_t		 err;		/* an errno */
+	uint32_t	 pad;
+};
+
+struct msg_spawn_exited {
+	int32_t		 pid;
+	int32_t		 status;	/* as waitpid() gives it */
+};
+
+struct msg_spawn_open {
+	uint32_t	 file;		/* enum spawn_file */
+	uint32_t	 pad;
+};
+
+struct msg_spawn_opened {
+	uint32_t	 file;
+	int32_t		 err;		/* 0, or an errno */
+};
+
+/* --- berthd's side ------------------------------------------------------- */
 
 static const struct rpc_rule spawner_reply_rules[] = {
 	{ MSG_SPAWN_STARTED, sizeof(struct msg_spawn_worker),
@@ -84,7 +129,7 @@ static int		 spawner_stopping;
 static spawner_opened_cb spawner_open_cb[SPAWN_FILE__MAX];
 static void		*spawner_open_arg[SPAWN_FILE__MAX];
 
-/* --- the spawner's side --------------------------------------------------- */
+/* --- the spawner's side -------------------------------------------------- */
 
 static const struct rpc_rule spawner_request_rules[] = {
 	{ MSG_SPAWN_WORKER, 0, 0, RPC_FD_NONE },
@@ -420,7 +465,7 @@ spawner_main(int sock, pid_t berthd)
 	}
 }
 
-/* --- berthd's side -------------------------------------------------------- */
+/* --- berthd's side ------------------------------------------------------- */
 
 static void
 spawner_msg_cb(struct rpc_chan *chan, const struct frame_hdr *h,
@@ -435,15 +480,15 @@ spawner_msg_cb(struct rpc_chan *chan, const struct frame_hdr *h,
 	switch (h->type) {
 	case MSG_SPAWN_STARTED:
 		memcpy(&w, payload, sizeof(w));
-		proc_worker_started(w.pid, fd);
+		worker_started(w.pid, fd);
 		break;
 	case MSG_SPAWN_FAILED:
 		memcpy(&f, payload, sizeof(f));
-		proc_worker_failed(f.err);
+		worker_failed(f.err);
 		break;
 	case MSG_SPAWN_EXITED:
 		memcpy(&x, payload, sizeof(x));
-		proc_worker_exited(x.pid, x.status);
+		worker_exited(x.pid, x.status);
 		break;
 	case MSG_SPAWN_OPENED:
 		memcpy(&o, payload, sizeof(o));

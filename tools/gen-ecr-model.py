@@ -138,6 +138,7 @@ def main():
     w("#include <stddef.h>")
     w("")
     w('#include "berthd.h"')
+    w('#include "ecr.h"')
     w("")
     w("const char ecr_model_botocore_version[] = %s;"
       % cstr(botocore.__version__))

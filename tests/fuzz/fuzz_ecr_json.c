@@ -29,6 +29,7 @@
 #include <json-c/json.h>
 
 #include "berthd.h"
+#include "ecr.h"
 #include "log.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -39,6 +40,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static int	 ready;
 	const struct ecr_operation *op;
 	struct json_object *in;
+	const char	*exc;
 	char		 msg[4096], *text;
 
 	if (!ready) {
@@ -57,8 +59,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(text, data + 1, size - 1);
 	text[size - 1] = '\0';
 	if ((in = json_parse_strict(text, size - 1, 32)) != NULL) {
-		(void)ecr_validate(op, in, msg, sizeof(msg));
-		(void)ecr_validate(op, in, msg, 64);
+		(void)ecr_validate(op, in, &exc, msg, sizeof(msg));
+		(void)ecr_validate(op, in, &exc, msg, 64);
 		json_object_put(in);
 	}
 	free(text);

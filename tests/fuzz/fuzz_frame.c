@@ -17,9 +17,11 @@
 /*
  * libFuzzer target for the rpc frame decoder.  A peer writes the input into
  * a socketpair whose other end is a receiving rpc_chan with one side's
- * real table of accepted frames (blobd/rules.c, daemon/blobc.c); the loop
- * runs until the channel has read everything and closed.  Nothing may
- * crash, hang or leak memory or descriptors.
+ * real table of accepted frames (blobd/serve.c, daemon/blobc.c), its rows'
+ * payload checks included; a callback of our own takes each frame in
+ * place of the rows' handlers.  The loop runs until the channel has read
+ * everything and closed.  Nothing may crash, hang or leak memory or
+ * descriptors.
  *
  * Input: byte 0 holds the number of descriptors to pass (bits 0-1), when
  * to let the receiver read (bits 2-3: never until the end, after every
@@ -203,8 +205,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		rules = blobc_rules;
 		nrules = blobc_nrules;
 	} else {
-		rules = blobd_rules;
-		nrules = blobd_nrules;
+		rules = serve_rules;
+		nrules = serve_nrules;
 	}
 	if (size < 1 + 2 * (size_t)nfds)
 		return 0;

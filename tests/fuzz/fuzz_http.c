@@ -137,6 +137,23 @@ handler(struct http_request *req, void *arg)
 	outstanding--;
 }
 
+/* The layer's refusals: answered in a shape of our own, but on paths
+ * starting with /s, left unanswered (the layer then answers). */
+static void
+refusal_cb(struct http_request *req, int err, const char *reason, void *arg)
+{
+	const char	*path = http_request_path(req);
+
+	if (path == NULL || http_request_method(req) == NULL)
+		abort();
+	if (http_request_header(req, "host") != NULL)
+		abort();
+	if (path[0] != '\0' && path[1] == 's')
+		return;
+	http_response_header(req, "X-Reason", reason);
+	http_respond(req, berr_http_status(err), "application/json", "{}", 2);
+}
+
 /* Runs whatever is ready; returns whether the client end had news. */
 static int
 pump(int client)
@@ -183,6 +200,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	limits.max_uri = 512;
 	if ((srv = http_server_new(base, &limits, handler, NULL)) == NULL)
 		abort();
+	http_server_set_refusal_cb(srv, refusal_cb, NULL);
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == -1)
 		abort();
 	fd_set_nonblock(sv[1]);

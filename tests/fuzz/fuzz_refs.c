@@ -40,9 +40,10 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct reference ref;
+	struct byte_range br, br2;
 	struct digest	 d, back;
 	char		*s, buf[DIGEST_STR_MAX], *split, rbuf[64];
-	uint64_t	 off, len, off2, len2, first, last, entity;
+	uint64_t	 first, last, entity;
 	size_t		 skip;
 	int		 rc;
 
@@ -74,22 +75,25 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	entity = size > 8 ? (uint64_t)data[0] << 8 | data[1] : size;
-	rc = range_parse(s, entity, &off, &len);
-	if (rc == 1 && (len == 0 || off >= entity || len > entity - off))
+	rc = range_parse(s, entity, &br);
+	if (rc == 0 && br.partial && (br.len == 0 || br.off >= entity ||
+	    br.len > entity - br.off))
 		abort();
-	if (rc != 0 && rc != 1 && rc != BERR_RANGE_UNSATISFIABLE)
+	if (rc == 0 && !br.partial && (br.off != 0 || br.len != entity))
+		abort();
+	if (rc != 0 && rc != BERR_RANGE_UNSATISFIABLE)
 		abort();
 	/* Units other than bytes are ignored, never refused. */
 	skip = strspn(s, " \t");
-	if (rc != 0 && strncasecmp(s + skip, "bytes", 5) != 0)
+	if ((rc != 0 || br.partial) && strncasecmp(s + skip, "bytes", 5) != 0)
 		abort();
 	/* The range found, written as first-last, is found again. */
-	if (rc == 1) {
+	if (rc == 0 && br.partial) {
 		snprintf(rbuf, sizeof(rbuf), "bytes=%llu-%llu",
-		    (unsigned long long)off,
-		    (unsigned long long)(off + len - 1));
-		if (range_parse(rbuf, entity, &off2, &len2) != 1 ||
-		    off2 != off || len2 != len)
+		    (unsigned long long)br.off,
+		    (unsigned long long)(br.off + br.len - 1));
+		if (range_parse(rbuf, entity, &br2) != 0 || !br2.partial ||
+		    br2.off != br.off || br2.len != br.len)
 			abort();
 	}
 	if (content_range_parse(s, &first, &last) == 0 && last < first)

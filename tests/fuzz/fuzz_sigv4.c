@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "berthd.h"
+#include "ecr.h"
 #include "log.h"
 
 struct berthd_config	 conf;
@@ -81,6 +82,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct sigv4_request r;
 	struct sigv4_identity id;
 	struct sigv4_auth a;
+	const char	*exc;
 	char		*buf, *f[NFIELDS], *p, why[512], msg[1024];
 	size_t		 i;
 
@@ -108,7 +110,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	r.arg = f;
 	r.body = p != NULL ? p : "";
 	r.body_len = p != NULL ? strlen(p) : 0;
-	(void)sigv4_check(&r, 1736944245, &id, msg, sizeof(msg));
+	(void)sigv4_check(&r, 1736944245, &id, &exc, msg, sizeof(msg));
 	free(buf);
 	return 0;
 }

@@ -73,15 +73,27 @@ class Berthd:
              "127.0.0.1:%d" % self.port, "--data-dir",
              os.path.join(self.dir, "data")] + list(args),
             stdout=self.log, stderr=subprocess.STDOUT)
-        for _ in range(100):
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
             try:
-                urllib.request.urlopen(self.endpoint + "/v2/", timeout=1)
+                urllib.request.urlopen(self.endpoint + "/v2/", timeout=5)
                 return
             except urllib.error.HTTPError:
                 return
             except Exception:
                 time.sleep(0.05)
         raise RuntimeError("berthd did not start")
+
+    def wait_logged(self, text, seconds=30):
+        """Waits until berthd's log has a line containing text."""
+        path = os.path.join(self.dir, "berthd.log")
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            with open(path, errors="replace") as f:
+                if any(text in line for line in f):
+                    return True
+            time.sleep(0.05)
+        return False
 
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)
@@ -918,7 +930,8 @@ def test_signatures():
         with open(path, "a") as f:
             f.write("AKIDNEW newsecret\n")
         b.proc.send_signal(signal.SIGHUP)
-        time.sleep(0.5)
+        # The reload goes through the spawner: wait for its log line.
+        ok("reload logged", b.wait_logged("3 access keys loaded from"))
         ok("reloaded", err(b.client(key="AKIDNEW", secret="newsecret")
                            .describe_repositories) is None)
         test_clock_skew(b)

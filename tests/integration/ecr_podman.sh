@@ -32,7 +32,7 @@ start_berthd() {	# dir port args...
 	"$BERTHD" --blobd "$BLOBD" --listen "127.0.0.1:$port" \
 	    --data-dir "$dir" "$@" >"$dir.log" 2>&1 &
 	pids+=($!)
-	for _ in $(seq 100); do
+	for _ in $(seq 600); do
 		curl -s -o /dev/null "http://127.0.0.1:$port/v2/" && return 0
 		sleep 0.05
 	done

@@ -19,6 +19,7 @@ mkdir -p "$build"
 check "configure, make and make install into a staging prefix" test $? = 0
 
 for f in usr/sbin/berthd usr/libexec/berth-blobd usr/share/man/man8/berthd.8 \
+    usr/share/man/man7/berth-lifecycle.7 \
     usr/share/man/man8/berth-blobd.8 usr/lib/systemd/system/berthd.service; do
 	check "installed $f" test -f "$stage/$f"
 done
@@ -34,19 +35,19 @@ python3 - "$T_TMP/notify/sock" >"$T_TMP/notify/got" 2>&1 <<'PY' &
 import socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.bind(sys.argv[1])
-s.settimeout(20)
+s.settimeout(60)
 print(s.recv(4096).decode(), flush=True)
 PY
 npid=$!
 T_PIDS+=("$npid")
-wait_for 5 test -S "$T_TMP/notify/sock"
+wait_for 30 test -S "$T_TMP/notify/sock"
 NOTIFY_SOCKET=$T_TMP/notify/sock "$stage/usr/sbin/berthd" \
     --listen "127.0.0.1:$port" --data-dir "$T_TMP/data" \
     >"$T_TMP/berthd.log" 2>&1 &
 pid=$!
 T_PIDS+=("$pid")
 check "installed berthd serves without --blobd" \
-    wait_for 20 curl -sf -o /dev/null "http://127.0.0.1:$port/_berth/health"
+    wait_for 60 curl -sf -o /dev/null "http://127.0.0.1:$port/_berth/health"
 wait "$npid"
 check "readiness is signalled to \$NOTIFY_SOCKET (READY=1)" \
     grep -q 'READY=1' "$T_TMP/notify/got"

@@ -357,8 +357,12 @@ def request(srv, method, path, headers=(), body=None, chunks=None,
 def raw_request_expect(srv, method, path, headers, body, timeout=30):
     """
     Sends a request with Expect: 100-continue on a raw socket: the body
-    goes only after a 100 (or after 3 s without any answer, as curl does).
-    Returns (interim_statuses, Resp).  For refusals of large bodies.
+    goes only after a 100, and not at all after a final answer.  Returns
+    (interim_statuses, Resp).  For refusals of large bodies.
+
+    curl sends the body anyway after a second without an answer; this
+    waits for the server's answer (up to timeout) instead, so that a
+    loaded machine cannot turn a late 100 into a missing one.
     """
     s = socket.create_connection((srv.host, srv.port), timeout=timeout)
     try:
@@ -370,7 +374,6 @@ def raw_request_expect(srv, method, path, headers, body, timeout=30):
         s.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
         buf = b""
         interim = []
-        s.settimeout(3)
         send_body = True
         try:
             while b"\r\n\r\n" not in buf:
@@ -379,8 +382,8 @@ def raw_request_expect(srv, method, path, headers, body, timeout=30):
                     break
                 buf += d
         except socket.timeout:
-            pass
-        s.settimeout(timeout)
+            raise Failure("no answer to Expect: 100-continue in %d s" %
+                          timeout)
         if buf.startswith(b"HTTP/1.1 100"):
             head, _, buf = buf.partition(b"\r\n\r\n")
             interim.append(100)
@@ -2667,7 +2670,7 @@ def extra_expect_100_continue():
     assert_error(r, 404, "BLOB_UPLOAD_UNKNOWN")
 
 
-def read_responses(sock, methods, timeout=10):
+def read_responses(sock, methods, timeout=60):
     """Reads one response per request method from a raw socket, in order;
     stops early when the server closes.  Returns a list of Resp."""
     sock.settimeout(timeout)

@@ -340,15 +340,20 @@ resume_upload() {	# LOC FILE REPO
 	[ "$(hdr Docker-Content-Digest)" = "$d" ]
 }
 
-# After blobd died: berthd keeps its pid, a new blobd comes, health is 200.
+# After blobd died: berthd keeps its pid, a new blobd comes, health is 200
+# and names it.  (Right after the kill, health may still be 200 for the old
+# one: berthd has not read the end of its socket yet.)
 check_recovered() {	# OLD_BLOBD_PID
 	local i new
 	for i in $(seq 600); do
 		req "$URL/_berth/health" || true
-		[ "$CODE" = 200 ] && break
+		[ "$CODE" = 200 ] && ! grep -q "\"blobd_pid\":$1[,}]" "$W/b" &&
+		    break
 		sleep 0.05
 	done
 	expect 200 "/_berth/health after the blobd restart"
+	! grep -q "\"blobd_pid\":$1[,}]" "$W/b" ||
+	    { echo "health still names blobd $1"; return 1; }
 	grep -q '"blobd":"up"' "$W/b" || { cat "$W/b"; return 1; }
 	kill -0 "$BERTHD_PID" || { echo "berthd died"; return 1; }
 	new=$(blobd_pid)

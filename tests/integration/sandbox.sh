@@ -198,7 +198,7 @@ confined_blobd "root" "$(blobd_pid "$BERTHD_PID")" "$D"
 # A worker started after the confinement, by the spawner, is confined too.
 old=$(blobd_pid "$BERTHD_PID")
 kill -9 "$old"
-wait_for 20 sh -c "test \"\$(curl -s -o /dev/null -w '%{http_code}' '$URL/_berth/health')\" = 200"
+wait_for 30 worker_restarted "$old"
 new=$(blobd_pid "$BERTHD_PID")
 check "kill -9 of the worker: a new one ($new) serves" \
     sh -c "test -n '$new' && test '$new' != '$old'"
@@ -210,17 +210,17 @@ check "the blob pushed before is still served" \
 mv "$T_TMP/berthd.log" "$T_TMP/berthd.log.1"
 kill -HUP "$BERTHD_PID"
 check "SIGHUP: a new log file is created by the spawner for berthd" \
-    wait_for 5 grep -q 'logs reopened' "$T_TMP/berthd.log"
+    wait_for 30 grep -q 'logs reopened' "$T_TMP/berthd.log"
 curl -s -o /dev/null "$URL/_berth/health"
 check "and berthd writes its access log there" \
-    wait_for 5 grep -q 'GET /_berth/health' "$T_TMP/berthd.log"
+    wait_for 30 grep -q 'GET /_berth/health' "$T_TMP/berthd.log"
 check "SIGHUP: the --credentials file is read again, through the spawner" \
-    grep -q '1 access keys loaded from' "$T_TMP/berthd.log"
+    wait_for 30 grep -q '1 access keys loaded from' "$T_TMP/berthd.log"
 printf 'AKIDONE secretone\nAKIDTWO secrettwo\n' >"$T_TMP/credentials.new"
 mv "$T_TMP/credentials.new" "$T_TMP/credentials"
 kill -HUP "$BERTHD_PID"
 check "and a replaced file too" \
-    wait_for 5 grep -q '2 access keys loaded from' "$T_TMP/berthd.log"
+    wait_for 30 grep -q '2 access keys loaded from' "$T_TMP/berthd.log"
 
 kill -TERM "$BERTHD_PID"
 wait "$BERTHD_PID"

@@ -83,7 +83,8 @@ test_password(void)
 	CU_ASSERT_EQUAL(auth_basic_identity(h, acct, region),
 	    BERR_UNAUTHORIZED);
 	free(h);
-	CU_ASSERT_EQUAL(auth_basic_identity(NULL, acct, region), 1);
+	CU_ASSERT_EQUAL(auth_basic_identity(NULL, acct, region),
+	    BERR_UNAUTHORIZED);
 	CU_ASSERT_EQUAL(auth_basic_identity("Bearer x", acct, region),
 	    BERR_UNAUTHORIZED);
 

@@ -24,19 +24,19 @@
 #include "error.h"
 #include "unit.h"
 
-#define SHA256_EMPTY \
-	"sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-#define SHA256_ABC \
-	"sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-#define SHA512_ABC \
-	"sha512:ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a" \
+#define SHA256_EMPTY "sha256:" \
+	"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+#define SHA256_ABC "sha256:" \
+	"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+#define SHA512_ABC "sha512:" \
+	"ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a" \
 	"2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f"
-#define SHA512_EMPTY \
-	"sha512:cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce" \
+#define SHA512_EMPTY "sha512:" \
+	"cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce" \
 	"47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e"
 /* sha256 of 1000 'x' bytes */
-#define SHA256_1000X \
-	"sha256:44f8354494a5ba03ba1792a8d3e9c534c47a9181980fde7a3f44b06ef2ae7c7f"
+#define SHA256_1000X "sha256:" \
+	"44f8354494a5ba03ba1792a8d3e9c534c47a9181980fde7a3f44b06ef2ae7c7f"
 
 static void
 test_digest_vectors(void)
@@ -294,8 +294,8 @@ test_digest_register(void)
 	    CU_add_test(s, "parse/format round trip", test_digest_roundtrip) ==
 	    NULL ||
 	    CU_add_test(s, "algorithm names", test_digest_algo) == NULL ||
-	    CU_add_test(s, "incremental == one-shot", test_digest_incremental) ==
-	    NULL ||
+	    CU_add_test(s, "incremental == one-shot",
+	    test_digest_incremental) == NULL ||
 	    CU_add_test(s, "rejections", test_digest_reject) == NULL ||
 	    CU_add_test(s, "eq and cmp", test_digest_compare) == NULL)
 		return -1;

@@ -29,6 +29,7 @@
 #include <json-c/json.h>
 
 #include "berthd.h"
+#include "ecr.h"
 #include "unit.h"
 #include "util.h"
 
@@ -330,6 +331,7 @@ test_validate(void)
 	const char	*exc;
 	char		 msg[2048];
 	size_t		 i;
+	int		 rc;
 
 	for (i = 0; i < nitems(cases); i++) {
 		op = ecr_operation_find(cases[i].op, strlen(cases[i].op));
@@ -337,8 +339,11 @@ test_validate(void)
 		in = json_parse_strict(cases[i].json, strlen(cases[i].json),
 		    32);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(in);
-		exc = ecr_validate(op, in, msg, sizeof(msg));
+		exc = NULL;
+		rc = ecr_validate(op, in, &exc, msg, sizeof(msg));
 		json_object_put(in);
+		/* -1 exactly when there is an exception to answer. */
+		CU_ASSERT_EQUAL(rc == -1, exc != NULL);
 		if (cases[i].exception == NULL) {
 			if (exc != NULL)
 				fprintf(stderr, "\ncase %zu: %s: %s\n", i, exc,

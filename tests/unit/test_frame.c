@@ -49,14 +49,29 @@ enum {
 	T_FD,			/* 0..64 bytes, descriptor required */
 	T_OPT,			/* any length, descriptor optional */
 	T_FIXED,		/* exactly 8 bytes, no descriptor */
+	T_REQUEST,		/* 0..64 bytes, id not 0 */
+	T_NOTE,			/* 0..64 bytes, id 0 */
+	T_SIZED,		/* a u32 that says how many bytes follow */
 	T_UNKNOWN		/* in no table */
 };
+
+static int
+check_sized(const struct frame_hdr *h, const uint8_t *payload)
+{
+	uint32_t n;
+
+	memcpy(&n, payload, sizeof(n));
+	return n == h->len - sizeof(n) ? 0 : -1;
+}
 
 static const struct rpc_rule test_rules[] = {
 	{ T_PLAIN, 0, FRAME_MAX_PAYLOAD, RPC_FD_NONE },
 	{ T_FD, 0, 64, RPC_FD_REQUIRED },
 	{ T_OPT, 0, FRAME_MAX_PAYLOAD, RPC_FD_OPTIONAL },
 	{ T_FIXED, 8, 8, RPC_FD_NONE },
+	{ T_REQUEST, 0, 64, RPC_FD_NONE, RPC_ID_REQUEST },
+	{ T_NOTE, 0, 64, RPC_FD_NONE, RPC_ID_ZERO },
+	{ T_SIZED, 4, 64, RPC_FD_NONE, RPC_ID_ANY, check_sized },
 };
 #define NRULES	(sizeof(test_rules) / sizeof(test_rules[0]))
 
@@ -118,11 +133,17 @@ test_frame_decode(void)
 }
 
 static int
-check(uint32_t type, uint32_t len, int has_fd)
+check_id(uint32_t type, uint32_t len, int has_fd, uint32_t id)
 {
-	struct frame_hdr h = { type, len, 1, has_fd ? FRAME_F_FD : 0 };
+	struct frame_hdr h = { type, len, id, has_fd ? FRAME_F_FD : 0 };
 
 	return frame_check(test_rules, NRULES, &h, has_fd);
+}
+
+static int
+check(uint32_t type, uint32_t len, int has_fd)
+{
+	return check_id(type, len, has_fd, 1);
 }
 
 static void
@@ -148,6 +169,23 @@ test_frame_check(void)
 	CU_ASSERT_EQUAL(check(T_FIXED, 0, 0), BERR_FRAME);
 	CU_ASSERT_EQUAL(check(T_FIXED, 8, 1), BERR_FRAME);
 
+	/* Ids: any, a request's (not 0), or 0. */
+	CU_ASSERT_EQUAL(check_id(T_PLAIN, 0, 0, 0), 0);
+	CU_ASSERT_EQUAL(check_id(T_PLAIN, 0, 0, UINT32_MAX), 0);
+	CU_ASSERT_EQUAL(check_id(T_REQUEST, 3, 0, 1), 0);
+	CU_ASSERT_EQUAL(check_id(T_REQUEST, 3, 0, UINT32_MAX), 0);
+	CU_ASSERT_EQUAL(check_id(T_REQUEST, 3, 0, 0), BERR_FRAME);
+	CU_ASSERT_EQUAL(check_id(T_NOTE, 3, 0, 0), 0);
+	CU_ASSERT_EQUAL(check_id(T_NOTE, 3, 0, 1), BERR_FRAME);
+	CU_ASSERT_EQUAL(check_id(T_NOTE, 3, 0, UINT32_MAX), BERR_FRAME);
+	/* The id rule does not lift the others. */
+	CU_ASSERT_EQUAL(check_id(T_NOTE, 65, 0, 0), BERR_FRAME);
+	CU_ASSERT_EQUAL(check_id(T_REQUEST, 3, 1, 1), BERR_FRAME);
+	/* A row's payload check needs the payload: frame_check leaves it
+	 * to the channel. */
+	CU_ASSERT_EQUAL(check(T_SIZED, 4, 0), 0);
+	CU_ASSERT_EQUAL(check(T_SIZED, 3, 0), BERR_FRAME);
+
 	CU_ASSERT_EQUAL(check(T_UNKNOWN, 0, 0), BERR_FRAME);
 	CU_ASSERT_EQUAL(check(0, 0, 0), BERR_FRAME);
 	/* An empty table accepts nothing. */
@@ -162,6 +200,7 @@ struct rec {
 	uint8_t		 head[8];	/* its first bytes */
 	int		 fd;		/* as received; closed by side_clear */
 	int		 fd_cloexec;
+	int		 handler;	/* 0: msg_cb; else the row's handler */
 };
 
 struct side {
@@ -361,7 +400,6 @@ test_chan_basic(void)
 	CU_ASSERT_FATAL(base != NULL && make_pair(sv) == 0);
 	side_init(&a, base, sv[0]);
 	side_init(&b, base, sv[1]);
-	CU_ASSERT_EQUAL(rpc_fd(a.chan), sv[0]);
 	fill(payload, sizeof(payload), 1);
 
 	/* No payload, a payload, a payload in two parts, with descriptors. */
@@ -672,14 +710,18 @@ test_chan_rule_violation(void)
 		uint32_t	 type;
 		size_t		 len;
 		int		 with_fd;
+		uint32_t	 id;
 	} bad[] = {
-		{ T_UNKNOWN, 0, 0 },
-		{ T_FIXED, 7, 0 },		/* below min */
-		{ T_FIXED, 9, 0 },		/* above max */
-		{ T_FD, 65, 1 },
-		{ T_FD, 4, 0 },			/* fd required but missing */
-		{ T_PLAIN, 4, 1 },		/* fd not allowed */
-		{ T_FIXED, 8, 1 },
+		{ T_UNKNOWN, 0, 0, 2 },
+		{ T_FIXED, 7, 0, 2 },		/* below min */
+		{ T_FIXED, 9, 0, 2 },		/* above max */
+		{ T_FD, 65, 1, 2 },
+		{ T_FD, 4, 0, 2 },		/* fd required but missing */
+		{ T_PLAIN, 4, 1, 2 },		/* fd not allowed */
+		{ T_FIXED, 8, 1, 2 },
+		{ T_REQUEST, 4, 0, 0 },		/* a request without an id */
+		{ T_NOTE, 4, 0, 2 },		/* an id where none goes */
+		{ T_SIZED, 8, 0, 2 },		/* its check fails */
 	};
 	struct event_base	*base;
 	struct side		 a, b;
@@ -698,7 +740,7 @@ test_chan_rule_violation(void)
 		/* A good frame before the bad one, good ones after it, some
 		 * with descriptors that must not leak. */
 		CU_ASSERT_EQUAL(rpc_send(a.chan, T_PLAIN, 1, buf, 10, -1), 0);
-		CU_ASSERT_EQUAL(rpc_send(a.chan, bad[i].type, 2, buf,
+		CU_ASSERT_EQUAL(rpc_send(a.chan, bad[i].type, bad[i].id, buf,
 		    bad[i].len, bad[i].with_fd ? tagged_file(2) : -1), 0);
 		CU_ASSERT_EQUAL(rpc_send(a.chan, T_OPT, 3, buf, 1,
 		    tagged_file(3)), 0);
@@ -714,6 +756,78 @@ test_chan_rule_violation(void)
 		CU_ASSERT_TRUE(a.close_err == 0 || a.close_err == BERR_IO);
 		side_clear(&a);
 	}
+	event_base_free(base);
+	CU_ASSERT_EQUAL(count_fds(), nfd);
+}
+
+static void
+handler_one(struct rpc_chan *c, const struct frame_hdr *h,
+    const uint8_t *payload, int fd, void *arg)
+{
+	struct side	*s = arg;
+
+	msg_cb(c, h, payload, fd, arg);
+	s->recs[s->nrecs - 1].handler = 1;
+}
+
+static void
+handler_two(struct rpc_chan *c, const struct frame_hdr *h,
+    const uint8_t *payload, int fd, void *arg)
+{
+	struct side	*s = arg;
+
+	msg_cb(c, h, payload, fd, arg);
+	s->recs[s->nrecs - 1].handler = 2;
+}
+
+/* Without a msg_cb, each frame goes to its row's handler once its row
+ * (the payload check included) has let it through. */
+static void
+test_chan_handlers(void)
+{
+	static const struct rpc_rule rules[] = {
+		{ T_PLAIN, 0, 64, RPC_FD_NONE, RPC_ID_REQUEST, NULL,
+		    handler_one },
+		{ T_FD, 0, 64, RPC_FD_REQUIRED, RPC_ID_ANY, NULL,
+		    handler_two },
+		{ T_SIZED, 4, 64, RPC_FD_NONE, RPC_ID_ANY, check_sized,
+		    handler_one },
+	};
+	struct event_base	*base;
+	struct side		 a, b;
+	uint8_t			 buf[12];
+	uint32_t		 n = 8;
+	int			 sv[2], nfd;
+
+	nfd = count_fds();
+	base = event_base_new();
+	CU_ASSERT_FATAL(base != NULL && make_pair(sv) == 0);
+	side_init(&a, base, sv[0]);
+	memset(&b, 0, sizeof(b));
+	b.chan = rpc_new(base, sv[1], rules, nitems(rules), NULL, close_cb,
+	    &b);
+	memset(buf, 'x', sizeof(buf));
+	memcpy(buf, &n, sizeof(n));
+	CU_ASSERT_EQUAL(rpc_send(a.chan, T_PLAIN, 1, buf, 3, -1), 0);
+	CU_ASSERT_EQUAL(rpc_send(a.chan, T_FD, 2, buf, 0, tagged_file(7)), 0);
+	CU_ASSERT_EQUAL(rpc_send(a.chan, T_SIZED, 3, buf, 12, -1), 0);
+	CU_ASSERT_TRUE(run_until(base, &b.nrecs, 3));
+	CU_ASSERT_EQUAL(b.recs[0].handler, 1);
+	CU_ASSERT_EQUAL(b.recs[1].handler, 2);
+	CU_ASSERT_EQUAL(file_tag(b.recs[1].fd), 7);
+	CU_ASSERT_EQUAL(b.recs[2].handler, 1);
+	CU_ASSERT_EQUAL(b.recs[2].len, 12);
+	/* A frame its check refuses reaches no handler and ends it. */
+	n = 9;
+	memcpy(buf, &n, sizeof(n));
+	CU_ASSERT_EQUAL(rpc_send(a.chan, T_SIZED, 4, buf, 12, -1), 0);
+	CU_ASSERT_EQUAL(rpc_send(a.chan, T_PLAIN, 5, buf, 3, -1), 0);
+	CU_ASSERT_TRUE(run_until_closed(base, &b));
+	CU_ASSERT_EQUAL(b.close_err, BERR_FRAME);
+	CU_ASSERT_EQUAL(b.nrecs, 3);
+	side_clear(&b);
+	CU_ASSERT_TRUE(run_until_closed(base, &a));
+	side_clear(&a);
 	event_base_free(base);
 	CU_ASSERT_EQUAL(count_fds(), nfd);
 }
@@ -1150,17 +1264,18 @@ test_chan_free_in_callback(void)
 	CU_ASSERT_EQUAL(count_fds(), nfd);
 }
 
-/* ---- the real tables: blobd/rules.c and daemon/blobc.c --------------- */
+/* ---- the real tables: blobd/serve.c and daemon/blobc.c --------------- */
 
 /* A frame as proto.h says its sender writes it. */
 struct sent_frame {
 	uint32_t	 type;
 	uint32_t	 min_len;
 	uint32_t	 max_len;
-	int		 fd;		/* always carries one (1) or never (0) */
+	int		 fd;		/* always carries one (1), never (0) */
+	int		 no_id;		/* id 0: the hello, a log reopen */
 };
 
-#define SENT(t, s, fd)	{ t, sizeof(s), sizeof(s), fd }
+#define SENT(t, s, fd)	{ t, sizeof(s), sizeof(s), fd, 0 }
 
 /* berthd to blobd: requests, and the log descriptor. */
 static const struct sent_frame berthd_sends[] = {
@@ -1178,12 +1293,13 @@ static const struct sent_frame berthd_sends[] = {
 	{ MSG_GC_LIST, 0, 0, 0 },
 	SENT(MSG_GC_SWEEP, struct msg_gc_sweep, 1),
 	{ MSG_STATS, 0, 0, 0 },
-	{ MSG_LOG_REOPEN, 0, 0, 1 },
+	{ MSG_LOG_REOPEN, 0, 0, 1, 1 },
 };
 
 /* blobd to berthd: the hello and replies. */
 static const struct sent_frame blobd_sends[] = {
-	SENT(MSG_HELLO, struct msg_hello, 0),
+	{ MSG_HELLO, sizeof(struct msg_hello), sizeof(struct msg_hello), 0,
+	    1 },
 	{ MSG_OK, 0, 0, 0 },
 	SENT(MSG_ERROR, struct msg_error, 0),
 	SENT(MSG_UPLOAD_CREATED, struct msg_upload_created, 0),
@@ -1211,23 +1327,29 @@ sent_find(const struct sent_frame *sent, size_t nsent, uint32_t type)
 /* frame_check() of one frame against a real table, named on failure. */
 static void
 expect_frame(const char *table, const struct rpc_rule *rules, size_t nrules,
-    uint32_t type, uint32_t len, int has_fd, int want)
+    uint32_t type, uint32_t len, int has_fd, uint32_t id, int want)
 {
-	struct frame_hdr h = { type, len, 1, has_fd ? FRAME_F_FD : 0 };
+	struct frame_hdr h = { type, len, id, has_fd ? FRAME_F_FD : 0 };
 	int		 got;
 
 	got = frame_check(rules, nrules, &h, has_fd);
 	if (got != want)
-		fprintf(stderr, "\n%s: type %u len %u%s: %s, expected %s\n",
-		    table, type, len, has_fd ? " with fd" : "",
+		fprintf(stderr, "\n%s: type %u len %u id %u%s: %s, expected "
+		    "%s\n", table, type, len, id, has_fd ? " with fd" : "",
 		    got == 0 ? "accepted" : "refused",
 		    want == 0 ? "accepted" : "refused");
 	CU_ASSERT_EQUAL(got, want);
 }
 
+/*
+ * What the peer sends passes, and nothing else does.  With strict_ids, a
+ * frame with the other kind of id (0 for a request, not 0 for a hello or
+ * a log reopen) is refused too.
+ */
 static void
 check_real_table(const char *table, const struct rpc_rule *rules,
-    size_t nrules, const struct sent_frame *sent, size_t nsent)
+    size_t nrules, const struct sent_frame *sent, size_t nsent,
+    int strict_ids)
 {
 	static const uint32_t lens[] = { 0, 1, 7, 8, 16, 136, 144, 152,
 	    320, 336, 352, 480, 488, FRAME_MAX_PAYLOAD };
@@ -1235,27 +1357,35 @@ check_real_table(const char *table, const struct rpc_rule *rules,
 	    0x80000000u, UINT32_MAX };
 	const struct sent_frame *e;
 	size_t		 i, j;
-	uint32_t	 type;
+	uint32_t	 type, id;
 
 	/* What the peer sends passes at the bounds of its length and with
 	 * (only) the descriptor it carries. */
 	for (i = 0; i < nsent; i++) {
 		e = &sent[i];
+		id = e->no_id ? 0 : 1;
 		expect_frame(table, rules, nrules, e->type, e->min_len, e->fd,
-		    0);
+		    id, 0);
 		expect_frame(table, rules, nrules, e->type, e->max_len, e->fd,
-		    0);
+		    id, 0);
 		expect_frame(table, rules, nrules, e->type,
-		    e->min_len + (e->max_len - e->min_len) / 2, e->fd, 0);
+		    e->min_len + (e->max_len - e->min_len) / 2, e->fd, id, 0);
 		if (e->min_len > 0)
 			expect_frame(table, rules, nrules, e->type,
-			    e->min_len - 1, e->fd, BERR_FRAME);
+			    e->min_len - 1, e->fd, id, BERR_FRAME);
 		expect_frame(table, rules, nrules, e->type, e->max_len + 1,
-		    e->fd, BERR_FRAME);
+		    e->fd, id, BERR_FRAME);
 		expect_frame(table, rules, nrules, e->type, e->min_len,
-		    !e->fd, BERR_FRAME);
+		    !e->fd, id, BERR_FRAME);
 		expect_frame(table, rules, nrules, e->type, e->max_len,
-		    !e->fd, BERR_FRAME);
+		    !e->fd, id, BERR_FRAME);
+		if (strict_ids) {
+			expect_frame(table, rules, nrules, e->type,
+			    e->min_len, e->fd, e->no_id ? 1 : 0, BERR_FRAME);
+			expect_frame(table, rules, nrules, e->type,
+			    e->max_len, e->fd, e->no_id ? UINT32_MAX : 0,
+			    BERR_FRAME);
+		}
 	}
 
 	/* The table names nothing else, and each type once (a second rule
@@ -1271,21 +1401,22 @@ check_real_table(const char *table, const struct rpc_rule *rules,
 	}
 	CU_ASSERT_EQUAL(nrules, nsent);
 
-	/* Every other type is refused whatever its length. */
+	/* Every other type is refused whatever its length and id. */
 	for (type = 0; type < MSG__MAX + 2; type++) {
 		if (sent_find(sent, nsent, type) != NULL)
 			continue;
-		for (i = 0; i < nitems(lens); i++) {
-			expect_frame(table, rules, nrules, type, lens[i], 0,
-			    BERR_FRAME);
-			expect_frame(table, rules, nrules, type, lens[i], 1,
-			    BERR_FRAME);
-		}
+		for (i = 0; i < nitems(lens); i++)
+			for (id = 0; id < 2; id++) {
+				expect_frame(table, rules, nrules, type,
+				    lens[i], 0, id, BERR_FRAME);
+				expect_frame(table, rules, nrules, type,
+				    lens[i], 1, id, BERR_FRAME);
+			}
 	}
 	for (i = 0; i < nitems(odd_types); i++) {
-		expect_frame(table, rules, nrules, odd_types[i], 0, 0,
+		expect_frame(table, rules, nrules, odd_types[i], 0, 0, 1,
 		    BERR_FRAME);
-		expect_frame(table, rules, nrules, odd_types[i], 0, 1,
+		expect_frame(table, rules, nrules, odd_types[i], 0, 1, 0,
 		    BERR_FRAME);
 	}
 }
@@ -1307,10 +1438,62 @@ test_real_tables(void)
 		CU_ASSERT_EQUAL(n, 1);
 	}
 	/* blobd accepts what berthd sends, berthd what blobd sends. */
-	check_real_table("blobd_rules", blobd_rules, blobd_nrules,
-	    berthd_sends, nitems(berthd_sends));
+	check_real_table("serve_rules", serve_rules, serve_nrules,
+	    berthd_sends, nitems(berthd_sends), 1);
 	check_real_table("blobc_rules", blobc_rules, blobc_nrules,
-	    blobd_sends, nitems(blobd_sends));
+	    blobd_sends, nitems(blobd_sends), 0);
+}
+
+static const struct rpc_rule *
+serve_row(uint32_t type)
+{
+	size_t	 i;
+
+	for (i = 0; i < serve_nrules; i++)
+		if (serve_rules[i].type == type)
+			return &serve_rules[i];
+	return NULL;
+}
+
+/* blobd's rows: each has a handler; a blob write's size field must say
+ * how many bytes follow it (proto.h), which only the payload tells. */
+static void
+test_serve_checks(void)
+{
+	const struct rpc_rule	*r;
+	struct msg_blob_write	 m;
+	struct frame_hdr	 h;
+	uint8_t			*buf;
+	static const uint64_t	 bad[] = { 99, 101, 0, UINT64_MAX,
+	    100 + ((uint64_t)1 << 32) };
+	size_t			 i;
+
+	for (i = 0; i < serve_nrules; i++)
+		CU_ASSERT_PTR_NOT_NULL(serve_rules[i].handler);
+	if ((r = serve_row(MSG_BLOB_WRITE)) == NULL || r->check == NULL) {
+		CU_FAIL("no payload check for MSG_BLOB_WRITE");
+		return;
+	}
+	buf = xcalloc(1, sizeof(m) + 100);
+	memset(&m, 0, sizeof(m));
+	memset(&h, 0, sizeof(h));
+	h.type = MSG_BLOB_WRITE;
+	h.id = 1;
+	h.len = sizeof(m) + 100;
+	m.size = 100;
+	memcpy(buf, &m, sizeof(m));
+	CU_ASSERT_EQUAL(r->check(&h, buf), 0);
+	for (i = 0; i < nitems(bad); i++) {
+		m.size = bad[i];
+		memcpy(buf, &m, sizeof(m));
+		CU_ASSERT_EQUAL(r->check(&h, buf), -1);
+	}
+	/* An empty blob. */
+	h.len = sizeof(m);
+	m.size = 0;
+	memcpy(buf, &m, sizeof(m));
+	CU_ASSERT_EQUAL(r->check(&h, buf), 0);
+	free(buf);
 }
 
 int
@@ -1330,6 +1513,7 @@ test_frame_register(void)
 	    CU_add_test(s, "peer close", test_chan_peer_close) == NULL ||
 	    CU_add_test(s, "rule violations", test_chan_rule_violation) ==
 	    NULL ||
+	    CU_add_test(s, "row handlers", test_chan_handlers) == NULL ||
 	    CU_add_test(s, "raw garbage", test_raw_garbage) == NULL ||
 	    CU_add_test(s, "raw missing descriptor", test_raw_missing_fd) ==
 	    NULL ||
@@ -1340,7 +1524,9 @@ test_frame_register(void)
 	    NULL ||
 	    CU_add_test(s, "free in callback", test_chan_free_in_callback) ==
 	    NULL ||
-	    CU_add_test(s, "real rule tables", test_real_tables) == NULL)
+	    CU_add_test(s, "real rule tables", test_real_tables) == NULL ||
+	    CU_add_test(s, "blobd's payload checks", test_serve_checks) ==
+	    NULL)
 		return -1;
 	return 0;
 }

@@ -16,13 +16,12 @@
 
 /*
  * common/log.c: levels, the "name[pid]: " prefix, one write per line, and
- * where lines go (log_open_file, log_reopen after a rotation,
- * log_adopt_fd).  Each test points stderr at a file of its own and puts
- * the binary's stderr and level back afterwards.
+ * where lines go (log_open_file, again after a rotation, log_adopt_fd).
+ * Each test points stderr at a file of its own and puts the binary's
+ * stderr and level back afterwards.
  */
 #include "config.h"
 
-#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -108,19 +107,6 @@ file_is(const char *path, const char *want)
 	return same;
 }
 
-/* Must run before anything in the binary calls log_open_file(). */
-static void
-test_log_reopen_without_file(void)
-{
-	struct stat	 before, after;
-
-	CU_ASSERT_EQUAL_FATAL(fstat(STDERR_FILENO, &before), 0);
-	CU_ASSERT_EQUAL(log_reopen(), 0);
-	CU_ASSERT_EQUAL_FATAL(fstat(STDERR_FILENO, &after), 0);
-	CU_ASSERT_EQUAL(before.st_dev, after.st_dev);
-	CU_ASSERT_EQUAL(before.st_ino, after.st_ino);
-}
-
 static void
 test_log_levels(void)
 {
@@ -133,17 +119,17 @@ test_log_levels(void)
 	log_warnx("warn %d", 0);
 	log_info("info %d", 0);
 	log_debug("debug %d", 0);
-	log_set_verbosity(LOG_LVL_INFO);
+	log_init("lvl-test", LOG_LVL_INFO);
 	v[1] = log_verbosity();
 	log_warnx("warn %d", 1);
 	log_info("info %d", 1);
 	log_debug("debug %d", 1);
-	log_set_verbosity(LOG_LVL_DEBUG);
+	log_init("lvl-test", LOG_LVL_DEBUG);
 	v[2] = log_verbosity();
 	log_warnx("warn %d", 2);
 	log_info("info %d", 2);
 	log_debug("debug %d", 2);
-	log_set_verbosity(LOG_LVL_WARN);
+	log_init("lvl-test", LOG_LVL_WARN);
 	log_info("info %d", 3);
 	log_debug("debug %d", 3);
 	snprintf(want, sizeof(want),
@@ -245,8 +231,8 @@ test_log_prefix(void)
 	CU_ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
-/* log_open_file appends; a failed one changes nothing; log_reopen after a
- * rename writes to a new file at the path. */
+/* log_open_file appends; a failed one changes nothing; opening the path
+ * again after a rename writes to a new file there. */
 static void
 test_log_files(void)
 {
@@ -266,8 +252,7 @@ test_log_files(void)
 	CU_ASSERT_EQUAL(log_open_file(c.path), 0);
 	log_info("one");
 
-	/* A path that cannot be opened: -1, errno, lines still go here and
-	 * log_reopen still means this path. */
+	/* A path that cannot be opened: -1, errno, lines still go here. */
 	errno = 0;
 	rc = log_open_file(bad);
 	err = errno;
@@ -278,7 +263,7 @@ test_log_files(void)
 	/* Rotation: lines go to the renamed file until the reopen. */
 	CU_ASSERT_EQUAL(rename(c.path, rotated), 0);
 	log_info("three");
-	CU_ASSERT_EQUAL(log_reopen(), 0);
+	CU_ASSERT_EQUAL(log_open_file(c.path), 0);
 	log_info("four");
 
 	snprintf(want, sizeof(want), "old\nfile-test[%d]: one\n"
@@ -290,7 +275,7 @@ test_log_files(void)
 }
 
 /* log_adopt_fd makes a descriptor stderr (the caller keeps its own);
- * log_reopen returns to the file of log_open_file. */
+ * log_open_file goes back to a file. */
 static void
 test_log_adopt_fd(void)
 {
@@ -309,7 +294,7 @@ test_log_adopt_fd(void)
 	log_info("adopted");
 	CU_ASSERT_EQUAL(log_adopt_fd(-1), -1);
 	log_info("still adopted");
-	CU_ASSERT_EQUAL(log_reopen(), 0);
+	CU_ASSERT_EQUAL(log_open_file(c.path), 0);
 	log_info("back");
 
 	snprintf(want, sizeof(want), "adopt-test[%d]: adopted\n"
@@ -328,9 +313,7 @@ test_log_register(void)
 
 	if ((s = CU_add_suite("log", NULL, NULL)) == NULL)
 		return -1;
-	if (CU_add_test(s, "reopen without a file",
-	    test_log_reopen_without_file) == NULL ||
-	    CU_add_test(s, "levels", test_log_levels) == NULL ||
+	if (CU_add_test(s, "levels", test_log_levels) == NULL ||
 	    CU_add_test(s, "errno and fatal", test_log_errno_and_fatal) ==
 	    NULL ||
 	    CU_add_test(s, "process name prefix", test_log_prefix) == NULL ||

@@ -249,10 +249,17 @@ test_tag_move_and_delete(void)
 	CU_ASSERT_PTR_NULL(tag_find(repo, "v1"));
 	CU_ASSERT_EQUAL(img->ntags, 1);
 	/* A record that cannot apply leaves the model and the buffer as
-	 * they were. */
+	 * they were, and is the transaction's error: what follows does
+	 * nothing, and the records before it are still to be committed. */
 	CU_ASSERT_EQUAL(txn_tag_delete(&t, repo, "nope"),
 	    BERR_MANIFEST_UNKNOWN);
 	CU_ASSERT_EQUAL(t.nrecords, 1);
+	CU_ASSERT_EQUAL(t.err, BERR_MANIFEST_UNKNOWN);
+	CU_ASSERT_EQUAL(txn_image_delete(&t, img), BERR_MANIFEST_UNKNOWN);
+	CU_ASSERT_EQUAL(repo->images.len, 1);
+	CU_ASSERT_EQUAL(t.nrecords, 1);
+	keep_entry(&fx, &t);
+	txn_init(&t);
 	CU_ASSERT_EQUAL(txn_image_delete(&t, img), 0);
 	CU_ASSERT_EQUAL(repo->images.len, 0);
 	CU_ASSERT_EQUAL(repo->tags.len, 0);
@@ -280,6 +287,9 @@ test_repo_delete_and_forget(void)
 	txn_init(&t);
 	/* A referenced blob is never forgotten. */
 	CU_ASSERT_EQUAL(txn_blob_forget(&t, &fx.layer), BERR_INTERNAL);
+	CU_ASSERT_EQUAL(t.nrecords, 0);
+	txn_clear(&t);
+	txn_init(&t);
 	CU_ASSERT_EQUAL(txn_repo_delete(&t, repo), 0);
 	CU_ASSERT_PTR_NULL(repository_find(registry_find(ACCT, REGION),
 	    "team/app"));

@@ -23,8 +23,8 @@
 #include "name.h"
 #include "unit.h"
 
-#define SHA256_ABC \
-	"sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+#define SHA256_ABC "sha256:" \
+	"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
 
 /* A string of n copies of c (n < sizeof buf). */
 static char *
@@ -101,8 +101,8 @@ test_name_repository(void)
 		CU_ASSERT_EQUAL(oci, repo_cases[i].oci);
 		CU_ASSERT_EQUAL(ecr, repo_cases[i].ecr);
 		if (oci != repo_cases[i].oci || ecr != repo_cases[i].ecr)
-			fprintf(stderr, "\n  repository \"%s\": oci %d ecr %d\n",
-			    s, oci, ecr);
+			fprintf(stderr, "\n  repository \"%s\": oci %d "
+			    "ecr %d\n", s, oci, ecr);
 	}
 
 	/* 256 characters are allowed, 257 are not. */
@@ -281,6 +281,21 @@ test_name_wildcard(void)
 	}
 }
 
+static void
+test_name_owner(void)
+{
+	char	 out[32];
+
+	CU_ASSERT_EQUAL(name_owner_format(out, sizeof(out), "123456789012",
+	    "eu-west-1", "team/app"), 0);
+	CU_ASSERT_STRING_EQUAL(out, "123456789012/eu-west-1/team/app");
+	/* What does not fit is refused, not cut short. */
+	CU_ASSERT_EQUAL(name_owner_format(out, sizeof(out), "123456789012",
+	    "eu-west-1", "team/application"), -1);
+	CU_ASSERT_EQUAL(name_owner_format(out, 31, "123456789012",
+	    "eu-west-1", "team/app"), -1);
+}
+
 int
 test_name_register(void)
 {
@@ -291,7 +306,8 @@ test_name_register(void)
 	if (CU_add_test(s, "repository names", test_name_repository) == NULL ||
 	    CU_add_test(s, "tags", test_name_tag) == NULL ||
 	    CU_add_test(s, "references", test_name_reference) == NULL ||
-	    CU_add_test(s, "wildcards", test_name_wildcard) == NULL)
+	    CU_add_test(s, "wildcards", test_name_wildcard) == NULL ||
+	    CU_add_test(s, "upload owners", test_name_owner) == NULL)
 		return -1;
 	return 0;
 }

@@ -95,7 +95,8 @@ sandbox_child(int out, const char *dir, enum dir_mode mode, int sockets)
 
 	memset(r, 0, sizeof(r));
 	if ((dirfd = open(dir, O_RDONLY | O_DIRECTORY)) == -1 ||
-	    mkdirat(dirfd, "a", 0700) == -1 || mkdirat(dirfd, "b", 0700) == -1 ||
+	    mkdirat(dirfd, "a", 0700) == -1 ||
+	    mkdirat(dirfd, "b", 0700) == -1 ||
 	    (before = open("/proc/self/stat", O_RDONLY)) == -1 ||
 	    (fd = openat(dirfd, "readable", O_WRONLY | O_CREAT, 0600)) == -1 ||
 	    write(fd, "r", 1) != 1 || close(fd) == -1)

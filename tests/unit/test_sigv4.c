@@ -32,6 +32,7 @@
 #include <openssl/sha.h>
 
 #include "berthd.h"
+#include "ecr.h"
 #include "unit.h"
 #include "util.h"
 
@@ -210,14 +211,21 @@ test_canonical(void)
 	free(c);
 }
 
+/* The exception sigv4_check answers, or NULL when it lets it go on. */
 static const char *
 check(const struct vec *v, int64_t now, struct sigv4_identity *id,
     char *msg, size_t msgsz)
 {
 	struct sigv4_request r;
+	const char	*exc = NULL;
 
 	vec_request(v, &r);
-	return sigv4_check(&r, now, id, msg, msgsz);
+	if (sigv4_check(&r, now, id, &exc, msg, msgsz) == 0) {
+		CU_ASSERT_PTR_NULL(exc);
+		return NULL;
+	}
+	CU_ASSERT_PTR_NOT_NULL(exc);
+	return exc;
 }
 
 static void

@@ -59,6 +59,37 @@ test_util_hex(void)
 	CU_ASSERT_EQUAL(out[0], 0x12);
 }
 
+static void
+test_util_uuid(void)
+{
+	static const uint8_t b[UUID_LEN] = { 0x01, 0x23, 0x45, 0x67, 0x89,
+	    0xab, 0xcd, 0xef, 0xfe, 0xdc, 0xba, 0x98, 0x76, 0x54, 0x32, 0x10 };
+	uint8_t	 out[UUID_LEN];
+	char	 s[UUID_STR_LEN];
+
+	uuid_format(b, s);
+	CU_ASSERT_STRING_EQUAL(s, "01234567-89ab-cdef-fedc-ba9876543210");
+	memset(out, 0, sizeof(out));
+	CU_ASSERT_EQUAL(uuid_parse(s, out), 0);
+	CU_ASSERT_EQUAL(memcmp(out, b, sizeof(b)), 0);
+	/* Either case is read; the form is always written lower-case. */
+	memset(out, 0, sizeof(out));
+	CU_ASSERT_EQUAL(uuid_parse("01234567-89AB-CDEF-FEDC-BA9876543210",
+	    out), 0);
+	CU_ASSERT_EQUAL(memcmp(out, b, sizeof(b)), 0);
+	CU_ASSERT_EQUAL(uuid_parse("0123456789abcdeffedcba9876543210", out),
+	    -1);
+	CU_ASSERT_EQUAL(uuid_parse("01234567-89ab-cdef-fedc-ba987654321", out),
+	    -1);
+	CU_ASSERT_EQUAL(uuid_parse("01234567-89ab-cdef-fedc-ba98765432100",
+	    out), -1);
+	CU_ASSERT_EQUAL(uuid_parse("01234567+89ab-cdef-fedc-ba9876543210",
+	    out), -1);
+	CU_ASSERT_EQUAL(uuid_parse("0123456g-89ab-cdef-fedc-ba9876543210",
+	    out), -1);
+	CU_ASSERT_EQUAL(uuid_parse("", out), -1);
+}
+
 static const struct {
 	const char	*plain, *b64;
 } b64_vectors[] = {	/* RFC 4648, section 10 */
@@ -432,6 +463,7 @@ test_util_register(void)
 	if ((s = CU_add_suite("util", NULL, NULL)) == NULL)
 		return -1;
 	if (CU_add_test(s, "hex", test_util_hex) == NULL ||
+	    CU_add_test(s, "uuid", test_util_uuid) == NULL ||
 	    CU_add_test(s, "base64 RFC 4648 vectors", test_util_base64) ==
 	    NULL ||
 	    CU_add_test(s, "base64 rejections", test_util_base64_reject) ==

@@ -67,16 +67,24 @@ async function startBerthd(args) {
     `127.0.0.1:${p}`, "--data-dir", join(d, "data"), ...args],
   { stdio: "ignore" });
   const at = `http://127.0.0.1:${p}`;
-  for (let i = 0; i < 200; i++) {
+  if (await answers(at))
+    return { proc: child, dir: d, endpoint: at };
+  child.kill("SIGKILL");
+  throw new Error("berthd did not start");
+}
+
+// Whether berthd answers at `at` within 30 s (however loaded the machine).
+async function answers(at) {
+  const deadline = Date.now() + 30000;
+  while (Date.now() < deadline) {
     try {
       await fetch(at + "/v2/");
-      return { proc: child, dir: d, endpoint: at };
+      return true;
     } catch {
       await new Promise((r) => setTimeout(r, 50));
     }
   }
-  child.kill("SIGKILL");
-  throw new Error("berthd did not start");
+  return false;
 }
 
 async function stopBerthd(b) {
@@ -118,14 +126,8 @@ before(async () => {
   endpoint = `http://127.0.0.1:${port}`;
   proc = spawn(BERTHD, ["--blobd", BLOBD, "--listen", `127.0.0.1:${port}`,
     "--data-dir", join(dir, "data")], { stdio: "ignore" });
-  for (let i = 0; i < 100; i++) {
-    try {
-      await fetch(endpoint + "/v2/");
-      break;
-    } catch {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
+  if (!(await answers(endpoint)))
+    throw new Error("berthd did not start");
   client = mkclient();
 });
 

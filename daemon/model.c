@@ -277,6 +277,12 @@ repository_find(const struct registry *reg, const char *name)
 	return sortvec_find(&reg->repositories, name);
 }
 
+struct repository *
+repository_lookup(const char *account, const char *region, const char *name)
+{
+	return repository_find(registry_find(account, region), name);
+}
+
 struct image *
 image_find(const struct repository *repo, const struct digest *d)
 {
@@ -315,13 +321,6 @@ void
 blob_touch(struct blob *b)
 {
 	b->active_ms = now_ms();
-}
-
-void
-repository_owner(const struct repository *repo, char *out, size_t outsz)
-{
-	snprintf(out, outsz, "%s/%s/%s", repo->registry->account,
-	    repo->registry->region, repo->name);
 }
 
 int
@@ -366,7 +365,7 @@ repository_referrers(const struct repository *repo,
 	return n;
 }
 
-/* --- primitive mutations (called from record.c only) -------------------- */
+/* --- primitive mutations (called from record.c only) --------------------- */
 
 static struct blob *
 blob_get(const struct digest *d, uint64_t size)

@@ -1,0 +1,367 @@
+/*
+ * Copyright (c) 2026 The berth authors
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHORS DISCLAIM ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHORS BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+
+/*
+ * The one upload flow, behind the OCI upload routes and ECR's layer
+ * operations alike: a session of blobd's; bytes appended through a pipe
+ * whose other end blobd reads, hashes and writes, fed from a request's
+ * body or from memory as the pipe drains (never blocking the loop, never
+ * buffering a body); the commit, where blobd verifies the digest; and the
+ * link that makes the blob visible in the repository, durably.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "berthd.h"
+#include "error.h"
+#include "http.h"
+#include "log.h"
+#include "name.h"
+#include "util.h"
+
+/* Bigger pipes mean fewer wake-ups on both sides. */
+#define BLOB_UPLOAD_PIPE_SIZE	(1024 * 1024)
+
+void
+blob_upload_init(struct blob_upload *u, const char *account, const char *region,
+    const char *repository)
+{
+	memset(u, 0, sizeof(*u));
+	snprintf(u->account, sizeof(u->account), "%s", account);
+	snprintf(u->region, sizeof(u->region), "%s", region);
+	snprintf(u->repository, sizeof(u->repository), "%s", repository);
+	/* Names and ids are bounded well below OWNER_MAX. */
+	if (name_owner_format(u->owner, sizeof(u->owner), account, region,
+	    repository) == -1)
+		fatalx("upload owner too long: %s/%s/%s", account, region,
+		    repository);
+	u->wfd = -1;
+}
+
+int
+blob_upload_set_id(struct blob_upload *u, const char *id)
+{
+	if (uuid_parse(id, u->id) == -1)
+		return BERR_UPLOAD_UNKNOWN;
+	uuid_format(u->id, u->id_str);
+	return 0;
+}
+
+static void
+blob_upload_start(struct blob_upload *u, blob_upload_cb cb, void *arg)
+{
+	u->cb = cb;
+	u->arg = arg;
+}
+
+static void
+blob_upload_done(struct blob_upload *u, int err, uint64_t size)
+{
+	u->cb(err, size, u->arg);
+}
+
+/* --- sessions ------------------------------------------------------------ */
+
+static void
+blob_upload_created_cb(int err, const uint8_t id[UPLOAD_ID_LEN], void *arg)
+{
+	struct blob_upload	*u = arg;
+
+	if (err == 0) {
+		memcpy(u->id, id, UPLOAD_ID_LEN);
+		uuid_format(u->id, u->id_str);
+	}
+	blob_upload_done(u, err, 0);
+}
+
+void
+blob_upload_create(struct blob_upload *u, enum digest_algo algo,
+    blob_upload_cb cb, void *arg)
+{
+	blob_upload_start(u, cb, arg);
+	blobc_upload_create(u->owner, algo, blob_upload_created_cb, u);
+}
+
+static void
+blob_upload_size_cb(int err, uint64_t size, void *arg)
+{
+	blob_upload_done(arg, err, size);
+}
+
+void
+blob_upload_stat(struct blob_upload *u, blob_upload_cb cb, void *arg)
+{
+	blob_upload_start(u, cb, arg);
+	blobc_upload_stat(u->owner, u->id, blob_upload_size_cb, u);
+}
+
+static void
+blob_upload_cancelled_cb(int err, void *arg)
+{
+	blob_upload_done(arg, err, 0);
+}
+
+void
+blob_upload_cancel(struct blob_upload *u, blob_upload_cb cb, void *arg)
+{
+	blob_upload_start(u, cb, arg);
+	blobc_upload_cancel(u->owner, u->id, blob_upload_cancelled_cb, u);
+}
+
+/* --- appending ----------------------------------------------------------- */
+
+/* The bytes source's writer stops (blobd refused, or all was written). */
+static void
+blob_upload_stop_writing(struct blob_upload *u)
+{
+	if (u->ev != NULL) {
+		event_free(u->ev);
+		u->ev = NULL;
+	}
+	if (u->wfd != -1) {
+		close(u->wfd);
+		u->wfd = -1;
+	}
+	free(u->data);
+	u->data = NULL;
+	u->source_pending = 0;
+}
+
+/* Both the source and blobd's reply are done. */
+static void
+blob_upload_appended(struct blob_upload *u)
+{
+	int	 err = u->reply_err;
+
+	if (u->source_pending || u->reply_pending)
+		return;
+	if (err == 0 && u->source_err != 0) {
+		/* blobd kept what arrived; the client may resume from it.  A
+		 * malformed body leaves the connection unusable. */
+		if (u->source_err == BERR_BAD_REQUEST)
+			http_response_close(u->req);
+		err = BERR_UPLOAD_INVALID;
+	}
+	if (err == 0 && u->req != NULL && u->length != UINT64_MAX &&
+	    http_request_body_received(u->req) != u->length)
+		err = BERR_RANGE_INVALID;
+	u->req = NULL;
+	blob_upload_done(u, err, u->size);
+}
+
+static void
+blob_upload_append_reply_cb(int err, uint64_t size, void *arg)
+{
+	struct blob_upload	*u = arg;
+
+	u->reply_pending = 0;
+	u->reply_err = err;
+	u->size = size;
+	/* blobd closed its end: what is left to write goes nowhere. */
+	if (err != 0 && u->req == NULL)
+		blob_upload_stop_writing(u);
+	blob_upload_appended(u);
+}
+
+/* Makes the pipe and sends its read end to blobd; the write end is
+ * returned.  -1 when there is no pipe (nothing was sent). */
+static int
+blob_upload_pipe(struct blob_upload *u, uint64_t offset, uint64_t length,
+    int flags)
+{
+	int	 p[2];
+
+	if (pipe2(p, O_CLOEXEC | flags) == -1) {
+		log_warn("pipe");
+		return -1;
+	}
+	(void)fcntl(p[1], F_SETPIPE_SZ, BLOB_UPLOAD_PIPE_SIZE);
+	u->length = length;
+	u->source_pending = 1;
+	u->reply_pending = 1;
+	u->source_err = 0;
+	u->reply_err = 0;
+	/* blobd reads the pipe until EOF; p[0] goes with the request. */
+	blobc_upload_append(u->owner, u->id, offset, length, p[0],
+	    blob_upload_append_reply_cb, u);
+	return p[1];
+}
+
+static void
+blob_upload_body_cb(struct http_request *req, int err, void *arg)
+{
+	struct blob_upload	*u = arg;
+
+	u->source_pending = 0;
+	u->source_err = err;
+	blob_upload_appended(u);
+}
+
+int
+blob_upload_append_body(struct blob_upload *u, struct http_request *req,
+    uint64_t offset, uint64_t length, blob_upload_cb cb, void *arg)
+{
+	int	 wfd;
+
+	blob_upload_start(u, cb, arg);
+	if ((wfd = blob_upload_pipe(u, offset, length, 0)) == -1)
+		return BERR_IO;
+	u->req = req;
+	http_request_body_to_fd(req, wfd, blob_upload_body_cb, u);
+	return 0;
+}
+
+static void
+blob_upload_write_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct blob_upload	*u = arg;
+	ssize_t		 n;
+
+	while (u->off < u->len) {
+		n = write(u->wfd, u->data + u->off, u->len - u->off);
+		if (n > 0) {
+			u->off += (size_t)n;
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			return;		/* the event calls again */
+		/* blobd closed its end: it refused the bytes, and says
+		 * why in its reply. */
+		break;
+	}
+	blob_upload_stop_writing(u);
+	blob_upload_appended(u);
+}
+
+int
+blob_upload_append_bytes(struct blob_upload *u, uint8_t *data, size_t len,
+    uint64_t offset, blob_upload_cb cb, void *arg)
+{
+	blob_upload_start(u, cb, arg);
+	u->data = data;
+	u->len = len;
+	u->off = 0;
+	if ((u->wfd = blob_upload_pipe(u, offset, len, O_NONBLOCK)) == -1) {
+		free(u->data);
+		u->data = NULL;
+		return BERR_IO;
+	}
+	if ((u->ev = event_new(ev_base, u->wfd, EV_WRITE | EV_PERSIST,
+	    blob_upload_write_cb, u)) == NULL)
+		fatalx("event_new");
+	event_add(u->ev, NULL);
+	return 0;
+}
+
+/* --- committing and linking ---------------------------------------------- */
+
+static void
+blob_upload_linked_cb(int err, void *arg)
+{
+	struct blob_upload	*u = arg;
+
+	blob_upload_done(u, err, u->size);
+}
+
+void
+blob_upload_link(struct blob_upload *u, const struct digest *d, uint64_t size,
+    int flags, blob_upload_cb cb, void *arg)
+{
+	struct repository *repo;
+	struct txn	 t;
+
+	blob_upload_start(u, cb, arg);
+	u->digest = *d;
+	u->size = size;
+	/* Looked up again: the model may have changed during a wait. */
+	repo = repository_lookup(u->account, u->region, u->repository);
+	if (repo == NULL) {
+		blob_upload_done(u, BERR_NAME_UNKNOWN, size);
+		return;
+	}
+	if ((flags & BLOB_UPLOAD_LINK_NEW) && link_find(repo, d) != NULL) {
+		blob_upload_done(u, BERR_EXISTS, size);
+		return;
+	}
+	txn_init(&t);
+	(void)txn_link_put(&t, repo, d, size);
+	txn_commit(&t, blob_upload_linked_cb, u);
+}
+
+static void
+blob_upload_discarded_cb(int err, void *arg)
+{
+	struct blob_upload	*u = arg;
+
+	if (err != 0 && err != BERR_UPLOAD_UNKNOWN)
+		log_warnx("upload %s: not discarded after a digest mismatch: "
+		    "%s", u->id_str, berr_message(err));
+	blob_upload_done(u, BERR_DIGEST_INVALID, 0);
+}
+
+static void
+blob_upload_committed_cb(int err, uint64_t size, void *arg)
+{
+	struct blob_upload	*u = arg;
+
+	/*
+	 * Bytes that do not match their digest cannot become that blob, and
+	 * no resumption can fix them: with BLOB_UPLOAD_DISCARD the session
+	 * goes, as distribution's does, and its disk with it, rather than
+	 * waiting for --upload-ttl.
+	 */
+	if (err == BERR_DIGEST_INVALID && (u->flags & BLOB_UPLOAD_DISCARD) &&
+	    u->id_str[0] != '\0') {
+		blobc_upload_cancel(u->owner, u->id, blob_upload_discarded_cb,
+		    u);
+		return;
+	}
+	if (err != 0) {
+		blob_upload_done(u, err, size);
+		return;
+	}
+	blob_upload_link(u, &u->digest, size, u->flags, u->cb, u->arg);
+}
+
+void
+blob_upload_commit(struct blob_upload *u, const struct digest *d, int flags,
+    blob_upload_cb cb, void *arg)
+{
+	blob_upload_start(u, cb, arg);
+	u->digest = *d;
+	u->flags = flags;
+	blobc_upload_commit(u->owner, u->id, d, blob_upload_committed_cb, u);
+}
+
+void
+blob_upload_write(struct blob_upload *u, const struct digest *d,
+    const void *data, size_t len, blob_upload_cb cb, void *arg)
+{
+	blob_upload_start(u, cb, arg);
+	u->digest = *d;
+	u->flags = 0;
+	blobc_blob_write(d, data, len, blob_upload_committed_cb, u);
+}

@@ -1,0 +1,266 @@
+/*
+ * Copyright (c) 2026 The berth authors
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHORS DISCLAIM ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHORS BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+
+/*
+ * The ECR API's own declarations, for ecr*.c and sigv4.c: the API model
+ * generated from botocore's (ecr_model.c) and its validation, AWS
+ * Signature Version 4, the request every operation handles and the
+ * handlers.  Its entry points (ecr_init, ecr_dispatch) are in berthd.h.
+ * Adding an operation is a row in ecr.c's table and a handler here.
+ */
+#ifndef BERTH_ECR_H
+#define BERTH_ECR_H
+
+#include "berthd.h"
+
+/* --- the ECR API model (ecr_model.c, generated; ecr_validate.c) ---------- */
+
+enum ecr_type {
+	ECR_T_STRING, ECR_T_INTEGER, ECR_T_LONG, ECR_T_BOOLEAN, ECR_T_LIST,
+	ECR_T_MAP, ECR_T_STRUCTURE, ECR_T_BLOB, ECR_T_TIMESTAMP, ECR_T_DOUBLE
+};
+
+struct ecr_member {
+	const char	*name;
+	int		 shape;		/* index into ecr_shapes */
+	int		 required;
+};
+
+/* A shape of the AWS model reachable from an operation's input. */
+struct ecr_shape {
+	const char	*name;
+	enum ecr_type	 type;
+	int		 has_min;
+	int		 has_max;
+	long long	 min;		/* length, value or list size */
+	long long	 max;
+	const char	*pattern;	/* the model's text, or NULL */
+	const char *const *enums;
+	size_t		 nenums;
+	const struct ecr_member *members;	/* structures */
+	size_t		 nmembers;
+	int		 member;	/* lists: element; maps: key */
+	int		 value;		/* maps: value */
+};
+
+struct ecr_operation {
+	const char	*name;
+	int		 input;		/* shape index, or -1 */
+	int		 validation_exception; /* its errors name it */
+	int		 paginated;	/* 2: in paginators-1.json; 1: tokens */
+	int		 page_default;	/* maxResults when absent */
+	int		 page_max;
+	size_t		 body_max;	/* request body limit */
+};
+
+/* ecr_model.c */
+extern const char		 ecr_model_botocore_version[];
+extern const char		 ecr_model_target_prefix[];
+extern const struct ecr_shape	 ecr_shapes[];
+extern const size_t		 ecr_nshapes;
+extern const struct ecr_operation ecr_operations[];
+extern const size_t		 ecr_noperations;
+
+/* ecr_validate.c */
+/* Compiles every pattern of the model once; 0, or -1 if one does not
+ * translate or compile (a bug in the translation: fatal at start). */
+int	ecr_validate_init(void);
+/* The operation of that name, or NULL. */
+const struct ecr_operation *ecr_operation_find(const char *, size_t);
+/* The model's (Java) pattern as a POSIX ERE anchored for a full match;
+ * NULL when it uses a construct the translation does not know. */
+char	*ecr_pattern_to_ere(const char *);
+/* Whether s[0..len) matches shape's pattern in full (1) or not (0). */
+int	ecr_pattern_match(int shape, const char *s, size_t len);
+/*
+ * Checks a request against op's input shape as AWS does: unknown members
+ * are ignored, null is absent.  0 when it is valid, else -1 with the
+ * exception to answer in *exc ("SerializationException" for a JSON value
+ * of the wrong type; InvalidParameterException or ValidationException for
+ * a constraint) and its message in msg.
+ */
+int	ecr_validate(const struct ecr_operation *op, struct json_object *in,
+	    const char **exc, char *msg, size_t msgsz);
+
+/* --- AWS Signature Version 4 (sigv4.c) ----------------------------------- */
+
+/* The parts of an "AWS4-HMAC-SHA256 Credential=..., SignedHeaders=...,
+ * Signature=..." header. */
+struct sigv4_auth {
+	char	 credential[512];
+	char	 access_key[129];
+	char	 date[9];
+	char	 region[64];
+	char	 service[64];
+	char	 terminator[64];
+	char	 signed_headers[1024];
+	char	 signature[129];
+};
+
+/* What a request is signed over. */
+struct sigv4_request {
+	const char	*method;
+	const char	*path;		/* percent-decoded */
+	const char	*query;		/* raw, or NULL */
+	/* Every value of a header (case-insensitive name), in order; returns
+	 * how many there are (vals holds at most max). */
+	size_t		(*headers)(void *arg, const char *name,
+			    const char **vals, size_t max);
+	void		*arg;
+	const void	*body;
+	size_t		 body_len;
+};
+
+struct sigv4_identity {
+	char	 account[ACCOUNT_LEN + 1];
+	char	 region[REGION_MAX + 1];
+	char	 access_key[129];
+};
+
+/* Reads a credentials file ("ACCESS_KEY SECRET [ACCOUNT]" lines, '#'
+ * comments) and turns verification on; 0, or -1 (logged) leaving the keys
+ * in force unchanged. */
+int	sigv4_credentials_load(const char *path);
+/* The same from an open descriptor (closed); path names it in messages. */
+int	sigv4_credentials_load_fd(int fd, const char *path);
+int	sigv4_verifying(void);
+/* 0, or -1 with IncompleteSignatureException's message in why. */
+int	sigv4_parse(const char *, struct sigv4_auth *, char *why,
+	    size_t whysz);
+/* The canonical request (free it). */
+char	*sigv4_canonical_request(const struct sigv4_request *,
+	    const struct sigv4_auth *, const char *payload_hash);
+/*
+ * The identity of a request: account and region from the credential
+ * scope, else --account-id and --region.  With verification on, the
+ * signature is checked as AWS does (now: epoch seconds).  0 when the
+ * request may go on, else -1 with the exception to answer in *exc and its
+ * message in msg.
+ */
+int	sigv4_check(const struct sigv4_request *, int64_t now,
+	    struct sigv4_identity *, const char **exc, char *msg,
+	    size_t msgsz);
+
+/* --- the ECR API (ecr*.c) ------------------------------------------------ */
+
+/* One ECR request, from its headers to its response. */
+struct ecr_req {
+	struct http_request *req;
+	const struct ecr_operation *op;
+	struct json_object *in;		/* the request's JSON object */
+	struct sigv4_identity caller;
+	/* The registry addressed: registryId, else the caller's account,
+	 * in the caller's region. */
+	char		 account[ACCOUNT_LEN + 1];
+	char		 region[REGION_MAX + 1];
+	char		 request_id[UUID_STR_LEN];
+};
+
+/* ecr.c */
+/* Each of these answers the request and frees r. */
+void	ecr_respond(struct ecr_req *, struct json_object *out);
+void	ecr_error(struct ecr_req *, const char *exception, const char *fmt,
+	    ...) __attribute__((format(printf, 3, 4)));
+/* With the exception's extra members (fields is taken, may be NULL). */
+void	ecr_error_fields(struct ecr_req *, const char *exception,
+	    struct json_object *fields, const char *fmt, ...)
+	    __attribute__((format(printf, 4, 5)));
+/* A BERR code: ServerException (500) for what the client cannot fix. */
+void	ecr_fail(struct ecr_req *, int err);
+void	ecr_repository_not_found(struct ecr_req *, const char *name);
+/* The repository of that name in the registry addressed; NULL when there
+ * is none, and r was answered RepositoryNotFoundException. */
+struct repository *ecr_repository_find(struct ecr_req *, const char *name);
+void	ecr_bad_token(struct ecr_req *);
+/* Members of the input (validated already); NULL or dflt when absent. */
+struct json_object *ecr_member(const struct ecr_req *, const char *name);
+const char *ecr_str(const struct ecr_req *, const char *name);
+int	ecr_bool(const struct ecr_req *, const char *name, int dflt);
+int64_t	ecr_int(const struct ecr_req *, const char *name, int64_t dflt);
+void	ecr_add_str(struct json_object *, const char *key, const char *);
+/* Epoch seconds with milliseconds; nothing when ms <= 0. */
+void	ecr_add_time(struct json_object *, const char *key, int64_t ms);
+/* maxResults, or the operation's default; clamped to its maximum. */
+int	ecr_page_size(const struct ecr_req *);
+/* An opaque nextToken for cursor, bound to the operation, the registry
+ * and scope (a repository name, or ""); free it.  Parsing returns 0 with
+ * the cursor, or -1 for a token that is not one of ours for this call. */
+char	*ecr_token_make(const struct ecr_req *, const char *scope,
+	    const char *cursor);
+int	ecr_token_parse(const struct ecr_req *, const char *scope,
+	    const char *token, char *cursor, size_t cursorsz);
+/* Answers a txn commit: done(err) calls respond with r unless err. */
+void	ecr_commit(struct ecr_req *, struct txn *, struct json_object *out);
+/* The answer to r, out, sent once a change is durable: ecr_reply_cb is a
+ * txn_done_cb whose argument comes from ecr_reply_new (out may be set
+ * later, before the loop runs again). */
+struct ecr_reply {
+	struct ecr_req	*r;
+	struct json_object *out;
+};
+struct ecr_reply *ecr_reply_new(struct ecr_req *, struct json_object *out);
+void	ecr_reply_cb(int err, void *arg);
+/* Writes repo's configuration as changed in cfg (which it clears) and
+ * answers r with out once durable. */
+void	ecr_repository_update(struct ecr_req *, struct repository *,
+	    struct repo_config *cfg, struct json_object *out);
+
+/* ecr_registry.c */
+void	ecr_registry_describe(struct ecr_req *);
+/* "host:port" of the registry of account/region, as URIs name it. */
+void	ecr_registry_host(const char *account, const char *region,
+	    char *out, size_t outsz);
+
+/* ecr_repository.c */
+void	ecr_repository_create(struct ecr_req *);
+void	ecr_repository_describe(struct ecr_req *);
+void	ecr_repository_delete(struct ecr_req *);
+void	ecr_repository_put_mutability(struct ecr_req *);
+void	ecr_repository_put_scanning(struct ecr_req *);
+
+/* ecr_image.c */
+void	ecr_image_put(struct ecr_req *);
+void	ecr_image_batch_get(struct ecr_req *);
+void	ecr_image_describe(struct ecr_req *);
+void	ecr_image_list(struct ecr_req *);
+void	ecr_image_batch_delete(struct ecr_req *);
+
+/* ecr_layer.c */
+void	ecr_layer_check(struct ecr_req *);
+void	ecr_layer_initiate(struct ecr_req *);
+void	ecr_layer_upload_part(struct ecr_req *);
+void	ecr_layer_complete(struct ecr_req *);
+void	ecr_layer_download_url(struct ecr_req *);
+
+/* ecr_auth.c */
+void	ecr_auth_token(struct ecr_req *);
+
+/* ecr_policy.c */
+void	ecr_policy_set(struct ecr_req *);
+void	ecr_policy_get(struct ecr_req *);
+void	ecr_policy_delete(struct ecr_req *);
+
+/* ecr_tag.c */
+void	ecr_tag_resource(struct ecr_req *);
+void	ecr_tag_untag_resource(struct ecr_req *);
+void	ecr_tag_list(struct ecr_req *);
+/* Merges a request's [{"Key","Value"}] into c's tags with ECR's limits;
+ * 0, or -1 when r was answered with the error. */
+int	ecr_tag_merge(struct ecr_req *, struct repo_config *c,
+	    struct json_object *tags);
+
+#endif

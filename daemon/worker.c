@@ -1,0 +1,284 @@
+/*
+ * Copyright (c) 2026 The berth authors
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHORS DISCLAIM ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHORS BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * Supervising berth-blobd.  The spawner (spawner.c) starts it: a socketpair,
+ * fork, the worker's end on BLOBD_SOCKET_FD, exec; berthd gets the other
+ * end and the worker's pid, and later its exit status.  The storage client
+ * (blobc.c) takes the socket; once the worker said hello, berthd loads the
+ * metadata through it.  If the worker dies, requests in flight fail with
+ * BERR_UNAVAILABLE and it is started again with exponential backoff; the
+ * model is reloaded from disk because entries in flight may or may not
+ * have reached it.
+ */
+#include "config.h"
+
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "berthd.h"
+#include "error.h"
+#include "log.h"
+#include "util.h"
+
+#define WORKER_BACKOFF_MIN_MS	100
+#define WORKER_BACKOFF_MAX_MS	10000
+#define WORKER_STABLE_MS		30000
+#define WORKER_HELLO_TIMEOUT_MS	30000
+
+enum worker_status { WORKER_DOWN, WORKER_STARTING, WORKER_LOADING, WORKER_UP };
+
+static enum worker_status	 worker_status = WORKER_DOWN;
+static pid_t		 worker_child = -1;
+static struct event	*worker_ev_restart;
+static int64_t		 worker_backoff_ms = WORKER_BACKOFF_MIN_MS;
+static int64_t		 worker_up_since;
+static uint64_t		 worker_nrestarts;
+static int		 worker_first_start = 1;
+static int		 worker_stopping;
+
+static void	worker_spawn(void);
+static void	worker_schedule_restart(const char *);
+
+int
+worker_up(void)
+{
+	return worker_status == WORKER_UP;
+}
+
+const char *
+worker_state(void)
+{
+	switch (worker_status) {
+	case WORKER_STARTING:
+		return "starting";
+	case WORKER_LOADING:
+		return "loading";
+	case WORKER_UP:
+		return "up";
+	case WORKER_DOWN:
+	default:
+		return "down";
+	}
+}
+
+/*
+ * Until berth-blobd said hello and the metadata is loaded from it, the
+ * model in memory is the one from before the restart (or the failed
+ * append that started a reload): it may show changes the disk never got,
+ * and entries made from it are replayed on top of what the disk says.
+ * Nothing is read from it or done with it until then.
+ */
+int
+worker_ready(void)
+{
+	return worker_up() && !meta_loading();
+}
+
+const char *
+worker_unready_reason(void)
+{
+	if (!worker_up() && worker_status != WORKER_LOADING)
+		return "berth-blobd, the storage worker, is not running; it is "
+		    "being restarted: retry";
+	return "the metadata is being loaded from berth-blobd: retry";
+}
+
+pid_t
+worker_pid(void)
+{
+	return worker_status == WORKER_UP ? worker_child : -1;
+}
+
+uint64_t
+worker_restarts(void)
+{
+	return worker_nrestarts;
+}
+
+static void
+worker_loaded_cb(int err, void *arg)
+{
+	if (err != 0) {
+		if (worker_first_start)
+			fatalx("cannot load the metadata: %s",
+			    berr_message(err));
+		/* Never serve a model that is not the disk's: start over with
+		 * a new worker, after the usual delay. */
+		log_warnx("cannot load the metadata: %s; restarting "
+		    "berth-blobd", berr_message(err));
+		if (worker_child > 0)
+			spawner_kill_worker(worker_child);
+		return;
+	}
+	if (worker_status == WORKER_LOADING)
+		worker_status = WORKER_UP;
+}
+
+static void
+worker_hello_cb(void *arg)
+{
+	worker_status = WORKER_LOADING;
+	worker_up_since = mono_ms();
+	meta_load(worker_loaded_cb, NULL);
+}
+
+static void
+worker_closed_cb(void *arg)
+{
+	/* The worker is going away; its exit status, which the spawner
+	 * reports, does the rest. */
+	if (worker_child > 0)
+		spawner_kill_worker(worker_child);
+	worker_status = WORKER_DOWN;
+}
+
+static void
+worker_restart_cb(evutil_socket_t fd, short events, void *arg)
+{
+	if (!worker_stopping)
+		worker_spawn();
+}
+
+static void
+worker_ended(int status)
+{
+	char		 how[64];
+
+	if (WIFEXITED(status))
+		snprintf(how, sizeof(how), "exited with status %d",
+		    WEXITSTATUS(status));
+	else
+		snprintf(how, sizeof(how), "was killed by signal %d",
+		    WTERMSIG(status));
+	blobc_close(BERR_UNAVAILABLE);
+	worker_child = -1;
+	worker_status = WORKER_DOWN;
+	if (worker_stopping)
+		return;
+	if (worker_first_start && WIFEXITED(status)) {
+		switch (WEXITSTATUS(status)) {
+		case BLOBD_EXIT_LOCKED:
+			fatalx("data directory %s is in use by another berth "
+			    "process", conf.data_dir);
+		case BLOBD_EXIT_CONFIG:
+			fatalx("berth-blobd refused its configuration (see "
+			    "above)");
+		default:
+			break;
+		}
+	}
+	worker_schedule_restart(how);
+}
+
+static void
+worker_schedule_restart(const char *how)
+{
+	struct timeval	 tv;
+
+	if (worker_up_since != 0 &&
+	    mono_ms() - worker_up_since >= WORKER_STABLE_MS)
+		worker_backoff_ms = WORKER_BACKOFF_MIN_MS;
+	log_warnx("berth-blobd %s; restarting in %lld ms", how,
+	    (long long)worker_backoff_ms);
+	tv.tv_sec = worker_backoff_ms / 1000;
+	tv.tv_usec = (worker_backoff_ms % 1000) * 1000;
+	evtimer_add(worker_ev_restart, &tv);
+	worker_backoff_ms *= 2;
+	if (worker_backoff_ms > WORKER_BACKOFF_MAX_MS)
+		worker_backoff_ms = WORKER_BACKOFF_MAX_MS;
+}
+
+void
+worker_exited(pid_t pid, int status)
+{
+	if (pid == worker_child)
+		worker_ended(status);
+}
+
+void
+worker_started(pid_t pid, int fd)
+{
+	if (worker_status != WORKER_STARTING || worker_child != -1)
+		fatalx("the spawner started a worker nobody asked for");
+	worker_child = pid;
+	blobc_open(fd, worker_hello_cb, worker_closed_cb, NULL);
+}
+
+void
+worker_failed(int err)
+{
+	char	 how[128];
+
+	worker_status = WORKER_DOWN;
+	if (worker_stopping)
+		return;
+	snprintf(how, sizeof(how), "could not be started (%s)",
+	    strerror(err));
+	worker_schedule_restart(how);
+}
+
+static void
+worker_spawn(void)
+{
+	worker_child = -1;
+	worker_status = WORKER_STARTING;
+	worker_up_since = 0;
+	if (!worker_first_start)
+		worker_nrestarts++;
+	spawner_request_worker();
+}
+
+void
+worker_start(void)
+{
+	int64_t	 deadline;
+
+	if ((worker_ev_restart = evtimer_new(ev_base, worker_restart_cb,
+	    NULL)) == NULL)
+		fatalx("cannot set up the worker's events");
+	worker_spawn();
+	deadline = mono_ms() + WORKER_HELLO_TIMEOUT_MS;
+	while (worker_status != WORKER_UP) {
+		if (mono_ms() > deadline)
+			fatalx("berth-blobd did not start within %d s",
+			    WORKER_HELLO_TIMEOUT_MS / 1000);
+		/* Down and reaped: the exit status has been looked at. */
+		if (worker_status == WORKER_DOWN && worker_child == -1)
+			fatalx("berth-blobd could not be started");
+		event_base_loop(ev_base, EVLOOP_ONCE);
+	}
+	worker_first_start = 0;
+}
+
+void
+worker_stop(void)
+{
+	worker_stopping = 1;
+	if (worker_ev_restart != NULL)
+		evtimer_del(worker_ev_restart);
+	/* blobd exits when its socket closes; the spawner reaps it. */
+	blobc_close(BERR_SHUTTING_DOWN);
+	worker_child = -1;
+	worker_status = WORKER_DOWN;
+}
