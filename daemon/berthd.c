@@ -44,6 +44,7 @@
 #include "berthd.h"
 #include "digest.h"
 #include "http.h"
+#include "image_scan.h"
 #include "log.h"
 #include "sandbox.h"
 #include "util.h"
@@ -64,8 +65,10 @@ static const char berthd_synopsis[] =
     "[--listen address:port]\n"
     "              [--log-file file] [--max-connections number]\n"
     "              [--no-seccomp] [--region region]\n"
-    "              [--require-auth] [--upload-ttl seconds]\n"
-    "              [--uri-style path | host] [--user user]\n";
+    "              [--require-auth] [--scan-memory mib] [--scan-timeout "
+    "seconds]\n"
+    "              [--scand path] [--upload-ttl seconds]\n"
+    "              [--uri-style path | host] [--user user] [--vuln-db dir]\n";
 
 static const char berthd_options[] =
     "  --account-id id       account of requests that name none "
@@ -97,10 +100,17 @@ static const char berthd_options[] =
     "limit the\n"
     "                        one idle the longest is closed for a new "
     "client\n"
-    "  --no-seccomp          start berth-blobd without its seccomp filter\n"
+    "  --no-seccomp          start berth-blobd and berth-scand without their"
+    "\n"
+    "                        seccomp filters\n"
     "  --region region       region of requests that name none "
     "(default us-east-1)\n"
     "  --require-auth        refuse anonymous registry (/v2/) requests\n"
+    "  --scan-memory mib     memory one image scan may use (default 2048)\n"
+    "  --scan-timeout seconds\n"
+    "                        time one image scan may take (default 300)\n"
+    "  --scand path          the berth-scand binary (default "
+    BERTH_LIBEXECDIR "/berth-scand)\n"
     "  --upload-ttl seconds  drop uploads idle this long (default 86400)\n"
     "  --uri-style style     path: host:port/name in repository URIs "
     "(default);\n"
@@ -109,7 +119,12 @@ static const char berthd_options[] =
     "  --user user           started as root: run as this user after "
     "binding\n"
     "  -v, --verbose         log debugging output too\n"
-    "  --version             print the version and exit\n";
+    "  --version             print the version and exit\n"
+    "  --vuln-db dir         the vulnerability database: a directory of OSV "
+    "JSON\n"
+    "                        files; reloaded on SIGHUP (default: none, scans"
+    "\n"
+    "                        list packages and find nothing)\n";
 
 enum {
 	OPT_ACCOUNT_ID = 256,
@@ -127,10 +142,14 @@ enum {
 	OPT_NO_SECCOMP,
 	OPT_REGION,
 	OPT_REQUIRE_AUTH,
+	OPT_SCAN_MEMORY,
+	OPT_SCAN_TIMEOUT,
+	OPT_SCAND,
 	OPT_UPLOAD_TTL,
 	OPT_URI_STYLE,
 	OPT_USER,
-	OPT_VERSION
+	OPT_VERSION,
+	OPT_VULN_DB
 };
 
 static const struct option berthd_longopts[] = {
@@ -149,11 +168,15 @@ static const struct option berthd_longopts[] = {
 	{ "no-seccomp",	no_argument,	   NULL, OPT_NO_SECCOMP },
 	{ "region",	required_argument, NULL, OPT_REGION },
 	{ "require-auth", no_argument,	   NULL, OPT_REQUIRE_AUTH },
+	{ "scan-memory", required_argument, NULL, OPT_SCAN_MEMORY },
+	{ "scan-timeout", required_argument, NULL, OPT_SCAN_TIMEOUT },
+	{ "scand",	required_argument, NULL, OPT_SCAND },
 	{ "upload-ttl",	required_argument, NULL, OPT_UPLOAD_TTL },
 	{ "uri-style",	required_argument, NULL, OPT_URI_STYLE },
 	{ "user",	required_argument, NULL, OPT_USER },
 	{ "verbose",	no_argument,	   NULL, 'v' },
 	{ "version",	no_argument,	   NULL, OPT_VERSION },
+	{ "vuln-db",	required_argument, NULL, OPT_VULN_DB },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -179,28 +202,39 @@ usage(void)
 }
 
 /*
- * Without --blobd: the installed worker, or, when berthd runs from its
- * build tree (daemon/berthd), the worker built beside it.
+ * Without --blobd (--scand): the installed binary, or, when berthd runs
+ * from its build tree (daemon/berthd), the one built beside it.
  */
 static const char *
-default_blobd_path(void)
+default_libexec_path(const char *name, const char *builddir)
 {
-	static char	 path[PATH_MAX];
-	char		 self[PATH_MAX];
+	char		 path[PATH_MAX], self[PATH_MAX];
 	ssize_t		 n;
 
-	snprintf(path, sizeof(path), "%s/berth-blobd", BERTH_LIBEXECDIR);
+	snprintf(path, sizeof(path), "%s/%s", BERTH_LIBEXECDIR, name);
 	if (access(path, X_OK) == 0)
-		return path;
+		return xstrdup(path);
 	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) > 0) {
 		self[n] = '\0';
-		snprintf(path, sizeof(path), "%s/../blobd/berth-blobd",
-		    dirname(self));
+		snprintf(path, sizeof(path), "%s/../%s/%s", dirname(self),
+		    builddir, name);
 		if (access(path, X_OK) == 0)
-			return path;
+			return xstrdup(path);
 	}
-	snprintf(path, sizeof(path), "%s/berth-blobd", BERTH_LIBEXECDIR);
-	return path;
+	snprintf(path, sizeof(path), "%s/%s", BERTH_LIBEXECDIR, name);
+	return xstrdup(path);
+}
+
+/* A positive number up to max, or exit 2 naming the flag. */
+static int
+parse_count(const char *flag, const char *s, uint64_t max)
+{
+	uint64_t v;
+
+	if (parse_u64(s, strlen(s), &v) == -1 || v < 1 || v > max)
+		bad_option("%s is a number from 1 to %llu", flag,
+		    (unsigned long long)max);
+	return (int)v;
 }
 
 static void
@@ -288,6 +322,24 @@ parse_options(int argc, char **argv)
 		case OPT_REQUIRE_AUTH:
 			conf.require_auth = 1;
 			break;
+		case OPT_SCAN_MEMORY:
+			conf.scan_memory_mb = parse_count("--scan-memory",
+			    optarg, 1048576);
+			break;
+		case OPT_SCAN_TIMEOUT:
+			conf.scan_timeout = parse_count("--scan-timeout",
+			    optarg, 86400);
+			break;
+		case OPT_SCAND:
+			conf.scand_path = optarg;
+			break;
+		case OPT_VULN_DB:
+			/* The spawner starts scand from berthd's directory;
+			 * scand opens it, and says so if it cannot. */
+			if ((conf.vuln_db = realpath(optarg, NULL)) == NULL)
+				bad_option("--vuln-db %s: %s", optarg,
+				    strerror(errno));
+			break;
 		case OPT_URI_STYLE:
 			if (strcmp(optarg, "path") == 0)
 				conf.uri_style = URI_STYLE_PATH;
@@ -317,12 +369,15 @@ parse_options(int argc, char **argv)
 	if (optind != argc)
 		usage();
 	if (conf.blobd_path == NULL)
-		conf.blobd_path = default_blobd_path();
+		conf.blobd_path = default_libexec_path("berth-blobd", "blobd");
+	if (conf.scand_path == NULL)
+		conf.scand_path = default_libexec_path("berth-scand", "daemon");
 }
 
 static void
 berthd_pulls_flushed_cb(int err, void *arg)
 {
+	scanner_stop();
 	worker_stop();
 	spawner_stop();
 	event_base_loopbreak(ev_base);
@@ -377,6 +432,7 @@ berthd_signal_cb(evutil_socket_t sig, short events, void *arg)
 		if (conf.credentials_file != NULL)
 			spawner_open(SPAWN_FILE_CREDENTIALS,
 			    berthd_credentials_opened_cb, NULL);
+		scanner_reload();
 		break;
 	case SIGTERM:
 	case SIGINT:
@@ -511,6 +567,7 @@ main(int argc, char **argv)
 	berthd_confine();
 
 	worker_start();
+	scanner_start();
 	http_server_pause(berthd_http, 0);
 	berthd_serving = 1;
 	log_info("berthd %s serving on %s, data in %s", PACKAGE_VERSION,

@@ -50,6 +50,7 @@
 
 struct event;
 struct event_base;
+struct image_scan;
 
 #define ACCOUNT_LEN		12
 #define REGION_MAX		32
@@ -81,6 +82,10 @@ struct berthd_config {
 	int64_t		 gc_grace;		/* seconds */
 	int		 drain_timeout;		/* seconds */
 	struct http_limits http;
+	const char	*scand_path;
+	const char	*vuln_db;		/* absolute, or NULL */
+	int		 scan_timeout;		/* seconds; 0: scand's */
+	int		 scan_memory_mb;	/* 0: scand's */
 };
 
 /* berthd.c */
@@ -160,6 +165,7 @@ struct image {
 	uint64_t	 size;		/* imageSizeInBytes */
 	char		**tags;		/* sorted */
 	size_t		 ntags;
+	struct image_scan *scan;	/* NULL: never scanned */
 };
 
 struct tag {
@@ -879,6 +885,7 @@ enum spawn_file {
  * itself, after event_base_new() and before any signal event. */
 void	spawner_start(void);
 void	spawner_request_worker(void);
+void	spawner_request_scanner(void);
 void	spawner_kill_worker(pid_t);
 /* fd is the open file (the callback owns it) when err is 0. */
 typedef void (*spawner_opened_cb)(int err, int fd, void *arg);

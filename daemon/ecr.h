@@ -238,6 +238,21 @@ void	ecr_image_batch_get(struct ecr_req *);
 void	ecr_image_describe(struct ecr_req *);
 void	ecr_image_list(struct ecr_req *);
 void	ecr_image_batch_delete(struct ecr_req *);
+/* The image an ImageIdentifier names in repo; NULL when there is none,
+ * and r was answered (ImageNotFoundException, InvalidParameterException). */
+struct image *ecr_image_find(struct ecr_req *, struct repository *,
+	    struct json_object *id);
+
+/* ecr_scan.c */
+void	ecr_scan_start(struct ecr_req *);
+void	ecr_scan_findings(struct ecr_req *);
+/* DescribeImages' imageScanStatus and imageScanFindingsSummary. */
+void	ecr_scan_summary(struct json_object *detail, const struct image *);
+
+/* ecr_scanning.c */
+void	ecr_scanning_put_registry(struct ecr_req *);
+void	ecr_scanning_get_registry(struct ecr_req *);
+void	ecr_scanning_batch_get(struct ecr_req *);
 
 /* ecr_layer.c */
 void	ecr_layer_check(struct ecr_req *);

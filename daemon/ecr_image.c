@@ -153,6 +153,30 @@ id_failure(struct json_object *failures, enum id_result rc,
 	}
 }
 
+struct image *
+ecr_image_find(struct ecr_req *r, struct repository *repo,
+    struct json_object *id)
+{
+	struct image	*img;
+	const char	*tag, *ds;
+	enum id_result	 rc;
+
+	rc = resolve_id(repo, id, &img, &tag, &ds);
+	if (rc == ID_MISSING_BOTH || rc == ID_BAD_DIGEST)
+		ecr_error(r, "InvalidParameterException", "Invalid parameter "
+		    "at 'imageId' failed to satisfy constraint: '%s'",
+		    rc == ID_MISSING_BOTH ? "both tag and digest cannot be "
+		    "null" : "image digest should satisfy the regex '"
+		    DIGEST_REGEX "'");
+	else if (rc != ID_FOUND)
+		ecr_error(r, "ImageNotFoundException", "The image with imageId "
+		    "{imageDigest:'%s', imageTag:'%s'} does not exist within "
+		    "the repository with name '%s' in the registry with id "
+		    "'%s'", ds != NULL ? ds : "null", tag != NULL ? tag :
+		    "null", repo->name, r->account);
+	return rc == ID_FOUND ? img : NULL;
+}
+
 /* --- PutImage ------------------------------------------------------------ */
 
 void
@@ -406,6 +430,7 @@ image_detail(struct ecr_req *r, const struct image *img)
 		ecr_add_str(o, "subjectManifestDigest",
 		    digest_format(&img->subject, dstr));
 	ecr_add_str(o, "imageStatus", "ACTIVE");
+	ecr_scan_summary(o, img);
 	return o;
 }
 

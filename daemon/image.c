@@ -29,6 +29,7 @@
 
 #include "berthd.h"
 #include "error.h"
+#include "image_scan.h"
 #include "log.h"
 #include "name.h"
 #include "util.h"
@@ -168,6 +169,10 @@ image_push(struct image_push *p, txn_done_cb done, void *arg)
 		if (rc != 0)
 			fatalx("image_push: the image record does not apply: "
 			    "%s", berr_message(rc));
+		/* Scan on push: recorded with the image, run after. */
+		if ((img = image_find(repo, &p->digest)) == NULL ||
+		    (rc = image_scan_on_push(&t, img)) != 0)
+			fatalx("image_push: the scan record does not apply");
 	}
 	p->has_subject = mi.has_subject;
 	p->subject = mi.subject;

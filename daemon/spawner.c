@@ -23,8 +23,9 @@
  * the same user, sets no_new_privs, and holds nothing but its socket to
  * berthd (no listening socket, no model, no other descriptor).
  *
- * berthd asks, the spawner checks (the messages are in berthd.h): one
- * worker at a time, a kill only for its own live worker, and files opened
+ * berthd asks, the spawner checks (the messages are below): one worker
+ * and one scanner (berth-scand) at a time, a kill only for its own live
+ * children, and files opened
  * only from its own copy of the command line, never from a path berthd
  * sends.  It reaps its workers and reports every exit status.  It exits,
  * ending its worker, as soon as berthd's end of the socket closes, and
@@ -53,6 +54,7 @@
 
 #include "berthd.h"
 #include "error.h"
+#include "image_scan.h"
 #include "log.h"
 #include "rpc.h"
 #include "sandbox.h"
@@ -82,17 +84,21 @@ enum msg_spawn_type {
 	MSG_SPAWN_EXITED,	/* s->d: struct msg_spawn_exited */
 	MSG_SPAWN_KILL,		/* d->s: struct msg_spawn_worker */
 	MSG_SPAWN_OPEN,		/* d->s: struct msg_spawn_open */
-	MSG_SPAWN_OPENED	/* s->d: struct msg_spawn_opened (+ fd) */
+	MSG_SPAWN_OPENED,	/* s->d: struct msg_spawn_opened (+ fd) */
+	MSG_SPAWN_SCANNER	/* d->s: no payload; answered as WORKER is */
 };
+
+/* What STARTED and FAILED answer: a worker or the scanner. */
+enum spawn_kind { SPAWN_KIND_WORKER = 0, SPAWN_KIND_SCANNER };
 
 struct msg_spawn_worker {
 	int32_t		 pid;
-	uint32_t	 pad;
+	uint32_t	 kind;		/* enum spawn_kind; 0 in KILL */
 };
 
 struct msg_spawn_failed {
 	int32_t		 err;		/* an errno */
-	uint32_t	 pad;
+	uint32_t	 kind;		/* enum spawn_kind */
 };
 
 struct msg_spawn_exited {
@@ -137,21 +143,52 @@ static const struct rpc_rule spawner_request_rules[] = {
 	    sizeof(struct msg_spawn_worker), RPC_FD_NONE },
 	{ MSG_SPAWN_OPEN, sizeof(struct msg_spawn_open),
 	    sizeof(struct msg_spawn_open), RPC_FD_NONE },
+	{ MSG_SPAWN_SCANNER, 0, 0, RPC_FD_NONE },
 };
 
 struct spawner {
 	int	 sock;		/* to berthd */
 	int	 sigfd;		/* SIGCHLD */
 	pid_t	 worker;	/* -1: none alive */
+	pid_t	 scanner;	/* berth-scand; -1: none alive */
 };
 
 static void	spawner_main(int sock, pid_t berthd) __attribute__((noreturn));
 
 /*
- * Runs in the worker between fork and exec: berth-blobd's end of the
- * socketpair on BLOBD_SOCKET_FD, nothing else open but stdio, the
- * spawner's signal settings undone.
+ * Runs in a child between fork and exec: its end of the socketpair on
+ * BLOBD_SOCKET_FD (SCAND_SOCKET_FD is the same descriptor), nothing else
+ * open but stdio, the spawner's signal settings undone.
  */
+static void
+spawner_exec_prepare(int sock, pid_t spawner)
+{
+	sigset_t	 none;
+
+	sigemptyset(&none);
+	(void)sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGPIPE, SIG_DFL);
+	/* A child must never outlive the spawner. */
+	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != spawner)
+		_exit(127);
+	/* This replaces the spawner's own socket, which is on fd 3 too. */
+	if (dup2(sock, BLOBD_SOCKET_FD) == -1)
+		_exit(127);
+	closefrom(BLOBD_SOCKET_FD + 1);
+}
+
+static void __attribute__((noreturn))
+spawner_exec(const char *path, char **argv)
+{
+	execv(path, argv);
+	fprintf(stderr, "berthd: cannot run %s: %s\n", path, strerror(errno));
+	_exit(127);
+}
+
 static void __attribute__((noreturn))
 spawner_exec_worker(int sock, pid_t spawner)
 {
@@ -160,23 +197,9 @@ spawner_exec_worker(int sock, pid_t spawner)
 	char		 a_ttl[] = "--upload-ttl", a_dir[] = "--data-dir";
 	char		 a_noseccomp[] = "--no-seccomp";
 	char		 ttl[32], dir[PATH_MAX], *argv[16];
-	sigset_t	 none;
 	int		 argc = 0, i;
 
-	sigemptyset(&none);
-	(void)sigprocmask(SIG_SETMASK, &none, NULL);
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGINT, SIG_DFL);
-	signal(SIGHUP, SIG_DFL);
-	signal(SIGPIPE, SIG_DFL);
-	/* A worker must never outlive the spawner. */
-	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != spawner)
-		_exit(127);
-	/* This replaces the spawner's own socket, which is on fd 3 too. */
-	if (dup2(sock, BLOBD_SOCKET_FD) == -1)
-		_exit(127);
-	closefrom(BLOBD_SOCKET_FD + 1);
+	spawner_exec_prepare(sock, spawner);
 	snprintf(ttl, sizeof(ttl), "%lld", (long long)conf.upload_ttl);
 	snprintf(dir, sizeof(dir), "%s", conf.data_dir);
 	argv[argc++] = a_name;
@@ -189,10 +212,42 @@ spawner_exec_worker(int sock, pid_t spawner)
 	argv[argc++] = a_dir;
 	argv[argc++] = dir;
 	argv[argc] = NULL;
-	execv(conf.blobd_path, argv);
-	fprintf(stderr, "berthd: cannot run %s: %s\n", conf.blobd_path,
-	    strerror(errno));
-	_exit(127);
+	spawner_exec(conf.blobd_path, argv);
+}
+
+static void __attribute__((noreturn))
+spawner_exec_scanner(int sock, pid_t spawner)
+{
+	char		 a_name[] = "berth-scand", a_v[] = "-v";
+	char		 a_db[] = "--vuln-db", a_timeout[] = "--scan-timeout";
+	char		 a_memory[] = "--scan-memory";
+	char		 a_noseccomp[] = "--no-seccomp";
+	char		 db[PATH_MAX], timeout[32], memory[32], *argv[16];
+	int		 argc = 0, i;
+
+	spawner_exec_prepare(sock, spawner);
+	argv[argc++] = a_name;
+	for (i = 0; i < conf.verbose && i < 3; i++)
+		argv[argc++] = a_v;
+	if (conf.no_seccomp)
+		argv[argc++] = a_noseccomp;
+	if (conf.vuln_db != NULL) {
+		snprintf(db, sizeof(db), "%s", conf.vuln_db);
+		argv[argc++] = a_db;
+		argv[argc++] = db;
+	}
+	if (conf.scan_timeout > 0) {
+		snprintf(timeout, sizeof(timeout), "%d", conf.scan_timeout);
+		argv[argc++] = a_timeout;
+		argv[argc++] = timeout;
+	}
+	if (conf.scan_memory_mb > 0) {
+		snprintf(memory, sizeof(memory), "%d", conf.scan_memory_mb);
+		argv[argc++] = a_memory;
+		argv[argc++] = memory;
+	}
+	argv[argc] = NULL;
+	spawner_exec(conf.scand_path, argv);
 }
 
 /* Sends one frame to berthd, blocking; fd (or -1) is closed after. */
@@ -250,15 +305,17 @@ spawner_send(struct spawner *s, uint32_t type, const void *p, size_t n,
 }
 
 static void
-spawner_start_worker(struct spawner *s)
+spawner_start_child(struct spawner *s, enum spawn_kind kind)
 {
 	struct msg_spawn_worker	 m;
 	struct msg_spawn_failed	 f;
-	pid_t			 pid, self = getpid();
+	pid_t			*slot, pid, self = getpid();
 	int			 sv[2];
 
+	slot = kind == SPAWN_KIND_SCANNER ? &s->scanner : &s->worker;
 	memset(&f, 0, sizeof(f));
-	if (s->worker != -1) {
+	f.kind = kind;
+	if (*slot != -1) {
 		f.err = EBUSY;
 		spawner_send(s, MSG_SPAWN_FAILED, &f, sizeof(f), -1);
 		return;
@@ -279,14 +336,17 @@ spawner_start_worker(struct spawner *s)
 		return;
 	case 0:
 		close(sv[0]);
+		if (kind == SPAWN_KIND_SCANNER)
+			spawner_exec_scanner(sv[1], self);
 		spawner_exec_worker(sv[1], self);
 	default:
 		break;
 	}
 	close(sv[1]);
-	s->worker = pid;
+	*slot = pid;
 	memset(&m, 0, sizeof(m));
 	m.pid = (int32_t)pid;
+	m.kind = kind;
 	spawner_send(s, MSG_SPAWN_STARTED, &m, sizeof(m), sv[0]);
 }
 
@@ -331,6 +391,8 @@ spawner_reap(struct spawner *s)
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if (pid == s->worker)
 			s->worker = -1;
+		if (pid == s->scanner)
+			s->scanner = -1;
 		memset(&m, 0, sizeof(m));
 		m.pid = (int32_t)pid;
 		m.status = status;
@@ -338,7 +400,8 @@ spawner_reap(struct spawner *s)
 	}
 }
 
-/* berthd has gone: end the worker, gently first, and exit. */
+/* berthd has gone: end the worker, gently first, and exit.  The scanner
+ * keeps nothing: it is killed at once. */
 static void __attribute__((noreturn))
 spawner_exit(struct spawner *s)
 {
@@ -347,6 +410,10 @@ spawner_exit(struct spawner *s)
 	int64_t			 deadline;
 	int			 status;
 
+	if (s->scanner != -1) {
+		(void)kill(s->scanner, SIGKILL);
+		(void)waitpid(s->scanner, &status, 0);
+	}
 	if (s->worker != -1 && waitpid(s->worker, &status, WNOHANG) == 0) {
 		(void)kill(s->worker, SIGTERM);
 		deadline = mono_ms() + SPAWNER_TERM_MS;
@@ -390,14 +457,19 @@ spawner_dispatch_berthd(struct spawner *s)
 		spawner_exit(s);
 	switch (h.type) {
 	case MSG_SPAWN_WORKER:
-		spawner_start_worker(s);
+		spawner_start_child(s, SPAWN_KIND_WORKER);
+		break;
+	case MSG_SPAWN_SCANNER:
+		spawner_start_child(s, SPAWN_KIND_SCANNER);
 		break;
 	case MSG_SPAWN_KILL:
 		memcpy(&k, payload, sizeof(k));
-		/* Only our own worker, and only while it has not been
-		 * reaped: its pid cannot have been reused. */
+		/* Only our own children, and only while they have not been
+		 * reaped: their pids cannot have been reused. */
 		if (s->worker != -1 && k.pid == (int32_t)s->worker)
 			(void)kill(s->worker, SIGKILL);
+		if (s->scanner != -1 && k.pid == (int32_t)s->scanner)
+			(void)kill(s->scanner, SIGKILL);
 		break;
 	case MSG_SPAWN_OPEN:
 		memcpy(&o, payload, sizeof(o));
@@ -442,6 +514,7 @@ spawner_main(int sock, pid_t berthd)
 	memset(&s, 0, sizeof(s));
 	s.sock = SPAWNER_FD;
 	s.worker = -1;
+	s.scanner = -1;
 	if ((s.sigfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK)) == -1)
 		fatal("spawner: signalfd");
 
@@ -480,15 +553,22 @@ spawner_msg_cb(struct rpc_chan *chan, const struct frame_hdr *h,
 	switch (h->type) {
 	case MSG_SPAWN_STARTED:
 		memcpy(&w, payload, sizeof(w));
-		worker_started(w.pid, fd);
+		if (w.kind == SPAWN_KIND_SCANNER)
+			scanner_started(w.pid, fd);
+		else
+			worker_started(w.pid, fd);
 		break;
 	case MSG_SPAWN_FAILED:
 		memcpy(&f, payload, sizeof(f));
-		worker_failed(f.err);
+		if (f.kind == SPAWN_KIND_SCANNER)
+			scanner_failed(f.err);
+		else
+			worker_failed(f.err);
 		break;
 	case MSG_SPAWN_EXITED:
 		memcpy(&x, payload, sizeof(x));
 		worker_exited(x.pid, x.status);
+		scanner_exited(x.pid, x.status);
 		break;
 	case MSG_SPAWN_OPENED:
 		memcpy(&o, payload, sizeof(o));
@@ -551,6 +631,12 @@ void
 spawner_request_worker(void)
 {
 	spawner_request(MSG_SPAWN_WORKER, NULL, 0);
+}
+
+void
+spawner_request_scanner(void)
+{
+	spawner_request(MSG_SPAWN_SCANNER, NULL, 0);
 }
 
 void

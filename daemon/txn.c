@@ -35,6 +35,7 @@
 
 #include "berthd.h"
 #include "error.h"
+#include "image_scan.h"
 #include "log.h"
 #include "name.h"
 #include "util.h"
@@ -242,6 +243,16 @@ txn_setting_delete(struct txn *t, struct registry *reg, const char *key)
 
 	if (t->err == 0)
 		record_setting_delete(&t->buf, reg, key);
+	return txn_add(t, start);
+}
+
+int
+txn_scan_put(struct txn *t, struct image *img, const struct image_scan *sc)
+{
+	size_t	 start = txn_begin(t);
+
+	if (t->err == 0)
+		record_scan_put(&t->buf, img, sc);
 	return txn_add(t, start);
 }
 

@@ -38,6 +38,7 @@
 
 #include "berthd.h"
 #include "error.h"
+#include "image_scan.h"
 #include "log.h"
 #include "util.h"
 
@@ -133,6 +134,8 @@ worker_loaded_cb(int err, void *arg)
 	}
 	if (worker_status == WORKER_LOADING)
 		worker_status = WORKER_UP;
+	/* Scans the metadata shows in progress run (again). */
+	image_scan_resume();
 }
 
 static void

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# The sandbox, proved on the live processes: gdb makes berthd and
-# berth-blobd call open(2), socket(2), connect(2) and kill(2) from inside
-# and reads back what they got.  berthd reaches no file (not even its own
-# data directory) and connects nowhere; berth-blobd reaches its data
-# directory only, makes no socket and signals no one; a worker restarted
-# after kill -9 is confined the same way.  --user: all three processes run
-# as that user with no capability, a data directory left by a root run is
-# handed over, and only root may name another user.
+# The sandbox, proved on the live processes: gdb makes berthd, berth-blobd
+# and berth-scand call open(2), socket(2), connect(2) and kill(2) from
+# inside and reads back what they got.  berthd reaches no file (not even
+# its own data directory) and connects nowhere; berth-blobd reaches its
+# data directory only, makes no socket and signals no one; berth-scand
+# reads its --vuln-db only, makes no socket and signals no one; a worker
+# or scanner restarted after kill -9 is confined the same way.  --user:
+# all four processes run as that user with no capability, a data
+# directory left by a root run is handed over, and only root may name
+# another user.
 #
 # Needs root (gdb attaches to the daemons, --user changes users) and gdb.
 # Landlock checks are skipped, and say so, where the kernel has no Landlock.
@@ -141,6 +143,43 @@ confined_blobd() {
 	    "$NOCAPS/$NOCAPS"
 }
 
+# confined_scand NAME PID DBDIR: the scanner's confinement.
+confined_scand() {
+	local name=$1 pid=$2 db=$3 r
+	r=$(open_in "$pid" "$db/advisory.json")
+	check "$name: berth-scand reads its --vuln-db ($r)" \
+	    test "${r%% *}" -ge 0
+	r=$(open_in "$pid" /etc/hostname)
+	llcheck 1 "$name: berth-scand cannot open /etc/hostname (EACCES: $r)" \
+	    test "$r" = "-1 $EACCES"
+	r=$(open_in "$pid" "$D/meta/log")
+	llcheck 1 "$name: berth-scand cannot open the data directory (EACCES: $r)" \
+	    test "$r" = "-1 $EACCES"
+	if [ "$SECCOMP" = 1 ]; then
+		r=$(socket_in "$pid")
+		check "$name: berth-scand cannot make a socket (EACCES: $r)" \
+		    test "$r" = "-1 $EACCES"
+		check "$name: berth-scand has a seccomp filter" \
+		    test "$(status_field "$pid" Seccomp)" = 2
+	fi
+	r=$(in_proc "$pid" "print (int)kill($BERTHD_PID, 0)" \
+	    'print (int)*__errno_location()')
+	llcheck 6 "$name: berth-scand cannot signal berthd (EPERM: $r)" \
+	    test "$r" = "-1 $EPERM"
+	check "$name: berth-scand has no_new_privs" \
+	    test "$(status_field "$pid" NoNewPrivs)" = 1
+	check "$name: berth-scand has no capability" \
+	    test "$(status_field "$pid" CapEff)/$(status_field "$pid" CapPrm)" = \
+	    "$NOCAPS/$NOCAPS"
+}
+
+# scanner_restarted OLD_PID: health names a scanner other than OLD_PID.
+scanner_restarted() {
+	local p
+	p=$(curl -s "$URL/_berth/health" | jq -r '.scanner_pid // empty')
+	[ -n "$p" ] && [ "$p" != "$1" ]
+}
+
 # confined_berthd NAME DATADIR: berthd's confinement.
 confined_berthd() {
 	local name=$1 dir=$2 r
@@ -168,9 +207,13 @@ push() {
 
 # --- as root without --user ----------------------------------------------------
 D=$T_TMP/data
+DB=$T_TMP/osv
+mkdir -p "$DB"
+printf '{"id":"X-1","modified":"2026-01-01T00:00:00Z","affected":[]}\n' \
+    >"$DB/advisory.json"
 printf 'AKIDONE secretone\n' >"$T_TMP/credentials"
 start_berthd "$D" -v --create-on-push --log-file "$T_TMP/berthd.log" \
-    --credentials "$T_TMP/credentials" ||
+    --credentials "$T_TMP/credentials" --vuln-db "$DB" ||
     { fail "berthd starts"; t_summary; exit 1; }
 ok "berthd starts"
 check "as root without --user, berthd warns" \
@@ -181,6 +224,10 @@ llcheck 1 "berthd logs its sandbox" \
 llcheck 1 "berth-blobd logs its sandbox" \
     grep -q 'berth-blobd\[[0-9]*\]: sandbox: Landlock ABI [0-9]*: filesystem beneath one directory' \
     "$T_TMP/berthd.log"
+wait_for 30 scand_pid "$BERTHD_PID" >/dev/null
+llcheck 1 "berth-scand logs its sandbox" \
+    wait_for 30 grep -q 'berth-scand\[[0-9]*\]: sandbox: Landlock ABI [0-9]*: ' \
+    "$T_TMP/berthd.log"
 head -c 65536 /dev/urandom >"$T_TMP/blob1"
 check "a push works in the sandbox" test "$(push a "$T_TMP/blob1")" = 201
 
@@ -189,11 +236,20 @@ SPAWNER=$(spawner_pid "$BERTHD_PID")
 check "the spawner has no_new_privs and no capability" \
     test "$(status_field "$SPAWNER" NoNewPrivs) $(status_field "$SPAWNER" CapEff)" = \
     "1 $NOCAPS"
-check "the bounding set is empty in all three" sh -c "
-    for p in $BERTHD_PID $SPAWNER $(blobd_pid "$BERTHD_PID"); do
+wait_for 30 scanner_restarted 0
+check "the bounding set is empty in all four" sh -c "
+    for p in $BERTHD_PID $SPAWNER $(blobd_pid "$BERTHD_PID") $(scand_pid "$BERTHD_PID"); do
 	grep -q '^CapBnd:[[:space:]]*0000000000000000$' /proc/\$p/status || exit 1
     done"
 confined_blobd "root" "$(blobd_pid "$BERTHD_PID")" "$D"
+confined_scand "root" "$(scand_pid "$BERTHD_PID")" "$DB"
+
+# A scanner started again after kill -9, by the spawner, is confined too.
+old=$(scand_pid "$BERTHD_PID")
+kill -9 "$old"
+check "kill -9 of the scanner: berthd starts a new one" \
+    wait_for 30 scanner_restarted "$old"
+confined_scand "restarted" "$(scand_pid "$BERTHD_PID")" "$DB"
 
 # A worker started after the confinement, by the spawner, is confined too.
 old=$(blobd_pid "$BERTHD_PID")
@@ -272,8 +328,8 @@ if [ "$SECCOMP" = 1 ]; then
 	T_PIDS+=("$BERTHD_PID")
 	check "Landlock refused with EPERM: berthd still serves" \
 	    wait_for 20 curl -sf -o /dev/null "$URL/_berth/health"
-	check "and each process says so once" test \
-	    "$(grep -c 'sandbox: Landlock is not available (Operation not permitted)' "$T_TMP/nolandlock.log")" = 2
+	check "and each process says so once" wait_for 30 sh -c "test \
+	    \"\$(grep -c 'sandbox: Landlock is not available (Operation not permitted)' '$T_TMP/nolandlock.log')\" = 3"
 	w=$(blobd_pid "$BERTHD_PID")
 	check "and berth-blobd still gets its socket filter" \
 	    test "$(socket_in "$w")" = "-1 $EACCES"
@@ -311,7 +367,8 @@ printf '    --user %s (%s:%s)\n' "$SBX_USER" "$uid" "$gid"
 chmod 0711 "$T_TMP"
 
 # The data directory the root run left, handed over to the user.
-start_berthd "$D" --create-on-push --user "$SBX_USER" ||
+chmod 0755 "$DB"
+start_berthd "$D" --create-on-push --user "$SBX_USER" --vuln-db "$DB" ||
     fail "berthd starts with --user $SBX_USER on a root-owned data directory"
 check "--user: the data directory was handed over, and all beneath it" \
     test -z "$(find "$D" \( ! -user "$uid" -o ! -group "$gid" \) -print -quit)"
@@ -319,7 +376,10 @@ check "--user: the blob pushed as root is served" \
     sh -c "curl -sf '$URL/v2/sbx/a/blobs/sha256:$(sha256_of "$T_TMP/blob1")' | cmp -s - '$T_TMP/blob1'"
 SPAWNER=$(spawner_pid "$BERTHD_PID")
 W=$(blobd_pid "$BERTHD_PID")
-for p in "berthd:$BERTHD_PID" "spawner:$SPAWNER" "berth-blobd:$W"; do
+wait_for 30 scanner_restarted 0
+S=$(scand_pid "$BERTHD_PID")
+for p in "berthd:$BERTHD_PID" "spawner:$SPAWNER" "berth-blobd:$W" \
+    "berth-scand:$S"; do
 	n=${p%%:*}
 	pid=${p#*:}
 	check "--user: $n runs as $uid:$gid, in no other group" \
@@ -335,6 +395,7 @@ check "--user: the new blob belongs to the user" \
     test "$(stat -c %u "$D/blobs/sha256/$(sha256_of "$T_TMP/blob2" | cut -c1-2)/$(sha256_of "$T_TMP/blob2")")" = "$uid"
 confined_berthd "--user" "$D"
 confined_blobd "--user" "$W" "$D"
+confined_scand "--user" "$S" "$DB"
 kill -TERM "$BERTHD_PID"
 wait "$BERTHD_PID"
 check "--user: SIGTERM, exit 0" test $? = 0

@@ -1,0 +1,464 @@
+#!/usr/bin/env python3
+# Copyright (c) 2026 The berth authors
+#
+# Permission to use, copy, modify, and distribute this software for any
+# purpose with or without fee is hereby granted, provided that the above
+# copyright notice and this permission notice appear in all copies.
+#
+# THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHORS DISCLAIM ALL WARRANTIES
+# WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+# MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHORS BE LIABLE FOR
+# ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+# WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+# ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+# OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+"""Image scanning through the ECR API, with boto3 and the AWS CLI.
+
+Images are built here (scan_engine.py's layers: this machine's dpkg status
+file, an apk installed file, an rpmdb.sqlite made by rpm) and pushed with
+ECR's layer operations; the OSV database is a directory of fixture
+advisories berthd's --vuln-db names.  Checked: StartImageScan and the
+ImageScanComplete waiter, the exact findings of DescribeImageScanFindings
+and their pagination, DescribeImages' scan fields, the errors, the
+registry scanning configuration and its filters, scan on push, ENHANCED
+scans and their rescans on SIGHUP, scans kept across a restart, a restart
+of berth-scand, and hostile layers that fail their scan only.
+"""
+import copy
+import datetime
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import urllib.request
+
+import boto3
+import botocore
+from botocore.config import Config
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import scan_engine as se  # noqa: E402  (layers and advisories)
+
+TOP = se.TOP
+BERTHD = os.environ.get("BERTHD", os.path.join(TOP, "build/daemon/berthd"))
+BLOBD = os.environ.get("BLOBD", os.path.join(TOP, "build/blobd/berth-blobd"))
+SCAND = os.environ.get("SCAND", os.path.join(TOP, "build/daemon/berth-scand"))
+OCI_LAYER_GZ = "application/vnd.oci.image.layer.v1.tar+gzip"
+OCI_LAYER_ZST = "application/vnd.oci.image.layer.v1.tar+zstd"
+OCI_LAYER = "application/vnd.oci.image.layer.v1.tar"
+MODIFIED = datetime.datetime(2026, 1, 15, 8, 0, tzinfo=datetime.timezone.utc)
+
+failures = []
+
+
+def check(name, cond, detail=""):
+    if not cond:
+        failures.append(name)
+        print("FAIL: %s %s" % (name, detail), flush=True)
+
+
+def sha(b):
+    return "sha256:" + hashlib.sha256(b).hexdigest()
+
+
+class Berthd:
+    def __init__(self, tmp, db, data=None):
+        self.tmp, self.db = tmp, db
+        self.data = data or os.path.join(tmp, "data")
+        self.port = se.blobd_rpc.free_port() if hasattr(
+            se.blobd_rpc, "free_port") else free_port()
+        self.endpoint = "http://127.0.0.1:%d" % self.port
+        self.logpath = os.path.join(tmp, "berthd-%d.log" % self.port)
+        self.log = open(self.logpath, "w")
+        self.proc = subprocess.Popen(
+            [BERTHD, "--blobd", BLOBD, "--scand", SCAND, "--listen",
+             "127.0.0.1:%d" % self.port, "--data-dir", self.data,
+             "--vuln-db", db], stdout=self.log, stderr=subprocess.STDOUT)
+        self.wait(lambda: self.health().get("scanner") == "up",
+                  "berthd and berth-scand did not start")
+
+    def health(self):
+        try:
+            with urllib.request.urlopen(self.endpoint + "/_berth/health",
+                                        timeout=5) as r:
+                return json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            return json.loads(e.read() or b"{}")
+        except OSError:
+            return {}
+
+    def wait(self, cond, what, seconds=60):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("berthd exited: " + what)
+            if cond():
+                return
+            time.sleep(0.05)
+        raise RuntimeError(what)
+
+    def logged(self, text):
+        with open(self.logpath, errors="replace") as f:
+            return text in f.read()
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=30)
+        self.log.close()
+
+    def client(self):
+        return boto3.client(
+            "ecr", endpoint_url=self.endpoint, region_name="us-east-1",
+            aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="secret",
+            config=Config(retries={"max_attempts": 1}))
+
+
+def free_port():
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def err(fn, **kw):
+    try:
+        fn(**kw)
+    except botocore.exceptions.ClientError as e:
+        return e.response["Error"]["Code"], e.response["Error"]["Message"]
+    return None, None
+
+
+def upload(c, repo, data):
+    have = c.batch_check_layer_availability(
+        repositoryName=repo, layerDigests=[sha(data)])["layers"]
+    if have and have[0].get("layerAvailability") == "AVAILABLE":
+        return sha(data)
+    up = c.initiate_layer_upload(repositoryName=repo)
+    c.upload_layer_part(repositoryName=repo, uploadId=up["uploadId"],
+                        partFirstByte=0, partLastByte=len(data) - 1,
+                        layerPartBlob=data)
+    c.complete_layer_upload(repositoryName=repo, uploadId=up["uploadId"],
+                            layerDigests=[sha(data)])
+    return sha(data)
+
+
+def push(c, repo, tag, layers):
+    """layers: (media type, bytes); returns the image's digest."""
+    cfg = json.dumps({"architecture": "amd64", "os": "linux",
+                      "rootfs": {"type": "layers", "diff_ids": []},
+                      "config": {"Labels": {"tag": tag}}}).encode()
+    m = {"schemaVersion": 2,
+         "mediaType": "application/vnd.oci.image.manifest.v1+json",
+         "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                    "digest": upload(c, repo, cfg), "size": len(cfg)},
+         "layers": [{"mediaType": mt, "digest": upload(c, repo, b),
+                     "size": len(b)} for mt, b in layers]}
+    body = json.dumps(m)
+    c.put_image(repositoryName=repo, imageManifest=body, imageTag=tag)
+    return sha(body.encode())
+
+
+def wait_scan(c, repo, tag):
+    """The SDK's ImageScanComplete waiter; its delay shortened."""
+    c.get_waiter("image_scan_complete").wait(
+        repositoryName=repo, imageId={"imageTag": tag},
+        WaiterConfig={"Delay": 1, "MaxAttempts": 120})
+
+
+def findings(c, repo, tag, **kw):
+    return c.describe_image_scan_findings(repositoryName=repo,
+                                          imageId={"imageTag": tag}, **kw)
+
+
+def wait_status(c, repo, tag, want):
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        r = findings(c, repo, tag)
+        if r["imageScanStatus"]["status"] != "IN_PROGRESS":
+            check("status of %s" % tag,
+                  r["imageScanStatus"]["status"] == want, r)
+            return r
+        time.sleep(0.1)
+    raise RuntimeError("the scan of %s did not end" % tag)
+
+
+def attrs(f):
+    return {a["key"]: a["value"] for a in f["attributes"]}
+
+
+# --- the database and the images ---------------------------------------------
+
+def write_db(db):
+    status, os_release, version, src, srcver, installed = se.local_dpkg()
+    se.advisory(os.path.join(db, "debian", "DSA-9001-1.json"), se.osv(
+        "DSA-9001-1", "Debian:12", src,
+        [{"introduced": "0"}, {"fixed": srcver + "1"}],
+        upstream=["CVE-2026-0001"], details="Heap overflow in the loader.",
+        severity=[{"type": "CVSS_V3", "score": se.CRIT}],
+        references=[{"type": "ADVISORY",
+                     "url": "https://security-tracker.debian.org/tracker/"
+                            "CVE-2026-0001"}]))
+    se.advisory(os.path.join(db, "debian", "DSA-9003-1.json"), se.osv(
+        "DSA-9003-1", "Debian:12", src,
+        [{"introduced": "0"}, {"fixed": "0.1-1"}]))
+    se.advisory(os.path.join(db, "alpine", "ALPINE-CVE-2023-5678.json"),
+                se.osv("ALPINE-CVE-2023-5678", "Alpine:v3.19", "openssl",
+                       [{"introduced": "0"}, {"fixed": "3.1.4-r1"}],
+                       aliases=["CVE-2023-5678"],
+                       database_specific={"severity": "medium"}))
+    se.advisory(os.path.join(db, "rocky", "RLSA-2024:0001.json"), se.osv(
+        "RLSA-2024:0001", "Rocky Linux:9", "openssl",
+        [{"introduced": "0"}, {"fixed": "1:3.0.7-25.el9"}],
+        upstream=["CVE-2024-0727"],
+        database_specific={"severity": "Important"}))
+
+
+def debian_layers():
+    status, os_release, *_ = se.local_dpkg()
+    l1 = se.gz(se.tar_layer([("etc/os-release", os_release),
+                             ("usr/share/doc/gone", b"x")]))
+    l2 = se.zst(se.tar_layer([("var/lib/dpkg/status", status),
+                              ("usr/share/doc/.wh.gone", b"")]))
+    return [(OCI_LAYER_GZ, l1), (OCI_LAYER_ZST, l2)]
+
+
+def alpine_layers():
+    rel = b'ID=alpine\nVERSION_ID=3.19.1\nPRETTY_NAME="Alpine Linux"\n'
+    return [(OCI_LAYER_GZ, se.gz(se.tar_layer([
+        ("etc/os-release", rel),
+        ("lib/apk/db/installed", se.APK_INSTALLED)])))]
+
+
+def rpm_layers(tmp):
+    rel = b'ID="rocky"\nVERSION_ID="9.3"\nPRETTY_NAME="Rocky Linux 9.3"\n'
+    return [(OCI_LAYER_GZ, se.gz(se.tar_layer([
+        ("etc/os-release", rel),
+        ("var/lib/rpm/rpmdb.sqlite", se.rpmdb(tmp))])))]
+
+
+# --- the checks --------------------------------------------------------------
+
+def check_debian(b, c):
+    _, _, version, src, srcver, _ = se.local_dpkg()
+    c.create_repository(repositoryName="deb")
+    push(c, "deb", "v1", debian_layers())
+    code, _ = err(findings.__call__, c=c, repo="deb", tag="v1") if False \
+        else err(c.describe_image_scan_findings, repositoryName="deb",
+                 imageId={"imageTag": "v1"})
+    check("no scan yet", code == "ScanNotFoundException", code)
+    r = c.start_image_scan(repositoryName="deb", imageId={"imageTag": "v1"})
+    check("start answers IN_PROGRESS",
+          r["imageScanStatus"]["status"] == "IN_PROGRESS" and
+          r["imageId"]["imageTag"] == "v1" and
+          r["imageId"]["imageDigest"].startswith("sha256:"), r)
+    code, msg = err(c.start_image_scan, repositoryName="deb",
+                    imageId={"imageTag": "v1"})
+    check("one scan a day", code == "LimitExceededException" and
+          msg == "The scan quota per image has been exceeded. Wait and "
+          "try again.", (code, msg))
+    wait_scan(c, "deb", "v1")
+    r = findings(c, "deb", "v1")
+    check("complete", r["imageScanStatus"] == {
+        "status": "COMPLETE",
+        "description": "The scan was completed successfully."}, r)
+    sf = r["imageScanFindings"]
+    check("database time", sf["vulnerabilitySourceUpdatedAt"] == MODIFIED,
+          sf.get("vulnerabilitySourceUpdatedAt"))
+    check("completed at", isinstance(sf["imageScanCompletedAt"],
+                                     datetime.datetime), sf)
+    fs = sf["findings"]
+    glibc = {attrs(f)["package_name"] for f in fs}
+    check("glibc's packages only", "libc6" in glibc and len(fs) ==
+          len(glibc), fs)
+    check("counts", sf["findingSeverityCounts"] == {"CRITICAL": len(fs)},
+          sf["findingSeverityCounts"])
+    libc = [f for f in fs if attrs(f)["package_name"] == "libc6"][0]
+    check("the finding, exactly", libc == {
+        "name": "CVE-2026-0001",
+        "description": "Heap overflow in the loader.",
+        "uri": "https://security-tracker.debian.org/tracker/CVE-2026-0001",
+        "severity": "CRITICAL",
+        "attributes": [{"key": "package_version", "value": version},
+                       {"key": "package_name", "value": "libc6"},
+                       {"key": "CVSS3_VECTOR", "value": se.CRIT},
+                       {"key": "CVSS3_SCORE", "value": "9.8"}]}, libc)
+    # Pagination: one at a time, through the SDK's paginator.
+    pages = list(c.get_paginator("describe_image_scan_findings").paginate(
+        repositoryName="deb", imageId={"imageTag": "v1"},
+        PaginationConfig={"PageSize": 1}))
+    paged = [f for p in pages for f in p["imageScanFindings"]["findings"]]
+    check("paginated", paged == fs and len(pages) >= len(fs), len(pages))
+    code, _ = err(c.describe_image_scan_findings, repositoryName="deb",
+                  imageId={"imageTag": "v1"}, nextToken="bm90LW91cnM=")
+    check("a forged token", code == "InvalidParameterException", code)
+    d = c.describe_images(repositoryName="deb")["imageDetails"][0]
+    check("DescribeImages", d["imageScanStatus"]["status"] == "COMPLETE" and
+          d["imageScanFindingsSummary"]["findingSeverityCounts"] ==
+          {"CRITICAL": len(fs)} and
+          d["imageScanFindingsSummary"]["vulnerabilitySourceUpdatedAt"] ==
+          MODIFIED, d)
+    return fs
+
+
+def check_alpine_rpm(b, c, tmp):
+    c.create_repository(repositoryName="alp")
+    push(c, "alp", "3.19", alpine_layers())
+    c.start_image_scan(repositoryName="alp", imageId={"imageTag": "3.19"})
+    wait_scan(c, "alp", "3.19")
+    fs = findings(c, "alp", "3.19")["imageScanFindings"]["findings"]
+    check("apk findings", sorted((f["name"], f["severity"],
+                                  attrs(f)["package_name"],
+                                  attrs(f)["package_version"]) for f in fs)
+          == [("CVE-2023-5678", "MEDIUM", "libcrypto3", "3.1.4-r0"),
+              ("CVE-2023-5678", "MEDIUM", "libssl3", "3.1.4-r0")], fs)
+    c.create_repository(repositoryName="rocky")
+    push(c, "rocky", "9", rpm_layers(tmp))
+    c.start_image_scan(repositoryName="rocky", imageId={"imageTag": "9"})
+    wait_scan(c, "rocky", "9")
+    fs = findings(c, "rocky", "9")["imageScanFindings"]["findings"]
+    check("rpm findings", [(f["name"], f["severity"],
+                            attrs(f)["package_name"],
+                            attrs(f)["package_version"]) for f in fs] ==
+          [("CVE-2024-0727", "HIGH", "openssl-libs", "1:3.0.7-24.el9")], fs)
+
+
+def check_refusals(b, c):
+    c.create_repository(repositoryName="odd")
+    code, msg = err(c.start_image_scan, repositoryName="odd",
+                    imageId={"imageTag": "none"})
+    check("missing image", code == "ImageNotFoundException", (code, msg))
+    code, _ = err(c.start_image_scan, repositoryName="nothere",
+                  imageId={"imageTag": "x"})
+    check("missing repository", code == "RepositoryNotFoundException", code)
+    # An index is not an image the scanner reads.
+    d = push(c, "odd", "child", [(OCI_LAYER, se.tar_layer([("a", b"a")]))])
+    idx = json.dumps({"schemaVersion": 2, "mediaType":
+                      "application/vnd.oci.image.index.v1+json",
+                      "manifests": [{"mediaType": "application/vnd.oci."
+                                     "image.manifest.v1+json", "digest": d,
+                                     "size": len(c.batch_get_image(
+                                         repositoryName="odd",
+                                         imageIds=[{"imageTag": "child"}])
+                                         ["images"][0]["imageManifest"])}]})
+    c.put_image(repositoryName="odd", imageManifest=idx, imageTag="idx")
+    code, _ = err(c.start_image_scan, repositoryName="odd",
+                  imageId={"imageTag": "idx"})
+    check("an index", code == "UnsupportedImageTypeException", code)
+    # An image with no operating system: AWS native basic scanning's
+    # UNSUPPORTED_IMAGE, with UnsupportedImageError's words.
+    c.start_image_scan(repositoryName="odd", imageId={"imageTag": "child"})
+    r = wait_status(c, "odd", "child", "UNSUPPORTED_IMAGE")
+    check("scratch", r["imageScanStatus"]["description"].startswith(
+        "UnsupportedImageError: The operating system and/or package "
+        "manager are not supported."), r)
+
+
+def bomb():
+    """A zstd tar of 1.1 GiB of zeros, some 40 KB: past the scanner's
+    ratio limit (1000 past 1 GiB).  Streamed, never held in memory."""
+    hdr = bytearray(512)
+    size = 1100 << 20
+    for off, val in ((0, b"zeros"), (100, b"0000644"), (108, b"0000000"),
+                     (116, b"0000000"), (124, b"%011o" % size),
+                     (136, b"00000000000"), (156, b"0"), (257, b"ustar"),
+                     (263, b"00")):
+        hdr[off:off + len(val)] = val
+    hdr[148:156] = b" " * 8
+    hdr[148:156] = b"%06o\0 " % sum(hdr)
+    z = subprocess.Popen(["zstd", "-q", "-1", "-c"], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE)
+    out = []
+
+    import threading
+    t = threading.Thread(target=lambda: out.append(z.stdout.read()))
+    t.start()
+    z.stdin.write(bytes(hdr))
+    chunk = bytes(1 << 20)
+    for _ in range(1100):
+        z.stdin.write(chunk)
+    z.stdin.write(bytes(1024))
+    z.stdin.close()
+    t.join()
+    z.wait()
+    return out[0]
+
+
+def check_hostile(b, c):
+    """Hostile layers fail their scan, through ECR, and nothing else."""
+    rel = b"ID=debian\nVERSION_ID=12\n"
+    status = b"Package: a\nStatus: install ok installed\nVersion: 1\n"
+    good = se.gz(se.tar_layer([("etc/os-release", rel),
+                               ("var/lib/dpkg/status", status),
+                               ("filler", os.urandom(200000))]))
+    cases = [
+        ("dotdot", [(OCI_LAYER, se.tar_layer([("etc/os-release", rel),
+                                              ("../../etc/passwd", b"x")]))],
+         "FAILED", "leaves the root"),
+        ("truncated", [(OCI_LAYER_GZ, good[:len(good) // 2])], "FAILED",
+         "Layer 1"),
+        ("noise", [(OCI_LAYER_GZ, good), (OCI_LAYER_ZST, os.urandom(4096))],
+         "FAILED", "Layer 2"),
+        ("links", [(OCI_LAYER, se.tar_layer([
+            ("etc/os-release", ("link", "/etc/os-release")),
+            ("var/lib/dpkg", ("link", "/var/lib/dpkg"))]))],
+         "UNSUPPORTED_IMAGE", "No operating system"),
+        ("bomb", [(OCI_LAYER_ZST, bomb())], "FAILED", "decompression bomb"),
+    ]
+    c.create_repository(repositoryName="hostile")
+    for tag, layers, want, words in cases:
+        push(c, "hostile", tag, layers)
+        c.start_image_scan(repositoryName="hostile",
+                           imageId={"imageTag": tag})
+        r = wait_status(c, "hostile", tag, want)
+        check("hostile %s" % tag, words in r["imageScanStatus"].get(
+            "description", ""), r)
+        if want == "FAILED":
+            try:
+                wait_scan(c, "hostile", tag)
+                check("waiter fails on FAILED", False)
+            except botocore.exceptions.WaiterError as e:
+                check("waiter fails on FAILED", "FAILED" in str(e), str(e))
+    # The scanner is still up: a good image scans after the others.
+    push(c, "hostile", "good", [(OCI_LAYER_GZ, good)])
+    c.start_image_scan(repositoryName="hostile", imageId={"imageTag": "good"})
+    wait_scan(c, "hostile", "good")
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="berth-scan.")
+    db = os.path.join(tmp, "osv")
+    write_db(db)
+    b = None
+    try:
+        b = Berthd(tmp, db)
+        c = b.client()
+        steps = [("debian", lambda: check_debian(b, c)),
+                 ("alpine and rpm", lambda: check_alpine_rpm(b, c, tmp)),
+                 ("refusals", lambda: check_refusals(b, c)),
+                 ("hostile layers", lambda: check_hostile(b, c))]
+        for name, fn in steps:
+            try:
+                fn()
+            except Exception:
+                traceback.print_exc()
+                check(name, False, "raised")
+    finally:
+        if b is not None:
+            b.stop()
+    if failures:
+        print("%d failure(s); logs in %s" % (len(failures), tmp))
+        sys.exit(1)
+    shutil.rmtree(tmp, ignore_errors=True)
+    print("all ok")
+
+
+if __name__ == "__main__":
+    main()
