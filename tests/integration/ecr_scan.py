@@ -432,6 +432,212 @@ def check_hostile(b, c):
     wait_scan(c, "hostile", "good")
 
 
+def check_configuration(b, c):
+    r = c.get_registry_scanning_configuration()
+    check("default configuration", r["scanningConfiguration"] ==
+          {"scanType": "BASIC", "rules": []} and
+          r["registryId"] == "000000000000", r)
+    for name in ("prod-app", "app-prod", "manual"):
+        c.create_repository(repositoryName=name)
+    c.create_repository(repositoryName="flagged",
+                        imageScanningConfiguration={"scanOnPush": True})
+    # Never configured: the repository's own scanOnPush decides.
+    r = c.batch_get_repository_scanning_configuration(
+        repositoryNames=["flagged", "manual", "nosuch"])
+    got = {x["repositoryName"]: (x["scanOnPush"], x["scanFrequency"],
+                                 x["appliedScanFilters"])
+           for x in r["scanningConfigurations"]}
+    check("repository settings apply", got == {
+        "flagged": (True, "SCAN_ON_PUSH", []),
+        "manual": (False, "MANUAL", [])}, got)
+    check("a missing repository is a failure", r["failures"] == [{
+        "repositoryName": "nosuch", "failureCode": "REPOSITORY_NOT_FOUND",
+        "failureReason": "REPOSITORY_NOT_FOUND"}], r["failures"])
+    code, _ = err(c.put_registry_scanning_configuration, scanType="BASIC",
+                  rules=[{"scanFrequency": "CONTINUOUS_SCAN",
+                          "repositoryFilters": [{"filter": "*",
+                                                 "filterType": "WILDCARD"}]}])
+    check("BASIC has no continuous scans", code == "InvalidParameterException",
+          code)
+    rule = {"scanFrequency": "SCAN_ON_PUSH", "repositoryFilters": [
+        {"filter": "prod*", "filterType": "WILDCARD"}]}
+    code, _ = err(c.put_registry_scanning_configuration, scanType="ENHANCED",
+                  rules=[rule, rule])
+    check("one rule per frequency", code == "InvalidParameterException", code)
+    code, _ = err(c.put_registry_scanning_configuration, scanType="BASIC",
+                  rules=[rule, rule, rule])
+    check("at most two rules", code in ("InvalidParameterException",
+                                        "ValidationException"), code)
+    r = c.put_registry_scanning_configuration(scanType="BASIC", rules=[rule])
+    check("put answers the configuration",
+          r["registryScanningConfiguration"] == {"scanType": "BASIC",
+                                                 "rules": [rule]}, r)
+    check("get answers it too", c.get_registry_scanning_configuration()
+          ["scanningConfiguration"] == {"scanType": "BASIC",
+                                        "rules": [rule]})
+    r = c.batch_get_repository_scanning_configuration(
+        repositoryNames=["prod-app", "app-prod", "flagged"])
+    got = {x["repositoryName"]: (x["scanOnPush"], x["scanFrequency"],
+                                 x["appliedScanFilters"])
+           for x in r["scanningConfigurations"]}
+    check("filters: prod* is anchored", got == {
+        "prod-app": (True, "SCAN_ON_PUSH", rule["repositoryFilters"]),
+        "app-prod": (False, "MANUAL", []),
+        "flagged": (True, "SCAN_ON_PUSH", [])}, got)
+    check("an ARN", r["scanningConfigurations"][0]["repositoryArn"] ==
+          "arn:aws:ecr:us-east-1:000000000000:repository/prod-app", r)
+    # Scan on push: the filter's repository is scanned, the other is not.
+    layers = alpine_layers()
+    push(c, "prod-app", "v1", layers)
+    push(c, "app-prod", "v1", layers)
+    wait_scan(c, "prod-app", "v1")
+    check("scanned on push", len(findings(c, "prod-app", "v1")
+                                 ["imageScanFindings"]["findings"]) == 2)
+    code, _ = err(c.describe_image_scan_findings, repositoryName="app-prod",
+                  imageId={"imageTag": "v1"})
+    check("not scanned on push", code == "ScanNotFoundException", code)
+    code, _ = err(c.start_image_scan, repositoryName="prod-app",
+                  imageId={"imageTag": "v1"})
+    check("the push's scan counts for the day",
+          code == "LimitExceededException", code)
+    # PutImageScanningConfiguration still counts under BASIC.
+    c.put_image_scanning_configuration(
+        repositoryName="app-prod",
+        imageScanningConfiguration={"scanOnPush": True})
+    x = c.batch_get_repository_scanning_configuration(
+        repositoryNames=["app-prod"])["scanningConfigurations"][0]
+    check("PutImageScanningConfiguration applies under BASIC",
+          (x["scanOnPush"], x["scanFrequency"]) == (True, "SCAN_ON_PUSH"), x)
+
+
+def check_enhanced(b, c, db):
+    """ENHANCED: continuous scanning, the enhanced shape, rescans when
+    SIGHUP loads a database that changed."""
+    c.put_registry_scanning_configuration(scanType="ENHANCED", rules=[
+        {"scanFrequency": "CONTINUOUS_SCAN", "repositoryFilters": [
+            {"filter": "cont", "filterType": "WILDCARD"}]}])
+    x = c.batch_get_repository_scanning_configuration(
+        repositoryNames=["flagged"])["scanningConfigurations"][0]
+    check("ENHANCED ignores repository settings",
+          (x["scanOnPush"], x["scanFrequency"]) == (False, "MANUAL"), x)
+    c.create_repository(repositoryName="team/cont")
+    d = push(c, "team/cont", "v1", alpine_layers())
+    r = wait_status(c, "team/cont", "v1", "ACTIVE")
+    check("continuous description", r["imageScanStatus"]["description"] ==
+          "Continuous scan is selected for image.", r)
+    ef = r["imageScanFindings"]["enhancedFindings"]
+    check("no basic findings", "findings" not in r["imageScanFindings"], r)
+    e = [f for f in ef if f["packageVulnerabilityDetails"]
+         ["vulnerablePackages"][0]["name"] == "libssl3"][0]
+    pvd = e["packageVulnerabilityDetails"]
+    check("enhanced shape", e["awsAccountId"] == "000000000000" and
+          e["findingArn"].startswith(
+              "arn:aws:inspector2:us-east-1:000000000000:finding/") and
+          e["severity"] == "MEDIUM" and e["status"] == "ACTIVE" and
+          e["type"] == "PACKAGE_VULNERABILITY" and
+          e["title"] == "CVE-2023-5678 - libssl3" and
+          e["fixAvailable"] == "YES" and
+          pvd["vulnerabilityId"] == "CVE-2023-5678" and
+          pvd["source"] == "Alpine:v3.19" and
+          pvd["vulnerablePackages"] == [{
+              "name": "libssl3", "version": "3.1.4-r0",
+              "fixedInVersion": "3.1.4-r1", "packageManager": "OS"}] and
+          e["remediation"]["recommendation"]["text"] ==
+          "Upgrade libssl3 to 3.1.4-r1 or later." and
+          e["resources"][0]["type"] == "AWS_ECR_CONTAINER_IMAGE" and
+          e["resources"][0]["details"]["awsEcrContainerImage"] ==
+          {"imageHash": d, "registry": "000000000000",
+           "repositoryName": "team/cont", "imageTags": ["v1"],
+           "pushedAt": e["resources"][0]["details"]
+           ["awsEcrContainerImage"]["pushedAt"]}, e)
+    # A new advisory, then SIGHUP: the continuously scanned image is
+    # scanned again and the new finding appears; others are not rescanned.
+    before = findings(c, "alp", "3.19")["imageScanFindings"]
+    se.advisory(os.path.join(db, "alpine", "ALPINE-CVE-2026-1111.json"),
+                se.osv("ALPINE-CVE-2026-1111", "Alpine:v3.19", "musl",
+                       [{"introduced": "0"}, {"fixed": "1.2.5-r0"}],
+                       aliases=["CVE-2026-1111"],
+                       modified="2026-02-01T00:00:00Z",
+                       database_specific={"severity": "high"}))
+    gen = b.health()["vuln_db"]["generation"]
+    b.proc.send_signal(signal.SIGHUP)
+    b.wait(lambda: b.health()["vuln_db"]["generation"] > gen,
+           "the database was not reloaded")
+
+    def rescanned():
+        r = findings(c, "team/cont", "v1")["imageScanFindings"]
+        return r["findingSeverityCounts"].get("HIGH") == 1
+    b.wait(rescanned, "the continuous repository was not rescanned")
+    r = findings(c, "team/cont", "v1")["imageScanFindings"]
+    check("rescan: new database time", r["vulnerabilitySourceUpdatedAt"] ==
+          datetime.datetime(2026, 2, 1, tzinfo=datetime.timezone.utc), r)
+    check("rescan: the new finding", sorted(
+        f["packageVulnerabilityDetails"]["vulnerabilityId"]
+        for f in r["enhancedFindings"]) ==
+        ["CVE-2023-5678", "CVE-2023-5678", "CVE-2026-1111"], r)
+    check("other repositories keep their scan",
+          findings(c, "alp", "3.19")["imageScanFindings"] == before)
+    c.put_registry_scanning_configuration(scanType="BASIC", rules=[])
+
+
+def check_restarts(b, c, tmp, db):
+    """The scans survive berthd's restart; a killed scanner comes back."""
+    before = findings(c, "deb", "v1")
+    pid = b.health()["scanner_pid"]
+    os.kill(pid, signal.SIGKILL)
+    b.wait(lambda: b.health().get("scanner_pid", pid) != pid and
+           b.health()["scanner"] == "up", "the scanner did not restart")
+    check("scanner restarts counted", b.health()["scanner_restarts"] >= 1)
+    push(c, "hostile", "after-kill", alpine_layers())
+    c.start_image_scan(repositoryName="hostile",
+                       imageId={"imageTag": "after-kill"})
+    wait_scan(c, "hostile", "after-kill")
+    b.stop()
+    b2 = Berthd(tmp, db, data=b.data)
+    c2 = b2.client()
+    after = findings(c2, "deb", "v1")
+    for r in (before, after):
+        r.pop("ResponseMetadata")
+    check("findings kept across a restart", before == after)
+    return b2
+
+
+def check_cli(b):
+    """The AWS CLI: start, wait, describe."""
+    env = dict(os.environ, AWS_ACCESS_KEY_ID="AKIDEXAMPLE",
+               AWS_SECRET_ACCESS_KEY="secret", AWS_DEFAULT_REGION="us-east-1",
+               AWS_MAX_ATTEMPTS="1")
+
+    def aws(*args):
+        p = subprocess.run(["aws", "--endpoint-url", b.endpoint, "ecr",
+                            *args], env=env, capture_output=True, text=True)
+        return p.returncode, p.stdout, p.stderr
+
+    c = b.client()
+    c.create_repository(repositoryName="cli")
+    push(c, "cli", "v1", alpine_layers())
+    rc, out, e = aws("start-image-scan", "--repository-name", "cli",
+                     "--image-id", "imageTag=v1")
+    check("cli start", rc == 0 and json.loads(out)["imageScanStatus"]
+          ["status"] == "IN_PROGRESS", (rc, out, e))
+    rc, out, e = aws("wait", "image-scan-complete", "--repository-name",
+                     "cli", "--image-id", "imageTag=v1")
+    check("cli wait", rc == 0, (rc, out, e))
+    rc, out, e = aws("describe-image-scan-findings", "--repository-name",
+                     "cli", "--image-id", "imageTag=v1", "--query",
+                     "imageScanFindings.findings[].[name,severity]",
+                     "--output", "text")
+    check("cli findings", rc == 0 and out.split("\n")[:2] ==
+          ["CVE-2023-5678\tMEDIUM", "CVE-2023-5678\tMEDIUM"], (rc, out, e))
+    rc, out, e = aws("get-registry-scanning-configuration")
+    check("cli configuration", rc == 0 and json.loads(out)
+          ["scanningConfiguration"]["scanType"] == "BASIC", (rc, out, e))
+    rc, out, e = aws("describe-image-scan-findings", "--repository-name",
+                     "cli", "--image-id", "imageTag=nope")
+    check("cli image not found", rc != 0 and "ImageNotFoundException" in e,
+          (rc, e))
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="berth-scan.")
     db = os.path.join(tmp, "osv")
@@ -443,13 +649,21 @@ def main():
         steps = [("debian", lambda: check_debian(b, c)),
                  ("alpine and rpm", lambda: check_alpine_rpm(b, c, tmp)),
                  ("refusals", lambda: check_refusals(b, c)),
-                 ("hostile layers", lambda: check_hostile(b, c))]
+                 ("hostile layers", lambda: check_hostile(b, c)),
+                 ("configuration", lambda: check_configuration(b, c)),
+                 ("enhanced", lambda: check_enhanced(b, c, db)),
+                 ("cli", lambda: check_cli(b))]
         for name, fn in steps:
             try:
                 fn()
             except Exception:
                 traceback.print_exc()
                 check(name, False, "raised")
+        try:
+            b = check_restarts(b, c, tmp, db)
+        except Exception:
+            traceback.print_exc()
+            check("restarts", False, "raised")
     finally:
         if b is not None:
             b.stop()
