@@ -441,6 +441,19 @@ image_scan_fail(struct image_scan_job *j, const char *fmt, ...)
 	image_scan_record(j, sc);
 }
 
+void
+image_scan_fail_waiting(const char *why)
+{
+	struct image_scan_job	*j, *next;
+
+	for (j = TAILQ_FIRST(&image_scan_queue_head); j != NULL; j = next) {
+		next = TAILQ_NEXT(j, entry);
+		if (!j->running)
+			image_scan_fail(j, "berth-scand, the scanner, %s; start "
+			    "the scan again.", why);
+	}
+}
+
 /* Keeps the OS and finding records of scand's answer, up to the limit. */
 static int
 image_scan_keep(const uint8_t *p, size_t len, struct image_scan *sc,

@@ -144,6 +144,8 @@ void	image_scan_resume(void);
 void	image_scan_db_changed(void);
 /* berth-scand said hello: waiting scans start. */
 void	image_scan_scanner_ready(void);
+/* berth-scand could not be started: the scans waiting fail with why. */
+void	image_scan_fail_waiting(const char *why);
 /* Scans queued or running. */
 size_t	image_scan_pending(void);
 /* ECR's name of a status ("COMPLETE"). */

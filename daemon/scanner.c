@@ -70,6 +70,7 @@ static struct rpc_chan	*scanner_chan;
 static pid_t		 scanner_child = -1;
 static int		 scanner_ready;		/* said hello */
 static int		 scanner_starting;
+static int		 scanner_said_hello;	/* since the last spawn */
 static int		 scanner_stopping;
 static uint64_t		 scanner_generation;	/* bumped per start */
 static uint32_t		 scanner_next_id;
@@ -121,6 +122,7 @@ static void
 scanner_spawn(void)
 {
 	scanner_starting = 1;
+	scanner_said_hello = 0;
 	scanner_up_since = 0;
 	if (scanner_started_once)
 		scanner_nrestarts++;
@@ -234,6 +236,7 @@ scanner_msg_cb(struct rpc_chan *chan, const struct frame_hdr *h,
 			return;
 		}
 		scanner_ready = 1;
+		scanner_said_hello = 1;
 		scanner_up_since = mono_ms();
 		log_debug("berth-scand %u ready", hello.pid);
 		image_scan_scanner_ready();
@@ -292,6 +295,7 @@ scanner_failed(int err)
 	scanner_starting = 0;
 	snprintf(how, sizeof(how), "could not be started (%s)",
 	    strerror(err));
+	image_scan_fail_waiting(how);
 	scanner_schedule_restart(how);
 }
 
@@ -312,6 +316,9 @@ scanner_exited(pid_t pid, int status)
 		    WTERMSIG(status));
 	scanner_child = -1;
 	scanner_disconnect();
+	/* One that never started would keep scans waiting for ever. */
+	if (!scanner_said_hello)
+		image_scan_fail_waiting(how);
 	scanner_schedule_restart(how);
 }
 

@@ -24,7 +24,6 @@ registry scanning configuration and its filters, scan on push, ENHANCED
 scans and their rescans on SIGHUP, scans kept across a restart, a restart
 of berth-scand, and hostile layers that fail their scan only.
 """
-import copy
 import datetime
 import hashlib
 import json
@@ -68,20 +67,23 @@ def sha(b):
 
 
 class Berthd:
-    def __init__(self, tmp, db, data=None):
+    def __init__(self, tmp, db, data=None, scand=SCAND):
         self.tmp, self.db = tmp, db
         self.data = data or os.path.join(tmp, "data")
-        self.port = se.blobd_rpc.free_port() if hasattr(
-            se.blobd_rpc, "free_port") else free_port()
+        self.port = free_port()
         self.endpoint = "http://127.0.0.1:%d" % self.port
         self.logpath = os.path.join(tmp, "berthd-%d.log" % self.port)
         self.log = open(self.logpath, "w")
         self.proc = subprocess.Popen(
-            [BERTHD, "--blobd", BLOBD, "--scand", SCAND, "--listen",
+            [BERTHD, "--blobd", BLOBD, "--scand", scand, "--listen",
              "127.0.0.1:%d" % self.port, "--data-dir", self.data,
              "--vuln-db", db], stdout=self.log, stderr=subprocess.STDOUT)
-        self.wait(lambda: self.health().get("scanner") == "up",
-                  "berthd and berth-scand did not start")
+        if scand == SCAND:
+            self.wait(lambda: self.health().get("scanner") == "up",
+                      "berthd and berth-scand did not start")
+        else:
+            self.wait(lambda: self.health().get("status") == "ok",
+                      "berthd did not start")
 
     def health(self):
         try:
@@ -250,9 +252,8 @@ def check_debian(b, c):
     _, _, version, src, srcver, _ = se.local_dpkg()
     c.create_repository(repositoryName="deb")
     push(c, "deb", "v1", debian_layers())
-    code, _ = err(findings.__call__, c=c, repo="deb", tag="v1") if False \
-        else err(c.describe_image_scan_findings, repositoryName="deb",
-                 imageId={"imageTag": "v1"})
+    code, _ = err(c.describe_image_scan_findings, repositoryName="deb",
+                  imageId={"imageTag": "v1"})
     check("no scan yet", code == "ScanNotFoundException", code)
     r = c.start_image_scan(repositoryName="deb", imageId={"imageTag": "v1"})
     check("start answers IN_PROGRESS",
@@ -638,6 +639,25 @@ def check_cli(b):
           (rc, e))
 
 
+def check_no_scanner(tmp, db):
+    """A scanner that cannot start fails the scans waiting for it."""
+    os.makedirs(os.path.join(tmp, "noscan"))
+    b = Berthd(os.path.join(tmp, "noscan"), db, scand="/bin/false")
+    try:
+        c = b.client()
+        c.create_repository(repositoryName="ns")
+        push(c, "ns", "v1", alpine_layers())
+        c.start_image_scan(repositoryName="ns", imageId={"imageTag": "v1"})
+        r = wait_status(c, "ns", "v1", "FAILED")
+        check("no scanner: the scan fails and says why", "berth-scand, the "
+              "scanner, exited with status 1" in r["imageScanStatus"]
+              ["description"], r)
+        check("no scanner: the registry serves", b.health()["status"] ==
+              "ok" and b.health()["scanner"] == "down")
+    finally:
+        b.stop()
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="berth-scan.")
     db = os.path.join(tmp, "osv")
@@ -659,6 +679,11 @@ def main():
             except Exception:
                 traceback.print_exc()
                 check(name, False, "raised")
+        try:
+            check_no_scanner(tmp, db)
+        except Exception:
+            traceback.print_exc()
+            check("no scanner", False, "raised")
         try:
             b = check_restarts(b, c, tmp, db)
         except Exception:

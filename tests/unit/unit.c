@@ -51,6 +51,7 @@ static int (*const suites[])(void) = {
 	test_name_register,
 	test_sandbox_register,
 	test_scan_layer_register,
+	test_scanning_register,
 	test_scan_osv_register,
 	test_scan_pkgdb_register,
 	test_scan_version_register,

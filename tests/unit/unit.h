@@ -39,6 +39,7 @@ int	test_lifecycle_policy_register(void);
 int	test_name_register(void);
 int	test_sandbox_register(void);
 int	test_scan_layer_register(void);
+int	test_scanning_register(void);
 int	test_scan_osv_register(void);
 int	test_scan_pkgdb_register(void);
 int	test_scan_version_register(void);
