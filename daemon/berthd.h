@@ -868,6 +868,16 @@ uint64_t worker_restarts(void);
  * of its socket; could not be started (an errno); exited (a waitpid()
  * status). */
 void	worker_started(pid_t, int fd);
+/* A child's restart delay: 100 ms doubling to 10 s, and 100 ms again
+ * once it has been up for 30 s (up_since: mono_ms() of its hello, 0
+ * while starting). */
+struct restart_backoff {
+	int64_t		 next_ms;
+	int64_t		 up_since;
+};
+/* Logs that name went (how) and arms ev for the next start. */
+void	worker_restart_later(struct restart_backoff *, struct event *ev,
+	    const char *name, const char *how);
 void	worker_failed(int err);
 void	worker_exited(pid_t, int status);
 

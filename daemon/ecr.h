@@ -231,6 +231,8 @@ void	ecr_repository_describe(struct ecr_req *);
 void	ecr_repository_delete(struct ecr_req *);
 void	ecr_repository_put_mutability(struct ecr_req *);
 void	ecr_repository_put_scanning(struct ecr_req *);
+/* arn:aws:ecr:<region>:<account>:repository/<name>; free it. */
+char	*ecr_repository_arn(const struct repository *);
 
 /* ecr_image.c */
 void	ecr_image_put(struct ecr_req *);

@@ -250,14 +250,15 @@ static struct json_object *
 enhanced_resource_json(const struct ecr_req *r, const struct image *img)
 {
 	struct json_object *res, *det, *ecr, *tags;
-	char		 ds[DIGEST_STR_MAX], *id;
+	char		 ds[DIGEST_STR_MAX], *id, *arn;
 	size_t		 i;
 
 	res = json_object_new_object();
-	xasprintf(&id, "arn:aws:ecr:%s:%s:repository/%s/%s", r->region,
-	    r->account, img->repo->name, digest_format(&img->digest, ds));
+	arn = ecr_repository_arn(img->repo);
+	xasprintf(&id, "%s/%s", arn, digest_format(&img->digest, ds));
 	ecr_add_str(res, "id", id);
 	free(id);
+	free(arn);
 	ecr_add_str(res, "type", "AWS_ECR_CONTAINER_IMAGE");
 	ecr = json_object_new_object();
 	ecr_add_str(ecr, "imageHash", ds);

@@ -196,8 +196,7 @@ ecr_scanning_batch_get(struct ecr_req *r)
 		}
 		scanning_applied(&c, repo, &a);
 		o = json_object_new_object();
-		xasprintf(&arn, "arn:aws:ecr:%s:%s:repository/%s", r->region,
-		    r->account, repo->name);
+		arn = ecr_repository_arn(repo);
 		ecr_add_str(o, "repositoryArn", arn);
 		free(arn);
 		ecr_add_str(o, "repositoryName", repo->name);

@@ -43,10 +43,6 @@
 #include "rpc.h"
 #include "util.h"
 
-#define SCANNER_BACKOFF_MIN_MS	100
-#define SCANNER_BACKOFF_MAX_MS	10000
-#define SCANNER_STABLE_MS	30000
-
 /* A scan waiting for its result. */
 struct scanner_call {
 	struct scanner_call	*next;
@@ -76,8 +72,7 @@ static uint64_t		 scanner_generation;	/* bumped per start */
 static uint32_t		 scanner_next_id;
 static struct scanner_call *scanner_calls;
 static struct event	*scanner_ev_restart;
-static int64_t		 scanner_backoff_ms = SCANNER_BACKOFF_MIN_MS;
-static int64_t		 scanner_up_since;
+static struct restart_backoff scanner_backoff = { 100, 0 };
 static uint64_t		 scanner_nrestarts;
 static int		 scanner_started_once;
 static struct msg_scan_db_state scanner_db_state;
@@ -123,7 +118,7 @@ scanner_spawn(void)
 {
 	scanner_starting = 1;
 	scanner_said_hello = 0;
-	scanner_up_since = 0;
+	scanner_backoff.up_since = 0;
 	if (scanner_started_once)
 		scanner_nrestarts++;
 	scanner_started_once = 1;
@@ -140,21 +135,9 @@ scanner_restart_cb(evutil_socket_t fd, short events, void *arg)
 static void
 scanner_schedule_restart(const char *how)
 {
-	struct timeval	 tv;
-
-	if (scanner_stopping)
-		return;
-	if (scanner_up_since != 0 &&
-	    mono_ms() - scanner_up_since >= SCANNER_STABLE_MS)
-		scanner_backoff_ms = SCANNER_BACKOFF_MIN_MS;
-	log_warnx("berth-scand %s; restarting in %lld ms", how,
-	    (long long)scanner_backoff_ms);
-	tv.tv_sec = scanner_backoff_ms / 1000;
-	tv.tv_usec = (scanner_backoff_ms % 1000) * 1000;
-	evtimer_add(scanner_ev_restart, &tv);
-	scanner_backoff_ms *= 2;
-	if (scanner_backoff_ms > SCANNER_BACKOFF_MAX_MS)
-		scanner_backoff_ms = SCANNER_BACKOFF_MAX_MS;
+	if (!scanner_stopping)
+		worker_restart_later(&scanner_backoff, scanner_ev_restart,
+		    "berth-scand", how);
 }
 
 /* The channel is gone, or must go: scans in flight fail. */
@@ -237,7 +220,7 @@ scanner_msg_cb(struct rpc_chan *chan, const struct frame_hdr *h,
 		}
 		scanner_ready = 1;
 		scanner_said_hello = 1;
-		scanner_up_since = mono_ms();
+		scanner_backoff.up_since = mono_ms();
 		log_debug("berth-scand %u ready", hello.pid);
 		image_scan_scanner_ready();
 		return;

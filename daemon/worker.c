@@ -52,8 +52,7 @@ enum worker_status { WORKER_DOWN, WORKER_STARTING, WORKER_LOADING, WORKER_UP };
 static enum worker_status	 worker_status = WORKER_DOWN;
 static pid_t		 worker_child = -1;
 static struct event	*worker_ev_restart;
-static int64_t		 worker_backoff_ms = WORKER_BACKOFF_MIN_MS;
-static int64_t		 worker_up_since;
+static struct restart_backoff worker_backoff = { WORKER_BACKOFF_MIN_MS, 0 };
 static uint64_t		 worker_nrestarts;
 static int		 worker_first_start = 1;
 static int		 worker_stopping;
@@ -142,7 +141,7 @@ static void
 worker_hello_cb(void *arg)
 {
 	worker_status = WORKER_LOADING;
-	worker_up_since = mono_ms();
+	worker_backoff.up_since = mono_ms();
 	meta_load(worker_loaded_cb, NULL);
 }
 
@@ -194,22 +193,29 @@ worker_ended(int status)
 	worker_schedule_restart(how);
 }
 
-static void
-worker_schedule_restart(const char *how)
+void
+worker_restart_later(struct restart_backoff *b, struct event *ev,
+    const char *name, const char *how)
 {
 	struct timeval	 tv;
 
-	if (worker_up_since != 0 &&
-	    mono_ms() - worker_up_since >= WORKER_STABLE_MS)
-		worker_backoff_ms = WORKER_BACKOFF_MIN_MS;
-	log_warnx("berth-blobd %s; restarting in %lld ms", how,
-	    (long long)worker_backoff_ms);
-	tv.tv_sec = worker_backoff_ms / 1000;
-	tv.tv_usec = (worker_backoff_ms % 1000) * 1000;
-	evtimer_add(worker_ev_restart, &tv);
-	worker_backoff_ms *= 2;
-	if (worker_backoff_ms > WORKER_BACKOFF_MAX_MS)
-		worker_backoff_ms = WORKER_BACKOFF_MAX_MS;
+	if (b->up_since != 0 && mono_ms() - b->up_since >= WORKER_STABLE_MS)
+		b->next_ms = WORKER_BACKOFF_MIN_MS;
+	log_warnx("%s %s; restarting in %lld ms", name, how,
+	    (long long)b->next_ms);
+	tv.tv_sec = b->next_ms / 1000;
+	tv.tv_usec = (b->next_ms % 1000) * 1000;
+	evtimer_add(ev, &tv);
+	b->next_ms *= 2;
+	if (b->next_ms > WORKER_BACKOFF_MAX_MS)
+		b->next_ms = WORKER_BACKOFF_MAX_MS;
+}
+
+static void
+worker_schedule_restart(const char *how)
+{
+	worker_restart_later(&worker_backoff, worker_ev_restart,
+	    "berth-blobd", how);
 }
 
 void
@@ -246,7 +252,7 @@ worker_spawn(void)
 {
 	worker_child = -1;
 	worker_status = WORKER_STARTING;
-	worker_up_since = 0;
+	worker_backoff.up_since = 0;
 	if (!worker_first_start)
 		worker_nrestarts++;
 	spawner_request_worker();

@@ -25,7 +25,6 @@ scans and their rescans on SIGHUP, scans kept across a restart, a restart
 of berth-scand, and hostile layers that fail their scan only.
 """
 import datetime
-import hashlib
 import json
 import os
 import shutil
@@ -43,6 +42,7 @@ from botocore.config import Config
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import scan_engine as se  # noqa: E402  (layers and advisories)
+from ecr_boto3 import free_port, sha  # noqa: E402
 
 TOP = se.TOP
 BERTHD = os.environ.get("BERTHD", os.path.join(TOP, "build/daemon/berthd"))
@@ -60,10 +60,6 @@ def check(name, cond, detail=""):
     if not cond:
         failures.append(name)
         print("FAIL: %s %s" % (name, detail), flush=True)
-
-
-def sha(b):
-    return "sha256:" + hashlib.sha256(b).hexdigest()
 
 
 class Berthd:
@@ -119,15 +115,6 @@ class Berthd:
             "ecr", endpoint_url=self.endpoint, region_name="us-east-1",
             aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="secret",
             config=Config(retries={"max_attempts": 1}))
-
-
-def free_port():
-    import socket
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def err(fn, **kw):

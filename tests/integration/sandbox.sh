@@ -116,61 +116,45 @@ NOCAPS=0000000000000000
 EACCES=13
 EPERM=1
 
-# confined_blobd NAME PID DATADIR: the worker's confinement.
-confined_blobd() {
-	local name=$1 pid=$2 dir=$3 r
-	r=$(open_in "$pid" "$dir/meta/log")
-	check "$name: berth-blobd opens a file in its data directory ($r)" \
-	    test "${r%% *}" -ge 0
-	r=$(open_in "$pid" /etc/hostname)
-	llcheck 2 "$name: berth-blobd cannot open /etc/hostname (EACCES: $r)" \
-	    test "$r" = "-1 $EACCES"
+# confined_child PROG NAME PID READABLE FORBIDDEN: a child's confinement
+# (berth-blobd's or berth-scand's): it opens READABLE, not /etc/hostname or
+# FORBIDDEN, makes no socket, signals no one, and has no privilege.
+confined_child() {
+	local prog=$1 name=$2 pid=$3 readable=$4 forbidden=$5 r
+	r=$(open_in "$pid" "$readable")
+	check "$name: $prog opens ${readable##*/} ($r)" test "${r%% *}" -ge 0
+	for f in /etc/hostname "$forbidden"; do
+		[ -n "$f" ] || continue
+		r=$(open_in "$pid" "$f")
+		llcheck 2 "$name: $prog cannot open $f (EACCES: $r)" \
+		    test "$r" = "-1 $EACCES"
+	done
 	if [ "$SECCOMP" = 1 ]; then
 		r=$(socket_in "$pid")
-		check "$name: berth-blobd cannot make a socket (EACCES: $r)" \
+		check "$name: $prog cannot make a socket (EACCES: $r)" \
 		    test "$r" = "-1 $EACCES"
-		check "$name: berth-blobd has a seccomp filter" \
+		check "$name: $prog has a seccomp filter" \
 		    test "$(status_field "$pid" Seccomp)" = 2
 	fi
 	r=$(in_proc "$pid" "print (int)kill($BERTHD_PID, 0)" \
 	    'print (int)*__errno_location()')
-	llcheck 6 "$name: berth-blobd cannot signal berthd (EPERM: $r)" \
+	llcheck 6 "$name: $prog cannot signal berthd (EPERM: $r)" \
 	    test "$r" = "-1 $EPERM"
-	check "$name: berth-blobd has no_new_privs" \
+	check "$name: $prog has no_new_privs" \
 	    test "$(status_field "$pid" NoNewPrivs)" = 1
-	check "$name: berth-blobd has no capability" \
+	check "$name: $prog has no capability" \
 	    test "$(status_field "$pid" CapEff)/$(status_field "$pid" CapPrm)" = \
 	    "$NOCAPS/$NOCAPS"
 }
 
-# confined_scand NAME PID DBDIR: the scanner's confinement.
+# confined_blobd NAME PID DATADIR: the worker reaches its directory only.
+confined_blobd() {
+	confined_child berth-blobd "$1" "$2" "$3/meta/log" ""
+}
+
+# confined_scand NAME PID DBDIR: the scanner reads its --vuln-db only.
 confined_scand() {
-	local name=$1 pid=$2 db=$3 r
-	r=$(open_in "$pid" "$db/advisory.json")
-	check "$name: berth-scand reads its --vuln-db ($r)" \
-	    test "${r%% *}" -ge 0
-	r=$(open_in "$pid" /etc/hostname)
-	llcheck 1 "$name: berth-scand cannot open /etc/hostname (EACCES: $r)" \
-	    test "$r" = "-1 $EACCES"
-	r=$(open_in "$pid" "$D/meta/log")
-	llcheck 1 "$name: berth-scand cannot open the data directory (EACCES: $r)" \
-	    test "$r" = "-1 $EACCES"
-	if [ "$SECCOMP" = 1 ]; then
-		r=$(socket_in "$pid")
-		check "$name: berth-scand cannot make a socket (EACCES: $r)" \
-		    test "$r" = "-1 $EACCES"
-		check "$name: berth-scand has a seccomp filter" \
-		    test "$(status_field "$pid" Seccomp)" = 2
-	fi
-	r=$(in_proc "$pid" "print (int)kill($BERTHD_PID, 0)" \
-	    'print (int)*__errno_location()')
-	llcheck 6 "$name: berth-scand cannot signal berthd (EPERM: $r)" \
-	    test "$r" = "-1 $EPERM"
-	check "$name: berth-scand has no_new_privs" \
-	    test "$(status_field "$pid" NoNewPrivs)" = 1
-	check "$name: berth-scand has no capability" \
-	    test "$(status_field "$pid" CapEff)/$(status_field "$pid" CapPrm)" = \
-	    "$NOCAPS/$NOCAPS"
+	confined_child berth-scand "$1" "$2" "$3/advisory.json" "$D/meta/log"
 }
 
 # scanner_restarted OLD_PID: health names a scanner other than OLD_PID.
