@@ -41,11 +41,12 @@ while getopts qo:r: ch; do
 done
 
 # Counts and durations (the issue's numbers; -q shrinks them).
-N_PUSH64=5 N_PUSH1M=200 N_PUSH4K=2000 PULL_ROUNDS=5 PULL_PER_ROUND=3
-D_MANIFEST=10 D_GET1M=3 WARMUP=1 BIG=2G REPS=3
+N_PUSH64=5 N_PUSH512=2 N_PUSH1M=200 N_PUSH4K=2000 PULL_ROUNDS=5
+PULL_PER_ROUND=3 D_MANIFEST=10 D_GET1M=3 WARMUP=1 BIG=2G REPS=3 N_START=7
 if [ $quick = 1 ]; then
-	N_PUSH64=3 N_PUSH1M=50 N_PUSH4K=300 PULL_ROUNDS=2 PULL_PER_ROUND=2
-	D_MANIFEST=2 D_GET1M=2 WARMUP=0.5 BIG=256M REPS=1
+	N_PUSH64=3 N_PUSH512=1 N_PUSH1M=50 N_PUSH4K=300 PULL_ROUNDS=2
+	PULL_PER_ROUND=2 D_MANIFEST=2 D_GET1M=2 WARMUP=0.5 BIG=256M REPS=1
+	N_START=3
 fi
 
 [ -n "$reps" ] && REPS=$reps
@@ -151,6 +152,54 @@ pss_kb() {	# pid...: proportional set size, shared pages split
 
 declare -A port pidlist res
 
+# The registry configuration docker-registry gets: DIR PORT.
+registry_config() {
+	cat <<EOF
+version: 0.1
+log:
+  level: error
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: $1
+  delete:
+    enabled: true
+  cache:
+    blobdescriptor: inmemory
+http:
+  addr: 127.0.0.1:$2
+EOF
+}
+
+# Start to the first 200 on /v2/, in ms, median of N_START starts, each
+# on a fresh data directory: res[SERVER.startup].
+measure_startup() {	# server
+	local i p d ms all=
+	for i in $(seq 1 "$N_START"); do
+		p=$(free_port)
+		d=$tmp/start.$1.$i
+		mkdir -p "$d"
+		case $1 in
+		berth)
+			ms=$($PIN_CLIENT python3 "$here/startup.py" "$p" \
+			    $PIN_SERVER "$BERTHD" --blobd "$BLOBD" \
+			    --listen "127.0.0.1:$p" --data-dir "$d/data" \
+			    --create-on-push) ;;
+		docker-registry)
+			registry_config "$d/data" "$p" >"$d/config.yml"
+			ms=$($PIN_CLIENT python3 "$here/startup.py" "$p" \
+			    $PIN_SERVER "$REGISTRY" serve "$d/config.yml") ;;
+		esac
+		rm -rf "$d"
+		[ -n "$ms" ] && all="$all $ms"
+	done
+	res[$1.startup]=$(echo $all | tr ' ' '\n' | sort -n |
+	    awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }')
+	echo "  $1 start to first 200: ${res[$1.startup]:-failed} ms" \
+	    "(of:$all)"
+}
+
 start_berth() {
 	local p bpid spawner worker
 	p=$(free_port)
@@ -180,22 +229,7 @@ start_registry() {
 	local p rpid
 	p=$(free_port)
 	mkdir -p "$tmp/registry"
-	cat >"$tmp/registry.yml" <<EOF
-version: 0.1
-log:
-  level: error
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: $tmp/registry
-  delete:
-    enabled: true
-  cache:
-    blobdescriptor: inmemory
-http:
-  addr: 127.0.0.1:$p
-EOF
+	registry_config "$tmp/registry" "$p" >"$tmp/registry.yml"
 	$PIN_SERVER "$REGISTRY" serve "$tmp/registry.yml" \
 	    >"$tmp/registry.log" 2>&1 &
 	rpid=$!
@@ -297,6 +331,11 @@ head -c 1024 /dev/urandom >"$tmp/layer.tar.gz"
 printf '{"architecture":"amd64","os":"linux","config":{},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
     "$(sha256sum "$tmp/layer.tar.gz" | cut -d' ' -f1)" >"$tmp/config.json"
 
+echo "start-up ($N_START starts each, fresh data directories)"
+for s in $servers; do
+	measure_startup "$s"
+done
+
 for s in $servers; do
 	case $s in
 	berth) start_berth ;;
@@ -366,7 +405,15 @@ for k in $(seq 1 "$REPS"); do
 		lg "push64patch.$k" "$s" push-patch -n "$N_PUSH64" -s 64M \
 		    -r bench
 		settle
+		lg "push512.$k" "$s" push -n "$N_PUSH512" -s 512M -r bench
+		settle
+		lg "push512patch.$k" "$s" push-patch -n "$N_PUSH512" \
+		    -s 512M -r bench
+		settle
 		lg "push1m.$k" "$s" push -n "$N_PUSH1M" -s 1M -r bench
+		settle
+		lg "push1mpatch.$k" "$s" push-patch -n "$N_PUSH1M" -s 1M \
+		    -r bench
 		settle
 		lg "push4k.$k" "$s" push -n "$N_PUSH4K" -s 4K -r bench
 		settle
@@ -375,7 +422,8 @@ for k in $(seq 1 "$REPS"); do
 	order=$(echo $order | awk '{ for (i = NF; i > 0; i--) printf "%s ", $i }')
 done
 for s in $servers; do
-	for n in push64 push64patch push1m push4k push4k16; do
+	for n in push64 push64patch push512 push512patch push1m \
+	    push1mpatch push4k push4k16; do
 		median_of "$s" "$n" "$REPS"
 	done
 done
@@ -508,7 +556,10 @@ row_p99() {	# label name
 
 row_ratio "push 64 MiB, MB/s (median of $N_PUSH64)" median_mbps push64 2.5
 row_ratio "push 64 MiB PATCH, MB/s (median)" median_mbps push64patch 2.5
+row_ratio "push 512 MiB, MB/s (median of $N_PUSH512)" median_mbps push512 3
+row_ratio "push 512 MiB PATCH, MB/s (median)" median_mbps push512patch 3
 row_ratio "push 1 MiB x$N_PUSH1M seq, MB/s" mbps push1m 5
+row_ratio "push 1 MiB PATCH x$N_PUSH1M seq, MB/s" mbps push1mpatch 5
 row_ratio "push 4 KiB x$N_PUSH4K seq, blobs/s" rps push4k 10
 row_ratio "push 4 KiB x$N_PUSH4K 16 clients, blobs/s" rps push4k16 15
 sf=$(field best_mbps sendfile pull64)
@@ -538,6 +589,10 @@ for m in get head; do
 		row_p99 "manifest $M, $c conns, p99 ms" "manifest_${m}_$c"
 	done
 done
+b=${res[berth.startup]:--}
+r=${res[docker-registry.startup]:--}
+printf "$fmt" "start to first 200 on /v2/, ms" "$b" "$r" "" "<= 10 ms" \
+    "$(judge "$b" '<=' 10)" >>"$table"
 mib() { awk -v k="$1" 'BEGIN { if (k == "" || k == "-") print "-";
 	else printf "%.1f\n", k / 1024 }'; }
 b=$(mib "${res[berth.rss_idle]:-}")
@@ -564,7 +619,8 @@ printf "$fmt" "  (that push, MB/s)" "$b" "$r" "$(ratio "$b" "$r")x" "" "" \
 	cfmt='%-18s %11s %11s %8s %8s %13s %11s\n'
 	printf "$cfmt" measurement "berth us/op" "d-r us/op" "berth" "d-r" \
 	    "other b / d-r" "steal b/d-r"
-	for n in push64 push64patch push1m push4k push4k16 pull64 get1m \
+	for n in push64 push64patch push512 push512patch push1m \
+	    push1mpatch push4k push4k16 pull64 get1m \
 	    manifest_get_16 manifest_get_64 manifest_head_16 \
 	    manifest_head_64 big; do
 		printf "$cfmt" "$n" \
@@ -585,7 +641,8 @@ printf "$fmt" "  (that push, MB/s)" "$b" "$r" "$(ratio "$b" "$r")x" "" "" \
 	pfmt='%-12s %9s %9s %9s   %9s %9s %9s\n'
 	printf "$pfmt" "" "berth" "" "" "d-r" "" ""
 	printf "$pfmt" measurement POST PATCH PUT POST PATCH PUT
-	for n in push64 push64patch push1m push4k push4k16 big; do
+	for n in push64 push64patch push512 push512patch push1m \
+	    push1mpatch push4k push4k16 big; do
 		printf "$pfmt" "$n" $(for sv in berth docker-registry; do
 			put=$(field put_p50_ms $sv $n)
 			[ "$put" = - ] && put=$(field put0_p50_ms $sv $n)

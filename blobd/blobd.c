@@ -32,7 +32,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <libgen.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +51,10 @@ static const char blobd_options[] =
     "  --data-dir dir        the data directory (created if missing)\n"
     "  --debug-socket path   debugging by hand: serve the first connection\n"
     "                        on a UNIX socket at path as if from berthd\n"
+    "  --durability full|relaxed\n"
+    "                        relaxed: changes are acknowledged without an\n"
+    "                        fsync, and a power cut loses recent ones\n"
+    "                        (default full)\n"
     "  --help                print this help and exit\n"
     "  --no-seccomp          do not install the seccomp filter that "
     "refuses sockets\n"
@@ -63,8 +66,9 @@ static void __attribute__((noreturn))
 usage(int status)
 {
 	fprintf(status == 0 ? stdout : stderr, "usage: berth-blobd [-v] "
-	    "[--debug-socket path] [--no-seccomp] [--upload-ttl seconds]\n"
-	    "                   --data-dir dir\n");
+	    "[--debug-socket path] [--durability full | relaxed]\n"
+	    "                   [--no-seccomp] [--upload-ttl seconds] "
+	    "--data-dir dir\n");
 	if (status == 0)
 		fprintf(stdout, "\n%s", blobd_options);
 	exit(status);
@@ -110,22 +114,18 @@ static int
 blobd_open_datadir(const char *dir)
 {
 	struct stat	 sb;
-	char		*copy;
-	int		 fd, created;
+	int		 fd;
 
-	created = stat(dir, &sb) == -1 && errno == ENOENT;
-	if (created && mkdir_p(dir, 0750) == -1) {
+	/* Its name is made durable by the first commit round, with the
+	 * directories made in it. */
+	if (stat(dir, &sb) == -1 && errno == ENOENT &&
+	    mkdir_p(dir, 0750) == -1) {
 		log_warn("cannot create the data directory %s", dir);
 		exit(BLOBD_EXIT_CONFIG);
 	}
 	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
 		log_warn("cannot open the data directory %s", dir);
 		exit(BLOBD_EXIT_CONFIG);
-	}
-	if (created) {
-		copy = xstrdup(dir);
-		(void)fsync_dir(dirname(copy));
-		free(copy);
 	}
 	return fd;
 }
@@ -143,7 +143,6 @@ blobd_confine(int dirfd, int seccomp)
 
 	memset(&p, 0, sizeof(p));
 	p.rw_dirfd = dirfd;
-	p.ro_dirfd = -1;
 	p.deny_tcp = 1;
 	p.scope_signals = 1;
 	p.scope_abstract_unix = 1;
@@ -170,6 +169,7 @@ main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "data-dir",		required_argument, NULL, 'd' },
 		{ "debug-socket",	required_argument, NULL, 's' },
+		{ "durability",		required_argument, NULL, 'D' },
 		{ "help",		no_argument,	   NULL, 'h' },
 		{ "no-seccomp",		no_argument,	   NULL, 'S' },
 		{ "upload-ttl",		required_argument, NULL, 't' },
@@ -182,8 +182,11 @@ main(int argc, char **argv)
 	int64_t		 ttl = UPLOAD_TTL_DEFAULT;
 	struct timeval	 tv;
 	int		 ch, verbose = 0, seccomp = 1, sock, dirfd;
+	int		 new_dirs = 0, durable = 1, datadir_new = -1;
+	int		 parent_new = -1;
 
 	log_init("berth-blobd", 0);
+	malloc_keep();
 	while ((ch = getopt_long(argc, argv, "v", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'd':
@@ -191,6 +194,17 @@ main(int argc, char **argv)
 			break;
 		case 's':
 			debug_socket = optarg;
+			break;
+		case 'D':
+			if (strcmp(optarg, "full") == 0)
+				durable = 1;
+			else if (strcmp(optarg, "relaxed") == 0)
+				durable = 0;
+			else {
+				fprintf(stderr, "berth-blobd: --durability: "
+				    "%s: not full or relaxed\n", optarg);
+				exit(BLOBD_EXIT_CONFIG);
+			}
 			break;
 		case 'S':
 			seccomp = 0;
@@ -232,17 +246,39 @@ main(int argc, char **argv)
 	digest_library_init();
 
 	memset(&env, 0, sizeof(env));
+	env.durable = durable;
 	dirfd = blobd_open_datadir(datadir);
 	(void)blobd_lock(dirfd, datadir);
 	if ((env.base = event_base_new()) == NULL)
 		fatalx("event_base_new");
-	if ((env.store = store_new(dirfd, datadir)) == NULL ||
+	/* From now on SIGTERM ends the loop, even one not started yet. */
+	if ((env.ev_sigterm = evsignal_new(env.base, SIGTERM, blobd_signal_cb,
+	    &env)) == NULL ||
+	    (env.ev_sigint = evsignal_new(env.base, SIGINT, blobd_signal_cb,
+	    &env)) == NULL)
+		fatalx("event_new");
+	evsignal_add(env.ev_sigterm, NULL);
+	evsignal_add(env.ev_sigint, NULL);
+	if ((env.store = store_new(dirfd, datadir, &new_dirs)) == NULL ||
 	    (env.uploads = upload_table_new(env.store, dirfd, env.base,
-	    ttl)) == NULL ||
-	    (env.metalog = metalog_new(dirfd)) == NULL) {
+	    ttl, &new_dirs)) == NULL ||
+	    (env.metalog = metalog_new(dirfd, &new_dirs, store_found_cb,
+	    store_cut_cb, env.store)) == NULL ||
+	    store_attach(env.store, env.metalog, PACK_BLOB_MAX) != 0) {
 		log_warnx("cannot use the data directory %s", datadir);
 		exit(BLOBD_EXIT_CONFIG);
 	}
+	env.store->durable = env.metalog->durable = durable;
+	/*
+	 * The directories made by this start: their parents are fsync'd by
+	 * the first commit round, not before the hello.  A data directory
+	 * that needed its own is likely new too (berthd makes it, and leaves
+	 * its name to this round): its parent goes in the round as well.
+	 */
+	if (new_dirs && ((datadir_new = dup(dirfd)) == -1 ||
+	    (parent_new = openat(dirfd, "..", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1))
+		fatal("%s/..", datadir);
 
 	sock = BLOBD_SOCKET_FD;
 	if (debug_socket != NULL &&
@@ -250,15 +286,17 @@ main(int argc, char **argv)
 		exit(BLOBD_EXIT_CONFIG);
 	blobd_confine(dirfd, seccomp);
 	close(dirfd);
-	/* Before the hello: once berthd (or a test) hears from us, a SIGTERM
-	 * is a clean exit, never the default action. */
-	if ((env.ev_sigterm = evsignal_new(env.base, SIGTERM, blobd_signal_cb,
-	    &env)) == NULL ||
-	    (env.ev_sigint = evsignal_new(env.base, SIGINT, blobd_signal_cb,
-	    &env)) == NULL)
-		fatalx("evsignal_new");
-	evsignal_add(env.ev_sigterm, NULL);
-	evsignal_add(env.ev_sigint, NULL);
+	/* After the confinement, which a thread started earlier would
+	 * escape. */
+	env.committer = committer_new(env.base, env.metalog, durable, 1);
+	if (datadir_new != -1) {
+		committer_sync_dir(env.committer, datadir_new);
+		committer_sync_dir(env.committer, parent_new);
+	}
+	if (env.store->new_algo)
+		committer_sync_dir(env.committer, dup(env.store->blobs_fd));
+	if (env.metalog->fresh)
+		committer_sync_dir(env.committer, dup(env.metalog->dir_fd));
 	serve_start(&env, sock);
 	if ((env.ev_expire = event_new(env.base, -1, EV_PERSIST,
 	    blobd_expire_cb, &env)) == NULL)
@@ -267,8 +305,9 @@ main(int argc, char **argv)
 	tv.tv_usec = 0;
 	evtimer_add(env.ev_expire, &tv);
 
-	log_info("ready: data directory %s, upload ttl %" PRId64 " s",
-	    datadir, ttl);
+	log_info("ready: data directory %s, upload ttl %" PRId64 " s%s",
+	    datadir, ttl, durable ? "" : ", durability relaxed: nothing is "
+	    "fsync'd");
 
 	event_base_dispatch(env.base);
 	exit(0);

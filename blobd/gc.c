@@ -54,13 +54,6 @@ struct gc_seen {
 	size_t		 mask;
 };
 
-static int64_t
-gc_mtime_ms(const struct stat *sb)
-{
-	return (int64_t)sb->st_mtim.tv_sec * 1000 +
-	    sb->st_mtim.tv_nsec / 1000000;
-}
-
 static int
 gc_flush(struct gc_lister *l)
 {
@@ -72,15 +65,16 @@ gc_flush(struct gc_lister *l)
 }
 
 static int
-gc_list_cb(const struct digest *d, const struct stat *sb, void *arg)
+gc_list_cb(const struct digest *d, uint64_t size, int64_t mtime_ms,
+    void *arg)
 {
 	struct gc_lister	*l = arg;
 	struct gc_blob		*b = &l->recs[l->n++];
 
 	memset(b, 0, sizeof(*b));
 	digest_format(d, b->digest);
-	b->size = (uint64_t)sb->st_size;
-	b->mtime_ms = gc_mtime_ms(sb);
+	b->size = size;
+	b->mtime_ms = mtime_ms;
 	l->count++;
 	if (l->n == GC_BATCH && gc_flush(l) == -1)
 		return berr_from_errno(errno);
@@ -197,6 +191,7 @@ struct gc_sweeper {
 	uint64_t	 blobs;
 	uint64_t	 bytes;
 	uint8_t		 touched[2][256];	/* fan-out dirs to fsync */
+	int		 packed;		/* packed blobs removed */
 	struct gc_seen	 seen;
 	int		 error;
 };
@@ -206,32 +201,37 @@ gc_sweep_cb(const struct gc_blob *b, void *arg)
 {
 	struct gc_sweeper	*s = arg;
 	struct digest		 d;
-	struct stat		 sb;
-	int			 rc;
+	uint64_t		 size;
+	int64_t			 mtime_ms;
+	int			 rc, packed;
 
 	if (gc_record_digest(b, &d) == -1)
 		return -1;
-	if ((rc = store_stat_blob(s->st, &d, &sb)) != 0) {
+	if ((rc = store_stat_blob(s->st, &d, &size, &mtime_ms)) != 0) {
 		if (rc != BERR_BLOB_UNKNOWN && s->error == 0)
 			s->error = rc;
 		return 0;
 	}
 	/* Stored again since the listing: a push needs it. */
-	if (gc_mtime_ms(&sb) > s->not_after_ms)
+	if (mtime_ms > s->not_after_ms)
 		return 0;
 	if (s->dry_run) {
 		if (!gc_seen_add(&s->seen, &d))
 			return 0;
 	} else {
-		if ((rc = store_remove_blob(s->st, &d, &sb)) != 0) {
+		if ((rc = store_remove_blob(s->st, &d, size, &packed)) != 0) {
 			if (rc != BERR_BLOB_UNKNOWN && s->error == 0)
 				s->error = rc;
 			return 0;
 		}
-		s->touched[d.algo == DIGEST_SHA512][store_fanout(&d)] = 1;
+		if (packed)
+			s->packed = 1;
+		else
+			s->touched[d.algo == DIGEST_SHA512]
+			    [store_fanout(&d)] = 1;
 	}
 	s->blobs++;
-	s->bytes += (uint64_t)sb.st_size;
+	s->bytes += size;
 	return 0;
 }
 
@@ -274,6 +274,8 @@ gc_sweep(struct store *st, int fd, uint64_t count, int64_t not_after_ms,
 			    a ? DIGEST_SHA512 : DIGEST_SHA256, f)) != 0 &&
 			    s->error == 0)
 				s->error = src;
+	if (s->packed && (src = store_sync_pack(st)) != 0 && s->error == 0)
+		s->error = src;
 	if (rc == 0)
 		rc = s->error;
 	*blobs = s->blobs;

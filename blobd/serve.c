@@ -42,13 +42,43 @@
 #include "rpc.h"
 #include "util.h"
 
-/* An asynchronous reply: an append from a pipe or a commit that hashes. */
+/*
+ * A request answered later: an append from a pipe, a commit that hashes,
+ * anything that waits for a commit round.
+ */
 struct serve_req {
 	struct blobd	*env;
 	uint32_t	 id;
 	struct digest	 digest;
-	uint64_t	 size;
+	uint64_t	 size;		/* of the blob; or the upload's */
+	uint64_t	 seq;		/* of a metadata log entry */
+	struct upload	*upload;	/* being committed */
+	uint8_t		*entry;		/* to append once the blob is */
+	size_t		 entry_len;
+	int		 created;	/* the blob is new */
+	int		 from_tmp;	/* its file was written to DIR/tmp */
+	struct commit	 commit;
 };
+
+static struct serve_req *
+serve_req_new(struct blobd *env, uint32_t id, commit_done_cb cb)
+{
+	struct serve_req	*req;
+
+	req = xcalloc(1, sizeof(*req));
+	req->env = env;
+	req->id = id;
+	commit_init(&req->commit, cb, req);
+	return req;
+}
+
+static void
+serve_req_free(struct serve_req *req)
+{
+	commit_clear(&req->commit);
+	free(req->entry);
+	free(req);
+}
 
 static void
 serve_reply(struct blobd *env, uint32_t type, uint32_t id, const void *p,
@@ -84,16 +114,85 @@ serve_answer(struct blobd *env, uint32_t id, int rc, uint32_t type,
 }
 
 static void
-serve_committed(struct blobd *env, uint32_t id, const struct digest *d,
-    uint64_t size, int created)
+serve_committed(struct serve_req *req)
 {
 	struct msg_blob_committed m;
 
 	memset(&m, 0, sizeof(m));
-	digest_format(d, m.digest);
-	m.size = size;
-	m.created = created ? 1 : 0;
-	serve_reply(env, MSG_BLOB_COMMITTED, id, &m, sizeof(m), -1);
+	digest_format(&req->digest, m.digest);
+	m.size = req->size;
+	m.created = req->created ? 1 : 0;
+	m.seq = req->seq;
+	serve_reply(req->env, MSG_BLOB_COMMITTED, req->id, &m, sizeof(m), -1);
+}
+
+/* The entry that rides with a blob (proto.h), kept until the blob is. */
+static void
+serve_req_entry(struct serve_req *req, const uint8_t *p, size_t n)
+{
+	if (n == 0)
+		return;
+	req->entry = xmalloc(n);
+	memcpy(req->entry, p, n);
+	req->entry_len = n;
+}
+
+static void
+serve_linked_cb(struct commit *c, void *arg)
+{
+	struct serve_req	*req = arg;
+
+	if (c->err != 0)
+		serve_error(req->env, req->id, c->err, 0);
+	else
+		serve_committed(req);
+	serve_req_free(req);
+}
+
+/*
+ * Appends the request's entry to the log; the commit c (the blob's, when
+ * it has no file of its own: packed, or stored already) is answered once
+ * the log is synced past it.  0 or a negative berr.
+ */
+static int
+serve_link(struct serve_req *req, struct commit *c)
+{
+	int	 rc;
+
+	if (req->entry == NULL)
+		return 0;
+	if ((rc = metalog_append(req->env->metalog, req->entry,
+	    req->entry_len, &req->seq)) != 0)
+		return rc;
+	c->log_end = metalog_end(req->env->metalog);
+	return 0;
+}
+
+/*
+ * A blob's round is done (c): the answer, with size after an error, and
+ * req freed; or, when its entry had to wait for the blob's own file, the
+ * entry appended and answered with the next round.
+ */
+static void
+serve_stored(struct serve_req *req, struct commit *c, uint64_t size)
+{
+	int	 rc;
+
+	req->created = c->created;
+	if (c->err == 0 && req->entry != NULL && req->seq == 0) {
+		commit_clear(c);
+		commit_init(c, serve_linked_cb, req);
+		if ((rc = serve_link(req, c)) == 0) {
+			commit_add(req->env->committer, c);
+			return;
+		}
+		c->err = rc;
+	}
+	if (c->err != 0)
+		serve_error(req->env, req->id, c->err, size);
+	else
+		serve_committed(req);
+	serve_req_free(req);
 }
 
 /* A string in a fixed array: NUL-terminated inside it and not empty. */
@@ -193,8 +292,8 @@ serve_upload_append(struct rpc_chan *chan, const struct frame_hdr *h,
 	req = xcalloc(1, sizeof(*req));
 	req->env = env;
 	req->id = h->id;
-	if ((rc = upload_append_pipe(u, m.offset, fd, serve_append_done_cb,
-	    req)) != 0) {
+	if ((rc = upload_append_pipe(u, m.offset, m.length, fd,
+	    serve_append_done_cb, req)) != 0) {
 		free(req);
 		serve_error(env, h->id, rc, u->size);
 	}
@@ -237,18 +336,41 @@ serve_upload_cancel(struct rpc_chan *chan, const struct frame_hdr *h,
 }
 
 static void
-serve_commit(struct blobd *env, uint32_t id, struct upload *u,
-    const struct digest *d, uint64_t size)
+serve_upload_committed_cb(struct commit *c, void *arg)
 {
-	uint64_t	 now = u->size;
-	int		 rc, created;
+	struct serve_req	*req = arg;
+	struct blobd		*env = req->env;
 
-	if ((rc = upload_commit(u, d, size, &created)) != 0) {
-		/* The session may be gone: report the size it had. */
-		serve_error(env, id, rc, now);
+	struct upload		*u = req->upload;
+	int			 err = c->err;
+
+	store_committed(env->store, c, req->size);
+	if (err != 0 && req->from_tmp && c->fd != -1 && !c->created)
+		(void)unlinkat(c->src_dir, c->src_name, 0);
+	/* The session may be gone: an error reports the size it had.  Its
+	 * files go after the answer. */
+	serve_stored(req, c, req->size);
+	upload_committed(u, err);
+}
+
+/* Verifies the session (hashed by now) and puts it in the next round. */
+static void
+serve_commit(struct serve_req *req, struct upload *u, uint64_t size)
+{
+	int	 rc;
+
+	req->upload = u;
+	req->size = u->size;
+	if ((rc = upload_commit(u, &req->digest, size, &req->commit)) != 0 ||
+	    (req->commit.fd == -1 && (rc = serve_link(req, &req->commit)) !=
+	    0)) {
+		if (u->state == UPLOAD_COMMITTING)
+			upload_committed(u, rc);	/* the session stays */
+		serve_error(req->env, req->id, rc, u->size);
+		serve_req_free(req);
 		return;
 	}
-	serve_committed(env, id, d, now, created);
+	commit_add(req->env->committer, &req->commit);
 }
 
 static void
@@ -256,11 +378,68 @@ serve_commit_hashed_cb(struct upload *u, int err, void *arg)
 {
 	struct serve_req	*req = arg;
 
-	if (err != 0)
+	if (err != 0) {
 		serve_error(req->env, req->id, err, u->size);
-	else
-		serve_commit(req->env, req->id, u, &req->digest, req->size);
-	free(req);
+		serve_req_free(req);
+		return;
+	}
+	serve_commit(req, u, req->size);
+}
+
+/* proto.h: data_len bytes of data, then entry_len of an entry, follow. */
+static int
+serve_check_upload_commit(const struct frame_hdr *h, const uint8_t *payload)
+{
+	struct msg_upload_commit m;
+
+	memcpy(&m, payload, sizeof(m));
+	return m.data_len <= BLOB_WRITE_MAX && m.entry_len <= LINK_ENTRY_MAX &&
+	    h->len == sizeof(m) + (size_t)m.data_len + m.entry_len ? 0 : -1;
+}
+
+/*
+ * A session whose bytes all came with its commit: they are verified and
+ * stored from memory, its data file never written.  0 or a negative berr
+ * (the session is unchanged then).
+ */
+static int
+serve_commit_inline(struct serve_req *req, struct upload *u,
+    const uint8_t *data, size_t n)
+{
+	struct digest	 got;
+	int		 rc;
+
+	digest_compute(req->digest.algo, data, n, &got);
+	if (!digest_eq(&got, &req->digest))
+		return BERR_DIGEST_INVALID;
+	if ((rc = store_put(req->env->store, &req->digest, data, n,
+	    &req->commit)) != 0)
+		return rc;
+	req->upload = u;
+	req->size = n;
+	req->from_tmp = req->commit.fd != -1;
+	u->state = UPLOAD_COMMITTING;
+	if (req->commit.fd == -1 && (rc = serve_link(req, &req->commit)) !=
+	    0) {
+		upload_committed(u, rc);	/* the session stays */
+		return rc;
+	}
+	commit_add(req->env->committer, &req->commit);
+	return 0;
+}
+
+/* Appends bytes that came with a commit to the session's file. */
+static int
+serve_append_inline(struct upload *u, uint64_t offset, const uint8_t *data,
+    size_t n)
+{
+	int	 rc;
+
+	if ((rc = upload_append_begin(u, offset)) != 0)
+		return rc;
+	rc = upload_append_write(u, data, n);
+	upload_append_end(u);
+	return rc;
 }
 
 static void
@@ -272,6 +451,7 @@ serve_upload_commit(struct rpc_chan *chan, const struct frame_hdr *h,
 	struct serve_req	*req;
 	struct upload		*u;
 	struct digest		 d;
+	const uint8_t		*data = payload + sizeof(m);
 	int			 rc;
 
 	memcpy(&m, payload, sizeof(m));
@@ -281,39 +461,67 @@ serve_upload_commit(struct rpc_chan *chan, const struct frame_hdr *h,
 		serve_error(env, h->id, rc, u->size);
 		return;
 	}
-	if (u->state != UPLOAD_IDLE) {
-		serve_error(env, h->id, BERR_UPLOAD_BUSY, u->size);
+	/* Refused before anything is appended: berthd may try again. */
+	if (u->state != UPLOAD_IDLE)
+		rc = BERR_UPLOAD_BUSY;
+	else if (m.offset != UINT64_MAX && m.offset != u->size)
+		rc = BERR_RANGE_INVALID;
+	else if (m.size != UINT64_MAX && m.size != u->size + m.data_len)
+		rc = BERR_SIZE_INVALID;
+	if (rc != 0) {
+		serve_error(env, h->id, rc, u->size);
 		return;
 	}
-	if (m.size != UINT64_MAX && m.size != u->size) {
-		serve_error(env, h->id, BERR_SIZE_INVALID, u->size);
+	req = serve_req_new(env, h->id, serve_upload_committed_cb);
+	req->digest = d;
+	serve_req_entry(req, data + m.data_len, m.entry_len);
+	if (m.data_len > 0 && u->size == 0) {
+		if ((rc = serve_commit_inline(req, u, data, m.data_len)) !=
+		    0) {
+			serve_error(env, h->id, rc, u->size);
+			serve_req_free(req);
+		}
+		return;
+	}
+	if (m.data_len > 0 && (rc = serve_append_inline(u, m.offset, data,
+	    m.data_len)) != 0) {
+		serve_error(env, h->id, rc, u->size);
+		serve_req_free(req);
 		return;
 	}
 	/* Re-reading a large upload takes many loop iterations. */
 	if (upload_hash_pending(u, d.algo) > UPLOAD_HASH_STEP) {
-		req = xcalloc(1, sizeof(*req));
-		req->env = env;
-		req->id = h->id;
-		req->digest = d;
 		req->size = m.size;
 		if ((rc = upload_hash_start(u, d.algo, serve_commit_hashed_cb,
 		    req)) != 0) {
-			free(req);
+			serve_req_free(req);
 			serve_error(env, h->id, rc, u->size);
 		}
 		return;
 	}
-	serve_commit(env, h->id, u, &d, m.size);
+	serve_commit(req, u, m.size);
 }
 
-/* proto.h: the data that follows is exactly size bytes. */
+/* proto.h: size bytes of data, then entry_len of an entry, follow. */
 static int
 serve_check_blob_write(const struct frame_hdr *h, const uint8_t *payload)
 {
 	struct msg_blob_write	 m;
 
 	memcpy(&m, payload, sizeof(m));
-	return m.size == h->len - sizeof(m) ? 0 : -1;
+	return m.size <= BLOB_WRITE_MAX && m.entry_len <= LINK_ENTRY_MAX &&
+	    h->len == sizeof(m) + m.size + m.entry_len ? 0 : -1;
+}
+
+static void
+serve_blob_written_cb(struct commit *c, void *arg)
+{
+	struct serve_req	*req = arg;
+
+	store_committed(req->env->store, c, req->size);
+	if (c->err != 0 && c->fd != -1 && !c->created)
+		(void)unlinkat(c->src_dir, c->src_name, 0);
+	serve_stored(req, c, 0);
 }
 
 static void
@@ -322,20 +530,23 @@ serve_blob_write(struct rpc_chan *chan, const struct frame_hdr *h,
 {
 	struct blobd		*env = arg;
 	struct msg_blob_write	 m;
-	struct digest		 d;
-	int			 rc, created;
+	struct serve_req	*req;
+	int			 rc;
 
 	memcpy(&m, payload, sizeof(m));
-	if ((rc = serve_digest(m.digest, sizeof(m.digest), &d)) != 0) {
+	req = serve_req_new(env, h->id, serve_blob_written_cb);
+	req->size = m.size;
+	serve_req_entry(req, payload + sizeof(m) + m.size, m.entry_len);
+	if ((rc = serve_digest(m.digest, sizeof(m.digest), &req->digest)) !=
+	    0 || (rc = store_write(env->store, &req->digest,
+	    payload + sizeof(m), (size_t)m.size, &req->commit)) != 0 ||
+	    (req->commit.fd == -1 && (rc = serve_link(req, &req->commit)) !=
+	    0)) {
 		serve_error(env, h->id, rc, 0);
+		serve_req_free(req);
 		return;
 	}
-	if ((rc = store_write(env->store, &d, payload + sizeof(m),
-	    (size_t)m.size, &created)) != 0) {
-		serve_error(env, h->id, rc, 0);
-		return;
-	}
-	serve_committed(env, h->id, &d, m.size, created);
+	commit_add(env->committer, &req->commit);
 }
 
 static void
@@ -350,67 +561,46 @@ serve_blob_open(struct rpc_chan *chan, const struct frame_hdr *h,
 
 	memcpy(&m, payload, sizeof(m));
 	if ((rc = serve_digest(m.digest, sizeof(m.digest), &d)) == 0)
-		rc = store_open_blob(env->store, &d, &bfd, &r.size);
+		rc = store_open_blob(env->store, &d, &bfd, &r.offset,
+		    &r.size);
 	serve_answer(env, h->id, rc, MSG_BLOB_OPENED, &r, sizeof(r), bfd);
 }
 
-/* Syncs the metadata log once for every append since the last sync and
- * answers them all. */
 static void
-serve_meta_flush(struct blobd *env)
+serve_meta_appended_cb(struct commit *c, void *arg)
 {
+	struct serve_req	*req = arg;
 	struct msg_meta_appended r;
-	size_t			 i;
-	int			 rc;
 
-	if (env->nmeta_waits == 0)
-		return;
-	rc = metalog_sync(env->metalog);
-	for (i = 0; i < env->nmeta_waits; i++) {
-		if (rc != 0)
-			serve_error(env, env->meta_waits[i].id, rc, 0);
-		else {
-			r.seq = env->meta_waits[i].seq;
-			serve_reply(env, MSG_META_APPENDED,
-			    env->meta_waits[i].id, &r, sizeof(r), -1);
-		}
+	if (c->err != 0)
+		serve_error(req->env, req->id, c->err, 0);
+	else {
+		r.seq = req->seq;
+		serve_reply(req->env, MSG_META_APPENDED, req->id, &r,
+		    sizeof(r), -1);
 	}
-	env->nmeta_waits = 0;
-}
-
-static void
-serve_meta_sync_cb(evutil_socket_t fd, short events, void *arg)
-{
-	serve_meta_flush(arg);
+	serve_req_free(req);
 }
 
 static void
 serve_meta_append(struct rpc_chan *chan, const struct frame_hdr *h,
     const uint8_t *payload, int fd, void *arg)
 {
-	struct blobd	*env = arg;
-	uint64_t	 seq;
-	int		 rc;
+	struct blobd		*env = arg;
+	struct serve_req	*req;
+	uint64_t		 seq;
+	int			 rc;
 
 	if ((rc = metalog_append(env->metalog, payload, h->len, &seq)) != 0) {
 		serve_error(env, h->id, rc, 0);
 		return;
 	}
-	if (env->nmeta_waits == env->meta_waits_cap) {
-		env->meta_waits_cap = env->meta_waits_cap == 0 ? 64 :
-		    env->meta_waits_cap * 2;
-		env->meta_waits = xreallocarray(env->meta_waits,
-		    env->meta_waits_cap, sizeof(*env->meta_waits));
-	}
-	env->meta_waits[env->nmeta_waits].id = h->id;
-	env->meta_waits[env->nmeta_waits].seq = seq;
-	env->nmeta_waits++;
-	/*
-	 * Group commit: the sync runs once the frames already read have been
-	 * dispatched, so that they share one fdatasync.
-	 */
-	if (env->nmeta_waits == 1)
-		event_active(env->ev_meta_sync, EV_TIMEOUT, 0);
+	/* Group commit: entries appended before the next round starts
+	 * share its one fdatasync. */
+	req = serve_req_new(env, h->id, serve_meta_appended_cb);
+	req->seq = seq;
+	req->commit.log_end = metalog_end(env->metalog);
+	commit_add(env->committer, &req->commit);
 }
 
 static void
@@ -421,7 +611,11 @@ serve_meta_load(struct rpc_chan *chan, const struct frame_hdr *h,
 	struct msg_meta_state	 r;
 	int			 rc, sfd = -1;
 
-	serve_meta_flush(env);
+	/* The state holds only durable entries, as berthd expects: those on
+	 * their way to the disk are waited for.  Nothing else is (at a start,
+	 * the fsyncs of new directories). */
+	if (metalog_pending(env->metalog))
+		committer_drain(env->committer);
 	rc = metalog_load(env->metalog, &sfd, &r.len, &r.entries);
 	serve_answer(env, h->id, rc, MSG_META_STATE, &r, sizeof(r), sfd);
 }
@@ -435,7 +629,7 @@ serve_meta_compact(struct rpc_chan *chan, const struct frame_hdr *h,
 	int			 rc;
 
 	memcpy(&m, payload, sizeof(m));
-	serve_meta_flush(env);
+	committer_drain(env->committer);
 	rc = metalog_compact(env->metalog, fd, m.len, m.entries);
 	close(fd);
 	serve_answer(env, h->id, rc, MSG_OK, NULL, 0, -1);
@@ -449,6 +643,8 @@ serve_gc_list(struct rpc_chan *chan, const struct frame_hdr *h,
 	struct msg_gc_listing	 r;
 	int			 rc, lfd = -1;
 
+	/* A listing and a sweep see no rename in progress. */
+	committer_drain(env->committer);
 	rc = gc_list(env->store, &lfd, &r.count);
 	serve_answer(env, h->id, rc, MSG_GC_LISTING, &r, sizeof(r), lfd);
 }
@@ -463,6 +659,7 @@ serve_gc_sweep(struct rpc_chan *chan, const struct frame_hdr *h,
 	int			 rc;
 
 	memcpy(&m, payload, sizeof(m));
+	committer_drain(env->committer);
 	rc = gc_sweep(env->store, fd, m.count, m.not_after_ms, m.dry_run != 0,
 	    &r.blobs, &r.bytes);
 	close(fd);
@@ -477,8 +674,10 @@ serve_stats(struct rpc_chan *chan, const struct frame_hdr *h,
 	struct msg_stats_reply	 r;
 
 	memset(&r, 0, sizeof(r));
-	r.blobs = env->store->blobs;
-	r.bytes = env->store->bytes;
+	/* The first count walks the store: no rename may be in progress. */
+	if (!env->store->counted)
+		committer_drain(env->committer);
+	(void)store_counts(env->store, &r.blobs, &r.bytes);
 	r.uploads = env->uploads->count;
 	r.meta_log_bytes = metalog_log_bytes(env->metalog);
 	r.writable = (uint32_t)store_probe(env->store);
@@ -506,11 +705,14 @@ const struct rpc_rule serve_rules[] = {
 	    RPC_ID_REQUEST, NULL, serve_upload_stat },
 	{ MSG_UPLOAD_CANCEL, FIXED(struct msg_upload_ref), RPC_FD_NONE,
 	    RPC_ID_REQUEST, NULL, serve_upload_cancel },
-	{ MSG_UPLOAD_COMMIT, FIXED(struct msg_upload_commit), RPC_FD_NONE,
-	    RPC_ID_REQUEST, NULL, serve_upload_commit },
+	{ MSG_UPLOAD_COMMIT, sizeof(struct msg_upload_commit),
+	    sizeof(struct msg_upload_commit) + BLOB_WRITE_MAX + LINK_ENTRY_MAX,
+	    RPC_FD_NONE, RPC_ID_REQUEST, serve_check_upload_commit,
+	    serve_upload_commit },
 	{ MSG_BLOB_WRITE, sizeof(struct msg_blob_write),
-	    sizeof(struct msg_blob_write) + BLOB_WRITE_MAX, RPC_FD_NONE,
-	    RPC_ID_REQUEST, serve_check_blob_write, serve_blob_write },
+	    sizeof(struct msg_blob_write) + BLOB_WRITE_MAX + LINK_ENTRY_MAX,
+	    RPC_FD_NONE, RPC_ID_REQUEST, serve_check_blob_write,
+	    serve_blob_write },
 	{ MSG_BLOB_OPEN, FIXED(struct msg_blob_ref), RPC_FD_NONE,
 	    RPC_ID_REQUEST, NULL, serve_blob_open },
 	{ MSG_META_APPEND, 1, FRAME_MAX_PAYLOAD, RPC_FD_NONE,
@@ -550,9 +752,6 @@ serve_start(struct blobd *env, int sock)
 
 	env->chan = rpc_new(env->base, sock, serve_rules, serve_nrules, NULL,
 	    serve_close_cb, env);
-	if ((env->ev_meta_sync = event_new(env->base, -1, 0,
-	    serve_meta_sync_cb, env)) == NULL)
-		fatalx("event_new");
 	hello.version = PROTOCOL_VERSION;
 	hello.pid = (uint32_t)getpid();
 	if (rpc_send(env->chan, MSG_HELLO, 0, &hello, sizeof(hello), -1) != 0)

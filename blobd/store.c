@@ -70,15 +70,13 @@ store_fanout(const struct digest *d)
 }
 
 int
-store_subdir(int dirfd, const char *name)
+store_subdir(int dirfd, const char *name, int *created)
 {
 	int	 fd;
 
-	if (mkdirat(dirfd, name, 0750) == 0) {
-		/* A new directory exists only once its parent says so. */
-		if (fsync_dirfd(dirfd) == -1)
-			return -1;
-	} else if (errno != EEXIST)
+	if (mkdirat(dirfd, name, 0750) == 0)
+		*created = 1;
+	else if (errno != EEXIST)
 		return -1;
 	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
 	    O_NOFOLLOW);
@@ -121,37 +119,73 @@ store_empty_dir(int dfd)
 	return rc;
 }
 
+static int64_t
+store_mtime_ms(const struct stat *sb)
+{
+	return (int64_t)sb->st_mtim.tv_sec * 1000 +
+	    sb->st_mtim.tv_nsec / 1000000;
+}
+
 static int
-store_count_cb(const struct digest *d, const struct stat *sb, void *arg)
+store_count_cb(const struct digest *d, uint64_t size, int64_t mtime_ms,
+    void *arg)
 {
 	struct store	*st = arg;
 
 	st->blobs++;
-	st->bytes += (uint64_t)sb->st_size;
+	st->bytes += size;
+	return 0;
+}
+
+int
+store_counts(struct store *st, uint64_t *blobs, uint64_t *bytes)
+{
+	int	 rc;
+
+	/* Counted when first asked rather than at every start. */
+	if (!st->counted) {
+		st->blobs = st->bytes = 0;
+		if ((rc = store_walk(st, store_count_cb, st)) != 0) {
+			log_warnx("cannot read the blob store in %s/blobs",
+			    st->path);
+			return rc;
+		}
+		st->counted = 1;
+	}
+	*blobs = st->blobs;
+	*bytes = st->bytes;
 	return 0;
 }
 
 struct store *
-store_new(int datadir_fd, const char *path)
+store_new(int datadir_fd, const char *path, int *new_dirs)
 {
 	struct store	*st;
 	size_t		 i;
+	int		 algo_new = 0;
 
 	st = xcalloc(1, sizeof(*st));
 	st->path = xstrdup(path);
 	st->blobs_fd = st->algo_fd[0] = st->algo_fd[1] = st->tmp_fd = -1;
-	if ((st->blobs_fd = store_subdir(datadir_fd, "blobs")) == -1) {
+	st->durable = 1;
+	st->pack = pack_new();
+	if ((st->blobs_fd = store_subdir(datadir_fd, "blobs",
+	    new_dirs)) == -1) {
 		log_warn("%s/blobs", path);
 		goto fail;
 	}
 	for (i = 0; i < nitems(store_algos); i++) {
 		const char *name = digest_algo_name(store_algos[i]);
-		if ((st->algo_fd[i] = store_subdir(st->blobs_fd, name)) == -1) {
+		if ((st->algo_fd[i] = store_subdir(st->blobs_fd, name,
+		    &algo_new)) == -1) {
 			log_warn("%s/blobs/%s", path, name);
 			goto fail;
 		}
 	}
-	if ((st->tmp_fd = store_subdir(datadir_fd, "tmp")) == -1) {
+	/* New directories exist only once their parents say so: the first
+	 * commit round fsyncs DIR/blobs, and DIR. */
+	st->new_algo = algo_new;
+	if ((st->tmp_fd = store_subdir(datadir_fd, "tmp", new_dirs)) == -1) {
 		log_warn("%s/tmp", path);
 		goto fail;
 	}
@@ -159,12 +193,6 @@ store_new(int datadir_fd, const char *path)
 		log_warn("cannot empty %s/tmp", path);
 		goto fail;
 	}
-	if (store_walk(st, store_count_cb, st) != 0) {
-		log_warnx("cannot read the blob store in %s/blobs", path);
-		goto fail;
-	}
-	log_info("blob store %s: %" PRIu64 " blobs, %" PRIu64 " bytes", path,
-	    st->blobs, st->bytes);
 	return st;
 fail:
 	store_free(st);
@@ -185,12 +213,49 @@ store_free(struct store *st)
 			close(st->algo_fd[i]);
 	if (st->tmp_fd != -1)
 		close(st->tmp_fd);
+	pack_free(st->pack);
 	free(st->path);
 	free(st);
 }
 
+void
+store_found_cb(uint64_t file, const struct logfile_entry *e, void *arg)
+{
+	struct store	*st = arg;
+
+	pack_found(st->pack, file, e);
+}
+
+void
+store_cut_cb(uint64_t file, uint64_t end, void *arg)
+{
+	struct store	*st = arg;
+	uint64_t	 n = pack_count(st->pack), b = pack_bytes(st->pack);
+
+	pack_truncated(st->pack, file, end);
+	if (st->counted) {
+		st->blobs -= n - pack_count(st->pack);
+		st->bytes -= b - pack_bytes(st->pack);
+	}
+}
+
 int
-store_stat_blob(struct store *st, const struct digest *d, struct stat *sb)
+store_attach(struct store *st, struct metalog *ml, size_t pack_max)
+{
+	int	 rc;
+
+	st->metalog = ml;
+	st->pack_max = pack_max;
+	if ((rc = pack_kill_stale(st->pack, ml)) != 0)
+		return rc;
+	log_info("blob store %s: %zu blobs packed, %" PRIu64 " bytes",
+	    st->path, pack_count(st->pack), pack_bytes(st->pack));
+	return 0;
+}
+
+/* A blob stored as a file: 1 if it is one, 0 if not, or a negative berr. */
+static int
+store_file_stat(struct store *st, const struct digest *d, struct stat *sb)
 {
 	char	 rel[STORE_REL_MAX];
 
@@ -198,13 +263,28 @@ store_stat_blob(struct store *st, const struct digest *d, struct stat *sb)
 	if (fstatat(st->algo_fd[store_algo_index(d->algo)], rel, sb,
 	    AT_SYMLINK_NOFOLLOW) == -1) {
 		if (errno == ENOENT || errno == ENOTDIR)
-			return BERR_BLOB_UNKNOWN;
+			return 0;
 		log_warn("stat %s", rel);
 		return berr_from_errno(errno);
 	}
-	if (!S_ISREG(sb->st_mode))
-		return BERR_BLOB_UNKNOWN;
-	return 0;
+	return S_ISREG(sb->st_mode) ? 1 : 0;
+}
+
+int
+store_stat_blob(struct store *st, const struct digest *d, uint64_t *size,
+    int64_t *mtime_ms)
+{
+	struct stat	 sb;
+	int		 rc;
+
+	if ((rc = store_file_stat(st, d, &sb)) < 0)
+		return rc;
+	if (rc == 1) {
+		*size = (uint64_t)sb.st_size;
+		*mtime_ms = store_mtime_ms(&sb);
+		return 0;
+	}
+	return pack_stat(st->pack, d, size, mtime_ms);
 }
 
 /* Sets an existing blob's mtime to now: see gc_sweep(). */
@@ -229,6 +309,8 @@ store_sync_fanout(struct store *st, enum digest_algo algo,
 	char	 name[3];
 	int	 fd, rc = 0;
 
+	if (!st->durable)
+		return 0;
 	snprintf(name, sizeof(name), "%02x", fanout & 0xff);
 	if ((fd = openat(st->algo_fd[store_algo_index(algo)], name,
 	    O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 || fsync(fd) == -1) {
@@ -243,71 +325,76 @@ store_sync_fanout(struct store *st, enum digest_algo algo,
 
 int
 store_commit(struct store *st, int fd, int srcdir, const char *srcname,
-    const struct digest *d, uint64_t size, int *created)
+    const struct digest *d, struct commit *c)
 {
-	struct stat	 sb;
-	char		 rel[STORE_REL_MAX], fan[3];
-	int		 algo_fd, fan_fd, rc;
+	char		 rel[STORE_REL_MAX];
+	int		 algo_fd;
 
-	*created = 0;
-	if ((rc = store_stat_blob(st, d, &sb)) == 0) {
-		if (unlinkat(srcdir, srcname, 0) == -1)
-			log_warn("unlink %s", srcname);
-		return store_touch(st, d);
-	}
-	if (rc != BERR_BLOB_UNKNOWN)
-		return rc;
-	rc = 0;
-
-	if (fdatasync(fd) == -1) {
-		log_warn("fdatasync %s", srcname);
-		return berr_from_errno(errno);
-	}
 	algo_fd = st->algo_fd[store_algo_index(d->algo)];
 	store_rel_path(d, rel);
-	memcpy(fan, rel, 2);
-	fan[2] = '\0';
-	if ((fan_fd = store_subdir(algo_fd, fan)) == -1) {
+	rel[2] = '\0';
+	if (mkdirat(algo_fd, rel, 0750) == 0)
+		/* New: its name in the algorithm's directory must last. */
+		c->parent_dir = algo_fd;
+	else if (errno != EEXIST) {
 		log_warn("%s/blobs/%s/%s", st->path,
-		    digest_algo_name(d->algo), fan);
+		    digest_algo_name(d->algo), rel);
 		return berr_from_errno(errno);
 	}
-	if (renameat(srcdir, srcname, fan_fd, rel + 3) == -1) {
-		log_warn("rename %s to %s", srcname, rel);
-		rc = berr_from_errno(errno);
-		close(fan_fd);
-		return rc;
+	if ((c->dst_dir = openat(algo_fd, rel, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC | O_NOFOLLOW)) == -1) {
+		log_warn("%s/blobs/%s/%s", st->path,
+		    digest_algo_name(d->algo), rel);
+		return berr_from_errno(errno);
 	}
-	st->blobs++;
-	st->bytes += size;
-	*created = 1;
-	if (fsync(fan_fd) == -1) {
-		log_warn("fsync %s/blobs/%s/%s", st->path,
-		    digest_algo_name(d->algo), fan);
-		rc = berr_from_errno(errno);
+	snprintf(c->dst_name, sizeof(c->dst_name), "%s", rel + 3);
+	snprintf(c->src_name, sizeof(c->src_name), "%s", srcname);
+	c->src_dir = srcdir;
+	c->dir_id = (unsigned int)store_algo_index(d->algo) << 8 |
+	    store_fanout(d);
+	c->fd = fd;
+	return 0;
+}
+
+void
+store_committed(struct store *st, const struct commit *c, uint64_t size)
+{
+	if (st->counted && c->err == 0 && c->created) {
+		st->blobs++;
+		st->bytes += size;
 	}
-	close(fan_fd);
-	return rc;
 }
 
 int
-store_write(struct store *st, const struct digest *d, const void *data,
-    size_t size, int *created)
+store_put(struct store *st, const struct digest *d, const void *data,
+    size_t size, struct commit *c)
 {
-	struct digest	 got;
 	struct stat	 sb;
-	char		 name[64];
+	uint64_t	 psize;
+	int64_t		 pmtime;
+	char		 name[COMMIT_NAME_MAX];
 	int		 fd, rc;
 
-	*created = 0;
-	digest_compute(d->algo, data, size, &got);
-	if (!digest_eq(&got, d))
-		return BERR_DIGEST_INVALID;
-	/* Stored already: no file to write, nothing to sync. */
-	if ((rc = store_stat_blob(st, d, &sb)) == 0)
-		return store_touch(st, d);
-	if (rc != BERR_BLOB_UNKNOWN)
-		return rc;
+	/*
+	 * Stored already: nothing to write.  The commit, with nothing of its
+	 * own, is answered once whatever stored the blob is on disk: with
+	 * the log's next sync if it may be waiting there.
+	 */
+	if ((rc = store_file_stat(st, d, &sb)) != 0)
+		return rc < 0 ? rc : store_touch(st, d);
+	if (pack_stat(st->pack, d, &psize, &pmtime) == 0) {
+		pack_touch(st->pack, d);
+		if (metalog_dirty(st->metalog))
+			c->log_end = metalog_end(st->metalog);
+		return 0;
+	}
+	if (st->metalog != NULL && size <= st->pack_max) {
+		if ((rc = pack_put(st->pack, st->metalog, d, data, size)) != 0)
+			return rc;
+		c->log_end = metalog_end(st->metalog);
+		c->created = 1;
+		return 0;
+	}
 
 	snprintf(name, sizeof(name), "blob.%" PRIu64, st->tmp_seq++);
 	if ((fd = openat(st->tmp_fd, name, O_WRONLY | O_CREAT | O_TRUNC |
@@ -319,25 +406,44 @@ store_write(struct store *st, const struct digest *d, const void *data,
 		log_warn("write %s/tmp/%s", st->path, name);
 		rc = berr_from_errno(errno);
 	} else
-		rc = store_commit(st, fd, st->tmp_fd, name, d, size, created);
-	close(fd);
-	if (rc != 0 && !*created)
+		rc = store_commit(st, fd, st->tmp_fd, name, d, c);
+	if (rc != 0) {
+		close(fd);
+		c->fd = -1;
 		(void)unlinkat(st->tmp_fd, name, 0);
+	}
 	return rc;
 }
 
 int
+store_write(struct store *st, const struct digest *d, const void *data,
+    size_t size, struct commit *c)
+{
+	struct digest	 got;
+
+	digest_compute(d->algo, data, size, &got);
+	if (!digest_eq(&got, d))
+		return BERR_DIGEST_INVALID;
+	return store_put(st, d, data, size, c);
+}
+
+int
 store_open_blob(struct store *st, const struct digest *d, int *fdp,
-    uint64_t *size)
+    uint64_t *offset, uint64_t *size)
 {
 	struct stat	 sb;
 	char		 rel[STORE_REL_MAX];
 	int		 fd, rc;
 
 	store_rel_path(d, rel);
+	*offset = 0;
 	if ((fd = openat(st->algo_fd[store_algo_index(d->algo)], rel,
 	    O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
-		if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
+		if (errno == ENOENT || errno == ENOTDIR)
+			return st->metalog == NULL ? BERR_BLOB_UNKNOWN :
+			    pack_open(st->pack, st->metalog, d, fdp, offset,
+			    size);
+		if (errno == ELOOP)
 			return BERR_BLOB_UNKNOWN;
 		log_warn("open %s", rel);
 		return berr_from_errno(errno);
@@ -357,23 +463,40 @@ store_open_blob(struct store *st, const struct digest *d, int *fdp,
 }
 
 int
-store_remove_blob(struct store *st, const struct digest *d,
-    const struct stat *sb)
+store_remove_blob(struct store *st, const struct digest *d, uint64_t size,
+    int *packed)
 {
 	char	 rel[STORE_REL_MAX];
+	int	 rc;
 
 	store_rel_path(d, rel);
+	*packed = 0;
 	if (unlinkat(st->algo_fd[store_algo_index(d->algo)], rel, 0) == -1) {
-		if (errno == ENOENT)
+		if (errno != ENOENT) {
+			log_warn("unlink %s", rel);
+			return berr_from_errno(errno);
+		}
+		if (st->metalog == NULL)
 			return BERR_BLOB_UNKNOWN;
-		log_warn("unlink %s", rel);
-		return berr_from_errno(errno);
+		if ((rc = pack_remove(st->pack, st->metalog, d)) != 0)
+			return rc;
+		*packed = 1;
 	}
-	if (st->blobs > 0)
+	if (st->counted && st->blobs > 0)
 		st->blobs--;
-	st->bytes -= (uint64_t)sb->st_size < st->bytes ?
-	    (uint64_t)sb->st_size : st->bytes;
+	if (st->counted)
+		st->bytes -= size < st->bytes ? size : st->bytes;
 	return 0;
+}
+
+int
+store_sync_pack(struct store *st)
+{
+	int	 rc;
+
+	if ((rc = metalog_sync(st->metalog)) != 0)
+		return rc;
+	return metalog_maintain(st->metalog);
 }
 
 static int
@@ -391,7 +514,7 @@ is_lower_hex(const char *s, size_t n)
 /* Walks one fan-out directory; see store_walk(). */
 static int
 store_walk_fanout(int algo_fd, enum digest_algo algo, const char *fan,
-    int (*cb)(const struct digest *, const struct stat *, void *), void *arg)
+    store_walk_cb cb, void *arg)
 {
 	DIR		*dir;
 	struct dirent	*de;
@@ -432,15 +555,14 @@ store_walk_fanout(int algo_fd, enum digest_algo algo, const char *fan,
 			    de->d_name);
 			continue;
 		}
-		rc = cb(&d, &sb, arg);
+		rc = cb(&d, (uint64_t)sb.st_size, store_mtime_ms(&sb), arg);
 	}
 	closedir(dir);
 	return rc;
 }
 
 int
-store_walk(struct store *st, int (*cb)(const struct digest *,
-    const struct stat *, void *), void *arg)
+store_walk(struct store *st, store_walk_cb cb, void *arg)
 {
 	DIR		*dir;
 	struct dirent	*de;
@@ -468,6 +590,8 @@ store_walk(struct store *st, int (*cb)(const struct digest *,
 		}
 		closedir(dir);
 	}
+	if (rc == 0 && st->metalog != NULL)
+		rc = pack_walk(st->pack, cb, arg);
 	return rc;
 }
 

@@ -17,10 +17,13 @@
 /*
  * Upload sessions: DIR/uploads/<uuid>/info (owner, algorithm, creation
  * time, with a CRC) and .../data (the bytes so far), kept in a hash table.
- * Data arrives from a pipe in the event loop, is hashed as it comes and
- * pushed to the disk in steps; a commit checks the digest (re-reading what
- * was not hashed, in steps, after a restart), then hands the file to the
- * store.  Idle sessions expire after --upload-ttl.
+ * A session is written to disk only when it first needs its file: one
+ * whose bytes all come with its commit never is (nor its removal), and an
+ * empty one is forgotten by a crash, as one not yet fsync'd always was.
+ * Data arrives through upload_append.c, hashed as it comes; a commit
+ * checks the digest (re-reading what was not hashed, in steps, after a
+ * restart), then hands the file to the store.  Idle sessions expire after
+ * --upload-ttl.
  */
 #include "config.h"
 
@@ -131,6 +134,13 @@ upload_free(struct upload *u)
 		close(u->pipe);
 	if (u->fd != -1)
 		close(u->fd);
+	if (u->dio_fd != -1)
+		close(u->dio_fd);
+	if (u->dio_buf[0] != NULL) {
+		free(u->dio_buf[0]);
+		free(u->dio_buf[1]);
+		u->table->dio_count--;
+	}
 	digest_ctx_free(u->ctx);
 	free(u->owner);
 	free(u);
@@ -165,7 +175,8 @@ upload_unlink(struct upload *u)
 			t->count--;
 			break;
 		}
-	upload_remove_dir(t->dir_fd, u->name);
+	if (u->on_disk)
+		upload_remove_dir(t->dir_fd, u->name);
 	upload_free(u);
 }
 
@@ -215,7 +226,7 @@ upload_alloc(void)
 	struct upload	*u;
 
 	u = xcalloc(1, sizeof(*u));
-	u->fd = u->pipe = -1;
+	u->fd = u->pipe = u->dio_fd = -1;
 	u->state = UPLOAD_IDLE;
 	return u;
 }
@@ -258,6 +269,7 @@ upload_load_one(struct upload_table *t, const char *name)
 		goto bad;
 	u->size = u->synced = u->waited = (uint64_t)sb.st_size;
 	u->touched = sb.st_mtim.tv_sec;
+	u->on_disk = 1;
 	/* ctx stays NULL: the commit hashes the file from the start. */
 	upload_insert(t, u);
 	return 0;
@@ -296,7 +308,7 @@ upload_load(struct upload_table *t)
 
 struct upload_table *
 upload_table_new(struct store *st, int datadir_fd, struct event_base *base,
-    int64_t ttl)
+    int64_t ttl, int *new_dirs)
 {
 	struct upload_table	*t;
 
@@ -305,9 +317,11 @@ upload_table_new(struct store *st, int datadir_fd, struct event_base *base,
 	t->base = base;
 	t->ttl = ttl;
 	t->nbuckets = 64;
+	t->dio_max = UPLOAD_DIO_MAX;
 	t->buckets = xcalloc(t->nbuckets, sizeof(*t->buckets));
 	t->buf = xmalloc(BLOBD_IO_SIZE);
-	if ((t->dir_fd = store_subdir(datadir_fd, "uploads")) == -1) {
+	if ((t->dir_fd = store_subdir(datadir_fd, "uploads", new_dirs)) ==
+	    -1) {
 		log_warn("%s/uploads", st->path);
 		upload_table_free(t);
 		return NULL;
@@ -329,6 +343,8 @@ upload_table_free(struct upload_table *t)
 
 	if (t == NULL)
 		return;
+	/* No direct write may still be on its way into a buffer. */
+	writer_free(t->writer);
 	for (i = 0; i < t->nbuckets; i++)
 		for (u = t->buckets[i]; u != NULL; u = next) {
 			next = u->next;
@@ -346,9 +362,6 @@ upload_create(struct upload_table *t, const char *owner,
     enum digest_algo algo, struct upload **up)
 {
 	struct upload	*u;
-	struct wbuf	 w;
-	char		 path[UPLOAD_PATH_MAX];
-	int		 fd, tries, rc;
 
 	if (algo == 0)
 		algo = DIGEST_SHA256;
@@ -358,28 +371,36 @@ upload_create(struct upload_table *t, const char *owner,
 		return BERR_BAD_REQUEST;
 
 	u = upload_alloc();
-	for (tries = 0;; tries++) {
+	do {
 		random_bytes(u->id, sizeof(u->id));
 		/* An RFC 4122 version 4 UUID, as clients are used to. */
 		u->id[6] = (u->id[6] & 0x0f) | 0x40;
 		u->id[8] = (u->id[8] & 0x3f) | 0x80;
-		uuid_format(u->id, u->name);
-		if (upload_lookup(t, u->id) != NULL)
-			continue;
-		if (mkdirat(t->dir_fd, u->name, 0750) == 0)
-			break;
-		if (errno != EEXIST || tries > 8) {
-			log_warn("%s/uploads/%s", t->store->path, u->name);
-			rc = berr_from_errno(errno);
-			upload_free(u);
-			return rc;
-		}
-	}
+	} while (upload_lookup(t, u->id) != NULL);
+	uuid_format(u->id, u->name);
 	u->owner = xstrdup(owner);
 	u->algo = algo;
 	u->created = u->touched = now_sec();
 	u->ctx = digest_ctx_new(algo);
+	upload_insert(t, u);
+	*up = u;
+	return 0;
+}
 
+/* Writes the session's directory, its info and an empty data file; 0, or
+ * -1 with errno set (nothing is left behind). */
+static int
+upload_write_dir(struct upload *u)
+{
+	struct upload_table	*t = u->table;
+	struct wbuf		 w;
+	char			 path[UPLOAD_PATH_MAX];
+	int			 fd = -1, saved;
+
+	if (mkdirat(t->dir_fd, u->name, 0750) == -1) {
+		log_warn("%s/uploads/%s", t->store->path, u->name);
+		return -1;
+	}
 	/* No fsync: a session lost to a crash is restarted by the client. */
 	wbuf_init(&w);
 	upload_info_encode(u, &w);
@@ -395,18 +416,17 @@ upload_create(struct upload_table *t, const char *owner,
 		goto fail;
 	close(fd);
 	wbuf_clear(&w);
-	upload_insert(t, u);
-	*up = u;
+	u->on_disk = 1;
 	return 0;
 fail:
-	rc = berr_from_errno(errno);
+	saved = errno;
 	log_warn("%s/uploads/%s", t->store->path, path);
 	if (fd != -1)
 		close(fd);
 	wbuf_clear(&w);
 	upload_remove_dir(t->dir_fd, u->name);
-	upload_free(u);
-	return rc;
+	errno = saved;
+	return -1;
 }
 
 struct upload *
@@ -429,173 +449,19 @@ upload_cancel(struct upload *u)
 	return 0;
 }
 
-static int
-upload_open_data(struct upload *u)
+int
+upload_open_data(struct upload *u, int flags)
 {
 	char	 path[UPLOAD_PATH_MAX];
 	int	 fd;
 
+	if (!u->on_disk && upload_write_dir(u) == -1)
+		return -1;
 	upload_path(u, "data", path);
-	if ((fd = openat(u->table->dir_fd, path, O_RDWR | O_CLOEXEC |
-	    O_NOFOLLOW)) == -1)
+	if ((fd = openat(u->table->dir_fd, path, flags | O_CLOEXEC |
+	    O_NOFOLLOW)) == -1 && !((flags & O_DIRECT) && errno == EINVAL))
 		log_warn("%s/uploads/%s", u->table->store->path, path);
 	return fd;
-}
-
-int
-upload_append_begin(struct upload *u, uint64_t offset)
-{
-	if (u->state != UPLOAD_IDLE)
-		return BERR_UPLOAD_BUSY;
-	if (offset != UINT64_MAX && offset != u->size)
-		return BERR_RANGE_INVALID;
-	if ((u->fd = upload_open_data(u)) == -1)
-		return berr_from_errno(errno);
-	u->state = UPLOAD_APPENDING;
-	u->touched = now_sec();
-	return 0;
-}
-
-int
-upload_write(struct upload *u, const void *buf, size_t n)
-{
-	int	 rc;
-
-	if (u->state != UPLOAD_APPENDING)
-		return BERR_INTERNAL;
-	if (n > (uint64_t)INT64_MAX - u->size)
-		return BERR_TOO_LARGE;
-	if (pwrite_full(u->fd, buf, n, (off_t)u->size) == -1) {
-		rc = berr_from_errno(errno);
-		log_warn("write to upload %s", u->name);
-		/* Keep the file as long as the size we report. */
-		if (ftruncate(u->fd, (off_t)u->size) == -1)
-			log_warn("truncate upload %s", u->name);
-		return rc;
-	}
-	if (u->ctx != NULL && u->hashed == u->size) {
-		digest_ctx_update(u->ctx, buf, n);
-		u->hashed += n;
-	}
-	u->size += n;
-	if (u->size - u->synced >= UPLOAD_SYNC_STEP) {
-		/*
-		 * Start writing this step back and wait for the step before:
-		 * however fast data comes, the fdatasync at commit (which
-		 * blocks the loop) finds at most two steps left to write.
-		 */
-		(void)sync_file_range(u->fd, (off_t)u->synced,
-		    (off_t)(u->size - u->synced), SYNC_FILE_RANGE_WRITE);
-		if (u->waited < u->synced)
-			(void)sync_file_range(u->fd, (off_t)u->waited,
-			    (off_t)(u->synced - u->waited),
-			    SYNC_FILE_RANGE_WAIT_BEFORE |
-			    SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
-		u->waited = u->synced;
-		u->synced = u->size;
-	}
-	return 0;
-}
-
-void
-upload_append_end(struct upload *u)
-{
-	if (u->fd != -1) {
-		close(u->fd);
-		u->fd = -1;
-	}
-	u->state = UPLOAD_IDLE;
-	u->touched = now_sec();
-}
-
-/* Ends an append from a pipe or a re-hash and calls its callback. */
-static void
-upload_finish(struct upload *u, int err)
-{
-	upload_done_cb	 cb = u->done_cb;
-	void		*arg = u->done_arg;
-
-	event_free(u->ev);
-	u->ev = NULL;
-	if (u->pipe != -1) {
-		close(u->pipe);
-		u->pipe = -1;
-	}
-	upload_append_end(u);
-	u->done_cb = NULL;
-	u->done_arg = NULL;
-	cb(u, err, arg);
-}
-
-static void
-upload_pipe_cb(evutil_socket_t fd, short events, void *arg)
-{
-	struct upload	*u = arg;
-	ssize_t		 n;
-	int		 rc;
-
-	/* One read per event, so that every pipe gets its turn. */
-	n = read(u->pipe, u->table->buf, BLOBD_IO_SIZE);
-	if (n == -1) {
-		if (errno == EAGAIN || errno == EINTR)
-			return;
-		log_warn("read upload %s", u->name);
-		upload_finish(u, berr_from_errno(errno));
-		return;
-	}
-	if (n == 0) {
-		upload_finish(u, 0);
-		return;
-	}
-	if ((rc = upload_write(u, u->table->buf, (size_t)n)) != 0)
-		upload_finish(u, rc);
-}
-
-int
-upload_append_pipe(struct upload *u, uint64_t offset, int pipe,
-    upload_done_cb cb, void *arg)
-{
-	struct stat	 sb;
-	int		 rc;
-
-	if (u->table->base == NULL) {
-		close(pipe);
-		return BERR_INTERNAL;
-	}
-	/* Only what the event loop can wait on. */
-	if (fstat(pipe, &sb) == -1 || !(S_ISFIFO(sb.st_mode) ||
-	    S_ISSOCK(sb.st_mode))) {
-		close(pipe);
-		return BERR_BAD_REQUEST;
-	}
-	if ((rc = upload_append_begin(u, offset)) != 0) {
-		close(pipe);
-		return rc;
-	}
-	if (fd_set_nonblock(pipe) == -1) {
-		rc = berr_from_errno(errno);
-		close(pipe);
-		upload_append_end(u);
-		return rc;
-	}
-	/* Fewer, larger reads; the system may refuse, which is fine. */
-	(void)fcntl(pipe, F_SETPIPE_SZ, BLOBD_IO_SIZE);
-	u->pipe = pipe;
-	u->done_cb = cb;
-	u->done_arg = arg;
-	u->ev = event_new(u->table->base, pipe, EV_READ | EV_PERSIST,
-	    upload_pipe_cb, u);
-	if (u->ev == NULL || event_add(u->ev, NULL) == -1) {
-		log_warnx("upload %s: cannot wait on the pipe", u->name);
-		if (u->ev != NULL)
-			event_free(u->ev);
-		u->ev = NULL;
-		close(pipe);
-		u->pipe = -1;
-		upload_append_end(u);
-		return BERR_INTERNAL;
-	}
-	return 0;
 }
 
 uint64_t
@@ -624,7 +490,7 @@ upload_hash_step(struct upload *u, enum digest_algo algo, uint64_t max)
 	}
 	if (max == 0 || u->hashed == u->size)
 		return 0;
-	if ((fd = u->fd) == -1 && (fd = upload_open_data(u)) == -1)
+	if ((fd = u->fd) == -1 && (fd = upload_open_data(u, O_RDWR)) == -1)
 		return berr_from_errno(errno);
 	while (max > 0 && u->hashed < u->size) {
 		n = BLOBD_IO_SIZE;
@@ -677,7 +543,7 @@ upload_hash_start(struct upload *u, enum digest_algo algo,
 		return BERR_UPLOAD_BUSY;
 	if (u->table->base == NULL)
 		return BERR_INTERNAL;
-	if ((u->fd = upload_open_data(u)) == -1)
+	if ((u->fd = upload_open_data(u, O_RDWR)) == -1)
 		return berr_from_errno(errno);
 	(void)upload_hash_step(u, algo, 0);	/* picks the algorithm */
 	u->state = UPLOAD_HASHING;
@@ -690,9 +556,32 @@ upload_hash_start(struct upload *u, enum digest_algo algo,
 	return 0;
 }
 
+/* A small session's bytes go to the pack: the log's next sync makes them
+ * durable, and the session's file is removed after (no sync for that).
+ * Takes fd on success. */
+static int
+upload_commit_packed(struct upload *u, int fd, const struct digest *d,
+    struct commit *c)
+{
+	uint8_t	*data;
+	int	 rc;
+
+	data = xmalloc(u->size == 0 ? 1 : (size_t)u->size);
+	if (pread_full(fd, data, (size_t)u->size, 0) != (ssize_t)u->size) {
+		log_warn("upload %s: data file", u->name);
+		free(data);
+		return BERR_IO;
+	}
+	if ((rc = store_put(u->table->store, d, data, (size_t)u->size, c)) ==
+	    0)
+		close(fd);
+	free(data);
+	return rc;
+}
+
 int
 upload_commit(struct upload *u, const struct digest *d, uint64_t size,
-    int *created)
+    struct commit *c)
 {
 	struct upload_table	*t = u->table;
 	struct digest		 got;
@@ -700,7 +589,6 @@ upload_commit(struct upload *u, const struct digest *d, uint64_t size,
 	char			 path[UPLOAD_PATH_MAX];
 	int			 fd, rc;
 
-	*created = 0;
 	if (u->state != UPLOAD_IDLE)
 		return BERR_UPLOAD_BUSY;
 	if (size != UINT64_MAX && size != u->size)
@@ -713,7 +601,7 @@ upload_commit(struct upload *u, const struct digest *d, uint64_t size,
 	if (!digest_eq(&got, d))
 		return BERR_DIGEST_INVALID;
 
-	if ((fd = upload_open_data(u)) == -1)
+	if ((fd = upload_open_data(u, O_RDWR)) == -1)
 		return berr_from_errno(errno);
 	if (fstat(fd, &sb) == -1 || (uint64_t)sb.st_size < u->size ||
 	    ((uint64_t)sb.st_size > u->size &&
@@ -722,13 +610,31 @@ upload_commit(struct upload *u, const struct digest *d, uint64_t size,
 		close(fd);
 		return BERR_IO;
 	}
+	if (u->size <= t->store->pack_max)
+		rc = upload_commit_packed(u, fd, d, c);
+	else {
+		upload_path(u, "data", path);
+		rc = store_commit(t->store, fd, t->dir_fd, path, d, c);
+	}
+	if (rc != 0) {
+		close(fd);
+		return rc;
+	}
+	u->state = UPLOAD_COMMITTING;
+	return 0;
+}
+
+void
+upload_committed(struct upload *u, int err)
+{
+	char	 path[UPLOAD_PATH_MAX];
+
+	u->state = UPLOAD_IDLE;
 	upload_path(u, "data", path);
-	rc = store_commit(t->store, fd, t->dir_fd, path, d, u->size, created);
-	close(fd);
-	if (rc == 0 || faccessat(t->dir_fd, path, F_OK,
-	    AT_SYMLINK_NOFOLLOW) == -1)
+	/* Gone unless the data is still where it was. */
+	if (err == 0 || (u->on_disk && faccessat(u->table->dir_fd, path,
+	    F_OK, AT_SYMLINK_NOFOLLOW) == -1))
 		upload_unlink(u);
-	return rc;
 }
 
 size_t

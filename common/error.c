@@ -113,6 +113,9 @@ static const struct berr_entry berr_table[] = {
 	    408, "UNSUPPORTED", "RequestTimeoutException" },
 	[-BERR_HTTP_VERSION] = { "HTTP version not supported", 505,
 	    "UNSUPPORTED", "ValidationException" },
+	/* An upstream that failed and no cached copy: a gateway's error. */
+	[-BERR_UPSTREAM] = { "the upstream registry could not be reached",
+	    502, "UNAVAILABLE", "UnableToGetUpstreamImageException" },
 };
 
 static const struct berr_entry *

@@ -62,7 +62,8 @@ enum berr {
 	BERR_HEADERS_TOO_LARGE = -36,	/* 431 */
 	BERR_REQUEST_TIMEOUT = -37,	/* the request's head came too slowly */
 	BERR_HTTP_VERSION = -38,	/* not HTTP/1.x: 505 */
-	BERR__LAST = -39
+	BERR_UPSTREAM = -39,		/* the pull-through cache's upstream */
+	BERR__LAST = -40
 };
 
 /* A person-readable message; never NULL. */

@@ -20,6 +20,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -158,14 +159,23 @@ name_reference_parse(const char *s, size_t n, struct reference *ref)
 int
 name_wildcard_match(const char *p, const char *s)
 {
+	return name_wildcard_match_flags(p, s, 0);
+}
+
+int
+name_wildcard_match_flags(const char *p, const char *s, int flags)
+{
 	const char	*star = NULL, *resume = NULL;
 
+#define SAME(a, b)	((a) == (b) || ((flags & NAME_WILD_NOCASE) && \
+	    tolower((unsigned char)(a)) == tolower((unsigned char)(b))))
 	/* Greedy matching with one backtrack point: linear in practice. */
 	while (*s != '\0') {
 		if (*p == '*') {
 			star = p++;
 			resume = s;
-		} else if (*p == *s) {
+		} else if (*p != '\0' && (SAME(*p, *s) ||
+		    (*p == '?' && (flags & NAME_WILD_QUESTION)))) {
 			p++;
 			s++;
 		} else if (star != NULL) {
@@ -174,6 +184,7 @@ name_wildcard_match(const char *p, const char *s)
 		} else
 			return 0;
 	}
+#undef SAME
 	while (*p == '*')
 		p++;
 	return *p == '\0';

@@ -63,5 +63,11 @@ int	name_reference_parse(const char *, size_t, struct reference *);
  * characters (ECR's tag mutability exclusion filters and lifecycle
  * tagPatternList); the whole string must match. */
 int	name_wildcard_match(const char *pattern, const char *s);
+/* The same with IAM's extensions: '?' for any one character, and case
+ * folded (actions). */
+#define NAME_WILD_QUESTION	0x1
+#define NAME_WILD_NOCASE	0x2
+int	name_wildcard_match_flags(const char *pattern, const char *s,
+	    int flags);
 
 #endif

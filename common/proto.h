@@ -39,7 +39,7 @@
 
 #include "digest.h"
 
-#define PROTOCOL_VERSION	1
+#define PROTOCOL_VERSION	2
 
 /* blobd's end of the socketpair, as berthd execs it. */
 #define BLOBD_SOCKET_FD		3
@@ -62,8 +62,10 @@ struct frame_hdr {
 #define OWNER_MAX		320
 /* Clients see upload ids as UUIDs (uuid_format in util.h). */
 #define UPLOAD_ID_LEN		16
-/* Data written inline with MSG_BLOB_WRITE at most. */
+/* Data written inline with MSG_BLOB_WRITE or MSG_UPLOAD_COMMIT at most. */
 #define BLOB_WRITE_MAX		(1024 * 1024)
+/* A metadata entry that rides with a blob, at most. */
+#define LINK_ENTRY_MAX		(64 * 1024)
 
 enum msg_type {
 	MSG_HELLO = 1,		/* b->d, id 0: struct msg_hello */
@@ -149,22 +151,34 @@ struct msg_upload_status {
 };
 
 /*
- * Verify the session's content against digest (and size unless it is
- * UINT64_MAX), store it as a blob, and end the session.  On a mismatch the
- * session stays so that the client may retry or cancel.
+ * Append data_len bytes of data (which follow the struct; offset is where
+ * they go: the session's size, or UINT64_MAX) to the session, verify its
+ * content against digest (and size unless it is UINT64_MAX), store it as
+ * a blob, and end the session.  On a mismatch the session stays so that
+ * the client may retry or cancel.  Then, if entry_len is not 0, append
+ * the entry_len bytes after the data to the metadata log as MSG_META_APPEND
+ * would (the record that links the blob): MSG_BLOB_COMMITTED comes once
+ * blob and entry are both durable, and neither is written if the blob is
+ * refused.  A small blob and its entry are made durable together.
  */
 struct msg_upload_commit {
 	uint8_t		id[UPLOAD_ID_LEN];
 	char		owner[OWNER_MAX];
 	char		digest[DIGEST_STR_MAX];
 	uint64_t	size;
+	uint64_t	offset;
+	uint32_t	data_len;	/* at most BLOB_WRITE_MAX */
+	uint32_t	entry_len;	/* at most LINK_ENTRY_MAX */
 };
 
 /* Store a small blob in one step; followed by exactly size bytes of
- * content (at most BLOB_WRITE_MAX). */
+ * content (at most BLOB_WRITE_MAX), then entry_len bytes of a metadata
+ * entry, as with MSG_UPLOAD_COMMIT. */
 struct msg_blob_write {
 	char		digest[DIGEST_STR_MAX];
 	uint64_t	size;
+	uint32_t	entry_len;	/* at most LINK_ENTRY_MAX */
+	uint32_t	pad;
 };
 
 struct msg_blob_committed {
@@ -172,15 +186,18 @@ struct msg_blob_committed {
 	uint64_t	size;
 	uint32_t	created;	/* 0: the blob was already stored */
 	uint32_t	pad;
+	uint64_t	seq;		/* of the entry, 0: none */
 };
 
 struct msg_blob_ref {
 	char		digest[DIGEST_STR_MAX];
 };
 
-/* The fd is a read-only descriptor of the blob file. */
+/* The fd is a read-only descriptor of the file the blob is in, from
+ * offset on (small blobs share a file). */
 struct msg_blob_opened {
 	uint64_t	size;
+	uint64_t	offset;
 };
 
 /* The entry is durable (fsync'd) when this reply is sent. */

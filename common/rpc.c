@@ -497,33 +497,39 @@ rpc_free(struct rpc_chan *c)
 }
 
 int
-rpc_send2(struct rpc_chan *c, uint32_t type, uint32_t id, const void *p1,
-    size_t n1, const void *p2, size_t n2, int fd)
+rpc_sendv(struct rpc_chan *c, uint32_t type, uint32_t id,
+    const struct iovec *iov, int iovcnt, int fd)
 {
 	struct frame_hdr h;
+	size_t		 len = 0;
+	int		 i;
 
-	if (c->dead) {
-		if (fd != -1)
-			close(fd);
-		return BERR_IO;
+	for (i = 0; i < iovcnt; i++) {
+		if (iov[i].iov_len > FRAME_MAX_PAYLOAD - len) {
+			len = SIZE_MAX;
+			break;
+		}
+		len += iov[i].iov_len;
 	}
-	if (n1 > FRAME_MAX_PAYLOAD || n2 > FRAME_MAX_PAYLOAD - n1) {
+	if (c->dead || len == SIZE_MAX) {
 		if (fd != -1)
 			close(fd);
-		return BERR_FRAME;
+		return c->dead ? BERR_IO : BERR_FRAME;
 	}
 	memset(&h, 0, sizeof(h));
 	h.type = type;
-	h.len = (uint32_t)(n1 + n2);
+	h.len = (uint32_t)len;
 	h.id = id;
 	h.flags = fd != -1 ? FRAME_F_FD : 0;
 	if (fd != -1)
 		fdq_push(&c->out_fds, fd, c->out_total, 0);
-	if (evbuffer_add(c->out, &h, sizeof(h)) == -1 ||
-	    (n1 > 0 && evbuffer_add(c->out, p1, n1) == -1) ||
-	    (n2 > 0 && evbuffer_add(c->out, p2, n2) == -1))
+	if (evbuffer_add(c->out, &h, sizeof(h)) == -1)
 		fatalx("evbuffer_add");
-	c->out_total += FRAME_HDR_LEN + n1 + n2;
+	for (i = 0; i < iovcnt; i++)
+		if (iov[i].iov_len > 0 && evbuffer_add(c->out,
+		    iov[i].iov_base, iov[i].iov_len) == -1)
+			fatalx("evbuffer_add");
+	c->out_total += FRAME_HDR_LEN + len;
 	/* Try at once: most frames go out without a trip through the loop. */
 	if (rpc_write_some(c, 0) == -1)
 		return BERR_IO;
@@ -536,7 +542,11 @@ int
 rpc_send(struct rpc_chan *c, uint32_t type, uint32_t id,
     const void *payload, size_t len, int fd)
 {
-	return rpc_send2(c, type, id, payload, len, NULL, 0, fd);
+	struct iovec	 iov;
+
+	iov.iov_base = (void *)(uintptr_t)payload;
+	iov.iov_len = len;
+	return rpc_sendv(c, type, id, &iov, 1, fd);
 }
 
 size_t

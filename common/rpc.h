@@ -84,13 +84,15 @@ struct rpc_chan *rpc_new(struct event_base *, int sock,
 void	rpc_free(struct rpc_chan *);
 
 /*
- * Queues a frame whose payload is p1 then p2 (either may be NULL/0).  fd is
- * -1 or a descriptor that the channel owns from now on (closed once sent,
- * or on failure).  0, or BERR_FRAME for an oversized payload, BERR_IO when
- * the channel is dead.
+ * Queues a frame whose payload is the iovcnt pieces of iov, in order.  fd
+ * is -1 or a descriptor that the channel owns from now on (closed once
+ * sent, or on failure).  0, or BERR_FRAME for an oversized payload,
+ * BERR_IO when the channel is dead.
  */
-int	rpc_send2(struct rpc_chan *, uint32_t type, uint32_t id,
-	    const void *p1, size_t n1, const void *p2, size_t n2, int fd);
+struct iovec;
+int	rpc_sendv(struct rpc_chan *, uint32_t type, uint32_t id,
+	    const struct iovec *, int iovcnt, int fd);
+/* The same with one piece. */
 int	rpc_send(struct rpc_chan *, uint32_t type, uint32_t id,
 	    const void *payload, size_t len, int fd);
 /* Bytes queued and not yet written (the unit tests watch backpressure). */

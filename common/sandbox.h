@@ -41,13 +41,14 @@ struct sandbox_policy {
 	 */
 	int	 rw_dirfd;
 	/*
-	 * -1 (or 0: stdin is never one) for none; otherwise a directory
-	 * beneath which files may also be read and directories listed,
-	 * and nothing more.
+	 * NULL, or files and directories (NULL-terminated) that may be read
+	 * besides, each beneath a directory; those missing are skipped.
 	 */
-	int	 ro_dirfd;
+	const char *const *ro_paths;
 	/* bind(2) and connect(2) of TCP sockets fail with EACCES. */
 	int	 deny_tcp;
+	/* bind(2) of TCP sockets fails with EACCES; connecting is allowed. */
+	int	 deny_tcp_bind;
 	/* No signals to processes outside the sandbox. */
 	int	 scope_signals;
 	/* No connecting to abstract UNIX sockets made outside it. */

@@ -24,6 +24,7 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 
@@ -142,29 +143,34 @@ landlock_abi(void)
 	return 0;
 }
 
-#ifdef SANDBOX_SANITIZER
+/* Allows reading path (a file, or a directory and what is beneath it);
+ * 1, 0 when it does not exist, -1 on failure (logged). */
 static int
 landlock_allow_read(int ruleset, const char *path, uint64_t handled)
 {
 	struct landlock_path_beneath_attr pb;
-	int	 fd, rc;
+	struct stat	 sb;
+	int		 fd, rc;
 
 	if ((fd = open(path, O_PATH | O_CLOEXEC)) == -1) {
+		if (errno == ENOENT)
+			return 0;
 		log_warn("sandbox: %s", path);
 		return -1;
 	}
 	memset(&pb, 0, sizeof(pb));
-	pb.allowed_access = handled & (LANDLOCK_ACCESS_FS_READ_FILE |
-	    LANDLOCK_ACCESS_FS_READ_DIR);
+	pb.allowed_access = handled & LANDLOCK_ACCESS_FS_READ_FILE;
+	/* A rule on a file may name only a file's rights. */
+	if (fstat(fd, &sb) == 0 && S_ISDIR(sb.st_mode))
+		pb.allowed_access |= handled & LANDLOCK_ACCESS_FS_READ_DIR;
 	pb.parent_fd = fd;
 	rc = (int)syscall(__NR_landlock_add_rule, ruleset,
 	    LANDLOCK_RULE_PATH_BENEATH, &pb, 0);
 	if (rc == -1)
 		log_warn("sandbox: landlock_add_rule %s", path);
 	close(fd);
-	return rc == -1 ? -1 : 0;
+	return rc == -1 ? -1 : 1;
 }
-#endif
 
 int
 sandbox_landlock(const struct sandbox_policy *p, const char **what)
@@ -172,7 +178,8 @@ sandbox_landlock(const struct sandbox_policy *p, const char **what)
 	static char			 desc[160];
 	struct sandbox_ruleset_attr	 attr;
 	struct landlock_path_beneath_attr pb;
-	int				 abi, ruleset;
+	int				 abi, ruleset, rc, nread = 0;
+	size_t				 i;
 
 	if ((abi = landlock_abi()) == 0)
 		return 0;
@@ -190,6 +197,8 @@ sandbox_landlock(const struct sandbox_policy *p, const char **what)
 	if (p->deny_tcp && abi >= 4)
 		attr.handled_access_net = LANDLOCK_ACCESS_NET_BIND_TCP |
 		    LANDLOCK_ACCESS_NET_CONNECT_TCP;
+	else if (p->deny_tcp_bind && abi >= 4)
+		attr.handled_access_net = LANDLOCK_ACCESS_NET_BIND_TCP;
 	if (abi >= 6) {
 		if (p->scope_signals)
 			attr.scoped |= LANDLOCK_SCOPE_SIGNAL;
@@ -217,17 +226,14 @@ sandbox_landlock(const struct sandbox_policy *p, const char **what)
 			return -1;
 		}
 	}
-	if (p->ro_dirfd > 0 && attr.handled_access_fs != 0) {
-		memset(&pb, 0, sizeof(pb));
-		pb.allowed_access = (LANDLOCK_ACCESS_FS_READ_FILE |
-		    LANDLOCK_ACCESS_FS_READ_DIR) & attr.handled_access_fs;
-		pb.parent_fd = p->ro_dirfd;
-		if (syscall(__NR_landlock_add_rule, ruleset,
-		    LANDLOCK_RULE_PATH_BENEATH, &pb, 0) == -1) {
-			log_warn("sandbox: landlock_add_rule (read-only)");
+	for (i = 0; p->ro_paths != NULL && p->ro_paths[i] != NULL &&
+	    attr.handled_access_fs != 0; i++) {
+		if ((rc = landlock_allow_read(ruleset, p->ro_paths[i],
+		    attr.handled_access_fs)) == -1) {
 			close(ruleset);
 			return -1;
 		}
+		nread += rc;
 	}
 #ifdef SANDBOX_SANITIZER
 	/* Sanitizer builds: the leak checker reads /proc/self at exit. */
@@ -243,12 +249,14 @@ sandbox_landlock(const struct sandbox_policy *p, const char **what)
 		return -1;
 	}
 	close(ruleset);
-	snprintf(desc, sizeof(desc), "Landlock ABI %d: %s%s%s%s", abi,
+	snprintf(desc, sizeof(desc), "Landlock ABI %d: %s%s%s%s%s", abi,
 	    attr.handled_access_fs == 0 ? "filesystem unrestricted" :
-	    p->rw_dirfd != -1 ? "filesystem beneath one directory" :
-	    p->ro_dirfd > 0 ? "reading beneath one directory only" :
-	    "no filesystem",
-	    attr.handled_access_net != 0 ? ", no TCP" : "",
+	    p->rw_dirfd == -1 ? "no filesystem" :
+	    "filesystem beneath one directory",
+	    nread > 0 ? " but files to read" : "",
+	    attr.handled_access_net == LANDLOCK_ACCESS_NET_BIND_TCP ?
+	    ", no TCP listening" : attr.handled_access_net != 0 ?
+	    ", no TCP" : "",
 	    (attr.scoped & LANDLOCK_SCOPE_SIGNAL) ? ", signals scoped" : "",
 	    (attr.scoped & LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET) ?
 	    ", abstract sockets scoped" : "");

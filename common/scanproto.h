@@ -37,7 +37,7 @@
 
 #include <stdint.h>
 
-#define SCAN_PROTOCOL_VERSION	1
+#define SCAN_PROTOCOL_VERSION	2
 
 /* scand's end of the socketpair, as it is exec'd. */
 #define SCAND_SOCKET_FD		3
@@ -113,11 +113,19 @@ struct msg_scan_error {
 	uint32_t	pad;
 };
 
+/*
+ * The layer is size bytes at offset in the descriptor: a blob file of its
+ * own (offset 0), or a small blob inside blobd's pack (at most
+ * SCAN_LAYER_SEGMENT_MAX bytes), which scand copies out before a scan
+ * reads it.
+ */
 struct msg_scan_layer {
 	uint32_t	index;		/* 0 for the lowest layer */
 	uint32_t	media;		/* enum scan_media */
+	uint64_t	offset;
 	uint64_t	size;		/* the blob's size, as stored */
 };
+#define SCAN_LAYER_SEGMENT_MAX	(16 * 1024 * 1024)
 
 struct msg_scan_run {
 	uint32_t	nlayers;	/* MSG_SCAN_LAYERs sent with this id */

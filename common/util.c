@@ -26,10 +26,14 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/random.h>
+#include <sys/uio.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#ifdef HAVE_MALLOPT
+#include <malloc.h>
+#endif
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -304,10 +308,10 @@ base64_decode(const char *in, size_t n, uint8_t *out, size_t outsz)
 
 static uint32_t	crc32c_table[256];
 
-uint32_t
-crc32c(uint32_t crc, const void *buf, size_t n)
+/* A byte at a time, crc inverted (and returned so). */
+static uint32_t
+crc32c_sw(uint32_t crc, const uint8_t *p, size_t n)
 {
-	const uint8_t	*p = buf;
 	uint32_t	 c;
 	int		 i, k;
 
@@ -319,10 +323,41 @@ crc32c(uint32_t crc, const void *buf, size_t n)
 			crc32c_table[i] = c;
 		}
 	}
-	crc = ~crc;
 	while (n-- > 0)
 		crc = crc32c_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
-	return ~crc;
+	return crc;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+/*
+ * SSE 4.2's crc32 instruction computes this very CRC, eight bytes a cycle
+ * or so: a packed blob's entry is checksummed as it is written, and a
+ * byte at a time that was a third of blobd's time storing 1 MiB blobs.
+ */
+__attribute__((target("sse4.2")))
+static uint32_t
+crc32c_hw(uint32_t crc, const uint8_t *p, size_t n)
+{
+	uint64_t	 c = crc, v;
+
+	for (; n >= 8; n -= 8, p += 8) {
+		memcpy(&v, p, sizeof(v));
+		c = __builtin_ia32_crc32di(c, v);
+	}
+	for (; n > 0; n--)
+		c = __builtin_ia32_crc32qi((uint32_t)c, *p++);
+	return (uint32_t)c;
+}
+#endif
+
+uint32_t
+crc32c(uint32_t crc, const void *buf, size_t n)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+	if (__builtin_cpu_supports("sse4.2"))
+		return ~crc32c_hw(~crc, buf, n);
+#endif
+	return ~crc32c_sw(~crc, buf, n);
 }
 
 int
@@ -414,6 +449,32 @@ pread_full(int fd, void *buf, size_t n, off_t off)
 }
 
 int
+pwritev_full(int fd, struct iovec *iov, int iovcnt, off_t off)
+{
+	ssize_t	 n;
+
+	while (iovcnt > 0) {
+		if ((n = pwritev(fd, iov, iovcnt, off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		off += n;
+		while (iovcnt > 0 && (size_t)n >= iov->iov_len) {
+			n -= (ssize_t)iov->iov_len;
+			iov++;
+			iovcnt--;
+		}
+		if (iovcnt > 0) {
+			iov->iov_base = (uint8_t *)iov->iov_base + n;
+			iov->iov_len -= (size_t)n;
+		}
+	}
+	return 0;
+}
+
+
+int
 fsync_dirfd(int dfd)
 {
 	return fsync(dfd);
@@ -492,6 +553,22 @@ random_bytes(void *buf, size_t n)
 	}
 }
 
+/*
+ * A 1 MiB body is copied through buffers of its size (the request's, a
+ * frame's), and glibc gave those back to the kernel when freed, so that
+ * every push faulted them in and cleared them again: a third of berthd's
+ * time pushing 1 MiB blobs, and 40% more server CPU per push.  Up to
+ * 4 MiB comes from the heap, which keeps 8 MiB free before it shrinks.
+ */
+void
+malloc_keep(void)
+{
+#ifdef HAVE_MALLOPT
+	(void)mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024);
+	(void)mallopt(M_TRIM_THRESHOLD, 8 * 1024 * 1024);
+#endif
+}
+
 int
 parse_u64(const char *s, size_t n, uint64_t *out)
 {
@@ -535,9 +612,10 @@ parse_duration(const char *s)
 int
 lockfile_take(int dirfd, const char *name, char *holder, size_t holdersz)
 {
-	char	 buf[32];
-	ssize_t	 n;
-	int	 fd, saved;
+	struct stat	 sb;
+	char		 buf[32];
+	ssize_t		 n;
+	int		 fd, saved;
 
 	if ((fd = openat(dirfd, name, O_RDWR | O_CREAT | O_CLOEXEC |
 	    O_NOFOLLOW, 0640)) == -1)
@@ -553,8 +631,44 @@ lockfile_take(int dirfd, const char *name, char *holder, size_t holdersz)
 		errno = saved;
 		return -1;
 	}
+	/* Truncating first would cost a journal commit at every start. */
 	n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
-	if (ftruncate(fd, 0) == -1 || pwrite(fd, buf, (size_t)n, 0) != n)
+	if (pwrite(fd, buf, (size_t)n, 0) != n ||
+	    (fstat(fd, &sb) == 0 && sb.st_size > n && ftruncate(fd, n) == -1))
 		log_warn("%s: cannot write the pid", name);
 	return fd;
+}
+
+int
+fields_read(FILE *f, const char *path, int flags, size_t maxfields,
+    int (*cb)(char **, size_t, size_t, void *), void *arg)
+{
+	char		*line = NULL, *fields[16], *p, *save;
+	size_t		 cap = 0, nf, lineno = 0;
+	int		 rc = 0;
+
+	if (maxfields >= nitems(fields))
+		maxfields = nitems(fields) - 1;
+	while (rc == 0 && getline(&line, &cap, f) != -1) {
+		lineno++;
+		if ((flags & FIELDS_HASH_ANYWHERE) &&
+		    (p = strchr(line, '#')) != NULL)
+			*p = '\0';
+		if (line[0] == '#')
+			continue;
+		nf = 0;
+		for (p = strtok_r(line, " \t\r\n", &save); p != NULL &&
+		    nf <= maxfields; p = strtok_r(NULL, " \t\r\n", &save))
+			fields[nf++] = p;
+		if (nf > 0)
+			rc = cb(fields, nf, lineno, arg);
+	}
+	if (rc == 0 && ferror(f)) {
+		log_warn("reading %s", path);
+		rc = -1;
+	}
+	if (line != NULL)
+		explicit_bzero(line, cap);
+	free(line);
+	return rc;
 }

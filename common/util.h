@@ -20,6 +20,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
@@ -72,6 +73,9 @@ int	 pwrite_full(int, const void *, size_t, off_t);
 /* Read exactly n bytes unless EOF (off >= 0); the bytes read or -1. */
 ssize_t	 read_full(int, void *, size_t);
 ssize_t	 pread_full(int, void *, size_t, off_t);
+/* pwritev(2) until every byte is written (iov is changed); 0 or -1. */
+struct iovec;
+int	 pwritev_full(int, struct iovec *, int, off_t);
 /* fsync()s the directory at path (or the open directory fd). */
 int	 fsync_dir(const char *);
 int	 fsync_dirfd(int);
@@ -90,10 +94,26 @@ int	 anon_file(const char *name);
 
 /* Random bytes from the kernel; fatal on failure. */
 void	 random_bytes(void *, size_t);
+/* Keeps freed buffers of a few MiB for reuse (glibc), rather than giving
+ * them back to the kernel and faulting them in again. */
+void	 malloc_keep(void);
 
 /* Parses a decimal uint64 with no sign, spaces or overflow. */
 int	 parse_u64(const char *, size_t, uint64_t *);
 /* "10s", "5m", "2h", "1d" or plain seconds into seconds; -1 if invalid. */
 int64_t	 parse_duration(const char *);
+
+/*
+ * Reads a file of secrets, a record a line of fields separated by blanks
+ * (at most maxfields are passed on; more count as maxfields + 1), skipping
+ * empty lines and comments: from '#' on with FIELDS_HASH_ANYWHERE, else
+ * only lines that start with it.  cb returns 0, or -1 to stop (it logged
+ * why).  The line buffer is wiped.  0, or -1 (logged) when cb stopped or
+ * f could not be read; f stays open.
+ */
+#define FIELDS_HASH_ANYWHERE	0x1
+int	 fields_read(FILE *f, const char *path, int flags, size_t maxfields,
+	    int (*cb)(char **fields, size_t nf, size_t lineno, void *arg),
+	    void *arg);
 
 #endif

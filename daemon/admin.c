@@ -16,7 +16,8 @@
 
 /*
  * The admin API under /_berth/: health, Prometheus metrics, garbage
- * collection by hand, reset, and read-only introspection.
+ * collection by hand, reset, and read-only introspection; the lifecycle
+ * run and the test clock are in admin_lifecycle.c.
  *
  * Access: loopback connections only, unless --admin-token is set; then a
  * request from anywhere must carry "Authorization: Bearer <token>".
@@ -32,6 +33,7 @@
 #include <openssl/crypto.h>
 
 #include "berthd.h"
+#include "registry.h"
 #include "error.h"
 #include "image_scan.h"
 #include "http.h"
@@ -523,6 +525,29 @@ admin_blobs_cb(int err, const struct blobc_stored *list, size_t n,
 	router_json(req, 200, body);
 }
 
+/* The certificate chain that verifies the registry's managed signatures. */
+static void
+admin_signing_certificate(struct http_request *req)
+{
+	const char	*account = http_request_param(req, "account");
+	const char	*region = http_request_param(req, "region");
+	char		*pem;
+
+	if (account == NULL)
+		account = conf.account_id;
+	if (region == NULL)
+		region = conf.region;
+	if ((pem = signing_certificate(registry_find(account, region))) ==
+	    NULL) {
+		admin_error(req, 404, "this registry has no signing key yet: "
+		    "one is made when it signs its first image (or give "
+		    "berthd --signing-key)");
+		return;
+	}
+	http_respond(req, 200, "application/x-pem-file", pem, strlen(pem));
+	free(pem);
+}
+
 void
 admin_dispatch(struct http_request *req, const char *path)
 {
@@ -547,12 +572,22 @@ admin_dispatch(struct http_request *req, const char *path)
 	} else if (strcmp(path, "compact") == 0) {
 		if (admin_method(req, "POST") && admin_require_ready(req))
 			meta_compact(admin_compacted_cb, req);
+	} else if (strcmp(path, "lifecycle/run") == 0) {
+		if (admin_method(req, "POST") && admin_require_ready(req))
+			admin_lifecycle_run(req);
+	} else if (strcmp(path, "clock") == 0) {
+		if ((strcmp(http_request_method(req), "POST") == 0 ||
+		    admin_method(req, "GET")) && admin_require_ready(req))
+			admin_clock(req);
 	} else if (strcmp(path, "repositories") == 0) {
 		if (admin_method(req, "GET") && admin_require_ready(req))
 			admin_repositories(req);
 	} else if (strcmp(path, "images") == 0) {
 		if (admin_method(req, "GET") && admin_require_ready(req))
 			admin_images(req);
+	} else if (strcmp(path, "signing-certificate") == 0) {
+		if (admin_method(req, "GET") && admin_require_ready(req))
+			admin_signing_certificate(req);
 	} else if (strcmp(path, "blobs") == 0) {
 		if (admin_method(req, "GET") && admin_require_ready(req))
 			blobc_gc_list(admin_blobs_cb, req);

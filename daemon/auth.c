@@ -17,11 +17,15 @@
 /*
  * Registry passwords, as GetAuthorizationToken hands them out and the
  * registry side accepts them in Basic auth ("AWS:<password>").  A password
- * names its account, region and expiry and carries an HMAC-SHA256 over
- * them under the key kept in the metadata, so berthd verifies it alone and
- * it stays valid across restarts.
+ * names its account, region, expiry and the principal it was issued to
+ * (the caller of GetAuthorizationToken, whose pulls it makes) and carries
+ * an HMAC-SHA256 over them under the key kept in the metadata, so berthd
+ * verifies it alone and it stays valid across restarts.
  *
- *   berth1.<hex of "account:region:expires">.<hex of the HMAC>
+ *   berth1.<hex of "account:region:expires:principal">.<hex of the HMAC>
+ *
+ * A password issued before principals were (no ":principal") is the
+ * default principal's of its account.
  */
 #include "config.h"
 
@@ -42,7 +46,8 @@
 
 #define AUTH_PREFIX	"berth1."
 #define AUTH_MAC_LEN	32
-#define AUTH_PAYLOAD_MAX (ACCOUNT_LEN + 1 + REGION_MAX + 1 + 20)
+#define AUTH_PAYLOAD_MAX (ACCOUNT_LEN + 1 + REGION_MAX + 1 + 20 + 1 + \
+			    PRINCIPAL_MAX)
 
 static void
 auth_mac(const char *payload, size_t len, uint8_t mac[AUTH_MAC_LEN])
@@ -56,8 +61,15 @@ auth_mac(const char *payload, size_t len, uint8_t mac[AUTH_MAC_LEN])
 		fatalx("HMAC");
 }
 
+void
+auth_principal_default(const char *account, char *out, size_t outsz)
+{
+	snprintf(out, outsz, "arn:aws:iam::%s:root", account);
+}
+
 char *
-auth_token_issue(const char *account, const char *region, int64_t expires)
+auth_token_issue(const char *account, const char *region,
+    const char *principal, int64_t expires)
 {
 	char	 payload[AUTH_PAYLOAD_MAX + 1];
 	char	 hexp[2 * AUTH_PAYLOAD_MAX + 1], hexm[2 * AUTH_MAC_LEN + 1];
@@ -65,8 +77,8 @@ auth_token_issue(const char *account, const char *region, int64_t expires)
 	char	*out;
 	int	 n;
 
-	n = snprintf(payload, sizeof(payload), "%s:%s:%lld", account, region,
-	    (long long)expires);
+	n = snprintf(payload, sizeof(payload), "%s:%s:%lld:%s", account,
+	    region, (long long)expires, principal);
 	if (n < 0 || (size_t)n >= sizeof(payload))
 		fatalx("auth_token_issue: payload too long");
 	auth_mac(payload, (size_t)n, mac);
@@ -78,9 +90,9 @@ auth_token_issue(const char *account, const char *region, int64_t expires)
 
 int
 auth_token_verify(const char *token, size_t len, char *account,
-    char *region, int64_t *expires)
+    char *region, char *principal, int64_t *expires)
 {
-	char		 payload[AUTH_PAYLOAD_MAX + 1], *p, *q;
+	char		 payload[AUTH_PAYLOAD_MAX + 1], *p, *q, *e;
 	uint8_t		 mac[AUTH_MAC_LEN], want[AUTH_MAC_LEN];
 	const char	*dot;
 	size_t		 plen, hexlen, preflen = strlen(AUTH_PREFIX);
@@ -109,8 +121,12 @@ auth_token_verify(const char *token, size_t len, char *account,
 	if (strlen(payload) != plen || (p = strchr(payload, ':')) == NULL ||
 	    (q = strchr(p + 1, ':')) == NULL ||
 	    (size_t)(p - payload) != ACCOUNT_LEN ||
-	    (size_t)(q - p - 1) > REGION_MAX || q == p + 1 ||
-	    parse_u64(q + 1, strlen(q + 1), &exp) == -1)
+	    (size_t)(q - p - 1) > REGION_MAX || q == p + 1)
+		return BERR_UNAUTHORIZED;
+	if ((e = strchr(q + 1, ':')) == NULL)
+		e = q + 1 + strlen(q + 1);
+	if (parse_u64(q + 1, (size_t)(e - q - 1), &exp) == -1 ||
+	    strlen(e) > 1 + PRINCIPAL_MAX || (*e == ':' && e[1] == '\0'))
 		return BERR_UNAUTHORIZED;
 	if ((int64_t)exp <= now_sec())
 		return BERR_UNAUTHORIZED;
@@ -118,13 +134,18 @@ auth_token_verify(const char *token, size_t len, char *account,
 	account[ACCOUNT_LEN] = '\0';
 	memcpy(region, p + 1, (size_t)(q - p - 1));
 	region[q - p - 1] = '\0';
+	if (principal != NULL && *e == ':')
+		strcpy(principal, e + 1);
+	else if (principal != NULL)
+		auth_principal_default(account, principal, PRINCIPAL_MAX + 1);
 	if (expires != NULL)
 		*expires = (int64_t)exp;
 	return 0;
 }
 
 int
-auth_basic_identity(const char *header, char *account, char *region)
+auth_basic_identity(const char *header, char *account, char *region,
+    char *principal)
 {
 	uint8_t		 buf[1024];
 	const char	*b64, *colon;
@@ -149,7 +170,7 @@ auth_basic_identity(const char *header, char *account, char *region)
 		return BERR_UNAUTHORIZED;
 	return auth_token_verify(colon + 1,
 	    (size_t)n - (size_t)((const uint8_t *)colon + 1 - buf), account,
-	    region, NULL);
+	    region, principal, NULL);
 }
 
 /*

@@ -42,6 +42,8 @@
 
 
 #include "berthd.h"
+#include "ptc.h"
+#include "registry.h"
 #include "digest.h"
 #include "http.h"
 #include "image_scan.h"
@@ -61,13 +63,16 @@ static const char berthd_synopsis[] =
     "usage: berthd [-v] [--account-id id] [--admin-token token]\n"
     "              [--advertise-host host] [--blobd path] [--create-on-push]\n"
     "              [--credentials file]\n"
-    "              [--data-dir dir] [--gc-grace seconds] "
-    "[--listen address:port]\n"
-    "              [--log-file file] [--max-connections number]\n"
-    "              [--no-seccomp] [--region region]\n"
-    "              [--require-auth] [--scan-memory mib] [--scan-timeout "
-    "seconds]\n"
-    "              [--scand path] [--upload-ttl seconds]\n"
+    "              [--data-dir dir] [--fetchd path] [--gc-grace seconds]\n"
+    "              [--lenient-images] [--lifecycle-interval seconds]\n"
+    "              [--listen address:port] [--log-file file]\n"
+    "              [--max-connections number] [--no-seccomp]\n"
+    "              [--pull-through-refresh seconds]\n"
+    "              [--pull-through-secrets file] [--region region]\n"
+    "              [--require-auth] [--scan-memory mib]\n"
+    "              [--scan-timeout seconds] [--scand path]\n"
+    "              [--signing-key file] [--upload-ttl seconds]\n"
+    "              [--upstream-map from=to[,ca-file]] ...\n"
     "              [--uri-style path | host] [--user user] [--vuln-db dir]\n";
 
 static const char berthd_options[] =
@@ -89,9 +94,20 @@ static const char berthd_options[] =
     "                        on SIGHUP\n"
     "  --data-dir dir        where blobs and metadata live (default "
     BERTH_DATADIR ")\n"
+    "  --fetchd path         the berth-fetchd binary (default "
+    BERTH_LIBEXECDIR "/berth-fetchd)\n"
     "  --gc-grace seconds    keep unreferenced blobs pushed this recently "
     "(default 3600)\n"
     "  --help                print this help and exit\n"
+    "  --lenient-images      PutImage accepts what in-process fakes do: "
+    "layers\n"
+    "                        and config never uploaded, a manifest "
+    "without\n"
+    "                        mediaType (then Docker's); ECR refuses both\n"
+    "  --lifecycle-interval seconds\n"
+    "                        run lifecycle policies this often "
+    "(default 86400;\n"
+    "                        0: only by POST /_berth/lifecycle/run)\n"
     "  --listen address:port where to serve (default 127.0.0.1:4566)\n"
     "  --log-file file       log there instead of stderr; reopened on "
     "SIGHUP\n"
@@ -103,6 +119,16 @@ static const char berthd_options[] =
     "  --no-seccomp          start berth-blobd and berth-scand without their"
     "\n"
     "                        seccomp filters\n"
+    "  --pull-through-refresh seconds\n"
+    "                        check the upstream of a cached tag again after "
+    "this\n"
+    "                        long (default 86400, as ECR)\n"
+    "  --pull-through-secrets file\n"
+    "                        upstream credentials of pull through cache "
+    "rules:\n"
+    "                        ARN USERNAME ACCESS_TOKEN lines; reread on "
+    "SIGHUP\n"
+
     "  --region region       region of requests that name none "
     "(default us-east-1)\n"
     "  --require-auth        refuse anonymous registry (/v2/) requests\n"
@@ -111,7 +137,18 @@ static const char berthd_options[] =
     "                        time one image scan may take (default 300)\n"
     "  --scand path          the berth-scand binary (default "
     BERTH_LIBEXECDIR "/berth-scand)\n"
+    "  --signing-key file    managed signing signs with the PEM private key "
+    "and\n"
+    "                        certificate chain in file (default: a key made "
+    "per\n"
+    "                        registry and kept in its metadata)\n"
     "  --upload-ttl seconds  drop uploads idle this long (default 86400)\n"
+    "  --upstream-map from=to[,ca-file]\n"
+    "                        fetch what pull through cache rules ask of "
+    "the\n"
+    "                        upstream origin from from to instead, "
+    "trusting\n"
+    "                        ca-file too (repeatable)\n"
     "  --uri-style style     path: host:port/name in repository URIs "
     "(default);\n"
     "                        host: account.dkr.ecr.region.localhost:port/"
@@ -134,18 +171,25 @@ enum {
 	OPT_CREATE_ON_PUSH,
 	OPT_CREDENTIALS,
 	OPT_DATA_DIR,
+	OPT_FETCHD,
 	OPT_GC_GRACE,
 	OPT_HELP,
+	OPT_LENIENT_IMAGES,
+	OPT_LIFECYCLE_INTERVAL,
 	OPT_LISTEN,
 	OPT_LOG_FILE,
 	OPT_MAX_CONNECTIONS,
 	OPT_NO_SECCOMP,
+	OPT_PTC_REFRESH,
+	OPT_PTC_SECRETS,
 	OPT_REGION,
 	OPT_REQUIRE_AUTH,
 	OPT_SCAN_MEMORY,
 	OPT_SCAN_TIMEOUT,
 	OPT_SCAND,
+	OPT_SIGNING_KEY,
 	OPT_UPLOAD_TTL,
+	OPT_UPSTREAM_MAP,
 	OPT_URI_STYLE,
 	OPT_USER,
 	OPT_VERSION,
@@ -160,18 +204,26 @@ static const struct option berthd_longopts[] = {
 	{ "create-on-push", no_argument,   NULL, OPT_CREATE_ON_PUSH },
 	{ "credentials", required_argument, NULL, OPT_CREDENTIALS },
 	{ "data-dir",	required_argument, NULL, OPT_DATA_DIR },
+	{ "fetchd",	required_argument, NULL, OPT_FETCHD },
 	{ "gc-grace",	required_argument, NULL, OPT_GC_GRACE },
 	{ "help",	no_argument,	   NULL, OPT_HELP },
+	{ "lenient-images", no_argument,   NULL, OPT_LENIENT_IMAGES },
+	{ "lifecycle-interval", required_argument, NULL,
+	    OPT_LIFECYCLE_INTERVAL },
 	{ "listen",	required_argument, NULL, OPT_LISTEN },
 	{ "log-file",	required_argument, NULL, OPT_LOG_FILE },
 	{ "max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS },
 	{ "no-seccomp",	no_argument,	   NULL, OPT_NO_SECCOMP },
+	{ "pull-through-refresh", required_argument, NULL, OPT_PTC_REFRESH },
+	{ "pull-through-secrets", required_argument, NULL, OPT_PTC_SECRETS },
 	{ "region",	required_argument, NULL, OPT_REGION },
+	{ "signing-key", required_argument, NULL, OPT_SIGNING_KEY },
 	{ "require-auth", no_argument,	   NULL, OPT_REQUIRE_AUTH },
 	{ "scan-memory", required_argument, NULL, OPT_SCAN_MEMORY },
 	{ "scan-timeout", required_argument, NULL, OPT_SCAN_TIMEOUT },
 	{ "scand",	required_argument, NULL, OPT_SCAND },
 	{ "upload-ttl",	required_argument, NULL, OPT_UPLOAD_TTL },
+	{ "upstream-map", required_argument, NULL, OPT_UPSTREAM_MAP },
 	{ "uri-style",	required_argument, NULL, OPT_URI_STYLE },
 	{ "user",	required_argument, NULL, OPT_USER },
 	{ "verbose",	no_argument,	   NULL, 'v' },
@@ -202,27 +254,29 @@ usage(void)
 }
 
 /*
- * Without --blobd (--scand): the installed binary, or, when berthd runs
- * from its build tree (daemon/berthd), the one built beside it.
+ * Without --blobd or --fetchd: the installed program, or, when berthd
+ * runs from its build tree (daemon/berthd), the one built beside it (in
+ * dir/).  A new string.
  */
 static const char *
-default_libexec_path(const char *name, const char *builddir)
+default_libexec_path(const char *dir, const char *name)
 {
-	char		 path[PATH_MAX], self[PATH_MAX];
+	char		*path, self[PATH_MAX];
 	ssize_t		 n;
 
-	snprintf(path, sizeof(path), "%s/%s", BERTH_LIBEXECDIR, name);
+	xasprintf(&path, "%s/%s", BERTH_LIBEXECDIR, name);
 	if (access(path, X_OK) == 0)
-		return xstrdup(path);
+		return path;
 	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) > 0) {
 		self[n] = '\0';
-		snprintf(path, sizeof(path), "%s/../%s/%s", dirname(self),
-		    builddir, name);
+		free(path);
+		xasprintf(&path, "%s/../%s/%s", dirname(self), dir, name);
 		if (access(path, X_OK) == 0)
-			return xstrdup(path);
+			return path;
 	}
-	snprintf(path, sizeof(path), "%s/%s", BERTH_LIBEXECDIR, name);
-	return xstrdup(path);
+	free(path);
+	xasprintf(&path, "%s/%s", BERTH_LIBEXECDIR, name);
+	return path;
 }
 
 /* A positive number up to max, or exit 2 naming the flag. */
@@ -251,6 +305,8 @@ parse_options(int argc, char **argv)
 	strcpy(conf.region, DEFAULT_REGION);
 	conf.upload_ttl = 86400;
 	conf.gc_grace = 3600;
+	conf.ptc_refresh = 86400;
+	conf.lifecycle_interval = 86400;
 	conf.drain_timeout = 10;
 	http_limits_default(&conf.http);
 
@@ -286,16 +342,28 @@ parse_options(int argc, char **argv)
 		case OPT_DATA_DIR:
 			conf.data_dir = optarg;
 			break;
+		case OPT_FETCHD:
+			conf.fetchd_path = optarg;
+			break;
 		case OPT_GC_GRACE:
 			if ((secs = parse_duration(optarg)) < 0)
 				bad_option("bad --gc-grace %s", optarg);
 			conf.gc_grace = secs;
+			break;
+		case OPT_LIFECYCLE_INTERVAL:
+			if ((secs = parse_duration(optarg)) < 0)
+				bad_option("bad --lifecycle-interval %s",
+				    optarg);
+			conf.lifecycle_interval = secs;
 			break;
 		case OPT_HELP:
 			fputs(berthd_synopsis, stdout);
 			fputs("\n", stdout);
 			fputs(berthd_options, stdout);
 			exit(0);
+		case OPT_LENIENT_IMAGES:
+			conf.lenient_images = 1;
+			break;
 		case OPT_LISTEN:
 			conf.listen = optarg;
 			break;
@@ -313,6 +381,15 @@ parse_options(int argc, char **argv)
 			break;
 		case OPT_NO_SECCOMP:
 			conf.no_seccomp = 1;
+			break;
+		case OPT_PTC_REFRESH:
+			if ((secs = parse_duration(optarg)) < 0)
+				bad_option("bad --pull-through-refresh %s",
+				    optarg);
+			conf.ptc_refresh = secs;
+			break;
+		case OPT_PTC_SECRETS:
+			conf.ptc_secrets_file = optarg;
 			break;
 		case OPT_REGION:
 			if (!name_region_valid(optarg, strlen(optarg)))
@@ -340,6 +417,9 @@ parse_options(int argc, char **argv)
 				bad_option("--vuln-db %s: %s", optarg,
 				    strerror(errno));
 			break;
+		case OPT_SIGNING_KEY:
+			conf.signing_key_file = optarg;
+			break;
 		case OPT_URI_STYLE:
 			if (strcmp(optarg, "path") == 0)
 				conf.uri_style = URI_STYLE_PATH;
@@ -352,6 +432,17 @@ parse_options(int argc, char **argv)
 			if ((secs = parse_duration(optarg)) <= 0)
 				bad_option("bad --upload-ttl %s", optarg);
 			conf.upload_ttl = secs;
+			break;
+		case OPT_UPSTREAM_MAP:
+			if (strchr(optarg, '=') == NULL ||
+			    strstr(optarg, "=http") == NULL)
+				bad_option("--upstream-map %s: not "
+				    "FROM=TO[,CA_FILE] with an http or https "
+				    "TO", optarg);
+			conf.upstream_maps = xreallocarray(conf.upstream_maps,
+			    conf.nupstream_maps + 1,
+			    sizeof(*conf.upstream_maps));
+			conf.upstream_maps[conf.nupstream_maps++] = optarg;
 			break;
 		case OPT_USER:
 			conf.user = optarg;
@@ -369,15 +460,20 @@ parse_options(int argc, char **argv)
 	if (optind != argc)
 		usage();
 	if (conf.blobd_path == NULL)
-		conf.blobd_path = default_libexec_path("berth-blobd", "blobd");
+		conf.blobd_path = default_libexec_path("blobd", "berth-blobd");
+	if (conf.fetchd_path == NULL)
+		conf.fetchd_path = default_libexec_path("fetchd",
+		    "berth-fetchd");
 	if (conf.scand_path == NULL)
-		conf.scand_path = default_libexec_path("berth-scand", "daemon");
+		conf.scand_path = default_libexec_path("daemon",
+		    "berth-scand");
 }
 
 static void
 berthd_pulls_flushed_cb(int err, void *arg)
 {
 	scanner_stop();
+	fetchc_stop();
 	worker_stop();
 	spawner_stop();
 	event_base_loopbreak(ev_base);
@@ -397,6 +493,7 @@ berthd_log_opened_cb(int err, int fd, void *arg)
 		log_warn("cannot use the reopened %s", conf.log_file);
 	close(fd);
 	blobc_reopen_log();
+	fetchc_reopen_log();
 	log_info("logs reopened");
 }
 
@@ -408,6 +505,17 @@ berthd_credentials_opened_cb(int err, int fd, void *arg)
 		    "before", conf.credentials_file, strerror(err));
 	else if (ecr_credentials_reload(fd) == -1)
 		log_warnx("keeping the access keys loaded before");
+}
+
+static void
+berthd_secrets_opened_cb(int err, int fd, void *arg)
+{
+	if (err != 0)
+		log_warnx("reading %s: %s; keeping the secrets loaded before",
+		    conf.ptc_secrets_file, strerror(err));
+	else if (ptc_secrets_load_fd(fd, conf.ptc_secrets_file) == -1)
+		log_warnx("keeping the pull through cache secrets loaded "
+		    "before");
 }
 
 static void
@@ -427,12 +535,16 @@ berthd_signal_cb(evutil_socket_t sig, short events, void *arg)
 			    NULL);
 		else {
 			blobc_reopen_log();
+			fetchc_reopen_log();
 			log_info("logs reopened");
 		}
 		if (conf.credentials_file != NULL)
 			spawner_open(SPAWN_FILE_CREDENTIALS,
 			    berthd_credentials_opened_cb, NULL);
 		scanner_reload();
+		if (conf.ptc_secrets_file != NULL)
+			spawner_open(SPAWN_FILE_PTC_SECRETS,
+			    berthd_secrets_opened_cb, NULL);
 		break;
 	case SIGTERM:
 	case SIGINT:
@@ -464,16 +576,14 @@ static void
 berthd_lock(const char *dir)
 {
 	struct stat	 sb;
-	char		*copy, holder[32];
+	char		 holder[32];
 	int		 dirfd, fd;
 
-	if (stat(dir, &sb) == -1 && errno == ENOENT) {
-		if (mkdir_p(dir, 0750) == -1)
-			fatal("cannot create the data directory %s", dir);
-		copy = xstrdup(dir);
-		(void)fsync_dir(dirname(copy));
-		free(copy);
-	}
+	/* Its name is made durable by berth-blobd's first commit round,
+	 * before anything in it is acknowledged. */
+	if (stat(dir, &sb) == -1 && errno == ENOENT &&
+	    mkdir_p(dir, 0750) == -1)
+		fatal("cannot create the data directory %s", dir);
 	if ((dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
 		fatal("data directory %s", dir);
 	if ((fd = lockfile_take(dirfd, "berthd.lock", holder,
@@ -517,6 +627,7 @@ main(int argc, char **argv)
 	int	 log_created = 0;
 
 	parse_options(argc, argv);
+	malloc_keep();
 	log_init("berthd", LOG_LVL_INFO + conf.verbose);
 	if (conf.log_file != NULL) {
 		log_created = access(conf.log_file, F_OK) == -1;
@@ -551,6 +662,19 @@ main(int argc, char **argv)
 	/* Reads --credentials: before berthd loses the filesystem. */
 	if (ecr_init() == -1)
 		fatalx("cannot start the ECR API (see above)");
+	if (conf.ptc_secrets_file != NULL) {
+		int fd = open(conf.ptc_secrets_file, O_RDONLY | O_CLOEXEC |
+		    O_NOCTTY);
+		if (fd == -1 || ptc_secrets_load_fd(fd,
+		    conf.ptc_secrets_file) == -1)
+			fatalx("cannot read --pull-through-secrets %s%s%s",
+			    conf.ptc_secrets_file, fd == -1 ? ": " : " (see "
+			    "above)", fd == -1 ? strerror(errno) : "");
+	}
+	if (conf.signing_key_file != NULL &&
+	    signing_key_load_file(conf.signing_key_file) == -1)
+		fatalx("cannot use --signing-key %s (see above)",
+		    conf.signing_key_file);
 
 	/* Bound now, with the privileges a low port needs; it listens only
 	 * once the worker said hello and the metadata is loaded. */
@@ -568,6 +692,8 @@ main(int argc, char **argv)
 
 	worker_start();
 	scanner_start();
+	fetchc_start();
+	lifecycle_schedule(conf.lifecycle_interval);
 	http_server_pause(berthd_http, 0);
 	berthd_serving = 1;
 	log_info("berthd %s serving on %s, data in %s", PACKAGE_VERSION,

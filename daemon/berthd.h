@@ -54,6 +54,7 @@ struct image_scan;
 
 #define ACCOUNT_LEN		12
 #define REGION_MAX		32
+#define PRINCIPAL_MAX		200	/* an IAM principal's ARN */
 #define DEFAULT_ACCOUNT		"000000000000"
 #define DEFAULT_REGION		"us-east-1"
 #define DEFAULT_LISTEN		"127.0.0.1:4566"
@@ -65,13 +66,18 @@ struct berthd_config {
 	const char	*listen;
 	const char	*data_dir;
 	const char	*blobd_path;
+	const char	*fetchd_path;
+	const char	**upstream_maps;	/* --upstream-map, as given */
+	size_t		 nupstream_maps;
 	char		 account_id[ACCOUNT_LEN + 1];
 	char		 region[REGION_MAX + 1];
 	int		 verbose;
 	const char	*log_file;
 	int		 create_on_push;
+	int		 lenient_images;	/* PutImage as fakes take it */
 	int		 require_auth;
 	const char	*credentials_file;
+	const char	*signing_key_file;	/* --signing-key */
 	enum uri_style	 uri_style;
 	const char	*advertise_host;
 	int		 port;			/* bound, once listening */
@@ -80,6 +86,9 @@ struct berthd_config {
 	int		 no_seccomp;
 	int64_t		 upload_ttl;		/* seconds */
 	int64_t		 gc_grace;		/* seconds */
+	const char	*ptc_secrets_file;	/* --pull-through-secrets */
+	int64_t		 ptc_refresh;		/* seconds */
+	int64_t		 lifecycle_interval;	/* seconds, 0: none */
 	int		 drain_timeout;		/* seconds */
 	struct http_limits http;
 	const char	*scand_path;
@@ -149,6 +158,14 @@ struct image_ref {
 	char		*media_type;	/* may be NULL */
 };
 
+/* imageStatus: an archived image is kept but neither listed by default
+ * nor served; ACTIVATING is one on its way back to ACTIVE. */
+enum image_status {
+	IMAGE_ACTIVE = 0,
+	IMAGE_ARCHIVED,
+	IMAGE_ACTIVATING
+};
+
 struct image {
 	struct repository *repo;
 	struct digest	 digest;
@@ -165,6 +182,9 @@ struct image {
 	uint64_t	 size;		/* imageSizeInBytes */
 	char		**tags;		/* sorted */
 	size_t		 ntags;
+	enum image_status status;
+	int64_t		 archived_ms;	/* lastArchivedAt, 0: never */
+	int64_t		 activated_ms;	/* lastActivatedAt, 0: never */
 	struct image_scan *scan;	/* NULL: never scanned */
 };
 
@@ -181,6 +201,10 @@ struct repository {
 	struct sortvec	 images;	/* struct image, by digest */
 	struct sortvec	 tags;		/* struct tag, by name */
 	struct sortvec	 links;		/* struct link, by digest */
+	/* Changes with every change to its images, tags, pull times or
+	 * configuration; never reused, even across a reload of the model,
+	 * so a lifecycle run sees whether what it evaluated still holds. */
+	uint64_t	 generation;
 };
 
 /* One account's registry in one region. */
@@ -195,6 +219,7 @@ struct model {
 	struct sortvec	 registries;	/* by "account/region" */
 	struct sortvec	 blobs;		/* struct blob, by digest */
 	uint8_t		 secret[32];	/* signs auth tokens */
+	int64_t		 clock_offset_ms; /* the test clock (testclock.c) */
 	int		 have_secret;
 	uint64_t	 log_entries;	/* appended since the last snapshot */
 	uint64_t	 log_bytes;
@@ -204,6 +229,15 @@ struct model {
 
 extern struct model	*model;
 
+/* How long a restore from the archive takes (ACTIVATING), by the model's
+ * clock: AWS says up to 20 minutes (userguide/restore-image.html). */
+#define IMAGE_RESTORE_MS	(20 * 60 * 1000LL)
+/* The image's status now: a restore whose time has come is ACTIVE. */
+enum image_status image_status_now(const struct image *);
+/* Whether the image may be pulled (it is not archived or restoring). */
+int		 image_is_pullable(const struct image *);
+/* Now for the model: the real clock moved by the test clock's offset. */
+int64_t		 model_now_ms(void);
 struct model	*model_new(void);
 void		 model_free(struct model *);
 /* Replaces the global model (the old one is freed). */
@@ -220,6 +254,19 @@ struct tag	*tag_find(const struct repository *, const char *);
 struct link	*link_find(const struct repository *, const struct digest *);
 struct blob	*blob_find(const struct digest *);
 const char	*registry_setting(const struct registry *, const char *key);
+/* A registry setting whose value is a JSON object, parsed (put it); NULL
+ * when it is missing or not an object. */
+struct json_object *registry_setting_json(const struct registry *,
+		    const char *key);
+/* A registry's account setting (PutAccountSetting), or AWS's default for
+ * a name AWS knows (BASIC_SCAN_TYPE_VERSION AWS_NATIVE, REGISTRY_POLICY_SCOPE
+ * V2, BLOB_MOUNTING DISABLED); NULL for any other name. */
+const char	*registry_account_setting(const struct registry *,
+		    const char *name);
+/* The setting that excludes a principal's pulls from moving pull times
+ * (RegisterPullTimeUpdateExclusion): this prefix and the ARN, the value
+ * its creation time in milliseconds. */
+#define PULL_EXCLUSION_KEY	"pull-time-exclusion/"
 /* Marks push activity on a blob (GC keeps it for the grace period). */
 void		 blob_touch(struct blob *);
 /* Whether a tag may be moved (to another image) in this repository. */
@@ -251,6 +298,10 @@ int	model_link_delete(struct repository *, const struct digest *);
 int	model_blob_forget(const struct digest *);
 int	model_setting_put(struct registry *, const char *key,
 	    const char *value);
+int	model_image_status(struct repository *, const struct digest *,
+	    enum image_status, int64_t archived_ms, int64_t activated_ms);
+/* Marks a change to repo (its generation). */
+void	model_repo_changed(struct repository *);
 int	model_setting_delete(struct registry *, const char *key);
 void	image_free(struct image *);
 
@@ -279,6 +330,9 @@ void	record_link_delete(struct wbuf *, const struct repository *,
 void	record_blob_forget(struct wbuf *, const struct digest *);
 void	record_pull_time(struct wbuf *, const struct image *, int64_t ms);
 void	record_secret(struct wbuf *, const uint8_t *, size_t);
+void	record_image_status(struct wbuf *, const struct image *,
+	    enum image_status, int64_t archived_ms, int64_t activated_ms);
+void	record_clock(struct wbuf *, int64_t offset_ms);
 void	record_setting_put(struct wbuf *, const struct registry *,
 	    const char *key, const char *value);
 void	record_setting_delete(struct wbuf *, const struct registry *,
@@ -332,6 +386,9 @@ int	txn_link_delete(struct txn *, struct repository *,
 int	txn_blob_forget(struct txn *, const struct digest *);
 int	txn_pull_time(struct txn *, struct image *, int64_t ms);
 int	txn_secret(struct txn *, const uint8_t *secret, size_t len);
+int	txn_image_status(struct txn *, struct image *, enum image_status,
+	    int64_t archived_ms, int64_t activated_ms);
+int	txn_clock(struct txn *, int64_t offset_ms);
 int	txn_setting_put(struct txn *, struct registry *, const char *key,
 	    const char *value);
 int	txn_setting_delete(struct txn *, struct registry *, const char *key);
@@ -346,6 +403,17 @@ typedef void (*txn_done_cb)(int err, void *arg);
  * came before any record applied sends nothing.
  */
 void	txn_commit(struct txn *, txn_done_cb, void *arg);
+/*
+ * A link record that rides with its blob (blobc_blob's entry): encoded in
+ * an empty t but not applied; 0, or -1 when it cannot ride now (the
+ * caller links once the blob is stored instead).  txn_link_landed says
+ * how the commit went (err 0: the blob and the record are durable) and
+ * applies the record then; it returns err, or the record's own error,
+ * and clears t.
+ */
+int	txn_link_ride(struct txn *, struct repository *,
+	    const struct digest *, uint64_t size);
+int	txn_link_landed(struct txn *, int err);
 
 /* --- loading and compacting the metadata (meta.c) ------------------------ */
 
@@ -360,11 +428,19 @@ void	meta_maybe_compact(void);
  * Start-up thus replays at most about twice the state. */
 int	meta_compaction_due(uint64_t snapshot_bytes, uint64_t log_bytes,
 	    uint64_t log_entries);
-/* Compacts now: the snapshot replaces the log; done may be NULL.
- * BERR_UNAVAILABLE when a compaction or a load is already running. */
+/* Compacts now (once the link records riding with blobs landed): the
+ * snapshot replaces the log; done may be NULL.  BERR_UNAVAILABLE when a
+ * compaction or a load is already running. */
 void	meta_compact(meta_done_cb done, void *arg);
-/* Records pull times gathered since the last flush (not per request). */
-void	meta_note_pull(struct image *);
+/* A link record is to ride with its blob (txn_link_ride): 0, or -1 when
+ * a compaction waits for those in flight.  meta_ride_end when it landed
+ * or failed. */
+int	meta_ride_begin(void);
+void	meta_ride_end(void);
+/* Notes a pull of the image by principal (an ARN): its pull time moves
+ * unless the registry excludes the principal (PULL_EXCLUSION_KEY); the
+ * times are written in batches, not per request. */
+void	meta_note_pull(struct image *, const char *principal);
 /* Writes the pull times noted so far; done (may be NULL) runs when they
  * are durable, at once when there were none. */
 void	meta_flush_pulls(meta_done_cb done, void *arg);
@@ -410,6 +486,56 @@ const struct gc_stats *gc_stats(void);
 int	gc_blob_is_garbage(const struct blob *b, int64_t mtime_ms,
 	    int64_t now_ms, int64_t grace_ms);
 
+/* --- image lifecycle runs (lifecycle_run.c) ----------------------------- */
+
+struct lifecycle_image;
+struct lifecycle_policy;
+struct lifecycle_eval;
+struct json_object;
+
+/* A repository's images as lifecycle.h's evaluator takes them, in the
+ * repository's (digest) order; valid while the model does not change. */
+struct lifecycle_input {
+	struct lifecycle_image *images;
+	uint32_t	*children;
+	size_t		 n;
+};
+void	lifecycle_input_build(struct lifecycle_input *,
+	    const struct repository *);
+void	lifecycle_input_clear(struct lifecycle_input *);
+/* Evaluates policy over repo's images at now_ms with the one shared
+ * evaluator: its verdicts are valid until the next call; *nacted is how
+ * many images it acts on. */
+struct lifecycle_eval *lifecycle_evaluate(const struct repository *,
+	    const struct lifecycle_policy *, int64_t now_ms, size_t *nacted);
+
+/* report (the callback's) is NULL unless err is 0: {"repositories": [{
+ * "account", "region", "repository", "images", "expired", "transitioned",
+ * "rules": [{"rulePriority", "expired", "transitioned"}]}], "expired",
+ * "transitioned"}. */
+typedef void (*lifecycle_run_cb)(int err, struct json_object *report,
+    void *arg);
+/*
+ * Queues a run over the repositories with a lifecycle policy, all of them
+ * or those of account, region and repository (each NULL for any); cb
+ * (may be NULL) runs when it is done.  Runs are serialized and act in
+ * slices, each durable before the next.  0, or BERR_UNAVAILABLE when the
+ * model is not ready (cb does not run then).
+ */
+int	lifecycle_run_start(const char *account, const char *region,
+	    const char *repository, lifecycle_run_cb cb, void *arg);
+struct lifecycle_stats {
+	uint64_t	 runs;
+	uint64_t	 repositories;	/* evaluated */
+	uint64_t	 images;	/* evaluated */
+	uint64_t	 expired;
+	uint64_t	 transitioned;
+};
+const struct lifecycle_stats *lifecycle_stats(void);
+/* Runs every repository's policy every interval seconds of the real
+ * clock (AWS: "within 24 hours"); 0: never by itself. */
+void	lifecycle_schedule(int64_t interval);
+
 /* ==== the storage client ================================================= */
 
 /* --- the storage client (blobc.c) ---------------------------------------- */
@@ -428,8 +554,10 @@ typedef void (*blobc_done_cb)(int err, void *arg);
 typedef void (*blobc_size_cb)(int err, uint64_t size, void *arg);
 typedef void (*blobc_upload_created_cb)(int err,
     const uint8_t id[UPLOAD_ID_LEN], void *arg);
-typedef void (*blobc_blob_opened_cb)(int err, int fd, uint64_t size,
-    void *arg);
+/* The blob is size bytes of fd from offset on (small blobs share a
+ * file). */
+typedef void (*blobc_blob_opened_cb)(int err, int fd, uint64_t offset,
+    uint64_t size, void *arg);
 /* fd holds the state: len bytes of entries, each a u32 length and the
  * entry, as many as entries. */
 typedef void (*blobc_meta_state_cb)(int err, int fd, uint64_t len,
@@ -474,16 +602,32 @@ void	blobc_upload_stat(const char *owner, const uint8_t id[UPLOAD_ID_LEN],
 	    blobc_size_cb, void *arg);
 void	blobc_upload_cancel(const char *owner, const uint8_t id[UPLOAD_ID_LEN],
 	    blobc_done_cb, void *arg);
-/* Verifies the session's content against the digest and stores it as that
- * blob, ending the session; on a mismatch (BERR_DIGEST_INVALID) the
- * session stays. */
+/*
+ * A blob to store.  len bytes of data (at most BLOB_WRITE_MAX) go first:
+ * appended to the session at offset (its size, or UINT64_MAX), or, for a
+ * write, the whole blob.  entry_len bytes of entry (at most
+ * LINK_ENTRY_MAX; 0: none) are a metadata log entry that blobd appends
+ * once the blob is stored, and makes durable with it: the reply comes
+ * when both are on disk, and neither is written if the blob is refused.
+ */
+struct blobc_blob {
+	struct digest	 digest;
+	uint64_t	 size;		/* UINT64_MAX: whatever it is */
+	uint64_t	 offset;
+	const void	*data;
+	size_t		 len;
+	const void	*entry;
+	size_t		 entry_len;
+};
+/* Verifies the session's content (after b's data) against b's digest and
+ * size, and stores it as that blob, ending the session; on a mismatch
+ * (BERR_DIGEST_INVALID, BERR_SIZE_INVALID) the session stays. */
 void	blobc_upload_commit(const char *owner, const uint8_t id[UPLOAD_ID_LEN],
-	    const struct digest *, blobc_size_cb, void *arg);
-/* Stores len bytes (at most BLOB_WRITE_MAX) as the blob the digest
- * names, verifying them. */
-void	blobc_blob_write(const struct digest *, const void *, size_t len,
-	    blobc_size_cb, void *arg);
-/* A read-only descriptor of the blob's file. */
+	    const struct blobc_blob *b, blobc_size_cb, void *arg);
+/* Stores b's data as the blob its digest names, verifying them. */
+void	blobc_blob_write(const struct blobc_blob *b, blobc_size_cb,
+	    void *arg);
+/* A read-only descriptor of the file that holds the blob. */
 void	blobc_blob_open(const struct digest *, blobc_blob_opened_cb,
 	    void *arg);
 /* Appends one log entry; done once it is fsync'd.  Only txn_commit
@@ -522,15 +666,22 @@ extern const size_t		blobc_nrules;
 
 /* --- registry passwords (auth.c) ----------------------------------------- */
 
-/* A password for account/region until expires (epoch seconds); free it. */
+/* The principal of a caller the credentials do not name one for: the
+ * account's root, "arn:aws:iam::<account>:root". */
+void	auth_principal_default(const char *account, char *out, size_t outsz);
+/* A password for account/region until expires (epoch seconds), for the
+ * principal (an ARN) whose pulls it makes; free it. */
 char	*auth_token_issue(const char *account, const char *region,
-	    int64_t expires);
-/* 0 with the token's account and region, or BERR_UNAUTHORIZED. */
+	    const char *principal, int64_t expires);
+/* 0 with the token's account, region and principal (PRINCIPAL_MAX + 1
+ * bytes, may be NULL), or BERR_UNAUTHORIZED. */
 int	auth_token_verify(const char *, size_t, char *account, char *region,
-	    int64_t *expires);
-/* From an Authorization header: 0 with account and region of a valid
- * "Basic AWS:<password>", BERR_UNAUTHORIZED otherwise (none included). */
-int	auth_basic_identity(const char *header, char *account, char *region);
+	    char *principal, int64_t *expires);
+/* From an Authorization header: 0 with account, region and principal of
+ * a valid "Basic AWS:<password>", BERR_UNAUTHORIZED otherwise (none
+ * included). */
+int	auth_basic_identity(const char *header, char *account, char *region,
+	    char *principal);
 /* The X-Berth-Download parameter of a download URL for the blob digest
  * of repository in account/region, valid until expires; free it. */
 char	*auth_download_issue(const char *account, const char *region,
@@ -590,13 +741,15 @@ struct manifest_info {
 };
 
 int	manifest_type_known(const char *);
+/* manifest_parse() flags. */
+#define MANIFEST_LENIENT	0x1	/* --lenient-images: see manifest.c */
 /*
  * Parses a manifest.  content_type (the HTTP Content-Type or ECR's
  * imageManifestMediaType, may be NULL) names the type when the body has
  * no mediaType.  0, or BERR_MANIFEST_INVALID with mi->error set.
  */
 int	manifest_parse(const char *, size_t, const char *content_type,
-	    struct manifest_info *);
+	    int flags, struct manifest_info *);
 void	manifest_info_clear(struct manifest_info *);
 /* A deep copy of the manifest's annotations object, or NULL. */
 struct json_object *manifest_annotations(const struct image *);
@@ -615,6 +768,13 @@ struct image_push {
 	char		**tags;
 	size_t		 ntags;
 	int		 ecr;		/* an unchanged push is an error */
+	int		 cache;		/* the pull-through cache: blobs and
+					 * children need not be there yet */
+	int		 lenient;	/* blobs need not be in the repository;
+					 * MANIFEST_LENIENT parsing */
+	/* Adds records to the push's transaction (may be NULL). */
+	void		(*extra)(struct txn *, void *);
+	void		*extra_arg;
 	/* out */
 	struct digest	 digest;
 	int		 created;
@@ -671,6 +831,8 @@ struct blob_upload {
 	size_t		 off;
 	int		 wfd;
 	struct event	*ev;
+	struct blobc_blob blob;			/* being stored */
+	struct txn	 link;			/* its link record */
 };
 
 /* The session of repository in account/region (none yet). */
@@ -697,20 +859,32 @@ int	blob_upload_append_body(struct blob_upload *, struct http_request *,
 /* The same for len bytes of data, which it takes. */
 int	blob_upload_append_bytes(struct blob_upload *, uint8_t *data,
 	    size_t len, uint64_t offset, blob_upload_cb, void *arg);
+/* The same for what another process writes into *wfd, a pipe's write end
+ * the caller hands on; the caller reports how the writer ended with
+ * blob_upload_source_end (0, or the BERR code of its failure, which makes
+ * err BERR_UPLOAD_INVALID), and cb runs once blobd has answered too. */
+int	blob_upload_append_pipe(struct blob_upload *, uint64_t offset,
+	    int *wfd, blob_upload_cb, void *arg);
+void	blob_upload_source_end(struct blob_upload *, int err);
 
 /* A digest mismatch at commit ends the session (OCI). */
 #define BLOB_UPLOAD_DISCARD	0x1
 /* BERR_EXISTS when the repository has the blob already (ECR). */
 #define BLOB_UPLOAD_LINK_NEW	0x2
-/* Commits the session as the blob d names (blobd verifies it), then
- * links the blob in the repository: size is the blob's.  BERR_NAME_UNKNOWN
- * when the repository went meanwhile. */
+/*
+ * Commits the session as the blob d names (blobd verifies it and its
+ * size, UINT64_MAX when not known), and links the blob in the repository:
+ * the callback's size is the blob's.  BERR_NAME_UNKNOWN when the
+ * repository went meanwhile.
+ */
 void	blob_upload_commit(struct blob_upload *, const struct digest *d,
-	    int flags, blob_upload_cb, void *arg);
-/* Stores len bytes (at most BLOB_WRITE_MAX) as the blob d names, then
- * links it; no session. */
-void	blob_upload_write(struct blob_upload *, const struct digest *d,
-	    const void *data, size_t len, blob_upload_cb, void *arg);
+	    uint64_t size, int flags, blob_upload_cb, void *arg);
+/* The same after appending len bytes of data (at most BLOB_WRITE_MAX,
+ * kept until cb runs) to the session; with no session (u has no id), the
+ * data are the whole blob. */
+void	blob_upload_finish(struct blob_upload *, const struct digest *d,
+	    const void *data, size_t len, int flags, blob_upload_cb,
+	    void *arg);
 /* Links a stored blob of size bytes in the repository, durably. */
 void	blob_upload_link(struct blob_upload *, const struct digest *d,
 	    uint64_t size, int flags, blob_upload_cb, void *arg);
@@ -744,6 +918,7 @@ void	blob_cache_forget_all(void);
 struct oci_ident {
 	char		 account[ACCOUNT_LEN + 1];
 	char		 region[REGION_MAX + 1];
+	char		 principal[PRINCIPAL_MAX + 1];	/* whose pulls */
 	int		 authenticated;
 };
 
@@ -821,6 +996,9 @@ void	ecr_refuse(struct http_request *, int err, const char *reason);
 void	admin_dispatch(struct http_request *, const char *path);
 /* {"error": message} with that status. */
 void	admin_error(struct http_request *, int status, const char *message);
+/* admin_lifecycle.c: POST lifecycle/run; GET and POST clock. */
+void	admin_lifecycle_run(struct http_request *);
+void	admin_clock(struct http_request *);
 
 /* ==== routing ============================================================ */
 
@@ -868,18 +1046,76 @@ uint64_t worker_restarts(void);
  * of its socket; could not be started (an errno); exited (a waitpid()
  * status). */
 void	worker_started(pid_t, int fd);
-/* A child's restart delay: 100 ms doubling to 10 s, and 100 ms again
- * once it has been up for 30 s (up_since: mono_ms() of its hello, 0
- * while starting). */
-struct restart_backoff {
-	int64_t		 next_ms;
-	int64_t		 up_since;
-};
-/* Logs that name went (how) and arms ev for the next start. */
-void	worker_restart_later(struct restart_backoff *, struct event *ev,
-	    const char *name, const char *how);
 void	worker_failed(int err);
 void	worker_exited(pid_t, int status);
+
+/* Restarting a child that died (blobd, fetchd, scand) after a backoff of 100 ms
+ * doubling to 10 s, back to 100 ms once it had been up 30 s. */
+struct restart {
+	const char	*name;		/* for the log */
+	void		(*cb)(void);	/* starts the child again */
+	struct event	*ev;
+	int64_t		 backoff_ms;
+	int64_t		 up_since;	/* mono_ms() of its hello, or 0 */
+	uint64_t	 restarts;	/* counted by the owner */
+};
+void	restart_init(struct restart *, const char *name, void (*cb)(void));
+/* Logs that the child how ("exited with status 1") and calls cb later. */
+void	restart_schedule(struct restart *, const char *how);
+int	restart_pending(const struct restart *);
+void	restart_cancel(struct restart *);
+/* A waitpid() status as restart_schedule's how. */
+void	restart_describe_exit(int status, char *how, size_t howsz);
+/* Sends the child, over chan (may be NULL), a copy of berthd's stderr in
+ * a frame of type, after berthd reopened its log. */
+void	restart_send_stderr(struct rpc_chan *chan, uint32_t type);
+
+/* --- the upstream client's process (fetchc.c) ---------------------------- */
+
+/* A request to berth-fetchd (see fetch_proto.h); strings may be NULL. */
+struct fetchc_request {
+	uint32_t	 method;	/* enum fetch_method */
+	uint32_t	 flags;		/* FETCH_F_* */
+	uint64_t	 max_bytes;
+	const char	*url;
+	const char	*accept;
+	const char	*user;		/* NULL: anonymous */
+	const char	*secret;
+	const char	*headers;	/* "Name: value\n" lines */
+	const uint8_t	*body;
+	size_t		 body_len;
+	int		 pipe;		/* the body's write end (taken), or -1 */
+};
+
+struct msg_fetch_headers;
+struct msg_fetch_done;
+typedef void (*fetchc_headers_cb)(const struct msg_fetch_headers *,
+    void *arg);
+/* d->result is an enum fetch_result; body is an inline answer's. */
+typedef void (*fetchc_done_cb)(const struct msg_fetch_done *d,
+    const uint8_t *body, size_t len, void *arg);
+
+/* Has the spawner start berth-fetchd (it is restarted when it dies). */
+void	fetchc_start(void);
+void	fetchc_stop(void);
+/*
+ * Fetches rq->url: headers (may be NULL) runs when the upstream's final
+ * answer is a 2xx, done exactly once, never before this returns.
+ * Returns the fetch's id for fetchc_cancel().
+ */
+uint32_t fetchc_fetch(const struct fetchc_request *, fetchc_headers_cb,
+	    fetchc_done_cb, void *arg);
+/* Stops a fetch; its callbacks are not called any more. */
+void	fetchc_cancel(uint32_t id);
+/* berth-fetchd's pid once it said hello, or -1. */
+pid_t	fetchc_pid(void);
+uint64_t fetchc_restarts(void);
+void	fetchc_reopen_log(void);
+/* The spawner's answers (spawner.c); fetchc_exited returns 1 when pid
+ * was the fetcher's. */
+void	fetchc_started(pid_t, int fd);
+void	fetchc_failed(int err);
+int	fetchc_exited(pid_t, int status);
 
 /* --- the spawner (spawner.c) --------------------------------------------- */
 
@@ -888,6 +1124,7 @@ void	worker_exited(pid_t, int status);
 enum spawn_file {
 	SPAWN_FILE_LOG = 1,		/* --log-file, to append */
 	SPAWN_FILE_CREDENTIALS,		/* --credentials, to read */
+	SPAWN_FILE_PTC_SECRETS,		/* --pull-through-secrets, to read */
 	SPAWN_FILE__MAX
 };
 
@@ -895,7 +1132,9 @@ enum spawn_file {
  * itself, after event_base_new() and before any signal event. */
 void	spawner_start(void);
 void	spawner_request_worker(void);
+void	spawner_request_fetcher(void);
 void	spawner_request_scanner(void);
+/* Kills the worker, the fetcher or the scanner of that pid. */
 void	spawner_kill_worker(pid_t);
 /* fd is the open file (the callback owns it) when err is 0. */
 typedef void (*spawner_opened_cb)(int err, int fd, void *arg);

@@ -117,14 +117,15 @@ struct blob_cache_open {
 };
 
 static void
-blob_cache_opened_cb(int err, int fd, uint64_t size, void *arg)
+blob_cache_opened_cb(int err, int fd, uint64_t offset, uint64_t size,
+    void *arg)
 {
 	struct blob_cache_open *bo = arg;
 	struct evbuffer_file_segment *seg = NULL;
 	struct blob_cache_entry *e;
 
-	if (err == 0 && (seg = evbuffer_file_segment_new(fd, 0,
-	    (ev_off_t)size, EVBUF_FS_CLOSE_ON_FREE |
+	if (err == 0 && (seg = evbuffer_file_segment_new(fd,
+	    (ev_off_t)offset, (ev_off_t)size, EVBUF_FS_CLOSE_ON_FREE |
 	    EVBUF_FS_DISABLE_LOCKING)) == NULL) {
 		close(fd);
 		err = BERR_IO;

@@ -20,8 +20,10 @@
  * operations alike: a session of blobd's; bytes appended through a pipe
  * whose other end blobd reads, hashes and writes, fed from a request's
  * body or from memory as the pipe drains (never blocking the loop, never
- * buffering a body); the commit, where blobd verifies the digest; and the
- * link that makes the blob visible in the repository, durably.
+ * buffering a body but a small last one, which goes inside the commit);
+ * the commit, where blobd verifies the digest; and the link that makes
+ * the blob visible in the repository, durably, riding with the commit
+ * when it can (txn_link_ride).
  */
 #include "config.h"
 
@@ -57,6 +59,7 @@ blob_upload_init(struct blob_upload *u, const char *account, const char *region,
 		fatalx("upload owner too long: %s/%s/%s", account, region,
 		    repository);
 	u->wfd = -1;
+	txn_init(&u->link);
 }
 
 int
@@ -159,7 +162,7 @@ blob_upload_appended(struct blob_upload *u)
 	if (err == 0 && u->source_err != 0) {
 		/* blobd kept what arrived; the client may resume from it.  A
 		 * malformed body leaves the connection unusable. */
-		if (u->source_err == BERR_BAD_REQUEST)
+		if (u->source_err == BERR_BAD_REQUEST && u->req != NULL)
 			http_response_close(u->req);
 		err = BERR_UPLOAD_INVALID;
 	}
@@ -178,8 +181,9 @@ blob_upload_append_reply_cb(int err, uint64_t size, void *arg)
 	u->reply_pending = 0;
 	u->reply_err = err;
 	u->size = size;
-	/* blobd closed its end: what is left to write goes nowhere. */
-	if (err != 0 && u->req == NULL)
+	/* blobd closed its end: what is left to write goes nowhere (a
+	 * body's reader and another process's writer find out alone). */
+	if (err != 0 && u->ev != NULL)
 		blob_upload_stop_writing(u);
 	blob_upload_appended(u);
 }
@@ -276,6 +280,26 @@ blob_upload_append_bytes(struct blob_upload *u, uint8_t *data, size_t len,
 	return 0;
 }
 
+int
+blob_upload_append_pipe(struct blob_upload *u, uint64_t offset, int *wfd,
+    blob_upload_cb cb, void *arg)
+{
+	blob_upload_start(u, cb, arg);
+	if ((*wfd = blob_upload_pipe(u, offset, UINT64_MAX, 0)) == -1)
+		return BERR_IO;
+	return 0;
+}
+
+void
+blob_upload_source_end(struct blob_upload *u, int err)
+{
+	if (!u->source_pending)
+		return;
+	u->source_pending = 0;
+	u->source_err = err;
+	blob_upload_appended(u);
+}
+
 /* --- committing and linking ---------------------------------------------- */
 
 static void
@@ -322,11 +346,58 @@ blob_upload_discarded_cb(int err, void *arg)
 	blob_upload_done(u, BERR_DIGEST_INVALID, 0);
 }
 
+static void	blob_upload_committed_cb(int, uint64_t, void *);
+
+/*
+ * Stores u->blob: a session's commit, or a write.  When its size is known
+ * the link record rides with it, so that one sync makes both durable;
+ * else the blob is linked once it is stored.
+ */
+static void
+blob_upload_store(struct blob_upload *u)
+{
+	struct repository *repo;
+	struct blobc_blob *b = &u->blob;
+
+	b->digest = u->digest;
+	b->entry = NULL;
+	b->entry_len = 0;
+	repo = repository_lookup(u->account, u->region, u->repository);
+	if (b->size != UINT64_MAX && repo != NULL &&
+	    (!(u->flags & BLOB_UPLOAD_LINK_NEW) ||
+	    link_find(repo, &u->digest) == NULL) &&
+	    txn_link_ride(&u->link, repo, &u->digest, b->size) == 0) {
+		b->entry = u->link.buf.data;
+		b->entry_len = u->link.buf.len;
+	} else {
+		/* No guess to check without a record that needs it. */
+		b->offset = UINT64_MAX;
+		b->size = UINT64_MAX;
+	}
+	if (u->id_str[0] != '\0')
+		blobc_upload_commit(u->owner, u->id, b,
+		    blob_upload_committed_cb, u);
+	else
+		blobc_blob_write(b, blob_upload_committed_cb, u);
+}
+
 static void
 blob_upload_committed_cb(int err, uint64_t size, void *arg)
 {
 	struct blob_upload	*u = arg;
+	int			 rode = u->blob.entry_len > 0;
 
+	if (rode) {
+		err = txn_link_landed(&u->link, err);
+		/* The session was not what it seemed (another request
+		 * changed it): as it is, then, and linked after. */
+		if ((err == BERR_SIZE_INVALID || err == BERR_RANGE_INVALID) &&
+		    u->id_str[0] != '\0') {
+			u->blob.size = UINT64_MAX;
+			blob_upload_store(u);
+			return;
+		}
+	}
 	/*
 	 * Bytes that do not match their digest cannot become that blob, and
 	 * no resumption can fix them: with BLOB_UPLOAD_DISCARD the session
@@ -339,29 +410,61 @@ blob_upload_committed_cb(int err, uint64_t size, void *arg)
 		    u);
 		return;
 	}
-	if (err != 0) {
+	if (err != 0 || rode) {
 		blob_upload_done(u, err, size);
 		return;
 	}
 	blob_upload_link(u, &u->digest, size, u->flags, u->cb, u->arg);
 }
 
-void
-blob_upload_commit(struct blob_upload *u, const struct digest *d, int flags,
-    blob_upload_cb cb, void *arg)
+static void
+blob_upload_sized_cb(int err, uint64_t size, void *arg)
+{
+	struct blob_upload	*u = arg;
+
+	if (err != 0) {
+		blob_upload_done(u, err, size);
+		return;
+	}
+	u->blob.size = size;
+	blob_upload_store(u);
+}
+
+/* The operation stores the blob d names, of size bytes (UINT64_MAX: not
+ * known yet). */
+static void
+blob_upload_start_blob(struct blob_upload *u, const struct digest *d,
+    uint64_t size, int flags, blob_upload_cb cb, void *arg)
 {
 	blob_upload_start(u, cb, arg);
 	u->digest = *d;
 	u->flags = flags;
-	blobc_upload_commit(u->owner, u->id, d, blob_upload_committed_cb, u);
+	memset(&u->blob, 0, sizeof(u->blob));
+	u->blob.offset = UINT64_MAX;
+	u->blob.size = size;
 }
 
 void
-blob_upload_write(struct blob_upload *u, const struct digest *d,
-    const void *data, size_t len, blob_upload_cb cb, void *arg)
+blob_upload_commit(struct blob_upload *u, const struct digest *d,
+    uint64_t size, int flags, blob_upload_cb cb, void *arg)
 {
-	blob_upload_start(u, cb, arg);
-	u->digest = *d;
-	u->flags = 0;
-	blobc_blob_write(d, data, len, blob_upload_committed_cb, u);
+	blob_upload_start_blob(u, d, size, flags, cb, arg);
+	/* Its size first, for the link record (no sync, unlike a link). */
+	if (size == UINT64_MAX)
+		blobc_upload_stat(u->owner, u->id, blob_upload_sized_cb, u);
+	else
+		blob_upload_store(u);
+}
+
+void
+blob_upload_finish(struct blob_upload *u, const struct digest *d,
+    const void *data, size_t len, int flags, blob_upload_cb cb, void *arg)
+{
+	/* Most often the whole blob: if not, blobd says so and it goes as
+	 * the session's last bytes. */
+	blob_upload_start_blob(u, d, len, flags, cb, arg);
+	u->blob.data = data;
+	u->blob.len = len;
+	u->blob.offset = 0;
+	blob_upload_store(u);
 }

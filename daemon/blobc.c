@@ -28,7 +28,9 @@
 #include "config.h"
 
 #include <sys/mman.h>
+#include <sys/uio.h>
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -145,14 +147,13 @@ blobc_req_new(blobc_reply_cb reply, union blobc_cb cb, void *arg)
 }
 
 /*
- * Sends a request whose payload is p1 then p2; fd (or -1) is handed over.
- * The reply, or the failure, goes to reply with the request, whose cb and
- * arg are the caller's.
+ * Sends a request whose payload is the iovcnt pieces of iov; fd (or -1) is
+ * handed over.  The reply, or the failure, goes to reply with the request,
+ * whose cb and arg are the caller's.
  */
 static void
-blobc_call(uint32_t type, const void *p1, size_t n1, const void *p2,
-    size_t n2, int fd, uint32_t reply_type, blobc_reply_cb reply,
-    union blobc_cb cb, void *arg)
+blobc_callv(uint32_t type, const struct iovec *iov, int iovcnt, int fd,
+    uint32_t reply_type, blobc_reply_cb reply, union blobc_cb cb, void *arg)
 {
 	struct blobc_req *req;
 
@@ -167,11 +168,23 @@ blobc_call(uint32_t type, const void *p1, size_t n1, const void *p2,
 	do {
 		req->id = blobc_next_id++;
 	} while (req->id == 0 || *blobc_slot(req->id) != NULL);
-	if (rpc_send2(blobc_chan, type, req->id, p1, n1, p2, n2, fd) != 0) {
+	if (rpc_sendv(blobc_chan, type, req->id, iov, iovcnt, fd) != 0) {
 		blobc_fail_later(req, BERR_UNAVAILABLE);
 		return;
 	}
 	*blobc_slot(req->id) = req;
+}
+
+/* The same with a payload of one piece. */
+static void
+blobc_call(uint32_t type, const void *p, size_t n, int fd,
+    uint32_t reply_type, blobc_reply_cb reply, union blobc_cb cb, void *arg)
+{
+	struct iovec	 iov;
+
+	iov.iov_base = (void *)(uintptr_t)p;
+	iov.iov_len = n;
+	blobc_callv(type, &iov, 1, fd, reply_type, reply, cb, arg);
 }
 
 /* Fails every request in flight with err. */
@@ -281,15 +294,7 @@ blobc_close(int err)
 void
 blobc_reopen_log(void)
 {
-	int	 fd;
-
-	if (blobc_chan == NULL)
-		return;
-	if ((fd = dup(STDERR_FILENO)) == -1) {
-		log_warn("dup");
-		return;
-	}
-	(void)rpc_send(blobc_chan, MSG_LOG_REOPEN, 0, NULL, 0, fd);
+	restart_send_stderr(blobc_chan, MSG_LOG_REOPEN);
 }
 
 /* --- replies ------------------------------------------------------------- */
@@ -377,7 +382,7 @@ blobc_upload_create(const char *owner, enum digest_algo algo,
 	memset(&m, 0, sizeof(m));
 	snprintf(m.owner, sizeof(m.owner), "%s", owner);
 	m.algo = algo;
-	blobc_call(MSG_UPLOAD_CREATE, &m, sizeof(m), NULL, 0, -1,
+	blobc_call(MSG_UPLOAD_CREATE, &m, sizeof(m), -1,
 	    MSG_UPLOAD_CREATED, blobc_reply_created, CB(created), arg);
 }
 
@@ -392,7 +397,7 @@ blobc_upload_append(const char *owner, const uint8_t id[UPLOAD_ID_LEN],
 	snprintf(m.owner, sizeof(m.owner), "%s", owner);
 	m.offset = offset;
 	m.length = length;
-	blobc_call(MSG_UPLOAD_APPEND, &m, sizeof(m), NULL, 0, fd,
+	blobc_call(MSG_UPLOAD_APPEND, &m, sizeof(m), fd,
 	    MSG_UPLOAD_STATUS, blobc_reply_status, CB(size), arg);
 }
 
@@ -412,7 +417,7 @@ blobc_upload_stat(const char *owner, const uint8_t id[UPLOAD_ID_LEN],
 	struct msg_upload_ref m;
 
 	blobc_upload_ref(&m, owner, id);
-	blobc_call(MSG_UPLOAD_STAT, &m, sizeof(m), NULL, 0, -1,
+	blobc_call(MSG_UPLOAD_STAT, &m, sizeof(m), -1,
 	    MSG_UPLOAD_STATUS, blobc_reply_status, CB(size), arg);
 }
 
@@ -423,40 +428,57 @@ blobc_upload_cancel(const char *owner, const uint8_t id[UPLOAD_ID_LEN],
 	struct msg_upload_ref m;
 
 	blobc_upload_ref(&m, owner, id);
-	blobc_call(MSG_UPLOAD_CANCEL, &m, sizeof(m), NULL, 0, -1, MSG_OK,
+	blobc_call(MSG_UPLOAD_CANCEL, &m, sizeof(m), -1, MSG_OK,
 	    blobc_reply_done, CB(done), arg);
+}
+
+/* The pieces of a frame: m (of len bytes), then b's data and entry. */
+static int
+blobc_pieces(struct iovec *iov, const void *m, size_t len,
+    const struct blobc_blob *b)
+{
+	iov[0].iov_base = (void *)(uintptr_t)m;
+	iov[0].iov_len = len;
+	iov[1].iov_base = (void *)(uintptr_t)b->data;
+	iov[1].iov_len = b->len;
+	iov[2].iov_base = (void *)(uintptr_t)b->entry;
+	iov[2].iov_len = b->entry_len;
+	return 3;
 }
 
 void
 blobc_upload_commit(const char *owner, const uint8_t id[UPLOAD_ID_LEN],
-    const struct digest *d, blobc_size_cb cb, void *arg)
+    const struct blobc_blob *b, blobc_size_cb cb, void *arg)
 {
 	struct msg_upload_commit m;
+	struct iovec	 iov[3];
 
 	memset(&m, 0, sizeof(m));
 	memcpy(m.id, id, UPLOAD_ID_LEN);
 	snprintf(m.owner, sizeof(m.owner), "%s", owner);
-	digest_format(d, m.digest);
-	m.size = UINT64_MAX;
-	blobc_call(MSG_UPLOAD_COMMIT, &m, sizeof(m), NULL, 0, -1,
-	    MSG_BLOB_COMMITTED, blobc_reply_committed, CB(size),
-	    arg);
+	digest_format(&b->digest, m.digest);
+	m.size = b->size;
+	m.offset = b->offset;
+	m.data_len = (uint32_t)b->len;
+	m.entry_len = (uint32_t)b->entry_len;
+	blobc_callv(MSG_UPLOAD_COMMIT, iov, blobc_pieces(iov, &m, sizeof(m),
+	    b), -1, MSG_BLOB_COMMITTED, blobc_reply_committed, CB(size), arg);
 }
 
 /* --- blobs --------------------------------------------------------------- */
 
 void
-blobc_blob_write(const struct digest *d, const void *data, size_t len,
-    blobc_size_cb cb, void *arg)
+blobc_blob_write(const struct blobc_blob *b, blobc_size_cb cb, void *arg)
 {
 	struct msg_blob_write m;
+	struct iovec	 iov[3];
 
 	memset(&m, 0, sizeof(m));
-	digest_format(d, m.digest);
-	m.size = len;
-	blobc_call(MSG_BLOB_WRITE, &m, sizeof(m), data, len, -1,
-	    MSG_BLOB_COMMITTED, blobc_reply_committed, CB(size),
-	    arg);
+	digest_format(&b->digest, m.digest);
+	m.size = b->len;
+	m.entry_len = (uint32_t)b->entry_len;
+	blobc_callv(MSG_BLOB_WRITE, iov, blobc_pieces(iov, &m, sizeof(m), b),
+	    -1, MSG_BLOB_COMMITTED, blobc_reply_committed, CB(size), arg);
 }
 
 static void
@@ -467,7 +489,7 @@ blobc_reply_opened(int err, const uint8_t *payload, int fd, void *arg)
 
 	/* The descriptor is the callback's. */
 	blobc_reply_copy(err, payload, -1, &o, sizeof(o));
-	req->cb.opened(err, fd, o.size, req->arg);
+	req->cb.opened(err, fd, o.offset, o.size, req->arg);
 }
 
 void
@@ -477,7 +499,7 @@ blobc_blob_open(const struct digest *d, blobc_blob_opened_cb cb, void *arg)
 
 	memset(&m, 0, sizeof(m));
 	digest_format(d, m.digest);
-	blobc_call(MSG_BLOB_OPEN, &m, sizeof(m), NULL, 0, -1,
+	blobc_call(MSG_BLOB_OPEN, &m, sizeof(m), -1,
 	    MSG_BLOB_OPENED, blobc_reply_opened, CB(opened), arg);
 }
 
@@ -487,7 +509,7 @@ void
 blobc_meta_append(const void *entry, size_t len, blobc_done_cb cb,
     void *arg)
 {
-	blobc_call(MSG_META_APPEND, entry, len, NULL, 0, -1,
+	blobc_call(MSG_META_APPEND, entry, len, -1,
 	    MSG_META_APPENDED, blobc_reply_done, CB(done), arg);
 }
 
@@ -505,7 +527,7 @@ blobc_reply_state(int err, const uint8_t *payload, int fd, void *arg)
 void
 blobc_meta_load(blobc_meta_state_cb cb, void *arg)
 {
-	blobc_call(MSG_META_LOAD, NULL, 0, NULL, 0, -1, MSG_META_STATE,
+	blobc_call(MSG_META_LOAD, NULL, 0, -1, MSG_META_STATE,
 	    blobc_reply_state, CB(state), arg);
 }
 
@@ -518,7 +540,7 @@ blobc_meta_compact(int fd, uint64_t len, uint64_t entries, blobc_done_cb cb,
 	memset(&m, 0, sizeof(m));
 	m.len = len;
 	m.entries = entries;
-	blobc_call(MSG_META_COMPACT, &m, sizeof(m), NULL, 0, fd, MSG_OK,
+	blobc_call(MSG_META_COMPACT, &m, sizeof(m), fd, MSG_OK,
 	    blobc_reply_done, CB(done), arg);
 }
 
@@ -581,7 +603,7 @@ blobc_reply_listing(int err, const uint8_t *payload, int fd, void *arg)
 void
 blobc_gc_list(blobc_gc_listed_cb cb, void *arg)
 {
-	blobc_call(MSG_GC_LIST, NULL, 0, NULL, 0, -1, MSG_GC_LISTING,
+	blobc_call(MSG_GC_LIST, NULL, 0, -1, MSG_GC_LISTING,
 	    blobc_reply_listing, CB(listed), arg);
 }
 
@@ -642,7 +664,7 @@ blobc_gc_sweep(const struct blobc_stored *list, size_t n,
 	memset(&m, 0, sizeof(m));
 	m.count = n;
 	m.not_after_ms = not_after_ms;
-	blobc_call(MSG_GC_SWEEP, &m, sizeof(m), NULL, 0, fd, MSG_GC_SWEPT,
+	blobc_call(MSG_GC_SWEEP, &m, sizeof(m), fd, MSG_GC_SWEPT,
 	    blobc_reply_swept, CB(swept), arg);
 }
 
@@ -670,6 +692,6 @@ blobc_reply_stats(int err, const uint8_t *payload, int fd, void *arg)
 void
 blobc_stats(blobc_stats_cb cb, void *arg)
 {
-	blobc_call(MSG_STATS, NULL, 0, NULL, 0, -1, MSG_STATS_REPLY,
+	blobc_call(MSG_STATS, NULL, 0, -1, MSG_STATS_REPLY,
 	    blobc_reply_stats, CB(stats), arg);
 }

@@ -56,6 +56,7 @@
 #include "error.h"
 #include "http.h"
 #include "log.h"
+#include "ptc.h"
 #include "util.h"
 
 #define ECR_JSON_DEPTH		32
@@ -80,29 +81,59 @@ static const struct ecr_handler ecr_handlers[] = {
 	{ "BatchGetImage", ecr_image_batch_get },
 	{ "BatchGetRepositoryScanningConfiguration", ecr_scanning_batch_get },
 	{ "CompleteLayerUpload", ecr_layer_complete },
+	{ "CreatePullThroughCacheRule", ecr_ptc_create },
 	{ "CreateRepository", ecr_repository_create },
+	{ "CreateRepositoryCreationTemplate", ecr_template_create },
+	{ "DeleteLifecyclePolicy", ecr_lifecycle_delete },
+	{ "DeletePullThroughCacheRule", ecr_ptc_delete },
+	{ "DeleteRegistryPolicy", ecr_registry_delete_policy },
 	{ "DeleteRepository", ecr_repository_delete },
+	{ "DeleteRepositoryCreationTemplate", ecr_template_delete },
 	{ "DeleteRepositoryPolicy", ecr_policy_delete },
+	{ "DeleteSigningConfiguration", ecr_signing_delete },
+	{ "DeregisterPullTimeUpdateExclusion", ecr_pull_exclusion_deregister },
+	{ "DescribeImageReplicationStatus", ecr_registry_replication_status },
 	{ "DescribeImageScanFindings", ecr_scan_findings },
+	{ "DescribeImageSigningStatus", ecr_signing_status },
 	{ "DescribeImages", ecr_image_describe },
+	{ "DescribePullThroughCacheRules", ecr_ptc_describe },
 	{ "DescribeRegistry", ecr_registry_describe },
 	{ "DescribeRepositories", ecr_repository_describe },
+	{ "DescribeRepositoryCreationTemplates", ecr_template_describe },
+	{ "GetAccountSetting", ecr_registry_get_setting },
 	{ "GetAuthorizationToken", ecr_auth_token },
 	{ "GetDownloadUrlForLayer", ecr_layer_download_url },
+	{ "GetLifecyclePolicy", ecr_lifecycle_get },
+	{ "GetLifecyclePolicyPreview", ecr_lifecycle_preview_get },
+	{ "GetRegistryPolicy", ecr_registry_get_policy },
 	{ "GetRegistryScanningConfiguration", ecr_scanning_get_registry },
 	{ "GetRepositoryPolicy", ecr_policy_get },
+	{ "GetSigningConfiguration", ecr_signing_get },
 	{ "InitiateLayerUpload", ecr_layer_initiate },
+	{ "ListImageReferrers", ecr_referrer_list },
 	{ "ListImages", ecr_image_list },
+	{ "ListPullTimeUpdateExclusions", ecr_pull_exclusion_list },
 	{ "ListTagsForResource", ecr_tag_list },
+	{ "PutAccountSetting", ecr_registry_put_setting },
 	{ "PutImage", ecr_image_put },
 	{ "PutImageScanningConfiguration", ecr_repository_put_scanning },
 	{ "PutImageTagMutability", ecr_repository_put_mutability },
+	{ "PutLifecyclePolicy", ecr_lifecycle_put },
+	{ "PutRegistryPolicy", ecr_registry_put_policy },
 	{ "PutRegistryScanningConfiguration", ecr_scanning_put_registry },
+	{ "PutReplicationConfiguration", ecr_registry_put_replication },
+	{ "PutSigningConfiguration", ecr_signing_put },
+	{ "RegisterPullTimeUpdateExclusion", ecr_pull_exclusion_register },
 	{ "SetRepositoryPolicy", ecr_policy_set },
 	{ "StartImageScan", ecr_scan_start },
+	{ "StartLifecyclePolicyPreview", ecr_lifecycle_preview_start },
 	{ "TagResource", ecr_tag_resource },
 	{ "UntagResource", ecr_tag_untag_resource },
+	{ "UpdateImageStorageClass", ecr_image_update_storage_class },
+	{ "UpdatePullThroughCacheRule", ecr_ptc_update },
+	{ "UpdateRepositoryCreationTemplate", ecr_template_update },
 	{ "UploadLayerPart", ecr_layer_upload_part },
+	{ "ValidatePullThroughCacheRule", ecr_ptc_validate },
 };
 
 /* ecr_handlers by the index of their operation in ecr_operations[]. */
@@ -515,6 +546,9 @@ ecr_body_cb(struct http_request *req, int err, void *arg)
 		ecr_error(r, exc, "%s", msg);
 		return;
 	}
+	if (r->caller.principal[0] == '\0')
+		auth_principal_default(r->caller.account, r->caller.principal,
+		    sizeof(r->caller.principal));
 	if ((fn = ecr_bound[r->op - ecr_operations]) == NULL) {
 		ecr_error(r, "UnknownOperationException", "berth does not "
 		    "implement %s yet", r->op->name);

@@ -129,11 +129,14 @@ struct sigv4_identity {
 	char	 account[ACCOUNT_LEN + 1];
 	char	 region[REGION_MAX + 1];
 	char	 access_key[129];
+	/* The key's principal from the credentials file, else "" (ecr.c
+	 * then names the account's default, auth_principal_default). */
+	char	 principal[PRINCIPAL_MAX + 1];
 };
 
-/* Reads a credentials file ("ACCESS_KEY SECRET [ACCOUNT]" lines, '#'
- * comments) and turns verification on; 0, or -1 (logged) leaving the keys
- * in force unchanged. */
+/* Reads a credentials file ("ACCESS_KEY SECRET [ACCOUNT] [PRINCIPAL_ARN]"
+ * lines, '#' comments) and turns verification on; 0, or -1 (logged)
+ * leaving the keys in force unchanged. */
 int	sigv4_credentials_load(const char *path);
 /* The same from an open descriptor (closed); path names it in messages. */
 int	sigv4_credentials_load_fd(int fd, const char *path);
@@ -220,10 +223,42 @@ void	ecr_repository_update(struct ecr_req *, struct repository *,
 	    struct repo_config *cfg, struct json_object *out);
 
 /* ecr_registry.c */
-void	ecr_registry_describe(struct ecr_req *);
 /* "host:port" of the registry of account/region, as URIs name it. */
 void	ecr_registry_host(const char *account, const char *region,
 	    char *out, size_t outsz);
+void	ecr_registry_describe(struct ecr_req *);
+void	ecr_registry_put_replication(struct ecr_req *);
+void	ecr_registry_replication_status(struct ecr_req *);
+void	ecr_registry_put_policy(struct ecr_req *);
+void	ecr_registry_get_policy(struct ecr_req *);
+void	ecr_registry_delete_policy(struct ecr_req *);
+void	ecr_registry_put_setting(struct ecr_req *);
+void	ecr_registry_get_setting(struct ecr_req *);
+/* The registry setting key of r's registry; NULL when it is missing and r
+ * was answered with exception ("<what> does not exist in the registry with
+ * id ..."). */
+const char *ecr_registry_setting_find(struct ecr_req *, const char *key,
+	    const char *exception, const char *what);
+/* Deletes the setting key of r's registry; answers out once durable. */
+void	ecr_registry_setting_delete(struct ecr_req *, const char *key,
+	    struct json_object *out);
+/* Answers r with an image's statuses (status(), under member, with the
+ * registryId too when with_registry): the Describe*Status operations. */
+void	ecr_registry_image_status(struct ecr_req *,
+	    struct json_object *(*status)(const struct repository *,
+	    const struct digest *), const char *member, int with_registry);
+
+/* ecr_template.c */
+void	ecr_template_create(struct ecr_req *);
+void	ecr_template_describe(struct ecr_req *);
+void	ecr_template_update(struct ecr_req *);
+void	ecr_template_delete(struct ecr_req *);
+
+/* ecr_signing.c */
+void	ecr_signing_put(struct ecr_req *);
+void	ecr_signing_get(struct ecr_req *);
+void	ecr_signing_delete(struct ecr_req *);
+void	ecr_signing_status(struct ecr_req *);
 
 /* ecr_repository.c */
 void	ecr_repository_create(struct ecr_req *);
@@ -233,6 +268,12 @@ void	ecr_repository_put_mutability(struct ecr_req *);
 void	ecr_repository_put_scanning(struct ecr_req *);
 /* arn:aws:ecr:<region>:<account>:repository/<name>; free it. */
 char	*ecr_repository_arn(const struct repository *);
+/* imageTagMutability and its exclusion filters, or encryptionConfiguration,
+ * from r into c (CreateRepository's rules; the creation templates' too);
+ * 0, or -1 when r was answered with the error. */
+int	ecr_repository_parse_mutability(struct ecr_req *, struct repo_config *,
+	    int required);
+int	ecr_repository_parse_encryption(struct ecr_req *, struct repo_config *);
 
 /* ecr_image.c */
 void	ecr_image_put(struct ecr_req *);
@@ -240,10 +281,13 @@ void	ecr_image_batch_get(struct ecr_req *);
 void	ecr_image_describe(struct ecr_req *);
 void	ecr_image_list(struct ecr_req *);
 void	ecr_image_batch_delete(struct ecr_req *);
-/* The image an ImageIdentifier names in repo; NULL when there is none,
- * and r was answered (ImageNotFoundException, InvalidParameterException). */
-struct image *ecr_image_find(struct ecr_req *, struct repository *,
+void	ecr_image_update_storage_class(struct ecr_req *);
+/* The image r's ImageIdentifier id names in repo; NULL when r was
+ * answered (InvalidParameterException, ImageNotFoundException). */
+struct image *ecr_image_resolve(struct ecr_req *, struct repository *,
 	    struct json_object *id);
+/* {imageDigest, imageTag} of img as r's imageId named it. */
+struct json_object *ecr_image_id_json(struct ecr_req *, const struct image *);
 
 /* ecr_scan.c */
 void	ecr_scan_start(struct ecr_req *);
@@ -266,10 +310,35 @@ void	ecr_layer_download_url(struct ecr_req *);
 /* ecr_auth.c */
 void	ecr_auth_token(struct ecr_req *);
 
+/* ecr_lifecycle.c */
+void	ecr_lifecycle_put(struct ecr_req *);
+void	ecr_lifecycle_get(struct ecr_req *);
+void	ecr_lifecycle_delete(struct ecr_req *);
+/* The repository the request names, if it has a lifecycle policy; else
+ * NULL, and r was answered. */
+struct repository *ecr_lifecycle_repository(struct ecr_req *);
+
+/* ecr_lifecycle_preview.c */
+void	ecr_lifecycle_preview_start(struct ecr_req *);
+void	ecr_lifecycle_preview_get(struct ecr_req *);
+/* Adds to t the removal of repo's preview, if it has one (its repository
+ * is going); 0 or the txn's error. */
+int	ecr_lifecycle_preview_forget(struct txn *, struct repository *);
+
+/* ecr_referrer.c */
+void	ecr_referrer_list(struct ecr_req *);
+
+/* ecr_pull_exclusion.c */
+void	ecr_pull_exclusion_register(struct ecr_req *);
+void	ecr_pull_exclusion_deregister(struct ecr_req *);
+void	ecr_pull_exclusion_list(struct ecr_req *);
+
 /* ecr_policy.c */
 void	ecr_policy_set(struct ecr_req *);
 void	ecr_policy_get(struct ecr_req *);
 void	ecr_policy_delete(struct ecr_req *);
+/* Whether text is an IAM policy document fit for a repository. */
+int	ecr_policy_valid(const char *text, size_t len);
 
 /* ecr_tag.c */
 void	ecr_tag_resource(struct ecr_req *);

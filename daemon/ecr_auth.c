@@ -17,8 +17,8 @@
 /*
  * GetAuthorizationToken: registry passwords for `docker login` and
  * `podman login`.  The token is base64("AWS:<password>"), the password
- * one berthd signs (auth.c) naming the account, the region and the
- * expiry, twelve hours ahead as with ECR; proxyEndpoint is the registry
+ * one berthd signs (auth.c) naming the account, the region, the
+ * caller's principal (whose pulls it makes) and the expiry, twelve hours ahead as with ECR; proxyEndpoint is the registry
  * to log in to.
  */
 #include "config.h"
@@ -36,13 +36,14 @@
 #define AUTH_TOKEN_TTL		(12 * 60 * 60)
 
 static struct json_object *
-authorization_data(const char *account, const char *region, int64_t expires)
+authorization_data(const char *account, const char *region,
+    const char *principal, int64_t expires)
 {
 	struct json_object *o;
 	char		*password, *plain, *b64, host[384], *url;
 	size_t		 len;
 
-	password = auth_token_issue(account, region, expires);
+	password = auth_token_issue(account, region, principal, expires);
 	len = (size_t)xasprintf(&plain, "AWS:%s", password);
 	b64 = xmalloc(base64_encoded_len(len) + 1);
 	base64_encode((const uint8_t *)plain, len, b64);
@@ -72,13 +73,13 @@ ecr_auth_token(struct ecr_req *r)
 	arr = json_object_new_array();
 	if (ids == NULL)
 		json_object_array_add(arr, authorization_data(r->caller.account,
-		    r->region, expires));
+		    r->region, r->caller.principal, expires));
 	else {
 		n = json_object_array_length(ids);
 		for (i = 0; i < n; i++)
 			json_object_array_add(arr, authorization_data(
 			    json_object_get_string(json_object_array_get_idx(
-			    ids, i)), r->region, expires));
+			    ids, i)), r->region, r->caller.principal, expires));
 	}
 	json_object_object_add(out, "authorizationData", arr);
 	ecr_respond(r, out);

@@ -16,7 +16,7 @@
 
 /*
  * ECR images: PutImage, BatchGetImage, DescribeImages, ListImages,
- * BatchDeleteImage.  They read and write the model the OCI side uses;
+ * BatchDeleteImage, UpdateImageStorageClass (the archive).  They read and write the model the OCI side uses;
  * PutImage goes through image_push(), the one push path.
  */
 #include "config.h"
@@ -153,30 +153,6 @@ id_failure(struct json_object *failures, enum id_result rc,
 	}
 }
 
-struct image *
-ecr_image_find(struct ecr_req *r, struct repository *repo,
-    struct json_object *id)
-{
-	struct image	*img;
-	const char	*tag, *ds;
-	enum id_result	 rc;
-
-	rc = resolve_id(repo, id, &img, &tag, &ds);
-	if (rc == ID_MISSING_BOTH || rc == ID_BAD_DIGEST)
-		ecr_error(r, "InvalidParameterException", "Invalid parameter "
-		    "at 'imageId' failed to satisfy constraint: '%s'",
-		    rc == ID_MISSING_BOTH ? "both tag and digest cannot be "
-		    "null" : "image digest should satisfy the regex '"
-		    DIGEST_REGEX "'");
-	else if (rc != ID_FOUND)
-		ecr_error(r, "ImageNotFoundException", "The image with imageId "
-		    "{imageDigest:'%s', imageTag:'%s'} does not exist within "
-		    "the repository with name '%s' in the registry with id "
-		    "'%s'", ds != NULL ? ds : "null", tag != NULL ? tag :
-		    "null", repo->name, r->account);
-	return rc == ID_FOUND ? img : NULL;
-}
-
 /* --- PutImage ------------------------------------------------------------ */
 
 void
@@ -206,7 +182,7 @@ ecr_image_put(struct ecr_req *r)
 		return;
 	}
 	/* As ECR: a manifest that does not name its media type needs
-	 * imageManifestMediaType. */
+	 * imageManifestMediaType (--lenient-images: it is Docker's). */
 	if ((doc = json_parse_strict(manifest, len, 64)) != NULL) {
 		has_mt = json_object_is_type(doc, json_type_object) &&
 		    json_object_object_get_ex(doc, "mediaType", &v);
@@ -218,7 +194,7 @@ ecr_image_put(struct ecr_req *r)
 		    "'Invalid JSON syntax'");
 		return;
 	}
-	if (!has_mt && mt == NULL) {
+	if (!has_mt && mt == NULL && !conf.lenient_images) {
 		ecr_error(r, "InvalidParameterException", "Invalid parameter "
 		    "at 'imageManifestMediaType' failed to satisfy "
 		    "constraint: 'the manifest has no mediaType, so "
@@ -239,6 +215,7 @@ ecr_image_put(struct ecr_req *r)
 		p.ntags = 1;
 	}
 	p.ecr = 1;
+	p.lenient = conf.lenient_images;
 	c = ecr_reply_new(r, NULL);
 	if ((rc = image_push(&p, ecr_reply_cb, c)) == 0) {
 		/* Applied: the output comes from the model as it is now. */
@@ -351,6 +328,14 @@ ecr_image_batch_get(struct ecr_req *r)
 		    &tag, &ds);
 		if (id_failure(failures, rc, ds, tag))
 			continue;
+		/* The model has no failure code for it; an archived image's
+		 * manifest is not served (userguide/archive-image.html). */
+		if (!image_is_pullable(img)) {
+			add_failure(failures, ds, tag, "ImageNotFound",
+			    "Requested image is archived: restore it with "
+			    "UpdateImageStorageClass first");
+			continue;
+		}
 		if (!media_type_accepted(accepted, img->media_type)) {
 			add_failure(failures, ds, tag, "ImageNotFound",
 			    "Requested image not found: its manifest media "
@@ -367,7 +352,7 @@ ecr_image_batch_get(struct ecr_req *r)
 		    (int)img->manifest_len));
 		ecr_add_str(o, "imageManifestMediaType", img->media_type);
 		json_object_array_add(images, o);
-		meta_note_pull(img);
+		meta_note_pull(img, r->caller.principal);
 	}
 	json_object_object_add(out, "images", images);
 	json_object_object_add(out, "failures", failures);
@@ -378,19 +363,32 @@ ecr_image_batch_get(struct ecr_req *r)
 
 enum tag_status { TS_ANY, TS_TAGGED, TS_UNTAGGED };
 
-/* filter.tagStatus, and whether filter.imageStatus admits active images. */
+static const char *const image_status_names[] = {
+	"ACTIVE", "ARCHIVED", "ACTIVATING"
+};
+
+/*
+ * filter.tagStatus, and in *statuses the image statuses filter.imageStatus
+ * admits, a bit per enum image_status: ACTIVE alone by default, as
+ * "archived images are listed/described only with filter.imageStatus"
+ * (userguide/archive-image.html, API_DescribeImagesFilter).
+ */
 static enum tag_status
-filter_tag_status(struct ecr_req *r, int *active)
+filter_tag_status(struct ecr_req *r, unsigned *statuses)
 {
 	struct json_object *f = ecr_member(r, "filter"), *v;
 	const char	*s;
+	size_t		 i;
 
-	*active = 1;
+	*statuses = 1u << IMAGE_ACTIVE;
 	if (f == NULL)
 		return TS_ANY;
 	if (json_object_object_get_ex(f, "imageStatus", &v) && v != NULL) {
 		s = json_object_get_string(v);
-		*active = strcmp(s, "ACTIVE") == 0 || strcmp(s, "ANY") == 0;
+		*statuses = strcmp(s, "ANY") == 0 ? ~0u : 0;
+		for (i = 0; i < nitems(image_status_names); i++)
+			if (strcmp(s, image_status_names[i]) == 0)
+				*statuses = 1u << i;
 	}
 	if (!json_object_object_get_ex(f, "tagStatus", &v) || v == NULL)
 		return TS_ANY;
@@ -429,14 +427,20 @@ image_detail(struct ecr_req *r, const struct image *img)
 	if (img->has_subject)
 		ecr_add_str(o, "subjectManifestDigest",
 		    digest_format(&img->subject, dstr));
-	ecr_add_str(o, "imageStatus", "ACTIVE");
+	ecr_add_str(o, "imageStatus",
+	    image_status_names[image_status_now(img)]);
+	ecr_add_time(o, "lastArchivedAt", img->archived_ms);
+	if (image_status_now(img) == IMAGE_ACTIVE)
+		ecr_add_time(o, "lastActivatedAt", img->activated_ms);
 	ecr_scan_summary(o, img);
 	return o;
 }
 
 static int
-tag_status_admits(enum tag_status ts, const struct image *img)
+filter_admits(enum tag_status ts, unsigned statuses, const struct image *img)
 {
+	if ((statuses & (1u << image_status_now(img))) == 0)
+		return 0;
 	return ts == TS_ANY || (ts == TS_TAGGED && img->ntags > 0) ||
 	    (ts == TS_UNTAGGED && img->ntags == 0);
 }
@@ -466,7 +470,8 @@ ecr_image_describe(struct ecr_req *r)
 	enum id_result	 rc;
 	char		 cursor[DIGEST_STR_MAX], *next;
 	size_t		 i, k, n, nseen = 0, start = 0;
-	int		 page, active;
+	int		 page;
+	unsigned	 statuses;
 
 	if ((repo = ecr_repository_find(r, name)) == NULL)
 		return;
@@ -519,7 +524,7 @@ ecr_image_describe(struct ecr_req *r)
 		ecr_respond(r, out);
 		return;
 	}
-	ts = filter_tag_status(r, &active);
+	ts = filter_tag_status(r, &statuses);
 	page = ecr_page_size(r);
 	if (token != NULL) {
 		if (ecr_token_parse(r, repo->name, token, cursor,
@@ -532,9 +537,9 @@ ecr_image_describe(struct ecr_req *r)
 		start = sortvec_upper_bound(&repo->images, &d);
 	}
 	n = 0;
-	for (i = start; active && i < repo->images.len; i++) {
+	for (i = start; i < repo->images.len; i++) {
 		img = repo->images.items[i];
-		if (!tag_status_admits(ts, img))
+		if (!filter_admits(ts, statuses, img))
 			continue;
 		if (n == (size_t)page) {
 			next = ecr_token_make(r, repo->name,
@@ -570,11 +575,12 @@ ecr_image_list(struct ecr_req *r)
 	const char	*last_tag = NULL;
 	struct image	*last = NULL;
 	size_t		 i, k = 0, n = 0, start = 0;
-	int		 page, active, full = 0;
+	int		 page, full = 0;
+	unsigned	 statuses;
 
 	if ((repo = ecr_repository_find(r, name)) == NULL)
 		return;
-	ts = filter_tag_status(r, &active);
+	ts = filter_tag_status(r, &statuses);
 	page = ecr_page_size(r);
 	if (token != NULL) {
 		if (ecr_token_parse(r, repo->name, token, cursor,
@@ -611,9 +617,9 @@ ecr_image_list(struct ecr_req *r)
 	out = json_object_new_object();
 	arr = json_object_new_array();
 	json_object_object_add(out, "imageIds", arr);
-	for (i = start; active && i < repo->images.len && !full; i++, k = 0) {
+	for (i = start; i < repo->images.len && !full; i++, k = 0) {
 		img = repo->images.items[i];
-		if (!tag_status_admits(ts, img))
+		if (!filter_admits(ts, statuses, img))
 			continue;
 		digest_format(&img->digest, dstr);
 		if (img->ntags == 0) {
@@ -739,5 +745,105 @@ ecr_image_batch_delete(struct ecr_req *r)
 	 * the error answered. */
 	if (err != 0)
 		log_warnx("BatchDeleteImage: %s", berr_message(err));
+	ecr_commit(r, &t, out);
+}
+
+/* --- one image by its ImageIdentifier --------------------------------------- */
+
+struct image *
+ecr_image_resolve(struct ecr_req *r, struct repository *repo,
+    struct json_object *id)
+{
+	struct image	*img;
+	const char	*tag, *ds;
+	enum id_result	 rc;
+
+	rc = resolve_id(repo, id, &img, &tag, &ds);
+	if (rc == ID_MISSING_BOTH || rc == ID_BAD_DIGEST) {
+		ecr_error(r, "InvalidParameterException", "Invalid parameter at "
+		    "'imageId' failed to satisfy constraint: '%s'",
+		    rc == ID_MISSING_BOTH ? "both tag and digest cannot be "
+		    "null" : "image digest should satisfy the regex '"
+		    DIGEST_REGEX "'");
+		return NULL;
+	}
+	if (rc != ID_FOUND) {
+		ecr_error(r, "ImageNotFoundException", "The image with imageId "
+		    "{imageDigest:'%s', imageTag:'%s'} does not exist within the "
+		    "repository with name '%s' in the registry with id '%s'",
+		    ds != NULL ? ds : "null", tag != NULL ? tag : "null",
+		    repo->name, r->account);
+		return NULL;
+	}
+	return img;
+}
+
+struct json_object *
+ecr_image_id_json(struct ecr_req *r, const struct image *img)
+{
+	struct json_object *id = ecr_member(r, "imageId"), *v;
+	char		 ds[DIGEST_STR_MAX];
+	const char	*tag = NULL;
+
+	if (id != NULL && json_object_object_get_ex(id, "imageTag", &v) &&
+	    v != NULL)
+		tag = json_object_get_string(v);
+	return id_json(digest_format(&img->digest, ds), tag);
+}
+
+/* --- UpdateImageStorageClass --------------------------------------------- */
+
+/*
+ * ARCHIVE moves an active image to the archive (imageStatus ARCHIVED,
+ * lastArchivedAt); STANDARD starts restoring an archived one (ACTIVATING
+ * for IMAGE_RESTORE_MS of the model's clock, then ACTIVE with
+ * lastActivatedAt).  Any other move (an archived image to the archive, an
+ * active or restoring one to STANDARD) is not a storage class update
+ * ECR supports.  Sources: userguide/archive-image.html,
+ * userguide/restore-image.html, API_UpdateImageStorageClass.
+ */
+void
+ecr_image_update_storage_class(struct ecr_req *r)
+{
+	const char	*name = ecr_str(r, "repositoryName");
+	const char	*target = ecr_str(r, "targetStorageClass");
+	struct json_object *out;
+	struct repository *repo;
+	struct image	*img;
+	enum image_status now_status, status;
+	struct txn	 t;
+	char		 dstr[DIGEST_STR_MAX];
+	int64_t		 now = model_now_ms(), archived_ms, activated_ms;
+
+	if ((repo = ecr_repository_find(r, name)) == NULL)
+		return;
+	if ((img = ecr_image_resolve(r, repo, ecr_member(r, "imageId"))) ==
+	    NULL)
+		return;
+	now_status = image_status_now(img);
+	archived_ms = img->archived_ms;
+	activated_ms = img->activated_ms;
+	if (strcmp(target, "ARCHIVE") == 0 && now_status == IMAGE_ACTIVE) {
+		status = IMAGE_ARCHIVED;
+		archived_ms = now;
+	} else if (strcmp(target, "STANDARD") == 0 &&
+	    now_status == IMAGE_ARCHIVED) {
+		status = IMAGE_ACTIVATING;
+		activated_ms = now + IMAGE_RESTORE_MS;
+	} else {
+		ecr_error(r, "ImageStorageClassUpdateNotSupportedException",
+		    "The image with digest '%s' in the repository with name "
+		    "'%s' is %s: it cannot move to the %s storage class",
+		    digest_format(&img->digest, dstr), name,
+		    image_status_names[now_status], target);
+		return;
+	}
+	out = json_object_new_object();
+	ecr_add_str(out, "registryId", r->account);
+	ecr_add_str(out, "repositoryName", repo->name);
+	json_object_object_add(out, "imageId", ecr_image_id_json(r, img));
+	ecr_add_str(out, "imageStatus", image_status_names[status]);
+	txn_init(&t);
+	(void)txn_image_status(&t, img, status, archived_ms, activated_ms);
 	ecr_commit(r, &t, out);
 }

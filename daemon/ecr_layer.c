@@ -348,7 +348,7 @@ complete_stat_cb(int err, uint64_t size, void *arg)
 		complete_cb(err, size, op);
 		return;
 	}
-	blob_upload_commit(&op->u, &op->digest, BLOB_UPLOAD_LINK_NEW,
+	blob_upload_commit(&op->u, &op->digest, size, BLOB_UPLOAD_LINK_NEW,
 	    complete_cb, op);
 }
 

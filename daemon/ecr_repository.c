@@ -121,10 +121,9 @@ repository_json(const struct repository *repo)
 	return o;
 }
 
-/* imageTagMutability and its exclusion filters from the request into c;
- * 0, or -1 when the request was answered with an error. */
-static int
-parse_mutability(struct ecr_req *r, struct repo_config *c, int required)
+int
+ecr_repository_parse_mutability(struct ecr_req *r, struct repo_config *c,
+    int required)
 {
 	struct json_object *filters, *f, *v;
 	const char	*m = ecr_str(r, "imageTagMutability");
@@ -174,8 +173,8 @@ parse_mutability(struct ecr_req *r, struct repo_config *c, int required)
 	return 0;
 }
 
-static int
-parse_encryption(struct ecr_req *r, struct repo_config *c)
+int
+ecr_repository_parse_encryption(struct ecr_req *r, struct repo_config *c)
 {
 	struct json_object *enc = ecr_member(r, "encryptionConfiguration"), *v;
 	const char	*type = "AES256", *key = NULL;
@@ -215,15 +214,16 @@ ecr_repository_create(struct ecr_req *r)
 		return;
 	}
 	repo_config_init(&cfg);
-	if (parse_mutability(r, &cfg, 0) == -1 ||
-	    parse_encryption(r, &cfg) == -1 ||
+	if (ecr_repository_parse_mutability(r, &cfg, 0) == -1 ||
+	    ecr_repository_parse_encryption(r, &cfg) == -1 ||
 	    ecr_tag_merge(r, &cfg, ecr_member(r, "tags")) == -1) {
 		repo_config_clear(&cfg);
 		return;
 	}
 	cfg.scan_on_push = scan_on_push(r);
 	txn_init(&t);
-	(void)txn_repo_put(&t, r->account, r->region, name, now_ms(), &cfg);
+	(void)txn_repo_put(&t, r->account, r->region, name, model_now_ms(),
+	    &cfg);
 	repo_config_clear(&cfg);
 	out = NULL;
 	if ((repo = repository_lookup(r->account, r->region, name)) != NULL) {
@@ -319,6 +319,8 @@ ecr_repository_delete(struct ecr_req *r)
 	out = json_object_new_object();
 	json_object_object_add(out, "repository", repository_json(repo));
 	txn_init(&t);
+	/* Its preview (a registry setting) goes with it, in the same entry. */
+	(void)ecr_lifecycle_preview_forget(&t, repo);
 	(void)txn_repo_delete(&t, repo);
 	ecr_commit(r, &t, out);
 }
@@ -357,7 +359,7 @@ ecr_repository_put_mutability(struct ecr_req *r)
 
 	if ((repo = setting_begin(r, &cfg)) == NULL)
 		return;
-	if (parse_mutability(r, &cfg, 1) == -1) {
+	if (ecr_repository_parse_mutability(r, &cfg, 1) == -1) {
 		repo_config_clear(&cfg);
 		return;
 	}

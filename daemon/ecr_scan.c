@@ -149,7 +149,7 @@ ecr_scan_start(struct ecr_req *r)
 	int		 rc;
 
 	if ((repo = ecr_repository_find(r, name)) == NULL ||
-	    (img = ecr_image_find(r, repo, id)) == NULL)
+	    (img = ecr_image_resolve(r, repo, id)) == NULL)
 		return;
 	if (!image_scan_supported(img, why, sizeof(why))) {
 		ecr_error(r, "UnsupportedImageTypeException", "The image is of a "
@@ -416,7 +416,7 @@ ecr_scan_findings(struct ecr_req *r)
 	uint64_t	 start = 0;
 
 	if ((repo = ecr_repository_find(r, name)) == NULL ||
-	    (img = ecr_image_find(r, repo, id)) == NULL)
+	    (img = ecr_image_resolve(r, repo, id)) == NULL)
 		return;
 	if (json_object_object_get_ex(id, "imageTag", &tagv) && tagv != NULL)
 		tag = json_object_get_string(tagv);

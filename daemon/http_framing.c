@@ -185,7 +185,7 @@ framing_byte(struct http_framing *f, unsigned char c)
 size_t
 http_framing_scan(struct http_framing *f, const char *data, size_t len)
 {
-	const unsigned char	*p = (const unsigned char *)data;
+	const unsigned char	*p = (const unsigned char *)data, *cr, *lf;
 	size_t			 i = 0, n;
 
 	while (i < len) {
@@ -193,6 +193,21 @@ http_framing_scan(struct http_framing *f, const char *data, size_t len)
 		case FR_BODY_WAIT:
 		case FR_BAD:
 			return i;
+		case FR_LINE:
+			/* Most of a head: skip to the line's CR at memchr's
+			 * speed, refusing a bare LF on the way. */
+			cr = memchr(p + i, '\r', len - i);
+			n = cr != NULL ? (size_t)(cr - p) : len;
+			if ((lf = memchr(p + i, '\n', n - i)) != NULL) {
+				(void)framing_fail(f, "a bare LF");
+				return (size_t)(lf - p);
+			}
+			if (cr != NULL) {
+				f->state = FR_LINE_CR;
+				n++;
+			}
+			i = n;
+			continue;
 		case FR_LENGTH:
 		case FR_CHUNK_DATA:
 			n = len - i < f->left ? len - i : (size_t)f->left;

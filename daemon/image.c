@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "berthd.h"
+#include "registry.h"
 #include "error.h"
 #include "image_scan.h"
 #include "log.h"
@@ -44,7 +45,11 @@ image_fail_detail(struct image_push *p, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Checks that what the manifest references is in the repository. */
+/*
+ * Checks that what the manifest references is in the repository: the
+ * images an index names always, blobs unless the push is lenient (they
+ * are then pullable once pushed).
+ */
 static int
 image_check_refs(struct repository *repo, const struct manifest_info *mi,
     struct image_push *p, uint64_t *index_size)
@@ -69,7 +74,7 @@ image_check_refs(struct repository *repo, const struct manifest_info *mi,
 				*index_size = child->size;
 			continue;
 		}
-		if (mi->foreign != NULL && mi->foreign[i])
+		if ((mi->foreign != NULL && mi->foreign[i]) || p->lenient)
 			continue;
 		if (link_find(repo, &ref->digest) == NULL) {
 			p->missing = ref->digest;
@@ -81,9 +86,29 @@ image_check_refs(struct repository *repo, const struct manifest_info *mi,
 	return 0;
 }
 
+struct image_pushed {
+	txn_done_cb	 done;
+	void		*arg;
+};
+
+/* Once a push is durable, what it set in motion may run. */
+static void
+image_pushed_cb(int err, void *arg)
+{
+	struct image_pushed *ipd = arg;
+
+	ipd->done(err, ipd->arg);
+	free(ipd);
+	if (err == 0) {
+		replication_kick();
+		signing_kick();
+	}
+}
+
 int
 image_push(struct image_push *p, txn_done_cb done, void *arg)
 {
+	struct image_pushed *ipd;
 	struct manifest_info mi;
 	struct repository *repo;
 	struct image	*img, *existing;
@@ -112,11 +137,13 @@ image_push(struct image_push *p, txn_done_cb done, void *arg)
 		return BERR_DIGEST_INVALID;
 	}
 	if ((rc = manifest_parse((const char *)p->manifest, p->len,
-	    p->content_type, &mi)) != 0) {
+	    p->content_type, p->lenient ? MANIFEST_LENIENT : 0, &mi)) != 0) {
 		snprintf(p->detail, sizeof(p->detail), "%s", mi.error);
 		return rc;
 	}
-	if ((rc = image_check_refs(repo, &mi, p, &index_size)) != 0) {
+	if (p->cache)
+		index_size = 0;
+	else if ((rc = image_check_refs(repo, &mi, p, &index_size)) != 0) {
 		manifest_info_clear(&mi);
 		return rc;
 	}
@@ -136,7 +163,8 @@ image_push(struct image_push *p, txn_done_cb done, void *arg)
 		}
 		changes++;
 	}
-	if (existing != NULL && changes == 0 && p->ecr) {
+	if (existing != NULL && changes == 0 && p->ecr &&
+	    existing->status == IMAGE_ACTIVE) {
 		/* ECR: "no changes to the manifest or image tag". */
 		manifest_info_clear(&mi);
 		return BERR_EXISTS;
@@ -156,7 +184,7 @@ image_push(struct image_push *p, txn_done_cb done, void *arg)
 		img->manifest = xmalloc(p->len);
 		memcpy(img->manifest, p->manifest, p->len);
 		img->manifest_len = p->len;
-		img->pushed_ms = now_ms();
+		img->pushed_ms = model_now_ms();
 		img->refs = mi.refs;
 		img->nrefs = mi.nrefs;
 		mi.refs = NULL;
@@ -174,6 +202,13 @@ image_push(struct image_push *p, txn_done_cb done, void *arg)
 		    (rc = image_scan_on_push(&t, img)) != 0)
 			fatalx("image_push: the scan record does not apply");
 	}
+	/* Pushing an archived image again restores it at once
+	 * (userguide/archive-image.html). */
+	if (existing != NULL && existing->status != IMAGE_ACTIVE &&
+	    (rc = txn_image_status(&t, existing, IMAGE_ACTIVE,
+	    existing->archived_ms, model_now_ms())) != 0)
+		fatalx("image_push: the status record does not apply: %s",
+		    berr_message(rc));
 	p->has_subject = mi.has_subject;
 	p->subject = mi.subject;
 	manifest_info_clear(&mi);
@@ -182,6 +217,15 @@ image_push(struct image_push *p, txn_done_cb done, void *arg)
 			fatalx("image_push: the tag record does not apply: %s",
 			    berr_message(rc));
 	p->created = existing == NULL;
-	txn_commit(&t, done, arg);
+	if ((img = image_find(repo, &p->digest)) == NULL)
+		fatalx("image_push: the image is not in the model");
+	replication_plan(&t, repo, img, p->tags, p->ntags);
+	signing_plan(&t, repo, img);
+	if (p->extra != NULL)
+		p->extra(&t, p->extra_arg);
+	ipd = xcalloc(1, sizeof(*ipd));
+	ipd->done = done;
+	ipd->arg = arg;
+	txn_commit(&t, image_pushed_cb, ipd);
 	return 0;
 }

@@ -536,8 +536,9 @@ image_scan_result_cb(int err, const struct msg_scan_result *res, int fd,
 		/* AWS native basic scanning says UNSUPPORTED_IMAGE; Clair
 		 * said FAILED, with the same UnsupportedImageError. */
 		reg = registry_find(j->account, j->region);
-		sc->status = reg != NULL && strcmp(scanning_basic_version(reg),
-		    "CLAIR") == 0 ? IMAGE_SCAN_FAILED : IMAGE_SCAN_UNSUPPORTED;
+		sc->status = reg != NULL && strcmp(registry_account_setting(
+		    reg, "BASIC_SCAN_TYPE_VERSION"), "CLAIR") == 0 ?
+		    IMAGE_SCAN_FAILED : IMAGE_SCAN_UNSUPPORTED;
 		break;
 	default:
 		sc->status = IMAGE_SCAN_FAILED;
@@ -561,7 +562,8 @@ image_scan_result_cb(int err, const struct msg_scan_result *res, int fd,
 }
 
 static void
-image_scan_layer_opened_cb(int err, int fd, uint64_t size, void *arg)
+image_scan_layer_opened_cb(int err, int fd, uint64_t offset, uint64_t size,
+    void *arg)
 {
 	struct image_scan_job	*j = arg;
 	char			 ds[DIGEST_STR_MAX];
@@ -573,7 +575,7 @@ image_scan_layer_opened_cb(int err, int fd, uint64_t size, void *arg)
 		return;
 	}
 	if (scanner_layer(j->generation, j->id, j->next, j->media[j->next],
-	    size, fd) != 0) {
+	    offset, size, fd) != 0) {
 		image_scan_fail(j, "berth-scand, the scanner, stopped during "
 		    "the scan; start the scan again.");
 		return;

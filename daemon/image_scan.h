@@ -115,8 +115,6 @@ int	scanning_filter_matches(const char *filter, const char *name);
 /* The configuration that applies to repo (c is the registry's). */
 void	scanning_applied(const struct scanning_config *,
 	    const struct repository *, struct scanning_applied *);
-/* The account setting BASIC_SCAN_TYPE_VERSION, "AWS_NATIVE" when unset. */
-const char *scanning_basic_version(const struct registry *);
 
 /* --- scanning images (image_scan.c) -------------------------------------- */
 
@@ -169,7 +167,8 @@ void	scanner_reload(void);
 /* The spawner's answers, as for the worker. */
 void	scanner_started(pid_t, int fd);
 void	scanner_failed(int err);
-void	scanner_exited(pid_t, int status);
+/* 1 if pid was berth-scand's (and is handled), else 0. */
+int	scanner_exited(pid_t, int status);
 /*
  * One scan: scanner_layer for each layer in order (fd is taken), then
  * scanner_run.  The id comes from scanner_scan_id() while the scanner is
@@ -182,7 +181,7 @@ typedef void (*scanner_result_cb)(int err, const struct msg_scan_result *,
     int fd, void *arg);
 uint32_t scanner_scan_id(uint64_t *generation);
 int	scanner_layer(uint64_t generation, uint32_t id, uint32_t index,
-	    uint32_t media, uint64_t size, int fd);
+	    uint32_t media, uint64_t offset, uint64_t size, int fd);
 void	scanner_run(uint64_t generation, uint32_t id, uint32_t nlayers,
 	    scanner_result_cb done, void *arg);
 

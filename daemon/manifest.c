@@ -18,7 +18,10 @@
  * Manifests as the OCI image spec and Docker's schema 2 define them: image
  * manifests (config + layers), indexes and manifest lists, and OCI 1.1
  * artifacts (artifactType, subject).  Parsing extracts what the registry
- * needs; the bytes themselves are stored and served untouched.
+ * needs; the bytes themselves are stored and served untouched.  With
+ * MANIFEST_LENIENT (berthd --lenient-images) it takes image manifests the
+ * way in-process ECR fakes do: config and layers may be left out, and a
+ * manifest that names no type anywhere is Docker's.
  */
 #include "config.h"
 
@@ -145,12 +148,13 @@ layer_is_foreign(struct json_object *o, const char *mt)
 
 int
 manifest_parse(const char *body, size_t len, const char *content_type,
-    struct manifest_info *mi)
+    int flags, struct manifest_info *mi)
 {
 	struct json_object *root, *v, *arr, *cfg;
 	const char	*mt, *at;
 	size_t		 i, n;
-	int		 rc, is_index;
+	int		 rc, is_index, has_cfg, has_list;
+	int		 lenient = (flags & MANIFEST_LENIENT) != 0;
 
 	memset(mi, 0, sizeof(*mi));
 	if ((root = json_parse_strict(body, len, MANIFEST_JSON_DEPTH)) ==
@@ -186,8 +190,13 @@ manifest_parse(const char *body, size_t len, const char *content_type,
 	    manifest_type_known(content_type))
 		mt = content_type;
 	if (mt == NULL) {
-		/* Neither says: infer from the structure, as OCI allows. */
-		if (json_object_object_get_ex(root, "manifests", &v))
+		/* Neither says: infer from the structure, as OCI allows, or
+		 * take Docker's types, which ECR reports for docker's pushes
+		 * and fakes assume. */
+		has_list = json_object_object_get_ex(root, "manifests", &v);
+		if (lenient)
+			mt = has_list ? MT_DOCKER_LIST : MT_DOCKER_MANIFEST;
+		else if (has_list)
 			mt = MT_OCI_INDEX;
 		else if (json_object_object_get_ex(root, "config", &v))
 			mt = MT_OCI_MANIFEST;
@@ -244,37 +253,48 @@ manifest_parse(const char *body, size_t len, const char *content_type,
 		goto out;
 	}
 
-	if (!json_object_object_get_ex(root, "config", &cfg)) {
+	/* Lenient, either may be absent; what is there is checked. */
+	has_cfg = json_object_object_get_ex(root, "config", &cfg);
+	if (!has_cfg && !lenient) {
 		manifest_fail(mi, rc, "an image manifest needs a config");
 		goto out;
 	}
-	if (!json_object_object_get_ex(root, "layers", &arr) ||
-	    !json_object_is_type(arr, json_type_array)) {
+	if (!json_object_object_get_ex(root, "layers", &arr)) {
+		arr = NULL;
+		if (!lenient) {
+			manifest_fail(mi, rc, "an image manifest needs a layers "
+			    "array");
+			goto out;
+		}
+	} else if (!json_object_is_type(arr, json_type_array)) {
 		manifest_fail(mi, rc, "an image manifest needs a layers array");
 		goto out;
 	}
-	n = json_object_array_length(arr);
+	n = arr != NULL ? json_object_array_length(arr) : 0;
 	if (n >= MANIFEST_MAX_REFS) {
 		manifest_fail(mi, rc, "too many layers");
 		goto out;
 	}
 	mi->refs = xcalloc(n + 1, sizeof(*mi->refs));
 	mi->foreign = xcalloc(n + 1, sizeof(*mi->foreign));
-	if ((rc = parse_descriptor(cfg, &mi->refs[0], REF_CONFIG, mi,
-	    "config")) != 0)
-		goto out;
-	mi->nrefs = 1;
-	if (mi->artifact_type == NULL)
-		mi->config_media_type = mi->refs[0].media_type;
+	if (has_cfg) {
+		if ((rc = parse_descriptor(cfg, &mi->refs[0], REF_CONFIG, mi,
+		    "config")) != 0)
+			goto out;
+		mi->nrefs = 1;
+		if (mi->artifact_type == NULL)
+			mi->config_media_type = mi->refs[0].media_type;
+	}
 	for (i = 0; i < n; i++) {
 		struct json_object *lo = json_object_array_get_idx(arr, i);
-		if ((rc = parse_descriptor(lo, &mi->refs[i + 1], REF_LAYER, mi,
+		struct image_ref *ref = &mi->refs[mi->nrefs];
+		if ((rc = parse_descriptor(lo, ref, REF_LAYER, mi,
 		    "layer")) != 0)
 			goto out;
-		mi->foreign[i + 1] = layer_is_foreign(lo,
-		    mi->refs[i + 1].media_type);
+		mi->foreign[mi->nrefs] = layer_is_foreign(lo,
+		    ref->media_type);
 		mi->nrefs++;
-		mi->layers_size += mi->refs[i + 1].size;
+		mi->layers_size += ref->size;
 	}
 	rc = 0;
 out:

@@ -22,11 +22,17 @@
  * restarted, an append failed).  Entries sent after the load request are
  * not in the state blobd returns, so they are kept and applied again on
  * top of the loaded state.
+ *
+ * A link record may also ride with its blob's commit (txn_link_ride):
+ * blobd appends it, and berthd applies it when both are durable.  Until
+ * then the model lacks it, so no snapshot may be taken while one is in
+ * flight: a compaction waits for them to land, and new ones wait for it.
  */
 #include "config.h"
 
 #include <sys/mman.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -34,6 +40,7 @@
 #include <event2/event.h>
 
 #include "berthd.h"
+#include "registry.h"
 #include "error.h"
 #include "log.h"
 #include "util.h"
@@ -46,6 +53,7 @@
 struct meta_waiter {
 	meta_done_cb	 done;
 	void		*arg;
+	struct meta_waiter *next;	/* answered with this one */
 };
 
 struct pending_entry {
@@ -57,6 +65,9 @@ static int			 meta_nloads;	/* loads in flight */
 static struct pending_entry	*meta_pending;
 static size_t			 meta_npending;
 static int			 meta_compacting;
+static int			 meta_rides;	/* link records riding */
+static int			 meta_compact_due;	/* once they landed */
+static struct meta_waiter	*meta_compact_waiters;
 
 struct pull_note {
 	char		 account[ACCOUNT_LEN + 1];
@@ -87,12 +98,18 @@ meta_waiter_new(meta_done_cb done, void *arg)
 	return w;
 }
 
+/* Answers w and the waiters chained to it. */
 static void
 meta_waiter_done(struct meta_waiter *w, int err)
 {
-	if (w->done != NULL)
-		w->done(err, w->arg);
-	free(w);
+	struct meta_waiter *next;
+
+	for (; w != NULL; w = next) {
+		next = w->next;
+		if (w->done != NULL)
+			w->done(err, w->arg);
+		free(w);
+	}
 }
 
 void
@@ -198,6 +215,9 @@ meta_state_cb(int err, int fd, uint64_t len, uint64_t entries, void *arg)
 	}
 	log_info("loaded %llu metadata entries (%llu bytes)",
 	    (unsigned long long)entries, (unsigned long long)len);
+	/* Work a crash interrupted resumes from what the disk says. */
+	replication_reload();
+	signing_reload();
 	if (map != NULL)
 		munmap(map, len);
 	if (!model->have_secret) {
@@ -240,27 +260,23 @@ meta_compact_cb(int err, void *arg)
 	meta_waiter_done(ctx, err);
 }
 
-void
-meta_compact(meta_done_cb done, void *arg)
+/* Writes the snapshot and sends it; the waiters hear how it went. */
+static void
+meta_compact_start(struct meta_waiter *waiters)
 {
-	struct meta_waiter *ctx;
 	uint64_t	 len;
 	int64_t		 entries;
-	int		 fd, err = 0;
+	int		 fd;
 
-	if (meta_compacting || meta_loading())
-		err = BERR_UNAVAILABLE;
-	else if ((fd = anon_file("berth-snapshot")) == -1) {
+	if ((fd = anon_file("berth-snapshot")) == -1) {
 		log_warn("memfd for the snapshot");
-		err = BERR_IO;
-	} else if ((entries = record_snapshot(fd, &len)) < 0) {
+		meta_waiter_done(waiters, BERR_IO);
+		return;
+	}
+	if ((entries = record_snapshot(fd, &len)) < 0) {
 		log_warn("writing the snapshot");
 		close(fd);
-		err = BERR_IO;
-	}
-	if (err != 0) {
-		if (done != NULL)
-			done(err, arg);
+		meta_waiter_done(waiters, BERR_IO);
 		return;
 	}
 	meta_compacting = 1;
@@ -269,8 +285,53 @@ meta_compact(meta_done_cb done, void *arg)
 	model->log_bytes = 0;
 	model->snapshot_entries = (uint64_t)entries;
 	model->snapshot_bytes = len;
-	ctx = meta_waiter_new(done, arg);
-	blobc_meta_compact(fd, len, (uint64_t)entries, meta_compact_cb, ctx);
+	blobc_meta_compact(fd, len, (uint64_t)entries, meta_compact_cb,
+	    waiters);
+}
+
+void
+meta_compact(meta_done_cb done, void *arg)
+{
+	struct meta_waiter *w;
+
+	if (meta_compacting || meta_loading()) {
+		if (done != NULL)
+			done(BERR_UNAVAILABLE, arg);
+		return;
+	}
+	w = meta_waiter_new(done, arg);
+	if (meta_rides == 0) {
+		meta_compact_start(w);
+		return;
+	}
+	w->next = meta_compact_waiters;
+	meta_compact_waiters = w;
+	meta_compact_due = 1;
+}
+
+int
+meta_ride_begin(void)
+{
+	if (meta_compact_due)
+		return -1;
+	meta_rides++;
+	return 0;
+}
+
+void
+meta_ride_end(void)
+{
+	struct meta_waiter *w;
+
+	if (--meta_rides > 0 || !meta_compact_due)
+		return;
+	meta_compact_due = 0;
+	w = meta_compact_waiters;
+	meta_compact_waiters = NULL;
+	if (meta_compacting || meta_loading())
+		meta_waiter_done(w, BERR_UNAVAILABLE);
+	else
+		meta_compact_start(w);
 }
 
 /*
@@ -297,7 +358,7 @@ meta_compaction_due(uint64_t snapshot_bytes, uint64_t log_bytes,
 void
 meta_maybe_compact(void)
 {
-	if (meta_compacting || meta_loading())
+	if (meta_compacting || meta_loading() || meta_compact_due)
 		return;
 	if (meta_compaction_due(model->snapshot_bytes, model->log_bytes,
 	    model->log_entries))
@@ -354,13 +415,20 @@ meta_pulls_cb(evutil_socket_t fd, short events, void *arg)
 }
 
 void
-meta_note_pull(struct image *img)
+meta_note_pull(struct image *img, const char *principal)
 {
 	struct pull_note *pn;
 	struct timeval	 tv = { PULL_FLUSH_SEC, 0 };
+	char		 key[sizeof(PULL_EXCLUSION_KEY) + PRINCIPAL_MAX];
 	size_t		 i;
 
-	img->pulled_ms = now_ms();
+	if (img->repo->registry->settings.len > 0) {
+		snprintf(key, sizeof(key), PULL_EXCLUSION_KEY "%s", principal);
+		if (registry_setting(img->repo->registry, key) != NULL)
+			return;
+	}
+	img->pulled_ms = model_now_ms();
+	model_repo_changed(img->repo);
 	for (i = 0; i < meta_npulls; i++) {
 		pn = &meta_pulls[i];
 		if (digest_eq(&pn->digest, &img->digest) &&

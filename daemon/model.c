@@ -25,12 +25,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
 #include "berthd.h"
+#include "registry.h"
 #include "error.h"
 #include "image_scan.h"
 #include "log.h"
 #include "name.h"
 #include "util.h"
+
+/* JSON nesting allowed in a registry setting's value. */
+#define REGISTRY_SETTING_DEPTH	16
 
 struct model	*model;
 
@@ -85,6 +91,50 @@ static int
 kv_cmp(const void *key, const void *item)
 {
 	return strcmp(key, ((const struct kv *)item)->key);
+}
+
+/*
+ * The test clock: berth's "now" for every time the model records or
+ * compares (push, pull, archive and evaluation times, repository
+ * creation, lifecycle ages) is the real clock plus an offset that POST
+ * /_berth/clock moves; the offset is a record (REC_CLOCK), so it survives
+ * restarts.  What must follow the real clock keeps now_ms()/now_sec():
+ * SigV4's skew check, login tokens and download URLs (clients stay logged
+ * in), and GC's grace, which it compares with the files' own mtimes.
+ */
+int64_t
+model_now_ms(void)
+{
+	return now_ms() + (model != NULL ? model->clock_offset_ms : 0);
+}
+
+/*
+ * A restore is recorded once, as ACTIVATING with activated_ms the time it
+ * completes; from then on the image is ACTIVE, with no second record to
+ * write and none to lose.
+ */
+enum image_status
+image_status_now(const struct image *img)
+{
+	if (img->status == IMAGE_ACTIVATING &&
+	    model_now_ms() >= img->activated_ms)
+		return IMAGE_ACTIVE;
+	return img->status;
+}
+
+int
+image_is_pullable(const struct image *img)
+{
+	return image_status_now(img) == IMAGE_ACTIVE;
+}
+
+/* Never reset: a reloaded model's repositories get new generations. */
+static uint64_t	 model_generation;
+
+void
+model_repo_changed(struct repository *repo)
+{
+	repo->generation = ++model_generation;
 }
 
 struct model *
@@ -329,6 +379,22 @@ registry_setting(const struct registry *reg, const char *key)
 	return kv->value;
 }
 
+struct json_object *
+registry_setting_json(const struct registry *reg, const char *key)
+{
+	struct json_object *o;
+	const char	*text;
+
+	if ((text = registry_setting(reg, key)) == NULL)
+		return NULL;
+	o = json_parse_strict(text, strlen(text), REGISTRY_SETTING_DEPTH);
+	if (o != NULL && !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		o = NULL;
+	}
+	return o;
+}
+
 void
 blob_touch(struct blob *b)
 {
@@ -411,6 +477,7 @@ model_repo_put(const char *account, const char *region, const char *name,
 		repo_config_clear(&repo->config);
 		repo->config = *take;
 		repo_config_init(take);
+		model_repo_changed(repo);
 		return 0;
 	}
 	repo = xcalloc(1, sizeof(*repo));
@@ -422,8 +489,47 @@ model_repo_put(const char *account, const char *region, const char *name,
 	sortvec_init(&repo->images, image_cmp);
 	sortvec_init(&repo->tags, tag_cmp);
 	sortvec_init(&repo->links, link_cmp);
+	model_repo_changed(repo);
 	(void)sortvec_insert(&reg->repositories, repo->name, repo);
 	return 0;
+}
+
+/*
+ * The per-image registry settings (the replication and signing statuses)
+ * go with their image or repository.  This happens here, in the model,
+ * rather than as records of their own: replay deletes them exactly as the
+ * live change did.  d NULL: every image of the repository name.
+ */
+static void
+image_state_forget(struct registry *reg, const char *name,
+    const struct digest *d)
+{
+	static const char *const prefixes[] = { REPLICATION_KEY_PREFIX,
+	    SIGNING_KEY_PREFIX };
+	char		 ds[DIGEST_STR_MAX], *key;
+	size_t		 i, j, n;
+
+	for (i = 0; i < nitems(prefixes); i++) {
+		if (d != NULL) {
+			xasprintf(&key, "%s%s@%s", prefixes[i], name,
+			    digest_format(d, ds));
+			(void)model_setting_delete(reg, key);
+			free(key);
+			continue;
+		}
+		xasprintf(&key, "%s%s@", prefixes[i], name);
+		n = strlen(key);
+		for (j = 0; j < reg->settings.len;) {
+			struct kv *kv = reg->settings.items[j];
+
+			if (strncmp(kv->key, key, n) == 0 &&
+			    strchr(kv->key + n, '@') == NULL)
+				(void)model_setting_delete(reg, kv->key);
+			else
+				j++;
+		}
+		free(key);
+	}
 }
 
 int
@@ -452,6 +558,7 @@ model_repo_delete(const char *account, const char *region, const char *name)
 		if (l->blob->links > 0)
 			l->blob->links--;
 	}
+	image_state_forget(reg, repo->name, NULL);
 	repository_free(repo);
 	return 0;
 }
@@ -472,6 +579,7 @@ model_image_put(struct repository *repo, struct image *img)
 		blob_get(&img->refs[i].digest, img->refs[i].size)->refs++;
 	}
 	(void)sortvec_insert(&repo->images, &img->digest, img);
+	model_repo_changed(repo);
 	return 0;
 }
 
@@ -519,6 +627,7 @@ model_image_delete(struct repository *repo, const struct digest *d)
 
 	if ((img = sortvec_remove(&repo->images, d)) == NULL)
 		return BERR_MANIFEST_UNKNOWN;
+	image_state_forget(repo->registry, repo->name, d);
 	for (i = 0; i < img->ntags; i++) {
 		struct tag *t = sortvec_remove(&repo->tags, img->tags[i]);
 		if (t != NULL) {
@@ -534,6 +643,7 @@ model_image_delete(struct repository *repo, const struct digest *d)
 			blob_deref(b, now);
 	}
 	image_free(img);
+	model_repo_changed(repo);
 	return 0;
 }
 
@@ -557,6 +667,7 @@ model_tag_put(struct repository *repo, const char *name,
 	}
 	t->image = img;
 	image_add_tag(img, name);
+	model_repo_changed(repo);
 	return 0;
 }
 
@@ -570,6 +681,24 @@ model_tag_delete(struct repository *repo, const char *name)
 	image_drop_tag(t->image, name);
 	free(t->name);
 	free(t);
+	model_repo_changed(repo);
+	return 0;
+}
+
+int
+model_image_status(struct repository *repo, const struct digest *d,
+    enum image_status status, int64_t archived_ms, int64_t activated_ms)
+{
+	struct image	*img;
+
+	if (status > IMAGE_ACTIVATING)
+		return BERR_FRAME;
+	if ((img = image_find(repo, d)) == NULL)
+		return BERR_MANIFEST_UNKNOWN;
+	img->status = status;
+	img->archived_ms = archived_ms;
+	img->activated_ms = activated_ms;
+	model_repo_changed(repo);
 	return 0;
 }
 
@@ -581,6 +710,10 @@ model_link_put(struct repository *repo, const struct digest *d,
 	struct blob	*b;
 
 	b = blob_get(d, size);
+	/* Its first link carries the stored size; the one a lenient image's
+	 * manifest declared for it before (see image_push) may be wrong. */
+	if (b->links == 0)
+		b->size = size;
 	if (linked_ms > b->active_ms)
 		b->active_ms = linked_ms;
 	if ((l = link_find(repo, d)) != NULL) {

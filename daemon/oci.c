@@ -107,7 +107,7 @@ oci_identity(struct http_request *req, struct oci_ident *id)
 	have_host = oci_host_identity(http_request_header(req, "Host"), hacct,
 	    hregion) == 0;
 	if ((auth == NULL && conf.require_auth) || (auth != NULL &&
-	    auth_basic_identity(auth, tacct, tregion) != 0))
+	    auth_basic_identity(auth, tacct, tregion, id->principal) != 0))
 		return BERR_UNAUTHORIZED;
 	if (have_host) {
 		if (auth != NULL && (strcmp(hacct, tacct) != 0 ||
@@ -122,6 +122,10 @@ oci_identity(struct http_request *req, struct oci_ident *id)
 		strcpy(id->account, conf.account_id);
 		strcpy(id->region, conf.region);
 	}
+	/* Anonymous: the default principal of the account addressed. */
+	if (auth == NULL)
+		auth_principal_default(id->account, id->principal,
+		    sizeof(id->principal));
 	id->authenticated = auth != NULL;
 	return 0;
 }

@@ -26,6 +26,7 @@
 #include "berthd.h"
 #include "error.h"
 #include "http.h"
+#include "ptc.h"
 
 /* Headers and body of a blob response, the range decided here. */
 static void
@@ -112,6 +113,8 @@ oci_blob_get(struct http_request *req, const struct oci_ident *id,
 	struct link	*l;
 	uint64_t	 size;
 
+	if (ptc_blob_intercept(req, id, name, dstr))
+		return;
 	if ((l = oci_blob_link(req, id, name, dstr, &d, &repo)) == NULL)
 		return;
 	/* A push checks existence before it references: GC must wait. */

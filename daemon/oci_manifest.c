@@ -27,10 +27,12 @@
 #include <json-c/json.h>
 
 #include "berthd.h"
+#include "registry.h"
 #include "error.h"
 #include "http.h"
 #include "log.h"
 #include "name.h"
+#include "ptc.h"
 #include "util.h"
 
 #define TAGS_PER_PUT_MAX	64
@@ -190,6 +192,8 @@ oci_manifest_get(struct http_request *req, const struct oci_ident *id,
 	char		 ds[DIGEST_STR_MAX];
 	int		 rc;
 
+	if (ptc_manifest_intercept(req, id, name, refstr))
+		return;
 	if ((repo = oci_repository(req, id, name)) == NULL)
 		return;
 	if ((rc = name_reference_parse(refstr, strlen(refstr), &ref)) != 0) {
@@ -209,6 +213,14 @@ oci_manifest_get(struct http_request *req, const struct oci_ident *id,
 		    "in %s", refstr, name);
 		return;
 	}
+	/* "Requests to pull the archived image will fail with a 404 error"
+	 * (userguide/archive-image.html). */
+	if (!image_is_pullable(img)) {
+		oci_error(req, BERR_MANIFEST_UNKNOWN, "manifest %s in %s is "
+		    "archived: restore it with UpdateImageStorageClass "
+		    "(targetStorageClass STANDARD) first", refstr, name);
+		return;
+	}
 	/* By digest the bytes are what was asked for, whatever Accept says. */
 	if (!ref.is_digest && !oci_accepts(req, img->media_type)) {
 		oci_error(req, BERR_MANIFEST_UNKNOWN, "the manifest is %s, "
@@ -219,7 +231,7 @@ oci_manifest_get(struct http_request *req, const struct oci_ident *id,
 	http_response_header(req, "Docker-Content-Digest", ds);
 	http_response_headerf(req, "ETag", "\"%s\"", ds);
 	if (!http_request_is_head(req))
-		meta_note_pull(img);
+		meta_note_pull(img, id->principal);
 	http_respond(req, 200, img->media_type, img->manifest,
 	    img->manifest_len);
 }
@@ -345,10 +357,11 @@ manifest_put_body_cb(struct http_request *req, int err, void *arg)
 		return;
 	}
 	if (repository_lookup(mp->id.account, mp->id.region,
-	    mp->name) == NULL && conf.create_on_push) {
+	    mp->name) == NULL && template_create_on_push(mp->id.account,
+	    mp->id.region, mp->name)) {
 		txn_init(&t);
-		(void)txn_repo_ensure(&t, mp->id.account, mp->id.region,
-		    mp->name);
+		(void)template_create(&t, mp->id.account, mp->id.region,
+		    mp->name, TEMPLATE_FOR_CREATE_ON_PUSH);
 		txn_commit(&t, manifest_put_repo_cb, mp);
 		return;
 	}
@@ -365,9 +378,10 @@ oci_manifest_put(struct http_request *req, const struct oci_ident *id,
 	int		 rc;
 
 	if (repository_lookup(id->account, id->region, name) == NULL &&
-	    !conf.create_on_push) {
+	    !template_create_on_push(id->account, id->region, name)) {
 		oci_error(req, BERR_NAME_UNKNOWN, "repository %s does not "
-		    "exist; create it first (or run berthd --create-on-push)",
+		    "exist; create it first, add a CREATE_ON_PUSH repository "
+		    "creation template, or run berthd --create-on-push",
 		    name);
 		return;
 	}

@@ -21,7 +21,8 @@
  * body; monolithic POST ?digest=; streamed chunked PATCH with no
  * Content-Range; Content-Range chunks; cross-repository mounts).  The flow
  * itself, shared with ECR's layer operations, is blob_upload.c's: berthd
- * never buffers an upload, and blobd checks offsets and verifies digests.
+ * buffers no upload but a body of at most 1 MiB that ends one (sent with
+ * the commit), and blobd checks offsets and verifies digests.
  */
 #include "config.h"
 
@@ -29,6 +30,7 @@
 #include <string.h>
 
 #include "berthd.h"
+#include "registry.h"
 #include "error.h"
 #include "http.h"
 #include "log.h"
@@ -125,11 +127,31 @@ oci_upload_linked_cb(int err, uint64_t size, void *arg)
 	free(op);
 }
 
+/* Commits the session, of size bytes (UINT64_MAX: not known). */
 static void
-oci_upload_commit(struct oci_upload_op *op)
+oci_upload_commit(struct oci_upload_op *op, uint64_t size)
 {
-	blob_upload_commit(&op->u, &op->digest, BLOB_UPLOAD_DISCARD,
+	blob_upload_commit(&op->u, &op->digest, size, BLOB_UPLOAD_DISCARD,
 	    oci_upload_linked_cb, op);
+}
+
+/* A small body, in memory, goes with the commit: the last bytes of the
+ * session, or the whole blob of a monolithic upload. */
+static void
+oci_upload_body_cb(struct http_request *req, int err, void *arg)
+{
+	struct oci_upload_op *op = arg;
+	const char	*body;
+	size_t		 blen;
+
+	if (err != 0) {
+		oci_upload_fail(op, err == BERR_TOO_LARGE ? BERR_SIZE_INVALID :
+		    BERR_UPLOAD_INVALID, 0);
+		return;
+	}
+	body = http_request_body(req, &blen);
+	blob_upload_finish(&op->u, &op->digest, body, blen,
+	    BLOB_UPLOAD_DISCARD, oci_upload_linked_cb, op);
 }
 
 static void
@@ -149,7 +171,7 @@ oci_upload_appended_cb(int err, uint64_t size, void *arg)
 		return;
 	}
 	if (op->step != STEP_PATCH) {
-		oci_upload_commit(op);
+		oci_upload_commit(op, size);
 		return;
 	}
 	oci_upload_headers(op, size);
@@ -229,6 +251,7 @@ oci_upload_finish(struct http_request *req, const struct oci_ident *id,
 {
 	struct oci_upload_op *op;
 	const char	*ds;
+	int64_t		 cl;
 	int		 rc;
 
 	if ((op = oci_upload_session(req, id, name, uuid, STEP_FINISH)) ==
@@ -245,8 +268,14 @@ oci_upload_finish(struct http_request *req, const struct oci_ident *id,
 		free(op);
 		return;
 	}
+	cl = http_request_content_length(req);
 	if (!http_request_has_body(req))
-		oci_upload_commit(op);
+		oci_upload_commit(op, UINT64_MAX);
+	else if (cl >= 0 && cl <= BLOB_WRITE_MAX &&
+	    http_request_header(req, "Content-Range") == NULL)
+		/* Small enough to go with the commit, in one message. */
+		http_request_read_body(req, BLOB_WRITE_MAX,
+		    oci_upload_body_cb, op);
 	else
 		oci_upload_append_chunk(op);
 }
@@ -302,23 +331,6 @@ oci_upload_query(struct http_request *req, const struct oci_ident *id,
 }
 
 /* --- starting: sessions, monolithic uploads and mounts ------------------- */
-
-static void
-oci_upload_small_body_cb(struct http_request *req, int err, void *arg)
-{
-	struct oci_upload_op *op = arg;
-	const char	*body;
-	size_t		 blen;
-
-	if (err != 0) {
-		oci_upload_fail(op, err == BERR_TOO_LARGE ? BERR_SIZE_INVALID :
-		    BERR_UPLOAD_INVALID, 0);
-		return;
-	}
-	body = http_request_body(req, &blen);
-	blob_upload_write(&op->u, &op->digest, body, blen, oci_upload_linked_cb,
-	    op);
-}
 
 /* A mount of a blob the source repository has: 1 when it is under way,
  * 0 to open a session instead (as the spec says). */
@@ -377,7 +389,7 @@ oci_upload_begin(struct oci_upload_op *op)
 	cl = http_request_content_length(req);
 	if (cl >= 0 && cl <= BLOB_WRITE_MAX) {
 		http_request_read_body(req, BLOB_WRITE_MAX,
-		    oci_upload_small_body_cb, op);
+		    oci_upload_body_cb, op);
 		return;
 	}
 	blob_upload_create(&op->u, op->digest.algo, oci_upload_session_cb, op);
@@ -409,14 +421,16 @@ oci_upload_start(struct http_request *req, const struct oci_ident *id,
 		oci_upload_begin(op);
 		return;
 	}
-	if (!conf.create_on_push) {
+	if (!template_create_on_push(id->account, id->region, name)) {
 		oci_error(req, BERR_NAME_UNKNOWN, "repository %s does not "
-		    "exist; create it first (or run berthd --create-on-push)",
+		    "exist; create it first, add a CREATE_ON_PUSH repository "
+		    "creation template, or run berthd --create-on-push",
 		    name);
 		free(op);
 		return;
 	}
 	txn_init(&t);
-	(void)txn_repo_ensure(&t, id->account, id->region, name);
+	(void)template_create(&t, id->account, id->region, name,
+	    TEMPLATE_FOR_CREATE_ON_PUSH);
 	txn_commit(&t, oci_upload_repo_created_cb, op);
 }

@@ -52,6 +52,8 @@ enum record_type {
 	REC_SECRET,
 	REC_SETTING_PUT,
 	REC_SETTING_DELETE,
+	REC_IMAGE_STATUS,
+	REC_CLOCK,
 	REC_SCAN_PUT
 };
 
@@ -267,6 +269,29 @@ record_pull_time(struct wbuf *w, const struct image *img, int64_t ms)
 	put_repo_key(w, img->repo);
 	put_digest(w, &img->digest);
 	wbuf_put_i64(w, ms);
+	rec_end(w, off);
+}
+
+void
+record_image_status(struct wbuf *w, const struct image *img,
+    enum image_status status, int64_t archived_ms, int64_t activated_ms)
+{
+	size_t	 off = rec_begin(w, REC_IMAGE_STATUS);
+
+	put_repo_key(w, img->repo);
+	put_digest(w, &img->digest);
+	wbuf_put_u8(w, (uint8_t)status);
+	wbuf_put_i64(w, archived_ms);
+	wbuf_put_i64(w, activated_ms);
+	rec_end(w, off);
+}
+
+void
+record_clock(struct wbuf *w, int64_t offset_ms)
+{
+	size_t	 off = rec_begin(w, REC_CLOCK);
+
+	wbuf_put_i64(w, offset_ms);
 	rec_end(w, off);
 }
 
@@ -527,7 +552,7 @@ record_apply_body(enum record_type type, struct rbuf *r)
 	char		*s = NULL, *v = NULL;
 	const void	*p;
 	size_t		 n;
-	int64_t		 ms;
+	int64_t		 ms, ms2;
 	uint64_t	 size;
 	int		 rc = BERR_FRAME;
 
@@ -616,8 +641,32 @@ record_apply_body(enum record_type type, struct rbuf *r)
 			rc = 0;		/* deleted since: nothing to record */
 			break;
 		}
-		if (ms > img->pulled_ms)
+		if (ms > img->pulled_ms) {
 			img->pulled_ms = ms;
+			model_repo_changed(repo);
+		}
+		rc = 0;
+		break;
+	case REC_IMAGE_STATUS:
+		if (get_repo_key(r, &k) == -1 || get_digest(r, &d) == -1)
+			break;
+		n = rbuf_get_u8(r);
+		ms = rbuf_get_i64(r);
+		ms2 = rbuf_get_i64(r);
+		if (!rbuf_ok(r) || r->left != 0)
+			break;
+		if ((repo = lookup_repo(&k)) == NULL) {
+			rc = BERR_NAME_UNKNOWN;
+			break;
+		}
+		rc = model_image_status(repo, &d, (enum image_status)n, ms,
+		    ms2);
+		break;
+	case REC_CLOCK:
+		ms = rbuf_get_i64(r);
+		if (!rbuf_ok(r) || r->left != 0)
+			break;
+		model->clock_offset_ms = ms;
 		rc = 0;
 		break;
 	case REC_SECRET:
@@ -755,6 +804,8 @@ record_snapshot(int fd, uint64_t *len)
 	wbuf_init(&sw.entry);
 	if (model->have_secret)
 		record_secret(&sw.entry, model->secret, sizeof(model->secret));
+	if (model->clock_offset_ms != 0)
+		record_clock(&sw.entry, model->clock_offset_ms);
 	for (i = 0; i < model->registries.len; i++) {
 		struct registry *reg = model->registries.items[i];
 		for (j = 0; j < reg->settings.len; j++) {
@@ -776,6 +827,12 @@ record_snapshot(int fd, uint64_t *len)
 			for (k = 0; k < repo->images.len; k++) {
 				struct image *img = repo->images.items[k];
 				record_image_put(&sw.entry, img);
+				if (img->status != IMAGE_ACTIVE ||
+				    img->archived_ms != 0 ||
+				    img->activated_ms != 0)
+					record_image_status(&sw.entry, img,
+					    img->status, img->archived_ms,
+					    img->activated_ms);
 				if (img->scan != NULL)
 					record_scan_put(&sw.entry, img,
 					    img->scan);

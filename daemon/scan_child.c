@@ -143,7 +143,6 @@ child_confine(const struct scand_config *cf, int out,
 #endif
 	memset(&p, 0, sizeof(p));
 	p.rw_dirfd = -1;
-	p.ro_dirfd = -1;
 	p.deny_tcp = 1;
 	p.scope_signals = 1;
 	p.scope_abstract_unix = 1;

@@ -491,6 +491,45 @@ scand_error(struct scand *env, uint32_t id, int code)
 /* --- berthd's requests --------------------------------------------------- */
 
 /*
+ * A layer packed inside a larger file of blobd's: its bytes copied into a
+ * memfd of their own, so that the scan reads it as it reads any layer,
+ * from its start to its end.  Takes fd; the copy, or -1.
+ */
+static int
+scand_layer_segment(int fd, uint64_t offset, uint64_t size)
+{
+	uint8_t		 buf[64 * 1024];
+	uint64_t	 done = 0;
+	ssize_t		 n;
+	size_t		 want;
+	int		 out;
+
+	if (size > SCAN_LAYER_SEGMENT_MAX || offset > INT64_MAX - size ||
+	    (out = anon_file("berth-scan-layer")) == -1) {
+		close(fd);
+		return -1;
+	}
+	while (done < size) {
+		want = size - done < sizeof(buf) ? (size_t)(size - done) :
+		    sizeof(buf);
+		n = pread(fd, buf, want, (off_t)(offset + done));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0 || write_full(out, buf, (size_t)n) == -1)
+			break;
+		done += (uint64_t)n;
+	}
+	close(fd);
+	if (done != size || lseek(out, 0, SEEK_SET) == -1) {
+		log_warnx("cannot copy a packed layer (%" PRIu64 " of %"
+		    PRIu64 " bytes)", done, size);
+		close(out);
+		return -1;
+	}
+	return out;
+}
+
+/*
  * berthd numbers its requests; the layers of a scan come in order before
  * its MSG_SCAN_RUN.  A request that breaks this is answered with
  * MSG_SCAN_ERROR (BERR_BAD_REQUEST), and its layers are dropped.
@@ -522,6 +561,12 @@ scand_dispatch_berthd(struct rpc_chan *chan, const struct frame_hdr *h,
 			if (!j->ready)
 				scan_job_free(j);
 			scand_error(env, h->id, BERR_BAD_REQUEST);
+			return;
+		}
+		if (l.offset != 0 &&
+		    (fd = scand_layer_segment(fd, l.offset, l.size)) == -1) {
+			scan_job_free(j);
+			scand_error(env, h->id, BERR_IO);
 			return;
 		}
 		j->layers[j->nlayers].fd = fd;
@@ -582,10 +627,11 @@ static void
 scand_confine(struct scand *env)
 {
 	struct sandbox_policy	 p;
+	const char		*db[2] = { env->db_path, NULL };
 
 	memset(&p, 0, sizeof(p));
 	p.rw_dirfd = -1;
-	p.ro_dirfd = env->db_path != NULL ? env->db_fd : -1;
+	p.ro_paths = db;
 	p.deny_tcp = 1;
 	p.scope_signals = 1;
 	p.scope_abstract_unix = 1;

@@ -71,9 +71,7 @@ static int		 scanner_stopping;
 static uint64_t		 scanner_generation;	/* bumped per start */
 static uint32_t		 scanner_next_id;
 static struct scanner_call *scanner_calls;
-static struct event	*scanner_ev_restart;
-static struct restart_backoff scanner_backoff = { 100, 0 };
-static uint64_t		 scanner_nrestarts;
+static struct restart	 scanner_restart;
 static int		 scanner_started_once;
 static struct msg_scan_db_state scanner_db_state;
 
@@ -92,7 +90,7 @@ scanner_pid(void)
 uint64_t
 scanner_restarts(void)
 {
-	return scanner_nrestarts;
+	return scanner_restart.restarts;
 }
 
 const struct msg_scan_db_state *
@@ -118,15 +116,15 @@ scanner_spawn(void)
 {
 	scanner_starting = 1;
 	scanner_said_hello = 0;
-	scanner_backoff.up_since = 0;
+	scanner_restart.up_since = 0;
 	if (scanner_started_once)
-		scanner_nrestarts++;
+		scanner_restart.restarts++;
 	scanner_started_once = 1;
 	spawner_request_scanner();
 }
 
 static void
-scanner_restart_cb(evutil_socket_t fd, short events, void *arg)
+scanner_restart_cb(void)
 {
 	if (!scanner_stopping)
 		scanner_spawn();
@@ -136,8 +134,7 @@ static void
 scanner_schedule_restart(const char *how)
 {
 	if (!scanner_stopping)
-		worker_restart_later(&scanner_backoff, scanner_ev_restart,
-		    "berth-scand", how);
+		restart_schedule(&scanner_restart, how);
 }
 
 /* The channel is gone, or must go: scans in flight fail. */
@@ -220,7 +217,7 @@ scanner_msg_cb(struct rpc_chan *chan, const struct frame_hdr *h,
 		}
 		scanner_ready = 1;
 		scanner_said_hello = 1;
-		scanner_backoff.up_since = mono_ms();
+		scanner_restart.up_since = mono_ms();
 		log_debug("berth-scand %u ready", hello.pid);
 		image_scan_scanner_ready();
 		return;
@@ -282,35 +279,32 @@ scanner_failed(int err)
 	scanner_schedule_restart(how);
 }
 
-void
+int
 scanner_exited(pid_t pid, int status)
 {
-	char	 how[64];
+	char	 how[96];
+	size_t	 n;
 
-	if (pid != scanner_child)
-		return;
-	if (WIFEXITED(status))
-		snprintf(how, sizeof(how), "exited with status %d%s",
-		    WEXITSTATUS(status), WEXITSTATUS(status) ==
-		    SCAND_EXIT_CONFIG ? " (it refused its configuration)" :
-		    "");
-	else
-		snprintf(how, sizeof(how), "was killed by signal %d",
-		    WTERMSIG(status));
+	if (pid != scanner_child || pid <= 0)
+		return 0;
+	restart_describe_exit(status, how, sizeof(how));
+	n = strlen(how);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == SCAND_EXIT_CONFIG)
+		snprintf(how + n, sizeof(how) - n, " (it refused its "
+		    "configuration)");
 	scanner_child = -1;
 	scanner_disconnect();
 	/* One that never started would keep scans waiting for ever. */
 	if (!scanner_said_hello)
 		image_scan_fail_waiting(how);
 	scanner_schedule_restart(how);
+	return 1;
 }
 
 void
 scanner_start(void)
 {
-	if ((scanner_ev_restart = evtimer_new(ev_base, scanner_restart_cb,
-	    NULL)) == NULL)
-		fatalx("cannot set up the scanner's events");
+	restart_init(&scanner_restart, "berth-scand", scanner_restart_cb);
 	scanner_spawn();
 }
 
@@ -318,8 +312,7 @@ void
 scanner_stop(void)
 {
 	scanner_stopping = 1;
-	if (scanner_ev_restart != NULL)
-		evtimer_del(scanner_ev_restart);
+	restart_cancel(&scanner_restart);
 	/* scand exits when its socket closes; the spawner reaps it. */
 	scanner_disconnect();
 	scanner_child = -1;
@@ -346,7 +339,7 @@ scanner_scan_id(uint64_t *generation)
 
 int
 scanner_layer(uint64_t generation, uint32_t id, uint32_t index,
-    uint32_t media, uint64_t size, int fd)
+    uint32_t media, uint64_t offset, uint64_t size, int fd)
 {
 	struct msg_scan_layer	 m;
 
@@ -357,6 +350,7 @@ scanner_layer(uint64_t generation, uint32_t id, uint32_t index,
 	memset(&m, 0, sizeof(m));
 	m.index = index;
 	m.media = media;
+	m.offset = offset;
 	m.size = size;
 	if (rpc_send(scanner_chan, MSG_SCAN_LAYER, id, &m, sizeof(m),
 	    fd) != 0)

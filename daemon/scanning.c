@@ -47,8 +47,6 @@
 
 /* The registry setting holding the configuration. */
 #define SCANNING_SETTING	"berth:scanning-configuration"
-/* The account setting the registry work is to add (PutAccountSetting). */
-#define BASIC_SCAN_TYPE_VERSION	"BASIC_SCAN_TYPE_VERSION"
 
 static const char *const frequency_names[] = {
 	[SCAN_FREQ_MANUAL] = "MANUAL",
@@ -252,21 +250,4 @@ scanning_applied(const struct scanning_config *c,
 	else if (!c->enhanced && repo->config.scan_on_push)
 		a->frequency = SCAN_FREQ_SCAN_ON_PUSH;
 	a->scan_on_push = a->frequency != SCAN_FREQ_MANUAL;
-}
-
-/*
- * The account setting comes with the registry work (PutAccountSetting),
- * not yet merged: this reads the setting of that name if the registry
- * has one and otherwise answers AWS's default for registries created
- * now.  NOTE for the merge: point this at the account-settings accessor.
- */
-const char *
-scanning_basic_version(const struct registry *reg)
-{
-	const char	*v;
-
-	if (reg != NULL && (v = registry_setting(reg,
-	    BASIC_SCAN_TYPE_VERSION)) != NULL)
-		return v;
-	return "AWS_NATIVE";
 }

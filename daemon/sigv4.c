@@ -20,9 +20,11 @@
  * verification AWS does (canonical request, string to sign, signing key,
  * a 15-minute clock skew), answered with AWS's exceptions.
  *
- * The credentials file maps access keys to secrets (and accounts):
+ * The credentials file maps access keys to secrets (and accounts, and
+ * the IAM principals they stand for):
  *   # comment
- *   ACCESS_KEY_ID  SECRET_ACCESS_KEY  [ACCOUNT_ID]
+ *   ACCESS_KEY_ID  SECRET_ACCESS_KEY  [ACCOUNT_ID] [PRINCIPAL_ARN]
+ * A principal's ARN names its account; with both, they must agree.
  * berthd reads it at start and again on SIGHUP (a file that does not
  * load leaves the previous keys in force).
  *
@@ -61,6 +63,7 @@ struct sigv4_credential {
 	char	*access_key;
 	char	*secret;
 	char	 account[ACCOUNT_LEN + 1];	/* "" when not given */
+	char	 principal[PRINCIPAL_MAX + 1];	/* "" when not given */
 };
 
 static struct sigv4_credential	*sigv4_creds;
@@ -85,6 +88,32 @@ creds_free(struct sigv4_credential *c, size_t n)
 }
 
 static int	sigv4_credentials_read(FILE *, const char *);
+
+/*
+ * Whether s is a principal the credentials file may name: an ARN
+ * RegisterPullTimeUpdateExclusion accepts (an IAM user or role, the
+ * model's PrincipalArn), of account when that is not NULL.
+ */
+static int
+sigv4_principal_valid(const char *s, const char *account)
+{
+	static int	 shape = -1;
+	const char	*acct;
+	size_t		 i;
+
+	if (shape == -1) {
+		for (i = 0; i < ecr_nshapes; i++)
+			if (strcmp(ecr_shapes[i].name, "PrincipalArn") == 0)
+				shape = (int)i;
+		if (shape == -1)
+			fatalx("the API model has no PrincipalArn");
+	}
+	if (strlen(s) > PRINCIPAL_MAX || !ecr_pattern_match(shape, s,
+	    strlen(s)) || (acct = strstr(s, ":iam::")) == NULL)
+		return 0;
+	return account == NULL || strncmp(acct + 6, account,
+	    ACCOUNT_LEN) == 0;
+}
 
 int
 sigv4_credentials_load(const char *path)
@@ -111,71 +140,80 @@ sigv4_credentials_load_fd(int fd, const char *path)
 	return sigv4_credentials_read(f, path);
 }
 
+struct creds_read {
+	const char	*path;
+	struct sigv4_credential *c;
+	size_t		 n;
+};
+
+static int
+creds_line(char **fields, size_t nf, size_t lineno, void *arg)
+{
+	struct creds_read *cr = arg;
+	const char	*account = NULL, *principal = NULL;
+	size_t		 i;
+
+	if (nf >= 3 && strncmp(fields[2], "arn:", 4) == 0)
+		principal = fields[2];
+	else if (nf >= 3) {
+		account = fields[2];
+		principal = nf == 4 ? fields[3] : NULL;
+	}
+	if (nf < 2 || nf > 4 || (nf == 4 && account == NULL) ||
+	    strlen(fields[0]) > 128 || strlen(fields[1]) > 128 ||
+	    (account != NULL && (strlen(account) != ACCOUNT_LEN ||
+	    !name_account_valid(account, ACCOUNT_LEN)))) {
+		log_warnx("%s:%zu: want ACCESS_KEY SECRET [12-digit ACCOUNT] "
+		    "[PRINCIPAL_ARN]", cr->path, lineno);
+		return -1;
+	}
+	if (principal != NULL && !sigv4_principal_valid(principal, account)) {
+		log_warnx("%s:%zu: %.*s is not the ARN of an IAM user or "
+		    "role%s (arn:aws:iam::ACCOUNT:user/NAME or role/NAME)",
+		    cr->path, lineno, PRINCIPAL_MAX, principal,
+		    account != NULL ? " of that account" : "");
+		return -1;
+	}
+	for (i = 0; i < cr->n; i++)
+		if (strcmp(cr->c[i].access_key, fields[0]) == 0) {
+			log_warnx("%s:%zu: access key %s given twice",
+			    cr->path, lineno, fields[0]);
+			return -1;
+		}
+	cr->c = xreallocarray(cr->c, cr->n + 1, sizeof(*cr->c));
+	memset(&cr->c[cr->n], 0, sizeof(cr->c[cr->n]));
+	cr->c[cr->n].access_key = xstrdup(fields[0]);
+	cr->c[cr->n].secret = xstrdup(fields[1]);
+	if (principal != NULL) {
+		strcpy(cr->c[cr->n].principal, principal);
+		/* arn:PARTITION:iam::ACCOUNT:... */
+		memcpy(cr->c[cr->n].account, strstr(principal, ":iam::") + 6,
+		    ACCOUNT_LEN);
+	} else if (account != NULL)
+		strcpy(cr->c[cr->n].account, account);
+	cr->n++;
+	return 0;
+}
+
 /* Reads the credentials from f, which is closed. */
 static int
 sigv4_credentials_read(FILE *f, const char *path)
 {
-	struct sigv4_credential *c = NULL;
-	char		*line = NULL, *fields[4], *p, *save;
-	size_t		 cap = 0, n = 0, nf, lineno = 0, i;
-	int		 rc = -1;
+	struct creds_read cr = { path, NULL, 0 };
+	int		 rc;
 
-	while (getline(&line, &cap, f) != -1) {
-		lineno++;
-		if ((p = strchr(line, '#')) != NULL)
-			*p = '\0';
-		nf = 0;
-		for (p = strtok_r(line, " \t\r\n", &save); p != NULL;
-		    p = strtok_r(NULL, " \t\r\n", &save)) {
-			if (nf == nitems(fields))
-				break;
-			fields[nf++] = p;
-		}
-		if (nf == 0)
-			continue;
-		if (nf < 2 || nf > 3 || strlen(fields[0]) > 128 ||
-		    strlen(fields[1]) > 128 || (nf == 3 &&
-		    (strlen(fields[2]) != ACCOUNT_LEN ||
-		    !name_account_valid(fields[2], ACCOUNT_LEN)))) {
-			log_warnx("%s:%zu: want ACCESS_KEY SECRET [12-digit "
-			    "ACCOUNT]", path, lineno);
-			goto out;
-		}
-		for (i = 0; i < n; i++)
-			if (strcmp(c[i].access_key, fields[0]) == 0)
-				break;
-		if (i < n) {
-			log_warnx("%s:%zu: access key %s given twice", path,
-			    lineno, fields[0]);
-			goto out;
-		}
-		c = xreallocarray(c, n + 1, sizeof(*c));
-		memset(&c[n], 0, sizeof(c[n]));
-		c[n].access_key = xstrdup(fields[0]);
-		c[n].secret = xstrdup(fields[1]);
-		if (nf == 3)
-			strcpy(c[n].account, fields[2]);
-		n++;
-	}
-	if (ferror(f)) {
-		log_warn("reading %s", path);
-		goto out;
+	rc = fields_read(f, path, FIELDS_HASH_ANYWHERE, 4, creds_line, &cr);
+	fclose(f);
+	if (rc != 0) {
+		creds_free(cr.c, cr.n);
+		return -1;
 	}
 	creds_free(sigv4_creds, sigv4_ncreds);
-	sigv4_creds = c;
-	sigv4_ncreds = n;
+	sigv4_creds = cr.c;
+	sigv4_ncreds = cr.n;
 	sigv4_loaded = 1;
-	c = NULL;
-	n = 0;
-	rc = 0;
 	log_info("%zu access keys loaded from %s", sigv4_ncreds, path);
-out:
-	if (line != NULL)
-		explicit_bzero(line, cap);
-	free(line);
-	fclose(f);
-	creds_free(c, n);
-	return rc;
+	return 0;
 }
 
 int
@@ -653,6 +691,7 @@ sigv4_check(const struct sigv4_request *r, int64_t now,
 	strcpy(id->account, conf.account_id);
 	strcpy(id->region, conf.region);
 	id->access_key[0] = '\0';
+	id->principal[0] = '\0';
 	msg[0] = '\0';
 	if ((auth = first_header(r, "Authorization")) == NULL) {
 		if (!verify)
@@ -731,6 +770,7 @@ sigv4_check(const struct sigv4_request *r, int64_t now,
 		    "The security token included in the request is invalid.");
 	if (cred->account[0] != '\0')
 		strcpy(id->account, cred->account);
+	strcpy(id->principal, cred->principal);
 	/*
 	 * The payload hash is always the body's: a client-supplied
 	 * X-Amz-Content-Sha256 that names another body (or

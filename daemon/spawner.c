@@ -17,15 +17,16 @@
 /*
  * The spawner: a fork of berthd, made at start-up before berthd drops its
  * privileges and confines itself, and from then on the only process that
- * starts berth-blobd.  Confinement is inherited and can only shrink: a
- * worker forked by a confined berthd would inherit "no filesystem" and
- * could not work.  The spawner stays outside berthd's sandbox; it becomes
+ * starts berth-blobd, berth-fetchd and berth-scand.  Confinement is
+ * inherited and can only shrink: a worker forked by a confined berthd would
+ * inherit "no filesystem" (and the fetcher "no TCP") and could not work.
+ * The spawner stays outside berthd's sandbox; it becomes
  * the same user, sets no_new_privs, and holds nothing but its socket to
  * berthd (no listening socket, no model, no other descriptor).
  *
- * berthd asks, the spawner checks (the messages are below): one worker
- * and one scanner (berth-scand) at a time, a kill only for its own live
- * children, and files opened
+ * berthd asks, the spawner checks (the messages are below): one child
+ * of each kind (worker, fetcher, scanner) at a time, a kill only for its
+ * own live children, and files opened
  * only from its own copy of the command line, never from a path berthd
  * sends.  It reaps its workers and reports every exit status.  It exits,
  * ending its worker, as soon as berthd's end of the socket closes, and
@@ -47,6 +48,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,7 +56,9 @@
 
 #include "berthd.h"
 #include "error.h"
+#include "fetch_proto.h"
 #include "image_scan.h"
+#include "scanproto.h"
 #include "log.h"
 #include "rpc.h"
 #include "sandbox.h"
@@ -71,10 +75,11 @@
  * berthd and its spawner talk in the frames of proto.h over their own
  * socketpair.  Both ends are this binary, so there is no hello and
  * PROTOCOL_VERSION does not cover these messages.  The spawner answers
- * MSG_SPAWN_WORKER with exactly one MSG_SPAWN_STARTED (with berthd's end of
- * the worker's socketpair) or MSG_SPAWN_FAILED; reports every worker that
- * exits with MSG_SPAWN_EXITED; kills on MSG_SPAWN_KILL only the worker it
- * has running; and answers MSG_SPAWN_OPEN with MSG_SPAWN_OPENED, with a
+ * MSG_SPAWN_WORKER, MSG_SPAWN_FETCHER and MSG_SPAWN_SCANNER each with
+ * exactly one MSG_SPAWN_STARTED (with berthd's end of the child's
+ * socketpair) or MSG_SPAWN_FAILED, which say its kind; reports every
+ * child that exits with MSG_SPAWN_EXITED; kills on MSG_SPAWN_KILL only
+ * a child it has running; and answers MSG_SPAWN_OPEN with MSG_SPAWN_OPENED, with a
  * descriptor exactly when err is 0.  Ids are 0.
  */
 enum msg_spawn_type {
@@ -85,11 +90,17 @@ enum msg_spawn_type {
 	MSG_SPAWN_KILL,		/* d->s: struct msg_spawn_worker */
 	MSG_SPAWN_OPEN,		/* d->s: struct msg_spawn_open */
 	MSG_SPAWN_OPENED,	/* s->d: struct msg_spawn_opened (+ fd) */
-	MSG_SPAWN_SCANNER	/* d->s: no payload; answered as WORKER is */
+	MSG_SPAWN_FETCHER,	/* d->s: no payload */
+	MSG_SPAWN_SCANNER	/* d->s: no payload */
 };
 
-/* What STARTED and FAILED answer: a worker or the scanner. */
-enum spawn_kind { SPAWN_KIND_WORKER = 0, SPAWN_KIND_SCANNER };
+/* The children: what STARTED and FAILED answer. */
+enum spawn_kind {
+	SPAWN_KIND_WORKER = 0,	/* berth-blobd */
+	SPAWN_KIND_FETCHER,	/* berth-fetchd */
+	SPAWN_KIND_SCANNER,	/* berth-scand */
+	SPAWN_KIND__MAX
+};
 
 struct msg_spawn_worker {
 	int32_t		 pid;
@@ -143,25 +154,30 @@ static const struct rpc_rule spawner_request_rules[] = {
 	    sizeof(struct msg_spawn_worker), RPC_FD_NONE },
 	{ MSG_SPAWN_OPEN, sizeof(struct msg_spawn_open),
 	    sizeof(struct msg_spawn_open), RPC_FD_NONE },
+	{ MSG_SPAWN_FETCHER, 0, 0, RPC_FD_NONE },
 	{ MSG_SPAWN_SCANNER, 0, 0, RPC_FD_NONE },
 };
 
 struct spawner {
 	int	 sock;		/* to berthd */
 	int	 sigfd;		/* SIGCHLD */
-	pid_t	 worker;	/* -1: none alive */
-	pid_t	 scanner;	/* berth-scand; -1: none alive */
+	pid_t	 child[SPAWN_KIND__MAX]; /* -1: none alive */
 };
 
 static void	spawner_main(int sock, pid_t berthd) __attribute__((noreturn));
 
+_Static_assert(FETCHD_SOCKET_FD == BLOBD_SOCKET_FD &&
+    SCAND_SOCKET_FD == BLOBD_SOCKET_FD,
+    "spawner_exec puts every child's socket on one descriptor");
+
 /*
  * Runs in a child between fork and exec: its end of the socketpair on
- * BLOBD_SOCKET_FD (SCAND_SOCKET_FD is the same descriptor), nothing else
- * open but stdio, the spawner's signal settings undone.
+ * descriptor 3 (BLOBD_SOCKET_FD, FETCHD_SOCKET_FD, SCAND_SOCKET_FD),
+ * nothing else open but stdio, the spawner's signal settings undone; then
+ * runs path with argv.
  */
-static void
-spawner_exec_prepare(int sock, pid_t spawner)
+static void __attribute__((noreturn))
+spawner_exec(int sock, pid_t spawner, const char *path, char **argv)
 {
 	sigset_t	 none;
 
@@ -179,16 +195,12 @@ spawner_exec_prepare(int sock, pid_t spawner)
 	if (dup2(sock, BLOBD_SOCKET_FD) == -1)
 		_exit(127);
 	closefrom(BLOBD_SOCKET_FD + 1);
-}
-
-static void __attribute__((noreturn))
-spawner_exec(const char *path, char **argv)
-{
 	execv(path, argv);
 	fprintf(stderr, "berthd: cannot run %s: %s\n", path, strerror(errno));
 	_exit(127);
 }
 
+/* berth-blobd, with -v as often as berthd's and the worker's flags. */
 static void __attribute__((noreturn))
 spawner_exec_worker(int sock, pid_t spawner)
 {
@@ -199,7 +211,6 @@ spawner_exec_worker(int sock, pid_t spawner)
 	char		 ttl[32], dir[PATH_MAX], *argv[16];
 	int		 argc = 0, i;
 
-	spawner_exec_prepare(sock, spawner);
 	snprintf(ttl, sizeof(ttl), "%lld", (long long)conf.upload_ttl);
 	snprintf(dir, sizeof(dir), "%s", conf.data_dir);
 	argv[argc++] = a_name;
@@ -212,9 +223,34 @@ spawner_exec_worker(int sock, pid_t spawner)
 	argv[argc++] = a_dir;
 	argv[argc++] = dir;
 	argv[argc] = NULL;
-	spawner_exec(conf.blobd_path, argv);
+	spawner_exec(sock, spawner, conf.blobd_path, argv);
 }
 
+/*
+ * berth-fetchd, with -v as often as berthd's and every --upstream-map.
+ * It inherits the environment, so HTTPS_PROXY and NO_PROXY reach libcurl.
+ */
+static void __attribute__((noreturn))
+spawner_exec_fetcher(int sock, pid_t spawner)
+{
+	char		 a_name[] = "berth-fetchd", a_v[] = "-v";
+	char		 a_map[] = "--upstream-map";
+	char		**argv;
+	size_t		 argc = 0, i;
+
+	argv = xcalloc(2 * conf.nupstream_maps + 8, sizeof(*argv));
+	argv[argc++] = a_name;
+	for (i = 0; i < (size_t)conf.verbose && i < 3; i++)
+		argv[argc++] = a_v;
+	for (i = 0; i < conf.nupstream_maps; i++) {
+		argv[argc++] = a_map;
+		argv[argc++] = (char *)(uintptr_t)conf.upstream_maps[i];
+	}
+	argv[argc] = NULL;
+	spawner_exec(sock, spawner, conf.fetchd_path, argv);
+}
+
+/* berth-scand, with -v as often as berthd's and the scanning flags. */
 static void __attribute__((noreturn))
 spawner_exec_scanner(int sock, pid_t spawner)
 {
@@ -225,7 +261,6 @@ spawner_exec_scanner(int sock, pid_t spawner)
 	char		 db[PATH_MAX], timeout[32], memory[32], *argv[16];
 	int		 argc = 0, i;
 
-	spawner_exec_prepare(sock, spawner);
 	argv[argc++] = a_name;
 	for (i = 0; i < conf.verbose && i < 3; i++)
 		argv[argc++] = a_v;
@@ -247,7 +282,7 @@ spawner_exec_scanner(int sock, pid_t spawner)
 		argv[argc++] = memory;
 	}
 	argv[argc] = NULL;
-	spawner_exec(conf.scand_path, argv);
+	spawner_exec(sock, spawner, conf.scand_path, argv);
 }
 
 /* Sends one frame to berthd, blocking; fd (or -1) is closed after. */
@@ -304,15 +339,16 @@ spawner_send(struct spawner *s, uint32_t type, const void *p, size_t n,
 		close(fd);
 }
 
+/* Starts a child of the kind, one of each at a time. */
 static void
 spawner_start_child(struct spawner *s, enum spawn_kind kind)
 {
 	struct msg_spawn_worker	 m;
 	struct msg_spawn_failed	 f;
-	pid_t			*slot, pid, self = getpid();
+	pid_t			 pid, self = getpid(), *slot;
 	int			 sv[2];
 
-	slot = kind == SPAWN_KIND_SCANNER ? &s->scanner : &s->worker;
+	slot = &s->child[kind];
 	memset(&f, 0, sizeof(f));
 	f.kind = kind;
 	if (*slot != -1) {
@@ -336,6 +372,8 @@ spawner_start_child(struct spawner *s, enum spawn_kind kind)
 		return;
 	case 0:
 		close(sv[0]);
+		if (kind == SPAWN_KIND_FETCHER)
+			spawner_exec_fetcher(sv[1], self);
 		if (kind == SPAWN_KIND_SCANNER)
 			spawner_exec_scanner(sv[1], self);
 		spawner_exec_worker(sv[1], self);
@@ -374,6 +412,13 @@ spawner_open_file(struct spawner *s, uint32_t file)
 		    O_CLOEXEC | O_NOCTTY)) == -1)
 			r.err = errno;
 		break;
+	case SPAWN_FILE_PTC_SECRETS:
+		if (conf.ptc_secrets_file == NULL)
+			r.err = ENOENT;
+		else if ((fd = open(conf.ptc_secrets_file, O_RDONLY |
+		    O_CLOEXEC | O_NOCTTY)) == -1)
+			r.err = errno;
+		break;
 	default:
 		r.err = EINVAL;
 		break;
@@ -386,13 +431,12 @@ spawner_reap(struct spawner *s)
 {
 	struct msg_spawn_exited	 m;
 	pid_t			 pid;
-	int			 status;
+	int			 status, k;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		if (pid == s->worker)
-			s->worker = -1;
-		if (pid == s->scanner)
-			s->scanner = -1;
+		for (k = 0; k < SPAWN_KIND__MAX; k++)
+			if (pid == s->child[k])
+				s->child[k] = -1;
 		memset(&m, 0, sizeof(m));
 		m.pid = (int32_t)pid;
 		m.status = status;
@@ -400,8 +444,7 @@ spawner_reap(struct spawner *s)
 	}
 }
 
-/* berthd has gone: end the worker, gently first, and exit.  The scanner
- * keeps nothing: it is killed at once. */
+/* berthd has gone: end the worker, gently first, and exit. */
 static void __attribute__((noreturn))
 spawner_exit(struct spawner *s)
 {
@@ -409,20 +452,22 @@ spawner_exit(struct spawner *s)
 	struct pollfd		 pfd;
 	int64_t			 deadline;
 	int			 status;
+	pid_t			 worker = s->child[SPAWN_KIND_WORKER];
 
-	if (s->scanner != -1) {
-		(void)kill(s->scanner, SIGKILL);
-		(void)waitpid(s->scanner, &status, 0);
-	}
-	if (s->worker != -1 && waitpid(s->worker, &status, WNOHANG) == 0) {
-		(void)kill(s->worker, SIGTERM);
+	/* The fetcher and the scanner hold nothing that needs a clean end. */
+	if (s->child[SPAWN_KIND_FETCHER] != -1)
+		(void)kill(s->child[SPAWN_KIND_FETCHER], SIGKILL);
+	if (s->child[SPAWN_KIND_SCANNER] != -1)
+		(void)kill(s->child[SPAWN_KIND_SCANNER], SIGKILL);
+	if (worker != -1 && waitpid(worker, &status, WNOHANG) == 0) {
+		(void)kill(worker, SIGTERM);
 		deadline = mono_ms() + SPAWNER_TERM_MS;
-		while (waitpid(s->worker, &status, WNOHANG) == 0) {
+		while (waitpid(worker, &status, WNOHANG) == 0) {
 			if (mono_ms() >= deadline) {
 				log_warnx("berth-blobd %d did not stop; "
-				    "killing it", (int)s->worker);
-				(void)kill(s->worker, SIGKILL);
-				(void)waitpid(s->worker, &status, 0);
+				    "killing it", (int)worker);
+				(void)kill(worker, SIGKILL);
+				(void)waitpid(worker, &status, 0);
 				break;
 			}
 			pfd.fd = s->sigfd;
@@ -443,6 +488,7 @@ spawner_dispatch_berthd(struct spawner *s)
 	struct msg_spawn_worker	 k;
 	struct msg_spawn_open	 o;
 	ssize_t			 n;
+	int			 i;
 
 	if ((n = read_full(s->sock, hb, sizeof(hb))) != (ssize_t)sizeof(hb))
 		spawner_exit(s);
@@ -459,6 +505,9 @@ spawner_dispatch_berthd(struct spawner *s)
 	case MSG_SPAWN_WORKER:
 		spawner_start_child(s, SPAWN_KIND_WORKER);
 		break;
+	case MSG_SPAWN_FETCHER:
+		spawner_start_child(s, SPAWN_KIND_FETCHER);
+		break;
 	case MSG_SPAWN_SCANNER:
 		spawner_start_child(s, SPAWN_KIND_SCANNER);
 		break;
@@ -466,10 +515,9 @@ spawner_dispatch_berthd(struct spawner *s)
 		memcpy(&k, payload, sizeof(k));
 		/* Only our own children, and only while they have not been
 		 * reaped: their pids cannot have been reused. */
-		if (s->worker != -1 && k.pid == (int32_t)s->worker)
-			(void)kill(s->worker, SIGKILL);
-		if (s->scanner != -1 && k.pid == (int32_t)s->scanner)
-			(void)kill(s->scanner, SIGKILL);
+		for (i = 0; i < SPAWN_KIND__MAX; i++)
+			if (s->child[i] != -1 && k.pid == (int32_t)s->child[i])
+				(void)kill(s->child[i], SIGKILL);
 		break;
 	case MSG_SPAWN_OPEN:
 		memcpy(&o, payload, sizeof(o));
@@ -485,6 +533,7 @@ spawner_main(int sock, pid_t berthd)
 	struct signalfd_siginfo	 si;
 	struct pollfd		 pfd[2];
 	sigset_t		 chld;
+	int			 i;
 
 	(void)prctl(PR_SET_NAME, "berthd-spawner");
 	log_init("berthd-spawner", log_verbosity());
@@ -513,8 +562,8 @@ spawner_main(int sock, pid_t berthd)
 		fatal("spawner: sigprocmask");
 	memset(&s, 0, sizeof(s));
 	s.sock = SPAWNER_FD;
-	s.worker = -1;
-	s.scanner = -1;
+	for (i = 0; i < SPAWN_KIND__MAX; i++)
+		s.child[i] = -1;
 	if ((s.sigfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK)) == -1)
 		fatal("spawner: signalfd");
 
@@ -553,22 +602,27 @@ spawner_msg_cb(struct rpc_chan *chan, const struct frame_hdr *h,
 	switch (h->type) {
 	case MSG_SPAWN_STARTED:
 		memcpy(&w, payload, sizeof(w));
-		if (w.kind == SPAWN_KIND_SCANNER)
+		if (w.kind == SPAWN_KIND_FETCHER)
+			fetchc_started(w.pid, fd);
+		else if (w.kind == SPAWN_KIND_SCANNER)
 			scanner_started(w.pid, fd);
 		else
 			worker_started(w.pid, fd);
 		break;
 	case MSG_SPAWN_FAILED:
 		memcpy(&f, payload, sizeof(f));
-		if (f.kind == SPAWN_KIND_SCANNER)
+		if (f.kind == SPAWN_KIND_FETCHER)
+			fetchc_failed(f.err);
+		else if (f.kind == SPAWN_KIND_SCANNER)
 			scanner_failed(f.err);
 		else
 			worker_failed(f.err);
 		break;
 	case MSG_SPAWN_EXITED:
 		memcpy(&x, payload, sizeof(x));
-		worker_exited(x.pid, x.status);
-		scanner_exited(x.pid, x.status);
+		if (!fetchc_exited(x.pid, x.status) &&
+		    !scanner_exited(x.pid, x.status))
+			worker_exited(x.pid, x.status);
 		break;
 	case MSG_SPAWN_OPENED:
 		memcpy(&o, payload, sizeof(o));
@@ -631,6 +685,12 @@ void
 spawner_request_worker(void)
 {
 	spawner_request(MSG_SPAWN_WORKER, NULL, 0);
+}
+
+void
+spawner_request_fetcher(void)
+{
+	spawner_request(MSG_SPAWN_FETCHER, NULL, 0);
 }
 
 void

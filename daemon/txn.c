@@ -24,7 +24,8 @@
  * a caller adds its records, then commits and reports once.  txn_commit
  * is the one writer of the metadata log: it sends the entry to blobd,
  * tells meta.c of entries sent while a load is in flight, and has the
- * model reloaded from disk when an append fails.
+ * model reloaded from disk when an append fails.  A link record may
+ * instead ride with its blob's commit, applied once both are durable.
  */
 #include "config.h"
 
@@ -117,7 +118,8 @@ txn_repo_ensure(struct txn *t, const char *account, const char *region,
 		return t->err = BERR_NAME_INVALID;
 	repo_config_init(&cfg);
 	cfg.encryption_type = xstrdup("AES256");
-	rc = txn_repo_put(t, account, region, name, now_ms(), &cfg);
+	rc = txn_repo_put(t, account, region, name, model_now_ms(),
+	    &cfg);
 	repo_config_clear(&cfg);
 	return rc;
 }
@@ -226,6 +228,28 @@ txn_secret(struct txn *t, const uint8_t *secret, size_t len)
 }
 
 int
+txn_image_status(struct txn *t, struct image *img, enum image_status status,
+    int64_t archived_ms, int64_t activated_ms)
+{
+	size_t	 start = txn_begin(t);
+
+	if (t->err == 0)
+		record_image_status(&t->buf, img, status, archived_ms,
+		    activated_ms);
+	return txn_add(t, start);
+}
+
+int
+txn_clock(struct txn *t, int64_t offset_ms)
+{
+	size_t	 start = txn_begin(t);
+
+	if (t->err == 0)
+		record_clock(&t->buf, offset_ms);
+	return txn_add(t, start);
+}
+
+int
 txn_setting_put(struct txn *t, struct registry *reg, const char *key,
     const char *value)
 {
@@ -257,6 +281,37 @@ txn_scan_put(struct txn *t, struct image *img, const struct image_scan *sc)
 }
 
 /* --- committing ---------------------------------------------------------- */
+
+int
+txn_link_ride(struct txn *t, struct repository *repo, const struct digest *d,
+    uint64_t size)
+{
+	if (t->buf.len != 0 || meta_ride_begin() == -1)
+		return -1;
+	record_link_put(&t->buf, repo, d, size, now_ms());
+	t->nrecords = 1;
+	return 0;
+}
+
+int
+txn_link_landed(struct txn *t, int err)
+{
+	int	 landed = err == 0;
+
+	if (landed) {
+		/* Past the entry's version byte: its one record. */
+		err = record_apply(t->buf.data + 1, t->buf.len - 1);
+		/* A load in flight may not have seen the entry. */
+		meta_sent_entry(t->buf.data, t->buf.len);
+		model->log_entries++;
+		model->log_bytes += t->buf.len;
+	}
+	txn_clear(t);
+	meta_ride_end();
+	if (landed)
+		meta_maybe_compact();
+	return err;
+}
 
 static void
 txn_done(struct txn_commit_ctx *ctx, int err)

@@ -22,7 +22,8 @@
  * metadata through it.  If the worker dies, requests in flight fail with
  * BERR_UNAVAILABLE and it is started again with exponential backoff; the
  * model is reloaded from disk because entries in flight may or may not
- * have reached it.
+ * have reached it.  The restart's backoff is shared with berth-fetchd's
+ * supervisor (fetchc.c).
  */
 #include "config.h"
 
@@ -40,25 +41,102 @@
 #include "error.h"
 #include "image_scan.h"
 #include "log.h"
+#include "rpc.h"
 #include "util.h"
 
-#define WORKER_BACKOFF_MIN_MS	100
-#define WORKER_BACKOFF_MAX_MS	10000
-#define WORKER_STABLE_MS		30000
+#define RESTART_BACKOFF_MIN_MS	100
+#define RESTART_BACKOFF_MAX_MS	10000
+#define RESTART_STABLE_MS	30000
 #define WORKER_HELLO_TIMEOUT_MS	30000
 
 enum worker_status { WORKER_DOWN, WORKER_STARTING, WORKER_LOADING, WORKER_UP };
 
 static enum worker_status	 worker_status = WORKER_DOWN;
 static pid_t		 worker_child = -1;
-static struct event	*worker_ev_restart;
-static struct restart_backoff worker_backoff = { WORKER_BACKOFF_MIN_MS, 0 };
-static uint64_t		 worker_nrestarts;
+static struct restart	 worker_restart;
 static int		 worker_first_start = 1;
 static int		 worker_stopping;
 
 static void	worker_spawn(void);
-static void	worker_schedule_restart(const char *);
+
+/* --- restarting a child, blobd's or fetchd's ----------------------------- */
+
+void
+restart_init(struct restart *r, const char *name, void (*cb)(void))
+{
+	memset(r, 0, sizeof(*r));
+	r->name = name;
+	r->cb = cb;
+	r->backoff_ms = RESTART_BACKOFF_MIN_MS;
+}
+
+static void
+restart_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct restart	*r = arg;
+
+	r->cb();
+}
+
+void
+restart_schedule(struct restart *r, const char *how)
+{
+	struct timeval	 tv;
+
+	if (r->ev == NULL && (r->ev = evtimer_new(ev_base, restart_cb, r)) ==
+	    NULL)
+		fatalx("cannot set up %s's restart", r->name);
+	if (r->up_since != 0 && mono_ms() - r->up_since >= RESTART_STABLE_MS)
+		r->backoff_ms = RESTART_BACKOFF_MIN_MS;
+	log_warnx("%s %s; restarting in %lld ms", r->name, how,
+	    (long long)r->backoff_ms);
+	tv.tv_sec = r->backoff_ms / 1000;
+	tv.tv_usec = (r->backoff_ms % 1000) * 1000;
+	evtimer_add(r->ev, &tv);
+	r->backoff_ms *= 2;
+	if (r->backoff_ms > RESTART_BACKOFF_MAX_MS)
+		r->backoff_ms = RESTART_BACKOFF_MAX_MS;
+}
+
+int
+restart_pending(const struct restart *r)
+{
+	return r->ev != NULL && evtimer_pending(r->ev, NULL);
+}
+
+void
+restart_cancel(struct restart *r)
+{
+	if (r->ev != NULL)
+		evtimer_del(r->ev);
+}
+
+void
+restart_describe_exit(int status, char *how, size_t howsz)
+{
+	if (WIFEXITED(status))
+		snprintf(how, howsz, "exited with status %d",
+		    WEXITSTATUS(status));
+	else
+		snprintf(how, howsz, "was killed by signal %d",
+		    WTERMSIG(status));
+}
+
+void
+restart_send_stderr(struct rpc_chan *chan, uint32_t type)
+{
+	int	 fd;
+
+	if (chan == NULL)
+		return;
+	if ((fd = dup(STDERR_FILENO)) == -1) {
+		log_warn("dup");
+		return;
+	}
+	(void)rpc_send(chan, type, 0, NULL, 0, fd);
+}
+
+/* --- berth-blobd ---------------------------------------------------------- */
 
 int
 worker_up(void)
@@ -113,7 +191,7 @@ worker_pid(void)
 uint64_t
 worker_restarts(void)
 {
-	return worker_nrestarts;
+	return worker_restart.restarts;
 }
 
 static void
@@ -141,7 +219,7 @@ static void
 worker_hello_cb(void *arg)
 {
 	worker_status = WORKER_LOADING;
-	worker_backoff.up_since = mono_ms();
+	worker_restart.up_since = mono_ms();
 	meta_load(worker_loaded_cb, NULL);
 }
 
@@ -156,7 +234,7 @@ worker_closed_cb(void *arg)
 }
 
 static void
-worker_restart_cb(evutil_socket_t fd, short events, void *arg)
+worker_restart_cb(void)
 {
 	if (!worker_stopping)
 		worker_spawn();
@@ -167,12 +245,7 @@ worker_ended(int status)
 {
 	char		 how[64];
 
-	if (WIFEXITED(status))
-		snprintf(how, sizeof(how), "exited with status %d",
-		    WEXITSTATUS(status));
-	else
-		snprintf(how, sizeof(how), "was killed by signal %d",
-		    WTERMSIG(status));
+	restart_describe_exit(status, how, sizeof(how));
 	blobc_close(BERR_UNAVAILABLE);
 	worker_child = -1;
 	worker_status = WORKER_DOWN;
@@ -190,32 +263,7 @@ worker_ended(int status)
 			break;
 		}
 	}
-	worker_schedule_restart(how);
-}
-
-void
-worker_restart_later(struct restart_backoff *b, struct event *ev,
-    const char *name, const char *how)
-{
-	struct timeval	 tv;
-
-	if (b->up_since != 0 && mono_ms() - b->up_since >= WORKER_STABLE_MS)
-		b->next_ms = WORKER_BACKOFF_MIN_MS;
-	log_warnx("%s %s; restarting in %lld ms", name, how,
-	    (long long)b->next_ms);
-	tv.tv_sec = b->next_ms / 1000;
-	tv.tv_usec = (b->next_ms % 1000) * 1000;
-	evtimer_add(ev, &tv);
-	b->next_ms *= 2;
-	if (b->next_ms > WORKER_BACKOFF_MAX_MS)
-		b->next_ms = WORKER_BACKOFF_MAX_MS;
-}
-
-static void
-worker_schedule_restart(const char *how)
-{
-	worker_restart_later(&worker_backoff, worker_ev_restart,
-	    "berth-blobd", how);
+	restart_schedule(&worker_restart, how);
 }
 
 void
@@ -244,7 +292,7 @@ worker_failed(int err)
 		return;
 	snprintf(how, sizeof(how), "could not be started (%s)",
 	    strerror(err));
-	worker_schedule_restart(how);
+	restart_schedule(&worker_restart, how);
 }
 
 static void
@@ -252,9 +300,9 @@ worker_spawn(void)
 {
 	worker_child = -1;
 	worker_status = WORKER_STARTING;
-	worker_backoff.up_since = 0;
+	worker_restart.up_since = 0;
 	if (!worker_first_start)
-		worker_nrestarts++;
+		worker_restart.restarts++;
 	spawner_request_worker();
 }
 
@@ -263,9 +311,7 @@ worker_start(void)
 {
 	int64_t	 deadline;
 
-	if ((worker_ev_restart = evtimer_new(ev_base, worker_restart_cb,
-	    NULL)) == NULL)
-		fatalx("cannot set up the worker's events");
+	restart_init(&worker_restart, "berth-blobd", worker_restart_cb);
 	worker_spawn();
 	deadline = mono_ms() + WORKER_HELLO_TIMEOUT_MS;
 	while (worker_status != WORKER_UP) {
@@ -284,8 +330,7 @@ void
 worker_stop(void)
 {
 	worker_stopping = 1;
-	if (worker_ev_restart != NULL)
-		evtimer_del(worker_ev_restart);
+	restart_cancel(&worker_restart);
 	/* blobd exits when its socket closes; the spawner reaps it. */
 	blobc_close(BERR_SHUTTING_DOWN);
 	worker_child = -1;

@@ -16,9 +16,10 @@
 
 /*
  * The manifest parser on arbitrary bytes: the first byte picks the
- * Content-Type it is pushed with (or none), the rest is the body.  Every
- * result must be either a clean refusal with a reason or a parse whose
- * references are well-formed, and nothing may leak.
+ * Content-Type it is pushed with (or none) and, with its high bit, a
+ * lenient parse (--lenient-images); the rest is the body.  Every result
+ * must be either a clean refusal with a reason or a parse whose references
+ * are well-formed, and nothing may leak.
  */
 #include "config.h"
 
@@ -42,14 +43,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct manifest_info mi;
 	size_t		 i;
-	int		 rc;
+	int		 rc, flags;
 
 	if (size == 0)
 		return 0;
 	log_init("fuzz", LOG_LVL_WARN);
+	flags = (data[0] & 0x80) != 0 ? MANIFEST_LENIENT : 0;
 	rc = manifest_parse((const char *)data + 1, size - 1,
-	    content_types[data[0] % (sizeof(content_types) /
-	    sizeof(content_types[0]))], &mi);
+	    content_types[(data[0] & 0x7f) % (sizeof(content_types) /
+	    sizeof(content_types[0]))], flags, &mi);
 	if (rc != 0) {
 		if (rc != BERR_MANIFEST_INVALID || mi.error[0] == '\0')
 			abort();
@@ -62,8 +64,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    (mi.refs[i].digest.algo != DIGEST_SHA256 &&
 		    mi.refs[i].digest.algo != DIGEST_SHA512))
 			abort();
-	if (!mi.is_index && (mi.nrefs == 0 || mi.refs[0].kind != REF_CONFIG))
+	/* An image manifest's config comes first; only a lenient parse may
+	 * do without one. */
+	if (!mi.is_index && flags == 0 &&
+	    (mi.nrefs == 0 || mi.refs[0].kind != REF_CONFIG))
 		abort();
+	for (i = 1; i < mi.nrefs; i++)
+		if (mi.refs[i].kind == REF_CONFIG)
+			abort();
 	manifest_info_clear(&mi);
 	return 0;
 }

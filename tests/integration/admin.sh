@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The admin API: metrics, GC with dry runs and concurrent requests, forced
-# compaction surviving kill -9, reset of one registry or all, introspection,
-# SIGHUP log reopening, and access control (loopback only; --admin-token
-# from anywhere, checked from a test host in a network namespace).
+# compaction surviving kill -9 (also amid pushes), reset of one registry or
+# all, introspection, SIGHUP log reopening, and access control (loopback
+# only; --admin-token from anywhere, checked from a test host in a network
+# namespace).
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/../.." || exit 1
 . "$here/common.bash"
@@ -250,6 +251,69 @@ check "reset of everything" \
     test "$(curl -s "$URL/_berth/repositories" | json 'len(d["repositories"])')" = 0
 check "and its blobs are reclaimed" \
     test "$(curl -s "$URL/_berth/blobs" | json 'len(d["blobs"])')" = 0
+
+# --- compaction amid pushes ---------------------------------------------------------------
+# A pushed blob's link record rides with its commit and enters the model
+# only once both are durable: a compaction must wait for those in flight,
+# or its snapshot would drop them (and only a later one would put them
+# back).  Six clients push while compactions are asked for without pause
+# until half of the pushes are done; then kill -9, and every blob that got
+# its 201 must be in its repository.  Three rounds.
+cat >"$T_TMP/pushers.py" <<'EOF'
+import hashlib, http.client, os, sys, threading, urllib.parse
+u = urllib.parse.urlsplit(sys.argv[1])
+rnd, pushed, compacted = int(sys.argv[3]), [], [0]
+
+def conn():
+    return http.client.HTTPConnection(u.hostname, u.port, timeout=60)
+
+def pusher(n):
+    c = conn()
+    for i in range(20):
+        blob = os.urandom(100 + (i * 7919 + n * 104729 + rnd) % 300000)
+        d = "sha256:" + hashlib.sha256(blob).hexdigest()
+        c.request("POST", "/v2/adm/ride%d/blobs/uploads/" % n)
+        r = c.getresponse(); r.read()
+        loc = r.getheader("Location")
+        if i % 2:     # the last bytes with the PUT, or all of them
+            c.request("PATCH", loc, body=blob[:50])
+            r = c.getresponse(); r.read()
+            loc, blob = r.getheader("Location"), blob[50:]
+        sep = "&" if "?" in loc else "?"
+        c.request("PUT", loc + sep + "digest=" + d, body=blob)
+        r = c.getresponse(); r.read()
+        if r.status == 201:
+            pushed.append("adm/ride%d %s" % (n, d))
+
+def compactor():
+    c = conn()
+    while len(pushed) < 60:
+        c.request("POST", "/_berth/compact")
+        r = c.getresponse(); r.read()
+        compacted[0] += r.status == 200
+
+threads = [threading.Thread(target=pusher, args=(n,)) for n in range(6)]
+threads.append(threading.Thread(target=compactor))
+for t in threads: t.start()
+for t in threads: t.join()
+open(sys.argv[2], "a").write("\n".join(pushed) + "\n")
+print(len(pushed), compacted[0])
+EOF
+for round in 1 2 3; do
+	set -- $(python3 "$T_TMP/pushers.py" "$URL" "$T_TMP/pushed" "$round")
+	check "round $round: 120 pushes amid ${2:-no} compactions got their 201 (${1:-0})" \
+	    test "${1:-0}" = 120 -a "${2:-0}" -gt 0
+	kill -9 "$BERTHD_PID"
+	wait_for 30 sh -c "! pgrep -f 'berth-blobd.*--data-dir $D\$' >/dev/null"
+	start_berthd "$D" -v --create-on-push --log-file "$LOG"
+	missing=0
+	while read -r repo d; do
+		[ "$(http_status -I "$URL/v2/$repo/blobs/$d")" = 200 ] ||
+		    missing=$((missing + 1))
+	done <"$T_TMP/pushed"
+	check "after kill -9 every one of them is in its repository ($missing missing)" \
+	    test "$missing" = 0
+done
 kill -TERM "$BERTHD_PID"
 wait "$BERTHD_PID"
 

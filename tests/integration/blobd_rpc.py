@@ -45,6 +45,7 @@ E = type("E", (), {k[5:]: v for k, v in BERR.items()})
 HDR = struct.Struct("=IIII")
 OWNER = b"123456789012/us-east-1/team/app"
 U64_MAX = 2**64 - 1
+BLOB_WRITE_MAX = 1024 * 1024   # proto.h
 FD_FLAG = 1
 
 
@@ -65,19 +66,27 @@ def send_rest(sock, data):
 
 
 class Blobd:
-    def __init__(self, binary, datadir, *args):
-        self.start([binary, "--data-dir", datadir, *args],
-                   os.path.join(os.path.dirname(datadir), "blobd.sock"))
+    def __init__(self, binary, datadir, *args, wrapper=()):
+        env = None
+        if wrapper:
+            # LeakSanitizer cannot work under ptrace (strace).
+            env = dict(os.environ)
+            env["ASAN_OPTIONS"] = (env.get("ASAN_OPTIONS", "") +
+                                   ":detect_leaks=0").lstrip(":")
+        self.start([*wrapper, binary, "--data-dir", datadir, *args],
+                   os.path.join(os.path.dirname(datadir), "blobd.sock"),
+                   env=env)
         t, rid, payload, fd = self.recv()
         assert t == M.HELLO and rid == 0, (t, rid)
         version, pid = struct.unpack("=II", payload)
-        assert version == 1 and pid == self.proc.pid, (version, pid)
+        assert version == 2 and (wrapper or pid == self.proc.pid), \
+            (version, pid)
 
-    def start(self, argv, sockpath, timeout=30):
+    def start(self, argv, sockpath, timeout=30, env=None):
         """Runs a worker with --debug-socket and connects to it."""
         self.sockpath = sockpath
         self.proc = subprocess.Popen(argv + ["--debug-socket", sockpath],
-                                     stderr=subprocess.PIPE)
+                                     stderr=subprocess.PIPE, env=env)
         self.stderr = []
         threading.Thread(target=self._drain, daemon=True).start()
         deadline = time.time() + timeout
@@ -151,18 +160,23 @@ def expect_error(reply, code, size=None):
         assert gsize == size, ("error size", gsize, size)
 
 
-def committed(reply):
+def committed(reply, seq=False):
+    """A MSG_BLOB_COMMITTED's digest, size, created (and its entry's seq)."""
     t, p, fd = reply
     assert t == M.BLOB_COMMITTED, (t, p[:16])
-    d, size, created, _ = struct.unpack("=136sQII", p)
-    return d.rstrip(b"\0").decode(), size, created
+    d, size, created, _, s = struct.unpack("=136sQIIQ", p)
+    return (d.rstrip(b"\0").decode(), size, created) + ((s,) if seq else ())
 
 
-def blob_write(b, data, digest=None, size=None):
+def blob_write_frame(data, digest=None, size=None, entry=b""):
     digest = digest or sha256(data)
     size = len(data) if size is None else size
-    return b.call(M.BLOB_WRITE, struct.pack("=136sQ", z(digest.encode(), 136),
-                                            size) + data)
+    return struct.pack("=136sQII", z(digest.encode(), 136), size,
+                       len(entry), 0) + data + entry
+
+
+def blob_write(b, data, digest=None, size=None, entry=b""):
+    return b.call(M.BLOB_WRITE, blob_write_frame(data, digest, size, entry))
 
 
 def upload_create(b, owner=OWNER, algo=0):
@@ -199,19 +213,27 @@ def status_size(reply):
     return struct.unpack("=Q", p)[0]
 
 
-def upload_commit(b, uid, digest, size=U64_MAX, owner=OWNER):
-    return b.call(M.UPLOAD_COMMIT, struct.pack(
-        "=16s320s136sQ", uid, z(owner, 320), z(digest.encode(), 136), size))
+def upload_commit_frame(uid, digest, size=U64_MAX, owner=OWNER,
+                        offset=U64_MAX, data=b"", entry=b""):
+    return struct.pack("=16s320s136sQQII", uid, z(owner, 320),
+                       z(digest.encode(), 136), size, offset, len(data),
+                       len(entry)) + data + entry
+
+
+def upload_commit(b, uid, digest, size=U64_MAX, owner=OWNER, **kw):
+    return b.call(M.UPLOAD_COMMIT, upload_commit_frame(uid, digest, size,
+                                                       owner, **kw))
 
 
 def blob_read(b, digest):
     t, p, fd = b.call(M.BLOB_OPEN, z(digest.encode(), 136))
     assert t == M.BLOB_OPENED and fd is not None, t
-    size = struct.unpack("=Q", p)[0]
-    with os.fdopen(fd, "rb") as f:
-        data = f.read()
-    assert len(data) == size
-    return data
+    size, offset = struct.unpack("=QQ", p)
+    data = os.pread(fd, size + 1, offset)
+    os.close(fd)
+    # A file of its own holds nothing more; a packed blob's shares it.
+    assert len(data) == size or (offset > 0 and len(data) == size + 1)
+    return data[:size]
 
 
 def stats(b):
@@ -338,6 +360,67 @@ def check_meta(b):
     return snap + [b"after"]
 
 
+def check_links(b, state):
+    """A link entry rides with its blob: blobd appends it once the blob is
+    stored (packed, stored before, or a file of its own), and never for a
+    blob it refuses; a commit may carry the session's last bytes, or all of
+    them.  Returns the state with the entries that went in."""
+    data = os.urandom(3000)
+    d, size, created, seq = committed(blob_write(b, data, entry=b"link-1"),
+                                      seq=True)
+    assert (d, size, created) == (sha256(data), 3000, 1) and seq > 0
+    expect_error(blob_write(b, data + b"x", digest=sha256(data),
+                            entry=b"refused"), E.DIGEST_INVALID)
+    assert committed(blob_write(b, data, entry=b"link-2"), seq=True)[2:] == \
+        (0, seq + 1)
+
+    # Too big to pack: the entry follows the blob's own file.
+    uid = upload_create(b)
+    big = os.urandom(2 * 1024 * 1024 + 5)
+    assert status_size(upload_append(b, uid, big, 0)) == len(big)
+    expect_error(upload_commit(b, uid, sha256(big), len(big) + 1,
+                               entry=b"refused"), E.SIZE_INVALID, len(big))
+    assert committed(upload_commit(b, uid, sha256(big), len(big),
+                                   entry=b"link-3"))[2] == 1
+    assert blob_read(b, sha256(big)) == big
+
+    # The whole blob with the commit: refusals leave the session as it
+    # was (empty), then it is stored from memory and the session ends.
+    uid = upload_create(b)
+    small = os.urandom(10000)
+    expect_error(upload_commit(b, uid, sha256(small), offset=5, data=small,
+                               entry=b"refused"), E.RANGE_INVALID, 0)
+    expect_error(upload_commit(b, uid, sha256(small), len(small) - 1,
+                               data=small, entry=b"refused"),
+                 E.SIZE_INVALID, 0)
+    expect_error(upload_commit(b, uid, sha256(small + b"y"), data=small,
+                               entry=b"refused"), E.DIGEST_INVALID, 0)
+    assert status_size(b.call(M.UPLOAD_STAT, uid + z(OWNER, 320))) == 0
+    assert committed(upload_commit(b, uid, sha256(small), len(small),
+                                   offset=0, data=small,
+                                   entry=b"link-4"))[1:] == (len(small), 1)
+    expect_error(b.call(M.UPLOAD_STAT, uid + z(OWNER, 320)),
+                 E.UPLOAD_UNKNOWN)
+    assert blob_read(b, sha256(small)) == small
+
+    # The last bytes with the commit, after those appended before.
+    uid = upload_create(b)
+    first, last = os.urandom(70000), os.urandom(BLOB_WRITE_MAX)
+    whole = first + last
+    assert status_size(upload_append(b, uid, first, 0)) == len(first)
+    expect_error(upload_commit(b, uid, sha256(whole), len(whole) + 1,
+                               data=last, entry=b"refused"),
+                 E.SIZE_INVALID, len(first))
+    assert committed(upload_commit(b, uid, sha256(whole), len(whole),
+                                   offset=len(first), data=last,
+                                   entry=b"link-5"))[1:] == (len(whole), 1)
+    assert blob_read(b, sha256(whole)) == whole
+
+    state = state + [b"link-%d" % i for i in range(1, 6)]
+    assert load_state(b) == state
+    return state
+
+
 def load_state(b):
     t, p, fd = b.call(M.META_LOAD)
     assert t == M.META_STATE and fd is not None, t
@@ -362,6 +445,18 @@ def gc_records(b):
         raw = f.read()
     assert len(raw) == count * 152
     return [struct.unpack_from("=136sQq", raw, i * 152) for i in range(count)]
+
+
+def gc_sweep(b, digests):
+    """Sweeps the blobs named (stored before now); (blobs, bytes)."""
+    raw = b"".join(struct.pack("=136sQq", z(d.encode(), 136), 0, 0)
+                   for d in digests)
+    fd = os.memfd_create("sweep")
+    os.write(fd, raw)
+    t, p, _ = b.call(M.GC_SWEEP, struct.pack(
+        "=QqII", len(digests), int(time.time() * 1000) + 1000, 0, 0), fd=fd)
+    assert t == M.GC_SWEPT, t
+    return struct.unpack("=QQ", p)
 
 
 def check_gc(b):
@@ -443,9 +538,18 @@ def check_strictness(binary, datadir, logpath):
     head = z(sha256(data).encode(), 136)
     # MSG_BLOB_WRITE: size must equal the bytes that follow.
     for size in (len(data) - 1, len(data) + 1, 0, U64_MAX):
-        payload = struct.pack("=136sQ", head, size) + data
+        payload = blob_write_frame(data, size=size)
         expect_fatal(binary, datadir, "blob write of size %d" % size,
                      HDR.pack(M.BLOB_WRITE, len(payload), 77, 0) + payload)
+    # MSG_UPLOAD_COMMIT: data_len and entry_len say what follows.
+    uid = b"u" * 16
+    good = upload_commit_frame(uid, sha256(data), data=data, entry=b"e" * 9)
+    for what, payload in (("a byte short", good[:-1]),
+                          ("a byte over", good + b"x"),
+                          ("no data", good[:520])):
+        expect_fatal(binary, datadir, "upload commit " + what,
+                     HDR.pack(M.UPLOAD_COMMIT, len(payload), 78, 0) +
+                     payload)
     # A request: an id other than 0, which would get no reply.
     expect_fatal(binary, datadir, "stats with id 0", HDR.pack(M.STATS, 0, 0, 0))
     owner = struct.pack("=320sII", z(OWNER, 320), 0, 0)
@@ -456,6 +560,41 @@ def check_strictness(binary, datadir, logpath):
         fd = os.open(logpath, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         expect_fatal(binary, datadir, "log reopen with id %d" % rid,
                      HDR.pack(M.LOG_REOPEN, 0, rid, FD_FLAG), fd=fd)
+
+
+def check_durability(binary, tmp):
+    """--durability full syncs what it acknowledges; relaxed syncs nothing.
+
+    Each runs under strace on a data directory made by an earlier run, so
+    that no directory is new; it stores a blob, appends an entry, commits
+    an upload and removes a blob by GC."""
+    if shutil.which("strace") is None:
+        print("  (no strace: --durability not checked)")
+        return
+    syncs = {}
+    for mode in ("full", "relaxed"):
+        datadir = os.path.join(tmp, "dur-" + mode)
+        Blobd(binary, datadir).close()
+        trace = os.path.join(tmp, "strace-" + mode)
+        b = Blobd(binary, datadir, "--durability", mode,
+                  wrapper=("strace", "-f", "-qq", "-o", trace, "-e",
+                           "trace=fsync,fdatasync,sync_file_range"))
+        data = os.urandom(5000)
+        d = committed(blob_write(b, data))[0]
+        assert b.call(M.META_APPEND, b"entry")[0] == M.META_APPENDED
+        uid = upload_create(b)
+        big = os.urandom(300000)
+        status_size(upload_append(b, uid, big, 0))
+        committed(upload_commit(b, uid, sha256(big)))
+        gc_sweep(b, [d])
+        assert blob_read(b, sha256(big)) == big
+        assert b.close() == 0
+        with open(trace) as f:
+            syncs[mode] = sum(1 for line in f
+                              if re.search(r"\b(fsync|fdatasync)\(", line))
+    assert syncs["full"] >= 3 and syncs["relaxed"] == 0, syncs
+    print("  fsync and fdatasync calls: full %d, relaxed %d"
+          % (syncs["full"], syncs["relaxed"]))
 
 
 def perf(b):
@@ -477,14 +616,14 @@ def perf(b):
     frames = b""
     for i in range(n):
         data = os.urandom(4096)
-        frames += HDR.pack(M.BLOB_WRITE, 144 + 4096, 100000 + i, 0) + \
-            struct.pack("=136sQ", z(sha256(data).encode(), 136), 4096) + data
+        payload = blob_write_frame(data)
+        frames += HDR.pack(M.BLOB_WRITE, len(payload), 100000 + i, 0) + \
+            payload
     t0 = time.time()
     b.sock.sendall(frames)
     for _ in range(n):
         t, rid, p, _ = b.recv()
-        assert t == M.BLOB_COMMITTED and \
-            struct.unpack("=136sQII", p)[2] == 1
+        assert committed((t, p, None))[2] == 1
     print("  %d blob writes of 4 KiB: %.0f/s" % (n, n / (time.time() - t0)))
 
 
@@ -508,6 +647,8 @@ def main():
         print("ok concurrent uploads")
         state = check_meta(b)
         print("ok metadata")
+        state = check_links(b, state)
+        print("ok link entries with blobs")
         check_gc(b)
         print("ok gc")
 
@@ -559,6 +700,10 @@ def main():
         b.proc.terminate()
         assert b.proc.wait(timeout=10) == 0
         print("ok SIGTERM")
+
+        b = None
+        check_durability(binary, tmp)
+        print("ok durability full and relaxed")
     except Exception:
         if b is not None:
             sys.stderr.write("berth-blobd said:\n" + "".join(b.stderr))

@@ -105,11 +105,16 @@ blobd_pid() {
 	[ -n "$s" ] && pgrep -P "$s" -f berth-blobd | head -1
 }
 
-# The berth-scand of a berthd: a child of its spawner too.
+# The berth-scand (berth-fetchd) of a berthd: a child of its spawner too.
 scand_pid() {
 	local s
 	s=$(spawner_pid "$1")
 	[ -n "$s" ] && pgrep -P "$s" -f berth-scand | head -1
+}
+fetchd_pid() {
+	local s
+	s=$(spawner_pid "$1")
+	[ -n "$s" ] && pgrep -P "$s" -f berth-fetchd | head -1
 }
 
 # worker_restarted OLD_PID: true once /_berth/health answers 200 naming a

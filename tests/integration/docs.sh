@@ -18,7 +18,9 @@ man_flags() {
 }
 
 SCAND=${SCAND:-$(dirname "$(dirname "$BLOBD")")/daemon/berth-scand}
-for prog in berthd:"$BERTHD" berth-blobd:"$BLOBD" berth-scand:"$SCAND"; do
+FETCHD=${FETCHD:-$(dirname "$BERTHD")/../fetchd/berth-fetchd}
+for prog in berthd:"$BERTHD" berth-blobd:"$BLOBD" berth-fetchd:"$FETCHD" \
+    berth-scand:"$SCAND"; do
 	name=${prog%%:*}
 	bin=${prog#*:}
 	page=man/$name.8

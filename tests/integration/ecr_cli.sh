@@ -2,7 +2,8 @@
 # The ECR API driven by the AWS CLI v2 (Debian's awscli, /usr/bin/aws)
 # against a real berthd from the build tree: success shapes and the
 # exception names of the error cases, server-side pagination and the
-# CLI's own (--page-size, --max-items), the login password and its
+# CLI's own (--page-size, --max-items), lifecycle policies and the preview
+# waiter, the login password and its
 # survival across a restart, signature verification (--credentials).
 # BERTHD and BLOBD name the binaries.
 set -u
@@ -414,8 +415,46 @@ expect_error "policy invalid" InvalidParameterException set-repository-policy \
 out=$(ecr describe-registry)
 jqcheck "describe registry" '.registryId == "000000000000" and
     .replicationConfiguration.rules == []' "$out"
-expect_error "unimplemented" UnknownOperationException get-lifecycle-policy \
+# An operation the API model lacks: the CLI is given its own model plus one
+# (AWS_DATA_PATH), and berth answers AWS's UnknownOperationException.
+mkdir -p "$tmp/models/ecr/2015-09-21"
+python3 - "$tmp/models/ecr/2015-09-21/service-2.json" <<'PY'
+import json, sys
+d = "/usr/lib/python3/dist-packages/awscli/botocore/data/ecr/2015-09-21/"
+m = json.load(open(d + "service-2.json"))
+m["operations"]["DescribeBerthNothing"] = dict(
+    m["operations"]["DescribeRegistry"], name="DescribeBerthNothing")
+json.dump(m, open(sys.argv[1], "w"))
+PY
+AWS_DATA_PATH=$tmp/models expect_error "an operation not in the model" \
+    UnknownOperationException describe-berth-nothing
+
+# --- lifecycle policies and their preview -------------------------------------
+life='{"rules":[{"rulePriority":1,"selection":{"tagStatus":"any","countType":"imageCountMoreThan","countNumber":1000},"action":{"type":"expire"}}]}'
+expect_error "no lifecycle policy" LifecyclePolicyNotFoundException \
+    get-lifecycle-policy --repository-name team/app
+expect_error "lifecycle policy invalid" InvalidParameterException \
+    put-lifecycle-policy --repository-name team/app --lifecycle-policy-text \
+    "${life/\"countNumber\":1000/\"countNumber\":0}"
+grep -q "Lifecycle policy validation failure" <<<"$last"
+check "lifecycle policy invalid: AWS's message" test $? = 0
+out=$(ecr put-lifecycle-policy --repository-name team/app \
+    --lifecycle-policy-text "$life")
+jqcheck "put lifecycle policy" '.repositoryName == "team/app" and
+    (.lifecyclePolicyText | fromjson | .rules[0].rulePriority) == 1' "$out"
+out=$(ecr start-lifecycle-policy-preview --repository-name team/app)
+jqcheck "start preview" '.status == "IN_PROGRESS"' "$out"
+check "preview waiter" ecr wait lifecycle-policy-preview-complete \
     --repository-name team/app
+out=$(ecr get-lifecycle-policy-preview --repository-name team/app)
+jqcheck "preview" '.status == "COMPLETE" and
+    (.previewResults | length) == .summary.expiringImageTotalCount' "$out"
+out=$(curl -s -X POST "$endpoint/_berth/lifecycle/run?repository=team/app")
+jqcheck "lifecycle run" '.repositories[0].repository == "team/app"' "$out"
+out=$(ecr get-lifecycle-policy --repository-name team/app)
+jqcheck "lastEvaluatedAt" '.lastEvaluatedAt != null' "$out"
+out=$(ecr delete-lifecycle-policy --repository-name team/app)
+jqcheck "delete lifecycle policy" '.lifecyclePolicyText != null' "$out"
 
 # --- login password -----------------------------------------------------------
 pw=$(ecr get-login-password)

@@ -80,10 +80,11 @@ fake() {	# name python-body: writes a fake worker
 	chmod +x "$T_TMP/$1"
 }
 hello='os.write(3, struct.pack("<4I", 1, 8, 0, 0) + struct.pack("<2I", %s, os.getpid()))'
+proto=$(sed -n 's/^#define PROTOCOL_VERSION[[:space:]]*//p' common/proto.h)
 fake badversion "$(printf "$hello" 99)"
-fake garbage "$(printf "$hello" 1)
+fake garbage "$(printf "$hello" "$proto")
 os.write(3, struct.pack('<4I', 9999, 0, 0, 0))"
-fake oversized "$(printf "$hello" 1)
+fake oversized "$(printf "$hello" "$proto")
 os.write(3, struct.pack('<4I', 2, 0x7fffffff, 1, 0))"
 fake before_hello "os.write(3, struct.pack('<4I', 2, 0, 1, 0))"
 fake shorthello "os.write(3, struct.pack('<4I', 1, 4, 0, 0) + b'abcd')"
@@ -96,7 +97,7 @@ done
 out=$(timeout 20 "$BERTHD" --blobd "$T_TMP/badversion" --listen \
     "127.0.0.1:$(free_port)" --data-dir "$T_TMP/fake-v" 2>&1)
 check "and a protocol mismatch says so" sh -c "printf '%s' \"\$1\" | \
-    grep -q 'speaks protocol 99, berthd 1'" _ "$out"
+    grep -q 'speaks protocol 99, berthd $proto'" _ "$out"
 
 # --- a committed blob and a manifest to find again later ---------------------
 head -c 1048576 /dev/urandom >"$T_TMP/blob1"

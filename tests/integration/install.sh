@@ -18,9 +18,10 @@ mkdir -p "$build"
     make -s install >/dev/null 2>&1)
 check "configure, make and make install into a staging prefix" test $? = 0
 
-for f in usr/sbin/berthd usr/libexec/berth-blobd usr/share/man/man8/berthd.8 \
-    usr/share/man/man7/berth-lifecycle.7 \
-    usr/share/man/man8/berth-blobd.8 usr/lib/systemd/system/berthd.service; do
+for f in usr/sbin/berthd usr/libexec/berth-blobd usr/libexec/berth-fetchd \
+    usr/share/man/man8/berthd.8 usr/share/man/man7/berth-lifecycle.7 \
+    usr/share/man/man8/berth-blobd.8 usr/share/man/man8/berth-fetchd.8 \
+    usr/lib/systemd/system/berthd.service; do
 	check "installed $f" test -f "$stage/$f"
 done
 unit=$stage/usr/lib/systemd/system/berthd.service

@@ -8,7 +8,9 @@
 #      new blobd, /_berth/health comes back 200, and the upload is resumed
 #      from the offset the status request reports and completed; the same
 #      between the PATCHes of a chunked upload, where every acknowledged
-#      byte must still be there;
+#      byte must still be there; and amid eight clients pushing small
+#      and large blobs at once (grouped commits, the pack), where every
+#      push that got its 201 must be there, byte for byte;
 #  (c) SIGTERM: berthd exits 0 and leaves no berth-blobd behind.
 #
 # Binaries: $BERTHD and $BLOBD, default daemon/berthd and
@@ -130,7 +132,8 @@ blobd_pid() {
 	# berthd's only child is its spawner, which starts the worker.
 	s=$(pgrep -P "$BERTHD_PID" || true)
 	[ "$(wc -w <<<"$s")" = 1 ] || { echo "berthd children: '$s'" >&2; return 1; }
-	p=$(pgrep -P "$s" || true)
+	# The spawner's other child is berth-fetchd.
+	p=$(pgrep -P "$s" -f berth-blobd || true)
 	[ "$(wc -w <<<"$p")" = 1 ] || { echo "blobd children: '$p'" >&2; return 1; }
 	echo "$p"
 }
@@ -481,6 +484,67 @@ t_kill9_blobd_between_chunks() {
 	check_blob dur/chunked "$W/chunked"
 }
 
+# === (b2) kill -9 berth-blobd amid concurrent pushes ==================================
+
+# One client: pushes blobs of mixed sizes (POST, then PUT with the body,
+# as containerd does), each acknowledged one's digest and file in
+# $W/acked.K, until a push fails.
+push_loop() {	# K
+	local k=$1 i f d loc code
+	for i in $(seq 400); do
+		f=$W/c$k.$i
+		# mostly small (the pack), some large (files of their own)
+		if [ $((i % 8)) = 0 ]; then
+			head -c $((1024 * 1024 + RANDOM * 7)) /dev/urandom >"$f"
+		else
+			head -c $((200 + RANDOM % 12000)) /dev/urandom >"$f"
+		fi
+		d=$(sha "$f")
+		loc=$(curl -sS -o /dev/null -D - -X POST \
+		    "$URL/v2/dur/conc/blobs/uploads/" 2>/dev/null |
+		    tr -d '\r' | awk -F': ' 'tolower($1) == "location" { print $2 }')
+		[ -n "$loc" ] || break
+		code=$(curl -sS -o /dev/null -w '%{http_code}' -H 'Expect:' \
+		    -X PUT --data-binary @"$f" \
+		    "$(addq "$(absurl "$loc")" "digest=$d")" 2>/dev/null) || break
+		[ "$code" = 201 ] || break
+		echo "$d $f" >>"$W/acked.$k"
+	done
+}
+
+t_kill9_blobd_amid_concurrent_pushes() {
+	load_state
+	local k pids="" old_blobd n i d f bad=0
+	: >"$W/acked.0"
+	for k in $(seq 1 8); do
+		: >"$W/acked.$k"
+		push_loop "$k" &
+		pids="$pids $!"
+	done
+	# blobd dies once pushes have been acknowledged, with more going on
+	for i in $(seq 600); do
+		n=$(cat "$W"/acked.* | wc -l)
+		[ "$n" -ge 40 ] && break
+		sleep 0.05
+	done
+	old_blobd=$(blobd_pid)
+	kill -KILL "$old_blobd"
+	echo "blobd killed after $n acknowledged pushes" >&2
+	for k in $pids; do
+		wait "$k" || true
+	done
+	check_recovered "$old_blobd"
+	n=$(cat "$W"/acked.* | wc -l)
+	[ "$n" -ge 40 ] || { echo "only $n pushes acknowledged"; return 1; }
+	# Every push that got its 201 is there, byte for byte.
+	while read -r d f; do
+		curl -sS -o "$W/got" "$URL/v2/dur/conc/blobs/$d"
+		cmp -s "$W/got" "$f" || { echo "lost: $d"; bad=$((bad + 1)); }
+	done < <(cat "$W"/acked.*)
+	echo "$n acknowledged pushes checked, $bad lost" >&2
+	[ "$bad" = 0 ]
+}
+
 # === (c) SIGTERM ==========================================================================
 
 t_sigterm_clean_exit() {
@@ -550,6 +614,8 @@ run_case kill9_blobd_mid_streamed_upload_then_resume \
     t_kill9_blobd_mid_streamed_upload
 run_case kill9_blobd_between_chunks_keeps_acknowledged_bytes \
     t_kill9_blobd_between_chunks
+run_case kill9_blobd_amid_concurrent_pushes_keeps_every_201 \
+    t_kill9_blobd_amid_concurrent_pushes
 run_case sigterm_exits_0_without_blobd_left t_sigterm_clean_exit
 
 # With an --enable-asan build: no memory error or undefined behaviour in

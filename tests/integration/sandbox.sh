@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# The sandbox, proved on the live processes: gdb makes berthd, berth-blobd
-# and berth-scand call open(2), socket(2), connect(2) and kill(2) from
-# inside and reads back what they got.  berthd reaches no file (not even
-# its own data directory) and connects nowhere; berth-blobd reaches its
-# data directory only, makes no socket and signals no one; berth-scand
-# reads its --vuln-db only, makes no socket and signals no one; a worker
-# or scanner restarted after kill -9 is confined the same way.  --user:
-# all four processes run as that user with no capability, a data
-# directory left by a root run is handed over, and only root may name
-# another user.
+# The sandbox, proved on the live processes: gdb makes berthd, berth-blobd,
+# berth-scand and berth-fetchd call open(2), socket(2), connect(2) and
+# kill(2) from inside and reads back what they got.  berthd reaches no
+# file (not even its own data directory) and connects nowhere; berth-blobd
+# reaches its data directory only, makes no socket and signals no one;
+# berth-scand reads its --vuln-db only, makes no socket and signals no
+# one; berth-fetchd reads the resolver's files only and signals no one; a
+# worker or scanner restarted after kill -9 is confined the same way.
+# --user: berthd, its spawner and the three children run as that user with
+# no capability, a data directory left by a root run is handed over, and
+# only root may name another user.
 #
 # Needs root (gdb attaches to the daemons, --user changes users) and gdb.
 # Landlock checks are skipped, and say so, where the kernel has no Landlock.
@@ -116,11 +117,12 @@ NOCAPS=0000000000000000
 EACCES=13
 EPERM=1
 
-# confined_child PROG NAME PID READABLE FORBIDDEN: a child's confinement
-# (berth-blobd's or berth-scand's): it opens READABLE, not /etc/hostname or
-# FORBIDDEN, makes no socket, signals no one, and has no privilege.
+# confined_child PROG NAME PID READABLE FORBIDDEN [sockets]: a child's
+# confinement: it opens READABLE, not /etc/hostname or FORBIDDEN, makes no
+# socket (unless "sockets": berth-fetchd's work is connecting), signals no
+# one, and has no privilege.
 confined_child() {
-	local prog=$1 name=$2 pid=$3 readable=$4 forbidden=$5 r
+	local prog=$1 name=$2 pid=$3 readable=$4 forbidden=$5 sockets=${6:-} r
 	r=$(open_in "$pid" "$readable")
 	check "$name: $prog opens ${readable##*/} ($r)" test "${r%% *}" -ge 0
 	for f in /etc/hostname "$forbidden"; do
@@ -129,7 +131,7 @@ confined_child() {
 		llcheck 2 "$name: $prog cannot open $f (EACCES: $r)" \
 		    test "$r" = "-1 $EACCES"
 	done
-	if [ "$SECCOMP" = 1 ]; then
+	if [ "$SECCOMP" = 1 ] && [ -z "$sockets" ]; then
 		r=$(socket_in "$pid")
 		check "$name: $prog cannot make a socket (EACCES: $r)" \
 		    test "$r" = "-1 $EACCES"
@@ -155,6 +157,11 @@ confined_blobd() {
 # confined_scand NAME PID DBDIR: the scanner reads its --vuln-db only.
 confined_scand() {
 	confined_child berth-scand "$1" "$2" "$3/advisory.json" "$D/meta/log"
+}
+
+# confined_fetchd NAME PID: the fetcher reads the resolver's files only.
+confined_fetchd() {
+	confined_child berth-fetchd "$1" "$2" /etc/hosts "$D/meta/log" sockets
 }
 
 # scanner_restarted OLD_PID: health names a scanner other than OLD_PID.
@@ -210,7 +217,10 @@ llcheck 1 "berth-blobd logs its sandbox" \
     "$T_TMP/berthd.log"
 wait_for 30 scand_pid "$BERTHD_PID" >/dev/null
 llcheck 1 "berth-scand logs its sandbox" \
-    wait_for 30 grep -q 'berth-scand\[[0-9]*\]: sandbox: Landlock ABI [0-9]*: ' \
+    wait_for 30 grep -q 'berth-scand\[[0-9]*\]: sandbox: Landlock ABI [0-9]*: no filesystem but files to read' \
+    "$T_TMP/berthd.log"
+llcheck 1 "berth-fetchd logs its sandbox" \
+    wait_for 30 grep -q 'berth-fetchd\[[0-9]*\]: sandbox: Landlock ABI [0-9]*: no filesystem but files to read' \
     "$T_TMP/berthd.log"
 head -c 65536 /dev/urandom >"$T_TMP/blob1"
 check "a push works in the sandbox" test "$(push a "$T_TMP/blob1")" = 201
@@ -221,12 +231,14 @@ check "the spawner has no_new_privs and no capability" \
     test "$(status_field "$SPAWNER" NoNewPrivs) $(status_field "$SPAWNER" CapEff)" = \
     "1 $NOCAPS"
 wait_for 30 scanner_restarted 0
-check "the bounding set is empty in all four" sh -c "
-    for p in $BERTHD_PID $SPAWNER $(blobd_pid "$BERTHD_PID") $(scand_pid "$BERTHD_PID"); do
+wait_for 30 fetchd_pid "$BERTHD_PID" >/dev/null
+check "the bounding set is empty in all five" sh -c "
+    for p in $BERTHD_PID $SPAWNER $(blobd_pid "$BERTHD_PID") $(scand_pid "$BERTHD_PID") $(fetchd_pid "$BERTHD_PID"); do
 	grep -q '^CapBnd:[[:space:]]*0000000000000000$' /proc/\$p/status || exit 1
     done"
 confined_blobd "root" "$(blobd_pid "$BERTHD_PID")" "$D"
 confined_scand "root" "$(scand_pid "$BERTHD_PID")" "$DB"
+confined_fetchd "root" "$(fetchd_pid "$BERTHD_PID")"
 
 # A scanner started again after kill -9, by the spawner, is confined too.
 old=$(scand_pid "$BERTHD_PID")
@@ -312,8 +324,10 @@ if [ "$SECCOMP" = 1 ]; then
 	T_PIDS+=("$BERTHD_PID")
 	check "Landlock refused with EPERM: berthd still serves" \
 	    wait_for 20 curl -sf -o /dev/null "$URL/_berth/health"
+	# berthd, berth-blobd, berth-scand and berth-fetchd (which starts
+	# once berthd serves: waited for, not raced).
 	check "and each process says so once" wait_for 30 sh -c "test \
-	    \"\$(grep -c 'sandbox: Landlock is not available (Operation not permitted)' '$T_TMP/nolandlock.log')\" = 3"
+	    \"\$(grep -c 'sandbox: Landlock is not available (Operation not permitted)' '$T_TMP/nolandlock.log')\" = 4"
 	w=$(blobd_pid "$BERTHD_PID")
 	check "and berth-blobd still gets its socket filter" \
 	    test "$(socket_in "$w")" = "-1 $EACCES"
@@ -361,9 +375,11 @@ check "--user: the blob pushed as root is served" \
 SPAWNER=$(spawner_pid "$BERTHD_PID")
 W=$(blobd_pid "$BERTHD_PID")
 wait_for 30 scanner_restarted 0
+wait_for 30 fetchd_pid "$BERTHD_PID" >/dev/null
 S=$(scand_pid "$BERTHD_PID")
+F=$(fetchd_pid "$BERTHD_PID")
 for p in "berthd:$BERTHD_PID" "spawner:$SPAWNER" "berth-blobd:$W" \
-    "berth-scand:$S"; do
+    "berth-scand:$S" "berth-fetchd:$F"; do
 	n=${p%%:*}
 	pid=${p#*:}
 	check "--user: $n runs as $uid:$gid, in no other group" \
@@ -373,13 +389,15 @@ for p in "berthd:$BERTHD_PID" "spawner:$SPAWNER" "berth-blobd:$W" \
 	    test "$(status_field "$pid" CapEff)/$(status_field "$pid" CapPrm)/$(status_field "$pid" CapBnd)/$(status_field "$pid" CapAmb)" = \
 	    "$NOCAPS/$NOCAPS/$NOCAPS/$NOCAPS"
 done
-head -c 65536 /dev/urandom >"$T_TMP/blob2"
+# Larger than blobd packs into its log (PACK_BLOB_MAX), so a file of its own.
+head -c 2000000 /dev/urandom >"$T_TMP/blob2"
 check "--user: a push works" test "$(push b "$T_TMP/blob2")" = 201
 check "--user: the new blob belongs to the user" \
     test "$(stat -c %u "$D/blobs/sha256/$(sha256_of "$T_TMP/blob2" | cut -c1-2)/$(sha256_of "$T_TMP/blob2")")" = "$uid"
 confined_berthd "--user" "$D"
 confined_blobd "--user" "$W" "$D"
 confined_scand "--user" "$S" "$DB"
+confined_fetchd "--user" "$F"
 kill -TERM "$BERTHD_PID"
 wait "$BERTHD_PID"
 check "--user: SIGTERM, exit 0" test $? = 0

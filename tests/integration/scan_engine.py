@@ -60,24 +60,32 @@ class Scand(blobd_rpc.Blobd):
             tmp, "scand-%d.sock" % time.time_ns()), timeout=20)
         t, rid, payload, _ = self.recv()
         assert t == MSG["MSG_SCAN_HELLO"] and rid == 0, (t, rid)
-        assert struct.unpack("=II", payload) == (1, self.proc.pid)
+        assert struct.unpack("=II", payload) == (2, self.proc.pid)
         t, rid, payload, _ = self.recv()
         assert t == MSG["MSG_SCAN_DB_STATE"] and rid == 0, t
         self.db = db_state(payload)
 
-    def scan(self, layers):
-        """layers: (media name, bytes or an fd); the result as a dict."""
+    def scan(self, layers, packed=False):
+        """layers: (media name, bytes or an fd); the result as a dict.
+        packed: each layer's bytes sit inside a larger file, as blobd's
+        pack of small blobs holds them."""
         rid = self.next_id
         self.next_id += 1
         for i, (media, data) in enumerate(layers):
+            offset = size = 0
             if isinstance(data, int):
                 fd = data
             else:
                 fd = os.memfd_create("layer")
-                os.write(fd, data)
+                if packed:
+                    offset, size = 4096 + i, len(data)
+                    os.write(fd, b"\xff" * offset + data + b"\xff" * 999)
+                else:
+                    os.write(fd, data)
                 os.lseek(fd, 0, os.SEEK_SET)
             self.send(MSG["MSG_SCAN_LAYER"], struct.pack(
-                "=IIQ", i, MEDIA["SCAN_MEDIA_" + media], 0), fd=fd, rid=rid)
+                "=IIQQ", i, MEDIA["SCAN_MEDIA_" + media], offset, size),
+                fd=fd, rid=rid)
             os.close(fd)
         self.send(MSG["MSG_SCAN_RUN"], struct.pack("=II", len(layers), 0),
                   rid=rid)
@@ -306,6 +314,10 @@ def check_debian(s, db):
                         ("usr/share/doc/.wh.gone", b"")]))
     r = s.scan([("TAR_GZIP", l1), ("TAR_ZSTD", l2)])
     assert r["status"] == "COMPLETE", r["description"]
+    # The same layers inside larger files (blobd's pack) read the same.
+    p = s.scan([("TAR_GZIP", l1), ("TAR_ZSTD", l2)], packed=True)
+    assert [p[k] for k in ("status", "os", "packages", "findings")] == \
+        [r[k] for k in ("status", "os", "packages", "findings")], p
     assert r["description"] == "The scan was completed successfully.", r
     assert r["os"][0][:2] == ["debian", "12"], r["os"]
     assert r["npackages"] == installed, (r["npackages"], installed)
@@ -445,7 +457,7 @@ def check_protocol(s):
     assert struct.unpack("=iI", p)[0] == BERR["BERR_BAD_REQUEST"]
     # A layer out of order.
     fd = os.memfd_create("x")
-    rid = s.send(MSG["MSG_SCAN_LAYER"], struct.pack("=IIQ", 1, 1, 0), fd=fd)
+    rid = s.send(MSG["MSG_SCAN_LAYER"], struct.pack("=IIQQ", 1, 1, 0, 0), fd=fd)
     os.close(fd)
     t, rrid, p, _ = s.recv()
     assert t == MSG["MSG_SCAN_ERROR"] and rrid == rid

@@ -25,6 +25,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include "berthd.h"
 #include "error.h"
 #include "util.h"
@@ -33,6 +36,7 @@
 #define ACCT	"123456789012"
 #define REGION	"eu-west-3"
 #define REPO	"team/app"
+#define PRINCIPAL "arn:aws:iam::123456789012:role/ci-scanner"
 #define DIGEST	"sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
 
 static void
@@ -60,32 +64,56 @@ basic(const char *user, const char *password)
 	return out;
 }
 
+/* A password as berth signed them before they named a principal. */
+static char *
+password_without_principal(int64_t expires)
+{
+	char		 payload[128], hexp[256], hexm[65], *out;
+	uint8_t		 mac[32];
+	unsigned int	 maclen = sizeof(mac);
+	int		 n;
+
+	n = snprintf(payload, sizeof(payload), "%s:%s:%lld", ACCT, REGION,
+	    (long long)expires);
+	HMAC(EVP_sha256(), model->secret, sizeof(model->secret),
+	    (const unsigned char *)payload, (size_t)n, mac, &maclen);
+	hex_encode((const uint8_t *)payload, (size_t)n, hexp);
+	hex_encode(mac, sizeof(mac), hexm);
+	xasprintf(&out, "berth1.%s.%s", hexp, hexm);
+	return out;
+}
+
 static void
 test_password(void)
 {
 	char	 acct[ACCOUNT_LEN + 1], region[REGION_MAX + 1], *tok, *h;
+	char	 principal[PRINCIPAL_MAX + 1];
 	int64_t	 exp, now = now_sec();
 	size_t	 n;
 
 	auth_fixture(1);
-	tok = auth_token_issue(ACCT, REGION, now + 43200);
+	tok = auth_token_issue(ACCT, REGION, PRINCIPAL, now + 43200);
 	n = strlen(tok);
-	CU_ASSERT_EQUAL(auth_token_verify(tok, n, acct, region, &exp), 0);
+	CU_ASSERT_EQUAL(auth_token_verify(tok, n, acct, region, principal,
+	    &exp), 0);
 	CU_ASSERT_STRING_EQUAL(acct, ACCT);
 	CU_ASSERT_STRING_EQUAL(region, REGION);
+	CU_ASSERT_STRING_EQUAL(principal, PRINCIPAL);
 	CU_ASSERT_EQUAL(exp, now + 43200);
 
 	/* As Basic auth, user AWS only. */
 	h = basic("AWS", tok);
-	CU_ASSERT_EQUAL(auth_basic_identity(h, acct, region), 0);
+	memset(principal, 0, sizeof(principal));
+	CU_ASSERT_EQUAL(auth_basic_identity(h, acct, region, principal), 0);
+	CU_ASSERT_STRING_EQUAL(principal, PRINCIPAL);
 	free(h);
 	h = basic("aws", tok);
-	CU_ASSERT_EQUAL(auth_basic_identity(h, acct, region),
+	CU_ASSERT_EQUAL(auth_basic_identity(h, acct, region, NULL),
 	    BERR_UNAUTHORIZED);
 	free(h);
-	CU_ASSERT_EQUAL(auth_basic_identity(NULL, acct, region),
+	CU_ASSERT_EQUAL(auth_basic_identity(NULL, acct, region, NULL),
 	    BERR_UNAUTHORIZED);
-	CU_ASSERT_EQUAL(auth_basic_identity("Bearer x", acct, region),
+	CU_ASSERT_EQUAL(auth_basic_identity("Bearer x", acct, region, NULL),
 	    BERR_UNAUTHORIZED);
 
 	/* A byte changed anywhere: refused. */
@@ -94,25 +122,33 @@ test_password(void)
 
 		t[i] = t[i] == '0' ? '1' : '0';
 		if (strcmp(t, tok) != 0)
-			CU_ASSERT_EQUAL(auth_token_verify(t, n, acct, region,
+			CU_ASSERT_EQUAL(auth_token_verify(t, n, acct, region, NULL,
 			    NULL), BERR_UNAUTHORIZED);
 		free(t);
 	}
 	/* Cut short. */
-	CU_ASSERT_EQUAL(auth_token_verify(tok, n - 1, acct, region, NULL),
-	    BERR_UNAUTHORIZED);
+	CU_ASSERT_EQUAL(auth_token_verify(tok, n - 1, acct, region, NULL,
+	    NULL), BERR_UNAUTHORIZED);
 	/* Another key (another berth, or a reset secret): refused. */
 	auth_fixture(2);
-	CU_ASSERT_EQUAL(auth_token_verify(tok, n, acct, region, NULL),
+	CU_ASSERT_EQUAL(auth_token_verify(tok, n, acct, region, NULL, NULL),
 	    BERR_UNAUTHORIZED);
 	free(tok);
 
-	/* Expired: refused, however well signed. */
-	tok = auth_token_issue(ACCT, REGION, now - 1);
+	/* Issued before passwords named a principal: the account's root. */
+	auth_fixture(1);
+	tok = password_without_principal(now + 60);
 	CU_ASSERT_EQUAL(auth_token_verify(tok, strlen(tok), acct, region,
+	    principal, NULL), 0);
+	CU_ASSERT_STRING_EQUAL(principal, "arn:aws:iam::" ACCT ":root");
+	free(tok);
+
+	/* Expired: refused, however well signed. */
+	tok = auth_token_issue(ACCT, REGION, PRINCIPAL, now - 1);
+	CU_ASSERT_EQUAL(auth_token_verify(tok, strlen(tok), acct, region, NULL,
 	    NULL), BERR_UNAUTHORIZED);
 	h = basic("AWS", tok);
-	CU_ASSERT_EQUAL(auth_basic_identity(h, acct, region),
+	CU_ASSERT_EQUAL(auth_basic_identity(h, acct, region, NULL),
 	    BERR_UNAUTHORIZED);
 	free(h);
 	free(tok);
@@ -159,9 +195,9 @@ test_download(void)
 	CU_ASSERT_EQUAL(auth_download_verify("1.2.3.4", REPO, DIGEST, acct,
 	    region), BERR_DENIED);
 	/* It is not a password, nor a password a download grant. */
-	CU_ASSERT_EQUAL(auth_token_verify(g, strlen(g), acct, region, NULL),
-	    BERR_UNAUTHORIZED);
-	t = auth_token_issue(ACCT, REGION, now + 3600);
+	CU_ASSERT_EQUAL(auth_token_verify(g, strlen(g), acct, region, NULL,
+	    NULL), BERR_UNAUTHORIZED);
+	t = auth_token_issue(ACCT, REGION, PRINCIPAL, now + 3600);
 	CU_ASSERT_EQUAL(auth_download_verify(t, REPO, DIGEST, acct, region),
 	    BERR_DENIED);
 	free(t);

@@ -194,6 +194,20 @@ test_frame_check(void)
 
 /* ---- channels -------------------------------------------------------- */
 
+/* rpc_sendv() of two pieces. */
+static int
+send2(struct rpc_chan *c, uint32_t type, uint32_t id, const void *p1,
+    size_t n1, const void *p2, size_t n2, int fd)
+{
+	struct iovec	 iov[2];
+
+	iov[0].iov_base = (void *)(uintptr_t)p1;
+	iov[0].iov_len = n1;
+	iov[1].iov_base = (void *)(uintptr_t)p2;
+	iov[1].iov_len = n2;
+	return rpc_sendv(c, type, id, iov, 2, fd);
+}
+
 struct rec {
 	uint32_t	 type, id, len, flags;
 	uint32_t	 crc;		/* crc32c of the payload */
@@ -406,7 +420,7 @@ test_chan_basic(void)
 	CU_ASSERT_EQUAL(rpc_send(a.chan, T_PLAIN, 1, NULL, 0, -1), 0);
 	CU_ASSERT_EQUAL(rpc_send(a.chan, T_PLAIN, 2, payload, sizeof(payload),
 	    -1), 0);
-	CU_ASSERT_EQUAL(rpc_send2(a.chan, T_FIXED, 3, eight, 3, eight + 3, 5,
+	CU_ASSERT_EQUAL(send2(a.chan, T_FIXED, 3, eight, 3, eight + 3, 5,
 	    -1), 0);
 	CU_ASSERT_FATAL(pipe(p) == 0);
 	CU_ASSERT_EQUAL(rpc_send(a.chan, T_FD, 4, "pipe", 4, p[1]), 0);
@@ -600,7 +614,7 @@ test_chan_max_payload(void)
 	CU_ASSERT_EQUAL(rpc_send(a.chan, T_OPT, 1, buf, FRAME_MAX_PAYLOAD + 1,
 	    fd), BERR_FRAME);
 	CU_ASSERT_FALSE(fd_is_open(fd));
-	CU_ASSERT_EQUAL(rpc_send2(a.chan, T_OPT, 1, buf, FRAME_MAX_PAYLOAD, buf,
+	CU_ASSERT_EQUAL(send2(a.chan, T_OPT, 1, buf, FRAME_MAX_PAYLOAD, buf,
 	    1, -1), BERR_FRAME);
 	CU_ASSERT_EQUAL(rpc_pending(a.chan), 0);
 
@@ -608,7 +622,7 @@ test_chan_max_payload(void)
 	 * frame to show the stream is still in step. */
 	CU_ASSERT_EQUAL(rpc_send(a.chan, T_PLAIN, 2, buf, FRAME_MAX_PAYLOAD,
 	    -1), 0);
-	CU_ASSERT_EQUAL(rpc_send2(a.chan, T_OPT, 3, buf, 1000, buf + 1000,
+	CU_ASSERT_EQUAL(send2(a.chan, T_OPT, 3, buf, 1000, buf + 1000,
 	    FRAME_MAX_PAYLOAD - 1000, tagged_file(3)), 0);
 	CU_ASSERT_EQUAL(rpc_send(a.chan, T_FIXED, 4, "abcdefgh", 8, -1), 0);
 	CU_ASSERT_TRUE(rpc_pending(a.chan) > 0);
@@ -651,7 +665,7 @@ test_chan_size_overflow(void)
 			_exit(2);
 		c = rpc_new(base, sv[0], test_rules, NRULES, msg_cb, close_cb,
 		    NULL);
-		if (rpc_send2(c, T_PLAIN, 1, &x, SIZE_MAX, &x, 2, -1) !=
+		if (send2(c, T_PLAIN, 1, &x, SIZE_MAX, &x, 2, -1) !=
 		    BERR_FRAME)
 			_exit(3);
 		if (rpc_pending(c) != 0)
@@ -1283,9 +1297,13 @@ static const struct sent_frame berthd_sends[] = {
 	SENT(MSG_UPLOAD_APPEND, struct msg_upload_append, 1),
 	SENT(MSG_UPLOAD_STAT, struct msg_upload_ref, 0),
 	SENT(MSG_UPLOAD_CANCEL, struct msg_upload_ref, 0),
-	SENT(MSG_UPLOAD_COMMIT, struct msg_upload_commit, 0),
+	/* Data and a link entry may follow. */
+	{ MSG_UPLOAD_COMMIT, sizeof(struct msg_upload_commit),
+	    sizeof(struct msg_upload_commit) + BLOB_WRITE_MAX +
+	    LINK_ENTRY_MAX, 0 },
 	{ MSG_BLOB_WRITE, sizeof(struct msg_blob_write),
-	    sizeof(struct msg_blob_write) + BLOB_WRITE_MAX, 0 },
+	    sizeof(struct msg_blob_write) + BLOB_WRITE_MAX + LINK_ENTRY_MAX,
+	    0 },
 	SENT(MSG_BLOB_OPEN, struct msg_blob_ref, 0),
 	{ MSG_META_APPEND, 1, FRAME_MAX_PAYLOAD, 0 },	/* one entry */
 	{ MSG_META_LOAD, 0, 0, 0 },
@@ -1455,45 +1473,109 @@ serve_row(uint32_t type)
 	return NULL;
 }
 
-/* blobd's rows: each has a handler; a blob write's size field must say
- * how many bytes follow it (proto.h), which only the payload tells. */
+typedef int (*check_fn)(const struct frame_hdr *, const uint8_t *);
+
+/* The payload check of blobd's row for type, or NULL (a failure). */
+static check_fn
+serve_check(uint32_t type)
+{
+	const struct rpc_rule	*r;
+
+	if ((r = serve_row(type)) == NULL || r->check == NULL) {
+		CU_FAIL("a row without its payload check");
+		return NULL;
+	}
+	return r->check;
+}
+
+/* fn on a frame of len bytes that begins with m (mlen bytes). */
+static int
+check_payload(check_fn fn, uint32_t type, const void *m, size_t mlen,
+    size_t len)
+{
+	struct frame_hdr h;
+	uint8_t		*buf;
+	int		 rc;
+
+	memset(&h, 0, sizeof(h));
+	h.type = type;
+	h.id = 1;
+	h.len = (uint32_t)len;
+	buf = xcalloc(1, len > mlen ? len : mlen);
+	memcpy(buf, m, mlen);
+	rc = fn(&h, buf);
+	free(buf);
+	return rc;
+}
+
+/*
+ * blobd's rows: each has a handler.  A blob write's size, and a commit's
+ * data_len, with entry_len, must say how many bytes follow the struct
+ * (proto.h), which only the payload tells.
+ */
 static void
 test_serve_checks(void)
 {
-	const struct rpc_rule	*r;
-	struct msg_blob_write	 m;
-	struct frame_hdr	 h;
-	uint8_t			*buf;
+	struct msg_blob_write	 w;
+	struct msg_upload_commit c;
+	check_fn		 fn;
 	static const uint64_t	 bad[] = { 99, 101, 0, UINT64_MAX,
 	    100 + ((uint64_t)1 << 32) };
 	size_t			 i;
 
 	for (i = 0; i < serve_nrules; i++)
 		CU_ASSERT_PTR_NOT_NULL(serve_rules[i].handler);
-	if ((r = serve_row(MSG_BLOB_WRITE)) == NULL || r->check == NULL) {
-		CU_FAIL("no payload check for MSG_BLOB_WRITE");
+	if ((fn = serve_check(MSG_BLOB_WRITE)) == NULL)
 		return;
-	}
-	buf = xcalloc(1, sizeof(m) + 100);
-	memset(&m, 0, sizeof(m));
-	memset(&h, 0, sizeof(h));
-	h.type = MSG_BLOB_WRITE;
-	h.id = 1;
-	h.len = sizeof(m) + 100;
-	m.size = 100;
-	memcpy(buf, &m, sizeof(m));
-	CU_ASSERT_EQUAL(r->check(&h, buf), 0);
+	memset(&w, 0, sizeof(w));
+	w.size = 100;
+	CU_ASSERT_EQUAL(check_payload(fn, MSG_BLOB_WRITE, &w, sizeof(w),
+	    sizeof(w) + 100), 0);
 	for (i = 0; i < nitems(bad); i++) {
-		m.size = bad[i];
-		memcpy(buf, &m, sizeof(m));
-		CU_ASSERT_EQUAL(r->check(&h, buf), -1);
+		w.size = bad[i];
+		CU_ASSERT_EQUAL(check_payload(fn, MSG_BLOB_WRITE, &w,
+		    sizeof(w), sizeof(w) + 100), -1);
 	}
+	w.size = 60;
+	w.entry_len = 40;
+	CU_ASSERT_EQUAL(check_payload(fn, MSG_BLOB_WRITE, &w, sizeof(w),
+	    sizeof(w) + 100), 0);
+	w.entry_len = 41;
+	CU_ASSERT_EQUAL(check_payload(fn, MSG_BLOB_WRITE, &w, sizeof(w),
+	    sizeof(w) + 100), -1);
+	w.size = 100 - LINK_ENTRY_MAX - 1;
+	w.entry_len = LINK_ENTRY_MAX + 1;	/* the sum wraps to 100 */
+	CU_ASSERT_EQUAL(check_payload(fn, MSG_BLOB_WRITE, &w, sizeof(w),
+	    sizeof(w) + 100), -1);
 	/* An empty blob. */
-	h.len = sizeof(m);
-	m.size = 0;
-	memcpy(buf, &m, sizeof(m));
-	CU_ASSERT_EQUAL(r->check(&h, buf), 0);
-	free(buf);
+	memset(&w, 0, sizeof(w));
+	CU_ASSERT_EQUAL(check_payload(fn, MSG_BLOB_WRITE, &w, sizeof(w),
+	    sizeof(w)), 0);
+
+	if ((fn = serve_check(MSG_UPLOAD_COMMIT)) == NULL)
+		return;
+	memset(&c, 0, sizeof(c));
+	CU_ASSERT_EQUAL(check_payload(fn, MSG_UPLOAD_COMMIT, &c, sizeof(c),
+	    sizeof(c)), 0);
+	CU_ASSERT_EQUAL(check_payload(fn, MSG_UPLOAD_COMMIT, &c, sizeof(c),
+	    sizeof(c) + 1), -1);
+	c.data_len = 100;
+	c.entry_len = 20;
+	CU_ASSERT_EQUAL(check_payload(fn, MSG_UPLOAD_COMMIT, &c, sizeof(c),
+	    sizeof(c) + 120), 0);
+	CU_ASSERT_EQUAL(check_payload(fn, MSG_UPLOAD_COMMIT, &c, sizeof(c),
+	    sizeof(c) + 119), -1);
+	c.data_len = UINT32_MAX;
+	c.entry_len = 121;	/* 120 past the wrap of 32 bits */
+	CU_ASSERT_EQUAL(check_payload(fn, MSG_UPLOAD_COMMIT, &c, sizeof(c),
+	    sizeof(c) + 120), -1);
+	c.data_len = BLOB_WRITE_MAX;
+	c.entry_len = LINK_ENTRY_MAX;
+	CU_ASSERT_EQUAL(check_payload(fn, MSG_UPLOAD_COMMIT, &c, sizeof(c),
+	    sizeof(c) + BLOB_WRITE_MAX + LINK_ENTRY_MAX), 0);
+	c.entry_len = LINK_ENTRY_MAX + 1;
+	CU_ASSERT_EQUAL(check_payload(fn, MSG_UPLOAD_COMMIT, &c, sizeof(c),
+	    sizeof(c) + BLOB_WRITE_MAX + LINK_ENTRY_MAX + 1), -1);
 }
 
 int

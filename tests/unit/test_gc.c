@@ -52,7 +52,7 @@ setup(struct fixture *f)
 	f->dir = unit_tmpdir();
 	f->dirfd = open(f->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	CU_ASSERT_FATAL(f->dirfd != -1);
-	f->st = store_new(f->dirfd, f->dir);
+	f->st = store_new(f->dirfd, f->dir, &unit_new_dirs);
 	CU_ASSERT_FATAL(f->st != NULL);
 	for (i = 0; i < NBLOBS; i++) {
 		f->size[i] = 1000 * (size_t)(i + 1) + (size_t)i;
@@ -61,7 +61,7 @@ setup(struct fixture *f)
 			f->data[i][j] = (uint8_t)(j * 7 + (size_t)i);
 		digest_compute(i == NBLOBS - 1 ? DIGEST_SHA512 : DIGEST_SHA256,
 		    f->data[i], f->size[i], &f->d[i]);
-		CU_ASSERT_FATAL(store_write(f->st, &f->d[i], f->data[i],
+		CU_ASSERT_FATAL(unit_store_write(f->st, &f->d[i], f->data[i],
 		    f->size[i], &created) == 0);
 	}
 }
@@ -82,9 +82,10 @@ teardown(struct fixture *f)
 static int
 exists(struct fixture *f, int i)
 {
-	struct stat	 sb;
+	uint64_t	 size;
+	int64_t		 mtime_ms;
 
-	return store_stat_blob(f->st, &f->d[i], &sb) == 0;
+	return store_stat_blob(f->st, &f->d[i], &size, &mtime_ms) == 0;
 }
 
 /* Sets every blob's mtime to `ago` seconds in the past. */
@@ -170,7 +171,7 @@ test_sweep(void)
 
 	setup(&f);
 	age_all(&f, 600);
-	before = f.st->bytes;
+	before = unit_bytes(f.st);
 	/* Blobs 0, 2 and 5 (sha512) go. */
 	fd = sweep_file(&f, 1u << 0 | 1u << 2 | 1u << 5, &count);
 	CU_ASSERT_EQUAL(gc_sweep(f.st, fd, count, now_ms(), 0, &blobs,
@@ -180,8 +181,8 @@ test_sweep(void)
 	CU_ASSERT_EQUAL(bytes, f.size[0] + f.size[2] + f.size[5]);
 	for (i = 0; i < NBLOBS; i++)
 		CU_ASSERT_EQUAL(exists(&f, i), i != 0 && i != 2 && i != 5);
-	CU_ASSERT_EQUAL(f.st->blobs, NBLOBS - 3);
-	CU_ASSERT_EQUAL(f.st->bytes, before - bytes);
+	CU_ASSERT_EQUAL(unit_blobs(f.st), NBLOBS - 3);
+	CU_ASSERT_EQUAL(unit_bytes(f.st), before - bytes);
 
 	/* Gone already: not counted again. */
 	fd = sweep_file(&f, 1u << 0 | 1u << 1, &count);
@@ -205,7 +206,7 @@ test_stored_again(void)
 	age_all(&f, 600);
 	/* The listing is taken; then a push stores blob 3 again. */
 	not_after = now_ms() - 300 * 1000;
-	CU_ASSERT_EQUAL(store_write(f.st, &f.d[3], f.data[3], f.size[3],
+	CU_ASSERT_EQUAL(unit_store_write(f.st, &f.d[3], f.data[3], f.size[3],
 	    &created), 0);
 	CU_ASSERT_EQUAL(created, 0);
 	fd = sweep_file(&f, (1u << NBLOBS) - 1, &count);
@@ -215,8 +216,8 @@ test_stored_again(void)
 	CU_ASSERT_EQUAL(blobs, NBLOBS - 1);
 	CU_ASSERT(exists(&f, 3));
 	CU_ASSERT(!exists(&f, 0));
-	CU_ASSERT_EQUAL(f.st->blobs, 1);
-	CU_ASSERT_EQUAL(f.st->bytes, f.size[3]);
+	CU_ASSERT_EQUAL(unit_blobs(f.st), 1);
+	CU_ASSERT_EQUAL(unit_bytes(f.st), f.size[3]);
 	teardown(&f);
 }
 
@@ -241,7 +242,7 @@ test_dry_run(void)
 	    &dbytes), 0);
 	for (i = 0; i < NBLOBS; i++)
 		CU_ASSERT(exists(&f, i));
-	CU_ASSERT_EQUAL(f.st->blobs, NBLOBS);
+	CU_ASSERT_EQUAL(unit_blobs(f.st), NBLOBS);
 	CU_ASSERT_EQUAL(gc_sweep(f.st, fd, count, now_ms(), 0, &blobs,
 	    &bytes), 0);
 	close(fd);
@@ -263,11 +264,11 @@ test_uploads_untouched(void)
 	int			 fd;
 
 	setup(&f);
-	t = upload_table_new(f.st, f.dirfd, NULL, 3600);
+	t = upload_table_new(f.st, f.dirfd, NULL, 3600, &unit_new_dirs);
 	CU_ASSERT_FATAL(t != NULL);
 	CU_ASSERT_FATAL(upload_create(t, "o/r/n", 0, &u) == 0);
 	CU_ASSERT_FATAL(upload_append_begin(u, 0) == 0);
-	CU_ASSERT(upload_write(u, f.data[0], f.size[0]) == 0);
+	CU_ASSERT(upload_append_write(u, f.data[0], f.size[0]) == 0);
 	/* In flight: the append has not ended. */
 	age_all(&f, 600);
 	CU_ASSERT_FATAL(gc_list(f.st, &fd, &count) == 0);
@@ -281,7 +282,7 @@ test_uploads_untouched(void)
 	CU_ASSERT_EQUAL(u->size, f.size[0]);
 	xasprintf(&path, "%s/uploads/%s/data", f.dir, u->name);
 	CU_ASSERT_EQUAL(access(path, F_OK), 0);
-	CU_ASSERT(upload_write(u, f.data[0], 10) == 0);
+	CU_ASSERT(upload_append_write(u, f.data[0], 10) == 0);
 	upload_append_end(u);
 	CU_ASSERT_EQUAL(u->size, f.size[0] + 10);
 	free(path);

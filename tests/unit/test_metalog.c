@@ -50,7 +50,7 @@ setup(struct fixture *f)
 	f->dir = unit_tmpdir();
 	f->dirfd = open(f->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	CU_ASSERT_FATAL(f->dirfd != -1);
-	f->ml = metalog_new(f->dirfd);
+	f->ml = metalog_new(f->dirfd, &unit_new_dirs, NULL, NULL, NULL);
 	CU_ASSERT_FATAL(f->ml != NULL);
 	xasprintf(&f->log, "%s/meta/log", f->dir);
 }
@@ -69,7 +69,7 @@ static void
 reopen(struct fixture *f)
 {
 	metalog_free(f->ml);
-	f->ml = metalog_new(f->dirfd);
+	f->ml = metalog_new(f->dirfd, &unit_new_dirs, NULL, NULL, NULL);
 	CU_ASSERT_FATAL(f->ml != NULL);
 }
 
@@ -505,10 +505,12 @@ test_refuse_untrusted(void)
 	saved = read_file(snapshot, &n);
 	saved[n - 1] ^= 1;
 	write_file(snapshot, saved, n);
-	CU_ASSERT_PTR_NULL(metalog_new(f.dirfd));
+	CU_ASSERT_PTR_NULL(metalog_new(f.dirfd, &unit_new_dirs, NULL, NULL,
+	    NULL));
 	saved[n - 1] ^= 1;
 	write_file(snapshot, saved, n - 1);
-	CU_ASSERT_PTR_NULL(metalog_new(f.dirfd));
+	CU_ASSERT_PTR_NULL(metalog_new(f.dirfd, &unit_new_dirs, NULL, NULL,
+	    NULL));
 	write_file(snapshot, saved, n);
 	reopen(&f);
 	metalog_free(f.ml);
@@ -516,9 +518,60 @@ test_refuse_untrusted(void)
 
 	/* Without the snapshot, the log starts at 3: entries are missing. */
 	CU_ASSERT_EQUAL(unlink(snapshot), 0);
-	CU_ASSERT_PTR_NULL(metalog_new(f.dirfd));
+	CU_ASSERT_PTR_NULL(metalog_new(f.dirfd, &unit_new_dirs, NULL, NULL,
+	    NULL));
 	free(saved);
 	free(snapshot);
+	state_clear(&snap);
+	teardown(&f);
+}
+
+/*
+ * A start makes the log and syncs it with its first commit round: if it
+ * stopped before, the log's header is zeros (or missing) and nothing in
+ * the log was acknowledged, so the log starts again; with a snapshot, from
+ * the snapshot.  A damaged header that is not all zeros is refused.
+ */
+static void
+test_header_never_synced(void)
+{
+	struct fixture	 f;
+	struct state	 want = { 0 }, snap = { 0 };
+	uint64_t	 len;
+	char		 zeros[LOG_HDR_LEN] = { 0 }, junk[LOG_HDR_LEN];
+	int		 fd;
+
+	setup(&f);
+	CU_ASSERT(f.ml->fresh);
+	CU_ASSERT(metalog_dirty(f.ml));		/* the header waits */
+	metalog_free(f.ml);
+	f.ml = NULL;
+	write_file(f.log, zeros, sizeof(zeros));
+	reopen(&f);
+	CU_ASSERT_EQUAL(f.ml->next_seq, 1);
+	CU_ASSERT_EQUAL(append(&f, "e", 1), 1);
+	CU_ASSERT_EQUAL(metalog_sync(f.ml), 0);
+	CU_ASSERT(!metalog_dirty(f.ml));
+	state_add(&snap, "s", 1);
+	state_add(&want, "s", 1);
+	fd = snapshot_file(&snap, &len);
+	CU_ASSERT_EQUAL(metalog_compact(f.ml, fd, len, 1), 0);
+	close(fd);
+	metalog_free(f.ml);
+	f.ml = NULL;
+	write_file(f.log, zeros, 5);
+	reopen(&f);
+	check_state(&f, &want);
+	CU_ASSERT_EQUAL(append(&f, "e", 2), 2);
+	metalog_free(f.ml);
+	f.ml = NULL;
+	memset(junk, 'x', sizeof(junk));
+	write_file(f.log, junk, sizeof(junk));
+	CU_ASSERT_PTR_NULL(metalog_new(f.dirfd, &unit_new_dirs, NULL, NULL,
+	    NULL));
+	write_file(f.log, zeros, sizeof(zeros));
+	reopen(&f);
+	state_clear(&want);
 	state_clear(&snap);
 	teardown(&f);
 }
@@ -538,6 +591,7 @@ test_metalog_register(void)
 		{ "crash after the snapshot", test_crash_after_snapshot },
 		{ "covered entries skipped", test_skip_covered },
 		{ "corrupt snapshot, missing entries", test_refuse_untrusted },
+		{ "a log whose header never synced", test_header_never_synced },
 	};
 	CU_pSuite	 s;
 	size_t		 i;

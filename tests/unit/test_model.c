@@ -375,7 +375,7 @@ test_manifest_parse(void)
 	    "\"application/vnd.oci.image.manifest.v1+json\",\"digest\":"
 	    "\"sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b"
 	    "7852b855\",\"size\":2}");
-	CU_ASSERT_EQUAL_FATAL(manifest_parse(m, strlen(m), NULL, &mi), 0);
+	CU_ASSERT_EQUAL_FATAL(manifest_parse(m, strlen(m), NULL, 0, &mi), 0);
 	CU_ASSERT_STRING_EQUAL(mi.media_type, MT_OCI_MANIFEST);
 	CU_ASSERT_EQUAL(mi.nrefs, 2);
 	CU_ASSERT_EQUAL(mi.refs[0].kind, REF_CONFIG);
@@ -389,12 +389,12 @@ test_manifest_parse(void)
 	    "application/vnd.oci.image.config.v1+json");
 	manifest_info_clear(&mi);
 	/* A Content-Type that contradicts the body's mediaType. */
-	CU_ASSERT_EQUAL(manifest_parse(m, strlen(m), MT_DOCKER_MANIFEST, &mi),
+	CU_ASSERT_EQUAL(manifest_parse(m, strlen(m), MT_DOCKER_MANIFEST, 0, &mi),
 	    BERR_MANIFEST_INVALID);
 	/* Trailing garbage after the JSON value. */
 	free(m);
 	m = image_manifest(&c, &l, "}");
-	CU_ASSERT_EQUAL(manifest_parse(m, strlen(m), NULL, &mi),
+	CU_ASSERT_EQUAL(manifest_parse(m, strlen(m), NULL, 0, &mi),
 	    BERR_MANIFEST_INVALID);
 	free(m);
 	index = "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":"
@@ -402,7 +402,7 @@ test_manifest_parse(void)
 	    "\"sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b"
 	    "7852b855\",\"size\":2,\"platform\":{\"os\":\"linux\"}}]}";
 	/* No mediaType anywhere: inferred from the structure. */
-	CU_ASSERT_EQUAL_FATAL(manifest_parse(index, strlen(index), NULL, &mi),
+	CU_ASSERT_EQUAL_FATAL(manifest_parse(index, strlen(index), NULL, 0, &mi),
 	    0);
 	CU_ASSERT_STRING_EQUAL(mi.media_type, MT_OCI_INDEX);
 	CU_ASSERT_TRUE(mi.is_index);
@@ -411,23 +411,23 @@ test_manifest_parse(void)
 	manifest_info_clear(&mi);
 	/* The Docker list type given by Content-Type. */
 	CU_ASSERT_EQUAL(manifest_parse(index, strlen(index), MT_DOCKER_LIST,
-	    &mi), 0);
+	    0, &mi), 0);
 	CU_ASSERT_STRING_EQUAL(mi.media_type, MT_DOCKER_LIST);
 	manifest_info_clear(&mi);
 	/* Broken inputs. */
-	CU_ASSERT_EQUAL(manifest_parse("{", 1, NULL, &mi),
+	CU_ASSERT_EQUAL(manifest_parse("{", 1, NULL, 0, &mi),
 	    BERR_MANIFEST_INVALID);
-	CU_ASSERT_EQUAL(manifest_parse("{\"schemaVersion\":1}", 19, NULL, &mi),
+	CU_ASSERT_EQUAL(manifest_parse("{\"schemaVersion\":1}", 19, NULL, 0, &mi),
 	    BERR_MANIFEST_INVALID);
 	m = xstrdup("{\"schemaVersion\":2,\"config\":{\"mediaType\":\"x\","
 	    "\"digest\":\"sha256:abc\",\"size\":1},\"layers\":[]}");
-	CU_ASSERT_EQUAL(manifest_parse(m, strlen(m), NULL, &mi),
+	CU_ASSERT_EQUAL(manifest_parse(m, strlen(m), NULL, 0, &mi),
 	    BERR_MANIFEST_INVALID);
 	CU_ASSERT(strstr(mi.error, "invalid digest") != NULL);
 	free(m);
 	m = xstrdup("{\"schemaVersion\":2,\"mediaType\":\"application/vnd.docker"
 	    ".distribution.manifest.v1+json\"}");
-	CU_ASSERT_EQUAL(manifest_parse(m, strlen(m), NULL, &mi),
+	CU_ASSERT_EQUAL(manifest_parse(m, strlen(m), NULL, 0, &mi),
 	    BERR_MANIFEST_INVALID);
 	CU_ASSERT(strstr(mi.error, "unsupported") != NULL);
 	free(m);
@@ -435,9 +435,126 @@ test_manifest_parse(void)
 	m = xcalloc(1, 2001);
 	memset(m, '[', 1000);
 	memset(m + 1000, ']', 1000);
-	CU_ASSERT_EQUAL(manifest_parse(m, 2000, NULL, &mi),
+	CU_ASSERT_EQUAL(manifest_parse(m, 2000, NULL, 0, &mi),
 	    BERR_MANIFEST_INVALID);
 	free(m);
+}
+
+/* --lenient-images: what in-process fakes accept, and nothing else. */
+static void
+test_manifest_parse_lenient(void)
+{
+	struct manifest_info mi;
+	struct digest	 l;
+	char		*m, ds[DIGEST_STR_MAX];
+	const char	*bare = "{\"schemaVersion\":2}";
+	const char	*list = "{\"schemaVersion\":2,\"manifests\":[]}";
+
+	/* No type, config or layers: a Docker image manifest of nothing. */
+	CU_ASSERT_EQUAL_FATAL(manifest_parse(bare, strlen(bare), NULL,
+	    MANIFEST_LENIENT, &mi), 0);
+	CU_ASSERT_STRING_EQUAL(mi.media_type, MT_DOCKER_MANIFEST);
+	CU_ASSERT_FALSE(mi.is_index);
+	CU_ASSERT_EQUAL(mi.nrefs, 0);
+	CU_ASSERT_PTR_NULL(mi.config_media_type);
+	manifest_info_clear(&mi);
+	CU_ASSERT_EQUAL(manifest_parse(bare, strlen(bare), NULL, 0, &mi),
+	    BERR_MANIFEST_INVALID);
+	/* A type given by imageManifestMediaType still decides. */
+	CU_ASSERT_EQUAL_FATAL(manifest_parse(bare, strlen(bare),
+	    MT_OCI_MANIFEST, MANIFEST_LENIENT, &mi), 0);
+	CU_ASSERT_STRING_EQUAL(mi.media_type, MT_OCI_MANIFEST);
+	manifest_info_clear(&mi);
+	/* With a manifests array: a Docker list (OCI's index when strict). */
+	CU_ASSERT_EQUAL_FATAL(manifest_parse(list, strlen(list), NULL,
+	    MANIFEST_LENIENT, &mi), 0);
+	CU_ASSERT_STRING_EQUAL(mi.media_type, MT_DOCKER_LIST);
+	CU_ASSERT_TRUE(mi.is_index);
+	manifest_info_clear(&mi);
+	CU_ASSERT_EQUAL_FATAL(manifest_parse(list, strlen(list), NULL, 0,
+	    &mi), 0);
+	CU_ASSERT_STRING_EQUAL(mi.media_type, MT_OCI_INDEX);
+	manifest_info_clear(&mi);
+	/* Layers without a config: the layers are all the references. */
+	digest_of("l", &l);
+	xasprintf(&m, "{\"schemaVersion\":2,\"mediaType\":\"%s\",\"layers\":"
+	    "[{\"mediaType\":\"application/vnd.docker.image.rootfs.diff.tar."
+	    "gzip\",\"digest\":\"%s\",\"size\":32654}]}", MT_DOCKER_MANIFEST,
+	    digest_format(&l, ds));
+	CU_ASSERT_EQUAL_FATAL(manifest_parse(m, strlen(m), NULL,
+	    MANIFEST_LENIENT, &mi), 0);
+	CU_ASSERT_EQUAL(mi.nrefs, 1);
+	CU_ASSERT_EQUAL(mi.refs[0].kind, REF_LAYER);
+	CU_ASSERT_TRUE(digest_eq(&mi.refs[0].digest, &l));
+	CU_ASSERT_EQUAL(mi.layers_size, 32654);
+	manifest_info_clear(&mi);
+	CU_ASSERT_EQUAL(manifest_parse(m, strlen(m), NULL, 0, &mi),
+	    BERR_MANIFEST_INVALID);
+	CU_ASSERT(strstr(mi.error, "needs a config") != NULL);
+	free(m);
+	/* What is there is checked as ever. */
+	m = xstrdup("{\"schemaVersion\":2,\"layers\":{}}");
+	CU_ASSERT_EQUAL(manifest_parse(m, strlen(m), NULL, MANIFEST_LENIENT,
+	    &mi), BERR_MANIFEST_INVALID);
+	free(m);
+	m = xstrdup("{\"schemaVersion\":2,\"layers\":[{\"mediaType\":\"x\","
+	    "\"digest\":\"sha256:1234\",\"size\":1}]}");
+	CU_ASSERT_EQUAL(manifest_parse(m, strlen(m), NULL, MANIFEST_LENIENT,
+	    &mi), BERR_MANIFEST_INVALID);
+	CU_ASSERT(strstr(mi.error, "invalid digest") != NULL);
+	free(m);
+	CU_ASSERT_EQUAL(manifest_parse("{\"schemaVersion\":1}", 19, NULL,
+	    MANIFEST_LENIENT, &mi), BERR_MANIFEST_INVALID);
+}
+
+/*
+ * A lenient image may reference a blob that is not stored, with whatever
+ * size its manifest declares; once the blob is stored, its true size is
+ * the one the model serves, live and replayed.
+ */
+static void
+test_lenient_blob_size(void)
+{
+	struct fixture	 fx;
+	struct repository *repo;
+	struct image	 img;
+	struct txn	 t;
+	struct digest	 later;
+	struct blob	*b;
+	char		*m;
+
+	build_fixture(&fx);
+	repo = repository_find(registry_find(ACCT, REGION), "team/app");
+	digest_of("pushed later", &later);
+	m = image_manifest(&fx.config, &later, NULL);
+	memset(&img, 0, sizeof(img));
+	img.repo = repo;
+	digest_of(m, &img.digest);
+	img.media_type = (char *)(uintptr_t)MT_OCI_MANIFEST;
+	img.manifest = (uint8_t *)m;
+	img.manifest_len = strlen(m);
+	img.refs = xcalloc(1, sizeof(*img.refs));
+	img.refs[0].kind = REF_LAYER;
+	img.refs[0].digest = later;
+	img.refs[0].size = 32654;
+	img.nrefs = 1;
+	txn_init(&t);
+	CU_ASSERT_EQUAL(txn_image_put(&t, &img), 0);
+	free(img.refs);
+	free(m);
+	keep_entry(&fx, &t);
+	CU_ASSERT_PTR_NULL(link_find(repo, &later));
+	CU_ASSERT_EQUAL(txn_link_put(&t, repo, &later, 12), 0);
+	keep_entry(&fx, &t);
+	b = blob_find(&later);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	CU_ASSERT_EQUAL(b->size, 12);
+	CU_ASSERT_EQUAL(b->refs, 1);
+	CU_ASSERT_EQUAL(replay(fx.entries.data, fx.entries.len), 0);
+	b = blob_find(&later);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	CU_ASSERT_EQUAL(b->size, 12);
+	wbuf_clear(&fx.entries);
 }
 
 static void
@@ -544,6 +661,10 @@ test_model_register(void)
 	    CU_add_test(s, "tag immutability", test_tag_immutability) == NULL ||
 	    CU_add_test(s, "gc marking", test_gc_marking) == NULL ||
 	    CU_add_test(s, "manifest parse", test_manifest_parse) == NULL ||
+	    CU_add_test(s, "manifest parse, lenient",
+	    test_manifest_parse_lenient) == NULL ||
+	    CU_add_test(s, "lenient images: blob size",
+	    test_lenient_blob_size) == NULL ||
 	    CU_add_test(s, "image push validation",
 	    test_image_push_validation) == NULL ||
 	    CU_add_test(s, "compaction due", test_compaction_due) == NULL)

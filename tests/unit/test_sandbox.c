@@ -90,6 +90,7 @@ sandbox_child(int out, const char *dir, enum dir_mode mode, int sockets)
 {
 	struct sandbox_policy	 p;
 	struct sockaddr_in	 sin;
+	const char		*ro[2] = { NULL, NULL };
 	int			 r[P__MAX], dirfd, fd, before, sv[2];
 	char			 c;
 
@@ -103,7 +104,8 @@ sandbox_child(int out, const char *dir, enum dir_mode mode, int sockets)
 		_exit(2);
 	memset(&p, 0, sizeof(p));
 	p.rw_dirfd = mode == DIR_RW ? dirfd : -1;
-	p.ro_dirfd = mode == DIR_RO ? dirfd : -1;
+	ro[0] = mode == DIR_RO ? dir : NULL;
+	p.ro_paths = ro;
 	p.deny_tcp = 1;
 	p.scope_signals = 1;
 	p.scope_abstract_unix = 1;

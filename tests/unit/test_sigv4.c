@@ -393,6 +393,44 @@ test_verify(void)
 	    sizeof(msg)));
 }
 
+/* Loads a credentials file of one line; 0 or -1. */
+static int
+load_line(const char *line)
+{
+	char	*path;
+	FILE	*f;
+	int	 rc;
+
+	xasprintf(&path, "%s/line", creds_dir);
+	if ((f = fopen(path, "w")) == NULL)
+		return -2;
+	fprintf(f, "%s\n", line);
+	fclose(f);
+	rc = sigv4_credentials_load(path);
+	free(path);
+	return rc;
+}
+
+static void
+test_principals(void)
+{
+	/* The principal column: after the account, or instead of it. */
+	CU_ASSERT_EQUAL(load_line("AKIDA s 111122223333 "
+	    "arn:aws:iam::111122223333:role/ci-scanner"), 0);
+	CU_ASSERT_EQUAL(load_line("AKIDA s "
+	    "arn:aws:iam::111122223333:user/path/dev"), 0);
+	/* Not a user or role, of another account, or one field too many. */
+	CU_ASSERT_EQUAL(load_line("AKIDA s arn:aws:iam::111122223333:root"),
+	    -1);
+	CU_ASSERT_EQUAL(load_line("AKIDA s arn:aws:iam::1111:role/x"), -1);
+	CU_ASSERT_EQUAL(load_line("AKIDA s 111122223333 "
+	    "arn:aws:iam::999922223333:role/x"), -1);
+	CU_ASSERT_EQUAL(load_line("AKIDA s arn:aws:iam::111122223333:role/x "
+	    "arn:aws:iam::111122223333:role/y"), -1);
+	CU_ASSERT_EQUAL(load_line("AKIDA s 111122223333 "
+	    "arn:aws:iam::111122223333:role/x extra"), -1);
+}
+
 int
 test_sigv4_register(void)
 {
@@ -405,7 +443,9 @@ test_sigv4_register(void)
 	    CU_add_test(s, "canonical request", test_canonical) == NULL ||
 	    CU_add_test(s, "identity without verification",
 	    test_identity_unverified) == NULL ||
-	    CU_add_test(s, "verification", test_verify) == NULL)
+	    CU_add_test(s, "verification", test_verify) == NULL ||
+	    CU_add_test(s, "principals in the credentials file",
+	    test_principals) == NULL)
 		return -1;
 	return 0;
 }

@@ -43,7 +43,7 @@ setup(struct fixture *f)
 	f->dir = unit_tmpdir();
 	f->dirfd = open(f->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	CU_ASSERT_FATAL(f->dirfd != -1);
-	f->st = store_new(f->dirfd, f->dir);
+	f->st = store_new(f->dirfd, f->dir, &unit_new_dirs);
 	CU_ASSERT_FATAL(f->st != NULL);
 }
 
@@ -54,17 +54,6 @@ teardown(struct fixture *f)
 	close(f->dirfd);
 	unit_rmtree(f->dir);
 	free(f->dir);
-}
-
-static uint8_t *
-pattern(size_t n, unsigned int seed)
-{
-	uint8_t	*p = xmalloc(n);
-	size_t	 i;
-
-	for (i = 0; i < n; i++)
-		p[i] = (uint8_t)(i * 31 + seed + (i >> 12));
-	return p;
 }
 
 static char *
@@ -101,16 +90,16 @@ commit_algo(enum digest_algo algo)
 	struct fixture	 f;
 	struct digest	 d;
 	struct stat	 sb;
-	uint8_t		*data = pattern(5000, algo);
+	uint8_t		*data = unit_pattern(5000, algo);
 	char		*path, *tmp;
 	int		 created = -1;
 
 	setup(&f);
 	digest_compute(algo, data, 5000, &d);
-	CU_ASSERT_EQUAL(store_write(f.st, &d, data, 5000, &created), 0);
+	CU_ASSERT_EQUAL(unit_store_write(f.st, &d, data, 5000, &created), 0);
 	CU_ASSERT_EQUAL(created, 1);
-	CU_ASSERT_EQUAL(f.st->blobs, 1);
-	CU_ASSERT_EQUAL(f.st->bytes, 5000);
+	CU_ASSERT_EQUAL(unit_blobs(f.st), 1);
+	CU_ASSERT_EQUAL(unit_bytes(f.st), 5000);
 	path = blob_path(f.dir, &d);
 	CU_ASSERT_EQUAL(stat(path, &sb), 0);
 	CU_ASSERT_EQUAL(sb.st_size, 5000);
@@ -142,22 +131,22 @@ test_exists(void)
 	struct digest	 d;
 	struct timespec	 old[2];
 	struct stat	 sb;
-	uint8_t		*data = pattern(100, 7);
+	uint8_t		*data = unit_pattern(100, 7);
 	char		*path, *tmp;
 	int		 created, fd;
 
 	setup(&f);
 	digest_compute(DIGEST_SHA256, data, 100, &d);
-	CU_ASSERT_EQUAL(store_write(f.st, &d, data, 100, &created), 0);
+	CU_ASSERT_EQUAL(unit_store_write(f.st, &d, data, 100, &created), 0);
 	path = blob_path(f.dir, &d);
 	old[0].tv_sec = old[1].tv_sec = time(NULL) - 3600;
 	old[0].tv_nsec = old[1].tv_nsec = 0;
 	CU_ASSERT_EQUAL(utimensat(AT_FDCWD, path, old, 0), 0);
 
-	CU_ASSERT_EQUAL(store_write(f.st, &d, data, 100, &created), 0);
+	CU_ASSERT_EQUAL(unit_store_write(f.st, &d, data, 100, &created), 0);
 	CU_ASSERT_EQUAL(created, 0);
-	CU_ASSERT_EQUAL(f.st->blobs, 1);
-	CU_ASSERT_EQUAL(f.st->bytes, 100);
+	CU_ASSERT_EQUAL(unit_blobs(f.st), 1);
+	CU_ASSERT_EQUAL(unit_bytes(f.st), 100);
 	CU_ASSERT_EQUAL(stat(path, &sb), 0);
 	CU_ASSERT(sb.st_mtime >= time(NULL) - 5);
 
@@ -167,14 +156,14 @@ test_exists(void)
 	fd = open(tmp, O_RDWR | O_CREAT | O_EXCL, 0640);
 	CU_ASSERT_FATAL(fd != -1);
 	CU_ASSERT_EQUAL(write_full(fd, data, 100), 0);
-	CU_ASSERT_EQUAL(store_commit(f.st, fd, f.st->tmp_fd, "copy", &d, 100,
-	    &created), 0);
+	CU_ASSERT_EQUAL(unit_store_commit(f.st, fd, f.st->tmp_fd, "copy", &d,
+	    100, &created), 0);
 	close(fd);
 	CU_ASSERT_EQUAL(created, 0);
 	CU_ASSERT_EQUAL(access(tmp, F_OK), -1);
 	CU_ASSERT_EQUAL(stat(path, &sb), 0);
 	CU_ASSERT(sb.st_mtime >= time(NULL) - 5);
-	CU_ASSERT_EQUAL(f.st->blobs, 1);
+	CU_ASSERT_EQUAL(unit_blobs(f.st), 1);
 	free(tmp);
 	free(path);
 	free(data);
@@ -186,15 +175,15 @@ test_open_read_back(void)
 {
 	struct fixture	 f;
 	struct digest	 d;
-	uint8_t		*data = pattern(BLOB_WRITE_MAX, 3), *back;
-	uint64_t	 size;
+	uint8_t		*data = unit_pattern(BLOB_WRITE_MAX, 3), *back;
+	uint64_t	 size, off;
 	int		 created, fd, flags;
 
 	setup(&f);
 	digest_compute(DIGEST_SHA512, data, BLOB_WRITE_MAX, &d);
-	CU_ASSERT_EQUAL(store_write(f.st, &d, data, BLOB_WRITE_MAX,
+	CU_ASSERT_EQUAL(unit_store_write(f.st, &d, data, BLOB_WRITE_MAX,
 	    &created), 0);
-	CU_ASSERT_EQUAL(store_open_blob(f.st, &d, &fd, &size), 0);
+	CU_ASSERT_EQUAL(store_open_blob(f.st, &d, &fd, &off, &size), 0);
 	CU_ASSERT_EQUAL(size, BLOB_WRITE_MAX);
 	flags = fcntl(fd, F_GETFL);
 	CU_ASSERT_EQUAL(flags & O_ACCMODE, O_RDONLY);
@@ -214,21 +203,21 @@ test_mismatch(void)
 {
 	struct fixture	 f;
 	struct digest	 d;
-	uint8_t		*data = pattern(300, 1);
+	uint8_t		*data = unit_pattern(300, 1);
 	char		*tmp;
 	int		 created = -1;
 
 	setup(&f);
 	digest_compute(DIGEST_SHA256, data, 300, &d);
 	data[299] ^= 1;
-	CU_ASSERT_EQUAL(store_write(f.st, &d, data, 300, &created),
+	CU_ASSERT_EQUAL(unit_store_write(f.st, &d, data, 300, &created),
 	    BERR_DIGEST_INVALID);
 	CU_ASSERT_EQUAL(created, 0);
-	CU_ASSERT_EQUAL(f.st->blobs, 0);
+	CU_ASSERT_EQUAL(unit_blobs(f.st), 0);
 	/* A sha256 digest over sha512 content does not match either. */
 	digest_compute(DIGEST_SHA512, data, 300, &d);
 	d.algo = DIGEST_SHA256;
-	CU_ASSERT_EQUAL(store_write(f.st, &d, data, 300, &created),
+	CU_ASSERT_EQUAL(unit_store_write(f.st, &d, data, 300, &created),
 	    BERR_DIGEST_INVALID);
 	xasprintf(&tmp, "%s/tmp", f.dir);
 	CU_ASSERT_EQUAL(dir_entries(tmp), 0);
@@ -242,16 +231,17 @@ test_unknown(void)
 {
 	struct fixture	 f;
 	struct digest	 d;
-	struct stat	 sb;
-	uint64_t	 size;
+	uint64_t	 size, off;
+	int64_t		 mtime_ms;
 	int		 fd = -1;
 
 	setup(&f);
 	digest_compute(DIGEST_SHA256, "nothing", 7, &d);
-	CU_ASSERT_EQUAL(store_open_blob(f.st, &d, &fd, &size),
+	CU_ASSERT_EQUAL(store_open_blob(f.st, &d, &fd, &off, &size),
 	    BERR_BLOB_UNKNOWN);
 	CU_ASSERT_EQUAL(fd, -1);
-	CU_ASSERT_EQUAL(store_stat_blob(f.st, &d, &sb), BERR_BLOB_UNKNOWN);
+	CU_ASSERT_EQUAL(store_stat_blob(f.st, &d, &size, &mtime_ms),
+	    BERR_BLOB_UNKNOWN);
 	teardown(&f);
 }
 
@@ -266,10 +256,10 @@ test_reopen_counts(void)
 
 	setup(&f);
 	for (i = 0; i < 10; i++) {
-		data = pattern(1000 + i, i);
+		data = unit_pattern(1000 + i, i);
 		digest_compute(i % 2 ? DIGEST_SHA512 : DIGEST_SHA256, data,
 		    1000 + i, &d);
-		CU_ASSERT_EQUAL(store_write(f.st, &d, data, 1000 + i,
+		CU_ASSERT_EQUAL(unit_store_write(f.st, &d, data, 1000 + i,
 		    &created), 0);
 		free(data);
 	}
@@ -278,10 +268,10 @@ test_reopen_counts(void)
 	CU_ASSERT(fd != -1);
 	close(fd);
 	store_free(f.st);
-	f.st = store_new(f.dirfd, f.dir);
+	f.st = store_new(f.dirfd, f.dir, &unit_new_dirs);
 	CU_ASSERT_FATAL(f.st != NULL);
-	CU_ASSERT_EQUAL(f.st->blobs, 10);
-	CU_ASSERT_EQUAL(f.st->bytes, 10 * 1000 + 45);
+	CU_ASSERT_EQUAL(unit_blobs(f.st), 10);
+	CU_ASSERT_EQUAL(unit_bytes(f.st), 10 * 1000 + 45);
 	CU_ASSERT_EQUAL(access(stray, F_OK), -1);
 	CU_ASSERT_EQUAL(store_probe(f.st), 1);
 	free(stray);

@@ -18,6 +18,7 @@
 
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -47,9 +48,9 @@ struct fixture {
 static void
 engine_open(struct fixture *f)
 {
-	f->st = store_new(f->dirfd, f->dir);
+	f->st = store_new(f->dirfd, f->dir, &unit_new_dirs);
 	CU_ASSERT_FATAL(f->st != NULL);
-	f->t = upload_table_new(f->st, f->dirfd, f->base, TTL);
+	f->t = upload_table_new(f->st, f->dirfd, f->base, TTL, &unit_new_dirs);
 	CU_ASSERT_FATAL(f->t != NULL);
 }
 
@@ -83,17 +84,6 @@ teardown(struct fixture *f)
 	free(f->dir);
 }
 
-static uint8_t *
-pattern(size_t n, unsigned int seed)
-{
-	uint8_t	*p = xmalloc(n);
-	size_t	 i;
-
-	for (i = 0; i < n; i++)
-		p[i] = (uint8_t)(i * 131 + seed + (i >> 16));
-	return p;
-}
-
 /* Appends through the functions the pipe reader uses, in pieces. */
 static void
 append(struct upload *u, const uint8_t *p, size_t n, size_t piece)
@@ -103,7 +93,7 @@ append(struct upload *u, const uint8_t *p, size_t n, size_t piece)
 	CU_ASSERT_FATAL(upload_append_begin(u, u->size) == 0);
 	for (off = 0; off < n; off += k) {
 		k = n - off < piece ? n - off : piece;
-		CU_ASSERT_FATAL(upload_write(u, p + off, k) == 0);
+		CU_ASSERT_FATAL(upload_append_write(u, p + off, k) == 0);
 	}
 	upload_append_end(u);
 }
@@ -126,13 +116,13 @@ blob_matches(struct fixture *f, const struct digest *d, const uint8_t *p,
     size_t n)
 {
 	uint8_t	*back;
-	uint64_t size;
+	uint64_t size, off;
 	int	 fd, ok;
 
-	if (store_open_blob(f->st, d, &fd, &size) != 0)
+	if (store_open_blob(f->st, d, &fd, &off, &size) != 0)
 		return 0;
 	back = xmalloc(n + 1);
-	ok = size == n && read_full(fd, back, n + 1) == (ssize_t)n &&
+	ok = size == n && pread_full(fd, back, n, (off_t)off) == (ssize_t)n &&
 	    memcmp(back, p, n) == 0;
 	close(fd);
 	free(back);
@@ -146,7 +136,7 @@ test_append_commit(void)
 	struct upload	*u;
 	struct digest	 d;
 	size_t		 n = 3 * 1024 * 1024 + 17;
-	uint8_t		*data = pattern(n, 1);
+	uint8_t		*data = unit_pattern(n, 1);
 	char		 name[UPLOAD_NAME_LEN];
 	int		 created;
 
@@ -154,20 +144,21 @@ test_append_commit(void)
 	CU_ASSERT_FATAL(upload_create(f.t, OWNER, 0, &u) == 0);
 	CU_ASSERT_EQUAL(strlen(u->name), 36);
 	CU_ASSERT_EQUAL(u->name[14], '4');	/* a version 4 UUID */
-	CU_ASSERT(session_exists(&f, u));
+	CU_ASSERT(!session_exists(&f, u));	/* until its first bytes */
 	CU_ASSERT_EQUAL(f.t->count, 1);
 	append(u, data, n, 100 * 1024 + 3);
+	CU_ASSERT(session_exists(&f, u));
 	CU_ASSERT_EQUAL(u->size, n);
 	digest_compute(DIGEST_SHA256, data, n, &d);
 	/* Hashed on the way in: nothing to read back. */
 	CU_ASSERT_EQUAL(upload_hash_pending(u, DIGEST_SHA256), 0);
 	memcpy(name, u->name, sizeof(name));
-	CU_ASSERT_EQUAL(upload_commit(u, &d, n, &created), 0);
+	CU_ASSERT_EQUAL(unit_upload_commit(u, &d, n, &created), 0);
 	CU_ASSERT_EQUAL(created, 1);
 	CU_ASSERT_EQUAL(f.t->count, 0);
 	CU_ASSERT(blob_matches(&f, &d, data, n));
-	CU_ASSERT_EQUAL(f.st->blobs, 1);
-	CU_ASSERT_EQUAL(f.st->bytes, n);
+	CU_ASSERT_EQUAL(unit_blobs(f.st), 1);
+	CU_ASSERT_EQUAL(unit_bytes(f.st), n);
 	free(data);
 	teardown(&f);
 }
@@ -178,7 +169,7 @@ test_sha512_and_existing(void)
 	struct fixture	 f;
 	struct upload	*u;
 	struct digest	 d;
-	uint8_t		*data = pattern(70000, 2);
+	uint8_t		*data = unit_pattern(70000, 2);
 	int		 created;
 
 	setup(&f);
@@ -186,7 +177,7 @@ test_sha512_and_existing(void)
 	append(u, data, 70000, 4096);
 	digest_compute(DIGEST_SHA512, data, 70000, &d);
 	CU_ASSERT_EQUAL(upload_hash_pending(u, DIGEST_SHA512), 0);
-	CU_ASSERT_EQUAL(upload_commit(u, &d, UINT64_MAX, &created), 0);
+	CU_ASSERT_EQUAL(unit_upload_commit(u, &d, UINT64_MAX, &created), 0);
 	CU_ASSERT_EQUAL(created, 1);
 
 	/* The same content again, committed as sha256 this time: the
@@ -195,16 +186,16 @@ test_sha512_and_existing(void)
 	append(u, data, 70000, 65536);
 	digest_compute(DIGEST_SHA256, data, 70000, &d);
 	CU_ASSERT_EQUAL(upload_hash_pending(u, DIGEST_SHA256), 70000);
-	CU_ASSERT_EQUAL(upload_commit(u, &d, 70000, &created), 0);
+	CU_ASSERT_EQUAL(unit_upload_commit(u, &d, 70000, &created), 0);
 	CU_ASSERT_EQUAL(created, 1);
 
 	/* And once more: the blob exists already. */
 	CU_ASSERT_FATAL(upload_create(f.t, OWNER, 0, &u) == 0);
 	append(u, data, 70000, 70000);
-	CU_ASSERT_EQUAL(upload_commit(u, &d, 70000, &created), 0);
+	CU_ASSERT_EQUAL(unit_upload_commit(u, &d, 70000, &created), 0);
 	CU_ASSERT_EQUAL(created, 0);
 	CU_ASSERT_EQUAL(f.t->count, 0);
-	CU_ASSERT_EQUAL(f.st->blobs, 2);
+	CU_ASSERT_EQUAL(unit_blobs(f.st), 2);
 	free(data);
 	teardown(&f);
 }
@@ -225,7 +216,7 @@ test_out_of_order(void)
 	CU_ASSERT_EQUAL(u->state, UPLOAD_IDLE);
 	/* UINT64_MAX: wherever it ends. */
 	CU_ASSERT_EQUAL(upload_append_begin(u, UINT64_MAX), 0);
-	CU_ASSERT_EQUAL(upload_write(u, "abcdefghij", 10), 0);
+	CU_ASSERT_EQUAL(upload_append_write(u, "abcdefghij", 10), 0);
 	upload_append_end(u);
 	CU_ASSERT_EQUAL(u->size, 20);
 	CU_ASSERT_EQUAL(upload_append_begin(u, 20), 0);
@@ -247,11 +238,12 @@ test_busy(void)
 	CU_ASSERT_EQUAL(upload_append_begin(u, 0), BERR_UPLOAD_BUSY);
 	CU_ASSERT_EQUAL(upload_cancel(u), BERR_UPLOAD_BUSY);
 	digest_compute(DIGEST_SHA256, "", 0, &d);
-	CU_ASSERT_EQUAL(upload_commit(u, &d, 0, &created), BERR_UPLOAD_BUSY);
+	CU_ASSERT_EQUAL(unit_upload_commit(u, &d, 0, &created),
+	    BERR_UPLOAD_BUSY);
 	CU_ASSERT_EQUAL(upload_expire(f.t, now_sec() + 10 * TTL), 0);
 	upload_append_end(u);
 	/* An empty blob is a blob. */
-	CU_ASSERT_EQUAL(upload_commit(u, &d, 0, &created), 0);
+	CU_ASSERT_EQUAL(unit_upload_commit(u, &d, 0, &created), 0);
 	CU_ASSERT_EQUAL(created, 1);
 	teardown(&f);
 }
@@ -284,7 +276,7 @@ test_wrong_digest_retry(void)
 	struct fixture	 f;
 	struct upload	*u;
 	struct digest	 d, bad;
-	uint8_t		*data = pattern(200000, 4);
+	uint8_t		*data = unit_pattern(200000, 4);
 	int		 created;
 
 	setup(&f);
@@ -292,13 +284,13 @@ test_wrong_digest_retry(void)
 	append(u, data, 200000, 65536);
 	digest_compute(DIGEST_SHA256, data, 200000, &d);
 	digest_compute(DIGEST_SHA256, data, 199999, &bad);
-	CU_ASSERT_EQUAL(upload_commit(u, &bad, 200000, &created),
+	CU_ASSERT_EQUAL(unit_upload_commit(u, &bad, 200000, &created),
 	    BERR_DIGEST_INVALID);
 	CU_ASSERT_PTR_EQUAL(upload_find(f.t, u->id, OWNER), u);
 	CU_ASSERT_EQUAL(u->size, 200000);
 	CU_ASSERT(session_exists(&f, u));
-	CU_ASSERT_EQUAL(f.st->blobs, 0);
-	CU_ASSERT_EQUAL(upload_commit(u, &d, 200000, &created), 0);
+	CU_ASSERT_EQUAL(unit_blobs(f.st), 0);
+	CU_ASSERT_EQUAL(unit_upload_commit(u, &d, 200000, &created), 0);
 	CU_ASSERT_EQUAL(created, 1);
 	CU_ASSERT(blob_matches(&f, &d, data, 200000));
 	free(data);
@@ -317,10 +309,12 @@ test_size_mismatch(void)
 	CU_ASSERT_FATAL(upload_create(f.t, OWNER, 0, &u) == 0);
 	append(u, (const uint8_t *)"hello", 5, 5);
 	digest_compute(DIGEST_SHA256, "hello", 5, &d);
-	CU_ASSERT_EQUAL(upload_commit(u, &d, 6, &created), BERR_SIZE_INVALID);
-	CU_ASSERT_EQUAL(upload_commit(u, &d, 4, &created), BERR_SIZE_INVALID);
+	CU_ASSERT_EQUAL(unit_upload_commit(u, &d, 6, &created),
+	    BERR_SIZE_INVALID);
+	CU_ASSERT_EQUAL(unit_upload_commit(u, &d, 4, &created),
+	    BERR_SIZE_INVALID);
 	CU_ASSERT_EQUAL(f.t->count, 1);
-	CU_ASSERT_EQUAL(upload_commit(u, &d, 5, &created), 0);
+	CU_ASSERT_EQUAL(unit_upload_commit(u, &d, 5, &created), 0);
 	teardown(&f);
 }
 
@@ -340,7 +334,7 @@ test_resume_after_restart(void)
 	struct digest	 d;
 	uint8_t		 id[UPLOAD_ID_LEN];
 	size_t		 n = 20 * 1024 * 1024 + 5, first = 12 * 1024 * 1024;
-	uint8_t		*data = pattern(n, 5);
+	uint8_t		*data = unit_pattern(n, 5);
 	int		 created, done = 0;
 
 	setup(&f);
@@ -369,7 +363,7 @@ test_resume_after_restart(void)
 	CU_ASSERT_EQUAL(done, 1);
 	CU_ASSERT_EQUAL(u->state, UPLOAD_IDLE);
 	CU_ASSERT_EQUAL(upload_hash_pending(u, DIGEST_SHA256), 0);
-	CU_ASSERT_EQUAL(upload_commit(u, &d, n, &created), 0);
+	CU_ASSERT_EQUAL(unit_upload_commit(u, &d, n, &created), 0);
 	CU_ASSERT_EQUAL(created, 1);
 	CU_ASSERT(blob_matches(&f, &d, data, n));
 
@@ -383,7 +377,7 @@ test_resume_after_restart(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(u);
 	append(u, data + 1000, 1000, 1000);
 	digest_compute(DIGEST_SHA256, data, 2000, &d);
-	CU_ASSERT_EQUAL(upload_commit(u, &d, 2000, &created), 0);
+	CU_ASSERT_EQUAL(unit_upload_commit(u, &d, 2000, &created), 0);
 	free(data);
 	teardown(&f);
 }
@@ -400,6 +394,9 @@ test_broken_sessions(void)
 	CU_ASSERT_FATAL(upload_create(f.t, OWNER, 0, &u1) == 0);
 	CU_ASSERT_FATAL(upload_create(f.t, OWNER, 0, &u2) == 0);
 	CU_ASSERT_FATAL(upload_create(f.t, OWNER, 0, &u3) == 0);
+	append(u1, (const uint8_t *)"1", 1, 1);
+	append(u2, (const uint8_t *)"2", 1, 1);
+	append(u3, (const uint8_t *)"3", 1, 1);
 	xasprintf(&p1, "%s/uploads/%s", f.dir, u1->name);
 	xasprintf(&p2, "%s/uploads/%s", f.dir, u2->name);
 	xasprintf(&p3, "%s/uploads/%s", f.dir, u3->name);
@@ -450,6 +447,58 @@ test_cancel(void)
 	CU_ASSERT_PTR_NULL(upload_find(f.t, id, OWNER));
 	CU_ASSERT_EQUAL(f.t->count, 0);
 	free(path);
+	teardown(&f);
+}
+
+/* The entries of a directory but . and .. */
+static int
+dir_entries(const char *path)
+{
+	DIR		*d;
+	struct dirent	*de;
+	int		 n = 0;
+
+	if ((d = opendir(path)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* A session that never had bytes is never written: cancelled, committed
+ * as the empty blob, or forgotten by a restart, it leaves nothing. */
+static void
+test_empty_in_memory(void)
+{
+	struct fixture	 f;
+	struct upload	*u;
+	struct digest	 d;
+	uint8_t		 id[UPLOAD_ID_LEN];
+	char		*dir;
+	int		 created;
+
+	setup(&f);
+	xasprintf(&dir, "%s/uploads", f.dir);
+	CU_ASSERT_FATAL(upload_create(f.t, OWNER, 0, &u) == 0);
+	CU_ASSERT_EQUAL(upload_cancel(u), 0);
+	CU_ASSERT_EQUAL(f.t->count, 0);
+	CU_ASSERT_FATAL(upload_create(f.t, OWNER, 0, &u) == 0);
+	digest_compute(DIGEST_SHA256, "", 0, &d);
+	CU_ASSERT_EQUAL(unit_upload_commit(u, &d, 0, &created), 0);
+	CU_ASSERT(blob_matches(&f, &d, (const uint8_t *)"", 0));
+	CU_ASSERT_EQUAL(f.t->count, 0);
+	CU_ASSERT_FATAL(upload_create(f.t, OWNER, 0, &u) == 0);
+	memcpy(id, u->id, sizeof(id));
+	CU_ASSERT(!session_exists(&f, u));
+	CU_ASSERT_EQUAL(dir_entries(dir), 0);
+	engine_close(&f);
+	engine_open(&f);
+	CU_ASSERT_PTR_NULL(upload_find(f.t, id, OWNER));
+	CU_ASSERT_EQUAL(f.t->count, 0);
+	free(dir);
 	teardown(&f);
 }
 
@@ -532,7 +581,7 @@ test_pipes(void)
 
 	setup(&f);
 	for (i = 0; i < 3; i++) {
-		data[i] = pattern(sizes[i], 10 + i);
+		data[i] = unit_pattern(sizes[i], 10 + i);
 		CU_ASSERT_FATAL(upload_create(f.t, OWNER, 0, &u[i]) == 0);
 		CU_ASSERT_FATAL(pipe(p) == 0);
 		memset(&fe[i], 0, sizeof(fe[i]));
@@ -543,18 +592,18 @@ test_pipes(void)
 		fe[i].ev = event_new(f.base, p[1], EV_WRITE | EV_PERSIST,
 		    feeder_cb, &fe[i]);
 		event_add(fe[i].ev, NULL);
-		CU_ASSERT_EQUAL(upload_append_pipe(u[i], 0, p[0],
+		CU_ASSERT_EQUAL(upload_append_pipe(u[i], 0, UINT64_MAX, p[0],
 		    feeder_done_cb, &fe[i]), 0);
 	}
 	/* A second append on a busy session is refused at once. */
 	CU_ASSERT_FATAL(pipe(p) == 0);
-	CU_ASSERT_EQUAL(upload_append_pipe(u[0], 0, p[0], feeder_done_cb,
-	    NULL), BERR_UPLOAD_BUSY);
+	CU_ASSERT_EQUAL(upload_append_pipe(u[0], 0, UINT64_MAX, p[0],
+	    feeder_done_cb, NULL), BERR_UPLOAD_BUSY);
 	CU_ASSERT_EQUAL(fcntl(p[0], F_GETFD), -1);	/* it was closed */
 	close(p[1]);
 	/* Not a pipe: refused, never fatal. */
 	p[0] = open(f.dir, O_RDONLY | O_DIRECTORY);
-	CU_ASSERT_EQUAL(upload_append_pipe(u[1], UINT64_MAX, p[0],
+	CU_ASSERT_EQUAL(upload_append_pipe(u[1], UINT64_MAX, UINT64_MAX, p[0],
 	    feeder_done_cb, NULL), BERR_BAD_REQUEST);
 	CU_ASSERT_EQUAL(fcntl(p[0], F_GETFD), -1);
 
@@ -565,12 +614,117 @@ test_pipes(void)
 		CU_ASSERT_EQUAL(u[i]->state, UPLOAD_IDLE);
 		CU_ASSERT_EQUAL(upload_hash_pending(u[i], DIGEST_SHA256), 0);
 		digest_compute(DIGEST_SHA256, data[i], sizes[i], &d);
-		CU_ASSERT_EQUAL(upload_commit(u[i], &d, sizes[i], &created),
-		    0);
+		CU_ASSERT_EQUAL(unit_upload_commit(u[i], &d, sizes[i],
+		    &created), 0);
 		CU_ASSERT(blob_matches(&f, &d, data[i], sizes[i]));
 		event_free(fe[i].ev);
 		free(data[i]);
 	}
+	teardown(&f);
+}
+
+/* One append from a pipe, fed from the loop; its outcome. */
+static int
+pipe_append(struct fixture *f, struct upload *u, const uint8_t *p, size_t n)
+{
+	struct feeder	 fe;
+	int		 fds[2];
+
+	memset(&fe, 0, sizeof(fe));
+	if (pipe(fds) == -1 || fd_set_nonblock(fds[1]) == -1)
+		return BERR_INTERNAL;
+	fe.fd = fds[1];
+	fe.p = p;
+	fe.n = n;
+	fe.ev = event_new(f->base, fds[1], EV_WRITE | EV_PERSIST, feeder_cb,
+	    &fe);
+	event_add(fe.ev, NULL);
+	if (upload_append_pipe(u, u->size, UINT64_MAX, fds[0], feeder_done_cb,
+	    &fe) != 0) {
+		event_free(fe.ev);
+		close(fds[1]);
+		return BERR_INTERNAL;
+	}
+	/* An empty body closes the pipe before the reader waits on it. */
+	if (n == 0) {
+		event_del(fe.ev);
+		close(fe.fd);
+		fe.fd = -1;
+	}
+	event_base_dispatch(f->base);
+	event_free(fe.ev);
+	return fe.result == 1 ? 0 : fe.result;
+}
+
+static off_t
+data_size(struct fixture *f, const struct upload *u)
+{
+	struct stat	 sb;
+	char		*path;
+	off_t		 size;
+
+	xasprintf(&path, "%s/uploads/%s/data", f->dir, u->name);
+	size = stat(path, &sb) == 0 ? sb.st_size : -1;
+	free(path);
+	return size;
+}
+
+/*
+ * Appends that start and end anywhere: direct writes of whole blocks, the
+ * partly written last block read back and written again whole, the tail
+ * through the page cache; what the file holds is always the session.
+ */
+static void
+check_odd_appends(struct fixture *f)
+{
+	static const size_t pieces[] = { 5000, 2 * UPLOAD_DIO_CHUNK + 4097,
+	    1, 0, 3 * UPLOAD_DIO_ALIGN, UPLOAD_DIO_CHUNK - 1, 777 };
+	struct upload	*u;
+	struct digest	 d;
+	uint8_t		*data;
+	size_t		 total = 0, i, off = 0;
+	int		 created;
+
+	for (i = 0; i < nitems(pieces); i++)
+		total += pieces[i];
+	data = unit_pattern(total, 77);
+	CU_ASSERT_FATAL(upload_create(f->t, OWNER, 0, &u) == 0);
+	for (i = 0; i < nitems(pieces); i++) {
+		CU_ASSERT_EQUAL(pipe_append(f, u, data + off, pieces[i]), 0);
+		off += pieces[i];
+		CU_ASSERT_EQUAL(u->size, off);
+		CU_ASSERT_EQUAL(data_size(f, u), (off_t)off);
+		CU_ASSERT_EQUAL(u->state, UPLOAD_IDLE);
+		CU_ASSERT_PTR_NULL(u->dio_buf[0]);
+	}
+	CU_ASSERT_EQUAL(f->t->dio_count, 0);
+	CU_ASSERT_EQUAL(upload_hash_pending(u, DIGEST_SHA256), 0);
+	digest_compute(DIGEST_SHA256, data, total, &d);
+	CU_ASSERT_EQUAL(unit_upload_commit(u, &d, total, &created), 0);
+	CU_ASSERT(blob_matches(f, &d, data, total));
+	free(data);
+}
+
+static void
+test_direct_writes(void)
+{
+	struct fixture	 f;
+
+	setup(&f);
+	check_odd_appends(&f);
+	teardown(&f);
+}
+
+/* The same through the page cache, as when no direct buffer is free or
+ * the file system has no O_DIRECT. */
+static void
+test_buffered_fallback(void)
+{
+	struct fixture	 f;
+
+	setup(&f);
+	f.t->dio_max = 0;
+	check_odd_appends(&f);
 	teardown(&f);
 }
 
@@ -592,8 +746,12 @@ test_upload_register(void)
 		{ "resume after restart", test_resume_after_restart },
 		{ "broken sessions removed at load", test_broken_sessions },
 		{ "cancel", test_cancel },
+		{ "an empty session stays in memory", test_empty_in_memory },
 		{ "expiry", test_expiry },
 		{ "streaming from pipes", test_pipes },
+		{ "direct writes at odd offsets", test_direct_writes },
+		{ "buffered writes without a direct buffer",
+		    test_buffered_fallback },
 	};
 	CU_pSuite	 s;
 	size_t		 i;

@@ -27,10 +27,15 @@
 #include <unistd.h>
 
 #include <CUnit/Basic.h>
+#include <event2/event.h>
 
+#include "blobd.h"
+#include "error.h"
 #include "log.h"
 #include "util.h"
 #include "unit.h"
+
+int unit_new_dirs;
 
 static int (*const suites[])(void) = {
 	test_auth_register,
@@ -46,9 +51,11 @@ static int (*const suites[])(void) = {
 	test_http_register,
 	test_http_limits_register,
 	test_http_framing_register,
+	test_iam_register,
 	test_lifecycle_eval_register,
 	test_lifecycle_policy_register,
 	test_name_register,
+	test_pack_register,
 	test_sandbox_register,
 	test_scan_layer_register,
 	test_scanning_register,
@@ -60,6 +67,7 @@ static int (*const suites[])(void) = {
 	test_store_register,
 	test_upload_register,
 	test_util_register,
+	test_wwwauth_register,
 };
 
 char *
@@ -72,6 +80,17 @@ unit_tmpdir(void)
 	if (mkdtemp(dir) == NULL)
 		fatal("mkdtemp %s", dir);
 	return dir;
+}
+
+unsigned char *
+unit_pattern(size_t n, unsigned int seed)
+{
+	unsigned char	*p = xmalloc(n);
+	size_t		 i;
+
+	for (i = 0; i < n; i++)
+		p[i] = (unsigned char)(i * 131 + seed + (i >> 16));
+	return p;
 }
 
 static int
@@ -112,4 +131,109 @@ main(int argc, char **argv)
 	    CU_get_number_of_tests_run() - failures, failures);
 	CU_cleanup_registry();
 	return failures > 255 ? 255 : (int)failures;
+}
+
+static void
+unit_commit_done_cb(struct commit *c, void *arg)
+{
+	*(int *)arg = 1;
+}
+
+/* Runs c's round now (syncing the log of a store that packs); c->err and
+ * c->created tell the outcome. */
+static void
+unit_run_commit(struct store *st, struct commit *c)
+{
+	struct event_base	*base;
+	struct committer	*cm;
+
+	if ((base = event_base_new()) == NULL)
+		fatalx("event_base_new");
+	cm = committer_new(base, st->metalog, 1, 0);
+	commit_add(cm, c);
+	committer_drain(cm);
+	committer_free(cm);
+	event_base_free(base);
+}
+
+int
+unit_store_write(struct store *st, const struct digest *d, const void *data,
+    size_t size, int *created)
+{
+	struct commit	 c;
+	int		 done = 0, rc;
+
+	*created = 0;
+	commit_init(&c, unit_commit_done_cb, &done);
+	if ((rc = store_write(st, d, data, size, &c)) != 0)
+		return rc;
+	unit_run_commit(st, &c);
+	store_committed(st, &c, size);
+	if (c.err != 0 && c.fd != -1 && !c.created)
+		(void)unlinkat(c.src_dir, c.src_name, 0);
+	*created = c.created;
+	rc = done ? c.err : BERR_INTERNAL;
+	commit_clear(&c);
+	return rc;
+}
+
+int
+unit_store_commit(struct store *st, int fd, int srcdir, const char *srcname,
+    const struct digest *d, unsigned long long size, int *created)
+{
+	struct commit	 c;
+	int		 done = 0, rc, own;
+
+	*created = 0;
+	commit_init(&c, unit_commit_done_cb, &done);
+	if ((own = dup(fd)) == -1)
+		return BERR_IO;
+	if ((rc = store_commit(st, own, srcdir, srcname, d, &c)) != 0) {
+		close(own);
+		return rc;
+	}
+	unit_run_commit(st, &c);
+	store_committed(st, &c, size);
+	*created = c.created;
+	rc = done ? c.err : BERR_INTERNAL;
+	commit_clear(&c);
+	return rc;
+}
+
+int
+unit_upload_commit(struct upload *u, const struct digest *d,
+    unsigned long long size, int *created)
+{
+	struct commit	 c;
+	struct store	*st = u->table->store;
+	uint64_t	 had = u->size;
+	int		 done = 0, rc;
+
+	*created = 0;
+	commit_init(&c, unit_commit_done_cb, &done);
+	if ((rc = upload_commit(u, d, size, &c)) != 0)
+		return rc;
+	unit_run_commit(st, &c);
+	store_committed(st, &c, had);
+	upload_committed(u, c.err);
+	*created = c.created;
+	rc = done ? c.err : BERR_INTERNAL;
+	commit_clear(&c);
+	return rc;
+}
+
+unsigned long long
+unit_blobs(struct store *st)
+{
+	uint64_t blobs, bytes;
+
+	return store_counts(st, &blobs, &bytes) == 0 ? blobs : ~0ULL;
+}
+
+unsigned long long
+unit_bytes(struct store *st)
+{
+	uint64_t blobs, bytes;
+
+	return store_counts(st, &blobs, &bytes) == 0 ? bytes : ~0ULL;
 }

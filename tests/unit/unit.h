@@ -34,9 +34,11 @@ int	test_metalog_register(void);
 int	test_http_register(void);
 int	test_http_limits_register(void);
 int	test_http_framing_register(void);
+int	test_iam_register(void);
 int	test_lifecycle_eval_register(void);
 int	test_lifecycle_policy_register(void);
 int	test_name_register(void);
+int	test_pack_register(void);
 int	test_sandbox_register(void);
 int	test_scan_layer_register(void);
 int	test_scanning_register(void);
@@ -48,9 +50,35 @@ int	test_sortvec_register(void);
 int	test_store_register(void);
 int	test_upload_register(void);
 int	test_util_register(void);
+int	test_wwwauth_register(void);
+
+/* Where tests let store_new() and friends say they made directories. */
+extern int unit_new_dirs;
 
 /* A fresh temporary directory (mkdtemp under $TMPDIR) and its removal. */
 char	*unit_tmpdir(void);
 void	 unit_rmtree(const char *);
+/* n bytes (to free) that differ with seed and along the buffer. */
+unsigned char *unit_pattern(size_t n, unsigned int seed);
+
+/*
+ * blobd's store_write(), store_commit() and upload_commit(), each with its
+ * commit round run at once (commit.c), as blobd answers them: 0 or a
+ * negative berr, and *created from the commit.  unit_store_commit() keeps
+ * the caller's fd.
+ */
+struct digest;
+struct store;
+struct upload;
+/* store_counts() */
+unsigned long long unit_blobs(struct store *);
+unsigned long long unit_bytes(struct store *);
+int	 unit_store_write(struct store *, const struct digest *, const void *,
+	    size_t, int *created);
+int	 unit_store_commit(struct store *, int fd, int srcdir,
+	    const char *srcname, const struct digest *, unsigned long long size,
+	    int *created);
+int	 unit_upload_commit(struct upload *, const struct digest *,
+	    unsigned long long size, int *created);
 
 #endif

@@ -1,124 +1,30 @@
 // The ECR API driven by @aws-sdk/client-ecr (Smithy-based: it reads the
 // X-Amzn-ErrorType header and needs epoch-number timestamps) against a real
 // berthd from the build tree, including the SDK's paginators, the layer
-// and image error cases, tags and policies, and signature verification
-// (a second berthd with --credentials).  BERTHD and BLOBD name the binaries.
+// and image error cases, tags and policies, lifecycle policies with the
+// preview waiter and paginator, signature verification (a second
+// berthd with --credentials), and the fakes' PutImage example with and
+// without --lenient-images.  BERTHD and BLOBD name the binaries.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join, resolve, dirname } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import * as ecr from "@aws-sdk/client-ecr";
-
-const top = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
-const BERTHD = process.env.BERTHD || join(top, "build/daemon/berthd");
-const BLOBD = process.env.BLOBD || join(top, "build/blobd/berth-blobd");
+import * as h from "./harness.mjs";
+import { BERTHD, BLOBD, freePort, errorName, caught, answers, startBerthd,
+  stopBerthd, manifestOf, sha } from "./harness.mjs";
 
 let proc, dir, endpoint, client, port;
 
-function freePort() {
-  return new Promise((res) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const p = s.address().port;
-      s.close(() => res(p));
-    });
-  });
+// A client of the berthd every test shares (the harness's for others).
+function mkclient(accessKeyId, region, secretAccessKey, at = endpoint) {
+  return h.mkclient(accessKeyId, region, secretAccessKey, at);
 }
 
-function mkclient(accessKeyId = "AKIDEXAMPLE", region = "us-east-1",
-  secretAccessKey = "secret", at = endpoint) {
-  return new ecr.ECRClient({
-    endpoint: at,
-    region,
-    maxAttempts: 1,
-    credentials: { accessKeyId, secretAccessKey },
-  });
-}
-
-async function errorName(promise) {
-  try {
-    await promise;
-  } catch (e) {
-    return e.name;
-  }
-  return null;
-}
-
-// The exception a call raises (null when it succeeds), for its members.
-async function caught(promise) {
-  try {
-    await promise;
-  } catch (e) {
-    return e;
-  }
-  return null;
-}
-
-// Starts a berthd of its own (args added); resolves when it answers.
-async function startBerthd(args) {
-  const d = mkdtempSync(join(tmpdir(), "berth-js."));
-  const p = await freePort();
-  const child = spawn(BERTHD, ["--blobd", BLOBD, "--listen",
-    `127.0.0.1:${p}`, "--data-dir", join(d, "data"), ...args],
-  { stdio: "ignore" });
-  const at = `http://127.0.0.1:${p}`;
-  if (await answers(at))
-    return { proc: child, dir: d, endpoint: at };
-  child.kill("SIGKILL");
-  throw new Error("berthd did not start");
-}
-
-// Whether berthd answers at `at` within 30 s (however loaded the machine).
-async function answers(at) {
-  const deadline = Date.now() + 30000;
-  while (Date.now() < deadline) {
-    try {
-      await fetch(at + "/v2/");
-      return true;
-    } catch {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  return false;
-}
-
-async function stopBerthd(b) {
-  const exited = new Promise((r) => b.proc.once("exit", r));
-  b.proc.kill("SIGTERM");
-  await exited;
-  rmSync(b.dir, { recursive: true, force: true });
-}
-
-function manifestOf(cd, cfg, ld, layer, annotations) {
-  return JSON.stringify({
-    schemaVersion: 2,
-    mediaType: "application/vnd.oci.image.manifest.v1+json",
-    config: { mediaType: "application/vnd.oci.image.config.v1+json",
-      digest: cd, size: cfg.length },
-    layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar",
-      digest: ld, size: layer.length }],
-    annotations });
-}
-
-const sha = (b) => "sha256:" + createHash("sha256").update(b).digest("hex");
-
-async function uploadLayer(repositoryName, data) {
-  const { uploadId, partSize } = await client.send(
-    new ecr.InitiateLayerUploadCommand({ repositoryName }));
-  assert.equal(partSize, 10485760);
-  await client.send(new ecr.UploadLayerPartCommand({
-    repositoryName, uploadId, partFirstByte: 0,
-    partLastByte: data.length - 1, layerPartBlob: data }));
-  const done = await client.send(new ecr.CompleteLayerUploadCommand({
-    repositoryName, uploadId, layerDigests: [sha(data)] }));
-  assert.equal(done.layerDigest, sha(data));
-  return sha(data);
-}
+const uploadLayer = (repositoryName, data) =>
+  h.uploadLayer(client, repositoryName, data);
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), "berth-js."));
@@ -183,14 +89,7 @@ test("layers, images and their paginators", async () => {
   const ld = await uploadLayer(repositoryName, layer);
   const digests = [];
   for (let i = 0; i < 5; i++) {
-    const manifest = JSON.stringify({
-      schemaVersion: 2,
-      mediaType: "application/vnd.oci.image.manifest.v1+json",
-      config: { mediaType: "application/vnd.oci.image.config.v1+json",
-        digest: cd, size: cfg.length },
-      layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar",
-        digest: ld, size: layer.length }],
-      annotations: { n: String(i) } });
+    const manifest = manifestOf(cd, cfg, ld, layer, { n: String(i) });
     const { image } = await client.send(new ecr.PutImageCommand({
       repositoryName, imageManifest: manifest, imageTag: `t${i}` }));
     assert.equal(image.imageId.imageDigest, sha(manifest));
@@ -262,8 +161,17 @@ test("auth token, tags, policies, registry, errors", async () => {
   assert.equal(set.policyText, policyText);
   const reg = await client.send(new ecr.DescribeRegistryCommand({}));
   assert.equal(reg.registryId, "000000000000");
-  assert.equal(await errorName(client.send(new ecr.GetLifecyclePolicyCommand(
-    { repositoryName: "js/app" }))), "UnknownOperationException");
+  // A target the model does not have (a command whose X-Amz-Target is
+  // rewritten before signing): UnknownOperationException, as AWS answers.
+  const unknown = mkclient();
+  unknown.middlewareStack.add((next) => (args) => {
+    args.request.headers["x-amz-target"] =
+      "AmazonEC2ContainerRegistry_V20150921.BerthNoSuchOperation";
+    return next(args);
+  }, { step: "build" });
+  const e = await caught(unknown.send(new ecr.DescribeRegistryCommand({})));
+  assert.equal(e?.name, "UnknownOperationException");
+  assert.equal(e.$metadata.httpStatusCode, 400);
   const other = mkclient("444444444444", "ap-south-1");
   const o = await other.send(new ecr.CreateRepositoryCommand(
     { repositoryName: "js/app" }));
@@ -496,3 +404,113 @@ test("signature verification with --credentials", async () => {
     rmSync(d, { recursive: true, force: true });
   }
 });
+
+test("lifecycle: policy, preview waiter and paginator, run, archive",
+  async () => {
+    const repositoryName = "js/life";
+    await client.send(new ecr.CreateRepositoryCommand({ repositoryName }));
+    const cfg = Buffer.from('{"architecture":"arm64","os":"linux"}');
+    const layer = Buffer.alloc(3000, 9);
+    const cd = await uploadLayer(repositoryName, cfg);
+    const ld = await uploadLayer(repositoryName, layer);
+    const admin = async (path, body) => {
+      const r = await fetch(`${endpoint}/_berth/${path}`, { method: "POST",
+        body: body === undefined ? undefined : JSON.stringify(body) });
+      assert.equal(r.status, 200);
+      return r.json();
+    };
+    const digests = [];
+    for (let i = 0; i < 7; i++) {
+      const { image } = await client.send(new ecr.PutImageCommand({
+        repositoryName, imageTag: `build-${i}`,
+        imageManifest: JSON.stringify({ schemaVersion: 2,
+          mediaType: "application/vnd.oci.image.manifest.v1+json",
+          config: { mediaType: "application/vnd.oci.image.config.v1+json",
+            digest: cd, size: cfg.length },
+          layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar",
+            digest: ld, size: layer.length }],
+          annotations: { n: String(i) } }) }));
+      digests.push(image.imageId.imageDigest);
+      await admin("clock", { advance_seconds: 3600 });
+    }
+    const lifecyclePolicyText = JSON.stringify({ rules: [
+      { rulePriority: 1, selection: { tagStatus: "tagged",
+        tagPrefixList: ["build-"], countType: "imageCountMoreThan",
+        countNumber: 2 }, action: { type: "expire" } }] });
+    assert.equal(await errorName(client.send(
+      new ecr.GetLifecyclePolicyCommand({ repositoryName }))),
+    "LifecyclePolicyNotFoundException");
+    assert.equal(await errorName(client.send(
+      new ecr.PutLifecyclePolicyCommand({ repositoryName,
+        lifecyclePolicyText: '{"rules":"no"}' + " ".repeat(90) }))),
+    "InvalidParameterException");
+    await client.send(new ecr.PutLifecyclePolicyCommand(
+      { repositoryName, lifecyclePolicyText }));
+    await client.send(new ecr.StartLifecyclePolicyPreviewCommand(
+      { repositoryName }));
+    const w = await ecr.waitUntilLifecyclePolicyPreviewComplete(
+      { client, maxWaitTime: 60, minDelay: 1, maxDelay: 2 },
+      { repositoryName });
+    assert.equal(w.state, "SUCCESS");
+    const previewed = [];
+    let pages = 0;
+    for await (const page of ecr.paginateGetLifecyclePolicyPreview(
+      { client, pageSize: 2 }, { repositoryName })) {
+      pages++;
+      previewed.push(...page.previewResults.map((x) => x.imageDigest));
+      assert.equal(page.summary.expiringImageTotalCount, 5);
+    }
+    assert.equal(pages, 3);
+    assert.deepEqual(previewed.sort(), digests.slice(0, 5).sort());
+    const run = await admin("lifecycle/run?repository=js/life");
+    assert.equal(run.expired, 5);
+    const left = await client.send(new ecr.DescribeImagesCommand(
+      { repositoryName }));
+    assert.deepEqual(left.imageDetails.map((d) => d.imageDigest).sort(),
+      digests.slice(5).sort());
+    const got = await client.send(new ecr.GetLifecyclePolicyCommand(
+      { repositoryName }));
+    assert.ok(got.lastEvaluatedAt instanceof Date);
+    const arc = await client.send(new ecr.UpdateImageStorageClassCommand({
+      repositoryName, imageId: { imageTag: "build-5" },
+      targetStorageClass: "ARCHIVE" }));
+    assert.equal(arc.imageStatus, "ARCHIVED");
+    const archived = await client.send(new ecr.ListImagesCommand(
+      { repositoryName, filter: { imageStatus: "ARCHIVED" } }));
+    assert.deepEqual(archived.imageIds.map((x) => x.imageTag), ["build-5"]);
+    await admin("clock", { reset: true });
+  });
+
+// The in-process fakes' own example.  berth refuses it as ECR does, and
+// accepts it with --lenient-images: the digest of the exact bytes, the media
+// type a fake assumes, and AWS's answers for the rest.
+test("the fakes' PutImage example: refused, and kept with --lenient-images",
+  async () => {
+    const example = { repositoryName: "my-app",
+      imageManifest: '{"schemaVersion":2}', imageTag: "v1" };
+    await client.send(new ecr.CreateRepositoryCommand(
+      { repositoryName: "my-app" }));
+    const e = await caught(client.send(new ecr.PutImageCommand(example)));
+    assert.equal(e?.name, "InvalidParameterException");
+    const b = await startBerthd(["--lenient-images"]);
+    try {
+      const lenient = mkclient("AKIDEXAMPLE", "us-east-1", "secret",
+        b.endpoint);
+      await lenient.send(new ecr.CreateRepositoryCommand(
+        { repositoryName: "my-app" }));
+      const { image } = await lenient.send(new ecr.PutImageCommand(example));
+      assert.deepEqual(image.imageId, { imageTag: "v1",
+        imageDigest: sha(example.imageManifest) });
+      assert.equal(image.imageManifest, example.imageManifest);
+      assert.equal(image.imageManifestMediaType,
+        "application/vnd.docker.distribution.manifest.v2+json");
+      const got = await lenient.send(new ecr.BatchGetImageCommand({
+        repositoryName: "my-app", imageIds: [{ imageTag: "v1" }] }));
+      assert.deepEqual(got.images.map((i) => i.imageManifest),
+        [example.imageManifest]);
+      assert.equal(await errorName(lenient.send(
+        new ecr.PutImageCommand(example))), "ImageAlreadyExistsException");
+    } finally {
+      await stopBerthd(b);
+    }
+  });

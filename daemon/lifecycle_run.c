@@ -1,0 +1,596 @@
+/*
+ * Copyright (c) 2026 The berth authors
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHORS DISCLAIM ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHORS BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * Lifecycle runs: the real expiry and archiving that repositories'
+ * lifecycle policies ask for, on a schedule and on demand (POST
+ * /_berth/lifecycle/run).  A run evaluates one repository at a time with
+ * the pure evaluator (lifecycle_eval.c) at the model's now (the test
+ * clock), then acts in slices: each slice is one transaction of at most
+ * SLICE_ACTIONS expiries (exactly what BatchDeleteImage writes: the image
+ * and its tags go, its blobs stay for GC) and archivals (a status
+ * record), and the event loop runs between slices, so no request waits
+ * behind more than one.
+ *
+ * Crash safety: every slice is durable before the next starts, and the
+ * repository's lastEvaluatedAt is written with its last slice.  A run cut
+ * short by a crash has done exactly what its durable slices say; the next
+ * run evaluates again, and since an evaluation depends only on the images
+ * that remain and the clock, it finds the rest of the same work and
+ * nothing already done: nothing is lost and nothing happens twice.  Should
+ * anything else change the repository between slices (a push, a tag, a
+ * pull, a new policy), its generation moves and the run evaluates again
+ * rather than act on a stale verdict.
+ *
+ * Runs are queued and done one at a time.  What is reported for each
+ * repository: how many images it had, and per rule how many it expired
+ * and archived.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <json-c/json.h>
+
+#include "berthd.h"
+#include "error.h"
+#include "lifecycle.h"
+#include "log.h"
+#include "util.h"
+
+#define SLICE_ACTIONS		128
+#define SLICE_US		5000
+
+/* One repository to evaluate. */
+struct lifecycle_job {
+	char		 account[ACCOUNT_LEN + 1];
+	char		 region[REGION_MAX + 1];
+	char		*name;
+};
+
+/* A planned action, by digest: the model may change between slices. */
+struct lifecycle_step {
+	struct digest	 digest;
+	enum lifecycle_action action;
+	int		 rule;
+};
+
+/* Per rule counts of the repository being run. */
+struct lifecycle_count {
+	int		 rule;
+	uint64_t	 expired;
+	uint64_t	 transitioned;
+};
+
+struct lifecycle_run {
+	struct lifecycle_run *next;	/* the queue */
+	lifecycle_run_cb cb;
+	void		*arg;
+	struct lifecycle_job *jobs;
+	size_t		 njobs;
+	size_t		 job;		/* the one being run */
+	/* Its plan and how far it went. */
+	struct lifecycle_step *steps;
+	size_t		 nsteps;
+	size_t		 step;
+	int		 planned;
+	uint64_t	 generation;
+	int64_t		 now_ms;
+	size_t		 nimages;
+	struct lifecycle_count *counts;
+	size_t		 ncounts;
+	struct json_object *report;	/* per repository */
+	uint64_t	 expired;
+	uint64_t	 transitioned;
+};
+
+static struct lifecycle_run *lifecycle_queue;
+static struct lifecycle_run *lifecycle_tail;
+static struct event	*lifecycle_ev;
+static struct lifecycle_eval *lifecycle_evaluator;
+static struct lifecycle_stats lifecycle_totals;
+
+static void	lifecycle_slice_cb(evutil_socket_t, short, void *);
+
+static void
+lifecycle_schedule_slice(void)
+{
+	struct timeval	 tv = { 0, 0 };
+
+	if (lifecycle_ev == NULL &&
+	    (lifecycle_ev = evtimer_new(ev_base, lifecycle_slice_cb,
+	    NULL)) == NULL)
+		fatalx("evtimer_new");
+	evtimer_add(lifecycle_ev, &tv);
+}
+
+/* --- a repository's images as the evaluator sees them -------------------- */
+
+static enum lifecycle_storage
+lifecycle_storage_of(const struct image *img)
+{
+	switch (image_status_now(img)) {
+	case IMAGE_ARCHIVED:
+		return LIFECYCLE_ARCHIVE;
+	case IMAGE_ACTIVATING:
+		return LIFECYCLE_ACTIVATING;
+	case IMAGE_ACTIVE:
+	default:
+		return LIFECYCLE_STANDARD;
+	}
+}
+
+/* The index of the image d names in repo, or -1. */
+static int64_t
+lifecycle_image_index(const struct repository *repo, const struct digest *d)
+{
+	size_t	 i = sortvec_lower_bound(&repo->images, d);
+
+	if (i < repo->images.len &&
+	    digest_eq(&((const struct image *)repo->images.items[i])->digest,
+	    d))
+		return (int64_t)i;
+	return -1;
+}
+
+void
+lifecycle_input_build(struct lifecycle_input *in,
+    const struct repository *repo)
+{
+	struct lifecycle_image *li;
+	const struct image *img;
+	size_t		 i, k, nchildren = 0, c = 0;
+	int64_t		 j;
+
+	memset(in, 0, sizeof(*in));
+	in->n = repo->images.len;
+	in->images = xcalloc(in->n, sizeof(*in->images));
+	for (i = 0; i < in->n; i++) {
+		img = repo->images.items[i];
+		for (k = 0; k < img->nrefs; k++)
+			nchildren += img->refs[k].kind == REF_MANIFEST;
+	}
+	in->children = xcalloc(nchildren, sizeof(*in->children));
+	for (i = 0; i < in->n; i++) {
+		img = repo->images.items[i];
+		li = &in->images[i];
+		li->tags = (const char *const *)img->tags;
+		li->ntags = img->ntags;
+		li->pushed_ms = img->pushed_ms;
+		li->pulled_ms = img->pulled_ms;
+		li->archived_ms = img->archived_ms;
+		li->activated_ms = img->activated_ms <= model_now_ms() ?
+		    img->activated_ms : 0;
+		li->storage = lifecycle_storage_of(img);
+		li->children = &in->children[c];
+		for (k = 0; k < img->nrefs; k++) {
+			if (img->refs[k].kind != REF_MANIFEST ||
+			    (j = lifecycle_image_index(repo,
+			    &img->refs[k].digest)) < 0)
+				continue;
+			in->children[c++] = (uint32_t)j;
+			li->nchildren++;
+		}
+		li->subject = LIFECYCLE_NO_SUBJECT;
+		if (img->has_subject) {
+			j = lifecycle_image_index(repo, &img->subject);
+			li->subject = j >= 0 ? j : LIFECYCLE_SUBJECT_GONE;
+		}
+	}
+}
+
+void
+lifecycle_input_clear(struct lifecycle_input *in)
+{
+	free(in->images);
+	free(in->children);
+	memset(in, 0, sizeof(*in));
+}
+
+struct lifecycle_eval *
+lifecycle_evaluate(const struct repository *repo,
+    const struct lifecycle_policy *policy, int64_t now_ms, size_t *nacted)
+{
+	struct lifecycle_input in;
+
+	if (lifecycle_evaluator == NULL)
+		lifecycle_evaluator = lifecycle_eval_new();
+	lifecycle_input_build(&in, repo);
+	*nacted = lifecycle_eval_run(lifecycle_evaluator, policy, in.images,
+	    in.n, now_ms);
+	lifecycle_input_clear(&in);
+	return lifecycle_evaluator;
+}
+
+/* --- a run --------------------------------------------------------------- */
+
+static void
+lifecycle_run_free(struct lifecycle_run *run)
+{
+	size_t	 i;
+
+	for (i = 0; i < run->njobs; i++)
+		free(run->jobs[i].name);
+	free(run->jobs);
+	free(run->steps);
+	free(run->counts);
+	json_object_put(run->report);
+	free(run);
+}
+
+/* Ends the run at the head of the queue and starts the next. */
+static void
+lifecycle_run_end(int err)
+{
+	struct lifecycle_run *run = lifecycle_queue;
+	struct json_object *out = NULL;
+
+	lifecycle_queue = run->next;
+	if (lifecycle_queue == NULL)
+		lifecycle_tail = NULL;
+	else
+		lifecycle_schedule_slice();
+	if (err == 0) {
+		out = json_object_new_object();
+		json_object_object_add(out, "repositories", run->report);
+		run->report = NULL;
+		json_object_object_add(out, "expired",
+		    json_object_new_int64((int64_t)run->expired));
+		json_object_object_add(out, "transitioned",
+		    json_object_new_int64((int64_t)run->transitioned));
+	}
+	lifecycle_totals.runs++;
+	if (run->cb != NULL)
+		run->cb(err, out, run->arg);
+	else
+		json_object_put(out);
+	lifecycle_run_free(run);
+}
+
+static struct lifecycle_count *
+lifecycle_count_of(struct lifecycle_run *run, int rule)
+{
+	size_t	 i;
+
+	for (i = 0; i < run->ncounts; i++)
+		if (run->counts[i].rule == rule)
+			return &run->counts[i];
+	run->counts = xreallocarray(run->counts, run->ncounts + 1,
+	    sizeof(*run->counts));
+	memset(&run->counts[run->ncounts], 0, sizeof(*run->counts));
+	run->counts[run->ncounts].rule = rule;
+	return &run->counts[run->ncounts++];
+}
+
+static int
+lifecycle_count_cmp(const void *a, const void *b)
+{
+	const struct lifecycle_count *x = a, *y = b;
+
+	return (x->rule > y->rule) - (x->rule < y->rule);
+}
+
+/* Adds the repository just finished to the report; the next job. */
+static void
+lifecycle_job_done(struct lifecycle_run *run, int evaluated)
+{
+	struct lifecycle_job *job = &run->jobs[run->job];
+	struct json_object *o, *rules, *c;
+	uint64_t	 expired = 0, transitioned = 0;
+	size_t		 i;
+
+	if (evaluated) {
+		qsort(run->counts, run->ncounts, sizeof(*run->counts),
+		    lifecycle_count_cmp);
+		o = json_object_new_object();
+		json_object_object_add(o, "account",
+		    json_object_new_string(job->account));
+		json_object_object_add(o, "region",
+		    json_object_new_string(job->region));
+		json_object_object_add(o, "repository",
+		    json_object_new_string(job->name));
+		json_object_object_add(o, "images",
+		    json_object_new_int64((int64_t)run->nimages));
+		rules = json_object_new_array();
+		for (i = 0; i < run->ncounts; i++) {
+			c = json_object_new_object();
+			json_object_object_add(c, "rulePriority",
+			    json_object_new_int(run->counts[i].rule));
+			json_object_object_add(c, "expired",
+			    json_object_new_int64(
+			    (int64_t)run->counts[i].expired));
+			json_object_object_add(c, "transitioned",
+			    json_object_new_int64(
+			    (int64_t)run->counts[i].transitioned));
+			json_object_array_add(rules, c);
+			expired += run->counts[i].expired;
+			transitioned += run->counts[i].transitioned;
+		}
+		json_object_object_add(o, "expired",
+		    json_object_new_int64((int64_t)expired));
+		json_object_object_add(o, "transitioned",
+		    json_object_new_int64((int64_t)transitioned));
+		json_object_object_add(o, "rules", rules);
+		json_object_array_add(run->report, o);
+		run->expired += expired;
+		run->transitioned += transitioned;
+		lifecycle_totals.repositories++;
+		lifecycle_totals.expired += expired;
+		lifecycle_totals.transitioned += transitioned;
+	}
+	free(run->steps);
+	run->steps = NULL;
+	run->nsteps = run->step = 0;
+	free(run->counts);
+	run->counts = NULL;
+	run->ncounts = 0;
+	run->planned = 0;
+	run->job++;
+}
+
+/*
+ * Evaluates the job's repository and plans what to do, in the
+ * evaluator's safe order.  0, or -1 when there is nothing to do (no such
+ * repository or no policy any more).
+ */
+static int
+lifecycle_plan(struct lifecycle_run *run, struct repository *repo)
+{
+	const struct lifecycle_verdict *v;
+	const uint32_t	*order;
+	struct lifecycle_policy *policy;
+	struct lifecycle_eval *ev;
+	const struct image *img;
+	char		*msg = NULL;
+	size_t		 i, n;
+
+	if (repo->config.lifecycle == NULL)
+		return -1;
+	if (lifecycle_policy_parse(repo->config.lifecycle,
+	    strlen(repo->config.lifecycle), "lifecyclePolicyText", &policy,
+	    &msg) == -1) {
+		/* Accepted once, so refused only by a newer berth. */
+		log_warnx("lifecycle: %s: stored policy refused: %s",
+		    repo->name, msg);
+		free(msg);
+		return -1;
+	}
+	run->now_ms = model_now_ms();
+	ev = lifecycle_evaluate(repo, policy, run->now_ms, &n);
+	lifecycle_policy_free(policy);
+	v = lifecycle_eval_verdicts(ev);
+	order = lifecycle_eval_order(ev);
+	free(run->steps);
+	run->steps = xcalloc(n, sizeof(*run->steps));
+	for (i = 0; i < n; i++) {
+		img = repo->images.items[order[i]];
+		run->steps[i].digest = img->digest;
+		run->steps[i].action = v[order[i]].action;
+		run->steps[i].rule = v[order[i]].rule_priority;
+	}
+	run->nsteps = n;
+	run->step = 0;
+	run->nimages = repo->images.len;
+	run->generation = repo->generation;
+	run->planned = 1;
+	lifecycle_totals.images += repo->images.len;
+	return 0;
+}
+
+/*
+ * Adds up to max actions of the plan to t; with the plan's end, the
+ * repository's lastEvaluatedAt, and the job is done.  Returns how many
+ * actions it added.
+ */
+static size_t
+lifecycle_act(struct lifecycle_run *run, struct repository *repo,
+    struct txn *t, size_t max)
+{
+	struct lifecycle_step *s;
+	struct lifecycle_count *c;
+	struct repo_config cfg;
+	struct image	*img;
+	size_t		 n;
+	int		 rc;
+
+	for (n = 0; n < max && run->step < run->nsteps; run->step++) {
+		s = &run->steps[run->step];
+		if ((img = image_find(repo, &s->digest)) == NULL)
+			continue;
+		c = lifecycle_count_of(run, s->rule);
+		if (s->action == LIFECYCLE_EXPIRE) {
+			rc = txn_image_delete(t, img);
+			c->expired++;
+		} else {
+			rc = txn_image_status(t, img, IMAGE_ARCHIVED,
+			    run->now_ms, img->activated_ms);
+			c->transitioned++;
+		}
+		if (rc != 0)
+			fatalx("lifecycle: an action does not apply: %s",
+			    berr_message(rc));
+		n++;
+	}
+	/* Our own changes: the plan still holds. */
+	run->generation = repo->generation;
+	if (run->step < run->nsteps)
+		return n;
+	repo_config_copy(&cfg, &repo->config);
+	cfg.lifecycle_evaluated_ms = run->now_ms;
+	rc = txn_repo_put(t, repo->registry->account, repo->registry->region,
+	    repo->name, repo->created_ms, &cfg);
+	repo_config_clear(&cfg);
+	if (rc != 0)
+		fatalx("lifecycle: the evaluation time does not apply: %s",
+		    berr_message(rc));
+	lifecycle_job_done(run, 1);
+	return n;
+}
+
+static void
+lifecycle_slice_done_cb(int err, void *arg)
+{
+	struct lifecycle_run *run = arg;
+
+	if (err != 0) {
+		log_warnx("lifecycle: %s", berr_message(err));
+		lifecycle_run_end(err);
+	} else if (run->job == run->njobs)
+		lifecycle_run_end(0);
+	else
+		lifecycle_schedule_slice();
+}
+
+/*
+ * One slice of the run at the head of the queue: repositories evaluated
+ * and acted on for at most SLICE_US or SLICE_ACTIONS, as one transaction
+ * (a repository of many images takes several slices).
+ */
+static void
+lifecycle_slice_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct lifecycle_run *run = lifecycle_queue;
+	struct lifecycle_job *job;
+	struct repository *repo;
+	struct txn	 t;
+	int64_t		 start = mono_us();
+	size_t		 n = 0;
+
+	if (run == NULL)
+		return;
+	if (!worker_ready()) {
+		lifecycle_run_end(BERR_UNAVAILABLE);
+		return;
+	}
+	txn_init(&t);
+	while (run->job < run->njobs && n < SLICE_ACTIONS &&
+	    mono_us() - start < SLICE_US) {
+		job = &run->jobs[run->job];
+		repo = repository_lookup(job->account, job->region, job->name);
+		if (repo == NULL) {
+			lifecycle_job_done(run, 0);
+			continue;
+		}
+		if ((!run->planned || repo->generation != run->generation) &&
+		    lifecycle_plan(run, repo) == -1) {
+			lifecycle_job_done(run, 0);
+			continue;
+		}
+		n += lifecycle_act(run, repo, &t, SLICE_ACTIONS - n);
+	}
+	if (t.nrecords > 0) {
+		txn_commit(&t, lifecycle_slice_done_cb, run);
+		return;
+	}
+	txn_clear(&t);
+	lifecycle_slice_done_cb(0, run);
+}
+
+int
+lifecycle_run_start(const char *account, const char *region,
+    const char *repository, lifecycle_run_cb cb, void *arg)
+{
+	struct lifecycle_run *run;
+	struct lifecycle_job *job;
+	size_t		 i, k;
+
+	if (!worker_ready())
+		return BERR_UNAVAILABLE;
+	run = xcalloc(1, sizeof(*run));
+	run->cb = cb;
+	run->arg = arg;
+	run->report = json_object_new_array();
+	for (i = 0; i < model->registries.len; i++) {
+		struct registry *reg = model->registries.items[i];
+		if ((account != NULL && strcmp(reg->account, account) != 0) ||
+		    (region != NULL && strcmp(reg->region, region) != 0))
+			continue;
+		for (k = 0; k < reg->repositories.len; k++) {
+			struct repository *repo = reg->repositories.items[k];
+			if (repo->config.lifecycle == NULL ||
+			    (repository != NULL &&
+			    strcmp(repo->name, repository) != 0))
+				continue;
+			run->jobs = xreallocarray(run->jobs, run->njobs + 1,
+			    sizeof(*run->jobs));
+			job = &run->jobs[run->njobs++];
+			snprintf(job->account, sizeof(job->account), "%s",
+			    reg->account);
+			snprintf(job->region, sizeof(job->region), "%s",
+			    reg->region);
+			job->name = xstrdup(repo->name);
+		}
+	}
+	if (lifecycle_tail != NULL)
+		lifecycle_tail->next = run;
+	else {
+		lifecycle_queue = run;
+		lifecycle_schedule_slice();
+	}
+	lifecycle_tail = run;
+	return 0;
+}
+
+const struct lifecycle_stats *
+lifecycle_stats(void)
+{
+	return &lifecycle_totals;
+}
+
+static int	 lifecycle_scheduled_pending;
+
+static void
+lifecycle_scheduled_done_cb(int err, struct json_object *report, void *arg)
+{
+	lifecycle_scheduled_pending = 0;
+	if (err != 0)
+		log_warnx("scheduled lifecycle run: %s", berr_message(err));
+	else
+		log_info("scheduled lifecycle run: %lld expired, %lld archived",
+		    (long long)json_object_get_int64(json_object_object_get(
+		    report, "expired")),
+		    (long long)json_object_get_int64(json_object_object_get(
+		    report, "transitioned")));
+	json_object_put(report);
+}
+
+static void
+lifecycle_timer_cb(evutil_socket_t fd, short events, void *arg)
+{
+	/* One scheduled run at a time: a slow one is not queued twice. */
+	if (lifecycle_scheduled_pending)
+		return;
+	if (lifecycle_run_start(NULL, NULL, NULL, lifecycle_scheduled_done_cb,
+	    NULL) == 0)
+		lifecycle_scheduled_pending = 1;
+}
+
+void
+lifecycle_schedule(int64_t interval)
+{
+	static struct event *timer;
+	struct timeval	 tv = { (time_t)interval, 0 };
+
+	if (interval <= 0)
+		return;
+	if ((timer = event_new(ev_base, -1, EV_PERSIST, lifecycle_timer_cb,
+	    NULL)) == NULL)
+		fatalx("event_new");
+	evtimer_add(timer, &tv);
+}

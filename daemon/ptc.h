@@ -1,0 +1,146 @@
+/*
+ * Copyright (c) 2026 The berth authors
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHORS DISCLAIM ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHORS BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * berthd's pull-through cache: rules (registry settings "ptc/<prefix>",
+ * ptc.c) and the secrets file their credentialArn names, the five rule
+ * operations of the ECR API (ecr_ptc.c), and pulls that fetch what is not
+ * cached from the upstream through berth-fetchd (ptc_pull.c).
+ */
+#ifndef BERTHD_PTC_H
+#define BERTHD_PTC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct digest;
+struct ecr_req;
+struct http_request;
+struct json_object;
+struct oci_ident;
+struct registry;
+
+/* Registry settings keys: "ptc/<ecrRepositoryPrefix>" holds a rule. */
+#define PTC_KEY_PREFIX		"ptc/"
+/* Rules per registry, as ECR's service quota. */
+#define PTC_RULES_MAX		50
+
+enum ptc_auth {
+	PTC_AUTH_OPTIONAL,	/* anonymous, or a secret if one is given */
+	PTC_AUTH_SECRET,	/* credentialArn required */
+	PTC_AUTH_ROLE		/* an upstream ECR: customRoleArn */
+};
+
+struct ptc_upstream {
+	const char	*name;		/* upstreamRegistry */
+	const char	*url;		/* upstreamRegistryUrl, '*': a label */
+	enum ptc_auth	 auth;
+};
+
+struct ptc_rule {
+	char		 prefix[32];	/* ecrRepositoryPrefix, no '/' at the end */
+	char		 url[256];	/* upstreamRegistryUrl */
+	char		 kind[32];	/* upstreamRegistry */
+	char		*credential_arn;	/* or NULL */
+	char		*custom_role_arn;	/* or NULL */
+	char		 upstream_prefix[32];	/* "" for ROOT */
+	int64_t		 created_ms;
+	int64_t		 updated_ms;
+};
+
+/* --- rules and secrets (ptc.c) -------------------------------------------- */
+
+const struct ptc_upstream *ptc_upstream_for_url(const char *);
+const struct ptc_upstream *ptc_upstream_named(const char *);
+/* 0 with the rule of that prefix, or -1. */
+int	ptc_rule_find(const struct registry *, const char *prefix,
+	    struct ptc_rule *);
+void	ptc_rule_clear(struct ptc_rule *);
+size_t	ptc_rule_count(const struct registry *);
+/* The prefix of the i-th rule in prefix order (i < ptc_rule_count). */
+const char *ptc_rule_key_at(const struct registry *, size_t i);
+/* The rule repository name falls under and the upstream repository it
+ * stands for; 0, or -1 when no rule covers it. */
+int	ptc_match(const struct registry *, const char *name,
+	    struct ptc_rule *, char *upstream, size_t upstreamsz);
+/* The stored JSON (free it), and the API's PullThroughCacheRule. */
+char	*ptc_rule_text(const struct ptc_rule *);
+struct json_object *ptc_rule_json(const struct ptc_rule *,
+	    const char *registry_id);
+/* Reads --pull-through-secrets from fd (closed); refused, keeping what
+ * was loaded before, when others may read it.  0 or -1 (logged). */
+int	ptc_secrets_load_fd(int fd, const char *path);
+#define PTC_SECRET_NOT_FOUND	1
+#define PTC_SECRET_UNREADABLE	2	/* no file, or it could not be read */
+#define PTC_SECRET_MALFORMED	3	/* not USERNAME ACCESS_TOKEN */
+/* 0 with the secret's username and token (valid until the next load),
+ * or a PTC_SECRET_* code. */
+int	ptc_secret_lookup(const char *arn, const char **user,
+	    const char **token);
+/* The ECR exception for a PTC_SECRET_* code. */
+const char *ptc_secret_exception(int);
+
+/* --- pulls (ptc_pull.c) --------------------------------------------------- */
+
+/* A pull from repository name of account's registry in region, by the
+ * caller's account (which the registry policy must let import into it
+ * when it is another). */
+struct ptc_pull {
+	const char	*caller;
+	const char	*account;
+	const char	*region;
+	const char	*name;
+};
+
+/* err is 0 when what was asked is held now (or a cached copy stands in
+ * for an upstream that failed), else a BERR code; why says what went
+ * wrong, for the client. */
+typedef void (*ptc_done_cb)(int err, const char *why, void *arg);
+
+/*
+ * Makes sure the manifest ref (a tag or a digest) of a repository a rule
+ * covers is held, fetching it from the upstream (and creating the
+ * repository, with a PULL_THROUGH_CACHE creation template when one
+ * applies) when it is not, or when a tag's last check is older than
+ * --pull-through-refresh.  0 when there is nothing to do (no rule covers
+ * the repository, or the copy held is fresh): cb does not run.  1 when cb
+ * runs later, exactly once.
+ */
+int	ptc_manifest_ensure(const struct ptc_pull *, const char *ref,
+	    ptc_done_cb, void *arg);
+/* The same for a blob: fetched into the store through the one upload
+ * flow, verified against its digest, linked in the repository; one fetch
+ * for every pull of it that comes while it runs. */
+int	ptc_blob_ensure(const struct ptc_pull *, const struct digest *,
+	    ptc_done_cb, void *arg);
+
+/* Called first by the OCI manifest and blob GET and HEAD; 1 when the
+ * request was taken (fetched from the upstream, then served), 0 when it
+ * goes on as usual. */
+int	ptc_manifest_intercept(struct http_request *,
+	    const struct oci_ident *, const char *name, const char *ref);
+int	ptc_blob_intercept(struct http_request *, const struct oci_ident *,
+	    const char *name, const char *digest);
+
+/* --- the ECR operations (ecr_ptc.c) --------------------------------------- */
+
+void	ecr_ptc_create(struct ecr_req *);
+void	ecr_ptc_describe(struct ecr_req *);
+void	ecr_ptc_update(struct ecr_req *);
+void	ecr_ptc_delete(struct ecr_req *);
+void	ecr_ptc_validate(struct ecr_req *);
+
+#endif

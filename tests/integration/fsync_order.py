@@ -1,0 +1,342 @@
+#!/usr/bin/env python3
+"""A power cut at any moment loses nothing berth-blobd acknowledged.
+
+Runs berth-blobd under strace, drives it as berthd would (pipelined blob
+writes, metadata entries, upload commits small and large, the same blob
+stored twice at once, a GC sweep, restarts), then reads the trace back as
+a record of what reached the disk: a write is durable only once an
+fdatasync or fsync of its file began after it and ended, a name (rename,
+mkdir) only once its directory's fsync did.  For every reply that says a
+blob or an entry is stored (MSG_BLOB_COMMITTED, MSG_META_APPENDED) it
+checks that what the reply stands for was durable before the reply left,
+as it would have to be if the power went the instant after:
+
+  - an entry: its pwritev to the metadata log, then a sync of the log;
+  - a blob in a file of its own: the writes to that file, then its
+    fdatasync, then the rename into blobs/, then an fsync of the fan-out
+    directory;
+  - a small blob in the log: its entry's write, then a sync of the log;
+  - and for each, every directory on the way made during the trace (the
+    trace starts before the data directory exists), and the log's own
+    rename into place, fsync'd in its parent;
+  - a link entry that rode with a blob (MSG_BLOB_COMMITTED's seq): as an
+    entry, and written to the log only once the blob was durable (after
+    the blob's own entry, or after the fsync that made its name durable),
+    so that no power cut leaves a record naming a blob that is not there.
+
+A blob stored already is checked against the store that first made it.
+The check is then run on the same trace with every sync removed, and must
+fail: a test that cannot fail proves nothing.
+
+usage: fsync_order.py [path/to/berth-blobd]
+"""
+
+import os
+import re
+import shutil
+import struct
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import blobd_rpc as rpc  # noqa: E402
+
+SYSCALLS = ("pwritev", "pwrite64", "write", "renameat", "mkdirat", "mkdir",
+            "fsync", "fdatasync", "sendmsg")
+LINE = re.compile(r"^(\d+)\s+(\d+):(\d+):([\d.]+)\s+(.*)$")
+HEX = re.compile(r"\\x([0-9a-f]{2})")
+
+
+def unhex(s):
+    return HEX.sub(lambda m: chr(int(m.group(1), 16)), s)
+
+
+def unhex_bytes(s):
+    return bytes(int(h, 16) for h in re.findall(r"\\x([0-9a-f]{2})", s))
+
+
+class Call:
+    def __init__(self, name, args, start, end):
+        self.name, self.args, self.start, self.end = name, args, start, end
+
+    def fd_path(self, i=0):
+        """The path strace -y gave for the i-th descriptor argument."""
+        paths = re.findall(r"\d+<([^>]*)>", self.args)
+        return unhex(paths[i]) if i < len(paths) else None
+
+    def strings(self):
+        return [unhex(s) for s in re.findall(r'"((?:\\x[0-9a-f]{2})*)"',
+                                              self.args)]
+
+    def buffers(self):
+        return [unhex_bytes(s) for s in
+                re.findall(r'"((?:\\x[0-9a-f]{2})*)"', self.args)]
+
+
+def parse(path):
+    """The completed calls of interest, with start and end times."""
+    calls, pending = [], {}
+    for line in open(path):
+        m = LINE.match(line)
+        if not m:
+            continue
+        pid = m.group(1)
+        t = int(m.group(2)) * 3600 + int(m.group(3)) * 60 + float(m.group(4))
+        rest = m.group(5)
+        if rest.startswith("<..."):
+            name = rest.split()[1]
+            first = pending.pop((pid, name), None)
+            if first is None:
+                continue
+            rest = first[1] + rest[rest.index("resumed>") + 8:]
+            start = first[0]
+        elif rest.endswith("<unfinished ...>"):
+            name = rest.split("(", 1)[0]
+            pending[(pid, name)] = (t, rest[:-len("<unfinished ...>")])
+            continue
+        else:
+            start = t
+        name = rest.split("(", 1)[0]
+        if name not in SYSCALLS:
+            continue
+        d = re.search(r"<([\d.]+)>\s*$", rest)
+        if d is None or re.search(r"= -1 ", rest):
+            continue
+        calls.append(Call(name, rest, start, start + float(d.group(1))))
+    calls.sort(key=lambda c: c.start)
+    return calls
+
+
+def frames(buf):
+    """(type, id, payload) of every whole frame in a buffer."""
+    out, off = [], 0
+    while off + 16 <= len(buf):
+        t, n, rid, _ = struct.unpack_from("=IIII", buf, off)
+        if off + 16 + n > len(buf):
+            break
+        out.append((t, rid, buf[off + 16:off + 16 + n]))
+        off += 16 + n
+    return out
+
+
+class Checker:
+    def __init__(self, calls):
+        self.calls = calls
+        self.problems = []
+
+    def synced(self, path, after, before, data_only=True):
+        """A sync of path that began at or after `after` and ended before
+        `before`."""
+        names = ("fdatasync", "fsync") if data_only else ("fsync",)
+        return any(c.name in names and c.fd_path() == path and
+                   c.start >= after and c.end <= before for c in self.calls)
+
+    def fail(self, what):
+        self.problems.append(what)
+
+    def names_durable(self, path, ack, what):
+        """Every name on the way to path made during the trace (a mkdir, a
+        rename into place) was fsync'd in its directory before ack."""
+        while path.count("/") > 1:
+            parent = path.rsplit("/", 1)[0]
+            made = None
+            for c in self.calls:
+                if c.start >= ack:
+                    break
+                if c.name == "mkdirat" and c.strings() and \
+                        c.fd_path() + "/" + c.strings()[0] == path:
+                    made = c
+                elif c.name == "mkdir" and c.strings() and \
+                        c.strings()[0] == path:
+                    made = c
+                elif c.name == "renameat" and len(c.strings()) == 2 and \
+                        c.fd_path(1) + "/" + c.strings()[1] == path:
+                    made = c
+            if made is not None and not self.synced(parent, made.end, ack,
+                                                    data_only=False):
+                self.fail("%s acknowledged before %s was in %s"
+                          % (what, path, parent))
+            path = parent
+
+    def log_entry(self, pred, before):
+        """The last pwritev to a metadata log file whose first buffer
+        satisfies pred, before `before`."""
+        found = None
+        for c in self.calls:
+            if c.start >= before:
+                break
+            if c.name != "pwritev" or not re.search(r"/meta/log(\.\d+)?$",
+                                                    c.fd_path() or ""):
+                continue
+            bufs = c.buffers()
+            if bufs and pred(bufs):
+                found = c
+        return found
+
+    def check_entry(self, seq, ack):
+        w = self.log_entry(lambda b: len(b[0]) >= 16 and
+                           struct.unpack_from("<Q", b[0], 8)[0] == seq and
+                           not (b[0][3] & 0x80), ack)
+        if w is None:
+            self.fail("entry %d: no write to the log found" % seq)
+            return
+        if not self.synced(w.fd_path(), w.end, ack):
+            self.fail("entry %d acknowledged before the log was synced"
+                      % seq)
+        self.names_durable(w.fd_path(), ack, "entry %d" % seq)
+
+    def check_blob(self, digest, ack):
+        """Checks the blob; returns when it was durable: the start of its
+        log entry's write, the end of the fsync that made its name
+        durable, or 0 when it was stored before the trace; None if
+        never."""
+        algo, hexd = digest.split(":")
+        raw = bytes.fromhex(hexd)
+        packed = self.log_entry(lambda b: len(b) >= 2 and b[0][3] & 0x80 and
+                                b[1][16:16 + len(raw)] == raw, ack)
+        rename = None
+        for c in self.calls:
+            if c.start >= ack:
+                break
+            if c.name == "renameat" and len(c.strings()) == 2 and \
+                    c.strings()[1] == hexd and \
+                    (c.fd_path(1) or "").endswith("/blobs/%s/%s"
+                                                   % (algo, hexd[:2])):
+                rename = c
+        if packed is not None and (rename is None or
+                                   packed.start > rename.start):
+            if not self.synced(packed.fd_path(), packed.end, ack):
+                self.fail("%s acknowledged before its log entry was synced"
+                          % digest)
+            self.names_durable(packed.fd_path(), ack, digest)
+            return packed.start
+        if rename is None:
+            return 0    # stored before the trace began
+        src = rename.fd_path(0) + "/" + rename.strings()[0]
+        fan = rename.fd_path(1)
+        writes = [c for c in self.calls if c.start < rename.start and
+                  c.name in ("write", "pwrite64", "pwritev") and
+                  c.fd_path() == src]
+        if writes and not self.synced(src, max(w.end for w in writes),
+                                      rename.start):
+            self.fail("%s renamed into the store before its bytes were "
+                      "synced" % digest)
+        self.names_durable(fan + "/" + hexd, ack, digest)
+        return min((c.end for c in self.calls if c.name == "fsync" and
+                    c.fd_path() == fan and c.start >= rename.end),
+                   default=None)
+
+    def check_link(self, seq, digest, durable, ack):
+        """The entry that rode with a blob durable at `durable`."""
+        self.check_entry(seq, ack)
+        w = self.log_entry(lambda b: len(b[0]) >= 16 and
+                           struct.unpack_from("<Q", b[0], 8)[0] == seq and
+                           not (b[0][3] & 0x80), ack)
+        if w is not None and (durable is None or w.start < durable):
+            self.fail("entry %d written before its blob %s was durable"
+                      % (seq, digest))
+
+    def run(self):
+        acks = 0
+        for c in self.calls:
+            if c.name != "sendmsg" or "socket:" not in (c.fd_path() or ""):
+                continue
+            for t, rid, p in frames(b"".join(c.buffers())):
+                if t == rpc.M.META_APPENDED:
+                    self.check_entry(struct.unpack("=Q", p[:8])[0], c.start)
+                    acks += 1
+                elif t == rpc.M.BLOB_COMMITTED:
+                    d = p[:136].split(b"\0")[0].decode()
+                    durable = self.check_blob(d, c.start)
+                    acks += 1
+                    seq = struct.unpack_from("=Q", p, 152)[0]
+                    if seq != 0:
+                        self.check_link(seq, d, durable, c.start)
+                        acks += 1
+        return acks
+
+
+def workload(binary, tmp, trace):
+    # A fresh data directory: the directories a start makes count too.
+    datadir = os.path.join(tmp, "data")
+    b = rpc.Blobd(binary, datadir, wrapper=(
+        "strace", "-f", "-tt", "-T", "-y", "-xx", "-s", "400", "-o", trace,
+        "-e", "trace=" + ",".join(SYSCALLS)))
+    # Pipelined: blob writes (one twice; some with their link entry),
+    # entries between them.
+    frames_out, want, blobs = b"", [], []
+    for i in range(40):
+        data = os.urandom(300 + 37 * i) if i != 7 else blobs[3][1]
+        d = rpc.sha256(data)
+        blobs.append((d, data))
+        payload = rpc.blob_write_frame(data, entry=os.urandom(40)
+                                       if i % 3 == 0 else b"")
+        frames_out += rpc.HDR.pack(rpc.M.BLOB_WRITE, len(payload),
+                                   b.next_id, 0) + payload
+        want.append(b.next_id)
+        b.next_id += 1
+        entry = os.urandom(50)
+        frames_out += rpc.HDR.pack(rpc.M.META_APPEND, len(entry), b.next_id,
+                                   0) + entry
+        want.append(b.next_id)
+        b.next_id += 1
+    b.sock.sendall(frames_out)
+    for _ in want:
+        t, rid, p, fd = b.recv()
+        assert t in (rpc.M.BLOB_COMMITTED, rpc.M.META_APPENDED), t
+    # Uploads, small and large, linked after the commit or with it.
+    for size in (1000, 70000, 3 * 1024 * 1024 + 5):
+        for ride in (False, True):
+            uid = rpc.upload_create(b)
+            data = os.urandom(size)
+            rpc.status_size(rpc.upload_append(b, uid, data, 0))
+            rpc.committed(rpc.upload_commit(b, uid, rpc.sha256(data),
+                                            entry=b"link" if ride else b""))
+            if not ride:
+                assert b.call(rpc.M.META_APPEND, b"link")[0] == \
+                    rpc.M.META_APPENDED
+    # The blob's bytes with the commit: all of them, or the last.
+    for first, last in ((0, 5000), (0, 1024 * 1024), (2 * 1024 * 1024, 9)):
+        uid = rpc.upload_create(b)
+        data = os.urandom(first + last)
+        if first:
+            rpc.status_size(rpc.upload_append(b, uid, data[:first], 0))
+        rpc.committed(rpc.upload_commit(b, uid, rpc.sha256(data),
+                                        offset=first, data=data[first:],
+                                        entry=b"link"))
+    rpc.gc_sweep(b, [blobs[0][0]])
+    assert b.close() == 0
+
+
+def main():
+    binary = (sys.argv[1] if len(sys.argv) > 1 else os.environ.get("BLOBD")
+              or os.path.join(rpc.TOP, "build/blobd/berth-blobd"))
+    if shutil.which("strace") is None:
+        print("SKIP: no strace")
+        sys.exit(77)
+    tmp = tempfile.mkdtemp(prefix="fsync-order.")
+    try:
+        trace = os.path.join(tmp, "trace")
+        workload(binary, tmp, trace)
+        calls = parse(trace)
+        checker = Checker(calls)
+        acks = checker.run()
+        for p in checker.problems:
+            print("FAIL " + p)
+        assert acks >= 110, acks
+        assert not checker.problems
+        print("ok %d acknowledgements, each durable before it left" % acks)
+        # The same trace without its syncs must fail the check.
+        bare = Checker([c for c in calls
+                        if c.name not in ("fsync", "fdatasync")])
+        bare.run()
+        assert len(bare.problems) >= acks, len(bare.problems)
+        print("ok without its syncs the trace fails (%d problems)"
+              % len(bare.problems))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("all ok")
+
+
+if __name__ == "__main__":
+    main()
