@@ -72,17 +72,6 @@ finding_clear(struct finding *fi)
 }
 
 static struct json_object *
-image_id_json(const struct image *img, const char *tag)
-{
-	struct json_object *o = json_object_new_object();
-	char		 ds[DIGEST_STR_MAX];
-
-	ecr_add_str(o, "imageDigest", digest_format(&img->digest, ds));
-	ecr_add_str(o, "imageTag", tag);
-	return o;
-}
-
-static struct json_object *
 status_json(const struct image_scan *sc)
 {
 	struct json_object *o = json_object_new_object();
@@ -139,18 +128,27 @@ void
 ecr_scan_start(struct ecr_req *r)
 {
 	const char	*name = ecr_str(r, "repositoryName");
-	struct json_object *id = ecr_member(r, "imageId"), *out, *tagv;
+	struct json_object *id = ecr_member(r, "imageId"), *out;
 	struct scanning_config c;
 	struct repository *repo;
 	struct image	*img;
 	struct txn	 t;
-	char		 why[256];
-	const char	*tag = NULL;
+	char		 why[256], ds[DIGEST_STR_MAX];
 	int		 rc;
 
 	if ((repo = ecr_repository_find(r, name)) == NULL ||
 	    (img = ecr_image_resolve(r, repo, id)) == NULL)
 		return;
+	/* API_StartImageScan: ImageArchivedException.  A restore in
+	 * progress is still the archive's. */
+	if (image_status_now(img) != IMAGE_ACTIVE) {
+		ecr_error(r, "ImageArchivedException", "The image with digest "
+		    "'%s' in the repository with name '%s' is archived and "
+		    "cannot be scanned; restore it first "
+		    "(UpdateImageStorageClass with STANDARD).",
+		    digest_format(&img->digest, ds), repo->name);
+		return;
+	}
 	if (!image_scan_supported(img, why, sizeof(why))) {
 		ecr_error(r, "UnsupportedImageTypeException", "The image is of a "
 		    "type that cannot be scanned: %s", why);
@@ -173,12 +171,10 @@ ecr_scan_start(struct ecr_req *r)
 		ecr_fail(r, rc);
 		return;
 	}
-	if (json_object_object_get_ex(id, "imageTag", &tagv) && tagv != NULL)
-		tag = json_object_get_string(tagv);
 	out = json_object_new_object();
 	ecr_add_str(out, "registryId", r->account);
 	ecr_add_str(out, "repositoryName", repo->name);
-	json_object_object_add(out, "imageId", image_id_json(img, tag));
+	json_object_object_add(out, "imageId", ecr_image_id_json(r, img));
 	json_object_object_add(out, "imageScanStatus", status_json(img->scan));
 	ecr_commit(r, &t, out);
 }
@@ -441,7 +437,7 @@ ecr_scan_findings(struct ecr_req *r)
 	out = json_object_new_object();
 	ecr_add_str(out, "registryId", r->account);
 	ecr_add_str(out, "repositoryName", repo->name);
-	json_object_object_add(out, "imageId", image_id_json(img, tag));
+	json_object_object_add(out, "imageId", ecr_image_id_json(r, img));
 	json_object_object_add(out, "imageScanStatus", status_json(sc));
 	if (scan_has_findings(sc)) {
 		f = json_object_new_object();

@@ -361,7 +361,9 @@ image_scan_db_changed(void)
 				continue;
 			for (k = 0; k < repo->images.len; k++) {
 				struct image *img = repo->images.items[k];
-				if (!image_scan_supported(img, why,
+				/* Archived images are not scanned. */
+				if (image_status_now(img) != IMAGE_ACTIVE ||
+				    !image_scan_supported(img, why,
 				    sizeof(why)))
 					continue;
 				if (image_scan_job_new(img, 1,

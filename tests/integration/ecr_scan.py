@@ -340,6 +340,15 @@ def check_refusals(b, c):
     code, _ = err(c.start_image_scan, repositoryName="odd",
                   imageId={"imageTag": "idx"})
     check("an index", code == "UnsupportedImageTypeException", code)
+    # An archived image is not scanned (ImageArchivedException).
+    push(c, "odd", "old", [(OCI_LAYER, se.tar_layer([("b", b"b")]))])
+    c.update_image_storage_class(repositoryName="odd",
+                                 imageId={"imageTag": "old"},
+                                 targetStorageClass="ARCHIVE")
+    code, msg = err(c.start_image_scan, repositoryName="odd",
+                    imageId={"imageTag": "old"})
+    check("an archived image", code == "ImageArchivedException" and
+          "is archived and cannot be scanned" in msg, (code, msg))
     # An image with no operating system: AWS native basic scanning's
     # UNSUPPORTED_IMAGE, with UnsupportedImageError's words.
     c.start_image_scan(repositoryName="odd", imageId={"imageTag": "child"})
