@@ -570,6 +570,13 @@ image_scan_layer_opened_cb(int err, int fd, uint64_t offset, uint64_t size,
 	struct image_scan_job	*j = arg;
 	char			 ds[DIGEST_STR_MAX];
 
+	if (err == BERR_BLOB_UNKNOWN) {
+		image_scan_fail(j, "The layer %s is not in the registry: it "
+		    "was never pushed, or a pull through cache has not "
+		    "fetched it yet (pull the image, then scan it).",
+		    digest_format(&j->layers[j->next], ds));
+		return;
+	}
 	if (err != 0) {
 		image_scan_fail(j, "The layer %s could not be read from the "
 		    "store: %s.", digest_format(&j->layers[j->next], ds),

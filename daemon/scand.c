@@ -63,6 +63,8 @@
 #define JOBS_MAX		64
 /* Findings reported for one image at most. */
 #define FINDINGS_MAX		100000
+/* What one scan's process may write to the log; the rest is dropped. */
+#define CHILD_LOG_MAX		(64u * 1024)
 
 struct scan_job {
 	TAILQ_ENTRY(scan_job)	 entry;
@@ -74,6 +76,9 @@ struct scan_job {
 	pid_t			 pid;		/* -1: not started */
 	int			 out;		/* the child's report pipe */
 	struct event		*ev_out;
+	int			 err;		/* the child's stderr, a pipe */
+	struct event		*ev_err;
+	size_t			 logged;	/* bytes of it relayed */
 	struct event		*ev_timeout;
 	struct wbuf		 report;
 	int			 timed_out;
@@ -209,6 +214,10 @@ scan_job_free(struct scan_job *j)
 		event_free(j->ev_timeout);
 	if (j->out != -1)
 		close(j->out);
+	if (j->ev_err != NULL)
+		event_free(j->ev_err);
+	if (j->err != -1)
+		close(j->err);
 	wbuf_clear(&j->report);
 	free(j);
 }
@@ -352,6 +361,48 @@ scand_job_finish(struct scan_job *j, int wstatus, const struct rusage *ru)
 	scand_start_jobs(env);
 }
 
+/*
+ * Copies what the child logged to scand's own stderr, at most
+ * CHILD_LOG_MAX bytes a scan.  The child's stderr is this pipe, not the
+ * log file: the child may not write a file (RLIMIT_FSIZE is 0, so a write
+ * to a log file would kill it with SIGXFSZ), and a hostile layer must not
+ * be able to fill the log.  Reads at most max times (a child writing
+ * without end must not hold the loop); 0 at the end of the pipe.
+ */
+static int
+scand_job_relay(struct scan_job *j, int max)
+{
+	uint8_t		 buf[4096];
+	ssize_t		 n;
+	size_t		 room;
+
+	while (max-- > 0) {
+		if ((n = read(j->err, buf, sizeof(buf))) == -1 &&
+		    errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			return 1;
+		if (n <= 0)
+			return 0;
+		room = CHILD_LOG_MAX - j->logged;
+		if ((size_t)n > room)
+			n = (ssize_t)room;
+		if (n > 0)
+			(void)write_full(STDERR_FILENO, buf, (size_t)n);
+		j->logged += (size_t)n;
+	}
+	return 1;
+}
+
+static void
+scand_job_err_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct scan_job	*j = arg;
+
+	if (scand_job_relay(j, 16) == 0)
+		event_del(j->ev_err);
+}
+
 /* Collects the child's exit status once its report has ended. */
 static void
 scand_job_reap(struct scan_job *j)
@@ -372,6 +423,8 @@ scand_job_reap(struct scan_job *j)
 	}
 	if (r == -1)
 		wstatus = 0;
+	/* The child is gone: what it logged is in the pipe (64 KiB). */
+	(void)scand_job_relay(j, 64);
 	scand_job_finish(j, wstatus, &ru);
 }
 
@@ -411,21 +464,28 @@ static void
 scand_job_start(struct scand *env, struct scan_job *j)
 {
 	struct timeval	 tv;
-	int		 p[2];
+	int		 p[2], e[2];
 	uint32_t	 i;
 
-	if (pipe2(p, O_CLOEXEC) == -1)
+	if (pipe2(p, O_CLOEXEC) == -1 || pipe2(e, O_CLOEXEC) == -1)
 		fatal("pipe2");
 	j->started = mono_ms();
 	if ((j->pid = fork()) == -1)
 		fatal("fork");
 	if (j->pid == 0) {
 		close(p[0]);
+		close(e[0]);
+		if (dup2(e[1], STDERR_FILENO) == -1)
+			_exit(1);
+		close(e[1]);
 		scan_child_main(&env->cf, p[1], j->layers, j->nlayers);
 	}
 	/* Both sides set the group, so that a kill never misses it. */
 	(void)setpgid(j->pid, j->pid);
 	close(p[1]);
+	close(e[1]);
+	j->err = e[0];
+	(void)fd_set_nonblock(j->err);
 	/* The child has its own copies. */
 	for (i = 0; i < j->nlayers; i++) {
 		close(j->layers[i].fd);
@@ -435,10 +495,13 @@ scand_job_start(struct scand *env, struct scan_job *j)
 	(void)fd_set_nonblock(j->out);
 	if ((j->ev_out = event_new(env->base, j->out, EV_READ | EV_PERSIST,
 	    scand_job_out_cb, j)) == NULL ||
+	    (j->ev_err = event_new(env->base, j->err, EV_READ | EV_PERSIST,
+	    scand_job_err_cb, j)) == NULL ||
 	    (j->ev_timeout = evtimer_new(env->base, scand_job_timeout_cb,
 	    j)) == NULL)
 		fatalx("event_new");
 	event_add(j->ev_out, NULL);
+	event_add(j->ev_err, NULL);
 	tv.tv_sec = env->cf.timeout_sec;
 	tv.tv_usec = 0;
 	evtimer_add(j->ev_timeout, &tv);
@@ -472,6 +535,7 @@ scand_job_new(struct scand *env, uint32_t id)
 	j->id = id;
 	j->pid = -1;
 	j->out = -1;
+	j->err = -1;
 	wbuf_init(&j->report);
 	TAILQ_INSERT_TAIL(&env->jobs, j, entry);
 	env->njobs++;

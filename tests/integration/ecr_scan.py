@@ -71,7 +71,9 @@ class Berthd:
         self.logpath = os.path.join(tmp, "berthd-%d.log" % self.port)
         self.log = open(self.logpath, "w")
         self.proc = subprocess.Popen(
-            [BERTHD, "--blobd", BLOBD, "--scand", scand, "--listen",
+            # -v: each scan's process logs (its sandbox), through scand,
+            # into this file.
+            [BERTHD, "-v", "--blobd", BLOBD, "--scand", scand, "--listen",
              "127.0.0.1:%d" % self.port, "--data-dir", self.data,
              "--vuln-db", db], stdout=self.log, stderr=subprocess.STDOUT)
         if scand == SCAND:
@@ -257,6 +259,9 @@ def check_debian(b, c):
     check("complete", r["imageScanStatus"] == {
         "status": "COMPLETE",
         "description": "The scan was completed successfully."}, r)
+    # Logging to a file: the scan's process, which may write no file,
+    # logs through berth-scand.
+    check("the scan's process logged", b.logged("berth-scand[scan]["))
     sf = r["imageScanFindings"]
     check("database time", sf["vulnerabilitySourceUpdatedAt"] == MODIFIED,
           sf.get("vulnerabilitySourceUpdatedAt"))

@@ -6,6 +6,8 @@
 # it), the second is local, digests match byte for byte; with the upstream
 # stopped the cached image is still served and an uncached one fails with
 # the OCI error; concurrent pulls of one new image fetch each blob once.
+# Scan on push leaves cached images alone (their layers come when pulled);
+# a scan before the layers are there fails saying so, one after reads them.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/common.bash"
 
@@ -119,6 +121,19 @@ check "CreatePullThroughCacheRule for quay.io" \
 check "ValidatePullThroughCacheRule reaches the mapped upstream" \
     test "$(aws_ecr validate-pull-through-cache-rule \
     --ecr-repository-prefix quay --query isValid --output text)" = True
+aws_ecr put-registry-scanning-configuration --scan-type BASIC --rules \
+    '[{"scanFrequency":"SCAN_ON_PUSH","repositoryFilters":[{"filter":"*","filterType":"WILDCARD"}]}]' \
+    >/dev/null
+# scan_status TAG: the scan status of quay/library/app:TAG, or the error.
+# (--no-paginate: the CLI's paginator cannot apply --query to a page
+# without imageScanFindings, which scans with no findings to show have.)
+scan_status() {
+	aws_ecr describe-image-scan-findings --repository-name quay/library/app \
+	    --image-id "imageTag=$1" --query imageScanStatus.status \
+	    --output text --no-paginate 2>&1 |
+	    grep -o 'ScanNotFoundException\|[A-Z_]*$' | head -1
+}
+scan_is() { test "$(scan_status "$1")" = "$2"; }
 
 reg=127.0.0.1:$PORT
 check "skopeo pulls quay/library/app:v1 through berth" \
@@ -146,6 +161,11 @@ check "every blob pulled through is the upstream's, byte for byte" \
     test "$ok_blobs" = 1
 check "the repository was created by the pull" \
     aws_ecr describe-repositories --repository-names quay/library/app
+check "a cached image is not scanned on push" scan_is v1 ScanNotFoundException
+aws_ecr start-image-scan --repository-name quay/library/app \
+    --image-id imageTag=v1 >/dev/null
+check "StartImageScan of it reads the layers pulled (no OS: unsupported)" \
+    wait_for 60 scan_is v1 UNSUPPORTED_IMAGE
 first=$(echo "$blobs" | cut -d' ' -f2 | cut -d: -f2)
 # berth's GETs, not the test's own (curl) nor skopeo's.
 upstream_blob_gets() {
@@ -158,6 +178,17 @@ check "a second pull is served locally" \
     "oci:$T_TMP/out1b:v1"
 check "the upstream saw no second fetch" \
     test "$(upstream_blob_gets library/app "sha256:$first")" = 1
+
+# A cached manifest whose layers no one pulled yet: its scan says so.
+curl -sf -o /dev/null -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+    "$URL/v2/quay/library/app/manifests/v2"
+aws_ecr start-image-scan --repository-name quay/library/app \
+    --image-id imageTag=v2 >/dev/null
+check "a scan before the layers are pulled fails" wait_for 60 scan_is v2 FAILED
+check "... saying why" sh -c "aws --endpoint-url '$URL' ecr \
+    describe-image-scan-findings --repository-name quay/library/app \
+    --image-id imageTag=v2 --query imageScanStatus.description \
+    --output text --no-paginate | grep -q 'a pull through cache has not fetched it yet'"
 
 # Concurrent pulls of a new image: one fetch per blob.
 pids=()
@@ -179,6 +210,10 @@ print(" ".join([m["config"]["digest"]] + [l["digest"] for l in m["layers"]]))' \
 	[ "$(upstream_blob_gets library/app "$d")" = 1 ] || once=0
 done
 check "the upstream served each blob of it once" test "$once" = 1
+aws_ecr start-image-scan --repository-name quay/library/app \
+    --image-id imageTag=v2 >/dev/null
+check "once pulled, a FAILED scan started again reads it" \
+    wait_for 60 scan_is v2 UNSUPPORTED_IMAGE
 
 if command -v podman >/dev/null; then
 	check "podman pulls through berth" podman --root "$T_TMP/pr" \
