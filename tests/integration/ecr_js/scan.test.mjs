@@ -6,34 +6,19 @@
 // exception classes.  BERTHD, BLOBD and SCAND name the binaries.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import * as ecr from "@aws-sdk/client-ecr";
+import { startBerthd, stopBerthd, mkclient, uploadLayer, sha }
+  from "./harness.mjs";
 
 const top = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
-const BERTHD = process.env.BERTHD || join(top, "build/daemon/berthd");
-const BLOBD = process.env.BLOBD || join(top, "build/blobd/berth-blobd");
 const SCAND = process.env.SCAND || join(top, "build/daemon/berth-scand");
 
-let proc, dir, client;
-
-const sha = (b) => "sha256:" + createHash("sha256").update(b).digest("hex");
-
-function freePort() {
-  return new Promise((res) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const p = s.address().port;
-      s.close(() => res(p));
-    });
-  });
-}
+let b, db, client;
 
 // One ustar archive of regular files: [path, Buffer].
 function tar(files) {
@@ -76,16 +61,8 @@ o:openssl
 
 `;
 
-async function upload(repositoryName, data) {
-  const { uploadId } = await client.send(
-    new ecr.InitiateLayerUploadCommand({ repositoryName }));
-  await client.send(new ecr.UploadLayerPartCommand({
-    repositoryName, uploadId, partFirstByte: 0,
-    partLastByte: data.length - 1, layerPartBlob: data }));
-  await client.send(new ecr.CompleteLayerUploadCommand({
-    repositoryName, uploadId, layerDigests: [sha(data)] }));
-  return sha(data);
-}
+const upload = (repositoryName, data) =>
+  uploadLayer(client, repositoryName, data);
 
 async function pushImage(repositoryName, imageTag) {
   const layer = gzipSync(tar([
@@ -106,9 +83,7 @@ async function pushImage(repositoryName, imageTag) {
 }
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), "berth-js-scan."));
-  const db = join(dir, "osv");
-  mkdirSync(db);
+  db = mkdtempSync(join(tmpdir(), "berth-js-osv."));
   writeFileSync(join(db, "ALPINE-CVE-2023-5678.json"), JSON.stringify({
     schema_version: "1.6.0", id: "ALPINE-CVE-2023-5678",
     aliases: ["CVE-2023-5678"], modified: "2026-01-15T08:00:00Z",
@@ -119,16 +94,12 @@ before(async () => {
       ranges: [{ type: "ECOSYSTEM",
         events: [{ introduced: "0" }, { fixed: "3.1.4-r1" }] }] }],
     database_specific: { severity: "medium" } }));
-  const port = await freePort();
-  const endpoint = `http://127.0.0.1:${port}`;
-  proc = spawn(BERTHD, ["--blobd", BLOBD, "--scand", SCAND, "--listen",
-    `127.0.0.1:${port}`, "--data-dir", join(dir, "data"), "--vuln-db", db],
-  { stdio: "ignore" });
+  b = await startBerthd(["--scand", SCAND, "--vuln-db", db]);
   // Up once the health says the scanner is.
   const deadline = Date.now() + 60000;
   for (;;) {
     try {
-      const h = await (await fetch(endpoint + "/_berth/health")).json();
+      const h = await (await fetch(b.endpoint + "/_berth/health")).json();
       if (h.scanner === "up")
         break;
     } catch { /* not listening yet */ }
@@ -136,16 +107,12 @@ before(async () => {
       throw new Error("berthd did not start");
     await new Promise((r) => setTimeout(r, 50));
   }
-  client = new ecr.ECRClient({ endpoint, region: "us-east-1",
-    maxAttempts: 1,
-    credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "secret" } });
+  client = mkclient(undefined, undefined, undefined, b.endpoint);
 });
 
 after(async () => {
-  const exited = new Promise((r) => proc.once("exit", r));
-  proc.kill("SIGTERM");
-  await exited;
-  rmSync(dir, { recursive: true, force: true });
+  await stopBerthd(b);
+  rmSync(db, { recursive: true, force: true });
 });
 
 test("StartImageScan, the waiter and the exact findings", async () => {
