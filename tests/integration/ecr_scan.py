@@ -187,31 +187,6 @@ def attrs(f):
 
 # --- the database and the images ---------------------------------------------
 
-def write_db(db):
-    status, os_release, version, src, srcver, installed = se.local_dpkg()
-    se.advisory(os.path.join(db, "debian", "DSA-9001-1.json"), se.osv(
-        "DSA-9001-1", "Debian:12", src,
-        [{"introduced": "0"}, {"fixed": srcver + "1"}],
-        upstream=["CVE-2026-0001"], details="Heap overflow in the loader.",
-        severity=[{"type": "CVSS_V3", "score": se.CRIT}],
-        references=[{"type": "ADVISORY",
-                     "url": "https://security-tracker.debian.org/tracker/"
-                            "CVE-2026-0001"}]))
-    se.advisory(os.path.join(db, "debian", "DSA-9003-1.json"), se.osv(
-        "DSA-9003-1", "Debian:12", src,
-        [{"introduced": "0"}, {"fixed": "0.1-1"}]))
-    se.advisory(os.path.join(db, "alpine", "ALPINE-CVE-2023-5678.json"),
-                se.osv("ALPINE-CVE-2023-5678", "Alpine:v3.19", "openssl",
-                       [{"introduced": "0"}, {"fixed": "3.1.4-r1"}],
-                       aliases=["CVE-2023-5678"],
-                       database_specific={"severity": "medium"}))
-    se.advisory(os.path.join(db, "rocky", "RLSA-2024:0001.json"), se.osv(
-        "RLSA-2024:0001", "Rocky Linux:9", "openssl",
-        [{"introduced": "0"}, {"fixed": "1:3.0.7-25.el9"}],
-        upstream=["CVE-2024-0727"],
-        database_specific={"severity": "Important"}))
-
-
 def debian_layers():
     status, os_release, *_ = se.local_dpkg()
     l1 = se.gz(se.tar_layer([("etc/os-release", os_release),
@@ -363,36 +338,6 @@ def check_refusals(b, c):
         "manager are not supported."), r)
 
 
-def bomb():
-    """A zstd tar of 1.1 GiB of zeros, some 40 KB: past the scanner's
-    ratio limit (1000 past 1 GiB).  Streamed, never held in memory."""
-    hdr = bytearray(512)
-    size = 1100 << 20
-    for off, val in ((0, b"zeros"), (100, b"0000644"), (108, b"0000000"),
-                     (116, b"0000000"), (124, b"%011o" % size),
-                     (136, b"00000000000"), (156, b"0"), (257, b"ustar"),
-                     (263, b"00")):
-        hdr[off:off + len(val)] = val
-    hdr[148:156] = b" " * 8
-    hdr[148:156] = b"%06o\0 " % sum(hdr)
-    z = subprocess.Popen(["zstd", "-q", "-1", "-c"], stdin=subprocess.PIPE,
-                         stdout=subprocess.PIPE)
-    out = []
-
-    import threading
-    t = threading.Thread(target=lambda: out.append(z.stdout.read()))
-    t.start()
-    z.stdin.write(bytes(hdr))
-    chunk = bytes(1 << 20)
-    for _ in range(1100):
-        z.stdin.write(chunk)
-    z.stdin.write(bytes(1024))
-    z.stdin.close()
-    t.join()
-    z.wait()
-    return out[0]
-
-
 def check_hostile(b, c):
     """Hostile layers fail their scan, through ECR, and nothing else."""
     rel = b"ID=debian\nVERSION_ID=12\n"
@@ -412,7 +357,7 @@ def check_hostile(b, c):
             ("etc/os-release", ("link", "/etc/os-release")),
             ("var/lib/dpkg", ("link", "/var/lib/dpkg"))]))],
          "UNSUPPORTED_IMAGE", "No operating system"),
-        ("bomb", [(OCI_LAYER_ZST, bomb())], "FAILED", "decompression bomb"),
+        ("bomb", [(OCI_LAYER_ZST, se.zstd_bomb())], "FAILED", "decompression bomb"),
     ]
     c.create_repository(repositoryName="hostile")
     for tag, layers, want, words in cases:
@@ -662,7 +607,7 @@ def check_no_scanner(tmp, db):
 def main():
     tmp = tempfile.mkdtemp(prefix="berth-scan.")
     db = os.path.join(tmp, "osv")
-    write_db(db)
+    se.write_image_db(db)
     b = None
     try:
         b = Berthd(tmp, db)

@@ -35,6 +35,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -278,6 +279,60 @@ fixture libs
                    capture_output=True)
     with open(os.path.join(root, "var/lib/rpm/rpmdb.sqlite"), "rb") as f:
         return f.read()
+
+
+def write_image_db(db):
+    """The advisories the images of ecr_scan.py match."""
+    _, _, _, src, srcver, _ = local_dpkg()
+    advisory(os.path.join(db, "debian", "DSA-9001-1.json"), osv(
+        "DSA-9001-1", "Debian:12", src,
+        [{"introduced": "0"}, {"fixed": srcver + "1"}],
+        upstream=["CVE-2026-0001"], details="Heap overflow in the loader.",
+        severity=[{"type": "CVSS_V3", "score": CRIT}],
+        references=[{"type": "ADVISORY",
+                     "url": "https://security-tracker.debian.org/tracker/"
+                            "CVE-2026-0001"}]))
+    advisory(os.path.join(db, "debian", "DSA-9003-1.json"), osv(
+        "DSA-9003-1", "Debian:12", src,
+        [{"introduced": "0"}, {"fixed": "0.1-1"}]))
+    advisory(os.path.join(db, "alpine", "ALPINE-CVE-2023-5678.json"),
+             osv("ALPINE-CVE-2023-5678", "Alpine:v3.19", "openssl",
+                 [{"introduced": "0"}, {"fixed": "3.1.4-r1"}],
+                 aliases=["CVE-2023-5678"],
+                 database_specific={"severity": "medium"}))
+    advisory(os.path.join(db, "rocky", "RLSA-2024:0001.json"), osv(
+        "RLSA-2024:0001", "Rocky Linux:9", "openssl",
+        [{"introduced": "0"}, {"fixed": "1:3.0.7-25.el9"}],
+        upstream=["CVE-2024-0727"],
+        database_specific={"severity": "Important"}))
+
+
+def zstd_bomb():
+    """A zstd tar of 1.1 GiB of zeros, some 40 KB: past the scanner's
+    ratio limit (1000 past 1 GiB).  Streamed, never held in memory."""
+    hdr = bytearray(512)
+    size = 1100 << 20
+    for off, val in ((0, b"zeros"), (100, b"0000644"), (108, b"0000000"),
+                     (116, b"0000000"), (124, b"%011o" % size),
+                     (136, b"00000000000"), (156, b"0"), (257, b"ustar"),
+                     (263, b"00")):
+        hdr[off:off + len(val)] = val
+    hdr[148:156] = b" " * 8
+    hdr[148:156] = b"%06o\0 " % sum(hdr)
+    z = subprocess.Popen(["zstd", "-q", "-1", "-c"], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE)
+    out = []
+    t = threading.Thread(target=lambda: out.append(z.stdout.read()))
+    t.start()
+    z.stdin.write(bytes(hdr))
+    chunk = bytes(1 << 20)
+    for _ in range(1100):
+        z.stdin.write(chunk)
+    z.stdin.write(bytes(1024))
+    z.stdin.close()
+    t.join()
+    z.wait()
+    return out[0]
 
 
 # --- checks ------------------------------------------------------------------
