@@ -156,7 +156,7 @@ ecr_scan_start(struct ecr_req *r)
 	}
 	if (img->scan != NULL && (img->scan->status ==
 	    IMAGE_SCAN_IN_PROGRESS || (img->scan->status !=
-	    IMAGE_SCAN_FAILED && now_ms() - img->scan->started_ms <
+	    IMAGE_SCAN_FAILED && model_now_ms() - img->scan->started_ms <
 	    SCAN_QUOTA_MS))) {
 		ecr_error(r, "LimitExceededException", "The scan quota per "
 		    "image has been exceeded. Wait and try again.");

@@ -257,7 +257,7 @@ image_scan_job_new(struct image *img, int enhanced,
 	j->digest = img->digest;
 	j->enhanced = enhanced;
 	j->reason = reason;
-	j->started_ms = now_ms();
+	j->started_ms = model_now_ms();
 	scanning_config_get(img->repo->registry, &c);
 	scanning_applied(&c, img->repo, &a);
 	j->continuous = enhanced && a.frequency == SCAN_FREQ_CONTINUOUS;
@@ -291,7 +291,7 @@ image_scan_queue(struct txn *t, struct image *img, int enhanced,
 	memset(&sc, 0, sizeof(sc));
 	sc.status = IMAGE_SCAN_IN_PROGRESS;
 	sc.enhanced = enhanced;
-	sc.started_ms = now_ms();
+	sc.started_ms = model_now_ms();
 	sc.description = none;
 	if ((rc = txn_scan_put(t, img, &sc)) != 0)
 		return rc;
@@ -415,7 +415,7 @@ image_scan_record(struct image_scan_job *j, struct image_scan *sc)
 		sc->enhanced = j->enhanced;
 		sc->started_ms = j->started_ms;
 		if (sc->completed_ms == 0)
-			sc->completed_ms = now_ms();
+			sc->completed_ms = model_now_ms();
 		xasprintf(&what, "%s@%s", j->repository,
 		    digest_format(&j->digest, ds));
 		txn_init(&t);
@@ -559,7 +559,7 @@ image_scan_result_cb(int err, const struct msg_scan_result *res, int fd,
 		sc->description = xstrdup(res->description);
 	sc->db_updated_ms = res->db_updated_at * 1000;
 	sc->db_generation = res->db_generation;
-	sc->completed_ms = now_ms();
+	sc->completed_ms = model_now_ms();
 	image_scan_record(j, sc);
 }
 

@@ -12,17 +12,14 @@
 # WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
 # ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
 # OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
-"""Image scanning through the ECR API, with boto3 and the AWS CLI.
-
-Images are built here (scan_engine.py's layers: this machine's dpkg status
-file, an apk installed file, an rpmdb.sqlite made by rpm) and pushed with
-ECR's layer operations; the OSV database is a directory of fixture
-advisories berthd's --vuln-db names.  Checked: StartImageScan and the
-ImageScanComplete waiter, the exact findings of DescribeImageScanFindings
-and their pagination, DescribeImages' scan fields, the errors, the
-registry scanning configuration and its filters, scan on push, ENHANCED
-scans and their rescans on SIGHUP, scans kept across a restart, a restart
-of berth-scand, and hostile layers that fail their scan only.
+"""Image scanning through the ECR API, with boto3 and the AWS CLI: images
+built here (real dpkg, apk and rpm databases: scan_engine.py's fixtures)
+pushed with ECR's layer operations and scanned against --vuln-db.
+Checked: StartImageScan, the ImageScanComplete waiter, the exact findings
+and their pagination, DescribeImages' scan fields, the errors, the 24-hour
+limit (on the test clock), the registry scanning configuration and its
+filters, scan on push, ENHANCED scans and rescans on SIGHUP, restarts of
+berthd and berth-scand, and hostile layers that fail their scan only.
 """
 import datetime
 import json
@@ -42,7 +39,7 @@ from botocore.config import Config
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import scan_engine as se  # noqa: E402  (layers and advisories)
-from ecr_boto3 import free_port, sha  # noqa: E402
+from ecr_boto3 import free_port, sha, upload_layer  # noqa: E402
 
 TOP = se.TOP
 BERTHD = os.environ.get("BERTHD", os.path.join(TOP, "build/daemon/berthd"))
@@ -132,13 +129,7 @@ def upload(c, repo, data):
         repositoryName=repo, layerDigests=[sha(data)])["layers"]
     if have and have[0].get("layerAvailability") == "AVAILABLE":
         return sha(data)
-    up = c.initiate_layer_upload(repositoryName=repo)
-    c.upload_layer_part(repositoryName=repo, uploadId=up["uploadId"],
-                        partFirstByte=0, partLastByte=len(data) - 1,
-                        layerPartBlob=data)
-    c.complete_layer_upload(repositoryName=repo, uploadId=up["uploadId"],
-                            layerDigests=[sha(data)])
-    return sha(data)
+    return upload_layer(c, repo, data)
 
 
 def push(c, repo, tag, layers):
@@ -234,8 +225,7 @@ def check_debian(b, c):
     check("complete", r["imageScanStatus"] == {
         "status": "COMPLETE",
         "description": "The scan was completed successfully."}, r)
-    # Logging to a file: the scan's process, which may write no file,
-    # logs through berth-scand.
+    # The scan's process, which may write no file, logs through scand.
     check("the scan's process logged", b.logged("berth-scand[scan]["))
     sf = r["imageScanFindings"]
     check("database time", sf["vulnerabilitySourceUpdatedAt"] == MODIFIED,
@@ -273,7 +263,22 @@ def check_debian(b, c):
           {"CRITICAL": len(fs)} and
           d["imageScanFindingsSummary"]["vulnerabilitySourceUpdatedAt"] ==
           MODIFIED, d)
+    # A day later on berth's test clock the image may be scanned again.
+    clock(b, {"advance_seconds": 86400})
+    r = c.start_image_scan(repositoryName="deb", imageId={"imageTag": "v1"})
+    check("a day later, scanned again",
+          r["imageScanStatus"]["status"] == "IN_PROGRESS", r)
+    wait_scan(c, "deb", "v1")
+    later = findings(c, "deb", "v1")["imageScanFindings"]
+    check("on the test clock", later["imageScanCompletedAt"] -
+          sf["imageScanCompletedAt"] >= datetime.timedelta(days=1), later)
+    clock(b, {"reset": True})
     return fs
+
+
+def clock(b, body):
+    urllib.request.urlopen(b.endpoint + "/_berth/clock",
+                           json.dumps(body).encode(), 10).read()
 
 
 def check_alpine_rpm(b, c, tmp):
@@ -552,7 +557,7 @@ def check_restarts(b, c, tmp, db):
 def check_cli(b):
     """The AWS CLI: start, wait, describe."""
     env = dict(os.environ, AWS_ACCESS_KEY_ID="AKIDEXAMPLE",
-               AWS_SECRET_ACCESS_KEY="secret", AWS_DEFAULT_REGION="us-east-1",
+               AWS_SECRET_ACCESS_KEY="x", AWS_DEFAULT_REGION="us-east-1",
                AWS_MAX_ATTEMPTS="1")
 
     def aws(*args):
