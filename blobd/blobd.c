@@ -91,60 +91,6 @@ blobd_expire_cb(evutil_socket_t fd, short events, void *arg)
 	(void)upload_expire(env->uploads, now_sec());
 }
 
-/* 1 if fd is a connected UNIX stream socket. */
-static int
-blobd_is_socket(int fd)
-{
-	struct stat		 sb;
-	struct sockaddr_storage	 ss;
-	socklen_t		 len;
-	int			 type;
-
-	if (fstat(fd, &sb) == -1 || !S_ISSOCK(sb.st_mode))
-		return 0;
-	len = sizeof(type);
-	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == -1 ||
-	    type != SOCK_STREAM)
-		return 0;
-	len = sizeof(ss);
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1 ||
-	    ss.ss_family != AF_UNIX)
-		return 0;
-	return 1;
-}
-
-/* Waits for one connection on a UNIX socket at path and returns it. */
-static int
-blobd_debug_accept(const char *path)
-{
-	struct sockaddr_un	 sun;
-	struct stat		 sb;
-	int			 s, c;
-
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sun.sun_path)) {
-		log_warnx("--debug-socket: %s: path too long", path);
-		exit(BLOBD_EXIT_CONFIG);
-	}
-	memcpy(sun.sun_path, path, strlen(path) + 1);
-	if (lstat(path, &sb) == 0 && S_ISSOCK(sb.st_mode))
-		(void)unlink(path);
-	if ((s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
-	    bind(s, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
-	    listen(s, 1) == -1) {
-		log_warn("--debug-socket %s", path);
-		exit(BLOBD_EXIT_CONFIG);
-	}
-	log_info("waiting for a connection on %s", path);
-	while ((c = accept4(s, NULL, NULL, SOCK_CLOEXEC)) == -1)
-		if (errno != EINTR && errno != ECONNABORTED)
-			fatal("accept %s", path);
-	close(s);
-	(void)unlink(path);
-	return c;
-}
-
 /* Locks DIR/lock and writes our pid in it; returns the lock's fd. */
 static int
 blobd_lock(int dirfd, const char *dir)
@@ -287,7 +233,7 @@ main(int argc, char **argv)
 		usage(BLOBD_EXIT_CONFIG);
 	log_init("berth-blobd", LOG_LVL_INFO + verbose);
 
-	if (debug_socket == NULL && !blobd_is_socket(BLOBD_SOCKET_FD)) {
+	if (debug_socket == NULL && !rpc_is_socket(BLOBD_SOCKET_FD)) {
 		fprintf(stderr, "berth-blobd is started by berthd; to run it "
 		    "by hand for debugging use --debug-socket PATH\n");
 		exit(BLOBD_EXIT_CONFIG);
@@ -336,8 +282,10 @@ main(int argc, char **argv)
 	    O_CLOEXEC)) == -1))
 		fatal("%s/..", datadir);
 
-	sock = debug_socket != NULL ? blobd_debug_accept(debug_socket) :
-	    BLOBD_SOCKET_FD;
+	sock = BLOBD_SOCKET_FD;
+	if (debug_socket != NULL &&
+	    (sock = rpc_debug_accept(debug_socket)) == -1)
+		exit(BLOBD_EXIT_CONFIG);
 	blobd_confine(dirfd, seccomp);
 	close(dirfd);
 	/* After the confinement, which a thread started earlier would

@@ -24,7 +24,9 @@
 #include "config.h"
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
+#include <sys/un.h>
 
 #include <errno.h>
 #include <poll.h>
@@ -559,4 +561,60 @@ rpc_flush(struct rpc_chan *c)
 	if (c->dead)
 		return BERR_IO;
 	return rpc_write_some(c, 1) == -1 ? BERR_IO : 0;
+}
+
+/* --- a worker's socket --------------------------------------------------- */
+
+int
+rpc_is_socket(int fd)
+{
+	struct stat		 sb;
+	struct sockaddr_storage	 ss;
+	socklen_t		 len;
+	int			 type;
+
+	if (fstat(fd, &sb) == -1 || !S_ISSOCK(sb.st_mode))
+		return 0;
+	len = sizeof(type);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == -1 ||
+	    type != SOCK_STREAM)
+		return 0;
+	len = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1 ||
+	    ss.ss_family != AF_UNIX)
+		return 0;
+	return 1;
+}
+
+int
+rpc_debug_accept(const char *path)
+{
+	struct sockaddr_un	 sun;
+	struct stat		 sb;
+	int			 s = -1, c;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		log_warnx("--debug-socket: %s: path too long", path);
+		return -1;
+	}
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if (lstat(path, &sb) == 0 && S_ISSOCK(sb.st_mode))
+		(void)unlink(path);
+	if ((s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+	    bind(s, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
+	    listen(s, 1) == -1) {
+		log_warn("--debug-socket %s", path);
+		if (s != -1)
+			close(s);
+		return -1;
+	}
+	log_info("waiting for a connection on %s", path);
+	while ((c = accept4(s, NULL, NULL, SOCK_CLOEXEC)) == -1)
+		if (errno != EINTR && errno != ECONNABORTED)
+			fatal("accept %s", path);
+	close(s);
+	(void)unlink(path);
+	return c;
 }

@@ -100,4 +100,10 @@ size_t	rpc_pending(const struct rpc_chan *);
 /* Writes everything queued, blocking; for shutdown and start-up paths. */
 int	rpc_flush(struct rpc_chan *);
 
+/* 1 if fd is a connected UNIX stream socket (a worker's channel). */
+int	rpc_is_socket(int fd);
+/* A worker run by hand: waits for one connection on a UNIX socket at
+ * path and returns it, or -1 (logged). */
+int	rpc_debug_accept(const char *path);
+
 #endif

@@ -37,6 +37,7 @@
 #include "berthd.h"
 #include "registry.h"
 #include "error.h"
+#include "image_scan.h"
 #include "http.h"
 #include "log.h"
 #include "utf8.h"
@@ -116,6 +117,35 @@ admin_metrics_cb(int err, const struct blobc_stats *st, void *arg)
 	evbuffer_free(b);
 }
 
+/* berth-scand and its database; scans wait while it is down, so it does
+ * not make berthd unavailable. */
+static void
+admin_health_scanner(struct json_object *body)
+{
+	const struct msg_scan_db_state *db = scanner_db();
+	struct json_object *o;
+
+	json_object_object_add(body, "scanner",
+	    json_object_new_string(scanner_up() ? "up" : "down"));
+	json_object_object_add(body, "scanner_restarts",
+	    json_object_new_int64((int64_t)scanner_restarts()));
+	if (scanner_pid() > 0)
+		json_object_object_add(body, "scanner_pid",
+		    json_object_new_int64((int64_t)scanner_pid()));
+	json_object_object_add(body, "scans_pending",
+	    json_object_new_int64((int64_t)image_scan_pending()));
+	o = json_object_new_object();
+	json_object_object_add(o, "loaded", json_object_new_boolean(
+	    db->loaded));
+	json_object_object_add(o, "advisories",
+	    json_object_new_int64((int64_t)db->advisories));
+	json_object_object_add(o, "generation",
+	    json_object_new_int64((int64_t)db->generation));
+	json_object_object_add(o, "updated_at",
+	    json_object_new_int64(db->updated_at));
+	json_object_object_add(body, "vuln_db", o);
+}
+
 static void
 admin_health_cb(int err, const struct blobc_stats *st, void *arg)
 {
@@ -142,6 +172,7 @@ admin_health_cb(int err, const struct blobc_stats *st, void *arg)
 	if (st != NULL && worker_pid() > 0)
 		json_object_object_add(body, "blobd_pid",
 		    json_object_new_int64((int64_t)worker_pid()));
+	admin_health_scanner(body);
 	if (!ok) {
 		down = json_object_new_array();
 		if (!blobd_up)

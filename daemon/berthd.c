@@ -48,6 +48,7 @@
 #include "registry.h"
 #include "digest.h"
 #include "http.h"
+#include "image_scan.h"
 #include "log.h"
 #include "sandbox.h"
 #include "util.h"
@@ -72,10 +73,11 @@ static const char berthd_synopsis[] =
     "              [--max-repositories number] [--no-seccomp]\n"
     "              [--pull-through-refresh seconds]\n"
     "              [--pull-through-secrets file] [--region region]\n"
-    "              [--require-auth] [--signing-key file] "
-    "[--upload-ttl seconds]\n"
+    "              [--require-auth] [--scan-memory mib]\n"
+    "              [--scan-timeout seconds] [--scand path]\n"
+    "              [--signing-key file] [--upload-ttl seconds]\n"
     "              [--upstream-map from=to[,ca-file]] ...\n"
-    "              [--uri-style path | host] [--user user]\n";
+    "              [--uri-style path | host] [--user user] [--vuln-db dir]\n";
 
 static const char berthd_options[] =
     "  --account-id id       account of requests that name none "
@@ -124,7 +126,9 @@ static const char berthd_options[] =
     "  --max-repositories number\n"
     "                        repositories in one registry (default 100000, "
     "ECR's)\n"
-    "  --no-seccomp          start berth-blobd without its seccomp filter\n"
+    "  --no-seccomp          start berth-blobd and berth-scand without their"
+    "\n"
+    "                        seccomp filters\n"
     "  --pull-through-refresh seconds\n"
     "                        check the upstream of a cached tag again after "
     "this\n"
@@ -138,6 +142,11 @@ static const char berthd_options[] =
     "  --region region       region of requests that name none "
     "(default us-east-1)\n"
     "  --require-auth        refuse anonymous registry (/v2/) requests\n"
+    "  --scan-memory mib     memory one image scan may use (default 2048)\n"
+    "  --scan-timeout seconds\n"
+    "                        time one image scan may take (default 300)\n"
+    "  --scand path          the berth-scand binary (default "
+    BERTH_LIBEXECDIR "/berth-scand)\n"
     "  --signing-key file    managed signing signs with the PEM private key "
     "and\n"
     "                        certificate chain in file (default: a key made "
@@ -158,7 +167,12 @@ static const char berthd_options[] =
     "  --user user           started as root: run as this user after "
     "binding\n"
     "  -v, --verbose         log debugging output too\n"
-    "  --version             print the version and exit\n";
+    "  --version             print the version and exit\n"
+    "  --vuln-db dir         the vulnerability database: a directory of OSV "
+    "JSON\n"
+    "                        files; reloaded on SIGHUP (default: none, scans"
+    "\n"
+    "                        list packages and find nothing)\n";
 
 enum {
 	OPT_ACCOUNT_ID = 256,
@@ -183,12 +197,16 @@ enum {
 	OPT_PTC_SECRETS,
 	OPT_REGION,
 	OPT_REQUIRE_AUTH,
+	OPT_SCAN_MEMORY,
+	OPT_SCAN_TIMEOUT,
+	OPT_SCAND,
 	OPT_SIGNING_KEY,
 	OPT_UPLOAD_TTL,
 	OPT_UPSTREAM_MAP,
 	OPT_URI_STYLE,
 	OPT_USER,
-	OPT_VERSION
+	OPT_VERSION,
+	OPT_VULN_DB
 };
 
 static const struct option berthd_longopts[] = {
@@ -217,12 +235,16 @@ static const struct option berthd_longopts[] = {
 	{ "region",	required_argument, NULL, OPT_REGION },
 	{ "signing-key", required_argument, NULL, OPT_SIGNING_KEY },
 	{ "require-auth", no_argument,	   NULL, OPT_REQUIRE_AUTH },
+	{ "scan-memory", required_argument, NULL, OPT_SCAN_MEMORY },
+	{ "scan-timeout", required_argument, NULL, OPT_SCAN_TIMEOUT },
+	{ "scand",	required_argument, NULL, OPT_SCAND },
 	{ "upload-ttl",	required_argument, NULL, OPT_UPLOAD_TTL },
 	{ "upstream-map", required_argument, NULL, OPT_UPSTREAM_MAP },
 	{ "uri-style",	required_argument, NULL, OPT_URI_STYLE },
 	{ "user",	required_argument, NULL, OPT_USER },
 	{ "verbose",	no_argument,	   NULL, 'v' },
 	{ "version",	no_argument,	   NULL, OPT_VERSION },
+	{ "vuln-db",	required_argument, NULL, OPT_VULN_DB },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -284,6 +306,18 @@ default_libexec_path(const char *dir, const char *name)
 	free(path);
 	xasprintf(&path, "%s/%s", BERTH_LIBEXECDIR, name);
 	return path;
+}
+
+/* A positive number up to max, or exit 2 naming the flag. */
+static int
+parse_count(const char *flag, const char *s, uint64_t max)
+{
+	uint64_t v;
+
+	if (parse_u64(s, strlen(s), &v) == -1 || v < 1 || v > max)
+		bad_option("%s is a number from 1 to %llu", flag,
+		    (unsigned long long)max);
+	return (int)v;
 }
 
 static void
@@ -398,6 +432,24 @@ parse_options(int argc, char **argv)
 		case OPT_REQUIRE_AUTH:
 			conf.require_auth = 1;
 			break;
+		case OPT_SCAN_MEMORY:
+			conf.scan_memory_mb = parse_count("--scan-memory",
+			    optarg, 1048576);
+			break;
+		case OPT_SCAN_TIMEOUT:
+			conf.scan_timeout = parse_count("--scan-timeout",
+			    optarg, 86400);
+			break;
+		case OPT_SCAND:
+			conf.scand_path = optarg;
+			break;
+		case OPT_VULN_DB:
+			/* The spawner starts scand from berthd's directory;
+			 * scand opens it, and says so if it cannot. */
+			if ((conf.vuln_db = realpath(optarg, NULL)) == NULL)
+				bad_option("--vuln-db %s: %s", optarg,
+				    strerror(errno));
+			break;
 		case OPT_SIGNING_KEY:
 			conf.signing_key_file = optarg;
 			break;
@@ -445,11 +497,15 @@ parse_options(int argc, char **argv)
 	if (conf.fetchd_path == NULL)
 		conf.fetchd_path = default_libexec_path("fetchd",
 		    "berth-fetchd");
+	if (conf.scand_path == NULL)
+		conf.scand_path = default_libexec_path("daemon",
+		    "berth-scand");
 }
 
 static void
 berthd_pulls_flushed_cb(int err, void *arg)
 {
+	scanner_stop();
 	fetchc_stop();
 	worker_stop();
 	spawner_stop();
@@ -547,6 +603,7 @@ berthd_signal_cb(evutil_socket_t sig, short events, void *arg)
 		if (conf.credentials_file != NULL)
 			spawner_open(SPAWN_FILE_CREDENTIALS,
 			    berthd_credentials_opened_cb, NULL);
+		scanner_reload();
 		if (conf.ptc_secrets_file != NULL)
 			spawner_open(SPAWN_FILE_PTC_SECRETS,
 			    berthd_secrets_opened_cb, NULL);
@@ -727,6 +784,7 @@ main(int argc, char **argv)
 	berthd_confine();
 
 	worker_start();
+	scanner_start();
 	fetchc_start();
 	lifecycle_schedule(conf.lifecycle_interval);
 	http_server_pause(berthd_http, 0);

@@ -50,6 +50,7 @@
 
 struct event;
 struct event_base;
+struct image_scan;
 
 #define ACCOUNT_LEN		12
 #define REGION_MAX		32
@@ -96,6 +97,10 @@ struct berthd_config {
 	uint64_t	 max_images;		/* per repository */
 	uint64_t	 max_repositories;	/* per registry */
 	struct http_limits http;
+	const char	*scand_path;
+	const char	*vuln_db;		/* absolute, or NULL */
+	int		 scan_timeout;		/* seconds; 0: scand's */
+	int		 scan_memory_mb;	/* 0: scand's */
 };
 
 /* berthd.c */
@@ -189,6 +194,7 @@ struct image {
 	enum image_status status;
 	int64_t		 archived_ms;	/* lastArchivedAt, 0: never */
 	int64_t		 activated_ms;	/* lastActivatedAt, 0: never */
+	struct image_scan *scan;	/* NULL: never scanned */
 };
 
 struct tag {
@@ -1124,7 +1130,7 @@ void	worker_started(pid_t, int fd);
 void	worker_failed(int err);
 void	worker_exited(pid_t, int status);
 
-/* Restarting a child that died (blobd, fetchd) after a backoff of 100 ms
+/* Restarting a child that died (blobd, fetchd, scand) after a backoff of 100 ms
  * doubling to 10 s, back to 100 ms once it had been up 30 s. */
 struct restart {
 	const char	*name;		/* for the log */
@@ -1213,7 +1219,8 @@ enum spawn_file {
 void	spawner_start(void);
 void	spawner_request_worker(void);
 void	spawner_request_fetcher(void);
-/* Kills the worker or the fetcher of that pid. */
+void	spawner_request_scanner(void);
+/* Kills the worker, the fetcher or the scanner of that pid. */
 void	spawner_kill_worker(pid_t);
 /* fd is the open file (the callback owns it) when err is 0. */
 typedef void (*spawner_opened_cb)(int err, int fd, void *arg);

@@ -280,6 +280,8 @@ void	ecr_repository_describe(struct ecr_req *);
 void	ecr_repository_delete(struct ecr_req *);
 void	ecr_repository_put_mutability(struct ecr_req *);
 void	ecr_repository_put_scanning(struct ecr_req *);
+/* arn:aws:ecr:<region>:<account>:repository/<name>; free it. */
+char	*ecr_repository_arn(const struct repository *);
 /* imageTagMutability and its exclusion filters, or encryptionConfiguration,
  * from r into c (CreateRepository's rules; the creation templates' too);
  * 0, or -1 when r was answered with the error. */
@@ -334,6 +336,17 @@ const char *layer_part_check(const struct layer_parts *, uint64_t first,
 	    uint64_t len, char *msg, size_t msgsz);
 /* Counts a part the upload took. */
 void	layer_part_note(struct layer_parts *, uint64_t len);
+
+/* ecr_scan.c */
+void	ecr_scan_start(struct ecr_req *);
+void	ecr_scan_findings(struct ecr_req *);
+/* DescribeImages' imageScanStatus and imageScanFindingsSummary. */
+void	ecr_scan_summary(struct json_object *detail, const struct image *);
+
+/* ecr_scanning.c */
+void	ecr_scanning_put_registry(struct ecr_req *);
+void	ecr_scanning_get_registry(struct ecr_req *);
+void	ecr_scanning_batch_get(struct ecr_req *);
 
 /* ecr_layer.c */
 void	ecr_layer_check(struct ecr_req *);

@@ -483,6 +483,7 @@ image_detail(struct ecr_req *r, const struct image *img)
 	ecr_add_time(o, "lastArchivedAt", img->archived_ms);
 	if (image_status_now(img) == IMAGE_ACTIVE)
 		ecr_add_time(o, "lastActivatedAt", img->activated_ms);
+	ecr_scan_summary(o, img);
 	return o;
 }
 

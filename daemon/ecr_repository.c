@@ -83,6 +83,16 @@ scanning_json(const struct repo_config *c)
 	return o;
 }
 
+char *
+ecr_repository_arn(const struct repository *repo)
+{
+	char	*s;
+
+	xasprintf(&s, "arn:aws:ecr:%s:%s:repository/%s",
+	    repo->registry->region, repo->registry->account, repo->name);
+	return s;
+}
+
 static struct json_object *
 repository_json(const struct repository *repo)
 {
@@ -91,8 +101,7 @@ repository_json(const struct repository *repo)
 	char		*s, host[384];
 
 	o = json_object_new_object();
-	xasprintf(&s, "arn:aws:ecr:%s:%s:repository/%s", reg->region,
-	    reg->account, repo->name);
+	s = ecr_repository_arn(repo);
 	ecr_add_str(o, "repositoryArn", s);
 	free(s);
 	ecr_add_str(o, "registryId", reg->account);

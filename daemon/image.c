@@ -30,6 +30,7 @@
 #include "berthd.h"
 #include "registry.h"
 #include "error.h"
+#include "image_scan.h"
 #include "log.h"
 #include "name.h"
 #include "util.h"
@@ -237,6 +238,12 @@ image_push(struct image_push *p, txn_done_cb done, void *arg)
 		if (rc != 0)
 			fatalx("image_push: the image record does not apply: "
 			    "%s", berr_message(rc));
+		/* Scan on push: recorded with the image, run after.  Not
+		 * for the pull-through cache, whose layers come when clients
+		 * pull them: a scan now could only fail. */
+		if ((img = image_find(repo, &p->digest)) == NULL ||
+		    (!p->cache && (rc = image_scan_on_push(&t, img)) != 0))
+			fatalx("image_push: the scan record does not apply");
 	}
 	/* Pushing an archived image again restores it at once
 	 * (userguide/archive-image.html). */

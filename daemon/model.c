@@ -30,6 +30,7 @@
 #include "berthd.h"
 #include "registry.h"
 #include "error.h"
+#include "image_scan.h"
 #include "log.h"
 #include "name.h"
 #include "util.h"
@@ -227,7 +228,18 @@ image_free(struct image *img)
 	for (i = 0; i < img->ntags; i++)
 		free(img->tags[i]);
 	free(img->tags);
+	image_scan_free(img->scan);
 	free(img);
+}
+
+void
+image_scan_free(struct image_scan *sc)
+{
+	if (sc == NULL)
+		return;
+	free(sc->description);
+	free(sc->report);
+	free(sc);
 }
 
 static void
@@ -882,5 +894,13 @@ model_setting_delete(struct registry *reg, const char *key)
 	free(kv->key);
 	free(kv->value);
 	free(kv);
+	return 0;
+}
+
+int
+model_scan_put(struct image *img, struct image_scan *take)
+{
+	image_scan_free(img->scan);
+	img->scan = take;
 	return 0;
 }

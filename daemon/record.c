@@ -30,6 +30,7 @@
 
 #include "berthd.h"
 #include "error.h"
+#include "image_scan.h"
 #include "log.h"
 #include "name.h"
 #include "util.h"
@@ -52,12 +53,15 @@ enum record_type {
 	REC_SETTING_PUT,
 	REC_SETTING_DELETE,
 	REC_IMAGE_STATUS,
-	REC_CLOCK
+	REC_CLOCK,
+	REC_SCAN_PUT
 };
 
 /* Bounds checked on decode; larger than any value the API accepts. */
 #define STR_SHORT		512
 #define STR_TEXT		(1024 * 1024)
+/* A scan's records; image_scan.c keeps them well under a frame. */
+#define SCAN_REPORT_MAX		(4 * 1024 * 1024)
 
 /* --- encoding ------------------------------------------------------------ */
 
@@ -323,6 +327,61 @@ record_setting_delete(struct wbuf *w, const struct registry *reg,
 	rec_end(w, off);
 }
 
+void
+record_scan_put(struct wbuf *w, const struct image *img,
+    const struct image_scan *sc)
+{
+	size_t	 off = rec_begin(w, REC_SCAN_PUT);
+	int	 i;
+
+	put_repo_key(w, img->repo);
+	put_digest(w, &img->digest);
+	wbuf_put_u8(w, (uint8_t)sc->status);
+	wbuf_put_u8(w, (uint8_t)sc->enhanced);
+	wbuf_put_str(w, sc->description != NULL ? sc->description : "");
+	wbuf_put_i64(w, sc->started_ms);
+	wbuf_put_i64(w, sc->completed_ms);
+	wbuf_put_i64(w, sc->db_updated_ms);
+	wbuf_put_u64(w, sc->db_generation);
+	for (i = 0; i < SCAN_SEV__MAX; i++)
+		wbuf_put_u32(w, sc->counts[i]);
+	wbuf_put_bytes(w, sc->report, sc->report_len);
+	rec_end(w, off);
+}
+
+static struct image_scan *
+get_scan(struct rbuf *r)
+{
+	struct image_scan *sc;
+	const void	*p;
+	size_t		 n;
+	int		 i;
+
+	sc = xcalloc(1, sizeof(*sc));
+	sc->status = rbuf_get_u8(r);
+	sc->enhanced = rbuf_get_u8(r) != 0;
+	sc->description = rbuf_get_str(r, STR_SHORT);
+	sc->started_ms = rbuf_get_i64(r);
+	sc->completed_ms = rbuf_get_i64(r);
+	sc->db_updated_ms = rbuf_get_i64(r);
+	sc->db_generation = rbuf_get_u64(r);
+	for (i = 0; i < SCAN_SEV__MAX; i++)
+		sc->counts[i] = rbuf_get_u32(r);
+	if ((p = rbuf_get_bytes(r, &n)) == NULL || n > SCAN_REPORT_MAX ||
+	    sc->description == NULL || sc->status < IMAGE_SCAN_IN_PROGRESS ||
+	    sc->status >= IMAGE_SCAN__MAX || !rbuf_ok(r) || r->left != 0 ||
+	    image_scan_report_check(p, n, &sc->nfindings) == -1) {
+		image_scan_free(sc);
+		return NULL;
+	}
+	if (n > 0) {
+		sc->report = xmalloc(n);
+		memcpy(sc->report, p, n);
+	}
+	sc->report_len = n;
+	return sc;
+}
+
 /* --- decoding and applying ----------------------------------------------- */
 
 static char *
@@ -488,6 +547,7 @@ record_apply_body(enum record_type type, struct rbuf *r)
 	struct repository *repo = NULL;
 	struct repo_config cfg;
 	struct image	*img;
+	struct image_scan *sc;
 	struct digest	 d;
 	char		*s = NULL, *v = NULL;
 	const void	*p;
@@ -614,6 +674,18 @@ record_apply_body(enum record_type type, struct rbuf *r)
 		memcpy(model->secret, p, n);
 		model->have_secret = 1;
 		rc = 0;
+		break;
+	case REC_SCAN_PUT:
+		if (get_repo_key(r, &k) == -1 || get_digest(r, &d) == -1 ||
+		    (sc = get_scan(r)) == NULL)
+			break;
+		if ((repo = lookup_repo(&k)) == NULL ||
+		    (img = image_find(repo, &d)) == NULL) {
+			image_scan_free(sc);
+			rc = 0;		/* deleted since: nothing to record */
+			break;
+		}
+		rc = model_scan_put(img, sc);
 		break;
 	case REC_SETTING_PUT:
 	case REC_SETTING_DELETE:
@@ -759,6 +831,9 @@ record_snapshot(int fd, uint64_t *len)
 					record_image_status(&sw.entry, img,
 					    img->status, img->archived_ms,
 					    img->activated_ms);
+				if (img->scan != NULL)
+					record_scan_put(&sw.entry, img,
+					    img->scan);
 				snapshot_next(&sw);
 			}
 			for (k = 0; k < repo->tags.len; k++) {

@@ -17,15 +17,16 @@
 /*
  * The spawner: a fork of berthd, made at start-up before berthd drops its
  * privileges and confines itself, and from then on the only process that
- * starts berth-blobd and berth-fetchd.  Confinement is inherited and can
- * only shrink: a worker forked by a confined berthd would inherit "no
- * filesystem" (and the fetcher "no TCP") and could not work.  The spawner stays outside berthd's sandbox; it becomes
+ * starts berth-blobd, berth-fetchd and berth-scand.  Confinement is
+ * inherited and can only shrink: a worker forked by a confined berthd would
+ * inherit "no filesystem" (and the fetcher "no TCP") and could not work.
+ * The spawner stays outside berthd's sandbox; it becomes
  * the same user, sets no_new_privs, and holds nothing but its socket to
  * berthd (no listening socket, no model, no other descriptor).
  *
- * berthd asks, the spawner checks (the messages are in berthd.h): one
- * worker and one fetcher at a time, a kill only for its own live
- * children, and files opened
+ * berthd asks, the spawner checks (the messages are below): one child
+ * of each kind (worker, fetcher, scanner) at a time, a kill only for its
+ * own live children, and files opened
  * only from its own copy of the command line, never from a path berthd
  * sends.  It reaps its workers and reports every exit status.  It exits,
  * ending its worker, as soon as berthd's end of the socket closes, and
@@ -56,6 +57,8 @@
 #include "berthd.h"
 #include "error.h"
 #include "fetch_proto.h"
+#include "image_scan.h"
+#include "scanproto.h"
 #include "log.h"
 #include "rpc.h"
 #include "sandbox.h"
@@ -72,10 +75,11 @@
  * berthd and its spawner talk in the frames of proto.h over their own
  * socketpair.  Both ends are this binary, so there is no hello and
  * PROTOCOL_VERSION does not cover these messages.  The spawner answers
- * MSG_SPAWN_WORKER with exactly one MSG_SPAWN_STARTED (with berthd's end of
- * the worker's socketpair) or MSG_SPAWN_FAILED; reports every worker that
- * exits with MSG_SPAWN_EXITED; kills on MSG_SPAWN_KILL only the worker it
- * has running; and answers MSG_SPAWN_OPEN with MSG_SPAWN_OPENED, with a
+ * MSG_SPAWN_WORKER, MSG_SPAWN_FETCHER and MSG_SPAWN_SCANNER each with
+ * exactly one MSG_SPAWN_STARTED (with berthd's end of the child's
+ * socketpair) or MSG_SPAWN_FAILED, which say its kind; reports every
+ * child that exits with MSG_SPAWN_EXITED; kills on MSG_SPAWN_KILL only
+ * a child it has running; and answers MSG_SPAWN_OPEN with MSG_SPAWN_OPENED, with a
  * descriptor exactly when err is 0.  Ids are 0.
  */
 enum msg_spawn_type {
@@ -86,20 +90,26 @@ enum msg_spawn_type {
 	MSG_SPAWN_KILL,		/* d->s: struct msg_spawn_worker */
 	MSG_SPAWN_OPEN,		/* d->s: struct msg_spawn_open */
 	MSG_SPAWN_OPENED,	/* s->d: struct msg_spawn_opened (+ fd) */
-	/* The same as WORKER, STARTED and FAILED, for berth-fetchd. */
 	MSG_SPAWN_FETCHER,	/* d->s: no payload */
-	MSG_SPAWN_FETCHER_STARTED, /* s->d: struct msg_spawn_worker + socket */
-	MSG_SPAWN_FETCHER_FAILED /* s->d: struct msg_spawn_failed */
+	MSG_SPAWN_SCANNER	/* d->s: no payload */
+};
+
+/* The children: what STARTED and FAILED answer. */
+enum spawn_kind {
+	SPAWN_KIND_WORKER = 0,	/* berth-blobd */
+	SPAWN_KIND_FETCHER,	/* berth-fetchd */
+	SPAWN_KIND_SCANNER,	/* berth-scand */
+	SPAWN_KIND__MAX
 };
 
 struct msg_spawn_worker {
 	int32_t		 pid;
-	uint32_t	 pad;
+	uint32_t	 kind;		/* enum spawn_kind; 0 in KILL */
 };
 
 struct msg_spawn_failed {
 	int32_t		 err;		/* an errno */
-	uint32_t	 pad;
+	uint32_t	 kind;		/* enum spawn_kind */
 };
 
 struct msg_spawn_exited {
@@ -128,10 +138,6 @@ static const struct rpc_rule spawner_reply_rules[] = {
 	    sizeof(struct msg_spawn_exited), RPC_FD_NONE },
 	{ MSG_SPAWN_OPENED, sizeof(struct msg_spawn_opened),
 	    sizeof(struct msg_spawn_opened), RPC_FD_OPTIONAL },
-	{ MSG_SPAWN_FETCHER_STARTED, sizeof(struct msg_spawn_worker),
-	    sizeof(struct msg_spawn_worker), RPC_FD_REQUIRED },
-	{ MSG_SPAWN_FETCHER_FAILED, sizeof(struct msg_spawn_failed),
-	    sizeof(struct msg_spawn_failed), RPC_FD_NONE },
 };
 
 static pid_t		 spawner_pid = -1;
@@ -149,25 +155,26 @@ static const struct rpc_rule spawner_request_rules[] = {
 	{ MSG_SPAWN_OPEN, sizeof(struct msg_spawn_open),
 	    sizeof(struct msg_spawn_open), RPC_FD_NONE },
 	{ MSG_SPAWN_FETCHER, 0, 0, RPC_FD_NONE },
+	{ MSG_SPAWN_SCANNER, 0, 0, RPC_FD_NONE },
 };
 
 struct spawner {
 	int	 sock;		/* to berthd */
 	int	 sigfd;		/* SIGCHLD */
-	pid_t	 worker;	/* -1: none alive */
-	pid_t	 fetcher;	/* berth-fetchd, or -1 */
+	pid_t	 child[SPAWN_KIND__MAX]; /* -1: none alive */
 };
 
 static void	spawner_main(int sock, pid_t berthd) __attribute__((noreturn));
 
-_Static_assert(FETCHD_SOCKET_FD == BLOBD_SOCKET_FD,
+_Static_assert(FETCHD_SOCKET_FD == BLOBD_SOCKET_FD &&
+    SCAND_SOCKET_FD == BLOBD_SOCKET_FD,
     "spawner_exec puts every child's socket on one descriptor");
 
 /*
  * Runs in a child between fork and exec: its end of the socketpair on
- * descriptor 3 (BLOBD_SOCKET_FD, FETCHD_SOCKET_FD), nothing else open
- * but stdio, the spawner's signal settings undone; then runs path with
- * argv.
+ * descriptor 3 (BLOBD_SOCKET_FD, FETCHD_SOCKET_FD, SCAND_SOCKET_FD),
+ * nothing else open but stdio, the spawner's signal settings undone; then
+ * runs path with argv.
  */
 static void __attribute__((noreturn))
 spawner_exec(int sock, pid_t spawner, const char *path, char **argv)
@@ -243,6 +250,41 @@ spawner_exec_fetcher(int sock, pid_t spawner)
 	spawner_exec(sock, spawner, conf.fetchd_path, argv);
 }
 
+/* berth-scand, with -v as often as berthd's and the scanning flags. */
+static void __attribute__((noreturn))
+spawner_exec_scanner(int sock, pid_t spawner)
+{
+	char		 a_name[] = "berth-scand", a_v[] = "-v";
+	char		 a_db[] = "--vuln-db", a_timeout[] = "--scan-timeout";
+	char		 a_memory[] = "--scan-memory";
+	char		 a_noseccomp[] = "--no-seccomp";
+	char		 db[PATH_MAX], timeout[32], memory[32], *argv[16];
+	int		 argc = 0, i;
+
+	argv[argc++] = a_name;
+	for (i = 0; i < conf.verbose && i < 3; i++)
+		argv[argc++] = a_v;
+	if (conf.no_seccomp)
+		argv[argc++] = a_noseccomp;
+	if (conf.vuln_db != NULL) {
+		snprintf(db, sizeof(db), "%s", conf.vuln_db);
+		argv[argc++] = a_db;
+		argv[argc++] = db;
+	}
+	if (conf.scan_timeout > 0) {
+		snprintf(timeout, sizeof(timeout), "%d", conf.scan_timeout);
+		argv[argc++] = a_timeout;
+		argv[argc++] = timeout;
+	}
+	if (conf.scan_memory_mb > 0) {
+		snprintf(memory, sizeof(memory), "%d", conf.scan_memory_mb);
+		argv[argc++] = a_memory;
+		argv[argc++] = memory;
+	}
+	argv[argc] = NULL;
+	spawner_exec(sock, spawner, conf.scand_path, argv);
+}
+
 /* Sends one frame to berthd, blocking; fd (or -1) is closed after. */
 static void
 spawner_send(struct spawner *s, uint32_t type, const void *p, size_t n,
@@ -297,29 +339,27 @@ spawner_send(struct spawner *s, uint32_t type, const void *p, size_t n,
 		close(fd);
 }
 
-/* Starts berth-blobd (fetcher 0) or berth-fetchd (1), one of each. */
+/* Starts a child of the kind, one of each at a time. */
 static void
-spawner_start_child(struct spawner *s, int fetcher)
+spawner_start_child(struct spawner *s, enum spawn_kind kind)
 {
 	struct msg_spawn_worker	 m;
 	struct msg_spawn_failed	 f;
 	pid_t			 pid, self = getpid(), *slot;
-	uint32_t		 started, failed;
 	int			 sv[2];
 
-	slot = fetcher ? &s->fetcher : &s->worker;
-	started = fetcher ? MSG_SPAWN_FETCHER_STARTED : MSG_SPAWN_STARTED;
-	failed = fetcher ? MSG_SPAWN_FETCHER_FAILED : MSG_SPAWN_FAILED;
+	slot = &s->child[kind];
 	memset(&f, 0, sizeof(f));
+	f.kind = kind;
 	if (*slot != -1) {
 		f.err = EBUSY;
-		spawner_send(s, failed, &f, sizeof(f), -1);
+		spawner_send(s, MSG_SPAWN_FAILED, &f, sizeof(f), -1);
 		return;
 	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
 		f.err = errno;
 		log_warn("spawner: socketpair");
-		spawner_send(s, failed, &f, sizeof(f), -1);
+		spawner_send(s, MSG_SPAWN_FAILED, &f, sizeof(f), -1);
 		return;
 	}
 	switch ((pid = fork())) {
@@ -328,12 +368,14 @@ spawner_start_child(struct spawner *s, int fetcher)
 		log_warn("spawner: fork");
 		close(sv[0]);
 		close(sv[1]);
-		spawner_send(s, failed, &f, sizeof(f), -1);
+		spawner_send(s, MSG_SPAWN_FAILED, &f, sizeof(f), -1);
 		return;
 	case 0:
 		close(sv[0]);
-		if (fetcher)
+		if (kind == SPAWN_KIND_FETCHER)
 			spawner_exec_fetcher(sv[1], self);
+		if (kind == SPAWN_KIND_SCANNER)
+			spawner_exec_scanner(sv[1], self);
 		spawner_exec_worker(sv[1], self);
 	default:
 		break;
@@ -342,7 +384,8 @@ spawner_start_child(struct spawner *s, int fetcher)
 	*slot = pid;
 	memset(&m, 0, sizeof(m));
 	m.pid = (int32_t)pid;
-	spawner_send(s, started, &m, sizeof(m), sv[0]);
+	m.kind = kind;
+	spawner_send(s, MSG_SPAWN_STARTED, &m, sizeof(m), sv[0]);
 }
 
 /* A file given on the command line, opened to read: its descriptor, or -1
@@ -399,13 +442,12 @@ spawner_reap(struct spawner *s)
 {
 	struct msg_spawn_exited	 m;
 	pid_t			 pid;
-	int			 status;
+	int			 status, k;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		if (pid == s->worker)
-			s->worker = -1;
-		if (pid == s->fetcher)
-			s->fetcher = -1;
+		for (k = 0; k < SPAWN_KIND__MAX; k++)
+			if (pid == s->child[k])
+				s->child[k] = -1;
 		memset(&m, 0, sizeof(m));
 		m.pid = (int32_t)pid;
 		m.status = status;
@@ -421,19 +463,22 @@ spawner_exit(struct spawner *s)
 	struct pollfd		 pfd;
 	int64_t			 deadline;
 	int			 status;
+	pid_t			 worker = s->child[SPAWN_KIND_WORKER];
 
-	/* The fetcher holds nothing that needs a clean end. */
-	if (s->fetcher != -1)
-		(void)kill(s->fetcher, SIGKILL);
-	if (s->worker != -1 && waitpid(s->worker, &status, WNOHANG) == 0) {
-		(void)kill(s->worker, SIGTERM);
+	/* The fetcher and the scanner hold nothing that needs a clean end. */
+	if (s->child[SPAWN_KIND_FETCHER] != -1)
+		(void)kill(s->child[SPAWN_KIND_FETCHER], SIGKILL);
+	if (s->child[SPAWN_KIND_SCANNER] != -1)
+		(void)kill(s->child[SPAWN_KIND_SCANNER], SIGKILL);
+	if (worker != -1 && waitpid(worker, &status, WNOHANG) == 0) {
+		(void)kill(worker, SIGTERM);
 		deadline = mono_ms() + SPAWNER_TERM_MS;
-		while (waitpid(s->worker, &status, WNOHANG) == 0) {
+		while (waitpid(worker, &status, WNOHANG) == 0) {
 			if (mono_ms() >= deadline) {
 				log_warnx("berth-blobd %d did not stop; "
-				    "killing it", (int)s->worker);
-				(void)kill(s->worker, SIGKILL);
-				(void)waitpid(s->worker, &status, 0);
+				    "killing it", (int)worker);
+				(void)kill(worker, SIGKILL);
+				(void)waitpid(worker, &status, 0);
 				break;
 			}
 			pfd.fd = s->sigfd;
@@ -454,6 +499,7 @@ spawner_dispatch_berthd(struct spawner *s)
 	struct msg_spawn_worker	 k;
 	struct msg_spawn_open	 o;
 	ssize_t			 n;
+	int			 i;
 
 	if ((n = read_full(s->sock, hb, sizeof(hb))) != (ssize_t)sizeof(hb))
 		spawner_exit(s);
@@ -468,19 +514,21 @@ spawner_dispatch_berthd(struct spawner *s)
 		spawner_exit(s);
 	switch (h.type) {
 	case MSG_SPAWN_WORKER:
-		spawner_start_child(s, 0);
+		spawner_start_child(s, SPAWN_KIND_WORKER);
 		break;
 	case MSG_SPAWN_FETCHER:
-		spawner_start_child(s, 1);
+		spawner_start_child(s, SPAWN_KIND_FETCHER);
+		break;
+	case MSG_SPAWN_SCANNER:
+		spawner_start_child(s, SPAWN_KIND_SCANNER);
 		break;
 	case MSG_SPAWN_KILL:
 		memcpy(&k, payload, sizeof(k));
 		/* Only our own children, and only while they have not been
 		 * reaped: their pids cannot have been reused. */
-		if (s->worker != -1 && k.pid == (int32_t)s->worker)
-			(void)kill(s->worker, SIGKILL);
-		if (s->fetcher != -1 && k.pid == (int32_t)s->fetcher)
-			(void)kill(s->fetcher, SIGKILL);
+		for (i = 0; i < SPAWN_KIND__MAX; i++)
+			if (s->child[i] != -1 && k.pid == (int32_t)s->child[i])
+				(void)kill(s->child[i], SIGKILL);
 		break;
 	case MSG_SPAWN_OPEN:
 		memcpy(&o, payload, sizeof(o));
@@ -496,6 +544,7 @@ spawner_main(int sock, pid_t berthd)
 	struct signalfd_siginfo	 si;
 	struct pollfd		 pfd[2];
 	sigset_t		 chld;
+	int			 i;
 
 	(void)prctl(PR_SET_NAME, "berthd-spawner");
 	log_init("berthd-spawner", log_verbosity());
@@ -524,8 +573,8 @@ spawner_main(int sock, pid_t berthd)
 		fatal("spawner: sigprocmask");
 	memset(&s, 0, sizeof(s));
 	s.sock = SPAWNER_FD;
-	s.worker = -1;
-	s.fetcher = -1;
+	for (i = 0; i < SPAWN_KIND__MAX; i++)
+		s.child[i] = -1;
 	if ((s.sigfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK)) == -1)
 		fatal("spawner: signalfd");
 
@@ -564,24 +613,27 @@ spawner_msg_cb(struct rpc_chan *chan, const struct frame_hdr *h,
 	switch (h->type) {
 	case MSG_SPAWN_STARTED:
 		memcpy(&w, payload, sizeof(w));
-		worker_started(w.pid, fd);
+		if (w.kind == SPAWN_KIND_FETCHER)
+			fetchc_started(w.pid, fd);
+		else if (w.kind == SPAWN_KIND_SCANNER)
+			scanner_started(w.pid, fd);
+		else
+			worker_started(w.pid, fd);
 		break;
 	case MSG_SPAWN_FAILED:
 		memcpy(&f, payload, sizeof(f));
-		worker_failed(f.err);
+		if (f.kind == SPAWN_KIND_FETCHER)
+			fetchc_failed(f.err);
+		else if (f.kind == SPAWN_KIND_SCANNER)
+			scanner_failed(f.err);
+		else
+			worker_failed(f.err);
 		break;
 	case MSG_SPAWN_EXITED:
 		memcpy(&x, payload, sizeof(x));
-		if (!fetchc_exited(x.pid, x.status))
+		if (!fetchc_exited(x.pid, x.status) &&
+		    !scanner_exited(x.pid, x.status))
 			worker_exited(x.pid, x.status);
-		break;
-	case MSG_SPAWN_FETCHER_STARTED:
-		memcpy(&w, payload, sizeof(w));
-		fetchc_started(w.pid, fd);
-		break;
-	case MSG_SPAWN_FETCHER_FAILED:
-		memcpy(&f, payload, sizeof(f));
-		fetchc_failed(f.err);
 		break;
 	case MSG_SPAWN_OPENED:
 		memcpy(&o, payload, sizeof(o));
@@ -650,6 +702,12 @@ void
 spawner_request_fetcher(void)
 {
 	spawner_request(MSG_SPAWN_FETCHER, NULL, 0);
+}
+
+void
+spawner_request_scanner(void)
+{
+	spawner_request(MSG_SPAWN_SCANNER, NULL, 0);
 }
 
 void

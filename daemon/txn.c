@@ -36,6 +36,7 @@
 
 #include "berthd.h"
 #include "error.h"
+#include "image_scan.h"
 #include "log.h"
 #include "name.h"
 #include "util.h"
@@ -272,6 +273,16 @@ txn_setting_delete(struct txn *t, struct registry *reg, const char *key)
 	if (t->err == 0)
 		record_setting_delete(&t->buf, reg, key);
 	return txn_add(t, start, 0);
+}
+
+int
+txn_scan_put(struct txn *t, struct image *img, const struct image_scan *sc)
+{
+	size_t	 start = txn_begin(t);
+
+	if (t->err == 0)
+		record_scan_put(&t->buf, img, sc);
+	return txn_add(t, start);
 }
 
 /* --- committing ---------------------------------------------------------- */

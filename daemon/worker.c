@@ -39,6 +39,7 @@
 
 #include "berthd.h"
 #include "error.h"
+#include "image_scan.h"
 #include "log.h"
 #include "rpc.h"
 #include "util.h"
@@ -210,6 +211,8 @@ worker_loaded_cb(int err, void *arg)
 	}
 	if (worker_status == WORKER_LOADING)
 		worker_status = WORKER_UP;
+	/* Scans the metadata shows in progress run (again). */
+	image_scan_resume();
 }
 
 static void

@@ -18,10 +18,10 @@ install_deps=1
 # Packages: the build, the clients the tests drive, the tools they use.
 build_pkgs="build-essential autoconf automake pkg-config libevent-dev
 libjson-c-dev libssl-dev libhttp-parser-dev libcurl4-openssl-dev libcunit1-dev
-clang libclang-rt-14-dev mandoc"
+libarchive-dev libsqlite3-dev libisal-dev clang libclang-rt-14-dev mandoc"
 test_pkgs="curl jq python3 python3-boto3 python3-cryptography awscli skopeo
 podman buildah umoci systemd uidmap docker-registry gdb docker.io debhelper
-lintian git apache2-utils"
+lintian git apache2-utils rpm zstd"
 
 sudo_cmd=()
 if [ "$(id -u)" != 0 ]; then
@@ -108,7 +108,7 @@ step "build fuzz targets" configure_build build-fuzz CC=clang --enable-fuzzing
 step "unit tests" unit build
 step "unit tests under ASan and UBSan" unit build-asan
 step "man pages lint" mandoc -Tlint -Wwarning man/berthd.8 man/berth-blobd.8 \
-    man/berth-fetchd.8 man/berth-lifecycle.7
+    man/berth-fetchd.8 man/berth-lifecycle.7 man/berth-scand.8
 for script in tests/integration/*.sh tests/integration/*.py; do
 	[ -e "$script" ] || continue
 	step "integration: ${script##*/}" integration "${script##*/}"

@@ -70,37 +70,43 @@ def send_rest(sock, data):
 
 class Blobd:
     def __init__(self, binary, datadir, *args, wrapper=()):
-        self.sockpath = os.path.join(os.path.dirname(datadir), "blobd.sock")
-        env = dict(os.environ)
+        env = None
         if wrapper:
             # LeakSanitizer cannot work under ptrace (strace).
+            env = dict(os.environ)
             env["ASAN_OPTIONS"] = (env.get("ASAN_OPTIONS", "") +
                                    ":detect_leaks=0").lstrip(":")
-        self.proc = subprocess.Popen(
-            [*wrapper, binary, "--data-dir", datadir, "--debug-socket",
-             self.sockpath, *args], stderr=subprocess.PIPE, env=env)
-        self.stderr = []
-        threading.Thread(target=self._drain, daemon=True).start()
-        deadline = time.time() + 30
-        while True:
-            try:
-                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                self.sock.connect(self.sockpath)
-                break
-            except OSError:
-                self.sock.close()
-                if time.time() > deadline or self.proc.poll() is not None:
-                    raise RuntimeError("berth-blobd did not start: %s"
-                                       % "".join(self.stderr))
-                time.sleep(0.02)
-        self.buf = b""
-        self.fds = []
-        self.next_id = 1
+        self.start([*wrapper, binary, "--data-dir", datadir, *args],
+                   os.path.join(os.path.dirname(datadir), "blobd.sock"),
+                   env=env)
         t, rid, payload, fd = self.recv()
         assert t == M.HELLO and rid == 0, (t, rid)
         version, pid = struct.unpack("=II", payload)
         assert version == PROTOCOL_VERSION and (
             wrapper or pid == self.proc.pid), (version, pid)
+
+    def start(self, argv, sockpath, timeout=30, env=None):
+        """Runs a worker with --debug-socket and connects to it."""
+        self.sockpath = sockpath
+        self.proc = subprocess.Popen(argv + ["--debug-socket", sockpath],
+                                     stderr=subprocess.PIPE, env=env)
+        self.stderr = []
+        threading.Thread(target=self._drain, daemon=True).start()
+        deadline = time.time() + timeout
+        while True:
+            try:
+                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                self.sock.connect(sockpath)
+                break
+            except OSError:
+                self.sock.close()
+                if time.time() > deadline or self.proc.poll() is not None:
+                    raise RuntimeError("%s did not start: %s" % (
+                        os.path.basename(argv[0]), "".join(self.stderr)))
+                time.sleep(0.02)
+        self.buf = b""
+        self.fds = []
+        self.next_id = 1
 
     def _drain(self):
         for line in self.proc.stderr:

@@ -124,6 +124,18 @@ blobd_pid() {
 	[ -n "$s" ] && pgrep -P "$s" -f berth-blobd | head -1
 }
 
+# The berth-scand (berth-fetchd) of a berthd: a child of its spawner too.
+scand_pid() {
+	local s
+	s=$(spawner_pid "$1")
+	[ -n "$s" ] && pgrep -P "$s" -f berth-scand | head -1
+}
+fetchd_pid() {
+	local s
+	s=$(spawner_pid "$1")
+	[ -n "$s" ] && pgrep -P "$s" -f berth-fetchd | head -1
+}
+
 # worker_restarted OLD_PID: true once /_berth/health answers 200 naming a
 # worker other than OLD_PID.  Right after a kill -9 of the worker, health
 # may still answer 200 for the old one (berthd has not read the socket's

@@ -52,8 +52,9 @@ q() {	# dpkg-query -W -f FORMAT berth, in the root
 }
 check "installed" test "$(q '${Status}')" = "install ok installed"
 for f in usr/sbin/berthd usr/libexec/berth-blobd usr/libexec/berth-fetchd \
+    usr/libexec/berth-scand \
     usr/share/man/man8/berthd.8.gz usr/share/man/man8/berth-blobd.8.gz \
-    usr/share/man/man8/berth-fetchd.8.gz \
+    usr/share/man/man8/berth-fetchd.8.gz usr/share/man/man8/berth-scand.8.gz \
     lib/systemd/system/berthd.service etc/default/berthd \
     usr/share/doc/berth/copyright usr/share/doc/berth/changelog.gz; do
 	check "/$f is installed" in_root test -f "/$f"

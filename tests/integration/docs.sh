@@ -17,8 +17,10 @@ man_flags() {
 	    awk '{print "--" $3}' | sort -u
 }
 
+SCAND=${SCAND:-$(dirname "$(dirname "$BLOBD")")/daemon/berth-scand}
 FETCHD=${FETCHD:-$(dirname "$BERTHD")/../fetchd/berth-fetchd}
-for prog in berthd:"$BERTHD" berth-blobd:"$BLOBD" berth-fetchd:"$FETCHD"; do
+for prog in berthd:"$BERTHD" berth-blobd:"$BLOBD" berth-fetchd:"$FETCHD" \
+    berth-scand:"$SCAND"; do
 	name=${prog%%:*}
 	bin=${prog#*:}
 	page=man/$name.8

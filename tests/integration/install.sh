@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # make install into a staging prefix: the binaries, man pages and the unit
-# land where configure said; the installed berthd finds its worker without
-# --blobd; systemd accepts the unit and rates its sandboxing; readiness is
-# signalled with sd_notify; make uninstall removes it all.
+# land where configure said; the installed berthd finds its worker and its
+# scanner without --blobd and --scand; systemd accepts the unit and rates
+# its sandboxing; readiness is signalled with sd_notify; make uninstall
+# removes it all.
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 cd "$top" || exit 1
@@ -19,8 +20,10 @@ mkdir -p "$build"
 check "configure, make and make install into a staging prefix" test $? = 0
 
 for f in usr/sbin/berthd usr/libexec/berth-blobd usr/libexec/berth-fetchd \
+    usr/libexec/berth-scand \
     usr/share/man/man8/berthd.8 usr/share/man/man7/berth-lifecycle.7 \
     usr/share/man/man8/berth-blobd.8 usr/share/man/man8/berth-fetchd.8 \
+    usr/share/man/man8/berth-scand.8 \
     usr/lib/systemd/system/berthd.service; do
 	check "installed $f" test -f "$stage/$f"
 done
@@ -49,6 +52,9 @@ pid=$!
 T_PIDS+=("$pid")
 check "installed berthd serves without --blobd" \
     wait_for 60 curl -sf -o /dev/null "http://127.0.0.1:$port/_berth/health"
+check "and starts the installed berth-scand without --scand" \
+    wait_for 60 sh -c "curl -sf 'http://127.0.0.1:$port/_berth/health' |
+    grep -q '\"scanner\": *\"up\"'"
 wait "$npid"
 check "readiness is signalled to \$NOTIFY_SOCKET (READY=1)" \
     grep -q 'READY=1' "$T_TMP/notify/got"

@@ -11,6 +11,8 @@
 # BatchGetImage and GetDownloadUrlForLayer pull through the cache too
 # (boto3: ptc/ecr_pull.py; the AWS CLI), with AWS's failure codes;
 # another account imports only as the registry policy allows.
+# Scan on push leaves cached images alone (their layers come when pulled);
+# a scan before the layers are there fails saying so, one after reads them.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/common.bash"
 . "$here/ptc/upstream.bash"
@@ -74,6 +76,19 @@ check "a PULL_THROUGH_CACHE creation template for quay" \
 check "ValidatePullThroughCacheRule reaches the mapped upstream" \
     test "$(aws_ecr validate-pull-through-cache-rule \
     --ecr-repository-prefix quay --query isValid --output text)" = True
+aws_ecr put-registry-scanning-configuration --scan-type BASIC --rules \
+    '[{"scanFrequency":"SCAN_ON_PUSH","repositoryFilters":[{"filter":"*","filterType":"WILDCARD"}]}]' \
+    >/dev/null
+# scan_status TAG: the scan status of quay/library/app:TAG, or the error.
+# (--no-paginate: the CLI's paginator cannot apply --query to a page
+# without imageScanFindings, which scans with no findings to show have.)
+scan_status() {
+	aws_ecr describe-image-scan-findings --repository-name quay/library/app \
+	    --image-id "imageTag=$1" --query imageScanStatus.status \
+	    --output text --no-paginate 2>&1 |
+	    grep -o 'ScanNotFoundException\|[A-Z_]*$' | head -1
+}
+scan_is() { test "$(scan_status "$1")" = "$2"; }
 
 reg=127.0.0.1:$PORT
 check "skopeo pulls quay/library/app:v1 through berth" \
@@ -108,6 +123,11 @@ check "... and its tags" test "$(aws_ecr list-tags-for-resource \
     --resource-arn "$(aws_ecr describe-repositories --repository-names \
     quay/library/app --output text --query 'repositories[0].repositoryArn')" \
     --output text --query 'tags[0].Value')" = template
+check "a cached image is not scanned on push" scan_is v1 ScanNotFoundException
+aws_ecr start-image-scan --repository-name quay/library/app \
+    --image-id imageTag=v1 >/dev/null
+check "StartImageScan of it reads the layers pulled (no OS: unsupported)" \
+    wait_for 60 scan_is v1 UNSUPPORTED_IMAGE
 first=$(echo "$blobs" | cut -d' ' -f2 | cut -d: -f2)
 # berth's GETs, not the test's own (curl) nor skopeo's.
 upstream_blob_gets() {
@@ -120,6 +140,17 @@ check "a second pull is served locally" \
     "oci:$T_TMP/out1b:v1"
 check "the upstream saw no second fetch" \
     test "$(upstream_blob_gets library/app "sha256:$first")" = 1
+
+# A cached manifest whose layers no one pulled yet: its scan says so.
+curl -sf -o /dev/null -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+    "$URL/v2/quay/library/app/manifests/v2"
+aws_ecr start-image-scan --repository-name quay/library/app \
+    --image-id imageTag=v2 >/dev/null
+check "a scan before the layers are pulled fails" wait_for 60 scan_is v2 FAILED
+check "... saying why" sh -c "aws --endpoint-url '$URL' ecr \
+    describe-image-scan-findings --repository-name quay/library/app \
+    --image-id imageTag=v2 --query imageScanStatus.description \
+    --output text --no-paginate | grep -q 'a pull through cache has not fetched it yet'"
 
 # Concurrent pulls of a new image: one fetch per blob.
 pids=()
@@ -141,6 +172,10 @@ print(" ".join([m["config"]["digest"]] + [l["digest"] for l in m["layers"]]))' \
 	[ "$(upstream_blob_gets library/app "$d")" = 1 ] || once=0
 done
 check "the upstream served each blob of it once" test "$once" = 1
+aws_ecr start-image-scan --repository-name quay/library/app \
+    --image-id imageTag=v2 >/dev/null
+check "once pulled, a FAILED scan started again reads it" \
+    wait_for 60 scan_is v2 UNSUPPORTED_IMAGE
 
 # Blob mounting (userguide/blob-mounting.html) is not for images a pull
 # through cache created: even with BLOB_MOUNTING ENABLED a mount from a

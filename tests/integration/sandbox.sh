@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# The sandbox, proved on the live processes: gdb makes berthd and
-# berth-blobd call open(2), socket(2), connect(2) and kill(2) from inside
-# and reads back what they got.  berthd reaches no file (not even its own
-# data directory) and connects nowhere; berth-blobd reaches its data
-# directory only, makes no socket and signals no one; berth-fetchd reads
-# only the resolver's files, connects but binds no TCP port and signals no
-# one; a worker or berth-fetchd restarted after kill -9 is confined the
-# same way.  --user: all four processes run as that user with no
-# capability, a data directory left by a root run is handed over, and only
-# root may name another user.
+# The sandbox, proved on the live processes: gdb makes berthd, berth-blobd,
+# berth-scand and berth-fetchd call open(2), socket(2), connect(2) and
+# kill(2) from inside and reads back what they got.  berthd reaches no
+# file (not even its own data directory) and connects nowhere; berth-blobd
+# reaches its data directory only, makes no socket and signals no one;
+# berth-scand reads its --vuln-db only, makes no socket and signals no
+# one; berth-fetchd reads the resolver's files only and signals no one; a
+# worker or scanner restarted after kill -9 is confined the same way.
+# --user: berthd, its spawner and the three children run as that user with
+# no capability, a data directory left by a root run is handed over, and
+# only root may name another user.
 #
 # Needs root (gdb attaches to the daemons, --user changes users) and gdb.
 # Landlock checks are skipped, and say so, where the kernel has no Landlock.
@@ -90,28 +91,19 @@ socket_in() {
 	    'print $fd < 0 ? 0 : (int)close($fd)' | cut -d' ' -f1,2
 }
 
-# FUNC(fd, 127.0.0.1:PORT) on a new TCP socket from inside the process,
-# FUNC connect or bind: "result errno close-result".  The call goes
-# through a plain prototype: glibc declares the address argument as a
-# transparent union, which gdb does not pass as C does.
-tcp_in() {
-	local port=$3
+# A TCP connect from inside the process to 127.0.0.1:PORT: "result errno".
+# connect is called through a plain prototype: glibc declares its address
+# argument as a transparent union, which gdb does not pass as C does.
+connect_in() {
+	local port=$2
 	in_proc "$1" 'set $fd = (int)socket(2, 1, 0)' \
 	    'set $sa = (char *)calloc(1, 16)' \
 	    'set {short}$sa = 2' \
 	    "set {unsigned short}(\$sa + 2) = $(( (port >> 8) | ((port & 255) << 8) ))" \
 	    'set {int}($sa + 4) = 0x0100007f' \
-	    "print ((int (*)(int, void *, unsigned))$2)(\$fd, \$sa, 16)" \
+	    'print ((int (*)(int, void *, unsigned))connect)($fd, $sa, 16)' \
 	    'print (int)*__errno_location()' \
 	    'print (int)close($fd)' 'call (void)free($sa)'
-}
-
-# A TCP connect to 127.0.0.1:PORT, a bind to 127.0.0.1 (any port).
-connect_in() {
-	tcp_in "$1" connect "$2"
-}
-bind_in() {
-	tcp_in "$1" bind 0 | cut -d' ' -f1,2
 }
 
 # A field of /proc/PID/status, its values separated by single spaces.
@@ -125,17 +117,31 @@ NOCAPS=0000000000000000
 EACCES=13
 EPERM=1
 
-# refused_open NAME PROGRAM PID PATH WHAT: Landlock keeps PROGRAM from
-# opening PATH (EACCES).
-refused_open() {
-	local r
-	r=$(open_in "$3" "$4")
-	llcheck 1 "$1: $2 cannot open $5 (EACCES: $r)" test "$r" = "-1 $EACCES"
-}
-
-# unprivileged NAME PROGRAM PID: no_new_privs and no capability.
-unprivileged() {
-	local name=$1 prog=$2 pid=$3
+# confined_child PROG NAME PID READABLE FORBIDDEN [sockets]: a child's
+# confinement: it opens READABLE, not /etc/hostname or FORBIDDEN, makes no
+# socket (unless "sockets": berth-fetchd's work is connecting), signals no
+# one, and has no privilege.
+confined_child() {
+	local prog=$1 name=$2 pid=$3 readable=$4 forbidden=$5 sockets=${6:-} r
+	r=$(open_in "$pid" "$readable")
+	check "$name: $prog opens ${readable##*/} ($r)" test "${r%% *}" -ge 0
+	for f in /etc/hostname "$forbidden"; do
+		[ -n "$f" ] || continue
+		r=$(open_in "$pid" "$f")
+		llcheck 2 "$name: $prog cannot open $f (EACCES: $r)" \
+		    test "$r" = "-1 $EACCES"
+	done
+	if [ "$SECCOMP" = 1 ] && [ -z "$sockets" ]; then
+		r=$(socket_in "$pid")
+		check "$name: $prog cannot make a socket (EACCES: $r)" \
+		    test "$r" = "-1 $EACCES"
+		check "$name: $prog has a seccomp filter" \
+		    test "$(status_field "$pid" Seccomp)" = 2
+	fi
+	r=$(in_proc "$pid" "print (int)kill($BERTHD_PID, 0)" \
+	    'print (int)*__errno_location()')
+	llcheck 6 "$name: $prog cannot signal berthd (EPERM: $r)" \
+	    test "$r" = "-1 $EPERM"
 	check "$name: $prog has no_new_privs" \
 	    test "$(status_field "$pid" NoNewPrivs)" = 1
 	check "$name: $prog has no capability" \
@@ -143,73 +149,45 @@ unprivileged() {
 	    "$NOCAPS/$NOCAPS"
 }
 
-# confined_child NAME PROGRAM PID: what berthd's children share: no signal
-# to berthd, and no privilege.
-confined_child() {
-	local name=$1 prog=$2 pid=$3 r
-	r=$(in_proc "$pid" "print (int)kill($BERTHD_PID, 0)" \
-	    'print (int)*__errno_location()')
-	llcheck 6 "$name: $prog cannot signal berthd (EPERM: $r)" \
-	    test "$r" = "-1 $EPERM"
-	unprivileged "$name" "$prog" "$pid"
-}
-
-# confined_blobd NAME PID DATADIR: the worker's confinement.
+# confined_blobd NAME PID DATADIR: the worker reaches its directory only.
 confined_blobd() {
-	local name=$1 pid=$2 dir=$3 r
-	r=$(open_in "$pid" "$dir/meta/log")
-	check "$name: berth-blobd opens a file in its data directory ($r)" \
-	    test "${r%% *}" -ge 0
-	r=$(open_in "$pid" /etc/hostname)
-	llcheck 2 "$name: berth-blobd cannot open /etc/hostname (EACCES: $r)" \
-	    test "$r" = "-1 $EACCES"
-	if [ "$SECCOMP" = 1 ]; then
-		r=$(socket_in "$pid")
-		check "$name: berth-blobd cannot make a socket (EACCES: $r)" \
-		    test "$r" = "-1 $EACCES"
-		check "$name: berth-blobd has a seccomp filter" \
-		    test "$(status_field "$pid" Seccomp)" = 2
-	fi
-	confined_child "$name" berth-blobd "$pid"
+	confined_child berth-blobd "$1" "$2" "$3/meta/log" ""
 }
 
-# fetchd_pid BERTHD_PID: the berth-fetchd of a berthd, a child of its
-# spawner.
-fetchd_pid() {
-	local s
-	s=$(spawner_pid "$1")
-	[ -n "$s" ] && pgrep -P "$s" -f berth-fetchd | head -1
+# confined_scand NAME PID DBDIR: the scanner reads its --vuln-db only.
+confined_scand() {
+	confined_child berth-scand "$1" "$2" "$3/advisory.json" "$D/meta/log"
 }
 
-# confined_fetchd NAME PID DATADIR: the upstream client's confinement: it
-# connects anywhere, reads the resolver's files and nothing else.
+# confined_fetchd NAME PID: the fetcher reads the resolver's files only.
 confined_fetchd() {
-	local name=$1 pid=$2 dir=$3 r
-	r=$(open_in "$pid" /etc/hosts)
-	check "$name: berth-fetchd reads the resolver's /etc/hosts ($r)" \
-	    test "${r%% *}" -ge 0
-	refused_open "$name" berth-fetchd "$pid" /etc/hostname /etc/hostname
-	refused_open "$name" berth-fetchd "$pid" "$dir/meta/log" \
-	    "the data directory's log"
-	r=$(connect_in "$pid" "$PORT")
-	check "$name: berth-fetchd connects over TCP ($r)" \
-	    test "${r%% *}" = 0
-	r=$(bind_in "$pid")
-	llcheck 4 "$name: berth-fetchd cannot bind a TCP port (EACCES: $r)" \
-	    test "$r" = "-1 $EACCES"
-	confined_child "$name" berth-fetchd "$pid"
+	confined_child berth-fetchd "$1" "$2" /etc/hosts "$D/meta/log" sockets
+}
+
+# scanner_restarted OLD_PID: health names a scanner other than OLD_PID.
+scanner_restarted() {
+	local p
+	p=$(curl -s "$URL/_berth/health" | jq -r '.scanner_pid // empty')
+	[ -n "$p" ] && [ "$p" != "$1" ]
 }
 
 # confined_berthd NAME DATADIR: berthd's confinement.
 confined_berthd() {
 	local name=$1 dir=$2 r
-	refused_open "$name" berthd "$BERTHD_PID" "$dir/meta/log" \
-	    "its data directory's log"
-	refused_open "$name" berthd "$BERTHD_PID" /etc/hostname /etc/hostname
+	r=$(open_in "$BERTHD_PID" "$dir/meta/log")
+	llcheck 1 "$name: berthd cannot open its data directory's log (EACCES: $r)" \
+	    test "$r" = "-1 $EACCES"
+	r=$(open_in "$BERTHD_PID" /etc/hostname)
+	llcheck 1 "$name: berthd cannot open /etc/hostname (EACCES: $r)" \
+	    test "$r" = "-1 $EACCES"
 	r=$(connect_in "$BERTHD_PID" "$PORT")
 	llcheck 4 "$name: berthd cannot connect over TCP, even to itself (EACCES: $r)" \
 	    test "${r% *}" = "-1 $EACCES"
-	unprivileged "$name" berthd "$BERTHD_PID"
+	check "$name: berthd has no_new_privs" \
+	    test "$(status_field "$BERTHD_PID" NoNewPrivs)" = 1
+	check "$name: berthd has no capability" \
+	    test "$(status_field "$BERTHD_PID" CapEff)/$(status_field "$BERTHD_PID" CapPrm)" = \
+	    "$NOCAPS/$NOCAPS"
 }
 
 # push NAME FILE: a monolithic blob push; prints the status.
@@ -220,9 +198,13 @@ push() {
 
 # --- as root without --user ----------------------------------------------------
 D=$T_TMP/data
+DB=$T_TMP/osv
+mkdir -p "$DB"
+printf '{"id":"X-1","modified":"2026-01-01T00:00:00Z","affected":[]}\n' \
+    >"$DB/advisory.json"
 printf 'AKIDONE secretone\n' >"$T_TMP/credentials"
 start_berthd "$D" -v --create-on-push --log-file "$T_TMP/berthd.log" \
-    --credentials "$T_TMP/credentials" ||
+    --credentials "$T_TMP/credentials" --vuln-db "$DB" ||
     { fail "berthd starts"; t_summary; exit 1; }
 ok "berthd starts"
 check "as root without --user, berthd warns" \
@@ -233,6 +215,13 @@ llcheck 1 "berthd logs its sandbox" \
 llcheck 1 "berth-blobd logs its sandbox" \
     grep -q 'berth-blobd\[[0-9]*\]: sandbox: Landlock ABI [0-9]*: filesystem beneath one directory' \
     "$T_TMP/berthd.log"
+wait_for 30 scand_pid "$BERTHD_PID" >/dev/null
+llcheck 1 "berth-scand logs its sandbox" \
+    wait_for 30 grep -q 'berth-scand\[[0-9]*\]: sandbox: Landlock ABI [0-9]*: no filesystem but files to read' \
+    "$T_TMP/berthd.log"
+llcheck 1 "berth-fetchd logs its sandbox" \
+    wait_for 30 grep -q 'berth-fetchd\[[0-9]*\]: sandbox: Landlock ABI [0-9]*: no filesystem but files to read' \
+    "$T_TMP/berthd.log"
 head -c 65536 /dev/urandom >"$T_TMP/blob1"
 check "a push works in the sandbox" test "$(push a "$T_TMP/blob1")" = 201
 
@@ -241,23 +230,22 @@ SPAWNER=$(spawner_pid "$BERTHD_PID")
 check "the spawner has no_new_privs and no capability" \
     test "$(status_field "$SPAWNER" NoNewPrivs) $(status_field "$SPAWNER" CapEff)" = \
     "1 $NOCAPS"
-check "the bounding set is empty in all four" sh -c "
-    for p in $BERTHD_PID $SPAWNER $(blobd_pid "$BERTHD_PID") \
-	$(fetchd_pid "$BERTHD_PID"); do
+wait_for 30 scanner_restarted 0
+wait_for 30 fetchd_pid "$BERTHD_PID" >/dev/null
+check "the bounding set is empty in all five" sh -c "
+    for p in $BERTHD_PID $SPAWNER $(blobd_pid "$BERTHD_PID") $(scand_pid "$BERTHD_PID") $(fetchd_pid "$BERTHD_PID"); do
 	grep -q '^CapBnd:[[:space:]]*0000000000000000$' /proc/\$p/status || exit 1
     done"
 confined_blobd "root" "$(blobd_pid "$BERTHD_PID")" "$D"
-confined_fetchd "root" "$(fetchd_pid "$BERTHD_PID")" "$D"
+confined_scand "root" "$(scand_pid "$BERTHD_PID")" "$DB"
+confined_fetchd "root" "$(fetchd_pid "$BERTHD_PID")"
 
-# So is a berth-fetchd the spawner starts again after a kill -9.
-old=$(fetchd_pid "$BERTHD_PID")
+# A scanner started again after kill -9, by the spawner, is confined too.
+old=$(scand_pid "$BERTHD_PID")
 kill -9 "$old"
-wait_for 30 sh -c "p=\$(pgrep -P $SPAWNER -f berth-fetchd) &&
-    [ -n \"\$p\" ] && [ \"\$p\" != $old ]"
-new=$(fetchd_pid "$BERTHD_PID")
-check "kill -9 of berth-fetchd: a new one ($new) runs" \
-    sh -c "test -n '$new' && test '$new' != '$old'"
-confined_fetchd "restarted" "$new" "$D"
+check "kill -9 of the scanner: berthd starts a new one" \
+    wait_for 30 scanner_restarted "$old"
+confined_scand "restarted" "$(scand_pid "$BERTHD_PID")" "$DB"
 
 # A worker started after the confinement, by the spawner, is confined too.
 old=$(blobd_pid "$BERTHD_PID")
@@ -336,10 +324,10 @@ if [ "$SECCOMP" = 1 ]; then
 	T_PIDS+=("$BERTHD_PID")
 	check "Landlock refused with EPERM: berthd still serves" \
 	    wait_for 20 curl -sf -o /dev/null "$URL/_berth/health"
-	# berthd, berth-blobd and berth-fetchd (which starts once berthd
-	# serves: waited for, not raced).
-	check "and each process says so once" wait_for 20 sh -c "test \
-	    \"\$(grep -c 'sandbox: Landlock is not available (Operation not permitted)' '$T_TMP/nolandlock.log')\" = 3"
+	# berthd, berth-blobd, berth-scand and berth-fetchd (which starts
+	# once berthd serves: waited for, not raced).
+	check "and each process says so once" wait_for 30 sh -c "test \
+	    \"\$(grep -c 'sandbox: Landlock is not available (Operation not permitted)' '$T_TMP/nolandlock.log')\" = 4"
 	w=$(blobd_pid "$BERTHD_PID")
 	check "and berth-blobd still gets its socket filter" \
 	    test "$(socket_in "$w")" = "-1 $EACCES"
@@ -377,7 +365,8 @@ printf '    --user %s (%s:%s)\n' "$SBX_USER" "$uid" "$gid"
 chmod 0711 "$T_TMP"
 
 # The data directory the root run left, handed over to the user.
-start_berthd "$D" --create-on-push --user "$SBX_USER" ||
+chmod 0755 "$DB"
+start_berthd "$D" --create-on-push --user "$SBX_USER" --vuln-db "$DB" ||
     fail "berthd starts with --user $SBX_USER on a root-owned data directory"
 check "--user: the data directory was handed over, and all beneath it" \
     test -z "$(find "$D" \( ! -user "$uid" -o ! -group "$gid" \) -print -quit)"
@@ -385,9 +374,12 @@ check "--user: the blob pushed as root is served" \
     sh -c "curl -sf '$URL/v2/sbx/a/blobs/sha256:$(sha256_of "$T_TMP/blob1")' | cmp -s - '$T_TMP/blob1'"
 SPAWNER=$(spawner_pid "$BERTHD_PID")
 W=$(blobd_pid "$BERTHD_PID")
+wait_for 30 scanner_restarted 0
+wait_for 30 fetchd_pid "$BERTHD_PID" >/dev/null
+S=$(scand_pid "$BERTHD_PID")
 F=$(fetchd_pid "$BERTHD_PID")
 for p in "berthd:$BERTHD_PID" "spawner:$SPAWNER" "berth-blobd:$W" \
-    "berth-fetchd:$F"; do
+    "berth-scand:$S" "berth-fetchd:$F"; do
 	n=${p%%:*}
 	pid=${p#*:}
 	check "--user: $n runs as $uid:$gid, in no other group" \
@@ -397,14 +389,15 @@ for p in "berthd:$BERTHD_PID" "spawner:$SPAWNER" "berth-blobd:$W" \
 	    test "$(status_field "$pid" CapEff)/$(status_field "$pid" CapPrm)/$(status_field "$pid" CapBnd)/$(status_field "$pid" CapAmb)" = \
 	    "$NOCAPS/$NOCAPS/$NOCAPS/$NOCAPS"
 done
-# Larger than the pack keeps in the metadata log: a file of its own.
-head -c $((2 * 1024 * 1024)) /dev/urandom >"$T_TMP/blob2"
+# Larger than blobd packs into its log (PACK_BLOB_MAX), so a file of its own.
+head -c 2000000 /dev/urandom >"$T_TMP/blob2"
 check "--user: a push works" test "$(push b "$T_TMP/blob2")" = 201
 check "--user: the new blob belongs to the user" \
     test "$(stat -c %u "$D/blobs/sha256/$(sha256_of "$T_TMP/blob2" | cut -c1-2)/$(sha256_of "$T_TMP/blob2")")" = "$uid"
 confined_berthd "--user" "$D"
 confined_blobd "--user" "$W" "$D"
-confined_fetchd "--user" "$F" "$D"
+confined_scand "--user" "$S" "$DB"
+confined_fetchd "--user" "$F"
 kill -TERM "$BERTHD_PID"
 wait "$BERTHD_PID"
 check "--user: SIGTERM, exit 0" test $? = 0

@@ -56,6 +56,7 @@ enum probe {
 	P_MEMFD,
 	P_TCP_BIND,		/* bind a TCP socket to 127.0.0.1:0 */
 	P_SIGNAL_OUT,		/* kill(parent, 0) */
+	P_READ_INSIDE,		/* read a file beneath the dir */
 	P__MAX
 };
 
@@ -81,11 +82,15 @@ probe_result(int rc)
 	return rc == -1 ? (errno != 0 ? errno : -1) : 0;
 }
 
+/* What the directory is to the sandboxed child. */
+enum dir_mode { DIR_NONE, DIR_RW, DIR_RO };
+
 static void
-sandbox_child(int out, const char *dir, int rw, int sockets)
+sandbox_child(int out, const char *dir, enum dir_mode mode, int sockets)
 {
 	struct sandbox_policy	 p;
 	struct sockaddr_in	 sin;
+	const char		*ro[2] = { NULL, NULL };
 	int			 r[P__MAX], dirfd, fd, before, sv[2];
 	char			 c;
 
@@ -93,10 +98,14 @@ sandbox_child(int out, const char *dir, int rw, int sockets)
 	if ((dirfd = open(dir, O_RDONLY | O_DIRECTORY)) == -1 ||
 	    mkdirat(dirfd, "a", 0700) == -1 ||
 	    mkdirat(dirfd, "b", 0700) == -1 ||
-	    (before = open("/proc/self/stat", O_RDONLY)) == -1)
+	    (before = open("/proc/self/stat", O_RDONLY)) == -1 ||
+	    (fd = openat(dirfd, "readable", O_WRONLY | O_CREAT, 0600)) == -1 ||
+	    write(fd, "r", 1) != 1 || close(fd) == -1)
 		_exit(2);
 	memset(&p, 0, sizeof(p));
-	p.rw_dirfd = rw ? dirfd : -1;
+	p.rw_dirfd = mode == DIR_RW ? dirfd : -1;
+	ro[0] = mode == DIR_RO ? dir : NULL;
+	p.ro_paths = ro;
 	p.deny_tcp = 1;
 	p.scope_signals = 1;
 	p.scope_abstract_unix = 1;
@@ -135,13 +144,18 @@ sandbox_child(int out, const char *dir, int rw, int sockets)
 		close(fd);
 	}
 	r[P_SIGNAL_OUT] = probe_result(kill(getppid(), 0));
+	fd = openat(dirfd, "readable", O_RDONLY);
+	r[P_READ_INSIDE] = probe_result(fd == -1 ? -1 :
+	    (int)read(fd, &c, 1) == 1 ? 0 : -1);
+	if (fd != -1)
+		close(fd);
 	(void)!write(out, r, sizeof(r));
 	_exit(0);
 }
 
 /* Runs the probes in a sandboxed child; 0 and r filled, or -1. */
 static int
-sandbox_run(const char *dir, int rw, int sockets, int r[P__MAX])
+sandbox_run(const char *dir, enum dir_mode mode, int sockets, int r[P__MAX])
 {
 	pid_t	 pid;
 	int	 pfd[2], status;
@@ -152,7 +166,7 @@ sandbox_run(const char *dir, int rw, int sockets, int r[P__MAX])
 		return -1;
 	if (pid == 0) {
 		close(pfd[0]);
-		sandbox_child(pfd[1], dir, rw, sockets);
+		sandbox_child(pfd[1], dir, mode, sockets);
 	}
 	close(pfd[1]);
 	if (read_full(pfd[0], r, sizeof(int) * P__MAX) !=
@@ -172,7 +186,8 @@ test_sandbox_directory(void)
 	int	 r[P__MAX], abi = landlock_abi();
 	char	*dir = unit_tmpdir();
 
-	CU_ASSERT_FATAL(sandbox_run(dir, 1, 1, r) == 0);
+	CU_ASSERT_FATAL(sandbox_run(dir, DIR_RW, 1, r) == 0);
+	CU_ASSERT_EQUAL(r[P_READ_INSIDE], 0);
 	CU_ASSERT_EQUAL(r[P_CREATE_INSIDE], 0);
 	CU_ASSERT_EQUAL(r[P_RENAME_ACROSS], 0);
 	CU_ASSERT_EQUAL(r[P_OPEN_BEFORE], 0);
@@ -199,7 +214,7 @@ test_sandbox_no_filesystem(void)
 	int	 r[P__MAX], abi = landlock_abi();
 	char	*dir = unit_tmpdir();
 
-	CU_ASSERT_FATAL(sandbox_run(dir, 0, 0, r) == 0);
+	CU_ASSERT_FATAL(sandbox_run(dir, DIR_NONE, 0, r) == 0);
 	CU_ASSERT_EQUAL(r[P_OPEN_BEFORE], 0);
 	CU_ASSERT_EQUAL(r[P_SOCKET], 0);
 	CU_ASSERT_EQUAL(r[P_SOCKETPAIR], 0);
@@ -208,9 +223,31 @@ test_sandbox_no_filesystem(void)
 	if (abi >= 1) {
 		CU_ASSERT_EQUAL(r[P_CREATE_INSIDE], EACCES);
 		CU_ASSERT_EQUAL(r[P_OPEN_OUTSIDE], EACCES);
+		CU_ASSERT_EQUAL(r[P_READ_INSIDE], EACCES);
 	}
 	if (abi >= 4)
 		CU_ASSERT_EQUAL(r[P_TCP_BIND], EACCES);
+	unit_rmtree(dir);
+	free(dir);
+}
+
+/* berth-scand's policy: reading its database directory, nothing else. */
+static void
+test_sandbox_read_only(void)
+{
+	int	 r[P__MAX], abi = landlock_abi();
+	char	*dir = unit_tmpdir();
+
+	CU_ASSERT_FATAL(sandbox_run(dir, DIR_RO, 1, r) == 0);
+	CU_ASSERT_EQUAL(r[P_READ_INSIDE], 0);
+	CU_ASSERT_EQUAL(r[P_OPEN_BEFORE], 0);
+	CU_ASSERT_EQUAL(r[P_PIPE], 0);
+	if (abi >= 1) {
+		CU_ASSERT_EQUAL(r[P_CREATE_INSIDE], EACCES);
+		CU_ASSERT_EQUAL(r[P_OPEN_OUTSIDE], EACCES);
+	}
+	if (HAVE_FILTER)
+		CU_ASSERT_EQUAL(r[P_SOCKET], EACCES);
 	unit_rmtree(dir);
 	free(dir);
 }
@@ -225,7 +262,9 @@ test_sandbox_register(void)
 	if (CU_add_test(s, "one directory, no sockets",
 	    test_sandbox_directory) == NULL ||
 	    CU_add_test(s, "no filesystem, no TCP",
-	    test_sandbox_no_filesystem) == NULL)
+	    test_sandbox_no_filesystem) == NULL ||
+	    CU_add_test(s, "one directory read-only",
+	    test_sandbox_read_only) == NULL)
 		return -1;
 	return 0;
 }
