@@ -304,10 +304,10 @@ void		 repo_config_init(struct repo_config *);
 void		 repo_config_clear(struct repo_config *);
 void		 repo_config_copy(struct repo_config *dst,
 		    const struct repo_config *src);
-/* The images that name subject as their subject, in digest order. */
 /* What the repository's images name of that digest, or NULL. */
 const struct repo_ref *repo_ref_find(const struct repository *,
 		    const struct digest *);
+/* The images that name subject as their subject, in digest order. */
 size_t		 repository_referrers(const struct repository *,
 		    const struct digest *subject, struct image **out,
 		    size_t max);

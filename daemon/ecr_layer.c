@@ -413,6 +413,7 @@ void
 ecr_layer_download_url(struct ecr_req *r)
 {
 	struct repository *repo;
+	const struct repo_ref *ref;
 	struct digest	 d;
 
 	/* The cache fetches a layer that an image it holds names (the
@@ -420,7 +421,8 @@ ecr_layer_download_url(struct ecr_req *r)
 	if ((repo = repository_lookup(r->account, r->region,
 	    ecr_str(r, "repositoryName"))) != NULL &&
 	    digest_parse_str(ecr_str(r, "layerDigest"), &d) == 0 &&
-	    layer_ref(repo, &d) != NULL && ecr_ptc_download_url(r))
+	    (ref = repo_ref_find(repo, &d)) != NULL && ref->blob_refs > 0 &&
+	    ecr_ptc_download_url(r))
 		return;
 	ecr_layer_download_url_held(r);
 }

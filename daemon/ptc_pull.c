@@ -231,7 +231,7 @@ ptc_login_done_cb(const struct msg_fetch_done *d, const uint8_t *body,
 	    (d->status == 400 || d->status == 403)))
 		err = BERR_DENIED;
 	else if (d->result == FETCH_OK &&
-	    (o = json_parse_strict((const char *)body, len, 8)) != NULL &&
+	    (o = json_parse_strict((const char *)body, len, 8, NULL)) != NULL &&
 	    json_object_object_get_ex(o, "authorizationData", &data) &&
 	    json_object_is_type(data, json_type_array) &&
 	    json_object_array_length(data) > 0 &&

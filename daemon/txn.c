@@ -282,7 +282,7 @@ txn_scan_put(struct txn *t, struct image *img, const struct image_scan *sc)
 
 	if (t->err == 0)
 		record_scan_put(&t->buf, img, sc);
-	return txn_add(t, start);
+	return txn_add(t, start, 1);
 }
 
 /* --- committing ---------------------------------------------------------- */

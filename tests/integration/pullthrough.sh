@@ -207,8 +207,9 @@ if command -v podman >/dev/null; then
 	    --tls-verify=false "$reg/quay/library/app:v1"
 fi
 
+# A more specific template than quay's wins.
 aws_ecr create-repository-creation-template --prefix quay/library/cli \
-    --applied-for PULL_THROUGH_CACHE --image-tag-mutability IMMUTABLE \
+    --applied-for PULL_THROUGH_CACHE --image-tag-mutability MUTABLE \
     >/dev/null
 digest=$(aws_ecr batch-get-image --repository-name quay/library/cli \
     --image-ids imageTag=v1 --output text \
@@ -221,10 +222,10 @@ mut() {
 	aws_ecr describe-repositories --repository-names "$1" --output text \
 	    --query 'repositories[0].imageTagMutability'
 }
-check "the repository got the PULL_THROUGH_CACHE creation template" \
-    test "$(mut quay/library/cli)" = IMMUTABLE
-check "... which one it covers not, AWS's defaults" \
-    test "$(mut quay/library/app)" = MUTABLE
+check "the repository got the most specific PULL_THROUGH_CACHE template" \
+    test "$(mut quay/library/cli)" = MUTABLE
+check "... and one it does not cover quay's" \
+    test "$(mut quay/library/app)" = IMMUTABLE
 ecr_pull() {
 	ENDPOINT=$URL UPSTREAM=https://127.0.0.1:$UPORT CA=$pki/ca.pem \
 	    UPLOG=$T_TMP/upstream.log BERTHD_PID=$BERTHD_PID \
