@@ -176,7 +176,8 @@ image_put_check(struct ecr_req *r)
 	}
 	/* As ECR: a manifest that does not name its media type needs
 	 * imageManifestMediaType (--lenient-images: it is Docker's). */
-	if ((doc = json_parse_strict(manifest, strlen(manifest), 64, NULL)) != NULL) {
+	if ((doc = json_parse_strict(manifest, strlen(manifest), 64,
+	    NULL)) != NULL) {
 		has_mt = json_object_is_type(doc, json_type_object) &&
 		    json_object_object_get_ex(doc, "mediaType", &v);
 		json_object_put(doc);

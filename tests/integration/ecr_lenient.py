@@ -228,11 +228,10 @@ def main():
                 keep=True)
     t.run_tests(t.Berthd("--data-dir", os.path.join(lenient.dir, "data")),
                 (test_kept_without_flag,))
-    if t.failed == 0:
+    if t.berth_it.failed == 0:
         shutil.rmtree(lenient.dir, ignore_errors=True)
     t.run_tests(t.Berthd(), (test_default_refuses,))
-    print("%d passed, %d failed" % (t.passed, t.failed))
-    sys.exit(1 if t.failed else 0)
+    t.berth_it.summary()
 
 
 if __name__ == "__main__":
