@@ -508,7 +508,17 @@ def test_replication(b):
                     "Null": {"aws:SourceArn": "false"}}, "cond3")
     ok("StringNotEquals and Null hold: COMPLETE",
        st.get("status") == "COMPLETE", st)
-    st = cond_push({"NumericLessThan": {"aws:SourceAccount": "1"}}, "cond4")
+    st = cond_push({"DateGreaterThan": {"aws:CurrentTime":
+                                        "2020-01-01T00:00:00Z"},
+                    "NumericGreaterThan": {"aws:EpochTime": "1577836800"},
+                    "NotIpAddress": {"aws:SourceIp": "0.0.0.0/0"}}, "cond5")
+    ok("Date, Numeric on the clock and NotIpAddress (no client) hold: "
+       "COMPLETE", st.get("status") == "COMPLETE", st)
+    st = cond_push({"IpAddress": {"aws:SourceIp": ["0.0.0.0/0", "::/0"]}},
+                   "cond6")
+    ok("IpAddress without a client address: ACCESS_DENIED",
+       st.get("failureCode") == "ACCESS_DENIED", st)
+    st = cond_push({"BinaryEquals": {"aws:SourceAccount": "MQ=="}}, "cond4")
     ok("an operator berth cannot evaluate grants nothing",
        st.get("failureCode") == "ACCESS_DENIED", st)
 

@@ -252,20 +252,25 @@ test_conditions(void)
 	CU_ASSERT_EQUAL(decide_in(DENY_IF("{\"StringEquals\":"
 	    "{\"aws:SourceAccount\":\"3\"}}"), 1), A);
 	/* Undecidable (an operator berth does not evaluate, a key its
-	 * requests never carry, a policy variable): deny-safe, unless
-	 * another condition of the statement is false. */
+	 * requests never carry, a policy variable, a value its operator
+	 * cannot read): deny-safe, unless another condition of the
+	 * statement is false. */
+	CU_ASSERT_EQUAL(decide_in(ALLOW_IF("{\"BinaryEquals\":"
+	    "{\"aws:SourceAccount\":\"NQ==\"}}"), 1), N);
+	CU_ASSERT_EQUAL(decide_in(DENY_IF("{\"BinaryEquals\":"
+	    "{\"aws:SourceAccount\":\"NQ==\"}}"), 1), D);
 	CU_ASSERT_EQUAL(decide_in(ALLOW_IF("{\"NumericLessThan\":"
-	    "{\"aws:SourceAccount\":\"5\"}}"), 1), N);
+	    "{\"aws:SourceArn\":\"5\"}}"), 1), N);
 	CU_ASSERT_EQUAL(decide_in(DENY_IF("{\"NumericLessThan\":"
-	    "{\"aws:SourceAccount\":\"5\"}}"), 1), D);
+	    "{\"aws:SourceArn\":\"5\"}}"), 1), D);
 	CU_ASSERT_EQUAL(decide_in(DENY_IF("{\"Bool\":"
 	    "{\"aws:SecureTransport\":\"false\"}}"), 1), D);
 	CU_ASSERT_EQUAL(decide_in(ALLOW_IF("{\"StringEquals\":"
 	    "{\"aws:SourceAccount\":\"${aws:PrincipalAccount}\"}}"), 1), N);
 	CU_ASSERT_EQUAL(decide_in(DENY_IF("{\"stringequals\":"
 	    "{\"aws:SourceAccount\":\"3\"}}"), 1), D);
-	CU_ASSERT_EQUAL(decide_in(DENY_IF("{\"NumericLessThan\":"
-	    "{\"aws:SourceAccount\":\"5\"},\"StringEquals\":"
+	CU_ASSERT_EQUAL(decide_in(DENY_IF("{\"BinaryEquals\":"
+	    "{\"aws:SourceAccount\":\"NQ==\"},\"StringEquals\":"
 	    "{\"aws:SourceAccount\":\"3\"}}"), 1), A);
 	/* The grammar of Condition. */
 	CU_ASSERT(invalid(ALLOW_IF("[]")));
@@ -275,6 +280,123 @@ test_conditions(void)
 	CU_ASSERT(invalid(ALLOW_IF("{\"StringEquals\":{\"k\":{\"a\":1}}}")));
 	CU_ASSERT(invalid(ALLOW_IF("{\"StringEquals\":{\"k\":[null]}}")));
 	CU_ASSERT(!invalid(ALLOW_IF("{\"NumericEquals\":{\"k\":[1,2.5]}}")));
+}
+
+/* What text decides with aws:SourceIp (ip; NULL: absent), aws:CurrentTime
+ * (2026-12-07 13:30:00 UTC), aws:EpochTime and a numeric tag. */
+static enum iam_decision
+decide_typed(const char *text, const char *ip)
+{
+	const struct iam_kv kv[] = {
+		{ "aws:CurrentTime", "2026-12-07T13:30:00Z" },
+		{ "aws:EpochTime", "1796650200" },
+		{ "ecr:ResourceTag/size", "10" },
+		{ "aws:SourceIp", ip }
+	};
+	struct iam_context ctx = { kv, ip != NULL ? 4 : 3 };
+	struct iam_policy *p = parse(text);
+	enum iam_decision d;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	d = iam_policy_evaluate(p, SRC, "ecr:ReplicateImage", RES, &ctx);
+	iam_policy_free(p);
+	return d;
+}
+
+#define NUM(op, v)	ALLOW_IF("{\"" op "\":{\"ecr:ResourceTag/size\":" v \
+	"}}")
+#define DATE(op, v)	ALLOW_IF("{\"" op "\":{\"aws:CurrentTime\":\"" v \
+	"\"}}")
+#define IP(op, v)	ALLOW_IF("{\"" op "\":{\"aws:SourceIp\":" v "}}")
+
+static void
+test_typed_conditions(void)
+{
+	const enum iam_decision A = IAM_ALLOW, N = IAM_IMPLICIT_DENY,
+	    D = IAM_EXPLICIT_DENY;
+	const char *v4 = "203.0.113.7", *v6 = "2001:db8::1";
+
+	/* Numbers: decimals compared as numbers, the context's value on the
+	 * left. */
+	CU_ASSERT_EQUAL(decide_typed(NUM("NumericEquals", "10"), v4), A);
+	CU_ASSERT_EQUAL(decide_typed(NUM("NumericEquals", "\"10.0\""), v4),
+	    A);
+	CU_ASSERT_EQUAL(decide_typed(NUM("NumericEquals", "[1,2]"), v4), N);
+	CU_ASSERT_EQUAL(decide_typed(NUM("NumericNotEquals", "[1,2]"), v4),
+	    A);
+	CU_ASSERT_EQUAL(decide_typed(NUM("NumericNotEquals", "[1,10]"), v4),
+	    N);
+	CU_ASSERT_EQUAL(decide_typed(NUM("NumericLessThan", "11"), v4), A);
+	CU_ASSERT_EQUAL(decide_typed(NUM("NumericLessThan", "10"), v4), N);
+	CU_ASSERT_EQUAL(decide_typed(NUM("NumericLessThanEquals", "10"), v4),
+	    A);
+	CU_ASSERT_EQUAL(decide_typed(NUM("NumericGreaterThan", "9.5"), v4),
+	    A);
+	CU_ASSERT_EQUAL(decide_typed(NUM("NumericGreaterThan", "10"), v4), N);
+	CU_ASSERT_EQUAL(decide_typed(NUM("NumericGreaterThanEquals", "10"),
+	    v4), A);
+	CU_ASSERT_EQUAL(decide_typed(NUM("NumericEquals", "\"ten\""), v4), N);
+	CU_ASSERT_EQUAL(decide_typed(ALLOW_IF("{\"NumericLessThan\":"
+	    "{\"aws:EpochTime\":1796650201}}"), v4), A);
+	/* Dates: ISO 8601 with or without a zone, or epoch seconds. */
+	CU_ASSERT_EQUAL(decide_typed(DATE("DateEquals",
+	    "2026-12-07T13:30:00Z"), v4), A);
+	CU_ASSERT_EQUAL(decide_typed(DATE("DateEquals",
+	    "2026-12-07T14:30:00+01:00"), v4), A);
+	CU_ASSERT_EQUAL(decide_typed(DATE("DateEquals", "1796650200"), v4),
+	    A);
+	CU_ASSERT_EQUAL(decide_typed(DATE("DateNotEquals", "2026-12-07"),
+	    v4), A);
+	CU_ASSERT_EQUAL(decide_typed(DATE("DateLessThan", "2027-01-01"), v4),
+	    A);
+	CU_ASSERT_EQUAL(decide_typed(DATE("DateLessThan",
+	    "2026-12-07T13:30:00Z"), v4), N);
+	CU_ASSERT_EQUAL(decide_typed(DATE("DateLessThanEquals",
+	    "2026-12-07T13:30:00.000Z"), v4), A);
+	CU_ASSERT_EQUAL(decide_typed(DATE("DateGreaterThan",
+	    "2026-12-07T13:29:59Z"), v4), A);
+	CU_ASSERT_EQUAL(decide_typed(DATE("DateGreaterThan", "2026-12-08"),
+	    v4), N);
+	CU_ASSERT_EQUAL(decide_typed(DATE("DateGreaterThanEquals",
+	    "2026-12-07T08:30-05:00"), v4), A);
+	CU_ASSERT_EQUAL(decide_typed(ALLOW_IF("{\"DateGreaterThan\":"
+	    "{\"aws:EpochTime\":\"2026-01-01T00:00:00Z\"}}"), v4), A);
+	CU_ASSERT_EQUAL(decide_typed(DATE("DateEquals", "2026-13-07"), v4), N);
+	CU_ASSERT_EQUAL(decide_typed(DENY_IF("{\"DateLessThan\":"
+	    "{\"aws:CurrentTime\":\"yesterday\"}}"), v4), D);
+	/* Addresses: CIDR ranges of either family, an address alone for
+	 * itself; an absent aws:SourceIp fails IpAddress, passes
+	 * NotIpAddress. */
+	CU_ASSERT_EQUAL(decide_typed(IP("IpAddress", "\"203.0.113.0/24\""),
+	    v4), A);
+	CU_ASSERT_EQUAL(decide_typed(IP("IpAddress",
+	    "[\"10.0.0.0/8\",\"203.0.113.7\"]"), v4), A);
+	CU_ASSERT_EQUAL(decide_typed(IP("IpAddress", "\"203.0.113.0/30\""),
+	    v4), N);
+	CU_ASSERT_EQUAL(decide_typed(IP("IpAddress", "\"203.0.113.4/30\""),
+	    v4), A);
+	CU_ASSERT_EQUAL(decide_typed(IP("IpAddress", "\"203.0.113.6/31\""),
+	    v4), A);
+	CU_ASSERT_EQUAL(decide_typed(IP("IpAddress", "\"0.0.0.0/0\""), v4),
+	    A);
+	CU_ASSERT_EQUAL(decide_typed(IP("IpAddress", "\"0.0.0.0/0\""), v6),
+	    N);
+	CU_ASSERT_EQUAL(decide_typed(IP("IpAddress", "\"2001:db8::/32\""),
+	    v6), A);
+	CU_ASSERT_EQUAL(decide_typed(IP("IpAddress", "\"2001:db9::/32\""),
+	    v6), N);
+	CU_ASSERT_EQUAL(decide_typed(IP("NotIpAddress",
+	    "\"203.0.113.0/24\""), v4), N);
+	CU_ASSERT_EQUAL(decide_typed(IP("NotIpAddress", "\"10.0.0.0/8\""),
+	    v4), A);
+	CU_ASSERT_EQUAL(decide_typed(IP("IpAddress", "\"203.0.113.0/24\""),
+	    NULL), N);
+	CU_ASSERT_EQUAL(decide_typed(IP("NotIpAddress",
+	    "\"203.0.113.0/24\""), NULL), A);
+	CU_ASSERT_EQUAL(decide_typed(IP("IpAddress", "\"203.0.113.0/33\""),
+	    v4), N);
+	CU_ASSERT_EQUAL(decide_typed(DENY_IF("{\"NotIpAddress\":"
+	    "{\"aws:SourceIp\":\"not-an-address\"}}"), v4), D);
 }
 
 static void
@@ -383,6 +505,8 @@ test_iam_register(void)
 	    CU_add_test(s, "policy grammar", test_grammar) == NULL ||
 	    CU_add_test(s, "policy evaluation", test_evaluation) == NULL ||
 	    CU_add_test(s, "policy conditions", test_conditions) == NULL ||
+	    CU_add_test(s, "typed conditions", test_typed_conditions) ==
+	    NULL ||
 	    CU_add_test(s, "wildcards", test_match) == NULL ||
 	    CU_add_test(s, "actions a scope allows", test_actions_within) ==
 	    NULL ||
