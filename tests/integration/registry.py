@@ -791,6 +791,14 @@ def test_create_on_push(b):
         imageManifest="{not json") == "InvalidParameterException" and err(
         c.describe_repositories, repositoryNames=["team/bad"]) ==
         "RepositoryNotFoundException")
+    # BatchCheckLayerAvailability only reads: AWS documents no creation by
+    # it, so a covered but missing repository stays missing.
+    ok("BatchCheckLayerAvailability does not create", err(
+        c.batch_check_layer_availability, repositoryName="team/check",
+        layerDigests=["sha256:" + "0" * 64]) ==
+        "RepositoryNotFoundException" and err(
+        c.describe_repositories, repositoryNames=["team/check"]) ==
+        "RepositoryNotFoundException")
     ok("InitiateLayerUpload without a template", err(
         c.initiate_layer_upload, repositoryName="nope/api") ==
         "RepositoryNotFoundException")
