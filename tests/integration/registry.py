@@ -21,6 +21,7 @@ import hashlib
 import io
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -52,7 +53,24 @@ NOTARY = "application/vnd.cncf.notary.signature"
 
 passed = 0
 failed = 0
-TMP = tempfile.mkdtemp(prefix="berth-registry.")
+
+
+def private_tmp():
+    """A new private directory whose path podman takes as an image name:
+    podman names an image pulled from oci:<path> after the path, and
+    mkdtemp's random part may start or end with '_', which a reference
+    may not (one run in a few failed "podman push creates" so)."""
+    while True:
+        d = os.path.join(tempfile.gettempdir(),
+                         "berth-registry-" + secrets.token_hex(4))
+        try:
+            os.mkdir(d, 0o700)
+            return d
+        except FileExistsError:
+            continue
+
+
+TMP = private_tmp()
 
 
 def ok(name, cond, detail=""):
