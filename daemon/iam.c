@@ -103,20 +103,18 @@ static const struct cond_op {
 	{ "ArnNotLike",			COND_ARN,		1 },
 	{ "Bool",			COND_BOOL,		0 },
 	{ "Null",			COND_NULL,		0 },
-	{ "NumericEquals",		COND_NUMERIC,	0, CMP_EQ },
-	{ "NumericNotEquals",		COND_NUMERIC,	1, CMP_EQ },
-	{ "NumericLessThan",		COND_NUMERIC,	0, CMP_LT },
-	{ "NumericLessThanEquals",	COND_NUMERIC,	0, CMP_LE },
-	{ "NumericGreaterThan",		COND_NUMERIC,	0, CMP_GT },
-	{ "NumericGreaterThanEquals",	COND_NUMERIC,	0, CMP_GE },
-	{ "DateEquals",			COND_DATE,	0, CMP_EQ },
-	{ "DateNotEquals",		COND_DATE,	1, CMP_EQ },
-	{ "DateLessThan",		COND_DATE,	0, CMP_LT },
-	{ "DateLessThanEquals",		COND_DATE,	0, CMP_LE },
-	{ "DateGreaterThan",		COND_DATE,	0, CMP_GT },
-	{ "DateGreaterThanEquals",	COND_DATE,	0, CMP_GE },
-	{ "IpAddress",			COND_IP,	0 },
-	{ "NotIpAddress",		COND_IP,	1 }
+	{ "IpAddress",			COND_IP,		0 },
+	{ "NotIpAddress",		COND_IP,		1 }
+};
+
+/* The Numeric and Date operators: the type's name, then one of these. */
+static const struct cond_op ordered_ops[] = {
+	{ "Equals",			COND_NUMERIC,	0, CMP_EQ },
+	{ "NotEquals",			COND_NUMERIC,	1, CMP_EQ },
+	{ "LessThan",			COND_NUMERIC,	0, CMP_LT },
+	{ "LessThanEquals",		COND_NUMERIC,	0, CMP_LE },
+	{ "GreaterThan",		COND_NUMERIC,	0, CMP_GT },
+	{ "GreaterThanEquals",		COND_NUMERIC,	0, CMP_GE }
 };
 
 /* One key under one operator, with its values. */
@@ -784,10 +782,43 @@ null_holds(const struct iam_condition *c, const char *have)
 	return m ? COND_TRUE : COND_FALSE;
 }
 
+/* The operator named by the n bytes at op, into *out; -1 if berth does not
+ * know it. */
+static int
+cond_op_find(const char *op, size_t n, struct cond_op *out)
+{
+	enum cond_kind	 kind;
+	size_t		 i, skip;
+
+	for (i = 0; i < nitems(cond_ops); i++)
+		if (strlen(cond_ops[i].name) == n &&
+		    strncmp(cond_ops[i].name, op, n) == 0) {
+			*out = cond_ops[i];
+			return 0;
+		}
+	if (n > 7 && strncmp(op, "Numeric", 7) == 0) {
+		kind = COND_NUMERIC;
+		skip = 7;
+	} else if (n > 4 && strncmp(op, "Date", 4) == 0) {
+		kind = COND_DATE;
+		skip = 4;
+	} else
+		return -1;
+	for (i = 0; i < nitems(ordered_ops); i++)
+		if (strlen(ordered_ops[i].name) == n - skip &&
+		    strncmp(ordered_ops[i].name, op + skip, n - skip) == 0) {
+			*out = ordered_ops[i];
+			out->kind = kind;
+			return 0;
+		}
+	return -1;
+}
+
 static int
 condition_holds(const struct iam_condition *c, const struct iam_context *ctx)
 {
-	const struct cond_op *o = NULL;
+	struct cond_op	 found;
+	const struct cond_op *o = &found;
 	const char	*op = c->op, *have;
 	size_t		 i, n;
 	int		 forall = 0, forany = 0, ifexists = 0, m = 0;
@@ -804,12 +835,8 @@ condition_holds(const struct iam_condition *c, const struct iam_context *ctx)
 		ifexists = 1;
 		n -= 8;
 	}
-	for (i = 0; i < nitems(cond_ops) && o == NULL; i++)
-		if (strlen(cond_ops[i].name) == n &&
-		    strncmp(cond_ops[i].name, op, n) == 0)
-			o = &cond_ops[i];
-	if (o == NULL || !key_known(c->key) || (o->kind == COND_NULL &&
-	    (ifexists || forany || forall)))
+	if (cond_op_find(op, n, &found) == -1 || !key_known(c->key) ||
+	    (o->kind == COND_NULL && (ifexists || forany || forall)))
 		return COND_UNDECIDED;
 	for (i = 0; i < c->nvalues; i++)
 		if (strstr(c->values[i], "${") != NULL)
