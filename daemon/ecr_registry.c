@@ -40,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <json-c/json.h>
 
@@ -215,14 +216,22 @@ ecr_registry_put_setting(struct ecr_req *r)
 
 /* --- the registry policy ----------------------------------------------------- */
 
-/* The context of a cross-account request: kv holds at most 6 keys plus
- * two per resource tag of the repository; strings to free go in own. */
+/* The context of a cross-account request: kv holds at most 8 keys plus
+ * two per resource tag of the repository; strings to free go in own (3
+ * plus two per tag).  The requests evaluated here are made by berth for
+ * a principal (replication, a pull through cache import), as AWS services
+ * make them: they come from no client address, and aws:SourceIp is
+ * absent. */
 static size_t
 policy_context(struct iam_kv *kv, char **own, const char *account,
     const struct repository *repo, const char *dst_account,
     const char *dst_region, const char *source_arn)
 {
 	size_t		 n = 0, i;
+	int64_t		 now = model_now_ms() / 1000;
+	struct tm	 tm;
+	time_t		 t = (time_t)now;
+	char		 iso[32];
 
 	kv[n].key = "aws:PrincipalAccount";
 	kv[n++].value = account;
@@ -233,6 +242,14 @@ policy_context(struct iam_kv *kv, char **own, const char *account,
 	kv[n++].value = dst_region;
 	kv[n].key = "aws:ResourceAccount";
 	kv[n++].value = dst_account;
+	gmtime_r(&t, &tm);
+	strftime(iso, sizeof(iso), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	own[1] = xstrdup(iso);
+	kv[n].key = "aws:CurrentTime";
+	kv[n++].value = own[1];
+	xasprintf(&own[2], "%lld", (long long)now);
+	kv[n].key = "aws:EpochTime";
+	kv[n++].value = own[2];
 	if (source_arn != NULL) {
 		kv[n].key = "aws:SourceAccount";
 		kv[n++].value = account;
@@ -240,13 +257,13 @@ policy_context(struct iam_kv *kv, char **own, const char *account,
 		kv[n++].value = source_arn;
 	}
 	for (i = 0; repo != NULL && i < repo->config.ntags; i++) {
-		xasprintf(&own[1 + 2 * i], "aws:ResourceTag/%s",
+		xasprintf(&own[3 + 2 * i], "aws:ResourceTag/%s",
 		    repo->config.tags[i].key);
-		xasprintf(&own[2 + 2 * i], "ecr:ResourceTag/%s",
+		xasprintf(&own[4 + 2 * i], "ecr:ResourceTag/%s",
 		    repo->config.tags[i].key);
-		kv[n].key = own[1 + 2 * i];
+		kv[n].key = own[3 + 2 * i];
 		kv[n++].value = repo->config.tags[i].value;
-		kv[n].key = own[2 + 2 * i];
+		kv[n].key = own[4 + 2 * i];
 		kv[n++].value = repo->config.tags[i].value;
 	}
 	return n;
@@ -273,8 +290,8 @@ registry_policy_allows(const char *account, const char *action,
 		return 0;
 	repo = repository_find(dst, name);
 	ntags = repo != NULL ? repo->config.ntags : 0;
-	kv = xcalloc(6 + 2 * ntags, sizeof(*kv));
-	own = xcalloc(1 + 2 * ntags, sizeof(*own));
+	kv = xcalloc(8 + 2 * ntags, sizeof(*kv));
+	own = xcalloc(3 + 2 * ntags, sizeof(*own));
 	ctx.kv = kv;
 	ctx.nkv = policy_context(kv, own, account, repo, dst_account,
 	    dst_region, source_arn);
@@ -282,7 +299,7 @@ registry_policy_allows(const char *account, const char *action,
 	    dst_account, name);
 	ok = iam_policy_evaluate(p, account, action, arn, &ctx) == IAM_ALLOW;
 	free(arn);
-	for (i = 0; i < 1 + 2 * ntags; i++)
+	for (i = 0; i < 3 + 2 * ntags; i++)
 		free(own[i]);
 	free(own);
 	free(kv);

@@ -36,17 +36,29 @@
  * ORed (NORed for a negated operator); a key absent from the context fails
  * a positive operator and passes a negated one, passes an ...IfExists form
  * and ForAllValues:, fails ForAnyValue:, and is what Null asks about.  The
- * string, ARN, Bool and Null operators are evaluated.  A condition berth
- * cannot decide (another operator, a key its requests never carry, a policy
- * variable) makes its statement undecidable, which is taken deny-safe: such
- * an Allow grants nothing, such a Deny applies.
+ * string, ARN, Bool, Null, Numeric, Date and IpAddress operators are
+ * evaluated: numbers as decimals, dates as ISO 8601 (a date, or a date and
+ * time with an optional zone) or seconds since the epoch, addresses as
+ * IPv4 or IPv6 CIDR ranges (an address alone is its own range).  A
+ * condition berth cannot decide (another operator such as Binary, a key
+ * its requests never carry, a policy variable, a value or context value
+ * its operator cannot read) makes its statement undecidable, which is
+ * taken deny-safe: such an Allow grants nothing, such a Deny applies.
  */
 #include "config.h"
 
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <json-c/json.h>
 
@@ -62,16 +74,22 @@
 static const char *const iam_known_keys[] = {
 	"aws:PrincipalAccount", "aws:PrincipalArn", "aws:SourceAccount",
 	"aws:SourceArn", "aws:RequestedRegion", "aws:ResourceAccount",
-	"aws:ResourceTag/", "ecr:ResourceTag/"
+	"aws:ResourceTag/", "ecr:ResourceTag/", "aws:SourceIp",
+	"aws:CurrentTime", "aws:EpochTime"
 };
 
 enum cond_kind { COND_STRING, COND_STRING_NOCASE, COND_LIKE, COND_ARN,
-    COND_BOOL, COND_NULL };
+    COND_BOOL, COND_NULL, COND_NUMERIC, COND_DATE, COND_IP };
+
+/* How a Numeric or Date operator compares the context's value to the
+ * policy's. */
+enum cond_cmp { CMP_EQ, CMP_LT, CMP_LE, CMP_GT, CMP_GE };
 
 static const struct cond_op {
 	const char	*name;
 	enum cond_kind	 kind;
 	int		 negated;
+	enum cond_cmp	 cmp;
 } cond_ops[] = {
 	{ "StringEquals",		COND_STRING,		0 },
 	{ "StringNotEquals",		COND_STRING,		1 },
@@ -84,7 +102,19 @@ static const struct cond_op {
 	{ "ArnNotEquals",		COND_ARN,		1 },
 	{ "ArnNotLike",			COND_ARN,		1 },
 	{ "Bool",			COND_BOOL,		0 },
-	{ "Null",			COND_NULL,		0 }
+	{ "Null",			COND_NULL,		0 },
+	{ "IpAddress",			COND_IP,		0 },
+	{ "NotIpAddress",		COND_IP,		1 }
+};
+
+/* The Numeric and Date operators: the type's name, then one of these. */
+static const struct cond_op ordered_ops[] = {
+	{ "Equals",			COND_NUMERIC,	0, CMP_EQ },
+	{ "NotEquals",			COND_NUMERIC,	1, CMP_EQ },
+	{ "LessThan",			COND_NUMERIC,	0, CMP_LT },
+	{ "LessThanEquals",		COND_NUMERIC,	0, CMP_LE },
+	{ "GreaterThan",		COND_NUMERIC,	0, CMP_GT },
+	{ "GreaterThanEquals",		COND_NUMERIC,	0, CMP_GE }
 };
 
 /* One key under one operator, with its values. */
@@ -555,10 +585,167 @@ arn_match(const char *pattern, const char *arn)
 	return ok;
 }
 
+/* A decimal number, whole: 0, or -1. */
 static int
-value_matches(enum cond_kind kind, const char *want, const char *have)
+number_parse(const char *s, double *out)
 {
-	switch (kind) {
+	char	*end;
+
+	if (*s == '\0' || isspace((unsigned char)*s))
+		return -1;
+	*out = strtod(s, &end);
+	return *end == '\0' && isfinite(*out) ? 0 : -1;
+}
+
+/* n digits at *s, advanced past them; -1 if they are not there. */
+static int
+digits(const char **s, int n)
+{
+	int	 v = 0;
+
+	for (; n > 0; n--, (*s)++) {
+		if (!isdigit((unsigned char)**s))
+			return -1;
+		v = v * 10 + (**s - '0');
+	}
+	return v;
+}
+
+/* A date as seconds since the epoch: the seconds themselves, or ISO 8601
+ * YYYY-MM-DD[Thh:mm[:ss[.fff]][Z|+hh:mm|-hh:mm]] (UTC without a zone). */
+static int
+date_parse(const char *s, double *out)
+{
+	struct tm	 tm;
+	double		 frac = 0;
+	int		 zone = 0, sign, h, m;
+	char		*end;
+
+	if (isdigit((unsigned char)s[0]) && strchr(s, '-') == NULL)
+		return number_parse(s, out);
+	memset(&tm, 0, sizeof(tm));
+	if ((tm.tm_year = digits(&s, 4)) == -1 || *s++ != '-' ||
+	    (tm.tm_mon = digits(&s, 2)) < 1 || tm.tm_mon > 12 ||
+	    *s++ != '-' || (tm.tm_mday = digits(&s, 2)) < 1 ||
+	    tm.tm_mday > 31)
+		return -1;
+	if (*s == 'T') {
+		s++;
+		if ((tm.tm_hour = digits(&s, 2)) == -1 || tm.tm_hour > 23 ||
+		    *s++ != ':' || (tm.tm_min = digits(&s, 2)) == -1 ||
+		    tm.tm_min > 59)
+			return -1;
+		if (*s == ':') {
+			s++;
+			if ((tm.tm_sec = digits(&s, 2)) == -1 ||
+			    tm.tm_sec > 60)
+				return -1;
+			if (*s == '.') {
+				if (!isdigit((unsigned char)s[1]))
+					return -1;
+				frac = strtod(s, &end);
+				s = end;
+			}
+		}
+		if (*s == 'Z')
+			s++;
+		else if (*s == '+' || *s == '-') {
+			sign = *s++ == '-' ? -1 : 1;
+			if ((h = digits(&s, 2)) == -1 || h > 23 ||
+			    *s++ != ':' || (m = digits(&s, 2)) == -1 || m > 59)
+				return -1;
+			zone = sign * (h * 3600 + m * 60);
+		}
+	}
+	if (*s != '\0')
+		return -1;
+	tm.tm_year -= 1900;
+	tm.tm_mon--;
+	*out = (double)timegm(&tm) - zone + frac;
+	return 0;
+}
+
+/* An IPv4 or IPv6 address with an optional /bits: the address in 16 bytes
+ * (IPv4 in the first 4), its family's length in bits, and the range's. */
+static int
+cidr_parse(const char *s, uint8_t addr[16], int *len, int *bits)
+{
+	char		 buf[INET6_ADDRSTRLEN + 8], *slash, *end;
+	long		 b;
+
+	if (strlen(s) >= sizeof(buf))
+		return -1;
+	strcpy(buf, s);
+	memset(addr, 0, 16);
+	if ((slash = strchr(buf, '/')) != NULL)
+		*slash++ = '\0';
+	if (inet_pton(AF_INET, buf, addr) == 1)
+		*len = 32;
+	else if (inet_pton(AF_INET6, buf, addr) == 1)
+		*len = 128;
+	else
+		return -1;
+	*bits = *len;
+	if (slash != NULL) {
+		if (!isdigit((unsigned char)*slash))
+			return -1;
+		b = strtol(slash, &end, 10);
+		if (*end != '\0' || b > *len)
+			return -1;
+		*bits = (int)b;
+	}
+	return 0;
+}
+
+/* Whether address have is in the range want; -1 if either is unreadable. */
+static int
+ip_in_range(const char *want, const char *have)
+{
+	uint8_t	 w[16], h[16];
+	int	 wlen, hlen, bits, hbits, i;
+
+	if (cidr_parse(want, w, &wlen, &bits) == -1 ||
+	    cidr_parse(have, h, &hlen, &hbits) == -1)
+		return -1;
+	if (wlen != hlen)
+		return 0;
+	for (i = 0; i < bits / 8; i++)
+		if (w[i] != h[i])
+			return 0;
+	if (bits % 8 != 0 && ((w[i] ^ h[i]) & (0xff << (8 - bits % 8))))
+		return 0;
+	return 1;
+}
+
+/* have compared to want as cmp asks; -1 if either is unreadable. */
+static int
+ordered_matches(const struct cond_op *o, const char *want, const char *have)
+{
+	double	 w, h;
+	int	 (*parse)(const char *, double *) = o->kind == COND_DATE ?
+		     date_parse : number_parse;
+
+	if (parse(want, &w) == -1 || parse(have, &h) == -1)
+		return -1;
+	switch (o->cmp) {
+	case CMP_LT:
+		return h < w;
+	case CMP_LE:
+		return h <= w;
+	case CMP_GT:
+		return h > w;
+	case CMP_GE:
+		return h >= w;
+	default:
+		return h == w;
+	}
+}
+
+/* 1 or 0, or -1 when a value cannot be read as the operator's type. */
+static int
+value_matches(const struct cond_op *o, const char *want, const char *have)
+{
+	switch (o->kind) {
 	case COND_STRING:
 		return strcmp(want, have) == 0;
 	case COND_STRING_NOCASE:
@@ -568,6 +755,11 @@ value_matches(enum cond_kind kind, const char *want, const char *have)
 		return iam_match(want, have, 0);
 	case COND_ARN:
 		return arn_match(want, have);
+	case COND_NUMERIC:
+	case COND_DATE:
+		return ordered_matches(o, want, have);
+	case COND_IP:
+		return ip_in_range(want, have);
 	default:
 		return 0;
 	}
@@ -591,10 +783,43 @@ null_holds(const struct iam_condition *c, const char *have)
 	return m ? COND_TRUE : COND_FALSE;
 }
 
+/* The operator named by the n bytes at op, into *out; -1 if berth does not
+ * know it. */
+static int
+cond_op_find(const char *op, size_t n, struct cond_op *out)
+{
+	enum cond_kind	 kind;
+	size_t		 i, skip;
+
+	for (i = 0; i < nitems(cond_ops); i++)
+		if (strlen(cond_ops[i].name) == n &&
+		    strncmp(cond_ops[i].name, op, n) == 0) {
+			*out = cond_ops[i];
+			return 0;
+		}
+	if (n > 7 && strncmp(op, "Numeric", 7) == 0) {
+		kind = COND_NUMERIC;
+		skip = 7;
+	} else if (n > 4 && strncmp(op, "Date", 4) == 0) {
+		kind = COND_DATE;
+		skip = 4;
+	} else
+		return -1;
+	for (i = 0; i < nitems(ordered_ops); i++)
+		if (strlen(ordered_ops[i].name) == n - skip &&
+		    strncmp(ordered_ops[i].name, op + skip, n - skip) == 0) {
+			*out = ordered_ops[i];
+			out->kind = kind;
+			return 0;
+		}
+	return -1;
+}
+
 static int
 condition_holds(const struct iam_condition *c, const struct iam_context *ctx)
 {
-	const struct cond_op *o = NULL;
+	struct cond_op	 found;
+	const struct cond_op *o = &found;
 	const char	*op = c->op, *have;
 	size_t		 i, n;
 	int		 forall = 0, forany = 0, ifexists = 0, m = 0;
@@ -611,12 +836,8 @@ condition_holds(const struct iam_condition *c, const struct iam_context *ctx)
 		ifexists = 1;
 		n -= 8;
 	}
-	for (i = 0; i < nitems(cond_ops) && o == NULL; i++)
-		if (strlen(cond_ops[i].name) == n &&
-		    strncmp(cond_ops[i].name, op, n) == 0)
-			o = &cond_ops[i];
-	if (o == NULL || !key_known(c->key) || (o->kind == COND_NULL &&
-	    (ifexists || forany || forall)))
+	if (cond_op_find(op, n, &found) == -1 || !key_known(c->key) ||
+	    (o->kind == COND_NULL && (ifexists || forany || forall)))
 		return COND_UNDECIDED;
 	for (i = 0; i < c->nvalues; i++)
 		if (strstr(c->values[i], "${") != NULL)
@@ -629,8 +850,9 @@ condition_holds(const struct iam_condition *c, const struct iam_context *ctx)
 			return COND_TRUE;
 		return !forany && o->negated ? COND_TRUE : COND_FALSE;
 	}
-	for (i = 0; i < c->nvalues && !m; i++)
-		m = value_matches(o->kind, c->values[i], have);
+	for (i = 0; i < c->nvalues && m != 1; i++)
+		if ((m = value_matches(o, c->values[i], have)) == -1)
+			return COND_UNDECIDED;
 	return m != o->negated ? COND_TRUE : COND_FALSE;
 }
 

@@ -33,6 +33,7 @@
 #include "image_scan.h"
 #include "log.h"
 #include "name.h"
+#include "registry.h"
 #include "util.h"
 
 #define ENTRY_VERSION		1
@@ -697,6 +698,7 @@ record_apply_body(enum record_type type, struct rbuf *r)
 			break;
 		if (r->left != 0)
 			break;
+		template_setting_canon(&s, type == REC_SETTING_PUT ? &v : NULL);
 		rc = type == REC_SETTING_PUT ?
 		    model_setting_put(registry_get(k.account, k.region), s, v) :
 		    model_setting_delete(registry_get(k.account, k.region), s);

@@ -121,6 +121,12 @@ int	template_create_on_push(const char *account, const char *region,
  * transaction's error. */
 int	template_create(struct txn *, const char *account, const char *region,
 	    const char *name, const char *use);
+/* A registry setting as a record carries it, made current: berth before
+ * one template per prefix stored "template/prod/" apart from
+ * "template/prod"; such a key (*value NULL for a deletion) is rewritten in
+ * place, without its trailing '/', and so is the template's prefix in
+ * *value.  Other keys are left alone. */
+void	template_setting_canon(char **key, char **value);
 
 /* --- cross-account permissions (registry policy, ecr_registry.c) --------- */
 

@@ -32,7 +32,10 @@
  *
  * Each template is the registry setting "template/<prefix>", holding
  * {"template": <RepositoryCreationTemplate without its dates>,
- * "createdMs": ..., "updatedMs": ...}.
+ * "createdMs": ..., "updatedMs": ...}, the prefix without a trailing '/'.
+ * Data written before that rule may hold "template/prod/": the record is
+ * read as "template/prod" (template_setting_canon), and the next snapshot
+ * writes it so.
  */
 #include "config.h"
 
@@ -226,4 +229,30 @@ template_create(struct txn *t, const char *account, const char *region,
 	rc = txn_repo_put(t, account, region, name, now_ms(), &cfg);
 	repo_config_clear(&cfg);
 	return rc;
+}
+
+void
+template_setting_canon(char **key, char **value)
+{
+	struct json_object *doc, *tpl;
+	size_t	 n = strlen(*key), plen = strlen(TEMPLATE_KEY_PREFIX);
+	char	*prefix;
+
+	if (n <= plen + 1 || (*key)[n - 1] != '/' ||
+	    strncmp(*key, TEMPLATE_KEY_PREFIX, plen) != 0)
+		return;
+	(*key)[n - 1] = '\0';
+	if (value == NULL || (doc = json_parse_strict(*value, strlen(*value),
+	    TEMPLATE_JSON_DEPTH)) == NULL)
+		return;
+	if (json_object_object_get_ex(doc, "template", &tpl) &&
+	    json_object_is_type(tpl, json_type_object)) {
+		prefix = *key + plen;
+		json_object_object_add(tpl, "prefix",
+		    json_object_new_string(prefix));
+		free(*value);
+		*value = xstrdup(json_object_to_json_string_ext(doc,
+		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	}
+	json_object_put(doc);
 }

@@ -44,7 +44,11 @@ static const struct iam_kv context[] = {
 	{ "aws:PrincipalArn", "arn:aws:iam::111111111111:root" },
 	{ "aws:SourceAccount", "111111111111" },
 	{ "aws:SourceArn", "arn:aws:ecr:eu-west-1:111111111111:repository/x" },
-	{ "ecr:ResourceTag/team", "blue" }
+	{ "ecr:ResourceTag/team", "blue" },
+	{ "ecr:ResourceTag/size", "10" },
+	{ "aws:CurrentTime", "2026-12-07T13:30:00Z" },
+	{ "aws:EpochTime", "1796650200" },
+	{ "aws:SourceIp", "2001:db8::1" }
 };
 static const struct iam_context ctx = { context, nitems(context) };
 static const char *const resources[] = {

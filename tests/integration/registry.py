@@ -21,6 +21,7 @@ import hashlib
 import io
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -46,11 +47,30 @@ B = "222222222222"
 C = "333333333333"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+ANY_MANIFEST = (OCI_MANIFEST +
+                ", application/vnd.docker.distribution.manifest.v2+json")
 NOTARY = "application/vnd.cncf.notary.signature"
 
 passed = 0
 failed = 0
-TMP = tempfile.mkdtemp(prefix="berth-registry.")
+
+
+def private_tmp():
+    """A new private directory whose path podman takes as an image name:
+    podman names an image pulled from oci:<path> after the path, and
+    mkdtemp's random part may start or end with '_', which a reference
+    may not (one run in a few failed "podman push creates" so)."""
+    while True:
+        d = os.path.join(tempfile.gettempdir(),
+                         "berth-registry-" + secrets.token_hex(4))
+        try:
+            os.mkdir(d, 0o700)
+            return d
+        except FileExistsError:
+            continue
+
+
+TMP = private_tmp()
 
 
 def ok(name, cond, detail=""):
@@ -456,6 +476,20 @@ def test_replication(b):
         s["status"] == "COMPLETE" for s in st), st)
     ok("PutImage: the replicas have its tag", ("api", dp) in images(
         a2, "rep/app") and ("api", dp) in images(bb, "rep/app"))
+    # And one podman pushes (its own uploads, chunked or not, its own
+    # manifest PUT).
+    ok("podman push to rep/app", *podman_push(b, "rep/app", A, "us-east-1",
+                                              tag="pod", seed="podman"))
+    dq = a.describe_images(repositoryName="rep/app", imageIds=[
+        {"imageTag": "pod"}])["imageDetails"][0]["imageDigest"]
+    st = settled(a, "rep/app", dq)
+    ok("podman push: replicated everywhere", len(st) == 2 and all(
+        s["status"] == "COMPLETE" for s in st), st)
+    ok("podman push: the replicas have its digest and tag", ("pod", dq) in
+       images(a2, "rep/app") and ("pod", dq) in images(bb, "rep/app"))
+    ok("podman push: the replica pulls the same manifest", b.get(
+        "/v2/rep/app/manifests/pod", A, "us-west-2", ANY_MANIFEST) ==
+       b.get("/v2/rep/app/manifests/pod", A, "us-east-1", ANY_MANIFEST))
 
     # A Deny wins.
     bb.put_registry_policy(policyText=json.dumps({
@@ -492,7 +526,17 @@ def test_replication(b):
                     "Null": {"aws:SourceArn": "false"}}, "cond3")
     ok("StringNotEquals and Null hold: COMPLETE",
        st.get("status") == "COMPLETE", st)
-    st = cond_push({"NumericLessThan": {"aws:SourceAccount": "1"}}, "cond4")
+    st = cond_push({"DateGreaterThan": {"aws:CurrentTime":
+                                        "2020-01-01T00:00:00Z"},
+                    "NumericGreaterThan": {"aws:EpochTime": "1577836800"},
+                    "NotIpAddress": {"aws:SourceIp": "0.0.0.0/0"}}, "cond5")
+    ok("Date, Numeric on the clock and NotIpAddress (no client) hold: "
+       "COMPLETE", st.get("status") == "COMPLETE", st)
+    st = cond_push({"IpAddress": {"aws:SourceIp": ["0.0.0.0/0", "::/0"]}},
+                   "cond6")
+    ok("IpAddress without a client address: ACCESS_DENIED",
+       st.get("failureCode") == "ACCESS_DENIED", st)
+    st = cond_push({"BinaryEquals": {"aws:SourceAccount": "MQ=="}}, "cond4")
     ok("an operator berth cannot evaluate grants nothing",
        st.get("failureCode") == "ACCESS_DENIED", st)
 
@@ -765,6 +809,14 @@ def test_create_on_push(b):
         imageManifest="{not json") == "InvalidParameterException" and err(
         c.describe_repositories, repositoryNames=["team/bad"]) ==
         "RepositoryNotFoundException")
+    # BatchCheckLayerAvailability only reads: AWS documents no creation by
+    # it, so a covered but missing repository stays missing.
+    ok("BatchCheckLayerAvailability does not create", err(
+        c.batch_check_layer_availability, repositoryName="team/check",
+        layerDigests=["sha256:" + "0" * 64]) ==
+        "RepositoryNotFoundException" and err(
+        c.describe_repositories, repositoryNames=["team/check"]) ==
+        "RepositoryNotFoundException")
     ok("InitiateLayerUpload without a template", err(
         c.initiate_layer_upload, repositoryName="nope/api") ==
         "RepositoryNotFoundException")
@@ -777,14 +829,17 @@ def test_create_on_push(b):
     # podman too, into a name only ROOT covers.
     c.create_repository_creation_template(prefix="ROOT",
                                           appliedFor=["CREATE_ON_PUSH"])
-    ok("podman push creates", podman_push(b, "anything/else", A,
-                                          "ap-south-1"))
+    ok("podman push creates", *podman_push(b, "anything/else", A,
+                                           "ap-south-1"))
     ok("ROOT created it", c.describe_repositories(
         repositoryNames=["anything/else"])["repositories"][0][
         "imageTagMutability"] == "MUTABLE")
 
 
-def podman_push(b, repo, account, region):
+def podman_push(b, repo, account, region, tag="v1", seed=None):
+    """Push an image with podman: (success, what failed with its stderr).
+    Every step runs to its exit; the push has been acknowledged (the
+    manifest PUT answered) when podman exits 0."""
     home = os.path.join(TMP, "podman")
     os.makedirs(home, exist_ok=True)
     env = dict(os.environ)
@@ -796,24 +851,26 @@ def podman_push(b, repo, account, region):
     env["REGISTRY_AUTH_FILE"] = os.path.join(home, "auth.json")
     with open(env["REGISTRY_AUTH_FILE"], "w") as f:
         f.write("{}")
-    layout, _ = oci_layout("podman-" + repo.replace("/", "_"))
+    layout, _ = oci_layout("podman-%s-%s" % (repo.replace("/", "_"), tag),
+                           seed=seed)
     pod = ["podman", "--root", home + "/root", "--runroot", home + "/run"]
-    dest = "127.0.0.1:%d/%s:v1" % (b.port, repo)
-    steps = [pod + ["pull", "-q", "oci:%s:x" % layout],
-             pod + ["tag", "oci:%s:x" % layout, dest],
-             pod + ["push", "-q", "--tls-verify=false", "--creds",
-                    "AWS:" + b.password(account, region), dest]]
-    r = subprocess.run(steps[0], env=env, capture_output=True, text=True)
-    if r.returncode != 0:
-        print(r.stderr)
-        return False
-    image_id = r.stdout.strip().splitlines()[-1]
-    for cmd in (pod + ["tag", image_id, dest], steps[2]):
+    dest = "127.0.0.1:%d/%s:%s" % (b.port, repo, tag)
+
+    def run(cmd):
         r = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        return r, "%s exited %d: %s" % (" ".join(cmd[5:7]), r.returncode,
+                                         r.stderr.strip())
+    r, why = run(pod + ["pull", "-q", "oci:%s:x" % layout])
+    if r.returncode != 0:
+        return False, why
+    image_id = r.stdout.strip().splitlines()[-1]
+    for cmd in (pod + ["tag", image_id, dest],
+                pod + ["push", "-q", "--tls-verify=false", "--creds",
+                       "AWS:" + b.password(account, region), dest]):
+        r, why = run(cmd)
         if r.returncode != 0:
-            print(r.stderr)
-            return False
-    return True
+            return False, why
+    return True, ""
 
 
 # --- managed signing ----------------------------------------------------------

@@ -157,8 +157,23 @@ test_evaluation(void)
 	"\"*\",\"Action\":\"ecr:*\",\"Condition\":" c "}]}"
 #define SRC_ARN	"arn:aws:ecr:eu-west-1:" SRC ":repository/prod/app"
 
-/* What text decides for SRC replicating into RES, with the source keys
- * (replication) or without them (a principal's own request). */
+/* What text decides for SRC replicating into RES in the context of the
+ * first n keys of kv. */
+static enum iam_decision
+decide_with(const char *text, const struct iam_kv *kv, size_t n)
+{
+	struct iam_context ctx = { kv, n };
+	struct iam_policy *p = parse(text);
+	enum iam_decision d;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	d = iam_policy_evaluate(p, SRC, "ecr:ReplicateImage", RES, &ctx);
+	iam_policy_free(p);
+	return d;
+}
+
+/* What text decides with the source keys (replication) or without them
+ * (a principal's own request). */
 static enum iam_decision
 decide_in(const char *text, int with_source)
 {
@@ -169,14 +184,8 @@ decide_in(const char *text, int with_source)
 		{ "aws:SourceAccount", SRC },
 		{ "aws:SourceArn", SRC_ARN }
 	};
-	struct iam_context ctx = { kv, with_source ? 5 : 3 };
-	struct iam_policy *p = parse(text);
-	enum iam_decision d;
 
-	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
-	d = iam_policy_evaluate(p, SRC, "ecr:ReplicateImage", RES, &ctx);
-	iam_policy_free(p);
-	return d;
+	return decide_with(text, kv, with_source ? 5 : 3);
 }
 
 static void
@@ -252,20 +261,25 @@ test_conditions(void)
 	CU_ASSERT_EQUAL(decide_in(DENY_IF("{\"StringEquals\":"
 	    "{\"aws:SourceAccount\":\"3\"}}"), 1), A);
 	/* Undecidable (an operator berth does not evaluate, a key its
-	 * requests never carry, a policy variable): deny-safe, unless
-	 * another condition of the statement is false. */
+	 * requests never carry, a policy variable, a value its operator
+	 * cannot read): deny-safe, unless another condition of the
+	 * statement is false. */
+	CU_ASSERT_EQUAL(decide_in(ALLOW_IF("{\"BinaryEquals\":"
+	    "{\"aws:SourceAccount\":\"NQ==\"}}"), 1), N);
+	CU_ASSERT_EQUAL(decide_in(DENY_IF("{\"BinaryEquals\":"
+	    "{\"aws:SourceAccount\":\"NQ==\"}}"), 1), D);
 	CU_ASSERT_EQUAL(decide_in(ALLOW_IF("{\"NumericLessThan\":"
-	    "{\"aws:SourceAccount\":\"5\"}}"), 1), N);
+	    "{\"aws:SourceArn\":\"5\"}}"), 1), N);
 	CU_ASSERT_EQUAL(decide_in(DENY_IF("{\"NumericLessThan\":"
-	    "{\"aws:SourceAccount\":\"5\"}}"), 1), D);
+	    "{\"aws:SourceArn\":\"5\"}}"), 1), D);
 	CU_ASSERT_EQUAL(decide_in(DENY_IF("{\"Bool\":"
 	    "{\"aws:SecureTransport\":\"false\"}}"), 1), D);
 	CU_ASSERT_EQUAL(decide_in(ALLOW_IF("{\"StringEquals\":"
 	    "{\"aws:SourceAccount\":\"${aws:PrincipalAccount}\"}}"), 1), N);
 	CU_ASSERT_EQUAL(decide_in(DENY_IF("{\"stringequals\":"
 	    "{\"aws:SourceAccount\":\"3\"}}"), 1), D);
-	CU_ASSERT_EQUAL(decide_in(DENY_IF("{\"NumericLessThan\":"
-	    "{\"aws:SourceAccount\":\"5\"},\"StringEquals\":"
+	CU_ASSERT_EQUAL(decide_in(DENY_IF("{\"BinaryEquals\":"
+	    "{\"aws:SourceAccount\":\"NQ==\"},\"StringEquals\":"
 	    "{\"aws:SourceAccount\":\"3\"}}"), 1), A);
 	/* The grammar of Condition. */
 	CU_ASSERT(invalid(ALLOW_IF("[]")));
@@ -275,6 +289,113 @@ test_conditions(void)
 	CU_ASSERT(invalid(ALLOW_IF("{\"StringEquals\":{\"k\":{\"a\":1}}}")));
 	CU_ASSERT(invalid(ALLOW_IF("{\"StringEquals\":{\"k\":[null]}}")));
 	CU_ASSERT(!invalid(ALLOW_IF("{\"NumericEquals\":{\"k\":[1,2.5]}}")));
+}
+
+/* What text decides with aws:SourceIp (ip; NULL: absent), aws:CurrentTime
+ * (2026-12-07 13:30:00 UTC), aws:EpochTime and a numeric tag. */
+static enum iam_decision
+decide_typed(const char *text, const char *ip)
+{
+	const struct iam_kv kv[] = {
+		{ "aws:CurrentTime", "2026-12-07T13:30:00Z" },
+		{ "aws:EpochTime", "1796650200" },
+		{ "ecr:ResourceTag/size", "10" },
+		{ "aws:SourceIp", ip }
+	};
+
+	return decide_with(text, kv, ip != NULL ? 4 : 3);
+}
+
+#define NUM(op, v)	ALLOW_IF("{\"" op "\":{\"ecr:ResourceTag/size\":" v \
+	"}}")
+#define DATE(op, v)	ALLOW_IF("{\"" op "\":{\"aws:CurrentTime\":\"" v \
+	"\"}}")
+#define IP(op, v)	ALLOW_IF("{\"" op "\":{\"aws:SourceIp\":" v "}}")
+#define V4	"203.0.113.7"
+#define V6	"2001:db8::1"
+
+static void
+test_typed_conditions(void)
+{
+	static const struct {
+		const char		*policy;
+		const char		*ip;	/* aws:SourceIp; NULL: absent */
+		enum iam_decision	 want;
+	} cases[] = {
+		/* Numbers: decimals compared as numbers, the context's
+		 * value on the left. */
+		{ NUM("NumericEquals", "10"), V4, IAM_ALLOW },
+		{ NUM("NumericEquals", "\"10.0\""), V4, IAM_ALLOW },
+		{ NUM("NumericEquals", "[1,2]"), V4, IAM_IMPLICIT_DENY },
+		{ NUM("NumericNotEquals", "[1,2]"), V4, IAM_ALLOW },
+		{ NUM("NumericNotEquals", "[1,10]"), V4, IAM_IMPLICIT_DENY },
+		{ NUM("NumericLessThan", "11"), V4, IAM_ALLOW },
+		{ NUM("NumericLessThan", "10"), V4, IAM_IMPLICIT_DENY },
+		{ NUM("NumericLessThanEquals", "10"), V4, IAM_ALLOW },
+		{ NUM("NumericGreaterThan", "9.5"), V4, IAM_ALLOW },
+		{ NUM("NumericGreaterThan", "10"), V4, IAM_IMPLICIT_DENY },
+		{ NUM("NumericGreaterThanEquals", "10"), V4, IAM_ALLOW },
+		{ NUM("NumericEquals", "\"ten\""), V4, IAM_IMPLICIT_DENY },
+		{ NUM("NumericEqualsIfExists", "10"), V4, IAM_ALLOW },
+		{ ALLOW_IF("{\"NumericLessThan\":{\"aws:EpochTime\":"
+		    "1796650201}}"), V4, IAM_ALLOW },
+		/* Dates: ISO 8601 with or without a zone, or epoch
+		 * seconds. */
+		{ DATE("DateEquals", "2026-12-07T13:30:00Z"), V4, IAM_ALLOW },
+		{ DATE("DateEquals", "2026-12-07T14:30:00+01:00"), V4,
+		    IAM_ALLOW },
+		{ DATE("DateEquals", "1796650200"), V4, IAM_ALLOW },
+		{ DATE("DateNotEquals", "2026-12-07"), V4, IAM_ALLOW },
+		{ DATE("DateLessThan", "2027-01-01"), V4, IAM_ALLOW },
+		{ DATE("DateLessThan", "2026-12-07T13:30:00Z"), V4,
+		    IAM_IMPLICIT_DENY },
+		{ DATE("DateLessThanEquals", "2026-12-07T13:30:00.000Z"), V4,
+		    IAM_ALLOW },
+		{ DATE("DateGreaterThan", "2026-12-07T13:29:59Z"), V4,
+		    IAM_ALLOW },
+		{ DATE("DateGreaterThan", "2026-12-08"), V4,
+		    IAM_IMPLICIT_DENY },
+		{ DATE("DateGreaterThanEquals", "2026-12-07T08:30-05:00"), V4,
+		    IAM_ALLOW },
+		{ ALLOW_IF("{\"DateGreaterThan\":{\"aws:EpochTime\":"
+		    "\"2026-01-01T00:00:00Z\"}}"), V4, IAM_ALLOW },
+		{ DATE("DateEquals", "2026-13-07"), V4, IAM_IMPLICIT_DENY },
+		{ DATE("DateLessThanNot", "2027-01-01"), V4,
+		    IAM_IMPLICIT_DENY },
+		{ DENY_IF("{\"DateLessThan\":{\"aws:CurrentTime\":"
+		    "\"yesterday\"}}"), V4, IAM_EXPLICIT_DENY },
+		/* Addresses: CIDR ranges of either family, an address alone
+		 * for itself; an absent aws:SourceIp fails IpAddress and
+		 * passes NotIpAddress. */
+		{ IP("IpAddress", "\"203.0.113.0/24\""), V4, IAM_ALLOW },
+		{ IP("IpAddress", "[\"10.0.0.0/8\",\"203.0.113.7\"]"), V4,
+		    IAM_ALLOW },
+		{ IP("IpAddress", "\"203.0.113.0/30\""), V4,
+		    IAM_IMPLICIT_DENY },
+		{ IP("IpAddress", "\"203.0.113.4/30\""), V4, IAM_ALLOW },
+		{ IP("IpAddress", "\"203.0.113.6/31\""), V4, IAM_ALLOW },
+		{ IP("IpAddress", "\"0.0.0.0/0\""), V4, IAM_ALLOW },
+		{ IP("IpAddress", "\"0.0.0.0/0\""), V6, IAM_IMPLICIT_DENY },
+		{ IP("IpAddress", "\"2001:db8::/32\""), V6, IAM_ALLOW },
+		{ IP("IpAddress", "\"2001:db9::/32\""), V6,
+		    IAM_IMPLICIT_DENY },
+		{ IP("NotIpAddress", "\"203.0.113.0/24\""), V4,
+		    IAM_IMPLICIT_DENY },
+		{ IP("NotIpAddress", "\"10.0.0.0/8\""), V4, IAM_ALLOW },
+		{ IP("IpAddress", "\"203.0.113.0/24\""), NULL,
+		    IAM_IMPLICIT_DENY },
+		{ IP("NotIpAddress", "\"203.0.113.0/24\""), NULL, IAM_ALLOW },
+		{ IP("IpAddress", "\"203.0.113.0/33\""), V4,
+		    IAM_IMPLICIT_DENY },
+		{ DENY_IF("{\"NotIpAddress\":{\"aws:SourceIp\":"
+		    "\"not-an-address\"}}"), V4, IAM_EXPLICIT_DENY }
+	};
+	size_t	 i;
+
+	for (i = 0; i < nitems(cases); i++)
+		if (decide_typed(cases[i].policy, cases[i].ip) !=
+		    cases[i].want)
+			CU_FAIL(cases[i].policy);
 }
 
 static void
@@ -383,6 +504,8 @@ test_iam_register(void)
 	    CU_add_test(s, "policy grammar", test_grammar) == NULL ||
 	    CU_add_test(s, "policy evaluation", test_evaluation) == NULL ||
 	    CU_add_test(s, "policy conditions", test_conditions) == NULL ||
+	    CU_add_test(s, "typed conditions", test_typed_conditions) ==
+	    NULL ||
 	    CU_add_test(s, "wildcards", test_match) == NULL ||
 	    CU_add_test(s, "actions a scope allows", test_actions_within) ==
 	    NULL ||

@@ -33,6 +33,7 @@
 
 #include "berthd.h"
 #include "error.h"
+#include "registry.h"
 #include "util.h"
 #include "unit.h"
 
@@ -231,6 +232,72 @@ test_snapshot_round_trip(void)
 	check_fixture_model(&fx);
 	munmap(map, len);
 	close(fd);
+	wbuf_clear(&fx.entries);
+}
+
+/*
+ * berth stored a template's prefix as given until "prod" and "prod/" were
+ * made one template: a data directory may hold the setting
+ * "template/prod/", written as that code wrote it.  It is read as
+ * "template/prod", its prefix "prod", on replay and through a snapshot,
+ * and the old key's deletion deletes it.
+ */
+static void
+check_template_canon(void)
+{
+	struct registry	*reg = registry_find(ACCT, REGION);
+	const char	*text;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(reg);
+	CU_ASSERT_PTR_NULL(registry_setting(reg, "template/prod/"));
+	text = registry_setting(reg, "template/prod");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "\"prefix\":\"prod\""));
+	CU_ASSERT_PTR_NULL(strstr(text, "prod/"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "\"createdMs\":7"));
+	CU_ASSERT_PTR_EQUAL(template_for(reg, "prod/app",
+	    TEMPLATE_FOR_CREATE_ON_PUSH), text);
+}
+
+static void
+test_template_slash_canon(void)
+{
+	static const char old[] = "{\"template\":{\"prefix\":\"prod/\","
+	    "\"imageTagMutability\":\"IMMUTABLE\",\"appliedFor\":"
+	    "[\"CREATE_ON_PUSH\"]},\"createdMs\":7,\"updatedMs\":8}";
+	struct fixture	 fx;
+	struct txn	 t;
+	uint64_t	 len = 0;
+	void		*map;
+	int		 fd;
+
+	memset(&fx, 0, sizeof(fx));
+	wbuf_init(&fx.entries);
+	model_install(model_new());
+	txn_init(&t);
+	CU_ASSERT_EQUAL(txn_setting_put(&t, registry_get(ACCT, REGION),
+	    "template/prod/", old), 0);
+	keep_entry(&fx, &t);
+	CU_ASSERT_EQUAL(replay(fx.entries.data, fx.entries.len), 0);
+	check_template_canon();
+
+	fd = anon_file("test-template-snapshot");
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT(record_snapshot(fd, &len) >= 1);
+	map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+	CU_ASSERT_FATAL(map != MAP_FAILED);
+	CU_ASSERT_EQUAL(replay(map, len), 0);
+	check_template_canon();
+	munmap(map, len);
+	close(fd);
+
+	CU_ASSERT_EQUAL(replay(fx.entries.data, fx.entries.len), 0);
+	CU_ASSERT_EQUAL(txn_setting_delete(&t, registry_get(ACCT, REGION),
+	    "template/prod/"), 0);
+	keep_entry(&fx, &t);
+	CU_ASSERT_EQUAL(replay(fx.entries.data, fx.entries.len), 0);
+	CU_ASSERT_PTR_NULL(registry_setting(registry_find(ACCT, REGION),
+	    "template/prod"));
 	wbuf_clear(&fx.entries);
 }
 
@@ -729,6 +796,8 @@ test_model_register(void)
 	    NULL ||
 	    CU_add_test(s, "snapshot round trip", test_snapshot_round_trip) ==
 	    NULL ||
+	    CU_add_test(s, "template prefix with its slash, as stored before",
+	    test_template_slash_canon) == NULL ||
 	    CU_add_test(s, "tag move and delete", test_tag_move_and_delete) ==
 	    NULL ||
 	    CU_add_test(s, "repository delete and forget",
