@@ -331,7 +331,8 @@ for p in "berthd:$BERTHD_PID" "spawner:$SPAWNER" "berth-blobd:$W"; do
 	    test "$(status_field "$pid" CapEff)/$(status_field "$pid" CapPrm)/$(status_field "$pid" CapBnd)/$(status_field "$pid" CapAmb)" = \
 	    "$NOCAPS/$NOCAPS/$NOCAPS/$NOCAPS"
 done
-head -c 65536 /dev/urandom >"$T_TMP/blob2"
+# Larger than the pack's 1 MiB, so that it is a file of its own.
+head -c 2097152 /dev/urandom >"$T_TMP/blob2"
 check "--user: a push works" test "$(push b "$T_TMP/blob2")" = 201
 check "--user: the new blob belongs to the user" \
     test "$(stat -c %u "$D/blobs/sha256/$(sha256_of "$T_TMP/blob2" | cut -c1-2)/$(sha256_of "$T_TMP/blob2")")" = "$uid"
