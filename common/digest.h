@@ -52,9 +52,11 @@ enum digest_algo digest_algo_parse(const char *, size_t);
 int		 digest_eq(const struct digest *, const struct digest *);
 int		 digest_cmp(const struct digest *, const struct digest *);
 /*
- * Loads libcrypto's configuration and the SHA-256, SHA-512 and
- * HMAC-SHA256 implementations now: libcrypto reads its configuration file
- * on first use, and a process must not need files once it is confined.
+ * Loads libcrypto's configuration and its HMAC-SHA256 implementation now:
+ * libcrypto reads its configuration file on first use of EVP, and a
+ * process must not need files once it is confined.  The digests below do
+ * not use EVP and need neither: a process that only hashes does not call
+ * it.
  */
 void		 digest_library_init(void);
 /* One-shot. */
