@@ -156,8 +156,6 @@ ecr_bind_handlers(void)
 int
 ecr_init(void)
 {
-	if (ecr_validate_init() == -1)
-		return -1;
 	ecr_bind_handlers();
 	if (conf.credentials_file != NULL &&
 	    sigv4_credentials_load(conf.credentials_file) == -1)
