@@ -8,7 +8,10 @@ thread, and the DescribeRepositories latency over 10,000 repositories
 PATH (pip's moto[server]); without it only berth's absolute figures are
 printed.  A benchmark, not a test: it prints, it does not judge.
 
-usage: bench/ecr_vs_moto.py [--seconds N] [--threads N]
+usage: bench/ecr_vs_moto.py [--seconds N] [--threads N] [--repos N]
+                            [--json FILE]
+--repos sets how many repositories the listing is timed over (default
+10,000); --json also writes every figure to FILE, for bench/push_targets.sh.
 BERTHD and BLOBD name the binaries (default: build/ under the tree).
 """
 
@@ -189,7 +192,7 @@ def wrk_put_rate(port, seconds, digests):
     return rps
 
 
-def run(port, seconds, threads):
+def run(port, seconds, threads, repos):
     digests = setup(port)
     out = {}
     out["DescribeRepositories"] = rate(
@@ -218,9 +221,9 @@ def run(port, seconds, threads):
             port, seconds, "ListImages", {"repositoryName": "bench/app",
                                           "maxResults": 100})
         out["PutImage (wrk)"] = wrk_put_rate(port, seconds, digests)
-    # 10,000 repositories.
+    # Many repositories (10,000 by default).
     c = Conn(port)
-    for i in range(10000):
+    for i in range(repos):
         c.call("CreateRepository", {"repositoryName": "many/r%05d" % i})
     t0 = time.perf_counter()
     for _ in range(20):
@@ -243,6 +246,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=3)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--repos", type=int, default=10000)
+    ap.add_argument("--json")
     args = ap.parse_args()
     results = {}
     d = tempfile.mkdtemp(prefix="berth-bench.")
@@ -253,7 +258,7 @@ def main():
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_up(port)
-        results["berth"] = run(port, args.seconds, args.threads)
+        results["berth"] = run(port, args.seconds, args.threads, args.repos)
     finally:
         p.terminate()
         p.wait()
@@ -267,12 +272,15 @@ def main():
         try:
             wait_up(port)
             time.sleep(1)
-            results["moto"] = run(port, args.seconds, args.threads)
+            results["moto"] = run(port, args.seconds, args.threads, args.repos)
         finally:
             p.terminate()
             p.wait()
     else:
         print("moto_server is not installed: berth's figures only")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=1)
     keys = list(results["berth"])
     print("%-28s %14s %14s %8s" % ("", "berth", "moto", "ratio"))
     for k in keys:

@@ -173,31 +173,44 @@ EOF
 }
 
 # Start to the first 200 on /v2/, in ms, median of N_START starts, each
-# on a fresh data directory: res[SERVER.startup].
+# on a fresh data directory: res[SERVER.startup]; the CPU time the
+# server's processes had used by then, median: res[SERVER.startup_cpu].
 measure_startup() {	# server
-	local i p d ms all=
+	local i p d out ms cpu rest all= cpus= by=
 	for i in $(seq 1 "$N_START"); do
 		p=$(free_port)
 		d=$tmp/start.$1.$i
 		mkdir -p "$d"
 		case $1 in
 		berth)
-			ms=$($PIN_CLIENT python3 "$here/startup.py" "$p" \
+			out=$($PIN_CLIENT python3 "$here/startup.py" "$p" \
 			    $PIN_SERVER "$BERTHD" --blobd "$BLOBD" \
 			    --listen "127.0.0.1:$p" --data-dir "$d/data" \
 			    --create-on-push) ;;
 		docker-registry)
 			registry_config "$d/data" "$p" >"$d/config.yml"
-			ms=$($PIN_CLIENT python3 "$here/startup.py" "$p" \
+			out=$($PIN_CLIENT python3 "$here/startup.py" "$p" \
 			    $PIN_SERVER "$REGISTRY" serve "$d/config.yml") ;;
 		esac
 		rm -rf "$d"
+		read -r ms cpu rest <<<"$out" || true
 		[ -n "$ms" ] && all="$all $ms"
+		[ -n "$cpu" ] && cpus="$cpus ${cpu#cpu=}"
+		[ -n "$rest" ] && by="$by
+$rest"
 	done
-	res[$1.startup]=$(echo $all | tr ' ' '\n' | sort -n |
-	    awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }')
+	res[$1.startup]=$(median $all)
+	res[$1.startup_cpu]=$(median $cpus)
 	echo "  $1 start to first 200: ${res[$1.startup]:-failed} ms" \
-	    "(of:$all)"
+	    "(of:$all); CPU by then ${res[$1.startup_cpu]:--} ms (of:$cpus)"
+	echo "$1 startup RESULT ms=${res[$1.startup]:--}" \
+	    "cpu_ms=${res[$1.startup_cpu]:--}" >>"$raw"
+	echo "$by" | sed '/^$/d; s/^/    /'
+}
+
+median() {	# value...
+	echo "$@" | tr ' ' '\n' | sed '/^$/d' | sort -n |
+	    awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'
 }
 
 start_berth() {
@@ -607,6 +620,9 @@ b=${res[berth.startup]:--}
 r=${res[docker-registry.startup]:--}
 printf "$fmt" "start to first 200 on /v2/, ms" "$b" "$r" "" "<= 10 ms" \
     "$(judge "$b" '<=' 10)" >>"$table"
+printf "$fmt" "  (CPU used by then, all processes, ms)" \
+    "${res[berth.startup_cpu]:--}" "${res[docker-registry.startup_cpu]:--}" \
+    "" "" "" >>"$table"
 mib() { awk -v k="$1" 'BEGIN { if (k == "" || k == "-") print "-";
 	else printf "%.1f\n", k / 1024 }'; }
 b=$(mib "${res[berth.rss_idle]:-}")

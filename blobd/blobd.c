@@ -243,7 +243,6 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	umask(027);
 	blobd_raise_nofile();
-	digest_library_init();
 
 	memset(&env, 0, sizeof(env));
 	env.durable = durable;

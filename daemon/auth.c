@@ -35,8 +35,6 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "berthd.h"
 #include "error.h"
@@ -52,13 +50,10 @@
 static void
 auth_mac(const char *payload, size_t len, uint8_t mac[AUTH_MAC_LEN])
 {
-	unsigned int	 maclen = AUTH_MAC_LEN;
-
 	if (!model->have_secret)
 		fatalx("auth: no signing key loaded");
-	if (HMAC(EVP_sha256(), model->secret, sizeof(model->secret),
-	    (const unsigned char *)payload, len, mac, &maclen) == NULL)
-		fatalx("HMAC");
+	digest_hmac_sha256(model->secret, sizeof(model->secret), payload, len,
+	    mac);
 }
 
 void

@@ -46,8 +46,6 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <json-c/json.h>
 
@@ -164,8 +162,6 @@ ecr_bind_handlers(void)
 int
 ecr_init(void)
 {
-	if (ecr_validate_init() == -1)
-		return -1;
 	ecr_bind_handlers();
 	if (conf.credentials_file != NULL &&
 	    sigv4_credentials_load(conf.credentials_file) == -1)
@@ -493,7 +489,6 @@ token_mac(const struct ecr_req *r, const char *scope, const uint8_t *cursor,
 {
 	struct wbuf	 w;
 	uint8_t		 full[32];
-	unsigned int	 flen = sizeof(full);
 
 	/* The model's key also signs registry passwords: a distinct label
 	 * keeps the two uses apart. */
@@ -504,9 +499,8 @@ token_mac(const struct ecr_req *r, const char *scope, const uint8_t *cursor,
 	wbuf_put_str(&w, r->region);
 	wbuf_put_str(&w, scope);
 	wbuf_put_bytes(&w, cursor, len);
-	if (HMAC(EVP_sha256(), model->secret, sizeof(model->secret), w.data,
-	    w.len, full, &flen) == NULL)
-		fatalx("HMAC");
+	digest_hmac_sha256(model->secret, sizeof(model->secret), w.data,
+	    w.len, full);
 	wbuf_clear(&w);
 	memcpy(mac, full, ECR_TOKEN_MAC_LEN);
 }

@@ -76,8 +76,11 @@ extern const struct ecr_operation ecr_operations[];
 extern const size_t		 ecr_noperations;
 
 /* ecr_validate.c */
-/* Compiles every pattern of the model once; 0, or -1 if one does not
- * translate or compile (a bug in the translation: fatal at start). */
+/* Compiles every pattern of the model; 0, or -1 if one does not
+ * translate or compile (a bug in the translation, which the unit tests
+ * catch).  ecr_pattern_match compiles each at its first use, and that
+ * failing is fatal: compiling all of them was a seventh of berthd's
+ * start. */
 int	ecr_validate_init(void);
 /* The operation of that name, or NULL. */
 const struct ecr_operation *ecr_operation_find(const char *, size_t);

@@ -21,7 +21,11 @@
  * the requests to it.  A request names a URL and gets the answer's
  * headers, then its body in a pipe berthd made or inline, then the
  * outcome.  Requests made while berth-fetchd is starting wait for it; when
- * it dies, those in flight fail as if the upstream were unreachable.
+ * it dies, those in flight fail as if the upstream were unreachable.  It
+ * is first started a quarter of a second after berthd, or by the first
+ * request that needs it if that comes sooner: its start (libcurl and its
+ * libraries, OpenSSL, the resolver) costs more CPU than berthd's and
+ * berth-blobd's together, and made at once it delays the first answers.
  */
 #include "config.h"
 
@@ -63,6 +67,10 @@ static int		 fetchc_hello;
 static int		 fetchc_stopping;
 static uint32_t		 fetchc_next_id;
 static struct restart	 fetchc_restart;
+static struct event	*fetchc_first;	/* the first start, deferred */
+
+/* How long after berthd's start berth-fetchd is first started. */
+#define FETCHC_FIRST_START_MS	250
 
 static int	fetchc_check_headers(const struct frame_hdr *,
 		    const uint8_t *);
@@ -306,17 +314,33 @@ fetchc_exited(pid_t pid, int status)
 	return 1;
 }
 
+static void
+fetchc_first_cb(evutil_socket_t fd, short what, void *arg)
+{
+	if (fetchc_child == -1 && !fetchc_starting &&
+	    !restart_pending(&fetchc_restart) && !fetchc_stopping)
+		fetchc_spawn();
+}
+
 void
 fetchc_start(void)
 {
+	struct timeval	 tv = { 0, FETCHC_FIRST_START_MS * 1000 };
+
 	restart_init(&fetchc_restart, "berth-fetchd", fetchc_restart_cb);
-	fetchc_spawn();
+	if ((fetchc_first = evtimer_new(ev_base, fetchc_first_cb, NULL)) ==
+	    NULL || evtimer_add(fetchc_first, &tv) == -1)
+		fatalx("cannot schedule berth-fetchd's start");
 }
 
 void
 fetchc_stop(void)
 {
 	fetchc_stopping = 1;
+	if (fetchc_first != NULL) {
+		event_free(fetchc_first);
+		fetchc_first = NULL;
+	}
 	restart_cancel(&fetchc_restart);
 	fetchc_fail_all("berthd is stopping");
 	if (fetchc_chan != NULL) {

@@ -45,8 +45,6 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/sha.h>
 
 #include "berthd.h"
@@ -559,11 +557,7 @@ sigv4_canonical_request(const struct sigv4_request *r,
 static void
 hmac256(const void *key, size_t klen, const char *msg, uint8_t out[32])
 {
-	unsigned int	 len = 32;
-
-	if (HMAC(EVP_sha256(), key, (int)klen, (const unsigned char *)msg,
-	    strlen(msg), out, &len) == NULL)
-		fatalx("HMAC");
+	digest_hmac_sha256(key, klen, msg, strlen(msg), out);
 }
 
 /* The hex signature of a canonical request. */

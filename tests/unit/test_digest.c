@@ -20,6 +20,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include "digest.h"
 #include "error.h"
 #include "unit.h"
@@ -283,6 +286,58 @@ test_digest_compare(void)
 	CU_ASSERT_EQUAL(digest_cmp(&a, &x), 0);
 }
 
+static void
+hex32(const uint8_t *b, char out[65])
+{
+	int	 i;
+
+	for (i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", b[i]);
+}
+
+/* RFC 4231's vectors, then libcrypto's HMAC() for every key length around
+ * the 64-byte block and a few message lengths. */
+static void
+test_digest_hmac(void)
+{
+	uint8_t		 key[131], msg[200], mac[32], want[32];
+	char		 hex[65];
+	unsigned int	 wlen;
+	size_t		 kl, ml, i;
+	const size_t	 mls[] = { 0, 1, 55, 56, 63, 64, 65, 200 };
+
+	memset(key, 0x0b, 20);
+	digest_hmac_sha256(key, 20, "Hi There", 8, mac);
+	hex32(mac, hex);
+	CU_ASSERT_STRING_EQUAL(hex, "b0344c61d8db38535ca8afceaf0bf12b"
+	    "881dc200c9833da726e9376c2e32cff7");
+	digest_hmac_sha256("Jefe", 4, "what do ya want for nothing?", 28,
+	    mac);
+	hex32(mac, hex);
+	CU_ASSERT_STRING_EQUAL(hex, "5bdcc146bf60754e6a042426089575c7"
+	    "5a003f089d2739839dec58b964ec3843");
+	memset(key, 0xaa, 131);
+	digest_hmac_sha256(key, 131,
+	    "Test Using Larger Than Block-Size Key - Hash Key First", 54, mac);
+	hex32(mac, hex);
+	CU_ASSERT_STRING_EQUAL(hex, "60e431591ee0b67f0d8a26aacbf5b77f"
+	    "8e0bc6213728c5140546040f0ee37f54");
+
+	for (i = 0; i < sizeof(key); i++)
+		key[i] = (uint8_t)(i * 7 + 3);
+	for (i = 0; i < sizeof(msg); i++)
+		msg[i] = (uint8_t)(i * 13 + 1);
+	for (kl = 0; kl <= sizeof(key); kl++)
+		for (i = 0; i < sizeof(mls) / sizeof(mls[0]); i++) {
+			ml = mls[i];
+			digest_hmac_sha256(key, kl, msg, ml, mac);
+			wlen = sizeof(want);
+			CU_ASSERT_PTR_NOT_NULL(HMAC(EVP_sha256(), key,
+			    (int)kl, msg, ml, want, &wlen));
+			CU_ASSERT_EQUAL(memcmp(mac, want, sizeof(mac)), 0);
+		}
+}
+
 int
 test_digest_register(void)
 {
@@ -297,7 +352,8 @@ test_digest_register(void)
 	    CU_add_test(s, "incremental == one-shot",
 	    test_digest_incremental) == NULL ||
 	    CU_add_test(s, "rejections", test_digest_reject) == NULL ||
-	    CU_add_test(s, "eq and cmp", test_digest_compare) == NULL)
+	    CU_add_test(s, "eq and cmp", test_digest_compare) == NULL ||
+	    CU_add_test(s, "HMAC-SHA256", test_digest_hmac) == NULL)
 		return -1;
 	return 0;
 }
