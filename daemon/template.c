@@ -243,7 +243,7 @@ template_setting_canon(char **key, char **value)
 		return;
 	(*key)[n - 1] = '\0';
 	if (value == NULL || (doc = json_parse_strict(*value, strlen(*value),
-	    TEMPLATE_JSON_DEPTH)) == NULL)
+	    TEMPLATE_JSON_DEPTH, NULL)) == NULL)
 		return;
 	if (json_object_object_get_ex(doc, "template", &tpl) &&
 	    json_object_is_type(tpl, json_type_object)) {
