@@ -439,8 +439,14 @@ ecr_scan_findings(struct ecr_req *r)
 	ecr_add_str(out, "repositoryName", repo->name);
 	json_object_object_add(out, "imageId", ecr_image_id_json(r, img));
 	json_object_object_add(out, "imageScanStatus", status_json(sc));
+	/*
+	 * imageScanFindings is there in every status, as AWS sends it: a
+	 * scan with nothing to show has empty lists (a pending enhanced scan
+	 * both).  The AWS CLI's paginated text and table output assign into
+	 * it and fail on a response without it.
+	 */
+	f = json_object_new_object();
 	if (scan_has_findings(sc)) {
-		f = json_object_new_object();
 		ecr_add_time(f, "imageScanCompletedAt", sc->completed_ms);
 		ecr_add_time(f, "vulnerabilitySourceUpdatedAt",
 		    sc->db_updated_ms);
@@ -449,14 +455,19 @@ ecr_scan_findings(struct ecr_req *r)
 		json_object_object_add(f, sc->enhanced ? "enhancedFindings" :
 		    "findings", findings_page(r, img, (size_t)start,
 		    ecr_page_size(r), &next));
-		json_object_object_add(out, "imageScanFindings", f);
 		if (next != NULL) {
 			tok = ecr_token_make(r, scope, next);
 			ecr_add_str(out, "nextToken", tok);
 			free(tok);
 			free(next);
 		}
+	} else {
+		json_object_object_add(f, "findings", json_object_new_array());
+		if (sc->enhanced)
+			json_object_object_add(f, "enhancedFindings",
+			    json_object_new_array());
 	}
+	json_object_object_add(out, "imageScanFindings", f);
 	free(scope);
 	ecr_respond(r, out);
 }

@@ -23,7 +23,6 @@
 #include "config.h"
 
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/uio.h>
 
 #include <errno.h>
@@ -109,14 +108,6 @@ fetchd_close_cb(struct rpc_chan *chan, int err, void *arg)
 	exit(1);
 }
 
-static int
-fetchd_is_socket(int fd)
-{
-	struct stat	 sb;
-
-	return fstat(fd, &sb) == 0 && S_ISSOCK(sb.st_mode);
-}
-
 /*
  * From now on berth-fetchd reads only the resolver's files, writes no
  * file, binds no TCP port and signals no process outside itself; it may
@@ -174,7 +165,7 @@ main(int argc, char **argv)
 	if (optind != argc)
 		usage(FETCHD_EXIT_CONFIG);
 	log_init("berth-fetchd", LOG_LVL_INFO + verbose);
-	if (!fetchd_is_socket(FETCHD_SOCKET_FD)) {
+	if (!rpc_is_socket(FETCHD_SOCKET_FD)) {
 		fprintf(stderr, "berth-fetchd is started by berthd\n");
 		exit(FETCHD_EXIT_CONFIG);
 	}

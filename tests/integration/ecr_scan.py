@@ -160,10 +160,19 @@ def findings(c, repo, tag, **kw):
                                           imageId={"imageTag": tag}, **kw)
 
 
-def wait_status(c, repo, tag, want):
+def wait_status(c, repo, tag, want, enhanced=False):
+    empty = {"findings": [], "enhancedFindings": []} if enhanced else \
+        {"findings": []}
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         r = findings(c, repo, tag)
+        # Whichever answers are seen while the scan runs, and those of a
+        # scan that ended without reading the image, have AWS's empty
+        # findings (the CLI's paginated output assigns into them).
+        if r["imageScanStatus"]["status"] not in ("COMPLETE", "ACTIVE") \
+                and r.get("imageScanFindings") != empty:
+            check("%s: %s answers empty findings" % (
+                tag, r["imageScanStatus"]["status"]), False, r)
         if r["imageScanStatus"]["status"] != "IN_PROGRESS":
             check("status of %s" % tag,
                   r["imageScanStatus"]["status"] == want, r)
@@ -382,6 +391,12 @@ def check_hostile(b, c):
     push(c, "hostile", "good", [(OCI_LAYER_GZ, good)])
     c.start_image_scan(repositoryName="hostile", imageId={"imageTag": "good"})
     wait_scan(c, "hostile", "good")
+    # COMPLETE with nothing found: AWS's empty findings and counts.
+    sf = findings(c, "hostile", "good")["imageScanFindings"]
+    check("complete, no finding", sf["findings"] == [] and
+          sf["findingSeverityCounts"] == {} and
+          isinstance(sf["imageScanCompletedAt"], datetime.datetime) and
+          "vulnerabilitySourceUpdatedAt" in sf, sf)
 
 
 def check_configuration(b, c):
@@ -474,7 +489,7 @@ def check_enhanced(b, c, db):
           (x["scanOnPush"], x["scanFrequency"]) == (False, "MANUAL"), x)
     c.create_repository(repositoryName="team/cont")
     d = push(c, "team/cont", "v1", alpine_layers())
-    r = wait_status(c, "team/cont", "v1", "ACTIVE")
+    r = wait_status(c, "team/cont", "v1", "ACTIVE", enhanced=True)
     check("continuous description", r["imageScanStatus"]["description"] ==
           "Continuous scan is selected for image.", r)
     ef = r["imageScanFindings"]["enhancedFindings"]
@@ -584,6 +599,22 @@ def check_cli(b):
     rc, out, e = aws("get-registry-scanning-configuration")
     check("cli configuration", rc == 0 and json.loads(out)
           ["scanningConfiguration"]["scanType"] == "BASIC", (rc, out, e))
+    # Paginated (the CLI's default) in each output, for scans with no
+    # finding to show: check_hostile's FAILED, UNSUPPORTED_IMAGE and
+    # COMPLETE with none.
+    for tag, want in [("dotdot", "FAILED"), ("links", "UNSUPPORTED_IMAGE"),
+                      ("good", "COMPLETE")]:
+        for output in ["json", "text", "table"]:
+            rc, out, e = aws("describe-image-scan-findings",
+                             "--repository-name", "hostile", "--image-id",
+                             "imageTag=" + tag, "--output", output)
+            check("cli %s, %s output" % (want, output), rc == 0 and
+                  want in out, (rc, out, e))
+            if output == "json" and rc == 0:
+                j = json.loads(out)
+                check("cli %s: empty findings" % want,
+                      j["imageScanFindings"]["findings"] == [] and
+                      j["imageScanStatus"]["status"] == want, j)
     rc, out, e = aws("describe-image-scan-findings", "--repository-name",
                      "cli", "--image-id", "imageTag=nope")
     check("cli image not found", rc != 0 and "ImageNotFoundException" in e,

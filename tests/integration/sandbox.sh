@@ -5,8 +5,9 @@
 # file (not even its own data directory) and connects nowhere; berth-blobd
 # reaches its data directory only, makes no socket and signals no one;
 # berth-scand reads its --vuln-db only, makes no socket and signals no
-# one; berth-fetchd reads the resolver's files only and signals no one; a
-# worker or scanner restarted after kill -9 is confined the same way.
+# one; berth-fetchd reads the resolver's files only, connects but binds no
+# TCP port and signals no one; a worker, scanner or berth-fetchd restarted
+# after kill -9 is confined the same way.
 # --user: berthd, its spawner and the three children run as that user with
 # no capability, a data directory left by a root run is handed over, and
 # only root may name another user.
@@ -91,19 +92,28 @@ socket_in() {
 	    'print $fd < 0 ? 0 : (int)close($fd)' | cut -d' ' -f1,2
 }
 
-# A TCP connect from inside the process to 127.0.0.1:PORT: "result errno".
-# connect is called through a plain prototype: glibc declares its address
-# argument as a transparent union, which gdb does not pass as C does.
-connect_in() {
-	local port=$2
+# FUNC(fd, 127.0.0.1:PORT) on a new TCP socket from inside the process,
+# FUNC connect or bind: "result errno close-result".  The call goes
+# through a plain prototype: glibc declares the address argument as a
+# transparent union, which gdb does not pass as C does.
+tcp_in() {
+	local port=$3
 	in_proc "$1" 'set $fd = (int)socket(2, 1, 0)' \
 	    'set $sa = (char *)calloc(1, 16)' \
 	    'set {short}$sa = 2' \
 	    "set {unsigned short}(\$sa + 2) = $(( (port >> 8) | ((port & 255) << 8) ))" \
 	    'set {int}($sa + 4) = 0x0100007f' \
-	    'print ((int (*)(int, void *, unsigned))connect)($fd, $sa, 16)' \
+	    "print ((int (*)(int, void *, unsigned))$2)(\$fd, \$sa, 16)" \
 	    'print (int)*__errno_location()' \
 	    'print (int)close($fd)' 'call (void)free($sa)'
+}
+
+# A TCP connect to 127.0.0.1:PORT, a bind to 127.0.0.1 (any port).
+connect_in() {
+	tcp_in "$1" connect "$2"
+}
+bind_in() {
+	tcp_in "$1" bind 0 | cut -d' ' -f1,2
 }
 
 # A field of /proc/PID/status, its values separated by single spaces.
@@ -159,9 +169,29 @@ confined_scand() {
 	confined_child berth-scand "$1" "$2" "$3/advisory.json" "$D/meta/log"
 }
 
-# confined_fetchd NAME PID: the fetcher reads the resolver's files only.
+# confined_fetchd NAME PID: the fetcher reads the resolver's files only,
+# connects over TCP (its work: berthd's port stands for an upstream) but
+# binds no TCP port.
 confined_fetchd() {
-	confined_child berth-fetchd "$1" "$2" /etc/hosts "$D/meta/log" sockets
+	local name=$1 pid=$2 r
+	confined_child berth-fetchd "$name" "$pid" /etc/hosts "$D/meta/log" \
+	    sockets
+	r=$(connect_in "$pid" "$PORT")
+	check "$name: berth-fetchd connects over TCP ($r)" \
+	    test "${r%% *}" = 0
+	r=$(bind_in "$pid")
+	llcheck 4 "$name: berth-fetchd cannot bind a TCP port (EACCES: $r)" \
+	    test "$r" = "-1 $EACCES"
+}
+
+# fetchd_ready LOG [OLD_PID]: true once berthd's berth-fetchd (another
+# than OLD_PID) has logged "ready" to LOG, which it does once confined:
+# it starts a quarter of a second after berthd, and is not raced.
+fetchd_ready() {
+	local p
+	p=$(fetchd_pid "$BERTHD_PID")
+	[ -n "$p" ] && [ "$p" != "${2:-}" ] &&
+	    grep -q "berth-fetchd\[$p\]: ready" "$1"
 }
 
 # scanner_restarted OLD_PID: health names a scanner other than OLD_PID.
@@ -231,7 +261,8 @@ check "the spawner has no_new_privs and no capability" \
     test "$(status_field "$SPAWNER" NoNewPrivs) $(status_field "$SPAWNER" CapEff)" = \
     "1 $NOCAPS"
 wait_for 30 scanner_restarted 0
-wait_for 30 fetchd_pid "$BERTHD_PID" >/dev/null
+check "berth-fetchd starts, confined, and says it is ready" \
+    wait_for 30 fetchd_ready "$T_TMP/berthd.log"
 check "the bounding set is empty in all five" sh -c "
     for p in $BERTHD_PID $SPAWNER $(blobd_pid "$BERTHD_PID") $(scand_pid "$BERTHD_PID") $(fetchd_pid "$BERTHD_PID"); do
 	grep -q '^CapBnd:[[:space:]]*0000000000000000$' /proc/\$p/status || exit 1
@@ -246,6 +277,13 @@ kill -9 "$old"
 check "kill -9 of the scanner: berthd starts a new one" \
     wait_for 30 scanner_restarted "$old"
 confined_scand "restarted" "$(scand_pid "$BERTHD_PID")" "$DB"
+
+# So is a berth-fetchd the spawner starts again after a kill -9.
+old=$(fetchd_pid "$BERTHD_PID")
+kill -9 "$old"
+check "kill -9 of berth-fetchd: berthd starts a new one" \
+    wait_for 30 fetchd_ready "$T_TMP/berthd.log" "$old"
+confined_fetchd "restarted" "$(fetchd_pid "$BERTHD_PID")"
 
 # A worker started after the confinement, by the spawner, is confined too.
 old=$(blobd_pid "$BERTHD_PID")
@@ -375,7 +413,8 @@ check "--user: the blob pushed as root is served" \
 SPAWNER=$(spawner_pid "$BERTHD_PID")
 W=$(blobd_pid "$BERTHD_PID")
 wait_for 30 scanner_restarted 0
-wait_for 30 fetchd_pid "$BERTHD_PID" >/dev/null
+check "--user: berth-fetchd starts, confined" \
+    wait_for 30 fetchd_ready "$D.log"
 S=$(scand_pid "$BERTHD_PID")
 F=$(fetchd_pid "$BERTHD_PID")
 for p in "berthd:$BERTHD_PID" "spawner:$SPAWNER" "berth-blobd:$W" \
