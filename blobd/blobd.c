@@ -235,8 +235,13 @@ blobd_lock(int dirfd, const char *dir)
 			log_info("the previous berth-blobd has exited");
 		return fd;
 	}
-	log_warnx("data directory %s is in use by another berth process "
-	    "(pid %s%s%s)", dir, holder, what[0] != '\0' ? ": " : "", what);
+	if (logged)
+		log_warnx("data directory %s is in use by another berth "
+		    "process (pid %s), which did not exit within %d s: %s",
+		    dir, holder, BLOBD_LOCK_WAIT_MS / 1000, what);
+	else
+		log_warnx("data directory %s is in use by another berth "
+		    "process (pid %s)", dir, holder);
 	exit(BLOBD_EXIT_LOCKED);
 }
 
