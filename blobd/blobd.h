@@ -158,6 +158,7 @@ struct upload {
 	int64_t			 touched;	/* last use, epoch seconds */
 	uint64_t		 size;		/* bytes in the data file */
 	int			 on_disk;	/* its directory is written */
+	uint8_t			 boot[UUID_LEN]; /* when the data was written */
 	/*
 	 * ctx has seen the first `hashed` bytes of the data.  While
 	 * hashed == size, appends feed it and commit needs no re-read;
@@ -202,6 +203,8 @@ struct upload_table {
 	size_t			 dio_max;	/* UPLOAD_DIO_MAX */
 	int			 no_dio;	/* the file system has none */
 	struct writer		*writer;	/* started by the first */
+	uint8_t			 boot[UUID_LEN]; /* this boot's id */
+	int			 boot_known;
 };
 
 /* logfile.c: the log's files.  See logfile.c for the entries. */
