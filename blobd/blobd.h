@@ -70,6 +70,15 @@ struct rpc_chan;
 #define BLOBD_IO_SIZE		(1024 * 1024)
 /* Blobs up to this size are packed (kept in the metadata log's files). */
 #define PACK_BLOB_MAX		BLOB_WRITE_MAX
+/*
+ * How long a packed blob's bytes stay after GC removed it, unless the disk
+ * is short of space (PACK_PUNCH_LOW_FREE free, or the reserve spent): a
+ * pull that opened it before sends them (at most 1 MiB) in that time, as
+ * it would from an unlinked file.  berthd drops a response that makes no
+ * progress for 120 s.
+ */
+#define PACK_PUNCH_DELAY_MS	(10 * 60 * 1000)
+#define PACK_PUNCH_LOW_FREE	(256 * 1024 * 1024)
 /* The log closes into a segment when it grows past this. */
 #define METALOG_SEGMENT_MAX	(64ULL * 1024 * 1024)
 /* Names of files that become blobs, relative to their directory. */
@@ -149,6 +158,7 @@ struct upload {
 	int64_t			 touched;	/* last use, epoch seconds */
 	uint64_t		 size;		/* bytes in the data file */
 	int			 on_disk;	/* its directory is written */
+	uint8_t			 boot[UUID_LEN]; /* when the data was written */
 	/*
 	 * ctx has seen the first `hashed` bytes of the data.  While
 	 * hashed == size, appends feed it and commit needs no re-read;
@@ -193,6 +203,8 @@ struct upload_table {
 	size_t			 dio_max;	/* UPLOAD_DIO_MAX */
 	int			 no_dio;	/* the file system has none */
 	struct writer		*writer;	/* started by the first */
+	uint8_t			 boot[UUID_LEN]; /* this boot's id */
+	int			 boot_known;
 };
 
 /* logfile.c: the log's files.  See logfile.c for the entries. */
@@ -329,6 +341,7 @@ struct blobd {
 	struct serve_gc		*gc_list;	/* a listing in progress */
 	struct serve_gc		*gc_sweep;	/* a sweep in progress */
 	struct event		*ev_expire;
+	struct event		*ev_punch;	/* packed blobs' holes */
 	struct event		*ev_sigterm;
 	struct event		*ev_sigint;
 };
@@ -443,14 +456,20 @@ int		 pack_put(struct pack *, struct metalog *,
 		    const struct digest *, const void *, size_t);
 /* Forgets the blobs of segment file at or past end (a cut log). */
 void		 pack_truncated(struct pack *, uint64_t file, uint64_t end);
-/* Marks the blob's entry dead; durable after metalog_sync(), and then
- * pack_punch() gives its bytes back. */
+/* Marks the blob's entry dead; durable after metalog_sync(), then
+ * pack_marks_synced(), and then pack_punch() gives its bytes back. */
 int		 pack_remove(struct pack *, struct metalog *,
 		    const struct digest *);
-/* Punches holes where the blobs marked dead since the last call were,
- * until until_us (mono_us), and says whether some are left: call it once
- * their marks are synced. */
-int		 pack_punch(struct pack *, struct metalog *, int64_t until_us);
+/* The marks made so far are on disk (a metalog_sync() since): their
+ * blobs' holes may be punched from now_ms (mono_ms) on. */
+void		 pack_marks_synced(struct pack *, int64_t now_ms);
+/* Punches holes where the blobs whose synced marks date from dead_by_ms
+ * or before (mono_ms; INT64_MAX: all) were, until until_us (mono_us), and
+ * says whether some of those are left. */
+int		 pack_punch(struct pack *, struct metalog *, int64_t dead_by_ms,
+		    int64_t until_us);
+/* When the oldest synced mark's hole is due (mono_ms), or -1: none. */
+int64_t		 pack_punch_due(const struct pack *);
 /* A read-only descriptor of the segment, the blob's offset and size. */
 int		 pack_open(struct pack *, struct metalog *,
 		    const struct digest *, int *fd, uint64_t *offset,
@@ -699,6 +718,9 @@ int		 gc_sweep(struct store *, int fd, uint64_t count,
 int		 gc_sweep_new(struct store *, int fd, uint64_t count,
 		    int64_t not_after_ms, int dry_run, struct gc_sweep **);
 int		 gc_sweep_step(struct gc_sweep *, int64_t until_us);
+/* The packed blobs it removes keep their bytes PACK_PUNCH_DELAY_MS (the
+ * caller punches them); else they go at once, in the sweep. */
+void		 gc_sweep_punch_later(struct gc_sweep *);
 int		 gc_sweep_finish(struct gc_sweep *, uint64_t *blobs,
 		    uint64_t *bytes);
 

@@ -230,6 +230,7 @@ struct gc_sweep {
 	uint64_t	 bytes;
 	uint8_t		 touched[2][256];	/* fan-out dirs to fsync */
 	int		 packed;		/* packed blobs removed */
+	int		 punch_later;		/* see gc_sweep_punch_later */
 	struct gc_seen	 seen;
 	int		 rc;		/* BERR_BAD_REQUEST: nothing done */
 	int		 error;		/* the first storage error */
@@ -386,10 +387,16 @@ gc_sweep_step(struct gc_sweep *s, int64_t until_us)
 			gc_note_error(s, rc);
 			return 0;
 		}
+		pack_marks_synced(s->st->pack, mono_ms());
+		if (s->punch_later) {
+			gc_note_error(s, metalog_maintain(s->st->metalog));
+			return 0;
+		}
 		s->phase = GC_PUNCH;
 		return 1;
 	case GC_PUNCH:
-		if (pack_punch(s->st->pack, s->st->metalog, until_us))
+		if (pack_punch(s->st->pack, s->st->metalog, INT64_MAX,
+		    until_us))
 			return 1;
 		gc_note_error(s, metalog_maintain(s->st->metalog));
 		s->phase = GC_DONE;
@@ -398,6 +405,12 @@ gc_sweep_step(struct gc_sweep *s, int64_t until_us)
 		break;
 	}
 	return 0;
+}
+
+void
+gc_sweep_punch_later(struct gc_sweep *s)
+{
+	s->punch_later = 1;
 }
 
 int

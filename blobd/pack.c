@@ -24,9 +24,10 @@
  * them from the segment's file like any blob (MSG_BLOB_OPENED has the
  * offset).  Garbage collection marks an entry dead in place and, once
  * the mark is on disk, punches a hole where the bytes were, so that the
- * space comes back at once, not when the whole segment goes (metalog.c):
- * a full disk is emptied through GC (reserve.c) whatever size its blobs
- * are.
+ * space comes back before the whole segment goes (metalog.c): a full disk
+ * is emptied through GC (reserve.c) whatever size its blobs are.  The
+ * hole waits PACK_PUNCH_DELAY_MS, for pulls that opened the blob before
+ * it died, unless the disk is short of space (serve.c decides).
  */
 #include "config.h"
 
@@ -49,6 +50,7 @@ struct pack_blob {
 	uint64_t		 data_off;
 	uint32_t		 size;
 	int64_t			 stored_ms;	/* stored, or stored again */
+	int64_t			 dead_ms;	/* mark synced (mono_ms) */
 };
 
 struct pack {
@@ -58,8 +60,11 @@ struct pack {
 	uint64_t		 bytes;
 	/* Older copies of a blob found at start-up, to mark dead. */
 	struct pack_blob	*stale;
-	/* Blobs marked dead whose bytes wait for the mark's sync. */
-	struct pack_blob	*dead;
+	/* Blobs marked dead whose marks may not be synced yet. */
+	struct pack_blob	*marked;
+	/* Blobs whose marks are synced, oldest first: their holes wait
+	 * for PACK_PUNCH_DELAY_MS (a pull may still be reading them). */
+	struct pack_blob	*dead, **dead_tail;
 };
 
 static size_t
@@ -147,6 +152,7 @@ pack_new(void)
 	p = xcalloc(1, sizeof(*p));
 	p->nbuckets = 64;
 	p->buckets = xcalloc(p->nbuckets, sizeof(*p->buckets));
+	p->dead_tail = &p->dead;
 	return p;
 }
 
@@ -164,6 +170,7 @@ pack_free(struct pack *p)
 			free(b);
 		}
 	pack_free_list(p->stale);
+	pack_free_list(p->marked);
 	pack_free_list(p->dead);
 	free(p->buckets);
 	free(p);
@@ -286,25 +293,47 @@ pack_remove(struct pack *p, struct metalog *ml, const struct digest *d)
 	    0)
 		return rc;
 	b = pack_detach(p, pp);
-	b->next = p->dead;
-	p->dead = b;
+	b->next = p->marked;
+	p->marked = b;
 	return 0;
 }
 
+void
+pack_marks_synced(struct pack *p, int64_t now_ms)
+{
+	struct pack_blob *b;
+
+	while ((b = p->marked) != NULL) {
+		p->marked = b->next;
+		b->next = NULL;
+		b->dead_ms = now_ms;
+		*p->dead_tail = b;
+		p->dead_tail = &b->next;
+	}
+}
+
 int
-pack_punch(struct pack *p, struct metalog *ml, int64_t until_us)
+pack_punch(struct pack *p, struct metalog *ml, int64_t dead_by_ms,
+    int64_t until_us)
 {
 	struct pack_blob *b;
 	unsigned int	 n = 0;
 
-	while ((b = p->dead) != NULL) {
-		p->dead = b->next;
+	while ((b = p->dead) != NULL && b->dead_ms <= dead_by_ms) {
+		if ((p->dead = b->next) == NULL)
+			p->dead_tail = &p->dead;
 		metalog_punch(ml, b->file, b->data_off, b->size);
 		free(b);
 		if (++n % 64 == 0 && mono_us() >= until_us)
 			break;
 	}
-	return p->dead != NULL;
+	return p->dead != NULL && p->dead->dead_ms <= dead_by_ms;
+}
+
+int64_t
+pack_punch_due(const struct pack *p)
+{
+	return p->dead != NULL ? p->dead->dead_ms + PACK_PUNCH_DELAY_MS : -1;
 }
 
 int

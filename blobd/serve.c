@@ -26,6 +26,7 @@
 #include "config.h"
 
 #include <sys/types.h>
+#include <sys/statvfs.h>
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -721,6 +722,57 @@ serve_gc_free(struct serve_gc *g)
 	free(g);
 }
 
+/*
+ * Whether the disk is short of space: the reserve spent, or less than
+ * PACK_PUNCH_LOW_FREE free where the log is.  Then GC gives the bytes of
+ * the packed blobs it removes back at once, rather than after
+ * PACK_PUNCH_DELAY_MS.
+ */
+static int
+serve_short_of_space(struct blobd *env)
+{
+	struct statvfs	 sv;
+
+	if (!reserve_ready(env->reserve, 0))
+		return 1;
+	return fstatvfs(metalog_dir_fd(env->metalog), &sv) == 0 &&
+	    (uint64_t)sv.f_bavail * sv.f_frsize < PACK_PUNCH_LOW_FREE;
+}
+
+/* Sets the punch timer for the oldest hole waiting, if any. */
+static void
+serve_punch_schedule(struct blobd *env)
+{
+	struct timeval	 tv;
+	int64_t		 due;
+
+	if ((due = pack_punch_due(env->store->pack)) == -1)
+		return;
+	due = due > mono_ms() ? due - mono_ms() : 0;
+	tv.tv_sec = (time_t)(due / 1000);
+	tv.tv_usec = (suseconds_t)(due % 1000) * 1000;
+	evtimer_add(env->ev_punch, &tv);
+}
+
+/* Punches the holes that are due in steps, as GC runs. */
+static void
+serve_punch_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct blobd	*env = arg;
+	int		 rc;
+
+	committer_drain(env->committer);
+	if (pack_punch(env->store->pack, env->metalog,
+	    serve_short_of_space(env) ? INT64_MAX : mono_ms() -
+	    PACK_PUNCH_DELAY_MS, mono_us() + GC_STEP_US)) {
+		evtimer_add(env->ev_punch, &serve_gc_now);
+		return;
+	}
+	if ((rc = metalog_maintain(env->metalog)) != 0)
+		log_warnx("metadata log: %s", berr_message(rc));
+	serve_punch_schedule(env);
+}
+
 static void
 serve_gc_list_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -783,6 +835,7 @@ serve_gc_sweep_cb(evutil_socket_t fd, short what, void *arg)
 	serve_answer(env, g->id, rc, MSG_GC_SWEPT, &r, sizeof(r), -1);
 	env->gc_sweep = NULL;
 	serve_gc_free(g);
+	serve_punch_schedule(env);
 }
 
 static void
@@ -807,6 +860,8 @@ serve_gc_sweep(struct rpc_chan *chan, const struct frame_hdr *h,
 		serve_gc_free(g);
 		return;
 	}
+	if (!serve_short_of_space(env))
+		gc_sweep_punch_later(g->sweep);
 	env->gc_sweep = g;
 	evtimer_add(g->ev, &serve_gc_now);
 }
@@ -899,6 +954,9 @@ serve_start(struct blobd *env, int sock)
 
 	env->chan = rpc_new(env->base, sock, serve_rules, serve_nrules, NULL,
 	    serve_close_cb, env);
+	if ((env->ev_punch = evtimer_new(env->base, serve_punch_cb, env)) ==
+	    NULL)
+		fatalx("evtimer_new");
 	hello.version = PROTOCOL_VERSION;
 	hello.pid = (uint32_t)getpid();
 	if (rpc_send(env->chan, MSG_HELLO, 0, &hello, sizeof(hello), -1) != 0)

@@ -497,7 +497,8 @@ store_sync_pack(struct store *st)
 	if ((rc = metalog_sync(st->metalog)) != 0)
 		return rc;
 	/* The dead marks are on disk: the bytes may go. */
-	while (pack_punch(st->pack, st->metalog, INT64_MAX))
+	pack_marks_synced(st->pack, mono_ms());
+	while (pack_punch(st->pack, st->metalog, INT64_MAX, INT64_MAX))
 		;
 	return metalog_maintain(st->metalog);
 }

@@ -16,7 +16,9 @@
 
 /*
  * Upload sessions: DIR/uploads/<uuid>/info (owner, algorithm, creation
- * time, with a CRC) and .../data (the bytes so far), kept in a hash table.
+ * time, the boot that wrote the data, with a CRC) and .../data (the bytes
+ * so far), kept in a hash table.  Found after the machine restarted, a
+ * session starts again empty (upload_other_boot).
  * A session is written to disk only when it first needs its file: one
  * whose bytes all come with its commit never is (nor its removal), and an
  * empty one is forgotten by a crash, as one not yet fsync'd always was.
@@ -49,10 +51,11 @@
 #include "util.h"
 
 #define UPLOAD_INFO_MAGIC	"BERTHUPL"
-#define UPLOAD_INFO_VERSION	1
+#define UPLOAD_INFO_VERSION	2	/* 1: without the boot id */
 #define UPLOAD_INFO_MAX		4096
-/* "<uuid>/info" */
-#define UPLOAD_PATH_MAX		(UPLOAD_NAME_LEN + 8)
+/* "<uuid>/info.new" */
+#define UPLOAD_PATH_MAX		(UPLOAD_NAME_LEN + 12)
+#define UPLOAD_BOOT_ID		"/proc/sys/kernel/random/boot_id"
 
 static void	upload_unlink(struct upload *);
 
@@ -188,6 +191,7 @@ upload_info_encode(const struct upload *u, struct wbuf *w)
 	wbuf_put_u32(w, (uint32_t)u->algo);
 	wbuf_put_i64(w, u->created);
 	wbuf_put_str(w, u->owner);
+	wbuf_put(w, u->boot, UUID_LEN);
 	wbuf_put_u32(w, crc32c(0, w->data, w->len));
 }
 
@@ -196,7 +200,7 @@ static int
 upload_info_decode(struct upload *u, const uint8_t *p, size_t n)
 {
 	struct rbuf	 r;
-	const void	*magic;
+	const void	*magic, *boot = NULL;
 	uint32_t	 version, algo;
 
 	if (n < 4)
@@ -210,14 +214,94 @@ upload_info_decode(struct upload *u, const uint8_t *p, size_t n)
 	algo = rbuf_get_u32(&r);
 	u->created = rbuf_get_i64(&r);
 	u->owner = rbuf_get_str(&r, OWNER_MAX - 1);
+	if (version == UPLOAD_INFO_VERSION)
+		boot = rbuf_get_raw(&r, UUID_LEN);
 	if (!rbuf_ok(&r) || r.left != 0 ||
 	    memcmp(magic, UPLOAD_INFO_MAGIC, 8) != 0 ||
-	    version != UPLOAD_INFO_VERSION ||
+	    (version != UPLOAD_INFO_VERSION && version != 1) ||
 	    (algo != DIGEST_SHA256 && algo != DIGEST_SHA512) ||
 	    u->owner[0] == '\0')
 		return -1;
 	u->algo = (enum digest_algo)algo;
+	/* Version 1: written in a boot not known, treated as another. */
+	if (boot != NULL)
+		memcpy(u->boot, boot, UUID_LEN);
 	return 0;
+}
+
+/*
+ * The id of this boot of the machine, which a session's info records:
+ * its data file is true to its size (in the page cache, if not on disk)
+ * only in the boot that wrote it.
+ */
+static void
+upload_read_boot_id(struct upload_table *t)
+{
+	char	 buf[UUID_STR_LEN + 1];
+	ssize_t	 n;
+	int	 fd;
+
+	if ((fd = open(UPLOAD_BOOT_ID, O_RDONLY | O_CLOEXEC)) == -1) {
+		log_warn("%s: upload sessions start again empty at each start",
+		    UPLOAD_BOOT_ID);
+		return;
+	}
+	n = read_full(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	if (uuid_parse(buf, t->boot) == 0)
+		t->boot_known = 1;
+	else
+		log_warnx("%s: not a UUID; upload sessions start again empty "
+		    "at each start", UPLOAD_BOOT_ID);
+}
+
+/*
+ * A session whose data was written in another boot.  Appends are not
+ * synced before the commit, so after a power cut its file's size may
+ * count bytes that never reached the disk (zeros, or old blocks): only
+ * what was synced is known to be the client's, and that is nothing.  The
+ * session starts again empty, stamped with this boot (info.new renamed
+ * over info: no sync, since a stamp lost to another cut only starts it
+ * again), and the client, told offset 0, sends everything again.
+ */
+static int
+upload_other_boot(struct upload_table *t, struct upload *u, struct stat *sb)
+{
+	struct wbuf	 w;
+	char		 path[UPLOAD_PATH_MAX], info[UPLOAD_PATH_MAX];
+	int		 fd, rc = -1;
+
+	upload_path(u, "data", path);
+	if (sb->st_size > 0) {
+		if ((fd = openat(t->dir_fd, path, O_WRONLY | O_TRUNC |
+		    O_CLOEXEC | O_NOFOLLOW)) == -1) {
+			log_warn("uploads/%s", path);
+			return -1;
+		}
+		close(fd);
+		log_info("upload %s: its %lld bytes were written before the "
+		    "machine started and never synced; it starts again at 0",
+		    u->name, (long long)sb->st_size);
+		sb->st_size = 0;
+	}
+	memcpy(u->boot, t->boot, UUID_LEN);
+	wbuf_init(&w);
+	upload_info_encode(u, &w);
+	upload_path(u, "info.new", path);
+	upload_path(u, "info", info);
+	if ((fd = openat(t->dir_fd, path, O_WRONLY | O_CREAT | O_TRUNC |
+	    O_CLOEXEC | O_NOFOLLOW, 0640)) != -1 &&
+	    write_full(fd, w.data, w.len) == 0 &&
+	    renameat(t->dir_fd, path, t->dir_fd, info) == 0)
+		rc = 0;
+	else
+		log_warn("uploads/%s", path);
+	if (fd != -1)
+		close(fd);
+	wbuf_clear(&w);
+	return rc;
 }
 
 static struct upload *
@@ -266,6 +350,9 @@ upload_load_one(struct upload_table *t, const char *name)
 		goto bad;
 	}
 	if (upload_lookup(t, u->id) != NULL)
+		goto bad;
+	if ((!t->boot_known || memcmp(u->boot, t->boot, UUID_LEN) != 0) &&
+	    upload_other_boot(t, u, &sb) == -1)
 		goto bad;
 	u->size = u->synced = u->waited = (uint64_t)sb.st_size;
 	u->touched = sb.st_mtim.tv_sec;
@@ -326,6 +413,7 @@ upload_table_new(struct store *st, int datadir_fd, struct event_base *base,
 		upload_table_free(t);
 		return NULL;
 	}
+	upload_read_boot_id(t);
 	if (upload_load(t) == -1) {
 		log_warn("cannot read %s/uploads", st->path);
 		upload_table_free(t);
@@ -378,6 +466,7 @@ upload_create(struct upload_table *t, const char *owner,
 		u->id[8] = (u->id[8] & 0x3f) | 0x80;
 	} while (upload_lookup(t, u->id) != NULL);
 	uuid_format(u->id, u->name);
+	memcpy(u->boot, t->boot, UUID_LEN);
 	u->owner = xstrdup(owner);
 	u->algo = algo;
 	u->created = u->touched = now_sec();

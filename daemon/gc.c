@@ -26,13 +26,23 @@
  *     no new manifest can reference it from here on);
  *  4. asks blobd to delete exactly those files, skipping any stored again
  *     since the listing (blobd bumps the mtime of a blob pushed again).
- * Runs are serialized; the registry keeps serving throughout.
+ * Runs are serialized; the registry keeps serving throughout: step 2 and
+ * 3 go in steps of about GC_STEP_MS, each with its forget records sent as
+ * one entry, so that the loop serves requests in between (a listing of
+ * 100,000 blobs marked in one go stalled every request for seconds).
+ * A blob is marked against the model as it is at its step, and each
+ * step's records are sent before the loop runs anything else, so the log
+ * orders them as the model did.
  */
 #include "config.h"
+
+#include <sys/time.h>
 
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <event2/event.h>
 
 #include "berthd.h"
 #include "error.h"
@@ -41,6 +51,10 @@
 
 /* Forget records per log entry: well under FRAME_MAX_PAYLOAD. */
 #define GC_FORGETS_PER_TXN	10000
+/* How long a step of marking runs before the loop serves requests. */
+#define GC_STEP_US		2000
+/* Blobs marked between two looks at the clock. */
+#define GC_CLOCK_EVERY		64
 
 struct gc_waiter {
 	int		 dry_run;
@@ -59,7 +73,11 @@ struct gc_pass {
 	struct gc_result result;
 	struct blobc_stored *garbage;
 	size_t		 ngarbage;
-	size_t		 commits_pending;
+	struct blobc_stored *list;	/* the listing, while marking */
+	size_t		 nlist;
+	size_t		 next;		/* the next to mark */
+	struct event	*step_ev;
+	size_t		 commits_pending; /* the marking counts as one */
 	int		 commit_err;
 };
 
@@ -141,6 +159,9 @@ gc_finish(struct gc_pass *run, int err)
 	w->done(err, &run->result, w->arg);
 	gc_waiter_free(w);
 	free(run->garbage);
+	free(run->list);
+	if (run->step_ev != NULL)
+		event_free(run->step_ev);
 	free(run);
 	gc_current = NULL;
 	gc_start_next();
@@ -176,18 +197,86 @@ gc_forgotten_cb(int err, void *arg)
 		    gc_swept_cb, run);
 }
 
+/*
+ * Marks the listing from run->next for about GC_STEP_US and sends the
+ * step's forget records; then the loop runs, and the next step after it.
+ * The marking is one of commits_pending until its last step.
+ */
+static void
+gc_mark_step(evutil_socket_t fd, short what, void *arg)
+{
+	static const struct timeval now_tv = { 0, 0 };
+	struct gc_pass	*run = arg;
+	struct blobc_stored *e;
+	struct blob	*b;
+	struct txn	 t;
+	char		 ds[DIGEST_STR_MAX];
+	int64_t		 now = now_ms(), until = mono_us() + GC_STEP_US;
+	int64_t		 grace = run->waiter->ignore_grace ? 0 :
+			    conf.gc_grace * 1000;
+	size_t		 in_txn = 0, n = 0;
+
+	/* A reload may have begun since the last step. */
+	if (!worker_ready()) {
+		gc_forgotten_cb(BERR_UNAVAILABLE, run);
+		return;
+	}
+	txn_init(&t);
+	for (; run->next < run->nlist; run->next++) {
+		if (++n % GC_CLOCK_EVERY == 0 && mono_us() >= until)
+			break;
+		e = &run->list[run->next];
+		run->result.examined++;
+		b = blob_find(&e->digest);
+		if (b != NULL && gc_is_released(run->waiter, &e->digest)) {
+			/* Left by a reset: gone unless another repository
+			 * still has it (its pushes keep the grace rule). */
+			if (b->refs > 0 || b->links > 0)
+				continue;
+		} else if (!gc_blob_is_garbage(b, e->mtime_ms, now, grace))
+			continue;
+		run->garbage[run->ngarbage++] = *e;
+		if (run->result.dry_run) {
+			run->result.blobs++;
+			run->result.bytes += e->size;
+			continue;
+		}
+		if (b == NULL)
+			continue;
+		if (txn_blob_forget(&t, &e->digest) != 0)
+			fatalx("gc: cannot forget %s",
+			    digest_format(&e->digest, ds));
+		if (++in_txn == GC_FORGETS_PER_TXN) {
+			run->commits_pending++;
+			txn_commit(&t, gc_forgotten_cb, run);
+			txn_init(&t);
+			in_txn = 0;
+		}
+	}
+	/* The last step always commits: that orders the sweep after every
+	 * entry sent before it. */
+	if (!run->result.dry_run && (in_txn > 0 || run->next == run->nlist)) {
+		run->commits_pending++;
+		txn_commit(&t, gc_forgotten_cb, run);
+	} else
+		txn_clear(&t);
+	if (run->next < run->nlist) {
+		evtimer_add(run->step_ev, &now_tv);
+		return;
+	}
+	free(run->list);
+	run->list = NULL;
+	if (run->result.dry_run)
+		gc_finish(run, 0);
+	else
+		gc_forgotten_cb(0, run);
+}
+
 static void
 gc_listing_cb(int err, const struct blobc_stored *list, size_t n,
     void *arg)
 {
 	struct gc_pass	*run = arg;
-	struct blob	*b;
-	struct txn	 t;
-	char		 ds[DIGEST_STR_MAX];
-	int64_t		 now = now_ms();
-	int64_t		 grace = run->waiter->ignore_grace ? 0 :
-			    conf.gc_grace * 1000;
-	size_t		 i, in_txn = 0;
 
 	/* A reload may have begun while the listing was on its way. */
 	if (err == 0 && !worker_ready())
@@ -197,44 +286,14 @@ gc_listing_cb(int err, const struct blobc_stored *list, size_t n,
 		return;
 	}
 	run->garbage = xcalloc(n > 0 ? n : 1, sizeof(*run->garbage));
-	txn_init(&t);
-	for (i = 0; i < n; i++) {
-		run->result.examined++;
-		b = blob_find(&list[i].digest);
-		if (b != NULL && gc_is_released(run->waiter, &list[i].digest)) {
-			/* Left by a reset: gone unless another repository
-			 * still has it (its pushes keep the grace rule). */
-			if (b->refs > 0 || b->links > 0)
-				continue;
-		} else if (!gc_blob_is_garbage(b, list[i].mtime_ms, now, grace))
-			continue;
-		run->garbage[run->ngarbage++] = list[i];
-		if (run->result.dry_run) {
-			run->result.blobs++;
-			run->result.bytes += list[i].size;
-			continue;
-		}
-		if (b == NULL)
-			continue;
-		if (txn_blob_forget(&t, &list[i].digest) != 0)
-			fatalx("gc: cannot forget %s",
-			    digest_format(&list[i].digest, ds));
-		if (++in_txn == GC_FORGETS_PER_TXN) {
-			run->commits_pending++;
-			txn_commit(&t, gc_forgotten_cb, run);
-			txn_init(&t);
-			in_txn = 0;
-		}
-	}
-	if (run->result.dry_run) {
-		txn_clear(&t);
-		gc_finish(run, 0);
-		return;
-	}
-	/* Always one last commit: it also orders the sweep after every
-	 * entry sent before it. */
-	run->commits_pending++;
-	txn_commit(&t, gc_forgotten_cb, run);
+	run->list = xcalloc(n > 0 ? n : 1, sizeof(*run->list));
+	if (n > 0)
+		memcpy(run->list, list, n * sizeof(*list));
+	run->nlist = n;
+	if ((run->step_ev = evtimer_new(ev_base, gc_mark_step, run)) == NULL)
+		fatalx("evtimer_new");
+	run->commits_pending = 1;
+	gc_mark_step(-1, 0, run);
 }
 
 static void

@@ -289,6 +289,36 @@ copy_image(struct txn *t, struct repository *src, struct repository *dst,
 }
 
 /*
+ * The images copy_image would add to dst: img and, for an index, its
+ * children, those not there already (a child an index names twice counts
+ * twice: a quota check errs on the safe side).
+ */
+static size_t
+count_new_images(struct repository *src, struct repository *dst,
+    const struct image *img, int depth)
+{
+	struct image	*child;
+	size_t		 i, n = 0;
+
+	for (i = 0; i < img->nrefs; i++)
+		if (img->refs[i].kind == REF_MANIFEST &&
+		    depth < REPLICATION_INDEX_DEPTH &&
+		    (child = image_find(src, &img->refs[i].digest)) != NULL)
+			n += count_new_images(src, dst, child, depth + 1);
+	return n + (image_find(dst, &img->digest) == NULL);
+}
+
+/* Whether tag goes onto the replica of img in dst (see replicate_to). */
+static int
+tag_moves(struct repository *dst, const struct image *img, const char *tag)
+{
+	struct tag	*tg = tag_find(dst, tag);
+
+	return tg == NULL || (!digest_eq(&tg->image->digest, &img->digest) &&
+	    !repository_tag_is_immutable(dst, tag));
+}
+
+/*
  * Replicates img of src to one destination; NULL, or the failure code.
  * ImageReplicationStatus.failureCode is a free string in ECR's model
  * (ReplicationError) and neither the API reference nor the user guide
@@ -302,10 +332,10 @@ replicate_to(struct txn *t, struct repository *src, const struct image *img,
 	const struct registry *sreg = src->registry;
 	struct registry	*dreg = registry_find(account, region);
 	struct repository *dst = repository_find(dreg, src->name);
-	struct tag	*tg;
+	struct image	*have;
 	const char	*tag;
 	char		*source_arn;
-	size_t		 i;
+	size_t		 i, ntags;
 	int		 may_replicate, may_create;
 
 	xasprintf(&source_arn, "arn:aws:ecr:%s:%s:repository/%s",
@@ -334,15 +364,22 @@ replicate_to(struct txn *t, struct repository *src, const struct image *img,
 		if (dst == NULL)
 			fatalx("replica repository record does not apply");
 	}
-	if (image_find(dst, &img->digest) == NULL &&
-	    dst->images.len >= conf.max_images)
+	/* An index brings its children: each is an image of dst's. */
+	if (dst->images.len + count_new_images(src, dst, img, 0) >
+	    conf.max_images)
 		return "IMAGE_LIMIT_EXCEEDED";
+	have = image_find(dst, &img->digest);
+	ntags = have != NULL ? have->ntags : 0;
+	for (i = 0; i < json_object_array_length(tags); i++)
+		if (tag_moves(dst, img, json_object_get_string(
+		    json_object_array_get_idx(tags, i))))
+			ntags++;
+	if (ntags > ECR_IMAGE_TAGS_MAX)
+		return "TAG_LIMIT_EXCEEDED";
 	copy_image(t, src, dst, img, 0);
 	for (i = 0; i < json_object_array_length(tags); i++) {
 		tag = json_object_get_string(json_object_array_get_idx(tags, i));
-		if ((tg = tag_find(dst, tag)) != NULL &&
-		    (digest_eq(&tg->image->digest, &img->digest) ||
-		    repository_tag_is_immutable(dst, tag)))
+		if (!tag_moves(dst, img, tag))
 			continue;
 		if (txn_tag_put(t, dst, tag, &img->digest) != 0)
 			fatalx("replica tag record does not apply");

@@ -535,6 +535,51 @@ def expect_fatal(binary, datadir, what, frame, fd=None):
             b.proc.wait()
 
 
+DYING_HOLDER = """
+import ctypes, fcntl, os, sys, threading
+fd = os.open(sys.argv[1] + "/lock", os.O_RDWR | os.O_CREAT)
+fcntl.flock(fd, fcntl.LOCK_EX)
+os.pwrite(fd, b"%d\\n" % os.getpid(), 0)
+def later():
+    sys.stdin.read()
+    os._exit(0)
+threading.Thread(target=later).start()
+ctypes.CDLL(None).pthread_exit(None)
+"""
+
+
+def check_dying_holder(binary, tmp):
+    """A worker killed while a thread of it is in an uninterruptible
+    wait: its main thread is a zombie, the lock still held.  The next
+    blobd waits for it rather than refusing the directory."""
+    datadir = os.path.join(tmp, "dying")
+    os.makedirs(datadir)
+    holder = subprocess.Popen([sys.executable, "-c", DYING_HOLDER, datadir],
+                              stdin=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while True:
+        with open("/proc/%d/status" % holder.pid) as f:
+            if "State:\tZ" in f.read():
+                break
+        assert time.monotonic() < deadline, "the holder's main thread lives"
+        time.sleep(0.01)
+    b = subprocess.Popen([binary, "--data-dir", datadir, "--debug-socket",
+                          os.path.join(tmp, "dying.sock")],
+                         stderr=subprocess.PIPE, text=True)
+    want = "waiting for the previous berth-blobd (pid %d) to exit" % \
+        holder.pid
+    for line in b.stderr:
+        if want in line:
+            holder.stdin.close()    # now the holder goes
+        if "waiting for a connection" in line or "in use" in line:
+            break
+    b.kill()        # it waits in accept, where SIGTERM waits too
+    assert holder.wait(timeout=10) == 0
+    b.wait(timeout=10)
+    assert holder.stdin.closed and "waiting for a connection" in line, line
+    print("ok a dying holder of the lock is waited for")
+
+
 def check_strictness(binary, datadir, logpath):
     """proto.h's rules beyond a frame's type and length: ids, size fields."""
     data = b"strict" * 100
@@ -668,6 +713,7 @@ def main():
         assert r.returncode == 3 and "in use by another berth process " \
             "(pid %d)" % b.proc.pid in r.stderr, (r.returncode, r.stderr)
         print("ok lock")
+        check_dying_holder(binary, tmp)
 
         # Peer EOF: exit 0 at once.
         assert b.close() == 0

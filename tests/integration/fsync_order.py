@@ -28,6 +28,16 @@ A blob stored already is checked against the store that first made it.
 The check is then run on the same trace with every sync removed, and must
 fail: a test that cannot fail proves nothing.
 
+An upload session resumed after a power cut: a session's appends are
+traced too, and for a cut at each point of that trace the data directory
+is rebuilt as the cut may leave it (the file as long as its writes made
+it, the bytes of writes not yet synced zeros) and stamped as written in
+another boot; berth-blobd started on it must report an offset that
+covers only synced bytes (appends are synced at the commit only, so 0),
+and its file must hold the client's bytes up to it.  The same images
+left in this boot (a blobd that trusted the file's size after a cut)
+must fail the check.
+
 usage: fsync_order.py [path/to/berth-blobd]
 """
 
@@ -37,6 +47,7 @@ import shutil
 import struct
 import sys
 import tempfile
+import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import blobd_rpc as rpc  # noqa: E402
@@ -308,6 +319,109 @@ def workload(binary, tmp, trace):
     assert b.close() == 0
 
 
+def crc32c(data):
+    """common/util.c's crc32c(0, data): CRC-32C."""
+    crc = 0xffffffff
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0x82f63b78 if crc & 1 else crc >> 1
+    return crc ^ 0xffffffff
+
+
+def resume_trace(binary, tmp):
+    """A session's appends under strace; its data directory, the
+    session's name and the client's bytes."""
+    datadir = os.path.join(tmp, "resume")
+    trace = os.path.join(tmp, "trace-resume")
+    b = rpc.Blobd(binary, datadir, wrapper=(
+        "strace", "-f", "-tt", "-T", "-y", "-xx", "-s", "64", "-o", trace,
+        "-e", "trace=" + ",".join(SYSCALLS)))
+    uid = rpc.upload_create(b)
+    data = b""
+    # Small, large (direct writes) and an odd tail.
+    for n in (70000, 2 * 1024 * 1024 + 4096, 5001):
+        chunk = os.urandom(n)
+        assert rpc.status_size(rpc.upload_append(b, uid, chunk,
+                                                 len(data))) == \
+            len(data) + n
+        data += chunk
+    assert b.close() == 0
+    return datadir, trace, str(uuid.UUID(bytes=uid)), data
+
+
+def resume_cuts(calls, path):
+    """For a cut after each write or sync of path: (the file's length,
+    the ranges durable at the cut)."""
+    events = [c for c in calls if c.fd_path() == path and
+              c.name in ("pwrite64", "pwritev", "fsync", "fdatasync")]
+    cuts = []
+    for i in range(len(events) + 1):
+        at = events[i].start if i < len(events) else float("inf")
+        length, durable = 0, []
+        for c in events[:i]:
+            if c.name not in ("pwrite64", "pwritev"):
+                continue
+            m = re.search(r",\s*(\d+)\)\s*=\s*(\d+)", c.args)
+            off, n = int(m.group(1)), int(m.group(2))
+            length = max(length, off + n)
+            if any(s.name in ("fsync", "fdatasync") and s.start >= c.end
+                   and s.end <= at for s in events[:i]):
+                durable.append((off, off + n))
+        cuts.append((length, durable))
+    return cuts
+
+
+def resume_check(binary, datadir, name, data, cuts, other_boot):
+    """Starts blobd on each cut's image; the problems found."""
+    session = os.path.join(datadir, "uploads", name)
+    with open(os.path.join(session, "info"), "rb") as f:
+        info = f.read()
+    body = info[:-20] + (os.urandom(16) if other_boot else info[-20:-4])
+    info = body + struct.pack("<I", crc32c(body))
+    problems = []
+    for k, (length, durable) in enumerate(cuts):
+        image = bytearray(length)
+        for a, e in durable:
+            image[a:e] = data[a:e]
+        with open(os.path.join(session, "info"), "wb") as f:
+            f.write(info)
+        with open(os.path.join(session, "data"), "wb") as f:
+            f.write(image)
+        b = rpc.Blobd(binary, datadir)
+        r = rpc.status_size(b.call(rpc.M.UPLOAD_STAT,
+                                   bytes.fromhex(name.replace("-", "")) +
+                                   rpc.z(rpc.OWNER, 320)))
+        b.close()
+        with open(os.path.join(session, "data"), "rb") as f:
+            kept = f.read()
+        prefix = 0      # the synced bytes from the start
+        for a, e in sorted(durable):
+            if a <= prefix:
+                prefix = max(prefix, e)
+        if r > prefix or kept[:r] != data[:r]:
+            problems.append("cut %d: offset %d after restart, synced %s"
+                            % (k, r, durable))
+    return problems
+
+
+def check_resume(binary, tmp):
+    datadir, trace, name, data = resume_trace(binary, tmp)
+    path = os.path.realpath(os.path.join(datadir, "uploads", name, "data"))
+    cuts = resume_cuts(parse(trace), path)
+    assert len(cuts) >= 4, cuts
+    problems = resume_check(binary, datadir, name, data, cuts, True)
+    for p in problems:
+        print("FAIL resumed upload: " + p)
+    assert not problems
+    print("ok a resumed upload after a power cut at each of %d points "
+          "reports only synced bytes" % len(cuts))
+    trusting = resume_check(binary, datadir, name, data, cuts, False)
+    assert trusting, "a blobd trusting the file's size passed the check"
+    print("ok trusting the file's size after a cut fails (%d of %d cuts)"
+          % (len(trusting), len(cuts)))
+
+
 def main():
     binary = (sys.argv[1] if len(sys.argv) > 1 else os.environ.get("BLOBD")
               or os.path.join(rpc.TOP, "build/blobd/berth-blobd"))
@@ -333,6 +447,7 @@ def main():
         assert len(bare.problems) >= acks, len(bare.problems)
         print("ok without its syncs the trace fails (%d problems)"
               % len(bare.problems))
+        check_resume(binary, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print("all ok")

@@ -7,7 +7,10 @@ part sizes (at most 10 MiB; at least 5 MiB but for the last) and the layer
 size (52,000 MiB).  The ECR API answers LimitExceededException,
 InvalidLayerPartException or LayerPartTooSmallException as AWS does; /v2/
 answers 403 DENIED with ECR's message, as ECR's registry does, and 413
-for a layer that is too large.
+for a layer that is too large.  A replica that would break the
+destination's quotas FAILED with REPOSITORY_LIMIT_EXCEEDED,
+IMAGE_LIMIT_EXCEEDED (an index counting the children it brings) or
+TAG_LIMIT_EXCEEDED.
 """
 
 import base64
@@ -20,7 +23,8 @@ import time
 sys.dont_write_bytecode = True    # nothing left in the source tree
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "pylib"))
-from berth_it import (MT_OCI_MANIFEST, ok, run, sha256)  # noqa: E402
+from berth_it import (MT_OCI_MANIFEST, Berthd, ok, run,  # noqa: E402
+                      sha256)
 
 MIB = 1024 * 1024
 MAX_IMAGES = 4
@@ -271,9 +275,111 @@ def test_replication(b):
        exc(r) == "RepositoryNotFoundException", r.body)
 
 
+MT_OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+WEST = {"Authorization": EU["Authorization"].replace("eu-west-1",
+                                                     "us-west-2")}
+
+
+def replication_status(b, repo, manifest):
+    """The statuses of the image's replication, once none is
+    IN_PROGRESS."""
+    st = []
+    for _ in range(400):
+        r = b.ecr("DescribeImageReplicationStatus", {
+            "repositoryName": repo,
+            "imageId": {"imageDigest": sha256(manifest)}})
+        st = r.json().get("replicationStatuses", []) if r.status == 200 \
+            else []
+        if st and all(s["status"] != "IN_PROGRESS" for s in st):
+            break
+        time.sleep(0.05)
+    return [(s["status"], s.get("failureCode")) for s in st]
+
+
+def replicate_west(b, prefix):
+    """Replication of the repositories named prefix... to us-west-2."""
+    reg = b.ecr("DescribeRegistry", {}).json()["registryId"]
+    r = b.ecr("PutReplicationConfiguration", {"replicationConfiguration": {
+        "rules": [{"destinations": [{"region": "us-west-2",
+                                     "registryId": reg}],
+                   "repositoryFilters": [{"filter": prefix,
+                                          "filterType": "PREFIX_MATCH"}]}]}})
+    ok("replication of %s... to us-west-2" % prefix, r.status == 200, r.body)
+
+
+def west_images(b, repo):
+    r = b.ecr("DescribeImages", {"repositoryName": repo}, headers=WEST)
+    return r.json().get("imageDetails", []) if r.status == 200 else []
+
+
+def test_replica_images_and_tags(b):
+    """A replica counts against the destination's quotas as a push would:
+    an index with the children it brings, and the tags of the image."""
+    b = Berthd("--create-on-push", "--max-images-per-repository", "3")
+    try:
+        replica_images(b)
+        replica_tags(b)
+    finally:
+        b.cleanup()
+
+
+def replica_images(b):
+    replicate_west(b, "rr")
+    for i in range(2):      # two replicas the source then deletes
+        m, r = b.push_image("rr", "old%d" % i, b"old %d" % i)
+        ok("image %d replicated" % i, replication_status(b, "rr", m) ==
+           [("COMPLETE", None)])
+        r = b.ecr("BatchDeleteImage", {"repositoryName": "rr", "imageIds": [
+            {"imageDigest": sha256(m)}]})
+        ok("and deleted in the source", r.status == 200 and
+           len(r.json()["imageIds"]) == 1, r.body)
+    ok("us-west-2's rr has 2 images", len(west_images(b, "rr")) == 2)
+    replicate_west(b, "none")       # the index comes without replication
+    children = [b.push_image("rr", "c%d" % i, b"child %d" % i)[0]
+                for i in range(2)]
+    index = json.dumps({"schemaVersion": 2, "mediaType": MT_OCI_INDEX,
+                        "manifests": [{"mediaType": MT_OCI_MANIFEST,
+                                       "digest": sha256(c), "size": len(c)}
+                                      for c in children]}).encode()
+    r = b.request("PUT", "/v2/rr/manifests/x", index,
+                  {"Content-Type": MT_OCI_INDEX})
+    ok("an index of 2 children pushed (3 images in the source)",
+       r.status == 201, (r.status, r.body))
+    replicate_west(b, "rr")
+    r = put_image(b, "rr", index, "x2")
+    ok("the index pushed again under another tag", r.status == 200, r.body)
+    ok("its replica (3 images onto 2 of 3) FAILED with "
+       "IMAGE_LIMIT_EXCEEDED", replication_status(b, "rr", index) ==
+       [("FAILED", "IMAGE_LIMIT_EXCEEDED")])
+    ok("and us-west-2's rr still has 2 images",
+       len(west_images(b, "rr")) == 2)
+
+
+def replica_tags(b):
+    replicate_west(b, "tt")
+    m, r = b.push_image("tt", "t0", b"tagged replica")
+    ok("an image replicated", replication_status(b, "tt", m) ==
+       [("COMPLETE", None)])
+    statuses = set()
+    for i in range(1, 1000):
+        statuses.add(b.ecr("PutImage", {
+            "repositoryName": "tt", "imageManifest": m.decode(),
+            "imageTag": "w%d" % i}, headers=WEST).status)
+    ok("999 more tags on the replica in us-west-2", statuses == {200},
+       statuses)
+    r = put_image(b, "tt", m, "t1")
+    ok("a new tag in the source", r.status == 200, r.body)
+    ok("its replica (1001 tags) FAILED with TAG_LIMIT_EXCEEDED",
+       replication_status(b, "tt", m) == [("FAILED", "TAG_LIMIT_EXCEEDED")])
+    d = west_images(b, "tt")
+    ok("and the replica keeps its 1000 tags", len(d) == 1 and
+       len(d[0].get("imageTags", [])) == 1000, len(d))
+
+
 if __name__ == "__main__":
     run([test_tags_per_image, test_images_per_repository, test_repositories,
-         test_layer_parts, test_layer_size_oci, test_replication],
+         test_layer_parts, test_layer_size_oci, test_replication,
+         test_replica_images_and_tags],
         "--create-on-push",
         "--max-images-per-repository", str(MAX_IMAGES), "--max-repositories",
         str(MAX_REPOS))

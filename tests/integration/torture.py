@@ -26,6 +26,7 @@ not have happened: it is never counted either way.
 """
 
 import base64
+import fcntl
 import glob
 import hashlib
 import json
@@ -351,13 +352,62 @@ def wait_until(cond, timeout):
     return cond()
 
 
+def lock_free(data):
+    """Whether no process holds the data directory's lock (a worker whose
+    main thread has exited may still hold it, while a thread of it is in
+    an uninterruptible wait)."""
+    try:
+        fd = os.open(os.path.join(data, "lock"), os.O_RDWR)
+    except FileNotFoundError:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def holder_report(b):
+    """What the process holding the data directory's lock is doing: its
+    threads' states, wait channels and kernel stacks, and the log."""
+    try:
+        with open(os.path.join(b.data, "lock")) as f:
+            pid = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return "no holder pid"
+    out = ["lock holder pid %d" % pid]
+    for task in sorted(glob.glob("/proc/%d/task/*" % pid)):
+        for name in ("stat", "wchan", "stack"):
+            try:
+                with open(os.path.join(task, name)) as f:
+                    out.append("%s/%s: %s" % (task, name, f.read().strip()))
+            except OSError as e:
+                out.append("%s/%s: %s" % (task, name, e))
+    try:
+        with open(os.path.join(b.dir, "berthd.log"), errors="replace") as f:
+            out.append("log tail:\n" + "".join(f.readlines()[-30:]))
+    except OSError:
+        pass
+    return "\n".join(out)
+
+
 def ensure_running(b):
     """Starts berthd again if it is gone, once its worker has let go of
-    the data directory."""
+    the data directory: a SIGKILLed worker may take a while in an
+    uninterruptible wait (an fsync on a loaded machine), and berth-blobd
+    itself waits 20 s for a dying one; what the worker was doing is
+    printed if it takes more than 10 s, and more than 120 s fails."""
     if b.proc.poll() is None:
         return
     b.stop()
-    wait_until(lambda: not workers_of(b.data), 20)
+    if not wait_until(lambda: lock_free(b.data), 10):
+        print("the old worker holds the lock after 10 s:\n" +
+              holder_report(b), flush=True)
+        if not wait_until(lambda: lock_free(b.data), 110):
+            raise RuntimeError("the old worker held the lock 120 s:\n" +
+                               holder_report(b))
     b.start()
 
 

@@ -395,6 +395,62 @@ test_sweep_punches(void)
 }
 
 /*
+ * A pull that opened a packed blob before a sweep removed it reads its
+ * bytes: blobd's sweep (punch_later) leaves the hole for
+ * PACK_PUNCH_DELAY_MS after the mark is synced, as an unlinked file keeps
+ * an open reader's bytes; a punch that early would give it zeros.
+ */
+static void
+test_sweep_keeps_readers_bytes(void)
+{
+	struct fixture	 f;
+	struct gc_sweep	*s;
+	struct gc_blob	 rec;
+	struct digest	 d;
+	uint8_t		*want = unit_pattern(60000, 0), *got = xmalloc(60000);
+	uint64_t	 off, size, blobs, bytes;
+	int64_t		 due;
+	int		 fd, lfd;
+
+	setup(&f);
+	CU_ASSERT_EQUAL(put(&f, 0, 60000, &d), 1);
+	CU_ASSERT_EQUAL(store_sync_pack(f.st), 0);
+	CU_ASSERT_FATAL(store_open_blob(f.st, &d, &fd, &off, &size) == 0);
+	memset(&rec, 0, sizeof(rec));
+	digest_format(&d, rec.digest);
+	lfd = anon_file("berth-unit");
+	CU_ASSERT_FATAL(lfd != -1 && write_full(lfd, &rec, sizeof(rec)) == 0);
+	CU_ASSERT_FATAL(gc_sweep_new(f.st, lfd, 1, now_ms() + 1000, 0, &s) ==
+	    0);
+	gc_sweep_punch_later(s);
+	while (gc_sweep_step(s, INT64_MAX))
+		;
+	CU_ASSERT_EQUAL(gc_sweep_finish(s, &blobs, &bytes), 0);
+	CU_ASSERT_EQUAL(blobs, 1);
+	CU_ASSERT_EQUAL(unit_blobs(f.st), 0);
+	due = pack_punch_due(f.st->pack);
+	CU_ASSERT(due >= mono_ms() + PACK_PUNCH_DELAY_MS - 60000);
+	/* Not due yet: nothing punched. */
+	CU_ASSERT_EQUAL(pack_punch(f.st->pack, f.ml, mono_ms() -
+	    PACK_PUNCH_DELAY_MS, INT64_MAX), 0);
+	CU_ASSERT(pread_full(fd, got, 60000, (off_t)off) == 60000 &&
+	    memcmp(got, want, 60000) == 0);
+	/* Due (the delay passed): the hole, and the reader would see it. */
+	CU_ASSERT_EQUAL(pack_punch(f.st->pack, f.ml, due -
+	    PACK_PUNCH_DELAY_MS, INT64_MAX), 0);
+	CU_ASSERT_EQUAL(pack_punch_due(f.st->pack), -1);
+	if (punches(&f)) {
+		memset(want, 0, 60000);
+		CU_ASSERT(pread_full(fd, got, 60000, (off_t)off) == 60000 &&
+		    memcmp(got, want, 60000) == 0);
+	}
+	close(fd);
+	free(want);
+	free(got);
+	teardown(&f);
+}
+
+/*
  * GC in steps, as blobd's loop runs it: the listing a part at a time finds
  * every blob, and a blob stored again between two steps of a sweep stays.
  */
@@ -581,6 +637,8 @@ test_pack_register(void)
 		{ "write, read, reopen", test_put_read_reopen },
 		{ "a sweep punches holes; the log reads whole",
 		    test_sweep_punches },
+		{ "a reader's bytes stay PACK_PUNCH_DELAY_MS after a sweep",
+		    test_sweep_keeps_readers_bytes },
 		{ "GC in steps", test_gc_steps },
 		{ "berthd's entries and blobs", test_meta_and_blobs },
 		{ "segments", test_segments },
