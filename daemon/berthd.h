@@ -520,11 +520,48 @@ struct lifecycle_policy;
 struct lifecycle_eval;
 struct json_object;
 
-/* Evaluates policy over repo's images at now_ms with the one shared
- * evaluator: its verdicts are valid until the next call; *nacted is how
- * many images it acts on. */
-struct lifecycle_eval *lifecycle_evaluate(const struct repository *,
-	    const struct lifecycle_policy *, int64_t now_ms, size_t *nacted);
+#define LIFECYCLE_SLICE_US	5000	/* of the loop, at most, per slice */
+#define LIFECYCLE_WORK		4096	/* images' worth between clock reads */
+
+/*
+ * A repository's images as lifecycle.h's evaluator takes them, in the
+ * repository's (digest) order, built a step at a time: a pass counting
+ * the indexes' children, then one filling.  The tags are the model's:
+ * valid while the repository's generation does not move.
+ */
+struct lifecycle_input {
+	struct lifecycle_image *images;
+	uint32_t	*children;
+	size_t		 n;
+	size_t		 nchildren;
+	int		 counted;	/* the first pass is over */
+	size_t		 pos;		/* the next image of the pass */
+	size_t		 c;		/* children filled */
+};
+
+/* One evaluation of a repository in steps: its input, then the
+ * evaluator's steps. */
+struct lifecycle_pass {
+	struct lifecycle_eval *eval;		/* the caller's */
+	const struct lifecycle_policy *policy;
+	int64_t		 now_ms;
+	struct lifecycle_input in;
+	int		 evaluating;	/* the input is whole */
+};
+
+/*
+ * lifecycle_pass_start, then lifecycle_pass_step until it returns 1, each
+ * call doing about work images' worth: ev's verdicts and order are then
+ * the evaluation of policy over repo's images at now_ms.  policy and the
+ * repository (its generation) must not change meanwhile; start again if
+ * it does.  lifecycle_pass_clear frees the input (ev is the caller's).
+ */
+void	lifecycle_pass_start(struct lifecycle_pass *, struct lifecycle_eval *ev,
+	    const struct repository *repo,
+	    const struct lifecycle_policy *policy, int64_t now_ms);
+int	lifecycle_pass_step(struct lifecycle_pass *,
+	    const struct repository *repo, size_t work);
+void	lifecycle_pass_clear(struct lifecycle_pass *);
 
 /* report (the callback's) is NULL unless err is 0: {"repositories": [{
  * "account", "region", "repository", "images", "expired", "transitioned",

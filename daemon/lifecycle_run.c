@@ -63,9 +63,9 @@
 #include "util.h"
 
 #define SLICE_ACTIONS		128
-#define SLICE_US		5000
+#define SLICE_US		LIFECYCLE_SLICE_US
 #define ACT_CHUNK		8	/* actions between clock reads */
-#define PLAN_WORK		4096	/* images' worth, between clock reads */
+#define PLAN_WORK		LIFECYCLE_WORK
 
 /* One repository to evaluate. */
 struct lifecycle_job {
@@ -81,27 +81,10 @@ struct lifecycle_step {
 	int		 rule;
 };
 
-/*
- * A repository's images as lifecycle.h's evaluator takes them, in the
- * repository's (digest) order, built a slice at a time: a pass counting
- * the indexes' children, then one filling.  The tags are the model's:
- * valid while the repository's generation does not move.
- */
-struct lifecycle_input {
-	struct lifecycle_image *images;
-	uint32_t	*children;
-	size_t		 n;
-	size_t		 nchildren;
-	int		 counted;	/* the first pass is over */
-	size_t		 pos;		/* the next image of the pass */
-	size_t		 c;		/* children filled */
-};
-
 /* How far the plan of the repository being run is. */
 enum lifecycle_plan_state {
 	PLAN_NONE,
-	PLAN_INPUT,			/* building the evaluator's input */
-	PLAN_EVAL,			/* evaluating */
+	PLAN_EVAL,			/* building the input, evaluating */
 	PLAN_STEPS,			/* writing the verdicts down as steps */
 	PLAN_READY			/* acting on the steps */
 };
@@ -127,7 +110,7 @@ struct lifecycle_run {
 	 * small repository. */
 	struct lifecycle_policy *policy;
 	char		*policy_text;
-	struct lifecycle_input in;
+	struct lifecycle_pass pass;
 	struct lifecycle_step *steps;
 	size_t		 nsteps;
 	size_t		 step;
@@ -145,7 +128,6 @@ struct lifecycle_run {
 static struct lifecycle_run *lifecycle_queue;
 static struct lifecycle_run *lifecycle_tail;
 static struct event	*lifecycle_ev;
-static struct lifecycle_eval *lifecycle_evaluator;	/* previews' */
 static struct lifecycle_eval *lifecycle_run_evaluator;
 static struct lifecycle_stats lifecycle_totals;
 
@@ -267,20 +249,38 @@ lifecycle_input_clear(struct lifecycle_input *in)
 	memset(in, 0, sizeof(*in));
 }
 
-struct lifecycle_eval *
-lifecycle_evaluate(const struct repository *repo,
-    const struct lifecycle_policy *policy, int64_t now_ms, size_t *nacted)
+void
+lifecycle_pass_start(struct lifecycle_pass *pass, struct lifecycle_eval *ev,
+    const struct repository *repo, const struct lifecycle_policy *policy,
+    int64_t now_ms)
 {
-	struct lifecycle_input in;
+	memset(pass, 0, sizeof(*pass));
+	pass->eval = ev;
+	pass->policy = policy;
+	pass->now_ms = now_ms;
+	lifecycle_input_start(&pass->in, repo);
+}
 
-	if (lifecycle_evaluator == NULL)
-		lifecycle_evaluator = lifecycle_eval_new();
-	lifecycle_input_start(&in, repo);
-	(void)lifecycle_input_step(&in, repo, SIZE_MAX);
-	*nacted = lifecycle_eval_run(lifecycle_evaluator, policy, in.images,
-	    in.n, now_ms);
-	lifecycle_input_clear(&in);
-	return lifecycle_evaluator;
+int
+lifecycle_pass_step(struct lifecycle_pass *pass,
+    const struct repository *repo, size_t work)
+{
+	if (!pass->evaluating) {
+		if (lifecycle_input_step(&pass->in, repo, work)) {
+			lifecycle_eval_start(pass->eval, pass->policy,
+			    pass->in.images, pass->in.n, pass->now_ms);
+			pass->evaluating = 1;
+		}
+		return 0;
+	}
+	return lifecycle_eval_step(pass->eval, work);
+}
+
+void
+lifecycle_pass_clear(struct lifecycle_pass *pass)
+{
+	lifecycle_input_clear(&pass->in);
+	pass->evaluating = 0;
 }
 
 /* --- a run --------------------------------------------------------------- */
@@ -289,7 +289,7 @@ lifecycle_evaluate(const struct repository *repo,
 static void
 lifecycle_plan_reset(struct lifecycle_run *run)
 {
-	lifecycle_input_clear(&run->in);
+	lifecycle_pass_clear(&run->pass);
 	free(run->steps);
 	run->steps = NULL;
 	run->nsteps = run->step = 0;
@@ -450,15 +450,18 @@ lifecycle_plan_start(struct lifecycle_run *run, struct repository *repo)
 		run->policy_text = xstrdup(text);
 	}
 	run->now_ms = model_now_ms();
-	lifecycle_input_start(&run->in, repo);
+	if (lifecycle_run_evaluator == NULL)
+		lifecycle_run_evaluator = lifecycle_eval_new();
+	lifecycle_pass_start(&run->pass, lifecycle_run_evaluator, repo,
+	    run->policy, run->now_ms);
 	run->generation = repo->generation;
-	run->plan = PLAN_INPUT;
+	run->plan = PLAN_EVAL;
 	return 0;
 }
 
 /*
- * Goes on with the plan for about PLAN_WORK images: the input, then the
- * evaluation, then the steps, in the evaluator's safe order (run->step
+ * Goes on with the plan for about PLAN_WORK images: the pass (input and
+ * evaluation), then the steps, in the evaluator's safe order (run->step
  * counts those written until the plan is ready).  The repository has not
  * changed since the plan started.
  */
@@ -470,19 +473,8 @@ lifecycle_plan_step(struct lifecycle_run *run, struct repository *repo)
 	const struct image *img;
 	size_t		 i, n;
 
-	if (lifecycle_run_evaluator == NULL)
-		lifecycle_run_evaluator = lifecycle_eval_new();
-	if (run->plan == PLAN_INPUT) {
-		if (lifecycle_input_step(&run->in, repo, PLAN_WORK)) {
-			lifecycle_eval_start(lifecycle_run_evaluator,
-			    run->policy, run->in.images, run->in.n,
-			    run->now_ms);
-			run->plan = PLAN_EVAL;
-		}
-		return;
-	}
 	if (run->plan == PLAN_EVAL) {
-		if (!lifecycle_eval_step(lifecycle_run_evaluator, PLAN_WORK))
+		if (!lifecycle_pass_step(&run->pass, repo, PLAN_WORK))
 			return;
 		run->nsteps = lifecycle_eval_acted(lifecycle_run_evaluator);
 		run->steps = xcalloc(run->nsteps, sizeof(*run->steps));
@@ -503,7 +495,7 @@ lifecycle_plan_step(struct lifecycle_run *run, struct repository *repo)
 		return;
 	run->step = 0;
 	run->nimages = repo->images.len;
-	lifecycle_input_clear(&run->in);
+	lifecycle_pass_clear(&run->pass);
 	run->plan = PLAN_READY;
 	lifecycle_totals.images += repo->images.len;
 }

@@ -467,6 +467,45 @@ def test_preview(b, c):
                                        imageIds=[{"imageTag": "release-0"}])
     ok("preview imageIds", [x["imageDigest"] for x in
        f["previewResults"]] == [rel[0]], f["previewResults"])
+    # A preview in progress.  With berth-blobd stopped, a new start is in
+    # the model but not durable, and its evaluation waits for that:
+    # whatever the machine's speed, it is IN_PROGRESS until blobd goes on.
+    blobd = b.admin("GET", "health")["blobd_pid"]
+    started = []
+    os.kill(blobd, signal.SIGSTOP)
+    try:
+        th = threading.Thread(target=lambda: started.append(
+            c.start_lifecycle_policy_preview(repositoryName="pre",
+                                             lifecyclePolicyText=text)))
+        th.start()
+        deadline = time.monotonic() + 30
+        while c.get_lifecycle_policy_preview(repositoryName="pre")[
+                "status"] != "IN_PROGRESS" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        ok("preview in progress", c.get_lifecycle_policy_preview(
+           repositoryName="pre")["status"] == "IN_PROGRESS")
+        ok("preview while one is in progress", err(
+           c.start_lifecycle_policy_preview, repositoryName="pre",
+           lifecyclePolicyText=text) ==
+           "LifecyclePolicyPreviewInProgressException")
+    finally:
+        os.kill(blobd, signal.SIGCONT)
+    th.join()
+    c.get_waiter("lifecycle_policy_preview_complete").wait(
+        repositoryName="pre", WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+    ok("preview again", started and started[0]["status"] == "IN_PROGRESS"
+       and preview_all(c, "pre") == results)
+    # After a restart the results are evaluated again (IN_PROGRESS
+    # meanwhile) and are the same.
+    b.stop()
+    b.start()
+    c = b.client()
+    ok("preview evaluated again after a restart",
+       c.get_lifecycle_policy_preview(repositoryName="pre")["status"] ==
+       "IN_PROGRESS")
+    c.get_waiter("lifecycle_policy_preview_complete").wait(
+        repositoryName="pre", WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+    ok("preview the same after a restart", preview_all(c, "pre") == results)
     ok("preview installs nothing", err(c.get_lifecycle_policy,
        repositoryName="pre") == "LifecyclePolicyNotFoundException" and
        len(images(c, "pre")) == 128)
@@ -499,6 +538,14 @@ def test_preview(b, c):
     ok("no preview for a new repository", err(
        c.get_lifecycle_policy_preview, repositoryName="pre") ==
        "LifecyclePolicyPreviewNotFoundException")
+
+
+def preview_all(c, name):
+    results = []
+    for page in c.get_paginator("get_lifecycle_policy_preview").paginate(
+            repositoryName=name, PaginationConfig={"PageSize": 50}):
+        results += page["previewResults"]
+    return results
 
 
 def test_clock_restart(b, c):
