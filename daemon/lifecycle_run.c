@@ -123,6 +123,8 @@ struct lifecycle_run {
 	uint64_t	 expired;
 	uint64_t	 transitioned;
 	uint64_t	 commits;
+	uint64_t	 slices;
+	int64_t		 longest_us;	/* the longest slice */
 };
 
 static struct lifecycle_run *lifecycle_queue;
@@ -334,6 +336,10 @@ lifecycle_run_end(int err)
 		    json_object_new_int64((int64_t)run->transitioned));
 		json_object_object_add(out, "commits",
 		    json_object_new_int64((int64_t)run->commits));
+		json_object_object_add(out, "slices",
+		    json_object_new_int64((int64_t)run->slices));
+		json_object_object_add(out, "longest_slice_us",
+		    json_object_new_int64(run->longest_us));
 	}
 	lifecycle_totals.runs++;
 	if (run->cb != NULL)
@@ -576,8 +582,9 @@ lifecycle_slice_cb(evutil_socket_t fd, short events, void *arg)
 	struct lifecycle_job *job;
 	struct repository *repo;
 	struct txn	 t;
-	int64_t		 start = mono_us();
+	int64_t		 start = mono_us(), took;
 	size_t		 n = 0;
+	int		 committed = 0;
 
 	if (run == NULL)
 		return;
@@ -613,11 +620,19 @@ lifecycle_slice_cb(evutil_socket_t fd, short events, void *arg)
 	}
 	if (t.nrecords > 0) {
 		run->commits++;
+		committed = 1;
 		txn_commit(&t, lifecycle_slice_done_cb, run);
-		return;
-	}
-	txn_clear(&t);
-	lifecycle_slice_done_cb(0, run);
+	} else
+		txn_clear(&t);
+	/* What a request may have waited behind this slice. */
+	took = mono_us() - start;
+	run->slices++;
+	if (took > run->longest_us)
+		run->longest_us = took;
+	log_debug("lifecycle: slice %llu: %lld us, %zu actions",
+	    (unsigned long long)run->slices, (long long)took, n);
+	if (!committed)
+		lifecycle_slice_done_cb(0, run);
 }
 
 int

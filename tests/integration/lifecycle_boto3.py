@@ -520,6 +520,9 @@ def test_preview(b, c):
                     "TRANSITION"} and
        run["expired"] == 113 and run["transitioned"] == 2,
        (len(left), len(archived), run))
+    ok("the run reports its slices", run["slices"] >= 1 and
+       0 <= run["longest_slice_us"] and run["commits"] <= run["slices"],
+       run)
 
     # The preview goes with its repository: after a compaction the
     # snapshot (what a start replays, the log's older segments being
