@@ -358,6 +358,11 @@ void	record_secret(struct wbuf *, const uint8_t *, size_t);
 void	record_image_status(struct wbuf *, const struct image *,
 	    enum image_status, int64_t archived_ms, int64_t activated_ms);
 void	record_clock(struct wbuf *, int64_t offset_ms);
+/* A repository's lifecycle lastEvaluatedAt alone (a run writes it for
+ * every repository it evaluates: the whole configuration was most of a
+ * small repository's run). */
+void	record_repo_evaluated(struct wbuf *, const struct repository *,
+	    int64_t ms);
 void	record_setting_put(struct wbuf *, const struct registry *,
 	    const char *key, const char *value);
 void	record_setting_delete(struct wbuf *, const struct registry *,
@@ -416,6 +421,7 @@ int	txn_secret(struct txn *, const uint8_t *secret, size_t len);
 int	txn_image_status(struct txn *, struct image *, enum image_status,
 	    int64_t archived_ms, int64_t activated_ms);
 int	txn_clock(struct txn *, int64_t offset_ms);
+int	txn_repo_evaluated(struct txn *, struct repository *, int64_t ms);
 int	txn_setting_put(struct txn *, struct registry *, const char *key,
 	    const char *value);
 int	txn_setting_delete(struct txn *, struct registry *, const char *key);

@@ -517,7 +517,6 @@ lifecycle_act(struct lifecycle_run *run, struct repository *repo,
 {
 	struct lifecycle_step *s;
 	struct lifecycle_count *c;
-	struct repo_config cfg;
 	struct image	*img;
 	size_t		 n;
 	int		 rc;
@@ -544,12 +543,7 @@ lifecycle_act(struct lifecycle_run *run, struct repository *repo,
 	run->generation = repo->generation;
 	if (run->step < run->nsteps)
 		return n;
-	repo_config_copy(&cfg, &repo->config);
-	cfg.lifecycle_evaluated_ms = run->now_ms;
-	rc = txn_repo_put(t, repo->registry->account, repo->registry->region,
-	    repo->name, repo->created_ms, &cfg);
-	repo_config_clear(&cfg);
-	if (rc != 0)
+	if ((rc = txn_repo_evaluated(t, repo, run->now_ms)) != 0)
 		fatalx("lifecycle: the evaluation time does not apply: %s",
 		    berr_message(rc));
 	lifecycle_job_done(run, 1);
