@@ -224,6 +224,7 @@ struct repository {
 	 * model, so a lifecycle run sees whether what it evaluated still
 	 * holds. */
 	uint64_t	 generation;
+	int		 batched;	/* has holes: model_batch_end */
 };
 
 /* One account's registry in one region. */
@@ -314,6 +315,16 @@ int	model_repo_delete(const char *account, const char *region,
 	    const char *name);
 int	model_image_put(struct repository *, struct image *take);
 int	model_image_delete(struct repository *, const struct digest *);
+/*
+ * Image deletions between these two leave holes in their repositories'
+ * sorted arrays (images, tags, the references index), which the end
+ * closes in one pass per array rather than a memmove per deletion: a
+ * lifecycle slice's expiries from a repository of 100,000 images.  In
+ * between, those arrays are read only through sortvec's functions
+ * (image_find, tag_find): a caller changes nothing else.
+ */
+void	model_batch_begin(void);
+void	model_batch_end(void);
 int	model_tag_put(struct repository *, const char *tag,
 	    const struct digest *);
 int	model_tag_delete(struct repository *, const char *tag);

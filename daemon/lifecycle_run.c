@@ -595,6 +595,10 @@ lifecycle_slice_cb(evutil_socket_t fd, short events, void *arg)
 			lifecycle_job_done(run, 0);
 			continue;
 		}
+		/* Planning reads the arrays directly: no holes then. */
+		if (run->plan != PLAN_READY ||
+		    repo->generation != run->generation)
+			model_batch_end();
 		/* A change since the plan started: it may be stale, and
 		 * the input's tags may be gone. */
 		if (run->plan != PLAN_NONE &&
@@ -607,11 +611,14 @@ lifecycle_slice_cb(evutil_socket_t fd, short events, void *arg)
 		}
 		if (run->plan != PLAN_READY)
 			lifecycle_plan_step(run, repo);
-		else
+		else {
+			model_batch_begin();
 			n += lifecycle_act(run, repo, &t,
 			    SLICE_ACTIONS - n < ACT_CHUNK ?
 			    SLICE_ACTIONS - n : ACT_CHUNK);
+		}
 	}
+	model_batch_end();
 	if (t.nrecords > 0) {
 		run->commits++;
 		committed = 1;
