@@ -128,13 +128,22 @@ sortvec_insert(struct sortvec *v, const void *key, void *item)
 	return 0;
 }
 
+/* The index of the item with key, or len. */
+static size_t
+sortvec_index(const struct sortvec *v, const void *key)
+{
+	size_t	 i = sortvec_lower_bound(v, key);
+
+	return i < v->len && v->cmp(key, v->items[i]) == 0 ? i : v->len;
+}
+
 void *
 sortvec_remove(struct sortvec *v, const void *key)
 {
-	size_t	 i = sortvec_lower_bound(v, key);
+	size_t	 i = sortvec_index(v, key);
 	void	*item;
 
-	if (i >= v->len || v->cmp(key, v->items[i]) != 0)
+	if (i == v->len)
 		return NULL;
 	item = v->items[i];
 	memmove(&v->items[i], &v->items[i + 1],
@@ -146,10 +155,10 @@ sortvec_remove(struct sortvec *v, const void *key)
 void *
 sortvec_remove_deferred(struct sortvec *v, const void *key)
 {
-	size_t	 i = sortvec_lower_bound(v, key);
+	size_t	 i = sortvec_index(v, key);
 	void	*item;
 
-	if (i >= v->len || v->cmp(key, v->items[i]) != 0)
+	if (i == v->len)
 		return NULL;
 	item = v->items[i];
 	v->items[i] = HOLE;
