@@ -128,24 +128,21 @@ sortvec_insert(struct sortvec *v, const void *key, void *item)
 	return 0;
 }
 
-/* The index of the item with key, or len. */
-static size_t
-sortvec_index(const struct sortvec *v, const void *key)
+/* Takes the item with key out: at once (a memmove), or leaving a hole. */
+static void *
+sortvec_take(struct sortvec *v, const void *key, int hole)
 {
 	size_t	 i = sortvec_lower_bound(v, key);
-
-	return i < v->len && v->cmp(key, v->items[i]) == 0 ? i : v->len;
-}
-
-void *
-sortvec_remove(struct sortvec *v, const void *key)
-{
-	size_t	 i = sortvec_index(v, key);
 	void	*item;
 
-	if (i == v->len)
+	if (i >= v->len || v->cmp(key, v->items[i]) != 0)
 		return NULL;
 	item = v->items[i];
+	if (hole) {
+		v->items[i] = HOLE;
+		v->nholes++;
+		return item;
+	}
 	memmove(&v->items[i], &v->items[i + 1],
 	    (v->len - i - 1) * sizeof(void *));
 	v->len--;
@@ -153,17 +150,15 @@ sortvec_remove(struct sortvec *v, const void *key)
 }
 
 void *
+sortvec_remove(struct sortvec *v, const void *key)
+{
+	return sortvec_take(v, key, 0);
+}
+
+void *
 sortvec_remove_deferred(struct sortvec *v, const void *key)
 {
-	size_t	 i = sortvec_index(v, key);
-	void	*item;
-
-	if (i == v->len)
-		return NULL;
-	item = v->items[i];
-	v->items[i] = HOLE;
-	v->nholes++;
-	return item;
+	return sortvec_take(v, key, 1);
 }
 
 void
