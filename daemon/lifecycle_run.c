@@ -402,8 +402,9 @@ lifecycle_job_done(struct lifecycle_run *run, int evaluated)
 	size_t		 i;
 
 	if (evaluated) {
-		qsort(run->counts, run->ncounts, sizeof(*run->counts),
-		    lifecycle_count_cmp);
+		if (run->ncounts > 1)
+			qsort(run->counts, run->ncounts,
+			    sizeof(*run->counts), lifecycle_count_cmp);
 		o = json_object_new_object();
 		json_object_object_add(o, "account",
 		    json_object_new_string(job->account));
