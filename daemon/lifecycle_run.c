@@ -713,6 +713,7 @@ lifecycle_stats(void)
 }
 
 static int	 lifecycle_scheduled_pending;
+static struct event	*lifecycle_timer;
 
 static void
 lifecycle_scheduled_done_cb(int err, struct json_object *report, void *arg)
@@ -743,13 +744,14 @@ lifecycle_timer_cb(evutil_socket_t fd, short events, void *arg)
 void
 lifecycle_schedule(int64_t interval)
 {
-	static struct event *timer;
 	struct timeval	 tv = { (time_t)interval, 0 };
 
-	if (interval <= 0)
+	/* Once; the timer stays for the process's life (kept here, not
+	 * leaked). */
+	if (interval <= 0 || lifecycle_timer != NULL)
 		return;
-	if ((timer = event_new(ev_base, -1, EV_PERSIST, lifecycle_timer_cb,
-	    NULL)) == NULL)
+	if ((lifecycle_timer = event_new(ev_base, -1, EV_PERSIST,
+	    lifecycle_timer_cb, NULL)) == NULL)
 		fatalx("event_new");
-	evtimer_add(timer, &tv);
+	evtimer_add(lifecycle_timer, &tv);
 }
