@@ -18,6 +18,13 @@
  * A sorted array of pointers: O(log n) lookup, ordered iteration for
  * paginated listings, O(n) insertion (a memmove, cheap at registry sizes).
  * The comparator compares a search key with an item.
+ *
+ * Many removals from a large array (a lifecycle run expiring thousands of
+ * images of one repository) can be deferred: sortvec_remove_deferred
+ * leaves a hole that lookups step over, and sortvec_compact closes all
+ * holes in one pass.  While a vector has holes, its items and len are not
+ * to be read directly (only through the functions below); an insertion
+ * compacts it first.
  */
 #ifndef BERTH_SORTVEC_H
 #define BERTH_SORTVEC_H
@@ -31,6 +38,7 @@ struct sortvec {
 	size_t		  len;
 	size_t		  cap;
 	sortvec_cmp	  cmp;
+	size_t		  nholes;	/* deferred removals */
 };
 
 void	 sortvec_init(struct sortvec *, sortvec_cmp);
@@ -45,5 +53,8 @@ size_t	 sortvec_upper_bound(const struct sortvec *, const void *key);
 int	 sortvec_insert(struct sortvec *, const void *key, void *item);
 /* The removed item, or NULL. */
 void	*sortvec_remove(struct sortvec *, const void *key);
+/* The same, the array left with a hole until sortvec_compact. */
+void	*sortvec_remove_deferred(struct sortvec *, const void *key);
+void	 sortvec_compact(struct sortvec *);
 
 #endif

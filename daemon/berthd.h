@@ -230,6 +230,7 @@ struct repository {
 	 * model, so a lifecycle run sees whether what it evaluated still
 	 * holds. */
 	uint64_t	 generation;
+	int		 batched;	/* has holes: model_batch_end */
 };
 
 /* One account's registry in one region. */
@@ -320,6 +321,16 @@ int	model_repo_delete(const char *account, const char *region,
 	    const char *name);
 int	model_image_put(struct repository *, struct image *take);
 int	model_image_delete(struct repository *, const struct digest *);
+/*
+ * Image deletions between these two leave holes in their repositories'
+ * sorted arrays (images, tags, the references index), which the end
+ * closes in one pass per array rather than a memmove per deletion: a
+ * lifecycle slice's expiries from a repository of 100,000 images.  In
+ * between, those arrays are read only through sortvec's functions
+ * (image_find, tag_find): a caller changes nothing else.
+ */
+void	model_batch_begin(void);
+void	model_batch_end(void);
 int	model_tag_put(struct repository *, const char *tag,
 	    const struct digest *);
 int	model_tag_delete(struct repository *, const char *tag);
@@ -364,6 +375,11 @@ void	record_secret(struct wbuf *, const uint8_t *, size_t);
 void	record_image_status(struct wbuf *, const struct image *,
 	    enum image_status, int64_t archived_ms, int64_t activated_ms);
 void	record_clock(struct wbuf *, int64_t offset_ms);
+/* A repository's lifecycle lastEvaluatedAt alone (a run writes it for
+ * every repository it evaluates: the whole configuration was most of a
+ * small repository's run). */
+void	record_repo_evaluated(struct wbuf *, const struct repository *,
+	    int64_t ms);
 void	record_setting_put(struct wbuf *, const struct registry *,
 	    const char *key, const char *value);
 void	record_setting_delete(struct wbuf *, const struct registry *,
@@ -422,6 +438,7 @@ int	txn_secret(struct txn *, const uint8_t *secret, size_t len);
 int	txn_image_status(struct txn *, struct image *, enum image_status,
 	    int64_t archived_ms, int64_t activated_ms);
 int	txn_clock(struct txn *, int64_t offset_ms);
+int	txn_repo_evaluated(struct txn *, struct repository *, int64_t ms);
 int	txn_setting_put(struct txn *, struct registry *, const char *key,
 	    const char *value);
 int	txn_setting_delete(struct txn *, struct registry *, const char *key);
@@ -526,11 +543,48 @@ struct lifecycle_policy;
 struct lifecycle_eval;
 struct json_object;
 
-/* Evaluates policy over repo's images at now_ms with the one shared
- * evaluator: its verdicts are valid until the next call; *nacted is how
- * many images it acts on. */
-struct lifecycle_eval *lifecycle_evaluate(const struct repository *,
-	    const struct lifecycle_policy *, int64_t now_ms, size_t *nacted);
+#define LIFECYCLE_SLICE_US	5000	/* of the loop, at most, per slice */
+#define LIFECYCLE_WORK		4096	/* images' worth between clock reads */
+
+/*
+ * A repository's images as lifecycle.h's evaluator takes them, in the
+ * repository's (digest) order, built a step at a time: a pass counting
+ * the indexes' children, then one filling.  The tags are the model's:
+ * valid while the repository's generation does not move.
+ */
+struct lifecycle_input {
+	struct lifecycle_image *images;
+	uint32_t	*children;
+	size_t		 n;
+	size_t		 nchildren;
+	int		 counted;	/* the first pass is over */
+	size_t		 pos;		/* the next image of the pass */
+	size_t		 c;		/* children filled */
+};
+
+/* One evaluation of a repository in steps: its input, then the
+ * evaluator's steps. */
+struct lifecycle_pass {
+	struct lifecycle_eval *eval;		/* the caller's */
+	const struct lifecycle_policy *policy;
+	int64_t		 now_ms;
+	struct lifecycle_input in;
+	int		 evaluating;	/* the input is whole */
+};
+
+/*
+ * lifecycle_pass_start, then lifecycle_pass_step until it returns 1, each
+ * call doing about work images' worth: ev's verdicts and order are then
+ * the evaluation of policy over repo's images at now_ms.  policy and the
+ * repository (its generation) must not change meanwhile; start again if
+ * it does.  lifecycle_pass_clear frees the input (ev is the caller's).
+ */
+void	lifecycle_pass_start(struct lifecycle_pass *, struct lifecycle_eval *ev,
+	    const struct repository *repo,
+	    const struct lifecycle_policy *policy, int64_t now_ms);
+int	lifecycle_pass_step(struct lifecycle_pass *,
+	    const struct repository *repo, size_t work);
+void	lifecycle_pass_clear(struct lifecycle_pass *);
 
 /* report (the callback's) is NULL unless err is 0: {"repositories": [{
  * "account", "region", "repository", "images", "expired", "transitioned",

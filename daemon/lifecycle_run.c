@@ -29,7 +29,8 @@
  * slice, not one per repository.
  *
  * Crash safety: every slice is durable before the next starts, and the
- * repository's lastEvaluatedAt is written with its last slice.  A run cut
+ * repository's lastEvaluatedAt (a record of its own) is written with its
+ * last slice.  A run cut
  * short by a crash has done exactly what its durable slices say; the next
  * run evaluates again, and since an evaluation depends only on the images
  * that remain and the clock, it finds the rest of the same work and
@@ -52,6 +53,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/event.h>
 #include <json-c/json.h>
@@ -62,10 +64,13 @@
 #include "log.h"
 #include "util.h"
 
-#define SLICE_ACTIONS		128
-#define SLICE_US		5000
+/* Expiries in one slice leave holes that its end closes, one pass over
+ * the repository's arrays (model_batch_end): 512 makes that pass cheap
+ * per image; the 5 ms bound still holds the slice. */
+#define SLICE_ACTIONS		512
+#define SLICE_US		LIFECYCLE_SLICE_US
 #define ACT_CHUNK		8	/* actions between clock reads */
-#define PLAN_WORK		4096	/* images' worth, between clock reads */
+#define PLAN_WORK		LIFECYCLE_WORK
 
 /* One repository to evaluate. */
 struct lifecycle_job {
@@ -81,27 +86,10 @@ struct lifecycle_step {
 	int		 rule;
 };
 
-/*
- * A repository's images as lifecycle.h's evaluator takes them, in the
- * repository's (digest) order, built a slice at a time: a pass counting
- * the indexes' children, then one filling.  The tags are the model's:
- * valid while the repository's generation does not move.
- */
-struct lifecycle_input {
-	struct lifecycle_image *images;
-	uint32_t	*children;
-	size_t		 n;
-	size_t		 nchildren;
-	int		 counted;	/* the first pass is over */
-	size_t		 pos;		/* the next image of the pass */
-	size_t		 c;		/* children filled */
-};
-
 /* How far the plan of the repository being run is. */
 enum lifecycle_plan_state {
 	PLAN_NONE,
-	PLAN_INPUT,			/* building the evaluator's input */
-	PLAN_EVAL,			/* evaluating */
+	PLAN_EVAL,			/* building the input, evaluating */
 	PLAN_STEPS,			/* writing the verdicts down as steps */
 	PLAN_READY			/* acting on the steps */
 };
@@ -127,7 +115,7 @@ struct lifecycle_run {
 	 * small repository. */
 	struct lifecycle_policy *policy;
 	char		*policy_text;
-	struct lifecycle_input in;
+	struct lifecycle_pass pass;
 	struct lifecycle_step *steps;
 	size_t		 nsteps;
 	size_t		 step;
@@ -140,16 +128,30 @@ struct lifecycle_run {
 	uint64_t	 expired;
 	uint64_t	 transitioned;
 	uint64_t	 commits;
+	uint64_t	 slices;
+	int64_t		 longest_us;	/* the longest slice */
+	int64_t		 longest_cpu_us; /* the most CPU one took */
 };
 
 static struct lifecycle_run *lifecycle_queue;
 static struct lifecycle_run *lifecycle_tail;
 static struct event	*lifecycle_ev;
-static struct lifecycle_eval *lifecycle_evaluator;	/* previews' */
 static struct lifecycle_eval *lifecycle_run_evaluator;
 static struct lifecycle_stats lifecycle_totals;
 
 static void	lifecycle_slice_cb(evutil_socket_t, short, void *);
+
+/* The CPU time of berthd's loop, in µs: what a slice cost, however long
+ * a busy machine kept it off the CPU. */
+static int64_t
+lifecycle_cpu_us(void)
+{
+	struct timespec	 ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == -1)
+		return 0;
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 static void
 lifecycle_schedule_slice(void)
@@ -267,20 +269,38 @@ lifecycle_input_clear(struct lifecycle_input *in)
 	memset(in, 0, sizeof(*in));
 }
 
-struct lifecycle_eval *
-lifecycle_evaluate(const struct repository *repo,
-    const struct lifecycle_policy *policy, int64_t now_ms, size_t *nacted)
+void
+lifecycle_pass_start(struct lifecycle_pass *pass, struct lifecycle_eval *ev,
+    const struct repository *repo, const struct lifecycle_policy *policy,
+    int64_t now_ms)
 {
-	struct lifecycle_input in;
+	memset(pass, 0, sizeof(*pass));
+	pass->eval = ev;
+	pass->policy = policy;
+	pass->now_ms = now_ms;
+	lifecycle_input_start(&pass->in, repo);
+}
 
-	if (lifecycle_evaluator == NULL)
-		lifecycle_evaluator = lifecycle_eval_new();
-	lifecycle_input_start(&in, repo);
-	(void)lifecycle_input_step(&in, repo, SIZE_MAX);
-	*nacted = lifecycle_eval_run(lifecycle_evaluator, policy, in.images,
-	    in.n, now_ms);
-	lifecycle_input_clear(&in);
-	return lifecycle_evaluator;
+int
+lifecycle_pass_step(struct lifecycle_pass *pass,
+    const struct repository *repo, size_t work)
+{
+	if (!pass->evaluating) {
+		if (lifecycle_input_step(&pass->in, repo, work)) {
+			lifecycle_eval_start(pass->eval, pass->policy,
+			    pass->in.images, pass->in.n, pass->now_ms);
+			pass->evaluating = 1;
+		}
+		return 0;
+	}
+	return lifecycle_eval_step(pass->eval, work);
+}
+
+void
+lifecycle_pass_clear(struct lifecycle_pass *pass)
+{
+	lifecycle_input_clear(&pass->in);
+	pass->evaluating = 0;
 }
 
 /* --- a run --------------------------------------------------------------- */
@@ -289,7 +309,7 @@ lifecycle_evaluate(const struct repository *repo,
 static void
 lifecycle_plan_reset(struct lifecycle_run *run)
 {
-	lifecycle_input_clear(&run->in);
+	lifecycle_pass_clear(&run->pass);
 	free(run->steps);
 	run->steps = NULL;
 	run->nsteps = run->step = 0;
@@ -334,6 +354,12 @@ lifecycle_run_end(int err)
 		    json_object_new_int64((int64_t)run->transitioned));
 		json_object_object_add(out, "commits",
 		    json_object_new_int64((int64_t)run->commits));
+		json_object_object_add(out, "slices",
+		    json_object_new_int64((int64_t)run->slices));
+		json_object_object_add(out, "longest_slice_us",
+		    json_object_new_int64(run->longest_us));
+		json_object_object_add(out, "longest_slice_cpu_us",
+		    json_object_new_int64(run->longest_cpu_us));
 	}
 	lifecycle_totals.runs++;
 	if (run->cb != NULL)
@@ -376,8 +402,9 @@ lifecycle_job_done(struct lifecycle_run *run, int evaluated)
 	size_t		 i;
 
 	if (evaluated) {
-		qsort(run->counts, run->ncounts, sizeof(*run->counts),
-		    lifecycle_count_cmp);
+		if (run->ncounts > 1)
+			qsort(run->counts, run->ncounts,
+			    sizeof(*run->counts), lifecycle_count_cmp);
 		o = json_object_new_object();
 		json_object_object_add(o, "account",
 		    json_object_new_string(job->account));
@@ -450,15 +477,18 @@ lifecycle_plan_start(struct lifecycle_run *run, struct repository *repo)
 		run->policy_text = xstrdup(text);
 	}
 	run->now_ms = model_now_ms();
-	lifecycle_input_start(&run->in, repo);
+	if (lifecycle_run_evaluator == NULL)
+		lifecycle_run_evaluator = lifecycle_eval_new();
+	lifecycle_pass_start(&run->pass, lifecycle_run_evaluator, repo,
+	    run->policy, run->now_ms);
 	run->generation = repo->generation;
-	run->plan = PLAN_INPUT;
+	run->plan = PLAN_EVAL;
 	return 0;
 }
 
 /*
- * Goes on with the plan for about PLAN_WORK images: the input, then the
- * evaluation, then the steps, in the evaluator's safe order (run->step
+ * Goes on with the plan for about PLAN_WORK images: the pass (input and
+ * evaluation), then the steps, in the evaluator's safe order (run->step
  * counts those written until the plan is ready).  The repository has not
  * changed since the plan started.
  */
@@ -470,19 +500,8 @@ lifecycle_plan_step(struct lifecycle_run *run, struct repository *repo)
 	const struct image *img;
 	size_t		 i, n;
 
-	if (lifecycle_run_evaluator == NULL)
-		lifecycle_run_evaluator = lifecycle_eval_new();
-	if (run->plan == PLAN_INPUT) {
-		if (lifecycle_input_step(&run->in, repo, PLAN_WORK)) {
-			lifecycle_eval_start(lifecycle_run_evaluator,
-			    run->policy, run->in.images, run->in.n,
-			    run->now_ms);
-			run->plan = PLAN_EVAL;
-		}
-		return;
-	}
 	if (run->plan == PLAN_EVAL) {
-		if (!lifecycle_eval_step(lifecycle_run_evaluator, PLAN_WORK))
+		if (!lifecycle_pass_step(&run->pass, repo, PLAN_WORK))
 			return;
 		run->nsteps = lifecycle_eval_acted(lifecycle_run_evaluator);
 		run->steps = xcalloc(run->nsteps, sizeof(*run->steps));
@@ -503,7 +522,7 @@ lifecycle_plan_step(struct lifecycle_run *run, struct repository *repo)
 		return;
 	run->step = 0;
 	run->nimages = repo->images.len;
-	lifecycle_input_clear(&run->in);
+	lifecycle_pass_clear(&run->pass);
 	run->plan = PLAN_READY;
 	lifecycle_totals.images += repo->images.len;
 }
@@ -519,7 +538,6 @@ lifecycle_act(struct lifecycle_run *run, struct repository *repo,
 {
 	struct lifecycle_step *s;
 	struct lifecycle_count *c;
-	struct repo_config cfg;
 	struct image	*img;
 	size_t		 n;
 	int		 rc;
@@ -546,12 +564,7 @@ lifecycle_act(struct lifecycle_run *run, struct repository *repo,
 	run->generation = repo->generation;
 	if (run->step < run->nsteps)
 		return n;
-	repo_config_copy(&cfg, &repo->config);
-	cfg.lifecycle_evaluated_ms = run->now_ms;
-	rc = txn_repo_put(t, repo->registry->account, repo->registry->region,
-	    repo->name, repo->created_ms, &cfg);
-	repo_config_clear(&cfg);
-	if (rc != 0)
+	if ((rc = txn_repo_evaluated(t, repo, run->now_ms)) != 0)
 		fatalx("lifecycle: the evaluation time does not apply: %s",
 		    berr_message(rc));
 	lifecycle_job_done(run, 1);
@@ -584,8 +597,9 @@ lifecycle_slice_cb(evutil_socket_t fd, short events, void *arg)
 	struct lifecycle_job *job;
 	struct repository *repo;
 	struct txn	 t;
-	int64_t		 start = mono_us();
+	int64_t		 start = mono_us(), took, cpu = lifecycle_cpu_us();
 	size_t		 n = 0;
+	int		 committed = 0;
 
 	if (run == NULL)
 		return;
@@ -602,6 +616,10 @@ lifecycle_slice_cb(evutil_socket_t fd, short events, void *arg)
 			lifecycle_job_done(run, 0);
 			continue;
 		}
+		/* Planning reads the arrays directly: no holes then. */
+		if (run->plan != PLAN_READY ||
+		    repo->generation != run->generation)
+			model_batch_end();
 		/* A change since the plan started: it may be stale, and
 		 * the input's tags may be gone. */
 		if (run->plan != PLAN_NONE &&
@@ -614,18 +632,33 @@ lifecycle_slice_cb(evutil_socket_t fd, short events, void *arg)
 		}
 		if (run->plan != PLAN_READY)
 			lifecycle_plan_step(run, repo);
-		else
+		else {
+			model_batch_begin();
 			n += lifecycle_act(run, repo, &t,
 			    SLICE_ACTIONS - n < ACT_CHUNK ?
 			    SLICE_ACTIONS - n : ACT_CHUNK);
+		}
 	}
+	model_batch_end();
 	if (t.nrecords > 0) {
 		run->commits++;
+		committed = 1;
 		txn_commit(&t, lifecycle_slice_done_cb, run);
-		return;
-	}
-	txn_clear(&t);
-	lifecycle_slice_done_cb(0, run);
+	} else
+		txn_clear(&t);
+	/* What a request may have waited behind this slice. */
+	took = mono_us() - start;
+	cpu = lifecycle_cpu_us() - cpu;
+	run->slices++;
+	if (took > run->longest_us)
+		run->longest_us = took;
+	if (cpu > run->longest_cpu_us)
+		run->longest_cpu_us = cpu;
+	log_debug("lifecycle: slice %llu: %lld us (CPU %lld us), %zu actions",
+	    (unsigned long long)run->slices, (long long)took, (long long)cpu,
+	    n);
+	if (!committed)
+		lifecycle_slice_done_cb(0, run);
 }
 
 int
@@ -680,6 +713,7 @@ lifecycle_stats(void)
 }
 
 static int	 lifecycle_scheduled_pending;
+static struct event	*lifecycle_timer;
 
 static void
 lifecycle_scheduled_done_cb(int err, struct json_object *report, void *arg)
@@ -710,13 +744,14 @@ lifecycle_timer_cb(evutil_socket_t fd, short events, void *arg)
 void
 lifecycle_schedule(int64_t interval)
 {
-	static struct event *timer;
 	struct timeval	 tv = { (time_t)interval, 0 };
 
-	if (interval <= 0)
+	/* Once; the timer stays for the process's life (kept here, not
+	 * leaked). */
+	if (interval <= 0 || lifecycle_timer != NULL)
 		return;
-	if ((timer = event_new(ev_base, -1, EV_PERSIST, lifecycle_timer_cb,
-	    NULL)) == NULL)
+	if ((lifecycle_timer = event_new(ev_base, -1, EV_PERSIST,
+	    lifecycle_timer_cb, NULL)) == NULL)
 		fatalx("event_new");
-	evtimer_add(timer, &tv);
+	evtimer_add(lifecycle_timer, &tv);
 }

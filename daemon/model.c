@@ -575,6 +575,53 @@ image_state_forget(struct registry *reg, const char *name,
 	}
 }
 
+/* --- deletions in a batch ------------------------------------------------ */
+
+static int		 model_batching;
+static struct repository **model_batch;	/* those with holes */
+static size_t		 model_nbatch;
+
+void
+model_batch_begin(void)
+{
+	model_batching = 1;
+}
+
+static void
+model_batch_close(struct repository *repo)
+{
+	sortvec_compact(&repo->images);
+	sortvec_compact(&repo->tags);
+	sortvec_compact(&repo->refs);
+	repo->batched = 0;
+}
+
+void
+model_batch_end(void)
+{
+	size_t	 i;
+
+	for (i = 0; i < model_nbatch; i++)
+		model_batch_close(model_batch[i]);
+	model_nbatch = 0;
+	model_batching = 0;
+}
+
+/* Removes key from one of repo's large arrays, at once or in the batch. */
+static void *
+model_remove(struct repository *repo, struct sortvec *v, const void *key)
+{
+	if (!model_batching)
+		return sortvec_remove(v, key);
+	if (!repo->batched) {
+		model_batch = xreallocarray(model_batch, model_nbatch + 1,
+		    sizeof(*model_batch));
+		model_batch[model_nbatch++] = repo;
+		repo->batched = 1;
+	}
+	return sortvec_remove_deferred(v, key);
+}
+
 int
 model_repo_delete(const char *account, const char *region, const char *name)
 {
@@ -586,6 +633,13 @@ model_repo_delete(const char *account, const char *region, const char *name)
 	if (reg == NULL ||
 	    (repo = sortvec_remove(&reg->repositories, name)) == NULL)
 		return BERR_NAME_UNKNOWN;
+	if (repo->batched) {
+		/* Out of the batch: its arrays are walked below. */
+		model_batch_close(repo);
+		for (i = 0; model_batch[i] != repo; i++)
+			;
+		model_batch[i] = model_batch[--model_nbatch];
+	}
 	for (i = 0; i < repo->images.len; i++) {
 		struct image *img = repo->images.items[i];
 		for (k = 0; k < img->nrefs; k++) {
@@ -657,7 +711,7 @@ repo_refs_note(struct repository *repo, struct image *img, int delta)
 		    ref->blob_refs > 0 || ref->index_refs > 0 ||
 		    ref->referrers.len > 0)
 			continue;
-		(void)sortvec_remove(&repo->refs, d);
+		(void)model_remove(repo, &repo->refs, d);
 		sortvec_clear(&ref->referrers);
 		free(ref->media_type);
 		free(ref);
@@ -727,12 +781,12 @@ model_image_delete(struct repository *repo, const struct digest *d)
 	int64_t		 now = now_ms();
 	size_t		 i;
 
-	if ((img = sortvec_remove(&repo->images, d)) == NULL)
+	if ((img = model_remove(repo, &repo->images, d)) == NULL)
 		return BERR_MANIFEST_UNKNOWN;
 	repo_refs_note(repo, img, -1);
 	image_state_forget(repo->registry, repo->name, d);
 	for (i = 0; i < img->ntags; i++) {
-		struct tag *t = sortvec_remove(&repo->tags, img->tags[i]);
+		struct tag *t = model_remove(repo, &repo->tags, img->tags[i]);
 		if (t != NULL) {
 			free(t->name);
 			free(t);

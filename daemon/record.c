@@ -55,7 +55,8 @@ enum record_type {
 	REC_SETTING_DELETE,
 	REC_IMAGE_STATUS,
 	REC_CLOCK,
-	REC_SCAN_PUT
+	REC_SCAN_PUT,
+	REC_REPO_EVALUATED
 };
 
 /* Bounds checked on decode; larger than any value the API accepts. */
@@ -293,6 +294,17 @@ record_clock(struct wbuf *w, int64_t offset_ms)
 	size_t	 off = rec_begin(w, REC_CLOCK);
 
 	wbuf_put_i64(w, offset_ms);
+	rec_end(w, off);
+}
+
+void
+record_repo_evaluated(struct wbuf *w, const struct repository *repo,
+    int64_t ms)
+{
+	size_t	 off = rec_begin(w, REC_REPO_EVALUATED);
+
+	put_repo_key(w, repo);
+	wbuf_put_i64(w, ms);
 	rec_end(w, off);
 }
 
@@ -666,6 +678,21 @@ record_apply_body(enum record_type type, struct rbuf *r)
 		if (!rbuf_ok(r) || r->left != 0)
 			break;
 		model->clock_offset_ms = ms;
+		rc = 0;
+		break;
+	case REC_REPO_EVALUATED:
+		if (get_repo_key(r, &k) == -1)
+			break;
+		ms = rbuf_get_i64(r);
+		if (!rbuf_ok(r) || r->left != 0)
+			break;
+		if ((repo = lookup_repo(&k)) == NULL) {
+			rc = BERR_NAME_UNKNOWN;
+			break;
+		}
+		/* Not a change the lifecycle run's plan depends on: the
+		 * generation stays. */
+		repo->config.lifecycle_evaluated_ms = ms;
 		rc = 0;
 		break;
 	case REC_SECRET:

@@ -245,6 +245,16 @@ txn_image_status(struct txn *t, struct image *img, enum image_status status,
 }
 
 int
+txn_repo_evaluated(struct txn *t, struct repository *repo, int64_t ms)
+{
+	size_t	 start = txn_begin(t);
+
+	if (t->err == 0)
+		record_repo_evaluated(&t->buf, repo, ms);
+	return txn_add(t, start, 1);
+}
+
+int
 txn_clock(struct txn *t, int64_t offset_ms)
 {
 	size_t	 start = txn_begin(t);

@@ -814,6 +814,52 @@ def test_clock_skew(b):
     ok("future refused", st == 400 and body.get("__type") ==
        "InvalidSignatureException" and m is not None and
        m.group(1) == amz, (st, body))
+    test_clock_real(b, c)
+
+
+def clock(b, body):
+    req = urllib.request.Request(
+        b.endpoint + "/_berth/clock", data=json.dumps(body).encode(),
+        method="POST")
+    with urllib.request.urlopen(req) as resp:
+        return json.loads(resp.read())
+
+
+def test_clock_real(b, c):
+    """With the test clock two days ahead (/_berth/clock), SigV4's skew
+    check and login tokens keep the real clock: clients signing with the
+    real time and a token taken before stay accepted, a signature 20
+    minutes off the real clock is still refused, and a new token expires
+    12 hours after the real now."""
+    a = c.get_authorization_token()["authorizationData"][0]
+    ok("clock advanced", clock(b, {"advance_seconds": 2 * 86400})[
+       "offset_seconds"] == 2 * 86400)
+    try:
+        now = datetime.datetime.now(datetime.timezone.utc)
+        ok("advanced clock: boto3 signs with the real time",
+           err(c.describe_repositories) is None)
+        _, st, h, body = hand_signed(b, "AKIDGOOD", "goodsecret",
+                                     now - datetime.timedelta(minutes=20))
+        ok("advanced clock: 20 minutes off the real clock refused",
+           st == 400 and body.get("message", "").startswith(
+               "Signature expired: "), (st, body))
+        _, st, h, body = hand_signed(b, "AKIDGOOD", "goodsecret",
+                                     now + datetime.timedelta(days=2))
+        ok("advanced clock: signed at the test clock's time refused",
+           st == 400 and body.get("message", "").startswith(
+               "Signature not yet current: "), (st, body))
+        req = urllib.request.Request(b.endpoint + "/v2/", headers={
+            "Authorization": "Basic " + a["authorizationToken"]})
+        with urllib.request.urlopen(req) as resp:
+            ok("advanced clock: a token from before still accepted",
+               resp.status == 200)
+        n = c.get_authorization_token()["authorizationData"][0]
+        ok("advanced clock: a new token expires by the real clock",
+           abs(n["expiresAt"].timestamp() - time.time() - 12 * 3600) <
+           120, n)
+    finally:
+        ok("clock reset", clock(b, {"reset": True})["offset_seconds"] ==
+           0)
 
 
 def test_uri_styles():

@@ -282,6 +282,80 @@ test_sortvec_growth(void)
 	free(order);
 }
 
+/*
+ * Deferred removals: lookups, bounds and removals step over the holes,
+ * an insertion compacts first, and sortvec_compact leaves exactly the
+ * items not removed, in order.  Runs of holes of every length, at the
+ * ends and in the middle.
+ */
+static void
+test_sortvec_deferred(void)
+{
+	enum { N = 200 };
+	struct sortvec	 v;
+	struct item	*items = xcalloc(N, sizeof(*items));
+	int		 gone[N] = { 0 };
+	size_t		 i, j;
+	int		 k, ok = 1;
+
+	sortvec_init(&v, item_cmp);
+	for (i = 0; i < N; i++) {
+		items[i].key = (int)i * 2;
+		(void)sortvec_insert(&v, &items[i].key, &items[i]);
+	}
+	/* Holes: the first 10, the last 10, every third, and 50..79. */
+	for (i = 0; i < N; i++)
+		if (i < 10 || i >= N - 10 || i % 3 == 0 ||
+		    (i >= 50 && i < 80)) {
+			CU_ASSERT_PTR_EQUAL(sortvec_remove_deferred(&v,
+			    &items[i].key), &items[i]);
+			gone[i] = 1;
+		}
+	CU_ASSERT_PTR_NULL(sortvec_remove_deferred(&v, &items[0].key));
+	CU_ASSERT_EQUAL(v.len, N);
+	for (k = -1; k <= 2 * N; k++) {
+		/* The first item left not less than k, by a walk. */
+		for (j = 0; j < N && (gone[j] || items[j].key < k); j++)
+			;
+		i = sortvec_lower_bound(&v, &k);
+		ok &= j < N ? i < v.len && v.items[i] == &items[j] :
+		    i == v.len;
+		for (j = 0; j < N && (gone[j] || items[j].key <= k); j++)
+			;
+		i = sortvec_upper_bound(&v, &k);
+		ok &= j < N ? i < v.len && v.items[i] == &items[j] :
+		    i == v.len;
+		j = (size_t)(k / 2);
+		ok &= sortvec_find(&v, &k) == (k >= 0 && k % 2 == 0 &&
+		    j < N && !gone[j] ? &items[j] : NULL);
+	}
+	CU_ASSERT_TRUE(ok);
+	/* An immediate removal among holes. */
+	CU_ASSERT_PTR_EQUAL(sortvec_remove(&v, &items[11].key), &items[11]);
+	gone[11] = 1;
+	CU_ASSERT_PTR_NULL(sortvec_find(&v, &items[11].key));
+	CU_ASSERT_PTR_EQUAL(sortvec_find(&v, &items[13].key), &items[13]);
+	sortvec_compact(&v);
+	for (i = 0, j = 0; i < N; i++)
+		j += !gone[i];
+	CU_ASSERT_EQUAL_FATAL(v.len, j);
+	CU_ASSERT_TRUE(is_sorted(&v));
+	for (i = 0, j = 0; i < N; i++)
+		if (!gone[i])
+			ok &= v.items[j++] == &items[i];
+	CU_ASSERT_TRUE(ok);
+	/* An insertion into a vector with holes compacts it first. */
+	CU_ASSERT_PTR_EQUAL(sortvec_remove_deferred(&v, &items[100].key),
+	    &items[100]);
+	CU_ASSERT_EQUAL(sortvec_insert(&v, &items[0].key, &items[0]), 0);
+	CU_ASSERT_EQUAL(v.len, j);
+	CU_ASSERT_TRUE(is_sorted(&v));
+	CU_ASSERT_PTR_NULL(sortvec_find(&v, &items[100].key));
+	CU_ASSERT_PTR_EQUAL(sortvec_find(&v, &items[0].key), &items[0]);
+	sortvec_clear(&v);
+	free(items);
+}
+
 int
 test_sortvec_register(void)
 {
@@ -293,7 +367,9 @@ test_sortvec_register(void)
 	    CU_add_test(s, "insert, find, remove", test_sortvec_order) ==
 	    NULL ||
 	    CU_add_test(s, "duplicates", test_sortvec_duplicates) == NULL ||
-	    CU_add_test(s, "growth", test_sortvec_growth) == NULL)
+	    CU_add_test(s, "growth", test_sortvec_growth) == NULL ||
+	    CU_add_test(s, "deferred removals", test_sortvec_deferred) ==
+	    NULL)
 		return -1;
 	return 0;
 }
