@@ -27,8 +27,9 @@
  *   that is localhost or a name under .localhost (RFC 6761: browsers and
  *   resolvers never ask DNS for them), an address literal (a page served
  *   from an address was served by it, not rebound), an ECR registry name
- *   <account>.dkr.ecr.<region>.amazonaws.com (AWS holds that DNS), or the
- *   advertised host.  A berthd listening on other addresses is reached by
+ *   <account>.dkr.ecr.<region>.amazonaws.com or ECR's API endpoint
+ *   api.ecr.<region>.amazonaws.com (AWS holds that DNS), or the advertised
+ *   host.  A berthd listening on other addresses is reached by
  *   names it cannot know: /v2/ and the ECR API then take any Host, and
  *   --require-auth and --credentials are what protects them.
  * - Cross-site requests.  Browsers ask first (a CORS preflight, which
@@ -118,6 +119,26 @@ origin_is_address(const char *name)
 	return inet_pton(AF_INET6, v6, &a6) == 1;
 }
 
+/* Whether name is ECR's API endpoint for a region (api.ecr.REGION or the
+ * older ecr.REGION, under amazonaws.com): AWS holds that DNS, so no page
+ * rebinds it, and berth-fetchd names it when an ECR upstream that
+ * --upstream-map sends here is a berthd. */
+static int
+origin_is_ecr_api(const char *name)
+{
+	static const char suffix[] = ".amazonaws.com";
+	size_t		 n = strlen(name), s = sizeof(suffix) - 1, p;
+
+	if (strncmp(name, "api.ecr.", 8) == 0)
+		p = 8;
+	else if (strncmp(name, "ecr.", 4) == 0)
+		p = 4;
+	else
+		return 0;
+	return n > p + s && strcmp(name + n - s, suffix) == 0 &&
+	    name_region_valid(name + p, n - p - s);
+}
+
 int
 origin_host_allowed(const char *host)
 {
@@ -134,6 +155,7 @@ origin_host_allowed(const char *host)
 	    (n > 10 && strcmp(name + n - 10, ".localhost") == 0) ||
 	    origin_is_address(name) ||
 	    oci_host_identity(name, account, region) == 0 ||
+	    origin_is_ecr_api(name) ||
 	    strcasecmp(name, ecr_advertise_host()) == 0;
 }
 

@@ -94,6 +94,10 @@ check "/v2/: a rebound page (foreign Host) is refused on a loopback listener (40
 check "/v2/: ... as DENIED" body_has '"code":"DENIED"'
 check "/v2/: Host <account>.dkr.ecr.<region>.amazonaws.com is served" \
     test "$(status -H "Host: 000000000000.dkr.ecr.us-east-1.amazonaws.com:$PORT" "$URL/v2/web/app/tags/list")" = 200
+check "/v2/: so is ECR's API endpoint api.ecr.<region>.amazonaws.com" \
+    test "$(status -H "Host: api.ecr.us-west-2.amazonaws.com" "$URL/v2/web/app/tags/list")" = 200
+check "/v2/: but not a name that only starts like it (403)" \
+    test "$(status -H "Host: api.ecr.us-west-2.amazonaws.com.evil.example" "$URL/v2/web/app/tags/list")" = 403
 check "/v2/: DELETE with the registry's own origin works (202)" \
     test "$(status -X DELETE -H "Origin: http://localhost:$PORT" -H "Host: localhost:$PORT" "$URL/v2/web/app/manifests/$M2")" = 202
 
