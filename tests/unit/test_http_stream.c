@@ -25,12 +25,6 @@
  */
 #include "config.h"
 
-#include <sys/types.h>
-#include <sys/socket.h>
-
-#include <netinet/in.h>
-#include <arpa/inet.h>
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -215,24 +209,15 @@ static void
 test_http_stream_stalled(void)
 {
 	struct http_limits l;
-	struct sockaddr_in sin;
 	struct pump	 pm;
 	const char	*rq = "GET /hold HTTP/1.1\r\nHost: x\r\n\r\n";
-	int		 fd, small = 4096;
+	int		 fd;
 
 	http_limits_default(&l);
 	l.io_timeout = 1;
 	srv_start(&l);
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons(T.port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	/* A client that sends its request and never reads the answer. */
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	CU_ASSERT_FATAL(fd != -1);
-	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
-	CU_ASSERT_FATAL(connect(fd, (struct sockaddr *)&sin, sizeof(sin)) ==
-	    0);
+	fd = client_connect(4096);
 	CU_ASSERT_FATAL(write(fd, rq, strlen(rq)) == (ssize_t)strlen(rq));
 	run_for(100);
 	CU_ASSERT_FATAL(T.held != NULL);
