@@ -2,10 +2,12 @@
 # The pull-through cache's speed (issue 12): a large blob (512 MiB by
 # default) on a local upstream (Debian's docker-registry over HTTPS with a
 # test CA) pulled with curl directly from the upstream, through berth the
-# first time (fetched, stored, verified, then served), through berth once
-# cached, and, for comparison, the same size pushed to berth and pulled
-# the normal way.  Each pull is timed by curl (time_total); the median of
-# -r runs (default 3) is reported, with MB/s (10^6 bytes).  A first pull
+# first time (streamed to the client while fetched and stored, its last
+# byte once verified), through berth once cached, and, for comparison,
+# the same size pushed to berth and pulled the normal way.  Each pull is
+# timed by curl (time_total); the median of -r runs (default 3) is
+# reported, with MB/s (10^6 bytes), and the first pull's time to its
+# first byte.  A first pull
 # cannot be repeated on one repository, so each run pulls through its own
 # rule (q1, q2, ...) of the same upstream.
 #
@@ -69,13 +71,17 @@ done
 plain=$(push_blob "$URL" plain/big "$T_TMP/blob2") ||
     { echo "push to berth failed" >&2; exit 1; }
 
-# pull URL [curl options]: seconds, after checking the size.
+# pull URL [curl options]: seconds, after checking the size; the seconds
+# to the first byte of the body go to $T_TMP/ttfb.
 pull() {
 	local out
-	out=$(curl -sf -o /dev/null -w '%{size_download} %{time_total}' "$@") ||
+	out=$(curl -sf -o /dev/null -w \
+	    '%{size_download} %{time_total} %{time_starttransfer}' "$@") ||
 	    return 1
-	[ "${out% *}" = "$bytes" ] || return 1
-	echo "${out#* }"
+	set -- $out
+	[ "$1" = "$bytes" ] || return 1
+	echo "$3" >>"$T_TMP/ttfb"
+	echo "$2"
 }
 
 # row NAME TIMES...: the median and its MB/s.
@@ -92,9 +98,11 @@ direct=() first=() cached=() normal=()
 for i in $(seq "$runs"); do
 	direct+=("$(pull --cacert "$pki/ca.pem" "$up/v2/bench/big/blobs/$digest")")
 done
+rm -f "$T_TMP/ttfb"
 for i in $(seq "$runs"); do
 	first+=("$(pull "$URL/v2/q$i/bench/big/blobs/$digest")")
 done
+ttfb=$(sort -g "$T_TMP/ttfb" | sed -n "$(( (runs + 1) / 2 ))p")
 for i in $(seq "$runs"); do
 	cached+=("$(pull "$URL/v2/q1/bench/big/blobs/$digest")")
 	normal+=("$(pull "$URL/v2/plain/big/blobs/$plain")")
@@ -105,6 +113,7 @@ row "direct from the upstream" "${direct[@]}"
 row "first through berth" "${first[@]}"
 row "cached through berth" "${cached[@]}"
 row "normal berth pull" "${normal[@]}"
+printf 'first through berth, first byte after %.3f s (median)\n' "$ttfb"
 printf 'first / direct throughput: %.0f%% (issue 12: at least 80%%)\n' \
     "$(echo "100 * $med_direct / $med_first" | bc -l)"
 printf 'cached / normal throughput: %.0f%% (issue 12: as fast)\n' \

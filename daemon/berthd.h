@@ -1060,6 +1060,8 @@ void	oci_blob_get(struct http_request *, const struct oci_ident *,
 	    const char *name, const char *digest);
 void	oci_blob_delete(struct http_request *, const struct oci_ident *,
 	    const char *name, const char *digest);
+/* A blob response's headers: its digest, ETag, Accept-Ranges. */
+void	oci_blob_headers(struct http_request *, const struct digest *);
 
 /* oci_upload.c */
 void	oci_upload_start(struct http_request *, const struct oci_ident *,

@@ -251,4 +251,29 @@ void	http_respond_file(struct http_request *, int status,
 void	http_respond_length(struct http_request *, int status,
 	    const char *content_type, uint64_t length);
 
+/*
+ * A response whose body the handler produces as it goes.
+ * http_respond_start() queues the head, with Content-Length length (for
+ * HEAD the body is not sent; 1xx, 204 and 304 get none): 0, or -1 when
+ * the client had gone (the request is freed; nothing more is called on
+ * it).  http_write() queues bytes of the body without blocking: 0, or -1
+ * once the client has gone or was cut off for taking no data for
+ * io_timeout, or when more than length bytes would go.  The handler keeps
+ * the queue short: http_queued() says how much waits to be sent, and
+ * http_on_drain() asks for one call of cb, from the event loop, once at
+ * most HTTP_STREAM_LOW bytes wait or the client has gone.  http_end()
+ * finishes the response; the request is invalid afterwards.  With ok and
+ * length bytes written, the connection goes on to its next request;
+ * otherwise it closes after what was queued, so that the client sees a
+ * body shorter than its Content-Length and knows it failed.
+ */
+#define HTTP_STREAM_LOW		(64 * 1024)
+typedef void (*http_drain_cb)(struct http_request *, void *arg);
+int	http_respond_start(struct http_request *, int status,
+	    const char *content_type, uint64_t length);
+int	http_write(struct http_request *, const void *data, size_t len);
+size_t	http_queued(const struct http_request *);
+void	http_on_drain(struct http_request *, http_drain_cb, void *arg);
+void	http_end(struct http_request *, int ok);
+
 #endif

@@ -75,7 +75,8 @@ static void	conn_closing(struct http_conn *);
 static int
 conn_held(const struct http_conn *conn)
 {
-	return conn->req.delivered && !conn->req.responded;
+	return conn->req.delivered &&
+	    (!conn->req.responded || conn->req.streaming);
 }
 
 void
@@ -549,7 +550,8 @@ conn_step_request(struct http_conn *conn)
 {
 	struct http_request	*req = &conn->req;
 
-	if (req->responded && (req->body_state == BODY_DONE ||
+	if (req->responded && !req->streaming &&
+	    (req->body_state == BODY_DONE ||
 	    req->body_state == BODY_ABANDONED)) {
 		conn_finish(conn);
 		return 1;
@@ -621,6 +623,8 @@ conn_step(struct http_conn *conn)
 		req->body_cb(req, req->body_err, req->body_arg);
 		return 1;
 	}
+	if (http_stream_step(conn))
+		return 1;
 	if (conn->bev == NULL)
 		return 0;
 	switch (conn->phase) {

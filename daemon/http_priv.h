@@ -173,6 +173,12 @@ struct http_request {
 	int			 body_cb_due;
 	const char		*body;
 	size_t			 body_len;
+
+	int			 streaming;	/* started, not ended */
+	uint64_t		 stream_left;	/* body bytes still due */
+	int			 drain_armed;
+	http_drain_cb		 drain_cb;
+	void			*drain_arg;
 };
 
 struct http_conn {
@@ -370,6 +376,8 @@ void	http_request_body_release(struct http_request *);
 /* Ends an active body reader: closes its descriptor and, if notify is
  * set, arranges for its callback to run with err. */
 void	http_request_body_end(struct http_request *, int err, int notify);
+/* Runs a streamed response's drain callback when it is due; 1 if it ran. */
+int	http_stream_step(struct http_conn *);
 /* Body bytes the parser decoded: collected, written or dropped. */
 void	http_request_body_data(struct http_request *, const char *,
 	    size_t);

@@ -807,3 +807,106 @@ http_respond_length(struct http_request *req, int status,
 {
 	req_respond(req, status, content_type, length, NULL);
 }
+
+/* --- a streamed response -------------------------------------------------- */
+
+int
+http_respond_start(struct http_request *req, int status,
+    const char *content_type, uint64_t length)
+{
+	struct http_conn	*conn = req->conn;
+	int64_t			 clen = -1;
+
+	if (req_respond_start(req, &status) != 0)
+		return -1;
+	req_content_type_ok(req, &content_type);
+	if (http_status_has_body(status) && length <= INT64_MAX)
+		clen = (int64_t)length;
+	http_conn_write_head(conn, status, content_type, clen, req->close, 1,
+	    NULL);
+	req->streaming = 1;
+	req->stream_left = clen > 0 ? (uint64_t)clen : 0;
+	http_conn_schedule(conn);
+	return 0;
+}
+
+int
+http_write(struct http_request *req, const void *data, size_t len)
+{
+	struct http_conn	*conn = req->conn;
+
+	if (!req->streaming || req->gone || conn->bev == NULL)
+		return -1;
+	if (len > req->stream_left) {
+		log_warnx("http: %s %s: %zu bytes past the Content-Length",
+		    req->method, req->raw_path, len);
+		return -1;
+	}
+	if (len == 0)
+		return 0;
+	req->stream_left -= len;
+	if (!req->is_head) {
+		if (evbuffer_add(bufferevent_get_output(conn->bev), data,
+		    len) == -1)
+			return -1;
+		req->bytes_out += len;
+	}
+	http_conn_schedule(conn);
+	return 0;
+}
+
+size_t
+http_queued(const struct http_request *req)
+{
+	const struct http_conn	*conn = req->conn;
+
+	return conn->bev != NULL ?
+	    evbuffer_get_length(bufferevent_get_output(conn->bev)) : 0;
+}
+
+void
+http_on_drain(struct http_request *req, http_drain_cb cb, void *arg)
+{
+	if (!req->streaming)
+		return;
+	req->drain_cb = cb;
+	req->drain_arg = arg;
+	req->drain_armed = 1;
+	http_conn_schedule(req->conn);
+}
+
+int
+http_stream_step(struct http_conn *conn)
+{
+	struct http_request	*req = &conn->req;
+
+	if (!req->streaming || !req->drain_armed ||
+	    (conn->bev != NULL && !req->gone && http_queued(req) >
+	    HTTP_STREAM_LOW))
+		return 0;
+	req->drain_armed = 0;
+	req->drain_cb(req, req->drain_arg);
+	return 1;
+}
+
+void
+http_end(struct http_request *req, int ok)
+{
+	struct http_conn	*conn = req->conn;
+
+	if (!req->streaming) {
+		log_warnx("http: %s %s: http_end without a stream",
+		    req->method, req->raw_path);
+		return;
+	}
+	req->streaming = 0;
+	req->drain_armed = 0;
+	if (!ok || req->stream_left != 0)
+		req->close = 1;
+	if (req->gone || conn->bev == NULL) {
+		req->gone = 1;
+		http_conn_release(conn);
+		return;
+	}
+	http_conn_schedule(conn);
+}

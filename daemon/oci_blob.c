@@ -28,19 +28,26 @@
 #include "http.h"
 #include "ptc.h"
 
+void
+oci_blob_headers(struct http_request *req, const struct digest *d)
+{
+	char	 ds[DIGEST_STR_MAX];
+
+	digest_format(d, ds);
+	http_response_header(req, "Docker-Content-Digest", ds);
+	http_response_headerf(req, "ETag", "\"%s\"", ds);
+	http_response_header(req, "Accept-Ranges", "bytes");
+}
+
 /* Headers and body of a blob response, the range decided here. */
 static void
 blob_respond(struct http_request *req, const struct digest *d,
     struct evbuffer_file_segment *seg, uint64_t size)
 {
 	struct byte_range br;
-	char	 ds[DIGEST_STR_MAX];
 	int	 status;
 
-	digest_format(d, ds);
-	http_response_header(req, "Docker-Content-Digest", ds);
-	http_response_headerf(req, "ETag", "\"%s\"", ds);
-	http_response_header(req, "Accept-Ranges", "bytes");
+	oci_blob_headers(req, d);
 	if (range_parse(http_request_header(req, "Range"), size, &br) != 0) {
 		http_response_headerf(req, "Content-Range", "bytes */%llu",
 		    (unsigned long long)size);

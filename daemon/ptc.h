@@ -153,6 +153,23 @@ int	ptc_manifest_intercept(struct http_request *,
 int	ptc_blob_intercept(struct http_request *, const struct oci_ident *,
 	    const char *name, const char *digest);
 
+/* --- a blob shown to its first client as it comes (ptc_stream.c) -------- */
+
+struct ptc_tee;
+/* A copier of what berth-fetchd writes into *fetch_wfd (set: a pipe's
+ * write end for it) on into store_wfd (blobd's upload pipe, taken), and
+ * to a client once one is given; NULL when no pipe could be made. */
+struct ptc_tee *ptc_tee_new(int store_wfd, int *fetch_wfd);
+/* The upstream's answer is known: with req, the response of length bytes
+ * starts (all but its last byte go as they come); with NULL, no client. */
+void	ptc_tee_client(struct ptc_tee *, struct http_request *,
+	    uint64_t length);
+int	ptc_tee_undecided(const struct ptc_tee *);
+/* blobd's verdict: with ok (the blob verified and stored), the client gets
+ * the rest of its length; otherwise its connection closes short.  Frees
+ * the tee. */
+void	ptc_tee_end(struct ptc_tee *, int ok);
+
 /* --- the ECR operations (ecr_ptc.c) --------------------------------------- */
 
 void	ecr_ptc_create(struct ecr_req *);

@@ -23,13 +23,16 @@
  *   digest asked for or the upstream's Docker-Content-Digest, and stored
  *   with its tag through image_push in cache mode (its blobs come later,
  *   when clients ask for them), in a repository created first if needed;
- * - a blob goes from berth-fetchd's pipe straight into a blobd upload
- *   session through the one upload flow (blob_upload.c; berthd copies no
- *   byte), is committed against its digest by blobd, which verifies it,
- *   and linked into the repository.  Concurrent pulls of one blob wait on
- *   one fetch.  A fetch that fails or is cut leaves only an upload
- *   session, which is cancelled (or expires after a crash): nothing
- *   partly fetched is ever visible.
+ * - a blob goes from berth-fetchd's pipe into a blobd upload session
+ *   through the one upload flow (blob_upload.c; berthd copies no byte
+ *   unless a GET is shown the blob as it comes, below), is committed
+ *   against its digest by blobd, which verifies it, and linked into the
+ *   repository.  The GET that starts the fetch is streamed the blob by
+ *   ptc_stream.c, its last byte held until blobd verified it; other
+ *   pulls of the blob wait on the one fetch and are served from the
+ *   store.  A fetch that fails or is cut leaves only an upload session,
+ *   which is cancelled (or expires after a crash): nothing partly fetched
+ *   is ever visible.
  *
  * A missing repository is created as ECR creates it, with a
  * PULL_THROUGH_CACHE creation template when one applies; a caller of
@@ -118,6 +121,11 @@ struct ptc_bfetch {
 	char		 why[PTC_WHY_MAX];
 	struct ptc_waiter *waiters;
 	size_t		 nwaiters;
+	/* The first client, shown the blob as it comes (ptc_stream.c),
+	 * until the upstream's answer says whether it can be. */
+	struct ptc_tee	*tee;
+	struct http_request *sreq;
+	void		*sarg;		/* its waiter's, a struct ptc_oci */
 };
 
 static TAILQ_HEAD(, ptc_bfetch) ptc_bfetches =
@@ -669,6 +677,8 @@ ptc_bfetch_end(struct ptc_bfetch *b, int err)
 	size_t	 i;
 
 	TAILQ_REMOVE(&ptc_bfetches, b, entry);
+	if (b->tee != NULL)
+		ptc_tee_end(b->tee, err == 0);
 	if (err != 0) {
 		if (b->why[0] == '\0')
 			snprintf(b->why, sizeof(b->why), "%s",
@@ -739,7 +749,40 @@ ptc_bfetch_fetched_cb(const struct msg_fetch_done *d, const uint8_t *body,
 	blob_upload_source_end(&b->u, b->fetch_err);
 }
 
-/* The upload session exists: the pipe goes to blobd and to fetchd. */
+/* The upstream answers: a client that can be shown the blob as it comes
+ * (its size is known) no longer waits for the store. */
+static void
+ptc_bfetch_headers_cb(const struct msg_fetch_headers *h, void *arg)
+{
+	struct ptc_bfetch *b = arg;
+	size_t		 i;
+
+	if (b->tee == NULL || !ptc_tee_undecided(b->tee))
+		return;
+	if (h->status != 200 || h->content_length <= 0 ||
+	    (uint64_t)h->content_length > PTC_BLOB_MAX) {
+		ptc_tee_client(b->tee, NULL, 0);
+		return;
+	}
+	for (i = 0; i < b->nwaiters; i++)
+		if (b->waiters[i].arg == b->sarg)
+			break;
+	if (i == b->nwaiters) {
+		ptc_tee_client(b->tee, NULL, 0);
+		return;
+	}
+	memmove(&b->waiters[i], &b->waiters[i + 1],
+	    (b->nwaiters - i - 1) * sizeof(*b->waiters));
+	b->nwaiters--;
+	free(b->sarg);
+	oci_blob_headers(b->sreq, &b->digest);
+	ptc_tee_client(b->tee, b->sreq, (uint64_t)h->content_length);
+	b->sreq = NULL;
+	b->sarg = NULL;
+}
+
+/* The upload session exists: the pipe goes to blobd and to fetchd (or,
+ * for a client to stream to, to berthd's copier between them). */
 static void
 ptc_bfetch_created_cb(int err, uint64_t size, void *arg)
 {
@@ -764,8 +807,12 @@ ptc_bfetch_created_cb(int err, uint64_t size, void *arg)
 	}
 	rq.max_bytes = PTC_BLOB_MAX;
 	rq.pipe = wfd;
-	log_debug("pull through cache: blob %s from %s", ds, rq.url);
-	(void)fetchc_fetch(&rq, NULL, ptc_bfetch_fetched_cb, b);
+	if (b->sreq != NULL && (b->tee = ptc_tee_new(wfd, &rq.pipe)) == NULL)
+		rq.pipe = wfd;
+	log_debug("pull through cache: blob %s from %s%s", ds, rq.url,
+	    b->tee != NULL ? ", streamed" : "");
+	(void)fetchc_fetch(&rq, b->tee != NULL ? ptc_bfetch_headers_cb : NULL,
+	    ptc_bfetch_fetched_cb, b);
 	free(url);
 }
 
@@ -793,9 +840,12 @@ ptc_bfetch_repo_cb(int err, void *arg)
 		ptc_bfetch_login_cb(0, NULL, b);
 }
 
-int
-ptc_blob_ensure(const struct ptc_pull *p, const struct digest *d,
-    ptc_done_cb cb, void *arg)
+/* The same as ptc_blob_ensure, with a GET to show the blob to as it
+ * comes when this pull starts the fetch (sreq, with arg a struct ptc_oci),
+ * or NULL. */
+static int
+ptc_blob_fetch(const struct ptc_pull *p, const struct digest *d,
+    ptc_done_cb cb, void *arg, struct http_request *sreq)
 {
 	struct registry	*reg;
 	struct repository *repo;
@@ -820,6 +870,8 @@ ptc_blob_ensure(const struct ptc_pull *p, const struct digest *d,
 		ptc_where_set(&b->w, p);
 		b->digest = *d;
 		blob_upload_init(&b->u, p->account, p->region, p->name);
+		b->sreq = sreq;
+		b->sarg = sreq != NULL ? arg : NULL;
 		TAILQ_INSERT_TAIL(&ptc_bfetches, b, entry);
 		/* An empty transaction when nothing is missing: its answer
 		 * comes from the loop either way. */
@@ -835,6 +887,13 @@ ptc_blob_ensure(const struct ptc_pull *p, const struct digest *d,
 	b->waiters[b->nwaiters].cb = cb;
 	b->waiters[b->nwaiters++].arg = arg;
 	return 1;
+}
+
+int
+ptc_blob_ensure(const struct ptc_pull *p, const struct digest *d,
+    ptc_done_cb cb, void *arg)
+{
+	return ptc_blob_fetch(p, d, cb, arg, NULL);
 }
 
 /* --- the OCI routes -------------------------------------------------------- */
@@ -891,7 +950,10 @@ ptc_oci_intercept(struct http_request *req, const struct oci_ident *id,
 	p.caller = p.account = id->account;
 	p.region = id->region;
 	p.name = name;
-	taken = blob ? ptc_blob_ensure(&p, &d, ptc_oci_done_cb, o) :
+	/* A GET of the whole blob can be shown it as it comes. */
+	taken = blob ? ptc_blob_fetch(&p, &d, ptc_oci_done_cb, o,
+	    !http_request_is_head(req) &&
+	    http_request_header(req, "Range") == NULL ? req : NULL) :
 	    ptc_manifest_ensure(&p, ref, ptc_oci_done_cb, o);
 	if (!taken)
 		free(o);

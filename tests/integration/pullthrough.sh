@@ -234,6 +234,51 @@ ecr_pull() {
 check "BatchGetImage and GetDownloadUrlForLayer through the cache (boto3)" \
     ecr_pull up
 
+# The first GET of a blob is shown it as it comes (berthd's log says so),
+# its last byte held until blobd has verified the digest.
+make_image "$T_TMP/img5" v1 2 3000000
+push_upstream "$T_TMP/img5" v1 library/stream
+skopeo inspect --raw --cert-dir "$pki/certs.d" \
+    "docker://127.0.0.1:$UPORT/library/stream:v1" >"$T_TMP/up5.json"
+read -r sgood sliar < <(python3 -c 'import json,sys
+print(" ".join(l["digest"] for l in json.load(open(sys.argv[1]))["layers"]))' \
+    "$T_TMP/up5.json")
+curl -sf -o /dev/null "$URL/v2/quay/library/stream/manifests/v1"
+upfile() {	# DIGEST: the upstream's stored blob
+	local h=${1#sha256:}
+	echo "$T_TMP/upstream/docker/registry/v2/blobs/sha256/${h:0:2}/$h/data"
+}
+blob_held() { ! blob_absent "$1"; }
+check "a first GET of a 3 MB blob is the upstream's, byte for byte" sh -c \
+    "curl -sf '$URL/v2/quay/library/stream/blobs/$sgood' |
+    cmp -s - '$(upfile "$sgood")'"
+check "... it was streamed while stored" \
+    grep -q "blob $sgood from .*, streamed" "$T_TMP/data.log"
+check "... and is stored" blob_held "$sgood"
+# A lying upstream: one byte of a blob changed in its storage, which
+# docker-registry serves as it is.
+python3 - "$(upfile "$sliar")" <<'PY'
+import sys
+with open(sys.argv[1], "r+b") as f:
+    f.seek(1500000)
+    b = f.read(1)
+    f.seek(1500000)
+    f.write(bytes([b[0] ^ 0xff]))
+PY
+rc=0 nup=$(uploads)	# the mounts' above
+curl -sf -o "$T_TMP/liar" "$URL/v2/quay/library/stream/blobs/$sliar" || rc=$?
+check "a GET of a blob whose bytes are not its digest's fails" \
+    test "$rc" != 0
+check "... with a body short of the blob" test "$(wc -c <"$T_TMP/liar")" -lt \
+    "$(wc -c <"$(upfile "$sliar")")"
+check "... which was streamed" \
+    grep -q "blob $sliar from .*, streamed" "$T_TMP/data.log"
+check "... nothing of it is stored" blob_absent "$sliar"
+check "... and no upload session is left" test "$(uploads)" = "$nup"
+check "skopeo's pull of the image fails" sh -c "! skopeo copy -q \
+    --src-tls-verify=false 'docker://$reg/quay/library/stream:v1' \
+    'oci:$T_TMP/out5:v1' 2>/dev/null"
+
 # The upstream goes away: the cache serves what it has.
 kill "$UPSTREAM_PID"
 wait "$UPSTREAM_PID" 2>/dev/null

@@ -187,21 +187,19 @@ blob_in_store() {
 	local b
 	b=$(curl -sf "$URL/_berth/blobs") && grep -q "\"$1\"" <<<"$b"
 }
-blob_absent() {
-	local b
-	b=$(curl -sf "$URL/_berth/blobs") && ! grep -q "\"$1\"" <<<"$b"
-}
-uploads() {
-	curl -s "$URL/_berth/metrics" |
-	    sed -n 's/^berth_uploads_in_progress \([0-9]*\)$/\1/p'
-}
 bigurl=$URL/v2/gl/library/big/blobs/$big
 check "the big image's manifest is pulled" \
     curl -sf -o /dev/null "$URL/v2/gl/library/big/manifests/v1"
 echo "{\"die\": [\"$big\"]}" >"$control"
-code=$(http_status "$bigurl")
-check "a blob the upstream cuts half way fails with 502" test "$code" = 502
+# The first GET is shown the blob as it comes: the cut ends it short.
+check "a GET of a blob the upstream cuts half way fails (a short body)" \
+    sh -c "! curl -sf -o '$T_TMP/cut' '$bigurl'"
+check "... short of the blob" test "$(wc -c <"$T_TMP/cut")" -lt \
+    "$(wc -c <"$T_TMP/$big")"
 check "... the front cut it" grep -q "^cut $big" "$T_TMP/front.log"
+code=$(http_status -I "$bigurl")
+check "a HEAD of it, which waits for the store, fails with 502" \
+    test "$code" = 502
 check "... nothing of it is stored" blob_absent "$big"
 check "... and no upload session is left" test "$(uploads)" = 0
 

@@ -432,23 +432,37 @@ cl_event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 }
 
-struct tclient *
-client_new(void)
+/* A blocking socket connected to the test server, with SO_RCVBUF rcvbuf
+ * when it is not 0. */
+int
+client_connect(int rcvbuf)
 {
-	struct tclient		*c;
 	struct sockaddr_in	 sin;
 	int			 fd;
 
-	c = xcalloc(1, sizeof(*c));
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	sin.sin_port = htons(T.port);
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	fd = socket(AF_INET, SOCK_STREAM, 0);
 	CU_ASSERT_FATAL(fd != -1);
+	if (rcvbuf != 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
+		    sizeof(rcvbuf));
 	/* On loopback the kernel completes the handshake from the backlog. */
 	CU_ASSERT_FATAL(connect(fd, (struct sockaddr *)&sin, sizeof(sin)) ==
 	    0);
+	return fd;
+}
+
+struct tclient *
+client_new(void)
+{
+	struct tclient		*c;
+	int			 fd;
+
+	c = xcalloc(1, sizeof(*c));
+	fd = client_connect(0);
 	evutil_make_socket_nonblocking(fd);
 	c->bev = bufferevent_socket_new(T.base, fd, BEV_OPT_CLOSE_ON_FREE);
 	bufferevent_setcb(c->bev, cl_read_cb, cl_write_cb, cl_event_cb, c);

@@ -127,6 +127,7 @@ int	 run_until(int (*)(void *), void *, int);
 void	 run_for(int);
 
 /* Test clients. */
+int	 client_connect(int);
 struct tclient *client_new(void);
 void	 client_close(struct tclient *);
 void	 client_free(struct tclient *);

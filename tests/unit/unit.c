@@ -52,6 +52,7 @@ static int (*const suites[])(void) = {
 	test_http_register,
 	test_http_limits_register,
 	test_http_framing_register,
+	test_http_stream_register,
 	test_iam_register,
 	test_lifecycle_eval_register,
 	test_lifecycle_policy_register,

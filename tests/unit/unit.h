@@ -34,6 +34,7 @@ int	test_gc_register(void);
 int	test_metalog_register(void);
 int	test_http_register(void);
 int	test_http_limits_register(void);
+int	test_http_stream_register(void);
 int	test_http_framing_register(void);
 int	test_iam_register(void);
 int	test_lifecycle_eval_register(void);

@@ -117,3 +117,13 @@ layout_manifest() {
 print(json.load(open(sys.argv[1] + "/index.json"))["manifests"][0]["digest"])' \
 	    "$1"
 }
+
+# Whether berth's store lacks blob DIGEST, and its upload sessions.
+blob_absent() {
+	local b
+	b=$(curl -sf "$URL/_berth/blobs") && ! grep -q "\"$1\"" <<<"$b"
+}
+uploads() {
+	curl -s "$URL/_berth/metrics" |
+	    sed -n 's/^berth_uploads_in_progress \([0-9]*\)$/\1/p'
+}
