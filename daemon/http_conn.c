@@ -18,9 +18,9 @@
  * One HTTP connection: the state machine that takes it from a request's
  * first byte through its handler and its body to the response and the
  * next request (or the close), the reads and writes on its bufferevent,
- * its timers (idle, headers, linger) and the layer's own plain-text
- * refusals.  What the parser finds is http_parse.c's, what the handler
- * asks for http_request.c's.
+ * its timers (idle, headers, linger).  What the parser finds is
+ * http_parse.c's, what the handler asks for http_request.c's, the status
+ * line and the layer's own refusals http_answer.c's.
  */
 #include "config.h"
 
@@ -70,7 +70,6 @@
 static const struct timeval http_linger_tv = { HTTP_LINGER, 0 };
 
 static void	conn_close_socket(struct http_conn *);
-static void	conn_closing(struct http_conn *);
 
 static int
 conn_held(const struct http_conn *conn)
@@ -114,9 +113,10 @@ conn_reset_request(struct http_conn *conn)
 		evbuffer_drain(conn->body, evbuffer_get_length(conn->body));
 }
 
-static void
-conn_summary(struct http_conn *conn, const char *method, const char *path,
-    int status, uint64_t bytes_in, uint64_t bytes_out, int64_t start_us)
+void
+http_conn_summary(struct http_conn *conn, const char *method,
+    const char *path, int status, uint64_t bytes_in, uint64_t bytes_out,
+    int64_t start_us)
 {
 	struct http_server		*srv = conn->srv;
 	struct http_request_summary	 s;
@@ -145,7 +145,7 @@ conn_summary_req(struct http_conn *conn, int status)
 {
 	struct http_request	*req = &conn->req;
 
-	conn_summary(conn, req->method, req->raw_path, status,
+	http_conn_summary(conn, req->method, req->raw_path, status,
 	    req->body_received, req->bytes_out, req->start_us);
 }
 
@@ -273,8 +273,8 @@ conn_linger(struct http_conn *conn)
  * (and for a moment after), so that a client still sending a body it was
  * refused reads the response instead of a reset.
  */
-static void
-conn_closing(struct http_conn *conn)
+void
+http_conn_closing(struct http_conn *conn)
 {
 	if (conn->bev == NULL)
 		return;
@@ -282,171 +282,6 @@ conn_closing(struct http_conn *conn)
 	conn->timer_dirty = 1;
 	if (evbuffer_get_length(bufferevent_get_output(conn->bev)) == 0)
 		conn_linger(conn);
-}
-
-/* --- answers -------------------------------------------------------------- */
-
-static size_t
-u64_format(char *out, uint64_t v)
-{
-	char	 tmp[24];
-	size_t	 n = 0, i;
-
-	do {
-		tmp[n++] = '0' + (char)(v % 10);
-		v /= 10;
-	} while (v != 0);
-	for (i = 0; i < n; i++)
-		out[i] = tmp[n - 1 - i];
-	return n;
-}
-
-static char *
-put(char *p, const char *s, size_t len)
-{
-	if (len > 0)
-		memcpy(p, s, len);
-	return p + len;
-}
-
-static const char *
-http_reason(int status)
-{
-	const char	*reason;
-
-	reason = http_status_str((enum http_status)status);
-	return strcmp(reason, "<unknown>") == 0 ? "Unknown" : reason;
-}
-
-void
-http_conn_write_head(struct http_conn *conn, int status, const char *ctype,
-    int64_t clen, int close, int with_rhdr, const char *extra)
-{
-	struct http_server	*srv = conn->srv;
-	struct evbuffer		*out = bufferevent_get_output(conn->bev);
-	struct evbuffer_iovec	 v;
-	const char		*reason = http_reason(status);
-	size_t			 need, rlen, ctlen, elen;
-	char			*p;
-
-	http_server_date(srv);
-	rlen = strlen(reason);
-	ctlen = ctype != NULL ? strlen(ctype) : 0;
-	elen = extra != NULL ? strlen(extra) : 0;
-	need = 16 + rlen + srv->date_len + (with_rhdr ? conn->rhdr.len : 0) +
-	    16 + ctlen + 40 + 32 + elen + 2;
-	if (evbuffer_reserve_space(out, need, &v, 1) < 1 || v.iov_len < need) {
-		log_warnx("http: %s: cannot queue a response", conn->peer);
-		return;
-	}
-	p = v.iov_base;
-	p = put(p, "HTTP/1.1 ", 9);
-	*p++ = '0' + status / 100;
-	*p++ = '0' + status / 10 % 10;
-	*p++ = '0' + status % 10;
-	*p++ = ' ';
-	p = put(p, reason, rlen);
-	p = put(p, "\r\n", 2);
-	p = put(p, srv->date, srv->date_len);
-	if (with_rhdr)
-		p = put(p, conn->rhdr.p, conn->rhdr.len);
-	if (ctype != NULL) {
-		p = put(p, "Content-Type: ", 14);
-		p = put(p, ctype, ctlen);
-		p = put(p, "\r\n", 2);
-	}
-	if (clen >= 0) {
-		p = put(p, "Content-Length: ", 16);
-		p += u64_format(p, (uint64_t)clen);
-		p = put(p, "\r\n", 2);
-	}
-	if (extra != NULL)
-		p = put(p, extra, elen);
-	if (close)
-		p = put(p, "Connection: close\r\n", 19);
-	else if (conn->req.http_minor == 0)
-		p = put(p, "Connection: keep-alive\r\n", 24);
-	p = put(p, "\r\n", 2);
-	v.iov_len = p - (char *)v.iov_base;
-	evbuffer_commit_space(out, &v, 1);
-}
-
-/* The layer's own error response: a line of text, then close. */
-static void
-conn_write_error(struct http_conn *conn, int status, const char *reason,
-    const char *extra)
-{
-	char	 body[160];
-	int	 n;
-
-	n = snprintf(body, sizeof(body), "%s\n", reason);
-	if (n < 0 || (size_t)n >= sizeof(body))
-		n = 0;
-	http_conn_write_head(conn, status, "text/plain", n, 1, 0, extra);
-	if (!conn->req.is_head)
-		evbuffer_add(bufferevent_get_output(conn->bev), body, n);
-}
-
-/*
- * Gives a request the layer refuses the method and path it has read:
- * the decoded path when the target was parsed, else the target as it
- * came (for one too long, what arrived of it) up to its query.  Its
- * headers are hidden: they may be incomplete.  0, or -1 when the request
- * line is not that far.
- */
-static int
-conn_refused_target(struct http_conn *conn, int err)
-{
-	struct http_request	*req = &conn->req;
-	char			*q;
-
-	if (conn->phase != PHASE_HEAD || conn->url_len == 0 ||
-	    (!conn->url_complete && err != BERR_URI_TOO_LONG))
-		return -1;
-	if (!conn->url_done) {
-		hbuf_add(&conn->head, "", 1);
-		conn->url_done = 1;
-	}
-	req->method = http_method_str(conn->parser.method);
-	req->is_head = conn->parser.method == HTTP_HEAD;
-	if (req->path == NULL) {
-		if ((q = strchr(conn->head.p, '?')) != NULL)
-			*q = '\0';
-		req->raw_path = req->path = conn->head.p;
-	}
-	conn->nheaders = 0;
-	return 0;
-}
-
-void
-http_conn_refuse(struct http_conn *conn, int err, const char *reason)
-{
-	struct http_server	*srv = conn->srv;
-	struct http_request	*req = &conn->req;
-	int			 status = berr_http_status(err);
-
-	if (conn->bev == NULL)
-		return;
-	log_debug("http: %s: refused with %d: %s", conn->peer, status,
-	    reason);
-	req->close = 1;
-	if (conn_refused_target(conn, err) == 0 && srv->refusal_cb != NULL) {
-		req->refused = 1;
-		srv->refusal_cb(req, err, reason, srv->refusal_arg);
-		if (!req->responded)
-			log_warnx("http: %s %s: refusal left unanswered",
-			    req->method, req->raw_path);
-	}
-	if (!req->responded) {
-		conn_write_error(conn, status, reason,
-		    status == 503 ? "Retry-After: 1\r\n" : NULL);
-		req->status = status;
-		req->bytes_out = req->is_head ? 0 : strlen(reason) + 1;
-	}
-	conn_summary(conn, req->method != NULL ? req->method : "-",
-	    req->raw_path != NULL ? req->raw_path : "-", req->status, 0,
-	    req->bytes_out, req->start_us);
-	conn_closing(conn);
 }
 
 /* --- the state machine ---------------------------------------------------- */
@@ -460,7 +295,7 @@ conn_finish(struct http_conn *conn)
 	conn_summary_req(conn, req->status);
 	if (req->close || conn->close_after ||
 	    (conn->srv != NULL && conn->srv->draining)) {
-		conn_closing(conn);
+		http_conn_closing(conn);
 		return;
 	}
 	conn_reset_request(conn);
@@ -527,7 +362,7 @@ conn_step_head(struct http_conn *conn)
 	if (evbuffer_get_length(in) == 0) {
 		if (!conn->read_eof)
 			return 0;
-		conn_closing(conn);
+		http_conn_closing(conn);
 		return 1;
 	}
 	if (evbuffer_get_length(bufferevent_get_output(conn->bev)) >
@@ -988,7 +823,7 @@ http_conn_drain(struct http_conn *conn)
 	if (conn->bev == NULL)
 		return;
 	if (conn->phase == PHASE_IDLE || conn->phase == PHASE_HEAD)
-		conn_closing(conn);
+		http_conn_closing(conn);
 	else
 		conn->close_after = 1;
 	if (conn->in_process == 0)

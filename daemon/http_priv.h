@@ -18,13 +18,15 @@
  * What the HTTP layer's files share; the rest of berthd sees http.h only.
  * http_server.c holds the listeners, accepting and the connection table;
  * http_conn.c one connection's state machine, its I/O and timers;
+ * http_answer.c the status line and headers and the layer's refusals;
  * http_parse.c http-parser's callbacks and the checks of the request line
  * and headers; http_framing.c the strict framing check run ahead of the
  * parser; http_request.c the request's accessors, its body and the
  * response.
  *
  * Each connection owns one http_parser, fed straight from the segments of
- * its bufferevent's input, as far as the framing check has passed them.  The parser is paused wherever the layer has to
+ * its bufferevent's input, as far as the framing check has passed them.
+ * The parser is paused wherever the layer has to
  * wait: after the headers of a request with a body (until someone asks for
  * the body), at the end of every message (until its response is queued),
  * and when the descriptor a body streams into is full.  Parser callbacks
@@ -318,6 +320,8 @@ struct http_conn *http_conn_new(struct http_server *, int fd,
 void	http_conn_process(struct http_conn *);
 /* Runs http_conn_process() from the event loop, unless it runs now. */
 void	http_conn_schedule(struct http_conn *);
+
+/* http_answer.c */
 /* Refuses a request before it reached the handler (err is a BERR_*, reason
  * says what was wrong): in its API's shape once its target is known,
  * through the server's refusal callback, else a line of text; then
@@ -329,6 +333,15 @@ void	http_conn_refuse(struct http_conn *, int err, const char *reason);
 void	http_conn_write_head(struct http_conn *, int status,
 	    const char *ctype, int64_t clen, int close, int with_rhdr,
 	    const char *extra);
+
+/* http_conn.c, continued */
+/* Closes once the output is flushed, reading and dropping input meanwhile
+ * so that a refused client reads its answer. */
+void	http_conn_closing(struct http_conn *);
+/* The access log's line for a request the connection answered. */
+void	http_conn_summary(struct http_conn *, const char *method,
+	    const char *path, int status, uint64_t bytes_in,
+	    uint64_t bytes_out, int64_t start_us);
 /* A gone request was answered: it needs nothing more. */
 void	http_conn_release(struct http_conn *);
 /* Waiting for a request with nothing of one read, queued or answered:
