@@ -84,6 +84,20 @@ blobd_signal_cb(evutil_socket_t sig, short events, void *arg)
 	event_base_loopbreak(env->base);
 }
 
+/*
+ * The heap keeps what steady pushes reuse (malloc_keep: 8 MiB free before
+ * it shrinks); what a burst of parallel uploads left beyond twice that
+ * goes back to the system within a few seconds.
+ */
+#define BLOBD_TRIM_FREE		(16 * 1024 * 1024)
+#define BLOBD_TRIM_SEC		5
+
+static void
+blobd_trim_cb(evutil_socket_t fd, short events, void *arg)
+{
+	heap_trim(BLOBD_TRIM_FREE);
+}
+
 static void
 blobd_expire_cb(evutil_socket_t fd, short events, void *arg)
 {
@@ -389,6 +403,11 @@ main(int argc, char **argv)
 	tv.tv_sec = ttl < 60 ? ttl : 60;
 	tv.tv_usec = 0;
 	evtimer_add(env.ev_expire, &tv);
+	if ((env.ev_trim = event_new(env.base, -1, EV_PERSIST, blobd_trim_cb,
+	    NULL)) == NULL)
+		fatalx("event_new");
+	tv.tv_sec = BLOBD_TRIM_SEC;
+	evtimer_add(env.ev_trim, &tv);
 
 	log_info("ready: data directory %s, upload ttl %" PRId64 " s%s",
 	    datadir, ttl, durable ? "" : ", durability relaxed: nothing is "

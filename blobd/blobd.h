@@ -341,6 +341,7 @@ struct blobd {
 	struct serve_gc		*gc_list;	/* a listing in progress */
 	struct serve_gc		*gc_sweep;	/* a sweep in progress */
 	struct event		*ev_expire;
+	struct event		*ev_trim;	/* heap_trim, every few seconds */
 	struct event		*ev_punch;	/* packed blobs' holes */
 	struct event		*ev_sigterm;
 	struct event		*ev_sigint;

@@ -569,6 +569,24 @@ malloc_keep(void)
 #endif
 }
 
+/*
+ * glibc returns heap pages only from the top: after a burst of parallel
+ * requests the heap stays as large as their peak.  malloc_trim() gives
+ * back the free pages in between too; a timer calls this every few
+ * seconds, so that only a heap with more than free_over bytes free (more
+ * than steady work keeps for reuse) is trimmed.
+ */
+void
+heap_trim(size_t free_over)
+{
+#if defined(HAVE_MALLINFO2) && defined(HAVE_MALLOC_TRIM)
+	if (mallinfo2().fordblks > free_over)
+		(void)malloc_trim(0);
+#else
+	(void)free_over;
+#endif
+}
+
 int
 parse_u64(const char *s, size_t n, uint64_t *out)
 {

@@ -97,6 +97,8 @@ void	 random_bytes(void *, size_t);
 /* Keeps freed buffers of a few MiB for reuse (glibc), rather than giving
  * them back to the kernel and faulting them in again. */
 void	 malloc_keep(void);
+/* Gives free heap pages back when more than free_over bytes are free. */
+void	 heap_trim(size_t free_over);
 
 /* Parses a decimal uint64 with no sign, spaces or overflow. */
 int	 parse_u64(const char *, size_t, uint64_t *);

@@ -702,10 +702,7 @@ berthd_confine(void)
 static void
 berthd_trim_cb(evutil_socket_t fd, short what, void *arg)
 {
-#if defined(HAVE_MALLINFO2) && defined(HAVE_MALLOC_TRIM)
-	if (mallinfo2().fordblks > BERTHD_TRIM_FREE)
-		(void)malloc_trim(0);
-#endif
+	heap_trim(BERTHD_TRIM_FREE);
 }
 
 static void
