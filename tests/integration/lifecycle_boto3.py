@@ -20,7 +20,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,31 +33,20 @@ import boto3
 import botocore
 from botocore.config import Config
 
+sys.dont_write_bytecode = True    # nothing left in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "pylib"))
+import berth_it  # noqa: E402
+from berth_it import free_port, ok  # noqa: E402
+
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
     __file__))))
 BERTHD = os.environ.get("BERTHD", os.path.join(TOP, "build/daemon/berthd"))
 BLOBD = os.environ.get("BLOBD", os.path.join(TOP, "build/blobd/berth-blobd"))
 DAY = 86400
 
-passed = 0
-failed = 0
 
 
-def ok(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL: %s %s" % (name, detail), flush=True)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class Berthd:
@@ -768,12 +756,12 @@ def run_suite(b, tests, clients):
                 ok(t.__name__, False, traceback.format_exc())
     finally:
         b.stop()
-        if failed == 0:
+        if berth_it.failed == 0:
             shutil.rmtree(b.dir, ignore_errors=True)
         else:
             print("berthd log and data kept in", b.dir)
-    print("%d passed, %d failed" % (passed, failed))
-    sys.exit(1 if failed else 0)
+    print("%d passed, %d failed" % (berth_it.passed, berth_it.failed))
+    sys.exit(1 if berth_it.failed else 0)
 
 
 def main():

@@ -24,7 +24,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tarfile
@@ -38,6 +37,12 @@ import boto3
 import botocore
 from botocore.config import Config
 
+sys.dont_write_bytecode = True    # nothing left in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "pylib"))
+import berth_it  # noqa: E402
+from berth_it import free_port, ok  # noqa: E402
+
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
     __file__))))
 BERTHD = os.environ.get("BERTHD", os.path.join(TOP, "build/daemon/berthd"))
@@ -50,9 +55,6 @@ OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 ANY_MANIFEST = (OCI_MANIFEST +
                 ", application/vnd.docker.distribution.manifest.v2+json")
 NOTARY = "application/vnd.cncf.notary.signature"
-
-passed = 0
-failed = 0
 
 
 def private_tmp():
@@ -71,23 +73,6 @@ def private_tmp():
 
 
 TMP = private_tmp()
-
-
-def ok(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL: %s %s" % (name, detail), flush=True)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def wait_until(fn, seconds=20):
@@ -1306,8 +1291,8 @@ def main():
         except Exception:
             ok(t.__name__, False, traceback.format_exc())
     shutil.rmtree(TMP, ignore_errors=True)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    print("%d passed, %d failed" % (berth_it.passed, berth_it.failed))
+    return 1 if berth_it.failed else 0
 
 
 if __name__ == "__main__":
