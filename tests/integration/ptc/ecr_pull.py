@@ -217,8 +217,8 @@ def main():
         phase_up(c, None)
     else:
         phase_down(c, json.load(open(E["STATE"])))
-    print("%d passed, %d failed" % (lb.passed, lb.failed))
-    sys.exit(1 if lb.failed else 0)
+    print("%d passed, %d failed" % (lb.berth_it.passed, lb.berth_it.failed))
+    sys.exit(1 if lb.berth_it.failed else 0)
 
 
 if __name__ == "__main__":
