@@ -45,6 +45,7 @@ static int (*const suites[])(void) = {
 	test_ecr_validate_register,
 	test_error_register,
 	test_frame_register,
+	test_frame_raw_register,
 	test_log_register,
 	test_model_register,
 	test_gc_register,

@@ -28,6 +28,7 @@ int	test_ecr_layer_part_register(void);
 int	test_ecr_validate_register(void);
 int	test_error_register(void);
 int	test_frame_register(void);
+int	test_frame_raw_register(void);
 int	test_log_register(void);
 int	test_model_register(void);
 int	test_gc_register(void);
