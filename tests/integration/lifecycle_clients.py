@@ -36,10 +36,10 @@ import tempfile
 import lifecycle_boto3 as lc
 from lifecycle_boto3 import DAY, ok, policy, rule
 
-# registry.py's image layouts, skopeo and OCI pushes; it makes a directory
-# of its own on import, which this script replaces with its own, and its
-# checks count here.
-import registry
+# registry.py's image layouts, skopeo and OCI pushes (its harness,
+# pylib/registry_it.py); it makes a directory of its own on import, which
+# this script replaces with its own, and its checks count here.
+import registry_it as registry
 shutil.rmtree(registry.TMP, ignore_errors=True)
 TMP = registry.TMP = tempfile.mkdtemp(prefix="berth-lifecycle-clients.")
 registry.ok = ok
