@@ -217,7 +217,9 @@ const char *http_request_body(const struct http_request *, size_t *len);
  * fails, in every case exactly once.  A reader that takes no data for
  * io_timeout counts as failed (BERR_IO).  A body of more than limit bytes
  * (SIZE_MAX: none) fails with BERR_TOO_LARGE, refused at once when its
- * Content-Length says so, else once limit bytes went to fd. */
+ * Content-Length says so, else once limit bytes went to fd.  Of a body
+ * of known length, what did not come with the head goes into a pipe by
+ * splice(2), not through memory. */
 void	http_request_body_to_fd(struct http_request *, int fd, size_t limit,
 	    http_body_cb, void *arg);
 /* Body bytes received so far. */

@@ -206,6 +206,8 @@ conn_free(struct http_conn *conn)
 		event_free(conn->defer);
 	if (conn->fd_ev != NULL)
 		event_free(conn->fd_ev);
+	if (conn->splice_ev != NULL)
+		event_free(conn->splice_ev);
 	if (conn->body != NULL)
 		evbuffer_free(conn->body);
 	hbuf_free(&conn->head);
@@ -233,6 +235,7 @@ conn_close_socket(struct http_conn *conn)
 	if (conn->bev == NULL)
 		return;
 	conn_drop_input(conn);
+	http_splice_stop(conn);
 	bufferevent_free(conn->bev);
 	conn->bev = NULL;
 	if (conn->timer != NULL)
@@ -384,6 +387,7 @@ static int
 conn_step_request(struct http_conn *conn)
 {
 	struct http_request	*req = &conn->req;
+	int			 rc;
 
 	if (req->responded && !req->streaming &&
 	    (req->body_state == BODY_DONE ||
@@ -411,8 +415,13 @@ conn_step_request(struct http_conn *conn)
 		return 0;
 	}
 	if (evbuffer_get_length(bufferevent_get_input(conn->bev)) == 0) {
-		if (!conn->read_eof)
-			return 0;
+		if (!conn->read_eof) {
+			/* The rest of a body may go around the parser. */
+			if ((rc = http_splice_step(conn)) != -1)
+				return rc;
+			conn_close_socket(conn);
+			return 1;
+		}
 		conn_body_error(conn);
 		return 1;
 	}
@@ -423,8 +432,9 @@ conn_step_request(struct http_conn *conn)
 		conn_body_error(conn);
 		return 1;
 	case 0:
-		/* All used up; after the end of input, act on that. */
-		return conn->read_eof;
+		/* All used up; after the end of input, act on that, and a
+		 * body going to a descriptor may go on by splicing. */
+		return conn->read_eof || req->body_state == BODY_FD;
 	default:
 		return 1;
 	}
@@ -539,7 +549,7 @@ conn_update_io(struct http_conn *conn)
 		conn->read_timeout = want;
 	}
 	want = !conn->read_eof && !(conn->phase == PHASE_REQUEST &&
-	    req->body_state == BODY_FD_BLOCKED);
+	    (req->body_state == BODY_FD_BLOCKED || http_splice_waiting(conn)));
 	if (want != conn->reading) {
 		if (want)
 			bufferevent_enable(conn->bev, EV_READ);
@@ -857,7 +867,9 @@ http_conn_detach(struct http_conn *conn)
 	event_free(conn->defer);
 	if (conn->fd_ev != NULL)
 		event_free(conn->fd_ev);
-	conn->timer = conn->defer = conn->fd_ev = NULL;
+	if (conn->splice_ev != NULL)
+		event_free(conn->splice_ev);
+	conn->timer = conn->defer = conn->fd_ev = conn->splice_ev = NULL;
 	conn->phase = PHASE_CLOSED;
 	if (conn_held(conn))
 		req->gone = 1;

@@ -146,6 +146,44 @@ http_parse_feed(struct http_conn *conn)
 	return 0;
 }
 
+/*
+ * Tells the framing check and the parser that n bytes of a body of known
+ * length went by without them (spliced into the body's descriptor).  In a
+ * body of known length neither reads what it passes over but the first
+ * byte of each piece, so they are shown zeros; the body callback drops
+ * them.  Returns as http_parse_feed().
+ */
+int
+http_parse_skip(struct http_conn *conn, size_t n)
+{
+	static const char	 zeros[HTTP_FEED_MAX];
+	enum http_errno		 err;
+	size_t			 len, used;
+	int			 rc = 0;
+
+	conn->skipping = 1;
+	while (n > 0 && rc == 0) {
+		len = n > sizeof(zeros) ? sizeof(zeros) : n;
+		n -= len;
+		if (http_framing_scan(&conn->framing, zeros, len) != len) {
+			rc = -1;
+			break;
+		}
+		http_parser_pause(&conn->parser, 0);
+		conn->feed_end = zeros + len;
+		used = http_parser_execute(&conn->parser, &http_settings,
+		    zeros, len);
+		err = HTTP_PARSER_ERRNO(&conn->parser);
+		if (used != len || (err != HPE_OK && err != HPE_PAUSED) ||
+		    (err == HPE_PAUSED && n > 0))
+			rc = -1;
+		else if (err == HPE_PAUSED)
+			rc = 1;
+	}
+	conn->skipping = 0;
+	return rc;
+}
+
 /* Records why the request is refused; returns -1 for the callback. */
 static int
 parse_fail(struct http_conn *conn, int err, const char *fmt, ...)
@@ -583,6 +621,8 @@ parse_body_cb(http_parser *p, const char *at, size_t len)
 
 	if (conn->phase != PHASE_REQUEST)
 		return -1;
+	if (conn->skipping)
+		return 0;
 	http_request_body_data(&conn->req, at, len);
 	return 0;
 }

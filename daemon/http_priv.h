@@ -164,6 +164,7 @@ struct http_request {
 	int			 params_parsed;
 	int			 refused;	/* by the layer itself */
 	int			 body_broken;	/* malformed, or cut short */
+	int			 no_splice;	/* its descriptor cannot */
 
 	enum http_body_state	 body_state;
 	http_body_cb		 body_cb;
@@ -190,6 +191,7 @@ struct http_conn {
 	struct event		*timer;
 	struct event		*defer;
 	struct event		*fd_ev;
+	struct event		*splice_ev;	/* http_splice.c's wait */
 	http_parser		 parser;
 	enum http_phase		 phase;
 	enum http_timer		 timer_kind;
@@ -213,6 +215,7 @@ struct http_conn {
 	int			 url_done;	/* NUL-terminated in head */
 	int			 url_complete;	/* its end was seen */
 	const char		*feed_end;	/* of what the parser is fed */
+	int			 skipping;	/* http_parse_skip() */
 	enum http_hstate	 hstate;
 	struct http_header	*headers;
 	size_t			 nheaders;
@@ -368,11 +371,26 @@ void	http_framing_body(struct http_framing *, int chunked,
 	    uint64_t length);
 int	http_framing_state(const struct http_framing *);
 
+/* http_splice.c */
+/* Moves the body of the request from the socket into its descriptor with
+ * splice(2) when it can (all that was read is parsed, its length is
+ * known); 1 when something changed, 0 when it cannot or waits, -1 when
+ * the connection failed. */
+int	http_splice_step(struct http_conn *);
+/* Whether it waits for the socket or the descriptor (the bufferevent then
+ * does not read). */
+int	http_splice_waiting(const struct http_conn *);
+/* Stops waiting: the body or the socket is done with. */
+void	http_splice_stop(struct http_conn *);
+
 /* http_parse.c */
 /* Runs the parser over the buffered input.  Returns 1 when it paused
  * (there is something to act on), 0 when it used up the input, -1 on an
  * error (conn->error, or the parser's errno, says which). */
 int	http_parse_feed(struct http_conn *);
+/* The parser and the framing check pass over n body bytes that went
+ * around them (http_splice.c); returns as http_parse_feed(). */
+int	http_parse_skip(struct http_conn *, size_t n);
 /* Percent-decodes src into dst (at most len bytes); '+' becomes a space
  * if plus is set.  Returns the decoded length, or -1 on a malformed
  * escape or an encoded NUL. */

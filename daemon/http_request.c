@@ -291,6 +291,7 @@ http_request_body_end(struct http_request *req, int err, int notify)
 	if (req->body_fd != -1) {
 		if (conn->fd_ev != NULL)
 			event_del(conn->fd_ev);
+		http_splice_stop(conn);
 		close(req->body_fd);
 		req->body_fd = -1;
 	}
@@ -558,6 +559,7 @@ http_request_body_done(struct http_request *req)
 		req->body_cb_due = 1;
 		break;
 	case BODY_FD:
+		http_splice_stop(conn);
 		close(req->body_fd);
 		req->body_fd = -1;
 		req->body_err = 0;

@@ -351,6 +351,57 @@ test_http_body_to_fd(void)
 	}
 }
 
+/*
+ * A body of known length is spliced into its descriptor once the bytes
+ * read with its head are parsed: it must stop where its length says, so
+ * that the request sent right after it, in the same stream, is read as a
+ * request.  Twice: with the pipe read at once, and with it full first.
+ */
+static void
+test_http_body_to_fd_pipelined(void)
+{
+	struct tclient	*c;
+	struct evbuffer	*out;
+	size_t		 total = 3 * 1024 * 1024 + 5, i;
+	char		*body, head[128];
+	const char	*next = "GET /echo HTTP/1.1\r\nHost: x\r\n\r\n";
+	int		 late;
+
+	body = xmalloc(total);
+	for (i = 0; i < total; i++)
+		body[i] = (char)pattern(i);
+	for (late = 0; late <= 1; late++) {
+		srv_start(NULL);
+		pipe_open();
+		if (!late)
+			pipe_start_reading();
+		c = client_new();
+		snprintf(head, sizeof(head), "PUT /fd HTTP/1.1\r\nHost: x\r\n"
+		    "Content-Length: %zu\r\n\r\n", total);
+		out = bufferevent_get_output(c->bev);
+		evbuffer_add(out, head, strlen(head));
+		evbuffer_add(out, body, total);
+		evbuffer_add(out, next, strlen(next));
+		if (late) {
+			run_for(200);
+			CU_ASSERT_EQUAL(T.fd_calls, 0);
+			pipe_start_reading();
+		}
+		CU_ASSERT_FATAL(client_wait(c, 2, 20000));
+		CU_ASSERT_EQUAL(c->r[0].status, 201);
+		CU_ASSERT_EQUAL(c->r[1].status, 200);
+		CU_ASSERT(run_until(cond_pipe_eof, NULL, 5000));
+		CU_ASSERT_EQUAL(T.fd_calls, 1);
+		CU_ASSERT_EQUAL(T.fd_err, 0);
+		CU_ASSERT_EQUAL(T.fd_received, total);
+		CU_ASSERT_EQUAL(T.pipe_pos, total);
+		CU_ASSERT_EQUAL(T.pipe_bad, 0);
+		client_free(c);
+		srv_stop();
+	}
+	free(body);
+}
+
 static void
 test_http_body_to_fd_epipe(void)
 {
@@ -724,6 +775,7 @@ test_http_register(void)
 		{ "multi_headers", test_http_multi_headers },
 		{ "chunked_read_body", test_http_chunked_read_body },
 		{ "body_to_fd", test_http_body_to_fd },
+		{ "body_to_fd_pipelined", test_http_body_to_fd_pipelined },
 		{ "body_to_fd_epipe", test_http_body_to_fd_epipe },
 		{ "body_fd_client_gone", test_http_body_fd_client_gone },
 		{ "too_large", test_http_too_large },
