@@ -50,6 +50,9 @@
 #include "util.h"
 
 #define FETCH_MAX_CHALLENGES	8
+/* curl's receive buffer for a body that goes to a pipe (default 16 KiB):
+ * fewer, larger writes into the pipe, fewer wake-ups of its reader. */
+#define FETCH_PIPE_BUFFER	(512 * 1024)
 /* A header line we read at most (longer ones are cut). */
 #define FETCH_HEADER_MAX	4096
 
@@ -495,6 +498,19 @@ fetch_run(struct fetch *f)
 	else if ((f->easy = curl_easy_init()) == NULL)
 		fatalx("curl_easy_init");
 	upstream_easy_setup(f->easy, ca);
+	if (f->pipe != -1) {
+		/*
+		 * A blob: HTTP/1.1, on a connection of its own.  A stream
+		 * of an HTTP/2 connection costs the upstream and us more
+		 * CPU per byte (frames, flow-control windows; a Go
+		 * registry's HTTP/2 server most of all) and shares the
+		 * connection's window with the other blobs.
+		 */
+		(void)curl_easy_setopt(f->easy, CURLOPT_HTTP_VERSION,
+		    (long)CURL_HTTP_VERSION_1_1);
+		(void)curl_easy_setopt(f->easy, CURLOPT_BUFFERSIZE,
+		    (long)FETCH_PIPE_BUFFER);
+	}
 	(void)curl_easy_setopt(f->easy, CURLOPT_URL, target);
 	free(target);
 	curl_slist_free_all(f->hdr_list);
