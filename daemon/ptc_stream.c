@@ -28,9 +28,10 @@
  * until blobd has verified the digest and stored it: on a mismatch, a
  * cut or any failure the connection closes instead, so that the client
  * sees a short body and never takes wrong content for the blob.  The
- * copy goes at the pace of the slower reader (blobd, or the client, which
- * is given up after --io-timeout without progress or when it goes; then
- * the fetch goes on into the store alone, spliced from pipe to pipe).
+ * bytes move at the pace of the slower reader (blobd, or the client,
+ * which is given up after the HTTP layer's I/O timeout without progress
+ * or when it goes; then the fetch goes on into the store alone, spliced
+ * from pipe to pipe).
  */
 #include "config.h"
 
