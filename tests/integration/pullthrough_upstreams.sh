@@ -7,10 +7,12 @@
 # in the middle of one; berthd reaches one upstream through an HTTPS_PROXY
 # (ptc/servers.py proxy) and another directly as NO_PROXY says.  Checked:
 # byte-for-byte pulls with the rules' credentials (wrong ones refused), a
+# client leaving the first GET of a blob midway (the blob stored anyway), a
 # cached Bearer token the upstream refuses (the token key rotated) replaced
-# by a new one and the pull going on, credentials not sent to the redirect's host, a blob cut or a crash
-# mid-fetch (kill -9 of berthd, of berth-fetchd) storing nothing, and a
-# later pull fetching the whole blob again.
+# by a new one and the pull going on, credentials not sent to the
+# redirect's host, a blob cut or a crash mid-fetch (kill -9 of berthd, of
+# berth-fetchd) storing nothing, and a later pull fetching the whole blob
+# again.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/common.bash"
 . "$here/ptc/upstream.bash"
@@ -211,13 +213,33 @@ check "a pull from a NO_PROXY host" pull k8s
 check "... which did not go through the proxy" \
     test "$(grep -c '^CONNECT localhost' "$T_TMP/proxy.log")" = 0
 
-# --- an upstream that dies mid-blob -----------------------------------------
 # blob_in_store DIGEST, blob_absent DIGEST: whether blobd holds it, asked
 # of GET /_berth/blobs (which must answer).
 blob_in_store() {
 	local b
 	b=$(curl -sf "$URL/_berth/blobs") && grep -q "\"$1\"" <<<"$b"
 }
+
+# --- a client that leaves the first GET of a blob midway --------------------
+# The GET is shown the blob as it comes (spliced to its socket); a client
+# that reads slowly and then goes leaves the fetch to go on into the store.
+make_image "$T_TMP/huge" v1 1 16000000
+push_image "$T_TMP/huge" v1 "127.0.0.1:$UP/library/huge"
+huge=$(upstream_layer library/huge v1)
+check "the huge image's manifest is pulled" \
+    curl -sf -o /dev/null "$URL/v2/pub/library/huge/manifests/v1"
+curl -s --limit-rate 20k --max-time 3 -o "$T_TMP/left" \
+    "$URL/v2/pub/library/huge/blobs/$huge"
+check "a client that leaves the first GET of a blob got part of it" \
+    test -s "$T_TMP/left" -a "$(wc -c <"$T_TMP/left")" -lt \
+    "$(wc -c <"$T_TMP/$huge")"
+check "... the blob is stored all the same" wait_for 60 blob_in_store "$huge"
+check "... no upload session is left" wait_for 10 sh -c \
+    "curl -s '$URL/_berth/metrics' | grep -q '^berth_uploads_in_progress 0$'"
+check "... and a GET now gets it whole" sh -c "curl -sf \
+    '$URL/v2/pub/library/huge/blobs/$huge' | cmp -s - '$T_TMP/$huge'"
+
+# --- an upstream that dies mid-blob -----------------------------------------
 bigurl=$URL/v2/gl/library/big/blobs/$big
 check "the big image's manifest is pulled" \
     curl -sf -o /dev/null "$URL/v2/gl/library/big/manifests/v1"
