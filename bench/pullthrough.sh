@@ -7,7 +7,9 @@
 # the same size pushed to berth and pulled the normal way.  Each pull is
 # timed by curl (time_total); the median of -r runs (default 3) is
 # reported, with MB/s (10^6 bytes), and the first pull's time to its
-# first byte.  A first pull
+# first byte and the CPU time each process spent on it (berthd,
+# berth-fetchd, berth-blobd and the upstream, from /proc: figures that
+# depend less on the machine's load than the times).  A first pull
 # cannot be repeated on one repository, so each run pulls through its own
 # rule (q1, q2, ...) of the same upstream.
 #
@@ -37,6 +39,7 @@ pki=$T_TMP/pki
 make_pki "$pki"
 UP=$(free_port)
 start_registry upstream "$UP"
+upstream_pid=$REGISTRY_PID
 up=https://127.0.0.1:$UP
 
 # push_blob BASE_URL REPO FILE [curl options]: a monolithic push.
@@ -94,13 +97,30 @@ row() {
 	eval "med_${name%% *}=$med"
 }
 
+# The set-up's writes (two blobs made, pushed twice) go to the disk now,
+# not while the pulls are timed (a first pull writes the blob to disk).
+sync
 direct=() first=() cached=() normal=()
 for i in $(seq "$runs"); do
 	direct+=("$(pull --cacert "$pki/ca.pem" "$up/v2/bench/big/blobs/$digest")")
 done
-rm -f "$T_TMP/ttfb"
+# ticks PID...: the CPU time (user and system, in clock ticks) of each.
+ticks() {
+	local p
+	for p in "$@"; do
+		awk '{ printf "%d ", $14 + $15 }' "/proc/$p/stat"
+	done
+}
+fetchd=$(fetchd_pid "$BERTHD_PID") blobd=$(blobd_pid "$BERTHD_PID")
+hz=$(getconf CLK_TCK)
+rm -f "$T_TMP/ttfb" "$T_TMP/cpu"
 for i in $(seq "$runs"); do
+	before=$(ticks "$BERTHD_PID" "$fetchd" "$blobd" "$upstream_pid")
 	first+=("$(pull "$URL/v2/q$i/bench/big/blobs/$digest")")
+	# The store's commit ends after the client's last byte.
+	sleep 1
+	echo "$before $(ticks "$BERTHD_PID" "$fetchd" "$blobd" \
+	    "$upstream_pid")" >>"$T_TMP/cpu"
 done
 ttfb=$(sort -g "$T_TMP/ttfb" | sed -n "$(( (runs + 1) / 2 ))p")
 for i in $(seq "$runs"); do
@@ -114,6 +134,21 @@ row "first through berth" "${first[@]}"
 row "cached through berth" "${cached[@]}"
 row "normal berth pull" "${normal[@]}"
 printf 'first through berth, first byte after %.3f s (median)\n' "$ttfb"
+# The median of each process's CPU seconds over the first pulls.
+awk -v hz="$hz" -v n="$runs" '
+	{ for (j = 1; j <= 4; j++) t[j, NR] = ($(j + 4) - $j) / hz }
+	END {
+		split("berthd berth-fetchd berth-blobd upstream", name, " ")
+		printf "first through berth, CPU s (median):"
+		for (j = 1; j <= 4; j++) {
+			for (a = 1; a <= n; a++) v[a] = t[j, a]
+			for (a = 1; a <= n; a++)
+				for (b = a + 1; b <= n; b++)
+					if (v[b] < v[a]) { x = v[a]; v[a] = v[b]; v[b] = x }
+			printf " %s %.2f", name[j], v[int((n + 1) / 2)]
+		}
+		printf "\n"
+	}' "$T_TMP/cpu"
 printf 'first / direct throughput: %.0f%% (issue 12: at least 80%%)\n' \
     "$(echo "100 * $med_direct / $med_first" | bc -l)"
 printf 'cached / normal throughput: %.0f%% (issue 12: as fast)\n' \

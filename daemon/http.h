@@ -278,4 +278,22 @@ size_t	http_queued(const struct http_request *);
 void	http_on_drain(struct http_request *, http_drain_cb, void *arg);
 void	http_end(struct http_request *, int ok);
 
+/*
+ * A streamed body the handler sends to the socket itself, with splice(2)
+ * (no copy through user space).  http_stream_fd() writes out what is
+ * queued (the head) and then gives the client's socket, non-blocking, and
+ * in *io_timeout how long the handler waits for it to take data before it
+ * gives the client up (NULL: no limit); -1 with errno EAGAIN while the head waits for the
+ * socket (wait until it is writable and call again), -1 with errno EPIPE
+ * once the client has gone (or for a HEAD).  From then on the handler
+ * reports the body bytes it sent with http_wrote() (-1 when more than
+ * the Content-Length would go), and http_on_drain()'s callback comes only
+ * when the client has gone, the socket closed.  http_write() may still
+ * queue bytes (the last ones), and http_end() ends as before.
+ */
+struct timeval;
+int	http_stream_fd(struct http_request *,
+	    const struct timeval **io_timeout);
+int	http_wrote(struct http_request *, size_t len);
+
 #endif

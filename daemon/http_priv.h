@@ -180,6 +180,7 @@ struct http_request {
 	int			 streaming;	/* started, not ended */
 	uint64_t		 stream_left;	/* body bytes still due */
 	int			 drain_armed;
+	int			 stream_own;	/* the handler writes the socket */
 	http_drain_cb		 drain_cb;
 	void			*drain_arg;
 };

@@ -883,12 +883,53 @@ http_stream_step(struct http_conn *conn)
 	struct http_request	*req = &conn->req;
 
 	if (!req->streaming || !req->drain_armed ||
-	    (conn->bev != NULL && !req->gone && http_queued(req) >
-	    HTTP_STREAM_LOW))
+	    (conn->bev != NULL && !req->gone && (req->stream_own ||
+	    http_queued(req) > HTTP_STREAM_LOW)))
 		return 0;
 	req->drain_armed = 0;
 	req->drain_cb(req, req->drain_arg);
 	return 1;
+}
+
+int
+http_stream_fd(struct http_request *req, const struct timeval **io_timeout)
+{
+	struct http_conn	*conn = req->conn;
+	struct evbuffer		*out;
+	int			 fd;
+
+	if (!req->streaming || req->gone || req->is_head || conn->bev == NULL) {
+		errno = EPIPE;
+		return -1;
+	}
+	out = bufferevent_get_output(conn->bev);
+	fd = bufferevent_getfd(conn->bev);
+	if (evbuffer_get_length(out) > 0 && !conn->writing) {
+		/* As the connection flushes: the start is frozen but for
+		 * the bufferevent's own writes. */
+		evbuffer_unfreeze(out, 1);
+		(void)evbuffer_write(out, fd);
+		evbuffer_freeze(out, 1);
+	}
+	if (evbuffer_get_length(out) > 0) {
+		/* The rest goes when the socket takes it. */
+		http_conn_schedule(conn);
+		errno = EAGAIN;
+		return -1;
+	}
+	req->stream_own = 1;
+	*io_timeout = conn->srv->io_tv;
+	return fd;
+}
+
+int
+http_wrote(struct http_request *req, size_t len)
+{
+	if (!req->streaming || len > req->stream_left)
+		return -1;
+	req->stream_left -= len;
+	req->bytes_out += len;
+	return 0;
 }
 
 void

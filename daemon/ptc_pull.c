@@ -102,6 +102,7 @@ struct ptc_mfetch {
 	uint8_t		*manifest;
 	size_t		 len;
 	int		 err;		/* refused before any fetch */
+	int		 relogged;	/* logged in again after a refusal */
 	char		 why[PTC_WHY_MAX];
 	ptc_done_cb	 cb;
 	void		*arg;
@@ -118,6 +119,7 @@ struct ptc_bfetch {
 	struct digest	 digest;
 	struct blob_upload u;
 	int		 fetch_err;	/* how berth-fetchd's side ended */
+	int		 relogged;	/* logged in again after a refusal */
 	char		 why[PTC_WHY_MAX];
 	struct ptc_waiter *waiters;
 	size_t		 nwaiters;
@@ -340,6 +342,42 @@ ptc_login_where(const struct ptc_where *w, ptc_done_cb cb, void *arg)
 	return rc;
 }
 
+/*
+ * After the upstream refused a fetch (401, 403): forgets the login of the
+ * rule covering w's repository, which the upstream may have revoked or
+ * expired early.  Returns 1 when there was one (log in again once and
+ * retry), else 0.
+ */
+static int
+ptc_login_forget(const struct ptc_where *w)
+{
+	struct ptc_rule	 rule;
+	struct ptc_check *c;
+	char		 upstream[NAME_MAX_LEN + 1];
+	char		 key[ACCOUNT_LEN + REGION_MAX + 48];
+	int		 had = 0;
+
+	if (ptc_match(registry_find(w->account, w->region), w->name, &rule,
+	    upstream, sizeof(upstream)) != 0)
+		return 0;
+	if (rule.custom_role_arn != NULL) {
+		ptc_login_key(w->account, w->region, &rule, key, sizeof(key));
+		c = ptc_check_get(key);
+		if (c->secret != NULL) {
+			log_info("pull through cache: the upstream refused "
+			    "the login for %s: logging in again",
+			    rule.custom_role_arn);
+			explicit_bzero(c->secret, strlen(c->secret));
+			free(c->secret);
+			c->secret = NULL;
+			c->ms = 0;
+			had = 1;
+		}
+	}
+	ptc_rule_clear(&rule);
+	return had;
+}
+
 /* The URL of kind/ref at the rule's upstream repository. */
 static char *
 ptc_url(const struct ptc_rule *rule, const char *upstream, const char *kind,
@@ -455,6 +493,9 @@ ptc_repo_ensure(const struct ptc_where *w, struct txn *t)
 
 /* --- manifests ------------------------------------------------------------ */
 
+static void	ptc_manifest_fetch(struct ptc_mfetch *);
+static void	ptc_manifest_login_cb(int, const char *, void *);
+
 static void
 ptc_mfetch_end(struct ptc_mfetch *m, int err, const char *why)
 {
@@ -540,6 +581,13 @@ ptc_manifest_fetched_cb(const struct msg_fetch_done *d, const uint8_t *body,
 	struct txn	 t;
 	int		 rc;
 
+	if (d->result == FETCH_ERR_DENIED && !m->relogged &&
+	    ptc_login_forget(&m->w)) {
+		m->relogged = 1;
+		if (!ptc_login_where(&m->w, ptc_manifest_login_cb, m))
+			ptc_manifest_fetch(m);
+		return;
+	}
 	if (d->result != FETCH_OK) {
 		ptc_mfetch_end(m, ptc_fetch_err(d, BERR_MANIFEST_UNKNOWN),
 		    d->message[0] != '\0' ? d->message : "the fetch failed");
@@ -693,11 +741,27 @@ ptc_bfetch_end(struct ptc_bfetch *b, int err)
 	free(b);
 }
 
+static void	ptc_bfetch_login_cb(int, const char *, void *);
+
 static void
 ptc_bfetch_cancelled_cb(int err, uint64_t size, void *arg)
 {
 	struct ptc_bfetch *b = arg;
 
+	if (b->fetch_err == BERR_DENIED && !b->relogged &&
+	    ptc_login_forget(&b->w)) {
+		/* Once more, logged in again, into a new session (the
+		 * upstream's refusal came before any byte). */
+		b->relogged = 1;
+		b->fetch_err = 0;
+		b->why[0] = '\0';
+		if (b->tee != NULL)
+			ptc_tee_end(b->tee, 0);
+		b->tee = NULL;
+		if (!ptc_login_where(&b->w, ptc_bfetch_login_cb, b))
+			ptc_bfetch_login_cb(0, NULL, b);
+		return;
+	}
 	ptc_bfetch_end(b, b->fetch_err != 0 ? b->fetch_err : BERR_UPSTREAM);
 }
 

@@ -17,26 +17,34 @@
 
 /*
  * A blob pulled through the cache, shown to its first client as it
- * arrives.  berth-fetchd writes the blob into a pipe of berthd's; berthd
- * copies each piece on into blobd's upload pipe and, once the upstream's
- * headers gave the size, to the client (a response whose Content-Length
- * is that size).  The blob's last byte is held back until blobd has
- * verified the digest and stored it: on a mismatch, a cut or any failure
- * the connection closes instead, so that the client sees a short body and
- * never takes wrong content for the blob.  The copy goes at the pace of
- * the slower reader (blobd, or the client, which the HTTP layer cuts off
- * after --io-timeout without progress; then the fetch goes on into the
- * store alone), with at most PTC_TEE_HIGH bytes held for the client.
+ * arrives, with no copy through berthd's memory.  berth-fetchd writes the
+ * blob into a pipe of berthd's; berthd duplicates what that pipe holds
+ * into blobd's upload pipe (tee(2): the pages are shared, not copied) and
+ * then moves the same bytes from it to the client's socket (splice(2)),
+ * once the upstream's headers gave the size (a response whose
+ * Content-Length is that size).  tee(2) always starts at the pipe's
+ * front, so the bytes teed are moved on before more are teed: "ahead"
+ * counts them.  The blob's last byte is held back (read out of the pipe)
+ * until blobd has verified the digest and stored it: on a mismatch, a
+ * cut or any failure the connection closes instead, so that the client
+ * sees a short body and never takes wrong content for the blob.  The
+ * bytes move at the pace of the slower reader (blobd, or the client,
+ * which is given up after the HTTP layer's I/O timeout without progress
+ * or when it goes; then the fetch goes on into the store alone, spliced
+ * from pipe to pipe).
  */
 #include "config.h"
 
+#include <sys/ioctl.h>
+#include <sys/param.h>
+
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <event2/buffer.h>
 #include <event2/event.h>
 
 #include "berthd.h"
@@ -45,8 +53,10 @@
 #include "ptc.h"
 #include "util.h"
 
-#define PTC_TEE_READ	(64 * 1024)
-#define PTC_TEE_HIGH	(1024 * 1024)
+/* Each pipe's size: fewer, larger moves. */
+#define PTC_TEE_PIPE	(1024 * 1024)
+/* Bytes dropped from the fetch's pipe at a time (no client). */
+#define PTC_TEE_DROP	(16 * 1024)
 
 enum ptc_tee_client {
 	TEE_UNDECIDED,		/* the size is not known yet */
@@ -59,14 +69,16 @@ struct ptc_tee {
 	int		 store_fd;	/* blobd's pipe, or -1 once closed */
 	struct event	*rev;
 	struct event	*wev;
-	struct evbuffer	*sbuf;		/* for blobd */
-	struct evbuffer	*cbuf;		/* for the client */
+	struct event	*cev;		/* the client's socket, once known */
+	const struct timeval *io_tv;
 	enum ptc_tee_client state;
 	struct http_request *req;
 	uint64_t	 length;	/* the Content-Length sent */
 	uint64_t	 sent;		/* bytes handed to the client */
 	uint64_t	 received;
-	int		 draining;	/* a drain callback is asked for */
+	size_t		 ahead;		/* in_fd's first bytes, in store_fd */
+	int		 have_last;
+	uint8_t		 last;		/* the blob's last byte, held */
 };
 
 static void	ptc_tee_pump(struct ptc_tee *);
@@ -75,15 +87,6 @@ static void
 ptc_tee_event_cb(evutil_socket_t fd, short what, void *arg)
 {
 	ptc_tee_pump(arg);
-}
-
-static void
-ptc_tee_drain_cb(struct http_request *req, void *arg)
-{
-	struct ptc_tee	*t = arg;
-
-	t->draining = 0;
-	ptc_tee_pump(t);
 }
 
 static void
@@ -96,97 +99,166 @@ ptc_tee_close(int *fd, struct event *ev)
 	*fd = -1;
 }
 
+/* The fetch is given up (blobd gave up its upload, or the pipe failed). */
+static void
+ptc_tee_stop(struct ptc_tee *t, const char *what)
+{
+	log_debug("pull through cache: %s: %s", what, strerror(errno));
+	ptc_tee_close(&t->in_fd, t->rev);
+	ptc_tee_close(&t->store_fd, t->wev);
+}
+
 /* The client is given up: it sees a short body. */
 static void
 ptc_tee_drop_client(struct ptc_tee *t)
 {
+	if (t->cev != NULL)
+		event_del(t->cev);
 	if (t->state == TEE_CLIENT)
 		http_end(t->req, 0);
 	t->req = NULL;
 	t->state = TEE_NONE;
-	t->draining = 0;
-	evbuffer_drain(t->cbuf, evbuffer_get_length(t->cbuf));
+	t->have_last = 0;
 }
 
-/* Hands the client what it may have: all but the blob's last byte. */
 static void
-ptc_tee_feed(struct ptc_tee *t)
+ptc_tee_client_cb(evutil_socket_t fd, short what, void *arg)
 {
-	size_t	 n;
+	struct ptc_tee	*t = arg;
 
-	while (t->state == TEE_CLIENT && evbuffer_get_length(t->cbuf) > 0 &&
-	    t->sent + 1 < t->length) {
-		if (http_queued(t->req) > 4 * HTTP_STREAM_LOW) {
-			if (!t->draining) {
-				t->draining = 1;
-				http_on_drain(t->req, ptc_tee_drain_cb, t);
-			}
-			return;
-		}
-		n = evbuffer_get_contiguous_space(t->cbuf);
-		if (n > t->length - 1 - t->sent)
-			n = t->length - 1 - t->sent;
-		if (http_write(t->req, evbuffer_pullup(t->cbuf, n), n) == -1) {
-			ptc_tee_drop_client(t);
-			return;
-		}
-		evbuffer_drain(t->cbuf, n);
-		t->sent += n;
+	if (what & EV_TIMEOUT) {
+		log_debug("pull through cache: the client took nothing for "
+		    "the I/O timeout");
+		ptc_tee_drop_client(t);
 	}
+	ptc_tee_pump(t);
+}
+
+/* http_on_drain() of a spliced stream: the client has gone. */
+static void
+ptc_tee_gone_cb(struct http_request *req, void *arg)
+{
+	struct ptc_tee	*t = arg;
+
+	ptc_tee_drop_client(t);
+	ptc_tee_pump(t);
+}
+
+/* Waits for the client's socket to take more, or for the client to go. */
+static void
+ptc_tee_wait_client(struct ptc_tee *t, int fd)
+{
+	if (t->cev == NULL && (t->cev = event_new(ev_base, fd, EV_WRITE,
+	    ptc_tee_client_cb, t)) == NULL)
+		fatalx("pull through cache: out of memory");
+	event_add(t->cev, t->io_tv);
+	http_on_drain(t->req, ptc_tee_gone_cb, t);
+}
+
+/* A move between pipes would block: on the fetch's pipe when it is
+ * empty, else on blobd's. */
+static void
+ptc_tee_wait(struct ptc_tee *t)
+{
+	int	 avail = 0;
+
+	if (ioctl(t->in_fd, FIONREAD, &avail) == 0 && avail == 0)
+		event_add(t->rev, NULL);
+	else
+		event_add(t->wev, NULL);
+}
+
+/*
+ * The bytes ahead (already in blobd's pipe) go to the client, all but the
+ * blob's last byte, which is read and held; with no client they are read
+ * and dropped.  Returns 0 when some left the fetch's pipe, 1 to wait.
+ */
+static int
+ptc_tee_give(struct ptc_tee *t)
+{
+	uint8_t	 buf[PTC_TEE_DROP];
+	size_t	 n;
+	ssize_t	 w;
+	int	 fd;
+
+	if (t->state == TEE_UNDECIDED)
+		return 1;		/* ptc_tee_client() comes */
+	if (t->state == TEE_CLIENT && t->sent + 1 < t->length) {
+		if ((fd = http_stream_fd(t->req, &t->io_tv)) == -1) {
+			ptc_tee_drop_client(t);
+			return 0;
+		}
+		if (http_queued(t->req) > 0) {
+			ptc_tee_wait_client(t, fd);
+			return 1;	/* the head first */
+		}
+		n = MIN(t->ahead, t->length - 1 - t->sent);
+		if ((w = splice(t->in_fd, NULL, fd, NULL, n,
+		    SPLICE_F_NONBLOCK | SPLICE_F_MOVE)) == -1 &&
+		    (errno == EAGAIN || errno == EINTR)) {
+			ptc_tee_wait_client(t, fd);
+			return 1;
+		}
+		if (w <= 0 || http_wrote(t->req, (size_t)w) == -1) {
+			ptc_tee_drop_client(t);
+			return 0;
+		}
+		t->sent += (uint64_t)w;
+		t->ahead -= (size_t)w;
+		return 0;
+	}
+	if ((w = read(t->in_fd, buf, MIN(t->ahead, sizeof(buf)))) <= 0) {
+		if (w == -1 && errno == EINTR)
+			return 0;
+		ptc_tee_stop(t, "the fetch's pipe");
+		return 1;
+	}
+	if (t->state == TEE_CLIENT && !t->have_last) {
+		t->last = buf[0];
+		t->have_last = 1;
+	}
+	t->ahead -= (size_t)w;
+	return 0;
 }
 
 /* Moves bytes from berth-fetchd's pipe on, while both sides take them. */
 static void
 ptc_tee_pump(struct ptc_tee *t)
 {
-	char	 buf[PTC_TEE_READ];
 	ssize_t	 n;
 
-	for (;;) {
-		ptc_tee_feed(t);
-		if (t->store_fd != -1 && evbuffer_get_length(t->sbuf) > 0 &&
-		    evbuffer_write(t->sbuf, t->store_fd) == -1 &&
-		    errno != EAGAIN && errno != EINTR) {
-			/* blobd gave up the upload: so does the fetch. */
-			log_debug("pull through cache: the store's pipe: %s",
-			    strerror(errno));
-			ptc_tee_close(&t->in_fd, t->rev);
-			ptc_tee_close(&t->store_fd, t->wev);
-			return;
-		}
-		if (t->store_fd == -1)
-			return;
-		if (evbuffer_get_length(t->sbuf) > 0) {
-			event_add(t->wev, NULL);
-			return;
-		}
-		if (t->in_fd == -1) {
-			/* All went on: blobd sees the end. */
-			ptc_tee_close(&t->store_fd, t->wev);
-			return;
-		}
-		if (t->state != TEE_NONE &&
-		    evbuffer_get_length(t->cbuf) >= PTC_TEE_HIGH)
-			return;		/* the client, or its size, first */
-		if ((n = read(t->in_fd, buf, sizeof(buf))) == -1) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN) {
-				event_add(t->rev, NULL);
+	while (t->store_fd != -1) {
+		if (t->ahead > 0) {
+			if (ptc_tee_give(t) != 0)
 				return;
-			}
-			log_debug("pull through cache: the fetch's pipe: %s",
-			    strerror(errno));
-			n = 0;
-		}
-		if (n == 0) {
-			ptc_tee_close(&t->in_fd, t->rev);
 			continue;
 		}
+		if (t->state == TEE_NONE)
+			n = splice(t->in_fd, NULL, t->store_fd, NULL,
+			    PTC_TEE_PIPE, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+		else
+			n = tee(t->in_fd, t->store_fd, PTC_TEE_PIPE,
+			    SPLICE_F_NONBLOCK);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN) {
+			ptc_tee_wait(t);
+			return;
+		}
+		if (n == -1) {
+			/* blobd gave up the upload: so does the fetch. */
+			ptc_tee_stop(t, "the store's pipe");
+			return;
+		}
+		if (n == 0) {
+			/* All went on: blobd sees the end. */
+			ptc_tee_close(&t->in_fd, t->rev);
+			ptc_tee_close(&t->store_fd, t->wev);
+			return;
+		}
 		t->received += (uint64_t)n;
-		(void)evbuffer_add(t->sbuf, buf, (size_t)n);
 		if (t->state != TEE_NONE)
-			(void)evbuffer_add(t->cbuf, buf, (size_t)n);
+			t->ahead = (size_t)n;
 		if (t->state == TEE_CLIENT && t->received > t->length)
 			ptc_tee_drop_client(t);	/* more than it said */
 	}
@@ -202,16 +274,15 @@ ptc_tee_new(int store_wfd, int *fetch_wfd)
 		log_warn("pull through cache: pipe");
 		return NULL;
 	}
+	/* The default is 64 KiB: a move per 16 pages. */
+	(void)fcntl(fds[0], F_SETPIPE_SZ, PTC_TEE_PIPE);
 	t = xcalloc(1, sizeof(*t));
 	t->in_fd = fds[0];
 	t->store_fd = store_wfd;
 	(void)fcntl(store_wfd, F_SETFL, fcntl(store_wfd, F_GETFL) | O_NONBLOCK);
 	t->rev = event_new(ev_base, t->in_fd, EV_READ, ptc_tee_event_cb, t);
 	t->wev = event_new(ev_base, t->store_fd, EV_WRITE, ptc_tee_event_cb, t);
-	t->sbuf = evbuffer_new();
-	t->cbuf = evbuffer_new();
-	if (t->rev == NULL || t->wev == NULL || t->sbuf == NULL ||
-	    t->cbuf == NULL)
+	if (t->rev == NULL || t->wev == NULL)
 		fatalx("pull through cache: out of memory");
 	event_add(t->rev, NULL);
 	*fetch_wfd = fds[1];
@@ -244,12 +315,12 @@ ptc_tee_undecided(const struct ptc_tee *t)
 void
 ptc_tee_end(struct ptc_tee *t, int ok)
 {
-	size_t	 n;
-
 	if (t->state == TEE_CLIENT) {
-		n = evbuffer_get_length(t->cbuf);
-		if (ok && t->in_fd == -1 && t->sent + n == t->length &&
-		    http_write(t->req, evbuffer_pullup(t->cbuf, -1), n) == 0)
+		if (t->cev != NULL)
+			event_del(t->cev);
+		if (ok && t->in_fd == -1 && t->have_last &&
+		    t->sent + 1 == t->length &&
+		    http_write(t->req, &t->last, 1) == 0)
 			http_end(t->req, 1);
 		else
 			http_end(t->req, 0);
@@ -258,7 +329,7 @@ ptc_tee_end(struct ptc_tee *t, int ok)
 	ptc_tee_close(&t->store_fd, t->wev);
 	event_free(t->rev);
 	event_free(t->wev);
-	evbuffer_free(t->sbuf);
-	evbuffer_free(t->cbuf);
+	if (t->cev != NULL)
+		event_free(t->cev);
 	free(t);
 }

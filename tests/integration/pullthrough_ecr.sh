@@ -6,7 +6,9 @@
 # asks the upstream for GetAuthorizationToken, signed with the keys the
 # secrets file gives for the role, and fetches with that login; skopeo's
 # pull is the upstream's image byte for byte, ValidatePullThroughCacheRule
-# logs in the same way, and wrong keys are refused.
+# logs in the same way, and wrong keys are refused; a login the upstream
+# no longer takes (the upstream started anew) is made again, once, for a
+# manifest and for a blob.
 # BERTHD and BLOBD name the binaries.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/common.bash"
@@ -29,7 +31,7 @@ printf 'AKIDUPSTREAM upsecret %s\n' "$UP" >"$T_TMP/up-credentials"
 mkdir -p "$T_TMP/up"
 start_berthd "$T_TMP/up" --require-auth --create-on-push \
     --credentials "$T_TMP/up-credentials"
-UPURL=$URL UPPORT=$PORT
+UPURL=$URL UPPORT=$PORT UPPID=$BERTHD_PID
 up_ecr() {
 	AWS_ACCESS_KEY_ID=AKIDUPSTREAM AWS_SECRET_ACCESS_KEY=upsecret \
 	    aws --endpoint-url "$UPURL" --region us-west-2 ecr "$@"
@@ -85,4 +87,49 @@ check "... and says when the role's keys do not" test \
     --output text --query isValid)" = False
 code=$(http_status "$URL/v2/bad/team/app/manifests/v1")
 check "wrong keys for the role: 403" test "$code" = 403
+
+# --- a login the upstream no longer takes ----------------------------------------
+# reset_upstream N: the upstream ECR anew on its port, from an empty data
+# directory (a new token key: the login berth holds, good for 11 more
+# hours, is refused), with a new image pushed as team/app:vN.
+reset_upstream() {
+	kill "$UPPID"
+	wait "$UPPID" 2>/dev/null
+	mkdir -p "$T_TMP/up$1"
+	"$BERTHD" --blobd "$BLOBD" --listen "127.0.0.1:$UPPORT" \
+	    --data-dir "$T_TMP/up$1" --require-auth --create-on-push \
+	    --credentials "$T_TMP/up-credentials" >>"$T_TMP/up.log" 2>&1 &
+	UPPID=$!
+	T_PIDS+=("$UPPID")
+	wait_for 30 curl -sf -o /dev/null "$UPURL/_berth/health"
+	echo "version $1" >"$T_TMP/seed.txt"
+	umoci insert --image "$dir:x" "$T_TMP/seed.txt" /seed >/dev/null
+	pw=$(up_ecr get-login-password)
+	skopeo copy -q --dest-tls-verify=false --dest-creds "AWS:$pw" \
+	    "oci:$dir:x" "docker://127.0.0.1:$UPPORT/team/app:v$1"
+}
+logins() {
+	grep -c 'logging in again' "$T_TMP/data.log"
+}
+reset_upstream 2
+check "a pull after the upstream refused berth's login" \
+    skopeo copy -q --src-tls-verify=false \
+    "docker://127.0.0.1:$PORT/up/team/app:v2" "oci:$T_TMP/out:v2"
+check "... which logged in again" test "$(logins)" = 1
+skopeo inspect --raw --tls-verify=false --creds "AWS:$pw" \
+    "docker://127.0.0.1:$UPPORT/team/app:v2" >"$T_TMP/manifest2"
+check "... the upstream's manifest, byte for byte" sh -c \
+    "skopeo inspect --raw --tls-verify=false \
+    'docker://127.0.0.1:$PORT/up/team/app:v2' | cmp -s - '$T_TMP/manifest2'"
+reset_upstream 3
+config=$(skopeo inspect --raw --tls-verify=false --creds "AWS:$pw" \
+    "docker://127.0.0.1:$UPPORT/team/app:v3" | python3 -c \
+    'import json,sys; print(json.load(sys.stdin)["config"]["digest"])')
+curl -sf -u "AWS:$pw" -o "$T_TMP/config.up" \
+    "$UPURL/v2/team/app/blobs/$config"
+check "a blob's first GET after the upstream refused berth's login" \
+    curl -sf -o "$T_TMP/config.got" "$URL/v2/up/team/app/blobs/$config"
+check "... which logged in again" test "$(logins)" = 2
+check "... the upstream's blob, byte for byte" \
+    cmp -s "$T_TMP/config.up" "$T_TMP/config.got"
 t_summary

@@ -6,10 +6,13 @@
 # redirects blob downloads to another host, cuts a blob half way or stalls
 # in the middle of one; berthd reaches one upstream through an HTTPS_PROXY
 # (ptc/servers.py proxy) and another directly as NO_PROXY says.  Checked:
-# byte-for-byte pulls with the rules' credentials (wrong ones refused),
-# credentials not sent to the redirect's host, a blob cut or a crash
-# mid-fetch (kill -9 of berthd, of berth-fetchd) storing nothing, and a
-# later pull fetching the whole blob again.
+# byte-for-byte pulls with the rules' credentials (wrong ones refused), a
+# client leaving the first GET of a blob midway (the blob stored anyway), a
+# cached Bearer token the upstream refuses (the token key rotated) replaced
+# by a new one and the pull going on, credentials not sent to the
+# redirect's host, a blob cut or a crash mid-fetch (kill -9 of berthd, of
+# berth-fetchd) storing nothing, and a later pull fetching the whole blob
+# again.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/common.bash"
 . "$here/ptc/upstream.bash"
@@ -48,12 +51,14 @@ start_registry basic "$UB" "auth:
 start_server token token --port "$TP" --cert "$pki/srv.pem" \
     --key "$pki/srv.key" --user tuser:tpass --sign-key "$pki/token.key" \
     --sign-cert "$pki/token.pem"
-start_registry token-registry "$UT" "auth:
+token_auth="auth:
   token:
     realm: https://127.0.0.1:$TP/token
     service: berth-test
     issuer: berth-test-issuer
     rootcertbundle: $pki/token.pem"
+start_registry token-registry "$UT" "$token_auth"
+token_registry_pid=$REGISTRY_PID
 control=$T_TMP/front.json
 echo '{}' >"$control"
 start_server front front --port "$FP" --port2 "$FP2" --cert "$pki/srv.pem" \
@@ -164,6 +169,34 @@ check "a pull from a registry behind a Bearer token server" pull gh
 check "... whose token was asked with the rule's credentials" grep -q \
     '^token user=tuser scope=repository:library/app:pull$' "$T_TMP/token.log"
 
+# --- a cached token the upstream no longer takes -----------------------------
+# The token server's key is rotated and the registry restarted with the new
+# certificate: the token berth-fetchd holds for library/app (for another
+# 300 s) is refused with a 401, and it asks the realm once for a new one.
+make_image "$T_TMP/img2" v2 1
+push_image "$T_TMP/img2" v2 "127.0.0.1:$UT/library/app" --dest-creds tuser:tpass
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=berth-test-token2 \
+    -keyout "$pki/token2.key" -out "$pki/token2.pem" >/dev/null 2>&1
+mv "$pki/token2.key" "$pki/token.key"
+mv "$pki/token2.pem" "$pki/token.pem"
+kill "$token_registry_pid"
+wait "$token_registry_pid" 2>/dev/null
+start_registry token-registry "$UT" "$token_auth"
+tokens=$(grep -c 'scope=repository:library/app:pull$' "$T_TMP/token.log")
+check "a pull whose cached token the upstream refuses (its key rotated)" \
+    skopeo copy -q --src-tls-verify=false \
+    "docker://127.0.0.1:$PORT/gh/library/app:v2" "oci:$T_TMP/out-gh2:v2"
+check "... after the token refused, with a new one from the realm" test \
+    "$(grep -c 'scope=repository:library/app:pull$' "$T_TMP/token.log")" \
+    -gt "$tokens"
+# The registry's log: berth's request with the old token, refused.
+refused_token() {
+	grep 'error authorizing context: invalid token' \
+	    "$T_TMP/token-registry.log" | grep 'useragent=berth/' |
+	    grep -q 'uri=/v2/library/app/manifests/v2 '
+}
+check "... which the upstream refused first" refused_token
+
 # --- a redirect of blob downloads to another host ---------------------------
 echo '{"redirect": true}' >"$control"
 check "a pull whose blobs the upstream redirects to another host" pull gl
@@ -180,13 +213,33 @@ check "a pull from a NO_PROXY host" pull k8s
 check "... which did not go through the proxy" \
     test "$(grep -c '^CONNECT localhost' "$T_TMP/proxy.log")" = 0
 
-# --- an upstream that dies mid-blob -----------------------------------------
 # blob_in_store DIGEST, blob_absent DIGEST: whether blobd holds it, asked
 # of GET /_berth/blobs (which must answer).
 blob_in_store() {
 	local b
 	b=$(curl -sf "$URL/_berth/blobs") && grep -q "\"$1\"" <<<"$b"
 }
+
+# --- a client that leaves the first GET of a blob midway --------------------
+# The GET is shown the blob as it comes (spliced to its socket); a client
+# that reads slowly and then goes leaves the fetch to go on into the store.
+make_image "$T_TMP/huge" v1 1 16000000
+push_image "$T_TMP/huge" v1 "127.0.0.1:$UP/library/huge"
+huge=$(upstream_layer library/huge v1)
+check "the huge image's manifest is pulled" \
+    curl -sf -o /dev/null "$URL/v2/pub/library/huge/manifests/v1"
+curl -s --limit-rate 20k --max-time 3 -o "$T_TMP/left" \
+    "$URL/v2/pub/library/huge/blobs/$huge"
+check "a client that leaves the first GET of a blob got part of it" \
+    test -s "$T_TMP/left" -a "$(wc -c <"$T_TMP/left")" -lt \
+    "$(wc -c <"$T_TMP/$huge")"
+check "... the blob is stored all the same" wait_for 60 blob_in_store "$huge"
+check "... no upload session is left" wait_for 10 sh -c \
+    "curl -s '$URL/_berth/metrics' | grep -q '^berth_uploads_in_progress 0$'"
+check "... and a GET now gets it whole" sh -c "curl -sf \
+    '$URL/v2/pub/library/huge/blobs/$huge' | cmp -s - '$T_TMP/$huge'"
+
+# --- an upstream that dies mid-blob -----------------------------------------
 bigurl=$URL/v2/gl/library/big/blobs/$big
 check "the big image's manifest is pulled" \
     curl -sf -o /dev/null "$URL/v2/gl/library/big/manifests/v1"

@@ -21,10 +21,14 @@
  * memory by the drain callback, a stream broken off (the client sees a
  * short body and the connection close), HEAD, a client gone before the
  * start, and a client that stops reading, cut off after io_timeout while
- * the producer is told at its next drain.
+ * the producer is told at its next drain; a body the handler splices to
+ * the socket itself (http_stream_fd, http_wrote), and the client of one
+ * going.
  */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -239,6 +243,110 @@ test_http_stream_stalled(void)
 	srv_stop();
 }
 
+static void
+own_drain_cb(struct http_request *req, void *arg)
+{
+	(*(int *)arg)++;
+}
+
+/* Splices len pattern bytes from offset off to the client's socket, as
+ * the pull-through cache does. */
+static void
+own_splice(struct http_request *req, uint64_t off, uint64_t len)
+{
+	const struct timeval *tv;
+	uint8_t		 buf[8192];
+	size_t		 n, i, inpipe = 0;
+	ssize_t		 w;
+	int		 p[2], fd;
+
+	CU_ASSERT_FATAL(pipe2(p, O_NONBLOCK) == 0);
+	while (len > 0 || inpipe > 0) {
+		if (inpipe == 0) {
+			n = len < sizeof(buf) ? (size_t)len : sizeof(buf);
+			for (i = 0; i < n; i++)
+				buf[i] = pattern(off + i);
+			CU_ASSERT_FATAL(write(p[1], buf, n) == (ssize_t)n);
+			inpipe = n;
+			off += n;
+			len -= n;
+		}
+		CU_ASSERT_FATAL((fd = http_stream_fd(req, &tv)) != -1);
+		if (http_queued(req) > 0) {
+			run_for(10);
+			continue;
+		}
+		w = splice(p[0], NULL, fd, NULL, inpipe, SPLICE_F_NONBLOCK);
+		if (w == -1 && errno == EAGAIN) {
+			run_for(10);
+			continue;
+		}
+		CU_ASSERT_FATAL(w > 0);
+		CU_ASSERT_FATAL(http_wrote(req, (size_t)w) == 0);
+		inpipe -= (size_t)w;
+	}
+	close(p[0]);
+	close(p[1]);
+}
+
+static void
+test_http_stream_own(void)
+{
+	struct http_request *req;
+	const struct timeval *tv;
+	struct tclient	*c;
+	uint64_t	 length = 2 * 1024 * 1024 + 5;
+	uint8_t		 last;
+	int		 gone = 0;
+
+	srv_start(NULL);
+	c = client_new();
+	req = held_request(c, "GET");
+	CU_ASSERT_FATAL(http_respond_start(req, 200, NULL, length) == 0);
+	/* All but the last byte spliced, the last one written. */
+	own_splice(req, 0, length - 1);
+	CU_ASSERT_EQUAL(http_wrote(req, 2), -1);	/* past the length */
+	last = pattern(length - 1);
+	CU_ASSERT(http_write(req, &last, 1) == 0);
+	http_end(req, 1);
+	CU_ASSERT(client_wait(c, 1, 10000));
+	CU_ASSERT(body_is_pattern(&c->r[0], length));
+	CU_ASSERT_EQUAL(T.last_out, length);
+	/* The connection goes on. */
+	client_send(c, "GET /echo HTTP/1.1\r\nHost: x\r\n\r\n");
+	CU_ASSERT(client_wait(c, 2, 5000));
+	CU_ASSERT_STRING_EQUAL(c->r[1].body, "hello\n");
+
+	/* The drain callback comes only once the client has gone. */
+	req = held_request(c, "GET");
+	CU_ASSERT_FATAL(http_respond_start(req, 200, NULL, length) == 0);
+	own_splice(req, 0, 1000);
+	http_on_drain(req, own_drain_cb, &gone);
+	run_for(100);
+	CU_ASSERT_EQUAL(gone, 0);
+	client_close(c);
+	CU_ASSERT(run_until(cond_no_connections, NULL, 5000));
+	CU_ASSERT_EQUAL(gone, 1);
+	errno = 0;
+	CU_ASSERT(http_stream_fd(req, &tv) == -1 && errno == EPIPE);
+	http_end(req, 0);
+	client_free(c);
+
+	/* HEAD: no socket for a body. */
+	c = client_new();
+	c->head[0] = 1;
+	req = held_request(c, "HEAD");
+	CU_ASSERT_FATAL(http_respond_start(req, 200, NULL, 10) == 0);
+	errno = 0;
+	CU_ASSERT(http_stream_fd(req, &tv) == -1 && errno == EPIPE);
+	CU_ASSERT(http_write(req, "0123456789", 10) == 0);
+	http_end(req, 1);
+	CU_ASSERT(client_wait(c, 1, 5000));
+	CU_ASSERT(resp_header_is(&c->r[0], "Content-Length", "10"));
+	client_free(c);
+	srv_stop();
+}
+
 int
 test_http_stream_register(void)
 {
@@ -246,6 +354,7 @@ test_http_stream_register(void)
 		{ "whole", test_http_stream_whole },
 		{ "broken", test_http_stream_broken },
 		{ "stalled", test_http_stream_stalled },
+		{ "own", test_http_stream_own },
 	};
 
 	return harness_register("http_stream", tests, nitems(tests));

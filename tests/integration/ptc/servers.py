@@ -105,6 +105,7 @@ class Token(Quiet):
             kind, name, actions = s.split(":")
             access.append({"type": kind, "name": name,
                            "actions": actions.split(",")})
+        self.server.load()
         now = int(time.time())
         claims = {"iss": a.issuer, "sub": user,
                   "aud": q.get("service", [""])[0], "exp": now + 300,
@@ -125,14 +126,20 @@ def run_token(args):
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import padding
 
-    key = serialization.load_pem_private_key(
-        open(args.sign_key, "rb").read(), password=None)
-    cert = x509.load_pem_x509_certificate(open(args.sign_cert, "rb").read())
     srv = serve(args, Token, args.port)
-    srv.x5c = base64.b64encode(
-        cert.public_bytes(serialization.Encoding.DER)).decode()
-    srv.sign = lambda data: key.sign(data, padding.PKCS1v15(),
-                                     hashes.SHA256())
+
+    # The key is read for each token, so that a test can rotate it.
+    def load():
+        key = serialization.load_pem_private_key(
+            open(args.sign_key, "rb").read(), password=None)
+        cert = x509.load_pem_x509_certificate(
+            open(args.sign_cert, "rb").read())
+        srv.x5c = base64.b64encode(
+            cert.public_bytes(serialization.Encoding.DER)).decode()
+        srv.sign = lambda data: key.sign(data, padding.PKCS1v15(),
+                                         hashes.SHA256())
+    srv.load = load
+    load()
     srv.serve_forever()
 
 
