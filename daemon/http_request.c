@@ -379,6 +379,11 @@ http_request_read_body(struct http_request *req, size_t limit,
 		if (req->content_length > 0) {
 			req->body_share = (uint64_t)req->content_length;
 			http_bodies += req->body_share;
+			/* One piece for the body and its NUL: the pull-up at
+			 * the end then copies nothing. */
+			if (evbuffer_expand(conn->body,
+			    (size_t)req->content_length + 1) == -1)
+				fatalx("http: evbuffer_expand");
 		}
 		http_conn_schedule(conn);
 	}
