@@ -146,6 +146,10 @@ upload_append_dio_begin(struct upload *u, uint64_t length)
 	if (t->no_dio || t->dio_count >= t->dio_max ||
 	    (length != UINT64_MAX && length < UPLOAD_DIO_CHUNK))
 		return;
+	/* A blob that will be packed is read back at its commit: from the
+	 * page cache, not the disk. */
+	if (length != UINT64_MAX && u->size + length <= t->store->pack_max)
+		return;
 	if ((u->dio_fd = upload_open_data(u, O_WRONLY | O_DIRECT)) == -1) {
 		if (errno == EINVAL) {
 			log_info("no direct I/O in %s/uploads: uploads are "
