@@ -275,6 +275,27 @@ rpc_dispatch(struct rpc_chan *c)
 		rpc_free(c);
 }
 
+/*
+ * How much to read, into how many pieces: a frame larger than a read that
+ * starts the input is read into one piece of its size, so that it is not
+ * pulled up (copied) whole before its handler runs.
+ */
+static size_t
+rpc_read_want(struct rpc_chan *c, int *nvec)
+{
+	uint8_t		 hb[FRAME_HDR_LEN];
+	struct frame_hdr h;
+
+	*nvec = 2;
+	if (evbuffer_get_length(c->in) != 0 ||
+	    recv(c->sock, hb, sizeof(hb), MSG_PEEK | MSG_DONTWAIT) !=
+	    (ssize_t)sizeof(hb) || frame_decode_hdr(hb, sizeof(hb), &h) != 0 ||
+	    h.len <= RPC_READ_SIZE)
+		return RPC_READ_SIZE;
+	*nvec = 1;
+	return FRAME_HDR_LEN + (size_t)h.len;
+}
+
 static void
 rpc_read_cb(evutil_socket_t sock, short events, void *arg)
 {
@@ -289,9 +310,10 @@ rpc_read_cb(evutil_socket_t sock, short events, void *arg)
 	} cmsgbuf;
 	ssize_t			 n;
 	int			 nvec, i, nfds, *fds, got_fds = 0;
-	size_t			 len;
+	size_t			 len, want;
 
-	nvec = evbuffer_reserve_space(c->in, RPC_READ_SIZE, vec, 2);
+	want = rpc_read_want(c, &nvec);
+	nvec = evbuffer_reserve_space(c->in, (ev_ssize_t)want, vec, nvec);
 	if (nvec < 0) {
 		rpc_die(c, BERR_NOMEM);
 		return;
