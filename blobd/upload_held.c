@@ -27,11 +27,13 @@
  * to it first (upload_held_spill).  Appends are
  * not synced before the commit anyway; a held session is lost to a crash
  * of blobd, as an empty one is, and the client starts it again.  At most
- * UPLOAD_HELD_MAX bytes are held at once; the other appends go to files.
+ * UPLOAD_HELD_MAX bytes are held at once, and none while the disk has no
+ * room for them; the other appends go to files.
  */
 #include "config.h"
 
 #include <sys/types.h>
+#include <sys/statvfs.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -48,12 +50,18 @@ int
 upload_held_begin(struct upload *u, uint64_t offset, uint64_t length)
 {
 	struct upload_table	*t = u->table;
+	struct statvfs		 sv;
 
 	if (u->state != UPLOAD_IDLE || u->on_disk || u->held != NULL ||
 	    u->size != 0 || (offset != UINT64_MAX && offset != 0) ||
 	    length == 0 || length == UINT64_MAX ||
 	    length > t->store->pack_max ||
 	    length > UPLOAD_HELD_MAX - t->held_bytes)
+		return 0;
+	/* A disk without room for them refuses the bytes now, as the
+	 * file would, not at the commit. */
+	if (fstatvfs(t->dir_fd, &sv) == -1 ||
+	    (uint64_t)sv.f_bavail * sv.f_frsize <= length)
 		return 0;
 	u->held = xmalloc((size_t)length);
 	u->held_cap = (size_t)length;
