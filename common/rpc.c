@@ -69,6 +69,7 @@ struct rpc_chan {
 	struct evbuffer		*out;
 	uint64_t		 in_off;	/* stream offset of in[0] */
 	uint64_t		 in_total;	/* bytes received */
+	uint64_t		 in_gathered;	/* in_off + 1: rpc_gather() */
 	uint64_t		 out_off;	/* stream offset of out[0] */
 	uint64_t		 out_total;	/* bytes queued */
 	struct rpc_fdq		 in_fds;
@@ -206,6 +207,33 @@ rpc_die(struct rpc_chan *c, int err)
 		c->close_cb(c, err, c->arg);
 }
 
+/*
+ * The input starts with part of a frame larger than a read: moved, once,
+ * to the start of one piece of the frame's size, which the next reads
+ * fill, so that the frame is not pulled up (copied whole) when complete.
+ * Best effort.
+ */
+static void
+rpc_gather(struct rpc_chan *c, size_t total)
+{
+	struct evbuffer_iovec	 v;
+	struct evbuffer		*tmp;
+	size_t			 have = evbuffer_get_length(c->in);
+
+	if (total <= RPC_READ_SIZE || c->in_gathered == c->in_off + 1 ||
+	    (tmp = evbuffer_new()) == NULL)
+		return;
+	if (evbuffer_reserve_space(tmp, (ev_ssize_t)total, &v, 1) == 1 &&
+	    evbuffer_remove(c->in, v.iov_base, have) == (int)have) {
+		v.iov_len = have;
+		evbuffer_commit_space(tmp, &v, 1);
+		if (evbuffer_add_buffer(c->in, tmp) == -1)
+			fatalx("evbuffer_add_buffer");
+		c->in_gathered = c->in_off + 1;
+	}
+	evbuffer_free(tmp);
+}
+
 /* Dispatches every complete frame in the input buffer. */
 static void
 rpc_dispatch(struct rpc_chan *c)
@@ -237,8 +265,10 @@ rpc_dispatch(struct rpc_chan *c)
 			rpc_die(c, BERR_FRAME);
 			break;
 		}
-		if (evbuffer_get_length(c->in) < FRAME_HDR_LEN + h.len)
+		if (evbuffer_get_length(c->in) < FRAME_HDR_LEN + h.len) {
+			rpc_gather(c, FRAME_HDR_LEN + (size_t)h.len);
 			break;
+		}
 		/* A descriptor must ride on this frame's first byte. */
 		fd_here = fd != -1 && fdoff <= c->in_off;
 		has_fd = (h.flags & FRAME_F_FD) != 0;
@@ -275,27 +305,6 @@ rpc_dispatch(struct rpc_chan *c)
 		rpc_free(c);
 }
 
-/*
- * How much to read, into how many pieces: a frame larger than a read that
- * starts the input is read into one piece of its size, so that it is not
- * pulled up (copied) whole before its handler runs.
- */
-static size_t
-rpc_read_want(struct rpc_chan *c, int *nvec)
-{
-	uint8_t		 hb[FRAME_HDR_LEN];
-	struct frame_hdr h;
-
-	*nvec = 2;
-	if (evbuffer_get_length(c->in) != 0 ||
-	    recv(c->sock, hb, sizeof(hb), MSG_PEEK | MSG_DONTWAIT) !=
-	    (ssize_t)sizeof(hb) || frame_decode_hdr(hb, sizeof(hb), &h) != 0 ||
-	    h.len <= RPC_READ_SIZE)
-		return RPC_READ_SIZE;
-	*nvec = 1;
-	return FRAME_HDR_LEN + (size_t)h.len;
-}
-
 static void
 rpc_read_cb(evutil_socket_t sock, short events, void *arg)
 {
@@ -310,10 +319,9 @@ rpc_read_cb(evutil_socket_t sock, short events, void *arg)
 	} cmsgbuf;
 	ssize_t			 n;
 	int			 nvec, i, nfds, *fds, got_fds = 0;
-	size_t			 len, want;
+	size_t			 len;
 
-	want = rpc_read_want(c, &nvec);
-	nvec = evbuffer_reserve_space(c->in, (ev_ssize_t)want, vec, nvec);
+	nvec = evbuffer_reserve_space(c->in, RPC_READ_SIZE, vec, 2);
 	if (nvec < 0) {
 		rpc_die(c, BERR_NOMEM);
 		return;
