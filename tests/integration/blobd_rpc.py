@@ -348,6 +348,34 @@ def check_held_uploads(b, datadir):
                  E.UPLOAD_UNKNOWN)
 
 
+def check_held_crash(binary, tmp):
+    """A held upload committed before a kill -9 is on disk; one not
+    committed is forgotten (the client starts it again), as an empty
+    session is; SIGTERM writes a held one out."""
+    datadir = os.path.join(tmp, "held")
+    b = Blobd(binary, datadir)
+    done, data = upload_create(b), os.urandom(BLOB_WRITE_MAX)
+    assert status_size(upload_append(b, done, data, 0)) == len(data)
+    assert committed(upload_commit(b, done, sha256(data)))[1] == len(data)
+    lost = upload_create(b)
+    assert status_size(upload_append(b, lost, b"x" * 5000, 0)) == 5000
+    b.proc.kill()
+    b.proc.wait(timeout=10)
+    b.sock.close()
+    b = Blobd(binary, datadir)
+    assert blob_read(b, sha256(data)) == data
+    expect_error(b.call(M.UPLOAD_STAT, lost + z(OWNER, 320)),
+                 E.UPLOAD_UNKNOWN)
+    kept = upload_create(b)
+    assert status_size(upload_append(b, kept, b"y" * 5000, 0)) == 5000
+    b.proc.terminate()
+    assert b.proc.wait(timeout=10) == 0
+    b.sock.close()
+    b = Blobd(binary, datadir)
+    assert status_size(b.call(M.UPLOAD_STAT, kept + z(OWNER, 320))) == 5000
+    assert b.close() == 0
+
+
 def check_concurrent_uploads(b, n=4, size=8 * 1024 * 1024):
     """n appends in flight at once on one channel, fed in small pieces."""
     sessions = []
@@ -817,6 +845,9 @@ def main():
         print("ok SIGTERM")
 
         b = None
+        check_held_crash(binary, tmp)
+        print("ok held uploads after kill -9 and SIGTERM")
+
         check_durability(binary, tmp)
         print("ok durability full and relaxed")
     except Exception:
