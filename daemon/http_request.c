@@ -353,8 +353,8 @@ http_bodies_room(uint64_t n)
  * A body of known length up to HTTP_BODY_POOLED (a small blob's, which
  * goes on to blobd whole) and over malloc's mmap threshold is read into
  * one buffer of a pool: a buffer fresh from mmap(2) costs its page faults
- * and zeroing, more than the copy into it.  A few spare ones are kept while bodies come, and freed when
- * none came for HTTP_BODY_SPARE_SEC.
+ * and zeroing, more than the copy into it.  A few spare ones are kept
+ * while bodies come, and freed when none came for HTTP_BODY_SPARE_SEC.
  */
 static char		*body_spare[HTTP_BODY_SPARE];
 static size_t		 body_nspare;
