@@ -91,6 +91,8 @@ struct rpc_chan;
 #define UPLOAD_DIO_ALIGN	4096
 #define UPLOAD_DIO_CHUNK	BLOBD_IO_SIZE
 #define UPLOAD_DIO_MAX		16
+/* Bytes of small uploads held in memory at once (upload_held.c). */
+#define UPLOAD_HELD_MAX		(16 * 1024 * 1024)
 /* Bytes hashed per loop iteration when an upload is re-read at commit. */
 #define UPLOAD_HASH_STEP	(8ULL * 1024 * 1024)
 #define UPLOAD_TTL_DEFAULT	86400
@@ -185,6 +187,8 @@ struct upload {
 	int			 dio_ended;	/* so does the end */
 	int			 dio_end_err;
 	int			 pipe;		/* an append being read */
+	uint8_t			*held;		/* its bytes, when held */
+	size_t			 held_cap;
 	struct event		*ev;		/* pipe reader or hash step */
 	upload_done_cb		 done_cb;
 	void			*done_arg;
@@ -202,6 +206,7 @@ struct upload_table {
 	size_t			 dio_count;	/* sessions with dio_bufs */
 	size_t			 dio_max;	/* UPLOAD_DIO_MAX */
 	int			 no_dio;	/* the file system has none */
+	size_t			 held_bytes;	/* UPLOAD_HELD_MAX */
 	struct writer		*writer;	/* started by the first */
 	uint8_t			 boot[UUID_LEN]; /* this boot's id */
 	int			 boot_known;
@@ -568,6 +573,26 @@ void		 upload_finish(struct upload *, int err);
  */
 int		 upload_append_pipe(struct upload *, uint64_t offset,
 		    uint64_t length, int pipe, upload_done_cb, void *arg);
+
+/* upload_held.c */
+/* Sets up an append of length bytes at offset to be held in memory if it
+ * can be (then 1: the session is busy, and the pipe's bytes go to
+ * upload_held_take()); 0 if it goes to the file. */
+int		 upload_held_begin(struct upload *, uint64_t offset,
+		    uint64_t length);
+/* Takes n bytes just read to u->held + u->size (fewer than held_cap). */
+void		 upload_held_take(struct upload *, size_t n);
+/* Writes what the session holds to its file, which it then has; 0 or a
+ * negative berr (the bytes are still held). */
+int		 upload_held_spill(struct upload *);
+void		 upload_held_free(struct upload *);
+/* An append held in memory got more than its length: spills, and the
+ * append goes on to the file (u->fd).  0 or a negative berr. */
+int		 upload_held_overflow(struct upload *);
+/* Spills every held session of t (best effort). */
+void		 upload_held_spill_all(struct upload_table *);
+/* Spills t's held sessions when the process exits (NULL: none). */
+void		 upload_held_at_exit(struct upload_table *);
 
 /* logfile.c */
 void		 le32enc(uint8_t *, uint32_t);

@@ -144,6 +144,7 @@ upload_free(struct upload *u)
 		free(u->dio_buf[1]);
 		u->table->dio_count--;
 	}
+	upload_held_free(u);
 	digest_ctx_free(u->ctx);
 	free(u->owner);
 	free(u);
@@ -420,6 +421,7 @@ upload_table_new(struct store *st, int datadir_fd, struct event_base *base,
 		return NULL;
 	}
 	log_info("%zu upload sessions", t->count);
+	upload_held_at_exit(t);
 	return t;
 }
 
@@ -433,6 +435,8 @@ upload_table_free(struct upload_table *t)
 		return;
 	/* No direct write may still be on its way into a buffer. */
 	writer_free(t->writer);
+	upload_held_spill_all(t);
+	upload_held_at_exit(NULL);
 	for (i = 0; i < t->nbuckets; i++)
 		for (u = t->buckets[i]; u != NULL; u = next) {
 			next = u->next;
@@ -579,6 +583,14 @@ upload_hash_step(struct upload *u, enum digest_algo algo, uint64_t max)
 	}
 	if (max == 0 || u->hashed == u->size)
 		return 0;
+	if (u->held != NULL) {
+		n = (size_t)(u->size - u->hashed);
+		if (n > max)
+			n = (size_t)max;
+		digest_ctx_update(u->ctx, u->held + u->hashed, n);
+		u->hashed += n;
+		return 0;
+	}
 	if ((fd = u->fd) == -1 && (fd = upload_open_data(u, O_RDWR)) == -1)
 		return berr_from_errno(errno);
 	while (max > 0 && u->hashed < u->size) {
@@ -632,7 +644,7 @@ upload_hash_start(struct upload *u, enum digest_algo algo,
 		return BERR_UPLOAD_BUSY;
 	if (u->table->base == NULL)
 		return BERR_INTERNAL;
-	if ((u->fd = upload_open_data(u, O_RDWR)) == -1)
+	if (u->held == NULL && (u->fd = upload_open_data(u, O_RDWR)) == -1)
 		return berr_from_errno(errno);
 	(void)upload_hash_step(u, algo, 0);	/* picks the algorithm */
 	u->state = UPLOAD_HASHING;
@@ -690,6 +702,14 @@ upload_commit(struct upload *u, const struct digest *d, uint64_t size,
 	if (!digest_eq(&got, d))
 		return BERR_DIGEST_INVALID;
 
+	if (u->held != NULL) {
+		/* Held in memory: no file to read back (upload_held.c). */
+		if ((rc = store_put(t->store, d, u->held, (size_t)u->size,
+		    c)) != 0)
+			return rc;
+		u->state = UPLOAD_COMMITTING;
+		return 0;
+	}
 	if ((fd = upload_open_data(u, O_RDWR)) == -1)
 		return berr_from_errno(errno);
 	if (fstat(fd, &sb) == -1 || (uint64_t)sb.st_size < u->size ||

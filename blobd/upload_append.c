@@ -41,10 +41,14 @@
 int
 upload_append_begin(struct upload *u, uint64_t offset)
 {
+	int	 rc;
+
 	if (u->state != UPLOAD_IDLE)
 		return BERR_UPLOAD_BUSY;
 	if (offset != UINT64_MAX && offset != u->size)
 		return BERR_RANGE_INVALID;
+	if ((rc = upload_held_spill(u)) != 0)
+		return rc;
 	if ((u->fd = upload_open_data(u, O_RDWR)) == -1)
 		return berr_from_errno(errno);
 	u->state = UPLOAD_APPENDING;
@@ -96,6 +100,8 @@ upload_append_write(struct upload *u, const void *buf, size_t n)
 void
 upload_append_end(struct upload *u)
 {
+	if (u->held != NULL && u->size == 0)
+		upload_held_free(u);
 	if (u->fd != -1) {
 		close(u->fd);
 		u->fd = -1;
@@ -145,6 +151,10 @@ upload_append_dio_begin(struct upload *u, uint64_t length)
 
 	if (t->no_dio || t->dio_count >= t->dio_max ||
 	    (length != UINT64_MAX && length < UPLOAD_DIO_CHUNK))
+		return;
+	/* A blob that will be packed is read back at its commit: from the
+	 * page cache, not the disk. */
+	if (length != UINT64_MAX && u->size + length <= t->store->pack_max)
 		return;
 	if ((u->dio_fd = upload_open_data(u, O_WRONLY | O_DIRECT)) == -1) {
 		if (errno == EINVAL) {
@@ -326,10 +336,23 @@ upload_append_pipe_cb(evutil_socket_t fd, short events, void *arg)
 {
 	struct upload	*u = arg;
 	ssize_t		 n;
+	uint8_t		 extra;
 	int		 rc;
 
 	/* One read per event, so that every pipe gets its turn. */
-	if (u->dio_buf[0] != NULL)
+	if (u->held != NULL && u->size == u->held_cap) {
+		/* Held whole: the end, or more than was announced, which
+		 * goes to the file with what is held. */
+		if ((n = read(u->pipe, &extra, 1)) == 1) {
+			if ((rc = upload_held_overflow(u)) != 0 ||
+			    (rc = upload_append_write(u, &extra, 1)) != 0)
+				upload_finish(u, rc);
+			return;
+		}
+	} else if (u->held != NULL)
+		n = read(u->pipe, u->held + u->size,
+		    u->held_cap - (size_t)u->size);
+	else if (u->dio_buf[0] != NULL)
 		n = read(u->pipe, u->dio_buf[u->dio_cur] + u->dio_fill,
 		    UPLOAD_DIO_CHUNK - u->dio_fill);
 	else
@@ -350,7 +373,10 @@ upload_append_pipe_cb(evutil_socket_t fd, short events, void *arg)
 		upload_finish(u, rc);
 		return;
 	}
-	if (u->dio_buf[0] != NULL)
+	if (u->held != NULL) {
+		upload_held_take(u, (size_t)n);
+		rc = 0;
+	} else if (u->dio_buf[0] != NULL)
 		rc = upload_append_dio_take(u, (size_t)n);
 	else
 		rc = upload_append_write(u, u->table->buf, (size_t)n);
@@ -375,7 +401,8 @@ upload_append_pipe(struct upload *u, uint64_t offset, uint64_t length,
 		close(pipe);
 		return BERR_BAD_REQUEST;
 	}
-	if ((rc = upload_append_begin(u, offset)) != 0) {
+	if (!upload_held_begin(u, offset, length) &&
+	    (rc = upload_append_begin(u, offset)) != 0) {
 		close(pipe);
 		return rc;
 	}
@@ -387,7 +414,8 @@ upload_append_pipe(struct upload *u, uint64_t offset, uint64_t length,
 	}
 	/* Fewer, larger reads; the system may refuse, which is fine. */
 	(void)fcntl(pipe, F_SETPIPE_SZ, BLOBD_IO_SIZE);
-	upload_append_dio_begin(u, length);
+	if (u->held == NULL)
+		upload_append_dio_begin(u, length);
 	u->pipe = pipe;
 	u->done_cb = cb;
 	u->done_arg = arg;

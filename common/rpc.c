@@ -44,6 +44,8 @@
 
 #define RPC_MAX_FDS_PER_READ	8
 #define RPC_READ_SIZE		(256 * 1024)
+#define RPC_DIRECT_MIN		(64 * 1024)	/* frames sent uncopied */
+#define RPC_DIRECT_IOV		8
 
 /*
  * Descriptors in arrival order.  On output, off is the stream offset of
@@ -67,6 +69,7 @@ struct rpc_chan {
 	struct evbuffer		*out;
 	uint64_t		 in_off;	/* stream offset of in[0] */
 	uint64_t		 in_total;	/* bytes received */
+	uint64_t		 in_gathered;	/* in_off + 1: rpc_gather() */
 	uint64_t		 out_off;	/* stream offset of out[0] */
 	uint64_t		 out_total;	/* bytes queued */
 	struct rpc_fdq		 in_fds;
@@ -204,6 +207,33 @@ rpc_die(struct rpc_chan *c, int err)
 		c->close_cb(c, err, c->arg);
 }
 
+/*
+ * The input starts with part of a frame larger than a read: moved, once,
+ * to the start of one piece of the frame's size, which the next reads
+ * fill, so that the frame is not pulled up (copied whole) when complete.
+ * Best effort.
+ */
+static void
+rpc_gather(struct rpc_chan *c, size_t total)
+{
+	struct evbuffer_iovec	 v;
+	struct evbuffer		*tmp;
+	size_t			 have = evbuffer_get_length(c->in);
+
+	if (total <= RPC_READ_SIZE || c->in_gathered == c->in_off + 1 ||
+	    (tmp = evbuffer_new()) == NULL)
+		return;
+	if (evbuffer_reserve_space(tmp, (ev_ssize_t)total, &v, 1) == 1 &&
+	    evbuffer_remove(c->in, v.iov_base, have) == (int)have) {
+		v.iov_len = have;
+		evbuffer_commit_space(tmp, &v, 1);
+		if (evbuffer_add_buffer(c->in, tmp) == -1)
+			fatalx("evbuffer_add_buffer");
+		c->in_gathered = c->in_off + 1;
+	}
+	evbuffer_free(tmp);
+}
+
 /* Dispatches every complete frame in the input buffer. */
 static void
 rpc_dispatch(struct rpc_chan *c)
@@ -235,8 +265,10 @@ rpc_dispatch(struct rpc_chan *c)
 			rpc_die(c, BERR_FRAME);
 			break;
 		}
-		if (evbuffer_get_length(c->in) < FRAME_HDR_LEN + h.len)
+		if (evbuffer_get_length(c->in) < FRAME_HDR_LEN + h.len) {
+			rpc_gather(c, FRAME_HDR_LEN + (size_t)h.len);
 			break;
+		}
 		/* A descriptor must ride on this frame's first byte. */
 		fd_here = fd != -1 && fdoff <= c->in_off;
 		has_fd = (h.flags & FRAME_F_FD) != 0;
@@ -496,12 +528,60 @@ rpc_free(struct rpc_chan *c)
 	free(c);
 }
 
+/*
+ * A large frame with nothing queued before it goes to the socket straight
+ * from the caller's memory: what the socket takes is not copied into the
+ * output buffer first (a 1 MiB blob with its commit was copied whole).
+ * Returns the bytes sent, or -1 when the channel died.
+ */
+static ssize_t
+rpc_send_direct(struct rpc_chan *c, const struct frame_hdr *h,
+    const struct iovec *iov, int iovcnt)
+{
+	struct iovec	 v[RPC_DIRECT_IOV];
+	struct msghdr	 msg;
+	ssize_t		 n;
+	int		 i, nv = 0;
+
+	v[nv].iov_base = (void *)(uintptr_t)h;
+	v[nv++].iov_len = sizeof(*h);
+	for (i = 0; i < iovcnt && nv < RPC_DIRECT_IOV; i++)
+		if (iov[i].iov_len > 0)
+			v[nv++] = iov[i];
+	memset(&msg, 0, sizeof(msg));
+	msg.msg_iov = v;
+	msg.msg_iovlen = (size_t)nv;
+	do
+		n = sendmsg(c->sock, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+	while (n == -1 && errno == EINTR);
+	if (n >= 0)
+		return n;
+	if (errno == EAGAIN)
+		return 0;
+	rpc_die(c, BERR_IO);
+	return -1;
+}
+
+/* Queues the part of p (n bytes) past the *skip bytes already sent. */
+static void
+rpc_queue_piece(struct rpc_chan *c, const void *p, size_t n, size_t *skip)
+{
+	if (*skip >= n) {
+		*skip -= n;
+		return;
+	}
+	if (evbuffer_add(c->out, (const char *)p + *skip, n - *skip) == -1)
+		fatalx("evbuffer_add");
+	*skip = 0;
+}
+
 int
 rpc_sendv(struct rpc_chan *c, uint32_t type, uint32_t id,
     const struct iovec *iov, int iovcnt, int fd)
 {
 	struct frame_hdr h;
-	size_t		 len = 0;
+	size_t		 len = 0, skip;
+	ssize_t		 sent = 0;
 	int		 i;
 
 	for (i = 0; i < iovcnt; i++) {
@@ -521,15 +601,21 @@ rpc_sendv(struct rpc_chan *c, uint32_t type, uint32_t id,
 	h.len = (uint32_t)len;
 	h.id = id;
 	h.flags = fd != -1 ? FRAME_F_FD : 0;
+	if (fd == -1 && len >= RPC_DIRECT_MIN &&
+	    evbuffer_get_length(c->out) == 0) {
+		if ((sent = rpc_send_direct(c, &h, iov, iovcnt)) == -1)
+			return BERR_IO;
+		c->out_off += (uint64_t)sent;
+	}
 	if (fd != -1)
 		fdq_push(&c->out_fds, fd, c->out_total, 0);
-	if (evbuffer_add(c->out, &h, sizeof(h)) == -1)
-		fatalx("evbuffer_add");
+	skip = (size_t)sent;
+	rpc_queue_piece(c, &h, sizeof(h), &skip);
 	for (i = 0; i < iovcnt; i++)
-		if (iov[i].iov_len > 0 && evbuffer_add(c->out,
-		    iov[i].iov_base, iov[i].iov_len) == -1)
-			fatalx("evbuffer_add");
+		rpc_queue_piece(c, iov[i].iov_base, iov[i].iov_len, &skip);
 	c->out_total += FRAME_HDR_LEN + len;
+	if (evbuffer_get_length(c->out) == 0)
+		return 0;
 	/* Try at once: most frames go out without a trip through the loop. */
 	if (rpc_write_some(c, 0) == -1)
 		return BERR_IO;

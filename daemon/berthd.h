@@ -399,6 +399,7 @@ struct blob_upload {
 	int		 reply_err;
 	struct http_request *req;		/* a body being streamed */
 	uint8_t		*data;			/* bytes being written */
+	int		 data_lent;		/* the caller's: not freed */
 	size_t		 len;
 	size_t		 off;
 	int		 wfd;
@@ -432,6 +433,9 @@ int	blob_upload_append_body(struct blob_upload *, struct http_request *,
 	    uint64_t offset, uint64_t length, blob_upload_cb, void *arg);
 /* The same for len bytes of data, which it takes. */
 int	blob_upload_append_bytes(struct blob_upload *, uint8_t *data,
+	    size_t len, uint64_t offset, blob_upload_cb, void *arg);
+/* The same for bytes the caller keeps until cb (a body read whole). */
+int	blob_upload_append_lent(struct blob_upload *, const void *data,
 	    size_t len, uint64_t offset, blob_upload_cb, void *arg);
 /* The same for what another process writes into *wfd, a pipe's write end
  * the caller hands on; the caller reports how the writer ended with

@@ -146,8 +146,10 @@ blob_upload_stop_writing(struct blob_upload *u)
 		close(u->wfd);
 		u->wfd = -1;
 	}
-	free(u->data);
+	if (!u->data_lent)
+		free(u->data);
 	u->data = NULL;
+	u->data_lent = 0;
 	u->source_pending = 0;
 }
 
@@ -268,17 +270,15 @@ blob_upload_write_cb(evutil_socket_t fd, short events, void *arg)
 	blob_upload_appended(u);
 }
 
-int
-blob_upload_append_bytes(struct blob_upload *u, uint8_t *data, size_t len,
-    uint64_t offset, blob_upload_cb cb, void *arg)
+/* Writes u->data through a pipe, in the event loop. */
+static int
+blob_upload_write_data(struct blob_upload *u, uint64_t offset)
 {
-	blob_upload_start(u, cb, arg);
-	u->data = data;
-	u->len = len;
-	u->off = 0;
-	if ((u->wfd = blob_upload_pipe(u, offset, len, O_NONBLOCK)) == -1) {
-		free(u->data);
+	if ((u->wfd = blob_upload_pipe(u, offset, u->len, O_NONBLOCK)) == -1) {
+		if (!u->data_lent)
+			free(u->data);
 		u->data = NULL;
+		u->data_lent = 0;
 		return BERR_IO;
 	}
 	if ((u->ev = event_new(ev_base, u->wfd, EV_WRITE | EV_PERSIST,
@@ -286,6 +286,30 @@ blob_upload_append_bytes(struct blob_upload *u, uint8_t *data, size_t len,
 		fatalx("event_new");
 	event_add(u->ev, NULL);
 	return 0;
+}
+
+int
+blob_upload_append_bytes(struct blob_upload *u, uint8_t *data, size_t len,
+    uint64_t offset, blob_upload_cb cb, void *arg)
+{
+	blob_upload_start(u, cb, arg);
+	u->data = data;
+	u->data_lent = 0;
+	u->len = len;
+	u->off = 0;
+	return blob_upload_write_data(u, offset);
+}
+
+int
+blob_upload_append_lent(struct blob_upload *u, const void *data, size_t len,
+    uint64_t offset, blob_upload_cb cb, void *arg)
+{
+	blob_upload_start(u, cb, arg);
+	u->data = (uint8_t *)(uintptr_t)data;
+	u->data_lent = 1;
+	u->len = len;
+	u->off = 0;
+	return blob_upload_write_data(u, offset);
 }
 
 int

@@ -28,6 +28,7 @@
 #include "config.h"
 
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 
 #include <stdint.h>
@@ -73,6 +74,7 @@ struct blobc_req {
 };
 
 #define BLOBC_BUCKETS	1024
+#define BLOBC_SNDBUF	(2 * 1024 * 1024)	/* bytes */
 
 static struct rpc_chan	*blobc_chan;
 static int		 blobc_ready;	/* the worker said hello */
@@ -270,10 +272,16 @@ blobc_close_cb(struct rpc_chan *chan, int err, void *arg)
 void
 blobc_open(int fd, blobc_hello_cb hello, blobc_closed_cb closed, void *arg)
 {
+	int	 sndbuf = BLOBC_SNDBUF;
+
 	if (blobc_chan != NULL)
 		fatalx("blobc_open: a worker's socket is open already");
 	blobc_on_hello = hello;
 	blobc_on_closed = closed;
+	/* Room for a small blob's whole commit in the socket, so that it
+	 * leaves without a copy into the channel's buffer (rpc_sendv); the
+	 * system's wmem_max may allow less, which only costs that copy. */
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 	blobc_chan = rpc_new(ev_base, fd, blobc_rules, blobc_nrules,
 	    blobc_msg_cb, blobc_close_cb, arg);
 }

@@ -109,8 +109,7 @@ conn_reset_request(struct http_conn *conn)
 	http_request_pending_free(conn);
 	conn->error = 0;
 	conn->error_reason = NULL;
-	if (conn->body != NULL && evbuffer_get_length(conn->body) != 0)
-		evbuffer_drain(conn->body, evbuffer_get_length(conn->body));
+	http_request_body_free(conn);
 }
 
 void
@@ -208,6 +207,7 @@ conn_free(struct http_conn *conn)
 		event_free(conn->fd_ev);
 	if (conn->splice_ev != NULL)
 		event_free(conn->splice_ev);
+	http_request_body_free(conn);
 	if (conn->body != NULL)
 		evbuffer_free(conn->body);
 	hbuf_free(&conn->head);

@@ -234,6 +234,7 @@ struct http_conn {
 	size_t			 rbuf_used;
 	int			 rbuf_refs;
 	struct evbuffer		*body;
+	char			*pbody;		/* a pooled body, or NULL */
 	char			*pending;
 	size_t			 pending_off;
 	size_t			 pending_len;
@@ -405,6 +406,8 @@ int	http_addr_is_loopback(const struct sockaddr *);
 void	http_request_pending_free(struct http_conn *);
 /* Gives back the request's share of the memory bodies hold. */
 void	http_request_body_release(struct http_request *);
+/* Frees or pools the body conn's last request read into memory. */
+void	http_request_body_free(struct http_conn *);
 /* Ends an active body reader: closes its descriptor and, if notify is
  * set, arranges for its callback to run with err. */
 void	http_request_body_end(struct http_request *, int err, int notify);

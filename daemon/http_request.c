@@ -51,6 +51,10 @@
 /* An unread body up to this size is read and dropped, not a reason to
  * close the connection. */
 #define HTTP_DISCARD_MAX	(64 * 1024)
+#define HTTP_BODY_POOLED	(1024 * 1024 + 1)	/* a small blob, a NUL */
+#define HTTP_BODY_POOLED_MIN	(64 * 1024)	/* smaller: from the heap */
+#define HTTP_BODY_SPARE		2
+#define HTTP_BODY_SPARE_SEC	5
 
 /* --- the request ------------------------------------------------------- */
 
@@ -346,6 +350,61 @@ http_bodies_room(uint64_t n)
 	return http_bodies == 0 || http_bodies + n <= HTTP_BODIES_SOFT;
 }
 
+/*
+ * A body of known length up to HTTP_BODY_POOLED (a small blob's, which
+ * goes on to blobd whole) and over malloc's mmap threshold is read into
+ * one buffer of a pool: a buffer fresh from mmap(2) costs its page faults
+ * and zeroing, more than the copy into it.  A few spare ones are kept
+ * while bodies come, and freed when none came for HTTP_BODY_SPARE_SEC.
+ */
+static char		*body_spare[HTTP_BODY_SPARE];
+static size_t		 body_nspare;
+static int		 body_taken;	/* since the timer was set */
+static struct event	*body_timer;
+
+static void
+body_spare_cb(evutil_socket_t fd, short what, void *arg)
+{
+	static const struct timeval tv = { HTTP_BODY_SPARE_SEC, 0 };
+
+	if (body_taken) {
+		body_taken = 0;
+		evtimer_add(body_timer, &tv);
+		return;
+	}
+	while (body_nspare > 0)
+		free(body_spare[--body_nspare]);
+}
+
+static char *
+body_get(struct event_base *base)
+{
+	static const struct timeval tv = { HTTP_BODY_SPARE_SEC, 0 };
+
+	if (body_timer == NULL &&
+	    (body_timer = evtimer_new(base, body_spare_cb, NULL)) == NULL)
+		fatalx("http: evtimer_new");
+	body_taken = 1;
+	if (!evtimer_pending(body_timer, NULL))
+		evtimer_add(body_timer, &tv);
+	return body_nspare > 0 ? body_spare[--body_nspare] :
+	    xmalloc(HTTP_BODY_POOLED);
+}
+
+void
+http_request_body_free(struct http_conn *conn)
+{
+	if (conn->body != NULL && evbuffer_get_length(conn->body) != 0)
+		evbuffer_drain(conn->body, evbuffer_get_length(conn->body));
+	if (conn->pbody == NULL)
+		return;
+	if (body_nspare < HTTP_BODY_SPARE)
+		body_spare[body_nspare++] = conn->pbody;
+	else
+		free(conn->pbody);
+	conn->pbody = NULL;
+}
+
 void
 http_request_body_release(struct http_request *req)
 {
@@ -381,6 +440,15 @@ http_request_read_body(struct http_request *req, size_t limit,
 			req->body_share = (uint64_t)req->content_length;
 			http_bodies += req->body_share;
 		}
+		if (req->content_length >= HTTP_BODY_POOLED_MIN &&
+		    req->content_length < HTTP_BODY_POOLED)
+			conn->pbody = body_get(bufferevent_get_base(conn->bev));
+		else if (req->content_length > 0 &&
+		    evbuffer_expand(conn->body,
+		    (size_t)req->content_length + 1) == -1)
+			/* One piece for the body and its NUL: the pull-up
+			 * at the end then copies nothing. */
+			fatalx("http: evbuffer_expand");
 		http_conn_schedule(conn);
 	}
 }
@@ -535,10 +603,17 @@ http_request_body_data(struct http_request *req, const char *at, size_t len)
 			http_parser_pause(&conn->parser, 1);
 			break;
 		}
-		if (req->body_state == BODY_MEMORY)
-			evbuffer_add(conn->body, at, len);
-		else
+		if (req->body_state != BODY_MEMORY)
 			req_body_write(conn, at, len);
+		else if (conn->pbody == NULL)
+			evbuffer_add(conn->body, at, len);
+		else if (req->body_received < HTTP_BODY_POOLED)
+			memcpy(conn->pbody + req->body_received - len, at,
+			    len);
+		else {	/* more than its Content-Length: never */
+			http_request_body_end(req, BERR_TOO_LARGE, 1);
+			http_parser_pause(&conn->parser, 1);
+		}
 		break;
 	default:
 		break;
@@ -552,9 +627,16 @@ http_request_body_done(struct http_request *req)
 
 	switch (req->body_state) {
 	case BODY_MEMORY:
-		evbuffer_add(conn->body, "", 1);
-		req->body_len = evbuffer_get_length(conn->body) - 1;
-		req->body = (const char *)evbuffer_pullup(conn->body, -1);
+		if (conn->pbody != NULL) {
+			req->body_len = (size_t)req->body_received;
+			conn->pbody[req->body_len] = '\0';
+			req->body = conn->pbody;
+		} else {
+			evbuffer_add(conn->body, "", 1);
+			req->body_len = evbuffer_get_length(conn->body) - 1;
+			req->body = (const char *)evbuffer_pullup(conn->body,
+			    -1);
+		}
 		req->body_err = 0;
 		req->body_cb_due = 1;
 		break;

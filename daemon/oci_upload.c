@@ -140,6 +140,19 @@ oci_upload_commit(struct oci_upload_op *op, uint64_t size)
 	    oci_upload_linked_cb, op);
 }
 
+/* The body read whole (err: how reading it ended), or NULL when it could
+ * not be read (then the request is answered and op freed). */
+static const char *
+oci_upload_body(struct oci_upload_op *op, int err, size_t *blen)
+{
+	if (err != 0) {
+		oci_upload_fail(op, err == BERR_TOO_LARGE ? BERR_SIZE_INVALID :
+		    BERR_UPLOAD_INVALID, 0);
+		return NULL;
+	}
+	return http_request_body(op->req, blen);
+}
+
 /* A small body, in memory, goes with the commit: the last bytes of the
  * session, or the whole blob of a monolithic upload. */
 static void
@@ -149,12 +162,8 @@ oci_upload_body_cb(struct http_request *req, int err, void *arg)
 	const char	*body;
 	size_t		 blen;
 
-	if (err != 0) {
-		oci_upload_fail(op, err == BERR_TOO_LARGE ? BERR_SIZE_INVALID :
-		    BERR_UPLOAD_INVALID, 0);
+	if ((body = oci_upload_body(op, err, &blen)) == NULL)
 		return;
-	}
-	body = http_request_body(req, &blen);
 	blob_upload_finish(&op->u, &op->digest, body, blen,
 	    BLOB_UPLOAD_DISCARD, oci_upload_linked_cb, op);
 }
@@ -184,12 +193,36 @@ oci_upload_appended_cb(int err, uint64_t size, void *arg)
 	free(op);
 }
 
+/* A small chunk, read whole, goes to the session in one write: streamed,
+ * its pieces (of what the parser is fed at a time) each woke blobd. */
+static void
+oci_upload_chunk_cb(struct http_request *req, int err, void *arg)
+{
+	struct oci_upload_op *op = arg;
+	const char	*body;
+	size_t		 blen;
+	int		 rc;
+
+	if ((body = oci_upload_body(op, err, &blen)) == NULL)
+		return;
+	if ((rc = blob_upload_append_lent(&op->u, body, blen, op->offset,
+	    oci_upload_appended_cb, op)) != 0)
+		oci_upload_fail(op, rc, 0);
+}
+
 /* The request's body goes to the session. */
 static void
 oci_upload_append(struct oci_upload_op *op)
 {
+	int64_t	 cl = http_request_content_length(op->req);
 	int	 rc;
 
+	if (op->step == STEP_PATCH && cl > 0 && cl <= BLOB_WRITE_MAX &&
+	    (uint64_t)cl == op->length && http_bodies_room((uint64_t)cl)) {
+		http_request_read_body(op->req, BLOB_WRITE_MAX,
+		    oci_upload_chunk_cb, op);
+		return;
+	}
 	if ((rc = blob_upload_append_body(&op->u, op->req, op->offset,
 	    op->length, oci_upload_appended_cb, op)) != 0)
 		oci_upload_fail(op, rc, 0);

@@ -21,6 +21,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 
 TOP = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
@@ -189,10 +190,12 @@ def upload_create(b, owner=OWNER, algo=0):
     return p
 
 
-def upload_append(b, uid, data, offset=U64_MAX, owner=OWNER, chunk=65536):
+def upload_append(b, uid, data, offset=U64_MAX, owner=OWNER, chunk=65536,
+                  length=None):
     r, w = os.pipe()
     rid = b.send(M.UPLOAD_APPEND, struct.pack(
-        "=16s320sQQ", uid, z(owner, 320), offset, len(data)), fd=r)
+        "=16s320sQQ", uid, z(owner, 320), offset,
+        len(data) if length is None else length), fd=r)
     os.close(r)
 
     def feed():
@@ -292,6 +295,85 @@ def check_upload(b):
     assert b.call(M.UPLOAD_CANCEL, uid + z(OWNER, 320))[0] == M.OK
     expect_error(b.call(M.UPLOAD_CANCEL, uid + z(OWNER, 320)),
                  E.UPLOAD_UNKNOWN)
+
+
+def upload_on_disk(datadir, uid):
+    return os.path.exists(os.path.join(datadir, "uploads",
+                                       str(uuid.UUID(bytes=uid))))
+
+
+def check_held_uploads(b, datadir):
+    """An append that leaves a session small enough for the pack is held
+    in memory (nothing under uploads/) until the commit; whatever needs
+    the file (another append, more bytes than announced) writes it."""
+    stat = lambda uid: status_size(b.call(M.UPLOAD_STAT, uid + z(OWNER, 320)))
+    uid = upload_create(b)
+    data = os.urandom(BLOB_WRITE_MAX)
+    assert status_size(upload_append(b, uid, data, 0)) == len(data)
+    assert stat(uid) == len(data) and not upload_on_disk(datadir, uid)
+    expect_error(upload_commit(b, uid, sha256(data[1:])), E.DIGEST_INVALID)
+    # Another algorithm than the session's: hashed again, from memory.
+    d512 = "sha512:" + hashlib.sha512(data).hexdigest()
+    assert committed(upload_commit(b, uid, d512, len(data)))[:2] == \
+        (d512, len(data))
+    assert blob_read(b, d512) == data and not upload_on_disk(datadir, uid)
+    expect_error(b.call(M.UPLOAD_STAT, uid + z(OWNER, 320)),
+                 E.UPLOAD_UNKNOWN)
+
+    # A second append writes what is held to the file first.
+    uid = upload_create(b)
+    data = os.urandom(3000)
+    assert status_size(upload_append(b, uid, data[:1000], 0)) == 1000
+    assert not upload_on_disk(datadir, uid)
+    assert status_size(upload_append(b, uid, data[1000:], 1000)) == 3000
+    assert upload_on_disk(datadir, uid)
+    assert committed(upload_commit(b, uid, sha256(data)))[1] == 3000
+    assert blob_read(b, sha256(data)) == data
+
+    # More bytes than announced: the rest goes to the file with them.
+    uid = upload_create(b)
+    data = os.urandom(70000)
+    assert status_size(upload_append(b, uid, data, 0, length=100)) == \
+        len(data)
+    assert upload_on_disk(datadir, uid) and stat(uid) == len(data)
+    assert committed(upload_commit(b, uid, sha256(data)))[1] == len(data)
+    assert blob_read(b, sha256(data)) == data
+
+    # Fewer: what came is held.
+    uid = upload_create(b)
+    assert status_size(upload_append(b, uid, b"abc", 0, length=5000)) == 3
+    assert not upload_on_disk(datadir, uid) and stat(uid) == 3
+    assert b.call(M.UPLOAD_CANCEL, uid + z(OWNER, 320))[0] == M.OK
+    expect_error(b.call(M.UPLOAD_STAT, uid + z(OWNER, 320)),
+                 E.UPLOAD_UNKNOWN)
+
+
+def check_held_crash(binary, tmp):
+    """A held upload committed before a kill -9 is on disk; one not
+    committed is forgotten (the client starts it again), as an empty
+    session is; SIGTERM writes a held one out."""
+    datadir = os.path.join(tmp, "held")
+    b = Blobd(binary, datadir)
+    done, data = upload_create(b), os.urandom(BLOB_WRITE_MAX)
+    assert status_size(upload_append(b, done, data, 0)) == len(data)
+    assert committed(upload_commit(b, done, sha256(data)))[1] == len(data)
+    lost = upload_create(b)
+    assert status_size(upload_append(b, lost, b"x" * 5000, 0)) == 5000
+    b.proc.kill()
+    b.proc.wait(timeout=10)
+    b.sock.close()
+    b = Blobd(binary, datadir)
+    assert blob_read(b, sha256(data)) == data
+    expect_error(b.call(M.UPLOAD_STAT, lost + z(OWNER, 320)),
+                 E.UPLOAD_UNKNOWN)
+    kept = upload_create(b)
+    assert status_size(upload_append(b, kept, b"y" * 5000, 0)) == 5000
+    b.proc.terminate()
+    assert b.proc.wait(timeout=10) == 0
+    b.sock.close()
+    b = Blobd(binary, datadir)
+    assert status_size(b.call(M.UPLOAD_STAT, kept + z(OWNER, 320))) == 5000
+    assert b.close() == 0
 
 
 def check_concurrent_uploads(b, n=4, size=8 * 1024 * 1024):
@@ -691,6 +773,8 @@ def main():
         print("ok blobs")
         check_upload(b)
         print("ok uploads")
+        check_held_uploads(b, datadir)
+        print("ok small uploads held in memory")
         check_concurrent_uploads(b)
         print("ok concurrent uploads")
         state = check_meta(b)
@@ -715,6 +799,12 @@ def main():
         print("ok lock")
         check_dying_holder(binary, tmp)
 
+        # A session held in memory is written out at a clean exit.
+        held_uid = upload_create(b)
+        held = os.urandom(3000)
+        assert status_size(upload_append(b, held_uid, held, 0)) == 3000
+        assert not upload_on_disk(datadir, held_uid)
+
         # Peer EOF: exit 0 at once.
         assert b.close() == 0
         print("ok exit on close")
@@ -724,7 +814,11 @@ def main():
         b = Blobd(binary, datadir)
         assert load_state(b) == state
         s = stats(b)
-        assert s["blobs"] == 1 and s["uploads"] == 1, s
+        assert s["blobs"] == 1 and s["uploads"] == 2, s
+        assert status_size(b.call(M.UPLOAD_STAT, held_uid +
+                                  z(OWNER, 320))) == len(held)
+        assert committed(upload_commit(b, held_uid, sha256(held)))[1] == \
+            len(held)
         assert status_size(b.call(M.UPLOAD_STAT, uid + z(OWNER, 320))) == \
             len(part)
         more = os.urandom(1000)
@@ -751,6 +845,9 @@ def main():
         print("ok SIGTERM")
 
         b = None
+        check_held_crash(binary, tmp)
+        print("ok held uploads after kill -9 and SIGTERM")
+
         check_durability(binary, tmp)
         print("ok durability full and relaxed")
     except Exception:
