@@ -765,8 +765,11 @@ main(int argc, char **argv)
 	berthd_load_at_start(conf.signing_key_file, "--signing-key",
 	    signing_key_load_fd);
 
-	/* Bound now, with the privileges a low port needs; it listens only
-	 * once the worker said hello and the metadata is loaded. */
+	/* Bound now, with the privileges a low port needs; it listens once
+	 * berthd is confined.  Until the worker said hello and the metadata
+	 * is loaded, an anonymous ping of /v2/ is answered and every other
+	 * request is held (router.c): a client may connect as soon as the
+	 * process runs, and nothing it asks is refused for being early. */
 	if ((berthd_http = http_server_new(ev_base, &conf.http,
 	    router_dispatch_cb, NULL)) == NULL)
 		fatalx("http_server_new");
@@ -779,13 +782,15 @@ main(int argc, char **argv)
 	origin_set_loopback_listener(http_server_loopback(berthd_http));
 	priv_drop();
 	berthd_confine();
+	http_server_pause(berthd_http, 0);
 
 	worker_start();
 	scanner_start();
 	fetchc_start();
 	lifecycle_schedule(conf.lifecycle_interval);
-	http_server_pause(berthd_http, 0);
 	berthd_serving = 1;
+	/* No request came in since worker_start() returned: these first. */
+	router_release();
 	log_info("berthd %s serving on %s, data in %s", PACKAGE_VERSION,
 	    conf.listen, conf.data_dir);
 	notify_service("READY=1");

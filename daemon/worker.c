@@ -173,6 +173,12 @@ worker_ready(void)
 	return worker_up() && !meta_loading();
 }
 
+int
+worker_first_start_pending(void)
+{
+	return worker_first_start;
+}
+
 const char *
 worker_unready_reason(void)
 {
