@@ -693,6 +693,9 @@ struct restart {
 void	restart_init(struct restart *, const char *name, void (*cb)(void));
 /* Logs that the child how ("exited with status 1") and calls cb later. */
 void	restart_schedule(struct restart *, const char *how);
+/* Calls cb after ms, without a log line or a change of the backoff: a
+ * first start put off. */
+void	restart_later(struct restart *, int64_t ms);
 int	restart_pending(const struct restart *);
 void	restart_cancel(struct restart *);
 /* A waitpid() status as restart_schedule's how. */
