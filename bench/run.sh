@@ -3,8 +3,9 @@
 # distribution 2.8.2) and prints a table with the targets of the
 # performance issue.  See bench/README.md.
 #
-# Usage: bench/run.sh [-q] [-o berth|docker-registry] [-r reps]
+# Usage: bench/run.sh [-qs] [-o berth|docker-registry] [-r reps]
 #   -q   quick: shorter durations and counts (for trying the script out)
+#   -s   the start-up rows and the idle RSS only, printed as measured
 #   -o   measure only one of the two servers
 #   -r   repetitions of the push and 1 MiB GET measurements (default 3)
 # Environment: BENCH_TMPDIR (default /var/tmp), BENCH_PIN (1: servers on
@@ -27,14 +28,16 @@ BENCH_PIN=${BENCH_PIN:-1}
 RESULTS=$here/results
 
 quick=0
+startonly=0
 only=
 reps=
-while getopts qo:r: ch; do
+while getopts qso:r: ch; do
 	case $ch in
 	q) quick=1 ;;
+	s) startonly=1 ;;
 	o) only=$OPTARG ;;
 	r) reps=$OPTARG ;;
-	*) echo "usage: bench/run.sh [-q] [-o berth|docker-registry]" \
+	*) echo "usage: bench/run.sh [-qs] [-o berth|docker-registry]" \
 	       "[-r reps]" >&2
 	   exit 2 ;;
 	esac
@@ -175,36 +178,54 @@ EOF
 # Start to the first 200 on /v2/, in ms, median of N_START starts, each
 # on a fresh data directory: res[SERVER.startup]; the CPU time the
 # server's processes had used by then, median: res[SERVER.startup_cpu].
+# Then, on the same start, to the first answer that needed the store (a
+# GET of /v2/_catalog sent right after that 200; berthd answers /v2/
+# before berth-blobd is ready): res[SERVER.startup_store] and
+# res[SERVER.startup_store_cpu].
 measure_startup() {	# server
-	local i p d out ms cpu rest all= cpus= by=
+	local i p d out ms cpu rest ms2 cpu2 rest2 all= cpus= all2= cpus2= by=
 	for i in $(seq 1 "$N_START"); do
 		p=$(free_port)
 		d=$tmp/start.$1.$i
 		mkdir -p "$d"
 		case $1 in
 		berth)
-			out=$($PIN_CLIENT python3 "$here/startup.py" "$p" \
+			out=$($PIN_CLIENT python3 "$here/startup.py" \
+			    --then /v2/_catalog "$p" \
 			    $PIN_SERVER "$BERTHD" --blobd "$BLOBD" \
 			    --listen "127.0.0.1:$p" --data-dir "$d/data" \
 			    --create-on-push) ;;
 		docker-registry)
 			registry_config "$d/data" "$p" >"$d/config.yml"
-			out=$($PIN_CLIENT python3 "$here/startup.py" "$p" \
+			out=$($PIN_CLIENT python3 "$here/startup.py" \
+			    --then /v2/_catalog "$p" \
 			    $PIN_SERVER "$REGISTRY" serve "$d/config.yml") ;;
 		esac
 		rm -rf "$d"
-		read -r ms cpu rest <<<"$out" || true
+		ms= cpu= rest= ms2= cpu2= rest2=
+		{ read -r ms cpu rest; read -r ms2 cpu2 rest2; } <<<"$out" || true
 		[ -n "$ms" ] && all="$all $ms"
 		[ -n "$cpu" ] && cpus="$cpus ${cpu#cpu=}"
+		[ -n "$ms2" ] && all2="$all2 $ms2"
+		[ -n "$cpu2" ] && cpus2="$cpus2 ${cpu2#cpu=}"
 		[ -n "$rest" ] && by="$by
-$rest"
+/v2/: $rest"
+		[ -n "$rest2" ] && by="$by
+  _catalog: $rest2"
 	done
 	res[$1.startup]=$(median $all)
 	res[$1.startup_cpu]=$(median $cpus)
+	res[$1.startup_store]=$(median $all2)
+	res[$1.startup_store_cpu]=$(median $cpus2)
 	echo "  $1 start to first 200: ${res[$1.startup]:-failed} ms" \
 	    "(of:$all); CPU by then ${res[$1.startup_cpu]:--} ms (of:$cpus)"
+	echo "  $1 start to first store answer (_catalog):" \
+	    "${res[$1.startup_store]:-failed} ms (of:$all2); CPU by then" \
+	    "${res[$1.startup_store_cpu]:--} ms (of:$cpus2)"
 	echo "$1 startup RESULT ms=${res[$1.startup]:--}" \
-	    "cpu_ms=${res[$1.startup_cpu]:--}" >>"$raw"
+	    "cpu_ms=${res[$1.startup_cpu]:--}" \
+	    "store_ms=${res[$1.startup_store]:--}" \
+	    "store_cpu_ms=${res[$1.startup_store_cpu]:--}" >>"$raw"
 	echo "$by" | sed '/^$/d; s/^/    /'
 }
 
@@ -360,9 +381,11 @@ for s in $servers; do
 	res[$s.rss_idle]=$(rss_kb ${pidlist[$s]})
 	res[$s.pss_idle]=$(pss_kb ${pidlist[$s]})
 	echo "  $s: 127.0.0.1:${port[$s]}, pids ${pidlist[$s]}," \
-	    "idle RSS ${res[$s.rss_idle]} KiB"
-	setup_manifest "$s"
+	    "idle RSS ${res[$s.rss_idle]} KiB, PSS ${res[$s.pss_idle]} KiB"
+	[ $startonly = 1 ] || setup_manifest "$s"
 done
+# -s: the start-up and the idle memory only (a few seconds).
+[ $startonly = 1 ] && exit 0
 
 # First, while the servers are as fresh as they can be: what a big
 # streamed upload costs in memory.
@@ -623,6 +646,12 @@ printf "$fmt" "start to first 200 on /v2/, ms" "$b" "$r" "" "<= 10 ms" \
 printf "$fmt" "  (CPU used by then, all processes, ms)" \
     "${res[berth.startup_cpu]:--}" "${res[docker-registry.startup_cpu]:--}" \
     "" "" "" >>"$table"
+printf "$fmt" "start to first store answer (_catalog), ms" \
+    "${res[berth.startup_store]:--}" "${res[docker-registry.startup_store]:--}" \
+    "" "" "" >>"$table"
+printf "$fmt" "  (CPU used by then, all processes, ms)" \
+    "${res[berth.startup_store_cpu]:--}" \
+    "${res[docker-registry.startup_store_cpu]:--}" "" "" "" >>"$table"
 mib() { awk -v k="$1" 'BEGIN { if (k == "" || k == "-") print "-";
 	else printf "%.1f\n", k / 1024 }'; }
 b=$(mib "${res[berth.rss_idle]:-}")

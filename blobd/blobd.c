@@ -280,7 +280,7 @@ main(int argc, char **argv)
 	int64_t		 ttl = UPLOAD_TTL_DEFAULT;
 	struct timeval	 tv;
 	int		 ch, verbose = 0, seccomp = 1, sock, dirfd;
-	int		 new_dirs = 0, durable = 1, datadir_new = -1;
+	int		 new_dirs = 0, durable = 1, datadir_new = -1, reserve_fd;
 	int		 parent_new = -1;
 
 	log_init("berth-blobd", 0);
@@ -363,7 +363,7 @@ main(int argc, char **argv)
 	    store_cut_cb, env.store)) == NULL ||
 	    store_attach(env.store, env.metalog, PACK_BLOB_MAX) != 0 ||
 	    (env.reserve = reserve_new(metalog_dir_fd(env.metalog),
-	    durable)) == NULL) {
+	    durable, &reserve_fd)) == NULL) {
 		log_warnx("cannot use the data directory %s", datadir);
 		exit(BLOBD_EXIT_CONFIG);
 	}
@@ -396,6 +396,8 @@ main(int argc, char **argv)
 		committer_sync_dir(env.committer, dup(env.store->blobs_fd));
 	if (env.metalog->fresh)
 		committer_sync_dir(env.committer, dup(env.metalog->dir_fd));
+	if (reserve_fd != -1)
+		committer_sync_dir(env.committer, reserve_fd);
 	serve_start(&env, sock);
 	if ((env.ev_expire = event_new(env.base, -1, EV_PERSIST,
 	    blobd_expire_cb, &env)) == NULL)

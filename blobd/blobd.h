@@ -531,9 +531,11 @@ void		 upload_committed(struct upload *, int err);
 size_t		 upload_expire(struct upload_table *, int64_t now);
 
 /* reserve.c */
-/* Allocates meta/reserve unless the disk is full (then logs it), synced
- * if durable; NULL only when meta_fd cannot be kept. */
-struct reserve	*reserve_new(int meta_fd, int durable);
+/* Allocates meta/reserve unless the disk is full (then logs it); if
+ * durable, *sync_fd is then its descriptor, for the caller to sync (the
+ * committer's first round), else -1.  NULL only when meta_fd cannot be
+ * kept. */
+struct reserve	*reserve_new(int meta_fd, int durable, int *sync_fd);
 void		 reserve_free(struct reserve *);
 /* 1 when the reserve is allocated.  When it is not, tries to allocate it
  * again if now is set or the last try was a second ago, else says 0:

@@ -46,10 +46,11 @@
 /* How often, at most, a spent reserve is tried again unasked. */
 #define RESERVE_RETRY_MS	1000
 
-/* Allocates meta/reserve in full (blocks a crash left unallocated too);
- * 0, or -1 with the file removed. */
+/* Allocates meta/reserve in full (blocks a crash left unallocated too),
+ * synced if durable and sync is set; the descriptor, or -1 with the file
+ * removed. */
 static int
-reserve_allocate(struct reserve *r)
+reserve_allocate(struct reserve *r, int sync)
 {
 	int	 fd, err;
 
@@ -57,7 +58,7 @@ reserve_allocate(struct reserve *r)
 	    O_NOFOLLOW, 0640)) == -1)
 		return -1;
 	if ((err = posix_fallocate(fd, 0, RESERVE_BYTES)) != 0 ||
-	    (r->durable && fsync(fd) == -1)) {
+	    (sync && r->durable && fsync(fd) == -1)) {
 		if (err != 0)
 			errno = err;
 		err = errno;
@@ -66,15 +67,35 @@ reserve_allocate(struct reserve *r)
 		errno = err;
 		return -1;
 	}
+	return fd;
+}
+
+/* Allocates it (reserve_ready's try); 0 or -1. */
+static int
+reserve_allocate_synced(struct reserve *r)
+{
+	int	 fd;
+
+	if ((fd = reserve_allocate(r, 1)) == -1)
+		return -1;
 	close(fd);
 	return 0;
 }
 
+/*
+ * At start, the allocation is not synced here: its descriptor goes to the
+ * committer's first round (*sync_fd), which syncs the new directories
+ * in the background too, so that no fsync comes before the hello.  Every
+ * start allocates it again, so a crash before that round loses nothing
+ * a later start does not redo.
+ */
 struct reserve *
-reserve_new(int meta_fd, int durable)
+reserve_new(int meta_fd, int durable, int *sync_fd)
 {
 	struct reserve	*r;
+	int		 fd;
 
+	*sync_fd = -1;
 	r = xcalloc(1, sizeof(*r));
 	r->durable = durable;
 	if ((r->dir_fd = dup(meta_fd)) == -1 || fd_set_cloexec(r->dir_fd)) {
@@ -82,10 +103,20 @@ reserve_new(int meta_fd, int durable)
 		free(r);
 		return NULL;
 	}
-	if (!reserve_ready(r, 1))
+	if ((fd = reserve_allocate(r, 0)) == -1) {
+		if (errno != ENOSPC)
+			log_warn("meta/reserve");
+		r->tried_ms = mono_ms();
 		log_warnx("no room for the %d MiB space reserve in meta/: the "
 		    "disk is full; berth accepts only deletes until garbage "
 		    "collection frees enough", RESERVE_BYTES >> 20);
+		return r;
+	}
+	r->held = 1;
+	if (durable)
+		*sync_fd = fd;
+	else
+		close(fd);
 	return r;
 }
 
@@ -108,7 +139,7 @@ reserve_ready(struct reserve *r, int now)
 	t = mono_ms();
 	if (!now && r->tried_ms != 0 && t - r->tried_ms < RESERVE_RETRY_MS)
 		return 0;
-	if (reserve_allocate(r) == -1) {
+	if (reserve_allocate_synced(r) == -1) {
 		if (errno != ENOSPC)
 			log_warn("meta/reserve");
 		r->tried_ms = t;

@@ -23,7 +23,11 @@
  * process's first EVP digest cost about 6 million instructions, two
  * thirds of berth-blobd's start; HMAC-SHA256 (SigV4, tokens) is built
  * on them for the same reason, and because EVP's HMAC() fetched its
- * implementation again at every call.  OpenSSL 3 marks them deprecated,
+ * implementation again at every call.  Only the Init, Update and Final
+ * functions: OpenSSL 3's one-shot SHA256() goes through EVP, and without
+ * it berth-blobd can link the SHA-2 objects of libcrypto.a alone
+ * (configure's --enable-static-digests; ARCHITECTURE.md).  OpenSSL 3
+ * marks them deprecated,
  * in favour of EVP: that is the one reason for the
  * OPENSSL_SUPPRESS_DEPRECATED below.
  */
@@ -172,13 +176,6 @@ digest_cmp(const struct digest *a, const struct digest *b)
 	return memcmp(a->raw, b->raw, digest_raw_len(a->algo));
 }
 
-void
-digest_library_init(void)
-{
-	if (OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, NULL) != 1)
-		fatalx("cannot initialise libcrypto");
-}
-
 /* RFC 2104 over SHA-256, whose blocks are 64 bytes. */
 void
 digest_hmac_sha256(const void *key, size_t klen, const void *msg,
@@ -189,9 +186,11 @@ digest_hmac_sha256(const void *key, size_t klen, const void *msg,
 	size_t		 i;
 
 	memset(k, 0, sizeof(k));
-	if (klen > sizeof(k))
-		SHA256(key, klen, k);
-	else if (klen > 0)
+	if (klen > sizeof(k)) {
+		SHA256_Init(&c);
+		SHA256_Update(&c, key, klen);
+		SHA256_Final(k, &c);
+	} else if (klen > 0)
 		memcpy(k, key, klen);
 	for (i = 0; i < sizeof(pad); i++)
 		pad[i] = k[i] ^ 0x36;
@@ -215,12 +214,20 @@ void
 digest_compute(enum digest_algo algo, const void *buf, size_t n,
     struct digest *out)
 {
+	SHA256_CTX	 c;
+	SHA512_CTX	 c5;
+
 	memset(out, 0, sizeof(*out));
 	out->algo = algo;
-	if (algo == DIGEST_SHA512)
-		SHA512(buf, n, out->raw);
-	else
-		SHA256(buf, n, out->raw);
+	if (algo == DIGEST_SHA512) {
+		SHA512_Init(&c5);
+		SHA512_Update(&c5, buf, n);
+		SHA512_Final(out->raw, &c5);
+	} else {
+		SHA256_Init(&c);
+		SHA256_Update(&c, buf, n);
+		SHA256_Final(out->raw, &c);
+	}
 }
 
 struct digest_ctx *

@@ -51,14 +51,6 @@ const char	*digest_algo_name(enum digest_algo);
 enum digest_algo digest_algo_parse(const char *, size_t);
 int		 digest_eq(const struct digest *, const struct digest *);
 int		 digest_cmp(const struct digest *, const struct digest *);
-/*
- * Loads libcrypto's configuration now: libcrypto reads its configuration
- * file on first use of EVP (signing keys), and a process must not need
- * files once it is confined.  The digests and the HMAC below do not use
- * EVP and need no configuration: a process that only hashes does not
- * call it.
- */
-void		 digest_library_init(void);
 /* HMAC-SHA256 (RFC 2104) of msg under key into out. */
 void		 digest_hmac_sha256(const void *key, size_t klen,
 		    const void *msg, size_t mlen, uint8_t out[32]);

@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <openssl/crypto.h>
 #ifdef HAVE_MALLOC_H
 #include <malloc.h>
 #endif
@@ -637,6 +638,23 @@ berthd_signal_cb(evutil_socket_t sig, short events, void *arg)
  * (the spawner, forked from it, shares the lock; workers do not inherit
  * it).
  */
+/*
+ * Loads libcrypto's configuration now: libcrypto reads its configuration
+ * file on first use of EVP (signing keys), and berthd must not need files
+ * once it is confined.  Without libcrypto's error strings, which reading
+ * the configuration would otherwise load (1.1 million instructions, a
+ * fifth of berthd's start, and their hash tables): berth never prints
+ * libcrypto's error queue, it says itself what failed.  The digests
+ * (common/digest.c) need none of this.
+ */
+static void
+berthd_crypto_init(void)
+{
+	if (OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG |
+	    OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS, NULL) != 1)
+		fatalx("cannot initialise libcrypto");
+}
+
 static void
 berthd_lock(const char *dir)
 {
@@ -741,7 +759,7 @@ main(int argc, char **argv)
 	 * Whatever would read files later on, now: libcrypto's configuration,
 	 * and the time zone, which glibc's gmtime_r() loads on first use.
 	 */
-	digest_library_init();
+	berthd_crypto_init();
 	tzset();
 	if ((ev_base = event_base_new()) == NULL)
 		fatalx("event_base_new");
@@ -765,8 +783,11 @@ main(int argc, char **argv)
 	berthd_load_at_start(conf.signing_key_file, "--signing-key",
 	    signing_key_load_fd);
 
-	/* Bound now, with the privileges a low port needs; it listens only
-	 * once the worker said hello and the metadata is loaded. */
+	/* Bound now, with the privileges a low port needs; it listens once
+	 * berthd is confined.  Until the worker said hello and the metadata
+	 * is loaded, an anonymous ping of /v2/ is answered and every other
+	 * request is held (router.c): a client may connect as soon as the
+	 * process runs, and nothing it asks is refused for being early. */
 	if ((berthd_http = http_server_new(ev_base, &conf.http,
 	    router_dispatch_cb, NULL)) == NULL)
 		fatalx("http_server_new");
@@ -779,13 +800,15 @@ main(int argc, char **argv)
 	origin_set_loopback_listener(http_server_loopback(berthd_http));
 	priv_drop();
 	berthd_confine();
+	http_server_pause(berthd_http, 0);
 
 	worker_start();
 	scanner_start();
 	fetchc_start();
 	lifecycle_schedule(conf.lifecycle_interval);
-	http_server_pause(berthd_http, 0);
 	berthd_serving = 1;
+	/* No request came in since worker_start() returned: these first. */
+	router_release();
 	log_info("berthd %s serving on %s, data in %s", PACKAGE_VERSION,
 	    conf.listen, conf.data_dir);
 	notify_service("READY=1");

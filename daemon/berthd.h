@@ -513,6 +513,10 @@ struct oci_route {
 
 /* oci.c */
 void	oci_dispatch(struct http_request *, const char *path);
+/* An anonymous GET or HEAD of /v2/, the clients' ping: its answer needs
+ * no model (only --require-auth and the Host), so it is answered while
+ * berthd starts. */
+int	oci_is_anonymous_ping(struct http_request *, const char *path);
 /* Parses "<account>.dkr.ecr.<region>.<localhost|amazonaws.com>[:port]":
  * 0 with account and region, or -1. */
 int	oci_host_identity(const char *host, char *account, char *region);
@@ -620,6 +624,8 @@ void	router_json(struct http_request *, int status, struct json_object *);
 /* The HTTP layer's refusals, in the shape of the API of the path. */
 void	router_refusal_cb(struct http_request *, int err, const char *reason,
 	    void *arg);
+/* Dispatches the requests held while berthd started (worker_start). */
+void	router_release(void);
 
 /* --- requests from web pages (origin.c) --------------------------------- */
 
@@ -649,8 +655,9 @@ void	metrics_render(struct evbuffer *, const struct blobc_stats *st);
 /* --- the worker process (worker.c) --------------------------------------- */
 
 /* Has the spawner start berth-blobd and waits for its hello and the
- * metadata; fatal if it cannot start (data directory locked, bad
- * arguments). */
+ * metadata, serving the requests that need neither meanwhile and holding
+ * the others (router.c, for router_release()); fatal if it cannot start
+ * (data directory locked, bad arguments). */
 void	worker_start(void);
 /* Closes blobd's socket; the spawner then reaps it (spawner_stop). */
 void	worker_stop(void);
@@ -662,6 +669,9 @@ int	worker_up(void);
  * Retry-After, and worker_unready_reason says why. */
 int	worker_ready(void);
 const char *worker_unready_reason(void);
+/* 1 until berthd's first worker_start() returned: the model was never
+ * loaded, and requests that need it wait rather than fail. */
+int	worker_first_start_pending(void);
 /* "down", "starting" (no hello yet), "loading" (the metadata) or "up". */
 const char *worker_state(void);
 /* The running worker's process id, or -1. */
@@ -687,6 +697,9 @@ struct restart {
 void	restart_init(struct restart *, const char *name, void (*cb)(void));
 /* Logs that the child how ("exited with status 1") and calls cb later. */
 void	restart_schedule(struct restart *, const char *how);
+/* Calls cb after ms, without a log line or a change of the backoff: a
+ * first start put off. */
+void	restart_later(struct restart *, int64_t ms);
 int	restart_pending(const struct restart *);
 void	restart_cancel(struct restart *);
 /* A waitpid() status as restart_schedule's how. */

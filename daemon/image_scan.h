@@ -151,8 +151,9 @@ const char *image_scan_status_name(enum image_scan_status);
 
 /* --- the scanner process (scanner.c) ------------------------------------- */
 
-/* Has the spawner start berth-scand, and start it again whenever it
- * exits (with the worker's backoff); scans wait while it is down. */
+/* Has the spawner start berth-scand a quarter of a second from now, and
+ * start it again whenever it exits (with the worker's backoff); scans
+ * wait while it is down. */
 void	scanner_start(void);
 void	scanner_stop(void);
 /* Said hello. */

@@ -347,6 +347,15 @@ oci_unsupported(struct http_request *req, const char *allow)
 	    allow);
 }
 
+int
+oci_is_anonymous_ping(struct http_request *req, const char *path)
+{
+	return (strcmp(path, "/v2") == 0 || strcmp(path, "/v2/") == 0) &&
+	    (method_is(req, "GET") || method_is(req, "HEAD")) &&
+	    http_request_header(req, "Authorization") == NULL &&
+	    http_request_param(req, OCI_DOWNLOAD_PARAM) == NULL;
+}
+
 void
 oci_dispatch(struct http_request *req, const char *path)
 {
@@ -360,8 +369,11 @@ oci_dispatch(struct http_request *req, const char *path)
 	 * send it. */
 	http_response_header(req, "Docker-Distribution-API-Version",
 	    "registry/2.0");
-	/* Tokens and download URLs are checked with the model's key. */
-	if (!worker_ready()) {
+	/* Tokens and download URLs are checked with the model's key.  The
+	 * first start holds every other request (router.c); later, while
+	 * blobd is restarted, the ping says so too. */
+	if (!worker_ready() && !(worker_first_start_pending() &&
+	    oci_is_anonymous_ping(req, path))) {
 		oci_error(req, BERR_UNAVAILABLE, "%s", worker_unready_reason());
 		return;
 	}

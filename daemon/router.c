@@ -21,9 +21,19 @@
  * page may not ask (origin.c) is refused before any of them.  The HTTP
  * layer's own refusals take the same routes, to answer in their shape;
  * the plain JSON answer of the OCI and admin APIs is here too.
+ *
+ * berthd listens before berth-blobd said hello and the metadata is loaded
+ * (worker_start), so that clients can connect at once: an anonymous ping
+ * of /v2/ is answered then, and every other request waits here, in the
+ * order it came, until the first load is done (or berthd gives up and
+ * exits).  A client that pings and then pushes at once is answered late,
+ * never refused.
  */
 #include "config.h"
 
+#include <sys/queue.h>
+
+#include <stdlib.h>
 #include <string.h>
 
 #include <json-c/json.h>
@@ -32,18 +42,19 @@
 #include "error.h"
 #include "http.h"
 #include "log.h"
+#include "util.h"
 
-void
-router_dispatch_cb(struct http_request *req, void *arg)
+struct router_held {
+	STAILQ_ENTRY(router_held) entry;
+	struct http_request	*req;
+};
+
+static STAILQ_HEAD(, router_held) router_held =
+    STAILQ_HEAD_INITIALIZER(router_held);
+
+static void
+router_route(struct http_request *req, const char *path)
 {
-	const char	*path = http_request_path(req);
-	char		 why[512];
-
-	if (origin_refusal(req, strncmp(path, "/_berth/", 8) == 0, why,
-	    sizeof(why))) {
-		router_refusal_cb(req, BERR_DENIED, why, arg);
-		return;
-	}
 	if (strncmp(path, "/_berth/", 8) == 0) {
 		http_request_set_class(req, "admin");
 		admin_dispatch(req, path + 8);
@@ -59,6 +70,40 @@ router_dispatch_cb(struct http_request *req, void *arg)
 	}
 	http_request_set_class(req, "other");
 	oci_error(req, BERR_NOT_FOUND, "no such route");
+}
+
+void
+router_dispatch_cb(struct http_request *req, void *arg)
+{
+	const char	*path = http_request_path(req);
+	struct router_held *h;
+	char		 why[512];
+
+	if (origin_refusal(req, strncmp(path, "/_berth/", 8) == 0, why,
+	    sizeof(why))) {
+		router_refusal_cb(req, BERR_DENIED, why, arg);
+		return;
+	}
+	if (worker_first_start_pending() && !oci_is_anonymous_ping(req,
+	    path)) {
+		h = xcalloc(1, sizeof(*h));
+		h->req = req;
+		STAILQ_INSERT_TAIL(&router_held, h, entry);
+		return;
+	}
+	router_route(req, path);
+}
+
+void
+router_release(void)
+{
+	struct router_held *h;
+
+	while ((h = STAILQ_FIRST(&router_held)) != NULL) {
+		STAILQ_REMOVE_HEAD(&router_held, entry);
+		router_route(h->req, http_request_path(h->req));
+		free(h);
+	}
 }
 
 /* The same routes as router_dispatch_cb's, for the layer's refusals. */

@@ -43,6 +43,8 @@
 #include "rpc.h"
 #include "util.h"
 
+#define SCANNER_FIRST_START_MS	250
+
 /* A scan waiting for its result. */
 struct scanner_call {
 	struct scanner_call	*next;
@@ -301,11 +303,18 @@ scanner_exited(pid_t pid, int status)
 	return 1;
 }
 
+/*
+ * berth-scand loads libarchive, sqlite3 and ICU: its start costs more CPU
+ * than berthd's and berth-blobd's together, and nothing needs it in the
+ * first moments, so it starts a quarter of a second after berthd began
+ * to serve, as berth-fetchd does; scans asked for before then wait for
+ * its hello as they would for any start.
+ */
 void
 scanner_start(void)
 {
 	restart_init(&scanner_restart, "berth-scand", scanner_restart_cb);
-	scanner_spawn();
+	restart_later(&scanner_restart, SCANNER_FIRST_START_MS);
 }
 
 void

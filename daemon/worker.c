@@ -79,20 +79,27 @@ restart_cb(evutil_socket_t fd, short events, void *arg)
 }
 
 void
-restart_schedule(struct restart *r, const char *how)
+restart_later(struct restart *r, int64_t ms)
 {
 	struct timeval	 tv;
 
 	if (r->ev == NULL && (r->ev = evtimer_new(ev_base, restart_cb, r)) ==
 	    NULL)
-		fatalx("cannot set up %s's restart", r->name);
+		fatalx("cannot set up %s's start", r->name);
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	if (evtimer_add(r->ev, &tv) == -1)
+		fatalx("cannot schedule %s's start", r->name);
+}
+
+void
+restart_schedule(struct restart *r, const char *how)
+{
 	if (r->up_since != 0 && mono_ms() - r->up_since >= RESTART_STABLE_MS)
 		r->backoff_ms = RESTART_BACKOFF_MIN_MS;
 	log_warnx("%s %s; restarting in %lld ms", r->name, how,
 	    (long long)r->backoff_ms);
-	tv.tv_sec = r->backoff_ms / 1000;
-	tv.tv_usec = (r->backoff_ms % 1000) * 1000;
-	evtimer_add(r->ev, &tv);
+	restart_later(r, r->backoff_ms);
 	r->backoff_ms *= 2;
 	if (r->backoff_ms > RESTART_BACKOFF_MAX_MS)
 		r->backoff_ms = RESTART_BACKOFF_MAX_MS;
@@ -171,6 +178,12 @@ int
 worker_ready(void)
 {
 	return worker_up() && !meta_loading();
+}
+
+int
+worker_first_start_pending(void)
+{
+	return worker_first_start;
 }
 
 const char *

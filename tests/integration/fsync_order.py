@@ -103,7 +103,10 @@ def parse(path):
             start = first[0]
         elif rest.endswith("<unfinished ...>"):
             name = rest.split("(", 1)[0]
-            pending[(pid, name)] = (t, rest[:-len("<unfinished ...>")])
+            # Without the space before the marker, so that the joined
+            # call reads as one ("..., 0) = 4096").
+            pending[(pid, name)] = (t, rest[:-len("<unfinished ...>")]
+                                    .rstrip())
             continue
         else:
             start = t

@@ -56,13 +56,17 @@ test_reserve_cycle(void)
 	struct reserve	*r;
 	char		*dir = unit_tmpdir(), *path;
 	long long	 size = 0;
-	int		 fd;
+	int		 fd, sync_fd;
 
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	CU_ASSERT_FATAL(fd != -1);
-	r = reserve_new(fd, 1);
+	r = reserve_new(fd, 1, &sync_fd);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	CU_ASSERT(r->held);
+	/* Its sync is the caller's (the committer's first round). */
+	CU_ASSERT_FATAL(sync_fd != -1);
+	CU_ASSERT_EQUAL(fsync(sync_fd), 0);
+	close(sync_fd);
 	CU_ASSERT(reserve_allocated(dir, &size) >= RESERVE_BYTES);
 	CU_ASSERT_EQUAL(size, RESERVE_BYTES);
 	CU_ASSERT_EQUAL(reserve_ready(r, 0), 1);
@@ -80,8 +84,10 @@ test_reserve_cycle(void)
 	/* A crash left a short one: completed at start. */
 	xasprintf(&path, "%s/reserve", dir);
 	CU_ASSERT_EQUAL(truncate(path, 4096), 0);
-	r = reserve_new(fd, 1);
+	r = reserve_new(fd, 0, &sync_fd);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	/* Relaxed: nothing to sync. */
+	CU_ASSERT_EQUAL(sync_fd, -1);
 	CU_ASSERT(reserve_allocated(dir, &size) >= RESERVE_BYTES);
 	CU_ASSERT_EQUAL(size, RESERVE_BYTES);
 	reserve_free(r);
