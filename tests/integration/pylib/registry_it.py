@@ -24,16 +24,12 @@ import boto3
 import botocore
 from botocore.config import Config
 
-from berth_it import free_port, ok
-
-TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__)))))
-BERTHD = os.environ.get("BERTHD", os.path.join(TOP, "build/daemon/berthd"))
-BLOBD = os.environ.get("BLOBD", os.path.join(TOP, "build/blobd/berth-blobd"))
+import berth_it
+from berth_it import BERTHD, BLOBD, free_port, ok
 A = "111111111111"
 B = "222222222222"
 C = "333333333333"
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_MANIFEST = berth_it.MT_OCI_MANIFEST
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 ANY_MANIFEST = (OCI_MANIFEST +
                 ", application/vnd.docker.distribution.manifest.v2+json")
