@@ -433,8 +433,10 @@ conn_step_request(struct http_conn *conn)
 		return 1;
 	case 0:
 		/* All used up; after the end of input, act on that, and a
-		 * body going to a descriptor may go on by splicing. */
-		return conn->read_eof || req->body_state == BODY_FD;
+		 * body going to a descriptor or a pooled buffer may go on
+		 * around the parser (http_splice.c). */
+		return conn->read_eof || req->body_state == BODY_FD ||
+		    (req->body_state == BODY_MEMORY && conn->pbody != NULL);
 	default:
 		return 1;
 	}
