@@ -44,6 +44,7 @@
 
 #define RPC_MAX_FDS_PER_READ	8
 #define RPC_READ_SIZE		(256 * 1024)
+#define RPC_READ_FIRST		(16 * 1024)	/* a read into nothing */
 #define RPC_DIRECT_MIN		(64 * 1024)	/* frames sent uncopied */
 #define RPC_DIRECT_IOV		8
 
@@ -321,7 +322,16 @@ rpc_read_cb(evutil_socket_t sock, short events, void *arg)
 	int			 nvec, i, nfds, *fds, got_fds = 0;
 	size_t			 len;
 
-	nvec = evbuffer_reserve_space(c->in, RPC_READ_SIZE, vec, 2);
+	/*
+	 * With nothing buffered, the read most often takes a small answer or
+	 * two.  RPC_READ_SIZE would take a fresh chain of twice that, which
+	 * berthd's allocator maps and unmaps (its mmap threshold is 64 KiB):
+	 * two system calls and a cleared page per answer.  A frame larger
+	 * than this first read is gathered into one piece (rpc_gather), and
+	 * the reads after fill it RPC_READ_SIZE at a time.
+	 */
+	nvec = evbuffer_reserve_space(c->in, evbuffer_get_length(c->in) == 0 ?
+	    RPC_READ_FIRST : RPC_READ_SIZE, vec, 2);
 	if (nvec < 0) {
 		rpc_die(c, BERR_NOMEM);
 		return;

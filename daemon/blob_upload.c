@@ -44,6 +44,51 @@
 
 /* Bigger pipes mean fewer wake-ups on both sides. */
 #define BLOB_UPLOAD_PIPE_SIZE	(1024 * 1024)
+#define BLOB_UPLOAD_GUESSES	64	/* sizes remembered (a power of 2) */
+
+/*
+ * The size blobd gave in its answer to a session's last append, for a few
+ * sessions: the commit that follows, most often an empty PUT that does not
+ * say its size, takes it as the size of the link record that rides with
+ * the blob, instead of asking blobd first (a round trip per push).  A
+ * guess that another request made wrong meanwhile is refused by blobd, and
+ * the commit goes on as without one (blob_upload_committed_cb).
+ */
+static struct {
+	uint8_t		 id[UPLOAD_ID_LEN];
+	uint64_t	 size;
+	int		 used;
+} size_guess[BLOB_UPLOAD_GUESSES];
+
+static size_t
+size_guess_slot(const uint8_t id[UPLOAD_ID_LEN])
+{
+	/* Session ids are random. */
+	return (id[0] | (size_t)id[1] << 8) % BLOB_UPLOAD_GUESSES;
+}
+
+static void
+size_guess_put(const uint8_t id[UPLOAD_ID_LEN], uint64_t size)
+{
+	size_t	 i = size_guess_slot(id);
+
+	memcpy(size_guess[i].id, id, UPLOAD_ID_LEN);
+	size_guess[i].size = size;
+	size_guess[i].used = 1;
+}
+
+/* The guess for id, taken out; UINT64_MAX when there is none. */
+static uint64_t
+size_guess_take(const uint8_t id[UPLOAD_ID_LEN])
+{
+	size_t	 i = size_guess_slot(id);
+
+	if (!size_guess[i].used ||
+	    memcmp(size_guess[i].id, id, UPLOAD_ID_LEN) != 0)
+		return UINT64_MAX;
+	size_guess[i].used = 0;
+	return size_guess[i].size;
+}
 
 void
 blob_upload_init(struct blob_upload *u, const char *account, const char *region,
@@ -184,6 +229,8 @@ blob_upload_append_reply_cb(int err, uint64_t size, void *arg)
 	u->reply_pending = 0;
 	u->reply_err = err;
 	u->size = size;
+	if (err == 0)
+		size_guess_put(u->id, size);
 	/* blobd closed its end: what is left to write goes nowhere (a
 	 * body's reader and another process's writer find out alone). */
 	if (err != 0 && u->ev != NULL)
@@ -480,6 +527,8 @@ void
 blob_upload_commit(struct blob_upload *u, const struct digest *d,
     uint64_t size, int flags, blob_upload_cb cb, void *arg)
 {
+	if (size == UINT64_MAX)
+		size = size_guess_take(u->id);
 	blob_upload_start_blob(u, d, size, flags, cb, arg);
 	/* Its size first, for the link record (no sync, unlike a link). */
 	if (size == UINT64_MAX)

@@ -61,6 +61,7 @@
  * keep-alive connections hold next to nothing.
  */
 #define HTTP_READ_HIGH		(64 * 1024)	/* input held per connection */
+#define HTTP_LIBEVENT_READ	4096		/* its EVBUFFER_MAX_READ */
 #define HTTP_READ_MAX		(64 * 1024)	/* one read from the socket */
 #define HTTP_RBUF_SPARE		8
 #define HTTP_OUT_PIPELINE	(64 * 1024)	/* parse on below this output */
@@ -433,8 +434,10 @@ conn_step_request(struct http_conn *conn)
 		return 1;
 	case 0:
 		/* All used up; after the end of input, act on that, and a
-		 * body going to a descriptor may go on by splicing. */
-		return conn->read_eof || req->body_state == BODY_FD;
+		 * body going to a descriptor or a pooled buffer may go on
+		 * around the parser (http_splice.c). */
+		return conn->read_eof || req->body_state == BODY_FD ||
+		    (req->body_state == BODY_MEMORY && conn->pbody != NULL);
 	default:
 		return 1;
 	}
@@ -668,12 +671,25 @@ conn_read_more(struct http_conn *conn)
 	evbuffer_freeze(in, 0);
 }
 
+/* Whether the input holds the rest of the request's body already: a read
+ * for more would most often find nothing (EAGAIN after every small PUT). */
+static int
+conn_body_buffered(struct http_conn *conn)
+{
+	const struct http_request *req = &conn->req;
+
+	return !req->chunked && req->content_length >= 0 &&
+	    (uint64_t)req->content_length >= req->body_received &&
+	    evbuffer_get_length(bufferevent_get_input(conn->bev)) >=
+	    (uint64_t)req->content_length - req->body_received;
+}
+
 static void
 conn_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct http_conn	*conn = arg;
 
-	if (conn->phase == PHASE_REQUEST) {
+	if (conn->phase == PHASE_REQUEST && !conn_body_buffered(conn)) {
 		switch (conn->req.body_state) {
 		case BODY_MEMORY:
 		case BODY_FD:
@@ -683,7 +699,13 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 		default:
 			break;
 		}
-	}
+	} else if ((conn->phase == PHASE_IDLE || conn->phase == PHASE_HEAD) &&
+	    evbuffer_get_length(bufferevent_get_input(bev)) >=
+	    HTTP_LIBEVENT_READ)
+		/* libevent's one read was full: a head with a small body
+		 * after it (a 4 KiB PUT's), most often.  The rest now, not
+		 * after another turn of the loop. */
+		conn_read_more(conn);
 	http_conn_process(conn);
 }
 
