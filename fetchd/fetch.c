@@ -509,7 +509,6 @@ fetch_run(struct fetch *f)
 		    (long)CURL_HTTP_VERSION_1_1);
 		(void)curl_easy_setopt(f->easy, CURLOPT_BUFFERSIZE,
 		    (long)FETCH_PIPE_BUFFER);
-		transfer_read_ahead(f->easy);
 	}
 	(void)curl_easy_setopt(f->easy, CURLOPT_URL, target);
 	free(target);

@@ -64,8 +64,6 @@ void	transfer_start(CURL *, transfer_done_cb, void *arg);
 void	transfer_stop(CURL *);
 /* Transfers running now. */
 size_t	transfer_running(void);
-/* easy's new TLS connections read ahead (a blob's: fewer system calls). */
-void	transfer_read_ahead(CURL *);
 
 /* --- upstreams: where a URL goes, what it trusts (upstream.c) ------------ */
 

@@ -23,28 +23,14 @@
  * berth-fetchd's one event loop, with no thread of our own and no
  * poll(2) over every socket: what curl does per event is proportional to
  * the sockets that are ready.
- *
- * A blob's connection reads ahead: OpenSSL takes up to TRANSFER_READ_AHEAD
- * bytes from the socket per recv(2) instead of two per TLS record (its
- * 5-byte header, then the rest), a sixteenth of the calls.  This libcurl
- * (7.88) asks SSL_pending() whether to read on, which does not count the
- * records read ahead: once the socket is empty it would wait for it with
- * records in OpenSSL's buffer, until the end of the body for ever.  So
- * after each action, a transfer that moved and whose SSL object still
- * has bytes (SSL_has_pending()) is acted on again as if its socket were
- * readable, until it stops moving (the rest of a record is still on its
- * way: its socket will wake it) or nothing is buffered.
  */
 #include "config.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include <sys/queue.h>
-
 #include <curl/curl.h>
 #include <event2/event.h>
-#include <openssl/ssl.h>
 
 #include "fetchd.h"
 #include "log.h"
@@ -54,28 +40,15 @@ struct transfer_sock {
 	struct event	*ev;
 };
 
-/* What OpenSSL reads per recv(2) on a blob's connection (16 records). */
-#define TRANSFER_READ_AHEAD	(256 * 1024)
-/* Transfers acted on again at once; rounds before the loop's next turn. */
-#define TRANSFER_KICK_MAX	16
-#define TRANSFER_ROUNDS		64
-
 /* What CURLOPT_PRIVATE points to while a transfer runs. */
 struct transfer_job {
-	TAILQ_ENTRY(transfer_job) entry;
-	CURL		*easy;
-	curl_socket_t	 sock;		/* the one curl last watched */
-	curl_off_t	 seen;		/* bytes received at the last look */
 	transfer_done_cb done;
 	void		*arg;
 };
 
-static TAILQ_HEAD(, transfer_job) transfer_jobs =
-    TAILQ_HEAD_INITIALIZER(transfer_jobs);
 static CURLM		*transfer_multi;
 static struct event_base *transfer_base;
 static struct event	*transfer_timer;
-static struct event	*transfer_kick;
 static size_t		 transfer_count;
 
 static void
@@ -100,61 +73,10 @@ transfer_collect(void)
 		(void)curl_easy_setopt(easy, CURLOPT_PRIVATE, NULL);
 		transfer_count--;
 		if (job != NULL) {
-			TAILQ_REMOVE(&transfer_jobs, job, entry);
 			job->done(easy, rc, job->arg);
 			free(job);
 		}
 	}
-}
-
-/* Whether job received bytes since the last look and its SSL object
- * holds bytes that curl will not ask for. */
-static int
-transfer_buffered(struct transfer_job *job)
-{
-	struct curl_tlssessioninfo *tls = NULL;
-	curl_off_t		 got = 0;
-	long			 head = 0;
-
-	(void)curl_easy_getinfo(job->easy, CURLINFO_SIZE_DOWNLOAD_T, &got);
-	(void)curl_easy_getinfo(job->easy, CURLINFO_HEADER_SIZE, &head);
-	got += head;
-	if (got == job->seen)
-		return 0;
-	job->seen = got;
-	if (curl_easy_getinfo(job->easy, CURLINFO_TLS_SSL_PTR, &tls) !=
-	    CURLE_OK || tls == NULL || tls->backend != CURLSSLBACKEND_OPENSSL ||
-	    tls->internals == NULL)
-		return 0;
-	return SSL_has_pending(tls->internals);
-}
-
-/* Acts on the transfers whose records were read ahead (see above); after
- * TRANSFER_ROUNDS rounds the rest waits for the loop's next turn. */
-static void
-transfer_drain(void)
-{
-	struct transfer_job	*job;
-	curl_socket_t		 s[TRANSFER_KICK_MAX];
-	size_t			 i, n;
-	int			 round, running;
-
-	for (round = 0; round < TRANSFER_ROUNDS; round++) {
-		n = 0;
-		TAILQ_FOREACH(job, &transfer_jobs, entry) {
-			if (n < nitems(s) && transfer_buffered(job) &&
-			    job->sock != CURL_SOCKET_BAD)
-				s[n++] = job->sock;
-		}
-		if (n == 0)
-			return;
-		/* An action may end any transfer: only sockets are kept. */
-		for (i = 0; i < n; i++)
-			(void)curl_multi_socket_action(transfer_multi, s[i],
-			    CURL_CSELECT_IN, &running);
-		transfer_collect();
-	}
-	event_active(transfer_kick, 0, 0);
 }
 
 static void
@@ -168,7 +90,6 @@ transfer_event_cb(evutil_socket_t fd, short what, void *arg)
 		action |= CURL_CSELECT_OUT;
 	(void)curl_multi_socket_action(transfer_multi, fd, action, &running);
 	transfer_collect();
-	transfer_drain();
 }
 
 static void
@@ -179,30 +100,6 @@ transfer_timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)curl_multi_socket_action(transfer_multi, CURL_SOCKET_TIMEOUT, 0,
 	    &running);
 	transfer_collect();
-	transfer_drain();
-}
-
-static void
-transfer_kick_cb(evutil_socket_t fd, short what, void *arg)
-{
-	transfer_drain();
-}
-
-/* curl: a new connection's TLS context, before its SSL object is made. */
-static CURLcode
-transfer_ssl_ctx_cb(CURL *easy, void *ctx, void *arg)
-{
-	SSL_CTX_set_read_ahead(ctx, 1);
-	SSL_CTX_set_default_read_buffer_len(ctx, TRANSFER_READ_AHEAD);
-	return CURLE_OK;
-}
-
-void
-transfer_read_ahead(CURL *easy)
-{
-	/* Another TLS library than OpenSSL answers CURLE_NOT_BUILT_IN. */
-	(void)curl_easy_setopt(easy, CURLOPT_SSL_CTX_FUNCTION,
-	    transfer_ssl_ctx_cb);
 }
 
 /* curl: wait on s for what (or stop waiting). */
@@ -211,18 +108,8 @@ transfer_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp,
     void *socketp)
 {
 	struct transfer_sock	*ts = socketp;
-	struct transfer_job	*job;
-	char			*priv = NULL;
 	short			 events = EV_PERSIST;
 
-	/* (CURLINFO_ACTIVESOCKET knows no socket while a transfer runs.) */
-	(void)curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv);
-	if ((job = (struct transfer_job *)(void *)priv) != NULL) {
-		if (what != CURL_POLL_REMOVE)
-			job->sock = s;
-		else if (job->sock == s)
-			job->sock = CURL_SOCKET_BAD;
-	}
 	if (what == CURL_POLL_REMOVE) {
 		if (ts != NULL) {
 			event_free(ts->ev);
@@ -273,8 +160,7 @@ transfer_init(struct event_base *base)
 		return -1;
 	}
 	if ((transfer_timer = evtimer_new(base, transfer_timer_cb,
-	    NULL)) == NULL || (transfer_kick = event_new(base, -1, 0,
-	    transfer_kick_cb, NULL)) == NULL)
+	    NULL)) == NULL)
 		fatalx("evtimer_new");
 	(void)curl_multi_setopt(transfer_multi, CURLMOPT_SOCKETFUNCTION,
 	    transfer_socket_cb);
@@ -295,9 +181,6 @@ transfer_shutdown(void)
 	if (transfer_timer != NULL)
 		event_free(transfer_timer);
 	transfer_timer = NULL;
-	if (transfer_kick != NULL)
-		event_free(transfer_kick);
-	transfer_kick = NULL;
 }
 
 void
@@ -306,12 +189,8 @@ transfer_start(CURL *easy, transfer_done_cb done, void *arg)
 	struct transfer_job	*job;
 
 	job = xcalloc(1, sizeof(*job));
-	job->easy = easy;
-	job->sock = CURL_SOCKET_BAD;
-	job->seen = -1;
 	job->done = done;
 	job->arg = arg;
-	TAILQ_INSERT_TAIL(&transfer_jobs, job, entry);
 	(void)curl_easy_setopt(easy, CURLOPT_PRIVATE, (char *)job);
 	if (curl_multi_add_handle(transfer_multi, easy) != CURLM_OK)
 		fatalx("transfer: curl_multi_add_handle failed");
@@ -328,8 +207,6 @@ transfer_stop(CURL *easy)
 		return;
 	curl_multi_remove_handle(transfer_multi, easy);
 	(void)curl_easy_setopt(easy, CURLOPT_PRIVATE, NULL);
-	TAILQ_REMOVE(&transfer_jobs, (struct transfer_job *)(void *)priv,
-	    entry);
 	free(priv);
 	transfer_count--;
 }
