@@ -130,6 +130,11 @@ int	ptc_manifest_ensure(const struct ptc_pull *, const char *ref,
  * for every pull of it that comes while it runs. */
 int	ptc_blob_ensure(const struct ptc_pull *, const struct digest *,
 	    ptc_done_cb, void *arg);
+/* The same, with a GET to show the blob to as it comes when this pull
+ * starts the fetch (sreq, with arg a struct ptc_oci of ptc_stream.c), or
+ * NULL. */
+int	ptc_blob_fetch(const struct ptc_pull *, const struct digest *,
+	    ptc_done_cb, void *arg, struct http_request *sreq);
 
 /*
  * Logs in to the upstream ECR of a rule of account's registry in region
@@ -145,8 +150,8 @@ int	ptc_login(const char *account, const char *region,
 const char *ptc_login_password(const char *account, const char *region,
 	    const struct ptc_rule *);
 
-/* Called first by the OCI manifest and blob GET and HEAD; 1 when the
- * request was taken (fetched from the upstream, then served), 0 when it
+/* Called first by the OCI manifest and blob GET and HEAD (ptc_stream.c);
+ * 1 when the request was taken (fetched from the upstream, then served), 0 when it
  * goes on as usual. */
 int	ptc_manifest_intercept(struct http_request *,
 	    const struct oci_ident *, const char *name, const char *ref);

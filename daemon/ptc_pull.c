@@ -904,10 +904,7 @@ ptc_bfetch_repo_cb(int err, void *arg)
 		ptc_bfetch_login_cb(0, NULL, b);
 }
 
-/* The same as ptc_blob_ensure, with a GET to show the blob to as it
- * comes when this pull starts the fetch (sreq, with arg a struct ptc_oci),
- * or NULL. */
-static int
+int
 ptc_blob_fetch(const struct ptc_pull *p, const struct digest *d,
     ptc_done_cb cb, void *arg, struct http_request *sreq)
 {
@@ -958,82 +955,4 @@ ptc_blob_ensure(const struct ptc_pull *p, const struct digest *d,
     ptc_done_cb cb, void *arg)
 {
 	return ptc_blob_fetch(p, d, cb, arg, NULL);
-}
-
-/* --- the OCI routes -------------------------------------------------------- */
-
-/* An OCI request waiting for the cache, then served again. */
-struct ptc_oci {
-	struct http_request *req;
-	struct oci_ident id;
-	char		 name[NAME_MAX_LEN + 1];
-	char		 ref[DIGEST_STR_MAX + ECR_TAG_MAX_LEN];
-	int		 blob;
-};
-
-/* Set while a request is served again after a fetch: no second fetch. */
-static int	ptc_bypass;
-
-static void
-ptc_oci_done_cb(int err, const char *why, void *arg)
-{
-	struct ptc_oci	*o = arg;
-
-	if (err != 0)
-		oci_error(o->req, err, "%s%s%s from the upstream: %s", o->name,
-		    o->blob ? "@" : ":", o->ref, why);
-	else {
-		ptc_bypass = 1;
-		if (o->blob)
-			oci_blob_get(o->req, &o->id, o->name, o->ref);
-		else
-			oci_manifest_get(o->req, &o->id, o->name, o->ref);
-		ptc_bypass = 0;
-	}
-	free(o);
-}
-
-static int
-ptc_oci_intercept(struct http_request *req, const struct oci_ident *id,
-    const char *name, const char *ref, int blob)
-{
-	struct ptc_pull	 p;
-	struct ptc_oci	*o;
-	struct digest	 d;
-	int		 taken;
-
-	if (ptc_bypass || (blob && digest_parse_str(ref, &d) != 0))
-		return 0;
-	o = xcalloc(1, sizeof(*o));
-	o->req = req;
-	o->id = *id;
-	snprintf(o->name, sizeof(o->name), "%s", name);
-	snprintf(o->ref, sizeof(o->ref), "%s", ref);
-	o->blob = blob;
-	/* The registry API's caller is the registry's own account. */
-	p.caller = p.account = id->account;
-	p.region = id->region;
-	p.name = name;
-	/* A GET of the whole blob can be shown it as it comes. */
-	taken = blob ? ptc_blob_fetch(&p, &d, ptc_oci_done_cb, o,
-	    !http_request_is_head(req) &&
-	    http_request_header(req, "Range") == NULL ? req : NULL) :
-	    ptc_manifest_ensure(&p, ref, ptc_oci_done_cb, o);
-	if (!taken)
-		free(o);
-	return taken;
-}
-
-int
-ptc_manifest_intercept(struct http_request *req, const struct oci_ident *id,
-    const char *name, const char *ref)
-{
-	return ptc_oci_intercept(req, id, name, ref, 0);
-}
-
-int
-ptc_blob_intercept(struct http_request *req, const struct oci_ident *id,
-    const char *name, const char *dstr)
-{
-	return ptc_oci_intercept(req, id, name, dstr, 1);
 }
