@@ -35,7 +35,8 @@ sys.dont_write_bytecode = True    # nothing left in the source tree
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "pylib"))
 import berth_it  # noqa: E402
-from berth_it import BERTHD, BLOBD, TARGET, free_port, ok  # noqa: E402
+from berth_it import (  # noqa: E402
+    BERTHD, BLOBD, TARGET, err, free_port, ok)
 
 
 class Berthd:
@@ -97,17 +98,6 @@ class Berthd:
                     resp.read())
         except urllib.error.HTTPError as e:
             return e.code, dict(e.headers), json.loads(e.read() or b"{}")
-
-
-def err(fn, *a, **kw):
-    """The exception name a call raises (None when it succeeds)."""
-    try:
-        fn(*a, **kw)
-    except botocore.exceptions.ClientError as e:
-        return e.response["Error"]["Code"]
-    except botocore.exceptions.ParamValidationError:
-        return "ParamValidationError"
-    return None
 
 
 def sha(b):

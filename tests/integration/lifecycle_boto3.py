@@ -37,7 +37,7 @@ sys.dont_write_bytecode = True    # nothing left in the source tree
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "pylib"))
 import berth_it  # noqa: E402
-from berth_it import free_port, ok  # noqa: E402
+from berth_it import err, free_port, ok  # noqa: E402
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
     __file__))))
@@ -105,15 +105,6 @@ class Berthd:
     def run(self, **scope):
         q = "&".join("%s=%s" % kv for kv in scope.items())
         return self.admin("POST", "lifecycle/run" + ("?" + q if q else ""))
-
-
-def err(fn, *a, **kw):
-    """The exception name a call raises (None when it succeeds)."""
-    try:
-        fn(*a, **kw)
-    except botocore.exceptions.ClientError as e:
-        return e.response["Error"]["Code"]
-    return None
 
 
 def err_message(fn, *a, **kw):

@@ -32,8 +32,9 @@ sys.dont_write_bytecode = True    # nothing left in the source tree
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [os.path.join(HERE, "pylib"), os.path.join(HERE, "reg")]
 import berth_it  # noqa: E402
+from berth_it import err  # noqa: E402
 from registry_it import (  # noqa: E402
-    A, ANY_MANIFEST, B, Berthd, C, OCI_INDEX, OCI_MANIFEST, TMP, err, errmsg,
+    A, ANY_MANIFEST, B, Berthd, C, OCI_INDEX, OCI_MANIFEST, TMP, errmsg,
     images, oci_image, oci_put, ok, podman_push, policy, push,
     settled, statuses)
 from templates import test_templates, test_create_on_push  # noqa: E402

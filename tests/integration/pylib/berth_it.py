@@ -196,3 +196,15 @@ def run(tests, *args):
 def summary():
     print("%d passed, %d failed" % (passed, failed))
     sys.exit(1 if failed else 0)
+
+
+def err(fn, *a, **kw):
+    """The exception name a boto3 call raises (None when it succeeds)."""
+    import botocore.exceptions
+    try:
+        fn(*a, **kw)
+    except botocore.exceptions.ClientError as e:
+        return e.response["Error"]["Code"]
+    except botocore.exceptions.ParamValidationError:
+        return "ParamValidationError"
+    return None

@@ -124,16 +124,6 @@ class Berthd:
         return base64.b64decode(tok).decode().split(":", 1)[1]
 
 
-def err(fn, *a, **kw):
-    try:
-        fn(*a, **kw)
-    except botocore.exceptions.ClientError as e:
-        return e.response["Error"]["Code"]
-    except botocore.exceptions.ParamValidationError:
-        return "ParamValidationError"
-    return None
-
-
 def errmsg(fn, *a, **kw):
     try:
         fn(*a, **kw)

@@ -13,8 +13,9 @@ import subprocess
 import urllib.error
 import urllib.request
 
+from berth_it import err
 from registry_it import (
-    A, BERTHD, BLOBD, Berthd, NOTARY, OCI_MANIFEST, TMP, err, free_port, ok,
+    A, BERTHD, BLOBD, Berthd, NOTARY, OCI_MANIFEST, TMP, free_port, ok,
     push, settled, statuses, wait_until)
 
 

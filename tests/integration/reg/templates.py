@@ -9,8 +9,9 @@ Part of registry.py, which runs these tests on its berthd.
 import hashlib
 import json
 
+from berth_it import err
 from registry_it import (
-    A, C, err, oci_layout, ok, podman_push, push, skopeo_push)
+    A, C, oci_layout, ok, podman_push, push, skopeo_push)
 
 
 # --- repository creation templates ------------------------------------------
