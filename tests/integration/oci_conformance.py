@@ -31,6 +31,7 @@ Standard library only.  One line per case ("ok NAME" or "FAIL NAME: why"),
 then "N passed, N failed"; the exit status is 1 if any case failed.
 """
 
+import importlib
 import os
 import signal
 import sys
@@ -42,13 +43,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
 import base  # noqa: E402
 from base import (Berthd, CASES, D, External, Failure, S,  # noqa: E402
                   Skip, build_data)
-import suite  # noqa: E402  (each module registers its cases)
-import spec_main  # noqa: E402
-import extra_push  # noqa: E402
-import extra_api  # noqa: E402
 
-# The case modules, in the order they run.
-MODULES = (suite, spec_main, extra_push, extra_api)
+# Each case module registers its cases as it is imported: in this order.
+for _module in ("suite", "spec_main", "extra_push", "extra_api"):
+    importlib.import_module(_module)
 
 
 # --- the runner ---------------------------------------------------------------
