@@ -13,6 +13,11 @@
 # cannot be repeated on one repository, so each run pulls through its own
 # rule (q1, q2, ...) of the same upstream.
 #
+# The direct and the first pulls alternate (direct then first, then first
+# then direct, ...), after one untimed pull of each (rule q0), so that
+# each pair runs under the same load; the ratio is given per pair, with
+# the pairs' median and lowest, besides the ratio of the medians.
+#
 #   bench/pullthrough.sh [-s MiB] [-r runs]
 #
 # Uses tests/integration's helpers for the CA and the upstream; BERTHD,
@@ -66,7 +71,7 @@ mkdir -p "$T_TMP/data"
 start_berthd "$T_TMP/data" --create-on-push --upstream-map "quay.io=$up,$pki/ca.pem"
 export AWS_ACCESS_KEY_ID=000000000000 AWS_SECRET_ACCESS_KEY=x \
     AWS_DEFAULT_REGION=us-east-1
-for i in $(seq "$runs"); do
+for i in $(seq 0 "$runs"); do
 	aws --endpoint-url "$URL" ecr create-pull-through-cache-rule \
 	    --ecr-repository-prefix "q$i" --upstream-registry-url quay.io \
 	    >/dev/null
@@ -75,7 +80,7 @@ plain=$(push_blob "$URL" plain/big "$T_TMP/blob2") ||
     { echo "push to berth failed" >&2; exit 1; }
 
 # pull URL [curl options]: seconds, after checking the size; the seconds
-# to the first byte of the body go to $T_TMP/ttfb.
+# to the first byte of the body go to $T_TMP/ttfb.last.
 pull() {
 	local out
 	out=$(curl -sf -o /dev/null -w \
@@ -83,7 +88,7 @@ pull() {
 	    return 1
 	set -- $out
 	[ "$1" = "$bytes" ] || return 1
-	echo "$3" >>"$T_TMP/ttfb"
+	echo "$3" >"$T_TMP/ttfb.last"
 	echo "$2"
 }
 
@@ -100,10 +105,7 @@ row() {
 # The set-up's writes (two blobs made, pushed twice) go to the disk now,
 # not while the pulls are timed (a first pull writes the blob to disk).
 sync
-direct=() first=() cached=() normal=()
-for i in $(seq "$runs"); do
-	direct+=("$(pull --cacert "$pki/ca.pem" "$up/v2/bench/big/blobs/$digest")")
-done
+direct=() first=() cached=() normal=() ratios=()
 # ticks PID...: the CPU time (user and system, in clock ticks) of each.
 ticks() {
 	local p
@@ -113,14 +115,38 @@ ticks() {
 }
 fetchd=$(fetchd_pid "$BERTHD_PID") blobd=$(blobd_pid "$BERTHD_PID")
 hz=$(getconf CLK_TCK)
-rm -f "$T_TMP/ttfb" "$T_TMP/cpu"
-for i in $(seq "$runs"); do
+# pull_direct, pull_first RULE: one timed pull each, then a second's rest
+# (in which a first pull's CPU per process is taken: to $T_TMP/cpu, its
+# time to the first byte to $T_TMP/ttfb).
+pull_direct() {
+	pull --cacert "$pki/ca.pem" "$up/v2/bench/big/blobs/$digest" &&
+	    sleep 1
+}
+pull_first() {
+	local before t
 	before=$(ticks "$BERTHD_PID" "$fetchd" "$blobd" "$upstream_pid")
-	first+=("$(pull "$URL/v2/q$i/bench/big/blobs/$digest")")
-	# The store's commit ends after the client's last byte.
+	t=$(pull "$URL/v2/q$1/bench/big/blobs/$digest") || return 1
+	# The store's commit (which the last byte waits for) is done; what
+	# follows it in the processes (the log, the session's cleanup) too.
 	sleep 1
 	echo "$before $(ticks "$BERTHD_PID" "$fetchd" "$blobd" \
 	    "$upstream_pid")" >>"$T_TMP/cpu"
+	cat "$T_TMP/ttfb.last" >>"$T_TMP/ttfb"
+	echo "$t"
+}
+# The warm-up: the upstream's first answers, berth-fetchd's first
+# connection, neither timed.
+pull_direct >/dev/null && pull_first 0 >/dev/null ||
+    { echo "the warm-up pulls failed" >&2; exit 1; }
+rm -f "$T_TMP/ttfb" "$T_TMP/cpu"
+for i in $(seq "$runs"); do
+	if [ $((i % 2)) = 1 ]; then
+		d=$(pull_direct) && f=$(pull_first "$i")
+	else
+		f=$(pull_first "$i") && d=$(pull_direct)
+	fi || { echo "pull $i failed" >&2; exit 1; }
+	direct+=("$d") first+=("$f")
+	ratios+=("$(echo "100 * $d / $f" | bc -l)")
 done
 ttfb=$(sort -g "$T_TMP/ttfb" | sed -n "$(( (runs + 1) / 2 ))p")
 for i in $(seq "$runs"); do
@@ -151,5 +177,9 @@ awk -v hz="$hz" -v n="$runs" '
 	}' "$T_TMP/cpu"
 printf 'first / direct throughput: %.0f%% (issue 12: at least 80%%)\n' \
     "$(echo "100 * $med_direct / $med_first" | bc -l)"
+printf '%s\n' "${ratios[@]}" | sort -g | awk '
+	{ r[NR] = $1; all = all sprintf(" %.0f", $1) }
+	END { printf "first / direct per pair: median %.0f%%, lowest %.0f%%  (%s )\n",
+	    r[int((NR + 1) / 2)], r[1], all }'
 printf 'cached / normal throughput: %.0f%% (issue 12: as fast)\n' \
     "$(echo "100 * $med_normal / $med_cached" | bc -l)"
