@@ -8,15 +8,19 @@
 # timed by curl (time_total); the median of -r runs (default 3) is
 # reported, with MB/s (10^6 bytes), and the first pull's time to its
 # first byte and the CPU time each process spent on it (berthd,
-# berth-fetchd, berth-blobd and the upstream, from /proc: figures that
-# depend less on the machine's load than the times).  A first pull
+# berth-fetchd, berth-blobd and the upstream from /proc, the client curl
+# from bash's time: figures that depend less on the machine's load than
+# the times), as for the direct pull (the upstream and curl).  A first pull
 # cannot be repeated on one repository, so each run pulls through its own
 # rule (q1, q2, ...) of the same upstream.
 #
 # The direct and the first pulls alternate (direct then first, then first
 # then direct, ...), after one untimed pull of each (rule q0), so that
 # each pair runs under the same load; the ratio is given per pair, with
-# the pairs' median and lowest, besides the ratio of the medians.
+# the pairs' median and lowest, besides the ratio of the medians, and so
+# is the ratio of the two pulls' CPU seconds (all processes and client),
+# which the throughputs' ratio follows when both pulls are bound by the
+# CPU (two cores here).
 #
 #   bench/pullthrough.sh [-s MiB] [-r runs]
 #
@@ -80,15 +84,17 @@ plain=$(push_blob "$URL" plain/big "$T_TMP/blob2") ||
     { echo "push to berth failed" >&2; exit 1; }
 
 # pull URL [curl options]: seconds, after checking the size; the seconds
-# to the first byte of the body go to $T_TMP/ttfb.last.
+# to the first byte of the body go to $T_TMP/ttfb.last, curl's CPU
+# seconds (user and system) to $T_TMP/client.last.
 pull() {
 	local out
-	out=$(curl -sf -o /dev/null -w \
-	    '%{size_download} %{time_total} %{time_starttransfer}' "$@") ||
-	    return 1
+	out=$( { TIMEFORMAT='%U %S'; time curl -sf -o /dev/null -w \
+	    '%{size_download} %{time_total} %{time_starttransfer}' "$@"; } \
+	    2>"$T_TMP/client.time") || return 1
 	set -- $out
 	[ "$1" = "$bytes" ] || return 1
 	echo "$3" >"$T_TMP/ttfb.last"
+	awk '{ print $1 + $2 }' "$T_TMP/client.time" >"$T_TMP/client.last"
 	echo "$2"
 }
 
@@ -106,31 +112,45 @@ row() {
 # not while the pulls are timed (a first pull writes the blob to disk).
 sync
 direct=() first=() cached=() normal=() ratios=()
-# ticks PID...: the CPU time (user and system, in clock ticks) of each.
-ticks() {
+# cpu PID...: the CPU seconds (user and system) of each so far.
+cpu() {
 	local p
 	for p in "$@"; do
-		awk '{ printf "%d ", $14 + $15 }' "/proc/$p/stat"
+		awk -v hz="$hz" '{ printf "%.2f ", ($14 + $15) / hz }' \
+		    "/proc/$p/stat"
 	done
+}
+# spent BEFORE AFTER: what each process spent between the two, and the
+# client's CPU of the last pull.
+spent() {
+	echo "$1 $2 $(cat "$T_TMP/client.last")" | awk '{
+		n = (NF - 1) / 2
+		for (j = 1; j <= n; j++) printf "%.2f ", $(j + n) - $j
+		printf "%s\n", $NF }'
 }
 fetchd=$(fetchd_pid "$BERTHD_PID") blobd=$(blobd_pid "$BERTHD_PID")
 hz=$(getconf CLK_TCK)
 # pull_direct, pull_first RULE: one timed pull each, then a second's rest
-# (in which a first pull's CPU per process is taken: to $T_TMP/cpu, its
-# time to the first byte to $T_TMP/ttfb).
+# (what the processes do after the pull, such as the store's cleanup after
+# the commit that the last byte waits for, is counted in its CPU time:
+# to $T_TMP/cpu.direct and cpu.first; a first pull's time to its first
+# byte to $T_TMP/ttfb).
 pull_direct() {
-	pull --cacert "$pki/ca.pem" "$up/v2/bench/big/blobs/$digest" &&
-	    sleep 1
+	local before t
+	before=$(cpu "$upstream_pid")
+	t=$(pull --cacert "$pki/ca.pem" "$up/v2/bench/big/blobs/$digest") ||
+	    return 1
+	sleep 1
+	spent "$before" "$(cpu "$upstream_pid")" >>"$T_TMP/cpu.direct"
+	echo "$t"
 }
 pull_first() {
 	local before t
-	before=$(ticks "$BERTHD_PID" "$fetchd" "$blobd" "$upstream_pid")
+	before=$(cpu "$BERTHD_PID" "$fetchd" "$blobd" "$upstream_pid")
 	t=$(pull "$URL/v2/q$1/bench/big/blobs/$digest") || return 1
-	# The store's commit (which the last byte waits for) is done; what
-	# follows it in the processes (the log, the session's cleanup) too.
 	sleep 1
-	echo "$before $(ticks "$BERTHD_PID" "$fetchd" "$blobd" \
-	    "$upstream_pid")" >>"$T_TMP/cpu"
+	spent "$before" "$(cpu "$BERTHD_PID" "$fetchd" "$blobd" \
+	    "$upstream_pid")" >>"$T_TMP/cpu.first"
 	cat "$T_TMP/ttfb.last" >>"$T_TMP/ttfb"
 	echo "$t"
 }
@@ -138,7 +158,7 @@ pull_first() {
 # connection, neither timed.
 pull_direct >/dev/null && pull_first 0 >/dev/null ||
     { echo "the warm-up pulls failed" >&2; exit 1; }
-rm -f "$T_TMP/ttfb" "$T_TMP/cpu"
+rm -f "$T_TMP/ttfb" "$T_TMP/cpu.direct" "$T_TMP/cpu.first"
 for i in $(seq "$runs"); do
 	if [ $((i % 2)) = 1 ]; then
 		d=$(pull_direct) && f=$(pull_first "$i")
@@ -160,26 +180,47 @@ row "first through berth" "${first[@]}"
 row "cached through berth" "${cached[@]}"
 row "normal berth pull" "${normal[@]}"
 printf 'first through berth, first byte after %.3f s (median)\n' "$ttfb"
-# The median of each process's CPU seconds over the first pulls.
-awk -v hz="$hz" -v n="$runs" '
-	{ for (j = 1; j <= 4; j++) t[j, NR] = ($(j + 4) - $j) / hz }
-	END {
-		split("berthd berth-fetchd berth-blobd upstream", name, " ")
-		printf "first through berth, CPU s (median):"
-		for (j = 1; j <= 4; j++) {
-			for (a = 1; a <= n; a++) v[a] = t[j, a]
-			for (a = 1; a <= n; a++)
-				for (b = a + 1; b <= n; b++)
-					if (v[b] < v[a]) { x = v[a]; v[a] = v[b]; v[b] = x }
-			printf " %s %.2f", name[j], v[int((n + 1) / 2)]
-		}
-		printf "\n"
-	}' "$T_TMP/cpu"
+# cpu_row NAME FILE PROCESS...: the median of each process's CPU seconds
+# (FILE's columns) and of their sum.
+cpu_row() {
+	local name=$1 file=$2
+	shift 2
+	awk -v name="$name" -v procs="$* all" '
+		{ s = 0; for (j = 1; j <= NF; j++) { t[j, NR] = $j; s += $j }
+		  t[NF + 1, NR] = s }
+		END {
+			m = split(procs, p, " ")
+			printf "%s, CPU s (median):", name
+			for (j = 1; j <= m; j++) {
+				for (a = 1; a <= NR; a++) v[a] = t[j, a]
+				for (a = 1; a <= NR; a++)
+					for (b = a + 1; b <= NR; b++)
+						if (v[b] < v[a]) {
+							x = v[a]; v[a] = v[b]; v[b] = x
+						}
+				printf " %s %.2f", p[j], v[int((NR + 1) / 2)]
+			}
+			printf "\n"
+		}' "$file"
+}
+cpu_row "direct from the upstream" "$T_TMP/cpu.direct" upstream client
+cpu_row "first through berth" "$T_TMP/cpu.first" berthd berth-fetchd \
+    berth-blobd upstream client
 printf 'first / direct throughput: %.0f%% (issue 12: at least 80%%)\n' \
     "$(echo "100 * $med_direct / $med_first" | bc -l)"
-printf '%s\n' "${ratios[@]}" | sort -g | awk '
-	{ r[NR] = $1; all = all sprintf(" %.0f", $1) }
-	END { printf "first / direct per pair: median %.0f%%, lowest %.0f%%  (%s )\n",
-	    r[int((NR + 1) / 2)], r[1], all }'
+# per_pair WHAT: the median and lowest of per-pair percentages (stdin).
+per_pair() {
+	sort -g | awk -v what="$1" '
+		{ r[NR] = $1; all = all sprintf(" %.0f", $1) }
+		END { printf "%s per pair: median %.0f%%, lowest %.0f%% (%s )\n",
+		    what, r[int((NR + 1) / 2)], r[1], all }'
+}
+printf '%s\n' "${ratios[@]}" | per_pair "first / direct throughput"
+# The CPU a direct pull takes (upstream and client) over what a first
+# pull takes (its processes and client): on two cores both are bound by
+# it, so the throughputs' ratio follows.
+paste "$T_TMP/cpu.direct" "$T_TMP/cpu.first" | awk '{
+	d = $1 + $2; f = 0; for (j = 3; j <= NF; j++) f += $j
+	print 100 * d / f }' | per_pair "direct / first CPU"
 printf 'cached / normal throughput: %.0f%% (issue 12: as fast)\n' \
     "$(echo "100 * $med_normal / $med_cached" | bc -l)"
