@@ -141,12 +141,11 @@ spent() {
 }
 fetchd=$(fetchd_pid "$BERTHD_PID") blobd=$(blobd_pid "$BERTHD_PID")
 hz=$(getconf CLK_TCK)
-# pull_direct I, pull_first I: one timed pull each of blob I (through
-# rule qI), then a second's rest
-# (what the processes do after the pull, such as the store's cleanup after
-# the commit that the last byte waits for, is counted in its CPU time:
-# to $T_TMP/cpu.direct and cpu.first; a first pull's time to its first
-# byte to $T_TMP/ttfb).
+# pull_direct I, pull_first I: one timed pull of blob I (the first pull
+# through rule qI), then a second's rest, counted in its CPU time (what
+# the processes do just after it, such as the store's cleanup after the
+# commit that the last byte waits for): to $T_TMP/cpu.direct and
+# cpu.first; a first pull's time to its first byte to $T_TMP/ttfb.
 pull_direct() {
 	local before t
 	before=$(cpu "$upstream_pid")
