@@ -287,12 +287,13 @@ committer_has_work(const struct committer *cm)
 }
 
 /*
- * A round of one change, with the thread idle, runs in the loop: handing
- * it over cost a futex wake, an eventfd and three task switches more than
- * the sync itself (of the 14-15 of a 4 KiB push).  Nothing is lost for
- * grouping: what arrives while the loop waits for the disk forms the next
- * round, which, of several changes, goes to the thread, so that the loop
- * goes on hashing and appending while it is on disk.
+ * A round of one change that came to an idle committer runs in the loop:
+ * handing it over cost a futex wake, an eventfd and three task switches
+ * more than the sync itself (of the 14-15 of a 4 KiB push).  Nothing is
+ * lost for grouping: what arrives while the loop waits for the disk forms
+ * the next round.  A round of several changes, and whatever arrived while
+ * the thread had a round (changes that keep coming), go to the thread, so
+ * that the loop goes on reading, hashing and appending meanwhile.
  */
 static int
 committer_run_here(struct committer *cm)
@@ -312,13 +313,10 @@ committer_run_here(struct committer *cm)
 	return 1;
 }
 
+/* Gives the pending round to the thread. */
 static void
-committer_start_cb(evutil_socket_t fd, short events, void *arg)
+committer_hand_off(struct committer *cm)
 {
-	struct committer	*cm = arg;
-
-	if (cm->busy || !committer_has_work(cm) || committer_run_here(cm))
-		return;
 	committer_take(cm);
 	cm->busy = 1;
 	pthread_mutex_lock(&cm->lock);
@@ -326,6 +324,17 @@ committer_start_cb(evutil_socket_t fd, short events, void *arg)
 	cm->job = 1;
 	pthread_cond_broadcast(&cm->cond);
 	pthread_mutex_unlock(&cm->lock);
+}
+
+/* A change came to an idle committer. */
+static void
+committer_start_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct committer	*cm = arg;
+
+	if (cm->busy || !committer_has_work(cm) || committer_run_here(cm))
+		return;
+	committer_hand_off(cm);
 }
 
 /* The running round is over (the thread said so): answer it. */
@@ -356,9 +365,10 @@ committer_done_cb(evutil_socket_t fd, short events, void *arg)
 	if (!n)
 		return;
 	committer_reap(cm);
-	/* What arrived while that round was on disk goes now. */
+	/* What arrived while that round was on disk goes now, to the
+	 * thread however small: changes keep coming. */
 	if (committer_has_work(cm))
-		committer_start_cb(-1, 0, cm);
+		committer_hand_off(cm);
 	else if (cm->metalog != NULL)
 		committer_maintain(cm);
 }
