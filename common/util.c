@@ -330,16 +330,59 @@ crc32c_sw(uint32_t crc, const uint8_t *p, size_t n)
 
 #if defined(__x86_64__) && defined(__GNUC__)
 /*
- * SSE 4.2's crc32 instruction computes this very CRC, eight bytes a cycle
- * or so: a packed blob's entry is checksummed as it is written, and a
- * byte at a time that was a third of blobd's time storing 1 MiB blobs.
+ * SSE 4.2's crc32 instruction computes this very CRC, eight bytes at a
+ * time: a packed blob's entry is checksummed as it is written, and a byte
+ * at a time that was a third of blobd's time storing 1 MiB blobs.  Each
+ * instruction waits for the one before, so a long buffer goes as three
+ * blocks at once, three independent CRCs, joined after (their registers
+ * moved past the blocks that follow by a multiplication modulo the
+ * polynomial): 1 MiB in 63-66 us instead of 109 us here.
  */
+#define CRC32C_BLOCK	8192
+/* x^(8 * CRC32C_BLOCK) and x^(16 * CRC32C_BLOCK) modulo the polynomial,
+ * bit-reflected: a register moved past one block of zeros, or two. */
+#define CRC32C_X1	0x28461564U
+#define CRC32C_X2	0xbf455269U
+
+/* a * b modulo the polynomial, bit-reflected (1U << 31 is 1). */
+static uint32_t
+crc32c_mul(uint32_t a, uint32_t b)
+{
+	uint32_t	 m = 1U << 31, p = 0;
+
+	for (;;) {
+		if (a & m) {
+			p ^= b;
+			if ((a & (m - 1)) == 0)
+				break;
+		}
+		m >>= 1;
+		b = b & 1 ? (b >> 1) ^ 0x82f63b78 : b >> 1;
+	}
+	return p;
+}
+
 __attribute__((target("sse4.2")))
 static uint32_t
 crc32c_hw(uint32_t crc, const uint8_t *p, size_t n)
 {
-	uint64_t	 c = crc, v;
+	uint64_t	 c = crc, c1, c2, v;
+	size_t		 i;
 
+	for (; n >= 3 * CRC32C_BLOCK; n -= 3 * CRC32C_BLOCK,
+	    p += 3 * CRC32C_BLOCK) {
+		c1 = c2 = 0;
+		for (i = 0; i < CRC32C_BLOCK; i += 8) {
+			memcpy(&v, p + i, sizeof(v));
+			c = __builtin_ia32_crc32di(c, v);
+			memcpy(&v, p + CRC32C_BLOCK + i, sizeof(v));
+			c1 = __builtin_ia32_crc32di(c1, v);
+			memcpy(&v, p + 2 * CRC32C_BLOCK + i, sizeof(v));
+			c2 = __builtin_ia32_crc32di(c2, v);
+		}
+		c = crc32c_mul(CRC32C_X2, (uint32_t)c) ^
+		    crc32c_mul(CRC32C_X1, (uint32_t)c1) ^ (uint32_t)c2;
+	}
 	for (; n >= 8; n -= 8, p += 8) {
 		memcpy(&v, p, sizeof(v));
 		c = __builtin_ia32_crc32di(c, v);

@@ -198,7 +198,9 @@ static void
 test_util_crc32c(void)
 {
 	static const uint8_t zeros[32];
-	uint8_t	 buf[1000];
+	static const size_t lens[] = { 24575, 24576, 24577, 24583, 24584,
+	    49151, 49152, 49160, 73728, 99999 };
+	uint8_t	 buf[1000], *big;
 	uint32_t c;
 	size_t	 i;
 	const char *s = "123456789";
@@ -228,6 +230,20 @@ test_util_crc32c(void)
 		CU_ASSERT_EQUAL(crc32c(0, buf + 3, sizeof(buf) - 3 - i),
 		    crc32c_bits(buf + 3, sizeof(buf) - 3 - i));
 	}
+	/* Long buffers go in blocks of 8 KiB, three at a time: around
+	 * their edges, and in two pieces whose first ends mid-block. */
+	if ((big = malloc(100000)) == NULL)
+		return;
+	for (i = 0; i < 100000; i++)
+		big[i] = (uint8_t)(i * 2654435761U >> 13);
+	for (i = 0; i < nitems(lens); i++) {
+		CU_ASSERT_EQUAL(crc32c(0, big + 1, lens[i]),
+		    crc32c_bits(big + 1, lens[i]));
+		c = crc32c(0, big, lens[i] / 3);
+		CU_ASSERT_EQUAL(crc32c(c, big + lens[i] / 3,
+		    lens[i] - lens[i] / 3), crc32c_bits(big, lens[i]));
+	}
+	free(big);
 }
 
 static void
