@@ -130,9 +130,10 @@ int	ptc_manifest_ensure(const struct ptc_pull *, const char *ref,
  * for every pull of it that comes while it runs. */
 int	ptc_blob_ensure(const struct ptc_pull *, const struct digest *,
 	    ptc_done_cb, void *arg);
-/* The same, with a GET to show the blob to as it comes when this pull
- * starts the fetch (sreq, with arg a struct ptc_oci of ptc_stream.c), or
- * NULL. */
+/* The same, with a GET of the whole blob (sreq, with arg a struct ptc_oci
+ * of ptc_stream.c), or NULL: shown the blob as it comes when this pull
+ * starts the fetch, else joining it (ptc_join.c) once the upstream gave
+ * the size. */
 int	ptc_blob_fetch(const struct ptc_pull *, const struct digest *,
 	    ptc_done_cb, void *arg, struct http_request *sreq);
 
@@ -174,6 +175,24 @@ int	ptc_tee_undecided(const struct ptc_tee *);
  * the rest of its length; otherwise its connection closes short.  Frees
  * the tee. */
 void	ptc_tee_end(struct ptc_tee *, int ok);
+
+/* --- GETs that join a blob's fetch (ptc_join.c) -------------------------- */
+
+struct blob_upload;
+struct ptc_join;
+/* req, a GET of the whole blob d, is to be served from u's file as the
+ * fetch fills it, length bytes (the upstream's Content-Length). */
+struct ptc_join *ptc_join_new(struct http_request *req,
+	    const struct digest *d, const struct blob_upload *u,
+	    uint64_t length);
+/* The fetch ended (ok: verified and stored).  1 when the join has the
+ * request (it ends it, and frees itself), 0 when the caller serves it as
+ * a waiter (the join is no longer its). */
+int	ptc_join_verdict(struct ptc_join *, int ok);
+/* For ptc_pull.c: the waiter arg (a struct ptc_oci of ptc_stream.c) of a
+ * GET that ptc_blob_fetch() was given as joinable joins the fetch. */
+void	ptc_oci_join(void *arg, const struct digest *,
+	    const struct blob_upload *, uint64_t length);
 
 /* --- the ECR operations (ecr_ptc.c) --------------------------------------- */
 

@@ -345,6 +345,7 @@ struct ptc_oci {
 	char		 name[NAME_MAX_LEN + 1];
 	char		 ref[DIGEST_STR_MAX + ECR_TAG_MAX_LEN];
 	int		 blob;
+	struct ptc_join	*join;		/* following the fetch, or NULL */
 };
 
 /* Set while a request is served again after a fetch: no second fetch. */
@@ -355,6 +356,10 @@ ptc_oci_done_cb(int err, const char *why, void *arg)
 {
 	struct ptc_oci	*o = arg;
 
+	if (o->join != NULL && ptc_join_verdict(o->join, err == 0)) {
+		free(o);
+		return;
+	}
 	if (err != 0)
 		oci_error(o->req, err, "%s%s%s from the upstream: %s", o->name,
 		    o->blob ? "@" : ":", o->ref, why);
@@ -367,6 +372,16 @@ ptc_oci_done_cb(int err, const char *why, void *arg)
 		ptc_bypass = 0;
 	}
 	free(o);
+}
+
+void
+ptc_oci_join(void *arg, const struct digest *d, const struct blob_upload *u,
+    uint64_t length)
+{
+	struct ptc_oci	*o = arg;
+
+	if (o->join == NULL)
+		o->join = ptc_join_new(o->req, d, u, length);
 }
 
 static int
@@ -390,7 +405,7 @@ ptc_oci_intercept(struct http_request *req, const struct oci_ident *id,
 	p.caller = p.account = id->account;
 	p.region = id->region;
 	p.name = name;
-	/* A GET of the whole blob can be shown it as it comes. */
+	/* A GET of the whole blob can be shown it as it comes, or join. */
 	taken = blob ? ptc_blob_fetch(&p, &d, ptc_oci_done_cb, o,
 	    !http_request_is_head(req) &&
 	    http_request_header(req, "Range") == NULL ? req : NULL) :
