@@ -818,15 +818,16 @@ ptc_bfetch_fetched_cb(const struct msg_fetch_done *d, const uint8_t *body,
 }
 
 /* The upstream answers: a client that can be shown the blob as it comes
- * (its size is known) no longer waits for the store. */
+ * no longer waits for the store; its response has length bytes
+ * (UINT64_MAX: chunked, the upstream gave no length; 0: not shown). */
 static void
-ptc_bfetch_stream(struct ptc_bfetch *b)
+ptc_bfetch_stream(struct ptc_bfetch *b, uint64_t length)
 {
 	size_t		 i;
 
 	if (b->tee == NULL || !ptc_tee_undecided(b->tee))
 		return;
-	if (b->length == 0) {
+	if (length == 0) {
 		ptc_tee_client(b->tee, NULL, 0);
 		return;
 	}
@@ -842,7 +843,7 @@ ptc_bfetch_stream(struct ptc_bfetch *b)
 	b->nwaiters--;
 	free(b->sarg);
 	oci_blob_headers(b->sreq, &b->digest);
-	ptc_tee_client(b->tee, b->sreq, b->length);
+	ptc_tee_client(b->tee, b->sreq, length);
 	b->sreq = NULL;
 	b->sarg = NULL;
 }
@@ -856,7 +857,8 @@ ptc_bfetch_headers_cb(const struct msg_fetch_headers *h, void *arg)
 	if (h->status == 200 && h->content_length > 0 &&
 	    (uint64_t)h->content_length <= PTC_BLOB_MAX)
 		b->length = (uint64_t)h->content_length;
-	ptc_bfetch_stream(b);
+	ptc_bfetch_stream(b, h->status == 200 && h->content_length == -1 ?
+	    UINT64_MAX : b->length);
 	/* The other GETs of the whole blob follow blobd's file. */
 	if (b->length != 0)
 		for (i = 0; i < b->nwaiters; i++)

@@ -8,7 +8,10 @@
 # ended); a Range GET and a HEAD during the fetch wait for the store; an
 # upstream cut mid-blob, and a kill -9 of berth-blobd or of berth-fetchd,
 # with joined clients: every client gets a short body, nothing is stored,
-# no upload session is left, and a later pull gets the whole blob.
+# no upload session is left, and a later pull gets the whole blob.  An
+# upstream that sends a blob without a Content-Length (chunked, by the
+# front) is streamed to the first GET chunked, the last chunk held until
+# the digest is verified (a changed byte: the GET fails, nothing stored).
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/common.bash"
 . "$here/ptc/upstream.bash"
@@ -213,4 +216,38 @@ check "... nothing is stored and no upload session is left" \
 wait_for 60 sh -c "curl -sf '$blob_url' | cmp -s - '$T_TMP/$blob'"
 check "a later GET fetches the whole blob" sh -c \
     "curl -sf '$blob_url' | cmp -s - '$T_TMP/$blob'"
+# --- an upstream that sends a blob without a Content-Length ------------------
+# The first GET gets it as it comes, chunked, its last chunk only once the
+# digest is verified.
+ch=$(new_layer chunked 8000000)
+curl -sf -o /dev/null "$URL/v2/gl/library/chunked/manifests/v1"
+churl=$URL/v2/gl/library/chunked/blobs/$ch
+echo "{\"chunked\": [\"$ch\"], \"hold\": [\"$ch\"]}" >"$control"
+(curl -sf -D "$T_TMP/ch.h" -o "$T_TMP/ch.1" "$churl"; echo $? >"$T_TMP/ch.1.rc") &
+check "an upstream sends a blob in chunks, holding its second half back" \
+    wait_for 60 stalled "$ch"
+check "... the GET has bytes of it meanwhile" wait_for 60 all_have 1 ch
+check "... in a chunked response" grep -qi '^transfer-encoding: chunked' \
+    "$T_TMP/ch.h"
+echo '{}' >"$control"
+check "... which ends once the upstream sent the rest" wait_for 60 \
+    all_done 1 ch
+check "... with the blob, byte for byte" sh -c "[ \$(cat '$T_TMP/ch.1.rc') = 0 ] &&
+    cmp -s '$T_TMP/ch.1' '$T_TMP/$ch'"
+check "... streamed while stored" \
+    grep -q "blob $ch from .*, streamed" "$T_TMP/data.log"
+check "... and stored" blob_in_store "$ch"
+# A chunked upstream that changes a byte: the client never gets the last
+# chunk, so its GET fails; nothing is stored.
+fl=$(new_layer flip 3000000)
+curl -sf -o /dev/null "$URL/v2/gl/library/flip/manifests/v1"
+echo "{\"chunked\": [\"$fl\"], \"flip\": [\"$fl\"]}" >"$control"
+nup=$(uploads)
+check "a chunked blob whose bytes are not its digest's: the GET fails" \
+    sh -c "! curl -sf -o '$T_TMP/fl' '$URL/v2/gl/library/flip/blobs/$fl'"
+check "... after it was streamed" \
+    grep -q "blob $fl from .*, streamed" "$T_TMP/data.log"
+check "... nothing is stored and no upload session is left" \
+    wait_for 30 nothing_left "$fl" "$nup"
+echo '{}' >"$control"
 t_summary
