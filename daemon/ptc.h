@@ -23,6 +23,8 @@
 #ifndef BERTHD_PTC_H
 #define BERTHD_PTC_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -175,6 +177,24 @@ int	ptc_tee_undecided(const struct ptc_tee *);
  * the rest of its length; otherwise its connection closes short.  Frees
  * the tee. */
 void	ptc_tee_end(struct ptc_tee *, int ok);
+
+/* The framing of a chunked response (http_respond_chunked()) whose data
+ * its handler moves to the client's socket itself. */
+struct ptc_chunks {
+	char		 head[32];	/* the next chunk's head */
+	size_t		 head_len;
+	size_t		 head_off;	/* of it written */
+	size_t		 left;		/* of the chunk's data to go */
+	uint64_t	 sent;		/* data bytes in all */
+};
+/* Writes the head of a chunk of avail bytes (> 0) when no chunk is open;
+ * then how many bytes of the chunk may go, or -1 with errno (EAGAIN: the
+ * socket is full). */
+ssize_t	ptc_chunks_head(struct ptc_chunks *, int sock, size_t avail);
+void	ptc_chunks_moved(struct ptc_chunks *, size_t);
+/* Queues the last chunk, which says the body is whole: 0, or -1 when a
+ * chunk is not finished. */
+int	ptc_chunks_end(struct ptc_chunks *, struct http_request *);
 
 /* --- GETs that join a blob's fetch (ptc_join.c) -------------------------- */
 

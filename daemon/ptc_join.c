@@ -17,7 +17,7 @@
 /*
  * GETs that join a blob's fetch through the cache.  The first GET of a
  * blob is shown it as it arrives (ptc_stream.c); a GET of the whole blob
- * that comes while the fetch runs, once the upstream gave its size, is
+ * that comes while the fetch runs, once the upstream answered, is
  * served from blobd's upload file as that file grows, not after the
  * store has the blob.  blobd gives a read-only descriptor of the session's
  * file (MSG_UPLOAD_OPEN); berthd sends what the file holds with
@@ -29,8 +29,11 @@
  * only once blobd verified the digest and the link is recorded, and the
  * file then has exactly the size announced; a fetch that fails closes
  * every joined connection short, so that no client takes other bytes for
- * the blob.  A join whose file cannot be opened (the session just ended)
- * is served from the store after the fetch, as before.
+ * the blob.  An upstream that gave no length makes the response chunked,
+ * each move a chunk, its last chunk held as the last byte is.  A join
+ * whose file cannot be opened (the session just ended), or of an HTTP/1.0
+ * client when the length is not known, is served from the store after
+ * the fetch, as before.
  */
 #include "config.h"
 
@@ -70,8 +73,10 @@ struct ptc_join {
 	struct http_request *req;	/* NULL once given up */
 	struct digest	 digest;
 	int		 fd;		/* the upload's file */
-	uint64_t	 length;	/* the Content-Length sent */
+	uint64_t	 length;	/* the Content-Length sent, or
+					 * UINT64_MAX: chunked */
 	uint64_t	 sent;
+	struct ptc_chunks chunks;
 	int		 verified;	/* the fetch ended well */
 	int		 orphan;	/* the fetch ended: the join is its own */
 	struct event	*cev;		/* the client's socket */
@@ -158,6 +163,80 @@ ptc_join_wait_file(struct ptc_join *j)
 	evtimer_add(j->tev, &tv);
 }
 
+/* A move from the file to the client: -1 with errno EAGAIN when the
+ * socket is full; the client is given up on any other failure. */
+static ssize_t
+ptc_join_move(struct ptc_join *j, int sock, size_t n)
+{
+	off_t	 off = (off_t)j->sent;
+	ssize_t	 w;
+
+	if ((w = sendfile(sock, j->fd, &off, MIN(n, PTC_JOIN_MOVE))) == -1 &&
+	    (errno == EAGAIN || errno == EINTR)) {
+		ptc_join_wait_client(j, sock);
+		errno = EAGAIN;
+		return -1;
+	}
+	if (w <= 0 || http_wrote(j->req, (size_t)w) == -1) {
+		ptc_join_finish(j, 0);
+		errno = EPIPE;
+		return -1;
+	}
+	j->sent += (uint64_t)w;
+	return w;
+}
+
+/* The client's socket once the head went, or -1 (waiting for it, or the
+ * client given up). */
+static int
+ptc_join_sock(struct ptc_join *j)
+{
+	int	 sock;
+
+	if ((sock = http_stream_fd(j->req, &j->io_tv)) == -1) {
+		if (errno == EAGAIN)
+			http_on_drain(j->req, ptc_join_drain_cb, j);
+		else
+			ptc_join_finish(j, 0);
+	}
+	return sock;
+}
+
+/*
+ * A blob the upstream gave no length for, in a chunked response: each
+ * move from the file a chunk, and the last chunk once the fetch is
+ * verified (the file then is the blob).  0 when some moved, -1 to wait.
+ */
+static int
+ptc_join_chunked(struct ptc_join *j, uint64_t have)
+{
+	ssize_t	 n, w;
+	int	 sock;
+
+	if (have <= j->sent && j->chunks.left == 0) {
+		if (!j->verified)
+			ptc_join_wait_file(j);
+		else
+			ptc_join_finish(j, ptc_chunks_end(&j->chunks,
+			    j->req) == 0);
+		return -1;
+	}
+	if ((sock = ptc_join_sock(j)) == -1)
+		return -1;
+	if ((n = ptc_chunks_head(&j->chunks, sock, (size_t)MIN(have - j->sent,
+	    PTC_JOIN_MOVE))) == -1) {
+		if (errno == EAGAIN || errno == EINTR)
+			ptc_join_wait_client(j, sock);
+		else
+			ptc_join_finish(j, 0);
+		return -1;
+	}
+	if ((w = ptc_join_move(j, sock, (size_t)n)) == -1)
+		return -1;
+	ptc_chunks_moved(&j->chunks, (size_t)w);
+	return 0;
+}
+
 /* Sends what the file holds, all but the last byte until the fetch is
  * verified. */
 static void
@@ -165,8 +244,6 @@ ptc_join_pump(struct ptc_join *j)
 {
 	struct stat	 st;
 	uint64_t	 limit, have;
-	off_t		 off;
-	ssize_t		 w;
 	int		 sock;
 
 	while (j->req != NULL) {
@@ -176,6 +253,11 @@ ptc_join_pump(struct ptc_join *j)
 			return;
 		}
 		have = (uint64_t)st.st_size;
+		if (j->length == UINT64_MAX) {
+			if (ptc_join_chunked(j, have) != 0)
+				return;
+			continue;
+		}
 		if (j->verified && have != j->length) {
 			log_warnx("pull through cache: the blob has %llu "
 			    "bytes, not the %llu announced",
@@ -194,25 +276,10 @@ ptc_join_pump(struct ptc_join *j)
 			ptc_join_wait_file(j);
 			return;
 		}
-		if ((sock = http_stream_fd(j->req, &j->io_tv)) == -1) {
-			if (errno == EAGAIN)
-				http_on_drain(j->req, ptc_join_drain_cb, j);
-			else
-				ptc_join_finish(j, 0);
+		if ((sock = ptc_join_sock(j)) == -1 ||
+		    ptc_join_move(j, sock, (size_t)(MIN(have, limit) -
+		    j->sent)) == -1)
 			return;
-		}
-		off = (off_t)j->sent;
-		w = sendfile(sock, j->fd, &off,
-		    (size_t)MIN(MIN(have, limit) - j->sent, PTC_JOIN_MOVE));
-		if (w == -1 && (errno == EAGAIN || errno == EINTR)) {
-			ptc_join_wait_client(j, sock);
-			return;
-		}
-		if (w <= 0 || http_wrote(j->req, (size_t)w) == -1) {
-			ptc_join_finish(j, 0);
-			return;
-		}
-		j->sent += (uint64_t)w;
 	}
 }
 
@@ -234,11 +301,17 @@ ptc_join_opened_cb(int err, int fd, uint64_t offset, uint64_t size,
 		j->state = JOIN_IDLE;
 		return;
 	}
+	if (j->length == UINT64_MAX && !http_request_chunkable(j->req)) {
+		close(fd);
+		j->state = JOIN_IDLE;	/* an HTTP/1.0 client */
+		return;
+	}
 	j->fd = fd;
 	j->state = JOIN_STREAMING;
 	oci_blob_headers(j->req, &j->digest);
-	if (http_respond_start(j->req, 200, "application/octet-stream",
-	    j->length) != 0) {
+	if ((j->length == UINT64_MAX ? http_respond_chunked(j->req, 200,
+	    "application/octet-stream") : http_respond_start(j->req, 200,
+	    "application/octet-stream", j->length)) != 0) {
 		j->req = NULL;		/* the client went */
 		return;
 	}

@@ -125,7 +125,8 @@ struct ptc_bfetch {
 	char		 why[PTC_WHY_MAX];
 	struct ptc_waiter *waiters;
 	size_t		 nwaiters;
-	uint64_t	 length;	/* the upstream's 200 said, or 0 */
+	uint64_t	 length;	/* the upstream's 200 said, or 0;
+					 * UINT64_MAX: it gave none */
 	/* The first client, shown the blob as it comes (ptc_stream.c),
 	 * until the upstream's answer says whether it can be. */
 	struct ptc_tee	*tee;
@@ -854,11 +855,12 @@ ptc_bfetch_headers_cb(const struct msg_fetch_headers *h, void *arg)
 	struct ptc_bfetch *b = arg;
 	size_t		 i;
 
-	if (h->status == 200 && h->content_length > 0 &&
+	if (h->status == 200 && h->content_length == -1)
+		b->length = UINT64_MAX;		/* chunked */
+	else if (h->status == 200 && h->content_length > 0 &&
 	    (uint64_t)h->content_length <= PTC_BLOB_MAX)
 		b->length = (uint64_t)h->content_length;
-	ptc_bfetch_stream(b, h->status == 200 && h->content_length == -1 ?
-	    UINT64_MAX : b->length);
+	ptc_bfetch_stream(b, b->length);
 	/* The other GETs of the whole blob follow blobd's file. */
 	if (b->length != 0)
 		for (i = 0; i < b->nwaiters; i++)

@@ -87,10 +87,7 @@ struct ptc_tee {
 	 * last chunk is held instead (ptc_tee_give_chunked). */
 	int		 chunked;
 	int		 sock;		/* the client's, once given, or -1 */
-	size_t		 chunk_left;	/* of the chunk being sent */
-	char		 frame[32];	/* a chunk's head, being written */
-	size_t		 frame_len;
-	size_t		 frame_off;
+	struct ptc_chunks chunks;
 };
 
 static void	ptc_tee_pump(struct ptc_tee *);
@@ -187,17 +184,60 @@ ptc_tee_head_cb(struct http_request *req, void *arg)
 	ptc_tee_pump(arg);
 }
 
+/* --- chunked responses (also ptc_join.c's) ------------------------------- */
+
+ssize_t
+ptc_chunks_head(struct ptc_chunks *c, int sock, size_t avail)
+{
+	ssize_t	 w;
+
+	if (c->left == 0 && c->head_off == c->head_len) {
+		c->left = avail;
+		c->head_len = (size_t)snprintf(c->head, sizeof(c->head),
+		    "%s%zx\r\n", c->sent > 0 ? "\r\n" : "", avail);
+		c->head_off = 0;
+	}
+	while (c->head_off < c->head_len) {
+		if ((w = write(sock, c->head + c->head_off,
+		    c->head_len - c->head_off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		c->head_off += (size_t)w;
+	}
+	return (ssize_t)c->left;
+}
+
+void
+ptc_chunks_moved(struct ptc_chunks *c, size_t n)
+{
+	c->left -= n;
+	c->sent += n;
+}
+
+int
+ptc_chunks_end(struct ptc_chunks *c, struct http_request *req)
+{
+	static const char last[] = "\r\n0\r\n\r\n";
+
+	if (c->left > 0 || c->head_off < c->head_len)
+		return -1;
+	/* No "\r\n" ends a chunk before it when there was none. */
+	return c->sent > 0 ? http_write(req, last, sizeof(last) - 1) :
+	    http_write(req, last + 2, sizeof(last) - 3);
+}
+
 /*
  * The bytes ahead go to the client of a chunked response, each move of
- * them a chunk: its head ("\r\n" ending the one before, the size in hex),
- * then the bytes, spliced.  What is held is the last chunk (ptc_tee_end):
- * a client sees a body without it as cut short.  0 when some moved, 1 to
- * wait.
+ * them a chunk: its head, then the bytes, spliced.  What is held is the
+ * last chunk (ptc_tee_end): a client sees a body without it as cut short.
+ * 0 when some moved, 1 to wait.
  */
 static int
 ptc_tee_give_chunked(struct ptc_tee *t)
 {
-	ssize_t	 w;
+	ssize_t	 n, w;
 
 	if (t->sock == -1 &&
 	    (t->sock = http_stream_fd(t->req, &t->io_tv)) == -1) {
@@ -208,37 +248,22 @@ ptc_tee_give_chunked(struct ptc_tee *t)
 		http_on_drain(t->req, ptc_tee_head_cb, t);
 		return 1;
 	}
-	if (t->frame_off == t->frame_len && t->chunk_left == 0) {
-		t->chunk_left = t->ahead;
-		t->frame_len = (size_t)snprintf(t->frame, sizeof(t->frame),
-		    "%s%zx\r\n", t->sent > 0 ? "\r\n" : "", t->ahead);
-		t->frame_off = 0;
-	}
-	if (t->frame_off < t->frame_len)
-		w = write(t->sock, t->frame + t->frame_off,
-		    t->frame_len - t->frame_off);
-	else
-		w = splice(t->in_fd, NULL, t->sock, NULL, t->chunk_left,
+	if ((n = ptc_chunks_head(&t->chunks, t->sock, t->ahead)) != -1)
+		w = splice(t->in_fd, NULL, t->sock, NULL, (size_t)n,
 		    SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+	else
+		w = -1;
 	if (w == -1 && (errno == EAGAIN || errno == EINTR)) {
 		ptc_tee_wait_client(t, t->sock);
 		return 1;
 	}
-	if (w <= 0) {
+	if (w <= 0 || http_wrote(t->req, (size_t)w) == -1) {
 		ptc_tee_drop_client(t);
 		return 0;
 	}
-	if (t->frame_off < t->frame_len) {
-		t->frame_off += (size_t)w;
-		return 0;
-	}
-	if (http_wrote(t->req, (size_t)w) == -1) {
-		ptc_tee_drop_client(t);
-		return 0;
-	}
+	ptc_chunks_moved(&t->chunks, (size_t)w);
 	t->sent += (uint64_t)w;
 	t->ahead -= (size_t)w;
-	t->chunk_left -= (size_t)w;
 	return 0;
 }
 
@@ -403,28 +428,14 @@ ptc_tee_undecided(const struct ptc_tee *t)
 	return t->state == TEE_UNDECIDED;
 }
 
-/* The last chunk of a chunked response, once every byte went: 0, or -1
- * when some did not. */
-static int
-ptc_tee_last_chunk(struct ptc_tee *t)
-{
-	static const char last[] = "\r\n0\r\n\r\n";
-
-	if (t->in_fd != -1 || t->ahead > 0 || t->chunk_left > 0 ||
-	    t->frame_off < t->frame_len)
-		return -1;
-	/* No "\r\n" ends a chunk before it when there was none. */
-	return t->sent > 0 ? http_write(t->req, last, sizeof(last) - 1) :
-	    http_write(t->req, last + 2, sizeof(last) - 3);
-}
-
 void
 ptc_tee_end(struct ptc_tee *t, int ok)
 {
 	if (t->state == TEE_CLIENT && t->chunked) {
 		if (t->cev != NULL)
 			event_del(t->cev);
-		http_end(t->req, ok && ptc_tee_last_chunk(t) == 0);
+		http_end(t->req, ok && t->in_fd == -1 && t->ahead == 0 &&
+		    ptc_chunks_end(&t->chunks, t->req) == 0);
 	} else if (t->state == TEE_CLIENT) {
 		if (t->cev != NULL)
 			event_del(t->cev);

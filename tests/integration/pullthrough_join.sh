@@ -10,8 +10,9 @@
 # with joined clients: every client gets a short body, nothing is stored,
 # no upload session is left, and a later pull gets the whole blob.  An
 # upstream that sends a blob without a Content-Length (chunked, by the
-# front) is streamed to the first GET chunked, the last chunk held until
-# the digest is verified (a changed byte: the GET fails, nothing stored).
+# front) is streamed to the first GET chunked, and to the GETs that join
+# it, the last chunk held until the digest is verified (a changed byte:
+# every GET fails, nothing stored).
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/common.bash"
 . "$here/ptc/upstream.bash"
@@ -229,22 +230,47 @@ check "an upstream sends a blob in chunks, holding its second half back" \
 check "... the GET has bytes of it meanwhile" wait_for 60 all_have 1 ch
 check "... in a chunked response" grep -qi '^transfer-encoding: chunked' \
     "$T_TMP/ch.h"
+n=$(joins)
+start_gets 4 "$churl" cj
+check "4 more GETs join that fetch" wait_for 60 sh -c \
+    "[ \$(grep -c 'a GET joins the fetch' '$T_TMP/data.log') = $((n + 4)) ]"
+check "... and have bytes while the upstream holds back" \
+    wait_for 60 all_have 4 cj
+check "... the fetch has not ended" \
+    sh -c "! grep -q '^released $ch' '$T_TMP/front.log'"
 echo '{}' >"$control"
 check "... which ends once the upstream sent the rest" wait_for 60 \
     all_done 1 ch
 check "... with the blob, byte for byte" sh -c "[ \$(cat '$T_TMP/ch.1.rc') = 0 ] &&
     cmp -s '$T_TMP/ch.1' '$T_TMP/$ch'"
+check "... and so do the joined GETs" wait_for 60 all_done 4 cj
+ok=1
+for i in 1 2 3 4; do
+	[ "$(cat "$T_TMP/cj.$i.rc")" = 0 ] && cmp -s "$T_TMP/cj.$i" "$T_TMP/$ch" ||
+	    ok=0
+done
+check "... each with the blob, byte for byte" test "$ok" = 1
+check "... from one upstream fetch" test "$(front_gets "$ch")" = 1
 check "... streamed while stored" \
     grep -q "blob $ch from .*, streamed" "$T_TMP/data.log"
 check "... and stored" blob_in_store "$ch"
-# A chunked upstream that changes a byte: the client never gets the last
-# chunk, so its GET fails; nothing is stored.
+# A chunked upstream that changes a byte: no client gets the last chunk,
+# so every GET fails, the first and the joined ones; nothing is stored.
 fl=$(new_layer flip 3000000)
 curl -sf -o /dev/null "$URL/v2/gl/library/flip/manifests/v1"
-echo "{\"chunked\": [\"$fl\"], \"flip\": [\"$fl\"]}" >"$control"
+echo "{\"chunked\": [\"$fl\"], \"flip\": [\"$fl\"], \"hold\": [\"$fl\"]}" \
+    >"$control"
 nup=$(uploads)
-check "a chunked blob whose bytes are not its digest's: the GET fails" \
-    sh -c "! curl -sf -o '$T_TMP/fl' '$URL/v2/gl/library/flip/blobs/$fl'"
+n=$(joins)
+start_gets 3 "$URL/v2/gl/library/flip/blobs/$fl" fl
+wait_for 60 stalled "$fl"
+check "3 GETs of a chunked blob whose bytes are not its digest's" \
+    wait_for 60 sh -c "[ \$(grep -c 'a GET joins the fetch' \
+    '$T_TMP/data.log') = $((n + 2)) ]"
+echo "{\"chunked\": [\"$fl\"], \"flip\": [\"$fl\"]}" >"$control"
+check "... end" wait_for 60 all_done 3 fl
+check "... failed, every one" sh -c "for i in 1 2 3; do
+    [ \$(cat '$T_TMP/fl.'\$i.rc) != 0 ] || exit 1; done"
 check "... after it was streamed" \
     grep -q "blob $fl from .*, streamed" "$T_TMP/data.log"
 check "... nothing is stored and no upload session is left" \
