@@ -57,7 +57,7 @@
 
 /* How long a client that has caught up with the file waits to look
  * again: blobd writes a buffer (1 MiB or more) at a time. */
-#define PTC_JOIN_POLL_USEC	5000
+#define PTC_JOIN_POLL_USEC	20000
 /* Bytes handed to sendfile(2) at a time. */
 #define PTC_JOIN_MOVE		(1024 * 1024)
 
