@@ -28,6 +28,8 @@
 #include <sys/types.h>
 #include <sys/statvfs.h>
 
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -332,6 +334,29 @@ serve_upload_stat(struct rpc_chan *chan, const struct frame_hdr *h,
 		return;
 	r.size = u->size;
 	serve_reply(env, MSG_UPLOAD_STATUS, h->id, &r, sizeof(r), -1);
+}
+
+/* A descriptor to read the session's file as it grows. */
+static void
+serve_upload_open(struct rpc_chan *chan, const struct frame_hdr *h,
+    const uint8_t *payload, int fd, void *arg)
+{
+	struct blobd		*env = arg;
+	struct msg_upload_ref	 m;
+	struct msg_blob_opened	 r;
+	struct upload		*u;
+	int			 rc = 0, ufd = -1;
+
+	memcpy(&m, payload, sizeof(m));
+	if ((u = serve_upload(env, h->id, m.id, m.owner)) == NULL)
+		return;
+	memset(&r, 0, sizeof(r));
+	r.size = u->size;
+	if (u->held != NULL || !u->on_disk)
+		rc = BERR_UPLOAD_BUSY;
+	else if ((ufd = upload_open_data(u, O_RDONLY)) == -1)
+		rc = berr_from_errno(errno);
+	serve_answer(env, h->id, rc, MSG_BLOB_OPENED, &r, sizeof(r), ufd);
 }
 
 static void
@@ -931,6 +956,8 @@ const struct rpc_rule serve_rules[] = {
 	    RPC_ID_REQUEST, NULL, serve_stats },
 	{ MSG_LOG_REOPEN, 0, 0, RPC_FD_REQUIRED,
 	    RPC_ID_ZERO, NULL, serve_log_reopen },
+	{ MSG_UPLOAD_OPEN, FIXED(struct msg_upload_ref), RPC_FD_NONE,
+	    RPC_ID_REQUEST, NULL, serve_upload_open },
 };
 const size_t serve_nrules = nitems(serve_rules);
 

@@ -106,6 +106,13 @@ enum msg_type {
 	/* d->b: a log entry that only deletes, answered as MSG_META_APPEND
 	 * is; on a full disk it may use the space reserve (berth-blobd(8)). */
 	MSG_META_RELEASE,
+	/* d->b: struct msg_upload_ref; reply MSG_BLOB_OPENED with a
+	 * read-only descriptor of the session's file, which grows as its
+	 * append goes on (the pull through cache's joined GETs follow it);
+	 * size is what the session holds, offset 0.  BERR_UPLOAD_UNKNOWN
+	 * once it is committed or cancelled, BERR_UPLOAD_BUSY while its
+	 * bytes are held in memory, not in the file. */
+	MSG_UPLOAD_OPEN,
 	MSG__MAX
 };
 

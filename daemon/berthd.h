@@ -164,6 +164,10 @@ void	blobc_upload_stat(const char *owner, const uint8_t id[UPLOAD_ID_LEN],
 	    blobc_size_cb, void *arg);
 void	blobc_upload_cancel(const char *owner, const uint8_t id[UPLOAD_ID_LEN],
 	    blobc_done_cb, void *arg);
+/* A read-only descriptor of the session's file, which grows while an
+ * append runs (size: what the session held then). */
+void	blobc_upload_open(const char *owner, const uint8_t id[UPLOAD_ID_LEN],
+	    blobc_blob_opened_cb, void *arg);
 /*
  * A blob to store.  len bytes of data (at most BLOB_WRITE_MAX) go first:
  * appended to the session at offset (its size, or UINT64_MAX), or, for a

@@ -511,6 +511,17 @@ blobc_blob_open(const struct digest *d, blobc_blob_opened_cb cb, void *arg)
 	    MSG_BLOB_OPENED, blobc_reply_opened, CB(opened), arg);
 }
 
+void
+blobc_upload_open(const char *owner, const uint8_t id[UPLOAD_ID_LEN],
+    blobc_blob_opened_cb cb, void *arg)
+{
+	struct msg_upload_ref m;
+
+	blobc_upload_ref(&m, owner, id);
+	blobc_call(MSG_UPLOAD_OPEN, &m, sizeof(m), -1,
+	    MSG_BLOB_OPENED, blobc_reply_opened, CB(opened), arg);
+}
+
 /* --- the metadata log ---------------------------------------------------- */
 
 void

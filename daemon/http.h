@@ -273,6 +273,18 @@ void	http_respond_length(struct http_request *, int status,
 typedef void (*http_drain_cb)(struct http_request *, void *arg);
 int	http_respond_start(struct http_request *, int status,
 	    const char *content_type, uint64_t length);
+/*
+ * A streamed response whose length is not known when it starts:
+ * "Transfer-Encoding: chunked", for a GET of HTTP/1.1
+ * (http_request_chunkable()).  The handler writes the chunks' framing
+ * with the data (http_write() or the stream's socket), the last chunk
+ * too, which tells the client the body is whole: a connection that
+ * closes before it is a failed body.  The connection closes after the
+ * response.  0, or -1 as http_respond_start().
+ */
+int	http_request_chunkable(const struct http_request *);
+int	http_respond_chunked(struct http_request *, int status,
+	    const char *content_type);
 int	http_write(struct http_request *, const void *data, size_t len);
 size_t	http_queued(const struct http_request *);
 void	http_on_drain(struct http_request *, http_drain_cb, void *arg);

@@ -525,6 +525,31 @@ http_respond_start(struct http_request *req, int status,
 }
 
 int
+http_request_chunkable(const struct http_request *req)
+{
+	return req->http_minor >= 1 && !req->is_head;
+}
+
+int
+http_respond_chunked(struct http_request *req, int status,
+    const char *content_type)
+{
+	struct http_conn	*conn = req->conn;
+
+	if (req_respond_start(req, &status) != 0)
+		return -1;
+	req_content_type_ok(req, &content_type);
+	/* Its end is the handler's last chunk, not a length we count. */
+	req->close = 1;
+	http_conn_write_head(conn, status, content_type, -1, req->close, 1,
+	    "Transfer-Encoding: chunked\r\n");
+	req->streaming = 1;
+	req->stream_left = UINT64_MAX;
+	http_conn_schedule(conn);
+	return 0;
+}
+
+int
 http_write(struct http_request *req, const void *data, size_t len)
 {
 	struct http_conn	*conn = req->conn;

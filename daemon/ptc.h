@@ -23,6 +23,8 @@
 #ifndef BERTHD_PTC_H
 #define BERTHD_PTC_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -130,9 +132,10 @@ int	ptc_manifest_ensure(const struct ptc_pull *, const char *ref,
  * for every pull of it that comes while it runs. */
 int	ptc_blob_ensure(const struct ptc_pull *, const struct digest *,
 	    ptc_done_cb, void *arg);
-/* The same, with a GET to show the blob to as it comes when this pull
- * starts the fetch (sreq, with arg a struct ptc_oci of ptc_stream.c), or
- * NULL. */
+/* The same, with a GET of the whole blob (sreq, with arg a struct ptc_oci
+ * of ptc_stream.c), or NULL: shown the blob as it comes when this pull
+ * starts the fetch, else joining it (ptc_join.c) once the upstream gave
+ * the size. */
 int	ptc_blob_fetch(const struct ptc_pull *, const struct digest *,
 	    ptc_done_cb, void *arg, struct http_request *sreq);
 
@@ -174,6 +177,42 @@ int	ptc_tee_undecided(const struct ptc_tee *);
  * the rest of its length; otherwise its connection closes short.  Frees
  * the tee. */
 void	ptc_tee_end(struct ptc_tee *, int ok);
+
+/* The framing of a chunked response (http_respond_chunked()) whose data
+ * its handler moves to the client's socket itself. */
+struct ptc_chunks {
+	char		 head[32];	/* the next chunk's head */
+	size_t		 head_len;
+	size_t		 head_off;	/* of it written */
+	size_t		 left;		/* of the chunk's data to go */
+	uint64_t	 sent;		/* data bytes in all */
+};
+/* Writes the head of a chunk of avail bytes (> 0) when no chunk is open;
+ * then how many bytes of the chunk may go, or -1 with errno (EAGAIN: the
+ * socket is full). */
+ssize_t	ptc_chunks_head(struct ptc_chunks *, int sock, size_t avail);
+void	ptc_chunks_moved(struct ptc_chunks *, size_t);
+/* Queues the last chunk, which says the body is whole: 0, or -1 when a
+ * chunk is not finished. */
+int	ptc_chunks_end(struct ptc_chunks *, struct http_request *);
+
+/* --- GETs that join a blob's fetch (ptc_join.c) -------------------------- */
+
+struct blob_upload;
+struct ptc_join;
+/* req, a GET of the whole blob d, is to be served from u's file as the
+ * fetch fills it, length bytes (the upstream's Content-Length). */
+struct ptc_join *ptc_join_new(struct http_request *req,
+	    const struct digest *d, const struct blob_upload *u,
+	    uint64_t length);
+/* The fetch ended (ok: verified and stored).  1 when the join has the
+ * request (it ends it, and frees itself), 0 when the caller serves it as
+ * a waiter (the join is no longer its). */
+int	ptc_join_verdict(struct ptc_join *, int ok);
+/* For ptc_pull.c: the waiter arg (a struct ptc_oci of ptc_stream.c) of a
+ * GET that ptc_blob_fetch() was given as joinable joins the fetch. */
+void	ptc_oci_join(void *arg, const struct digest *,
+	    const struct blob_upload *, uint64_t length);
 
 /* --- the ECR operations (ecr_ptc.c) --------------------------------------- */
 

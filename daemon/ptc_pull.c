@@ -29,8 +29,9 @@
  *   against its digest by blobd, which verifies it, and linked into the
  *   repository.  The GET that starts the fetch is streamed the blob by
  *   ptc_stream.c, its last byte held until blobd verified it; other
- *   pulls of the blob wait on the one fetch and are served from the
- *   store.  A fetch that fails or is cut leaves only an upload session,
+ *   GETs of the whole blob join the fetch once its size is known
+ *   (ptc_join.c); the other pulls of the blob wait on the one fetch and
+ *   are served from the store.  A fetch that fails or is cut leaves only an upload session,
  *   which is cancelled (or expires after a crash): nothing partly fetched
  *   is ever visible.
  *
@@ -111,6 +112,7 @@ struct ptc_mfetch {
 struct ptc_waiter {
 	ptc_done_cb	 cb;
 	void		*arg;
+	int		 joinable;	/* a GET of the whole blob */
 };
 
 struct ptc_bfetch {
@@ -123,6 +125,8 @@ struct ptc_bfetch {
 	char		 why[PTC_WHY_MAX];
 	struct ptc_waiter *waiters;
 	size_t		 nwaiters;
+	uint64_t	 length;	/* the upstream's 200 said, or 0;
+					 * UINT64_MAX: it gave none */
 	/* The first client, shown the blob as it comes (ptc_stream.c),
 	 * until the upstream's answer says whether it can be. */
 	struct ptc_tee	*tee;
@@ -755,6 +759,7 @@ ptc_bfetch_cancelled_cb(int err, uint64_t size, void *arg)
 		b->relogged = 1;
 		b->fetch_err = 0;
 		b->why[0] = '\0';
+		b->length = 0;
 		if (b->tee != NULL)
 			ptc_tee_end(b->tee, 0);
 		b->tee = NULL;
@@ -814,17 +819,16 @@ ptc_bfetch_fetched_cb(const struct msg_fetch_done *d, const uint8_t *body,
 }
 
 /* The upstream answers: a client that can be shown the blob as it comes
- * (its size is known) no longer waits for the store. */
+ * no longer waits for the store; its response has length bytes
+ * (UINT64_MAX: chunked, the upstream gave no length; 0: not shown). */
 static void
-ptc_bfetch_headers_cb(const struct msg_fetch_headers *h, void *arg)
+ptc_bfetch_stream(struct ptc_bfetch *b, uint64_t length)
 {
-	struct ptc_bfetch *b = arg;
 	size_t		 i;
 
 	if (b->tee == NULL || !ptc_tee_undecided(b->tee))
 		return;
-	if (h->status != 200 || h->content_length <= 0 ||
-	    (uint64_t)h->content_length > PTC_BLOB_MAX) {
+	if (length == 0) {
 		ptc_tee_client(b->tee, NULL, 0);
 		return;
 	}
@@ -840,9 +844,29 @@ ptc_bfetch_headers_cb(const struct msg_fetch_headers *h, void *arg)
 	b->nwaiters--;
 	free(b->sarg);
 	oci_blob_headers(b->sreq, &b->digest);
-	ptc_tee_client(b->tee, b->sreq, (uint64_t)h->content_length);
+	ptc_tee_client(b->tee, b->sreq, length);
 	b->sreq = NULL;
 	b->sarg = NULL;
+}
+
+static void
+ptc_bfetch_headers_cb(const struct msg_fetch_headers *h, void *arg)
+{
+	struct ptc_bfetch *b = arg;
+	size_t		 i;
+
+	if (h->status == 200 && h->content_length == -1)
+		b->length = UINT64_MAX;		/* chunked */
+	else if (h->status == 200 && h->content_length > 0 &&
+	    (uint64_t)h->content_length <= PTC_BLOB_MAX)
+		b->length = (uint64_t)h->content_length;
+	ptc_bfetch_stream(b, b->length);
+	/* The other GETs of the whole blob follow blobd's file. */
+	if (b->length != 0)
+		for (i = 0; i < b->nwaiters; i++)
+			if (b->waiters[i].joinable)
+				ptc_oci_join(b->waiters[i].arg, &b->digest,
+				    &b->u, b->length);
 }
 
 /* The upload session exists: the pipe goes to blobd and to fetchd (or,
@@ -875,8 +899,8 @@ ptc_bfetch_created_cb(int err, uint64_t size, void *arg)
 		rq.pipe = wfd;
 	log_debug("pull through cache: blob %s from %s%s", ds, rq.url,
 	    b->tee != NULL ? ", streamed" : "");
-	(void)fetchc_fetch(&rq, b->tee != NULL ? ptc_bfetch_headers_cb : NULL,
-	    ptc_bfetch_fetched_cb, b);
+	(void)fetchc_fetch(&rq, ptc_bfetch_headers_cb, ptc_bfetch_fetched_cb,
+	    b);
 	free(url);
 }
 
@@ -912,6 +936,7 @@ ptc_blob_fetch(const struct ptc_pull *p, const struct digest *d,
 	struct repository *repo;
 	struct ptc_bfetch *b;
 	struct txn	 t;
+	char		 ds[DIGEST_STR_MAX];
 
 	if ((reg = registry_find(p->account, p->region)) == NULL)
 		return 0;
@@ -946,7 +971,14 @@ ptc_blob_fetch(const struct ptc_pull *p, const struct digest *d,
 	b->waiters = xreallocarray(b->waiters, b->nwaiters + 1,
 	    sizeof(*b->waiters));
 	b->waiters[b->nwaiters].cb = cb;
-	b->waiters[b->nwaiters++].arg = arg;
+	b->waiters[b->nwaiters].arg = arg;
+	b->waiters[b->nwaiters++].joinable = sreq != NULL;
+	if (b->nwaiters > 1 || b->sarg != arg)
+		log_debug("pull through cache: blob %s: a pull%s waits for "
+		    "its fetch", digest_format(d, ds), sreq != NULL ?
+		    " that can join" : "");
+	if (sreq != NULL && b->length != 0 && b->sarg != arg)
+		ptc_oci_join(arg, &b->digest, &b->u, b->length);
 	return 1;
 }
 

@@ -33,7 +33,9 @@
  * bytes move at the pace of the slower reader (blobd, or the client,
  * which is given up after the HTTP layer's I/O timeout without progress
  * or when it goes; then the fetch goes on into the store alone, spliced
- * from pipe to pipe).
+ * from pipe to pipe).  An upstream that gives no length is streamed in a
+ * chunked response, each piece moved a chunk, and the last (empty) chunk
+ * is what waits for blobd's verdict.
  */
 #include "config.h"
 
@@ -81,6 +83,11 @@ struct ptc_tee {
 	size_t		 ahead;		/* in_fd's first bytes, in store_fd */
 	int		 have_last;
 	uint8_t		 last;		/* the blob's last byte, held */
+	/* An upstream without a Content-Length: a chunked response whose
+	 * last chunk is held instead (ptc_tee_give_chunked). */
+	int		 chunked;
+	int		 sock;		/* the client's, once given, or -1 */
+	struct ptc_chunks chunks;
 };
 
 static void	ptc_tee_pump(struct ptc_tee *);
@@ -170,6 +177,96 @@ ptc_tee_wait(struct ptc_tee *t)
 		event_add(t->wev, NULL);
 }
 
+/* http_on_drain() of the head of a chunked response: it went. */
+static void
+ptc_tee_head_cb(struct http_request *req, void *arg)
+{
+	ptc_tee_pump(arg);
+}
+
+/* --- chunked responses (also ptc_join.c's) ------------------------------- */
+
+ssize_t
+ptc_chunks_head(struct ptc_chunks *c, int sock, size_t avail)
+{
+	ssize_t	 w;
+
+	if (c->left == 0 && c->head_off == c->head_len) {
+		c->left = avail;
+		c->head_len = (size_t)snprintf(c->head, sizeof(c->head),
+		    "%s%zx\r\n", c->sent > 0 ? "\r\n" : "", avail);
+		c->head_off = 0;
+	}
+	while (c->head_off < c->head_len) {
+		if ((w = write(sock, c->head + c->head_off,
+		    c->head_len - c->head_off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		c->head_off += (size_t)w;
+	}
+	return (ssize_t)c->left;
+}
+
+void
+ptc_chunks_moved(struct ptc_chunks *c, size_t n)
+{
+	c->left -= n;
+	c->sent += n;
+}
+
+int
+ptc_chunks_end(struct ptc_chunks *c, struct http_request *req)
+{
+	static const char last[] = "\r\n0\r\n\r\n";
+
+	if (c->left > 0 || c->head_off < c->head_len)
+		return -1;
+	/* No "\r\n" ends a chunk before it when there was none. */
+	return c->sent > 0 ? http_write(req, last, sizeof(last) - 1) :
+	    http_write(req, last + 2, sizeof(last) - 3);
+}
+
+/*
+ * The bytes ahead go to the client of a chunked response, each move of
+ * them a chunk: its head, then the bytes, spliced.  What is held is the
+ * last chunk (ptc_tee_end): a client sees a body without it as cut short.
+ * 0 when some moved, 1 to wait.
+ */
+static int
+ptc_tee_give_chunked(struct ptc_tee *t)
+{
+	ssize_t	 n, w;
+
+	if (t->sock == -1 &&
+	    (t->sock = http_stream_fd(t->req, &t->io_tv)) == -1) {
+		if (errno != EAGAIN) {
+			ptc_tee_drop_client(t);
+			return 0;
+		}
+		http_on_drain(t->req, ptc_tee_head_cb, t);
+		return 1;
+	}
+	if ((n = ptc_chunks_head(&t->chunks, t->sock, t->ahead)) != -1)
+		w = splice(t->in_fd, NULL, t->sock, NULL, (size_t)n,
+		    SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+	else
+		w = -1;
+	if (w == -1 && (errno == EAGAIN || errno == EINTR)) {
+		ptc_tee_wait_client(t, t->sock);
+		return 1;
+	}
+	if (w <= 0 || http_wrote(t->req, (size_t)w) == -1) {
+		ptc_tee_drop_client(t);
+		return 0;
+	}
+	ptc_chunks_moved(&t->chunks, (size_t)w);
+	t->sent += (uint64_t)w;
+	t->ahead -= (size_t)w;
+	return 0;
+}
+
 /*
  * The bytes ahead (already in blobd's pipe) go to the client, all but the
  * blob's last byte, which is read and held; with no client they are read
@@ -185,6 +282,8 @@ ptc_tee_give(struct ptc_tee *t)
 
 	if (t->state == TEE_UNDECIDED)
 		return 1;		/* ptc_tee_client() comes */
+	if (t->state == TEE_CLIENT && t->chunked)
+		return ptc_tee_give_chunked(t);
 	if (t->state == TEE_CLIENT && t->sent + 1 < t->length) {
 		if ((fd = http_stream_fd(t->req, &t->io_tv)) == -1) {
 			ptc_tee_drop_client(t);
@@ -261,7 +360,8 @@ ptc_tee_pump(struct ptc_tee *t)
 		t->received += (uint64_t)n;
 		if (t->state != TEE_NONE)
 			t->ahead = (size_t)n;
-		if (t->state == TEE_CLIENT && t->received > t->length)
+		if (t->state == TEE_CLIENT && !t->chunked &&
+		    t->received > t->length)
 			ptc_tee_drop_client(t);	/* more than it said */
 	}
 }
@@ -279,6 +379,7 @@ ptc_tee_new(int store_wfd, int *fetch_wfd)
 	/* The default is 64 KiB: a move per 16 pages. */
 	(void)fcntl(fds[0], F_SETPIPE_SZ, PTC_TEE_PIPE);
 	t = xcalloc(1, sizeof(*t));
+	t->sock = -1;
 	t->in_fd = fds[0];
 	t->store_fd = store_wfd;
 	(void)fcntl(store_wfd, F_SETFL, fcntl(store_wfd, F_GETFL) | O_NONBLOCK);
@@ -291,14 +392,27 @@ ptc_tee_new(int store_wfd, int *fetch_wfd)
 	return t;
 }
 
+/* A response of a size not known: chunked, for a client that can take
+ * it.  0 or -1. */
+static int
+ptc_tee_start_chunked(struct ptc_tee *t, struct http_request *req)
+{
+	if (!http_request_chunkable(req) ||
+	    http_respond_chunked(req, 200, "application/octet-stream") != 0)
+		return -1;
+	t->chunked = 1;
+	return 0;
+}
+
 void
 ptc_tee_client(struct ptc_tee *t, struct http_request *req, uint64_t length)
 {
 	if (t->state != TEE_UNDECIDED)
 		return;
-	if (req == NULL || length == 0 || t->received > length ||
+	if (req == NULL || length == 0 || (length == UINT64_MAX ?
+	    ptc_tee_start_chunked(t, req) != 0 : (t->received > length ||
 	    http_respond_start(req, 200, "application/octet-stream",
-	    length) != 0) {
+	    length) != 0))) {
 		ptc_tee_drop_client(t);
 	} else {
 		t->state = TEE_CLIENT;
@@ -317,7 +431,12 @@ ptc_tee_undecided(const struct ptc_tee *t)
 void
 ptc_tee_end(struct ptc_tee *t, int ok)
 {
-	if (t->state == TEE_CLIENT) {
+	if (t->state == TEE_CLIENT && t->chunked) {
+		if (t->cev != NULL)
+			event_del(t->cev);
+		http_end(t->req, ok && t->in_fd == -1 && t->ahead == 0 &&
+		    ptc_chunks_end(&t->chunks, t->req) == 0);
+	} else if (t->state == TEE_CLIENT) {
 		if (t->cev != NULL)
 			event_del(t->cev);
 		if (ok && t->in_fd == -1 && t->have_last &&
@@ -345,6 +464,7 @@ struct ptc_oci {
 	char		 name[NAME_MAX_LEN + 1];
 	char		 ref[DIGEST_STR_MAX + ECR_TAG_MAX_LEN];
 	int		 blob;
+	struct ptc_join	*join;		/* following the fetch, or NULL */
 };
 
 /* Set while a request is served again after a fetch: no second fetch. */
@@ -355,6 +475,10 @@ ptc_oci_done_cb(int err, const char *why, void *arg)
 {
 	struct ptc_oci	*o = arg;
 
+	if (o->join != NULL && ptc_join_verdict(o->join, err == 0)) {
+		free(o);
+		return;
+	}
 	if (err != 0)
 		oci_error(o->req, err, "%s%s%s from the upstream: %s", o->name,
 		    o->blob ? "@" : ":", o->ref, why);
@@ -367,6 +491,16 @@ ptc_oci_done_cb(int err, const char *why, void *arg)
 		ptc_bypass = 0;
 	}
 	free(o);
+}
+
+void
+ptc_oci_join(void *arg, const struct digest *d, const struct blob_upload *u,
+    uint64_t length)
+{
+	struct ptc_oci	*o = arg;
+
+	if (o->join == NULL)
+		o->join = ptc_join_new(o->req, d, u, length);
 }
 
 static int
@@ -390,7 +524,7 @@ ptc_oci_intercept(struct http_request *req, const struct oci_ident *id,
 	p.caller = p.account = id->account;
 	p.region = id->region;
 	p.name = name;
-	/* A GET of the whole blob can be shown it as it comes. */
+	/* A GET of the whole blob can be shown it as it comes, or join. */
 	taken = blob ? ptc_blob_fetch(&p, &d, ptc_oci_done_cb, o,
 	    !http_request_is_head(req) &&
 	    http_request_header(req, "Range") == NULL ? req : NULL) :

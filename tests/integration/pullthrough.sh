@@ -17,15 +17,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/common.bash"
 . "$here/ptc/upstream.bash"
 
-if ! upstream_usable; then
-	echo "skip: docker-registry and skopeo are needed"
-	exit 0
-fi
-export XDG_RUNTIME_DIR=$T_TMP/run HOME=$T_TMP/home
-mkdir -p "$XDG_RUNTIME_DIR" "$HOME"
-
-pki=$T_TMP/pki
-make_pki "$pki"
+upstream_setup
 UPORT=$(free_port)
 start_upstream() {
 	start_registry upstream "$UPORT"

@@ -514,6 +514,7 @@ static const struct sent_frame berthd_sends[] = {
 	SENT(MSG_GC_SWEEP, struct msg_gc_sweep, 1),
 	{ MSG_STATS, 0, 0, 0 },
 	{ MSG_LOG_REOPEN, 0, 0, 1, 1 },
+	SENT(MSG_UPLOAD_OPEN, struct msg_upload_ref, 0),
 };
 
 /* blobd to berthd: the hello and replies. */

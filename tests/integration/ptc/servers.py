@@ -8,7 +8,10 @@ docker-registry, written for the test:
   front  an HTTPS front of an anonymous docker-registry that wants Basic
          credentials, and that as a control file says redirects blob
          GETs to another host (localhost, a second port), cuts a blob
-         half way ("die"), or sends half of it and waits ("stall")
+         half way ("die"), sends half of it and waits, then cuts it
+         ("stall") or sends the rest ("hold"), sends it without a
+         Content-Length, in chunks ("chunked"), or with its middle byte
+         changed ("flip")
   proxy  an HTTP CONNECT proxy, for HTTPS_PROXY
 
 Each logs one line per request it served to --log, flushed at once, so
@@ -163,29 +166,56 @@ def backend(args, method, path, accept=None):
         return e
 
 
-def relay(handler, resp, body=True, cut=None, stall=None):
+def relay(handler, resp, body=True, cut=None, stall=None, hold=None,
+          chunked=False, flip=False):
     """Sends resp on; cut: close after half the body; stall: send half,
-    then wait until the control file no longer stalls that digest."""
+    then wait until the control file no longer stalls that digest, and
+    close; hold: the same, then send the rest; chunked: with
+    Transfer-Encoding: chunked; flip: the middle byte changed."""
     data = resp.read()
+    if flip:
+        data = data[:len(data) // 2] + bytes([data[len(data) // 2] ^ 0xff]) \
+            + data[len(data) // 2 + 1:]
     handler.send_response(resp.status)
     for k in ("Content-Type", "Docker-Content-Digest",
               "Docker-Distribution-Api-Version", "WWW-Authenticate"):
         if resp.headers.get(k):
             handler.send_header(k, resp.headers[k])
-    handler.send_header("Content-Length", str(len(data)))
+    if chunked:
+        handler.send_header("Transfer-Encoding", "chunked")
+    else:
+        handler.send_header("Content-Length", str(len(data)))
     handler.end_headers()
     if not body:
         return
-    if cut is None and stall is None:
-        handler.wfile.write(data)
+
+    def send(b):
+        for i in range(0, len(b), 65536):
+            piece = b[i:i + 65536]
+            if chunked:
+                handler.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+            else:
+                handler.wfile.write(piece)
+
+    if cut is None and stall is None and hold is None:
+        send(data)
+        if chunked:
+            handler.wfile.write(b"0\r\n\r\n")
         return
-    handler.wfile.write(data[:len(data) // 2])
+    send(data[:len(data) // 2])
     handler.wfile.flush()
     a = handler.server.args
-    if stall is not None:
-        log(a.log, "stalled %s" % stall)
-        while stall in control(a).get("stall", []):
+    if stall is not None or hold is not None:
+        log(a.log, "stalled %s" % (stall or hold))
+        while (stall or hold) in control(a).get("stall" if stall else
+                                                "hold", []):
             time.sleep(0.05)
+    if hold is not None:
+        send(data[len(data) // 2:])
+        if chunked:
+            handler.wfile.write(b"0\r\n\r\n")
+        log(a.log, "released %s" % hold)
+        return
     log(a.log, "cut %s" % (cut or stall))
     handler.close_connection = True
     handler.connection.shutdown(socket.SHUT_RDWR)
@@ -215,9 +245,11 @@ class Front(Quiet):
                 self.end_headers()
                 return
             resp = backend(a, "GET", self.path)
-            relay(self, resp, cut=digest if digest in c.get("die", [])
-                  else None, stall=digest if digest in c.get("stall", [])
-                  else None)
+            def say(k):
+                return digest if digest in c.get(k, []) else None
+            relay(self, resp, cut=say("die"), stall=say("stall"),
+                  hold=say("hold"), chunked=bool(say("chunked")),
+                  flip=bool(say("flip")))
             return
         relay(self, backend(a, self.command, self.path,
                             self.headers.get("Accept")), body)

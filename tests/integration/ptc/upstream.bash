@@ -9,6 +9,20 @@ upstream_usable() {
 	[ -x "$REGISTRY" ] && command -v skopeo >/dev/null
 }
 
+# upstream_setup: skips the test (exit 0) without docker-registry and
+# skopeo; else gives skopeo and podman a home and runtime directory in
+# $T_TMP, and makes the test CA in $pki (make_pki).
+upstream_setup() {
+	if ! upstream_usable; then
+		echo "skip: docker-registry and skopeo are needed"
+		exit 0
+	fi
+	export XDG_RUNTIME_DIR=$T_TMP/run HOME=$T_TMP/home
+	mkdir -p "$XDG_RUNTIME_DIR" "$HOME"
+	pki=$T_TMP/pki
+	make_pki "$pki"
+}
+
 # make_pki DIR: DIR/ca.pem signs DIR/srv.pem (key srv.key); DIR/certs.d
 # holds the CA as skopeo's --cert-dir wants it.
 make_pki() {

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Concurrent first pulls through the pull-through cache (issue 12): N
+# clients (20 by default) GET the same new blob (256 MiB by default) from
+# a local upstream (Debian's docker-registry over HTTPS with a test CA) at
+# once.  One of them starts the fetch and is streamed the blob; the others
+# join the fetch (served from blobd's upload file as it grows) or, with
+# binaries from before joining, wait for the store.  Reported per run:
+# the latest first byte of any client, the latest last byte, and the CPU
+# time berthd, berth-fetchd and berth-blobd spent (from /proc, figures
+# that depend less on the machine's load than the times); the median over
+# -r runs (default 3), each through its own rule (q1, q2, ...).
+#
+#   bench/ptc_join.sh [-s MiB] [-n clients] [-r runs]
+#
+# Uses tests/integration's helpers for the CA and the upstream; BERTHD,
+# BLOBD and REGISTRY override the binaries (compare old and new ones
+# interleaved); BENCH_TMPDIR (default /var/tmp) holds the data.
+top=$(cd "$(dirname "$0")/.." && pwd)
+size_mib=256
+clients=20
+runs=3
+while getopts s:n:r: o; do
+	case $o in
+	s) size_mib=$OPTARG ;;
+	n) clients=$OPTARG ;;
+	r) runs=$OPTARG ;;
+	*) echo "usage: $0 [-s MiB] [-n clients] [-r runs]" >&2; exit 2 ;;
+	esac
+done
+export TMPDIR=${BENCH_TMPDIR:-/var/tmp}
+: "${BERTHD:=$top/build/daemon/berthd}" "${BLOBD:=$top/build/blobd/berth-blobd}"
+here=$top/tests/integration
+. "$here/common.bash"
+. "$here/ptc/upstream.bash"
+upstream_usable || { echo "docker-registry and skopeo are needed" >&2; exit 1; }
+
+pki=$T_TMP/pki
+make_pki "$pki"
+UP=$(free_port)
+start_registry upstream "$UP"
+up=https://127.0.0.1:$UP
+head -c $((size_mib * 1024 * 1024)) /dev/urandom >"$T_TMP/blob"
+d=sha256:$(sha256_of "$T_TMP/blob")
+loc=$(curl -s --cacert "$pki/ca.pem" -D - -o /dev/null -X POST \
+    "$up/v2/bench/big/blobs/uploads/" | tr -d '\r' | sed -n 's/^[Ll]ocation: //p')
+case $loc in http*) ;; *) loc=$up$loc ;; esac
+case $loc in *\?*) loc="$loc&digest=$d" ;; *) loc="$loc?digest=$d" ;; esac
+curl -sf --cacert "$pki/ca.pem" -X PUT --data-binary @"$T_TMP/blob" \
+    -H 'Content-Type: application/octet-stream' -o /dev/null "$loc" ||
+    { echo "push to the upstream failed" >&2; exit 1; }
+bytes=$((size_mib * 1024 * 1024))
+
+mkdir -p "$T_TMP/data"
+start_berthd "$T_TMP/data" --upstream-map "quay.io=$up,$pki/ca.pem"
+export AWS_ACCESS_KEY_ID=000000000000 AWS_SECRET_ACCESS_KEY=x \
+    AWS_DEFAULT_REGION=us-east-1
+for i in $(seq "$runs"); do
+	aws --endpoint-url "$URL" ecr create-pull-through-cache-rule \
+	    --ecr-repository-prefix "q$i" --upstream-registry-url quay.io \
+	    >/dev/null
+done
+sync
+
+ticks() {
+	local p
+	for p in "$@"; do
+		awk '{ printf "%d ", $14 + $15 }' "/proc/$p/stat"
+	done
+}
+fetchd=$(fetchd_pid "$BERTHD_PID") blobd=$(blobd_pid "$BERTHD_PID")
+hz=$(getconf CLK_TCK)
+: >"$T_TMP/rows"
+for i in $(seq "$runs"); do
+	before=$(ticks "$BERTHD_PID" "$fetchd" "$blobd")
+	pids=()
+	for c in $(seq "$clients"); do
+		curl -sf -o /dev/null -w '%{size_download} %{time_starttransfer} %{time_total}\n' \
+		    "$URL/v2/q$i/bench/big/blobs/$d" >"$T_TMP/c$c" &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	sleep 1		# the store's commit ends after the last byte
+	after=$(ticks "$BERTHD_PID" "$fetchd" "$blobd")
+	cat "$T_TMP"/c* | awk -v want="$bytes" -v b="$before" -v a="$after" \
+	    -v hz="$hz" '
+		$1 != want { bad = 1 }
+		$2 > f { f = $2 }
+		$3 > l { l = $3 }
+		END {
+			if (bad) { print "a client got the wrong size" > "/dev/stderr"; exit 1 }
+			split(b, x, " "); split(a, y, " ")
+			printf "%.3f %.3f %.2f %.2f %.2f\n", f, l,
+			    (y[1] - x[1]) / hz, (y[2] - x[2]) / hz,
+			    (y[3] - x[3]) / hz
+		}' >>"$T_TMP/rows" || exit 1
+done
+printf '%s MiB blob, %s clients at once, median of %s; load average %s\n' \
+    "$size_mib" "$clients" "$runs" "$(cut -d' ' -f1-3 /proc/loadavg)"
+med() {	# column
+	sort -g -k"$1" "$T_TMP/rows" | sed -n "$(( (runs + 1) / 2 ))p" |
+	    cut -d' ' -f"$1"
+}
+printf 'latest first byte %s s, latest last byte %s s (runs: %s)\n' \
+    "$(med 1)" "$(med 2)" "$(cut -d' ' -f1,2 "$T_TMP/rows" | tr '\n' ';')"
+printf 'CPU s: berthd %s, berth-fetchd %s, berth-blobd %s\n' \
+    "$(med 3)" "$(med 4)" "$(med 5)"

@@ -1,0 +1,362 @@
+/*
+ * Copyright (c) 2026 The berth authors
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHORS DISCLAIM ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHORS BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * GETs that join a blob's fetch through the cache.  The first GET of a
+ * blob is shown it as it arrives (ptc_stream.c); a GET of the whole blob
+ * that comes while the fetch runs, once the upstream answered, is
+ * served from blobd's upload file as that file grows, not after the
+ * store has the blob.  blobd gives a read-only descriptor of the session's
+ * file (MSG_UPLOAD_OPEN); berthd sends what the file holds with
+ * sendfile(2), with no copy through its memory and no buffer of its own,
+ * so a 512 MiB layer and many clients cost the page cache only, and the
+ * first client's stream is not touched.  When a joined client has all
+ * that the file holds it looks again a little later (blobd writes a
+ * buffer at a time).  As for the first client, the blob's last byte goes
+ * only once blobd verified the digest and the link is recorded, and the
+ * file then has exactly the size announced; a fetch that fails closes
+ * every joined connection short, so that no client takes other bytes for
+ * the blob.  An upstream that gave no length makes the response chunked,
+ * each move a chunk, its last chunk held as the last byte is.  A join
+ * whose file cannot be opened (the session just ended), or of an HTTP/1.0
+ * client when the length is not known, is served from the store after
+ * the fetch, as before.
+ */
+#include "config.h"
+
+#include <sys/param.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "berthd.h"
+#include "error.h"
+#include "http.h"
+#include "log.h"
+#include "ptc.h"
+#include "util.h"
+
+/* How long a client that has caught up with the file waits to look
+ * again: blobd writes a buffer (1 MiB or more) at a time. */
+#define PTC_JOIN_POLL_USEC	20000
+/* Bytes handed to sendfile(2) at a time. */
+#define PTC_JOIN_MOVE		(1024 * 1024)
+
+enum ptc_join_state {
+	JOIN_OPENING,		/* blobd's answer is awaited */
+	JOIN_IDLE,		/* no file: served after the fetch */
+	JOIN_STREAMING,		/* the response started */
+	JOIN_ABANDONED		/* the fetch ended while opening */
+};
+
+struct ptc_join {
+	enum ptc_join_state state;
+	struct http_request *req;	/* NULL once given up */
+	struct digest	 digest;
+	int		 fd;		/* the upload's file */
+	uint64_t	 length;	/* the Content-Length sent, or
+					 * UINT64_MAX: chunked */
+	uint64_t	 sent;
+	struct ptc_chunks chunks;
+	int		 verified;	/* the fetch ended well */
+	int		 orphan;	/* the fetch ended: the join is its own */
+	struct event	*cev;		/* the client's socket */
+	struct event	*tev;		/* looking at the file again */
+	const struct timeval *io_tv;
+};
+
+static void	ptc_join_pump(struct ptc_join *);
+
+static void
+ptc_join_free(struct ptc_join *j)
+{
+	if (j->fd != -1)
+		close(j->fd);
+	if (j->cev != NULL)
+		event_free(j->cev);
+	if (j->tev != NULL)
+		event_free(j->tev);
+	free(j);
+}
+
+/* The response ends (whole with ok, else short); the join goes once the
+ * fetch's end was told to it. */
+static void
+ptc_join_finish(struct ptc_join *j, int ok)
+{
+	if (j->req != NULL) {
+		if (j->cev != NULL)
+			event_del(j->cev);
+		if (j->tev != NULL)
+			event_del(j->tev);
+		http_end(j->req, ok);
+		j->req = NULL;
+	}
+	if (j->orphan)
+		ptc_join_free(j);
+}
+
+static void
+ptc_join_client_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ptc_join	*j = arg;
+
+	if (what & EV_TIMEOUT) {
+		log_debug("pull through cache: a joined client took nothing "
+		    "for the I/O timeout");
+		ptc_join_finish(j, 0);
+		return;
+	}
+	ptc_join_pump(j);
+}
+
+static void
+ptc_join_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	ptc_join_pump(arg);
+}
+
+/* http_on_drain(): the head went (or the client did). */
+static void
+ptc_join_drain_cb(struct http_request *req, void *arg)
+{
+	ptc_join_pump(arg);
+}
+
+static void
+ptc_join_wait_client(struct ptc_join *j, int sock)
+{
+	if (j->cev == NULL && (j->cev = event_new(ev_base, sock, EV_WRITE,
+	    ptc_join_client_cb, j)) == NULL)
+		fatalx("pull through cache: out of memory");
+	event_add(j->cev, j->io_tv);
+	http_on_drain(j->req, ptc_join_drain_cb, j);
+}
+
+static void
+ptc_join_wait_file(struct ptc_join *j)
+{
+	struct timeval	 tv = { 0, PTC_JOIN_POLL_USEC };
+
+	if (j->tev == NULL && (j->tev = evtimer_new(ev_base,
+	    ptc_join_timer_cb, j)) == NULL)
+		fatalx("pull through cache: out of memory");
+	evtimer_add(j->tev, &tv);
+}
+
+/* A move from the file to the client: -1 with errno EAGAIN when the
+ * socket is full; the client is given up on any other failure. */
+static ssize_t
+ptc_join_move(struct ptc_join *j, int sock, size_t n)
+{
+	off_t	 off = (off_t)j->sent;
+	ssize_t	 w;
+
+	if ((w = sendfile(sock, j->fd, &off, MIN(n, PTC_JOIN_MOVE))) == -1 &&
+	    (errno == EAGAIN || errno == EINTR)) {
+		ptc_join_wait_client(j, sock);
+		errno = EAGAIN;
+		return -1;
+	}
+	if (w <= 0 || http_wrote(j->req, (size_t)w) == -1) {
+		ptc_join_finish(j, 0);
+		errno = EPIPE;
+		return -1;
+	}
+	j->sent += (uint64_t)w;
+	return w;
+}
+
+/* The client's socket once the head went, or -1 (waiting for it, or the
+ * client given up). */
+static int
+ptc_join_sock(struct ptc_join *j)
+{
+	int	 sock;
+
+	if ((sock = http_stream_fd(j->req, &j->io_tv)) == -1) {
+		if (errno == EAGAIN)
+			http_on_drain(j->req, ptc_join_drain_cb, j);
+		else
+			ptc_join_finish(j, 0);
+	}
+	return sock;
+}
+
+/*
+ * A blob the upstream gave no length for, in a chunked response: each
+ * move from the file a chunk, and the last chunk once the fetch is
+ * verified (the file then is the blob).  0 when some moved, -1 to wait.
+ */
+static int
+ptc_join_chunked(struct ptc_join *j, uint64_t have)
+{
+	ssize_t	 n, w;
+	int	 sock;
+
+	if (have <= j->sent && j->chunks.left == 0) {
+		if (!j->verified)
+			ptc_join_wait_file(j);
+		else
+			ptc_join_finish(j, ptc_chunks_end(&j->chunks,
+			    j->req) == 0);
+		return -1;
+	}
+	if ((sock = ptc_join_sock(j)) == -1)
+		return -1;
+	if ((n = ptc_chunks_head(&j->chunks, sock, (size_t)MIN(have - j->sent,
+	    PTC_JOIN_MOVE))) == -1) {
+		if (errno == EAGAIN || errno == EINTR)
+			ptc_join_wait_client(j, sock);
+		else
+			ptc_join_finish(j, 0);
+		return -1;
+	}
+	if ((w = ptc_join_move(j, sock, (size_t)n)) == -1)
+		return -1;
+	ptc_chunks_moved(&j->chunks, (size_t)w);
+	return 0;
+}
+
+/* Sends what the file holds, all but the last byte until the fetch is
+ * verified. */
+static void
+ptc_join_pump(struct ptc_join *j)
+{
+	struct stat	 st;
+	uint64_t	 limit, have;
+	int		 sock;
+
+	while (j->req != NULL) {
+		if (fstat(j->fd, &st) == -1) {
+			log_warn("pull through cache: a joined upload");
+			ptc_join_finish(j, 0);
+			return;
+		}
+		have = (uint64_t)st.st_size;
+		if (j->length == UINT64_MAX) {
+			if (ptc_join_chunked(j, have) != 0)
+				return;
+			continue;
+		}
+		if (j->verified && have != j->length) {
+			log_warnx("pull through cache: the blob has %llu "
+			    "bytes, not the %llu announced",
+			    (unsigned long long)have,
+			    (unsigned long long)j->length);
+			ptc_join_finish(j, 0);
+			return;
+		}
+		limit = j->verified ? j->length : j->length - 1;
+		if (j->sent == limit) {
+			if (j->verified)
+				ptc_join_finish(j, 1);
+			return;		/* until the verdict */
+		}
+		if (have <= j->sent) {
+			ptc_join_wait_file(j);
+			return;
+		}
+		if ((sock = ptc_join_sock(j)) == -1 ||
+		    ptc_join_move(j, sock, (size_t)(MIN(have, limit) -
+		    j->sent)) == -1)
+			return;
+	}
+}
+
+static void
+ptc_join_opened_cb(int err, int fd, uint64_t offset, uint64_t size,
+    void *arg)
+{
+	struct ptc_join	*j = arg;
+
+	if (j->state == JOIN_ABANDONED) {
+		if (fd != -1)
+			close(fd);
+		ptc_join_free(j);
+		return;
+	}
+	if (err != 0 || fd == -1) {
+		log_debug("pull through cache: no upload file to join: %s",
+		    berr_message(err));
+		j->state = JOIN_IDLE;
+		return;
+	}
+	if (j->length == UINT64_MAX && !http_request_chunkable(j->req)) {
+		close(fd);
+		j->state = JOIN_IDLE;	/* an HTTP/1.0 client */
+		return;
+	}
+	j->fd = fd;
+	j->state = JOIN_STREAMING;
+	oci_blob_headers(j->req, &j->digest);
+	if ((j->length == UINT64_MAX ? http_respond_chunked(j->req, 200,
+	    "application/octet-stream") : http_respond_start(j->req, 200,
+	    "application/octet-stream", j->length)) != 0) {
+		j->req = NULL;		/* the client went */
+		return;
+	}
+	log_debug("pull through cache: a GET joins the fetch (%llu bytes "
+	    "there)", (unsigned long long)size);
+	ptc_join_pump(j);
+}
+
+struct ptc_join *
+ptc_join_new(struct http_request *req, const struct digest *d,
+    const struct blob_upload *u, uint64_t length)
+{
+	struct ptc_join	*j;
+
+	j = xcalloc(1, sizeof(*j));
+	j->state = JOIN_OPENING;
+	j->req = req;
+	j->digest = *d;
+	j->fd = -1;
+	j->length = length;
+	blobc_upload_open(u->owner, u->id, ptc_join_opened_cb, j);
+	return j;
+}
+
+int
+ptc_join_verdict(struct ptc_join *j, int ok)
+{
+	switch (j->state) {
+	case JOIN_OPENING:
+		j->state = JOIN_ABANDONED;	/* ptc_join_opened_cb frees */
+		return 0;
+	case JOIN_IDLE:
+		ptc_join_free(j);
+		return 0;
+	default:
+		break;
+	}
+	j->orphan = 1;
+	if (!ok || j->req == NULL) {
+		ptc_join_finish(j, 0);
+		return 1;
+	}
+	j->verified = 1;
+	if (j->tev != NULL)
+		event_del(j->tev);
+	ptc_join_pump(j);
+	return 1;
+}
