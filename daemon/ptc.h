@@ -17,8 +17,10 @@
 /*
  * berthd's pull-through cache: rules (registry settings "ptc/<prefix>",
  * ptc.c) and the secrets file their credentialArn names, the five rule
- * operations of the ECR API (ecr_ptc.c), and pulls that fetch what is not
- * cached from the upstream through berth-fetchd (ptc_pull.c).
+ * operations of the ECR API (ecr_ptc.c), pulls that fetch what is not
+ * cached from the upstream through berth-fetchd (ptc_pull.c), logins to
+ * an upstream ECR (ptc_login.c), and blobs the store holds already linked
+ * once the upstream vouches for them (ptc_link.c).
  */
 #ifndef BERTHD_PTC_H
 #define BERTHD_PTC_H
@@ -39,6 +41,8 @@ struct registry;
 #define PTC_KEY_PREFIX		"ptc/"
 /* Rules per registry, as ECR's service quota. */
 #define PTC_RULES_MAX		50
+/* What went wrong with a pull, for the client, at most. */
+#define PTC_WHY_MAX		512
 
 enum ptc_auth {
 	PTC_AUTH_OPTIONAL,	/* anonymous, or a secret if one is given */
@@ -139,6 +143,8 @@ int	ptc_blob_ensure(const struct ptc_pull *, const struct digest *,
 int	ptc_blob_fetch(const struct ptc_pull *, const struct digest *,
 	    ptc_done_cb, void *arg, struct http_request *sreq);
 
+/* --- logins to an upstream ECR (ptc_login.c) ----------------------------- */
+
 /*
  * Logs in to the upstream ECR of a rule of account's registry in region
  * when the rule names a customRoleArn and has no login yet:
@@ -151,6 +157,11 @@ int	ptc_blob_fetch(const struct ptc_pull *, const struct digest *,
 int	ptc_login(const char *account, const char *region,
 	    const struct ptc_rule *, ptc_done_cb, void *arg);
 const char *ptc_login_password(const char *account, const char *region,
+	    const struct ptc_rule *);
+/* After the upstream refused a request (401, 403): forgets the rule's
+ * login, which the upstream may have revoked or expired early.  1 when
+ * there was one (log in again once and retry), else 0. */
+int	ptc_login_drop(const char *account, const char *region,
 	    const struct ptc_rule *);
 
 /* Called first by the OCI manifest and blob GET and HEAD (ptc_stream.c);
