@@ -143,6 +143,29 @@ int	ptc_blob_ensure(const struct ptc_pull *, const struct digest *,
 int	ptc_blob_fetch(const struct ptc_pull *, const struct digest *,
 	    ptc_done_cb, void *arg, struct http_request *sreq);
 
+/* The BERR code of a fetch's outcome; not_found for an upstream 404. */
+struct msg_fetch_done;
+int	ptc_fetch_err(const struct msg_fetch_done *, int not_found);
+
+/* --- blobs the store holds, linked (ptc_link.c) -------------------------- */
+
+struct fetchc_request;
+/* Whether the store holds blob d already (the model knows it linked in
+ * some repository), which GC then keeps for its grace period. */
+int	ptc_link_candidate(const struct digest *);
+/* A ptc_done_cb's err: the store has the blob no more, fetch it. */
+#define PTC_LINK_FETCH		1
+/*
+ * Asks the upstream with rq (the GET of blob d in the repository a rule
+ * maps p's to, made a HEAD) whether it has the blob; on its 200 the
+ * stored blob is linked into p's repository, durably.  cb runs later,
+ * exactly once: 0 once linked, PTC_LINK_FETCH, or the BERR code of the
+ * upstream's answer (BERR_BLOB_UNKNOWN for a 404) with why; nothing is
+ * linked then.
+ */
+void	ptc_link_stored(const struct ptc_pull *, const struct digest *,
+	    const struct fetchc_request *rq, ptc_done_cb, void *arg);
+
 /* --- logins to an upstream ECR (ptc_login.c) ----------------------------- */
 
 /*

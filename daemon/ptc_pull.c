@@ -261,7 +261,7 @@ ptc_request(const struct ptc_where *w, const char *kind, const char *ref,
 	return 0;
 }
 
-static int
+int
 ptc_fetch_err(const struct msg_fetch_done *d, int not_found)
 {
 	switch (d->result) {
@@ -723,6 +723,47 @@ ptc_bfetch_created_cb(int err, uint64_t size, void *arg)
 }
 
 static void
+ptc_bfetch_linked_cb(int err, const char *why, void *arg)
+{
+	struct ptc_bfetch *b = arg;
+
+	if (err == PTC_LINK_FETCH)
+		blob_upload_create(&b->u, b->digest.algo,
+		    ptc_bfetch_created_cb, b);
+	else if (err == 0)
+		ptc_bfetch_end(b, 0);
+	else {
+		/* As a fetch that failed: a refusal logs in again once. */
+		b->fetch_err = err;
+		snprintf(b->why, sizeof(b->why), "%s", why);
+		ptc_bfetch_cancelled_cb(0, 0, b);
+	}
+}
+
+/*
+ * A blob the store holds already (for another repository) is not fetched
+ * again: once the upstream says it has it in the repository (a HEAD), it
+ * is linked (ptc_link.c).  1 when that is under way.
+ */
+static int
+ptc_bfetch_link(struct ptc_bfetch *b)
+{
+	struct ptc_pull	 p = { b->w.caller, b->w.account, b->w.region,
+	    b->w.name };
+	struct fetchc_request rq;
+	char		 ds[DIGEST_STR_MAX], *url;
+
+	/* A rule's secret that cannot be read fails the fetch instead. */
+	if (!ptc_link_candidate(&b->digest) || ptc_request(&b->w, "blobs",
+	    digest_format(&b->digest, ds), &rq, &url, b->why,
+	    sizeof(b->why)) != 0)
+		return 0;
+	ptc_link_stored(&p, &b->digest, &rq, ptc_bfetch_linked_cb, b);
+	free(url);
+	return 1;
+}
+
+static void
 ptc_bfetch_login_cb(int err, const char *why, void *arg)
 {
 	struct ptc_bfetch *b = arg;
@@ -730,7 +771,7 @@ ptc_bfetch_login_cb(int err, const char *why, void *arg)
 	if (err != 0) {
 		snprintf(b->why, sizeof(b->why), "%s", why);
 		ptc_bfetch_end(b, err);
-	} else
+	} else if (!ptc_bfetch_link(b))
 		blob_upload_create(&b->u, b->digest.algo,
 		    ptc_bfetch_created_cb, b);
 }
