@@ -143,6 +143,16 @@ int	ptc_blob_ensure(const struct ptc_pull *, const struct digest *,
 int	ptc_blob_fetch(const struct ptc_pull *, const struct digest *,
 	    ptc_done_cb, void *arg, struct http_request *sreq);
 
+/* When a tag was last checked upstream ("account/region/name:tag"), and
+ * an upstream ECR's login password for a rule, valid until ms
+ * ("login:account/region/prefix", ptc_login.c). */
+struct ptc_check {
+	char	*key;
+	int64_t	 ms;
+	char	*secret;
+};
+/* The entry of key, made empty when there is none. */
+struct ptc_check *ptc_check_get(const char *key);
 /* The BERR code of a fetch's outcome; not_found for an upstream 404. */
 struct msg_fetch_done;
 int	ptc_fetch_err(const struct msg_fetch_done *, int not_found);

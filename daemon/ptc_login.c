@@ -52,38 +52,6 @@ struct ptc_login {
 	void		*arg;
 };
 
-/* A login's password, valid until ms: "login:account/region/prefix". */
-struct ptc_login_held {
-	char	*key;
-	int64_t	 ms;
-	char	*secret;
-};
-static struct sortvec	 ptc_logins;
-static int		 ptc_logins_ready;
-
-static int
-ptc_login_cmp(const void *key, const void *item)
-{
-	return strcmp(key, ((const struct ptc_login_held *)item)->key);
-}
-
-static struct ptc_login_held *
-ptc_login_get(const char *key)
-{
-	struct ptc_login_held *c;
-
-	if (!ptc_logins_ready) {
-		sortvec_init(&ptc_logins, ptc_login_cmp);
-		ptc_logins_ready = 1;
-	}
-	if ((c = sortvec_find(&ptc_logins, key)) == NULL) {
-		c = xcalloc(1, sizeof(*c));
-		c->key = xstrdup(key);
-		(void)sortvec_insert(&ptc_logins, c->key, c);
-	}
-	return c;
-}
-
 static void
 ptc_login_key(const char *account, const char *region,
     const struct ptc_rule *rule, char *key, size_t keysz)
@@ -95,11 +63,11 @@ const char *
 ptc_login_password(const char *account, const char *region,
     const struct ptc_rule *rule)
 {
-	struct ptc_login_held *c;
+	struct ptc_check *c;
 	char		 key[ACCOUNT_LEN + REGION_MAX + 48];
 
 	ptc_login_key(account, region, rule, key, sizeof(key));
-	c = ptc_login_get(key);
+	c = ptc_check_get(key);
 	return c->secret != NULL && mono_ms() < c->ms ? c->secret : NULL;
 }
 
@@ -135,7 +103,7 @@ ptc_login_done_cb(const struct msg_fetch_done *d, const uint8_t *body,
 {
 	struct ptc_login *l = arg;
 	struct json_object *o = NULL, *data, *tok;
-	struct ptc_login_held *c;
+	struct ptc_check *c;
 	uint8_t		 dec[1024];
 	ssize_t		 n;
 	char		 why[PTC_WHY_MAX];
@@ -158,7 +126,7 @@ ptc_login_done_cb(const struct msg_fetch_done *d, const uint8_t *body,
 	    (size_t)json_object_get_string_len(tok), dec, sizeof(dec) - 1)) >
 	    4 && memcmp(dec, "AWS:", 4) == 0) {
 		dec[n] = '\0';
-		c = ptc_login_get(l->key);
+		c = ptc_check_get(l->key);
 		free(c->secret);
 		c->secret = xstrdup((char *)dec + 4);
 		c->ms = mono_ms() + PTC_LOGIN_MS;
@@ -236,13 +204,13 @@ int
 ptc_login_drop(const char *account, const char *region,
     const struct ptc_rule *rule)
 {
-	struct ptc_login_held *c;
+	struct ptc_check *c;
 	char		 key[ACCOUNT_LEN + REGION_MAX + 48];
 
 	if (rule->custom_role_arn == NULL)
 		return 0;
 	ptc_login_key(account, region, rule, key, sizeof(key));
-	c = ptc_login_get(key);
+	c = ptc_check_get(key);
 	if (c->secret == NULL)
 		return 0;
 	log_info("pull through cache: the upstream refused the login for %s: "

@@ -71,11 +71,6 @@
 /* A layer larger than this is refused (the store's limit is the disk). */
 #define PTC_BLOB_MAX	(64ULL * 1024 * 1024 * 1024)
 
-/* When a tag was last checked upstream: "account/region/name:tag". */
-struct ptc_check {
-	char	*key;
-	int64_t	 ms;
-};
 static struct sortvec	 ptc_checks;
 static int		 ptc_checks_ready;
 
@@ -137,7 +132,7 @@ ptc_check_cmp(const void *key, const void *item)
 	return strcmp(key, ((const struct ptc_check *)item)->key);
 }
 
-static struct ptc_check *
+struct ptc_check *
 ptc_check_get(const char *key)
 {
 	struct ptc_check *c;

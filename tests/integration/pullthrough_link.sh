@@ -137,9 +137,8 @@ aws --endpoint-url "$URL" ecr create-repository --repository-name plain/app \
     >/dev/null
 head -c 5000 /dev/urandom >"$T_TMP/own"
 own=sha256:$(sha256_of "$T_TMP/own")
-check "a blob pushed into plain/app" test "$(http_status -X POST \
-    --data-binary @"$T_TMP/own" -H 'Content-Type: application/octet-stream' \
-    "$URL/v2/plain/app/blobs/uploads/?digest=$own")" = 201
+check "a blob pushed into plain/app" \
+    test "$(berth_push_blob plain/app "$T_TMP/own" "$own")" = 201
 check "asked under quay/library/one, whose upstream lacks it: 404" \
     test "$(http_status "$URL/v2/quay/library/one/blobs/$own")" = 404
 check "... BLOB_UNKNOWN" sh -c "curl -s \
