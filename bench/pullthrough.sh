@@ -10,8 +10,10 @@
 # first byte and the CPU time each process spent on it (berthd,
 # berth-fetchd, berth-blobd and the upstream, from /proc: figures that
 # depend less on the machine's load than the times).  A first pull
-# cannot be repeated on one repository, so each run pulls through its own
-# rule (q1, q2, ...) of the same upstream.
+# cannot be repeated on one repository, nor of a blob berth stores
+# already (it is linked after a HEAD upstream instead: timed too, as
+# "linked"), so each run pulls a blob of its own through its own rule
+# (q1, q2, ...) of the same upstream.
 #
 #   bench/pullthrough.sh [-s MiB] [-r runs]
 #
@@ -56,10 +58,16 @@ push_blob() {
 	    --data-binary @"$file" -o /dev/null "$loc" && echo "$d"
 }
 
-head -c $((size_mib * 1024 * 1024)) /dev/urandom >"$T_TMP/blob"
+digests=()
+for i in $(seq "$runs"); do
+	head -c $((size_mib * 1024 * 1024)) /dev/urandom >"$T_TMP/blob"
+	digests+=("$(push_blob "$up" bench/big "$T_TMP/blob" \
+	    --cacert "$pki/ca.pem")") ||
+	    { echo "push to the upstream failed" >&2; exit 1; }
+done
+digest=${digests[0]}
+rm "$T_TMP/blob"
 head -c $((size_mib * 1024 * 1024)) /dev/urandom >"$T_TMP/blob2"
-digest=$(push_blob "$up" bench/big "$T_TMP/blob" --cacert "$pki/ca.pem") ||
-    { echo "push to the upstream failed" >&2; exit 1; }
 bytes=$((size_mib * 1024 * 1024))
 
 mkdir -p "$T_TMP/data"
@@ -67,9 +75,11 @@ start_berthd "$T_TMP/data" --create-on-push --upstream-map "quay.io=$up,$pki/ca.
 export AWS_ACCESS_KEY_ID=000000000000 AWS_SECRET_ACCESS_KEY=x \
     AWS_DEFAULT_REGION=us-east-1
 for i in $(seq "$runs"); do
-	aws --endpoint-url "$URL" ecr create-pull-through-cache-rule \
-	    --ecr-repository-prefix "q$i" --upstream-registry-url quay.io \
-	    >/dev/null
+	for p in q l; do
+		aws --endpoint-url "$URL" ecr create-pull-through-cache-rule \
+		    --ecr-repository-prefix "$p$i" \
+		    --upstream-registry-url quay.io >/dev/null
+	done
 done
 plain=$(push_blob "$URL" plain/big "$T_TMP/blob2") ||
     { echo "push to berth failed" >&2; exit 1; }
@@ -100,7 +110,7 @@ row() {
 # The set-up's writes (two blobs made, pushed twice) go to the disk now,
 # not while the pulls are timed (a first pull writes the blob to disk).
 sync
-direct=() first=() cached=() normal=()
+direct=() first=() cached=() normal=() linked=()
 for i in $(seq "$runs"); do
 	direct+=("$(pull --cacert "$pki/ca.pem" "$up/v2/bench/big/blobs/$digest")")
 done
@@ -116,7 +126,7 @@ hz=$(getconf CLK_TCK)
 rm -f "$T_TMP/ttfb" "$T_TMP/cpu"
 for i in $(seq "$runs"); do
 	before=$(ticks "$BERTHD_PID" "$fetchd" "$blobd" "$upstream_pid")
-	first+=("$(pull "$URL/v2/q$i/bench/big/blobs/$digest")")
+	first+=("$(pull "$URL/v2/q$i/bench/big/blobs/${digests[i - 1]}")")
 	# The store's commit ends after the client's last byte.
 	sleep 1
 	echo "$before $(ticks "$BERTHD_PID" "$fetchd" "$blobd" \
@@ -126,6 +136,7 @@ ttfb=$(sort -g "$T_TMP/ttfb" | sed -n "$(( (runs + 1) / 2 ))p")
 for i in $(seq "$runs"); do
 	cached+=("$(pull "$URL/v2/q1/bench/big/blobs/$digest")")
 	normal+=("$(pull "$URL/v2/plain/big/blobs/$plain")")
+	linked+=("$(pull "$URL/v2/l$i/bench/big/blobs/$digest")")
 done
 printf '%s MiB blob, median of %s; load average %s\n' "$size_mib" "$runs" \
     "$(cut -d' ' -f1-3 /proc/loadavg)"
@@ -133,6 +144,7 @@ row "direct from the upstream" "${direct[@]}"
 row "first through berth" "${first[@]}"
 row "cached through berth" "${cached[@]}"
 row "normal berth pull" "${normal[@]}"
+row "linked (stored, HEAD upstream)" "${linked[@]}"
 printf 'first through berth, first byte after %.3f s (median)\n' "$ttfb"
 # The median of each process's CPU seconds over the first pulls.
 awk -v hz="$hz" -v n="$runs" '
