@@ -7,7 +7,7 @@
 # access log shows berth's HEAD of the shared layer in the second
 # repository and no GET, and the pull's bytes are the upstream's.
 # Concurrent GETs of a stored blob under a third repository make one
-# HEAD.  A blob berth holds from a normal push, asked under a cache
+# HEAD, and GetDownloadUrlForLayer links as a GET does.  A blob berth holds from a normal push, asked under a cache
 # repository whose upstream lacks it, is a 404 and is not linked; with
 # the upstream down it fails as an uncached blob does (502) and is not
 # linked either.
@@ -54,6 +54,7 @@ PY
 push_image "$T_TMP/a" v1 "127.0.0.1:$UPORT/library/one"
 push_image "$T_TMP/b" v1 "127.0.0.1:$UPORT/library/two"
 push_image "$T_TMP/b" v1 "127.0.0.1:$UPORT/library/three"
+push_image "$T_TMP/b" v1 "127.0.0.1:$UPORT/library/five"
 # The blobs as the upstream stores them (skopeo compressed the layers).
 up_blobs() {	# REPO: its v1's config and layers
 	skopeo inspect --raw --cert-dir "$pki/certs.d" \
@@ -131,6 +132,20 @@ check "10 concurrent GETs of a stored blob in a new repository get it" \
 check "... with one HEAD upstream" \
     test "$(upstream_reqs HEAD library/three "$shared")" = 1
 check "... and no GET" test "$(upstream_reqs GET library/three "$shared")" = 0
+
+# The ECR API: BatchGetImage, then GetDownloadUrlForLayer of the layer.
+check "BatchGetImage of quay/library/five:v1" \
+    aws --endpoint-url "$URL" ecr batch-get-image \
+    --repository-name quay/library/five --image-ids imageTag=v1 \
+    --output text --query 'images[0].imageId.imageDigest'
+dl=$(aws --endpoint-url "$URL" ecr get-download-url-for-layer \
+    --repository-name quay/library/five --layer-digest "$shared" \
+    --output text --query downloadUrl)
+check "GetDownloadUrlForLayer of the stored layer: a URL of the upstream's bytes" \
+    sh -c "curl -sf '$dl' | cmp -s - '$(upfile "$shared")'"
+check "... after one HEAD upstream and no GET" sh -c \
+    "test $(upstream_reqs HEAD library/five "$shared") = 1 &&
+    test $(upstream_reqs GET library/five "$shared") = 0"
 
 # A blob pushed into a plain repository, which no upstream repository has.
 aws --endpoint-url "$URL" ecr create-repository --repository-name plain/app \
