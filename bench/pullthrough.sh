@@ -13,8 +13,10 @@
 # berth-fetchd, berth-blobd and the upstream from /proc, the client curl
 # from bash's time: figures that depend less on the machine's load than
 # the times), as for the direct pull (the upstream and curl).  A first pull
-# cannot be repeated on one repository, so each run pulls through its own
-# rule (q1, q2, ...) of the same upstream.
+# cannot be repeated on one repository, nor of a blob berth stores
+# already (that is linked after a HEAD upstream instead: timed too, as
+# "linked", through rules l1, l2, ...), so each run pulls a blob of its
+# own through its own rule (q1, q2, ...) of the same upstream.
 #
 # The direct and the first pulls alternate (direct then first, then first
 # then direct, ...), after one untimed pull of each (rule q0), so that
@@ -87,9 +89,12 @@ start_berthd "$T_TMP/data" --create-on-push --upstream-map "quay.io=$up,$pki/ca.
 export AWS_ACCESS_KEY_ID=000000000000 AWS_SECRET_ACCESS_KEY=x \
     AWS_DEFAULT_REGION=us-east-1
 for i in $(seq 0 "$runs"); do
-	aws --endpoint-url "$URL" ecr create-pull-through-cache-rule \
-	    --ecr-repository-prefix "q$i" --upstream-registry-url quay.io \
-	    >/dev/null
+	for p in q l; do
+		[ "$p$i" = l0 ] && continue
+		aws --endpoint-url "$URL" ecr create-pull-through-cache-rule \
+		    --ecr-repository-prefix "$p$i" \
+		    --upstream-registry-url quay.io >/dev/null
+	done
 done
 plain=$(push_blob "$URL" plain/big "$T_TMP/blob2") ||
     { echo "push to berth failed" >&2; exit 1; }
@@ -122,7 +127,7 @@ row() {
 # The set-up's writes (the blobs made and pushed) go to the disk now,
 # not while the pulls are timed (a first pull writes the blob to disk).
 sync
-direct=() first=() cached=() normal=() ratios=()
+direct=() first=() cached=() normal=() linked=() ratios=()
 # cpu PID...: the CPU seconds (user and system) of each so far.
 cpu() {
 	local p
@@ -183,6 +188,7 @@ ttfb=$(sort -g "$T_TMP/ttfb" | sed -n "$(( (runs + 1) / 2 ))p")
 for i in $(seq "$runs"); do
 	cached+=("$(pull "$URL/v2/q1/bench/big/blobs/${digests[1]}")")
 	normal+=("$(pull "$URL/v2/plain/big/blobs/$plain")")
+	linked+=("$(pull "$URL/v2/l$i/bench/big/blobs/${digests[1]}")")
 done
 printf '%s MiB blob, median of %s; load average %s\n' "$size_mib" "$runs" \
     "$(cut -d' ' -f1-3 /proc/loadavg)"
@@ -190,6 +196,7 @@ row "direct from the upstream" "${direct[@]}"
 row "first through berth" "${first[@]}"
 row "cached through berth" "${cached[@]}"
 row "normal berth pull" "${normal[@]}"
+row "linked (stored, HEAD upstream)" "${linked[@]}"
 printf 'first through berth, first byte after %.3f s (median)\n' "$ttfb"
 # cpu_row NAME FILE PROCESS...: the median of each process's CPU seconds
 # (FILE's columns) and of their sum.

@@ -17,8 +17,10 @@
 /*
  * berthd's pull-through cache: rules (registry settings "ptc/<prefix>",
  * ptc.c) and the secrets file their credentialArn names, the five rule
- * operations of the ECR API (ecr_ptc.c), and pulls that fetch what is not
- * cached from the upstream through berth-fetchd (ptc_pull.c).
+ * operations of the ECR API (ecr_ptc.c), pulls that fetch what is not
+ * cached from the upstream through berth-fetchd (ptc_pull.c), logins to
+ * an upstream ECR (ptc_login.c), and blobs the store holds already linked
+ * once the upstream vouches for them (ptc_link.c).
  */
 #ifndef BERTHD_PTC_H
 #define BERTHD_PTC_H
@@ -39,6 +41,8 @@ struct registry;
 #define PTC_KEY_PREFIX		"ptc/"
 /* Rules per registry, as ECR's service quota. */
 #define PTC_RULES_MAX		50
+/* What went wrong with a pull, for the client, at most. */
+#define PTC_WHY_MAX		512
 
 enum ptc_auth {
 	PTC_AUTH_OPTIONAL,	/* anonymous, or a secret if one is given */
@@ -139,6 +143,41 @@ int	ptc_blob_ensure(const struct ptc_pull *, const struct digest *,
 int	ptc_blob_fetch(const struct ptc_pull *, const struct digest *,
 	    ptc_done_cb, void *arg, struct http_request *sreq);
 
+/* When a tag was last checked upstream ("account/region/name:tag"), and
+ * an upstream ECR's login password for a rule, valid until ms
+ * ("login:account/region/prefix", ptc_login.c). */
+struct ptc_check {
+	char	*key;
+	int64_t	 ms;
+	char	*secret;
+};
+/* The entry of key, made empty when there is none. */
+struct ptc_check *ptc_check_get(const char *key);
+/* The BERR code of a fetch's outcome; not_found for an upstream 404. */
+struct msg_fetch_done;
+int	ptc_fetch_err(const struct msg_fetch_done *, int not_found);
+
+/* --- blobs the store holds, linked (ptc_link.c) -------------------------- */
+
+struct fetchc_request;
+/* Whether the store holds blob d already (the model knows it linked in
+ * some repository), which GC then keeps for its grace period. */
+int	ptc_link_candidate(const struct digest *);
+/* A ptc_done_cb's err: the store has the blob no more, fetch it. */
+#define PTC_LINK_FETCH		1
+/*
+ * Asks the upstream with rq (the GET of blob d in the repository a rule
+ * maps p's to, made a HEAD) whether it has the blob; on its 200 the
+ * stored blob is linked into p's repository, durably.  cb runs later,
+ * exactly once: 0 once linked, PTC_LINK_FETCH, or the BERR code of the
+ * upstream's answer (BERR_BLOB_UNKNOWN for a 404) with why; nothing is
+ * linked then.
+ */
+void	ptc_link_stored(const struct ptc_pull *, const struct digest *,
+	    const struct fetchc_request *rq, ptc_done_cb, void *arg);
+
+/* --- logins to an upstream ECR (ptc_login.c) ----------------------------- */
+
 /*
  * Logs in to the upstream ECR of a rule of account's registry in region
  * when the rule names a customRoleArn and has no login yet:
@@ -151,6 +190,11 @@ int	ptc_blob_fetch(const struct ptc_pull *, const struct digest *,
 int	ptc_login(const char *account, const char *region,
 	    const struct ptc_rule *, ptc_done_cb, void *arg);
 const char *ptc_login_password(const char *account, const char *region,
+	    const struct ptc_rule *);
+/* After the upstream refused a request (401, 403): forgets the rule's
+ * login, which the upstream may have revoked or expired early.  1 when
+ * there was one (log in again once and retry), else 0. */
+int	ptc_login_drop(const char *account, const char *region,
 	    const struct ptc_rule *);
 
 /* Called first by the OCI manifest and blob GET and HEAD (ptc_stream.c);

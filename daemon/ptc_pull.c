@@ -52,10 +52,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include <event2/event.h>
-#include <json-c/json.h>
 
 #include "berthd.h"
 #include "ecr.h"
@@ -72,16 +70,7 @@
 	MT_DOCKER_LIST ", " MT_DOCKER_MANIFEST
 /* A layer larger than this is refused (the store's limit is the disk). */
 #define PTC_BLOB_MAX	(64ULL * 1024 * 1024 * 1024)
-#define PTC_WHY_MAX	512
 
-/* When a tag was last checked upstream: "account/region/name:tag"; and
- * an upstream ECR's login password for a rule, valid until ms:
- * "login:account/region/prefix". */
-struct ptc_check {
-	char	*key;
-	int64_t	 ms;
-	char	*secret;
-};
 static struct sortvec	 ptc_checks;
 static int		 ptc_checks_ready;
 
@@ -143,7 +132,7 @@ ptc_check_cmp(const void *key, const void *item)
 	return strcmp(key, ((const struct ptc_check *)item)->key);
 }
 
-static struct ptc_check *
+struct ptc_check *
 ptc_check_get(const char *key)
 {
 	struct ptc_check *c;
@@ -167,167 +156,6 @@ ptc_where_set(struct ptc_where *w, const struct ptc_pull *p)
 	snprintf(w->account, sizeof(w->account), "%s", p->account);
 	snprintf(w->region, sizeof(w->region), "%s", p->region);
 	snprintf(w->name, sizeof(w->name), "%s", p->name);
-}
-
-/* --- logins to an upstream ECR (customRoleArn) ------------------------------ */
-
-/* How long a login is used: ECR's tokens last 12 hours. */
-#define PTC_LOGIN_MS	(11LL * 3600 * 1000)
-#define PTC_ECR_TARGET	"AmazonEC2ContainerRegistry_V20150921." \
-	"GetAuthorizationToken"
-
-struct ptc_login {
-	char		 key[ACCOUNT_LEN + REGION_MAX + 48];
-	ptc_done_cb	 cb;
-	void		*arg;
-};
-
-static void
-ptc_login_key(const char *account, const char *region,
-    const struct ptc_rule *rule, char *key, size_t keysz)
-{
-	snprintf(key, keysz, "login:%s/%s/%s", account, region, rule->prefix);
-}
-
-const char *
-ptc_login_password(const char *account, const char *region,
-    const struct ptc_rule *rule)
-{
-	struct ptc_check *c;
-	char		 key[ACCOUNT_LEN + REGION_MAX + 48];
-
-	ptc_login_key(account, region, rule, key, sizeof(key));
-	c = ptc_check_get(key);
-	return c->secret != NULL && mono_ms() < c->ms ? c->secret : NULL;
-}
-
-/* The headers a GetAuthorizationToken request is signed over. */
-struct ptc_login_headers {
-	const char	*host;
-	const char	*date;
-};
-
-static size_t
-ptc_login_header(void *arg, const char *name, const char **vals, size_t max)
-{
-	const struct ptc_login_headers *h = arg;
-	const char	*v = NULL;
-
-	if (strcmp(name, "content-type") == 0)
-		v = "application/x-amz-json-1.1";
-	else if (strcmp(name, "host") == 0)
-		v = h->host;
-	else if (strcmp(name, "x-amz-date") == 0)
-		v = h->date;
-	else if (strcmp(name, "x-amz-target") == 0)
-		v = PTC_ECR_TARGET;
-	if (v == NULL || max == 0)
-		return 0;
-	vals[0] = v;
-	return 1;
-}
-
-static void
-ptc_login_done_cb(const struct msg_fetch_done *d, const uint8_t *body,
-    size_t len, void *arg)
-{
-	struct ptc_login *l = arg;
-	struct json_object *o = NULL, *data, *tok;
-	struct ptc_check *c;
-	uint8_t		 dec[1024];
-	ssize_t		 n;
-	char		 why[PTC_WHY_MAX];
-	int		 err = BERR_UPSTREAM;
-
-	snprintf(why, sizeof(why), "GetAuthorizationToken on the upstream: "
-	    "%s", d->message[0] != '\0' ? d->message : "no token");
-	if (d->result == FETCH_ERR_DENIED || (d->result == FETCH_ERR_STATUS &&
-	    (d->status == 400 || d->status == 403)))
-		err = BERR_DENIED;
-	else if (d->result == FETCH_OK &&
-	    (o = json_parse_strict((const char *)body, len, 8, NULL)) != NULL &&
-	    json_object_object_get_ex(o, "authorizationData", &data) &&
-	    json_object_is_type(data, json_type_array) &&
-	    json_object_array_length(data) > 0 &&
-	    json_object_object_get_ex(json_object_array_get_idx(data, 0),
-	    "authorizationToken", &tok) &&
-	    json_object_is_type(tok, json_type_string) &&
-	    (n = base64_decode(json_object_get_string(tok),
-	    (size_t)json_object_get_string_len(tok), dec, sizeof(dec) - 1)) >
-	    4 && memcmp(dec, "AWS:", 4) == 0) {
-		dec[n] = '\0';
-		c = ptc_check_get(l->key);
-		free(c->secret);
-		c->secret = xstrdup((char *)dec + 4);
-		c->ms = mono_ms() + PTC_LOGIN_MS;
-		explicit_bzero(dec, sizeof(dec));
-		err = 0;
-	}
-	json_object_put(o);
-	l->cb(err, why, l->arg);
-	free(l);
-}
-
-int
-ptc_login(const char *account, const char *region,
-    const struct ptc_rule *rule, ptc_done_cb cb, void *arg)
-{
-	struct fetchc_request rq;
-	struct ptc_login_headers h;
-	struct sigv4_request sr;
-	struct ptc_login *l;
-	const char	*access, *secret, *p;
-	char		 upregion[REGION_MAX + 1];
-	char		 host[REGION_MAX + 32], date[17], *auth, *url, *hdrs;
-	time_t		 now = time(NULL);
-	struct tm	 tm;
-
-	/* <account>.dkr.ecr.<region>.amazonaws.com names the region. */
-	p = strstr(rule->url, ".dkr.ecr.");
-	if (rule->custom_role_arn == NULL || ptc_login_password(account,
-	    region, rule) != NULL || p == NULL ||
-	    ptc_secret_lookup(rule->custom_role_arn, &access, &secret) != 0)
-		return 0;	/* ptc_request says what is missing */
-	p += strlen(".dkr.ecr.");
-	snprintf(upregion, sizeof(upregion), "%.*s", (int)strcspn(p, "."), p);
-	snprintf(host, sizeof(host), "api.ecr.%s.amazonaws.com", upregion);
-	gmtime_r(&now, &tm);
-	strftime(date, sizeof(date), "%Y%m%dT%H%M%SZ", &tm);
-	h.host = host;
-	h.date = date;
-	memset(&sr, 0, sizeof(sr));
-	sr.method = "POST";
-	sr.path = "/";
-	sr.headers = ptc_login_header;
-	sr.arg = &h;
-	sr.body = "{}";
-	sr.body_len = 2;
-	auth = sigv4_sign(&sr, "content-type;host;x-amz-date;x-amz-target",
-	    access, secret, upregion, "ecr", date);
-	xasprintf(&hdrs, "Content-Type: application/x-amz-json-1.1\n"
-	    "Host: %s\nX-Amz-Date: %s\nX-Amz-Target: %s\n"
-	    "Authorization: %s\n", host, date, PTC_ECR_TARGET, auth);
-	xasprintf(&url, "https://%s/", host);
-	l = xcalloc(1, sizeof(*l));
-	ptc_login_key(account, region, rule, l->key, sizeof(l->key));
-	l->cb = cb;
-	l->arg = arg;
-	memset(&rq, 0, sizeof(rq));
-	rq.method = FETCH_POST;
-	rq.max_bytes = 65536;
-	rq.url = url;
-	rq.headers = hdrs;
-	rq.body = (const uint8_t *)"{}";
-	rq.body_len = 2;
-	rq.pipe = -1;
-	log_debug("pull through cache: GetAuthorizationToken at %s for %s",
-	    url, rule->custom_role_arn);
-	(void)fetchc_fetch(&rq, NULL, ptc_login_done_cb, l);
-	explicit_bzero(hdrs, strlen(hdrs));
-	free(hdrs);
-	free(auth);
-	free(url);
-	return 1;
 }
 
 /* ptc_login for the rule covering w's repository. */
@@ -356,28 +184,13 @@ static int
 ptc_login_forget(const struct ptc_where *w)
 {
 	struct ptc_rule	 rule;
-	struct ptc_check *c;
 	char		 upstream[NAME_MAX_LEN + 1];
-	char		 key[ACCOUNT_LEN + REGION_MAX + 48];
-	int		 had = 0;
+	int		 had;
 
 	if (ptc_match(registry_find(w->account, w->region), w->name, &rule,
 	    upstream, sizeof(upstream)) != 0)
 		return 0;
-	if (rule.custom_role_arn != NULL) {
-		ptc_login_key(w->account, w->region, &rule, key, sizeof(key));
-		c = ptc_check_get(key);
-		if (c->secret != NULL) {
-			log_info("pull through cache: the upstream refused "
-			    "the login for %s: logging in again",
-			    rule.custom_role_arn);
-			explicit_bzero(c->secret, strlen(c->secret));
-			free(c->secret);
-			c->secret = NULL;
-			c->ms = 0;
-			had = 1;
-		}
-	}
+	had = ptc_login_drop(w->account, w->region, &rule);
 	ptc_rule_clear(&rule);
 	return had;
 }
@@ -443,7 +256,7 @@ ptc_request(const struct ptc_where *w, const char *kind, const char *ref,
 	return 0;
 }
 
-static int
+int
 ptc_fetch_err(const struct msg_fetch_done *d, int not_found)
 {
 	switch (d->result) {
@@ -905,6 +718,47 @@ ptc_bfetch_created_cb(int err, uint64_t size, void *arg)
 }
 
 static void
+ptc_bfetch_linked_cb(int err, const char *why, void *arg)
+{
+	struct ptc_bfetch *b = arg;
+
+	if (err == PTC_LINK_FETCH)
+		blob_upload_create(&b->u, b->digest.algo,
+		    ptc_bfetch_created_cb, b);
+	else if (err == 0)
+		ptc_bfetch_end(b, 0);
+	else {
+		/* As a fetch that failed: a refusal logs in again once. */
+		b->fetch_err = err;
+		snprintf(b->why, sizeof(b->why), "%s", why);
+		ptc_bfetch_cancelled_cb(0, 0, b);
+	}
+}
+
+/*
+ * A blob the store holds already (for another repository) is not fetched
+ * again: once the upstream says it has it in the repository (a HEAD), it
+ * is linked (ptc_link.c).  1 when that is under way.
+ */
+static int
+ptc_bfetch_link(struct ptc_bfetch *b)
+{
+	struct ptc_pull	 p = { b->w.caller, b->w.account, b->w.region,
+	    b->w.name };
+	struct fetchc_request rq;
+	char		 ds[DIGEST_STR_MAX], *url;
+
+	/* A rule's secret that cannot be read fails the fetch instead. */
+	if (!ptc_link_candidate(&b->digest) || ptc_request(&b->w, "blobs",
+	    digest_format(&b->digest, ds), &rq, &url, b->why,
+	    sizeof(b->why)) != 0)
+		return 0;
+	ptc_link_stored(&p, &b->digest, &rq, ptc_bfetch_linked_cb, b);
+	free(url);
+	return 1;
+}
+
+static void
 ptc_bfetch_login_cb(int err, const char *why, void *arg)
 {
 	struct ptc_bfetch *b = arg;
@@ -912,7 +766,7 @@ ptc_bfetch_login_cb(int err, const char *why, void *arg)
 	if (err != 0) {
 		snprintf(b->why, sizeof(b->why), "%s", why);
 		ptc_bfetch_end(b, err);
-	} else
+	} else if (!ptc_bfetch_link(b))
 		blob_upload_create(&b->u, b->digest.algo,
 		    ptc_bfetch_created_cb, b);
 }

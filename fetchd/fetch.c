@@ -549,8 +549,11 @@ fetch_run(struct fetch *f)
 	default:
 		break;
 	}
-	(void)curl_easy_setopt(f->easy, CURLOPT_MAXFILESIZE_LARGE,
-	    (curl_off_t)f->max_bytes);
+	/* A HEAD takes no body, and curl would refuse one whose
+	 * Content-Length is over the limit. */
+	if (f->method != FETCH_HEAD)
+		(void)curl_easy_setopt(f->easy, CURLOPT_MAXFILESIZE_LARGE,
+		    (curl_off_t)f->max_bytes);
 	(void)curl_easy_setopt(f->easy, CURLOPT_HEADERFUNCTION,
 	    fetch_header_cb);
 	(void)curl_easy_setopt(f->easy, CURLOPT_HEADERDATA, f);

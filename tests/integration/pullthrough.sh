@@ -184,9 +184,8 @@ check "no mount from a pull through cache repository (202)" \
     test "$(post_mount plain/one quay/library/app "sha256:$first")" = 202
 head -c 3000 /dev/urandom >"$T_TMP/mblob"
 md=sha256:$(sha256_of "$T_TMP/mblob")
-check "a blob pushed into plain/one" test "$(http_status -X POST \
-    --data-binary @"$T_TMP/mblob" -H 'Content-Type: application/octet-stream' \
-    "$URL/v2/plain/one/blobs/uploads/?digest=$md")" = 201
+check "a blob pushed into plain/one" \
+    test "$(berth_push_blob plain/one "$T_TMP/mblob" "$md")" = 201
 check "no mount into a pull through cache repository (202)" \
     test "$(post_mount quay/library/app plain/one "$md")" = 202
 check "a mount between repositories no rule covers (201)" \

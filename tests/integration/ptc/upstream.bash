@@ -132,6 +132,14 @@ print(json.load(open(sys.argv[1] + "/index.json"))["manifests"][0]["digest"])' \
 	    "$1"
 }
 
+# berth_push_blob REPO FILE DIGEST: FILE pushed into berth's REPO in one
+# POST; its status.
+berth_push_blob() {
+	http_status -X POST --data-binary @"$2" \
+	    -H 'Content-Type: application/octet-stream' \
+	    "$URL/v2/$1/blobs/uploads/?digest=$3"
+}
+
 # Whether berth's store lacks blob DIGEST, and its upload sessions.
 blob_absent() {
 	local b
