@@ -81,6 +81,7 @@ blobd_signal_cb(evutil_socket_t sig, short events, void *arg)
 	struct blobd	*env = arg;
 
 	log_info("signal %d; exiting", (int)sig);
+	blobd_exiting();
 	event_base_loopbreak(env->base);
 }
 
@@ -104,107 +105,6 @@ blobd_expire_cb(evutil_socket_t fd, short events, void *arg)
 	struct blobd	*env = arg;
 
 	(void)upload_expire(env->uploads, now_sec());
-}
-
-/*
- * How long a start waits for a previous berth-blobd that is dying to let
- * go of the lock.  berthd waits WORKER_HELLO_TIMEOUT_MS (30 s) for the
- * hello, recovery included.
- */
-#define BLOBD_LOCK_WAIT_MS	20000
-
-/*
- * Whether the process pid is going away: gone, a zombie, or with SIGKILL
- * pending (it is in an uninterruptible wait, fsync(2) say, and dies when
- * that returns).  A berth-blobd orphaned by a SIGKILLed spawner is one:
- * PR_SET_PDEATHSIG sent it SIGKILL, and its main thread may be a zombie
- * while its committer thread still holds the lock's descriptor.  what
- * gets its threads' states and wait channels, for the log.
- */
-static int
-blobd_holder_dying(pid_t pid, char *what, size_t whatsz)
-{
-	char		 path[64], line[256], wchan[64];
-	FILE		*f;
-	unsigned long long mask;
-	size_t		 len = 0;
-	int		 dying = 0, fd;
-	ssize_t		 n;
-
-	what[0] = '\0';
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	if ((f = fopen(path, "re")) == NULL)
-		return errno == ENOENT;
-	while (fgets(line, sizeof(line), f) != NULL) {
-		if (strncmp(line, "State:", 6) == 0) {
-			line[strcspn(line, "\n")] = '\0';
-			if (strpbrk(line + 6, "ZX") != NULL)
-				dying = 1;
-			snprintf(what, whatsz, "%.40s", line + 7);
-			len = strlen(what);
-		} else if ((strncmp(line, "SigPnd:", 7) == 0 ||
-		    strncmp(line, "ShdPnd:", 7) == 0) &&
-		    sscanf(line + 7, "%llx", &mask) == 1 &&
-		    (mask & (1ULL << (SIGKILL - 1))) != 0)
-			dying = 1;
-	}
-	fclose(f);
-	snprintf(path, sizeof(path), "/proc/%d/wchan", (int)pid);
-	if (len < whatsz && (fd = open(path, O_RDONLY | O_CLOEXEC)) != -1) {
-		n = read(fd, wchan, sizeof(wchan) - 1);
-		close(fd);
-		wchan[n > 0 ? n : 0] = '\0';
-		snprintf(what + len, whatsz - len, ", waiting in %s",
-		    wchan[0] != '\0' && strcmp(wchan, "0") != 0 ? wchan :
-		    "nothing");
-	}
-	return dying;
-}
-
-/*
- * Locks DIR/lock and writes our pid in it; returns the lock's fd.  A
- * holder that is dying is waited for, up to BLOBD_LOCK_WAIT_MS; any other
- * holder is another berth process using the directory.
- */
-
-/* Locks DIR/lock and writes our pid in it; returns the lock's fd. */
-static int
-blobd_lock(int dirfd, const char *dir)
-{
-	char		 holder[32], what[160] = "", *end;
-	int64_t		 deadline = mono_ms() + BLOBD_LOCK_WAIT_MS;
-	long		 pid;
-	int		 fd, logged = 0;
-
-	while ((fd = lockfile_take(dirfd, "lock", holder,
-	    sizeof(holder))) == -1) {
-		if (errno != EWOULDBLOCK) {
-			log_warn("%s/lock", dir);
-			exit(BLOBD_EXIT_CONFIG);
-		}
-		pid = strtol(holder, &end, 10);
-		if (end == holder || *end != '\0' || pid <= 0 ||
-		    pid > INT_MAX || !blobd_holder_dying((pid_t)pid, what,
-		    sizeof(what)) || mono_ms() > deadline)
-			break;
-		if (!logged++)
-			log_warnx("waiting for the previous berth-blobd (pid "
-			    "%ld) to exit: %s", pid, what);
-		usleep(20000);
-	}
-	if (fd != -1) {
-		if (logged)
-			log_info("the previous berth-blobd has exited");
-		return fd;
-	}
-	if (logged)
-		log_warnx("data directory %s is in use by another berth "
-		    "process (pid %s), which did not exit within %d s: %s",
-		    dir, holder, BLOBD_LOCK_WAIT_MS / 1000, what);
-	else
-		log_warnx("data directory %s is in use by another berth "
-		    "process (pid %s)", dir, holder);
-	exit(BLOBD_EXIT_LOCKED);
 }
 
 /* Creates the data directory if needed and opens it. */

@@ -789,5 +789,8 @@ extern const size_t		serve_nrules;
 /* Serves berthd on sock (taken) from env's event loop, and says hello;
  * env->committer must be there. */
 void		 serve_start(struct blobd *, int sock);
+/* lock.c */
+int		 blobd_lock(int, const char *);
+void		 blobd_exiting(void);
 
 #endif

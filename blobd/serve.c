@@ -968,9 +968,11 @@ serve_close_cb(struct rpc_chan *chan, int err, void *arg)
 	/* Never outlive berthd. */
 	if (err == 0) {
 		log_info("berthd closed the channel; exiting");
+		blobd_exiting();
 		exit(0);
 	}
 	log_warnx("channel to berthd failed: %s; exiting", berr_message(err));
+	blobd_exiting();
 	exit(1);
 }
 

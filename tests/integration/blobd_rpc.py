@@ -662,6 +662,44 @@ def check_dying_holder(binary, tmp):
     print("ok a dying holder of the lock is waited for")
 
 
+EXITING_HOLDER = """
+import fcntl, os, sys
+fd = os.open(sys.argv[1] + "/lock", os.O_RDWR | os.O_CREAT)
+fcntl.flock(fd, fcntl.LOCK_EX)
+os.pwrite(fd, b"%d exiting\\n" % os.getpid(), 0)
+print("held", flush=True)
+sys.stdin.read()
+"""
+
+
+def check_exiting_holder(binary, tmp):
+    """A berth-blobd whose berthd was killed marks the lock while it
+    writes out what it holds; a blobd started meanwhile waits for it."""
+    datadir = os.path.join(tmp, "exiting")
+    os.makedirs(datadir)
+    holder = subprocess.Popen([sys.executable, "-c", EXITING_HOLDER, datadir],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True)
+    assert holder.stdout.readline() == "held\n"
+    b = subprocess.Popen([binary, "--data-dir", datadir, "--debug-socket",
+                          os.path.join(tmp, "exiting.sock")],
+                         stderr=subprocess.PIPE, text=True)
+    want = "waiting for the previous berth-blobd (pid %d) to exit" % \
+        holder.pid
+    for line in b.stderr:
+        if want in line:
+            holder.stdin.close()    # now the holder goes
+        if "waiting for a connection" in line or "in use" in line:
+            break
+    b.kill()
+    assert holder.wait(timeout=10) == 0
+    b.wait(timeout=10)
+    assert holder.stdin.closed and "waiting for a connection" in line, line
+    with open(os.path.join(datadir, "lock")) as f:
+        assert f.read() == "%d\n" % b.pid
+    print("ok a holder of the lock that marked its exit is waited for")
+
+
 def check_strictness(binary, datadir, logpath):
     """proto.h's rules beyond a frame's type and length: ids, size fields."""
     data = b"strict" * 100
@@ -798,6 +836,7 @@ def main():
             "(pid %d)" % b.proc.pid in r.stderr, (r.returncode, r.stderr)
         print("ok lock")
         check_dying_holder(binary, tmp)
+        check_exiting_holder(binary, tmp)
 
         # A session held in memory is written out at a clean exit.
         held_uid = upload_create(b)
