@@ -31,7 +31,6 @@ import json
 import os
 import shutil
 import subprocess
-import tempfile
 
 import lifecycle_boto3 as lc
 from lifecycle_boto3 import DAY, ok, policy, rule
@@ -41,7 +40,7 @@ from lifecycle_boto3 import DAY, ok, policy, rule
 # this script replaces with its own, and its checks count here.
 import registry_it as registry
 shutil.rmtree(registry.TMP, ignore_errors=True)
-TMP = registry.TMP = tempfile.mkdtemp(prefix="berth-lifecycle-clients.")
+TMP = registry.TMP = registry.private_tmp()
 registry.ok = ok
 ACCOUNT = "000000000000"
 
