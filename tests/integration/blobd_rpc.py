@@ -645,9 +645,18 @@ def check_dying_holder(binary, tmp):
                 break
         assert time.monotonic() < deadline, "the holder's main thread lives"
         time.sleep(0.01)
+    start_after_holder(binary, datadir, os.path.join(tmp, "dying.sock"),
+                       holder)
+    print("ok a dying holder of the lock is waited for")
+
+
+def start_after_holder(binary, datadir, sock, holder):
+    """Starts a blobd on datadir while holder holds its lock: the blobd
+    must say it waits for holder, and once holder goes (its stdin
+    closed), take the lock and wait for a connection.  Returns the
+    blobd's pid."""
     b = subprocess.Popen([binary, "--data-dir", datadir, "--debug-socket",
-                          os.path.join(tmp, "dying.sock")],
-                         stderr=subprocess.PIPE, text=True)
+                          sock], stderr=subprocess.PIPE, text=True)
     want = "waiting for the previous berth-blobd (pid %d) to exit" % \
         holder.pid
     for line in b.stderr:
@@ -659,7 +668,7 @@ def check_dying_holder(binary, tmp):
     assert holder.wait(timeout=10) == 0
     b.wait(timeout=10)
     assert holder.stdin.closed and "waiting for a connection" in line, line
-    print("ok a dying holder of the lock is waited for")
+    return b.pid
 
 
 EXITING_HOLDER = """
@@ -681,29 +690,16 @@ def check_exiting_holder(binary, tmp):
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                               text=True)
     assert holder.stdout.readline() == "held\n"
-    b = subprocess.Popen([binary, "--data-dir", datadir, "--debug-socket",
-                          os.path.join(tmp, "exiting.sock")],
-                         stderr=subprocess.PIPE, text=True)
-    want = "waiting for the previous berth-blobd (pid %d) to exit" % \
-        holder.pid
-    for line in b.stderr:
-        if want in line:
-            holder.stdin.close()    # now the holder goes
-        if "waiting for a connection" in line or "in use" in line:
-            break
-    b.kill()
-    assert holder.wait(timeout=10) == 0
-    b.wait(timeout=10)
-    assert holder.stdin.closed and "waiting for a connection" in line, line
+    pid = start_after_holder(binary, datadir,
+                             os.path.join(tmp, "exiting.sock"), holder)
     with open(os.path.join(datadir, "lock")) as f:
-        assert f.read() == "%d\n" % b.pid
+        assert f.read() == "%d\n" % pid
     print("ok a holder of the lock that marked its exit is waited for")
 
 
 def check_strictness(binary, datadir, logpath):
     """proto.h's rules beyond a frame's type and length: ids, size fields."""
     data = b"strict" * 100
-    head = z(sha256(data).encode(), 136)
     # MSG_BLOB_WRITE: size must equal the bytes that follow.
     for size in (len(data) - 1, len(data) + 1, 0, U64_MAX):
         payload = blob_write_frame(data, size=size)
