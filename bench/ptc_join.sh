@@ -32,13 +32,7 @@ export TMPDIR=${BENCH_TMPDIR:-/var/tmp}
 here=$top/tests/integration
 . "$here/common.bash"
 . "$here/ptc/upstream.bash"
-upstream_usable || { echo "docker-registry and skopeo are needed" >&2; exit 1; }
-
-pki=$T_TMP/pki
-make_pki "$pki"
-UP=$(free_port)
-start_registry upstream "$UP"
-up=https://127.0.0.1:$UP
+bench_upstream
 head -c $((size_mib * 1024 * 1024)) /dev/urandom >"$T_TMP/blob"
 d=sha256:$(sha256_of "$T_TMP/blob")
 loc=$(curl -s --cacert "$pki/ca.pem" -D - -o /dev/null -X POST \

@@ -46,14 +46,7 @@ export TMPDIR=${BENCH_TMPDIR:-/var/tmp}
 here=$top/tests/integration
 . "$here/common.bash"
 . "$here/ptc/upstream.bash"
-upstream_usable || { echo "docker-registry and skopeo are needed" >&2; exit 1; }
-
-pki=$T_TMP/pki
-make_pki "$pki"
-UP=$(free_port)
-start_registry upstream "$UP"
-upstream_pid=$REGISTRY_PID
-up=https://127.0.0.1:$UP
+bench_upstream
 
 # push_blob BASE_URL REPO FILE [curl options]: a monolithic push.
 push_blob() {

@@ -23,6 +23,20 @@ upstream_setup() {
 	make_pki "$pki"
 }
 
+# bench_upstream: for the benches, which fail rather than skip without
+# docker-registry and skopeo: makes the test CA in $pki and starts the
+# upstream over HTTPS on $UP ($up its URL, $upstream_pid its pid).
+bench_upstream() {
+	upstream_usable ||
+	    { echo "docker-registry and skopeo are needed" >&2; exit 1; }
+	pki=$T_TMP/pki
+	make_pki "$pki"
+	UP=$(free_port)
+	start_registry upstream "$UP"
+	upstream_pid=$REGISTRY_PID
+	up=https://127.0.0.1:$UP
+}
+
 # make_pki DIR: DIR/ca.pem signs DIR/srv.pem (key srv.key); DIR/certs.d
 # holds the CA as skopeo's --cert-dir wants it.
 make_pki() {
