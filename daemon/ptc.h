@@ -163,11 +163,14 @@ struct fetchc_request;
 /* Whether the store holds blob d already (the model knows it linked in
  * some repository), which GC then keeps for its grace period. */
 int	ptc_link_candidate(const struct digest *);
-/* A ptc_done_cb's err: the store has the blob no more, fetch it. */
+/* A ptc_done_cb's err: the store has the blob no more, or the upstream's
+ * HEAD described other content (its Content-Length or
+ * Docker-Content-Digest): fetch it. */
 #define PTC_LINK_FETCH		1
 /*
  * Asks the upstream with rq (the GET of blob d in the repository a rule
- * maps p's to, made a HEAD) whether it has the blob; on its 200 the
+ * maps p's to, made a HEAD) whether it has the blob; on its 200, when
+ * the length and digest it gives (if any) are the stored blob's, the
  * stored blob is linked into p's repository, durably.  cb runs later,
  * exactly once: 0 once linked, PTC_LINK_FETCH, or the BERR code of the
  * upstream's answer (BERR_BLOB_UNKNOWN for a 404) with why; nothing is

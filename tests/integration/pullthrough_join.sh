@@ -18,18 +18,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/ptc/upstream.bash"
 
 upstream_setup
-UP=$(free_port) FP=$(free_port) FP2=$(free_port)
+UP=$(free_port)
 start_registry plain "$UP"
-control=$T_TMP/front.json
-echo '{}' >"$control"
-: >"$T_TMP/front.log"
-python3 "$here/ptc/servers.py" front --port "$FP" --port2 "$FP2" \
-    --cert "$pki/srv.pem" --key "$pki/srv.key" --ca "$pki/ca.pem" \
-    --user fuser:fpass --backend "https://127.0.0.1:$UP" \
-    --control "$control" --log "$T_TMP/front.log" >"$T_TMP/front.out" 2>&1 &
-T_PIDS+=("$!")
-wait_for 20 sh -c "curl -s --cacert '$pki/ca.pem' -o /dev/null \
-    -w '%{http_code}' 'https://127.0.0.1:$FP/v2/' | grep -q 401"
+start_front "$UP"
 
 # new_layer NAME SIZE: an image of one layer of about SIZE bytes pushed as
 # library/NAME:v1; prints the layer's digest as the upstream stores it,

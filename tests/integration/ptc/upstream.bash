@@ -37,6 +37,24 @@ bench_upstream() {
 	up=https://127.0.0.1:$UP
 }
 
+# start_front BACKEND_PORT: ptc/servers.py's front (Basic fuser:fpass) of
+# the registry on BACKEND_PORT, on $FP (and $FP2 for its redirects),
+# driven by the control file $control, logging to $T_TMP/front.log.
+start_front() {
+	FP=$(free_port) FP2=$(free_port)
+	control=$T_TMP/front.json
+	echo '{}' >"$control"
+	: >"$T_TMP/front.log"
+	python3 "$(dirname "${BASH_SOURCE[0]}")/servers.py" front --port "$FP" \
+	    --port2 "$FP2" --cert "$pki/srv.pem" --key "$pki/srv.key" \
+	    --ca "$pki/ca.pem" --user fuser:fpass \
+	    --backend "https://127.0.0.1:$1" --control "$control" \
+	    --log "$T_TMP/front.log" >"$T_TMP/front.out" 2>&1 &
+	T_PIDS+=("$!")
+	wait_for 20 sh -c "curl -s --cacert '$pki/ca.pem' -o /dev/null \
+	    -w '%{http_code}' 'https://127.0.0.1:$FP/v2/' | grep -q 401"
+}
+
 # make_pki DIR: DIR/ca.pem signs DIR/srv.pem (key srv.key); DIR/certs.d
 # holds the CA as skopeo's --cert-dir wants it.
 make_pki() {
