@@ -207,14 +207,24 @@ ch=$(new_layer chunked 8000000)
 curl -sf -o /dev/null "$URL/v2/gl/library/chunked/manifests/v1"
 churl=$URL/v2/gl/library/chunked/blobs/$ch
 echo "{\"chunked\": [\"$ch\"], \"hold\": [\"$ch\"]}" >"$control"
-(curl -sf -D "$T_TMP/ch.h" -o "$T_TMP/ch.1" "$churl"; echo $? >"$T_TMP/ch.1.rc") &
+# getkeep URL TAG: a GET of URL into $T_TMP/TAG and then one of /v2/ that
+# curl may send on the same connection; TAG.conns has how many
+# connections each made, TAG.rc the exit status.
+getkeep() {
+	(curl -sf -D "$T_TMP/$2.h" -o "$T_TMP/$2" -o /dev/null \
+	    -w '%{num_connects}\n' "$1" "$URL/v2/" >"$T_TMP/$2.conns"
+	echo $? >"$T_TMP/$2.rc") &
+}
+kept() { test "$(sed -n 2p "$T_TMP/$1.conns")" = 0; }
+getkeep "$churl" ch.1
 check "an upstream sends a blob in chunks, holding its second half back" \
     wait_for 60 stalled "$ch"
 check "... the GET has bytes of it meanwhile" wait_for 60 all_have 1 ch
 check "... in a chunked response" grep -qi '^transfer-encoding: chunked' \
-    "$T_TMP/ch.h"
+    "$T_TMP/ch.1.h"
 n=$(joins)
-start_gets 4 "$churl" cj
+start_gets 3 "$churl" cj
+getkeep "$churl" cj.4
 check "4 more GETs join that fetch" wait_for 60 sh -c \
     "[ \$(grep -c 'a GET joins the fetch' '$T_TMP/data.log') = $((n + 4)) ]"
 check "... and have bytes while the upstream holds back" \
@@ -233,6 +243,8 @@ for i in 1 2 3 4; do
 	    ok=0
 done
 check "... each with the blob, byte for byte" test "$ok" = 1
+check "... the first GET's connection is kept for the next request" kept ch.1
+check "... and a joined one's" kept cj.4
 check "... from one upstream fetch" test "$(front_gets "$ch")" = 1
 check "... streamed while stored" \
     grep -q "blob $ch from .*, streamed" "$T_TMP/data.log"
