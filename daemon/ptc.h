@@ -136,10 +136,11 @@ int	ptc_manifest_ensure(const struct ptc_pull *, const char *ref,
  * for every pull of it that comes while it runs. */
 int	ptc_blob_ensure(const struct ptc_pull *, const struct digest *,
 	    ptc_done_cb, void *arg);
-/* The same, with a GET of the whole blob (sreq, with arg a struct ptc_oci
- * of ptc_stream.c), or NULL: shown the blob as it comes when this pull
- * starts the fetch, else joining it (ptc_join.c) once the upstream gave
- * the size. */
+/* The same, with a GET of the whole blob or a HEAD without a Range (sreq,
+ * with arg a struct ptc_oci of ptc_stream.c), or NULL: a GET is shown the
+ * blob as it comes when this pull starts the fetch, else joins it
+ * (ptc_join.c) once the upstream gave the size; a HEAD is answered with
+ * that size (ptc_oci_head), and cb then only frees arg. */
 int	ptc_blob_fetch(const struct ptc_pull *, const struct digest *,
 	    ptc_done_cb, void *arg, struct http_request *sreq);
 
@@ -260,6 +261,9 @@ int	ptc_join_verdict(struct ptc_join *, int ok);
  * GET that ptc_blob_fetch() was given as joinable joins the fetch. */
 void	ptc_oci_join(void *arg, const struct digest *,
 	    const struct blob_upload *, uint64_t length);
+/* The same for a HEAD: answered now, the blob's length as the upstream's
+ * 200 gave it (which the digest check of the fetch confirms). */
+void	ptc_oci_head(void *arg, const struct digest *, uint64_t length);
 
 /* --- the ECR operations (ecr_ptc.c) --------------------------------------- */
 

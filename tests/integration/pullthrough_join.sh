@@ -5,7 +5,8 @@
 # events rather than by time: 20 concurrent GETs of a new 64 MiB blob all
 # get its bytes, from one upstream fetch, and every one of them has bytes
 # while the upstream still holds the second half back (the fetch has not
-# ended); a Range GET and a HEAD during the fetch wait for the store; an
+# ended); a HEAD during the fetch is answered at once with the upstream's
+# length, a Range GET waits for the store; an
 # upstream cut mid-blob, and a kill -9 of berth-blobd or of berth-fetchd,
 # with joined clients: every client gets a short body, nothing is stored,
 # no upload session is left, and a later pull gets the whole blob.  An
@@ -102,14 +103,22 @@ check "... the fetch has not ended: the blob is not stored yet" \
 check "... nor in the store" not_stored "$big"
 check "... and no GET has its whole body" sh -c "for i in \$(seq 20); do
     [ \$(wc -c <'$T_TMP/c.'\$i) -lt \$(wc -c <'$T_TMP/$big') ] || exit 1; done"
-# A Range GET and a HEAD of the blob being fetched wait for the store.
-(curl -sf -r 1000-1999 -o "$T_TMP/range" "$bigurl"; echo $? >"$T_TMP/range.rc") &
+# A HEAD of the blob being fetched is answered at once, with the length
+# the upstream gave; a Range GET waits for the store.
 (curl -sfI -o "$T_TMP/head" "$bigurl"; echo $? >"$T_TMP/head.rc") &
+check "a HEAD during the fetch is answered while the upstream holds back" \
+    wait_for 60 sh -c "[ -s '$T_TMP/head.rc' ] &&
+    ! grep -q '^released $big' '$T_TMP/front.log'"
+check "... 200, the blob's length and digest" sh -c "[ \$(cat \
+    '$T_TMP/head.rc') = 0 ] && grep -qi \"^content-length: \$(wc -c \
+    <'$T_TMP/$big')\" '$T_TMP/head' &&
+    grep -qi '^docker-content-digest: $big' '$T_TMP/head'"
+(curl -sf -r 1000-1999 -o "$T_TMP/range" "$bigurl"; echo $? >"$T_TMP/range.rc") &
 waiting() {
 	[ "$(grep -c "blob $1: a pull waits for its fetch" "$T_TMP/data.log")" \
 	    -ge "$2" ]
 }
-check "... they wait for the fetch" wait_for 30 waiting "$big" 2
+check "... a Range GET waits for the fetch" wait_for 30 waiting "$big" 1
 echo '{}' >"$control"
 check "once the upstream sends the rest, every GET ends" wait_for 120 \
     all_done 20 c
@@ -122,13 +131,25 @@ check "... each with the blob, byte for byte" test "$ok" = 1
 check "... from one upstream fetch" test "$(front_gets "$big")" = 1
 check "... the 19 GETs after the first joined it" test "$(joins)" = 19
 check "... and it is stored" blob_in_store "$big"
-wait_for 60 sh -c "[ -s '$T_TMP/range.rc' ] && [ -s '$T_TMP/head.rc' ]"
+wait_for 60 sh -c "[ -s '$T_TMP/range.rc' ]"
 check "a Range GET during the fetch got its bytes after it" bash -c \
     "[ \$(cat '$T_TMP/range.rc') = 0 ] &&
     cmp -s '$T_TMP/range' <(dd if='$T_TMP/$big' bs=1000 skip=1 count=1 \
     2>/dev/null)"
-check "a HEAD during the fetch got the blob's length" grep -qi \
-    "^content-length: $(wc -c <"$T_TMP/$big")" "$T_TMP/head"
+# A HEAD that starts a fetch is answered once the upstream's 200 came; the
+# fetch goes on into the store.
+hf=$(new_layer headfirst 2000000)
+curl -sf -o /dev/null "$URL/v2/gl/library/headfirst/manifests/v1"
+stall_at "$hf" hold
+head_first() {
+	curl -sfI -o "$T_TMP/hf.h" "$URL/v2/gl/library/headfirst/blobs/$hf" &&
+	    grep -qi "^content-length: $(wc -c <"$T_TMP/$hf")" "$T_TMP/hf.h" &&
+	    stalled "$hf" && ! grep -q "^released $hf" "$T_TMP/front.log"
+}
+check "a HEAD of a blob not cached is answered while the upstream holds back" \
+    head_first
+echo '{}' >"$control"
+check "... and the fetch goes on into the store" wait_for 60 blob_in_store "$hf"
 
 # joined_fetch NAME TAG N: a new blob, N GETs of it (into TAG.I) joined
 # while the front stalls mid-blob; sets blob and blob_url.
