@@ -103,6 +103,9 @@ check "... the fetch has not ended: the blob is not stored yet" \
 check "... nor in the store" not_stored "$big"
 check "... and no GET has its whole body" sh -c "for i in \$(seq 20); do
     [ \$(wc -c <'$T_TMP/c.'\$i) -lt \$(wc -c <'$T_TMP/$big') ] || exit 1; done"
+check "... the 19 joined GETs caught up with the file and wait for it" \
+    wait_for 60 sh -c "[ \$(grep -c 'a joined GET has what the file holds' \
+    '$T_TMP/data.log') -ge 19 ]"
 # A HEAD of the blob being fetched is answered at once, with the length
 # the upstream gave; a Range GET waits for the store.
 (curl -sfI -o "$T_TMP/head" "$bigurl"; echo $? >"$T_TMP/head.rc") &
@@ -130,6 +133,9 @@ done
 check "... each with the blob, byte for byte" test "$ok" = 1
 check "... from one upstream fetch" test "$(front_gets "$big")" = 1
 check "... the 19 GETs after the first joined it" test "$(joins)" = 19
+check "... each woken by the file's notifications (inotify), not a timer" \
+    test "$(grep -c 'a joined GET ends: woken [1-9][0-9]* times by the file, 0 by the timer' \
+    "$T_TMP/data.log")" = 19
 check "... and it is stored" blob_in_store "$big"
 wait_for 60 sh -c "[ -s '$T_TMP/range.rc' ]"
 check "a Range GET during the fetch got its bytes after it" bash -c \
