@@ -136,11 +136,11 @@ int	ptc_manifest_ensure(const struct ptc_pull *, const char *ref,
  * for every pull of it that comes while it runs. */
 int	ptc_blob_ensure(const struct ptc_pull *, const struct digest *,
 	    ptc_done_cb, void *arg);
-/* The same, with a GET of the whole blob or a HEAD without a Range (sreq,
- * with arg a struct ptc_oci of ptc_stream.c), or NULL: a GET is shown the
- * blob as it comes when this pull starts the fetch, else joins it
- * (ptc_join.c) once the upstream gave the size; a HEAD is answered with
- * that size (ptc_oci_head), and cb then only frees arg. */
+/* The same, with a GET or a HEAD without a Range (sreq, with arg a struct
+ * ptc_oci of ptc_stream.c), or NULL: a GET of the whole blob is shown it
+ * as it comes when this pull starts the fetch, else it and a Range GET
+ * join it (ptc_join.c) once the upstream gave the size; a HEAD is
+ * answered with that size (ptc_oci_head), and cb then only frees arg. */
 int	ptc_blob_fetch(const struct ptc_pull *, const struct digest *,
 	    ptc_done_cb, void *arg, struct http_request *sreq);
 
@@ -248,8 +248,11 @@ int	ptc_chunks_end(struct ptc_chunks *, struct http_request *);
 
 struct blob_upload;
 struct ptc_join;
-/* req, a GET of the whole blob d, is to be served from u's file as the
- * fetch fills it, length bytes (the upstream's Content-Length). */
+/* req, a GET of blob d (whole, or a Range of it), is to be served from
+ * u's file as the fetch fills it; length is the blob's (the upstream's
+ * Content-Length, UINT64_MAX when it gave none).  A Range the blob's
+ * length does not satisfy, or of a blob of unknown length, waits for the
+ * store instead (ptc_join_verdict gives it back). */
 struct ptc_join *ptc_join_new(struct http_request *req,
 	    const struct digest *d, const struct blob_upload *u,
 	    uint64_t length);

@@ -81,9 +81,11 @@ struct ptc_join {
 	struct http_request *req;	/* NULL once given up */
 	struct digest	 digest;
 	int		 fd;		/* the upload's file */
-	uint64_t	 length;	/* the Content-Length sent, or
-					 * UINT64_MAX: chunked */
-	uint64_t	 sent;
+	uint64_t	 length;	/* the blob's (the upstream's
+					 * Content-Length), or UINT64_MAX:
+					 * chunked */
+	uint64_t	 sent;		/* the file's offset reached */
+	uint64_t	 end;		/* of the bytes to send (a Range) */
 	struct ptc_chunks chunks;
 	int		 verified;	/* the fetch ended well */
 	int		 orphan;	/* the fetch ended: the join is its own */
@@ -413,7 +415,7 @@ ptc_join_pump(struct ptc_join *j)
 			ptc_join_finish(j, 0);
 			return;
 		}
-		limit = j->verified ? j->length : j->length - 1;
+		limit = j->verified ? j->end : j->end - 1;
 		if (j->sent == limit) {
 			if (j->verified)
 				ptc_join_finish(j, 1);
@@ -428,6 +430,28 @@ ptc_join_pump(struct ptc_join *j)
 		    j->sent)) == -1)
 			return;
 	}
+}
+
+/* The head of a response of a known length: the whole blob, or the range
+ * asked for (206).  0, or -1 when the client went. */
+static int
+ptc_join_respond(struct ptc_join *j)
+{
+	struct byte_range br;
+
+	/* ptc_join_new() let only a satisfiable Range in. */
+	if (range_parse(http_request_header(j->req, "Range"), j->length,
+	    &br) != 0 || !br.partial)
+		return http_respond_start(j->req, 200,
+		    "application/octet-stream", j->length);
+	http_response_headerf(j->req, "Content-Range", "bytes %llu-%llu/%llu",
+	    (unsigned long long)br.off,
+	    (unsigned long long)(br.off + br.len - 1),
+	    (unsigned long long)j->length);
+	j->sent = br.off;
+	j->end = br.off + br.len;
+	return http_respond_start(j->req, 206, "application/octet-stream",
+	    br.len);
 }
 
 static void
@@ -458,8 +482,7 @@ ptc_join_opened_cb(int err, int fd, uint64_t offset, uint64_t size,
 	ptc_join_watch(j);
 	oci_blob_headers(j->req, &j->digest);
 	if ((j->length == UINT64_MAX ? http_respond_chunked(j->req, 200,
-	    "application/octet-stream") : http_respond_start(j->req, 200,
-	    "application/octet-stream", j->length)) != 0) {
+	    "application/octet-stream") : ptc_join_respond(j)) != 0) {
 		j->req = NULL;		/* the client went */
 		return;
 	}
@@ -473,6 +496,8 @@ ptc_join_new(struct http_request *req, const struct digest *d,
     const struct blob_upload *u, uint64_t length)
 {
 	struct ptc_join	*j;
+	struct byte_range br;
+	const char	*range = http_request_header(req, "Range");
 
 	j = xcalloc(1, sizeof(*j));
 	j->state = JOIN_OPENING;
@@ -481,6 +506,14 @@ ptc_join_new(struct http_request *req, const struct digest *d,
 	j->fd = -1;
 	j->wd = -1;
 	j->length = length;
+	j->end = length;
+	/* A Range of a blob of unknown length, or one the store answers
+	 * 416, waits for the store. */
+	if (range != NULL && (length == UINT64_MAX ||
+	    range_parse(range, length, &br) != 0)) {
+		j->state = JOIN_IDLE;
+		return j;
+	}
 	blobc_upload_open(u->owner, u->id, ptc_join_opened_cb, j);
 	return j;
 }

@@ -806,9 +806,12 @@ ptc_blob_fetch(const struct ptc_pull *p, const struct digest *d,
 	struct ptc_waiter *w;
 	struct txn	 t;
 	char		 ds[DIGEST_STR_MAX];
-	int		 joinable;
+	int		 joinable, streamable;
 
 	joinable = sreq != NULL && !http_request_is_head(sreq);
+	/* The first client is shown the blob as it comes when it wants the
+	 * whole of it; a Range joins from blobd's file. */
+	streamable = joinable && http_request_header(sreq, "Range") == NULL;
 	if ((reg = registry_find(p->account, p->region)) == NULL)
 		return 0;
 	if ((repo = repository_find(reg, p->name)) != NULL &&
@@ -827,8 +830,8 @@ ptc_blob_fetch(const struct ptc_pull *p, const struct digest *d,
 		ptc_where_set(&b->w, p);
 		b->digest = *d;
 		blob_upload_init(&b->u, p->account, p->region, p->name);
-		b->sreq = joinable ? sreq : NULL;
-		b->sarg = joinable ? arg : NULL;
+		b->sreq = streamable ? sreq : NULL;
+		b->sarg = streamable ? arg : NULL;
 		TAILQ_INSERT_TAIL(&ptc_bfetches, b, entry);
 		/* An empty transaction when nothing is missing: its answer
 		 * comes from the loop either way. */

@@ -537,9 +537,11 @@ ptc_oci_intercept(struct http_request *req, const struct oci_ident *id,
 	p.caller = p.account = id->account;
 	p.region = id->region;
 	p.name = name;
-	/* A GET of the whole blob can be shown it as it comes, or join; a
-	 * HEAD is answered once the upstream gave the size. */
+	/* A GET of the whole blob can be shown it as it comes, or join, and
+	 * a Range GET join; a HEAD is answered once the upstream gave the
+	 * size. */
 	taken = blob ? ptc_blob_fetch(&p, &d, ptc_oci_done_cb, o,
+	    !http_request_is_head(req) ||
 	    http_request_header(req, "Range") == NULL ? req : NULL) :
 	    ptc_manifest_ensure(&p, ref, ptc_oci_done_cb, o);
 	if (!taken)

@@ -6,7 +6,7 @@
 # get its bytes, from one upstream fetch, and every one of them has bytes
 # while the upstream still holds the second half back (the fetch has not
 # ended); a HEAD during the fetch is answered at once with the upstream's
-# length, a Range GET waits for the store; an
+# length, a Range GET joins it (its last byte held too); an
 # upstream cut mid-blob, and a kill -9 of berth-blobd or of berth-fetchd,
 # with joined clients: every client gets a short body, nothing is stored,
 # no upload session is left, and a later pull gets the whole blob.  An
@@ -107,7 +107,7 @@ check "... the 19 joined GETs caught up with the file and wait for it" \
     wait_for 60 sh -c "[ \$(grep -c 'a joined GET has what the file holds' \
     '$T_TMP/data.log') -ge 19 ]"
 # A HEAD of the blob being fetched is answered at once, with the length
-# the upstream gave; a Range GET waits for the store.
+# the upstream gave; a Range GET joins the fetch, its last byte held.
 (curl -sfI -o "$T_TMP/head" "$bigurl"; echo $? >"$T_TMP/head.rc") &
 check "a HEAD during the fetch is answered while the upstream holds back" \
     wait_for 60 sh -c "[ -s '$T_TMP/head.rc' ] &&
@@ -116,12 +116,13 @@ check "... 200, the blob's length and digest" sh -c "[ \$(cat \
     '$T_TMP/head.rc') = 0 ] && grep -qi \"^content-length: \$(wc -c \
     <'$T_TMP/$big')\" '$T_TMP/head' &&
     grep -qi '^docker-content-digest: $big' '$T_TMP/head'"
-(curl -sf -r 1000-1999 -o "$T_TMP/range" "$bigurl"; echo $? >"$T_TMP/range.rc") &
-waiting() {
-	[ "$(grep -c "blob $1: a pull waits for its fetch" "$T_TMP/data.log")" \
-	    -ge "$2" ]
-}
-check "... a Range GET waits for the fetch" wait_for 30 waiting "$big" 1
+(curl -sfN -r 1000-1999 -D "$T_TMP/range.h" -o "$T_TMP/range" "$bigurl"
+echo $? >"$T_TMP/range.rc") &
+check "a Range GET during the fetch joins it" wait_for 30 sh -c \
+    "[ \$(grep -c 'a GET joins the fetch' '$T_TMP/data.log') = 20 ]"
+check "... has all but its last byte while the upstream holds back" \
+    wait_for 30 sh -c "[ \$(wc -c <'$T_TMP/range') = 999 ] &&
+    ! grep -q '^released $big' '$T_TMP/front.log'"
 echo '{}' >"$control"
 check "once the upstream sends the rest, every GET ends" wait_for 120 \
     all_done 20 c
@@ -132,16 +133,20 @@ for i in $(seq 20); do
 done
 check "... each with the blob, byte for byte" test "$ok" = 1
 check "... from one upstream fetch" test "$(front_gets "$big")" = 1
-check "... the 19 GETs after the first joined it" test "$(joins)" = 19
+check "... the 19 GETs after the first joined it (and the Range)" \
+    test "$(joins)" = 20
 check "... each woken by the file's notifications (inotify), not a timer" \
     test "$(grep -c 'a joined GET ends: woken [1-9][0-9]* times by the file, 0 by the timer' \
     "$T_TMP/data.log")" = 19
 check "... and it is stored" blob_in_store "$big"
 wait_for 60 sh -c "[ -s '$T_TMP/range.rc' ]"
-check "a Range GET during the fetch got its bytes after it" bash -c \
+check "the Range GET got its bytes, its last once the fetch ended" bash -c \
     "[ \$(cat '$T_TMP/range.rc') = 0 ] &&
     cmp -s '$T_TMP/range' <(dd if='$T_TMP/$big' bs=1000 skip=1 count=1 \
     2>/dev/null)"
+check "... in a 206 with its Content-Range" sh -c "grep -q '^HTTP/1.1 206' \
+    '$T_TMP/range.h' && grep -qi '^content-range: bytes 1000-1999/' \
+    '$T_TMP/range.h'"
 # A HEAD that starts a fetch is answered once the upstream's 200 came; the
 # fetch goes on into the store.
 hf=$(new_layer headfirst 2000000)
