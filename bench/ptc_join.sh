@@ -14,7 +14,10 @@
 #
 # Uses tests/integration's helpers for the CA and the upstream; BERTHD,
 # BLOBD and REGISTRY override the binaries (compare old and new ones
-# interleaved); BENCH_TMPDIR (default /var/tmp) holds the data.
+# interleaved); BENCH_TMPDIR (default /var/tmp) holds the data.  With
+# BENCH_STRACE=1, strace -c counts berthd's system calls over all the runs
+# (slower, but the counts do not depend on the load) and the busiest are
+# printed.
 top=$(cd "$(dirname "$0")/.." && pwd)
 size_mib=256
 clients=20
@@ -33,15 +36,7 @@ here=$top/tests/integration
 . "$here/common.bash"
 . "$here/ptc/upstream.bash"
 bench_upstream
-head -c $((size_mib * 1024 * 1024)) /dev/urandom >"$T_TMP/blob"
-d=sha256:$(sha256_of "$T_TMP/blob")
-loc=$(curl -s --cacert "$pki/ca.pem" -D - -o /dev/null -X POST \
-    "$up/v2/bench/big/blobs/uploads/" | tr -d '\r' | sed -n 's/^[Ll]ocation: //p')
-case $loc in http*) ;; *) loc=$up$loc ;; esac
-case $loc in *\?*) loc="$loc&digest=$d" ;; *) loc="$loc?digest=$d" ;; esac
-curl -sf --cacert "$pki/ca.pem" -X PUT --data-binary @"$T_TMP/blob" \
-    -H 'Content-Type: application/octet-stream' -o /dev/null "$loc" ||
-    { echo "push to the upstream failed" >&2; exit 1; }
+bench_blob "$size_mib"
 bytes=$((size_mib * 1024 * 1024))
 
 mkdir -p "$T_TMP/data"
@@ -62,6 +57,11 @@ ticks() {
 	done
 }
 fetchd=$(fetchd_pid "$BERTHD_PID") blobd=$(blobd_pid "$BERTHD_PID")
+if [ "${BENCH_STRACE:-}" = 1 ]; then
+	strace -c -f -p "$BERTHD_PID" -o "$T_TMP/strace" 2>/dev/null &
+	strace_pid=$!
+	sleep 1		# attached
+fi
 hz=$(getconf CLK_TCK)
 : >"$T_TMP/rows"
 for i in $(seq "$runs"); do
@@ -98,3 +98,11 @@ printf 'latest first byte %s s, latest last byte %s s (runs: %s)\n' \
     "$(med 1)" "$(med 2)" "$(cut -d' ' -f1,2 "$T_TMP/rows" | tr '\n' ';')"
 printf 'CPU s: berthd %s, berth-fetchd %s, berth-blobd %s\n' \
     "$(med 3)" "$(med 4)" "$(med 5)"
+if [ -n "${strace_pid:-}" ]; then
+	kill -INT "$strace_pid"
+	wait "$strace_pid"
+	printf 'berthd system calls over the %s runs (strace -c):' "$runs"
+	awk '$NF ~ /^[a-z_0-9]+$/ && $4 ~ /^[0-9]+$/ { printf " %s %s", $NF, $4 }' \
+	    "$T_TMP/strace" | head -c 400
+	echo
+fi
