@@ -10,7 +10,15 @@
 # that depend less on the machine's load than the times); the median over
 # -r runs (default 3), each through its own rule (q1, q2, ...).
 #
-#   bench/ptc_join.sh [-s MiB] [-n clients] [-r runs]
+# With -i SECONDS, what the joined clients cost berthd while the upstream
+# sends nothing (a slow or stalled upstream) instead: ptc/servers.py's
+# front holds the blob half sent, the N clients GET it, and once every
+# one has bytes berthd is watched for SECONDS: its CPU time (/proc), then,
+# for as long again, its system calls (strace -c), neither of which
+# depends on the load; then the front sends the rest and every client
+# must get the whole blob.
+#
+#   bench/ptc_join.sh [-s MiB] [-n clients] [-r runs] [-i seconds]
 #
 # Uses tests/integration's helpers for the CA and the upstream; BERTHD,
 # BLOBD and REGISTRY override the binaries (compare old and new ones
@@ -22,12 +30,15 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 size_mib=256
 clients=20
 runs=3
-while getopts s:n:r: o; do
+hold=
+while getopts s:n:r:i: o; do
 	case $o in
 	s) size_mib=$OPTARG ;;
 	n) clients=$OPTARG ;;
 	r) runs=$OPTARG ;;
-	*) echo "usage: $0 [-s MiB] [-n clients] [-r runs]" >&2; exit 2 ;;
+	i) hold=$OPTARG ;;
+	*) echo "usage: $0 [-s MiB] [-n clients] [-r runs] [-i seconds]" >&2
+	   exit 2 ;;
 	esac
 done
 export TMPDIR=${BENCH_TMPDIR:-/var/tmp}
@@ -38,6 +49,66 @@ here=$top/tests/integration
 bench_upstream
 bench_blob "$size_mib"
 bytes=$((size_mib * 1024 * 1024))
+
+# -i: what the joined clients cost berthd while the upstream (the front)
+# holds the blob half sent.
+idle_run() {
+	start_front "$UP"
+	arn=arn:aws:secretsmanager:us-east-1:000000000000:secret:ecr-pullthroughcache
+	(umask 077 && echo "$arn/front-AbC123 fuser fpass" >"$T_TMP/secrets")
+	mkdir -p "$T_TMP/data"
+	start_berthd "$T_TMP/data" --pull-through-secrets "$T_TMP/secrets" \
+	    --upstream-map "registry.gitlab.com=https://127.0.0.1:$FP,$pki/ca.pem"
+	export AWS_ACCESS_KEY_ID=000000000000 AWS_SECRET_ACCESS_KEY=x \
+	    AWS_DEFAULT_REGION=us-east-1
+	aws --endpoint-url "$URL" ecr create-pull-through-cache-rule \
+	    --ecr-repository-prefix gl \
+	    --upstream-registry-url registry.gitlab.com --credential-arn "$arn/front-AbC123" >/dev/null
+
+	echo "{\"hold\": [\"$d\"]}" >"$control"
+	pids=()
+	for c in $(seq "$clients"); do
+		curl -sf -o "$T_TMP/c$c" "$URL/v2/gl/bench/big/blobs/$d" &
+		pids+=($!)
+	done
+	all_have() {
+		local c
+		grep -q "^stalled $d" "$T_TMP/front.log" || return 1
+		for c in $(seq "$clients"); do
+			[ -s "$T_TMP/c$c" ] || return 1
+		done
+	}
+	wait_for 120 all_have || { echo "the clients got no bytes" >&2; exit 1; }
+	sleep 1		# the joined clients catch up with the file
+
+	ticks() { awk '{ print $14 + $15 }' "/proc/$BERTHD_PID/stat"; }
+	before=$(ticks)
+	sleep "$hold"
+	cpu=$(awk -v a="$(ticks)" -v b="$before" -v hz="$(getconf CLK_TCK)" \
+	    'BEGIN { printf "%.2f", (a - b) / hz }')
+	strace -c -f -p "$BERTHD_PID" -o "$T_TMP/strace" 2>/dev/null &
+	strace_pid=$!
+	sleep "$hold"
+	kill -INT "$strace_pid"
+	wait "$strace_pid"
+
+	echo '{}' >"$control"
+	ok=1
+	for p in "${pids[@]}"; do wait "$p" || ok=0; done
+	for c in $(seq "$clients"); do
+		cmp -s "$T_TMP/c$c" "$T_TMP/blob" || ok=0
+	done
+	[ "$ok" = 1 ] || { echo "a client did not get the blob" >&2; exit 1; }
+	printf '%s clients of a %s MiB blob held half sent, %s s each: ' \
+	    "$clients" "$size_mib" "$hold"
+	printf 'berthd CPU %s s; load average %s\n' "$cpu" \
+	    "$(cut -d' ' -f1-3 /proc/loadavg)"
+	printf 'berthd system calls (strace -c):'
+	awk '$NF ~ /^[a-z_0-9]+$/ && $4 ~ /^[0-9]+$/ { printf " %s %s", $NF, $4; n++ }
+	    END { if (!n) printf " none" }' "$T_TMP/strace"
+	echo
+}
+[ -n "$hold" ] && { idle_run; exit; }
 
 mkdir -p "$T_TMP/data"
 start_berthd "$T_TMP/data" --upstream-map "quay.io=$up,$pki/ca.pem"

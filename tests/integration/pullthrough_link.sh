@@ -187,26 +187,24 @@ front_reqs() {	# METHOD REPO DIGEST
 gl_get() {
 	curl -sf "$URL/v2/gl/$1/blobs/$shared" | cmp -s - "$(upfile "$shared")"
 }
-check "a GET of the shared layer in gl/library/one, the front honest" \
-    gl_get library/one
-check "... linked after its HEAD, no GET" sh -c \
-    "test $(front_reqs HEAD library/one "$shared") = 1 &&
-    test $(front_reqs GET library/one "$shared") = 0"
+# front_check REPO GETS WHAT: a GET of the shared layer in gl/REPO is the
+# upstream's, after one HEAD upstream and GETS GETs.
+front_check() {
+	check "$3: the GET of the shared layer in gl/$1 is the upstream's" \
+	    gl_get "$1"
+	check "... after a HEAD upstream and $2 GET" sh -c \
+	    "test $(front_reqs HEAD "$1" "$shared") = 1 &&
+	    test $(front_reqs GET "$1" "$shared") = $2"
+}
+front_check library/one 0 "the front's HEAD honest, linked"
 echo "{\"headlen\": [\"$shared\"]}" >"$control"
-check "a HEAD that says one byte more: the GET in gl/library/two is right" \
-    gl_get library/two
-check "... fetched after the HEAD, not linked" sh -c \
-    "test $(front_reqs HEAD library/two "$shared") = 1 &&
-    test $(front_reqs GET library/two "$shared") = 1"
+front_check library/two 1 "a HEAD saying one byte more, fetched, not linked"
 check "... berthd says why" grep -q \
     "gl/library/two@$shared: the upstream says .* bytes, the stored blob" \
     "$T_TMP/data.log"
 echo "{\"headdigest\": [\"$shared\"]}" >"$control"
-check "a HEAD that names another digest: the GET in gl/library/three is right" \
-    gl_get library/three
-check "... fetched after the HEAD, not linked" sh -c \
-    "test $(front_reqs HEAD library/three "$shared") = 1 &&
-    test $(front_reqs GET library/three "$shared") = 1"
+front_check library/three 1 \
+    "a HEAD naming another digest, fetched, not linked"
 check "... berthd says why" grep -q \
     "gl/library/three@$shared: the upstream names it sha256:0000" \
     "$T_TMP/data.log"
