@@ -392,16 +392,20 @@ static void
 ptc_join_pump(struct ptc_join *j)
 {
 	struct stat	 st;
-	uint64_t	 limit, have;
-	int		 sock;
+	uint64_t	 limit, have = 0;
+	int		 sock, look = 1;
 
 	while (j->req != NULL) {
-		if (fstat(j->fd, &st) == -1) {
+		if (look && fstat(j->fd, &st) == -1) {
 			log_warn("pull through cache: a joined upload");
 			ptc_join_finish(j, 0);
 			return;
 		}
-		have = (uint64_t)st.st_size;
+		if (look)
+			have = (uint64_t)st.st_size;
+		/* With a watch, a write after this look wakes j: once it
+		 * sent what the file held it waits, without looking again. */
+		look = j->wd == -1;
 		if (j->length == UINT64_MAX) {
 			if (ptc_join_chunked(j, have) != 0)
 				return;
