@@ -5,10 +5,12 @@
 # once.  One of them starts the fetch and is streamed the blob; the others
 # join the fetch (served from blobd's upload file as it grows) or, with
 # binaries from before joining, wait for the store.  Reported per run:
-# the latest first byte of any client, the latest last byte, and the CPU
-# time berthd, berth-fetchd and berth-blobd spent (from /proc, figures
+# the latest first byte of any client, the latest last byte, what berthd
+# read from the disk rather than the page cache (the joined clients), and
+# the CPU time berthd, berth-fetchd and berth-blobd spent (from /proc, figures
 # that depend less on the machine's load than the times); the median over
-# -r runs (default 3), each through its own rule (q1, q2, ...).
+# -r runs (default 3), each of its own blob through its own rule (q1, q2,
+# ...).
 #
 # With -i SECONDS, what the joined clients cost berthd while the upstream
 # sends nothing (a slow or stalled upstream) instead: ptc/servers.py's
@@ -47,12 +49,12 @@ here=$top/tests/integration
 . "$here/common.bash"
 . "$here/ptc/upstream.bash"
 bench_upstream
-bench_blob "$size_mib"
 bytes=$((size_mib * 1024 * 1024))
 
 # -i: what the joined clients cost berthd while the upstream (the front)
 # holds the blob half sent.
 idle_run() {
+	bench_blob "$size_mib"
 	start_front "$UP"
 	arn=arn:aws:secretsmanager:us-east-1:000000000000:secret:ecr-pullthroughcache
 	(umask 077 && echo "$arn/front-AbC123 fuser fpass" >"$T_TMP/secrets")
@@ -114,11 +116,17 @@ mkdir -p "$T_TMP/data"
 start_berthd "$T_TMP/data" --upstream-map "quay.io=$up,$pki/ca.pem"
 export AWS_ACCESS_KEY_ID=000000000000 AWS_SECRET_ACCESS_KEY=x \
     AWS_DEFAULT_REGION=us-east-1
+# A new blob for each run: one the store holds would be linked, not
+# fetched (ptc_link.c).
+digests=()
 for i in $(seq "$runs"); do
 	aws --endpoint-url "$URL" ecr create-pull-through-cache-rule \
 	    --ecr-repository-prefix "q$i" --upstream-registry-url quay.io \
 	    >/dev/null
+	bench_blob "$size_mib" "bench/big$i"
+	digests+=("$d")
 done
+rm -f "$T_TMP/blob"
 sync
 
 ticks() {
@@ -127,6 +135,9 @@ ticks() {
 		awk '{ printf "%d ", $14 + $15 }' "/proc/$p/stat"
 	done
 }
+# What berthd read from the disk, not the page cache (the joined clients'
+# sendfile(2) from blobd's upload file, which blobd writes with O_DIRECT).
+disk_read() { sed -n 's/^read_bytes: //p' "/proc/$1/io"; }
 fetchd=$(fetchd_pid "$BERTHD_PID") blobd=$(blobd_pid "$BERTHD_PID")
 if [ "${BENCH_STRACE:-}" = 1 ]; then
 	strace -c -f -p "$BERTHD_PID" -o "$T_TMP/strace" 2>/dev/null &
@@ -137,15 +148,18 @@ hz=$(getconf CLK_TCK)
 : >"$T_TMP/rows"
 for i in $(seq "$runs"); do
 	before=$(ticks "$BERTHD_PID" "$fetchd" "$blobd")
+	read0=$(disk_read "$BERTHD_PID")
 	pids=()
 	for c in $(seq "$clients"); do
 		curl -sf -o /dev/null -w '%{size_download} %{time_starttransfer} %{time_total}\n' \
-		    "$URL/v2/q$i/bench/big/blobs/$d" >"$T_TMP/c$c" &
+		    "$URL/v2/q$i/bench/big$i/blobs/${digests[i - 1]}" \
+		    >"$T_TMP/c$c" &
 		pids+=($!)
 	done
 	wait "${pids[@]}"
 	sleep 1		# the store's commit ends after the last byte
 	after=$(ticks "$BERTHD_PID" "$fetchd" "$blobd")
+	echo $(($(disk_read "$BERTHD_PID") - read0)) >>"$T_TMP/reads"
 	cat "$T_TMP"/c* | awk -v want="$bytes" -v b="$before" -v a="$after" \
 	    -v hz="$hz" '
 		$1 != want { bad = 1 }
@@ -167,6 +181,8 @@ med() {	# column
 }
 printf 'latest first byte %s s, latest last byte %s s (runs: %s)\n' \
     "$(med 1)" "$(med 2)" "$(cut -d' ' -f1,2 "$T_TMP/rows" | tr '\n' ';')"
+printf 'berthd read from the disk per run (MiB): %s\n' "$(awk \
+    '{ printf "%.1f ", $1 / 1048576 }' "$T_TMP/reads")"
 printf 'CPU s: berthd %s, berth-fetchd %s, berth-blobd %s\n' \
     "$(med 3)" "$(med 4)" "$(med 5)"
 if [ -n "${strace_pid:-}" ]; then

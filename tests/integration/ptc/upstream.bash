@@ -37,14 +37,15 @@ bench_upstream() {
 	up=https://127.0.0.1:$UP
 }
 
-# bench_blob MIB: a blob of MIB random MiB pushed to the upstream $up as
-# bench/big; $d is its digest, $T_TMP/blob its bytes.
+# bench_blob MIB [REPO]: a blob of MIB random MiB pushed to the upstream
+# $up in REPO (bench/big by default); $d is its digest, $T_TMP/blob its
+# bytes.
 bench_blob() {
 	local loc
 	head -c $(($1 * 1024 * 1024)) /dev/urandom >"$T_TMP/blob"
 	d=sha256:$(sha256_of "$T_TMP/blob")
 	loc=$(curl -s --cacert "$pki/ca.pem" -D - -o /dev/null -X POST \
-	    "$up/v2/bench/big/blobs/uploads/" | tr -d '\r' |
+	    "$up/v2/${2:-bench/big}/blobs/uploads/" | tr -d '\r' |
 	    sed -n 's/^[Ll]ocation: //p')
 	case $loc in http*) ;; *) loc=$up$loc ;; esac
 	case $loc in *\?*) loc="$loc&digest=$d" ;; *) loc="$loc?digest=$d" ;; esac
