@@ -66,6 +66,10 @@
 /* Without inotify, how long a client that has caught up with the file
  * waits to look again: blobd writes a buffer (1 MiB or more) at a time. */
 #define PTC_JOIN_POLL_USEC	20000
+/* How long the files' notifications gather before the clients are woken:
+ * a fast upstream's writes wake each client once per batch, not once per
+ * 1 MiB buffer (berthd's CPU for many clients). */
+#define PTC_JOIN_BATCH_USEC	5000
 /* Bytes handed to sendfile(2) at a time. */
 #define PTC_JOIN_MOVE		(1024 * 1024)
 
@@ -105,7 +109,8 @@ struct ptc_join {
  * the joins that have a watch. */
 static int		 ptc_notify_fd = -1;
 static int		 ptc_notify_tried;
-static struct event	*ptc_notify_ev;
+static struct event	*ptc_notify_ev;	/* it is readable */
+static struct event	*ptc_notify_tev;	/* then, the batch's end */
 static TAILQ_HEAD(, ptc_join) ptc_join_watched =
     TAILQ_HEAD_INITIALIZER(ptc_join_watched);
 
@@ -232,10 +237,20 @@ ptc_join_mark(int wd)
 			j->wake = 1;
 }
 
-/* Files written to: the clients waiting on them go on. */
+/* A file was written to: the batch of notifications starts. */
 static void
-ptc_join_notify_cb(evutil_socket_t fd, short what, void *arg)
+ptc_join_readable_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct timeval	 tv = { 0, PTC_JOIN_BATCH_USEC };
+
+	evtimer_add(ptc_notify_tev, &tv);
+}
+
+/* The batch ends: the clients waiting on the files written to go on. */
+static void
+ptc_join_notify_cb(evutil_socket_t unused, short what, void *arg)
+{
+	int		 fd = ptc_notify_fd;
 	char		 buf[4096]
 	    __attribute__((aligned(__alignof__(struct inotify_event))));
 	const struct inotify_event *ev;
@@ -278,6 +293,7 @@ ptc_join_notify_cb(evutil_socket_t fd, short what, void *arg)
 		j->wakes++;
 		ptc_join_pump(j);
 	}
+	event_add(ptc_notify_ev, NULL);
 }
 
 /* Watches j's file (shared with the other joins of the fetch), so that
@@ -295,8 +311,9 @@ ptc_join_watch(struct ptc_join *j)
 			    "GETs look at the file every %d ms instead",
 			    PTC_JOIN_POLL_USEC / 1000);
 		else if ((ptc_notify_ev = event_new(ev_base, ptc_notify_fd,
-		    EV_READ | EV_PERSIST, ptc_join_notify_cb, NULL)) == NULL ||
-		    event_add(ptc_notify_ev, NULL) == -1)
+		    EV_READ, ptc_join_readable_cb, NULL)) == NULL ||
+		    (ptc_notify_tev = evtimer_new(ev_base, ptc_join_notify_cb,
+		    NULL)) == NULL || event_add(ptc_notify_ev, NULL) == -1)
 			fatalx("pull through cache: out of memory");
 	}
 	if (ptc_notify_fd == -1)
