@@ -27,8 +27,9 @@
  * that the file holds waits for the file to grow: one inotify(7)
  * instance of berthd's watches the files of the fetches joined (one watch
  * per file, whatever the number of clients; the descriptor's
- * /proc/self/fd link names it) and each write of blobd's wakes the
- * clients waiting on that file, with no timer per client.  Where inotify
+ * /proc/self/fd link names it) and blobd's writes wake the clients
+ * waiting on that file, the notifications of 5 ms at a time, with no
+ * timer per client.  Where inotify
  * is not to be had (no /proc, the watch limit reached) a client looks
  * again a little later instead.  As for the first client, the blob's last byte goes
  * only once blobd verified the digest and the link is recorded, and the
