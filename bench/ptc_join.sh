@@ -6,7 +6,9 @@
 # join the fetch (served from blobd's upload file as it grows) or, with
 # binaries from before joining, wait for the store.  Reported per run:
 # the latest first byte of any client, the latest last byte, what berthd
-# read from the disk rather than the page cache (the joined clients), and
+# read from the disk rather than the page cache (the joined clients), how
+# far the clients' last bytes lie apart (a joined client that the disk
+# reads held back would end after the others), and
 # the CPU time berthd, berth-fetchd and berth-blobd spent (from /proc, figures
 # that depend less on the machine's load than the times); the median over
 # -r runs (default 3), each of its own blob through its own rule (q1, q2,
@@ -161,12 +163,14 @@ for i in $(seq "$runs"); do
 	after=$(ticks "$BERTHD_PID" "$fetchd" "$blobd")
 	echo $(($(disk_read "$BERTHD_PID") - read0)) >>"$T_TMP/reads"
 	cat "$T_TMP"/c* | awk -v want="$bytes" -v b="$before" -v a="$after" \
-	    -v hz="$hz" '
+	    -v hz="$hz" -v spread="$T_TMP/spread" '
 		$1 != want { bad = 1 }
 		$2 > f { f = $2 }
 		$3 > l { l = $3 }
+		e == "" || $3 < e { e = $3 }
 		END {
 			if (bad) { print "a client got the wrong size" > "/dev/stderr"; exit 1 }
+			printf "%.3f ", l - e >>spread
 			split(b, x, " "); split(a, y, " ")
 			printf "%.3f %.3f %.2f %.2f %.2f\n", f, l,
 			    (y[1] - x[1]) / hz, (y[2] - x[2]) / hz,
@@ -183,6 +187,7 @@ printf 'latest first byte %s s, latest last byte %s s (runs: %s)\n' \
     "$(med 1)" "$(med 2)" "$(cut -d' ' -f1,2 "$T_TMP/rows" | tr '\n' ';')"
 printf 'berthd read from the disk per run (MiB): %s\n' "$(awk \
     '{ printf "%.1f ", $1 / 1048576 }' "$T_TMP/reads")"
+printf 'earliest to latest last byte per run (s): %s\n' "$(cat "$T_TMP/spread")"
 printf 'CPU s: berthd %s, berth-fetchd %s, berth-blobd %s\n' \
     "$(med 3)" "$(med 4)" "$(med 5)"
 if [ -n "${strace_pid:-}" ]; then
