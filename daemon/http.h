@@ -279,8 +279,9 @@ int	http_respond_start(struct http_request *, int status,
  * (http_request_chunkable()).  The handler writes the chunks' framing
  * with the data (http_write() or the stream's socket), the last chunk
  * too, which tells the client the body is whole: a connection that
- * closes before it is a failed body.  The connection closes after the
- * response.  0, or -1 as http_respond_start().
+ * closes before it is a failed body.  http_end() with ok says the last
+ * chunk was written: the connection goes on to its next request (without
+ * ok it closes).  0, or -1 as http_respond_start().
  */
 int	http_request_chunkable(const struct http_request *);
 int	http_respond_chunked(struct http_request *, int status,

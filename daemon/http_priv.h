@@ -179,6 +179,7 @@ struct http_request {
 
 	int			 streaming;	/* started, not ended */
 	uint64_t		 stream_left;	/* body bytes still due */
+	int			 stream_chunked; /* its handler frames it */
 	int			 drain_armed;
 	int			 stream_own;	/* the handler writes the socket */
 	http_drain_cb		 drain_cb;

@@ -540,7 +540,7 @@ http_respond_chunked(struct http_request *req, int status,
 		return -1;
 	req_content_type_ok(req, &content_type);
 	/* Its end is the handler's last chunk, not a length we count. */
-	req->close = 1;
+	req->stream_chunked = 1;
 	http_conn_write_head(conn, status, content_type, -1, req->close, 1,
 	    "Transfer-Encoding: chunked\r\n");
 	req->streaming = 1;
@@ -661,7 +661,7 @@ http_end(struct http_request *req, int ok)
 	}
 	req->streaming = 0;
 	req->drain_armed = 0;
-	if (!ok || req->stream_left != 0)
+	if (!ok || (!req->stream_chunked && req->stream_left != 0))
 		req->close = 1;
 	if (req->gone || conn->bev == NULL) {
 		req->gone = 1;

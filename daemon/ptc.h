@@ -136,10 +136,11 @@ int	ptc_manifest_ensure(const struct ptc_pull *, const char *ref,
  * for every pull of it that comes while it runs. */
 int	ptc_blob_ensure(const struct ptc_pull *, const struct digest *,
 	    ptc_done_cb, void *arg);
-/* The same, with a GET of the whole blob (sreq, with arg a struct ptc_oci
- * of ptc_stream.c), or NULL: shown the blob as it comes when this pull
- * starts the fetch, else joining it (ptc_join.c) once the upstream gave
- * the size. */
+/* The same, with a GET or a HEAD without a Range (sreq, with arg a struct
+ * ptc_oci of ptc_stream.c), or NULL: a GET of the whole blob is shown it
+ * as it comes when this pull starts the fetch, else it and a Range GET
+ * join it (ptc_join.c) once the upstream gave the size; a HEAD is
+ * answered with that size (ptc_oci_head), and cb then only frees arg. */
 int	ptc_blob_fetch(const struct ptc_pull *, const struct digest *,
 	    ptc_done_cb, void *arg, struct http_request *sreq);
 
@@ -163,11 +164,14 @@ struct fetchc_request;
 /* Whether the store holds blob d already (the model knows it linked in
  * some repository), which GC then keeps for its grace period. */
 int	ptc_link_candidate(const struct digest *);
-/* A ptc_done_cb's err: the store has the blob no more, fetch it. */
+/* A ptc_done_cb's err: the store has the blob no more, or the upstream's
+ * HEAD described other content (its Content-Length or
+ * Docker-Content-Digest): fetch it. */
 #define PTC_LINK_FETCH		1
 /*
  * Asks the upstream with rq (the GET of blob d in the repository a rule
- * maps p's to, made a HEAD) whether it has the blob; on its 200 the
+ * maps p's to, made a HEAD) whether it has the blob; on its 200, when
+ * the length and digest it gives (if any) are the stored blob's, the
  * stored blob is linked into p's repository, durably.  cb runs later,
  * exactly once: 0 once linked, PTC_LINK_FETCH, or the BERR code of the
  * upstream's answer (BERR_BLOB_UNKNOWN for a 404) with why; nothing is
@@ -244,8 +248,11 @@ int	ptc_chunks_end(struct ptc_chunks *, struct http_request *);
 
 struct blob_upload;
 struct ptc_join;
-/* req, a GET of the whole blob d, is to be served from u's file as the
- * fetch fills it, length bytes (the upstream's Content-Length). */
+/* req, a GET of blob d (whole, or a Range of it), is to be served from
+ * u's file as the fetch fills it; length is the blob's (the upstream's
+ * Content-Length, UINT64_MAX when it gave none).  A Range the blob's
+ * length does not satisfy, or of a blob of unknown length, waits for the
+ * store instead (ptc_join_verdict gives it back). */
 struct ptc_join *ptc_join_new(struct http_request *req,
 	    const struct digest *d, const struct blob_upload *u,
 	    uint64_t length);
@@ -257,6 +264,9 @@ int	ptc_join_verdict(struct ptc_join *, int ok);
  * GET that ptc_blob_fetch() was given as joinable joins the fetch. */
 void	ptc_oci_join(void *arg, const struct digest *,
 	    const struct blob_upload *, uint64_t length);
+/* The same for a HEAD: answered now, the blob's length as the upstream's
+ * 200 gave it (which the digest check of the fetch confirms). */
+void	ptc_oci_head(void *arg, const struct digest *, uint64_t length);
 
 /* --- the ECR operations (ecr_ptc.c) --------------------------------------- */
 

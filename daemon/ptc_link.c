@@ -24,8 +24,12 @@
  * pull is served from the store.  A 404 or a failure answers as a fetch's
  * would, and nothing is linked: a blob of another repository, maybe a
  * private one, becomes visible in a cache repository only when the
- * upstream vouched for it.  The pulls of the blob that come meanwhile
- * wait on the one fetch in ptc_pull.c, so they make one HEAD.
+ * upstream vouched for it.  The HEAD's Content-Length and
+ * Docker-Content-Digest, when it sends them, must be the stored blob's
+ * size and digest: an upstream that describes other content is not
+ * trusted to hold the blob, which is fetched instead (and verified
+ * against its digest as any fetch).  The pulls of the blob that come
+ * meanwhile wait on the one fetch in ptc_pull.c, so they make one HEAD.
  */
 #include "config.h"
 
@@ -45,6 +49,8 @@ struct ptc_link {
 	char		 region[REGION_MAX + 1];
 	char		 name[NAME_MAX_LEN + 1];
 	struct digest	 digest;
+	int64_t		 length;	/* the HEAD's Content-Length, or -1 */
+	char		 said[DIGEST_STR_MAX];	/* its digest, or "" */
 	char		 why[PTC_WHY_MAX];
 	ptc_done_cb	 cb;
 	void		*arg;
@@ -87,6 +93,29 @@ ptc_link_linked_cb(int err, void *arg)
 	ptc_link_end(l, err);
 }
 
+/* Whether the upstream's HEAD described other content than the stored
+ * blob of size bytes (logged). */
+static int
+ptc_link_disagrees(const struct ptc_link *l, uint64_t size)
+{
+	struct digest	 said;
+	char		 ds[DIGEST_STR_MAX];
+
+	if (l->length != -1 && (uint64_t)l->length != size)
+		log_warnx("pull through cache: %s@%s: the upstream says "
+		    "%lld bytes, the stored blob has %llu: fetched, not "
+		    "linked", l->name, digest_format(&l->digest, ds),
+		    (long long)l->length, (unsigned long long)size);
+	else if (l->said[0] != '\0' && (digest_parse_str(l->said,
+	    &said) != 0 || !digest_eq(&said, &l->digest)))
+		log_warnx("pull through cache: %s@%s: the upstream names it "
+		    "%s: fetched, not linked", l->name,
+		    digest_format(&l->digest, ds), l->said);
+	else
+		return 0;
+	return 1;
+}
+
 /* blobd opened the blob (the descriptor cache keeps it for the GET that
  * follows), or says the store has it no more. */
 static void
@@ -102,6 +131,10 @@ ptc_link_opened_cb(int err, const struct digest *d,
 		ptc_link_end(l, PTC_LINK_FETCH);
 		return;
 	}
+	if (err == 0 && ptc_link_disagrees(l, size)) {
+		ptc_link_end(l, PTC_LINK_FETCH);
+		return;
+	}
 	if (err == 0 && (repo = repository_lookup(l->account, l->region,
 	    l->name)) == NULL)
 		err = BERR_NAME_UNKNOWN;
@@ -114,6 +147,15 @@ ptc_link_opened_cb(int err, const struct digest *d,
 	txn_init(&t);
 	(void)txn_link_put(&t, repo, d, size);
 	txn_commit(&t, ptc_link_linked_cb, l);
+}
+
+static void
+ptc_link_headers_cb(const struct msg_fetch_headers *h, void *arg)
+{
+	struct ptc_link	*l = arg;
+
+	l->length = h->content_length;
+	snprintf(l->said, sizeof(l->said), "%s", h->digest);
 }
 
 static void
@@ -144,6 +186,7 @@ ptc_link_stored(const struct ptc_pull *p, const struct digest *d,
 	snprintf(l->region, sizeof(l->region), "%s", p->region);
 	snprintf(l->name, sizeof(l->name), "%s", p->name);
 	l->digest = *d;
+	l->length = -1;
 	l->cb = cb;
 	l->arg = arg;
 	head.method = FETCH_HEAD;
@@ -151,5 +194,5 @@ ptc_link_stored(const struct ptc_pull *p, const struct digest *d,
 	head.pipe = -1;
 	log_debug("pull through cache: %s: the store has the blob: HEAD %s",
 	    p->name, head.url);
-	(void)fetchc_fetch(&head, NULL, ptc_link_head_cb, l);
+	(void)fetchc_fetch(&head, ptc_link_headers_cb, ptc_link_head_cb, l);
 }

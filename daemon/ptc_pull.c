@@ -59,6 +59,7 @@
 #include "ecr.h"
 #include "error.h"
 #include "fetch_proto.h"
+#include "http.h"
 #include "log.h"
 #include "name.h"
 #include "ptc.h"
@@ -102,6 +103,7 @@ struct ptc_waiter {
 	ptc_done_cb	 cb;
 	void		*arg;
 	int		 joinable;	/* a GET of the whole blob */
+	int		 head;		/* a HEAD not answered yet */
 };
 
 struct ptc_bfetch {
@@ -662,6 +664,19 @@ ptc_bfetch_stream(struct ptc_bfetch *b, uint64_t length)
 	b->sarg = NULL;
 }
 
+/* The upstream gave the blob's size: w, a GET of the whole blob, joins
+ * the fetch; a HEAD is answered. */
+static void
+ptc_bfetch_known(struct ptc_bfetch *b, struct ptc_waiter *w)
+{
+	if (w->joinable)
+		ptc_oci_join(w->arg, &b->digest, &b->u, b->length);
+	else if (w->head && b->length != UINT64_MAX) {
+		w->head = 0;
+		ptc_oci_head(w->arg, &b->digest, b->length);
+	}
+}
+
 static void
 ptc_bfetch_headers_cb(const struct msg_fetch_headers *h, void *arg)
 {
@@ -674,12 +689,11 @@ ptc_bfetch_headers_cb(const struct msg_fetch_headers *h, void *arg)
 	    (uint64_t)h->content_length <= PTC_BLOB_MAX)
 		b->length = (uint64_t)h->content_length;
 	ptc_bfetch_stream(b, b->length);
-	/* The other GETs of the whole blob follow blobd's file. */
+	/* The other GETs of the whole blob follow blobd's file; HEADs are
+	 * answered with the length. */
 	if (b->length != 0)
 		for (i = 0; i < b->nwaiters; i++)
-			if (b->waiters[i].joinable)
-				ptc_oci_join(b->waiters[i].arg, &b->digest,
-				    &b->u, b->length);
+			ptc_bfetch_known(b, &b->waiters[i]);
 }
 
 /* The upload session exists: the pipe goes to blobd and to fetchd (or,
@@ -789,9 +803,15 @@ ptc_blob_fetch(const struct ptc_pull *p, const struct digest *d,
 	struct registry	*reg;
 	struct repository *repo;
 	struct ptc_bfetch *b;
+	struct ptc_waiter *w;
 	struct txn	 t;
 	char		 ds[DIGEST_STR_MAX];
+	int		 joinable, streamable;
 
+	joinable = sreq != NULL && !http_request_is_head(sreq);
+	/* The first client is shown the blob as it comes when it wants the
+	 * whole of it; a Range joins from blobd's file. */
+	streamable = joinable && http_request_header(sreq, "Range") == NULL;
 	if ((reg = registry_find(p->account, p->region)) == NULL)
 		return 0;
 	if ((repo = repository_find(reg, p->name)) != NULL &&
@@ -810,8 +830,8 @@ ptc_blob_fetch(const struct ptc_pull *p, const struct digest *d,
 		ptc_where_set(&b->w, p);
 		b->digest = *d;
 		blob_upload_init(&b->u, p->account, p->region, p->name);
-		b->sreq = sreq;
-		b->sarg = sreq != NULL ? arg : NULL;
+		b->sreq = streamable ? sreq : NULL;
+		b->sarg = streamable ? arg : NULL;
 		TAILQ_INSERT_TAIL(&ptc_bfetches, b, entry);
 		/* An empty transaction when nothing is missing: its answer
 		 * comes from the loop either way. */
@@ -824,15 +844,18 @@ ptc_blob_fetch(const struct ptc_pull *p, const struct digest *d,
 	}
 	b->waiters = xreallocarray(b->waiters, b->nwaiters + 1,
 	    sizeof(*b->waiters));
-	b->waiters[b->nwaiters].cb = cb;
-	b->waiters[b->nwaiters].arg = arg;
-	b->waiters[b->nwaiters++].joinable = sreq != NULL;
+	w = &b->waiters[b->nwaiters++];
+	memset(w, 0, sizeof(*w));
+	w->cb = cb;
+	w->arg = arg;
+	w->joinable = joinable;
+	w->head = sreq != NULL && !joinable;
 	if (b->nwaiters > 1 || b->sarg != arg)
-		log_debug("pull through cache: blob %s: a pull%s waits for "
-		    "its fetch", digest_format(d, ds), sreq != NULL ?
-		    " that can join" : "");
-	if (sreq != NULL && b->length != 0 && b->sarg != arg)
-		ptc_oci_join(arg, &b->digest, &b->u, b->length);
+		log_debug("pull through cache: blob %s: a %s waits for its "
+		    "fetch", digest_format(d, ds), joinable ? "GET that can "
+		    "join" : w->head ? "HEAD" : "pull");
+	if (b->length != 0 && b->sarg != arg)
+		ptc_bfetch_known(b, w);
 	return 1;
 }
 

@@ -464,6 +464,7 @@ struct ptc_oci {
 	char		 name[NAME_MAX_LEN + 1];
 	char		 ref[DIGEST_STR_MAX + ECR_TAG_MAX_LEN];
 	int		 blob;
+	int		 answered;	/* a HEAD, before the fetch ended */
 	struct ptc_join	*join;		/* following the fetch, or NULL */
 };
 
@@ -475,7 +476,8 @@ ptc_oci_done_cb(int err, const char *why, void *arg)
 {
 	struct ptc_oci	*o = arg;
 
-	if (o->join != NULL && ptc_join_verdict(o->join, err == 0)) {
+	if (o->answered ||
+	    (o->join != NULL && ptc_join_verdict(o->join, err == 0))) {
 		free(o);
 		return;
 	}
@@ -503,6 +505,17 @@ ptc_oci_join(void *arg, const struct digest *d, const struct blob_upload *u,
 		o->join = ptc_join_new(o->req, d, u, length);
 }
 
+void
+ptc_oci_head(void *arg, const struct digest *d, uint64_t length)
+{
+	struct ptc_oci	*o = arg;
+
+	o->answered = 1;
+	log_debug("pull through cache: a HEAD is answered during the fetch");
+	oci_blob_headers(o->req, d);
+	http_respond_length(o->req, 200, "application/octet-stream", length);
+}
+
 static int
 ptc_oci_intercept(struct http_request *req, const struct oci_ident *id,
     const char *name, const char *ref, int blob)
@@ -524,9 +537,11 @@ ptc_oci_intercept(struct http_request *req, const struct oci_ident *id,
 	p.caller = p.account = id->account;
 	p.region = id->region;
 	p.name = name;
-	/* A GET of the whole blob can be shown it as it comes, or join. */
+	/* A GET of the whole blob can be shown it as it comes, or join, and
+	 * a Range GET join; a HEAD is answered once the upstream gave the
+	 * size. */
 	taken = blob ? ptc_blob_fetch(&p, &d, ptc_oci_done_cb, o,
-	    !http_request_is_head(req) &&
+	    !http_request_is_head(req) ||
 	    http_request_header(req, "Range") == NULL ? req : NULL) :
 	    ptc_manifest_ensure(&p, ref, ptc_oci_done_cb, o);
 	if (!taken)

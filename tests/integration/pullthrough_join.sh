@@ -5,7 +5,8 @@
 # events rather than by time: 20 concurrent GETs of a new 64 MiB blob all
 # get its bytes, from one upstream fetch, and every one of them has bytes
 # while the upstream still holds the second half back (the fetch has not
-# ended); a Range GET and a HEAD during the fetch wait for the store; an
+# ended); a HEAD during the fetch is answered at once with the upstream's
+# length, a Range GET joins it (its last byte held too); an
 # upstream cut mid-blob, and a kill -9 of berth-blobd or of berth-fetchd,
 # with joined clients: every client gets a short body, nothing is stored,
 # no upload session is left, and a later pull gets the whole blob.  An
@@ -18,18 +19,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/ptc/upstream.bash"
 
 upstream_setup
-UP=$(free_port) FP=$(free_port) FP2=$(free_port)
+UP=$(free_port)
 start_registry plain "$UP"
-control=$T_TMP/front.json
-echo '{}' >"$control"
-: >"$T_TMP/front.log"
-python3 "$here/ptc/servers.py" front --port "$FP" --port2 "$FP2" \
-    --cert "$pki/srv.pem" --key "$pki/srv.key" --ca "$pki/ca.pem" \
-    --user fuser:fpass --backend "https://127.0.0.1:$UP" \
-    --control "$control" --log "$T_TMP/front.log" >"$T_TMP/front.out" 2>&1 &
-T_PIDS+=("$!")
-wait_for 20 sh -c "curl -s --cacert '$pki/ca.pem' -o /dev/null \
-    -w '%{http_code}' 'https://127.0.0.1:$FP/v2/' | grep -q 401"
+start_front "$UP"
 
 # new_layer NAME SIZE: an image of one layer of about SIZE bytes pushed as
 # library/NAME:v1; prints the layer's digest as the upstream stores it,
@@ -111,14 +103,26 @@ check "... the fetch has not ended: the blob is not stored yet" \
 check "... nor in the store" not_stored "$big"
 check "... and no GET has its whole body" sh -c "for i in \$(seq 20); do
     [ \$(wc -c <'$T_TMP/c.'\$i) -lt \$(wc -c <'$T_TMP/$big') ] || exit 1; done"
-# A Range GET and a HEAD of the blob being fetched wait for the store.
-(curl -sf -r 1000-1999 -o "$T_TMP/range" "$bigurl"; echo $? >"$T_TMP/range.rc") &
+check "... the 19 joined GETs caught up with the file and wait for it" \
+    wait_for 60 sh -c "[ \$(grep -c 'a joined GET has what the file holds' \
+    '$T_TMP/data.log') -ge 19 ]"
+# A HEAD of the blob being fetched is answered at once, with the length
+# the upstream gave; a Range GET joins the fetch, its last byte held.
 (curl -sfI -o "$T_TMP/head" "$bigurl"; echo $? >"$T_TMP/head.rc") &
-waiting() {
-	[ "$(grep -c "blob $1: a pull waits for its fetch" "$T_TMP/data.log")" \
-	    -ge "$2" ]
-}
-check "... they wait for the fetch" wait_for 30 waiting "$big" 2
+check "a HEAD during the fetch is answered while the upstream holds back" \
+    wait_for 60 sh -c "[ -s '$T_TMP/head.rc' ] &&
+    ! grep -q '^released $big' '$T_TMP/front.log'"
+check "... 200, the blob's length and digest" sh -c "[ \$(cat \
+    '$T_TMP/head.rc') = 0 ] && grep -qi \"^content-length: \$(wc -c \
+    <'$T_TMP/$big')\" '$T_TMP/head' &&
+    grep -qi '^docker-content-digest: $big' '$T_TMP/head'"
+(curl -sfN -r 1000-1999 -D "$T_TMP/range.h" -o "$T_TMP/range" "$bigurl"
+echo $? >"$T_TMP/range.rc") &
+check "a Range GET during the fetch joins it" wait_for 30 sh -c \
+    "[ \$(grep -c 'a GET joins the fetch' '$T_TMP/data.log') = 20 ]"
+check "... has all but its last byte while the upstream holds back" \
+    wait_for 30 sh -c "[ \$(wc -c <'$T_TMP/range') = 999 ] &&
+    ! grep -q '^released $big' '$T_TMP/front.log'"
 echo '{}' >"$control"
 check "once the upstream sends the rest, every GET ends" wait_for 120 \
     all_done 20 c
@@ -129,15 +133,36 @@ for i in $(seq 20); do
 done
 check "... each with the blob, byte for byte" test "$ok" = 1
 check "... from one upstream fetch" test "$(front_gets "$big")" = 1
-check "... the 19 GETs after the first joined it" test "$(joins)" = 19
+check "... the 19 GETs after the first joined it (and the Range)" \
+    test "$(joins)" = 20
+check "... each woken by the file's notifications (inotify), not a timer" \
+    test "$(grep -c 'a joined GET ends: woken [1-9][0-9]* times by the file, 0 by the timer' \
+    "$T_TMP/data.log")" = 19
 check "... and it is stored" blob_in_store "$big"
-wait_for 60 sh -c "[ -s '$T_TMP/range.rc' ] && [ -s '$T_TMP/head.rc' ]"
-check "a Range GET during the fetch got its bytes after it" bash -c \
+wait_for 60 sh -c "[ -s '$T_TMP/range.rc' ]"
+check "the Range GET got its bytes, its last once the fetch ended" bash -c \
     "[ \$(cat '$T_TMP/range.rc') = 0 ] &&
     cmp -s '$T_TMP/range' <(dd if='$T_TMP/$big' bs=1000 skip=1 count=1 \
     2>/dev/null)"
-check "a HEAD during the fetch got the blob's length" grep -qi \
-    "^content-length: $(wc -c <"$T_TMP/$big")" "$T_TMP/head"
+check "... in a 206 with its Content-Range" sh -c "grep -q '^HTTP/1.1 206' \
+    '$T_TMP/range.h' && grep -qi '^content-range: bytes 1000-1999/' \
+    '$T_TMP/range.h'"
+# A HEAD that starts a fetch is answered once the upstream's 200 came; the
+# fetch goes on into the store.
+hf=$(new_layer headfirst 2000000)
+curl -sf -o /dev/null "$URL/v2/gl/library/headfirst/manifests/v1"
+stall_at "$hf" hold
+head_first() {
+	curl -sfI -o "$T_TMP/hf.h" "$URL/v2/gl/library/headfirst/blobs/$hf" &&
+	    grep -qi "^content-length: $(wc -c <"$T_TMP/$hf")" "$T_TMP/hf.h" &&
+	    ! grep -q "^released $hf" "$T_TMP/front.log"
+}
+check "a HEAD of a blob not cached is answered while the upstream holds back" \
+    head_first
+check "... the fetch it started goes on: the upstream sent half" \
+    wait_for 60 stalled "$hf"
+echo '{}' >"$control"
+check "... and the fetch goes on into the store" wait_for 60 blob_in_store "$hf"
 
 # joined_fetch NAME TAG N: a new blob, N GETs of it (into TAG.I) joined
 # while the front stalls mid-blob; sets blob and blob_url.
@@ -216,14 +241,24 @@ ch=$(new_layer chunked 8000000)
 curl -sf -o /dev/null "$URL/v2/gl/library/chunked/manifests/v1"
 churl=$URL/v2/gl/library/chunked/blobs/$ch
 echo "{\"chunked\": [\"$ch\"], \"hold\": [\"$ch\"]}" >"$control"
-(curl -sf -D "$T_TMP/ch.h" -o "$T_TMP/ch.1" "$churl"; echo $? >"$T_TMP/ch.1.rc") &
+# getkeep URL TAG: a GET of URL into $T_TMP/TAG and then one of /v2/ that
+# curl may send on the same connection; TAG.conns has how many
+# connections each made, TAG.rc the exit status.
+getkeep() {
+	(curl -sf -D "$T_TMP/$2.h" -o "$T_TMP/$2" -o /dev/null \
+	    -w '%{num_connects}\n' "$1" "$URL/v2/" >"$T_TMP/$2.conns"
+	echo $? >"$T_TMP/$2.rc") &
+}
+kept() { test "$(sed -n 2p "$T_TMP/$1.conns")" = 0; }
+getkeep "$churl" ch.1
 check "an upstream sends a blob in chunks, holding its second half back" \
     wait_for 60 stalled "$ch"
 check "... the GET has bytes of it meanwhile" wait_for 60 all_have 1 ch
 check "... in a chunked response" grep -qi '^transfer-encoding: chunked' \
-    "$T_TMP/ch.h"
+    "$T_TMP/ch.1.h"
 n=$(joins)
-start_gets 4 "$churl" cj
+start_gets 3 "$churl" cj
+getkeep "$churl" cj.4
 check "4 more GETs join that fetch" wait_for 60 sh -c \
     "[ \$(grep -c 'a GET joins the fetch' '$T_TMP/data.log') = $((n + 4)) ]"
 check "... and have bytes while the upstream holds back" \
@@ -242,6 +277,8 @@ for i in 1 2 3 4; do
 	    ok=0
 done
 check "... each with the blob, byte for byte" test "$ok" = 1
+check "... the first GET's connection is kept for the next request" kept ch.1
+check "... and a joined one's" kept cj.4
 check "... from one upstream fetch" test "$(front_gets "$ch")" = 1
 check "... streamed while stored" \
     grep -q "blob $ch from .*, streamed" "$T_TMP/data.log"

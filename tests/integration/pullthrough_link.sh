@@ -10,7 +10,9 @@
 # HEAD, and GetDownloadUrlForLayer links as a GET does.  A blob berth holds from a normal push, asked under a cache
 # repository whose upstream lacks it, is a 404 and is not linked; with
 # the upstream down it fails as an uncached blob does (502) and is not
-# linked either.
+# linked either.  An upstream (ptc/servers.py's front) whose HEAD gives
+# another Content-Length or Docker-Content-Digest than the stored blob's
+# is not trusted with it: the blob is fetched (and verified), not linked.
 # BERTHD and BLOBD name the binaries.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/common.bash"
@@ -67,9 +69,13 @@ read -r _ shared_b only_b <<<"$(up_blobs library/two)"
 check "the two upstream images share their first layer" \
     test "$shared" = "$shared_b" -a "$only_a" != "$only_b"
 
+start_front "$UPORT"
+arn=arn:aws:secretsmanager:us-east-1:000000000000:secret:ecr-pullthroughcache
+(umask 077 && echo "$arn/front-AbC123 fuser fpass" >"$T_TMP/secrets")
 mkdir -p "$T_TMP/data"
-start_berthd "$T_TMP/data" -v \
-    --upstream-map "quay.io=https://127.0.0.1:$UPORT,$pki/ca.pem"
+start_berthd "$T_TMP/data" -v --pull-through-secrets "$T_TMP/secrets" \
+    --upstream-map "quay.io=https://127.0.0.1:$UPORT,$pki/ca.pem" \
+    --upstream-map "registry.gitlab.com=https://127.0.0.1:$FP,$pki/ca.pem"
 export AWS_ACCESS_KEY_ID=000000000000 AWS_SECRET_ACCESS_KEY=x \
     AWS_DEFAULT_REGION=us-east-1
 check "CreatePullThroughCacheRule for quay.io" \
@@ -166,6 +172,43 @@ check "... and it was not linked: a HEAD in berth is a 404 too" test \
 check "... as a blob berth does not hold (the fetch's 404)" test \
     "$(http_status "$URL/v2/quay/library/one/blobs/sha256:$(printf x |
     sha256sum | cut -d' ' -f1)")" = 404
+
+# Through the front: an honest HEAD links; one that describes other
+# content than the stored blob does not, and the blob is fetched.
+check "CreatePullThroughCacheRule for the front" \
+    aws --endpoint-url "$URL" ecr create-pull-through-cache-rule \
+    --ecr-repository-prefix gl --upstream-registry-url registry.gitlab.com \
+    --credential-arn "$arn/front-AbC123" --output text \
+    --query ecrRepositoryPrefix
+front_reqs() {	# METHOD REPO DIGEST
+	grep -c "^$1 /v2/$2/blobs/$3 ua=" "$T_TMP/front.log"
+}
+# gl_get REPO: a GET of the shared layer in gl/REPO is the upstream's.
+gl_get() {
+	curl -sf "$URL/v2/gl/$1/blobs/$shared" | cmp -s - "$(upfile "$shared")"
+}
+# front_check REPO GETS WHAT: a GET of the shared layer in gl/REPO is the
+# upstream's, after one HEAD upstream and GETS GETs.
+front_check() {
+	check "$3: the GET of the shared layer in gl/$1 is the upstream's" \
+	    gl_get "$1"
+	check "... after a HEAD upstream and $2 GET" sh -c \
+	    "test $(front_reqs HEAD "$1" "$shared") = 1 &&
+	    test $(front_reqs GET "$1" "$shared") = $2"
+}
+front_check library/one 0 "the front's HEAD honest, linked"
+echo "{\"headlen\": [\"$shared\"]}" >"$control"
+front_check library/two 1 "a HEAD saying one byte more, fetched, not linked"
+check "... berthd says why" grep -q \
+    "gl/library/two@$shared: the upstream says .* bytes, the stored blob" \
+    "$T_TMP/data.log"
+echo "{\"headdigest\": [\"$shared\"]}" >"$control"
+front_check library/three 1 \
+    "a HEAD naming another digest, fetched, not linked"
+check "... berthd says why" grep -q \
+    "gl/library/three@$shared: the upstream names it sha256:0000" \
+    "$T_TMP/data.log"
+echo '{}' >"$control"
 
 kill "$UPSTREAM_PID"
 wait "$UPSTREAM_PID" 2>/dev/null

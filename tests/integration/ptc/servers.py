@@ -11,7 +11,9 @@ docker-registry, written for the test:
          half way ("die"), sends half of it and waits, then cuts it
          ("stall") or sends the rest ("hold"), sends it without a
          Content-Length, in chunks ("chunked"), or with its middle byte
-         changed ("flip")
+         changed ("flip"); and answers a blob HEAD with a Content-Length
+         one more than the blob's ("headlen") or another digest
+         ("headdigest")
   proxy  an HTTP CONNECT proxy, for HTTPS_PROXY
 
 Each logs one line per request it served to --log, flushed at once, so
@@ -88,7 +90,8 @@ class Quiet(http.server.BaseHTTPRequestHandler):
         for k, v in headers:
             self.send_header(k, v)
         self.end_headers()
-        self.wfile.write(body)
+        if self.command != "HEAD":
+            self.wfile.write(body)
 
 
 # --- token ------------------------------------------------------------------
@@ -167,12 +170,21 @@ def backend(args, method, path, accept=None):
 
 
 def relay(handler, resp, body=True, cut=None, stall=None, hold=None,
-          chunked=False, flip=False):
+          chunked=False, flip=False, lie=None):
     """Sends resp on; cut: close after half the body; stall: send half,
     then wait until the control file no longer stalls that digest, and
     close; hold: the same, then send the rest; chunked: with
-    Transfer-Encoding: chunked; flip: the middle byte changed."""
+    Transfer-Encoding: chunked; flip: the middle byte changed; lie
+    (a HEAD): "headlen" or "headdigest", the length or digest sent
+    wrong."""
     data = resp.read()
+    length = int(resp.headers.get("Content-Length") or len(data)) \
+        if not body else len(data)
+    if lie == "headlen":
+        length += 1
+    if lie == "headdigest":
+        del resp.headers["Docker-Content-Digest"]
+        resp.headers["Docker-Content-Digest"] = "sha256:" + "0" * 64
     if flip:
         data = data[:len(data) // 2] + bytes([data[len(data) // 2] ^ 0xff]) \
             + data[len(data) // 2 + 1:]
@@ -184,7 +196,7 @@ def relay(handler, resp, body=True, cut=None, stall=None, hold=None,
     if chunked:
         handler.send_header("Transfer-Encoding", "chunked")
     else:
-        handler.send_header("Content-Length", str(len(data)))
+        handler.send_header("Content-Length", str(length))
     handler.end_headers()
     if not body:
         return
@@ -251,8 +263,12 @@ class Front(Quiet):
                   hold=say("hold"), chunked=bool(say("chunked")),
                   flip=bool(say("flip")))
             return
+        lie = None
+        if self.command == "HEAD" and len(parts) == 2:
+            lie = next((k for k in ("headlen", "headdigest")
+                        if parts[1] in c.get(k, [])), None)
         relay(self, backend(a, self.command, self.path,
-                            self.headers.get("Accept")), body)
+                            self.headers.get("Accept")), body, lie=lie)
 
     def do_GET(self):
         self.handle_any(True)

@@ -37,6 +37,41 @@ bench_upstream() {
 	up=https://127.0.0.1:$UP
 }
 
+# bench_blob MIB [REPO]: a blob of MIB random MiB pushed to the upstream
+# $up in REPO (bench/big by default); $d is its digest, $T_TMP/blob its
+# bytes.
+bench_blob() {
+	local loc
+	head -c $(($1 * 1024 * 1024)) /dev/urandom >"$T_TMP/blob"
+	d=sha256:$(sha256_of "$T_TMP/blob")
+	loc=$(curl -s --cacert "$pki/ca.pem" -D - -o /dev/null -X POST \
+	    "$up/v2/${2:-bench/big}/blobs/uploads/" | tr -d '\r' |
+	    sed -n 's/^[Ll]ocation: //p')
+	case $loc in http*) ;; *) loc=$up$loc ;; esac
+	case $loc in *\?*) loc="$loc&digest=$d" ;; *) loc="$loc?digest=$d" ;; esac
+	curl -sf --cacert "$pki/ca.pem" -X PUT --data-binary @"$T_TMP/blob" \
+	    -H 'Content-Type: application/octet-stream' -o /dev/null "$loc" ||
+	    { echo "push to the upstream failed" >&2; exit 1; }
+}
+
+# start_front BACKEND_PORT: ptc/servers.py's front (Basic fuser:fpass) of
+# the registry on BACKEND_PORT, on $FP (and $FP2 for its redirects),
+# driven by the control file $control, logging to $T_TMP/front.log.
+start_front() {
+	FP=$(free_port) FP2=$(free_port)
+	control=$T_TMP/front.json
+	echo '{}' >"$control"
+	: >"$T_TMP/front.log"
+	python3 "$(dirname "${BASH_SOURCE[0]}")/servers.py" front --port "$FP" \
+	    --port2 "$FP2" --cert "$pki/srv.pem" --key "$pki/srv.key" \
+	    --ca "$pki/ca.pem" --user fuser:fpass \
+	    --backend "https://127.0.0.1:$1" --control "$control" \
+	    --log "$T_TMP/front.log" >"$T_TMP/front.out" 2>&1 &
+	T_PIDS+=("$!")
+	wait_for 20 sh -c "curl -s --cacert '$pki/ca.pem' -o /dev/null \
+	    -w '%{http_code}' 'https://127.0.0.1:$FP/v2/' | grep -q 401"
+}
+
 # make_pki DIR: DIR/ca.pem signs DIR/srv.pem (key srv.key); DIR/certs.d
 # holds the CA as skopeo's --cert-dir wants it.
 make_pki() {
