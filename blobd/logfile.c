@@ -284,3 +284,48 @@ logfile_scan(int fd, uint64_t end, int whole, logfile_entry_cb cb,
 	logfile_reader_clear(&r);
 	return rc == 1 ? 0 : rc;
 }
+
+/* Where the bytes that are not zero end in p[0..n) (0: none), a word at a
+ * time: a log made from a spare (logspare.c) is zeros after its end. */
+static size_t
+logfile_last_nonzero(const uint8_t *p, size_t n)
+{
+	uint64_t w;
+	size_t	 i = n;
+
+	while (i % sizeof(w) != 0)
+		if (p[--i] != 0)
+			return i + 1;
+	for (; i > 0; i -= sizeof(w)) {
+		memcpy(&w, p + i - sizeof(w), sizeof(w));
+		if (w != 0)
+			break;
+	}
+	while (i > 0 && p[i - 1] == 0)
+		i--;
+	return i;
+}
+
+uint64_t
+logfile_zeros_from(int fd, uint64_t from, uint64_t to)
+{
+	uint8_t	*buf;
+	uint64_t off, nonzero = from;
+	size_t	 n, i;
+	ssize_t	 r;
+
+	buf = xmalloc(BLOBD_IO_SIZE);
+	for (off = from; off < to; off += n) {
+		n = to - off < BLOBD_IO_SIZE ? (size_t)(to - off) :
+		    BLOBD_IO_SIZE;
+		if ((r = pread_full(fd, buf, n, (off_t)off)) == -1 ||
+		    (size_t)r != n) {
+			nonzero = to;	/* unreadable: not free space */
+			break;
+		}
+		if ((i = logfile_last_nonzero(buf, n)) > 0)
+			nonzero = off + i;
+	}
+	free(buf);
+	return nonzero;
+}

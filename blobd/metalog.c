@@ -38,6 +38,11 @@
  * collection are marked dead in place; a segment of dead blobs alone is
  * removed at once.
  *
+ * The log may be a spare segment (logspare.c) that holds zeros after its
+ * entries: its end is where a scan of its entries stops, not its size;
+ * zeros after it are free space, anything else a torn write.  A segment
+ * closes, and blobd exits, with the zeros cut off.
+ *
  * Version 2 of the log may hold blob entries; version 1 did not, so a
  * version 1 log is read as it is and becomes version 2 when a blob is
  * first written to it.  An older blobd refuses version 2 rather than
@@ -184,6 +189,18 @@ metalog_fresh_log(struct metalog *ml, int now)
 		return berr_from_errno(errno);
 	}
 	/* Renamed: appends must go to the new file whatever happens next. */
+	metalog_use_log(ml, fd);
+	if (!now) {
+		ml->synced_end = 0;	/* the header waits for a sync */
+		ml->fresh = 1;
+		return 0;
+	}
+	return metalog_fsync_dir(ml);
+}
+
+void
+metalog_use_log(struct metalog *ml, int fd)
+{
 	if (ml->log_fd != -1)
 		close(ml->log_fd);
 	ml->log_fd = fd;
@@ -192,12 +209,6 @@ metalog_fresh_log(struct metalog *ml, int now)
 	ml->log_last_seq = 0;
 	ml->log_blobs = 0;
 	ml->log_dead = 0;
-	if (!now) {
-		ml->synced_end = 0;	/* the header waits for a sync */
-		ml->fresh = 1;
-		return 0;
-	}
-	return metalog_fsync_dir(ml);
 }
 
 /* What a scan of the log's files keeps track of. */
@@ -362,7 +373,7 @@ metalog_open_log(struct metalog *ml, int have_snapshot,
     struct metalog_scan *s)
 {
 	struct stat	 sb;
-	uint64_t	 end;
+	uint64_t	 end, torn;
 	int		 rc;
 
 	if ((ml->log_fd = openat(ml->dir_fd, "log", O_RDWR | O_CLOEXEC |
@@ -404,9 +415,12 @@ metalog_open_log(struct metalog *ml, int have_snapshot,
 		log_warnx("meta/log is inconsistent; refusing to start");
 		return -1;
 	}
-	/* What follows the last good entry is a torn write. */
-	if (end < (uint64_t)sb.st_size &&
-	    metalog_drop_tail(ml, end, (uint64_t)sb.st_size) == -1)
+	/* What follows the last good entry is free space if it is zeros
+	 * (a spare's, left by a crash), else a torn write up to its last
+	 * byte not zero. */
+	if (end < (uint64_t)sb.st_size && (torn = logfile_zeros_from(
+	    ml->log_fd, end, (uint64_t)sb.st_size)) > end &&
+	    metalog_drop_tail(ml, end, torn) == -1)
 		return -1;
 	ml->log_end = ml->synced_end = end;
 	ml->log_last_seq = s->last_seq;
@@ -484,6 +498,11 @@ metalog_free(struct metalog *ml)
 
 	if (ml == NULL)
 		return;
+	/* Once loaded; not synced: a start that finds the zeros after all
+	 * scans them. */
+	if (ml->next_seq != 0 && ml->log_fd != -1)
+		(void)metalog_spare_cut(ml, 0);
+	logspare_free(ml->spare);
 	if (ml->log_fd != -1)
 		close(ml->log_fd);
 	if (ml->dir_fd != -1)
@@ -792,7 +811,8 @@ metalog_roll(struct metalog *ml)
 	char		 name[METALOG_NAME_MAX];
 	int		 rc;
 
-	if ((rc = metalog_sync(ml)) != 0)
+	if ((rc = metalog_sync(ml)) != 0 ||
+	    (rc = metalog_spare_cut(ml, ml->durable)) != 0)
 		return rc;
 	snprintf(name, sizeof(name), "log.%" PRIu64, ml->log_n);
 	if (renameat(ml->dir_fd, "log", ml->dir_fd, name) == -1) {
@@ -809,6 +829,8 @@ metalog_roll(struct metalog *ml)
 	seg->blobs = ml->log_blobs;
 	if ((rc = metalog_fsync_dir(ml)) != 0)
 		return rc;
+	if (metalog_spare_roll(ml) == 0)
+		return 0;
 	return metalog_fresh_log(ml, 1);
 }
 
@@ -842,6 +864,8 @@ metalog_maintain(struct metalog *ml)
 
 	if (ml->log_end >= ml->seg_max && !metalog_dirty(ml))
 		rc = metalog_roll(ml);
+	else
+		metalog_spare_adopt(ml);
 	metalog_prune(ml);
 	return rc;
 }
