@@ -670,6 +670,8 @@ void		 logspare_start(struct logspare *, int retry);
 /* The ready meta/log.spare, synced zeros, open for ordinary writes (the
  * caller renames it); -1 if there is none yet. */
 int		 logspare_take(struct logspare *);
+/* Says the log was written to: the zeros wait for a quiet moment. */
+void		 logspare_note_write(struct logspare *);
 /* Waits for a spare on its way (tests). */
 void		 logspare_wait(struct logspare *);
 /* The metadata log's side.  metalog_spare_enable starts the spares (a

@@ -26,7 +26,9 @@
  * before it starts (after delay_ms, out of a start's way): a spare left
  * by a crash may hold the head of a log it was becoming; an exit removes
  * its ready spare.
- * No spare is made while the file system has less than LOGSPARE_MIN_FREE
+ * The zeros are written while the log is left alone (LOGSPARE_QUIET_MS),
+ * so that a spare comes between bursts of commits, not during them.  No
+ * spare is made while the file system has less than LOGSPARE_MIN_FREE
  * bytes free besides it, and none after a failure, until the next roll.
  */
 #include "config.h"
@@ -49,8 +51,11 @@
 #include "log.h"
 #include "util.h"
 
-/* Bytes zeroed by one write. */
+/* Bytes zeroed by one write, and how long the log must have been left
+ * alone before one: zeros written while commits come double what the
+ * disk writes and delay their syncs (bench/README.md). */
 #define LOGSPARE_CHUNK		(1024 * 1024)
+#define LOGSPARE_QUIET_MS	10
 
 enum logspare_state {
 	LOGSPARE_IDLE,		/* none, none being made */
@@ -69,6 +74,7 @@ struct logspare {
 	enum logspare_state	 state;		/* under lock */
 	int			 stop;		/* under lock */
 	int			 fd;		/* the ready spare */
+	uint64_t		 writes;	/* to the log (atomic) */
 };
 
 /* 1 if the thread was told to stop. */
@@ -81,6 +87,34 @@ logspare_stopped(struct logspare *sp)
 	stop = sp->stop;
 	pthread_mutex_unlock(&sp->lock);
 	return stop;
+}
+
+/* Sleeps ms milliseconds, in steps, unless told to stop; 1 if told. */
+static int
+logspare_sleep(struct logspare *sp, int ms)
+{
+	struct timespec	 ts = { 0, 5 * 1000000L };
+	int		 t;
+
+	for (t = 0; t < ms && !logspare_stopped(sp); t += 5)
+		(void)nanosleep(&ts, NULL);
+	return logspare_stopped(sp);
+}
+
+/* Waits until the log has had no write for LOGSPARE_QUIET_MS, if it had
+ * one since *seen; 1 if told to stop meanwhile. */
+static int
+logspare_quiet(struct logspare *sp, uint64_t *seen)
+{
+	uint64_t now;
+
+	while ((now = __atomic_load_n(&sp->writes, __ATOMIC_RELAXED)) !=
+	    *seen) {
+		*seen = now;
+		if (logspare_sleep(sp, LOGSPARE_QUIET_MS))
+			return 1;
+	}
+	return logspare_stopped(sp);
 }
 
 /* 1 if the file system has room for the spare and LOGSPARE_MIN_FREE. */
@@ -100,7 +134,7 @@ static int
 logspare_zero(struct logspare *sp, int fd)
 {
 	void	*zeros;
-	uint64_t off;
+	uint64_t off, seen = 0;
 	ssize_t	 r;
 	int	 fl;
 
@@ -109,7 +143,7 @@ logspare_zero(struct logspare *sp, int fd)
 	    MAP_ANONYMOUS, -1, 0)) == MAP_FAILED)
 		return -1;
 	for (off = 0; off < sp->size; off += (uint64_t)r) {
-		if (logspare_stopped(sp)) {
+		if (logspare_quiet(sp, &seen)) {
 			errno = ECANCELED;
 			r = -1;
 			break;
@@ -139,12 +173,10 @@ logspare_zero(struct logspare *sp, int fd)
 static int
 logspare_make(struct logspare *sp)
 {
-	struct timespec	 ts = { 0, 10 * 1000000L };
-	int		 fd, fl, ms;
+	int		 fd, fl;
 
-	/* Out of the way of a start: in steps, for a quick exit. */
-	for (ms = 0; ms < sp->delay_ms && !logspare_stopped(sp); ms += 10)
-		(void)nanosleep(&ts, NULL);
+	/* Out of the way of a start. */
+	(void)logspare_sleep(sp, sp->delay_ms);
 	sp->delay_ms = 0;	/* the first spare's alone */
 	(void)unlinkat(sp->dir_fd, "log.spare.tmp", 0);
 	(void)unlinkat(sp->dir_fd, "log.spare", 0);
@@ -251,6 +283,13 @@ logspare_take(struct logspare *sp)
 	sp->fd = -1;
 	sp->state = LOGSPARE_IDLE;
 	return fd;
+}
+
+void
+logspare_note_write(struct logspare *sp)
+{
+	if (sp != NULL)
+		__atomic_add_fetch(&sp->writes, 1, __ATOMIC_RELAXED);
 }
 
 void

@@ -544,6 +544,7 @@ metalog_write(struct metalog *ml, uint32_t flags, uint64_t seq,
 		return rc;
 	}
 	ml->log_end += sizeof(hdr) + len;
+	logspare_note_write(ml->spare);
 	return 0;
 }
 
