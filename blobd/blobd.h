@@ -670,6 +670,10 @@ void		 logspare_start(struct logspare *, int retry);
 /* The ready meta/log.spare, synced zeros, open for ordinary writes (the
  * caller renames it); -1 if there is none yet. */
 int		 logspare_take(struct logspare *);
+/* Removes a ready spare if the file system has less than min_free bytes
+ * free (0: LOGSPARE_MIN_FREE, checked once a second at the most; else
+ * from now on min_free, checked at once: tests). */
+void		 logspare_trim(struct logspare *, uint64_t min_free);
 /* Says the log was written to: the zeros wait for a quiet moment. */
 void		 logspare_note_write(struct logspare *);
 /* Waits for a spare on its way (tests). */

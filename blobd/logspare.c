@@ -31,7 +31,10 @@
  * The zeros are written while the log is left alone (LOGSPARE_QUIET_MS),
  * so that a spare comes between bursts of commits, not during them.  No
  * spare is made while the file system has less than LOGSPARE_MIN_FREE
- * bytes free besides it, and none after a failure, until the next roll.
+ * bytes free besides it, and none after a failure, until the next roll;
+ * a ready spare goes when the free space falls below LOGSPARE_MIN_FREE
+ * (checked once a second at the most), so that a filling disk gets its
+ * 64 MiB back before pushes fail.
  */
 #include "config.h"
 
@@ -77,6 +80,8 @@ struct logspare {
 	int			 stop;		/* under lock */
 	int			 fd;		/* the ready spare */
 	uint64_t		 writes;	/* to the log (atomic) */
+	uint64_t		 min_free;	/* LOGSPARE_MIN_FREE */
+	int64_t			 checked_ms;	/* the last logspare_trim */
 };
 
 /* 1 if the thread was told to stop. */
@@ -127,8 +132,7 @@ logspare_room(struct logspare *sp)
 
 	if (fstatvfs(sp->dir_fd, &sv) == -1)
 		return 0;
-	return (uint64_t)sv.f_bavail * sv.f_frsize >=
-	    sp->size + LOGSPARE_MIN_FREE;
+	return (uint64_t)sv.f_bavail * sv.f_frsize >= sp->size + sp->min_free;
 }
 
 /* Writes the spare's zeros into fd; 0 or -1 with errno set. */
@@ -219,6 +223,7 @@ logspare_new(int dir_fd, uint64_t size, int delay_ms)
 	sp->dir_fd = dir_fd;
 	sp->size = size;
 	sp->delay_ms = delay_ms;
+	sp->min_free = LOGSPARE_MIN_FREE;
 	sp->fd = -1;
 	pthread_mutex_init(&sp->lock, NULL);
 	return sp;
@@ -272,6 +277,31 @@ logspare_take(struct logspare *sp)
 	sp->fd = -1;
 	sp->state = LOGSPARE_IDLE;
 	return fd;
+}
+
+void
+logspare_trim(struct logspare *sp, uint64_t min_free)
+{
+	struct statvfs	 sv;
+	int64_t		 now = mono_ms();
+
+	if (sp == NULL)
+		return;
+	if (min_free != 0)
+		sp->min_free = min_free;
+	if ((now - sp->checked_ms < 1000 && min_free == 0) ||
+	    !logspare_reap(sp) || sp->state != LOGSPARE_READY)
+		return;
+	sp->checked_ms = now;
+	if (fstatvfs(sp->dir_fd, &sv) == -1 ||
+	    (uint64_t)sv.f_bavail * sv.f_frsize >= sp->min_free)
+		return;
+	log_info("meta/log.spare: removed, the file system is short of "
+	    "space");
+	close(sp->fd);
+	sp->fd = -1;
+	(void)unlinkat(sp->dir_fd, "log.spare", 0);
+	sp->state = LOGSPARE_FAILED;
 }
 
 void
@@ -388,6 +418,7 @@ metalog_spare_adopt(struct metalog *ml)
 	ssize_t		 r;
 	int		 fd;
 
+	logspare_trim(ml->spare, 0);
 	if (ml->spare == NULL || metalog_dirty(ml) ||
 	    ml->log_end > LOGSPARE_ADOPT_MAX ||
 	    fstat(ml->log_fd, &sb) == -1 ||

@@ -744,6 +744,25 @@ test_spare_roll(void)
 	teardown(&f);
 }
 
+/* A disk short of space gets the spare's bytes back. */
+static void
+test_spare_trim(void)
+{
+	struct fixture	 f;
+
+	spare_setup(&f);
+	CU_ASSERT_EQUAL(spare_size(&f), SPARE_SIZE);
+	logspare_trim(f.ml->spare, 1);		/* plenty */
+	CU_ASSERT_EQUAL(spare_size(&f), SPARE_SIZE);
+	logspare_trim(f.ml->spare, UINT64_MAX / 2);
+	CU_ASSERT_EQUAL(spare_size(&f), -1);
+	append(&f, "s", 1);
+	CU_ASSERT_EQUAL(metalog_sync(f.ml), 0);
+	CU_ASSERT_EQUAL(metalog_maintain(f.ml), 0);
+	CU_ASSERT(file_size(f.log) < SPARE_SIZE);
+	teardown(&f);
+}
+
 int
 test_metalog_register(void)
 {
@@ -763,6 +782,7 @@ test_metalog_register(void)
 		{ "a spare taken by a small log", test_spare_adopt },
 		{ "a spare's zeros after a torn entry", test_spare_torn },
 		{ "a spare taken at a roll", test_spare_roll },
+		{ "a spare removed when space is short", test_spare_trim },
 	};
 	CU_pSuite	 s;
 	size_t		 i;
