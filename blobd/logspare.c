@@ -285,12 +285,13 @@ logspare_trim(struct logspare *sp, uint64_t min_free)
 	struct statvfs	 sv;
 	int64_t		 now = mono_ms();
 
-	if (sp == NULL)
+	/* The thread reads min_free: set while none runs. */
+	if (sp == NULL || !logspare_reap(sp))
 		return;
 	if (min_free != 0)
 		sp->min_free = min_free;
 	if ((now - sp->checked_ms < 1000 && min_free == 0) ||
-	    !logspare_reap(sp) || sp->state != LOGSPARE_READY)
+	    sp->state != LOGSPARE_READY)
 		return;
 	sp->checked_ms = now;
 	if (fstatvfs(sp->dir_fd, &sv) == -1 ||
