@@ -633,6 +633,11 @@ int		 logfile_scan(int fd, uint64_t end, int whole,
 /* Where the bytes in [from, to) of fd that are not zero end (from: none;
  * to, if they cannot be read). */
 uint64_t	 logfile_zeros_from(int fd, uint64_t from, uint64_t to);
+/* Copies [from, to) of fd to a new, synced DIR/meta/log.torn-<epoch>
+ * (dir_fd: DIR/meta) whose name it gives; 0, or -1 with the reason
+ * logged. */
+int		 logfile_keep_torn(int dir_fd, int fd, uint64_t from,
+		    uint64_t to, char *name, size_t namelen);
 
 /* snapshot.c */
 /* An entry of a snapshot or of a compaction file (seq 0). */

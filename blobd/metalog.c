@@ -75,51 +75,15 @@
 static int	metalog_roll(struct metalog *);
 static void	metalog_prune(struct metalog *);
 /* Moves the log's bytes [from, to) to meta/log.torn-<epoch>, then cuts
- * the log at from. */
+ * the log at from (zeros after to go too). */
 static int
 metalog_drop_tail(struct metalog *ml, uint64_t from, uint64_t to)
 {
 	char	 name[64];
-	uint8_t	*buf;
-	uint64_t off;
-	size_t	 n;
-	ssize_t	 r;
-	int	 fd, i;
 
-	for (i = 0;; i++) {
-		if (i == 0)
-			snprintf(name, sizeof(name), "log.torn-%" PRId64,
-			    now_sec());
-		else
-			snprintf(name, sizeof(name), "log.torn-%" PRId64 "-%d",
-			    now_sec(), i);
-		if ((fd = openat(ml->dir_fd, name, O_WRONLY | O_CREAT |
-		    O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640)) != -1)
-			break;
-		if (errno != EEXIST || i > 100) {
-			log_warn("meta/%s", name);
-			return -1;
-		}
-	}
-	buf = xmalloc(BLOBD_IO_SIZE);
-	for (off = from; off < to; off += n) {
-		n = to - off < BLOBD_IO_SIZE ? (size_t)(to - off) :
-		    BLOBD_IO_SIZE;
-		if ((r = pread_full(ml->log_fd, buf, n, (off_t)off)) == -1 ||
-		    (size_t)r != n || write_full(fd, buf, n) == -1) {
-			log_warn("copying the torn log tail to meta/%s", name);
-			free(buf);
-			close(fd);
-			return -1;
-		}
-	}
-	free(buf);
-	if (fdatasync(fd) == -1 || fsync_dirfd(ml->dir_fd) == -1) {
-		log_warn("meta/%s", name);
-		close(fd);
+	if (logfile_keep_torn(ml->dir_fd, ml->log_fd, from, to, name,
+	    sizeof(name)) == -1)
 		return -1;
-	}
-	close(fd);
 	if (ftruncate(ml->log_fd, (off_t)from) == -1 ||
 	    fdatasync(ml->log_fd) == -1) {
 		log_warn("truncating meta/log");
