@@ -376,8 +376,7 @@ metalog_spare_place(struct metalog *ml, int fd)
 		log_warn("meta/log.spare to meta/log");
 		close(fd);
 		(void)unlinkat(ml->dir_fd, "log.spare", 0);
-		logspare_start(ml->spare, 1);
-		return -1;
+		return -1;	/* another at the next roll */
 	}
 	/* Renamed: the log is this file whatever happens next. */
 	if (fsync_dirfd(ml->dir_fd) == -1)
@@ -402,7 +401,6 @@ metalog_spare_roll(struct metalog *ml)
 		log_warn("meta/log.spare");
 		close(fd);
 		(void)unlinkat(ml->dir_fd, "log.spare", 0);
-		logspare_start(ml->spare, 1);
 		return -1;
 	}
 	if (metalog_spare_place(ml, fd) == -1)
@@ -436,7 +434,6 @@ metalog_spare_adopt(struct metalog *ml)
 		free(buf);
 		close(fd);
 		(void)unlinkat(ml->dir_fd, "log.spare", 0);
-		logspare_start(ml->spare, 1);
 		return;
 	}
 	free(buf);
