@@ -288,6 +288,7 @@ main(int argc, char **argv)
 	/* After the confinement, which a thread started earlier would
 	 * escape. */
 	env.committer = committer_new(env.base, env.metalog, durable, 1);
+	metalog_spare_enable(env.metalog, BLOBD_SPARE_DELAY_MS);
 	if (datadir_new != -1) {
 		committer_sync_dir(env.committer, datadir_new);
 		committer_sync_dir(env.committer, parent_new);

@@ -296,6 +296,7 @@ struct metalog {
 	metalog_blob_cb	 blob_cb;
 	metalog_cut_cb	 cut_cb;
 	void		*blob_arg;
+	struct logspare	*spare;		/* NULL: logs start empty */
 };
 
 struct commit;
@@ -629,6 +630,14 @@ typedef int (*logfile_entry_cb)(const struct logfile_entry *, void *);
  */
 int		 logfile_scan(int fd, uint64_t end, int whole,
 		    logfile_entry_cb, void *, uint64_t *valid_end);
+/* Where the bytes in [from, to) of fd that are not zero end (from: none;
+ * to, if they cannot be read). */
+uint64_t	 logfile_zeros_from(int fd, uint64_t from, uint64_t to);
+/* Copies [from, to) of fd to a new, synced DIR/meta/log.torn-<epoch>
+ * (dir_fd: DIR/meta) whose name it gives; 0, or -1 with the reason
+ * logged. */
+int		 logfile_keep_torn(int dir_fd, int fd, uint64_t from,
+		    uint64_t to, char *name, size_t namelen);
 
 /* snapshot.c */
 /* An entry of a snapshot or of a compaction file (seq 0). */
@@ -647,6 +656,47 @@ int		 snapshot_scan(int fd, snapshot_entry_cb, void *arg,
  */
 int		 snapshot_write(int dir_fd, int fd, uint64_t len,
 		    uint64_t entries, uint64_t seq, int durable);
+
+/* logspare.c: the log's next segment, zeroed ahead on a thread. */
+/* Free bytes a spare must leave on the file system, and the largest log
+ * that moves into a spare before its roll (a start's log, copied). */
+#define LOGSPARE_MIN_FREE	(512ULL * 1024 * 1024)
+#define LOGSPARE_ADOPT_MAX	(1024 * 1024)
+/* blobd's first spare waits this long, out of its start's way. */
+#define BLOBD_SPARE_DELAY_MS	200
+/* Spares of size bytes in dir_fd (not owned), the first made after
+ * delay_ms; none is made before logspare_start. */
+struct logspare	*logspare_new(int dir_fd, uint64_t size, int delay_ms);
+/* Stops a spare being made; removes a spare not taken. */
+void		 logspare_free(struct logspare *);
+/* Starts making a spare unless one is ready or on its way, or (retry 0)
+ * the last attempt failed. */
+void		 logspare_start(struct logspare *, int retry);
+/* The ready meta/log.spare, synced zeros, open for ordinary writes (the
+ * caller renames it); -1 if there is none yet. */
+int		 logspare_take(struct logspare *);
+/* Removes a ready spare if the file system has less than min_free bytes
+ * free (0: LOGSPARE_MIN_FREE, checked once a second at the most; else
+ * from now on min_free, checked at once: tests). */
+void		 logspare_trim(struct logspare *, uint64_t min_free);
+/* Says the log was written to: the zeros wait for a quiet moment. */
+void		 logspare_note_write(struct logspare *);
+/* Waits for a spare on its way (tests). */
+void		 logspare_wait(struct logspare *);
+/* The metadata log's side.  metalog_spare_enable starts the spares (a
+ * durable log only; after blobd's confinement).  metalog_spare_cut cuts
+ * the zeros after the log's entries (synced if sync) before it closes.
+ * metalog_spare_roll makes a ready spare the log (after the old one has
+ * gone to its segment's name): 0, or -1 if the caller must make an empty
+ * log.  metalog_spare_adopt moves a small synced log without zeros into
+ * a ready spare (from metalog_maintain).  Errors are logged; cut gives 0
+ * or a negative berr. */
+void		 metalog_spare_enable(struct metalog *, int delay_ms);
+int		 metalog_spare_cut(struct metalog *, int sync);
+int		 metalog_spare_roll(struct metalog *);
+void		 metalog_spare_adopt(struct metalog *);
+/* Makes fd (renamed to "log" already) the log, empty but its header. */
+void		 metalog_use_log(struct metalog *, int fd);
 
 /* metalog.c */
 /*
@@ -715,7 +765,8 @@ int		 metalog_load(struct metalog *, int *fd, uint64_t *len,
  */
 int		 metalog_compact(struct metalog *, int fd, uint64_t len,
 		    uint64_t entries);
-/* The log file's size in bytes. */
+/* Where the log's entries end, in bytes (zeros may follow them in the
+ * file, logspare.c). */
 uint64_t	 metalog_log_bytes(const struct metalog *);
 
 /* gc.c */

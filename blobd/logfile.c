@@ -31,6 +31,9 @@
 #include <sys/types.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -283,4 +286,95 @@ logfile_scan(int fd, uint64_t end, int whole, logfile_entry_cb cb,
 	*valid_end = logfile_reader_offset(&r);
 	logfile_reader_clear(&r);
 	return rc == 1 ? 0 : rc;
+}
+
+/* Where the bytes that are not zero end in p[0..n) (0: none), a word at a
+ * time: a log made from a spare (logspare.c) is zeros after its end. */
+static size_t
+logfile_last_nonzero(const uint8_t *p, size_t n)
+{
+	uint64_t w;
+	size_t	 i = n;
+
+	while (i % sizeof(w) != 0)
+		if (p[--i] != 0)
+			return i + 1;
+	for (; i > 0; i -= sizeof(w)) {
+		memcpy(&w, p + i - sizeof(w), sizeof(w));
+		if (w != 0)
+			break;
+	}
+	while (i > 0 && p[i - 1] == 0)
+		i--;
+	return i;
+}
+
+uint64_t
+logfile_zeros_from(int fd, uint64_t from, uint64_t to)
+{
+	uint8_t	*buf;
+	uint64_t off, nonzero = from;
+	size_t	 n, i;
+	ssize_t	 r;
+
+	buf = xmalloc(BLOBD_IO_SIZE);
+	for (off = from; off < to; off += n) {
+		n = to - off < BLOBD_IO_SIZE ? (size_t)(to - off) :
+		    BLOBD_IO_SIZE;
+		if ((r = pread_full(fd, buf, n, (off_t)off)) == -1 ||
+		    (size_t)r != n) {
+			nonzero = to;	/* unreadable: not free space */
+			break;
+		}
+		if ((i = logfile_last_nonzero(buf, n)) > 0)
+			nonzero = off + i;
+	}
+	free(buf);
+	return nonzero;
+}
+
+int
+logfile_keep_torn(int dir_fd, int fd, uint64_t from, uint64_t to,
+    char *name, size_t namelen)
+{
+	uint8_t	*buf;
+	uint64_t off;
+	size_t	 n;
+	ssize_t	 r;
+	int	 out, i;
+
+	for (i = 0;; i++) {
+		if (i == 0)
+			snprintf(name, namelen, "log.torn-%" PRId64, now_sec());
+		else
+			snprintf(name, namelen, "log.torn-%" PRId64 "-%d",
+			    now_sec(), i);
+		if ((out = openat(dir_fd, name, O_WRONLY | O_CREAT | O_EXCL |
+		    O_CLOEXEC | O_NOFOLLOW, 0640)) != -1)
+			break;
+		if (errno != EEXIST || i > 100) {
+			log_warn("meta/%s", name);
+			return -1;
+		}
+	}
+	buf = xmalloc(BLOBD_IO_SIZE);
+	for (off = from; off < to; off += n) {
+		n = to - off < BLOBD_IO_SIZE ? (size_t)(to - off) :
+		    BLOBD_IO_SIZE;
+		if ((r = pread_full(fd, buf, n, (off_t)off)) == -1 ||
+		    (size_t)r != n || write_full(out, buf, n) == -1) {
+			log_warn("copying the torn log tail to meta/%s", name);
+			free(buf);
+			close(out);
+			return -1;
+		}
+	}
+	free(buf);
+	if (fdatasync(out) == -1 || fsync_dirfd(dir_fd) == -1) {
+		log_warn("meta/%s", name);
+		close(out);
+		return -1;
+	}
+	close(out);
+	return 0;
 }

@@ -38,6 +38,11 @@
  * collection are marked dead in place; a segment of dead blobs alone is
  * removed at once.
  *
+ * The log may be a spare segment (logspare.c) that holds zeros after its
+ * entries: its end is where a scan of its entries stops, not its size;
+ * zeros after it are free space, anything else a torn write.  A segment
+ * closes, and blobd exits, with the zeros cut off.
+ *
  * Version 2 of the log may hold blob entries; version 1 did not, so a
  * version 1 log is read as it is and becomes version 2 when a blob is
  * first written to it.  An older blobd refuses version 2 rather than
@@ -70,51 +75,15 @@
 static int	metalog_roll(struct metalog *);
 static void	metalog_prune(struct metalog *);
 /* Moves the log's bytes [from, to) to meta/log.torn-<epoch>, then cuts
- * the log at from. */
+ * the log at from (zeros after to go too). */
 static int
 metalog_drop_tail(struct metalog *ml, uint64_t from, uint64_t to)
 {
 	char	 name[64];
-	uint8_t	*buf;
-	uint64_t off;
-	size_t	 n;
-	ssize_t	 r;
-	int	 fd, i;
 
-	for (i = 0;; i++) {
-		if (i == 0)
-			snprintf(name, sizeof(name), "log.torn-%" PRId64,
-			    now_sec());
-		else
-			snprintf(name, sizeof(name), "log.torn-%" PRId64 "-%d",
-			    now_sec(), i);
-		if ((fd = openat(ml->dir_fd, name, O_WRONLY | O_CREAT |
-		    O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640)) != -1)
-			break;
-		if (errno != EEXIST || i > 100) {
-			log_warn("meta/%s", name);
-			return -1;
-		}
-	}
-	buf = xmalloc(BLOBD_IO_SIZE);
-	for (off = from; off < to; off += n) {
-		n = to - off < BLOBD_IO_SIZE ? (size_t)(to - off) :
-		    BLOBD_IO_SIZE;
-		if ((r = pread_full(ml->log_fd, buf, n, (off_t)off)) == -1 ||
-		    (size_t)r != n || write_full(fd, buf, n) == -1) {
-			log_warn("copying the torn log tail to meta/%s", name);
-			free(buf);
-			close(fd);
-			return -1;
-		}
-	}
-	free(buf);
-	if (fdatasync(fd) == -1 || fsync_dirfd(ml->dir_fd) == -1) {
-		log_warn("meta/%s", name);
-		close(fd);
+	if (logfile_keep_torn(ml->dir_fd, ml->log_fd, from, to, name,
+	    sizeof(name)) == -1)
 		return -1;
-	}
-	close(fd);
 	if (ftruncate(ml->log_fd, (off_t)from) == -1 ||
 	    fdatasync(ml->log_fd) == -1) {
 		log_warn("truncating meta/log");
@@ -184,6 +153,18 @@ metalog_fresh_log(struct metalog *ml, int now)
 		return berr_from_errno(errno);
 	}
 	/* Renamed: appends must go to the new file whatever happens next. */
+	metalog_use_log(ml, fd);
+	if (!now) {
+		ml->synced_end = 0;	/* the header waits for a sync */
+		ml->fresh = 1;
+		return 0;
+	}
+	return metalog_fsync_dir(ml);
+}
+
+void
+metalog_use_log(struct metalog *ml, int fd)
+{
 	if (ml->log_fd != -1)
 		close(ml->log_fd);
 	ml->log_fd = fd;
@@ -192,12 +173,6 @@ metalog_fresh_log(struct metalog *ml, int now)
 	ml->log_last_seq = 0;
 	ml->log_blobs = 0;
 	ml->log_dead = 0;
-	if (!now) {
-		ml->synced_end = 0;	/* the header waits for a sync */
-		ml->fresh = 1;
-		return 0;
-	}
-	return metalog_fsync_dir(ml);
 }
 
 /* What a scan of the log's files keeps track of. */
@@ -362,7 +337,7 @@ metalog_open_log(struct metalog *ml, int have_snapshot,
     struct metalog_scan *s)
 {
 	struct stat	 sb;
-	uint64_t	 end;
+	uint64_t	 end, torn;
 	int		 rc;
 
 	if ((ml->log_fd = openat(ml->dir_fd, "log", O_RDWR | O_CLOEXEC |
@@ -404,9 +379,12 @@ metalog_open_log(struct metalog *ml, int have_snapshot,
 		log_warnx("meta/log is inconsistent; refusing to start");
 		return -1;
 	}
-	/* What follows the last good entry is a torn write. */
-	if (end < (uint64_t)sb.st_size &&
-	    metalog_drop_tail(ml, end, (uint64_t)sb.st_size) == -1)
+	/* What follows the last good entry is free space if it is zeros
+	 * (a spare's, left by a crash), else a torn write up to its last
+	 * byte not zero. */
+	if (end < (uint64_t)sb.st_size && (torn = logfile_zeros_from(
+	    ml->log_fd, end, (uint64_t)sb.st_size)) > end &&
+	    metalog_drop_tail(ml, end, torn) == -1)
 		return -1;
 	ml->log_end = ml->synced_end = end;
 	ml->log_last_seq = s->last_seq;
@@ -484,6 +462,11 @@ metalog_free(struct metalog *ml)
 
 	if (ml == NULL)
 		return;
+	/* Once loaded; not synced: a start that finds the zeros after all
+	 * scans them. */
+	if (ml->next_seq != 0 && ml->log_fd != -1)
+		(void)metalog_spare_cut(ml, 0);
+	logspare_free(ml->spare);
 	if (ml->log_fd != -1)
 		close(ml->log_fd);
 	if (ml->dir_fd != -1)
@@ -525,6 +508,7 @@ metalog_write(struct metalog *ml, uint32_t flags, uint64_t seq,
 		return rc;
 	}
 	ml->log_end += sizeof(hdr) + len;
+	logspare_note_write(ml->spare);
 	return 0;
 }
 
@@ -792,7 +776,8 @@ metalog_roll(struct metalog *ml)
 	char		 name[METALOG_NAME_MAX];
 	int		 rc;
 
-	if ((rc = metalog_sync(ml)) != 0)
+	if ((rc = metalog_sync(ml)) != 0 ||
+	    (rc = metalog_spare_cut(ml, ml->durable)) != 0)
 		return rc;
 	snprintf(name, sizeof(name), "log.%" PRIu64, ml->log_n);
 	if (renameat(ml->dir_fd, "log", ml->dir_fd, name) == -1) {
@@ -809,6 +794,8 @@ metalog_roll(struct metalog *ml)
 	seg->blobs = ml->log_blobs;
 	if ((rc = metalog_fsync_dir(ml)) != 0)
 		return rc;
+	if (metalog_spare_roll(ml) == 0)
+		return 0;
 	return metalog_fresh_log(ml, 1);
 }
 
@@ -842,6 +829,8 @@ metalog_maintain(struct metalog *ml)
 
 	if (ml->log_end >= ml->seg_max && !metalog_dirty(ml))
 		rc = metalog_roll(ml);
+	else
+		metalog_spare_adopt(ml);
 	metalog_prune(ml);
 	return rc;
 }

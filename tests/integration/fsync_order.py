@@ -38,6 +38,18 @@ and its file must hold the client's bytes up to it.  The same images
 left in this boot (a blobd that trusted the file's size after a cut)
 must fail the check.
 
+The metadata log's spare segment (blobd/logspare.c): a second traced run
+waits for meta/log.spare, lets a small log move into it and a compaction
+roll the log into the next one, and checks every acknowledgement as
+above and the spare's order: its zeros synced before it is named
+log.spare, the log's bytes copied into it synced before it is renamed to
+log (the rename then durable before an entry written to it is
+acknowledged, as above).  Then the states a power cut or kill -9 leaves,
+built on disk: entries in a log of zeros (the zeros kept), a torn entry
+there (kept aside, cut), a spare half made and one holding a log's head
+(made again), a spare renamed to the log whose header never reached the
+disk (the closed segment's entries kept).
+
 usage: fsync_order.py [path/to/berth-blobd]
 """
 
@@ -47,6 +59,7 @@ import shutil
 import struct
 import sys
 import tempfile
+import time
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -54,6 +67,7 @@ import blobd_rpc as rpc  # noqa: E402
 
 SYSCALLS = ("pwritev", "pwrite64", "write", "renameat", "mkdirat", "mkdir",
             "fsync", "fdatasync", "sendmsg")
+SPARE_SIZE = 64 * 1024 * 1024       # METALOG_SEGMENT_MAX
 LINE = re.compile(r"^(\d+)\s+(\d+):(\d+):([\d.]+)\s+(.*)$")
 HEX = re.compile(r"\\x([0-9a-f]{2})")
 
@@ -322,6 +336,204 @@ def workload(binary, tmp, trace):
     assert b.close() == 0
 
 
+def wait_for(pred, what, timeout=20):
+    deadline = time.time() + timeout
+    while not pred():
+        assert time.time() < deadline, "timed out waiting for " + what
+        time.sleep(0.02)
+
+
+def spare_ready(meta):
+    p = os.path.join(meta, "log.spare")
+    return os.path.exists(p) and os.path.getsize(p) == SPARE_SIZE
+
+
+def append_all(b, entries):
+    for e in entries:
+        assert b.call(rpc.M.META_APPEND, e)[0] == rpc.M.META_APPENDED
+
+
+def append_until_moved(b, meta, tag):
+    """Appends entries (returned) until the log has moved into the spare,
+    which a round does once the spare is ready: its name comes a moment
+    before."""
+    wait_for(lambda: spare_ready(meta), "a spare")
+    done = []
+    while os.path.getsize(os.path.join(meta, "log")) != SPARE_SIZE:
+        assert len(done) < 2000, "the log never moved into the spare"
+        done.append(b"%s-%d" % (tag, len(done)))
+        append_all(b, done[-1:])
+    return done
+
+
+def compact(b, snap):
+    payload = b"".join(struct.pack("=I", len(e)) + e for e in snap)
+    fd = os.memfd_create("snap")
+    os.write(fd, payload)
+    t, _, _ = b.call(rpc.M.META_COMPACT, struct.pack("=QQ", len(payload),
+                                                     len(snap)), fd=fd)
+    assert t == rpc.M.OK, t
+
+
+def spare_workload(binary, tmp, trace):
+    """Entries before the spare, in the log moved into it, after a
+    compaction rolled the log into the next spare; the state at the end."""
+    datadir = os.path.join(tmp, "spare")
+    meta = os.path.join(datadir, "meta")
+    b = rpc.Blobd(binary, datadir, wrapper=(
+        "strace", "-f", "-tt", "-T", "-y", "-xx", "-s", "400", "-o", trace,
+        "-e", "trace=" + ",".join(SYSCALLS)))
+    state = [b"before-%d" % i for i in range(5)]
+    append_all(b, state)
+    state += append_until_moved(b, meta, b"moved")
+    more = [b"moved-more-%d" % i for i in range(5)]
+    append_all(b, more)
+    state += more
+    # A compaction rolls the log into the next spare (or, not ready
+    # yet, into an empty log: then again).
+    snap = [b"snap-%d" % i for i in range(3)]
+    wait_for(lambda: spare_ready(meta), "the second spare")
+    compact(b, snap)
+    while os.path.getsize(os.path.join(meta, "log")) != SPARE_SIZE:
+        wait_for(lambda: spare_ready(meta), "the second spare")
+        compact(b, snap)
+    state = snap + [b"rolled-%d" % i for i in range(5)]
+    append_all(b, state[3:])
+    assert rpc.load_state(b) == state
+    assert b.close() == 0
+    return datadir, state
+
+
+def check_spare_order(calls):
+    """Each rename into log.spare or log of a spare: the writes to it
+    synced before."""
+    problems, renames = [], 0
+    for r in calls:
+        if r.name != "renameat" or len(r.strings()) != 2 or \
+                r.strings()[0] not in ("log.spare.tmp", "log.spare"):
+            continue
+        renames += 1
+        src = r.fd_path(0) + "/" + r.strings()[0]
+        writes = [c.end for c in calls if c.start < r.start and
+                  c.name in ("pwrite64", "pwritev", "write") and
+                  c.fd_path() == src]
+        if not writes or not any(
+                c.name == "fdatasync" and c.fd_path() == src and
+                c.start >= max(writes) and c.end <= r.start for c in calls):
+            problems.append("%s renamed before its writes were synced"
+                            % src)
+    return renames, problems
+
+
+def log_end(path):
+    """Where the entries of a log file end (as blobd scans them)."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    off = 12
+    while off + 16 <= len(raw):
+        word, crc, seq = struct.unpack_from("<IIQ", raw, off)
+        n = word & 0x0fffffff
+        if n == 0 or off + 16 + n > len(raw) or \
+                crc != crc32c_seq(seq, raw[off + 16:off + 16 + n]):
+            break
+        off += 16 + n
+    return off
+
+
+def crc32c_seq(seq, data):
+    return crc32c(struct.pack("<Q", seq) + data)
+
+
+def torn_files(meta):
+    return [n for n in os.listdir(meta) if n.startswith("log.torn-")]
+
+
+def check_spare_images(binary, tmp, datadir, state):
+    """The states a cut leaves around the spare, made on disk."""
+    meta = os.path.join(datadir, "meta")
+    log = os.path.join(meta, "log")
+    # Entries in a log of zeros, then kill -9: all there, zeros kept.
+    b = rpc.Blobd(binary, datadir)
+    extra = append_until_moved(b, meta, b"zeroed")
+    extra += [b"zeroed-more-%d" % i for i in range(20)]
+    append_all(b, extra[-20:])
+    state = state + extra
+    b.proc.kill()
+    b.proc.wait()
+    b.sock.close()
+    assert os.path.getsize(log) == SPARE_SIZE
+    end = log_end(log)
+    assert end > 12 + sum(16 + len(e) for e in extra), end
+    b = rpc.Blobd(binary, datadir)
+    assert rpc.load_state(b) == state
+    assert os.path.getsize(log) == SPARE_SIZE and not torn_files(meta)
+    b.proc.kill()
+    b.proc.wait()
+    b.sock.close()
+    # An entry torn after the end, zeros around it: kept aside, cut.
+    with open(log, "r+b") as f:
+        f.seek(end + 4096)
+        f.write(b"\x07" * 100)
+    b = rpc.Blobd(binary, datadir)
+    assert rpc.load_state(b) == state
+    torn = torn_files(meta)
+    assert len(torn) == 1 and os.path.getsize(
+        os.path.join(meta, torn[0])) == 4096 + 100, torn
+    assert os.path.getsize(log) == end
+    assert b.close() == 0
+    print("ok entries in a log of zeros after kill -9: kept, zeros free; "
+          "a torn entry among them cut")
+    # A spare half made, and one holding a log's head (a cut in a move):
+    # neither is taken, both are made again.
+    with open(os.path.join(meta, "log.spare.tmp"), "wb") as f:
+        f.write(b"\0" * 65536)
+    with open(os.path.join(meta, "log.spare"), "wb") as f:
+        f.write(open(log, "rb").read())
+        f.truncate(SPARE_SIZE)
+    b = rpc.Blobd(binary, datadir)
+    assert rpc.load_state(b) == state
+    wait_for(lambda: spare_ready(meta) and not os.path.exists(
+        os.path.join(meta, "log.spare.tmp")), "the spare made again")
+    with open(os.path.join(meta, "log.spare"), "rb") as f:
+        assert f.read(1 << 20) == b"\0" * (1 << 20)
+    assert b.close() == 0
+    print("ok a spare half made, or holding a log's head, is made again")
+    # A roll's spare renamed to the log, its header never on disk: the
+    # closed segment keeps every entry.
+    segs = sorted(int(n[4:]) for n in os.listdir(meta)
+                  if re.fullmatch(r"log\.\d+", n))
+    os.rename(log, os.path.join(meta, "log.%d" % ((segs or [0])[-1] + 1)))
+    with open(log, "wb") as f:
+        f.truncate(SPARE_SIZE)
+    b = rpc.Blobd(binary, datadir)
+    assert rpc.load_state(b) == state
+    append_all(b, [b"after-header"])
+    assert b.close() == 0
+    b = rpc.Blobd(binary, datadir)
+    assert rpc.load_state(b) == state + [b"after-header"]
+    assert b.close() == 0
+    print("ok a spare renamed to the log without its header: the entries "
+          "before it kept")
+
+
+def check_spare(binary, tmp):
+    trace = os.path.join(tmp, "trace-spare")
+    datadir, state = spare_workload(binary, tmp, trace)
+    calls = parse(trace)
+    checker = Checker(calls)
+    acks = checker.run()
+    renames, problems = check_spare_order(calls)
+    for p in checker.problems + problems:
+        print("FAIL " + p)
+    assert acks >= 15 and renames >= 4, (acks, renames)
+    assert not checker.problems and not problems
+    bare = [c for c in calls if c.name not in ("fsync", "fdatasync")]
+    assert len(check_spare_order(bare)[1]) == renames
+    print("ok the log's spares: %d acknowledgements durable, %d renames "
+          "after their syncs (none without them)" % (acks, renames))
+    check_spare_images(binary, tmp, datadir, state)
+
+
 def crc32c(data):
     """common/util.c's crc32c(0, data): CRC-32C."""
     crc = 0xffffffff
@@ -451,6 +663,7 @@ def main():
         print("ok without its syncs the trace fails (%d problems)"
               % len(bare.problems))
         check_resume(binary, tmp)
+        check_spare(binary, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print("all ok")

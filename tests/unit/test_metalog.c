@@ -576,6 +576,193 @@ test_header_never_synced(void)
 	teardown(&f);
 }
 
+/* The log's spares (logspare.c), small: made at once and waited for. */
+#define SPARE_SIZE	(256 * 1024)
+
+static void
+spare_setup(struct fixture *f)
+{
+	setup(f);
+	f->ml->seg_max = SPARE_SIZE;
+	metalog_spare_enable(f->ml, 0);
+	logspare_wait(f->ml->spare);
+}
+
+/* A power cut: nothing is cut off the log, the spare stays. */
+static void
+crash(struct fixture *f)
+{
+	logspare_free(f->ml->spare);
+	f->ml->spare = NULL;
+	close(f->ml->log_fd);
+	f->ml->log_fd = -1;
+	reopen(f);
+}
+
+static off_t
+spare_size(struct fixture *f)
+{
+	char	*path;
+	off_t	 size;
+
+	xasprintf(&path, "%s/meta/log.spare", f->dir);
+	size = file_size(path);
+	free(path);
+	return size;
+}
+
+static void
+test_spare_adopt(void)
+{
+	struct fixture	 f;
+	struct state	 want = { 0 };
+	uint64_t	 end;
+	int		 i;
+
+	spare_setup(&f);
+	CU_ASSERT_EQUAL(spare_size(&f), SPARE_SIZE);
+	/* Small entries (entry_text makes the third a big one). */
+	for (i = 1; i <= 5; i++) {
+		CU_ASSERT_EQUAL(append(&f, "s", i * 7 + 1), (uint64_t)i);
+		state_add(&want, "s", i * 7 + 1);
+	}
+	CU_ASSERT_EQUAL(metalog_maintain(f.ml), 0);	/* not synced */
+	CU_ASSERT(file_size(f.log) < SPARE_SIZE);
+	CU_ASSERT_EQUAL(metalog_sync(f.ml), 0);
+	end = metalog_log_bytes(f.ml);
+	CU_ASSERT_EQUAL(metalog_maintain(f.ml), 0);
+	CU_ASSERT_EQUAL(file_size(f.log), SPARE_SIZE);
+	CU_ASSERT_EQUAL(metalog_log_bytes(f.ml), end);
+	logspare_wait(f.ml->spare);
+	CU_ASSERT_EQUAL(spare_size(&f), SPARE_SIZE);
+	check_state(&f, &want);
+	/* Appends overwrite the zeros: the file does not grow. */
+	append(&f, "e", 6);
+	state_add(&want, "e", 6);
+	CU_ASSERT(metalog_log_bytes(f.ml) > end);
+	CU_ASSERT_EQUAL(metalog_sync(f.ml), 0);
+	CU_ASSERT_EQUAL(file_size(f.log), SPARE_SIZE);
+	crash(&f);
+	check_state(&f, &want);
+	CU_ASSERT_EQUAL(file_size(f.log), SPARE_SIZE);
+	CU_ASSERT_EQUAL(torn_size(&f), -1);
+	CU_ASSERT_EQUAL(append(&f, "e", 7), 7);
+	state_add(&want, "e", 7);
+	CU_ASSERT_EQUAL(metalog_sync(f.ml), 0);
+	/* An exit cuts the zeros off. */
+	reopen(&f);
+	CU_ASSERT_EQUAL((uint64_t)file_size(f.log), metalog_log_bytes(f.ml));
+	check_state(&f, &want);
+	state_clear(&want);
+	teardown(&f);
+}
+
+static void
+test_spare_torn(void)
+{
+	struct fixture	 f;
+	struct state	 want = { 0 };
+	uint64_t	 end;
+	int		 i, fd;
+
+	spare_setup(&f);
+	for (i = 1; i <= 3; i++) {
+		append(&f, "s", i * 7 + 1);
+		state_add(&want, "s", i * 7 + 1);
+	}
+	CU_ASSERT_EQUAL(metalog_sync(f.ml), 0);
+	CU_ASSERT_EQUAL(metalog_maintain(f.ml), 0);
+	CU_ASSERT_EQUAL(file_size(f.log), SPARE_SIZE);
+	end = metalog_log_bytes(f.ml);
+	crash(&f);
+	/* Bytes of an entry never synced, some way after the end. */
+	fd = open(f.log, O_RDWR);
+	CU_ASSERT_FATAL(fd != -1);
+	CU_ASSERT_EQUAL(pwrite(fd, "#####", 5, (off_t)end + 40), 5);
+	close(fd);
+	crash(&f);
+	check_state(&f, &want);
+	CU_ASSERT_EQUAL(torn_size(&f), 45);
+	CU_ASSERT_EQUAL((uint64_t)file_size(f.log), end);
+	CU_ASSERT_EQUAL(append(&f, "e", 4), 4);
+	state_add(&want, "e", 4);
+	CU_ASSERT_EQUAL(metalog_sync(f.ml), 0);
+	crash(&f);
+	check_state(&f, &want);
+	state_clear(&want);
+	teardown(&f);
+}
+
+static void
+test_spare_roll(void)
+{
+	struct fixture	 f;
+	struct state	 want = { 0 };
+	char		*seg;
+	int		 fd, i;
+
+	spare_setup(&f);
+	xasprintf(&seg, "%s/meta/log.1", f.dir);
+	for (i = 1; i <= 2; i++) {
+		append(&f, "e", i);
+		state_add(&want, "e", i);
+	}
+	CU_ASSERT_EQUAL(metalog_sync(f.ml), 0);
+	CU_ASSERT_EQUAL(metalog_maintain(f.ml), 0);	/* adopted */
+	logspare_wait(f.ml->spare);
+	/* An entry bigger than a read buffer outgrows the spare. */
+	append(&f, "e", 3);
+	state_add(&want, "e", 3);
+	CU_ASSERT_EQUAL(metalog_sync(f.ml), 0);
+	CU_ASSERT(file_size(f.log) > SPARE_SIZE);
+	CU_ASSERT_EQUAL(metalog_maintain(f.ml), 0);	/* rolled */
+	CU_ASSERT(file_size(seg) > SPARE_SIZE);
+	CU_ASSERT_EQUAL(file_size(f.log), SPARE_SIZE);
+	CU_ASSERT_EQUAL(metalog_log_bytes(f.ml), LOG_HDR_LEN);
+	logspare_wait(f.ml->spare);
+	CU_ASSERT_EQUAL(spare_size(&f), SPARE_SIZE);
+	append(&f, "e", 4);
+	state_add(&want, "e", 4);
+	CU_ASSERT_EQUAL(metalog_sync(f.ml), 0);
+	crash(&f);
+	check_state(&f, &want);
+	/* A spare renamed to the log whose header never reached the disk
+	 * holds nothing acknowledged: the log starts again. */
+	state_clear(&want);
+	for (i = 1; i <= 3; i++)
+		state_add(&want, "e", i);
+	fd = open(f.log, O_RDWR);
+	CU_ASSERT_FATAL(fd != -1);
+	CU_ASSERT_EQUAL(pwrite(fd, "\0\0\0\0\0\0\0\0\0\0\0\0", LOG_HDR_LEN,
+	    0), LOG_HDR_LEN);
+	close(fd);
+	crash(&f);
+	check_state(&f, &want);
+	CU_ASSERT_EQUAL(torn_size(&f), -1);
+	free(seg);
+	state_clear(&want);
+	teardown(&f);
+}
+
+/* A disk short of space gets the spare's bytes back. */
+static void
+test_spare_trim(void)
+{
+	struct fixture	 f;
+
+	spare_setup(&f);
+	CU_ASSERT_EQUAL(spare_size(&f), SPARE_SIZE);
+	logspare_trim(f.ml->spare, 1);		/* plenty */
+	CU_ASSERT_EQUAL(spare_size(&f), SPARE_SIZE);
+	logspare_trim(f.ml->spare, UINT64_MAX / 2);
+	CU_ASSERT_EQUAL(spare_size(&f), -1);
+	append(&f, "s", 1);
+	CU_ASSERT_EQUAL(metalog_sync(f.ml), 0);
+	CU_ASSERT_EQUAL(metalog_maintain(f.ml), 0);
+	CU_ASSERT(file_size(f.log) < SPARE_SIZE);
+	teardown(&f);
+}
+
 int
 test_metalog_register(void)
 {
@@ -592,6 +779,10 @@ test_metalog_register(void)
 		{ "covered entries skipped", test_skip_covered },
 		{ "corrupt snapshot, missing entries", test_refuse_untrusted },
 		{ "a log whose header never synced", test_header_never_synced },
+		{ "a spare taken by a small log", test_spare_adopt },
+		{ "a spare's zeros after a torn entry", test_spare_torn },
+		{ "a spare taken at a roll", test_spare_roll },
+		{ "a spare removed when space is short", test_spare_trim },
 	};
 	CU_pSuite	 s;
 	size_t		 i;
