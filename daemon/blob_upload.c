@@ -59,6 +59,7 @@ static struct {
 	uint64_t	 size;
 	int		 used;
 } size_guess[BLOB_UPLOAD_GUESSES];
+static uint64_t	size_guess_missed;
 
 static size_t
 size_guess_slot(const uint8_t id[UPLOAD_ID_LEN])
@@ -531,10 +532,17 @@ blob_upload_commit(struct blob_upload *u, const struct digest *d,
 		size = size_guess_take(u->id);
 	blob_upload_start_blob(u, d, size, flags, cb, arg);
 	/* Its size first, for the link record (no sync, unlike a link). */
-	if (size == UINT64_MAX)
+	if (size == UINT64_MAX) {
+		size_guess_missed++;
 		blobc_upload_stat(u->owner, u->id, blob_upload_sized_cb, u);
-	else
+	} else
 		blob_upload_store(u);
+}
+
+uint64_t
+blob_upload_size_lookups(void)
+{
+	return size_guess_missed;
 }
 
 void
