@@ -410,6 +410,8 @@ struct blob_upload {
 	size_t		 len;
 	size_t		 off;
 	int		 wfd;
+	int		 rfd;			/* a pipe not yet with blobd */
+	uint64_t	 offset;		/* of the append it is for */
 	struct event	*ev;
 	struct blobc_blob blob;			/* being stored */
 	struct txn	 link;			/* its link record */
