@@ -16,6 +16,7 @@ build/blobd/berth-blobd under the top of the tree).  Prints
 "N passed, N failed" and exits non-zero on any failure.
 """
 
+import hashlib
 import json
 import os
 import re
@@ -341,6 +342,84 @@ def test_chunk_framing(srv):
        st and (st.status, st.header("range")))
 
 
+def upload_path(loc):
+    path = loc.split("://", 1)[-1]
+    return path[path.index("/"):]
+
+
+def patch_wire(path, length, extra=""):
+    return ("PATCH %s HTTP/1.1\r\nHost: localhost\r\n"
+            "Content-Type: application/octet-stream\r\n%s"
+            "Content-Length: %d\r\n\r\n" % (path, extra, length)).encode()
+
+
+def test_spliced_patch(srv):
+    """A PATCH of up to 1 MiB is spliced into blobd's pipe, which blobd
+    gets once the body is all there, or as soon as the pipe is full: sent
+    in 100-byte segments, the MiB fills the pipe's slots long before it
+    ends.  Cut short, what arrived stays in the upload, to resume from."""
+    data = os.urandom(1024 * 1024)
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    loc = start_upload(srv, "splice/one")
+    ok("an upload starts", loc is not None)
+    if loc is None:
+        return
+    path = upload_path(loc)
+    s = srv.connect()
+    try:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        s.sendall(patch_wire(path, len(data)))
+        for i in range(0, len(data), 100):
+            s.sendall(data[i:i + 100])
+        r = read_response(s)
+    finally:
+        s.close()
+    ok("a MiB sent in 100-byte segments: 202, Range 0-1048575",
+       r is not None and r.status == 202 and
+       r.header("range") == "0-1048575", r and (r.status, r.header("range")))
+    r = exchange(srv, ("PUT %s?digest=%s HTTP/1.1\r\nHost: localhost\r\n"
+                       "Content-Length: 0\r\n\r\n" % (path, digest)).encode())
+    ok("and its commit: 201", r is not None and r.status == 201,
+       r and r.status)
+
+    loc = start_upload(srv, "splice/one")
+    path = upload_path(loc)
+    s = srv.connect()
+    try:
+        s.sendall(patch_wire(path, len(data)) + data[:300000])
+        # The status below must see what the server made of the cut.
+        s.shutdown(socket.SHUT_WR)
+        cut = read_response(s)
+    finally:
+        s.close()
+    ok("a PATCH cut short after 300000 of its 1048576 bytes is not 202",
+       cut is None or cut.status != 202, cut and cut.status)
+    # blobd may still be reading them when the connection has closed.
+    for _ in range(300):
+        s = srv.connect()
+        try:
+            s.sendall(("GET %s HTTP/1.1\r\nHost: localhost\r\n\r\n" %
+                       path).encode())
+            st = read_response(s)
+        finally:
+            s.close()
+        if st is not None and st.header("range") == "0-299999":
+            break
+        time.sleep(0.1)
+    ok("the upload holds the 300000 bytes that came (Range 0-299999)",
+       st is not None and st.status == 204 and
+       st.header("range") == "0-299999", st and (st.status, st.header("range")))
+    r = exchange(srv, patch_wire(path, len(data) - 300000,
+                                 "Content-Range: 300000-1048575\r\n") +
+                 data[300000:])
+    ok("the rest, from there: 202", r is not None and r.status == 202,
+       r and r.status)
+    r = exchange(srv, ("PUT %s?digest=%s HTTP/1.1\r\nHost: localhost\r\n"
+                       "Content-Length: 0\r\n\r\n" % (path, digest)).encode())
+    ok("and the commit of the whole: 201", r is not None and r.status == 201,
+       r and r.status)
+
+
 def test_smuggling(srv):
     cases = [
         ("Content-Length with Transfer-Encoding",
@@ -484,7 +563,8 @@ def main():
     srv = Berthd("--create-on-push")
     try:
         for test in (test_limit_shapes, test_boto3_reads_the_shape,
-                     test_host, test_chunk_framing, test_smuggling):
+                     test_host, test_chunk_framing, test_spliced_patch,
+                     test_smuggling):
             try:
                 test(srv)
             except Exception as e:
