@@ -45,6 +45,8 @@
 /* Bigger pipes mean fewer wake-ups on both sides. */
 #define BLOB_UPLOAD_PIPE_SIZE	(1024 * 1024)
 #define BLOB_UPLOAD_GUESSES	64	/* sizes remembered (a power of 2) */
+/* Bytes at most in pipes not yet with blobd (blob_upload_append_body). */
+#define BLOB_UPLOAD_UNREAD_MAX	(16 * 1024 * 1024)
 
 /*
  * The size blobd gave in its answer to a session's last append, for a few
@@ -60,6 +62,9 @@ static struct {
 	int		 used;
 } size_guess[BLOB_UPLOAD_GUESSES];
 static uint64_t	size_guess_missed;
+/* Bodies going into pipes that blobd does not read yet: the kernel holds
+ * them, for as long as their clients take to send them. */
+static uint64_t	unread_bytes;
 
 static size_t
 size_guess_slot(const uint8_t id[UPLOAD_ID_LEN])
@@ -249,6 +254,7 @@ blob_upload_hand_over(struct blob_upload *u)
 	if (rfd == -1)
 		return;
 	u->rfd = -1;
+	unread_bytes -= u->length != UINT64_MAX ? u->length : 0;
 	blobc_upload_append(u->owner, u->id, u->offset, u->length, rfd,
 	    blob_upload_append_reply_cb, u);
 }
@@ -269,6 +275,7 @@ blob_upload_pipe_held(struct blob_upload *u, uint64_t offset,
 	u->rfd = p[0];
 	u->offset = offset;
 	u->length = length;
+	unread_bytes += length != UINT64_MAX ? length : 0;
 	u->source_pending = 1;
 	u->reply_pending = 1;
 	u->source_err = 0;
@@ -333,9 +340,11 @@ blob_upload_append_body(struct blob_upload *u, struct http_request *req,
 	 * is told of it: blobd is woken once and reads it in one go, and
 	 * berthd neither copies it nor wakes blobd per piece.  If the pipe
 	 * fills first (its pages hold less than a page each), blobd is told
-	 * then and reads as the rest comes.
+	 * then and reads as the rest comes.  Past BLOB_UPLOAD_UNREAD_MAX in
+	 * such pipes (many slow clients at once), blobd reads at once.
 	 */
-	whole = length != UINT64_MAX && length <= BLOB_UPLOAD_PIPE_SIZE;
+	whole = length != UINT64_MAX && length <= BLOB_UPLOAD_PIPE_SIZE &&
+	    unread_bytes + length <= BLOB_UPLOAD_UNREAD_MAX;
 	if ((wfd = whole ? blob_upload_pipe_held(u, offset, length, 0) :
 	    blob_upload_pipe(u, offset, length, 0)) == -1)
 		return BERR_IO;
