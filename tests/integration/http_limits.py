@@ -353,15 +353,24 @@ def patch_wire(path, length, extra=""):
             "Content-Length: %d\r\n\r\n" % (path, extra, length)).encode()
 
 
-def head_of(s):
-    """The status and headers of the response that comes on s, without
-    read_response's wait for a close; None when it closes first."""
+def recv_head(s):
+    """What came on s up to a response's blank line and maybe past it;
+    None when it closes first."""
     buf = b""
     while b"\r\n\r\n" not in buf:
         d = s.recv(65536)
         if not d:
             return None
         buf += d
+    return buf
+
+
+def head_of(s):
+    """The status and headers of the response that comes on s, without
+    read_response's wait for a close; None when it closes first."""
+    buf = recv_head(s)
+    if buf is None:
+        return None
     lines = buf.partition(b"\r\n\r\n")[0].decode("latin-1").split("\r\n")
     return int(lines[0].split(" ", 2)[1]), dict(
         (k.strip().lower(), v.strip())
@@ -506,12 +515,9 @@ def test_smuggling(srv):
 
 def request_on(s, path="/v2/"):
     s.sendall(("GET %s HTTP/1.1\r\nHost: localhost\r\n\r\n" % path).encode())
-    buf = b""
-    while b"\r\n\r\n" not in buf:
-        d = s.recv(65536)
-        if not d:
-            return None
-        buf += d
+    buf = recv_head(s)
+    if buf is None:
+        return None
     head, _, rest = buf.partition(b"\r\n\r\n")
     n = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
     while len(rest) < n:
