@@ -207,6 +207,9 @@ struct upload_table {
 	size_t			 dio_max;	/* UPLOAD_DIO_MAX */
 	int			 no_dio;	/* the file system has none */
 	size_t			 held_bytes;	/* UPLOAD_HELD_MAX */
+	/* Appends that could have been held (a new session's first, of a
+	 * length the pack takes) and went to a file instead. */
+	uint64_t		 held_refused;
 	struct writer		*writer;	/* started by the first */
 	uint8_t			 boot[UUID_LEN]; /* this boot's id */
 	int			 boot_known;
@@ -343,6 +346,9 @@ struct blobd {
 	struct metalog		*metalog;
 	struct reserve		*reserve;
 	struct committer	*committer;
+	/* Commits refused for a size or offset not the session's (berthd's
+	 * guess of the size was wrong: it asks and commits again). */
+	uint64_t		 commit_size_refused;
 	int			 durable;	/* 0: --durability relaxed */
 	struct serve_gc		*gc_list;	/* a listing in progress */
 	struct serve_gc		*gc_sweep;	/* a sweep in progress */

@@ -515,6 +515,8 @@ serve_upload_commit(struct rpc_chan *chan, const struct frame_hdr *h,
 		rc = BERR_RANGE_INVALID;
 	else if (m.size != UINT64_MAX && m.size != u->size + m.data_len)
 		rc = BERR_SIZE_INVALID;
+	if (rc == BERR_RANGE_INVALID || rc == BERR_SIZE_INVALID)
+		env->commit_size_refused++;
 	if (rc != 0) {
 		serve_error(env, h->id, rc, u->size);
 		return;
@@ -905,6 +907,9 @@ serve_stats(struct rpc_chan *chan, const struct frame_hdr *h,
 	(void)store_counts(env->store, &r.blobs, &r.bytes);
 	r.uploads = env->uploads->count;
 	r.meta_log_bytes = metalog_log_bytes(env->metalog);
+	r.held_bytes = env->uploads->held_bytes;
+	r.held_refused = env->uploads->held_refused;
+	r.commit_size_refused = env->commit_size_refused;
 	r.writable = (uint32_t)store_probe(env->store);
 	serve_reply(env, MSG_STATS_REPLY, h->id, &r, sizeof(r), -1);
 }

@@ -52,17 +52,23 @@ upload_held_begin(struct upload *u, uint64_t offset, uint64_t length)
 	struct upload_table	*t = u->table;
 	struct statvfs		 sv;
 
-	if (u->state != UPLOAD_IDLE || u->on_disk || u->held != NULL ||
-	    u->size != 0 || (offset != UINT64_MAX && offset != 0) ||
-	    length == 0 || length == UINT64_MAX ||
-	    length > t->store->pack_max ||
-	    length > UPLOAD_HELD_MAX - t->held_bytes)
+	if (u->state != UPLOAD_IDLE || u->size != 0 ||
+	    (offset != UINT64_MAX && offset != 0) || length == 0 ||
+	    length == UINT64_MAX || length > t->store->pack_max)
 		return 0;
+	/* Could have been held: counted if it is not (blobd's stats). */
+	if (u->on_disk || u->held != NULL ||
+	    length > UPLOAD_HELD_MAX - t->held_bytes) {
+		t->held_refused++;
+		return 0;
+	}
 	/* A disk without room for them refuses the bytes now, as the
 	 * file would, not at the commit. */
 	if (fstatvfs(t->dir_fd, &sv) == -1 ||
-	    (uint64_t)sv.f_bavail * sv.f_frsize <= length)
+	    (uint64_t)sv.f_bavail * sv.f_frsize <= length) {
+		t->held_refused++;
 		return 0;
+	}
 	u->held = xmalloc((size_t)length);
 	u->held_cap = (size_t)length;
 	t->held_bytes += u->held_cap;

@@ -41,7 +41,7 @@
 
 /* 3: link records riding with blob writes and MSG_META_RELEASE (each was
  * a version 2, on two branches). */
-#define PROTOCOL_VERSION	3
+#define PROTOCOL_VERSION	4
 
 /* blobd's end of the socketpair, as berthd execs it. */
 #define BLOBD_SOCKET_FD		3
@@ -272,6 +272,9 @@ struct msg_stats_reply {
 	uint64_t	meta_log_bytes;
 	uint32_t	writable;	/* a probe write to DIR works */
 	uint32_t	pad;
+	uint64_t	held_bytes;	/* uploads held in memory */
+	uint64_t	held_refused;	/* appends that could have been */
+	uint64_t	commit_size_refused; /* commits with a wrong size */
 };
 
 #endif

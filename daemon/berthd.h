@@ -142,6 +142,9 @@ struct blobc_stats {
 	uint64_t	 bytes;
 	uint64_t	 uploads;	/* sessions open */
 	uint64_t	 meta_log_bytes;
+	uint64_t	 held_bytes;	/* uploads held in blobd's memory */
+	uint64_t	 held_refused;	/* appends that could have been */
+	uint64_t	 commit_size_refused; /* commits with a wrong size */
 	int		 writable;	/* a probe write to the data dir
 					   worked */
 };
@@ -407,6 +410,8 @@ struct blob_upload {
 	size_t		 len;
 	size_t		 off;
 	int		 wfd;
+	int		 rfd;			/* a pipe not yet with blobd */
+	uint64_t	 offset;		/* of the append it is for */
 	struct event	*ev;
 	struct blobc_blob blob;			/* being stored */
 	struct txn	 link;			/* its link record */
@@ -461,6 +466,9 @@ void	blob_upload_source_end(struct blob_upload *, int err);
  */
 void	blob_upload_commit(struct blob_upload *, const struct digest *d,
 	    uint64_t size, int flags, blob_upload_cb, void *arg);
+/* Commits without a size that berthd had to ask blobd for (no answer to
+ * the session's last append remembered), since the start. */
+uint64_t blob_upload_size_lookups(void);
 /* The same after appending len bytes of data (at most BLOB_WRITE_MAX,
  * kept until cb runs) to the session; with no session (u has no id), the
  * data are the whole blob. */

@@ -45,6 +45,8 @@
 /* Bigger pipes mean fewer wake-ups on both sides. */
 #define BLOB_UPLOAD_PIPE_SIZE	(1024 * 1024)
 #define BLOB_UPLOAD_GUESSES	64	/* sizes remembered (a power of 2) */
+/* Bytes at most in pipes not yet with blobd (blob_upload_append_body). */
+#define BLOB_UPLOAD_UNREAD_MAX	(16 * 1024 * 1024)
 
 /*
  * The size blobd gave in its answer to a session's last append, for a few
@@ -59,6 +61,10 @@ static struct {
 	uint64_t	 size;
 	int		 used;
 } size_guess[BLOB_UPLOAD_GUESSES];
+static uint64_t	size_guess_missed;
+/* Bodies going into pipes that blobd does not read yet: the kernel holds
+ * them, for as long as their clients take to send them. */
+static uint64_t	unread_bytes;
 
 static size_t
 size_guess_slot(const uint8_t id[UPLOAD_ID_LEN])
@@ -104,6 +110,7 @@ blob_upload_init(struct blob_upload *u, const char *account, const char *region,
 		fatalx("upload owner too long: %s/%s/%s", account, region,
 		    repository);
 	u->wfd = -1;
+	u->rfd = -1;
 	txn_init(&u->link);
 }
 
@@ -238,11 +245,25 @@ blob_upload_append_reply_cb(int err, uint64_t size, void *arg)
 	blob_upload_appended(u);
 }
 
-/* Makes the pipe and sends its read end to blobd; the write end is
- * returned.  -1 when there is no pipe (nothing was sent). */
+/* Sends the pipe's read end to blobd, which reads it until EOF. */
+static void
+blob_upload_hand_over(struct blob_upload *u)
+{
+	int	 rfd = u->rfd;
+
+	if (rfd == -1)
+		return;
+	u->rfd = -1;
+	unread_bytes -= u->length != UINT64_MAX ? u->length : 0;
+	blobc_upload_append(u->owner, u->id, u->offset, u->length, rfd,
+	    blob_upload_append_reply_cb, u);
+}
+
+/* Makes the pipe, kept in u->rfd until blob_upload_hand_over(); the write
+ * end is returned.  -1 when there is no pipe. */
 static int
-blob_upload_pipe(struct blob_upload *u, uint64_t offset, uint64_t length,
-    int flags)
+blob_upload_pipe_held(struct blob_upload *u, uint64_t offset,
+    uint64_t length, int flags)
 {
 	int	 p[2];
 
@@ -251,15 +272,28 @@ blob_upload_pipe(struct blob_upload *u, uint64_t offset, uint64_t length,
 		return -1;
 	}
 	(void)fcntl(p[1], F_SETPIPE_SZ, BLOB_UPLOAD_PIPE_SIZE);
+	u->rfd = p[0];
+	u->offset = offset;
 	u->length = length;
+	unread_bytes += length != UINT64_MAX ? length : 0;
 	u->source_pending = 1;
 	u->reply_pending = 1;
 	u->source_err = 0;
 	u->reply_err = 0;
-	/* blobd reads the pipe until EOF; p[0] goes with the request. */
-	blobc_upload_append(u->owner, u->id, offset, length, p[0],
-	    blob_upload_append_reply_cb, u);
 	return p[1];
+}
+
+/* Makes the pipe and sends its read end to blobd; the write end is
+ * returned.  -1 when there is no pipe (nothing was sent). */
+static int
+blob_upload_pipe(struct blob_upload *u, uint64_t offset, uint64_t length,
+    int flags)
+{
+	int	 wfd;
+
+	if ((wfd = blob_upload_pipe_held(u, offset, length, flags)) != -1)
+		blob_upload_hand_over(u);
+	return wfd;
 }
 
 static void
@@ -272,12 +306,28 @@ blob_upload_body_cb(struct http_request *req, int err, void *arg)
 	blob_upload_appended(u);
 }
 
+/* The body is in the pipe (or failed): blobd may read it now. */
+static void
+blob_upload_whole_body_cb(struct http_request *req, int err, void *arg)
+{
+	struct blob_upload	*u = arg;
+
+	blob_upload_hand_over(u);
+	blob_upload_body_cb(req, err, arg);
+}
+
+static void
+blob_upload_pipe_full_cb(void *arg)
+{
+	blob_upload_hand_over(arg);
+}
+
 int
 blob_upload_append_body(struct blob_upload *u, struct http_request *req,
     uint64_t offset, uint64_t length, blob_upload_cb cb, void *arg)
 {
 	uint64_t room;
-	int	 wfd;
+	int	 wfd, whole;
 
 	/* Without an offset, this request alone may not exceed it. */
 	room = offset == UINT64_MAX ? LAYER_MAX : offset >= LAYER_MAX ? 0 :
@@ -285,11 +335,24 @@ blob_upload_append_body(struct blob_upload *u, struct http_request *req,
 	if (length != UINT64_MAX && length > room)
 		return BERR_TOO_LARGE;
 	blob_upload_start(u, cb, arg);
-	if ((wfd = blob_upload_pipe(u, offset, length, 0)) == -1)
+	/*
+	 * A body the pipe can hold is spliced into it whole before blobd
+	 * is told of it: blobd is woken once and reads it in one go, and
+	 * berthd neither copies it nor wakes blobd per piece.  If the pipe
+	 * fills first (its pages hold less than a page each), blobd is told
+	 * then and reads as the rest comes.  Past BLOB_UPLOAD_UNREAD_MAX in
+	 * such pipes (many slow clients at once), blobd reads at once.
+	 */
+	whole = length != UINT64_MAX && length <= BLOB_UPLOAD_PIPE_SIZE &&
+	    unread_bytes + length <= BLOB_UPLOAD_UNREAD_MAX;
+	if ((wfd = whole ? blob_upload_pipe_held(u, offset, length, 0) :
+	    blob_upload_pipe(u, offset, length, 0)) == -1)
 		return BERR_IO;
 	u->req = req;
-	http_request_body_to_fd(req, wfd, (size_t)room, blob_upload_body_cb,
-	    u);
+	if (whole)
+		http_request_on_fd_full(req, blob_upload_pipe_full_cb, u);
+	http_request_body_to_fd(req, wfd, (size_t)room, whole ?
+	    blob_upload_whole_body_cb : blob_upload_body_cb, u);
 	return 0;
 }
 
@@ -531,10 +594,17 @@ blob_upload_commit(struct blob_upload *u, const struct digest *d,
 		size = size_guess_take(u->id);
 	blob_upload_start_blob(u, d, size, flags, cb, arg);
 	/* Its size first, for the link record (no sync, unlike a link). */
-	if (size == UINT64_MAX)
+	if (size == UINT64_MAX) {
+		size_guess_missed++;
 		blobc_upload_stat(u->owner, u->id, blob_upload_sized_cb, u);
-	else
+	} else
 		blob_upload_store(u);
+}
+
+uint64_t
+blob_upload_size_lookups(void)
+{
+	return size_guess_missed;
 }
 
 void

@@ -703,6 +703,9 @@ blobc_reply_stats(int err, const uint8_t *payload, int fd, void *arg)
 		st.bytes = m.bytes;
 		st.uploads = m.uploads;
 		st.meta_log_bytes = m.meta_log_bytes;
+		st.held_bytes = m.held_bytes;
+		st.held_refused = m.held_refused;
+		st.commit_size_refused = m.commit_size_refused;
 		st.writable = m.writable != 0;
 	}
 	req->cb.stats(err, err == 0 ? &st : NULL, req->arg);

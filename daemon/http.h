@@ -222,6 +222,12 @@ const char *http_request_body(const struct http_request *, size_t *len);
  * splice(2), not through memory. */
 void	http_request_body_to_fd(struct http_request *, int fd, size_t limit,
 	    http_body_cb, void *arg);
+/* For a reader that takes fd only once the body has all gone into it:
+ * called once, before the layer waits for room in fd, if fd fills first
+ * (the reader must start now, or the body stalls). */
+typedef void (*http_fd_full_cb)(void *arg);
+void	http_request_on_fd_full(struct http_request *, http_fd_full_cb,
+	    void *arg);
 /* Body bytes received so far. */
 uint64_t http_request_body_received(const struct http_request *);
 

@@ -323,6 +323,24 @@ http_request_body_to_fd(struct http_request *req, int fd, size_t limit,
 	}
 }
 
+void
+http_request_on_fd_full(struct http_request *req, http_fd_full_cb cb,
+    void *arg)
+{
+	req->fd_full_cb = cb;
+	req->fd_full_arg = arg;
+}
+
+void
+http_request_fd_full(struct http_request *req)
+{
+	http_fd_full_cb	 cb = req->fd_full_cb;
+
+	req->fd_full_cb = NULL;
+	if (cb != NULL)
+		cb(req->fd_full_arg);
+}
+
 uint64_t
 http_request_body_received(const struct http_request *req)
 {
@@ -352,6 +370,7 @@ req_body_write(struct http_conn *conn, const char *at, size_t len)
 			conn->pending_off = 0;
 			conn->pending_len = len;
 			req->body_state = BODY_FD_BLOCKED;
+			http_request_fd_full(req);
 			event_add(conn->fd_ev, conn->srv->io_tv);
 			http_parser_pause(&conn->parser, 1);
 			return;

@@ -174,6 +174,8 @@ struct http_request {
 	int			 body_fd;
 	int			 body_err;
 	int			 body_cb_due;
+	http_fd_full_cb		 fd_full_cb;	/* once, when body_fd fills */
+	void			*fd_full_arg;
 	const char		*body;
 	size_t			 body_len;
 
@@ -412,6 +414,9 @@ void	http_request_body_free(struct http_conn *);
 /* Ends an active body reader: closes its descriptor and, if notify is
  * set, arranges for its callback to run with err. */
 void	http_request_body_end(struct http_request *, int err, int notify);
+/* body_fd is full and the body goes on: tells the reader waiting for its
+ * end (http_request_on_fd_full) to start. */
+void	http_request_fd_full(struct http_request *);
 /* Runs a streamed response's drain callback when it is due; 1 if it ran. */
 int	http_stream_step(struct http_conn *);
 /* Body bytes the parser decoded: collected, written or dropped. */

@@ -166,9 +166,10 @@ http_splice_step(struct http_conn *conn)
 		 * mean the pipe is full (if it emptied meanwhile, its event
 		 * comes at once).  A buffer is never full. */
 		if (req->body_state == BODY_FD &&
-		    ioctl(sock, FIONREAD, &avail) == 0 && avail > 0)
+		    ioctl(sock, FIONREAD, &avail) == 0 && avail > 0) {
+			http_request_fd_full(req);
 			splice_wait(conn, req->body_fd, EV_WRITE);
-		else
+		} else
 			splice_wait(conn, sock, EV_READ);
 		return 0;
 	case EINVAL:

@@ -176,7 +176,20 @@ metrics_render(struct evbuffer *b, const struct blobc_stats *st)
 		metric_value(b, "berth_metadata_log_bytes", "gauge",
 		    "Size of the metadata log since the last snapshot.",
 		    st->meta_log_bytes);
+		metric_value(b, "berth_uploads_held_bytes", "gauge",
+		    "Bytes of small uploads held in the storage worker's "
+		    "memory until their commit.", st->held_bytes);
+		metric_value(b, "berth_upload_holds_refused_total", "counter",
+		    "Appends small enough to be held in memory that went to "
+		    "a session file instead.", st->held_refused);
+		metric_value(b, "berth_upload_commit_sizes_refused_total",
+		    "counter", "Commits refused for a size or offset not the "
+		    "session's, then retried.", st->commit_size_refused);
 	}
+	metric_value(b, "berth_upload_size_lookups_total", "counter",
+	    "Commits whose session size was asked of the storage worker "
+	    "first (no size remembered from the last append).",
+	    blob_upload_size_lookups());
 	metric_value(b, "berth_blobd_up", "gauge",
 	    "1 when the storage worker is serving.", worker_up());
 	metric_value(b, "berth_blobd_restarts_total", "counter",

@@ -37,6 +37,10 @@
 #include "ptc.h"
 #include "util.h"
 
+/* Bodies of this size and more go into blobd's pipe by splice(2), not
+ * through berthd's memory (oci_upload_append). */
+#define OCI_UPLOAD_SPLICE_MIN	(64 * 1024)
+
 enum oci_upload_step {
 	STEP_START,		/* create (or mount), then 202 (201) */
 	STEP_PATCH,		/* append, then 202 */
@@ -194,7 +198,9 @@ oci_upload_appended_cb(int err, uint64_t size, void *arg)
 }
 
 /* A small chunk, read whole, goes to the session in one write: streamed,
- * its pieces (of what the parser is fed at a time) each woke blobd. */
+ * its pieces (of what the parser is fed at a time) each woke blobd.  From
+ * OCI_UPLOAD_SPLICE_MIN bytes up it is spliced into the pipe instead
+ * (blob_upload_append_body), and blobd is told once it is all there. */
 static void
 oci_upload_chunk_cb(struct http_request *req, int err, void *arg)
 {
@@ -217,7 +223,7 @@ oci_upload_append(struct oci_upload_op *op)
 	int64_t	 cl = http_request_content_length(op->req);
 	int	 rc;
 
-	if (op->step == STEP_PATCH && cl > 0 && cl <= BLOB_WRITE_MAX &&
+	if (op->step == STEP_PATCH && cl > 0 && cl < OCI_UPLOAD_SPLICE_MIN &&
 	    (uint64_t)cl == op->length && http_bodies_room((uint64_t)cl)) {
 		http_request_read_body(op->req, BLOB_WRITE_MAX,
 		    oci_upload_chunk_cb, op);

@@ -26,7 +26,9 @@ check "metrics are Prometheus text" \
 for name in berth_http_requests_total berth_http_request_duration_seconds_bucket \
     berth_http_received_bytes_total berth_http_sent_bytes_total berth_blobs_stored \
     berth_blobs_stored_bytes berth_uploads_in_progress berth_blobd_restarts_total \
-    berth_gc_runs_total berth_gc_reclaimed_bytes_total berth_repositories; do
+    berth_gc_runs_total berth_gc_reclaimed_bytes_total berth_repositories \
+    berth_uploads_held_bytes berth_upload_holds_refused_total \
+    berth_upload_commit_sizes_refused_total berth_upload_size_lookups_total; do
 	check "metric $name" sh -c "printf '%s' \"\$1\" | grep -q '^$name'" _ "$m"
 done
 check "manifest PUTs are counted by class and status" \
@@ -115,6 +117,44 @@ check "an endpoint that takes no parameter refuses one (400)" \
     test "$(http_status "$URL/_berth/health?verbose=1")" = 400
 check "images of a name that is not a repository name (400)" \
     test "$(http_status "$URL/_berth/images?repository=Not%20One")" = 400
+
+# --- small uploads held in blobd's memory, and their counters ---------------------
+metric() { curl -s "$URL/_berth/metrics" | sed -n "s/^$1 \([0-9]*\)\$/\1/p"; }
+upload_start() {	# repository -> the session's URL
+	curl -s -D - -o /dev/null -X POST "$URL/v2/$1/blobs/uploads/" |
+	    tr -d '\r' | awk -F': ' -v u="$URL" 'tolower($1) == "location" {
+		print ($2 ~ /^\// ? u : "") $2 }'
+}
+patch_mib() {	# URL
+	curl -s -o /dev/null -w '%{http_code}' -X PATCH \
+	    -H 'Content-Type: application/octet-stream' \
+	    --data-binary "@$T_TMP/mib" "$1"
+}
+head -c 1048576 /dev/urandom >"$T_TMP/mib"
+check "nothing held after the pushes" test "$(metric berth_uploads_held_bytes)" = 0
+lookups=$(metric berth_upload_size_lookups_total)
+loc=$(upload_start adm/one)
+check "a 1 MiB PATCH is accepted" test "$(patch_mib "$loc")" = 202
+check "it is held in memory" test "$(metric berth_uploads_held_bytes)" = 1048576
+check "the empty PUT after it commits" test "$(curl -s -o /dev/null -w '%{http_code}' \
+    -X PUT "$loc$(case $loc in *\?*) echo '&' ;; *) echo '?' ;; esac)digest=sha256:$(sha256_of "$T_TMP/mib")")" = 201
+check "with the size the PATCH's answer gave (no size asked, none refused)" \
+    test "$(metric berth_upload_size_lookups_total)/$(metric berth_upload_commit_sizes_refused_total)" = "$lookups/0"
+check "and holds nothing after" test "$(metric berth_uploads_held_bytes)" = 0
+refused=$(metric berth_upload_holds_refused_total)
+locs=
+for i in $(seq 17); do
+	loc=$(upload_start adm/one)
+	locs="$locs $loc"
+	[ "$(patch_mib "$loc")" = 202 ] || fail "PATCH $i of 17"
+done
+check "blobd holds at most 16 MiB" test "$(metric berth_uploads_held_bytes)" = 16777216
+check "the 17th MiB went to a file, counted as a hold refused" \
+    test "$(metric berth_upload_holds_refused_total)" = $((refused + 1))
+for loc in $locs; do
+	curl -s -o /dev/null -X DELETE "$loc"
+done
+check "cancelled sessions hold nothing" test "$(metric berth_uploads_held_bytes)" = 0
 
 # --- compaction, then kill -9: the state comes back from the snapshot -------------------
 for i in $(seq 1 20); do push_image adm/many "t$i" >/dev/null || break; done

@@ -245,8 +245,10 @@ def blob_read(b, digest):
 def stats(b):
     t, p, _ = b.call(M.STATS)
     assert t == M.STATS_REPLY
+    v = struct.unpack("=QQQQIIQQQ", p)
     return dict(zip(("blobs", "bytes", "uploads", "meta_log_bytes",
-                     "writable"), struct.unpack("=QQQQII", p)[:5]))
+                     "writable", "pad", "held_bytes", "held_refused",
+                     "commit_size_refused"), v))
 
 
 def check_blobs(b):
@@ -460,6 +462,7 @@ def check_links(b, state):
         (0, seq + 1)
 
     # Too big to pack: the entry follows the blob's own file.
+    size_refused = stats(b)["commit_size_refused"]
     uid = upload_create(b)
     big = os.urandom(2 * 1024 * 1024 + 5)
     assert status_size(upload_append(b, uid, big, 0)) == len(big)
@@ -500,6 +503,9 @@ def check_links(b, state):
                                    offset=len(first), data=last,
                                    entry=b"link-5"))[1:] == (len(whole), 1)
     assert blob_read(b, sha256(whole)) == whole
+    # The four refusals for a size or an offset are counted, not the
+    # digest's.
+    assert stats(b)["commit_size_refused"] == size_refused + 4
 
     state = state + [b"link-%d" % i for i in range(1, 6)]
     assert load_state(b) == state
